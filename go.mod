@@ -1,0 +1,3 @@
+module github.com/lvskit/lvskit
+
+go 1.26
