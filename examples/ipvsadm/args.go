@@ -21,7 +21,7 @@ type command struct {
 	dstPort bool // -r named a port
 
 	numeric, conn, timeout, daemon bool
-	list                            ipvs.ListOptions
+	list                           ipvs.ListOptions
 
 	timeouts ipvs.Timeouts
 	d        ipvs.Daemon
