@@ -25,6 +25,7 @@ import (
 	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // NS is a named network namespace owned by a test.
@@ -58,7 +59,7 @@ func New(t testing.TB) *NS {
 			t.Errorf("netns: delete %s: %v", name, err)
 		}
 	})
-	n.nl, err = netlink.NewHandleAt(h)
+	n.nl, err = netlink.NewHandleAt(h, unix.NETLINK_ROUTE)
 	if err != nil {
 		t.Fatalf("netns: netlink handle in %s: %v", name, err)
 	}
