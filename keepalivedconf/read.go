@@ -13,7 +13,7 @@ import "strings"
 func Parse(filename string, data []byte) (*File, error) {
 	p := newParser(filename, string(data))
 	p.run()
-	f := &File{Name: filename, Stmts: p.top, size: len(data)}
+	f := &File{Name: filename, Stmts: p.top, size: len(data), syntax: p.d.list}
 	return f, p.d.list.Err()
 }
 
@@ -355,7 +355,9 @@ func (p *parser) tokenize(b, end int) []Token {
 	return t
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
 
 // wordEnd returns the end of the word starting at k.
 func wordEnd(src string, k, end int) int {

@@ -162,7 +162,8 @@ type File struct {
 	// the file was read with ParseFile.
 	Includes map[*Stmt][]*File
 
-	size int
+	size   int
+	syntax ErrorList // diagnostics of Parse
 }
 
 // Format returns the file's source text. An unmodified File formats to
