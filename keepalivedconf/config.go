@@ -217,11 +217,11 @@ func (*TCPCheck) Type() string { return "TCP_CHECK" }
 
 // URL is one url block of HTTP_GET / SSL_GET.
 type URL struct {
-	Path       string
-	Digest     string `json:",omitempty"`
-	StatusCode string `json:",omitempty"`
+	Path        string
+	Digest      string `json:",omitempty"`
+	StatusCode  string `json:",omitempty"`
 	Virtualhost string `json:",omitempty"`
-	Stmt       *Stmt  `json:"-"`
+	Stmt        *Stmt  `json:"-"`
 }
 
 // HTTPCheck is an HTTP_GET or (TLS true) SSL_GET block.

@@ -92,9 +92,9 @@ func TestSeedConfigs(t *testing.T) {
 	lb1 := []*VRRPInstance{inst("RH_EXT", "MASTER", "eth0", 50, 100, "10.0.0.1"), inst("RH_INT", "MASTER", "eth1", 2, 100, "192.168.1.1")}
 	lb2 := []*VRRPInstance{inst("RH_EXT", "BACKUP", "eth0", 50, 99, "10.0.0.1"), inst("RH_INT", "BACKUP", "eth1", 2, 99, "192.168.1.1")}
 	for _, tc := range []struct {
-		file  string
-		want  *Config
-		diags []string
+		file    string
+		want    *Config
+		diags   []string
 		unknown []string
 	}{
 		{file: "nat_global_defs.conf", want: &Config{GlobalDefs: ntGlobal}},
