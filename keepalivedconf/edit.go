@@ -159,15 +159,22 @@ func (s *Stmt) setEnd(t string) {
 	}
 }
 
-// indent returns the indentation for statements inside b.
+// indent returns the indentation for statements inside b: that of the
+// last statement starting a line, else one level more than the '}'.
 func (b *Block) indent() string {
-	for i := len(b.Stmts) - 1; i >= 0; i-- {
-		if s := b.Stmts[i]; s.Kind != KindComment && onlyBlanks(s.Lead) && s.Lead != "" {
-			return s.Lead
+	ind, found := "", false
+	startsLine := strings.Contains(b.OpenTrail, "\n")
+	for _, s := range b.Stmts {
+		if startsLine && s.Kind != KindComment && onlyBlanks(s.Lead) {
+			ind, found = s.Lead, true
 		}
+		startsLine = strings.HasSuffix(s.endText(), "\n")
+	}
+	if found {
+		return ind
 	}
 	base := b.CloseLead
-	if !onlyBlanks(base) {
+	if !onlyBlanks(base) || !startsLine {
 		base = ""
 	}
 	if strings.Contains(base, "\t") {
@@ -191,8 +198,7 @@ func insertStmt(list []*Stmt, s *Stmt, indent string) []*Stmt {
 			}
 		}
 	}
-	s.Lead, s.Trail = indent, "\n"
-	layout(s, indent)
+	placeNew(s, indent)
 	if at > 0 && !strings.HasSuffix(list[at-1].endText(), "\n") {
 		// the previous statement shares its line with what follows it
 		// (or ends the file): end it, or the new words would join it
@@ -202,6 +208,15 @@ func insertStmt(list []*Stmt, s *Stmt, indent string) []*Stmt {
 	copy(list[at+1:], list[at:])
 	list[at] = s
 	return list
+}
+
+// placeNew indents a new statement and ends its line.
+func placeNew(s *Stmt, indent string) {
+	s.Lead, s.Trail = indent, "\n"
+	if s.Block != nil {
+		s.Trail = ""
+	}
+	layout(s, indent)
 }
 
 // layout indents the block of a new statement.
@@ -221,7 +236,6 @@ func layout(s *Stmt, indent string) {
 		blk.CloseTrail = "\n"
 	}
 	for _, c := range blk.Stmts {
-		c.Lead, c.Trail = indent+unit, "\n"
-		layout(c, indent+unit)
+		placeNew(c, indent+unit)
 	}
 }
