@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/gofrs/flock v0.8.1 // indirect
+	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/google/renameio v1.0.1 // indirect
 	github.com/haproxytech/config-parser/v5 v5.1.6 // indirect
 	github.com/haproxytech/go-logger v1.1.0 // indirect
