@@ -96,7 +96,7 @@ func durField(kw string, p func(*Server) *time.Duration) srvField {
 		},
 		set: func(s *Server, _ string, a []string) error {
 			d, err := ParseDuration(a[0])
-			if err != nil {
+			if err != nil && !errors.Is(err, ErrTrailingUnit) {
 				return err
 			}
 			*p(s) = d

@@ -11,6 +11,11 @@ import (
 // ErrBadUnit reports a time or size with a unit HAProxy does not know.
 var ErrBadUnit = errors.New("unknown unit")
 
+// ErrTrailingUnit reports characters after a valid time unit ("2sec").
+// HAProxy 2.6 accepts the value with a warning; ParseDuration returns the
+// value together with this error.
+var ErrTrailingUnit = errors.New("characters after the time unit")
+
 // maxTimeout is the largest timer HAProxy accepts: 2^31-1 milliseconds.
 const maxTimeout = time.Duration(math.MaxInt32) * time.Millisecond
 
@@ -32,7 +37,18 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("time %q: expected a number", s)
 	}
 	var unit time.Duration
-	switch s[i:] {
+	suffix := s[i:]
+	var junk error
+	// HAProxy 2.6 only warns about characters after a valid unit
+	// ("2sec"); report them with ErrTrailingUnit next to the value.
+	for _, u := range []string{"us", "ms", "s", "m", "h", "d"} {
+		if len(suffix) > len(u) && suffix[:len(u)] == u && !(u == "m" && suffix[1] == 's') {
+			junk = fmt.Errorf("time %q: unexpected character %q after the unit: %w", s, suffix[len(u)], ErrTrailingUnit)
+			suffix = u
+			break
+		}
+	}
+	switch suffix {
 	case "":
 		unit = time.Millisecond
 	case "us":
@@ -54,7 +70,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	if d > maxTimeout {
 		return 0, fmt.Errorf("time %q: timer overflow (max 2147483647ms)", s)
 	}
-	return d, nil
+	return d, junk
 }
 
 // FormatDuration writes d with the largest HAProxy unit that represents it

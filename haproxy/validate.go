@@ -57,6 +57,7 @@ var (
 	ErrMissingName     = errors.New("missing section name")
 	ErrBindOnHeader    = errors.New("listening address on section line")
 	ErrConditional     = errors.New("unbalanced conditional block")
+	ErrMissingDefaults = errors.New("missing defaults section")
 )
 
 type validator struct {
@@ -91,6 +92,7 @@ func (c *Config) Validate() error {
 	v := &validator{file: c.Filename}
 	type key struct{ side, name string }
 	seen := map[key]*Line{}
+	defaults := map[string]bool{}
 	backends := map[string]bool{}
 	for _, s := range c.Sections {
 		if kw := s.Keyword(); kw == "backend" || kw == "listen" {
@@ -133,19 +135,23 @@ func (c *Config) Validate() error {
 				side = "fe"
 			}
 			if side != "" && s.Name() != "" {
-				keys := []key{{side, s.Name()}}
+				// HAProxy 2.6 looks a new proxy up among frontends when it
+				// has a frontend side (listen too) and among backends
+				// otherwise, so a listen after a backend of the same name
+				// passes while the reverse does not.
+				if prev, dup := seen[key{side, s.Name()}]; dup {
+					v.addAt(h, 1, ErrDuplicateProxy, "%s '%s' has the same name as the proxy declared at line %d", kw, s.Name(), prev.Num)
+				}
+				seen[key{side, s.Name()}] = h
 				if kw == "listen" {
-					keys = append(keys, key{"be", s.Name()})
+					seen[key{"be", s.Name()}] = h
 				}
-				for _, k := range keys {
-					if prev, dup := seen[k]; dup {
-						v.addAt(h, 1, ErrDuplicateProxy, "%s '%s' has the same name as the proxy declared at line %d", kw, s.Name(), prev.Num)
-						break
-					}
-				}
-				for _, k := range keys {
-					seen[k] = h
-				}
+			}
+			if from := fromDefaults(s); from != "" && !defaults[from] {
+				v.addAt(h, len(h.Words)-1, ErrMissingDefaults, "defaults section '%s' not found", from)
+			}
+			if kw == "defaults" && s.Name() != "" && s.Name() != "from" {
+				defaults[s.Name()] = true
 			}
 		}
 		for _, l := range s.Lines {
@@ -284,7 +290,7 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool) {
 		}
 	case "timeout":
 		if proxy && len(l.Words) >= 3 {
-			if _, err := ParseDuration(l.Arg(2)); err != nil {
+			if _, err := ParseDuration(l.Arg(2)); err != nil && !errors.Is(err, ErrTrailingUnit) {
 				v.addAt(l, 2, ErrBadValue, "timeout %s: %v", l.Arg(1), err)
 			}
 		}
@@ -313,4 +319,15 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool) {
 			}
 		}
 	}
+}
+
+// fromDefaults returns the name after "from" on a proxy or defaults line.
+func fromDefaults(s *Section) string {
+	v := s.Header.Values()
+	for i := 1; i+1 < len(v); i++ {
+		if v[i] == "from" && i+2 == len(v) {
+			return v[i+1]
+		}
+	}
+	return ""
 }
