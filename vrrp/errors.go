@@ -36,6 +36,7 @@ const (
 	DropOwnPacket               // our own advertisement looped back
 	DropFamily                  // wrong address family for the instance
 	DropUnknownPeer             // unicast mode: sender not in the peer list
+	DropOverload                // the instance queue was full
 	numDropReasons
 )
 
@@ -56,6 +57,7 @@ var dropNames = [numDropReasons]string{
 	DropOwnPacket:    "own_packet",
 	DropFamily:       "family",
 	DropUnknownPeer:  "unknown_peer",
+	DropOverload:     "overload",
 }
 
 // String returns a short metric-friendly name.

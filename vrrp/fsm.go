@@ -43,9 +43,10 @@ const (
 	ReasonShutdown                 // Shutdown event
 	ReasonFault                    // tracking reported a fault
 	ReasonRecovered                // fault cleared
+	ReasonSync                     // a sync group member moved
 )
 
-var reasonNames = [...]string{"startup", "master-down", "preempted", "shutdown", "fault", "recovered"}
+var reasonNames = [...]string{"startup", "master-down", "preempted", "shutdown", "fault", "recovered", "sync"}
 
 // String names the reason.
 func (r Reason) String() string {
@@ -304,4 +305,23 @@ func (m *Machine) SetPriority(now time.Time, p uint8) {
 		return
 	}
 	m.prio = p
+}
+
+// ForceMaster makes a backup master now, as a sync group does when another
+// member becomes master.
+func (m *Machine) ForceMaster(now time.Time) {
+	if m.state == StateBackup {
+		m.becomeMaster(now, ReasonSync)
+	}
+}
+
+// ForceBackup makes a master backup now, as a sync group does when another
+// member steps down. It resigns with a priority 0 advert so that a peer
+// takes over within its skew time.
+func (m *Machine) ForceBackup(now time.Time) {
+	if m.state == StateMaster {
+		m.send(0)
+		m.timer = now.Add(m.MasterDownInterval())
+		m.to(now, StateBackup, ReasonSync)
+	}
 }
