@@ -209,4 +209,3 @@ func addAddr(ctx context.Context, netnsFd int, iface string, p netip.Prefix) (Ch
 		},
 	}}, nil
 }
-
