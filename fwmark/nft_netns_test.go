@@ -7,9 +7,12 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
 )
 
@@ -26,15 +29,14 @@ func listed(s string) string {
 func TestApplyInstallsWhatNftTextSays(t *testing.T) {
 	testenv.NeedRoot(t)
 	testenv.NeedTool(t, "nft")
-	testenv.NeedTool(t, "nsenter")
-	ns := newNetNS(t)
+	ns := netns.New(t)
 	ctx := context.Background()
 
 	// Someone else's table must survive everything we do.
-	inNS(t, ns, "nft", "add table ip other")
-	before := inNS(t, ns, "nft", "list ruleset")
+	inNS(t, ns, "nft", "add", "table", "ip", "other")
+	before := inNS(t, ns, "nft", "list", "ruleset")
 
-	tab, err := NewTable(TableOptions{NetNSFd: int(ns.Fd())})
+	tab, err := NewTable(TableOptions{NetNSFd: ns.FD()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,3 +93,17 @@ func TestApplyInstallsWhatNftTextSays(t *testing.T) {
 		t.Errorf("ruleset after Remove:\n%s\nbefore:\n%s", after, before)
 	}
 }
+
+// inNS runs a command inside the namespace and returns its combined output.
+func inNS(t *testing.T, ns *netns.NS, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := ns.Command(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v in %s: %v\n%s", name, args, ns.Name, err, out)
+	}
+	return string(out)
+}
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
