@@ -16,7 +16,7 @@ require (
 	github.com/google/nftables v0.3.0
 	github.com/mdlayher/ndp v1.1.0
 	github.com/mdlayher/packet v1.2.0
-	github.com/mdlayher/socket v0.7.0 // indirect
+	github.com/mdlayher/socket v0.7.0
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
