@@ -18,15 +18,15 @@ import (
 
 // Netlink header constants.
 const (
-	nlmsgHdrLen  = 16
-	genlHdrLen   = 4
-	nlmsgError   = 2
-	nlmsgDone    = 3
-	nlmFRequest  = 0x1
-	nlmFMulti    = 0x2
-	nlmFAck      = 0x4
-	nlmFDump     = 0x300
-	solNetlink   = 270
+	nlmsgHdrLen   = 16
+	genlHdrLen    = 4
+	nlmsgError    = 2
+	nlmsgDone     = 3
+	nlmFRequest   = 0x1
+	nlmFMulti     = 0x2
+	nlmFAck       = 0x4
+	nlmFDump      = 0x300
+	solNetlink    = 270
 	netlinkCapAck = 10
 
 	// sendBatchBytes bounds one sendmsg of pipelined requests, well below
@@ -49,10 +49,10 @@ type request struct {
 	// reply is called for each reply message's attributes.
 	reply func(attrs []byte) error
 
-	err   error // errno from the kernel, or a decoding error
-	busy  bool  // a dump refused with EBUSY; retry alone
-	done  bool
-	seq   uint32
+	err  error // errno from the kernel, or a decoding error
+	busy bool  // a dump refused with EBUSY; retry alone
+	done bool
+	seq  uint32
 }
 
 // conn is one generic-netlink socket speaking IPVS. It pipelines requests:
