@@ -13,6 +13,12 @@ require (
 )
 
 require (
+	github.com/cloudflare/ipvs v0.12.0 // indirect
+	github.com/moby/ipvs v1.1.0 // indirect
+	github.com/sirupsen/logrus v1.9.0 // indirect
+)
+
+require (
 	github.com/google/nftables v0.3.0
 	github.com/mdlayher/ndp v1.1.0
 	github.com/mdlayher/packet v1.2.0
