@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -34,11 +36,14 @@ const (
 	sendBatchBytes = 64 << 10
 	// mutateWindow and dumpWindow bound the requests in flight.
 	mutateWindow = 256
-	dumpWindow   = 32
+	dumpWindow   = 1
 	// readBufferBytes is asked for the socket's receive buffer, so that
 	// the replies of a full window fit.
 	readBufferBytes = 8 << 20
-	recvBufBytes    = 1 << 20
+	// recvSlots datagrams of up to recvSlotBytes each are read per
+	// recvmmsg call; the kernel's dump messages are at most 32 KiB.
+	recvSlots     = 8
+	recvSlotBytes = 64 << 10
 )
 
 // request is one netlink request and, after run, its outcome.
@@ -62,7 +67,9 @@ type conn struct {
 	sock   *socket.Conn
 	family uint16
 	seq    uint32
-	buf    []byte
+	buf    []byte // recvSlots slots of recvSlotBytes
+	iov    [recvSlots]unix.Iovec
+	mmsg   [recvSlots]unix.Mmsghdr
 	out    []byte
 	// sent counts requests sent, for tests that count operations.
 	sent int
@@ -101,7 +108,53 @@ func dialConn(ctx context.Context, netns int) (*conn, error) {
 	// Errors need not echo the whole request back.
 	_ = s.SetsockoptInt(solNetlink, netlinkCapAck, 1)
 	_ = ctx
-	return &conn{sock: s, family: fam.ID, buf: make([]byte, recvBufBytes)}, nil
+	c := &conn{sock: s, family: fam.ID, buf: make([]byte, recvSlots*recvSlotBytes)}
+	for i := range c.iov {
+		c.iov[i].Base = &c.buf[i*recvSlotBytes]
+		c.iov[i].SetLen(recvSlotBytes)
+		c.mmsg[i].Hdr.Iov = &c.iov[i]
+		c.mmsg[i].Hdr.SetIovlen(1)
+	}
+	return c, nil
+}
+
+// recv reads up to recvSlots datagrams with one recvmmsg call, waiting for
+// the first. A dump's last part is queued while its data is read, so one
+// call usually returns both.
+func (c *conn) recv() ([][]byte, error) {
+	rc, err := c.sock.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	var errno syscall.Errno
+	err = rc.Read(func(fd uintptr) bool {
+		for i := range c.mmsg {
+			c.mmsg[i].Len = 0
+			c.mmsg[i].Hdr.Flags = 0
+		}
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.mmsg[0])), recvSlots,
+			unix.MSG_DONTWAIT|unix.MSG_WAITFORONE, 0, 0)
+		if e == unix.EAGAIN || e == unix.EINTR {
+			return false
+		}
+		n, errno = int(r), e
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if errno != 0 {
+		return nil, os.NewSyscallError("recvmmsg", errno)
+	}
+	out := make([][]byte, 0, n)
+	for i := 0; i < n; i++ {
+		if c.mmsg[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+			return nil, fmt.Errorf("%w: reply larger than %d bytes", ErrDecode, recvSlotBytes)
+		}
+		out = append(out, c.buf[i*recvSlotBytes:i*recvSlotBytes+int(c.mmsg[i].Len)])
+	}
+	return out, nil
 }
 
 func (c *conn) close() error { return c.sock.Close() }
@@ -140,9 +193,20 @@ func (c *conn) appendMsg(r *request, ack bool) {
 func (c *conn) run(ctx context.Context, reqs []*request) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The receive path waits through the poller; the context reaches it
+	// as a read deadline.
+	dl, _ := ctx.Deadline()
+	if err := c.sock.SetReadDeadline(dl); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { c.sock.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
 	window := mutateWindow
 	for _, r := range reqs {
 		if r.dump {
+			// A netlink socket runs one dump at a time, and a dump
+			// ends only when its data has been read: dumps cannot
+			// be pipelined on one socket.
 			window = dumpWindow
 			break
 		}
@@ -214,14 +278,25 @@ func (c *conn) collect(ctx context.Context, batch []*request, lastAcks bool) err
 			}
 			return nil
 		}
-		n, _, _, _, err := c.sock.Recvmsg(ctx, c.buf, nil, unix.MSG_TRUNC)
+		dgrams, err := c.recv()
 		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("ipvs: receive: %w", ctx.Err())
+			}
 			return fmt.Errorf("ipvs: receive: %w", err)
 		}
-		if n > len(c.buf) {
-			return fmt.Errorf("%w: reply of %d bytes exceeds buffer", ErrDecode, n)
+		for _, b := range dgrams {
+			if err := c.dispatch(b, batch, first, &pending); err != nil {
+				return err
+			}
 		}
-		b := c.buf[:n]
+	}
+	return nil
+}
+
+// dispatch hands the messages of one datagram to their requests.
+func (c *conn) dispatch(b []byte, batch []*request, first uint32, pending *int) error {
+	{
 		for len(b) >= nlmsgHdrLen {
 			l := int(native.Uint32(b))
 			typ := native.Uint16(b[4:])
@@ -260,7 +335,7 @@ func (c *conn) collect(ctx context.Context, batch []*request, lastAcks bool) err
 					}
 				}
 				r.done = true
-				pending--
+				*pending--
 			case nlmsgDone:
 				if len(data) >= 4 {
 					if errno := -int32(native.Uint32(data)); errno != 0 && r.err == nil {
@@ -268,7 +343,7 @@ func (c *conn) collect(ctx context.Context, batch []*request, lastAcks bool) err
 					}
 				}
 				r.done = true
-				pending--
+				*pending--
 			default:
 				if typ != c.family || len(data) < genlHdrLen {
 					continue
