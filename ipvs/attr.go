@@ -501,6 +501,18 @@ func decodeStats(b []byte, where string, wide bool, st *Stats) error {
 	return nil
 }
 
+// decodeStatsOf fills st from the 64-bit nest when the kernel sent one,
+// else from the legacy 32-bit nest.
+func decodeStatsOf(st *Stats, where64, where32 string, wide, legacy []byte) error {
+	if wide != nil {
+		return decodeStats(wide, where64, true, st)
+	}
+	if legacy != nil {
+		return decodeStats(legacy, where32, false, st)
+	}
+	return nil
+}
+
 var statsName = [...]string{"", "conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps", "inpps", "outpps", "inbps", "outbps", "pad"}
 
 var svcAttrName = [...]string{"", "af", "protocol", "addr", "port", "fwmark", "sched_name", "flags",
@@ -558,14 +570,8 @@ func DecodeService(b []byte) (Service, error) {
 	if it.err != nil {
 		return Service{}, it.failure("service", svcAttrName[:])
 	}
-	if wide != nil {
-		if err := decodeStats(wide, "service.stats64", true, &s.Stats); err != nil {
-			return Service{}, err
-		}
-	} else if legacy != nil {
-		if err := decodeStats(legacy, "service.stats", false, &s.Stats); err != nil {
-			return Service{}, err
-		}
+	if err := decodeStatsOf(&s.Stats, "service.stats64", "service.stats", wide, legacy); err != nil {
+		return Service{}, err
 	}
 	s.Family = Family(af)
 	if s.Family != IPv4 && s.Family != IPv6 {
@@ -647,14 +653,8 @@ func DecodeDestination(b []byte, svcFamily Family) (Destination, error) {
 	if it.err != nil {
 		return Destination{}, it.failure("destination", destAttrName[:])
 	}
-	if wide != nil {
-		if err := decodeStats(wide, "destination.stats64", true, &d.Stats); err != nil {
-			return Destination{}, err
-		}
-	} else if legacy != nil {
-		if err := decodeStats(legacy, "destination.stats", false, &d.Stats); err != nil {
-			return Destination{}, err
-		}
+	if err := decodeStatsOf(&d.Stats, "destination.stats64", "destination.stats", wide, legacy); err != nil {
+		return Destination{}, err
 	}
 	if !haveAddr {
 		return Destination{}, decodeError("destination.addr", "missing")
