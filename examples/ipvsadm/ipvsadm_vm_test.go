@@ -120,6 +120,8 @@ func TestVMCLIListingsMatchIpvsadm(t *testing.T) {
 		{"-L", "-n", "-f", "5", "-6"},
 		{"-L", "-n", "--stats", "-u", "10.0.0.1:5060"},
 		{"-L", "--timeout"},
+		{"-L", "-n", "-c"},
+		{"-L", "-n", "-c", "--persistent-conn"},
 	} {
 		want := mustTheirs(t, args...)
 		if got, err := ours(args...); err != nil || got != want {
