@@ -25,7 +25,6 @@ const (
 	nlmsgError    = 2
 	nlmsgDone     = 3
 	nlmFRequest   = 0x1
-	nlmFMulti     = 0x2
 	nlmFAck       = 0x4
 	nlmFDump      = 0x300
 	solNetlink    = 270
@@ -34,7 +33,8 @@ const (
 	// sendBatchBytes bounds one sendmsg of pipelined requests, well below
 	// the default socket send buffer.
 	sendBatchBytes = 64 << 10
-	// mutateWindow and dumpWindow bound the requests in flight.
+	// mutateWindow bounds the requests in flight. Dumps go one at a time:
+	// a netlink socket runs one dump, which ends only once read.
 	mutateWindow = 256
 	dumpWindow   = 1
 	// readBufferBytes is asked for the socket's receive buffer, so that
@@ -76,7 +76,7 @@ type conn struct {
 }
 
 // dialConn opens the socket in network namespace netns (0: the caller's).
-func dialConn(ctx context.Context, netns int) (*conn, error) {
+func dialConn(_ context.Context, netns int) (*conn, error) {
 	g, err := genetlink.Dial(&netlink.Config{NetNS: netns})
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: dial generic netlink: %w", err)
@@ -107,7 +107,6 @@ func dialConn(ctx context.Context, netns int) (*conn, error) {
 	}
 	// Errors need not echo the whole request back.
 	_ = s.SetsockoptInt(solNetlink, netlinkCapAck, 1)
-	_ = ctx
 	c := &conn{sock: s, family: fam.ID, buf: make([]byte, recvSlots*recvSlotBytes)}
 	for i := range c.iov {
 		c.iov[i].Base = &c.buf[i*recvSlotBytes]
@@ -204,9 +203,6 @@ func (c *conn) run(ctx context.Context, reqs []*request) error {
 	window := mutateWindow
 	for _, r := range reqs {
 		if r.dump {
-			// A netlink socket runs one dump at a time, and a dump
-			// ends only when its data has been read: dumps cannot
-			// be pipelined on one socket.
 			window = dumpWindow
 			break
 		}
@@ -296,64 +292,60 @@ func (c *conn) collect(ctx context.Context, batch []*request, lastAcks bool) err
 
 // dispatch hands the messages of one datagram to their requests.
 func (c *conn) dispatch(b []byte, batch []*request, first uint32, pending *int) error {
-	{
-		for len(b) >= nlmsgHdrLen {
-			l := int(native.Uint32(b))
-			typ := native.Uint16(b[4:])
-			flags := native.Uint16(b[6:])
-			seq := native.Uint32(b[8:])
-			if l < nlmsgHdrLen || l > len(b) {
-				return fmt.Errorf("%w: netlink message length %d (of %d)", ErrDecode, l, len(b))
+	for len(b) >= nlmsgHdrLen {
+		l := int(native.Uint32(b))
+		typ := native.Uint16(b[4:])
+		seq := native.Uint32(b[8:])
+		if l < nlmsgHdrLen || l > len(b) {
+			return fmt.Errorf("%w: netlink message length %d (of %d)", ErrDecode, l, len(b))
+		}
+		data := b[nlmsgHdrLen:l]
+		if al := (l + 3) &^ 3; al < len(b) {
+			b = b[al:]
+		} else {
+			b = nil
+		}
+		idx := int(seq - first)
+		if seq-first >= uint32(len(batch)) || batch[idx].done {
+			continue // not ours (or a late part of a finished one)
+		}
+		r := batch[idx]
+		switch typ {
+		case nlmsgError:
+			if len(data) < 4 {
+				return fmt.Errorf("%w: short netlink error message", ErrDecode)
 			}
-			data := b[nlmsgHdrLen:l]
-			if al := (l + 3) &^ 3; al < len(b) {
-				b = b[al:]
-			} else {
-				b = nil
+			errno := -int32(native.Uint32(data))
+			if r.dump && errno == int32(unix.ENOBUFS) {
+				// The dump started but could not queue its
+				// first part; it resumes as we read.
+				continue
 			}
-			idx := int(seq - first)
-			if seq-first >= uint32(len(batch)) || batch[idx].done {
-				continue // not ours (or a late part of a finished one)
+			if errno != 0 {
+				if r.dump && errno == int32(unix.EBUSY) {
+					r.busy = true
+				} else {
+					r.err = syscall.Errno(errno)
+				}
 			}
-			r := batch[idx]
-			switch typ {
-			case nlmsgError:
-				if len(data) < 4 {
-					return fmt.Errorf("%w: short netlink error message", ErrDecode)
+			r.done = true
+			*pending--
+		case nlmsgDone:
+			if len(data) >= 4 {
+				if errno := -int32(native.Uint32(data)); errno != 0 && r.err == nil {
+					r.err = syscall.Errno(errno)
 				}
-				errno := -int32(native.Uint32(data))
-				if r.dump && errno == int32(unix.ENOBUFS) {
-					// The dump started but could not queue its
-					// first part; it resumes as we read.
-					continue
+			}
+			r.done = true
+			*pending--
+		default:
+			if typ != c.family || len(data) < genlHdrLen {
+				continue
+			}
+			if r.reply != nil && r.err == nil {
+				if err := r.reply(data[genlHdrLen:]); err != nil {
+					r.err = err
 				}
-				if errno != 0 {
-					if r.dump && errno == int32(unix.EBUSY) {
-						r.busy = true
-					} else {
-						r.err = syscall.Errno(errno)
-					}
-				}
-				r.done = true
-				*pending--
-			case nlmsgDone:
-				if len(data) >= 4 {
-					if errno := -int32(native.Uint32(data)); errno != 0 && r.err == nil {
-						r.err = syscall.Errno(errno)
-					}
-				}
-				r.done = true
-				*pending--
-			default:
-				if typ != c.family || len(data) < genlHdrLen {
-					continue
-				}
-				if r.reply != nil && r.err == nil {
-					if err := r.reply(data[genlHdrLen:]); err != nil {
-						r.err = err
-					}
-				}
-				_ = flags
 			}
 		}
 	}
