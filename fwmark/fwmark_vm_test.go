@@ -179,14 +179,5 @@ mark 21 tcp 10.0.0.100 10000-20000
 		t.Errorf("persistent mark 21 used servers %v, want both", servers)
 	}
 
-	// The marks did the work: lvskit's counters saw every port.
-	entries, err := tab.Show(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.Packets == 0 {
-			t.Errorf("mark element %s saw no packets", e.Rule)
-		}
-	}
+	requireAllCounted(t, tab)
 }

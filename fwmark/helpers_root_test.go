@@ -1,0 +1,27 @@
+//go:build netns || vm
+
+package fwmark
+
+import (
+	"context"
+	"testing"
+)
+
+// requireAllCounted fails the test unless every element of the installed
+// table counted at least one packet: the marks, not luck, carried the
+// traffic.
+func requireAllCounted(t *testing.T, tab *Table) {
+	t.Helper()
+	entries, err := tab.Show(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		t.Fatal("no mark elements installed")
+	}
+	for _, e := range entries {
+		if e.Packets == 0 {
+			t.Errorf("mark element %s counted no packets", e.Rule)
+		}
+	}
+}
