@@ -6,6 +6,9 @@
 //	fwmarkctl apply  -f marks.conf
 //	fwmarkctl show   [-table NAME]
 //	fwmarkctl remove [-table NAME]
+//	fwmarkctl router [--family ipv4|ipv6|both] [--nonlocal-bind] [--dry-run]
+//	fwmarkctl realserver --method sysctl|arp|redirect --vip ADDR[,ADDR] [--iface IF] [--real-ip ADDR]
+//	                     [--service tcp:80,...] [--render shell|firewalld|nft|sysctl-conf] [--remove]
 //
 // apply installs the marks into lvskit's own nftables table, replacing
 // only that table; show prints what is installed with packet counters;
@@ -18,8 +21,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 
 	"github.com/lvskit/lvskit/fwmark"
@@ -38,6 +43,9 @@ commands:
   apply  -f FILE
   show   [-table NAME]
   remove [-table NAME]
+  router [--family ipv4|ipv6|both] [--nonlocal-bind] [--dry-run]
+  realserver --method sysctl|arp|redirect --vip ADDR[,ADDR] [--iface IF] [--real-ip ADDR]
+             [--service tcp:80,...] [--render shell|firewalld|nft|sysctl-conf] [--remove]
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -53,10 +61,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	permanent := fs.Bool("permanent", false, "firewalld: add --permanent and a final --reload")
 	zone := fs.String("zone", "", "firewalld zone (default zone when empty)")
 	table := fs.String("table", "", "nftables table (default: the config's, else lvskit)")
+	var o options
+	fs.StringVar(&o.family, "family", "both", "router: ipv4, ipv6 or both")
+	fs.BoolVar(&o.nonlocal, "nonlocal-bind", false, "router: also allow binding non-local addresses")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "router: only print the current settings")
+	fs.StringVar(&o.method, "method", "sysctl", "realserver: sysctl, arp or redirect")
+	fs.StringVar(&o.vips, "vip", "", "realserver: virtual addresses, comma separated")
+	fs.StringVar(&o.iface, "iface", "eth0", "realserver: interface facing the director")
+	fs.StringVar(&o.realIP, "real-ip", "", "realserver (arp): the server's own IPv4 address")
+	fs.StringVar(&o.services, "service", "", "realserver (redirect): PROTO:PORT list, comma separated")
+	fs.StringVar(&o.renderDR, "render", "", "realserver: print instead of applying: shell, firewalld, nft or sysctl-conf")
+	fs.BoolVar(&o.remove, "remove", false, "realserver: remove lvskit's real-server nft table")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	err := dispatch(ctx, cmd, options{*file, *format, *permanent, *zone, *table}, stdout)
+	o.file, o.format, o.permanent, o.zone, o.table = *file, *format, *permanent, *zone, *table
+	err := dispatch(ctx, cmd, o, stdout)
 	if errors.Is(err, errUsage) {
 		fmt.Fprintf(stderr, "fwmarkctl: %v\n%s", err, usage)
 		return 2
@@ -74,6 +94,12 @@ type options struct {
 	file, format string
 	permanent    bool
 	zone, table  string
+
+	family           string
+	nonlocal, dryRun bool
+
+	method, vips, iface, realIP, services, renderDR string
+	remove                                          bool
 }
 
 func (o options) config() (*fwmark.Config, error) {
@@ -159,8 +185,143 @@ func dispatch(ctx context.Context, cmd string, o options, w io.Writer) error {
 			fmt.Fprintf(w, "%-50s packets %d bytes %d\n", e.Rule, e.Packets, e.Bytes)
 		}
 		return nil
+	case "router":
+		return router(ctx, o, w)
+	case "realserver":
+		return realServer(ctx, o, w)
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+func router(ctx context.Context, o options, w io.Writer) error {
+	var fams []fwmark.Family
+	switch o.family {
+	case "ipv4":
+		fams = []fwmark.Family{fwmark.IPv4}
+	case "ipv6":
+		fams = []fwmark.Family{fwmark.IPv6}
+	case "both":
+		fams = []fwmark.Family{fwmark.IPv4, fwmark.IPv6}
+	default:
+		return fmt.Errorf("%w: unknown family %q", errUsage, o.family)
+	}
+	var s fwmark.Sysctl
+	if o.dryRun {
+		keys := fwmark.ForwardingKeys(fams...)
+		if o.nonlocal {
+			keys = append(keys, fwmark.NonlocalBindKeys(fams...)...)
+		}
+		for _, k := range keys {
+			v, err := s.Get(k)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%s = %s\n", k, v)
+		}
+		return nil
+	}
+	cs, err := s.EnableForwarding(ctx, fams...)
+	if err != nil {
+		return err
+	}
+	if o.nonlocal {
+		more, err := s.EnableNonlocalBind(ctx, fams...)
+		if err != nil {
+			return errors.Join(err, cs.Undo(ctx))
+		}
+		cs = append(cs, more...)
+	}
+	if len(cs) == 0 {
+		fmt.Fprintln(w, "nothing to change")
+	}
+	fmt.Fprint(w, cs)
+	return nil
+}
+
+func (o options) realServer() (fwmark.RealServer, error) {
+	var rs fwmark.RealServer
+	var err error
+	if rs.Method, err = fwmark.ParseDRMethod(o.method); err != nil {
+		return rs, err
+	}
+	rs.Interface, rs.Table = o.iface, o.table
+	for _, v := range strings.Split(o.vips, ",") {
+		if v == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return rs, fmt.Errorf("--vip: %w", err)
+		}
+		rs.VIPs = append(rs.VIPs, a)
+	}
+	if o.realIP != "" {
+		if rs.RealIP, err = netip.ParseAddr(o.realIP); err != nil {
+			return rs, fmt.Errorf("--real-ip: %w", err)
+		}
+	}
+	for _, sv := range strings.Split(o.services, ",") {
+		if sv == "" {
+			continue
+		}
+		proto, port, ok := strings.Cut(sv, ":")
+		p, err := fwmark.ParseProtocol(proto)
+		if err != nil || !ok {
+			return rs, fmt.Errorf("--service %q: want PROTO:PORT", sv)
+		}
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return rs, fmt.Errorf("--service %q: bad port", sv)
+		}
+		rs.Services = append(rs.Services, fwmark.Service{Protocol: p, Port: uint16(n)})
+	}
+	return rs, rs.Validate()
+}
+
+func realServer(ctx context.Context, o options, w io.Writer) error {
+	rs, err := o.realServer()
+	if err != nil {
+		return err
+	}
+	var lines []string
+	switch o.renderDR {
+	case "":
+		if o.remove {
+			removed, err := rs.Remove(ctx, 0)
+			if err == nil {
+				fmt.Fprintf(w, "removed: %v\n", removed)
+			}
+			return err
+		}
+		cs, err := rs.Apply(ctx, 0)
+		if err != nil {
+			return err
+		}
+		if len(cs) == 0 {
+			fmt.Fprintln(w, "nothing to change")
+		}
+		fmt.Fprint(w, cs)
+		return nil
+	case "shell":
+		lines, err = rs.Commands()
+	case "firewalld":
+		lines, err = rs.Firewalld(fwmark.FirewalldOptions{Zone: o.zone, Permanent: o.permanent})
+	case "nft":
+		var s string
+		s, err = rs.NftText()
+		lines = []string{strings.TrimSuffix(s, "\n")}
+	case "sysctl-conf":
+		lines, err = rs.SysctlConf()
+	default:
+		return fmt.Errorf("%w: unknown --render %q", errUsage, o.renderDR)
+	}
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+	return nil
 }
 
 func render(w io.Writer, c *fwmark.Config, o options) error {

@@ -52,3 +52,31 @@ func TestApplyShowRemove(t *testing.T) {
 		t.Errorf("ruleset after remove:\n%s\nbefore:\n%s", after, before)
 	}
 }
+
+func TestRouterAndRealServer(t *testing.T) {
+	testenv.NeedRoot(t)
+	ns := netns.New(t)
+	in := func(args ...string) (int, string, string) {
+		var code int
+		var out, errs string
+		ns.Do(func() error { code, out, errs = runCLI(args...); return nil })
+		return code, out, errs
+	}
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"router", "--dry-run", "--nonlocal-bind"}, "net.ipv4.ip_forward = 0\nnet.ipv6.conf.all.forwarding = 0\nnet.ipv4.ip_nonlocal_bind = 0\nnet.ipv6.ip_nonlocal_bind = 0\n"},
+		{[]string{"router", "--family", "ipv4"}, "sysctl net.ipv4.ip_forward: 0 -> 1\n"},
+		{[]string{"router", "--family", "ipv4"}, "nothing to change\n"},
+		{[]string{"realserver", "--method", "sysctl", "--vip", "10.0.0.100", "--iface", "lo"}, "address lo 10.0.0.100/32: (none) -> present\nsysctl net/ipv4/conf/lo/arp_ignore: 0 -> 1\nsysctl net/ipv4/conf/lo/arp_announce: 0 -> 2\n"},
+		{[]string{"realserver", "--method", "redirect", "--vip", "10.0.0.100", "--service", "tcp:80"}, "nft table inet lvskit_dr: (none) -> 1 rules\n"},
+		{[]string{"realserver", "--method", "redirect", "--vip", "10.0.0.100", "--service", "tcp:80", "--remove"}, "removed: true\n"},
+	}
+	for _, s := range steps {
+		code, out, errs := in(s.args...)
+		if code != 0 || out != s.want {
+			t.Fatalf("fwmarkctl %v: exit %d, stderr %q, output:\n%s\nwant:\n%s", s.args, code, errs, out, s.want)
+		}
+	}
+}

@@ -45,3 +45,23 @@ func TestErrors(t *testing.T) {
 		t.Errorf("no args: %d", code)
 	}
 }
+
+func TestRealServerRender(t *testing.T) {
+	code, out, errs := runCLI("realserver", "--method", "arp", "--vip", "192.168.76.24", "--real-ip", "192.168.76.11", "--render", "shell")
+	want := "arptables -A IN -d 192.168.76.24 -j DROP\narptables -A OUT -s 192.168.76.24 -j mangle --mangle-ip-s 192.168.76.11\nip addr add 192.168.76.24 dev eth0\n"
+	if code != 0 || out != want {
+		t.Errorf("exit %d, stderr %q, output:\n%s", code, errs, out)
+	}
+	code, out, _ = runCLI("realserver", "--method", "redirect", "--vip", "192.168.76.24", "--service", "tcp:80,udp:53", "--render", "firewalld", "--permanent")
+	if code != 0 || !strings.Contains(out, "firewall-cmd --permanent --direct --add-rule ipv4 nat PREROUTING 0 -d 192.168.76.24 -p udp -m udp --dport 53 -j REDIRECT\n") {
+		t.Errorf("redirect firewalld: %d\n%s", code, out)
+	}
+	code, _, errs = runCLI("realserver", "--method", "arp", "--vip", "192.168.76.24", "--render", "nft")
+	if code != 1 || !strings.Contains(errs, "real_ip") {
+		t.Errorf("arp without --real-ip: %d %q", code, errs)
+	}
+	code, out, _ = runCLI("realserver", "--vip", "192.168.76.24", "--iface", "eth1", "--render", "sysctl-conf")
+	if code != 0 || out != "net.ipv4.conf.eth1.arp_ignore = 1\nnet.ipv4.conf.eth1.arp_announce = 2\n" {
+		t.Errorf("sysctl-conf: %d %q", code, out)
+	}
+}
