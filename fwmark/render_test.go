@@ -135,18 +135,18 @@ func nftCheck(t *testing.T, nft, text string) {
 	}
 	// nft -c still reads the kernel's ruleset, which needs CAP_NET_ADMIN;
 	// without root it gets that in a user and network namespace of its own.
-	cmd := exec.Command(nft, "-c", "-f", f)
+	args := []string{nft, "-c", "-f", f}
 	if os.Geteuid() != 0 {
 		if _, err := exec.LookPath("unshare"); err != nil {
 			testenv.NeedRoot(t)
 		}
-		cmd = exec.Command("unshare", "-rn", nft, "-c", "-f", f)
-		if out, err := cmd.CombinedOutput(); err != nil && strings.HasPrefix(string(out), "unshare:") {
-			testenv.NeedRoot(t) // no unprivileged user namespaces here
-		}
-		cmd = exec.Command("unshare", "-rn", nft, "-c", "-f", f)
+		args = append([]string{"unshare", "-rn"}, args...)
 	}
-	if out, err := cmd.CombinedOutput(); err != nil {
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil && strings.HasPrefix(string(out), "unshare:") {
+		testenv.NeedRoot(t) // no unprivileged user namespaces here
+	}
+	if err != nil {
 		t.Fatalf("nft -c -f rejects:\n%s\n%s", text, out)
 	}
 }
