@@ -239,9 +239,20 @@ func (p *parser) items(li lineInfo) int {
 			}
 		case b < li.ce && src[b] == '~' && (strings.HasPrefix(src[b:], "~SEQ") || strings.HasPrefix(src[b:], "~LST")):
 			s.Kind = KindSeq
+		case isIncludeLine(src[b:li.ce]):
+			// keepalived reads include lines before it splits braces, so
+			// "include a/{b,c}.conf" stays one statement
 		default:
 			end = b
 			for end < li.ce && src[end] != '{' && src[end] != '}' {
+				if src[end] == '$' {
+					// ${NAME} is replaced before keepalived looks for
+					// braces: it is part of the word
+					if n := refLen(src[end:li.ce]); n > 0 {
+						end += n
+						continue
+					}
+				}
 				if src[end] == '"' {
 					q := strings.IndexByte(src[end+1:li.ce], '"')
 					if q < 0 {
@@ -458,4 +469,42 @@ func unquote(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// isIncludeLine reports whether s is an include directive: an include
+// keyword followed by exactly one word.
+func isIncludeLine(s string) bool {
+	if !strings.HasPrefix(s, "include") {
+		return false
+	}
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return false
+	}
+	switch f[0] {
+	case "include", "includer", "includem", "includew", "includeb", "includea":
+		return true
+	}
+	return false
+}
+
+// refLen returns the length of a ${NAME} or ${NAME params} reference at
+// the start of s, or 0.
+func refLen(s string) int {
+	if len(s) < 4 || s[0] != '$' || s[1] != '{' || !(isAlpha(s[2]) || s[2] == '_') {
+		return 0
+	}
+	i := 3
+	for i < len(s) && (isAlnum(s[i]) || s[i] == '_') {
+		i++
+	}
+	if i < len(s) && s[i] == ' ' {
+		for i < len(s) && s[i] != '}' && s[i] != '{' && s[i] != '"' {
+			i++
+		}
+	}
+	if i < len(s) && s[i] == '}' {
+		return i + 1
+	}
+	return 0
 }
