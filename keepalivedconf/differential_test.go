@@ -308,5 +308,12 @@ func TestDifferentialKeepalived(t *testing.T) {
 		if theirs != ours {
 			t.Errorf("%s: keepalived accepts=%v, we accept=%v\nkeepalived said:\n%s\nwe said: %v", tc.name, theirs, ours, out, err)
 		}
+		// what kaconf fmt writes must pass keepalived -t as the input did
+		if f, err := Parse("keepalived.conf", []byte(src)); err == nil && theirs {
+			canon := string(f.FormatCanonical())
+			if ok, out := keepalivedAccepts(t, bin, canon); !ok {
+				t.Errorf("%s: keepalived rejects the canonical form:\n%s\n%s", tc.name, canon, out)
+			}
+		}
 	}
 }
