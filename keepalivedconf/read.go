@@ -20,10 +20,12 @@ func Parse(filename string, data []byte) (*File, error) {
 // blank reports keepalived's in-line whitespace.
 func blank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' }
 
-// frame is an open block while parsing.
+// frame is an open block while parsing; its statements are collected on
+// the parser's scratch stack from index start, and copied into an exactly
+// sized slice when the block closes.
 type frame struct {
-	blk  *Block
-	list []*Stmt
+	blk   *Block
+	start int
 }
 
 type parser struct {
@@ -31,8 +33,10 @@ type parser struct {
 	name string
 	d    diags
 
-	top   []*Stmt
-	stack []frame
+	top     []*Stmt
+	stack   []frame
+	scratch []*Stmt
+	lists   []*Stmt // arena for block statement lists
 
 	// arenas, to allocate statements and tokens in chunks
 	stmts []Stmt
@@ -80,18 +84,28 @@ func (p *parser) pos(i int) Pos {
 }
 
 func (p *parser) appendStmt(s *Stmt) {
-	if n := len(p.stack); n > 0 {
-		p.stack[n-1].list = append(p.stack[n-1].list, s)
+	if len(p.stack) > 0 {
+		p.scratch = append(p.scratch, s)
 	} else {
 		p.top = append(p.top, s)
 	}
 }
 
-func (p *parser) curList() *[]*Stmt {
+// curList returns the statements of the innermost open block (or the top
+// level); the caller may shorten it with setCurLen.
+func (p *parser) curList() []*Stmt {
 	if n := len(p.stack); n > 0 {
-		return &p.stack[n-1].list
+		return p.scratch[p.stack[n-1].start:]
 	}
-	return &p.top
+	return p.top
+}
+
+func (p *parser) setCurLen(k int) {
+	if n := len(p.stack); n > 0 {
+		p.scratch = p.scratch[:p.stack[n-1].start+k]
+	} else {
+		p.top = p.top[:k]
+	}
 }
 
 // lineInfo describes one physical line.
@@ -393,34 +407,38 @@ func (p *parser) open(lead string, j int) {
 	list := p.curList()
 	blk := &Block{Open: p.pos(j)}
 	// attach to the last keyword statement, skipping comment lines
-	k := len(*list) - 1
-	for k >= 0 && (*list)[k].Kind == KindComment {
+	k := len(list) - 1
+	for k >= 0 && list[k].Kind == KindComment {
 		k--
 	}
 	var owner *Stmt
 	if k >= 0 {
-		if o := (*list)[k]; o.Kind == KindStmt && o.Block == nil && (len(o.Tokens) > 0 || o.Cond != "") && o.Keyword() != "}" {
+		if o := list[k]; o.Kind == KindStmt && o.Block == nil && (len(o.Tokens) > 0 || o.Cond != "") && o.Keyword() != "}" {
 			owner = o
 		}
 	}
 	if owner != nil {
-		var b strings.Builder
-		for _, c := range (*list)[k+1:] {
-			b.WriteString(c.Lead)
-			b.WriteString(c.Trail)
+		if k+1 == len(list) {
+			blk.OpenLead = lead
+		} else {
+			var b strings.Builder
+			for _, c := range list[k+1:] {
+				b.WriteString(c.Lead)
+				b.WriteString(c.Trail)
+			}
+			b.WriteString(lead)
+			blk.OpenLead = b.String()
+			p.setCurLen(k + 1)
 		}
-		b.WriteString(lead)
-		blk.OpenLead = b.String()
-		*list = (*list)[:k+1]
 	} else {
 		p.d.errorf(blk.Open, ErrSyntax, "unexpected '{'")
 		owner = p.newStmt()
 		*owner = Stmt{Pos: blk.Open, Kind: KindStmt}
 		blk.OpenLead = lead
-		*list = append(*list, owner)
+		p.appendStmt(owner)
 	}
 	owner.Block = blk
-	p.stack = append(p.stack, frame{blk: blk})
+	p.stack = append(p.stack, frame{blk: blk, start: len(p.scratch)})
 	p.trail = &blk.OpenTrail
 }
 
@@ -446,7 +464,17 @@ func (p *parser) close(lead string, j int) {
 func (p *parser) closeFrame() {
 	n := len(p.stack)
 	f := p.stack[n-1]
-	f.blk.Stmts = f.list
+	items := p.scratch[f.start:]
+	if len(items) > 0 {
+		if cap(p.lists)-len(p.lists) < len(items) {
+			p.lists = make([]*Stmt, 0, max(4096, len(items)))
+		}
+		at := len(p.lists)
+		p.lists = append(p.lists, items...)
+		f.blk.Stmts = p.lists[at:len(p.lists):len(p.lists)]
+	}
+	clear(items)
+	p.scratch = p.scratch[:f.start]
 	p.stack = p.stack[:n-1]
 }
 
