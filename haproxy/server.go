@@ -304,7 +304,10 @@ func (p *Proxy) SetServer(s Server) *Line {
 	if l == nil {
 		return p.AddServer(s)
 	}
-	if old.Address != s.Address {
+	switch {
+	case len(l.Words) < 3:
+		l.insertWords(len(l.Words), Quote(s.Address))
+	case old.Address != s.Address:
 		l.setWord(2, Quote(s.Address))
 	}
 	for f := range srvFields {
