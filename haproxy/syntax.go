@@ -564,3 +564,30 @@ func (c *Config) DeleteSection(s *Section) bool {
 	}
 	return false
 }
+
+// Args returns the arguments HAProxy sees for l, a line of c, with
+// variables expanded from env and the pseudo-variables .FILE, .LINE and
+// .SECTION (the section's name, or its keyword when unnamed) filled in.
+func (c *Config) Args(l *Line, env Env) ([]string, error) {
+	section := ""
+	for _, s := range c.Sections {
+		if s.Header == l {
+			break
+		}
+		found := false
+		for _, x := range s.Lines {
+			if x == l {
+				found = true
+				break
+			}
+		}
+		if found && s.Header != nil {
+			section = s.Name()
+			if section == "" {
+				section = s.Keyword()
+			}
+			break
+		}
+	}
+	return l.Args(env, c.Filename, section)
+}
