@@ -273,26 +273,22 @@ func (r *Runtime) SetServerMaxconn(ctx context.Context, backend, server string, 
 // AddServer adds a dynamic server (it starts in maintenance; see
 // EnableServer) with the given address and server-line options.
 func (r *Runtime) AddServer(ctx context.Context, backend, server, addr string, opts ...string) error {
-	w := append([]string{"add", "server", srvRef(backend, server), addr}, opts...)
-	out, err := r.Execute(ctx, w...)
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(out, "New server registered") {
-		return &RuntimeError{Command: strings.Join(w, " "), Msg: out}
-	}
-	return nil
+	return r.expect(ctx, "New server registered", append([]string{"add", "server", srvRef(backend, server), addr}, opts...)...)
 }
 
 // DelServer deletes a dynamic server that is in maintenance and idle.
 func (r *Runtime) DelServer(ctx context.Context, backend, server string) error {
-	w := []string{"del", "server", srvRef(backend, server)}
-	out, err := r.Execute(ctx, w...)
+	return r.expect(ctx, "Server deleted", "del", "server", srvRef(backend, server))
+}
+
+// expect runs a command whose success message contains msg.
+func (r *Runtime) expect(ctx context.Context, msg string, words ...string) error {
+	out, err := r.Execute(ctx, words...)
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(out, "Server deleted") {
-		return &RuntimeError{Command: strings.Join(w, " "), Msg: out}
+	if !strings.Contains(out, msg) {
+		return &RuntimeError{Command: strings.Join(words, " "), Msg: out}
 	}
 	return nil
 }
