@@ -336,3 +336,46 @@ func TestEscapeArg(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeOverTCP reaches the same HAProxy through a loopback TCP
+// relay to its stats socket, so the TCP transport is exercised without
+// guessing a free port for HAProxy.
+func TestRuntimeOverTCP(t *testing.T) {
+	a := namedServer(t, "a")
+	b := namedServer(t, "b")
+	h := startHAProxy(t, fmt.Sprintf(liveConfig, a, b))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	sock := h.rt.addr
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("unix", sock)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	rt := NewRuntime("tcp", ln.Addr().String())
+	t.Cleanup(func() { rt.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := rt.SetServerWeight(ctx, "be", "b", 0); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _, err := rt.GetWeight(ctx, "be", "b"); err != nil || cur != 0 {
+		t.Fatalf("weight = %d, %v", cur, err)
+	}
+	if got := h.answers(t, 2); got["200:a"] != 2 {
+		t.Fatalf("answers = %v", got)
+	}
+}
