@@ -2,9 +2,9 @@ package haproxy
 
 import (
 	"bytes"
-	"strings"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
