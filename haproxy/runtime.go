@@ -102,15 +102,16 @@ func (r *Runtime) Execute(ctx context.Context, words ...string) (string, error) 
 }
 
 // ExecuteBatch sends already-escaped command lines in one write,
-// separated by ';', and returns one answer per command. Newlines in a
-// command are rejected.
+// separated by ';', and returns one answer per command. A command that is
+// blank, holds a newline or an unescaped ';', or ends in a lone '\' is
+// rejected: HAProxy would answer it more or fewer times than once.
 func (r *Runtime) ExecuteBatch(ctx context.Context, cmds ...string) ([]string, error) {
 	if len(cmds) == 0 {
 		return nil, nil
 	}
 	for _, c := range cmds {
-		if strings.ContainsAny(c, "\n\r") {
-			return nil, fmt.Errorf("haproxy runtime: command %q contains a newline", c)
+		if err := checkCommand(c); err != nil {
+			return nil, fmt.Errorf("haproxy runtime: command %q: %w", c, err)
 		}
 	}
 	r.mu.Lock()
@@ -125,6 +126,29 @@ func (r *Runtime) ExecuteBatch(ctx context.Context, cmds ...string) ([]string, e
 		return nil, fmt.Errorf("haproxy runtime: %s: %w", line[:len(line)-1], err)
 	}
 	return out, nil
+}
+
+// ErrBadCommand reports a command ExecuteBatch cannot send as one.
+var ErrBadCommand = errors.New("not a single command")
+
+func checkCommand(c string) error {
+	if strings.TrimSpace(c) == "" {
+		return fmt.Errorf("%w: blank", ErrBadCommand)
+	}
+	for i := 0; i < len(c); i++ {
+		switch c[i] {
+		case '\n', '\r':
+			return fmt.Errorf("%w: newline", ErrBadCommand)
+		case ';':
+			return fmt.Errorf("%w: unescaped ';' (use EscapeArg)", ErrBadCommand)
+		case '\\':
+			if i+1 == len(c) {
+				return fmt.Errorf("%w: ends in an escape", ErrBadCommand)
+			}
+			i++
+		}
+	}
+	return nil
 }
 
 // connect dials and switches the connection to prompt mode.

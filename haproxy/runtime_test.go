@@ -329,6 +329,19 @@ func TestRuntimeContext(t *testing.T) {
 	}
 }
 
+func TestCheckCommand(t *testing.T) {
+	for _, c := range []string{"", "  ", "a;b", "a\nb", `a\`, `x \\;y`} {
+		if err := checkCommand(c); !errors.Is(err, ErrBadCommand) {
+			t.Errorf("checkCommand(%q) = %v", c, err)
+		}
+	}
+	for _, c := range []string{"show info", `set var proc.x str(a\;b)`, `a\\`, Command("x", "a;b", `c\`)} {
+		if err := checkCommand(c); err != nil {
+			t.Errorf("checkCommand(%q) = %v", c, err)
+		}
+	}
+}
+
 func TestEscapeArg(t *testing.T) {
 	for in, want := range map[string]string{"plain": "plain", "a;b": `a\;b`, "a b": `a\ b`, `a\b`: `a\\b`, "t\tt": "t\\\tt"} {
 		if got := EscapeArg(in); got != want {
