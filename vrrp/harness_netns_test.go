@@ -46,18 +46,33 @@ func runChild(path string) int {
 		fmt.Println("child:", err)
 		return 2
 	}
-	var cfgs []Config
-	if err := json.Unmarshal(b, &cfgs); err != nil {
+	var spec childSpec
+	if err := json.Unmarshal(b, &spec); err != nil {
 		fmt.Println("child:", err)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r := NewRouter(RouterConfig{Logger: log})
-	for _, c := range cfgs {
-		c.OnTransition = func(name string, t Transition) {
-			fmt.Printf("STATE %s %s %d\n", name, t.To, t.At.UnixNano())
+	byName := map[string]*Instance{}
+	for _, c := range spec.Instances {
+		if !spec.Quiet {
+			c.OnTransition = func(name string, t Transition) {
+				fmt.Printf("STATE %s %s %d\n", name, t.To, t.At.UnixNano())
+			}
 		}
-		if _, err := r.Add(c); err != nil {
+		in, err := r.Add(c)
+		if err != nil {
+			fmt.Println("child:", err)
+			return 2
+		}
+		byName[c.Name] = in
+	}
+	for i, g := range spec.Groups {
+		var members []*Instance
+		for _, n := range g {
+			members = append(members, byName[n])
+		}
+		if err := r.SyncGroup(fmt.Sprintf("G%d", i), members...); err != nil {
 			fmt.Println("child:", err)
 			return 2
 		}
@@ -69,6 +84,13 @@ func runChild(path string) int {
 		return 1
 	}
 	return 0
+}
+
+// childSpec is what a child runs.
+type childSpec struct {
+	Instances []Config
+	Groups    [][]string
+	Quiet     bool // no STATE lines (benchmarks with many instances)
 }
 
 // lan is a bridge with hosts on 10.77.0.0/24 and fd00:77::/64.
@@ -197,7 +219,22 @@ type lvskitProc struct {
 
 func startLvskit(t *testing.T, h *netns.NS, cfgs ...Config) lvskitProc {
 	t.Helper()
-	b, err := json.Marshal(cfgs)
+	return startChild(t, h, childSpec{Instances: cfgs})
+}
+
+// startLvskitGroup starts a child whose instances form one sync group.
+func startLvskitGroup(t *testing.T, h *netns.NS, cfgs []Config) lvskitProc {
+	t.Helper()
+	var names []string
+	for _, c := range cfgs {
+		names = append(names, c.Name)
+	}
+	return startChild(t, h, childSpec{Instances: cfgs, Groups: [][]string{names}})
+}
+
+func startChild(t testing.TB, h *netns.NS, spec childSpec) lvskitProc {
+	t.Helper()
+	b, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,12 +404,51 @@ func kaConf(id string, insts ...kaInstance) string {
 	return b.String()
 }
 
-// arpingable reports whether the client namespace reaches vip (one ping).
-func pingOnce(h *netns.NS, vip netip.Addr) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return h.Command(ctx, "ping", "-c1", "-W1", vip.String()).Run() == nil
+// serveName makes host h answer TCP connections on port 7777 (any
+// address, both families) with name.
+func serveName(t *testing.T, h *netns.NS, name string) {
+	t.Helper()
+	var ln net.Listener
+	err := h.Do(func() error {
+		var err error
+		ln, err = net.Listen("tcp", "[::]:7777")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(name))
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
 }
 
-var _ = net.IPv4len
+// askName connects from h to addr:7777 and returns who answered ("" on
+// failure).
+func askName(h *netns.NS, addr netip.Addr) string {
+	var c net.Conn
+	err := h.Do(func() error {
+		var err error
+		c, err = net.DialTimeout("tcp", netip.AddrPortFrom(addr, 7777).String(), time.Second)
+		return err
+	})
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	b := make([]byte, 64)
+	n, _ := c.Read(b)
+	return string(b[:n])
+}
+
 var _ = exec.ErrNotFound
