@@ -83,6 +83,17 @@ func runChild(path string) int {
 		fmt.Println("child:", err)
 		return 1
 	}
+	for _, in := range r.Instances() {
+		b, _ := json.Marshal(in.Stats())
+		fmt.Printf("STATS %s %s\n", in.Name(), b)
+	}
+	var rd []string
+	for _, d := range DropReasons() {
+		if n := r.Drops().Get(d); n > 0 {
+			rd = append(rd, fmt.Sprintf("%s=%d", d, n))
+		}
+	}
+	fmt.Printf("DROPS %s\n", strings.Join(rd, ","))
 	return 0
 }
 
@@ -295,6 +306,23 @@ func (p lvskitProc) waitState(t *testing.T, name, state string, timeout time.Dur
 		}
 		return false
 	})
+}
+
+// stats returns the Stats the child printed when it stopped.
+func (p lvskitProc) stats(t *testing.T, name string) Stats {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(p.Output()))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "STATS "+name+" "); ok {
+			var s Stats
+			if err := json.Unmarshal([]byte(rest), &s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	}
+	t.Fatalf("no stats for %s in child output:\n%s", name, p.Output())
+	return Stats{}
 }
 
 type childTransition struct {
