@@ -432,6 +432,30 @@ func kaConf(id string, insts ...kaInstance) string {
 	return b.String()
 }
 
+// partition detaches switch port pN from the bridge (its link stays up,
+// so nobody sees a fault, but no advert crosses) and returns the healing.
+func (l *lan) partition(t *testing.T, n int) (heal func()) {
+	t.Helper()
+	sw := l.sw.Handle()
+	port, err := sw.LinkByName(fmt.Sprintf("p%d", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := sw.LinkByName("br0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.LinkSetNoMaster(port); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := sw.LinkSetMaster(port, br); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // serveName makes host h answer TCP connections on port 7777 (any
 // address, both families) with name.
 func serveName(t *testing.T, h *netns.NS, name string) {

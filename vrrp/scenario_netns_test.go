@@ -106,17 +106,24 @@ func TestInteropResign(t *testing.T) {
 	l.waitMaster(vip, 1, both, scTimeout, scHold)
 }
 
-// TestInteropEqualPriority: with equal priorities the higher primary
-// address wins, whichever side has it.
+// TestInteropEqualPriority: when two masters of equal priority meet (the
+// only time RFC 9568 compares addresses; a backup of equal priority stays
+// backup) the higher primary address wins, whichever side has it.
 func TestInteropEqualPriority(t *testing.T) {
 	for _, lvHost := range []int{0, 1} {
 		t.Run([]string{"keepalived-higher-address", "lvskit-higher-address"}[lvHost], func(t *testing.T) {
 			t.Parallel()
 			l := newLAN(t, 2)
 			kaHost := 1 - lvHost
+			vip := scVIP.Addr()
+			heal := l.partition(t, 2) // host 1's port
 			startKeepalived(t, l.hosts[kaHost], kaConf("ka", scKeepalived(100)))
 			p := startLvskit(t, l.hosts[lvHost], scLvskit(l, lvHost, 100))
-			l.waitMaster(scVIP.Addr(), 1, []int{0, 1}, scTimeout, 4*scIvl)
+			waitFor(t, scTimeout, "both masters while partitioned", func() bool {
+				return hasAddr(l.hosts[0], vip) && hasAddr(l.hosts[1], vip)
+			})
+			heal()
+			l.waitMaster(vip, 1, []int{0, 1}, scTimeout, 4*scIvl)
 			p.stop(t)
 		})
 	}
@@ -219,27 +226,12 @@ func TestInteropSplitBrain(t *testing.T) {
 	startKeepalived(t, l.hosts[1], kaConf("ka", scKeepalived(100)))
 	p := startLvskit(t, l.hosts[0], scLvskit(l, 0, 200))
 	l.waitMaster(vip, 0, []int{0, 1}, scTimeout, scHold)
-	// Detach keepalived's switch port (p2) from the bridge: its link stays
-	// up, but no advert crosses.
-	sw := l.sw.Handle()
-	port, err := sw.LinkByName("p2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	br, err := sw.LinkByName("br0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sw.LinkSetNoMaster(port); err != nil {
-		t.Fatal(err)
-	}
+	heal := l.partition(t, 2) // keepalived's switch port
 	waitFor(t, scTimeout, "both masters while partitioned", func() bool {
 		return hasAddr(l.hosts[0], vip) && hasAddr(l.hosts[1], vip)
 	})
 	healed := time.Now()
-	if err := sw.LinkSetMaster(port, br); err != nil {
-		t.Fatal(err)
-	}
+	heal()
 	l.waitMaster(vip, 0, []int{0, 1}, scTimeout, scHold)
 	t.Logf("one master again %v after healing (advert interval %v, includes the hold)", time.Since(healed), scIvl)
 	p.stop(t)
@@ -295,6 +287,7 @@ func TestInteropSyncGroupAndTracking(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.waitMaster(vip2.Addr(), 1, both, scTimeout, scHold)
+	l.waitMaster(scVIP.Addr(), 1, both, scTimeout, 6*scIvl) // VI_1 follows and stays
 	p.stop(t)
 }
 
