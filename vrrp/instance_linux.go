@@ -40,6 +40,7 @@ type Instance struct {
 	ndp  *ndp.Conn
 	garp garpState
 
+	heldUntil  atomic.Int64 // sync groups: Master_Down_Timer while hearing a master
 	track      map[string]trackStatus
 	groupFault bool
 	notifyQ    chan []string
@@ -137,7 +138,7 @@ func (in *Instance) post(ev event) {
 
 func (in *Instance) loop(ctx context.Context) {
 	m, err := NewMachine(Election{Version: in.cfg.Version, Priority: in.cfg.Priority, Interval: in.cfg.Interval,
-		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src}, in)
+		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate()}, in)
 	if err != nil {
 		in.r.log.Error("vrrp: instance", "instance", in.cfg.Name, "err", err)
 		return
@@ -186,8 +187,33 @@ func (in *Instance) loop(ctx context.Context) {
 	}
 }
 
+// gate keeps a sync group member from taking over while another member
+// still hears a master it must not preempt (keepalived does the same).
+func (in *Instance) gate() func(time.Time) bool {
+	if in.group == nil {
+		return nil
+	}
+	return func(now time.Time) bool {
+		for _, o := range in.group.members {
+			if o != in && o.State() == StateBackup && o.heldUntil.Load() > now.UnixNano() {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func (in *Instance) publishHeld() {
+	var until int64
+	if in.m.State() == StateBackup && in.m.Master().IsValid() {
+		until = in.m.Deadline().UnixNano()
+	}
+	in.heldUntil.Store(until)
+}
+
 func (in *Instance) handle(ev event) {
 	now := time.Now()
+	defer in.publishHeld()
 	switch ev.kind {
 	case evAdvert:
 		in.m.Advert(ev.at, ev.src, ev.prio, ev.ivl)
