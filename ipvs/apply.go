@@ -127,44 +127,88 @@ func ApplyTo(ctx context.Context, o Ops, desired []Service, opts ...ApplyOption)
 // services come first; then, service by service in desired order, the
 // service's own change, destination deletions, updates and additions.
 func Diff(current, desired []Service, opts ...ApplyOption) ([]Op, error) {
+	cur := make([]*Service, len(current))
+	idx := make(map[ServiceKey]int, len(current))
+	for i := range current {
+		cur[i] = &current[i]
+		idx[current[i].Key()] = i
+	}
+	ops, _, err := diffIndexed(cur, idx, desired, opts)
+	return ops, err
+}
+
+// diffIndexed is Diff over current services indexed by key (nil entries
+// of cur are skipped). It also returns the indices of the desired services
+// that needed operations.
+func diffIndexed(cur []*Service, idx map[ServiceKey]int, desired []Service, opts []ApplyOption) ([]Op, []int, error) {
 	var o applyOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	cur := make(map[ServiceKey]*Service, len(current))
-	for i := range current {
-		cur[current[i].Key()] = &current[i]
-	}
-	want := make(map[ServiceKey]struct{}, len(desired))
+	matched := make([]bool, len(cur))
+	nMatched := 0
+	var fresh map[ServiceKey]struct{}
+	var body []Op
+	var changed []int
 	for i := range desired {
 		s := &desired[i]
-		if err := s.Validate(); err != nil {
-			return nil, err
-		}
 		k := s.Key()
-		if _, dup := want[k]; dup {
-			return nil, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+		n := len(body)
+		// Positional fast path: an Applier keeps its state in the order
+		// it was last given, so most services sit at the same index.
+		j, ok := i, i < len(cur) && cur[i] != nil && cur[i].Key() == k
+		if !ok {
+			j, ok = idx[k]
 		}
-		want[k] = struct{}{}
-		if err := checkDests(s); err != nil {
-			return nil, err
+		if ok && cur[j] != nil {
+			if matched[j] {
+				return nil, nil, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+			}
+			matched[j] = true
+			nMatched++
+			var err error
+			if body, err = diffService(body, cur[j], s); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			if fresh == nil {
+				fresh = make(map[ServiceKey]struct{})
+			}
+			if _, dup := fresh[k]; dup {
+				return nil, nil, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+			}
+			fresh[k] = struct{}{}
+			var err error
+			if body, err = diffService(body, nil, s); err != nil {
+				return nil, nil, err
+			}
+		}
+		if len(body) > n {
+			changed = append(changed, i)
 		}
 	}
 	var ops []Op
-	for i := range current {
-		k := current[i].Key()
-		if _, ok := want[k]; ok {
-			continue
+	live := 0
+	for _, c := range cur {
+		if c != nil {
+			live++
 		}
-		if o.managed != nil && !o.managed(k) {
-			continue
+	}
+	if nMatched < live {
+		for j, c := range cur {
+			if c == nil || matched[j] {
+				continue
+			}
+			if o.managed != nil && !o.managed(c.Key()) {
+				continue
+			}
+			ops = append(ops, Op{Kind: OpDeleteService, Service: bare(c)})
 		}
-		ops = append(ops, Op{Kind: OpDeleteService, Service: bare(&current[i])})
 	}
-	for i := range desired {
-		ops = diffService(ops, cur[desired[i].Key()], &desired[i])
+	if len(ops) == 0 {
+		return body, changed, nil
 	}
-	return ops, nil
+	return append(ops, body...), changed, nil
 }
 
 // checkDests rejects invalid or repeated destinations.
@@ -204,18 +248,43 @@ func bare(s *Service) Service {
 	return b
 }
 
-// diffService appends the operations that turn cur (nil: absent) into want.
-func diffService(ops []Op, cur, want *Service) []Op {
+// diffService appends the operations that turn cur (nil: absent) into
+// want. It validates what it writes: the service when it adds or edits it,
+// destinations when it adds or edits them, and the destination list unless
+// it names the current destinations in the current order.
+func diffService(ops []Op, cur, want *Service) ([]Op, error) {
+	if cur == nil || !sameServiceConfig(cur, want) {
+		if err := want.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	svc := bare(want)
 	if cur == nil {
+		if err := checkDests(want); err != nil {
+			return nil, err
+		}
 		ops = append(ops, Op{Kind: OpNewService, Service: svc})
 		for i := range want.Destinations {
 			ops = append(ops, Op{Kind: OpNewDestination, Service: svc, Destination: destConfig(&want.Destinations[i])})
 		}
-		return ops
+		return ops, nil
 	}
 	if !sameServiceConfig(cur, want) {
 		ops = append(ops, Op{Kind: OpUpdateService, Service: svc})
+	}
+	if sameDestOrder(cur.Destinations, want.Destinations) {
+		for i := range want.Destinations {
+			if !sameDestConfig(&cur.Destinations[i], &want.Destinations[i]) {
+				if err := want.Destinations[i].Validate(); err != nil {
+					return nil, fmt.Errorf("service %v: %w", want.Key(), err)
+				}
+				ops = append(ops, Op{Kind: OpUpdateDestination, Service: svc, Destination: destConfig(&want.Destinations[i])})
+			}
+		}
+		return ops, nil
+	}
+	if err := checkDests(want); err != nil {
+		return nil, err
 	}
 	find := func(list []Destination, d *Destination) *Destination {
 		for i := range list {
@@ -261,7 +330,21 @@ func diffService(ops []Op, cur, want *Service) []Op {
 			ops = append(ops, Op{Kind: OpUpdateDestination, Service: svc, Destination: destConfig(d)})
 		}
 	}
-	return append(ops, adds...)
+	return append(ops, adds...), nil
+}
+
+// sameDestOrder reports whether both lists name the same destinations in
+// the same order, the common case that needs no lookups.
+func sameDestOrder(a, b []Destination) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Addr != b[i].Addr {
+			return false
+		}
+	}
+	return true
 }
 
 // destConfig returns d without counters.
@@ -296,15 +379,18 @@ func sameDestConfig(a, b *Destination) bool {
 // concurrent use.
 type Applier struct {
 	o     Ops
-	known []Service
+	known []*Service // nil: deleted
+	idx   map[ServiceKey]int
+	dead  int
 	valid bool
+	fresh bool // known is a dump, in kernel order
 }
 
 // NewApplier returns an Applier working through o (usually a *Client).
 func NewApplier(o Ops) *Applier { return &Applier{o: o} }
 
 // Resync makes the next Apply read the kernel's state again.
-func (a *Applier) Resync() { a.valid = false; a.known = nil }
+func (a *Applier) Resync() { a.valid, a.fresh, a.known, a.idx, a.dead = false, false, nil, nil, 0 }
 
 // Apply makes the kernel match desired, like ApplyTo, but diffs against the
 // remembered state when it has one.
@@ -314,49 +400,104 @@ func (a *Applier) Apply(ctx context.Context, desired []Service, opts ...ApplyOpt
 		if err != nil {
 			return Changes{}, err
 		}
-		a.known, a.valid = cur, true
+		a.known = make([]*Service, len(cur))
+		a.idx = make(map[ServiceKey]int, len(cur))
+		for i := range cur {
+			a.known[i] = &cur[i]
+			a.idx[cur[i].Key()] = i
+		}
+		a.valid, a.fresh = true, true
 	}
-	ops, err := Diff(a.known, desired, opts...)
+	ops, changed, err := diffIndexed(a.known, a.idx, desired, opts)
 	if err != nil {
 		return Changes{}, err
+	}
+	if len(ops) > 0 {
+		if err := a.o.Do(ctx, ops); err != nil {
+			a.Resync()
+			return Changes{Ops: ops}, err
+		}
+	}
+	if a.fresh {
+		a.reorder(desired, ops)
+	} else {
+		a.remember(desired, ops, changed)
 	}
 	if len(ops) == 0 {
 		return Changes{}, nil
 	}
-	if err := a.o.Do(ctx, ops); err != nil {
-		a.Resync()
-		return Changes{Ops: ops}, err
-	}
-	a.known = afterApply(a.known, desired, ops)
 	return Changes{Ops: ops}, nil
 }
 
-// afterApply returns the state after ops succeeded: desired, plus the
-// services of known that were left alone.
-func afterApply(known, desired []Service, ops []Op) []Service {
+// reorder rebuilds the known state after the first Apply following a dump:
+// copies of desired in its order, then the services left alone.
+func (a *Applier) reorder(desired []Service, ops []Op) {
 	deleted := make(map[ServiceKey]struct{})
 	for _, o := range ops {
 		if o.Kind == OpDeleteService {
 			deleted[o.Service.Key()] = struct{}{}
 		}
 	}
-	want := make(map[ServiceKey]struct{}, len(desired))
-	out := make([]Service, 0, len(desired))
+	known := make([]*Service, 0, len(desired))
+	idx := make(map[ServiceKey]int, len(desired))
 	for i := range desired {
-		want[desired[i].Key()] = struct{}{}
 		s := desired[i]
 		s.Destinations = append([]Destination(nil), desired[i].Destinations...)
-		out = append(out, s)
+		idx[s.Key()] = len(known)
+		known = append(known, &s)
 	}
-	for i := range known {
-		k := known[i].Key()
-		if _, ok := want[k]; ok {
+	for _, s := range a.known {
+		if s == nil {
+			continue
+		}
+		k := s.Key()
+		if _, ok := idx[k]; ok {
 			continue
 		}
 		if _, ok := deleted[k]; ok {
 			continue
 		}
-		out = append(out, known[i])
+		idx[k] = len(known)
+		known = append(known, s)
 	}
-	return out
+	a.known, a.idx, a.dead, a.fresh = known, idx, 0, false
+}
+
+// remember updates the known state after ops succeeded: deleted services
+// go, and the desired services that changed are copied in (copies, so the
+// caller may reuse its slices).
+func (a *Applier) remember(desired []Service, ops []Op, changed []int) {
+	for _, o := range ops {
+		if o.Kind != OpDeleteService {
+			continue
+		}
+		k := o.Service.Key()
+		if j, ok := a.idx[k]; ok {
+			a.known[j] = nil
+			delete(a.idx, k)
+			a.dead++
+		}
+	}
+	for _, i := range changed {
+		s := desired[i]
+		s.Destinations = append([]Destination(nil), desired[i].Destinations...)
+		k := s.Key()
+		if j, ok := a.idx[k]; ok {
+			a.known[j] = &s
+		} else {
+			a.idx[k] = len(a.known)
+			a.known = append(a.known, &s)
+		}
+	}
+	if a.dead > 64 && a.dead > len(a.known)/2 {
+		live := a.known[:0]
+		for _, s := range a.known {
+			if s != nil {
+				a.idx[s.Key()] = len(live)
+				live = append(live, s)
+			}
+		}
+		clear(a.known[len(live):])
+		a.known, a.dead = live, 0
+	}
 }
