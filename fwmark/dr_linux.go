@@ -127,8 +127,10 @@ func (r RealServer) tableSpec() tableSpec {
 		}
 		return tableSpec{family: nftables.TableFamilyINet, name: r.table(), chains: []chainSpec{cs}}
 	}
-	in := chainSpec{name: "input", typ: nftables.ChainTypeFilter, hook: nftables.ChainHookInput, prio: nftables.ChainPriorityFilter}
-	out := chainSpec{name: "output", typ: nftables.ChainTypeFilter, hook: nftables.ChainHookOutput, prio: nftables.ChainPriorityFilter}
+	// The arp family numbers its hooks apart from inet: NF_ARP_IN is 0,
+	// NF_ARP_OUT is 1.
+	in := chainSpec{name: "input", typ: nftables.ChainTypeFilter, hook: nftables.ChainHookRef(nfARPIn), prio: nftables.ChainPriorityFilter}
+	out := chainSpec{name: "output", typ: nftables.ChainTypeFilter, hook: nftables.ChainHookRef(nfARPOut), prio: nftables.ChainPriorityFilter}
 	// Offsets in an Ethernet/IPv4 ARP packet: sender IP at 14, target IP
 	// at 24.
 	const spa, tpa = 14, 24
@@ -209,3 +211,9 @@ func addAddr(ctx context.Context, netnsFd int, iface string, p netip.Prefix) (Ch
 		},
 	}}, nil
 }
+
+// ARP hook numbers from linux/netfilter_arp.h (not in x/sys/unix).
+const (
+	nfARPIn  = 0
+	nfARPOut = 1
+)

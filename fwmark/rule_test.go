@@ -2,6 +2,7 @@ package fwmark
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -119,6 +120,40 @@ func TestParsePortRange(t *testing.T) {
 	for in, want := range map[string]error{"0": ErrPortZero, "65536": ErrPort, "x": ErrPort, "": ErrPort, "5-1": ErrPortOrder, "1-0": ErrPortZero, "-": ErrPort} {
 		if _, err := ParsePortRange(in); !errors.Is(err, want) {
 			t.Errorf("ParsePortRange(%q) = %v, want %v", in, err, want)
+		}
+	}
+}
+
+// bruteOverlap is the obvious quadratic check the bucketed one must agree
+// with.
+func bruteOverlap(rs Rules) error {
+	for j := range rs {
+		for i := range j {
+			if err := overlap(rs, i, j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func TestOverlapsMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2)) // fixed seed: deterministic
+	prefixes := []string{"10.0.0.1/32", "10.0.0.2/32", "10.0.0.0/30", "10.0.0.0/24", "10.0.1.0/24", "fd00::1/128", "fd00::/64", "0.0.0.0/0"}
+	for round := range 3000 {
+		n := 1 + rng.IntN(6)
+		rs := make(Rules, n)
+		for i := range rs {
+			r := Rule{Protocol: []Protocol{TCP, UDP}[rng.IntN(2)], Dst: netip.MustParsePrefix(prefixes[rng.IntN(len(prefixes))]), Mark: uint32(1 + rng.IntN(3))}
+			for range rng.IntN(3) {
+				from := uint16(1 + rng.IntN(40))
+				r.Ports = append(r.Ports, PortRange{from, from + uint16(rng.IntN(5))})
+			}
+			rs[i] = r
+		}
+		want, got := bruteOverlap(rs), rs.overlaps()
+		if (want == nil) != (got == nil) || (want != nil && want.Error() != got.Error()) {
+			t.Fatalf("round %d: %v\nbrute force: %v\nbucketed:    %v", round, rs, want, got)
 		}
 	}
 }
