@@ -57,13 +57,16 @@ func rawTTY(f *os.File) {
 func guestSetup() error {
 	mounts := []struct{ src, dst, typ string }{
 		{"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"}, {"devtmpfs", "/dev", "devtmpfs"},
-		{"tmpfs", "/run", "tmpfs"}, {"tmpfs", "/tmp", "tmpfs"},
+		{"tmpfs", "/run", "tmpfs"},
 	}
 	for _, m := range mounts {
 		if err := unix.Mount(m.src, m.dst, m.typ, 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
 			return fmt.Errorf("mount %s: %w", m.dst, err)
 		}
 	}
+	// /tmp stays on the root filesystem (already in memory): the package
+	// directory of a test may itself live under /tmp.
+	os.MkdirAll("/tmp", 0o1777)
 	os.MkdirAll("/run/netns", 0o755)
 	// busybox provides sh, modprobe (for the kernel's module autoloading)
 	// and the usual utilities.
