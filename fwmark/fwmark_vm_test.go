@@ -85,10 +85,15 @@ func serve(t *testing.T, ns *netns.NS, name string, ports ...int) {
 // returns the first line the server sent.
 func (l *lvsLab) ask(t *testing.T, src netip.Addr, port uint16) (string, error) {
 	t.Helper()
+	return l.askAt(t, src, netip.AddrPortFrom(l.vip, port))
+}
+
+func (l *lvsLab) askAt(t *testing.T, src netip.Addr, dst netip.AddrPort) (string, error) {
+	t.Helper()
 	var line string
 	err := l.client.Do(func() error {
 		d := net.Dialer{Timeout: 20 * time.Second, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))}
-		c, err := d.Dial("tcp4", netip.AddrPortFrom(l.vip, port).String())
+		c, err := d.Dial("tcp4", dst.String())
 		if err != nil {
 			return err
 		}
@@ -179,5 +184,52 @@ mark 21 tcp 10.0.0.100 10000-20000
 		t.Errorf("persistent mark 21 used servers %v, want both", servers)
 	}
 
+	requireAllCounted(t, tab)
+}
+
+// TestVMFwmarkPrefixService balances a whole /24 of VIPs that no interface
+// holds: the marks cover the prefix, LocalDelivery routes marked packets to
+// local input where IPVS takes them, and the dh scheduler keeps each
+// destination address on one real server.
+func TestVMFwmarkPrefixService(t *testing.T) {
+	testenv.NeedVM(t)
+	l := newLVSLab(t)
+	for i, rs := range l.rs {
+		serve(t, rs, fmt.Sprintf("rs%d", i+1), 80)
+	}
+	l.run(t, l.client, "ip", "route", "add", "10.0.2.0/24", "via", "10.0.0.2")
+	ctx := context.Background()
+	tab, err := NewTable(TableOptions{NetNSFd: l.lb.FD()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tab.Apply(ctx, Rules{{Protocol: TCP, Dst: netip.MustParsePrefix("10.0.2.0/24"), Ports: []PortRange{Port(80)}, Mark: 90}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tab.Remove(context.Background()) })
+	cs, err := LocalDelivery{Marks: []uint32{90}, Table: 90, Families: []Family{IPv4}}.Apply(ctx, l.lb.FD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Undo(context.Background()) })
+	l.run(t, l.lb, "ipvsadm", "-A", "-f", "90", "-s", "dh")
+	for _, ip := range []string{"10.0.1.11", "10.0.1.12"} {
+		l.run(t, l.lb, "ipvsadm", "-a", "-f", "90", "-r", ip+":0", "-m")
+	}
+	src := netip.MustParseAddr("10.0.0.1")
+	servers := map[string]bool{}
+	for _, host := range []byte{5, 6, 7, 8, 9, 10, 77, 200} {
+		dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, host}), 80)
+		first, err := l.askAt(t, src, dst)
+		if err != nil || (first != "rs1" && first != "rs2") {
+			t.Fatalf("%s: %q, %v", dst, first, err)
+		}
+		again, err := l.askAt(t, src, dst)
+		if err != nil || again != first {
+			t.Errorf("%s: first %s, then %q (%v); dh must keep an address on one server", dst, first, again, err)
+		}
+		servers[first] = true
+	}
+	t.Logf("servers used: %v", servers)
 	requireAllCounted(t, tab)
 }
