@@ -9,6 +9,7 @@
 //	fwmarkctl router [--family ipv4|ipv6|both] [--nonlocal-bind] [--dry-run]
 //	fwmarkctl realserver --method sysctl|arp|redirect --vip ADDR[,ADDR] [--iface IF] [--real-ip ADDR]
 //	                     [--service tcp:80,...] [--render shell|firewalld|nft|sysctl-conf] [--remove]
+//	fwmarkctl local --marks 80,21 --route-table 100 [--family ipv4|ipv6|both] [--render]
 //
 // apply installs the marks into lvskit's own nftables table, replacing
 // only that table; show prints what is installed with packet counters;
@@ -46,6 +47,7 @@ commands:
   router [--family ipv4|ipv6|both] [--nonlocal-bind] [--dry-run]
   realserver --method sysctl|arp|redirect --vip ADDR[,ADDR] [--iface IF] [--real-ip ADDR]
              [--service tcp:80,...] [--render shell|firewalld|nft|sysctl-conf] [--remove]
+  local --marks 80,21 --route-table 100 [--family ipv4|ipv6|both] [--render shell]
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.services, "service", "", "realserver (redirect): PROTO:PORT list, comma separated")
 	fs.StringVar(&o.renderDR, "render", "", "realserver: print instead of applying: shell, firewalld, nft or sysctl-conf")
 	fs.BoolVar(&o.remove, "remove", false, "realserver: remove lvskit's real-server nft table")
+	fs.StringVar(&o.marks, "marks", "", "local: marks to deliver locally, comma separated")
+	fs.IntVar(&o.routeTable, "route-table", 100, "local: routing table for the local routes")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -100,6 +104,9 @@ type options struct {
 
 	method, vips, iface, realIP, services, renderDR string
 	remove                                          bool
+
+	marks      string
+	routeTable int
 }
 
 func (o options) config() (*fwmark.Config, error) {
@@ -189,21 +196,70 @@ func dispatch(ctx context.Context, cmd string, o options, w io.Writer) error {
 		return router(ctx, o, w)
 	case "realserver":
 		return realServer(ctx, o, w)
+	case "local":
+		return local(ctx, o, w)
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }
 
-func router(ctx context.Context, o options, w io.Writer) error {
-	var fams []fwmark.Family
+func (o options) families() ([]fwmark.Family, error) {
 	switch o.family {
 	case "ipv4":
-		fams = []fwmark.Family{fwmark.IPv4}
+		return []fwmark.Family{fwmark.IPv4}, nil
 	case "ipv6":
-		fams = []fwmark.Family{fwmark.IPv6}
+		return []fwmark.Family{fwmark.IPv6}, nil
 	case "both":
-		fams = []fwmark.Family{fwmark.IPv4, fwmark.IPv6}
+		return []fwmark.Family{fwmark.IPv4, fwmark.IPv6}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown family %q", errUsage, o.family)
+}
+
+func local(ctx context.Context, o options, w io.Writer) error {
+	fams, err := o.families()
+	if err != nil {
+		return err
+	}
+	ld := fwmark.LocalDelivery{Table: o.routeTable, Families: fams}
+	for _, m := range strings.Split(o.marks, ",") {
+		if m == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(m, 0, 32)
+		if err != nil {
+			return fmt.Errorf("--marks: bad mark %q", m)
+		}
+		ld.Marks = append(ld.Marks, uint32(n))
+	}
+	var lines []string
+	switch o.renderDR {
+	case "":
+		cs, err := ld.Apply(ctx, 0)
+		if err != nil {
+			return err
+		}
+		if len(cs) == 0 {
+			fmt.Fprintln(w, "nothing to change")
+		}
+		fmt.Fprint(w, cs)
+		return nil
+	case "shell":
+		lines, err = ld.Commands()
 	default:
-		return fmt.Errorf("%w: unknown family %q", errUsage, o.family)
+		return fmt.Errorf("%w: unknown --render %q", errUsage, o.renderDR)
+	}
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+	return nil
+}
+
+func router(ctx context.Context, o options, w io.Writer) error {
+	fams, err := o.families()
+	if err != nil {
+		return err
 	}
 	var s fwmark.Sysctl
 	if o.dryRun {

@@ -65,3 +65,14 @@ func TestRealServerRender(t *testing.T) {
 		t.Errorf("sysctl-conf: %d %q", code, out)
 	}
 }
+
+func TestLocalRender(t *testing.T) {
+	code, out, errs := runCLI("local", "--marks", "80,21", "--route-table", "100", "--family", "ipv4", "--render", "shell")
+	want := "ip rule add fwmark 80 lookup 100 priority 100\nip rule add fwmark 21 lookup 100 priority 100\nip route add local 0.0.0.0/0 dev lo table 100\n"
+	if code != 0 || out != want {
+		t.Errorf("exit %d, stderr %q, output:\n%s", code, errs, out)
+	}
+	if code, _, errs := runCLI("local", "--marks", "0", "--render", "shell"); code != 1 || !strings.Contains(errs, "marks[0]") {
+		t.Errorf("mark 0: %d %q", code, errs)
+	}
+}
