@@ -161,6 +161,16 @@ func routeHandle(netnsFd int) (*netlink.Handle, error) {
 	return netlink.NewHandle(unix.NETLINK_ROUTE)
 }
 
+// withRoute runs fn with a short-lived rtnetlink handle in the namespace.
+func withRoute(netnsFd int, fn func(*netlink.Handle) error) error {
+	h, err := routeHandle(netnsFd)
+	if err != nil {
+		return fmt.Errorf("fwmark: netlink: %w", err)
+	}
+	defer h.Close()
+	return fn(h)
+}
+
 func toIPNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
@@ -198,16 +208,13 @@ func addAddr(ctx context.Context, netnsFd int, iface string, p netip.Prefix) (Ch
 	return Changes{{
 		Kind: "address", Target: iface + " " + p.String(), New: "present",
 		undo: func(context.Context) error {
-			h, err := routeHandle(netnsFd)
-			if err != nil {
-				return err
-			}
-			defer h.Close()
-			link, err := h.LinkByName(iface)
-			if err != nil {
-				return err
-			}
-			return h.AddrDel(link, &netlink.Addr{IPNet: toIPNet(p)})
+			return withRoute(netnsFd, func(h *netlink.Handle) error {
+				link, err := h.LinkByName(iface)
+				if err != nil {
+					return err
+				}
+				return h.AddrDel(link, &netlink.Addr{IPNet: toIPNet(p)})
+			})
 		},
 	}}, nil
 }

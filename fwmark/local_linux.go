@@ -51,12 +51,7 @@ func (l LocalDelivery) Apply(ctx context.Context, netnsFd int) (Changes, error) 
 			done = append(done, Change{
 				Kind: "rule", Target: fmt.Sprintf("%s fwmark %d lookup %d priority %d", f, m, l.Table, l.prio()), New: "present",
 				undo: func(context.Context) error {
-					h, err := routeHandle(netnsFd)
-					if err != nil {
-						return err
-					}
-					defer h.Close()
-					return h.RuleDel(r)
+					return withRoute(netnsFd, func(h *netlink.Handle) error { return h.RuleDel(r) })
 				},
 			})
 		}
@@ -75,12 +70,7 @@ func (l LocalDelivery) Apply(ctx context.Context, netnsFd int) (Changes, error) 
 		done = append(done, Change{
 			Kind: "route", Target: fmt.Sprintf("local %s dev lo table %d", any, l.Table), New: "present",
 			undo: func(context.Context) error {
-				h, err := routeHandle(netnsFd)
-				if err != nil {
-					return err
-				}
-				defer h.Close()
-				return h.RouteDel(route)
+				return withRoute(netnsFd, func(h *netlink.Handle) error { return h.RouteDel(route) })
 			},
 		})
 	}

@@ -230,29 +230,37 @@ func local(ctx context.Context, o options, w io.Writer) error {
 		}
 		ld.Marks = append(ld.Marks, uint32(n))
 	}
-	var lines []string
 	switch o.renderDR {
 	case "":
 		cs, err := ld.Apply(ctx, 0)
-		if err != nil {
-			return err
-		}
-		if len(cs) == 0 {
-			fmt.Fprintln(w, "nothing to change")
-		}
-		fmt.Fprint(w, cs)
-		return nil
+		return printChanges(w, cs, err)
 	case "shell":
-		lines, err = ld.Commands()
-	default:
-		return fmt.Errorf("%w: unknown --render %q", errUsage, o.renderDR)
+		lines, err := ld.Commands()
+		return printLines(w, lines, err)
 	}
+	return fmt.Errorf("%w: unknown --render %q", errUsage, o.renderDR)
+}
+
+// printLines prints rendered lines, or returns the renderer's error.
+func printLines(w io.Writer, lines []string, err error) error {
 	if err != nil {
 		return err
 	}
 	for _, l := range lines {
 		fmt.Fprintln(w, l)
 	}
+	return nil
+}
+
+// printChanges reports what an apply changed on the host.
+func printChanges(w io.Writer, cs fwmark.Changes, err error) error {
+	if err != nil {
+		return err
+	}
+	if len(cs) == 0 {
+		fmt.Fprintln(w, "nothing to change")
+	}
+	fmt.Fprint(w, cs)
 	return nil
 }
 
@@ -287,11 +295,7 @@ func router(ctx context.Context, o options, w io.Writer) error {
 		}
 		cs = append(cs, more...)
 	}
-	if len(cs) == 0 {
-		fmt.Fprintln(w, "nothing to change")
-	}
-	fmt.Fprint(w, cs)
-	return nil
+	return printChanges(w, cs, nil)
 }
 
 func (o options) realServer() (fwmark.RealServer, error) {
@@ -350,14 +354,7 @@ func realServer(ctx context.Context, o options, w io.Writer) error {
 			return err
 		}
 		cs, err := rs.Apply(ctx, 0)
-		if err != nil {
-			return err
-		}
-		if len(cs) == 0 {
-			fmt.Fprintln(w, "nothing to change")
-		}
-		fmt.Fprint(w, cs)
-		return nil
+		return printChanges(w, cs, err)
 	case "shell":
 		lines, err = rs.Commands()
 	case "firewalld":
@@ -371,13 +368,7 @@ func realServer(ctx context.Context, o options, w io.Writer) error {
 	default:
 		return fmt.Errorf("%w: unknown --render %q", errUsage, o.renderDR)
 	}
-	if err != nil {
-		return err
-	}
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
-	}
-	return nil
+	return printLines(w, lines, err)
 }
 
 func render(w io.Writer, c *fwmark.Config, o options) error {
@@ -410,11 +401,5 @@ func render(w io.Writer, c *fwmark.Config, o options) error {
 	default:
 		return fmt.Errorf("%w: unknown format %q", errUsage, o.format)
 	}
-	if err != nil {
-		return err
-	}
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
-	}
-	return nil
+	return printLines(w, lines, err)
 }

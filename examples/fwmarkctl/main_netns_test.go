@@ -17,12 +17,7 @@ func TestApplyShowRemove(t *testing.T) {
 	testenv.NeedRoot(t)
 	testenv.NeedTool(t, "nft")
 	ns := netns.New(t)
-	in := func(args ...string) (int, string, string) {
-		var code int
-		var out, errs string
-		ns.Do(func() error { code, out, errs = runCLI(args...); return nil })
-		return code, out, errs
-	}
+	in := func(args ...string) (int, string, string) { return runIn(ns, args...) }
 	list := func() string {
 		out, err := ns.Command(context.Background(), "nft", "list", "ruleset").CombinedOutput()
 		if err != nil {
@@ -56,12 +51,7 @@ func TestApplyShowRemove(t *testing.T) {
 func TestRouterAndRealServer(t *testing.T) {
 	testenv.NeedRoot(t)
 	ns := netns.New(t)
-	in := func(args ...string) (int, string, string) {
-		var code int
-		var out, errs string
-		ns.Do(func() error { code, out, errs = runCLI(args...); return nil })
-		return code, out, errs
-	}
+	in := func(args ...string) (int, string, string) { return runIn(ns, args...) }
 	steps := []struct {
 		args []string
 		want string
@@ -81,4 +71,12 @@ func TestRouterAndRealServer(t *testing.T) {
 			t.Fatalf("fwmarkctl %v: exit %d, stderr %q, output:\n%s\nwant:\n%s", s.args, code, errs, out, s.want)
 		}
 	}
+}
+
+// runIn runs the CLI on a thread inside ns.
+func runIn(ns *netns.NS, args ...string) (int, string, string) {
+	var code int
+	var out, errs string
+	ns.Do(func() error { code, out, errs = runCLI(args...); return nil })
+	return code, out, errs
 }
