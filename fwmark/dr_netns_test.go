@@ -137,16 +137,10 @@ func (l *drLAN) accepts(t *testing.T, vip netip.Addr) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("real server\n"))
-			c.Close()
-		}
-	}()
+	serveConns(ln, func(c net.Conn) {
+		c.Write([]byte("real server\n"))
+		c.Close()
+	})
 	var got []byte
 	err := l.client.Do(func() error {
 		c, err := net.DialTimeout("tcp", netip.AddrPortFrom(vip, 80).String(), 5*time.Second)

@@ -27,15 +27,7 @@ func ftpServe(t *testing.T, ns *netns.NS, name string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go ftpSession(ns, c, name)
-		}
-	}()
+	serveConns(ln, func(c net.Conn) { go ftpSession(ns, c, name) })
 }
 
 func ftpSession(ns *netns.NS, c net.Conn, name string) {

@@ -68,16 +68,10 @@ func serve(t *testing.T, ns *netns.NS, name string, ports ...int) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				fmt.Fprintf(c, "%s\n", name)
-				c.Close()
-			}
-		}()
+		serveConns(ln, func(c net.Conn) {
+			fmt.Fprintf(c, "%s\n", name)
+			c.Close()
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ package fwmark
 
 import (
 	"context"
+	"net"
 	"testing"
 )
 
@@ -24,4 +25,18 @@ func requireAllCounted(t *testing.T, tab *Table) {
 			t.Errorf("mark element %s counted no packets", e.Rule)
 		}
 	}
+}
+
+// serveConns hands every connection ln accepts to handle, in the
+// background, until ln is closed.
+func serveConns(ln net.Listener, handle func(net.Conn)) {
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			handle(c)
+		}
+	}()
 }

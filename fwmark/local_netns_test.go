@@ -53,15 +53,7 @@ func TestLocalDeliveryPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	serveConns(ln, func(c net.Conn) { c.Close() })
 	ctx := context.Background()
 	tab, err := NewTable(TableOptions{NetNSFd: router.FD()})
 	if err != nil {
