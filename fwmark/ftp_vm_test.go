@@ -155,17 +155,7 @@ func TestVMFTPPassiveDirectRouting(t *testing.T) {
 		ftpServe(t, rs, fmt.Sprintf("rs%d", i+1))
 	}
 
-	cfg, err := Parse(strings.NewReader("mark 21 tcp 10.0.0.100 21\nmark 21 tcp 10.0.0.100 10000-20000\n"), "ftp.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tab, err := NewTable(TableOptions{NetNSFd: lb.FD()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tab.Apply(ctx, cfg.Rules); err != nil {
-		t.Fatal(err)
-	}
+	tab := applyConf(t, lb.FD(), "mark 21 tcp 10.0.0.100 21\nmark 21 tcp 10.0.0.100 10000-20000\n")
 	run(lb, "ipvsadm", "-A", "-f", "21", "-s", "rr", "-p", "300")
 	run(lb, "ipvsadm", "-a", "-f", "21", "-r", "10.0.1.11", "-g")
 	run(lb, "ipvsadm", "-a", "-f", "21", "-r", "10.0.1.12", "-g")

@@ -110,23 +110,11 @@ func TestVMFwmarkService(t *testing.T) {
 	for i, rs := range l.rs {
 		serve(t, rs, fmt.Sprintf("rs%d", i+1), 80, 443, 21, 10021)
 	}
-	cfg, err := Parse(strings.NewReader(`
+	tab := applyConf(t, l.lb.FD(), `
 mark 80 tcp 10.0.0.100 80,443
 mark 21 tcp 10.0.0.100 21
 mark 21 tcp 10.0.0.100 10000-20000
-`), "vm.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tab, err := NewTable(TableOptions{NetNSFd: l.lb.FD()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := tab.Apply(ctx, cfg.Rules); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tab.Remove(context.Background()) })
+`)
 
 	l.run(t, l.lb, "ipvsadm", "-A", "-f", "80", "-s", "rr")
 	l.run(t, l.lb, "ipvsadm", "-A", "-f", "21", "-s", "rr", "-p", "300")
@@ -193,14 +181,7 @@ func TestVMFwmarkPrefixService(t *testing.T) {
 	}
 	l.run(t, l.client, "ip", "route", "add", "10.0.2.0/24", "via", "10.0.0.2")
 	ctx := context.Background()
-	tab, err := NewTable(TableOptions{NetNSFd: l.lb.FD()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tab.Apply(ctx, Rules{{Protocol: TCP, Dst: netip.MustParsePrefix("10.0.2.0/24"), Ports: []PortRange{Port(80)}, Mark: 90}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tab.Remove(context.Background()) })
+	tab := applyConf(t, l.lb.FD(), "mark 90 tcp 10.0.2.0/24 80\n")
 	cs, err := LocalDelivery{Marks: []uint32{90}, Table: 90, Families: []Family{IPv4}}.Apply(ctx, l.lb.FD())
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ package fwmark
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 )
 
@@ -39,4 +40,23 @@ func serveConns(ln net.Listener, handle func(net.Conn)) {
 			handle(c)
 		}
 	}()
+}
+
+// applyConf applies the marks of a config text in the namespace netnsFd and
+// removes the table when the test ends.
+func applyConf(t *testing.T, netnsFd int, conf string) *Table {
+	t.Helper()
+	cfg, err := Parse(strings.NewReader(conf), t.Name()+".conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := NewTable(TableOptions{NetNSFd: netnsFd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tab.Apply(context.Background(), cfg.Rules); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tab.Remove(context.Background()) })
+	return tab
 }

@@ -55,17 +55,7 @@ func TestLocalDeliveryPrefix(t *testing.T) {
 	t.Cleanup(func() { ln.Close() })
 	serveConns(ln, func(c net.Conn) { c.Close() })
 	ctx := context.Background()
-	tab, err := NewTable(TableOptions{NetNSFd: router.FD()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tab.Apply(ctx, Rules{
-		{Protocol: TCP, Dst: netip.MustParsePrefix("10.0.2.0/24"), Ports: []PortRange{Port(80)}, Mark: 90},
-		{Protocol: TCP, Dst: netip.MustParsePrefix("fd00:2::/64"), Ports: []PortRange{Port(80)}, Mark: 90},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tab.Remove(context.Background()) })
+	applyConf(t, router.FD(), "mark 90 tcp 10.0.2.0/24 80\nmark 90 tcp fd00:2::/64 80\n")
 
 	dial := func(addr string, timeout time.Duration) error {
 		return client.Do(func() error {

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -105,8 +104,6 @@ func inNS(t *testing.T, ns *netns.NS, name string, args ...string) string {
 	}
 	return string(out)
 }
-
-func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
 
 // A large table goes in as one batch: the socket buffers must be sized to
 // it (the kernel answers EMSGSIZE otherwise).
