@@ -18,31 +18,35 @@ import (
 
 // lvsLab is a NAT load balancer in the guest: a client namespace, a
 // director namespace holding the VIP and IPVS, and two real servers behind
-// it on a switch.
+// it on a switch; IPv4 and IPv6 throughout.
 type lvsLab struct {
 	client, lb *netns.NS
 	rs         []*netns.NS
-	vip        netip.Addr
+	vip, vip6  netip.Addr
 }
 
 func newLVSLab(t *testing.T) *lvsLab {
 	t.Helper()
-	l := &lvsLab{client: netns.New(t), lb: netns.New(t), vip: netip.MustParseAddr("10.0.0.100")}
+	l := &lvsLab{client: netns.New(t), lb: netns.New(t),
+		vip: netip.MustParseAddr("10.0.0.100"), vip6: netip.MustParseAddr("fd00:1::100")}
 	netns.Veth(t, l.client, "eth0", l.lb, "eth0")
-	l.client.AddAddr("eth0", netip.MustParsePrefix("10.0.0.1/24"), netip.MustParsePrefix("10.0.0.3/24"), netip.MustParsePrefix("10.0.0.4/24"))
-	l.lb.AddAddr("eth0", netip.MustParsePrefix("10.0.0.2/24"))
-	l.lb.AddAddr("lo", netip.PrefixFrom(l.vip, 32))
+	l.client.AddAddr("eth0", netip.MustParsePrefix("10.0.0.1/24"), netip.MustParsePrefix("10.0.0.3/24"), netip.MustParsePrefix("10.0.0.4/24"),
+		netip.MustParsePrefix("fd00::1/64"))
+	l.lb.AddAddr("eth0", netip.MustParsePrefix("10.0.0.2/24"), netip.MustParsePrefix("fd00::2/64"))
+	l.lb.AddAddr("lo", netip.PrefixFrom(l.vip, 32), netip.PrefixFrom(l.vip6, 128))
 	sw := netns.NewSwitch(t)
-	sw.Connect(l.lb, "eth1", netip.MustParsePrefix("10.0.1.1/24"))
+	sw.Connect(l.lb, "eth1", netip.MustParsePrefix("10.0.1.1/24"), netip.MustParsePrefix("fd00:10::1/64"))
 	for i := range 2 {
 		rs := netns.New(t)
-		sw.Connect(rs, "eth0", netip.MustParsePrefix(fmt.Sprintf("10.0.1.%d/24", 11+i)))
+		sw.Connect(rs, "eth0", netip.MustParsePrefix(fmt.Sprintf("10.0.1.%d/24", 11+i)), netip.MustParsePrefix(fmt.Sprintf("fd00:10::%d/64", 11+i)))
 		l.run(t, rs, "ip", "route", "add", "default", "via", "10.0.1.1")
+		l.run(t, rs, "ip", "-6", "route", "add", "default", "via", "fd00:10::1")
 		l.rs = append(l.rs, rs)
 	}
 	l.run(t, l.client, "ip", "route", "add", "10.0.0.100/32", "via", "10.0.0.2")
-	cs, err := Sysctl{NetNSFd: l.lb.FD()}.EnableForwarding(context.Background(), IPv4)
-	if err != nil || len(cs) != 1 {
+	l.run(t, l.client, "ip", "-6", "route", "add", "fd00:1::100/128", "via", "fd00::2")
+	cs, err := Sysctl{NetNSFd: l.lb.FD()}.EnableForwarding(context.Background())
+	if err != nil || len(cs) != 2 {
 		t.Fatalf("forwarding on the director: %v, %v", cs, err)
 	}
 	return l
@@ -64,7 +68,7 @@ func serve(t *testing.T, ns *netns.NS, name string, ports ...int) {
 	t.Helper()
 	for _, p := range ports {
 		var ln net.Listener
-		if err := ns.Do(func() (err error) { ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", p)); return err }); err != nil {
+		if err := ns.Do(func() (err error) { ln, err = net.Listen("tcp", fmt.Sprintf(":%d", p)); return err }); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ln.Close() })
@@ -87,7 +91,7 @@ func (l *lvsLab) askAt(t *testing.T, src netip.Addr, dst netip.AddrPort) (string
 	var line string
 	err := l.client.Do(func() error {
 		d := net.Dialer{Timeout: 20 * time.Second, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))}
-		c, err := d.Dial("tcp4", dst.String())
+		c, err := d.Dial("tcp", dst.String())
 		if err != nil {
 			return err
 		}
@@ -206,5 +210,34 @@ func TestVMFwmarkPrefixService(t *testing.T) {
 		servers[first] = true
 	}
 	t.Logf("servers used: %v", servers)
+	requireAllCounted(t, tab)
+}
+
+// TestVMFwmarkServiceIPv6 is the mark-80 bundle over IPv6: the same inet
+// table marks IPv6 packets, and an IPv6 firewall-mark service balances them.
+func TestVMFwmarkServiceIPv6(t *testing.T) {
+	testenv.NeedVM(t)
+	l := newLVSLab(t)
+	for i, rs := range l.rs {
+		serve(t, rs, fmt.Sprintf("rs%d", i+1), 80, 443)
+	}
+	tab := applyConf(t, l.lb.FD(), "mark 80 tcp fd00:1::100 80,443\n")
+	l.run(t, l.lb, "ipvsadm", "-A", "-f", "80", "-6", "-s", "rr")
+	for _, ip := range []string{"[fd00:10::11]", "[fd00:10::12]"} {
+		l.run(t, l.lb, "ipvsadm", "-a", "-f", "80", "-6", "-r", ip+":0", "-m")
+	}
+	t.Log(l.run(t, l.lb, "ipvsadm", "-Ln"))
+	src := netip.MustParseAddr("fd00::1")
+	seen := map[string]int{}
+	for _, port := range []uint16{80, 443, 80, 443} {
+		got, err := l.askAt(t, src, netip.AddrPortFrom(l.vip6, port))
+		if err != nil || (got != "rs1" && got != "rs2") {
+			t.Fatalf("[VIP]:%d: %q, %v", port, got, err)
+		}
+		seen[got]++
+	}
+	if seen["rs1"] != 2 || seen["rs2"] != 2 {
+		t.Errorf("rr over IPv6 mark 80 gave %v, want two connections each", seen)
+	}
 	requireAllCounted(t, tab)
 }
