@@ -35,14 +35,13 @@ type Router struct {
 	vrrp     *vrrp.Router
 }
 
-// NewRouter connects to IPVS in the current network namespace.
+// NewRouter returns a router for the current network namespace. It
+// connects to IPVS when a plan first has virtual services, so a VRRP-only
+// configuration (keepalived in front of HAProxy) runs where the kernel has
+// no IPVS.
 func NewRouter(ctx context.Context, log *slog.Logger) (*Router, error) {
-	c, err := ipvs.Dial(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ipvs: %w", err)
-	}
 	r := &Router{
-		log: log, ipvs: c,
+		log: log,
 		down: map[string]bool{}, weight: map[string]int{},
 		managed: map[ipvs.ServiceKey]bool{},
 		kick:    make(chan struct{}, 1),
@@ -216,6 +215,16 @@ func (r *Router) desired() []ipvs.Service {
 // wants are deleted.
 func (r *Router) apply(ctx context.Context) error {
 	want := r.desired()
+	if r.ipvs == nil {
+		if len(want) == 0 && len(r.managed) == 0 {
+			return nil
+		}
+		c, err := ipvs.Dial(ctx)
+		if err != nil {
+			return fmt.Errorf("ipvs: %w", err)
+		}
+		r.ipvs = c
+	}
 	r.mu.Lock()
 	for _, s := range want {
 		r.managed[s.Key()] = true
@@ -277,5 +286,7 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 func (r *Router) close() {
 	r.stopVRRP()
 	r.mon.Close()
-	r.ipvs.Close()
+	if r.ipvs != nil {
+		r.ipvs.Close()
+	}
 }
