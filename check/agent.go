@@ -58,7 +58,9 @@ const maxAgentLine = 1024
 // error, naming the word and its position.
 func ParseAgentReply(line string) (AgentReply, error) {
 	var r AgentReply
-	line = strings.TrimRight(line, "\r\n")
+	// The reply is one line; a stray CR inside it reads as a space.
+	line, _, _ = strings.Cut(line, "\n")
+	line = strings.ReplaceAll(line, "\r", " ")
 	if i := strings.IndexByte(line, '#'); i >= 0 {
 		r.Reason = strings.TrimSpace(line[i+1:])
 		line = line[:i]

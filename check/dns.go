@@ -86,18 +86,15 @@ func (c DNS) Check(ctx context.Context) Result {
 			return failf(start, "rcode %v", h.RCode)
 		}
 		for {
-			ah, err := p.AnswerHeader()
+			a, err := p.Answer()
 			if err == dnsmessage.ErrSectionDone {
 				return failf(start, "no %v record in answer", qt)
 			}
 			if err != nil {
 				return failf(start, "malformed answer: %v", err)
 			}
-			if ah.Type == qt {
+			if a.Header.Type == qt {
 				return up(start)
-			}
-			if err := p.SkipAnswer(); err != nil {
-				return failf(start, "malformed answer: %v", err)
 			}
 		}
 	}

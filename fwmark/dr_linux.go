@@ -127,8 +127,10 @@ func (r RealServer) tableSpec() tableSpec {
 		}
 		return tableSpec{family: nftables.TableFamilyINet, name: r.table(), chains: []chainSpec{cs}}
 	}
-	in := chainSpec{name: "input", typ: nftables.ChainTypeFilter, hook: nftables.ChainHookInput, prio: nftables.ChainPriorityFilter}
-	out := chainSpec{name: "output", typ: nftables.ChainTypeFilter, hook: nftables.ChainHookOutput, prio: nftables.ChainPriorityFilter}
+	// The arp family numbers its hooks apart from inet: NF_ARP_IN is 0,
+	// NF_ARP_OUT is 1.
+	in := chainSpec{name: "input", typ: nftables.ChainTypeFilter, hook: nftables.ChainHookRef(nfARPIn), prio: nftables.ChainPriorityFilter}
+	out := chainSpec{name: "output", typ: nftables.ChainTypeFilter, hook: nftables.ChainHookRef(nfARPOut), prio: nftables.ChainPriorityFilter}
 	// Offsets in an Ethernet/IPv4 ARP packet: sender IP at 14, target IP
 	// at 24.
 	const spa, tpa = 14, 24
@@ -157,6 +159,16 @@ func routeHandle(netnsFd int) (*netlink.Handle, error) {
 		return netlink.NewHandleAt(netns.NsHandle(netnsFd), unix.NETLINK_ROUTE)
 	}
 	return netlink.NewHandle(unix.NETLINK_ROUTE)
+}
+
+// withRoute runs fn with a short-lived rtnetlink handle in the namespace.
+func withRoute(netnsFd int, fn func(*netlink.Handle) error) error {
+	h, err := routeHandle(netnsFd)
+	if err != nil {
+		return fmt.Errorf("fwmark: netlink: %w", err)
+	}
+	defer h.Close()
+	return fn(h)
 }
 
 func toIPNet(p netip.Prefix) *net.IPNet {
@@ -196,16 +208,19 @@ func addAddr(ctx context.Context, netnsFd int, iface string, p netip.Prefix) (Ch
 	return Changes{{
 		Kind: "address", Target: iface + " " + p.String(), New: "present",
 		undo: func(context.Context) error {
-			h, err := routeHandle(netnsFd)
-			if err != nil {
-				return err
-			}
-			defer h.Close()
-			link, err := h.LinkByName(iface)
-			if err != nil {
-				return err
-			}
-			return h.AddrDel(link, &netlink.Addr{IPNet: toIPNet(p)})
+			return withRoute(netnsFd, func(h *netlink.Handle) error {
+				link, err := h.LinkByName(iface)
+				if err != nil {
+					return err
+				}
+				return h.AddrDel(link, &netlink.Addr{IPNet: toIPNet(p)})
+			})
 		},
 	}}, nil
 }
+
+// ARP hook numbers from linux/netfilter_arp.h (not in x/sys/unix).
+const (
+	nfARPIn  = 0
+	nfARPOut = 1
+)

@@ -39,6 +39,7 @@ type FieldError struct {
 	Err   error
 }
 
+// Error returns "field: cause".
 func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying (usually sentinel) error.
@@ -61,6 +62,7 @@ type PosError struct {
 	Err       error
 }
 
+// Error returns "file:line:col: cause".
 func (e *PosError) Error() string {
 	s := e.File
 	if s == "" {

@@ -37,3 +37,26 @@ func ExampleRules_Validate() {
 	// Output:
 	// rules[1].ports[0]: overlapping rules set different marks: tcp port 15000 also matches rules[0] (mark 21) but sets mark 80
 }
+
+// A Direct Routing real server that ignores ARP for the VIP, rendered as
+// the seed's arptables commands.
+func ExampleRealServer_Commands() {
+	rs := fwmark.RealServer{
+		Method:    fwmark.DRARP,
+		VIPs:      []netip.Addr{netip.MustParseAddr("192.168.76.24")},
+		Interface: "eth0",
+		RealIP:    netip.MustParseAddr("192.168.76.11"),
+	}
+	cmds, err := rs.Commands()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, c := range cmds {
+		fmt.Println(c)
+	}
+	// Output:
+	// arptables -A IN -d 192.168.76.24 -j DROP
+	// arptables -A OUT -s 192.168.76.24 -j mangle --mangle-ip-s 192.168.76.11
+	// ip addr add 192.168.76.24 dev eth0
+}

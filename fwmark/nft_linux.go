@@ -13,6 +13,7 @@ import (
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,19 +42,60 @@ type ruleSpec struct {
 // nftConn holds the netlink side shared by the mark table and the Direct
 // Routing tables.
 type nftConn struct {
-	c *nftables.Conn
+	c       *nftables.Conn
+	netnsFd int
 }
 
 func newNftConn(netnsFd int) (*nftConn, error) {
+	c, err := dialNft(netnsFd, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &nftConn{c: c, netnsFd: netnsFd}, nil
+}
+
+// dialNft returns a connection whose socket buffers fit a batch of rules
+// messages: the kernel refuses a batch larger than the send buffer
+// (EMSGSIZE) and drops acknowledgements that overflow the receive buffer
+// (ENOBUFS). nft(8) sizes its buffers the same way.
+func dialNft(netnsFd, rules int) (*nftables.Conn, error) {
 	var opts []nftables.ConnOption
 	if netnsFd > 0 {
 		opts = append(opts, nftables.WithNetNSFd(netnsFd))
+	}
+	if rules > 0 {
+		snd, rcv := 256<<10+rules*1024, 256<<10+rules*2048
+		opts = append(opts, nftables.WithSockOptions(func(c *netlink.Conn) error {
+			return socketBuffers(c, snd, rcv)
+		}))
 	}
 	c, err := nftables.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("fwmark: nftables: %w", err)
 	}
-	return &nftConn{c: c}, nil
+	return c, nil
+}
+
+// socketBuffers raises the buffers past the sysctl maxima when allowed
+// (CAP_NET_ADMIN, which changing nftables needs anyway), else as far as
+// the maxima let.
+func socketBuffers(c *netlink.Conn, snd, rcv int) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var forced error
+	if err := rc.Control(func(fd uintptr) {
+		forced = errors.Join(
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, snd),
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcv))
+	}); err != nil {
+		return err
+	}
+	if forced != nil {
+		return errors.Join(c.SetWriteBuffer(snd), c.SetReadBuffer(rcv))
+	}
+	return nil
 }
 
 // find returns the table of that family and name, or nil.
@@ -143,12 +185,20 @@ func (n *nftConn) replace(ctx context.Context, spec tableSpec) (bool, error) {
 			return false, err
 		}
 	}
-	table := &nftables.Table{Family: spec.family, Name: spec.name}
-	n.c.AddTable(table)
-	n.c.DelTable(table)
-	n.c.AddTable(table)
+	rules := 0
 	for _, cs := range spec.chains {
-		ch := n.c.AddChain(&nftables.Chain{
+		rules += len(cs.rules)
+	}
+	c, err := dialNft(n.netnsFd, rules+len(spec.chains)+3)
+	if err != nil {
+		return false, err
+	}
+	table := &nftables.Table{Family: spec.family, Name: spec.name}
+	c.AddTable(table)
+	c.DelTable(table)
+	c.AddTable(table)
+	for _, cs := range spec.chains {
+		ch := c.AddChain(&nftables.Chain{
 			Name:     cs.name,
 			Table:    table,
 			Type:     cs.typ,
@@ -157,7 +207,7 @@ func (n *nftConn) replace(ctx context.Context, spec tableSpec) (bool, error) {
 			Policy:   ptr(nftables.ChainPolicyAccept),
 		})
 		for _, rs := range cs.rules {
-			n.c.AddRule(&nftables.Rule{
+			c.AddRule(&nftables.Rule{
 				Table:    table,
 				Chain:    ch,
 				Exprs:    rs.exprs,
@@ -165,7 +215,7 @@ func (n *nftConn) replace(ctx context.Context, spec tableSpec) (bool, error) {
 			})
 		}
 	}
-	if err := n.c.Flush(); err != nil {
+	if err := c.Flush(); err != nil {
 		return false, fmt.Errorf("fwmark: install table %s %s: %w", familyName(spec.family), spec.name, err)
 	}
 	return true, nil

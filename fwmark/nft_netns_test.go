@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +105,31 @@ func inNS(t *testing.T, ns *netns.NS, name string, args ...string) string {
 	return string(out)
 }
 
-func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+// A large table goes in as one batch: the socket buffers must be sized to
+// it (the kernel answers EMSGSIZE otherwise).
+func TestApplyLargeTable(t *testing.T) {
+	testenv.NeedRoot(t)
+	ns := netns.New(t)
+	ctx := context.Background()
+	tab, err := NewTable(TableOptions{NetNSFd: ns.FD()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := manyRules(2000, 1)
+	if changed, err := tab.Apply(ctx, rs); err != nil || !changed {
+		t.Fatalf("Apply = %v, %v", changed, err)
+	}
+	if changed, err := tab.Apply(ctx, rs); err != nil || changed {
+		t.Fatalf("re-Apply = %v, %v", changed, err)
+	}
+	entries, err := tab.Show(ctx)
+	if err != nil || len(entries) != 4000 {
+		t.Fatalf("Show: %d entries, %v", len(entries), err)
+	}
+	if e := entries[3999].Rule; e.Mark != 2000 || e.Ports[0] != Port(443) {
+		t.Errorf("last entry %s", e)
+	}
+	if _, err := tab.Remove(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

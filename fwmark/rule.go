@@ -3,6 +3,7 @@ package fwmark
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -198,8 +199,37 @@ func (rs Rules) Validate() error {
 			return withIndex(i, err)
 		}
 	}
-	for j := range rs {
-		for i := range j {
+	return rs.overlaps()
+}
+
+// overlaps finds the first pair i < j (by j, then i) of rules that match
+// the same packets with different marks. Rules on a single address only
+// meet rules on that address or on a wider prefix, so they are bucketed by
+// address; only prefix rules are compared with everything before them.
+// Thousands of VIPs validate in linear time.
+func (rs Rules) overlaps() error {
+	type key struct {
+		proto Protocol
+		addr  netip.Addr
+	}
+	hosts := map[key][]int{}
+	var wide []int
+	var cand []int
+	for j, r := range rs {
+		cand = cand[:0]
+		if r.Dst.IsSingleIP() {
+			k := key{r.Protocol, r.Dst.Addr()}
+			cand = append(cand, hosts[k]...)
+			cand = append(cand, wide...)
+			hosts[k] = append(hosts[k], j)
+		} else {
+			for i := range j {
+				cand = append(cand, i)
+			}
+			wide = append(wide, j)
+		}
+		slices.Sort(cand)
+		for _, i := range cand {
 			if err := overlap(rs, i, j); err != nil {
 				return err
 			}
@@ -240,12 +270,11 @@ func (r Rule) validate() error {
 		return &FieldError{Field: "family", Err: fmt.Errorf("%w: family %s but destination %s is %s", ErrFamily, r.Family, r.Dst, r.AddrFamily())}
 	}
 	for k, p := range r.Ports {
-		field := "ports[" + strconv.Itoa(k) + "]"
 		if p.From == 0 || p.To == 0 {
-			return &FieldError{Field: field, Err: ErrPortZero}
+			return &FieldError{Field: "ports[" + strconv.Itoa(k) + "]", Err: ErrPortZero}
 		}
 		if p.From > p.To {
-			return &FieldError{Field: field, Err: fmt.Errorf("%w: %d-%d", ErrPortOrder, p.From, p.To)}
+			return &FieldError{Field: "ports[" + strconv.Itoa(k) + "]", Err: fmt.Errorf("%w: %d-%d", ErrPortOrder, p.From, p.To)}
 		}
 	}
 	return nil

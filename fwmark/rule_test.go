@@ -2,6 +2,7 @@ package fwmark
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -121,4 +122,90 @@ func TestParsePortRange(t *testing.T) {
 			t.Errorf("ParsePortRange(%q) = %v, want %v", in, err, want)
 		}
 	}
+}
+
+// bruteOverlap is the obvious quadratic check the bucketed one must agree
+// with.
+func bruteOverlap(rs Rules) error {
+	for j := range rs {
+		for i := range j {
+			if err := overlap(rs, i, j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func TestOverlapsMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2)) // fixed seed: deterministic
+	prefixes := []string{"10.0.0.1/32", "10.0.0.2/32", "10.0.0.0/30", "10.0.0.0/24", "10.0.1.0/24", "fd00::1/128", "fd00::/64", "0.0.0.0/0"}
+	for round := range 3000 {
+		n := 1 + rng.IntN(6)
+		rs := make(Rules, n)
+		for i := range rs {
+			r := Rule{Protocol: []Protocol{TCP, UDP}[rng.IntN(2)], Dst: netip.MustParsePrefix(prefixes[rng.IntN(len(prefixes))]), Mark: uint32(1 + rng.IntN(3))}
+			for range rng.IntN(3) {
+				from := uint16(1 + rng.IntN(40))
+				r.Ports = append(r.Ports, PortRange{from, from + uint16(rng.IntN(5))})
+			}
+			rs[i] = r
+		}
+		want, got := bruteOverlap(rs), rs.overlaps()
+		if (want == nil) != (got == nil) || (want != nil && want.Error() != got.Error()) {
+			t.Fatalf("round %d: %v\nbrute force: %v\nbucketed:    %v", round, rs, want, got)
+		}
+	}
+}
+
+// FuzzValidate builds rules from raw bytes (9 per rule) and checks that
+// validation never panics, that the bucketed overlap search agrees with the
+// quadratic one, and that every renderer accepts what Validate accepts.
+func FuzzValidate(f *testing.F) {
+	f.Add([]byte{0, 1, 32, 0, 80, 0, 80, 0, 80, 0, 1, 24, 0, 79, 0, 81, 0, 21})
+	f.Add([]byte{2, 3, 64, 0, 0, 255, 255, 1, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var rs Rules
+		for len(data) >= 9 && len(rs) < 32 {
+			d := data[:9]
+			data = data[9:]
+			var a netip.Addr
+			if d[0]&1 == 0 {
+				a = netip.AddrFrom4([4]byte{10, 0, d[1] & 3, d[1] >> 2})
+			} else {
+				a = netip.AddrFrom16([16]byte{0: 0xfd, 15: d[1]})
+			}
+			p, _ := a.Prefix(int(d[2]) % (a.BitLen() + 1))
+			r := Rule{Protocol: []Protocol{TCP, UDP, SCTP, 1}[d[0]>>1&3], Dst: p, Mark: uint32(d[8] % 4)}
+			if d[0]&8 == 0 {
+				r.Ports = append(r.Ports, PortRange{uint16(d[3])<<8 | uint16(d[4]), uint16(d[5])<<8 | uint16(d[6])})
+			}
+			if d[0]&16 != 0 {
+				r.Ports = append(r.Ports, Port(uint16(d[7])))
+			}
+			rs = append(rs, r)
+		}
+		err := rs.Validate()
+		if err == nil {
+			if b := bruteOverlap(rs); b != nil {
+				t.Fatalf("Validate passed, brute force finds %v", b)
+			}
+			if _, err := NftText(rs, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := FirewalldRichRules(rs, FirewalldOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			t.Fatalf("%v is not a *FieldError", err)
+		}
+		if errors.Is(err, ErrOverlap) {
+			if b := bruteOverlap(rs); b == nil || b.Error() != err.Error() {
+				t.Fatalf("bucketed %v, brute force %v", err, b)
+			}
+		}
+	})
 }

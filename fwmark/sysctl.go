@@ -102,36 +102,29 @@ func joinUndo(ctx context.Context, err error, done Changes) error {
 	return err
 }
 
-// ForwardingKeys returns the sysctls that turn on packet forwarding for the
-// families (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding).
-func ForwardingKeys(fams ...Family) []string {
+var (
+	forwardingKeys   = map[Family]string{IPv4: "net.ipv4.ip_forward", IPv6: "net.ipv6.conf.all.forwarding"}
+	nonlocalBindKeys = map[Family]string{IPv4: "net.ipv4.ip_nonlocal_bind", IPv6: "net.ipv6.ip_nonlocal_bind"}
+)
+
+func keysFor(m map[Family]string, fams []Family) []string {
 	var keys []string
 	for _, f := range fams {
-		switch f {
-		case IPv4:
-			keys = append(keys, "net.ipv4.ip_forward")
-		case IPv6:
-			keys = append(keys, "net.ipv6.conf.all.forwarding")
+		if k, ok := m[f]; ok {
+			keys = append(keys, k)
 		}
 	}
 	return keys
 }
 
+// ForwardingKeys returns the sysctls that turn on packet forwarding for the
+// families (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding).
+func ForwardingKeys(fams ...Family) []string { return keysFor(forwardingKeys, fams) }
+
 // NonlocalBindKeys returns the sysctls that let processes bind addresses
 // the host does not hold (net.ipv4.ip_nonlocal_bind,
 // net.ipv6.ip_nonlocal_bind), which HAProxy needs on a backup router.
-func NonlocalBindKeys(fams ...Family) []string {
-	var keys []string
-	for _, f := range fams {
-		switch f {
-		case IPv4:
-			keys = append(keys, "net.ipv4.ip_nonlocal_bind")
-		case IPv6:
-			keys = append(keys, "net.ipv6.ip_nonlocal_bind")
-		}
-	}
-	return keys
-}
+func NonlocalBindKeys(fams ...Family) []string { return keysFor(nonlocalBindKeys, fams) }
 
 func ones(keys []string) []string {
 	var kv []string

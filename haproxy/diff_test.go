@@ -106,6 +106,8 @@ var diffCases = []diffCase{
 	{name: "unknown balance", old: "  balance roundrobin", new: "  balance round-robin", class: ErrBadValue, line: 26},
 	{name: "hdr without name", old: "  balance roundrobin", new: "  balance hdr", class: ErrBadValue, line: 26},
 	{name: "bad hash-type", old: "  hash-type consistent sdbm avalanche", new: "  hash-type ring", class: ErrBadValue, line: 34},
+	{name: "64 words", old: "  acl is_api path_beg /api", new: "  acl is_api path_beg /api" + strings.Repeat(" /x", 60)},
+	{name: "65 words", old: "  acl is_api path_beg /api", new: "  acl is_api path_beg /api" + strings.Repeat(" /x", 61), class: ErrSyntax, line: 21},
 	{name: "unclosed if", old: "  maxconn 4000", new: "  .if defined(X)\n  maxconn 4000", class: ErrConditional, line: 4},
 	{name: "stray endif", old: "  maxconn 4000", new: "  maxconn 4000\n  .endif", class: ErrConditional, line: 5},
 }

@@ -22,6 +22,25 @@ func (s *Section) intValue(words ...string) (int, bool, error) {
 	return n, true, nil
 }
 
+// Size returns the size after the given leading words ("tune.bufsize"),
+// read with HAProxy's k/m/g suffixes.
+func (s *Section) Size(words ...string) (uint64, bool, error) {
+	v, ok := s.Value(words...)
+	if !ok {
+		return 0, false, nil
+	}
+	n, err := ParseSize(v)
+	return n, true, err
+}
+
+// SetSize sets the directive to n, written with the largest exact suffix.
+func (s *Section) SetSize(n uint64, words ...string) {
+	if old, ok, err := s.Size(words...); ok && err == nil && old == n {
+		return
+	}
+	s.Set(len(words), append(words, FormatSize(n))...)
+}
+
 // Value returns the value of the word after the given leading words of
 // the first matching directive, and whether there was one.
 func (s *Section) Value(words ...string) (string, bool) {

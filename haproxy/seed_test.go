@@ -1,6 +1,15 @@
 package haproxy
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -239,5 +248,98 @@ func TestSetServerMinimalEdit(t *testing.T) {
 	}
 	if !be.DeleteServer("app4") || be.DeleteServer("nope") {
 		t.Error("DeleteServer")
+	}
+}
+
+// selfSignedPEM writes a certificate and key for HAProxy's "ssl crt".
+func selfSignedPEM(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "example.com"},
+		DNSNames:     []string{"example.com"},
+		NotBefore:    time.Unix(0, 0),
+		NotAfter:     time.Unix(1<<33, 0),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	pem.Encode(&b, &pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	p := filepath.Join(t.TempDir(), "example.com.pem")
+	if err := os.WriteFile(p, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSeedAgainstHAProxy checks the guide's configurations with HAProxy
+// itself: chapter 5's sections together pass; appendix A's frontend line
+// with an address is rejected by both HAProxy and Validate, and the fix
+// made through the typed model (a bind line, a real VIP and certificate)
+// passes, changing only the lines concerned.
+func TestSeedAgainstHAProxy(t *testing.T) {
+	bin := testenv.NeedTool(t, "haproxy")
+	var ch5 []byte
+	for _, n := range []string{"seed_5_2_global", "seed_5_3_defaults", "seed_5_4_frontend", "seed_5_5_backend"} {
+		b, err := os.ReadFile(filepath.Join("testdata", n+".cfg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch5 = append(ch5, b...)
+	}
+	if out, err := haproxyCheck(t, bin, ch5); err != nil {
+		t.Fatalf("haproxy rejects chapter 5: %v\n%s", err, out)
+	}
+	if err := mustParse(t, ch5).Validate(); err != nil {
+		t.Fatalf("Validate(chapter 5): %v", err)
+	}
+
+	raw, err := os.ReadFile("testdata/seed_a_4_frontend_backend.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults := []byte("defaults\n  mode http\n  timeout connect 10s\n  timeout client 1m\n  timeout server 1m\n\n")
+	full := append(append([]byte{}, defaults...), raw...)
+	if _, err := haproxyCheck(t, bin, full); err == nil {
+		t.Fatal("haproxy accepts 'frontend http_web *:80'")
+	}
+	c := mustParse(t, full)
+	err = c.Validate()
+	var list ErrorList
+	if !errors.As(err, &list) || !errors.Is(list[0], ErrBindOnHeader) || list[0].Pos.Line != 7 || list[0].Pos.Col != 19 {
+		t.Fatalf("Validate = %v", err)
+	}
+	web := c.Frontend("http_web")
+	web.Header.SetValues("frontend", "http_web")
+	web.InsertAt(0, NewLine("  ", "bind", "*:80"))
+	https := c.Frontend("rgw-https")
+	https.Delete(https.Find("bind"))
+	https.InsertAt(0, NewLine("  ", Bind{Address: "192.168.0.100:443", SSL: true, Crt: selfSignedPEM(t)}.words()...))
+	out := c.Format()
+	if msg, err := haproxyCheck(t, bin, out); err != nil {
+		t.Fatalf("haproxy rejects the fixed appendix: %v\n%s\n%s", err, msg, out)
+	}
+	if err := mustParse(t, out).Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// Only the frontend lines changed: one line was added.
+	before := strings.Split(string(full), "\n")
+	after := strings.Split(string(out), "\n")
+	if len(after) != len(before)+1 || after[7] != "  bind *:80" || !strings.HasPrefix(after[12], "  bind 192.168.0.100:443 ssl crt ") {
+		t.Fatalf("fixed appendix:\n%s", out)
+	}
+	if tail := strings.Join(after[13:], "\n"); tail != strings.Join(before[12:], "\n") {
+		t.Fatalf("backend changed:\n%s", tail)
 	}
 }

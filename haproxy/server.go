@@ -254,6 +254,18 @@ func ParseServer(l *Line) (Server, error) {
 	return s, err
 }
 
+// DefaultServer returns the settings of the proxy's default-server line
+// (Name and Address are empty) and the line, or nil when there is none.
+func (p *Proxy) DefaultServer() (Server, *Line, error) {
+	l := p.Find("default-server")
+	if l == nil {
+		return Server{}, nil, nil
+	}
+	// Read the options as if after a name and an address.
+	s, _, err := parseServerWords(append([]string{"", ""}, l.Values()[1:]...), -1)
+	return s, l, err
+}
+
 // Words returns the server line's words in canonical order.
 func (s Server) Words() []string {
 	w := []string{"server", s.Name, s.Address}
@@ -304,7 +316,10 @@ func (p *Proxy) SetServer(s Server) *Line {
 	if l == nil {
 		return p.AddServer(s)
 	}
-	if old.Address != s.Address {
+	switch {
+	case len(l.Words) < 3:
+		l.insertWords(len(l.Words), Quote(s.Address))
+	case old.Address != s.Address:
 		l.setWord(2, Quote(s.Address))
 	}
 	for f := range srvFields {

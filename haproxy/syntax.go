@@ -109,7 +109,11 @@ func (l *Line) rescan() {
 	if terr != nil {
 		l.Err = &SyntaxError{Col: terr.col, Msg: terr.err.Error()}
 	}
-	l.Kind = classify(l)
+	// A header stays a header (it may use a keyword given through
+	// ParseOptions.Sections); other lines are reclassified.
+	if k := classify(l, nil); l.Kind != SectionLine || k == BlankLine || k == CommentLine {
+		l.Kind = k
+	}
 }
 
 // SetValues replaces the line's words with values, quoting each as needed,
@@ -209,7 +213,7 @@ var sectionKeywords = map[string]bool{
 // IsSectionKeyword reports whether kw starts a section in HAProxy.
 func IsSectionKeyword(kw string) bool { return sectionKeywords[kw] }
 
-func classify(l *Line) LineKind {
+func classify(l *Line, extra map[string]bool) LineKind {
 	if len(l.Words) == 0 {
 		if l.Comment >= 0 {
 			return CommentLine
@@ -227,7 +231,7 @@ func classify(l *Line) LineKind {
 	case ".diag", ".notice", ".warning", ".alert":
 		return DiagLine
 	}
-	if sectionKeywords[kw] {
+	if sectionKeywords[kw] || extra[kw] {
 		return SectionLine
 	}
 	return DirectiveLine
@@ -417,6 +421,27 @@ type Config struct {
 // fails; syntax the tokenizer rejects is kept in Line.Err and reported by
 // Validate, so that any input round-trips through Format.
 func Parse(filename string, data []byte) (*Config, error) {
+	return ParseWith(filename, data, ParseOptions{})
+}
+
+// ParseOptions adjust Parse.
+type ParseOptions struct {
+	// Sections are section keywords to recognise besides HAProxy's own
+	// (for newer or patched HAProxy versions). Without them, a line
+	// starting with an unknown keyword belongs to the section before it,
+	// as HAProxy 2.6 reads it.
+	Sections []string
+}
+
+// ParseWith is Parse with options.
+func ParseWith(filename string, data []byte, opts ParseOptions) (*Config, error) {
+	var extra map[string]bool
+	if len(opts.Sections) > 0 {
+		extra = make(map[string]bool, len(opts.Sections))
+		for _, kw := range opts.Sections {
+			extra[kw] = true
+		}
+	}
 	src := string(data)
 	nlines := strings.Count(src, "\n")
 	if len(src) > 0 && src[len(src)-1] != '\n' {
@@ -460,7 +485,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 			arena = append(arena, tmp...)
 			l.Words = arena[a:len(arena):len(arena)]
 		}
-		l.Kind = classify(l)
+		l.Kind = classify(l, extra)
 		if l.Kind == SectionLine {
 			spans[len(spans)-1].to = i
 			spans = append(spans, span{i, i + 1, nlines})
@@ -563,4 +588,31 @@ func (c *Config) DeleteSection(s *Section) bool {
 		}
 	}
 	return false
+}
+
+// Args returns the arguments HAProxy sees for l, a line of c, with
+// variables expanded from env and the pseudo-variables .FILE, .LINE and
+// .SECTION (the section's name, or its keyword when unnamed) filled in.
+func (c *Config) Args(l *Line, env Env) ([]string, error) {
+	section := ""
+	for _, s := range c.Sections {
+		if s.Header == l {
+			break
+		}
+		found := false
+		for _, x := range s.Lines {
+			if x == l {
+				found = true
+				break
+			}
+		}
+		if found && s.Header != nil {
+			section = s.Name()
+			if section == "" {
+				section = s.Keyword()
+			}
+			break
+		}
+	}
+	return l.Args(env, c.Filename, section)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -145,5 +146,29 @@ func TestEditsTouchOnlyTheirLines(t *testing.T) {
 		"no-trailing-newline"
 	if got != want {
 		t.Errorf("after edits:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestParseWithExtraSections(t *testing.T) {
+	in := "global\n  daemon\nacme le\n  directory https://acme.example/\nbackend b\n"
+	c, err := ParseWith("t.cfg", []byte(in), ParseOptions{Sections: []string{"acme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Section("acme", "le")
+	if s == nil || len(s.Lines) != 1 || s.Lines[0].Keyword() != "directory" {
+		t.Fatalf("acme section = %+v", s)
+	}
+	s.Header.SetValues("acme", "le2")
+	if c.Section("acme", "le2") == nil || s.Header.Kind != SectionLine {
+		t.Fatal("renamed header lost its kind")
+	}
+	if got := string(c.Format()); got != strings.Replace(in, "acme le", "acme le2", 1) {
+		t.Fatalf("got %q", got)
+	}
+	// Without the option the lines stay in global, as HAProxy 2.6 reads them.
+	c, _ = Parse("t.cfg", []byte(in))
+	if c.Section("acme", "le") != nil || len(c.Global().Lines) != 3 {
+		t.Fatal("acme recognised without the option")
 	}
 }

@@ -398,7 +398,7 @@ func lookupVar(ref string, env Env, ps *pseudo) (val string, expand bool) {
 // are expanded from env when env is non-nil and kept verbatim otherwise.
 func Tokenize(line string, env Env) ([]string, error) {
 	i := 0
-	for i < len(line) && isSpace(line[i]) && line[i] != '\n' && line[i] != '\r' {
+	for i < len(line) && isSpace(line[i]) {
 		i++
 	}
 	args, _, err := decodeArgs(nil, line[i:], env)

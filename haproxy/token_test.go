@@ -124,3 +124,15 @@ func TestWordValue(t *testing.T) {
 		t.Fatalf("Args = %q, want %q", args, want)
 	}
 }
+
+func TestConfigArgsPseudoVariables(t *testing.T) {
+	c, _ := Parse("my.cfg", []byte("global\n  .notice \"${.SECTION} ${.LINE} ${.FILE}\"\nbackend app\n  x \"${.SECTION}\" \"${HOST-h}\"\n"))
+	g := c.Global().Lines[0]
+	if args, err := c.Args(g, MapEnv(nil)); err != nil || args[1] != "global 2 my.cfg" {
+		t.Errorf("global args = %q %v", args, err)
+	}
+	l := c.Backend("app").Lines[0]
+	if args, err := c.Args(l, MapEnv(map[string]string{"HOST": "web"})); err != nil || args[1] != "app" || args[2] != "web" {
+		t.Errorf("backend args = %q %v", args, err)
+	}
+}

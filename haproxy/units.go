@@ -28,7 +28,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	var n uint64
 	for i < len(s) && isDigit(s[i]) {
 		n = n*10 + uint64(s[i]-'0')
-		if n > math.MaxInt64/uint64(24*time.Hour) {
+		if n > 1<<42 {
 			return 0, fmt.Errorf("time %q: timer overflow", s)
 		}
 		i++
@@ -66,11 +66,10 @@ func ParseDuration(s string) (time.Duration, error) {
 	default:
 		return 0, fmt.Errorf("time %q: unexpected character %q: %w", s, s[i], ErrBadUnit)
 	}
-	d := time.Duration(n) * unit
-	if d > maxTimeout {
+	if n > uint64(maxTimeout/unit) {
 		return 0, fmt.Errorf("time %q: timer overflow (max 2147483647ms)", s)
 	}
-	return d, junk
+	return time.Duration(n) * unit, junk
 }
 
 // FormatDuration writes d with the largest HAProxy unit that represents it

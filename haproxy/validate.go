@@ -179,9 +179,15 @@ func (c *Config) Validate() error {
 	return v.errs
 }
 
+// maxLineArgs is HAProxy's MAX_LINE_ARGS: more words on a line is fatal.
+const maxLineArgs = 64
+
 func (v *validator) lineSyntax(l *Line) {
 	if l.Err != nil {
 		v.add(l, l.Err.Col, ErrSyntax, "%s", l.Err.Msg)
+	}
+	if len(l.Words) > maxLineArgs {
+		v.addAt(l, maxLineArgs, ErrSyntax, "too many words (more than %d)", maxLineArgs)
 	}
 }
 

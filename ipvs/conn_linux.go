@@ -60,6 +60,12 @@ type request struct {
 	seq  uint32
 }
 
+// mmsghdr is struct mmsghdr of recvmmsg(2); Go pads it as C does.
+type mmsghdr struct {
+	Hdr unix.Msghdr
+	Len uint32
+}
+
 // conn is one generic-netlink socket speaking IPVS. It pipelines requests:
 // many in one sendmsg, replies matched by sequence number.
 type conn struct {
@@ -69,7 +75,7 @@ type conn struct {
 	seq    uint32
 	buf    []byte // recvSlots slots of recvSlotBytes
 	iov    [recvSlots]unix.Iovec
-	mmsg   [recvSlots]unix.Mmsghdr
+	mmsg   [recvSlots]mmsghdr
 	out    []byte
 	// sent counts requests sent, for tests that count operations.
 	sent int

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"syscall"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // nlmsg builds one netlink message.
@@ -98,5 +101,17 @@ func TestAppendMsgFlags(t *testing.T) {
 	want := []uint16{nlmFRequest, nlmFRequest | nlmFDump, nlmFRequest | nlmFAck}
 	if len(flags) != 3 || flags[0] != want[0] || flags[1] != want[1] || flags[2] != want[2] {
 		t.Errorf("flags %#x, want %#x", flags, want)
+	}
+}
+
+func TestMmsghdrLayout(t *testing.T) {
+	// struct mmsghdr is struct msghdr followed by an unsigned int, padded
+	// to the msghdr's alignment.
+	want := unsafe.Sizeof(unix.Msghdr{}) + unsafe.Sizeof(uintptr(0))
+	if unsafe.Sizeof(uintptr(0)) == 4 {
+		want = unsafe.Sizeof(unix.Msghdr{}) + 4
+	}
+	if got := unsafe.Sizeof(mmsghdr{}); got != want {
+		t.Errorf("sizeof(mmsghdr) = %d, want %d", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 package keepalivedconf
 
 import (
+	"encoding/json"
 	"net/netip"
 	"time"
 )
@@ -320,3 +321,20 @@ func (*BFDCheck) Type() string { return "BFD_CHECK" }
 
 // Syntax returns the checker's statement.
 func (c *BFDCheck) Syntax() *Stmt { return c.Stmt }
+
+// MarshalJSON writes the real server with each checker tagged by its type.
+func (rs *RealServer) MarshalJSON() ([]byte, error) {
+	type plain RealServer
+	type tagged struct {
+		Type  string
+		Check Checker
+	}
+	out := struct {
+		*plain
+		Checkers []tagged `json:",omitempty"`
+	}{plain: (*plain)(rs)}
+	for _, c := range rs.Checkers {
+		out.Checkers = append(out.Checkers, tagged{c.Type(), c})
+	}
+	return json.Marshal(out)
+}

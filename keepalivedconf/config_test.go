@@ -137,6 +137,7 @@ func TestSeedConfigs(t *testing.T) {
 			file: "nat_lb2_vrrp_part1.conf",
 			want: &Config{SyncGroups: vg1, Instances: []*VRRPInstance{{Name: "RH_EXT", State: "BACKUP", Interface: "eth0", Priority: 100, AdvertInt: time.Second}}},
 			diags: []string{
+				"nat_lb2_vrrp_part1.conf:1:1: warning: sync group VG1 has only 1 virtual router(s) - this probably isn't what you want",
 				"nat_lb2_vrrp_part1.conf:4:5: error: virtual router RH_INT specified in sync group VG1 doesn't exist - ignoring",
 				"nat_lb2_vrrp_part1.conf:8:1: error: (RH_EXT) the virtual router id must be set",
 				"nat_lb2_vrrp_part1.conf:8:22: error: missing '}' for the block opened here",

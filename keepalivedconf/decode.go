@@ -194,7 +194,7 @@ func (dec *decoder) setSeconds(dst *time.Duration, s *Stmt, i int, lo, hi float6
 }
 
 // maxTimer is keepalived's largest timer, in seconds.
-const maxTimer = float64(math.MaxUint32) / 1e6 * 1e3
+const maxTimer = float64(math.MaxUint32) / 1e6
 
 // boolArg reads an optional on/off word after a flag keyword; a flag alone
 // means true.
@@ -798,7 +798,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 		switch kw {
 		case "weight":
 			dec.noBlock(s)
-			dec.setInt(&rs.Weight, s, 1, 0, 65535)
+			dec.setInt(&rs.Weight, s, 1, 0, math.MaxInt32)
 		case "inhibit_on_failure":
 			dec.noBlock(s)
 			rs.InhibitOnFailure = dec.boolArg(s, 1)

@@ -20,10 +20,12 @@ func Parse(filename string, data []byte) (*File, error) {
 // blank reports keepalived's in-line whitespace.
 func blank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' }
 
-// frame is an open block while parsing.
+// frame is an open block while parsing; its statements are collected on
+// the parser's scratch stack from index start, and copied into an exactly
+// sized slice when the block closes.
 type frame struct {
-	blk  *Block
-	list []*Stmt
+	blk   *Block
+	start int
 }
 
 type parser struct {
@@ -31,8 +33,10 @@ type parser struct {
 	name string
 	d    diags
 
-	top   []*Stmt
-	stack []frame
+	top     []*Stmt
+	stack   []frame
+	scratch []*Stmt
+	lists   []*Stmt // arena for block statement lists
 
 	// arenas, to allocate statements and tokens in chunks
 	stmts []Stmt
@@ -80,18 +84,28 @@ func (p *parser) pos(i int) Pos {
 }
 
 func (p *parser) appendStmt(s *Stmt) {
-	if n := len(p.stack); n > 0 {
-		p.stack[n-1].list = append(p.stack[n-1].list, s)
+	if len(p.stack) > 0 {
+		p.scratch = append(p.scratch, s)
 	} else {
 		p.top = append(p.top, s)
 	}
 }
 
-func (p *parser) curList() *[]*Stmt {
+// curList returns the statements of the innermost open block (or the top
+// level); the caller may shorten it with setCurLen.
+func (p *parser) curList() []*Stmt {
 	if n := len(p.stack); n > 0 {
-		return &p.stack[n-1].list
+		return p.scratch[p.stack[n-1].start:]
 	}
-	return &p.top
+	return p.top
+}
+
+func (p *parser) setCurLen(k int) {
+	if n := len(p.stack); n > 0 {
+		p.scratch = p.scratch[:p.stack[n-1].start+k]
+	} else {
+		p.top = p.top[:k]
+	}
 }
 
 // lineInfo describes one physical line.
@@ -239,9 +253,20 @@ func (p *parser) items(li lineInfo) int {
 			}
 		case b < li.ce && src[b] == '~' && (strings.HasPrefix(src[b:], "~SEQ") || strings.HasPrefix(src[b:], "~LST")):
 			s.Kind = KindSeq
+		case isIncludeLine(src[b:li.ce]):
+			// keepalived reads include lines before it splits braces, so
+			// "include a/{b,c}.conf" stays one statement
 		default:
 			end = b
 			for end < li.ce && src[end] != '{' && src[end] != '}' {
+				if src[end] == '$' {
+					// ${NAME} is replaced before keepalived looks for
+					// braces: it is part of the word
+					if n := refLen(src[end:li.ce]); n > 0 {
+						end += n
+						continue
+					}
+				}
 				if src[end] == '"' {
 					q := strings.IndexByte(src[end+1:li.ce], '"')
 					if q < 0 {
@@ -382,34 +407,38 @@ func (p *parser) open(lead string, j int) {
 	list := p.curList()
 	blk := &Block{Open: p.pos(j)}
 	// attach to the last keyword statement, skipping comment lines
-	k := len(*list) - 1
-	for k >= 0 && (*list)[k].Kind == KindComment {
+	k := len(list) - 1
+	for k >= 0 && list[k].Kind == KindComment {
 		k--
 	}
 	var owner *Stmt
 	if k >= 0 {
-		if o := (*list)[k]; o.Kind == KindStmt && o.Block == nil && (len(o.Tokens) > 0 || o.Cond != "") && o.Keyword() != "}" {
+		if o := list[k]; o.Kind == KindStmt && o.Block == nil && (len(o.Tokens) > 0 || o.Cond != "") && o.Keyword() != "}" {
 			owner = o
 		}
 	}
 	if owner != nil {
-		var b strings.Builder
-		for _, c := range (*list)[k+1:] {
-			b.WriteString(c.Lead)
-			b.WriteString(c.Trail)
+		if k+1 == len(list) {
+			blk.OpenLead = lead
+		} else {
+			var b strings.Builder
+			for _, c := range list[k+1:] {
+				b.WriteString(c.Lead)
+				b.WriteString(c.Trail)
+			}
+			b.WriteString(lead)
+			blk.OpenLead = b.String()
+			p.setCurLen(k + 1)
 		}
-		b.WriteString(lead)
-		blk.OpenLead = b.String()
-		*list = (*list)[:k+1]
 	} else {
 		p.d.errorf(blk.Open, ErrSyntax, "unexpected '{'")
 		owner = p.newStmt()
 		*owner = Stmt{Pos: blk.Open, Kind: KindStmt}
 		blk.OpenLead = lead
-		*list = append(*list, owner)
+		p.appendStmt(owner)
 	}
 	owner.Block = blk
-	p.stack = append(p.stack, frame{blk: blk})
+	p.stack = append(p.stack, frame{blk: blk, start: len(p.scratch)})
 	p.trail = &blk.OpenTrail
 }
 
@@ -435,7 +464,17 @@ func (p *parser) close(lead string, j int) {
 func (p *parser) closeFrame() {
 	n := len(p.stack)
 	f := p.stack[n-1]
-	f.blk.Stmts = f.list
+	items := p.scratch[f.start:]
+	if len(items) > 0 {
+		if cap(p.lists)-len(p.lists) < len(items) {
+			p.lists = make([]*Stmt, 0, max(4096, len(items)))
+		}
+		at := len(p.lists)
+		p.lists = append(p.lists, items...)
+		f.blk.Stmts = p.lists[at:len(p.lists):len(p.lists)]
+	}
+	clear(items)
+	p.scratch = p.scratch[:f.start]
 	p.stack = p.stack[:n-1]
 }
 
@@ -458,4 +497,42 @@ func unquote(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// isIncludeLine reports whether s is an include directive: an include
+// keyword followed by exactly one word.
+func isIncludeLine(s string) bool {
+	if !strings.HasPrefix(s, "include") {
+		return false
+	}
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return false
+	}
+	switch f[0] {
+	case "include", "includer", "includem", "includew", "includeb", "includea":
+		return true
+	}
+	return false
+}
+
+// refLen returns the length of a ${NAME} or ${NAME params} reference at
+// the start of s, or 0.
+func refLen(s string) int {
+	if len(s) < 4 || s[0] != '$' || s[1] != '{' || !(isAlpha(s[2]) || s[2] == '_') {
+		return 0
+	}
+	i := 3
+	for i < len(s) && (isAlnum(s[i]) || s[i] == '_') {
+		i++
+	}
+	if i < len(s) && s[i] == ' ' {
+		for i < len(s) && s[i] != '}' && s[i] != '{' && s[i] != '"' {
+			i++
+		}
+	}
+	if i < len(s) && s[i] == '}' {
+		return i + 1
+	}
+	return 0
 }

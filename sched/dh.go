@@ -35,7 +35,7 @@ func (a *dhAlgo) reassign() {
 	}
 }
 
-func (a *dhAlgo) pick(k *Key) *dest {
+func (a *dhAlgo) pick(k Key) *dest {
 	x := a.buckets[hash32(fold(k.Dst.Addr()), dhBits)]
 	if x == nil || !x.available || x.d.Weight <= 0 || x.d.Overloaded {
 		return nil
@@ -89,10 +89,10 @@ func shHash(v uint32, port uint16, offset uint32) uint32 {
 	return (offset + hash32(uint32(port)+v, shBits)) & shMask
 }
 
-func (a *shAlgo) pick(k *Key) *dest {
+func (a *shAlgo) pick(k Key) *dest {
 	var port uint16
 	if a.s.cfg.flags&FlagPort != 0 {
-		port = portOf(k)
+		port = portOf(&k)
 	}
 	v := fold(k.Src.Addr())
 	ihash := shHash(v, port, 0)

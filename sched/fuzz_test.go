@@ -66,7 +66,24 @@ func (d *driver) pick(k Key, bind bool) {
 	if _, ok := s.alg.(*leastAlgo); ok {
 		want = refScan(s, d.name)
 	}
-	x := s.alg.pick(&k)
+	if tw, ok := s.alg.(*twosAlgo); ok {
+		// Same two random numbers for the tree and the kernel's loop.
+		v1, v2 := s.cfg.rand(), s.cfg.rand()
+		orig := s.cfg.rand
+		replay := func() func() uint32 {
+			i := 0
+			return func() uint32 { i++; return [2]uint32{v1, v2}[(i-1)%2] }
+		}
+		s.cfg.rand = replay()
+		want = tw.pickScan()
+		s.cfg.rand = replay()
+		x := tw.pick(k)
+		s.cfg.rand = orig
+		if x != want {
+			d.t.Fatalf("twos: tree picked %v, kernel loop %v", addrOf(x), addrOf(want))
+		}
+	}
+	x := s.alg.pick(k)
 	if want != nil || x != nil {
 		if _, ok := s.alg.(*leastAlgo); ok && want != x {
 			d.t.Fatalf("%s: tree picked %v, kernel scan %v", d.name, addrOf(x), addrOf(want))
@@ -100,7 +117,7 @@ func addrOf(x *dest) any {
 
 func TestTreeMatchesKernelScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, name := range []string{"lc", "wlc", "sed", "nq", "fo", "ovf"} {
+	for _, name := range []string{"lc", "wlc", "sed", "nq", "fo", "ovf", "twos"} {
 		for round := 0; round < 30; round++ {
 			ops := make([]byte, 3*2000)
 			for i := range ops {

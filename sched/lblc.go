@@ -167,7 +167,7 @@ func (a *lblcAlgo) removed(d *dest)      { a.wlc.removed(d) }
 func (a *lblcAlgo) updated(d *dest)      { a.wlc.updated(d) }
 func (a *lblcAlgo) connsChanged(d *dest) { a.wlc.connsChanged(d) }
 
-func (a *lblcAlgo) pick(k *Key) *dest {
+func (a *lblcAlgo) pick(k Key) *dest {
 	now := a.s.cfg.now()
 	a.cache.advance(now, a.s.cfg.expiration)
 	addr := k.Dst.Addr()
@@ -309,7 +309,7 @@ func (e *lblcrEntry) erase(x *dest, now time.Time) {
 	}
 }
 
-func (a *lblcrAlgo) pick(k *Key) *dest {
+func (a *lblcrAlgo) pick(k Key) *dest {
 	now := a.s.cfg.now()
 	a.cache.advance(now, a.s.cfg.expiration)
 	addr := k.Dst.Addr()

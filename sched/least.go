@@ -83,7 +83,7 @@ func (a *leastAlgo) removed(d *dest)      { a.t.remove(d) }
 func (a *leastAlgo) updated(d *dest)      { a.t.fix(d) }
 func (a *leastAlgo) connsChanged(d *dest) { a.t.fix(d) }
 
-func (a *leastAlgo) pick(*Key) *dest {
+func (a *leastAlgo) pick(Key) *dest {
 	x := a.t.root()
 	if x == nil || !a.eligible(x) {
 		return nil

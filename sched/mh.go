@@ -156,10 +156,10 @@ func (a *mhAlgo) populate() {
 	}
 }
 
-func (a *mhAlgo) pick(k *Key) *dest {
+func (a *mhAlgo) pick(k Key) *dest {
 	var port uint16
 	if a.s.cfg.flags&FlagPort != 0 {
-		port = portOf(k)
+		port = portOf(&k)
 	}
 	v := uint32(port) + fold(k.Src.Addr())
 	size := uint32(a.size)

@@ -20,7 +20,7 @@ func (a *rrAlgo) removed(d *dest) {
 	}
 }
 
-func (a *rrAlgo) pick(*Key) *dest {
+func (a *rrAlgo) pick(Key) *dest {
 	head := &a.s.head
 	p := a.cur
 	last := p
@@ -100,7 +100,7 @@ func (a *wrrAlgo) removed(*dest)      { a.changed() }
 func (a *wrrAlgo) updated(*dest)      { a.changed() }
 func (a *wrrAlgo) connsChanged(*dest) {}
 
-func (a *wrrAlgo) pick(*Key) *dest {
+func (a *wrrAlgo) pick(Key) *dest {
 	head := &a.s.head
 	x := a.cl
 	if a.mw == 0 {

@@ -152,7 +152,7 @@ type algo interface {
 	// connsChanged is called after a destination's counters or overload
 	// flag changed.
 	connsChanged(d *dest)
-	pick(k *Key) *dest
+	pick(k Key) *dest
 }
 
 // New returns a Scheduler running the named IPVS scheduler (rr, wrr, lc,
@@ -334,7 +334,7 @@ func (x *dest) view() Dest {
 // position, lblc/lblcr cache) exactly as the kernel's schedule call does;
 // it does not count a connection: call Bind (or use Connect) for that.
 func (s *Scheduler) Pick(k Key) (netip.AddrPort, bool) {
-	x := s.alg.pick(&k)
+	x := s.alg.pick(k)
 	if x == nil {
 		return netip.AddrPort{}, false
 	}
@@ -344,7 +344,7 @@ func (s *Scheduler) Pick(k Key) (netip.AddrPort, bool) {
 // Connect picks a destination for k and binds a new connection to it,
 // active (a TCP connection past its SYN) or inactive (UDP, for one).
 func (s *Scheduler) Connect(k Key, active bool) (netip.AddrPort, bool) {
-	x := s.alg.pick(&k)
+	x := s.alg.pick(k)
 	if x == nil {
 		return netip.AddrPort{}, false
 	}

@@ -82,6 +82,11 @@ type Election struct {
 	// Primary is our primary address, the tie-breaker between masters of
 	// equal priority (the higher address wins).
 	Primary netip.Addr
+	// Gate, when set, is asked before a backup becomes master because its
+	// Master_Down_Timer fired; false keeps it backup and asks again one
+	// interval later. Sync groups use it so that no member takes over
+	// while another still hears a master it must not preempt.
+	Gate func(now time.Time) bool `json:"-"`
 }
 
 // Env is what a Machine drives: sending advertisements and reporting
@@ -223,6 +228,10 @@ func (m *Machine) Tick(now time.Time) {
 			m.timer = now.Add(m.cfg.Interval)
 		}
 	case StateBackup:
+		if m.cfg.Gate != nil && !m.cfg.Gate(now) {
+			m.timer = now.Add(m.masterAdverInt)
+			return
+		}
 		m.becomeMaster(now, ReasonMasterDown)
 	}
 }

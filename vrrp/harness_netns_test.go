@@ -46,18 +46,33 @@ func runChild(path string) int {
 		fmt.Println("child:", err)
 		return 2
 	}
-	var cfgs []Config
-	if err := json.Unmarshal(b, &cfgs); err != nil {
+	var spec childSpec
+	if err := json.Unmarshal(b, &spec); err != nil {
 		fmt.Println("child:", err)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r := NewRouter(RouterConfig{Logger: log})
-	for _, c := range cfgs {
-		c.OnTransition = func(name string, t Transition) {
-			fmt.Printf("STATE %s %s %d\n", name, t.To, t.At.UnixNano())
+	byName := map[string]*Instance{}
+	for _, c := range spec.Instances {
+		if !spec.Quiet {
+			c.OnTransition = func(name string, t Transition) {
+				fmt.Printf("STATE %s %s %d\n", name, t.To, t.At.UnixNano())
+			}
 		}
-		if _, err := r.Add(c); err != nil {
+		in, err := r.Add(c)
+		if err != nil {
+			fmt.Println("child:", err)
+			return 2
+		}
+		byName[c.Name] = in
+	}
+	for i, g := range spec.Groups {
+		var members []*Instance
+		for _, n := range g {
+			members = append(members, byName[n])
+		}
+		if err := r.SyncGroup(fmt.Sprintf("G%d", i), members...); err != nil {
 			fmt.Println("child:", err)
 			return 2
 		}
@@ -68,7 +83,25 @@ func runChild(path string) int {
 		fmt.Println("child:", err)
 		return 1
 	}
+	for _, in := range r.Instances() {
+		b, _ := json.Marshal(in.Stats())
+		fmt.Printf("STATS %s %s\n", in.Name(), b)
+	}
+	var rd []string
+	for _, d := range DropReasons() {
+		if n := r.Drops().Get(d); n > 0 {
+			rd = append(rd, fmt.Sprintf("%s=%d", d, n))
+		}
+	}
+	fmt.Printf("DROPS %s\n", strings.Join(rd, ","))
 	return 0
+}
+
+// childSpec is what a child runs.
+type childSpec struct {
+	Instances []Config
+	Groups    [][]string
+	Quiet     bool // no STATE lines (benchmarks with many instances)
 }
 
 // lan is a bridge with hosts on 10.77.0.0/24 and fd00:77::/64.
@@ -197,7 +230,22 @@ type lvskitProc struct {
 
 func startLvskit(t *testing.T, h *netns.NS, cfgs ...Config) lvskitProc {
 	t.Helper()
-	b, err := json.Marshal(cfgs)
+	return startChild(t, h, childSpec{Instances: cfgs})
+}
+
+// startLvskitGroup starts a child whose instances form one sync group.
+func startLvskitGroup(t *testing.T, h *netns.NS, cfgs []Config) lvskitProc {
+	t.Helper()
+	var names []string
+	for _, c := range cfgs {
+		names = append(names, c.Name)
+	}
+	return startChild(t, h, childSpec{Instances: cfgs, Groups: [][]string{names}})
+}
+
+func startChild(t testing.TB, h *netns.NS, spec childSpec) lvskitProc {
+	t.Helper()
+	b, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +306,23 @@ func (p lvskitProc) waitState(t *testing.T, name, state string, timeout time.Dur
 		}
 		return false
 	})
+}
+
+// stats returns the Stats the child printed when it stopped.
+func (p lvskitProc) stats(t *testing.T, name string) Stats {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(p.Output()))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "STATS "+name+" "); ok {
+			var s Stats
+			if err := json.Unmarshal([]byte(rest), &s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	}
+	t.Fatalf("no stats for %s in child output:\n%s", name, p.Output())
+	return Stats{}
 }
 
 type childTransition struct {
@@ -367,12 +432,75 @@ func kaConf(id string, insts ...kaInstance) string {
 	return b.String()
 }
 
-// arpingable reports whether the client namespace reaches vip (one ping).
-func pingOnce(h *netns.NS, vip netip.Addr) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return h.Command(ctx, "ping", "-c1", "-W1", vip.String()).Run() == nil
+// partition detaches switch port pN from the bridge (its link stays up,
+// so nobody sees a fault, but no advert crosses) and returns the healing.
+func (l *lan) partition(t *testing.T, n int) (heal func()) {
+	t.Helper()
+	sw := l.sw.Handle()
+	port, err := sw.LinkByName(fmt.Sprintf("p%d", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := sw.LinkByName("br0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.LinkSetNoMaster(port); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := sw.LinkSetMaster(port, br); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
-var _ = net.IPv4len
+// serveName makes host h answer TCP connections on port 7777 (any
+// address, both families) with name.
+func serveName(t *testing.T, h *netns.NS, name string) {
+	t.Helper()
+	var ln net.Listener
+	err := h.Do(func() error {
+		var err error
+		ln, err = net.Listen("tcp", "[::]:7777")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(name))
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+}
+
+// askName connects from h to addr:7777 and returns who answered ("" on
+// failure).
+func askName(h *netns.NS, addr netip.Addr) string {
+	var c net.Conn
+	err := h.Do(func() error {
+		var err error
+		c, err = net.DialTimeout("tcp", netip.AddrPortFrom(addr, 7777).String(), time.Second)
+		return err
+	})
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	b := make([]byte, 64)
+	n, _ := c.Read(b)
+	return string(b[:n])
+}
+
 var _ = exec.ErrNotFound

@@ -3,6 +3,7 @@ package vrrp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -36,10 +37,10 @@ type Instance struct {
 
 	stats instanceStats
 
-	arp  *packet.Conn
-	ndp  *ndp.Conn
-	garp garpState
+	announcers map[string]*announcer // by interface name
+	garp       garpState
 
+	heldUntil  atomic.Int64 // sync groups: Master_Down_Timer while hearing a master
 	track      map[string]trackStatus
 	groupFault bool
 	notifyQ    chan []string
@@ -137,7 +138,7 @@ func (in *Instance) post(ev event) {
 
 func (in *Instance) loop(ctx context.Context) {
 	m, err := NewMachine(Election{Version: in.cfg.Version, Priority: in.cfg.Priority, Interval: in.cfg.Interval,
-		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src}, in)
+		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate()}, in)
 	if err != nil {
 		in.r.log.Error("vrrp: instance", "instance", in.cfg.Name, "err", err)
 		return
@@ -186,8 +187,33 @@ func (in *Instance) loop(ctx context.Context) {
 	}
 }
 
+// gate keeps a sync group member from taking over while another member
+// still hears a master it must not preempt (keepalived does the same).
+func (in *Instance) gate() func(time.Time) bool {
+	if in.group == nil {
+		return nil
+	}
+	return func(now time.Time) bool {
+		for _, o := range in.group.members {
+			if o != in && o.State() == StateBackup && o.heldUntil.Load() > now.UnixNano() {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func (in *Instance) publishHeld() {
+	var until int64
+	if in.m.State() == StateBackup && in.m.Master().IsValid() {
+		until = in.m.Deadline().UnixNano()
+	}
+	in.heldUntil.Store(until)
+}
+
 func (in *Instance) handle(ev event) {
 	now := time.Now()
+	defer in.publishHeld()
 	switch ev.kind {
 	case evAdvert:
 		in.m.Advert(ev.at, ev.src, ev.prio, ev.ivl)
@@ -377,51 +403,96 @@ func (in *Instance) garpTick(now time.Time) {
 	}
 }
 
+// announcer sends gratuitous ARPs or unsolicited neighbour advertisements
+// out of one interface, with that interface's MAC address.
+type announcer struct {
+	ifi *net.Interface
+	arp *packet.Conn
+	ndp *ndp.Conn
+}
+
+// openAnnouncer opens one announcer per interface that carries a VIP: a
+// VIP on another interface than the instance's (keepalived "dev") must be
+// announced there, or its neighbours keep the old master's MAC.
 func (in *Instance) openAnnouncer() error {
 	if in.cfg.GARP.Disabled {
 		return nil
 	}
+	in.announcers = map[string]*announcer{}
 	return inNS(in.r.cfg.NetNS, func() error {
-		var err error
-		if in.cfg.ipv6() {
-			in.ndp, _, err = ndp.Listen(in.ifi, ndp.LinkLocal)
-			if err == nil {
-				var f ipv6.ICMPFilter
-				f.SetAll(true) // we only send
-				err = in.ndp.SetICMPFilter(&f)
+		for _, v := range in.cfg.VIPs {
+			dev := v.Dev
+			if dev == "" {
+				dev = in.cfg.Interface
 			}
-			return err
+			if _, ok := in.announcers[dev]; ok {
+				continue
+			}
+			ifi := in.ifi
+			if dev != in.ifi.Name {
+				var err error
+				if ifi, err = net.InterfaceByName(dev); err != nil {
+					return fmt.Errorf("vip interface %s: %w", dev, err)
+				}
+			}
+			a := &announcer{ifi: ifi}
+			var err error
+			if in.cfg.ipv6() {
+				a.ndp, _, err = ndp.Listen(ifi, ndp.LinkLocal)
+				if err == nil {
+					var f ipv6.ICMPFilter
+					f.SetAll(true) // we only send
+					err = a.ndp.SetICMPFilter(&f)
+				}
+			} else {
+				a.arp, err = packet.Listen(ifi, packet.Raw, 0x0806, nil)
+			}
+			if err != nil {
+				return err
+			}
+			in.announcers[dev] = a
 		}
-		in.arp, err = packet.Listen(in.ifi, packet.Raw, 0x0806, nil)
-		return err
+		return nil
 	})
 }
 
 func (in *Instance) closeAnnouncer() {
-	if in.arp != nil {
-		in.arp.Close()
+	for _, a := range in.announcers {
+		if a.arp != nil {
+			a.arp.Close()
+		}
+		if a.ndp != nil {
+			a.ndp.Close()
+		}
 	}
-	if in.ndp != nil {
-		in.ndp.Close()
-	}
+	in.announcers = nil
 }
 
 // announce sends one gratuitous ARP request (IPv4) or unsolicited
-// neighbour advertisement with the Override flag (IPv6) per VIP.
+// neighbour advertisement with the Override flag (IPv6) per VIP, out of the
+// VIP's interface.
 func (in *Instance) announce() {
-	mac := in.ifi.HardwareAddr
 	for _, v := range in.cfg.VIPs {
+		dev := v.Dev
+		if dev == "" {
+			dev = in.cfg.Interface
+		}
+		an, ok := in.announcers[dev]
+		if !ok {
+			return
+		}
+		mac := an.ifi.HardwareAddr
 		a := v.Prefix.Addr()
 		var err error
 		switch {
-		case in.arp != nil && len(mac) == 6:
-			err = in.sendGARP(mac, a)
-		case in.ndp != nil:
+		case an.arp != nil && len(mac) == 6:
+			err = sendGARP(an.arp, mac, a)
+		case an.ndp != nil:
 			na := &ndp.NeighborAdvertisement{Override: true, TargetAddress: a,
 				Options: []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: mac}}}
-			err = in.ndp.WriteTo(na, nil, netip.MustParseAddr("ff02::1"))
+			err = an.ndp.WriteTo(na, nil, netip.MustParseAddr("ff02::1"))
 		default:
-			return
+			continue
 		}
 		if err != nil {
 			in.r.log.Debug("vrrp: announce", "instance", in.cfg.Name, "vip", a, "err", err)
@@ -431,9 +502,9 @@ func (in *Instance) announce() {
 	}
 }
 
-func (in *Instance) sendGARP(mac net.HardwareAddr, ip netip.Addr) error {
+func sendGARP(c *packet.Conn, mac net.HardwareAddr, ip netip.Addr) error {
 	f := appendGARP(nil, mac, ip)
-	_, err := in.arp.WriteTo(f, &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
+	_, err := c.WriteTo(f, &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
 	return err
 }
 

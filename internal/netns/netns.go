@@ -134,7 +134,17 @@ func (n *NS) Command(ctx context.Context, name string, args ...string) *exec.Cmd
 // process group. The whole group is killed and reaped when the test ends.
 func (n *NS) Start(name string, args ...string) *Process {
 	n.t.Helper()
+	return n.StartEnv(nil, name, args...)
+}
+
+// StartEnv is Start with extra environment variables ("K=V") added to the
+// test's own environment.
+func (n *NS) StartEnv(env []string, name string, args ...string) *Process {
+	n.t.Helper()
 	cmd := n.Command(context.Background(), name, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &Process{Cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout = &p.out

@@ -183,7 +183,22 @@ func (c *Config) baseImage() (string, error) {
 		return "", err
 	}
 	// Concurrent builders race harmlessly: rename is atomic.
-	return out, os.Rename(tmp.Name(), out)
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return "", err
+	}
+	pruneCache(c.CacheDir, out)
+	return out, nil
+}
+
+// pruneCache removes base images unused for a day (each build of vmexec
+// makes a new one), keeping keep.
+func pruneCache(dir, keep string) {
+	old, _ := filepath.Glob(filepath.Join(dir, "base-*.cpio.gz"))
+	for _, f := range old {
+		if st, err := os.Stat(f); err == nil && f != keep && time.Since(st.ModTime()) > 24*time.Hour {
+			os.Remove(f)
+		}
+	}
 }
 
 var lddLine = regexp.MustCompile(`(/[^ ]+) \(0x`)
