@@ -41,9 +41,12 @@ const (
 	// the replies of a full window fit.
 	readBufferBytes = 8 << 20
 	// recvSlots datagrams of up to recvSlotBytes each are read per
-	// recvmmsg call; the kernel's dump messages are at most 32 KiB.
-	recvSlots     = 8
-	recvSlotBytes = 64 << 10
+	// recvmmsg call. The kernel sizes a dump's buffers by the reader's
+	// buffer (up to 32 KiB); small slots keep them small, so that a
+	// destination dump of a few entries does not cost a multi-page
+	// allocation in the kernel.
+	recvSlots     = 16
+	recvSlotBytes = 8 << 10
 )
 
 // request is one netlink request and, after run, its outcome.
