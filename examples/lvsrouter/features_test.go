@@ -155,7 +155,7 @@ func TestTranslateFeatures(t *testing.T) {
 func TestTranslateErrors(t *testing.T) {
 	for _, tc := range []struct{ name, conf, want string }{
 		{"range backwards", "virtual_server_group G {\n  10.0.0.9-3 80\n}\nvirtual_server group G {\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":2:3: virtual_server_group G: range ends before it starts"},
-		{"bad granularity", "virtual_server 10.0.0.1 80 {\n  persistence_timeout 5\n  persistence_granularity 255.0.255.0\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":1:1: virtual_server TCP 10.0.0.1:80: persistence_granularity"},
+		{"bad granularity", "virtual_server 10.0.0.1 80 {\n  persistence_timeout 5\n  persistence_granularity 255.0.255.0\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":1:1: virtual_server UDP 10.0.0.1:80: persistence_granularity"},
 		{"sync group member", "vrrp_sync_group G {\n  group {\n    NOPE\n  }\n}\n", ":3:5: error: virtual router NOPE specified in sync group G doesn't exist"},
 		{"undefined group", "virtual_server group NOPE {\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":1:22: error: virtual server group NOPE not found"},
 	} {
@@ -278,6 +278,7 @@ func TestAllURLs(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	addr := netip.MustParseAddrPort(ln.Addr().String())
 	conf := fmt.Sprintf(`virtual_server 10.0.0.1 80 {
+    protocol TCP
     real_server %s %d {
         HTTP_GET {
             url {
@@ -365,6 +366,7 @@ func TestConfigTest(t *testing.T) {
 		{"unknown keyword", write("warn.conf", strings.Replace(good, "priority 100", "foo bar", 1)), 5, "warn.conf:4:3: warning:"},
 		{"range", write("bad.conf", strings.Replace(good, "id 5", "id 500", 1)), 5, "bad.conf:3:"},
 		{"braces", write("syn.conf", "vrrp_instance X {\n"), 5, "syn.conf:"},
+		{"no protocol", write("udp.conf", "virtual_server 10.0.0.1 53 {\n  real_server 10.1.0.1 53 {\n  }\n}\n"), 5, "udp.conf:1:1: virtual_server without protocol: defaulting to UDP"},
 		{"missing file", filepath.Join(dir, "nosuch.conf"), 5, "nosuch.conf"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

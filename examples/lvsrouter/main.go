@@ -181,5 +181,8 @@ func load(path string) (*Plan, []error, error) {
 	if err != nil {
 		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
 	}
+	for _, w := range p.Warnings {
+		warnings = append(warnings, errors.New(w))
+	}
 	return p, warnings, nil
 }

@@ -25,6 +25,9 @@ type Plan struct {
 	Instances  []vrrp.Config
 	SyncGroups []SyncGroup
 	Services   []VirtualService
+	// Warnings are what keepalived reports but runs anyway (file:line:col
+	// first); lvsrouter -t fails on them as keepalived -t does.
+	Warnings []string `json:",omitempty"`
 }
 
 // SyncGroup names instances that move together.
@@ -86,7 +89,7 @@ func (rs RealServer) MarshalJSON() ([]byte, error) {
 }
 
 // checkID names a check target: service, real server and checker index.
-func checkID(vs, rs string, i int) string { return fmt.Sprintf("%s -> %s #%d", vs, rs, i) }
+func checkID(vs, rs string, i int) string { return vs + " -> " + rs + " #" + strconv.Itoa(i) }
 
 // errAt wraps an error with the place of the statement it comes from.
 func errAt(s *keepalivedconf.Stmt, format string, args ...any) error {
@@ -145,6 +148,11 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		groups[g.Name] = g
 	}
 	for _, vs := range cfg.VirtualServers {
+		if vs.Protocol == "" && vs.FWMark == 0 {
+			// keepalived 2.2.7 does the same, and -t fails on it: the
+			// kernel's own default for protocol 0 would be UDP.
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without protocol: defaulting to UDP, as keepalived does", vs.Stmt.Pos))
+		}
 		svcs, err := virtualServer(vs, groups)
 		if err != nil {
 			errs = append(errs, err)
@@ -261,11 +269,11 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 	if !ok {
 		return nil, errAt(vs.Stmt, "virtual_server: unknown lb_kind %q", vs.LBKind)
 	}
-	proto := ipvs.TCP
+	proto := ipvs.UDP // keepalived's default, see Translate
 	switch strings.ToUpper(vs.Protocol) {
-	case "", "TCP":
-	case "UDP":
-		proto = ipvs.UDP
+	case "TCP":
+		proto = ipvs.TCP
+	case "", "UDP":
 	case "SCTP":
 		proto = ipvs.SCTP
 	default:
@@ -436,9 +444,9 @@ func splitArgs(s string) []string {
 
 func describe(s ipvs.Service) string {
 	if s.FWMark != 0 {
-		return fmt.Sprintf("FWM %d", s.FWMark)
+		return "FWM " + strconv.FormatUint(uint64(s.FWMark), 10)
 	}
-	return fmt.Sprintf("%s %s", s.Protocol, s.Addr)
+	return s.Protocol.String() + " " + s.Addr.String()
 }
 
 // checker translates one keepalived checker block for the real server at

@@ -35,6 +35,7 @@ const reloadConf = `vrrp_instance VI_1 {
 virtual_server 10.0.0.10 80 {
     lb_algo rr
     lb_kind NAT
+    protocol TCP
     real_server 10.1.0.11 80 {
         weight %[1]s
     }
@@ -45,6 +46,7 @@ virtual_server 10.0.0.10 80 {
 virtual_server 10.0.0.10 443 {
     lb_algo wlc
     lb_kind NAT
+    protocol TCP
     real_server 10.1.0.11 443 {
     }
 }
