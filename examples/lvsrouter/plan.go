@@ -540,7 +540,7 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		}
 		pol.Retry, pol.DelayBeforeRetry, pol.Warmup = k.Retry, k.DelayBefore, k.Warmup
 		// keepalived runs misc_path through a shell-like split, not a shell.
-		args := strings.Fields(k.Path)
+		args := splitArgs(k.Path)
 		if len(args) == 0 {
 			return nil, nil, errAt(k.Stmt, "MISC_CHECK without misc_path")
 		}

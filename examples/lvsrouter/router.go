@@ -77,19 +77,17 @@ func newRouter(log *slog.Logger) *Router {
 }
 
 // runScript runs a notify or quorum script without a shell, as keepalived
-// does, bounded by scriptTimeout; it does not wait for the script.
+// does, bounded by scriptTimeout, and waits for it.
 func (r *Router) runScript(argv []string) {
 	if len(argv) == 0 {
 		return
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			r.log.Warn("script", "argv", argv, "err", err, "output", string(out))
-		}
-	}()
+	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		r.log.Warn("script", "argv", argv, "err", err, "output", string(out))
+	}
 }
 
 // scriptTimeout bounds a notify or quorum script.
@@ -380,6 +378,28 @@ func pick(up bool, ifUp, ifDown []string) []string {
 	return ifDown
 }
 
+// runEvents runs the scripts desired queued, one after the other in the
+// order of the changes, in the background unless wait is set.
+func (r *Router) runEvents(wait bool) {
+	r.mu.Lock()
+	events := r.events
+	r.events = nil
+	r.mu.Unlock()
+	if len(events) == 0 {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, argv := range events {
+			r.script(argv)
+		}
+	}()
+	if wait {
+		<-done
+	}
+}
+
 // apply makes the kernel match the plan and health state through an
 // Applier that remembers what it last applied, so a health change or a
 // reload costs the operations it needs and no dump. Services that this
@@ -387,13 +407,7 @@ func pick(up bool, ifUp, ifDown []string) []string {
 // are deleted.
 func (r *Router) apply(ctx context.Context) error {
 	want := r.desired()
-	r.mu.Lock()
-	events := r.events
-	r.events = nil
-	r.mu.Unlock()
-	for _, argv := range events {
-		r.script(argv)
-	}
+	r.runEvents(false)
 	if r.applier == nil {
 		if len(want) == 0 && len(r.managed) == 0 {
 			return nil
@@ -464,7 +478,14 @@ func (r *Router) close() {
 	for _, name := range names {
 		r.stopUnit(name)
 	}
+	// Omega targets report a final down as the Monitor closes; their
+	// notify_down and quorum_down scripts run before we exit, as with
+	// keepalived's omega.
 	r.mon.Close()
+	if r.plan != nil {
+		r.desired()
+		r.runEvents(true)
+	}
 	if r.ipvs != nil {
 		r.ipvs.Close()
 	}
