@@ -101,3 +101,74 @@ func TestNotifyScripts(t *testing.T) {
 	done <- nil // for the cleanup
 	logged("down qdown up qup down qdown")
 }
+
+// TestReloadChecks reloads a Router whose real server is down: a changed
+// check restarts its policy (the server is back, and stays when the new
+// check passes), an unchanged one keeps its state, and a new server with
+// alpha starts out of the service until its first success.
+func TestReloadChecks(t *testing.T) {
+	dir := t.TempDir()
+	confText := func(file, extra string) string {
+		return fmt.Sprintf(`virtual_server 10.0.0.1 80 {
+    protocol TCP
+    delay_loop 0.05
+    real_server 10.1.0.1 80 {
+        MISC_CHECK {
+            misc_path "/bin/sh -c 'test -e %s'"
+        }
+    }
+}
+%s`, filepath.Join(dir, file), extra)
+	}
+	plan := func(text string) *Plan {
+		t.Helper()
+		path := filepath.Join(dir, "k.conf")
+		os.WriteFile(path, []byte(text), 0o644)
+		p, _, err := load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	r.applier = ipvs.NewApplier(&nullOps{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	dests := func() string {
+		var ds []string
+		for _, s := range r.desired() {
+			for _, d := range s.Destinations {
+				ds = append(ds, d.Addr.String())
+			}
+		}
+		return strings.Join(ds, " ")
+	}
+	waitDests := func(want string) {
+		t.Helper()
+		var got string
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			if got = dests(); got == want {
+				return
+			}
+		}
+		t.Fatalf("destinations %q, want %q", got, want)
+	}
+	if err := r.Load(ctx, plan(confText("missing", ""))); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- r.Run(ctx, nil) }()
+	waitDests("")
+	os.WriteFile(filepath.Join(dir, "present"), nil, 0o644)
+	alpha := "virtual_server 10.0.0.2 80 {\n    protocol TCP\n    delay_loop 0.05\n    alpha\n    real_server 10.1.0.2 80 {\n        MISC_CHECK {\n            misc_path \"/bin/sh -c 'test -e " + filepath.Join(dir, "later") + "'\"\n        }\n    }\n}\n"
+	r.Load(ctx, plan(confText("present", alpha)))
+	if got := dests(); got != "10.1.0.1:80" {
+		t.Errorf("right after the reload: %q, want the changed check restarted (up) and the alpha server out", got)
+	}
+	os.WriteFile(filepath.Join(dir, "later"), nil, 0o644)
+	waitDests("10.1.0.1:80 10.1.0.2:80")
+}

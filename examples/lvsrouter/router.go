@@ -121,12 +121,37 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.mu.Lock()
 	old := r.plan
 	r.plan = p
+	r.prune()
 	r.mu.Unlock()
 	r.syncChecks(old, p)
 	if err := r.syncVRRP(ctx, p); err != nil {
 		return err
 	}
 	return r.apply(ctx)
+}
+
+// prune forgets the notify state of services and real servers the plan no
+// longer has. r.mu is held.
+func (r *Router) prune() {
+	keys := make(map[ipvs.ServiceKey]bool, len(r.plan.Services))
+	ids := map[string]bool{}
+	for i := range r.plan.Services {
+		vs := &r.plan.Services[i]
+		keys[vs.Service.Key()] = true
+		for _, rs := range vs.Reals {
+			ids[vs.Description+" -> "+rs.Dest.Addr.String()] = true
+		}
+	}
+	for k := range r.quorum {
+		if !keys[k] {
+			delete(r.quorum, k)
+		}
+	}
+	for id := range r.alive {
+		if !ids[id] {
+			delete(r.alive, id)
+		}
+	}
 }
 
 // vrrpUnit is what one vrrp.Router runs: a sync group with its member
@@ -274,10 +299,23 @@ func (r *Router) syncChecks(old, p *Plan) {
 		if ok && reflect.DeepEqual(o, t) {
 			continue
 		}
-		if ok {
-			r.mon.Remove(t.ID)
+		var err error
+		r.mu.Lock()
+		delete(r.weight, t.ID)
+		if !ok {
+			// A new target is in its policy's initial state (down with
+			// alpha) until its first transition.
+			r.down[t.ID] = t.Policy != nil && !t.Policy.NewMachine().Up()
 		}
-		if err := r.mon.Add(t); err != nil {
+		r.mu.Unlock()
+		if ok {
+			// Update restarts the policy and reports a transition if
+			// its initial state differs from the current one.
+			err = r.mon.Update(t)
+		} else {
+			err = r.mon.Add(t)
+		}
+		if err != nil {
 			r.log.Error("check", "target", t.ID, "err", err)
 		}
 	}
