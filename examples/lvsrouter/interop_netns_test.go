@@ -43,6 +43,7 @@ vrrp_instance VI_1 {
 // peer is lvsrouter or keepalived running in a namespace.
 type peer struct {
 	name    string
+	conf    string
 	ns      *netns.NS
 	p       *netns.Process
 	vrrpPID string // keepalived's VRRP child pid file
@@ -84,7 +85,7 @@ func startLvsrouter(t *testing.T, ns *netns.NS, state string, prio int) *peer {
 	if err := os.WriteFile(conf, fmt.Appendf(nil, interopConf, "lvsrouter", state, prio), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &peer{name: "lvsrouter", ns: ns, p: ns.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-f", conf)}
+	p := &peer{name: "lvsrouter", conf: conf, ns: ns, p: ns.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-f", conf)}
 	t.Cleanup(func() {
 		p.p.Kill()
 		if t.Failed() {
@@ -180,5 +181,20 @@ func TestInteropKeepalived(t *testing.T) {
 		if hasAddr(a, interopVIP) {
 			t.Error("lvsrouter kept the VIP after a graceful stop")
 		}
+	})
+	t.Run("reload raises priority", func(t *testing.T) {
+		t.Parallel()
+		a, b := interopLAN(t)
+		ka := startKeepalived(t, b, "MASTER", 150)
+		lv := startLvsrouter(t, a, "BACKUP", 100)
+		waitSoleMaster(t, ka, lv)
+		// A reload that changes the instance restarts it with the new
+		// priority: it preempts keepalived.
+		if err := os.WriteFile(lv.conf, fmt.Appendf(nil, interopConf, "lvsrouter", "BACKUP", 200), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		lv.p.Signal(syscall.SIGHUP)
+		waitSoleMaster(t, lv, ka)
+		t.Log("SIGHUP with priority 200: lvsrouter restarted its instance and preempted keepalived")
 	})
 }
