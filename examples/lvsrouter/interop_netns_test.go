@@ -147,38 +147,43 @@ func waitSoleMaster(t *testing.T, want, other *peer) {
 func TestInteropKeepalived(t *testing.T) {
 	testenv.NeedRoot(t)
 	testenv.NeedTool(t, "keepalived")
+	// handover starts both peers, the named one as master, checks it is
+	// the sole master, crashes it and waits for the other to take over.
+	handover := func(t *testing.T, lvsMaster bool) (lv, ka *peer) {
+		a, b := interopLAN(t)
+		kaState, kaPrio, lvState, lvPrio := "BACKUP", 100, "MASTER", 150
+		if !lvsMaster {
+			kaState, kaPrio, lvState, lvPrio = lvState, lvPrio, kaState, kaPrio
+		}
+		ka = startKeepalived(t, b, kaState, kaPrio)
+		lv = startLvsrouter(t, a, lvState, lvPrio)
+		master, backup := ka, lv
+		if lvsMaster {
+			master, backup = lv, ka
+		}
+		waitSoleMaster(t, master, backup)
+		t.Logf("%s master, %s backup", master.name, backup.name)
+		master.crash()
+		if !waitFor(30*time.Second, func() bool { return hasAddr(backup.ns, interopVIP) }) {
+			t.Fatalf("%s did not take over the VIP after %s crashed", backup.name, master.name)
+		}
+		t.Logf("%s crashed: %s took over the VIP", master.name, backup.name)
+		return lv, ka
+	}
 	t.Run("lvsrouter master", func(t *testing.T) {
 		t.Parallel()
-		a, b := interopLAN(t)
-		ka := startKeepalived(t, b, "BACKUP", 100)
-		lv := startLvsrouter(t, a, "MASTER", 150)
-		waitSoleMaster(t, lv, ka)
-		t.Log("lvsrouter master, keepalived backup")
-		lv.crash()
-		if !waitFor(30*time.Second, func() bool { return hasAddr(b, interopVIP) }) {
-			t.Fatal("keepalived did not take over the VIP after lvsrouter crashed")
-		}
-		t.Log("lvsrouter crashed: keepalived took over the VIP")
+		handover(t, true)
 	})
 	t.Run("keepalived master", func(t *testing.T) {
 		t.Parallel()
-		a, b := interopLAN(t)
-		ka := startKeepalived(t, b, "MASTER", 150)
-		lv := startLvsrouter(t, a, "BACKUP", 100)
-		waitSoleMaster(t, ka, lv)
-		t.Log("keepalived master, lvsrouter backup")
-		ka.crash()
-		if !waitFor(30*time.Second, func() bool { return hasAddr(a, interopVIP) }) {
-			t.Fatal("lvsrouter did not take over the VIP after keepalived crashed")
-		}
-		t.Log("keepalived crashed: lvsrouter took over the VIP")
+		lv, _ := handover(t, false)
 		lv.p.Signal(syscall.SIGTERM)
 		select {
 		case <-lv.p.Done():
 		case <-time.After(20 * time.Second):
 			t.Fatal("lvsrouter did not stop on SIGTERM")
 		}
-		if hasAddr(a, interopVIP) {
+		if hasAddr(lv.ns, interopVIP) {
 			t.Error("lvsrouter kept the VIP after a graceful stop")
 		}
 	})
