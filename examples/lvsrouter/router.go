@@ -265,7 +265,15 @@ func (r *Router) startUnit(ctx context.Context, u vrrpUnit) error {
 	}
 	vctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
-	go func() { done <- vr.Run(vctx) }()
+	go func() {
+		err := vr.Run(vctx)
+		if err != nil {
+			// Logged when it happens: a unit that cannot start (no such
+			// interface, no permission) must not fail silently.
+			r.log.Error("vrrp", "unit", u.Name, "err", err)
+		}
+		done <- err
+	}()
 	r.units[u.Name] = &runningUnit{unit: u, stop: cancel, done: done}
 	return nil
 }
@@ -278,9 +286,7 @@ func (r *Router) stopUnit(name string) {
 		return
 	}
 	ru.stop()
-	if err := <-ru.done; err != nil {
-		r.log.Error("vrrp", "unit", name, "err", err)
-	}
+	<-ru.done
 	delete(r.units, name)
 }
 
