@@ -7,9 +7,26 @@
 //	lvsrouter -t -f keepalived.conf     # check the configuration: exit 0 or 5
 //	lvsrouter -json -f keepalived.conf  # print what it would run, as JSON
 //
-// SIGHUP reloads the configuration: a configuration that fails to read or
-// translate is reported and the running one is kept. SIGTERM or SIGINT stop
-// the router: masters resign (priority 0) and drop their virtual addresses;
+// The configuration is read as keepalived reads it (includes, $DEFINES,
+// ~SEQ, @id lines). Supported: vrrp_instance (VRRPv2/v3, IPv4/IPv6,
+// unicast peers, PASS authentication, track_interface, track_script,
+// track_file, notify scripts), vrrp_sync_group, virtual_server by address
+// (IPv4/IPv6; TCP, UDP, SCTP; without protocol UDP, as keepalived does),
+// by fwmark (family from the real servers) and by virtual_server_group
+// (addresses, ranges, fwmarks), lb_kind NAT/DR/TUN, persistence_timeout and
+// persistence_granularity, sorry_server, quorum, hysteresis, quorum_up and
+// quorum_down, inhibit_on_failure, alpha, omega, notify_up and notify_down,
+// and the checkers TCP_CHECK, HTTP_GET and SSL_GET (every url must pass),
+// DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK and FILE_CHECK.
+// Anything else that matters is refused with its file:line:col.
+//
+// SIGHUP reloads the configuration: one that fails to read or translate is
+// reported with file:line:col and the running one is kept. Otherwise VRRP
+// units (a sync group, or a lone instance) whose configuration is unchanged
+// keep running untouched, changed ones restart, checks keep their state
+// unless they changed, and IPVS gets the minimal set of operations (never
+// a flush). SIGTERM or SIGINT stop the router: masters resign (priority 0)
+// and drop their virtual addresses, omega servers run their down scripts;
 // IPVS services stay for the next start to adopt without a flush.
 package main
 
