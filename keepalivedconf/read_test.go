@@ -125,5 +125,25 @@ func FuzzParse(f *testing.F) {
 		if (err == nil) != (err2 == nil) || !bytes.Equal(file2.Format(), out) {
 			t.Fatalf("Parse(Format) unstable: %v / %v", err, err2)
 		}
+		// the other views must not panic on any input either; includes
+		// are not read and expansion is kept small
+		noFS := func(o *options) {
+			o.glob = func(string) ([]string, error) { return nil, nil }
+			o.maxLines = 10000
+		}
+		if ex, _ := file.Expand(noFS, WithConfigID("a")); ex != nil {
+			if cfg, _ := ex.Config(); cfg != nil {
+				cfg.Lint()
+			}
+		}
+		if cfg, _ := file.Config(); cfg != nil {
+			cfg.Lint()
+		}
+		if err == nil {
+			canon := file.FormatCanonical()
+			if _, err := Parse("fuzz.conf", canon); err != nil {
+				t.Fatalf("canonical form does not parse: %v\n%q", err, canon)
+			}
+		}
 	})
 }
