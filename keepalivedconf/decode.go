@@ -895,8 +895,6 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 				switch c.Keyword() {
 				case "name":
 					dec.str(&b.Name, c, 1)
-				case "weight":
-					dec.setInt(&b.Weight, c, 1, -253, 253)
 				default:
 					dec.unknown(c)
 				}

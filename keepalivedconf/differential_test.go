@@ -282,6 +282,7 @@ func TestDifferentialKeepalived(t *testing.T) {
 	bin := testenv.NeedTool(t, "keepalived")
 	cases := diffCases
 	seeds, _ := filepath.Glob("testdata/seed/*.conf")
+	seeds = append(seeds, "testdata/checkers.conf")
 	for _, s := range seeds {
 		data, err := os.ReadFile(s)
 		if err != nil {
