@@ -248,6 +248,12 @@ func (dec *decoder) script(dst *string, s *Stmt) {
 		*dst = s.Arg(1)
 		return
 	}
+	// the command as written: keepalived splits it again with shell-like
+	// quoting (see ScriptArgv), so blanks inside quotes matter
+	if off := s.Tokens[1].Col - s.Pos.Col; s.text != "" && off > 0 && off < len(s.text) {
+		*dst = s.text[off:]
+		return
+	}
 	parts := make([]string, 0, len(s.Tokens)-1)
 	for _, t := range s.Tokens[1:] {
 		parts = append(parts, t.Text)
