@@ -239,10 +239,13 @@ func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent str
 		if match == rev {
 			return
 		}
-		text = strings.TrimLeft(text[sp:], " \t")
-		if text == "" {
+		rest := strings.TrimLeft(text[sp:], " \t")
+		if rest == "" {
 			return
 		}
+		// pad so that columns stay those of the source line
+		indent += strings.Repeat(" ", len(text)-len(rest))
+		text = rest
 	}
 	if text[0] == '$' && isDefStart(text) {
 		eq := strings.IndexByte(text, '=')
