@@ -25,10 +25,10 @@ func writeFiles(t *testing.T, files map[string]string) string {
 
 func TestParseFileIncludes(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"keepalived.conf":       "global_defs {\n    router_id r1\n}\ninclude conf.d/*.conf # relative to this file\n",
-		"conf.d/10-a.conf":      "include ../sub/b.conf\nvrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n}\n",
-		"conf.d/20-loop.conf":   "includem 20-loop.conf\n",
-		"sub/b.conf":            "vrrp_instance B {\n    interface eth0\n    virtual_router_id 2\n}\n",
+		"keepalived.conf":        "global_defs {\n    router_id r1\n}\ninclude conf.d/*.conf # relative to this file\n",
+		"conf.d/10-a.conf":       "include ../sub/b.conf\nvrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n}\n",
+		"conf.d/20-loop.conf":    "includem 20-loop.conf\n",
+		"sub/b.conf":             "vrrp_instance B {\n    interface eth0\n    virtual_router_id 2\n}\n",
 		"conf.d/ignored.notconf": "garbage {\n",
 	})
 	main := filepath.Join(dir, "keepalived.conf")
@@ -97,7 +97,7 @@ func TestConditionalsInTypedView(t *testing.T) {
 	}
 	ex, _ := f.Expand(WithConfigID("lb1"))
 	cfg, _ = ex.Config()
-	if p := cfg.Instances[0]; p.Priority != 200 || p.Stmt.Block.Find("priority").Pos.String() != "c.conf:4:11" {
+	if p := cfg.Instances[0]; p.Priority != 200 || p.Stmt.Block.Find("priority").Pos.String() != "c.conf:4:10" {
 		t.Fatalf("lb1 priority %d at %v", p.Priority, p.Stmt.Block.Find("priority").Pos)
 	}
 }
