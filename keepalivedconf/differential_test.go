@@ -23,7 +23,13 @@ var envMessage = regexp.MustCompile(`doesn't exist|Non-existent interface|cannot
 // accepts the configuration, ignoring environment-dependent complaints.
 func keepalivedAccepts(t *testing.T, bin, src string) (bool, string) {
 	t.Helper()
-	dir := t.TempDir()
+	return keepalivedAcceptsIn(t, bin, t.TempDir(), src)
+}
+
+// keepalivedAcceptsIn is keepalivedAccepts with the configuration written
+// as keepalived.conf in dir (where included files may wait).
+func keepalivedAcceptsIn(t *testing.T, bin, dir, src string) (bool, string) {
+	t.Helper()
 	path := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -59,7 +65,12 @@ func keepalivedAccepts(t *testing.T, bin, src string) (bool, string) {
 // weAccept reports whether our parser and checks accept src the way
 // `kaconf check` does: no errors and no warnings.
 func weAccept(src string) (bool, error) {
-	f, _ := Parse("keepalived.conf", []byte(src))
+	return weAcceptIn("", src)
+}
+
+// weAcceptIn is weAccept for a keepalived.conf in dir.
+func weAcceptIn(dir, src string) (bool, error) {
+	f, _ := Parse(filepath.Join(dir, "keepalived.conf"), []byte(src))
 	ex, err := f.Expand()
 	if err != nil && hasBlocking(err) {
 		return false, err
@@ -195,6 +206,12 @@ type diffCase struct {
 	name, base, old, new string
 }
 
+// diffFiles are written beside keepalived.conf for the cases named.
+var diffFiles = map[string]map[string]string{
+	"include":           {"rs.d/a.conf": "real_server 192.168.1.40 80 {\n    weight 4\n}\n"},
+	"include bad value": {"rs.d/a.conf": "real_server 192.168.1.40 80 {\n    weight -4\n}\n"},
+}
+
 var diffCases = []diffCase{
 	{"vs valid", diffVS, "", ""},
 	{"vrrp valid", diffVRRP, "", ""},
@@ -271,6 +288,13 @@ var diffCases = []diffCase{
 	{"no script security", diffVRRP, "    enable_script_security\n    script_user root\n", ""},
 	{"no script security misc", diffVS, "    enable_script_security\n    script_user root\n", ""},
 	{"vip family mismatch", diffVRRP, "        192.168.201.10/24\n", "        2001:db8::11/64\n"},
+	{"seq weight out of range", diffVS, "    real_server 192.168.1.22 80 {\n", "~SEQ(w, 1, 2) real_server 192.168.1.7$w 80 { weight -$w }\n    real_server 192.168.1.22 80 {\n"},
+	{"definition bad address", "$RS=192.168.1.300\n" + diffVS, "real_server 192.168.1.20 80", "real_server $RS 80"},
+	{"conditional skipped", diffVRRP, "    priority 100\n", "    priority 100\n    @kaconf-no-such-host priority 300\n"},
+	{"conditional negated kept", diffVRRP, "    priority 100\n", "    priority 100\n    @^kaconf-no-such-host priority 300\n"},
+	{"multi-line definition", "$CHK=TCP_CHECK { \\\n    connect_timeout 3 \\\n}\n" + diffVS, "        TCP_CHECK {\n            connect_timeout 3\n            connect_port 80\n        }\n", "        $CHK\n"},
+	{"include", diffVS, "    real_server 192.168.1.22 80 {", "    include rs.d/*.conf\n    real_server 192.168.1.22 80 {"},
+	{"include bad value", diffVS, "    real_server 192.168.1.22 80 {", "    include rs.d/*.conf\n    real_server 192.168.1.22 80 {"},
 	{"seq", diffVS, "    real_server 192.168.1.22 80 {\n", "~SEQ(i, 30, 32) real_server 192.168.1.$i 80 { weight $i }\n    real_server 192.168.1.22 80 {\n"},
 	{"bool flag", diffVRRP, "    advert_int 1\n", "    advert_int 1\n    nopreempt\n    smtp_alert on\n"},
 	{"bool bad", diffVRRP, "    advert_int 1\n", "    advert_int 1\n    smtp_alert maybe\n"},
@@ -301,8 +325,19 @@ func TestDifferentialKeepalived(t *testing.T) {
 			}
 			src = strings.Replace(src, tc.old, tc.new, 1)
 		}
-		theirs, out := keepalivedAccepts(t, bin, src)
-		ours, err := weAccept(src)
+		dir := t.TempDir()
+		for name, body := range diffFiles[tc.name] {
+			p := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		theirs, out := keepalivedAcceptsIn(t, bin, dir, src)
+		ours, err := weAcceptIn(dir, src)
+		t.Logf("%-32s keepalived accepts=%v", tc.name, theirs)
 		if strings.HasSuffix(tc.name, " valid") && !theirs {
 			t.Errorf("%s: base configuration rejected by keepalived:\n%s", tc.name, out)
 		}
