@@ -520,6 +520,10 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 					}
 				case "auth_pass":
 					dec.str(&in.AuthPass, a, 1)
+					if len(in.AuthPass) > 8 {
+						dec.d.add(a.ArgPos(1), SeverityWarning, ErrInvalid, "truncating auth_pass to 8 characters")
+						in.AuthPass = in.AuthPass[:8]
+					}
 				default:
 					dec.unknown(a)
 				}
@@ -562,7 +566,7 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 		case "smtp_alert":
 			in.SMTPAlert = dec.boolArg(s, 1)
 		case "garp_master_delay":
-			dec.setSeconds(&in.GarpMasterDelay, s, 1, 0, 255)
+			dec.setSeconds(&in.GarpMasterDelay, s, 1, 0, maxTimer)
 		default:
 			if !instanceKnown[kw] {
 				dec.unknown(s)
