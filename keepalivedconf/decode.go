@@ -696,6 +696,13 @@ func (dec *decoder) virtualServerHead(s *Stmt) *VirtualServer {
 var Schedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}
 
 func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
+	n := 0
+	for _, s := range body {
+		if s.Kind == KindStmt && len(s.Tokens) > 0 && s.Tokens[0].Text == "real_server" {
+			n++
+		}
+	}
+	vs.RealServers = make([]*RealServer, 0, n)
 	for i := 0; i < len(body); i++ {
 		s := body[i]
 		if !active(s) {
@@ -820,6 +827,10 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			t := &TCPCheck{CheckCommon{Stmt: s}}
 			dec.check(&t.CheckCommon, s, nil)
 			c = t
+			if rs.Checkers == nil {
+				// the usual single checker: no slice growth later
+				rs.Checkers = make([]Checker, 0, 1)
+			}
 		case "HTTP_GET", "SSL_GET":
 			h := &HTTPCheck{CheckCommon: CheckCommon{Stmt: s}, TLS: kw == "SSL_GET"}
 			dec.check(&h.CheckCommon, s, func(c *Stmt) bool {
