@@ -101,3 +101,26 @@ func TestConditionalsInTypedView(t *testing.T) {
 		t.Fatalf("lb1 priority %d at %v", p.Priority, p.Stmt.Block.Find("priority").Pos)
 	}
 }
+
+func TestPredefinedPWD(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"keepalived.conf": "include sub/x.conf\nglobal_defs {\n    router_id ${_PWD}\n}\n",
+		"sub/x.conf":      "$WHERE=${_PWD}\nglobal_defs {\n    lvs_id $WHERE\n}\n",
+	})
+	f, err := ParseFile(filepath.Join(dir, "keepalived.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := f.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ex.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	if cfg.GlobalDefs.RouterID != abs || cfg.GlobalDefs.LVSID != filepath.Join(abs, "sub") {
+		t.Fatalf("_PWD: router_id %q lvs_id %q, want %q and %q/sub", cfg.GlobalDefs.RouterID, cfg.GlobalDefs.LVSID, abs, abs)
+	}
+}
