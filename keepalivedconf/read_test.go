@@ -147,3 +147,29 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCRLFAndNoFinalNewline(t *testing.T) {
+	src := "vrrp_instance A {\r\n  interface eth0\r\n  virtual_router_id 9\r\n  priority 100 # p\r\n  advert_int 0.5\r\n  version 3\r\n}"
+	f, err := Parse("crlf.conf", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(f.Format()) != src {
+		t.Fatal("round trip")
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := cfg.Instances[0]
+	if in.Priority != 100 || in.VirtualRouterID != 9 || in.AdvertInt.String() != "500ms" || in.Interface != "eth0" {
+		t.Fatalf("typed: %+v", in)
+	}
+	if err := in.SetPriority(10); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(src, "priority 100 # p", "priority 10 # p", 1)
+	if got := string(f.Format()); got != want {
+		t.Fatalf("edit: %q", got)
+	}
+}
