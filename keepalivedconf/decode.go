@@ -122,8 +122,12 @@ func (dec *decoder) top(list []*Stmt) {
 				dec.virtualServer(vs, body)
 				cfg.VirtualServers = append(cfg.VirtualServers, vs)
 			}
+		case "static_rules":
+			for _, v := range dec.values(s, body) {
+				dec.rule(v)
+			}
 		case "include", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-			"use_pid_dir", "linkbeat_use_polling", "static_ipaddress", "static_routes", "static_rules",
+			"use_pid_dir", "linkbeat_use_polling", "static_ipaddress", "static_routes",
 			"linkbeat_interfaces", "vrrp_track_process", "bfd_instance", "garp_group":
 		default:
 			dec.unknown(s)
@@ -538,6 +542,14 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 					}
 				}
 			}
+		case "virtual_routes":
+			for _, v := range dec.values(s, blockStmts(s)) {
+				dec.route(v)
+			}
+		case "virtual_rules":
+			for _, v := range dec.values(s, blockStmts(s)) {
+				dec.rule(v)
+			}
 		case "track_interface", "track_script", "track_file":
 			for _, v := range dec.values(s, blockStmts(s)) {
 				tr := Track{Name: v.Arg(0), Stmt: v}
@@ -950,7 +962,7 @@ func (dec *decoder) blockOf(s *Stmt, fn func(*Stmt)) {
 func (dec *decoder) check(cc *CheckCommon, s *Stmt, extra func(*Stmt) bool) {
 	dec.blockOf(s, func(c *Stmt) {
 		kw := c.Keyword()
-		if kw != "url" {
+		if kw != "url" && kw != "host" {
 			dec.noBlock(c)
 		}
 		switch kw {
@@ -1085,3 +1097,56 @@ var (
 	rsKnown = set("uthreshold", "lthreshold", "smtp_alert", "delay_before_retry", "retry", "warmup",
 		"connect_timeout", "delay_loop", "lvs_method", "alpha", "log_all_failures", "virtualhost", "tunnel_type")
 )
+
+// route makes keepalived's checks of one virtual_routes entry.
+func (dec *decoder) route(s *Stmt) {
+	dev, track := false, true
+	dst := ""
+	for i, t := range s.Tokens {
+		switch w := t.Value(); w {
+		case "dev":
+			dev = true
+		case "no_track":
+			track = false
+		case "or":
+			dec.d.add(s.ArgPos(i), SeverityWarning, ErrInvalid, "\"or\" for routes is deprecated, use \"nexthop\"")
+		case "gw":
+			dec.d.add(s.ArgPos(i), SeverityWarning, ErrInvalid, "\"gw\" for routes is deprecated, use \"via\"")
+		default:
+			if dst == "" && (i == 0 || s.Arg(i-1) != "src") {
+				if _, err := netip.ParsePrefix(w); err == nil {
+					dst = w
+				} else if a, err := netip.ParseAddr(w); err == nil {
+					dst = netip.PrefixFrom(a, a.BitLen()).String()
+				}
+			}
+		}
+	}
+	if !dev && track {
+		dec.d.add(s.Pos, SeverityWarning, ErrInvalid, "cannot track route %s with no interface specified, not tracking", dst)
+	}
+}
+
+// rule makes keepalived's checks of one virtual_rules / static_rules entry.
+func (dec *decoder) rule(s *Stmt) {
+	pref := false
+	for i, t := range s.Tokens {
+		switch t.Value() {
+		case "preference", "prio", "priority":
+			pref = true
+		case "from", "to":
+			if i+1 >= len(s.Tokens) {
+				continue
+			}
+			w := s.Arg(i + 1)
+			if _, err := netip.ParsePrefix(w); err != nil && w != "all" {
+				if _, err := netip.ParseAddr(w); err != nil {
+					dec.d.errorf(s.ArgPos(i+1), ErrInvalid, "invalid rule %s address %s", t.Value(), w)
+				}
+			}
+		}
+	}
+	if !pref {
+		dec.d.add(s.Pos, SeverityWarning, ErrInvalid, "rule has no preference specified; keepalived picks one, which is probably not what you want")
+	}
+}

@@ -89,6 +89,10 @@ func hasBlocking(err error) bool {
 	return false
 }
 
+// keepalivedSamples is where Debian's keepalived package puts its sample
+// configurations.
+const keepalivedSamples = "/usr/share/doc/keepalived/samples"
+
 const diffVS = `global_defs {
     router_id lb1
     enable_script_security
@@ -340,6 +344,10 @@ func TestDifferentialKeepalived(t *testing.T) {
 	cases := diffCases
 	seeds, _ := filepath.Glob("testdata/seed/*.conf")
 	seeds = append(seeds, "testdata/checkers.conf")
+	// keepalived's own sample configurations, when the package installed
+	// its documentation
+	samples, _ := filepath.Glob(keepalivedSamples + "/keepalived.conf.*")
+	seeds = append(seeds, samples...)
 	for _, s := range seeds {
 		data, err := os.ReadFile(s)
 		if err != nil {

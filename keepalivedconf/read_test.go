@@ -44,6 +44,28 @@ func TestParseRoundTripTestdata(t *testing.T) {
 	}
 }
 
+// TestParseRoundTripKeepalivedSamples round-trips keepalived's own sample
+// configurations when they are installed.
+func TestParseRoundTripKeepalivedSamples(t *testing.T) {
+	samples, _ := filepath.Glob(keepalivedSamples + "/keepalived.conf.*")
+	if len(samples) == 0 {
+		t.Skip("keepalived samples not installed")
+	}
+	for _, path := range samples {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := Parse(path, data)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+		if !bytes.Equal(f.Format(), data) {
+			t.Errorf("%s: Format differs from input", path)
+		}
+	}
+}
+
 func TestParseStructure(t *testing.T) {
 	src := "real_server 1.2.3.4 80 { weight 1 } # c\n" +
 		"virtual_ipaddress\n# between\n{\n  10.0.0.1/24 dev lo\n}\n" +

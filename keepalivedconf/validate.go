@@ -2,6 +2,8 @@ package keepalivedconf
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -78,6 +80,9 @@ func (dec *decoder) validate() {
 		}
 		if v == 3 && in.AdvertInt >= 40960*time.Millisecond {
 			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) VRRPv3 advertisement interval %v is out of range, must be less than 40.96s", in.Name, in.AdvertInt)
+		}
+		if in.AuthType == "AH" && in.State == "MASTER" {
+			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) initial state MASTER is incompatible with AH authentication - clearing", in.Name)
 		}
 		if v == 3 && in.AuthType != "" {
 			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) VRRP version 3 does not support authentication - ignoring", in.Name)
@@ -180,6 +185,18 @@ func (dec *decoder) familyChecks(in *VRRPInstance) {
 	}
 }
 
+// runnable reports whether a script command names an existing file, which
+// is when keepalived keeps the script (and checks its security). Like
+// keepalived's own check, this depends on the machine.
+func runnable(cmd string) bool {
+	argv, err := ScriptArgv(cmd)
+	if err != nil || len(argv) == 0 || !filepath.IsAbs(argv[0]) {
+		return false
+	}
+	st, err := os.Stat(argv[0])
+	return err == nil && !st.IsDir()
+}
+
 // scriptSecurity reports scripts configured without enable_script_security,
 // which keepalived flags as a security violation.
 func (dec *decoder) scriptSecurity() {
@@ -189,14 +206,14 @@ func (dec *decoder) scriptSecurity() {
 	}
 	var at *Stmt
 	for _, s := range cfg.Scripts {
-		if s.Script != "" && at == nil {
+		if at == nil && runnable(s.Script) {
 			at = s.Stmt
 		}
 	}
 	for _, vs := range cfg.VirtualServers {
 		for _, rs := range vs.RealServers {
 			for _, c := range rs.Checkers {
-				if m, ok := c.(*MiscCheck); ok && m.Path != "" && at == nil {
+				if m, ok := c.(*MiscCheck); ok && at == nil && runnable(m.Path) {
 					at = m.Stmt
 				}
 			}
