@@ -2,6 +2,8 @@ package haproxy
 
 import (
 	"errors"
+	"flag"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -75,6 +77,8 @@ var diffCases = []diffCase{
 	{name: "all balance forms", old: "  balance uri whole len 10", new: "  balance hdr(Host)\n  balance rdp-cookie\n  balance rdp-cookie(mstshash)\n  balance url_param id check_post\n  balance random(3)\n  balance hash req.cook(x)\n  balance first\n  balance static-rr\n  balance source\n  balance leastconn"},
 	{name: "time units", old: "  timeout queue 1m", new: "  timeout queue 100us\n  timeout tunnel 1h\n  timeout client-fin 1d\n  timeout check 1500"},
 	{name: "trailing unit junk is only a warning in 2.6", old: "check inter 2s", new: "check inter 2sec"},
+	{name: "integers read with atol", old: "rise 4 fall 3", new: "rise 4x fall 3s"},
+	{name: "odd but accepted values", old: "maxconn 100 slowstart 30s", new: "maxconn -5 slowstart 0 agent-port x"},
 
 	// Mutations HAProxy rejects; we must flag the class on the line.
 	{name: "unknown section", old: "\nbackend app", new: "\nbacknd app", class: ErrUnknownSection, line: 25},
@@ -89,6 +93,8 @@ var diffCases = []diffCase{
 	{name: "bad slowstart", old: "slowstart 30s", new: "slowstart 30y", class: ErrBadValue, line: 35},
 	{name: "weight too big", old: "weight 10", new: "weight 300", class: ErrBadValue, line: 35},
 	{name: "rise not a number", old: "rise 4", new: "rise four", class: ErrBadValue, line: 29},
+	{name: "inter zero", old: "check inter 2s", new: "check inter 0", class: ErrBadValue, line: 29},
+	{name: "negative weight", old: "weight 10", new: "weight -1", class: ErrBadValue, line: 35},
 	{name: "missing inter value", old: "server app4 192.168.1.4:80 backup", new: "server app4 192.168.1.4:80 backup inter", class: ErrBadValue, line: 30},
 	{name: "check with track", old: "server app4 192.168.1.4:80 backup", new: "server app4 192.168.1.4:80 check track app1", class: ErrBadValue, line: 30},
 	{name: "duplicate backend", old: "\nbackend api", new: "\nbackend app", class: ErrDuplicateProxy, line: 32},
@@ -165,3 +171,78 @@ func TestDifferentialHAProxy(t *testing.T) {
 		})
 	}
 }
+
+// mutate applies one random edit to cfg.
+func mutate(r *rand.Rand, cfg string) string {
+	lines := strings.Split(cfg, "\n")
+	i := r.IntN(len(lines))
+	switch r.IntN(6) {
+	case 0: // delete a byte
+		if p := r.IntN(len(cfg)); cfg[p] != '\n' {
+			return cfg[:p] + cfg[p+1:]
+		}
+	case 1: // duplicate a line
+		lines = append(lines[:i+1], lines[i:]...)
+	case 2: // delete a line
+		lines = append(lines[:i], lines[i+1:]...)
+	case 3: // swap two lines
+		j := r.IntN(len(lines))
+		lines[i], lines[j] = lines[j], lines[i]
+	case 4: // insert a character that matters to the tokenizer
+		p := r.IntN(len(cfg))
+		c := []string{`"`, `'`, `\`, `#`, `$`, `{`, ` `, `x`, `;`, `0`}[r.IntN(10)]
+		return cfg[:p] + c + cfg[p:]
+	case 5: // swap two words on a line
+		w := strings.Fields(lines[i])
+		if len(w) > 1 {
+			a, b := r.IntN(len(w)), r.IntN(len(w))
+			w[a], w[b] = w[b], w[a]
+			lines[i] = "  " + strings.Join(w, " ")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestDifferentialMutants throws deterministic random mutants of the base
+// at haproxy -c and Validate: whatever HAProxy accepts, Validate must
+// accept too. How many of HAProxy's rejections Validate also catches is
+// logged.
+func TestDifferentialMutants(t *testing.T) {
+	bin := testenv.NeedTool(t, "haproxy")
+	r := rand.New(rand.NewPCG(uint64(*seedFlag), 2026))
+	n := *mutantsFlag
+	if testing.Short() {
+		n = 10
+	}
+	rejected, caught := 0, 0
+	for k := 0; k < n; k++ {
+		cfg := mutate(r, diffBase)
+		if r.IntN(2) == 0 {
+			cfg = mutate(r, cfg)
+		}
+		out, herr := haproxyCheck(t, bin, []byte(cfg))
+		if strings.Contains(out, "egmentation") {
+			continue // HAProxy crashed: no verdict
+		}
+		c, err := Parse("m.cfg", []byte(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		verr := c.Validate()
+		if herr == nil && verr != nil {
+			t.Errorf("mutant %d: haproxy accepts, Validate rejects: %v\n%s", k, verr, cfg)
+		}
+		if herr != nil {
+			rejected++
+			if verr != nil {
+				caught++
+			}
+		}
+	}
+	t.Logf("%d mutants, haproxy rejected %d, Validate caught %d of those", n, rejected, caught)
+}
+
+var (
+	seedFlag    = flag.Int("mutant-seed", 5, "seed of TestDifferentialMutants")
+	mutantsFlag = flag.Int("mutants", 60, "number of mutants in TestDifferentialMutants")
+)
