@@ -76,8 +76,7 @@ func (l *Line) Args(env Env, file, section string) ([]string, error) {
 		return nil, nil
 	}
 	ps := &pseudo{line: l.Num, file: file, section: section}
-	args, _, err := decodeArgsCtx(nil, l.Text[l.Words[0].Off:l.end], env, ps)
-	return args, err
+	return decodeArgs(nil, l.Text, env, ps)
 }
 
 // CommentText returns the comment including its '#', or "".
