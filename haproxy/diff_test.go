@@ -47,6 +47,7 @@ backend api
   balance uri whole len 10
   hash-type consistent sdbm avalanche
   server api1 192.168.2.1:80 weight 10 maxconn 100 slowstart 30s
+  server api1x 192.168.2.2:80 check
 `
 
 // diffCase is a mutation of diffBase: replace old by new (or append new
@@ -114,6 +115,11 @@ var diffCases = []diffCase{
 	{name: "bad hash-type", old: "  hash-type consistent sdbm avalanche", new: "  hash-type ring", class: ErrBadValue, line: 34},
 	{name: "64 words", old: "  acl is_api path_beg /api", new: "  acl is_api path_beg /api" + strings.Repeat(" /x", 60)},
 	{name: "65 words", old: "  acl is_api path_beg /api", new: "  acl is_api path_beg /api" + strings.Repeat(" /x", 61), class: ErrSyntax, line: 21},
+	{name: "duplicate server", old: "  server app2 192.168.1.2:80 check", new: "  server app1 192.168.1.2:80 check", class: ErrDuplicateServer, line: 28},
+	{name: "track", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 backup track app1\n  server app5 192.168.1.5:80 track api/api1x\n  server app6 192.168.1.5:80 track app4"},
+	{name: "track missing server", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 track nope", class: ErrTrack, line: 30},
+	{name: "track missing proxy", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 track nope/app1", class: ErrTrack, line: 30},
+	{name: "track unchecked server", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 track api/api1", class: ErrTrack, line: 30},
 	{name: "unclosed if", old: "  maxconn 4000", new: "  .if defined(X)\n  maxconn 4000", class: ErrConditional, line: 4},
 	{name: "stray endif", old: "  maxconn 4000", new: "  maxconn 4000\n  .endif", class: ErrConditional, line: 5},
 }

@@ -58,11 +58,18 @@ var (
 	ErrBindOnHeader    = errors.New("listening address on section line")
 	ErrConditional     = errors.New("unbalanced conditional block")
 	ErrMissingDefaults = errors.New("missing defaults section")
+	ErrDuplicateServer = errors.New("duplicate server name")
+	ErrTrack           = errors.New("invalid server tracking")
 )
 
 type validator struct {
 	file string
 	errs ErrorList
+	// servers maps backend name to its servers, for track checks.
+	servers map[string]map[string]Server
+	// defaultServer is true when any default-server line exists, which
+	// may enable checks on servers that do not say so themselves.
+	defaultServer bool
 }
 
 func (v *validator) add(l *Line, col int, class error, format string, args ...any) {
@@ -89,16 +96,31 @@ func (v *validator) addAt(l *Line, word int, class error, format string, args ..
 // environment variables are not value-checked, since their values are
 // only known after expansion.
 func (c *Config) Validate() error {
-	v := &validator{file: c.Filename}
+	v := &validator{file: c.Filename, servers: map[string]map[string]Server{}}
 	type key struct{ side, name string }
 	seen := map[key]*Line{}
 	defaults := map[string]bool{}
 	backends := map[string]bool{}
 	for _, s := range c.Sections {
-		if kw := s.Keyword(); kw == "backend" || kw == "listen" {
+		kw := s.Keyword()
+		if kw == "backend" || kw == "listen" {
 			backends[s.Name()] = true
+			if v.servers[s.Name()] == nil {
+				v.servers[s.Name()] = map[string]Server{}
+			}
+			for _, l := range s.FindAll("server") {
+				if srv, err := ParseServer(l); err == nil {
+					if _, dup := v.servers[s.Name()][srv.Name]; !dup {
+						v.servers[s.Name()][srv.Name] = srv
+					}
+				}
+			}
+		}
+		if s.Find("default-server") != nil {
+			v.defaultServer = true
 		}
 	}
+	seenServers := map[*Section]map[string]int{}
 	depth := 0
 	var ifs []*Line
 	checkCond := func(l *Line) {
@@ -167,7 +189,7 @@ func (c *Config) Validate() error {
 			if l.Err != nil {
 				continue
 			}
-			v.directive(s, l, backends)
+			v.directive(s, l, backends, seenServers)
 		}
 	}
 	for _, l := range ifs {
@@ -264,7 +286,38 @@ func editDistance(a, b string, max int) int {
 	return prev[len(b)]
 }
 
-func (v *validator) directive(s *Section, l *Line, backends map[string]bool) {
+// track checks a server's track target as HAProxy does after parsing:
+// the proxy and server must exist and the target must run checks.
+func (v *validator) track(s *Section, l *Line, srv Server) {
+	if srv.Track == "" {
+		return
+	}
+	be, name, ok := strings.Cut(srv.Track, "/")
+	if !ok {
+		be, name = s.Name(), srv.Track
+	}
+	col := 0
+	for i, w := range l.Words {
+		if w.Value() == "track" && i+1 < len(l.Words) {
+			col = i + 1
+		}
+	}
+	servers, ok := v.servers[be]
+	if !ok {
+		v.addAt(l, col, ErrTrack, "server %s: unable to find required proxy '%s' for tracking", srv.Name, be)
+		return
+	}
+	target, ok := servers[name]
+	if !ok {
+		v.addAt(l, col, ErrTrack, "server %s: unable to find required server '%s' for tracking", srv.Name, name)
+		return
+	}
+	if target.Check != On && target.AgentCheck != On && target.Track == "" && !v.defaultServer {
+		v.addAt(l, col, ErrTrack, "server %s: unable to use %s/%s for tracking as it does not have any check nor agent enabled", srv.Name, be, name)
+	}
+}
+
+func (v *validator) directive(s *Section, l *Line, backends map[string]bool, seenServers map[*Section]map[string]int) {
 	kw := l.Keyword()
 	sec := s.Keyword()
 	if s.Header == nil {
@@ -290,9 +343,21 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool) {
 			srv, err := ParseServer(l)
 			if err != nil {
 				v.addAt(l, 0, ErrBadValue, "%v", err)
-			} else if srv.Check == On && srv.Track != "" {
+				return
+			}
+			if srv.Check == On && srv.Track != "" {
 				v.addAt(l, 0, ErrBadValue, "server %s: unable to enable checks and tracking at the same time", srv.Name)
 			}
+			if prev, ok := seenServers[s]; ok {
+				if n, dup := prev[srv.Name]; dup {
+					v.addAt(l, 1, ErrDuplicateServer, "backend '%s', another server named '%s' was already defined at line %d", s.Name(), srv.Name, n)
+				} else {
+					prev[srv.Name] = l.Num
+				}
+			} else {
+				seenServers[s] = map[string]int{srv.Name: l.Num}
+			}
+			v.track(s, l, srv)
 		}
 	case "timeout":
 		if proxy && len(l.Words) >= 3 {
