@@ -252,3 +252,23 @@ var (
 	seedFlag    = flag.Int("mutant-seed", 5, "seed of TestDifferentialMutants")
 	mutantsFlag = flag.Int("mutants", 60, "number of mutants in TestDifferentialMutants")
 )
+
+func TestValidateEnv(t *testing.T) {
+	cfg := "frontend f\n  bind :80\n  timeout client \"${T}\"\n  default_backend \"${BE-app}\"\nbackend app\n  server \"${S[*]}\"\n"
+	c, err := Parse("e.cfg", []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate without env: %v", err)
+	}
+	if err := c.ValidateEnv(MapEnv(map[string]string{"T": "1m", "S": "a 127.0.0.1:80 check"})); err != nil {
+		t.Fatalf("good env: %v", err)
+	}
+	err = c.ValidateEnv(MapEnv(map[string]string{"T": "1x", "BE": "nope", "S": "a 127.0.0.1:80 weight 999"}))
+	for _, want := range []string{"e.cfg:3:18: invalid value", "e.cfg:4:19: missing backend", "e.cfg:6:3: invalid value"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad env: %v, want %q", err, want)
+		}
+	}
+}

@@ -616,10 +616,14 @@ func (p *Proxy) HashType() (HashType, bool, error) {
 	if l == nil {
 		return HashType{}, false, nil
 	}
-	v := l.Values()[1:]
+	h, err := parseHashType(l.Values()[1:])
+	return h, true, err
+}
+
+func parseHashType(v []string) (HashType, error) {
 	var h HashType
 	if len(v) == 0 || (v[0] != "map-based" && v[0] != "consistent") {
-		return h, true, fmt.Errorf("hash-type: expects map-based or consistent")
+		return h, fmt.Errorf("hash-type: expects map-based or consistent")
 	}
 	h.Method = v[0]
 	for _, x := range v[1:] {
@@ -629,10 +633,10 @@ func (p *Proxy) HashType() (HashType, bool, error) {
 		case "avalanche":
 			h.Avalanche = true
 		default:
-			return h, true, fmt.Errorf("hash-type: unknown word %q", x)
+			return h, fmt.Errorf("hash-type: unknown word %q", x)
 		}
 	}
-	return h, true, nil
+	return h, nil
 }
 
 // SetHashType sets hash-type.

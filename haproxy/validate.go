@@ -70,6 +70,29 @@ type validator struct {
 	// defaultServer is true when any default-server line exists, which
 	// may enable checks on servers that do not say so themselves.
 	defaultServer bool
+	// env expands variables before values are checked; nil skips the
+	// value checks of lines that use variables.
+	env Env
+}
+
+// args returns the words of l in section s as HAProxy would see them, and
+// false when they depend on variables that are not being expanded.
+func (v *validator) args(s *Section, l *Line) ([]string, bool) {
+	if v.env == nil {
+		if strings.Contains(l.Text[:l.end], "$") {
+			return nil, false
+		}
+		return l.Values(), true
+	}
+	name := s.Name()
+	if name == "" {
+		name = s.Keyword()
+	}
+	a, err := l.Args(v.env, v.file, name)
+	if err != nil || len(a) == 0 {
+		return nil, false
+	}
+	return a, true
 }
 
 func (v *validator) add(l *Line, col int, class error, format string, args ...any) {
@@ -87,6 +110,10 @@ func (v *validator) addAt(l *Line, word int, class error, format string, args ..
 	v.add(l, col, class, format, args...)
 }
 
+// ValidateEnv is Validate with variables expanded from env first, so that
+// lines using "${...}" are checked too.
+func (c *Config) ValidateEnv(env Env) error { return c.validate(env) }
+
 // Validate reports, with file:line:col, the problems HAProxy would reject
 // the configuration for among those it knows: tokenizer errors, keywords
 // out of section, misspelt section keywords, servers outside backends,
@@ -95,8 +122,10 @@ func (v *validator) addAt(l *Line, word int, class error, format string, args ..
 // unbalanced .if blocks. It returns nil or an ErrorList. Lines that use
 // environment variables are not value-checked, since their values are
 // only known after expansion.
-func (c *Config) Validate() error {
-	v := &validator{file: c.Filename, servers: map[string]map[string]Server{}}
+func (c *Config) Validate() error { return c.validate(nil) }
+
+func (c *Config) validate(env Env) error {
+	v := &validator{file: c.Filename, servers: map[string]map[string]Server{}, env: env}
 	type key struct{ side, name string }
 	seen := map[key]*Line{}
 	defaults := map[string]bool{}
@@ -109,7 +138,11 @@ func (c *Config) Validate() error {
 				v.servers[s.Name()] = map[string]Server{}
 			}
 			for _, l := range s.FindAll("server") {
-				if srv, err := ParseServer(l); err == nil {
+				a, ok := v.args(s, l)
+				if !ok {
+					continue
+				}
+				if srv, _, err := parseServerWords(a[1:], 1); err == nil {
 					if _, dup := v.servers[s.Name()][srv.Name]; !dup {
 						v.servers[s.Name()][srv.Name] = srv
 					}
@@ -328,19 +361,28 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		v.addAt(l, 0, ErrUnknownSection, "unknown section keyword '%s'", kw)
 		return
 	}
-	if strings.Contains(l.Text[:l.end], "$") {
-		return
-	}
-	proxy := sec == "frontend" || sec == "backend" || sec == "listen" || sec == "defaults"
-	switch kw {
-	case "server":
+	if kw == "server" {
 		switch sec {
 		case "global", "defaults", "frontend":
 			v.addAt(l, 0, ErrServerPlacement, "'server' not allowed in '%s' section", sec)
 			return
 		}
+	}
+	args, ok := v.args(s, l)
+	if !ok {
+		return
+	}
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	proxy := sec == "frontend" || sec == "backend" || sec == "listen" || sec == "defaults"
+	switch kw {
+	case "server":
 		if sec == "backend" || sec == "listen" {
-			srv, err := ParseServer(l)
+			srv, _, err := parseServerWords(args[1:], 1)
 			if err != nil {
 				v.addAt(l, 0, ErrBadValue, "%v", err)
 				return
@@ -360,32 +402,32 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 			v.track(s, l, srv)
 		}
 	case "timeout":
-		if proxy && len(l.Words) >= 3 {
-			if _, err := ParseDuration(l.Arg(2)); err != nil && !errors.Is(err, ErrTrailingUnit) {
-				v.addAt(l, 2, ErrBadValue, "timeout %s: %v", l.Arg(1), err)
+		if proxy && len(args) >= 3 {
+			if _, err := ParseDuration(arg(2)); err != nil && !errors.Is(err, ErrTrailingUnit) {
+				v.addAt(l, 2, ErrBadValue, "timeout %s: %v", arg(1), err)
 			}
 		}
 	case "default_backend":
-		if proxy && sec != "backend" && len(l.Words) >= 2 {
-			if name := l.Arg(1); !backends[name] && !strings.Contains(name, "%") {
+		if proxy && sec != "backend" && len(args) >= 2 {
+			if name := arg(1); !backends[name] && !strings.Contains(name, "%") {
 				v.addAt(l, 1, ErrMissingBackend, "default_backend '%s' is not defined", name)
 			}
 		}
 	case "use_backend":
-		if proxy && len(l.Words) >= 2 {
-			if name := l.Arg(1); !backends[name] && !strings.Contains(name, "%") {
+		if proxy && len(args) >= 2 {
+			if name := arg(1); !backends[name] && !strings.Contains(name, "%") {
 				v.addAt(l, 1, ErrMissingBackend, "use_backend '%s' is not defined", name)
 			}
 		}
 	case "balance":
 		if sec == "backend" || sec == "listen" || sec == "defaults" {
-			if _, err := ParseBalance(l.Values()[1:]); err != nil {
+			if _, err := ParseBalance(args[1:]); err != nil {
 				v.addAt(l, 1, ErrBadValue, "%v", err)
 			}
 		}
 	case "hash-type":
 		if sec == "backend" || sec == "listen" || sec == "defaults" {
-			if _, _, err := (&Proxy{&Section{Lines: []*Line{l}}}).HashType(); err != nil {
+			if _, err := parseHashType(args[1:]); err != nil {
 				v.addAt(l, 1, ErrBadValue, "%v", err)
 			}
 		}
