@@ -34,8 +34,10 @@
 // among: tokenizer errors, keywords out of section, misspelt section
 // keywords, servers outside backends, bad times and server settings,
 // duplicate proxy names, undefined backends and defaults, addresses on
-// frontend lines and unbalanced .if blocks. A differential test runs the
-// same corpus through `haproxy -c`.
+// frontend lines, bad track targets, duplicate server names and unbalanced
+// .if blocks. ValidateEnv checks the values of lines using variables after
+// expanding them. A differential test runs the same corpus, and random
+// mutants of it, through `haproxy -c`.
 //
 // # Runtime API
 //

@@ -163,7 +163,7 @@ func (r *Runtime) connect(ctx context.Context) error {
 	}
 	c, err := dial(ctx, r.network, r.addr)
 	if err != nil {
-		return fmt.Errorf("haproxy runtime: dial %s %s: %w", r.network, r.addr, err)
+		return fmt.Errorf("haproxy runtime: dial %s %s: %w", r.network, r.addr, ctxErr(ctx, err))
 	}
 	r.conn = c
 	r.buf = r.buf[:0]
