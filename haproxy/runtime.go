@@ -42,6 +42,7 @@ type RuntimeError struct {
 	Msg     string
 }
 
+// Error returns the command and HAProxy's answer.
 func (e *RuntimeError) Error() string {
 	return fmt.Sprintf("haproxy runtime: %s: %s", e.Command, e.Msg)
 }

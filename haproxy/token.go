@@ -66,6 +66,7 @@ type SyntaxError struct {
 	Msg string
 }
 
+// Error returns the message.
 func (e *SyntaxError) Error() string { return e.Msg }
 
 // Errors reported by the tokenizer, matched with errors.Is through Error.

@@ -12,6 +12,7 @@ type Pos struct {
 	Line, Col int
 }
 
+// String formats the position as file:line:col.
 func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
 
 // Error is one problem found by Validate, at its place.
@@ -20,6 +21,7 @@ type Error struct {
 	Err error
 }
 
+// Error returns "file:line:col: message".
 func (e *Error) Error() string { return e.Pos.String() + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
@@ -28,6 +30,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrorList is every problem Validate found, in file order.
 type ErrorList []*Error
 
+// Error returns one problem per line.
 func (l ErrorList) Error() string {
 	s := make([]string, len(l))
 	for i, e := range l {
