@@ -330,11 +330,11 @@ func (p *Proxy) AddServer(s Server) *Line {
 	return p.Add(s.Words()...)
 }
 
-// DeleteServer removes the server named name and reports whether it was
-// there.
+// DeleteServer removes the server named name, with the comment lines
+// directly above it, and reports whether it was there.
 func (p *Proxy) DeleteServer(name string) bool {
 	_, l := p.Server(name)
-	return l != nil && p.Delete(l)
+	return l != nil && p.DeleteWithComments(l)
 }
 
 // SetServer updates the server named s.Name (adding it when absent). Only
