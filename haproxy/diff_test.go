@@ -115,6 +115,7 @@ var diffCases = []diffCase{
 	{name: "bad hash-type", old: "  hash-type consistent sdbm avalanche", new: "  hash-type ring", class: ErrBadValue, line: 34},
 	{name: "64 words", old: "  acl is_api path_beg /api", new: "  acl is_api path_beg /api" + strings.Repeat(" /x", 60)},
 	{name: "65 words", old: "  acl is_api path_beg /api", new: "  acl is_api path_beg /api" + strings.Repeat(" /x", 61), class: ErrSyntax, line: 21},
+	{name: "alternatives in conditional blocks", old: "\nbackend api\n", new: "\n.if defined(LVSKIT_NOPE)\nbackend app\n  server x 127.0.0.1:1\n.else\nbackend app2\n  server app1 127.0.0.1:1\n  .if defined(LVSKIT_NOPE)\n  server app1 127.0.0.1:2\n  .endif\n.endif\nbackend api\n"},
 	{name: "duplicate server", old: "  server app2 192.168.1.2:80 check", new: "  server app1 192.168.1.2:80 check", class: ErrDuplicateServer, line: 28},
 	{name: "track", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 backup track app1\n  server app5 192.168.1.5:80 track api/api1x\n  server app6 192.168.1.5:80 track app4"},
 	{name: "track missing server", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 track nope", class: ErrTrack, line: 30},

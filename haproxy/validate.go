@@ -76,6 +76,10 @@ type validator struct {
 	// env expands variables before values are checked; nil skips the
 	// value checks of lines that use variables.
 	env Env
+	// cond holds the lines inside .if blocks. Which branch HAProxy takes
+	// depends on its environment, so two such declarations of one name
+	// may never meet: duplicates involving them are not reported.
+	cond map[*Line]bool
 }
 
 // args returns the words of l in section s as HAProxy would see them, and
@@ -128,7 +132,7 @@ func (c *Config) ValidateEnv(env Env) error { return c.validate(env) }
 func (c *Config) Validate() error { return c.validate(nil) }
 
 func (c *Config) validate(env Env) error {
-	v := &validator{file: c.Filename, servers: map[string]map[string]Server{}, env: env}
+	v := &validator{file: c.Filename, servers: map[string]map[string]Server{}, env: env, cond: map[*Line]bool{}}
 	type key struct{ side, name string }
 	seen := map[key]*Line{}
 	defaults := map[string]bool{}
@@ -156,7 +160,7 @@ func (c *Config) validate(env Env) error {
 			v.defaultServer = true
 		}
 	}
-	seenServers := map[*Section]map[string]int{}
+	seenServers := map[*Section]map[string]*Line{}
 	depth := 0
 	var ifs []*Line
 	checkCond := func(l *Line) {
@@ -181,7 +185,9 @@ func (c *Config) validate(env Env) error {
 		kw := s.Keyword()
 		if h := s.Header; h != nil {
 			v.lineSyntax(h)
-			checkCond(h)
+			if depth > 0 {
+				v.cond[h] = true
+			}
 			v.header(s)
 			side := ""
 			switch kw {
@@ -197,7 +203,7 @@ func (c *Config) validate(env Env) error {
 				// has a frontend side (listen too) and among backends
 				// otherwise, so a listen after a backend of the same name
 				// passes while the reverse does not.
-				if prev, dup := seen[key{side, s.Name()}]; dup {
+				if prev, dup := seen[key{side, s.Name()}]; dup && !v.cond[prev] && !v.cond[h] {
 					v.addAt(h, 1, ErrDuplicateProxy, "%s '%s' has the same name as the proxy declared at line %d", kw, s.Name(), prev.Num)
 				}
 				seen[key{side, s.Name()}] = h
@@ -224,6 +230,9 @@ func (c *Config) validate(env Env) error {
 			}
 			if l.Err != nil {
 				continue
+			}
+			if depth > 0 {
+				v.cond[l] = true
 			}
 			v.directive(s, l, backends, seenServers)
 		}
@@ -353,7 +362,7 @@ func (v *validator) track(s *Section, l *Line, srv Server) {
 	}
 }
 
-func (v *validator) directive(s *Section, l *Line, backends map[string]bool, seenServers map[*Section]map[string]int) {
+func (v *validator) directive(s *Section, l *Line, backends map[string]bool, seenServers map[*Section]map[string]*Line) {
 	kw := l.Keyword()
 	sec := s.Keyword()
 	if s.Header == nil {
@@ -393,14 +402,13 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 			if srv.Check == On && srv.Track != "" {
 				v.addAt(l, 0, ErrBadValue, "server %s: unable to enable checks and tracking at the same time", srv.Name)
 			}
-			if prev, ok := seenServers[s]; ok {
-				if n, dup := prev[srv.Name]; dup {
-					v.addAt(l, 1, ErrDuplicateServer, "backend '%s', another server named '%s' was already defined at line %d", s.Name(), srv.Name, n)
-				} else {
-					prev[srv.Name] = l.Num
-				}
-			} else {
-				seenServers[s] = map[string]int{srv.Name: l.Num}
+			if seenServers[s] == nil {
+				seenServers[s] = map[string]*Line{}
+			}
+			if prev, dup := seenServers[s][srv.Name]; dup && !v.cond[prev] && !v.cond[l] {
+				v.addAt(l, 1, ErrDuplicateServer, "backend '%s', another server named '%s' was already defined at line %d", s.Name(), srv.Name, prev.Num)
+			} else if !dup {
+				seenServers[s][srv.Name] = l
 			}
 			v.track(s, l, srv)
 		}
