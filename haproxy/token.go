@@ -75,7 +75,7 @@ var (
 	ErrUnmatchedBrace = errors.New("unmatched brace in environment variable name")
 	ErrBadHex         = errors.New("truncated or invalid hexadecimal sequence")
 	ErrBadVarName     = errors.New("forbidden first char in environment variable name")
-	ErrBadExpand      = errors.New("incorrect word expansion sequence")
+	ErrBadExpand      = errors.New("truncated or invalid word expansion sequence")
 )
 
 type tokErr struct {
