@@ -291,7 +291,8 @@ func (v *validator) header(s *Section) {
 // like a misspelt section keyword.
 func sectionLike(kw string) bool {
 	switch kw {
-	case "peer", "mailer", "user", "group", "bind", "server", "log", "mode", "ring":
+	case "peer", "mailer", "user", "group", "bind", "server", "log", "mode", "ring",
+		"http-error", "trace", "node", "crt", "key", "ca", "cookie":
 		return false
 	}
 	for s := range sectionKeywords {
