@@ -24,10 +24,10 @@ func (w Word) Value() string {
 		return w.Raw
 	}
 	args, err := decodeArgs(nil, w.Raw, nil, nil)
-	if err != nil || len(args) == 0 {
-		if err != nil {
-			return w.Raw
-		}
+	switch {
+	case err != nil:
+		return w.Raw
+	case len(args) == 0: // "" or ''
 		return ""
 	}
 	return args[0]
