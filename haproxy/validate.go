@@ -54,6 +54,7 @@ var (
 	ErrOutOfSection    = errors.New("keyword out of section")
 	ErrUnknownSection  = errors.New("unknown section keyword")
 	ErrServerPlacement = errors.New("server outside a backend or listen section")
+	ErrPlacement       = errors.New("keyword not allowed in this section")
 	ErrBadValue        = errors.New("invalid value")
 	ErrDuplicateProxy  = errors.New("duplicate proxy name")
 	ErrMissingBackend  = errors.New("missing backend")
@@ -381,6 +382,10 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 			return
 		}
 	}
+	if kw == "bind" && (sec == "defaults" || sec == "global") {
+		v.addAt(l, 0, ErrPlacement, "'bind' not allowed in '%s' section", sec)
+		return
+	}
 	args, ok := v.args(s, l)
 	if !ok {
 		return
@@ -413,7 +418,15 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 			}
 			v.track(s, l, srv)
 		}
+	case "mode":
+		if proxy && arg(1) != "http" && arg(1) != "tcp" {
+			v.addAt(l, 1, ErrBadValue, "unknown proxy mode '%s'", arg(1))
+		}
 	case "timeout":
+		if proxy && len(args) >= 2 && !proxyTimeouts[arg(1)] {
+			v.addAt(l, 1, ErrBadValue, "unknown timeout '%s'", arg(1))
+			return
+		}
 		if proxy && len(args) >= 3 {
 			if _, err := ParseDuration(arg(2)); err != nil && !errors.Is(err, ErrTrailingUnit) {
 				v.addAt(l, 2, ErrBadValue, "timeout %s: %v", arg(1), err)
@@ -444,6 +457,13 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 			}
 		}
 	}
+}
+
+// proxyTimeouts are the timeouts HAProxy 2.6 knows in proxy sections.
+var proxyTimeouts = map[string]bool{
+	"client": true, "server": true, "connect": true, "check": true, "queue": true,
+	"http-keep-alive": true, "http-request": true, "tunnel": true, "tarpit": true,
+	"client-fin": true, "server-fin": true,
 }
 
 // fromDefaults returns the name after "from" on a proxy or defaults line.
