@@ -123,6 +123,15 @@ var diffCases = []diffCase{
 	{name: "removed mode health", old: "  mode          http", new: "  mode          health", class: ErrBadValue, line: 8},
 	{name: "bind in defaults", old: "  retries       3", new: "  bind :80", class: ErrPlacement, line: 12},
 	{name: "bind in global", old: "  maxconn 4000", new: "  bind :80", class: ErrPlacement, line: 4},
+	{name: "predefined and anonymous ACLs", old: "  use_backend api if is_api", new: "  use_backend api if is_api || TRUE METH_GET !HTTP_1.0 or { path /x } !is_api"},
+	{name: "proxy keyword in global", old: "  maxconn 4000", new: "  option httplog", class: ErrPlacement, line: 4},
+	{name: "timeout in global", old: "  maxconn 4000", new: "  timeout client 1s", class: ErrPlacement, line: 4},
+	{name: "global keyword in backend", old: "  balance roundrobin", new: "  daemon", class: ErrPlacement, line: 26},
+	{name: "tune in defaults", old: "  retries       3", new: "  tune.bufsize 16384", class: ErrPlacement, line: 12},
+	{name: "undefined ACL", old: "  use_backend api if is_api", new: "  use_backend api if is_apx", class: ErrMissingACL, line: 22},
+	{name: "ACL used before declaration", old: "  acl is_api path_beg /api\n  use_backend api if is_api", new: "  use_backend api if !is_api\n  acl is_api path_beg /api", class: ErrMissingACL, line: 21},
+	{name: "missing LF", old: "slowstart 30s\n  server api1x 192.168.2.2:80 check\n", new: "slowstart 30s\n  server api1x 192.168.2.2:80 check", class: ErrMissingLF, line: 36},
+	{name: "hash function none is not in 2.6", old: "  hash-type consistent sdbm avalanche", new: "  hash-type consistent none", class: ErrBadValue, line: 34},
 	{name: "duplicate server", old: "  server app2 192.168.1.2:80 check", new: "  server app1 192.168.1.2:80 check", class: ErrDuplicateServer, line: 28},
 	{name: "track", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 backup track app1\n  server app5 192.168.1.5:80 track api/api1x\n  server app6 192.168.1.5:80 track app4"},
 	{name: "track missing server", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 track nope", class: ErrTrack, line: 30},
@@ -250,6 +259,13 @@ func TestDifferentialMutants(t *testing.T) {
 			rejected++
 			if verr != nil {
 				caught++
+			} else if testing.Verbose() {
+				for _, l := range strings.Split(out, "\n") {
+					if strings.Contains(l, "ALERT") && !strings.Contains(l, "Fatal errors") && !strings.Contains(l, "Error(s) found") {
+						t.Logf("missed: %s", l[strings.Index(l, "config :")+8:])
+						break
+					}
+				}
 			}
 		}
 	}

@@ -604,7 +604,8 @@ func (p *Proxy) SetBalance(b Balance) {
 type HashType struct {
 	// Method is map-based or consistent.
 	Method string
-	// Function is sdbm, djb2, wt6, crc32 or none; "" for the default.
+	// Function is sdbm, djb2, wt6 or crc32 (HAProxy 2.6); "" for the
+	// default.
 	Function string
 	// Avalanche is true when the avalanche modifier is set.
 	Avalanche bool
@@ -628,7 +629,7 @@ func parseHashType(v []string) (HashType, error) {
 	h.Method = v[0]
 	for _, x := range v[1:] {
 		switch x {
-		case "sdbm", "djb2", "wt6", "crc32", "none":
+		case "sdbm", "djb2", "wt6", "crc32":
 			h.Function = x
 		case "avalanche":
 			h.Avalanche = true

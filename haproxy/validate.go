@@ -55,6 +55,8 @@ var (
 	ErrUnknownSection  = errors.New("unknown section keyword")
 	ErrServerPlacement = errors.New("server outside a backend or listen section")
 	ErrPlacement       = errors.New("keyword not allowed in this section")
+	ErrMissingACL      = errors.New("missing ACL")
+	ErrMissingLF       = errors.New("missing LF on last line")
 	ErrBadValue        = errors.New("invalid value")
 	ErrDuplicateProxy  = errors.New("duplicate proxy name")
 	ErrMissingBackend  = errors.New("missing backend")
@@ -77,6 +79,8 @@ type validator struct {
 	// env expands variables before values are checked; nil skips the
 	// value checks of lines that use variables.
 	env Env
+	// acls holds, per section, the ACL names declared so far.
+	acls map[*Section]map[string]bool
 	// cond holds the lines inside .if blocks. Which branch HAProxy takes
 	// depends on its environment, so two such declarations of one name
 	// may never meet: duplicates involving them are not reported.
@@ -133,7 +137,7 @@ func (c *Config) ValidateEnv(env Env) error { return c.validate(env) }
 func (c *Config) Validate() error { return c.validate(nil) }
 
 func (c *Config) validate(env Env) error {
-	v := &validator{file: c.Filename, servers: map[string]map[string]Server{}, env: env, cond: map[*Line]bool{}}
+	v := &validator{file: c.Filename, servers: map[string]map[string]Server{}, env: env, cond: map[*Line]bool{}, acls: map[*Section]map[string]bool{}}
 	type key struct{ side, name string }
 	seen := map[key]*Line{}
 	defaults := map[string]bool{}
@@ -240,6 +244,11 @@ func (c *Config) validate(env Env) error {
 	}
 	for _, l := range ifs {
 		v.addAt(l, 0, ErrConditional, "'.if' is not closed by '.endif'")
+	}
+	var last *Line
+	c.walk(func(l *Line) { last = l })
+	if last != nil && last.EOL == "" && last.Text != "" {
+		v.add(last, len(last.Text), ErrMissingLF, "file might have been truncated")
 	}
 	if len(v.errs) == 0 {
 		return nil
@@ -386,6 +395,25 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		v.addAt(l, 0, ErrPlacement, "'bind' not allowed in '%s' section", sec)
 		return
 	}
+	if sec == "global" && proxyOnly[kw] {
+		v.addAt(l, 0, ErrPlacement, "unknown keyword '%s' in 'global' section (it belongs in a proxy)", kw)
+		return
+	}
+	if isProxy(sec) && (globalOnly[kw] || strings.HasPrefix(kw, "tune.") || strings.HasPrefix(kw, "ssl-default-")) {
+		v.addAt(l, 0, ErrPlacement, "unknown keyword '%s' in '%s' section (it belongs in global)", kw, sec)
+		return
+	}
+	if kw == "acl" && len(l.Words) >= 2 {
+		// Registered even when it uses variables, so that it is never
+		// reported missing.
+		if v.acls[s] == nil {
+			v.acls[s] = map[string]bool{}
+		}
+		v.acls[s][l.Arg(1)] = true
+		if a, ok := v.args(s, l); ok && len(a) >= 2 {
+			v.acls[s][a[1]] = true
+		}
+	}
 	args, ok := v.args(s, l)
 	if !ok {
 		return
@@ -396,7 +424,7 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		}
 		return ""
 	}
-	proxy := sec == "frontend" || sec == "backend" || sec == "listen" || sec == "defaults"
+	proxy := isProxy(sec)
 	switch kw {
 	case "server":
 		if sec == "backend" || sec == "listen" {
@@ -443,6 +471,13 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 			if name := arg(1); !backends[name] && !strings.Contains(name, "%") {
 				v.addAt(l, 1, ErrMissingBackend, "use_backend '%s' is not defined", name)
 			}
+			if sec != "backend" {
+				for _, name := range aclNames(args[2:]) {
+					if !v.acls[s][name] {
+						v.addAt(l, 2, ErrMissingACL, "no such ACL '%s' (ACLs are declared before use, in the same proxy)", name)
+					}
+				}
+			}
 		}
 	case "balance":
 		if sec == "backend" || sec == "listen" || sec == "defaults" {
@@ -457,6 +492,53 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 			}
 		}
 	}
+}
+
+func isProxy(sec string) bool {
+	return sec == "frontend" || sec == "backend" || sec == "listen" || sec == "defaults"
+}
+
+// proxyOnly are proxy keywords HAProxy rejects in the global section.
+var proxyOnly = map[string]bool{
+	"mode": true, "timeout": true, "retries": true, "balance": true, "option": true,
+	"acl": true, "default_backend": true, "use_backend": true, "hash-type": true,
+	"http-request": true, "http-response": true, "tcp-request": true, "cookie": true,
+	"default-server": true,
+}
+
+// globalOnly are global keywords HAProxy rejects in proxy sections.
+var globalOnly = map[string]bool{
+	"daemon": true, "pidfile": true, "chroot": true, "nbthread": true, "uid": true,
+	"gid": true, "lua-load": true, "ulimit-n": true, "master-worker": true,
+}
+
+// aclNames returns the named ACLs a condition ("if a !b || { ... }")
+// uses, leaving out anonymous ones and those that may be predefined (all
+// capitals: TRUE, HTTP_1.1, METH_GET...).
+func aclNames(cond []string) []string {
+	if len(cond) == 0 || (cond[0] != "if" && cond[0] != "unless") {
+		return nil
+	}
+	var out []string
+	depth := 0
+	for _, w := range cond[1:] {
+		switch {
+		case w == "{":
+			depth++
+			continue
+		case w == "}":
+			depth--
+			continue
+		case depth > 0 || w == "||" || w == "or" || w == "!":
+			continue
+		}
+		name := strings.TrimLeft(w, "!")
+		if name == "" || strings.ToUpper(name) == name || strings.ContainsAny(name, "{}()%") {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // proxyTimeouts are the timeouts HAProxy 2.6 knows in proxy sections.
