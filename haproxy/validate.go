@@ -446,6 +446,12 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 			}
 			v.track(s, l, srv)
 		}
+	case "log":
+		if sec == "global" || proxy {
+			if err := checkLog(args[1:]); err != nil {
+				v.addAt(l, 1, ErrBadValue, "log: %v", err)
+			}
+		}
 	case "mode":
 		if proxy && arg(1) != "http" && arg(1) != "tcp" {
 			v.addAt(l, 1, ErrBadValue, "unknown proxy mode '%s'", arg(1))
@@ -481,8 +487,10 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		}
 	case "balance":
 		if sec == "backend" || sec == "listen" || sec == "defaults" {
-			if _, err := ParseBalance(args[1:]); err != nil {
+			if b, err := ParseBalance(args[1:]); err != nil {
 				v.addAt(l, 1, ErrBadValue, "%v", err)
+			} else if err := checkURIOptions(b); err != nil {
+				v.addAt(l, 2, ErrBadValue, "%v", err)
 			}
 		}
 	case "hash-type":
@@ -539,6 +547,61 @@ func aclNames(cond []string) []string {
 		out = append(out, name)
 	}
 	return out
+}
+
+var logFacilities = map[string]bool{
+	"kern": true, "user": true, "mail": true, "daemon": true, "auth": true, "syslog": true,
+	"lpr": true, "news": true, "uucp": true, "cron": true, "auth2": true, "ftp": true,
+	"ntp": true, "audit": true, "alert": true, "cron2": true, "local0": true, "local1": true,
+	"local2": true, "local3": true, "local4": true, "local5": true, "local6": true, "local7": true,
+}
+
+var logLevels = map[string]bool{
+	"emerg": true, "alert": true, "crit": true, "err": true, "warning": true,
+	"notice": true, "info": true, "debug": true,
+}
+
+// checkLog checks the words after "log" as HAProxy 2.6 reads them.
+func checkLog(w []string) error {
+	if len(w) == 1 && w[0] == "global" {
+		return nil
+	}
+	lg := parseLog(w)
+	switch {
+	case lg.Address == "" || lg.Facility == "":
+		return errors.New("expects <address> and <facility> as arguments")
+	case !logFacilities[lg.Facility]:
+		return fmt.Errorf("unknown log facility '%s'", lg.Facility)
+	case lg.Level != "" && !logLevels[lg.Level]:
+		return fmt.Errorf("unknown optional log level '%s'", lg.Level)
+	case lg.MinLevel != "" && !logLevels[lg.MinLevel]:
+		return fmt.Errorf("unknown optional minimum log level '%s'", lg.MinLevel)
+	}
+	if n := len(w) - 1 - len(lg.Options); n > 3 {
+		return fmt.Errorf("cannot handle unexpected argument '%s'", w[len(w)-1])
+	}
+	return nil
+}
+
+// checkURIOptions checks "balance uri" options: whole, path-only, and len
+// or depth with a number.
+func checkURIOptions(b Balance) error {
+	if b.Algorithm != "uri" {
+		return nil
+	}
+	for i := 0; i < len(b.Options); i++ {
+		switch o := b.Options[i]; o {
+		case "whole", "path-only":
+		case "len", "depth":
+			if i+1 >= len(b.Options) || atol(b.Options[i+1]) <= 0 {
+				return fmt.Errorf("balance uri: '%s' expects a positive integer", o)
+			}
+			i++
+		default:
+			return fmt.Errorf("balance uri only accepts 'len', 'depth', 'path-only' and 'whole' (got '%s')", o)
+		}
+	}
+	return nil
 }
 
 // proxyTimeouts are the timeouts HAProxy 2.6 knows in proxy sections.
