@@ -3,6 +3,7 @@ package haproxy
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -57,6 +58,7 @@ var (
 	ErrPlacement       = errors.New("keyword not allowed in this section")
 	ErrMissingACL      = errors.New("missing ACL")
 	ErrMissingLF       = errors.New("missing LF on last line")
+	ErrUnknownKeyword  = errors.New("unknown keyword")
 	ErrBadValue        = errors.New("invalid value")
 	ErrDuplicateProxy  = errors.New("duplicate proxy name")
 	ErrMissingBackend  = errors.New("missing backend")
@@ -87,11 +89,22 @@ type validator struct {
 	cond map[*Line]bool
 }
 
+// mayExpand reports whether a word of l references a variable inside
+// double quotes, the only place HAProxy expands them.
+func mayExpand(l *Line) bool {
+	for _, w := range l.Words {
+		if strings.Contains(w.Raw, "\"") && strings.Contains(w.Raw, "$") {
+			return true
+		}
+	}
+	return false
+}
+
 // args returns the words of l in section s as HAProxy would see them, and
 // false when they depend on variables that are not being expanded.
 func (v *validator) args(s *Section, l *Line) ([]string, bool) {
 	if v.env == nil {
-		if strings.Contains(l.Text[:l.end], "$") {
+		if mayExpand(l) {
 			return nil, false
 		}
 		return l.Values(), true
@@ -384,6 +397,10 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		v.addAt(l, 0, ErrUnknownSection, "unknown section keyword '%s'", kw)
 		return
 	}
+	if kw != "" && !isAlpha(kw[0]) && kw[0] != '.' && !mayExpand(l) {
+		v.addAt(l, 0, ErrUnknownKeyword, "unknown keyword '%s' in '%s' section (keywords start with a letter)", kw, sec)
+		return
+	}
 	if kw == "server" {
 		switch sec {
 		case "global", "defaults", "frontend":
@@ -446,6 +463,12 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 			}
 			v.track(s, l, srv)
 		}
+	case "bind":
+		if sec == "frontend" || sec == "listen" {
+			if err := checkBindAddress(arg(1)); err != nil {
+				v.addAt(l, 1, ErrBadValue, "bind: %v", err)
+			}
+		}
 	case "log":
 		if sec == "global" || proxy {
 			if err := checkLog(args[1:]); err != nil {
@@ -460,6 +483,9 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		if proxy && len(args) >= 2 && !proxyTimeouts[arg(1)] {
 			v.addAt(l, 1, ErrBadValue, "unknown timeout '%s'", arg(1))
 			return
+		}
+		if proxy && len(args) == 2 {
+			v.addAt(l, 1, ErrBadValue, "'timeout %s' expects an integer value (in milliseconds)", arg(1))
 		}
 		if proxy && len(args) >= 3 {
 			if _, err := ParseDuration(arg(2)); err != nil && !errors.Is(err, ErrTrailingUnit) {
@@ -579,6 +605,31 @@ func checkLog(w []string) error {
 	}
 	if n := len(w) - 1 - len(lg.Options); n > 3 {
 		return fmt.Errorf("cannot handle unexpected argument '%s'", w[len(w)-1])
+	}
+	return nil
+}
+
+// checkBindAddress rejects what HAProxy cannot bind to for sure: an
+// address without a port, or an IPv4-looking host that is not an IPv4
+// address. Sockets (unix paths, fd@, ipv4@...) and host names pass.
+func checkBindAddress(list string) error {
+	if list == "" {
+		return errors.New("expects an address")
+	}
+	for _, a := range strings.Split(list, ",") {
+		if strings.Contains(a, "@") || strings.HasPrefix(a, "/") {
+			continue
+		}
+		i := strings.LastIndexByte(a, ':')
+		if i < 0 {
+			return fmt.Errorf("missing port specification in '%s'", a)
+		}
+		host := a[:i]
+		if host != "" && host != "*" && strings.Trim(host, "0123456789.") == "" {
+			if _, err := netip.ParseAddr(host); err != nil {
+				return fmt.Errorf("invalid address '%s'", host)
+			}
+		}
 	}
 	return nil
 }
