@@ -401,6 +401,12 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		v.addAt(l, 0, ErrUnknownKeyword, "unknown keyword '%s' in '%s' section (keywords start with a letter)", kw, sec)
 		return
 	}
+	if !mayExpand(l) {
+		if near := nearKeyword(kw, sec); near != "" {
+			v.addAt(l, 0, ErrUnknownKeyword, "unknown keyword '%s' in '%s' section; did you mean '%s'?", kw, sec, near)
+			return
+		}
+	}
 	if kw == "server" {
 		switch sec {
 		case "global", "defaults", "frontend":
@@ -653,6 +659,34 @@ func checkURIOptions(b Balance) error {
 		}
 	}
 	return nil
+}
+
+// commonKeywords are frequent keywords that no other keyword of their
+// sections is one edit away from, so that a word one edit away from them
+// is a typo. The list is kept short on purpose: a keyword missing here
+// only lowers what Validate catches, while a wrong one would make it
+// reject valid files.
+var commonKeywords = map[string][]string{
+	"proxy": {"server", "timeout", "option", "balance", "default_backend", "use_backend",
+		"retries", "maxconn", "hash-type", "default-server", "http-request", "http-response",
+		"tcp-request", "cookie", "mode", "bind", "stats"},
+	"global": {"maxconn", "daemon", "pidfile", "chroot", "nbthread", "stats"},
+}
+
+// nearKeyword returns the common keyword kw is a typo of, or "".
+func nearKeyword(kw, sec string) string {
+	list := commonKeywords["global"]
+	if isProxy(sec) {
+		list = commonKeywords["proxy"]
+	} else if sec != "global" {
+		return ""
+	}
+	for _, k := range list {
+		if kw != k && len(kw) >= 4 && editDistance(kw, k, 1) <= 1 {
+			return k
+		}
+	}
+	return ""
 }
 
 // proxyTimeouts are the timeouts HAProxy 2.6 knows in proxy sections.
