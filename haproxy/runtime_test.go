@@ -318,6 +318,22 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	if n := h.dials.Load(); n != 1 {
 		t.Errorf("%d connections, want every command on one", n)
 	}
+
+	// A one-shot command uses its own connection and leaves the shared
+	// one working.
+	once, err := rt.ExecuteOnce(ctx, "show", "servers", "state", "be")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := ParseServersState(once); err != nil || len(st) != 2 {
+		t.Fatalf("one-shot servers state = %+v, %v", st, err)
+	}
+	if cur, _, err := rt.GetWeight(ctx, "be", "b"); err != nil || cur != 1 {
+		t.Fatalf("after one-shot: weight %d, %v", cur, err)
+	}
+	if n := h.dials.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
 }
 
 func TestRuntimeContext(t *testing.T) {
