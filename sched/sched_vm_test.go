@@ -1,0 +1,300 @@
+//go:build vm && linux
+
+package sched
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/lvskit/lvskit/internal/testenv"
+)
+
+// The differential tests run in the QEMU guest against the kernel's IPVS.
+// Clients are sockets of the guest itself (IPVS schedules locally
+// originated connections too) bound to many addresses of a dummy
+// interface. Each scheduler gets a firewall-mark service covering the
+// virtual network 10.99.<mark>.0/24, so dh, lblc and lblcr see many
+// destination addresses. Real servers need not exist: IPVS records its
+// choice in /proc/net/ip_vs_conn when the first packet passes, and the
+// dummy interface swallows what it forwards.
+
+const vmClients = 64 // source addresses 10.1.0.1 ...
+
+func vmRun(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func vmRunInput(t *testing.T, input, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Stdin = strings.NewReader(input)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s\ninput:\n%s", name, strings.Join(args, " "), err, out, input)
+	}
+}
+
+// vmSetup creates the dummy interface, the client addresses, the routes
+// and the nft rule that marks packets by virtual network.
+func vmSetup(t *testing.T, marks int) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("link add lvsd0 type dummy\nlink set lvsd0 up\n")
+	for i := 1; i <= vmClients; i++ {
+		fmt.Fprintf(&b, "addr add 10.1.0.%d/32 dev lvsd0\n", i)
+	}
+	b.WriteString("route add 10.99.0.0/16 dev lvsd0\nroute add 10.98.0.0/24 dev lvsd0\n")
+	vmRunInput(t, b.String(), "ip", "-batch", "-")
+	t.Cleanup(func() { exec.Command("ip", "link", "del", "lvsd0").Run() })
+	var nft strings.Builder
+	nft.WriteString("table ip lvsksched {\n chain out {\n  type route hook output priority -150;\n")
+	for m := 1; m <= marks; m++ {
+		fmt.Fprintf(&nft, "  ip daddr 10.99.%d.0/24 meta mark set %d\n", m, m)
+	}
+	nft.WriteString(" }\n}\n")
+	vmRunInput(t, nft.String(), "nft", "-f", "-")
+	t.Cleanup(func() { exec.Command("nft", "delete", "table", "ip", "lvsksched").Run() })
+}
+
+// vmConn opens one connection attempt from src to dst: a UDP datagram, or
+// a TCP SYN (a non-blocking connect that is abandoned at once). IPVS has
+// scheduled it when the call returns.
+func vmConn(t *testing.T, proto uint8, src, dst netip.AddrPort) {
+	t.Helper()
+	typ := syscall.SOCK_DGRAM
+	if proto == ProtoTCP {
+		typ = syscall.SOCK_STREAM
+	}
+	fd, err := syscall.Socket(syscall.AF_INET, typ|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: src.Addr().As4(), Port: int(src.Port())}); err != nil {
+		t.Fatalf("bind %v: %v", src, err)
+	}
+	err = syscall.Connect(fd, &syscall.SockaddrInet4{Addr: dst.Addr().As4(), Port: int(dst.Port())})
+	if proto == ProtoTCP {
+		if err != syscall.EINPROGRESS {
+			t.Fatalf("connect %v -> %v: %v", src, dst, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("connect %v -> %v: %v", src, dst, err)
+	}
+	// EPERM: IPVS found no destination and dropped the datagram.
+	if _, err := syscall.Write(fd, []byte("x")); err != nil && err != syscall.EAGAIN && err != syscall.EPERM {
+		t.Fatalf("send %v -> %v: %v", src, dst, err)
+	}
+}
+
+type vmConnKey struct {
+	proto uint8
+	src   netip.AddrPort
+}
+
+// vmConnTable reads /proc/net/ip_vs_conn: client -> real server.
+func vmConnTable(t *testing.T) map[vmConnKey]netip.AddrPort {
+	t.Helper()
+	data, err := os.ReadFile("/proc/net/ip_vs_conn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[vmConnKey]netip.AddrPort{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 8 || f[0] == "Pro" {
+			continue
+		}
+		var proto uint8
+		switch f[0] {
+		case "TCP":
+			proto = ProtoTCP
+		case "UDP":
+			proto = ProtoUDP
+		default:
+			continue
+		}
+		src, err1 := hexAddrPort(f[1], f[2])
+		dst, err2 := hexAddrPort(f[5], f[6])
+		if err1 != nil || err2 != nil {
+			t.Fatalf("bad ip_vs_conn line %q", sc.Text())
+		}
+		out[vmConnKey{proto, src}] = dst
+	}
+	return out
+}
+
+func hexAddrPort(a, p string) (netip.AddrPort, error) {
+	b, err := hex.DecodeString(a)
+	if err != nil || len(b) != 4 {
+		return netip.AddrPort{}, fmt.Errorf("bad address %q", a)
+	}
+	port, err := strconv.ParseUint(p, 16, 16)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b)), uint16(port)), nil
+}
+
+// vmDest is a real server line: 10.98.0.<n>:80 with weight and thresholds.
+type vmDest struct {
+	n      int
+	weight int
+	upper  uint32
+}
+
+func (d vmDest) addr() netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 98, 0, byte(d.n)}), 80)
+}
+
+func (d vmDest) ipvsadm(op string, mark int) string {
+	s := fmt.Sprintf("%s -f %d -r %s -g -w %d", op, mark, d.addr(), d.weight)
+	if d.upper > 0 {
+		s += fmt.Sprintf(" -x %d", d.upper)
+	}
+	return s
+}
+
+type vmCase struct {
+	sched string
+	flags string // ipvsadm -b
+	bits  uint32
+}
+
+func TestVMSchedulersMatchKernel(t *testing.T) {
+	testenv.NeedVM(t)
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "ipvsadm")
+	testenv.NeedTool(t, "nft")
+	cases := []vmCase{
+		{sched: "rr"}, {sched: "wrr"}, {sched: "lc"}, {sched: "wlc"}, {sched: "sed"}, {sched: "nq"},
+		{sched: "fo"}, {sched: "ovf"}, {sched: "dh"}, {sched: "sh"},
+		{sched: "sh", flags: "sh-fallback,sh-port", bits: FlagFallback | FlagPort},
+		{sched: "mh"}, {sched: "mh", flags: "mh-fallback,mh-port", bits: FlagFallback | FlagPort},
+		{sched: "lblc"}, {sched: "lblcr"},
+	}
+	vmSetup(t, len(cases))
+	t.Cleanup(func() { exec.Command("ipvsadm", "-C").Run() })
+	dests := []vmDest{{1, 3, 0}, {2, 1, 0}, {3, 0, 0}, {4, 2, 6}, {5, 5, 0}, {6, 1, 0}}
+	const conns = 240
+	for ci, c := range cases {
+		mark := ci + 1
+		name := c.sched
+		if c.flags != "" {
+			name += "+" + c.flags
+		}
+		t.Run(name, func(t *testing.T) {
+			var in strings.Builder
+			fmt.Fprintf(&in, "-A -f %d -s %s", mark, c.sched)
+			if c.flags != "" {
+				fmt.Fprintf(&in, " -b %s", c.flags)
+			}
+			in.WriteString("\n")
+			s, err := New(c.sched, Flags(c.bits))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range dests {
+				in.WriteString(d.ipvsadm("-a", mark) + "\n")
+				if err := s.Add(Dest{Addr: d.addr(), Weight: d.weight, UpperThreshold: d.upper}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			vmRunInput(t, in.String(), "ipvsadm", "-R")
+			t.Cleanup(func() { exec.Command("ipvsadm", "-D", "-f", strconv.Itoa(mark)).Run() })
+			// The kernel's own list order, newest first, is ours.
+			list := vmRun(t, "cat", "/proc/net/ip_vs")
+			var kernelOrder []string
+			for _, line := range strings.Split(list, "\n") {
+				if f := strings.Fields(line); len(f) > 1 && f[0] == "->" && !strings.HasPrefix(f[1], "Remote") {
+					kernelOrder = append(kernelOrder, f[1])
+				}
+			}
+			var ourOrder []string
+			for _, d := range s.Dests() {
+				b := d.Addr.Addr().As4()
+				ourOrder = append(ourOrder, fmt.Sprintf("%02X%02X%02X%02X:%04X", b[0], b[1], b[2], b[3], d.Addr.Port()))
+			}
+			if strings.Join(kernelOrder, " ") != strings.Join(ourOrder, " ") {
+				t.Fatalf("list order: kernel %v, ours %v", kernelOrder, ourOrder)
+			}
+
+			type sent struct {
+				key  Key
+				want netip.AddrPort
+				ok   bool
+			}
+			var log []sent
+			for i := 0; i < conns; i++ {
+				if i == conns/2 {
+					// Destination updates mid-stream: weight change,
+					// removal (its connections stay), addition.
+					edit := vmDest{2, 4, 0}
+					add := vmDest{7, 2, 0}
+					vmRun(t, "ipvsadm", strings.Fields(edit.ipvsadm("-e", mark))...)
+					vmRun(t, "ipvsadm", "-d", "-f", strconv.Itoa(mark), "-r", dests[4].addr().String())
+					vmRun(t, "ipvsadm", strings.Fields(add.ipvsadm("-a", mark))...)
+					if err := s.Edit(Dest{Addr: edit.addr(), Weight: edit.weight}); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Remove(dests[4].addr()); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Add(Dest{Addr: add.addr(), Weight: add.weight}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				proto := ProtoTCP
+				if i%3 == 2 {
+					proto = ProtoUDP
+				}
+				src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(1 + (i*7)%vmClients)}), uint16(20000+mark*1000+i))
+				dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 99, byte(mark), byte(1 + (i*5)%40)}), 80)
+				k := Key{Proto: proto, Src: src, Dst: dst}
+				vmConn(t, proto, src, dst)
+				want, ok := s.Connect(k, proto == ProtoTCP)
+				log = append(log, sent{k, want, ok})
+			}
+			table := vmConnTable(t)
+			mismatch, scheduled := 0, 0
+			perDest := map[netip.AddrPort]int{}
+			for i, e := range log {
+				if e.ok {
+					scheduled++
+					perDest[e.want]++
+				}
+				got, found := table[vmConnKey{e.key.Proto, e.key.Src}]
+				if found != e.ok || (found && got != e.want) {
+					mismatch++
+					if mismatch <= 5 {
+						t.Errorf("conn %d %v: kernel %v (found %v), sched %v (ok %v)", i, e.key, got, found, e.want, e.ok)
+					}
+				}
+			}
+			if mismatch > 0 {
+				t.Fatalf("%d of %d connections differ", mismatch, len(log))
+			}
+			if scheduled < len(log)/4 {
+				t.Fatalf("only %d of %d connections were scheduled", scheduled, len(log))
+			}
+			t.Logf("%d of %d connections scheduled identically: %v", scheduled, len(log), perDest)
+		})
+	}
+}
