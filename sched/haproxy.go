@@ -324,19 +324,16 @@ func (h *HAProxy) recalcMap() {
 	}
 }
 
-func (h *HAProxy) genHash(b []byte) uint32 {
-	var v uint32
+func (h *HAProxy) genHash(b string) uint32 {
 	switch h.b.HashFunc {
 	case "djb2":
-		v = HashDJB2(b)
+		return djb2(b)
 	case "wt6":
-		v = HashWT6(b)
+		return wt6(b)
 	case "crc32":
-		v = HashCRC32(b)
-	default:
-		v = HashSDBM(b)
+		return crc32IEEE(b)
 	}
-	return v
+	return sdbm(b)
 }
 
 func (h *HAProxy) lookup(hash uint32) *hsrv {
@@ -421,7 +418,7 @@ func (h *HAProxy) pick(r Request) *hsrv {
 		if h.used == 1 {
 			s = h.lookupRaw(0)
 		} else {
-			s = h.lookup(h.genHash([]byte(r.RDPCookie)))
+			s = h.lookup(h.genHash(r.RDPCookie))
 		}
 	default:
 		hashed = false
@@ -513,7 +510,7 @@ func (h *HAProxy) uriHash(uri string) *hsrv {
 			break
 		}
 	}
-	return h.lookup(h.genHash([]byte(uri[:end])))
+	return h.lookup(h.genHash(uri[:end]))
 }
 
 // pathOnly drops scheme and authority from an absolute URI, as
@@ -547,7 +544,7 @@ func (h *HAProxy) paramHash(uri string) *hsrv {
 			if i := strings.IndexByte(v, '&'); i >= 0 {
 				v = v[:i]
 			}
-			return h.lookup(h.genHash([]byte(v)))
+			return h.lookup(h.genHash(v))
 		}
 		i := strings.IndexByte(params, '&')
 		if i < 0 {
@@ -576,7 +573,7 @@ func (h *HAProxy) hdrHash(r Request) *hsrv {
 		return nil
 	}
 	if !h.b.UseDomainOnly {
-		return h.lookup(h.genHash([]byte(v)))
+		return h.lookup(h.genHash(v))
 	}
 	// Hash only the label before the last dot ("www.example.com" ->
 	// "example"), walking back from the end as HAProxy does.
@@ -596,7 +593,7 @@ func (h *HAProxy) hdrHash(r Request) *hsrv {
 		p--
 		n--
 	}
-	return h.lookup(h.genHash([]byte(v[p:end])))
+	return h.lookup(h.genHash(v[p:end]))
 }
 
 // random is get_server_rnd: draws random points on the ring and keeps the

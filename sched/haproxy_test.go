@@ -133,6 +133,7 @@ func TestHAProxyDifferential(t *testing.T) {
 	cases := []haproxyCase{
 		{name: "rr", balance: "roundrobin", weights: []int{1, 2, 3, 1, 5}, req: uriReq, n: 60},
 		{name: "rr_eq", balance: "roundrobin", weights: []int{1, 1, 1, 1, 1}, req: uriReq, n: 12},
+		{name: "first", balance: "first", weights: []int{0, 2, 1, 1, 1}, req: uriReq, n: 5},
 		{name: "srr", balance: "static-rr", weights: []int{1, 2, 3, 1, 5}, req: uriReq, n: 40},
 		{name: "src_map", balance: "source", weights: []int{1, 2, 1, 3, 1}, req: srcReq, n: 60},
 		{name: "src_ch", balance: "source", hashType: "consistent", weights: []int{1, 2, 1, 3, 1}, req: srcReq, n: 60},
