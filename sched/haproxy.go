@@ -617,16 +617,20 @@ func (h *HAProxy) random() *hsrv {
 	return cur
 }
 
-// leastconn is fwlc: the lowest served*4096/eweight, the longest-queued
-// server on ties.
+// leastconn is fwlc: the lowest key (served+1)*4096/eweight, 0 when idle;
+// among equal keys the server repositioned longest ago (ebtree duplicates
+// keep insertion order).
 func (h *HAProxy) leastconn() *hsrv {
 	var best *hsrv
-	var bk uint64
+	var bk uint32
 	for _, s := range h.srv {
 		if s.eweight == 0 {
 			continue
 		}
-		k := uint64(s.served) * 4096 / uint64(s.eweight)
+		var k uint32
+		if s.served > 0 {
+			k = uint32(s.served+1) * srvEWghtMax / uint32(s.eweight)
+		}
 		if best == nil || k < bk || (k == bk && s.stamp < best.stamp) {
 			best, bk = s, k
 		}
@@ -635,15 +639,15 @@ func (h *HAProxy) leastconn() *hsrv {
 }
 
 // SetServed sets a server's current connection count, which leastconn and
-// random compare. It returns false for an unknown server.
+// random compare; like HAProxy taking or dropping a connection, it moves
+// the server behind others of equal load. It returns false for an unknown
+// server.
 func (h *HAProxy) SetServed(name string, n int) bool {
 	for _, s := range h.srv {
 		if s.Name == name {
-			if s.served != n {
-				s.served = n
-				h.lcStamp++
-				s.stamp = h.lcStamp
-			}
+			s.served = max(n, 0)
+			h.lcStamp++
+			s.stamp = h.lcStamp
 			return true
 		}
 	}

@@ -260,3 +260,48 @@ func httpVia(t *testing.T, fe string, src netip.Addr, uri, bk string, hdr map[st
 	}
 	return string(body)
 }
+
+func TestHAProxyLeastconnFirstRandom(t *testing.T) {
+	b, _ := ParseBalance("leastconn", "")
+	h, err := NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick := func() string { s, _ := h.Pick(Request{}); return s }
+	if got := pick(); got != "a" {
+		t.Fatalf("idle tie: %s", got)
+	}
+	h.SetServed("a", 1) // key 2*4096/16 = 512
+	if got := pick(); got != "b" {
+		t.Fatalf("after a=1: %s", got)
+	}
+	h.SetServed("b", 2) // 3*4096/32 = 384
+	if got := pick(); got != "b" {
+		t.Fatalf("after b=2: %s", got)
+	}
+	h.SetServed("b", 3) // 512: tie, a was repositioned first
+	if got := pick(); got != "a" {
+		t.Fatalf("tie: %s", got)
+	}
+
+	b, _ = ParseBalance("first", "")
+	h, _ = NewHAProxy(b, []Server{{Name: "x", Weight: 1, ID: 9}, {Name: "y", Weight: 0, ID: 1}, {Name: "z", Weight: 1, ID: 5}})
+	if got := pick(); got != "z" {
+		t.Fatalf("first: %s (lowest usable id is z)", got)
+	}
+
+	var x uint32 = 1
+	r := func() uint32 { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x }
+	b, _ = ParseBalance("random(1)", "")
+	h, _ = NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 3}}, HAProxyRand(r))
+	count := map[string]int{}
+	for i := 0; i < 4000; i++ {
+		count[pick()]++
+	}
+	// One draw lands on the ring in proportion to the weights (16 vs 48
+	// nodes): about 1000 and 3000, with generous room for the ring's
+	// unevenness.
+	if count["a"] < 500 || count["a"] > 1600 || count["a"]+count["b"] != 4000 {
+		t.Fatalf("random(1) distribution %v", count)
+	}
+}
