@@ -48,25 +48,45 @@ func vmRunInput(t *testing.T, input, name string, args ...string) {
 }
 
 // vmSetup creates the dummy interface, the client addresses, the routes
-// and the nft rule that marks packets by virtual network.
+// and the nft rules that mark packets by virtual network: 10.99.<m>.0/24
+// and fd99:0:0:<m>::/64 get mark m.
 func vmSetup(t *testing.T, marks int) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("link add lvsd0 type dummy\nlink set lvsd0 up\n")
 	for i := 1; i <= vmClients; i++ {
-		fmt.Fprintf(&b, "addr add 10.1.0.%d/32 dev lvsd0\n", i)
+		fmt.Fprintf(&b, "addr add %s/32 dev lvsd0\n", vmClient(i, false))
+		fmt.Fprintf(&b, "addr add %s/128 dev lvsd0 nodad\n", vmClient(i, true))
 	}
 	b.WriteString("route add 10.99.0.0/16 dev lvsd0\nroute add 10.98.0.0/24 dev lvsd0\n")
+	b.WriteString("route add fd99::/16 dev lvsd0\nroute add fd98::/64 dev lvsd0\n")
 	vmRunInput(t, b.String(), "ip", "-batch", "-")
 	t.Cleanup(func() { exec.Command("ip", "link", "del", "lvsd0").Run() })
 	var nft strings.Builder
-	nft.WriteString("table ip lvsksched {\n chain out {\n  type route hook output priority -150;\n")
+	nft.WriteString("table inet lvsksched {\n chain out {\n  type route hook output priority -150;\n")
 	for m := 1; m <= marks; m++ {
 		fmt.Fprintf(&nft, "  ip daddr 10.99.%d.0/24 meta mark set %d\n", m, m)
+		fmt.Fprintf(&nft, "  ip6 daddr fd99:0:0:%x::/64 meta mark set %d\n", m, m)
 	}
 	nft.WriteString(" }\n}\n")
 	vmRunInput(t, nft.String(), "nft", "-f", "-")
-	t.Cleanup(func() { exec.Command("nft", "delete", "table", "ip", "lvsksched").Run() })
+	t.Cleanup(func() { exec.Command("nft", "delete", "table", "inet", "lvsksched").Run() })
+}
+
+// vmClient is client address i: 10.1.0.i or fd01::<i>:<i>.
+func vmClient(i int, v6 bool) netip.Addr {
+	if !v6 {
+		return netip.AddrFrom4([4]byte{10, 1, 0, byte(i)})
+	}
+	return netip.AddrFrom16([16]byte{0: 0xfd, 1: 0x01, 11: byte(i), 15: byte(i * 3)})
+}
+
+// vmVIP is virtual address j of mark m.
+func vmVIP(m, j int, v6 bool) netip.Addr {
+	if !v6 {
+		return netip.AddrFrom4([4]byte{10, 99, byte(m), byte(j)})
+	}
+	return netip.AddrFrom16([16]byte{0: 0xfd, 1: 0x99, 7: byte(m), 13: byte(j * 7), 15: byte(j)})
 }
 
 // vmConn opens one connection attempt from src to dst: a UDP datagram, or
@@ -78,16 +98,26 @@ func vmConn(t *testing.T, proto uint8, src, dst netip.AddrPort) {
 	if proto == ProtoTCP {
 		typ = syscall.SOCK_STREAM
 	}
-	fd, err := syscall.Socket(syscall.AF_INET, typ|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	af := syscall.AF_INET
+	sa := func(a netip.AddrPort) syscall.Sockaddr {
+		return &syscall.SockaddrInet4{Addr: a.Addr().As4(), Port: int(a.Port())}
+	}
+	if src.Addr().Is6() {
+		af = syscall.AF_INET6
+		sa = func(a netip.AddrPort) syscall.Sockaddr {
+			return &syscall.SockaddrInet6{Addr: a.Addr().As16(), Port: int(a.Port())}
+		}
+	}
+	fd, err := syscall.Socket(af, typ|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fd)
 	syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: src.Addr().As4(), Port: int(src.Port())}); err != nil {
+	if err := syscall.Bind(fd, sa(src)); err != nil {
 		t.Fatalf("bind %v: %v", src, err)
 	}
-	err = syscall.Connect(fd, &syscall.SockaddrInet4{Addr: dst.Addr().As4(), Port: int(dst.Port())})
+	err = syscall.Connect(fd, sa(dst))
 	if proto == ProtoTCP {
 		if err != syscall.EINPROGRESS {
 			t.Fatalf("connect %v -> %v: %v", src, dst, err)
@@ -141,31 +171,59 @@ func vmConnTable(t *testing.T) map[vmConnKey]netip.AddrPort {
 	return out
 }
 
+// hexAddrPort parses the kernel's address forms: 8 hex digits for IPv4,
+// the full colon form for IPv6; the port is hex.
 func hexAddrPort(a, p string) (netip.AddrPort, error) {
-	b, err := hex.DecodeString(a)
-	if err != nil || len(b) != 4 {
-		return netip.AddrPort{}, fmt.Errorf("bad address %q", a)
-	}
 	port, err := strconv.ParseUint(p, 16, 16)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
+	if strings.Contains(a, ":") {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return netip.AddrPort{}, err
+		}
+		return netip.AddrPortFrom(ip, uint16(port)), nil
+	}
+	b, err := hex.DecodeString(a)
+	if err != nil || len(b) != 4 {
+		return netip.AddrPort{}, fmt.Errorf("bad address %q", a)
+	}
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b)), uint16(port)), nil
 }
 
-// vmDest is a real server line: 10.98.0.<n>:80 with weight and thresholds.
+// procDest parses a destination of /proc/net/ip_vs: 0A620001:0050 or
+// [fd98:0000:...:0001]:0050.
+func procDest(f string) (netip.AddrPort, error) {
+	i := strings.LastIndexByte(f, ':')
+	if i < 0 {
+		return netip.AddrPort{}, fmt.Errorf("bad destination %q", f)
+	}
+	return hexAddrPort(strings.Trim(f[:i], "[]"), f[i+1:])
+}
+
+// vmDest is a real server line: 10.98.0.<n>:80 or [fd98::<n>]:80 with
+// weight and thresholds.
 type vmDest struct {
 	n      int
 	weight int
 	upper  uint32
+	v6     bool
 }
 
 func (d vmDest) addr() netip.AddrPort {
+	if d.v6 {
+		return netip.AddrPortFrom(netip.AddrFrom16([16]byte{0: 0xfd, 1: 0x98, 15: byte(d.n)}), 80)
+	}
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 98, 0, byte(d.n)}), 80)
 }
 
 func (d vmDest) ipvsadm(op string, mark int) string {
 	s := fmt.Sprintf("%s -f %d -r %s -g -w %d", op, mark, d.addr(), d.weight)
+	if d.v6 {
+		// ipvsadm learns a firewall-mark service's family from -6.
+		s = fmt.Sprintf("%s -f %d -6 -r %s -g -w %d", op, mark, d.addr(), d.weight)
+	}
 	if d.upper > 0 {
 		s += fmt.Sprintf(" -x %d", d.upper)
 	}
@@ -176,6 +234,7 @@ type vmCase struct {
 	sched string
 	flags string // ipvsadm -b
 	bits  uint32
+	v6    bool
 }
 
 func TestVMSchedulersMatchKernel(t *testing.T) {
@@ -189,10 +248,12 @@ func TestVMSchedulersMatchKernel(t *testing.T) {
 		{sched: "sh", flags: "sh-fallback,sh-port", bits: FlagFallback | FlagPort},
 		{sched: "mh"}, {sched: "mh", flags: "mh-fallback,mh-port", bits: FlagFallback | FlagPort},
 		{sched: "lblc"}, {sched: "lblcr"},
+		{sched: "wlc", v6: true}, {sched: "dh", v6: true}, {sched: "sh", v6: true},
+		{sched: "mh", flags: "mh-port", bits: FlagPort, v6: true}, {sched: "lblcr", v6: true},
 	}
 	vmSetup(t, len(cases))
 	t.Cleanup(func() { exec.Command("ipvsadm", "-C").Run() })
-	dests := []vmDest{{1, 3, 0}, {2, 1, 0}, {3, 0, 0}, {4, 2, 6}, {5, 5, 0}, {6, 1, 0}}
+	dests := []vmDest{{n: 1, weight: 3}, {n: 2, weight: 1}, {n: 3}, {n: 4, weight: 2, upper: 6}, {n: 5, weight: 5}, {n: 6, weight: 1}}
 	const conns = 240
 	for ci, c := range cases {
 		mark := ci + 1
@@ -200,9 +261,19 @@ func TestVMSchedulersMatchKernel(t *testing.T) {
 		if c.flags != "" {
 			name += "+" + c.flags
 		}
+		if c.v6 {
+			name += "/ipv6"
+		}
 		t.Run(name, func(t *testing.T) {
+			del := []string{"-D", "-f", strconv.Itoa(mark)}
+			if c.v6 {
+				del = append(del, "-6")
+			}
 			var in strings.Builder
 			fmt.Fprintf(&in, "-A -f %d -s %s", mark, c.sched)
+			if c.v6 {
+				in.WriteString(" -6")
+			}
 			if c.flags != "" {
 				fmt.Fprintf(&in, " -b %s", c.flags)
 			}
@@ -212,27 +283,30 @@ func TestVMSchedulersMatchKernel(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, d := range dests {
+				d.v6 = c.v6
 				in.WriteString(d.ipvsadm("-a", mark) + "\n")
 				if err := s.Add(Dest{Addr: d.addr(), Weight: d.weight, UpperThreshold: d.upper}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			vmRunInput(t, in.String(), "ipvsadm", "-R")
-			t.Cleanup(func() { exec.Command("ipvsadm", "-D", "-f", strconv.Itoa(mark)).Run() })
+			t.Cleanup(func() { exec.Command("ipvsadm", del...).Run() })
 			// The kernel's own list order, newest first, is ours.
 			list := vmRun(t, "cat", "/proc/net/ip_vs")
-			var kernelOrder []string
+			var kernelOrder, ourOrder []netip.AddrPort
 			for _, line := range strings.Split(list, "\n") {
 				if f := strings.Fields(line); len(f) > 1 && f[0] == "->" && !strings.HasPrefix(f[1], "Remote") {
-					kernelOrder = append(kernelOrder, f[1])
+					a, err := procDest(f[1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					kernelOrder = append(kernelOrder, a)
 				}
 			}
-			var ourOrder []string
 			for _, d := range s.Dests() {
-				b := d.Addr.Addr().As4()
-				ourOrder = append(ourOrder, fmt.Sprintf("%02X%02X%02X%02X:%04X", b[0], b[1], b[2], b[3], d.Addr.Port()))
+				ourOrder = append(ourOrder, d.Addr)
 			}
-			if strings.Join(kernelOrder, " ") != strings.Join(ourOrder, " ") {
+			if fmt.Sprint(kernelOrder) != fmt.Sprint(ourOrder) {
 				t.Fatalf("list order: kernel %v, ours %v", kernelOrder, ourOrder)
 			}
 
@@ -246,15 +320,21 @@ func TestVMSchedulersMatchKernel(t *testing.T) {
 				if i == conns/2 {
 					// Destination updates mid-stream: weight change,
 					// removal (its connections stay), addition.
-					edit := vmDest{2, 4, 0}
-					add := vmDest{7, 2, 0}
+					edit := vmDest{n: 2, weight: 4, v6: c.v6}
+					add := vmDest{n: 7, weight: 2, v6: c.v6}
+					removed := dests[4]
+					removed.v6 = c.v6
 					vmRun(t, "ipvsadm", strings.Fields(edit.ipvsadm("-e", mark))...)
-					vmRun(t, "ipvsadm", "-d", "-f", strconv.Itoa(mark), "-r", dests[4].addr().String())
+					rm := []string{"-d", "-f", strconv.Itoa(mark), "-r", removed.addr().String()}
+					if c.v6 {
+						rm = append(rm, "-6")
+					}
+					vmRun(t, "ipvsadm", rm...)
 					vmRun(t, "ipvsadm", strings.Fields(add.ipvsadm("-a", mark))...)
 					if err := s.Edit(Dest{Addr: edit.addr(), Weight: edit.weight}); err != nil {
 						t.Fatal(err)
 					}
-					if err := s.Remove(dests[4].addr()); err != nil {
+					if err := s.Remove(removed.addr()); err != nil {
 						t.Fatal(err)
 					}
 					if err := s.Add(Dest{Addr: add.addr(), Weight: add.weight}); err != nil {
@@ -265,8 +345,8 @@ func TestVMSchedulersMatchKernel(t *testing.T) {
 				if i%3 == 2 {
 					proto = ProtoUDP
 				}
-				src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(1 + (i*7)%vmClients)}), uint16(20000+mark*1000+i))
-				dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 99, byte(mark), byte(1 + (i*5)%40)}), 80)
+				src := netip.AddrPortFrom(vmClient(1+(i*7)%vmClients, c.v6), uint16(20000+mark*1000+i))
+				dst := netip.AddrPortFrom(vmVIP(mark, 1+(i*5)%40, c.v6), 80)
 				k := Key{Proto: proto, Src: src, Dst: dst}
 				vmConn(t, proto, src, dst)
 				want, ok := s.Connect(k, proto == ProtoTCP)
