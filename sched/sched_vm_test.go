@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lvskit/lvskit/internal/testenv"
 )
@@ -375,6 +376,101 @@ func TestVMSchedulersMatchKernel(t *testing.T) {
 				t.Fatalf("only %d of %d connections were scheduled", scheduled, len(log))
 			}
 			t.Logf("%d of %d connections scheduled identically: %v", scheduled, len(log), perDest)
+		})
+	}
+}
+
+// TestVMConnExpiry lets the kernel expire connections between two bursts,
+// so that unbinding (Unbind) and the overload flag's lower threshold are
+// compared with the kernel too: every real server has an upper threshold,
+// reached in the first burst.
+func TestVMConnExpiry(t *testing.T) {
+	testenv.NeedVM(t)
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "ipvsadm")
+	testenv.NeedTool(t, "nft")
+	scheds := []string{"rr", "wlc", "lc", "sh"}
+	const base = 40 // marks 41... keep clear of the other test's
+	vmSetup(t, base+len(scheds))
+	// UDP connections expire after 2 s instead of 300 s.
+	vmRun(t, "ipvsadm", "--set", "0", "0", "2")
+	t.Cleanup(func() { exec.Command("ipvsadm", "--set", "0", "0", "300").Run() })
+	t.Cleanup(func() { exec.Command("ipvsadm", "-C").Run() })
+	dests := []vmDest{{n: 1, weight: 2, upper: 5}, {n: 2, weight: 1, upper: 3}, {n: 3, weight: 3, upper: 8}}
+	for si, name := range scheds {
+		mark := base + 1 + si
+		t.Run(name, func(t *testing.T) {
+			s, err := New(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var in strings.Builder
+			fmt.Fprintf(&in, "-A -f %d -s %s\n", mark, name)
+			for _, d := range dests {
+				in.WriteString(d.ipvsadm("-a", mark) + "\n")
+				if err := s.Add(Dest{Addr: d.addr(), Weight: d.weight, UpperThreshold: d.upper}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			vmRunInput(t, in.String(), "ipvsadm", "-R")
+			t.Cleanup(func() { exec.Command("ipvsadm", "-D", "-f", strconv.Itoa(mark)).Run() })
+			port := 50000 + si*400
+			burst := func(from, n int) []netip.AddrPort {
+				var srcs []netip.AddrPort
+				for i := from; i < from+n; i++ {
+					src := netip.AddrPortFrom(vmClient(1+(i*11)%vmClients, false), uint16(port+i))
+					dst := netip.AddrPortFrom(vmVIP(mark, 1+i%30, false), 80)
+					vmConn(t, ProtoUDP, src, dst)
+					want, ok := s.Connect(Key{Proto: ProtoUDP, Src: src, Dst: dst}, false)
+					table := vmConnTable(t)
+					got, found := table[vmConnKey{ProtoUDP, src}]
+					if found != ok || (found && got != want) {
+						t.Fatalf("conn %d from %v: kernel %v (found %v), sched %v (ok %v)", i, src, got, found, want, ok)
+					}
+					if ok {
+						srcs = append(srcs, src)
+					}
+				}
+				return srcs
+			}
+			first := burst(0, 20)
+			for _, d := range s.Dests() {
+				if !d.Overloaded {
+					t.Fatalf("%v not overloaded after the first burst: %+v", d.Addr, d)
+				}
+			}
+			// Wait (bounded) for the kernel to expire the burst, then
+			// unbind the same connections here.
+			for i := 0; ; i++ {
+				left := 0
+				table := vmConnTable(t)
+				for _, src := range first {
+					if _, ok := table[vmConnKey{ProtoUDP, src}]; ok {
+						left++
+					}
+				}
+				if left == 0 {
+					break
+				}
+				if i == 300 {
+					t.Fatalf("%d connections still in the kernel's table after 30 s", left)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			// All connections were UDP (inactive): unbind them all.
+			for _, d := range s.Dests() {
+				for n := 0; n < d.InactConns; n++ {
+					if err := s.Unbind(d.Addr, false); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for _, d := range s.Dests() {
+				if d.Overloaded || d.InactConns != 0 {
+					t.Fatalf("%v after expiry: %+v", d.Addr, d)
+				}
+			}
+			burst(20, 20)
 		})
 	}
 }
