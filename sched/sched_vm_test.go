@@ -392,8 +392,6 @@ func TestVMConnExpiry(t *testing.T) {
 	scheds := []string{"rr", "wlc", "lc", "sh"}
 	const base = 40 // marks 41... keep clear of the other test's
 	vmSetup(t, base+len(scheds))
-	// UDP connections expire after 2 s instead of 300 s.
-	vmRun(t, "ipvsadm", "--set", "0", "0", "2")
 	t.Cleanup(func() { exec.Command("ipvsadm", "--set", "0", "0", "300").Run() })
 	t.Cleanup(func() { exec.Command("ipvsadm", "-C").Run() })
 	dests := []vmDest{{n: 1, weight: 2, upper: 5}, {n: 2, weight: 1, upper: 3}, {n: 3, weight: 3, upper: 8}}
@@ -414,9 +412,11 @@ func TestVMConnExpiry(t *testing.T) {
 			}
 			vmRunInput(t, in.String(), "ipvsadm", "-R")
 			t.Cleanup(func() { exec.Command("ipvsadm", "-D", "-f", strconv.Itoa(mark)).Run() })
+			vmRun(t, "ipvsadm", "--set", "0", "0", "300")
 			port := 50000 + si*400
-			burst := func(from, n int) []netip.AddrPort {
-				var srcs []netip.AddrPort
+			type pair struct{ src, dst netip.AddrPort }
+			burst := func(from, n int) []pair {
+				var sent []pair
 				for i := from; i < from+n; i++ {
 					src := netip.AddrPortFrom(vmClient(1+(i*11)%vmClients, false), uint16(port+i))
 					dst := netip.AddrPortFrom(vmVIP(mark, 1+i%30, false), 80)
@@ -428,10 +428,10 @@ func TestVMConnExpiry(t *testing.T) {
 						t.Fatalf("conn %d from %v: kernel %v (found %v), sched %v (ok %v)", i, src, got, found, want, ok)
 					}
 					if ok {
-						srcs = append(srcs, src)
+						sent = append(sent, pair{src, dst})
 					}
 				}
-				return srcs
+				return sent
 			}
 			first := burst(0, 20)
 			for _, d := range s.Dests() {
@@ -439,13 +439,20 @@ func TestVMConnExpiry(t *testing.T) {
 					t.Fatalf("%v not overloaded after the first burst: %+v", d.Addr, d)
 				}
 			}
-			// Wait (bounded) for the kernel to expire the burst, then
-			// unbind the same connections here.
+			// Expire the burst: with the UDP timeout at 1 s, one more
+			// datagram on each connection sets its timer to 1 s (the
+			// timeout is taken from the table on every packet), however
+			// long the burst took. Then wait (bounded) until the kernel
+			// has dropped them all, and unbind the same connections here.
+			vmRun(t, "ipvsadm", "--set", "0", "0", "1")
+			for _, p := range first {
+				vmConn(t, ProtoUDP, p.src, p.dst)
+			}
 			for i := 0; ; i++ {
 				left := 0
 				table := vmConnTable(t)
-				for _, src := range first {
-					if _, ok := table[vmConnKey{ProtoUDP, src}]; ok {
+				for _, p := range first {
+					if _, ok := table[vmConnKey{ProtoUDP, p.src}]; ok {
 						left++
 					}
 				}
@@ -470,6 +477,7 @@ func TestVMConnExpiry(t *testing.T) {
 					t.Fatalf("%v after expiry: %+v", d.Addr, d)
 				}
 			}
+			vmRun(t, "ipvsadm", "--set", "0", "0", "300")
 			burst(20, 20)
 		})
 	}
