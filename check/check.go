@@ -128,7 +128,9 @@ func timeoutOr(d time.Duration) time.Duration {
 
 // dialTCP connects to addr from bind (zero: any) within ctx.
 func dialTCP(ctx context.Context, addr, bind netip.AddrPort) (net.Conn, error) {
-	d := net.Dialer{}
+	// No keepalive: a check's connection lives for one exchange, and the
+	// setsockopt calls cost more than the exchange on loopback.
+	d := net.Dialer{KeepAlive: -1}
 	if bind.IsValid() || bind.Port() != 0 {
 		d.LocalAddr = net.TCPAddrFromAddrPort(bind)
 	}

@@ -150,7 +150,9 @@ func NewMonitor(cfg MonitorConfig) *Monitor {
 		targets: make(map[string]*entry),
 		rnd:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		kick:    make(chan struct{}, 1),
-		jobs:    make(chan job),
+		// A buffer lets the loop hand out a burst of due targets without
+		// waiting for each worker to wake.
+		jobs: make(chan job, cfg.Concurrency),
 	}
 	m.wg.Add(1 + cfg.Concurrency)
 	go m.loop()
@@ -324,6 +326,7 @@ func (m *Monitor) deliver(tr *Transition) {
 // due time, then hands every due target to the workers.
 func (m *Monitor) loop() {
 	defer m.wg.Done()
+	defer close(m.jobs) // the loop is the only sender
 	timer := m.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	var batch []job
@@ -374,13 +377,7 @@ func (m *Monitor) loop() {
 // target's policy.
 func (m *Monitor) worker() {
 	defer m.wg.Done()
-	for {
-		var j job
-		select {
-		case j = <-m.jobs:
-		case <-m.ctx.Done():
-			return
-		}
+	for j := range m.jobs {
 		start := m.clock.Now()
 		r := j.c.Check(j.ctx)
 		m.finish(j, start, r)
