@@ -126,15 +126,11 @@ type HTTP struct {
 // Check performs one GET.
 func (c *HTTP) Check(ctx context.Context) Result {
 	start := time.Now()
-	ctx, cancel := withDeadline(ctx, c.Timeout)
-	defer cancel()
-	conn, err := dialTCP(ctx, c.Addr, c.Bind)
+	ctx, conn, done, err := dial(ctx, "tcp", c.Addr, c.Bind, c.Timeout)
 	if err != nil {
 		return down(start, "connect", err)
 	}
-	defer conn.Close()
-	stop := bindConn(ctx, conn)
-	defer stop()
+	defer done()
 
 	host := c.Host
 	if host == "" {
