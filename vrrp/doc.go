@@ -3,4 +3,23 @@
 // around it (multicast and unicast peers, virtual IPs, gratuitous ARP and
 // unsolicited neighbour advertisements, sync groups and tracking). It
 // interoperates with keepalived.
+//
+// The package has three layers:
+//
+//   - Packet, Parse, VerifyChecksum and Expect: the codec and the receive
+//     checks. Decoding into a reused Packet and AppendTo into a caller's
+//     buffer do not allocate. Both VRRPv3 IPv4 checksum dialects are
+//     accepted (pseudo-header, the RFC and keepalived default, and
+//     message-only, keepalived's v3_checksum_as_v2); every drop has a
+//     DropReason.
+//   - Machine: the election state machine (INIT, BACKUP, MASTER, FAULT)
+//     with the clock and the network injected, so that tests and
+//     simulations drive it deterministically.
+//   - Router and Instance (Linux): raw IP protocol 112 sockets shared per
+//     interface, virtual addresses through netlink, announcements, tracking
+//     of interfaces, scripts and files, sync groups, keepalived-compatible
+//     notify scripts, and per-instance Stats.
+//
+// A Router works in one network namespace (RouterConfig.NetNS); run one
+// Router per namespace.
 package vrrp

@@ -1,0 +1,129 @@
+package keepalivedconf
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// confFiles returns every .conf file below testdata.
+func confFiles(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir("testdata", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && (strings.HasSuffix(path, ".conf") || strings.HasSuffix(path, ".in")) {
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) == 0 {
+		t.Fatal("no testdata")
+	}
+	return out
+}
+
+func TestParseRoundTripTestdata(t *testing.T) {
+	for _, path := range confFiles(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := Parse(path, data)
+		if got := f.Format(); !bytes.Equal(got, data) {
+			t.Errorf("%s: Format differs from input\n got: %q\nwant: %q", path, got, data)
+		}
+	}
+}
+
+func TestParseStructure(t *testing.T) {
+	src := "real_server 1.2.3.4 80 { weight 1 } # c\n" +
+		"virtual_ipaddress\n# between\n{\n  10.0.0.1/24 dev lo\n}\n" +
+		"@lb1 priority 100\n@^lb1 priority 50\n" +
+		"$RS=real_server 1.1.1.1 80 { \\\n  weight 2 }\n" +
+		"~SEQ(i, 1, 3) real_server 10.0.0.$i 80 { }\n" +
+		"notify \"/bin/echo a # b\" x\\#y\n"
+	f, err := Parse("t.conf", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(f.Format()); got != src {
+		t.Fatalf("round trip:\n%q\n%q", got, src)
+	}
+	var kinds []string
+	for _, s := range f.Stmts {
+		kinds = append(kinds, s.Keyword()+"/"+string("sCDQ"[s.Kind]))
+	}
+	want := "real_server/s virtual_ipaddress/s priority/s priority/s /D /Q notify/s"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Fatalf("statements = %q, want %q", got, want)
+	}
+	rs := f.Stmts[0]
+	if rs.Block == nil || len(rs.Block.Stmts) != 1 || rs.Block.Stmts[0].Keyword() != "weight" || rs.Comment() != "" || rs.Block.CloseTrail != " # c\n" {
+		t.Fatalf("inline block: %+v", rs.Block)
+	}
+	vip := f.Stmts[1]
+	if vip.Block == nil || vip.Block.OpenLead != "# between\n" || vip.Block.Stmts[0].Arg(0) != "10.0.0.1/24" {
+		t.Fatalf("next-line brace: %+v", vip.Block)
+	}
+	if f.Stmts[2].Cond != "@lb1" || f.Stmts[3].Cond != "@^lb1" || f.Stmts[3].Arg(1) != "50" {
+		t.Fatalf("conditionals: %+v %+v", f.Stmts[2], f.Stmts[3])
+	}
+	if def := f.Stmts[4]; !strings.HasSuffix(def.Tokens[0].Text, "weight 2 }") {
+		t.Fatalf("multi-line definition: %q", def.Tokens[0].Text)
+	}
+	n := f.Stmts[6]
+	if n.Arg(1) != "/bin/echo a # b" || n.Arg(2) != "x#y" || n.ArgPos(2).Col != 26 || n.Pos.Line != 12 {
+		t.Fatalf("quoting: %q %q %v", n.Arg(1), n.Arg(2), n.ArgPos(2))
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"}\n", "1:1: error: extra '}' found"},
+		{"a {\n b\n", "1:3: error: missing '}'"},
+		{"a {\n}\n{\n}\n", "3:1: error: unexpected '{'"},
+		{"a \"b\n", "1:1: error: unterminated quote"},
+		{"vs 1 80 {\n rs 2 80 {\n }\n}\n}\n", "5:1: error: extra '}' found"},
+	} {
+		f, err := Parse("x.conf", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.src, err, tc.want)
+		}
+		if !errors.Is(err, ErrSyntax) {
+			t.Errorf("%q: not ErrSyntax", tc.src)
+		}
+		if got := string(f.Format()); got != tc.src {
+			t.Errorf("%q: round trip %q", tc.src, got)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, path := range confFiles(f) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse("fuzz.conf", data)
+		out := file.Format()
+		if !bytes.Equal(out, data) {
+			t.Fatalf("Format != input (err %v)\n got %q\nwant %q", err, out, data)
+		}
+		file2, err2 := Parse("fuzz.conf", out)
+		if (err == nil) != (err2 == nil) || !bytes.Equal(file2.Format(), out) {
+			t.Fatalf("Parse(Format) unstable: %v / %v", err, err2)
+		}
+	})
+}

@@ -1,0 +1,244 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Config describes one virtual router instance, the counterpart of
+// keepalived's vrrp_instance block.
+type Config struct {
+	// Name identifies the instance in logs, metrics and notify scripts.
+	Name string
+	// Interface is the interface adverts are sent and received on.
+	Interface string
+	// VRID is the virtual router ID, 1..255.
+	VRID uint8
+	// Version is 2 or 3; 0 means 2 for IPv4 (keepalived's default) and 3
+	// for IPv6.
+	Version uint8
+	// Priority is 1..255 (0 means keepalived's default 100); 255 is the
+	// address owner.
+	Priority uint8
+	// Interval is the advertisement interval (0 means 1 s). VRRPv2 needs
+	// whole seconds; VRRPv3 takes centiseconds.
+	Interval time.Duration
+	// NoPreempt and PreemptDelay: see Election.
+	NoPreempt    bool
+	PreemptDelay time.Duration
+	// Accept is RFC 9568's Accept_Mode: a master in non-accept mode is
+	// expected to drop packets addressed to the virtual addresses it does
+	// not own. lvskit records it for callers; it installs no filter.
+	Accept bool
+	// AuthType and AuthPass: VRRPv2 authentication (AuthSimple with up to
+	// 8 bytes of password). AuthAH is rejected.
+	AuthType AuthType
+	AuthPass string
+	// VIPs are the virtual addresses, all of one family.
+	VIPs []VIP
+	// Source is the address adverts are sent from and the tie-breaker
+	// (keepalived unicast_src_ip). Zero picks the interface's first
+	// address of the family (for IPv6 its link-local address).
+	Source netip.Addr
+	// Peers switches to unicast: adverts go to each peer, and only peers
+	// are listened to (keepalived unicast_peer).
+	Peers []netip.Addr
+	// Checksum picks the IPv4 VRRPv3 checksum dialect sent; both are
+	// accepted.
+	Checksum ChecksumMode
+	// CheckAddrs drops non-owner adverts whose address list differs from
+	// ours (RFC 3768 7.1 says MAY).
+	CheckAddrs bool
+	// GARP paces gratuitous ARPs / unsolicited neighbour advertisements.
+	GARP GARP
+	// Notify holds keepalived-style notify scripts.
+	Notify Notify
+	// Track lists what lowers priority or faults the instance.
+	TrackInterfaces []TrackInterface
+	TrackScripts    []TrackScript
+	TrackFiles      []TrackFile
+	// OnTransition, when set, is called (from the instance's goroutine)
+	// after every state change and after the addresses have moved.
+	OnTransition func(name string, t Transition) `json:"-"`
+}
+
+// VIP is a virtual address (keepalived virtual_ipaddress entry).
+type VIP struct {
+	// Prefix is the address and prefix length (/32 or /128 is usual).
+	Prefix netip.Prefix
+	// Dev is the interface to add it to (default: the instance's).
+	Dev string
+	// Label is an IPv4 address label such as "eth0:1".
+	Label string
+	// Scope is the address scope (0 = global).
+	Scope int
+	// Broadcast is the IPv4 broadcast address, if any.
+	Broadcast netip.Addr
+}
+
+// GARP sets keepalived's gratuitous ARP / NA pacing. Zero values take
+// keepalived's defaults where noted.
+type GARP struct {
+	// Repeat is how many are sent per burst (default 5).
+	Repeat int
+	// Interval spaces the messages in a burst (default 0: back to back).
+	Interval time.Duration
+	// Delay is when the second burst follows the first (default 5 s;
+	// negative disables it).
+	Delay time.Duration
+	// Refresh, when positive, repeats a burst of RefreshRepeat (default 1)
+	// messages this often while master.
+	Refresh       time.Duration
+	RefreshRepeat int
+	// Disabled turns gratuitous ARP / NA off.
+	Disabled bool
+}
+
+// Notify holds keepalived-compatible notify scripts. Each is an argv run
+// without a shell. Notify gets "INSTANCE", name, state and priority
+// appended, like keepalived's notify.
+type Notify struct {
+	Master, Backup, Fault, Stop []string
+	Notify                      []string
+	// Timeout bounds each script run (default 10 s).
+	Timeout time.Duration
+}
+
+// TrackInterface faults the instance (Weight 0) or adds Weight to its
+// priority while the named interface is down.
+type TrackInterface struct {
+	Name   string
+	Weight int
+}
+
+// TrackScript runs Command every Interval; Rise successes in a row make it
+// up, Fall failures down. Weight > 0 is added while up, Weight < 0 while
+// down, and Weight 0 faults the instance while down.
+type TrackScript struct {
+	Name     string
+	Command  []string
+	Interval time.Duration
+	Timeout  time.Duration
+	Rise     int
+	Fall     int
+	Weight   int
+}
+
+// TrackFile reads an integer from Path every Interval (default 1 s).
+// With Weight 0 a non-zero value faults the instance; otherwise value ×
+// Weight is added to the priority (keepalived track_file).
+type TrackFile struct {
+	Path     string
+	Interval time.Duration
+	Weight   int
+}
+
+// normalize fills defaults and checks the configuration.
+func (c *Config) normalize() error {
+	if c.Name == "" {
+		c.Name = fmt.Sprintf("VI_%d", c.VRID)
+	}
+	bad := func(field, f string, a ...any) error {
+		return fmt.Errorf("vrrp: instance %s: %s: %s: %w", c.Name, field, fmt.Sprintf(f, a...), ErrInvalid)
+	}
+	if c.VRID == 0 {
+		return bad("VRID", "must be 1..255")
+	}
+	if c.Interface == "" {
+		return bad("Interface", "required")
+	}
+	if len(c.VIPs) == 0 {
+		return bad("VIPs", "at least one virtual address is required")
+	}
+	ipv6 := c.VIPs[0].Prefix.Addr().Is6()
+	for i, v := range c.VIPs {
+		if !v.Prefix.IsValid() || v.Prefix.Addr().Is6() != ipv6 {
+			return bad(fmt.Sprintf("VIPs[%d]", i), "%v: invalid or mixed family", v.Prefix)
+		}
+	}
+	if c.Version == 0 {
+		c.Version = 2
+		if ipv6 {
+			c.Version = 3
+		}
+	}
+	if c.Version != 2 && c.Version != 3 {
+		return bad("Version", "%d", c.Version)
+	}
+	if c.Version == 2 && ipv6 {
+		return bad("Version", "VRRPv2 is IPv4 only")
+	}
+	if c.Priority == 0 {
+		c.Priority = 100
+	}
+	if c.Interval == 0 {
+		c.Interval = time.Second
+	}
+	if c.Version == 2 && (c.Interval%time.Second != 0 || c.Interval > 255*time.Second) {
+		return bad("Interval", "%v: VRRPv2 needs whole seconds 1..255", c.Interval)
+	}
+	if c.Version == 3 && (c.Interval%(10*time.Millisecond) != 0 || c.Interval > 40950*time.Millisecond) {
+		return bad("Interval", "%v: VRRPv3 needs centiseconds up to 40.95 s", c.Interval)
+	}
+	switch c.AuthType {
+	case AuthNone:
+	case AuthSimple:
+		if c.Version != 2 {
+			return bad("AuthType", "authentication is VRRPv2 only")
+		}
+		if len(c.AuthPass) > 8 {
+			return bad("AuthPass", "longer than 8 bytes")
+		}
+	case AuthAH:
+		return fmt.Errorf("vrrp: instance %s: AuthType: %w", c.Name, ErrAuthAH)
+	default:
+		return bad("AuthType", "%d", c.AuthType)
+	}
+	if c.Source.IsValid() && c.Source.Is6() != ipv6 {
+		return bad("Source", "%v: family differs from the VIPs", c.Source)
+	}
+	for i, p := range c.Peers {
+		if p.Is6() != ipv6 {
+			return bad(fmt.Sprintf("Peers[%d]", i), "%v: family differs from the VIPs", p)
+		}
+	}
+	if c.GARP.Repeat == 0 {
+		c.GARP.Repeat = 5
+	}
+	if c.GARP.Delay == 0 {
+		c.GARP.Delay = 5 * time.Second
+	}
+	if c.GARP.RefreshRepeat == 0 {
+		c.GARP.RefreshRepeat = 1
+	}
+	if c.Notify.Timeout == 0 {
+		c.Notify.Timeout = 10 * time.Second
+	}
+	for i := range c.TrackScripts {
+		s := &c.TrackScripts[i]
+		if len(s.Command) == 0 {
+			return bad(fmt.Sprintf("TrackScripts[%d]", i), "empty command")
+		}
+		if s.Interval <= 0 {
+			s.Interval = time.Second
+		}
+		if s.Timeout <= 0 {
+			s.Timeout = s.Interval
+		}
+		s.Rise, s.Fall = max(s.Rise, 1), max(s.Fall, 1)
+	}
+	for i := range c.TrackFiles {
+		if c.TrackFiles[i].Interval <= 0 {
+			c.TrackFiles[i].Interval = time.Second
+		}
+	}
+	return nil
+}
+
+func (c *Config) ipv6() bool { return c.VIPs[0].Prefix.Addr().Is6() }
+
+func (c *Config) authPass() (p [8]byte) {
+	copy(p[:], c.AuthPass)
+	return p
+}

@@ -1,0 +1,336 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// State is a VRRP router state (RFC 9568 6.4 plus keepalived's FAULT).
+type State uint8
+
+// Router states.
+const (
+	StateInit State = iota
+	StateBackup
+	StateMaster
+	StateFault
+)
+
+// String returns keepalived's spelling, as used in notify scripts.
+func (s State) String() string {
+	switch s {
+	case StateInit:
+		return "INIT"
+	case StateBackup:
+		return "BACKUP"
+	case StateMaster:
+		return "MASTER"
+	case StateFault:
+		return "FAULT"
+	}
+	return fmt.Sprintf("STATE(%d)", uint8(s))
+}
+
+// Reason says why a transition happened.
+type Reason uint8
+
+// Transition reasons.
+const (
+	ReasonStartup    Reason = iota // Startup event (owner goes straight to master)
+	ReasonMasterDown               // Master_Down_Timer fired
+	ReasonPreempted                // higher priority (or tie-break) advert
+	ReasonShutdown                 // Shutdown event
+	ReasonFault                    // tracking reported a fault
+	ReasonRecovered                // fault cleared
+	ReasonSync                     // a sync group member moved
+)
+
+var reasonNames = [...]string{"startup", "master-down", "preempted", "shutdown", "fault", "recovered", "sync"}
+
+// String names the reason.
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("reason(%d)", uint8(r))
+}
+
+// Transition is reported on every state change.
+type Transition struct {
+	From, To State
+	Reason   Reason
+	At       time.Time
+}
+
+// Election configures a Machine.
+type Election struct {
+	// Version is 2 or 3 (default 3). It decides the skew time formula's
+	// units and whether the master's interval is learned.
+	Version uint8
+	// Priority is the configured priority, 1..255; 255 owns the addresses.
+	Priority uint8
+	// Interval is the advertisement interval (v2: whole seconds; v3:
+	// centiseconds).
+	Interval time.Duration
+	// NoPreempt keeps a higher-priority backup from taking over from a
+	// lower-priority master (keepalived nopreempt). The owner always
+	// preempts.
+	NoPreempt bool
+	// PreemptDelay postpones preemption until this long after startup.
+	PreemptDelay time.Duration
+	// Primary is our primary address, the tie-breaker between masters of
+	// equal priority (the higher address wins).
+	Primary netip.Addr
+	// Gate, when set, is asked before a backup becomes master because its
+	// Master_Down_Timer fired; false keeps it backup and asks again one
+	// interval later. Sync groups use it so that no member takes over
+	// while another still hears a master it must not preempt.
+	Gate func(now time.Time) bool `json:"-"`
+}
+
+// Env is what a Machine drives: sending advertisements and reporting
+// transitions. Tests inject a recorder; Instance injects sockets.
+type Env interface {
+	// Send sends an advertisement with the given priority.
+	Send(priority uint8)
+	// Transition reports a state change after it happened.
+	Transition(t Transition)
+}
+
+// Machine is the pure VRRP election state machine. It never reads a clock
+// or touches the network: callers pass the time into every method, call
+// Tick at Deadline, and get outputs through Env. It is not safe for
+// concurrent use.
+type Machine struct {
+	cfg   Election
+	env   Env
+	state State
+	prio  uint8 // effective priority
+
+	started        time.Time
+	masterAdverInt time.Duration
+	timer          time.Time // Adver_Timer (master) or Master_Down_Timer (backup)
+	fault          bool
+	master         netip.Addr // last master heard (backup)
+}
+
+// NewMachine returns a machine in StateInit.
+func NewMachine(cfg Election, env Env) (*Machine, error) {
+	if cfg.Version == 0 {
+		cfg.Version = 3
+	}
+	if cfg.Version != 2 && cfg.Version != 3 {
+		return nil, fmt.Errorf("vrrp: election: version %d: %w", cfg.Version, ErrInvalid)
+	}
+	if cfg.Priority == 0 {
+		return nil, fmt.Errorf("vrrp: election: priority 0 is reserved for resignation: %w", ErrInvalid)
+	}
+	if cfg.Interval <= 0 {
+		return nil, fmt.Errorf("vrrp: election: interval %v: %w", cfg.Interval, ErrInvalid)
+	}
+	return &Machine{cfg: cfg, env: env, prio: cfg.Priority, masterAdverInt: cfg.Interval}, nil
+}
+
+// State returns the current state.
+func (m *Machine) State() State { return m.state }
+
+// Priority returns the effective priority advertised.
+func (m *Machine) Priority() uint8 { return m.prio }
+
+// MasterAdverInterval returns the interval the backup times the master by
+// (learned from the master's adverts in VRRPv3).
+func (m *Machine) MasterAdverInterval() time.Duration { return m.masterAdverInt }
+
+// Master returns the address of the master last heard (zero when we are
+// master or have heard none).
+func (m *Machine) Master() netip.Addr { return m.master }
+
+// Deadline returns when Tick must next be called; zero when no timer runs.
+func (m *Machine) Deadline() time.Time { return m.timer }
+
+// SkewTime is ((256 - Priority) * Master_Adver_Interval) / 256.
+func (m *Machine) SkewTime() time.Duration {
+	return time.Duration(256-int64(m.prio)) * m.masterAdverInt / 256
+}
+
+// MasterDownInterval is 3 * Master_Adver_Interval + Skew_Time.
+func (m *Machine) MasterDownInterval() time.Duration {
+	return 3*m.masterAdverInt + m.SkewTime()
+}
+
+func (m *Machine) to(now time.Time, s State, r Reason) {
+	from := m.state
+	m.state = s
+	if s == StateMaster {
+		m.master = netip.Addr{}
+	}
+	if from != s && m.env != nil {
+		m.env.Transition(Transition{From: from, To: s, Reason: r, At: now})
+	}
+}
+
+func (m *Machine) send(p uint8) {
+	if m.env != nil {
+		m.env.Send(p)
+	}
+}
+
+// Start is the Startup event.
+func (m *Machine) Start(now time.Time) {
+	if m.state != StateInit {
+		return
+	}
+	m.started = now
+	if m.fault {
+		m.timer = time.Time{}
+		m.to(now, StateFault, ReasonFault)
+		return
+	}
+	m.startup(now, ReasonStartup)
+}
+
+func (m *Machine) startup(now time.Time, r Reason) {
+	m.masterAdverInt = m.cfg.Interval
+	if m.prio == 255 {
+		m.becomeMaster(now, r)
+		return
+	}
+	m.timer = now.Add(m.MasterDownInterval())
+	m.to(now, StateBackup, r)
+}
+
+func (m *Machine) becomeMaster(now time.Time, r Reason) {
+	m.send(m.prio)
+	m.timer = now.Add(m.cfg.Interval)
+	m.to(now, StateMaster, r)
+}
+
+// Stop is the Shutdown event: a master resigns with a priority 0 advert.
+func (m *Machine) Stop(now time.Time) {
+	if m.state == StateMaster {
+		m.send(0)
+	}
+	m.timer = time.Time{}
+	m.to(now, StateInit, ReasonShutdown)
+}
+
+// Tick fires the timer if it is due.
+func (m *Machine) Tick(now time.Time) {
+	if m.timer.IsZero() || now.Before(m.timer) {
+		return
+	}
+	switch m.state {
+	case StateMaster:
+		m.send(m.prio)
+		m.timer = m.timer.Add(m.cfg.Interval)
+		if !m.timer.After(now) { // we were late by more than an interval
+			m.timer = now.Add(m.cfg.Interval)
+		}
+	case StateBackup:
+		if m.cfg.Gate != nil && !m.cfg.Gate(now) {
+			m.timer = now.Add(m.masterAdverInt)
+			return
+		}
+		m.becomeMaster(now, ReasonMasterDown)
+	}
+}
+
+// Advert is the receipt of a valid advertisement from src with the given
+// priority and (v3) maximum advertisement interval.
+func (m *Machine) Advert(now time.Time, src netip.Addr, priority uint8, interval time.Duration) {
+	switch m.state {
+	case StateBackup:
+		if priority == 0 {
+			m.timer = now.Add(m.SkewTime())
+			return
+		}
+		if !m.preempts(now) || priority >= m.prio {
+			if m.cfg.Version == 3 && interval > 0 {
+				m.masterAdverInt = interval
+			}
+			m.master = src
+			m.timer = now.Add(m.MasterDownInterval())
+		}
+		// else: preempting a lower-priority master; let the timer run out.
+	case StateMaster:
+		if priority == 0 {
+			m.send(m.prio)
+			m.timer = now.Add(m.cfg.Interval)
+			return
+		}
+		if priority > m.prio || (priority == m.prio && src.Compare(m.cfg.Primary) > 0) {
+			if m.cfg.Version == 3 && interval > 0 {
+				m.masterAdverInt = interval
+			}
+			m.timer = now.Add(m.MasterDownInterval())
+			m.to(now, StateBackup, ReasonPreempted)
+			m.master = src
+			return
+		}
+		// A lower-priority master: answer at once so it steps down now
+		// rather than at our next scheduled advert (keepalived does too).
+		m.send(m.prio)
+		m.timer = now.Add(m.cfg.Interval)
+	}
+}
+
+func (m *Machine) preempts(now time.Time) bool {
+	if m.prio == 255 {
+		return true
+	}
+	if m.cfg.NoPreempt {
+		return false
+	}
+	return m.cfg.PreemptDelay <= 0 || !now.Before(m.started.Add(m.cfg.PreemptDelay))
+}
+
+// SetFault enters (true) or leaves (false) the FAULT state. A master
+// resigns with a priority 0 advert first; leaving FAULT runs the Startup
+// logic again.
+func (m *Machine) SetFault(now time.Time, fault bool) {
+	if m.fault == fault {
+		return
+	}
+	m.fault = fault
+	switch {
+	case fault && (m.state == StateMaster || m.state == StateBackup):
+		if m.state == StateMaster {
+			m.send(0)
+		}
+		m.timer = time.Time{}
+		m.master = netip.Addr{}
+		m.to(now, StateFault, ReasonFault)
+	case !fault && m.state == StateFault:
+		m.startup(now, ReasonRecovered)
+	}
+}
+
+// SetPriority changes the effective priority (tracking weights). The owner
+// priority 255 is fixed. A backup keeps its running timer; the new
+// priority counts from the next advert.
+func (m *Machine) SetPriority(now time.Time, p uint8) {
+	if m.cfg.Priority == 255 || p == 0 {
+		return
+	}
+	m.prio = p
+}
+
+// ForceMaster makes a backup master now, as a sync group does when another
+// member becomes master.
+func (m *Machine) ForceMaster(now time.Time) {
+	if m.state == StateBackup {
+		m.becomeMaster(now, ReasonSync)
+	}
+}
+
+// ForceBackup makes a master backup now, as a sync group does when another
+// member steps down. It resigns with a priority 0 advert so that a peer
+// takes over within its skew time.
+func (m *Machine) ForceBackup(now time.Time) {
+	if m.state == StateMaster {
+		m.send(0)
+		m.timer = now.Add(m.MasterDownInterval())
+		m.to(now, StateBackup, ReasonSync)
+	}
+}

@@ -1,0 +1,553 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mdlayher/ndp"
+	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/net/ipv6"
+)
+
+// Instance is one running virtual router.
+type Instance struct {
+	cfg    Config
+	r      *Router
+	group  *syncGroup
+	events chan event
+
+	ifi    *net.Interface
+	conn   *rawConn
+	src    netip.Addr
+	dst    netip.Addr
+	expect Expect
+	m      *Machine
+	buf    []byte
+	pkt    Packet
+
+	stats instanceStats
+
+	arp  *packet.Conn
+	ndp  *ndp.Conn
+	garp garpState
+
+	heldUntil  atomic.Int64 // sync groups: Master_Down_Timer while hearing a master
+	track      map[string]trackStatus
+	groupFault bool
+	notifyQ    chan []string
+}
+
+type instanceStats struct {
+	state               atomic.Uint32
+	prio                atomic.Uint32
+	transitions         atomic.Uint64
+	sent                atomic.Uint64
+	sendErrors          atomic.Uint64
+	received            atomic.Uint64
+	checksumPseudo      atomic.Uint64
+	checksumMessageOnly atomic.Uint64
+	garps               atomic.Uint64
+	drops               DropCounters
+}
+
+// Stats is a snapshot of an instance's metrics.
+type Stats struct {
+	State    State
+	Priority uint8
+	// Transitions counts state changes.
+	Transitions uint64
+	// AdvertsSent and AdvertsReceived count advertisements (received:
+	// valid ones handed to the state machine).
+	AdvertsSent, AdvertsReceived uint64
+	// SendErrors counts adverts the kernel refused.
+	SendErrors uint64
+	// ChecksumPseudoHeader and ChecksumMessageOnly count VRRPv3 adverts by
+	// the checksum dialect they arrived in.
+	ChecksumPseudoHeader, ChecksumMessageOnly uint64
+	// Announcements counts gratuitous ARPs / unsolicited NAs sent.
+	Announcements uint64
+	// Drops counts adverts for this instance dropped, per reason.
+	Drops map[DropReason]uint64
+}
+
+// Name returns the instance's name.
+func (in *Instance) Name() string { return in.cfg.Name }
+
+// State returns the current state; safe from any goroutine.
+func (in *Instance) State() State { return State(in.stats.state.Load()) }
+
+// Stats returns a snapshot of the instance's metrics.
+func (in *Instance) Stats() Stats {
+	s := Stats{
+		State: in.State(), Priority: uint8(in.stats.prio.Load()),
+		Transitions: in.stats.transitions.Load(), AdvertsSent: in.stats.sent.Load(), AdvertsReceived: in.stats.received.Load(),
+		SendErrors: in.stats.sendErrors.Load(), ChecksumPseudoHeader: in.stats.checksumPseudo.Load(),
+		ChecksumMessageOnly: in.stats.checksumMessageOnly.Load(), Announcements: in.stats.garps.Load(),
+		Drops: map[DropReason]uint64{},
+	}
+	for _, r := range DropReasons() {
+		if n := in.stats.drops.Get(r); n > 0 {
+			s.Drops[r] = n
+		}
+	}
+	return s
+}
+
+type eventKind uint8
+
+const (
+	evAdvert eventKind = iota
+	evTrack
+	evGroupFault
+	evForceMaster
+	evForceBackup
+)
+
+type event struct {
+	kind  eventKind
+	at    time.Time
+	src   netip.Addr
+	prio  uint8
+	ivl   time.Duration
+	key   string
+	st    trackStatus
+	fault bool
+}
+
+type trackStatus struct {
+	fault bool
+	delta int
+}
+
+func (in *Instance) post(ev event) {
+	select {
+	case in.events <- ev:
+	default:
+		go func() { in.events <- ev }() // rare: tracker or group event while flooded
+	}
+}
+
+func (in *Instance) loop(ctx context.Context) {
+	m, err := NewMachine(Election{Version: in.cfg.Version, Priority: in.cfg.Priority, Interval: in.cfg.Interval,
+		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate()}, in)
+	if err != nil {
+		in.r.log.Error("vrrp: instance", "instance", in.cfg.Name, "err", err)
+		return
+	}
+	in.m = m
+	in.stats.prio.Store(uint32(in.cfg.Priority))
+	in.buf = make([]byte, 0, 256)
+	in.pkt = Packet{Version: in.cfg.Version, VRID: in.cfg.VRID, Interval: in.cfg.Interval, AuthType: in.cfg.AuthType, AuthData: in.cfg.authPass()}
+	for _, v := range in.cfg.VIPs {
+		in.pkt.Addrs = append(in.pkt.Addrs, v.Prefix.Addr())
+	}
+	in.track = map[string]trackStatus{}
+	var nwg sync.WaitGroup
+	if in.hasNotify() {
+		in.notifyQ = make(chan []string, 64)
+		nwg.Go(in.notifyWorker)
+	}
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	m.Start(time.Now())
+	for {
+		next := m.Deadline()
+		if g := in.garp.deadline(); !g.IsZero() && (next.IsZero() || g.Before(next)) {
+			next = g
+		}
+		if next.IsZero() {
+			t.Reset(time.Hour)
+		} else {
+			t.Reset(time.Until(next))
+		}
+		select {
+		case <-ctx.Done():
+			m.Stop(time.Now())
+			if in.notifyQ != nil {
+				close(in.notifyQ)
+				nwg.Wait()
+			}
+			return
+		case ev := <-in.events:
+			in.handle(ev)
+		case <-t.C:
+			now := time.Now()
+			m.Tick(now)
+			in.garpTick(now)
+		}
+	}
+}
+
+// gate keeps a sync group member from taking over while another member
+// still hears a master it must not preempt (keepalived does the same).
+func (in *Instance) gate() func(time.Time) bool {
+	if in.group == nil {
+		return nil
+	}
+	return func(now time.Time) bool {
+		for _, o := range in.group.members {
+			if o != in && o.State() == StateBackup && o.heldUntil.Load() > now.UnixNano() {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func (in *Instance) publishHeld() {
+	var until int64
+	if in.m.State() == StateBackup && in.m.Master().IsValid() {
+		until = in.m.Deadline().UnixNano()
+	}
+	in.heldUntil.Store(until)
+}
+
+func (in *Instance) handle(ev event) {
+	now := time.Now()
+	defer in.publishHeld()
+	switch ev.kind {
+	case evAdvert:
+		in.m.Advert(ev.at, ev.src, ev.prio, ev.ivl)
+	case evTrack:
+		in.track[ev.key] = ev.st
+		in.applyTracking(now)
+	case evGroupFault:
+		in.groupFault = ev.fault
+		in.applyTracking(now)
+	case evForceMaster:
+		in.m.ForceMaster(now)
+	case evForceBackup:
+		in.m.ForceBackup(now)
+	}
+}
+
+func (in *Instance) applyTracking(now time.Time) {
+	fault := false
+	p := int(in.cfg.Priority)
+	for _, s := range in.track {
+		fault = fault || s.fault
+		p += s.delta
+	}
+	if in.group != nil {
+		in.group.setFault(in, fault)
+	}
+	p = min(max(p, 1), 254)
+	if in.cfg.Priority != 255 {
+		in.m.SetPriority(now, uint8(p))
+		in.stats.prio.Store(uint32(p))
+	}
+	in.m.SetFault(now, fault || in.groupFault)
+}
+
+// Send implements Env: it sends an advertisement with priority p.
+func (in *Instance) Send(p uint8) {
+	in.pkt.Priority = p
+	dsts := in.cfg.Peers
+	if len(dsts) == 0 {
+		dsts = []netip.Addr{in.dst}
+	}
+	for _, dst := range dsts {
+		b, err := in.pkt.AppendTo(in.buf[:0], in.src, dst, in.cfg.Checksum)
+		if err == nil {
+			in.buf = b
+			err = in.conn.write(b, in.src, dst)
+		}
+		if err != nil {
+			in.stats.sendErrors.Add(1)
+			in.r.log.Debug("vrrp: send", "instance", in.cfg.Name, "dst", dst, "err", err)
+			continue
+		}
+		in.stats.sent.Add(1)
+	}
+}
+
+// Transition implements Env: it moves addresses, announces them, runs
+// notify scripts and callbacks.
+func (in *Instance) Transition(t Transition) {
+	in.stats.state.Store(uint32(t.To))
+	in.stats.transitions.Add(1)
+	in.r.log.Info("vrrp: transition", "instance", in.cfg.Name, "from", t.From, "to", t.To, "reason", t.Reason, "priority", in.m.Priority())
+	if t.To == StateMaster {
+		in.addVIPs()
+		in.garp.start(t.At, &in.cfg.GARP)
+		in.garpTick(t.At)
+	} else {
+		in.garp = garpState{}
+		if t.From == StateMaster || t.From == StateInit {
+			in.delVIPs()
+		}
+	}
+	in.notify(t)
+	if in.cfg.OnTransition != nil {
+		in.cfg.OnTransition(in.cfg.Name, t)
+	}
+	if in.group != nil && t.Reason != ReasonSync {
+		switch {
+		case t.To == StateMaster:
+			in.group.broadcast(in, evForceMaster)
+		case t.From == StateMaster && t.To == StateBackup:
+			in.group.broadcast(in, evForceBackup)
+		}
+	}
+}
+
+func (in *Instance) vipLink(v VIP) (netlink.Link, error) {
+	name := v.Dev
+	if name == "" {
+		name = in.cfg.Interface
+	}
+	return in.r.nl.LinkByName(name)
+}
+
+func (in *Instance) nlAddr(v VIP) *netlink.Addr {
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: v.Prefix.Addr().AsSlice(), Mask: net.CIDRMask(v.Prefix.Bits(), v.Prefix.Addr().BitLen())},
+		Label: v.Label, Scope: v.Scope}
+	if v.Broadcast.IsValid() {
+		a.Broadcast = v.Broadcast.AsSlice()
+	}
+	if v.Prefix.Addr().Is6() {
+		a.Flags = syscall.IFA_F_NODAD // usable at once, as keepalived adds them
+	}
+	return a
+}
+
+func (in *Instance) addVIPs() {
+	for _, v := range in.cfg.VIPs {
+		l, err := in.vipLink(v)
+		if err == nil {
+			err = in.r.nl.AddrAdd(l, in.nlAddr(v))
+		}
+		if err != nil && !errors.Is(err, syscall.EEXIST) {
+			in.r.log.Error("vrrp: add VIP", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
+		}
+	}
+}
+
+func (in *Instance) delVIPs() {
+	for _, v := range in.cfg.VIPs {
+		l, err := in.vipLink(v)
+		if err == nil {
+			err = in.r.nl.AddrDel(l, in.nlAddr(v))
+		}
+		if err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENOENT) {
+			in.r.log.Error("vrrp: delete VIP", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
+		}
+	}
+}
+
+// garpState paces announcements like keepalived: a burst of Repeat on
+// becoming master, another Delay later, and RefreshRepeat every Refresh.
+type garpState struct {
+	cfg     *GARP
+	left    int
+	next    time.Time
+	second  time.Time
+	refresh time.Time
+}
+
+func (g *garpState) start(now time.Time, cfg *GARP) {
+	*g = garpState{cfg: cfg}
+	if cfg.Disabled {
+		return
+	}
+	g.left, g.next = cfg.Repeat, now
+	if cfg.Delay > 0 {
+		g.second = now.Add(cfg.Delay)
+	}
+	if cfg.Refresh > 0 {
+		g.refresh = now.Add(cfg.Refresh)
+	}
+}
+
+func (g *garpState) deadline() time.Time {
+	var d time.Time
+	for _, t := range []time.Time{g.second, g.refresh} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if g.left > 0 && (d.IsZero() || g.next.Before(d)) {
+		d = g.next
+	}
+	return d
+}
+
+func (in *Instance) garpTick(now time.Time) {
+	g := &in.garp
+	if g.cfg == nil {
+		return
+	}
+	if !g.second.IsZero() && !g.second.After(now) {
+		g.second = time.Time{}
+		g.left, g.next = g.left+g.cfg.Repeat, now
+	}
+	if !g.refresh.IsZero() && !g.refresh.After(now) {
+		g.refresh = now.Add(g.cfg.Refresh)
+		g.left, g.next = g.left+g.cfg.RefreshRepeat, now
+	}
+	for g.left > 0 && !g.next.After(now) {
+		in.announce()
+		g.left--
+		if g.cfg.Interval > 0 {
+			g.next = now.Add(g.cfg.Interval)
+		}
+	}
+}
+
+func (in *Instance) openAnnouncer() error {
+	if in.cfg.GARP.Disabled {
+		return nil
+	}
+	return inNS(in.r.cfg.NetNS, func() error {
+		var err error
+		if in.cfg.ipv6() {
+			in.ndp, _, err = ndp.Listen(in.ifi, ndp.LinkLocal)
+			if err == nil {
+				var f ipv6.ICMPFilter
+				f.SetAll(true) // we only send
+				err = in.ndp.SetICMPFilter(&f)
+			}
+			return err
+		}
+		in.arp, err = packet.Listen(in.ifi, packet.Raw, 0x0806, nil)
+		return err
+	})
+}
+
+func (in *Instance) closeAnnouncer() {
+	if in.arp != nil {
+		in.arp.Close()
+	}
+	if in.ndp != nil {
+		in.ndp.Close()
+	}
+}
+
+// announce sends one gratuitous ARP request (IPv4) or unsolicited
+// neighbour advertisement with the Override flag (IPv6) per VIP.
+func (in *Instance) announce() {
+	mac := in.ifi.HardwareAddr
+	for _, v := range in.cfg.VIPs {
+		a := v.Prefix.Addr()
+		var err error
+		switch {
+		case in.arp != nil && len(mac) == 6:
+			err = in.sendGARP(mac, a)
+		case in.ndp != nil:
+			na := &ndp.NeighborAdvertisement{Override: true, TargetAddress: a,
+				Options: []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: mac}}}
+			err = in.ndp.WriteTo(na, nil, netip.MustParseAddr("ff02::1"))
+		default:
+			return
+		}
+		if err != nil {
+			in.r.log.Debug("vrrp: announce", "instance", in.cfg.Name, "vip", a, "err", err)
+			continue
+		}
+		in.stats.garps.Add(1)
+	}
+}
+
+func (in *Instance) sendGARP(mac net.HardwareAddr, ip netip.Addr) error {
+	f := appendGARP(nil, mac, ip)
+	_, err := in.arp.WriteTo(f, &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
+	return err
+}
+
+func (in *Instance) hasNotify() bool {
+	n := &in.cfg.Notify
+	return len(n.Master)+len(n.Backup)+len(n.Fault)+len(n.Stop)+len(n.Notify) > 0
+}
+
+func (in *Instance) notify(t Transition) {
+	if in.notifyQ == nil {
+		return
+	}
+	n := &in.cfg.Notify
+	var specific []string
+	state := t.To.String()
+	switch t.To {
+	case StateMaster:
+		specific = n.Master
+	case StateBackup:
+		specific = n.Backup
+	case StateFault:
+		specific = n.Fault
+	case StateInit:
+		specific, state = n.Stop, "STOP"
+	}
+	for _, argv := range [][]string{specific, nil} {
+		if argv == nil && len(n.Notify) > 0 {
+			argv = append(append([]string(nil), n.Notify...), "INSTANCE", in.cfg.Name, state, strconv.Itoa(int(in.m.Priority())))
+		}
+		if len(argv) == 0 {
+			continue
+		}
+		select {
+		case in.notifyQ <- argv:
+		default:
+			in.r.log.Warn("vrrp: notify queue full", "instance", in.cfg.Name)
+		}
+	}
+}
+
+func (in *Instance) notifyWorker() {
+	for argv := range in.notifyQ {
+		ctx, cancel := context.WithTimeout(context.Background(), in.cfg.Notify.Timeout)
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		if err := cmd.Run(); err != nil {
+			in.r.log.Warn("vrrp: notify script", "instance", in.cfg.Name, "argv", argv, "err", err)
+		}
+		cancel()
+	}
+}
+
+// syncGroup moves its members together.
+type syncGroup struct {
+	name    string
+	members []*Instance
+	mu      sync.Mutex
+	faulty  map[*Instance]bool
+}
+
+func (g *syncGroup) setFault(in *Instance, fault bool) {
+	g.mu.Lock()
+	if g.faulty == nil {
+		g.faulty = map[*Instance]bool{}
+	}
+	was := len(g.faulty) > 0
+	if fault {
+		g.faulty[in] = true
+	} else {
+		delete(g.faulty, in)
+	}
+	now := len(g.faulty) > 0
+	g.mu.Unlock()
+	if was == now {
+		return
+	}
+	for _, m := range g.members {
+		if m == in {
+			in.groupFault = now
+		} else {
+			m.post(event{kind: evGroupFault, fault: now})
+		}
+	}
+}
+
+func (g *syncGroup) broadcast(from *Instance, k eventKind) {
+	for _, m := range g.members {
+		if m != from {
+			m.post(event{kind: k})
+		}
+	}
+}

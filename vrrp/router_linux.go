@@ -1,0 +1,316 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// RouterConfig configures a Router.
+type RouterConfig struct {
+	// NetNS is the path of the network namespace to work in (for example
+	// /run/netns/blue); empty means the process's own.
+	NetNS string
+	// Logger receives state changes and errors (default: discard).
+	Logger *slog.Logger
+}
+
+// Router runs VRRP instances in one network namespace. Instances on the
+// same interface and family share one raw socket, so a thousand instances
+// cost a thousand timers, not a thousand sockets.
+type Router struct {
+	cfg       RouterConfig
+	log       *slog.Logger
+	instances []*Instance
+	groups    []*syncGroup
+	drops     DropCounters
+	running   atomic.Bool
+
+	nl     *netlink.Handle
+	nsh    netns.NsHandle
+	conns  map[connKey]*rawConn
+	byConn map[connKey]map[uint8]*Instance
+	links  map[string]*net.Interface
+}
+
+type connKey struct {
+	ifindex int
+	ipv6    bool
+}
+
+// NewRouter returns a Router; add instances with Add, then call Run.
+func NewRouter(cfg RouterConfig) *Router {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Router{cfg: cfg, log: log}
+}
+
+// Add adds an instance. It must be called before Run.
+func (r *Router) Add(cfg Config) (*Instance, error) {
+	if r.running.Load() {
+		return nil, errors.New("vrrp: Add after Run")
+	}
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	for _, o := range r.instances {
+		if o.cfg.Interface == cfg.Interface && o.cfg.VRID == cfg.VRID && o.cfg.ipv6() == cfg.ipv6() {
+			return nil, fmt.Errorf("vrrp: instance %s: VRID %d on %s already used by %s: %w", cfg.Name, cfg.VRID, cfg.Interface, o.cfg.Name, ErrInvalid)
+		}
+	}
+	in := &Instance{cfg: cfg, r: r, events: make(chan event, 256)}
+	in.stats.state.Store(uint32(StateInit))
+	r.instances = append(r.instances, in)
+	return in, nil
+}
+
+// SyncGroup ties instances together (keepalived vrrp_sync_group): a fault
+// in one faults all, and when one becomes master or steps down the others
+// follow.
+func (r *Router) SyncGroup(name string, members ...*Instance) error {
+	if r.running.Load() {
+		return errors.New("vrrp: SyncGroup after Run")
+	}
+	g := &syncGroup{name: name, members: members}
+	for _, m := range members {
+		if m.r != r || m.group != nil {
+			return fmt.Errorf("vrrp: sync group %s: instance %s belongs elsewhere: %w", name, m.cfg.Name, ErrInvalid)
+		}
+		m.group = g
+	}
+	r.groups = append(r.groups, g)
+	return nil
+}
+
+// Drops counts packets dropped before they reached an instance (malformed,
+// bad checksum, unknown VRID).
+func (r *Router) Drops() *DropCounters { return &r.drops }
+
+// Instances returns the instances added.
+func (r *Router) Instances() []*Instance { return r.instances }
+
+// Run opens the sockets, runs every instance until ctx is done, then shuts
+// them down as RFC 9568 asks (a master sends priority 0 and drops its
+// addresses) and returns.
+func (r *Router) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("vrrp: Run called twice")
+	}
+	if err := r.open(); err != nil {
+		r.close()
+		return err
+	}
+	defer r.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for k, c := range r.conns {
+		wg.Go(func() { r.readLoop(ctx, k, c) })
+	}
+	var iwg sync.WaitGroup
+	for _, in := range r.instances {
+		iwg.Go(func() { in.loop(ctx) })
+		in.startTrackers(ctx, &wg)
+	}
+	<-ctx.Done()
+	iwg.Wait()
+	for _, c := range r.conns {
+		c.close() // unblocks the readers
+	}
+	wg.Wait()
+	return nil
+}
+
+func (r *Router) open() error {
+	var err error
+	r.nsh = netns.None()
+	if r.cfg.NetNS != "" {
+		if r.nsh, err = netns.GetFromPath(r.cfg.NetNS); err != nil {
+			return fmt.Errorf("vrrp: netns %s: %w", r.cfg.NetNS, err)
+		}
+	}
+	if r.nl, err = netlink.NewHandleAt(r.nsh); err != nil {
+		return fmt.Errorf("vrrp: netlink: %w", err)
+	}
+	r.conns = map[connKey]*rawConn{}
+	r.byConn = map[connKey]map[uint8]*Instance{}
+	r.links = map[string]*net.Interface{}
+	for _, in := range r.instances {
+		ifi, err := r.link(in.cfg.Interface)
+		if err != nil {
+			return fmt.Errorf("vrrp: instance %s: %w", in.cfg.Name, err)
+		}
+		in.ifi = ifi
+		if err := in.pickSource(); err != nil {
+			return err
+		}
+		k := connKey{ifi.Index, in.cfg.ipv6()}
+		c := r.conns[k]
+		if c == nil {
+			err = inNS(r.cfg.NetNS, func() error {
+				var err error
+				c, err = listenRaw(ifi, k.ipv6)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			r.conns[k] = c
+			r.byConn[k] = map[uint8]*Instance{}
+		}
+		if len(in.cfg.Peers) == 0 && !c.joined {
+			if err := c.join(); err != nil {
+				return err
+			}
+		}
+		in.conn = c
+		r.byConn[k][in.cfg.VRID] = in
+		if err := in.openAnnouncer(); err != nil {
+			r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "instance", in.cfg.Name, "err", err)
+		}
+	}
+	return nil
+}
+
+func (r *Router) close() {
+	for _, c := range r.conns {
+		c.close()
+	}
+	for _, in := range r.instances {
+		in.closeAnnouncer()
+	}
+	if r.nl != nil {
+		r.nl.Close()
+	}
+	if r.cfg.NetNS != "" {
+		r.nsh.Close()
+	}
+}
+
+// link looks an interface up inside the router's namespace.
+func (r *Router) link(name string) (*net.Interface, error) {
+	if ifi, ok := r.links[name]; ok {
+		return ifi, nil
+	}
+	l, err := r.nl.LinkByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("interface %s: %w", name, err)
+	}
+	a := l.Attrs()
+	ifi := &net.Interface{Index: a.Index, MTU: a.MTU, Name: a.Name, HardwareAddr: a.HardwareAddr, Flags: a.Flags}
+	r.links[name] = ifi
+	return ifi, nil
+}
+
+func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
+	buf := make([]byte, 9216)
+	var p Packet
+	insts := r.byConn[k]
+	for ctx.Err() == nil {
+		n, info, err := c.read(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			r.log.Warn("vrrp: read", "ifindex", k.ifindex, "err", err)
+			time.Sleep(10 * time.Millisecond) // avoid spinning on a persistent error
+			continue
+		}
+		now := time.Now()
+		mode, reason := Parse(buf[:n], info, true, &p)
+		if reason != DropNone {
+			r.drops.Add(reason)
+			continue
+		}
+		in := insts[p.VRID]
+		if in == nil {
+			r.drops.Add(DropVRID)
+			continue
+		}
+		if len(in.cfg.Peers) == 0 && info.TTL != 255 {
+			in.stats.drops.Add(DropTTL)
+			continue
+		}
+		if reason := in.expect.Check(&p, info); reason != DropNone {
+			in.stats.drops.Add(reason)
+			continue
+		}
+		if mode == ChecksumMessageOnly && p.Version == 3 {
+			in.stats.checksumMessageOnly.Add(1)
+		} else if p.Version == 3 {
+			in.stats.checksumPseudo.Add(1)
+		}
+		in.stats.received.Add(1)
+		select {
+		case in.events <- event{kind: evAdvert, at: now, src: info.Src, prio: p.Priority, ivl: p.Interval}:
+		default:
+			in.stats.drops.Add(DropOverload)
+		}
+	}
+}
+
+// pickSource chooses the advert source address when none is configured.
+func (in *Instance) pickSource() error {
+	in.expect = Expect{Version: in.cfg.Version, VRID: in.cfg.VRID, AuthType: in.cfg.AuthType, AuthPass: in.cfg.authPass(),
+		Interval: in.cfg.Interval, CheckAddrs: in.cfg.CheckAddrs, Peers: in.cfg.Peers}
+	for _, v := range in.cfg.VIPs {
+		in.expect.Addrs = append(in.expect.Addrs, v.Prefix.Addr())
+	}
+	if in.cfg.Source.IsValid() {
+		in.src = in.cfg.Source
+	} else {
+		fam := netlink.FAMILY_V4
+		if in.cfg.ipv6() {
+			fam = netlink.FAMILY_V6
+		}
+		l, err := in.r.nl.LinkByIndex(in.ifi.Index)
+		if err != nil {
+			return fmt.Errorf("vrrp: instance %s: %w", in.cfg.Name, err)
+		}
+		addrs, err := in.r.nl.AddrList(l, fam)
+		if err != nil {
+			return fmt.Errorf("vrrp: instance %s: addresses of %s: %w", in.cfg.Name, in.cfg.Interface, err)
+		}
+		for _, a := range addrs {
+			ip, _ := netip.AddrFromSlice(a.IP)
+			ip = ip.Unmap()
+			if in.isVIP(ip) {
+				continue
+			}
+			if in.cfg.ipv6() && !ip.IsLinkLocalUnicast() {
+				continue
+			}
+			in.src = ip
+			break
+		}
+		if !in.src.IsValid() {
+			return fmt.Errorf("vrrp: instance %s: no usable source address on %s: %w", in.cfg.Name, in.cfg.Interface, ErrInvalid)
+		}
+	}
+	in.expect.Self = in.src
+	in.dst = MulticastIPv4
+	if in.cfg.ipv6() {
+		in.dst = MulticastIPv6
+	}
+	return nil
+}
+
+func (in *Instance) isVIP(a netip.Addr) bool {
+	for _, v := range in.cfg.VIPs {
+		if v.Prefix.Addr() == a {
+			return true
+		}
+	}
+	return false
+}

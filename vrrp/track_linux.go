@@ -1,0 +1,170 @@
+package vrrp
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// startTrackers starts the goroutines watching the instance's tracked
+// interfaces, scripts and files; they post evTrack events.
+func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup) {
+	if len(in.cfg.TrackInterfaces) > 0 {
+		wg.Go(func() { in.trackInterfaces(ctx) })
+	}
+	for i := range in.cfg.TrackScripts {
+		s := in.cfg.TrackScripts[i]
+		wg.Go(func() { in.trackScript(ctx, s) })
+	}
+	for i := range in.cfg.TrackFiles {
+		f := in.cfg.TrackFiles[i]
+		wg.Go(func() { in.trackFile(ctx, f) })
+	}
+}
+
+func linkDown(a *netlink.LinkAttrs) bool {
+	if a.Flags&net.FlagUp == 0 {
+		return true
+	}
+	return a.OperState == netlink.OperDown || a.OperState == netlink.OperLowerLayerDown || a.OperState == netlink.OperNotPresent
+}
+
+func (in *Instance) trackInterfaces(ctx context.Context) {
+	ch := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	ns := in.r.nsh
+	err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{Namespace: &ns, ListExisting: true,
+		ErrorCallback: func(err error) { in.r.log.Warn("vrrp: link subscription", "instance", in.cfg.Name, "err", err) }})
+	if err != nil {
+		in.r.log.Error("vrrp: track interfaces", "instance", in.cfg.Name, "err", err)
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-ch:
+			if !ok {
+				return
+			}
+			a := u.Attrs()
+			for _, ti := range in.cfg.TrackInterfaces {
+				if ti.Name != a.Name {
+					continue
+				}
+				var st trackStatus
+				if linkDown(a) || u.Header.Type == unix.RTM_DELLINK {
+					st = trackStatus{fault: ti.Weight == 0, delta: ti.Weight}
+				}
+				in.post(event{kind: evTrack, key: "interface:" + ti.Name, st: st})
+			}
+		}
+	}
+}
+
+func (in *Instance) trackScript(ctx context.Context, s TrackScript) {
+	key := "script:" + s.Name
+	if s.Name == "" {
+		key = "script:" + strings.Join(s.Command, " ")
+	}
+	up, known := false, false
+	ok, bad := 0, 0
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, s.Timeout)
+		err := exec.CommandContext(rctx, s.Command[0], s.Command[1:]...).Run()
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			ok, bad = ok+1, 0
+		} else {
+			ok, bad = 0, bad+1
+		}
+		newUp := up
+		switch {
+		case !known:
+			newUp = err == nil
+		case !up && ok >= s.Rise:
+			newUp = true
+		case up && bad >= s.Fall:
+			newUp = false
+		}
+		if !known || newUp != up {
+			known, up = true, newUp
+			in.post(event{kind: evTrack, key: key, st: scriptStatus(up, s.Weight)})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// scriptStatus maps a script result to keepalived's weight semantics.
+func scriptStatus(up bool, weight int) trackStatus {
+	switch {
+	case weight == 0:
+		return trackStatus{fault: !up}
+	case weight > 0 && up, weight < 0 && !up:
+		return trackStatus{delta: weight}
+	}
+	return trackStatus{}
+}
+
+func (in *Instance) trackFile(ctx context.Context, f TrackFile) {
+	key := "file:" + f.Path
+	t := time.NewTicker(f.Interval)
+	defer t.Stop()
+	var last *trackStatus
+	for {
+		st := fileStatus(f)
+		if last == nil || *last != st {
+			last = &st
+			in.post(event{kind: evTrack, key: key, st: st})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// fileStatus reads a track file: a missing or unreadable file counts as 0.
+func fileStatus(f TrackFile) trackStatus {
+	v, _ := readTrackFile(f.Path)
+	if f.Weight == 0 {
+		return trackStatus{fault: v != 0}
+	}
+	return trackStatus{delta: v * f.Weight}
+}
+
+func readTrackFile(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(strings.Fields(s)[0])
+	if err != nil {
+		return 0, fmt.Errorf("vrrp: track file %s: %w", path, err)
+	}
+	return v, nil
+}
