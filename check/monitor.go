@@ -322,6 +322,9 @@ func (m *Monitor) deliver(tr *Transition) {
 	}
 }
 
+// timerSlack is the granularity of the Monitor's timer.
+const timerSlack = time.Millisecond
+
 // loop is the single scheduler: it sleeps on one timer until the earliest
 // due time, then hands every due target to the workers.
 func (m *Monitor) loop() {
@@ -342,7 +345,11 @@ func (m *Monitor) loop() {
 		wait := time.Hour
 		m.armed = time.Time{}
 		if len(m.due) > 0 && len(batch) == 0 {
-			wait = m.due[0].due.Sub(now)
+			// Wake on a whole millisecond: targets due within the same
+			// millisecond go out in one batch, which at thousands of
+			// targets a second saves most wake-ups, for at most 1 ms of
+			// lateness.
+			wait = (m.due[0].due.Sub(now) + timerSlack - 1).Truncate(timerSlack)
 			m.armed = m.due[0].due
 		}
 		if len(batch) == 0 {
