@@ -4,10 +4,13 @@ package check_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -90,4 +93,40 @@ func TestNetnsRealLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitTransition(t, trs, "web", true)
+}
+
+// TestNetnsPingSocket uses the unprivileged ping socket: refused while the
+// namespace's net.ipv4.ping_group_range is the default "1 0", working once
+// it admits our group.
+func TestNetnsPingSocket(t *testing.T) {
+	noLeaks(t)
+	client, server := netns.New(t), netns.New(t)
+	netns.Veth(t, client, "eth0", server, "eth0")
+	client.AddAddr("eth0", netip.MustParsePrefix("10.77.0.1/24"))
+	server.AddAddr("eth0", netip.MustParsePrefix("10.77.0.2/24"))
+	ping := check.ICMP{Addr: netip.MustParseAddr("10.77.0.2"), Socket: "ping", Timeout: time.Second}
+	setRange := func(v string) {
+		t.Helper()
+		err := client.Do(func() error {
+			return os.WriteFile("/proc/sys/net/ipv4/ping_group_range", []byte(v), 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	setRange("1 0")
+	r := inNS(client, ping).Check(context.Background())
+	if r.Up || !errors.Is(r.Err, check.ErrNoICMPSocket) {
+		t.Fatalf("ping socket with ping_group_range 1 0: %+v", r)
+	}
+	setRange(fmt.Sprintf("%d %d", os.Getgid(), os.Getgid()))
+	r = inNS(client, ping).Check(context.Background())
+	if !r.Up {
+		t.Fatalf("ping socket allowed: %+v", r)
+	}
+	r = inNS(client, check.ICMP{Addr: netip.MustParseAddr("10.77.0.9"), Socket: "ping", Timeout: 300 * time.Millisecond}).Check(context.Background())
+	if r.Up {
+		t.Fatalf("ping socket to a missing host: %+v", r)
+	}
+	mustContain(t, "Reason", r.Reason, "no echo reply")
 }
