@@ -227,12 +227,13 @@ func benchMonitor(b *testing.B, addrs []netip.AddrPort, mk func(netip.AddrPort) 
 		time.Sleep(warmup)
 		u0, s0 := cpuSelfSplit()
 		t0 := time.Now()
-		n0, _ := m.Totals()
+		tot0 := m.Totals()
 		time.Sleep(d)
 		u1, s1 := cpuSelfSplit()
 		el := time.Since(t0)
 		c0, c1 := u0+s0, u1+s1
-		n1, worst := m.Totals()
+		tot1 := m.Totals()
+		n0, n1, worst := tot0.Checks, tot1.Checks, tot1.MaxLateness
 		var lates []time.Duration
 		var fails uint64
 		var lat time.Duration
@@ -259,7 +260,10 @@ func benchMonitor(b *testing.B, addrs []netip.AddrPort, mk func(netip.AddrPort) 
 		b.ReportMetric(float64(rssKiB(os.Getpid()))/1024, "rss-MiB")
 		b.ReportMetric(float64(n1-n0)/el.Seconds(), "checks/s")
 		b.ReportMetric(float64(worst)/1e6, "drift-max-ms")
-		b.ReportMetric(float64(lates[len(lates)*99/100])/1e6, "drift-p99-ms")
+		b.ReportMetric(float64(lates[len(lates)*99/100])/1e6, "drift-p99target-ms")
+		b.ReportMetric(float64(tot1.LatenessQuantile(0.5))/1e6, "late-p50<=ms")
+		b.ReportMetric(float64(tot1.LatenessQuantile(0.99))/1e6, "late-p99<=ms")
+		b.ReportMetric(float64(tot1.LatenessQuantile(0.999))/1e6, "late-p999<=ms")
 		b.ReportMetric(float64(ndown), "downs")
 	}
 }

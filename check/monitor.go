@@ -100,8 +100,7 @@ type Monitor struct {
 	due     dueHeap
 	rnd     *rand.Rand
 	closed  bool
-	maxLate time.Duration
-	checks  uint64
+	totals  Totals
 	armed   time.Time // due time the loop's timer is set for
 
 	kick chan struct{}
@@ -277,12 +276,49 @@ func (m *Monitor) Len() int {
 	return len(m.targets)
 }
 
-// Totals returns the number of checks run and the worst lateness seen
-// over all targets.
-func (m *Monitor) Totals() (checks uint64, maxLateness time.Duration) {
+// LatenessBuckets are the upper bounds of the buckets of
+// Totals.Lateness; the last bucket holds everything above the last bound.
+var LatenessBuckets = [...]time.Duration{
+	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2 * time.Second,
+}
+
+// Totals are counters over all targets of a Monitor.
+type Totals struct {
+	// Checks and Failures count check results.
+	Checks, Failures uint64
+	// MaxLateness is the worst delay between a check's due time and its
+	// start.
+	MaxLateness time.Duration
+	// Lateness counts checks by lateness: Lateness[i] those up to
+	// LatenessBuckets[i], the last those above every bound.
+	Lateness [len(LatenessBuckets) + 1]uint64
+}
+
+// LatenessQuantile returns the bucket bound below which the fraction q of
+// checks started (the bound above the last bucket is MaxLateness).
+func (t Totals) LatenessQuantile(q float64) time.Duration {
+	want := uint64(q * float64(t.Checks))
+	var n uint64
+	for i, c := range t.Lateness {
+		n += c
+		if n >= want && c > 0 || n >= t.Checks {
+			if i < len(LatenessBuckets) {
+				return LatenessBuckets[i]
+			}
+			break
+		}
+	}
+	return t.MaxLateness
+}
+
+// Totals returns the counters over all targets.
+func (m *Monitor) Totals() Totals {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.checks, m.maxLate
+	return m.totals
 }
 
 // Close stops all checks and waits for the Monitor's goroutines. Omega
@@ -415,10 +451,17 @@ func (m *Monitor) finish(j job, start time.Time, r Result) {
 		return
 	}
 	late := start.Sub(j.due)
-	m.checks++
-	if late > m.maxLate {
-		m.maxLate = late
+	t := &m.totals
+	t.Checks++
+	if !r.Up {
+		t.Failures++
 	}
+	t.MaxLateness = max(t.MaxLateness, late)
+	b := 0
+	for b < len(LatenessBuckets) && late > LatenessBuckets[b] {
+		b++
+	}
+	t.Lateness[b]++
 	st := &e.stats
 	st.Checks++
 	if !r.Up {
