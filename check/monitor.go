@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -300,7 +301,7 @@ type Totals struct {
 // LatenessQuantile returns the bucket bound below which the fraction q of
 // checks started (the bound above the last bucket is MaxLateness).
 func (t Totals) LatenessQuantile(q float64) time.Duration {
-	want := uint64(q * float64(t.Checks))
+	want := uint64(math.Ceil(q * float64(t.Checks)))
 	var n uint64
 	for i, c := range t.Lateness {
 		n += c
