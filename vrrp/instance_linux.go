@@ -123,11 +123,6 @@ type event struct {
 	fault bool
 }
 
-type trackStatus struct {
-	fault bool
-	delta int
-}
-
 func (in *Instance) post(ev event) {
 	select {
 	case in.events <- ev:
@@ -344,62 +339,9 @@ func (in *Instance) delVIPs() {
 	}
 }
 
-// garpState paces announcements like keepalived: a burst of Repeat on
-// becoming master, another Delay later, and RefreshRepeat every Refresh.
-type garpState struct {
-	cfg     *GARP
-	left    int
-	next    time.Time
-	second  time.Time
-	refresh time.Time
-}
-
-func (g *garpState) start(now time.Time, cfg *GARP) {
-	*g = garpState{cfg: cfg}
-	if cfg.Disabled {
-		return
-	}
-	g.left, g.next = cfg.Repeat, now
-	if cfg.Delay > 0 {
-		g.second = now.Add(cfg.Delay)
-	}
-	if cfg.Refresh > 0 {
-		g.refresh = now.Add(cfg.Refresh)
-	}
-}
-
-func (g *garpState) deadline() time.Time {
-	var d time.Time
-	for _, t := range []time.Time{g.second, g.refresh} {
-		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
-			d = t
-		}
-	}
-	if g.left > 0 && (d.IsZero() || g.next.Before(d)) {
-		d = g.next
-	}
-	return d
-}
-
 func (in *Instance) garpTick(now time.Time) {
-	g := &in.garp
-	if g.cfg == nil {
-		return
-	}
-	if !g.second.IsZero() && !g.second.After(now) {
-		g.second = time.Time{}
-		g.left, g.next = g.left+g.cfg.Repeat, now
-	}
-	if !g.refresh.IsZero() && !g.refresh.After(now) {
-		g.refresh = now.Add(g.cfg.Refresh)
-		g.left, g.next = g.left+g.cfg.RefreshRepeat, now
-	}
-	for g.left > 0 && !g.next.After(now) {
+	for range in.garp.due(now) {
 		in.announce()
-		g.left--
-		if g.cfg.Interval > 0 {
-			g.next = now.Add(g.cfg.Interval)
-		}
 	}
 }
 
