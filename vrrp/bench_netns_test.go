@@ -4,6 +4,7 @@ package vrrp
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/mdlayher/packet"
+	"golang.org/x/net/ipv4"
 )
 
 // observer timestamps VRRP adverts and gratuitous ARPs seen on a LAN from
@@ -111,11 +113,16 @@ func BenchmarkTakeover(b *testing.B) {
 		version int
 		ivl     time.Duration
 		adv     string
-	}{{"v2-1s", 2, time.Second, "1"}, {"v3-10ms", 3, 10 * time.Millisecond, "0.01"}} {
+		flood   bool
+	}{{"v2-1s", 2, time.Second, "1", false}, {"v3-10ms", 3, 10 * time.Millisecond, "0.01", false},
+		{"v3-10ms-junk-flood", 3, 10 * time.Millisecond, "0.01", true}} {
 		for _, who := range []string{"lvskit", "keepalived"} {
 			b.Run(ivl.name+"/"+who, func(b *testing.B) {
 				l := newLAN(b, 3) // 0 master (keepalived), 1 backup under test, 2 observer
 				obs := newObserver(b, l.hosts[2])
+				if ivl.flood {
+					flood(b, l.hosts[2], 10000)
+				}
 				vip := netip.MustParsePrefix("10.77.0.100/32")
 				ka := kaInstance{name: "VI_1", version: ivl.version, vrid: 51, advert: ivl.adv, vip: vip}
 				backupPrio := 100
@@ -261,4 +268,56 @@ func rssKiB(tb testing.TB, pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// flood sends rate malformed VRRP packets per second (bad checksums,
+// truncations, wrong versions; all for VRID 51) to 224.0.0.18 from h until
+// the benchmark ends.
+func flood(tb testing.TB, h *netns.NS, rate int) {
+	tb.Helper()
+	var pc *ipv4.PacketConn
+	err := h.Do(func() error {
+		c, err := net.ListenPacket("ip4:112", "0.0.0.0")
+		if err != nil {
+			return err
+		}
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		pc = ipv4.NewPacketConn(c)
+		return errors.Join(pc.SetMulticastTTL(255), pc.SetMulticastInterface(ifi))
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	good, _ := (&Packet{Version: 3, VRID: 51, Priority: 254, Interval: 10 * time.Millisecond,
+		Addrs: []netip.Addr{netip.MustParseAddr("10.77.0.100")}}).AppendTo(nil, netip.MustParseAddr("10.77.0.3"), MulticastIPv4, 0)
+	junk := [][]byte{
+		append([]byte{good[0], good[1], good[2], good[3], good[4], good[5], good[6] ^ 0xff}, good[7:]...), // bad checksum
+		good[:6],                          // truncated
+		append([]byte{0x41}, good[1:]...), // version 4
+		append([]byte{good[0], good[1], good[2], 9}, good[4:]...), // address count too big
+	}
+	dst := &net.IPAddr{IP: MulticastIPv4.AsSlice()}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		per := rate / 100
+		for i := 0; ; {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			for range per {
+				pc.WriteTo(junk[i%len(junk)], nil, dst)
+				i++
+			}
+		}
+	}()
+	tb.Cleanup(func() { close(stop); <-done; pc.Close() })
 }
