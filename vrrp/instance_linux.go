@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -159,6 +160,13 @@ func (in *Instance) loop(ctx context.Context) {
 		if g := in.garp.deadline(); !g.IsZero() && (next.IsZero() || g.Before(next)) {
 			next = g
 		}
+		// The Go timer can wake a millisecond late under load; for the
+		// Master_Down_Timer, which decides takeover time, wake early and
+		// spin the last stretch.
+		precise := m.State() == StateBackup && !next.IsZero() && next.Equal(m.Deadline())
+		if precise {
+			next = next.Add(-spinWindow)
+		}
 		if next.IsZero() {
 			t.Reset(time.Hour)
 		} else {
@@ -175,6 +183,9 @@ func (in *Instance) loop(ctx context.Context) {
 		case ev := <-in.events:
 			in.handle(ev)
 		case <-t.C:
+			if precise {
+				in.spinUntilDeadline(ctx)
+			}
 			now := time.Now()
 			m.Tick(now)
 			in.garpTick(now)
@@ -204,6 +215,33 @@ func (in *Instance) publishHeld() {
 		until = in.m.Deadline().UnixNano()
 	}
 	in.heldUntil.Store(until)
+}
+
+// spinWindow is how early the loop wakes for a backup's Master_Down_Timer.
+const spinWindow = 2 * time.Millisecond
+
+// spinUntilDeadline busy-waits (still handling events, so that an advert
+// in the last moment is not missed) until the backup's timer is due, it
+// moves away, or the state changes.
+func (in *Instance) spinUntilDeadline(ctx context.Context) {
+	for {
+		d := in.m.Deadline()
+		if in.m.State() != StateBackup || d.IsZero() {
+			return
+		}
+		left := time.Until(d)
+		if left <= 0 || left > spinWindow {
+			return
+		}
+		select {
+		case ev := <-in.events:
+			in.handle(ev)
+		case <-ctx.Done():
+			return
+		default:
+			runtime.Gosched()
+		}
+	}
 }
 
 func (in *Instance) handle(ev event) {
