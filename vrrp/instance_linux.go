@@ -3,6 +3,7 @@ package vrrp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -25,6 +26,7 @@ type Instance struct {
 	r      *Router
 	group  *syncGroup
 	events chan event
+	stop   <-chan struct{} // closed when Run ends
 
 	ifi    *net.Interface
 	conn   *rawConn
@@ -37,8 +39,8 @@ type Instance struct {
 
 	stats instanceStats
 
-	arp  *packet.Conn
-	ndp  *ndp.Conn
+	snd  *sender
+	ann  *announcer
 	garp garpState
 
 	heldUntil  atomic.Int64 // sync groups: Master_Down_Timer while hearing a master
@@ -128,7 +130,12 @@ func (in *Instance) post(ev event) {
 	select {
 	case in.events <- ev:
 	default:
-		go func() { in.events <- ev }() // rare: tracker or group event while flooded
+		go func() { // rare: a tracker or group event while adverts flood in
+			select {
+			case in.events <- ev:
+			case <-in.stop:
+			}
+		}()
 	}
 }
 
@@ -292,7 +299,7 @@ func (in *Instance) Send(p uint8) {
 		b, err := in.pkt.AppendTo(in.buf[:0], in.src, dst, in.cfg.Checksum)
 		if err == nil {
 			in.buf = b
-			err = in.conn.write(b, in.src, dst)
+			err = in.snd.write(b, dst)
 		}
 		if err != nil {
 			in.stats.sendErrors.Add(1)
@@ -338,7 +345,12 @@ func (in *Instance) vipLink(v VIP) (netlink.Link, error) {
 	if name == "" {
 		name = in.cfg.Interface
 	}
-	return in.r.nl.LinkByName(name)
+	ifi, err := in.r.link(name)
+	if err != nil {
+		return nil, err
+	}
+	// AddrAdd and AddrDel need only the index.
+	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: ifi.Index, Name: ifi.Name}}, nil
 }
 
 func (in *Instance) nlAddr(v VIP) *netlink.Addr {
@@ -357,7 +369,7 @@ func (in *Instance) addVIPs() {
 	for _, v := range in.cfg.VIPs {
 		l, err := in.vipLink(v)
 		if err == nil {
-			err = in.r.nl.AddrAdd(l, in.nlAddr(v))
+			err = in.r.netlink(func(h *netlink.Handle) error { return h.AddrAdd(l, in.nlAddr(v)) })
 		}
 		if err != nil && !errors.Is(err, syscall.EEXIST) {
 			in.r.log.Error("vrrp: add VIP", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
@@ -369,7 +381,7 @@ func (in *Instance) delVIPs() {
 	for _, v := range in.cfg.VIPs {
 		l, err := in.vipLink(v)
 		if err == nil {
-			err = in.r.nl.AddrDel(l, in.nlAddr(v))
+			err = in.r.netlink(func(h *netlink.Handle) error { return h.AddrDel(l, in.nlAddr(v)) })
 		}
 		if err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENOENT) {
 			in.r.log.Error("vrrp: delete VIP", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
@@ -383,64 +395,80 @@ func (in *Instance) garpTick(now time.Time) {
 	}
 }
 
-func (in *Instance) openAnnouncer() error {
-	if in.cfg.GARP.Disabled {
-		return nil
-	}
-	return inNS(in.r.cfg.NetNS, func() error {
+// announcer sends gratuitous ARPs or neighbour advertisements on one
+// interface for every instance there. Its sockets only send: the packet
+// socket is bound to protocol 0 and the ICMPv6 one filters everything.
+type announcer struct {
+	mu  sync.Mutex
+	ifi *net.Interface
+	arp *packet.Conn
+	ndp *ndp.Conn
+}
+
+func openAnnouncer(ns string, ifi *net.Interface, ipv6only bool) (*announcer, error) {
+	a := &announcer{ifi: ifi}
+	err := inNS(ns, func() error {
 		var err error
-		if in.cfg.ipv6() {
-			in.ndp, _, err = ndp.Listen(in.ifi, ndp.LinkLocal)
+		if ipv6only {
+			a.ndp, _, err = ndp.Listen(ifi, ndp.LinkLocal)
 			if err == nil {
 				var f ipv6.ICMPFilter
-				f.SetAll(true) // we only send
-				err = in.ndp.SetICMPFilter(&f)
+				f.SetAll(true)
+				err = a.ndp.SetICMPFilter(&f)
 			}
 			return err
 		}
-		in.arp, err = packet.Listen(in.ifi, packet.Raw, 0x0806, nil)
+		a.arp, err = packet.Listen(ifi, packet.Raw, 0, nil)
 		return err
 	})
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
 }
 
-func (in *Instance) closeAnnouncer() {
-	if in.arp != nil {
-		in.arp.Close()
+func (a *announcer) close() {
+	if a.arp != nil {
+		a.arp.Close()
 	}
-	if in.ndp != nil {
-		in.ndp.Close()
+	if a.ndp != nil {
+		a.ndp.Close()
 	}
 }
+
+var allNodes = netip.MustParseAddr("ff02::1")
 
 // announce sends one gratuitous ARP request (IPv4) or unsolicited
-// neighbour advertisement with the Override flag (IPv6) per VIP.
-func (in *Instance) announce() {
-	mac := in.ifi.HardwareAddr
-	for _, v := range in.cfg.VIPs {
-		a := v.Prefix.Addr()
-		var err error
-		switch {
-		case in.arp != nil && len(mac) == 6:
-			err = in.sendGARP(mac, a)
-		case in.ndp != nil:
-			na := &ndp.NeighborAdvertisement{Override: true, TargetAddress: a,
-				Options: []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: mac}}}
-			err = in.ndp.WriteTo(na, nil, netip.MustParseAddr("ff02::1"))
-		default:
-			return
+// neighbour advertisement with the Override flag (IPv6) for ip.
+func (a *announcer) announce(ip netip.Addr) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	mac := a.ifi.HardwareAddr
+	if a.arp != nil {
+		if len(mac) != 6 {
+			return fmt.Errorf("vrrp: %s has no Ethernet address: %w", a.ifi.Name, ErrInvalid)
 		}
-		if err != nil {
-			in.r.log.Debug("vrrp: announce", "instance", in.cfg.Name, "vip", a, "err", err)
+		_, err := a.arp.WriteTo(appendGARP(nil, mac, ip), &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
+		return err
+	}
+	na := &ndp.NeighborAdvertisement{Override: true, TargetAddress: ip,
+		Options: []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: mac}}}
+	return a.ndp.WriteTo(na, nil, allNodes)
+}
+
+// announce announces every VIP once.
+func (in *Instance) announce() {
+	if in.ann == nil {
+		return
+	}
+	for _, v := range in.cfg.VIPs {
+		if err := in.ann.announce(v.Prefix.Addr()); err != nil {
+			in.r.log.Debug("vrrp: announce", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
 			continue
 		}
 		in.stats.garps.Add(1)
 	}
-}
-
-func (in *Instance) sendGARP(mac net.HardwareAddr, ip netip.Addr) error {
-	f := appendGARP(nil, mac, ip)
-	_, err := in.arp.WriteTo(f, &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
-	return err
 }
 
 func (in *Instance) hasNotify() bool {
