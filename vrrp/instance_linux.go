@@ -493,10 +493,11 @@ func (in *Instance) notify(t Transition) {
 	case StateInit:
 		specific, state = n.Stop, "STOP"
 	}
-	for _, argv := range [][]string{specific, nil} {
-		if argv == nil && len(n.Notify) > 0 {
-			argv = append(append([]string(nil), n.Notify...), "INSTANCE", in.cfg.Name, state, strconv.Itoa(int(in.m.Priority())))
-		}
+	var generic []string
+	if len(n.Notify) > 0 {
+		generic = append(append([]string(nil), n.Notify...), "INSTANCE", in.cfg.Name, state, strconv.Itoa(int(in.m.Priority())))
+	}
+	for _, argv := range [][]string{specific, generic} {
 		if len(argv) == 0 {
 			continue
 		}

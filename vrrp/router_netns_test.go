@@ -5,6 +5,10 @@ package vrrp
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +26,20 @@ func TestRouterInNamespace(t *testing.T) {
 	startKeepalived(t, l.hosts[1], kaConf("ka", scKeepalived(100)))
 	cfg := scLvskit(l, 0, 200)
 	cfg.TrackInterfaces = []TrackInterface{{Name: "eth0"}}
+	// keepalived-style notify scripts, run without a shell.
+	dir := t.TempDir()
+	log := filepath.Join(dir, "notify.log")
+	script := filepath.Join(dir, "notify.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+log+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Notify = Notify{Notify: []string{script}, Master: []string{script, "to-master"}, Fault: []string{script, "to-fault"}, Stop: []string{script, "stopped"}}
+	var logBuf lockedBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("router log:\n%s", logBuf.String())
+		}
+	})
 	var mu sync.Mutex
 	var states []State
 	cfg.OnTransition = func(_ string, tr Transition) {
@@ -29,7 +47,7 @@ func TestRouterInNamespace(t *testing.T) {
 		states = append(states, tr.To)
 		mu.Unlock()
 	}
-	r := NewRouter(RouterConfig{NetNS: l.hosts[0].Path(), Logger: slog.New(slog.DiscardHandler)})
+	r := NewRouter(RouterConfig{NetNS: l.hosts[0].Path(), Logger: slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	in, err := r.Add(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -80,4 +98,32 @@ func TestRouterInNamespace(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("states %v, stats %+v", states, st)
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"INSTANCE VI_1 BACKUP 200", "to-master", "INSTANCE VI_1 MASTER 200", "to-fault", "INSTANCE VI_1 FAULT 200",
+		"INSTANCE VI_1 BACKUP 200", "to-master", "INSTANCE VI_1 MASTER 200", "stopped", "INSTANCE VI_1 STOP 200"}
+	if got := strings.Split(strings.TrimSpace(string(b)), "\n"); !slices.Equal(got, want) {
+		t.Fatalf("notify calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// lockedBuffer collects log output from any goroutine, also after the
+// test has ended.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -41,7 +41,11 @@ func (in *Instance) trackInterfaces(ctx context.Context) {
 	defer close(done)
 	ns := in.r.nsh
 	err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{Namespace: &ns, ListExisting: true,
-		ErrorCallback: func(err error) { in.r.log.Warn("vrrp: link subscription", "instance", in.cfg.Name, "err", err) }})
+		ErrorCallback: func(err error) {
+			if ctx.Err() == nil { // closing the subscription at shutdown also reports
+				in.r.log.Warn("vrrp: link subscription", "instance", in.cfg.Name, "err", err)
+			}
+		}})
 	if err != nil {
 		in.r.log.Error("vrrp: track interfaces", "instance", in.cfg.Name, "err", err)
 		return
