@@ -318,12 +318,14 @@ func (in *Instance) Transition(t Transition) {
 	in.r.log.Info("vrrp: transition", "instance", in.cfg.Name, "from", t.From, "to", t.To, "reason", t.Reason, "priority", in.m.Priority())
 	if t.To == StateMaster {
 		in.addVIPs()
+		in.setRoutes(true)
 		in.garp.start(t.At, &in.cfg.GARP)
 		in.garpTick(t.At)
 	} else {
 		in.garp = garpState{}
 		if t.From == StateMaster || t.From == StateInit {
 			in.delVIPs()
+			in.setRoutes(false)
 		}
 	}
 	in.notify(t)
@@ -392,6 +394,62 @@ func (in *Instance) delVIPs() {
 func (in *Instance) garpTick(now time.Time) {
 	for range in.garp.due(now) {
 		in.announce()
+	}
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// setRoutes adds (on) or removes the virtual routes and rules.
+func (in *Instance) setRoutes(on bool) {
+	for _, r := range in.cfg.Routes {
+		dev := r.Dev
+		if dev == "" {
+			dev = in.cfg.Interface
+		}
+		ifi, err := in.r.link(dev)
+		if err != nil {
+			in.r.log.Error("vrrp: virtual route", "instance", in.cfg.Name, "dst", r.Dst, "err", err)
+			continue
+		}
+		nr := &netlink.Route{Dst: ipNet(r.Dst), LinkIndex: ifi.Index, Table: r.Table, Priority: r.Metric}
+		if r.Gw.IsValid() {
+			nr.Gw = r.Gw.AsSlice()
+		}
+		err = in.r.netlink(func(h *netlink.Handle) error {
+			if on {
+				return h.RouteReplace(nr)
+			}
+			return h.RouteDel(nr)
+		})
+		if err != nil && (on || !errors.Is(err, syscall.ESRCH)) {
+			in.r.log.Error("vrrp: virtual route", "instance", in.cfg.Name, "dst", r.Dst, "add", on, "err", err)
+		}
+	}
+	for _, r := range in.cfg.Rules {
+		nr := netlink.NewRule()
+		nr.Table, nr.Priority = r.Table, r.Priority
+		if r.From.IsValid() {
+			nr.Src = ipNet(r.From)
+		}
+		if r.To.IsValid() {
+			nr.Dst = ipNet(r.To)
+		}
+		if (r.From.IsValid() && r.From.Addr().Is6()) || (r.To.IsValid() && r.To.Addr().Is6()) {
+			nr.Family = netlink.FAMILY_V6
+		} else {
+			nr.Family = netlink.FAMILY_V4
+		}
+		err := in.r.netlink(func(h *netlink.Handle) error {
+			if on {
+				return h.RuleAdd(nr)
+			}
+			return h.RuleDel(nr)
+		})
+		if err != nil && !(on && errors.Is(err, syscall.EEXIST)) && !(!on && errors.Is(err, syscall.ENOENT)) {
+			in.r.log.Error("vrrp: virtual rule", "instance", in.cfg.Name, "rule", r, "add", on, "err", err)
+		}
 	}
 }
 

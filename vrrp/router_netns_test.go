@@ -3,7 +3,10 @@
 package vrrp
 
 import (
+	"net/netip"
+
 	"context"
+	"github.com/vishvananda/netlink"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -26,6 +29,9 @@ func TestRouterInNamespace(t *testing.T) {
 	startKeepalived(t, l.hosts[1], kaConf("ka", scKeepalived(100)))
 	cfg := scLvskit(l, 0, 200)
 	cfg.TrackInterfaces = []TrackInterface{{Name: "eth0"}}
+	route := Route{Dst: netip.MustParsePrefix("10.99.0.0/24"), Gw: l.v4(1, 24).Addr()}
+	rule := Rule{From: scVIP, Table: 100, Priority: 1000}
+	cfg.Routes, cfg.Rules = []Route{route}, []Rule{rule}
 	// keepalived-style notify scripts, run without a shell.
 	dir := t.TempDir()
 	log := filepath.Join(dir, "notify.log")
@@ -64,8 +70,9 @@ func TestRouterInNamespace(t *testing.T) {
 		}
 	})
 	l.waitMaster(vip, 0, both, scTimeout, scHold)
-
 	h := l.hosts[0].Handle()
+	waitFor(t, scTimeout, "virtual route and rule", func() bool { return hasRoute(h, route) && hasRule(h, rule) })
+
 	link, err := h.LinkByName("eth0")
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +95,8 @@ func TestRouterInNamespace(t *testing.T) {
 	if in.State() != StateInit {
 		t.Fatalf("state after Run returned: %v", in.State())
 	}
-	if hasAddr(l.hosts[0], vip) {
-		t.Fatal("VIP left behind after shutdown")
+	if hasAddr(l.hosts[0], vip) || hasRoute(h, route) || hasRule(h, rule) {
+		t.Fatal("VIP, route or rule left behind after shutdown")
 	}
 	st := in.Stats()
 	if st.AdvertsSent == 0 || st.AdvertsReceived == 0 || st.Announcements == 0 {
@@ -126,4 +133,30 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+func hasRoute(h *netlink.Handle, r Route) bool {
+	rs, err := h.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return false
+	}
+	for _, x := range rs {
+		if x.Dst != nil && x.Dst.String() == r.Dst.String() && x.Gw.String() == r.Gw.String() {
+			return true
+		}
+	}
+	return false
+}
+
+func hasRule(h *netlink.Handle, r Rule) bool {
+	rs, err := h.RuleList(netlink.FAMILY_V4)
+	if err != nil {
+		return false
+	}
+	for _, x := range rs {
+		if x.Table == r.Table && x.Priority == r.Priority && x.Src != nil && x.Src.String() == r.From.String() {
+			return true
+		}
+	}
+	return false
 }
