@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ type observer struct {
 	mu     sync.Mutex
 	adv    map[netip.Addr][]time.Time // by IPv4 source
 	garpBy map[string][]time.Time     // by sender MAC
+	advMAC []string                   // distinct source MACs of adverts
 	conn   *packet.Conn
 }
 
@@ -62,7 +64,11 @@ func newObserver(tb testing.TB, h *netns.NS) *observer {
 				ip := f[14:]
 				if len(ip) >= 20 && ip[9] == Protocol {
 					src := netip.AddrFrom4([4]byte(ip[12:16]))
+					mac := net.HardwareAddr(f[6:12]).String()
 					o.mu.Lock()
+					if !slices.Contains(o.advMAC, mac) {
+						o.advMAC = append(o.advMAC, mac)
+					}
 					o.adv[src] = append(o.adv[src], now)
 					o.mu.Unlock()
 				}

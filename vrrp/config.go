@@ -41,6 +41,16 @@ type Config struct {
 	// leaving it.
 	Routes []Route
 	Rules  []Rule
+	// VMAC puts the VIPs on a macvlan interface (private mode) carrying the
+	// virtual router MAC 00:00:5e:00:01:VRID and sends adverts and ARPs
+	// from it, so that a takeover needs no ARP cache update at all
+	// (keepalived use_vmac). IPv4 only for now. The router creates the
+	// interface, sets arp_ignore=1 and arp_announce=2 on it and on
+	// Interface, and deletes it
+	// when Run returns.
+	VMAC bool
+	// VMACName names the interface (default "vrrp.VRID").
+	VMACName string
 	// Source is the address adverts are sent from and the tie-breaker
 	// (keepalived unicast_src_ip). Zero picks the interface's first
 	// address of the family (for IPv6 its link-local address).
@@ -234,6 +244,14 @@ func (c *Config) normalize() error {
 	for i, r := range c.Rules {
 		if r.Table <= 0 || (!r.From.IsValid() && !r.To.IsValid()) {
 			return bad(fmt.Sprintf("Rules[%d]", i), "needs a table and a From or To prefix")
+		}
+	}
+	if c.VMAC {
+		if ipv6 {
+			return bad("VMAC", "IPv6 virtual MACs are not supported yet")
+		}
+		if c.VMACName == "" {
+			c.VMACName = fmt.Sprintf("vrrp.%d", c.VRID)
 		}
 	}
 	if c.Source.IsValid() && c.Source.Is6() != ipv6 {

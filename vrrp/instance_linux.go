@@ -29,6 +29,7 @@ type Instance struct {
 	stop   <-chan struct{} // closed when Run ends
 
 	ifi    *net.Interface
+	vmac   *net.Interface // VMAC: the macvlan holding the VIPs
 	conn   *rawConn
 	src    netip.Addr
 	dst    netip.Addr
@@ -344,7 +345,11 @@ func (in *Instance) Transition(t Transition) {
 
 func (in *Instance) vipLink(v VIP) (netlink.Link, error) {
 	name := v.Dev
-	if name == "" {
+	switch {
+	case name != "":
+	case in.vmac != nil:
+		name = in.vmac.Name
+	default:
 		name = in.cfg.Interface
 	}
 	ifi, err := in.r.link(name)

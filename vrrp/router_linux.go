@@ -45,6 +45,9 @@ type Router struct {
 	links  map[string]*net.Interface
 	linkMu sync.Mutex
 	addrs  map[connKey][]netlink.Addr // interface addresses, read once at open
+
+	vmacs     []netlink.Link
+	vmacConns []*rawConn
 }
 
 type connKey struct {
@@ -210,15 +213,25 @@ func (r *Router) open() error {
 		}
 		in.snd = c.newSender(in.src, dsts)
 		r.byConn[k][in.cfg.VRID] = in
+		annIfi := ifi
+		if in.cfg.VMAC {
+			vm, sc, err := r.openVMAC(in, ifi)
+			if err != nil {
+				return err
+			}
+			in.vmac, annIfi = vm, vm
+			in.snd = sc.newSender(in.src, dsts)
+		}
 		if in.cfg.GARP.Disabled {
 			continue
 		}
-		a, ok := r.anns[k]
+		ak := connKey{annIfi.Index, k.ipv6}
+		a, ok := r.anns[ak]
 		if !ok {
-			if a, err = openAnnouncer(r.cfg.NetNS, ifi, k.ipv6); err != nil {
+			if a, err = openAnnouncer(r.cfg.NetNS, annIfi, k.ipv6); err != nil {
 				r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", ifi.Name, "err", err)
 			}
-			r.anns[k] = a // nil after an error: do not retry per instance
+			r.anns[ak] = a // nil after an error: do not retry per instance
 		}
 		in.ann = a
 	}
@@ -232,6 +245,14 @@ func (r *Router) close() {
 	for _, a := range r.anns {
 		if a != nil {
 			a.close()
+		}
+	}
+	for _, c := range r.vmacConns {
+		c.close()
+	}
+	for _, l := range r.vmacs {
+		if err := r.nl.LinkDel(l); err != nil {
+			r.log.Warn("vrrp: delete vmac", "interface", l.Attrs().Name, "err", err)
 		}
 	}
 	if r.nl != nil {
