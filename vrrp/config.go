@@ -46,8 +46,7 @@ type Config struct {
 	// from it, so that a takeover needs no ARP cache update at all
 	// (keepalived use_vmac). IPv4 only for now. The router creates the
 	// interface, sets arp_ignore=1 and arp_announce=2 on it and on
-	// Interface, and deletes it
-	// when Run returns.
+	// Interface, and deletes it when Run returns.
 	VMAC bool
 	// VMACName names the interface (default "vrrp.VRID").
 	VMACName string

@@ -5,7 +5,6 @@ package vrrp
 import (
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/vishvananda/netlink"
 )
@@ -57,5 +56,4 @@ func TestInteropVMAC(t *testing.T) {
 		t.Fatal("vrrp.51 left behind")
 	}
 	waitFor(t, scTimeout, "client reaches the VIP on keepalived", func() bool { return askName(client, vip) == "keepalived" })
-	_ = time.Second
 }
