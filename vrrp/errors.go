@@ -20,7 +20,7 @@ type DropReason uint8
 
 // Reasons a received advertisement is dropped (RFC 3768 7.1, RFC 9568 7.1).
 const (
-	DropNone         DropReason = iota
+	DropNone         DropReason = iota // accepted
 	DropTTL                     // IPv4 TTL or IPv6 hop limit is not 255
 	DropVersion                 // version not 2/3 or not the configured one
 	DropType                    // type is not advertisement
@@ -85,6 +85,7 @@ type DecodeError struct {
 	Detail string
 }
 
+// Error describes the problem with its reason and offset.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("vrrp: drop (%s) at byte %d: %s", e.Reason, e.Offset, e.Detail)
 }

@@ -142,7 +142,7 @@ func (in *Instance) post(ev event) {
 
 func (in *Instance) loop(ctx context.Context) {
 	m, err := NewMachine(Election{Version: in.cfg.Version, Priority: in.cfg.Priority, Interval: in.cfg.Interval,
-		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate()}, in)
+		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate()}, instanceEnv{in})
 	if err != nil {
 		in.r.log.Error("vrrp: instance", "instance", in.cfg.Name, "err", err)
 		return
@@ -289,8 +289,15 @@ func (in *Instance) applyTracking(now time.Time) {
 	in.m.SetFault(now, fault || in.groupFault)
 }
 
-// Send implements Env: it sends an advertisement with priority p.
-func (in *Instance) Send(p uint8) {
+// instanceEnv is the Instance's side of the Machine (kept unexported so
+// that callers cannot drive an instance's sockets behind its back).
+type instanceEnv struct{ in *Instance }
+
+func (e instanceEnv) Send(p uint8)            { e.in.send(p) }
+func (e instanceEnv) Transition(t Transition) { e.in.transition(t) }
+
+// send sends an advertisement with priority p.
+func (in *Instance) send(p uint8) {
 	in.pkt.Priority = p
 	dsts := in.cfg.Peers
 	if len(dsts) == 0 {
@@ -311,9 +318,9 @@ func (in *Instance) Send(p uint8) {
 	}
 }
 
-// Transition implements Env: it moves addresses, announces them, runs
-// notify scripts and callbacks.
-func (in *Instance) Transition(t Transition) {
+// transition moves addresses, announces them, runs notify scripts and
+// callbacks.
+func (in *Instance) transition(t Transition) {
 	in.stats.state.Store(uint32(t.To))
 	in.stats.transitions.Add(1)
 	in.r.log.Info("vrrp: transition", "instance", in.cfg.Name, "from", t.From, "to", t.To, "reason", t.Reason, "priority", in.m.Priority())
