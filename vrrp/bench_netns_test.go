@@ -183,17 +183,6 @@ func BenchmarkTakeover(b *testing.B) {
 
 var instancesSettle = 12 * time.Second
 
-func BenchmarkInstancesProbe(b *testing.B) {
-	instancesSettle = 9 * time.Second
-	for _, n := range []int{1, 250} {
-		b.Run(fmt.Sprint(n*4), func(b *testing.B) {
-			cpu, rss := runInstances(b, "lvskit", n)
-			b.ReportMetric(cpu, "%CPU")
-			b.ReportMetric(rss, "MiB-RSS")
-		})
-	}
-}
-
 // BenchmarkInstances1000 runs 1,000 VRRPv2 instances at advert_int 1 (4
 // interfaces × 250 VRIDs, all masters) in one process, lvskit and
 // keepalived in the same run, and reports CPU (% of one core over a 10 s
