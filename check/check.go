@@ -150,7 +150,16 @@ func dial(ctx context.Context, network string, addr, bind netip.AddrPort, timeou
 		conn.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	return ctx, conn, func() { stop(); conn.Close(); cancel() }, nil
+	return ctx, conn, func() {
+		stop()
+		if tc, ok := conn.(*net.TCPConn); ok {
+			// Reset rather than a FIN exchange: the check is over either
+			// way, and no TIME_WAIT socket stays behind.
+			tc.SetLinger(0)
+		}
+		conn.Close()
+		cancel()
+	}, nil
 }
 
 // withDeadline gives ctx the check's timeout (5 s when zero).
