@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"time"
@@ -133,14 +134,19 @@ func Diff(current, desired []Service, opts ...ApplyOption) ([]Op, error) {
 		cur[i] = &current[i]
 		idx[current[i].Key()] = i
 	}
-	ops, _, err := diffIndexed(cur, idx, desired, opts)
+	ops, _, err := diffIndexed(cur, idx, nil, desired, opts)
 	return ops, err
 }
 
 // diffIndexed is Diff over current services indexed by key (nil entries
 // of cur are skipped). It also returns the indices of the desired services
 // that needed operations.
-func diffIndexed(cur []*Service, idx map[ServiceKey]int, desired []Service, opts []ApplyOption) ([]Op, []int, error) {
+//
+// sums, when not nil, holds a fingerprint of each current service
+// (configSum); a desired service at the same index with the same key and
+// fingerprint is unchanged, and its destinations are not compared one by
+// one, which saves reading the remembered copy.
+func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired []Service, opts []ApplyOption) ([]Op, []int, error) {
 	var o applyOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -157,6 +163,14 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, desired []Service, opts
 		// Positional fast path: an Applier keeps its state in the order
 		// it was last given, so most services sit at the same index.
 		j, ok := i, i < len(cur) && cur[i] != nil && cur[i].Key() == k
+		if ok && sums != nil && sums[i] == configSum(s) {
+			if matched[i] {
+				return nil, nil, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+			}
+			matched[i] = true
+			nMatched++
+			continue
+		}
 		if !ok {
 			j, ok = idx[k]
 		}
@@ -380,6 +394,7 @@ func sameDestConfig(a, b *Destination) bool {
 type Applier struct {
 	o     Ops
 	known []*Service // nil: deleted
+	sums  []uint64   // configSum of known, by index
 	idx   map[ServiceKey]int
 	dead  int
 	valid bool
@@ -390,7 +405,9 @@ type Applier struct {
 func NewApplier(o Ops) *Applier { return &Applier{o: o} }
 
 // Resync makes the next Apply read the kernel's state again.
-func (a *Applier) Resync() { a.valid, a.fresh, a.known, a.idx, a.dead = false, false, nil, nil, 0 }
+func (a *Applier) Resync() {
+	a.valid, a.fresh, a.known, a.sums, a.idx, a.dead = false, false, nil, nil, nil, 0
+}
 
 // Apply makes the kernel match desired, like ApplyTo, but diffs against the
 // remembered state when it has one.
@@ -401,14 +418,16 @@ func (a *Applier) Apply(ctx context.Context, desired []Service, opts ...ApplyOpt
 			return Changes{}, err
 		}
 		a.known = make([]*Service, len(cur))
+		a.sums = make([]uint64, len(cur))
 		a.idx = make(map[ServiceKey]int, len(cur))
 		for i := range cur {
 			a.known[i] = &cur[i]
+			a.sums[i] = configSum(&cur[i])
 			a.idx[cur[i].Key()] = i
 		}
 		a.valid, a.fresh = true, true
 	}
-	ops, changed, err := diffIndexed(a.known, a.idx, desired, opts)
+	ops, changed, err := diffIndexed(a.known, a.idx, a.sums, desired, opts)
 	if err != nil {
 		return Changes{}, err
 	}
@@ -439,12 +458,14 @@ func (a *Applier) reorder(desired []Service, ops []Op) {
 		}
 	}
 	known := make([]*Service, 0, len(desired))
+	sums := make([]uint64, 0, len(desired))
 	idx := make(map[ServiceKey]int, len(desired))
 	for i := range desired {
 		s := desired[i]
 		s.Destinations = append([]Destination(nil), desired[i].Destinations...)
 		idx[s.Key()] = len(known)
 		known = append(known, &s)
+		sums = append(sums, configSum(&s))
 	}
 	for _, s := range a.known {
 		if s == nil {
@@ -459,8 +480,9 @@ func (a *Applier) reorder(desired []Service, ops []Op) {
 		}
 		idx[k] = len(known)
 		known = append(known, s)
+		sums = append(sums, configSum(s))
 	}
-	a.known, a.idx, a.dead, a.fresh = known, idx, 0, false
+	a.known, a.sums, a.idx, a.dead, a.fresh = known, sums, idx, 0, false
 }
 
 // remember updates the known state after ops succeeded: deleted services
@@ -484,20 +506,61 @@ func (a *Applier) remember(desired []Service, ops []Op, changed []int) {
 		k := s.Key()
 		if j, ok := a.idx[k]; ok {
 			a.known[j] = &s
+			a.sums[j] = configSum(&s)
 		} else {
 			a.idx[k] = len(a.known)
 			a.known = append(a.known, &s)
+			a.sums = append(a.sums, configSum(&s))
 		}
 	}
 	if a.dead > 64 && a.dead > len(a.known)/2 {
 		live := a.known[:0]
-		for _, s := range a.known {
+		sums := a.sums[:0]
+		for j, s := range a.known {
 			if s != nil {
 				a.idx[s.Key()] = len(live)
 				live = append(live, s)
+				sums = append(sums, a.sums[j])
 			}
 		}
 		clear(a.known[len(live):])
-		a.known, a.dead = live, 0
+		a.known, a.sums, a.dead = live, sums, 0
 	}
+}
+
+// configSum fingerprints what Apply compares of a service: its settings
+// and its destinations' settings, in order. The Applier keeps the sums of
+// what it applied so that an unchanged service costs one hash, not a walk
+// over two copies.
+func configSum(s *Service) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) {
+		h ^= v
+		h *= prime
+		h ^= h >> 29
+	}
+	for i := 0; i < len(s.Scheduler); i++ {
+		mix(uint64(s.Scheduler[i]))
+	}
+	mix(uint64(len(s.Scheduler)))
+	if s.Scheduler == "" {
+		mix('w')
+	}
+	for i := 0; i < len(s.PersistenceEngine); i++ {
+		mix(uint64(s.PersistenceEngine[i]))
+	}
+	mix(uint64(s.Flags&^FlagHashed)<<32 | uint64(s.netmask()))
+	mix(uint64(s.Timeout / time.Second))
+	for i := range s.Destinations {
+		d := &s.Destinations[i]
+		a := d.Addr.Addr().As16()
+		mix(binary.LittleEndian.Uint64(a[:8]))
+		mix(binary.LittleEndian.Uint64(a[8:]))
+		mix(uint64(d.Addr.Port())<<48 | uint64(d.Forward)<<40 | uint64(d.TunnelType)<<32 | uint64(uint32(d.Weight)))
+		mix(uint64(d.UpperThreshold)<<32 | uint64(d.LowerThreshold))
+		mix(uint64(d.TunnelPort)<<16 | uint64(d.TunnelFlags) | uint64(familyOf(d.Addr.Addr()))<<32)
+	}
+	mix(uint64(len(s.Destinations)))
+	return h
 }

@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -296,10 +297,6 @@ func u16(ad *netlink.AttributeDecoder, name string, p *uint16) {
 	field(ad, name, 2, func(b []byte) { *p = native.Uint16(b) })
 }
 
-func u16be(ad *netlink.AttributeDecoder, name string, p *uint16) {
-	field(ad, name, 2, func(b []byte) { *p = binary.BigEndian.Uint16(b) })
-}
-
 func u32(ad *netlink.AttributeDecoder, name string, p *uint32) {
 	field(ad, name, 4, func(b []byte) { *p = native.Uint32(b) })
 }
@@ -317,18 +314,6 @@ func str(ad *netlink.AttributeDecoder, name string, max int, p *string) {
 			return decodeError(name, "string of %d bytes, at most %d allowed", len(b), max)
 		}
 		*p = string(b)
-		return nil
-	})
-}
-
-// addrBytes keeps an address attribute for decoding once the family is known.
-func addrBytes(ad *netlink.AttributeDecoder, name string, p *[16]byte, seen *bool) {
-	ad.Do(func(b []byte) error {
-		if len(b) != 4 && len(b) != 16 {
-			return decodeError(name, "length %d, want 4 or 16", len(b))
-		}
-		copy(p[:], b)
-		*seen = true
 		return nil
 	})
 }
@@ -351,115 +336,242 @@ func unknown(ad *netlink.AttributeDecoder, where string) {
 	ad.Do(func([]byte) error { return decodeError(where, "unknown attribute type %d", t) })
 }
 
+// attrIter walks netlink attributes without copying them. The dump path
+// decodes tens of thousands of destinations, and netlink.AttributeDecoder
+// allocates a copy of every attribute; this iterator allocates nothing.
+type attrIter struct {
+	b    []byte
+	typ  uint16
+	data []byte
+	err  error
+}
+
+// next advances to the next attribute, validating its length.
+func (it *attrIter) next() bool {
+	if it.err != nil || len(it.b) == 0 {
+		return false
+	}
+	if len(it.b) < 4 {
+		it.err = fmt.Errorf("truncated attribute header (%d bytes)", len(it.b))
+		return false
+	}
+	l := int(native.Uint16(it.b))
+	it.typ = native.Uint16(it.b[2:]) & 0x3fff
+	if l < 4 || l > len(it.b) {
+		it.err = fmt.Errorf("attribute %d: length %d with %d bytes left", it.typ, l, len(it.b))
+		return false
+	}
+	it.data = it.b[4:l]
+	al := (l + 3) &^ 3
+	if al > len(it.b) {
+		al = len(it.b)
+	}
+	it.b = it.b[al:]
+	return true
+}
+
+func (it *attrIter) fail(format string, args ...any) {
+	if it.err == nil {
+		it.err = fmt.Errorf(format, args...)
+	}
+}
+
+func (it *attrIter) fixed(n int) []byte {
+	if len(it.data) != n {
+		it.fail("length %d, want %d", len(it.data), n)
+		return nil
+	}
+	return it.data
+}
+
+func (it *attrIter) u8() uint8 {
+	if b := it.fixed(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (it *attrIter) u16() uint16 {
+	if b := it.fixed(2); b != nil {
+		return native.Uint16(b)
+	}
+	return 0
+}
+
+func (it *attrIter) be16() uint16 {
+	if b := it.fixed(2); b != nil {
+		return binary.BigEndian.Uint16(b)
+	}
+	return 0
+}
+
+func (it *attrIter) u32() uint32 {
+	if b := it.fixed(4); b != nil {
+		return native.Uint32(b)
+	}
+	return 0
+}
+
+func (it *attrIter) u64() uint64 {
+	if b := it.fixed(8); b != nil {
+		return native.Uint64(b)
+	}
+	return 0
+}
+
+// str reads a NUL-terminated string of at most max bytes.
+func (it *attrIter) str(max int) string {
+	b := it.data
+	for i, c := range b {
+		if c == 0 {
+			b = b[:i]
+			break
+		}
+	}
+	if len(b) > max {
+		it.fail("string of %d bytes, at most %d allowed", len(b), max)
+		return ""
+	}
+	return string(b)
+}
+
+// addr reads a kernel address union (4 or 16 bytes).
+func (it *attrIter) addr(p *[16]byte) bool {
+	if len(it.data) != 4 && len(it.data) != 16 {
+		it.fail("length %d, want 4 or 16", len(it.data))
+		return false
+	}
+	copy(p[:], it.data)
+	return true
+}
+
+func (it *attrIter) unknown() { it.fail("unknown attribute type %d", it.typ) }
+
+// failure names the attribute the iterator stopped at.
+func (it *attrIter) failure(where string, names []string) error {
+	if t := int(it.typ); t > 0 && t < len(names) {
+		return decodeError(where+"."+names[t], "%v", it.err)
+	}
+	return decodeError(where, "%v", it.err)
+}
+
 // decodeStats reads a stats or stats64 nest; wide selects the 64-bit layout
 // (every counter u64) over the legacy one (bytes u64, the rest u32).
-func decodeStats(ad *netlink.AttributeDecoder, where string, wide bool, st *Stats) {
-	ad.Nested(func(nad *netlink.AttributeDecoder) error {
-		for nad.Next() {
-			t := nad.Type()
-			var p *uint64
-			switch t {
-			case statsAttrConns:
-				p = &st.Conns
-			case statsAttrInPkts:
-				p = &st.InPkts
-			case statsAttrOutPkts:
-				p = &st.OutPkts
-			case statsAttrInBytes:
-				p = &st.InBytes
-			case statsAttrOutBytes:
-				p = &st.OutBytes
-			case statsAttrCPS:
-				p = &st.CPS
-			case statsAttrInPPS:
-				p = &st.InPPS
-			case statsAttrOutPPS:
-				p = &st.OutPPS
-			case statsAttrInBPS:
-				p = &st.InBPS
-			case statsAttrOutBPS:
-				p = &st.OutBPS
-			case statsAttrPad:
-				continue
-			default:
-				unknown(nad, where)
-				continue
-			}
-			n := 4
-			if wide || t == statsAttrInBytes || t == statsAttrOutBytes {
-				n = 8
-			}
-			name := where + "." + statsName[t]
-			if n == 8 {
-				field(nad, name, 8, func(b []byte) { *p = native.Uint64(b) })
-			} else {
-				field(nad, name, 4, func(b []byte) { *p = uint64(native.Uint32(b)) })
-			}
+func decodeStats(b []byte, where string, wide bool, st *Stats) error {
+	it := attrIter{b: b}
+	for it.next() {
+		t := it.typ
+		var p *uint64
+		switch t {
+		case statsAttrConns:
+			p = &st.Conns
+		case statsAttrInPkts:
+			p = &st.InPkts
+		case statsAttrOutPkts:
+			p = &st.OutPkts
+		case statsAttrInBytes:
+			p = &st.InBytes
+		case statsAttrOutBytes:
+			p = &st.OutBytes
+		case statsAttrCPS:
+			p = &st.CPS
+		case statsAttrInPPS:
+			p = &st.InPPS
+		case statsAttrOutPPS:
+			p = &st.OutPPS
+		case statsAttrInBPS:
+			p = &st.InBPS
+		case statsAttrOutBPS:
+			p = &st.OutBPS
+		case statsAttrPad:
+			continue
+		default:
+			it.unknown()
+			continue
 		}
-		return nil
-	})
+		if wide || t == statsAttrInBytes || t == statsAttrOutBytes {
+			*p = it.u64()
+		} else {
+			*p = uint64(it.u32())
+		}
+	}
+	if it.err != nil {
+		return it.failure(where, statsName[:])
+	}
+	return nil
+}
+
+// decodeStatsOf fills st from the 64-bit nest when the kernel sent one,
+// else from the legacy 32-bit nest.
+func decodeStatsOf(st *Stats, where64, where32 string, wide, legacy []byte) error {
+	if wide != nil {
+		return decodeStats(wide, where64, true, st)
+	}
+	if legacy != nil {
+		return decodeStats(legacy, where32, false, st)
+	}
+	return nil
 }
 
 var statsName = [...]string{"", "conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps", "inpps", "outpps", "inbps", "outbps", "pad"}
 
+var svcAttrName = [...]string{"", "af", "protocol", "addr", "port", "fwmark", "sched_name", "flags",
+	"timeout", "netmask", "stats", "pe_name", "stats64"}
+
+var destAttrName = [...]string{"", "addr", "port", "fwd_method", "weight", "u_thresh", "l_thresh",
+	"active_conns", "inact_conns", "persist_conns", "stats", "addr_family", "stats64", "tun_type",
+	"tun_port", "tun_flags"}
+
 // DecodeService decodes the attributes nested in IPVS_CMD_ATTR_SERVICE (the
 // payload of that attribute) into a Service. Errors name the field.
 func DecodeService(b []byte) (Service, error) {
-	var s Service
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return s, decodeError("service", "%v", err)
-	}
 	var (
-		af       uint16
-		proto    uint16
-		port     uint16
-		addr     [16]byte
-		haveAddr bool
-		timeout  uint32
-		netmask  [4]byte
-		stats32  Stats
-		have64   bool
+		s               Service
+		af, proto, port uint16
+		addr            [16]byte
+		haveAddr        bool
+		timeout         uint32
+		netmask         []byte
+		legacy, wide    []byte
 	)
-	for ad.Next() {
-		switch ad.Type() {
+	it := attrIter{b: b}
+	for it.next() {
+		switch it.typ {
 		case svcAttrAF:
-			u16(ad, "service.af", &af)
+			af = it.u16()
 		case svcAttrProtocol:
-			u16(ad, "service.protocol", &proto)
+			proto = it.u16()
 		case svcAttrAddr:
-			addrBytes(ad, "service.addr", &addr, &haveAddr)
+			haveAddr = it.addr(&addr)
 		case svcAttrPort:
-			u16be(ad, "service.port", &port)
+			port = it.be16()
 		case svcAttrFWMark:
-			u32(ad, "service.fwmark", &s.FWMark)
+			s.FWMark = it.u32()
 		case svcAttrSchedName:
-			str(ad, "service.sched_name", 15, &s.Scheduler)
+			s.Scheduler = it.str(15)
 		case svcAttrFlags:
-			ad.Do(func(b []byte) error {
-				if len(b) != 8 {
-					return decodeError("service.flags", "length %d, want 8", len(b))
-				}
-				s.Flags = ServiceFlags(native.Uint32(b))
-				return nil
-			})
+			if f := it.fixed(8); f != nil {
+				s.Flags = ServiceFlags(native.Uint32(f))
+			}
 		case svcAttrTimeout:
-			u32(ad, "service.timeout", &timeout)
+			timeout = it.u32()
 		case svcAttrNetmask:
-			field(ad, "service.netmask", 4, func(b []byte) { copy(netmask[:], b) })
+			netmask = it.fixed(4)
 		case svcAttrStats:
-			decodeStats(ad, "service.stats", false, &stats32)
+			legacy = it.data
 		case svcAttrPEName:
-			str(ad, "service.pe_name", 16, &s.PersistenceEngine)
+			s.PersistenceEngine = it.str(16)
 		case svcAttrStats64:
-			decodeStats(ad, "service.stats64", true, &s.Stats)
-			have64 = true
+			wide = it.data
 		default:
-			unknown(ad, "service")
+			it.unknown()
 		}
 	}
-	if err := ad.Err(); err != nil {
-		return Service{}, wrapDecode("service", err)
+	if it.err != nil {
+		return Service{}, it.failure("service", svcAttrName[:])
+	}
+	if err := decodeStatsOf(&s.Stats, "service.stats64", "service.stats", wide, legacy); err != nil {
+		return Service{}, err
 	}
 	s.Family = Family(af)
 	if s.Family != IPv4 && s.Family != IPv6 {
@@ -477,13 +589,14 @@ func DecodeService(b []byte) (Service, error) {
 		s.Addr = netip.AddrPortFrom(a, port)
 	}
 	s.Timeout = time.Duration(timeout) * time.Second
-	if s.Family == IPv4 {
-		s.Netmask = binary.BigEndian.Uint32(netmask[:])
-	} else {
-		s.Netmask = native.Uint32(netmask[:])
-	}
-	if !have64 {
-		s.Stats = stats32
+	if netmask != nil {
+		// The kernel's __be32: an IPv4 mask in network order, an IPv6
+		// prefix length as a plain number.
+		if s.Family == IPv4 {
+			s.Netmask = binary.BigEndian.Uint32(netmask)
+		} else {
+			s.Netmask = native.Uint32(netmask)
+		}
 	}
 	return s, nil
 }
@@ -492,62 +605,56 @@ func DecodeService(b []byte) (Service, error) {
 // a Destination. svcFamily is the service's family, used when the kernel
 // does not say the destination's own (kernels before 4.3).
 func DecodeDestination(b []byte, svcFamily Family) (Destination, error) {
-	var d Destination
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return d, decodeError("destination", "%v", err)
-	}
 	var (
-		af       uint16
-		port     uint16
-		addr     [16]byte
-		haveAddr bool
-		fwd      uint32
-		weight   uint32
-		tunType  uint8
-		tunFlags uint16
-		stats32  Stats
-		have64   bool
+		d            Destination
+		af, port     uint16
+		addr         [16]byte
+		haveAddr     bool
+		fwd, weight  uint32
+		legacy, wide []byte
 	)
-	for ad.Next() {
-		switch ad.Type() {
+	it := attrIter{b: b}
+	for it.next() {
+		switch it.typ {
 		case destAttrAddr:
-			addrBytes(ad, "destination.addr", &addr, &haveAddr)
+			haveAddr = it.addr(&addr)
 		case destAttrPort:
-			u16be(ad, "destination.port", &port)
+			port = it.be16()
 		case destAttrFwdMethod:
-			u32(ad, "destination.fwd_method", &fwd)
+			fwd = it.u32()
 		case destAttrWeight:
-			u32(ad, "destination.weight", &weight)
+			weight = it.u32()
 		case destAttrUThresh:
-			u32(ad, "destination.u_thresh", &d.UpperThreshold)
+			d.UpperThreshold = it.u32()
 		case destAttrLThresh:
-			u32(ad, "destination.l_thresh", &d.LowerThreshold)
+			d.LowerThreshold = it.u32()
 		case destAttrActiveConns:
-			u32(ad, "destination.active_conns", &d.ActiveConns)
+			d.ActiveConns = it.u32()
 		case destAttrInactConns:
-			u32(ad, "destination.inact_conns", &d.InactiveConns)
+			d.InactiveConns = it.u32()
 		case destAttrPersistConns:
-			u32(ad, "destination.persist_conns", &d.PersistentConns)
+			d.PersistentConns = it.u32()
 		case destAttrStats:
-			decodeStats(ad, "destination.stats", false, &stats32)
+			legacy = it.data
 		case destAttrAddrFamily:
-			u16(ad, "destination.addr_family", &af)
+			af = it.u16()
 		case destAttrStats64:
-			decodeStats(ad, "destination.stats64", true, &d.Stats)
-			have64 = true
+			wide = it.data
 		case destAttrTunType:
-			u8(ad, "destination.tun_type", &tunType)
+			d.TunnelType = TunnelType(it.u8())
 		case destAttrTunPort:
-			u16be(ad, "destination.tun_port", &d.TunnelPort)
+			d.TunnelPort = it.be16()
 		case destAttrTunFlags:
-			u16(ad, "destination.tun_flags", &tunFlags)
+			d.TunnelFlags = TunnelFlags(it.u16())
 		default:
-			unknown(ad, "destination")
+			it.unknown()
 		}
 	}
-	if err := ad.Err(); err != nil {
-		return Destination{}, wrapDecode("destination", err)
+	if it.err != nil {
+		return Destination{}, it.failure("destination", destAttrName[:])
+	}
+	if err := decodeStatsOf(&d.Stats, "destination.stats64", "destination.stats", wide, legacy); err != nil {
+		return Destination{}, err
 	}
 	if !haveAddr {
 		return Destination{}, decodeError("destination.addr", "missing")
@@ -563,11 +670,6 @@ func DecodeDestination(b []byte, svcFamily Family) (Destination, error) {
 	d.Addr = netip.AddrPortFrom(a, port)
 	d.Forward = ForwardMethod(fwd & 7)
 	d.Weight = int(int32(weight))
-	d.TunnelType = TunnelType(tunType)
-	d.TunnelFlags = TunnelFlags(tunFlags)
-	if !have64 {
-		d.Stats = stats32
-	}
 	return d, nil
 }
 
@@ -648,54 +750,43 @@ func topAttrs(b []byte, where string, fn func(ad *netlink.AttributeDecoder) bool
 	return nil
 }
 
+// nestedMsg returns the payload of the one attribute of type want in a
+// reply, rejecting other attribute types.
+func nestedMsg(b []byte, where string, want uint16) ([]byte, error) {
+	var out []byte
+	it := attrIter{b: b}
+	for it.next() {
+		if it.typ != want {
+			it.unknown()
+			continue
+		}
+		out = it.data
+	}
+	if it.err != nil {
+		return nil, decodeError(where, "%v", it.err)
+	}
+	if out == nil {
+		return nil, decodeError(where, "no attribute %d", want)
+	}
+	return out, nil
+}
+
 // decodeServiceMsg decodes a reply carrying one service.
 func decodeServiceMsg(b []byte) (Service, error) {
-	var s Service
-	var found bool
-	var derr error
-	err := topAttrs(b, "service message", func(ad *netlink.AttributeDecoder) bool {
-		if ad.Type() != cmdAttrService {
-			return false
-		}
-		ad.Do(func(nb []byte) error {
-			s, derr = DecodeService(nb)
-			found = true
-			return derr
-		})
-		return true
-	})
+	nb, err := nestedMsg(b, "service message", cmdAttrService)
 	if err != nil {
 		return Service{}, err
 	}
-	if !found {
-		return Service{}, decodeError("service message", "no service attribute")
-	}
-	return s, nil
+	return DecodeService(nb)
 }
 
 // decodeDestMsg decodes a reply carrying one destination.
 func decodeDestMsg(b []byte, svcFamily Family) (Destination, error) {
-	var d Destination
-	var found bool
-	err := topAttrs(b, "destination message", func(ad *netlink.AttributeDecoder) bool {
-		if ad.Type() != cmdAttrDest {
-			return false
-		}
-		ad.Do(func(nb []byte) error {
-			var err error
-			d, err = DecodeDestination(nb, svcFamily)
-			found = true
-			return err
-		})
-		return true
-	})
+	nb, err := nestedMsg(b, "destination message", cmdAttrDest)
 	if err != nil {
 		return Destination{}, err
 	}
-	if !found {
-		return Destination{}, decodeError("destination message", "no destination attribute")
-	}
-	return d, nil
+	return DecodeDestination(nb, svcFamily)
 }
 
 // decodeInfo decodes a get-info reply.
@@ -740,25 +831,9 @@ func decodeTimeouts(b []byte) (Timeouts, error) {
 
 // decodeDaemonMsg decodes a get-daemon reply message.
 func decodeDaemonMsg(b []byte) (Daemon, error) {
-	var d Daemon
-	var found bool
-	err := topAttrs(b, "daemon message", func(ad *netlink.AttributeDecoder) bool {
-		if ad.Type() != cmdAttrDaemon {
-			return false
-		}
-		ad.Do(func(nb []byte) error {
-			var err error
-			d, err = decodeDaemon(nb)
-			found = true
-			return err
-		})
-		return true
-	})
+	nb, err := nestedMsg(b, "daemon message", cmdAttrDaemon)
 	if err != nil {
 		return Daemon{}, err
 	}
-	if !found {
-		return Daemon{}, decodeError("daemon message", "no daemon attribute")
-	}
-	return d, nil
+	return decodeDaemon(nb)
 }

@@ -1,6 +1,7 @@
 package ipvs_test
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -58,4 +59,31 @@ func ExampleWriteRules() {
 	// -A -t 192.0.2.10:80 -s rr
 	// -a -t 192.0.2.10:80 -r 10.0.0.1:80 -m -w 2
 	// -a -t 192.0.2.10:80 -r 10.0.0.2:80 -g -w 1
+}
+
+// A router reload: Apply makes the kernel match the configuration with the
+// fewest changes. (Needs root and the ip_vs module, so it is not run.)
+func ExampleClient_Apply() {
+	ctx := context.Background()
+	c, err := ipvs.Dial(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	changes, err := c.Apply(ctx, []ipvs.Service{{
+		Protocol:  ipvs.TCP,
+		Addr:      netip.MustParseAddrPort("192.0.2.10:80"),
+		Scheduler: "wlc",
+		Destinations: []ipvs.Destination{
+			{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Forward: ipvs.Route, Weight: 1},
+		},
+	}}, ipvs.KeepUnlisted())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, op := range changes.Ops {
+		fmt.Println(op)
+	}
 }

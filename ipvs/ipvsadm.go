@@ -219,12 +219,13 @@ func writeService(w *bufio.Writer, s *Service, o ListOptions, rule bool) {
 			if fam == IPv6 && s.Netmask != 128 {
 				fmt.Fprintf(w, " mask %d", int32(s.Netmask))
 			}
+			// ipvsadm names the engine only for persistent services.
 			if s.PersistenceEngine != "" {
 				fmt.Fprintf(w, " pe %s", s.PersistenceEngine)
 			}
-			if s.Flags&FlagOnePacket != 0 {
-				w.WriteString(" ops")
-			}
+		}
+		if s.Flags&FlagOnePacket != 0 {
+			w.WriteString(" ops")
 		}
 	}
 	w.WriteByte('\n')
@@ -287,11 +288,20 @@ func fwdSwitch(m ForwardMethod) string {
 	return "(null)"
 }
 
-var tunFlagNames = [...]string{"nocsum", "csum", "remcsum"}
+var tunFlagNames = [...]string{"-c", "+c", "r+c"}
 
 func tunFlagName(f TunnelFlags) string {
 	if int(f) < len(tunFlagNames) {
 		return tunFlagNames[f]
+	}
+	return "(null)"
+}
+
+var tunFlagOpts = [...]string{"--tun-nocsum", "--tun-csum", "--tun-remcsum"}
+
+func tunFlagOpt(f TunnelFlags) string {
+	if int(f) < len(tunFlagOpts) {
+		return tunFlagOpts[f]
 	}
 	return "(null)"
 }
@@ -318,11 +328,11 @@ func writeDestRule(w *bufio.Writer, svc, dname string, d *Destination) {
 	}
 	switch d.TunnelType {
 	case TunnelGUE:
-		fmt.Fprintf(w, "-a %s -r %s %s -w %d --tun-type %s --tun-port %d --tun-%s\n",
-			svc, dname, fwdSwitch(d.Forward), d.Weight, d.TunnelType, d.TunnelPort, tunFlagName(d.TunnelFlags))
+		fmt.Fprintf(w, "-a %s -r %s %s -w %d --tun-type %s --tun-port %d %s\n",
+			svc, dname, fwdSwitch(d.Forward), d.Weight, d.TunnelType, d.TunnelPort, tunFlagOpt(d.TunnelFlags))
 	case TunnelGRE:
-		fmt.Fprintf(w, "-a %s -r %s %s -w %d --tun-type %s --tun-%s\n",
-			svc, dname, fwdSwitch(d.Forward), d.Weight, d.TunnelType, tunFlagName(d.TunnelFlags))
+		fmt.Fprintf(w, "-a %s -r %s %s -w %d --tun-type %s %s\n",
+			svc, dname, fwdSwitch(d.Forward), d.Weight, d.TunnelType, tunFlagOpt(d.TunnelFlags))
 	case TunnelIPIP:
 		fmt.Fprintf(w, "-a %s -r %s %s -w %d --tun-type %s\n",
 			svc, dname, fwdSwitch(d.Forward), d.Weight, d.TunnelType)

@@ -122,8 +122,12 @@ func (dec *decoder) top(list []*Stmt) {
 				dec.virtualServer(vs, body)
 				cfg.VirtualServers = append(cfg.VirtualServers, vs)
 			}
+		case "static_rules":
+			for _, v := range dec.values(s, body) {
+				dec.rule(v)
+			}
 		case "include", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-			"use_pid_dir", "linkbeat_use_polling", "static_ipaddress", "static_routes", "static_rules",
+			"use_pid_dir", "linkbeat_use_polling", "static_ipaddress", "static_routes",
 			"linkbeat_interfaces", "vrrp_track_process", "bfd_instance", "garp_group":
 		default:
 			dec.unknown(s)
@@ -246,6 +250,12 @@ func (dec *decoder) script(dst *string, s *Stmt) {
 	}
 	if len(s.Tokens) == 2 {
 		*dst = s.Arg(1)
+		return
+	}
+	// the command as written: keepalived splits it again with shell-like
+	// quoting (see ScriptArgv), so blanks inside quotes matter
+	if off := s.Tokens[1].Col - s.Pos.Col; s.text != "" && off > 0 && off < len(s.text) {
+		*dst = s.text[off:]
 		return
 	}
 	parts := make([]string, 0, len(s.Tokens)-1)
@@ -514,6 +524,10 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 					}
 				case "auth_pass":
 					dec.str(&in.AuthPass, a, 1)
+					if len(in.AuthPass) > 8 {
+						dec.d.add(a.ArgPos(1), SeverityWarning, ErrInvalid, "truncating auth_pass to 8 characters")
+						in.AuthPass = in.AuthPass[:8]
+					}
 				default:
 					dec.unknown(a)
 				}
@@ -527,6 +541,14 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 						in.ExcludedVIPs = append(in.ExcludedVIPs, vip)
 					}
 				}
+			}
+		case "virtual_routes":
+			for _, v := range dec.values(s, blockStmts(s)) {
+				dec.route(v)
+			}
+		case "virtual_rules":
+			for _, v := range dec.values(s, blockStmts(s)) {
+				dec.rule(v)
 			}
 		case "track_interface", "track_script", "track_file":
 			for _, v := range dec.values(s, blockStmts(s)) {
@@ -556,7 +578,7 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 		case "smtp_alert":
 			in.SMTPAlert = dec.boolArg(s, 1)
 		case "garp_master_delay":
-			dec.setSeconds(&in.GarpMasterDelay, s, 1, 0, 255)
+			dec.setSeconds(&in.GarpMasterDelay, s, 1, 0, maxTimer)
 		default:
 			if !instanceKnown[kw] {
 				dec.unknown(s)
@@ -686,6 +708,13 @@ func (dec *decoder) virtualServerHead(s *Stmt) *VirtualServer {
 var Schedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}
 
 func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
+	n := 0
+	for _, s := range body {
+		if s.Kind == KindStmt && len(s.Tokens) > 0 && s.Tokens[0].Text == "real_server" {
+			n++
+		}
+	}
+	vs.RealServers = make([]*RealServer, 0, n)
 	for i := 0; i < len(body); i++ {
 		s := body[i]
 		if !active(s) {
@@ -810,6 +839,10 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			t := &TCPCheck{CheckCommon{Stmt: s}}
 			dec.check(&t.CheckCommon, s, nil)
 			c = t
+			if rs.Checkers == nil {
+				// the usual single checker: no slice growth later
+				rs.Checkers = make([]Checker, 0, 1)
+			}
 		case "HTTP_GET", "SSL_GET":
 			h := &HTTPCheck{CheckCommon: CheckCommon{Stmt: s}, TLS: kw == "SSL_GET"}
 			dec.check(&h.CheckCommon, s, func(c *Stmt) bool {
@@ -895,8 +928,6 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 				switch c.Keyword() {
 				case "name":
 					dec.str(&b.Name, c, 1)
-				case "weight":
-					dec.setInt(&b.Weight, c, 1, -253, 253)
 				default:
 					dec.unknown(c)
 				}
@@ -931,7 +962,7 @@ func (dec *decoder) blockOf(s *Stmt, fn func(*Stmt)) {
 func (dec *decoder) check(cc *CheckCommon, s *Stmt, extra func(*Stmt) bool) {
 	dec.blockOf(s, func(c *Stmt) {
 		kw := c.Keyword()
-		if kw != "url" {
+		if kw != "url" && kw != "host" {
 			dec.noBlock(c)
 		}
 		switch kw {
@@ -1066,3 +1097,56 @@ var (
 	rsKnown = set("uthreshold", "lthreshold", "smtp_alert", "delay_before_retry", "retry", "warmup",
 		"connect_timeout", "delay_loop", "lvs_method", "alpha", "log_all_failures", "virtualhost", "tunnel_type")
 )
+
+// route makes keepalived's checks of one virtual_routes entry.
+func (dec *decoder) route(s *Stmt) {
+	dev, track := false, true
+	dst := ""
+	for i, t := range s.Tokens {
+		switch w := t.Value(); w {
+		case "dev":
+			dev = true
+		case "no_track":
+			track = false
+		case "or":
+			dec.d.add(s.ArgPos(i), SeverityWarning, ErrInvalid, "\"or\" for routes is deprecated, use \"nexthop\"")
+		case "gw":
+			dec.d.add(s.ArgPos(i), SeverityWarning, ErrInvalid, "\"gw\" for routes is deprecated, use \"via\"")
+		default:
+			if dst == "" && (i == 0 || s.Arg(i-1) != "src") {
+				if _, err := netip.ParsePrefix(w); err == nil {
+					dst = w
+				} else if a, err := netip.ParseAddr(w); err == nil {
+					dst = netip.PrefixFrom(a, a.BitLen()).String()
+				}
+			}
+		}
+	}
+	if !dev && track {
+		dec.d.add(s.Pos, SeverityWarning, ErrInvalid, "cannot track route %s with no interface specified, not tracking", dst)
+	}
+}
+
+// rule makes keepalived's checks of one virtual_rules / static_rules entry.
+func (dec *decoder) rule(s *Stmt) {
+	pref := false
+	for i, t := range s.Tokens {
+		switch t.Value() {
+		case "preference", "prio", "priority":
+			pref = true
+		case "from", "to":
+			if i+1 >= len(s.Tokens) {
+				continue
+			}
+			w := s.Arg(i + 1)
+			if _, err := netip.ParsePrefix(w); err != nil && w != "all" {
+				if _, err := netip.ParseAddr(w); err != nil {
+					dec.d.errorf(s.ArgPos(i+1), ErrInvalid, "invalid rule %s address %s", t.Value(), w)
+				}
+			}
+		}
+	}
+	if !pref {
+		dec.d.add(s.Pos, SeverityWarning, ErrInvalid, "rule has no preference specified; keepalived picks one, which is probably not what you want")
+	}
+}

@@ -18,6 +18,7 @@ type options struct {
 	env      func(string) (string, bool)
 	readFile func(string) ([]byte, error)
 	glob     func(string) ([]string, error)
+	maxLines int
 }
 
 // WithConfigID sets the config id that "@id" and "@^id" line prefixes are
@@ -95,13 +96,19 @@ type expander struct {
 	inc     map[*File]map[int][]*File
 }
 
-// maxLines bounds the expanded output, against ~SEQ and definition bombs.
-const maxLines = 4 << 20
+// maxLines bounds the expanded output by default, against ~SEQ and
+// definition bombs; maxLineLen bounds one line after substitution (keepalived
+// itself refuses lines longer than its buffer).
+const (
+	maxLines   = 4 << 20
+	maxLineLen = 16 << 10
+)
 
 func newExpander(opts []Option) *expander {
 	ex := &expander{defs: map[string]*def{}, inc: map[*File]map[int][]*File{}}
 	ex.o.readFile = os.ReadFile
 	ex.o.glob = filepath.Glob
+	ex.o.maxLines = maxLines
 	for _, o := range opts {
 		o(&ex.o)
 	}
@@ -232,10 +239,13 @@ func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent str
 		if match == rev {
 			return
 		}
-		text = strings.TrimLeft(text[sp:], " \t")
-		if text == "" {
+		rest := strings.TrimLeft(text[sp:], " \t")
+		if rest == "" {
 			return
 		}
+		// pad so that columns stay those of the source line
+		indent += strings.Repeat(" ", len(text)-len(rest))
+		text = rest
 	}
 	if text[0] == '$' && isDefStart(text) {
 		eq := strings.IndexByte(text, '=')
@@ -277,9 +287,9 @@ func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent str
 func (ex *expander) emit(text string, origin Pos, changed bool) {
 	_ = changed
 	ex.lines++
-	if ex.lines > maxLines {
-		if ex.lines == maxLines+1 {
-			ex.d.errorf(origin, ErrSyntax, "expansion produces more than %d lines", maxLines)
+	if ex.lines > ex.o.maxLines {
+		if ex.lines == ex.o.maxLines+1 {
+			ex.d.errorf(origin, ErrSyntax, "expansion produces more than %d lines", ex.o.maxLines)
 		}
 		return
 	}
@@ -307,7 +317,7 @@ func (ex *expander) subst(s string, origin Pos) (string, bool) {
 		s = s[:j] + val + s[end:]
 		changed = true
 		n++
-		if n > 10000 || len(s) > 1<<20 {
+		if n > 1000 || len(s) > maxLineLen {
 			ex.d.errorf(origin, ErrSyntax, "definition expansion does not terminate")
 			return s, true
 		}
@@ -445,7 +455,7 @@ func (ex *expander) seq(f *File, text string, origin Pos, indent string, level i
 			return
 		}
 		for v := start; (step > 0 && v <= end) || (step < 0 && v >= end); v += step {
-			if len(values) > maxLines {
+			if len(values) > ex.o.maxLines {
 				ex.d.errorf(origin, ErrSyntax, "~SEQ produces too many lines")
 				return
 			}
@@ -457,6 +467,9 @@ func (ex *expander) seq(f *File, text string, origin Pos, indent string, level i
 		}
 	}
 	for _, v := range values {
+		if ex.lines > ex.o.maxLines {
+			return
+		}
 		ex.defs[name] = &def{value: v}
 		ex.line(f, body, strings.HasSuffix(body, "\\"), origin, indent, level, true)
 	}

@@ -38,9 +38,10 @@ type parser struct {
 	scratch []*Stmt
 	lists   []*Stmt // arena for block statement lists
 
-	// arenas, to allocate statements and tokens in chunks
-	stmts []Stmt
-	toks  []Token
+	// arenas, to allocate statements, blocks and tokens in chunks
+	stmts  []Stmt
+	blocks []Block
+	toks   []Token
 
 	line      int
 	lineStart int
@@ -64,6 +65,14 @@ func (p *parser) newStmt() *Stmt {
 	}
 	p.stmts = p.stmts[:len(p.stmts)+1]
 	return &p.stmts[len(p.stmts)-1]
+}
+
+func (p *parser) newBlock() *Block {
+	if len(p.blocks) == cap(p.blocks) {
+		p.blocks = make([]Block, 0, 1024)
+	}
+	p.blocks = p.blocks[:len(p.blocks)+1]
+	return &p.blocks[len(p.blocks)-1]
 }
 
 func (p *parser) tokens(n int) []Token {
@@ -349,22 +358,8 @@ func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
 // does: blanks separate words, a double-quoted string is one word.
 func (p *parser) tokenize(b, end int) []Token {
 	src := p.src
-	n := 0
-	for k := b; k < end; {
-		for k < end && isSpace(src[k]) {
-			k++
-		}
-		if k >= end {
-			break
-		}
-		n++
-		k = wordEnd(src, k, end)
-	}
-	if n == 0 {
-		return nil
-	}
-	t := p.tokens(n)
-	i := 0
+	var small [16][2]int
+	bounds := small[:0]
 	for k := b; k < end; {
 		for k < end && isSpace(src[k]) {
 			k++
@@ -373,9 +368,15 @@ func (p *parser) tokenize(b, end int) []Token {
 			break
 		}
 		e := wordEnd(src, k, end)
-		t[i] = Token{Text: src[k:e], Col: k - p.lineStart + 1}
-		i++
+		bounds = append(bounds, [2]int{k, e})
 		k = e
+	}
+	if len(bounds) == 0 {
+		return nil
+	}
+	t := p.tokens(len(bounds))
+	for i, bd := range bounds {
+		t[i] = Token{Text: src[bd[0]:bd[1]], Col: bd[0] - p.lineStart + 1}
 	}
 	return t
 }
@@ -405,7 +406,8 @@ func wordEnd(src string, k, end int) int {
 // open handles a '{' found at index j.
 func (p *parser) open(lead string, j int) {
 	list := p.curList()
-	blk := &Block{Open: p.pos(j)}
+	blk := p.newBlock()
+	blk.Open = p.pos(j)
 	// attach to the last keyword statement, skipping comment lines
 	k := len(list) - 1
 	for k >= 0 && list[k].Kind == KindComment {

@@ -133,6 +133,7 @@ func TestHAProxyDifferential(t *testing.T) {
 	cases := []haproxyCase{
 		{name: "rr", balance: "roundrobin", weights: []int{1, 2, 3, 1, 5}, req: uriReq, n: 60},
 		{name: "rr_eq", balance: "roundrobin", weights: []int{1, 1, 1, 1, 1}, req: uriReq, n: 12},
+		{name: "first", balance: "first", weights: []int{0, 2, 1, 1, 1}, req: uriReq, n: 5},
 		{name: "srr", balance: "static-rr", weights: []int{1, 2, 3, 1, 5}, req: uriReq, n: 40},
 		{name: "src_map", balance: "source", weights: []int{1, 2, 1, 3, 1}, req: srcReq, n: 60},
 		{name: "src_ch", balance: "source", hashType: "consistent", weights: []int{1, 2, 1, 3, 1}, req: srcReq, n: 60},
@@ -149,39 +150,17 @@ func TestHAProxyDifferential(t *testing.T) {
 		{name: "hdr_domain", balance: "hdr(Host) use_domain_only", weights: []int{1, 1, 1, 1, 1}, req: hostReq, n: 40},
 	}
 
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "global\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n")
-	port := freePort(t)
-	fmt.Fprintf(&cfg, "frontend fe\n  bind 127.0.0.1:%d\n  use_backend %%[req.hdr(x-case)]\n", port)
+	var backends strings.Builder
 	for _, c := range cases {
-		fmt.Fprintf(&cfg, "backend %s\n  balance %s\n", c.name, c.balance)
+		fmt.Fprintf(&backends, "backend %s\n  balance %s\n", c.name, c.balance)
 		if c.hashType != "" {
-			fmt.Fprintf(&cfg, "  hash-type %s\n", c.hashType)
+			fmt.Fprintf(&backends, "  hash-type %s\n", c.hashType)
 		}
 		for i, w := range c.weights {
-			fmt.Fprintf(&cfg, "  server s%d %s weight %d\n", i+1, srvAddrs[i], w)
+			fmt.Fprintf(&backends, "  server s%d %s weight %d\n", i+1, srvAddrs[i], w)
 		}
 	}
-	conf := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(conf, []byte(cfg.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-db", "-f", conf)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", out.String())
-		}
-	})
-	fe := fmt.Sprintf("127.0.0.1:%d", port)
-	waitListening(t, fe)
+	fe := startHAProxy(t, bin, dir, backends.String())
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -209,6 +188,49 @@ func TestHAProxyDifferential(t *testing.T) {
 	}
 }
 
+// startHAProxy runs haproxy with one frontend that routes on the X-Case
+// header to the given backends, and returns the frontend's address. The
+// port is chosen free beforehand; should another process take it first,
+// haproxy exits and the next attempt uses another port.
+func startHAProxy(t *testing.T, bin, dir, backends string) string {
+	t.Helper()
+	var lastOut string
+	for attempt := 0; attempt < 3; attempt++ {
+		port := freePort(t)
+		cfg := fmt.Sprintf("global\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n"+
+			"frontend fe\n  bind 127.0.0.1:%d\n  use_backend %%[req.hdr(x-case)]\n%s", port, backends)
+		conf := filepath.Join(dir, fmt.Sprintf("haproxy%d.cfg", attempt))
+		if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cmd := exec.CommandContext(ctx, bin, "-db", "-f", conf)
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		stop := func() { cancel(); <-exited }
+		fe := fmt.Sprintf("127.0.0.1:%d", port)
+		if waitListening(fe, exited) {
+			t.Cleanup(func() {
+				stop()
+				if t.Failed() {
+					t.Logf("haproxy output:\n%s", out.String())
+				}
+			})
+			return fe
+		}
+		stop()
+		lastOut = out.String()
+	}
+	t.Fatalf("haproxy did not start:\n%s", lastOut)
+	return ""
+}
+
 func freePort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -218,16 +240,22 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func waitListening(t *testing.T, addr string) {
-	for i := 0; i < 200; i++ {
+// waitListening polls addr until it accepts a connection (true), the
+// process exits, or about ten seconds pass.
+func waitListening(addr string, exited <-chan struct{}) bool {
+	for i := 0; i < 400; i++ {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			return true
 		}
-		time.Sleep(25 * time.Millisecond)
+		select {
+		case <-exited:
+			return false
+		case <-time.After(25 * time.Millisecond):
+		}
 	}
-	t.Fatalf("%s never started listening", addr)
+	return false
 }
 
 func httpVia(t *testing.T, fe string, src netip.Addr, uri, bk string, hdr map[string]string) string {
@@ -258,4 +286,49 @@ func httpVia(t *testing.T, fe string, src netip.Addr, uri, bk string, hdr map[st
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	return string(body)
+}
+
+func TestHAProxyLeastconnFirstRandom(t *testing.T) {
+	b, _ := ParseBalance("leastconn", "")
+	h, err := NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick := func() string { s, _ := h.Pick(Request{}); return s }
+	if got := pick(); got != "a" {
+		t.Fatalf("idle tie: %s", got)
+	}
+	h.SetServed("a", 1) // key 2*4096/16 = 512
+	if got := pick(); got != "b" {
+		t.Fatalf("after a=1: %s", got)
+	}
+	h.SetServed("b", 2) // 3*4096/32 = 384
+	if got := pick(); got != "b" {
+		t.Fatalf("after b=2: %s", got)
+	}
+	h.SetServed("b", 3) // 512: tie, a was repositioned first
+	if got := pick(); got != "a" {
+		t.Fatalf("tie: %s", got)
+	}
+
+	b, _ = ParseBalance("first", "")
+	h, _ = NewHAProxy(b, []Server{{Name: "x", Weight: 1, ID: 9}, {Name: "y", Weight: 0, ID: 1}, {Name: "z", Weight: 1, ID: 5}})
+	if got := pick(); got != "z" {
+		t.Fatalf("first: %s (lowest usable id is z)", got)
+	}
+
+	var x uint32 = 1
+	r := func() uint32 { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x }
+	b, _ = ParseBalance("random(1)", "")
+	h, _ = NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 3}}, HAProxyRand(r))
+	count := map[string]int{}
+	for i := 0; i < 4000; i++ {
+		count[pick()]++
+	}
+	// One draw lands on the ring in proportion to the weights (16 vs 48
+	// nodes): about 1000 and 3000, with generous room for the ring's
+	// unevenness.
+	if count["a"] < 500 || count["a"] > 1600 || count["a"]+count["b"] != 4000 {
+		t.Fatalf("random(1) distribution %v", count)
+	}
 }

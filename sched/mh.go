@@ -174,15 +174,5 @@ func (a *mhAlgo) pick(k Key) *dest {
 	if a.s.cfg.flags&FlagFallback == 0 {
 		return nil
 	}
-	for off := uint32(0); off < size; off++ {
-		r := (off + ihash) % size
-		x = a.lookup[hsiphash32(r+v, &mhKey1)%size]
-		if x == nil {
-			return nil
-		}
-		if x.usable() {
-			return x
-		}
-	}
-	return nil
+	return tableFallback(size, ihash, func(r uint32) *dest { return a.lookup[hsiphash32(r+v, &mhKey1)%size] })
 }

@@ -26,7 +26,8 @@ type command struct {
 	timeouts ipvs.Timeouts
 	d        ipvs.Daemon
 
-	tunOpt bool
+	tunOpt  bool
+	tunOpts []string // tunnel options given, for ipvsadm's per-type checks
 }
 
 var errUsage = errors.New("usage")
@@ -167,6 +168,9 @@ func parseArgs(args []string) (*command, error) {
 		}
 		if c.tunOpt && c.dst.Forward != ipvs.Tunnel {
 			return nil, fmt.Errorf("Tunnel options conflict with forward method")
+		}
+		if err := checkTunnelOptions(c.dst.TunnelType, c.tunOpts); err != nil {
+			return nil, err
 		}
 	}
 	if c.cmd == "set" {
@@ -315,17 +319,21 @@ func (c *command) apply(o, arg string, fwmarkV6, timeoutSet *bool, schedFlags *s
 		}
 	case "tun-port":
 		c.tunOpt = true
+		c.tunOpts = append(c.tunOpts, "tun-port")
 		var n uint64
 		n, err = strconv.ParseUint(arg, 10, 16)
 		c.dst.TunnelPort = uint16(n)
 	case "tun-nocsum":
 		c.tunOpt = true
+		c.tunOpts = append(c.tunOpts, "tun-nocsum")
 		c.dst.TunnelFlags = ipvs.TunnelNoChecksum
 	case "tun-csum":
 		c.tunOpt = true
+		c.tunOpts = append(c.tunOpts, "tun-csum")
 		c.dst.TunnelFlags = ipvs.TunnelChecksum
 	case "tun-remcsum":
 		c.tunOpt = true
+		c.tunOpts = append(c.tunOpts, "tun-remcsum")
 		c.dst.TunnelFlags = ipvs.TunnelRemoteChecksum
 	case "numeric":
 		c.numeric = true
@@ -383,8 +391,8 @@ func parseAddrPort(s string) (netip.AddrPort, bool, error) {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		return ap, true, nil
 	}
-	h := strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
-	if a, err := netip.ParseAddr(h); err == nil {
+	// ipvsadm takes a bare IPv6 address, but brackets only with a port.
+	if a, err := netip.ParseAddr(s); err == nil {
 		return netip.AddrPortFrom(a.Unmap(), 0), false, nil
 	}
 	return netip.AddrPort{}, false, fmt.Errorf("illegal address `%s' (numeric addresses only)", s)
@@ -428,4 +436,37 @@ func parseSchedFlags(sched, s string) (ipvs.ServiceFlags, error) {
 		}
 	}
 	return f, nil
+}
+
+// checkTunnelOptions applies ipvsadm's table of options per tunnel type:
+// ipip takes none, gue needs a port and at most one checksum option, gre
+// takes no port and no remote checksum.
+func checkTunnelOptions(t ipvs.TunnelType, opts []string) error {
+	name := t.String()
+	csum := ""
+	port := false
+	for _, o := range opts {
+		illegal := false
+		switch t {
+		case ipvs.TunnelIPIP:
+			illegal = true
+		case ipvs.TunnelGRE:
+			illegal = o == "tun-port" || o == "tun-remcsum"
+		}
+		if illegal {
+			return fmt.Errorf("Illegal '%s' option with the '%s' tunnel type", o, name)
+		}
+		if o == "tun-port" {
+			port = true
+			continue
+		}
+		if csum != "" {
+			return fmt.Errorf("The option '%s' conflicts with the '%s' option in the '%s' tunnel type", o, csum, name)
+		}
+		csum = o
+	}
+	if t == ipvs.TunnelGUE && !port {
+		return fmt.Errorf("You need to supply the 'tun-port' option for the 'gue' tunnel type")
+	}
+	return nil
 }

@@ -22,7 +22,7 @@ func TestParseArgs(t *testing.T) {
 		t.Errorf("-A parsed as %+v", c)
 	}
 
-	c, err = parseArgs(strings.Fields("-a -t [2001:db8::1]:443 -r [2001:db8::2] -m -w 3 -x 10 -y 5"))
+	c, err = parseArgs(strings.Fields("-a -t [2001:db8::1]:443 -r 2001:db8::2 -m -w 3 -x 10 -y 5"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestParseArgs(t *testing.T) {
 		t.Errorf("-p default: %+v, %v", c, err)
 	}
 
-	for _, bad := range []string{"-A -t nohost:80", "-a -t 10.0.0.1:80 -r 10.1.0.1 -w -1", "-A -f 0", "-Q",
+	for _, bad := range []string{"-A -t nohost:80", "-a -t 10.0.0.1:80 -r [2001:db8::2]", "-a -t 10.0.0.1:80 -r 10.1.0.1 -w -1", "-A -f 0", "-Q",
 		"-a -t 10.0.0.1:80 -r 10.1.0.1 -m --tun-type gue", "-A -t 10.0.0.1:80 -s sh -b mh-port", "-A -D"} {
 		if _, err := parseArgs(strings.Fields(bad)); err == nil {
 			t.Errorf("%q: no error", bad)

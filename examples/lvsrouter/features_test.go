@@ -157,7 +157,7 @@ func TestTranslateErrors(t *testing.T) {
 		{"range backwards", "virtual_server_group G {\n  10.0.0.9-3 80\n}\nvirtual_server group G {\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":2:3: virtual_server_group G: range ends before it starts"},
 		{"bad granularity", "virtual_server 10.0.0.1 80 {\n  persistence_timeout 5\n  persistence_granularity 255.0.255.0\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":1:1: virtual_server UDP 10.0.0.1:80: persistence_granularity"},
 		{"sync group member", "vrrp_sync_group G {\n  group {\n    NOPE\n  }\n}\n", ":3:5: error: virtual router NOPE specified in sync group G doesn't exist"},
-		{"undefined group", "virtual_server group NOPE {\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":1:22: error: virtual server group NOPE not found"},
+		{"undefined group", "virtual_server group NOPE {\n  real_server 10.1.0.1 80 {\n  }\n}\n", `k.conf:1:1: virtual_server group "NOPE" is not defined`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "k.conf")
