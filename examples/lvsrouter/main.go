@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
@@ -94,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			return exitFailure
 		}
-		if *test && len(warnings) > 0 {
+		if *test && slices.ContainsFunc(warnings, failsTest) {
 			return exitConfigTest
 		}
 		if *dump {
@@ -168,6 +169,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// failsTest reports whether a warning fails -t: keepalived -t fails on
+// what keepalived reports, not on lvskit's own lint findings.
+func failsTest(w error) bool {
+	var d keepalivedconf.Diagnostic
+	return !errors.As(w, &d) || d.Severity != keepalivedconf.SeverityLint
 }
 
 // load reads a configuration file with its includes, expands it as
