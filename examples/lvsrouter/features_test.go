@@ -279,6 +279,8 @@ func TestAllURLs(t *testing.T) {
 	addr := netip.MustParseAddrPort(ln.Addr().String())
 	conf := fmt.Sprintf(`virtual_server 10.0.0.1 80 {
     protocol TCP
+    lb_algo rr
+    lb_kind NAT
     real_server %s %d {
         HTTP_GET {
             url {
@@ -366,7 +368,10 @@ func TestConfigTest(t *testing.T) {
 		{"unknown keyword", write("warn.conf", strings.Replace(good, "priority 100", "foo bar", 1)), 5, "warn.conf:4:3: warning:"},
 		{"range", write("bad.conf", strings.Replace(good, "id 5", "id 500", 1)), 5, "bad.conf:3:"},
 		{"braces", write("syn.conf", "vrrp_instance X {\n"), 5, "syn.conf:"},
-		{"no protocol", write("udp.conf", "virtual_server 10.0.0.1 53 {\n  real_server 10.1.0.1 53 {\n  }\n}\n"), 5, "udp.conf:1:1: virtual_server without protocol: defaulting to UDP"},
+		{"no protocol", write("udp.conf", "virtual_server 10.0.0.1 53 {\n  lb_algo rr\n  lb_kind DR\n  real_server 10.1.0.1 53 {\n  }\n}\n"), 5, "udp.conf:1:1: virtual_server without protocol: defaulting to UDP"},
+		{"no lb_algo", write("algo.conf", "virtual_server 10.0.0.1 53 {\n  protocol UDP\n  lb_kind DR\n  real_server 10.1.0.1 53 {\n  }\n}\n"), 5, "algo.conf:1:1: virtual_server without lb_algo: defaulting to wlc"},
+		{"no lb_kind", write("kind.conf", "virtual_server 10.0.0.1 53 {\n  protocol UDP\n  lb_algo rr\n  real_server 10.1.0.1 53 {\n  }\n}\n"), 5, "kind.conf:1:1: virtual_server without lb_kind: defaulting to NAT"},
+		{"complete service", write("svc.conf", "virtual_server 10.0.0.1 53 {\n  protocol UDP\n  lb_algo rr\n  lb_kind DR\n  real_server 10.1.0.1 53 {\n  }\n}\n"), 0, "0 VRRP instances, 1 virtual services: OK"},
 		{"missing file", filepath.Join(dir, "nosuch.conf"), 5, "nosuch.conf"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

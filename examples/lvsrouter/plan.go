@@ -148,10 +148,16 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		groups[g.Name] = g
 	}
 	for _, vs := range cfg.VirtualServers {
+		// keepalived 2.2.7 reports these defaults, and -t fails on them.
 		if vs.Protocol == "" && vs.FWMark == 0 {
-			// keepalived 2.2.7 does the same, and -t fails on it: the
-			// kernel's own default for protocol 0 would be UDP.
+			// The kernel's own default for protocol 0 would be UDP too.
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without protocol: defaulting to UDP, as keepalived does", vs.Stmt.Pos))
+		}
+		if vs.LBAlgo == "" {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_algo: defaulting to wlc, as keepalived does", vs.Stmt.Pos))
+		}
+		if vs.LBKind == "" {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 		}
 		svcs, err := virtualServer(vs, groups)
 		if err != nil {
