@@ -26,8 +26,10 @@
 // keep running untouched, changed ones restart, checks keep their state
 // unless they changed, and IPVS gets the minimal set of operations (never
 // a flush). SIGTERM or SIGINT stop the router: masters resign (priority 0)
-// and drop their virtual addresses, omega servers run their down scripts;
-// IPVS services stay for the next start to adopt without a flush.
+// and drop their virtual addresses, omega servers run their down scripts,
+// and the IPVS services the router made are removed, as keepalived does;
+// with -I (--dont-release-ipvs) they stay for the next start to adopt
+// without re-creating them.
 package main
 
 import (
@@ -73,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, f := range []string{"n", "l", "D", "G", "R", "P", "C"} {
 		fs.Bool(f, false, "accepted for keepalived compatibility; no effect")
 	}
+	var keepIPVS bool
+	fs.BoolVar(&keepIPVS, "I", false, "leave the IPVS services in place on stop, for the next start to adopt (keepalived --dont-release-ipvs)")
+	fs.BoolVar(&keepIPVS, "dont-release-ipvs", false, "same as -I")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -131,6 +136,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		return exitFailure
 	}
+	r.KeepIPVS = keepIPVS
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		r.close()

@@ -28,6 +28,10 @@ type Router struct {
 	mon     *check.Monitor
 	// script runs notify and quorum scripts; tests replace it.
 	script func(argv []string)
+	// KeepIPVS leaves the IPVS services in place when the router stops
+	// (keepalived's --dont-release-ipvs), for the next start to adopt
+	// without re-creating them.
+	KeepIPVS bool
 
 	mu      sync.Mutex
 	plan    *Plan
@@ -487,8 +491,8 @@ func (r *Router) apply(ctx context.Context) error {
 }
 
 // Run applies health changes until ctx ends, then stops VRRP and the
-// checks. The IPVS services stay, as keepalived leaves them for a restart
-// to pick up without dropping connections.
+// checks, and removes the IPVS services it manages unless KeepIPVS is
+// set, as keepalived does.
 func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 	defer r.close()
 	for {
@@ -529,6 +533,17 @@ func (r *Router) close() {
 	if r.plan != nil {
 		r.desired()
 		r.runEvents(true)
+	}
+	if r.applier != nil && !r.KeepIPVS && len(r.managed) > 0 {
+		// keepalived removes its IPVS topology on stop unless told not to.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ch, err := r.applier.Apply(ctx, nil, ipvs.Managed(func(k ipvs.ServiceKey) bool { return r.managed[k] }))
+		cancel()
+		if err != nil {
+			r.log.Error("ipvs release", "err", err)
+		} else {
+			r.log.Info("ipvs released", "services", ch.Count(ipvs.OpDeleteService))
+		}
 	}
 	if r.ipvs != nil {
 		r.ipvs.Close()
