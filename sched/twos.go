@@ -42,7 +42,7 @@ func (a *twosAlgo) rebuild(extra int) {
 	a.base = 0
 	n := int(seq) + extra
 	size := 16
-	for size < 2*n {
+	for size <= n {
 		size *= 2
 	}
 	a.fw = make([]int64, size+1)
@@ -83,7 +83,7 @@ func (a *twosAlgo) set(x *dest, w int64) {
 func (a *twosAlgo) added(x *dest) {
 	i := int(x.seq - a.base)
 	if i >= len(a.fw) {
-		a.rebuild(a.s.n)
+		a.rebuild(a.s.n/2 + 16)
 		return
 	}
 	a.at[i] = x
