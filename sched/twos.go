@@ -11,8 +11,12 @@ import "math"
 // draw is an O(log n) prefix search. Positions are the destinations' add
 // sequence numbers: the list runs from the highest to the lowest.
 type twosAlgo struct {
-	s    *Scheduler
-	fw   []int64 // Fenwick tree, 1-based, indexed by seq
+	s *Scheduler
+	// fw is the Fenwick tree, 1-based, indexed by seq. Its sums are kept
+	// modulo 2^32: every partial sum is below the total, so they are exact
+	// whenever draws use them (total below 2^31, else pickScan runs), and
+	// half the size of int64 keeps the tree in cache.
+	fw   []uint32
 	w    []int64 // usable weight per seq
 	at   []*dest // destination per seq
 	sum  int64
@@ -45,7 +49,7 @@ func (a *twosAlgo) rebuild(extra int) {
 	for size <= n {
 		size *= 2
 	}
-	a.fw = make([]int64, size+1)
+	a.fw = make([]uint32, size+1)
 	a.w = make([]int64, size+1)
 	a.at = make([]*dest, size+1)
 	a.sum = 0
@@ -56,7 +60,9 @@ func (a *twosAlgo) rebuild(extra int) {
 		a.sum += a.w[i]
 	}
 	// Linear-time Fenwick construction.
-	copy(a.fw, a.w)
+	for i, w := range a.w {
+		a.fw[i] = uint32(w)
+	}
 	for i := 1; i < len(a.fw); i++ {
 		if j := i + i&-i; j < len(a.fw) {
 			a.fw[j] += a.fw[i]
@@ -76,7 +82,7 @@ func (a *twosAlgo) set(x *dest, w int64) {
 	a.w[i] = w
 	a.sum += d
 	for ; i < len(a.fw); i += i & -i {
-		a.fw[i] += d
+		a.fw[i] += uint32(d)
 	}
 }
 
@@ -100,30 +106,19 @@ func (a *twosAlgo) removed(x *dest) {
 func (a *twosAlgo) updated(x *dest)      { a.set(x, twosWeight(x)) }
 func (a *twosAlgo) connsChanged(x *dest) { a.set(x, twosWeight(x)) }
 
-// prefix returns the sum of usable weights at indexes 1..i.
-func (a *twosAlgo) prefix(i int) int64 {
-	var s int64
-	for ; i > 0; i -= i & -i {
-		s += a.fw[i]
-	}
-	return s
-}
-
 // draw returns the first destination in list order (highest index first)
 // at which the running weight reaches r (r >= 1): the largest index i whose
 // suffix sum from i is at least r.
 func (a *twosAlgo) draw(r int64) *dest {
-	// Largest j with prefix(j) <= sum - r; the answer is j+1.
-	t := a.sum - r
+	// Largest j with prefix(j) <= sum - r; the answer is j+1. len(fw)
+	// is a power of two plus one.
+	t := uint32(a.sum - r)
+	fw := a.fw
 	j := 0
-	step := 1
-	for step*2 < len(a.fw) {
-		step *= 2
-	}
-	for ; step > 0; step /= 2 {
-		if k := j + step; k < len(a.fw) && a.fw[k] <= t {
+	for step := len(fw) - 1; step > 0; step >>= 1 {
+		if k := j + step; k < len(fw) && fw[k] <= t {
 			j = k
-			t -= a.fw[k]
+			t -= fw[k]
 		}
 	}
 	return a.at[j+1]
