@@ -106,22 +106,30 @@ func (a *twosAlgo) removed(x *dest) {
 func (a *twosAlgo) updated(x *dest)      { a.set(x, twosWeight(x)) }
 func (a *twosAlgo) connsChanged(x *dest) { a.set(x, twosWeight(x)) }
 
-// draw returns the first destination in list order (highest index first)
-// at which the running weight reaches r (r >= 1): the largest index i whose
-// suffix sum from i is at least r.
-func (a *twosAlgo) draw(r int64) *dest {
+// draw2 returns, for r1 and r2 (both >= 1), the first destination in list
+// order (highest index first) at which the running weight reaches r: the
+// largest index i whose suffix sum from i is at least r. The two descents
+// run interleaved so that their memory loads overlap.
+func (a *twosAlgo) draw2(r1, r2 int64) (*dest, *dest) {
 	// Largest j with prefix(j) <= sum - r; the answer is j+1. len(fw)
 	// is a power of two plus one.
-	t := uint32(a.sum - r)
+	t1, t2 := uint32(a.sum-r1), uint32(a.sum-r2)
 	fw := a.fw
-	j := 0
+	j1, j2 := 0, 0
+	// fw[size] is the total, above both targets, so j+step stays below
+	// len(fw); the loop body is written to compile to conditional moves.
 	for step := len(fw) - 1; step > 0; step >>= 1 {
-		if k := j + step; k < len(fw) && fw[k] <= t {
-			j = k
-			t -= fw[k]
+		v1, v2 := fw[j1+step], fw[j2+step]
+		n1, n2 := j1+step, j2+step
+		u1, u2 := t1-v1, t2-v2
+		if v1 <= t1 {
+			j1, t1 = n1, u1
+		}
+		if v2 <= t2 {
+			j2, t2 = n2, u2
 		}
 	}
-	return a.at[j+1]
+	return a.at[j1+1], a.at[j2+1]
 }
 
 // randMax is prandom_u32_max: a uniform value in [0, n).
@@ -139,7 +147,7 @@ func (a *twosAlgo) pick(Key) *dest {
 	tw := uint32(a.sum + 1)
 	r1 := max(randMax(a.s.cfg.rand, tw), 1)
 	r2 := max(randMax(a.s.cfg.rand, tw), 1)
-	c1, c2 := a.draw(r1), a.draw(r2)
+	c1, c2 := a.draw2(r1, r2)
 	w1, w2 := int32(c1.d.Weight), int32(c2.d.Weight)
 	o1, o2 := int32(c1.overhead()), int32(c2.overhead())
 	if w2*o1 > w1*o2 {
