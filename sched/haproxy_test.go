@@ -86,6 +86,7 @@ type haproxyCase struct {
 	balance  string
 	hashType string
 	weights  []int
+	ids      []int // server "id"s, none when empty
 	req      func(i int) (src netip.Addr, uri string, hdr map[string]string)
 	n        int
 }
@@ -147,6 +148,9 @@ func TestHAProxyDifferential(t *testing.T) {
 		{name: "hdr_map", balance: "hdr(X-Key)", weights: []int{1, 1, 3, 1, 1}, req: hdrReq, n: 50},
 		{name: "hdr_ch", balance: "hdr(X-Key)", hashType: "consistent djb2", weights: []int{1, 1, 3, 1, 1}, req: hdrReq, n: 50},
 		{name: "hdr_domain", balance: "hdr(Host) use_domain_only", weights: []int{1, 1, 1, 1, 1}, req: hostReq, n: 40},
+		{name: "uri_map_w0", balance: "uri", weights: []int{0, 2, 1, 0, 3}, req: uriReq, n: 40},
+		{name: "uri_ch_ids", balance: "uri", hashType: "consistent", weights: []int{1, 0, 2, 1, 1}, ids: []int{17, 3, 250, 9, 42}, req: uriReq, n: 40},
+		{name: "rr_w0", balance: "roundrobin", weights: []int{2, 0, 1, 3, 1}, req: uriReq, n: 30},
 	}
 
 	var backends strings.Builder
@@ -156,7 +160,11 @@ func TestHAProxyDifferential(t *testing.T) {
 			fmt.Fprintf(&backends, "  hash-type %s\n", c.hashType)
 		}
 		for i, w := range c.weights {
-			fmt.Fprintf(&backends, "  server s%d %s weight %d\n", i+1, srvAddrs[i], w)
+			fmt.Fprintf(&backends, "  server s%d %s weight %d", i+1, srvAddrs[i], w)
+			if c.ids != nil {
+				fmt.Fprintf(&backends, " id %d", c.ids[i])
+			}
+			backends.WriteString("\n")
 		}
 	}
 	fe := startHAProxy(t, bin, dir, func(port int) string {
@@ -172,7 +180,11 @@ func TestHAProxyDifferential(t *testing.T) {
 			}
 			var servers []Server
 			for i, w := range c.weights {
-				servers = append(servers, Server{Name: fmt.Sprintf("s%d", i+1), Weight: w})
+				srv := Server{Name: fmt.Sprintf("s%d", i+1), Weight: w}
+				if c.ids != nil {
+					srv.ID = c.ids[i]
+				}
+				servers = append(servers, srv)
 			}
 			h, err := NewHAProxy(b, servers)
 			if err != nil {
