@@ -1065,6 +1065,7 @@ func set(words ...string) map[string]bool {
 	}
 	return m
 }
+
 // route makes keepalived's checks of one virtual_routes entry.
 func (dec *decoder) route(s *Stmt) {
 	dev, track := false, true
