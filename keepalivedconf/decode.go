@@ -126,12 +126,11 @@ func (dec *decoder) top(list []*Stmt) {
 			for _, v := range dec.values(s, body) {
 				dec.rule(v)
 			}
-		case "include", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-			"use_pid_dir", "linkbeat_use_polling", "static_ipaddress", "static_routes",
-			"linkbeat_interfaces", "vrrp_track_process", "bfd_instance", "garp_group":
 		default:
-			dec.unknown(s)
-			cfg.Unknown = append(cfg.Unknown, s)
+			if !topKeywords[kw] && !isIncludeLine(s.Text()) {
+				dec.unknown(s)
+				cfg.Unknown = append(cfg.Unknown, s)
+			}
 		}
 	}
 }
@@ -348,7 +347,7 @@ func (dec *decoder) globalDefs(g *GlobalDefs, body []*Stmt) {
 		case "lvs_id":
 			dec.str(&g.LVSID, s, 1)
 		default:
-			if !globalKnown[kw] {
+			if !globalKeywords[kw] {
 				dec.unknown(s)
 				continue
 			}
@@ -391,7 +390,9 @@ func (dec *decoder) vrrpScript(sc *VRRPScript, body []*Stmt) {
 		case "init_fail":
 			sc.InitFail = true
 		default:
-			dec.unknown(s)
+			if !scriptKeywords[s.Keyword()] {
+				dec.unknown(s)
+			}
 		}
 	}
 }
@@ -441,9 +442,10 @@ func (dec *decoder) syncGroup(g *SyncGroup, body []*Stmt) {
 			dec.script(&g.NotifyFault, s)
 		case "smtp_alert":
 			g.SMTPAlert = dec.boolArg(s, 1)
-		case "track_interface", "track_script", "track_file", "track_process", "track_bfd", "global_tracking", "sync_group_tracking_weight", "notify_stop":
 		default:
-			dec.unknown(s)
+			if !syncGroupKeywords[kw] {
+				dec.unknown(s)
+			}
 		}
 	}
 }
@@ -580,7 +582,7 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 		case "garp_master_delay":
 			dec.setSeconds(&in.GarpMasterDelay, s, 1, 0, maxTimer)
 		default:
-			if !instanceKnown[kw] {
+			if !instanceKeywords[kw] {
 				dec.unknown(s)
 			}
 		}
@@ -794,7 +796,7 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 				vs.RealServers = append(vs.RealServers, rs)
 			}
 		default:
-			if !vsKnown[kw] {
+			if !vsKeywords[kw] {
 				dec.unknown(s)
 			}
 		}
@@ -837,7 +839,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			dec.script(&rs.NotifyDown, s)
 		case "TCP_CHECK":
 			t := &TCPCheck{CheckCommon{Stmt: s}}
-			dec.check(&t.CheckCommon, s, nil)
+			dec.check(&t.CheckCommon, s, tcpCheckKeywords, nil)
 			c = t
 			if rs.Checkers == nil {
 				// the usual single checker: no slice growth later
@@ -845,7 +847,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			}
 		case "HTTP_GET", "SSL_GET":
 			h := &HTTPCheck{CheckCommon: CheckCommon{Stmt: s}, TLS: kw == "SSL_GET"}
-			dec.check(&h.CheckCommon, s, func(c *Stmt) bool {
+			dec.check(&h.CheckCommon, s, httpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "url":
 					h.URLs = append(h.URLs, dec.url(c))
@@ -862,7 +864,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			c = h
 		case "SMTP_CHECK":
 			m := &SMTPCheck{CheckCommon: CheckCommon{Stmt: s}}
-			dec.check(&m.CheckCommon, s, func(c *Stmt) bool {
+			dec.check(&m.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "helo_name":
 					dec.str(&m.Helo, c, 1)
@@ -875,7 +877,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			c = m
 		case "DNS_CHECK":
 			d := &DNSCheck{CheckCommon: CheckCommon{Stmt: s}}
-			dec.check(&d.CheckCommon, s, func(c *Stmt) bool {
+			dec.check(&d.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "type":
 					dec.str(&d.QueryType, c, 1)
@@ -889,7 +891,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			c = d
 		case "UDP_CHECK":
 			u := &UDPCheck{CheckCommon: CheckCommon{Stmt: s}}
-			dec.check(&u.CheckCommon, s, func(c *Stmt) bool {
+			dec.check(&u.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "payload":
 					dec.str(&u.Payload, c, 1)
@@ -904,7 +906,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			c = u
 		case "PING_CHECK", "ICMP_CHECK":
 			p := &PingCheck{CheckCommon{Stmt: s}}
-			dec.check(&p.CheckCommon, s, nil)
+			dec.check(&p.CheckCommon, s, tcpCheckKeywords, nil)
 			c = p
 		case "MISC_CHECK":
 			c = dec.miscCheck(s)
@@ -934,7 +936,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			})
 			c = b
 		default:
-			if !rsKnown[kw] {
+			if !rsKeywords[kw] {
 				dec.unknown(s)
 			}
 		}
@@ -959,7 +961,7 @@ func (dec *decoder) blockOf(s *Stmt, fn func(*Stmt)) {
 
 // check reads the settings connecting checkers share; extra handles the
 // checker's own keywords and reports whether it knew the keyword.
-func (dec *decoder) check(cc *CheckCommon, s *Stmt, extra func(*Stmt) bool) {
+func (dec *decoder) check(cc *CheckCommon, s *Stmt, known map[string]bool, extra func(*Stmt) bool) {
 	dec.blockOf(s, func(c *Stmt) {
 		kw := c.Keyword()
 		if kw != "url" && kw != "host" {
@@ -998,9 +1000,8 @@ func (dec *decoder) check(cc *CheckCommon, s *Stmt, extra func(*Stmt) bool) {
 			}
 		case "alpha":
 			cc.Alpha = dec.boolArg(c, 1)
-		case "bind_if", "log_all_failures", "source_ip":
 		default:
-			if extra == nil || !extra(c) {
+			if (extra == nil || !extra(c)) && !known[kw] {
 				dec.unknown(c)
 			}
 		}
@@ -1019,9 +1020,10 @@ func (dec *decoder) url(s *Stmt) URL {
 			u.StatusCode = strings.Join(c.Args(), " ")
 		case "virtualhost":
 			dec.str(&u.Virtualhost, c, 1)
-		case "regex", "regex_no_match", "regex_options", "regex_stack", "regex_min_offset", "regex_max_offset":
 		default:
-			dec.unknown(c)
+			if !urlKeywords[c.Keyword()] {
+				dec.unknown(c)
+			}
 		}
 	})
 	return u
@@ -1047,9 +1049,10 @@ func (dec *decoder) miscCheck(s *Stmt) *MiscCheck {
 			dec.setSeconds(&m.DelayLoop, c, 1, 0.000001, maxTimer)
 		case "delay_before_retry":
 			dec.setSeconds(&m.DelayBefore, c, 1, 0, maxTimer)
-		case "log_all_failures":
 		default:
-			dec.unknown(c)
+			if !miscCheckKeywords[c.Keyword()] {
+				dec.unknown(c)
+			}
 		}
 	})
 	return m
@@ -1062,41 +1065,6 @@ func set(words ...string) map[string]bool {
 	}
 	return m
 }
-
-// Keywords keepalived knows but the typed view does not model; they are
-// kept in the syntax tree and not reported.
-var (
-	globalKnown = set("smtp_helo_name", "default_interface", "lvs_timeouts", "lvs_sync_daemon", "lvs_flush",
-		"lvs_flush_onstop", "vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_lower_prio_delay",
-		"vrrp_garp_lower_prio_repeat", "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat",
-		"vrrp_garp_interval", "vrrp_gna_interval", "vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert",
-		"vrrp_iptables", "vrrp_ipsets", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_priority",
-		"checker_priority", "bfd_priority", "vrrp_no_swap", "checker_no_swap", "bfd_no_swap", "vrrp_rt_priority",
-		"checker_rt_priority", "bfd_rt_priority", "snmp_socket", "enable_snmp_vrrp", "enable_snmp_checker",
-		"enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_traps", "notify_fifo",
-		"notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script", "lvs_notify_fifo",
-		"lvs_notify_fifo_script", "dynamic_interfaces", "vrrp_startup_delay", "vrrp_netlink_cmd_rcv_bufs",
-		"vrrp_netlink_monitor_rcv_bufs", "max_auto_priority", "min_auto_priority_delay", "no_checker_emails",
-		"vrrp_min_garp", "random_seed", "vrrp_dont_ignore_ipv6_nd", "umask", "script_user", "lvs_sync_daemon_interface",
-		"vrrp_version", "vrrp_mcast_group4", "vrrp_mcast_group6", "process_names", "process_name",
-		"vrrp_process_name", "checker_process_name", "bfd_process_name", "startup_script", "startup_script_timeout",
-		"shutdown_script", "shutdown_script_timeout", "vrrp_track_process", "smtp_alert", "smtp_alert_vrrp",
-		"smtp_alert_checker", "checker_log_all_failures", "vrrp_garp_extra_if", "vrrp_iptables_chain")
-	instanceKnown = set("dont_track_primary", "track_src_ip", "mcast_src_ip", "unicast_ttl", "vmac_xmit_base",
-		"native_ipv6", "accept", "no_accept", "skip_check_adv_addr", "strict_mode", "garp_master_repeat",
-		"garp_master_refresh", "garp_master_refresh_repeat", "garp_lower_prio_delay", "garp_lower_prio_repeat",
-		"lower_prio_no_advert", "higher_prio_send_advert", "kernel_rx_buf_size", "debug", "virtual_routes",
-		"virtual_rules", "track_process", "track_bfd", "notify_deleted", "notify_priority_changes",
-		"old_unicast_checksum", "unicast_fault_no_peer", "check_unicast_src", "linkbeat_use_polling",
-		"vrrp_garp_master_delay", "mcast_ttl", "vrrp_version", "ipsets", "iptables")
-	vsKnown = set("ha_suspend", "ops", "one_packet_scheduler", "lb_flags", "lvs_flags", "persistence_engine",
-		"sorry_server_inhibit", "sorry_server_lvs_method", "ip_family", "retry", "delay_before_retry", "warmup",
-		"connect_timeout", "smtp_alert", "virtualhost", "hashed", "flag-1", "flag-2", "flag-3", "sh-port",
-		"sh-fallback", "mh-port", "mh-fallback", "fwd_method", "quorum", "log_all_failures",
-		"tunnel_type")
-	rsKnown = set("uthreshold", "lthreshold", "smtp_alert", "delay_before_retry", "retry", "warmup",
-		"connect_timeout", "delay_loop", "lvs_method", "alpha", "log_all_failures", "virtualhost", "tunnel_type")
-)
 
 // route makes keepalived's checks of one virtual_routes entry.
 func (dec *decoder) route(s *Stmt) {

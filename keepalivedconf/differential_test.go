@@ -36,7 +36,9 @@ func keepalivedAcceptsIn(t *testing.T, bin, dir, src string) (bool, string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-t", "-f", path)
+	// a config id no line uses: keepalived would otherwise match @id lines
+	// against the host name, and we read them as with no id
+	cmd := exec.CommandContext(ctx, bin, "-t", "-i", "kaconf-no-such-id", "-f", path)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -3,7 +3,9 @@ package keepalivedconf
 import "strings"
 
 // NewStmt returns a new statement made of the given words. Words holding
-// blanks, quotes or comment characters are double-quoted. Attach it with
+// blanks, braces or comment characters are double-quoted (keepalived's
+// reader has no escape for a double quote inside a quoted word, so a word
+// cannot hold both a blank and a double quote). Attach the statement with
 // (*Block).Add or (*File).Add; its indentation is chosen then.
 func NewStmt(words ...string) *Stmt {
 	s := &Stmt{Kind: KindStmt}

@@ -92,8 +92,10 @@ type expander struct {
 	pending *def
 	depth   int
 	lines   int
-	dir     string
-	inc     map[*File]map[int][]*File
+	// abort stops the expansion once a bound is exceeded.
+	abort bool
+	dir   string
+	inc   map[*File]map[int][]*File
 }
 
 // maxLines bounds the expanded output by default, against ~SEQ and
@@ -217,6 +219,9 @@ func decomment(line string) (indent, text string, cont bool) {
 
 // line processes one logical line the way keepalived's read_line does.
 func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent string, level int, changed bool) {
+	if ex.abort {
+		return
+	}
 	ex.depth++
 	defer func() { ex.depth-- }()
 	if ex.depth > 64 {
@@ -288,14 +293,20 @@ func (ex *expander) emit(text string, origin Pos, changed bool) {
 	_ = changed
 	ex.lines++
 	if ex.lines > ex.o.maxLines {
-		if ex.lines == ex.o.maxLines+1 {
-			ex.d.errorf(origin, ErrSyntax, "expansion produces more than %d lines", ex.o.maxLines)
-		}
+		ex.tooLong(origin)
 		return
 	}
 	ex.out.WriteString(text)
 	ex.out.WriteByte('\n')
 	ex.origins = append(ex.origins, origin)
+}
+
+// tooLong reports an expansion beyond the line bound and stops it.
+func (ex *expander) tooLong(origin Pos) {
+	if !ex.abort {
+		ex.d.errorf(origin, ErrSyntax, "expansion produces more than %d lines", ex.o.maxLines)
+	}
+	ex.abort = true
 }
 
 // subst replaces $NAME and ${NAME} references by their definitions,
@@ -454,11 +465,15 @@ func (ex *expander) seq(f *File, text string, origin Pos, indent string, level i
 			ex.d.errorf(origin, ErrSyntax, "~SEQx is only valid for positive numbers '%s'", text)
 			return
 		}
-		for v := start; (step > 0 && v <= end) || (step < 0 && v >= end); v += step {
-			if len(values) > ex.o.maxLines {
-				ex.d.errorf(origin, ErrSyntax, "~SEQ produces too many lines")
-				return
-			}
+		n := (end-start)/step + 1
+		if n > int64(ex.o.maxLines-ex.lines) || n < 0 {
+			ex.tooLong(origin)
+			return
+		}
+		// count rather than compare, so that values near the int64
+		// limits cannot wrap around
+		for i := int64(0); i < n; i++ {
+			v := start + i*step
 			if hex {
 				values = append(values, strconv.FormatInt(v, 16))
 			} else {
@@ -467,7 +482,7 @@ func (ex *expander) seq(f *File, text string, origin Pos, indent string, level i
 		}
 	}
 	for _, v := range values {
-		if ex.lines > ex.o.maxLines {
+		if ex.abort {
 			return
 		}
 		ex.defs[name] = &def{value: v}

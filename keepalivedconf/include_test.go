@@ -124,3 +124,25 @@ func TestPredefinedPWD(t *testing.T) {
 		t.Fatalf("_PWD: router_id %q lvs_id %q, want %q and %q/sub", cfg.GlobalDefs.RouterID, cfg.GlobalDefs.LVSID, abs, abs)
 	}
 }
+
+func TestSeqBounds(t *testing.T) {
+	for _, src := range []string{
+		"~SEQ(i, 9223372036854775805, 9223372036854775807) a $i\n",
+		"~SEQ(i, -9223372036854775808, 9223372036854775807) a $i\n",
+		"~SEQ(i,10000) ~SEQ(j, 1000000) a $i $j\n",
+	} {
+		f, _ := Parse("s.conf", []byte(src))
+		ex, err := f.Expand(func(o *options) { o.maxLines = 1000 })
+		if n := len(ex.Stmts); n > 1000 {
+			t.Errorf("%q: %d lines", src, n)
+		}
+		if strings.Contains(src, "1000000") && (err == nil || !strings.Contains(err.Error(), "more than 1000 lines")) {
+			t.Errorf("%q: err %v", src, err)
+		}
+	}
+	f, _ := Parse("s.conf", []byte("~SEQ(i, 9223372036854775805, 9223372036854775807) a $i\n"))
+	ex, err := f.Expand()
+	if err != nil || len(ex.Stmts) != 3 || ex.Stmts[2].Arg(1) != "9223372036854775807" {
+		t.Fatalf("edge of int64: %v %d", err, len(ex.Stmts))
+	}
+}

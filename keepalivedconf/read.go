@@ -18,7 +18,28 @@ func Parse(filename string, data []byte) (*File, error) {
 }
 
 // blank reports keepalived's in-line whitespace.
-func blank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' }
+func blank(c byte) bool { return charClass[c]&clBlank != 0 }
+
+// Character classes, looked up in a table on the hot paths.
+const (
+	clBlank   = 1 << iota // in-line whitespace
+	clSpace               // word separator (blanks and newline)
+	clSpecial             // needs attention while scanning a line: " \ # !
+	clWordEnd             // ends an unquoted word: separators, " and \
+)
+
+var charClass = func() (t [256]uint8) {
+	for _, c := range " \t\r\f\v" {
+		t[c] |= clBlank | clSpace | clWordEnd
+	}
+	t['\n'] |= clSpace | clWordEnd
+	for _, c := range "\"\\#!" {
+		t[c] |= clSpecial
+	}
+	t['"'] |= clWordEnd
+	t['\\'] |= clWordEnd
+	return t
+}()
 
 // frame is an open block while parsing; its statements are collected on
 // the parser's scratch stack from index start, and copied into an exactly
@@ -139,6 +160,9 @@ func (p *parser) scanLine(i int) lineInfo {
 	quote := false
 	ce := li.end
 	for j := i; j < li.end; j++ {
+		if charClass[src[j]]&clSpecial == 0 {
+			continue
+		}
 		switch src[j] {
 		case '"':
 			quote = !quote
@@ -381,9 +405,7 @@ func (p *parser) tokenize(b, end int) []Token {
 	return t
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
-}
+func isSpace(c byte) bool { return charClass[c]&clSpace != 0 }
 
 // wordEnd returns the end of the word starting at k.
 func wordEnd(src string, k, end int) int {
@@ -394,9 +416,15 @@ func wordEnd(src string, k, end int) int {
 		}
 		return k + q + 2
 	}
-	for k < end && !isSpace(src[k]) && src[k] != '"' {
-		if src[k] == '\\' && k+1 < end {
-			k++
+	for k < end {
+		c := src[k]
+		if charClass[c]&clWordEnd != 0 {
+			if c != '\\' {
+				break
+			}
+			if k+1 < end {
+				k++
+			}
 		}
 		k++
 	}

@@ -45,10 +45,20 @@ func fillBuckets(s *Scheduler, buckets []*dest, weighted bool) {
 	}
 }
 
-// tableFallback is the loop of ip_vs_sh_get_fallback and
-// ip_vs_mh_get_fallback: from the original slot ihash, try the slots
-// at(offset) for every offset, stopping at an empty one.
-func tableFallback(size, ihash uint32, at func(roffset uint32) *dest) *dest {
+// hashPick is ip_vs_sh_get / ip_vs_mh_get and their _fallback variants:
+// x, the destination in the original slot ihash, if it is usable; else,
+// with fallback, the first usable one of the slots at(roffset) for every
+// offset from ihash on, stopping at an empty slot.
+func hashPick(x *dest, fallback bool, size, ihash uint32, at func(roffset uint32) *dest) *dest {
+	if x == nil {
+		return nil
+	}
+	if x.usable() {
+		return x
+	}
+	if !fallback {
+		return nil
+	}
 	for off := uint32(0); off < size; off++ {
 		x := at((off + ihash) % size)
 		if x == nil {
@@ -102,15 +112,6 @@ func (a *shAlgo) pick(k Key) *dest {
 	}
 	v := fold(k.Src.Addr())
 	ihash := shHash(v, port, 0)
-	x := a.buckets[ihash]
-	if x == nil {
-		return nil
-	}
-	if x.usable() {
-		return x
-	}
-	if a.s.cfg.flags&FlagFallback == 0 {
-		return nil
-	}
-	return tableFallback(shSize, ihash, func(r uint32) *dest { return a.buckets[shHash(v, port, r)] })
+	return hashPick(a.buckets[ihash], a.s.cfg.flags&FlagFallback != 0, shSize, ihash,
+		func(r uint32) *dest { return a.buckets[shHash(v, port, r)] })
 }

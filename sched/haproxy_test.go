@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +86,7 @@ type haproxyCase struct {
 	balance  string
 	hashType string
 	weights  []int
+	ids      []int // server "id"s, none when empty
 	req      func(i int) (src netip.Addr, uri string, hdr map[string]string)
 	n        int
 }
@@ -148,6 +148,9 @@ func TestHAProxyDifferential(t *testing.T) {
 		{name: "hdr_map", balance: "hdr(X-Key)", weights: []int{1, 1, 3, 1, 1}, req: hdrReq, n: 50},
 		{name: "hdr_ch", balance: "hdr(X-Key)", hashType: "consistent djb2", weights: []int{1, 1, 3, 1, 1}, req: hdrReq, n: 50},
 		{name: "hdr_domain", balance: "hdr(Host) use_domain_only", weights: []int{1, 1, 1, 1, 1}, req: hostReq, n: 40},
+		{name: "uri_map_w0", balance: "uri", weights: []int{0, 2, 1, 0, 3}, req: uriReq, n: 40},
+		{name: "uri_ch_ids", balance: "uri", hashType: "consistent", weights: []int{1, 0, 2, 1, 1}, ids: []int{17, 3, 250, 9, 42}, req: uriReq, n: 40},
+		{name: "rr_w0", balance: "roundrobin", weights: []int{2, 0, 1, 3, 1}, req: uriReq, n: 30},
 	}
 
 	var backends strings.Builder
@@ -157,10 +160,17 @@ func TestHAProxyDifferential(t *testing.T) {
 			fmt.Fprintf(&backends, "  hash-type %s\n", c.hashType)
 		}
 		for i, w := range c.weights {
-			fmt.Fprintf(&backends, "  server s%d %s weight %d\n", i+1, srvAddrs[i], w)
+			fmt.Fprintf(&backends, "  server s%d %s weight %d", i+1, srvAddrs[i], w)
+			if c.ids != nil {
+				fmt.Fprintf(&backends, " id %d", c.ids[i])
+			}
+			backends.WriteString("\n")
 		}
 	}
-	fe := startHAProxy(t, bin, dir, backends.String())
+	fe := startHAProxy(t, bin, dir, func(port int) string {
+		return fmt.Sprintf("defaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n"+
+			"frontend fe\n  bind 127.0.0.1:%d\n  use_backend %%[req.hdr(x-case)]\n%s", port, backends.String())
+	})
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -170,7 +180,11 @@ func TestHAProxyDifferential(t *testing.T) {
 			}
 			var servers []Server
 			for i, w := range c.weights {
-				servers = append(servers, Server{Name: fmt.Sprintf("s%d", i+1), Weight: w})
+				srv := Server{Name: fmt.Sprintf("s%d", i+1), Weight: w}
+				if c.ids != nil {
+					srv.ID = c.ids[i]
+				}
+				servers = append(servers, srv)
 			}
 			h, err := NewHAProxy(b, servers)
 			if err != nil {
@@ -188,21 +202,28 @@ func TestHAProxyDifferential(t *testing.T) {
 	}
 }
 
-// startHAProxy runs haproxy with one frontend that routes on the X-Case
-// header to the given backends, and returns the frontend's address. The
-// port is chosen free beforehand; should another process take it first,
-// haproxy exits and the next attempt uses another port.
-func startHAProxy(t *testing.T, bin, dir, backends string) string {
+// startHAProxy runs haproxy with the configuration config returns for a
+// frontend port, and returns the frontend's address. The port is chosen
+// free beforehand; should another process take it first, haproxy exits
+// and the next attempt uses another port.
+func startHAProxy(t *testing.T, bin, dir string, config func(port int) string) string {
 	t.Helper()
 	var lastOut string
 	for attempt := 0; attempt < 3; attempt++ {
 		port := freePort(t)
-		cfg := fmt.Sprintf("global\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n"+
-			"frontend fe\n  bind 127.0.0.1:%d\n  use_backend %%[req.hdr(x-case)]\n%s", port, backends)
-		conf := filepath.Join(dir, fmt.Sprintf("haproxy%d.cfg", attempt))
-		if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		cfg := "global\n  nbthread 1\n" + config(port)
+		f, err := os.CreateTemp(dir, "haproxy*.cfg")
+		if err != nil {
 			t.Fatal(err)
 		}
+		_, err = f.WriteString(cfg)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf := f.Name()
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := exec.CommandContext(ctx, bin, "-db", "-f", conf)
 		out := &strings.Builder{}
@@ -331,4 +352,97 @@ func TestHAProxyLeastconnFirstRandom(t *testing.T) {
 	if count["a"] < 500 || count["a"] > 1600 || count["a"]+count["b"] != 4000 {
 		t.Fatalf("random(1) distribution %v", count)
 	}
+}
+
+// TestHAProxyRDPCookieDifferential sends RDP connection requests carrying
+// "Cookie: mstshash=<user>" through a TCP-mode haproxy with "balance
+// rdp-cookie"; each real server writes its name on accept.
+func TestHAProxyRDPCookieDifferential(t *testing.T) {
+	bin := testenv.NeedTool(t, "haproxy")
+	dir := t.TempDir()
+	weights := []int{1, 3, 1, 2}
+	var servers strings.Builder
+	for i, w := range weights {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		name := fmt.Sprintf("s%d", i+1)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(10 * time.Second))
+					io.WriteString(c, name)
+					io.Copy(io.Discard, c)
+				}()
+			}
+		}()
+		fmt.Fprintf(&servers, "  server %s %s weight %d\n", name, ln.Addr(), w)
+	}
+	for _, ht := range []string{"", "consistent"} {
+		t.Run("hash-type "+ht, func(t *testing.T) {
+			htLine := ""
+			if ht != "" {
+				htLine = "  hash-type " + ht + "\n"
+			}
+			fe := startHAProxy(t, bin, dir, func(port int) string {
+				return fmt.Sprintf("defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n"+
+					"frontend rdp\n  bind 127.0.0.1:%d\n  tcp-request inspect-delay 5s\n  tcp-request content accept if RDP_COOKIE\n  default_backend bk\n"+
+					"backend bk\n  balance rdp-cookie\n%s%s", port, htLine, servers.String())
+			})
+			b, err := ParseBalance("rdp-cookie", ht)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var srv []Server
+			for i, w := range weights {
+				srv = append(srv, Server{Name: fmt.Sprintf("s%d", i+1), Weight: w})
+			}
+			h, err := NewHAProxy(b, srv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 40; i++ {
+				user := fmt.Sprintf("user%d", i*17)
+				got := rdpVia(t, fe, user)
+				want, _ := h.Pick(Request{RDPCookie: user})
+				if got != want {
+					t.Fatalf("cookie %q: haproxy chose %s, we predicted %s", user, got, want)
+				}
+			}
+		})
+	}
+}
+
+// rdpVia sends an X.224 connection request with an RDP cookie and returns
+// what the chosen server wrote back.
+func rdpVia(t *testing.T, fe, user string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fe, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	cookie := "Cookie: mstshash=" + user + "\r\n"
+	// TPKT (version 3, length) and the X.224 connection request header:
+	// 11 bytes HAProxy skips before the cookie.
+	total := 4 + 7 + len(cookie)
+	pkt := []byte{3, 0, byte(total >> 8), byte(total), byte(6 + len(cookie)), 0xe0, 0, 0, 0, 0, 0}
+	pkt = append(pkt, cookie...)
+	if _, err := c.Write(pkt); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	n, err := io.ReadAtLeast(c, buf, 2)
+	if err != nil {
+		t.Fatalf("cookie %q: read: %v", user, err)
+	}
+	return string(buf[:n])
 }

@@ -139,14 +139,53 @@ type vmConnKey struct {
 	src   netip.AddrPort
 }
 
-// vmConnTable reads /proc/net/ip_vs_conn: client -> real server.
+// vmConnTable reads /proc/net/ip_vs_conn: client -> real server. The file
+// is produced in chunks that re-seek by position, so an entry expiring
+// during a read (older connections of earlier subtests do) can hide
+// another one. It is therefore read in large chunks, three times, and the
+// readings merged: entries are keyed by unique clients and never change
+// their real server.
 func vmConnTable(t *testing.T) map[vmConnKey]netip.AddrPort {
 	t.Helper()
-	data, err := os.ReadFile("/proc/net/ip_vs_conn")
+	out := map[vmConnKey]netip.AddrPort{}
+	for range 3 {
+		vmReadConns(t, out)
+	}
+	return out
+}
+
+// vmConnsGone reports whether none of the clients has an entry left, in
+// three separate readings.
+func vmConnsGone(t *testing.T, proto uint8, srcs []netip.AddrPort) bool {
+	t.Helper()
+	for range 3 {
+		m := map[vmConnKey]netip.AddrPort{}
+		vmReadConns(t, m)
+		for _, src := range srcs {
+			if _, ok := m[vmConnKey{proto, src}]; ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func vmReadConns(t *testing.T, out map[vmConnKey]netip.AddrPort) {
+	t.Helper()
+	f, err := os.Open("/proc/net/ip_vs_conn")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[vmConnKey]netip.AddrPort{}
+	defer f.Close()
+	var data []byte
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := f.Read(buf)
+		data = append(data, buf[:n]...)
+		if err != nil || n == 0 {
+			break
+		}
+	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -169,7 +208,6 @@ func vmConnTable(t *testing.T) map[vmConnKey]netip.AddrPort {
 		}
 		out[vmConnKey{proto, src}] = dst
 	}
-	return out
 }
 
 // hexAddrPort parses the kernel's address forms: 8 hex digits for IPv4,
@@ -417,18 +455,24 @@ func TestVMConnExpiry(t *testing.T) {
 			type pair struct{ src, dst netip.AddrPort }
 			burst := func(from, n int) []pair {
 				var sent []pair
+				picks := map[netip.AddrPort]netip.AddrPort{}
 				for i := from; i < from+n; i++ {
 					src := netip.AddrPortFrom(vmClient(1+(i*11)%vmClients, false), uint16(port+i))
 					dst := netip.AddrPortFrom(vmVIP(mark, 1+i%30, false), 80)
 					vmConn(t, ProtoUDP, src, dst)
 					want, ok := s.Connect(Key{Proto: ProtoUDP, Src: src, Dst: dst}, false)
-					table := vmConnTable(t)
-					got, found := table[vmConnKey{ProtoUDP, src}]
-					if found != ok || (found && got != want) {
-						t.Fatalf("conn %d from %v: kernel %v (found %v), sched %v (ok %v)", i, src, got, found, want, ok)
-					}
+					picks[src] = want
 					if ok {
 						sent = append(sent, pair{src, dst})
+					}
+				}
+				table := vmConnTable(t)
+				for i := from; i < from+n; i++ {
+					src := netip.AddrPortFrom(vmClient(1+(i*11)%vmClients, false), uint16(port+i))
+					want := picks[src]
+					got, found := table[vmConnKey{ProtoUDP, src}]
+					if found != want.IsValid() || (found && got != want) {
+						t.Fatalf("conn %d from %v: kernel %v (found %v), sched %v", i, src, got, found, want)
 					}
 				}
 				return sent
@@ -448,19 +492,13 @@ func TestVMConnExpiry(t *testing.T) {
 			for _, p := range first {
 				vmConn(t, ProtoUDP, p.src, p.dst)
 			}
-			for i := 0; ; i++ {
-				left := 0
-				table := vmConnTable(t)
-				for _, p := range first {
-					if _, ok := table[vmConnKey{ProtoUDP, p.src}]; ok {
-						left++
-					}
-				}
-				if left == 0 {
-					break
-				}
+			var srcs []netip.AddrPort
+			for _, p := range first {
+				srcs = append(srcs, p.src)
+			}
+			for i := 0; !vmConnsGone(t, ProtoUDP, srcs); i++ {
 				if i == 300 {
-					t.Fatalf("%d connections still in the kernel's table after 30 s", left)
+					t.Fatal("connections still in the kernel's table after 30 s")
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
