@@ -55,7 +55,7 @@ check-vm-exit: vmexec
 test: deps vet test-unit test-netns test-vm
 
 bench: vmexec
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	$(GO) test -tags netns -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 	$(MAKE) bench-vm
 
 bench-vm: vmexec

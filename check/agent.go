@@ -157,15 +157,11 @@ type Agent struct {
 // Check asks the agent once.
 func (c Agent) Check(ctx context.Context) Result {
 	start := time.Now()
-	ctx, cancel := withDeadline(ctx, c.Timeout)
-	defer cancel()
-	conn, err := dialTCP(ctx, c.Addr, netip.AddrPort{})
+	ctx, conn, done, err := dial(ctx, "tcp", c.Addr, netip.AddrPort{}, c.Timeout)
 	if err != nil {
 		return down(start, "connect", err)
 	}
-	defer conn.Close()
-	stop := bindConn(ctx, conn)
-	defer stop()
+	defer done()
 	if c.Send != "" {
 		if _, err := io.WriteString(conn, c.Send); err != nil {
 			return down(start, "send", ioErr(ctx, err))

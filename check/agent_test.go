@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -117,24 +118,13 @@ func TestAgentSend(t *testing.T) {
 
 func TestAgentBad(t *testing.T) {
 	noLeaks(t)
-	for _, tc := range []struct {
-		name   string
-		handle func(net.Conn)
-		reason string
-	}{
+	runBad(t, func(a netip.AddrPort) check.Result {
+		return check.Agent{Addr: a, Timeout: 300 * time.Millisecond}.Check(context.Background())
+	}, []badServer{
 		{"silent", func(c net.Conn) { io.Copy(io.Discard, c) }, "context deadline exceeded"},
 		{"garbage", func(c net.Conn) { io.WriteString(c, "HTTP/1.0 200 OK\r\n") }, "unknown"},
 		{"long line", func(c net.Conn) { io.WriteString(c, strings.Repeat("up ", 1000)) }, "longer than 1024"},
 		{"close at once", func(c net.Conn) {}, "read reply: EOF"},
 		{"no newline", func(c net.Conn) { io.WriteString(c, "down") }, "agent says down"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			addr := serveRaw(t, tc.handle)
-			r := check.Agent{Addr: addr, Timeout: 300 * time.Millisecond}.Check(context.Background())
-			if r.Up {
-				t.Fatalf("up: %+v", r)
-			}
-			mustContain(t, "Reason", r.Reason, tc.reason)
-		})
-	}
+	})
 }

@@ -126,28 +126,45 @@ func timeoutOr(d time.Duration) time.Duration {
 	return d
 }
 
-// dialTCP connects to addr from bind (zero: any) within ctx.
-func dialTCP(ctx context.Context, addr, bind netip.AddrPort) (net.Conn, error) {
-	d := net.Dialer{}
-	if bind.IsValid() || bind.Port() != 0 {
-		d.LocalAddr = net.TCPAddrFromAddrPort(bind)
+// dial opens the connection a check talks over: the returned context
+// carries the check's timeout, the connection's I/O ends when that context
+// does, and done releases everything.
+func dial(ctx context.Context, network string, addr, bind netip.AddrPort, timeout time.Duration) (_ context.Context, _ net.Conn, done func(), _ error) {
+	ctx, cancel := withDeadline(ctx, timeout)
+	// No keepalive: a check's connection lives for one exchange, and the
+	// setsockopt calls cost more than the exchange on loopback.
+	d := net.Dialer{KeepAlive: -1}
+	if bind.Addr().IsValid() || bind.Port() != 0 {
+		if network == "udp" {
+			d.LocalAddr = net.UDPAddrFromAddrPort(bind)
+		} else {
+			d.LocalAddr = net.TCPAddrFromAddrPort(bind)
+		}
 	}
-	return d.DialContext(ctx, "tcp", addr.String())
+	conn, err := d.DialContext(ctx, network, addr.String())
+	if err != nil {
+		cancel()
+		return ctx, nil, nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	return ctx, conn, func() {
+		stop()
+		if tc, ok := conn.(*net.TCPConn); ok {
+			// Reset rather than a FIN exchange: the check is over either
+			// way, and no TIME_WAIT socket stays behind.
+			tc.SetLinger(0)
+		}
+		conn.Close()
+		cancel()
+	}, nil
 }
 
-// withDeadline gives ctx the check's timeout and makes conn's I/O obey it,
-// both the deadline and an early cancellation. The returned stop must be
-// called when the check is over.
+// withDeadline gives ctx the check's timeout (5 s when zero).
 func withDeadline(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, timeoutOr(timeout))
-}
-
-// bindConn makes every blocking call on c return once ctx is done.
-func bindConn(ctx context.Context, c net.Conn) (stop func() bool) {
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 }
 
 // ioErr turns an I/O error that happened because ctx expired (deadline

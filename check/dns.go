@@ -3,7 +3,6 @@ package check
 import (
 	"context"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"time"
 
@@ -52,16 +51,11 @@ func (c DNS) Check(ctx context.Context) Result {
 		return down(start, "build query", err)
 	}
 
-	ctx, cancel := withDeadline(ctx, c.Timeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", c.Addr.String())
+	ctx, conn, done, err := dial(ctx, "udp", c.Addr, netip.AddrPort{}, c.Timeout)
 	if err != nil {
 		return down(start, "dial", err)
 	}
-	defer conn.Close()
-	stop := bindConn(ctx, conn)
-	defer stop()
+	defer done()
 	if _, err := conn.Write(msg); err != nil {
 		return down(start, "send query", ioErr(ctx, err))
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lvskit/lvskit/check"
+	"github.com/lvskit/lvskit/internal/testenv"
 )
 
 // script writes an executable shell script into a temp dir.
@@ -138,9 +139,7 @@ func alive(pid int) bool {
 
 func TestExecUser(t *testing.T) {
 	noLeaks(t)
-	if os.Geteuid() != 0 {
-		t.Skip("running as another user needs root")
-	}
+	testenv.NeedRoot(t) // running as another user needs root
 	u, err := user.Lookup("nobody")
 	if err != nil {
 		t.Skip("no user nobody")

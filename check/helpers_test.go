@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lvskit/lvskit/check"
 )
 
 // noLeaks fails the test if goroutines of package check (or os/exec
@@ -111,5 +113,27 @@ func mustContain(t *testing.T, what, s string, parts ...string) {
 		if !strings.Contains(s, p) {
 			t.Errorf("%s = %q, want it to contain %q", what, s, p)
 		}
+	}
+}
+
+// badServer is a broken peer and the reason a check must give for it.
+type badServer struct {
+	name   string
+	handle func(net.Conn)
+	reason string
+}
+
+// runBad checks each broken server once: the result must be down with
+// the expected reason.
+func runBad(t *testing.T, check func(netip.AddrPort) check.Result, cases []badServer) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := check(serveRaw(t, tc.handle))
+			if r.Up {
+				t.Fatalf("up against a broken server: %+v", r)
+			}
+			mustContain(t, "Reason", r.Reason, tc.reason)
+		})
 	}
 }

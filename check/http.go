@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -124,15 +126,11 @@ type HTTP struct {
 // Check performs one GET.
 func (c *HTTP) Check(ctx context.Context) Result {
 	start := time.Now()
-	ctx, cancel := withDeadline(ctx, c.Timeout)
-	defer cancel()
-	conn, err := dialTCP(ctx, c.Addr, c.Bind)
+	ctx, conn, done, err := dial(ctx, "tcp", c.Addr, c.Bind, c.Timeout)
 	if err != nil {
 		return down(start, "connect", err)
 	}
-	defer conn.Close()
-	stop := bindConn(ctx, conn)
-	defer stop()
+	defer done()
 
 	host := c.Host
 	if host == "" {
@@ -164,21 +162,31 @@ func (c *HTTP) Check(ctx context.Context) Result {
 	}
 	// Bound everything read from the peer, headers included, so a server
 	// streaming endless headers cannot grow memory.
-	br := bufio.NewReaderSize(io.LimitReader(conn, 2*max+maxHeader), 4096)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(io.LimitReader(conn, 2*max+maxHeader))
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
 	if err != nil {
 		return down(start, "read response", ioErr(ctx, err))
 	}
 	defer resp.Body.Close()
 
-	h := md5.New()
+	// Read the body even when nothing checks it, as keepalived does: a
+	// server that cannot send its page whole is not healthy.
+	var h hash.Hash
 	var body []byte
-	var w io.Writer = h
+	var w io.Writer = io.Discard
+	if c.Digest != "" {
+		h = md5.New()
+		w = h
+	}
 	if c.Regex != nil {
 		body = make([]byte, 0, 512)
-		w = io.MultiWriter(h, (*sliceWriter)(&body))
+		w = io.MultiWriter(w, (*sliceWriter)(&body))
 	}
-	n, err := io.Copy(w, io.LimitReader(resp.Body, max+1))
+	buf := copyPool.Get().(*[]byte)
+	n, err := io.CopyBuffer(w, io.LimitReader(resp.Body, max+1), *buf)
+	copyPool.Put(buf)
 	if err != nil {
 		return down(start, "read body", ioErr(ctx, err))
 	}
@@ -211,6 +219,13 @@ func (c *HTTP) serverName(host string) string {
 	}
 	return host
 }
+
+// Pools keep a Monitor running thousands of HTTP checks a second from
+// allocating fresh buffers for each.
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	copyPool   = sync.Pool{New: func() any { b := make([]byte, 8192); return &b }}
+)
 
 type sliceWriter []byte
 

@@ -251,3 +251,25 @@ func TestParseStatusCodes(t *testing.T) {
 		t.Errorf("default status codes are not 200-299")
 	}
 }
+
+func FuzzParseStatusCodes(f *testing.F) {
+	for _, s := range []string{"200", "200-299,302", "100-999", "", "1-2", "200-", "301 302\t303"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := check.ParseStatusCodes(s)
+		if err != nil {
+			return
+		}
+		// What String prints must parse back to the same codes.
+		again, err := check.ParseStatusCodes(c.String())
+		if err != nil {
+			t.Fatalf("reparse %q (from %q): %v", c.String(), s, err)
+		}
+		for code := 100; code <= 999; code++ {
+			if c.Match(code) != again.Match(code) {
+				t.Fatalf("%q and %q differ on %d", s, c.String(), code)
+			}
+		}
+	})
+}

@@ -23,6 +23,9 @@ import (
 type ICMP struct {
 	// Addr is the target's address.
 	Addr netip.Addr
+	// Socket picks the kind of socket: "" tries a ping socket, then a raw
+	// one; "ping" and "raw" use only that kind.
+	Socket string
 	// Timeout bounds the whole check; zero means 5 s.
 	Timeout time.Duration
 }
@@ -35,7 +38,7 @@ var ErrNoICMPSocket = errors.New("no ICMP socket: ping sockets not allowed and n
 // open for the address family of a ("udp4"/"udp6" for ping sockets,
 // "ip4:icmp"/"ip6:ipv6-icmp" for raw), or ErrNoICMPSocket.
 func ICMPSocket(a netip.Addr) (string, error) {
-	c, network, err := listenICMP(a)
+	c, network, err := listenICMP(a, "")
 	if err != nil {
 		return "", err
 	}
@@ -49,10 +52,19 @@ var icmpNetwork [2]struct {
 	name string
 }
 
-func listenICMP(a netip.Addr) (*icmp.PacketConn, string, error) {
+func listenICMP(a netip.Addr, kind string) (*icmp.PacketConn, string, error) {
 	fam, laddr, cands := 0, "0.0.0.0", []string{"udp4", "ip4:icmp"}
 	if a.Is6() && !a.Is4In6() {
 		fam, laddr, cands = 1, "::", []string{"udp6", "ip6:ipv6-icmp"}
+	}
+	switch kind {
+	case "ping":
+		return listenOne(cands[0], laddr)
+	case "raw":
+		return listenOne(cands[1], laddr)
+	case "":
+	default:
+		return nil, "", fmt.Errorf("ICMP socket kind %q: want \"\", \"ping\" or \"raw\"", kind)
 	}
 	cache := &icmpNetwork[fam]
 	cache.Lock()
@@ -75,13 +87,21 @@ func listenICMP(a netip.Addr) (*icmp.PacketConn, string, error) {
 	return nil, "", fmt.Errorf("%w (%v)", ErrNoICMPSocket, errors.Join(errs...))
 }
 
+func listenOne(network, laddr string) (*icmp.PacketConn, string, error) {
+	c, err := icmp.ListenPacket(network, laddr)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w (%s: %v)", ErrNoICMPSocket, network, err)
+	}
+	return c, network, nil
+}
+
 // Check sends one echo request.
 func (c ICMP) Check(ctx context.Context) Result {
 	start := time.Now()
 	ctx, cancel := withDeadline(ctx, c.Timeout)
 	defer cancel()
 	addr := c.Addr.Unmap()
-	conn, network, err := listenICMP(addr)
+	conn, network, err := listenICMP(addr, c.Socket)
 	if err != nil {
 		return down(start, "icmp socket", err)
 	}

@@ -146,3 +146,17 @@ func TestMonitorTransitionsToChannel(t *testing.T) {
 	mu.Unlock()
 	waitTransition(t, ch, "svc", false)
 }
+
+func TestLatenessQuantile(t *testing.T) {
+	var tot check.Totals
+	tot.Checks, tot.MaxLateness = 100, 3*time.Second
+	tot.Lateness[0], tot.Lateness[3], tot.Lateness[len(tot.Lateness)-1] = 90, 9, 1
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, time.Millisecond}, {0.9, time.Millisecond}, {0.95, 10 * time.Millisecond}, {0.99, 10 * time.Millisecond}, {0.999, 3 * time.Second}} {
+		if got := tot.LatenessQuantile(tc.q); got != tc.want {
+			t.Errorf("q%v = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}

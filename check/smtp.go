@@ -32,15 +32,11 @@ const maxSMTPLines = 100
 // Check runs one SMTP session.
 func (c SMTP) Check(ctx context.Context) Result {
 	start := time.Now()
-	ctx, cancel := withDeadline(ctx, c.Timeout)
-	defer cancel()
-	conn, err := dialTCP(ctx, c.Addr, c.Bind)
+	ctx, conn, done, err := dial(ctx, "tcp", c.Addr, c.Bind, c.Timeout)
 	if err != nil {
 		return down(start, "connect", err)
 	}
-	defer conn.Close()
-	stop := bindConn(ctx, conn)
-	defer stop()
+	defer done()
 	br := bufio.NewReaderSize(conn, maxSMTPLine)
 
 	code, err := smtpReply(br)

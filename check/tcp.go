@@ -21,7 +21,7 @@ type TCP struct {
 	Timeout time.Duration
 }
 
-// Check connects and closes at once.
+// Check connects and closes at once: a half-open check (see probeTCP).
 //
 // It drives a non-blocking socket itself on Go's poller rather than using
 // net.Dialer: a check needs no resolver, keepalive options, local address
@@ -69,6 +69,11 @@ func probeTCP(ctx context.Context, addr, bind netip.AddrPort, deadline time.Time
 	if err != nil {
 		return os.NewSyscallError("socket", err)
 	}
+	// Quick ACKs off, as HAProxy does for its checks: the kernel then holds
+	// back the handshake's final ACK (hoping to send it with data), our
+	// close resets the connection first, and the server sees SYN, SYN-ACK,
+	// RST. It never accepts a connection, and neither side builds one.
+	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
 	if bind.IsValid() {
 		bsa, _ := sockaddr(bind)
 		if err := syscall.Bind(fd, bsa); err != nil {

@@ -32,19 +32,11 @@ type UDP struct {
 // Check sends one datagram and waits for a reply or an error.
 func (c UDP) Check(ctx context.Context) Result {
 	start := time.Now()
-	ctx, cancel := withDeadline(ctx, c.Timeout)
-	defer cancel()
-	d := net.Dialer{}
-	if c.Bind.IsValid() {
-		d.LocalAddr = net.UDPAddrFromAddrPort(c.Bind)
-	}
-	conn, err := d.DialContext(ctx, "udp", c.Addr.String())
+	ctx, conn, done, err := dial(ctx, "udp", c.Addr, c.Bind, c.Timeout)
 	if err != nil {
 		return down(start, "dial", err)
 	}
-	defer conn.Close()
-	stop := bindConn(ctx, conn)
-	defer stop()
+	defer done()
 	if _, err := conn.Write(c.Payload); err != nil {
 		return down(start, "send", ioErr(ctx, err))
 	}

@@ -2,6 +2,8 @@ package haproxy
 
 import (
 	"errors"
+	"flag"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -45,6 +47,7 @@ backend api
   balance uri whole len 10
   hash-type consistent sdbm avalanche
   server api1 192.168.2.1:80 weight 10 maxconn 100 slowstart 30s
+  server api1x 192.168.2.2:80 check
 `
 
 // diffCase is a mutation of diffBase: replace old by new (or append new
@@ -75,6 +78,8 @@ var diffCases = []diffCase{
 	{name: "all balance forms", old: "  balance uri whole len 10", new: "  balance hdr(Host)\n  balance rdp-cookie\n  balance rdp-cookie(mstshash)\n  balance url_param id check_post\n  balance random(3)\n  balance hash req.cook(x)\n  balance first\n  balance static-rr\n  balance source\n  balance leastconn"},
 	{name: "time units", old: "  timeout queue 1m", new: "  timeout queue 100us\n  timeout tunnel 1h\n  timeout client-fin 1d\n  timeout check 1500"},
 	{name: "trailing unit junk is only a warning in 2.6", old: "check inter 2s", new: "check inter 2sec"},
+	{name: "integers read with atol", old: "rise 4 fall 3", new: "rise 4x fall 3s"},
+	{name: "odd but accepted values", old: "maxconn 100 slowstart 30s", new: "maxconn -5 slowstart 0 agent-port x"},
 
 	// Mutations HAProxy rejects; we must flag the class on the line.
 	{name: "unknown section", old: "\nbackend app", new: "\nbacknd app", class: ErrUnknownSection, line: 25},
@@ -89,6 +94,8 @@ var diffCases = []diffCase{
 	{name: "bad slowstart", old: "slowstart 30s", new: "slowstart 30y", class: ErrBadValue, line: 35},
 	{name: "weight too big", old: "weight 10", new: "weight 300", class: ErrBadValue, line: 35},
 	{name: "rise not a number", old: "rise 4", new: "rise four", class: ErrBadValue, line: 29},
+	{name: "inter zero", old: "check inter 2s", new: "check inter 0", class: ErrBadValue, line: 29},
+	{name: "negative weight", old: "weight 10", new: "weight -1", class: ErrBadValue, line: 35},
 	{name: "missing inter value", old: "server app4 192.168.1.4:80 backup", new: "server app4 192.168.1.4:80 backup inter", class: ErrBadValue, line: 30},
 	{name: "check with track", old: "server app4 192.168.1.4:80 backup", new: "server app4 192.168.1.4:80 check track app1", class: ErrBadValue, line: 30},
 	{name: "duplicate backend", old: "\nbackend api", new: "\nbackend app", class: ErrDuplicateProxy, line: 32},
@@ -108,6 +115,45 @@ var diffCases = []diffCase{
 	{name: "bad hash-type", old: "  hash-type consistent sdbm avalanche", new: "  hash-type ring", class: ErrBadValue, line: 34},
 	{name: "64 words", old: "  acl is_api path_beg /api", new: "  acl is_api path_beg /api" + strings.Repeat(" /x", 60)},
 	{name: "65 words", old: "  acl is_api path_beg /api", new: "  acl is_api path_beg /api" + strings.Repeat(" /x", 61), class: ErrSyntax, line: 21},
+	{name: "alternatives in conditional blocks", old: "\nbackend api\n", new: "\n.if defined(LVSKIT_NOPE)\nbackend app\n  server x 127.0.0.1:1\n.else\nbackend app2\n  server app1 127.0.0.1:1\n  .if defined(LVSKIT_NOPE)\n  server app1 127.0.0.1:2\n  .endif\n.endif\nbackend api\n"},
+	{name: "every proxy timeout", old: "  timeout queue 1m", new: "  timeout queue 1m\n  timeout check 1s\n  timeout tarpit 1s\n  timeout client-fin 1s\n  timeout server-fin 1s\n  timeout tunnel 1h\n  timeout http-keep-alive 1s"},
+	{name: "mode tcp", old: "", new: "listen tcpl\n  mode tcp\n  bind 127.0.0.1:18090\n  balance source\n  server t 127.0.0.1:1\n"},
+	{name: "unknown timeout", old: "  timeout queue 1m", new: "  timeout queues 1m", class: ErrBadValue, line: 14},
+	{name: "unknown mode", old: "  mode          http", new: "  mode          HTTP", class: ErrBadValue, line: 8},
+	{name: "removed mode health", old: "  mode          http", new: "  mode          health", class: ErrBadValue, line: 8},
+	{name: "bind in defaults", old: "  retries       3", new: "  bind :80", class: ErrPlacement, line: 12},
+	{name: "bind in global", old: "  maxconn 4000", new: "  bind :80", class: ErrPlacement, line: 4},
+	{name: "predefined and anonymous ACLs", old: "  use_backend api if is_api", new: "  use_backend api if is_api || TRUE METH_GET !HTTP_1.0 or { path /x } !is_api"},
+	{name: "proxy keyword in global", old: "  maxconn 4000", new: "  option httplog", class: ErrPlacement, line: 4},
+	{name: "timeout in global", old: "  maxconn 4000", new: "  timeout client 1s", class: ErrPlacement, line: 4},
+	{name: "global keyword in backend", old: "  balance roundrobin", new: "  daemon", class: ErrPlacement, line: 26},
+	{name: "tune in defaults", old: "  retries       3", new: "  tune.bufsize 16384", class: ErrPlacement, line: 12},
+	{name: "undefined ACL", old: "  use_backend api if is_api", new: "  use_backend api if is_apx", class: ErrMissingACL, line: 22},
+	{name: "ACL used before declaration", old: "  acl is_api path_beg /api\n  use_backend api if is_api", new: "  use_backend api if !is_api\n  acl is_api path_beg /api", class: ErrMissingACL, line: 21},
+	{name: "missing LF", old: "slowstart 30s\n  server api1x 192.168.2.2:80 check\n", new: "slowstart 30s\n  server api1x 192.168.2.2:80 check", class: ErrMissingLF, line: 36},
+	{name: "hash function none is not in 2.6", old: "  hash-type consistent sdbm avalanche", new: "  hash-type consistent none", class: ErrBadValue, line: 34},
+	{name: "log forms", old: "  log 127.0.0.1 local2", new: "  log 127.0.0.1 local2\n  log 127.0.0.1 len 2048 format rfc5424 sample 1:2 local0 info notice\n  log stdout format raw daemon"},
+	{name: "unknown log facility", old: "  log 127.0.0.1 local2", new: "  log 127.0.0.1 local9", class: ErrBadValue, line: 3},
+	{name: "unknown log level", old: "  log 127.0.0.1 local2", new: "  log 127.0.0.1 local2 infox", class: ErrBadValue, line: 3},
+	{name: "log without facility", old: "  log 127.0.0.1 local2", new: "  log 127.0.0.1", class: ErrBadValue, line: 3},
+	{name: "log with extra word", old: "  log 127.0.0.1 local2", new: "  log 127.0.0.1 local2 info notice debug", class: ErrBadValue, line: 3},
+	{name: "balance uri options", old: "  balance uri whole len 10", new: "  balance uri depth 3 len 2 whole path-only"},
+	{name: "bad balance uri option", old: "  balance uri whole len 10", new: "  balance uri wholelen 10", class: ErrBadValue, line: 33},
+	{name: "literal dollar outside quotes is checked", old: "  timeout client 1m", new: "  timeout client 1$m", class: ErrBadValue, line: 16},
+	{name: "keyword starting with a digit", old: "  retries       3", new: "  3", class: ErrUnknownKeyword, line: 12},
+	{name: "keyword starting with a dollar", old: "  use_backend api if is_api", new: "  $use_backend api if is_api", class: ErrUnknownKeyword, line: 22},
+	{name: "timeout without value", old: "  timeout queue 1m", new: "  timeout queue", class: ErrBadValue, line: 14},
+	{name: "bind without port", old: "  bind 127.0.0.1:18080", new: "  bind 127.0.0.1", class: ErrBadValue, line: 20},
+	{name: "bind bad IPv4", old: "  bind 127.0.0.1:18080", new: "  bind 1270.0.1:18080", class: ErrBadValue, line: 20},
+	{name: "bind forms", old: "  bind 127.0.0.1:18080", new: "  bind 127.0.0.1:18080,127.0.0.1:18085-18086\n  bind unix@/tmp/lvskit-diff.sock\n  bind ipv4@127.0.0.1:18087\n  bind [::1]:18088\n  bind :::18089 v4v6"},
+	{name: "misspelt timeout", old: "  timeout queue 1m", new: "  timout queue 1m", class: ErrUnknownKeyword, line: 14},
+	{name: "misspelt server", old: "  server app2 192.168.1.2:80 check", new: "  sever app2 192.168.1.2:80 check", class: ErrUnknownKeyword, line: 28},
+	{name: "misspelt global keyword", old: "  pidfile /tmp/lvskit-diff.pid", new: "  pidfle /tmp/lvskit-diff.pid", class: ErrUnknownKeyword, line: 5},
+	{name: "duplicate server", old: "  server app2 192.168.1.2:80 check", new: "  server app1 192.168.1.2:80 check", class: ErrDuplicateServer, line: 28},
+	{name: "track", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 backup track app1\n  server app5 192.168.1.5:80 track api/api1x\n  server app6 192.168.1.5:80 track app4"},
+	{name: "track missing server", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 track nope", class: ErrTrack, line: 30},
+	{name: "track missing proxy", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 track nope/app1", class: ErrTrack, line: 30},
+	{name: "track unchecked server", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 track api/api1", class: ErrTrack, line: 30},
 	{name: "unclosed if", old: "  maxconn 4000", new: "  .if defined(X)\n  maxconn 4000", class: ErrConditional, line: 4},
 	{name: "stray endif", old: "  maxconn 4000", new: "  maxconn 4000\n  .endif", class: ErrConditional, line: 5},
 }
@@ -163,5 +209,107 @@ func TestDifferentialHAProxy(t *testing.T) {
 				t.Errorf("no %v at line %d: %v", d.class, d.line, verr)
 			}
 		})
+	}
+}
+
+// mutate applies one random edit to cfg.
+func mutate(r *rand.Rand, cfg string) string {
+	lines := strings.Split(cfg, "\n")
+	i := r.IntN(len(lines))
+	switch r.IntN(6) {
+	case 0: // delete a byte
+		if p := r.IntN(len(cfg)); cfg[p] != '\n' {
+			return cfg[:p] + cfg[p+1:]
+		}
+	case 1: // duplicate a line
+		lines = append(lines[:i+1], lines[i:]...)
+	case 2: // delete a line
+		lines = append(lines[:i], lines[i+1:]...)
+	case 3: // swap two lines
+		j := r.IntN(len(lines))
+		lines[i], lines[j] = lines[j], lines[i]
+	case 4: // insert a character that matters to the tokenizer
+		p := r.IntN(len(cfg))
+		c := []string{`"`, `'`, `\`, `#`, `$`, `{`, ` `, `x`, `;`, `0`}[r.IntN(10)]
+		return cfg[:p] + c + cfg[p:]
+	case 5: // swap two words on a line
+		w := strings.Fields(lines[i])
+		if len(w) > 1 {
+			a, b := r.IntN(len(w)), r.IntN(len(w))
+			w[a], w[b] = w[b], w[a]
+			lines[i] = "  " + strings.Join(w, " ")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestDifferentialMutants throws deterministic random mutants of the base
+// at haproxy -c and Validate: whatever HAProxy accepts, Validate must
+// accept too. How many of HAProxy's rejections Validate also catches is
+// logged.
+func TestDifferentialMutants(t *testing.T) {
+	bin := testenv.NeedTool(t, "haproxy")
+	r := rand.New(rand.NewPCG(uint64(*seedFlag), 2026))
+	n := *mutantsFlag
+	if testing.Short() {
+		n = 10
+	}
+	rejected, caught := 0, 0
+	for k := 0; k < n; k++ {
+		cfg := mutate(r, diffBase)
+		if r.IntN(2) == 0 {
+			cfg = mutate(r, cfg)
+		}
+		out, herr := haproxyCheck(t, bin, []byte(cfg))
+		if strings.Contains(out, "egmentation") {
+			continue // HAProxy crashed: no verdict
+		}
+		c, err := Parse("m.cfg", []byte(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		verr := c.Validate()
+		if herr == nil && verr != nil {
+			t.Errorf("mutant %d: haproxy accepts, Validate rejects: %v\n%s", k, verr, cfg)
+		}
+		if herr != nil {
+			rejected++
+			if verr != nil {
+				caught++
+			} else if testing.Verbose() {
+				for _, l := range strings.Split(out, "\n") {
+					if strings.Contains(l, "ALERT") && !strings.Contains(l, "Fatal errors") && !strings.Contains(l, "Error(s) found") {
+						t.Logf("missed: %s", l[strings.Index(l, "config :")+8:])
+						break
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d mutants, haproxy rejected %d, Validate caught %d of those", n, rejected, caught)
+}
+
+var (
+	seedFlag    = flag.Int("mutant-seed", 5, "seed of TestDifferentialMutants")
+	mutantsFlag = flag.Int("mutants", 60, "number of mutants in TestDifferentialMutants")
+)
+
+func TestValidateEnv(t *testing.T) {
+	cfg := "frontend f\n  bind :80\n  timeout client \"${T}\"\n  default_backend \"${BE-app}\"\nbackend app\n  server \"${S[*]}\"\n"
+	c, err := Parse("e.cfg", []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate without env: %v", err)
+	}
+	if err := c.ValidateEnv(MapEnv(map[string]string{"T": "1m", "S": "a 127.0.0.1:80 check"})); err != nil {
+		t.Fatalf("good env: %v", err)
+	}
+	err = c.ValidateEnv(MapEnv(map[string]string{"T": "1x", "BE": "nope", "S": "a 127.0.0.1:80 weight 999"}))
+	for _, want := range []string{"e.cfg:3:18: invalid value", "e.cfg:4:19: missing backend", "e.cfg:6:3: invalid value"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad env: %v, want %q", err, want)
+		}
 	}
 }

@@ -31,11 +31,16 @@
 // # Validation
 //
 // Config.Validate reports, at file:line:col, what HAProxy 2.6 rejects
-// among: tokenizer errors, keywords out of section, misspelt section
-// keywords, servers outside backends, bad times and server settings,
-// duplicate proxy names, undefined backends and defaults, addresses on
-// frontend lines and unbalanced .if blocks. A differential test runs the
-// same corpus through `haproxy -c`.
+// among: tokenizer errors (with HAProxy's messages and columns), lines of
+// more than 64 words, a last line without LF, keywords out of section or
+// in the wrong section, misspelt section and common keywords, servers
+// outside backends, bad times, modes, timeouts, log targets, balance and
+// hash-type settings and server settings, duplicate proxy and server
+// names, undefined backends, defaults and ACLs, bad track targets, bind
+// addresses without port, addresses on frontend lines and unbalanced .if
+// blocks. It never rejects what HAProxy accepts: a differential test runs
+// a corpus and random mutants of it through `haproxy -c`. ValidateEnv
+// checks the values of lines using variables after expanding them.
 //
 // # Runtime API
 //

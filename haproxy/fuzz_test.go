@@ -58,6 +58,12 @@ func FuzzParse(f *testing.F) {
 			p.Binds()
 			p.UseBackends()
 		}
+		if bs := c.Backends(); len(bs) > 0 {
+			if ss := bs[0].Servers(); len(ss) > 0 {
+				bs[0].DeleteServer(ss[0].Name)
+			}
+			c.DeleteSection(bs[len(bs)-1].Section)
+		}
 		out := c.Format()
 		c2, err := Parse("f.cfg", out)
 		if err != nil {

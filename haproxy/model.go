@@ -604,7 +604,8 @@ func (p *Proxy) SetBalance(b Balance) {
 type HashType struct {
 	// Method is map-based or consistent.
 	Method string
-	// Function is sdbm, djb2, wt6, crc32 or none; "" for the default.
+	// Function is sdbm, djb2, wt6 or crc32 (HAProxy 2.6); "" for the
+	// default.
 	Function string
 	// Avalanche is true when the avalanche modifier is set.
 	Avalanche bool
@@ -616,23 +617,27 @@ func (p *Proxy) HashType() (HashType, bool, error) {
 	if l == nil {
 		return HashType{}, false, nil
 	}
-	v := l.Values()[1:]
+	h, err := parseHashType(l.Values()[1:])
+	return h, true, err
+}
+
+func parseHashType(v []string) (HashType, error) {
 	var h HashType
 	if len(v) == 0 || (v[0] != "map-based" && v[0] != "consistent") {
-		return h, true, fmt.Errorf("hash-type: expects map-based or consistent")
+		return h, fmt.Errorf("hash-type: expects map-based or consistent")
 	}
 	h.Method = v[0]
 	for _, x := range v[1:] {
 		switch x {
-		case "sdbm", "djb2", "wt6", "crc32", "none":
+		case "sdbm", "djb2", "wt6", "crc32":
 			h.Function = x
 		case "avalanche":
 			h.Avalanche = true
 		default:
-			return h, true, fmt.Errorf("hash-type: unknown word %q", x)
+			return h, fmt.Errorf("hash-type: unknown word %q", x)
 		}
 	}
-	return h, true, nil
+	return h, nil
 }
 
 // SetHashType sets hash-type.

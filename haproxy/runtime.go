@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -42,6 +43,7 @@ type RuntimeError struct {
 	Msg     string
 }
 
+// Error returns the command and HAProxy's answer.
 func (e *RuntimeError) Error() string {
 	return fmt.Sprintf("haproxy runtime: %s: %s", e.Command, e.Msg)
 }
@@ -151,6 +153,41 @@ func checkCommand(c string) error {
 	return nil
 }
 
+// ExecuteOnce sends one command on a connection of its own, without
+// prompt mode, and reads the answer until HAProxy closes the connection.
+// It suits commands whose output is large or could contain what looks
+// like a prompt (show errors, show sess all); it does not disturb the
+// shared connection.
+func (r *Runtime) ExecuteOnce(ctx context.Context, words ...string) (string, error) {
+	cmd := Command(words...)
+	if err := checkCommand(cmd); err != nil {
+		return "", fmt.Errorf("haproxy runtime: command %q: %w", cmd, err)
+	}
+	dial := r.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	c, err := dial(ctx, r.network, r.addr)
+	if err != nil {
+		return "", fmt.Errorf("haproxy runtime: dial %s %s: %w", r.network, r.addr, ctxErr(ctx, err))
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := c.Write([]byte(cmd + "\n")); err != nil {
+		return "", fmt.Errorf("haproxy runtime: %s: %w", cmd, ctxErr(ctx, err))
+	}
+	out, err := io.ReadAll(c)
+	if err != nil {
+		return "", fmt.Errorf("haproxy runtime: %s: %w", cmd, ctxErr(ctx, err))
+	}
+	return strings.TrimRight(string(out), "\n"), nil
+}
+
 // connect dials and switches the connection to prompt mode.
 func (r *Runtime) connect(ctx context.Context) error {
 	if r.conn != nil {
@@ -163,7 +200,7 @@ func (r *Runtime) connect(ctx context.Context) error {
 	}
 	c, err := dial(ctx, r.network, r.addr)
 	if err != nil {
-		return fmt.Errorf("haproxy runtime: dial %s %s: %w", r.network, r.addr, err)
+		return fmt.Errorf("haproxy runtime: dial %s %s: %w", r.network, r.addr, ctxErr(ctx, err))
 	}
 	r.conn = c
 	r.buf = r.buf[:0]

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,6 +38,24 @@ type liveHAProxy struct {
 	dials  atomic.Int32
 }
 
+// syncBuffer collects a process's output while the test may read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // startHAProxy runs haproxy in the foreground with cfg (in which
 // @DIR@ is replaced by a temporary directory) until the test ends.
 func startHAProxy(t *testing.T, cfg string) *liveHAProxy {
@@ -52,9 +71,9 @@ func startHAProxy(t *testing.T, cfg string) *liveHAProxy {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var log bytes.Buffer
+	log := &syncBuffer{}
 	cmd := exec.Command(bin, "-db", "-f", path)
-	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -298,6 +317,22 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	}
 	if n := h.dials.Load(); n != 1 {
 		t.Errorf("%d connections, want every command on one", n)
+	}
+
+	// A one-shot command uses its own connection and leaves the shared
+	// one working.
+	once, err := rt.ExecuteOnce(ctx, "show", "servers", "state", "be")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := ParseServersState(once); err != nil || len(st) != 2 {
+		t.Fatalf("one-shot servers state = %+v, %v", st, err)
+	}
+	if cur, _, err := rt.GetWeight(ctx, "be", "b"); err != nil || cur != 1 {
+		t.Fatalf("after one-shot: weight %d, %v", cur, err)
+	}
+	if n := h.dials.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
 

@@ -343,3 +343,31 @@ func TestSeedAgainstHAProxy(t *testing.T) {
 		t.Fatalf("backend changed:\n%s", tail)
 	}
 }
+
+// TestSeedProvenance checks, where the seed document is at hand, that
+// every testdata/seed_*.cfg is a verbatim block of it.
+func TestSeedProvenance(t *testing.T) {
+	var doc []byte
+	for _, p := range []string{"../../shared/seed/000_caefc452e9b098b3.txt", "../../../shared/seed/000_caefc452e9b098b3.txt", "/work/shared/seed/000_caefc452e9b098b3.txt"} {
+		if b, err := os.ReadFile(p); err == nil {
+			doc = b
+			break
+		}
+	}
+	if doc == nil {
+		t.Skip("seed document not found")
+	}
+	files, _ := filepath.Glob("testdata/seed_*.cfg")
+	if len(files) != 7 {
+		t.Fatalf("%d seed configs, want 7", len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(doc, append([]byte("```\n"), b...)) {
+			t.Errorf("%s is not a verbatim block of the seed document", f)
+		}
+	}
+}

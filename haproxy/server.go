@@ -3,6 +3,7 @@ package haproxy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -86,7 +87,7 @@ func flagField(on, off string, p func(*Server) *Flag) srvField {
 		}}
 }
 
-func durField(kw string, p func(*Server) *time.Duration) srvField {
+func durField(kw string, positive bool, p func(*Server) *time.Duration) srvField {
 	return srvField{on: kw, arity: 1,
 		get: func(s *Server) []string {
 			if *p(s) == 0 {
@@ -99,12 +100,17 @@ func durField(kw string, p func(*Server) *time.Duration) srvField {
 			if err != nil && !errors.Is(err, ErrTrailingUnit) {
 				return err
 			}
+			if positive && d == 0 {
+				return fmt.Errorf("%s: must be greater than zero", kw)
+			}
 			*p(s) = d
 			return nil
 		}}
 }
 
-func intField(kw string, p func(*Server) *int) srvField {
+// intField reads an integer the way HAProxy does for these settings:
+// with atol, so "2s" is 2 and "x" is 0, then checks it against lo..hi.
+func intField(kw string, lo, hi int, p func(*Server) *int) srvField {
 	return srvField{on: kw, arity: 1,
 		get: func(s *Server) []string {
 			if *p(s) == 0 {
@@ -113,13 +119,37 @@ func intField(kw string, p func(*Server) *int) srvField {
 			return []string{kw, strconv.Itoa(*p(s))}
 		},
 		set: func(s *Server, _ string, a []string) error {
-			n, err := strconv.Atoi(a[0])
-			if err != nil || n < 0 {
-				return fmt.Errorf("%s: %q is not a non-negative integer", kw, a[0])
+			n := atol(a[0])
+			if n < lo || n > hi {
+				return fmt.Errorf("%s: %q is not in %d..%d", kw, a[0], lo, hi)
 			}
 			*p(s) = n
 			return nil
 		}}
+}
+
+// atol mirrors C's atol: optional spaces and sign, then digits up to the
+// first other character; no digits give 0.
+func atol(s string) int {
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	n := 0
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		if n < math.MaxInt32 {
+			n = n*10 + int(s[i]-'0')
+		}
+	}
+	if neg {
+		return -n
+	}
+	return n
 }
 
 func strField(kw string, p func(*Server) *string) srvField {
@@ -135,11 +165,11 @@ func strField(kw string, p func(*Server) *string) srvField {
 
 var srvFields = []srvField{
 	flagField("check", "no-check", func(s *Server) *Flag { return &s.Check }),
-	durField("inter", func(s *Server) *time.Duration { return &s.Inter }),
-	durField("fastinter", func(s *Server) *time.Duration { return &s.FastInter }),
-	durField("downinter", func(s *Server) *time.Duration { return &s.DownInter }),
-	intField("rise", func(s *Server) *int { return &s.Rise }),
-	intField("fall", func(s *Server) *int { return &s.Fall }),
+	durField("inter", true, func(s *Server) *time.Duration { return &s.Inter }),
+	durField("fastinter", true, func(s *Server) *time.Duration { return &s.FastInter }),
+	durField("downinter", true, func(s *Server) *time.Duration { return &s.DownInter }),
+	intField("rise", 1, math.MaxInt32, func(s *Server) *int { return &s.Rise }),
+	intField("fall", 1, math.MaxInt32, func(s *Server) *int { return &s.Fall }),
 	flagField("backup", "no-backup", func(s *Server) *Flag { return &s.Backup }),
 	{on: "weight", arity: 1,
 		get: func(s *Server) []string {
@@ -149,23 +179,23 @@ var srvFields = []srvField{
 			return []string{"weight", strconv.Itoa(*s.Weight)}
 		},
 		set: func(s *Server, _ string, a []string) error {
-			n, err := strconv.Atoi(a[0])
-			if err != nil || n < 0 || n > 256 {
+			n := atol(a[0])
+			if n < 0 || n > 256 {
 				return fmt.Errorf("weight: %q is not in 0..256", a[0])
 			}
 			s.Weight = &n
 			return nil
 		}},
-	intField("maxconn", func(s *Server) *int { return &s.Maxconn }),
+	intField("maxconn", math.MinInt32, math.MaxInt32, func(s *Server) *int { return &s.Maxconn }),
 	flagField("disabled", "enabled", func(s *Server) *Flag { return &s.Disabled }),
 	flagField("agent-check", "no-agent-check", func(s *Server) *Flag { return &s.AgentCheck }),
-	intField("agent-port", func(s *Server) *int { return &s.AgentPort }),
-	durField("agent-inter", func(s *Server) *time.Duration { return &s.AgentInter }),
+	intField("agent-port", math.MinInt32, math.MaxInt32, func(s *Server) *int { return &s.AgentPort }),
+	durField("agent-inter", true, func(s *Server) *time.Duration { return &s.AgentInter }),
 	flagField("ssl", "no-ssl", func(s *Server) *Flag { return &s.SSL }),
 	strField("verify", func(s *Server) *string { return &s.Verify }),
 	strField("sni", func(s *Server) *string { return &s.SNI }),
 	strField("init-addr", func(s *Server) *string { return &s.InitAddr }),
-	durField("slowstart", func(s *Server) *time.Duration { return &s.Slowstart }),
+	durField("slowstart", false, func(s *Server) *time.Duration { return &s.Slowstart }),
 	strField("track", func(s *Server) *string { return &s.Track }),
 }
 
@@ -300,11 +330,11 @@ func (p *Proxy) AddServer(s Server) *Line {
 	return p.Add(s.Words()...)
 }
 
-// DeleteServer removes the server named name and reports whether it was
-// there.
+// DeleteServer removes the server named name, with the comment lines
+// directly above it, and reports whether it was there.
 func (p *Proxy) DeleteServer(name string) bool {
 	_, l := p.Server(name)
-	return l != nil && p.Delete(l)
+	return l != nil && p.DeleteWithComments(l)
 }
 
 // SetServer updates the server named s.Name (adding it when absent). Only

@@ -76,8 +76,7 @@ func (l *Line) Args(env Env, file, section string) ([]string, error) {
 		return nil, nil
 	}
 	ps := &pseudo{line: l.Num, file: file, section: section}
-	args, _, err := decodeArgsCtx(nil, l.Text[l.Words[0].Off:l.end], env, ps)
-	return args, err
+	return decodeArgs(nil, l.Text, env, ps)
 }
 
 // CommentText returns the comment including its '#', or "".
@@ -396,6 +395,30 @@ func (s *Section) InsertAt(i int, l *Line) {
 	s.Lines = lines
 }
 
+// LeadingComments returns the comment lines directly above l (no blank
+// line between), which read as belonging to it.
+func (s *Section) LeadingComments(l *Line) []*Line {
+	for i, x := range s.Lines {
+		if x != l {
+			continue
+		}
+		j := i
+		for j > 0 && s.Lines[j-1].Kind == CommentLine {
+			j--
+		}
+		return s.Lines[j:i:i]
+	}
+	return nil
+}
+
+// DeleteWithComments removes l and its leading comments.
+func (s *Section) DeleteWithComments(l *Line) bool {
+	for _, c := range s.LeadingComments(l) {
+		s.Delete(c)
+	}
+	return s.Delete(l)
+}
+
 // Delete removes l from the section and reports whether it was there.
 func (s *Section) Delete(l *Line) bool {
 	for i, x := range s.Lines {
@@ -579,13 +602,30 @@ func (c *Config) AddSection(values ...string) *Section {
 	return s
 }
 
-// DeleteSection removes s and its lines and reports whether it was there.
+// DeleteSection removes s and its lines, and the comment lines directly
+// above its header (they end the previous section in the tree but
+// introduce s), keeping those that introduce the next section, and
+// reports whether it was there.
 func (c *Config) DeleteSection(s *Section) bool {
 	for i, x := range c.Sections {
-		if x == s && x.Header != nil {
-			c.Sections = append(c.Sections[:i:i], c.Sections[i+1:]...)
-			return true
+		if x != s || x.Header == nil {
+			continue
 		}
+		prev := c.Sections[i-1]
+		j := len(prev.Lines)
+		for j > 0 && prev.Lines[j-1].Kind == CommentLine {
+			j--
+		}
+		// s's own trailing comments introduce the next section: keep them.
+		k := len(s.Lines)
+		if i+1 < len(c.Sections) {
+			for k > 0 && s.Lines[k-1].Kind == CommentLine {
+				k--
+			}
+		}
+		prev.Lines = append(prev.Lines[:j:j], s.Lines[k:]...)
+		c.Sections = append(c.Sections[:i:i], c.Sections[i+1:]...)
+		return true
 	}
 	return false
 }

@@ -172,3 +172,25 @@ func TestParseWithExtraSections(t *testing.T) {
 		t.Fatal("acme recognised without the option")
 	}
 }
+
+func TestDeleteWithComments(t *testing.T) {
+	in := "global\n  daemon\n\n# the app backend\nbackend app\n  # primary\n  server a 1.2.3.4:80\n\n  # spare\n  # (old box)\n  server b 1.2.3.5:80\n  server c 1.2.3.6:80\n# api\nbackend api\n"
+	c := mustParse(t, []byte(in))
+	be := c.Backend("app")
+	if got := be.LeadingComments(be.Lines[len(be.Lines)-3]); len(got) != 2 {
+		t.Fatalf("leading comments of b = %d", len(got))
+	}
+	if !be.DeleteServer("b") || !be.DeleteServer("a") {
+		t.Fatal("DeleteServer")
+	}
+	want := "global\n  daemon\n\n# the app backend\nbackend app\n\n  server c 1.2.3.6:80\n# api\nbackend api\n"
+	if got := string(c.Format()); got != want {
+		t.Fatalf("after deletes:\n%q\nwant\n%q", got, want)
+	}
+	if !c.DeleteSection(c.Backend("app").Section) {
+		t.Fatal("DeleteSection")
+	}
+	if got := string(c.Format()); got != "global\n  daemon\n\n# api\nbackend api\n" {
+		t.Fatalf("after DeleteSection: %q", got)
+	}
+}

@@ -23,11 +23,11 @@ func (w Word) Value() string {
 	if !needsDecode(w.Raw) {
 		return w.Raw
 	}
-	args, _, err := decodeArgs(nil, w.Raw, nil)
-	if err != nil || len(args) == 0 {
-		if err != nil {
-			return w.Raw
-		}
+	args, err := decodeArgs(nil, w.Raw, nil, nil)
+	switch {
+	case err != nil:
+		return w.Raw
+	case len(args) == 0: // "" or ''
 		return ""
 	}
 	return args[0]
@@ -66,6 +66,7 @@ type SyntaxError struct {
 	Msg string
 }
 
+// Error returns the message.
 func (e *SyntaxError) Error() string { return e.Msg }
 
 // Errors reported by the tokenizer, matched with errors.Is through Error.
@@ -74,7 +75,7 @@ var (
 	ErrUnmatchedBrace = errors.New("unmatched brace in environment variable name")
 	ErrBadHex         = errors.New("truncated or invalid hexadecimal sequence")
 	ErrBadVarName     = errors.New("forbidden first char in environment variable name")
-	ErrBadExpand      = errors.New("incorrect word expansion sequence")
+	ErrBadExpand      = errors.New("truncated or invalid word expansion sequence")
 )
 
 type tokErr struct {
@@ -96,13 +97,41 @@ func unhex(c byte) byte {
 	return c | 0x20 - 'a' + 10
 }
 
-// scanLine splits text into raw words the way HAProxy's parse_line finds
-// word boundaries, appending them to words. It returns the offset of the
-// comment ('#' outside quotes) or -1, and the end of the tokenized part
-// (HAProxy stops at a comment, a CR or a NUL).
-func scanLine(text string, words []Word) (_ []Word, comment, end int, terr *tokErr) {
-	i := 0
+// lexer walks one line the way HAProxy's parse_line does. It always
+// records the raw word boundaries; with decode set it also resolves
+// quotes, escapes and (when env is non-nil) variables into args, so both
+// views of a line come from one state machine.
+type lexer struct {
+	text   string
+	decode bool
+	env    Env // nil keeps variable references verbatim
+	ps     *pseudo
+
+	words   []Word
+	args    []string
+	b       []byte
+	comment int
+	end     int
+	err     *tokErr
+}
+
+func (x *lexer) emit(c byte) {
+	if x.decode {
+		x.b = append(x.b, c)
+	}
+}
+
+func (x *lexer) newArg() {
+	if x.decode {
+		x.args = append(x.args, string(x.b))
+		x.b = x.b[:0]
+	}
+}
+
+func (x *lexer) run() {
+	text := x.text
 	n := len(text)
+	i := 0
 	for i < n && isSpace(text[i]) {
 		i++
 	}
@@ -111,18 +140,23 @@ func scanLine(text string, words []Word) (_ []Word, comment, end int, terr *tokE
 	quote := -1
 	flush := func(at int) {
 		if start >= 0 {
-			words = append(words, Word{Raw: text[start:at], Off: start})
+			x.words = append(x.words, Word{Raw: text[start:at], Off: start})
 			start = -1
 		}
 	}
-	comment = -1
+	fail := func(e *tokErr) {
+		x.err = e
+		flush(n)
+		x.end = n
+	}
+	x.comment = -1
 	for i < n {
 		c := text[i]
 		if c == '\r' || c == 0 || c == '\n' {
 			break
 		}
 		if c == '#' && !sq && !dq {
-			comment = i
+			x.comment = i
 			break
 		}
 		if isSpace(c) && !sq && !dq {
@@ -130,6 +164,7 @@ func scanLine(text string, words []Word) (_ []Word, comment, end int, terr *tokE
 			for i < n && isSpace(text[i]) {
 				i++
 			}
+			x.newArg()
 			continue
 		}
 		if start < 0 {
@@ -145,43 +180,104 @@ func scanLine(text string, words []Word) (_ []Word, comment, end int, terr *tokE
 			quote = i
 			i++
 		case c == '\\' && !sq:
+			// Only these sequences mean something; any other backslash
+			// is kept as is, like HAProxy does.
+			send := c
 			if i+1 < n {
 				switch d := text[i+1]; d {
-				case ' ', '\\', 't', 'n', 'r', '#', '\'', '"':
+				case ' ', '\\', '#', '\'', '"':
+					send = d
+					i++
+				case 't':
+					send = '\t'
+					i++
+				case 'n':
+					send = '\n'
+					i++
+				case 'r':
+					send = '\r'
 					i++
 				case '$':
 					if dq {
+						send = d
 						i++
 					}
 				case 'x':
 					if i+3 >= n || !isHex(text[i+2]) || !isHex(text[i+3]) {
-						if terr == nil {
-							terr = &tokErr{i, ErrBadHex}
-						}
-						flush(n)
-						return words, comment, n, terr
+						fail(&tokErr{i, ErrBadHex})
+						return
 					}
+					send = unhex(text[i+2])<<4 | unhex(text[i+3])
 					i += 3
 				}
 			}
 			i++
+			x.emit(send)
 		case c == '$' && dq:
 			j, e := scanVar(text, i)
 			if e != nil {
-				flush(n)
-				return words, comment, n, e
+				fail(e)
+				return
+			}
+			if x.decode {
+				x.expand(text[i:j])
 			}
 			i = j
 		default:
+			x.emit(c)
 			i++
 		}
 	}
-	end = i
+	x.end = i
 	flush(i)
-	if (sq || dq) && terr == nil {
-		terr = &tokErr{quote, ErrUnmatchedQuote}
+	if sq || dq {
+		x.err = &tokErr{quote, ErrUnmatchedQuote}
+		return
 	}
-	return words, comment, end, terr
+	if !x.decode {
+		return
+	}
+	// HAProxy drops a trailing empty argument (after trailing spaces, or
+	// an empty quoted word at the very end).
+	if len(x.b) > 0 {
+		x.newArg()
+	}
+	// A NUL produced by \x00 ends the argument in HAProxy's C strings.
+	for k, a := range x.args {
+		if z := strings.IndexByte(a, 0); z >= 0 {
+			x.args[k] = a[:z]
+		}
+	}
+}
+
+// expand writes the value of the variable reference ref.
+func (x *lexer) expand(ref string) {
+	if x.env == nil {
+		x.b = append(x.b, ref...)
+		return
+	}
+	val, split := lookupVar(ref, x.env, x.ps)
+	for k := 0; k < len(val); {
+		if split && isSpace(val[k]) {
+			x.newArg()
+			for k < len(val) && isSpace(val[k]) {
+				k++
+			}
+			continue
+		}
+		x.b = append(x.b, val[k])
+		k++
+	}
+}
+
+// scanLine splits text into raw words the way HAProxy's parse_line finds
+// word boundaries, appending them to words. It returns the offset of the
+// comment ('#' outside quotes) or -1, and the end of the tokenized part
+// (HAProxy stops at a comment, a CR or a NUL).
+func scanLine(text string, words []Word) (_ []Word, comment, end int, terr *tokErr) {
+	x := lexer{text: text, words: words}
+	x.run()
+	return x.words, x.comment, x.end, x.err
 }
 
 // scanVar skips a variable reference starting at text[i] == '$' and
@@ -231,122 +327,15 @@ type pseudo struct {
 	section string
 }
 
-// decodeArgs resolves quotes, escapes and (when env is non-nil) variables
-// in text, which must be the tokenized part of a line (no leading spaces),
-// and appends the resulting arguments to dst exactly as HAProxy's
-// parse_line would produce them. With a nil env, variable references are
-// kept verbatim.
-func decodeArgs(dst []string, text string, env Env) ([]string, *pseudo, error) {
-	return decodeArgsCtx(dst, text, env, nil)
-}
-
-func decodeArgsCtx(dst []string, text string, env Env, ps *pseudo) ([]string, *pseudo, error) {
-	var b strings.Builder
-	b.Grow(len(text))
-	sq, dq := false, false
-	quote := -1
-	n := len(text)
-	i := 0
-	newArg := func() {
-		dst = append(dst, b.String())
-		b.Reset()
+// decodeArgs returns the arguments HAProxy makes of text, appended to
+// dst. With a nil env, variable references are kept verbatim.
+func decodeArgs(dst []string, text string, env Env, ps *pseudo) ([]string, error) {
+	x := lexer{text: text, decode: true, env: env, ps: ps, args: dst}
+	x.run()
+	if x.err != nil {
+		return dst, &SyntaxError{Col: x.err.col, Msg: x.err.err.Error()}
 	}
-	for i < n {
-		c := text[i]
-		if c == '\r' || c == 0 || c == '\n' {
-			break
-		}
-		if c == '#' && !sq && !dq {
-			break
-		}
-		switch {
-		case c == '"' && !sq:
-			dq = !dq
-			quote = i
-			i++
-		case c == '\'' && !dq:
-			sq = !sq
-			quote = i
-			i++
-		case c == '\\' && !sq:
-			send := c
-			if i+1 < n {
-				switch d := text[i+1]; d {
-				case ' ', '\\', '#', '\'', '"':
-					send = d
-					i++
-				case 't':
-					send = '\t'
-					i++
-				case 'n':
-					send = '\n'
-					i++
-				case 'r':
-					send = '\r'
-					i++
-				case '$':
-					if dq {
-						send = d
-						i++
-					}
-				case 'x':
-					if i+3 >= n || !isHex(text[i+2]) || !isHex(text[i+3]) {
-						return dst, ps, &SyntaxError{Col: i, Msg: ErrBadHex.Error()}
-					}
-					send = unhex(text[i+2])<<4 | unhex(text[i+3])
-					i += 3
-				}
-			}
-			i++
-			b.WriteByte(send)
-		case isSpace(c) && !sq && !dq:
-			for i < n && isSpace(text[i]) {
-				i++
-			}
-			newArg()
-		case c == '$' && dq:
-			j, e := scanVar(text, i)
-			if e != nil {
-				return dst, ps, &SyntaxError{Col: e.col, Msg: e.err.Error()}
-			}
-			if env == nil {
-				b.WriteString(text[i:j])
-				i = j
-				continue
-			}
-			val, expand := lookupVar(text[i:j], env, ps)
-			i = j
-			for k := 0; k < len(val); {
-				if expand && isSpace(val[k]) {
-					newArg()
-					for k < len(val) && isSpace(val[k]) {
-						k++
-					}
-					continue
-				}
-				b.WriteByte(val[k])
-				k++
-			}
-		default:
-			b.WriteByte(c)
-			i++
-		}
-	}
-	if sq || dq {
-		return dst, ps, &SyntaxError{Col: quote, Msg: ErrUnmatchedQuote.Error()}
-	}
-	// HAProxy drops a trailing empty argument (after trailing spaces, or
-	// an empty quoted word at the very end).
-	if b.Len() > 0 {
-		newArg()
-	}
-	// A NUL produced by \x00 ends the argument in HAProxy's C strings.
-	for k, a := range dst {
-		if z := strings.IndexByte(a, 0); z >= 0 {
-			dst[k] = a[:z]
-		}
-	}
-	return dst, ps, nil
+	return x.args, nil
 }
 
 // lookupVar resolves one reference ref ("$NAME", "${NAME}", "${NAME-def}",
@@ -397,12 +386,7 @@ func lookupVar(ref string, env Env, ps *pseudo) (val string, expand bool) {
 // resolved and adjacent quoted pieces join. Variables inside double quotes
 // are expanded from env when env is non-nil and kept verbatim otherwise.
 func Tokenize(line string, env Env) ([]string, error) {
-	i := 0
-	for i < len(line) && isSpace(line[i]) {
-		i++
-	}
-	args, _, err := decodeArgs(nil, line[i:], env)
-	return args, err
+	return decodeArgs(nil, line, env, nil)
 }
 
 // Quote returns s written as one configuration word that HAProxy reads

@@ -87,6 +87,11 @@ func (c *canon) list(list []*Stmt, depth int) {
 		if head != "" {
 			head += " "
 		}
+		if isIncludeLine(head + "{") {
+			// "include {" would be read as including a file named "{"
+			c.line(depth, text, commentOf(s.Trail))
+			head = ""
+		}
 		c.line(depth, head+"{", firstComment(s.Trail, blk.OpenTrail))
 		c.list(blk.Stmts, depth+1)
 		if !blk.Unclosed {

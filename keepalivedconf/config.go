@@ -311,9 +311,8 @@ func (c *FileCheck) Syntax() *Stmt { return c.Stmt }
 
 // BFDCheck is a BFD_CHECK block.
 type BFDCheck struct {
-	Name   string `json:",omitempty"`
-	Weight int    `json:",omitempty"`
-	Stmt   *Stmt  `json:"-"`
+	Name string `json:",omitempty"`
+	Stmt *Stmt  `json:"-"`
 }
 
 // Type returns "BFD_CHECK".

@@ -122,12 +122,15 @@ func (dec *decoder) top(list []*Stmt) {
 				dec.virtualServer(vs, body)
 				cfg.VirtualServers = append(cfg.VirtualServers, vs)
 			}
-		case "include", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-			"use_pid_dir", "linkbeat_use_polling", "static_ipaddress", "static_routes", "static_rules",
-			"linkbeat_interfaces", "vrrp_track_process", "bfd_instance", "garp_group":
+		case "static_rules":
+			for _, v := range dec.values(s, body) {
+				dec.rule(v)
+			}
 		default:
-			dec.unknown(s)
-			cfg.Unknown = append(cfg.Unknown, s)
+			if !topKeywords[kw] && !isIncludeLine(s.Text()) {
+				dec.unknown(s)
+				cfg.Unknown = append(cfg.Unknown, s)
+			}
 		}
 	}
 }
@@ -248,6 +251,12 @@ func (dec *decoder) script(dst *string, s *Stmt) {
 		*dst = s.Arg(1)
 		return
 	}
+	// the command as written: keepalived splits it again with shell-like
+	// quoting (see ScriptArgv), so blanks inside quotes matter
+	if off := s.Tokens[1].Col - s.Pos.Col; s.text != "" && off > 0 && off < len(s.text) {
+		*dst = s.text[off:]
+		return
+	}
 	parts := make([]string, 0, len(s.Tokens)-1)
 	for _, t := range s.Tokens[1:] {
 		parts = append(parts, t.Text)
@@ -338,7 +347,7 @@ func (dec *decoder) globalDefs(g *GlobalDefs, body []*Stmt) {
 		case "lvs_id":
 			dec.str(&g.LVSID, s, 1)
 		default:
-			if !globalKnown[kw] {
+			if !globalKeywords[kw] {
 				dec.unknown(s)
 				continue
 			}
@@ -381,7 +390,9 @@ func (dec *decoder) vrrpScript(sc *VRRPScript, body []*Stmt) {
 		case "init_fail":
 			sc.InitFail = true
 		default:
-			dec.unknown(s)
+			if !scriptKeywords[s.Keyword()] {
+				dec.unknown(s)
+			}
 		}
 	}
 }
@@ -431,9 +442,10 @@ func (dec *decoder) syncGroup(g *SyncGroup, body []*Stmt) {
 			dec.script(&g.NotifyFault, s)
 		case "smtp_alert":
 			g.SMTPAlert = dec.boolArg(s, 1)
-		case "track_interface", "track_script", "track_file", "track_process", "track_bfd", "global_tracking", "sync_group_tracking_weight", "notify_stop":
 		default:
-			dec.unknown(s)
+			if !syncGroupKeywords[kw] {
+				dec.unknown(s)
+			}
 		}
 	}
 }
@@ -514,6 +526,10 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 					}
 				case "auth_pass":
 					dec.str(&in.AuthPass, a, 1)
+					if len(in.AuthPass) > 8 {
+						dec.d.add(a.ArgPos(1), SeverityWarning, ErrInvalid, "truncating auth_pass to 8 characters")
+						in.AuthPass = in.AuthPass[:8]
+					}
 				default:
 					dec.unknown(a)
 				}
@@ -527,6 +543,14 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 						in.ExcludedVIPs = append(in.ExcludedVIPs, vip)
 					}
 				}
+			}
+		case "virtual_routes":
+			for _, v := range dec.values(s, blockStmts(s)) {
+				dec.route(v)
+			}
+		case "virtual_rules":
+			for _, v := range dec.values(s, blockStmts(s)) {
+				dec.rule(v)
 			}
 		case "track_interface", "track_script", "track_file":
 			for _, v := range dec.values(s, blockStmts(s)) {
@@ -556,9 +580,9 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 		case "smtp_alert":
 			in.SMTPAlert = dec.boolArg(s, 1)
 		case "garp_master_delay":
-			dec.setSeconds(&in.GarpMasterDelay, s, 1, 0, 255)
+			dec.setSeconds(&in.GarpMasterDelay, s, 1, 0, maxTimer)
 		default:
-			if !instanceKnown[kw] {
+			if !instanceKeywords[kw] {
 				dec.unknown(s)
 			}
 		}
@@ -686,6 +710,13 @@ func (dec *decoder) virtualServerHead(s *Stmt) *VirtualServer {
 var Schedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}
 
 func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
+	n := 0
+	for _, s := range body {
+		if s.Kind == KindStmt && len(s.Tokens) > 0 && s.Tokens[0].Text == "real_server" {
+			n++
+		}
+	}
+	vs.RealServers = make([]*RealServer, 0, n)
 	for i := 0; i < len(body); i++ {
 		s := body[i]
 		if !active(s) {
@@ -765,7 +796,7 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 				vs.RealServers = append(vs.RealServers, rs)
 			}
 		default:
-			if !vsKnown[kw] {
+			if !vsKeywords[kw] {
 				dec.unknown(s)
 			}
 		}
@@ -808,11 +839,15 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			dec.script(&rs.NotifyDown, s)
 		case "TCP_CHECK":
 			t := &TCPCheck{CheckCommon{Stmt: s}}
-			dec.check(&t.CheckCommon, s, nil)
+			dec.check(&t.CheckCommon, s, tcpCheckKeywords, nil)
 			c = t
+			if rs.Checkers == nil {
+				// the usual single checker: no slice growth later
+				rs.Checkers = make([]Checker, 0, 1)
+			}
 		case "HTTP_GET", "SSL_GET":
 			h := &HTTPCheck{CheckCommon: CheckCommon{Stmt: s}, TLS: kw == "SSL_GET"}
-			dec.check(&h.CheckCommon, s, func(c *Stmt) bool {
+			dec.check(&h.CheckCommon, s, httpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "url":
 					h.URLs = append(h.URLs, dec.url(c))
@@ -829,7 +864,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			c = h
 		case "SMTP_CHECK":
 			m := &SMTPCheck{CheckCommon: CheckCommon{Stmt: s}}
-			dec.check(&m.CheckCommon, s, func(c *Stmt) bool {
+			dec.check(&m.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "helo_name":
 					dec.str(&m.Helo, c, 1)
@@ -842,7 +877,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			c = m
 		case "DNS_CHECK":
 			d := &DNSCheck{CheckCommon: CheckCommon{Stmt: s}}
-			dec.check(&d.CheckCommon, s, func(c *Stmt) bool {
+			dec.check(&d.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "type":
 					dec.str(&d.QueryType, c, 1)
@@ -856,7 +891,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			c = d
 		case "UDP_CHECK":
 			u := &UDPCheck{CheckCommon: CheckCommon{Stmt: s}}
-			dec.check(&u.CheckCommon, s, func(c *Stmt) bool {
+			dec.check(&u.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "payload":
 					dec.str(&u.Payload, c, 1)
@@ -871,7 +906,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			c = u
 		case "PING_CHECK", "ICMP_CHECK":
 			p := &PingCheck{CheckCommon{Stmt: s}}
-			dec.check(&p.CheckCommon, s, nil)
+			dec.check(&p.CheckCommon, s, tcpCheckKeywords, nil)
 			c = p
 		case "MISC_CHECK":
 			c = dec.miscCheck(s)
@@ -895,15 +930,13 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 				switch c.Keyword() {
 				case "name":
 					dec.str(&b.Name, c, 1)
-				case "weight":
-					dec.setInt(&b.Weight, c, 1, -253, 253)
 				default:
 					dec.unknown(c)
 				}
 			})
 			c = b
 		default:
-			if !rsKnown[kw] {
+			if !rsKeywords[kw] {
 				dec.unknown(s)
 			}
 		}
@@ -928,10 +961,10 @@ func (dec *decoder) blockOf(s *Stmt, fn func(*Stmt)) {
 
 // check reads the settings connecting checkers share; extra handles the
 // checker's own keywords and reports whether it knew the keyword.
-func (dec *decoder) check(cc *CheckCommon, s *Stmt, extra func(*Stmt) bool) {
+func (dec *decoder) check(cc *CheckCommon, s *Stmt, known map[string]bool, extra func(*Stmt) bool) {
 	dec.blockOf(s, func(c *Stmt) {
 		kw := c.Keyword()
-		if kw != "url" {
+		if kw != "url" && kw != "host" {
 			dec.noBlock(c)
 		}
 		switch kw {
@@ -967,9 +1000,8 @@ func (dec *decoder) check(cc *CheckCommon, s *Stmt, extra func(*Stmt) bool) {
 			}
 		case "alpha":
 			cc.Alpha = dec.boolArg(c, 1)
-		case "bind_if", "log_all_failures", "source_ip":
 		default:
-			if extra == nil || !extra(c) {
+			if (extra == nil || !extra(c)) && !known[kw] {
 				dec.unknown(c)
 			}
 		}
@@ -988,9 +1020,10 @@ func (dec *decoder) url(s *Stmt) URL {
 			u.StatusCode = strings.Join(c.Args(), " ")
 		case "virtualhost":
 			dec.str(&u.Virtualhost, c, 1)
-		case "regex", "regex_no_match", "regex_options", "regex_stack", "regex_min_offset", "regex_max_offset":
 		default:
-			dec.unknown(c)
+			if !urlKeywords[c.Keyword()] {
+				dec.unknown(c)
+			}
 		}
 	})
 	return u
@@ -1016,9 +1049,10 @@ func (dec *decoder) miscCheck(s *Stmt) *MiscCheck {
 			dec.setSeconds(&m.DelayLoop, c, 1, 0.000001, maxTimer)
 		case "delay_before_retry":
 			dec.setSeconds(&m.DelayBefore, c, 1, 0, maxTimer)
-		case "log_all_failures":
 		default:
-			dec.unknown(c)
+			if !miscCheckKeywords[c.Keyword()] {
+				dec.unknown(c)
+			}
 		}
 	})
 	return m
@@ -1032,37 +1066,55 @@ func set(words ...string) map[string]bool {
 	return m
 }
 
-// Keywords keepalived knows but the typed view does not model; they are
-// kept in the syntax tree and not reported.
-var (
-	globalKnown = set("smtp_helo_name", "default_interface", "lvs_timeouts", "lvs_sync_daemon", "lvs_flush",
-		"lvs_flush_onstop", "vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_lower_prio_delay",
-		"vrrp_garp_lower_prio_repeat", "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat",
-		"vrrp_garp_interval", "vrrp_gna_interval", "vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert",
-		"vrrp_iptables", "vrrp_ipsets", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_priority",
-		"checker_priority", "bfd_priority", "vrrp_no_swap", "checker_no_swap", "bfd_no_swap", "vrrp_rt_priority",
-		"checker_rt_priority", "bfd_rt_priority", "snmp_socket", "enable_snmp_vrrp", "enable_snmp_checker",
-		"enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_traps", "notify_fifo",
-		"notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script", "lvs_notify_fifo",
-		"lvs_notify_fifo_script", "dynamic_interfaces", "vrrp_startup_delay", "vrrp_netlink_cmd_rcv_bufs",
-		"vrrp_netlink_monitor_rcv_bufs", "max_auto_priority", "min_auto_priority_delay", "no_checker_emails",
-		"vrrp_min_garp", "random_seed", "vrrp_dont_ignore_ipv6_nd", "umask", "script_user", "lvs_sync_daemon_interface",
-		"vrrp_version", "vrrp_mcast_group4", "vrrp_mcast_group6", "process_names", "process_name",
-		"vrrp_process_name", "checker_process_name", "bfd_process_name", "startup_script", "startup_script_timeout",
-		"shutdown_script", "shutdown_script_timeout", "vrrp_track_process", "smtp_alert", "smtp_alert_vrrp",
-		"smtp_alert_checker", "checker_log_all_failures", "vrrp_garp_extra_if", "vrrp_iptables_chain")
-	instanceKnown = set("dont_track_primary", "track_src_ip", "mcast_src_ip", "unicast_ttl", "vmac_xmit_base",
-		"native_ipv6", "accept", "no_accept", "skip_check_adv_addr", "strict_mode", "garp_master_repeat",
-		"garp_master_refresh", "garp_master_refresh_repeat", "garp_lower_prio_delay", "garp_lower_prio_repeat",
-		"lower_prio_no_advert", "higher_prio_send_advert", "kernel_rx_buf_size", "debug", "virtual_routes",
-		"virtual_rules", "track_process", "track_bfd", "notify_deleted", "notify_priority_changes",
-		"old_unicast_checksum", "unicast_fault_no_peer", "check_unicast_src", "linkbeat_use_polling",
-		"vrrp_garp_master_delay", "mcast_ttl", "vrrp_version", "ipsets", "iptables")
-	vsKnown = set("ha_suspend", "ops", "one_packet_scheduler", "lb_flags", "lvs_flags", "persistence_engine",
-		"sorry_server_inhibit", "sorry_server_lvs_method", "ip_family", "retry", "delay_before_retry", "warmup",
-		"connect_timeout", "smtp_alert", "virtualhost", "hashed", "flag-1", "flag-2", "flag-3", "sh-port",
-		"sh-fallback", "mh-port", "mh-fallback", "fwd_method", "quorum", "log_all_failures",
-		"tunnel_type")
-	rsKnown = set("uthreshold", "lthreshold", "smtp_alert", "delay_before_retry", "retry", "warmup",
-		"connect_timeout", "delay_loop", "lvs_method", "alpha", "log_all_failures", "virtualhost", "tunnel_type")
-)
+// route makes keepalived's checks of one virtual_routes entry.
+func (dec *decoder) route(s *Stmt) {
+	dev, track := false, true
+	dst := ""
+	for i, t := range s.Tokens {
+		switch w := t.Value(); w {
+		case "dev":
+			dev = true
+		case "no_track":
+			track = false
+		case "or":
+			dec.d.add(s.ArgPos(i), SeverityWarning, ErrInvalid, "\"or\" for routes is deprecated, use \"nexthop\"")
+		case "gw":
+			dec.d.add(s.ArgPos(i), SeverityWarning, ErrInvalid, "\"gw\" for routes is deprecated, use \"via\"")
+		default:
+			if dst == "" && (i == 0 || s.Arg(i-1) != "src") {
+				if _, err := netip.ParsePrefix(w); err == nil {
+					dst = w
+				} else if a, err := netip.ParseAddr(w); err == nil {
+					dst = netip.PrefixFrom(a, a.BitLen()).String()
+				}
+			}
+		}
+	}
+	if !dev && track {
+		dec.d.add(s.Pos, SeverityWarning, ErrInvalid, "cannot track route %s with no interface specified, not tracking", dst)
+	}
+}
+
+// rule makes keepalived's checks of one virtual_rules / static_rules entry.
+func (dec *decoder) rule(s *Stmt) {
+	pref := false
+	for i, t := range s.Tokens {
+		switch t.Value() {
+		case "preference", "prio", "priority":
+			pref = true
+		case "from", "to":
+			if i+1 >= len(s.Tokens) {
+				continue
+			}
+			w := s.Arg(i + 1)
+			if _, err := netip.ParsePrefix(w); err != nil && w != "all" {
+				if _, err := netip.ParseAddr(w); err != nil {
+					dec.d.errorf(s.ArgPos(i+1), ErrInvalid, "invalid rule %s address %s", t.Value(), w)
+				}
+			}
+		}
+	}
+	if !pref {
+		dec.d.add(s.Pos, SeverityWarning, ErrInvalid, "rule has no preference specified; keepalived picks one, which is probably not what you want")
+	}
+}

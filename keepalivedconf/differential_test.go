@@ -23,14 +23,22 @@ var envMessage = regexp.MustCompile(`doesn't exist|Non-existent interface|cannot
 // accepts the configuration, ignoring environment-dependent complaints.
 func keepalivedAccepts(t *testing.T, bin, src string) (bool, string) {
 	t.Helper()
-	dir := t.TempDir()
+	return keepalivedAcceptsIn(t, bin, t.TempDir(), src)
+}
+
+// keepalivedAcceptsIn is keepalivedAccepts with the configuration written
+// as keepalived.conf in dir (where included files may wait).
+func keepalivedAcceptsIn(t *testing.T, bin, dir, src string) (bool, string) {
+	t.Helper()
 	path := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-t", "-f", path)
+	// a config id no line uses: keepalived would otherwise match @id lines
+	// against the host name, and we read them as with no id
+	cmd := exec.CommandContext(ctx, bin, "-t", "-i", "kaconf-no-such-id", "-f", path)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -59,7 +67,12 @@ func keepalivedAccepts(t *testing.T, bin, src string) (bool, string) {
 // weAccept reports whether our parser and checks accept src the way
 // `kaconf check` does: no errors and no warnings.
 func weAccept(src string) (bool, error) {
-	f, _ := Parse("keepalived.conf", []byte(src))
+	return weAcceptIn("", src)
+}
+
+// weAcceptIn is weAccept for a keepalived.conf in dir.
+func weAcceptIn(dir, src string) (bool, error) {
+	f, _ := Parse(filepath.Join(dir, "keepalived.conf"), []byte(src))
 	ex, err := f.Expand()
 	if err != nil && hasBlocking(err) {
 		return false, err
@@ -77,6 +90,10 @@ func hasBlocking(err error) bool {
 	}
 	return false
 }
+
+// keepalivedSamples is where Debian's keepalived package puts its sample
+// configurations.
+const keepalivedSamples = "/usr/share/doc/keepalived/samples"
 
 const diffVS = `global_defs {
     router_id lb1
@@ -195,6 +212,12 @@ type diffCase struct {
 	name, base, old, new string
 }
 
+// diffFiles are written beside keepalived.conf for the cases named.
+var diffFiles = map[string]map[string]string{
+	"include":           {"rs.d/a.conf": "real_server 192.168.1.40 80 {\n    weight 4\n}\n"},
+	"include bad value": {"rs.d/a.conf": "real_server 192.168.1.40 80 {\n    weight -4\n}\n"},
+}
+
 var diffCases = []diffCase{
 	{"vs valid", diffVS, "", ""},
 	{"vrrp valid", diffVRRP, "", ""},
@@ -271,6 +294,46 @@ var diffCases = []diffCase{
 	{"no script security", diffVRRP, "    enable_script_security\n    script_user root\n", ""},
 	{"no script security misc", diffVS, "    enable_script_security\n    script_user root\n", ""},
 	{"vip family mismatch", diffVRRP, "        192.168.201.10/24\n", "        2001:db8::11/64\n"},
+	{"seq weight out of range", diffVS, "    real_server 192.168.1.22 80 {\n", "~SEQ(w, 1, 2) real_server 192.168.1.7$w 80 { weight -$w }\n    real_server 192.168.1.22 80 {\n"},
+	{"definition bad address", "$RS=192.168.1.300\n" + diffVS, "real_server 192.168.1.20 80", "real_server $RS 80"},
+	{"conditional skipped", diffVRRP, "    priority 100\n", "    priority 100\n    @kaconf-no-such-host priority 300\n"},
+	{"conditional negated kept", diffVRRP, "    priority 100\n", "    priority 100\n    @^kaconf-no-such-host priority 300\n"},
+	{"multi-line definition", "$CHK=TCP_CHECK { \\\n    connect_timeout 3 \\\n}\n" + diffVS, "        TCP_CHECK {\n            connect_timeout 3\n            connect_port 80\n        }\n", "        $CHK\n"},
+	{"include", diffVS, "    real_server 192.168.1.22 80 {", "    include rs.d/*.conf\n    real_server 192.168.1.22 80 {"},
+	{"include bad value", diffVS, "    real_server 192.168.1.22 80 {", "    include rs.d/*.conf\n    real_server 192.168.1.22 80 {"},
+	{"auth_pass 9 chars", diffVRRP, "auth_pass secret", "auth_pass secret123"},
+	{"script weight 253", diffVRRP, "weight 0\n    fall", "weight 253\n    fall"},
+	{"script weight 254", diffVRRP, "weight 0\n    fall", "weight 254\n    fall"},
+	{"script weight -254", diffVRRP, "weight 0\n    fall", "weight -254\n    fall"},
+	{"script rise 0", diffVRRP, "rise 1", "rise 0"},
+	{"preempt_delay 1000", diffVRRP, "    advert_int 1\n", "    advert_int 1\n    preempt_delay 1000\n"},
+	{"preempt_delay 1001", diffVRRP, "    advert_int 1\n", "    advert_int 1\n    preempt_delay 1001\n"},
+	{"garp_master_delay 255", diffVRRP, "    advert_int 1\n", "    advert_int 1\n    garp_master_delay 255\n"},
+	{"garp_master_delay 256", diffVRRP, "    advert_int 1\n", "    advert_int 1\n    garp_master_delay 256\n"},
+	{"version 4", diffVRRP, "    version 3\n", "    version 4\n"},
+	{"version 2 fractional advert", diffVRRP, "    version 3\n", "    version 2\n"},
+	{"track weight 254", diffVRRP, "        chk\n", "        chk weight 254\n"},
+	{"vrrp_version global 3", diffVRRP, "    dynamic_interfaces\n", "    dynamic_interfaces\n    vrrp_version 3\n"},
+	{"vrrp_version global 1", diffVRRP, "    dynamic_interfaces\n", "    dynamic_interfaces\n    vrrp_version 1\n"},
+	{"mcast group bad", diffVRRP, "    dynamic_interfaces\n", "    dynamic_interfaces\n    vrrp_mcast_group4 10.0.0.1\n"},
+	{"mcast group ok", diffVRRP, "    dynamic_interfaces\n", "    dynamic_interfaces\n    vrrp_mcast_group4 224.0.0.19\n"},
+	{"quorum 0", diffVS, "    persistence_timeout 300\n", "    persistence_timeout 300\n    quorum 0\n"},
+	{"quorum 2", diffVS, "    persistence_timeout 300\n", "    persistence_timeout 300\n    quorum 2\n"},
+	{"persistence_timeout huge", diffVS, "persistence_timeout 300", "persistence_timeout 4294967296"},
+	{"delay_before_retry 0", diffVS, "delay_before_retry 1", "delay_before_retry 0"},
+	{"retry 0", diffVS, "retry 3", "retry 0"},
+	{"sorry_server", diffVS, "    persistence_timeout 300\n", "    persistence_timeout 300\n    sorry_server 192.168.1.99 80\n"},
+	{"sorry_server bad", diffVS, "    persistence_timeout 300\n", "    persistence_timeout 300\n    sorry_server 192.168.1.999 80\n"},
+	{"smtp_server port", diffVS, "smtp_server 127.0.0.1", "smtp_server 127.0.0.1 2525"},
+	{"alpha omega", diffVS, "    persistence_timeout 300\n", "    persistence_timeout 300\n    alpha\n    omega\n"},
+	{"inhibit bad bool", diffVS, "weight 1\n", "weight 1\n        inhibit_on_failure maybe\n"},
+	{"vs group", "virtual_server_group G {\n    10.0.0.1 80\n    10.0.0.10-20 80\n    fwmark 5\n}\n" + diffVS, "virtual_server 10.0.0.1 80", "virtual_server group G"},
+	{"vs group unknown", diffVS, "virtual_server 10.0.0.1 80", "virtual_server group NOPE"},
+	{"vs group bad range", "virtual_server_group G {\n    10.0.0.10-300 80\n}\n" + diffVS, "virtual_server 10.0.0.1 80", "virtual_server group G"},
+	{"advert_int 40.95 v3", diffVRRP, "advert_int 0.5", "advert_int 40.95"},
+	{"advert_int 41 v3", diffVRRP, "advert_int 0.5", "advert_int 41"},
+	{"backup priority 255", diffVRRP, "    priority 90\n", "    priority 255\n"},
+	{"unicast peer is self", diffVRRP, "        192.168.200.2\n", "        192.168.200.1\n"},
 	{"seq", diffVS, "    real_server 192.168.1.22 80 {\n", "~SEQ(i, 30, 32) real_server 192.168.1.$i 80 { weight $i }\n    real_server 192.168.1.22 80 {\n"},
 	{"bool flag", diffVRRP, "    advert_int 1\n", "    advert_int 1\n    nopreempt\n    smtp_alert on\n"},
 	{"bool bad", diffVRRP, "    advert_int 1\n", "    advert_int 1\n    smtp_alert maybe\n"},
@@ -285,6 +348,11 @@ func TestDifferentialKeepalived(t *testing.T) {
 	testenv.NeedRoot(t)
 	cases := diffCases
 	seeds, _ := filepath.Glob("testdata/seed/*.conf")
+	seeds = append(seeds, "testdata/checkers.conf")
+	// keepalived's own sample configurations, when the package installed
+	// its documentation
+	samples, _ := filepath.Glob(keepalivedSamples + "/keepalived.conf.*")
+	seeds = append(seeds, samples...)
 	for _, s := range seeds {
 		data, err := os.ReadFile(s)
 		if err != nil {
@@ -303,8 +371,19 @@ func TestDifferentialKeepalived(t *testing.T) {
 			}
 			src = strings.Replace(src, tc.old, tc.new, 1)
 		}
-		theirs, out := keepalivedAccepts(t, bin, src)
-		ours, err := weAccept(src)
+		dir := t.TempDir()
+		for name, body := range diffFiles[tc.name] {
+			p := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		theirs, out := keepalivedAcceptsIn(t, bin, dir, src)
+		ours, err := weAcceptIn(dir, src)
+		t.Logf("%-32s keepalived accepts=%v", tc.name, theirs)
 		if strings.HasSuffix(tc.name, " valid") && !theirs {
 			t.Errorf("%s: base configuration rejected by keepalived:\n%s", tc.name, out)
 		}

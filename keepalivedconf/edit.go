@@ -3,7 +3,9 @@ package keepalivedconf
 import "strings"
 
 // NewStmt returns a new statement made of the given words. Words holding
-// blanks, quotes or comment characters are double-quoted. Attach it with
+// blanks, braces or comment characters are double-quoted (keepalived's
+// reader has no escape for a double quote inside a quoted word, so a word
+// cannot hold both a blank and a double quote). Attach the statement with
 // (*Block).Add or (*File).Add; its indentation is chosen then.
 func NewStmt(words ...string) *Stmt {
 	s := &Stmt{Kind: KindStmt}
@@ -87,13 +89,20 @@ func (b *Block) Set(keyword string, args ...string) *Stmt {
 // Remove deletes s (with its line, indentation and comment) from the block
 // and reports whether it was there.
 func (b *Block) Remove(s *Stmt) bool {
-	for i, c := range b.Stmts {
+	var ok bool
+	b.Stmts, ok = removeStmt(b.Stmts, s)
+	return ok
+}
+
+// removeStmt returns list without s, in a new array so that slices shared
+// with the parser's arena are not overwritten.
+func removeStmt(list []*Stmt, s *Stmt) ([]*Stmt, bool) {
+	for i, c := range list {
 		if c == s {
-			b.Stmts = append(b.Stmts[:i:i], b.Stmts[i+1:]...)
-			return true
+			return append(list[:i:i], list[i+1:]...), true
 		}
 	}
-	return false
+	return list, false
 }
 
 // Add inserts s after the last statement with the same keyword, or at the
@@ -110,25 +119,15 @@ func (b *Block) Add(s *Stmt) *Stmt {
 // Add inserts a top-level statement after the last one with the same
 // keyword, or at the end of the file.
 func (f *File) Add(s *Stmt) *Stmt {
-	if n := len(f.Stmts); n > 0 {
-		last := f.Stmts[n-1]
-		if !strings.HasSuffix(last.endText(), "\n") {
-			last.setEnd(last.endText() + "\n")
-		}
-	}
 	f.Stmts = insertStmt(f.Stmts, s, "")
 	return s
 }
 
 // Remove deletes a top-level statement and reports whether it was there.
 func (f *File) Remove(s *Stmt) bool {
-	for i, c := range f.Stmts {
-		if c == s {
-			f.Stmts = append(f.Stmts[:i:i], f.Stmts[i+1:]...)
-			return true
-		}
-	}
-	return false
+	var ok bool
+	f.Stmts, ok = removeStmt(f.Stmts, s)
+	return ok
 }
 
 // endText returns the text ending the statement's source (its trail, or

@@ -18,6 +18,7 @@ type options struct {
 	env      func(string) (string, bool)
 	readFile func(string) ([]byte, error)
 	glob     func(string) ([]string, error)
+	maxLines int
 }
 
 // WithConfigID sets the config id that "@id" and "@^id" line prefixes are
@@ -91,17 +92,25 @@ type expander struct {
 	pending *def
 	depth   int
 	lines   int
-	dir     string
-	inc     map[*File]map[int][]*File
+	// abort stops the expansion once a bound is exceeded.
+	abort bool
+	dir   string
+	inc   map[*File]map[int][]*File
 }
 
-// maxLines bounds the expanded output, against ~SEQ and definition bombs.
-const maxLines = 4 << 20
+// maxLines bounds the expanded output by default, against ~SEQ and
+// definition bombs; maxLineLen bounds one line after substitution (keepalived
+// itself refuses lines longer than its buffer).
+const (
+	maxLines   = 4 << 20
+	maxLineLen = 16 << 10
+)
 
 func newExpander(opts []Option) *expander {
 	ex := &expander{defs: map[string]*def{}, inc: map[*File]map[int][]*File{}}
 	ex.o.readFile = os.ReadFile
 	ex.o.glob = filepath.Glob
+	ex.o.maxLines = maxLines
 	for _, o := range opts {
 		o(&ex.o)
 	}
@@ -210,6 +219,9 @@ func decomment(line string) (indent, text string, cont bool) {
 
 // line processes one logical line the way keepalived's read_line does.
 func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent string, level int, changed bool) {
+	if ex.abort {
+		return
+	}
 	ex.depth++
 	defer func() { ex.depth-- }()
 	if ex.depth > 64 {
@@ -232,10 +244,13 @@ func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent str
 		if match == rev {
 			return
 		}
-		text = strings.TrimLeft(text[sp:], " \t")
-		if text == "" {
+		rest := strings.TrimLeft(text[sp:], " \t")
+		if rest == "" {
 			return
 		}
+		// pad so that columns stay those of the source line
+		indent += strings.Repeat(" ", len(text)-len(rest))
+		text = rest
 	}
 	if text[0] == '$' && isDefStart(text) {
 		eq := strings.IndexByte(text, '=')
@@ -277,15 +292,21 @@ func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent str
 func (ex *expander) emit(text string, origin Pos, changed bool) {
 	_ = changed
 	ex.lines++
-	if ex.lines > maxLines {
-		if ex.lines == maxLines+1 {
-			ex.d.errorf(origin, ErrSyntax, "expansion produces more than %d lines", maxLines)
-		}
+	if ex.lines > ex.o.maxLines {
+		ex.tooLong(origin)
 		return
 	}
 	ex.out.WriteString(text)
 	ex.out.WriteByte('\n')
 	ex.origins = append(ex.origins, origin)
+}
+
+// tooLong reports an expansion beyond the line bound and stops it.
+func (ex *expander) tooLong(origin Pos) {
+	if !ex.abort {
+		ex.d.errorf(origin, ErrSyntax, "expansion produces more than %d lines", ex.o.maxLines)
+	}
+	ex.abort = true
 }
 
 // subst replaces $NAME and ${NAME} references by their definitions,
@@ -307,7 +328,7 @@ func (ex *expander) subst(s string, origin Pos) (string, bool) {
 		s = s[:j] + val + s[end:]
 		changed = true
 		n++
-		if n > 10000 || len(s) > 1<<20 {
+		if n > 1000 || len(s) > maxLineLen {
 			ex.d.errorf(origin, ErrSyntax, "definition expansion does not terminate")
 			return s, true
 		}
@@ -444,11 +465,15 @@ func (ex *expander) seq(f *File, text string, origin Pos, indent string, level i
 			ex.d.errorf(origin, ErrSyntax, "~SEQx is only valid for positive numbers '%s'", text)
 			return
 		}
-		for v := start; (step > 0 && v <= end) || (step < 0 && v >= end); v += step {
-			if len(values) > maxLines {
-				ex.d.errorf(origin, ErrSyntax, "~SEQ produces too many lines")
-				return
-			}
+		n := (end-start)/step + 1
+		if n > int64(ex.o.maxLines-ex.lines) || n < 0 {
+			ex.tooLong(origin)
+			return
+		}
+		// count rather than compare, so that values near the int64
+		// limits cannot wrap around
+		for i := int64(0); i < n; i++ {
+			v := start + i*step
 			if hex {
 				values = append(values, strconv.FormatInt(v, 16))
 			} else {
@@ -457,6 +482,9 @@ func (ex *expander) seq(f *File, text string, origin Pos, indent string, level i
 		}
 	}
 	for _, v := range values {
+		if ex.abort {
+			return
+		}
 		ex.defs[name] = &def{value: v}
 		ex.line(f, body, strings.HasSuffix(body, "\\"), origin, indent, level, true)
 	}

@@ -63,13 +63,16 @@ func TestExpandGolden(t *testing.T) {
 			}
 			opts = append(opts, WithEnv(env))
 			raw, err := ParseFile(in, opts...)
-			if err != nil {
+			if raw == nil {
 				t.Fatalf("ParseFile: %v", err)
 			}
 			ex, err := raw.Expand(opts...)
 			got := dumpExpanded(ex)
 			if err != nil {
 				got += "errors:\n" + err.Error() + "\n"
+			}
+			if _, err := ex.Config(); err != nil {
+				got += "config:\n" + err.Error() + "\n"
 			}
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {

@@ -103,3 +103,29 @@ func TestEditInlineBlock(t *testing.T) {
 		t.Fatalf("re-read:\n%s", out)
 	}
 }
+
+func TestFileAddRemove(t *testing.T) {
+	src := "global_defs {\n    router_id a\n}"
+	f, err := Parse("f.conf", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := f.Add(NewStmt("virtual_server", "192.0.2.1", "80").WithBlock(NewStmt("protocol", "TCP"), NewStmt("notify_up", "/bin/echo up # now")))
+	want := "global_defs {\n    router_id a\n}\nvirtual_server 192.0.2.1 80 {\n    protocol TCP\n    notify_up \"/bin/echo up # now\"\n}\n"
+	if got := string(f.Format()); got != want {
+		t.Fatalf("add:\n%q\nwant\n%q", got, want)
+	}
+	f2, err := Parse("f.conf", f.Format())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f2.Stmts[1].Block.Stmts[1].Arg(1); got != "/bin/echo up # now" {
+		t.Fatalf("quoted word read back as %q", got)
+	}
+	if !f.Remove(vs) || f.Remove(vs) {
+		t.Fatal("Remove")
+	}
+	if got := string(f.Format()); got != src+"\n" {
+		t.Fatalf("remove: %q", got)
+	}
+}

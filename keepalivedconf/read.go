@@ -18,7 +18,28 @@ func Parse(filename string, data []byte) (*File, error) {
 }
 
 // blank reports keepalived's in-line whitespace.
-func blank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' }
+func blank(c byte) bool { return charClass[c]&clBlank != 0 }
+
+// Character classes, looked up in a table on the hot paths.
+const (
+	clBlank   = 1 << iota // in-line whitespace
+	clSpace               // word separator (blanks and newline)
+	clSpecial             // needs attention while scanning a line: " \ # !
+	clWordEnd             // ends an unquoted word: separators, " and \
+)
+
+var charClass = func() (t [256]uint8) {
+	for _, c := range " \t\r\f\v" {
+		t[c] |= clBlank | clSpace | clWordEnd
+	}
+	t['\n'] |= clSpace | clWordEnd
+	for _, c := range "\"\\#!" {
+		t[c] |= clSpecial
+	}
+	t['"'] |= clWordEnd
+	t['\\'] |= clWordEnd
+	return t
+}()
 
 // frame is an open block while parsing; its statements are collected on
 // the parser's scratch stack from index start, and copied into an exactly
@@ -38,9 +59,10 @@ type parser struct {
 	scratch []*Stmt
 	lists   []*Stmt // arena for block statement lists
 
-	// arenas, to allocate statements and tokens in chunks
-	stmts []Stmt
-	toks  []Token
+	// arenas, to allocate statements, blocks and tokens in chunks
+	stmts  []Stmt
+	blocks []Block
+	toks   []Token
 
 	line      int
 	lineStart int
@@ -64,6 +86,14 @@ func (p *parser) newStmt() *Stmt {
 	}
 	p.stmts = p.stmts[:len(p.stmts)+1]
 	return &p.stmts[len(p.stmts)-1]
+}
+
+func (p *parser) newBlock() *Block {
+	if len(p.blocks) == cap(p.blocks) {
+		p.blocks = make([]Block, 0, 1024)
+	}
+	p.blocks = p.blocks[:len(p.blocks)+1]
+	return &p.blocks[len(p.blocks)-1]
 }
 
 func (p *parser) tokens(n int) []Token {
@@ -130,6 +160,9 @@ func (p *parser) scanLine(i int) lineInfo {
 	quote := false
 	ce := li.end
 	for j := i; j < li.end; j++ {
+		if charClass[src[j]]&clSpecial == 0 {
+			continue
+		}
 		switch src[j] {
 		case '"':
 			quote = !quote
@@ -349,22 +382,8 @@ func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
 // does: blanks separate words, a double-quoted string is one word.
 func (p *parser) tokenize(b, end int) []Token {
 	src := p.src
-	n := 0
-	for k := b; k < end; {
-		for k < end && isSpace(src[k]) {
-			k++
-		}
-		if k >= end {
-			break
-		}
-		n++
-		k = wordEnd(src, k, end)
-	}
-	if n == 0 {
-		return nil
-	}
-	t := p.tokens(n)
-	i := 0
+	var small [16][2]int
+	bounds := small[:0]
 	for k := b; k < end; {
 		for k < end && isSpace(src[k]) {
 			k++
@@ -373,16 +392,20 @@ func (p *parser) tokenize(b, end int) []Token {
 			break
 		}
 		e := wordEnd(src, k, end)
-		t[i] = Token{Text: src[k:e], Col: k - p.lineStart + 1}
-		i++
+		bounds = append(bounds, [2]int{k, e})
 		k = e
+	}
+	if len(bounds) == 0 {
+		return nil
+	}
+	t := p.tokens(len(bounds))
+	for i, bd := range bounds {
+		t[i] = Token{Text: src[bd[0]:bd[1]], Col: bd[0] - p.lineStart + 1}
 	}
 	return t
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
-}
+func isSpace(c byte) bool { return charClass[c]&clSpace != 0 }
 
 // wordEnd returns the end of the word starting at k.
 func wordEnd(src string, k, end int) int {
@@ -393,9 +416,15 @@ func wordEnd(src string, k, end int) int {
 		}
 		return k + q + 2
 	}
-	for k < end && !isSpace(src[k]) && src[k] != '"' {
-		if src[k] == '\\' && k+1 < end {
-			k++
+	for k < end {
+		c := src[k]
+		if charClass[c]&clWordEnd != 0 {
+			if c != '\\' {
+				break
+			}
+			if k+1 < end {
+				k++
+			}
 		}
 		k++
 	}
@@ -405,7 +434,8 @@ func wordEnd(src string, k, end int) int {
 // open handles a '{' found at index j.
 func (p *parser) open(lead string, j int) {
 	list := p.curList()
-	blk := &Block{Open: p.pos(j)}
+	blk := p.newBlock()
+	blk.Open = p.pos(j)
 	// attach to the last keyword statement, skipping comment lines
 	k := len(list) - 1
 	for k >= 0 && list[k].Kind == KindComment {

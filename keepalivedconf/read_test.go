@@ -44,6 +44,28 @@ func TestParseRoundTripTestdata(t *testing.T) {
 	}
 }
 
+// TestParseRoundTripKeepalivedSamples round-trips keepalived's own sample
+// configurations when they are installed.
+func TestParseRoundTripKeepalivedSamples(t *testing.T) {
+	samples, _ := filepath.Glob(keepalivedSamples + "/keepalived.conf.*")
+	if len(samples) == 0 {
+		t.Skip("keepalived samples not installed")
+	}
+	for _, path := range samples {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := Parse(path, data)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+		if !bytes.Equal(f.Format(), data) {
+			t.Errorf("%s: Format differs from input", path)
+		}
+	}
+}
+
 func TestParseStructure(t *testing.T) {
 	src := "real_server 1.2.3.4 80 { weight 1 } # c\n" +
 		"virtual_ipaddress\n# between\n{\n  10.0.0.1/24 dev lo\n}\n" +
@@ -125,5 +147,51 @@ func FuzzParse(f *testing.F) {
 		if (err == nil) != (err2 == nil) || !bytes.Equal(file2.Format(), out) {
 			t.Fatalf("Parse(Format) unstable: %v / %v", err, err2)
 		}
+		// the other views must not panic on any input either; includes
+		// are not read and expansion is kept small
+		noFS := func(o *options) {
+			o.glob = func(string) ([]string, error) { return nil, nil }
+			o.maxLines = 10000
+		}
+		if ex, _ := file.Expand(noFS, WithConfigID("a")); ex != nil {
+			if cfg, _ := ex.Config(); cfg != nil {
+				cfg.Lint()
+			}
+		}
+		if cfg, _ := file.Config(); cfg != nil {
+			cfg.Lint()
+		}
+		if err == nil {
+			canon := file.FormatCanonical()
+			if _, err := Parse("fuzz.conf", canon); err != nil {
+				t.Fatalf("canonical form does not parse: %v\n%q", err, canon)
+			}
+		}
 	})
+}
+
+func TestCRLFAndNoFinalNewline(t *testing.T) {
+	src := "vrrp_instance A {\r\n  interface eth0\r\n  virtual_router_id 9\r\n  priority 100 # p\r\n  advert_int 0.5\r\n  version 3\r\n}"
+	f, err := Parse("crlf.conf", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(f.Format()) != src {
+		t.Fatal("round trip")
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := cfg.Instances[0]
+	if in.Priority != 100 || in.VirtualRouterID != 9 || in.AdvertInt.String() != "500ms" || in.Interface != "eth0" {
+		t.Fatalf("typed: %+v", in)
+	}
+	if err := in.SetPriority(10); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(src, "priority 100 # p", "priority 10 # p", 1)
+	if got := string(f.Format()); got != want {
+		t.Fatalf("edit: %q", got)
+	}
 }

@@ -1,6 +1,11 @@
 package keepalivedconf
 
-import "net/netip"
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+)
 
 // validate makes the checks keepalived makes once the whole configuration
 // is read: references between blocks and mandatory settings.
@@ -41,7 +46,9 @@ func (dec *decoder) validate() {
 		for _, name := range g.Group {
 			if in := instances[name]; in != nil {
 				n++
-				if in.Priority == 255 {
+				// keepalived 2.2.7 counts a MASTER at priority 255 as the
+				// address owner (a BACKUP at 255 passes its check)
+				if in.Priority == 255 && in.State == "MASTER" {
 					owners++
 				}
 			}
@@ -53,9 +60,32 @@ func (dec *decoder) validate() {
 			dec.d.add(g.Stmt.Pos, SeverityWarning, ErrInvalid, "sync group %s has some member(s) as address owner (priority 255) and some not - this won't work", g.Name)
 		}
 	}
+	version := 2
+	if cfg.GlobalDefs != nil && cfg.GlobalDefs.VRRPVersion != 0 {
+		version = cfg.GlobalDefs.VRRPVersion
+	}
 	for _, in := range cfg.Instances {
 		if in.Nopreempt && in.State == "MASTER" {
 			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) nopreempt will not work with initial state MASTER - clearing", in.Name)
+		}
+		if in.PreemptDelay > 0 && in.State == "MASTER" {
+			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) preempt delay will not work with initial state MASTER - clearing", in.Name)
+		}
+		v := version
+		if in.Version != 0 {
+			v = in.Version
+		}
+		if v == 2 && in.AdvertInt%time.Second != 0 {
+			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) VRRPv2 advertisement interval %v must be an integer number of seconds - rounding", in.Name, in.AdvertInt)
+		}
+		if v == 3 && in.AdvertInt >= 40960*time.Millisecond {
+			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) VRRPv3 advertisement interval %v is out of range, must be less than 40.96s", in.Name, in.AdvertInt)
+		}
+		if in.AuthType == "AH" && in.State == "MASTER" {
+			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) initial state MASTER is incompatible with AH authentication - clearing", in.Name)
+		}
+		if v == 3 && in.AuthType != "" {
+			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) VRRP version 3 does not support authentication - ignoring", in.Name)
 		}
 	}
 	groups := make(map[string]bool, len(cfg.VirtualServerGroups))
@@ -64,7 +94,9 @@ func (dec *decoder) validate() {
 	}
 	for _, vs := range cfg.VirtualServers {
 		if vs.Group != "" && !groups[vs.Group] {
-			dec.d.errorf(vs.Stmt.ArgPos(2), ErrInvalid, "virtual server group %s not found", vs.Group)
+			// keepalived -t does not report this; the virtual server
+			// is simply never set up
+			dec.d.add(vs.Stmt.ArgPos(2), SeverityLint, ErrLint, "virtual server group %s not found", vs.Group)
 		}
 		dec.virtualServerChecks(vs)
 	}
@@ -153,6 +185,18 @@ func (dec *decoder) familyChecks(in *VRRPInstance) {
 	}
 }
 
+// runnable reports whether a script command names an existing file, which
+// is when keepalived keeps the script (and checks its security). Like
+// keepalived's own check, this depends on the machine.
+func runnable(cmd string) bool {
+	argv, err := ScriptArgv(cmd)
+	if err != nil || len(argv) == 0 || !filepath.IsAbs(argv[0]) {
+		return false
+	}
+	st, err := os.Stat(argv[0])
+	return err == nil && !st.IsDir()
+}
+
 // scriptSecurity reports scripts configured without enable_script_security,
 // which keepalived flags as a security violation.
 func (dec *decoder) scriptSecurity() {
@@ -162,14 +206,14 @@ func (dec *decoder) scriptSecurity() {
 	}
 	var at *Stmt
 	for _, s := range cfg.Scripts {
-		if s.Script != "" && at == nil {
+		if at == nil && runnable(s.Script) {
 			at = s.Stmt
 		}
 	}
 	for _, vs := range cfg.VirtualServers {
 		for _, rs := range vs.RealServers {
 			for _, c := range rs.Checkers {
-				if m, ok := c.(*MiscCheck); ok && m.Path != "" && at == nil {
+				if m, ok := c.(*MiscCheck); ok && at == nil && runnable(m.Path) {
 					at = m.Stmt
 				}
 			}

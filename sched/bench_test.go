@@ -80,3 +80,36 @@ func BenchmarkMHBuild(b *testing.B) {
 		a.changed()
 	}
 }
+
+// BenchmarkHAProxyPick measures HAProxy balance predictions with 100
+// servers: map-based and consistent uri hashing, and roundrobin.
+func BenchmarkHAProxyPick(b *testing.B) {
+	var servers []Server
+	for i := 0; i < 100; i++ {
+		servers = append(servers, Server{Name: fmt.Sprint("s", i), Weight: 1 + i%4})
+	}
+	uris := make([]string, 256)
+	for i := range uris {
+		uris[i] = fmt.Sprintf("/static/%d/file%d.css?v=%d", i%9, i, i)
+	}
+	for _, c := range []struct{ name, bal, ht string }{
+		{"uri-map", "uri", ""}, {"uri-consistent", "uri", "consistent"}, {"source-map", "source", ""},
+		{"roundrobin", "roundrobin", ""}, {"static-rr", "static-rr", ""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			bal, err := ParseBalance(c.bal, c.ht)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h, err := NewHAProxy(bal, servers)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				h.Pick(Request{Src: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), URI: uris[i&255]})
+			}
+		})
+	}
+}

@@ -18,21 +18,57 @@ func (a *dhAlgo) removed(*dest)      { a.reassign() }
 func (a *dhAlgo) updated(*dest)      { a.reassign() }
 func (a *dhAlgo) connsChanged(*dest) {}
 
-func (a *dhAlgo) reassign() {
-	head := &a.s.head
+func (a *dhAlgo) reassign() { fillBuckets(a.s, a.buckets[:], false) }
+
+// fillBuckets is ip_vs_dh_reassign and ip_vs_sh_reassign: the buckets take
+// the destinations in list order, round and round; sh (weighted) repeats
+// each destination weight times, at least once.
+func fillBuckets(s *Scheduler, buckets []*dest, weighted bool) {
+	head := &s.head
 	p := head
 	empty := head.next == head
-	for i := range a.buckets {
+	n := 0
+	for i := range buckets {
 		if empty {
-			a.buckets[i] = nil
+			buckets[i] = nil
 			continue
 		}
 		if p == head {
 			p = p.next
 		}
-		a.buckets[i] = p
-		p = p.next
+		buckets[i] = p
+		n++
+		if !weighted || n >= p.d.Weight {
+			p = p.next
+			n = 0
+		}
 	}
+}
+
+// hashPick is ip_vs_sh_get / ip_vs_mh_get and their _fallback variants:
+// x, the destination in the original slot ihash, if it is usable; else,
+// with fallback, the first usable one of the slots at(roffset) for every
+// offset from ihash on, stopping at an empty slot.
+func hashPick(x *dest, fallback bool, size, ihash uint32, at func(roffset uint32) *dest) *dest {
+	if x == nil {
+		return nil
+	}
+	if x.usable() {
+		return x
+	}
+	if !fallback {
+		return nil
+	}
+	for off := uint32(0); off < size; off++ {
+		x := at((off + ihash) % size)
+		if x == nil {
+			return nil
+		}
+		if x.usable() {
+			return x
+		}
+	}
+	return nil
 }
 
 func (a *dhAlgo) pick(k Key) *dest {
@@ -63,27 +99,7 @@ func (a *shAlgo) removed(*dest)      { a.reassign() }
 func (a *shAlgo) updated(*dest)      { a.reassign() }
 func (a *shAlgo) connsChanged(*dest) {}
 
-func (a *shAlgo) reassign() {
-	head := &a.s.head
-	p := head
-	empty := head.next == head
-	n := 0
-	for i := range a.buckets {
-		if empty {
-			a.buckets[i] = nil
-			continue
-		}
-		if p == head {
-			p = p.next
-		}
-		a.buckets[i] = p
-		n++
-		if n >= p.d.Weight {
-			p = p.next
-			n = 0
-		}
-	}
-}
+func (a *shAlgo) reassign() { fillBuckets(a.s, a.buckets[:], true) }
 
 func shHash(v uint32, port uint16, offset uint32) uint32 {
 	return (offset + hash32(uint32(port)+v, shBits)) & shMask
@@ -96,24 +112,6 @@ func (a *shAlgo) pick(k Key) *dest {
 	}
 	v := fold(k.Src.Addr())
 	ihash := shHash(v, port, 0)
-	x := a.buckets[ihash]
-	if x == nil {
-		return nil
-	}
-	if x.usable() {
-		return x
-	}
-	if a.s.cfg.flags&FlagFallback == 0 {
-		return nil
-	}
-	for off := uint32(0); off < shSize; off++ {
-		x = a.buckets[shHash(v, port, (off+ihash)%shSize)]
-		if x == nil {
-			return nil
-		}
-		if x.usable() {
-			return x
-		}
-	}
-	return nil
+	return hashPick(a.buckets[ihash], a.s.cfg.flags&FlagFallback != 0, shSize, ihash,
+		func(r uint32) *dest { return a.buckets[shHash(v, port, r)] })
 }

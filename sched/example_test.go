@@ -39,3 +39,30 @@ func Example() {
 	// 10.0.0.1:80 true
 	// 10.0.0.2:80 true
 }
+
+// Predict which server an HAProxy backend with "balance uri" and
+// "hash-type consistent" sends a request to.
+func ExampleNewHAProxy() {
+	b, err := sched.ParseBalance("uri", "consistent")
+	if err != nil {
+		panic(err)
+	}
+	h, err := sched.NewHAProxy(b, []sched.Server{
+		{Name: "app1", Weight: 1},
+		{Name: "app2", Weight: 1},
+		{Name: "app3", Weight: 2},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, uri := range []string{"/index.html", "/img/logo.png", "/index.html?v=2"} {
+		name, _ := h.Pick(sched.Request{URI: uri})
+		fmt.Println(uri, name)
+	}
+	// The query string is not hashed (no "whole" option).
+
+	// Output:
+	// /index.html app3
+	// /img/logo.png app2
+	// /index.html?v=2 app3
+}

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -135,5 +136,52 @@ func FuzzScheduler(f *testing.F) {
 		names := Names()
 		name := names[int(which)%len(names)]
 		newDriver(t, name, uint32(flags%4)<<3).run(ops)
+	})
+}
+
+// FuzzHAProxy feeds arbitrary balance lines, weights and requests: parsing
+// either fails cleanly or yields a balancer whose picks are always one of
+// its servers with a non-zero weight.
+func FuzzHAProxy(f *testing.F) {
+	f.Add("uri whole depth 2", "consistent djb2", []byte{1, 2, 0, 3}, "/a/b?c=d&userid=1")
+	f.Add("url_param userid", "map-based crc32 avalanche", []byte{0, 0, 1}, "/x?userid=7")
+	f.Add("hdr(host) use_domain_only", "", []byte{5, 1}, "www.example.com")
+	f.Add("roundrobin", "", []byte{1, 2, 3}, "")
+	f.Add("random(3)", "", []byte{2, 2}, "")
+	f.Add("rdp-cookie(mstshash)", "", []byte{1}, "user")
+	f.Fuzz(func(t *testing.T, bal, ht string, weights []byte, in string) {
+		b, err := ParseBalance(bal, ht)
+		if err != nil {
+			return
+		}
+		if len(weights) > 16 {
+			weights = weights[:16]
+		}
+		var servers []Server
+		for i, w := range weights {
+			servers = append(servers, Server{Name: fmt.Sprint("s", i), Weight: int(w) % 257})
+		}
+		var x uint32 = 7
+		h, err := NewHAProxy(b, servers, HAProxyRand(func() uint32 { x = x*1664525 + 1013904223; return x }))
+		if err != nil {
+			return
+		}
+		for i := 0; i < 8; i++ {
+			name, ok := h.Pick(Request{Src: rs(i).Addr(), URI: in, RDPCookie: in,
+				Header: func(string) string { return in }})
+			if !ok {
+				continue
+			}
+			found := false
+			for _, s := range servers {
+				if s.Name == name && s.Weight > 0 {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("picked %q, not a usable server", name)
+			}
+			h.SetServed(name, i)
+		}
 	})
 }

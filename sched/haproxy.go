@@ -324,19 +324,16 @@ func (h *HAProxy) recalcMap() {
 	}
 }
 
-func (h *HAProxy) genHash(b []byte) uint32 {
-	var v uint32
+func (h *HAProxy) genHash(b string) uint32 {
 	switch h.b.HashFunc {
 	case "djb2":
-		v = HashDJB2(b)
+		return djb2(b)
 	case "wt6":
-		v = HashWT6(b)
+		return wt6(b)
 	case "crc32":
-		v = HashCRC32(b)
-	default:
-		v = HashSDBM(b)
+		return crc32IEEE(b)
 	}
-	return v
+	return sdbm(b)
 }
 
 func (h *HAProxy) lookup(hash uint32) *hsrv {
@@ -421,7 +418,7 @@ func (h *HAProxy) pick(r Request) *hsrv {
 		if h.used == 1 {
 			s = h.lookupRaw(0)
 		} else {
-			s = h.lookup(h.genHash([]byte(r.RDPCookie)))
+			s = h.lookup(h.genHash(r.RDPCookie))
 		}
 	default:
 		hashed = false
@@ -513,7 +510,7 @@ func (h *HAProxy) uriHash(uri string) *hsrv {
 			break
 		}
 	}
-	return h.lookup(h.genHash([]byte(uri[:end])))
+	return h.lookup(h.genHash(uri[:end]))
 }
 
 // pathOnly drops scheme and authority from an absolute URI, as
@@ -547,7 +544,7 @@ func (h *HAProxy) paramHash(uri string) *hsrv {
 			if i := strings.IndexByte(v, '&'); i >= 0 {
 				v = v[:i]
 			}
-			return h.lookup(h.genHash([]byte(v)))
+			return h.lookup(h.genHash(v))
 		}
 		i := strings.IndexByte(params, '&')
 		if i < 0 {
@@ -576,7 +573,7 @@ func (h *HAProxy) hdrHash(r Request) *hsrv {
 		return nil
 	}
 	if !h.b.UseDomainOnly {
-		return h.lookup(h.genHash([]byte(v)))
+		return h.lookup(h.genHash(v))
 	}
 	// Hash only the label before the last dot ("www.example.com" ->
 	// "example"), walking back from the end as HAProxy does.
@@ -596,7 +593,7 @@ func (h *HAProxy) hdrHash(r Request) *hsrv {
 		p--
 		n--
 	}
-	return h.lookup(h.genHash([]byte(v[p:end])))
+	return h.lookup(h.genHash(v[p:end]))
 }
 
 // random is get_server_rnd: draws random points on the ring and keeps the
@@ -620,16 +617,20 @@ func (h *HAProxy) random() *hsrv {
 	return cur
 }
 
-// leastconn is fwlc: the lowest served*4096/eweight, the longest-queued
-// server on ties.
+// leastconn is fwlc: the lowest key (served+1)*4096/eweight, 0 when idle;
+// among equal keys the server repositioned longest ago (ebtree duplicates
+// keep insertion order).
 func (h *HAProxy) leastconn() *hsrv {
 	var best *hsrv
-	var bk uint64
+	var bk uint32
 	for _, s := range h.srv {
 		if s.eweight == 0 {
 			continue
 		}
-		k := uint64(s.served) * 4096 / uint64(s.eweight)
+		var k uint32
+		if s.served > 0 {
+			k = uint32(s.served+1) * srvEWghtMax / uint32(s.eweight)
+		}
 		if best == nil || k < bk || (k == bk && s.stamp < best.stamp) {
 			best, bk = s, k
 		}
@@ -638,15 +639,15 @@ func (h *HAProxy) leastconn() *hsrv {
 }
 
 // SetServed sets a server's current connection count, which leastconn and
-// random compare. It returns false for an unknown server.
+// random compare; like HAProxy taking or dropping a connection, it moves
+// the server behind others of equal load. It returns false for an unknown
+// server.
 func (h *HAProxy) SetServed(name string, n int) bool {
 	for _, s := range h.srv {
 		if s.Name == name {
-			if s.served != n {
-				s.served = n
-				h.lcStamp++
-				s.stamp = h.lcStamp
-			}
+			s.served = max(n, 0)
+			h.lcStamp++
+			s.stamp = h.lcStamp
 			return true
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +86,7 @@ type haproxyCase struct {
 	balance  string
 	hashType string
 	weights  []int
+	ids      []int // server "id"s, none when empty
 	req      func(i int) (src netip.Addr, uri string, hdr map[string]string)
 	n        int
 }
@@ -133,6 +133,7 @@ func TestHAProxyDifferential(t *testing.T) {
 	cases := []haproxyCase{
 		{name: "rr", balance: "roundrobin", weights: []int{1, 2, 3, 1, 5}, req: uriReq, n: 60},
 		{name: "rr_eq", balance: "roundrobin", weights: []int{1, 1, 1, 1, 1}, req: uriReq, n: 12},
+		{name: "first", balance: "first", weights: []int{0, 2, 1, 1, 1}, req: uriReq, n: 5},
 		{name: "srr", balance: "static-rr", weights: []int{1, 2, 3, 1, 5}, req: uriReq, n: 40},
 		{name: "src_map", balance: "source", weights: []int{1, 2, 1, 3, 1}, req: srcReq, n: 60},
 		{name: "src_ch", balance: "source", hashType: "consistent", weights: []int{1, 2, 1, 3, 1}, req: srcReq, n: 60},
@@ -147,41 +148,29 @@ func TestHAProxyDifferential(t *testing.T) {
 		{name: "hdr_map", balance: "hdr(X-Key)", weights: []int{1, 1, 3, 1, 1}, req: hdrReq, n: 50},
 		{name: "hdr_ch", balance: "hdr(X-Key)", hashType: "consistent djb2", weights: []int{1, 1, 3, 1, 1}, req: hdrReq, n: 50},
 		{name: "hdr_domain", balance: "hdr(Host) use_domain_only", weights: []int{1, 1, 1, 1, 1}, req: hostReq, n: 40},
+		{name: "uri_map_w0", balance: "uri", weights: []int{0, 2, 1, 0, 3}, req: uriReq, n: 40},
+		{name: "uri_ch_ids", balance: "uri", hashType: "consistent", weights: []int{1, 0, 2, 1, 1}, ids: []int{17, 3, 250, 9, 42}, req: uriReq, n: 40},
+		{name: "rr_w0", balance: "roundrobin", weights: []int{2, 0, 1, 3, 1}, req: uriReq, n: 30},
 	}
 
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "global\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n")
-	port := freePort(t)
-	fmt.Fprintf(&cfg, "frontend fe\n  bind 127.0.0.1:%d\n  use_backend %%[req.hdr(x-case)]\n", port)
+	var backends strings.Builder
 	for _, c := range cases {
-		fmt.Fprintf(&cfg, "backend %s\n  balance %s\n", c.name, c.balance)
+		fmt.Fprintf(&backends, "backend %s\n  balance %s\n", c.name, c.balance)
 		if c.hashType != "" {
-			fmt.Fprintf(&cfg, "  hash-type %s\n", c.hashType)
+			fmt.Fprintf(&backends, "  hash-type %s\n", c.hashType)
 		}
 		for i, w := range c.weights {
-			fmt.Fprintf(&cfg, "  server s%d %s weight %d\n", i+1, srvAddrs[i], w)
+			fmt.Fprintf(&backends, "  server s%d %s weight %d", i+1, srvAddrs[i], w)
+			if c.ids != nil {
+				fmt.Fprintf(&backends, " id %d", c.ids[i])
+			}
+			backends.WriteString("\n")
 		}
 	}
-	conf := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(conf, []byte(cfg.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-db", "-f", conf)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", out.String())
-		}
+	fe := startHAProxy(t, bin, dir, func(port int) string {
+		return fmt.Sprintf("defaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n"+
+			"frontend fe\n  bind 127.0.0.1:%d\n  use_backend %%[req.hdr(x-case)]\n%s", port, backends.String())
 	})
-	fe := fmt.Sprintf("127.0.0.1:%d", port)
-	waitListening(t, fe)
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -191,7 +180,11 @@ func TestHAProxyDifferential(t *testing.T) {
 			}
 			var servers []Server
 			for i, w := range c.weights {
-				servers = append(servers, Server{Name: fmt.Sprintf("s%d", i+1), Weight: w})
+				srv := Server{Name: fmt.Sprintf("s%d", i+1), Weight: w}
+				if c.ids != nil {
+					srv.ID = c.ids[i]
+				}
+				servers = append(servers, srv)
 			}
 			h, err := NewHAProxy(b, servers)
 			if err != nil {
@@ -209,6 +202,56 @@ func TestHAProxyDifferential(t *testing.T) {
 	}
 }
 
+// startHAProxy runs haproxy with the configuration config returns for a
+// frontend port, and returns the frontend's address. The port is chosen
+// free beforehand; should another process take it first, haproxy exits
+// and the next attempt uses another port.
+func startHAProxy(t *testing.T, bin, dir string, config func(port int) string) string {
+	t.Helper()
+	var lastOut string
+	for attempt := 0; attempt < 3; attempt++ {
+		port := freePort(t)
+		cfg := "global\n  nbthread 1\n" + config(port)
+		f, err := os.CreateTemp(dir, "haproxy*.cfg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(cfg)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf := f.Name()
+		ctx, cancel := context.WithCancel(context.Background())
+		cmd := exec.CommandContext(ctx, bin, "-db", "-f", conf)
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		stop := func() { cancel(); <-exited }
+		fe := fmt.Sprintf("127.0.0.1:%d", port)
+		if waitListening(fe, exited) {
+			t.Cleanup(func() {
+				stop()
+				if t.Failed() {
+					t.Logf("haproxy output:\n%s", out.String())
+				}
+			})
+			return fe
+		}
+		stop()
+		lastOut = out.String()
+	}
+	t.Fatalf("haproxy did not start:\n%s", lastOut)
+	return ""
+}
+
 func freePort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -218,16 +261,22 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func waitListening(t *testing.T, addr string) {
-	for i := 0; i < 200; i++ {
+// waitListening polls addr until it accepts a connection (true), the
+// process exits, or about ten seconds pass.
+func waitListening(addr string, exited <-chan struct{}) bool {
+	for i := 0; i < 400; i++ {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			return true
 		}
-		time.Sleep(25 * time.Millisecond)
+		select {
+		case <-exited:
+			return false
+		case <-time.After(25 * time.Millisecond):
+		}
 	}
-	t.Fatalf("%s never started listening", addr)
+	return false
 }
 
 func httpVia(t *testing.T, fe string, src netip.Addr, uri, bk string, hdr map[string]string) string {
@@ -258,4 +307,142 @@ func httpVia(t *testing.T, fe string, src netip.Addr, uri, bk string, hdr map[st
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	return string(body)
+}
+
+func TestHAProxyLeastconnFirstRandom(t *testing.T) {
+	b, _ := ParseBalance("leastconn", "")
+	h, err := NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick := func() string { s, _ := h.Pick(Request{}); return s }
+	if got := pick(); got != "a" {
+		t.Fatalf("idle tie: %s", got)
+	}
+	h.SetServed("a", 1) // key 2*4096/16 = 512
+	if got := pick(); got != "b" {
+		t.Fatalf("after a=1: %s", got)
+	}
+	h.SetServed("b", 2) // 3*4096/32 = 384
+	if got := pick(); got != "b" {
+		t.Fatalf("after b=2: %s", got)
+	}
+	h.SetServed("b", 3) // 512: tie, a was repositioned first
+	if got := pick(); got != "a" {
+		t.Fatalf("tie: %s", got)
+	}
+
+	b, _ = ParseBalance("first", "")
+	h, _ = NewHAProxy(b, []Server{{Name: "x", Weight: 1, ID: 9}, {Name: "y", Weight: 0, ID: 1}, {Name: "z", Weight: 1, ID: 5}})
+	if got := pick(); got != "z" {
+		t.Fatalf("first: %s (lowest usable id is z)", got)
+	}
+
+	var x uint32 = 1
+	r := func() uint32 { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x }
+	b, _ = ParseBalance("random(1)", "")
+	h, _ = NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 3}}, HAProxyRand(r))
+	count := map[string]int{}
+	for i := 0; i < 4000; i++ {
+		count[pick()]++
+	}
+	// One draw lands on the ring in proportion to the weights (16 vs 48
+	// nodes): about 1000 and 3000, with generous room for the ring's
+	// unevenness.
+	if count["a"] < 500 || count["a"] > 1600 || count["a"]+count["b"] != 4000 {
+		t.Fatalf("random(1) distribution %v", count)
+	}
+}
+
+// TestHAProxyRDPCookieDifferential sends RDP connection requests carrying
+// "Cookie: mstshash=<user>" through a TCP-mode haproxy with "balance
+// rdp-cookie"; each real server writes its name on accept.
+func TestHAProxyRDPCookieDifferential(t *testing.T) {
+	bin := testenv.NeedTool(t, "haproxy")
+	dir := t.TempDir()
+	weights := []int{1, 3, 1, 2}
+	var servers strings.Builder
+	for i, w := range weights {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		name := fmt.Sprintf("s%d", i+1)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(10 * time.Second))
+					io.WriteString(c, name)
+					io.Copy(io.Discard, c)
+				}()
+			}
+		}()
+		fmt.Fprintf(&servers, "  server %s %s weight %d\n", name, ln.Addr(), w)
+	}
+	for _, ht := range []string{"", "consistent"} {
+		t.Run("hash-type "+ht, func(t *testing.T) {
+			htLine := ""
+			if ht != "" {
+				htLine = "  hash-type " + ht + "\n"
+			}
+			fe := startHAProxy(t, bin, dir, func(port int) string {
+				return fmt.Sprintf("defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n"+
+					"frontend rdp\n  bind 127.0.0.1:%d\n  tcp-request inspect-delay 5s\n  tcp-request content accept if RDP_COOKIE\n  default_backend bk\n"+
+					"backend bk\n  balance rdp-cookie\n%s%s", port, htLine, servers.String())
+			})
+			b, err := ParseBalance("rdp-cookie", ht)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var srv []Server
+			for i, w := range weights {
+				srv = append(srv, Server{Name: fmt.Sprintf("s%d", i+1), Weight: w})
+			}
+			h, err := NewHAProxy(b, srv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 40; i++ {
+				user := fmt.Sprintf("user%d", i*17)
+				got := rdpVia(t, fe, user)
+				want, _ := h.Pick(Request{RDPCookie: user})
+				if got != want {
+					t.Fatalf("cookie %q: haproxy chose %s, we predicted %s", user, got, want)
+				}
+			}
+		})
+	}
+}
+
+// rdpVia sends an X.224 connection request with an RDP cookie and returns
+// what the chosen server wrote back.
+func rdpVia(t *testing.T, fe, user string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fe, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	cookie := "Cookie: mstshash=" + user + "\r\n"
+	// TPKT (version 3, length) and the X.224 connection request header:
+	// 11 bytes HAProxy skips before the cookie.
+	total := 4 + 7 + len(cookie)
+	pkt := []byte{3, 0, byte(total >> 8), byte(total), byte(6 + len(cookie)), 0xe0, 0, 0, 0, 0, 0}
+	pkt = append(pkt, cookie...)
+	if _, err := c.Write(pkt); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	n, err := io.ReadAtLeast(c, buf, 2)
+	if err != nil {
+		t.Fatalf("cookie %q: read: %v", user, err)
+	}
+	return string(buf[:n])
 }

@@ -28,7 +28,6 @@ type lblcCache[E any] struct {
 	nextTick time.Time
 	addr     func(*E) netip.Addr
 	lastuse  func(*E) time.Time
-	drop     func(*E)
 }
 
 func (c *lblcCache[E]) start(now time.Time) {
@@ -56,13 +55,11 @@ func (c *lblcCache[E]) add(a netip.Addr, e *E) {
 
 func (c *lblcCache[E]) del(a netip.Addr, i int) {
 	b := &c.buckets[lblcHash(a)]
-	e := (*b)[i]
 	n := len(*b) - 1
 	(*b)[i] = (*b)[n]
 	(*b)[n] = nil
 	*b = (*b)[:n]
 	c.entries--
-	c.drop(e)
 }
 
 // sweep deletes, in bucket j, every entry whose age reaches limit, and
@@ -81,7 +78,6 @@ func (c *lblcCache[E]) sweep(j int, now time.Time, limit time.Duration) int {
 		(*b)[last] = nil
 		*b = (*b)[:last]
 		c.entries--
-		c.drop(e)
 		n++
 	}
 	return n
@@ -159,7 +155,6 @@ func (a *lblcAlgo) init(s *Scheduler) {
 	a.wlc.init(s)
 	a.cache.addr = func(e *lblcEntry) netip.Addr { return e.addr }
 	a.cache.lastuse = func(e *lblcEntry) time.Time { return e.lastuse }
-	a.cache.drop = func(e *lblcEntry) { e.dest.ref-- }
 	a.cache.start(s.cfg.now())
 }
 func (a *lblcAlgo) added(d *dest)        { a.wlc.added(d) }
@@ -193,7 +188,6 @@ func (a *lblcAlgo) pick(k Key) *dest {
 	if a.cache.entries >= lblcMaxSize*3/2 {
 		return x
 	}
-	x.ref++
 	a.cache.add(addr, &lblcEntry{addr: addr, dest: x, lastuse: now})
 	return x
 }
@@ -220,11 +214,6 @@ func (a *lblcrAlgo) init(s *Scheduler) {
 	a.wlc.init(s)
 	a.cache.addr = func(e *lblcrEntry) netip.Addr { return e.addr }
 	a.cache.lastuse = func(e *lblcrEntry) time.Time { return e.lastuse }
-	a.cache.drop = func(e *lblcrEntry) {
-		for _, d := range e.set {
-			d.ref--
-		}
-	}
 	a.cache.start(s.cfg.now())
 }
 func (a *lblcrAlgo) added(d *dest)        { a.wlc.added(d) }
@@ -291,7 +280,6 @@ func (e *lblcrEntry) insert(x *dest, now time.Time) {
 			return
 		}
 	}
-	x.ref++
 	e.set = append(e.set, nil)
 	copy(e.set[1:], e.set)
 	e.set[0] = x
@@ -301,7 +289,6 @@ func (e *lblcrEntry) insert(x *dest, now time.Time) {
 func (e *lblcrEntry) erase(x *dest, now time.Time) {
 	for i, y := range e.set {
 		if y == x {
-			x.ref--
 			e.set = append(e.set[:i], e.set[i+1:]...)
 			e.lastmod = now
 			return
@@ -339,7 +326,6 @@ func (a *lblcrAlgo) pick(k Key) *dest {
 	if a.cache.entries >= lblcMaxSize*3/2 {
 		return x
 	}
-	x.ref++
 	a.cache.add(addr, &lblcrEntry{addr: addr, set: []*dest{x}, lastmod: now, lastuse: now})
 	return x
 }

@@ -164,25 +164,6 @@ func (a *mhAlgo) pick(k Key) *dest {
 	v := uint32(port) + fold(k.Src.Addr())
 	size := uint32(a.size)
 	ihash := hsiphash32(v, &mhKey1) % size
-	x := a.lookup[ihash]
-	if x == nil {
-		return nil
-	}
-	if x.usable() {
-		return x
-	}
-	if a.s.cfg.flags&FlagFallback == 0 {
-		return nil
-	}
-	for off := uint32(0); off < size; off++ {
-		r := (off + ihash) % size
-		x = a.lookup[hsiphash32(r+v, &mhKey1)%size]
-		if x == nil {
-			return nil
-		}
-		if x.usable() {
-			return x
-		}
-	}
-	return nil
+	return hashPick(a.lookup[ihash], a.s.cfg.flags&FlagFallback != 0, size, ihash,
+		func(r uint32) *dest { return a.lookup[hsiphash32(r+v, &mhKey1)%size] })
 }

@@ -140,7 +140,6 @@ type dest struct {
 	seq        uint64
 	slot       int // tournament tree leaf, -1 when none
 	prev, next *dest
-	ref        int // lblc/lblcr cache references (keep in trash)
 }
 
 // algo is the per-scheduler part: the kernel's struct ip_vs_scheduler.

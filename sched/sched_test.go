@@ -643,3 +643,39 @@ func TestRemoveAndRevive(t *testing.T) {
 		t.Fatalf("pick %v", a)
 	}
 }
+
+// TestTwosHugeWeights drives the twos tree through weight sums beyond 2^31
+// (where the kernel's loop runs) and back, checking every pick against the
+// loop with the same random numbers.
+func TestTwosHugeWeights(t *testing.T) {
+	var x uint64 = 99
+	next := func() uint32 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return uint32(x >> 16) }
+	s := mustNew(t, "twos")
+	a := s.alg.(*twosAlgo)
+	check := func(step string) {
+		for i := 0; i < 50; i++ {
+			v1, v2 := next(), next()
+			replay := func() func() uint32 {
+				n := 0
+				return func() uint32 { n++; return [2]uint32{v1, v2}[(n-1)%2] }
+			}
+			s.cfg.rand = replay()
+			want := a.pickScan()
+			s.cfg.rand = replay()
+			if got := a.pick(Key{}); got != want {
+				t.Fatalf("%s: tree %v, loop %v", step, addrOf(got), addrOf(want))
+			}
+		}
+	}
+	addWeights(t, s, 3, 1<<30, 5, 1<<30, 7)
+	check("below 2^31")
+	_ = s.Edit(Dest{Addr: rs(3), Weight: 1 << 30})
+	check("above 2^31")
+	_ = s.Edit(Dest{Addr: rs(2), Weight: 2})
+	_ = s.Edit(Dest{Addr: rs(4), Weight: 9})
+	check("back below")
+	for i := 1; i <= 5; i++ {
+		_ = s.SetConns(rs(i), i%3, i)
+	}
+	check("loaded")
+}

@@ -11,8 +11,12 @@ import "math"
 // draw is an O(log n) prefix search. Positions are the destinations' add
 // sequence numbers: the list runs from the highest to the lowest.
 type twosAlgo struct {
-	s    *Scheduler
-	fw   []int64 // Fenwick tree, 1-based, indexed by seq
+	s *Scheduler
+	// fw is the Fenwick tree, 1-based, indexed by seq. Its sums are kept
+	// modulo 2^32: every partial sum is below the total, so they are exact
+	// whenever draws use them (total below 2^31, else pickScan runs), and
+	// half the size of int64 keeps the tree in cache.
+	fw   []uint32
 	w    []int64 // usable weight per seq
 	at   []*dest // destination per seq
 	sum  int64
@@ -42,10 +46,10 @@ func (a *twosAlgo) rebuild(extra int) {
 	a.base = 0
 	n := int(seq) + extra
 	size := 16
-	for size < 2*n {
+	for size <= n {
 		size *= 2
 	}
-	a.fw = make([]int64, size+1)
+	a.fw = make([]uint32, size+1)
 	a.w = make([]int64, size+1)
 	a.at = make([]*dest, size+1)
 	a.sum = 0
@@ -56,7 +60,9 @@ func (a *twosAlgo) rebuild(extra int) {
 		a.sum += a.w[i]
 	}
 	// Linear-time Fenwick construction.
-	copy(a.fw, a.w)
+	for i, w := range a.w {
+		a.fw[i] = uint32(w)
+	}
 	for i := 1; i < len(a.fw); i++ {
 		if j := i + i&-i; j < len(a.fw) {
 			a.fw[j] += a.fw[i]
@@ -76,14 +82,14 @@ func (a *twosAlgo) set(x *dest, w int64) {
 	a.w[i] = w
 	a.sum += d
 	for ; i < len(a.fw); i += i & -i {
-		a.fw[i] += d
+		a.fw[i] += uint32(d)
 	}
 }
 
 func (a *twosAlgo) added(x *dest) {
 	i := int(x.seq - a.base)
 	if i >= len(a.fw) {
-		a.rebuild(a.s.n)
+		a.rebuild(a.s.n/2 + 16)
 		return
 	}
 	a.at[i] = x
@@ -100,33 +106,30 @@ func (a *twosAlgo) removed(x *dest) {
 func (a *twosAlgo) updated(x *dest)      { a.set(x, twosWeight(x)) }
 func (a *twosAlgo) connsChanged(x *dest) { a.set(x, twosWeight(x)) }
 
-// prefix returns the sum of usable weights at indexes 1..i.
-func (a *twosAlgo) prefix(i int) int64 {
-	var s int64
-	for ; i > 0; i -= i & -i {
-		s += a.fw[i]
-	}
-	return s
-}
-
-// draw returns the first destination in list order (highest index first)
-// at which the running weight reaches r (r >= 1): the largest index i whose
-// suffix sum from i is at least r.
-func (a *twosAlgo) draw(r int64) *dest {
-	// Largest j with prefix(j) <= sum - r; the answer is j+1.
-	t := a.sum - r
-	j := 0
-	step := 1
-	for step*2 < len(a.fw) {
-		step *= 2
-	}
-	for ; step > 0; step /= 2 {
-		if k := j + step; k < len(a.fw) && a.fw[k] <= t {
-			j = k
-			t -= a.fw[k]
+// draw2 returns, for r1 and r2 (both >= 1), the first destination in list
+// order (highest index first) at which the running weight reaches r: the
+// largest index i whose suffix sum from i is at least r. The two descents
+// run interleaved so that their memory loads overlap.
+func (a *twosAlgo) draw2(r1, r2 int64) (*dest, *dest) {
+	// Largest j with prefix(j) <= sum - r; the answer is j+1. len(fw)
+	// is a power of two plus one.
+	t1, t2 := uint32(a.sum-r1), uint32(a.sum-r2)
+	fw := a.fw
+	j1, j2 := 0, 0
+	// fw[size] is the total, above both targets, so j+step stays below
+	// len(fw); the loop body is written to compile to conditional moves.
+	for step := len(fw) - 1; step > 0; step >>= 1 {
+		v1, v2 := fw[j1+step], fw[j2+step]
+		n1, n2 := j1+step, j2+step
+		u1, u2 := t1-v1, t2-v2
+		if v1 <= t1 {
+			j1, t1 = n1, u1
+		}
+		if v2 <= t2 {
+			j2, t2 = n2, u2
 		}
 	}
-	return a.at[j+1]
+	return a.at[j1+1], a.at[j2+1]
 }
 
 // randMax is prandom_u32_max: a uniform value in [0, n).
@@ -144,7 +147,7 @@ func (a *twosAlgo) pick(Key) *dest {
 	tw := uint32(a.sum + 1)
 	r1 := max(randMax(a.s.cfg.rand, tw), 1)
 	r2 := max(randMax(a.s.cfg.rand, tw), 1)
-	c1, c2 := a.draw(r1), a.draw(r2)
+	c1, c2 := a.draw2(r1, r2)
 	w1, w2 := int32(c1.d.Weight), int32(c2.d.Weight)
 	o1, o2 := int32(c1.overhead()), int32(c2.overhead())
 	if w2*o1 > w1*o2 {

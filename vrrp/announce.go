@@ -3,6 +3,7 @@ package vrrp
 import (
 	"net"
 	"net/netip"
+	"time"
 )
 
 // appendGARP appends a broadcast Ethernet frame carrying a gratuitous ARP
@@ -20,4 +21,66 @@ func appendGARP(b []byte, mac net.HardwareAddr, ip netip.Addr) []byte {
 	b = append(b, bcast...)
 	b = append(b, a[:]...)
 	return b
+}
+
+// garpState paces announcements like keepalived: a burst of Repeat on
+// becoming master, another Delay later, and RefreshRepeat every Refresh.
+type garpState struct {
+	cfg     *GARP
+	left    int
+	next    time.Time
+	second  time.Time
+	refresh time.Time
+}
+
+func (g *garpState) start(now time.Time, cfg *GARP) {
+	*g = garpState{cfg: cfg}
+	if cfg.Disabled {
+		return
+	}
+	g.left, g.next = cfg.Repeat, now
+	if cfg.Delay > 0 {
+		g.second = now.Add(cfg.Delay)
+	}
+	if cfg.Refresh > 0 {
+		g.refresh = now.Add(cfg.Refresh)
+	}
+}
+
+// due returns how many announcements to send at now and advances the
+// schedule.
+func (g *garpState) due(now time.Time) int {
+	if g.cfg == nil {
+		return 0
+	}
+	if !g.second.IsZero() && !g.second.After(now) {
+		g.second = time.Time{}
+		g.left, g.next = g.left+g.cfg.Repeat, now
+	}
+	if !g.refresh.IsZero() && !g.refresh.After(now) {
+		g.refresh = now.Add(g.cfg.Refresh)
+		g.left, g.next = g.left+g.cfg.RefreshRepeat, now
+	}
+	n := 0
+	for g.left > 0 && !g.next.After(now) {
+		n++
+		g.left--
+		if g.cfg.Interval > 0 {
+			g.next = now.Add(g.cfg.Interval)
+		}
+	}
+	return n
+}
+
+func (g *garpState) deadline() time.Time {
+	var d time.Time
+	for _, t := range []time.Time{g.second, g.refresh} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if g.left > 0 && (d.IsZero() || g.next.Before(d)) {
+		d = g.next
+	}
+	return d
 }

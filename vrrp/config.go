@@ -37,6 +37,19 @@ type Config struct {
 	AuthPass string
 	// VIPs are the virtual addresses, all of one family.
 	VIPs []VIP
+	// Routes and Rules are added on becoming master and removed on
+	// leaving it.
+	Routes []Route
+	Rules  []Rule
+	// VMAC puts the VIPs on a macvlan interface (private mode) carrying the
+	// virtual router MAC 00:00:5e:00:01:VRID and sends adverts and ARPs
+	// from it, so that a takeover needs no ARP cache update at all
+	// (keepalived use_vmac). IPv4 only for now. The router creates the
+	// interface, sets arp_ignore=1 and arp_announce=2 on it and on
+	// Interface, and deletes it when Run returns.
+	VMAC bool
+	// VMACName names the interface (default "vrrp.VRID").
+	VMACName string
 	// Source is the address adverts are sent from and the tie-breaker
 	// (keepalived unicast_src_ip). Zero picks the interface's first
 	// address of the family (for IPv6 its link-local address).
@@ -61,6 +74,33 @@ type Config struct {
 	// OnTransition, when set, is called (from the instance's goroutine)
 	// after every state change and after the addresses have moved.
 	OnTransition func(name string, t Transition) `json:"-"`
+}
+
+// Route is a virtual route, present only while master (keepalived
+// virtual_routes).
+type Route struct {
+	// Dst is the destination prefix.
+	Dst netip.Prefix
+	// Gw is the gateway (optional).
+	Gw netip.Addr
+	// Dev is the output interface (default: the instance's).
+	Dev string
+	// Table is the routing table (0 = main).
+	Table int
+	// Metric is the route priority.
+	Metric int
+}
+
+// Rule is a virtual policy routing rule, present only while master
+// (keepalived virtual_rules).
+type Rule struct {
+	// From and To select packets by source and destination (either may be
+	// zero).
+	From, To netip.Prefix
+	// Table is the table to look up.
+	Table int
+	// Priority orders the rule (0 lets the kernel choose).
+	Priority int
 }
 
 // VIP is a virtual address (keepalived virtual_ipaddress entry).
@@ -194,6 +234,24 @@ func (c *Config) normalize() error {
 		return fmt.Errorf("vrrp: instance %s: AuthType: %w", c.Name, ErrAuthAH)
 	default:
 		return bad("AuthType", "%d", c.AuthType)
+	}
+	for i, r := range c.Routes {
+		if !r.Dst.IsValid() || (r.Gw.IsValid() && r.Gw.Is6() != r.Dst.Addr().Is6()) {
+			return bad(fmt.Sprintf("Routes[%d]", i), "destination %v, gateway %v", r.Dst, r.Gw)
+		}
+	}
+	for i, r := range c.Rules {
+		if r.Table <= 0 || (!r.From.IsValid() && !r.To.IsValid()) {
+			return bad(fmt.Sprintf("Rules[%d]", i), "needs a table and a From or To prefix")
+		}
+	}
+	if c.VMAC {
+		if ipv6 {
+			return bad("VMAC", "IPv6 virtual MACs are not supported yet")
+		}
+		if c.VMACName == "" {
+			c.VMACName = fmt.Sprintf("vrrp.%d", c.VRID)
+		}
 	}
 	if c.Source.IsValid() && c.Source.Is6() != ipv6 {
 		return bad("Source", "%v: family differs from the VIPs", c.Source)

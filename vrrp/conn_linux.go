@@ -152,16 +152,36 @@ func (c *rawConn) read(b []byte) (int, RecvInfo, error) {
 	return n, info, nil
 }
 
-// write sends msg from src to dst out of the socket's interface.
-func (c *rawConn) write(msg []byte, src, dst netip.Addr) error {
-	to := &net.IPAddr{IP: dst.AsSlice()}
+// sender holds what one instance needs to send without allocating: the
+// control message (source address and interface) marshalled once, and the
+// destination socket addresses.
+type sender struct {
+	ipc *net.IPConn
+	oob []byte
+	dst map[netip.Addr]*net.IPAddr
+}
+
+func (c *rawConn) newSender(src netip.Addr, dsts []netip.Addr) *sender {
+	s := &sender{dst: map[netip.Addr]*net.IPAddr{}}
+	s.ipc, _ = c.pc.(*net.IPConn)
 	if c.ipv6 {
-		cm := &ipv6.ControlMessage{HopLimit: 255, Src: src.AsSlice(), IfIndex: c.ifi.Index}
-		_, err := c.p6.WriteTo(msg, cm, to)
-		return err
+		s.oob = (&ipv6.ControlMessage{HopLimit: 255, Src: src.AsSlice(), IfIndex: c.ifi.Index}).Marshal()
+	} else {
+		s.oob = (&ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}).Marshal()
 	}
-	cm := &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}
-	_, err := c.p4.WriteTo(msg, cm, to)
+	for _, d := range dsts {
+		s.dst[d] = &net.IPAddr{IP: d.AsSlice()}
+	}
+	return s
+}
+
+// write sends msg to dst (one of the sender's destinations).
+func (s *sender) write(msg []byte, dst netip.Addr) error {
+	to := s.dst[dst]
+	if to == nil || s.ipc == nil {
+		return fmt.Errorf("vrrp: no route for %v: %w", dst, ErrInvalid)
+	}
+	_, _, err := s.ipc.WriteMsgIP(msg, s.oob, to)
 	return err
 }
 

@@ -20,23 +20,23 @@ type DropReason uint8
 
 // Reasons a received advertisement is dropped (RFC 3768 7.1, RFC 9568 7.1).
 const (
-	DropNone         DropReason = iota
-	DropTTL                     // IPv4 TTL or IPv6 hop limit is not 255
-	DropVersion                 // version not 2/3 or not the configured one
-	DropType                    // type is not advertisement
-	DropLength                  // shorter than its address count needs
-	DropAddrCount               // address count zero or not ours (non-owner)
-	DropChecksum                // checksum wrong in every accepted dialect
-	DropVRID                    // no instance with this VRID on the interface
-	DropAuthType                // authentication type differs from ours
-	DropAuthAH                  // IP AH authentication, not supported
-	DropAuthMismatch            // simple password differs
-	DropInterval                // v2 advertisement interval differs from ours
-	DropAddrList                // addresses differ from ours (non-owner)
-	DropOwnPacket               // our own advertisement looped back
-	DropFamily                  // wrong address family for the instance
-	DropUnknownPeer             // unicast mode: sender not in the peer list
-	DropOverload                // the instance queue was full
+	DropNone         DropReason = iota // accepted
+	DropTTL                            // IPv4 TTL or IPv6 hop limit is not 255
+	DropVersion                        // version not 2/3 or not the configured one
+	DropType                           // type is not advertisement
+	DropLength                         // shorter than its address count needs
+	DropAddrCount                      // address count zero or not ours (non-owner)
+	DropChecksum                       // checksum wrong in every accepted dialect
+	DropVRID                           // no instance with this VRID on the interface
+	DropAuthType                       // authentication type differs from ours
+	DropAuthAH                         // IP AH authentication, not supported
+	DropAuthMismatch                   // simple password differs
+	DropInterval                       // v2 advertisement interval differs from ours
+	DropAddrList                       // addresses differ from ours (non-owner)
+	DropOwnPacket                      // our own advertisement looped back
+	DropFamily                         // wrong address family for the instance
+	DropUnknownPeer                    // unicast mode: sender not in the peer list
+	DropOverload                       // the instance queue was full
 	numDropReasons
 )
 
@@ -85,6 +85,7 @@ type DecodeError struct {
 	Detail string
 }
 
+// Error describes the problem with its reason and offset.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("vrrp: drop (%s) at byte %d: %s", e.Reason, e.Offset, e.Detail)
 }

@@ -106,12 +106,12 @@ type childSpec struct {
 
 // lan is a bridge with hosts on 10.77.0.0/24 and fd00:77::/64.
 type lan struct {
-	t     *testing.T
+	t     testing.TB
 	sw    *netns.Switch
 	hosts []*netns.NS
 }
 
-func newLAN(t *testing.T, n int) *lan {
+func newLAN(t testing.TB, n int) *lan {
 	t.Helper()
 	testenv.NeedRoot(t)
 	l := &lan{t: t, sw: netns.NewSwitch(t)}
@@ -142,7 +142,7 @@ func (l *lan) v6(i, bits int) netip.Prefix {
 // ll is host i's link-local address, the VRRP IPv6 source.
 func (l *lan) ll(i int) netip.Addr { return netip.MustParseAddr(fmt.Sprintf("fe80::77:%d", i+1)) }
 
-func writeSysctl(t *testing.T, h *netns.NS, key, val string) {
+func writeSysctl(t testing.TB, h *netns.NS, key, val string) {
 	t.Helper()
 	err := h.Do(func() error {
 		// /proc/sys/net follows the writing thread's network namespace.
@@ -153,7 +153,7 @@ func writeSysctl(t *testing.T, h *netns.NS, key, val string) {
 	}
 }
 
-func waitNoTentative(t *testing.T, h *netns.NS) {
+func waitNoTentative(t testing.TB, h *netns.NS) {
 	t.Helper()
 	waitFor(t, 10*time.Second, "no tentative IPv6 addresses in "+h.Name, func() bool {
 		addrs, err := h.Handle().AddrList(nil, netlink.FAMILY_V6)
@@ -171,7 +171,7 @@ func waitNoTentative(t *testing.T, h *netns.NS) {
 
 // waitFor polls cond every 10 ms until it holds or timeout passes (a
 // safety net, not an assertion about speed).
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -228,7 +228,7 @@ type lvskitProc struct {
 	*netns.Process
 }
 
-func startLvskit(t *testing.T, h *netns.NS, cfgs ...Config) lvskitProc {
+func startLvskit(t testing.TB, h *netns.NS, cfgs ...Config) lvskitProc {
 	t.Helper()
 	return startChild(t, h, childSpec{Instances: cfgs})
 }
@@ -337,7 +337,7 @@ type keepalived struct {
 	conf    string
 }
 
-func startKeepalived(t *testing.T, h *netns.NS, conf string) *keepalived {
+func startKeepalived(t testing.TB, h *netns.NS, conf string) *keepalived {
 	t.Helper()
 	testenv.NeedTool(t, "keepalived")
 	dir := t.TempDir()
@@ -367,7 +367,7 @@ func (k *keepalived) kill() {
 }
 
 // waitVRRPChild waits until keepalived's VRRP child has written its pid.
-func (k *keepalived) waitVRRPChild(t *testing.T) {
+func (k *keepalived) waitVRRPChild(t testing.TB) {
 	t.Helper()
 	waitFor(t, 10*time.Second, "keepalived VRRP child", func() bool {
 		b, err := os.ReadFile(k.vrrpPID)
@@ -397,15 +397,19 @@ type kaInstance struct {
 	nopreempt bool
 	pass      string
 	vip       netip.Prefix
+	iface     string       // default eth0
 	src       netip.Addr   // unicast_src_ip (unicast mode)
 	peers     []netip.Addr // unicast_peer
 	extra     string
 }
 
 func (k kaInstance) String() string {
+	if k.iface == "" {
+		k.iface = "eth0"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "vrrp_instance %s {\n  state BACKUP\n  interface eth0\n  virtual_router_id %d\n  priority %d\n  advert_int %s\n  version %d\n",
-		k.name, k.vrid, k.priority, k.advert, k.version)
+	fmt.Fprintf(&b, "vrrp_instance %s {\n  state BACKUP\n  interface %s\n  virtual_router_id %d\n  priority %d\n  advert_int %s\n  version %d\n",
+		k.name, k.iface, k.vrid, k.priority, k.advert, k.version)
 	if k.nopreempt {
 		b.WriteString("  nopreempt\n")
 	}
@@ -419,7 +423,7 @@ func (k kaInstance) String() string {
 		}
 		b.WriteString("  }\n")
 	}
-	fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s dev eth0\n  }\n%s}\n", k.vip, k.extra)
+	fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s dev %s\n  }\n%s}\n", k.vip, k.iface, k.extra)
 	return b.String()
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,8 +26,10 @@ type Instance struct {
 	r      *Router
 	group  *syncGroup
 	events chan event
+	stop   <-chan struct{} // closed when Run ends
 
 	ifi    *net.Interface
+	vmac   *net.Interface // VMAC: the macvlan holding the VIPs
 	conn   *rawConn
 	src    netip.Addr
 	dst    netip.Addr
@@ -37,8 +40,11 @@ type Instance struct {
 
 	stats instanceStats
 
-	announcers map[string]*announcer // by interface name
-	garp       garpState
+	snd *sender
+	ann *announcer
+	// devAnn announces the VIPs whose Dev is another interface.
+	devAnn map[string]*announcer
+	garp   garpState
 
 	heldUntil  atomic.Int64 // sync groups: Master_Down_Timer while hearing a master
 	track      map[string]trackStatus
@@ -123,22 +129,22 @@ type event struct {
 	fault bool
 }
 
-type trackStatus struct {
-	fault bool
-	delta int
-}
-
 func (in *Instance) post(ev event) {
 	select {
 	case in.events <- ev:
 	default:
-		go func() { in.events <- ev }() // rare: tracker or group event while flooded
+		go func() { // rare: a tracker or group event while adverts flood in
+			select {
+			case in.events <- ev:
+			case <-in.stop:
+			}
+		}()
 	}
 }
 
 func (in *Instance) loop(ctx context.Context) {
 	m, err := NewMachine(Election{Version: in.cfg.Version, Priority: in.cfg.Priority, Interval: in.cfg.Interval,
-		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate()}, in)
+		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate()}, instanceEnv{in})
 	if err != nil {
 		in.r.log.Error("vrrp: instance", "instance", in.cfg.Name, "err", err)
 		return
@@ -164,6 +170,13 @@ func (in *Instance) loop(ctx context.Context) {
 		if g := in.garp.deadline(); !g.IsZero() && (next.IsZero() || g.Before(next)) {
 			next = g
 		}
+		// The Go timer can wake a millisecond late under load; for the
+		// Master_Down_Timer, which decides takeover time, wake early and
+		// spin the last stretch.
+		precise := m.State() == StateBackup && !next.IsZero() && next.Equal(m.Deadline())
+		if precise {
+			next = next.Add(-spinWindow)
+		}
 		if next.IsZero() {
 			t.Reset(time.Hour)
 		} else {
@@ -180,6 +193,9 @@ func (in *Instance) loop(ctx context.Context) {
 		case ev := <-in.events:
 			in.handle(ev)
 		case <-t.C:
+			if precise {
+				in.spinUntilDeadline(ctx)
+			}
 			now := time.Now()
 			m.Tick(now)
 			in.garpTick(now)
@@ -209,6 +225,33 @@ func (in *Instance) publishHeld() {
 		until = in.m.Deadline().UnixNano()
 	}
 	in.heldUntil.Store(until)
+}
+
+// spinWindow is how early the loop wakes for a backup's Master_Down_Timer.
+const spinWindow = 2 * time.Millisecond
+
+// spinUntilDeadline busy-waits (still handling events, so that an advert
+// in the last moment is not missed) until the backup's timer is due, it
+// moves away, or the state changes.
+func (in *Instance) spinUntilDeadline(ctx context.Context) {
+	for {
+		d := in.m.Deadline()
+		if in.m.State() != StateBackup || d.IsZero() {
+			return
+		}
+		left := time.Until(d)
+		if left <= 0 || left > spinWindow {
+			return
+		}
+		select {
+		case ev := <-in.events:
+			in.handle(ev)
+		case <-ctx.Done():
+			return
+		default:
+			runtime.Gosched()
+		}
+	}
 }
 
 func (in *Instance) handle(ev event) {
@@ -248,8 +291,15 @@ func (in *Instance) applyTracking(now time.Time) {
 	in.m.SetFault(now, fault || in.groupFault)
 }
 
-// Send implements Env: it sends an advertisement with priority p.
-func (in *Instance) Send(p uint8) {
+// instanceEnv is the Instance's side of the Machine (kept unexported so
+// that callers cannot drive an instance's sockets behind its back).
+type instanceEnv struct{ in *Instance }
+
+func (e instanceEnv) Send(p uint8)            { e.in.send(p) }
+func (e instanceEnv) Transition(t Transition) { e.in.transition(t) }
+
+// send sends an advertisement with priority p.
+func (in *Instance) send(p uint8) {
 	in.pkt.Priority = p
 	dsts := in.cfg.Peers
 	if len(dsts) == 0 {
@@ -259,7 +309,7 @@ func (in *Instance) Send(p uint8) {
 		b, err := in.pkt.AppendTo(in.buf[:0], in.src, dst, in.cfg.Checksum)
 		if err == nil {
 			in.buf = b
-			err = in.conn.write(b, in.src, dst)
+			err = in.snd.write(b, dst)
 		}
 		if err != nil {
 			in.stats.sendErrors.Add(1)
@@ -270,20 +320,22 @@ func (in *Instance) Send(p uint8) {
 	}
 }
 
-// Transition implements Env: it moves addresses, announces them, runs
-// notify scripts and callbacks.
-func (in *Instance) Transition(t Transition) {
+// transition moves addresses, announces them, runs notify scripts and
+// callbacks.
+func (in *Instance) transition(t Transition) {
 	in.stats.state.Store(uint32(t.To))
 	in.stats.transitions.Add(1)
 	in.r.log.Info("vrrp: transition", "instance", in.cfg.Name, "from", t.From, "to", t.To, "reason", t.Reason, "priority", in.m.Priority())
 	if t.To == StateMaster {
 		in.addVIPs()
+		in.setRoutes(true)
 		in.garp.start(t.At, &in.cfg.GARP)
 		in.garpTick(t.At)
 	} else {
 		in.garp = garpState{}
 		if t.From == StateMaster || t.From == StateInit {
 			in.delVIPs()
+			in.setRoutes(false)
 		}
 	}
 	in.notify(t)
@@ -302,10 +354,19 @@ func (in *Instance) Transition(t Transition) {
 
 func (in *Instance) vipLink(v VIP) (netlink.Link, error) {
 	name := v.Dev
-	if name == "" {
+	switch {
+	case name != "":
+	case in.vmac != nil:
+		name = in.vmac.Name
+	default:
 		name = in.cfg.Interface
 	}
-	return in.r.nl.LinkByName(name)
+	ifi, err := in.r.link(name)
+	if err != nil {
+		return nil, err
+	}
+	// AddrAdd and AddrDel need only the index.
+	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: ifi.Index, Name: ifi.Name}}, nil
 }
 
 func (in *Instance) nlAddr(v VIP) *netlink.Addr {
@@ -324,7 +385,7 @@ func (in *Instance) addVIPs() {
 	for _, v := range in.cfg.VIPs {
 		l, err := in.vipLink(v)
 		if err == nil {
-			err = in.r.nl.AddrAdd(l, in.nlAddr(v))
+			err = in.r.netlink(func(h *netlink.Handle) error { return h.AddrAdd(l, in.nlAddr(v)) })
 		}
 		if err != nil && !errors.Is(err, syscall.EEXIST) {
 			in.r.log.Error("vrrp: add VIP", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
@@ -336,7 +397,7 @@ func (in *Instance) delVIPs() {
 	for _, v := range in.cfg.VIPs {
 		l, err := in.vipLink(v)
 		if err == nil {
-			err = in.r.nl.AddrDel(l, in.nlAddr(v))
+			err = in.r.netlink(func(h *netlink.Handle) error { return h.AddrDel(l, in.nlAddr(v)) })
 		}
 		if err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENOENT) {
 			in.r.log.Error("vrrp: delete VIP", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
@@ -344,168 +405,146 @@ func (in *Instance) delVIPs() {
 	}
 }
 
-// garpState paces announcements like keepalived: a burst of Repeat on
-// becoming master, another Delay later, and RefreshRepeat every Refresh.
-type garpState struct {
-	cfg     *GARP
-	left    int
-	next    time.Time
-	second  time.Time
-	refresh time.Time
-}
-
-func (g *garpState) start(now time.Time, cfg *GARP) {
-	*g = garpState{cfg: cfg}
-	if cfg.Disabled {
-		return
-	}
-	g.left, g.next = cfg.Repeat, now
-	if cfg.Delay > 0 {
-		g.second = now.Add(cfg.Delay)
-	}
-	if cfg.Refresh > 0 {
-		g.refresh = now.Add(cfg.Refresh)
-	}
-}
-
-func (g *garpState) deadline() time.Time {
-	var d time.Time
-	for _, t := range []time.Time{g.second, g.refresh} {
-		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
-			d = t
-		}
-	}
-	if g.left > 0 && (d.IsZero() || g.next.Before(d)) {
-		d = g.next
-	}
-	return d
-}
-
 func (in *Instance) garpTick(now time.Time) {
-	g := &in.garp
-	if g.cfg == nil {
-		return
-	}
-	if !g.second.IsZero() && !g.second.After(now) {
-		g.second = time.Time{}
-		g.left, g.next = g.left+g.cfg.Repeat, now
-	}
-	if !g.refresh.IsZero() && !g.refresh.After(now) {
-		g.refresh = now.Add(g.cfg.Refresh)
-		g.left, g.next = g.left+g.cfg.RefreshRepeat, now
-	}
-	for g.left > 0 && !g.next.After(now) {
+	for range in.garp.due(now) {
 		in.announce()
-		g.left--
-		if g.cfg.Interval > 0 {
-			g.next = now.Add(g.cfg.Interval)
+	}
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// setRoutes adds (on) or removes the virtual routes and rules.
+func (in *Instance) setRoutes(on bool) {
+	for _, r := range in.cfg.Routes {
+		dev := r.Dev
+		if dev == "" {
+			dev = in.cfg.Interface
+		}
+		ifi, err := in.r.link(dev)
+		if err != nil {
+			in.r.log.Error("vrrp: virtual route", "instance", in.cfg.Name, "dst", r.Dst, "err", err)
+			continue
+		}
+		nr := &netlink.Route{Dst: ipNet(r.Dst), LinkIndex: ifi.Index, Table: r.Table, Priority: r.Metric}
+		if r.Gw.IsValid() {
+			nr.Gw = r.Gw.AsSlice()
+		}
+		err = in.r.netlink(func(h *netlink.Handle) error {
+			if on {
+				return h.RouteReplace(nr)
+			}
+			return h.RouteDel(nr)
+		})
+		if err != nil && (on || !errors.Is(err, syscall.ESRCH)) {
+			in.r.log.Error("vrrp: virtual route", "instance", in.cfg.Name, "dst", r.Dst, "add", on, "err", err)
+		}
+	}
+	for _, r := range in.cfg.Rules {
+		nr := netlink.NewRule()
+		nr.Table, nr.Priority = r.Table, r.Priority
+		if r.From.IsValid() {
+			nr.Src = ipNet(r.From)
+		}
+		if r.To.IsValid() {
+			nr.Dst = ipNet(r.To)
+		}
+		if (r.From.IsValid() && r.From.Addr().Is6()) || (r.To.IsValid() && r.To.Addr().Is6()) {
+			nr.Family = netlink.FAMILY_V6
+		} else {
+			nr.Family = netlink.FAMILY_V4
+		}
+		err := in.r.netlink(func(h *netlink.Handle) error {
+			if on {
+				return h.RuleAdd(nr)
+			}
+			return h.RuleDel(nr)
+		})
+		if err != nil && !(on && errors.Is(err, syscall.EEXIST)) && !(!on && errors.Is(err, syscall.ENOENT)) {
+			in.r.log.Error("vrrp: virtual rule", "instance", in.cfg.Name, "rule", r, "add", on, "err", err)
 		}
 	}
 }
 
-// announcer sends gratuitous ARPs or unsolicited neighbour advertisements
-// out of one interface, with that interface's MAC address.
+// announcer sends gratuitous ARPs or neighbour advertisements on one
+// interface for every instance there. Its sockets only send: the packet
+// socket is bound to protocol 0 and the ICMPv6 one filters everything.
 type announcer struct {
+	mu  sync.Mutex
 	ifi *net.Interface
 	arp *packet.Conn
 	ndp *ndp.Conn
 }
 
-// openAnnouncer opens one announcer per interface that carries a VIP: a
-// VIP on another interface than the instance's (keepalived "dev") must be
-// announced there, or its neighbours keep the old master's MAC.
-func (in *Instance) openAnnouncer() error {
-	if in.cfg.GARP.Disabled {
-		return nil
-	}
-	in.announcers = map[string]*announcer{}
-	return inNS(in.r.cfg.NetNS, func() error {
-		for _, v := range in.cfg.VIPs {
-			dev := v.Dev
-			if dev == "" {
-				dev = in.cfg.Interface
+func openAnnouncer(ns string, ifi *net.Interface, ipv6only bool) (*announcer, error) {
+	a := &announcer{ifi: ifi}
+	err := inNS(ns, func() error {
+		var err error
+		if ipv6only {
+			a.ndp, _, err = ndp.Listen(ifi, ndp.LinkLocal)
+			if err == nil {
+				var f ipv6.ICMPFilter
+				f.SetAll(true)
+				err = a.ndp.SetICMPFilter(&f)
 			}
-			if _, ok := in.announcers[dev]; ok {
-				continue
-			}
-			ifi := in.ifi
-			if dev != in.ifi.Name {
-				var err error
-				if ifi, err = net.InterfaceByName(dev); err != nil {
-					return fmt.Errorf("vip interface %s: %w", dev, err)
-				}
-			}
-			a := &announcer{ifi: ifi}
-			var err error
-			if in.cfg.ipv6() {
-				a.ndp, _, err = ndp.Listen(ifi, ndp.LinkLocal)
-				if err == nil {
-					var f ipv6.ICMPFilter
-					f.SetAll(true) // we only send
-					err = a.ndp.SetICMPFilter(&f)
-				}
-			} else {
-				a.arp, err = packet.Listen(ifi, packet.Raw, 0x0806, nil)
-			}
-			if err != nil {
-				return err
-			}
-			in.announcers[dev] = a
+			return err
 		}
-		return nil
+		a.arp, err = packet.Listen(ifi, packet.Raw, 0, nil)
+		return err
 	})
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
 }
 
-func (in *Instance) closeAnnouncer() {
-	for _, a := range in.announcers {
-		if a.arp != nil {
-			a.arp.Close()
-		}
-		if a.ndp != nil {
-			a.ndp.Close()
-		}
+func (a *announcer) close() {
+	if a.arp != nil {
+		a.arp.Close()
 	}
-	in.announcers = nil
+	if a.ndp != nil {
+		a.ndp.Close()
+	}
 }
+
+var allNodes = netip.MustParseAddr("ff02::1")
 
 // announce sends one gratuitous ARP request (IPv4) or unsolicited
-// neighbour advertisement with the Override flag (IPv6) per VIP, out of the
-// VIP's interface.
+// neighbour advertisement with the Override flag (IPv6) for ip.
+func (a *announcer) announce(ip netip.Addr) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	mac := a.ifi.HardwareAddr
+	if a.arp != nil {
+		if len(mac) != 6 {
+			return fmt.Errorf("vrrp: %s has no Ethernet address: %w", a.ifi.Name, ErrInvalid)
+		}
+		_, err := a.arp.WriteTo(appendGARP(nil, mac, ip), &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
+		return err
+	}
+	na := &ndp.NeighborAdvertisement{Override: true, TargetAddress: ip,
+		Options: []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: mac}}}
+	return a.ndp.WriteTo(na, nil, allNodes)
+}
+
+// announce announces every VIP once.
 func (in *Instance) announce() {
 	for _, v := range in.cfg.VIPs {
-		dev := v.Dev
-		if dev == "" {
-			dev = in.cfg.Interface
+		a := in.ann
+		if da, ok := in.devAnn[v.Dev]; ok {
+			a = da
 		}
-		an, ok := in.announcers[dev]
-		if !ok {
-			return
-		}
-		mac := an.ifi.HardwareAddr
-		a := v.Prefix.Addr()
-		var err error
-		switch {
-		case an.arp != nil && len(mac) == 6:
-			err = sendGARP(an.arp, mac, a)
-		case an.ndp != nil:
-			na := &ndp.NeighborAdvertisement{Override: true, TargetAddress: a,
-				Options: []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: mac}}}
-			err = an.ndp.WriteTo(na, nil, netip.MustParseAddr("ff02::1"))
-		default:
+		if a == nil {
 			continue
 		}
-		if err != nil {
-			in.r.log.Debug("vrrp: announce", "instance", in.cfg.Name, "vip", a, "err", err)
+		if err := a.announce(v.Prefix.Addr()); err != nil {
+			in.r.log.Debug("vrrp: announce", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
 			continue
 		}
 		in.stats.garps.Add(1)
 	}
-}
-
-func sendGARP(c *packet.Conn, mac net.HardwareAddr, ip netip.Addr) error {
-	f := appendGARP(nil, mac, ip)
-	_, err := c.WriteTo(f, &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
-	return err
 }
 
 func (in *Instance) hasNotify() bool {
@@ -530,10 +569,11 @@ func (in *Instance) notify(t Transition) {
 	case StateInit:
 		specific, state = n.Stop, "STOP"
 	}
-	for _, argv := range [][]string{specific, nil} {
-		if argv == nil && len(n.Notify) > 0 {
-			argv = append(append([]string(nil), n.Notify...), "INSTANCE", in.cfg.Name, state, strconv.Itoa(int(in.m.Priority())))
-		}
+	var generic []string
+	if len(n.Notify) > 0 {
+		generic = append(append([]string(nil), n.Notify...), "INSTANCE", in.cfg.Name, state, strconv.Itoa(int(in.m.Priority())))
+	}
+	for _, argv := range [][]string{specific, generic} {
 		if len(argv) == 0 {
 			continue
 		}

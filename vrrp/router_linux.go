@@ -36,10 +36,18 @@ type Router struct {
 	running   atomic.Bool
 
 	nl     *netlink.Handle
+	nlMu   sync.Mutex // one netlink request at a time
+	nlReq  chan nlRequest
 	nsh    netns.NsHandle
 	conns  map[connKey]*rawConn
+	anns   map[connKey]*announcer
 	byConn map[connKey]map[uint8]*Instance
 	links  map[string]*net.Interface
+	linkMu sync.Mutex
+	addrs  map[connKey][]netlink.Addr // interface addresses, read once at open
+
+	vmacs     []netlink.Link
+	vmacConns []*rawConn
 }
 
 type connKey struct {
@@ -69,7 +77,7 @@ func (r *Router) Add(cfg Config) (*Instance, error) {
 			return nil, fmt.Errorf("vrrp: instance %s: VRID %d on %s already used by %s: %w", cfg.Name, cfg.VRID, cfg.Interface, o.cfg.Name, ErrInvalid)
 		}
 	}
-	in := &Instance{cfg: cfg, r: r, events: make(chan event, 256)}
+	in := &Instance{cfg: cfg, r: r, events: make(chan event, 16)}
 	in.stats.state.Store(uint32(StateInit))
 	r.instances = append(r.instances, in)
 	return in, nil
@@ -118,8 +126,23 @@ func (r *Router) Run(ctx context.Context) error {
 	for k, c := range r.conns {
 		wg.Go(func() { r.readLoop(ctx, k, c) })
 	}
+	// Netlink requests run on one goroutine: vishvananda/netlink keeps a
+	// 64 KiB receive buffer on the stack, which would otherwise grow every
+	// instance goroutine's stack to 128 KiB.
+	r.nlReq = make(chan nlRequest)
+	nlDone := make(chan struct{})
+	go func() {
+		defer close(nlDone)
+		for req := range r.nlReq {
+			r.nlMu.Lock()
+			req.done <- req.fn(r.nl)
+			r.nlMu.Unlock()
+		}
+	}()
+	defer func() { close(r.nlReq); <-nlDone }()
 	var iwg sync.WaitGroup
 	for _, in := range r.instances {
+		in.stop = ctx.Done()
 		iwg.Go(func() { in.loop(ctx) })
 		in.startTrackers(ctx, &wg)
 	}
@@ -144,14 +167,23 @@ func (r *Router) open() error {
 		return fmt.Errorf("vrrp: netlink: %w", err)
 	}
 	r.conns = map[connKey]*rawConn{}
+	r.anns = map[connKey]*announcer{}
 	r.byConn = map[connKey]map[uint8]*Instance{}
 	r.links = map[string]*net.Interface{}
+	r.addrs = map[connKey][]netlink.Addr{}
 	for _, in := range r.instances {
 		ifi, err := r.link(in.cfg.Interface)
 		if err != nil {
 			return fmt.Errorf("vrrp: instance %s: %w", in.cfg.Name, err)
 		}
 		in.ifi = ifi
+		for _, v := range in.cfg.VIPs {
+			if v.Dev != "" { // resolve now, so that the instance never asks netlink
+				if _, err := r.link(v.Dev); err != nil {
+					return fmt.Errorf("vrrp: instance %s: VIP %v: %w", in.cfg.Name, v.Prefix, err)
+				}
+			}
+		}
 		if err := in.pickSource(); err != nil {
 			return err
 		}
@@ -175,9 +207,55 @@ func (r *Router) open() error {
 			}
 		}
 		in.conn = c
+		dsts := in.cfg.Peers
+		if len(dsts) == 0 {
+			dsts = []netip.Addr{in.dst}
+		}
+		in.snd = c.newSender(in.src, dsts)
 		r.byConn[k][in.cfg.VRID] = in
-		if err := in.openAnnouncer(); err != nil {
-			r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "instance", in.cfg.Name, "err", err)
+		annIfi := ifi
+		if in.cfg.VMAC {
+			vm, sc, err := r.openVMAC(in, ifi)
+			if err != nil {
+				return err
+			}
+			in.vmac, annIfi = vm, vm
+			in.snd = sc.newSender(in.src, dsts)
+		}
+		if in.cfg.GARP.Disabled {
+			continue
+		}
+		ak := connKey{annIfi.Index, k.ipv6}
+		a, ok := r.anns[ak]
+		if !ok {
+			if a, err = openAnnouncer(r.cfg.NetNS, annIfi, k.ipv6); err != nil {
+				r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", ifi.Name, "err", err)
+			}
+			r.anns[ak] = a // nil after an error: do not retry per instance
+		}
+		in.ann = a
+		// A VIP on another interface (keepalived "dev") is announced out of
+		// that interface, or its neighbours keep the old master's MAC.
+		for _, v := range in.cfg.VIPs {
+			if v.Dev == "" || v.Dev == in.cfg.Interface {
+				continue
+			}
+			vifi, err := r.link(v.Dev)
+			if err != nil {
+				return fmt.Errorf("vrrp: instance %s: VIP %v: %w", in.cfg.Name, v.Prefix, err)
+			}
+			vk := connKey{vifi.Index, k.ipv6}
+			va, ok := r.anns[vk]
+			if !ok {
+				if va, err = openAnnouncer(r.cfg.NetNS, vifi, k.ipv6); err != nil {
+					r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", vifi.Name, "err", err)
+				}
+				r.anns[vk] = va
+			}
+			if in.devAnn == nil {
+				in.devAnn = map[string]*announcer{}
+			}
+			in.devAnn[v.Dev] = va
 		}
 	}
 	return nil
@@ -187,8 +265,18 @@ func (r *Router) close() {
 	for _, c := range r.conns {
 		c.close()
 	}
-	for _, in := range r.instances {
-		in.closeAnnouncer()
+	for _, a := range r.anns {
+		if a != nil {
+			a.close()
+		}
+	}
+	for _, c := range r.vmacConns {
+		c.close()
+	}
+	for _, l := range r.vmacs {
+		if err := r.nl.LinkDel(l); err != nil {
+			r.log.Warn("vrrp: delete vmac", "interface", l.Attrs().Name, "err", err)
+		}
 	}
 	if r.nl != nil {
 		r.nl.Close()
@@ -198,12 +286,28 @@ func (r *Router) close() {
 	}
 }
 
+type nlRequest struct {
+	fn   func(*netlink.Handle) error
+	done chan error
+}
+
+// netlink runs fn on the router's netlink goroutine and waits for it.
+func (r *Router) netlink(fn func(*netlink.Handle) error) error {
+	done := make(chan error, 1)
+	r.nlReq <- nlRequest{fn: fn, done: done}
+	return <-done
+}
+
 // link looks an interface up inside the router's namespace.
 func (r *Router) link(name string) (*net.Interface, error) {
+	r.linkMu.Lock()
+	defer r.linkMu.Unlock()
 	if ifi, ok := r.links[name]; ok {
 		return ifi, nil
 	}
+	r.nlMu.Lock()
 	l, err := r.nl.LinkByName(name)
+	r.nlMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("interface %s: %w", name, err)
 	}
@@ -274,13 +378,15 @@ func (in *Instance) pickSource() error {
 		if in.cfg.ipv6() {
 			fam = netlink.FAMILY_V6
 		}
-		l, err := in.r.nl.LinkByIndex(in.ifi.Index)
-		if err != nil {
-			return fmt.Errorf("vrrp: instance %s: %w", in.cfg.Name, err)
-		}
-		addrs, err := in.r.nl.AddrList(l, fam)
-		if err != nil {
-			return fmt.Errorf("vrrp: instance %s: addresses of %s: %w", in.cfg.Name, in.cfg.Interface, err)
+		k := connKey{in.ifi.Index, in.cfg.ipv6()}
+		addrs, ok := in.r.addrs[k]
+		if !ok {
+			var err error
+			addrs, err = in.r.nl.AddrList(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: in.ifi.Index}}, fam)
+			if err != nil {
+				return fmt.Errorf("vrrp: instance %s: addresses of %s: %w", in.cfg.Name, in.cfg.Interface, err)
+			}
+			in.r.addrs[k] = addrs
 		}
 		for _, a := range addrs {
 			ip, _ := netip.AddrFromSlice(a.IP)

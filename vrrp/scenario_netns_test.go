@@ -189,7 +189,7 @@ func TestInteropClientFollowsVIP(t *testing.T) {
 	}
 }
 
-func linkMAC(t *testing.T, h interface {
+func linkMAC(t testing.TB, h interface {
 	Handle() *netlink.Handle
 }) net.HardwareAddr {
 	t.Helper()

@@ -2,11 +2,8 @@ package vrrp
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,7 +41,11 @@ func (in *Instance) trackInterfaces(ctx context.Context) {
 	defer close(done)
 	ns := in.r.nsh
 	err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{Namespace: &ns, ListExisting: true,
-		ErrorCallback: func(err error) { in.r.log.Warn("vrrp: link subscription", "instance", in.cfg.Name, "err", err) }})
+		ErrorCallback: func(err error) {
+			if ctx.Err() == nil { // closing the subscription at shutdown also reports
+				in.r.log.Warn("vrrp: link subscription", "instance", in.cfg.Name, "err", err)
+			}
+		}})
 	if err != nil {
 		in.r.log.Error("vrrp: track interfaces", "instance", in.cfg.Name, "err", err)
 		return
@@ -114,17 +115,6 @@ func (in *Instance) trackScript(ctx context.Context, s TrackScript) {
 	}
 }
 
-// scriptStatus maps a script result to keepalived's weight semantics.
-func scriptStatus(up bool, weight int) trackStatus {
-	switch {
-	case weight == 0:
-		return trackStatus{fault: !up}
-	case weight > 0 && up, weight < 0 && !up:
-		return trackStatus{delta: weight}
-	}
-	return trackStatus{}
-}
-
 func (in *Instance) trackFile(ctx context.Context, f TrackFile) {
 	key := "file:" + f.Path
 	t := time.NewTicker(f.Interval)
@@ -142,29 +132,4 @@ func (in *Instance) trackFile(ctx context.Context, f TrackFile) {
 		case <-t.C:
 		}
 	}
-}
-
-// fileStatus reads a track file: a missing or unreadable file counts as 0.
-func fileStatus(f TrackFile) trackStatus {
-	v, _ := readTrackFile(f.Path)
-	if f.Weight == 0 {
-		return trackStatus{fault: v != 0}
-	}
-	return trackStatus{delta: v * f.Weight}
-}
-
-func readTrackFile(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return 0, nil
-	}
-	v, err := strconv.Atoi(strings.Fields(s)[0])
-	if err != nil {
-		return 0, fmt.Errorf("vrrp: track file %s: %w", path, err)
-	}
-	return v, nil
 }

@@ -201,28 +201,6 @@ func TestVMDemo(t *testing.T) {
 	t.Log("r2 stopped gracefully and released the VIPs")
 }
 
-func waitFor(d time.Duration, ok func() bool) bool {
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-		if ok() {
-			return true
-		}
-	}
-	return ok()
-}
-
-func hasAddr(ns *netns.NS, a netip.Addr) bool {
-	addrs, err := ns.Handle().AddrList(nil, netlink.FAMILY_ALL)
-	if err != nil {
-		return false
-	}
-	for _, x := range addrs {
-		if ip, ok := netip.AddrFromSlice(x.IP); ok && ip.Unmap() == a {
-			return true
-		}
-	}
-	return false
-}
-
 // ipvsDests checks, through lvskit's own ipvs client in the router's
 // namespace, how many destinations the virtual service has.
 func ipvsDests(t *testing.T, ns *netns.NS, want int) {

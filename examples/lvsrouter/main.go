@@ -4,16 +4,37 @@
 // IP Virtual Server (ipvs) to match.
 //
 //	lvsrouter -f /etc/keepalived/keepalived.conf
-//	lvsrouter -t -f keepalived.conf     # check the configuration and exit
+//	lvsrouter -t -f keepalived.conf     # check the configuration: exit 0 or 5
+//	lvsrouter -json -f keepalived.conf  # print what it would run, as JSON
 //
-// SIGHUP reloads the configuration: a configuration that fails to read or
-// translate is reported and the running one is kept. SIGTERM or SIGINT stop
-// the router: masters resign (priority 0) and drop their virtual addresses;
-// IPVS services stay for the next start to adopt without a flush.
+// The configuration is read as keepalived reads it (includes, $DEFINES,
+// ~SEQ, @id lines). Supported: vrrp_instance (VRRPv2/v3, IPv4/IPv6,
+// unicast peers, PASS authentication, track_interface, track_script,
+// track_file, notify scripts), vrrp_sync_group, virtual_server by address
+// (IPv4/IPv6; TCP, UDP, SCTP; without protocol UDP, as keepalived does),
+// by fwmark (family from the real servers) and by virtual_server_group
+// (addresses, ranges, fwmarks), lb_kind NAT/DR/TUN, persistence_timeout and
+// persistence_granularity, sorry_server, quorum, hysteresis, quorum_up and
+// quorum_down, inhibit_on_failure, alpha, omega, notify_up and notify_down,
+// and the checkers TCP_CHECK, HTTP_GET and SSL_GET (every url must pass),
+// DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK and FILE_CHECK.
+// Anything else that matters is refused with its file:line:col.
+//
+// SIGHUP reloads the configuration: one that fails to read or translate is
+// reported with file:line:col and the running one is kept. Otherwise VRRP
+// units (a sync group, or a lone instance) whose configuration is unchanged
+// keep running untouched, changed ones restart, checks keep their state
+// unless they changed, and IPVS gets the minimal set of operations (never
+// a flush). SIGTERM or SIGINT stop the router: masters resign (priority 0)
+// and drop their virtual addresses, omega servers run their down scripts,
+// and the IPVS services the router made are removed, as keepalived does;
+// with -I (--dont-release-ipvs) they stay for the next start to adopt
+// without re-creating them.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,20 +42,32 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stderr io.Writer) int {
+// Exit codes of lvsrouter -t, keepalived's: 0 when the configuration is
+// clean, exitConfigTest when it has any diagnostic (keepalived -t fails on
+// unknown keywords too). Other failures exit 1, as keepalived does.
+const (
+	exitOK         = 0
+	exitFailure    = 1
+	exitUsage      = 1
+	exitConfigTest = 5 // KEEPALIVED_EXIT_CONFIG_TEST
+)
+
+func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lvsrouter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("f", "/etc/keepalived/keepalived.conf", "configuration file (keepalived.conf syntax)")
-	test := fs.Bool("t", false, "check the configuration and exit (like keepalived -t)")
+	file := fs.String("f", "/etc/keepalived/keepalived.conf", "configuration file (keepalived.conf syntax; includes are followed)")
+	test := fs.Bool("t", false, "check the configuration and exit: 0 if clean, 5 on any error or warning (like keepalived -t)")
+	dump := fs.Bool("json", false, "print the plan (VRRP instances, IPVS services, checks) as JSON and exit; with -t, only when the configuration is clean")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	pidfile := fs.String("p", "", "write the process ID to this file")
 	// keepalived's flags that only concern its process model are accepted
@@ -42,29 +75,57 @@ func run(args []string, stderr io.Writer) int {
 	for _, f := range []string{"n", "l", "D", "G", "R", "P", "C"} {
 		fs.Bool(f, false, "accepted for keepalived compatibility; no effect")
 	}
+	var keepIPVS bool
+	fs.BoolVar(&keepIPVS, "I", false, "leave the IPVS services in place on stop, for the next start to adopt (keepalived --dont-release-ipvs)")
+	fs.BoolVar(&keepIPVS, "dont-release-ipvs", false, "same as -I")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitUsage
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: -log-level: %v\n", err)
-		return 2
+		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 
-	plan, err := load(*file)
+	plan, warnings, err := load(*file)
+	if *test || *dump {
+		for _, w := range warnings {
+			fmt.Fprintf(stderr, "lvsrouter: %v\n", w)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+			if *test {
+				return exitConfigTest
+			}
+			return exitFailure
+		}
+		if *test && slices.ContainsFunc(warnings, failsTest) {
+			return exitConfigTest
+		}
+		if *dump {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(plan); err != nil {
+				fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+				return exitFailure
+			}
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "lvsrouter: %s: %d VRRP instances, %d virtual services: OK\n", *file, len(plan.Instances), len(plan.Services))
+		return exitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
-		return 1
+		return exitFailure
 	}
-	if *test {
-		fmt.Fprintf(stderr, "lvsrouter: %s: %d VRRP instances, %d virtual services: OK\n", *file, len(plan.Instances), len(plan.Services))
-		return 0
+	for _, w := range warnings {
+		log.Warn("configuration", "warning", w)
 	}
 	if *pidfile != "" {
 		if err := os.WriteFile(*pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
 			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
-			return 1
+			return exitFailure
 		}
 		defer os.Remove(*pidfile)
 	}
@@ -73,23 +134,33 @@ func run(args []string, stderr io.Writer) int {
 	r, err := NewRouter(ctx, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
-		return 1
+		return exitFailure
 	}
+	r.KeepIPVS = keepIPVS
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		r.close()
-		return 1
+		return exitFailure
 	}
 	log.Info("started", "config", *file, "instances", len(plan.Instances), "services", len(plan.Services))
 	reload := make(chan *Plan)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	go func() {
-		for range hup {
-			p, err := load(*file)
+		for {
+			select {
+			case <-hup:
+			case <-ctx.Done():
+				return
+			}
+			p, warnings, err := load(*file)
 			if err != nil {
 				log.Error("reload rejected; keeping the running configuration", "err", err)
 				continue
+			}
+			for _, w := range warnings {
+				log.Warn("configuration", "warning", w)
 			}
 			select {
 			case reload <- p:
@@ -100,29 +171,49 @@ func run(args []string, stderr io.Writer) int {
 	}()
 	if err := r.Run(ctx, reload); err != nil {
 		log.Error("run", "err", err)
-		return 1
+		return exitFailure
 	}
 	log.Info("stopped")
-	return 0
+	return exitOK
 }
 
-// load reads, validates and translates a configuration file.
-func load(path string) (*Plan, error) {
-	data, err := os.ReadFile(path)
+// failsTest reports whether a warning fails -t: keepalived -t fails on
+// what keepalived reports, not on lvskit's own lint findings.
+func failsTest(w error) bool {
+	var d keepalivedconf.Diagnostic
+	return !errors.As(w, &d) || d.Severity != keepalivedconf.SeverityLint
+}
+
+// load reads a configuration file with its includes, expands it as
+// keepalived does (definitions, ~SEQ, @id lines), and translates it. It
+// fails on errors; warnings (unknown keywords, which keepalived also only
+// reports) come back separately. Every diagnostic names file:line:col.
+func load(path string) (*Plan, []error, error) {
+	f, err := keepalivedconf.ParseFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	f, err := keepalivedconf.Parse(path, data)
+	x, err := f.Expand()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cfg, err := f.Config()
+	cfg, err := x.Config()
+	var warnings []error
 	if err != nil {
-		return nil, err
+		var list keepalivedconf.ErrorList
+		if !errors.As(err, &list) || list.HasErrors() {
+			return nil, nil, err
+		}
+		for _, d := range list {
+			warnings = append(warnings, d)
+		}
 	}
 	p, err := Translate(cfg)
 	if err != nil {
-		return nil, errors.Join(errors.New("configuration rejected"), err)
+		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
 	}
-	return p, nil
+	for _, w := range p.Warnings {
+		warnings = append(warnings, errors.New(w))
+	}
+	return p, warnings, nil
 }

@@ -10,7 +10,7 @@ import (
 // routers this way inside network namespaces, where no Go toolchain exists.
 func TestMain(m *testing.M) {
 	if os.Getenv("LVSROUTER_AS_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stderr))
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/keepalivedconf"
 	"github.com/lvskit/lvskit/vrrp"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // Plan is what a keepalived.conf asks for, translated into lvskit's
@@ -21,6 +25,9 @@ type Plan struct {
 	Instances  []vrrp.Config
 	SyncGroups []SyncGroup
 	Services   []VirtualService
+	// Warnings are what keepalived reports but runs anyway (file:line:col
+	// first); lvsrouter -t fails on them as keepalived -t does.
+	Warnings []string `json:",omitempty"`
 }
 
 // SyncGroup names instances that move together.
@@ -32,11 +39,20 @@ type SyncGroup struct {
 // VirtualService is one IPVS service with its real servers and the sorry
 // server used when none of them is alive.
 type VirtualService struct {
-	Service     ipvs.Service // without destinations
-	Reals       []RealServer
-	Sorry       *ipvs.Destination
-	Quorum      int
-	Description string // "TCP 10.0.0.1:80" or "FWM 80", for logs
+	Service ipvs.Service // without destinations
+	Reals   []RealServer
+	Sorry   *ipvs.Destination
+	// Quorum is the total weight of alive real servers the service needs
+	// (keepalived's default 1); Hysteresis widens it against flapping:
+	// quorum is gained at Quorum+Hysteresis and lost below
+	// Quorum-Hysteresis. While quorum is lost the sorry server (if any)
+	// replaces the real servers.
+	Quorum     int
+	Hysteresis int
+	// QuorumUp and QuorumDown are run (argv, no shell) when the service
+	// gains or loses quorum.
+	QuorumUp, QuorumDown []string `json:",omitempty"`
+	Description          string   // "TCP 10.0.0.1:80" or "FWM 80", for logs
 }
 
 // RealServer is a destination with its checks. It is alive when every
@@ -46,10 +62,34 @@ type RealServer struct {
 	Dest    ipvs.Destination
 	Inhibit bool
 	Checks  []check.Target
+	// NotifyUp and NotifyDown are run (argv, no shell) when the server
+	// comes alive or dies.
+	NotifyUp, NotifyDown []string `json:",omitempty"`
+}
+
+// MarshalJSON writes the real server with each check's type named, for
+// lvsrouter --json.
+func (rs RealServer) MarshalJSON() ([]byte, error) {
+	type check struct {
+		ID      string
+		Type    string
+		Checker any
+		Policy  any
+	}
+	out := struct {
+		Dest                 ipvs.Destination
+		Inhibit              bool     `json:",omitempty"`
+		Checks               []check  `json:",omitempty"`
+		NotifyUp, NotifyDown []string `json:",omitempty"`
+	}{Dest: rs.Dest, Inhibit: rs.Inhibit, NotifyUp: rs.NotifyUp, NotifyDown: rs.NotifyDown}
+	for _, t := range rs.Checks {
+		out.Checks = append(out.Checks, check{ID: t.ID, Type: strings.TrimPrefix(fmt.Sprintf("%T", t.Checker), "*"), Checker: t.Checker, Policy: t.Policy})
+	}
+	return json.Marshal(out)
 }
 
 // checkID names a check target: service, real server and checker index.
-func checkID(vs, rs string, i int) string { return fmt.Sprintf("%s -> %s #%d", vs, rs, i) }
+func checkID(vs, rs string, i int) string { return vs + " -> " + rs + " #" + strconv.Itoa(i) }
 
 // errAt wraps an error with the place of the statement it comes from.
 func errAt(s *keepalivedconf.Stmt, format string, args ...any) error {
@@ -85,7 +125,22 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		}
 		p.Instances = append(p.Instances, c)
 	}
+	known := map[string]bool{}
+	for _, c := range p.Instances {
+		known[c.Name] = true
+	}
+	grouped := map[string]string{}
 	for _, g := range cfg.SyncGroups {
+		for _, m := range g.Group {
+			switch {
+			case !known[m]:
+				errs = append(errs, errAt(g.Stmt, "vrrp_sync_group %s: vrrp_instance %q is not defined", g.Name, m))
+			case grouped[m] != "":
+				errs = append(errs, errAt(g.Stmt, "vrrp_sync_group %s: vrrp_instance %q is already in group %s", g.Name, m, grouped[m]))
+			default:
+				grouped[m] = g.Name
+			}
+		}
 		p.SyncGroups = append(p.SyncGroups, SyncGroup{Name: g.Name, Members: g.Group})
 	}
 	groups := map[string]*keepalivedconf.VirtualServerGroup{}
@@ -93,6 +148,17 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		groups[g.Name] = g
 	}
 	for _, vs := range cfg.VirtualServers {
+		// keepalived 2.2.7 reports these defaults, and -t fails on them.
+		if vs.Protocol == "" && vs.FWMark == 0 {
+			// The kernel's own default for protocol 0 would be UDP too.
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without protocol: defaulting to UDP, as keepalived does", vs.Stmt.Pos))
+		}
+		if vs.LBAlgo == "" {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_algo: defaulting to wlc, as keepalived does", vs.Stmt.Pos))
+		}
+		if vs.LBKind == "" {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
+		}
 		svcs, err := virtualServer(vs, groups)
 		if err != nil {
 			errs = append(errs, err)
@@ -151,7 +217,7 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 			w = t.Weight
 		}
 		c.TrackScripts = append(c.TrackScripts, vrrp.TrackScript{
-			Name: s.Name, Command: strings.Fields(s.Script), Interval: s.Interval,
+			Name: s.Name, Command: splitArgs(s.Script), Interval: s.Interval,
 			Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall, Weight: w,
 		})
 	}
@@ -167,9 +233,9 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 		c.TrackFiles = append(c.TrackFiles, vrrp.TrackFile{Path: f.File, Weight: w})
 	}
 	c.Notify = vrrp.Notify{
-		Master: strings.Fields(in.NotifyMaster), Backup: strings.Fields(in.NotifyBackup),
-		Fault: strings.Fields(in.NotifyFault), Stop: strings.Fields(in.NotifyStop),
-		Notify: strings.Fields(in.Notify),
+		Master: splitArgs(in.NotifyMaster), Backup: splitArgs(in.NotifyBackup),
+		Fault: splitArgs(in.NotifyFault), Stop: splitArgs(in.NotifyStop),
+		Notify: splitArgs(in.Notify),
 	}
 	if len(c.VIPs) == 0 {
 		return c, errAt(in.Stmt, "vrrp_instance %s: no virtual_ipaddress", in.Name)
@@ -191,6 +257,9 @@ func scope(s string) int {
 
 var lbKinds = map[string]ipvs.ForwardMethod{"NAT": ipvs.Masquerade, "DR": ipvs.Route, "TUN": ipvs.Tunnel}
 
+// maxGroupKeys bounds the services one virtual_server_group may expand to.
+const maxGroupKeys = 1 << 16
+
 func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup) ([]VirtualService, error) {
 	base := ipvs.Service{Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
@@ -206,25 +275,28 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 	if !ok {
 		return nil, errAt(vs.Stmt, "virtual_server: unknown lb_kind %q", vs.LBKind)
 	}
-	proto := ipvs.TCP
+	proto := ipvs.UDP // keepalived's default, see Translate
 	switch strings.ToUpper(vs.Protocol) {
-	case "", "TCP":
-	case "UDP":
-		proto = ipvs.UDP
+	case "TCP":
+		proto = ipvs.TCP
+	case "", "UDP":
 	case "SCTP":
 		proto = ipvs.SCTP
 	default:
 		return nil, errAt(vs.Stmt, "virtual_server: unknown protocol %q", vs.Protocol)
 	}
+	// A firewall-mark service has no address of its own: its family is
+	// that of its real servers (or sorry server), IPv4 when it has none.
+	markFamily := ipvs.IPv4
+	if len(vs.RealServers) > 0 && vs.RealServers[0].Addr.Addr().Is6() ||
+		len(vs.RealServers) == 0 && vs.SorryServer.Addr().Is6() {
+		markFamily = ipvs.IPv6
+	}
 	var keys []ipvs.Service
 	switch {
 	case vs.FWMark != 0:
 		s := base
-		s.FWMark = vs.FWMark
-		s.Family = ipvs.IPv4
-		if len(vs.RealServers) > 0 && vs.RealServers[0].Addr.Addr().Is6() {
-			s.Family = ipvs.IPv6
-		}
+		s.FWMark, s.Family = vs.FWMark, markFamily
 		keys = append(keys, s)
 	case vs.Group != "":
 		g, ok := groups[vs.Group]
@@ -235,39 +307,61 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 			s := base
 			switch {
 			case m.FWMark != 0:
-				s.FWMark, s.Family = m.FWMark, ipvs.IPv4
+				s.FWMark, s.Family = m.FWMark, markFamily
+				keys = append(keys, s)
 			case m.RangeEnd.IsValid():
-				for a := m.Addr; ; a = a.Next() {
+				if m.RangeEnd.Less(m.Addr) {
+					return nil, errAt(m.Stmt, "virtual_server_group %s: range ends before it starts", g.Name)
+				}
+				for a := m.Addr; a.IsValid() && !m.RangeEnd.Less(a); a = a.Next() {
+					if len(keys) >= maxGroupKeys {
+						return nil, errAt(m.Stmt, "virtual_server_group %s: more than %d services", g.Name, maxGroupKeys)
+					}
 					s.Protocol, s.Addr = proto, netip.AddrPortFrom(a, m.Port)
 					keys = append(keys, s)
-					if a == m.RangeEnd || !a.IsValid() {
-						break
-					}
 				}
-				continue
 			default:
 				s.Protocol, s.Addr = proto, netip.AddrPortFrom(m.Addr, m.Port)
+				keys = append(keys, s)
 			}
-			keys = append(keys, s)
 		}
 	default:
 		s := base
 		s.Protocol, s.Addr = proto, vs.Addr
 		keys = append(keys, s)
 	}
+	quorum := vs.Quorum
+	if quorum == 0 {
+		quorum = 1
+	}
 	var out []VirtualService
 	for _, svc := range keys {
-		v := VirtualService{Service: svc, Quorum: vs.Quorum, Description: describe(svc)}
+		fam := svc.Family
+		if svc.FWMark == 0 {
+			fam = ipvs.IPv4
+			if svc.Addr.Addr().Is6() {
+				fam = ipvs.IPv6
+			}
+		}
+		if vs.PersistenceGranularity != "" {
+			mask, err := granularity(vs.PersistenceGranularity, fam)
+			if err != nil {
+				return nil, errAt(vs.Stmt, "virtual_server %s: persistence_granularity: %v", describe(svc), err)
+			}
+			svc.Netmask = mask
+		}
+		v := VirtualService{
+			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
+			QuorumUp: splitArgs(vs.QuorumUp), QuorumDown: splitArgs(vs.QuorumDown),
+		}
 		if vs.SorryServer.IsValid() {
-			v.Sorry = &ipvs.Destination{Addr: vs.SorryServer, Forward: fwd, Weight: 1}
+			v.Sorry = &ipvs.Destination{Addr: withPort(vs.SorryServer, svc), Forward: fwd, Weight: 1}
 		}
 		for _, rs := range vs.RealServers {
 			r := RealServer{
-				Dest:    ipvs.Destination{Addr: rs.Addr, Forward: fwd, Weight: rs.Weight},
-				Inhibit: rs.InhibitOnFailure,
-			}
-			if rs.Addr.Port() == 0 && svc.FWMark == 0 {
-				r.Dest.Addr = netip.AddrPortFrom(rs.Addr.Addr(), svc.Addr.Port())
+				Dest:     ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
+				Inhibit:  rs.InhibitOnFailure || vs.Inhibit,
+				NotifyUp: splitArgs(rs.NotifyUp), NotifyDown: splitArgs(rs.NotifyDown),
 			}
 			for i, kc := range rs.Checkers {
 				c, pol, err := checker(kc, r.Dest.Addr, vs)
@@ -283,11 +377,82 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 	return out, nil
 }
 
+// withPort gives a real or sorry server written without a port the
+// service's port, as keepalived does.
+func withPort(a netip.AddrPort, svc ipvs.Service) netip.AddrPort {
+	if a.Port() == 0 && svc.FWMark == 0 {
+		return netip.AddrPortFrom(a.Addr(), svc.Addr.Port())
+	}
+	return a
+}
+
+// granularity reads persistence_granularity: a dotted netmask for IPv4
+// services, a prefix length (or "/len") for IPv6 ones, into IPVS's
+// netmask field.
+func granularity(s string, fam ipvs.Family) (uint32, error) {
+	if fam == ipvs.IPv6 {
+		n, err := strconv.Atoi(strings.TrimPrefix(s, "/"))
+		if err != nil || n < 1 || n > 128 {
+			return 0, fmt.Errorf("%q is not an IPv6 prefix length (1-128)", s)
+		}
+		return uint32(n), nil
+	}
+	if n, err := strconv.Atoi(strings.TrimPrefix(s, "/")); err == nil {
+		if n < 1 || n > 32 {
+			return 0, fmt.Errorf("%q is not an IPv4 prefix length (1-32)", s)
+		}
+		return ^uint32(0) << (32 - n), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		return 0, fmt.Errorf("%q is not an IPv4 netmask", s)
+	}
+	b := a.As4()
+	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	if inv := ^m; m == 0 || inv&(inv+1) != 0 {
+		return 0, fmt.Errorf("%q is not a contiguous netmask", s)
+	}
+	return m, nil
+}
+
+// splitArgs splits a keepalived script line into argv the way keepalived
+// does: words separated by blanks, with single or double quotes grouping
+// words. keepalived does not run a shell either.
+func splitArgs(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in, quote := false, byte(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteByte(c)
+		case c == '"' || c == '\'':
+			quote, in = c, true
+		case c == ' ' || c == '\t':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteByte(c)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
 func describe(s ipvs.Service) string {
 	if s.FWMark != 0 {
-		return fmt.Sprintf("FWM %d", s.FWMark)
+		return "FWM " + strconv.FormatUint(uint64(s.FWMark), 10)
 	}
-	return fmt.Sprintf("%s %s", s.Protocol, s.Addr)
+	return s.Protocol.String() + " " + s.Addr.String()
 }
 
 // checker translates one keepalived checker block for the real server at
@@ -325,13 +490,17 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		return check.TCP{Addr: a, Bind: b, Timeout: t}, pol, nil
 	case *keepalivedconf.HTTPCheck:
 		a, b, t := target(&k.CheckCommon)
-		h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: k.Virtualhost}
-		if h.Host == "" {
-			h.Host = vs.VirtualHost
+		host := k.Virtualhost
+		if host == "" {
+			host = vs.VirtualHost
 		}
-		if len(k.URLs) > 0 {
-			u := k.URLs[0]
-			h.Path, h.Digest = u.Path, u.Digest
+		urls := k.URLs
+		if len(urls) == 0 {
+			urls = []keepalivedconf.URL{{Path: "/", Stmt: k.Stmt}}
+		}
+		var all allOf
+		for _, u := range urls {
+			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest}
 			if u.Virtualhost != "" {
 				h.Host = u.Virtualhost
 			}
@@ -342,8 +511,26 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 				}
 				h.Status = sc
 			}
+			all = append(all, h)
 		}
-		return h, pol, nil
+		if len(all) == 1 {
+			return all[0], pol, nil
+		}
+		return all, pol, nil
+	case *keepalivedconf.DNSCheck:
+		a, _, t := target(&k.CheckCommon)
+		if k.ConnectPort == 0 && a.Port() == 0 {
+			a = netip.AddrPortFrom(a.Addr(), 53)
+		}
+		d := check.DNS{Addr: a, Name: k.Name, Timeout: t}
+		if k.QueryType != "" {
+			qt, ok := dnsTypes[strings.ToUpper(k.QueryType)]
+			if !ok {
+				return nil, nil, errAt(k.Stmt, "DNS_CHECK: unknown type %q", k.QueryType)
+			}
+			d.Type = qt
+		}
+		return d, pol, nil
 	case *keepalivedconf.SMTPCheck:
 		a, b, t := target(&k.CheckCommon)
 		return check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, pol, nil
@@ -359,7 +546,7 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		}
 		pol.Retry, pol.DelayBeforeRetry, pol.Warmup = k.Retry, k.DelayBefore, k.Warmup
 		// keepalived runs misc_path through a shell-like split, not a shell.
-		args := strings.Fields(k.Path)
+		args := splitArgs(k.Path)
 		if len(args) == 0 {
 			return nil, nil, errAt(k.Stmt, "MISC_CHECK without misc_path")
 		}
@@ -368,4 +555,31 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		return check.File{Path: k.TrackFile, Weight: k.Weight, Reverse: k.Reverse}, pol, nil
 	}
 	return nil, nil, errAt(kc.Syntax(), "%s is not supported by lvsrouter", kc.Type())
+}
+
+// dnsTypes are the query types keepalived's DNS_CHECK accepts.
+var dnsTypes = map[string]dnsmessage.Type{
+	"A": dnsmessage.TypeA, "NS": dnsmessage.TypeNS, "CNAME": dnsmessage.TypeCNAME,
+	"SOA": dnsmessage.TypeSOA, "MX": dnsmessage.TypeMX, "TXT": dnsmessage.TypeTXT,
+	"AAAA": dnsmessage.TypeAAAA,
+}
+
+// allOf is a checker that passes when every one of its checkers passes, in
+// order: keepalived's HTTP_GET with several url blocks.
+type allOf []check.Checker
+
+// Check runs the checkers in turn and stops at the first failure.
+func (a allOf) Check(ctx context.Context) check.Result {
+	var r check.Result
+	var lat time.Duration
+	for i, c := range a {
+		r = c.Check(ctx)
+		lat += r.Latency
+		if !r.Up {
+			r.Reason = fmt.Sprintf("url %d: %s", i+1, r.Reason)
+			break
+		}
+	}
+	r.Latency = lat
+	return r
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"strings"
@@ -103,7 +105,8 @@ func TestDesired(t *testing.T) {
 			{Dest: ipvs.Destination{Addr: netip.MustParseAddrPort("10.1.0.2:80"), Weight: 3}, Inhibit: true, Checks: []check.Target{{ID: "b"}}},
 		},
 	}}}
-	r := &Router{plan: p, down: map[string]bool{}, weight: map[string]int{}}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	r.plan = p
 	dests := func() string {
 		var s []string
 		for _, d := range r.desired()[0].Destinations {
@@ -132,11 +135,11 @@ func TestDesired(t *testing.T) {
 func TestBadConfig(t *testing.T) {
 	path := t.TempDir() + "/bad.conf"
 	os.WriteFile(path, []byte("vrrp_instance X {\n  interface lo\n  virtual_router_id 5\n  track_script {\n    nosuch\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"), 0o644)
-	_, err := load(path)
+	_, _, err := load(path)
 	if err == nil || !strings.Contains(err.Error(), "bad.conf:5:") || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("error %v, want one naming bad.conf:5 and nosuch", err)
 	}
-	if code := run([]string{"-t", "-f", path}, new(strings.Builder)); code != 1 {
+	if code := run([]string{"-t", "-f", path}, io.Discard, io.Discard); code != exitConfigTest {
 		t.Errorf("-t on a bad config: exit %d", code)
 	}
 }

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/check"
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+// TestNotifyScripts runs a Router (with an in-memory IPVS) whose real
+// server is checked by a MISC_CHECK on a flag file: its notify_down and
+// the service's quorum_down run when the flag goes, notify_up and
+// quorum_up when it comes back, and with omega both down scripts run once
+// more as the router stops.
+func TestNotifyScripts(t *testing.T) {
+	dir := t.TempDir()
+	flag, log := filepath.Join(dir, "flag"), filepath.Join(dir, "log")
+	os.WriteFile(flag, nil, 0o644)
+	echo := func(word string) string {
+		return fmt.Sprintf(`"/bin/sh -c 'echo %s >> %s'"`, word, log)
+	}
+	conf := fmt.Sprintf(`virtual_server 10.0.0.1 80 {
+    protocol TCP
+    delay_loop 0.05
+    omega
+    quorum_up %s
+    quorum_down %s
+    real_server 10.1.0.1 80 {
+        notify_up %s
+        notify_down %s
+        MISC_CHECK {
+            misc_path "/bin/sh -c 'test -e %s'"
+            misc_timeout 5
+        }
+    }
+}
+`, echo("qup"), echo("qdown"), echo("up"), echo("down"), flag)
+	path := filepath.Join(dir, "k.conf")
+	os.WriteFile(path, []byte(conf), 0o644)
+	p, _, err := load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	ops := &nullOps{}
+	r.applier = ipvs.NewApplier(ops)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := r.Load(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	logged := func(want string) {
+		t.Helper()
+		var got string
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			b, _ := os.ReadFile(log)
+			// Batches run in the background: compare as sets of lines.
+			f := strings.Fields(string(b))
+			slices.Sort(f)
+			w := strings.Fields(want)
+			slices.Sort(w)
+			if got = strings.Join(f, " "); got == strings.Join(w, " ") {
+				return
+			}
+		}
+		t.Fatalf("scripts ran %q, want %q", got, want)
+	}
+	// Let the first checks pass: an up server runs no script.
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if st, ok := r.mon.Stats(p.Services[0].Reals[0].Checks[0].ID); ok && st.Checks >= 2 {
+			break
+		}
+	}
+	if b, _ := os.ReadFile(log); len(b) != 0 {
+		t.Fatalf("scripts ran at start: %q", b)
+	}
+	os.Remove(flag)
+	logged("down qdown")
+	os.WriteFile(flag, nil, 0o644)
+	logged("down qdown up qup")
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	done <- nil // for the cleanup
+	logged("down qdown up qup down qdown")
+}
+
+// TestReloadChecks reloads a Router whose real server is down: a changed
+// check restarts its policy (the server is back, and stays when the new
+// check passes), an unchanged one keeps its state, and a new server with
+// alpha starts out of the service until its first success.
+func TestReloadChecks(t *testing.T) {
+	dir := t.TempDir()
+	confText := func(file, extra string) string {
+		return fmt.Sprintf(`virtual_server 10.0.0.1 80 {
+    protocol TCP
+    delay_loop 0.05
+    real_server 10.1.0.1 80 {
+        MISC_CHECK {
+            misc_path "/bin/sh -c 'test -e %s'"
+        }
+    }
+}
+%s`, filepath.Join(dir, file), extra)
+	}
+	plan := func(text string) *Plan {
+		t.Helper()
+		path := filepath.Join(dir, "k.conf")
+		os.WriteFile(path, []byte(text), 0o644)
+		p, _, err := load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	r.applier = ipvs.NewApplier(&nullOps{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	dests := func() string {
+		var ds []string
+		for _, s := range r.desired() {
+			for _, d := range s.Destinations {
+				ds = append(ds, d.Addr.String())
+			}
+		}
+		return strings.Join(ds, " ")
+	}
+	waitDests := func(want string) {
+		t.Helper()
+		var got string
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			if got = dests(); got == want {
+				return
+			}
+		}
+		t.Fatalf("destinations %q, want %q", got, want)
+	}
+	if err := r.Load(ctx, plan(confText("missing", ""))); err != nil {
+		t.Fatal(err)
+	}
+	// While Run runs, plans go through its reload channel.
+	reload := make(chan *Plan)
+	go func() { done <- r.Run(ctx, reload) }()
+	waitDests("")
+	os.WriteFile(filepath.Join(dir, "present"), nil, 0o644)
+	alpha := "virtual_server 10.0.0.2 80 {\n    protocol TCP\n    delay_loop 0.05\n    alpha\n    real_server 10.1.0.2 80 {\n        MISC_CHECK {\n            misc_path \"/bin/sh -c 'test -e " + filepath.Join(dir, "later") + "'\"\n        }\n    }\n}\n"
+	reload <- plan(confText("present", alpha))
+	// The changed check restarts up and passes; the alpha server stays out
+	// until its first success.
+	waitDests("10.1.0.1:80")
+	os.WriteFile(filepath.Join(dir, "later"), nil, 0o644)
+	waitDests("10.1.0.1:80 10.1.0.2:80")
+}

@@ -1,0 +1,336 @@
+//go:build netns
+
+package vrrp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/internal/netns"
+	"github.com/mdlayher/packet"
+	"golang.org/x/net/ipv4"
+)
+
+// observer timestamps VRRP adverts and gratuitous ARPs seen on a LAN from
+// a namespace of its own.
+type observer struct {
+	mu     sync.Mutex
+	adv    map[netip.Addr][]time.Time // by IPv4 source
+	garpBy map[string][]time.Time     // by sender MAC
+	advMAC []string                   // distinct source MACs of adverts
+	conn   *packet.Conn
+}
+
+func newObserver(tb testing.TB, h *netns.NS) *observer {
+	tb.Helper()
+	o := &observer{adv: map[netip.Addr][]time.Time{}, garpBy: map[string][]time.Time{}}
+	err := h.Do(func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		o.conn, err = packet.Listen(ifi, packet.Raw, 0x0003, nil) // ETH_P_ALL
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			n, _, err := o.conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			f := buf[:n]
+			if len(f) < 14 {
+				continue
+			}
+			switch binary.BigEndian.Uint16(f[12:14]) {
+			case 0x0800:
+				ip := f[14:]
+				if len(ip) >= 20 && ip[9] == Protocol {
+					src := netip.AddrFrom4([4]byte(ip[12:16]))
+					mac := net.HardwareAddr(f[6:12]).String()
+					o.mu.Lock()
+					if !slices.Contains(o.advMAC, mac) {
+						o.advMAC = append(o.advMAC, mac)
+					}
+					o.adv[src] = append(o.adv[src], now)
+					o.mu.Unlock()
+				}
+			case 0x0806:
+				a := f[14:]
+				if len(a) >= 28 {
+					mac := net.HardwareAddr(a[8:14]).String()
+					o.mu.Lock()
+					o.garpBy[mac] = append(o.garpBy[mac], now)
+					o.mu.Unlock()
+				}
+			}
+		}
+	}()
+	tb.Cleanup(func() { o.conn.Close(); <-done })
+	return o
+}
+
+// lastBefore returns the last time in ts before t (zero if none).
+func lastBefore(ts []time.Time, t time.Time) time.Time {
+	var r time.Time
+	for _, x := range ts {
+		if x.Before(t) {
+			r = x
+		}
+	}
+	return r
+}
+
+// firstAfter returns the first time in ts after t (zero if none).
+func firstAfter(ts []time.Time, t time.Time) time.Time {
+	for _, x := range ts {
+		if x.After(t) {
+			return x
+		}
+	}
+	return time.Time{}
+}
+
+// BenchmarkTakeover measures, for lvskit and keepalived as the backup in
+// the same run, the time from the crashed master's last advert to the
+// backup's first gratuitous ARP for the VIP (when it answers for it), at
+// keepalived's default 1 s (VRRPv2) and at 10 ms (VRRPv3). The master is
+// keepalived in every case.
+func BenchmarkTakeover(b *testing.B) {
+	for _, ivl := range []struct {
+		name    string
+		version int
+		ivl     time.Duration
+		adv     string
+		flood   bool
+	}{{"v2-1s", 2, time.Second, "1", false}, {"v3-10ms", 3, 10 * time.Millisecond, "0.01", false},
+		{"v3-10ms-junk-flood", 3, 10 * time.Millisecond, "0.01", true}} {
+		for _, who := range []string{"lvskit", "keepalived"} {
+			b.Run(ivl.name+"/"+who, func(b *testing.B) {
+				l := newLAN(b, 3) // 0 master (keepalived), 1 backup under test, 2 observer
+				obs := newObserver(b, l.hosts[2])
+				if ivl.flood {
+					flood(b, l.hosts[2], 10000)
+				}
+				vip := netip.MustParsePrefix("10.77.0.100/32")
+				ka := kaInstance{name: "VI_1", version: ivl.version, vrid: 51, advert: ivl.adv, vip: vip}
+				backupPrio := 100
+				m, _ := NewMachine(Election{Version: uint8(ivl.version), Priority: uint8(backupPrio), Interval: ivl.ivl}, nil)
+				mdi := m.MasterDownInterval()
+				switch who {
+				case "lvskit":
+					startLvskit(b, l.hosts[1], Config{Name: "VI_1", Interface: "eth0", VRID: 51, Version: uint8(ivl.version),
+						Priority: uint8(backupPrio), Interval: ivl.ivl, VIPs: []VIP{{Prefix: vip}}, Source: l.v4(1, 24).Addr(), GARP: GARP{Delay: -1}})
+				default:
+					kb := ka
+					kb.priority = backupPrio
+					startKeepalived(b, l.hosts[1], kaConf("backup", kb))
+				}
+				mac := linkMAC(b, l.hosts[1]).String()
+				masterSrc := l.v4(0, 24).Addr()
+				var total time.Duration
+				b.ResetTimer()
+				for range b.N {
+					b.StopTimer()
+					km := ka
+					km.priority = 200
+					k := startKeepalived(b, l.hosts[0], kaConf("master", km))
+					k.waitVRRPChild(b)
+					// Master holds the VIP, the backup has dropped it and has
+					// heard the master for longer than its Master_Down_Interval.
+					waitFor(b, 30*time.Second, "master elected", func() bool {
+						return hasAddr(l.hosts[0], vip.Addr()) && !hasAddr(l.hosts[1], vip.Addr())
+					})
+					time.Sleep(mdi + 5*ivl.ivl)
+					kill := time.Now()
+					k.kill()
+					waitFor(b, 30*time.Second, "backup takes over", func() bool { return hasAddr(l.hosts[1], vip.Addr()) })
+					time.Sleep(100 * time.Millisecond) // let the observer see the GARP
+					obs.mu.Lock()
+					last := lastBefore(obs.adv[masterSrc], kill)
+					garp := firstAfter(obs.garpBy[mac], kill)
+					obs.mu.Unlock()
+					if last.IsZero() || garp.IsZero() {
+						b.Fatalf("observer missed the master's last advert (%v) or the backup's GARP (%v)", last, garp)
+					}
+					total += garp.Sub(last)
+					b.StartTimer()
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-takeover")
+				b.ReportMetric(float64(mdi.Microseconds())/1000, "ms-MDI")
+			})
+		}
+	}
+}
+
+var instancesSettle = 12 * time.Second
+
+// BenchmarkInstances1000 runs 1,000 VRRPv2 instances at advert_int 1 (4
+// interfaces × 250 VRIDs, all masters) in one process, lvskit and
+// keepalived in the same run, and reports CPU (% of one core over a 10 s
+// window once they have settled) and resident memory.
+func BenchmarkInstances1000(b *testing.B) {
+	for _, who := range []string{"lvskit", "keepalived"} {
+		b.Run(who, func(b *testing.B) {
+			for range b.N {
+				cpu, rss := runInstances(b, who, 250)
+				b.ReportMetric(cpu, "%CPU")
+				b.ReportMetric(rss, "MiB-RSS")
+			}
+		})
+	}
+}
+
+func runInstances(b *testing.B, who string, per int) (cpuPct, rssMiB float64) {
+	h := netns.New(b)
+	sink := netns.New(b)
+	const ifs = 4
+	var cfgs []Config
+	var ka []kaInstance
+	for i := range ifs {
+		name := fmt.Sprintf("eth%d", i)
+		netns.Veth(b, h, name, sink, fmt.Sprintf("s%d", i))
+		h.AddAddr(name, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 78, byte(i), 1}), 24))
+		for v := 1; v <= per; v++ {
+			vip := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 79, byte(i), byte(v)}), 32)
+			n := fmt.Sprintf("VI_%d_%d", i, v)
+			cfgs = append(cfgs, Config{Name: n, Interface: name, VRID: uint8(v), Version: 2, Priority: 100, Interval: time.Second,
+				VIPs: []VIP{{Prefix: vip}}, GARP: GARP{Delay: -1}}) // as vrrp_garp_master_delay 0
+			ka = append(ka, kaInstance{name: n, iface: name, version: 2, vrid: v, priority: 100, advert: "1", vip: vip})
+		}
+	}
+	var pids []int
+	switch who {
+	case "lvskit":
+		p := startChild(b, h, childSpec{Instances: cfgs, Quiet: true})
+		pids = []int{p.Cmd.Process.Pid}
+	default:
+		var conf strings.Builder
+		conf.WriteString(kaConf("many"))
+		for _, k := range ka {
+			conf.WriteString(k.String())
+		}
+		k := startKeepalived(b, h, conf.String())
+		k.waitVRRPChild(b)
+		vb, _ := os.ReadFile(k.vrrpPID)
+		vp, _ := strconv.Atoi(strings.TrimSpace(string(vb)))
+		pids = []int{k.p.Cmd.Process.Pid, vp}
+	}
+	// All masters after Master_Down_Interval (3.6 s), second GARP burst
+	// at +5 s: measure after that.
+	time.Sleep(instancesSettle)
+	t0, c0 := time.Now(), cpuTime(b, pids)
+	time.Sleep(10 * time.Second)
+	t1, c1 := time.Now(), cpuTime(b, pids)
+	cpuPct = 100 * (c1 - c0).Seconds() / t1.Sub(t0).Seconds()
+	for _, pid := range pids {
+		rssMiB += rssKiB(b, pid) / 1024
+	}
+	return cpuPct, rssMiB
+}
+
+// cpuTime sums the CPU time of every thread of the given processes, from
+// /proc/PID/task/TID/schedstat (nanoseconds; /proc/PID/stat counts in
+// 10 ms ticks, too coarse for a process using 1 % of a core).
+func cpuTime(tb testing.TB, pids []int) time.Duration {
+	var t time.Duration
+	for _, pid := range pids {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name()))
+			if err != nil {
+				continue // the thread exited
+			}
+			ns, _ := strconv.ParseInt(strings.Fields(string(b))[0], 10, 64)
+			t += time.Duration(ns)
+		}
+	}
+	return t
+}
+
+func rssKiB(tb testing.TB, pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
+			return kb
+		}
+	}
+	return 0
+}
+
+// flood sends rate malformed VRRP packets per second (bad checksums,
+// truncations, wrong versions; all for VRID 51) to 224.0.0.18 from h until
+// the benchmark ends.
+func flood(tb testing.TB, h *netns.NS, rate int) {
+	tb.Helper()
+	var pc *ipv4.PacketConn
+	err := h.Do(func() error {
+		c, err := net.ListenPacket("ip4:112", "0.0.0.0")
+		if err != nil {
+			return err
+		}
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		pc = ipv4.NewPacketConn(c)
+		return errors.Join(pc.SetMulticastTTL(255), pc.SetMulticastInterface(ifi))
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	good, _ := (&Packet{Version: 3, VRID: 51, Priority: 254, Interval: 10 * time.Millisecond,
+		Addrs: []netip.Addr{netip.MustParseAddr("10.77.0.100")}}).AppendTo(nil, netip.MustParseAddr("10.77.0.3"), MulticastIPv4, 0)
+	junk := [][]byte{
+		append([]byte{good[0], good[1], good[2], good[3], good[4], good[5], good[6] ^ 0xff}, good[7:]...), // bad checksum
+		good[:6],                          // truncated
+		append([]byte{0x41}, good[1:]...), // version 4
+		append([]byte{good[0], good[1], good[2], 9}, good[4:]...), // address count too big
+	}
+	dst := &net.IPAddr{IP: MulticastIPv4.AsSlice()}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		per := rate / 100
+		for i := 0; ; {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			for range per {
+				pc.WriteTo(junk[i%len(junk)], nil, dst)
+				i++
+			}
+		}
+	}()
+	tb.Cleanup(func() { close(stop); <-done; pc.Close() })
+}
