@@ -145,7 +145,7 @@ func BenchmarkTakeover(b *testing.B) {
 				}
 				mac := linkMAC(b, l.hosts[1]).String()
 				masterSrc := l.v4(0, 24).Addr()
-				var total time.Duration
+				var all []time.Duration
 				b.ResetTimer()
 				for range b.N {
 					b.StopTimer()
@@ -170,11 +170,15 @@ func BenchmarkTakeover(b *testing.B) {
 					if last.IsZero() || garp.IsZero() {
 						b.Fatalf("observer missed the master's last advert (%v) or the backup's GARP (%v)", last, garp)
 					}
-					total += garp.Sub(last)
+					all = append(all, garp.Sub(last))
 					b.StartTimer()
 				}
 				b.StopTimer()
-				b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-takeover")
+				// The median resists the odd scheduling hiccup of a loaded
+				// machine; the maximum shows it.
+				slices.Sort(all)
+				b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "ms-takeover-p50")
+				b.ReportMetric(float64(all[len(all)-1].Microseconds())/1000, "ms-takeover-max")
 				b.ReportMetric(float64(mdi.Microseconds())/1000, "ms-MDI")
 			})
 		}
