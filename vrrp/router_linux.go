@@ -211,7 +211,9 @@ func (r *Router) open() error {
 		if len(dsts) == 0 {
 			dsts = []netip.Addr{in.dst}
 		}
-		in.snd = c.newSender(in.src, dsts)
+		if in.snd, err = c.newSender(in.src, dsts); err != nil {
+			return err
+		}
 		r.byConn[k][in.cfg.VRID] = in
 		annIfi := ifi
 		if in.cfg.VMAC {
@@ -220,7 +222,9 @@ func (r *Router) open() error {
 				return err
 			}
 			in.vmac, annIfi = vm, vm
-			in.snd = sc.newSender(in.src, dsts)
+			if in.snd, err = sc.newSender(in.src, dsts); err != nil {
+				return err
+			}
 		}
 		if in.cfg.GARP.Disabled {
 			continue
