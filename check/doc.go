@@ -2,4 +2,38 @@
 // UDP, ICMP, exec script, file, HAProxy agent) with keepalived's and HAProxy's
 // rise/fall policies, and a Monitor that runs many targets on one timer
 // structure.
+//
+// # Checkers
+//
+// Each checker is a small value whose Check(ctx) probes once and returns a
+// Result: up or down, a Reason a person can read, the underlying error,
+// the latency and, for dynamic checks, a weight. Bad peers (silent, slow,
+// closing mid-response, oversized, garbage) give a down Result within the
+// checker's Timeout; nothing a peer sends is read without a bound.
+//
+//	TCP    keepalived TCP_CHECK
+//	HTTP   keepalived HTTP_GET / SSL_GET (status lists, MD5 digest as genhash prints it, regex)
+//	SMTP   keepalived SMTP_CHECK
+//	DNS    keepalived DNS_CHECK
+//	UDP    keepalived UDP_CHECK
+//	ICMP   keepalived PING_CHECK (ping socket, or raw socket as root)
+//	Exec   keepalived MISC_CHECK, with misc_dynamic
+//	File   keepalived FILE_CHECK / track_file
+//	Agent  HAProxy agent-check; AgentServer serves the agent side
+//
+// # Policies
+//
+// A Policy turns results into a state and a schedule: Keepalived (retry,
+// delay_before_retry, delay_loop, warmup, alpha, omega) and HAProxy (rise,
+// fall, inter, fastinter, downinter). Their machines are pure: time enters
+// only as the delays they return.
+//
+// # Monitor
+//
+// A Monitor runs any number of targets with a fixed pool of workers and a
+// single timer over a heap of due times. Each check is due one interval
+// after the previous one was due, not after it finished, so schedules do
+// not drift; first checks are spread over the first interval. Targets can
+// be added, updated and removed while it runs; transitions go to a
+// callback.
 package check

@@ -40,9 +40,11 @@ type Instance struct {
 
 	stats instanceStats
 
-	snd  *sender
-	ann  *announcer
-	garp garpState
+	snd *sender
+	ann *announcer
+	// devAnn announces the VIPs whose Dev is another interface.
+	devAnn map[string]*announcer
+	garp   garpState
 
 	heldUntil  atomic.Int64 // sync groups: Master_Down_Timer while hearing a master
 	track      map[string]trackStatus
@@ -532,11 +534,15 @@ func (a *announcer) announce(ip netip.Addr) error {
 
 // announce announces every VIP once.
 func (in *Instance) announce() {
-	if in.ann == nil {
-		return
-	}
 	for _, v := range in.cfg.VIPs {
-		if err := in.ann.announce(v.Prefix.Addr()); err != nil {
+		a := in.ann
+		if da, ok := in.devAnn[v.Dev]; ok {
+			a = da
+		}
+		if a == nil {
+			continue
+		}
+		if err := a.announce(v.Prefix.Addr()); err != nil {
 			in.r.log.Debug("vrrp: announce", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
 			continue
 		}

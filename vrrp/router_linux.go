@@ -238,6 +238,29 @@ func (r *Router) open() error {
 			r.anns[ak] = a // nil after an error: do not retry per instance
 		}
 		in.ann = a
+		// A VIP on another interface (keepalived "dev") is announced out of
+		// that interface, or its neighbours keep the old master's MAC.
+		for _, v := range in.cfg.VIPs {
+			if v.Dev == "" || v.Dev == in.cfg.Interface {
+				continue
+			}
+			vifi, err := r.link(v.Dev)
+			if err != nil {
+				return fmt.Errorf("vrrp: instance %s: VIP %v: %w", in.cfg.Name, v.Prefix, err)
+			}
+			vk := connKey{vifi.Index, k.ipv6}
+			va, ok := r.anns[vk]
+			if !ok {
+				if va, err = openAnnouncer(r.cfg.NetNS, vifi, k.ipv6); err != nil {
+					r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", vifi.Name, "err", err)
+				}
+				r.anns[vk] = va
+			}
+			if in.devAnn == nil {
+				in.devAnn = map[string]*announcer{}
+			}
+			in.devAnn[v.Dev] = va
+		}
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // NS is a named network namespace owned by a test.
@@ -58,7 +59,7 @@ func New(t testing.TB) *NS {
 			t.Errorf("netns: delete %s: %v", name, err)
 		}
 	})
-	n.nl, err = netlink.NewHandleAt(h)
+	n.nl, err = netlink.NewHandleAt(h, unix.NETLINK_ROUTE)
 	if err != nil {
 		t.Fatalf("netns: netlink handle in %s: %v", name, err)
 	}
@@ -133,7 +134,17 @@ func (n *NS) Command(ctx context.Context, name string, args ...string) *exec.Cmd
 // process group. The whole group is killed and reaped when the test ends.
 func (n *NS) Start(name string, args ...string) *Process {
 	n.t.Helper()
+	return n.StartEnv(nil, name, args...)
+}
+
+// StartEnv is Start with extra environment variables ("K=V") added to the
+// test's own environment.
+func (n *NS) StartEnv(env []string, name string, args ...string) *Process {
+	n.t.Helper()
 	cmd := n.Command(context.Background(), name, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &Process{Cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout = &p.out

@@ -1,0 +1,77 @@
+# lvskit: `make demo` runs the router end to end; `make test` installs what
+# the tests need and runs every tier. See README.md.
+SHELL    := /bin/bash
+GO       ?= go
+BIN      := $(CURDIR)/bin
+VMEXEC   := $(BIN)/vmexec
+# Packages with tests of a tier, found by file name; override with PKGS=.
+NETNS_PKGS = $(or $(PKGS),$(shell find . -name '*_netns_test.go' -not -path './.cache/*' | xargs -r -n1 dirname | sort -u))
+VM_PKGS    = $(or $(PKGS),$(shell find . -name '*_vm_test.go' -not -path './.cache/*' | xargs -r -n1 dirname | sort -u))
+FUZZTIME ?= 20s
+BENCHTIME ?= 1s
+
+.PHONY: all deps test vet test-unit test-netns test-vm check-vm-exit bench bench-vm fuzz demo vmexec clean
+
+all: vet test-unit
+
+deps:
+	@bash .ci/deps.sh
+	@$(GO) mod download
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) vet -tags netns ./...
+	$(GO) vet -tags vm ./...
+	CGO_ENABLED=0 $(GO) build ./...
+
+# Tier 1: pure tests, no root needed, with the race detector.
+test-unit:
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+# Tier 2: network namespaces and real peers (root; skips without it
+# locally, fails under CI=true). One package at a time: peers are timing
+# sensitive.
+test-netns:
+	@if [ -n "$(strip $(NETNS_PKGS))" ]; then \
+	  $(GO) test -tags netns -count=1 -p 1 -timeout 20m $(NETNS_PKGS); fi
+
+vmexec:
+	@mkdir -p $(BIN)
+	@CGO_ENABLED=0 $(GO) build -o $(VMEXEC) ./internal/vmtest/cmd/vmexec
+
+# Tier 3: tests that need the kernel's IPVS, inside a QEMU guest.
+test-vm: vmexec check-vm-exit
+	CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -count=1 -p 1 -timeout 30m -run '^TestVM' $(VM_PKGS)
+
+# Proves that a failing test inside the guest fails the run.
+check-vm-exit: vmexec
+	@out=$$(LVSKIT_VM_FAIL=1 CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -count=1 \
+	    -run '^TestVMFailurePropagates$$' ./internal/vmtest/ 2>&1); rc=$$?; \
+	if [ $$rc -eq 0 ]; then echo "check-vm-exit: a failing guest test passed: exit status lost"; exit 1; fi; \
+	if ! grep -q 'deliberate failure' <<<"$$out"; then echo "check-vm-exit: the guest failed for another reason:"; echo "$$out"; exit 1; fi; \
+	echo "check-vm-exit: a failing guest test fails the run, as it must"
+
+test: deps vet test-unit test-netns test-vm
+
+bench: vmexec
+	$(GO) test -tags netns -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
+	$(MAKE) bench-vm
+
+bench-vm: vmexec
+	@if [ -n "$(strip $(VM_PKGS))" ]; then \
+	  CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -run '^$$' -bench '^BenchmarkVM' -benchmem -benchtime 1x -timeout 60m -p 1 $(VM_PKGS); fi
+
+# Each fuzz target for FUZZTIME.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+demo:
+	@bash examples/demo.sh
+
+clean:
+	rm -rf $(BIN)

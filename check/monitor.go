@@ -1,0 +1,535 @@
+package check
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Target is one thing a Monitor checks.
+type Target struct {
+	// ID names the target; unique within a Monitor.
+	ID string
+	// Checker probes the target.
+	Checker Checker
+	// Policy turns results into state and schedule; nil means
+	// HAProxy{} (inter 2 s, rise 2, fall 3).
+	Policy Policy
+}
+
+// TransitionKind says what a Transition reports.
+type TransitionKind uint8
+
+// Transition kinds.
+const (
+	// StateChange: the target went up or down.
+	StateChange TransitionKind = iota + 1
+	// WeightChange: a dynamic check reported a different weight, admin
+	// state or maxconn while the target stayed in its state.
+	WeightChange
+)
+
+// Transition reports a target's change of state, with the result that
+// caused it.
+type Transition struct {
+	ID   string
+	Kind TransitionKind
+	// Up is the new state.
+	Up bool
+	// Reason explains the change: the failing check's reason for a down
+	// transition, or a Monitor event ("removed", "policy updated").
+	Reason string
+	// Result is the check result that caused the change (zero for
+	// Monitor events).
+	Result Result
+	// At is when the result was observed.
+	At time.Time
+}
+
+// Stats are the counters of one target.
+type Stats struct {
+	Up          bool
+	Checks      uint64
+	Failures    uint64
+	LastLatency time.Duration
+	LastReason  string
+	LastCheck   time.Time
+	// MaxLateness is the worst delay between a check's due time and its
+	// start: the Monitor's drift for this target.
+	MaxLateness time.Duration
+}
+
+// MonitorConfig configures a Monitor.
+type MonitorConfig struct {
+	// Concurrency bounds the checks running at once; zero means 64.
+	Concurrency int
+	// OnTransition receives transitions. It is called from the Monitor's
+	// worker goroutines, in order for any one target, and should not
+	// block for long; send to a buffered channel from it to consume
+	// transitions elsewhere.
+	OnTransition func(Transition)
+	// Clock is the time source; nil means SystemClock.
+	Clock Clock
+	// Seed seeds the start jitter; zero picks a random seed.
+	Seed uint64
+}
+
+// Errors returned by Monitor methods.
+var (
+	ErrExists   = errors.New("target already exists")
+	ErrNotFound = errors.New("target not found")
+	ErrClosed   = errors.New("monitor closed")
+)
+
+// Monitor checks many targets, each on its own schedule, with one timer:
+// due times sit in a heap and one goroutine hands due targets to a fixed
+// pool of workers. Each next due time is computed from the previous due
+// time, not from when the check ended, so schedules do not drift.
+type Monitor struct {
+	cfg   MonitorConfig
+	clock Clock
+	ctx   context.Context
+	stop  context.CancelFunc
+
+	mu      sync.Mutex
+	targets map[string]*entry
+	due     dueHeap
+	rnd     *rand.Rand
+	closed  bool
+	totals  Totals
+	armed   time.Time // due time the loop's timer is set for
+
+	kick chan struct{}
+	jobs chan job
+	wg   sync.WaitGroup
+}
+
+type entry struct {
+	t       Target
+	m       Machine
+	gen     uint64
+	due     time.Time
+	idx     int // index in the heap, -1 when out of it
+	running bool
+	cancel  context.CancelFunc
+	stats   Stats
+	last    Result // last reported dynamic fields
+}
+
+type job struct {
+	e   *entry
+	gen uint64
+	c   Checker
+	due time.Time
+	ctx context.Context
+}
+
+// NewMonitor starts a Monitor with no targets. Close stops it.
+func NewMonitor(cfg MonitorConfig) *Monitor {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 64
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	m := &Monitor{
+		cfg:     cfg,
+		clock:   cfg.Clock,
+		ctx:     ctx,
+		stop:    stop,
+		targets: make(map[string]*entry),
+		rnd:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		kick:    make(chan struct{}, 1),
+		// A buffer lets the loop hand out a burst of due targets without
+		// waiting for each worker to wake.
+		jobs: make(chan job, cfg.Concurrency),
+	}
+	m.wg.Add(1 + cfg.Concurrency)
+	go m.loop()
+	for range cfg.Concurrency {
+		go m.worker()
+	}
+	return m
+}
+
+// Add starts checking t; its first check is jittered by its policy.
+func (m *Monitor) Add(t Target) error {
+	if t.Checker == nil {
+		return fmt.Errorf("target %q: nil Checker", t.ID)
+	}
+	if t.Policy == nil {
+		t.Policy = HAProxy{}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if _, ok := m.targets[t.ID]; ok {
+		return fmt.Errorf("target %q: %w", t.ID, ErrExists)
+	}
+	e := &entry{t: t, m: t.Policy.NewMachine(), idx: -1}
+	e.stats.Up = e.m.Up()
+	e.due = m.clock.Now().Add(e.m.Start(m.rnd.Float64()))
+	m.targets[t.ID] = e
+	heap.Push(&m.due, e)
+	m.wake()
+	return nil
+}
+
+// Update replaces the checker and policy of a target. The policy's state
+// starts afresh; if its initial state differs from the target's current
+// one, a StateChange with reason "policy updated" is delivered. A check in
+// flight finishes but its result is dropped.
+func (m *Monitor) Update(t Target) error {
+	if t.Checker == nil {
+		return fmt.Errorf("target %q: nil Checker", t.ID)
+	}
+	if t.Policy == nil {
+		t.Policy = HAProxy{}
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	e, ok := m.targets[t.ID]
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("target %q: %w", t.ID, ErrNotFound)
+	}
+	e.t = t
+	e.gen++
+	e.m = t.Policy.NewMachine()
+	now := m.clock.Now()
+	e.due = now.Add(e.m.Start(m.rnd.Float64()))
+	var tr *Transition
+	if e.m.Up() != e.stats.Up {
+		e.stats.Up = e.m.Up()
+		tr = &Transition{ID: t.ID, Kind: StateChange, Up: e.stats.Up, Reason: "policy updated", At: now}
+	}
+	if e.running {
+		e.cancel()
+	} else {
+		heap.Fix(&m.due, e.idx)
+	}
+	m.wake()
+	m.mu.Unlock()
+	m.deliver(tr)
+	return nil
+}
+
+// Remove stops checking the target with the given ID. A check in flight
+// is cancelled. Under a Keepalived policy with Omega, an up target
+// reports a final down transition.
+func (m *Monitor) Remove(id string) error {
+	m.mu.Lock()
+	e, ok := m.targets[id]
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("target %q: %w", id, ErrNotFound)
+	}
+	tr := m.dropLocked(e)
+	m.mu.Unlock()
+	m.deliver(tr)
+	return nil
+}
+
+func (m *Monitor) dropLocked(e *entry) *Transition {
+	delete(m.targets, e.t.ID)
+	e.gen++
+	if e.running {
+		e.cancel()
+	} else if e.idx >= 0 {
+		heap.Remove(&m.due, e.idx)
+	}
+	if p, ok := e.t.Policy.(Keepalived); ok && p.Omega && e.stats.Up {
+		return &Transition{ID: e.t.ID, Kind: StateChange, Up: false, Reason: "removed", At: m.clock.Now()}
+	}
+	return nil
+}
+
+// Stats returns the counters of one target.
+func (m *Monitor) Stats(id string) (Stats, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.targets[id]
+	if !ok {
+		return Stats{}, false
+	}
+	return e.stats, true
+}
+
+// Len returns the number of targets.
+func (m *Monitor) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.targets)
+}
+
+// LatenessBuckets are the upper bounds of the buckets of
+// Totals.Lateness; the last bucket holds everything above the last bound.
+var LatenessBuckets = [...]time.Duration{
+	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2 * time.Second,
+}
+
+// Totals are counters over all targets of a Monitor.
+type Totals struct {
+	// Checks and Failures count check results.
+	Checks, Failures uint64
+	// MaxLateness is the worst delay between a check's due time and its
+	// start.
+	MaxLateness time.Duration
+	// Lateness counts checks by lateness: Lateness[i] those up to
+	// LatenessBuckets[i], the last those above every bound.
+	Lateness [len(LatenessBuckets) + 1]uint64
+}
+
+// LatenessQuantile returns the bucket bound below which the fraction q of
+// checks started (the bound above the last bucket is MaxLateness).
+func (t Totals) LatenessQuantile(q float64) time.Duration {
+	want := uint64(math.Ceil(q * float64(t.Checks)))
+	var n uint64
+	for i, c := range t.Lateness {
+		n += c
+		if n >= want && c > 0 || n >= t.Checks {
+			if i < len(LatenessBuckets) {
+				return LatenessBuckets[i]
+			}
+			break
+		}
+	}
+	return t.MaxLateness
+}
+
+// Totals returns the counters over all targets.
+func (m *Monitor) Totals() Totals {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.totals
+}
+
+// Close stops all checks and waits for the Monitor's goroutines. Omega
+// targets that are up report a final down transition.
+func (m *Monitor) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	var trs []*Transition
+	for _, e := range m.targets {
+		if tr := m.dropLocked(e); tr != nil {
+			trs = append(trs, tr)
+		}
+	}
+	m.mu.Unlock()
+	m.stop()
+	m.wg.Wait()
+	for _, tr := range trs {
+		m.deliver(tr)
+	}
+	return nil
+}
+
+func (m *Monitor) wake() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (m *Monitor) deliver(tr *Transition) {
+	if tr != nil && m.cfg.OnTransition != nil {
+		m.cfg.OnTransition(*tr)
+	}
+}
+
+// timerSlack is the granularity of the Monitor's timer.
+const timerSlack = time.Millisecond
+
+// loop is the single scheduler: it sleeps on one timer until the earliest
+// due time, then hands every due target to the workers.
+func (m *Monitor) loop() {
+	defer m.wg.Done()
+	defer close(m.jobs) // the loop is the only sender
+	timer := m.clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	var batch []job
+	for {
+		m.mu.Lock()
+		now := m.clock.Now()
+		for len(m.due) > 0 && !m.due[0].due.After(now) {
+			e := heap.Pop(&m.due).(*entry)
+			ctx, cancel := context.WithCancel(m.ctx)
+			e.running, e.cancel = true, cancel
+			batch = append(batch, job{e: e, gen: e.gen, c: e.t.Checker, due: e.due, ctx: ctx})
+		}
+		wait := time.Hour
+		m.armed = time.Time{}
+		if len(m.due) > 0 && len(batch) == 0 {
+			// Wake on a whole millisecond: targets due within the same
+			// millisecond go out in one batch, which at thousands of
+			// targets a second saves most wake-ups, for at most 1 ms of
+			// lateness.
+			wait = (m.due[0].due.Sub(now) + timerSlack - 1).Truncate(timerSlack)
+			m.armed = m.due[0].due
+		}
+		if len(batch) == 0 {
+			// Arm under the lock so the timer always matches the heap
+			// as seen at now.
+			timer.Reset(wait)
+		}
+		m.mu.Unlock()
+
+		if len(batch) > 0 {
+			for i := range batch {
+				select {
+				case m.jobs <- batch[i]:
+				case <-m.ctx.Done():
+					return
+				}
+				batch[i] = job{}
+			}
+			batch = batch[:0]
+			continue
+		}
+		select {
+		case <-timer.C():
+		case <-m.kick:
+		case <-m.ctx.Done():
+			return
+		}
+	}
+}
+
+// worker runs checks handed out by loop and folds each result into its
+// target's policy.
+func (m *Monitor) worker() {
+	defer m.wg.Done()
+	for j := range m.jobs {
+		start := m.clock.Now()
+		r := j.c.Check(j.ctx)
+		m.finish(j, start, r)
+	}
+}
+
+func (m *Monitor) finish(j job, start time.Time, r Result) {
+	e := j.e
+	m.mu.Lock()
+	e.cancel()
+	e.running, e.cancel = false, nil
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	if cur, ok := m.targets[e.t.ID]; !ok || cur != e {
+		// Removed while running.
+		m.mu.Unlock()
+		return
+	}
+	now := m.clock.Now()
+	if j.gen != e.gen {
+		// Updated while running: the result belongs to the old checker;
+		// the new schedule is already in e.due.
+		heap.Push(&m.due, e)
+		m.wake()
+		m.mu.Unlock()
+		return
+	}
+	late := start.Sub(j.due)
+	t := &m.totals
+	t.Checks++
+	if !r.Up {
+		t.Failures++
+	}
+	t.MaxLateness = max(t.MaxLateness, late)
+	b := 0
+	for b < len(LatenessBuckets) && late > LatenessBuckets[b] {
+		b++
+	}
+	t.Lateness[b]++
+	st := &e.stats
+	st.Checks++
+	if !r.Up {
+		st.Failures++
+	}
+	st.LastLatency, st.LastReason, st.LastCheck = r.Latency, r.Reason, now
+	if late > st.MaxLateness {
+		st.MaxLateness = late
+	}
+	next, changed := e.m.Observe(r)
+	// Keep to the schedule: the next check is due one interval after this
+	// one was due. A check that overran its interval starts the next at
+	// once rather than queueing a burst.
+	e.due = j.due.Add(next)
+	if e.due.Before(now) {
+		e.due = now
+	}
+	heap.Push(&m.due, e)
+	m.wake()
+
+	var tr *Transition
+	switch {
+	case changed:
+		st.Up = e.m.Up()
+		reason := r.Reason
+		if st.Up {
+			reason = "check passed"
+		}
+		tr = &Transition{ID: e.t.ID, Kind: StateChange, Up: st.Up, Reason: reason, Result: r, At: now}
+	case dynamicChanged(e.last, r):
+		tr = &Transition{ID: e.t.ID, Kind: WeightChange, Up: st.Up, Reason: "weight " + r.Weight.String(), Result: r, At: now}
+	}
+	if r.Weight.Set || r.Admin != AdminNone || r.MaxConn != 0 {
+		e.last = r
+	}
+	m.mu.Unlock()
+	m.deliver(tr)
+}
+
+// dynamicChanged reports whether r carries dynamic fields that differ from
+// the last ones reported.
+func dynamicChanged(last, r Result) bool {
+	if !r.Weight.Set && r.Admin == AdminNone && r.MaxConn == 0 {
+		return false
+	}
+	return last.Weight != r.Weight || last.Admin != r.Admin || last.MaxConn != r.MaxConn
+}
+
+// dueHeap orders entries by due time.
+type dueHeap []*entry
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].idx, h[j].idx = i, j
+}
+func (h *dueHeap) Push(x any) {
+	e := x.(*entry)
+	e.idx = len(*h)
+	*h = append(*h, e)
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.idx = -1
+	return e
+}

@@ -1,0 +1,127 @@
+package check_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/check"
+)
+
+func TestTCPUp(t *testing.T) {
+	noLeaks(t)
+	addr := serveRaw(t, func(c net.Conn) {})
+	r := check.TCP{Addr: addr, Timeout: 2 * time.Second}.Check(context.Background())
+	if !r.Up {
+		t.Fatalf("TCP to listener: %+v, want up", r)
+	}
+}
+
+func TestTCPRefused(t *testing.T) {
+	noLeaks(t)
+	r := check.TCP{Addr: closedPort(t)}.Check(context.Background())
+	if r.Up || !errors.Is(r.Err, syscall.ECONNREFUSED) {
+		t.Fatalf("TCP to closed port: %+v, want down with ECONNREFUSED", r)
+	}
+	mustContain(t, "Reason", r.Reason, "connect", "refused")
+}
+
+func TestTCPBind(t *testing.T) {
+	noLeaks(t)
+	addr := serveRaw(t, func(c net.Conn) {})
+	// A free local port to bind from: the check passes.
+	r := check.TCP{Addr: addr, Bind: closedPort(t)}.Check(context.Background())
+	if !r.Up {
+		t.Fatalf("%+v", r)
+	}
+	// A port a listener holds: the bind, so the check, fails.
+	r = check.TCP{Addr: addr, Bind: addr}.Check(context.Background())
+	if r.Up || !errors.Is(r.Err, syscall.EADDRINUSE) {
+		t.Fatalf("bind to a listening port: %+v, want EADDRINUSE", r)
+	}
+	mustContain(t, "Reason", r.Reason, "bind")
+}
+
+func TestTCPCancelled(t *testing.T) {
+	noLeaks(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := check.TCP{Addr: closedPort(t)}.Check(ctx)
+	if r.Up || !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("%+v, want down with context.Canceled", r)
+	}
+}
+
+// silentListener returns a loopback listener whose accept queue is full,
+// so that further SYNs are dropped and connects hang: a TCP target that
+// never answers, without leaving loopback.
+func silentListener(t *testing.T) netip.AddrPort {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	ap := netip.AddrPortFrom(netip.AddrFrom4(sa.(*syscall.SockaddrInet4).Addr), uint16(sa.(*syscall.SockaddrInet4).Port))
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", ap.String(), 200*time.Millisecond)
+		if err != nil {
+			return ap // the queue is full
+		}
+		t.Cleanup(func() { c.Close() })
+		if i == 10 {
+			t.Skip("cannot fill a listen queue here")
+		}
+	}
+}
+
+func TestTCPTimeout(t *testing.T) {
+	noLeaks(t)
+	ap := silentListener(t)
+	r := check.TCP{Addr: ap, Timeout: 200 * time.Millisecond}.Check(context.Background())
+	if r.Up || !errors.Is(r.Err, context.DeadlineExceeded) {
+		t.Fatalf("%+v, want down with DeadlineExceeded", r)
+	}
+	mustContain(t, "Reason", r.Reason, "connect: timeout")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	r = check.TCP{Addr: ap, Timeout: 10 * time.Second}.Check(ctx)
+	if r.Up || !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("%+v, want down with Canceled", r)
+	}
+}
+
+// TestTCPHalfOpen: the check leaves the listener nothing to accept, like
+// HAProxy's half-open check. Kernels that send the final ACK anyway are
+// only logged: the check still works there.
+func TestTCPHalfOpen(t *testing.T) {
+	noLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := check.TCP{Addr: ln.Addr().(*net.TCPAddr).AddrPort()}.Check(context.Background())
+	if !r.Up {
+		t.Fatalf("%+v", r)
+	}
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(100 * time.Millisecond))
+	if c, err := ln.Accept(); err == nil {
+		c.Close()
+		t.Logf("the listener accepted a connection: this kernel completed the handshake")
+	} else {
+		t.Logf("half-open: nothing to accept (%v)", err)
+	}
+}

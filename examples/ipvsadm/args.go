@@ -1,0 +1,472 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+// command is one parsed ipvsadm invocation (or one line of -R input).
+type command struct {
+	cmd     string // "A", "E", "D", "C", "R", "S", "a", "e", "d", "L", "Z", "set", "start-daemon", "stop-daemon", "h", "v"
+	svc     ipvs.Service
+	haveSvc bool
+	dst     ipvs.Destination
+	haveDst bool
+	dstPort bool // -r named a port
+
+	numeric, conn, timeout, daemon bool
+	list                           ipvs.ListOptions
+
+	timeouts ipvs.Timeouts
+	d        ipvs.Daemon
+
+	tunOpt  bool
+	tunOpts []string // tunnel options given, for ipvsadm's per-type checks
+}
+
+var errUsage = errors.New("usage")
+
+// longArg lists long options that take an argument.
+var longArg = map[string]bool{
+	"tcp-service": true, "udp-service": true, "sctp-service": true, "fwmark-service": true,
+	"scheduler": true, "netmask": true, "real-server": true, "weight": true,
+	"u-threshold": true, "l-threshold": true, "mcast-interface": true, "syncid": true,
+	"pe": true, "sched-flags": true, "tun-type": true, "tun-port": true,
+	"start-daemon": true, "stop-daemon": true, "sync-maxlen": true, "mcast-group": true,
+	"mcast-port": true, "mcast-ttl": true,
+}
+
+// shortLong maps short options to their long names.
+var shortLong = map[byte]string{
+	'A': "add-service", 'E': "edit-service", 'D': "delete-service", 'C': "clear",
+	'R': "restore", 'S': "save", 'a': "add-server", 'e': "edit-server", 'd': "delete-server",
+	'L': "list", 'l': "list", 'Z': "zero", 'h': "help", 'v': "version",
+	't': "tcp-service", 'u': "udp-service", 'f': "fwmark-service", '6': "ipv6",
+	's': "scheduler", 'p': "persistent", 'M': "netmask", 'r': "real-server",
+	'g': "gatewaying", 'i': "ipip", 'm': "masquerading", 'w': "weight",
+	'x': "u-threshold", 'y': "l-threshold", 'n': "numeric", 'c': "connection",
+	'o': "ops", 'b': "sched-flags",
+}
+
+// parseArgs parses ipvsadm's command line.
+func parseArgs(args []string) (*command, error) {
+	c := &command{}
+	c.dst.Forward = ipvs.Route
+	c.dst.Weight = 1
+	var (
+		fwmarkV6   bool
+		timeoutSet bool
+		setArgs    []string
+		schedFlags string
+	)
+	set := func(cmd string) error {
+		if c.cmd != "" && c.cmd != cmd {
+			return fmt.Errorf("multiple commands specified")
+		}
+		c.cmd = cmd
+		return nil
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var opts []string // long names
+		var inline string
+		hasInline := false
+		switch {
+		case strings.HasPrefix(a, "--"):
+			name := a[2:]
+			if k := strings.IndexByte(name, '='); k >= 0 {
+				name, inline, hasInline = name[:k], name[k+1:], true
+			}
+			opts = []string{name}
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			for j := 1; j < len(a); j++ {
+				long, ok := shortLong[a[j]]
+				if !ok {
+					return nil, fmt.Errorf("invalid option `-%c'", a[j])
+				}
+				opts = append(opts, long)
+				if longArg[long] || long == "persistent" {
+					if j+1 < len(a) {
+						inline, hasInline = a[j+1:], true
+					}
+					break
+				}
+			}
+		default:
+			if c.cmd == "set" {
+				setArgs = append(setArgs, a)
+				continue
+			}
+			return nil, fmt.Errorf("unexpected argument %s", a)
+		}
+		for _, o := range opts {
+			var arg string
+			if longArg[o] {
+				if hasInline {
+					arg, hasInline = inline, false
+				} else if i+1 < len(args) {
+					i++
+					arg = args[i]
+				} else {
+					return nil, fmt.Errorf("option --%s needs an argument", o)
+				}
+			}
+			if err := c.apply(o, arg, &fwmarkV6, &timeoutSet, &schedFlags, set, func() (string, bool) {
+				if hasInline {
+					hasInline = false
+					return inline, true
+				}
+				if i+1 < len(args) && isDigits(args[i+1]) {
+					i++
+					return args[i], true
+				}
+				return "", false
+			}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if c.cmd == "" {
+		if c.numeric || c.list != (ipvs.ListOptions{}) || c.haveSvc {
+			c.cmd = "L"
+		} else {
+			return nil, errUsage
+		}
+	}
+	if fwmarkV6 {
+		if c.svc.FWMark == 0 {
+			return nil, fmt.Errorf("-6 used before -f")
+		}
+		c.svc.Family = ipvs.IPv6
+	}
+	if schedFlags != "" {
+		f, err := parseSchedFlags(c.svc.Scheduler, schedFlags)
+		if err != nil {
+			return nil, err
+		}
+		c.svc.Flags |= f
+	}
+	if c.svc.Flags&ipvs.FlagPersistent != 0 && !timeoutSet {
+		c.svc.Timeout = 300 * time.Second
+	}
+	if c.svc.Scheduler == "" {
+		c.svc.Scheduler = "wlc"
+	}
+	if c.haveDst {
+		if !c.dstPort || (c.svc.FWMark == 0 && (c.dst.Forward == ipvs.Route || c.dst.Forward == ipvs.Tunnel)) {
+			port := c.svc.Addr.Port()
+			if c.svc.FWMark != 0 && !c.dstPort {
+				port = 0
+			}
+			c.dst.Addr = netip.AddrPortFrom(c.dst.Addr.Addr(), port)
+		}
+		if c.tunOpt && c.dst.Forward != ipvs.Tunnel {
+			return nil, fmt.Errorf("Tunnel options conflict with forward method")
+		}
+		if err := checkTunnelOptions(c.dst.TunnelType, c.tunOpts); err != nil {
+			return nil, err
+		}
+	}
+	if c.cmd == "set" {
+		if len(setArgs) != 3 {
+			return nil, fmt.Errorf("--set needs tcp tcpfin udp")
+		}
+		var v [3]time.Duration
+		for k, s := range setArgs {
+			n, err := strconv.ParseUint(s, 10, 31)
+			if err != nil {
+				return nil, fmt.Errorf("invalid timeout value `%s' specified", s)
+			}
+			v[k] = time.Duration(n) * time.Second
+		}
+		c.timeouts = ipvs.Timeouts{TCP: v[0], TCPFin: v[1], UDP: v[2]}
+	}
+	return c, nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *command) apply(o, arg string, fwmarkV6, timeoutSet *bool, schedFlags *string, set func(string) error, optional func() (string, bool)) error {
+	u32 := func(what string) (uint32, error) {
+		n, err := strconv.ParseUint(arg, 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("illegal %s specified", what)
+		}
+		return uint32(n), nil
+	}
+	var err error
+	switch o {
+	case "add-service":
+		err = set("A")
+	case "edit-service":
+		err = set("E")
+	case "delete-service":
+		err = set("D")
+	case "clear":
+		err = set("C")
+	case "restore":
+		err = set("R")
+	case "save":
+		err = set("S")
+	case "add-server":
+		err = set("a")
+	case "edit-server":
+		err = set("e")
+	case "delete-server":
+		err = set("d")
+	case "list":
+		err = set("L")
+	case "zero":
+		err = set("Z")
+	case "help":
+		err = set("h")
+	case "version":
+		err = set("v")
+	case "set":
+		err = set("set")
+	case "start-daemon", "stop-daemon":
+		if err = set(o); err == nil {
+			switch arg {
+			case "master":
+				c.d.State = ipvs.Master
+			case "backup":
+				c.d.State = ipvs.Backup
+			default:
+				return fmt.Errorf("illegal start-daemon parameter specified")
+			}
+		}
+	case "tcp-service", "udp-service", "sctp-service":
+		c.haveSvc = true
+		c.svc.Protocol = map[string]ipvs.Protocol{"tcp-service": ipvs.TCP, "udp-service": ipvs.UDP, "sctp-service": ipvs.SCTP}[o]
+		c.svc.Addr, _, err = parseAddrPort(arg)
+	case "fwmark-service":
+		c.haveSvc = true
+		var n uint32
+		n, err = u32("fwmark")
+		if err == nil && n == 0 {
+			err = fmt.Errorf("invalid fwmark value `%s' specified", arg)
+		}
+		c.svc.FWMark = n
+	case "ipv6":
+		*fwmarkV6 = true
+	case "scheduler":
+		c.svc.Scheduler = arg
+	case "pe":
+		c.svc.PersistenceEngine = arg
+	case "persistent":
+		c.svc.Flags |= ipvs.FlagPersistent
+		if v, ok := optional(); ok {
+			n, perr := strconv.ParseUint(v, 10, 32)
+			if perr != nil || n < 1 || n > 86400*31 {
+				return fmt.Errorf("invalid timeout value `%s' specified", v)
+			}
+			c.svc.Timeout = time.Duration(n) * time.Second
+			*timeoutSet = true
+		}
+	case "netmask":
+		c.svc.Netmask, err = parseNetmask(arg)
+	case "ops":
+		c.svc.Flags |= ipvs.FlagOnePacket
+	case "sched-flags":
+		*schedFlags = arg
+	case "real-server":
+		c.haveDst = true
+		c.dst.Addr, c.dstPort, err = parseAddrPort(arg)
+	case "gatewaying":
+		c.dst.Forward = ipvs.Route
+	case "ipip":
+		c.dst.Forward = ipvs.Tunnel
+	case "masquerading":
+		c.dst.Forward = ipvs.Masquerade
+	case "weight":
+		var n int
+		n, err = strconv.Atoi(arg)
+		if err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("illegal weight specified")
+		}
+		c.dst.Weight = n
+	case "u-threshold":
+		c.dst.UpperThreshold, err = u32("u_threshold")
+	case "l-threshold":
+		c.dst.LowerThreshold, err = u32("l_threshold")
+	case "tun-type":
+		c.tunOpt = true
+		switch arg {
+		case "ipip":
+			c.dst.TunnelType = ipvs.TunnelIPIP
+		case "gue":
+			c.dst.TunnelType = ipvs.TunnelGUE
+		case "gre":
+			c.dst.TunnelType = ipvs.TunnelGRE
+		default:
+			return fmt.Errorf("illegal tunnel type specified")
+		}
+	case "tun-port":
+		c.tunOpt = true
+		c.tunOpts = append(c.tunOpts, "tun-port")
+		var n uint64
+		n, err = strconv.ParseUint(arg, 10, 16)
+		c.dst.TunnelPort = uint16(n)
+	case "tun-nocsum":
+		c.tunOpt = true
+		c.tunOpts = append(c.tunOpts, "tun-nocsum")
+		c.dst.TunnelFlags = ipvs.TunnelNoChecksum
+	case "tun-csum":
+		c.tunOpt = true
+		c.tunOpts = append(c.tunOpts, "tun-csum")
+		c.dst.TunnelFlags = ipvs.TunnelChecksum
+	case "tun-remcsum":
+		c.tunOpt = true
+		c.tunOpts = append(c.tunOpts, "tun-remcsum")
+		c.dst.TunnelFlags = ipvs.TunnelRemoteChecksum
+	case "numeric":
+		c.numeric = true
+	case "connection":
+		c.conn = true
+	case "timeout":
+		c.timeout = true
+	case "daemon":
+		c.daemon = true
+	case "stats":
+		c.list.Stats = true
+	case "rate":
+		c.list.Rate = true
+	case "thresholds":
+		c.list.Thresholds = true
+	case "persistent-conn":
+		c.list.PersistentConn = true
+	case "tun-info":
+		c.list.TunnelInfo = true
+	case "exact":
+		c.list.Exact = true
+	case "nosort":
+		c.list.NoSort = true
+	case "sort":
+	case "mcast-interface":
+		c.d.Interface = arg
+	case "syncid":
+		c.d.SyncID, err = u32("syncid")
+	case "sync-maxlen":
+		var n uint64
+		n, err = strconv.ParseUint(arg, 10, 16)
+		c.d.MaxLen = uint16(n)
+	case "mcast-group":
+		c.d.Group, err = netip.ParseAddr(arg)
+	case "mcast-port":
+		var n uint64
+		n, err = strconv.ParseUint(arg, 10, 16)
+		c.d.Port = uint16(n)
+	case "mcast-ttl":
+		var n uint64
+		n, err = strconv.ParseUint(arg, 10, 8)
+		c.d.TTL = uint8(n)
+	default:
+		return fmt.Errorf("invalid option `--%s'", o)
+	}
+	if err != nil {
+		return fmt.Errorf("--%s %s: %w", o, arg, err)
+	}
+	return nil
+}
+
+// parseAddrPort reads "1.2.3.4", "1.2.3.4:80", "[2001:db8::1]" or
+// "[2001:db8::1]:80"; it reports whether a port was given.
+func parseAddrPort(s string) (netip.AddrPort, bool, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, true, nil
+	}
+	// ipvsadm takes a bare IPv6 address, but brackets only with a port.
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), 0), false, nil
+	}
+	return netip.AddrPort{}, false, fmt.Errorf("illegal address `%s' (numeric addresses only)", s)
+}
+
+// parseNetmask reads a dotted IPv4 mask or an IPv6 prefix length.
+func parseNetmask(s string) (uint32, error) {
+	if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
+		b := a.As4()
+		return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), nil
+	}
+	n, err := strconv.ParseUint(s, 10, 8)
+	if err != nil || n < 1 || n > 128 {
+		return 0, fmt.Errorf("illegal netmask")
+	}
+	return uint32(n), nil
+}
+
+// parseSchedFlags reads -b's comma-separated list.
+func parseSchedFlags(sched, s string) (ipvs.ServiceFlags, error) {
+	var f ipvs.ServiceFlags
+	for _, name := range strings.Split(s, ",") {
+		switch name {
+		case "flag-1":
+			f |= ipvs.SchedFlag1
+		case "flag-2":
+			f |= ipvs.SchedFlag2
+		case "flag-3":
+			f |= ipvs.SchedFlag3
+		case "sh-fallback", "sh-port", "mh-fallback", "mh-port":
+			if !strings.HasPrefix(name, sched+"-") {
+				return 0, fmt.Errorf("incompatible scheduler flag `%s'", name)
+			}
+			if strings.HasSuffix(name, "fallback") {
+				f |= ipvs.SchedFlag1
+			} else {
+				f |= ipvs.SchedFlag2
+			}
+		default:
+			return 0, fmt.Errorf("invalid scheduler flag `%s'", name)
+		}
+	}
+	return f, nil
+}
+
+// checkTunnelOptions applies ipvsadm's table of options per tunnel type:
+// ipip takes none, gue needs a port and at most one checksum option, gre
+// takes no port and no remote checksum.
+func checkTunnelOptions(t ipvs.TunnelType, opts []string) error {
+	name := t.String()
+	csum := ""
+	port := false
+	for _, o := range opts {
+		illegal := false
+		switch t {
+		case ipvs.TunnelIPIP:
+			illegal = true
+		case ipvs.TunnelGRE:
+			illegal = o == "tun-port" || o == "tun-remcsum"
+		}
+		if illegal {
+			return fmt.Errorf("Illegal '%s' option with the '%s' tunnel type", o, name)
+		}
+		if o == "tun-port" {
+			port = true
+			continue
+		}
+		if csum != "" {
+			return fmt.Errorf("The option '%s' conflicts with the '%s' option in the '%s' tunnel type", o, csum, name)
+		}
+		csum = o
+	}
+	if t == ipvs.TunnelGUE && !port {
+		return fmt.Errorf("You need to supply the 'tun-port' option for the 'gue' tunnel type")
+	}
+	return nil
+}

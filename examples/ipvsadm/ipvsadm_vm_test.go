@@ -1,0 +1,302 @@
+//go:build vm
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/lvskit/lvskit/internal/testenv"
+)
+
+// theirs runs the real ipvsadm 1.31.
+func theirs(args ...string) (string, error) {
+	var out, errb bytes.Buffer
+	cmd := exec.Command("ipvsadm", args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		err = fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), err
+}
+
+// ours runs this program's main logic in-process.
+func ours(args ...string) (string, error) {
+	var out bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(""), &out)
+	return out.String(), err
+}
+
+func flush(t *testing.T) {
+	t.Helper()
+	if _, err := theirs("-C"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustTheirs(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := theirs(args...)
+	if err != nil {
+		t.Fatalf("ipvsadm %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// listings are the outputs that must be byte-identical.
+var listings = [][]string{
+	{"-L", "-n"},
+	{"-Ln", "--stats"},
+	{"-Ln", "--stats", "--exact"},
+	{"-Ln", "--rate"},
+	{"-Ln", "--rate", "--exact"},
+	{"-Ln", "--thresholds"},
+	{"-Ln", "--persistent-conn"},
+	{"-Ln", "--tun-info"},
+	{"-Ln", "--nosort"},
+	{"-S", "-n"},
+}
+
+// compareListings fails on the first listing where the outputs differ.
+func compareListings(t *testing.T, step string) {
+	t.Helper()
+	compareSome(t, step, listings)
+}
+
+func compareSome(t *testing.T, step string, listings [][]string) {
+	t.Helper()
+	for _, args := range listings {
+		want := mustTheirs(t, args...)
+		got, err := ours(args...)
+		if err != nil {
+			t.Fatalf("%s: ours %s: %v", step, strings.Join(args, " "), err)
+		}
+		if got != want {
+			t.Fatalf("%s: %s differs:\n--- ours\n%s--- ipvsadm\n%s", step, strings.Join(args, " "), got, want)
+		}
+	}
+}
+
+// richCommands builds a state with every field ipvsadm can set.
+var richCommands = [][]string{
+	{"-A", "-t", "10.0.0.1:80", "-s", "wlc"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.2:8080", "-m", "-w", "1", "-x", "100", "-y", "50"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.1", "-g", "-w", "0"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.3", "-i", "-w", "2", "--tun-type", "gue", "--tun-port", "6080", "--tun-csum"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.4", "-i", "-w", "3", "--tun-type", "gre", "--tun-csum"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.6", "-i", "-w", "3", "--tun-type", "gue", "--tun-port", "7000", "--tun-remcsum"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.5", "-i", "-w", "4", "--tun-type", "gue", "--tun-port", "5555", "--tun-nocsum"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "[2001:db8::5]:80", "-i", "-w", "5"},
+	{"-A", "-t", "200.0.0.1:443", "-s", "sh", "-b", "sh-fallback,sh-port", "-p", "300", "-M", "255.255.255.0"},
+	{"-a", "-t", "200.0.0.1:443", "-r", "10.2.0.1", "-g"},
+	{"-A", "-u", "10.0.0.1:5060", "-s", "rr", "-p", "60", "--pe", "sip", "-o"},
+	{"-A", "--sctp-service", "10.0.0.2:9", "-s", "mh", "-b", "mh-port"},
+	{"-A", "-t", "[2001:db8::1]:80", "-s", "lc", "-p", "-M", "64"},
+	{"-a", "-t", "[2001:db8::1]:80", "-r", "2001:db8::10", "-g"},
+	{"-a", "-t", "[2001:db8::1]:80", "-r", "[2001:db8::9]:8080", "-m", "-w", "2", "-x", "7"},
+	{"-A", "-f", "5", "-s", "rr", "-b", "flag-3"},
+	{"-a", "-f", "5", "-r", "10.1.0.9", "-g"},
+	{"-A", "-f", "5", "-6", "-s", "wrr"},
+	{"-a", "-f", "5", "-6", "-r", "2001:db8::7", "-g", "-w", "9"},
+	{"-A", "-u", "10.0.0.3:53", "-s", "nq", "-o"},
+}
+
+func TestVMCLIListingsMatchIpvsadm(t *testing.T) {
+	testenv.NeedVM(t)
+	flush(t)
+	t.Cleanup(func() { theirs("-C") })
+	for _, c := range richCommands {
+		mustTheirs(t, c...)
+	}
+	compareListings(t, "rich state")
+	for _, args := range [][]string{
+		{"-L", "-n", "-t", "10.0.0.1:80"},
+		{"-L", "-n", "-f", "5", "-6"},
+		{"-L", "-n", "--stats", "-u", "10.0.0.1:5060"},
+		{"-L", "--timeout"},
+		{"-L", "-n", "-c"},
+		{"-L", "-n", "-c", "--persistent-conn"},
+	} {
+		want := mustTheirs(t, args...)
+		if got, err := ours(args...); err != nil || got != want {
+			t.Errorf("%s: ours %q, %v; ipvsadm %q", strings.Join(args, " "), got, err, want)
+		}
+	}
+	// The save output restores to the same state with either tool.
+	saved := mustTheirs(t, "-S", "-n")
+	flush(t)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-R"}, strings.NewReader(saved), &out); err != nil {
+		t.Fatalf("ours -R: %v", err)
+	}
+	if got := mustTheirs(t, "-S", "-n"); got != saved {
+		t.Errorf("after ours -R:\n%s\nwant\n%s", got, saved)
+	}
+	// Edit, zero and delete through ours, check with theirs.
+	for _, c := range [][]string{
+		{"-E", "-t", "10.0.0.1:80", "-s", "rr"},
+		{"-e", "-t", "10.0.0.1:80", "-r", "10.1.0.2:8080", "-m", "-w", "7"},
+		{"-d", "-t", "10.0.0.1:80", "-r", "10.1.0.1"},
+		{"-D", "-f", "5", "-6"},
+		{"-Z"},
+		{"-Z", "-t", "10.0.0.1:80"},
+		{"--set", "1000", "130", "310"},
+	} {
+		if _, err := ours(c...); err != nil {
+			t.Fatalf("ours %s: %v", strings.Join(c, " "), err)
+		}
+	}
+	compareListings(t, "after edits")
+	if got := mustTheirs(t, "-L", "--timeout"); got != "Timeout (tcp tcpfin udp): 1000 130 310\n" {
+		t.Errorf("timeouts: %q", got)
+	}
+	mustTheirs(t, "--set", "900", "120", "300")
+}
+
+func TestVMCLIDaemon(t *testing.T) {
+	testenv.NeedVM(t)
+	if out, err := exec.Command("ip", "link", "add", "clisync0", "type", "dummy").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "link", "del", "clisync0").Run() })
+	if out, err := exec.Command("ip", "link", "set", "clisync0", "up", "multicast", "on").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if _, err := ours("--start-daemon", "master", "--mcast-interface", "clisync0", "--syncid", "4"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { theirs("--stop-daemon", "master") })
+	mustTheirs(t, "--start-daemon", "backup", "--mcast-interface", "clisync0", "--syncid", "5", "--mcast-group", "239.0.0.9", "--mcast-port", "9100", "--mcast-ttl", "2")
+	t.Cleanup(func() { theirs("--stop-daemon", "backup") })
+	want := mustTheirs(t, "-L", "--daemon")
+	if got, err := ours("-L", "--daemon"); err != nil || got != want {
+		t.Errorf("--daemon: ours %q, %v; ipvsadm %q", got, err, want)
+	}
+	if _, err := ours("--stop-daemon", "backup"); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustTheirs(t, "-L", "--daemon"); strings.Contains(got, "backup") {
+		t.Errorf("backup still running: %q", got)
+	}
+}
+
+// randomCommand returns a random ipvsadm service or server command over a
+// small pool of services and servers, so that commands often collide.
+func randomCommand(rng *rand.Rand) []string {
+	type svc struct {
+		args []string
+		v6   bool
+		fwm  bool
+	}
+	svcs := []svc{
+		{[]string{"-t", "10.0.0.1:80"}, false, false},
+		{[]string{"-t", "200.0.0.2:80"}, false, false},
+		{[]string{"-u", "10.0.0.1:53"}, false, false},
+		{[]string{"--sctp-service", "10.0.0.3:9"}, false, false},
+		{[]string{"-t", "[2001:db8::1]:443"}, true, false},
+		{[]string{"-f", "3"}, false, true},
+		{[]string{"-f", "4", "-6"}, true, true},
+	}
+	s := svcs[rng.Intn(len(svcs))]
+	pick := func(xs ...string) string { return xs[rng.Intn(len(xs))] }
+	switch rng.Intn(10) {
+	case 0, 1: // add or edit service
+		cmd := append([]string{pick("-A", "-E")}, s.args...)
+		sched := pick("rr", "wrr", "lc", "wlc", "sh", "mh", "dh", "sed", "nq", "lblc", "lblcr", "fo", "ovf")
+		cmd = append(cmd, "-s", sched)
+		if rng.Intn(2) == 0 {
+			cmd = append(cmd, "-p", fmt.Sprint(1+rng.Intn(999)))
+			if rng.Intn(2) == 0 {
+				if s.v6 {
+					cmd = append(cmd, "-M", pick("64", "96", "128"))
+				} else {
+					cmd = append(cmd, "-M", pick("255.255.255.0", "255.255.0.0", "255.255.255.255"))
+				}
+			}
+		}
+		if rng.Intn(3) == 0 {
+			cmd = append(cmd, "-o")
+		}
+		if (sched == "sh" || sched == "mh") && rng.Intn(2) == 0 {
+			cmd = append(cmd, "-b", pick(sched+"-fallback", sched+"-port", sched+"-fallback,"+sched+"-port"))
+		}
+		return cmd
+	case 2:
+		return append([]string{"-D"}, s.args...)
+	default: // server commands
+		cmd := append([]string{pick("-a", "-a", "-e", "-d")}, s.args...)
+		var rs string
+		if s.v6 {
+			rs = pick("2001:db8::10", "[2001:db8::11]:8080", "[2001:db8::12]:80", "[2001:db8::13]")
+		} else {
+			rs = pick("10.1.0.1", "10.1.0.2:8080", "10.1.0.3:80", "172.16.0.1:443", "192.168.9.9")
+		}
+		cmd = append(cmd, "-r", rs)
+		if cmd[0] == "-d" {
+			return cmd
+		}
+		switch rng.Intn(4) {
+		case 0:
+			cmd = append(cmd, "-m")
+		case 1:
+			cmd = append(cmd, "-i")
+			switch rng.Intn(3) {
+			case 1:
+				cmd = append(cmd, "--tun-type", "gue", "--tun-port", fmt.Sprint(1000+rng.Intn(9000)), pick("--tun-nocsum", "--tun-csum", "--tun-remcsum"))
+			case 2:
+				cmd = append(cmd, "--tun-type", "gre", pick("--tun-nocsum", "--tun-csum", "--tun-remcsum"))
+			}
+		default:
+			cmd = append(cmd, "-g")
+		}
+		cmd = append(cmd, "-w", fmt.Sprint(rng.Intn(6)))
+		if rng.Intn(4) == 0 {
+			x := rng.Intn(100)
+			cmd = append(cmd, "-x", fmt.Sprint(x+10), "-y", fmt.Sprint(x))
+		}
+		return cmd
+	}
+}
+
+// TestVMCLIRandomSequences applies random command sequences with the real
+// ipvsadm and checks that every listing of ours equals ipvsadm's after each
+// step; then it replays the sequence with ours and checks, with ipvsadm,
+// that each step leaves the same state (and succeeds or fails alike).
+func TestVMCLIRandomSequences(t *testing.T) {
+	testenv.NeedVM(t)
+	flush(t)
+	t.Cleanup(func() { theirs("-C") })
+	rng := rand.New(rand.NewSource(20261125))
+	const steps = 40
+	cmds := make([][]string, steps)
+	okTheirs := make([]bool, steps)
+	saves := make([]string, steps)
+	for i := range cmds {
+		cmds[i] = randomCommand(rng)
+		_, err := theirs(cmds[i]...)
+		okTheirs[i] = err == nil
+		step := fmt.Sprintf("step %d (ipvsadm %s)", i, strings.Join(cmds[i], " "))
+		if i%10 == 9 {
+			compareListings(t, step)
+		} else {
+			compareSome(t, step, [][]string{{"-L", "-n"}, {"-Ln", "--tun-info"}})
+		}
+		saves[i] = mustTheirs(t, "-S", "-n")
+	}
+	flush(t)
+	for i, c := range cmds {
+		_, err := ours(c...)
+		if (err == nil) != okTheirs[i] {
+			t.Fatalf("step %d: %s: ours err=%v, ipvsadm ok=%v", i, strings.Join(c, " "), err, okTheirs[i])
+		}
+		if got := mustTheirs(t, "-S", "-n"); got != saves[i] {
+			t.Fatalf("step %d: after ours %s, ipvsadm -S -n shows\n%s\nwant\n%s", i, strings.Join(c, " "), got, saves[i])
+		}
+	}
+}

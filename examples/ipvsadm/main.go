@@ -1,0 +1,273 @@
+// Command ipvsadm is an ipvsadm-compatible front end to package ipvs. Its
+// listings (-L -n with --stats, --rate, --thresholds, --persistent-conn,
+// --tun-info, --exact, --nosort) and saves (-S -n) are byte-identical to
+// ipvsadm 1.31's; addresses are always numeric. -R pipelines the whole
+// restore file into a few system calls.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout); err != nil {
+		if errors.Is(err, errUsage) {
+			usage(os.Stderr)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage:
+  ipvsadm -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe persistence_engine] [-b sched-flags]
+  ipvsadm -D virtual-service
+  ipvsadm -C
+  ipvsadm -R
+  ipvsadm -S [-n]
+  ipvsadm -a|e virtual-service -r server-address [options]
+  ipvsadm -d virtual-service -r server-address
+  ipvsadm -L|l [virtual-service] [options]
+  ipvsadm -Z [virtual-service]
+  ipvsadm --set tcp tcpfin udp
+  ipvsadm --start-daemon {master|backup} [daemon-options]
+  ipvsadm --stop-daemon {master|backup}
+  ipvsadm -h
+`)
+}
+
+// dial opens a client, loading ip_vs first when the kernel lacks it, as
+// ipvsadm does.
+func dial(ctx context.Context) (*ipvs.Client, error) {
+	c, err := ipvs.Dial(ctx)
+	if errors.Is(err, ipvs.ErrNotSupported) {
+		if exec.Command("modprobe", "--", "ip_vs").Run() == nil {
+			c, err = ipvs.Dial(ctx)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("Can't initialize ipvs: %w", err)
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
+	var cmd *command
+	if len(args) == 0 {
+		cmd = &command{cmd: "L"}
+	} else {
+		var err error
+		if cmd, err = parseArgs(args); err != nil {
+			return err
+		}
+	}
+	switch cmd.cmd {
+	case "h":
+		usage(out)
+		return nil
+	case "v":
+		fmt.Fprintln(out, "ipvsadm (lvskit) compatible with ipvsadm v1.31")
+		return nil
+	}
+	if cmd.cmd == "L" && cmd.conn {
+		return listConnections(out, cmd.list.PersistentConn)
+	}
+	c, err := dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if cmd.cmd == "R" {
+		return restore(ctx, c, in)
+	}
+	return execute(ctx, c, cmd, out)
+}
+
+// op returns the service or destination operation of cmd, if it is one.
+func (cmd *command) op() (ipvs.Op, bool) {
+	switch cmd.cmd {
+	case "A":
+		return ipvs.Op{Kind: ipvs.OpNewService, Service: cmd.svc}, true
+	case "E":
+		return ipvs.Op{Kind: ipvs.OpUpdateService, Service: cmd.svc}, true
+	case "D":
+		return ipvs.Op{Kind: ipvs.OpDeleteService, Service: cmd.svc}, true
+	case "a":
+		return ipvs.Op{Kind: ipvs.OpNewDestination, Service: cmd.svc, Destination: cmd.dst}, true
+	case "e":
+		return ipvs.Op{Kind: ipvs.OpUpdateDestination, Service: cmd.svc, Destination: cmd.dst}, true
+	case "d":
+		return ipvs.Op{Kind: ipvs.OpDeleteDestination, Service: cmd.svc, Destination: cmd.dst}, true
+	}
+	return ipvs.Op{}, false
+}
+
+func (cmd *command) check() error {
+	switch cmd.cmd {
+	case "A", "E", "D", "a", "e", "d":
+		if !cmd.haveSvc {
+			return fmt.Errorf("You need to supply the 'service-address' option for the '%s' command", cmd.cmd)
+		}
+	}
+	switch cmd.cmd {
+	case "a", "e", "d":
+		if !cmd.haveDst {
+			return fmt.Errorf("You need to supply the 'real-server' option for the '%s' command", cmd.cmd)
+		}
+	}
+	return nil
+}
+
+func execute(ctx context.Context, c *ipvs.Client, cmd *command, out io.Writer) error {
+	if err := cmd.check(); err != nil {
+		return err
+	}
+	if op, ok := cmd.op(); ok {
+		return c.Do(ctx, []ipvs.Op{op})
+	}
+	switch cmd.cmd {
+	case "C":
+		return c.Flush(ctx)
+	case "Z":
+		if cmd.haveSvc {
+			return c.ZeroService(ctx, cmd.svc)
+		}
+		return c.Zero(ctx)
+	case "set":
+		return c.SetTimeouts(ctx, cmd.timeouts)
+	case "start-daemon":
+		if cmd.d.Interface == "" {
+			cmd.d.Interface = "eth0"
+		}
+		if cmd.d.SyncID == 0 {
+			cmd.d.SyncID = 255
+		}
+		return c.StartDaemon(ctx, cmd.d)
+	case "stop-daemon":
+		return c.StopDaemon(ctx, cmd.d.State)
+	case "S":
+		svcs, err := c.Dump(ctx)
+		if err != nil {
+			return err
+		}
+		return ipvs.WriteRules(out, svcs, cmd.list.NoSort)
+	case "L":
+		return list(ctx, c, cmd, out)
+	}
+	return errUsage
+}
+
+func list(ctx context.Context, c *ipvs.Client, cmd *command, out io.Writer) error {
+	if cmd.timeout {
+		t, err := c.Timeouts(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Timeout (tcp tcpfin udp): %d %d %d\n",
+			int(t.TCP.Seconds()), int(t.TCPFin.Seconds()), int(t.UDP.Seconds()))
+		return nil
+	}
+	if cmd.daemon {
+		ds, err := c.Daemons(ctx)
+		if err != nil {
+			return err
+		}
+		for _, want := range []ipvs.DaemonState{ipvs.Master, ipvs.Backup} {
+			for _, d := range ds {
+				if d.State != want {
+					continue
+				}
+				fmt.Fprintf(out, "%s sync daemon (mcast=%s, syncid=%d", d.State, d.Interface, d.SyncID)
+				if d.MaxLen != 0 {
+					fmt.Fprintf(out, ", maxlen=%d", d.MaxLen)
+				}
+				if d.Group.IsValid() {
+					fmt.Fprintf(out, ", group=%s", d.Group)
+				}
+				if d.Port != 0 {
+					fmt.Fprintf(out, ", port=%d", d.Port)
+				}
+				if d.TTL != 0 {
+					fmt.Fprintf(out, ", ttl=%d", d.TTL)
+				}
+				fmt.Fprintln(out, ")")
+			}
+		}
+		return nil
+	}
+	if cmd.haveSvc {
+		s, err := c.Service(ctx, cmd.svc)
+		if err != nil {
+			return err
+		}
+		if s.Destinations, err = c.Destinations(ctx, s); err != nil {
+			return err
+		}
+		return ipvs.WriteServiceList(out, s, cmd.list)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	svcs, err := c.Dump(ctx)
+	if err != nil {
+		return err
+	}
+	return ipvs.WriteList(out, info, svcs, cmd.list)
+}
+
+// restore runs ipvsadm -R input: service and server commands are
+// pipelined in batches; other commands run in order between batches.
+func restore(ctx context.Context, c *ipvs.Client, in io.Reader) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var ops []ipvs.Op
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		err := c.Do(ctx, ops)
+		ops = ops[:0]
+		return err
+	}
+	line := 0
+	for sc.Scan() {
+		line++
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		cmd, err := parseArgs(fields)
+		if err == nil {
+			err = cmd.check()
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		if op, ok := cmd.op(); ok {
+			ops = append(ops, op)
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := execute(ctx, c, cmd, io.Discard); err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return flush()
+}

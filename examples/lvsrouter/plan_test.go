@@ -1,0 +1,145 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lvskit/lvskit/check"
+	"github.com/lvskit/lvskit/ipvs"
+	"github.com/lvskit/lvskit/keepalivedconf"
+	"github.com/lvskit/lvskit/vrrp"
+)
+
+func translateFile(t *testing.T, path string) (*Plan, error) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := keepalivedconf.Parse(path, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Translate(cfg)
+}
+
+// TestTranslateSeedNAT translates the seed document's NAT load balancer
+// (section 4.1, LB1) and checks what the router would run.
+func TestTranslateSeedNAT(t *testing.T) {
+	p, err := translateFile(t, "../../keepalivedconf/testdata/seed/nat_lb1_full.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Instances) != 2 {
+		t.Fatalf("%d instances", len(p.Instances))
+	}
+	ext := p.Instances[0]
+	if ext.Name != "RH_EXT" || ext.Interface != "eth0" || ext.VRID != 50 || ext.Priority != 100 ||
+		ext.Interval != time.Second || ext.AuthType != vrrp.AuthSimple || ext.AuthPass != "passw123" {
+		t.Errorf("RH_EXT = %+v", ext)
+	}
+	if got := ext.VIPs[0].Prefix; got != netip.MustParsePrefix("10.0.0.1/32") {
+		t.Errorf("RH_EXT VIP %v", got)
+	}
+	if diff := cmp.Diff([]SyncGroup{{Name: "VG1", Members: []string{"RH_EXT", "RH_INT"}}}, p.SyncGroups); diff != "" {
+		t.Errorf("sync groups (-want +got):\n%s", diff)
+	}
+	if len(p.Services) != 1 {
+		t.Fatalf("%d services", len(p.Services))
+	}
+	vs := p.Services[0]
+	if s := vs.Service; s.Protocol != ipvs.TCP || s.Addr != netip.MustParseAddrPort("10.0.0.1:80") ||
+		s.Scheduler != "rr" || s.Flags != 0 || s.FWMark != 0 {
+		t.Errorf("service = %+v", s)
+	}
+	if len(vs.Reals) != 4 {
+		t.Fatalf("%d real servers", len(vs.Reals))
+	}
+	for i, rs := range vs.Reals {
+		addr := netip.MustParseAddrPort("192.168.1.2" + string(rune('0'+i)) + ":80")
+		if rs.Dest.Addr != addr || rs.Dest.Forward != ipvs.Masquerade || rs.Dest.Weight != 1 {
+			t.Errorf("real server %d = %+v", i, rs.Dest)
+		}
+		if len(rs.Checks) != 1 {
+			t.Fatalf("real server %d: %d checks", i, len(rs.Checks))
+		}
+		tc, ok := rs.Checks[0].Checker.(check.TCP)
+		if !ok || tc.Addr != addr || tc.Timeout != 10*time.Second {
+			t.Errorf("check %d = %#v", i, rs.Checks[0].Checker)
+		}
+		if pol := rs.Checks[0].Policy.(check.Keepalived); pol.DelayLoop != 6*time.Second {
+			t.Errorf("delay_loop %v", pol.DelayLoop)
+		}
+	}
+}
+
+// TestTranslateSeedDR checks the Direct Routing example (section 4.2).
+func TestTranslateSeedDR(t *testing.T) {
+	for _, f := range []string{"dr_master_vrrp.conf", "nat_lb2_full.conf"} {
+		if _, err := translateFile(t, "../../keepalivedconf/testdata/seed/"+f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestDesired checks how health decides the IPVS destinations: a dead
+// server leaves, an inhibited one stays with weight 0, and the sorry
+// server stands in when none is alive.
+func TestDesired(t *testing.T) {
+	sorry := ipvs.Destination{Addr: netip.MustParseAddrPort("10.9.9.9:80"), Weight: 1}
+	p := &Plan{Services: []VirtualService{{
+		Service: ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80"), Scheduler: "rr"},
+		Sorry:   &sorry,
+		Reals: []RealServer{
+			{Dest: ipvs.Destination{Addr: netip.MustParseAddrPort("10.1.0.1:80"), Weight: 2}, Checks: []check.Target{{ID: "a"}}},
+			{Dest: ipvs.Destination{Addr: netip.MustParseAddrPort("10.1.0.2:80"), Weight: 3}, Inhibit: true, Checks: []check.Target{{ID: "b"}}},
+		},
+	}}}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	r.plan = p
+	dests := func() string {
+		var s []string
+		for _, d := range r.desired()[0].Destinations {
+			s = append(s, d.Addr.String()+"/"+string(rune('0'+d.Weight)))
+		}
+		return strings.Join(s, " ")
+	}
+	if got := dests(); got != "10.1.0.1:80/2 10.1.0.2:80/3" {
+		t.Errorf("all up: %s", got)
+	}
+	r.down["b"] = true
+	if got := dests(); got != "10.1.0.1:80/2 10.1.0.2:80/0" {
+		t.Errorf("b down, inhibited: %s", got)
+	}
+	r.down["a"] = true
+	if got := dests(); got != "10.9.9.9:80/1" {
+		t.Errorf("all down: %s", got)
+	}
+	r.down["a"], r.weight["a"] = false, 7
+	if got := dests(); got != "10.1.0.1:80/7 10.1.0.2:80/0" {
+		t.Errorf("dynamic weight: %s", got)
+	}
+}
+
+// TestBadConfig shows that a configuration error names its place.
+func TestBadConfig(t *testing.T) {
+	path := t.TempDir() + "/bad.conf"
+	os.WriteFile(path, []byte("vrrp_instance X {\n  interface lo\n  virtual_router_id 5\n  track_script {\n    nosuch\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"), 0o644)
+	_, _, err := load(path)
+	if err == nil || !strings.Contains(err.Error(), "bad.conf:5:") || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("error %v, want one naming bad.conf:5 and nosuch", err)
+	}
+	if code := run([]string{"-t", "-f", path}, io.Discard, io.Discard); code != exitConfigTest {
+		t.Errorf("-t on a bad config: exit %d", code)
+	}
+}

@@ -1,0 +1,566 @@
+package ipvs
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// OpKind is the kind of one IPVS change.
+type OpKind uint8
+
+// Operation kinds. The destination kinds come last (Client.Do relies on it).
+const (
+	OpNewService OpKind = iota + 1
+	OpUpdateService
+	OpDeleteService
+	OpNewDestination
+	OpUpdateDestination
+	OpDeleteDestination
+)
+
+// String returns the ipvsadm command letter's long name ("add-service", ...).
+func (k OpKind) String() string {
+	switch k {
+	case OpNewService:
+		return "add-service"
+	case OpUpdateService:
+		return "edit-service"
+	case OpDeleteService:
+		return "delete-service"
+	case OpNewDestination:
+		return "add-server"
+	case OpUpdateDestination:
+		return "edit-server"
+	case OpDeleteDestination:
+		return "delete-server"
+	}
+	return fmt.Sprintf("op(%d)", uint8(k))
+}
+
+// Op is one change: a service operation, or a destination operation on
+// Destination of Service.
+type Op struct {
+	Kind        OpKind
+	Service     Service
+	Destination Destination
+}
+
+// String describes the operation: "add-server TCP 10.0.0.1:80 -> 10.1.0.1:80".
+func (o Op) String() string {
+	if o.Kind >= OpNewDestination {
+		return o.Kind.String() + " " + o.Service.String() + " -> " + o.Destination.Addr.String()
+	}
+	return o.Kind.String() + " " + o.Service.String()
+}
+
+// Changes lists the operations an Apply issued, in order.
+type Changes struct {
+	Ops []Op
+}
+
+// Len returns the number of operations.
+func (c Changes) Len() int { return len(c.Ops) }
+
+// Count returns the number of operations of kind k.
+func (c Changes) Count(k OpKind) int {
+	n := 0
+	for _, o := range c.Ops {
+		if o.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// ApplyOption changes how Apply treats services that are not desired.
+type ApplyOption func(*applyOptions)
+
+type applyOptions struct {
+	managed func(ServiceKey) bool
+}
+
+// KeepUnlisted leaves every service that is not in the desired set alone,
+// instead of deleting it.
+func KeepUnlisted() ApplyOption {
+	return func(o *applyOptions) { o.managed = func(ServiceKey) bool { return false } }
+}
+
+// Managed limits deletion to services for which managed returns true;
+// other services missing from the desired set are left alone.
+func Managed(managed func(ServiceKey) bool) ApplyOption {
+	return func(o *applyOptions) { o.managed = managed }
+}
+
+// Ops is what Apply needs from a client; *Client implements it, and tests
+// use an in-memory fake.
+type Ops interface {
+	// Dump returns every service with its destinations.
+	Dump(ctx context.Context) ([]Service, error)
+	// Do runs operations in order.
+	Do(ctx context.Context, ops []Op) error
+}
+
+// ApplyTo reads the current state from o, computes the minimal operations
+// that turn it into desired (Diff) and runs them.
+func ApplyTo(ctx context.Context, o Ops, desired []Service, opts ...ApplyOption) (Changes, error) {
+	current, err := o.Dump(ctx)
+	if err != nil {
+		return Changes{}, err
+	}
+	ops, err := Diff(current, desired, opts...)
+	if err != nil {
+		return Changes{}, err
+	}
+	if len(ops) == 0 {
+		return Changes{}, nil
+	}
+	return Changes{Ops: ops}, o.Do(ctx, ops)
+}
+
+// Diff computes the operations that turn current into desired: services
+// missing from desired are deleted (subject to the options), new ones are
+// added with their destinations, changed settings are updates (a weight
+// change is one destination update, never a delete and add), and nothing is
+// issued for what already matches, so Diff(x, x) is empty. Deletions of
+// services come first; then, service by service in desired order, the
+// service's own change, destination deletions, updates and additions.
+func Diff(current, desired []Service, opts ...ApplyOption) ([]Op, error) {
+	cur := make([]*Service, len(current))
+	idx := make(map[ServiceKey]int, len(current))
+	for i := range current {
+		cur[i] = &current[i]
+		idx[current[i].Key()] = i
+	}
+	ops, _, err := diffIndexed(cur, idx, nil, desired, opts)
+	return ops, err
+}
+
+// diffIndexed is Diff over current services indexed by key (nil entries
+// of cur are skipped). It also returns the indices of the desired services
+// that needed operations.
+//
+// sums, when not nil, holds a fingerprint of each current service
+// (configSum); a desired service at the same index with the same key and
+// fingerprint is unchanged, and its destinations are not compared one by
+// one, which saves reading the remembered copy.
+func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired []Service, opts []ApplyOption) ([]Op, []int, error) {
+	var o applyOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	matched := make([]bool, len(cur))
+	nMatched := 0
+	var fresh map[ServiceKey]struct{}
+	var body []Op
+	var changed []int
+	for i := range desired {
+		s := &desired[i]
+		k := s.Key()
+		n := len(body)
+		// Positional fast path: an Applier keeps its state in the order
+		// it was last given, so most services sit at the same index.
+		j, ok := i, i < len(cur) && cur[i] != nil && cur[i].Key() == k
+		if ok && sums != nil && sums[i] == configSum(s) {
+			if matched[i] {
+				return nil, nil, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+			}
+			matched[i] = true
+			nMatched++
+			continue
+		}
+		if !ok {
+			j, ok = idx[k]
+		}
+		if ok && cur[j] != nil {
+			if matched[j] {
+				return nil, nil, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+			}
+			matched[j] = true
+			nMatched++
+			var err error
+			if body, err = diffService(body, cur[j], s); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			if fresh == nil {
+				fresh = make(map[ServiceKey]struct{})
+			}
+			if _, dup := fresh[k]; dup {
+				return nil, nil, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+			}
+			fresh[k] = struct{}{}
+			var err error
+			if body, err = diffService(body, nil, s); err != nil {
+				return nil, nil, err
+			}
+		}
+		if len(body) > n {
+			changed = append(changed, i)
+		}
+	}
+	var ops []Op
+	live := 0
+	for _, c := range cur {
+		if c != nil {
+			live++
+		}
+	}
+	if nMatched < live {
+		for j, c := range cur {
+			if c == nil || matched[j] {
+				continue
+			}
+			if o.managed != nil && !o.managed(c.Key()) {
+				continue
+			}
+			ops = append(ops, Op{Kind: OpDeleteService, Service: bare(c)})
+		}
+	}
+	if len(ops) == 0 {
+		return body, changed, nil
+	}
+	return append(ops, body...), changed, nil
+}
+
+// checkDests rejects invalid or repeated destinations.
+func checkDests(s *Service) error {
+	if len(s.Destinations) <= 8 {
+		for i := range s.Destinations {
+			if err := s.Destinations[i].Validate(); err != nil {
+				return fmt.Errorf("service %v: %w", s.Key(), err)
+			}
+			for j := 0; j < i; j++ {
+				if s.Destinations[j].Addr == s.Destinations[i].Addr {
+					return fmt.Errorf("%w: service %v: destination %v listed twice", ErrInvalid, s.Key(), s.Destinations[i].Addr)
+				}
+			}
+		}
+		return nil
+	}
+	addrs := make(map[netip.AddrPort]struct{}, len(s.Destinations))
+	for i := range s.Destinations {
+		if err := s.Destinations[i].Validate(); err != nil {
+			return fmt.Errorf("service %v: %w", s.Key(), err)
+		}
+		a := s.Destinations[i].Addr
+		if _, dup := addrs[a]; dup {
+			return fmt.Errorf("%w: service %v: destination %v listed twice", ErrInvalid, s.Key(), a)
+		}
+		addrs[a] = struct{}{}
+	}
+	return nil
+}
+
+// bare returns s without destinations and statistics, as ops carry it.
+func bare(s *Service) Service {
+	b := *s
+	b.Destinations = nil
+	b.Stats = Stats{}
+	return b
+}
+
+// diffService appends the operations that turn cur (nil: absent) into
+// want. It validates what it writes: the service when it adds or edits it,
+// destinations when it adds or edits them, and the destination list unless
+// it names the current destinations in the current order.
+func diffService(ops []Op, cur, want *Service) ([]Op, error) {
+	if cur == nil || !sameServiceConfig(cur, want) {
+		if err := want.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	svc := bare(want)
+	if cur == nil {
+		if err := checkDests(want); err != nil {
+			return nil, err
+		}
+		ops = append(ops, Op{Kind: OpNewService, Service: svc})
+		for i := range want.Destinations {
+			ops = append(ops, Op{Kind: OpNewDestination, Service: svc, Destination: destConfig(&want.Destinations[i])})
+		}
+		return ops, nil
+	}
+	if !sameServiceConfig(cur, want) {
+		ops = append(ops, Op{Kind: OpUpdateService, Service: svc})
+	}
+	if sameDestOrder(cur.Destinations, want.Destinations) {
+		for i := range want.Destinations {
+			if !sameDestConfig(&cur.Destinations[i], &want.Destinations[i]) {
+				if err := want.Destinations[i].Validate(); err != nil {
+					return nil, fmt.Errorf("service %v: %w", want.Key(), err)
+				}
+				ops = append(ops, Op{Kind: OpUpdateDestination, Service: svc, Destination: destConfig(&want.Destinations[i])})
+			}
+		}
+		return ops, nil
+	}
+	if err := checkDests(want); err != nil {
+		return nil, err
+	}
+	find := func(list []Destination, d *Destination) *Destination {
+		for i := range list {
+			if list[i].Addr == d.Addr {
+				return &list[i]
+			}
+		}
+		return nil
+	}
+	// Few destinations per service are the rule; above that, index them.
+	var curIdx, wantIdx map[netip.AddrPort]*Destination
+	if len(cur.Destinations) > 16 || len(want.Destinations) > 16 {
+		curIdx = make(map[netip.AddrPort]*Destination, len(cur.Destinations))
+		for i := range cur.Destinations {
+			curIdx[cur.Destinations[i].Addr] = &cur.Destinations[i]
+		}
+		wantIdx = make(map[netip.AddrPort]*Destination, len(want.Destinations))
+		for i := range want.Destinations {
+			wantIdx[want.Destinations[i].Addr] = &want.Destinations[i]
+		}
+		find = nil
+	}
+	lookup := func(idx map[netip.AddrPort]*Destination, list []Destination, d *Destination) *Destination {
+		if idx != nil {
+			return idx[d.Addr]
+		}
+		return find(list, d)
+	}
+	for i := range cur.Destinations {
+		d := &cur.Destinations[i]
+		if lookup(wantIdx, want.Destinations, d) == nil {
+			ops = append(ops, Op{Kind: OpDeleteDestination, Service: svc, Destination: destConfig(d)})
+		}
+	}
+	var adds []Op
+	for i := range want.Destinations {
+		d := &want.Destinations[i]
+		c := lookup(curIdx, cur.Destinations, d)
+		switch {
+		case c == nil:
+			adds = append(adds, Op{Kind: OpNewDestination, Service: svc, Destination: destConfig(d)})
+		case !sameDestConfig(c, d):
+			ops = append(ops, Op{Kind: OpUpdateDestination, Service: svc, Destination: destConfig(d)})
+		}
+	}
+	return append(ops, adds...), nil
+}
+
+// sameDestOrder reports whether both lists name the same destinations in
+// the same order, the common case that needs no lookups.
+func sameDestOrder(a, b []Destination) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Addr != b[i].Addr {
+			return false
+		}
+	}
+	return true
+}
+
+// destConfig returns d without counters.
+func destConfig(d *Destination) Destination {
+	c := *d
+	c.ActiveConns, c.InactiveConns, c.PersistentConns = 0, 0, 0
+	c.Stats = Stats{}
+	return c
+}
+
+// sameServiceConfig compares what UpdateService can change.
+func sameServiceConfig(a, b *Service) bool {
+	return a.scheduler() == b.scheduler() &&
+		a.Flags&^FlagHashed == b.Flags&^FlagHashed &&
+		a.Timeout/time.Second == b.Timeout/time.Second &&
+		a.netmask() == b.netmask() &&
+		a.PersistenceEngine == b.PersistenceEngine
+}
+
+// sameDestConfig compares what UpdateDestination can change.
+func sameDestConfig(a, b *Destination) bool {
+	return a.Forward == b.Forward && a.Weight == b.Weight &&
+		a.UpperThreshold == b.UpperThreshold && a.LowerThreshold == b.LowerThreshold &&
+		a.TunnelType == b.TunnelType && a.TunnelPort == b.TunnelPort &&
+		a.TunnelFlags == b.TunnelFlags
+}
+
+// Applier applies desired states repeatedly, remembering the state it last
+// left the kernel in, so that a reload with one change costs one operation
+// and no dump. It assumes nothing else changes the services it manages; call
+// Resync (or let an error do it) when that may not hold. It is not safe for
+// concurrent use.
+type Applier struct {
+	o     Ops
+	known []*Service // nil: deleted
+	sums  []uint64   // configSum of known, by index
+	idx   map[ServiceKey]int
+	dead  int
+	valid bool
+	fresh bool // known is a dump, in kernel order
+}
+
+// NewApplier returns an Applier working through o (usually a *Client).
+func NewApplier(o Ops) *Applier { return &Applier{o: o} }
+
+// Resync makes the next Apply read the kernel's state again.
+func (a *Applier) Resync() {
+	a.valid, a.fresh, a.known, a.sums, a.idx, a.dead = false, false, nil, nil, nil, 0
+}
+
+// Apply makes the kernel match desired, like ApplyTo, but diffs against the
+// remembered state when it has one.
+func (a *Applier) Apply(ctx context.Context, desired []Service, opts ...ApplyOption) (Changes, error) {
+	if !a.valid {
+		cur, err := a.o.Dump(ctx)
+		if err != nil {
+			return Changes{}, err
+		}
+		a.known = make([]*Service, len(cur))
+		a.sums = make([]uint64, len(cur))
+		a.idx = make(map[ServiceKey]int, len(cur))
+		for i := range cur {
+			a.known[i] = &cur[i]
+			a.sums[i] = configSum(&cur[i])
+			a.idx[cur[i].Key()] = i
+		}
+		a.valid, a.fresh = true, true
+	}
+	ops, changed, err := diffIndexed(a.known, a.idx, a.sums, desired, opts)
+	if err != nil {
+		return Changes{}, err
+	}
+	if len(ops) > 0 {
+		if err := a.o.Do(ctx, ops); err != nil {
+			a.Resync()
+			return Changes{Ops: ops}, err
+		}
+	}
+	if a.fresh {
+		a.reorder(desired, ops)
+	} else {
+		a.remember(desired, ops, changed)
+	}
+	if len(ops) == 0 {
+		return Changes{}, nil
+	}
+	return Changes{Ops: ops}, nil
+}
+
+// reorder rebuilds the known state after the first Apply following a dump:
+// copies of desired in its order, then the services left alone.
+func (a *Applier) reorder(desired []Service, ops []Op) {
+	deleted := make(map[ServiceKey]struct{})
+	for _, o := range ops {
+		if o.Kind == OpDeleteService {
+			deleted[o.Service.Key()] = struct{}{}
+		}
+	}
+	known := make([]*Service, 0, len(desired))
+	sums := make([]uint64, 0, len(desired))
+	idx := make(map[ServiceKey]int, len(desired))
+	for i := range desired {
+		s := desired[i]
+		s.Destinations = append([]Destination(nil), desired[i].Destinations...)
+		idx[s.Key()] = len(known)
+		known = append(known, &s)
+		sums = append(sums, configSum(&s))
+	}
+	for _, s := range a.known {
+		if s == nil {
+			continue
+		}
+		k := s.Key()
+		if _, ok := idx[k]; ok {
+			continue
+		}
+		if _, ok := deleted[k]; ok {
+			continue
+		}
+		idx[k] = len(known)
+		known = append(known, s)
+		sums = append(sums, configSum(s))
+	}
+	a.known, a.sums, a.idx, a.dead, a.fresh = known, sums, idx, 0, false
+}
+
+// remember updates the known state after ops succeeded: deleted services
+// go, and the desired services that changed are copied in (copies, so the
+// caller may reuse its slices).
+func (a *Applier) remember(desired []Service, ops []Op, changed []int) {
+	for _, o := range ops {
+		if o.Kind != OpDeleteService {
+			continue
+		}
+		k := o.Service.Key()
+		if j, ok := a.idx[k]; ok {
+			a.known[j] = nil
+			delete(a.idx, k)
+			a.dead++
+		}
+	}
+	for _, i := range changed {
+		s := desired[i]
+		s.Destinations = append([]Destination(nil), desired[i].Destinations...)
+		k := s.Key()
+		if j, ok := a.idx[k]; ok {
+			a.known[j] = &s
+			a.sums[j] = configSum(&s)
+		} else {
+			a.idx[k] = len(a.known)
+			a.known = append(a.known, &s)
+			a.sums = append(a.sums, configSum(&s))
+		}
+	}
+	if a.dead > 64 && a.dead > len(a.known)/2 {
+		live := a.known[:0]
+		sums := a.sums[:0]
+		for j, s := range a.known {
+			if s != nil {
+				a.idx[s.Key()] = len(live)
+				live = append(live, s)
+				sums = append(sums, a.sums[j])
+			}
+		}
+		clear(a.known[len(live):])
+		a.known, a.sums, a.dead = live, sums, 0
+	}
+}
+
+// configSum fingerprints what Apply compares of a service: its settings
+// and its destinations' settings, in order. The Applier keeps the sums of
+// what it applied so that an unchanged service costs one hash, not a walk
+// over two copies.
+func configSum(s *Service) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) {
+		h ^= v
+		h *= prime
+		h ^= h >> 29
+	}
+	for i := 0; i < len(s.Scheduler); i++ {
+		mix(uint64(s.Scheduler[i]))
+	}
+	mix(uint64(len(s.Scheduler)))
+	if s.Scheduler == "" {
+		mix('w')
+	}
+	for i := 0; i < len(s.PersistenceEngine); i++ {
+		mix(uint64(s.PersistenceEngine[i]))
+	}
+	mix(uint64(s.Flags&^FlagHashed)<<32 | uint64(s.netmask()))
+	mix(uint64(s.Timeout / time.Second))
+	for i := range s.Destinations {
+		d := &s.Destinations[i]
+		a := d.Addr.Addr().As16()
+		mix(binary.LittleEndian.Uint64(a[:8]))
+		mix(binary.LittleEndian.Uint64(a[8:]))
+		mix(uint64(d.Addr.Port())<<48 | uint64(d.Forward)<<40 | uint64(d.TunnelType)<<32 | uint64(uint32(d.Weight)))
+		mix(uint64(d.UpperThreshold)<<32 | uint64(d.LowerThreshold))
+		mix(uint64(d.TunnelPort)<<16 | uint64(d.TunnelFlags) | uint64(familyOf(d.Addr.Addr()))<<32)
+	}
+	mix(uint64(len(s.Destinations)))
+	return h
+}

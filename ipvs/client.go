@@ -1,0 +1,392 @@
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// Client talks to the kernel's IPVS over generic netlink. It is safe for
+// concurrent use; calls are serialised on one socket, and each call
+// pipelines its own requests.
+type Client struct {
+	c *conn
+	// closeNS closes a namespace file opened by NetNSPath.
+	closeNS func() error
+	once    sync.Once
+}
+
+// Option configures Dial.
+type Option func(*options) error
+
+type options struct {
+	netns   int
+	closeNS func() error
+}
+
+// NetNS makes the client work in the network namespace open as fd (for
+// example from /var/run/netns/NAME). The caller keeps ownership of fd.
+func NetNS(fd int) Option {
+	return func(o *options) error {
+		if fd <= 0 {
+			return fmt.Errorf("%w: network namespace fd %d", ErrInvalid, fd)
+		}
+		o.netns = fd
+		return nil
+	}
+}
+
+// NetNSPath makes the client work in the network namespace at path, such as
+// "/var/run/netns/lb" or "/proc/1234/ns/net".
+func NetNSPath(path string) Option {
+	return func(o *options) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("ipvs: network namespace: %w", err)
+		}
+		o.netns = int(f.Fd())
+		o.closeNS = f.Close
+		return nil
+	}
+}
+
+// Dial opens a client. Without options it works in the caller's network
+// namespace. It fails with ErrNotSupported when the kernel has no IPVS.
+func Dial(ctx context.Context, opts ...Option) (*Client, error) {
+	var o options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			if o.closeNS != nil {
+				o.closeNS()
+			}
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := dialConn(ctx, o.netns)
+	if o.closeNS != nil {
+		// The socket lives in the namespace now; the file is not needed.
+		o.closeNS()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c}, nil
+}
+
+// Close releases the socket.
+func (c *Client) Close() error {
+	var err error
+	c.once.Do(func() { err = c.c.close() })
+	return err
+}
+
+// requestsSent reports how many netlink requests the client has sent (for
+// tests that count operations).
+func (c *Client) requestsSent() int {
+	return c.c.sent
+}
+
+// do runs one request and turns its failure into an *OpError.
+func (c *Client) do(ctx context.Context, r *request, svc *Service, dst *Destination) error {
+	if err := c.c.run(ctx, []*request{r}); err != nil {
+		return err
+	}
+	return opError(r, svc, dst)
+}
+
+func opError(r *request, svc *Service, dst *Destination) error {
+	if r.err == nil {
+		return nil
+	}
+	e := &OpError{Op: cmdName[r.cmd], Err: r.err}
+	if svc != nil {
+		k := svc.Key()
+		e.Service = &k
+	}
+	if dst != nil {
+		d := *dst
+		e.Destination = &d
+	}
+	return e
+}
+
+// Info returns the IPVS version and connection table size.
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	var info Info
+	r := &request{cmd: cmdGetInfo, reply: func(b []byte) (err error) {
+		info, err = decodeInfo(b)
+		return err
+	}}
+	return info, c.do(ctx, r, nil, nil)
+}
+
+// Services returns every virtual service (without destinations), with one
+// multipart dump.
+func (c *Client) Services(ctx context.Context) ([]Service, error) {
+	var out []Service
+	r := &request{cmd: cmdGetService, dump: true, reply: func(b []byte) error {
+		s, err := decodeServiceMsg(b)
+		if err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	}}
+	return out, c.do(ctx, r, nil, nil)
+}
+
+// Service returns the service identified by key's Family, Protocol, Addr
+// and FWMark (other fields are ignored), or an error wrapping ErrNotFound.
+func (c *Client) Service(ctx context.Context, key Service) (Service, error) {
+	attrs, err := serviceAttrs(&key, false)
+	if err != nil {
+		return Service{}, err
+	}
+	var s Service
+	r := &request{cmd: cmdGetService, attrs: attrs, reply: func(b []byte) (err error) {
+		s, err = decodeServiceMsg(b)
+		return err
+	}}
+	return s, c.do(ctx, r, &key, nil)
+}
+
+// Destinations returns the destinations of svc (identified as in Service).
+// A service that does not exist has no destinations.
+func (c *Client) Destinations(ctx context.Context, svc Service) ([]Destination, error) {
+	all := []Service{svc}
+	if err := c.fillDestinations(ctx, all); err != nil {
+		return nil, err
+	}
+	return all[0].Destinations, nil
+}
+
+// Dump returns every service with its destinations: one dump for the
+// services, then the per-service destination dumps pipelined in batches.
+func (c *Client) Dump(ctx context.Context) ([]Service, error) {
+	svcs, err := c.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return svcs, c.fillDestinations(ctx, svcs)
+}
+
+// fillDestinations dumps the destinations of every service, many dumps per
+// sendmsg.
+func (c *Client) fillDestinations(ctx context.Context, svcs []Service) error {
+	reqs := make([]*request, len(svcs))
+	for i := range svcs {
+		s := &svcs[i]
+		s.Destinations = nil
+		attrs, err := serviceAttrs(s, false)
+		if err != nil {
+			return err
+		}
+		fam := s.Key().Family
+		reqs[i] = &request{cmd: cmdGetDest, dump: true, attrs: attrs, reply: func(b []byte) error {
+			d, err := decodeDestMsg(b, fam)
+			if err != nil {
+				return err
+			}
+			s.Destinations = append(s.Destinations, d)
+			return nil
+		}}
+	}
+	if err := c.c.run(ctx, reqs); err != nil {
+		return err
+	}
+	var errs []error
+	for i, r := range reqs {
+		errs = append(errs, opError(r, &svcs[i], nil))
+	}
+	return errors.Join(errs...)
+}
+
+// NewService creates s (its Destinations are not added; see Apply).
+func (c *Client) NewService(ctx context.Context, s Service) error {
+	return c.Do(ctx, []Op{{Kind: OpNewService, Service: s}})
+}
+
+// UpdateService changes the scheduler, flags, persistence and persistence
+// engine of the existing service s.
+func (c *Client) UpdateService(ctx context.Context, s Service) error {
+	return c.Do(ctx, []Op{{Kind: OpUpdateService, Service: s}})
+}
+
+// DeleteService removes the service s and its destinations.
+func (c *Client) DeleteService(ctx context.Context, s Service) error {
+	return c.Do(ctx, []Op{{Kind: OpDeleteService, Service: s}})
+}
+
+// NewDestination adds d to service s.
+func (c *Client) NewDestination(ctx context.Context, s Service, d Destination) error {
+	return c.Do(ctx, []Op{{Kind: OpNewDestination, Service: s, Destination: d}})
+}
+
+// UpdateDestination changes the forwarding method, weight, thresholds and
+// tunnel settings of the existing destination d of s.
+func (c *Client) UpdateDestination(ctx context.Context, s Service, d Destination) error {
+	return c.Do(ctx, []Op{{Kind: OpUpdateDestination, Service: s, Destination: d}})
+}
+
+// DeleteDestination removes d from s.
+func (c *Client) DeleteDestination(ctx context.Context, s Service, d Destination) error {
+	return c.Do(ctx, []Op{{Kind: OpDeleteDestination, Service: s, Destination: d}})
+}
+
+// Flush removes every service and destination.
+func (c *Client) Flush(ctx context.Context) error {
+	return c.do(ctx, &request{cmd: cmdFlush}, nil, nil)
+}
+
+// Zero resets the counters of every service and destination.
+func (c *Client) Zero(ctx context.Context) error {
+	return c.do(ctx, &request{cmd: cmdZero}, nil, nil)
+}
+
+// ZeroService resets the counters of one service and its destinations.
+func (c *Client) ZeroService(ctx context.Context, s Service) error {
+	attrs, err := serviceAttrs(&s, false)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, &request{cmd: cmdZero, attrs: attrs}, &s, nil)
+}
+
+// Timeouts returns the TCP, TCP FIN and UDP timeouts.
+func (c *Client) Timeouts(ctx context.Context) (Timeouts, error) {
+	var t Timeouts
+	r := &request{cmd: cmdGetConfig, reply: func(b []byte) (err error) {
+		t, err = decodeTimeouts(b)
+		return err
+	}}
+	return t, c.do(ctx, r, nil, nil)
+}
+
+// SetTimeouts sets the timeouts; zero fields stay unchanged.
+func (c *Client) SetTimeouts(ctx context.Context, t Timeouts) error {
+	attrs, err := timeoutAttrs(t)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, &request{cmd: cmdSetConfig, attrs: attrs}, nil, nil)
+}
+
+// Daemons returns the running sync daemons (none, master, backup or both).
+func (c *Client) Daemons(ctx context.Context) ([]Daemon, error) {
+	var out []Daemon
+	r := &request{cmd: cmdGetDaemon, dump: true, reply: func(b []byte) error {
+		d, err := decodeDaemonMsg(b)
+		if err != nil {
+			return err
+		}
+		out = append(out, d)
+		return nil
+	}}
+	return out, c.do(ctx, r, nil, nil)
+}
+
+// StartDaemon starts a connection-sync daemon.
+func (c *Client) StartDaemon(ctx context.Context, d Daemon) error {
+	if d.State != Master && d.State != Backup {
+		return fmt.Errorf("%w: daemon state %v", ErrInvalid, d.State)
+	}
+	attrs, err := daemonAttrs(&d, true)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, &request{cmd: cmdNewDaemon, attrs: attrs}, nil, nil)
+}
+
+// StopDaemon stops the sync daemon in the given role.
+func (c *Client) StopDaemon(ctx context.Context, state DaemonState) error {
+	attrs, err := daemonAttrs(&Daemon{State: state}, false)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, &request{cmd: cmdDelDaemon, attrs: attrs}, nil, nil)
+}
+
+// Do runs the operations in order, pipelined (many per system call). It
+// runs all of them even when some fail, and returns the failures joined, each
+// an *OpError.
+func (c *Client) Do(ctx context.Context, ops []Op) error {
+	reqs := make([]*request, 0, len(ops))
+	var errs []error
+	idx := make([]int, 0, len(ops))
+	for i := range ops {
+		r, err := ops[i].request()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		reqs = append(reqs, r)
+		idx = append(idx, i)
+	}
+	if len(reqs) > 0 {
+		if err := c.c.run(ctx, reqs); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+	}
+	for j, r := range reqs {
+		op := &ops[idx[j]]
+		var dst *Destination
+		if op.Kind >= OpNewDestination {
+			dst = &op.Destination
+		}
+		errs = append(errs, opError(r, &op.Service, dst))
+	}
+	return errors.Join(errs...)
+}
+
+// request encodes the operation, validating what it writes.
+func (op *Op) request() (*request, error) {
+	var (
+		cmd   uint8
+		attrs []byte
+		err   error
+	)
+	s, d := &op.Service, &op.Destination
+	switch op.Kind {
+	case OpNewService, OpUpdateService:
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+		cmd = cmdNewService
+		if op.Kind == OpUpdateService {
+			cmd = cmdSetService
+		}
+		attrs, err = serviceAttrs(s, true)
+	case OpDeleteService:
+		cmd = cmdDelService
+		attrs, err = serviceAttrs(s, false)
+	case OpNewDestination, OpUpdateDestination:
+		if err := d.Validate(); err != nil {
+			return nil, err
+		}
+		cmd = cmdNewDest
+		if op.Kind == OpUpdateDestination {
+			cmd = cmdSetDest
+		}
+		attrs, err = destAttrs(s, d, true)
+	case OpDeleteDestination:
+		cmd = cmdDelDest
+		attrs, err = destAttrs(s, d, false)
+	default:
+		return nil, fmt.Errorf("%w: operation kind %d", ErrInvalid, op.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &request{cmd: cmd, attrs: attrs}, nil
+}
+
+// Apply makes the kernel's services match desired with the fewest
+// operations; see ApplyTo.
+func (c *Client) Apply(ctx context.Context, desired []Service, opts ...ApplyOption) (Changes, error) {
+	return ApplyTo(ctx, c, desired, opts...)
+}

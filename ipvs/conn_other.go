@@ -1,0 +1,28 @@
+//go:build !linux
+
+package ipvs
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+)
+
+// request is one netlink request; see conn_linux.go.
+type request struct {
+	cmd   uint8
+	dump  bool
+	attrs []byte
+	reply func(attrs []byte) error
+	err   error
+}
+
+// conn is unavailable outside Linux.
+type conn struct{ sent int }
+
+func dialConn(context.Context, int) (*conn, error) {
+	return nil, fmt.Errorf("%w: IPVS exists only on Linux, not %s", ErrNotSupported, runtime.GOOS)
+}
+
+func (c *conn) close() error                          { return nil }
+func (c *conn) run(context.Context, []*request) error { return ErrNotSupported }

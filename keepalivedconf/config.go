@@ -1,0 +1,339 @@
+package keepalivedconf
+
+import (
+	"encoding/json"
+	"net/netip"
+	"time"
+)
+
+// Config is the typed view of a configuration. Every element keeps the
+// statement it was read from (field Stmt), so that edits through the typed
+// view change only the lines concerned.
+type Config struct {
+	GlobalDefs          *GlobalDefs           `json:",omitempty"`
+	Scripts             []*VRRPScript         `json:",omitempty"`
+	TrackFiles          []*TrackFile          `json:",omitempty"`
+	SyncGroups          []*SyncGroup          `json:",omitempty"`
+	Instances           []*VRRPInstance       `json:",omitempty"`
+	VirtualServerGroups []*VirtualServerGroup `json:",omitempty"`
+	VirtualServers      []*VirtualServer      `json:",omitempty"`
+	// Unknown lists the top-level statements keepalived does not know.
+	Unknown []*Stmt `json:"-"`
+
+	file *File
+}
+
+// GlobalDefs is the global_defs block.
+type GlobalDefs struct {
+	NotificationEmail     []string       `json:",omitempty"`
+	NotificationEmailFrom string         `json:",omitempty"`
+	SMTPServer            string         `json:",omitempty"` // address or host name
+	SMTPPort              uint16         `json:",omitempty"`
+	SMTPConnectTimeout    time.Duration  `json:",omitempty"`
+	RouterID              string         `json:",omitempty"`
+	VRRPMcastGroup4       netip.Addr     `json:",omitzero"`
+	VRRPMcastGroup6       netip.Addr     `json:",omitzero"`
+	VRRPVersion           int            `json:",omitempty"`
+	VRRPStrict            bool           `json:",omitempty"`
+	EnableScriptSecurity  bool           `json:",omitempty"`
+	ScriptUser            string         `json:",omitempty"`
+	LVSID                 string         `json:",omitempty"`
+	Stmt                  *Stmt          `json:"-"`
+	Other                 map[string]any `json:",omitempty"`
+}
+
+// VRRPScript is a vrrp_script block.
+type VRRPScript struct {
+	Name     string
+	Script   string        `json:",omitempty"`
+	Interval time.Duration `json:",omitempty"`
+	Timeout  time.Duration `json:",omitempty"`
+	Weight   int           `json:",omitempty"`
+	Rise     int           `json:",omitempty"`
+	Fall     int           `json:",omitempty"`
+	User     string        `json:",omitempty"`
+	InitFail bool          `json:",omitempty"`
+	Stmt     *Stmt         `json:"-"`
+}
+
+// TrackFile is a vrrp_track_file (or track_file) block.
+type TrackFile struct {
+	Name     string
+	File     string `json:",omitempty"`
+	Weight   int    `json:",omitempty"`
+	InitFile bool   `json:",omitempty"`
+	Stmt     *Stmt  `json:"-"`
+}
+
+// SyncGroup is a vrrp_sync_group block.
+type SyncGroup struct {
+	Name         string
+	Group        []string `json:",omitempty"`
+	Notify       string   `json:",omitempty"`
+	NotifyMaster string   `json:",omitempty"`
+	NotifyBackup string   `json:",omitempty"`
+	NotifyFault  string   `json:",omitempty"`
+	SMTPAlert    bool     `json:",omitempty"`
+	Stmt         *Stmt    `json:"-"`
+}
+
+// Track is one entry of a track_interface, track_script or track_file
+// block: a name with an optional weight.
+type Track struct {
+	Name   string
+	Weight int   `json:",omitempty"`
+	Stmt   *Stmt `json:"-"`
+}
+
+// VIP is one entry of virtual_ipaddress or virtual_ipaddress_excluded.
+type VIP struct {
+	Prefix netip.Prefix
+	// Brd, Dev, Scope and Label are the optional words after the address.
+	Brd   netip.Addr `json:",omitzero"`
+	Dev   string     `json:",omitempty"`
+	Scope string     `json:",omitempty"`
+	Label string     `json:",omitempty"`
+	Stmt  *Stmt      `json:"-"`
+}
+
+// VRRPInstance is a vrrp_instance block.
+type VRRPInstance struct {
+	Name            string
+	State           string        `json:",omitempty"` // MASTER or BACKUP
+	Interface       string        `json:",omitempty"`
+	VirtualRouterID int           `json:",omitempty"`
+	Priority        int           `json:",omitempty"`
+	AdvertInt       time.Duration `json:",omitempty"`
+	Version         int           `json:",omitempty"`
+	Nopreempt       bool          `json:",omitempty"`
+	PreemptDelay    time.Duration `json:",omitempty"`
+	UseVMAC         bool          `json:",omitempty"`
+	UnicastSrcIP    netip.Addr    `json:",omitzero"`
+	UnicastPeers    []netip.Addr  `json:",omitempty"`
+	AuthType        string        `json:",omitempty"`
+	AuthPass        string        `json:",omitempty"`
+	VIPs            []VIP         `json:",omitempty"`
+	ExcludedVIPs    []VIP         `json:",omitempty"`
+	TrackInterfaces []Track       `json:",omitempty"`
+	TrackScripts    []Track       `json:",omitempty"`
+	TrackFiles      []Track       `json:",omitempty"`
+	Notify          string        `json:",omitempty"`
+	NotifyMaster    string        `json:",omitempty"`
+	NotifyBackup    string        `json:",omitempty"`
+	NotifyFault     string        `json:",omitempty"`
+	NotifyStop      string        `json:",omitempty"`
+	SMTPAlert       bool          `json:",omitempty"`
+	GarpMasterDelay time.Duration `json:",omitempty"`
+	Stmt            *Stmt         `json:"-"`
+}
+
+// VSGMember is one entry of a virtual_server_group: an address (or the
+// first address of a range) with a port, or a firewall mark.
+type VSGMember struct {
+	Addr netip.Addr `json:",omitzero"`
+	// RangeEnd is the last address of an "a.b.c.d-e" range, else zero.
+	RangeEnd netip.Addr `json:",omitzero"`
+	Port     uint16     `json:",omitempty"`
+	FWMark   uint32     `json:",omitempty"`
+	Stmt     *Stmt      `json:"-"`
+}
+
+// VirtualServerGroup is a virtual_server_group block.
+type VirtualServerGroup struct {
+	Name    string
+	Members []VSGMember `json:",omitempty"`
+	Stmt    *Stmt       `json:"-"`
+}
+
+// VirtualServer is a virtual_server block, in one of its three forms:
+// address and port, fwmark, or group.
+type VirtualServer struct {
+	Addr                   netip.AddrPort `json:",omitzero"`
+	FWMark                 uint32         `json:",omitempty"`
+	Group                  string         `json:",omitempty"`
+	DelayLoop              time.Duration  `json:",omitempty"`
+	LBAlgo                 string         `json:",omitempty"`
+	LBKind                 string         `json:",omitempty"`
+	Protocol               string         `json:",omitempty"`
+	PersistenceTimeout     time.Duration  `json:",omitempty"`
+	PersistenceGranularity string         `json:",omitempty"`
+	VirtualHost            string         `json:",omitempty"`
+	SorryServer            netip.AddrPort `json:",omitzero"`
+	Quorum                 int            `json:",omitempty"`
+	Hysteresis             int            `json:",omitempty"`
+	QuorumUp               string         `json:",omitempty"`
+	QuorumDown             string         `json:",omitempty"`
+	Alpha                  bool           `json:",omitempty"`
+	Omega                  bool           `json:",omitempty"`
+	Inhibit                bool           `json:",omitempty"`
+	RealServers            []*RealServer  `json:",omitempty"`
+	Stmt                   *Stmt          `json:"-"`
+}
+
+// RealServer is a real_server block.
+type RealServer struct {
+	Addr             netip.AddrPort
+	Weight           int       `json:",omitempty"`
+	InhibitOnFailure bool      `json:",omitempty"`
+	NotifyUp         string    `json:",omitempty"`
+	NotifyDown       string    `json:",omitempty"`
+	Checkers         []Checker `json:",omitempty"`
+	Stmt             *Stmt     `json:"-"`
+}
+
+// Checker is one health checker block of a real_server: *TCPCheck,
+// *HTTPCheck (HTTP_GET and SSL_GET), *SMTPCheck, *DNSCheck, *MiscCheck,
+// *UDPCheck, *PingCheck, *FileCheck or *BFDCheck.
+type Checker interface {
+	// Type returns the checker keyword, e.g. "TCP_CHECK".
+	Type() string
+	// Syntax returns the checker's statement.
+	Syntax() *Stmt
+}
+
+// CheckCommon holds the settings all connecting checkers share.
+type CheckCommon struct {
+	ConnectIP        netip.Addr    `json:",omitzero"`
+	ConnectPort      uint16        `json:",omitempty"`
+	BindTo           netip.Addr    `json:",omitzero"`
+	BindPort         uint16        `json:",omitempty"`
+	ConnectTimeout   time.Duration `json:",omitempty"`
+	Retry            int           `json:",omitempty"`
+	DelayBeforeRetry time.Duration `json:",omitempty"`
+	Warmup           time.Duration `json:",omitempty"`
+	DelayLoop        time.Duration `json:",omitempty"`
+	FWMark           uint32        `json:",omitempty"`
+	Alpha            bool          `json:",omitempty"`
+	Stmt             *Stmt         `json:"-"`
+}
+
+// Syntax returns the checker's statement.
+func (c *CheckCommon) Syntax() *Stmt { return c.Stmt }
+
+// TCPCheck is a TCP_CHECK block.
+type TCPCheck struct{ CheckCommon }
+
+// Type returns "TCP_CHECK".
+func (*TCPCheck) Type() string { return "TCP_CHECK" }
+
+// URL is one url block of HTTP_GET / SSL_GET.
+type URL struct {
+	Path        string
+	Digest      string `json:",omitempty"`
+	StatusCode  string `json:",omitempty"`
+	Virtualhost string `json:",omitempty"`
+	Stmt        *Stmt  `json:"-"`
+}
+
+// HTTPCheck is an HTTP_GET or (TLS true) SSL_GET block.
+type HTTPCheck struct {
+	CheckCommon
+	TLS         bool   `json:",omitempty"`
+	URLs        []URL  `json:",omitempty"`
+	Virtualhost string `json:",omitempty"`
+}
+
+// Type returns "HTTP_GET" or "SSL_GET".
+func (c *HTTPCheck) Type() string {
+	if c.TLS {
+		return "SSL_GET"
+	}
+	return "HTTP_GET"
+}
+
+// SMTPCheck is an SMTP_CHECK block.
+type SMTPCheck struct {
+	CheckCommon
+	Helo string `json:",omitempty"`
+}
+
+// Type returns "SMTP_CHECK".
+func (*SMTPCheck) Type() string { return "SMTP_CHECK" }
+
+// DNSCheck is a DNS_CHECK block.
+type DNSCheck struct {
+	CheckCommon
+	QueryType string `json:",omitempty"`
+	Name      string `json:",omitempty"`
+}
+
+// Type returns "DNS_CHECK".
+func (*DNSCheck) Type() string { return "DNS_CHECK" }
+
+// UDPCheck is a UDP_CHECK block.
+type UDPCheck struct {
+	CheckCommon
+	Payload      string `json:",omitempty"`
+	RequireReply string `json:",omitempty"`
+}
+
+// Type returns "UDP_CHECK".
+func (*UDPCheck) Type() string { return "UDP_CHECK" }
+
+// PingCheck is a PING_CHECK block.
+type PingCheck struct{ CheckCommon }
+
+// Type returns "PING_CHECK".
+func (*PingCheck) Type() string { return "PING_CHECK" }
+
+// MiscCheck is a MISC_CHECK block.
+type MiscCheck struct {
+	Path        string        `json:",omitempty"`
+	Timeout     time.Duration `json:",omitempty"`
+	Dynamic     bool          `json:",omitempty"`
+	User        string        `json:",omitempty"`
+	Warmup      time.Duration `json:",omitempty"`
+	Retry       int           `json:",omitempty"`
+	DelayLoop   time.Duration `json:",omitempty"`
+	DelayBefore time.Duration `json:",omitempty"`
+	Stmt        *Stmt         `json:"-"`
+}
+
+// Type returns "MISC_CHECK".
+func (*MiscCheck) Type() string { return "MISC_CHECK" }
+
+// Syntax returns the checker's statement.
+func (c *MiscCheck) Syntax() *Stmt { return c.Stmt }
+
+// FileCheck is a FILE_CHECK block.
+type FileCheck struct {
+	TrackFile string `json:",omitempty"`
+	Weight    int    `json:",omitempty"`
+	Reverse   bool   `json:",omitempty"`
+	Stmt      *Stmt  `json:"-"`
+}
+
+// Type returns "FILE_CHECK".
+func (*FileCheck) Type() string { return "FILE_CHECK" }
+
+// Syntax returns the checker's statement.
+func (c *FileCheck) Syntax() *Stmt { return c.Stmt }
+
+// BFDCheck is a BFD_CHECK block.
+type BFDCheck struct {
+	Name string `json:",omitempty"`
+	Stmt *Stmt  `json:"-"`
+}
+
+// Type returns "BFD_CHECK".
+func (*BFDCheck) Type() string { return "BFD_CHECK" }
+
+// Syntax returns the checker's statement.
+func (c *BFDCheck) Syntax() *Stmt { return c.Stmt }
+
+// MarshalJSON writes the real server with each checker tagged by its type.
+func (rs *RealServer) MarshalJSON() ([]byte, error) {
+	type plain RealServer
+	type tagged struct {
+		Type  string
+		Check Checker
+	}
+	out := struct {
+		*plain
+		Checkers []tagged `json:",omitempty"`
+	}{plain: (*plain)(rs)}
+	for _, c := range rs.Checkers {
+		out.Checkers = append(out.Checkers, tagged{c.Type(), c})
+	}
+	return json.Marshal(out)
+}

@@ -1,0 +1,64 @@
+package keepalivedconf_test
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/lvskit/lvskit/keepalivedconf"
+)
+
+func Example() {
+	src := []byte(`# LB1
+vrrp_instance RH_EXT {
+    state MASTER
+    interface eth0
+    virtual_router_id 50
+    priority 100     # highest wins
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+`)
+	f, err := keepalivedconf.Parse("keepalived.conf", src)
+	if err != nil {
+		panic(err)
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		panic(err)
+	}
+	in := cfg.Instances[0]
+	fmt.Println(in.Name, in.State, in.VirtualRouterID, in.Priority, in.AdvertInt, in.VIPs[0].Prefix)
+
+	// edits through the typed view change only the lines concerned
+	if err := in.SetPriority(150); err != nil {
+		panic(err)
+	}
+	if err := in.AddVIP(netip.MustParsePrefix("10.0.0.2/32")); err != nil {
+		panic(err)
+	}
+	fmt.Print(string(f.Format()))
+	// Output:
+	// RH_EXT MASTER 50 100 1s 10.0.0.1/32
+	// # LB1
+	// vrrp_instance RH_EXT {
+	//     state MASTER
+	//     interface eth0
+	//     virtual_router_id 50
+	//     priority 150     # highest wins
+	//     virtual_ipaddress {
+	//         10.0.0.1
+	//         10.0.0.2
+	//     }
+	// }
+}
+
+func ExampleConfig_Lint() {
+	f, _ := keepalivedconf.Parse("k.conf", []byte("vrrp_instance A {\n state BACKUP\n interface eth0\n virtual_router_id 7\n priority 255\n}\n"))
+	cfg, _ := f.Config()
+	for _, d := range cfg.Lint() {
+		fmt.Println(d)
+	}
+	// Output:
+	// k.conf:1:1: lint: (A) state BACKUP with priority 255: 255 means address owner, which is always master
+}

@@ -1,0 +1,568 @@
+package keepalivedconf
+
+import "strings"
+
+// Parse parses one keepalived configuration file into a lossless syntax
+// tree. include statements, definitions, conditionals and ~SEQ lines stay
+// as statements; ParseFile and (*File).Expand apply them.
+//
+// Parse always returns a File that formats back to exactly data. The error,
+// an ErrorList, reports structural problems keepalived also reports (an
+// extra '}', a missing '}', an unexpected '{', an unterminated quote), so
+// that a broken file can still be inspected and repaired.
+func Parse(filename string, data []byte) (*File, error) {
+	p := newParser(filename, string(data))
+	p.run()
+	f := &File{Name: filename, Stmts: p.top, size: len(data), syntax: p.d.list}
+	return f, p.d.list.Err()
+}
+
+// blank reports keepalived's in-line whitespace.
+func blank(c byte) bool { return charClass[c]&clBlank != 0 }
+
+// Character classes, looked up in a table on the hot paths.
+const (
+	clBlank   = 1 << iota // in-line whitespace
+	clSpace               // word separator (blanks and newline)
+	clSpecial             // needs attention while scanning a line: " \ # !
+	clWordEnd             // ends an unquoted word: separators, " and \
+)
+
+var charClass = func() (t [256]uint8) {
+	for _, c := range " \t\r\f\v" {
+		t[c] |= clBlank | clSpace | clWordEnd
+	}
+	t['\n'] |= clSpace | clWordEnd
+	for _, c := range "\"\\#!" {
+		t[c] |= clSpecial
+	}
+	t['"'] |= clWordEnd
+	t['\\'] |= clWordEnd
+	return t
+}()
+
+// frame is an open block while parsing; its statements are collected on
+// the parser's scratch stack from index start, and copied into an exactly
+// sized slice when the block closes.
+type frame struct {
+	blk   *Block
+	start int
+}
+
+type parser struct {
+	src  string
+	name string
+	d    diags
+
+	top     []*Stmt
+	stack   []frame
+	scratch []*Stmt
+	lists   []*Stmt // arena for block statement lists
+
+	// arenas, to allocate statements, blocks and tokens in chunks
+	stmts  []Stmt
+	blocks []Block
+	toks   []Token
+
+	line      int
+	lineStart int
+	// trail points at the field that receives the text after the last item
+	// of the current line.
+	trail   *string
+	lastEnd int
+}
+
+func newParser(name, src string) *parser {
+	return &parser{src: src, name: name}
+}
+
+func (p *parser) newStmt() *Stmt {
+	if len(p.stmts) == cap(p.stmts) {
+		n := 256
+		if est := len(p.src) / 40; est > n && p.line < 2 {
+			n = min(est, 1<<16)
+		}
+		p.stmts = make([]Stmt, 0, n)
+	}
+	p.stmts = p.stmts[:len(p.stmts)+1]
+	return &p.stmts[len(p.stmts)-1]
+}
+
+func (p *parser) newBlock() *Block {
+	if len(p.blocks) == cap(p.blocks) {
+		p.blocks = make([]Block, 0, 1024)
+	}
+	p.blocks = p.blocks[:len(p.blocks)+1]
+	return &p.blocks[len(p.blocks)-1]
+}
+
+func (p *parser) tokens(n int) []Token {
+	if cap(p.toks)-len(p.toks) < n {
+		c := 1024
+		if est := len(p.src) / 12; est > c && p.line < 2 {
+			c = min(est, 1<<17)
+		}
+		p.toks = make([]Token, 0, max(c, n))
+	}
+	start := len(p.toks)
+	p.toks = p.toks[:start+n]
+	return p.toks[start : start+n : start+n]
+}
+
+func (p *parser) pos(i int) Pos {
+	return Pos{File: p.name, Line: p.line, Col: i - p.lineStart + 1}
+}
+
+func (p *parser) appendStmt(s *Stmt) {
+	if len(p.stack) > 0 {
+		p.scratch = append(p.scratch, s)
+	} else {
+		p.top = append(p.top, s)
+	}
+}
+
+// curList returns the statements of the innermost open block (or the top
+// level); the caller may shorten it with setCurLen.
+func (p *parser) curList() []*Stmt {
+	if n := len(p.stack); n > 0 {
+		return p.scratch[p.stack[n-1].start:]
+	}
+	return p.top
+}
+
+func (p *parser) setCurLen(k int) {
+	if n := len(p.stack); n > 0 {
+		p.scratch = p.scratch[:p.stack[n-1].start+k]
+	} else {
+		p.top = p.top[:k]
+	}
+}
+
+// lineInfo describes one physical line.
+type lineInfo struct {
+	start, end, next int // content of the line is src[start:end]; next line at next
+	ce               int // end of the decommented content, trailing blanks removed
+	cont             bool
+	openQuote        bool
+}
+
+// scanLine finds the extent of the line starting at i, where its comment
+// starts and whether it ends with a continuation backslash.
+func (p *parser) scanLine(i int) lineInfo {
+	src := p.src
+	li := lineInfo{start: i}
+	nl := strings.IndexByte(src[i:], '\n')
+	if nl < 0 {
+		li.end, li.next = len(src), len(src)
+	} else {
+		li.end, li.next = i+nl, i+nl+1
+	}
+	quote := false
+	ce := li.end
+	for j := i; j < li.end; j++ {
+		if charClass[src[j]]&clSpecial == 0 {
+			continue
+		}
+		switch src[j] {
+		case '"':
+			quote = !quote
+		case '\\':
+			j++
+		case '#', '!':
+			if !quote {
+				ce = j
+				j = li.end
+			}
+		}
+	}
+	li.openQuote = quote
+	for ce > i && blank(src[ce-1]) {
+		ce--
+	}
+	li.ce = ce
+	// a trailing unpaired backslash continues the line
+	n := 0
+	for k := ce - 1; k >= i && src[k] == '\\'; k-- {
+		n++
+	}
+	li.cont = n%2 == 1
+	return li
+}
+
+func (p *parser) run() {
+	src := p.src
+	p.line = 0
+	for i := 0; i < len(src); {
+		p.line++
+		p.lineStart = i
+		li := p.scanLine(i)
+		if li.openQuote {
+			p.d.errorf(p.pos(li.start), ErrSyntax, "unterminated quote")
+		}
+		p.trail = nil
+		p.lastEnd = li.start
+		if li.ce == li.start || onlyBlanks(src[li.start:li.ce]) {
+			// blank or comment line
+			s := p.newStmt()
+			j := li.start
+			for j < li.end && blank(src[j]) && src[j] != '\r' {
+				j++
+			}
+			*s = Stmt{Kind: KindComment, Lead: src[li.start:j], Trail: src[j:li.next], Pos: p.pos(j)}
+			p.appendStmt(s)
+			i = li.next
+			continue
+		}
+		i = p.items(li)
+		if p.trail != nil {
+			*p.trail = src[p.lastEnd:i]
+		}
+	}
+	for n := len(p.stack); n > 0; n = len(p.stack) {
+		f := p.stack[n-1]
+		f.blk.Unclosed = true
+		p.d.errorf(f.blk.Open, ErrSyntax, "missing '}' for the block opened here")
+		p.closeFrame()
+	}
+}
+
+func onlyBlanks(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !blank(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// items splits the content of a line into statements and braces, the way
+// keepalived's read_line does, and returns where the next line starts.
+func (p *parser) items(li lineInfo) int {
+	src := p.src
+	j := li.start
+	for {
+		ls := j
+		for j < li.ce && blank(src[j]) {
+			j++
+		}
+		if j >= li.ce {
+			return li.next
+		}
+		lead := src[ls:j]
+		switch src[j] {
+		case '{':
+			p.open(lead, j)
+			j++
+			p.lastEnd = j
+			continue
+		case '}':
+			p.close(lead, j)
+			j++
+			p.lastEnd = j
+			continue
+		}
+		s := p.newStmt()
+		s.Lead = lead
+		s.Pos = p.pos(j)
+		start := j
+		b := j
+		if src[j] == '@' {
+			k := j
+			for k < li.ce && src[k] != ' ' && src[k] != '\t' {
+				k++
+			}
+			s.Cond = src[j:k]
+			b = k
+			for b < li.ce && blank(src[b]) {
+				b++
+			}
+		}
+		end := li.ce
+		switch {
+		case b < li.ce && src[b] == '$' && isDefStart(src[b:li.ce]):
+			s.Kind = KindDef
+			if li.cont {
+				end, li = p.continuation(li)
+			}
+		case b < li.ce && src[b] == '~' && (strings.HasPrefix(src[b:], "~SEQ") || strings.HasPrefix(src[b:], "~LST")):
+			s.Kind = KindSeq
+		case isIncludeLine(src[b:li.ce]):
+			// keepalived reads include lines before it splits braces, so
+			// "include a/{b,c}.conf" stays one statement
+		default:
+			end = b
+			for end < li.ce && src[end] != '{' && src[end] != '}' {
+				if src[end] == '$' {
+					// ${NAME} is replaced before keepalived looks for
+					// braces: it is part of the word
+					if n := refLen(src[end:li.ce]); n > 0 {
+						end += n
+						continue
+					}
+				}
+				if src[end] == '"' {
+					q := strings.IndexByte(src[end+1:li.ce], '"')
+					if q < 0 {
+						end = li.ce
+						break
+					}
+					end += q + 2
+					continue
+				}
+				end++
+			}
+			for end > b && blank(src[end-1]) {
+				end--
+			}
+		}
+		if s.Kind == KindDef || s.Kind == KindSeq {
+			t := p.tokens(1)
+			t[0] = Token{Text: src[b:end], Col: b - p.lineStartOf(b) + 1}
+			s.Tokens = t
+		} else {
+			s.Tokens = p.tokenize(b, end)
+		}
+		s.text = src[start:end]
+		p.appendStmt(s)
+		p.trail = &s.Trail
+		p.lastEnd = end
+		j = end
+		if s.Kind == KindDef || s.Kind == KindSeq {
+			return li.next
+		}
+	}
+}
+
+// lineStartOf returns the start of the physical line holding index i,
+// which is p.lineStart except inside continued definitions.
+func (p *parser) lineStartOf(i int) int {
+	if i >= p.lineStart {
+		return p.lineStart
+	}
+	return strings.LastIndexByte(p.src[:i], '\n') + 1
+}
+
+// continuation consumes the lines continuing a definition that ends with a
+// backslash. It returns the end of the definition's text and the last line.
+func (p *parser) continuation(li lineInfo) (int, lineInfo) {
+	for li.cont && li.next < len(p.src) {
+		nli := p.scanLine(li.next)
+		if nli.ce == nli.start || onlyBlanks(p.src[nli.start:nli.ce]) {
+			break
+		}
+		p.line++
+		p.lineStart = nli.start
+		li = nli
+	}
+	return li.ce, li
+}
+
+// isDefStart reports whether s begins a $NAME=value definition.
+func isDefStart(s string) bool {
+	if len(s) < 3 || s[0] != '$' || !(isAlpha(s[1]) || s[1] == '_') {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		c := s[i]
+		if c == '=' {
+			return true
+		}
+		if !isAlnum(c) && c != '_' {
+			return false
+		}
+	}
+	return false
+}
+
+func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
+
+// tokenize splits src[b:end] into words the way keepalived's alloc_strvec
+// does: blanks separate words, a double-quoted string is one word.
+func (p *parser) tokenize(b, end int) []Token {
+	src := p.src
+	var small [16][2]int
+	bounds := small[:0]
+	for k := b; k < end; {
+		for k < end && isSpace(src[k]) {
+			k++
+		}
+		if k >= end {
+			break
+		}
+		e := wordEnd(src, k, end)
+		bounds = append(bounds, [2]int{k, e})
+		k = e
+	}
+	if len(bounds) == 0 {
+		return nil
+	}
+	t := p.tokens(len(bounds))
+	for i, bd := range bounds {
+		t[i] = Token{Text: src[bd[0]:bd[1]], Col: bd[0] - p.lineStart + 1}
+	}
+	return t
+}
+
+func isSpace(c byte) bool { return charClass[c]&clSpace != 0 }
+
+// wordEnd returns the end of the word starting at k.
+func wordEnd(src string, k, end int) int {
+	if src[k] == '"' {
+		q := strings.IndexByte(src[k+1:end], '"')
+		if q < 0 {
+			return end
+		}
+		return k + q + 2
+	}
+	for k < end {
+		c := src[k]
+		if charClass[c]&clWordEnd != 0 {
+			if c != '\\' {
+				break
+			}
+			if k+1 < end {
+				k++
+			}
+		}
+		k++
+	}
+	return k
+}
+
+// open handles a '{' found at index j.
+func (p *parser) open(lead string, j int) {
+	list := p.curList()
+	blk := p.newBlock()
+	blk.Open = p.pos(j)
+	// attach to the last keyword statement, skipping comment lines
+	k := len(list) - 1
+	for k >= 0 && list[k].Kind == KindComment {
+		k--
+	}
+	var owner *Stmt
+	if k >= 0 {
+		if o := list[k]; o.Kind == KindStmt && o.Block == nil && (len(o.Tokens) > 0 || o.Cond != "") && o.Keyword() != "}" {
+			owner = o
+		}
+	}
+	if owner != nil {
+		if k+1 == len(list) {
+			blk.OpenLead = lead
+		} else {
+			var b strings.Builder
+			for _, c := range list[k+1:] {
+				b.WriteString(c.Lead)
+				b.WriteString(c.Trail)
+			}
+			b.WriteString(lead)
+			blk.OpenLead = b.String()
+			p.setCurLen(k + 1)
+		}
+	} else {
+		p.d.errorf(blk.Open, ErrSyntax, "unexpected '{'")
+		owner = p.newStmt()
+		*owner = Stmt{Pos: blk.Open, Kind: KindStmt}
+		blk.OpenLead = lead
+		p.appendStmt(owner)
+	}
+	owner.Block = blk
+	p.stack = append(p.stack, frame{blk: blk, start: len(p.scratch)})
+	p.trail = &blk.OpenTrail
+}
+
+// close handles a '}' found at index j.
+func (p *parser) close(lead string, j int) {
+	if len(p.stack) == 0 {
+		p.d.errorf(p.pos(j), ErrSyntax, "extra '}' found")
+		s := p.newStmt()
+		t := p.tokens(1)
+		t[0] = Token{Text: "}", Col: j - p.lineStart + 1}
+		*s = Stmt{Lead: lead, Tokens: t, Pos: p.pos(j), text: "}"}
+		p.top = append(p.top, s)
+		p.trail = &s.Trail
+		return
+	}
+	blk := p.stack[len(p.stack)-1].blk
+	blk.CloseLead = lead
+	blk.Close = p.pos(j)
+	p.closeFrame()
+	p.trail = &blk.CloseTrail
+}
+
+func (p *parser) closeFrame() {
+	n := len(p.stack)
+	f := p.stack[n-1]
+	items := p.scratch[f.start:]
+	if len(items) > 0 {
+		if cap(p.lists)-len(p.lists) < len(items) {
+			p.lists = make([]*Stmt, 0, max(4096, len(items)))
+		}
+		at := len(p.lists)
+		p.lists = append(p.lists, items...)
+		f.blk.Stmts = p.lists[at:len(p.lists):len(p.lists)]
+	}
+	clear(items)
+	p.scratch = p.scratch[:f.start]
+	p.stack = p.stack[:n-1]
+}
+
+// unquote returns a word as keepalived reads it.
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	if len(s) >= 1 && s[0] == '"' {
+		return s[1:]
+	}
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '#' || s[i+1] == '!') {
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// isIncludeLine reports whether s is an include directive: an include
+// keyword followed by exactly one word.
+func isIncludeLine(s string) bool {
+	if !strings.HasPrefix(s, "include") {
+		return false
+	}
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return false
+	}
+	switch f[0] {
+	case "include", "includer", "includem", "includew", "includeb", "includea":
+		return true
+	}
+	return false
+}
+
+// refLen returns the length of a ${NAME} or ${NAME params} reference at
+// the start of s, or 0.
+func refLen(s string) int {
+	if len(s) < 4 || s[0] != '$' || s[1] != '{' || !(isAlpha(s[2]) || s[2] == '_') {
+		return 0
+	}
+	i := 3
+	for i < len(s) && (isAlnum(s[i]) || s[i] == '_') {
+		i++
+	}
+	if i < len(s) && s[i] == ' ' {
+		for i < len(s) && s[i] != '}' && s[i] != '{' && s[i] != '"' {
+			i++
+		}
+	}
+	if i < len(s) && s[i] == '}' {
+		return i + 1
+	}
+	return 0
+}

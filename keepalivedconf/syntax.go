@@ -1,0 +1,251 @@
+package keepalivedconf
+
+import (
+	"strings"
+)
+
+// Pos is a place in a configuration file. Line and Col count from 1; Col
+// counts bytes.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// String formats the position as file:line:col (or line:col without a file).
+func (p Pos) String() string {
+	var b strings.Builder
+	if p.File != "" {
+		b.WriteString(p.File)
+		b.WriteByte(':')
+	}
+	b.WriteString(itoa(p.Line))
+	b.WriteByte(':')
+	b.WriteString(itoa(p.Col))
+	return b.String()
+}
+
+// Kind tells what a Stmt holds.
+type Kind uint8
+
+// Statement kinds.
+const (
+	// KindStmt is a keyword with arguments, possibly followed by a block.
+	KindStmt Kind = iota
+	// KindComment is a line holding only whitespace and/or a comment.
+	KindComment
+	// KindDef is a $NAME=value definition (possibly continued over
+	// several lines with a trailing backslash).
+	KindDef
+	// KindSeq is a ~SEQ(...), ~SEQx(...) or ~LST(...) line expansion.
+	KindSeq
+)
+
+// Token is one word of a statement as written in the source.
+type Token struct {
+	// Text is the source form: quotes and escapes are kept.
+	Text string
+	// Col is the 1-based byte column of the token on the statement's line.
+	Col int
+}
+
+// Value returns the token as keepalived reads it: surrounding double quotes
+// removed and the comment-character escapes \# and \! resolved.
+func (t Token) Value() string { return unquote(t.Text) }
+
+// Stmt is one statement of a keepalived configuration: a keyword line (with
+// an optional { } block), a comment or blank line, a definition or a ~SEQ
+// expansion. Lead and Trail hold the surrounding source text so that an
+// unmodified statement prints back byte for byte.
+type Stmt struct {
+	// Lead is the source text before the statement: its indentation, or the
+	// blanks separating it from a brace on the same line.
+	Lead string
+	// Cond is an "@id" or "@^id" conditional prefix as written, or "".
+	Cond string
+	// Tokens are the words of the statement (for KindDef and KindSeq, one
+	// token holding the whole definition or expansion line).
+	Tokens []Token
+	// Trail is the text after the last token when the statement ends its
+	// line: blanks, comment and newline. For KindComment it holds the
+	// whole comment line.
+	Trail string
+	// Block is the { } block following the statement, or nil.
+	Block *Block
+	// Pos is where the statement starts (its first token, or its Cond).
+	Pos Pos
+	// Kind tells what the statement is.
+	Kind Kind
+
+	// text is the source from the start of Cond/first token to the end of
+	// the last token. It is cleared when the statement is edited, and the
+	// statement is then printed from its tokens.
+	text string
+}
+
+// Keyword returns the statement's first word ("" for comments).
+func (s *Stmt) Keyword() string {
+	if len(s.Tokens) == 0 || s.Kind != KindStmt {
+		return ""
+	}
+	return s.Tokens[0].Text
+}
+
+// Args returns the values of the statement's words after the keyword.
+func (s *Stmt) Args() []string {
+	if len(s.Tokens) < 2 {
+		return nil
+	}
+	out := make([]string, len(s.Tokens)-1)
+	for i, t := range s.Tokens[1:] {
+		out[i] = t.Value()
+	}
+	return out
+}
+
+// Arg returns the value of word i (0 is the keyword), or "" if absent.
+func (s *Stmt) Arg(i int) string {
+	if i < 0 || i >= len(s.Tokens) {
+		return ""
+	}
+	return s.Tokens[i].Value()
+}
+
+// ArgPos returns the position of word i, or the statement's position if the
+// word is absent.
+func (s *Stmt) ArgPos(i int) Pos {
+	p := s.Pos
+	if i >= 0 && i < len(s.Tokens) {
+		p.Col = s.Tokens[i].Col
+	}
+	return p
+}
+
+// Comment returns the comment text of the statement's line (starting with
+// # or !), or "".
+func (s *Stmt) Comment() string {
+	tr := strings.TrimLeft(s.Trail, " \t")
+	if tr != "" && (tr[0] == '#' || tr[0] == '!') {
+		return strings.TrimRight(tr, "\r\n")
+	}
+	return ""
+}
+
+// Block is a { } block: the statements inside and the text around both
+// braces.
+type Block struct {
+	// OpenLead is the text between the owning statement and '{': blanks,
+	// or a newline, comment lines and indentation when '{' stands on a
+	// later line.
+	OpenLead string
+	// OpenTrail is the text after '{' when it ends its line.
+	OpenTrail string
+	// Stmts are the statements inside the block.
+	Stmts []*Stmt
+	// CloseLead is the text before '}' (its indentation).
+	CloseLead string
+	// CloseTrail is the text after '}' when it ends its line.
+	CloseTrail string
+	// Open and Close are the positions of the braces.
+	Open, Close Pos
+	// Unclosed reports that the file ended before the matching '}'.
+	Unclosed bool
+}
+
+// File is a parsed keepalived configuration file: a lossless syntax tree.
+type File struct {
+	// Name is the file name given to Parse, used in positions.
+	Name string
+	// Stmts are the top-level statements.
+	Stmts []*Stmt
+	// Includes maps include statements to the files they pulled in, when
+	// the file was read with ParseFile.
+	Includes map[*Stmt][]*File
+
+	size   int
+	syntax ErrorList // diagnostics of Parse
+}
+
+// Format returns the file's source text. An unmodified File formats to
+// exactly the bytes it was parsed from; edited statements are printed from
+// their tokens with the indentation of their neighbours.
+func (f *File) Format() []byte {
+	b := make([]byte, 0, f.size+64)
+	for _, s := range f.Stmts {
+		b = s.appendTo(b)
+	}
+	return b
+}
+
+// appendTo appends the source form of s and its block to b.
+func (s *Stmt) appendTo(b []byte) []byte {
+	b = append(b, s.Lead...)
+	if s.text != "" || (s.Kind == KindComment) {
+		b = append(b, s.text...)
+	} else {
+		b = append(b, s.render()...)
+	}
+	b = append(b, s.Trail...)
+	if blk := s.Block; blk != nil {
+		b = append(b, blk.OpenLead...)
+		b = append(b, '{')
+		b = append(b, blk.OpenTrail...)
+		for _, c := range blk.Stmts {
+			b = c.appendTo(b)
+		}
+		if !blk.Unclosed {
+			b = append(b, blk.CloseLead...)
+			b = append(b, '}')
+			b = append(b, blk.CloseTrail...)
+		}
+	}
+	return b
+}
+
+// render prints an edited statement from its tokens.
+func (s *Stmt) render() string {
+	var b strings.Builder
+	if s.Cond != "" {
+		b.WriteString(s.Cond)
+		b.WriteByte(' ')
+	}
+	for i, t := range s.Tokens {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(t.Text)
+	}
+	return b.String()
+}
+
+// Text returns the statement's source form without Lead and Trail.
+func (s *Stmt) Text() string {
+	if s.text != "" || s.Kind == KindComment {
+		return s.text
+	}
+	return s.render()
+}
+
+// itoa formats a small non-negative int without importing strconv in hot
+// paths.
+func itoa(n int) string {
+	if n >= 0 && n < 10 {
+		return string(rune('0' + n))
+	}
+	var buf [20]byte
+	i := len(buf)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		buf[i] = '-'
+	}
+	return string(buf[i:])
+}
