@@ -13,6 +13,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // RouterConfig configures a Router.
@@ -163,7 +164,7 @@ func (r *Router) open() error {
 			return fmt.Errorf("vrrp: netns %s: %w", r.cfg.NetNS, err)
 		}
 	}
-	if r.nl, err = netlink.NewHandleAt(r.nsh); err != nil {
+	if r.nl, err = netlink.NewHandleAt(r.nsh, unix.NETLINK_ROUTE); err != nil {
 		return fmt.Errorf("vrrp: netlink: %w", err)
 	}
 	r.conns = map[connKey]*rawConn{}
