@@ -128,3 +128,22 @@ func TestTrackStatus(t *testing.T) {
 		t.Error("junk track file accepted")
 	}
 }
+
+func TestCoalesce(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
+	for _, tc := range []struct {
+		in   time.Time
+		ivl  time.Duration
+		want time.Time
+	}{
+		{base, time.Second, base},
+		{base.Add(time.Microsecond), time.Second, base.Add(5 * time.Millisecond)},
+		{base.Add(4999 * time.Microsecond), time.Second, base.Add(5 * time.Millisecond)},
+		{base.Add(time.Microsecond), 64 * time.Millisecond, base.Add(time.Millisecond)},
+		{base.Add(time.Nanosecond), 10 * time.Nanosecond, base.Add(time.Nanosecond)},
+	} {
+		if got := coalesce(tc.in, tc.ivl); !got.Equal(tc.want) {
+			t.Errorf("coalesce(%v, %v) = %v, want %v", tc.in.Sub(base), tc.ivl, got.Sub(base), tc.want.Sub(base))
+		}
+	}
+}

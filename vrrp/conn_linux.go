@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"sync"
 	"syscall"
 
 	"github.com/vishvananda/netns"
@@ -153,36 +154,62 @@ func (c *rawConn) read(b []byte) (int, RecvInfo, error) {
 }
 
 // sender holds what one instance needs to send without allocating: the
-// control message (source address and interface) marshalled once, and the
-// destination socket addresses.
+// control message (source address and interface) marshalled once, the
+// destination socket addresses, and the callback handed to the socket.
 type sender struct {
-	ipc *net.IPConn
+	rc  syscall.RawConn
 	oob []byte
-	dst map[netip.Addr]*net.IPAddr
+	dst map[netip.Addr]unix.Sockaddr
+
+	// Arguments of the pending write, read by writeFn.
+	msg  []byte
+	to   unix.Sockaddr
+	err  error
+	wfn  func(fd uintptr) bool
+	lock sync.Mutex
 }
 
-func (c *rawConn) newSender(src netip.Addr, dsts []netip.Addr) *sender {
-	s := &sender{dst: map[netip.Addr]*net.IPAddr{}}
-	s.ipc, _ = c.pc.(*net.IPConn)
+func (c *rawConn) newSender(src netip.Addr, dsts []netip.Addr) (*sender, error) {
+	s := &sender{dst: map[netip.Addr]unix.Sockaddr{}}
+	sc, ok := c.pc.(syscall.Conn)
+	if !ok {
+		return nil, fmt.Errorf("vrrp: raw socket without a file descriptor: %w", ErrInvalid)
+	}
+	var err error
+	if s.rc, err = sc.SyscallConn(); err != nil {
+		return nil, err
+	}
 	if c.ipv6 {
 		s.oob = (&ipv6.ControlMessage{HopLimit: 255, Src: src.AsSlice(), IfIndex: c.ifi.Index}).Marshal()
 	} else {
 		s.oob = (&ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}).Marshal()
 	}
 	for _, d := range dsts {
-		s.dst[d] = &net.IPAddr{IP: d.AsSlice()}
+		if d.Is4() {
+			s.dst[d] = &unix.SockaddrInet4{Addr: d.As4()}
+		} else {
+			s.dst[d] = &unix.SockaddrInet6{Addr: d.As16()}
+		}
 	}
-	return s
+	s.wfn = func(fd uintptr) bool {
+		s.err = unix.Sendmsg(int(fd), s.msg, s.oob, s.to, 0)
+		return s.err != unix.EAGAIN
+	}
+	return s, nil
 }
 
 // write sends msg to dst (one of the sender's destinations).
 func (s *sender) write(msg []byte, dst netip.Addr) error {
 	to := s.dst[dst]
-	if to == nil || s.ipc == nil {
-		return fmt.Errorf("vrrp: no route for %v: %w", dst, ErrInvalid)
+	if to == nil {
+		return fmt.Errorf("vrrp: no destination %v: %w", dst, ErrInvalid)
 	}
-	_, _, err := s.ipc.WriteMsgIP(msg, s.oob, to)
-	return err
+	s.lock.Lock()
+	defer s.lock.Unlock()
+	s.msg, s.to = msg, to
+	err := s.rc.Write(s.wfn)
+	s.msg, s.to = nil, nil
+	return errors.Join(err, s.err)
 }
 
 func (c *rawConn) close() error { return c.pc.Close() }

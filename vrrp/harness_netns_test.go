@@ -267,7 +267,7 @@ func startChild(t testing.TB, h *netns.NS, spec childSpec) lvskitProc {
 }
 
 // stop stops the child gracefully and waits for it.
-func (p lvskitProc) stop(t *testing.T) {
+func (p lvskitProc) stop(t testing.TB) {
 	t.Helper()
 	_ = p.Signal(syscall.SIGTERM)
 	select {

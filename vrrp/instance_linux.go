@@ -177,6 +177,9 @@ func (in *Instance) loop(ctx context.Context) {
 		if precise {
 			next = next.Add(-spinWindow)
 		}
+		if m.State() == StateMaster && !next.IsZero() && next.Equal(m.Deadline()) {
+			next = coalesce(next, in.cfg.Interval)
+		}
 		if next.IsZero() {
 			t.Reset(time.Hour)
 		} else {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // RouterConfig configures a Router.
@@ -163,7 +164,7 @@ func (r *Router) open() error {
 			return fmt.Errorf("vrrp: netns %s: %w", r.cfg.NetNS, err)
 		}
 	}
-	if r.nl, err = netlink.NewHandleAt(r.nsh); err != nil {
+	if r.nl, err = netlink.NewHandleAt(r.nsh, unix.NETLINK_ROUTE); err != nil {
 		return fmt.Errorf("vrrp: netlink: %w", err)
 	}
 	r.conns = map[connKey]*rawConn{}
@@ -211,7 +212,9 @@ func (r *Router) open() error {
 		if len(dsts) == 0 {
 			dsts = []netip.Addr{in.dst}
 		}
-		in.snd = c.newSender(in.src, dsts)
+		if in.snd, err = c.newSender(in.src, dsts); err != nil {
+			return err
+		}
 		r.byConn[k][in.cfg.VRID] = in
 		annIfi := ifi
 		if in.cfg.VMAC {
@@ -220,7 +223,9 @@ func (r *Router) open() error {
 				return err
 			}
 			in.vmac, annIfi = vm, vm
-			in.snd = sc.newSender(in.src, dsts)
+			if in.snd, err = sc.newSender(in.src, dsts); err != nil {
+				return err
+			}
 		}
 		if in.cfg.GARP.Disabled {
 			continue
