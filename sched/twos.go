@@ -23,11 +23,18 @@ type twosAlgo struct {
 	// share a word (entry 2j in the low half of word j), so that a node is
 	// eight words, one 64-byte cache line, compared two entries at a time.
 	tree []twosNode
-	off  []int   // first node of each level in tree, root first
-	w    []int64 // usable weight per position
-	at   []*dest // destination per position
+	off  []int      // first node of each level in tree, root first
+	at   []twosSlot // per position
 	sum  int64
 	base uint64 // seq of position 0
+}
+
+// twosSlot is one list position: its destination with the two numbers a
+// pick compares, so that the loser of the two draws is never read.
+type twosSlot struct {
+	x  *dest
+	w  int32 // usable weight (the weight whenever a draw lands here)
+	oh int32 // connection overhead, truncated as the kernel's int
 }
 
 // twosFan is the tree's fan-out: a cache line of 32-bit sums.
@@ -74,20 +81,18 @@ func (a *twosAlgo) rebuild(extra int) {
 		nodes += sizes[l] / twosFan
 	}
 	a.tree = make([]twosNode, nodes)
-	a.w = make([]int64, sizes[0])
-	a.at = make([]*dest, sizes[0])
+	a.at = make([]twosSlot, sizes[0])
 	a.sum = 0
 	for x := head.next; x != head; x = x.next {
 		i := int(x.seq - a.base)
-		a.at[i] = x
-		a.w[i] = twosWeight(x)
-		a.sum += a.w[i]
+		a.at[i] = twosSlot{x: x, w: int32(twosWeight(x)), oh: int32(x.overhead())}
+		a.sum += int64(a.at[i].w)
 	}
 	// Bottom-up: each node's exclusive prefix sums; its total is the
 	// weight of its entry one level up.
 	vals := make([]uint32, sizes[0])
-	for i, w := range a.w {
-		vals[i] = uint32(w)
+	for i, sl := range a.at {
+		vals[i] = uint32(sl.w)
 	}
 	for l := len(a.off) - 1; l >= 0; l-- {
 		level := a.tree[a.off[l]:]
@@ -112,16 +117,19 @@ func (a *twosAlgo) rebuild(extra int) {
 	}
 }
 
+// set refreshes x's slot from x, its overhead and its usable weight w.
 func (a *twosAlgo) set(x *dest, w int64) {
 	i := int(x.seq - a.base)
-	if i <= 0 || i >= len(a.at) || a.at[i] != x {
+	if i <= 0 || i >= len(a.at) || a.at[i].x != x {
 		return
 	}
-	d := w - a.w[i]
+	sl := &a.at[i]
+	sl.oh = int32(x.overhead())
+	d := w - int64(sl.w)
 	if d == 0 {
 		return
 	}
-	a.w[i] = w
+	sl.w = int32(w)
 	a.sum += d
 	// Every later sibling's prefix grows by d, at each level.
 	for l := len(a.off) - 1; l >= 0; l-- {
@@ -141,25 +149,25 @@ func (a *twosAlgo) added(x *dest) {
 		a.rebuild(a.s.n/2 + 16)
 		return
 	}
-	a.at[i] = x
+	a.at[i] = twosSlot{x: x}
 	a.set(x, twosWeight(x))
 }
 
 func (a *twosAlgo) removed(x *dest) {
 	a.set(x, 0)
 	i := int(x.seq - a.base)
-	if i > 0 && i < len(a.at) && a.at[i] == x {
-		a.at[i] = nil
+	if i > 0 && i < len(a.at) && a.at[i].x == x {
+		a.at[i] = twosSlot{}
 	}
 }
 func (a *twosAlgo) updated(x *dest)      { a.set(x, twosWeight(x)) }
 func (a *twosAlgo) connsChanged(x *dest) { a.set(x, twosWeight(x)) }
 
-// draw2 returns, for r1 and r2 (both in [1, sum]), the first destination in
+// draw2 returns, for r1 and r2 (both in [1, sum]), the first position in
 // list order (highest position first) at which the running weight reaches
 // r: the lowest position p whose prefix sum over 0..p exceeds sum - r. The
 // two descents run interleaved so that their memory loads overlap.
-func (a *twosAlgo) draw2(r1, r2 int64) (*dest, *dest) {
+func (a *twosAlgo) draw2(r1, r2 int64) (int, int) {
 	t1, t2 := uint32(a.sum-r1), uint32(a.sum-r2)
 	tree := a.tree
 	p1, p2 := 0, 0
@@ -183,7 +191,7 @@ func (a *twosAlgo) draw2(r1, r2 int64) (*dest, *dest) {
 		p1 = p1*twosFan + int(c1)
 		p2 = p2*twosFan + int(c2)
 	}
-	return a.at[p1], a.at[p2]
+	return p1, p2
 }
 
 // twosAbove counts, in bit 0 and bit 32, whether each half of x exceeds
@@ -205,13 +213,12 @@ func (a *twosAlgo) pick(Key) *dest {
 	tw := uint32(a.sum + 1)
 	r1 := max(randMax(a.s.cfg.rand, tw), 1)
 	r2 := max(randMax(a.s.cfg.rand, tw), 1)
-	c1, c2 := a.draw2(r1, r2)
-	w1, w2 := int32(c1.d.Weight), int32(c2.d.Weight)
-	o1, o2 := int32(c1.overhead()), int32(c2.overhead())
-	if w2*o1 > w1*o2 {
-		return c2
+	p1, p2 := a.draw2(r1, r2)
+	c1, c2 := &a.at[p1], &a.at[p2]
+	if c2.w*c1.oh > c1.w*c2.oh {
+		return c2.x
 	}
-	return c1
+	return c1.x
 }
 
 // pickScan is the kernel's literal loop, kept for weight sums that overflow

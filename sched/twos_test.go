@@ -79,7 +79,8 @@ func TestTwosWideTreeMatchesFenwick(t *testing.T) {
 			drawn++
 		}
 		for i := 0; i+1 < len(rs); i += 2 {
-			g1, g2 := a.draw2(rs[i], rs[i+1])
+			p1, p2 := a.draw2(rs[i], rs[i+1])
+			g1, g2 := a.at[p1].x, a.at[p2].x
 			w1, w2 := f.draw(rs[i]), f.draw(rs[i+1])
 			if g1 != w1 || g2 != w2 {
 				t.Fatalf("step %d: draws %d,%d: tree %v,%v, Fenwick %v,%v",
