@@ -49,6 +49,22 @@ func (f *twosFenwick) draw(r int64) *dest {
 	return f.at[j+1]
 }
 
+// twosPickBoth picks with the tree and with the kernel's loop, both drawing
+// v1 then v2, and restores the scheduler's random source.
+func twosPickBoth(s *Scheduler, v1, v2 uint32) (tree, loop *dest) {
+	a := s.alg.(*twosAlgo)
+	orig := s.cfg.rand
+	defer func() { s.cfg.rand = orig }()
+	replay := func() func() uint32 {
+		n := 0
+		return func() uint32 { n++; return [2]uint32{v1, v2}[(n-1)%2] }
+	}
+	s.cfg.rand = replay()
+	loop = a.pickScan()
+	s.cfg.rand = replay()
+	return a.pick(Key{}), loop
+}
+
 // TestTwosWideTreeMatchesFenwick drives the twos scheduler with up to 4,000
 // destinations (trees of up to four levels, grown by rebuilds) through
 // a random stream of adds, removals, weight edits and overloads, and checks
@@ -88,17 +104,7 @@ func TestTwosWideTreeMatchesFenwick(t *testing.T) {
 			}
 		}
 		for i := 0; i < 16; i++ {
-			v1, v2 := rng.Uint32(), rng.Uint32()
-			replay := func() func() uint32 {
-				n := 0
-				return func() uint32 { n++; return [2]uint32{v1, v2}[(n-1)%2] }
-			}
-			s.cfg.rand = replay()
-			want := a.pickScan()
-			s.cfg.rand = replay()
-			got := a.pick(Key{})
-			s.cfg.rand = rng.Uint32
-			if got != want {
+			if got, want := twosPickBoth(s, rng.Uint32(), rng.Uint32()); got != want {
 				t.Fatalf("step %d: tree picked %v, kernel loop %v", step, addrOf(got), addrOf(want))
 			}
 		}
