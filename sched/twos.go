@@ -131,13 +131,21 @@ func (a *twosAlgo) set(x *dest, w int64) {
 	}
 	sl.w = int32(w)
 	a.sum += d
-	// Every later sibling's prefix grows by d, at each level.
+	// Every later sibling's prefix grows by d, at each level: a lone high
+	// half by a plain add (its carry falls off the word), whole words by
+	// adding both halves apart, the top bits added without carry.
+	ud := uint64(uint32(d))
+	both := ud * (1<<32 + 1)
 	for l := len(a.off) - 1; l >= 0; l-- {
 		node := &a.tree[a.off[l]+i/twosFan]
-		for k := i%twosFan + 1; k < twosFan; k++ {
-			sh := 32 * (k & 1)
-			v := uint32(node[k/2]>>sh) + uint32(d)
-			node[k/2] = node[k/2]&^(0xffff_ffff<<sh) | uint64(v)<<sh
+		k := i%twosFan + 1
+		if k&1 == 1 {
+			node[k/2] += ud << 32
+			k++
+		}
+		for j := k / 2; j < len(node); j++ {
+			x := node[j]
+			node[j] = (x&^twosHigh + both&^twosHigh) ^ (x^both)&twosHigh
 		}
 		i /= twosFan
 	}
