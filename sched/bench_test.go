@@ -113,3 +113,17 @@ func BenchmarkHAProxyPick(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTwosUpdate measures a weight edit under twos at 10,000
+// destinations: the tree update a weight or overload change costs.
+func BenchmarkTwosUpdate(b *testing.B) {
+	s := benchSched(b, "twos", 10000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j := i % 10000
+		if err := s.Edit(Dest{Addr: rs(j + 1), Weight: 1 + (i/10000+j)%5}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

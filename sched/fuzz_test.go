@@ -67,19 +67,9 @@ func (d *driver) pick(k Key, bind bool) {
 	if _, ok := s.alg.(*leastAlgo); ok {
 		want = refScan(s, d.name)
 	}
-	if tw, ok := s.alg.(*twosAlgo); ok {
+	if _, ok := s.alg.(*twosAlgo); ok {
 		// Same two random numbers for the tree and the kernel's loop.
-		v1, v2 := s.cfg.rand(), s.cfg.rand()
-		orig := s.cfg.rand
-		replay := func() func() uint32 {
-			i := 0
-			return func() uint32 { i++; return [2]uint32{v1, v2}[(i-1)%2] }
-		}
-		s.cfg.rand = replay()
-		want = tw.pickScan()
-		s.cfg.rand = replay()
-		x := tw.pick(k)
-		s.cfg.rand = orig
+		x, want := twosPickBoth(s, s.cfg.rand(), s.cfg.rand())
 		if x != want {
 			d.t.Fatalf("twos: tree picked %v, kernel loop %v", addrOf(x), addrOf(want))
 		}

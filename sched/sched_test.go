@@ -651,18 +651,9 @@ func TestTwosHugeWeights(t *testing.T) {
 	var x uint64 = 99
 	next := func() uint32 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return uint32(x >> 16) }
 	s := mustNew(t, "twos")
-	a := s.alg.(*twosAlgo)
 	check := func(step string) {
 		for i := 0; i < 50; i++ {
-			v1, v2 := next(), next()
-			replay := func() func() uint32 {
-				n := 0
-				return func() uint32 { n++; return [2]uint32{v1, v2}[(n-1)%2] }
-			}
-			s.cfg.rand = replay()
-			want := a.pickScan()
-			s.cfg.rand = replay()
-			if got := a.pick(Key{}); got != want {
+			if got, want := twosPickBoth(s, next(), next()); got != want {
 				t.Fatalf("%s: tree %v, loop %v", step, addrOf(got), addrOf(want))
 			}
 		}

@@ -7,21 +7,44 @@ import "math"
 // less loaded of the two.
 //
 // The kernel finds each draw by walking the list and subtracting weights.
-// Here a Fenwick tree over list positions holds the usable weights, so a
-// draw is an O(log n) prefix search. Positions are the destinations' add
-// sequence numbers: the list runs from the highest to the lowest.
+// Here a wide prefix-sum tree over list positions holds the usable weights,
+// so a draw reads one cache line per level (four levels for 10,000
+// destinations, where a binary tree needs fourteen). Positions are the
+// destinations' add sequence numbers: the list runs from the highest to the
+// lowest.
 type twosAlgo struct {
 	s *Scheduler
-	// fw is the Fenwick tree, 1-based, indexed by seq. Its sums are kept
-	// modulo 2^32: every partial sum is below the total, so they are exact
-	// whenever draws use them (total below 2^31, else pickScan runs), and
-	// half the size of int64 keeps the tree in cache.
-	fw   []uint32
-	w    []int64 // usable weight per seq
-	at   []*dest // destination per seq
+	// tree holds the levels root first, each a run of twosFan-entry nodes.
+	// Entry k of a node is the sum of the node's children before child k
+	// (so entry 0 is always 0); a level's entry i is node i of the level
+	// below, and a leaf-level entry i is position i. Sums are kept modulo
+	// 2^32: every one is at most the total, so they are exact whenever
+	// draws use them (total below 2^31, else pickScan runs). Two entries
+	// share a word (entry 2j in the low half of word j), so that a node is
+	// eight words, one 64-byte cache line, compared two entries at a time.
+	tree []twosNode
+	off  []int      // first node of each level in tree, root first
+	at   []twosSlot // per position
 	sum  int64
-	base uint64 // seq of index 1 minus 1
+	base uint64 // seq of position 0
 }
+
+// twosSlot is one list position: its destination with the two numbers a
+// pick compares, so that the loser of the two draws is never read.
+type twosSlot struct {
+	x  *dest
+	w  int32 // usable weight (the weight whenever a draw lands here)
+	oh int32 // connection overhead, truncated as the kernel's int
+}
+
+// twosFan is the tree's fan-out: a cache line of 32-bit sums.
+const twosFan = 16
+
+// twosNode is one node of the twos tree: twosFan sums, two to a word.
+type twosNode [twosFan / 2]uint64
+
+// twosHigh is the top bit of both halves of a word.
+const twosHigh = 0x8000_0000_8000_0000
 
 func (a *twosAlgo) init(s *Scheduler) { a.s = s; a.rebuild(0) }
 
@@ -33,8 +56,8 @@ func twosWeight(x *dest) int64 {
 }
 
 // rebuild renumbers the destinations 1..n from the list's tail (keeping
-// their order, all that sequence numbers are for) and sizes the tree with
-// room to grow.
+// their order, all that sequence numbers are for; position 0 stays empty)
+// and sizes the tree with room to grow.
 func (a *twosAlgo) rebuild(extra int) {
 	head := &a.s.head
 	var seq uint64
@@ -44,93 +67,144 @@ func (a *twosAlgo) rebuild(extra int) {
 	}
 	a.s.seq = seq
 	a.base = 0
-	n := int(seq) + extra
-	size := 16
-	for size <= n {
-		size *= 2
+	// Level sizes, leaves first, each a whole number of nodes.
+	n := (int(seq) + 1 + extra + twosFan - 1) / twosFan * twosFan
+	sizes := []int{n}
+	for n > twosFan {
+		n = (n/twosFan + twosFan - 1) / twosFan * twosFan
+		sizes = append(sizes, n)
 	}
-	a.fw = make([]uint32, size+1)
-	a.w = make([]int64, size+1)
-	a.at = make([]*dest, size+1)
+	a.off = a.off[:0]
+	nodes := 0
+	for l := len(sizes) - 1; l >= 0; l-- {
+		a.off = append(a.off, nodes)
+		nodes += sizes[l] / twosFan
+	}
+	a.tree = make([]twosNode, nodes)
+	a.at = make([]twosSlot, sizes[0])
 	a.sum = 0
 	for x := head.next; x != head; x = x.next {
 		i := int(x.seq - a.base)
-		a.at[i] = x
-		a.w[i] = twosWeight(x)
-		a.sum += a.w[i]
+		a.at[i] = twosSlot{x: x, w: int32(twosWeight(x)), oh: int32(x.overhead())}
+		a.sum += int64(a.at[i].w)
 	}
-	// Linear-time Fenwick construction.
-	for i, w := range a.w {
-		a.fw[i] = uint32(w)
+	// Bottom-up: each node's exclusive prefix sums; its total is the
+	// weight of its entry one level up.
+	vals := make([]uint32, sizes[0])
+	for i, sl := range a.at {
+		vals[i] = uint32(sl.w)
 	}
-	for i := 1; i < len(a.fw); i++ {
-		if j := i + i&-i; j < len(a.fw) {
-			a.fw[j] += a.fw[i]
+	for l := len(a.off) - 1; l >= 0; l-- {
+		level := a.tree[a.off[l]:]
+		next := make([]uint32, len(vals)/twosFan)
+		for j := range next {
+			node := &level[j]
+			var run uint32
+			for k, v := range vals[j*twosFan : (j+1)*twosFan] {
+				if k&1 == 0 {
+					node[k/2] = uint64(run)
+				} else {
+					node[k/2] |= uint64(run) << 32
+				}
+				run += v
+			}
+			next[j] = run
 		}
+		if rem := len(next) % twosFan; rem != 0 {
+			next = append(next, make([]uint32, twosFan-rem)...)
+		}
+		vals = next
 	}
 }
 
+// set refreshes x's slot from x, its overhead and its usable weight w.
 func (a *twosAlgo) set(x *dest, w int64) {
 	i := int(x.seq - a.base)
-	if i <= 0 || i >= len(a.fw) || a.at[i] != x {
+	if i <= 0 || i >= len(a.at) || a.at[i].x != x {
 		return
 	}
-	d := w - a.w[i]
+	sl := &a.at[i]
+	sl.oh = int32(x.overhead())
+	d := w - int64(sl.w)
 	if d == 0 {
 		return
 	}
-	a.w[i] = w
+	sl.w = int32(w)
 	a.sum += d
-	for ; i < len(a.fw); i += i & -i {
-		a.fw[i] += uint32(d)
+	// Every later sibling's prefix grows by d, at each level: a lone high
+	// half by a plain add (its carry falls off the word), whole words by
+	// adding both halves apart, the top bits added without carry.
+	ud := uint64(uint32(d))
+	both := ud * (1<<32 + 1)
+	for l := len(a.off) - 1; l >= 0; l-- {
+		node := &a.tree[a.off[l]+i/twosFan]
+		k := i%twosFan + 1
+		if k&1 == 1 {
+			node[k/2] += ud << 32
+			k++
+		}
+		for j := k / 2; j < len(node); j++ {
+			x := node[j]
+			node[j] = (x&^twosHigh + both&^twosHigh) ^ (x^both)&twosHigh
+		}
+		i /= twosFan
 	}
 }
 
 func (a *twosAlgo) added(x *dest) {
 	i := int(x.seq - a.base)
-	if i >= len(a.fw) {
+	if i >= len(a.at) {
 		a.rebuild(a.s.n/2 + 16)
 		return
 	}
-	a.at[i] = x
+	a.at[i] = twosSlot{x: x}
 	a.set(x, twosWeight(x))
 }
 
 func (a *twosAlgo) removed(x *dest) {
 	a.set(x, 0)
 	i := int(x.seq - a.base)
-	if i > 0 && i < len(a.at) && a.at[i] == x {
-		a.at[i] = nil
+	if i > 0 && i < len(a.at) && a.at[i].x == x {
+		a.at[i] = twosSlot{}
 	}
 }
 func (a *twosAlgo) updated(x *dest)      { a.set(x, twosWeight(x)) }
 func (a *twosAlgo) connsChanged(x *dest) { a.set(x, twosWeight(x)) }
 
-// draw2 returns, for r1 and r2 (both >= 1), the first destination in list
-// order (highest index first) at which the running weight reaches r: the
-// largest index i whose suffix sum from i is at least r. The two descents
-// run interleaved so that their memory loads overlap.
-func (a *twosAlgo) draw2(r1, r2 int64) (*dest, *dest) {
-	// Largest j with prefix(j) <= sum - r; the answer is j+1. len(fw)
-	// is a power of two plus one.
+// draw2 returns, for r1 and r2 (both in [1, sum]), the first position in
+// list order (highest position first) at which the running weight reaches
+// r: the lowest position p whose prefix sum over 0..p exceeds sum - r. The
+// two descents run interleaved so that their memory loads overlap.
+func (a *twosAlgo) draw2(r1, r2 int64) (int, int) {
 	t1, t2 := uint32(a.sum-r1), uint32(a.sum-r2)
-	fw := a.fw
-	j1, j2 := 0, 0
-	// fw[size] is the total, above both targets, so j+step stays below
-	// len(fw); the loop body is written to compile to conditional moves.
-	for step := len(fw) - 1; step > 0; step >>= 1 {
-		v1, v2 := fw[j1+step], fw[j2+step]
-		n1, n2 := j1+step, j2+step
-		u1, u2 := t1-v1, t2-v2
-		if v1 <= t1 {
-			j1, t1 = n1, u1
-		}
-		if v2 <= t2 {
-			j2, t2 = n2, u2
-		}
+	tree := a.tree
+	p1, p2 := 0, 0
+	for _, off := range a.off {
+		n1, n2 := &tree[off+p1], &tree[off+p2]
+		// The child to enter is the last whose entry is at most t:
+		// 15 less the number of entries above t. Every entry is below
+		// 2^31, so in each half of (x | twosHigh) - (t+1) the top bit
+		// stays set exactly when that entry exceeds t, and no borrow
+		// crosses the halves.
+		u1 := uint64(t1+1) * (1<<32 + 1)
+		u2 := uint64(t2+1) * (1<<32 + 1)
+		m1 := twosAbove(n1[0], u1) + twosAbove(n1[1], u1) + twosAbove(n1[2], u1) + twosAbove(n1[3], u1) +
+			twosAbove(n1[4], u1) + twosAbove(n1[5], u1) + twosAbove(n1[6], u1) + twosAbove(n1[7], u1)
+		m2 := twosAbove(n2[0], u2) + twosAbove(n2[1], u2) + twosAbove(n2[2], u2) + twosAbove(n2[3], u2) +
+			twosAbove(n2[4], u2) + twosAbove(n2[5], u2) + twosAbove(n2[6], u2) + twosAbove(n2[7], u2)
+		c1 := uint(twosFan-1-uint32(m1)-uint32(m1>>32)) % twosFan
+		c2 := uint(twosFan-1-uint32(m2)-uint32(m2>>32)) % twosFan
+		t1 -= uint32(n1[c1/2] >> (32 * (c1 & 1)))
+		t2 -= uint32(n2[c2/2] >> (32 * (c2 & 1)))
+		p1 = p1*twosFan + int(c1)
+		p2 = p2*twosFan + int(c2)
 	}
-	return a.at[j1+1], a.at[j2+1]
+	return p1, p2
 }
+
+// twosAbove counts, in bit 0 and bit 32, whether each half of x exceeds
+// t where u holds t+1 in both halves.
+func twosAbove(x, u uint64) uint64 { return (x | twosHigh - u) & twosHigh >> 31 }
 
 // randMax is prandom_u32_max: a uniform value in [0, n).
 func randMax(r func() uint32, n uint32) int64 {
@@ -147,13 +221,12 @@ func (a *twosAlgo) pick(Key) *dest {
 	tw := uint32(a.sum + 1)
 	r1 := max(randMax(a.s.cfg.rand, tw), 1)
 	r2 := max(randMax(a.s.cfg.rand, tw), 1)
-	c1, c2 := a.draw2(r1, r2)
-	w1, w2 := int32(c1.d.Weight), int32(c2.d.Weight)
-	o1, o2 := int32(c1.overhead()), int32(c2.overhead())
-	if w2*o1 > w1*o2 {
-		return c2
+	p1, p2 := a.draw2(r1, r2)
+	c1, c2 := &a.at[p1], &a.at[p2]
+	if c2.w*c1.oh > c1.w*c2.oh {
+		return c2.x
 	}
-	return c1
+	return c1.x
 }
 
 // pickScan is the kernel's literal loop, kept for weight sums that overflow
