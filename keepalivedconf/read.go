@@ -73,16 +73,34 @@ type parser struct {
 }
 
 func newParser(name, src string) *parser {
-	return &parser{src: src, name: name}
+	p := &parser{src: src, name: name}
+	// Size the arenas once from cheap counts, so that parsing a large file
+	// allocates a handful of chunks up front rather than growing while it
+	// fills them: the garbage collector then has little reason to run (and
+	// to make every pointer store pay a write barrier) in the middle of the
+	// parse. A line holds about one statement and each '{' can start
+	// another, except for the braces that end their line; statements
+	// average under two words.
+	if len(src) > 4096 {
+		lines := strings.Count(src, "\n") + 1
+		opens := strings.Count(src, "{")
+		stmts := max(lines+opens-strings.Count(src, "{\n")-strings.Count(src, "}\n"), lines/2)
+		p.stmts = make([]Stmt, 0, stmts)
+		p.toks = make([]Token, 0, 2*lines)
+		p.blocks = make([]Block, 0, opens)
+		p.lists = make([]*Stmt, 0, stmts)
+	}
+	return p
 }
+
+// grow returns the capacity of the next arena chunk once one of length n
+// is full: half again what has been used, so that a poor first estimate
+// costs only a few more chunks.
+func grow(n, least int) int { return max(least, n/2) }
 
 func (p *parser) newStmt() *Stmt {
 	if len(p.stmts) == cap(p.stmts) {
-		n := 256
-		if est := len(p.src) / 40; est > n && p.line < 2 {
-			n = min(est, 1<<16)
-		}
-		p.stmts = make([]Stmt, 0, n)
+		p.stmts = make([]Stmt, 0, grow(cap(p.stmts), 256))
 	}
 	p.stmts = p.stmts[:len(p.stmts)+1]
 	return &p.stmts[len(p.stmts)-1]
@@ -90,7 +108,7 @@ func (p *parser) newStmt() *Stmt {
 
 func (p *parser) newBlock() *Block {
 	if len(p.blocks) == cap(p.blocks) {
-		p.blocks = make([]Block, 0, 1024)
+		p.blocks = make([]Block, 0, grow(cap(p.blocks), 256))
 	}
 	p.blocks = p.blocks[:len(p.blocks)+1]
 	return &p.blocks[len(p.blocks)-1]
@@ -98,11 +116,7 @@ func (p *parser) newBlock() *Block {
 
 func (p *parser) tokens(n int) []Token {
 	if cap(p.toks)-len(p.toks) < n {
-		c := 1024
-		if est := len(p.src) / 12; est > c && p.line < 2 {
-			c = min(est, 1<<17)
-		}
-		p.toks = make([]Token, 0, max(c, n))
+		p.toks = make([]Token, 0, max(grow(cap(p.toks), 1024), n))
 	}
 	start := len(p.toks)
 	p.toks = p.toks[:start+n]
@@ -497,7 +511,7 @@ func (p *parser) closeFrame() {
 	items := p.scratch[f.start:]
 	if len(items) > 0 {
 		if cap(p.lists)-len(p.lists) < len(items) {
-			p.lists = make([]*Stmt, 0, max(4096, len(items)))
+			p.lists = make([]*Stmt, 0, max(grow(cap(p.lists), 4096), len(items)))
 		}
 		at := len(p.lists)
 		p.lists = append(p.lists, items...)
