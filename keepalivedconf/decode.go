@@ -27,6 +27,49 @@ func (f *File) Config() (*Config, error) {
 type decoder struct {
 	d   diags
 	cfg *Config
+
+	// arenas for the elements a large file has by the thousand
+	vss      arena[VirtualServer]
+	rss      arena[RealServer]
+	tcp      arena[TCPCheck]
+	rsLists  arena[*RealServer]
+	checkers arena[Checker]
+}
+
+// arena hands out elements of chunks it allocates, so that decoding
+// thousands of virtual servers makes a few dozen allocations rather than
+// several per server. A chunk stays alive while any element is in use.
+type arena[T any] struct {
+	buf   []T
+	total int // capacity allocated so far
+}
+
+// reserve makes room for n more elements in one chunk.
+func (a *arena[T]) reserve(n int) {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]T, 0, n)
+		a.total += n
+	}
+}
+
+// new returns a pointer to a zero element.
+func (a *arena[T]) new() *T {
+	if len(a.buf) == cap(a.buf) {
+		a.reserve(max(16, a.total/2))
+	}
+	a.buf = a.buf[:len(a.buf)+1]
+	return &a.buf[len(a.buf)-1]
+}
+
+// slice returns an empty slice with capacity n; appending beyond n
+// reallocates as usual.
+func (a *arena[T]) slice(n int) []T {
+	if cap(a.buf)-len(a.buf) < n {
+		a.reserve(max(n, 16, a.total/2))
+	}
+	at := len(a.buf)
+	a.buf = a.buf[:at+n]
+	return a.buf[at:at:at+n]
 }
 
 // active reports whether keepalived reads s (and s is a keyword line).
@@ -65,8 +108,30 @@ func (dec *decoder) body(s *Stmt, rest []*Stmt) ([]*Stmt, int) {
 	return rest, len(rest)
 }
 
+// presize counts the virtual servers of list, to size the Config's slice
+// and the arenas once; real servers are reckoned at two per virtual server
+// (the arenas grow if there are more).
+func (dec *decoder) presize(list []*Stmt) {
+	nvs := 0
+	for _, s := range list {
+		if s.Keyword() == "virtual_server" {
+			nvs++
+		}
+	}
+	if nvs == 0 {
+		return
+	}
+	dec.cfg.VirtualServers = make([]*VirtualServer, 0, nvs)
+	dec.vss.reserve(nvs)
+	dec.rss.reserve(2 * nvs)
+	dec.rsLists.reserve(2 * nvs)
+	dec.checkers.reserve(2 * nvs)
+	dec.tcp.reserve(2 * nvs)
+}
+
 func (dec *decoder) top(list []*Stmt) {
 	cfg := dec.cfg
+	dec.presize(list)
 	for i := 0; i < len(list); i++ {
 		s := list[i]
 		if !active(s) {
@@ -677,7 +742,8 @@ func (dec *decoder) virtualServerHead(s *Stmt) *VirtualServer {
 	if !dec.nargs(s, 2) {
 		return nil
 	}
-	vs := &VirtualServer{Stmt: s, DelayLoop: 60 * time.Second}
+	vs := dec.vss.new()
+	*vs = VirtualServer{Stmt: s, DelayLoop: 60 * time.Second}
 	switch s.Arg(1) {
 	case "fwmark":
 		if v, ok := dec.integer(s, 2, 1, math.MaxUint32); ok {
@@ -716,7 +782,11 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 			n++
 		}
 	}
-	vs.RealServers = make([]*RealServer, 0, n)
+	if n > 0 {
+		vs.RealServers = dec.rsLists.slice(n)
+	} else {
+		vs.RealServers = make([]*RealServer, 0)
+	}
 	for i := 0; i < len(body); i++ {
 		s := body[i]
 		if !active(s) {
@@ -808,7 +878,8 @@ func (dec *decoder) realServerHead(s *Stmt) *RealServer {
 	if !ok {
 		return nil
 	}
-	rs := &RealServer{Stmt: s, Weight: 1}
+	rs := dec.rss.new()
+	*rs = RealServer{Stmt: s, Weight: 1}
 	var p uint16
 	if len(s.Tokens) > 2 {
 		if p, ok = dec.port(s, 2); !ok {
@@ -838,12 +909,13 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 		case "notify_down":
 			dec.script(&rs.NotifyDown, s)
 		case "TCP_CHECK":
-			t := &TCPCheck{CheckCommon{Stmt: s}}
+			t := dec.tcp.new()
+			t.Stmt = s
 			dec.check(&t.CheckCommon, s, tcpCheckKeywords, nil)
 			c = t
 			if rs.Checkers == nil {
 				// the usual single checker: no slice growth later
-				rs.Checkers = make([]Checker, 0, 1)
+				rs.Checkers = dec.checkers.slice(1)
 			}
 		case "HTTP_GET", "SSL_GET":
 			h := &HTTPCheck{CheckCommon: CheckCommon{Stmt: s}, TLS: kw == "SSL_GET"}
