@@ -69,7 +69,7 @@ func (a *arena[T]) slice(n int) []T {
 	}
 	at := len(a.buf)
 	a.buf = a.buf[:at+n]
-	return a.buf[at:at:at+n]
+	return a.buf[at : at : at+n]
 }
 
 // active reports whether keepalived reads s (and s is a keyword line).
