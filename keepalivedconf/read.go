@@ -26,6 +26,8 @@ const (
 	clSpace               // word separator (blanks and newline)
 	clSpecial             // needs attention while scanning a line: " \ # !
 	clWordEnd             // ends an unquoted word: separators, " and \
+	clLine                // needs attention while scanning a line: specials and newline
+	clStmt                // needs attention while looking for a statement's end: { } $ "
 )
 
 var charClass = func() (t [256]uint8) {
@@ -34,7 +36,11 @@ var charClass = func() (t [256]uint8) {
 	}
 	t['\n'] |= clSpace | clWordEnd
 	for _, c := range "\"\\#!" {
-		t[c] |= clSpecial
+		t[c] |= clSpecial | clLine
+	}
+	t['\n'] |= clLine
+	for _, c := range "{}$\"" {
+		t[c] |= clStmt
 	}
 	t['"'] |= clWordEnd
 	t['\\'] |= clWordEnd
@@ -165,29 +171,44 @@ type lineInfo struct {
 func (p *parser) scanLine(i int) lineInfo {
 	src := p.src
 	li := lineInfo{start: i}
-	nl := strings.IndexByte(src[i:], '\n')
-	if nl < 0 {
-		li.end, li.next = len(src), len(src)
-	} else {
-		li.end, li.next = i+nl, i+nl+1
-	}
 	quote := false
-	ce := li.end
-	for j := i; j < li.end; j++ {
-		if charClass[src[j]]&clSpecial == 0 {
+	ce := -1
+	// one pass finds the newline, the quotes and the comment; the rest of
+	// a comment is skipped with IndexByte
+	j := i
+scan:
+	for ; j < len(src); j++ {
+		if charClass[src[j]]&clLine == 0 {
 			continue
 		}
 		switch src[j] {
+		case '\n':
+			break scan
 		case '"':
 			quote = !quote
 		case '\\':
-			j++
+			if j+1 < len(src) && src[j+1] != '\n' {
+				j++
+			}
 		case '#', '!':
 			if !quote {
 				ce = j
-				j = li.end
+				if nl := strings.IndexByte(src[j:], '\n'); nl >= 0 {
+					j += nl
+				} else {
+					j = len(src)
+				}
+				break scan
 			}
 		}
+	}
+	if j >= len(src) {
+		li.end, li.next = len(src), len(src)
+	} else {
+		li.end, li.next = j, j+1
+	}
+	if ce < 0 {
+		ce = li.end
 	}
 	li.openQuote = quote
 	for ce > i && blank(src[ce-1]) {
@@ -305,8 +326,16 @@ func (p *parser) items(li lineInfo) int {
 			// "include a/{b,c}.conf" stays one statement
 		default:
 			end = b
-			for end < li.ce && src[end] != '{' && src[end] != '}' {
-				if src[end] == '$' {
+			for end < li.ce {
+				c := src[end]
+				if charClass[c]&clStmt == 0 {
+					end++
+					continue
+				}
+				if c == '{' || c == '}' {
+					break
+				}
+				if c == '$' {
 					// ${NAME} is replaced before keepalived looks for
 					// braces: it is part of the word
 					if n := refLen(src[end:li.ce]); n > 0 {
@@ -396,8 +425,13 @@ func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
 // does: blanks separate words, a double-quoted string is one word.
 func (p *parser) tokenize(b, end int) []Token {
 	src := p.src
-	var small [16][2]int
-	bounds := small[:0]
+	// words are separated by blanks, so there are at most (n+1)/2 of them:
+	// with that much room in the arena they are appended in place
+	if room := (end - b + 1) / 2; cap(p.toks)-len(p.toks) < room {
+		p.toks = make([]Token, 0, max(grow(cap(p.toks), 1024), room))
+	}
+	t := p.toks
+	n0 := len(t)
 	for k := b; k < end; {
 		for k < end && isSpace(src[k]) {
 			k++
@@ -406,17 +440,14 @@ func (p *parser) tokenize(b, end int) []Token {
 			break
 		}
 		e := wordEnd(src, k, end)
-		bounds = append(bounds, [2]int{k, e})
+		t = append(t, Token{Text: src[k:e], Col: k - p.lineStart + 1})
 		k = e
 	}
-	if len(bounds) == 0 {
+	if len(t) == n0 {
 		return nil
 	}
-	t := p.tokens(len(bounds))
-	for i, bd := range bounds {
-		t[i] = Token{Text: src[bd[0]:bd[1]], Col: bd[0] - p.lineStart + 1}
-	}
-	return t
+	p.toks = t
+	return t[n0:len(t):len(t)]
 }
 
 func isSpace(c byte) bool { return charClass[c]&clSpace != 0 }
