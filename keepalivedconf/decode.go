@@ -219,7 +219,11 @@ func (dec *decoder) integer(s *Stmt, i int, lo, hi int64) (int64, bool) {
 	if !dec.nargs(s, i+1) {
 		return 0, false
 	}
-	v, err := strconv.ParseInt(strings.TrimLeft(s.Arg(i), " \t"), 10, 64)
+	w := s.Arg(i)
+	for w != "" && (w[0] == ' ' || w[0] == '\t') {
+		w = w[1:]
+	}
+	v, err := strconv.ParseInt(w, 10, 64)
 	if err != nil {
 		dec.d.errorf(s.ArgPos(i), ErrInvalid, "%s: invalid number '%s'", s.Keyword(), s.Arg(i))
 		return 0, false
@@ -243,7 +247,7 @@ func (dec *decoder) seconds(s *Stmt, i int, lo, hi float64) (time.Duration, bool
 	if !dec.nargs(s, i+1) {
 		return 0, false
 	}
-	v, err := strconv.ParseFloat(s.Arg(i), 64)
+	v, err := parseSeconds(s.Arg(i))
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		dec.d.errorf(s.ArgPos(i), ErrInvalid, "%s: invalid number '%s'", s.Keyword(), s.Arg(i))
 		return 0, false
@@ -253,6 +257,23 @@ func (dec *decoder) seconds(s *Stmt, i int, lo, hi float64) (time.Duration, bool
 		return 0, false
 	}
 	return time.Duration(v * float64(time.Second)), true
+}
+
+// parseSeconds is strconv.ParseFloat with a short cut for the usual
+// whole number of seconds (at most 15 digits, so exactly representable).
+func parseSeconds(w string) (float64, error) {
+	if len(w) == 0 || len(w) > 15 {
+		return strconv.ParseFloat(w, 64)
+	}
+	n := int64(0)
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !isDigit(c) {
+			return strconv.ParseFloat(w, 64)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return float64(n), nil
 }
 
 func (dec *decoder) setSeconds(dst *time.Duration, s *Stmt, i int, lo, hi float64) {
