@@ -426,17 +426,25 @@ func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
 func (p *parser) tokenize(b, end int) []Token {
 	src := p.src
 	// words are separated by blanks, so there are at most (n+1)/2 of them:
-	// with that much room in the arena they are appended in place
-	if room := (end - b + 1) / 2; cap(p.toks)-len(p.toks) < room {
+	// with that much room in the arena they are appended in place (a long
+	// statement counts its words first rather than reserve room for n/2)
+	room := (end - b + 1) / 2
+	if room > 64 {
+		room = 0
+		for k := b; k < end; room++ {
+			if k = skipSpace(src, k, end); k >= end {
+				break
+			}
+			k = wordEnd(src, k, end)
+		}
+	}
+	if cap(p.toks)-len(p.toks) < room {
 		p.toks = make([]Token, 0, max(grow(cap(p.toks), 1024), room))
 	}
 	t := p.toks
 	n0 := len(t)
 	for k := b; k < end; {
-		for k < end && isSpace(src[k]) {
-			k++
-		}
-		if k >= end {
+		if k = skipSpace(src, k, end); k >= end {
 			break
 		}
 		e := wordEnd(src, k, end)
@@ -451,6 +459,14 @@ func (p *parser) tokenize(b, end int) []Token {
 }
 
 func isSpace(c byte) bool { return charClass[c]&clSpace != 0 }
+
+// skipSpace returns the first index from k on that is not a separator.
+func skipSpace(src string, k, end int) int {
+	for k < end && isSpace(src[k]) {
+		k++
+	}
+	return k
+}
 
 // wordEnd returns the end of the word starting at k.
 func wordEnd(src string, k, end int) int {
