@@ -1,9 +1,11 @@
 package keepalivedconf
 
 import (
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +195,18 @@ func TestUnknownKeywordsPreserved(t *testing.T) {
 	want := src[:len(src)-2] + "  priority 200\n}\n"
 	if got := string(f.Format()); got != want {
 		t.Fatalf("edit:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// parseSeconds takes a short cut for whole numbers; it must agree with
+// strconv.ParseFloat everywhere.
+func TestParseSecondsMatchesParseFloat(t *testing.T) {
+	for _, w := range []string{"", "0", "6", "007", "3.5", "1e3", "+6", "-1", "0x10", "1_000", " 6", "6 ",
+		"999999999999999", "9999999999999999", "123456789012345678901234", "inf", "NaN", "abc", "4294"} {
+		got, gerr := parseSeconds(w)
+		want, werr := strconv.ParseFloat(w, 64)
+		if (gerr == nil) != (werr == nil) || (werr == nil && got != want && !(math.IsNaN(got) && math.IsNaN(want))) {
+			t.Errorf("parseSeconds(%q) = %v, %v; ParseFloat gives %v, %v", w, got, gerr, want, werr)
+		}
 	}
 }

@@ -27,6 +27,49 @@ func (f *File) Config() (*Config, error) {
 type decoder struct {
 	d   diags
 	cfg *Config
+
+	// arenas for the elements a large file has by the thousand
+	vss      arena[VirtualServer]
+	rss      arena[RealServer]
+	tcp      arena[TCPCheck]
+	rsLists  arena[*RealServer]
+	checkers arena[Checker]
+}
+
+// arena hands out elements of chunks it allocates, so that decoding
+// thousands of virtual servers makes a few dozen allocations rather than
+// several per server. A chunk stays alive while any element is in use.
+type arena[T any] struct {
+	buf   []T
+	total int // capacity allocated so far
+}
+
+// reserve makes room for n more elements in one chunk.
+func (a *arena[T]) reserve(n int) {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]T, 0, n)
+		a.total += n
+	}
+}
+
+// new returns a pointer to a zero element.
+func (a *arena[T]) new() *T {
+	if len(a.buf) == cap(a.buf) {
+		a.reserve(max(16, a.total/2))
+	}
+	a.buf = a.buf[:len(a.buf)+1]
+	return &a.buf[len(a.buf)-1]
+}
+
+// slice returns an empty slice with capacity n; appending beyond n
+// reallocates as usual.
+func (a *arena[T]) slice(n int) []T {
+	if cap(a.buf)-len(a.buf) < n {
+		a.reserve(max(n, 16, a.total/2))
+	}
+	at := len(a.buf)
+	a.buf = a.buf[:at+n]
+	return a.buf[at : at : at+n]
 }
 
 // active reports whether keepalived reads s (and s is a keyword line).
@@ -65,8 +108,30 @@ func (dec *decoder) body(s *Stmt, rest []*Stmt) ([]*Stmt, int) {
 	return rest, len(rest)
 }
 
+// presize counts the virtual servers of list, to size the Config's slice
+// and the arenas once; real servers are reckoned at two per virtual server
+// (the arenas grow if there are more).
+func (dec *decoder) presize(list []*Stmt) {
+	nvs := 0
+	for _, s := range list {
+		if s.Keyword() == "virtual_server" {
+			nvs++
+		}
+	}
+	if nvs == 0 {
+		return
+	}
+	dec.cfg.VirtualServers = make([]*VirtualServer, 0, nvs)
+	dec.vss.reserve(nvs)
+	dec.rss.reserve(2 * nvs)
+	dec.rsLists.reserve(2 * nvs)
+	dec.checkers.reserve(2 * nvs)
+	dec.tcp.reserve(2 * nvs)
+}
+
 func (dec *decoder) top(list []*Stmt) {
 	cfg := dec.cfg
+	dec.presize(list)
 	for i := 0; i < len(list); i++ {
 		s := list[i]
 		if !active(s) {
@@ -154,7 +219,11 @@ func (dec *decoder) integer(s *Stmt, i int, lo, hi int64) (int64, bool) {
 	if !dec.nargs(s, i+1) {
 		return 0, false
 	}
-	v, err := strconv.ParseInt(strings.TrimLeft(s.Arg(i), " \t"), 10, 64)
+	w := s.Arg(i)
+	for w != "" && (w[0] == ' ' || w[0] == '\t') {
+		w = w[1:]
+	}
+	v, err := strconv.ParseInt(w, 10, 64)
 	if err != nil {
 		dec.d.errorf(s.ArgPos(i), ErrInvalid, "%s: invalid number '%s'", s.Keyword(), s.Arg(i))
 		return 0, false
@@ -178,7 +247,7 @@ func (dec *decoder) seconds(s *Stmt, i int, lo, hi float64) (time.Duration, bool
 	if !dec.nargs(s, i+1) {
 		return 0, false
 	}
-	v, err := strconv.ParseFloat(s.Arg(i), 64)
+	v, err := parseSeconds(s.Arg(i))
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		dec.d.errorf(s.ArgPos(i), ErrInvalid, "%s: invalid number '%s'", s.Keyword(), s.Arg(i))
 		return 0, false
@@ -188,6 +257,23 @@ func (dec *decoder) seconds(s *Stmt, i int, lo, hi float64) (time.Duration, bool
 		return 0, false
 	}
 	return time.Duration(v * float64(time.Second)), true
+}
+
+// parseSeconds is strconv.ParseFloat with a short cut for the usual
+// whole number of seconds (at most 15 digits, so exactly representable).
+func parseSeconds(w string) (float64, error) {
+	if len(w) == 0 || len(w) > 15 {
+		return strconv.ParseFloat(w, 64)
+	}
+	n := int64(0)
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !isDigit(c) {
+			return strconv.ParseFloat(w, 64)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return float64(n), nil
 }
 
 func (dec *decoder) setSeconds(dst *time.Duration, s *Stmt, i int, lo, hi float64) {
@@ -677,7 +763,8 @@ func (dec *decoder) virtualServerHead(s *Stmt) *VirtualServer {
 	if !dec.nargs(s, 2) {
 		return nil
 	}
-	vs := &VirtualServer{Stmt: s, DelayLoop: 60 * time.Second}
+	vs := dec.vss.new()
+	*vs = VirtualServer{Stmt: s, DelayLoop: 60 * time.Second}
 	switch s.Arg(1) {
 	case "fwmark":
 		if v, ok := dec.integer(s, 2, 1, math.MaxUint32); ok {
@@ -716,7 +803,11 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 			n++
 		}
 	}
-	vs.RealServers = make([]*RealServer, 0, n)
+	if n > 0 {
+		vs.RealServers = dec.rsLists.slice(n)
+	} else {
+		vs.RealServers = make([]*RealServer, 0)
+	}
 	for i := 0; i < len(body); i++ {
 		s := body[i]
 		if !active(s) {
@@ -808,7 +899,8 @@ func (dec *decoder) realServerHead(s *Stmt) *RealServer {
 	if !ok {
 		return nil
 	}
-	rs := &RealServer{Stmt: s, Weight: 1}
+	rs := dec.rss.new()
+	*rs = RealServer{Stmt: s, Weight: 1}
 	var p uint16
 	if len(s.Tokens) > 2 {
 		if p, ok = dec.port(s, 2); !ok {
@@ -838,12 +930,13 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 		case "notify_down":
 			dec.script(&rs.NotifyDown, s)
 		case "TCP_CHECK":
-			t := &TCPCheck{CheckCommon{Stmt: s}}
+			t := dec.tcp.new()
+			t.Stmt = s
 			dec.check(&t.CheckCommon, s, tcpCheckKeywords, nil)
 			c = t
 			if rs.Checkers == nil {
 				// the usual single checker: no slice growth later
-				rs.Checkers = make([]Checker, 0, 1)
+				rs.Checkers = dec.checkers.slice(1)
 			}
 		case "HTTP_GET", "SSL_GET":
 			h := &HTTPCheck{CheckCommon: CheckCommon{Stmt: s}, TLS: kw == "SSL_GET"}

@@ -26,6 +26,8 @@ const (
 	clSpace               // word separator (blanks and newline)
 	clSpecial             // needs attention while scanning a line: " \ # !
 	clWordEnd             // ends an unquoted word: separators, " and \
+	clLine                // needs attention while scanning a line: specials and newline
+	clStmt                // needs attention while looking for a statement's end: { } $ "
 )
 
 var charClass = func() (t [256]uint8) {
@@ -34,7 +36,11 @@ var charClass = func() (t [256]uint8) {
 	}
 	t['\n'] |= clSpace | clWordEnd
 	for _, c := range "\"\\#!" {
-		t[c] |= clSpecial
+		t[c] |= clSpecial | clLine
+	}
+	t['\n'] |= clLine
+	for _, c := range "{}$\"" {
+		t[c] |= clStmt
 	}
 	t['"'] |= clWordEnd
 	t['\\'] |= clWordEnd
@@ -73,16 +79,34 @@ type parser struct {
 }
 
 func newParser(name, src string) *parser {
-	return &parser{src: src, name: name}
+	p := &parser{src: src, name: name}
+	// Size the arenas once from cheap counts, so that parsing a large file
+	// allocates a handful of chunks up front rather than growing while it
+	// fills them: the garbage collector then has little reason to run (and
+	// to make every pointer store pay a write barrier) in the middle of the
+	// parse. A line holds about one statement and each '{' can start
+	// another, except for the braces that end their line; statements
+	// average under two words.
+	if len(src) > 4096 {
+		lines := strings.Count(src, "\n") + 1
+		opens := strings.Count(src, "{")
+		stmts := max(lines+opens-strings.Count(src, "{\n")-strings.Count(src, "}\n"), lines/2)
+		p.stmts = make([]Stmt, 0, stmts)
+		p.toks = make([]Token, 0, 2*lines)
+		p.blocks = make([]Block, 0, opens)
+		p.lists = make([]*Stmt, 0, stmts)
+	}
+	return p
 }
+
+// grow returns the capacity of the next arena chunk once one of length n
+// is full: half again what has been used, so that a poor first estimate
+// costs only a few more chunks.
+func grow(n, least int) int { return max(least, n/2) }
 
 func (p *parser) newStmt() *Stmt {
 	if len(p.stmts) == cap(p.stmts) {
-		n := 256
-		if est := len(p.src) / 40; est > n && p.line < 2 {
-			n = min(est, 1<<16)
-		}
-		p.stmts = make([]Stmt, 0, n)
+		p.stmts = make([]Stmt, 0, grow(cap(p.stmts), 256))
 	}
 	p.stmts = p.stmts[:len(p.stmts)+1]
 	return &p.stmts[len(p.stmts)-1]
@@ -90,7 +114,7 @@ func (p *parser) newStmt() *Stmt {
 
 func (p *parser) newBlock() *Block {
 	if len(p.blocks) == cap(p.blocks) {
-		p.blocks = make([]Block, 0, 1024)
+		p.blocks = make([]Block, 0, grow(cap(p.blocks), 256))
 	}
 	p.blocks = p.blocks[:len(p.blocks)+1]
 	return &p.blocks[len(p.blocks)-1]
@@ -98,11 +122,7 @@ func (p *parser) newBlock() *Block {
 
 func (p *parser) tokens(n int) []Token {
 	if cap(p.toks)-len(p.toks) < n {
-		c := 1024
-		if est := len(p.src) / 12; est > c && p.line < 2 {
-			c = min(est, 1<<17)
-		}
-		p.toks = make([]Token, 0, max(c, n))
+		p.toks = make([]Token, 0, max(grow(cap(p.toks), 1024), n))
 	}
 	start := len(p.toks)
 	p.toks = p.toks[:start+n]
@@ -151,29 +171,44 @@ type lineInfo struct {
 func (p *parser) scanLine(i int) lineInfo {
 	src := p.src
 	li := lineInfo{start: i}
-	nl := strings.IndexByte(src[i:], '\n')
-	if nl < 0 {
-		li.end, li.next = len(src), len(src)
-	} else {
-		li.end, li.next = i+nl, i+nl+1
-	}
 	quote := false
-	ce := li.end
-	for j := i; j < li.end; j++ {
-		if charClass[src[j]]&clSpecial == 0 {
+	ce := -1
+	// one pass finds the newline, the quotes and the comment; the rest of
+	// a comment is skipped with IndexByte
+	j := i
+scan:
+	for ; j < len(src); j++ {
+		if charClass[src[j]]&clLine == 0 {
 			continue
 		}
 		switch src[j] {
+		case '\n':
+			break scan
 		case '"':
 			quote = !quote
 		case '\\':
-			j++
+			if j+1 < len(src) && src[j+1] != '\n' {
+				j++
+			}
 		case '#', '!':
 			if !quote {
 				ce = j
-				j = li.end
+				if nl := strings.IndexByte(src[j:], '\n'); nl >= 0 {
+					j += nl
+				} else {
+					j = len(src)
+				}
+				break scan
 			}
 		}
+	}
+	if j >= len(src) {
+		li.end, li.next = len(src), len(src)
+	} else {
+		li.end, li.next = j, j+1
+	}
+	if ce < 0 {
+		ce = li.end
 	}
 	li.openQuote = quote
 	for ce > i && blank(src[ce-1]) {
@@ -291,8 +326,16 @@ func (p *parser) items(li lineInfo) int {
 			// "include a/{b,c}.conf" stays one statement
 		default:
 			end = b
-			for end < li.ce && src[end] != '{' && src[end] != '}' {
-				if src[end] == '$' {
+			for end < li.ce {
+				c := src[end]
+				if charClass[c]&clStmt == 0 {
+					end++
+					continue
+				}
+				if c == '{' || c == '}' {
+					break
+				}
+				if c == '$' {
 					// ${NAME} is replaced before keepalived looks for
 					// braces: it is part of the word
 					if n := refLen(src[end:li.ce]); n > 0 {
@@ -382,30 +425,48 @@ func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
 // does: blanks separate words, a double-quoted string is one word.
 func (p *parser) tokenize(b, end int) []Token {
 	src := p.src
-	var small [16][2]int
-	bounds := small[:0]
-	for k := b; k < end; {
-		for k < end && isSpace(src[k]) {
-			k++
+	// words are separated by blanks, so there are at most (n+1)/2 of them:
+	// with that much room in the arena they are appended in place (a long
+	// statement counts its words first rather than reserve room for n/2)
+	room := (end - b + 1) / 2
+	if room > 64 {
+		room = 0
+		for k := b; k < end; room++ {
+			if k = skipSpace(src, k, end); k >= end {
+				break
+			}
+			k = wordEnd(src, k, end)
 		}
-		if k >= end {
+	}
+	if cap(p.toks)-len(p.toks) < room {
+		p.toks = make([]Token, 0, max(grow(cap(p.toks), 1024), room))
+	}
+	t := p.toks
+	n0 := len(t)
+	for k := b; k < end; {
+		if k = skipSpace(src, k, end); k >= end {
 			break
 		}
 		e := wordEnd(src, k, end)
-		bounds = append(bounds, [2]int{k, e})
+		t = append(t, Token{Text: src[k:e], Col: k - p.lineStart + 1})
 		k = e
 	}
-	if len(bounds) == 0 {
+	if len(t) == n0 {
 		return nil
 	}
-	t := p.tokens(len(bounds))
-	for i, bd := range bounds {
-		t[i] = Token{Text: src[bd[0]:bd[1]], Col: bd[0] - p.lineStart + 1}
-	}
-	return t
+	p.toks = t
+	return t[n0:len(t):len(t)]
 }
 
 func isSpace(c byte) bool { return charClass[c]&clSpace != 0 }
+
+// skipSpace returns the first index from k on that is not a separator.
+func skipSpace(src string, k, end int) int {
+	for k < end && isSpace(src[k]) {
+		k++
+	}
+	return k
+}
 
 // wordEnd returns the end of the word starting at k.
 func wordEnd(src string, k, end int) int {
@@ -497,7 +558,7 @@ func (p *parser) closeFrame() {
 	items := p.scratch[f.start:]
 	if len(items) > 0 {
 		if cap(p.lists)-len(p.lists) < len(items) {
-			p.lists = make([]*Stmt, 0, max(4096, len(items)))
+			p.lists = make([]*Stmt, 0, max(grow(cap(p.lists), 4096), len(items)))
 		}
 		at := len(p.lists)
 		p.lists = append(p.lists, items...)
