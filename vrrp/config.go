@@ -29,8 +29,16 @@ type Config struct {
 	PreemptDelay time.Duration
 	// Accept is RFC 9568's Accept_Mode: a master in non-accept mode is
 	// expected to drop packets addressed to the virtual addresses it does
-	// not own. lvskit records it for callers; it installs no filter.
+	// not own. Without FilterNonAccept lvskit only records it.
 	Accept bool
+	// FilterNonAccept enforces non-accept mode like keepalived's
+	// vrrp_strict: while the instance is master, Accept is false and its
+	// priority is not 255, an nftables table of its own
+	// ("lvskit_vrrp_<Interface>_<VRID>", family ip or ip6) drops packets
+	// addressed to the VIPs, except VRRP and IPv6 neighbour solicitations
+	// and advertisements. The table is removed on leaving master and when
+	// Run returns.
+	FilterNonAccept bool
 	// AuthType and AuthPass: VRRPv2 authentication (AuthSimple with up to
 	// 8 bytes of password). AuthAH is rejected.
 	AuthType AuthType
