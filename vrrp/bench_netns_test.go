@@ -25,9 +25,10 @@ import (
 // a namespace of its own.
 type observer struct {
 	mu     sync.Mutex
-	adv    map[netip.Addr][]time.Time // by IPv4 source
+	adv    map[netip.Addr][]time.Time // by source
 	garpBy map[string][]time.Time     // by sender MAC
 	advMAC []string                   // distinct source MACs of adverts
+	naMAC  []string                   // distinct source MACs of unsolicited NAs with Override
 	conn   *packet.Conn
 }
 
@@ -70,6 +71,28 @@ func newObserver(tb testing.TB, h *netns.NS) *observer {
 						o.advMAC = append(o.advMAC, mac)
 					}
 					o.adv[src] = append(o.adv[src], now)
+					o.mu.Unlock()
+				}
+			case 0x86dd:
+				ip := f[14:]
+				if len(ip) < 40 {
+					continue
+				}
+				mac := net.HardwareAddr(f[6:12]).String()
+				switch {
+				case ip[6] == Protocol:
+					src := netip.AddrFrom16([16]byte(ip[8:24]))
+					o.mu.Lock()
+					if !slices.Contains(o.advMAC, mac) {
+						o.advMAC = append(o.advMAC, mac)
+					}
+					o.adv[src] = append(o.adv[src], now)
+					o.mu.Unlock()
+				case ip[6] == 58 && len(ip) >= 48 && ip[40] == 136 && ip[44]&0x20 != 0: // NA, Override
+					o.mu.Lock()
+					if !slices.Contains(o.naMAC, mac) {
+						o.naMAC = append(o.naMAC, mac)
+					}
 					o.mu.Unlock()
 				}
 			case 0x0806:

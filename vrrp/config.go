@@ -29,8 +29,16 @@ type Config struct {
 	PreemptDelay time.Duration
 	// Accept is RFC 9568's Accept_Mode: a master in non-accept mode is
 	// expected to drop packets addressed to the virtual addresses it does
-	// not own. lvskit records it for callers; it installs no filter.
+	// not own. Without FilterNonAccept lvskit only records it.
 	Accept bool
+	// FilterNonAccept enforces non-accept mode like keepalived's
+	// vrrp_strict: while the instance is master, Accept is false and its
+	// priority is not 255, an nftables table of its own
+	// ("lvskit_vrrp_<Interface>_<VRID>", family ip or ip6) drops packets
+	// addressed to the VIPs, except VRRP and IPv6 neighbour solicitations
+	// and advertisements. The table is removed on leaving master and when
+	// Run returns.
+	FilterNonAccept bool
 	// AuthType and AuthPass: VRRPv2 authentication (AuthSimple with up to
 	// 8 bytes of password). AuthAH is rejected.
 	AuthType AuthType
@@ -42,11 +50,15 @@ type Config struct {
 	Routes []Route
 	Rules  []Rule
 	// VMAC puts the VIPs on a macvlan interface (private mode) carrying the
-	// virtual router MAC 00:00:5e:00:01:VRID and sends adverts and ARPs
-	// from it, so that a takeover needs no ARP cache update at all
-	// (keepalived use_vmac). IPv4 only for now. The router creates the
-	// interface, sets arp_ignore=1 and arp_announce=2 on it and on
-	// Interface, and deletes it when Run returns.
+	// virtual router MAC (00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID
+	// for IPv6) and sends adverts and gratuitous ARPs / unsolicited
+	// neighbour advertisements from it, so that a takeover needs no
+	// neighbour cache update at all (keepalived use_vmac). The router
+	// creates the interface and deletes it when Run returns. For IPv4 it
+	// sets arp_ignore=1 and arp_announce=2 on it and on Interface; for IPv6
+	// it gives it no address of its own but the advert source's link-local
+	// address (the interface's first link-local address if Source is not
+	// link-local), which adverts leave from.
 	VMAC bool
 	// VMACName names the interface (default "vrrp.VRID").
 	VMACName string
@@ -246,9 +258,6 @@ func (c *Config) normalize() error {
 		}
 	}
 	if c.VMAC {
-		if ipv6 {
-			return bad("VMAC", "IPv6 virtual MACs are not supported yet")
-		}
 		if c.VMACName == "" {
 			c.VMACName = fmt.Sprintf("vrrp.%d", c.VRID)
 		}

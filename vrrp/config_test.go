@@ -24,6 +24,13 @@ func TestConfigNormalize(t *testing.T) {
 	if err := g6.normalize(); err != nil || g6.Version != 3 {
 		t.Fatalf("IPv6 default version: %v %d", err, g6.Version)
 	}
+	vm6 := Config{Interface: "eth0", VRID: 7, VIPs: v6, VMAC: true}
+	if err := vm6.normalize(); err != nil || vm6.VMACName != "vrrp.7" {
+		t.Fatalf("IPv6 VMAC: %v, name %q", err, vm6.VMACName)
+	}
+	if got := VirtualMAC(7, true).String(); got != "00:00:5e:00:02:07" {
+		t.Fatalf("IPv6 virtual MAC %s", got)
+	}
 	for name, c := range map[string]Config{
 		"no vrid":       {Interface: "eth0", VIPs: v4},
 		"no interface":  {VRID: 1, VIPs: v4},

@@ -18,7 +18,9 @@
 //   - Router and Instance (Linux): raw IP protocol 112 sockets shared per
 //     interface, virtual addresses through netlink, announcements, tracking
 //     of interfaces, scripts and files, sync groups, keepalived-compatible
-//     notify scripts, and per-instance Stats.
+//     notify scripts, virtual MAC interfaces for IPv4 and IPv6, optional
+//     enforcement of non-accept mode through nftables (like keepalived's
+//     vrrp_strict), and per-instance Stats.
 //
 // A Router works in one network namespace (RouterConfig.NetNS); run one
 // Router per namespace.

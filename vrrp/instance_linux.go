@@ -45,6 +45,8 @@ type Instance struct {
 	// devAnn announces the VIPs whose Dev is another interface.
 	devAnn map[string]*announcer
 	garp   garpState
+	// filter enforces non-accept mode (Config.FilterNonAccept).
+	filter *acceptFilter
 
 	heldUntil  atomic.Int64 // sync groups: Master_Down_Timer while hearing a master
 	track      map[string]trackStatus
@@ -332,6 +334,7 @@ func (in *Instance) transition(t Transition) {
 	if t.To == StateMaster {
 		in.addVIPs()
 		in.setRoutes(true)
+		in.setFilter(true)
 		in.garp.start(t.At, &in.cfg.GARP)
 		in.garpTick(t.At)
 	} else {
@@ -339,6 +342,7 @@ func (in *Instance) transition(t Transition) {
 		if t.From == StateMaster || t.From == StateInit {
 			in.delVIPs()
 			in.setRoutes(false)
+			in.setFilter(false)
 		}
 	}
 	in.notify(t)
@@ -352,6 +356,16 @@ func (in *Instance) transition(t Transition) {
 		case t.From == StateMaster && t.To == StateBackup:
 			in.group.broadcast(in, evForceBackup)
 		}
+	}
+}
+
+// setFilter installs or removes the non-accept filter, if any.
+func (in *Instance) setFilter(on bool) {
+	if in.filter == nil {
+		return
+	}
+	if err := in.filter.set(on); err != nil {
+		in.r.log.Error("vrrp: non-accept filter", "instance", in.cfg.Name, "on", on, "err", err)
 	}
 }
 

@@ -216,6 +216,16 @@ func (r *Router) open() error {
 			return err
 		}
 		r.byConn[k][in.cfg.VRID] = in
+		if in.cfg.FilterNonAccept && !in.cfg.Accept && in.cfg.Priority != 255 {
+			nsfd := -1
+			if r.cfg.NetNS != "" {
+				nsfd = int(r.nsh)
+			}
+			in.filter = newAcceptFilter(nsfd, &in.cfg)
+			if err := in.filter.clear(); err != nil {
+				return fmt.Errorf("vrrp: instance %s: nftables: %w", in.cfg.Name, err)
+			}
+		}
 		annIfi := ifi
 		if in.cfg.VMAC {
 			vm, sc, err := r.openVMAC(in, ifi)
@@ -267,6 +277,13 @@ func (r *Router) open() error {
 }
 
 func (r *Router) close() {
+	for _, in := range r.instances { // normally removed already, on leaving master
+		if in.filter != nil {
+			if err := in.filter.set(false); err != nil {
+				r.log.Warn("vrrp: non-accept filter", "instance", in.cfg.Name, "err", err)
+			}
+		}
+	}
 	for _, c := range r.conns {
 		c.close()
 	}
