@@ -144,23 +144,33 @@ type lblcEntry struct {
 // each destination address to the server last chosen for it; a miss, or a
 // cached server that is gone, quiesced or loaded, falls back to wlc.
 type lblcAlgo struct {
-	s     *Scheduler
-	wlc   *leastAlgo
+	wlcBacked
 	cache lblcCache[lblcEntry]
 }
 
+// wlcBacked is what lblc and lblcr share: the scheduler and the wlc they
+// fall back to, which follows every destination change.
+type wlcBacked struct {
+	s   *Scheduler
+	wlc *leastAlgo
+}
+
+func (b *wlcBacked) initWLC(s *Scheduler) {
+	b.s = s
+	b.wlc = newLeastAlgo("wlc")
+	b.wlc.init(s)
+}
+func (b *wlcBacked) added(d *dest)        { b.wlc.added(d) }
+func (b *wlcBacked) removed(d *dest)      { b.wlc.removed(d) }
+func (b *wlcBacked) updated(d *dest)      { b.wlc.updated(d) }
+func (b *wlcBacked) connsChanged(d *dest) { b.wlc.connsChanged(d) }
+
 func (a *lblcAlgo) init(s *Scheduler) {
-	a.s = s
-	a.wlc = newLeastAlgo("wlc")
-	a.wlc.init(s)
+	a.initWLC(s)
 	a.cache.addr = func(e *lblcEntry) netip.Addr { return e.addr }
 	a.cache.lastuse = func(e *lblcEntry) time.Time { return e.lastuse }
 	a.cache.start(s.cfg.now())
 }
-func (a *lblcAlgo) added(d *dest)        { a.wlc.added(d) }
-func (a *lblcAlgo) removed(d *dest)      { a.wlc.removed(d) }
-func (a *lblcAlgo) updated(d *dest)      { a.wlc.updated(d) }
-func (a *lblcAlgo) connsChanged(d *dest) { a.wlc.connsChanged(d) }
 
 func (a *lblcAlgo) pick(k Key) *dest {
 	now := a.s.cfg.now()
@@ -203,23 +213,16 @@ type lblcrEntry struct {
 // to a set of servers that grows under load and sheds its most loaded
 // member once it has not changed for the expiration time.
 type lblcrAlgo struct {
-	s     *Scheduler
-	wlc   *leastAlgo
+	wlcBacked
 	cache lblcCache[lblcrEntry]
 }
 
 func (a *lblcrAlgo) init(s *Scheduler) {
-	a.s = s
-	a.wlc = newLeastAlgo("wlc")
-	a.wlc.init(s)
+	a.initWLC(s)
 	a.cache.addr = func(e *lblcrEntry) netip.Addr { return e.addr }
 	a.cache.lastuse = func(e *lblcrEntry) time.Time { return e.lastuse }
 	a.cache.start(s.cfg.now())
 }
-func (a *lblcrAlgo) added(d *dest)        { a.wlc.added(d) }
-func (a *lblcrAlgo) removed(d *dest)      { a.wlc.removed(d) }
-func (a *lblcrAlgo) updated(d *dest)      { a.wlc.updated(d) }
-func (a *lblcrAlgo) connsChanged(d *dest) { a.wlc.connsChanged(d) }
 
 // setMin is ip_vs_dest_set_min.
 func setMin(set []*dest) *dest {
