@@ -25,7 +25,7 @@ func signalContext() (context.Context, context.CancelFunc) {
 // returns.
 func GuestInit() {
 	code := 1
-	serr := guestSetup()
+	spec, serr := guestSetup()
 	out, err := os.OpenFile("/dev/ttyS1", os.O_WRONLY, 0)
 	if err != nil {
 		out = os.Stdout
@@ -35,7 +35,7 @@ func GuestInit() {
 	if serr != nil {
 		fmt.Fprintf(out, "vmtest guest: %v\n", serr)
 	} else {
-		code = guestRun(out)
+		code = guestRun(out, spec)
 	}
 	fmt.Fprintf(out, "\n%s%d\n", exitMarker, code)
 	out.Sync()
@@ -54,14 +54,14 @@ func rawTTY(f *os.File) {
 	unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
 }
 
-func guestSetup() error {
+func guestSetup() (runSpec, error) {
 	mounts := []struct{ src, dst, typ string }{
 		{"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"}, {"devtmpfs", "/dev", "devtmpfs"},
 		{"tmpfs", "/run", "tmpfs"},
 	}
 	for _, m := range mounts {
 		if err := unix.Mount(m.src, m.dst, m.typ, 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
-			return fmt.Errorf("mount %s: %w", m.dst, err)
+			return runSpec{}, fmt.Errorf("mount %s: %w", m.dst, err)
 		}
 	}
 	// /tmp stays on the root filesystem (already in memory): the package
@@ -71,7 +71,7 @@ func guestSetup() error {
 	// busybox provides sh, modprobe (for the kernel's module autoloading)
 	// and the usual utilities.
 	if err := exec.Command("/usr/bin/busybox", "--install", "-s").Run(); err != nil {
-		return fmt.Errorf("busybox --install: %w", err)
+		return runSpec{}, fmt.Errorf("busybox --install: %w", err)
 	}
 	os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	var spec runSpec
@@ -80,16 +80,16 @@ func guestSetup() error {
 		err = json.Unmarshal(data, &spec)
 	}
 	if err != nil {
-		return fmt.Errorf("run spec: %w", err)
+		return runSpec{}, fmt.Errorf("run spec: %w", err)
 	}
 	if err := loadModules(spec.Modules); err != nil {
 		fmt.Fprintf(os.Stderr, "vmtest guest: modules: %v\n", err)
 	}
 	// IPVS rejects masquerading destinations while no interface is up.
 	if err := exec.Command("ip", "link", "set", "lo", "up").Run(); err != nil {
-		return fmt.Errorf("lo up: %w", err)
+		return runSpec{}, fmt.Errorf("lo up: %w", err)
 	}
-	return nil
+	return spec, nil
 }
 
 // loadModules loads each module after its dependencies, from modules.dep.
@@ -148,10 +148,7 @@ func loadModules(names []string) error {
 	return nil
 }
 
-func guestRun(out *os.File) int {
-	var spec runSpec
-	data, _ := os.ReadFile("/lvskit/run.json")
-	json.Unmarshal(data, &spec)
+func guestRun(out *os.File, spec runSpec) int {
 	cmd := exec.Command("/lvskit/test", spec.Args...)
 	cmd.Dir = spec.Dir
 	cmd.Env = append([]string{
