@@ -3,8 +3,10 @@ package keepalivedconf
 import (
 	"math"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -16,7 +18,13 @@ import (
 // Definitions, ~SEQ lines and includes are not applied: use Expand or
 // ParseFile for that.
 func (f *File) Config() (*Config, error) {
-	dec := &decoder{cfg: &Config{file: f}}
+	return f.config(0)
+}
+
+// config decodes with procs goroutines for the virtual servers (0: as
+// many as pay off).
+func (f *File) config(procs int) (*Config, error) {
+	dec := &decoder{cfg: &Config{file: f}, procs: procs}
 	dec.d.list = append(dec.d.list, f.syntax...)
 	dec.top(f.Stmts)
 	dec.validate()
@@ -27,6 +35,13 @@ func (f *File) Config() (*Config, error) {
 type decoder struct {
 	d   diags
 	cfg *Config
+
+	// procs, when set, is the number of goroutines to decode virtual
+	// servers with, however few there are (for tests).
+	procs int
+	// deferred holds the virtual servers whose bodies are decoded after
+	// the top-level pass, in parallel (see decodeDeferred).
+	deferred []vsJob
 
 	// arenas for the elements a large file has by the thousand
 	vss      arena[VirtualServer]
@@ -123,10 +138,73 @@ func (dec *decoder) presize(list []*Stmt) {
 	}
 	dec.cfg.VirtualServers = make([]*VirtualServer, 0, nvs)
 	dec.vss.reserve(nvs)
-	dec.rss.reserve(2 * nvs)
-	dec.rsLists.reserve(2 * nvs)
-	dec.checkers.reserve(2 * nvs)
-	dec.tcp.reserve(2 * nvs)
+	if parts := dec.vsParts(nvs); parts > 1 {
+		dec.deferred = make([]vsJob, 0, nvs)
+		nvs = (nvs + parts - 1) / parts
+	}
+	dec.reserveBodies(nvs)
+}
+
+// reserveBodies sizes the arenas for the bodies of n virtual servers.
+func (dec *decoder) reserveBodies(n int) {
+	dec.rss.reserve(2 * n)
+	dec.rsLists.reserve(2 * n)
+	dec.checkers.reserve(2 * n)
+	dec.tcp.reserve(2 * n)
+}
+
+// parallelVSMin is the number of virtual servers from which their bodies
+// are decoded in parallel.
+const parallelVSMin = 2048
+
+// vsParts returns how many goroutines decode n virtual servers' bodies.
+func (dec *decoder) vsParts(n int) int {
+	procs, least := runtime.GOMAXPROCS(0), parallelVSMin
+	if dec.procs > 0 {
+		procs, least = dec.procs, 2
+	}
+	if n < least {
+		return 1
+	}
+	return max(1, min(procs, 8, n/(least/2)))
+}
+
+// vsJob is a virtual server whose head is decoded and whose body is not.
+type vsJob struct {
+	vs   *VirtualServer
+	body []*Stmt
+}
+
+// decodeDeferred decodes the deferred virtual-server bodies: the first
+// share on dec, the others on decoders of their own (each with its own
+// arenas and diagnostics, merged afterwards; Config sorts diagnostics by
+// position). A body reads nothing but its own statements, so the result
+// is the one a single pass gives.
+func (dec *decoder) decodeDeferred() {
+	jobs := dec.deferred
+	dec.deferred = nil
+	parts := dec.vsParts(len(jobs))
+	size := (len(jobs) + parts - 1) / parts
+	subs := make([]*decoder, 0, parts)
+	var wg sync.WaitGroup
+	for at := size; at < len(jobs); at += size {
+		sub := &decoder{cfg: dec.cfg}
+		subs = append(subs, sub)
+		part := jobs[at:min(at+size, len(jobs))]
+		wg.Go(func() {
+			sub.reserveBodies(len(part))
+			for _, j := range part {
+				sub.virtualServer(j.vs, j.body)
+			}
+		})
+	}
+	for _, j := range jobs[:min(size, len(jobs))] {
+		dec.virtualServer(j.vs, j.body)
+	}
+	wg.Wait()
+	for _, sub := range subs {
+		dec.d.list = append(dec.d.list, sub.d.list...)
+	}
 }
 
 func (dec *decoder) top(list []*Stmt) {
@@ -184,7 +262,11 @@ func (dec *decoder) top(list []*Stmt) {
 			}
 		case "virtual_server":
 			if vs := dec.virtualServerHead(s); vs != nil {
-				dec.virtualServer(vs, body)
+				if dec.deferred != nil {
+					dec.deferred = append(dec.deferred, vsJob{vs, body})
+				} else {
+					dec.virtualServer(vs, body)
+				}
 				cfg.VirtualServers = append(cfg.VirtualServers, vs)
 			}
 		case "static_rules":
@@ -197,6 +279,9 @@ func (dec *decoder) top(list []*Stmt) {
 				cfg.Unknown = append(cfg.Unknown, s)
 			}
 		}
+	}
+	if dec.deferred != nil {
+		dec.decodeDeferred()
 	}
 }
 

@@ -601,8 +601,7 @@ func braceExpand(s string) []string {
 // origin.
 func (ex *expander) result(name string) *File {
 	text := ex.out.String()
-	p := newParser(name, text)
-	p.run()
+	p := parse(name, text)
 	fix := func(pos *Pos) {
 		if pos.Line >= 1 && pos.Line <= len(ex.origins) {
 			o := ex.origins[pos.Line-1]

@@ -1,6 +1,10 @@
 package keepalivedconf
 
-import "strings"
+import (
+	"runtime"
+	"strings"
+	"sync"
+)
 
 // Parse parses one keepalived configuration file into a lossless syntax
 // tree. include statements, definitions, conditionals and ~SEQ lines stay
@@ -11,10 +15,89 @@ import "strings"
 // extra '}', a missing '}', an unexpected '{', an unterminated quote), so
 // that a broken file can still be inspected and repaired.
 func Parse(filename string, data []byte) (*File, error) {
-	p := newParser(filename, string(data))
-	p.run()
+	p := parse(filename, string(data))
 	f := &File{Name: filename, Stmts: p.top, size: len(data), syntax: p.d.list}
 	return f, p.d.list.Err()
+}
+
+// parallelParseMin is the source size from which parse splits the work
+// across processors.
+const parallelParseMin = 1 << 20
+
+// parse parses src. A large source is cut into pieces at lines holding a
+// lone '}' in column one, which end a top-level block in any file laid out
+// the usual way, and the pieces are parsed at the same time. The cut is a
+// guess: it holds when every piece but the last ends with no block open,
+// which is checked afterwards, and otherwise src is parsed again in one
+// piece. Either way the result is the same as parsing in one piece.
+func parse(name, src string) *parser {
+	return parseIn(name, src, runtime.GOMAXPROCS(0), parallelParseMin)
+}
+
+// parseIn parses src in up to n pieces of at least minPiece/2 bytes.
+func parseIn(name, src string, n, minPiece int) *parser {
+	cuts := cutPoints(src, n, minPiece)
+	if len(cuts) == 0 {
+		p := newParser(name, src)
+		p.run()
+		return p
+	}
+	bounds := append(append([]int{0}, cuts...), len(src))
+	ps := make([]*parser, len(bounds)-1)
+	var wg sync.WaitGroup
+	for k := range ps {
+		ps[k] = newParser(name, src[bounds[k]:bounds[k+1]])
+		ps[k].src = src
+		ps[k].line = strings.Count(src[:bounds[k]], "\n")
+		if k > 0 {
+			wg.Go(func() { ps[k].lines(bounds[k], bounds[k+1]) })
+		}
+	}
+	ps[0].lines(0, bounds[1])
+	wg.Wait()
+	for _, p := range ps[:len(ps)-1] {
+		if len(p.stack) > 0 {
+			p := newParser(name, src)
+			p.run()
+			return p
+		}
+	}
+	p := ps[0]
+	for _, q := range ps[1:] {
+		p.top = append(p.top, q.top...)
+		p.d.list = append(p.d.list, q.d.list...)
+	}
+	last := ps[len(ps)-1]
+	p.stack, p.scratch, p.lists = last.stack, last.scratch, last.lists
+	p.stmts, p.blocks, p.toks = last.stmts, last.blocks, last.toks
+	p.closeAll()
+	return p
+}
+
+// cutPoints returns up to n-1 offsets that split src into pieces of
+// similar size, each just after a line "}\n" in column one; none when src
+// is smaller than minSize.
+func cutPoints(src string, n, minSize int) []int {
+	if n < 2 || len(src) < minSize {
+		return nil
+	}
+	n = min(n, 8, len(src)/max(1, minSize/2))
+	var cuts []int
+	last := 0
+	for k := 1; k < n; k++ {
+		at := max(last, k*len(src)/n)
+		i := strings.Index(src[at:], "\n}\n")
+		if i < 0 {
+			break
+		}
+		at += i + 3
+		if at >= len(src) {
+			break
+		}
+		cuts = append(cuts, at)
+		last = at
+	}
+	return cuts
 }
 
 // blank reports keepalived's in-line whitespace.
@@ -88,12 +171,15 @@ func newParser(name, src string) *parser {
 	// another, except for the braces that end their line; statements
 	// average under two words.
 	if len(src) > 4096 {
+		// Only single-byte counts, which run at memory speed: a line
+		// holding just '}' starts no statement, and the rare '{' that does
+		// not end its line is left to the arena's growth.
 		lines := strings.Count(src, "\n") + 1
-		opens := strings.Count(src, "{")
-		stmts := max(lines+opens-strings.Count(src, "{\n")-strings.Count(src, "}\n"), lines/2)
+		closes := strings.Count(src, "}")
+		stmts := max(lines-closes, lines/2) + 16
 		p.stmts = make([]Stmt, 0, stmts)
-		p.toks = make([]Token, 0, 2*lines)
-		p.blocks = make([]Block, 0, opens)
+		p.toks = make([]Token, 0, lines+lines/2)
+		p.blocks = make([]Block, 0, strings.Count(src, "{")+1)
 		p.lists = make([]*Stmt, 0, stmts)
 	}
 	return p
@@ -225,9 +311,16 @@ scan:
 }
 
 func (p *parser) run() {
-	src := p.src
 	p.line = 0
-	for i := 0; i < len(src); {
+	p.lines(0, len(p.src))
+	p.closeAll()
+}
+
+// lines parses the lines of src[from:to]; to is the end of src or just
+// after a newline.
+func (p *parser) lines(from, to int) {
+	src := p.src
+	for i := from; i < to; {
 		p.line++
 		p.lineStart = i
 		li := p.scanLine(i)
@@ -253,6 +346,10 @@ func (p *parser) run() {
 			*p.trail = src[p.lastEnd:i]
 		}
 	}
+}
+
+// closeAll reports and closes the blocks still open at the end of input.
+func (p *parser) closeAll() {
 	for n := len(p.stack); n > 0; n = len(p.stack) {
 		f := p.stack[n-1]
 		f.blk.Unclosed = true

@@ -139,6 +139,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("fuzz.conf", data)
+		sameParse(t, string(data))
+		sameConfig(t, file)
 		out := file.Format()
 		if !bytes.Equal(out, data) {
 			t.Fatalf("Format != input (err %v)\n got %q\nwant %q", err, out, data)
