@@ -336,14 +336,14 @@ func (p *parser) lines(from, to int) {
 			for j < li.end && blank(src[j]) && src[j] != '\r' {
 				j++
 			}
-			*s = Stmt{Kind: KindComment, Lead: src[li.start:j], Trail: src[j:li.next], Pos: p.pos(j)}
+			*s = Stmt{Kind: KindComment, Lead: spacing(src[li.start:j]), Trail: spacing(src[j:li.next]), Pos: p.pos(j)}
 			p.appendStmt(s)
 			i = li.next
 			continue
 		}
 		i = p.items(li)
 		if p.trail != nil {
-			*p.trail = src[p.lastEnd:i]
+			*p.trail = spacing(src[p.lastEnd:i])
 		}
 	}
 }
@@ -356,6 +356,30 @@ func (p *parser) closeAll() {
 		p.d.errorf(f.blk.Open, ErrSyntax, "missing '}' for the block opened here")
 		p.closeFrame()
 	}
+}
+
+// spaces and lineEnds hold the common indentations and line ends.
+const (
+	spaces   = "                                                                "
+	lineEnds = "\n\r\n"
+)
+
+// spacing returns s, which is taken from the source, or the same text from
+// a constant when s is a common indentation or line end. Most statements
+// have both, and strings that point outside the heap cost the garbage
+// collector nothing to follow.
+func spacing(s string) string {
+	switch {
+	case len(s) == 0:
+		return ""
+	case len(s) <= len(spaces) && s == spaces[:len(s)]:
+		return spaces[:len(s)]
+	case s == "\n":
+		return lineEnds[:1]
+	case s == "\r\n":
+		return lineEnds[1:]
+	}
+	return s
 }
 
 func onlyBlanks(s string) bool {
@@ -380,7 +404,7 @@ func (p *parser) items(li lineInfo) int {
 		if j >= li.ce {
 			return li.next
 		}
-		lead := src[ls:j]
+		lead := spacing(src[ls:j])
 		switch src[j] {
 		case '{':
 			p.open(lead, j)
