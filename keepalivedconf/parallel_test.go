@@ -13,11 +13,21 @@ import (
 
 // sameParse checks that parsing src in up to four pieces (pieces as
 // small as a few bytes) gives the tree, positions and diagnostics that
-// one piece gives.
+// one piece gives, and that the one-pass path for plain lines agrees with
+// the general one.
 func sameParse(t *testing.T, src string) {
 	t.Helper()
 	seq := parseIn("p.conf", src, 1, 0)
 	par := parseIn("p.conf", src, 4, 2)
+	gen := newParser("p.conf", src)
+	gen.general = true
+	gen.run()
+	if d := cmp.Diff(dumpTree(gen.top), dumpTree(seq.top)); d != "" {
+		t.Fatalf("plain lines parse differently (-general +plain):\n%s", d)
+	}
+	if d := cmp.Diff([]Diagnostic(gen.d.list), []Diagnostic(seq.d.list), cmpopts.EquateErrors()); d != "" {
+		t.Fatalf("plain lines report differently (-general +plain):\n%s", d)
+	}
 	if d := cmp.Diff(dumpTree(seq.top), dumpTree(par.top)); d != "" {
 		t.Fatalf("pieces parse differently (-one +pieces):\n%s", d)
 	}

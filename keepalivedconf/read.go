@@ -111,6 +111,7 @@ const (
 	clWordEnd             // ends an unquoted word: separators, " and \
 	clLine                // needs attention while scanning a line: specials and newline
 	clStmt                // needs attention while looking for a statement's end: { } $ "
+	clPlain               // may be part of a word on a plain line (see plainLine)
 )
 
 var charClass = func() (t [256]uint8) {
@@ -127,6 +128,11 @@ var charClass = func() (t [256]uint8) {
 	}
 	t['"'] |= clWordEnd
 	t['\\'] |= clWordEnd
+	for c := 0x21; c < 0x100; c++ {
+		if !strings.ContainsRune("\"\\#!{}$@~\x7f", rune(c)) {
+			t[c] |= clPlain
+		}
+	}
 	return t
 }()
 
@@ -159,6 +165,9 @@ type parser struct {
 	// of the current line.
 	trail   *string
 	lastEnd int
+
+	// general, for tests, parses every line the general way.
+	general bool
 }
 
 func newParser(name, src string) *parser {
@@ -323,6 +332,12 @@ func (p *parser) lines(from, to int) {
 	for i := from; i < to; {
 		p.line++
 		p.lineStart = i
+		if !p.general {
+			if next, ok := p.plainLine(i); ok {
+				i = next
+				continue
+			}
+		}
 		li := p.scanLine(i)
 		if li.openQuote {
 			p.d.errorf(p.pos(li.start), ErrSyntax, "unterminated quote")
@@ -356,6 +371,95 @@ func (p *parser) closeAll() {
 		p.d.errorf(f.blk.Open, ErrSyntax, "missing '}' for the block opened here")
 		p.closeFrame()
 	}
+}
+
+// plainLine parses the line starting at i in one pass when it has one of
+// the forms most lines have: blanks only; a '}' alone; or words of plain
+// characters (no quotes, escapes, comments, braces, $, @ or ~) separated
+// by blanks, optionally ending with '{'. It gives the statements, blocks
+// and diagnostics the general path gives for such a line, and reports
+// false, having changed nothing, for any other line.
+func (p *parser) plainLine(i int) (int, bool) {
+	src := p.src
+	j := i
+	for j < len(src) && (src[j] == ' ' || src[j] == '\t') {
+		j++
+	}
+	if j >= len(src) {
+		return 0, false
+	}
+	switch c := src[j]; {
+	case c == '\n':
+		s := p.newStmt()
+		*s = Stmt{Kind: KindComment, Lead: spacing(src[i:j]), Trail: lineEnds[:1], Pos: p.pos(j)}
+		p.appendStmt(s)
+		return j + 1, true
+	case c == '}':
+		k := skipPlainBlanks(src, j+1)
+		if k >= len(src) || src[k] != '\n' {
+			return 0, false
+		}
+		p.close(spacing(src[i:j]), j)
+		*p.trail = spacing(src[j+1 : k+1])
+		return k + 1, true
+	case charClass[c]&clPlain == 0:
+		return 0, false
+	}
+	// Words go straight into the token arena, within its capacity, and
+	// are taken back if the line turns out not to be plain.
+	n0 := len(p.toks)
+	toks := p.toks[:n0:cap(p.toks)]
+	k, end := j, j
+	for {
+		w := k
+		for k < len(src) && charClass[src[k]]&clPlain != 0 {
+			k++
+		}
+		if len(toks) == cap(toks) {
+			return 0, false
+		}
+		toks = append(toks, Token{Text: src[w:k], Col: w - i + 1})
+		end = k
+		k = skipPlainBlanks(src, k)
+		if k >= len(src) {
+			return 0, false
+		}
+		if c := src[k]; c == '\n' || c == '{' {
+			break
+		}
+		if charClass[src[k]]&clPlain == 0 {
+			return 0, false
+		}
+	}
+	brace := src[k] == '{'
+	nl := k
+	if brace {
+		// "include x {" is one statement: keepalived reads include lines
+		// before it splits braces
+		if nl = skipPlainBlanks(src, k+1); nl >= len(src) || src[nl] != '\n' || strings.HasPrefix(src[j:], "include") {
+			return 0, false
+		}
+	}
+	p.toks = toks
+	s := p.newStmt()
+	*s = Stmt{Lead: spacing(src[i:j]), Tokens: toks[n0:len(toks):len(toks)], Pos: p.pos(j), text: src[j:end]}
+	p.appendStmt(s)
+	if !brace {
+		s.Trail = spacing(src[end : nl+1])
+		return nl + 1, true
+	}
+	p.open(spacing(src[end:k]), k)
+	*p.trail = spacing(src[k+1 : nl+1])
+	return nl + 1, true
+}
+
+// skipPlainBlanks returns the first index from k on that is not a space
+// or tab.
+func skipPlainBlanks(src string, k int) int {
+	for k < len(src) && (src[k] == ' ' || src[k] == '\t') {
+		k++
+	}
+	return k
 }
 
 // spaces and lineEnds hold the common indentations and line ends.
