@@ -7,8 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"sync"
 	"syscall"
+	"unsafe"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/net/ipv4"
@@ -60,6 +60,16 @@ type rawConn struct {
 	pc   net.PacketConn
 
 	joined bool
+
+	// The batch of adverts to send (guarded by the Router's lock).
+	rc    syscall.RawConn
+	wfn   func(fd uintptr) bool
+	arena []byte
+	out   []queuedMsg
+	hdrs  []mmsghdr
+	iovs  []unix.Iovec
+	sent  int
+	errno syscall.Errno
 }
 
 // join joins the VRRP multicast group on the interface.
@@ -153,32 +163,34 @@ func (c *rawConn) read(b []byte) (int, RecvInfo, error) {
 	return n, info, nil
 }
 
-// sender holds what one instance needs to send without allocating: the
-// control message (source address and interface) marshalled once, the
-// destination socket addresses, and the callback handed to the socket.
+// sender holds what one instance needs to queue adverts on its socket
+// without allocating: the control message (source address and interface)
+// marshalled once and the destinations' socket addresses.
 type sender struct {
-	rc  syscall.RawConn
+	c   *rawConn
 	oob []byte
-	dst map[netip.Addr]unix.Sockaddr
+	dst []senderDst
+}
 
-	// Arguments of the pending write, read by writeFn.
-	msg  []byte
-	to   unix.Sockaddr
-	err  error
-	wfn  func(fd uintptr) bool
-	lock sync.Mutex
+type senderDst struct {
+	addr    netip.Addr
+	name    *byte // a unix.RawSockaddrInet4 or RawSockaddrInet6
+	namelen uint32
 }
 
 func (c *rawConn) newSender(src netip.Addr, dsts []netip.Addr) (*sender, error) {
-	s := &sender{dst: map[netip.Addr]unix.Sockaddr{}}
-	sc, ok := c.pc.(syscall.Conn)
-	if !ok {
-		return nil, fmt.Errorf("vrrp: raw socket without a file descriptor: %w", ErrInvalid)
+	if c.rc == nil {
+		sc, ok := c.pc.(syscall.Conn)
+		if !ok {
+			return nil, fmt.Errorf("vrrp: raw socket without a file descriptor: %w", ErrInvalid)
+		}
+		var err error
+		if c.rc, err = sc.SyscallConn(); err != nil {
+			return nil, err
+		}
+		c.wfn = c.sendBatch
 	}
-	var err error
-	if s.rc, err = sc.SyscallConn(); err != nil {
-		return nil, err
-	}
+	s := &sender{c: c}
 	if c.ipv6 {
 		s.oob = (&ipv6.ControlMessage{HopLimit: 255, Src: src.AsSlice(), IfIndex: c.ifi.Index}).Marshal()
 	} else {
@@ -186,30 +198,99 @@ func (c *rawConn) newSender(src netip.Addr, dsts []netip.Addr) (*sender, error) 
 	}
 	for _, d := range dsts {
 		if d.Is4() {
-			s.dst[d] = &unix.SockaddrInet4{Addr: d.As4()}
+			sa := &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: d.As4()}
+			s.dst = append(s.dst, senderDst{d, (*byte)(unsafe.Pointer(sa)), unix.SizeofSockaddrInet4})
 		} else {
-			s.dst[d] = &unix.SockaddrInet6{Addr: d.As16()}
+			sa := &unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: d.As16()}
+			s.dst = append(s.dst, senderDst{d, (*byte)(unsafe.Pointer(sa)), unix.SizeofSockaddrInet6})
 		}
-	}
-	s.wfn = func(fd uintptr) bool {
-		s.err = unix.Sendmsg(int(fd), s.msg, s.oob, s.to, 0)
-		return s.err != unix.EAGAIN
 	}
 	return s, nil
 }
 
-// write sends msg to dst (one of the sender's destinations).
-func (s *sender) write(msg []byte, dst netip.Addr) error {
-	to := s.dst[dst]
-	if to == nil {
-		return fmt.Errorf("vrrp: no destination %v: %w", dst, ErrInvalid)
+// queuedMsg is one message waiting in a rawConn's batch.
+type queuedMsg struct {
+	off, n int // in rawConn.arena
+	s      *sender
+	dst    int // index in s.dst
+	st     *instanceStats
+}
+
+// mmsghdr is the kernel's struct mmsghdr (Go pads it to the same size).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// maxBatch bounds one sendmmsg (the kernel's UIO_MAXIOV).
+const maxBatch = 1024
+
+// queue copies msg into the socket's batch, to leave with the others in
+// the next flush.
+func (s *sender) queue(msg []byte, dst int, st *instanceStats) {
+	c := s.c
+	off := len(c.arena)
+	c.arena = append(c.arena, msg...)
+	c.out = append(c.out, queuedMsg{off: off, n: len(msg), s: s, dst: dst, st: st})
+}
+
+// pending reports whether the socket has messages queued.
+func (c *rawConn) pending() bool { return len(c.out) > 0 }
+
+// flush sends every queued message, as few sendmmsg calls as it takes,
+// and counts each one sent or refused on its instance.
+func (c *rawConn) flush() {
+	for done := 0; done < len(c.out); {
+		batch := c.out[done:min(len(c.out), done+maxBatch)]
+		c.hdrs, c.iovs = c.hdrs[:0], c.iovs[:0]
+		for _, m := range batch {
+			c.iovs = append(c.iovs, unix.Iovec{Base: &c.arena[m.off]})
+			c.iovs[len(c.iovs)-1].SetLen(m.n)
+		}
+		for i, m := range batch {
+			d := &m.s.dst[m.dst]
+			var h mmsghdr
+			h.hdr.Name, h.hdr.Namelen = d.name, d.namelen
+			h.hdr.Iov = &c.iovs[i]
+			h.hdr.SetIovlen(1)
+			if len(m.s.oob) > 0 {
+				h.hdr.Control = &m.s.oob[0]
+				h.hdr.SetControllen(len(m.s.oob))
+			}
+			c.hdrs = append(c.hdrs, h)
+		}
+		c.sent, c.errno = 0, 0
+		if err := c.rc.Write(c.wfn); err != nil { // the socket is closed
+			for _, m := range c.out[done:] {
+				m.st.sendErrors.Add(1)
+			}
+			break
+		}
+		if c.sent <= 0 { // the first message was refused: skip it
+			batch[0].st.sendErrors.Add(1)
+			done++
+			continue
+		}
+		for _, m := range batch[:c.sent] {
+			m.st.sent.Add(1)
+		}
+		done += c.sent
 	}
-	s.lock.Lock()
-	defer s.lock.Unlock()
-	s.msg, s.to = msg, to
-	err := s.rc.Write(s.wfn)
-	s.msg, s.to = nil, nil
-	return errors.Join(err, s.err)
+	clear(c.out) // drop the pointers to senders and stats
+	c.out, c.arena = c.out[:0], c.arena[:0]
+}
+
+// sendBatch is the rawConn's write callback: one sendmmsg of c.hdrs.
+func (c *rawConn) sendBatch(fd uintptr) bool {
+	n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.hdrs[0])), uintptr(len(c.hdrs)), 0, 0, 0)
+	if e == unix.EAGAIN {
+		return false
+	}
+	c.sent, c.errno = int(n), e
+	if e != 0 {
+		c.sent = 0
+	}
+	return true
 }
 
 func (c *rawConn) close() error { return c.pc.Close() }
