@@ -61,15 +61,8 @@ type rawConn struct {
 
 	joined bool
 
-	// The batch of adverts to send (guarded by the Router's lock).
-	rc    syscall.RawConn
-	wfn   func(fd uintptr) bool
-	arena []byte
-	out   []queuedMsg
-	hdrs  []mmsghdr
-	iovs  []unix.Iovec
-	sent  int
-	errno syscall.Errno
+	ns   string                   // the namespace it lives in
+	send map[netip.Addr]*sendSock // by advert source
 }
 
 // join joins the VRRP multicast group on the interface.
@@ -163,11 +156,11 @@ func (c *rawConn) read(b []byte) (int, RecvInfo, error) {
 	return n, info, nil
 }
 
-// sender holds what one instance needs to queue adverts on its socket
-// without allocating: the control message (source address and interface)
-// marshalled once and the destinations' socket addresses.
+// sender holds what one instance needs to queue adverts without
+// allocating: its send socket, the control message (source address and
+// interface) marshalled once and the destinations' socket addresses.
 type sender struct {
-	c   *rawConn
+	ss  *sendSock
 	oob []byte
 	dst []senderDst
 }
@@ -179,18 +172,22 @@ type senderDst struct {
 }
 
 func (c *rawConn) newSender(src netip.Addr, dsts []netip.Addr) (*sender, error) {
-	if c.rc == nil {
-		sc, ok := c.pc.(syscall.Conn)
-		if !ok {
-			return nil, fmt.Errorf("vrrp: raw socket without a file descriptor: %w", ErrInvalid)
-		}
-		var err error
-		if c.rc, err = sc.SyscallConn(); err != nil {
+	ss := c.send[src]
+	if ss == nil {
+		err := inNS(c.ns, func() error {
+			var err error
+			ss, err = openSendSock(c.ifi, c.ipv6, src)
+			return err
+		})
+		if err != nil {
 			return nil, err
 		}
-		c.wfn = c.sendBatch
+		if c.send == nil {
+			c.send = map[netip.Addr]*sendSock{}
+		}
+		c.send[src] = ss
 	}
-	s := &sender{c: c}
+	s := &sender{ss: ss}
 	if c.ipv6 {
 		s.oob = (&ipv6.ControlMessage{HopLimit: 255, Src: src.AsSlice(), IfIndex: c.ifi.Index}).Marshal()
 	} else {
@@ -208,9 +205,71 @@ func (c *rawConn) newSender(src netip.Addr, dsts []netip.Addr) (*sender, error) 
 	return s, nil
 }
 
-// queuedMsg is one message waiting in a rawConn's batch.
+// sendSock is a raw protocol 112 socket that only sends adverts, in
+// batches. It stays out of the Go runtime's poller: there, the write-space
+// notifications following every burst of adverts would wake the poller
+// thread a dozen times per burst for nobody (keepalived polls its sockets
+// for input only). It is bound to the advert source, so that the kernel
+// hands it no multicast adverts, and filters out whatever else arrives.
+type sendSock struct {
+	fd int
+
+	// The batch (guarded by the Router's lock).
+	arena []byte
+	out   []queuedMsg
+	hdrs  []mmsghdr
+	iovs  []unix.Iovec
+}
+
+func openSendSock(ifi *net.Interface, ipv6 bool, src netip.Addr) (*sendSock, error) {
+	family, sol := unix.AF_INET, unix.IPPROTO_IP
+	if ipv6 {
+		family, sol = unix.AF_INET6, unix.IPPROTO_IPV6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("vrrp: send socket on %s: %w", ifi.Name, err)
+	}
+	drop := []unix.SockFilter{{Code: 0x06}} // BPF_RET|BPF_K 0: accept nothing
+	opts := []error{
+		unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name),
+		unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: 1, Filter: &drop[0]}),
+	}
+	var sa unix.Sockaddr
+	if ipv6 {
+		opts = append(opts,
+			unix.SetsockoptInt(fd, sol, unix.IPV6_UNICAST_HOPS, 255),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_MULTICAST_HOPS, 255),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_MULTICAST_IF, ifi.Index),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_MULTICAST_LOOP, 0),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_FREEBIND, 1))
+		sa6 := &unix.SockaddrInet6{Addr: src.As16()}
+		if src.IsLinkLocalUnicast() {
+			sa6.ZoneId = uint32(ifi.Index)
+		}
+		sa = sa6
+	} else {
+		opts = append(opts,
+			unix.SetsockoptInt(fd, sol, unix.IP_TTL, 255),
+			unix.SetsockoptByte(fd, sol, unix.IP_MULTICAST_TTL, 255),
+			unix.SetsockoptIPMreqn(fd, sol, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(ifi.Index)}),
+			unix.SetsockoptByte(fd, sol, unix.IP_MULTICAST_LOOP, 0),
+			unix.SetsockoptInt(fd, sol, unix.IP_FREEBIND, 1))
+		sa = &unix.SockaddrInet4{Addr: src.As4()}
+	}
+	if err := errors.Join(opts...); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("vrrp: send socket options on %s: %w", ifi.Name, err)
+	}
+	// Best effort: unbound, the socket still sends, and the filter drops
+	// the adverts it is then handed.
+	_ = unix.Bind(fd, sa)
+	return &sendSock{fd: fd}, nil
+}
+
+// queuedMsg is one message waiting in a sendSock's batch.
 type queuedMsg struct {
-	off, n int // in rawConn.arena
+	off, n int // in sendSock.arena
 	s      *sender
 	dst    int // index in s.dst
 	st     *instanceStats
@@ -228,69 +287,69 @@ const maxBatch = 1024
 // queue copies msg into the socket's batch, to leave with the others in
 // the next flush.
 func (s *sender) queue(msg []byte, dst int, st *instanceStats) {
-	c := s.c
-	off := len(c.arena)
-	c.arena = append(c.arena, msg...)
-	c.out = append(c.out, queuedMsg{off: off, n: len(msg), s: s, dst: dst, st: st})
+	ss := s.ss
+	off := len(ss.arena)
+	ss.arena = append(ss.arena, msg...)
+	ss.out = append(ss.out, queuedMsg{off: off, n: len(msg), s: s, dst: dst, st: st})
 }
 
-// pending reports whether the socket has messages queued.
-func (c *rawConn) pending() bool { return len(c.out) > 0 }
-
-// flush sends every queued message, as few sendmmsg calls as it takes,
+// flush sends every queued message in as few sendmmsg calls as it takes
 // and counts each one sent or refused on its instance.
-func (c *rawConn) flush() {
-	for done := 0; done < len(c.out); {
-		batch := c.out[done:min(len(c.out), done+maxBatch)]
-		c.hdrs, c.iovs = c.hdrs[:0], c.iovs[:0]
+func (ss *sendSock) flush() {
+	waits := 0
+	for done := 0; done < len(ss.out); {
+		batch := ss.out[done:min(len(ss.out), done+maxBatch)]
+		ss.hdrs, ss.iovs = ss.hdrs[:0], ss.iovs[:0]
 		for _, m := range batch {
-			c.iovs = append(c.iovs, unix.Iovec{Base: &c.arena[m.off]})
-			c.iovs[len(c.iovs)-1].SetLen(m.n)
+			ss.iovs = append(ss.iovs, unix.Iovec{Base: &ss.arena[m.off]})
+			ss.iovs[len(ss.iovs)-1].SetLen(m.n)
 		}
 		for i, m := range batch {
 			d := &m.s.dst[m.dst]
 			var h mmsghdr
 			h.hdr.Name, h.hdr.Namelen = d.name, d.namelen
-			h.hdr.Iov = &c.iovs[i]
+			h.hdr.Iov = &ss.iovs[i]
 			h.hdr.SetIovlen(1)
 			if len(m.s.oob) > 0 {
 				h.hdr.Control = &m.s.oob[0]
 				h.hdr.SetControllen(len(m.s.oob))
 			}
-			c.hdrs = append(c.hdrs, h)
+			ss.hdrs = append(ss.hdrs, h)
 		}
-		c.sent, c.errno = 0, 0
-		if err := c.rc.Write(c.wfn); err != nil { // the socket is closed
-			for _, m := range c.out[done:] {
-				m.st.sendErrors.Add(1)
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(ss.fd), uintptr(unsafe.Pointer(&ss.hdrs[0])), uintptr(len(ss.hdrs)), 0, 0, 0)
+		switch n := int(r); {
+		case e == unix.EAGAIN || e == unix.EINTR:
+			// The send buffer is full: wait for room, a little.
+			if waits++; waits > 3 {
+				for _, m := range ss.out[done:] {
+					m.st.sendErrors.Add(1)
+				}
+				done = len(ss.out)
+				break
 			}
-			break
-		}
-		if c.sent <= 0 { // the first message was refused: skip it
+			if e == unix.EAGAIN {
+				_, _ = unix.Poll([]unix.PollFd{{Fd: int32(ss.fd), Events: unix.POLLOUT}}, 100)
+			}
+		case e != 0 || n <= 0: // the first message was refused: skip it
 			batch[0].st.sendErrors.Add(1)
 			done++
-			continue
+		default:
+			for _, m := range batch[:n] {
+				m.st.sent.Add(1)
+			}
+			done += n
 		}
-		for _, m := range batch[:c.sent] {
-			m.st.sent.Add(1)
-		}
-		done += c.sent
 	}
-	clear(c.out) // drop the pointers to senders and stats
-	c.out, c.arena = c.out[:0], c.arena[:0]
+	clear(ss.out) // drop the pointers to senders and stats
+	ss.out, ss.arena = ss.out[:0], ss.arena[:0]
 }
 
-// sendBatch is the rawConn's write callback: one sendmmsg of c.hdrs.
-func (c *rawConn) sendBatch(fd uintptr) bool {
-	n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.hdrs[0])), uintptr(len(c.hdrs)), 0, 0, 0)
-	if e == unix.EAGAIN {
-		return false
-	}
-	c.sent, c.errno = int(n), e
-	if e != 0 {
-		c.sent = 0
-	}
-	return true
-}
+func (ss *sendSock) close() { unix.Close(ss.fd) }
 
-func (c *rawConn) close() error { return c.pc.Close() }
+func (c *rawConn) close() error {
+	for _, ss := range c.send {
+		ss.close()
+	}
+	clear(c.send)
+	return c.pc.Close()
+}

@@ -261,7 +261,7 @@ func (in *Instance) send(p uint8) {
 	for i := range in.snd.dst {
 		in.snd.queue(in.adv[i], i, &in.stats)
 	}
-	in.r.markDirty(in.snd.c)
+	in.r.markDirty(in.snd.ss)
 }
 
 // transition records a state change on the engine and hands its side

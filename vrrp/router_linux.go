@@ -46,7 +46,7 @@ type Router struct {
 	mu         sync.Mutex
 	sched      schedule
 	raised     []raisedEvent
-	dirty      []*rawConn
+	dirty      []*sendSock
 	sleepUntil time.Time     // when the idle scheduler wakes; zero while it runs
 	wake       chan struct{} // capacity 1: an earlier timer was scheduled
 
@@ -235,7 +235,7 @@ func (r *Router) raise(in *Instance, ev event) {
 }
 
 // markDirty notes that c has adverts queued.
-func (r *Router) markDirty(c *rawConn) {
+func (r *Router) markDirty(c *sendSock) {
 	for _, d := range r.dirty {
 		if d == c {
 			return
@@ -342,6 +342,7 @@ func (r *Router) open() error {
 			if err != nil {
 				return err
 			}
+			c.ns = r.cfg.NetNS
 			r.conns[k] = c
 			r.byConn[k] = map[uint8]*Instance{}
 		}
