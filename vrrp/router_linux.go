@@ -252,6 +252,13 @@ func (r *Router) flush() {
 	r.dirty = r.dirty[:0]
 }
 
+// tick fires the timer of instance id.
+func (r *Router) tick(id int, now time.Time) {
+	in := r.instances[id]
+	in.m.Tick(now)
+	in.resched()
+}
+
 // scheduler fires the instances' timers until ctx is done. It sleeps until
 // the earliest is due, or, for a backup's Master_Down_Timer, until
 // spinWindow before it and then spins, so that takeover does not wait on
@@ -259,11 +266,7 @@ func (r *Router) flush() {
 func (r *Router) scheduler(ctx context.Context) {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
-	tick := func(id int, now time.Time) {
-		in := r.instances[id]
-		in.m.Tick(now)
-		in.resched()
-	}
+	tick := r.tick
 	for {
 		r.lock()
 		r.sleepUntil = time.Time{}
