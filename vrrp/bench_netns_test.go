@@ -226,7 +226,7 @@ func BenchmarkTakeover(b *testing.B) {
 
 var (
 	instancesSettle = 12 * time.Second
-	instancesWindow = flag.Duration("vrrp.window", 30*time.Second, "BenchmarkInstances1000: CPU measurement window")
+	instancesWindow = flag.Duration("vrrp.window", 60*time.Second, "BenchmarkInstances1000: CPU measurement window")
 	instancesApart  = flag.Bool("vrrp.apart", false, "BenchmarkInstances1000: measure lvskit and keepalived one after the other, each alone")
 )
 
