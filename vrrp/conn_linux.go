@@ -61,6 +61,18 @@ type rawConn struct {
 
 	joined bool
 
+	// The reader's state, reused for every packet (one reader per conn).
+	rc    syscall.RawConn
+	rfn   func(fd uintptr) bool
+	rhdr  unix.Msghdr
+	riov  unix.Iovec
+	rfrom unix.RawSockaddrAny
+	roob  [128]byte
+	rbuf  []byte
+	rn    int
+	roobn int
+	rerr  error
+
 	ns   string                   // the namespace it lives in
 	send map[netip.Addr]*sendSock // by advert source
 }
@@ -123,37 +135,108 @@ func listenRaw(ifi *net.Interface, ipv6only bool) (*rawConn, error) {
 	return c, nil
 }
 
-// read reads one VRRP message into b.
+// read reads one VRRP message into b without allocating: the IPv4
+// header (which a raw IPv4 socket delivers) is stripped, and the source,
+// destination, TTL or hop limit and interface come from the header, the
+// socket address and the control messages.
 func (c *rawConn) read(b []byte) (int, RecvInfo, error) {
 	info := RecvInfo{TTL: -1}
-	if c.ipv6 {
-		n, cm, src, err := c.p6.ReadFrom(b)
-		if err != nil {
+	if c.rc == nil {
+		sc, ok := c.pc.(syscall.Conn)
+		if !ok {
+			return 0, info, fmt.Errorf("vrrp: raw socket without a file descriptor: %w", ErrInvalid)
+		}
+		var err error
+		if c.rc, err = sc.SyscallConn(); err != nil {
 			return 0, info, err
 		}
-		if ia, ok := src.(*net.IPAddr); ok {
-			info.Src, _ = netip.AddrFromSlice(ia.IP)
-		}
-		if cm != nil {
-			info.TTL, info.IfIndex = cm.HopLimit, cm.IfIndex
-			info.Dst, _ = netip.AddrFromSlice(cm.Dst)
-		}
-		return n, info, nil
+		c.rfn = c.recv
 	}
-	n, cm, src, err := c.p4.ReadFrom(b)
+	c.rbuf = b
+	err := c.rc.Read(c.rfn)
+	c.rbuf = nil
+	if err == nil {
+		err = c.rerr
+	}
 	if err != nil {
 		return 0, info, err
 	}
-	if ia, ok := src.(*net.IPAddr); ok {
-		info.Src, _ = netip.AddrFromSlice(ia.IP)
-		info.Src = info.Src.Unmap()
+	n, oob := c.rn, c.roob[:c.roobn]
+	if c.ipv6 {
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&c.rfrom))
+		info.Src = netip.AddrFrom16(sa.Addr)
+		parseCmsgs(oob, &info)
+		return n, info, nil
 	}
-	if cm != nil {
-		info.TTL, info.IfIndex = cm.TTL, cm.IfIndex
-		info.Dst, _ = netip.AddrFromSlice(cm.Dst)
-		info.Dst = info.Dst.Unmap()
+	if n < 20 {
+		return 0, info, fmt.Errorf("vrrp: short IPv4 packet (%d bytes): %w", n, ErrInvalid)
 	}
-	return n, info, nil
+	hl := int(b[0]&0x0f) << 2
+	if hl < 20 || hl > n {
+		return 0, info, fmt.Errorf("vrrp: IPv4 header length %d of %d bytes: %w", hl, n, ErrInvalid)
+	}
+	info.TTL = int(b[8])
+	info.Src = netip.AddrFrom4([4]byte(b[12:16]))
+	info.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	parseCmsgs(oob, &info)
+	return copy(b, b[hl:n]), info, nil
+}
+
+// recv is the rawConn's read callback: one recvmsg into rbuf.
+func (c *rawConn) recv(fd uintptr) bool {
+	h := &c.rhdr
+	*h = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&c.rfrom)), Namelen: unix.SizeofSockaddrAny}
+	c.riov = unix.Iovec{Base: unsafe.SliceData(c.rbuf)}
+	c.riov.SetLen(len(c.rbuf))
+	h.Iov = &c.riov
+	h.SetIovlen(1)
+	h.Control = &c.roob[0]
+	h.SetControllen(len(c.roob))
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(h)), 0)
+	if e == unix.EAGAIN {
+		return false
+	}
+	c.rn, c.roobn, c.rerr = 0, 0, nil
+	if e != 0 {
+		c.rerr = e
+		return true
+	}
+	c.rn, c.roobn = int(n), int(h.Controllen)
+	return true
+}
+
+// parseCmsgs fills info from the control messages the socket asked for:
+// IPv4 TTL and packet info, IPv6 hop limit and packet info. Malformed
+// messages end the walk; the fields they would have set stay unknown.
+func parseCmsgs(oob []byte, info *RecvInfo) {
+	hdrLen := unix.CmsgLen(0)
+	for len(oob) >= hdrLen {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdrLen || l > len(oob) {
+			return
+		}
+		data := oob[hdrLen:l]
+		switch {
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_TTL && len(data) >= 4:
+			info.TTL = int(*(*int32)(unsafe.Pointer(&data[0])))
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0]))
+			info.IfIndex = int(pi.Ifindex)
+			info.Dst = netip.AddrFrom4(pi.Addr)
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT && len(data) >= 4:
+			info.TTL = int(*(*int32)(unsafe.Pointer(&data[0])))
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&data[0]))
+			info.IfIndex = int(pi.Ifindex)
+			info.Dst = netip.AddrFrom16(pi.Addr)
+		}
+		space := unix.CmsgSpace(l - hdrLen)
+		if space >= len(oob) {
+			return
+		}
+		oob = oob[space:]
+	}
 }
 
 // sender holds what one instance needs to queue adverts without

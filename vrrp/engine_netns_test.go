@@ -4,6 +4,7 @@ package vrrp
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -15,8 +16,9 @@ import (
 // TestAdvertPathNoAlloc drives a Router's engine by hand (no goroutines,
 // so that nothing else allocates meanwhile) through steady-state master
 // adverts on real sockets: firing the timers, queueing the prebuilt
-// adverts and sending them in one sendmmsg per socket must not allocate,
-// and every advert must reach the far end of the veth.
+// adverts, sending them in one sendmmsg per socket, and reading and
+// checking them at the far end of the veth must not allocate; what the
+// reader reports (source, destination, TTL, interface) must be right.
 func TestAdvertPathNoAlloc(t *testing.T) {
 	testenv.NeedRoot(t)
 	h, sink := netns.New(t), netns.New(t)
@@ -55,6 +57,27 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 	}
 	r.unlock()
 	rx0 := rx()
+	// The far end reads them as an lvskit backup would.
+	var far *rawConn
+	err := inNS(sink.Path(), func() error {
+		ifi, err := net.InterfaceByName("s0")
+		if err == nil {
+			far, err = listenRaw(ifi, false)
+		}
+		if err == nil {
+			err = far.join()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { far.close() })
+	far.pc.SetReadDeadline(time.Now().Add(30 * time.Second)) // a lost advert fails the test, not hangs it
+	buf := make([]byte, 9216)
+	var p Packet
+	var bad string
+	src := netip.MustParseAddr("10.78.0.1")
 	tick := r.tick
 	const runs = 50
 	allocs := testing.AllocsPerRun(runs, func() {
@@ -62,7 +85,22 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 		r.lock()
 		r.sched.fire(now, len(r.instances)+1, tick)
 		r.unlock()
+		for range n {
+			m, info, err := far.read(buf)
+			if err != nil {
+				bad = err.Error()
+				return
+			}
+			if _, reason := Parse(buf[:m], info, false, &p); reason != DropNone || info.Src != src || info.Dst != MulticastIPv4 ||
+				info.IfIndex != far.ifi.Index || p.Priority != 255 {
+				bad = "bad advert"
+				return
+			}
+		}
 	})
+	if bad != "" {
+		t.Fatal(bad)
+	}
 	if allocs != 0 {
 		t.Errorf("%v allocations per round of %d adverts, want 0", allocs, n)
 	}
