@@ -237,8 +237,16 @@ var (
 // whatever else loads the machine weighs on both alike. It reports CPU
 // (% of one core over -vrrp.window once they have settled), the ratio of
 // the two, and resident memory. With -vrrp.apart each runs alone in turn
-// instead (sub-benchmark lines; the totals come on the parent's line).
-func BenchmarkInstances1000(b *testing.B) {
+// instead, each in a sub-benchmark reporting its own figures.
+func BenchmarkInstances1000(b *testing.B) { benchInstances(b, false) }
+
+// BenchmarkInstances1000Backup is BenchmarkInstances1000 with every
+// instance a backup: a keepalived with 1,000 masters (priority 200) sits at
+// the far end of each side's veths, and the figures show what hearing
+// 1,000 adverts a second costs.
+func BenchmarkInstances1000Backup(b *testing.B) { benchInstances(b, true) }
+
+func benchInstances(b *testing.B, backup bool) {
 	var lvCPU, kaCPU, lvRate, kaRate, lvRSS, kaRSS float64
 	for range b.N {
 		if *instancesApart {
@@ -250,7 +258,7 @@ func BenchmarkInstances1000(b *testing.B) {
 				b.Run(who, func(b *testing.B) {
 					var cpu, rate, rss float64
 					for range b.N {
-						m := startInstances(b, who, 250)
+						m := startInstances(b, who, 250, backup)
 						time.Sleep(instancesSettle)
 						t0, c0, p0 := time.Now(), cpuTime(b, m.pids), m.received(b)
 						time.Sleep(*instancesWindow)
@@ -271,8 +279,8 @@ func BenchmarkInstances1000(b *testing.B) {
 			}
 			return
 		}
-		lv := startInstances(b, "lvskit", 250)
-		ka := startInstances(b, "keepalived", 250)
+		lv := startInstances(b, "lvskit", 250, backup)
+		ka := startInstances(b, "keepalived", 250, backup)
 		// All masters after Master_Down_Interval (3.6 s), second GARP
 		// burst at +5 s: measure after that.
 		time.Sleep(instancesSettle)
@@ -290,7 +298,8 @@ func BenchmarkInstances1000(b *testing.B) {
 	b.ReportMetric(lvCPU/n, "%CPU-lvskit")
 	b.ReportMetric(kaCPU/n, "%CPU-keepalived")
 	b.ReportMetric(lvCPU/kaCPU, "CPU-ratio")
-	// The packets reaching the far ends show both do the same work.
+	// The packets reaching the far ends (backups: heard) show both do
+	// the same work.
 	b.ReportMetric(lvRate/n, "pkt/s-lvskit")
 	b.ReportMetric(kaRate/n, "pkt/s-keepalived")
 	b.ReportMetric(lvRSS, "MiB-RSS-lvskit")
@@ -300,15 +309,16 @@ func BenchmarkInstances1000(b *testing.B) {
 // manyInstances is one side of BenchmarkInstances1000.
 type manyInstances struct {
 	pids []int
-	sink *netns.NS // the far ends of the veths
-	ifs  []string
+	rxNS *netns.NS // where received() counts packets
+	rxIf []string
 }
 
-// received counts the packets that reached the far ends.
+// received counts the packets that reached the far ends (masters) or the
+// instances' interfaces (backups).
 func (m manyInstances) received(tb testing.TB) uint64 {
 	var n uint64
-	for _, name := range m.ifs {
-		l, err := m.sink.Handle().LinkByName(name)
+	for _, name := range m.rxIf {
+		l, err := m.rxNS.Handle().LinkByName(name)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -318,37 +328,46 @@ func (m manyInstances) received(tb testing.TB) uint64 {
 }
 
 // startInstances starts who (lvskit or keepalived) with per instances on
-// each of 4 veth interfaces in a namespace of its own.
-func startInstances(b *testing.B, who string, per int) manyInstances {
-	h := netns.New(b)
-	m := manyInstances{sink: netns.New(b)}
+// each of 4 veth interfaces in a namespace of its own; as backups of a
+// keepalived at the far ends when backup is set.
+func startInstances(b *testing.B, who string, per int, backup bool) manyInstances {
+	h, sink := netns.New(b), netns.New(b)
 	const ifs = 4
+	var m manyInstances
 	var cfgs []Config
-	var ka []kaInstance
+	var ka, far []kaInstance
+	prio := 100
 	for i := range ifs {
-		name := fmt.Sprintf("eth%d", i)
-		m.ifs = append(m.ifs, fmt.Sprintf("s%d", i))
-		netns.Veth(b, h, name, m.sink, m.ifs[i])
+		name, sname := fmt.Sprintf("eth%d", i), fmt.Sprintf("s%d", i)
+		netns.Veth(b, h, name, sink, sname)
 		h.AddAddr(name, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 78, byte(i), 1}), 24))
+		if backup {
+			sink.AddAddr(sname, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 78, byte(i), 2}), 24))
+			m.rxIf = append(m.rxIf, name)
+		} else {
+			m.rxIf = append(m.rxIf, sname)
+		}
 		for v := 1; v <= per; v++ {
 			vip := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 79, byte(i), byte(v)}), 32)
 			n := fmt.Sprintf("VI_%d_%d", i, v)
-			cfgs = append(cfgs, Config{Name: n, Interface: name, VRID: uint8(v), Version: 2, Priority: 100, Interval: time.Second,
+			cfgs = append(cfgs, Config{Name: n, Interface: name, VRID: uint8(v), Version: 2, Priority: uint8(prio), Interval: time.Second,
 				VIPs: []VIP{{Prefix: vip}}, GARP: GARP{Delay: -1}}) // as vrrp_garp_master_delay 0
-			ka = append(ka, kaInstance{name: n, iface: name, version: 2, vrid: v, priority: 100, advert: "1", vip: vip})
+			ka = append(ka, kaInstance{name: n, iface: name, version: 2, vrid: v, priority: prio, advert: "1", vip: vip})
+			far = append(far, kaInstance{name: n, iface: sname, version: 2, vrid: v, priority: 200, advert: "1", vip: vip})
 		}
+	}
+	m.rxNS = sink
+	if backup {
+		m.rxNS = h
+		k := startKeepalived(b, sink, kaConf("far", far...))
+		k.waitVRRPChild(b)
 	}
 	if who == "lvskit" {
 		p := startChild(b, h, childSpec{Instances: cfgs, Quiet: true})
 		m.pids = []int{p.Cmd.Process.Pid}
 		return m
 	}
-	var conf strings.Builder
-	conf.WriteString(kaConf("many"))
-	for _, k := range ka {
-		conf.WriteString(k.String())
-	}
-	k := startKeepalived(b, h, conf.String())
+	k := startKeepalived(b, h, kaConf("many", ka...))
 	k.waitVRRPChild(b)
 	vb, _ := os.ReadFile(k.vrrpPID)
 	vp, _ := strconv.Atoi(strings.TrimSpace(string(vb)))

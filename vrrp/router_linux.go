@@ -496,6 +496,10 @@ func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
+			if errors.Is(err, ErrInvalid) { // a malformed IPv4 header
+				r.drops.Add(DropLength)
+				continue
+			}
 			r.log.Warn("vrrp: read", "ifindex", k.ifindex, "err", err)
 			time.Sleep(10 * time.Millisecond) // avoid spinning on a persistent error
 			continue
