@@ -5,6 +5,7 @@ package vrrp
 import (
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -223,72 +224,163 @@ func BenchmarkTakeover(b *testing.B) {
 	}
 }
 
-var instancesSettle = 12 * time.Second
+var (
+	instancesSettle = 12 * time.Second
+	instancesWindow = flag.Duration("vrrp.window", 60*time.Second, "BenchmarkInstances1000: CPU measurement window")
+	instancesApart  = flag.Bool("vrrp.apart", false, "BenchmarkInstances1000: measure lvskit and keepalived one after the other, each alone")
+)
 
 // BenchmarkInstances1000 runs 1,000 VRRPv2 instances at advert_int 1 (4
-// interfaces × 250 VRIDs, all masters) in one process, lvskit and
-// keepalived in the same run, and reports CPU (% of one core over a 10 s
-// window once they have settled) and resident memory.
-func BenchmarkInstances1000(b *testing.B) {
-	for _, who := range []string{"lvskit", "keepalived"} {
-		b.Run(who, func(b *testing.B) {
-			var cpu, rss float64
-			for range b.N {
-				c, r := runInstances(b, who, 250)
-				cpu, rss = cpu+c, max(rss, r)
+// interfaces × 250 VRIDs, all masters) in one lvskit process and in one
+// keepalived, side by side: both run at the same time, each in its own
+// namespaces, and their CPU time is read at the same instants, so that
+// whatever else loads the machine weighs on both alike. It reports CPU
+// (% of one core over -vrrp.window once they have settled), the ratio of
+// the two, and resident memory. With -vrrp.apart each runs alone in turn
+// instead, each in a sub-benchmark reporting its own figures.
+func BenchmarkInstances1000(b *testing.B) { benchInstances(b, false) }
+
+// BenchmarkInstances1000Backup is BenchmarkInstances1000 with every
+// instance a backup: a keepalived with 1,000 masters (priority 200) sits at
+// the far end of each side's veths, and the figures show what hearing
+// 1,000 adverts a second costs.
+func BenchmarkInstances1000Backup(b *testing.B) { benchInstances(b, true) }
+
+func benchInstances(b *testing.B, backup bool) {
+	var lvCPU, kaCPU, lvRate, kaRate, lvRSS, kaRSS float64
+	for range b.N {
+		if *instancesApart {
+			// Each alone, in its own sub-benchmark so that its namespaces
+			// and process are gone before the other starts; each reports
+			// its own figures, keepalived's the ratio too.
+			var lvAlone float64
+			for _, who := range []string{"lvskit", "keepalived"} {
+				b.Run(who, func(b *testing.B) {
+					var cpu, rate, rss float64
+					for range b.N {
+						m := startInstances(b, who, 250, backup)
+						time.Sleep(instancesSettle)
+						t0, c0, p0 := time.Now(), cpuTime(b, m.pids), m.received(b)
+						time.Sleep(*instancesWindow)
+						t1, c1, p1 := time.Now(), cpuTime(b, m.pids), m.received(b)
+						w := t1.Sub(t0).Seconds()
+						cpu, rate, rss = cpu+100*(c1-c0).Seconds()/w, rate+float64(p1-p0)/w, max(rss, rssMiB(b, m.pids))
+					}
+					n := float64(b.N)
+					b.ReportMetric(cpu/n, "%CPU")
+					b.ReportMetric(rate/n, "pkt/s")
+					b.ReportMetric(rss, "MiB-RSS")
+					if who == "lvskit" {
+						lvAlone = cpu / n
+					} else if lvAlone > 0 {
+						b.ReportMetric(lvAlone/(cpu/n), "CPU-ratio")
+					}
+				})
 			}
-			b.ReportMetric(cpu/float64(b.N), "%CPU")
-			b.ReportMetric(rss, "MiB-RSS-max")
-		})
+			return
+		}
+		lv := startInstances(b, "lvskit", 250, backup)
+		ka := startInstances(b, "keepalived", 250, backup)
+		// All masters after Master_Down_Interval (3.6 s), second GARP
+		// burst at +5 s: measure after that.
+		time.Sleep(instancesSettle)
+		t0, l0, k0, lp0, kp0 := time.Now(), cpuTime(b, lv.pids), cpuTime(b, ka.pids), lv.received(b), ka.received(b)
+		time.Sleep(*instancesWindow)
+		t1, l1, k1, lp1, kp1 := time.Now(), cpuTime(b, lv.pids), cpuTime(b, ka.pids), lv.received(b), ka.received(b)
+		w := t1.Sub(t0).Seconds()
+		lvCPU += 100 * (l1 - l0).Seconds() / w
+		kaCPU += 100 * (k1 - k0).Seconds() / w
+		lvRate += float64(lp1-lp0) / w
+		kaRate += float64(kp1-kp0) / w
+		lvRSS, kaRSS = max(lvRSS, rssMiB(b, lv.pids)), max(kaRSS, rssMiB(b, ka.pids))
 	}
+	n := float64(b.N)
+	b.ReportMetric(lvCPU/n, "%CPU-lvskit")
+	b.ReportMetric(kaCPU/n, "%CPU-keepalived")
+	b.ReportMetric(lvCPU/kaCPU, "CPU-ratio")
+	// The packets reaching the far ends (backups: heard) show both do
+	// the same work.
+	b.ReportMetric(lvRate/n, "pkt/s-lvskit")
+	b.ReportMetric(kaRate/n, "pkt/s-keepalived")
+	b.ReportMetric(lvRSS, "MiB-RSS-lvskit")
+	b.ReportMetric(kaRSS, "MiB-RSS-keepalived")
 }
 
-func runInstances(b *testing.B, who string, per int) (cpuPct, rssMiB float64) {
-	h := netns.New(b)
-	sink := netns.New(b)
+// manyInstances is one side of BenchmarkInstances1000.
+type manyInstances struct {
+	pids []int
+	rxNS *netns.NS // where received() counts packets
+	rxIf []string
+}
+
+// received counts the packets that reached the far ends (masters) or the
+// instances' interfaces (backups).
+func (m manyInstances) received(tb testing.TB) uint64 {
+	var n uint64
+	for _, name := range m.rxIf {
+		l, err := m.rxNS.Handle().LinkByName(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		n += l.Attrs().Statistics.RxPackets
+	}
+	return n
+}
+
+// startInstances starts who (lvskit or keepalived) with per instances on
+// each of 4 veth interfaces in a namespace of its own; as backups of a
+// keepalived at the far ends when backup is set.
+func startInstances(b *testing.B, who string, per int, backup bool) manyInstances {
+	h, sink := netns.New(b), netns.New(b)
 	const ifs = 4
+	var m manyInstances
 	var cfgs []Config
-	var ka []kaInstance
+	var ka, far []kaInstance
+	prio := 100
 	for i := range ifs {
-		name := fmt.Sprintf("eth%d", i)
-		netns.Veth(b, h, name, sink, fmt.Sprintf("s%d", i))
+		name, sname := fmt.Sprintf("eth%d", i), fmt.Sprintf("s%d", i)
+		netns.Veth(b, h, name, sink, sname)
 		h.AddAddr(name, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 78, byte(i), 1}), 24))
+		if backup {
+			sink.AddAddr(sname, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 78, byte(i), 2}), 24))
+			m.rxIf = append(m.rxIf, name)
+		} else {
+			m.rxIf = append(m.rxIf, sname)
+		}
 		for v := 1; v <= per; v++ {
 			vip := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 79, byte(i), byte(v)}), 32)
 			n := fmt.Sprintf("VI_%d_%d", i, v)
-			cfgs = append(cfgs, Config{Name: n, Interface: name, VRID: uint8(v), Version: 2, Priority: 100, Interval: time.Second,
+			cfgs = append(cfgs, Config{Name: n, Interface: name, VRID: uint8(v), Version: 2, Priority: uint8(prio), Interval: time.Second,
 				VIPs: []VIP{{Prefix: vip}}, GARP: GARP{Delay: -1}}) // as vrrp_garp_master_delay 0
-			ka = append(ka, kaInstance{name: n, iface: name, version: 2, vrid: v, priority: 100, advert: "1", vip: vip})
+			ka = append(ka, kaInstance{name: n, iface: name, version: 2, vrid: v, priority: prio, advert: "1", vip: vip})
+			far = append(far, kaInstance{name: n, iface: sname, version: 2, vrid: v, priority: 200, advert: "1", vip: vip})
 		}
 	}
-	var pids []int
-	switch who {
-	case "lvskit":
-		p := startChild(b, h, childSpec{Instances: cfgs, Quiet: true})
-		pids = []int{p.Cmd.Process.Pid}
-	default:
-		var conf strings.Builder
-		conf.WriteString(kaConf("many"))
-		for _, k := range ka {
-			conf.WriteString(k.String())
-		}
-		k := startKeepalived(b, h, conf.String())
+	m.rxNS = sink
+	if backup {
+		m.rxNS = h
+		k := startKeepalived(b, sink, kaConf("far", far...))
 		k.waitVRRPChild(b)
-		vb, _ := os.ReadFile(k.vrrpPID)
-		vp, _ := strconv.Atoi(strings.TrimSpace(string(vb)))
-		pids = []int{k.p.Cmd.Process.Pid, vp}
 	}
-	// All masters after Master_Down_Interval (3.6 s), second GARP burst
-	// at +5 s: measure after that.
-	time.Sleep(instancesSettle)
-	t0, c0 := time.Now(), cpuTime(b, pids)
-	time.Sleep(10 * time.Second)
-	t1, c1 := time.Now(), cpuTime(b, pids)
-	cpuPct = 100 * (c1 - c0).Seconds() / t1.Sub(t0).Seconds()
+	if who == "lvskit" {
+		p := startChild(b, h, childSpec{Instances: cfgs, Quiet: true})
+		m.pids = []int{p.Cmd.Process.Pid}
+		return m
+	}
+	k := startKeepalived(b, h, kaConf("many", ka...))
+	k.waitVRRPChild(b)
+	vb, _ := os.ReadFile(k.vrrpPID)
+	vp, _ := strconv.Atoi(strings.TrimSpace(string(vb)))
+	m.pids = []int{k.p.Cmd.Process.Pid, vp}
+	return m
+}
+
+func rssMiB(tb testing.TB, pids []int) float64 {
+	var kib float64
 	for _, pid := range pids {
-		rssMiB += rssKiB(b, pid) / 1024
+		kib += rssKiB(tb, pid)
 	}
-	return cpuPct, rssMiB
+	return kib / 1024
 }
 
 // cpuTime sums the CPU time of every thread of the given processes, from

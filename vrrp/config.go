@@ -83,8 +83,10 @@ type Config struct {
 	TrackInterfaces []TrackInterface
 	TrackScripts    []TrackScript
 	TrackFiles      []TrackFile
-	// OnTransition, when set, is called (from the instance's goroutine)
-	// after every state change and after the addresses have moved.
+	// OnTransition, when set, is called after every state change and
+	// after the addresses have moved, in order, from a goroutine of the
+	// instance's own: a slow callback delays only this instance's
+	// actions, never its adverts or other instances.
 	OnTransition func(name string, t Transition) `json:"-"`
 }
 

@@ -7,8 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"sync"
 	"syscall"
+	"unsafe"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/net/ipv4"
@@ -60,6 +60,21 @@ type rawConn struct {
 	pc   net.PacketConn
 
 	joined bool
+
+	// The reader's state, reused for every packet (one reader per conn).
+	rc    syscall.RawConn
+	rfn   func(fd uintptr) bool
+	rhdr  unix.Msghdr
+	riov  unix.Iovec
+	rfrom unix.RawSockaddrAny
+	roob  [128]byte
+	rbuf  []byte
+	rn    int
+	roobn int
+	rerr  error
+
+	ns   string                   // the namespace it lives in
+	send map[netip.Addr]*sendSock // by advert source
 }
 
 // join joins the VRRP multicast group on the interface.
@@ -120,65 +135,142 @@ func listenRaw(ifi *net.Interface, ipv6only bool) (*rawConn, error) {
 	return c, nil
 }
 
-// read reads one VRRP message into b.
+// read reads one VRRP message into b without allocating: the IPv4
+// header (which a raw IPv4 socket delivers) is stripped, and the source,
+// destination, TTL or hop limit and interface come from the header, the
+// socket address and the control messages.
 func (c *rawConn) read(b []byte) (int, RecvInfo, error) {
 	info := RecvInfo{TTL: -1}
-	if c.ipv6 {
-		n, cm, src, err := c.p6.ReadFrom(b)
-		if err != nil {
+	if c.rc == nil {
+		sc, ok := c.pc.(syscall.Conn)
+		if !ok {
+			return 0, info, fmt.Errorf("vrrp: raw socket without a file descriptor: %w", ErrInvalid)
+		}
+		var err error
+		if c.rc, err = sc.SyscallConn(); err != nil {
 			return 0, info, err
 		}
-		if ia, ok := src.(*net.IPAddr); ok {
-			info.Src, _ = netip.AddrFromSlice(ia.IP)
-		}
-		if cm != nil {
-			info.TTL, info.IfIndex = cm.HopLimit, cm.IfIndex
-			info.Dst, _ = netip.AddrFromSlice(cm.Dst)
-		}
-		return n, info, nil
+		c.rfn = c.recv
 	}
-	n, cm, src, err := c.p4.ReadFrom(b)
+	c.rbuf = b
+	err := c.rc.Read(c.rfn)
+	c.rbuf = nil
+	if err == nil {
+		err = c.rerr
+	}
 	if err != nil {
 		return 0, info, err
 	}
-	if ia, ok := src.(*net.IPAddr); ok {
-		info.Src, _ = netip.AddrFromSlice(ia.IP)
-		info.Src = info.Src.Unmap()
+	n, oob := c.rn, c.roob[:c.roobn]
+	if c.ipv6 {
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&c.rfrom))
+		info.Src = netip.AddrFrom16(sa.Addr)
+		parseCmsgs(oob, &info)
+		return n, info, nil
 	}
-	if cm != nil {
-		info.TTL, info.IfIndex = cm.TTL, cm.IfIndex
-		info.Dst, _ = netip.AddrFromSlice(cm.Dst)
-		info.Dst = info.Dst.Unmap()
+	if n < 20 {
+		return 0, info, fmt.Errorf("vrrp: short IPv4 packet (%d bytes): %w", n, ErrInvalid)
 	}
-	return n, info, nil
+	hl := int(b[0]&0x0f) << 2
+	if hl < 20 || hl > n {
+		return 0, info, fmt.Errorf("vrrp: IPv4 header length %d of %d bytes: %w", hl, n, ErrInvalid)
+	}
+	info.TTL = int(b[8])
+	info.Src = netip.AddrFrom4([4]byte(b[12:16]))
+	info.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	parseCmsgs(oob, &info)
+	return copy(b, b[hl:n]), info, nil
 }
 
-// sender holds what one instance needs to send without allocating: the
-// control message (source address and interface) marshalled once, the
-// destination socket addresses, and the callback handed to the socket.
-type sender struct {
-	rc  syscall.RawConn
-	oob []byte
-	dst map[netip.Addr]unix.Sockaddr
+// recv is the rawConn's read callback: one recvmsg into rbuf.
+func (c *rawConn) recv(fd uintptr) bool {
+	h := &c.rhdr
+	*h = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&c.rfrom)), Namelen: unix.SizeofSockaddrAny}
+	c.riov = unix.Iovec{Base: unsafe.SliceData(c.rbuf)}
+	c.riov.SetLen(len(c.rbuf))
+	h.Iov = &c.riov
+	h.SetIovlen(1)
+	h.Control = &c.roob[0]
+	h.SetControllen(len(c.roob))
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(h)), 0)
+	if e == unix.EAGAIN {
+		return false
+	}
+	c.rn, c.roobn, c.rerr = 0, 0, nil
+	if e != 0 {
+		c.rerr = e
+		return true
+	}
+	c.rn, c.roobn = int(n), int(h.Controllen)
+	return true
+}
 
-	// Arguments of the pending write, read by writeFn.
-	msg  []byte
-	to   unix.Sockaddr
-	err  error
-	wfn  func(fd uintptr) bool
-	lock sync.Mutex
+// parseCmsgs fills info from the control messages the socket asked for:
+// IPv4 TTL and packet info, IPv6 hop limit and packet info. Malformed
+// messages end the walk; the fields they would have set stay unknown.
+func parseCmsgs(oob []byte, info *RecvInfo) {
+	hdrLen := unix.CmsgLen(0)
+	for len(oob) >= hdrLen {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdrLen || l > len(oob) {
+			return
+		}
+		data := oob[hdrLen:l]
+		switch {
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_TTL && len(data) >= 4:
+			info.TTL = int(*(*int32)(unsafe.Pointer(&data[0])))
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0]))
+			info.IfIndex = int(pi.Ifindex)
+			info.Dst = netip.AddrFrom4(pi.Addr)
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT && len(data) >= 4:
+			info.TTL = int(*(*int32)(unsafe.Pointer(&data[0])))
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&data[0]))
+			info.IfIndex = int(pi.Ifindex)
+			info.Dst = netip.AddrFrom16(pi.Addr)
+		}
+		space := unix.CmsgSpace(l - hdrLen)
+		if space >= len(oob) {
+			return
+		}
+		oob = oob[space:]
+	}
+}
+
+// sender holds what one instance needs to queue adverts without
+// allocating: its send socket, the control message (source address and
+// interface) marshalled once and the destinations' socket addresses.
+type sender struct {
+	ss  *sendSock
+	oob []byte
+	dst []senderDst
+}
+
+type senderDst struct {
+	addr    netip.Addr
+	name    *byte // a unix.RawSockaddrInet4 or RawSockaddrInet6
+	namelen uint32
 }
 
 func (c *rawConn) newSender(src netip.Addr, dsts []netip.Addr) (*sender, error) {
-	s := &sender{dst: map[netip.Addr]unix.Sockaddr{}}
-	sc, ok := c.pc.(syscall.Conn)
-	if !ok {
-		return nil, fmt.Errorf("vrrp: raw socket without a file descriptor: %w", ErrInvalid)
+	ss := c.send[src]
+	if ss == nil {
+		err := inNS(c.ns, func() error {
+			var err error
+			ss, err = openSendSock(c.ifi, c.ipv6, src)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if c.send == nil {
+			c.send = map[netip.Addr]*sendSock{}
+		}
+		c.send[src] = ss
 	}
-	var err error
-	if s.rc, err = sc.SyscallConn(); err != nil {
-		return nil, err
-	}
+	s := &sender{ss: ss}
 	if c.ipv6 {
 		s.oob = (&ipv6.ControlMessage{HopLimit: 255, Src: src.AsSlice(), IfIndex: c.ifi.Index}).Marshal()
 	} else {
@@ -186,30 +278,161 @@ func (c *rawConn) newSender(src netip.Addr, dsts []netip.Addr) (*sender, error) 
 	}
 	for _, d := range dsts {
 		if d.Is4() {
-			s.dst[d] = &unix.SockaddrInet4{Addr: d.As4()}
+			sa := &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: d.As4()}
+			s.dst = append(s.dst, senderDst{d, (*byte)(unsafe.Pointer(sa)), unix.SizeofSockaddrInet4})
 		} else {
-			s.dst[d] = &unix.SockaddrInet6{Addr: d.As16()}
+			sa := &unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: d.As16()}
+			s.dst = append(s.dst, senderDst{d, (*byte)(unsafe.Pointer(sa)), unix.SizeofSockaddrInet6})
 		}
-	}
-	s.wfn = func(fd uintptr) bool {
-		s.err = unix.Sendmsg(int(fd), s.msg, s.oob, s.to, 0)
-		return s.err != unix.EAGAIN
 	}
 	return s, nil
 }
 
-// write sends msg to dst (one of the sender's destinations).
-func (s *sender) write(msg []byte, dst netip.Addr) error {
-	to := s.dst[dst]
-	if to == nil {
-		return fmt.Errorf("vrrp: no destination %v: %w", dst, ErrInvalid)
-	}
-	s.lock.Lock()
-	defer s.lock.Unlock()
-	s.msg, s.to = msg, to
-	err := s.rc.Write(s.wfn)
-	s.msg, s.to = nil, nil
-	return errors.Join(err, s.err)
+// sendSock is a raw protocol 112 socket that only sends adverts, in
+// batches. It stays out of the Go runtime's poller: there, the write-space
+// notifications following every burst of adverts would wake the poller
+// thread a dozen times per burst for nobody (keepalived polls its sockets
+// for input only). It is bound to the advert source, so that the kernel
+// hands it no multicast adverts, and filters out whatever else arrives.
+type sendSock struct {
+	fd int
+
+	// The batch (guarded by the Router's lock).
+	arena []byte
+	out   []queuedMsg
+	hdrs  []mmsghdr
+	iovs  []unix.Iovec
 }
 
-func (c *rawConn) close() error { return c.pc.Close() }
+func openSendSock(ifi *net.Interface, ipv6 bool, src netip.Addr) (*sendSock, error) {
+	family, sol := unix.AF_INET, unix.IPPROTO_IP
+	if ipv6 {
+		family, sol = unix.AF_INET6, unix.IPPROTO_IPV6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, Protocol)
+	if err != nil {
+		return nil, fmt.Errorf("vrrp: send socket on %s: %w", ifi.Name, err)
+	}
+	drop := []unix.SockFilter{{Code: 0x06}} // BPF_RET|BPF_K 0: accept nothing
+	opts := []error{
+		unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name),
+		unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: 1, Filter: &drop[0]}),
+	}
+	var sa unix.Sockaddr
+	if ipv6 {
+		opts = append(opts,
+			unix.SetsockoptInt(fd, sol, unix.IPV6_UNICAST_HOPS, 255),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_MULTICAST_HOPS, 255),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_MULTICAST_IF, ifi.Index),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_MULTICAST_LOOP, 0),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_FREEBIND, 1))
+		sa6 := &unix.SockaddrInet6{Addr: src.As16()}
+		if src.IsLinkLocalUnicast() {
+			sa6.ZoneId = uint32(ifi.Index)
+		}
+		sa = sa6
+	} else {
+		opts = append(opts,
+			unix.SetsockoptInt(fd, sol, unix.IP_TTL, 255),
+			unix.SetsockoptByte(fd, sol, unix.IP_MULTICAST_TTL, 255),
+			unix.SetsockoptIPMreqn(fd, sol, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(ifi.Index)}),
+			unix.SetsockoptByte(fd, sol, unix.IP_MULTICAST_LOOP, 0),
+			unix.SetsockoptInt(fd, sol, unix.IP_FREEBIND, 1))
+		sa = &unix.SockaddrInet4{Addr: src.As4()}
+	}
+	if err := errors.Join(opts...); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("vrrp: send socket options on %s: %w", ifi.Name, err)
+	}
+	// Best effort: unbound, the socket still sends, and the filter drops
+	// the adverts it is then handed.
+	_ = unix.Bind(fd, sa)
+	return &sendSock{fd: fd}, nil
+}
+
+// queuedMsg is one message waiting in a sendSock's batch.
+type queuedMsg struct {
+	off, n int // in sendSock.arena
+	s      *sender
+	dst    int // index in s.dst
+	st     *instanceStats
+}
+
+// mmsghdr is the kernel's struct mmsghdr (Go pads it to the same size).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// maxBatch bounds one sendmmsg (the kernel's UIO_MAXIOV).
+const maxBatch = 1024
+
+// queue copies msg into the socket's batch, to leave with the others in
+// the next flush.
+func (s *sender) queue(msg []byte, dst int, st *instanceStats) {
+	ss := s.ss
+	off := len(ss.arena)
+	ss.arena = append(ss.arena, msg...)
+	ss.out = append(ss.out, queuedMsg{off: off, n: len(msg), s: s, dst: dst, st: st})
+}
+
+// flush sends every queued message in as few sendmmsg calls as it takes
+// and counts each one sent or refused on its instance.
+func (ss *sendSock) flush() {
+	waits := 0
+	for done := 0; done < len(ss.out); {
+		batch := ss.out[done:min(len(ss.out), done+maxBatch)]
+		ss.hdrs, ss.iovs = ss.hdrs[:0], ss.iovs[:0]
+		for _, m := range batch {
+			ss.iovs = append(ss.iovs, unix.Iovec{Base: &ss.arena[m.off]})
+			ss.iovs[len(ss.iovs)-1].SetLen(m.n)
+		}
+		for i, m := range batch {
+			d := &m.s.dst[m.dst]
+			var h mmsghdr
+			h.hdr.Name, h.hdr.Namelen = d.name, d.namelen
+			h.hdr.Iov = &ss.iovs[i]
+			h.hdr.SetIovlen(1)
+			if len(m.s.oob) > 0 {
+				h.hdr.Control = &m.s.oob[0]
+				h.hdr.SetControllen(len(m.s.oob))
+			}
+			ss.hdrs = append(ss.hdrs, h)
+		}
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(ss.fd), uintptr(unsafe.Pointer(&ss.hdrs[0])), uintptr(len(ss.hdrs)), 0, 0, 0)
+		switch n := int(r); {
+		case e == unix.EAGAIN || e == unix.EINTR:
+			// The send buffer is full: wait for room, a little.
+			if waits++; waits > 3 {
+				for _, m := range ss.out[done:] {
+					m.st.sendErrors.Add(1)
+				}
+				done = len(ss.out)
+				break
+			}
+			if e == unix.EAGAIN {
+				_, _ = unix.Poll([]unix.PollFd{{Fd: int32(ss.fd), Events: unix.POLLOUT}}, 100)
+			}
+		case e != 0 || n <= 0: // the first message was refused: skip it
+			batch[0].st.sendErrors.Add(1)
+			done++
+		default:
+			for _, m := range batch[:n] {
+				m.st.sent.Add(1)
+			}
+			done += n
+		}
+	}
+	clear(ss.out) // drop the pointers to senders and stats
+	ss.out, ss.arena = ss.out[:0], ss.arena[:0]
+}
+
+func (ss *sendSock) close() { unix.Close(ss.fd) }
+
+func (c *rawConn) close() error {
+	for _, ss := range c.send {
+		ss.close()
+	}
+	clear(c.send)
+	return c.pc.Close()
+}

@@ -20,7 +20,10 @@
 //     of interfaces, scripts and files, sync groups, keepalived-compatible
 //     notify scripts, virtual MAC interfaces for IPv4 and IPv6, optional
 //     enforcement of non-accept mode through nftables (like keepalived's
-//     vrrp_strict), and per-instance Stats.
+//     vrrp_strict), and per-instance Stats. One scheduler goroutine per
+//     Router fires every instance's timers; adverts falling due together
+//     leave in one sendmmsg per socket, so a thousand instances cost less
+//     CPU than in keepalived.
 //
 // A Router works in one network namespace (RouterConfig.NetNS); run one
 // Router per namespace.

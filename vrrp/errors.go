@@ -36,7 +36,7 @@ const (
 	DropOwnPacket                      // our own advertisement looped back
 	DropFamily                         // wrong address family for the instance
 	DropUnknownPeer                    // unicast mode: sender not in the peer list
-	DropOverload                       // the instance queue was full
+	DropOverload                       // unused since adverts reach the state machine directly; kept for compatibility
 	numDropReasons
 )
 

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,11 +21,10 @@ import (
 
 // Instance is one running virtual router.
 type Instance struct {
-	cfg    Config
-	r      *Router
-	group  *syncGroup
-	events chan event
-	stop   <-chan struct{} // closed when Run ends
+	cfg   Config
+	r     *Router
+	group *syncGroup
+	slot  slot // in the Router's schedule
 
 	ifi    *net.Interface
 	vmac   *net.Interface // VMAC: the macvlan holding the VIPs
@@ -35,8 +33,11 @@ type Instance struct {
 	dst    netip.Addr
 	expect Expect
 	m      *Machine
-	buf    []byte
 	pkt    Packet
+	// adv holds the advert for each of snd's destinations, built for
+	// priority advPrio (-1: not built): a master re-sends it unchanged.
+	adv     [][]byte
+	advPrio int
 
 	stats instanceStats
 
@@ -44,7 +45,8 @@ type Instance struct {
 	ann *announcer
 	// devAnn announces the VIPs whose Dev is another interface.
 	devAnn map[string]*announcer
-	garp   garpState
+	garp   garpState // owned by the action goroutine
+	acts   actionQueue
 	// filter enforces non-accept mode (Config.FilterNonAccept).
 	filter *acceptFilter
 
@@ -131,81 +133,41 @@ type event struct {
 	fault bool
 }
 
+// post hands an event from outside the engine (a tracker) to the instance.
 func (in *Instance) post(ev event) {
-	select {
-	case in.events <- ev:
-	default:
-		go func() { // rare: a tracker or group event while adverts flood in
-			select {
-			case in.events <- ev:
-			case <-in.stop:
-			}
-		}()
-	}
+	in.r.lock()
+	in.handle(ev)
+	in.r.unlock()
 }
 
-func (in *Instance) loop(ctx context.Context) {
+// setup builds the instance's Machine and advert template; Run calls it
+// before any goroutine starts.
+func (in *Instance) setup() error {
 	m, err := NewMachine(Election{Version: in.cfg.Version, Priority: in.cfg.Priority, Interval: in.cfg.Interval,
 		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate()}, instanceEnv{in})
 	if err != nil {
-		in.r.log.Error("vrrp: instance", "instance", in.cfg.Name, "err", err)
-		return
+		return fmt.Errorf("vrrp: instance %s: %w", in.cfg.Name, err)
 	}
 	in.m = m
 	in.stats.prio.Store(uint32(in.cfg.Priority))
-	in.buf = make([]byte, 0, 256)
 	in.pkt = Packet{Version: in.cfg.Version, VRID: in.cfg.VRID, Interval: in.cfg.Interval, AuthType: in.cfg.AuthType, AuthData: in.cfg.authPass()}
 	for _, v := range in.cfg.VIPs {
 		in.pkt.Addrs = append(in.pkt.Addrs, v.Prefix.Addr())
 	}
+	in.adv, in.advPrio = make([][]byte, len(in.snd.dst)), -1
 	in.track = map[string]trackStatus{}
-	var nwg sync.WaitGroup
 	if in.hasNotify() {
 		in.notifyQ = make(chan []string, 64)
-		nwg.Go(in.notifyWorker)
 	}
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	m.Start(time.Now())
-	for {
-		next := m.Deadline()
-		if g := in.garp.deadline(); !g.IsZero() && (next.IsZero() || g.Before(next)) {
-			next = g
-		}
-		// The Go timer can wake a millisecond late under load; for the
-		// Master_Down_Timer, which decides takeover time, wake early and
-		// spin the last stretch.
-		precise := m.State() == StateBackup && !next.IsZero() && next.Equal(m.Deadline())
-		if precise {
-			next = next.Add(-spinWindow)
-		}
-		if m.State() == StateMaster && !next.IsZero() && next.Equal(m.Deadline()) {
-			next = coalesce(next, in.cfg.Interval)
-		}
-		if next.IsZero() {
-			t.Reset(time.Hour)
-		} else {
-			t.Reset(time.Until(next))
-		}
-		select {
-		case <-ctx.Done():
-			m.Stop(time.Now())
-			if in.notifyQ != nil {
-				close(in.notifyQ)
-				nwg.Wait()
-			}
-			return
-		case ev := <-in.events:
-			in.handle(ev)
-		case <-t.C:
-			if precise {
-				in.spinUntilDeadline(ctx)
-			}
-			now := time.Now()
-			m.Tick(now)
-			in.garpTick(now)
-		}
-	}
+	return nil
+}
+
+// resched puts the instance's timer where its Machine wants it. Every
+// engine step that touches the Machine ends with it.
+func (in *Instance) resched() {
+	at, precise := fireAt(in.m.State(), in.m.Deadline(), in.cfg.Interval)
+	in.r.sched.set(&in.slot, at, precise)
+	in.publishHeld()
 }
 
 // gate keeps a sync group member from taking over while another member
@@ -232,36 +194,10 @@ func (in *Instance) publishHeld() {
 	in.heldUntil.Store(until)
 }
 
-// spinWindow is how early the loop wakes for a backup's Master_Down_Timer.
-const spinWindow = 2 * time.Millisecond
-
-// spinUntilDeadline busy-waits (still handling events, so that an advert
-// in the last moment is not missed) until the backup's timer is due, it
-// moves away, or the state changes.
-func (in *Instance) spinUntilDeadline(ctx context.Context) {
-	for {
-		d := in.m.Deadline()
-		if in.m.State() != StateBackup || d.IsZero() {
-			return
-		}
-		left := time.Until(d)
-		if left <= 0 || left > spinWindow {
-			return
-		}
-		select {
-		case ev := <-in.events:
-			in.handle(ev)
-		case <-ctx.Done():
-			return
-		default:
-			runtime.Gosched()
-		}
-	}
-}
-
+// handle runs one event on the engine (the Router's lock held).
 func (in *Instance) handle(ev event) {
 	now := time.Now()
-	defer in.publishHeld()
+	defer in.resched()
 	switch ev.kind {
 	case evAdvert:
 		in.m.Advert(ev.at, ev.src, ev.prio, ev.ivl)
@@ -303,34 +239,147 @@ type instanceEnv struct{ in *Instance }
 func (e instanceEnv) Send(p uint8)            { e.in.send(p) }
 func (e instanceEnv) Transition(t Transition) { e.in.transition(t) }
 
-// send sends an advertisement with priority p.
+// send queues an advertisement with priority p to every destination; the
+// engine flushes the batch when its step ends. A master's periodic advert
+// is the same bytes every time, so it is built only when the priority
+// changes.
 func (in *Instance) send(p uint8) {
-	in.pkt.Priority = p
-	dsts := in.cfg.Peers
-	if len(dsts) == 0 {
-		dsts = []netip.Addr{in.dst}
-	}
-	for _, dst := range dsts {
-		b, err := in.pkt.AppendTo(in.buf[:0], in.src, dst, in.cfg.Checksum)
-		if err == nil {
-			in.buf = b
-			err = in.snd.write(b, dst)
+	if int(p) != in.advPrio {
+		in.pkt.Priority = p
+		in.advPrio = -1
+		for i, d := range in.snd.dst {
+			b, err := in.pkt.AppendTo(in.adv[i][:0], in.src, d.addr, in.cfg.Checksum)
+			if err != nil {
+				in.stats.sendErrors.Add(1)
+				in.r.log.Debug("vrrp: send", "instance", in.cfg.Name, "dst", d.addr, "err", err)
+				return
+			}
+			in.adv[i] = b
 		}
-		if err != nil {
-			in.stats.sendErrors.Add(1)
-			in.r.log.Debug("vrrp: send", "instance", in.cfg.Name, "dst", dst, "err", err)
-			continue
-		}
-		in.stats.sent.Add(1)
+		in.advPrio = int(p)
 	}
+	for i := range in.snd.dst {
+		in.snd.queue(in.adv[i], i, &in.stats)
+	}
+	in.r.markDirty(in.snd.ss)
 }
 
-// transition moves addresses, announces them, runs notify scripts and
-// callbacks.
+// transition records a state change on the engine and hands its side
+// effects (addresses, routes, announcements, notify, callbacks) to the
+// instance's action goroutine, so that netlink or a slow callback never
+// holds up the other instances' timers.
 func (in *Instance) transition(t Transition) {
 	in.stats.state.Store(uint32(t.To))
 	in.stats.transitions.Add(1)
 	in.r.log.Info("vrrp: transition", "instance", in.cfg.Name, "from", t.From, "to", t.To, "reason", t.Reason, "priority", in.m.Priority())
+	in.acts.push(action{t: t, prio: in.m.Priority()})
+	if in.group != nil && t.Reason != ReasonSync {
+		switch {
+		case t.To == StateMaster:
+			in.group.broadcast(in, evForceMaster)
+		case t.From == StateMaster && t.To == StateBackup:
+			in.group.broadcast(in, evForceBackup)
+		}
+	}
+}
+
+// action is a transition whose side effects are still to run.
+type action struct {
+	t    Transition
+	prio uint8
+}
+
+// actionQueue passes actions from the engine to the instance's action
+// goroutine in order, without ever blocking the engine.
+type actionQueue struct {
+	mu     sync.Mutex
+	q      []action
+	closed bool
+	sig    chan struct{} // capacity 1
+}
+
+func (a *actionQueue) init() { a.sig = make(chan struct{}, 1) }
+
+func (a *actionQueue) push(x action) {
+	a.mu.Lock()
+	a.q = append(a.q, x)
+	a.mu.Unlock()
+	select {
+	case a.sig <- struct{}{}:
+	default:
+	}
+}
+
+// close makes the goroutine return once it has run what is queued.
+func (a *actionQueue) close() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	select {
+	case a.sig <- struct{}{}:
+	default:
+	}
+}
+
+func (a *actionQueue) take(into []action) ([]action, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	into = append(into[:0], a.q...)
+	clear(a.q)
+	a.q = a.q[:0]
+	return into, a.closed
+}
+
+// runActions is the instance's action goroutine: it applies transitions
+// in order and paces gratuitous ARPs / NAs. It returns after the queue is
+// closed and drained.
+func (in *Instance) runActions() {
+	var nwg sync.WaitGroup
+	if in.notifyQ != nil {
+		nwg.Go(in.notifyWorker)
+	}
+	defer func() {
+		if in.notifyQ != nil {
+			close(in.notifyQ)
+			nwg.Wait()
+		}
+	}()
+	var t *time.Timer
+	var tc <-chan time.Time
+	var batch []action
+	for {
+		var closed bool
+		batch, closed = in.acts.take(batch)
+		for _, a := range batch {
+			in.apply(a)
+		}
+		if closed {
+			return
+		}
+		if d := in.garp.deadline(); !d.IsZero() {
+			if t == nil {
+				t = time.NewTimer(time.Until(d))
+				defer t.Stop()
+			} else {
+				t.Reset(time.Until(d))
+			}
+			tc = t.C
+		} else if t != nil {
+			t.Stop()
+			tc = nil
+		}
+		select {
+		case <-in.acts.sig:
+		case <-tc:
+			in.garpTick(time.Now())
+		}
+	}
+}
+
+// apply moves addresses, announces them, runs notify scripts and
+// callbacks for one transition.
+func (in *Instance) apply(a action) {
+	t := a.t
 	if t.To == StateMaster {
 		in.addVIPs()
 		in.setRoutes(true)
@@ -345,17 +394,9 @@ func (in *Instance) transition(t Transition) {
 			in.setFilter(false)
 		}
 	}
-	in.notify(t)
+	in.notify(t, a.prio)
 	if in.cfg.OnTransition != nil {
 		in.cfg.OnTransition(in.cfg.Name, t)
-	}
-	if in.group != nil && t.Reason != ReasonSync {
-		switch {
-		case t.To == StateMaster:
-			in.group.broadcast(in, evForceMaster)
-		case t.From == StateMaster && t.To == StateBackup:
-			in.group.broadcast(in, evForceBackup)
-		}
 	}
 }
 
@@ -569,7 +610,7 @@ func (in *Instance) hasNotify() bool {
 	return len(n.Master)+len(n.Backup)+len(n.Fault)+len(n.Stop)+len(n.Notify) > 0
 }
 
-func (in *Instance) notify(t Transition) {
+func (in *Instance) notify(t Transition, prio uint8) {
 	if in.notifyQ == nil {
 		return
 	}
@@ -588,7 +629,7 @@ func (in *Instance) notify(t Transition) {
 	}
 	var generic []string
 	if len(n.Notify) > 0 {
-		generic = append(append([]string(nil), n.Notify...), "INSTANCE", in.cfg.Name, state, strconv.Itoa(int(in.m.Priority())))
+		generic = append(append([]string(nil), n.Notify...), "INSTANCE", in.cfg.Name, state, strconv.Itoa(int(prio)))
 	}
 	for _, argv := range [][]string{specific, generic} {
 		if len(argv) == 0 {
@@ -641,7 +682,7 @@ func (g *syncGroup) setFault(in *Instance, fault bool) {
 		if m == in {
 			in.groupFault = now
 		} else {
-			m.post(event{kind: evGroupFault, fault: now})
+			m.r.raise(m, event{kind: evGroupFault, fault: now})
 		}
 	}
 }
@@ -649,7 +690,7 @@ func (g *syncGroup) setFault(in *Instance, fault bool) {
 func (g *syncGroup) broadcast(from *Instance, k eventKind) {
 	for _, m := range g.members {
 		if m != from {
-			m.post(event{kind: k})
+			m.r.raise(m, event{kind: k})
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +27,12 @@ type RouterConfig struct {
 }
 
 // Router runs VRRP instances in one network namespace. Instances on the
-// same interface and family share one raw socket, so a thousand instances
-// cost a thousand timers, not a thousand sockets.
+// same interface and family share one raw socket, and one engine drives
+// all their state machines: a single scheduler goroutine fires their
+// timers, the adverts falling due together leave in one sendmmsg per
+// socket, and each socket's reader feeds adverts straight to the machine
+// they are for. A thousand instances thus cost a few wake-ups per second,
+// not a thousand goroutines, timers and sockets.
 type Router struct {
 	cfg       RouterConfig
 	log       *slog.Logger
@@ -35,6 +40,15 @@ type Router struct {
 	groups    []*syncGroup
 	drops     DropCounters
 	running   atomic.Bool
+
+	// The engine: mu guards every instance's Machine, the schedule, the
+	// sockets' send batches and the queue of events raised inside a step.
+	mu         sync.Mutex
+	sched      schedule
+	raised     []raisedEvent
+	dirty      []*sendSock
+	sleepUntil time.Time     // when the idle scheduler wakes; zero while it runs
+	wake       chan struct{} // capacity 1: an earlier timer was scheduled
 
 	nl     *netlink.Handle
 	nlMu   sync.Mutex // one netlink request at a time
@@ -78,7 +92,8 @@ func (r *Router) Add(cfg Config) (*Instance, error) {
 			return nil, fmt.Errorf("vrrp: instance %s: VRID %d on %s already used by %s: %w", cfg.Name, cfg.VRID, cfg.Interface, o.cfg.Name, ErrInvalid)
 		}
 	}
-	in := &Instance{cfg: cfg, r: r, events: make(chan event, 16)}
+	in := &Instance{cfg: cfg, r: r, slot: newSlot(len(r.instances))}
+	in.acts.init()
 	in.stats.state.Store(uint32(StateInit))
 	r.instances = append(r.instances, in)
 	return in, nil
@@ -121,6 +136,11 @@ func (r *Router) Run(ctx context.Context) error {
 		return err
 	}
 	defer r.close()
+	for _, in := range r.instances {
+		if err := in.setup(); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -129,7 +149,7 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 	// Netlink requests run on one goroutine: vishvananda/netlink keeps a
 	// 64 KiB receive buffer on the stack, which would otherwise grow every
-	// instance goroutine's stack to 128 KiB.
+	// action goroutine's stack to 128 KiB.
 	r.nlReq = make(chan nlRequest)
 	nlDone := make(chan struct{})
 	go func() {
@@ -141,19 +161,145 @@ func (r *Router) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { close(r.nlReq); <-nlDone }()
-	var iwg sync.WaitGroup
+	var awg sync.WaitGroup
 	for _, in := range r.instances {
-		in.stop = ctx.Done()
-		iwg.Go(func() { in.loop(ctx) })
+		awg.Go(in.runActions)
+	}
+	r.wake = make(chan struct{}, 1)
+	r.lock()
+	for _, in := range r.instances {
+		in.m.Start(time.Now())
+		in.resched()
+	}
+	r.unlock()
+	for _, in := range r.instances {
 		in.startTrackers(ctx, &wg)
 	}
-	<-ctx.Done()
-	iwg.Wait()
+	r.scheduler(ctx)
+	// Shutdown: masters resign (priority 0) and drop their addresses.
+	r.lock()
+	for _, in := range r.instances {
+		in.m.Stop(time.Now())
+		in.resched()
+	}
+	r.unlock()
+	for _, in := range r.instances {
+		in.acts.close()
+	}
+	awg.Wait()
 	for _, c := range r.conns {
 		c.close() // unblocks the readers
 	}
 	wg.Wait()
 	return nil
+}
+
+// raisedEvent is an event for another instance raised inside an engine
+// step (sync groups); it runs before the step ends.
+type raisedEvent struct {
+	in *Instance
+	ev event
+}
+
+// lock starts an engine step.
+func (r *Router) lock() { r.mu.Lock() }
+
+// unlock ends an engine step: it runs the events the step raised, sends
+// the adverts it queued, and wakes the scheduler if a timer now falls due
+// before it meant to wake.
+func (r *Router) unlock() {
+	for i := 0; i < len(r.raised); i++ { // handlers may raise more
+		e := r.raised[i]
+		e.in.handle(e.ev)
+	}
+	clear(r.raised)
+	r.raised = r.raised[:0]
+	r.flush()
+	poke := false
+	if w := r.sched.wake(); !w.IsZero() && !r.sleepUntil.IsZero() && w.Before(r.sleepUntil) {
+		poke = true
+		r.sleepUntil = time.Time{}
+	}
+	r.mu.Unlock()
+	if poke {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// raise queues an event for in, to run within the current engine step.
+func (r *Router) raise(in *Instance, ev event) {
+	r.raised = append(r.raised, raisedEvent{in, ev})
+}
+
+// markDirty notes that c has adverts queued.
+func (r *Router) markDirty(c *sendSock) {
+	for _, d := range r.dirty {
+		if d == c {
+			return
+		}
+	}
+	r.dirty = append(r.dirty, c)
+}
+
+func (r *Router) flush() {
+	for _, c := range r.dirty {
+		c.flush()
+	}
+	clear(r.dirty)
+	r.dirty = r.dirty[:0]
+}
+
+// tick fires the timer of instance id.
+func (r *Router) tick(id int, now time.Time) {
+	in := r.instances[id]
+	in.m.Tick(now)
+	in.resched()
+}
+
+// scheduler fires the instances' timers until ctx is done. It sleeps until
+// the earliest is due, or, for a backup's Master_Down_Timer, until
+// spinWindow before it and then spins, so that takeover does not wait on
+// the runtime's timer granularity.
+func (r *Router) scheduler(ctx context.Context) {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	tick := r.tick
+	for {
+		r.lock()
+		r.sleepUntil = time.Time{}
+		now := time.Now()
+		r.sched.fire(now, len(r.instances)+1, tick) // each Tick moves a slot past now
+		w := r.sched.wake()
+		spin := !w.IsZero() && !w.After(now)
+		if !spin {
+			r.sleepUntil = w
+			if w.IsZero() {
+				r.sleepUntil = now.Add(time.Hour)
+			}
+		}
+		r.unlock()
+		if spin {
+			if ctx.Err() != nil {
+				return
+			}
+			runtime.Gosched()
+			continue
+		}
+		if w.IsZero() {
+			t.Reset(time.Hour)
+		} else {
+			t.Reset(w.Sub(now))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-r.wake:
+		}
+	}
 }
 
 func (r *Router) open() error {
@@ -199,6 +345,7 @@ func (r *Router) open() error {
 			if err != nil {
 				return err
 			}
+			c.ns = r.cfg.NetNS
 			r.conns[k] = c
 			r.byConn[k] = map[uint8]*Instance{}
 		}
@@ -349,6 +496,10 @@ func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
+			if errors.Is(err, ErrInvalid) { // a malformed IPv4 header
+				r.drops.Add(DropLength)
+				continue
+			}
 			r.log.Warn("vrrp: read", "ifindex", k.ifindex, "err", err)
 			time.Sleep(10 * time.Millisecond) // avoid spinning on a persistent error
 			continue
@@ -378,11 +529,9 @@ func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
 			in.stats.checksumPseudo.Add(1)
 		}
 		in.stats.received.Add(1)
-		select {
-		case in.events <- event{kind: evAdvert, at: now, src: info.Src, prio: p.Priority, ivl: p.Interval}:
-		default:
-			in.stats.drops.Add(DropOverload)
-		}
+		r.lock()
+		in.handle(event{kind: evAdvert, at: now, src: info.Src, prio: p.Priority, ivl: p.Interval})
+		r.unlock()
 	}
 }
 

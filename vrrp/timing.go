@@ -18,3 +18,8 @@ func coalesce(t time.Time, ivl time.Duration) time.Time {
 	}
 	return r
 }
+
+// spinWindow is how early the scheduler wakes for a backup's
+// Master_Down_Timer: the runtime's timers can wake a millisecond late under
+// load, so it spins the last stretch.
+const spinWindow = 2 * time.Millisecond

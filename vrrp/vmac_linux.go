@@ -106,6 +106,7 @@ func (r *Router) openVMAC(in *Instance, base *net.Interface) (*net.Interface, *r
 	if err != nil {
 		return fail(err)
 	}
+	c.ns = r.cfg.NetNS
 	r.vmacConns = append(r.vmacConns, c)
 	// The socket only sends; adverts are read on the base interface.
 	drop, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
