@@ -442,7 +442,12 @@ func (p *parser) plainLine(i int) (int, bool) {
 	}
 	p.toks = toks
 	s := p.newStmt()
-	*s = Stmt{Lead: spacing(src[i:j]), Tokens: toks[n0:len(toks):len(toks)], Pos: p.pos(j), text: src[j:end]}
+	// field by field: the arena's element is zero already, and a whole-
+	// struct store would write every word through the write barrier
+	s.Lead = spacing(src[i:j])
+	s.Tokens = toks[n0:len(toks):len(toks)]
+	s.Pos = p.pos(j)
+	s.text = src[j:end]
 	p.appendStmt(s)
 	if !brace {
 		s.Trail = spacing(src[end : nl+1])
