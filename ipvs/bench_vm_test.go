@@ -5,10 +5,13 @@ package ipvs
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,7 +119,11 @@ func BenchmarkVMCreateDump(b *testing.B) {
 	testenv.NeedVM(b)
 	state := bigState(benchServices())
 	ctx := context.Background()
-	tools := []*benchTool{lvskitTool(ctx, state), ipvsadmTool(state), mobyTool(state), cloudflareTool(state)}
+	tools := []*benchTool{lvskitTool(b, ctx, state), ipvsadmTool(state), mobyTool(state), cloudflareTool(state)}
+	if only := os.Getenv("LVSKIT_IPVS_BENCH_TOOLS"); only != "" {
+		// While iterating: measure only these tools (comma separated).
+		tools = slices.DeleteFunc(tools, func(t *benchTool) bool { return !slices.Contains(strings.Split(only, ","), t.name) })
+	}
 	defer func() {
 		for _, t := range tools {
 			if t.close != nil {
@@ -136,7 +143,9 @@ func BenchmarkVMCreateDump(b *testing.B) {
 					b.Fatalf("%s create: %v", t.name, err)
 				}
 				t1 := time.Now()
+				u0 := usage()
 				n, err := t.dump()
+				u1 := usage()
 				if err != nil {
 					b.Fatalf("%s dump: %v", t.name, err)
 				}
@@ -147,7 +156,7 @@ func BenchmarkVMCreateDump(b *testing.B) {
 				if want := benchServices() * 5; n != want {
 					b.Fatalf("%s dump found %d entries, want %d", t.name, n, want)
 				}
-				b.Logf("round %d: %-10s create %7.2fs dump %7.2fs", r, t.name, got[0], got[1])
+				b.Logf("round %d: %-10s create %7.2fs dump %7.2fs (in process: %s)", r, t.name, got[0], got[1], u1.sub(u0))
 				old, seen := best[t.name]
 				for j := range got {
 					if !seen || got[j] < old[j] {
@@ -177,13 +186,58 @@ func BenchmarkVMCreateDump(b *testing.B) {
 	}
 }
 
+// cpuUsage is this process's CPU time and GC count at one moment, to tell
+// kernel time (sys) from Go time (user) in a measurement.
+type cpuUsage struct {
+	user, sys time.Duration
+	gcs       uint32
+}
+
+func usage() cpuUsage {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return cpuUsage{time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()), ms.NumGC}
+}
+
+func (u cpuUsage) sub(v cpuUsage) string {
+	return fmt.Sprintf("user %.2fs sys %.2fs gc %d", (u.user - v.user).Seconds(), (u.sys - v.sys).Seconds(), u.gcs-v.gcs)
+}
+
+// profileDump writes a CPU profile of fn to the log as base64 lines when
+// LVSKIT_IPVS_BENCH_PROFILE is set (the guest has no other way out).
+func profileDump(tb testing.TB, fn func() (int, error)) (int, error) {
+	if os.Getenv("LVSKIT_IPVS_BENCH_PROFILE") == "" {
+		return fn()
+	}
+	var buf bytes.Buffer
+	if hz, _ := strconv.Atoi(os.Getenv("LVSKIT_IPVS_BENCH_PROFILE")); hz > 100 {
+		// A finer rate than pprof's default (StartCPUProfile then
+		// complains that it cannot set its own, and keeps this one).
+		runtime.SetCPUProfileRate(hz)
+	}
+	if err := pprof.StartCPUProfile(&buf); err != nil {
+		tb.Fatal(err)
+	}
+	n, err := fn()
+	pprof.StopCPUProfile()
+	enc := base64.StdEncoding.EncodeToString(buf.Bytes())
+	for len(enc) > 0 {
+		l := min(len(enc), 120)
+		fmt.Printf("PPROF %s\n", enc[:l])
+		enc = enc[l:]
+	}
+	return n, err
+}
+
 func median(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s[len(s)/2]
 }
 
-func lvskitTool(ctx context.Context, state []Service) *benchTool {
+func lvskitTool(tb testing.TB, ctx context.Context, state []Service) *benchTool {
 	t := &benchTool{name: "lvskit"}
 	var c *Client
 	t.create = func() error {
@@ -198,12 +252,14 @@ func lvskitTool(ctx context.Context, state []Service) *benchTool {
 		return err
 	}
 	t.dump = func() (int, error) {
-		svcs, err := c.Dump(ctx)
-		n := len(svcs)
-		for _, s := range svcs {
-			n += len(s.Destinations)
-		}
-		return n, err
+		return profileDump(tb, func() (int, error) {
+			svcs, err := c.Dump(ctx)
+			n := len(svcs)
+			for _, s := range svcs {
+				n += len(s.Destinations)
+			}
+			return n, err
+		})
 	}
 	t.close = func() {
 		if c != nil {
@@ -254,6 +310,9 @@ func mobyTool(_ []Service) *benchTool {
 		}
 		var createS, dumpS float64
 		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "moby-usage") {
+				fmt.Println(l)
+			}
 			if _, err := fmt.Sscanf(strings.TrimSpace(l), "moby-result create=%g dump=%g n=%d", &createS, &dumpS, &n); err == nil {
 				t.measured = [2]float64{createS, dumpS}
 				return nil
@@ -292,6 +351,7 @@ func TestVMMobyHelper(t *testing.T) {
 		}
 	}
 	t1 := time.Now()
+	u0 := usage()
 	svcs, err := h.GetServices()
 	if err != nil {
 		t.Fatal(err)
@@ -304,7 +364,9 @@ func TestVMMobyHelper(t *testing.T) {
 		}
 		n += len(ds)
 	}
-	fmt.Printf("moby-result create=%g dump=%g n=%d\n", t1.Sub(t0).Seconds(), time.Since(t1).Seconds(), n)
+	dumpS := time.Since(t1).Seconds()
+	fmt.Printf("moby-usage %s\n", usage().sub(u0))
+	fmt.Printf("moby-result create=%g dump=%g n=%d\n", t1.Sub(t0).Seconds(), dumpS, n)
 }
 
 func cloudflareTool(state []Service) *benchTool {

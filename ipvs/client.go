@@ -136,7 +136,7 @@ func (c *Client) Services(ctx context.Context) ([]Service, error) {
 		}
 		out = append(out, s)
 		return nil
-	}}
+	}, reset: func() { out = out[:0] }}
 	return out, c.do(ctx, r, nil, nil)
 }
 
@@ -175,35 +175,99 @@ func (c *Client) Dump(ctx context.Context) ([]Service, error) {
 	return svcs, c.fillDestinations(ctx, svcs)
 }
 
-// fillDestinations dumps the destinations of every service, many dumps per
-// sendmsg.
+// fillDestinations dumps the destinations of every service, one dump per
+// service (a netlink socket runs one dump at a time), a chunk of services
+// per call into the conn.
 func (c *Client) fillDestinations(ctx context.Context, svcs []Service) error {
-	reqs := make([]*request, len(svcs))
-	for i := range svcs {
-		s := &svcs[i]
-		s.Destinations = nil
-		attrs, err := serviceAttrs(s, false)
-		if err != nil {
+	d := newDestDumper(c.c)
+	var errs []error
+	for start := 0; start < len(svcs); start += dumpChunk {
+		if err := d.dump(ctx, svcs[start:min(start+dumpChunk, len(svcs))], &errs); err != nil {
 			return err
 		}
-		fam := s.Key().Family
-		reqs[i] = &request{cmd: cmdGetDest, dump: true, attrs: attrs, reply: func(b []byte) error {
-			d, err := decodeDestMsg(b, fam)
-			if err != nil {
-				return err
-			}
-			s.Destinations = append(s.Destinations, d)
-			return nil
-		}}
-	}
-	if err := c.c.run(ctx, reqs); err != nil {
-		return err
-	}
-	var errs []error
-	for i, r := range reqs {
-		errs = append(errs, opError(r, &svcs[i], nil))
 	}
 	return errors.Join(errs...)
+}
+
+// dumpChunk is how many services a destDumper handles per call.
+const dumpChunk = 256
+
+// destDumper dumps the destinations of services a chunk at a time. It
+// reuses its requests from chunk to chunk, and each chunk's destinations
+// share one backing array sized from the average so far, each service
+// getting a slice of it that cannot grow into its neighbour's: a Dump of
+// 10,000 services allocates a few hundred times, not tens of thousands.
+type destDumper struct {
+	c     *conn
+	rs    [dumpChunk]request
+	reqs  [dumpChunk]*request
+	fams  [dumpChunk]Family
+	spans [dumpChunk][2]int // of each service's destinations in arena
+	keys  []byte
+	arena []Destination
+	// svcs and dests count what was dumped so far, for the estimate.
+	svcs, dests int
+}
+
+func newDestDumper(c *conn) *destDumper {
+	d := &destDumper{c: c, keys: make([]byte, 0, dumpChunk*serviceIDAttrsLen)}
+	for j := range d.rs {
+		span := &d.spans[j]
+		d.reqs[j] = &d.rs[j]
+		d.rs[j].reply = func(b []byte) error {
+			if span[0] == span[1] {
+				span[0] = len(d.arena)
+			}
+			d.arena = append(d.arena, Destination{})
+			if err := decodeDestMsgInto(b, d.fams[j], &d.arena[len(d.arena)-1]); err != nil {
+				d.arena = d.arena[:len(d.arena)-1]
+				return err
+			}
+			span[1] = len(d.arena)
+			return nil
+		}
+		d.rs[j].reset = func() { span[0], span[1] = 0, 0 }
+	}
+	return d
+}
+
+// dump fills the Destinations of chunk (at most dumpChunk services),
+// appending per-service failures to errs; its error means the exchange
+// with the kernel failed.
+func (d *destDumper) dump(ctx context.Context, chunk []Service, errs *[]error) error {
+	d.keys = d.keys[:0]
+	var offs [dumpChunk + 1]int
+	for j := range chunk {
+		d.keys = appendServiceIDAttrs(d.keys, &chunk[j])
+		offs[j+1] = len(d.keys)
+		d.fams[j] = chunk[j].Key().Family
+		d.spans[j] = [2]int{}
+	}
+	for j := range chunk {
+		r := &d.rs[j]
+		*r = request{cmd: cmdGetDest, dump: true, attrs: d.keys[offs[j]:offs[j+1]], reply: r.reply, reset: r.reset}
+	}
+	avg := 4
+	if d.svcs > 0 {
+		avg = (d.dests + d.svcs - 1) / d.svcs
+	}
+	d.arena = make([]Destination, 0, len(chunk)*avg+16)
+	if err := d.c.run(ctx, d.reqs[:len(chunk)]); err != nil {
+		return err
+	}
+	for j := range chunk {
+		sp := d.spans[j]
+		chunk[j].Destinations = nil
+		if sp[0] < sp[1] {
+			chunk[j].Destinations = d.arena[sp[0]:sp[1]:sp[1]]
+		}
+		if err := opError(&d.rs[j], &chunk[j], nil); err != nil {
+			*errs = append(*errs, err)
+		}
+	}
+	d.svcs += len(chunk)
+	d.dests += len(d.arena)
+	return nil
 }
 
 // NewService creates s (its Destinations are not added; see Apply).
@@ -286,7 +350,7 @@ func (c *Client) Daemons(ctx context.Context) ([]Daemon, error) {
 		}
 		out = append(out, d)
 		return nil
-	}}
+	}, reset: func() { out = out[:0] }}
 	return out, c.do(ctx, r, nil, nil)
 }
 

@@ -14,6 +14,7 @@ type request struct {
 	dump  bool
 	attrs []byte
 	reply func(attrs []byte) error
+	reset func()
 	err   error
 }
 
