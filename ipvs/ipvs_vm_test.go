@@ -492,3 +492,68 @@ func TestVMDumpManyDestinations(t *testing.T) {
 		t.Error("dump differs from the applied state")
 	}
 }
+
+// TestVMDumpTruncatedReadsRepeat reads with receive slots far smaller than
+// the kernel's dump parts: every part is truncated, and the client must
+// grow its slots and repeat each dump, returning what a normal client does.
+func TestVMDumpTruncatedReadsRepeat(t *testing.T) {
+	c := vmClient(t)
+	ctx := context.Background()
+	state := bigState(300)
+	for i := 0; i < 40; i++ {
+		state[3].Destinations = append(state[3].Destinations, Destination{
+			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 21, 0, byte(i)}), 80), Forward: Masquerade, Weight: 1})
+	}
+	if _, err := c.Apply(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	want, err := c.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := dialConnSlot(ctx, 0, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &Client{c: small}
+	defer sc.Close()
+	got, err := sc.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small.slot != maxSlotBytes {
+		t.Errorf("slots stayed at %d bytes", small.slot)
+	}
+	if a, b := configString(got), configString(want); a != b {
+		t.Errorf("dump with truncated reads differs:\n%s\nwant\n%s", a, b)
+	}
+	if a, b := configString(got), configString(state); a != b {
+		t.Error("dump differs from the applied state")
+	}
+}
+
+// TestVMDumpDestinationsAreSeparate checks that services' destination
+// slices, which share backing arrays, cannot grow into each other.
+func TestVMDumpDestinationsAreSeparate(t *testing.T) {
+	c := vmClient(t)
+	ctx := context.Background()
+	state := bigState(600) // more than one chunk
+	if _, err := c.Apply(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := configString(got)
+	extra := Destination{Addr: netip.MustParseAddrPort("192.0.2.1:1"), Weight: 7}
+	for i := range got {
+		got[i].Destinations = append(got[i].Destinations, extra)
+	}
+	for i := range got {
+		got[i].Destinations = got[i].Destinations[:len(got[i].Destinations)-1]
+	}
+	if after := configString(got); after != before {
+		t.Error("appending to one service's destinations changed another's")
+	}
+}
