@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Client talks to the kernel's IPVS over generic netlink. It is safe for
@@ -13,6 +15,10 @@ import (
 // pipelines its own requests.
 type Client struct {
 	c *conn
+	// dumpers are more sockets, on a machine with more than one CPU, so
+	// that Dump runs several destination dumps at once (a socket runs one
+	// dump at a time).
+	dumpers []*conn
 	// closeNS closes a namespace file opened by NetNSPath.
 	closeNS func() error
 	once    sync.Once
@@ -67,28 +73,58 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c, err := dialConn(ctx, o.netns)
+	cl, err := dial(ctx, o.netns, min(runtime.GOMAXPROCS(0), maxDumpers))
 	if o.closeNS != nil {
-		// The socket lives in the namespace now; the file is not needed.
+		// The sockets live in the namespace now; the file is not needed.
 		o.closeNS()
 	}
+	return cl, err
+}
+
+// maxDumpers bounds the sockets Dump uses at once: the kernel serialises
+// the part of each dump that reads IPVS's tables (under the generic
+// netlink and IPVS mutexes), so more sockets only overlap the rest.
+const maxDumpers = 4
+
+// dial opens a client with n sockets for destination dumps (the first of
+// them also carries everything else).
+func dial(ctx context.Context, netns, n int) (*Client, error) {
+	c, err := dialConn(ctx, netns)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{c: c}, nil
+	cl := &Client{c: c}
+	for i := 1; i < n; i++ {
+		d, err := c.sibling(netns)
+		if err != nil {
+			cl.Close()
+			return nil, err
+		}
+		cl.dumpers = append(cl.dumpers, d)
+	}
+	return cl, nil
 }
 
-// Close releases the socket.
+// Close releases the sockets.
 func (c *Client) Close() error {
 	var err error
-	c.once.Do(func() { err = c.c.close() })
+	c.once.Do(func() {
+		err = c.c.close()
+		for _, d := range c.dumpers {
+			d.close()
+		}
+	})
 	return err
 }
 
 // requestsSent reports how many netlink requests the client has sent (for
 // tests that count operations).
 func (c *Client) requestsSent() int {
-	return c.c.sent
+	n := c.c.sent
+	for _, d := range c.dumpers {
+		n += d.sent
+	}
+	return n
 }
 
 // do runs one request and turns its failure into an *OpError.
@@ -177,16 +213,52 @@ func (c *Client) Dump(ctx context.Context) ([]Service, error) {
 
 // fillDestinations dumps the destinations of every service, one dump per
 // service (a netlink socket runs one dump at a time), a chunk of services
-// per call into the conn.
+// per call into a conn. With more than one socket, each takes the next
+// chunk as it finishes one.
 func (c *Client) fillDestinations(ctx context.Context, svcs []Service) error {
-	d := newDestDumper(c.c)
-	var errs []error
-	for start := 0; start < len(svcs); start += dumpChunk {
-		if err := d.dump(ctx, svcs[start:min(start+dumpChunk, len(svcs))], &errs); err != nil {
-			return err
-		}
+	chunks := (len(svcs) + dumpChunk - 1) / dumpChunk
+	conns := append([]*conn{c.c}, c.dumpers...)[:max(1, min(1+len(c.dumpers), chunks))]
+	errs := make([][]error, chunks) // per chunk, to report in order
+	var (
+		next   atomic.Int64
+		mu     sync.Mutex
+		runErr error // the first exchange that failed
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, cn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := newDestDumper(cn)
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= chunks {
+					return
+				}
+				start := k * dumpChunk
+				if err := d.dump(ctx, svcs[start:min(start+dumpChunk, len(svcs))], &errs[k]); err != nil {
+					mu.Lock()
+					if runErr == nil {
+						runErr = err
+					}
+					mu.Unlock()
+					cancel() // the others stop too
+					return
+				}
+			}
+		}()
 	}
-	return errors.Join(errs...)
+	wg.Wait()
+	if runErr != nil {
+		return runErr
+	}
+	var all []error
+	for _, e := range errs {
+		all = append(all, e...)
+	}
+	return errors.Join(all...)
 }
 
 // dumpChunk is how many services a destDumper handles per call.

@@ -127,6 +127,17 @@ func dialConnSlot(_ context.Context, netns int, slot int) (*conn, error) {
 		}
 		return nil, fmt.Errorf("ipvs: resolve family %q: %w", genlName, err)
 	}
+	return openConn(netns, fam.ID, slot)
+}
+
+// sibling opens another socket like c, in network namespace netns (the
+// one c was opened in).
+func (c *conn) sibling(netns int) (*conn, error) {
+	return openConn(netns, c.family, dumpSlotBytes())
+}
+
+// openConn opens a socket speaking generic netlink family fam.
+func openConn(netns int, fam uint16, slot int) (*conn, error) {
 	s, err := socket.Socket(unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_GENERIC, "ipvs-netlink", &socket.Config{NetNS: netns})
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: socket: %w", err)
@@ -145,7 +156,7 @@ func dialConnSlot(_ context.Context, netns int, slot int) (*conn, error) {
 	}
 	// Errors need not echo the whole request back.
 	_ = s.SetsockoptInt(solNetlink, netlinkCapAck, 1)
-	c := &conn{sock: s, family: fam.ID}
+	c := &conn{sock: s, family: fam}
 	c.setSlot(slot)
 	return c, nil
 }

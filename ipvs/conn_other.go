@@ -25,5 +25,6 @@ func dialConn(context.Context, int) (*conn, error) {
 	return nil, fmt.Errorf("%w: IPVS exists only on Linux, not %s", ErrNotSupported, runtime.GOOS)
 }
 
+func (c *conn) sibling(int) (*conn, error)            { return nil, ErrNotSupported }
 func (c *conn) close() error                          { return nil }
 func (c *conn) run(context.Context, []*request) error { return ErrNotSupported }

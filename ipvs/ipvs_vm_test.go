@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -555,5 +556,52 @@ func TestVMDumpDestinationsAreSeparate(t *testing.T) {
 	}
 	if after := configString(got); after != before {
 		t.Error("appending to one service's destinations changed another's")
+	}
+}
+
+// TestVMConcurrentDumpMatchesSequential dumps with several sockets at once
+// (as Dial sets up on a machine with several CPUs) and with one, and
+// expects the same services, destinations and order.
+func TestVMConcurrentDumpMatchesSequential(t *testing.T) {
+	c := vmClient(t)
+	ctx := context.Background()
+	state := bigState(5*dumpChunk + 17)
+	for i := 0; i < 120; i++ {
+		state[dumpChunk+3].Destinations = append(state[dumpChunk+3].Destinations, Destination{
+			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 22, 0, byte(i)}), 80), Forward: Masquerade, Weight: 1})
+	}
+	state[2*dumpChunk].Destinations = nil
+	if _, err := c.Apply(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := dial(ctx, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seq.Close()
+	par, err := dial(ctx, 0, maxDumpers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer par.Close()
+	if len(par.dumpers) != maxDumpers-1 {
+		t.Fatalf("%d extra sockets, want %d", len(par.dumpers), maxDumpers-1)
+	}
+	want, err := seq.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 3; round++ {
+		got, err := par.Dump(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Stats move with traffic only, and there is none.
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("round %d: concurrent dump differs:\n%s\nsequential:\n%s", round, configString(got), configString(want))
+		}
+	}
+	if a, b := configString(want), configString(state); a != b {
+		t.Error("dump differs from the applied state")
 	}
 }
