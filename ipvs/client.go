@@ -14,10 +14,14 @@ import (
 // concurrent use; calls are serialised on one socket, and each call
 // pipelines its own requests.
 type Client struct {
+	// c carries everything but destination dumps. Its receive slots are
+	// large, so that the services dump, which the kernel walks from the
+	// start again for every part, comes in few parts.
 	c *conn
-	// dumpers are more sockets, on a machine with more than one CPU, so
-	// that Dump runs several destination dumps at once (a socket runs one
-	// dump at a time).
+	// dumpers run destination dumps, with page-sized slots (see
+	// dumpSlotBytes): one, or on a machine with more than one CPU up to
+	// maxDumpers, so that Dump runs several dumps at once (a socket runs
+	// one dump at a time).
 	dumpers []*conn
 	// closeNS closes a namespace file opened by NetNSPath.
 	closeNS func() error
@@ -86,15 +90,18 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 // netlink and IPVS mutexes), so more sockets only overlap the rest.
 const maxDumpers = 4
 
-// dial opens a client with n sockets for destination dumps (the first of
-// them also carries everything else).
+// maxSlotBytes is a receive slot that holds any datagram: the kernel caps
+// the parts of a dump at 32 KiB less its overhead.
+const maxSlotBytes = 32 << 10
+
+// dial opens a client with n sockets for destination dumps.
 func dial(ctx context.Context, netns, n int) (*Client, error) {
-	c, err := dialConn(ctx, netns)
+	c, err := dialConnSlot(ctx, netns, maxSlotBytes)
 	if err != nil {
 		return nil, err
 	}
 	cl := &Client{c: c}
-	for i := 1; i < n; i++ {
+	for i := 0; i < max(n, 1); i++ {
 		d, err := c.sibling(netns)
 		if err != nil {
 			cl.Close()
@@ -217,7 +224,11 @@ func (c *Client) Dump(ctx context.Context) ([]Service, error) {
 // chunk as it finishes one.
 func (c *Client) fillDestinations(ctx context.Context, svcs []Service) error {
 	chunks := (len(svcs) + dumpChunk - 1) / dumpChunk
-	conns := append([]*conn{c.c}, c.dumpers...)[:max(1, min(1+len(c.dumpers), chunks))]
+	conns := c.dumpers
+	if len(conns) == 0 {
+		conns = []*conn{c.c}
+	}
+	conns = conns[:max(1, min(len(conns), chunks))]
 	errs := make([][]error, chunks) // per chunk, to report in order
 	var (
 		next   atomic.Int64

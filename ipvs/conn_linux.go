@@ -43,9 +43,6 @@ const (
 	// recvSlots datagrams are read per recvmmsg call, into slots of
 	// conn.slot bytes.
 	recvSlots = 16
-	// maxSlotBytes holds any datagram: the kernel caps the parts of a
-	// dump at 32 KiB less its overhead.
-	maxSlotBytes = 32 << 10
 	// skbOverhead is what the kernel keeps at the end of every socket
 	// buffer (struct skb_shared_info, cache-aligned: 320 bytes on 64-bit
 	// Linux with 17 fragments).
@@ -108,12 +105,8 @@ type conn struct {
 	sent int
 }
 
-// dialConn opens the socket in network namespace netns (0: the caller's).
-func dialConn(ctx context.Context, netns int) (*conn, error) {
-	return dialConnSlot(ctx, netns, dumpSlotBytes())
-}
-
-// dialConnSlot is dialConn with receive slots of slot bytes.
+// dialConnSlot opens a socket in network namespace netns (0: the
+// caller's), with receive slots of slot bytes.
 func dialConnSlot(_ context.Context, netns int, slot int) (*conn, error) {
 	g, err := genetlink.Dial(&netlink.Config{NetNS: netns})
 	if err != nil {

@@ -21,7 +21,7 @@ type request struct {
 // conn is unavailable outside Linux.
 type conn struct{ sent int }
 
-func dialConn(context.Context, int) (*conn, error) {
+func dialConnSlot(context.Context, int, int) (*conn, error) {
 	return nil, fmt.Errorf("%w: IPVS exists only on Linux, not %s", ErrNotSupported, runtime.GOOS)
 }
 
