@@ -96,8 +96,19 @@ type benchTool struct {
 	dump   func() (int, error) // entries found: services + destinations
 	close  func()
 	// measured, when set by create, replaces the times the caller's clock
-	// took (a child process that timed itself).
-	measured [2]float64
+	// took (a child process that timed itself); measuredLog describes
+	// its dumps.
+	measured    [2]float64
+	measuredLog string
+}
+
+// benchDumps is how many times each tool dumps the state it created, the
+// best time counting (LVSKIT_IPVS_BENCH_DUMPS, default 3).
+func benchDumps() int {
+	if n, err := strconv.Atoi(os.Getenv("LVSKIT_IPVS_BENCH_DUMPS")); err == nil && n > 0 {
+		return n
+	}
+	return 3
 }
 
 // benchRounds is how many interleaved rounds BenchmarkVMCreateDump runs
@@ -112,9 +123,10 @@ func benchRounds() int {
 // BenchmarkVMCreateDump creates 10,000 services × 4 destinations and dumps
 // them, with lvskit, `ipvsadm -R` / `ipvsadm -Ln`, moby/ipvs and
 // cloudflare/ipvs, each on a freshly loaded ip_vs. The tools take turns
-// within each round, so that a shared machine's load hits them alike; the
-// metrics are each tool's best time and, per peer, the median over rounds
-// of peer time / lvskit time measured side by side.
+// within each round, so that a shared machine's load hits them alike; each
+// dumps its state benchDumps times and its best dump counts. The metrics
+// are each tool's best time and, per peer, the median over rounds of peer
+// time / lvskit time measured side by side.
 func BenchmarkVMCreateDump(b *testing.B) {
 	testenv.NeedVM(b)
 	state := bigState(benchServices())
@@ -142,21 +154,37 @@ func BenchmarkVMCreateDump(b *testing.B) {
 				if err := t.create(); err != nil {
 					b.Fatalf("%s create: %v", t.name, err)
 				}
-				t1 := time.Now()
-				u0 := usage()
-				n, err := t.dump()
-				u1 := usage()
-				if err != nil {
-					b.Fatalf("%s dump: %v", t.name, err)
+				createS := time.Since(t0).Seconds()
+				// The best of a few dumps of the same state: a load
+				// spike on a shared host then hits one sample, not the
+				// figure.
+				var dumps []string
+				got := [2]float64{createS, 0}
+				for d := 0; d < benchDumps(); d++ {
+					t1 := time.Now()
+					u0 := usage()
+					n, err := t.dump()
+					u1 := usage()
+					if err != nil {
+						b.Fatalf("%s dump: %v", t.name, err)
+					}
+					dumpS := time.Since(t1).Seconds()
+					if want := benchServices() * 5; n != want {
+						b.Fatalf("%s dump found %d entries, want %d", t.name, n, want)
+					}
+					if t.measured != [2]float64{} {
+						// A child process timed itself; it also
+						// took the best of its dumps.
+						got, t.measured = t.measured, [2]float64{}
+						dumps = append(dumps, t.measuredLog)
+						break
+					}
+					if d == 0 || dumpS < got[1] {
+						got[1] = dumpS
+					}
+					dumps = append(dumps, fmt.Sprintf("%.2fs (%s)", dumpS, u1.sub(u0)))
 				}
-				got := [2]float64{t1.Sub(t0).Seconds(), time.Since(t1).Seconds()}
-				if t.measured != [2]float64{} {
-					got, t.measured = t.measured, [2]float64{}
-				}
-				if want := benchServices() * 5; n != want {
-					b.Fatalf("%s dump found %d entries, want %d", t.name, n, want)
-				}
-				b.Logf("round %d: %-10s create %7.2fs dump %7.2fs (in process: %s)", r, t.name, got[0], got[1], u1.sub(u0))
+				b.Logf("round %d: %-10s create %7.2fs dump %7.2fs; dumps: %s", r, t.name, got[0], got[1], strings.Join(dumps, ", "))
 				old, seen := best[t.name]
 				for j := range got {
 					if !seen || got[j] < old[j] {
@@ -310,8 +338,8 @@ func mobyTool(_ []Service) *benchTool {
 		}
 		var createS, dumpS float64
 		for _, l := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(l, "moby-usage") {
-				fmt.Println(l)
+			if rest, ok := strings.CutPrefix(l, "moby-dumps "); ok {
+				t.measuredLog = rest
 			}
 			if _, err := fmt.Sscanf(strings.TrimSpace(l), "moby-result create=%g dump=%g n=%d", &createS, &dumpS, &n); err == nil {
 				t.measured = [2]float64{createS, dumpS}
@@ -350,23 +378,35 @@ func TestVMMobyHelper(t *testing.T) {
 			}
 		}
 	}
-	t1 := time.Now()
-	u0 := usage()
-	svcs, err := h.GetServices()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := len(svcs)
-	for _, s := range svcs {
-		ds, err := h.GetDestinations(s)
+	createS := time.Since(t0).Seconds()
+	var (
+		dumpS float64
+		n     int
+		log   []string
+	)
+	for d := 0; d < benchDumps(); d++ {
+		t1 := time.Now()
+		u0 := usage()
+		svcs, err := h.GetServices()
 		if err != nil {
 			t.Fatal(err)
 		}
-		n += len(ds)
+		n = len(svcs)
+		for _, s := range svcs {
+			ds, err := h.GetDestinations(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(ds)
+		}
+		s := time.Since(t1).Seconds()
+		if d == 0 || s < dumpS {
+			dumpS = s
+		}
+		log = append(log, fmt.Sprintf("%.2fs (%s)", s, usage().sub(u0)))
 	}
-	dumpS := time.Since(t1).Seconds()
-	fmt.Printf("moby-usage %s\n", usage().sub(u0))
-	fmt.Printf("moby-result create=%g dump=%g n=%d\n", t1.Sub(t0).Seconds(), dumpS, n)
+	fmt.Printf("moby-dumps %s\n", strings.Join(log, ", "))
+	fmt.Printf("moby-result create=%g dump=%g n=%d\n", createS, dumpS, n)
 }
 
 func cloudflareTool(state []Service) *benchTool {
