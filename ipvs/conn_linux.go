@@ -209,7 +209,7 @@ func (c *conn) exchange(out []byte) (dgrams [][]byte, truncated []bool, err erro
 	case err != nil:
 		return nil, nil, err
 	case sendErr != 0:
-		return nil, nil, fmt.Errorf("ipvs: send: %w", os.NewSyscallError("sendto", sendErr))
+		return nil, nil, os.NewSyscallError("sendto", sendErr)
 	case recvErr != 0:
 		return nil, nil, os.NewSyscallError("recvmmsg", recvErr)
 	}
@@ -370,9 +370,9 @@ func (c *conn) collect(ctx context.Context, batch []*request, lastAcks bool) err
 		out = nil
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("ipvs: receive: %w", ctx.Err())
+				return fmt.Errorf("ipvs: netlink: %w", ctx.Err())
 			}
-			return fmt.Errorf("ipvs: receive: %w", err)
+			return fmt.Errorf("ipvs: netlink: %w", err)
 		}
 		for i, b := range dgrams {
 			if truncated[i] {
