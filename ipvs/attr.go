@@ -397,28 +397,35 @@ type attrIter struct {
 	err  error
 }
 
-// next advances to the next attribute, validating its length.
+// next advances to the next attribute, validating its length. It and the
+// fixed-size readers below keep their failure paths out of line, so that
+// they inline: the dump path runs them some forty times per destination.
 func (it *attrIter) next() bool {
-	if it.err != nil || len(it.b) == 0 {
-		return false
-	}
-	if len(it.b) < 4 {
-		it.err = fmt.Errorf("truncated attribute header (%d bytes)", len(it.b))
+	if len(it.b) < 4 || it.err != nil {
+		if len(it.b) != 0 && it.err == nil {
+			it.badHeader()
+		}
 		return false
 	}
 	l := int(native.Uint16(it.b))
 	it.typ = native.Uint16(it.b[2:]) & 0x3fff
 	if l < 4 || l > len(it.b) {
-		it.err = fmt.Errorf("attribute %d: length %d with %d bytes left", it.typ, l, len(it.b))
+		it.badLength(l)
 		return false
 	}
 	it.data = it.b[4:l]
-	al := (l + 3) &^ 3
-	if al > len(it.b) {
-		al = len(it.b)
-	}
-	it.b = it.b[al:]
+	it.b = it.b[min((l+3)&^3, len(it.b)):]
 	return true
+}
+
+//go:noinline
+func (it *attrIter) badHeader() {
+	it.err = fmt.Errorf("truncated attribute header (%d bytes)", len(it.b))
+}
+
+//go:noinline
+func (it *attrIter) badLength(l int) {
+	it.err = fmt.Errorf("attribute %d: length %d with %d bytes left", it.typ, l, len(it.b))
 }
 
 func (it *attrIter) fail(format string, args ...any) {
@@ -427,46 +434,58 @@ func (it *attrIter) fail(format string, args ...any) {
 	}
 }
 
+// badSize fails on an attribute of the wrong length for its type.
+//
+//go:noinline
+func (it *attrIter) badSize(n int) {
+	it.fail("length %d, want %d", len(it.data), n)
+}
+
 func (it *attrIter) fixed(n int) []byte {
 	if len(it.data) != n {
-		it.fail("length %d, want %d", len(it.data), n)
+		it.badSize(n)
 		return nil
 	}
 	return it.data
 }
 
 func (it *attrIter) u8() uint8 {
-	if b := it.fixed(1); b != nil {
-		return b[0]
+	if len(it.data) == 1 {
+		return it.data[0]
 	}
+	it.badSize(1)
 	return 0
 }
 
 func (it *attrIter) u16() uint16 {
-	if b := it.fixed(2); b != nil {
-		return native.Uint16(b)
+	if len(it.data) == 2 {
+		return native.Uint16(it.data)
 	}
+	it.badSize(2)
 	return 0
 }
 
 func (it *attrIter) be16() uint16 {
-	if b := it.fixed(2); b != nil {
-		return binary.BigEndian.Uint16(b)
+	if len(it.data) == 2 {
+		return binary.BigEndian.Uint16(it.data)
 	}
+	it.badSize(2)
 	return 0
 }
 
 func (it *attrIter) u32() uint32 {
-	if b := it.fixed(4); b != nil {
-		return native.Uint32(b)
+	if len(it.data) == 4 {
+		return native.Uint32(it.data)
 	}
+	it.badSize(4)
 	return 0
 }
 
 func (it *attrIter) u64() uint64 {
-	if b := it.fixed(8); b != nil {
-		return native.Uint64(b)
+	if len(it.data) == 8 {
+		return native.Uint64(it.data)
 	}
+	it.badSize(8)
 	return 0
 }
 

