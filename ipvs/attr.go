@@ -502,8 +502,17 @@ func (it *attrIter) str(max int) string {
 		it.fail("string of %d bytes, at most %d allowed", len(b), max)
 		return ""
 	}
+	for _, n := range commonNames {
+		if string(b) == n {
+			return n // no copy: every service of a dump names one
+		}
+	}
 	return string(b)
 }
+
+// commonNames are the kernel's schedulers and persistence engine, which
+// str returns without allocating.
+var commonNames = [...]string{"wlc", "rr", "wrr", "lc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos", "sip"}
 
 // addr reads a kernel address union (4 or 16 bytes).
 func (it *attrIter) addr(p *[16]byte) bool {

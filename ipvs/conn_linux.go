@@ -166,14 +166,14 @@ func (c *conn) setSlot(slot int) {
 	}
 }
 
-// exchange sends out (when not empty) and then reads up to recvSlots
-// datagrams with one recvmmsg call, waiting for the first; both system
+// exchange sends out (when not empty) and then reads up to slots (at most
+// recvSlots) datagrams with one recvmmsg call, waiting for the first; both system
 // calls share one pass through the poller. The kernel answers a request
 // while it handles the send, so the reply is usually queued by the time
 // the read starts; a dump's last part is queued while its data is read,
 // so one call usually returns both. A datagram that did not fit its slot
 // is returned with truncated set.
-func (c *conn) exchange(out []byte) (dgrams [][]byte, truncated []bool, err error) {
+func (c *conn) exchange(out []byte, slots int) (dgrams [][]byte, truncated []bool, err error) {
 	rc, err := c.sock.SyscallConn()
 	if err != nil {
 		return nil, nil, err
@@ -197,7 +197,7 @@ func (c *conn) exchange(out []byte) (dgrams [][]byte, truncated []bool, err erro
 			c.mmsg[i].Len = 0
 			c.mmsg[i].Hdr.Flags = 0
 		}
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.mmsg[0])), recvSlots,
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.mmsg[0])), uintptr(slots),
 			unix.MSG_DONTWAIT|unix.MSG_WAITFORONE, 0, 0)
 		if e == unix.EAGAIN || e == unix.EINTR {
 			return false
@@ -366,7 +366,15 @@ func (c *conn) collect(ctx context.Context, batch []*request, lastAcks bool) err
 			}
 			return nil
 		}
-		dgrams, truncated, err := c.exchange(out)
+		// A dump of a few entries is two datagrams, its data and its
+		// end: reading at most two at first spares the kernel a third
+		// read that would find the queue empty. A longer dump is read
+		// in bigger batches from then on.
+		slots := recvSlots
+		if !lastAcks && out != nil {
+			slots = 2
+		}
+		dgrams, truncated, err := c.exchange(out, slots)
 		out = nil
 		if err != nil {
 			if ctx.Err() != nil {
