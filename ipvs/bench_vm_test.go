@@ -184,7 +184,9 @@ func BenchmarkVMCreateDump(b *testing.B) {
 					}
 					dumps = append(dumps, fmt.Sprintf("%.2fs (%s)", dumpS, u1.sub(u0)))
 				}
-				b.Logf("round %d: %-10s create %7.2fs dump %7.2fs; dumps: %s", r, t.name, got[0], got[1], strings.Join(dumps, ", "))
+				// Printed, not logged: the testing package keeps only ten
+				// lines of a benchmark's log.
+				fmt.Printf("round %d: %-10s create %7.2fs dump %7.2fs; dumps: %s\n", r, t.name, got[0], got[1], strings.Join(dumps, ", "))
 				old, seen := best[t.name]
 				for j := range got {
 					if !seen || got[j] < old[j] {
