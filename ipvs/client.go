@@ -11,8 +11,8 @@ import (
 )
 
 // Client talks to the kernel's IPVS over generic netlink. It is safe for
-// concurrent use; calls are serialised on one socket, and each call
-// pipelines its own requests.
+// concurrent use; calls take turns on a main socket, each pipelining its
+// own requests, and Dump's destination dumps run on sockets of their own.
 type Client struct {
 	// c carries everything but destination dumps. Its receive slots are
 	// large, so that the services dump, which the kernel walks from the
@@ -221,7 +221,8 @@ func (c *Client) Destinations(ctx context.Context, svc Service) ([]Destination, 
 }
 
 // Dump returns every service with its destinations: one dump for the
-// services, then the per-service destination dumps pipelined in batches.
+// services, then one destination dump per service (the kernel has no
+// other way to list destinations), on as many sockets as suit the CPUs.
 func (c *Client) Dump(ctx context.Context) ([]Service, error) {
 	svcs, err := c.Services(ctx)
 	if err != nil {
