@@ -472,16 +472,23 @@ func TestVMApplyCountsRequests(t *testing.T) {
 	}
 }
 
+// crowdedState is bigState(n) with extra more destinations, in
+// 172.net.0.0/16, on service i.
+func crowdedState(n, i, extra int, net byte) []Service {
+	state := bigState(n)
+	for j := 0; j < extra; j++ {
+		state[i].Destinations = append(state[i].Destinations, Destination{
+			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, net, byte(j >> 8), byte(j)}), 80), Forward: Masquerade, Weight: 1})
+	}
+	return state
+}
+
 // TestVMDumpManyDestinations makes one service's destination dump span
 // several netlink messages while other dumps are pipelined behind it.
 func TestVMDumpManyDestinations(t *testing.T) {
 	c := vmClient(t)
 	ctx := context.Background()
-	state := bigState(50)
-	for i := 0; i < 300; i++ {
-		state[7].Destinations = append(state[7].Destinations, Destination{
-			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 20, byte(i >> 8), byte(i)}), 80), Forward: Masquerade, Weight: 1})
-	}
+	state := crowdedState(50, 7, 300, 20)
 	if _, err := c.Apply(ctx, state); err != nil {
 		t.Fatal(err)
 	}
@@ -500,11 +507,7 @@ func TestVMDumpManyDestinations(t *testing.T) {
 func TestVMDumpTruncatedReadsRepeat(t *testing.T) {
 	c := vmClient(t)
 	ctx := context.Background()
-	state := bigState(300)
-	for i := 0; i < 40; i++ {
-		state[3].Destinations = append(state[3].Destinations, Destination{
-			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 21, 0, byte(i)}), 80), Forward: Masquerade, Weight: 1})
-	}
+	state := crowdedState(300, 3, 40, 21)
 	if _, err := c.Apply(ctx, state); err != nil {
 		t.Fatal(err)
 	}
@@ -569,11 +572,7 @@ func TestVMDumpDestinationsAreSeparate(t *testing.T) {
 func TestVMConcurrentDumpMatchesSequential(t *testing.T) {
 	c := vmClient(t)
 	ctx := context.Background()
-	state := bigState(5*dumpChunk + 17)
-	for i := 0; i < 120; i++ {
-		state[dumpChunk+3].Destinations = append(state[dumpChunk+3].Destinations, Destination{
-			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 22, 0, byte(i)}), 80), Forward: Masquerade, Weight: 1})
-	}
+	state := crowdedState(5*dumpChunk+17, dumpChunk+3, 120, 22)
 	state[2*dumpChunk].Destinations = nil
 	if _, err := c.Apply(ctx, state); err != nil {
 		t.Fatal(err)
