@@ -155,6 +155,54 @@ func encodeServiceID(ae *netlink.AttributeEncoder, s *Service) {
 	ae.Bytes(svcAttrPort, be16(k.Addr.Port()))
 }
 
+// serviceIDAttrsLen is the length of appendServiceIDAttrs's output for an
+// address service (a firewall-mark one is shorter).
+const serviceIDAttrsLen = 4 + 8 + 8 + 4 + 16 + 8
+
+// appendServiceIDAttrs appends IPVS_CMD_ATTR_SERVICE holding the attributes
+// that identify s, as encodeServiceID writes them: the same bytes without an
+// encoder's allocations, for the one request per service of a Dump.
+func appendServiceIDAttrs(b []byte, s *Service) []byte {
+	k := s.Key()
+	start := len(b)
+	b = appendAttrHeader(b, cmdAttrService|nlaFNested, 0)
+	b = appendAttrHeader(b, svcAttrAF, 2)
+	b = native.AppendUint16(b, uint16(k.Family))
+	b = append(b, 0, 0)
+	if k.FWMark != 0 {
+		b = appendAttrHeader(b, svcAttrFWMark, 4)
+		b = native.AppendUint32(b, k.FWMark)
+	} else {
+		b = appendAttrHeader(b, svcAttrProtocol, 2)
+		b = native.AppendUint16(b, uint16(k.Protocol))
+		b = append(b, 0, 0)
+		b = appendAttrHeader(b, svcAttrAddr, 16)
+		a := k.Addr.Addr()
+		if a.Is4() {
+			v := a.As4()
+			b = append(b, v[:]...)
+			b = append(b, make([]byte, 12)...)
+		} else {
+			v := a.As16()
+			b = append(b, v[:]...)
+		}
+		b = appendAttrHeader(b, svcAttrPort, 2)
+		b = binary.BigEndian.AppendUint16(b, k.Addr.Port())
+		b = append(b, 0, 0)
+	}
+	native.PutUint16(b[start:], uint16(len(b)-start))
+	return b
+}
+
+// nlaFNested marks an attribute holding attributes.
+const nlaFNested = 0x8000
+
+// appendAttrHeader appends a netlink attribute header for n bytes of data.
+func appendAttrHeader(b []byte, typ uint16, n int) []byte {
+	b = native.AppendUint16(b, uint16(4+n))
+	return native.AppendUint16(b, typ)
+}
+
 // encodeService writes a full service (for new/set service).
 func encodeService(ae *netlink.AttributeEncoder, s *Service) {
 	encodeServiceID(ae, s)
@@ -197,6 +245,9 @@ func encodeDest(ae *netlink.AttributeEncoder, d *Destination) {
 
 // serviceAttrs encodes the top-level attributes of a service command.
 func serviceAttrs(s *Service, full bool) ([]byte, error) {
+	if !full {
+		return appendServiceIDAttrs(nil, s), nil
+	}
 	ae := netlink.NewAttributeEncoder()
 	ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
 		if full {
@@ -346,28 +397,35 @@ type attrIter struct {
 	err  error
 }
 
-// next advances to the next attribute, validating its length.
+// next advances to the next attribute, validating its length. It and the
+// fixed-size readers below keep their failure paths out of line, so that
+// they inline: the dump path runs them some forty times per destination.
 func (it *attrIter) next() bool {
-	if it.err != nil || len(it.b) == 0 {
-		return false
-	}
-	if len(it.b) < 4 {
-		it.err = fmt.Errorf("truncated attribute header (%d bytes)", len(it.b))
+	if len(it.b) < 4 || it.err != nil {
+		if len(it.b) != 0 && it.err == nil {
+			it.badHeader()
+		}
 		return false
 	}
 	l := int(native.Uint16(it.b))
 	it.typ = native.Uint16(it.b[2:]) & 0x3fff
 	if l < 4 || l > len(it.b) {
-		it.err = fmt.Errorf("attribute %d: length %d with %d bytes left", it.typ, l, len(it.b))
+		it.badLength(l)
 		return false
 	}
 	it.data = it.b[4:l]
-	al := (l + 3) &^ 3
-	if al > len(it.b) {
-		al = len(it.b)
-	}
-	it.b = it.b[al:]
+	it.b = it.b[min((l+3)&^3, len(it.b)):]
 	return true
+}
+
+//go:noinline
+func (it *attrIter) badHeader() {
+	it.err = fmt.Errorf("truncated attribute header (%d bytes)", len(it.b))
+}
+
+//go:noinline
+func (it *attrIter) badLength(l int) {
+	it.err = fmt.Errorf("attribute %d: length %d with %d bytes left", it.typ, l, len(it.b))
 }
 
 func (it *attrIter) fail(format string, args ...any) {
@@ -376,46 +434,58 @@ func (it *attrIter) fail(format string, args ...any) {
 	}
 }
 
+// badSize fails on an attribute of the wrong length for its type.
+//
+//go:noinline
+func (it *attrIter) badSize(n int) {
+	it.fail("length %d, want %d", len(it.data), n)
+}
+
 func (it *attrIter) fixed(n int) []byte {
 	if len(it.data) != n {
-		it.fail("length %d, want %d", len(it.data), n)
+		it.badSize(n)
 		return nil
 	}
 	return it.data
 }
 
 func (it *attrIter) u8() uint8 {
-	if b := it.fixed(1); b != nil {
-		return b[0]
+	if len(it.data) == 1 {
+		return it.data[0]
 	}
+	it.badSize(1)
 	return 0
 }
 
 func (it *attrIter) u16() uint16 {
-	if b := it.fixed(2); b != nil {
-		return native.Uint16(b)
+	if len(it.data) == 2 {
+		return native.Uint16(it.data)
 	}
+	it.badSize(2)
 	return 0
 }
 
 func (it *attrIter) be16() uint16 {
-	if b := it.fixed(2); b != nil {
-		return binary.BigEndian.Uint16(b)
+	if len(it.data) == 2 {
+		return binary.BigEndian.Uint16(it.data)
 	}
+	it.badSize(2)
 	return 0
 }
 
 func (it *attrIter) u32() uint32 {
-	if b := it.fixed(4); b != nil {
-		return native.Uint32(b)
+	if len(it.data) == 4 {
+		return native.Uint32(it.data)
 	}
+	it.badSize(4)
 	return 0
 }
 
 func (it *attrIter) u64() uint64 {
-	if b := it.fixed(8); b != nil {
-		return native.Uint64(b)
+	if len(it.data) == 8 {
+		return native.Uint64(it.data)
 	}
+	it.badSize(8)
 	return 0
 }
 
@@ -432,8 +502,17 @@ func (it *attrIter) str(max int) string {
 		it.fail("string of %d bytes, at most %d allowed", len(b), max)
 		return ""
 	}
+	for _, n := range commonNames {
+		if string(b) == n {
+			return n // no copy: every service of a dump names one
+		}
+	}
 	return string(b)
 }
+
+// commonNames are the kernel's schedulers and persistence engine, which
+// str returns without allocating.
+var commonNames = [...]string{"wlc", "rr", "wrr", "lc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos", "sip"}
 
 // addr reads a kernel address union (4 or 16 bytes).
 func (it *attrIter) addr(p *[16]byte) bool {
@@ -605,8 +684,17 @@ func DecodeService(b []byte) (Service, error) {
 // a Destination. svcFamily is the service's family, used when the kernel
 // does not say the destination's own (kernels before 4.3).
 func DecodeDestination(b []byte, svcFamily Family) (Destination, error) {
+	var d Destination
+	if err := decodeDestination(b, svcFamily, &d); err != nil {
+		return Destination{}, err
+	}
+	return d, nil
+}
+
+// decodeDestination is DecodeDestination writing into *d, which the caller
+// has zeroed; on failure *d holds a partial result.
+func decodeDestination(b []byte, svcFamily Family, d *Destination) error {
 	var (
-		d            Destination
 		af, port     uint16
 		addr         [16]byte
 		haveAddr     bool
@@ -651,13 +739,13 @@ func DecodeDestination(b []byte, svcFamily Family) (Destination, error) {
 		}
 	}
 	if it.err != nil {
-		return Destination{}, it.failure("destination", destAttrName[:])
+		return it.failure("destination", destAttrName[:])
 	}
 	if err := decodeStatsOf(&d.Stats, "destination.stats64", "destination.stats", wide, legacy); err != nil {
-		return Destination{}, err
+		return err
 	}
 	if !haveAddr {
-		return Destination{}, decodeError("destination.addr", "missing")
+		return decodeError("destination.addr", "missing")
 	}
 	f := Family(af)
 	if f == 0 {
@@ -665,12 +753,12 @@ func DecodeDestination(b []byte, svcFamily Family) (Destination, error) {
 	}
 	a, err := makeAddr("destination.addr", f, &addr)
 	if err != nil {
-		return Destination{}, err
+		return err
 	}
 	d.Addr = netip.AddrPortFrom(a, port)
 	d.Forward = ForwardMethod(fwd & 7)
 	d.Weight = int(int32(weight))
-	return d, nil
+	return nil
 }
 
 // decodeDaemon decodes the attributes nested in IPVS_CMD_ATTR_DAEMON.
@@ -782,11 +870,19 @@ func decodeServiceMsg(b []byte) (Service, error) {
 
 // decodeDestMsg decodes a reply carrying one destination.
 func decodeDestMsg(b []byte, svcFamily Family) (Destination, error) {
+	var d Destination
+	err := decodeDestMsgInto(b, svcFamily, &d)
+	return d, err
+}
+
+// decodeDestMsgInto is decodeDestMsg writing into *d, which the caller
+// has zeroed.
+func decodeDestMsgInto(b []byte, svcFamily Family, d *Destination) error {
 	nb, err := nestedMsg(b, "destination message", cmdAttrDest)
 	if err != nil {
-		return Destination{}, err
+		return err
 	}
-	return DecodeDestination(nb, svcFamily)
+	return decodeDestination(nb, svcFamily, d)
 }
 
 // decodeInfo decodes a get-info reply.

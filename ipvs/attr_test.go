@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"strings"
@@ -328,6 +329,35 @@ func TestOpErrorSentinels(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), "TCP 10.0.0.1:80") {
 			t.Errorf("error %q does not name the service", err)
+		}
+	}
+}
+
+// TestAppendServiceIDAttrs checks the allocation-free key encoding of the
+// dump path against the attribute encoder's.
+func TestAppendServiceIDAttrs(t *testing.T) {
+	for _, s := range []Service{
+		{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80")},
+		{Protocol: UDP, Addr: netip.MustParseAddrPort("[fd00::1]:53")},
+		{Protocol: SCTP, Addr: netip.MustParseAddrPort("192.0.2.7:65535")},
+		{FWMark: 7},
+		{FWMark: 0xffffffff, Family: IPv6},
+	} {
+		ae := netlink.NewAttributeEncoder()
+		ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
+			encodeServiceID(nae, &s)
+			return nil
+		})
+		want, err := ae.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendServiceIDAttrs([]byte{0xaa}, &s)
+		if !bytes.Equal(got[1:], want) || got[0] != 0xaa {
+			t.Errorf("%+v:\n got % x\nwant % x", s, got[1:], want)
+		}
+		if s.FWMark == 0 && len(want) != serviceIDAttrsLen {
+			t.Errorf("%+v: %d bytes, serviceIDAttrsLen is %d", s, len(want), serviceIDAttrsLen)
 		}
 	}
 }

@@ -5,14 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Client talks to the kernel's IPVS over generic netlink. It is safe for
-// concurrent use; calls are serialised on one socket, and each call
-// pipelines its own requests.
+// concurrent use; calls take turns on a main socket, each pipelining its
+// own requests, and Dump's destination dumps run on sockets of their own.
 type Client struct {
+	// c carries everything but destination dumps. Its receive slots are
+	// large, so that the services dump, which the kernel walks from the
+	// start again for every part, comes in few parts.
 	c *conn
+	// dumpers run destination dumps, with page-sized slots (see
+	// dumpSlotBytes): one, or on a machine with more than one CPU up to
+	// maxDumpers, so that Dump runs several dumps at once (a socket runs
+	// one dump at a time).
+	dumpers []*conn
 	// closeNS closes a namespace file opened by NetNSPath.
 	closeNS func() error
 	once    sync.Once
@@ -67,28 +77,73 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c, err := dialConn(ctx, o.netns)
+	cl, err := dial(ctx, o.netns, dumpers(runtime.GOMAXPROCS(0)))
 	if o.closeNS != nil {
-		// The socket lives in the namespace now; the file is not needed.
+		// The sockets live in the namespace now; the file is not needed.
 		o.closeNS()
 	}
+	return cl, err
+}
+
+// maxDumpers bounds the sockets Dump uses at once: the kernel serialises
+// the part of each dump that reads IPVS's tables (under the generic
+// netlink and IPVS mutexes), so more sockets only overlap the rest.
+const maxDumpers = 4
+
+// dumpers is how many destination-dump sockets suit procs CPUs: one on a
+// single CPU, where more would only take turns; else two per CPU, so that
+// one socket's dump can proceed while another's waits for the kernel's
+// mutexes (measured in a 2-CPU guest: 5,000 services dumped 1.5 to 2
+// times as fast as with one socket).
+func dumpers(procs int) int {
+	if procs <= 1 {
+		return 1
+	}
+	return min(2*procs, maxDumpers)
+}
+
+// maxSlotBytes is a receive slot that holds any datagram: the kernel caps
+// the parts of a dump at 32 KiB less its overhead.
+const maxSlotBytes = 32 << 10
+
+// dial opens a client with n sockets for destination dumps.
+func dial(ctx context.Context, netns, n int) (*Client, error) {
+	c, err := dialConnSlot(ctx, netns, maxSlotBytes)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{c: c}, nil
+	cl := &Client{c: c}
+	for i := 0; i < max(n, 1); i++ {
+		d, err := c.sibling(netns)
+		if err != nil {
+			cl.Close()
+			return nil, err
+		}
+		cl.dumpers = append(cl.dumpers, d)
+	}
+	return cl, nil
 }
 
-// Close releases the socket.
+// Close releases the sockets.
 func (c *Client) Close() error {
 	var err error
-	c.once.Do(func() { err = c.c.close() })
+	c.once.Do(func() {
+		err = c.c.close()
+		for _, d := range c.dumpers {
+			d.close()
+		}
+	})
 	return err
 }
 
 // requestsSent reports how many netlink requests the client has sent (for
 // tests that count operations).
 func (c *Client) requestsSent() int {
-	return c.c.sent
+	n := c.c.sent
+	for _, d := range c.dumpers {
+		n += d.sent
+	}
+	return n
 }
 
 // do runs one request and turns its failure into an *OpError.
@@ -136,7 +191,7 @@ func (c *Client) Services(ctx context.Context) ([]Service, error) {
 		}
 		out = append(out, s)
 		return nil
-	}}
+	}, reset: func() { out = out[:0] }}
 	return out, c.do(ctx, r, nil, nil)
 }
 
@@ -166,7 +221,8 @@ func (c *Client) Destinations(ctx context.Context, svc Service) ([]Destination, 
 }
 
 // Dump returns every service with its destinations: one dump for the
-// services, then the per-service destination dumps pipelined in batches.
+// services, then one destination dump per service (the kernel has no
+// other way to list destinations), on as many sockets as suit the CPUs.
 func (c *Client) Dump(ctx context.Context) ([]Service, error) {
 	svcs, err := c.Services(ctx)
 	if err != nil {
@@ -175,35 +231,139 @@ func (c *Client) Dump(ctx context.Context) ([]Service, error) {
 	return svcs, c.fillDestinations(ctx, svcs)
 }
 
-// fillDestinations dumps the destinations of every service, many dumps per
-// sendmsg.
+// fillDestinations dumps the destinations of every service, one dump per
+// service (a netlink socket runs one dump at a time), a chunk of services
+// per call into a conn. With more than one socket, each takes the next
+// chunk as it finishes one.
 func (c *Client) fillDestinations(ctx context.Context, svcs []Service) error {
-	reqs := make([]*request, len(svcs))
-	for i := range svcs {
-		s := &svcs[i]
-		s.Destinations = nil
-		attrs, err := serviceAttrs(s, false)
-		if err != nil {
-			return err
-		}
-		fam := s.Key().Family
-		reqs[i] = &request{cmd: cmdGetDest, dump: true, attrs: attrs, reply: func(b []byte) error {
-			d, err := decodeDestMsg(b, fam)
-			if err != nil {
+	chunks := (len(svcs) + dumpChunk - 1) / dumpChunk
+	conns := c.dumpers
+	if len(conns) == 0 {
+		conns = []*conn{c.c}
+	}
+	conns = conns[:max(1, min(len(conns), chunks))]
+	errs := make([][]error, chunks) // per chunk, to report in order
+	var (
+		next   atomic.Int64
+		mu     sync.Mutex
+		runErr error // the first exchange that failed
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, cn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := newDestDumper(cn)
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= chunks {
+					return
+				}
+				start := k * dumpChunk
+				if err := d.dump(ctx, svcs[start:min(start+dumpChunk, len(svcs))], &errs[k]); err != nil {
+					mu.Lock()
+					if runErr == nil {
+						runErr = err
+					}
+					mu.Unlock()
+					cancel() // the others stop too
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if runErr != nil {
+		return runErr
+	}
+	var all []error
+	for _, e := range errs {
+		all = append(all, e...)
+	}
+	return errors.Join(all...)
+}
+
+// dumpChunk is how many services a destDumper handles per call.
+const dumpChunk = 256
+
+// destDumper dumps the destinations of services a chunk at a time. It
+// reuses its requests from chunk to chunk, and each chunk's destinations
+// share one backing array sized from the average so far, each service
+// getting a slice of it that cannot grow into its neighbour's: a Dump of
+// 10,000 services allocates a few hundred times, not tens of thousands.
+type destDumper struct {
+	c     *conn
+	rs    [dumpChunk]request
+	reqs  [dumpChunk]*request
+	fams  [dumpChunk]Family
+	spans [dumpChunk][2]int // of each service's destinations in arena
+	keys  []byte
+	arena []Destination
+	// svcs and dests count what was dumped so far, for the estimate.
+	svcs, dests int
+}
+
+func newDestDumper(c *conn) *destDumper {
+	d := &destDumper{c: c, keys: make([]byte, 0, dumpChunk*serviceIDAttrsLen)}
+	for j := range d.rs {
+		span := &d.spans[j]
+		d.reqs[j] = &d.rs[j]
+		d.rs[j].reply = func(b []byte) error {
+			if span[0] == span[1] {
+				span[0] = len(d.arena)
+			}
+			d.arena = append(d.arena, Destination{})
+			if err := decodeDestMsgInto(b, d.fams[j], &d.arena[len(d.arena)-1]); err != nil {
+				d.arena = d.arena[:len(d.arena)-1]
 				return err
 			}
-			s.Destinations = append(s.Destinations, d)
+			span[1] = len(d.arena)
 			return nil
-		}}
+		}
+		d.rs[j].reset = func() { span[0], span[1] = 0, 0 }
 	}
-	if err := c.c.run(ctx, reqs); err != nil {
+	return d
+}
+
+// dump fills the Destinations of chunk (at most dumpChunk services),
+// appending per-service failures to errs; its error means the exchange
+// with the kernel failed.
+func (d *destDumper) dump(ctx context.Context, chunk []Service, errs *[]error) error {
+	d.keys = d.keys[:0]
+	var offs [dumpChunk + 1]int
+	for j := range chunk {
+		d.keys = appendServiceIDAttrs(d.keys, &chunk[j])
+		offs[j+1] = len(d.keys)
+		d.fams[j] = chunk[j].Key().Family
+		d.spans[j] = [2]int{}
+	}
+	for j := range chunk {
+		r := &d.rs[j]
+		*r = request{cmd: cmdGetDest, dump: true, attrs: d.keys[offs[j]:offs[j+1]], reply: r.reply, reset: r.reset}
+	}
+	avg := 4
+	if d.svcs > 0 {
+		avg = (d.dests + d.svcs - 1) / d.svcs
+	}
+	d.arena = make([]Destination, 0, len(chunk)*avg+16)
+	if err := d.c.run(ctx, d.reqs[:len(chunk)]); err != nil {
 		return err
 	}
-	var errs []error
-	for i, r := range reqs {
-		errs = append(errs, opError(r, &svcs[i], nil))
+	for j := range chunk {
+		sp := d.spans[j]
+		chunk[j].Destinations = nil
+		if sp[0] < sp[1] {
+			chunk[j].Destinations = d.arena[sp[0]:sp[1]:sp[1]]
+		}
+		if err := opError(&d.rs[j], &chunk[j], nil); err != nil {
+			*errs = append(*errs, err)
+		}
 	}
-	return errors.Join(errs...)
+	d.svcs += len(chunk)
+	d.dests += len(d.arena)
+	return nil
 }
 
 // NewService creates s (its Destinations are not added; see Apply).
@@ -286,7 +446,7 @@ func (c *Client) Daemons(ctx context.Context) ([]Daemon, error) {
 		}
 		out = append(out, d)
 		return nil
-	}}
+	}, reset: func() { out = out[:0] }}
 	return out, c.do(ctx, r, nil, nil)
 }
 

@@ -40,14 +40,26 @@ const (
 	// readBufferBytes is asked for the socket's receive buffer, so that
 	// the replies of a full window fit.
 	readBufferBytes = 8 << 20
-	// recvSlots datagrams of up to recvSlotBytes each are read per
-	// recvmmsg call. The kernel sizes a dump's buffers by the reader's
-	// buffer (up to 32 KiB); small slots keep them small, so that a
-	// destination dump of a few entries does not cost a multi-page
-	// allocation in the kernel.
-	recvSlots     = 16
-	recvSlotBytes = 8 << 10
+	// recvSlots datagrams are read per recvmmsg call, into slots of
+	// conn.slot bytes.
+	recvSlots = 16
+	// skbOverhead is what the kernel keeps at the end of every socket
+	// buffer (struct skb_shared_info, cache-aligned: 320 bytes on 64-bit
+	// Linux with 17 fragments).
+	skbOverhead = 320
 )
+
+// dumpSlotBytes is the receive slot size: the kernel's NLMSG_GOODSIZE, a
+// page less skbOverhead. The kernel sizes each part of a dump by the
+// largest read the socket has made, but never below NLMSG_GOODSIZE; a slot
+// of exactly that size keeps every part in one page of kernel memory
+// instead of a multi-page allocation, which makes the thousands of small
+// destination dumps of a Dump markedly cheaper. A kernel whose parts turn
+// out larger (another skb_shared_info size) truncates a read; the conn
+// then grows its slots to maxSlotBytes and repeats the dump.
+func dumpSlotBytes() int {
+	return min(os.Getpagesize(), 8192) - skbOverhead
+}
 
 // request is one netlink request and, after run, its outcome.
 type request struct {
@@ -57,10 +69,15 @@ type request struct {
 	// reply is called for each reply message's attributes.
 	reply func(attrs []byte) error
 
-	err  error // errno from the kernel, or a decoding error
-	busy bool  // a dump refused with EBUSY; retry alone
-	done bool
-	seq  uint32
+	// reset, when set, undoes what reply did before the request is
+	// repeated (after a truncated read).
+	reset func()
+
+	err   error // errno from the kernel, or a decoding error
+	busy  bool  // a dump refused with EBUSY; retry alone
+	trunc bool  // a reply did not fit a receive slot; retry with larger ones
+	done  bool
+	seq   uint32
 }
 
 // mmsghdr is struct mmsghdr of recvmmsg(2); Go pads it as C does.
@@ -76,16 +93,21 @@ type conn struct {
 	sock   *socket.Conn
 	family uint16
 	seq    uint32
-	buf    []byte // recvSlots slots of recvSlotBytes
+	buf    []byte // recvSlots slots of slot bytes
+	slot   int
 	iov    [recvSlots]unix.Iovec
 	mmsg   [recvSlots]mmsghdr
 	out    []byte
+	// dgrams and truncs are exchange's results, kept to be reused.
+	dgrams [][]byte
+	truncs []bool
 	// sent counts requests sent, for tests that count operations.
 	sent int
 }
 
-// dialConn opens the socket in network namespace netns (0: the caller's).
-func dialConn(_ context.Context, netns int) (*conn, error) {
+// dialConnSlot opens a socket in network namespace netns (0: the
+// caller's), with receive slots of slot bytes.
+func dialConnSlot(_ context.Context, netns int, slot int) (*conn, error) {
 	g, err := genetlink.Dial(&netlink.Config{NetNS: netns})
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: dial generic netlink: %w", err)
@@ -98,6 +120,17 @@ func dialConn(_ context.Context, netns int) (*conn, error) {
 		}
 		return nil, fmt.Errorf("ipvs: resolve family %q: %w", genlName, err)
 	}
+	return openConn(netns, fam.ID, slot)
+}
+
+// sibling opens another socket like c, in network namespace netns (the
+// one c was opened in).
+func (c *conn) sibling(netns int) (*conn, error) {
+	return openConn(netns, c.family, dumpSlotBytes())
+}
+
+// openConn opens a socket speaking generic netlink family fam.
+func openConn(netns int, fam uint16, slot int) (*conn, error) {
 	s, err := socket.Socket(unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_GENERIC, "ipvs-netlink", &socket.Config{NetNS: netns})
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: socket: %w", err)
@@ -116,53 +149,79 @@ func dialConn(_ context.Context, netns int) (*conn, error) {
 	}
 	// Errors need not echo the whole request back.
 	_ = s.SetsockoptInt(solNetlink, netlinkCapAck, 1)
-	c := &conn{sock: s, family: fam.ID, buf: make([]byte, recvSlots*recvSlotBytes)}
-	for i := range c.iov {
-		c.iov[i].Base = &c.buf[i*recvSlotBytes]
-		c.iov[i].SetLen(recvSlotBytes)
-		c.mmsg[i].Hdr.Iov = &c.iov[i]
-		c.mmsg[i].Hdr.SetIovlen(1)
-	}
+	c := &conn{sock: s, family: fam}
+	c.setSlot(slot)
 	return c, nil
 }
 
-// recv reads up to recvSlots datagrams with one recvmmsg call, waiting for
-// the first. A dump's last part is queued while its data is read, so one
-// call usually returns both.
-func (c *conn) recv() ([][]byte, error) {
+// setSlot sizes the receive slots.
+func (c *conn) setSlot(slot int) {
+	c.slot = slot
+	c.buf = make([]byte, recvSlots*slot)
+	for i := range c.iov {
+		c.iov[i].Base = &c.buf[i*slot]
+		c.iov[i].SetLen(slot)
+		c.mmsg[i].Hdr.Iov = &c.iov[i]
+		c.mmsg[i].Hdr.SetIovlen(1)
+	}
+}
+
+// exchange sends out (when not empty) and then reads up to slots (at most
+// recvSlots) datagrams with one recvmmsg call, waiting for the first; both system
+// calls share one pass through the poller. The kernel answers a request
+// while it handles the send, so the reply is usually queued by the time
+// the read starts; a dump's last part is queued while its data is read,
+// so one call usually returns both. A datagram that did not fit its slot
+// is returned with truncated set.
+func (c *conn) exchange(out []byte, slots int) (dgrams [][]byte, truncated []bool, err error) {
 	rc, err := c.sock.SyscallConn()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var n int
-	var errno syscall.Errno
+	var sendErr, recvErr syscall.Errno
 	err = rc.Read(func(fd uintptr) bool {
+		for len(out) > 0 {
+			// Without an address, a netlink send goes to the kernel.
+			_, _, e := unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&out[0])), uintptr(len(out)), 0, 0, 0)
+			if e == unix.EINTR {
+				continue
+			}
+			if e != 0 {
+				sendErr = e
+				return true
+			}
+			out = nil
+		}
 		for i := range c.mmsg {
 			c.mmsg[i].Len = 0
 			c.mmsg[i].Hdr.Flags = 0
 		}
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.mmsg[0])), recvSlots,
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.mmsg[0])), uintptr(slots),
 			unix.MSG_DONTWAIT|unix.MSG_WAITFORONE, 0, 0)
 		if e == unix.EAGAIN || e == unix.EINTR {
 			return false
 		}
-		n, errno = int(r), e
+		n, recvErr = int(r), e
 		return true
 	})
-	if err != nil {
-		return nil, err
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case sendErr != 0:
+		return nil, nil, os.NewSyscallError("sendto", sendErr)
+	case recvErr != 0:
+		return nil, nil, os.NewSyscallError("recvmmsg", recvErr)
 	}
-	if errno != 0 {
-		return nil, os.NewSyscallError("recvmmsg", errno)
-	}
-	out := make([][]byte, 0, n)
+	dgrams = c.dgrams[:0]
+	truncated = c.truncs[:0]
 	for i := 0; i < n; i++ {
-		if c.mmsg[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
-			return nil, fmt.Errorf("%w: reply larger than %d bytes", ErrDecode, recvSlotBytes)
-		}
-		out = append(out, c.buf[i*recvSlotBytes:i*recvSlotBytes+int(c.mmsg[i].Len)])
+		l := min(int(c.mmsg[i].Len), c.slot)
+		dgrams = append(dgrams, c.buf[i*c.slot:i*c.slot+l])
+		truncated = append(truncated, c.mmsg[i].Hdr.Flags&unix.MSG_TRUNC != 0)
 	}
-	return out, nil
+	c.dgrams, c.truncs = dgrams, truncated
+	return dgrams, truncated, nil
 }
 
 func (c *conn) close() error { return c.sock.Close() }
@@ -220,6 +279,31 @@ func (c *conn) run(ctx context.Context, reqs []*request) error {
 		return err
 	}
 	for _, r := range reqs {
+		if !r.trunc {
+			continue
+		}
+		if r.reply == nil {
+			// Not a read (none is this large): never repeat it.
+			r.err = fmt.Errorf("%w: reply larger than %d bytes", ErrDecode, c.slot)
+			continue
+		}
+		// A reply did not fit: grow the slots for good (the kernel
+		// sizes parts by the largest read) and repeat the request.
+		if c.slot < maxSlotBytes {
+			c.setSlot(maxSlotBytes)
+		}
+		r.trunc, r.done, r.err = false, false, nil
+		if r.reset != nil {
+			r.reset()
+		}
+		if err := c.runWindowed(ctx, []*request{r}, 1); err != nil {
+			return err
+		}
+		if r.trunc {
+			r.err = fmt.Errorf("%w: reply larger than %d bytes", ErrDecode, c.slot)
+		}
+	}
+	for _, r := range reqs {
 		if !r.busy {
 			continue
 		}
@@ -258,9 +342,6 @@ func (c *conn) runWindowed(ctx context.Context, reqs []*request, window int) err
 		for i, r := range batch {
 			c.appendMsg(r, hasDump || i == len(batch)-1)
 		}
-		if _, err := c.sock.Sendmsg(ctx, c.out, nil, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}, 0); err != nil {
-			return fmt.Errorf("ipvs: send: %w", err)
-		}
 		c.sent += len(batch)
 		if err := c.collect(ctx, batch, !hasDump); err != nil {
 			return err
@@ -270,12 +351,14 @@ func (c *conn) runWindowed(ctx context.Context, reqs []*request, window int) err
 	return nil
 }
 
-// collect reads replies until every request of the batch is finished.
-// With lastAcks, the last request's answer finishes the whole batch.
+// collect sends c.out and reads replies until every request of the batch
+// is finished. With lastAcks, the last request's answer finishes the whole
+// batch.
 func (c *conn) collect(ctx context.Context, batch []*request, lastAcks bool) error {
 	pending := len(batch)
 	first := batch[0].seq
 	last := batch[len(batch)-1]
+	out := c.out
 	for pending > 0 {
 		if lastAcks && last.done {
 			for _, r := range batch {
@@ -283,20 +366,52 @@ func (c *conn) collect(ctx context.Context, batch []*request, lastAcks bool) err
 			}
 			return nil
 		}
-		dgrams, err := c.recv()
+		// A dump of a few entries is two datagrams, its data and its
+		// end: reading at most two at first spares the kernel a third
+		// read that would find the queue empty. A longer dump is read
+		// in bigger batches from then on.
+		slots := recvSlots
+		if !lastAcks && out != nil {
+			slots = 2
+		}
+		dgrams, truncated, err := c.exchange(out, slots)
+		out = nil
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("ipvs: receive: %w", ctx.Err())
+				return fmt.Errorf("ipvs: netlink: %w", ctx.Err())
 			}
-			return fmt.Errorf("ipvs: receive: %w", err)
+			return fmt.Errorf("ipvs: netlink: %w", err)
 		}
-		for _, b := range dgrams {
+		for i, b := range dgrams {
+			if truncated[i] {
+				// The part is lost; its request is repeated with
+				// larger slots once its dump has ended.
+				c.truncated(b, batch, first, &pending)
+				continue
+			}
 			if err := c.dispatch(b, batch, first, &pending); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// truncated marks the request a truncated datagram answered, found by the
+// sequence number of its first message.
+func (c *conn) truncated(b []byte, batch []*request, first uint32, pending *int) {
+	if len(b) < nlmsgHdrLen {
+		return
+	}
+	if idx := native.Uint32(b[8:]) - first; idx < uint32(len(batch)) {
+		r := batch[idx]
+		r.trunc = true
+		if !r.dump && !r.done {
+			// No more parts follow: the request ends here.
+			r.done = true
+			*pending--
+		}
+	}
 }
 
 // dispatch hands the messages of one datagram to their requests.
@@ -351,7 +466,7 @@ func (c *conn) dispatch(b []byte, batch []*request, first uint32, pending *int) 
 			if typ != c.family || len(data) < genlHdrLen {
 				continue
 			}
-			if r.reply != nil && r.err == nil {
+			if r.reply != nil && r.err == nil && !r.trunc {
 				if err := r.reply(data[genlHdrLen:]); err != nil {
 					r.err = err
 				}

@@ -14,15 +14,17 @@ type request struct {
 	dump  bool
 	attrs []byte
 	reply func(attrs []byte) error
+	reset func()
 	err   error
 }
 
 // conn is unavailable outside Linux.
 type conn struct{ sent int }
 
-func dialConn(context.Context, int) (*conn, error) {
+func dialConnSlot(context.Context, int, int) (*conn, error) {
 	return nil, fmt.Errorf("%w: IPVS exists only on Linux, not %s", ErrNotSupported, runtime.GOOS)
 }
 
+func (c *conn) sibling(int) (*conn, error)            { return nil, ErrNotSupported }
 func (c *conn) close() error                          { return nil }
 func (c *conn) run(context.Context, []*request) error { return ErrNotSupported }

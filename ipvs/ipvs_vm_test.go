@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -471,16 +472,23 @@ func TestVMApplyCountsRequests(t *testing.T) {
 	}
 }
 
+// crowdedState is bigState(n) with extra more destinations, in
+// 172.net.0.0/16, on service i.
+func crowdedState(n, i, extra int, net byte) []Service {
+	state := bigState(n)
+	for j := 0; j < extra; j++ {
+		state[i].Destinations = append(state[i].Destinations, Destination{
+			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, net, byte(j >> 8), byte(j)}), 80), Forward: Masquerade, Weight: 1})
+	}
+	return state
+}
+
 // TestVMDumpManyDestinations makes one service's destination dump span
 // several netlink messages while other dumps are pipelined behind it.
 func TestVMDumpManyDestinations(t *testing.T) {
 	c := vmClient(t)
 	ctx := context.Background()
-	state := bigState(50)
-	for i := 0; i < 300; i++ {
-		state[7].Destinations = append(state[7].Destinations, Destination{
-			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 20, byte(i >> 8), byte(i)}), 80), Forward: Masquerade, Weight: 1})
-	}
+	state := crowdedState(50, 7, 300, 20)
 	if _, err := c.Apply(ctx, state); err != nil {
 		t.Fatal(err)
 	}
@@ -489,6 +497,114 @@ func TestVMDumpManyDestinations(t *testing.T) {
 		t.Fatal(err)
 	}
 	if a, b := configString(got), configString(state); a != b {
+		t.Error("dump differs from the applied state")
+	}
+}
+
+// TestVMDumpTruncatedReadsRepeat reads with receive slots far smaller than
+// the kernel's dump parts: every part is truncated, and the client must
+// grow its slots and repeat each dump, returning what a normal client does.
+func TestVMDumpTruncatedReadsRepeat(t *testing.T) {
+	c := vmClient(t)
+	ctx := context.Background()
+	state := crowdedState(300, 3, 40, 21)
+	if _, err := c.Apply(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	want, err := c.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := dialConnSlot(ctx, 0, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small2, err := dialConnSlot(ctx, 0, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &Client{c: small, dumpers: []*conn{small2}}
+	defer sc.Close()
+	got, err := sc.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small.slot != maxSlotBytes || small2.slot != maxSlotBytes {
+		t.Errorf("slots stayed at %d and %d bytes", small.slot, small2.slot)
+	}
+	if a, b := configString(got), configString(want); a != b {
+		t.Errorf("dump with truncated reads differs:\n%s\nwant\n%s", a, b)
+	}
+	if a, b := configString(got), configString(state); a != b {
+		t.Error("dump differs from the applied state")
+	}
+}
+
+// TestVMDumpDestinationsAreSeparate checks that services' destination
+// slices, which share backing arrays, cannot grow into each other.
+func TestVMDumpDestinationsAreSeparate(t *testing.T) {
+	c := vmClient(t)
+	ctx := context.Background()
+	state := bigState(600) // more than one chunk
+	if _, err := c.Apply(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := configString(got)
+	extra := Destination{Addr: netip.MustParseAddrPort("192.0.2.1:1"), Weight: 7}
+	for i := range got {
+		got[i].Destinations = append(got[i].Destinations, extra)
+	}
+	for i := range got {
+		got[i].Destinations = got[i].Destinations[:len(got[i].Destinations)-1]
+	}
+	if after := configString(got); after != before {
+		t.Error("appending to one service's destinations changed another's")
+	}
+}
+
+// TestVMConcurrentDumpMatchesSequential dumps with several sockets at once
+// (as Dial sets up on a machine with several CPUs) and with one, and
+// expects the same services, destinations and order.
+func TestVMConcurrentDumpMatchesSequential(t *testing.T) {
+	c := vmClient(t)
+	ctx := context.Background()
+	state := crowdedState(5*dumpChunk+17, dumpChunk+3, 120, 22)
+	state[2*dumpChunk].Destinations = nil
+	if _, err := c.Apply(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := dial(ctx, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seq.Close()
+	par, err := dial(ctx, 0, maxDumpers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer par.Close()
+	if len(par.dumpers) != maxDumpers {
+		t.Fatalf("%d dump sockets, want %d", len(par.dumpers), maxDumpers)
+	}
+	want, err := seq.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 3; round++ {
+		got, err := par.Dump(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Stats move with traffic only, and there is none.
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("round %d: concurrent dump differs:\n%s\nsequential:\n%s", round, configString(got), configString(want))
+		}
+	}
+	if a, b := configString(want), configString(state); a != b {
 		t.Error("dump differs from the applied state")
 	}
 }
