@@ -16,7 +16,10 @@
 // its exit status, which vmexec returns.
 //
 // Environment: LVSKIT_VM_ROOT (an extracted kernel package), LVSKIT_VM_MEM
-// (MiB, default 1024), LVSKIT_VM_CPUS (default 1), LVSKIT_VM_CACHE,
+// (MiB, default 1024), LVSKIT_VM_CPUS (default 1), LVSKIT_VM_ICOUNT
+// (non-empty: guest time counts instructions, -icount shift=0, so that
+// benchmark ratios taken in the guest do not depend on the host's load;
+// about 1.5x slower), LVSKIT_VM_CACHE,
 // LVSKIT_VM_TOOLS (extra host programs, comma separated). CI and LVSKIT_*
 // variables are passed to the guest, which also sets LVSKIT_IN_VM=1.
 package vmtest

@@ -82,7 +82,11 @@ type Config struct {
 	Tools    []string // extra host programs (names or paths)
 	MemoryMB int      // default 1024, or $LVSKIT_VM_MEM
 	CPUs     int      // default 1, or $LVSKIT_VM_CPUS
-	CacheDir string   // default $LVSKIT_VM_CACHE or the user cache dir
+	// ICount makes guest time count instructions (QEMU -icount shift=0)
+	// instead of host time, so that timings taken in the guest do not
+	// depend on the host's load; also set by a non-empty $LVSKIT_VM_ICOUNT.
+	ICount   bool
+	CacheDir string // default $LVSKIT_VM_CACHE or the user cache dir
 	Timeout  time.Duration
 }
 
@@ -105,6 +109,9 @@ func (c *Config) defaults() error {
 		if c.CPUs == 0 {
 			c.CPUs = 1
 		}
+	}
+	if os.Getenv("LVSKIT_VM_ICOUNT") != "" {
+		c.ICount = true
 	}
 	if c.CacheDir == "" {
 		c.CacheDir = os.Getenv("LVSKIT_VM_CACHE")
@@ -306,12 +313,16 @@ func Run(ctx context.Context, cfg Config, binary string, args []string, dir stri
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	console := filepath.Join(work, "console.log")
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64",
-		"-accel", "tcg", "-cpu", "max", "-m", strconv.Itoa(cfg.MemoryMB), "-smp", strconv.Itoa(cfg.CPUs),
+	qargs := []string{"-accel", "tcg"}
+	if cfg.ICount {
+		qargs = append(qargs, "-icount", "shift=0")
+	}
+	qargs = append(qargs, "-cpu", "max", "-m", strconv.Itoa(cfg.MemoryMB), "-smp", strconv.Itoa(cfg.CPUs),
 		"-nodefaults", "-no-reboot", "-display", "none",
 		"-kernel", cfg.Kernel.Image, "-initrd", initrd,
 		"-append", "console=ttyS0 quiet panic=-1 rdinit=/init",
 		"-serial", "file:"+console, "-serial", "stdio")
+	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", qargs...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdin = nil
 	cmd.Stderr = os.Stderr
