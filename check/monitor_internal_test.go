@@ -92,7 +92,7 @@ func (m *Monitor) idle() bool {
 	if len(m.due) == 0 {
 		return true
 	}
-	return m.due[0].due.After(m.clock.Now()) && m.armed.Equal(m.due[0].due)
+	return m.due.first().After(m.clock.Now()) && m.armed.Equal(m.due.first())
 }
 
 func waitIdle(t *testing.T, m *Monitor) {

@@ -1,0 +1,38 @@
+package check
+
+import "golang.org/x/sys/unix"
+
+// quickChecker is implemented by checkers that can start a check without
+// blocking. The Monitor runs them on its scheduling goroutine, in the
+// batch of targets due together, so that a check whose outcome is known at
+// once (a loopback handshake, a refused port) costs no hand-off to a
+// worker, no goroutine wake-up and no context.
+type quickChecker interface {
+	// quickCheck starts a check using the scheduler's scratch state q.
+	// done reports that r is the check's result (its Latency is set by
+	// the caller). Otherwise rest, when not nil, finishes the check that
+	// quickCheck began and must be run (a worker runs it with the target's
+	// context; it releases what quickCheck handed over even when that
+	// context is already done); a nil rest means that nothing was started
+	// and the checker's own Check is to run.
+	quickCheck(q *quickState) (r Result, rest Checker, done bool)
+}
+
+// quickState is scratch state owned by the Monitor's scheduling goroutine
+// and kept between checks.
+type quickState struct {
+	// tcp4 and tcp6 are idle TCP sockets for reuse, or -1.
+	tcp4, tcp6 int
+}
+
+func newQuickState() *quickState { return &quickState{tcp4: -1, tcp6: -1} }
+
+// close releases what q holds.
+func (q *quickState) close() {
+	for _, fd := range []*int{&q.tcp4, &q.tcp6} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
+	}
+}
