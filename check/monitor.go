@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -99,6 +100,7 @@ var (
 type Monitor struct {
 	cfg   MonitorConfig
 	clock Clock
+	epoch time.Time // the heap's origin of time
 	ctx   context.Context
 	stop  context.CancelFunc
 
@@ -114,7 +116,7 @@ type Monitor struct {
 	// before armed needs to wake it.
 	armed time.Time
 
-	kick chan struct{}
+	w    waker
 	jobs chan job
 	wg   sync.WaitGroup
 }
@@ -125,7 +127,6 @@ type entry struct {
 	m       Machine
 	gen     uint64
 	due     time.Time
-	idx     int // index in the heap, -1 when out of it
 	running bool
 	gone    bool               // removed, or the Monitor closed
 	cancel  context.CancelFunc // of a check on a worker
@@ -161,14 +162,20 @@ func NewMonitor(cfg MonitorConfig) *Monitor {
 	m := &Monitor{
 		cfg:     cfg,
 		clock:   cfg.Clock,
+		epoch:   cfg.Clock.Now(),
 		ctx:     ctx,
 		stop:    stop,
 		targets: make(map[string]*entry),
 		rnd:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		kick:    make(chan struct{}, 1),
 		// A buffer lets the loop hand out a burst of due targets without
 		// waiting for each worker to wake.
 		jobs: make(chan job, cfg.Concurrency),
+	}
+	m.w = newClockWaker(cfg.Clock, ctx)
+	if _, ok := cfg.Clock.(SystemClock); ok {
+		if w, err := newEventWaker(); err == nil {
+			m.w = w
+		}
 	}
 	m.wg.Add(1 + cfg.Concurrency)
 	go m.loop()
@@ -194,7 +201,7 @@ func (m *Monitor) Add(t Target) error {
 	if _, ok := m.targets[t.ID]; ok {
 		return fmt.Errorf("target %q: %w", t.ID, ErrExists)
 	}
-	e := &entry{t: t, m: t.Policy.NewMachine(), idx: -1}
+	e := &entry{t: t, m: t.Policy.NewMachine()}
 	e.quick, _ = t.Checker.(quickChecker)
 	e.stats.Up = e.m.Up()
 	e.due = m.clock.Now().Add(e.m.Start(m.rnd.Float64()))
@@ -241,9 +248,8 @@ func (m *Monitor) Update(t Target) error {
 			e.cancel()
 		}
 	} else {
-		m.due.remove(e.idx)
+		// Its old place in the heap is stale now (gen moved on).
 		m.pushLocked(e)
-		m.rearmLocked()
 	}
 	m.mu.Unlock()
 	m.deliver(tr)
@@ -270,14 +276,10 @@ func (m *Monitor) dropLocked(e *entry) *Transition {
 	delete(m.targets, e.t.ID)
 	e.gen++
 	e.gone = true
-	if e.running {
-		if e.cancel != nil {
-			e.cancel()
-		}
-	} else if e.idx >= 0 {
-		m.due.remove(e.idx)
-		m.rearmLocked()
+	if e.running && e.cancel != nil {
+		e.cancel()
 	}
+	// Its place in the heap, if any, is stale now.
 	if p, ok := e.t.Policy.(Keepalived); ok && p.Omega && e.stats.Up {
 		return &Transition{ID: e.t.ID, Kind: StateChange, Up: false, Reason: "removed", At: m.clock.Now()}
 	}
@@ -364,35 +366,23 @@ func (m *Monitor) Close() error {
 	}
 	m.mu.Unlock()
 	m.stop()
+	m.wake()
 	m.wg.Wait()
+	m.w.close()
 	for _, tr := range trs {
 		m.deliver(tr)
 	}
 	return nil
 }
 
-func (m *Monitor) wake() {
-	select {
-	case m.kick <- struct{}{}:
-	default:
-	}
-}
+func (m *Monitor) wake() { m.w.wake() }
 
 // pushLocked schedules e at e.due, waking the loop only if it sleeps past
 // that time.
 func (m *Monitor) pushLocked(e *entry) {
-	m.due.push(e)
+	m.due.push(e, m.epoch)
 	if !m.armed.IsZero() && e.due.Before(m.armed) {
 		m.armed = time.Time{} // one kick is enough
-		m.wake()
-	}
-}
-
-// rearmLocked wakes a sleeping loop to set its timer afresh, after a
-// target left the heap (the timer may be set for its due time).
-func (m *Monitor) rearmLocked() {
-	if !m.armed.IsZero() {
-		m.armed = time.Time{}
 		m.wake()
 	}
 }
@@ -406,6 +396,10 @@ func (m *Monitor) deliver(tr *Transition) {
 // timerSlack is the granularity of the Monitor's timer.
 const timerSlack = time.Millisecond
 
+// yieldEvery is how often the loop passes through the Go scheduler; less
+// than the runtime's 10 ms before it preempts a running goroutine.
+const yieldEvery = 5 * time.Millisecond
+
 // loop is the scheduler: it sleeps on one timer until the earliest due
 // time, then takes every due target as a batch, runs the quick checks
 // among them itself and hands the rest to the workers.
@@ -414,15 +408,21 @@ func (m *Monitor) loop() {
 	defer close(m.jobs) // the loop is the only sender
 	q := newQuickState()
 	defer q.close()
-	timer := m.clock.NewTimer(time.Hour)
-	defer timer.Stop()
 	var batch, handoff []job
 	var trs []*Transition
+	var yielded time.Time
 	for {
 		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return
+		}
 		now := m.clock.Now()
-		for len(m.due) > 0 && !m.due.first().After(now) {
-			e := m.due.pop()
+		for len(m.due) > 0 && !m.due.first(m.epoch).After(now) {
+			e, ok := m.due.pop()
+			if !ok {
+				continue // stale
+			}
 			e.running = true
 			batch = append(batch, job{e: e, gen: e.gen, c: e.t.Checker, q: e.quick, due: e.due})
 		}
@@ -431,25 +431,36 @@ func (m *Monitor) loop() {
 			wait := time.Hour
 			m.armed = never
 			if len(m.due) > 0 {
+				first := m.due.first(m.epoch)
 				// Wake on a whole millisecond: targets due within the
 				// same millisecond go out in one batch, which at
 				// thousands of targets a second saves most wake-ups,
 				// for at most 1 ms of lateness.
-				wait = (m.due.first().Sub(now) + timerSlack - 1).Truncate(timerSlack)
-				m.armed = m.due.first()
+				wait = (first.Sub(now) + timerSlack - 1).Truncate(timerSlack)
+				m.armed = first
 			}
 			// Arm under the lock so the timer always matches the heap
 			// as seen at now.
-			timer.Reset(wait)
+			m.w.arm(wait)
 		}
 		m.mu.Unlock()
 
 		if len(batch) == 0 {
-			select {
-			case <-timer.C():
-			case <-m.kick:
-			case <-m.ctx.Done():
+			m.w.sleep()
+			if m.ctx.Err() != nil {
 				return
+			}
+			// Pass through the Go scheduler every few milliseconds. The
+			// eventWaker sleeps in a system call and the quick checks
+			// are raw ones, so otherwise the loop would never yield: the
+			// runtime's monitor thread would take it for a goroutine
+			// running too long, preempt it every 10 ms, and poll every
+			// 20 µs after each preemption, at a cost of a tenth of the
+			// loop's CPU. Yielding at every wake-up costs nearly as much
+			// (each wakes another thread).
+			if t := time.Now(); t.Sub(yielded) > yieldEvery {
+				runtime.Gosched()
+				yielded = t
 			}
 			continue
 		}
@@ -616,82 +627,76 @@ func dynamicChanged(last, r Result) bool {
 	return last.Weight != r.Weight || last.Admin != r.Admin || last.MaxConn != r.MaxConn
 }
 
-// dueHeap is a binary min-heap of entries by due time; each entry knows
-// its index. The due times sit in the heap's own array, so that sifting
-// does not visit the entries, and the heap is written out rather than
-// built on container/heap, whose interface calls cost more than the
-// comparisons at 10,000 pushes and pops a second.
+// dueHeap is a 4-ary min-heap of due times. A target leaves it lazily:
+// an Update pushes the target again under a new generation and a Remove
+// marks it gone, and pop drops the stale places as they come up. So the
+// heap never needs an index into itself, and sifting touches nothing but
+// its own array: at 10,000 targets the entries are scattered over
+// megabytes, and visiting them cost more than the comparisons.
 type dueHeap []dueItem
 
 type dueItem struct {
-	due time.Time
+	at  time.Duration // due time, from the Monitor's epoch
+	gen uint64        // the entry's gen when pushed
 	e   *entry
 }
 
 // first returns the earliest due time; the heap must not be empty.
-func (h dueHeap) first() time.Time { return h[0].due }
+func (h dueHeap) first(epoch time.Time) time.Time { return epoch.Add(h[0].at) }
 
-func (h dueHeap) less(i, j int) bool { return h[i].due.Before(h[j].due) }
-
-func (h dueHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].e.idx, h[j].e.idx = i, j
+func (h *dueHeap) push(e *entry, epoch time.Time) {
+	*h = append(*h, dueItem{e.due.Sub(epoch), e.gen, e})
+	h.up(len(*h) - 1)
 }
 
-func (h *dueHeap) push(e *entry) {
-	e.idx = len(*h)
-	*h = append(*h, dueItem{e.due, e})
-	h.up(e.idx)
-}
-
-// pop removes and returns the earliest entry.
-func (h *dueHeap) pop() *entry { return h.remove(0) }
-
-// remove removes and returns the entry at index i.
-func (h *dueHeap) remove(i int) *entry {
+// pop removes the earliest place and returns its entry; ok is false if
+// the place was stale.
+func (h *dueHeap) pop() (e *entry, ok bool) {
 	old := *h
+	it := old[0]
 	n := len(old) - 1
-	e := old[i].e
-	if i != n {
-		old.swap(i, n)
-	}
+	old[0] = old[n]
 	old[n] = dueItem{}
 	*h = old[:n]
-	if i != n && !h.down(i) {
-		h.up(i)
-	}
-	e.idx = -1
-	return e
+	h.down(0)
+	return it.e, it.gen == it.e.gen && !it.e.gone && !it.e.running
 }
 
 func (h dueHeap) up(j int) {
+	it := h[j]
 	for j > 0 {
-		i := (j - 1) / 2
-		if !h.less(j, i) {
+		i := (j - 1) / 4
+		if h[i].at <= it.at {
 			break
 		}
-		h.swap(i, j)
+		h[j] = h[i]
 		j = i
 	}
+	h[j] = it
 }
 
-// down sifts the entry at i0 down and reports whether it moved.
-func (h dueHeap) down(i0 int) bool {
-	i, n := i0, len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		c := l
-		if r := l + 1; r < n && h.less(r, l) {
-			c = r
-		}
-		if !h.less(c, i) {
-			break
-		}
-		h.swap(i, c)
-		i = c
+func (h dueHeap) down(i int) {
+	n := len(h)
+	if n == 0 {
+		return
 	}
-	return i > i0
+	it := h[i]
+	for {
+		c := 4*i + 1
+		if c >= n {
+			break
+		}
+		min := c
+		for k := c + 1; k < c+4 && k < n; k++ {
+			if h[k].at < h[min].at {
+				min = k
+			}
+		}
+		if h[min].at >= it.at {
+			break
+		}
+		h[i] = h[min]
+		i = min
+	}
+	h[i] = it
 }

@@ -105,8 +105,17 @@ func (w *tcpWait) Check(ctx context.Context) Result {
 // errTimeout is returned when a probe's deadline passes.
 var errTimeout = fmt.Errorf("timeout: %w", context.DeadlineExceeded)
 
-// tcpSocket opens a non-blocking TCP socket for addr's family whose close
-// resets the connection (SO_LINGER 0), with no TIME_WAIT left behind.
+// tcpSocket opens a non-blocking TCP socket for addr's family set up for
+// half-open checks.
+//
+// TCP_DEFER_ACCEPT on a connecting socket makes the kernel hold back the
+// handshake's final ACK, hoping to send it with data (HAProxy gets the same
+// with TCP_QUICKACK off); our reset comes first, and the server sees SYN,
+// SYN-ACK, RST. It never accepts a connection, and neither side builds
+// one. Unlike TCP_QUICKACK, the setting survives a disconnect, so a reused
+// socket needs no system call per check for it. The close, or the
+// disconnect, resets the connection (SO_LINGER 0): no TIME_WAIT is left
+// behind.
 func tcpSocket(addr netip.AddrPort) (int, error) {
 	family := unix.AF_INET6
 	if a := addr.Addr(); a.Is4() || a.Is4In6() {
@@ -117,6 +126,7 @@ func tcpSocket(addr netip.AddrPort) (int, error) {
 		return -1, os.NewSyscallError("socket", err)
 	}
 	unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1)
 	return fd, nil
 }
 
@@ -124,13 +134,6 @@ func tcpSocket(addr netip.AddrPort) (int, error) {
 // (on loopback and fast links the kernel has often finished it before
 // connect returns), EALREADY while it is in flight, or why it failed.
 func startConnect(fd int, addr netip.AddrPort) error {
-	// Quick ACKs off, as HAProxy does for its checks: the kernel then holds
-	// back the handshake's final ACK (hoping to send it with data), our
-	// reset comes first, and the server sees SYN, SYN-ACK, RST. It never
-	// accepts a connection, and neither side builds one. A disconnect
-	// clears the setting, so it is set before every handshake.
-	var off int32
-	unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, uintptr(unsafe.Pointer(&off)), 4, 0)
 	err := connectTo(fd, addr)
 	if err == unix.EINPROGRESS {
 		// A second connect reports the state in one system call: 0 once

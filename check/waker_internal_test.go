@@ -1,0 +1,133 @@
+package check
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestEventWaker: a wake before the sleep is kept, a wake during a long
+// sleep ends it, and an armed deadline ends a sleep by itself. Only the
+// safety nets look at the wall clock.
+func TestEventWaker(t *testing.T) {
+	noFDLeak(t)
+	w, err := newEventWaker()
+	if err != nil {
+		t.Skipf("eventfd: %v", err)
+	}
+	defer w.close()
+	returns := func(what string, f func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() { f(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second): // a safety net only
+			t.Fatalf("%s: sleep did not return", what)
+		}
+	}
+	w.arm(time.Hour)
+	w.wake()
+	returns("wake before sleep", w.sleep)
+
+	w.arm(time.Hour)
+	returns("wake during sleep", func() {
+		go func() {
+			time.Sleep(10 * time.Millisecond)
+			w.wake()
+		}()
+		w.sleep()
+	})
+
+	w.arm(time.Millisecond)
+	returns("deadline", w.sleep)
+	w.arm(-time.Second)
+	returns("deadline passed", w.sleep)
+}
+
+// TestMonitorRealClockNoLeaks: a Monitor on the real clock with TCP
+// targets that are up, refused and silent closes every socket it opened.
+func TestMonitorRealClockNoLeaks(t *testing.T) {
+	noFDLeak(t)
+	_, live := listen(t, "tcp4", "127.0.0.1:0")
+	silent := silentListener(t)
+	m := NewMonitor(MonitorConfig{Seed: 8, Concurrency: 2})
+	pol := HAProxy{Inter: 10 * time.Millisecond}
+	m.Add(Target{ID: "live", Checker: TCP{Addr: live}, Policy: pol})
+	m.Add(Target{ID: "silent", Checker: TCP{Addr: silent, Timeout: 20 * time.Millisecond}, Policy: pol})
+	m.Add(Target{ID: "hung", Checker: TCP{Addr: silent, Timeout: time.Hour}, Policy: pol})
+	for i := 0; ; i++ {
+		a, _ := m.Stats("live")
+		s, _ := m.Stats("silent")
+		if a.Checks >= 5 && s.Failures >= 2 {
+			if !a.Up || a.Failures != 0 {
+				t.Errorf("live target: %+v", a)
+			}
+			break
+		}
+		if i == 5000 { // a safety net only
+			t.Fatalf("too few checks: %+v %+v", a, s)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	m.Close()
+}
+
+// TestDueHeap checks the heap against a sorted list through random
+// pushes, pops and stale places.
+func TestDueHeap(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	t0 := time.Unix(1000, 0)
+	var h dueHeap
+	var ref []*entry // live entries, each with one valid place
+	for step := range 5000 {
+		switch op := rnd.IntN(4); {
+		case op == 0 || len(ref) == 0:
+			e := &entry{due: t0.Add(time.Duration(rnd.IntN(1000)) * time.Millisecond)}
+			h.push(e, t0)
+			ref = append(ref, e)
+		case op == 1:
+			// Update: a new due time under a new generation.
+			e := ref[rnd.IntN(len(ref))]
+			e.gen++
+			e.due = t0.Add(time.Duration(rnd.IntN(1000)) * time.Millisecond)
+			h.push(e, t0)
+		case op == 2:
+			// Remove.
+			e := ref[rnd.IntN(len(ref))]
+			e.gone = true
+			ref = slices.DeleteFunc(ref, func(r *entry) bool { return r == e })
+		default:
+			first := h.first(t0)
+			e, ok := h.pop()
+			if !ok {
+				continue
+			}
+			if !first.Equal(e.due) {
+				t.Fatalf("step %d: popped a place due %v for an entry due %v", step, first, e.due)
+			}
+			for _, r := range ref {
+				if r.due.Before(e.due) {
+					t.Fatalf("step %d: popped %v before %v", step, e.due, r.due)
+				}
+			}
+			ref = slices.DeleteFunc(ref, func(r *entry) bool { return r == e })
+		}
+	}
+	// Drain: every live entry comes out once, in order.
+	var got []*entry
+	for len(h) > 0 {
+		if e, ok := h.pop(); ok {
+			got = append(got, e)
+		}
+	}
+	if len(got) != len(ref) {
+		t.Fatalf("drained %d live entries, want %d", len(got), len(ref))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].due.Before(got[i-1].due) {
+			t.Fatalf("drain out of order at %d", i)
+		}
+	}
+}
