@@ -408,7 +408,14 @@ func (m *Monitor) loop() {
 	defer close(m.jobs) // the loop is the only sender
 	q := newQuickState()
 	defer q.close()
-	var batch, handoff []job
+	// With the system clock the loop also waits on the sockets of quick
+	// checks in flight itself (flights).
+	var fl *flights
+	if ew, ok := m.w.(*eventWaker); ok {
+		fl = newFlights(ew)
+		defer fl.abort(q, ErrClosed)
+	}
+	var batch, handoff, done []job
 	var trs []*Transition
 	var yielded time.Time
 	for {
@@ -439,6 +446,11 @@ func (m *Monitor) loop() {
 				wait = (first.Sub(now) + timerSlack - 1).Truncate(timerSlack)
 				m.armed = first
 			}
+			if fl != nil {
+				if d := fl.next(); !d.IsZero() {
+					wait = min(wait, (time.Until(d) + timerSlack - 1).Truncate(timerSlack))
+				}
+			}
 			// Arm under the lock so the timer always matches the heap
 			// as seen at now.
 			m.w.arm(wait)
@@ -449,6 +461,13 @@ func (m *Monitor) loop() {
 			m.w.sleep()
 			if m.ctx.Err() != nil {
 				return
+			}
+			if fl != nil {
+				if done = fl.collect(q, done); len(done) > 0 {
+					m.fold(done, nil, &trs)
+					clear(done)
+					done = done[:0]
+				}
 			}
 			// Pass through the Go scheduler every few milliseconds. The
 			// eventWaker sleeps in a system call and the quick checks
@@ -466,51 +485,48 @@ func (m *Monitor) loop() {
 		}
 
 		// Quick checks first, in due order; each starts when the one
-		// before it ended. Those done stay in batch, the rest go to the
-		// workers.
+		// before it ended. Those done are folded at once, those in
+		// flight wait on the loop's poller, the rest go to the workers.
 		start := m.clock.Now()
-		done := batch[:0]
 		for _, j := range batch {
 			if j.q == nil {
 				handoff = append(handoff, j)
 				continue
 			}
+			q.poll = fl != nil && fl.len() < maxFlights
 			r, rest, ok := j.q.quickCheck(q)
 			end := m.clock.Now()
+			j.start = start
+			op, isOp := rest.(pollOp)
 			switch {
 			case ok:
 				r.Latency = end.Sub(start)
-				j.start, j.r = start, r
+				j.r = r
 				done = append(done, j)
+			case isOp && q.poll:
+				if r, added := fl.add(q, op, j); !added {
+					j.r = r
+					done = append(done, j)
+				}
 			case rest != nil:
-				j.start, j.c, j.cont = start, rest, true
+				j.c, j.cont = rest, true
 				handoff = append(handoff, j)
 			default:
-				handoff = append(handoff, j) // the worker starts it
+				j.start = time.Time{} // the worker starts it
+				handoff = append(handoff, j)
 			}
 			start = end
 		}
-		m.mu.Lock()
-		for i := range done {
-			if tr := m.finishLocked(&done[i]); tr != nil {
-				trs = append(trs, tr)
-			}
-		}
-		for i := range handoff {
-			j := &handoff[i]
-			j.ctx, j.e.cancel = context.WithCancel(m.ctx)
-			if j.gen != j.e.gen {
-				j.e.cancel() // updated or removed meanwhile
-			}
-		}
-		m.mu.Unlock()
-		for i, tr := range trs {
-			m.deliver(tr)
-			trs[i] = nil
-		}
-		trs = trs[:0]
 		clear(batch)
 		batch = batch[:0]
+		if fl != nil && fl.len() > 0 {
+			// Answers that came in while the loop was busy.
+			fl.w.poll()
+			done = fl.collect(q, done)
+		}
+		m.fold(done, handoff, &trs)
+		clear(done)
+		done = done[:0]
 
 		for i := range handoff {
 			select {
@@ -528,6 +544,31 @@ func (m *Monitor) loop() {
 		clear(handoff)
 		handoff = handoff[:0]
 	}
+}
+
+// fold folds the results of finished jobs into their targets, gives the
+// jobs about to go to the workers their contexts, and delivers the
+// transitions.
+func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) {
+	m.mu.Lock()
+	for i := range done {
+		if tr := m.finishLocked(&done[i]); tr != nil {
+			*trs = append(*trs, tr)
+		}
+	}
+	for i := range handoff {
+		j := &handoff[i]
+		j.ctx, j.e.cancel = context.WithCancel(m.ctx)
+		if j.gen != j.e.gen {
+			j.e.cancel() // updated or removed meanwhile
+		}
+	}
+	m.mu.Unlock()
+	for i, tr := range *trs {
+		m.deliver(tr)
+		(*trs)[i] = nil
+	}
+	*trs = (*trs)[:0]
 }
 
 // worker runs checks handed out by loop and folds each result into its

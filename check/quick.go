@@ -23,6 +23,9 @@ type quickChecker interface {
 type quickState struct {
 	// tcp4 and tcp6 are idle TCP sockets for reuse, or -1.
 	tcp4, tcp6 int
+	// poll reports that the caller can wait on a rest that is a pollOp
+	// (checks that can only continue that way decline otherwise).
+	poll bool
 }
 
 func newQuickState() *quickState { return &quickState{tcp4: -1, tcp6: -1} }

@@ -79,27 +79,57 @@ func (c TCP) quickCheck(q *quickState) (Result, Checker, bool) {
 		return Result{Up: true}, nil, true
 	case unix.EALREADY:
 		now := time.Now()
-		return Result{}, &tcpWait{fd: fd, addr: c.Addr, start: now, deadline: now.Add(timeoutOr(c.Timeout))}, false
+		return Result{}, &tcpWait{fd: fd, addr: c.Addr, start: now, dl: now.Add(timeoutOr(c.Timeout))}, false
 	default:
 		unix.Close(fd)
 		return down(time.Now(), "connect", os.NewSyscallError("connect", err)), nil, true
 	}
 }
 
-// tcpWait finishes a handshake that quickCheck started: a one-shot
-// Checker owning the socket.
+// tcpWait finishes a handshake that quickCheck started, owning its
+// socket: as a Checker on a worker, or as a pollOp on the Monitor's loop.
 type tcpWait struct {
-	fd       int
-	addr     netip.AddrPort
-	start    time.Time
-	deadline time.Time
+	fd    int
+	addr  netip.AddrPort
+	start time.Time
+	dl    time.Time
 }
 
 func (w *tcpWait) Check(ctx context.Context) Result {
-	if err := waitConnect(ctx, w.fd, w.addr, w.deadline); err != nil {
+	if err := waitConnect(ctx, w.fd, w.addr, w.dl); err != nil {
 		return down(w.start, "connect", err)
 	}
 	return up(w.start)
+}
+
+func (w *tcpWait) pollFD() (int, uint32) { return w.fd, unix.EPOLLOUT }
+
+func (w *tcpWait) deadline() time.Time { return w.dl }
+
+func (w *tcpWait) ready(q *quickState) (Result, bool) {
+	switch err := connectTo(w.fd, w.addr); err {
+	case unix.EALREADY, unix.EINPROGRESS:
+		return Result{}, false
+	case nil, unix.EISCONN:
+		slot := &q.tcp6
+		if a := w.addr.Addr(); a.Is4() || a.Is4In6() {
+			slot = &q.tcp4
+		}
+		if *slot < 0 && disconnect(w.fd) == nil {
+			*slot = w.fd
+		} else {
+			unix.Close(w.fd)
+		}
+		return up(w.start), true
+	default:
+		unix.Close(w.fd)
+		return down(w.start, "connect", os.NewSyscallError("connect", err)), true
+	}
+}
+
+func (w *tcpWait) expire(_ *quickState, err error) Result {
+	unix.Close(w.fd)
+	return down(w.start, "connect", err)
 }
 
 // errTimeout is returned when a probe's deadline passes.
@@ -117,6 +147,16 @@ var errTimeout = fmt.Errorf("timeout: %w", context.DeadlineExceeded)
 // disconnect, resets the connection (SO_LINGER 0): no TIME_WAIT is left
 // behind.
 func tcpSocket(addr netip.AddrPort) (int, error) {
+	fd, err := streamSocket(addr)
+	if err == nil {
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1)
+	}
+	return fd, err
+}
+
+// streamSocket opens a non-blocking TCP socket for addr's family whose
+// close resets the connection.
+func streamSocket(addr netip.AddrPort) (int, error) {
 	family := unix.AF_INET6
 	if a := addr.Addr(); a.Is4() || a.Is4In6() {
 		family = unix.AF_INET
@@ -126,7 +166,6 @@ func tcpSocket(addr netip.AddrPort) (int, error) {
 		return -1, os.NewSyscallError("socket", err)
 	}
 	unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1)
 	return fd, nil
 }
 

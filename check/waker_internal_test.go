@@ -1,7 +1,13 @@
 package check
 
 import (
+	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -57,17 +63,28 @@ func TestMonitorRealClockNoLeaks(t *testing.T) {
 	m.Add(Target{ID: "live", Checker: TCP{Addr: live}, Policy: pol})
 	m.Add(Target{ID: "silent", Checker: TCP{Addr: silent, Timeout: 20 * time.Millisecond}, Policy: pol})
 	m.Add(Target{ID: "hung", Checker: TCP{Addr: silent, Timeout: time.Hour}, Policy: pol})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	web := srv.Listener.Addr().(*net.TCPAddr).AddrPort()
+	m.Add(Target{ID: "web", Checker: &HTTP{Addr: web, Regex: regexp.MustCompile("^ok$")}, Policy: pol})
+	m.Add(Target{ID: "web silent", Checker: &HTTP{Addr: silent, Timeout: 20 * time.Millisecond}, Policy: pol})
+	m.Add(Target{ID: "web hung", Checker: &HTTP{Addr: silent, Timeout: time.Hour}, Policy: pol})
 	for i := 0; ; i++ {
 		a, _ := m.Stats("live")
 		s, _ := m.Stats("silent")
-		if a.Checks >= 5 && s.Failures >= 2 {
-			if !a.Up || a.Failures != 0 {
-				t.Errorf("live target: %+v", a)
+		w, _ := m.Stats("web")
+		ws, _ := m.Stats("web silent")
+		if a.Checks >= 5 && s.Failures >= 2 && w.Checks >= 5 && ws.Failures >= 2 {
+			if !a.Up || a.Failures != 0 || !w.Up || w.Failures != 0 {
+				t.Errorf("live targets: %+v, %+v", a, w)
+			}
+			if s.Up || ws.Up || !strings.Contains(ws.LastReason, "timeout") {
+				t.Errorf("silent targets: %+v, %+v", s, ws)
 			}
 			break
 		}
 		if i == 5000 { // a safety net only
-			t.Fatalf("too few checks: %+v %+v", a, s)
+			t.Fatalf("too few checks: %+v %+v %+v %+v", a, s, w, ws)
 		}
 		time.Sleep(time.Millisecond)
 	}
