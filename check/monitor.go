@@ -66,12 +66,17 @@ type Stats struct {
 
 // MonitorConfig configures a Monitor.
 type MonitorConfig struct {
-	// Concurrency bounds the checks running at once; zero means 64.
+	// Concurrency bounds the checks running at once on worker
+	// goroutines; zero means 64. With the system clock, TCP checks and
+	// plain HTTP checks run on the Monitor's own loop instead, without a
+	// goroutine each: a few thousand can be in flight there, each holding
+	// only a socket.
 	Concurrency int
 	// OnTransition receives transitions. It is called from the Monitor's
-	// worker goroutines, in order for any one target, and should not
-	// block for long; send to a buffered channel from it to consume
-	// transitions elsewhere.
+	// goroutines (its loop and its workers), in order for any one target,
+	// and should not block for long: while it runs on the loop no check
+	// starts. Send to a buffered channel from it to consume transitions
+	// elsewhere.
 	OnTransition func(Transition)
 	// Clock is the time source; nil means SystemClock.
 	Clock Clock
@@ -110,6 +115,9 @@ type Monitor struct {
 	rnd     *rand.Rand
 	closed  bool
 	totals  Totals
+	// abandoned lists targets updated or removed while their check ran
+	// on the loop: if it is in flight on the poller, the loop ends it.
+	abandoned []*entry
 	// armed is the due time the loop's timer is set for while it
 	// sleeps (never when the heap is empty), and zero while it is awake
 	// and will look at the heap again before sleeping: only a target due
@@ -244,9 +252,7 @@ func (m *Monitor) Update(t Target) error {
 	}
 	if e.running {
 		// The check's end puts it back in the heap.
-		if e.cancel != nil {
-			e.cancel()
-		}
+		m.cancelLocked(e)
 	} else {
 		// Its old place in the heap is stale now (gen moved on).
 		m.pushLocked(e)
@@ -276,8 +282,8 @@ func (m *Monitor) dropLocked(e *entry) *Transition {
 	delete(m.targets, e.t.ID)
 	e.gen++
 	e.gone = true
-	if e.running && e.cancel != nil {
-		e.cancel()
+	if e.running {
+		m.cancelLocked(e)
 	}
 	// Its place in the heap, if any, is stale now.
 	if p, ok := e.t.Policy.(Keepalived); ok && p.Omega && e.stats.Up {
@@ -387,6 +393,18 @@ func (m *Monitor) pushLocked(e *entry) {
 	}
 }
 
+// cancelLocked cancels the check of e in flight: through its context on
+// a worker, or by asking the loop to drop it from its poller.
+func (m *Monitor) cancelLocked(e *entry) {
+	switch {
+	case e.cancel != nil:
+		e.cancel()
+	case !m.closed: // closing, the loop ends all flights
+		m.abandoned = append(m.abandoned, e)
+		m.wake()
+	}
+}
+
 func (m *Monitor) deliver(tr *Transition) {
 	if tr != nil && m.cfg.OnTransition != nil {
 		m.cfg.OnTransition(*tr)
@@ -417,6 +435,7 @@ func (m *Monitor) loop() {
 	}
 	var batch, handoff, done []job
 	var trs []*Transition
+	var abandoned []*entry
 	var yielded time.Time
 	for {
 		m.mu.Lock()
@@ -424,6 +443,7 @@ func (m *Monitor) loop() {
 			m.mu.Unlock()
 			return
 		}
+		abandoned, m.abandoned = m.abandoned, abandoned[:0]
 		now := m.clock.Now()
 		for len(m.due) > 0 && !m.due.first(m.epoch).After(now) {
 			e, ok := m.due.pop()
@@ -456,8 +476,19 @@ func (m *Monitor) loop() {
 			m.w.arm(wait)
 		}
 		m.mu.Unlock()
+		if fl != nil {
+			for _, e := range abandoned {
+				done = fl.cancel(q, e, done)
+			}
+		}
+		clear(abandoned)
 
 		if len(batch) == 0 {
+			if len(done) > 0 {
+				m.fold(done, nil, &trs)
+				clear(done)
+				done = done[:0]
+			}
 			m.w.sleep()
 			if m.ctx.Err() != nil {
 				return

@@ -1,6 +1,9 @@
 package check
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // pollOp is a check in flight on a socket that the Monitor's loop waits
 // on itself, with epoll, instead of a worker goroutine waiting on Go's
@@ -25,9 +28,10 @@ const maxFlights = 4096
 
 // flights are the checks in flight on an eventWaker's epoll set.
 type flights struct {
-	w     *eventWaker
-	byFD  map[int32]*flight
-	queue []*flight // min-heap by deadline; finished ones leave lazily
+	w       *eventWaker
+	byFD    map[int32]*flight
+	byEntry map[*entry]*flight
+	queue   []*flight // min-heap by deadline; finished ones leave lazily
 }
 
 type flight struct {
@@ -39,7 +43,7 @@ type flight struct {
 }
 
 func newFlights(w *eventWaker) *flights {
-	return &flights{w: w, byFD: make(map[int32]*flight)}
+	return &flights{w: w, byFD: make(map[int32]*flight), byEntry: make(map[*entry]*flight)}
 }
 
 func (f *flights) len() int { return len(f.byFD) }
@@ -53,6 +57,9 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 	}
 	fl := &flight{op: op, fd: fd, events: ev, j: j}
 	f.byFD[int32(fd)] = fl
+	if j.e != nil {
+		f.byEntry[j.e] = fl
+	}
 	f.queue = append(f.queue, fl)
 	f.up(len(f.queue) - 1)
 	return Result{}, true
@@ -102,8 +109,19 @@ func (f *flights) collect(q *quickState, out []job) []job {
 func (f *flights) finish(fl *flight, r Result, out []job) []job {
 	fl.over = true
 	delete(f.byFD, int32(fl.fd))
+	delete(f.byEntry, fl.j.e)
 	fl.j.r = r
 	return append(out, fl.j)
+}
+
+// cancel ends the check in flight for e, if any, appending its job to
+// out.
+func (f *flights) cancel(q *quickState, e *entry, out []job) []job {
+	fl := f.byEntry[e]
+	if fl == nil || fl.over {
+		return out
+	}
+	return f.finish(fl, fl.op.expire(q, context.Canceled), out)
 }
 
 // abort expires every check in flight.
@@ -113,6 +131,7 @@ func (f *flights) abort(q *quickState, err error) {
 		fl.op.expire(q, err)
 	}
 	clear(f.byFD)
+	clear(f.byEntry)
 	f.queue = nil
 }
 

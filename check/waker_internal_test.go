@@ -148,3 +148,28 @@ func TestDueHeap(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorRemoveEndsFlight: removing a target whose check waits on the
+// loop's poller closes its socket at once, not at its timeout.
+func TestMonitorRemoveEndsFlight(t *testing.T) {
+	silent := silentListener(t)
+	m := NewMonitor(MonitorConfig{Seed: 9})
+	defer m.Close()
+	if _, ok := m.w.(*eventWaker); !ok {
+		t.Skip("no poller")
+	}
+	n0 := openFDs(t)
+	waitFDs := func(what string, ok func(n int) bool) {
+		t.Helper()
+		for i := 0; !ok(openFDs(t)); i++ {
+			if i == 5000 { // a safety net only
+				t.Fatalf("%s: %d file descriptors open, %d at the start", what, openFDs(t), n0)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	m.Add(Target{ID: "hung", Checker: &HTTP{Addr: silent, Timeout: time.Hour}, Policy: HAProxy{Inter: time.Millisecond}})
+	waitFDs("check in flight", func(n int) bool { return n > n0 })
+	m.Remove("hung")
+	waitFDs("after Remove", func(n int) bool { return n <= n0 })
+}
