@@ -416,7 +416,7 @@ const timerSlack = time.Millisecond
 
 // yieldEvery is how often the loop passes through the Go scheduler; less
 // than the runtime's 10 ms before it preempts a running goroutine.
-const yieldEvery = 5 * time.Millisecond
+const yieldEvery = 8 * time.Millisecond
 
 // loop is the scheduler: it sleeps on one timer until the earliest due
 // time, then takes every due target as a batch, runs the quick checks
@@ -500,7 +500,7 @@ func (m *Monitor) loop() {
 					done = done[:0]
 				}
 			}
-			// Pass through the Go scheduler every few milliseconds. The
+			// Pass through the Go scheduler every 8 ms. The
 			// eventWaker sleeps in a system call and the quick checks
 			// are raw ones, so otherwise the loop would never yield: the
 			// runtime's monitor thread would take it for a goroutine

@@ -55,6 +55,9 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 	if err := f.w.watch(fd, ev, true); err != nil {
 		return op.expire(q, err), false
 	}
+	if len(f.queue) > 64 && len(f.queue) > 2*len(f.byFD) {
+		f.compact()
+	}
 	fl := &flight{op: op, fd: fd, events: ev, j: j}
 	f.byFD[int32(fd)] = fl
 	if j.e != nil {
@@ -133,6 +136,22 @@ func (f *flights) abort(q *quickState, err error) {
 	clear(f.byFD)
 	clear(f.byEntry)
 	f.queue = nil
+}
+
+// compact drops the finished flights from the deadline heap, which
+// otherwise keeps them until their deadlines come up.
+func (f *flights) compact() {
+	live := f.queue[:0]
+	for _, fl := range f.queue {
+		if !fl.over {
+			live = append(live, fl)
+		}
+	}
+	clear(f.queue[len(live):])
+	f.queue = live
+	for i := len(live)/2 - 1; i >= 0; i-- {
+		f.down(i)
+	}
 }
 
 func (f *flights) pop() *flight {

@@ -1,0 +1,110 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pipeOp is a pollOp on the read end of a pipe: ready once something is
+// written to it.
+type pipeOp struct {
+	r, w    int
+	dl      time.Time
+	expired error
+}
+
+func newPipeOp(t *testing.T, dl time.Time) *pipeOp {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	return &pipeOp{r: p[0], w: p[1], dl: dl}
+}
+
+func (p *pipeOp) pollFD() (int, uint32) { return p.r, unix.EPOLLIN }
+func (p *pipeOp) deadline() time.Time   { return p.dl }
+func (p *pipeOp) release()              { unix.Close(p.r); unix.Close(p.w) }
+func (p *pipeOp) ready(*quickState) (Result, bool) {
+	p.release()
+	return Result{Up: true}, true
+}
+func (p *pipeOp) expire(_ *quickState, err error) Result {
+	p.expired = err
+	p.release()
+	return Result{Reason: "expired", Err: err}
+}
+
+// TestFlights: ready sockets finish their flights, passed deadlines expire
+// theirs in deadline order, cancel ends one by its entry, finished flights
+// do not pile up in the deadline heap, and abort ends the rest.
+func TestFlights(t *testing.T) {
+	noFDLeak(t)
+	w, err := newEventWaker()
+	if err != nil {
+		t.Skip(err)
+	}
+	defer w.close()
+	q := newQuickState()
+	defer q.close()
+	f := newFlights(w)
+	far := time.Now().Add(time.Hour)
+
+	// Many flights that finish at once: the heap stays small.
+	for i := range 500 {
+		op := newPipeOp(t, far.Add(time.Duration(i)))
+		if _, ok := f.add(q, op, job{}); !ok {
+			t.Fatal("add failed")
+		}
+		unix.Write(op.w, []byte{1})
+		w.poll()
+		if out := f.collect(q, nil); len(out) != 1 || !out[0].r.Up {
+			t.Fatalf("flight %d: collected %+v, want it up", i, out)
+		}
+		if len(f.queue) > 2*f.len()+65 {
+			t.Fatalf("flight %d: %d places in the deadline heap for %d flights", i, len(f.queue), f.len())
+		}
+	}
+
+	// Passed deadlines expire in order; cancel ends a flight by entry.
+	past := time.Now().Add(-time.Second)
+	var ops []*pipeOp
+	var es []*entry
+	for _, d := range []int{3, 1, 2, 0} {
+		op := newPipeOp(t, past.Add(time.Duration(d)*time.Millisecond))
+		e := &entry{}
+		f.add(q, op, job{e: e, gen: uint64(d)})
+		ops, es = append(ops, op), append(es, e)
+	}
+	keep := newPipeOp(t, far)
+	f.add(q, keep, job{e: &entry{}})
+	cancelled := &entry{}
+	c := newPipeOp(t, far)
+	f.add(q, c, job{e: cancelled})
+	if out := f.cancel(q, cancelled, nil); len(out) != 1 || !errors.Is(c.expired, context.Canceled) {
+		t.Fatalf("cancel: %+v, expired with %v", out, c.expired)
+	}
+	if out := f.cancel(q, cancelled, nil); len(out) != 0 {
+		t.Fatalf("second cancel ended %+v", out)
+	}
+	w.poll()
+	out := f.collect(q, nil)
+	if len(out) != 4 {
+		t.Fatalf("collected %d expired flights, want 4", len(out))
+	}
+	for i, j := range out {
+		if j.gen != uint64(i) || !errors.Is(j.r.Err, errTimeout) {
+			t.Errorf("expired #%d: gen %d, err %v; want deadline order and a timeout", i, j.gen, j.r.Err)
+		}
+	}
+	if f.len() != 1 {
+		t.Fatalf("%d flights left, want 1", f.len())
+	}
+	f.abort(q, ErrClosed)
+	if !errors.Is(keep.expired, ErrClosed) || f.len() != 0 {
+		t.Fatalf("abort: %v, %d flights left", keep.expired, f.len())
+	}
+}
