@@ -23,11 +23,19 @@ func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
 		return Result{}, nil, false
 	}
 	start := time.Now()
-	fd, err := streamSocket(c.Addr)
-	if err != nil {
-		return down(start, "connect", err), nil, true
+	slot := &q.http6
+	if a := c.Addr.Addr(); a.Is4() || a.Is4In6() {
+		slot = &q.http4
 	}
-	f := &httpFlight{c: c, fd: fd, req: []byte(c.request()), start: start, dl: start.Add(timeoutOr(c.Timeout))}
+	fd := *slot
+	*slot = -1
+	if fd < 0 {
+		var err error
+		if fd, err = streamSocket(c.Addr); err != nil {
+			return down(start, "connect", err), nil, true
+		}
+	}
+	f := &httpFlight{c: c, fd: fd, slot: slot, req: []byte(c.request()), start: start, dl: start.Add(timeoutOr(c.Timeout))}
 	switch err := startConnect(fd, c.Addr); err {
 	case nil:
 		if r, done := f.write(); done {
@@ -46,6 +54,7 @@ func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
 type httpFlight struct {
 	c     *HTTP
 	fd    int
+	slot  *int // where the loop keeps a socket for reuse
 	state uint8
 	req   []byte
 	sent  int
@@ -65,7 +74,7 @@ const (
 // on it (it always does: quickCheck offers a flight only to a loop that
 // polls). It starts afresh.
 func (f *httpFlight) Check(ctx context.Context) Result {
-	f.release()
+	f.release(false)
 	return f.c.Check(ctx)
 }
 
@@ -87,7 +96,7 @@ func (f *httpFlight) ready(*quickState) (Result, bool) {
 		case nil, unix.EISCONN:
 			return f.write()
 		default:
-			f.release()
+			f.release(false)
 			return down(f.start, "connect", os.NewSyscallError("connect", err)), true
 		}
 	case flightWrite:
@@ -107,7 +116,7 @@ func (f *httpFlight) write() (Result, bool) {
 		case err == unix.EINTR:
 			continue
 		case err != nil:
-			f.release()
+			f.release(false)
 			return down(f.start, "write request", os.NewSyscallError("write", err)), true
 		}
 		f.sent += n
@@ -154,10 +163,10 @@ func (f *httpFlight) read() (Result, bool) {
 func (f *httpFlight) expire(_ *quickState, err error) Result {
 	switch f.state {
 	case flightConnect:
-		f.release()
+		f.release(false)
 		return down(f.start, "connect", err)
 	case flightWrite:
-		f.release()
+		f.release(false)
 		return down(f.start, "write request", err)
 	}
 	// Judge what came, cut short as a deadline cuts a blocking read; as
@@ -186,13 +195,20 @@ func (f *httpFlight) judge(err error, wrap func(error) error) Result {
 		wrap = func(err error) error { return err }
 	}
 	res := f.c.judge(f.start, r, wrap)
-	f.release()
+	f.release(err == nil)
 	return res
 }
 
-func (f *httpFlight) release() {
+// release lets go of the socket, back to the loop for reuse after a clean
+// exchange (a disconnect resets the connection, as a close would), and of
+// the buffer.
+func (f *httpFlight) release(reuse bool) {
 	if f.fd >= 0 {
-		unix.Close(f.fd)
+		if reuse && *f.slot < 0 && disconnect(f.fd) == nil {
+			*f.slot = f.fd
+		} else {
+			unix.Close(f.fd)
+		}
 		f.fd = -1
 	}
 	if cap(f.buf) == flightBuf {

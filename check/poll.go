@@ -90,13 +90,13 @@ func (f *flights) collect(q *quickState, out []job) []job {
 		}
 		r, done := fl.op.ready(q)
 		if done {
-			out = f.finish(fl, r, out)
+			out = f.finish(q, fl, r, out)
 			continue
 		}
 		if fd, ev := fl.op.pollFD(); ev != fl.events {
 			fl.events = ev
 			if err := f.w.watch(fd, ev, false); err != nil {
-				out = f.finish(fl, fl.op.expire(q, err), out)
+				out = f.finish(q, fl, fl.op.expire(q, err), out)
 			}
 		}
 	}
@@ -104,12 +104,17 @@ func (f *flights) collect(q *quickState, out []job) []job {
 	now := time.Now()
 	for d := f.next(); !d.IsZero() && !d.After(now); d = f.next() {
 		fl := f.pop()
-		out = f.finish(fl, fl.op.expire(q, errTimeout), out)
+		out = f.finish(q, fl, fl.op.expire(q, errTimeout), out)
 	}
 	return out
 }
 
-func (f *flights) finish(fl *flight, r Result, out []job) []job {
+func (f *flights) finish(q *quickState, fl *flight, r Result, out []job) []job {
+	if q.holds(fl.fd) {
+		// Kept for reuse: out of the epoll set, where an idle socket
+		// would report a hang-up at every wait.
+		f.w.unwatch(fl.fd)
+	}
 	fl.over = true
 	delete(f.byFD, int32(fl.fd))
 	delete(f.byEntry, fl.j.e)
@@ -124,7 +129,7 @@ func (f *flights) cancel(q *quickState, e *entry, out []job) []job {
 	if fl == nil || fl.over {
 		return out
 	}
-	return f.finish(fl, fl.op.expire(q, context.Canceled), out)
+	return f.finish(q, fl, fl.op.expire(q, context.Canceled), out)
 }
 
 // abort expires every check in flight.

@@ -3,6 +3,10 @@ package check
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -106,5 +110,53 @@ func TestFlights(t *testing.T) {
 	f.abort(q, ErrClosed)
 	if !errors.Is(keep.expired, ErrClosed) || f.len() != 0 {
 		t.Fatalf("abort: %v, %d flights left", keep.expired, f.len())
+	}
+}
+
+// TestHTTPFlightsReuse: HTTP checks on the poller reuse one socket, which
+// leaves the epoll set while it idles (else every wait would return at
+// once with its hang-up).
+func TestHTTPFlightsReuse(t *testing.T) {
+	noFDLeak(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	w, err := newEventWaker()
+	if err != nil {
+		t.Skip(err)
+	}
+	defer w.close()
+	q := newQuickState()
+	q.poll = true
+	defer q.close()
+	f := newFlights(w)
+	c := &HTTP{Addr: srv.Listener.Addr().(*net.TCPAddr).AddrPort(), Timeout: 5 * time.Second}
+	fd := -1
+	for i := range 20 {
+		r, rest, done := c.quickCheck(q)
+		if !done {
+			if r, added := f.add(q, rest.(pollOp), job{}); !added {
+				t.Fatalf("check %d: add failed: %+v", i, r)
+			}
+			for !done {
+				w.arm(time.Second)
+				w.sleep()
+				if out := f.collect(q, nil); len(out) > 0 {
+					r, done = out[0].r, true
+				}
+			}
+		}
+		if !r.Up {
+			t.Fatalf("check %d: %+v", i, r)
+		}
+		if i == 0 {
+			fd = q.http4
+		}
+		if q.http4 < 0 || q.http4 != fd {
+			t.Fatalf("check %d: socket %d kept, want %d reused", i, q.http4, fd)
+		}
+		w.poll()
+		if len(w.ready) != 0 {
+			t.Fatalf("check %d: the idle socket is still watched: %+v", i, w.ready)
+		}
 	}
 }

@@ -21,21 +21,27 @@ type quickChecker interface {
 // quickState is scratch state owned by the Monitor's scheduling goroutine
 // and kept between checks.
 type quickState struct {
-	// tcp4 and tcp6 are idle TCP sockets for reuse, or -1.
-	tcp4, tcp6 int
+	// tcp4 and tcp6 are idle sockets for TCP checks (set up for
+	// half-open handshakes), http4 and http6 for HTTP checks, or -1.
+	tcp4, tcp6, http4, http6 int
 	// poll reports that the caller can wait on a rest that is a pollOp
 	// (checks that can only continue that way decline otherwise).
 	poll bool
 }
 
-func newQuickState() *quickState { return &quickState{tcp4: -1, tcp6: -1} }
+func newQuickState() *quickState { return &quickState{tcp4: -1, tcp6: -1, http4: -1, http6: -1} }
 
 // close releases what q holds.
 func (q *quickState) close() {
-	for _, fd := range []*int{&q.tcp4, &q.tcp6} {
+	for _, fd := range []*int{&q.tcp4, &q.tcp6, &q.http4, &q.http6} {
 		if *fd >= 0 {
 			unix.Close(*fd)
 			*fd = -1
 		}
 	}
+}
+
+// holds reports whether fd is one of q's idle sockets.
+func (q *quickState) holds(fd int) bool {
+	return fd >= 0 && (fd == q.tcp4 || fd == q.tcp6 || fd == q.http4 || fd == q.http6)
 }

@@ -127,6 +127,9 @@ func (w *eventWaker) watch(fd int, events uint32, add bool) error {
 	return unix.EpollCtl(w.ep, op, fd, &unix.EpollEvent{Events: events, Fd: int32(fd)})
 }
 
+// unwatch removes fd from the epoll set.
+func (w *eventWaker) unwatch(fd int) { unix.EpollCtl(w.ep, unix.EPOLL_CTL_DEL, fd, nil) }
+
 func (w *eventWaker) close() {
 	unix.Close(w.ep)
 	unix.Close(w.ev)
