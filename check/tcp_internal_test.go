@@ -153,6 +153,13 @@ func TestTCPQuickNotForBind(t *testing.T) {
 // silentListener returns a loopback listener whose accept queue is full,
 // so that further SYNs are dropped and connects hang.
 func silentListener(t *testing.T) netip.AddrPort {
+	ap, _ := silentListenerFD(t)
+	return ap
+}
+
+// silentListenerFD is silentListener that also returns the listening
+// socket, so that the test can accept (and so unblock the queue).
+func silentListenerFD(t *testing.T) (netip.AddrPort, int) {
 	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -170,7 +177,7 @@ func silentListener(t *testing.T) netip.AddrPort {
 	for i := 0; ; i++ {
 		c, err := net.DialTimeout("tcp", ap.String(), 200*time.Millisecond)
 		if err != nil {
-			return ap // the queue is full
+			return ap, fd // the queue is full
 		}
 		t.Cleanup(func() { c.Close() })
 		if i == 10 {
@@ -179,40 +186,55 @@ func silentListener(t *testing.T) netip.AddrPort {
 	}
 }
 
-// BenchmarkTCPPaths compares one loopback TCP check by TCP.Check (a fresh
-// socket on Go's poller) with the Monitor's quick path (a reused socket),
-// in CPU time per check, kernel included.
-func BenchmarkTCPPaths(b *testing.B) {
-	var addrs []netip.AddrPort
-	for i := range 100 {
-		ln, err := net.Listen("tcp4", netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 3, 0, byte(i + 1)}), 0).String())
-		if err != nil {
-			b.Skip(err)
+// TestTCPFlightCompletes: a handshake that completes on the poller, after
+// the listener's queue frees up and the SYN is sent again, passes, and its
+// socket is kept for reuse out of the epoll set.
+func TestTCPFlightCompletes(t *testing.T) {
+	noFDLeak(t)
+	ap, lfd := silentListenerFD(t)
+	w, err := newEventWaker()
+	if err != nil {
+		t.Skip(err)
+	}
+	defer w.close()
+	q := newQuickState()
+	q.poll = true
+	defer q.close()
+	f := newFlights(w)
+	_, rest, done := TCP{Addr: ap, Timeout: 10 * time.Second}.quickCheck(q)
+	if done || rest == nil {
+		t.Fatal("the handshake did not wait")
+	}
+	if _, added := f.add(q, rest.(pollOp), job{}); !added {
+		t.Fatal("add failed")
+	}
+	// Free the queue: the kernel's retransmitted SYN (after about 1 s)
+	// then gets an answer.
+	nfd, _, err := syscall.Accept(lfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(nfd)
+	var r Result
+	for i := 0; ; i++ {
+		w.arm(100 * time.Millisecond)
+		w.sleep()
+		if out := f.collect(q, nil); len(out) > 0 {
+			r = out[0].r
+			break
 		}
-		b.Cleanup(func() { ln.Close() })
-		addrs = append(addrs, ln.Addr().(*net.TCPAddr).AddrPort())
-	}
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	run := func(b *testing.B, check func(TCP) Result) {
-		b.ReportAllocs()
-		c0 := cpu()
-		for i := 0; b.Loop(); i++ {
-			if r := check(TCP{Addr: addrs[i%len(addrs)]}); !r.Up {
-				b.Fatal(r.Reason)
-			}
+		if i == 100 { // a safety net only; the timeout ends it first
+			t.Fatal("no result")
 		}
-		b.ReportMetric(float64(cpu()-c0)/1e3/float64(b.N), "cpu-us/check")
 	}
-	b.Run("Check", func(b *testing.B) {
-		run(b, func(c TCP) Result { return c.Check(context.Background()) })
-	})
-	b.Run("quick", func(b *testing.B) {
-		q := newQuickState()
-		defer q.close()
-		run(b, func(c TCP) Result { r, _, _ := c.quickCheck(q); return r })
-	})
+	if !r.Up {
+		t.Fatalf("%+v, want up once the queue had room", r)
+	}
+	if q.tcp4 < 0 {
+		t.Fatal("the socket was not kept for reuse")
+	}
+	w.poll()
+	if len(w.ready) != 0 {
+		t.Fatalf("the idle socket is still watched: %+v", w.ready)
+	}
 }
