@@ -229,7 +229,9 @@ func benchMonitor(b *testing.B, addrs []netip.AddrPort, mk func(netip.AddrPort) 
 		t0 := time.Now()
 		tot0 := m.Totals()
 		a0 := activeOpens()
+		w0 := runqWait(os.Getpid())
 		time.Sleep(d)
+		w1 := runqWait(os.Getpid())
 		u1, s1 := cpuSelfSplit()
 		el := time.Since(t0)
 		a1 := activeOpens()
@@ -264,6 +266,9 @@ func benchMonitor(b *testing.B, addrs []netip.AddrPort, mk func(netip.AddrPort) 
 		b.ReportMetric(float64(a1-a0)/el.Seconds(), "syn/s")
 		b.ReportMetric(float64(c1-c0)/1e3/float64(max(n1-n0, 1)), "cpu-us/check")
 		b.ReportMetric(float64(worst)/1e6, "drift-max-ms")
+		// Time this process's threads were runnable but not running: the
+		// host's share of any drift.
+		b.ReportMetric(float64(w1-w0)/1e6/el.Seconds(), "runq-wait-ms/s")
 		b.ReportMetric(float64(lates[len(lates)*99/100])/1e6, "drift-p99target-ms")
 		// Lateness quantiles over the measuring window only (the
 		// maxima above include the start).
@@ -304,6 +309,7 @@ func benchHAProxy(b *testing.B, lns listeners, addrs []netip.AddrPort, extra str
 		t0 := time.Now()
 		h0 := lns.served(b)
 		a0 := activeOpens()
+		w0 := runqWait(pid)
 		if rssKiB(pid) == 0 {
 			cmd.Wait()
 			b.Fatalf("haproxy exited:\n%s", out.String())
@@ -312,6 +318,7 @@ func benchHAProxy(b *testing.B, lns listeners, addrs []netip.AddrPort, extra str
 		c1, sy1 := cpuPid(pid)
 		el := time.Since(t0)
 		a1 := activeOpens()
+		w1 := runqWait(pid)
 		h1 := lns.served(b)
 		rss := rssKiB(pid)
 		syscall.Kill(-pid, syscall.SIGKILL)
@@ -333,6 +340,7 @@ func benchHAProxy(b *testing.B, lns listeners, addrs []netip.AddrPort, extra str
 		b.ReportMetric(float64(checks)/el.Seconds(), "checks/s")
 		b.ReportMetric(float64(a1-a0)/el.Seconds(), "syn/s")
 		b.ReportMetric(float64(c1-c0)/1e3/float64(max(checks, 1)), "cpu-us/check")
+		b.ReportMetric(float64(w1-w0)/1e6/el.Seconds(), "runq-wait-ms/s")
 	}
 }
 
@@ -361,6 +369,23 @@ func activeOpens() uint64 {
 		}
 	}
 	return 0
+}
+
+// runqWait returns how long the threads of a process have waited for a
+// CPU (the second field of /proc/PID/task/TID/schedstat, summed).
+func runqWait(pid int) time.Duration {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		var run, wait int64
+		fmt.Sscan(string(b), &run, &wait)
+		sum += time.Duration(wait)
+	}
+	return sum
 }
 
 // cpuSelf returns this process's user+system CPU time.
