@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -207,9 +208,7 @@ func connectTo(fd int, addr netip.AddrPort) error {
 		*(*[2]byte)(unsafe.Pointer(&p.Port)) = [2]byte{byte(port >> 8), byte(port)}
 		p.Addr = a.As16()
 		if z := a.Zone(); z != "" {
-			// Numeric zones only; names would need an interface lookup.
-			id, _ := strconv.ParseUint(z, 10, 32)
-			p.Scope_id = uint32(id)
+			p.Scope_id = zoneID(z)
 		}
 		n = unix.SizeofSockaddrInet6
 	}
@@ -310,8 +309,19 @@ func sockaddr(ap netip.AddrPort) (unix.Sockaddr, int) {
 	}
 	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
 	if z := a.Zone(); z != "" {
-		id, _ := strconv.ParseUint(z, 10, 32)
-		sa.ZoneId = uint32(id)
+		sa.ZoneId = zoneID(z)
 	}
 	return sa, unix.AF_INET6
+}
+
+// zoneID returns the interface index an IPv6 zone names: a number, or an
+// interface name looked up; 0 if there is none.
+func zoneID(z string) uint32 {
+	if id, err := strconv.ParseUint(z, 10, 32); err == nil {
+		return uint32(id)
+	}
+	if ifi, err := net.InterfaceByName(z); err == nil {
+		return uint32(ifi.Index)
+	}
+	return 0
 }

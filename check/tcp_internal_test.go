@@ -238,3 +238,26 @@ func TestTCPFlightCompletes(t *testing.T) {
 		t.Fatalf("the idle socket is still watched: %+v", w.ready)
 	}
 }
+
+func TestZoneID(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Skip("no lo")
+	}
+	for z, want := range map[string]uint32{"7": 7, "lo": uint32(lo.Index), "no-such-if0": 0} {
+		if got := zoneID(z); got != want {
+			t.Errorf("zoneID(%q) = %d, want %d", z, got, want)
+		}
+	}
+	// A link-local address with a named zone: the check reaches a
+	// listener on it through either path.
+	ln, err := net.Listen("tcp6", "[fe80::1%lo]:0")
+	if err != nil {
+		t.Skipf("no link-local address on lo: %v", err)
+	}
+	defer ln.Close()
+	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	if r := (TCP{Addr: ap}).Check(context.Background()); !r.Up {
+		t.Errorf("Check: %+v", r)
+	}
+}
