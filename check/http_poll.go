@@ -30,8 +30,12 @@ func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
 	fd := *slot
 	*slot = -1
 	if fd < 0 {
+		// Set up like a TCP check's socket: the handshake's final ACK
+		// waits for the request and goes out with it (HAProxy's HTTP
+		// checks do the same with TCP_QUICKACK off), one packet less
+		// for both sides.
 		var err error
-		if fd, err = streamSocket(c.Addr); err != nil {
+		if fd, err = tcpSocket(c.Addr); err != nil {
 			return down(start, "connect", err), nil, true
 		}
 	}
