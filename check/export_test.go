@@ -8,38 +8,73 @@ import (
 // Test helpers shared with the external tests of package check_test.
 var SilentListener = silentListener
 
-// PollCheck runs c as a Monitor with the system clock would: its quick
-// path on a loop's poller when it has one, Check otherwise.
-func PollCheck(c Checker) Result {
-	qc, ok := c.(quickChecker)
+// testPoller is a Monitor loop's poller for tests: an eventWaker, scratch
+// state that polls, and the flights on it.
+type testPoller struct {
+	w *eventWaker
+	q *quickState
+	f *flights
+}
+
+func newTestPoller() (*testPoller, error) {
 	w, err := newEventWaker()
-	if !ok || err != nil {
-		return c.Check(context.Background())
+	if err != nil {
+		return nil, err
 	}
-	defer w.close()
 	q := newQuickState()
-	defer q.close()
 	q.poll = true
-	r, rest, done := qc.quickCheck(q)
-	if done {
-		return r
+	return &testPoller{w: w, q: q, f: newFlights(w)}, nil
+}
+
+func (p *testPoller) close() {
+	p.f.abort(p.q, ErrClosed)
+	p.q.close()
+	p.w.close()
+}
+
+// start begins a check as the loop would: its result if it is known at
+// once, or, in flight, ok false.
+func (p *testPoller) start(c Checker) (r Result, ok bool) {
+	qc, isQuick := c.(quickChecker)
+	if !isQuick {
+		return c.Check(context.Background()), true
 	}
-	if rest == nil {
-		return c.Check(context.Background())
+	r, rest, done := qc.quickCheck(p.q)
+	switch op, isOp := rest.(pollOp); {
+	case done:
+		return r, true
+	case rest == nil:
+		return c.Check(context.Background()), true
+	case !isOp:
+		return rest.Check(context.Background()), true
+	default:
+		r, added := p.f.add(p.q, op, job{})
+		return r, !added
 	}
-	op, ok := rest.(pollOp)
-	if !ok {
-		return rest.Check(context.Background())
-	}
-	f := newFlights(w)
-	if r, added := f.add(q, op, job{}); !added {
-		return r
-	}
+}
+
+// wait returns the result of the check in flight; the check's own
+// deadline ends the wait.
+func (p *testPoller) wait() Result {
 	for {
-		w.arm(time.Until(f.next()) + time.Millisecond)
-		w.sleep()
-		if out := f.collect(q, nil); len(out) > 0 {
+		p.w.arm(time.Until(p.f.next()) + time.Millisecond)
+		p.w.sleep()
+		if out := p.f.collect(p.q, nil); len(out) > 0 {
 			return out[0].r
 		}
 	}
+}
+
+// PollCheck runs c as a Monitor with the system clock would: its quick
+// path on a loop's poller when it has one, Check otherwise.
+func PollCheck(c Checker) Result {
+	p, err := newTestPoller()
+	if err != nil {
+		return c.Check(context.Background())
+	}
+	defer p.close()
+	if r, ok := p.start(c); ok {
+		return r
+	}
+	return p.wait()
 }

@@ -23,23 +23,14 @@ func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
 		return Result{}, nil, false
 	}
 	start := time.Now()
-	slot := &q.http6
-	if a := c.Addr.Addr(); a.Is4() || a.Is4In6() {
-		slot = &q.http4
+	// The socket is set up like a TCP check's: the handshake's final ACK
+	// waits for the request and goes out with it (HAProxy's HTTP checks
+	// do the same with TCP_QUICKACK off), one packet less for both sides.
+	fd, err := q.take(c.Addr)
+	if err != nil {
+		return down(start, "connect", err), nil, true
 	}
-	fd := *slot
-	*slot = -1
-	if fd < 0 {
-		// Set up like a TCP check's socket: the handshake's final ACK
-		// waits for the request and goes out with it (HAProxy's HTTP
-		// checks do the same with TCP_QUICKACK off), one packet less
-		// for both sides.
-		var err error
-		if fd, err = tcpSocket(c.Addr); err != nil {
-			return down(start, "connect", err), nil, true
-		}
-	}
-	f := &httpFlight{c: c, fd: fd, slot: slot, req: []byte(c.request()), start: start, dl: start.Add(timeoutOr(c.Timeout))}
+	f := &httpFlight{c: c, fd: fd, q: q, req: []byte(c.request()), start: start, dl: start.Add(timeoutOr(c.Timeout))}
 	switch err := startConnect(fd, c.Addr); err {
 	case nil:
 		if r, done := f.write(); done {
@@ -58,7 +49,7 @@ func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
 type httpFlight struct {
 	c     *HTTP
 	fd    int
-	slot  *int // where the loop keeps a socket for reuse
+	q     *quickState // where the loop keeps sockets for reuse
 	state uint8
 	req   []byte
 	sent  int
@@ -208,8 +199,8 @@ func (f *httpFlight) judge(err error, wrap func(error) error) Result {
 // the buffer.
 func (f *httpFlight) release(reuse bool) {
 	if f.fd >= 0 {
-		if reuse && *f.slot < 0 && disconnect(f.fd) == nil {
-			*f.slot = f.fd
+		if reuse {
+			f.q.put(f.fd, f.c.Addr)
 		} else {
 			unix.Close(f.fd)
 		}

@@ -47,14 +47,8 @@ func (p *pipeOp) expire(_ *quickState, err error) Result {
 // do not pile up in the deadline heap, and abort ends the rest.
 func TestFlights(t *testing.T) {
 	noFDLeak(t)
-	w, err := newEventWaker()
-	if err != nil {
-		t.Skip(err)
-	}
-	defer w.close()
-	q := newQuickState()
-	defer q.close()
-	f := newFlights(w)
+	p := newPoller(t)
+	w, q, f := p.w, p.q, p.f
 	far := time.Now().Add(time.Hour)
 
 	// Many flights that finish at once: the heap stays small.
@@ -120,43 +114,37 @@ func TestHTTPFlightsReuse(t *testing.T) {
 	noFDLeak(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer srv.Close()
-	w, err := newEventWaker()
-	if err != nil {
-		t.Skip(err)
-	}
-	defer w.close()
-	q := newQuickState()
-	q.poll = true
-	defer q.close()
-	f := newFlights(w)
+	p := newPoller(t)
 	c := &HTTP{Addr: srv.Listener.Addr().(*net.TCPAddr).AddrPort(), Timeout: 5 * time.Second}
 	fd := -1
 	for i := range 20 {
-		r, rest, done := c.quickCheck(q)
-		if !done {
-			if r, added := f.add(q, rest.(pollOp), job{}); !added {
-				t.Fatalf("check %d: add failed: %+v", i, r)
-			}
-			for !done {
-				w.arm(time.Second)
-				w.sleep()
-				if out := f.collect(q, nil); len(out) > 0 {
-					r, done = out[0].r, true
-				}
-			}
+		r, ok := p.start(c)
+		if !ok {
+			r = p.wait()
 		}
 		if !r.Up {
 			t.Fatalf("check %d: %+v", i, r)
 		}
 		if i == 0 {
-			fd = q.http4
+			fd = p.q.tcp4
 		}
-		if q.http4 < 0 || q.http4 != fd {
-			t.Fatalf("check %d: socket %d kept, want %d reused", i, q.http4, fd)
+		if p.q.tcp4 < 0 || p.q.tcp4 != fd {
+			t.Fatalf("check %d: socket %d kept, want %d reused", i, p.q.tcp4, fd)
 		}
-		w.poll()
-		if len(w.ready) != 0 {
-			t.Fatalf("check %d: the idle socket is still watched: %+v", i, w.ready)
+		p.w.poll()
+		if len(p.w.ready) != 0 {
+			t.Fatalf("check %d: the idle socket is still watched: %+v", i, p.w.ready)
 		}
 	}
+}
+
+// newPoller returns a testPoller closed when the test ends.
+func newPoller(t *testing.T) *testPoller {
+	t.Helper()
+	p, err := newTestPoller()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(p.close)
+	return p
 }

@@ -58,25 +58,13 @@ func (c TCP) quickCheck(q *quickState) (Result, Checker, bool) {
 	if c.Bind.IsValid() || !c.Addr.IsValid() {
 		return Result{}, nil, false // a bound socket keeps its address: not shared
 	}
-	slot := &q.tcp6
-	if a := c.Addr.Addr(); a.Is4() || a.Is4In6() {
-		slot = &q.tcp4
-	}
-	fd := *slot
-	*slot = -1
-	if fd < 0 {
-		var err error
-		if fd, err = tcpSocket(c.Addr); err != nil {
-			return down(time.Now(), "connect", err), nil, true
-		}
+	fd, err := q.take(c.Addr)
+	if err != nil {
+		return down(time.Now(), "connect", err), nil, true
 	}
 	switch err := startConnect(fd, c.Addr); err {
 	case nil:
-		if disconnect(fd) == nil {
-			*slot = fd
-		} else {
-			unix.Close(fd)
-		}
+		q.put(fd, c.Addr)
 		return Result{Up: true}, nil, true
 	case unix.EALREADY:
 		now := time.Now()
@@ -112,15 +100,7 @@ func (w *tcpWait) ready(q *quickState) (Result, bool) {
 	case unix.EALREADY, unix.EINPROGRESS:
 		return Result{}, false
 	case nil, unix.EISCONN:
-		slot := &q.tcp6
-		if a := w.addr.Addr(); a.Is4() || a.Is4In6() {
-			slot = &q.tcp4
-		}
-		if *slot < 0 && disconnect(w.fd) == nil {
-			*slot = w.fd
-		} else {
-			unix.Close(w.fd)
-		}
+		q.put(w.fd, w.addr)
 		return up(w.start), true
 	default:
 		unix.Close(w.fd)

@@ -192,21 +192,9 @@ func silentListenerFD(t *testing.T) (netip.AddrPort, int) {
 func TestTCPFlightCompletes(t *testing.T) {
 	noFDLeak(t)
 	ap, lfd := silentListenerFD(t)
-	w, err := newEventWaker()
-	if err != nil {
-		t.Skip(err)
-	}
-	defer w.close()
-	q := newQuickState()
-	q.poll = true
-	defer q.close()
-	f := newFlights(w)
-	_, rest, done := TCP{Addr: ap, Timeout: 10 * time.Second}.quickCheck(q)
-	if done || rest == nil {
+	p := newPoller(t)
+	if _, ok := p.start(TCP{Addr: ap, Timeout: 10 * time.Second}); ok {
 		t.Fatal("the handshake did not wait")
-	}
-	if _, added := f.add(q, rest.(pollOp), job{}); !added {
-		t.Fatal("add failed")
 	}
 	// Free the queue: the kernel's retransmitted SYN (after about 1 s)
 	// then gets an answer.
@@ -215,27 +203,16 @@ func TestTCPFlightCompletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	syscall.Close(nfd)
-	var r Result
-	for i := 0; ; i++ {
-		w.arm(100 * time.Millisecond)
-		w.sleep()
-		if out := f.collect(q, nil); len(out) > 0 {
-			r = out[0].r
-			break
-		}
-		if i == 100 { // a safety net only; the timeout ends it first
-			t.Fatal("no result")
-		}
-	}
+	r := p.wait()
 	if !r.Up {
 		t.Fatalf("%+v, want up once the queue had room", r)
 	}
-	if q.tcp4 < 0 {
+	if p.q.tcp4 < 0 {
 		t.Fatal("the socket was not kept for reuse")
 	}
-	w.poll()
-	if len(w.ready) != 0 {
-		t.Fatalf("the idle socket is still watched: %+v", w.ready)
+	p.w.poll()
+	if len(p.w.ready) != 0 {
+		t.Fatalf("the idle socket is still watched: %+v", p.w.ready)
 	}
 }
 
