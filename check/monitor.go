@@ -180,7 +180,13 @@ func NewMonitor(cfg MonitorConfig) *Monitor {
 		jobs: make(chan job, cfg.Concurrency),
 	}
 	m.w = newClockWaker(cfg.Clock, ctx)
-	if _, ok := cfg.Clock.(SystemClock); ok {
+	// The event loop sleeps in epoll_wait holding its P, the Go runtime's
+	// right to run goroutines, until the runtime takes it back: with one P
+	// (GOMAXPROCS=1, a one-CPU container) every other goroutine of the
+	// program would wait milliseconds at each of its sleeps. There the
+	// loop sleeps on a Go timer instead, and checks in flight wait on the
+	// workers.
+	if _, ok := cfg.Clock.(SystemClock); ok && runtime.GOMAXPROCS(0) > 1 {
 		if w, err := newEventWaker(); err == nil {
 			m.w = w
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -172,4 +173,26 @@ func TestMonitorRemoveEndsFlight(t *testing.T) {
 	waitFDs("check in flight", func(n int) bool { return n > n0 })
 	m.Remove("hung")
 	waitFDs("after Remove", func(n int) bool { return n <= n0 })
+}
+
+// TestMonitorOneP: with a single P the Monitor does not block it in
+// epoll_wait; it sleeps on a Go timer, and its checks still run.
+func TestMonitorOneP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	_, live := listen(t, "tcp4", "127.0.0.1:0")
+	m := NewMonitor(MonitorConfig{Seed: 10})
+	defer m.Close()
+	if _, ok := m.w.(*clockWaker); !ok {
+		t.Fatalf("waker %T with GOMAXPROCS=1, want a clockWaker", m.w)
+	}
+	m.Add(Target{ID: "live", Checker: TCP{Addr: live}, Policy: HAProxy{Inter: time.Millisecond}})
+	for i := 0; ; i++ {
+		if st, _ := m.Stats("live"); st.Checks >= 3 && st.Up {
+			break
+		}
+		if i == 5000 { // a safety net only
+			t.Fatal("no checks")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
