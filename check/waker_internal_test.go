@@ -59,7 +59,10 @@ func TestMonitorRealClockNoLeaks(t *testing.T) {
 	noFDLeak(t)
 	_, live := listen(t, "tcp4", "127.0.0.1:0")
 	silent := silentListener(t)
-	m := NewMonitor(MonitorConfig{Seed: 8, Concurrency: 2})
+	// Enough workers for the hung checks where they run on workers (with
+	// one P).
+	m := NewMonitor(MonitorConfig{Seed: 8, Concurrency: 8})
+	t.Cleanup(func() { m.Close() })
 	pol := HAProxy{Inter: 10 * time.Millisecond}
 	m.Add(Target{ID: "live", Checker: TCP{Addr: live}, Policy: pol})
 	m.Add(Target{ID: "silent", Checker: TCP{Addr: silent, Timeout: 20 * time.Millisecond}, Policy: pol})
