@@ -38,8 +38,8 @@
 //
 // Like HAProxy, a Monitor on the system clock is an event loop: TCP and
 // plain HTTP checks run on its scheduling goroutine, which waits on their
-// sockets with epoll, with no goroutine, context or allocation per TCP
-// check. A TCP check reuses one socket (connect(AF_UNSPEC) resets the
+// sockets with epoll (given more than one P to hold while it sleeps), with
+// no goroutine, context or allocation per TCP check. A TCP check reuses one socket (connect(AF_UNSPEC) resets the
 // connection and frees its port), and is still a real handshake: SYN,
 // SYN-ACK, then a reset in place of the final ACK, so the server never
 // accepts a connection. Other checks (TLS, DNS, SMTP, scripts, ...) run on
