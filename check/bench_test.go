@@ -228,9 +228,13 @@ func benchMonitor(b *testing.B, addrs []netip.AddrPort, mk func(netip.AddrPort) 
 		u0, s0 := cpuSelfSplit()
 		t0 := time.Now()
 		tot0 := m.Totals()
+		a0 := activeOpens()
+		w0 := runqWait(os.Getpid())
 		time.Sleep(d)
+		w1 := runqWait(os.Getpid())
 		u1, s1 := cpuSelfSplit()
 		el := time.Since(t0)
+		a1 := activeOpens()
 		c0, c1 := u0+s0, u1+s1
 		tot1 := m.Totals()
 		n0, n1, worst := tot0.Checks, tot1.Checks, tot1.MaxLateness
@@ -259,7 +263,12 @@ func benchMonitor(b *testing.B, addrs []netip.AddrPort, mk func(netip.AddrPort) 
 		b.ReportMetric(100*float64(s1-s0)/float64(el), "sys%")
 		b.ReportMetric(float64(rssKiB(os.Getpid()))/1024, "rss-MiB")
 		b.ReportMetric(float64(n1-n0)/el.Seconds(), "checks/s")
+		b.ReportMetric(float64(a1-a0)/el.Seconds(), "syn/s")
+		b.ReportMetric(float64(c1-c0)/1e3/float64(max(n1-n0, 1)), "cpu-us/check")
 		b.ReportMetric(float64(worst)/1e6, "drift-max-ms")
+		// Time this process's threads were runnable but not running: the
+		// host's share of any drift.
+		b.ReportMetric(float64(w1-w0)/1e6/el.Seconds(), "runq-wait-ms/s")
 		b.ReportMetric(float64(lates[len(lates)*99/100])/1e6, "drift-p99target-ms")
 		// Lateness quantiles over the measuring window only (the
 		// maxima above include the start).
@@ -299,6 +308,8 @@ func benchHAProxy(b *testing.B, lns listeners, addrs []netip.AddrPort, extra str
 		c0, sy0 := cpuPid(pid)
 		t0 := time.Now()
 		h0 := lns.served(b)
+		a0 := activeOpens()
+		w0 := runqWait(pid)
 		if rssKiB(pid) == 0 {
 			cmd.Wait()
 			b.Fatalf("haproxy exited:\n%s", out.String())
@@ -306,6 +317,8 @@ func benchHAProxy(b *testing.B, lns listeners, addrs []netip.AddrPort, extra str
 		time.Sleep(d)
 		c1, sy1 := cpuPid(pid)
 		el := time.Since(t0)
+		a1 := activeOpens()
+		w1 := runqWait(pid)
 		h1 := lns.served(b)
 		rss := rssKiB(pid)
 		syscall.Kill(-pid, syscall.SIGKILL)
@@ -316,12 +329,63 @@ func benchHAProxy(b *testing.B, lns listeners, addrs []netip.AddrPort, extra str
 		b.ReportMetric(100*float64(c1-c0)/float64(el), "cpu%")
 		b.ReportMetric(100*float64(sy1-sy0)/float64(el), "sys%")
 		b.ReportMetric(float64(rss)/1024, "rss-MiB")
+		// HTTP checks reach the server, which counts them; TCP checks
+		// are half-open and never do, so they are counted by the
+		// connections opened on the host meanwhile (anything else
+		// running adds to that count).
+		checks := a1 - a0
 		if extra != "" {
-			// HTTP checks reach the server, which counts them; TCP
-			// checks are half-open and never do.
-			b.ReportMetric(float64(h1-h0)/el.Seconds(), "checks/s")
+			checks = uint64(h1 - h0)
+		}
+		b.ReportMetric(float64(checks)/el.Seconds(), "checks/s")
+		b.ReportMetric(float64(a1-a0)/el.Seconds(), "syn/s")
+		b.ReportMetric(float64(c1-c0)/1e3/float64(max(checks, 1)), "cpu-us/check")
+		b.ReportMetric(float64(w1-w0)/1e6/el.Seconds(), "runq-wait-ms/s")
+	}
+}
+
+// activeOpens returns the host's count of TCP connections opened
+// (ActiveOpens in /proc/net/snmp): a SYN count that sees half-open checks.
+func activeOpens() uint64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "Tcp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if n == "ActiveOpens" && i < len(f) {
+				v, _ := strconv.ParseUint(f[i], 10, 64)
+				return v
+			}
 		}
 	}
+	return 0
+}
+
+// runqWait returns how long the threads of a process have waited for a
+// CPU (the second field of /proc/PID/task/TID/schedstat, summed).
+func runqWait(pid int) time.Duration {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		var run, wait int64
+		fmt.Sscan(string(b), &run, &wait)
+		sum += time.Duration(wait)
+	}
+	return sum
 }
 
 // cpuSelf returns this process's user+system CPU time.

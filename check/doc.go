@@ -30,10 +30,18 @@
 //
 // # Monitor
 //
-// A Monitor runs any number of targets with a fixed pool of workers and a
-// single timer over a heap of due times. Each check is due one interval
-// after the previous one was due, not after it finished, so schedules do
-// not drift; first checks are spread over the first interval. Targets can
-// be added, updated and removed while it runs; transitions go to a
-// callback.
+// A Monitor runs any number of targets with one timer over a heap of due
+// times. Each check is due one interval after the previous one was due,
+// not after it finished, so schedules do not drift; first checks are
+// spread over the first interval. Targets can be added, updated and
+// removed while it runs; transitions go to a callback.
+//
+// Like HAProxy, a Monitor on the system clock is an event loop: TCP and
+// plain HTTP checks run on its scheduling goroutine, which waits on their
+// sockets with epoll (given more than one P to hold while it sleeps), with
+// no goroutine, context or allocation per TCP check. A TCP check reuses one socket (connect(AF_UNSPEC) resets the
+// connection and frees its port), and is still a real handshake: SYN,
+// SYN-ACK, then a reset in place of the final ACK, so the server never
+// accepts a connection. Other checks (TLS, DNS, SMTP, scripts, ...) run on
+// a bounded pool of worker goroutines.
 package check

@@ -148,26 +148,48 @@ func (c *HTTP) Check(ctx context.Context) Result {
 		}
 		conn = tc
 	}
+	if _, err := io.WriteString(conn, c.request()); err != nil {
+		return down(start, "write request", ioErr(ctx, err))
+	}
+	// Bound everything read from the peer, headers included, so a server
+	// streaming endless headers cannot grow memory.
+	return c.judge(start, io.LimitReader(conn, c.readLimit()), func(err error) error { return ioErr(ctx, err) })
+}
+
+// maxBody returns the body cap.
+func (c *HTTP) maxBody() int64 {
+	if c.MaxBody <= 0 {
+		return DefaultMaxBody
+	}
+	return c.MaxBody
+}
+
+// readLimit bounds all that a check reads from the peer.
+func (c *HTTP) readLimit() int64 { return 2*c.maxBody() + maxHeader }
+
+// request returns the GET request the check sends.
+func (c *HTTP) request() string {
+	host := c.Host
+	if host == "" {
+		host = c.Addr.String()
+	}
 	path := c.Path
 	if path == "" {
 		path = "/"
 	}
-	req := "GET " + path + " HTTP/1.0\r\nUser-Agent: lvskit-check\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"
-	if _, err := io.WriteString(conn, req); err != nil {
-		return down(start, "write request", ioErr(ctx, err))
-	}
-	max := c.MaxBody
-	if max <= 0 {
-		max = DefaultMaxBody
-	}
-	// Bound everything read from the peer, headers included, so a server
-	// streaming endless headers cannot grow memory.
+	return "GET " + path + " HTTP/1.0\r\nUser-Agent: lvskit-check\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"
+}
+
+// judge reads the response from r and decides the check; wrap explains
+// read errors (a deadline that cut a read short, say).
+func (c *HTTP) judge(start time.Time, r io.Reader, wrap func(error) error) Result {
+	max := c.maxBody()
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(io.LimitReader(conn, 2*max+maxHeader))
+	br.Reset(r)
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
 	if err != nil {
-		return down(start, "read response", ioErr(ctx, err))
+		return down(start, "read response", wrap(err))
 	}
 	defer resp.Body.Close()
 
@@ -188,7 +210,7 @@ func (c *HTTP) Check(ctx context.Context) Result {
 	n, err := io.CopyBuffer(w, io.LimitReader(resp.Body, max+1), *buf)
 	copyPool.Put(buf)
 	if err != nil {
-		return down(start, "read body", ioErr(ctx, err))
+		return down(start, "read body", wrap(err))
 	}
 	if n > max {
 		return failf(start, "body exceeds %d bytes", max)

@@ -92,12 +92,14 @@ func TestHTTP(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.c
 			c.Addr = addr
-			r := c.Check(context.Background())
-			if r.Up != tc.up {
-				t.Fatalf("Up = %v, want %v (%+v)", r.Up, tc.up, r)
-			}
-			if !tc.up {
-				mustContain(t, "Reason", r.Reason, tc.reason)
+			for _, way := range checkWays {
+				r := way.run(&c)
+				if r.Up != tc.up {
+					t.Fatalf("%s: Up = %v, want %v (%+v)", way.name, r.Up, tc.up, r)
+				}
+				if !tc.up {
+					mustContain(t, way.name+" Reason", r.Reason, tc.reason)
+				}
 			}
 		})
 	}
@@ -200,13 +202,15 @@ func TestHTTPBadServers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := serveRaw(t, tc.handle)
 			c := check.HTTP{Addr: addr, TLS: tc.tls, Timeout: 300 * time.Millisecond, MaxBody: 64 << 10}
-			r := c.Check(context.Background())
-			if r.Up {
-				t.Fatalf("up against a broken server: %+v", r)
-			}
-			mustContain(t, "Reason", r.Reason, tc.reason)
-			if r.Err == nil {
-				t.Errorf("Err is nil")
+			for _, way := range checkWays {
+				r := way.run(&c)
+				if r.Up {
+					t.Fatalf("%s: up against a broken server: %+v", way.name, r)
+				}
+				mustContain(t, way.name+" Reason", r.Reason, tc.reason)
+				if r.Err == nil {
+					t.Errorf("%s: Err is nil", way.name)
+				}
 			}
 		})
 	}
@@ -215,10 +219,22 @@ func TestHTTPBadServers(t *testing.T) {
 func TestHTTPTimeoutIsContextError(t *testing.T) {
 	noLeaks(t)
 	addr := serveRaw(t, func(c net.Conn) { io.Copy(io.Discard, c) })
-	r := (&check.HTTP{Addr: addr, Timeout: 100 * time.Millisecond}).Check(context.Background())
-	if r.Up || !errors.Is(r.Err, context.DeadlineExceeded) {
-		t.Fatalf("%+v, want down with DeadlineExceeded", r)
+	for _, way := range checkWays {
+		r := way.run(&check.HTTP{Addr: addr, Timeout: 100 * time.Millisecond})
+		if r.Up || !errors.Is(r.Err, context.DeadlineExceeded) {
+			t.Fatalf("%s: %+v, want down with DeadlineExceeded", way.name, r)
+		}
 	}
+}
+
+// checkWays are the two ways a check runs: Check, as a worker or a caller
+// runs it, and on a Monitor's poller (PollCheck).
+var checkWays = []struct {
+	name string
+	run  func(check.Checker) check.Result
+}{
+	{"Check", func(c check.Checker) check.Result { return c.Check(context.Background()) }},
+	{"poller", check.PollCheck},
 }
 
 func TestParseStatusCodes(t *testing.T) {

@@ -1,12 +1,12 @@
 package check
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -66,18 +66,26 @@ type Stats struct {
 
 // MonitorConfig configures a Monitor.
 type MonitorConfig struct {
-	// Concurrency bounds the checks running at once; zero means 64.
+	// Concurrency bounds the checks running at once on worker
+	// goroutines; zero means 64. With the system clock, TCP checks and
+	// plain HTTP checks run on the Monitor's own loop instead, without a
+	// goroutine each: a few thousand can be in flight there, each holding
+	// only a socket.
 	Concurrency int
 	// OnTransition receives transitions. It is called from the Monitor's
-	// worker goroutines, in order for any one target, and should not
-	// block for long; send to a buffered channel from it to consume
-	// transitions elsewhere.
+	// goroutines (its loop and its workers), in order for any one target,
+	// and should not block for long: while it runs on the loop no check
+	// starts. Send to a buffered channel from it to consume transitions
+	// elsewhere.
 	OnTransition func(Transition)
 	// Clock is the time source; nil means SystemClock.
 	Clock Clock
 	// Seed seeds the start jitter; zero picks a random seed.
 	Seed uint64
 }
+
+// never is the armed time of a loop with nothing to wait for.
+var never = time.Unix(1<<62, 0)
 
 // Errors returned by Monitor methods.
 var (
@@ -87,12 +95,17 @@ var (
 )
 
 // Monitor checks many targets, each on its own schedule, with one timer:
-// due times sit in a heap and one goroutine hands due targets to a fixed
+// due times sit in a heap and one goroutine, the scheduler, takes every
+// target due at once as a batch. Checks that can start without blocking
+// (TCP) run right there; a check whose outcome is known at once (a
+// loopback handshake, a refused port) finishes without any hand-off, and
+// one still in flight, like every other kind of check, goes to a fixed
 // pool of workers. Each next due time is computed from the previous due
 // time, not from when the check ended, so schedules do not drift.
 type Monitor struct {
 	cfg   MonitorConfig
 	clock Clock
+	epoch time.Time // the heap's origin of time
 	ctx   context.Context
 	stop  context.CancelFunc
 
@@ -102,31 +115,43 @@ type Monitor struct {
 	rnd     *rand.Rand
 	closed  bool
 	totals  Totals
-	armed   time.Time // due time the loop's timer is set for
+	// abandoned lists targets updated or removed while their check ran
+	// on the loop: if it is in flight on the poller, the loop ends it.
+	abandoned []*entry
+	// armed is the due time the loop's timer is set for while it
+	// sleeps (never when the heap is empty), and zero while it is awake
+	// and will look at the heap again before sleeping: only a target due
+	// before armed needs to wake it.
+	armed time.Time
 
-	kick chan struct{}
+	w    waker
 	jobs chan job
 	wg   sync.WaitGroup
 }
 
 type entry struct {
 	t       Target
+	quick   quickChecker // t.Checker's quick path, or nil
 	m       Machine
 	gen     uint64
 	due     time.Time
-	idx     int // index in the heap, -1 when out of it
 	running bool
-	cancel  context.CancelFunc
+	gone    bool               // removed, or the Monitor closed
+	cancel  context.CancelFunc // of a check on a worker
 	stats   Stats
 	last    Result // last reported dynamic fields
 }
 
 type job struct {
-	e   *entry
-	gen uint64
-	c   Checker
-	due time.Time
-	ctx context.Context
+	e     *entry
+	gen   uint64
+	c     Checker
+	q     quickChecker
+	due   time.Time
+	ctx   context.Context
+	start time.Time // when the check started; zero until it has
+	cont  bool      // c finishes what a quick check began
+	r     Result    // the result of a quick check
 }
 
 // NewMonitor starts a Monitor with no targets. Close stops it.
@@ -145,14 +170,26 @@ func NewMonitor(cfg MonitorConfig) *Monitor {
 	m := &Monitor{
 		cfg:     cfg,
 		clock:   cfg.Clock,
+		epoch:   cfg.Clock.Now(),
 		ctx:     ctx,
 		stop:    stop,
 		targets: make(map[string]*entry),
 		rnd:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		kick:    make(chan struct{}, 1),
 		// A buffer lets the loop hand out a burst of due targets without
 		// waiting for each worker to wake.
 		jobs: make(chan job, cfg.Concurrency),
+	}
+	m.w = newClockWaker(cfg.Clock, ctx)
+	// The event loop sleeps in epoll_wait holding its P, the Go runtime's
+	// right to run goroutines, until the runtime takes it back: with one P
+	// (GOMAXPROCS=1, a one-CPU container) every other goroutine of the
+	// program would wait milliseconds at each of its sleeps. There the
+	// loop sleeps on a Go timer instead, and checks in flight wait on the
+	// workers.
+	if _, ok := cfg.Clock.(SystemClock); ok && runtime.GOMAXPROCS(0) > 1 {
+		if w, err := newEventWaker(); err == nil {
+			m.w = w
+		}
 	}
 	m.wg.Add(1 + cfg.Concurrency)
 	go m.loop()
@@ -178,12 +215,12 @@ func (m *Monitor) Add(t Target) error {
 	if _, ok := m.targets[t.ID]; ok {
 		return fmt.Errorf("target %q: %w", t.ID, ErrExists)
 	}
-	e := &entry{t: t, m: t.Policy.NewMachine(), idx: -1}
+	e := &entry{t: t, m: t.Policy.NewMachine()}
+	e.quick, _ = t.Checker.(quickChecker)
 	e.stats.Up = e.m.Up()
 	e.due = m.clock.Now().Add(e.m.Start(m.rnd.Float64()))
 	m.targets[t.ID] = e
-	heap.Push(&m.due, e)
-	m.wake()
+	m.pushLocked(e)
 	return nil
 }
 
@@ -209,6 +246,7 @@ func (m *Monitor) Update(t Target) error {
 		return fmt.Errorf("target %q: %w", t.ID, ErrNotFound)
 	}
 	e.t = t
+	e.quick, _ = t.Checker.(quickChecker)
 	e.gen++
 	e.m = t.Policy.NewMachine()
 	now := m.clock.Now()
@@ -219,11 +257,12 @@ func (m *Monitor) Update(t Target) error {
 		tr = &Transition{ID: t.ID, Kind: StateChange, Up: e.stats.Up, Reason: "policy updated", At: now}
 	}
 	if e.running {
-		e.cancel()
+		// The check's end puts it back in the heap.
+		m.cancelLocked(e)
 	} else {
-		heap.Fix(&m.due, e.idx)
+		// Its old place in the heap is stale now (gen moved on).
+		m.pushLocked(e)
 	}
-	m.wake()
 	m.mu.Unlock()
 	m.deliver(tr)
 	return nil
@@ -248,11 +287,11 @@ func (m *Monitor) Remove(id string) error {
 func (m *Monitor) dropLocked(e *entry) *Transition {
 	delete(m.targets, e.t.ID)
 	e.gen++
+	e.gone = true
 	if e.running {
-		e.cancel()
-	} else if e.idx >= 0 {
-		heap.Remove(&m.due, e.idx)
+		m.cancelLocked(e)
 	}
+	// Its place in the heap, if any, is stale now.
 	if p, ok := e.t.Policy.(Keepalived); ok && p.Omega && e.stats.Up {
 		return &Transition{ID: e.t.ID, Kind: StateChange, Up: false, Reason: "removed", At: m.clock.Now()}
 	}
@@ -339,17 +378,36 @@ func (m *Monitor) Close() error {
 	}
 	m.mu.Unlock()
 	m.stop()
+	m.wake()
 	m.wg.Wait()
+	m.w.close()
 	for _, tr := range trs {
 		m.deliver(tr)
 	}
 	return nil
 }
 
-func (m *Monitor) wake() {
-	select {
-	case m.kick <- struct{}{}:
-	default:
+func (m *Monitor) wake() { m.w.wake() }
+
+// pushLocked schedules e at e.due, waking the loop only if it sleeps past
+// that time.
+func (m *Monitor) pushLocked(e *entry) {
+	m.due.push(e, m.epoch)
+	if !m.armed.IsZero() && e.due.Before(m.armed) {
+		m.armed = time.Time{} // one kick is enough
+		m.wake()
+	}
+}
+
+// cancelLocked cancels the check of e in flight: through its context on
+// a worker, or by asking the loop to drop it from its poller.
+func (m *Monitor) cancelLocked(e *entry) {
+	switch {
+	case e.cancel != nil:
+		e.cancel()
+	case !m.closed: // closing, the loop ends all flights
+		m.abandoned = append(m.abandoned, e)
+		m.wake()
 	}
 }
 
@@ -362,59 +420,192 @@ func (m *Monitor) deliver(tr *Transition) {
 // timerSlack is the granularity of the Monitor's timer.
 const timerSlack = time.Millisecond
 
-// loop is the single scheduler: it sleeps on one timer until the earliest
-// due time, then hands every due target to the workers.
+// yieldEvery is how often the loop passes through the Go scheduler; less
+// than the runtime's 10 ms before it preempts a running goroutine.
+const yieldEvery = 8 * time.Millisecond
+
+// loop is the scheduler: it sleeps on one timer until the earliest due
+// time, then takes every due target as a batch, runs the quick checks
+// among them itself and hands the rest to the workers.
 func (m *Monitor) loop() {
 	defer m.wg.Done()
 	defer close(m.jobs) // the loop is the only sender
-	timer := m.clock.NewTimer(time.Hour)
-	defer timer.Stop()
-	var batch []job
+	q := newQuickState()
+	defer q.close()
+	// With the system clock the loop also waits on the sockets of quick
+	// checks in flight itself (flights).
+	var fl *flights
+	if ew, ok := m.w.(*eventWaker); ok {
+		fl = newFlights(ew)
+		defer fl.abort(q, ErrClosed)
+	}
+	var batch, handoff, done []job
+	var trs []*Transition
+	var abandoned []*entry
+	var yielded time.Time
 	for {
 		m.mu.Lock()
-		now := m.clock.Now()
-		for len(m.due) > 0 && !m.due[0].due.After(now) {
-			e := heap.Pop(&m.due).(*entry)
-			ctx, cancel := context.WithCancel(m.ctx)
-			e.running, e.cancel = true, cancel
-			batch = append(batch, job{e: e, gen: e.gen, c: e.t.Checker, due: e.due, ctx: ctx})
-		}
-		wait := time.Hour
-		m.armed = time.Time{}
-		if len(m.due) > 0 && len(batch) == 0 {
-			// Wake on a whole millisecond: targets due within the same
-			// millisecond go out in one batch, which at thousands of
-			// targets a second saves most wake-ups, for at most 1 ms of
-			// lateness.
-			wait = (m.due[0].due.Sub(now) + timerSlack - 1).Truncate(timerSlack)
-			m.armed = m.due[0].due
-		}
-		if len(batch) == 0 {
-			// Arm under the lock so the timer always matches the heap
-			// as seen at now.
-			timer.Reset(wait)
-		}
-		m.mu.Unlock()
-
-		if len(batch) > 0 {
-			for i := range batch {
-				select {
-				case m.jobs <- batch[i]:
-				case <-m.ctx.Done():
-					return
-				}
-				batch[i] = job{}
-			}
-			batch = batch[:0]
-			continue
-		}
-		select {
-		case <-timer.C():
-		case <-m.kick:
-		case <-m.ctx.Done():
+		if m.closed {
+			m.mu.Unlock()
 			return
 		}
+		abandoned, m.abandoned = m.abandoned, abandoned[:0]
+		now := m.clock.Now()
+		for len(m.due) > 0 && !m.due.first(m.epoch).After(now) {
+			e, ok := m.due.pop()
+			if !ok {
+				continue // stale
+			}
+			e.running = true
+			batch = append(batch, job{e: e, gen: e.gen, c: e.t.Checker, q: e.quick, due: e.due})
+		}
+		m.armed = time.Time{}
+		if len(batch) == 0 {
+			wait := time.Hour
+			m.armed = never
+			if len(m.due) > 0 {
+				first := m.due.first(m.epoch)
+				// Wake on a whole millisecond: targets due within the
+				// same millisecond go out in one batch, which at
+				// thousands of targets a second saves most wake-ups,
+				// for at most 1 ms of lateness.
+				wait = (first.Sub(now) + timerSlack - 1).Truncate(timerSlack)
+				m.armed = first
+			}
+			if fl != nil {
+				if d := fl.next(); !d.IsZero() {
+					wait = min(wait, (time.Until(d) + timerSlack - 1).Truncate(timerSlack))
+				}
+			}
+			// Arm under the lock so the timer always matches the heap
+			// as seen at now.
+			m.w.arm(wait)
+		}
+		m.mu.Unlock()
+		if fl != nil {
+			for _, e := range abandoned {
+				done = fl.cancel(q, e, done)
+			}
+		}
+		clear(abandoned)
+
+		if len(batch) == 0 {
+			if len(done) > 0 {
+				m.fold(done, nil, &trs)
+				clear(done)
+				done = done[:0]
+			}
+			m.w.sleep()
+			if m.ctx.Err() != nil {
+				return
+			}
+			if fl != nil {
+				if done = fl.collect(q, done); len(done) > 0 {
+					m.fold(done, nil, &trs)
+					clear(done)
+					done = done[:0]
+				}
+			}
+			// Pass through the Go scheduler every 8 ms. The
+			// eventWaker sleeps in a system call and the quick checks
+			// are raw ones, so otherwise the loop would never yield: the
+			// runtime's monitor thread would take it for a goroutine
+			// running too long, preempt it every 10 ms, and poll every
+			// 20 µs after each preemption, at a cost of a tenth of the
+			// loop's CPU. Yielding at every wake-up costs nearly as much
+			// (each wakes another thread).
+			if t := time.Now(); t.Sub(yielded) > yieldEvery {
+				runtime.Gosched()
+				yielded = t
+			}
+			continue
+		}
+
+		// Quick checks first, in due order; each starts when the one
+		// before it ended. Those done are folded at once, those in
+		// flight wait on the loop's poller, the rest go to the workers.
+		start := m.clock.Now()
+		for _, j := range batch {
+			if j.q == nil {
+				handoff = append(handoff, j)
+				continue
+			}
+			q.poll = fl != nil && fl.len() < maxFlights
+			r, rest, ok := j.q.quickCheck(q)
+			end := m.clock.Now()
+			j.start = start
+			op, isOp := rest.(pollOp)
+			switch {
+			case ok:
+				r.Latency = end.Sub(start)
+				j.r = r
+				done = append(done, j)
+			case isOp && q.poll:
+				if r, added := fl.add(q, op, j); !added {
+					j.r = r
+					done = append(done, j)
+				}
+			case rest != nil:
+				j.c, j.cont = rest, true
+				handoff = append(handoff, j)
+			default:
+				j.start = time.Time{} // the worker starts it
+				handoff = append(handoff, j)
+			}
+			start = end
+		}
+		clear(batch)
+		batch = batch[:0]
+		if fl != nil && fl.len() > 0 {
+			// Answers that came in while the loop was busy.
+			fl.w.poll()
+			done = fl.collect(q, done)
+		}
+		m.fold(done, handoff, &trs)
+		clear(done)
+		done = done[:0]
+
+		for i := range handoff {
+			select {
+			case m.jobs <- handoff[i]:
+			case <-m.ctx.Done():
+				// Continuations own what their quick check began.
+				for _, j := range handoff[i:] {
+					if j.cont {
+						j.c.Check(j.ctx)
+					}
+				}
+				return
+			}
+		}
+		clear(handoff)
+		handoff = handoff[:0]
 	}
+}
+
+// fold folds the results of finished jobs into their targets, gives the
+// jobs about to go to the workers their contexts, and delivers the
+// transitions.
+func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) {
+	m.mu.Lock()
+	for i := range done {
+		if tr := m.finishLocked(&done[i]); tr != nil {
+			*trs = append(*trs, tr)
+		}
+	}
+	for i := range handoff {
+		j := &handoff[i]
+		j.ctx, j.e.cancel = context.WithCancel(m.ctx)
+		if j.gen != j.e.gen {
+			j.e.cancel() // updated or removed meanwhile
+		}
+	}
+	m.mu.Unlock()
+	for i, tr := range *trs {
+		m.deliver(tr)
+		(*trs)[i] = nil
+	}
+	*trs = (*trs)[:0]
 }
 
 // worker runs checks handed out by loop and folds each result into its
@@ -422,36 +613,41 @@ func (m *Monitor) loop() {
 func (m *Monitor) worker() {
 	defer m.wg.Done()
 	for j := range m.jobs {
-		start := m.clock.Now()
-		r := j.c.Check(j.ctx)
-		m.finish(j, start, r)
+		if j.start.IsZero() {
+			j.start = m.clock.Now()
+		}
+		j.r = j.c.Check(j.ctx)
+		if j.cont {
+			// The check began in the loop: its latency counts from there.
+			j.r.Latency = m.clock.Now().Sub(j.start)
+		}
+		m.mu.Lock()
+		j.e.cancel()
+		j.e.cancel = nil
+		tr := m.finishLocked(&j)
+		m.mu.Unlock()
+		m.deliver(tr)
 	}
 }
 
-func (m *Monitor) finish(j job, start time.Time, r Result) {
+// finishLocked folds the result of job j into its target and schedules
+// the target's next check, returning the transition to deliver, if any.
+func (m *Monitor) finishLocked(j *job) *Transition {
 	e := j.e
-	m.mu.Lock()
-	e.cancel()
-	e.running, e.cancel = false, nil
-	if m.closed {
-		m.mu.Unlock()
-		return
-	}
-	if cur, ok := m.targets[e.t.ID]; !ok || cur != e {
+	e.running = false
+	if e.gone {
 		// Removed while running.
-		m.mu.Unlock()
-		return
+		return nil
 	}
-	now := m.clock.Now()
 	if j.gen != e.gen {
 		// Updated while running: the result belongs to the old checker;
 		// the new schedule is already in e.due.
-		heap.Push(&m.due, e)
-		m.wake()
-		m.mu.Unlock()
-		return
+		m.pushLocked(e)
+		return nil
 	}
-	late := start.Sub(j.due)
+	r := j.r
+	now := m.clock.Now()
+	late := j.start.Sub(j.due)
 	t := &m.totals
 	t.Checks++
 	if !r.Up {
@@ -480,8 +676,7 @@ func (m *Monitor) finish(j job, start time.Time, r Result) {
 	if e.due.Before(now) {
 		e.due = now
 	}
-	heap.Push(&m.due, e)
-	m.wake()
+	m.pushLocked(e)
 
 	var tr *Transition
 	switch {
@@ -498,8 +693,7 @@ func (m *Monitor) finish(j job, start time.Time, r Result) {
 	if r.Weight.Set || r.Admin != AdminNone || r.MaxConn != 0 {
 		e.last = r
 	}
-	m.mu.Unlock()
-	m.deliver(tr)
+	return tr
 }
 
 // dynamicChanged reports whether r carries dynamic fields that differ from
@@ -511,25 +705,76 @@ func dynamicChanged(last, r Result) bool {
 	return last.Weight != r.Weight || last.Admin != r.Admin || last.MaxConn != r.MaxConn
 }
 
-// dueHeap orders entries by due time.
-type dueHeap []*entry
+// dueHeap is a 4-ary min-heap of due times. A target leaves it lazily:
+// an Update pushes the target again under a new generation and a Remove
+// marks it gone, and pop drops the stale places as they come up. So the
+// heap never needs an index into itself, and sifting touches nothing but
+// its own array: at 10,000 targets the entries are scattered over
+// megabytes, and visiting them cost more than the comparisons.
+type dueHeap []dueItem
 
-func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h dueHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
+type dueItem struct {
+	at  time.Duration // due time, from the Monitor's epoch
+	gen uint64        // the entry's gen when pushed
+	e   *entry
 }
-func (h *dueHeap) Push(x any) {
-	e := x.(*entry)
-	e.idx = len(*h)
-	*h = append(*h, e)
+
+// first returns the earliest due time; the heap must not be empty.
+func (h dueHeap) first(epoch time.Time) time.Time { return epoch.Add(h[0].at) }
+
+func (h *dueHeap) push(e *entry, epoch time.Time) {
+	*h = append(*h, dueItem{e.due.Sub(epoch), e.gen, e})
+	h.up(len(*h) - 1)
 }
-func (h *dueHeap) Pop() any {
+
+// pop removes the earliest place and returns its entry; ok is false if
+// the place was stale.
+func (h *dueHeap) pop() (e *entry, ok bool) {
 	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	e.idx = -1
-	return e
+	it := old[0]
+	n := len(old) - 1
+	old[0] = old[n]
+	old[n] = dueItem{}
+	*h = old[:n]
+	h.down(0)
+	return it.e, it.gen == it.e.gen && !it.e.gone && !it.e.running
+}
+
+func (h dueHeap) up(j int) {
+	it := h[j]
+	for j > 0 {
+		i := (j - 1) / 4
+		if h[i].at <= it.at {
+			break
+		}
+		h[j] = h[i]
+		j = i
+	}
+	h[j] = it
+}
+
+func (h dueHeap) down(i int) {
+	n := len(h)
+	if n == 0 {
+		return
+	}
+	it := h[i]
+	for {
+		c := 4*i + 1
+		if c >= n {
+			break
+		}
+		min := c
+		for k := c + 1; k < c+4 && k < n; k++ {
+			if h[k].at < h[min].at {
+				min = k
+			}
+		}
+		if h[min].at >= it.at {
+			break
+		}
+		h[i] = h[min]
+		i = min
+	}
+	h[i] = it
 }

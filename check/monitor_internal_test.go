@@ -92,7 +92,8 @@ func (m *Monitor) idle() bool {
 	if len(m.due) == 0 {
 		return true
 	}
-	return m.due[0].due.After(m.clock.Now()) && m.armed.Equal(m.due[0].due)
+	first := m.due.first(m.epoch)
+	return first.After(m.clock.Now()) && m.armed.Equal(first)
 }
 
 func waitIdle(t *testing.T, m *Monitor) {
@@ -364,5 +365,183 @@ func TestMonitorClose(t *testing.T) {
 	}
 	if err := m.Add(Target{ID: "late", Checker: CheckerFunc(func(context.Context) Result { return Result{} })}); err == nil {
 		t.Fatal("Add after Close succeeded")
+	}
+}
+
+// quickScript is a checker with a quick path whose outcome the test sets:
+// "done" finishes in quickCheck, "rest" hands a continuation over, "none"
+// leaves the check to Check. It records the fake time of every call.
+type quickScript struct {
+	mu    sync.Mutex
+	clock *fakeClock
+	mode  string
+	up    bool
+	// hold, when set, makes continuations wait for it or their context.
+	hold                chan struct{}
+	quick, rests, calls []time.Time
+	cancelled           int
+}
+
+func (s *quickScript) result() Result {
+	if s.up {
+		return Result{Up: true}
+	}
+	return Result{Reason: "scripted " + s.mode}
+}
+
+func (s *quickScript) quickCheck(*quickState) (Result, Checker, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.quick = append(s.quick, s.clock.Now())
+	switch s.mode {
+	case "done":
+		return s.result(), nil, true
+	case "rest":
+		return Result{}, CheckerFunc(func(ctx context.Context) Result {
+			s.mu.Lock()
+			s.rests = append(s.rests, s.clock.Now())
+			hold := s.hold
+			s.mu.Unlock()
+			if hold != nil {
+				select {
+				case <-hold:
+				case <-ctx.Done():
+					s.mu.Lock()
+					s.cancelled++
+					s.mu.Unlock()
+					return Result{Reason: "cancelled"}
+				}
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.result()
+		}), false
+	}
+	return Result{}, nil, false
+}
+
+func (s *quickScript) Check(context.Context) Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, s.clock.Now())
+	return s.result()
+}
+
+func (s *quickScript) counts() (quick, rests, calls, cancelled int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.quick), len(s.rests), len(s.calls), s.cancelled
+}
+
+func (s *quickScript) set(up bool) { s.mu.Lock(); s.up = up; s.mu.Unlock() }
+
+// TestMonitorQuickPaths: a quick check that finishes at once, one that
+// hands a continuation to a worker and one that declines all keep their
+// schedules, and their results count and change state like any other.
+func TestMonitorQuickPaths(t *testing.T) {
+	clk := newFakeClock()
+	var rec recorder
+	m := NewMonitor(MonitorConfig{Clock: clk, Seed: 6, Concurrency: 2, OnTransition: rec.add})
+	defer m.Close()
+	pol := HAProxy{Inter: time.Second, Rise: 1, Fall: 1}
+	sc := map[string]*quickScript{}
+	for _, mode := range []string{"done", "rest", "none"} {
+		sc[mode] = &quickScript{clock: clk, mode: mode, up: true}
+		if err := m.Add(Target{ID: mode, Checker: sc[mode], Policy: pol}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, m, clk, 10*time.Millisecond, 5*time.Second)
+	for mode, s := range sc {
+		quick, rests, calls, _ := s.counts()
+		st, _ := m.Stats(mode)
+		if quick < 4 || st.Checks != uint64(quick) || !st.Up || st.MaxLateness > 10*time.Millisecond {
+			t.Errorf("%s: %d quick checks, stats %+v", mode, quick, st)
+		}
+		switch mode {
+		case "done":
+			if rests != 0 || calls != 0 {
+				t.Errorf("done: %d continuations and %d Check calls, want none", rests, calls)
+			}
+		case "rest":
+			if rests != quick || calls != 0 {
+				t.Errorf("rest: %d continuations for %d quick checks, %d Check calls", rests, quick, calls)
+			}
+		case "none":
+			if calls != quick || rests != 0 {
+				t.Errorf("none: %d Check calls for %d quick checks", calls, quick)
+			}
+		}
+		s.mu.Lock()
+		for i := 1; i < len(s.quick); i++ {
+			if d := s.quick[i].Sub(s.quick[i-1]); d != time.Second {
+				t.Errorf("%s: quick checks %d and %d are %v apart, want 1s", mode, i-1, i, d)
+			}
+		}
+		s.mu.Unlock()
+	}
+
+	for _, s := range sc {
+		s.set(false)
+	}
+	run(t, m, clk, 10*time.Millisecond, 2*time.Second)
+	got := map[string]string{}
+	for _, tr := range rec.all() {
+		if tr.Kind != StateChange || tr.Up {
+			t.Errorf("transition %+v", tr)
+		}
+		got[tr.ID] = tr.Reason
+	}
+	want := map[string]string{"done": "scripted done", "rest": "scripted rest", "none": "scripted none"}
+	if len(got) != len(want) {
+		t.Fatalf("transitions %+v", rec.all())
+	}
+	for id, r := range want {
+		if got[id] != r {
+			t.Errorf("%s went down with reason %q, want %q", id, got[id], r)
+		}
+	}
+}
+
+// TestMonitorQuickRestCancelled: a continuation in flight ends with its
+// target's removal, or the Monitor's close, and its result is dropped.
+func TestMonitorQuickRestCancelled(t *testing.T) {
+	for _, end := range []string{"remove", "close"} {
+		t.Run(end, func(t *testing.T) {
+			clk := newFakeClock()
+			var rec recorder
+			m := NewMonitor(MonitorConfig{Clock: clk, Seed: 7, OnTransition: rec.add})
+			defer m.Close()
+			s := &quickScript{clock: clk, mode: "rest", hold: make(chan struct{})}
+			m.Add(Target{ID: "x", Checker: s, Policy: HAProxy{Inter: time.Second, Rise: 1, Fall: 1}})
+			clk.Advance(time.Second)
+			for i := 0; ; i++ {
+				if _, rests, _, _ := s.counts(); rests == 1 {
+					break
+				}
+				if i == 5000 { // a safety net only
+					t.Fatal("the continuation never ran")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			if end == "remove" {
+				m.Remove("x")
+			} else {
+				m.Close()
+			}
+			for i := 0; ; i++ {
+				if _, _, _, c := s.counts(); c == 1 {
+					break
+				}
+				if i == 5000 {
+					t.Fatal("the continuation was not cancelled")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			m.Close()
+			if trs := rec.all(); len(trs) != 0 {
+				t.Errorf("transitions %+v from a dropped result", trs)
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/netip"
 	"syscall"
 	"testing"
 	"time"
@@ -56,39 +55,9 @@ func TestTCPCancelled(t *testing.T) {
 	}
 }
 
-// silentListener returns a loopback listener whose accept queue is full,
-// so that further SYNs are dropped and connects hang: a TCP target that
-// never answers, without leaving loopback.
-func silentListener(t *testing.T) netip.AddrPort {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := syscall.Getsockname(fd)
-	ap := netip.AddrPortFrom(netip.AddrFrom4(sa.(*syscall.SockaddrInet4).Addr), uint16(sa.(*syscall.SockaddrInet4).Port))
-	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", ap.String(), 200*time.Millisecond)
-		if err != nil {
-			return ap // the queue is full
-		}
-		t.Cleanup(func() { c.Close() })
-		if i == 10 {
-			t.Skip("cannot fill a listen queue here")
-		}
-	}
-}
-
 func TestTCPTimeout(t *testing.T) {
 	noLeaks(t)
-	ap := silentListener(t)
+	ap := check.SilentListener(t)
 	r := check.TCP{Addr: ap, Timeout: 200 * time.Millisecond}.Check(context.Background())
 	if r.Up || !errors.Is(r.Err, context.DeadlineExceeded) {
 		t.Fatalf("%+v, want down with DeadlineExceeded", r)

@@ -1,0 +1,261 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// quickCheck implements quickChecker for plain HTTP (no TLS, no bind):
+// the connection, the request and the response run as a pollOp on the
+// Monitor's loop, without a goroutine. The response is judged by the same
+// code as Check's, over the bytes read.
+func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
+	if !q.poll || c.TLS || c.Bind.IsValid() || !c.Addr.IsValid() {
+		return Result{}, nil, false
+	}
+	start := time.Now()
+	// The socket is set up like a TCP check's: the handshake's final ACK
+	// waits for the request and goes out with it (HAProxy's HTTP checks
+	// do the same with TCP_QUICKACK off), one packet less for both sides.
+	fd, err := q.take(c.Addr)
+	if err != nil {
+		return down(start, "connect", err), nil, true
+	}
+	f := &httpFlight{c: c, fd: fd, q: q, req: []byte(c.request()), start: start, dl: start.Add(timeoutOr(c.Timeout))}
+	switch err := startConnect(fd, c.Addr); err {
+	case nil:
+		if r, done := f.write(); done {
+			return r, nil, true
+		}
+	case unix.EALREADY:
+		f.state = flightConnect
+	default:
+		unix.Close(fd)
+		return down(start, "connect", os.NewSyscallError("connect", err)), nil, true
+	}
+	return Result{}, f, false
+}
+
+// httpFlight is an HTTP check in flight on the Monitor's loop.
+type httpFlight struct {
+	c     *HTTP
+	fd    int
+	q     *quickState // where the loop keeps sockets for reuse
+	state uint8
+	req   []byte
+	sent  int
+	buf   []byte
+	start time.Time
+	dl    time.Time
+}
+
+// httpFlight states.
+const (
+	flightWrite uint8 = iota
+	flightConnect
+	flightRead
+)
+
+// Check is the worker's way to run the check, should the loop not wait
+// on it (it always does: quickCheck offers a flight only to a loop that
+// polls). It starts afresh.
+func (f *httpFlight) Check(ctx context.Context) Result {
+	f.release(false)
+	return f.c.Check(ctx)
+}
+
+func (f *httpFlight) pollFD() (int, uint32) {
+	if f.state == flightRead {
+		return f.fd, unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	return f.fd, unix.EPOLLOUT
+}
+
+func (f *httpFlight) deadline() time.Time { return f.dl }
+
+func (f *httpFlight) ready(*quickState) (Result, bool) {
+	switch f.state {
+	case flightConnect:
+		switch err := connectTo(f.fd, f.c.Addr); err {
+		case unix.EALREADY, unix.EINPROGRESS:
+			return Result{}, false
+		case nil, unix.EISCONN:
+			return f.write()
+		default:
+			f.release(false)
+			return down(f.start, "connect", os.NewSyscallError("connect", err)), true
+		}
+	case flightWrite:
+		return f.write()
+	}
+	return f.read()
+}
+
+// write sends what is left of the request.
+func (f *httpFlight) write() (Result, bool) {
+	f.state = flightWrite
+	for f.sent < len(f.req) {
+		n, err := unix.Write(f.fd, f.req[f.sent:])
+		switch {
+		case err == unix.EAGAIN:
+			return Result{}, false
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			f.release(false)
+			return down(f.start, "write request", os.NewSyscallError("write", err)), true
+		}
+		f.sent += n
+	}
+	f.state = flightRead
+	return Result{}, false
+}
+
+// read takes in what the server sent; the response is judged at its end:
+// the connection closed, the read limit reached, or a response whose
+// length is known complete.
+func (f *httpFlight) read() (Result, bool) {
+	limit := int(f.c.readLimit())
+	for {
+		if len(f.buf) == cap(f.buf) {
+			if len(f.buf) >= limit {
+				return f.judge(nil, nil), true
+			}
+			if f.buf == nil {
+				b := *bufPool.Get().(*[]byte)
+				f.buf = b[:0:min(cap(b), limit)]
+			} else {
+				f.buf = append(make([]byte, 0, min(2*cap(f.buf), limit)), f.buf...)
+			}
+		}
+		n, err := unix.Read(f.fd, f.buf[len(f.buf):cap(f.buf)])
+		switch {
+		case err == unix.EAGAIN:
+			if responseComplete(f.buf) {
+				return f.judge(nil, nil), true
+			}
+			return Result{}, false
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return f.judge(os.NewSyscallError("read", err), nil), true
+		case n == 0:
+			return f.judge(nil, nil), true
+		}
+		f.buf = f.buf[:len(f.buf)+n]
+	}
+}
+
+func (f *httpFlight) expire(_ *quickState, err error) Result {
+	switch f.state {
+	case flightConnect:
+		f.release(false)
+		return down(f.start, "connect", err)
+	case flightWrite:
+		f.release(false)
+		return down(f.start, "write request", err)
+	}
+	// Judge what came, cut short as a deadline cuts a blocking read; as
+	// Check does (see ioErr), the deadline is the reason, whatever the
+	// parser made of the cut.
+	if err != errTimeout {
+		return f.judge(err, nil)
+	}
+	return f.judge(context.DeadlineExceeded, func(err error) error {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	})
+}
+
+// judge decides the check on the bytes read, followed by err (or the end
+// of the stream), and releases the flight; wrap, if not nil, explains
+// read errors.
+func (f *httpFlight) judge(err error, wrap func(error) error) Result {
+	var r io.Reader = bytes.NewReader(f.buf)
+	if err != nil {
+		r = io.MultiReader(r, errReader{err})
+	}
+	if wrap == nil {
+		wrap = func(err error) error { return err }
+	}
+	res := f.c.judge(f.start, r, wrap)
+	f.release(err == nil)
+	return res
+}
+
+// release lets go of the socket, back to the loop for reuse after a clean
+// exchange (a disconnect resets the connection, as a close would), and of
+// the buffer.
+func (f *httpFlight) release(reuse bool) {
+	if f.fd >= 0 {
+		if reuse {
+			f.q.put(f.fd, f.c.Addr)
+		} else {
+			unix.Close(f.fd)
+		}
+		f.fd = -1
+	}
+	if cap(f.buf) == flightBuf {
+		b := f.buf[:0]
+		bufPool.Put(&b)
+	}
+	f.buf = nil
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// flightBuf is the size of the pooled buffers responses are read into;
+// larger responses grow their own.
+const flightBuf = 4096
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, flightBuf); return &b }}
+
+// responseComplete reports whether b holds a whole response whose end is
+// known without the connection closing: its headers and, as
+// Content-Length says, its body. Chunked and close-delimited bodies wait
+// for the close.
+func responseComplete(b []byte) bool {
+	end := bytes.Index(b, []byte("\r\n\r\n"))
+	if end < 0 {
+		return false
+	}
+	head, body := b[:end], len(b)-end-4
+	// Status codes without a body.
+	if sp := bytes.IndexByte(head, ' '); sp >= 0 && len(head) >= sp+4 {
+		if code := head[sp+1 : sp+4]; code[0] == '1' || string(code) == "204" || string(code) == "304" {
+			return true
+		}
+	}
+	length := -1
+	for line := range bytes.SplitSeq(head, []byte("\r\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimSpace(name)
+		switch {
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			return false
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			n, err := strconv.Atoi(string(bytes.TrimSpace(value)))
+			if err != nil || n < 0 || length >= 0 && n != length {
+				return false // let the close and the parser decide
+			}
+			length = n
+		}
+	}
+	return length >= 0 && body >= length
+}

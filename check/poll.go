@@ -1,0 +1,205 @@
+package check
+
+import (
+	"context"
+	"time"
+)
+
+// pollOp is a check in flight on a socket that the Monitor's loop waits
+// on itself, with epoll, instead of a worker goroutine waiting on Go's
+// poller: no goroutine, hand-off or wake-up per check, as in HAProxy's
+// event loop.
+type pollOp interface {
+	// pollFD returns the socket and the epoll events to wait for next.
+	pollFD() (fd int, events uint32)
+	// ready continues the check after an event; done reports that r is
+	// its result and the socket is released.
+	ready(q *quickState) (r Result, done bool)
+	// expire ends the check, its deadline passed or the Monitor closing,
+	// releasing the socket.
+	expire(q *quickState, err error) Result
+	// deadline is when the check times out.
+	deadline() time.Time
+}
+
+// maxFlights bounds the checks in flight on the poller; beyond it quick
+// checks fall back to the workers.
+const maxFlights = 4096
+
+// flights are the checks in flight on an eventWaker's epoll set.
+type flights struct {
+	w       *eventWaker
+	byFD    map[int32]*flight
+	byEntry map[*entry]*flight
+	queue   []*flight // min-heap by deadline; finished ones leave lazily
+}
+
+type flight struct {
+	op     pollOp
+	fd     int
+	events uint32
+	j      job
+	over   bool
+}
+
+func newFlights(w *eventWaker) *flights {
+	return &flights{w: w, byFD: make(map[int32]*flight), byEntry: make(map[*entry]*flight)}
+}
+
+func (f *flights) len() int { return len(f.byFD) }
+
+// add starts waiting on op for job j; on failure the op is expired and
+// its result returned with ok false.
+func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
+	fd, ev := op.pollFD()
+	if err := f.w.watch(fd, ev, true); err != nil {
+		return op.expire(q, err), false
+	}
+	if len(f.queue) > 64 && len(f.queue) > 2*len(f.byFD) {
+		f.compact()
+	}
+	fl := &flight{op: op, fd: fd, events: ev, j: j}
+	f.byFD[int32(fd)] = fl
+	if j.e != nil {
+		f.byEntry[j.e] = fl
+	}
+	f.queue = append(f.queue, fl)
+	f.up(len(f.queue) - 1)
+	return Result{}, true
+}
+
+// next returns the earliest deadline in flight, or the zero time.
+func (f *flights) next() time.Time {
+	for len(f.queue) > 0 && f.queue[0].over {
+		f.pop()
+	}
+	if len(f.queue) == 0 {
+		return time.Time{}
+	}
+	return f.queue[0].op.deadline()
+}
+
+// collect continues the checks whose sockets the last sleep or poll
+// found ready, and expires those past their deadline, appending each
+// finished job (its Result set) to out.
+func (f *flights) collect(q *quickState, out []job) []job {
+	for _, e := range f.w.ready {
+		fl := f.byFD[e.Fd]
+		if fl == nil || fl.over {
+			continue
+		}
+		r, done := fl.op.ready(q)
+		if done {
+			out = f.finish(q, fl, r, out)
+			continue
+		}
+		if fd, ev := fl.op.pollFD(); ev != fl.events {
+			fl.events = ev
+			if err := f.w.watch(fd, ev, false); err != nil {
+				out = f.finish(q, fl, fl.op.expire(q, err), out)
+			}
+		}
+	}
+	f.w.ready = f.w.ready[:0]
+	now := time.Now()
+	for d := f.next(); !d.IsZero() && !d.After(now); d = f.next() {
+		fl := f.pop()
+		out = f.finish(q, fl, fl.op.expire(q, errTimeout), out)
+	}
+	return out
+}
+
+func (f *flights) finish(q *quickState, fl *flight, r Result, out []job) []job {
+	if q.holds(fl.fd) {
+		// Kept for reuse: out of the epoll set, where an idle socket
+		// would report a hang-up at every wait.
+		f.w.unwatch(fl.fd)
+	}
+	fl.over = true
+	delete(f.byFD, int32(fl.fd))
+	delete(f.byEntry, fl.j.e)
+	fl.j.r = r
+	return append(out, fl.j)
+}
+
+// cancel ends the check in flight for e, if any, appending its job to
+// out.
+func (f *flights) cancel(q *quickState, e *entry, out []job) []job {
+	fl := f.byEntry[e]
+	if fl == nil || fl.over {
+		return out
+	}
+	return f.finish(q, fl, fl.op.expire(q, context.Canceled), out)
+}
+
+// abort expires every check in flight.
+func (f *flights) abort(q *quickState, err error) {
+	for _, fl := range f.byFD {
+		fl.over = true
+		fl.op.expire(q, err)
+	}
+	clear(f.byFD)
+	clear(f.byEntry)
+	f.queue = nil
+}
+
+// compact drops the finished flights from the deadline heap, which
+// otherwise keeps them until their deadlines come up.
+func (f *flights) compact() {
+	live := f.queue[:0]
+	for _, fl := range f.queue {
+		if !fl.over {
+			live = append(live, fl)
+		}
+	}
+	clear(f.queue[len(live):])
+	f.queue = live
+	for i := len(live)/2 - 1; i >= 0; i-- {
+		f.down(i)
+	}
+}
+
+func (f *flights) pop() *flight {
+	h := f.queue
+	fl := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h[n] = nil
+	f.queue = h[:n]
+	f.down(0)
+	return fl
+}
+
+func (f *flights) less(i, j int) bool {
+	return f.queue[i].op.deadline().Before(f.queue[j].op.deadline())
+}
+
+func (f *flights) up(j int) {
+	h := f.queue
+	for j > 0 {
+		i := (j - 1) / 2
+		if !f.less(j, i) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		j = i
+	}
+}
+
+func (f *flights) down(i int) {
+	h := f.queue
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if r := c + 1; r < len(h) && f.less(r, c) {
+			c = r
+		}
+		if !f.less(c, i) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
