@@ -38,14 +38,14 @@ func parse(name, src string) *parser {
 func parseIn(name, src string, n, minPiece int) *parser {
 	cuts := cutPoints(src, n, minPiece)
 	if len(cuts) == 0 {
-		p := newParser(name, src)
-		p.run()
-		return p
+		return parseWhole(name, src)
 	}
 	bounds := append(append([]int{0}, cuts...), len(src))
 	ps := make([]*parser, len(bounds)-1)
 	var wg sync.WaitGroup
 	for k := range ps {
+		// each piece's arenas are sized for the piece; its parser reads
+		// the whole source, so that positions and lookbehinds are right
 		ps[k] = newParser(name, src[bounds[k]:bounds[k+1]])
 		ps[k].src = src
 		ps[k].line = strings.Count(src[:bounds[k]], "\n")
@@ -57,9 +57,7 @@ func parseIn(name, src string, n, minPiece int) *parser {
 	wg.Wait()
 	for _, p := range ps[:len(ps)-1] {
 		if len(p.stack) > 0 {
-			p := newParser(name, src)
-			p.run()
-			return p
+			return parseWhole(name, src)
 		}
 	}
 	p := ps[0]
@@ -71,6 +69,13 @@ func parseIn(name, src string, n, minPiece int) *parser {
 	p.stack, p.scratch, p.lists = last.stack, last.scratch, last.lists
 	p.stmts, p.blocks, p.toks = last.stmts, last.blocks, last.toks
 	p.closeAll()
+	return p
+}
+
+// parseWhole parses src in one piece.
+func parseWhole(name, src string) *parser {
+	p := newParser(name, src)
+	p.run()
 	return p
 }
 
@@ -381,10 +386,7 @@ func (p *parser) closeAll() {
 // false, having changed nothing, for any other line.
 func (p *parser) plainLine(i int) (int, bool) {
 	src := p.src
-	j := i
-	for j < len(src) && (src[j] == ' ' || src[j] == '\t') {
-		j++
-	}
+	j := skipPlainBlanks(src, i)
 	if j >= len(src) {
 		return 0, false
 	}
