@@ -250,11 +250,7 @@ func serviceAttrs(s *Service, full bool) ([]byte, error) {
 	}
 	ae := netlink.NewAttributeEncoder()
 	ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
-		if full {
-			encodeService(nae, s)
-		} else {
-			encodeServiceID(nae, s)
-		}
+		encodeService(nae, s)
 		return nil
 	})
 	return ae.Encode()

@@ -282,22 +282,20 @@ func (c *conn) run(ctx context.Context, reqs []*request) error {
 		if !r.trunc {
 			continue
 		}
-		if r.reply == nil {
-			// Not a read (none is this large): never repeat it.
-			r.err = fmt.Errorf("%w: reply larger than %d bytes", ErrDecode, c.slot)
-			continue
-		}
 		// A reply did not fit: grow the slots for good (the kernel
-		// sizes parts by the largest read) and repeat the request.
-		if c.slot < maxSlotBytes {
-			c.setSlot(maxSlotBytes)
-		}
-		r.trunc, r.done, r.err = false, false, nil
-		if r.reset != nil {
-			r.reset()
-		}
-		if err := c.runWindowed(ctx, []*request{r}, 1); err != nil {
-			return err
+		// sizes parts by the largest read) and repeat the request,
+		// unless it is not a read (none is this large).
+		if r.reply != nil {
+			if c.slot < maxSlotBytes {
+				c.setSlot(maxSlotBytes)
+			}
+			r.trunc, r.done, r.err = false, false, nil
+			if r.reset != nil {
+				r.reset()
+			}
+			if err := c.runWindowed(ctx, []*request{r}, 1); err != nil {
+				return err
+			}
 		}
 		if r.trunc {
 			r.err = fmt.Errorf("%w: reply larger than %d bytes", ErrDecode, c.slot)

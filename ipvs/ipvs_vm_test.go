@@ -519,12 +519,13 @@ func TestVMDumpTruncatedReadsRepeat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { small.close() })
 	small2, err := dialConnSlot(ctx, 0, 512)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { small2.close() })
 	sc := &Client{c: small, dumpers: []*conn{small2}}
-	defer sc.Close()
 	got, err := sc.Dump(ctx)
 	if err != nil {
 		t.Fatal(err)
