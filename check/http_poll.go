@@ -85,15 +85,15 @@ func (f *httpFlight) deadline() time.Time { return f.dl }
 func (f *httpFlight) ready(*quickState) (Result, bool) {
 	switch f.state {
 	case flightConnect:
-		switch err := connectTo(f.fd, f.c.Addr); err {
-		case unix.EALREADY, unix.EINPROGRESS:
+		done, err := connectDone(f.fd, f.c.Addr)
+		switch {
+		case !done:
 			return Result{}, false
-		case nil, unix.EISCONN:
-			return f.write()
-		default:
+		case err != nil:
 			f.release(false)
-			return down(f.start, "connect", os.NewSyscallError("connect", err)), true
+			return down(f.start, "connect", err), true
 		}
+		return f.write()
 	case flightWrite:
 		return f.write()
 	}

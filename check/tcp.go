@@ -96,16 +96,16 @@ func (w *tcpWait) pollFD() (int, uint32) { return w.fd, unix.EPOLLOUT }
 func (w *tcpWait) deadline() time.Time { return w.dl }
 
 func (w *tcpWait) ready(q *quickState) (Result, bool) {
-	switch err := connectTo(w.fd, w.addr); err {
-	case unix.EALREADY, unix.EINPROGRESS:
+	done, err := connectDone(w.fd, w.addr)
+	switch {
+	case !done:
 		return Result{}, false
-	case nil, unix.EISCONN:
-		q.put(w.fd, w.addr)
-		return up(w.start), true
-	default:
+	case err != nil:
 		unix.Close(w.fd)
-		return down(w.start, "connect", os.NewSyscallError("connect", err)), true
+		return down(w.start, "connect", err), true
 	}
+	q.put(w.fd, w.addr)
+	return up(w.start), true
 }
 
 func (w *tcpWait) expire(_ *quickState, err error) Result {
@@ -164,6 +164,19 @@ func startConnect(fd int, addr netip.AddrPort) error {
 		err = nil
 	}
 	return err
+}
+
+// connectDone asks the kernel about the handshake in flight on fd: done
+// is false while it lasts; err tells why it failed.
+func connectDone(fd int, addr netip.AddrPort) (done bool, err error) {
+	switch err := connectTo(fd, addr); err {
+	case unix.EALREADY, unix.EINPROGRESS:
+		return false, nil
+	case nil, unix.EISCONN:
+		return true, nil
+	default:
+		return true, os.NewSyscallError("connect", err)
+	}
 }
 
 // connectTo calls connect(2) with addr built on the stack: no allocation.
@@ -257,14 +270,9 @@ func waitConnect(ctx context.Context, fd int, addr netip.AddrPort, deadline time
 	defer stop()
 	var connErr error
 	werr := rc.Write(func(fd uintptr) bool {
-		connErr = connectTo(int(fd), addr)
-		switch connErr {
-		case unix.EALREADY, unix.EINPROGRESS:
-			return false
-		case unix.EISCONN:
-			connErr = nil
-		}
-		return true
+		var done bool
+		done, connErr = connectDone(int(fd), addr)
+		return done
 	})
 	if werr != nil {
 		if errors.Is(werr, os.ErrDeadlineExceeded) {
@@ -275,10 +283,7 @@ func waitConnect(ctx context.Context, fd int, addr netip.AddrPort, deadline time
 		}
 		return werr
 	}
-	if connErr != nil {
-		return os.NewSyscallError("connect", connErr)
-	}
-	return nil
+	return connErr
 }
 
 // sockaddr converts ap for bind(2).
