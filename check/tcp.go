@@ -128,16 +128,6 @@ var errTimeout = fmt.Errorf("timeout: %w", context.DeadlineExceeded)
 // disconnect, resets the connection (SO_LINGER 0): no TIME_WAIT is left
 // behind.
 func tcpSocket(addr netip.AddrPort) (int, error) {
-	fd, err := streamSocket(addr)
-	if err == nil {
-		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1)
-	}
-	return fd, err
-}
-
-// streamSocket opens a non-blocking TCP socket for addr's family whose
-// close resets the connection.
-func streamSocket(addr netip.AddrPort) (int, error) {
 	family := unix.AF_INET6
 	if a := addr.Addr(); a.Is4() || a.Is4In6() {
 		family = unix.AF_INET
@@ -147,6 +137,7 @@ func streamSocket(addr netip.AddrPort) (int, error) {
 		return -1, os.NewSyscallError("socket", err)
 	}
 	unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1)
 	return fd, nil
 }
 
