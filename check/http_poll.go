@@ -3,8 +3,6 @@ package check
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -171,10 +169,7 @@ func (f *httpFlight) expire(_ *quickState, err error) Result {
 		return f.judge(err, nil)
 	}
 	return f.judge(context.DeadlineExceeded, func(err error) error {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return err
-		}
-		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+		return withCause(context.DeadlineExceeded, err)
 	})
 }
 
