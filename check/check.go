@@ -181,8 +181,14 @@ func ioErr(ctx context.Context, err error) error {
 			ce = context.DeadlineExceeded
 		}
 	}
-	if ce == nil || errors.Is(err, ce) {
+	return withCause(ce, err)
+}
+
+// withCause makes cause, if not nil, the error err reads as, keeping err's
+// text beside it; see ioErr.
+func withCause(cause, err error) error {
+	if cause == nil || errors.Is(err, cause) {
 		return err
 	}
-	return fmt.Errorf("%w (%v)", ce, err)
+	return fmt.Errorf("%w (%v)", cause, err)
 }

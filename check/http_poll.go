@@ -3,8 +3,6 @@ package check
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -85,15 +83,15 @@ func (f *httpFlight) deadline() time.Time { return f.dl }
 func (f *httpFlight) ready(*quickState) (Result, bool) {
 	switch f.state {
 	case flightConnect:
-		switch err := connectTo(f.fd, f.c.Addr); err {
-		case unix.EALREADY, unix.EINPROGRESS:
+		done, err := connectDone(f.fd, f.c.Addr)
+		switch {
+		case !done:
 			return Result{}, false
-		case nil, unix.EISCONN:
-			return f.write()
-		default:
+		case err != nil:
 			f.release(false)
-			return down(f.start, "connect", os.NewSyscallError("connect", err)), true
+			return down(f.start, "connect", err), true
 		}
+		return f.write()
 	case flightWrite:
 		return f.write()
 	}
@@ -171,10 +169,7 @@ func (f *httpFlight) expire(_ *quickState, err error) Result {
 		return f.judge(err, nil)
 	}
 	return f.judge(context.DeadlineExceeded, func(err error) error {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return err
-		}
-		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+		return withCause(context.DeadlineExceeded, err)
 	})
 }
 

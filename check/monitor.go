@@ -491,9 +491,7 @@ func (m *Monitor) loop() {
 
 		if len(batch) == 0 {
 			if len(done) > 0 {
-				m.fold(done, nil, &trs)
-				clear(done)
-				done = done[:0]
+				done = m.fold(done, nil, &trs)
 			}
 			m.w.sleep()
 			if m.ctx.Err() != nil {
@@ -501,9 +499,7 @@ func (m *Monitor) loop() {
 			}
 			if fl != nil {
 				if done = fl.collect(q, done); len(done) > 0 {
-					m.fold(done, nil, &trs)
-					clear(done)
-					done = done[:0]
+					done = m.fold(done, nil, &trs)
 				}
 			}
 			// Pass through the Go scheduler every 8 ms. The
@@ -561,9 +557,7 @@ func (m *Monitor) loop() {
 			fl.w.poll()
 			done = fl.collect(q, done)
 		}
-		m.fold(done, handoff, &trs)
-		clear(done)
-		done = done[:0]
+		done = m.fold(done, handoff, &trs)
 
 		for i := range handoff {
 			select {
@@ -585,8 +579,8 @@ func (m *Monitor) loop() {
 
 // fold folds the results of finished jobs into their targets, gives the
 // jobs about to go to the workers their contexts, and delivers the
-// transitions.
-func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) {
+// transitions. It returns done emptied, for reuse.
+func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) []job {
 	m.mu.Lock()
 	for i := range done {
 		if tr := m.finishLocked(&done[i]); tr != nil {
@@ -606,6 +600,8 @@ func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) {
 		(*trs)[i] = nil
 	}
 	*trs = (*trs)[:0]
+	clear(done)
+	return done[:0]
 }
 
 // worker runs checks handed out by loop and folds each result into its

@@ -96,16 +96,16 @@ func (w *tcpWait) pollFD() (int, uint32) { return w.fd, unix.EPOLLOUT }
 func (w *tcpWait) deadline() time.Time { return w.dl }
 
 func (w *tcpWait) ready(q *quickState) (Result, bool) {
-	switch err := connectTo(w.fd, w.addr); err {
-	case unix.EALREADY, unix.EINPROGRESS:
+	done, err := connectDone(w.fd, w.addr)
+	switch {
+	case !done:
 		return Result{}, false
-	case nil, unix.EISCONN:
-		q.put(w.fd, w.addr)
-		return up(w.start), true
-	default:
+	case err != nil:
 		unix.Close(w.fd)
-		return down(w.start, "connect", os.NewSyscallError("connect", err)), true
+		return down(w.start, "connect", err), true
 	}
+	q.put(w.fd, w.addr)
+	return up(w.start), true
 }
 
 func (w *tcpWait) expire(_ *quickState, err error) Result {
@@ -128,16 +128,6 @@ var errTimeout = fmt.Errorf("timeout: %w", context.DeadlineExceeded)
 // disconnect, resets the connection (SO_LINGER 0): no TIME_WAIT is left
 // behind.
 func tcpSocket(addr netip.AddrPort) (int, error) {
-	fd, err := streamSocket(addr)
-	if err == nil {
-		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1)
-	}
-	return fd, err
-}
-
-// streamSocket opens a non-blocking TCP socket for addr's family whose
-// close resets the connection.
-func streamSocket(addr netip.AddrPort) (int, error) {
 	family := unix.AF_INET6
 	if a := addr.Addr(); a.Is4() || a.Is4In6() {
 		family = unix.AF_INET
@@ -147,6 +137,7 @@ func streamSocket(addr netip.AddrPort) (int, error) {
 		return -1, os.NewSyscallError("socket", err)
 	}
 	unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1)
 	return fd, nil
 }
 
@@ -164,6 +155,19 @@ func startConnect(fd int, addr netip.AddrPort) error {
 		err = nil
 	}
 	return err
+}
+
+// connectDone asks the kernel about the handshake in flight on fd: done
+// is false while it lasts; err tells why it failed.
+func connectDone(fd int, addr netip.AddrPort) (done bool, err error) {
+	switch err := connectTo(fd, addr); err {
+	case unix.EALREADY, unix.EINPROGRESS:
+		return false, nil
+	case nil, unix.EISCONN:
+		return true, nil
+	default:
+		return true, os.NewSyscallError("connect", err)
+	}
 }
 
 // connectTo calls connect(2) with addr built on the stack: no allocation.
@@ -257,14 +261,9 @@ func waitConnect(ctx context.Context, fd int, addr netip.AddrPort, deadline time
 	defer stop()
 	var connErr error
 	werr := rc.Write(func(fd uintptr) bool {
-		connErr = connectTo(int(fd), addr)
-		switch connErr {
-		case unix.EALREADY, unix.EINPROGRESS:
-			return false
-		case unix.EISCONN:
-			connErr = nil
-		}
-		return true
+		var done bool
+		done, connErr = connectDone(int(fd), addr)
+		return done
 	})
 	if werr != nil {
 		if errors.Is(werr, os.ErrDeadlineExceeded) {
@@ -275,10 +274,7 @@ func waitConnect(ctx context.Context, fd int, addr netip.AddrPort, deadline time
 		}
 		return werr
 	}
-	if connErr != nil {
-		return os.NewSyscallError("connect", connErr)
-	}
-	return nil
+	return connErr
 }
 
 // sockaddr converts ap for bind(2).
