@@ -57,7 +57,7 @@ type rawConn struct {
 	ipv6 bool
 	p4   *ipv4.PacketConn
 	p6   *ipv6.PacketConn
-	pc   net.PacketConn
+	pc   net.PacketConn // nil for a send-only conn (vmac)
 
 	joined bool
 
@@ -434,5 +434,8 @@ func (c *rawConn) close() error {
 		ss.close()
 	}
 	clear(c.send)
+	if c.pc == nil { // a send-only conn (vmac)
+		return nil
+	}
 	return c.pc.Close()
 }
