@@ -57,7 +57,7 @@ type rawConn struct {
 	ipv6 bool
 	p4   *ipv4.PacketConn
 	p6   *ipv6.PacketConn
-	pc   net.PacketConn
+	pc   net.PacketConn // nil for a send-only conn (vmac)
 
 	joined bool
 
@@ -132,6 +132,16 @@ func listenRaw(ifi *net.Interface, ipv6only bool) (*rawConn, error) {
 		pc.Close()
 		return nil, fmt.Errorf("vrrp: socket options on %s: %w", ifi.Name, err)
 	}
+	sc, ok := pc.(syscall.Conn)
+	if !ok {
+		pc.Close()
+		return nil, fmt.Errorf("vrrp: raw socket on %s without a file descriptor: %w", ifi.Name, ErrInvalid)
+	}
+	if c.rc, err = sc.SyscallConn(); err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("vrrp: raw socket on %s: %w", ifi.Name, err)
+	}
+	c.rfn = c.recv
 	return c, nil
 }
 
@@ -141,17 +151,6 @@ func listenRaw(ifi *net.Interface, ipv6only bool) (*rawConn, error) {
 // socket address and the control messages.
 func (c *rawConn) read(b []byte) (int, RecvInfo, error) {
 	info := RecvInfo{TTL: -1}
-	if c.rc == nil {
-		sc, ok := c.pc.(syscall.Conn)
-		if !ok {
-			return 0, info, fmt.Errorf("vrrp: raw socket without a file descriptor: %w", ErrInvalid)
-		}
-		var err error
-		if c.rc, err = sc.SyscallConn(); err != nil {
-			return 0, info, err
-		}
-		c.rfn = c.recv
-	}
 	c.rbuf = b
 	err := c.rc.Read(c.rfn)
 	c.rbuf = nil
@@ -434,5 +433,8 @@ func (c *rawConn) close() error {
 		ss.close()
 	}
 	clear(c.send)
+	if c.pc == nil { // a send-only conn (vmac)
+		return nil
+	}
 	return c.pc.Close()
 }

@@ -304,10 +304,7 @@ func (a *actionQueue) push(x action) {
 	a.mu.Lock()
 	a.q = append(a.q, x)
 	a.mu.Unlock()
-	select {
-	case a.sig <- struct{}{}:
-	default:
-	}
+	a.signal()
 }
 
 // close makes the goroutine return once it has run what is queued.
@@ -315,6 +312,11 @@ func (a *actionQueue) close() {
 	a.mu.Lock()
 	a.closed = true
 	a.mu.Unlock()
+	a.signal()
+}
+
+// signal wakes the goroutine unless a wake-up is already pending.
+func (a *actionQueue) signal() {
 	select {
 	case a.sig <- struct{}{}:
 	default:

@@ -32,7 +32,8 @@ type RouterConfig struct {
 // timers, the adverts falling due together leave in one sendmmsg per
 // socket, and each socket's reader feeds adverts straight to the machine
 // they are for. A thousand instances thus cost a few wake-ups per second,
-// not a thousand goroutines, timers and sockets.
+// not a thousand timers and sockets; each instance keeps only an idle
+// goroutine that applies its transitions' side effects.
 type Router struct {
 	cfg       RouterConfig
 	log       *slog.Logger

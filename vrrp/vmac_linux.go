@@ -10,7 +10,6 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
-	"golang.org/x/net/bpf"
 )
 
 // VirtualMAC returns the virtual router MAC address for vrid: 00:00:5e:00:01:VRID
@@ -97,27 +96,10 @@ func (r *Router) openVMAC(in *Instance, base *net.Interface) (*net.Interface, *r
 	if err != nil {
 		return fail(err)
 	}
-	var c *rawConn
-	err = inNS(r.cfg.NetNS, func() error {
-		var err error
-		c, err = listenRaw(ifi, ipv6)
-		return err
-	})
-	if err != nil {
-		return fail(err)
-	}
-	c.ns = r.cfg.NetNS
+	// The vmac only sends (adverts are read on the base interface): its
+	// conn has no receiving socket, only the send sockets newSender opens.
+	c := &rawConn{ifi: ifi, ipv6: ipv6, ns: r.cfg.NetNS}
 	r.vmacConns = append(r.vmacConns, c)
-	// The socket only sends; adverts are read on the base interface.
-	drop, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
-	if err == nil && ipv6 {
-		err = c.p6.SetBPF(drop)
-	} else if err == nil {
-		err = c.p4.SetBPF(drop)
-	}
-	if err != nil {
-		return fail(errors.Join(errors.New("drop filter"), err))
-	}
 	return ifi, c, nil
 }
 
