@@ -27,7 +27,8 @@ type RouterConfig struct {
 }
 
 // Router runs VRRP instances in one network namespace. Instances on the
-// same interface and family share one raw socket, and one engine drives
+// same interface and family share one receiving raw socket (adverts leave
+// through one send-only socket per source address), and one engine drives
 // all their state machines: a single scheduler goroutine fires their
 // timers, the adverts falling due together leave in one sendmmsg per
 // socket, and each socket's reader feeds adverts straight to the machine
