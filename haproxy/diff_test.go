@@ -201,7 +201,7 @@ func TestDifferentialHAProxy(t *testing.T) {
 			errors.As(verr, &list)
 			found := false
 			for _, e := range list {
-				if errors.Is(e, d.class) && e.Pos.Line == d.line && e.Pos.File == "diff.cfg" && e.Pos.Col >= 1 {
+				if errors.Is(e, d.class) && e.Pos.Line == d.line && e.Pos.Filename == "diff.cfg" && e.Pos.Col >= 1 {
 					found = true
 				}
 			}

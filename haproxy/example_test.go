@@ -25,7 +25,7 @@ backend app
 	}
 	be := cfg.Backend("app")
 	s, _ := be.Server("app1")
-	s.Weight = haproxy.Int(0)
+	s.Weight = new(0)
 	be.SetServer(s)
 	s, _ = be.Server("app3")
 	s.Inter = 5 * time.Second
@@ -63,7 +63,7 @@ func ExampleTokenize() {
 
 // Drive a running HAProxy through its stats socket.
 func ExampleRuntime() {
-	rt := haproxy.NewRuntime("unix", "/run/haproxy/admin.sock")
+	rt := haproxy.NewRuntime("unix", "/run/haproxy/admin.sock", nil)
 	defer rt.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -47,7 +47,7 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, p := range c.Backends() {
 			for _, s := range p.Servers() {
-				s.Weight = Int(7)
+				s.Weight = new(7)
 				s.Check = On
 				p.SetServer(s)
 			}

@@ -101,12 +101,12 @@ func startHAProxy(t *testing.T, cfg string) *liveHAProxy {
 			t.Fatalf("haproxy stats socket did not appear:\n%s", log.String())
 		}
 	}
-	h := &liveHAProxy{rt: NewRuntime("unix", sock)}
-	h.rt.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	h := &liveHAProxy{}
+	h.rt = NewRuntime("unix", sock, &RuntimeConfig{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		h.dials.Add(1)
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
-	}
+	}})
 	t.Cleanup(func() { h.rt.Close() })
 	fe := filepath.Join(dir, "fe.sock")
 	h.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -230,7 +230,7 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	}
 
 	// Point b at server c.
-	if err := rt.SetServerAddr(ctx, "be", "b", c.Addr(), c.Port()); err != nil {
+	if err := rt.SetServerAddr(ctx, "be", "b", c); err != nil {
 		t.Fatal(err)
 	}
 	if err := rt.SetServerWeight(ctx, "be", "a", 0); err != nil {
@@ -279,14 +279,14 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	if err := rt.SetServerWeight(ctx, "be", "a", 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := rt.SetServerHealth(ctx, "be", "a", "down"); err != nil {
+	if err := rt.SetServerHealth(ctx, "be", "a", HealthDown); err != nil {
 		t.Fatal(err)
 	}
 	if s := stat("a"); s.Status != "DOWN" {
 		t.Fatalf("stat a status = %q", s.Status)
 	}
 	eq(h.answers(t, 2), map[string]int{"200:c": 2})
-	if err := rt.SetServerHealth(ctx, "be", "a", "up"); err != nil {
+	if err := rt.SetServerHealth(ctx, "be", "a", HealthUp); err != nil {
 		t.Fatal(err)
 	}
 	eq(h.answers(t, 2), map[string]int{"200:a": 1, "200:c": 1})
@@ -299,7 +299,7 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	if err := rt.SetServerWeight(ctx, "be", "nope", 1); !errors.As(err, &re) || !strings.Contains(re.Msg, "No such server") {
 		t.Fatalf("weight on missing server: %v", err)
 	}
-	if err := rt.SetServerAgent(ctx, "be", "a", "up"); !errors.As(err, &re) {
+	if err := rt.SetServerAgent(ctx, "be", "a", AgentUp); !errors.As(err, &re) {
 		t.Fatalf("agent without agent checks: %v", err)
 	}
 	if err := rt.DelServer(ctx, "be", "nope"); !errors.As(err, &re) {
@@ -354,7 +354,7 @@ func TestRuntimeContext(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	rt := NewRuntime("unix", filepath.Join(dir, "s"))
+	rt := NewRuntime("unix", filepath.Join(dir, "s"), nil)
 	defer rt.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
@@ -413,7 +413,7 @@ func TestRuntimeOverTCP(t *testing.T) {
 			go func() { io.Copy(c, u); c.Close() }()
 		}
 	}()
-	rt := NewRuntime("tcp", ln.Addr().String())
+	rt := NewRuntime("tcp", ln.Addr().String(), nil)
 	t.Cleanup(func() { rt.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

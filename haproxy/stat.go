@@ -1,11 +1,15 @@
 package haproxy
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 )
+
+// ErrNoHeader is returned for stats output without its "# " header line.
+var ErrNoHeader = errors.New("haproxy: missing '# ' header line")
 
 // Stat row types (the "type" column of show stat).
 const (
@@ -111,8 +115,8 @@ type ServerState struct {
 	Server     string
 	Addr       netip.Addr
 	Port       int
-	OpState    int // 0 stopped, 1 starting, 2 running, 3 stopping
-	AdminState int // bit field: 0x01 forced maint, 0x08 forced drain...
+	OpState    OpState
+	AdminState AdminFlags
 	UserWeight int
 	InitWeight int
 	// Fields holds every column by its header name.
@@ -159,7 +163,7 @@ func ParseServersState(out string) ([]ServerState, error) {
 		st.Backend, st.Server = f["be_name"], f["srv_name"]
 		st.BackendID, st.ServerID = num("be_id"), num("srv_id")
 		st.Port = num("srv_port")
-		st.OpState, st.AdminState = num("srv_op_state"), num("srv_admin_state")
+		st.OpState, st.AdminState = OpState(num("srv_op_state")), AdminFlags(num("srv_admin_state"))
 		st.UserWeight, st.InitWeight = num("srv_uweight"), num("srv_iweight")
 		if err != nil {
 			return nil, err

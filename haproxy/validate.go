@@ -7,72 +7,12 @@ import (
 	"strings"
 )
 
-// Pos is a place in a configuration file. Col is 1-based and counts bytes.
-type Pos struct {
-	File      string
-	Line, Col int
-}
-
-// String formats the position as file:line:col.
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
-
-// Error is one problem found by Validate, at its place.
-type Error struct {
-	Pos Pos
-	Err error
-}
-
-// Error returns "file:line:col: message".
-func (e *Error) Error() string { return e.Pos.String() + ": " + e.Err.Error() }
-
-// Unwrap returns the underlying error.
-func (e *Error) Unwrap() error { return e.Err }
-
-// ErrorList is every problem Validate found, in file order.
-type ErrorList []*Error
-
-// Error returns one problem per line.
-func (l ErrorList) Error() string {
-	s := make([]string, len(l))
-	for i, e := range l {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "\n")
-}
-
-// Unwrap returns the errors for errors.Is / errors.As.
-func (l ErrorList) Unwrap() []error {
-	out := make([]error, len(l))
-	for i, e := range l {
-		out[i] = e
-	}
-	return out
-}
-
-// Classes of problems Validate reports, for errors.Is.
-var (
-	ErrSyntax          = errors.New("syntax error")
-	ErrOutOfSection    = errors.New("keyword out of section")
-	ErrUnknownSection  = errors.New("unknown section keyword")
-	ErrServerPlacement = errors.New("server outside a backend or listen section")
-	ErrPlacement       = errors.New("keyword not allowed in this section")
-	ErrMissingACL      = errors.New("missing ACL")
-	ErrMissingLF       = errors.New("missing LF on last line")
-	ErrUnknownKeyword  = errors.New("unknown keyword")
-	ErrBadValue        = errors.New("invalid value")
-	ErrDuplicateProxy  = errors.New("duplicate proxy name")
-	ErrMissingBackend  = errors.New("missing backend")
-	ErrMissingName     = errors.New("missing section name")
-	ErrBindOnHeader    = errors.New("listening address on section line")
-	ErrConditional     = errors.New("unbalanced conditional block")
-	ErrMissingDefaults = errors.New("missing defaults section")
-	ErrDuplicateServer = errors.New("duplicate server name")
-	ErrTrack           = errors.New("invalid server tracking")
-)
-
 type validator struct {
-	file string
-	errs ErrorList
+	file  string
+	errs  ErrorList
+	warns ErrorList
+	// moreErrs and moreWarns count the findings past maxFindings.
+	moreErrs, moreWarns int
 	// servers maps backend name to its servers, for track checks.
 	servers map[string]map[string]Server
 	// defaultServer is true when any default-server line exists, which
@@ -120,11 +60,43 @@ func (v *validator) args(s *Section, l *Line) ([]string, bool) {
 	return a, true
 }
 
+// maxFindings caps the errors and the warnings one validation returns:
+// past it, one ErrTooManyErrors finding says how many more there were,
+// so that a hostile file cannot make the report grow with its size.
+const maxFindings = 100
+
+// maxMsg caps the length of one message.
+const maxMsg = 512
+
 func (v *validator) add(l *Line, col int, class error, format string, args ...any) {
-	v.errs = append(v.errs, &Error{
-		Pos: Pos{File: v.file, Line: l.Num, Col: col + 1},
-		Err: fmt.Errorf("%w: "+format, append([]any{class}, args...)...),
+	v.errs = v.appendFinding(v.errs, &v.moreErrs, l, col, class, format, args...)
+}
+
+// warn records a warning: something HAProxy may reject that the package
+// does not know well enough to call an error.
+func (v *validator) warn(l *Line, col int, class error, format string, args ...any) {
+	v.warns = v.appendFinding(v.warns, &v.moreWarns, l, col, class, format, args...)
+}
+
+func (v *validator) appendFinding(list ErrorList, more *int, l *Line, col int, class error, format string, args ...any) ErrorList {
+	if len(list) >= maxFindings {
+		*more++
+		return list
+	}
+	return append(list, Error{
+		Pos: Position{Filename: v.file, Line: l.Num, Col: col + 1},
+		Msg: sanitize(msgOf(class)+": "+fmt.Sprintf(format, args...), maxMsg),
+		Err: class,
 	})
+}
+
+// finish appends the "too many" finding to a capped list.
+func (v *validator) finish(list ErrorList, more int) ErrorList {
+	if more == 0 {
+		return list
+	}
+	last := list[len(list)-1].Pos
+	return append(list, Error{Pos: last, Msg: fmt.Sprintf("%s: %d more not shown", msgOf(ErrTooManyErrors), more), Err: ErrTooManyErrors})
 }
 
 func (v *validator) addAt(l *Line, word int, class error, format string, args ...any) {
@@ -137,19 +109,37 @@ func (v *validator) addAt(l *Line, word int, class error, format string, args ..
 
 // ValidateEnv is Validate with variables expanded from env first, so that
 // lines using "${...}" are checked too.
-func (c *Config) ValidateEnv(env Env) error { return c.validate(env) }
+func (c *Config) ValidateEnv(env Env) error {
+	_, err := c.Check(env)
+	return err
+}
 
 // Validate reports, with file:line:col, the problems HAProxy would reject
-// the configuration for among those it knows: tokenizer errors, keywords
-// out of section, misspelt section keywords, servers outside backends,
-// invalid times, sizes and server settings, duplicate proxy names,
-// backends referenced but not defined, section-line addresses and
-// unbalanced .if blocks. It returns nil or an ErrorList. Lines that use
-// environment variables are not value-checked, since their values are
-// only known after expansion.
-func (c *Config) Validate() error { return c.validate(nil) }
+// the configuration for among those it knows: tokenizer errors, NUL
+// bytes, keywords out of section, misspelt section keywords, servers
+// outside backends, invalid times, sizes and server settings, invalid
+// characters in proxy and server names, duplicate proxy names, backends
+// referenced but not defined, section-line addresses and unbalanced .if
+// blocks. It returns nil or an ErrorList. Lines that use environment
+// variables are not value-checked, since their values are only known
+// after expansion. Validate leaves out warnings; Check returns them.
+func (c *Config) Validate() error {
+	_, err := c.Check(nil)
+	return err
+}
 
-func (c *Config) validate(env Env) error {
+// Check is Validate that also returns warnings, apart from the error:
+// keywords HAProxy 2.6 does not know in the global section or a proxy
+// section (HAProxy rejects them, but a newer or patched HAProxy may know
+// them, so they are not errors here). env expands variables as in
+// ValidateEnv; nil leaves lines with variables unchecked. Both lists are
+// capped at 100 findings, the last one then saying how many more there
+// were.
+func (c *Config) Check(env Env) (warnings ErrorList, err error) {
+	return c.validate(env)
+}
+
+func (c *Config) validate(env Env) (ErrorList, error) {
 	v := &validator{file: c.Filename, servers: map[string]map[string]Server{}, env: env, cond: map[*Line]bool{}, acls: map[*Section]map[string]bool{}}
 	type key struct{ side, name string }
 	seen := map[key]*Line{}
@@ -263,10 +253,11 @@ func (c *Config) validate(env Env) error {
 	if last != nil && last.EOL == "" && last.Text != "" {
 		v.add(last, len(last.Text), ErrMissingLF, "file might have been truncated")
 	}
+	warns := v.finish(v.warns, v.moreWarns)
 	if len(v.errs) == 0 {
-		return nil
+		return warns, nil
 	}
-	return v.errs
+	return warns, v.finish(v.errs, v.moreErrs)
 }
 
 // maxLineArgs is HAProxy's MAX_LINE_ARGS: more words on a line is fatal.

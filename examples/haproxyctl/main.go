@@ -132,7 +132,7 @@ func runtime(socket string, cmds []string, stdout io.Writer) error {
 	if !strings.Contains(socket, "/") && strings.Contains(socket, ":") {
 		network = "tcp"
 	}
-	rt := haproxy.NewRuntime(network, socket)
+	rt := haproxy.NewRuntime(network, socket, nil)
 	defer rt.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
