@@ -538,11 +538,12 @@ var balanceAlgorithms = map[string]bool{
 	"rdp-cookie": true, "random": true, "hash": true,
 }
 
-// ParseBalance parses the words after "balance".
+// ParseBalance parses the words after "balance". No words is round
+// robin, as HAProxy reads a bare "balance" line.
 func ParseBalance(w []string) (Balance, error) {
 	var b Balance
 	if len(w) == 0 {
-		return b, fmt.Errorf("balance: missing algorithm")
+		return Balance{Algorithm: "roundrobin"}, nil
 	}
 	alg := w[0]
 	if i := strings.IndexByte(alg, '('); i >= 0 && strings.HasSuffix(alg, ")") {

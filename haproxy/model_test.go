@@ -102,7 +102,11 @@ func TestBalanceWords(t *testing.T) {
 	if b, _ := ParseBalance([]string{"hdr(Host)"}); b.Algorithm != "hdr" || b.Param != "Host" {
 		t.Errorf("hdr = %+v", b)
 	}
-	for _, bad := range [][]string{nil, {"rr"}, {"hdr"}, {"hash"}, {"url_param"}} {
+	// A bare "balance" is round robin, as HAProxy reads it.
+	if b, err := ParseBalance(nil); err != nil || b.Algorithm != "roundrobin" {
+		t.Errorf("bare balance = %+v, %v", b, err)
+	}
+	for _, bad := range [][]string{{"rr"}, {"hdr"}, {"hash"}, {"url_param"}} {
 		if _, err := ParseBalance(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

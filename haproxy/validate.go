@@ -264,6 +264,10 @@ func (c *Config) validate(env Env) (ErrorList, error) {
 const maxLineArgs = 64
 
 func (v *validator) lineSyntax(l *Line) {
+	if i := strings.IndexByte(l.Text, 0); i >= 0 {
+		// HAProxy refuses a NUL anywhere on a line, comments included.
+		v.add(l, i, ErrSyntax, "stray NUL character at position %d", i+1)
+	}
 	if l.Err != nil {
 		v.add(l, l.Err.Col, ErrSyntax, "%s", l.Err.Msg)
 	}
@@ -283,6 +287,10 @@ func (v *validator) header(s *Section) {
 		}
 	}
 	switch kw {
+	case "frontend", "backend", "listen", "peers", "userlist", "mailers", "resolvers", "ring", "http-errors", "log-forward", "fcgi-app":
+		v.name(h, 1, "'"+kw+"' name")
+	}
+	switch kw {
 	case "frontend", "backend", "listen", "defaults":
 		rest := h.Values()[1:]
 		if kw != "defaults" || (len(rest) > 0 && rest[0] != "from") {
@@ -298,6 +306,27 @@ func (v *validator) header(s *Section) {
 			return
 		}
 		v.addAt(h, len(h.Words)-len(rest), ErrBadValue, "unexpected '%s' on '%s' line", rest[0], kw)
+	}
+}
+
+// name reports a character HAProxy does not permit in the name that is
+// word i of l: only letters, digits, '.', '-', '_' and ':' are.
+func (v *validator) name(l *Line, i int, what string) {
+	if i >= len(l.Words) || mayExpand(l) {
+		return
+	}
+	w := l.Words[i]
+	name := w.Value()
+	for j := 0; j < len(name); j++ {
+		if c := name[j]; isAlpha(c) || isDigit(c) || c == '.' || c == '-' || c == '_' || c == ':' {
+			continue
+		}
+		col := w.Off
+		if w.Raw == name {
+			col += j
+		}
+		v.add(l, col, ErrBadName, "character '%c' is not permitted in %s '%s'", name[j], what, name)
+		return
 	}
 }
 
@@ -417,6 +446,9 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		v.addAt(l, 0, ErrPlacement, "unknown keyword '%s' in '%s' section (it belongs in global)", kw, sec)
 		return
 	}
+	if !mayExpand(l) && !knownKeyword(kw, sec) {
+		v.warn(l, l.Words[0].Off, ErrUnknownKeyword, "unknown keyword '%s' in '%s' section (HAProxy 2.6 does not know it)", kw, sec)
+	}
 	if kw == "acl" && len(l.Words) >= 2 {
 		// Registered even when it uses variables, so that it is never
 		// reported missing.
@@ -447,6 +479,7 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 				v.addAt(l, 0, ErrBadValue, "%v", err)
 				return
 			}
+			v.name(l, 1, "server name")
 			if srv.Check == On && srv.Track != "" {
 				v.addAt(l, 0, ErrBadValue, "server %s: unable to enable checks and tracking at the same time", srv.Name)
 			}
