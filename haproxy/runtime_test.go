@@ -427,3 +427,34 @@ func TestRuntimeOverTCP(t *testing.T) {
 		t.Fatalf("answers = %v", got)
 	}
 }
+
+// TestParseWeightMatchesHAProxy sends the same weights to HAProxy's "set
+// server ... weight" and to ParseWeight: both accept or refuse each, and
+// agree on the weight that results.
+func TestParseWeightMatchesHAProxy(t *testing.T) {
+	a, b := namedServer(t, "a"), namedServer(t, "b")
+	h := startHAProxy(t, strings.Replace(fmt.Sprintf(liveConfig, a, b), "server b "+b.String(), "server b "+b.String()+" weight 10", 1))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, in := range []string{"0", "256", "257", "+7", " 7", "07", "-5", "50%", "0%", "300%", "3000%", "-5%", "%", "", "abc", "5x", "10%x", "0x10", "50.5%", "99999999999"} {
+		_, herr := h.rt.Execute(ctx, "set", "server", "be/b", "weight", in)
+		var re *RuntimeError
+		if herr != nil && !errors.As(herr, &re) {
+			t.Fatal(herr)
+		}
+		cur, _, err := h.rt.GetWeight(ctx, "be", "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, perr := ParseWeight(in)
+		switch {
+		case (herr == nil) != (perr == nil):
+			t.Errorf("weight %q: haproxy %v, ParseWeight %v", in, herr, perr)
+		case perr == nil && w.Of(10) != cur:
+			t.Errorf("weight %q: haproxy sets %d, ParseWeight gives %d", in, cur, w.Of(10))
+		}
+		if err := h.rt.SetServerWeight(ctx, "be", "b", 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
