@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvskit/lvskit/internal/haproxytest"
 	"github.com/lvskit/lvskit/internal/testenv"
 )
 
@@ -287,69 +288,11 @@ func TestRuntimeReplyCapped(t *testing.T) {
 	}
 }
 
-// scriptServer answers each command line with the next canned reply
-// (after the prompt set-up) and records the lines it received.
-func scriptServer(t *testing.T, replies ...string) (string, func() []string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "s")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	lines := make(chan string, 100)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		buf := make([]byte, 4096)
-		var pending string
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return
-			}
-			pending += string(buf[:n])
-			for {
-				i := strings.IndexByte(pending, '\n')
-				if i < 0 {
-					break
-				}
-				line := pending[:i]
-				pending = pending[i+1:]
-				lines <- line
-				if strings.HasPrefix(line, "prompt") {
-					c.Write([]byte("\n> \n> "))
-					continue
-				}
-				if len(replies) == 0 {
-					return
-				}
-				c.Write([]byte(replies[0] + "\n> "))
-				replies = replies[1:]
-			}
-		}
-	}()
-	return path, func() []string {
-		var out []string
-		for {
-			select {
-			case l := <-lines:
-				out = append(out, l)
-			default:
-				return out
-			}
-		}
-	}
-}
-
 // TestRuntimeRefusals: messages HAProxy marks as errors, and "Unknown
 // command", are RuntimeErrors whose text is escaped and capped; the
 // severity mark is removed from successful answers.
 func TestRuntimeRefusals(t *testing.T) {
-	path, _ := scriptServer(t,
+	path, _ := haproxytest.Socket(t,
 		"[3]: No such server.\n",
 		"[6]: Unknown command, but maybe one of the following ones is a better match:\n  help",
 		"[6]: New server registered.\n",

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvskit/lvskit/internal/haproxytest"
 	"github.com/lvskit/lvskit/internal/testenv"
 )
 
@@ -189,58 +190,12 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// fakeSocket is a runtime API socket that records every line it gets
-// and answers each command with reply (after the prompt set-up).
-func fakeSocket(t *testing.T, reply string) (string, func() []string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "admin.sock")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	lines := make(chan []string, 1)
-	go func() {
-		var got []string
-		defer func() { lines <- got }()
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		buf := make([]byte, 4096)
-		var pending string
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return
-			}
-			pending += string(buf[:n])
-			for {
-				i := strings.IndexByte(pending, '\n')
-				if i < 0 {
-					break
-				}
-				line := pending[:i]
-				pending = pending[i+1:]
-				got = append(got, line)
-				if strings.HasPrefix(line, "prompt") {
-					c.Write([]byte("\n> \n> "))
-				} else {
-					c.Write([]byte(reply + "\n> "))
-				}
-			}
-		}
-	}()
-	return path, func() []string { ln.Close(); return <-lines }
-}
-
 // TestRuntimeOneCommand: the arguments after the socket are the words of
 // one command sent as one line (a single argument is split at spaces),
 // and the answer is printed.
 func TestRuntimeOneCommand(t *testing.T) {
 	for _, args := range [][]string{{"show", "servers", "state"}, {"show servers state"}} {
-		sock, lines := fakeSocket(t, "1\n# be_id be_name")
+		sock, lines := haproxytest.Socket(t, "1\n# be_id be_name")
 		code, out, errs := runCtl(t, append([]string{"runtime", sock}, args...)...)
 		if code != 0 || out != "1\n# be_id be_name\n" {
 			t.Fatalf("%q: exit %d, %q %q", args, code, out, errs)
@@ -251,7 +206,7 @@ func TestRuntimeOneCommand(t *testing.T) {
 		}
 	}
 	// A ';' in a word is escaped: still one command.
-	sock, lines := fakeSocket(t, "")
+	sock, lines := haproxytest.Socket(t, "")
 	if code, _, errs := runCtl(t, "runtime", sock, "set", "var", "proc.x", "str(a;b)"); code != 0 {
 		t.Fatalf("exit %d %q", code, errs)
 	}
@@ -264,7 +219,7 @@ func TestRuntimeOneCommand(t *testing.T) {
 // command") make haproxyctl exit 1 with the message on stderr.
 func TestRuntimeRefusalExitsNonZero(t *testing.T) {
 	for _, reply := range []string{"[3]: No such server.\n", "[6]: Unknown command, but maybe one of the following ones is a better match:\n  help"} {
-		sock, _ := fakeSocket(t, reply)
+		sock, _ := haproxytest.Socket(t, reply)
 		code, out, errs := runCtl(t, "runtime", sock, "set", "server", "be/x", "weight", "1")
 		if code != 1 || out != "" || !strings.Contains(errs, strings.SplitN(reply[5:], "\n", 2)[0]) {
 			t.Errorf("reply %q: exit %d, stdout %q, stderr %q", reply, code, out, errs)
