@@ -11,22 +11,33 @@ import (
 // ErrNoHeader is returned for stats output without its "# " header line.
 var ErrNoHeader = errors.New("haproxy: missing '# ' header line")
 
-// Stat row types (the "type" column of show stat).
+// StatType is the kind of a "show stat" row (its "type" column).
+type StatType uint8
+
+// Stat row types, with HAProxy's numbers.
 const (
-	StatFrontend = 0
-	StatBackend  = 1
-	StatServer   = 2
-	StatListener = 3
+	StatFrontend StatType = 0
+	StatBackend  StatType = 1
+	StatServer   StatType = 2
+	StatListener StatType = 3
 )
+
+var statTypes = [...]string{StatFrontend: "frontend", StatBackend: "backend", StatServer: "server", StatListener: "listener"}
+
+// String returns the kind's name.
+func (t StatType) String() string { return stateName(statTypes[:], int(t), "StatType") }
 
 // StatRow is one row of "show stat". The common columns are typed; every
 // column, known or not, is in Fields by its header name, so rows from
 // other HAProxy versions (more or fewer columns) parse the same way.
 type StatRow struct {
-	Proxy  string // pxname
-	Name   string // svname: FRONTEND, BACKEND or the server name
-	Type   int    // StatFrontend, StatBackend, StatServer, StatListener
-	Status string // UP, DOWN, MAINT, DRAIN, no check, OPEN...
+	Proxy string // pxname
+	Name  string // svname: FRONTEND, BACKEND or the server name
+	Type  StatType
+	// Status is HAProxy's text, which carries more than a state: UP,
+	// DOWN, "UP 1/3" (going down), "DOWN 1/2" (going up), NOLB, MAINT,
+	// "MAINT (via be/s)", DRAIN, "no check", OPEN, FULL...
+	Status string
 	Weight int
 	Active int // act: 1 for an active server (count for a backend)
 	Backup int // bck
@@ -81,7 +92,7 @@ func ParseStat(out string) ([]StatRow, error) {
 			}
 			return x
 		}
-		row.Type = int(num("type"))
+		row.Type = StatType(num("type"))
 		row.Weight = int(num("weight"))
 		row.Active = int(num("act"))
 		row.Backup = int(num("bck"))

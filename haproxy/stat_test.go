@@ -1,6 +1,7 @@
 package haproxy
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 )
@@ -47,5 +48,20 @@ func TestParseServersState(t *testing.T) {
 	}
 	if _, err := ParseServersState("1\n3 be\n"); err == nil {
 		t.Error("row without header accepted")
+	}
+}
+
+func TestStateStrings(t *testing.T) {
+	for got, want := range map[fmt.Stringer]string{
+		StateDrain: "drain", HealthStopping: "stopping", AgentDown: "down", OpRunning: "running",
+		AdminForcedMaint | AdminForcedDrain: "forced-maint|forced-drain", AdminFlags(0): "none", AdminFlags(0x81): "forced-maint|0x80",
+		StatListener: "listener", StatType(9): "StatType(9)", AdminState(0): "AdminState(0)",
+	} {
+		if got.String() != want {
+			t.Errorf("%#v.String() = %q, want %q", got, got.String(), want)
+		}
+	}
+	if !(AdminConfigMaint).Maint() || AdminForcedDrain.Maint() || !AdminInheritedDrain.Drain() {
+		t.Error("Maint/Drain")
 	}
 }
