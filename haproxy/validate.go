@@ -325,7 +325,11 @@ func (v *validator) name(l *Line, i int, what string) {
 		if w.Raw == name {
 			col += j
 		}
-		v.add(l, col, ErrBadName, "character '%c' is not permitted in %s '%s'", name[j], what, name)
+		char := string(rune(name[j]))
+		if name[j] >= 0x80 || name[j] < 0x20 || name[j] == 0x7f {
+			char = fmt.Sprintf("\\x%02x", name[j])
+		}
+		v.add(l, col, ErrBadName, "character '%s' is not permitted in %s '%s'", char, what, name)
 		return
 	}
 }
