@@ -329,3 +329,17 @@ func TestValidateEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestBindAddressMatchesHAProxy: the IPv4 forms the C library accepts
+// (short, octal) pass as they pass haproxy -c; the others fail in both.
+func TestBindAddressMatchesHAProxy(t *testing.T) {
+	bin := testenv.NeedTool(t, "haproxy")
+	for _, h := range []string{"127.1", "127.00.1", "08.0.0.1", "010.0.0.1", "1.2.3.256", "1.2.65535", "1.2.65536", "4294967295", "4294967296", "1.2.3.4.5", "127.0.0.1"} {
+		cfg := "frontend f\n  bind " + h + ":18080\n"
+		_, herr := haproxyCheck(t, bin, []byte(cfg))
+		err := checkBindAddress(h + ":18080")
+		if (herr == nil) != (err == nil) {
+			t.Errorf("bind %s: haproxy %v, we %v", h, herr, err)
+		}
+	}
+}

@@ -3,7 +3,7 @@ package haproxy
 import (
 	"errors"
 	"fmt"
-	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -659,13 +659,44 @@ func checkBindAddress(list string) error {
 			return fmt.Errorf("missing port specification in '%s'", a)
 		}
 		host := a[:i]
-		if host != "" && host != "*" && strings.Trim(host, "0123456789.") == "" {
-			if _, err := netip.ParseAddr(host); err != nil {
-				return fmt.Errorf("invalid address '%s'", host)
-			}
+		if host != "" && host != "*" && strings.Trim(host, "0123456789.") == "" && !inetAton(host) {
+			return fmt.Errorf("invalid address '%s'", host)
 		}
 	}
 	return nil
+}
+
+// inetAton reports whether a host of digits and dots is an IPv4 address
+// as the C library reads it when HAProxy falls back to it: one to four
+// numbers, a leading 0 meaning octal, the last one filling the bytes
+// left ("127.1" and "127.00.1" are 127.0.0.1). A host with an empty part
+// is left to the resolver and passes.
+func inetAton(host string) bool {
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			return true
+		}
+		base := uint64(10)
+		if len(p) > 1 && p[0] == '0' {
+			base = 8
+		}
+		n, err := strconv.ParseUint(p, int(base), 32)
+		if err != nil {
+			return false
+		}
+		max := uint64(255)
+		if i == len(parts)-1 {
+			max = 1<<(8*(5-len(parts))) - 1
+		}
+		if n > max {
+			return false
+		}
+	}
+	return true
 }
 
 // checkURIOptions checks "balance uri" options: whole, path-only, and len
