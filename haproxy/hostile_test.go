@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -345,5 +346,27 @@ func TestParseWeight(t *testing.T) {
 		if got := c.w.Of(c.initial); got != c.want {
 			t.Errorf("%v of %d = %d, want %d", c.w, c.initial, got, c.want)
 		}
+	}
+}
+
+// TestRuntimeLogger: connection events reach the configured logger.
+func TestRuntimeLogger(t *testing.T) {
+	path, _ := haproxytest.Socket(t, "Name: HAProxy\n")
+	var logs strings.Builder
+	rt := NewRuntime("unix", path, &RuntimeConfig{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := rt.ShowInfo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rt.Close()
+	if err := rt.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := rt.ShowInfo(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+	if s := logs.String(); !strings.Contains(s, "connected") || !strings.Contains(s, "connection closed") || !strings.Contains(s, path) {
+		t.Fatalf("logs:\n%s", s)
 	}
 }

@@ -274,3 +274,33 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeTimeout: -t bounds the exchange with a socket that never
+// answers.
+func TestRuntimeTimeout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mute.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			defer c.Close()
+			buf := make([]byte, 512)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	code, _, errs := runCtl(t, "runtime", "-t", "100ms", path, "show", "info")
+	if code != 1 || !strings.Contains(errs, "context deadline exceeded") {
+		t.Fatalf("exit %d, %q", code, errs)
+	}
+	if code, _, _ := runCtl(t, "runtime", "-t", "soon", path, "show", "info"); code != 2 {
+		t.Fatalf("bad -t: exit %d", code)
+	}
+}
