@@ -14,8 +14,11 @@ type Position struct {
 	Line, Col int
 }
 
-// String formats the position as file:line:col.
-func (p Position) String() string { return fmt.Sprintf("%s:%d:%d", p.Filename, p.Line, p.Col) }
+// String formats the position as file:line:col, with control characters
+// in the file name escaped.
+func (p Position) String() string {
+	return fmt.Sprintf("%s:%d:%d", sanitize(p.Filename, 0), p.Line, p.Col)
+}
 
 // Error is one finding of Validate or Check, at its place: an error
 // HAProxy rejects the file for, or a warning about what the package does

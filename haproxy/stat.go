@@ -45,7 +45,9 @@ type StatRow struct {
 	Smax   int64
 	Stot   int64
 	Lbtot  int64
-	Addr   string // addr, "" when absent
+	// Addr is the server's address when the addr column holds an IP
+	// and port; other forms (unix sockets, none) stay in Fields["addr"].
+	Addr netip.AddrPort
 	// CheckStatus is the last health check result (L4OK, L7STS...).
 	CheckStatus string
 	// Fields holds every column by its header name.
@@ -79,7 +81,8 @@ func ParseStat(out string) ([]StatRow, error) {
 			row.Fields[name] = cols[i]
 		}
 		f := row.Fields
-		row.Proxy, row.Name, row.Status, row.Addr, row.CheckStatus = f["pxname"], f["svname"], f["status"], f["addr"], f["check_status"]
+		row.Proxy, row.Name, row.Status, row.CheckStatus = f["pxname"], f["svname"], f["status"], f["check_status"]
+		row.Addr, _ = netip.ParseAddrPort(f["addr"])
 		var err error
 		num := func(name string) int64 {
 			v := f[name]

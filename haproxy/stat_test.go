@@ -25,7 +25,7 @@ func TestParseStat(t *testing.T) {
 		t.Fatalf("%d rows", len(rows))
 	}
 	b := FindStat(rows, "be", "b")
-	if b == nil || b.Status != "UP" || b.Weight != 256 || b.Active != 0 || b.Backup != 1 || b.Scur != 3 || b.Smax != 4 || b.Stot != 9 || b.Lbtot != 7 || b.CheckStatus != "L4OK" || b.Addr != "127.0.0.1:4502" || b.Type != StatServer {
+	if b == nil || b.Status != "UP" || b.Weight != 256 || b.Active != 0 || b.Backup != 1 || b.Scur != 3 || b.Smax != 4 || b.Stot != 9 || b.Lbtot != 7 || b.CheckStatus != "L4OK" || b.Addr != netip.MustParseAddrPort("127.0.0.1:4502") || b.Type != StatServer {
 		t.Fatalf("b = %+v", b)
 	}
 	if fe := FindStat(rows, "fe", "FRONTEND"); fe == nil || fe.Type != StatFrontend || fe.Fields["slim"] != "100" {
