@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -357,9 +358,15 @@ func (r *Runtime) roundTrip(ctx context.Context, line string, n int) ([]string, 
 	}
 }
 
+// ctxErr makes an I/O error that the context caused match the context's
+// error. The connection's deadline is the context's, so a read can time
+// out a moment before the context itself reports being done.
 func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	if dl, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	return err
 }
