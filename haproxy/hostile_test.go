@@ -370,3 +370,79 @@ func TestRuntimeLogger(t *testing.T) {
 		t.Fatalf("logs:\n%s", s)
 	}
 }
+
+// TestNoWarningsOnKnownConfigs: the seed configurations (HAProxy's
+// guide, chapter 5 and appendix) and a config using many 2.6 keywords
+// give no warning; a false warning would teach users to ignore them.
+func TestNoWarningsOnKnownConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.cfg")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("seeds: %v %v", files, err)
+	}
+	for _, p := range files {
+		c, err := ParseFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, _ := c.Check(nil); w != nil {
+			t.Errorf("%s: %v", p, w)
+		}
+	}
+	many := `global
+    daemon
+    maxconn 4000
+    nbthread 2
+    tune.bufsize 32768
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+    stats socket /run/haproxy.sock mode 600 level admin
+    stats timeout 30s
+    lua-load /etc/haproxy/x.lua
+    setenv X 1
+    hard-stop-after 30s
+    quiet
+defaults
+    mode http
+    option httplog
+    no option http-server-close
+    default option forwardfor
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    errorfile 503 /etc/haproxy/errors/503.http
+    retries 3
+    default-server inter 2s
+frontend fe
+    bind 127.0.0.1:18099
+    acl api path_beg /api
+    http-request set-header X-Forwarded-Proto http
+    http-response del-header Server
+    tcp-request content accept
+    capture request header Host len 32
+    compression algo gzip
+    filter compression
+    monitor-uri /health
+    unique-id-format %{+X}o\ %ci
+    use_backend be if api
+    default_backend be
+backend be
+    balance leastconn
+    hash-type consistent
+    cookie SRV insert indirect nocache
+    stick-table type ip size 1m expire 30m
+    stick on src
+    http-check expect status 200
+    tcp-check connect
+    fullconn 100
+    http-reuse safe
+    retry-on all-retryable-errors
+    server-template srv 3 127.0.0.1:8080 check
+    server a 127.0.0.1:1 check
+`
+	c, err := Parse("many.cfg", []byte(many))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := c.Check(nil); w != nil {
+		t.Errorf("many.cfg: %v", w)
+	}
+}
