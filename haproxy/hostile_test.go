@@ -119,7 +119,7 @@ func TestValidateEscapesControlCharacters(t *testing.T) {
 // Check warns about it at its place, and Validate, which is never
 // stricter than the HAProxy version at hand, does not fail on it.
 func TestUnknownKeywordWarned(t *testing.T) {
-	cfg := "global\n  maxconn 100\n  frobnicate 1\ndefaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n  blorp\nfrontend f\n  bind 127.0.0.1:18090\n  use-magic yes\n  default_backend b\nbackend b\n    server-magic 1\n  no option httplog\n  server s 127.0.0.1:1\n"
+	cfg := "global\n  maxconn 100\n  frobnicate 1\ndefaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n  blorp\nfrontend f\n  bind 127.0.0.1:18090\n  use-magic yes\n  default_backend b\nbackend b\n    server-magic 1\n  no option httplog\n  server s 127.0.0.1:1\n  frob-env \"${HOME}\"\n  \"${KW}\" x\n"
 	c, err := Parse("u.cfg", []byte(cfg))
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +133,7 @@ func TestUnknownKeywordWarned(t *testing.T) {
 		"u.cfg:9:3: unknown keyword: unknown keyword 'blorp' in 'defaults' section",
 		"u.cfg:12:3: unknown keyword: unknown keyword 'use-magic' in 'frontend' section",
 		"u.cfg:15:5: unknown keyword: unknown keyword 'server-magic' in 'backend' section",
+		"u.cfg:18:3: unknown keyword: unknown keyword 'frob-env' in 'backend' section",
 	}
 	if len(warns) != len(want) {
 		t.Fatalf("warnings:\n%v", warns)
@@ -144,7 +145,7 @@ func TestUnknownKeywordWarned(t *testing.T) {
 	}
 	if bin, ok := haproxyBin(); ok {
 		out, herr := haproxyCheck(t, bin, []byte(cfg))
-		for _, kw := range []string{"frobnicate", "blorp", "use-magic", "server-magic"} {
+		for _, kw := range []string{"frobnicate", "blorp", "use-magic", "server-magic", "frob-env"} {
 			if herr == nil || !strings.Contains(out, "unknown keyword '"+kw+"'") {
 				t.Errorf("haproxy -c does not reject %s:\n%s", kw, out)
 			}

@@ -404,7 +404,7 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		v.addAt(l, 0, ErrPlacement, "unknown keyword '%s' in '%s' section (it belongs in global)", kw, sec)
 		return
 	}
-	if !mayExpand(l) && !knownKeyword(kw, sec) {
+	if raw := l.Words[0].Raw; !(strings.Contains(raw, "\"") && strings.Contains(raw, "$")) && !knownKeyword(kw, sec) {
 		v.warn(l, l.Words[0].Off, ErrUnknownKeyword, "unknown keyword '%s' in '%s' section (HAProxy 2.6 does not know it)", kw, sec)
 	}
 	if kw == "acl" && len(l.Words) >= 2 {
