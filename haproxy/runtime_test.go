@@ -241,7 +241,7 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(states) != 2 || states[1].Server != "b" || states[1].Addr != c.Addr() || states[1].Port != int(c.Port()) || states[0].UserWeight != 0 || states[0].InitWeight != 1 {
+	if len(states) != 2 || states[1].Server != "b" || states[1].Addr != c || states[0].UserWeight != 0 || states[0].InitWeight != 1 {
 		t.Fatalf("servers state = %+v", states)
 	}
 

@@ -123,12 +123,13 @@ func FindStat(rows []StatRow, proxy, name string) *StatRow {
 
 // ServerState is one row of "show servers state".
 type ServerState struct {
-	BackendID  int
-	Backend    string
-	ServerID   int
-	Server     string
-	Addr       netip.Addr
-	Port       int
+	BackendID int
+	Backend   string
+	ServerID  int
+	Server    string
+	// Addr is the server's address and port (srv_addr, srv_port); the
+	// address is the zero Addr when HAProxy shows none.
+	Addr       netip.AddrPort
 	OpState    OpState
 	AdminState AdminFlags
 	UserWeight int
@@ -176,17 +177,22 @@ func ParseServersState(out string) ([]ServerState, error) {
 		}
 		st.Backend, st.Server = f["be_name"], f["srv_name"]
 		st.BackendID, st.ServerID = num("be_id"), num("srv_id")
-		st.Port = num("srv_port")
+		port := num("srv_port")
 		st.OpState, st.AdminState = OpState(num("srv_op_state")), AdminFlags(num("srv_admin_state"))
 		st.UserWeight, st.InitWeight = num("srv_uweight"), num("srv_iweight")
 		if err != nil {
 			return nil, err
 		}
+		if port < 0 || port > 65535 {
+			return nil, fmt.Errorf("show servers state line %d: srv_port %d out of range", n+1, port)
+		}
+		var ip netip.Addr
 		if a := f["srv_addr"]; a != "" && a != "-" {
-			if st.Addr, err = netip.ParseAddr(a); err != nil {
+			if ip, err = netip.ParseAddr(a); err != nil {
 				return nil, fmt.Errorf("show servers state line %d: srv_addr: %w", n+1, err)
 			}
 		}
+		st.Addr = netip.AddrPortFrom(ip, uint16(port))
 		rows = append(rows, st)
 	}
 	return rows, nil

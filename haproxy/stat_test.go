@@ -43,7 +43,7 @@ func TestParseServersState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st) != 2 || st[0].Server != "s1" || st[0].UserWeight != 5 || st[0].InitWeight != 10 || st[0].Port != 3 || st[1].Addr != netip.MustParseAddr("::1") || st[1].AdminState != 1 || st[0].OpState != 2 || st[0].BackendID != 3 {
+	if len(st) != 2 || st[0].Server != "s1" || st[0].UserWeight != 5 || st[0].InitWeight != 10 || st[0].Addr != netip.MustParseAddrPort("127.0.0.1:3") || st[1].Addr != netip.MustParseAddrPort("[::1]:2") || st[1].AdminState != 1 || st[0].OpState != 2 || st[0].BackendID != 3 {
 		t.Fatalf("states = %+v", st)
 	}
 	if _, err := ParseServersState("1\n3 be\n"); err == nil {
