@@ -156,6 +156,14 @@ var diffCases = []diffCase{
 	{name: "track unchecked server", old: "  server app4 192.168.1.4:80 backup", new: "  server app4 192.168.1.4:80 track api/api1", class: ErrTrack, line: 30},
 	{name: "unclosed if", old: "  maxconn 4000", new: "  .if defined(X)\n  maxconn 4000", class: ErrConditional, line: 4},
 	{name: "stray endif", old: "  maxconn 4000", new: "  maxconn 4000\n  .endif", class: ErrConditional, line: 5},
+	{name: "bare balance", old: "  balance roundrobin", new: "  balance"},
+	{name: "NUL byte", old: "  retries       3", new: "  retries       3\x00", class: ErrSyntax, line: 12},
+	{name: "NUL byte in a comment", old: "  retries       3", new: "  retries       3 # a\x00b", class: ErrSyntax, line: 12},
+	{name: "slash in backend name", old: "backend api\n", new: "backend api/v2\n", class: ErrBadName, line: 32},
+	{name: "plus in frontend name", old: "frontend main", new: "frontend ma+in", class: ErrBadName, line: 19},
+	{name: "non-ASCII in listen name", old: "  default_backend app", new: "  default_backend app\nlisten l\xc3\xa4\n  bind 127.0.0.1:18081\n  server l 127.0.0.1:1", class: ErrBadName, line: 24},
+	{name: "slash in server name", old: "  server app2 192.168.1.2:80 check", new: "  server app/2 192.168.1.2:80 check", class: ErrBadName, line: 28},
+	{name: "permitted name characters", new: "backend Api.v2-x_y:z\n  server s-1.a_b:c 127.0.0.1:1\n"},
 }
 
 func (d diffCase) config(t *testing.T) string {
@@ -181,13 +189,16 @@ func TestDifferentialHAProxy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			verr := c.Validate()
+			warns, verr := c.Check(nil)
 			if d.class == nil {
 				if herr != nil {
 					t.Fatalf("haproxy rejects a case meant to be valid: %v\n%s", herr, out)
 				}
 				if verr != nil {
 					t.Fatalf("haproxy accepts but Validate rejects:\n%v", verr)
+				}
+				if warns != nil {
+					t.Fatalf("haproxy accepts but Check warns:\n%v", warns)
 				}
 				return
 			}
@@ -201,7 +212,7 @@ func TestDifferentialHAProxy(t *testing.T) {
 			errors.As(verr, &list)
 			found := false
 			for _, e := range list {
-				if errors.Is(e, d.class) && e.Pos.Line == d.line && e.Pos.File == "diff.cfg" && e.Pos.Col >= 1 {
+				if errors.Is(e, d.class) && e.Pos.Line == d.line && e.Pos.Filename == "diff.cfg" && e.Pos.Col >= 1 {
 					found = true
 				}
 			}
@@ -254,7 +265,7 @@ func TestDifferentialMutants(t *testing.T) {
 	if testing.Short() {
 		n = 10
 	}
-	rejected, caught := 0, 0
+	rejected, caught, warned := 0, 0, 0
 	for k := 0; k < n; k++ {
 		cfg := mutate(r, diffBase)
 		if r.IntN(2) == 0 {
@@ -268,14 +279,19 @@ func TestDifferentialMutants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		verr := c.Validate()
+		warns, verr := c.Check(nil)
 		if herr == nil && verr != nil {
 			t.Errorf("mutant %d: haproxy accepts, Validate rejects: %v\n%s", k, verr, cfg)
+		}
+		if herr == nil && warns != nil {
+			t.Errorf("mutant %d: haproxy accepts, Check warns: %v\n%s", k, warns, cfg)
 		}
 		if herr != nil {
 			rejected++
 			if verr != nil {
 				caught++
+			} else if warns != nil {
+				warned++
 			} else if testing.Verbose() {
 				for _, l := range strings.Split(out, "\n") {
 					if strings.Contains(l, "ALERT") && !strings.Contains(l, "Fatal errors") && !strings.Contains(l, "Error(s) found") {
@@ -286,7 +302,7 @@ func TestDifferentialMutants(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d mutants, haproxy rejected %d, Validate caught %d of those", n, rejected, caught)
+	t.Logf("%d mutants, haproxy rejected %d, Validate caught %d of those and Check warned about %d more", n, rejected, caught, warned)
 }
 
 var (
@@ -310,6 +326,20 @@ func TestValidateEnv(t *testing.T) {
 	for _, want := range []string{"e.cfg:3:18: invalid value", "e.cfg:4:19: missing backend", "e.cfg:6:3: invalid value"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("bad env: %v, want %q", err, want)
+		}
+	}
+}
+
+// TestBindAddressMatchesHAProxy: the IPv4 forms the C library accepts
+// (short, octal) pass as they pass haproxy -c; the others fail in both.
+func TestBindAddressMatchesHAProxy(t *testing.T) {
+	bin := testenv.NeedTool(t, "haproxy")
+	for _, h := range []string{"127.1", "127.00.1", "08.0.0.1", "010.0.0.1", "1.2.3.256", "1.2.65535", "1.2.65536", "4294967295", "4294967296", "1.2.3.4.5", "127.0.0.1"} {
+		cfg := "frontend f\n  bind " + h + ":18080\n"
+		_, herr := haproxyCheck(t, bin, []byte(cfg))
+		err := checkBindAddress(h + ":18080")
+		if (herr == nil) != (err == nil) {
+			t.Errorf("bind %s: haproxy %v, we %v", h, herr, err)
 		}
 	}
 }

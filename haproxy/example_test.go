@@ -25,7 +25,7 @@ backend app
 	}
 	be := cfg.Backend("app")
 	s, _ := be.Server("app1")
-	s.Weight = haproxy.Int(0)
+	s.Weight = new(0)
 	be.SetServer(s)
 	s, _ = be.Server("app3")
 	s.Inter = 5 * time.Second
@@ -51,6 +51,28 @@ func ExampleConfig_Validate() {
 	// haproxy.cfg:4:18: invalid value: timeout client: time "1x": unexpected character 'x': unknown unit
 }
 
+// Check returns warnings apart from errors: a keyword HAProxy 2.6 does
+// not know is a warning, a character HAProxy forbids in a name an error.
+func ExampleConfig_Check() {
+	cfg, _ := haproxy.Parse("haproxy.cfg", []byte("backend app/v2\n  balance\n  frobnicate on\n  server a 127.0.0.1:80\n"))
+	warnings, err := cfg.Check(nil)
+	for _, w := range warnings {
+		fmt.Println("warning:", w)
+	}
+	fmt.Println(err)
+	// Output:
+	// warning: haproxy.cfg:3:3: unknown keyword: unknown keyword 'frobnicate' in 'backend' section (HAProxy 2.6 does not know it)
+	// haproxy.cfg:1:12: invalid character in name: character '/' is not permitted in 'backend' name 'app/v2'
+}
+
+// ParseFile reads regular files only, up to a size limit.
+func ExampleParseFile() {
+	_, err := haproxy.ParseFile("/dev/zero")
+	fmt.Println(err)
+	// Output:
+	// /dev/zero: haproxy: not a regular file (a character device)
+}
+
 // Tokenize splits words like HAProxy; variables expand only when an
 // environment is given.
 func ExampleTokenize() {
@@ -63,7 +85,7 @@ func ExampleTokenize() {
 
 // Drive a running HAProxy through its stats socket.
 func ExampleRuntime() {
-	rt := haproxy.NewRuntime("unix", "/run/haproxy/admin.sock")
+	rt := haproxy.NewRuntime("unix", "/run/haproxy/admin.sock", nil)
 	defer rt.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

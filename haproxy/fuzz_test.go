@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,14 +41,26 @@ func FuzzParse(f *testing.F) {
 		if out := c.Format(); !bytes.Equal(out, data) {
 			t.Fatalf("round trip differs:\n%q\n%q", data, out)
 		}
-		_ = c.Validate()
+		warns, verr := c.Check(nil)
+		var list ErrorList
+		errors.As(verr, &list)
+		for _, l := range []ErrorList{warns, list} {
+			if len(l) > maxFindings+1 {
+				t.Fatalf("%d findings", len(l))
+			}
+			for _, e := range l {
+				if m := e.Error(); strings.ContainsFunc(m, func(r rune) bool { return r < 0x20 || r == 0x7f }) || len(m) > maxMsg+len(e.Pos.String())+8 {
+					t.Fatalf("finding not sanitized: %q", m)
+				}
+			}
+		}
 		env := MapEnv(map[string]string{"A": "x y", "B": ""})
 		for _, l := range c.Lines() {
 			l.Args(env, "f.cfg", "s")
 		}
 		for _, p := range c.Backends() {
 			for _, s := range p.Servers() {
-				s.Weight = Int(7)
+				s.Weight = new(7)
 				s.Check = On
 				p.SetServer(s)
 			}
@@ -119,5 +132,29 @@ func FuzzParseStat(f *testing.F) {
 			}
 		}
 		ParseServersState(s)
+	})
+}
+
+// FuzzParseWeight checks that ParseWeight never panics, that what it
+// accepts is in HAProxy's range and prints back to an accepted weight of
+// the same value.
+func FuzzParseWeight(f *testing.F) {
+	for _, s := range []string{"0", "256", "257", "-5", "50%", "-5%", "%", "", " +7", "99999999999%", "1\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w, err := ParseWeight(s)
+		if err != nil {
+			return
+		}
+		if w.Value < 0 || (!w.Relative && w.Value > MaxWeight) || w.Value > 25600 {
+			t.Fatalf("ParseWeight(%q) = %+v", s, w)
+		}
+		if n := w.Of(MaxWeight); n < 0 || n > MaxWeight {
+			t.Fatalf("%+v of 256 = %d", w, n)
+		}
+		if w2, err := ParseWeight(w.String()); err != nil || w2 != w {
+			t.Fatalf("%+v -> %q -> %+v, %v", w, w.String(), w2, err)
+		}
 	})
 }

@@ -102,7 +102,11 @@ func TestBalanceWords(t *testing.T) {
 	if b, _ := ParseBalance([]string{"hdr(Host)"}); b.Algorithm != "hdr" || b.Param != "Host" {
 		t.Errorf("hdr = %+v", b)
 	}
-	for _, bad := range [][]string{nil, {"rr"}, {"hdr"}, {"hash"}, {"url_param"}} {
+	// A bare "balance" is round robin, as HAProxy reads it.
+	if b, err := ParseBalance(nil); err != nil || b.Algorithm != "roundrobin" {
+		t.Errorf("bare balance = %+v, %v", b, err)
+	}
+	for _, bad := range [][]string{{"rr"}, {"hdr"}, {"hash"}, {"url_param"}} {
 		if _, err := ParseBalance(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -125,7 +129,7 @@ func TestHashType(t *testing.T) {
 func TestServerWordsRoundTrip(t *testing.T) {
 	s := Server{Name: "s", Address: "[::1]:80", Check: On, Backup: Off, SSL: On, AgentCheck: On, Disabled: Off,
 		Inter: 2 * time.Second, FastInter: 500 * time.Millisecond, DownInter: time.Minute, AgentInter: 3 * time.Second,
-		Slowstart: 10 * time.Second, Rise: 2, Fall: 3, Maxconn: 50, AgentPort: 8081, Weight: Int(0),
+		Slowstart: 10 * time.Second, Rise: 2, Fall: 3, Maxconn: 50, AgentPort: 8081, Weight: new(0),
 		Verify: "none", SNI: "req.hdr(host)", InitAddr: "last,libc,none", Track: "b/s2", Extra: []string{"cookie", "check", "send-proxy"}}
 	c := mustParse(t, []byte("backend b\n"))
 	l := c.Backend("b").AddServer(s)

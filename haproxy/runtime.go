@@ -6,52 +6,114 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
-	"net/netip"
-	"strconv"
+	"os"
 	"strings"
 	"sync"
 	"time"
 )
+
+// RuntimeConfig configures a Runtime. A nil *RuntimeConfig and the zero
+// value mean the defaults.
+type RuntimeConfig struct {
+	// Dial opens the connection; nil uses a net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// MaxReply caps the bytes read for one answer (and, in ExecuteBatch,
+	// for all answers together), so that a peer that streams without end
+	// cannot grow our memory: past it the command fails with
+	// ErrReplyTooLarge and the connection is dropped. 0 means
+	// DefaultMaxReply.
+	MaxReply int
+	// Logger receives connection events at debug level; nil discards.
+	Logger *slog.Logger
+}
+
+// DefaultMaxReply is the default RuntimeConfig.MaxReply: 64 MiB, several
+// times "show stat" on 10,000 backends with 4 servers each.
+const DefaultMaxReply = 64 << 20
 
 // Runtime is a client for HAProxy's runtime API (the "stats socket"). It
 // keeps one connection in interactive ("prompt") mode and sends every
 // command over it, one at a time; a broken connection is dropped and the
 // next command dials again. Commands are never retried. A Runtime is safe
 // for concurrent use; commands are serialised.
+//
+// On connecting, Runtime asks HAProxy to mark its messages with their
+// severity ("set severity-output number"), so that a refusal is told
+// apart from a success without knowing each command's wording: a message
+// of severity error or worse, and "Unknown command", come back as a
+// *RuntimeError. The marks are removed from the answers returned.
 type Runtime struct {
 	network, addr string
+	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
+	maxReply      int
+	log           *slog.Logger
 
-	// Dial opens the connection; nil uses a net.Dialer. Tests and callers
-	// needing a custom transport set it before the first command.
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-
-	mu   sync.Mutex
-	conn net.Conn
-	buf  []byte
+	mu       sync.Mutex
+	conn     net.Conn
+	buf      []byte
+	severity bool // the connection marks messages with their severity
+	closed   bool
 }
 
 // NewRuntime returns a client for the runtime API at addr: a socket path
-// for network "unix", host:port for "tcp". It does not connect yet.
-func NewRuntime(network, addr string) *Runtime {
-	return &Runtime{network: network, addr: addr}
+// for network "unix", host:port for "tcp". cfg may be nil. It does not
+// connect yet.
+func NewRuntime(network, addr string, cfg *RuntimeConfig) *Runtime {
+	r := &Runtime{network: network, addr: addr, maxReply: DefaultMaxReply}
+	if cfg != nil {
+		r.dial = cfg.Dial
+		if cfg.MaxReply > 0 {
+			r.maxReply = cfg.MaxReply
+		}
+		r.log = cfg.Logger
+	}
+	if r.dial == nil {
+		var d net.Dialer
+		r.dial = d.DialContext
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	return r
 }
+
+// Errors of the runtime client, for errors.Is.
+var (
+	// ErrBadCommand reports a command ExecuteBatch cannot send as one.
+	ErrBadCommand = errors.New("haproxy: not a single command")
+	// ErrReplyTooLarge reports an answer longer than RuntimeConfig.MaxReply.
+	ErrReplyTooLarge = errors.New("haproxy: runtime reply too large")
+	// ErrClosed reports a command on a closed Runtime.
+	ErrClosed = errors.New("haproxy: runtime client closed")
+)
 
 // RuntimeError is a command HAProxy refused, with its message.
 type RuntimeError struct {
 	Command string
-	Msg     string
+	// Severity is the syslog level HAProxy gave the message (3 for an
+	// error), or -1 when it gave none.
+	Severity int
+	// Msg is HAProxy's answer as it sent it.
+	Msg string
 }
 
-// Error returns the command and HAProxy's answer.
+// maxShown caps how much of a command or answer an error message shows.
+const maxShown = 256
+
+// Error returns the command and HAProxy's answer, escaped and shortened
+// so that printing it never drives a terminal.
 func (e *RuntimeError) Error() string {
-	return fmt.Sprintf("haproxy runtime: %s: %s", e.Command, e.Msg)
+	return fmt.Sprintf("haproxy: runtime: %s: %s", sanitize(e.Command, maxShown), sanitize(strings.TrimSpace(e.Msg), maxShown))
 }
 
-// Close closes the connection, if any.
+// Close closes the connection, if any; later commands fail with
+// ErrClosed. It is safe to call more than once.
 func (r *Runtime) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	return r.drop()
 }
 
@@ -61,6 +123,7 @@ func (r *Runtime) drop() error {
 	}
 	err := r.conn.Close()
 	r.conn = nil
+	r.log.Debug("haproxy runtime: connection closed", "network", r.network, "addr", r.addr)
 	return err
 }
 
@@ -94,7 +157,9 @@ func Command(words ...string) string {
 }
 
 // Execute sends one command built from words (escaped with EscapeArg)
-// and returns HAProxy's answer without the prompt and trailing newlines.
+// and returns HAProxy's answer without the prompt, the severity mark and
+// trailing newlines. An answer HAProxy marks as an error is returned as a
+// *RuntimeError.
 func (r *Runtime) Execute(ctx context.Context, words ...string) (string, error) {
 	out, err := r.ExecuteBatch(ctx, Command(words...))
 	if err != nil {
@@ -106,18 +171,23 @@ func (r *Runtime) Execute(ctx context.Context, words ...string) (string, error) 
 // ExecuteBatch sends already-escaped command lines in one write,
 // separated by ';', and returns one answer per command. A command that is
 // blank, holds a newline or an unescaped ';', or ends in a lone '\' is
-// rejected: HAProxy would answer it more or fewer times than once.
+// rejected: HAProxy would answer it more or fewer times than once. When
+// HAProxy refuses a command, the error is a *RuntimeError for the first
+// refused one and the answers are still returned.
 func (r *Runtime) ExecuteBatch(ctx context.Context, cmds ...string) ([]string, error) {
 	if len(cmds) == 0 {
 		return nil, nil
 	}
 	for _, c := range cmds {
 		if err := checkCommand(c); err != nil {
-			return nil, fmt.Errorf("haproxy runtime: command %q: %w", c, err)
+			return nil, fmt.Errorf("haproxy: runtime: command %q: %w", sanitize(c, maxShown), err)
 		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
 	if err := r.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -125,13 +195,37 @@ func (r *Runtime) ExecuteBatch(ctx context.Context, cmds ...string) ([]string, e
 	out, err := r.roundTrip(ctx, line, len(cmds))
 	if err != nil {
 		r.drop()
-		return nil, fmt.Errorf("haproxy runtime: %s: %w", line[:len(line)-1], err)
+		return nil, fmt.Errorf("haproxy: runtime: %s: %w", sanitize(line[:len(line)-1], maxShown), err)
 	}
-	return out, nil
+	var first error
+	for i, o := range out {
+		sev, msg := -1, o
+		if r.severity {
+			sev, msg = cutSeverity(o)
+		}
+		out[i] = msg
+		if first == nil && refused(sev, msg) {
+			first = &RuntimeError{Command: cmds[i], Severity: sev, Msg: msg}
+		}
+	}
+	return out, first
 }
 
-// ErrBadCommand reports a command ExecuteBatch cannot send as one.
-var ErrBadCommand = errors.New("not a single command")
+// cutSeverity splits the "[N]: " mark HAProxy puts before a message in
+// "severity-output number" mode.
+func cutSeverity(s string) (int, string) {
+	if len(s) >= 5 && s[0] == '[' && s[2] == ']' && s[3] == ':' && s[4] == ' ' && isDigit(s[1]) {
+		return int(s[1] - '0'), s[5:]
+	}
+	return -1, s
+}
+
+// refused reports whether an answer is a refusal: a message of syslog
+// severity error (3) or worse, or "Unknown command", which HAProxy 2.6
+// sends at severity info.
+func refused(sev int, msg string) bool {
+	return (sev >= 0 && sev <= 3) || strings.HasPrefix(msg, "Unknown command")
+}
 
 func checkCommand(c string) error {
 	if strings.TrimSpace(c) == "" {
@@ -154,23 +248,19 @@ func checkCommand(c string) error {
 }
 
 // ExecuteOnce sends one command on a connection of its own, without
-// prompt mode, and reads the answer until HAProxy closes the connection.
-// It suits commands whose output is large or could contain what looks
-// like a prompt (show errors, show sess all); it does not disturb the
-// shared connection.
+// prompt mode, and reads the answer until HAProxy closes the connection
+// (at most RuntimeConfig.MaxReply bytes). It suits commands whose output
+// is large or could contain what looks like a prompt (show errors, show
+// sess all); it does not disturb the shared connection. A refusal is a
+// *RuntimeError, as in Execute.
 func (r *Runtime) ExecuteOnce(ctx context.Context, words ...string) (string, error) {
 	cmd := Command(words...)
 	if err := checkCommand(cmd); err != nil {
-		return "", fmt.Errorf("haproxy runtime: command %q: %w", cmd, err)
+		return "", fmt.Errorf("haproxy: runtime: command %q: %w", sanitize(cmd, maxShown), err)
 	}
-	dial := r.Dial
-	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
-	}
-	c, err := dial(ctx, r.network, r.addr)
+	c, err := r.dial(ctx, r.network, r.addr)
 	if err != nil {
-		return "", fmt.Errorf("haproxy runtime: dial %s %s: %w", r.network, r.addr, ctxErr(ctx, err))
+		return "", fmt.Errorf("haproxy: runtime: dial %s %s: %w", r.network, r.addr, ctxErr(ctx, err))
 	}
 	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -178,43 +268,55 @@ func (r *Runtime) ExecuteOnce(ctx context.Context, words ...string) (string, err
 	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	if _, err := c.Write([]byte(cmd + "\n")); err != nil {
-		return "", fmt.Errorf("haproxy runtime: %s: %w", cmd, ctxErr(ctx, err))
+	shown := sanitize(cmd, maxShown)
+	// The severity setting answers nothing, so the reply is the command's.
+	if _, err := c.Write([]byte("set severity-output number;" + cmd + "\n")); err != nil {
+		return "", fmt.Errorf("haproxy: runtime: %s: %w", shown, ctxErr(ctx, err))
 	}
-	out, err := io.ReadAll(c)
+	out, err := io.ReadAll(io.LimitReader(c, int64(r.maxReply)+1))
 	if err != nil {
-		return "", fmt.Errorf("haproxy runtime: %s: %w", cmd, ctxErr(ctx, err))
+		return "", fmt.Errorf("haproxy: runtime: %s: %w", shown, ctxErr(ctx, err))
 	}
-	return strings.TrimRight(string(out), "\n"), nil
+	if len(out) > r.maxReply {
+		return "", fmt.Errorf("haproxy: runtime: %s: %w (more than %d bytes)", shown, ErrReplyTooLarge, r.maxReply)
+	}
+	// The severity setting's answer is an empty line.
+	sev, msg := cutSeverity(strings.TrimRight(strings.TrimPrefix(string(out), "\n"), "\n"))
+	if refused(sev, msg) {
+		return msg, &RuntimeError{Command: cmd, Severity: sev, Msg: msg}
+	}
+	return msg, nil
 }
 
-// connect dials and switches the connection to prompt mode.
+// connect dials and switches the connection to prompt mode with
+// severity marks.
 func (r *Runtime) connect(ctx context.Context) error {
 	if r.conn != nil {
 		return nil
 	}
-	dial := r.Dial
-	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
-	}
-	c, err := dial(ctx, r.network, r.addr)
+	c, err := r.dial(ctx, r.network, r.addr)
 	if err != nil {
-		return fmt.Errorf("haproxy runtime: dial %s %s: %w", r.network, r.addr, ctxErr(ctx, err))
+		return fmt.Errorf("haproxy: runtime: dial %s %s: %w", r.network, r.addr, ctxErr(ctx, err))
 	}
 	r.conn = c
 	r.buf = r.buf[:0]
-	if _, err := r.roundTrip(ctx, "prompt\n", 1); err != nil {
+	r.log.Debug("haproxy runtime: connected", "network", r.network, "addr", r.addr)
+	// "prompt" answers only with the prompt; "set severity-output"
+	// answers nothing when HAProxy knows it, an error otherwise.
+	out, err := r.roundTrip(ctx, "prompt;set severity-output number\n", 2)
+	if err != nil {
 		r.drop()
-		return fmt.Errorf("haproxy runtime: entering prompt mode: %w", err)
+		return fmt.Errorf("haproxy: runtime: entering prompt mode: %w", err)
 	}
+	r.severity = out[1] == ""
 	return nil
 }
 
 // prompt is what HAProxy prints after each answer in interactive mode.
 const prompt = "\n> "
 
-// roundTrip writes line and reads n answers, each ended by the prompt.
+// roundTrip writes line and reads n answers, each ended by the prompt,
+// holding at most maxReply bytes of them.
 func (r *Runtime) roundTrip(ctx context.Context, line string, n int) ([]string, error) {
 	c := r.conn
 	if dl, ok := ctx.Deadline(); ok {
@@ -228,6 +330,7 @@ func (r *Runtime) roundTrip(ctx context.Context, line string, n int) ([]string, 
 		return nil, ctxErr(ctx, err)
 	}
 	var out []string
+	held := 0 // bytes of the answers already cut from buf
 	tmp := make([]byte, 32*1024)
 	for {
 		for len(out) < n {
@@ -236,12 +339,18 @@ func (r *Runtime) roundTrip(ctx context.Context, line string, n int) ([]string, 
 				break
 			}
 			out = append(out, strings.TrimRight(string(r.buf[:i]), "\n"))
+			held += i
 			r.buf = r.buf[:copy(r.buf, r.buf[i+len(prompt):])]
 		}
 		if len(out) == n {
 			return out, nil
 		}
-		m, err := c.Read(tmp)
+		if held+len(r.buf) > r.maxReply {
+			return nil, fmt.Errorf("%w (more than %d bytes)", ErrReplyTooLarge, r.maxReply)
+		}
+		// Never read past the cap: the buffer grows to maxReply plus
+		// one read at most.
+		m, err := c.Read(tmp[:min(len(tmp), r.maxReply+len(prompt)-held-len(r.buf)+1)])
 		r.buf = append(r.buf, tmp[:m]...)
 		if err != nil {
 			return nil, ctxErr(ctx, err)
@@ -249,172 +358,15 @@ func (r *Runtime) roundTrip(ctx context.Context, line string, n int) ([]string, 
 	}
 }
 
+// ctxErr makes an I/O error that the context caused match the context's
+// error. The connection's deadline is the context's, so a read can time
+// out a moment before the context itself reports being done.
 func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
+	if dl, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
 	return err
 }
-
-// check runs a command whose success prints nothing or one of okMsgs.
-func (r *Runtime) check(ctx context.Context, okMsgs []string, words ...string) error {
-	out, err := r.Execute(ctx, words...)
-	if err != nil {
-		return err
-	}
-	if out == "" {
-		return nil
-	}
-	for _, m := range okMsgs {
-		if strings.Contains(out, m) {
-			return nil
-		}
-	}
-	return &RuntimeError{Command: strings.Join(words, " "), Msg: out}
-}
-
-func srvRef(backend, server string) string { return backend + "/" + server }
-
-// ServerAdminState is a state for SetServerState.
-type ServerAdminState string
-
-// Server states accepted by "set server ... state".
-const (
-	StateReady ServerAdminState = "ready"
-	StateDrain ServerAdminState = "drain"
-	StateMaint ServerAdminState = "maint"
-)
-
-// SetServerState sets a server to ready, drain or maint.
-func (r *Runtime) SetServerState(ctx context.Context, backend, server string, st ServerAdminState) error {
-	return r.check(ctx, nil, "set", "server", srvRef(backend, server), "state", string(st))
-}
-
-// SetServerWeight sets a server's weight (0..256).
-func (r *Runtime) SetServerWeight(ctx context.Context, backend, server string, weight int) error {
-	return r.check(ctx, nil, "set", "server", srvRef(backend, server), "weight", strconv.Itoa(weight))
-}
-
-// SetServerAddr changes a server's address, and its port when port is
-// not 0.
-func (r *Runtime) SetServerAddr(ctx context.Context, backend, server string, addr netip.Addr, port uint16) error {
-	w := []string{"set", "server", srvRef(backend, server), "addr", addr.String()}
-	if port != 0 {
-		w = append(w, "port", strconv.Itoa(int(port)))
-	}
-	return r.check(ctx, []string{"changed from", "no need to change"}, w...)
-}
-
-// SetServerHealth forces a checked server's health: "up", "stopping" or
-// "down".
-func (r *Runtime) SetServerHealth(ctx context.Context, backend, server, health string) error {
-	return r.check(ctx, nil, "set", "server", srvRef(backend, server), "health", health)
-}
-
-// SetServerAgent forces a server's agent state: "up" or "down".
-func (r *Runtime) SetServerAgent(ctx context.Context, backend, server, state string) error {
-	return r.check(ctx, nil, "set", "server", srvRef(backend, server), "agent", state)
-}
-
-// EnableServer takes a server out of maintenance.
-func (r *Runtime) EnableServer(ctx context.Context, backend, server string) error {
-	return r.check(ctx, nil, "enable", "server", srvRef(backend, server))
-}
-
-// DisableServer puts a server into maintenance.
-func (r *Runtime) DisableServer(ctx context.Context, backend, server string) error {
-	return r.check(ctx, nil, "disable", "server", srvRef(backend, server))
-}
-
-// SetServerMaxconn sets a server's maxconn.
-func (r *Runtime) SetServerMaxconn(ctx context.Context, backend, server string, maxconn int) error {
-	return r.check(ctx, nil, "set", "maxconn", "server", srvRef(backend, server), strconv.Itoa(maxconn))
-}
-
-// AddServer adds a dynamic server (it starts in maintenance; see
-// EnableServer) with the given address and server-line options.
-func (r *Runtime) AddServer(ctx context.Context, backend, server, addr string, opts ...string) error {
-	return r.expect(ctx, "New server registered", append([]string{"add", "server", srvRef(backend, server), addr}, opts...)...)
-}
-
-// DelServer deletes a dynamic server that is in maintenance and idle.
-func (r *Runtime) DelServer(ctx context.Context, backend, server string) error {
-	return r.expect(ctx, "Server deleted", "del", "server", srvRef(backend, server))
-}
-
-// expect runs a command whose success message contains msg.
-func (r *Runtime) expect(ctx context.Context, msg string, words ...string) error {
-	out, err := r.Execute(ctx, words...)
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(out, msg) {
-		return &RuntimeError{Command: strings.Join(words, " "), Msg: out}
-	}
-	return nil
-}
-
-// GetWeight returns a server's current and initial weights.
-func (r *Runtime) GetWeight(ctx context.Context, backend, server string) (cur, initial int, err error) {
-	w := []string{"get", "weight", srvRef(backend, server)}
-	out, err := r.Execute(ctx, w...)
-	if err != nil {
-		return 0, 0, err
-	}
-	if _, err := fmt.Sscanf(out, "%d (initial %d)", &cur, &initial); err != nil {
-		return 0, 0, &RuntimeError{Command: strings.Join(w, " "), Msg: out}
-	}
-	return cur, initial, nil
-}
-
-// Info is the answer to "show info": field name to value.
-type Info map[string]string
-
-// Int returns a numeric field, or 0.
-func (i Info) Int(name string) int64 {
-	n, _ := strconv.ParseInt(i[name], 10, 64)
-	return n
-}
-
-// ShowInfo runs "show info".
-func (r *Runtime) ShowInfo(ctx context.Context) (Info, error) {
-	out, err := r.Execute(ctx, "show", "info")
-	if err != nil {
-		return nil, err
-	}
-	info := Info{}
-	for _, line := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			info[k] = strings.TrimSpace(v)
-		}
-	}
-	if info["Name"] == "" {
-		return nil, &RuntimeError{Command: "show info", Msg: out}
-	}
-	return info, nil
-}
-
-// ShowStat runs "show stat" and parses its CSV by its header line.
-func (r *Runtime) ShowStat(ctx context.Context) ([]StatRow, error) {
-	out, err := r.Execute(ctx, "show", "stat")
-	if err != nil {
-		return nil, err
-	}
-	return ParseStat(out)
-}
-
-// ShowServersState runs "show servers state [backend]".
-func (r *Runtime) ShowServersState(ctx context.Context, backend string) ([]ServerState, error) {
-	w := []string{"show", "servers", "state"}
-	if backend != "" {
-		w = append(w, backend)
-	}
-	out, err := r.Execute(ctx, w...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseServersState(out)
-}
-
-// ErrNoHeader is returned for stats output without its "# " header line.
-var ErrNoHeader = errors.New("missing '# ' header line")

@@ -101,12 +101,12 @@ func startHAProxy(t *testing.T, cfg string) *liveHAProxy {
 			t.Fatalf("haproxy stats socket did not appear:\n%s", log.String())
 		}
 	}
-	h := &liveHAProxy{rt: NewRuntime("unix", sock)}
-	h.rt.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	h := &liveHAProxy{}
+	h.rt = NewRuntime("unix", sock, &RuntimeConfig{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		h.dials.Add(1)
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
-	}
+	}})
 	t.Cleanup(func() { h.rt.Close() })
 	fe := filepath.Join(dir, "fe.sock")
 	h.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -230,7 +230,7 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	}
 
 	// Point b at server c.
-	if err := rt.SetServerAddr(ctx, "be", "b", c.Addr(), c.Port()); err != nil {
+	if err := rt.SetServerAddr(ctx, "be", "b", c); err != nil {
 		t.Fatal(err)
 	}
 	if err := rt.SetServerWeight(ctx, "be", "a", 0); err != nil {
@@ -241,7 +241,7 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(states) != 2 || states[1].Server != "b" || states[1].Addr != c.Addr() || states[1].Port != int(c.Port()) || states[0].UserWeight != 0 || states[0].InitWeight != 1 {
+	if len(states) != 2 || states[1].Server != "b" || states[1].Addr != c || states[0].UserWeight != 0 || states[0].InitWeight != 1 {
 		t.Fatalf("servers state = %+v", states)
 	}
 
@@ -279,14 +279,14 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	if err := rt.SetServerWeight(ctx, "be", "a", 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := rt.SetServerHealth(ctx, "be", "a", "down"); err != nil {
+	if err := rt.SetServerHealth(ctx, "be", "a", HealthDown); err != nil {
 		t.Fatal(err)
 	}
 	if s := stat("a"); s.Status != "DOWN" {
 		t.Fatalf("stat a status = %q", s.Status)
 	}
 	eq(h.answers(t, 2), map[string]int{"200:c": 2})
-	if err := rt.SetServerHealth(ctx, "be", "a", "up"); err != nil {
+	if err := rt.SetServerHealth(ctx, "be", "a", HealthUp); err != nil {
 		t.Fatal(err)
 	}
 	eq(h.answers(t, 2), map[string]int{"200:a": 1, "200:c": 1})
@@ -299,7 +299,7 @@ func TestRuntimeAgainstHAProxy(t *testing.T) {
 	if err := rt.SetServerWeight(ctx, "be", "nope", 1); !errors.As(err, &re) || !strings.Contains(re.Msg, "No such server") {
 		t.Fatalf("weight on missing server: %v", err)
 	}
-	if err := rt.SetServerAgent(ctx, "be", "a", "up"); !errors.As(err, &re) {
+	if err := rt.SetServerAgent(ctx, "be", "a", AgentUp); !errors.As(err, &re) {
 		t.Fatalf("agent without agent checks: %v", err)
 	}
 	if err := rt.DelServer(ctx, "be", "nope"); !errors.As(err, &re) {
@@ -354,7 +354,7 @@ func TestRuntimeContext(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	rt := NewRuntime("unix", filepath.Join(dir, "s"))
+	rt := NewRuntime("unix", filepath.Join(dir, "s"), nil)
 	defer rt.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
@@ -413,7 +413,7 @@ func TestRuntimeOverTCP(t *testing.T) {
 			go func() { io.Copy(c, u); c.Close() }()
 		}
 	}()
-	rt := NewRuntime("tcp", ln.Addr().String())
+	rt := NewRuntime("tcp", ln.Addr().String(), nil)
 	t.Cleanup(func() { rt.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -425,5 +425,36 @@ func TestRuntimeOverTCP(t *testing.T) {
 	}
 	if got := h.answers(t, 2); got["200:a"] != 2 {
 		t.Fatalf("answers = %v", got)
+	}
+}
+
+// TestParseWeightMatchesHAProxy sends the same weights to HAProxy's "set
+// server ... weight" and to ParseWeight: both accept or refuse each, and
+// agree on the weight that results.
+func TestParseWeightMatchesHAProxy(t *testing.T) {
+	a, b := namedServer(t, "a"), namedServer(t, "b")
+	h := startHAProxy(t, strings.Replace(fmt.Sprintf(liveConfig, a, b), "server b "+b.String(), "server b "+b.String()+" weight 10", 1))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, in := range []string{"0", "256", "257", "+7", " 7", "07", "-5", "50%", "0%", "300%", "3000%", "-5%", "%", "", "abc", "5x", "10%x", "0x10", "50.5%", "99999999999"} {
+		_, herr := h.rt.Execute(ctx, "set", "server", "be/b", "weight", in)
+		var re *RuntimeError
+		if herr != nil && !errors.As(herr, &re) {
+			t.Fatal(herr)
+		}
+		cur, _, err := h.rt.GetWeight(ctx, "be", "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, perr := ParseWeight(in)
+		switch {
+		case (herr == nil) != (perr == nil):
+			t.Errorf("weight %q: haproxy %v, ParseWeight %v", in, herr, perr)
+		case perr == nil && w.Of(10) != cur:
+			t.Errorf("weight %q: haproxy sets %d, ParseWeight gives %d", in, cur, w.Of(10))
+		}
+		if err := h.rt.SetServerWeight(ctx, "be", "b", 10); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -181,7 +181,7 @@ func TestWrittenConfigPassesHAProxy(t *testing.T) {
 	be.AddServer(Server{Name: "app1", Address: "192.168.1.1:80", Check: On})
 	be.AddServer(Server{Name: "app2", Address: "192.168.1.2:80", Check: On})
 	be.AddServer(Server{Name: "app3", Address: "192.168.1.3:80", Check: On, Inter: 2 * time.Second, Rise: 4, Fall: 3})
-	be.AddServer(Server{Name: "app4", Address: "192.168.1.4:80", Backup: On, Weight: Int(0), Maxconn: 100,
+	be.AddServer(Server{Name: "app4", Address: "192.168.1.4:80", Backup: On, Weight: new(0), Maxconn: 100,
 		FastInter: 500 * time.Millisecond, DownInter: 5 * time.Second, Slowstart: time.Minute, InitAddr: "last,libc,none",
 		AgentCheck: Off, Disabled: On})
 	rgw := c.AddProxy("backend", "rgw")
@@ -190,7 +190,7 @@ func TestWrittenConfigPassesHAProxy(t *testing.T) {
 	rgw.SetHashType(HashType{Method: "consistent", Function: "sdbm", Avalanche: true})
 	rgw.AddServer(Server{Name: "rgw1", Address: "10.0.0.71:80", Check: On, AgentCheck: On, AgentPort: 8081, AgentInter: 5 * time.Second})
 	rgw.AddServer(Server{Name: "rgw2", Address: "10.0.0.80:443", SSL: On, Verify: "none", SNI: "str(rgw.example)", Track: "rgw1"})
-	rgw.AddServer(Server{Name: "rgw3", Address: "10.0.0.81:443", Check: Off, SSL: Off, Backup: Off, Weight: Int(50)})
+	rgw.AddServer(Server{Name: "rgw3", Address: "10.0.0.81:443", Check: Off, SSL: Off, Backup: Off, Weight: new(50)})
 	for _, alg := range []Balance{{Algorithm: "uri", Options: []string{"whole", "len", "10", "depth", "3"}}, {Algorithm: "url_param", Param: "userid", Options: []string{"check_post"}}, {Algorithm: "source"}, {Algorithm: "static-rr"}, {Algorithm: "leastconn"}, {Algorithm: "first"}, {Algorithm: "rdp-cookie", Param: "mstshash"}, {Algorithm: "random", Param: "2"}, {Algorithm: "hash", Param: "req.hdr(host)"}} {
 		p := c.AddProxy("backend", "be_"+strings.ReplaceAll(alg.Algorithm, "-", "_"))
 		p.SetBalance(alg)
@@ -231,7 +231,7 @@ func TestSetServerMinimalEdit(t *testing.T) {
 	}
 	s.Rise = 2
 	s.Fall = 0
-	s.Weight = Int(10)
+	s.Weight = new(10)
 	s.Check = Off
 	be.SetServer(s)
 	s4, _ := be.Server("app4")

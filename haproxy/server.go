@@ -40,7 +40,7 @@ type Server struct {
 
 	Inter, FastInter, DownInter, AgentInter, Slowstart time.Duration
 	Rise, Fall, Maxconn, AgentPort                     int
-	Weight                                             *int
+	Weight                                             *int // set with new(n)
 
 	Verify   string // none or required
 	SNI      string // sample expression
@@ -50,9 +50,6 @@ type Server struct {
 	// Extra holds the other words of the line, in order.
 	Extra []string
 }
-
-// Int returns a pointer to n, for Server.Weight.
-func Int(n int) *int { return &n }
 
 // AddrPort returns the server address when it is a literal IP and port.
 func (s Server) AddrPort() (netip.AddrPort, error) {

@@ -1,28 +1,43 @@
 package haproxy
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 )
 
-// Stat row types (the "type" column of show stat).
+// ErrNoHeader is returned for stats output without its "# " header line.
+var ErrNoHeader = errors.New("haproxy: missing '# ' header line")
+
+// StatType is the kind of a "show stat" row (its "type" column).
+type StatType uint8
+
+// Stat row types, with HAProxy's numbers.
 const (
-	StatFrontend = 0
-	StatBackend  = 1
-	StatServer   = 2
-	StatListener = 3
+	StatFrontend StatType = 0
+	StatBackend  StatType = 1
+	StatServer   StatType = 2
+	StatListener StatType = 3
 )
+
+var statTypes = [...]string{StatFrontend: "frontend", StatBackend: "backend", StatServer: "server", StatListener: "listener"}
+
+// String returns the kind's name.
+func (t StatType) String() string { return stateName(statTypes[:], int(t), "StatType") }
 
 // StatRow is one row of "show stat". The common columns are typed; every
 // column, known or not, is in Fields by its header name, so rows from
 // other HAProxy versions (more or fewer columns) parse the same way.
 type StatRow struct {
-	Proxy  string // pxname
-	Name   string // svname: FRONTEND, BACKEND or the server name
-	Type   int    // StatFrontend, StatBackend, StatServer, StatListener
-	Status string // UP, DOWN, MAINT, DRAIN, no check, OPEN...
+	Proxy string // pxname
+	Name  string // svname: FRONTEND, BACKEND or the server name
+	Type  StatType
+	// Status is HAProxy's text, which carries more than a state: UP,
+	// DOWN, "UP 1/3" (going down), "DOWN 1/2" (going up), NOLB, MAINT,
+	// "MAINT (via be/s)", DRAIN, "no check", OPEN, FULL...
+	Status string
 	Weight int
 	Active int // act: 1 for an active server (count for a backend)
 	Backup int // bck
@@ -30,7 +45,9 @@ type StatRow struct {
 	Smax   int64
 	Stot   int64
 	Lbtot  int64
-	Addr   string // addr, "" when absent
+	// Addr is the server's address when the addr column holds an IP
+	// and port; other forms (unix sockets, none) stay in Fields["addr"].
+	Addr netip.AddrPort
 	// CheckStatus is the last health check result (L4OK, L7STS...).
 	CheckStatus string
 	// Fields holds every column by its header name.
@@ -64,7 +81,8 @@ func ParseStat(out string) ([]StatRow, error) {
 			row.Fields[name] = cols[i]
 		}
 		f := row.Fields
-		row.Proxy, row.Name, row.Status, row.Addr, row.CheckStatus = f["pxname"], f["svname"], f["status"], f["addr"], f["check_status"]
+		row.Proxy, row.Name, row.Status, row.CheckStatus = f["pxname"], f["svname"], f["status"], f["check_status"]
+		row.Addr, _ = netip.ParseAddrPort(f["addr"])
 		var err error
 		num := func(name string) int64 {
 			v := f[name]
@@ -77,7 +95,7 @@ func ParseStat(out string) ([]StatRow, error) {
 			}
 			return x
 		}
-		row.Type = int(num("type"))
+		row.Type = StatType(num("type"))
 		row.Weight = int(num("weight"))
 		row.Active = int(num("act"))
 		row.Backup = int(num("bck"))
@@ -105,14 +123,15 @@ func FindStat(rows []StatRow, proxy, name string) *StatRow {
 
 // ServerState is one row of "show servers state".
 type ServerState struct {
-	BackendID  int
-	Backend    string
-	ServerID   int
-	Server     string
-	Addr       netip.Addr
-	Port       int
-	OpState    int // 0 stopped, 1 starting, 2 running, 3 stopping
-	AdminState int // bit field: 0x01 forced maint, 0x08 forced drain...
+	BackendID int
+	Backend   string
+	ServerID  int
+	Server    string
+	// Addr is the server's address and port (srv_addr, srv_port); the
+	// address is the zero Addr when HAProxy shows none.
+	Addr       netip.AddrPort
+	OpState    OpState
+	AdminState AdminFlags
 	UserWeight int
 	InitWeight int
 	// Fields holds every column by its header name.
@@ -158,17 +177,22 @@ func ParseServersState(out string) ([]ServerState, error) {
 		}
 		st.Backend, st.Server = f["be_name"], f["srv_name"]
 		st.BackendID, st.ServerID = num("be_id"), num("srv_id")
-		st.Port = num("srv_port")
-		st.OpState, st.AdminState = num("srv_op_state"), num("srv_admin_state")
+		port := num("srv_port")
+		st.OpState, st.AdminState = OpState(num("srv_op_state")), AdminFlags(num("srv_admin_state"))
 		st.UserWeight, st.InitWeight = num("srv_uweight"), num("srv_iweight")
 		if err != nil {
 			return nil, err
 		}
+		if port < 0 || port > 65535 {
+			return nil, fmt.Errorf("show servers state line %d: srv_port %d out of range", n+1, port)
+		}
+		var ip netip.Addr
 		if a := f["srv_addr"]; a != "" && a != "-" {
-			if st.Addr, err = netip.ParseAddr(a); err != nil {
+			if ip, err = netip.ParseAddr(a); err != nil {
 				return nil, fmt.Errorf("show servers state line %d: srv_addr: %w", n+1, err)
 			}
 		}
+		st.Addr = netip.AddrPortFrom(ip, uint16(port))
 		rows = append(rows, st)
 	}
 	return rows, nil

@@ -1,6 +1,7 @@
 package haproxy
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 )
@@ -24,7 +25,7 @@ func TestParseStat(t *testing.T) {
 		t.Fatalf("%d rows", len(rows))
 	}
 	b := FindStat(rows, "be", "b")
-	if b == nil || b.Status != "UP" || b.Weight != 256 || b.Active != 0 || b.Backup != 1 || b.Scur != 3 || b.Smax != 4 || b.Stot != 9 || b.Lbtot != 7 || b.CheckStatus != "L4OK" || b.Addr != "127.0.0.1:4502" || b.Type != StatServer {
+	if b == nil || b.Status != "UP" || b.Weight != 256 || b.Active != 0 || b.Backup != 1 || b.Scur != 3 || b.Smax != 4 || b.Stot != 9 || b.Lbtot != 7 || b.CheckStatus != "L4OK" || b.Addr != netip.MustParseAddrPort("127.0.0.1:4502") || b.Type != StatServer {
 		t.Fatalf("b = %+v", b)
 	}
 	if fe := FindStat(rows, "fe", "FRONTEND"); fe == nil || fe.Type != StatFrontend || fe.Fields["slim"] != "100" {
@@ -42,10 +43,25 @@ func TestParseServersState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st) != 2 || st[0].Server != "s1" || st[0].UserWeight != 5 || st[0].InitWeight != 10 || st[0].Port != 3 || st[1].Addr != netip.MustParseAddr("::1") || st[1].AdminState != 1 || st[0].OpState != 2 || st[0].BackendID != 3 {
+	if len(st) != 2 || st[0].Server != "s1" || st[0].UserWeight != 5 || st[0].InitWeight != 10 || st[0].Addr != netip.MustParseAddrPort("127.0.0.1:3") || st[1].Addr != netip.MustParseAddrPort("[::1]:2") || st[1].AdminState != 1 || st[0].OpState != 2 || st[0].BackendID != 3 {
 		t.Fatalf("states = %+v", st)
 	}
 	if _, err := ParseServersState("1\n3 be\n"); err == nil {
 		t.Error("row without header accepted")
+	}
+}
+
+func TestStateStrings(t *testing.T) {
+	for got, want := range map[fmt.Stringer]string{
+		StateDrain: "drain", HealthStopping: "stopping", AgentDown: "down", OpRunning: "running",
+		AdminForcedMaint | AdminForcedDrain: "forced-maint|forced-drain", AdminFlags(0): "none", AdminFlags(0x81): "forced-maint|0x80",
+		StatListener: "listener", StatType(9): "StatType(9)", AdminState(0): "AdminState(0)",
+	} {
+		if got.String() != want {
+			t.Errorf("%#v.String() = %q, want %q", got, got.String(), want)
+		}
+	}
+	if !(AdminConfigMaint).Maint() || AdminForcedDrain.Maint() || !AdminInheritedDrain.Drain() {
+		t.Error("Maint/Drain")
 	}
 }

@@ -106,10 +106,10 @@ func (l *Line) rescan() {
 	ws, comment, end, terr := scanLine(l.Text, nil)
 	l.Words, l.Comment, l.end, l.Err = ws, comment, end, nil
 	if terr != nil {
-		l.Err = &SyntaxError{Col: terr.col, Msg: terr.err.Error()}
+		l.Err = &SyntaxError{Col: terr.col, Msg: msgOf(terr.err), Err: terr.err}
 	}
 	// A header stays a header (it may use a keyword given through
-	// ParseOptions.Sections); other lines are reclassified.
+	// ParserConfig.Sections); other lines are reclassified.
 	if k := classify(l, nil); l.Kind != SectionLine || k == BlankLine || k == CommentLine {
 		l.Kind = k
 	}
@@ -444,24 +444,28 @@ type Config struct {
 // fails; syntax the tokenizer rejects is kept in Line.Err and reported by
 // Validate, so that any input round-trips through Format.
 func Parse(filename string, data []byte) (*Config, error) {
-	return ParseWith(filename, data, ParseOptions{})
+	return ParseWith(filename, data, nil)
 }
 
-// ParseOptions adjust Parse.
-type ParseOptions struct {
+// ParserConfig adjusts Parse and ParseFile. A nil *ParserConfig and the
+// zero value mean the defaults.
+type ParserConfig struct {
 	// Sections are section keywords to recognise besides HAProxy's own
 	// (for newer or patched HAProxy versions). Without them, a line
 	// starting with an unknown keyword belongs to the section before it,
 	// as HAProxy 2.6 reads it.
 	Sections []string
+	// MaxFileSize is the largest file ParseFile reads, in bytes; 0 means
+	// DefaultMaxFileSize.
+	MaxFileSize int64
 }
 
-// ParseWith is Parse with options.
-func ParseWith(filename string, data []byte, opts ParseOptions) (*Config, error) {
+// ParseWith is Parse with a configuration; cfg may be nil.
+func ParseWith(filename string, data []byte, cfg *ParserConfig) (*Config, error) {
 	var extra map[string]bool
-	if len(opts.Sections) > 0 {
-		extra = make(map[string]bool, len(opts.Sections))
-		for _, kw := range opts.Sections {
+	if cfg != nil && len(cfg.Sections) > 0 {
+		extra = make(map[string]bool, len(cfg.Sections))
+		for _, kw := range cfg.Sections {
 			extra[kw] = true
 		}
 	}
@@ -498,7 +502,7 @@ func ParseWith(filename string, data []byte, opts ParseOptions) (*Config, error)
 		var terr *tokErr
 		tmp, l.Comment, l.end, terr = scanLine(text, tmp[:0])
 		if terr != nil {
-			l.Err = &SyntaxError{Col: terr.col, Msg: terr.err.Error()}
+			l.Err = &SyntaxError{Col: terr.col, Msg: msgOf(terr.err), Err: terr.err}
 		}
 		if len(tmp) > 0 {
 			if cap(arena)-len(arena) < len(tmp) {

@@ -95,7 +95,7 @@ func TestTree(t *testing.T) {
 		t.Errorf("use_backend = %+v", u)
 	}
 	bad := c.Backend("app").Lines[1]
-	if bad.Err == nil || bad.Err.Msg != ErrUnmatchedQuote.Error() {
+	if bad.Err == nil || bad.Err.Msg != msgOf(ErrUnmatchedQuote) {
 		t.Errorf("unterminated quote not flagged: %+v", bad)
 	}
 	// The unknown section keyword's lines stay in the backend, as HAProxy
@@ -151,7 +151,7 @@ func TestEditsTouchOnlyTheirLines(t *testing.T) {
 
 func TestParseWithExtraSections(t *testing.T) {
 	in := "global\n  daemon\nacme le\n  directory https://acme.example/\nbackend b\n"
-	c, err := ParseWith("t.cfg", []byte(in), ParseOptions{Sections: []string{"acme"}})
+	c, err := ParseWith("t.cfg", []byte(in), &ParserConfig{Sections: []string{"acme"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,18 +64,23 @@ type SyntaxError struct {
 	Col int
 	// Msg says what is wrong.
 	Msg string
+	// Err is the class of the error (ErrUnmatchedQuote...), for errors.Is.
+	Err error
 }
 
 // Error returns the message.
 func (e *SyntaxError) Error() string { return e.Msg }
 
+// Unwrap returns the class of the error.
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
 // Errors reported by the tokenizer, matched with errors.Is through Error.
 var (
-	ErrUnmatchedQuote = errors.New("unmatched quote")
-	ErrUnmatchedBrace = errors.New("unmatched brace in environment variable name")
-	ErrBadHex         = errors.New("truncated or invalid hexadecimal sequence")
-	ErrBadVarName     = errors.New("forbidden first char in environment variable name")
-	ErrBadExpand      = errors.New("truncated or invalid word expansion sequence")
+	ErrUnmatchedQuote = errors.New("haproxy: unmatched quote")
+	ErrUnmatchedBrace = errors.New("haproxy: unmatched brace in environment variable name")
+	ErrBadHex         = errors.New("haproxy: truncated or invalid hexadecimal sequence")
+	ErrBadVarName     = errors.New("haproxy: forbidden first char in environment variable name")
+	ErrBadExpand      = errors.New("haproxy: truncated or invalid word expansion sequence")
 )
 
 type tokErr struct {
@@ -333,7 +338,7 @@ func decodeArgs(dst []string, text string, env Env, ps *pseudo) ([]string, error
 	x := lexer{text: text, decode: true, env: env, ps: ps, args: dst}
 	x.run()
 	if x.err != nil {
-		return dst, &SyntaxError{Col: x.err.col, Msg: x.err.err.Error()}
+		return dst, &SyntaxError{Col: x.err.col, Msg: msgOf(x.err.err), Err: x.err.err}
 	}
 	return x.args, nil
 }

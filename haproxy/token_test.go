@@ -82,7 +82,7 @@ func TestTokenizeErrors(t *testing.T) {
 			t.Errorf("Tokenize(%q) error = %v, want SyntaxError", tt.in, err)
 			continue
 		}
-		if se.Msg != tt.err.Error() || se.Col != tt.col {
+		if se.Msg != msgOf(tt.err) || !errors.Is(err, tt.err) || se.Col != tt.col {
 			t.Errorf("Tokenize(%q) = %q at %d, want %q at %d", tt.in, se.Msg, se.Col, tt.err, tt.col)
 		}
 		// The lossless scanner must flag the same lines.

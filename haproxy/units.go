@@ -9,12 +9,12 @@ import (
 )
 
 // ErrBadUnit reports a time or size with a unit HAProxy does not know.
-var ErrBadUnit = errors.New("unknown unit")
+var ErrBadUnit = errors.New("haproxy: unknown unit")
 
 // ErrTrailingUnit reports characters after a valid time unit ("2sec").
 // HAProxy 2.6 accepts the value with a warning; ParseDuration returns the
 // value together with this error.
-var ErrTrailingUnit = errors.New("characters after the time unit")
+var ErrTrailingUnit = errors.New("haproxy: characters after the time unit")
 
 // maxTimeout is the largest timer HAProxy accepts: 2^31-1 milliseconds.
 const maxTimeout = time.Duration(math.MaxInt32) * time.Millisecond
@@ -43,7 +43,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	// ("2sec"); report them with ErrTrailingUnit next to the value.
 	for _, u := range []string{"us", "ms", "s", "m", "h", "d"} {
 		if len(suffix) > len(u) && suffix[:len(u)] == u && !(u == "m" && suffix[1] == 's') {
-			junk = fmt.Errorf("time %q: unexpected character %q after the unit: %w", s, suffix[len(u)], ErrTrailingUnit)
+			junk = classError(ErrTrailingUnit, fmt.Sprintf("time %q: unexpected character %q after the unit", s, suffix[len(u)]))
 			suffix = u
 			break
 		}
@@ -64,7 +64,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	case "d":
 		unit = 24 * time.Hour
 	default:
-		return 0, fmt.Errorf("time %q: unexpected character %q: %w", s, s[i], ErrBadUnit)
+		return 0, classError(ErrBadUnit, fmt.Sprintf("time %q: unexpected character %q: unknown unit", s, s[i]))
 	}
 	if n > uint64(maxTimeout/unit) {
 		return 0, fmt.Errorf("time %q: timer overflow (max 2147483647ms)", s)
@@ -118,7 +118,7 @@ func ParseSize(s string) (uint64, error) {
 	case "g", "G":
 		mul = 1 << 30
 	default:
-		return 0, fmt.Errorf("size %q: unexpected character %q: %w", s, s[i], ErrBadUnit)
+		return 0, classError(ErrBadUnit, fmt.Sprintf("size %q: unexpected character %q: unknown unit", s, s[i]))
 	}
 	if n > math.MaxUint64/mul {
 		return 0, fmt.Errorf("size %q: overflow", s)

@@ -3,76 +3,15 @@ package haproxy
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 )
 
-// Pos is a place in a configuration file. Col is 1-based and counts bytes.
-type Pos struct {
-	File      string
-	Line, Col int
-}
-
-// String formats the position as file:line:col.
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
-
-// Error is one problem found by Validate, at its place.
-type Error struct {
-	Pos Pos
-	Err error
-}
-
-// Error returns "file:line:col: message".
-func (e *Error) Error() string { return e.Pos.String() + ": " + e.Err.Error() }
-
-// Unwrap returns the underlying error.
-func (e *Error) Unwrap() error { return e.Err }
-
-// ErrorList is every problem Validate found, in file order.
-type ErrorList []*Error
-
-// Error returns one problem per line.
-func (l ErrorList) Error() string {
-	s := make([]string, len(l))
-	for i, e := range l {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "\n")
-}
-
-// Unwrap returns the errors for errors.Is / errors.As.
-func (l ErrorList) Unwrap() []error {
-	out := make([]error, len(l))
-	for i, e := range l {
-		out[i] = e
-	}
-	return out
-}
-
-// Classes of problems Validate reports, for errors.Is.
-var (
-	ErrSyntax          = errors.New("syntax error")
-	ErrOutOfSection    = errors.New("keyword out of section")
-	ErrUnknownSection  = errors.New("unknown section keyword")
-	ErrServerPlacement = errors.New("server outside a backend or listen section")
-	ErrPlacement       = errors.New("keyword not allowed in this section")
-	ErrMissingACL      = errors.New("missing ACL")
-	ErrMissingLF       = errors.New("missing LF on last line")
-	ErrUnknownKeyword  = errors.New("unknown keyword")
-	ErrBadValue        = errors.New("invalid value")
-	ErrDuplicateProxy  = errors.New("duplicate proxy name")
-	ErrMissingBackend  = errors.New("missing backend")
-	ErrMissingName     = errors.New("missing section name")
-	ErrBindOnHeader    = errors.New("listening address on section line")
-	ErrConditional     = errors.New("unbalanced conditional block")
-	ErrMissingDefaults = errors.New("missing defaults section")
-	ErrDuplicateServer = errors.New("duplicate server name")
-	ErrTrack           = errors.New("invalid server tracking")
-)
-
 type validator struct {
-	file string
-	errs ErrorList
+	file  string
+	errs  ErrorList
+	warns ErrorList
+	// moreErrs and moreWarns count the findings past maxFindings.
+	moreErrs, moreWarns int
 	// servers maps backend name to its servers, for track checks.
 	servers map[string]map[string]Server
 	// defaultServer is true when any default-server line exists, which
@@ -120,11 +59,43 @@ func (v *validator) args(s *Section, l *Line) ([]string, bool) {
 	return a, true
 }
 
+// maxFindings caps the errors and the warnings one validation returns:
+// past it, one ErrTooManyErrors finding says how many more there were,
+// so that a hostile file cannot make the report grow with its size.
+const maxFindings = 100
+
+// maxMsg caps the length of one message.
+const maxMsg = 512
+
 func (v *validator) add(l *Line, col int, class error, format string, args ...any) {
-	v.errs = append(v.errs, &Error{
-		Pos: Pos{File: v.file, Line: l.Num, Col: col + 1},
-		Err: fmt.Errorf("%w: "+format, append([]any{class}, args...)...),
+	v.errs = v.appendFinding(v.errs, &v.moreErrs, l, col, class, format, args...)
+}
+
+// warn records a warning: something HAProxy may reject that the package
+// does not know well enough to call an error.
+func (v *validator) warn(l *Line, col int, class error, format string, args ...any) {
+	v.warns = v.appendFinding(v.warns, &v.moreWarns, l, col, class, format, args...)
+}
+
+func (v *validator) appendFinding(list ErrorList, more *int, l *Line, col int, class error, format string, args ...any) ErrorList {
+	if len(list) >= maxFindings {
+		*more++
+		return list
+	}
+	return append(list, Error{
+		Pos: Position{Filename: v.file, Line: l.Num, Col: col + 1},
+		Msg: sanitize(msgOf(class)+": "+fmt.Sprintf(format, args...), maxMsg),
+		Err: class,
 	})
+}
+
+// finish appends the "too many" finding to a capped list.
+func (v *validator) finish(list ErrorList, more int) ErrorList {
+	if more == 0 {
+		return list
+	}
+	last := list[len(list)-1].Pos
+	return append(list, Error{Pos: last, Msg: fmt.Sprintf("%s: %d more not shown", msgOf(ErrTooManyErrors), more), Err: ErrTooManyErrors})
 }
 
 func (v *validator) addAt(l *Line, word int, class error, format string, args ...any) {
@@ -137,19 +108,37 @@ func (v *validator) addAt(l *Line, word int, class error, format string, args ..
 
 // ValidateEnv is Validate with variables expanded from env first, so that
 // lines using "${...}" are checked too.
-func (c *Config) ValidateEnv(env Env) error { return c.validate(env) }
+func (c *Config) ValidateEnv(env Env) error {
+	_, err := c.Check(env)
+	return err
+}
 
 // Validate reports, with file:line:col, the problems HAProxy would reject
-// the configuration for among those it knows: tokenizer errors, keywords
-// out of section, misspelt section keywords, servers outside backends,
-// invalid times, sizes and server settings, duplicate proxy names,
-// backends referenced but not defined, section-line addresses and
-// unbalanced .if blocks. It returns nil or an ErrorList. Lines that use
-// environment variables are not value-checked, since their values are
-// only known after expansion.
-func (c *Config) Validate() error { return c.validate(nil) }
+// the configuration for among those it knows: tokenizer errors, NUL
+// bytes, keywords out of section, misspelt section keywords, servers
+// outside backends, invalid times, sizes and server settings, invalid
+// characters in proxy and server names, duplicate proxy names, backends
+// referenced but not defined, section-line addresses and unbalanced .if
+// blocks. It returns nil or an ErrorList. Lines that use environment
+// variables are not value-checked, since their values are only known
+// after expansion. Validate leaves out warnings; Check returns them.
+func (c *Config) Validate() error {
+	_, err := c.Check(nil)
+	return err
+}
 
-func (c *Config) validate(env Env) error {
+// Check is Validate that also returns warnings, apart from the error:
+// keywords HAProxy 2.6 does not know in the global section or a proxy
+// section (HAProxy rejects them, but a newer or patched HAProxy may know
+// them, so they are not errors here). env expands variables as in
+// ValidateEnv; nil leaves lines with variables unchecked. Both lists are
+// capped at 100 findings, the last one then saying how many more there
+// were.
+func (c *Config) Check(env Env) (warnings ErrorList, err error) {
+	return c.validate(env)
+}
+
+func (c *Config) validate(env Env) (ErrorList, error) {
 	v := &validator{file: c.Filename, servers: map[string]map[string]Server{}, env: env, cond: map[*Line]bool{}, acls: map[*Section]map[string]bool{}}
 	type key struct{ side, name string }
 	seen := map[key]*Line{}
@@ -263,16 +252,21 @@ func (c *Config) validate(env Env) error {
 	if last != nil && last.EOL == "" && last.Text != "" {
 		v.add(last, len(last.Text), ErrMissingLF, "file might have been truncated")
 	}
+	warns := v.finish(v.warns, v.moreWarns)
 	if len(v.errs) == 0 {
-		return nil
+		return warns, nil
 	}
-	return v.errs
+	return warns, v.finish(v.errs, v.moreErrs)
 }
 
 // maxLineArgs is HAProxy's MAX_LINE_ARGS: more words on a line is fatal.
 const maxLineArgs = 64
 
 func (v *validator) lineSyntax(l *Line) {
+	if i := strings.IndexByte(l.Text, 0); i >= 0 {
+		// HAProxy refuses a NUL anywhere on a line, comments included.
+		v.add(l, i, ErrSyntax, "stray NUL character at position %d", i+1)
+	}
 	if l.Err != nil {
 		v.add(l, l.Err.Col, ErrSyntax, "%s", l.Err.Msg)
 	}
@@ -290,6 +284,10 @@ func (v *validator) header(s *Section) {
 			v.addAt(h, 0, ErrMissingName, "'%s' expects a name", kw)
 			return
 		}
+	}
+	switch kw {
+	case "frontend", "backend", "listen", "peers", "userlist", "mailers", "resolvers", "ring", "http-errors", "log-forward", "fcgi-app":
+		v.name(h, 1, "'"+kw+"' name")
 	}
 	switch kw {
 	case "frontend", "backend", "listen", "defaults":
@@ -310,49 +308,29 @@ func (v *validator) header(s *Section) {
 	}
 }
 
-// sectionLike reports whether kw, written at the start of a line, looks
-// like a misspelt section keyword.
-func sectionLike(kw string) bool {
-	switch kw {
-	case "peer", "mailer", "user", "group", "bind", "server", "log", "mode", "ring",
-		"http-error", "trace", "node", "crt", "key", "ca", "cookie":
-		return false
+// name reports a character HAProxy does not permit in the name that is
+// word i of l: only letters, digits, '.', '-', '_' and ':' are.
+func (v *validator) name(l *Line, i int, what string) {
+	if i >= len(l.Words) || mayExpand(l) {
+		return
 	}
-	for s := range sectionKeywords {
-		max := 2
-		if len(s) <= 5 {
-			max = 1
+	w := l.Words[i]
+	name := w.Value()
+	for j := 0; j < len(name); j++ {
+		if c := name[j]; isAlpha(c) || isDigit(c) || c == '.' || c == '-' || c == '_' || c == ':' {
+			continue
 		}
-		if editDistance(kw, s, max) <= max {
-			return true
+		col := w.Off
+		if w.Raw == name {
+			col += j
 		}
-	}
-	return false
-}
-
-// editDistance returns the Levenshtein distance of a and b, or max+1 when
-// it exceeds max.
-func editDistance(a, b string, max int) int {
-	if d := len(a) - len(b); d > max || -d > max {
-		return max + 1
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		char := string(rune(name[j]))
+		if name[j] >= 0x80 || name[j] < 0x20 || name[j] == 0x7f {
+			char = fmt.Sprintf("\\x%02x", name[j])
 		}
-		prev, cur = cur, prev
+		v.add(l, col, ErrBadName, "character '%s' is not permitted in %s '%s'", char, what, name)
+		return
 	}
-	return prev[len(b)]
 }
 
 // track checks a server's track target as HAProxy does after parsing:
@@ -426,6 +404,9 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 		v.addAt(l, 0, ErrPlacement, "unknown keyword '%s' in '%s' section (it belongs in global)", kw, sec)
 		return
 	}
+	if raw := l.Words[0].Raw; !(strings.Contains(raw, "\"") && strings.Contains(raw, "$")) && !knownKeyword(kw, sec) {
+		v.warn(l, l.Words[0].Off, ErrUnknownKeyword, "unknown keyword '%s' in '%s' section (HAProxy 2.6 does not know it)", kw, sec)
+	}
 	if kw == "acl" && len(l.Words) >= 2 {
 		// Registered even when it uses variables, so that it is never
 		// reported missing.
@@ -456,6 +437,7 @@ func (v *validator) directive(s *Section, l *Line, backends map[string]bool, see
 				v.addAt(l, 0, ErrBadValue, "%v", err)
 				return
 			}
+			v.name(l, 1, "server name")
 			if srv.Check == On && srv.Track != "" {
 				v.addAt(l, 0, ErrBadValue, "server %s: unable to enable checks and tracking at the same time", srv.Name)
 			}
@@ -538,20 +520,6 @@ func isProxy(sec string) bool {
 	return sec == "frontend" || sec == "backend" || sec == "listen" || sec == "defaults"
 }
 
-// proxyOnly are proxy keywords HAProxy rejects in the global section.
-var proxyOnly = map[string]bool{
-	"mode": true, "timeout": true, "retries": true, "balance": true, "option": true,
-	"acl": true, "default_backend": true, "use_backend": true, "hash-type": true,
-	"http-request": true, "http-response": true, "tcp-request": true, "cookie": true,
-	"default-server": true,
-}
-
-// globalOnly are global keywords HAProxy rejects in proxy sections.
-var globalOnly = map[string]bool{
-	"daemon": true, "pidfile": true, "chroot": true, "nbthread": true, "uid": true,
-	"gid": true, "lua-load": true, "ulimit-n": true, "master-worker": true,
-}
-
 // aclNames returns the named ACLs a condition ("if a !b || { ... }")
 // uses, leaving out anonymous ones and those that may be predefined (all
 // capitals: TRUE, HTTP_1.1, METH_GET...).
@@ -579,114 +547,6 @@ func aclNames(cond []string) []string {
 		out = append(out, name)
 	}
 	return out
-}
-
-var logFacilities = map[string]bool{
-	"kern": true, "user": true, "mail": true, "daemon": true, "auth": true, "syslog": true,
-	"lpr": true, "news": true, "uucp": true, "cron": true, "auth2": true, "ftp": true,
-	"ntp": true, "audit": true, "alert": true, "cron2": true, "local0": true, "local1": true,
-	"local2": true, "local3": true, "local4": true, "local5": true, "local6": true, "local7": true,
-}
-
-var logLevels = map[string]bool{
-	"emerg": true, "alert": true, "crit": true, "err": true, "warning": true,
-	"notice": true, "info": true, "debug": true,
-}
-
-// checkLog checks the words after "log" as HAProxy 2.6 reads them.
-func checkLog(w []string) error {
-	if len(w) == 1 && w[0] == "global" {
-		return nil
-	}
-	lg := parseLog(w)
-	switch {
-	case lg.Address == "" || lg.Facility == "":
-		return errors.New("expects <address> and <facility> as arguments")
-	case !logFacilities[lg.Facility]:
-		return fmt.Errorf("unknown log facility '%s'", lg.Facility)
-	case lg.Level != "" && !logLevels[lg.Level]:
-		return fmt.Errorf("unknown optional log level '%s'", lg.Level)
-	case lg.MinLevel != "" && !logLevels[lg.MinLevel]:
-		return fmt.Errorf("unknown optional minimum log level '%s'", lg.MinLevel)
-	}
-	if n := len(w) - 1 - len(lg.Options); n > 3 {
-		return fmt.Errorf("cannot handle unexpected argument '%s'", w[len(w)-1])
-	}
-	return nil
-}
-
-// checkBindAddress rejects what HAProxy cannot bind to for sure: an
-// address without a port, or an IPv4-looking host that is not an IPv4
-// address. Sockets (unix paths, fd@, ipv4@...) and host names pass.
-func checkBindAddress(list string) error {
-	if list == "" {
-		return errors.New("expects an address")
-	}
-	for _, a := range strings.Split(list, ",") {
-		if strings.Contains(a, "@") || strings.HasPrefix(a, "/") {
-			continue
-		}
-		i := strings.LastIndexByte(a, ':')
-		if i < 0 {
-			return fmt.Errorf("missing port specification in '%s'", a)
-		}
-		host := a[:i]
-		if host != "" && host != "*" && strings.Trim(host, "0123456789.") == "" {
-			if _, err := netip.ParseAddr(host); err != nil {
-				return fmt.Errorf("invalid address '%s'", host)
-			}
-		}
-	}
-	return nil
-}
-
-// checkURIOptions checks "balance uri" options: whole, path-only, and len
-// or depth with a number.
-func checkURIOptions(b Balance) error {
-	if b.Algorithm != "uri" {
-		return nil
-	}
-	for i := 0; i < len(b.Options); i++ {
-		switch o := b.Options[i]; o {
-		case "whole", "path-only":
-		case "len", "depth":
-			if i+1 >= len(b.Options) || atol(b.Options[i+1]) <= 0 {
-				return fmt.Errorf("balance uri: '%s' expects a positive integer", o)
-			}
-			i++
-		default:
-			return fmt.Errorf("balance uri only accepts 'len', 'depth', 'path-only' and 'whole' (got '%s')", o)
-		}
-	}
-	return nil
-}
-
-// commonKeywords are frequent keywords that no other keyword of their
-// sections is one edit away from, so that a word one edit away from them
-// is a typo. The list is kept short on purpose: a keyword missing here
-// only lowers what Validate catches, while a wrong one would make it
-// reject valid files.
-var commonKeywords = map[string][]string{
-	"proxy": {"server", "timeout", "option", "balance", "default_backend", "use_backend",
-		"retries", "maxconn", "hash-type", "default-server", "http-request", "http-response",
-		"tcp-request", "cookie", "mode", "bind", "stats"},
-	"global": {"maxconn", "daemon", "pidfile", "chroot", "nbthread", "stats"},
-}
-
-// nearKeyword returns the common keyword kw is a typo of, or "".
-func nearKeyword(kw, sec string) string {
-	list := commonKeywords["global"]
-	if isProxy(sec) {
-		list = commonKeywords["proxy"]
-	} else if sec != "global" {
-		return ""
-	}
-	for _, k := range list {
-		if kw != k && len(kw) >= 4 && editDistance(kw, k, 1) <= 1 {
-			return k
-		}
-	}
-	return ""
 }
 
 // proxyTimeouts are the timeouts HAProxy 2.6 knows in proxy sections.
