@@ -127,6 +127,9 @@ func (n *node) writeConfig(ctx context.Context) error {
 func (n *node) startHAProxy() error {
 	cmd := exec.Command(n.o.HAProxy, "-W", "-db", "-f", n.o.cfgPath())
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	// A process group of its own: a SIGTERM or ^C meant for us must not
+	// stop haproxy before the drain. Should we die, haproxy is told to go.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -336,6 +339,9 @@ func (n *node) run(ctx context.Context, term <-chan struct{}, hup <-chan struct{
 			tcancel()
 			vcancel() // releases the VIP if we still hold it
 			<-verr
+			// An open runtime API session would keep the old worker
+			// alive through the soft stop.
+			n.rt.Close()
 			n.stopHAProxy()
 			return nil
 		case <-ctx.Done():

@@ -1,0 +1,137 @@
+//go:build netns
+
+package main
+
+import (
+	"bytes"
+	"crypto/x509"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestPairSeedAppendixA runs the seed's Appendix A architecture with two
+// haproxypair nodes: priorities 101 and 100, weight 2, a track interval of
+// 2 s, advert 1 s. It checks that the client reaches the servers through
+// the VIP over HTTP and HTTPS (with the generated certificate), that
+// HAProxy's log lines reach the syslog socket, that stopping haproxy on
+// the master moves the VIP (measured, failed requests counted), and that a
+// planned failover with drain (SIGTERM) loses no request.
+func TestPairSeedAppendixA(t *testing.T) {
+	l := newLAN(t)
+	dir := t.TempDir()
+	certPath, cert := selfSigned(t, dir)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	c := &client{ns: l.cli, pool: pool}
+
+	logs := [2]*syslogSink{newSyslog(t, t.TempDir()), newSyslog(t, t.TempDir())}
+	nodeArgs := func(i, prio int) []string {
+		return append(baseArgs(filepath.Join(dir, "lb"+string(rune('1'+i))), prio),
+			"-cert", certPath, "-log", logs[i].path, "-check-inter", "500ms", "-drain-timeout", "10s")
+	}
+	lb1 := startNode(t, l.lb1, "lb1", nodeArgs(0, 101))
+	lb2 := startNode(t, l.lb2, "lb2", nodeArgs(1, 100))
+	waitSole(t, 30*time.Second, l.lb1, l.lb2)
+
+	t.Run("http", func(t *testing.T) {
+		seen := map[string]int{}
+		for i := range 6 {
+			body, _, err := c.get(clientSrc(0), "http://"+vip.String()+"/seed/"+string(rune('a'+i)), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[body]++
+		}
+		// roundrobin over three equal servers: each answers twice.
+		for _, n := range webNames {
+			if seen[n] != 2 {
+				t.Errorf("roundrobin over 6 requests: %v, want each server twice", seen)
+				break
+			}
+		}
+	})
+
+	t.Run("https", func(t *testing.T) {
+		body, st, err := c.get(clientSrc(1), "https://"+vip.String()+"/tls", 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == nil || len(st.PeerCertificates) == 0 || !bytes.Equal(st.PeerCertificates[0].Raw, cert.Raw) {
+			t.Fatal("HTTPS through the VIP did not present the generated certificate")
+		}
+		t.Logf("HTTPS answered by %s with certificate %s", body, st.PeerCertificates[0].Subject)
+	})
+
+	t.Run("syslog", func(t *testing.T) {
+		var lines []string
+		waitFor(5*time.Second, func() bool {
+			lines = logs[0].find("http_web", "rgw/", "GET /seed/a")
+			return len(lines) > 0
+		})
+		if len(lines) == 0 {
+			t.Fatalf("no HAProxy log line for GET /seed/a on the syslog socket; got %q", logs[0].find(""))
+		}
+		if tls := logs[0].find("rgw-https", "GET /tls"); len(tls) == 0 {
+			t.Errorf("no log line for the HTTPS request")
+		}
+		t.Logf("log line: %s", strings.TrimSpace(lines[0]))
+	})
+
+	t.Run("haproxy stops on the master", func(t *testing.T) {
+		stop := make(chan struct{})
+		load := startLoad(c, "http://"+vip.String()+"/load", 20*time.Millisecond, stop)
+		time.Sleep(500 * time.Millisecond)
+		killed := time.Now()
+		if err := syscall.Kill(lb1.haproxyPID(t), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(30*time.Second, func() bool { return hasAddr(l.lb2, vip) }) {
+			close(stop)
+			t.Fatal("the VIP did not move to lb2")
+		}
+		moved := time.Since(killed)
+		time.Sleep(time.Second)
+		close(stop)
+		<-load.done
+		// Theory: detection within track interval × fall (2 s × 1), the
+		// track file read (100 ms), then lb2 preempts the lower-priority
+		// master after its Master_Down_Interval (3 × 1 s + skew
+		// (256-102)/256 s) from the last higher-priority advert.
+		t.Logf("haproxy killed on lb1: VIP on lb2 after %v (bound: 2 s × 1 + 100 ms + 3.6 s = 5.7 s); requests ok %d, failed %d %q",
+			moved.Round(time.Millisecond), load.ok, load.failed, load.errs)
+		if hasAddr(l.lb1, vip) {
+			t.Error("lb1 still holds the VIP")
+		}
+	})
+
+	t.Run("planned failover with drain", func(t *testing.T) {
+		// Bring lb1 back: a fresh node preempts lb2 (103 > 102).
+		lb1.p.Kill()
+		lb1 = startNode(t, l.lb1, "lb1", nodeArgs(0, 101))
+		waitSole(t, 30*time.Second, l.lb1, l.lb2)
+
+		stop := make(chan struct{})
+		load := startLoad(c, "http://"+vip.String()+"/load", 10*time.Millisecond, stop)
+		time.Sleep(500 * time.Millisecond)
+		termed := time.Now()
+		lb1.stop(t, syscall.SIGTERM)
+		stopped := time.Since(termed)
+		if !hasAddr(l.lb2, vip) {
+			t.Error("lb2 does not hold the VIP after lb1's planned stop")
+		}
+		time.Sleep(500 * time.Millisecond)
+		close(stop)
+		<-load.done
+		t.Logf("SIGTERM on lb1: stopped after %v; requests ok %d, failed %d %q", stopped.Round(time.Millisecond), load.ok, load.failed, load.errs)
+		if load.failed != 0 {
+			t.Errorf("planned failover lost %d requests: %q", load.failed, load.errs)
+		}
+		if !strings.Contains(lb1.p.Output(), "drain: done") {
+			t.Error("lb1 did not report its drain")
+		}
+		_ = lb2
+	})
+}
