@@ -1,0 +1,131 @@
+//go:build netns
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/internal/netns"
+	"github.com/lvskit/lvskit/internal/testenv"
+)
+
+var appendixAVIP = netip.MustParseAddr("192.168.0.100")
+
+// appendixANode is one of the seed's two HAProxy nodes: lvsrouter with the
+// corrected Appendix A keepalived.conf and an haproxy, in a PID namespace
+// of their own so that `killall -0 haproxy` sees only this node's haproxy,
+// as on a real machine. The shell stays the namespace's init: it reaps a
+// killed haproxy, which would otherwise linger as a zombie that
+// `killall -0` still finds.
+type appendixANode struct {
+	name   string
+	ns     *netns.NS
+	hapCfg string
+	p      *netns.Process
+}
+
+func startAppendixANode(t *testing.T, ns *netns.NS, name, state string, prio int) *appendixANode {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	seed, err := os.ReadFile("testdata/appendixa_fixed.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The seed's comments: MASTER/101 on haproxy, BACKUP/100 on haproxy2.
+	conf := strings.Replace(string(seed), "state MASTER", "state "+state, 1)
+	conf = strings.Replace(conf, "priority 101", fmt.Sprintf("priority %d", prio), 1)
+	confPath := filepath.Join(dir, "keepalived.conf")
+	hapCfg := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hc := "global\n    nbthread 1\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n" +
+		"frontend http_web\n    bind 127.0.0.1:8080\n"
+	if err := os.WriteFile(hapCfg, []byte(hc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := &appendixANode{name: name, ns: ns, hapCfg: hapCfg}
+	n.p = ns.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, "unshare", "--pid", "--fork", "--mount-proc",
+		"/bin/sh", "-c", `haproxy -db -f "$1" & "$0" -f "$2"`, self, hapCfg, confPath)
+	t.Cleanup(func() {
+		n.p.Kill()
+		if pid := n.haproxyPID(); pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, n.p.Output())
+		}
+	})
+	if !waitFor(10*time.Second, func() bool { return n.haproxyPID() > 0 }) {
+		t.Fatalf("%s: haproxy did not start:\n%s", name, n.p.Output())
+	}
+	return n
+}
+
+// haproxyPID finds this node's haproxy by its configuration path on its
+// command line, as seen from the test's PID namespace.
+func (n *appendixANode) haproxyPID() int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := bytes.Split(bytes.TrimRight(cmd, "\x00"), []byte{0})
+		if len(args) > 0 && filepath.Base(string(args[0])) == "haproxy" && bytes.Contains(cmd, []byte(n.hapCfg)) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// TestAppendixAFailover runs the corrected Appendix A configuration with
+// lvsrouter on two nodes (priorities 101 and 100, chk_haproxy weight 2):
+// the first node holds the VIP (103 > 102); when its haproxy dies,
+// `killall -0 haproxy`, run without a shell, fails, its priority drops to
+// 101 and the VIP moves to the second node.
+func TestAppendixAFailover(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "haproxy")
+	testenv.NeedTool(t, "killall")
+	testenv.NeedTool(t, "unshare")
+	sw := netns.NewSwitch(t)
+	a, b := netns.New(t), netns.New(t)
+	sw.Connect(a, "eth0", netip.MustParsePrefix("192.168.0.1/24"))
+	sw.Connect(b, "eth0", netip.MustParsePrefix("192.168.0.2/24"))
+	n1 := startAppendixANode(t, a, "haproxy", "MASTER", 101)
+	n2 := startAppendixANode(t, b, "haproxy2", "BACKUP", 100)
+	sole := func(x, y *netns.NS) bool { return hasAddr(x, appendixAVIP) && !hasAddr(y, appendixAVIP) }
+	if !waitFor(30*time.Second, func() bool { return sole(a, b) }) {
+		t.Fatal("the first node did not become the sole VIP holder")
+	}
+	killed := time.Now()
+	if err := syscall.Kill(n1.haproxyPID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(30*time.Second, func() bool { return sole(b, a) }) {
+		t.Fatal("the VIP did not move when haproxy died on the master")
+	}
+	t.Logf("haproxy killed on %s: VIP on %s after %v (bound: interval 2 s + Master_Down_Interval 3 s + skew 0.6 s)",
+		n1.name, n2.name, time.Since(killed).Round(time.Millisecond))
+	if !strings.Contains(n1.p.Output(), "chk_haproxy") && !strings.Contains(n1.p.Output(), "killall") {
+		t.Logf("note: lvsrouter did not log the script change")
+	}
+}
