@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +87,7 @@ func (o *options) socket() string    { return filepath.Join(o.Dir, "haproxy.sock
 func (o *options) cfgPath() string   { return filepath.Join(o.Dir, "haproxy.cfg") }
 func (o *options) pidFile() string   { return filepath.Join(o.Dir, "haproxy.pid") }
 func (o *options) trackFile() string { return filepath.Join(o.Dir, "track") }
+func (o *options) downFile() string  { return filepath.Join(o.Dir, "haproxy.down") }
 
 // validate refuses option combinations that would be silently ignored.
 // A -check probe needs only the run directory and -min-servers.
@@ -237,6 +239,19 @@ func keepalivedConfig(o *options, checkCmd []string) ([]byte, error) {
 	sc.Add(keepalivedconf.NewStmt("rise", strconv.Itoa(o.TrackRise)))
 	sc.Add(keepalivedconf.NewStmt("fall", strconv.Itoa(o.TrackFall)))
 
+	// haproxypair faults at once when haproxy exits; keepalived gets
+	// closest with a weight-0 script asking whether the runtime API
+	// answers at all (-min-servers 0), at its shortest interval.
+	running := slices.Clone(checkCmd)
+	if i := slices.Index(running, "-min-servers"); i >= 0 && i+1 < len(running) {
+		running = slices.Delete(running, i, i+2)
+	}
+	running = append(running, "-min-servers", "0")
+	sr := block(f.Add(keepalivedconf.NewStmt("vrrp_script", "chk_haproxy_running")))
+	sr.Add(keepalivedconf.NewStmt("script", scriptLine(running)))
+	sr.Add(keepalivedconf.NewStmt("interval", "1"))
+	sr.Add(keepalivedconf.NewStmt("weight", "0"))
+
 	in := block(f.Add(keepalivedconf.NewStmt("vrrp_instance", "VI_1")))
 	in.Add(keepalivedconf.NewStmt("interface", o.Interface))
 	in.Add(keepalivedconf.NewStmt("state", "BACKUP"))
@@ -250,6 +265,7 @@ func keepalivedConfig(o *options, checkCmd []string) ([]byte, error) {
 	vips.Add(keepalivedconf.NewStmt(o.VIP.String()))
 	ts := block(in.Add(keepalivedconf.NewStmt("track_script")))
 	ts.Add(keepalivedconf.NewStmt("chk_haproxy"))
+	ts.Add(keepalivedconf.NewStmt("chk_haproxy_running"))
 
 	out := f.FormatCanonical()
 	// Read it back: what we print must be what keepalivedconf accepts.

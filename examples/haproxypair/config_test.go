@@ -109,11 +109,12 @@ func TestKeepalivedConfigSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Scripts) != 1 || len(cfg.Instances) != 1 {
+	if len(cfg.Scripts) != 2 || len(cfg.Instances) != 1 {
 		t.Fatalf("%d scripts, %d instances:\n%s", len(cfg.Scripts), len(cfg.Instances), ka)
 	}
 	for _, want := range []string{`script "/usr/bin/haproxypair -check -dir /run/hp -min-servers 2"`, "interval 2\n", "weight 2\n", "fall 2\n",
-		"priority 101\n", "virtual_router_id 51\n", "192.168.0.100/32\n", "chk_haproxy\n"} {
+		"priority 101\n", "virtual_router_id 51\n", "192.168.0.100/32\n", "chk_haproxy\n",
+		`script "/usr/bin/haproxypair -check -dir /run/hp -min-servers 0"`, "weight 0\n", "chk_haproxy_running\n"} {
 		if !strings.Contains(ka, want) {
 			t.Errorf("keepalived.conf lacks %q:\n%s", want, ka)
 		}

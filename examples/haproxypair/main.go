@@ -16,7 +16,9 @@
 //     -track-fall, and applies -weight as keepalived applies a vrrp_script
 //     weight: added while healthy when positive, subtracted while unhealthy
 //     when negative, a fault when 0. Unhealthy means haproxy does not
-//     answer or fewer than -min-servers servers are UP;
+//     answer or fewer than -min-servers servers are UP. A haproxy that
+//     exits faults the instance at once: the master resigns and the peer
+//     takes over after its skew time;
 //   - on SIGTERM it drains: its priority drops so that the peer takes the
 //     VIP over, the servers are set to drain through the runtime API, the
 //     in-flight requests finish (bounded by -drain-timeout), and then the
@@ -24,7 +26,8 @@
 //
 // -print-keepalived prints the equivalent keepalived.conf and haproxy.cfg
 // pair for users who keep keepalived; the keepalived side's vrrp_script
-// runs `haproxypair -check`, the same runtime API probe, once.
+// runs `haproxypair -check`, the same runtime API probe, once, and a
+// second, weight-0 script faults when the runtime API does not answer.
 package main
 
 import (

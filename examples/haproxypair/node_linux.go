@@ -136,14 +136,18 @@ func trackFileInterval(o *options) time.Duration {
 
 func (n *node) vrrpConfig() vrrp.Config {
 	return vrrp.Config{
-		Name:       "VI_1",
-		Interface:  n.o.Interface,
-		VRID:       n.o.VRID,
-		Version:    n.o.Version,
-		Priority:   n.o.Priority,
-		Interval:   n.o.Advert,
-		VIPs:       []vrrp.VIP{{Prefix: n.o.VIP}},
-		TrackFiles: []vrrp.TrackFile{{Path: n.o.trackFile(), Interval: trackFileInterval(n.o), Weight: n.o.Weight}},
+		Name:      "VI_1",
+		Interface: n.o.Interface,
+		VRID:      n.o.VRID,
+		Version:   n.o.Version,
+		Priority:  n.o.Priority,
+		Interval:  n.o.Advert,
+		VIPs:      []vrrp.VIP{{Prefix: n.o.VIP}},
+		TrackFiles: []vrrp.TrackFile{
+			{Path: n.o.trackFile(), Interval: trackFileInterval(n.o), Weight: n.o.Weight},
+			// Weight 0: a non-zero value faults the instance.
+			{Path: n.o.downFile(), Interval: trackFileInterval(n.o), Weight: 0},
+		},
 		OnTransition: func(name string, t vrrp.Transition) {
 			n.log.Info("vrrp transition", "instance", name, "transition", fmt.Sprint(t))
 		},
@@ -222,10 +226,24 @@ func (n *node) run(ctx context.Context, term <-chan struct{}, hup <-chan struct{
 	if err := n.writeConfig(ctx); err != nil {
 		return err
 	}
+	if err := writeTrack(n.o.downFile(), 0); err != nil {
+		return err
+	}
 	if err := n.startHAProxy(); err != nil {
 		return err
 	}
 	defer n.stopHAProxy()
+	// A haproxy that exited cannot serve: fault at once, so that the
+	// master resigns (priority 0 advert) and the peer takes over after its
+	// skew time, instead of holding the VIP until probes and the peer's
+	// Master_Down_Interval have run out. The weight still applies to a
+	// running haproxy that is unhealthy.
+	go func() {
+		<-n.hapDone
+		if err := writeTrack(n.o.downFile(), 1); err != nil {
+			n.log.Error("track file", "err", err)
+		}
+	}()
 	n.rt = haproxy.NewRuntime("unix", n.o.socket())
 	defer n.rt.Close()
 
