@@ -129,3 +129,35 @@ func TestAppendixAFailover(t *testing.T) {
 		t.Logf("note: lvsrouter did not log the script change")
 	}
 }
+
+// TestAppendixAKeepalivedAgrees runs keepalived -t beside lvsrouter -t on
+// the seed's Appendix A file: both reject the misspelt file (keepalived
+// with "Unknown keyword" and no suggestion). On the corrected file
+// keepalived 2.2.7 also warns that scripts run without script_security;
+// the exit codes of both are logged.
+func TestAppendixAKeepalivedAgrees(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	a, b := netns.New(t), netns.New(t)
+	netns.Veth(t, a, "eth0", b, "eth0") // keepalived -t wants the interface to exist
+	for _, f := range []string{"testdata/appendixa.conf", "testdata/appendixa_fixed.conf"} {
+		out, err := a.Command(t.Context(), "keepalived", "-t", "-f", f).CombinedOutput()
+		kaCode := 0
+		if ee, ok := err.(interface{ ExitCode() int }); ok {
+			kaCode = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		var lvOut, lvErr bytes.Buffer
+		lvCode := run([]string{"-t", "-f", f}, &lvOut, &lvErr)
+		t.Logf("%s: keepalived -t exit %d, lvsrouter -t exit %d", f, kaCode, lvCode)
+		if f == "testdata/appendixa.conf" {
+			if kaCode == 0 || lvCode == 0 {
+				t.Errorf("%s: keepalived -t exit %d, lvsrouter -t exit %d; both should reject it", f, kaCode, lvCode)
+			}
+			if !bytes.Contains(out, []byte("Unknown keyword 'vrp_script'")) {
+				t.Errorf("keepalived -t output:\n%s", out)
+			}
+		}
+	}
+}
