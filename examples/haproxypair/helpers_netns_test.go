@@ -205,6 +205,29 @@ func (c *client) hold(t *testing.T, url string) (string, func()) {
 	return strings.TrimSpace(line), func() { resp.Body.Close(); tr.CloseIdleConnections() }
 }
 
+// holdOpen is hold that also returns a function reading the rest of the
+// response, which reports whether it arrived whole.
+func (c *client) holdOpen(t *testing.T, url string) (string, func() error) {
+	t.Helper()
+	tr := c.transport(netip.Addr{})
+	cl := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	resp, err := cl.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(line), func() error {
+		defer tr.CloseIdleConnections()
+		defer resp.Body.Close()
+		_, err := io.Copy(io.Discard, br)
+		return err
+	}
+}
+
 // selfSigned writes a PEM file with a self-signed certificate for the VIP
 // and its key, as HAProxy's "crt" wants, and returns its path and the
 // certificate.

@@ -117,9 +117,28 @@ func TestPairSeedAppendixA(t *testing.T) {
 		stop := make(chan struct{})
 		load := startLoad(c, "http://"+vip.String()+"/load", 10*time.Millisecond, stop)
 		time.Sleep(500 * time.Millisecond)
+		// A long request in flight on lb1 across the handover: released
+		// half a second after the VIP moved, while lb1 drains.
+		held, finish := c.holdOpen(t, "http://"+vip.String()+"/hold")
 		termed := time.Now()
-		lb1.stop(t, syscall.SIGTERM)
+		if err := lb1.p.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(30*time.Second, func() bool { return hasAddr(l.lb2, vip) })
+		handedOver := time.Since(termed)
+		time.Sleep(500 * time.Millisecond)
+		for _, w := range l.web {
+			close(w.release)
+		}
+		heldErr := finish()
+		select {
+		case <-lb1.p.Done():
+		case <-time.After(60 * time.Second):
+			t.Fatal("lb1 did not stop on SIGTERM")
+		}
 		stopped := time.Since(termed)
+		t.Logf("held request on %s across the handover (VIP on lb2 after %v): completed: %v (err %v)",
+			held, handedOver.Round(time.Millisecond), heldErr == nil, heldErr)
 		if !hasAddr(l.lb2, vip) {
 			t.Error("lb2 does not hold the VIP after lb1's planned stop")
 		}
