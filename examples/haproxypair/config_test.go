@@ -186,3 +186,51 @@ func TestCheckUnhealthyWithoutHAProxy(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 }
+
+// TestHysteresis checks -track-rise and -track-fall: rise 2, fall 3.
+func TestHysteresis(t *testing.T) {
+	h := hysteresis{rise: 2, fall: 3}
+	var got []string
+	for _, ok := range []bool{true, false, false, true, false, false, false, true, true, false, true} {
+		healthy, changed := h.update(ok)
+		s := "-"
+		if changed {
+			s = map[bool]string{true: "UP", false: "DOWN"}[healthy]
+		}
+		got = append(got, s)
+	}
+	want := []string{"UP", "-", "-", "-", "-", "-", "DOWN", "-", "UP", "-", "-"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("changes %v, want %v", got, want)
+	}
+}
+
+// TestPrintKeepalivedFlag runs -print-keepalived: both files, in order,
+// with -https-port and -cert shaping the HTTPS frontend.
+func TestPrintKeepalivedFlag(t *testing.T) {
+	var out, stderr bytes.Buffer
+	if code := run(seedArgs("-print-keepalived", "-https-port", "8443", "-cert", "/etc/ssl/private/example.com.pem"), &out, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	s := out.String()
+	ka, hc := strings.Index(s, "# ---- keepalived.conf ----"), strings.Index(s, "# ---- haproxy.cfg ----")
+	if ka != 0 || hc < 0 {
+		t.Fatalf("output:\n%s", s)
+	}
+	for _, want := range []string{"vrrp_instance VI_1", "-check -dir /run/hp -min-servers 1", "bind 192.168.0.100:8443 ssl crt /etc/ssl/private/example.com.pem"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// TestHAProxyBinaryFlag: -haproxy names the binary that checks and runs
+// the configuration; a missing one stops the node with its name.
+func TestHAProxyBinaryFlag(t *testing.T) {
+	var stderr bytes.Buffer
+	args := seedArgs("-haproxy", "/nonexistent/haproxy")
+	args[1] = t.TempDir() // -dir
+	if code := run(args, io.Discard, &stderr); code != 1 || !strings.Contains(stderr.String(), "/nonexistent/haproxy") {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+}

@@ -54,6 +54,37 @@ func probe(ctx context.Context, rt *haproxy.Runtime, minServers int) health {
 	return h
 }
 
+// hysteresis turns probe results into a health state the way keepalived
+// treats vrrp_script results: the first result sets the state, then rise
+// successes in a row make it healthy and fall failures unhealthy.
+type hysteresis struct {
+	rise, fall     int
+	ok, bad        int
+	healthy, known bool
+}
+
+// update records one probe result and returns the state and whether it
+// changed (the first result always counts as a change).
+func (h *hysteresis) update(ok bool) (healthy, changed bool) {
+	if ok {
+		h.ok, h.bad = h.ok+1, 0
+	} else {
+		h.ok, h.bad = 0, h.bad+1
+	}
+	next := h.healthy
+	switch {
+	case !h.known:
+		next = ok
+	case !h.healthy && h.ok >= h.rise:
+		next = true
+	case h.healthy && h.bad >= h.fall:
+		next = false
+	}
+	changed = !h.known || next != h.healthy
+	h.known, h.healthy = true, next
+	return h.healthy, changed
+}
+
 // trackValue is what the track file holds so that vrrp's TrackFile (value
 // × Weight added to the priority; with Weight 0 a non-zero value faults)
 // gives keepalived's vrrp_script weight semantics: a positive weight is

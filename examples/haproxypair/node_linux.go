@@ -84,8 +84,7 @@ func (n *node) reload(ctx context.Context) error {
 // the VRRP instance through the track file, with rise/fall hysteresis as
 // keepalived applies to vrrp_script results.
 func (n *node) track(ctx context.Context) {
-	healthy, known := false, false
-	ok, bad := 0, 0
+	hy := hysteresis{rise: n.o.TrackRise, fall: n.o.TrackFall}
 	t := time.NewTicker(n.o.TrackInterval)
 	defer t.Stop()
 	for {
@@ -95,22 +94,7 @@ func (n *node) track(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if h.Healthy {
-			ok, bad = ok+1, 0
-		} else {
-			ok, bad = 0, bad+1
-		}
-		next := healthy
-		switch {
-		case !known:
-			next = h.Healthy
-		case !healthy && ok >= n.o.TrackRise:
-			next = true
-		case healthy && bad >= n.o.TrackFall:
-			next = false
-		}
-		if !known || next != healthy {
-			known, healthy = true, next
+		if healthy, changed := hy.update(h.Healthy); changed {
 			n.log.Info("haproxy health", "healthy", healthy, "servers_up", h.Servers, "problem", h.Problem)
 			n.mu.Lock()
 			if !n.leaving {
