@@ -30,7 +30,6 @@ import (
 	"github.com/lvskit/lvskit/haproxy"
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
-	"github.com/vishvananda/netlink"
 )
 
 // The test LAN: lb1 and lb2 share the VIP, three web servers sit in their
@@ -431,28 +430,15 @@ func waitFor(d time.Duration, ok func() bool) bool {
 	return ok()
 }
 
-func hasAddr(ns *netns.NS, a netip.Addr) bool {
-	addrs, err := ns.Handle().AddrList(nil, netlink.FAMILY_V4)
-	if err != nil {
-		return false
-	}
-	for _, x := range addrs {
-		if ip, ok := netip.AddrFromSlice(x.IP); ok && ip.Unmap() == a {
-			return true
-		}
-	}
-	return false
-}
-
 // waitSole waits until only ns holds the VIP among nss.
 func waitSole(t *testing.T, d time.Duration, holder *netns.NS, others ...*netns.NS) {
 	t.Helper()
 	if !waitFor(d, func() bool {
-		if !hasAddr(holder, vip) {
+		if !holder.HasAddr(vip) {
 			return false
 		}
 		for _, o := range others {
-			if hasAddr(o, vip) {
+			if o.HasAddr(vip) {
 				return false
 			}
 		}

@@ -133,7 +133,7 @@ func TestMixedPairKeepalived(t *testing.T) {
 			} else {
 				ka.hap.Kill()
 			}
-			if !waitFor(30*time.Second, func() bool { return hasAddr(backup, vip) && !hasAddr(master, vip) }) {
+			if !waitFor(30*time.Second, func() bool { return backup.HasAddr(vip) && !master.HasAddr(vip) }) {
 				t.Fatalf("the VIP did not move to %s after haproxy stopped on %s", backup.Name, master.Name)
 			}
 			moved := time.Since(killed)

@@ -89,7 +89,7 @@ func TestPairSeedAppendixA(t *testing.T) {
 		if err := syscall.Kill(lb1.haproxyPID(t), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		if !waitFor(30*time.Second, func() bool { return hasAddr(l.lb2, vip) }) {
+		if !waitFor(30*time.Second, func() bool { return l.lb2.HasAddr(vip) }) {
 			close(stop)
 			t.Fatal("the VIP did not move to lb2")
 		}
@@ -103,7 +103,7 @@ func TestPairSeedAppendixA(t *testing.T) {
 		// issue's bound is track interval × fall + one advert = 3 s.
 		t.Logf("haproxy killed on lb1: VIP on lb2 after %v (theory <= 100 ms + 602 ms; bound 2 s × 1 + 1 s = 3 s); requests ok %d, failed %d %q",
 			moved.Round(time.Millisecond), load.ok, load.failed, load.errs)
-		if hasAddr(l.lb1, vip) {
+		if l.lb1.HasAddr(vip) {
 			t.Error("lb1 still holds the VIP")
 		}
 	})
@@ -124,7 +124,7 @@ func TestPairSeedAppendixA(t *testing.T) {
 		if err := lb1.p.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(30*time.Second, func() bool { return hasAddr(l.lb2, vip) })
+		waitFor(30*time.Second, func() bool { return l.lb2.HasAddr(vip) })
 		handedOver := time.Since(termed)
 		time.Sleep(500 * time.Millisecond)
 		for _, w := range l.web {
@@ -139,7 +139,7 @@ func TestPairSeedAppendixA(t *testing.T) {
 		stopped := time.Since(termed)
 		t.Logf("held request on %s across the handover (VIP on lb2 after %v): completed: %v (err %v)",
 			held, handedOver.Round(time.Millisecond), heldErr == nil, heldErr)
-		if !hasAddr(l.lb2, vip) {
+		if !l.lb2.HasAddr(vip) {
 			t.Error("lb2 does not hold the VIP after lb1's planned stop")
 		}
 		time.Sleep(500 * time.Millisecond)

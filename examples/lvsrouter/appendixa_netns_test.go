@@ -112,7 +112,7 @@ func TestAppendixAFailover(t *testing.T) {
 	sw.Connect(b, "eth0", netip.MustParsePrefix("192.168.0.2/24"))
 	n1 := startAppendixANode(t, a, "haproxy", "MASTER", 101)
 	n2 := startAppendixANode(t, b, "haproxy2", "BACKUP", 100)
-	sole := func(x, y *netns.NS) bool { return hasAddr(x, appendixAVIP) && !hasAddr(y, appendixAVIP) }
+	sole := func(x, y *netns.NS) bool { return x.HasAddr(appendixAVIP) && !y.HasAddr(appendixAVIP) }
 	if !waitFor(30*time.Second, func() bool { return sole(a, b) }) {
 		t.Fatal("the first node did not become the sole VIP holder")
 	}
