@@ -118,6 +118,10 @@ func trackFileInterval(o *options) time.Duration {
 	return max(min(o.TrackInterval/10, 100*time.Millisecond), 10*time.Millisecond)
 }
 
+// downFileInterval is how often the VRRP instance reads the file that
+// says haproxy exited.
+const downFileInterval = 10 * time.Millisecond
+
 func (n *node) vrrpConfig() vrrp.Config {
 	return vrrp.Config{
 		Name:      "VI_1",
@@ -129,8 +133,11 @@ func (n *node) vrrpConfig() vrrp.Config {
 		VIPs:      []vrrp.VIP{{Prefix: n.o.VIP}},
 		TrackFiles: []vrrp.TrackFile{
 			{Path: n.o.trackFile(), Interval: trackFileInterval(n.o), Weight: n.o.Weight},
-			// Weight 0: a non-zero value faults the instance.
-			{Path: n.o.downFile(), Interval: trackFileInterval(n.o), Weight: 0},
+			// Weight 0: a non-zero value faults the instance. Read
+			// every 10 ms (a small file read) so that the resignation
+			// follows haproxy's exit closely: until then the VIP
+			// refuses connections.
+			{Path: n.o.downFile(), Interval: downFileInterval, Weight: 0},
 		},
 		OnTransition: func(name string, t vrrp.Transition) {
 			n.log.Info("vrrp transition", "instance", name, "transition", fmt.Sprint(t))

@@ -98,10 +98,10 @@ func TestPairSeedAppendixA(t *testing.T) {
 		close(stop)
 		<-load.done
 		// Theory: haproxy's exit faults lb1 at the next track file read
-		// (<= 100 ms); lb1 resigns with a priority 0 advert and lb2 takes
+		// (<= 10 ms); lb1 resigns with a priority 0 advert and lb2 takes
 		// over after its skew time (256-102)/256 × 1 s = 602 ms. The
 		// issue's bound is track interval × fall + one advert = 3 s.
-		t.Logf("haproxy killed on lb1: VIP on lb2 after %v (theory <= 100 ms + 602 ms; bound 2 s × 1 + 1 s = 3 s); requests ok %d, failed %d %q",
+		t.Logf("haproxy killed on lb1: VIP on lb2 after %v (theory <= 10 ms + 602 ms; bound 2 s × 1 + 1 s = 3 s); requests ok %d, failed %d %q",
 			moved.Round(time.Millisecond), load.ok, load.failed, load.errs)
 		if l.lb1.HasAddr(vip) {
 			t.Error("lb1 still holds the VIP")
