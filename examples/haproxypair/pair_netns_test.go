@@ -67,15 +67,16 @@ func TestPairSeedAppendixA(t *testing.T) {
 	})
 
 	t.Run("syslog", func(t *testing.T) {
-		var lines []string
+		var lines, tls []string
 		waitFor(5*time.Second, func() bool {
 			lines = logs[0].find("http_web", "rgw/", "GET /seed/a")
-			return len(lines) > 0
+			tls = logs[0].find("rgw-https", "GET /tls")
+			return len(lines) > 0 && len(tls) > 0
 		})
 		if len(lines) == 0 {
 			t.Fatalf("no HAProxy log line for GET /seed/a on the syslog socket; got %q", logs[0].find(""))
 		}
-		if tls := logs[0].find("rgw-https", "GET /tls"); len(tls) == 0 {
+		if len(tls) == 0 {
 			t.Errorf("no log line for the HTTPS request")
 		}
 		t.Logf("log line: %s", strings.TrimSpace(lines[0]))
