@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -52,6 +53,7 @@ type options struct {
 	NbThread   int
 
 	DrainTimeout time.Duration
+	LogLevel     slog.Level
 }
 
 // backendServer is one -server / -backup-server flag: name=ip:port[@weight].

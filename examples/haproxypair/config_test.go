@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -232,5 +233,16 @@ func TestHAProxyBinaryFlag(t *testing.T) {
 	args[1] = t.TempDir() // -dir
 	if code := run(args, io.Discard, &stderr); code != 1 || !strings.Contains(stderr.String(), "/nonexistent/haproxy") {
 		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestLogLevelFlag: -log-level sets the node's logger level.
+func TestLogLevelFlag(t *testing.T) {
+	o, _, err := parseFlags(seedArgs("-log-level", "debug"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.LogLevel != slog.LevelDebug {
+		t.Errorf("level %v", o.LogLevel)
 	}
 }

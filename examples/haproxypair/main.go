@@ -147,6 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, mode, error) {
 	}
 	switch *logLevel {
 	case "debug", "info", "warn", "error":
+		_ = o.LogLevel.UnmarshalText([]byte(*logLevel))
 	default:
 		errs = append(errs, fmt.Errorf("-log-level %q: not supported", *logLevel))
 	}
@@ -159,18 +160,6 @@ func parseFlags(args []string, stderr io.Writer) (*options, mode, error) {
 		return nil, mode{}, err
 	}
 	return o, m, nil
-}
-
-func logger(args []string, w io.Writer) *slog.Logger {
-	var lv slog.Level
-	for i, a := range args {
-		if (a == "-log-level" || a == "--log-level") && i+1 < len(args) {
-			_ = lv.UnmarshalText([]byte(args[i+1]))
-		} else if v, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), "log-level="); ok {
-			_ = lv.UnmarshalText([]byte(v))
-		}
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -197,7 +186,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	log := logger(args, stderr)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.LogLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	sig := make(chan os.Signal, 4)
