@@ -18,7 +18,9 @@
 //     when negative, a fault when 0. Unhealthy means haproxy does not
 //     answer or fewer than -min-servers servers are UP. A haproxy that
 //     exits faults the instance at once: the master resigns and the peer
-//     takes over after its skew time;
+//     takes over after its skew time. Both results reach the VRRP
+//     instance through vrrp.TrackFile (files in -dir, read every 10 to
+//     100 ms), keepalived's track_file semantics;
 //   - on SIGTERM it drains: its priority drops so that the peer takes the
 //     VIP over, the servers are set to drain through the runtime API, the
 //     in-flight requests finish (bounded by -drain-timeout), and then the
