@@ -206,7 +206,7 @@ func haproxyConfig(o *options) (*haproxy.Config, error) {
 			srv.Backup = haproxy.On
 		}
 		if s.Weight > 0 {
-			srv.Weight = haproxy.Int(s.Weight)
+			srv.Weight = new(s.Weight)
 		}
 		be.AddServer(srv)
 	}

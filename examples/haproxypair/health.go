@@ -124,7 +124,7 @@ func writeTrack(path string, v int) error {
 func checkOnce(o *options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), max(o.TrackInterval, time.Second))
 	defer cancel()
-	rt := haproxy.NewRuntime("unix", o.socket())
+	rt := haproxy.NewRuntime("unix", o.socket(), nil)
 	defer rt.Close()
 	h := probe(ctx, rt, o.MinServers)
 	if !h.Healthy {

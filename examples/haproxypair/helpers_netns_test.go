@@ -361,7 +361,7 @@ func startNode(t *testing.T, ns *netns.NS, name string, args []string) *pairNode
 			t.Logf("%s log:\n%s", name, n.p.Output())
 		}
 	})
-	rt := haproxy.NewRuntime("unix", filepath.Join(n.dir, "haproxy.sock"))
+	rt := haproxy.NewRuntime("unix", filepath.Join(n.dir, "haproxy.sock"), nil)
 	defer rt.Close()
 	if !waitFor(20*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -404,7 +404,7 @@ func (n *pairNode) stop(t *testing.T, sig syscall.Signal) {
 // serverStatus returns the backend's server statuses through the node's
 // runtime API.
 func (n *pairNode) serverStatus() map[string]string {
-	rt := haproxy.NewRuntime("unix", filepath.Join(n.dir, "haproxy.sock"))
+	rt := haproxy.NewRuntime("unix", filepath.Join(n.dir, "haproxy.sock"), nil)
 	defer rt.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

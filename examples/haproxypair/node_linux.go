@@ -235,7 +235,7 @@ func (n *node) run(ctx context.Context, term <-chan struct{}, hup <-chan struct{
 			n.log.Error("track file", "err", err)
 		}
 	}()
-	n.rt = haproxy.NewRuntime("unix", n.o.socket())
+	n.rt = haproxy.NewRuntime("unix", n.o.socket(), &haproxy.RuntimeConfig{Logger: n.log})
 	defer n.rt.Close()
 
 	r := vrrp.NewRouter(vrrp.RouterConfig{Logger: n.log})
