@@ -18,3 +18,9 @@ func Run(ctx context.Context, c *Cmd) (Result, error) {
 func CheckSecure(name string, cred *Credential) error {
 	return fmt.Errorf("proc: script security: %w", errors.ErrUnsupported)
 }
+
+// GroupMembers counts the processes in a process group; only Linux is
+// supported.
+func GroupMembers(pgid int) (int, error) {
+	return 0, fmt.Errorf("proc: process groups: %w", errors.ErrUnsupported)
+}

@@ -1,7 +1,6 @@
 package proc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -13,35 +12,11 @@ import (
 	"time"
 )
 
-// groupMembers counts the live (not zombie) processes in process group
-// pgid, from /proc.
 func groupMembers(t *testing.T, pgid int) int {
 	t.Helper()
-	ents, err := os.ReadDir("/proc")
+	n, err := GroupMembers(pgid)
 	if err != nil {
 		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // exited meanwhile
-		}
-		// pid (comm) state ppid pgrp ...; comm may hold spaces.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 3 || f[0] == "Z" {
-			continue
-		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid {
-			n++
-		}
 	}
 	return n
 }
