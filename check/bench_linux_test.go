@@ -216,7 +216,7 @@ func benchMonitor(b *testing.B, addrs []netip.AddrPort, mk func(netip.AddrPort) 
 	b.ReportAllocs()
 	for range b.N {
 		var downs sync.Map
-		m := check.NewMonitor(check.MonitorConfig{Seed: 1, Concurrency: envInt("LVSKIT_BENCH_CONCURRENCY", 64), OnTransition: func(tr check.Transition) {
+		m := startMonitor(b, &check.MonitorConfig{Seed: 1, Concurrency: envInt("LVSKIT_BENCH_CONCURRENCY", 64), OnTransition: func(tr check.Transition) {
 			if !tr.Up {
 				downs.Store(tr.ID, tr.Reason)
 			}

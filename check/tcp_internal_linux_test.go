@@ -99,7 +99,7 @@ func TestTCPQuickRefused(t *testing.T) {
 	if !done || rest != nil || r.Up || !errors.Is(r.Err, syscall.ECONNREFUSED) {
 		t.Fatalf("%+v, rest %v, done %v; want down with ECONNREFUSED at once", r, rest, done)
 	}
-	if r.Reason != "connect: connect: connection refused" {
+	if r.Reason != "connect: connection refused" {
 		t.Errorf("Reason %q, want the one TCP.Check gives", r.Reason)
 	}
 	if q.tcp4 >= 0 {

@@ -61,7 +61,7 @@ func TestMonitorRealClockNoLeaks(t *testing.T) {
 	silent := silentListener(t)
 	// Enough workers for the hung checks where they run on workers (with
 	// one P).
-	m := NewMonitor(MonitorConfig{Seed: 8, Concurrency: 8})
+	m := startMonitor(t, &MonitorConfig{Seed: 8, Concurrency: 8})
 	t.Cleanup(func() { m.Close() })
 	pol := HAProxy{Inter: 10 * time.Millisecond}
 	m.Add(Target{ID: "live", Checker: TCP{Addr: live}, Policy: pol})
@@ -157,7 +157,7 @@ func TestDueHeap(t *testing.T) {
 // loop's poller closes its socket at once, not at its timeout.
 func TestMonitorRemoveEndsFlight(t *testing.T) {
 	silent := silentListener(t)
-	m := NewMonitor(MonitorConfig{Seed: 9})
+	m := startMonitor(t, &MonitorConfig{Seed: 9})
 	defer m.Close()
 	if _, ok := m.w.(*eventWaker); !ok {
 		t.Skip("no poller")
@@ -183,7 +183,7 @@ func TestMonitorRemoveEndsFlight(t *testing.T) {
 func TestMonitorOneP(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	_, live := listen(t, "tcp4", "127.0.0.1:0")
-	m := NewMonitor(MonitorConfig{Seed: 10})
+	m := startMonitor(t, &MonitorConfig{Seed: 10})
 	defer m.Close()
 	if _, ok := m.w.(*clockWaker); !ok {
 		t.Fatalf("waker %T with GOMAXPROCS=1, want a clockWaker", m.w)

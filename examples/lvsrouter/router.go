@@ -63,7 +63,11 @@ type runningUnit struct {
 // no IPVS.
 func NewRouter(ctx context.Context, log *slog.Logger) (*Router, error) {
 	r := newRouter(log)
-	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck})
+	mon, err := check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck})
+	if err != nil {
+		return nil, err
+	}
+	r.mon = mon
 	return r, nil
 }
 
@@ -495,6 +499,8 @@ func (r *Router) apply(ctx context.Context) error {
 // set, as keepalived does.
 func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 	defer r.close()
+	// The checks run until close closes the Monitor.
+	go r.mon.Run(context.WithoutCancel(ctx))
 	for {
 		select {
 		case <-ctx.Done():
