@@ -33,7 +33,10 @@ func Example() {
 	}
 	defer m.Close()
 	go m.Run(context.Background()) // returns when Close is called
-	m.Add(check.Target{ID: "web", Checker: get, Policy: check.HAProxy{Inter: 10 * time.Millisecond, Rise: 2, Fall: 1}})
+	if err := m.Add(check.Target{ID: "web", Checker: get, Policy: check.HAProxy{Inter: 10 * time.Millisecond, Rise: 2, Fall: 1}}); err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	srv.Close() // the server goes away
 	tr := <-trs

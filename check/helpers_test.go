@@ -158,3 +158,11 @@ func startMonitor(tb testing.TB, cfg *check.MonitorConfig) *check.Monitor {
 	})
 	return m
 }
+
+// mustAdd adds t to m, failing the test on an error.
+func mustAdd(tb testing.TB, m *check.Monitor, t check.Target) {
+	tb.Helper()
+	if err := m.Add(t); err != nil {
+		tb.Fatal(err)
+	}
+}

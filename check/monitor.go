@@ -33,6 +33,17 @@ const (
 	WeightChange
 )
 
+// String returns "state" or "weight".
+func (k TransitionKind) String() string {
+	switch k {
+	case StateChange:
+		return "state"
+	case WeightChange:
+		return "weight"
+	}
+	return fmt.Sprintf("TransitionKind(%d)", uint8(k))
+}
+
 // Transition reports a target's change of state, with the result that
 // caused it.
 type Transition struct {
@@ -66,10 +77,10 @@ type Stats struct {
 // MonitorConfig configures a Monitor.
 type MonitorConfig struct {
 	// Concurrency bounds the checks running at once on worker
-	// goroutines; zero means 64. With the system clock, TCP checks and
-	// plain HTTP checks run on the Monitor's own loop instead, without a
-	// goroutine each: a few thousand can be in flight there, each holding
-	// only a socket.
+	// goroutines; zero means 64, negative is an error. On Linux with the
+	// system clock, TCP checks and plain HTTP checks run on the Monitor's
+	// own loop instead, without a goroutine each: a few thousand can be in
+	// flight there, each holding only a socket.
 	Concurrency int
 	// OnTransition receives transitions. It is called from the Monitor's
 	// goroutines (its loop and its workers), in order for any one target,
@@ -93,13 +104,15 @@ var (
 )
 
 // Monitor checks many targets, each on its own schedule, with one timer:
-// due times sit in a heap and one goroutine, the scheduler, takes every
-// target due at once as a batch. Checks that can start without blocking
-// (TCP) run right there; a check whose outcome is known at once (a
-// loopback handshake, a refused port) finishes without any hand-off, and
-// one still in flight, like every other kind of check, goes to a fixed
-// pool of workers. Each next due time is computed from the previous due
-// time, not from when the check ended, so schedules do not drift.
+// due times sit in a heap and one goroutine, the scheduler (Run's), takes
+// every target due at once as a batch. On Linux with the system clock,
+// TCP and plain HTTP checks start right there on a socket the scheduler
+// keeps: a check whose outcome is known at once (a loopback handshake, a
+// refused port) finishes without any hand-off, and one still in flight
+// waits on the scheduler's own epoll set, not on a goroutine. Every other
+// check (and every check elsewhere) goes to a fixed pool of workers. Each
+// next due time is computed from the previous due time, not from when the
+// check ended, so schedules do not drift.
 type Monitor struct {
 	cfg   MonitorConfig
 	clock Clock

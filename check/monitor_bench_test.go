@@ -29,7 +29,7 @@ func BenchmarkMonitorOverhead(b *testing.B) {
 	defer m.Close()
 	b.ResetTimer()
 	for i := range 1000 {
-		m.Add(check.Target{ID: strconv.Itoa(i), Checker: noop, Policy: check.HAProxy{Inter: time.Millisecond}})
+		mustAdd(b, m, check.Target{ID: strconv.Itoa(i), Checker: noop, Policy: check.HAProxy{Inter: time.Millisecond}})
 	}
 	<-done
 	b.StopTimer()
@@ -48,7 +48,7 @@ func BenchmarkMonitorNeighbour(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer ln.Close()
-			m.Add(check.Target{ID: strconv.Itoa(i), Checker: check.TCP{Addr: ln.Addr().(*net.TCPAddr).AddrPort()}, Policy: check.HAProxy{Inter: time.Second}})
+			mustAdd(b, m, check.Target{ID: strconv.Itoa(i), Checker: check.TCP{Addr: ln.Addr().(*net.TCPAddr).AddrPort()}, Policy: check.HAProxy{Inter: time.Second}})
 		}
 		time.Sleep(time.Second)
 		var worst, sum time.Duration

@@ -311,7 +311,7 @@ func TestMonitorUpdateWhileRunning(t *testing.T) {
 		}
 		return Result{Reason: "old checker"}
 	})
-	m.Add(Target{ID: "x", Checker: slow, Policy: HAProxy{Inter: time.Second}})
+	mustAdd(t, m, Target{ID: "x", Checker: slow, Policy: HAProxy{Inter: time.Second}})
 	clk.Advance(time.Second)
 	<-started
 	fresh := &script{clock: clk, up: true}
@@ -331,7 +331,7 @@ func TestMonitorWeightChange(t *testing.T) {
 	defer m.Close()
 	var mu sync.Mutex
 	w := 10
-	m.Add(Target{ID: "d", Policy: HAProxy{Inter: time.Second}, Checker: CheckerFunc(func(context.Context) Result {
+	mustAdd(t, m, Target{ID: "d", Policy: HAProxy{Inter: time.Second}, Checker: CheckerFunc(func(context.Context) Result {
 		mu.Lock()
 		defer mu.Unlock()
 		return Result{Up: true, Weight: Weight{Set: true, Value: w}}
@@ -352,7 +352,7 @@ func TestMonitorClose(t *testing.T) {
 	var rec recorder
 	m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 5, OnTransition: rec.add})
 	blocked := make(chan struct{})
-	m.Add(Target{ID: "hang", Policy: Keepalived{DelayLoop: time.Second, Omega: true}, Checker: CheckerFunc(func(ctx context.Context) Result {
+	mustAdd(t, m, Target{ID: "hang", Policy: Keepalived{DelayLoop: time.Second, Omega: true}, Checker: CheckerFunc(func(ctx context.Context) Result {
 		close(blocked)
 		<-ctx.Done() // only Close ends it
 		return Result{Reason: "cancelled"}
@@ -514,7 +514,7 @@ func TestMonitorQuickRestCancelled(t *testing.T) {
 			m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 7, OnTransition: rec.add})
 			defer m.Close()
 			s := &quickScript{clock: clk, mode: "rest", hold: make(chan struct{})}
-			m.Add(Target{ID: "x", Checker: s, Policy: HAProxy{Inter: time.Second, Rise: 1, Fall: 1}})
+			mustAdd(t, m, Target{ID: "x", Checker: s, Policy: HAProxy{Inter: time.Second, Rise: 1, Fall: 1}})
 			clk.Advance(time.Second)
 			for i := 0; ; i++ {
 				if _, rests, _, _ := s.counts(); rests == 1 {
@@ -564,4 +564,12 @@ func startMonitor(tb testing.TB, cfg *MonitorConfig) *Monitor {
 		}
 	})
 	return m
+}
+
+// mustAdd adds t to m, failing the test on an error.
+func mustAdd(tb testing.TB, m *Monitor, t Target) {
+	tb.Helper()
+	if err := m.Add(t); err != nil {
+		tb.Fatal(err)
+	}
 }

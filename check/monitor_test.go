@@ -106,7 +106,7 @@ func TestMonitorBoundedConcurrency(t *testing.T) {
 		return check.Result{Up: true}
 	})
 	for i := range 2000 {
-		m.Add(check.Target{ID: strconv.Itoa(i), Checker: c, Policy: check.HAProxy{Inter: 50 * time.Millisecond}})
+		mustAdd(t, m, check.Target{ID: strconv.Itoa(i), Checker: c, Policy: check.HAProxy{Inter: 50 * time.Millisecond}})
 	}
 	if g := runtime.NumGoroutine(); g > before+workers+5 {
 		t.Errorf("%d goroutines for 2000 targets and %d workers (before: %d)", g, workers, before)
@@ -134,7 +134,7 @@ func TestMonitorTransitionsToChannel(t *testing.T) {
 	healthy := true
 	m := startMonitor(t, &check.MonitorConfig{OnTransition: func(tr check.Transition) { ch <- tr }})
 	t.Cleanup(func() { m.Close() })
-	m.Add(check.Target{ID: "svc", Policy: check.HAProxy{Inter: 10 * time.Millisecond, Rise: 2, Fall: 2}, Checker: check.CheckerFunc(func(context.Context) check.Result {
+	mustAdd(t, m, check.Target{ID: "svc", Policy: check.HAProxy{Inter: 10 * time.Millisecond, Rise: 2, Fall: 2}, Checker: check.CheckerFunc(func(context.Context) check.Result {
 		mu.Lock()
 		defer mu.Unlock()
 		if healthy {
