@@ -91,7 +91,7 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 				bad = err.Error()
 				return
 			}
-			if _, reason := Parse(buf[:m], info, false, &p); reason != DropNone || info.Src != src || info.Dst != MulticastIPv4 ||
+			if _, reason := Parse(buf[:m], info, &p); reason != DropNone || info.Src != src || info.Dst != MulticastIPv4 ||
 				info.IfIndex != far.ifi.Index || p.Priority != 255 {
 				bad = "bad advert"
 				return

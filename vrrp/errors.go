@@ -8,7 +8,7 @@ import (
 
 // ErrInvalid is wrapped by errors about configurations or packets that
 // cannot be encoded.
-var ErrInvalid = errors.New("invalid")
+var ErrInvalid = errors.New("vrrp: invalid")
 
 // ErrAuthAH is returned for VRRPv2 packets or configurations using IP
 // Authentication Header authentication, which RFC 3768 removed and
@@ -36,7 +36,6 @@ const (
 	DropOwnPacket                      // our own advertisement looped back
 	DropFamily                         // wrong address family for the instance
 	DropUnknownPeer                    // unicast mode: sender not in the peer list
-	DropOverload                       // unused since adverts reach the state machine directly; kept for compatibility
 	numDropReasons
 )
 
@@ -57,7 +56,6 @@ var dropNames = [numDropReasons]string{
 	DropOwnPacket:    "own_packet",
 	DropFamily:       "family",
 	DropUnknownPeer:  "unknown_peer",
-	DropOverload:     "overload",
 }
 
 // String returns a short metric-friendly name.

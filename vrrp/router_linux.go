@@ -516,7 +516,7 @@ func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
 			continue
 		}
 		now := time.Now()
-		mode, reason := Parse(buf[:n], info, true, &p)
+		mode, reason := Parse(buf[:n], info, &p)
 		if reason != DropNone {
 			r.drops.Add(reason)
 			continue
@@ -524,10 +524,6 @@ func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
 		in := insts[p.VRID]
 		if in == nil {
 			r.drops.Add(DropVRID)
-			continue
-		}
-		if len(in.cfg.Peers) == 0 && info.TTL != 255 {
-			in.stats.drops.Add(DropTTL)
 			continue
 		}
 		if reason := in.expect.Check(&p, info); reason != DropNone {
