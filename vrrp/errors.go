@@ -15,6 +15,13 @@ var ErrInvalid = errors.New("vrrp: invalid")
 // lvskit (like keepalived 2.x on kernels without AH) does not implement.
 var ErrAuthAH = errors.New("vrrp: IP AH authentication is not supported")
 
+// ErrClosed is returned by a Router's Add and Run after Close.
+var ErrClosed = errors.New("vrrp: router closed")
+
+// ErrRunning is returned by a second Run, and by Add and SyncGroup once
+// Run was called.
+var ErrRunning = errors.New("vrrp: router already running")
+
 // DropReason says why a received packet was discarded.
 type DropReason uint8
 

@@ -246,7 +246,10 @@ func (r *Router) syncVRRP(ctx context.Context, p *Plan) error {
 }
 
 func (r *Router) startUnit(ctx context.Context, u vrrpUnit) error {
-	vr := vrrp.NewRouter(vrrp.RouterConfig{Logger: r.log})
+	vr, err := vrrp.NewRouter(&vrrp.RouterConfig{Logger: r.log})
+	if err != nil {
+		return err
+	}
 	byName := map[string]*vrrp.Instance{}
 	for _, c := range u.Instances {
 		c.OnTransition = func(name string, t vrrp.Transition) {
