@@ -27,5 +27,11 @@
 //     (one Go wake-up per advert heard; see the README's figures).
 //
 // A Router works in one network namespace (RouterConfig.NetNS); run one
-// Router per namespace.
+// Router per namespace. NewRouter opens nothing; Run opens the sockets and
+// runs until its context ends or Close is called. Validate reports, before
+// any of that, every reason Add would refuse a set of Configs.
+//
+// The codec, the state machine and Validate build on every GOOS; off
+// Linux a Router accepts and validates instances, and Run returns an error
+// wrapping errors.ErrUnsupported.
 package vrrp
