@@ -361,22 +361,34 @@ func conflict(a, b *Config) error {
 // running host can tell (interfaces, addresses) is checked by Run.
 func Validate(cfgs ...Config) error {
 	var errs []error
-	done := make([]*Config, 0, len(cfgs))
+	have := make([]*Config, 0, len(cfgs))
 	for _, c := range cfgs {
-		if err := c.normalize(); err != nil {
+		if _, err := admit(&c, have); err != nil {
 			errs = append(errs, err)
 		}
-		if _, err := c.resolveScripts(); err != nil {
-			errs = append(errs, err)
-		}
-		for _, o := range done {
-			if err := conflict(o, &c); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		done = append(done, &c)
+		have = append(have, &c)
 	}
 	return errors.Join(errs...)
+}
+
+// admit normalizes cfg for a Router that has the instances configured by
+// have and resolves its script users. The error joins every reason to
+// refuse it.
+func admit(cfg *Config, have []*Config) (scriptCreds, error) {
+	var errs []error
+	if err := cfg.normalize(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, o := range have {
+		if err := conflict(o, cfg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	creds, err := cfg.resolveScripts()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return creds, errors.Join(errs...)
 }
 
 func (c *Config) ipv6() bool { return c.VIPs[0].Prefix.Addr().Is6() }

@@ -74,14 +74,7 @@ type connKey struct {
 // nothing and starts no goroutine: add instances with Add, then call Run;
 // Close stops it.
 func NewRouter(cfg *RouterConfig) (*Router, error) {
-	var c RouterConfig
-	if cfg != nil {
-		c = *cfg
-	}
-	log := c.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	c, log := cfg.withDefaults()
 	return &Router{cfg: c, log: log}, nil
 }
 
@@ -110,15 +103,11 @@ func (r *Router) Add(cfg Config) (*Instance, error) {
 	if err := r.adding(); err != nil {
 		return nil, err
 	}
-	if err := cfg.normalize(); err != nil {
-		return nil, err
+	have := make([]*Config, len(r.instances))
+	for i, o := range r.instances {
+		have[i] = &o.cfg
 	}
-	for _, o := range r.instances {
-		if err := conflict(&o.cfg, &cfg); err != nil {
-			return nil, err
-		}
-	}
-	creds, err := cfg.resolveScripts()
+	creds, err := admit(&cfg, have)
 	if err != nil {
 		return nil, err
 	}
