@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -230,4 +231,42 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%q: nothing on stderr", args)
 		}
 	}
+}
+
+// FuzzParseTarget: any string gives a checker or an error naming the
+// target, never a panic; an accepted target parses the same way again.
+func FuzzParseTarget(f *testing.F) {
+	for _, k := range kinds {
+		f.Add(k.example)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := parseTarget(s, time.Second)
+		if err != nil {
+			if !strings.Contains(err.Error(), "target ") {
+				t.Fatalf("error %q does not name the target", err)
+			}
+			return
+		}
+		c2, err := parseTarget(s, time.Second)
+		if err != nil {
+			t.Fatalf("second parse of %q: %v", s, err)
+		}
+		if a, b := show(c), show(c2); a != b {
+			t.Fatalf("%q parses differently twice:\n%s\n%s", s, a, b)
+		}
+	})
+}
+
+// show prints a checker's fields (an HTTP check's regex by its source).
+func show(c check.Checker) string {
+	if h, ok := c.(*check.HTTP); ok {
+		v := *h
+		re := ""
+		if v.Regex != nil {
+			re = v.Regex.String()
+		}
+		v.Regex = nil
+		return fmt.Sprintf("%#v regex %q", v, re)
+	}
+	return fmt.Sprintf("%#v", c)
 }
