@@ -219,7 +219,7 @@ func (c *Config) normalize() error {
 	c.TrackFiles = slices.Clone(c.TrackFiles)
 	var errs []error
 	bad := func(field, f string, a ...any) {
-		errs = append(errs, fmt.Errorf("vrrp: instance %s: %s: %s: %w", c.Name, field, fmt.Sprintf(f, a...), ErrInvalid))
+		errs = append(errs, &ConfigError{Instance: c.Name, Field: field, Msg: fmt.Sprintf(f, a...)})
 	}
 	if c.VRID == 0 {
 		bad("VRID", "must be 1..255")
@@ -347,7 +347,7 @@ func conflict(a, b *Config) error {
 		return nil
 	}
 	if a.Interface == b.Interface && a.VRID == b.VRID && a.ipv6() == b.ipv6() {
-		return fmt.Errorf("vrrp: instance %s: VRID %d on %s already used by %s: %w", b.Name, b.VRID, b.Interface, a.Name, ErrInvalid)
+		return &ConfigError{Instance: b.Name, Field: "VRID", Msg: fmt.Sprintf("%d on %s already used by %s", b.VRID, b.Interface, a.Name)}
 	}
 	return nil
 }
@@ -356,8 +356,8 @@ func conflict(a, b *Config) error {
 // order to one Router: each Config's own problems (fields out of range,
 // mixed families, script users that do not exist) and VRIDs used twice on
 // one interface and family. The errors are joined; each names the
-// instance and the field, and wraps ErrInvalid or ErrAuthAH where one
-// applies. Validate changes nothing and needs no privileges; what only the
+// instance and the field (a *ConfigError, which matches ErrInvalid, or an
+// error wrapping ErrAuthAH or a user lookup's error). Validate changes nothing and needs no privileges; what only the
 // running host can tell (interfaces, addresses) is checked by Run.
 func Validate(cfgs ...Config) error {
 	var errs []error
