@@ -63,7 +63,11 @@ type runningUnit struct {
 // no IPVS.
 func NewRouter(ctx context.Context, log *slog.Logger) (*Router, error) {
 	r := newRouter(log)
-	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck})
+	mon, err := check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck})
+	if err != nil {
+		return nil, err
+	}
+	r.mon = mon
 	return r, nil
 }
 
@@ -242,7 +246,10 @@ func (r *Router) syncVRRP(ctx context.Context, p *Plan) error {
 }
 
 func (r *Router) startUnit(ctx context.Context, u vrrpUnit) error {
-	vr := vrrp.NewRouter(vrrp.RouterConfig{Logger: r.log})
+	vr, err := vrrp.NewRouter(&vrrp.RouterConfig{Logger: r.log})
+	if err != nil {
+		return err
+	}
 	byName := map[string]*vrrp.Instance{}
 	for _, c := range u.Instances {
 		c.OnTransition = func(name string, t vrrp.Transition) {
@@ -495,6 +502,8 @@ func (r *Router) apply(ctx context.Context) error {
 // set, as keepalived does.
 func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 	defer r.close()
+	// The checks run until close closes the Monitor.
+	go r.mon.Run(context.WithoutCancel(ctx))
 	for {
 		select {
 		case <-ctx.Done():
