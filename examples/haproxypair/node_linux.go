@@ -238,7 +238,11 @@ func (n *node) run(ctx context.Context, term <-chan struct{}, hup <-chan struct{
 	n.rt = haproxy.NewRuntime("unix", n.o.socket(), &haproxy.RuntimeConfig{Logger: n.log})
 	defer n.rt.Close()
 
-	r := vrrp.NewRouter(vrrp.RouterConfig{Logger: n.log})
+	r, err := vrrp.NewRouter(&vrrp.RouterConfig{Logger: n.log})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	in, err := r.Add(n.vrrpConfig())
 	if err != nil {
 		return err
