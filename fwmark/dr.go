@@ -218,7 +218,7 @@ func (r RealServer) Firewalld(o FirewalldOptions) ([]string, error) {
 				cmd += "--permanent "
 			}
 			out = append(out, fmt.Sprintf("%s--direct --add-rule %s nat PREROUTING 0 -d %s -p %s -m %s --dport %d -j REDIRECT",
-				cmd, fam, v, s.Protocol, s.Protocol, s.Port))
+				cmd, firewalldFamily(fam), v, s.Protocol, s.Protocol, s.Port))
 		}
 	}
 	return o.suffix(out), nil

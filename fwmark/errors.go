@@ -10,26 +10,26 @@ import (
 var (
 	// ErrMarkZero: mark 0 means "unmarked" to the kernel, so IPVS cannot
 	// build a firewall-mark service on it.
-	ErrMarkZero = errors.New("mark must not be 0")
+	ErrMarkZero = errors.New("fwmark: mark must not be 0")
 	// ErrPortZero: port 0 is not a destination port anything listens on.
-	ErrPortZero = errors.New("port must not be 0")
+	ErrPortZero = errors.New("fwmark: port must not be 0")
 	// ErrPort: a port that is not a number in 1-65535.
-	ErrPort = errors.New("bad port")
+	ErrPort = errors.New("fwmark: bad port")
 	// ErrPortOrder: a range whose first port is above its last.
-	ErrPortOrder = errors.New("port range runs backwards")
+	ErrPortOrder = errors.New("fwmark: port range runs backwards")
 	// ErrProtocol: a protocol other than tcp, udp or sctp.
-	ErrProtocol = errors.New("unsupported protocol")
+	ErrProtocol = errors.New("fwmark: unsupported protocol")
 	// ErrNoDestination: a rule without a destination address.
-	ErrNoDestination = errors.New("destination address required")
+	ErrNoDestination = errors.New("fwmark: destination address required")
 	// ErrFamily: a rule mixing IPv4 and IPv6 (family against address,
 	// IPv4-mapped IPv6 addresses).
-	ErrFamily = errors.New("address family mismatch")
+	ErrFamily = errors.New("fwmark: address family mismatch")
 	// ErrHostBits: a prefix with bits set past its length.
-	ErrHostBits = errors.New("prefix has host bits set")
+	ErrHostBits = errors.New("fwmark: prefix has host bits set")
 	// ErrOverlap: two rules match the same packets but set different marks.
-	ErrOverlap = errors.New("overlapping rules set different marks")
+	ErrOverlap = errors.New("fwmark: overlapping rules set different marks")
 	// ErrSyntax: a config line that does not parse.
-	ErrSyntax = errors.New("syntax error")
+	ErrSyntax = errors.New("fwmark: syntax error")
 )
 
 // FieldError places a validation error on a field of a rule, such as

@@ -47,16 +47,16 @@ func TestParseErrors(t *testing.T) {
 		in, msg string
 		want    error
 	}{
-		{"mark 0 tcp 10.0.0.1 80", "f.conf:1:6: mark must not be 0", ErrMarkZero},
-		{"mark 1 tcp 10.0.0.1 80,0", "f.conf:1:24: port must not be 0", ErrPortZero},
-		{"mark 1 icmp 10.0.0.1 80", `f.conf:1:8: unsupported protocol: "icmp" (want tcp, udp or sctp)`, ErrProtocol},
-		{"\n\nmark 1 tcp 10.0.0.1/33 80", `f.conf:3:12: syntax error: bad destination "10.0.0.1/33"`, ErrSyntax},
-		{"mark 1 tcp 10.0.0.1 80\nmark 2 tcp 10.0.0.0/8 1-100", "f.conf:2: rules[1].ports[0]: overlapping rules set different marks: tcp port 80 also matches rules[0] (mark 1) but sets mark 2", ErrOverlap},
-		{"mark 1 tcp 10.0.0.1/8 1-100", "f.conf:1: rules[0].dst: prefix has host bits set: 10.0.0.1/8 (did you mean 10.0.0.0/8?)", ErrHostBits},
-		{"mark 1 tcp ::ffff:10.0.0.1 1", "f.conf:1: rules[0].dst: address family mismatch: ::ffff:10.0.0.1/128 is an IPv4-mapped IPv6 address; write the IPv4 address", ErrFamily},
-		{"bogus", `f.conf:1:1: syntax error: unknown keyword "bogus" (want mark or table)`, ErrSyntax},
-		{"table a\ntable b", "f.conf:2:1: syntax error: table already set on line 1", ErrSyntax},
-		{"  mark 1 tcp", "f.conf:1:3: syntax error: want: mark MARK PROTOCOL DESTINATION PORTS", ErrSyntax},
+		{"mark 0 tcp 10.0.0.1 80", "f.conf:1:6: fwmark: mark must not be 0", ErrMarkZero},
+		{"mark 1 tcp 10.0.0.1 80,0", "f.conf:1:24: fwmark: port must not be 0", ErrPortZero},
+		{"mark 1 icmp 10.0.0.1 80", `f.conf:1:8: fwmark: unsupported protocol: "icmp" (want tcp, udp or sctp)`, ErrProtocol},
+		{"\n\nmark 1 tcp 10.0.0.1/33 80", `f.conf:3:12: fwmark: syntax error: bad destination "10.0.0.1/33"`, ErrSyntax},
+		{"mark 1 tcp 10.0.0.1 80\nmark 2 tcp 10.0.0.0/8 1-100", "f.conf:2: rules[1].ports[0]: fwmark: overlapping rules set different marks: tcp port 80 also matches rules[0] (mark 1) but sets mark 2", ErrOverlap},
+		{"mark 1 tcp 10.0.0.1/8 1-100", "f.conf:1: rules[0].dst: fwmark: prefix has host bits set: 10.0.0.1/8 (did you mean 10.0.0.0/8?)", ErrHostBits},
+		{"mark 1 tcp ::ffff:10.0.0.1 1", "f.conf:1: rules[0].dst: fwmark: address family mismatch: ::ffff:10.0.0.1/128 is an IPv4-mapped IPv6 address; write the IPv4 address", ErrFamily},
+		{"bogus", `f.conf:1:1: fwmark: syntax error: unknown keyword "bogus" (want mark or table)`, ErrSyntax},
+		{"table a\ntable b", "f.conf:2:1: fwmark: syntax error: table already set on line 1", ErrSyntax},
+		{"  mark 1 tcp", "f.conf:1:3: fwmark: syntax error: want: mark MARK PROTOCOL DESTINATION PORTS", ErrSyntax},
 	}
 	for _, tt := range tests {
 		_, err := Parse(strings.NewReader(tt.in), "f.conf")

@@ -152,7 +152,7 @@ func FirewalldRichRules(rs Rules, o FirewalldOptions) ([]string, error) {
 			if o.Zone != "" {
 				b.WriteString("--zone=" + o.Zone + " ")
 			}
-			fmt.Fprintf(&b, `--add-rich-rule='rule family="%s" destination address="%s"`, r.AddrFamily(), r.Dst)
+			fmt.Fprintf(&b, `--add-rich-rule='rule family="%s" destination address="%s"`, firewalldFamily(r.AddrFamily()), r.Dst)
 			if p.From == 0 {
 				fmt.Fprintf(&b, ` protocol value="%s"`, r.Protocol)
 			} else {
@@ -182,7 +182,7 @@ func FirewalldDirect(rs Rules, o FirewalldOptions) ([]string, error) {
 		if o.Permanent {
 			cmd += "--permanent "
 		}
-		out = append(out, cmd+"--direct --add-rule "+s.fam.String()+" mangle PREROUTING 0 "+s.spec)
+		out = append(out, cmd+"--direct --add-rule "+firewalldFamily(s.fam)+" mangle PREROUTING 0 "+s.spec)
 	}
 	return o.suffix(out), nil
 }

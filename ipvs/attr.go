@@ -660,6 +660,9 @@ func DecodeService(b []byte) (Service, error) {
 		if err != nil {
 			return Service{}, err
 		}
+		if proto > 0xff {
+			return Service{}, decodeError("service.protocol", "%d is not an IP protocol number", proto)
+		}
 		s.Protocol = Protocol(proto)
 		s.Addr = netip.AddrPortFrom(a, port)
 	}

@@ -361,3 +361,31 @@ func TestAppendServiceIDAttrs(t *testing.T) {
 		}
 	}
 }
+
+// TestProtocolVocabulary pins the shared Protocol spelling: IANA numbers,
+// lower-case String, ParseProtocol in any case.
+func TestProtocolVocabulary(t *testing.T) {
+	for _, tt := range []struct {
+		p    Protocol
+		num  uint8
+		name string
+	}{{TCP, 6, "tcp"}, {UDP, 17, "udp"}, {SCTP, 132, "sctp"}} {
+		if uint8(tt.p) != tt.num || tt.p.String() != tt.name {
+			t.Errorf("%d: %q, want %d %q", tt.p, tt.p.String(), tt.num, tt.name)
+		}
+		for _, s := range []string{tt.name, strings.ToUpper(tt.name)} {
+			if p, err := ParseProtocol(s); err != nil || p != tt.p {
+				t.Errorf("ParseProtocol(%q) = %v, %v", s, p, err)
+			}
+		}
+	}
+	if _, err := ParseProtocol("icmp"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ParseProtocol(icmp) = %v, want ErrInvalid", err)
+	}
+	if IPv4 != 2 || IPv6 != 10 || IPv4.String() != "IPv4" || IPv6.String() != "IPv6" {
+		t.Error("Family vocabulary changed")
+	}
+	if got := (ServiceKey{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80")}).String(); got != "TCP 10.0.0.1:80" {
+		t.Errorf("ServiceKey.String = %q, want ipvsadm's TCP 10.0.0.1:80", got)
+	}
+}

@@ -108,7 +108,7 @@ func cName(s string) string {
 func protoName(p Protocol) string {
 	switch p {
 	case TCP, UDP, SCTP:
-		return p.String()
+		return strings.ToUpper(p.String())
 	}
 	return ""
 }
