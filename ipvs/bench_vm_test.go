@@ -275,10 +275,10 @@ func lvskitTool(tb testing.TB, ctx context.Context, state []Service) *benchTool 
 		if c != nil {
 			c.Close()
 		}
-		if c, err = Dial(ctx); err != nil {
+		if c, err = Dial(ctx, nil); err != nil {
 			return err
 		}
-		_, err = c.Apply(ctx, state)
+		_, err = c.Apply(ctx, state, nil)
 		return err
 	}
 	t.dump = func() (int, error) {
@@ -459,7 +459,7 @@ func BenchmarkVMApplyOneChange(b *testing.B) {
 	testenv.NeedVM(b)
 	ctx := context.Background()
 	freshIPVS(b)
-	c, err := Dial(ctx)
+	c, err := Dial(ctx, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func BenchmarkVMApplyOneChange(b *testing.B) {
 	states := [2][]Service{bigState(benchServices()), bigState(benchServices())}
 	states[1][benchServices()/2].Destinations[1].Weight = 9
 	a := NewApplier(c)
-	if _, err := a.Apply(ctx, states[0]); err != nil {
+	if _, err := a.Apply(ctx, states[0], nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("applier", func(b *testing.B) {
@@ -479,13 +479,13 @@ func BenchmarkVMApplyOneChange(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			for j := 0; j < 21; j++ {
 				t0 := time.Now()
-				ch, err := a.Apply(ctx, states[(j+1)%2])
+				ch, err := a.Apply(ctx, states[(j+1)%2], nil)
 				times = append(times, time.Since(t0))
 				if err != nil || ch.Len() != 1 {
 					b.Fatal(ch.Ops, err)
 				}
 			}
-			if _, err := a.Apply(ctx, states[0]); err != nil {
+			if _, err := a.Apply(ctx, states[0], nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -495,7 +495,7 @@ func BenchmarkVMApplyOneChange(b *testing.B) {
 	b.Run("client-with-dump", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			ch, err := c.Apply(ctx, states[i%2])
+			ch, err := c.Apply(ctx, states[i%2], nil)
 			if err != nil || ch.Len() > 1 {
 				b.Fatal(ch.Ops, err)
 			}

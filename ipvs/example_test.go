@@ -28,7 +28,7 @@ func ExampleDiff() {
 		{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Forward: ipvs.Masquerade, Weight: 3},
 		{Addr: netip.MustParseAddrPort("10.0.0.2:80"), Forward: ipvs.Masquerade, Weight: 1},
 	}
-	ops, err := ipvs.Diff(current, []ipvs.Service{wanted})
+	ops, err := ipvs.Diff(current, []ipvs.Service{wanted}, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -65,7 +65,7 @@ func ExampleWriteRules() {
 // fewest changes. (Needs root and the ip_vs module, so it is not run.)
 func ExampleClient_Apply() {
 	ctx := context.Background()
-	c, err := ipvs.Dial(ctx)
+	c, err := ipvs.Dial(ctx, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -78,7 +78,7 @@ func ExampleClient_Apply() {
 		Destinations: []ipvs.Destination{
 			{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Forward: ipvs.Route, Weight: 1},
 		},
-	}}, ipvs.KeepUnlisted())
+	}}, &ipvs.ApplyConfig{Managed: func(ipvs.ServiceKey) bool { return false }}) // leave other services alone
 	if err != nil {
 		fmt.Println(err)
 		return

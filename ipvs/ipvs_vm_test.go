@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ func vmClient(t *testing.T) *Client {
 	t.Helper()
 	testenv.NeedVM(t)
 	ctx := context.Background()
-	c, err := Dial(ctx)
+	c, err := Dial(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func TestVMEveryFieldMatchesIpvsadm(t *testing.T) {
 	c := vmClient(t)
 	ctx := context.Background()
 	want := richState()
-	ch, err := c.Apply(ctx, want)
+	ch, err := c.Apply(ctx, want, nil)
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -169,7 +170,7 @@ func TestVMEveryFieldMatchesIpvsadm(t *testing.T) {
 		t.Errorf("ipvsadm -Ln -t differs:\n--- ours\n%s--- ipvsadm\n%s", b.String(), w)
 	}
 	// Idempotent: nothing to do the second time.
-	if ch, err := c.Apply(ctx, want); err != nil || ch.Len() != 0 {
+	if ch, err := c.Apply(ctx, want, nil); err != nil || ch.Len() != 0 {
 		t.Errorf("second Apply: %v, %v", ch.Ops, err)
 	}
 }
@@ -365,7 +366,7 @@ func TestVMNetNS(t *testing.T) {
 	root := vmClient(t)
 	ns := netns.New(t)
 	ctx := context.Background()
-	c, err := Dial(ctx, NetNS(ns.FD()))
+	c, err := Dial(ctx, &Config{NetNS: ns.Path()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,13 +382,13 @@ func TestVMNetNS(t *testing.T) {
 	if err != nil || string(out) != "-A -t 10.77.0.1:80 -s rr\n" {
 		t.Errorf("ipvsadm in namespace: %q, %v", out, err)
 	}
-	c2, err := Dial(ctx, NetNSPath(ns.Path()))
+	c2, err := Dial(ctx, &Config{NetNS: "/proc/self/fd/" + strconv.Itoa(ns.FD())})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c2.Close()
 	if got, err := c2.Services(ctx); err != nil || len(got) != 1 {
-		t.Errorf("NetNSPath client sees %v, %v", got, err)
+		t.Errorf("second client (namespace by /proc fd path) sees %v, %v", got, err)
 	}
 }
 
@@ -442,13 +443,13 @@ func TestVMApplyCountsRequests(t *testing.T) {
 	ctx := context.Background()
 	want := bigState(1000)
 	a := NewApplier(c)
-	if _, err := a.Apply(ctx, want); err != nil {
+	if _, err := a.Apply(ctx, want, nil); err != nil {
 		t.Fatal(err)
 	}
 	next := cloneState(want)
 	next[321].Destinations[3].Weight = 9
 	before := c.requestsSent()
-	ch, err := a.Apply(ctx, next)
+	ch, err := a.Apply(ctx, next, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +457,7 @@ func TestVMApplyCountsRequests(t *testing.T) {
 		t.Errorf("one weight change sent %d requests: %v", n, ch.Ops)
 	}
 	before = c.requestsSent()
-	if ch, err := a.Apply(ctx, next); err != nil || ch.Len() != 0 || c.requestsSent() != before {
+	if ch, err := a.Apply(ctx, next, nil); err != nil || ch.Len() != 0 || c.requestsSent() != before {
 		t.Errorf("repeat: %v, %v, %d requests", ch.Ops, err, c.requestsSent()-before)
 	}
 	// The kernel agrees, and a fresh full Apply finds nothing to do.
@@ -467,7 +468,7 @@ func TestVMApplyCountsRequests(t *testing.T) {
 	if a, b := configString(got), configString(next); a != b {
 		t.Error("kernel state differs from desired after Applier")
 	}
-	if ch, err := c.Apply(ctx, next); err != nil || ch.Len() != 0 {
+	if ch, err := c.Apply(ctx, next, nil); err != nil || ch.Len() != 0 {
 		t.Errorf("full Apply after Applier: %v, %v", ch.Ops, err)
 	}
 }
@@ -489,7 +490,7 @@ func TestVMDumpManyDestinations(t *testing.T) {
 	c := vmClient(t)
 	ctx := context.Background()
 	state := crowdedState(50, 7, 300, 20)
-	if _, err := c.Apply(ctx, state); err != nil {
+	if _, err := c.Apply(ctx, state, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.Dump(ctx)
@@ -508,7 +509,7 @@ func TestVMDumpTruncatedReadsRepeat(t *testing.T) {
 	c := vmClient(t)
 	ctx := context.Background()
 	state := crowdedState(300, 3, 40, 21)
-	if _, err := c.Apply(ctx, state); err != nil {
+	if _, err := c.Apply(ctx, state, nil); err != nil {
 		t.Fatal(err)
 	}
 	want, err := c.Dump(ctx)
@@ -547,7 +548,7 @@ func TestVMDumpDestinationsAreSeparate(t *testing.T) {
 	c := vmClient(t)
 	ctx := context.Background()
 	state := bigState(600) // more than one chunk
-	if _, err := c.Apply(ctx, state); err != nil {
+	if _, err := c.Apply(ctx, state, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.Dump(ctx)
@@ -575,7 +576,7 @@ func TestVMConcurrentDumpMatchesSequential(t *testing.T) {
 	ctx := context.Background()
 	state := crowdedState(5*dumpChunk+17, dumpChunk+3, 120, 22)
 	state[2*dumpChunk].Destinations = nil
-	if _, err := c.Apply(ctx, state); err != nil {
+	if _, err := c.Apply(ctx, state, nil); err != nil {
 		t.Fatal(err)
 	}
 	seq, err := dial(ctx, 0, 1)

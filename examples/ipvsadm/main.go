@@ -50,10 +50,10 @@ func usage(w io.Writer) {
 // dial opens a client, loading ip_vs first when the kernel lacks it, as
 // ipvsadm does.
 func dial(ctx context.Context) (*ipvs.Client, error) {
-	c, err := ipvs.Dial(ctx)
+	c, err := ipvs.Dial(ctx, nil)
 	if errors.Is(err, ipvs.ErrNotSupported) {
 		if exec.Command("modprobe", "--", "ip_vs").Run() == nil {
-			c, err = ipvs.Dial(ctx)
+			c, err = ipvs.Dial(ctx, nil)
 		}
 	}
 	if err != nil {

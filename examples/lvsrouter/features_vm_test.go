@@ -117,7 +117,7 @@ func TestVMFeatures(t *testing.T) {
 			t.Logf("router log:\n%s", p.Output())
 		}
 	})
-	c, err := ipvs.Dial(t.Context(), ipvs.NetNSPath(lb.Path()))
+	c, err := ipvs.Dial(t.Context(), &ipvs.Config{NetNS: lb.Path()})
 	if err != nil {
 		t.Fatal(err)
 	}
