@@ -1,11 +1,11 @@
 package fwmark
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -30,19 +30,47 @@ type Config struct {
 	Lines []int
 }
 
-// Parse reads a Config. name is used in error positions
+// maxFileSize caps what ParseFile reads: a config of marks is small.
+const maxFileSize = 16 << 20
+
+// ParseFile reads and parses the config file at filename, which must be a
+// regular file of at most 16 MiB.
+func ParseFile(filename string) (*Config, error) {
+	f, err := os.Open(filename)
+	if err != nil {
+		return nil, fmt.Errorf("fwmark: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("fwmark: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &PosError{File: filename, Err: fmt.Errorf("%w: not a regular file", ErrSyntax)}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("fwmark: %w", err)
+	}
+	if len(data) > maxFileSize {
+		return nil, &PosError{File: filename, Err: fmt.Errorf("%w: larger than %d bytes", ErrSyntax, maxFileSize)}
+	}
+	return Parse(filename, data)
+}
+
+// Parse parses the config text data. filename is used in error positions
 // ("fwmark.conf:3:12: ..."). The rules are validated; any error is a
 // *PosError wrapping the cause (a sentinel error, through a *FieldError for
 // validation problems).
-func Parse(r io.Reader, name string) (*Config, error) {
+func Parse(filename string, data []byte) (*Config, error) {
+	name := filename
 	c := &Config{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
 	line := 0
 	tableLine := 0
-	for sc.Scan() {
+	for rest := string(data); rest != ""; {
+		var text string
+		text, rest, _ = strings.Cut(rest, "\n")
 		line++
-		text := sc.Text()
 		if i := strings.IndexByte(text, '#'); i >= 0 {
 			text = text[:i]
 		}
@@ -100,9 +128,6 @@ func Parse(r io.Reader, name string) (*Config, error) {
 		default:
 			return nil, perr(fields[0], "%w: unknown keyword %q (want mark or table)", ErrSyntax, fields[0].s)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, &PosError{File: name, Line: line + 1, Err: err}
 	}
 	if err := c.Rules.Validate(); err != nil {
 		return nil, c.place(name, err)

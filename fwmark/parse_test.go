@@ -2,7 +2,6 @@ package fwmark
 
 import (
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,7 +18,7 @@ mark 21 tcp 192.168.76.24 10000-20000
 `
 
 func TestParseSeed(t *testing.T) {
-	c, err := Parse(strings.NewReader(seedConf), "seed.conf")
+	c, err := Parse("seed.conf", []byte(seedConf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +32,7 @@ func TestParseSeed(t *testing.T) {
 		t.Error(d)
 	}
 	// Format prints what Parse reads back unchanged.
-	c2, err := Parse(strings.NewReader(c.Format()), "x")
+	c2, err := Parse("x", []byte(c.Format()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +58,7 @@ func TestParseErrors(t *testing.T) {
 		{"  mark 1 tcp", "f.conf:1:3: fwmark: syntax error: want: mark MARK PROTOCOL DESTINATION PORTS", ErrSyntax},
 	}
 	for _, tt := range tests {
-		_, err := Parse(strings.NewReader(tt.in), "f.conf")
+		_, err := Parse("f.conf", []byte(tt.in))
 		if err == nil || err.Error() != tt.msg {
 			t.Errorf("Parse(%q)\n got %v\nwant %s", tt.in, err, tt.msg)
 		}
@@ -78,7 +77,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("mark 0x50 udp fd00::/64 all\n")
 	f.Add("mark 1 sctp 10.0.0.0/24 1:2,3,4-5")
 	f.Fuzz(func(t *testing.T, in string) {
-		c, err := Parse(strings.NewReader(in), "fuzz")
+		c, err := Parse("fuzz", []byte(in))
 		if err != nil {
 			var pe *PosError
 			if !errors.As(err, &pe) {
@@ -93,7 +92,7 @@ func FuzzParse(f *testing.F) {
 		if _, err := IptablesCommands(c.Rules); err != nil {
 			t.Fatal(err)
 		}
-		c2, err := Parse(strings.NewReader(c.Format()), "again")
+		c2, err := Parse("again", []byte(c.Format()))
 		if err != nil {
 			t.Fatalf("formatted config does not parse: %v\n%s", err, c.Format())
 		}

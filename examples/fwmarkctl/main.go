@@ -113,17 +113,19 @@ func (o options) config() (*fwmark.Config, error) {
 	if o.file == "" {
 		return nil, fmt.Errorf("%w: -f FILE is required", errUsage)
 	}
-	var r io.Reader = os.Stdin
-	name := "<stdin>"
-	if o.file != "-" {
-		f, err := os.Open(o.file)
-		if err != nil {
-			return nil, err
+	var (
+		c   *fwmark.Config
+		err error
+	)
+	if o.file == "-" {
+		data, rerr := io.ReadAll(io.LimitReader(os.Stdin, 16<<20))
+		if rerr != nil {
+			return nil, rerr
 		}
-		defer f.Close()
-		r, name = f, o.file
+		c, err = fwmark.Parse("<stdin>", data)
+	} else {
+		c, err = fwmark.ParseFile(o.file)
 	}
-	c, err := fwmark.Parse(r, name)
 	if err != nil {
 		return nil, err
 	}
@@ -153,10 +155,11 @@ func dispatch(ctx context.Context, cmd string, o options, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		t, err := fwmark.NewTable(fwmark.TableOptions{Name: c.Table})
+		t, err := fwmark.NewTable(&fwmark.TableConfig{Name: c.Table})
 		if err != nil {
 			return err
 		}
+		defer t.Close()
 		changed, err := t.Apply(ctx, c.Rules)
 		if err != nil {
 			return err
@@ -168,10 +171,11 @@ func dispatch(ctx context.Context, cmd string, o options, w io.Writer) error {
 		}
 		return nil
 	case "show", "remove":
-		t, err := fwmark.NewTable(fwmark.TableOptions{Name: o.table})
+		t, err := fwmark.NewTable(&fwmark.TableConfig{Name: o.table})
 		if err != nil {
 			return err
 		}
+		defer t.Close()
 		if cmd == "remove" {
 			changed, err := t.Remove(ctx)
 			if err == nil && changed {
@@ -232,7 +236,7 @@ func local(ctx context.Context, o options, w io.Writer) error {
 	}
 	switch o.renderDR {
 	case "":
-		cs, err := ld.Apply(ctx, 0)
+		cs, err := ld.Apply(ctx, "")
 		return printChanges(w, cs, err)
 	case "shell":
 		lines, err := ld.Commands()
@@ -347,13 +351,13 @@ func realServer(ctx context.Context, o options, w io.Writer) error {
 	switch o.renderDR {
 	case "":
 		if o.remove {
-			removed, err := rs.Remove(ctx, 0)
+			removed, err := rs.Remove(ctx, "")
 			if err == nil {
 				fmt.Fprintf(w, "removed: %v\n", removed)
 			}
 			return err
 		}
-		cs, err := rs.Apply(ctx, 0)
+		cs, err := rs.Apply(ctx, "")
 		return printChanges(w, cs, err)
 	case "shell":
 		lines, err = rs.Commands()
