@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 
 	"github.com/lvskit/lvskit/ipvs"
 )
@@ -37,28 +36,6 @@ func ExampleDiff() {
 	}
 	// Output:
 	// edit-server TCP 192.0.2.10:80 -> 10.0.0.1:80
-}
-
-// WriteRules prints services as `ipvsadm -S -n` does, ready for
-// `ipvsadm -R`.
-func ExampleWriteRules() {
-	svcs := []ipvs.Service{{
-		Protocol:  ipvs.TCP,
-		Addr:      netip.MustParseAddrPort("192.0.2.10:80"),
-		Scheduler: "rr",
-		Netmask:   0xffffffff,
-		Destinations: []ipvs.Destination{
-			{Addr: netip.MustParseAddrPort("10.0.0.2:80"), Forward: ipvs.Route, Weight: 1},
-			{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Forward: ipvs.Masquerade, Weight: 2},
-		},
-	}}
-	if err := ipvs.WriteRules(os.Stdout, svcs, false); err != nil {
-		panic(err)
-	}
-	// Output:
-	// -A -t 192.0.2.10:80 -s rr
-	// -a -t 192.0.2.10:80 -r 10.0.0.1:80 -m -w 2
-	// -a -t 192.0.2.10:80 -r 10.0.0.2:80 -g -w 1
 }
 
 // A router reload: Apply makes the kernel match the configuration with the

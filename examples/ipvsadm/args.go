@@ -21,7 +21,7 @@ type command struct {
 	dstPort bool // -r named a port
 
 	numeric, conn, timeout, daemon bool
-	list                           ipvs.ListOptions
+	list                           listOptions
 
 	timeouts ipvs.Timeouts
 	d        ipvs.Daemon
@@ -133,7 +133,7 @@ func parseArgs(args []string) (*command, error) {
 		}
 	}
 	if c.cmd == "" {
-		if c.numeric || c.list != (ipvs.ListOptions{}) || c.haveSvc {
+		if c.numeric || c.list != (listOptions{}) || c.haveSvc {
 			c.cmd = "L"
 		} else {
 			return nil, errUsage
@@ -344,19 +344,19 @@ func (c *command) apply(o, arg string, fwmarkV6, timeoutSet *bool, schedFlags *s
 	case "daemon":
 		c.daemon = true
 	case "stats":
-		c.list.Stats = true
+		c.list.stats = true
 	case "rate":
-		c.list.Rate = true
+		c.list.rate = true
 	case "thresholds":
-		c.list.Thresholds = true
+		c.list.thresholds = true
 	case "persistent-conn":
-		c.list.PersistentConn = true
+		c.list.persistentConn = true
 	case "tun-info":
-		c.list.TunnelInfo = true
+		c.list.tunnelInfo = true
 	case "exact":
-		c.list.Exact = true
+		c.list.exact = true
 	case "nosort":
-		c.list.NoSort = true
+		c.list.noSort = true
 	case "sort":
 	case "mcast-interface":
 		c.d.Interface = arg

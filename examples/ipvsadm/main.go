@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		return nil
 	}
 	if cmd.cmd == "L" && cmd.conn {
-		return listConnections(out, cmd.list.PersistentConn)
+		return listConnections(out, cmd.list.persistentConn)
 	}
 	c, err := dial(ctx)
 	if err != nil {
@@ -161,7 +161,7 @@ func execute(ctx context.Context, c *ipvs.Client, cmd *command, out io.Writer) e
 		if err != nil {
 			return err
 		}
-		return ipvs.WriteRules(out, svcs, cmd.list.NoSort)
+		return writeRules(out, svcs, cmd.list)
 	case "L":
 		return list(ctx, c, cmd, out)
 	}
@@ -214,7 +214,7 @@ func list(ctx context.Context, c *ipvs.Client, cmd *command, out io.Writer) erro
 		if s.Destinations, err = c.Destinations(ctx, s); err != nil {
 			return err
 		}
-		return ipvs.WriteServiceList(out, s, cmd.list)
+		return writeServiceList(out, s, cmd.list)
 	}
 	info, err := c.Info(ctx)
 	if err != nil {
@@ -224,7 +224,7 @@ func list(ctx context.Context, c *ipvs.Client, cmd *command, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return ipvs.WriteList(out, info, svcs, cmd.list)
+	return writeList(out, info, svcs, cmd.list)
 }
 
 // restore runs ipvsadm -R input: service and server commands are
