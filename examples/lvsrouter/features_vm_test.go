@@ -12,7 +12,6 @@ import (
 
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
-	"github.com/lvskit/lvskit/ipvs"
 )
 
 // featuresConf exercises what the kernel must accept from a translated
