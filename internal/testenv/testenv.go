@@ -62,3 +62,14 @@ func NeedVM(t testing.TB) {
 		missing(t, "test must run in the lvskit VM (make test-vm)")
 	}
 }
+
+// SkipUnlessHelper skips a test that exists only to run as a child process
+// of another test or benchmark (parent), which sets the environment
+// variable env to "1" for it. Such a skip is not a missing requirement, so
+// it does not fail under CI.
+func SkipUnlessHelper(t testing.TB, env, parent string) {
+	t.Helper()
+	if os.Getenv(env) != "1" {
+		t.Skipf("skipping: helper process of %s (runs when %s=1)", parent, env)
+	}
+}
