@@ -107,16 +107,6 @@ func (c *Client) Close() error {
 	return err
 }
 
-// requestsSent reports how many netlink requests the client has sent (for
-// tests that count operations).
-func (c *Client) requestsSent() int {
-	n := c.c.sent
-	for _, d := range c.dumpers {
-		n += d.sent
-	}
-	return n
-}
-
 // do runs one request and turns its failure into an *OpError.
 func (c *Client) do(ctx context.Context, r *request, svc *Service, dst *Destination) error {
 	if err := c.c.run(ctx, []*request{r}); err != nil {

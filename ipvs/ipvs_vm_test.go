@@ -20,6 +20,16 @@ import (
 	"github.com/lvskit/lvskit/internal/testenv"
 )
 
+// requestsSent reports how many netlink requests the client has sent (for
+// tests that count operations).
+func (c *Client) requestsSent() int {
+	n := c.c.sent
+	for _, d := range c.dumpers {
+		n += d.sent
+	}
+	return n
+}
+
 // vmClient dials IPVS in the guest and flushes it before and after the test.
 func vmClient(t *testing.T) *Client {
 	t.Helper()

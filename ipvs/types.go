@@ -91,8 +91,6 @@ const (
 	FlagSHPort     = SchedFlag2 // sh: hash the source port too
 	FlagMHFallback = SchedFlag1 // mh: like sh-fallback
 	FlagMHPort     = SchedFlag2 // mh: like sh-port
-
-	schedFlags = SchedFlag1 | SchedFlag2 | SchedFlag3
 )
 
 // ForwardMethod is how IPVS reaches a destination (IP_VS_CONN_F_* & FWD_MASK).

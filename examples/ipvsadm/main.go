@@ -19,14 +19,23 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		if errors.Is(err, errUsage) {
-			usage(os.Stderr)
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+	os.Exit(cli(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// cli runs the command line args and returns the exit status, printing
+// errors to stderr with ipvsadm 1.31's texts and statuses.
+func cli(ctx context.Context, args []string, in io.Reader, out, stderr io.Writer) int {
+	err := run(ctx, args, in, out, stderr)
+	if err == nil {
+		return exitOK
 	}
+	if errors.Is(err, errUsage) {
+		usage(stderr)
+		return exitUsage
+	}
+	msg, code := describe(err)
+	fmt.Fprintln(stderr, msg)
+	return code
 }
 
 func usage(w io.Writer) {
@@ -57,19 +66,22 @@ func dial(ctx context.Context) (*ipvs.Client, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("Can't initialize ipvs: %w", err)
+		return nil, &exitError{exitUsage, "Can't initialize ipvs: " + err.Error() +
+			"\nAre you sure that IP Virtual Server is built in the kernel or as module?"}
 	}
 	return c, nil
 }
 
-func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
+// run runs one command line; stderr receives the per-line errors of -R,
+// which does not stop at the kernel's refusals (as ipvsadm).
+func run(ctx context.Context, args []string, in io.Reader, out, stderr io.Writer) error {
 	var cmd *command
 	if len(args) == 0 {
 		cmd = &command{cmd: "L"}
 	} else {
 		var err error
 		if cmd, err = parseArgs(args); err != nil {
-			return err
+			return usageError(err)
 		}
 	}
 	switch cmd.cmd {
@@ -89,7 +101,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	}
 	defer c.Close()
 	if cmd.cmd == "R" {
-		return restore(ctx, c, in)
+		return restore(ctx, c, in, stderr)
 	}
 	return execute(ctx, c, cmd, out)
 }
@@ -113,20 +125,38 @@ func (cmd *command) op() (ipvs.Op, bool) {
 	return ipvs.Op{}, false
 }
 
+// check rejects what ipvsadm rejects before it talks to the kernel.
 func (cmd *command) check() error {
+	name := cmdLongName[cmd.cmd]
 	switch cmd.cmd {
 	case "A", "E", "D", "a", "e", "d":
 		if !cmd.haveSvc {
-			return fmt.Errorf("You need to supply the 'service-address' option for the '%s' command", cmd.cmd)
+			return usagef("You need to supply the 'service-address' option for the '%s' command", name)
 		}
 	}
 	switch cmd.cmd {
+	case "A", "E":
+		if cmd.svc.FWMark == 0 && cmd.svc.Addr.Port() == 0 && cmd.svc.Flags&ipvs.FlagPersistent == 0 {
+			return usagef("Zero port specified for non-persistent service")
+		}
 	case "a", "e", "d":
 		if !cmd.haveDst {
-			return fmt.Errorf("You need to supply the 'real-server' option for the '%s' command", cmd.cmd)
+			return usagef("You need to supply the 'real-server' option for the '%s' command", name)
+		}
+	}
+	switch cmd.cmd {
+	case "a", "e":
+		svcV6 := cmd.svc.Family == ipvs.IPv6 || cmd.svc.FWMark == 0 && cmd.svc.Addr.Addr().Is6()
+		if cmd.dst.Addr.Addr().Is6() != svcV6 && cmd.dst.Forward != ipvs.Tunnel {
+			return usagef("Different address family is allowed only for tunneling servers")
 		}
 	}
 	return nil
+}
+
+// usagef is a command-line error: ipvsadm prints it and exits 2.
+func usagef(format string, args ...any) error {
+	return &exitError{exitUsage, fmt.Sprintf(format, args...)}
 }
 
 func execute(ctx context.Context, c *ipvs.Client, cmd *command, out io.Writer) error {
@@ -209,6 +239,9 @@ func list(ctx context.Context, c *ipvs.Client, cmd *command, out io.Writer) erro
 	if cmd.haveSvc {
 		s, err := c.Service(ctx, cmd.svc)
 		if err != nil {
+			if msg, code := describe(err); code == exitCommand {
+				return &exitError{exitList, msg}
+			}
 			return err
 		}
 		if s.Destinations, err = c.Destinations(ctx, s); err != nil {
@@ -228,22 +261,35 @@ func list(ctx context.Context, c *ipvs.Client, cmd *command, out io.Writer) erro
 }
 
 // restore runs ipvsadm -R input: service and server commands are
-// pipelined in batches; other commands run in order between batches.
-func restore(ctx context.Context, c *ipvs.Client, in io.Reader) error {
+// pipelined in batches; other commands run in order between batches. As
+// ipvsadm, it reports a command the kernel refuses (or an unknown option)
+// on stderr and goes on, but stops at any other bad line.
+func restore(ctx context.Context, c *ipvs.Client, in io.Reader, stderr io.Writer) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var ops []ipvs.Op
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
+	report := func(err error) {
+		// Do joins one error per refused operation, in order.
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				msg, _ := describe(e)
+				fmt.Fprintln(stderr, msg)
+			}
+			return
 		}
-		err := c.Do(ctx, ops)
-		ops = ops[:0]
-		return err
+		msg, _ := describe(err)
+		fmt.Fprintln(stderr, msg)
 	}
-	line := 0
+	flush := func() {
+		if len(ops) == 0 {
+			return
+		}
+		if err := c.Do(ctx, ops); err != nil {
+			report(err)
+		}
+		ops = ops[:0]
+	}
 	for sc.Scan() {
-		line++
 		fields := strings.Fields(sc.Text())
 		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
 			continue
@@ -252,22 +298,27 @@ func restore(ctx context.Context, c *ipvs.Client, in io.Reader) error {
 		if err == nil {
 			err = cmd.check()
 		}
+		var unknown *unknownOptionError
+		if errors.As(err, &unknown) {
+			fmt.Fprintf(stderr, "%s: unknown option\n", unknown.opt)
+			continue
+		}
 		if err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
+			flush()
+			return usageError(err)
 		}
 		if op, ok := cmd.op(); ok {
 			ops = append(ops, op)
 			continue
 		}
-		if err := flush(); err != nil {
-			return err
-		}
+		flush()
 		if err := execute(ctx, c, cmd, io.Discard); err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
+			if _, code := describe(err); code != exitCommand {
+				return err
+			}
+			report(err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	return flush()
+	flush()
+	return sc.Err()
 }
