@@ -72,7 +72,7 @@ var shortLong = map[byte]string{
 	's': "scheduler", 'p': "persistent", 'M': "netmask", 'r': "real-server",
 	'g': "gatewaying", 'i': "ipip", 'm': "masquerading", 'w': "weight",
 	'x': "u-threshold", 'y': "l-threshold", 'n': "numeric", 'c': "connection",
-	'o': "ops", 'b': "sched-flags",
+	'o': "ops", 'b': "sched-flags", 'X': "exact",
 }
 
 // parseArgs parses ipvsadm's command line.

@@ -1,8 +1,11 @@
 // Command ipvsadm is an ipvsadm-compatible front end to package ipvs. Its
 // listings (-L -n with --stats, --rate, --thresholds, --persistent-conn,
 // --tun-info, --exact, --nosort) and saves (-S -n) are byte-identical to
-// ipvsadm 1.31's; addresses are always numeric. -R pipelines the whole
-// restore file into a few system calls.
+// ipvsadm 1.31's; addresses are always numeric. Its errors are ipvsadm's
+// texts with ipvsadm's exit statuses (errors.go), compared with the real
+// ipvsadm in the guest. -R pipelines the whole restore file into a few
+// system calls. The output format lives in format.go; package ipvs knows
+// nothing of it.
 package main
 
 import (
@@ -38,14 +41,18 @@ func cli(ctx context.Context, args []string, in io.Reader, out, stderr io.Writer
 	return code
 }
 
+// usage prints the help: every command and option, with what it does.
 func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage:
-  ipvsadm -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe persistence_engine] [-b sched-flags]
+	fmt.Fprint(w, `ipvsadm (lvskit) compatible with ipvsadm v1.31: administers the kernel's
+IP Virtual Server table. Addresses are always numeric.
+
+Usage:
+  ipvsadm -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe persistence_engine] [-b sched-flags] [-o]
   ipvsadm -D virtual-service
   ipvsadm -C
   ipvsadm -R
   ipvsadm -S [-n]
-  ipvsadm -a|e virtual-service -r server-address [options]
+  ipvsadm -a|e virtual-service -r server-address [-g|i|m] [-w weight] [-x upper-threshold] [-y lower-threshold]
   ipvsadm -d virtual-service -r server-address
   ipvsadm -L|l [virtual-service] [options]
   ipvsadm -Z [virtual-service]
@@ -53,6 +60,67 @@ func usage(w io.Writer) {
   ipvsadm --start-daemon {master|backup} [daemon-options]
   ipvsadm --stop-daemon {master|backup}
   ipvsadm -h
+
+Commands:
+  --add-service     -A  add a virtual service
+  --edit-service    -E  change a virtual service's scheduler, persistence or flags
+  --delete-service  -D  delete a virtual service and its real servers
+  --clear           -C  delete every virtual service
+  --restore         -R  read commands, one per line, from standard input
+  --save            -S  print the table as commands that -R reads back
+  --add-server      -a  add a real server to a virtual service
+  --edit-server     -e  change a real server's forwarding, weight or thresholds
+  --delete-server   -d  remove a real server from a virtual service
+  --list            -L|-l  list the table, or one virtual service
+  --zero            -Z  reset the counters of every service, or of one
+  --set tcp tcpfin udp   set the connection timeouts in seconds (0: unchanged)
+  --start-daemon {master|backup}  start a connection-synchronisation daemon
+  --stop-daemon {master|backup}   stop it
+  --help            -h  print this help and exit
+  --version         -v  print the version and exit
+
+Virtual service (one of):
+  --tcp-service|-t address:port    TCP service ([IPv6]:port)
+  --udp-service|-u address:port    UDP service
+  --sctp-service   address:port    SCTP service
+  --fwmark-service|-f fwmark       firewall-mark service (with -6 for IPv6)
+
+Options:
+  --ipv6           -6  the firewall-mark service is IPv6
+  --scheduler      -s  scheduler: rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh (default wlc)
+  --pe                 persistence engine (sip)
+  --persistent     -p  persistent service, with an optional timeout in seconds (default 300)
+  --netmask        -M  persistence granularity: IPv4 mask or IPv6 prefix length
+  --real-server    -r  real server address[:port]
+  --gatewaying     -g  forward by direct routing (default)
+  --ipip           -i  forward by tunnelling (see --tun-type)
+  --masquerading   -m  forward by NAT
+  --tun-type           ipip, gue or gre
+  --tun-port           GUE destination port
+  --tun-nocsum --tun-csum --tun-remcsum  tunnel checksum mode
+  --weight         -w  capacity of the real server, 0 quiesces it (default 1)
+  --u-threshold    -x  upper connection threshold (0: none)
+  --l-threshold    -y  lower connection threshold (0: none)
+  --ops            -o  one-packet scheduling (UDP)
+  --sched-flags    -b  scheduler flags: sh-fallback, sh-port, mh-fallback, mh-port, flag-1..3
+  --numeric        -n  numeric output (the only kind this program prints)
+  --connection     -c  list the connection table
+  --timeout            list the timeouts
+  --daemon             list the synchronisation daemons
+  --stats              list with counters
+  --rate               list with rates
+  --thresholds         list with thresholds
+  --persistent-conn    list with persistent connections
+  --tun-info           list with tunnel information
+  --nosort             list in the kernel's order
+  --exact          -X  list exact numbers, not K/M/G
+  --mcast-interface    daemon: multicast interface
+  --syncid             daemon: synchronisation id
+  --sync-maxlen        daemon: largest UDP payload
+  --mcast-group --mcast-port --mcast-ttl  daemon: multicast group, port and TTL
+
+Exit status: 0 on success, 2 for a bad command line, 255 when the kernel
+refuses a command, 1 when a listed service does not exist.
 `)
 }
 
@@ -83,6 +151,10 @@ func run(ctx context.Context, args []string, in io.Reader, out, stderr io.Writer
 		if cmd, err = parseArgs(args); err != nil {
 			return usageError(err)
 		}
+	}
+	// Like ipvsadm, refuse a bad command line before opening IPVS.
+	if err := cmd.check(); err != nil {
+		return err
 	}
 	switch cmd.cmd {
 	case "h":
