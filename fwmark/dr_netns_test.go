@@ -42,7 +42,7 @@ func TestSysctlInNamespace(t *testing.T) {
 	if got := inNS(t, ns, "sysctl", "-n", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.ip_nonlocal_bind", "net.ipv6.ip_nonlocal_bind"); got != "1\n1\n1\n1\n" {
 		t.Errorf("in namespace: %q", got)
 	}
-	if v, _ := host.Get("net.ipv4.ip_forward"); v != hostFwd {
+	if v := must(host.Get("net.ipv4.ip_forward")); v != hostFwd {
 		t.Errorf("host ip_forward changed %s -> %s", hostFwd, v)
 	}
 	if err := cs.Undo(ctx); err != nil {
@@ -229,7 +229,7 @@ func TestDRRealServerMethods(t *testing.T) {
 			if after := inNS(t, l.rs, "nft", "list", "ruleset"); after != before {
 				t.Errorf("ruleset after Undo:\n%s\nbefore:\n%s", after, before)
 			}
-			if v, _ := (Sysctl{NetNS: l.rs.Path()}).Get("net/ipv4/conf/eth0/arp_ignore"); v != "0" {
+			if v := must((Sysctl{NetNS: l.rs.Path()}).Get("net/ipv4/conf/eth0/arp_ignore")); v != "0" {
 				t.Errorf("arp_ignore after Undo = %s", v)
 			}
 		})

@@ -96,7 +96,7 @@ func TestLocalDeliveryPrefix(t *testing.T) {
 	if err := cs.Undo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rules, _ := router.Handle().RuleList(netlink.FAMILY_ALL)
+	rules := must(router.Handle().RuleList(netlink.FAMILY_ALL))
 	for _, r := range rules {
 		if r.Table == 90 {
 			t.Errorf("rule left after Undo: %v", r)

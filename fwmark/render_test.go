@@ -47,7 +47,7 @@ func TestIptablesIPv6AndMultiportSplit(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Error(d)
 	}
-	v4, _ := IptablesRestore(rs, IPv4)
+	v4 := must(IptablesRestore(rs, IPv4))
 	if v4 != "" {
 		t.Errorf("IPv4 restore of IPv6-only rules = %q", v4)
 	}
@@ -68,12 +68,12 @@ func TestFirewalldMatchesSeed(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Error(d)
 	}
-	got, _ = FirewalldRichRules(Rules{{Protocol: SCTP, Dst: netip.MustParsePrefix("fd00::/64"), Mark: 3}}, FirewalldOptions{Zone: "public"})
+	got = must(FirewalldRichRules(Rules{{Protocol: SCTP, Dst: netip.MustParsePrefix("fd00::/64"), Mark: 3}}, FirewalldOptions{Zone: "public"}))
 	want = []string{`firewall-cmd --zone=public --add-rich-rule='rule family="ipv6" destination address="fd00::/64" protocol value="sctp" mark set="3"'`}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Error(d)
 	}
-	got, _ = FirewalldDirect(seedRules()[2:], FirewalldOptions{Permanent: true})
+	got = must(FirewalldDirect(seedRules()[2:], FirewalldOptions{Permanent: true}))
 	want = []string{
 		"firewall-cmd --permanent --direct --add-rule ipv4 mangle PREROUTING 0 -p tcp -d 192.168.76.24/32 --dport 10000:20000 -j MARK --set-mark 21",
 		"firewall-cmd --reload",

@@ -181,7 +181,7 @@ func TestApplyOneWeightChangeIn1000IsOneUpdate(t *testing.T) {
 	if got := ch.Ops[0].Destination; got.Weight != 7 || got.Addr != next[567].Destinations[2].Addr {
 		t.Errorf("update = %+v", got)
 	}
-	if ch, _ := ApplyTo(ctx, k, next, nil); ch.Len() != 0 {
+	if ch, err := ApplyTo(ctx, k, next, nil); err != nil || ch.Len() != 0 {
 		t.Errorf("not idempotent after update: %v", ch.Ops)
 	}
 }
@@ -223,7 +223,7 @@ func TestApplyEveryKindOfChange(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("ops:\n got %q\nwant %q", got, want)
 	}
-	if ch, _ := ApplyTo(ctx, k, next, nil); ch.Len() != 0 {
+	if ch, err := ApplyTo(ctx, k, next, nil); err != nil || ch.Len() != 0 {
 		t.Errorf("not idempotent: %v", ch.Ops)
 	}
 }
@@ -278,7 +278,7 @@ func TestApplierRemembersState(t *testing.T) {
 		t.Errorf("Applier dumped %d times, want 1", k.dumps)
 	}
 	// What it remembers equals what the kernel has.
-	if ch, _ := ApplyTo(ctx, k, next, nil); ch.Len() != 0 {
+	if ch, err := ApplyTo(ctx, k, next, nil); err != nil || ch.Len() != 0 {
 		t.Errorf("remembered state diverged: %v", ch.Ops)
 	}
 }
@@ -314,11 +314,14 @@ func TestApplyRandomSequences(t *testing.T) {
 		if _, err := ApplyTo(ctx, k, want, nil); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
-		got, _ := k.Dump(ctx)
+		got, err := k.Dump(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if a, b := stateString(got), stateString(want); a != b {
 			t.Fatalf("step %d: kernel\n%s\nwant\n%s", step, a, b)
 		}
-		if ch, _ := ApplyTo(ctx, k, want, nil); ch.Len() != 0 {
+		if ch, err := ApplyTo(ctx, k, want, nil); err != nil || ch.Len() != 0 {
 			t.Fatalf("step %d: not idempotent: %v", step, ch.Ops)
 		}
 	}

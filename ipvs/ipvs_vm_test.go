@@ -281,7 +281,7 @@ func TestVMTimeouts(t *testing.T) {
 	if err := c.SetTimeouts(ctx, Timeouts{UDP: 20 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := c.Timeouts(ctx); got.TCP != want.TCP || got.UDP != 20*time.Second {
+	if got, err := c.Timeouts(ctx); err != nil || got.TCP != want.TCP || got.UDP != 20*time.Second {
 		t.Errorf("partial set: %+v", got)
 	}
 }

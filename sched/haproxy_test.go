@@ -64,7 +64,7 @@ func TestParseBalance(t *testing.T) {
 }
 
 func TestHAProxyStaticRRMap(t *testing.T) {
-	b, _ := ParseBalance("static-rr", "")
+	b := must(ParseBalance("static-rr", ""))
 	h, err := NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}, {Name: "c", Weight: 0}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +310,7 @@ func httpVia(t *testing.T, fe string, src netip.Addr, uri, bk string, hdr map[st
 }
 
 func TestHAProxyLeastconnFirstRandom(t *testing.T) {
-	b, _ := ParseBalance("leastconn", "")
+	b := must(ParseBalance("leastconn", ""))
 	h, err := NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -332,16 +332,16 @@ func TestHAProxyLeastconnFirstRandom(t *testing.T) {
 		t.Fatalf("tie: %s", got)
 	}
 
-	b, _ = ParseBalance("first", "")
-	h, _ = NewHAProxy(b, []Server{{Name: "x", Weight: 1, ID: 9}, {Name: "y", Weight: 0, ID: 1}, {Name: "z", Weight: 1, ID: 5}}, nil)
+	b = must(ParseBalance("first", ""))
+	h = must(NewHAProxy(b, []Server{{Name: "x", Weight: 1, ID: 9}, {Name: "y", Weight: 0, ID: 1}, {Name: "z", Weight: 1, ID: 5}}, nil))
 	if got := pick(); got != "z" {
 		t.Fatalf("first: %s (lowest usable id is z)", got)
 	}
 
 	var x uint32 = 1
 	r := func() uint32 { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x }
-	b, _ = ParseBalance("random(1)", "")
-	h, _ = NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 3}}, &HAProxyConfig{Rand: r})
+	b = must(ParseBalance("random(1)", ""))
+	h = must(NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 3}}, &HAProxyConfig{Rand: r}))
 	count := map[string]int{}
 	for i := 0; i < 4000; i++ {
 		count[pick()]++
