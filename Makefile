@@ -9,9 +9,10 @@ NETNS_PKGS = $(or $(PKGS),$(shell find . -name '*_netns_test.go' -not -path './.
 VM_PKGS    = $(or $(PKGS),$(shell find . -name '*_vm_test.go' -not -path './.cache/*' -not -path './$(BENCH_MOD)/*' | xargs -r -n1 dirname | sort -u))
 # The top-level packages: each must build and vet on every GOOS.
 PURE_PKGS := ./vrrp ./ipvs ./sched ./check ./fwmark ./keepalivedconf ./haproxy
-# staticcheck, pinned; `go run` keeps it in the module cache, so it works
-# offline after the first download.
-STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# staticcheck, pinned. `go run` keeps it in the module cache; the cache is
+# tried first as a proxy, so it runs offline after the first download.
+STATICCHECK ?= GOPROXY=file://$$($(GO) env GOMODCACHE)/cache/download,$$($(GO) env GOPROXY) \
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The module of peer benchmarks (moby/ipvs, cloudflare/ipvs, config-parser).
 BENCH_MOD := internal/bench
 FUZZTIME ?= 20s
@@ -35,6 +36,7 @@ vet:
 	$(GO) mod tidy -diff
 	cd $(BENCH_MOD) && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) vet -tags vm ./...
 	$(STATICCHECK) ./...
+	cd $(BENCH_MOD) && $(STATICCHECK) -tags vm ./...
 	GO=$(GO) bash .ci/importer-check.sh
 	CGO_ENABLED=0 $(GO) build ./...
 
