@@ -3,6 +3,7 @@ package fwmark
 import (
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // Sentinel errors wrapped by validation and parse errors; test for them
@@ -55,25 +56,63 @@ func withIndex(i int, err error) error {
 	return &FieldError{Field: prefix, Err: err}
 }
 
-// PosError places an error at file:line:col of a config file.
-type PosError struct {
-	File      string
-	Line, Col int
-	Err       error
+// Position is a place in a config file.
+type Position struct {
+	Filename  string
+	Line, Col int // 1-based; 0 when unknown
 }
 
-// Error returns "file:line:col: cause".
-func (e *PosError) Error() string {
-	s := e.File
+// String returns "file:line:col", leaving out what is unknown.
+func (p Position) String() string {
+	s := p.Filename
 	if s == "" {
 		s = "<input>"
 	}
-	s += ":" + strconv.Itoa(e.Line)
-	if e.Col > 0 {
-		s += ":" + strconv.Itoa(e.Col)
+	if p.Line > 0 {
+		s += ":" + strconv.Itoa(p.Line)
+		if p.Col > 0 {
+			s += ":" + strconv.Itoa(p.Col)
+		}
 	}
-	return s + ": " + e.Err.Error()
+	return s
 }
 
-// Unwrap returns the underlying error.
-func (e *PosError) Unwrap() error { return e.Err }
+// Error is one problem of a config file, at its position. Err, when set, is
+// the cause (a sentinel error, through a *FieldError for validation
+// problems).
+type Error struct {
+	Pos Position
+	Msg string
+	Err error
+}
+
+// Error returns "file:line:col: msg".
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorList is every problem Parse found, in file order.
+type ErrorList []Error
+
+// Error returns the errors one per line.
+func (l ErrorList) Error() string {
+	lines := make([]string, len(l))
+	for i := range l {
+		lines[i] = l[i].Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns each *Error, so that errors.Is and errors.As see every
+// cause.
+func (l ErrorList) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i := range l {
+		errs[i] = &l[i]
+	}
+	return errs
+}
+
+// newError places err at pos.
+func newError(pos Position, err error) Error { return Error{Pos: pos, Msg: err.Error(), Err: err} }

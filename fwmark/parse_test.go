@@ -2,6 +2,7 @@ package fwmark
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -65,9 +66,10 @@ func TestParseErrors(t *testing.T) {
 		if !errors.Is(err, tt.want) {
 			t.Errorf("Parse(%q) = %v, not %v", tt.in, err, tt.want)
 		}
-		var pe *PosError
-		if !errors.As(err, &pe) {
-			t.Errorf("Parse(%q) = %T, want *PosError", tt.in, err)
+		var el ErrorList
+		var pe *Error
+		if !errors.As(err, &el) || !errors.As(err, &pe) {
+			t.Errorf("Parse(%q) = %T, want an ErrorList of *Error", tt.in, err)
 		}
 	}
 }
@@ -79,9 +81,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		c, err := Parse("fuzz", []byte(in))
 		if err != nil {
-			var pe *PosError
-			if !errors.As(err, &pe) {
-				t.Fatalf("error %v is not a *PosError", err)
+			var el ErrorList
+			if !errors.As(err, &el) || len(el) == 0 {
+				t.Fatalf("error %v is not an ErrorList", err)
 			}
 			return
 		}
@@ -103,3 +105,32 @@ func FuzzParse(f *testing.F) {
 }
 
 var cmpIP = cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})
+
+// TestParseReportsEveryBadLine: the ErrorList holds one Error per bad
+// line, in order, each at file:line:col with its cause.
+func TestParseReportsEveryBadLine(t *testing.T) {
+	_, err := Parse("f.conf", []byte("bogus\nmark 0 tcp 10.0.0.1 80\nmark 1 tcp 10.0.0.1 80\nmark 2 icmp 10.0.0.1 80\n"))
+	var el ErrorList
+	if !errors.As(err, &el) || len(el) != 3 {
+		t.Fatalf("Parse = %v, want 3 errors", err)
+	}
+	want := []struct {
+		pos  string
+		line int
+		err  error
+	}{{"f.conf:1:1", 1, ErrSyntax}, {"f.conf:2:6", 2, ErrMarkZero}, {"f.conf:4:8", 4, ErrProtocol}}
+	for i, w := range want {
+		if el[i].Pos.String() != w.pos || el[i].Pos.Line != w.line || !errors.Is(&el[i], w.err) {
+			t.Errorf("error %d = %v at %v, want %s %v", i, el[i].Err, el[i].Pos, w.pos, w.err)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n"); n != 2 {
+		t.Errorf("ErrorList prints %d lines, want 3:\n%s", n+1, err)
+	}
+	if !errors.Is(err, ErrProtocol) {
+		t.Error("errors.Is does not reach the last error's cause")
+	}
+	if (Position{Filename: "x"}).String() != "x" || (Position{Filename: "x", Line: 3}).String() != "x:3" {
+		t.Error("Position.String leaves out unknown parts wrongly")
+	}
+}
