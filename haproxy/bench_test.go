@@ -1,36 +1,13 @@
 package haproxy
 
 import (
-	"fmt"
-	"strings"
-	"sync"
 	"testing"
+
+	"github.com/lvskit/lvskit/internal/benchdata"
 )
 
-var (
-	bigOnce sync.Once
-	bigCfg  []byte
-)
-
-// bigConfig generates 10,000 backends of 4 servers each, behind one
-// frontend, in the style of the seed's chapter 5.
-func bigConfig() []byte {
-	bigOnce.Do(func() {
-		var b strings.Builder
-		b.WriteString("global\n  log 127.0.0.1 local2\n  maxconn 4000\n  daemon\n\n")
-		b.WriteString("defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 10s\n  timeout client 1m\n  timeout server 1m\n\n")
-		b.WriteString("frontend main\n  bind 127.0.0.1:8080\n  default_backend be0\n\n")
-		for i := 0; i < 10000; i++ {
-			fmt.Fprintf(&b, "backend be%d\n  balance roundrobin\n", i)
-			for s := 0; s < 4; s++ {
-				fmt.Fprintf(&b, "  server s%d 10.%d.%d.%d:80 check inter 2s rise 4 fall 3 weight %d\n", s, i>>8&255, i&255, s+1, s+1)
-			}
-			b.WriteString("\n")
-		}
-		bigCfg = []byte(b.String())
-	})
-	return bigCfg
-}
+// bigConfig is the shared 10,000 x 4 input (internal/benchdata).
+func bigConfig() []byte { return benchdata.HAProxyConfig() }
 
 // BenchmarkParseFormat measures parse + format of the 10,000 x 4 config.
 // internal/bench/haproxy measures haproxytech/config-parser beside it in
