@@ -125,7 +125,7 @@ func TestRealServerRendersSeedCommands(t *testing.T) {
 			t.Errorf("%s:\n%s", tt.rs.Method, d)
 		}
 	}
-	fw, err := RealServer{Method: DRRedirect, VIPs: []netip.Addr{drVIP}, Services: []Service{{TCP, 80}}}.Firewalld(FirewalldOptions{Permanent: true})
+	fw, err := RealServer{Method: DRRedirect, VIPs: []netip.Addr{drVIP}, Services: []Service{{TCP, 80}}}.Firewalld(&FirewalldConfig{Permanent: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func TestValidateRejects(t *testing.T) {
 			if _, err := NftText(tt.rules, ""); !errors.Is(err, tt.want) {
 				t.Errorf("NftText: %v", err)
 			}
-			if _, err := FirewalldRichRules(tt.rules, FirewalldOptions{}); !errors.Is(err, tt.want) {
+			if _, err := FirewalldRichRules(tt.rules, &FirewalldConfig{}); !errors.Is(err, tt.want) {
 				t.Errorf("FirewalldRichRules: %v", err)
 			}
 		})
@@ -193,7 +193,7 @@ func FuzzValidate(f *testing.F) {
 			if _, err := NftText(rs, ""); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := FirewalldRichRules(rs, FirewalldOptions{}); err != nil {
+			if _, err := FirewalldRichRules(rs, &FirewalldConfig{}); err != nil {
 				t.Fatal(err)
 			}
 			return

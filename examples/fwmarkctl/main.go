@@ -444,7 +444,7 @@ func realServer(ctx context.Context, o options, w io.Writer) error {
 	case "shell":
 		lines, err = rs.Commands()
 	case "firewalld":
-		lines, err = rs.Firewalld(fwmark.FirewalldOptions{Zone: o.zone, Permanent: o.permanent})
+		lines, err = rs.Firewalld(&fwmark.FirewalldConfig{Zone: o.zone, Permanent: o.permanent})
 	case "nft":
 		var s string
 		s, err = rs.NftText()
@@ -458,7 +458,7 @@ func realServer(ctx context.Context, o options, w io.Writer) error {
 }
 
 func render(w io.Writer, c *fwmark.Config, o options) error {
-	fo := fwmark.FirewalldOptions{Zone: o.zone, Permanent: o.permanent}
+	fo := &fwmark.FirewalldConfig{Zone: o.zone, Permanent: o.permanent}
 	var lines []string
 	var err error
 	switch o.format {
