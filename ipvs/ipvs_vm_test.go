@@ -96,7 +96,11 @@ func richState() []Service {
 	}
 }
 
-func TestVMEveryFieldMatchesIpvsadm(t *testing.T) {
+// TestVMEveryFieldReadsBack writes a state using every field IPVS has and
+// reads it back equal, as a whole and service by service; ipvsadm sees as
+// many entries. (examples/ipvsadm's TestVMCLIListingsMatchIpvsadm compares
+// the same fields with ipvsadm's listings byte for byte.)
+func TestVMEveryFieldReadsBack(t *testing.T) {
 	c := vmClient(t)
 	ctx := context.Background()
 	want := richState()
