@@ -5,8 +5,16 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 VMEXEC   := $(BIN)/vmexec
 # Packages with tests of a tier, found by file name; override with PKGS=.
-NETNS_PKGS = $(or $(PKGS),$(shell find . -name '*_netns_test.go' -not -path './.cache/*' | xargs -r -n1 dirname | sort -u))
-VM_PKGS    = $(or $(PKGS),$(shell find . -name '*_vm_test.go' -not -path './.cache/*' | xargs -r -n1 dirname | sort -u))
+NETNS_PKGS = $(or $(PKGS),$(shell find . -name '*_netns_test.go' -not -path './.cache/*' -not -path './$(BENCH_MOD)/*' | xargs -r -n1 dirname | sort -u))
+VM_PKGS    = $(or $(PKGS),$(shell find . -name '*_vm_test.go' -not -path './.cache/*' -not -path './$(BENCH_MOD)/*' | xargs -r -n1 dirname | sort -u))
+# The top-level packages: each must build and vet on every GOOS.
+PURE_PKGS := ./vrrp ./ipvs ./sched ./check ./fwmark ./keepalivedconf ./haproxy
+# staticcheck, pinned. `go run` keeps it in the module cache; the cache is
+# tried first as a proxy, so it runs offline after the first download.
+STATICCHECK ?= GOPROXY=file://$$($(GO) env GOMODCACHE)/cache/download,$$($(GO) env GOPROXY) \
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The module of peer benchmarks (moby/ipvs, cloudflare/ipvs, config-parser).
+BENCH_MOD := internal/bench
 FUZZTIME ?= 20s
 BENCHTIME ?= 1s
 
@@ -23,6 +31,13 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags netns ./...
 	$(GO) vet -tags vm ./...
+	GOOS=darwin $(GO) vet $(PURE_PKGS)
+	GOOS=windows $(GO) vet $(PURE_PKGS)
+	$(GO) mod tidy -diff
+	cd $(BENCH_MOD) && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) vet -tags vm ./...
+	$(STATICCHECK) ./...
+	cd $(BENCH_MOD) && $(STATICCHECK) -tags vm ./...
+	GO=$(GO) bash .ci/importer-check.sh
 	CGO_ENABLED=0 $(GO) build ./...
 
 # Tier 1: pure tests, no root needed, with the race detector.
@@ -56,11 +71,14 @@ test: deps vet test-unit test-netns test-vm
 
 bench: vmexec
 	$(GO) test -tags netns -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
+	cd $(BENCH_MOD) && $(GO) test -tags netns -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 	$(MAKE) bench-vm
 
+# VM benchmarks of this module and of the peer-benchmark module.
 bench-vm: vmexec
 	@if [ -n "$(strip $(VM_PKGS))" ]; then \
 	  CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -run '^$$' -bench '^BenchmarkVM' -benchmem -benchtime 1x -timeout 60m -p 1 $(VM_PKGS); fi
+	cd $(BENCH_MOD) && CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -run '^$$' -bench '^BenchmarkVM' -benchmem -benchtime 1x -timeout 60m -p 1 ./...
 
 # Each fuzz target for FUZZTIME.
 fuzz:

@@ -13,19 +13,10 @@ require (
 )
 
 require (
-	github.com/cloudflare/ipvs v0.12.0
-	github.com/gofrs/flock v0.8.1 // indirect
 	github.com/google/nftables v0.3.0
-	github.com/google/renameio v1.0.1 // indirect
-	github.com/haproxytech/config-parser/v5 v5.1.6
-	github.com/haproxytech/go-logger v1.1.0 // indirect
-	github.com/kr/text v0.2.0 // indirect
 	github.com/mdlayher/ndp v1.1.0
 	github.com/mdlayher/packet v1.2.0
 	github.com/mdlayher/socket v0.7.0
-	github.com/moby/ipvs v1.1.0
-	github.com/rogpeppe/go-internal v1.16.0 // indirect
-	github.com/sirupsen/logrus v1.9.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )

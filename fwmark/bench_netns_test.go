@@ -24,7 +24,7 @@ func BenchmarkApply(b *testing.B) {
 
 	b.Run("lvskit", func(b *testing.B) {
 		ns := netns.New(b)
-		tab, err := NewTable(TableOptions{NetNSFd: ns.FD()})
+		tab, err := NewTable(&TableConfig{NetNS: ns.Path()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func BenchmarkApply(b *testing.B) {
 	})
 	b.Run("lvskit-unchanged", func(b *testing.B) {
 		ns := netns.New(b)
-		tab, err := NewTable(TableOptions{NetNSFd: ns.FD()})
+		tab, err := NewTable(&TableConfig{NetNS: ns.Path()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package fwmark
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"testing"
 )
 
@@ -56,7 +55,7 @@ func BenchmarkParse(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse(strings.NewReader(text), "bench"); err != nil {
+		if _, err := Parse("bench", []byte(text)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -23,16 +23,28 @@
 //
 // For hosts that keep their own firewall, [IptablesCommands],
 // [IptablesRestore], [FirewalldRichRules], [FirewalldDirect] and [NftText]
-// print the same rules in the seed's forms. [Parse] reads a small config
-// file of "mark MARK PROTOCOL DESTINATION PORTS" lines.
+// print the same rules in the seed's forms. [Parse] (filename, data) and
+// [ParseFile] read a small config file of "mark MARK PROTOCOL DESTINATION
+// PORTS" lines.
 //
 // # Hosts
 //
 // [Sysctl] reads and sets the kernel parameters LVS routers need
-// (ip_forward, ip_nonlocal_bind) in the caller's network namespace or a
-// given one. [RealServer] prepares a Direct Routing real server in one of
+// (ip_forward, ip_nonlocal_bind) in the caller's network namespace or the
+// one whose file Sysctl.NetNS names (as [TableConfig].NetNS and the netns
+// argument of the Apply methods do: a path such as /run/netns/rs1, empty
+// for the caller's). [RealServer] prepares a Direct Routing real server in one of
 // the seed's three ways: the VIP on lo with arp_ignore/arp_announce, the
 // VIP on the interface with an nft arp table in place of arptables, or a
 // NAT redirect without the VIP. Every host change is reported as a
 // [Change]; [Changes.Undo] reverts exactly what was changed.
+//
+// # Vocabulary and portability
+//
+// [Family] uses the kernel's numbers (IPv4 = 2, IPv6 = 10, zero:
+// unspecified) and [Protocol] the IANA numbers with lower-case names, as
+// the other lvskit packages do. Rules, rendering and parsing work on every
+// GOOS; what touches the kernel (nftables, rtnetlink, namespaces) returns
+// an error wrapping errors.ErrUnsupported off Linux. Sentinel errors start
+// with "fwmark: ".
 package fwmark

@@ -199,7 +199,11 @@ func (r RealServer) SysctlConf() ([]string, error) {
 
 // Firewalld renders DRRedirect as the seed's firewall-cmd direct rules
 // (section 3.2.2). The other methods have no firewalld form.
-func (r RealServer) Firewalld(o FirewalldOptions) ([]string, error) {
+func (r RealServer) Firewalld(cfg *FirewalldConfig) ([]string, error) {
+	var o FirewalldConfig
+	if cfg != nil {
+		o = *cfg
+	}
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -218,7 +222,7 @@ func (r RealServer) Firewalld(o FirewalldOptions) ([]string, error) {
 				cmd += "--permanent "
 			}
 			out = append(out, fmt.Sprintf("%s--direct --add-rule %s nat PREROUTING 0 -d %s -p %s -m %s --dport %d -j REDIRECT",
-				cmd, fam, v, s.Protocol, s.Protocol, s.Port))
+				cmd, firewalldFamily(fam), v, s.Protocol, s.Protocol, s.Port))
 		}
 	}
 	return o.suffix(out), nil

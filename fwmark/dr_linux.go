@@ -14,12 +14,13 @@ import (
 )
 
 // Apply prepares the host as a Direct Routing real server, in the network
-// namespace netnsFd when it is positive, and reports every change it made.
+// namespace whose file is at the path netns ("" for the caller's, else
+// e.g. "/run/netns/rs1"), and reports every change it made.
 // Changes.Undo reverts them. On error, what was already done is undone.
 //
 // The nft table is lvskit's own (RealServer.Table): Apply replaces it and
 // undo deletes it.
-func (r RealServer) Apply(ctx context.Context, netnsFd int) (Changes, error) {
+func (r RealServer) Apply(ctx context.Context, netns string) (Changes, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -28,13 +29,13 @@ func (r RealServer) Apply(ctx context.Context, netnsFd int) (Changes, error) {
 	switch r.Method {
 	case DRSysctl:
 		for _, v := range r.VIPs {
-			cs, err := addAddr(ctx, netnsFd, "lo", hostPrefix(v))
+			cs, err := addAddr(ctx, netns, "lo", hostPrefix(v))
 			if err != nil {
 				return fail(err)
 			}
 			done = append(done, cs...)
 		}
-		cs, err := Sysctl{NetNSFd: netnsFd}.SetARPForDR(ctx, r.Interface)
+		cs, err := Sysctl{NetNS: netns}.SetARPForDR(ctx, r.Interface)
 		if err != nil {
 			return fail(err)
 		}
@@ -42,14 +43,14 @@ func (r RealServer) Apply(ctx context.Context, netnsFd int) (Changes, error) {
 	case DRARP, DRRedirect:
 		// The ARP filter goes in before the VIPs so that no ARP reply for a
 		// VIP ever leaves.
-		cs, err := r.applyTable(ctx, netnsFd)
+		cs, err := r.applyTable(ctx, netns)
 		if err != nil {
 			return fail(err)
 		}
 		done = append(done, cs...)
 		if r.Method == DRARP {
 			for _, v := range r.VIPs {
-				cs, err := addAddr(ctx, netnsFd, r.Interface, hostPrefix(v))
+				cs, err := addAddr(ctx, netns, r.Interface, hostPrefix(v))
 				if err != nil {
 					return fail(err)
 				}
@@ -60,11 +61,12 @@ func (r RealServer) Apply(ctx context.Context, netnsFd int) (Changes, error) {
 	return done, nil
 }
 
-func (r RealServer) applyTable(ctx context.Context, netnsFd int) (Changes, error) {
-	n, err := newNftConn(netnsFd)
+func (r RealServer) applyTable(ctx context.Context, netns string) (Changes, error) {
+	n, err := newNftConn(netns)
 	if err != nil {
 		return nil, err
 	}
+	defer n.close()
 	spec := r.tableSpec()
 	old, err := n.find(spec.family, spec.name)
 	if err != nil {
@@ -79,10 +81,11 @@ func (r RealServer) applyTable(ctx context.Context, netnsFd int) (Changes, error
 		c.Old = "other rules"
 	}
 	c.undo = func(ctx context.Context) error {
-		n, err := newNftConn(netnsFd)
+		n, err := newNftConn(netns)
 		if err != nil {
 			return err
 		}
+		defer n.close()
 		_, err = n.remove(ctx, spec.family, spec.name)
 		return err
 	}
@@ -91,14 +94,15 @@ func (r RealServer) applyTable(ctx context.Context, netnsFd int) (Changes, error
 
 // Remove deletes lvskit's real-server nft table, if there is one; use it
 // when the Changes of Apply are lost (after a restart).
-func (r RealServer) Remove(ctx context.Context, netnsFd int) (bool, error) {
+func (r RealServer) Remove(ctx context.Context, netns string) (bool, error) {
 	if r.Method == DRSysctl {
 		return false, nil
 	}
-	n, err := newNftConn(netnsFd)
+	n, err := newNftConn(netns)
 	if err != nil {
 		return false, err
 	}
+	defer n.close()
 	spec := r.tableSpec()
 	return n.remove(ctx, spec.family, spec.name)
 }
@@ -154,16 +158,24 @@ func (r RealServer) tableSpec() tableSpec {
 	return tableSpec{family: nftables.TableFamilyARP, name: r.table(), chains: []chainSpec{in, out}}
 }
 
-func routeHandle(netnsFd int) (*netlink.Handle, error) {
-	if netnsFd > 0 {
-		return netlink.NewHandleAt(netns.NsHandle(netnsFd), unix.NETLINK_ROUTE)
+// routeHandle opens an rtnetlink handle in the namespace at path ns ("":
+// the caller's). The namespace file is needed only while the handle's
+// socket is created.
+func routeHandle(ns string) (*netlink.Handle, error) {
+	f, err := openNetNS(ns)
+	if err != nil {
+		return nil, err
 	}
-	return netlink.NewHandle(unix.NETLINK_ROUTE)
+	if f == nil {
+		return netlink.NewHandle(unix.NETLINK_ROUTE)
+	}
+	defer f.Close()
+	return netlink.NewHandleAt(netns.NsHandle(int(f.Fd())), unix.NETLINK_ROUTE)
 }
 
 // withRoute runs fn with a short-lived rtnetlink handle in the namespace.
-func withRoute(netnsFd int, fn func(*netlink.Handle) error) error {
-	h, err := routeHandle(netnsFd)
+func withRoute(netns string, fn func(*netlink.Handle) error) error {
+	h, err := routeHandle(netns)
 	if err != nil {
 		return fmt.Errorf("fwmark: netlink: %w", err)
 	}
@@ -176,11 +188,11 @@ func toIPNet(p netip.Prefix) *net.IPNet {
 }
 
 // addAddr adds p to iface unless it is there already.
-func addAddr(ctx context.Context, netnsFd int, iface string, p netip.Prefix) (Changes, error) {
+func addAddr(ctx context.Context, netns string, iface string, p netip.Prefix) (Changes, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h, err := routeHandle(netnsFd)
+	h, err := routeHandle(netns)
 	if err != nil {
 		return nil, fmt.Errorf("fwmark: netlink: %w", err)
 	}
@@ -208,7 +220,7 @@ func addAddr(ctx context.Context, netnsFd int, iface string, p netip.Prefix) (Ch
 	return Changes{{
 		Kind: "address", Target: iface + " " + p.String(), New: "present",
 		undo: func(context.Context) error {
-			return withRoute(netnsFd, func(h *netlink.Handle) error {
+			return withRoute(netns, func(h *netlink.Handle) error {
 				link, err := h.LinkByName(iface)
 				if err != nil {
 					return err

@@ -26,7 +26,7 @@ func TestSysctlInNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Sysctl{NetNSFd: ns.FD()}
+	s := Sysctl{NetNS: ns.Path()}
 	cs, err := s.EnableForwarding(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestSysctlInNamespace(t *testing.T) {
 	if got := inNS(t, ns, "sysctl", "-n", "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv4.ip_nonlocal_bind", "net.ipv6.ip_nonlocal_bind"); got != "1\n1\n1\n1\n" {
 		t.Errorf("in namespace: %q", got)
 	}
-	if v, _ := host.Get("net.ipv4.ip_forward"); v != hostFwd {
+	if v := must(host.Get("net.ipv4.ip_forward")); v != hostFwd {
 		t.Errorf("host ip_forward changed %s -> %s", hostFwd, v)
 	}
 	if err := cs.Undo(ctx); err != nil {
@@ -76,7 +76,7 @@ func newDRLAN(t *testing.T) *drLAN {
 	// Give up on unanswered neighbours after 3 × 300 ms rather than 3 s;
 	// an answer inside one host takes well under a millisecond.
 	for _, k := range []string{"net/ipv4/neigh/eth0/retrans_time_ms", "net/ipv6/neigh/eth0/retrans_time_ms"} {
-		if _, err := (Sysctl{NetNSFd: l.client.FD()}).Set(context.Background(), k, "300"); err != nil {
+		if _, err := (Sysctl{NetNS: l.client.Path()}).Set(context.Background(), k, "300"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -201,12 +201,12 @@ func TestDRRealServerMethods(t *testing.T) {
 					t.Fatal("control: an address on lo was not answered with arp_ignore=0")
 				}
 			}
-			cs, err := rs.Apply(ctx, l.rs.FD())
+			cs, err := rs.Apply(ctx, l.rs.Path())
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("changes:\n%s", cs)
-			if again, err := rs.Apply(ctx, l.rs.FD()); err != nil || len(again) != 0 {
+			if again, err := rs.Apply(ctx, l.rs.Path()); err != nil || len(again) != 0 {
 				t.Errorf("second Apply = %v, %v; want no changes", again, err)
 			}
 			if m != DRSysctl {
@@ -229,7 +229,7 @@ func TestDRRealServerMethods(t *testing.T) {
 			if after := inNS(t, l.rs, "nft", "list", "ruleset"); after != before {
 				t.Errorf("ruleset after Undo:\n%s\nbefore:\n%s", after, before)
 			}
-			if v, _ := (Sysctl{NetNSFd: l.rs.FD()}).Get("net/ipv4/conf/eth0/arp_ignore"); v != "0" {
+			if v := must((Sysctl{NetNS: l.rs.Path()}).Get("net/ipv4/conf/eth0/arp_ignore")); v != "0" {
 				t.Errorf("arp_ignore after Undo = %s", v)
 			}
 		})

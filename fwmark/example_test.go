@@ -35,7 +35,7 @@ func ExampleRules_Validate() {
 	}
 	fmt.Println(rules.Validate())
 	// Output:
-	// rules[1].ports[0]: overlapping rules set different marks: tcp port 15000 also matches rules[0] (mark 21) but sets mark 80
+	// rules[1].ports[0]: fwmark: overlapping rules set different marks: tcp port 15000 also matches rules[0] (mark 21) but sets mark 80
 }
 
 // A Direct Routing real server that ignores ARP for the VIP, rendered as

@@ -129,7 +129,7 @@ func TestVMFTPPassiveDirectRouting(t *testing.T) {
 
 	// The director forwards the real servers' replies to the client; they
 	// come from the VIP, which is also local here.
-	lbSys := Sysctl{NetNSFd: lb.FD()}
+	lbSys := Sysctl{NetNS: lb.Path()}
 	if _, err := lbSys.EnableForwarding(ctx, IPv4); err != nil {
 		t.Fatal(err)
 	}
@@ -143,19 +143,19 @@ func TestVMFTPPassiveDirectRouting(t *testing.T) {
 		rs := netns.New(t)
 		sw.Connect(rs, "eth0", netip.MustParsePrefix(fmt.Sprintf("10.0.1.%d/24", 11+i)))
 		run(rs, "ip", "route", "add", "default", "via", "10.0.1.1")
-		cs, err := RealServer{Method: DRSysctl, VIPs: []netip.Addr{vip}, Interface: "eth0"}.Apply(ctx, rs.FD())
+		cs, err := RealServer{Method: DRSysctl, VIPs: []netip.Addr{vip}, Interface: "eth0"}.Apply(ctx, rs.Path())
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("real server %d:\n%s", i+1, cs)
 		// vsftpd's pasv_min_port/pasv_max_port, for our server.
-		if _, err := (Sysctl{NetNSFd: rs.FD()}).Set(ctx, "net.ipv4.ip_local_port_range", "10000\t20000"); err != nil {
+		if _, err := (Sysctl{NetNS: rs.Path()}).Set(ctx, "net.ipv4.ip_local_port_range", "10000\t20000"); err != nil {
 			t.Fatal(err)
 		}
 		ftpServe(t, rs, fmt.Sprintf("rs%d", i+1))
 	}
 
-	tab := applyConf(t, lb.FD(), "mark 21 tcp 10.0.0.100 21\nmark 21 tcp 10.0.0.100 10000-20000\n")
+	tab := applyConf(t, lb.Path(), "mark 21 tcp 10.0.0.100 21\nmark 21 tcp 10.0.0.100 10000-20000\n")
 	run(lb, "ipvsadm", "-A", "-f", "21", "-s", "rr", "-p", "300")
 	run(lb, "ipvsadm", "-a", "-f", "21", "-r", "10.0.1.11", "-g")
 	run(lb, "ipvsadm", "-a", "-f", "21", "-r", "10.0.1.12", "-g")

@@ -45,7 +45,7 @@ func newLVSLab(t *testing.T) *lvsLab {
 	}
 	l.run(t, l.client, "ip", "route", "add", "10.0.0.100/32", "via", "10.0.0.2")
 	l.run(t, l.client, "ip", "-6", "route", "add", "fd00:1::100/128", "via", "fd00::2")
-	cs, err := Sysctl{NetNSFd: l.lb.FD()}.EnableForwarding(context.Background())
+	cs, err := Sysctl{NetNS: l.lb.Path()}.EnableForwarding(context.Background())
 	if err != nil || len(cs) != 2 {
 		t.Fatalf("forwarding on the director: %v, %v", cs, err)
 	}
@@ -114,7 +114,7 @@ func TestVMFwmarkService(t *testing.T) {
 	for i, rs := range l.rs {
 		serve(t, rs, fmt.Sprintf("rs%d", i+1), 80, 443, 21, 10021)
 	}
-	tab := applyConf(t, l.lb.FD(), `
+	tab := applyConf(t, l.lb.Path(), `
 mark 80 tcp 10.0.0.100 80,443
 mark 21 tcp 10.0.0.100 21
 mark 21 tcp 10.0.0.100 10000-20000
@@ -185,8 +185,8 @@ func TestVMFwmarkPrefixService(t *testing.T) {
 	}
 	l.run(t, l.client, "ip", "route", "add", "10.0.2.0/24", "via", "10.0.0.2")
 	ctx := context.Background()
-	tab := applyConf(t, l.lb.FD(), "mark 90 tcp 10.0.2.0/24 80\n")
-	cs, err := LocalDelivery{Marks: []uint32{90}, Table: 90, Families: []Family{IPv4}}.Apply(ctx, l.lb.FD())
+	tab := applyConf(t, l.lb.Path(), "mark 90 tcp 10.0.2.0/24 80\n")
+	cs, err := LocalDelivery{Marks: []uint32{90}, Table: 90, Families: []Family{IPv4}}.Apply(ctx, l.lb.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestVMFwmarkServiceIPv6(t *testing.T) {
 	for i, rs := range l.rs {
 		serve(t, rs, fmt.Sprintf("rs%d", i+1), 80, 443)
 	}
-	tab := applyConf(t, l.lb.FD(), "mark 80 tcp fd00:1::100 80,443\n")
+	tab := applyConf(t, l.lb.Path(), "mark 80 tcp fd00:1::100 80,443\n")
 	l.run(t, l.lb, "ipvsadm", "-A", "-f", "80", "-6", "-s", "rr")
 	for _, ip := range []string{"[fd00:10::11]", "[fd00:10::12]"} {
 		l.run(t, l.lb, "ipvsadm", "-a", "-f", "80", "-6", "-r", ip+":0", "-m")

@@ -5,7 +5,6 @@ package fwmark
 import (
 	"context"
 	"net"
-	"strings"
 	"testing"
 )
 
@@ -42,15 +41,15 @@ func serveConns(ln net.Listener, handle func(net.Conn)) {
 	}()
 }
 
-// applyConf applies the marks of a config text in the namespace netnsFd and
+// applyConf applies the marks of a config text in the namespace at path netns and
 // removes the table when the test ends.
-func applyConf(t *testing.T, netnsFd int, conf string) *Table {
+func applyConf(t *testing.T, netns string, conf string) *Table {
 	t.Helper()
-	cfg, err := Parse(strings.NewReader(conf), t.Name()+".conf")
+	cfg, err := Parse(t.Name()+".conf", []byte(conf))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, err := NewTable(TableOptions{NetNSFd: netnsFd})
+	tab, err := NewTable(&TableConfig{NetNS: netns})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func TestSysctlReportsAndUndoesOnlyRealChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]string{"net.ipv4.ip_forward": "0", "net.ipv6.conf.all.forwarding": "1", "net.ipv4.ip_nonlocal_bind": "0", "net/ipv4/conf/eth0.100/arp_ignore": "0", "net/ipv4/conf/eth0.100/arp_announce": "2"} {
-		if v, _ := s.Get(k); v != want {
+		if v := must(s.Get(k)); v != want {
 			t.Errorf("after undo %s = %q, want %q", k, v, want)
 		}
 	}
@@ -83,7 +83,7 @@ func TestSysctlFailureLeavesNothing(t *testing.T) {
 	if _, err := s.EnableForwarding(ctx); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v", err)
 	}
-	if v, _ := s.Get("net.ipv4.ip_forward"); v != "0" {
+	if v := must(s.Get("net.ipv4.ip_forward")); v != "0" {
 		t.Errorf("ip_forward left at %q after a failed call", v)
 	}
 	if _, err := s.SetARPForDR(ctx, "../x"); err == nil {
@@ -125,7 +125,7 @@ func TestRealServerRendersSeedCommands(t *testing.T) {
 			t.Errorf("%s:\n%s", tt.rs.Method, d)
 		}
 	}
-	fw, err := RealServer{Method: DRRedirect, VIPs: []netip.Addr{drVIP}, Services: []Service{{TCP, 80}}}.Firewalld(FirewalldOptions{Permanent: true})
+	fw, err := RealServer{Method: DRRedirect, VIPs: []netip.Addr{drVIP}, Services: []Service{{TCP, 80}}}.Firewalld(&FirewalldConfig{Permanent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestRealServerRendersSeedCommands(t *testing.T) {
 	if d := cmp.Diff(want, fw); d != "" {
 		t.Error(d)
 	}
-	conf, _ := RealServer{Method: DRSysctl, VIPs: []netip.Addr{drVIP}, Interface: "eth0.7"}.SysctlConf()
+	conf := must(RealServer{Method: DRSysctl, VIPs: []netip.Addr{drVIP}, Interface: "eth0.7"}.SysctlConf())
 	if d := cmp.Diff([]string{"net.ipv4.conf.eth0/7.arp_ignore = 1", "net.ipv4.conf.eth0/7.arp_announce = 2"}, conf); d != "" {
 		t.Error(d)
 	}
@@ -183,7 +183,7 @@ func TestRealServerNftTextPassesNftCheck(t *testing.T) {
 		nftCheck(t, nft, text)
 	}
 	golden(t, "dr_arp.nft", func() string {
-		s, _ := RealServer{Method: DRARP, VIPs: []netip.Addr{drVIP}, Interface: "eth0", RealIP: netip.MustParseAddr("192.168.76.11")}.NftText()
+		s := must(RealServer{Method: DRARP, VIPs: []netip.Addr{drVIP}, Interface: "eth0", RealIP: netip.MustParseAddr("192.168.76.11")}.NftText())
 		return s
 	}())
 }

@@ -9,17 +9,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Apply installs the rules and routes, in the network namespace netnsFd
-// when it is positive, skipping what is already there, and reports each
+// Apply installs the rules and routes, in the network namespace whose file
+// is at the path netns ("" for the caller's), skipping what is already there, and reports each
 // addition; Changes.Undo removes them again.
-func (l LocalDelivery) Apply(ctx context.Context, netnsFd int) (Changes, error) {
+func (l LocalDelivery) Apply(ctx context.Context, netns string) (Changes, error) {
 	if err := l.Validate(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h, err := routeHandle(netnsFd)
+	h, err := routeHandle(netns)
 	if err != nil {
 		return nil, fmt.Errorf("fwmark: netlink: %w", err)
 	}
@@ -51,7 +51,7 @@ func (l LocalDelivery) Apply(ctx context.Context, netnsFd int) (Changes, error) 
 			done = append(done, Change{
 				Kind: "rule", Target: fmt.Sprintf("%s fwmark %d lookup %d priority %d", f, m, l.Table, l.prio()), New: "present",
 				undo: func(context.Context) error {
-					return withRoute(netnsFd, func(h *netlink.Handle) error { return h.RuleDel(r) })
+					return withRoute(netns, func(h *netlink.Handle) error { return h.RuleDel(r) })
 				},
 			})
 		}
@@ -70,7 +70,7 @@ func (l LocalDelivery) Apply(ctx context.Context, netnsFd int) (Changes, error) 
 		done = append(done, Change{
 			Kind: "route", Target: fmt.Sprintf("local %s dev lo table %d", any, l.Table), New: "present",
 			undo: func(context.Context) error {
-				return withRoute(netnsFd, func(h *netlink.Handle) error { return h.RouteDel(route) })
+				return withRoute(netns, func(h *netlink.Handle) error { return h.RouteDel(route) })
 			},
 		})
 	}

@@ -55,7 +55,7 @@ func TestLocalDeliveryPrefix(t *testing.T) {
 	t.Cleanup(func() { ln.Close() })
 	serveConns(ln, func(c net.Conn) { c.Close() })
 	ctx := context.Background()
-	applyConf(t, router.FD(), "mark 90 tcp 10.0.2.0/24 80\nmark 90 tcp fd00:2::/64 80\n")
+	applyConf(t, router.Path(), "mark 90 tcp 10.0.2.0/24 80\nmark 90 tcp fd00:2::/64 80\n")
 
 	dial := func(addr string, timeout time.Duration) error {
 		return client.Do(func() error {
@@ -74,14 +74,14 @@ func TestLocalDeliveryPrefix(t *testing.T) {
 	}
 
 	ld := LocalDelivery{Marks: []uint32{90}, Table: 90}
-	cs, err := ld.Apply(ctx, router.FD())
+	cs, err := ld.Apply(ctx, router.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cs) != 4 {
 		t.Fatalf("changes:\n%s", cs)
 	}
-	if again, err := ld.Apply(ctx, router.FD()); err != nil || len(again) != 0 {
+	if again, err := ld.Apply(ctx, router.Path()); err != nil || len(again) != 0 {
 		t.Fatalf("second Apply: %v, %v", again, err)
 	}
 	for _, a := range targets {
@@ -96,7 +96,7 @@ func TestLocalDeliveryPrefix(t *testing.T) {
 	if err := cs.Undo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rules, _ := router.Handle().RuleList(netlink.FAMILY_ALL)
+	rules := must(router.Handle().RuleList(netlink.FAMILY_ALL))
 	for _, r := range rules {
 		if r.Table == 90 {
 			t.Errorf("rule left after Undo: %v", r)

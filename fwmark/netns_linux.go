@@ -2,20 +2,40 @@ package fwmark
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 
 	"golang.org/x/sys/unix"
 )
 
-// runInNetNS runs fn on a thread switched into the network namespace fd
-// (fn runs directly when fd <= 0). The thread is switched back afterwards;
+// openNetNS opens the network namespace file at path; it returns nil and no
+// error for "", the caller's namespace.
+func openNetNS(path string) (*os.File, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("fwmark: network namespace: %w", err)
+	}
+	return f, nil
+}
+
+// runInNetNS runs fn on a thread switched into the network namespace at
+// path (fn runs directly for ""). The thread is switched back afterwards;
 // if that fails it stays locked and dies with its goroutine, so no other
 // code ever runs in the wrong namespace.
-func runInNetNS(fd int, fn func() error) error {
-	if fd <= 0 {
+func runInNetNS(path string, fn func() error) error {
+	ns, err := openNetNS(path)
+	if err != nil || ns == nil {
+		if err != nil {
+			return err
+		}
 		return fn()
 	}
+	defer ns.Close()
+	fd := int(ns.Fd())
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
-	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -41,17 +41,43 @@ type ruleSpec struct {
 
 // nftConn holds the netlink side shared by the mark table and the Direct
 // Routing tables.
+// Its connections dial a new socket for every request, in the namespace
+// of ns (nil: the caller's), which stays open until close.
 type nftConn struct {
-	c       *nftables.Conn
-	netnsFd int
+	c  *nftables.Conn
+	ns *os.File
 }
 
-func newNftConn(netnsFd int) (*nftConn, error) {
-	c, err := dialNft(netnsFd, 0)
+// newNftConn opens the namespace at path netns ("": the caller's).
+func newNftConn(netns string) (*nftConn, error) {
+	f, err := openNetNS(netns)
 	if err != nil {
 		return nil, err
 	}
-	return &nftConn{c: c, netnsFd: netnsFd}, nil
+	n := &nftConn{ns: f}
+	if n.c, err = dialNft(n.fd(), 0); err != nil {
+		n.close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// fd is the namespace descriptor nftables dials in, 0 for the caller's.
+func (n *nftConn) fd() int {
+	if n.ns == nil {
+		return 0
+	}
+	return int(n.ns.Fd())
+}
+
+// close releases the namespace file; it is safe to call more than once.
+func (n *nftConn) close() error {
+	if n.ns == nil {
+		return nil
+	}
+	err := n.ns.Close()
+	n.ns = nil
+	return err
 }
 
 // dialNft returns a connection whose socket buffers fit a batch of rules
@@ -189,7 +215,7 @@ func (n *nftConn) replace(ctx context.Context, spec tableSpec) (bool, error) {
 	for _, cs := range spec.chains {
 		rules += len(cs.rules)
 	}
-	c, err := dialNft(n.netnsFd, rules+len(spec.chains)+3)
+	c, err := dialNft(n.fd(), rules+len(spec.chains)+3)
 	if err != nil {
 		return false, err
 	}
@@ -265,18 +291,14 @@ type Table struct {
 	nft  *nftConn
 }
 
-// TableOptions configures NewTable.
-type TableOptions struct {
-	// Name of the table; DefaultTable when empty.
-	Name string
-	// NetNSFd, when positive, is an open file descriptor of a network
-	// namespace to work in instead of the caller's.
-	NetNSFd int
-}
-
-// NewTable returns a handle on the lvskit table. It does not touch the
-// kernel until Apply, Remove or Show.
-func NewTable(o TableOptions) (*Table, error) {
+// NewTable returns a handle on the lvskit table; cfg may be nil. It opens
+// the namespace file named in cfg and does not touch nftables until Apply,
+// Remove or Show. Close releases the namespace file.
+func NewTable(cfg *TableConfig) (*Table, error) {
+	var o TableConfig
+	if cfg != nil {
+		o = *cfg
+	}
 	name := o.Name
 	if name == "" {
 		name = DefaultTable
@@ -284,7 +306,7 @@ func NewTable(o TableOptions) (*Table, error) {
 	if !validName(name) {
 		return nil, fmt.Errorf("fwmark: bad table name %q", name)
 	}
-	n, err := newNftConn(o.NetNSFd)
+	n, err := newNftConn(o.NetNS)
 	if err != nil {
 		return nil, err
 	}
@@ -293,6 +315,10 @@ func NewTable(o TableOptions) (*Table, error) {
 
 // Name returns the table's name.
 func (t *Table) Name() string { return t.name }
+
+// Close releases the namespace file. The table stays installed; Close is
+// safe to call more than once.
+func (t *Table) Close() error { return t.nft.close() }
 
 func (t *Table) spec(rs Rules) tableSpec {
 	cs := chainSpec{
@@ -328,14 +354,6 @@ func (t *Table) Remove(ctx context.Context) (changed bool, err error) {
 	return t.nft.remove(ctx, nftables.TableFamilyINet, t.name)
 }
 
-// Entry is one installed rule element (one port or port range of a Rule)
-// with its counters.
-type Entry struct {
-	Rule    Rule
-	Packets uint64
-	Bytes   uint64
-}
-
 // Show reads the installed table back. It returns nil and no error when the
 // table does not exist.
 func (t *Table) Show(ctx context.Context) ([]Entry, error) {
@@ -353,7 +371,7 @@ func (t *Table) Show(ctx context.Context) ([]Entry, error) {
 	var out []Entry
 	for _, r := range rules["prerouting"] {
 		c := ruleComment(r)
-		cfg, err := Parse(strings.NewReader(c), "rule comment")
+		cfg, err := Parse("rule comment", []byte(c))
 		if err != nil || len(cfg.Rules) != 1 {
 			return out, fmt.Errorf("fwmark: table %s holds a rule lvskit did not write (comment %q)", t.name, c)
 		}

@@ -35,7 +35,7 @@ func TestApplyInstallsWhatNftTextSays(t *testing.T) {
 	inNS(t, ns, "nft", "add", "table", "ip", "other")
 	before := inNS(t, ns, "nft", "list", "ruleset")
 
-	tab, err := NewTable(TableOptions{NetNSFd: ns.FD()})
+	tab, err := NewTable(&TableConfig{NetNS: ns.Path()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestApplyLargeTable(t *testing.T) {
 	testenv.NeedRoot(t)
 	ns := netns.New(t)
 	ctx := context.Background()
-	tab, err := NewTable(TableOptions{NetNSFd: ns.FD()})
+	tab, err := NewTable(&TableConfig{NetNS: ns.Path()})
 	if err != nil {
 		t.Fatal(err)
 	}

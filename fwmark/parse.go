@@ -1,11 +1,11 @@
 package fwmark
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -30,19 +30,48 @@ type Config struct {
 	Lines []int
 }
 
-// Parse reads a Config. name is used in error positions
-// ("fwmark.conf:3:12: ..."). The rules are validated; any error is a
-// *PosError wrapping the cause (a sentinel error, through a *FieldError for
-// validation problems).
-func Parse(r io.Reader, name string) (*Config, error) {
+// maxFileSize caps what ParseFile reads: a config of marks is small.
+const maxFileSize = 16 << 20
+
+// ParseFile reads and parses the config file at filename, which must be a
+// regular file of at most 16 MiB.
+func ParseFile(filename string) (*Config, error) {
+	f, err := os.Open(filename)
+	if err != nil {
+		return nil, fmt.Errorf("fwmark: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("fwmark: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, ErrorList{newError(Position{Filename: filename}, fmt.Errorf("%w: not a regular file", ErrSyntax))}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("fwmark: %w", err)
+	}
+	if len(data) > maxFileSize {
+		return nil, ErrorList{newError(Position{Filename: filename}, fmt.Errorf("%w: larger than %d bytes", ErrSyntax, maxFileSize))}
+	}
+	return Parse(filename, data)
+}
+
+// Parse parses the config text data. filename is used in error positions
+// ("fwmark.conf:3:12: ..."). Every bad line is reported, then the rules
+// are validated; the error is an ErrorList whose entries wrap their cause
+// (a sentinel error, through a *FieldError for validation problems).
+func Parse(filename string, data []byte) (*Config, error) {
+	name := filename
 	c := &Config{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
 	line := 0
 	tableLine := 0
-	for sc.Scan() {
+	var errs ErrorList
+	for rest := string(data); rest != ""; {
+		var text string
+		text, rest, _ = strings.Cut(rest, "\n")
 		line++
-		text := sc.Text()
 		if i := strings.IndexByte(text, '#'); i >= 0 {
 			text = text[:i]
 		}
@@ -50,64 +79,73 @@ func Parse(r io.Reader, name string) (*Config, error) {
 		if len(fields) == 0 {
 			continue
 		}
-		perr := func(f field, format string, args ...any) error {
-			return &PosError{File: name, Line: line, Col: f.col, Err: fmt.Errorf(format, args...)}
-		}
-		switch fields[0].s {
-		case "table":
-			if len(fields) != 2 {
-				return nil, perr(fields[0], "%w: want: table NAME", ErrSyntax)
-			}
-			if tableLine != 0 {
-				return nil, perr(fields[0], "%w: table already set on line %d", ErrSyntax, tableLine)
-			}
-			if !validName(fields[1].s) {
-				return nil, perr(fields[1], "%w: bad table name %q (letters, digits, _ and -; at most 32)", ErrSyntax, fields[1].s)
-			}
-			c.Table, tableLine = fields[1].s, line
-		case "mark":
-			if len(fields) != 5 {
-				return nil, perr(fields[0], "%w: want: mark MARK PROTOCOL DESTINATION PORTS", ErrSyntax)
-			}
-			var r Rule
-			m, err := strconv.ParseUint(fields[1].s, 0, 32)
-			if err != nil {
-				return nil, perr(fields[1], "%w: bad mark %q", ErrSyntax, fields[1].s)
-			}
-			if m == 0 {
-				return nil, perr(fields[1], "%w", ErrMarkZero)
-			}
-			r.Mark = uint32(m)
-			if r.Protocol, err = ParseProtocol(fields[2].s); err != nil {
-				return nil, perr(fields[2], "%w", err)
-			}
-			if r.Dst, err = parseDst(fields[3].s); err != nil {
-				return nil, perr(fields[3], "%w", err)
-			}
-			if fields[4].s != "all" {
-				col := fields[4].col
-				for _, p := range strings.Split(fields[4].s, ",") {
-					pr, err := ParsePortRange(p)
-					if err != nil {
-						return nil, perr(field{p, col}, "%w", err)
-					}
-					r.Ports = append(r.Ports, pr)
-					col += len(p) + 1
-				}
-			}
-			c.Rules = append(c.Rules, r)
-			c.Lines = append(c.Lines, line)
-		default:
-			return nil, perr(fields[0], "%w: unknown keyword %q (want mark or table)", ErrSyntax, fields[0].s)
+		if err := c.parseLine(name, line, fields, &tableLine); err != nil {
+			errs = append(errs, *err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, &PosError{File: name, Line: line + 1, Err: err}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	if err := c.Rules.Validate(); err != nil {
 		return nil, c.place(name, err)
 	}
 	return c, nil
+}
+
+// parseLine reads one line of fields into c.
+func (c *Config) parseLine(name string, line int, fields []field, tableLine *int) *Error {
+	perr := func(f field, format string, args ...any) *Error {
+		e := newError(Position{Filename: name, Line: line, Col: f.col}, fmt.Errorf(format, args...))
+		return &e
+	}
+	switch fields[0].s {
+	case "table":
+		if len(fields) != 2 {
+			return perr(fields[0], "%w: want: table NAME", ErrSyntax)
+		}
+		if *tableLine != 0 {
+			return perr(fields[0], "%w: table already set on line %d", ErrSyntax, *tableLine)
+		}
+		if !validName(fields[1].s) {
+			return perr(fields[1], "%w: bad table name %q (letters, digits, _ and -; at most 32)", ErrSyntax, fields[1].s)
+		}
+		c.Table, *tableLine = fields[1].s, line
+	case "mark":
+		if len(fields) != 5 {
+			return perr(fields[0], "%w: want: mark MARK PROTOCOL DESTINATION PORTS", ErrSyntax)
+		}
+		var r Rule
+		m, err := strconv.ParseUint(fields[1].s, 0, 32)
+		if err != nil {
+			return perr(fields[1], "%w: bad mark %q", ErrSyntax, fields[1].s)
+		}
+		if m == 0 {
+			return perr(fields[1], "%w", ErrMarkZero)
+		}
+		r.Mark = uint32(m)
+		if r.Protocol, err = ParseProtocol(fields[2].s); err != nil {
+			return perr(fields[2], "%w", err)
+		}
+		if r.Dst, err = parseDst(fields[3].s); err != nil {
+			return perr(fields[3], "%w", err)
+		}
+		if fields[4].s != "all" {
+			col := fields[4].col
+			for _, p := range strings.Split(fields[4].s, ",") {
+				pr, err := ParsePortRange(p)
+				if err != nil {
+					return perr(field{p, col}, "%w", err)
+				}
+				r.Ports = append(r.Ports, pr)
+				col += len(p) + 1
+			}
+		}
+		c.Rules = append(c.Rules, r)
+		c.Lines = append(c.Lines, line)
+	default:
+		return perr(fields[0], "%w: unknown keyword %q (want mark or table)", ErrSyntax, fields[0].s)
+	}
+	return nil
 }
 
 // place puts a validation error of rule i on the line rule i came from.
@@ -116,10 +154,10 @@ func (c *Config) place(name string, err error) error {
 	if errors.As(err, &fe) {
 		var i int
 		if _, e := fmt.Sscanf(fe.Field, "rules[%d]", &i); e == nil && i >= 0 && i < len(c.Lines) {
-			return &PosError{File: name, Line: c.Lines[i], Err: err}
+			return ErrorList{newError(Position{Filename: name, Line: c.Lines[i]}, err)}
 		}
 	}
-	return &PosError{File: name, Err: err}
+	return ErrorList{newError(Position{Filename: name}, err)}
 }
 
 func parseDst(s string) (netip.Prefix, error) {

@@ -120,8 +120,9 @@ func IptablesRestore(rs Rules, fam Family) (string, error) {
 	return b.String(), nil
 }
 
-// FirewalldOptions shapes firewall-cmd output.
-type FirewalldOptions struct {
+// FirewalldConfig shapes firewall-cmd output; nil and the zero value mean
+// the default zone, runtime (not permanent) rules.
+type FirewalldConfig struct {
 	// Zone adds --zone=Zone; empty uses firewalld's default zone.
 	Zone string
 	// Permanent adds --permanent and ends with `firewall-cmd --reload`, as
@@ -129,7 +130,7 @@ type FirewalldOptions struct {
 	Permanent bool
 }
 
-func (o FirewalldOptions) suffix(cmds []string) []string {
+func (o FirewalldConfig) suffix(cmds []string) []string {
 	if o.Permanent && len(cmds) > 0 {
 		cmds = append(cmds, "firewall-cmd --reload")
 	}
@@ -140,7 +141,11 @@ func (o FirewalldOptions) suffix(cmds []string) []string {
 // port or port range, in the seed's form:
 //
 //	firewall-cmd --add-rich-rule='rule family="ipv4" destination address="192.168.76.24/32" port port="80" protocol="tcp" mark set="80"' --permanent
-func FirewalldRichRules(rs Rules, o FirewalldOptions) ([]string, error) {
+func FirewalldRichRules(rs Rules, cfg *FirewalldConfig) ([]string, error) {
+	var o FirewalldConfig
+	if cfg != nil {
+		o = *cfg
+	}
 	if err := rs.Validate(); err != nil {
 		return nil, err
 	}
@@ -152,7 +157,7 @@ func FirewalldRichRules(rs Rules, o FirewalldOptions) ([]string, error) {
 			if o.Zone != "" {
 				b.WriteString("--zone=" + o.Zone + " ")
 			}
-			fmt.Fprintf(&b, `--add-rich-rule='rule family="%s" destination address="%s"`, r.AddrFamily(), r.Dst)
+			fmt.Fprintf(&b, `--add-rich-rule='rule family="%s" destination address="%s"`, firewalldFamily(r.AddrFamily()), r.Dst)
 			if p.From == 0 {
 				fmt.Fprintf(&b, ` protocol value="%s"`, r.Protocol)
 			} else {
@@ -172,7 +177,11 @@ func FirewalldRichRules(rs Rules, o FirewalldOptions) ([]string, error) {
 // rules passed through firewalld:
 //
 //	firewall-cmd --permanent --direct --add-rule ipv4 mangle PREROUTING 0 -p tcp -d 192.168.76.24/32 -m multiport --dports 80,443 -j MARK --set-mark 80
-func FirewalldDirect(rs Rules, o FirewalldOptions) ([]string, error) {
+func FirewalldDirect(rs Rules, cfg *FirewalldConfig) ([]string, error) {
+	var o FirewalldConfig
+	if cfg != nil {
+		o = *cfg
+	}
 	if err := rs.Validate(); err != nil {
 		return nil, err
 	}
@@ -182,7 +191,7 @@ func FirewalldDirect(rs Rules, o FirewalldOptions) ([]string, error) {
 		if o.Permanent {
 			cmd += "--permanent "
 		}
-		out = append(out, cmd+"--direct --add-rule "+s.fam.String()+" mangle PREROUTING 0 "+s.spec)
+		out = append(out, cmd+"--direct --add-rule "+firewalldFamily(s.fam)+" mangle PREROUTING 0 "+s.spec)
 	}
 	return o.suffix(out), nil
 }

@@ -47,7 +47,7 @@ func TestIptablesIPv6AndMultiportSplit(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Error(d)
 	}
-	v4, _ := IptablesRestore(rs, IPv4)
+	v4 := must(IptablesRestore(rs, IPv4))
 	if v4 != "" {
 		t.Errorf("IPv4 restore of IPv6-only rules = %q", v4)
 	}
@@ -55,7 +55,7 @@ func TestIptablesIPv6AndMultiportSplit(t *testing.T) {
 
 func TestFirewalldMatchesSeed(t *testing.T) {
 	rs := seedRules()[:1]
-	got, err := FirewalldRichRules(rs, FirewalldOptions{Permanent: true})
+	got, err := FirewalldRichRules(rs, &FirewalldConfig{Permanent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,12 +68,12 @@ func TestFirewalldMatchesSeed(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Error(d)
 	}
-	got, _ = FirewalldRichRules(Rules{{Protocol: SCTP, Dst: netip.MustParsePrefix("fd00::/64"), Mark: 3}}, FirewalldOptions{Zone: "public"})
+	got = must(FirewalldRichRules(Rules{{Protocol: SCTP, Dst: netip.MustParsePrefix("fd00::/64"), Mark: 3}}, &FirewalldConfig{Zone: "public"}))
 	want = []string{`firewall-cmd --zone=public --add-rich-rule='rule family="ipv6" destination address="fd00::/64" protocol value="sctp" mark set="3"'`}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Error(d)
 	}
-	got, _ = FirewalldDirect(seedRules()[2:], FirewalldOptions{Permanent: true})
+	got = must(FirewalldDirect(seedRules()[2:], &FirewalldConfig{Permanent: true}))
 	want = []string{
 		"firewall-cmd --permanent --direct --add-rule ipv4 mangle PREROUTING 0 -p tcp -d 192.168.76.24/32 --dport 10000:20000 -j MARK --set-mark 21",
 		"firewall-cmd --reload",
@@ -149,5 +149,15 @@ func nftCheck(t *testing.T, nft, text string) {
 	}
 	if err != nil {
 		t.Fatalf("nft -c -f rejects:\n%s\n%s", text, out)
+	}
+}
+
+// TestFirewalldNilConfig: a nil *FirewalldConfig means runtime rules in the
+// default zone.
+func TestFirewalldNilConfig(t *testing.T) {
+	nilCfg := must(FirewalldRichRules(seedRules()[:1], nil))
+	zero := must(FirewalldRichRules(seedRules()[:1], &FirewalldConfig{}))
+	if len(nilCfg) == 0 || strings.Join(nilCfg, "\n") != strings.Join(zero, "\n") || strings.Contains(nilCfg[0], "--permanent") {
+		t.Errorf("nil config: %q, zero config: %q", nilCfg, zero)
 	}
 }

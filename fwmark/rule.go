@@ -8,26 +8,40 @@ import (
 	"strings"
 )
 
-// Family is an address family a rule applies to.
-type Family uint8
+// Family is an address family a rule applies to, numbered as the kernel
+// numbers them (AF_INET, AF_INET6).
+type Family uint16
 
-// Address families. The zero Family means "take it from the destination".
+// Address families. The zero Family means "unspecified": take it from the
+// destination.
 const (
-	IPv4 Family = 4
-	IPv6 Family = 6
+	IPv4 Family = 2  // AF_INET
+	IPv6 Family = 10 // AF_INET6
 )
 
-// String returns "ipv4" or "ipv6", the spelling firewalld uses.
+// String returns "IPv4", "IPv6", "unspecified" or "family(N)".
 func (f Family) String() string {
+	switch f {
+	case IPv4:
+		return "IPv4"
+	case IPv6:
+		return "IPv6"
+	case 0:
+		return "unspecified"
+	}
+	return "family(" + strconv.Itoa(int(f)) + ")"
+}
+
+// firewalldFamily returns the family as firewalld's rich rules spell it
+// ("ipv4", "ipv6").
+func firewalldFamily(f Family) string {
 	switch f {
 	case IPv4:
 		return "ipv4"
 	case IPv6:
 		return "ipv6"
-	case 0:
-		return "unspecified"
 	}
-	return "family(" + strconv.Itoa(int(f)) + ")"
+	return f.String()
 }
 
 // Protocol is the transport protocol a rule matches.

@@ -79,7 +79,7 @@ func TestValidateRejects(t *testing.T) {
 			if _, err := NftText(tt.rules, ""); !errors.Is(err, tt.want) {
 				t.Errorf("NftText: %v", err)
 			}
-			if _, err := FirewalldRichRules(tt.rules, FirewalldOptions{}); !errors.Is(err, tt.want) {
+			if _, err := FirewalldRichRules(tt.rules, &FirewalldConfig{}); !errors.Is(err, tt.want) {
 				t.Errorf("FirewalldRichRules: %v", err)
 			}
 		})
@@ -104,7 +104,7 @@ func TestOverlapMessage(t *testing.T) {
 		{Protocol: TCP, Dst: vip, Ports: []PortRange{{19000, 25000}}, Mark: 80},
 	}
 	got := rs.Validate().Error()
-	want := "rules[1].ports[0]: overlapping rules set different marks: tcp port 19000-20000 also matches rules[0] (mark 21) but sets mark 80"
+	want := "rules[1].ports[0]: fwmark: overlapping rules set different marks: tcp port 19000-20000 also matches rules[0] (mark 21) but sets mark 80"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -193,7 +193,7 @@ func FuzzValidate(f *testing.F) {
 			if _, err := NftText(rs, ""); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := FirewalldRichRules(rs, FirewalldOptions{}); err != nil {
+			if _, err := FirewalldRichRules(rs, &FirewalldConfig{}); err != nil {
 				t.Fatal(err)
 			}
 			return
@@ -208,4 +208,22 @@ func FuzzValidate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestVocabulary pins fwmark's Family and Protocol to the shared
+// vocabulary: kernel AF numbers, IANA protocol numbers, and firewalld's own
+// spelling only where firewalld reads it.
+func TestVocabulary(t *testing.T) {
+	if IPv4 != 2 || IPv6 != 10 || IPv4.String() != "IPv4" || IPv6.String() != "IPv6" || Family(0).String() != "unspecified" {
+		t.Errorf("Family: %d %q, %d %q", IPv4, IPv4, IPv6, IPv6)
+	}
+	if firewalldFamily(IPv4) != "ipv4" || firewalldFamily(IPv6) != "ipv6" {
+		t.Error("firewalld spelling changed")
+	}
+	if TCP != 6 || UDP != 17 || SCTP != 132 || TCP.String() != "tcp" || SCTP.String() != "sctp" {
+		t.Error("Protocol vocabulary changed")
+	}
+	if p, err := ParseProtocol("UDP"); err != nil || p != UDP {
+		t.Errorf("ParseProtocol(UDP) = %v, %v", p, err)
+	}
 }

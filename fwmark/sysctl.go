@@ -11,14 +11,14 @@ import (
 // Sysctl reads and writes kernel parameters, the settings the seed changes
 // in /etc/sysctl.conf (section 3.7) and with echo into /proc (section
 // 3.2.4). Everything under net.* belongs to a network namespace: the one of
-// the calling thread, or the one given by NetNSFd.
+// the calling thread, or the one named by NetNS.
 type Sysctl struct {
 	// Root is the sysctl tree; "/proc/sys" when empty. Tests may point it
 	// at a directory of plain files.
 	Root string
-	// NetNSFd, when positive, is an open descriptor of the network
-	// namespace whose settings to read and write.
-	NetNSFd int
+	// NetNS is the path of the network namespace file whose settings to
+	// read and write ("/run/netns/rs1"); empty means the caller's.
+	NetNS string
 }
 
 func (s Sysctl) path(key string) string {
@@ -38,7 +38,7 @@ func (s Sysctl) path(key string) string {
 // trailing newline.
 func (s Sysctl) Get(key string) (string, error) {
 	var v string
-	err := runInNetNS(s.NetNSFd, func() error {
+	err := runInNetNS(s.NetNS, func() error {
 		b, err := os.ReadFile(s.path(key))
 		v = strings.TrimSpace(string(b))
 		return err
@@ -50,7 +50,7 @@ func (s Sysctl) Get(key string) (string, error) {
 }
 
 func (s Sysctl) write(key, value string) error {
-	err := runInNetNS(s.NetNSFd, func() error {
+	err := runInNetNS(s.NetNS, func() error {
 		return os.WriteFile(s.path(key), []byte(value+"\n"), 0o644)
 	})
 	if err != nil {

@@ -104,7 +104,7 @@ func TestMarksRealTraffic(t *testing.T) {
 	inNS(t, router, "nft", "-f", obs)
 	before := inNS(t, router, "nft", "list", "ruleset")
 
-	tab := applyConf(t, router.FD(), `
+	tab := applyConf(t, router.Path(), `
 mark 80 tcp 10.0.0.100 80,443
 mark 80 tcp fd00:1::100 80,443
 mark 21 tcp 10.0.0.100 21

@@ -75,23 +75,14 @@ func (c Changes) Count(k OpKind) int {
 	return n
 }
 
-// ApplyOption changes how Apply treats services that are not desired.
-type ApplyOption func(*applyOptions)
-
-type applyOptions struct {
-	managed func(ServiceKey) bool
-}
-
-// KeepUnlisted leaves every service that is not in the desired set alone,
-// instead of deleting it.
-func KeepUnlisted() ApplyOption {
-	return func(o *applyOptions) { o.managed = func(ServiceKey) bool { return false } }
-}
-
-// Managed limits deletion to services for which managed returns true;
-// other services missing from the desired set are left alone.
-func Managed(managed func(ServiceKey) bool) ApplyOption {
-	return func(o *applyOptions) { o.managed = managed }
+// ApplyConfig changes how Apply treats services that are not desired. A nil
+// *ApplyConfig and the zero value delete every service missing from the
+// desired set.
+type ApplyConfig struct {
+	// Managed, when set, limits deletion to services for which it returns
+	// true; other services missing from the desired set are left alone.
+	// A func returning false keeps every unlisted service.
+	Managed func(ServiceKey) bool
 }
 
 // Ops is what Apply needs from a client; *Client implements it, and tests
@@ -105,12 +96,12 @@ type Ops interface {
 
 // ApplyTo reads the current state from o, computes the minimal operations
 // that turn it into desired (Diff) and runs them.
-func ApplyTo(ctx context.Context, o Ops, desired []Service, opts ...ApplyOption) (Changes, error) {
+func ApplyTo(ctx context.Context, o Ops, desired []Service, cfg *ApplyConfig) (Changes, error) {
 	current, err := o.Dump(ctx)
 	if err != nil {
 		return Changes{}, err
 	}
-	ops, err := Diff(current, desired, opts...)
+	ops, err := Diff(current, desired, cfg)
 	if err != nil {
 		return Changes{}, err
 	}
@@ -121,20 +112,20 @@ func ApplyTo(ctx context.Context, o Ops, desired []Service, opts ...ApplyOption)
 }
 
 // Diff computes the operations that turn current into desired: services
-// missing from desired are deleted (subject to the options), new ones are
+// missing from desired are deleted (subject to cfg, which may be nil), new ones are
 // added with their destinations, changed settings are updates (a weight
 // change is one destination update, never a delete and add), and nothing is
 // issued for what already matches, so Diff(x, x) is empty. Deletions of
 // services come first; then, service by service in desired order, the
 // service's own change, destination deletions, updates and additions.
-func Diff(current, desired []Service, opts ...ApplyOption) ([]Op, error) {
+func Diff(current, desired []Service, cfg *ApplyConfig) ([]Op, error) {
 	cur := make([]*Service, len(current))
 	idx := make(map[ServiceKey]int, len(current))
 	for i := range current {
 		cur[i] = &current[i]
 		idx[current[i].Key()] = i
 	}
-	ops, _, err := diffIndexed(cur, idx, nil, desired, opts)
+	ops, _, err := diffIndexed(cur, idx, nil, desired, cfg)
 	return ops, err
 }
 
@@ -146,10 +137,10 @@ func Diff(current, desired []Service, opts ...ApplyOption) ([]Op, error) {
 // (configSum); a desired service at the same index with the same key and
 // fingerprint is unchanged, and its destinations are not compared one by
 // one, which saves reading the remembered copy.
-func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired []Service, opts []ApplyOption) ([]Op, []int, error) {
-	var o applyOptions
-	for _, opt := range opts {
-		opt(&o)
+func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired []Service, cfg *ApplyConfig) ([]Op, []int, error) {
+	var managed func(ServiceKey) bool
+	if cfg != nil {
+		managed = cfg.Managed
 	}
 	matched := make([]bool, len(cur))
 	nMatched := 0
@@ -213,7 +204,7 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 			if c == nil || matched[j] {
 				continue
 			}
-			if o.managed != nil && !o.managed(c.Key()) {
+			if managed != nil && !managed(c.Key()) {
 				continue
 			}
 			ops = append(ops, Op{Kind: OpDeleteService, Service: bare(c)})
@@ -411,7 +402,7 @@ func (a *Applier) Resync() {
 
 // Apply makes the kernel match desired, like ApplyTo, but diffs against the
 // remembered state when it has one.
-func (a *Applier) Apply(ctx context.Context, desired []Service, opts ...ApplyOption) (Changes, error) {
+func (a *Applier) Apply(ctx context.Context, desired []Service, cfg *ApplyConfig) (Changes, error) {
 	if !a.valid {
 		cur, err := a.o.Dump(ctx)
 		if err != nil {
@@ -427,7 +418,7 @@ func (a *Applier) Apply(ctx context.Context, desired []Service, opts ...ApplyOpt
 		}
 		a.valid, a.fresh = true, true
 	}
-	ops, changed, err := diffIndexed(a.known, a.idx, a.sums, desired, opts)
+	ops, changed, err := diffIndexed(a.known, a.idx, a.sums, desired, cfg)
 	if err != nil {
 		return Changes{}, err
 	}

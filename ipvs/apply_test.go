@@ -138,7 +138,7 @@ func TestApplyCreatesThenIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	k := newFakeKernel()
 	want := bigState(50)
-	ch, err := ApplyTo(ctx, k, want)
+	ch, err := ApplyTo(ctx, k, want, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestApplyCreatesThenIsIdempotent(t *testing.T) {
 		t.Errorf("ops = %d, want 250", ch.Len())
 	}
 	before := k.ops
-	ch, err = ApplyTo(ctx, k, want)
+	ch, err = ApplyTo(ctx, k, want, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,13 +165,13 @@ func TestApplyOneWeightChangeIn1000IsOneUpdate(t *testing.T) {
 	ctx := context.Background()
 	k := newFakeKernel()
 	want := bigState(1000)
-	if _, err := ApplyTo(ctx, k, want); err != nil {
+	if _, err := ApplyTo(ctx, k, want, nil); err != nil {
 		t.Fatal(err)
 	}
 	next := cloneState(want)
 	next[567].Destinations[2].Weight = 7
 	before := k.ops
-	ch, err := ApplyTo(ctx, k, next)
+	ch, err := ApplyTo(ctx, k, next, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestApplyOneWeightChangeIn1000IsOneUpdate(t *testing.T) {
 	if got := ch.Ops[0].Destination; got.Weight != 7 || got.Addr != next[567].Destinations[2].Addr {
 		t.Errorf("update = %+v", got)
 	}
-	if ch, _ := ApplyTo(ctx, k, next); ch.Len() != 0 {
+	if ch, err := ApplyTo(ctx, k, next, nil); err != nil || ch.Len() != 0 {
 		t.Errorf("not idempotent after update: %v", ch.Ops)
 	}
 }
@@ -190,7 +190,7 @@ func TestApplyEveryKindOfChange(t *testing.T) {
 	ctx := context.Background()
 	k := newFakeKernel()
 	base := bigState(3)
-	if _, err := ApplyTo(ctx, k, base); err != nil {
+	if _, err := ApplyTo(ctx, k, base, nil); err != nil {
 		t.Fatal(err)
 	}
 	next := cloneState(base[1:]) // service 0 goes away
@@ -203,7 +203,7 @@ func TestApplyEveryKindOfChange(t *testing.T) {
 		Addr: netip.MustParseAddrPort("172.16.9.9:8080"), Weight: 5})
 	next = append(next, Service{Family: IPv6, FWMark: 9, Scheduler: "sh", Flags: FlagSHPort,
 		Destinations: []Destination{{Addr: netip.MustParseAddrPort("[2001:db8::9]:0"), Forward: Route, Weight: 1}}})
-	ch, err := ApplyTo(ctx, k, next)
+	ch, err := ApplyTo(ctx, k, next, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestApplyEveryKindOfChange(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("ops:\n got %q\nwant %q", got, want)
 	}
-	if ch, _ := ApplyTo(ctx, k, next); ch.Len() != 0 {
+	if ch, err := ApplyTo(ctx, k, next, nil); err != nil || ch.Len() != 0 {
 		t.Errorf("not idempotent: %v", ch.Ops)
 	}
 }
@@ -231,16 +231,16 @@ func TestApplyEveryKindOfChange(t *testing.T) {
 func TestApplyLeavesUnmanagedServices(t *testing.T) {
 	ctx := context.Background()
 	k := newFakeKernel()
-	if _, err := ApplyTo(ctx, k, bigState(4)); err != nil {
+	if _, err := ApplyTo(ctx, k, bigState(4), nil); err != nil {
 		t.Fatal(err)
 	}
 	keep := bigState(4)[:1]
-	ch, err := ApplyTo(ctx, k, keep, KeepUnlisted())
+	ch, err := ApplyTo(ctx, k, keep, &ApplyConfig{Managed: func(ServiceKey) bool { return false }})
 	if err != nil || ch.Len() != 0 {
-		t.Fatalf("KeepUnlisted: %v, %v", ch.Ops, err)
+		t.Fatalf("keep unlisted: %v, %v", ch.Ops, err)
 	}
 	only2 := bigState(4)[2].Key()
-	ch, err = ApplyTo(ctx, k, keep, Managed(func(k ServiceKey) bool { return k == only2 }))
+	ch, err = ApplyTo(ctx, k, keep, &ApplyConfig{Managed: func(k ServiceKey) bool { return k == only2 }})
 	if err != nil || ch.Len() != 1 || ch.Ops[0].Kind != OpDeleteService || ch.Ops[0].Service.Key() != only2 {
 		t.Fatalf("Managed: %v, %v", ch.Ops, err)
 	}
@@ -251,11 +251,11 @@ func TestApplyLeavesUnmanagedServices(t *testing.T) {
 
 func TestDiffRejectsDuplicates(t *testing.T) {
 	s := bigState(1)
-	if _, err := Diff(nil, append(s, s[0])); !errors.Is(err, ErrInvalid) {
+	if _, err := Diff(nil, append(s, s[0]), nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("duplicate service: %v", err)
 	}
 	s[0].Destinations = append(s[0].Destinations, s[0].Destinations[0])
-	if _, err := Diff(nil, s); !errors.Is(err, ErrInvalid) {
+	if _, err := Diff(nil, s, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("duplicate destination: %v", err)
 	}
 }
@@ -265,12 +265,12 @@ func TestApplierRemembersState(t *testing.T) {
 	k := newFakeKernel()
 	a := NewApplier(k)
 	want := bigState(100)
-	if _, err := a.Apply(ctx, want); err != nil {
+	if _, err := a.Apply(ctx, want, nil); err != nil {
 		t.Fatal(err)
 	}
 	next := cloneState(want)
 	next[10].Destinations[0].Weight = 3
-	ch, err := a.Apply(ctx, next)
+	ch, err := a.Apply(ctx, next, nil)
 	if err != nil || ch.Len() != 1 {
 		t.Fatalf("Apply: %v, %v", ch.Ops, err)
 	}
@@ -278,7 +278,7 @@ func TestApplierRemembersState(t *testing.T) {
 		t.Errorf("Applier dumped %d times, want 1", k.dumps)
 	}
 	// What it remembers equals what the kernel has.
-	if ch, _ := ApplyTo(ctx, k, next); ch.Len() != 0 {
+	if ch, err := ApplyTo(ctx, k, next, nil); err != nil || ch.Len() != 0 {
 		t.Errorf("remembered state diverged: %v", ch.Ops)
 	}
 }
@@ -311,14 +311,17 @@ func TestApplyRandomSequences(t *testing.T) {
 			}
 			want = append(want, s)
 		}
-		if _, err := ApplyTo(ctx, k, want); err != nil {
+		if _, err := ApplyTo(ctx, k, want, nil); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
-		got, _ := k.Dump(ctx)
+		got, err := k.Dump(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if a, b := stateString(got), stateString(want); a != b {
 			t.Fatalf("step %d: kernel\n%s\nwant\n%s", step, a, b)
 		}
-		if ch, _ := ApplyTo(ctx, k, want); ch.Len() != 0 {
+		if ch, err := ApplyTo(ctx, k, want, nil); err != nil || ch.Len() != 0 {
 			t.Fatalf("step %d: not idempotent: %v", step, ch.Ops)
 		}
 	}
@@ -343,7 +346,7 @@ func BenchmarkDiffOneChangeOf10000(b *testing.B) {
 	next[5000].Destinations[1].Weight = 9
 	b.ReportAllocs()
 	for b.Loop() {
-		ops, err := Diff(cur, next)
+		ops, err := Diff(cur, next, nil)
 		if err != nil || len(ops) != 1 {
 			b.Fatal(ops, err)
 		}
@@ -361,14 +364,14 @@ func BenchmarkApplierOneChangeOf10000(b *testing.B) {
 	states := [2][]Service{bigState(10000), bigState(10000)}
 	states[1][5000].Destinations[1].Weight = 9
 	a := NewApplier(nopOps{state: states[0]})
-	if ch, err := a.Apply(ctx, states[0]); err != nil || ch.Len() != 0 {
+	if ch, err := a.Apply(ctx, states[0], nil); err != nil || ch.Len() != 0 {
 		b.Fatal(ch, err)
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		i ^= 1
-		ch, err := a.Apply(ctx, states[i])
+		ch, err := a.Apply(ctx, states[i], nil)
 		if err != nil || ch.Len() != 1 {
 			b.Fatal(ch.Ops, err)
 		}

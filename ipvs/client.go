@@ -23,66 +23,37 @@ type Client struct {
 	// maxDumpers, so that Dump runs several dumps at once (a socket runs
 	// one dump at a time).
 	dumpers []*conn
-	// closeNS closes a namespace file opened by NetNSPath.
-	closeNS func() error
 	once    sync.Once
 }
 
-// Option configures Dial.
-type Option func(*options) error
-
-type options struct {
-	netns   int
-	closeNS func() error
+// Config configures Dial. A nil *Config and the zero value mean the
+// caller's network namespace.
+type Config struct {
+	// NetNS is the path of a network namespace file the client works in,
+	// such as "/run/netns/lb" or "/proc/1234/ns/net"; empty means the
+	// caller's namespace. The file is open only while Dial runs: the
+	// sockets stay in the namespace.
+	NetNS string
 }
 
-// NetNS makes the client work in the network namespace open as fd (for
-// example from /var/run/netns/NAME). The caller keeps ownership of fd.
-func NetNS(fd int) Option {
-	return func(o *options) error {
-		if fd <= 0 {
-			return fmt.Errorf("%w: network namespace fd %d", ErrInvalid, fd)
-		}
-		o.netns = fd
-		return nil
-	}
-}
-
-// NetNSPath makes the client work in the network namespace at path, such as
-// "/var/run/netns/lb" or "/proc/1234/ns/net".
-func NetNSPath(path string) Option {
-	return func(o *options) error {
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("ipvs: network namespace: %w", err)
-		}
-		o.netns = int(f.Fd())
-		o.closeNS = f.Close
-		return nil
-	}
-}
-
-// Dial opens a client. Without options it works in the caller's network
-// namespace. It fails with ErrNotSupported when the kernel has no IPVS.
-func Dial(ctx context.Context, opts ...Option) (*Client, error) {
-	var o options
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			if o.closeNS != nil {
-				o.closeNS()
-			}
-			return nil, err
-		}
-	}
+// Dial opens a client. It fails with ErrNotSupported when the kernel has no
+// IPVS (or the system is not Linux).
+func Dial(ctx context.Context, cfg *Config) (*Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cl, err := dial(ctx, o.netns, dumpers(runtime.GOMAXPROCS(0)))
-	if o.closeNS != nil {
-		// The sockets live in the namespace now; the file is not needed.
-		o.closeNS()
+	netns := 0
+	if cfg != nil && cfg.NetNS != "" {
+		f, err := os.Open(cfg.NetNS)
+		if err != nil {
+			return nil, fmt.Errorf("ipvs: network namespace: %w", err)
+		}
+		// The sockets live in the namespace once dialled; the file is
+		// not needed after.
+		defer f.Close()
+		netns = int(f.Fd())
 	}
-	return cl, err
+	return dial(ctx, netns, dumpers(runtime.GOMAXPROCS(0)))
 }
 
 // maxDumpers bounds the sockets Dump uses at once: the kernel serialises
@@ -134,16 +105,6 @@ func (c *Client) Close() error {
 		}
 	})
 	return err
-}
-
-// requestsSent reports how many netlink requests the client has sent (for
-// tests that count operations).
-func (c *Client) requestsSent() int {
-	n := c.c.sent
-	for _, d := range c.dumpers {
-		n += d.sent
-	}
-	return n
 }
 
 // do runs one request and turns its failure into an *OpError.
@@ -547,6 +508,6 @@ func (op *Op) request() (*request, error) {
 
 // Apply makes the kernel's services match desired with the fewest
 // operations; see ApplyTo.
-func (c *Client) Apply(ctx context.Context, desired []Service, opts ...ApplyOption) (Changes, error) {
-	return ApplyTo(ctx, c, desired, opts...)
+func (c *Client) Apply(ctx context.Context, desired []Service, cfg *ApplyConfig) (Changes, error) {
+	return ApplyTo(ctx, c, desired, cfg)
 }

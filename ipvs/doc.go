@@ -4,19 +4,21 @@
 //
 // The package has a pure core and a thin kernel layer:
 //
-//   - types.go and attr.go model IPVS (Service, Destination, Stats, Daemon,
-//     Timeouts, Info) and encode and decode the kernel's netlink attributes;
-//     DecodeService and DecodeDestination report malformed input with the
-//     name of the field (ErrDecode), and a fuzz target checks they never
-//     panic.
+//   - types.go models IPVS (Service, Destination, Stats, Daemon, Timeouts,
+//     Info) with the shared vocabulary (Family: AF numbers, Protocol: IANA
+//     numbers with lower-case names). uapi.go holds the kernel's constants,
+//     encode.go the request encoders, attrdecode.go and msgdecode.go the
+//     reply decoders, and decode.go the public DecodeService and
+//     DecodeDestination, which report malformed input with the name of the
+//     field (ErrDecode); a fuzz target checks they never panic.
 //   - apply.go computes the fewest operations that turn one state into
 //     another (Diff): a weight change is one destination update, an
 //     unchanged state is no operation. Applier remembers what it applied, so
 //     that a reload with one change costs one request and no dump.
-//   - ipvsadm.go prints services exactly as ipvsadm 1.31 lists (-L -n and
-//     its variants) and saves (-S -n) them, including its sort order.
-//   - client.go and conn_linux.go talk to the kernel. Dial opens a Client
-//     (optionally in another network namespace); every call takes a
+//   - client.go and conn_linux.go talk to the kernel (conn_others.go fails
+//     with errors.ErrUnsupported elsewhere). Dial opens a Client (a nil
+//     *Config, or Config.NetNS naming another network namespace by the
+//     path of its file); Close is idempotent; every call takes a
 //     context, the Client is safe for concurrent use, and failures are
 //     *OpError values that match ErrExists, ErrNotFound, ErrNoScheduler,
 //     ErrInvalid with errors.Is. Writes are pipelined: many requests per
@@ -24,6 +26,9 @@
 //     Services come from one multipart dump; destinations need one dump per
 //     service (the kernel wants the service in the request, and a netlink
 //     socket runs one dump at a time), each read with one recvmmsg.
+//
+// ipvsadm's output format (-L -n, -S -n) lives with the ipvsadm clone in
+// examples/ipvsadm, which compares it byte for byte with ipvsadm 1.31.
 //
 // The kernel facts this relies on are those of include/uapi/linux/ip_vs.h
 // and net/netfilter/ipvs/ip_vs_ctl.c (Linux 6.1).

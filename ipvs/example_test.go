@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 
 	"github.com/lvskit/lvskit/ipvs"
 )
@@ -28,7 +27,7 @@ func ExampleDiff() {
 		{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Forward: ipvs.Masquerade, Weight: 3},
 		{Addr: netip.MustParseAddrPort("10.0.0.2:80"), Forward: ipvs.Masquerade, Weight: 1},
 	}
-	ops, err := ipvs.Diff(current, []ipvs.Service{wanted})
+	ops, err := ipvs.Diff(current, []ipvs.Service{wanted}, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -39,33 +38,11 @@ func ExampleDiff() {
 	// edit-server TCP 192.0.2.10:80 -> 10.0.0.1:80
 }
 
-// WriteRules prints services as `ipvsadm -S -n` does, ready for
-// `ipvsadm -R`.
-func ExampleWriteRules() {
-	svcs := []ipvs.Service{{
-		Protocol:  ipvs.TCP,
-		Addr:      netip.MustParseAddrPort("192.0.2.10:80"),
-		Scheduler: "rr",
-		Netmask:   0xffffffff,
-		Destinations: []ipvs.Destination{
-			{Addr: netip.MustParseAddrPort("10.0.0.2:80"), Forward: ipvs.Route, Weight: 1},
-			{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Forward: ipvs.Masquerade, Weight: 2},
-		},
-	}}
-	if err := ipvs.WriteRules(os.Stdout, svcs, false); err != nil {
-		panic(err)
-	}
-	// Output:
-	// -A -t 192.0.2.10:80 -s rr
-	// -a -t 192.0.2.10:80 -r 10.0.0.1:80 -m -w 2
-	// -a -t 192.0.2.10:80 -r 10.0.0.2:80 -g -w 1
-}
-
 // A router reload: Apply makes the kernel match the configuration with the
 // fewest changes. (Needs root and the ip_vs module, so it is not run.)
 func ExampleClient_Apply() {
 	ctx := context.Background()
-	c, err := ipvs.Dial(ctx)
+	c, err := ipvs.Dial(ctx, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -78,7 +55,7 @@ func ExampleClient_Apply() {
 		Destinations: []ipvs.Destination{
 			{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Forward: ipvs.Route, Weight: 1},
 		},
-	}}, ipvs.KeepUnlisted())
+	}}, &ipvs.ApplyConfig{Managed: func(ipvs.ServiceKey) bool { return false }}) // leave other services alone
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -36,8 +36,10 @@ func familyOf(a netip.Addr) Family {
 	return IPv6
 }
 
-// Protocol is the transport protocol of a virtual service (IPPROTO_*).
-type Protocol uint16
+// Protocol is the transport protocol of a virtual service, by its IANA
+// number (IPPROTO_*). The kernel carries it in 16 bits; every protocol IPVS
+// balances fits in 8.
+type Protocol uint8
 
 // Protocols IPVS balances.
 const (
@@ -46,17 +48,30 @@ const (
 	SCTP Protocol = 132
 )
 
-// String returns "TCP", "UDP", "SCTP" or the number.
+// String returns "tcp", "udp", "sctp" or "proto(N)".
 func (p Protocol) String() string {
 	switch p {
 	case TCP:
-		return "TCP"
+		return "tcp"
 	case UDP:
-		return "UDP"
+		return "udp"
 	case SCTP:
-		return "SCTP"
+		return "sctp"
 	}
-	return fmt.Sprintf("proto(%d)", uint16(p))
+	return fmt.Sprintf("proto(%d)", uint8(p))
+}
+
+// ParseProtocol parses "tcp", "udp" or "sctp" in any case.
+func ParseProtocol(s string) (Protocol, error) {
+	switch strings.ToLower(s) {
+	case "tcp":
+		return TCP, nil
+	case "udp":
+		return UDP, nil
+	case "sctp":
+		return SCTP, nil
+	}
+	return 0, fmt.Errorf("%w: protocol %q", ErrInvalid, s)
 }
 
 // ServiceFlags are the IP_VS_SVC_F_* flags of a virtual service.
@@ -76,8 +91,6 @@ const (
 	FlagSHPort     = SchedFlag2 // sh: hash the source port too
 	FlagMHFallback = SchedFlag1 // mh: like sh-fallback
 	FlagMHPort     = SchedFlag2 // mh: like sh-port
-
-	schedFlags = SchedFlag1 | SchedFlag2 | SchedFlag3
 )
 
 // ForwardMethod is how IPVS reaches a destination (IP_VS_CONN_F_* & FWD_MASK).
@@ -267,7 +280,7 @@ func (k ServiceKey) String() string {
 		}
 		return fmt.Sprintf("FWM %d", k.FWMark)
 	}
-	return k.Protocol.String() + " " + k.Addr.String()
+	return strings.ToUpper(k.Protocol.String()) + " " + k.Addr.String()
 }
 
 // String formats the service's identity, like ServiceKey.String.

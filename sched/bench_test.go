@@ -8,7 +8,7 @@ import (
 
 func benchSched(b *testing.B, name string, n int) *Scheduler {
 	b.Helper()
-	s := mustNew(b, name, Flags(FlagFallback))
+	s := mustNew(b, name, Config{Flags: FlagFallback})
 	for i := 0; i < n; i++ {
 		if err := s.Add(Dest{Addr: rs(i + 1), Weight: 1 + i%5}); err != nil {
 			b.Fatal(err)
@@ -101,7 +101,7 @@ func BenchmarkHAProxyPick(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			h, err := NewHAProxy(bal, servers)
+			h, err := NewHAProxy(bal, servers, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

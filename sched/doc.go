@@ -20,7 +20,7 @@
 // lc, wlc, sed, nq, fo and ovf scan all destinations in the kernel; here a
 // tournament tree keeps the kernel's winner at hand, so Pick is O(1) and a
 // counter change O(log n). Time (lblc, lblcr) and randomness (twos) are
-// injected with Clock and Rand.
+// injected through Config (Now and Rand).
 //
 // The kernel facts behind the code were read from the Debian 6.1 kernel
 // source (linux-source-6.1, 6.1.192) and are checked against that kernel

@@ -10,7 +10,7 @@ import (
 // Predict where the kernel's wlc scheduler sends new connections, and how
 // the list order (newest destination first) breaks ties.
 func Example() {
-	s, err := sched.New("wlc")
+	s, err := sched.New("wlc", nil)
 	if err != nil {
 		panic(err)
 	}
@@ -51,7 +51,7 @@ func ExampleNewHAProxy() {
 		{Name: "app1", Weight: 1},
 		{Name: "app2", Weight: 1},
 		{Name: "app3", Weight: 2},
-	})
+	}, nil)
 	if err != nil {
 		panic(err)
 	}

@@ -20,7 +20,7 @@ func newDriver(t testing.TB, name string, flags uint32) *driver {
 	clk := newClock()
 	var x uint64 = 42
 	r := func() uint32 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return uint32(x) }
-	s, err := New(name, Flags(flags), Clock(clk.now), Rand(r), MHTableSize(251), Expiration(10*time.Minute))
+	s, err := New(name, &Config{Flags: flags, Now: clk.now, Rand: r, MHTableSize: 251, Expiration: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func FuzzHAProxy(f *testing.F) {
 			servers = append(servers, Server{Name: fmt.Sprint("s", i), Weight: int(w) % 257})
 		}
 		var x uint32 = 7
-		h, err := NewHAProxy(b, servers, HAProxyRand(func() uint32 { x = x*1664525 + 1013904223; return x }))
+		h, err := NewHAProxy(b, servers, &HAProxyConfig{Rand: func() uint32 { x = x*1664525 + 1013904223; return x }})
 		if err != nil {
 			return
 		}

@@ -214,18 +214,29 @@ type chNode struct {
 	s   *hsrv
 }
 
-// HAProxyOption configures NewHAProxy.
-type HAProxyOption func(*HAProxy)
+// HAProxyConfig configures NewHAProxy; nil and the zero value mean
+// HAProxy's defaults.
+type HAProxyConfig struct {
+	// Rand is the random source of "balance random" (HAProxy's
+	// statistical_prng); nil is math/rand/v2.
+	Rand func() uint32
+}
 
-// HAProxyRand injects the random source of "balance random" (HAProxy's
-// statistical_prng).
-func HAProxyRand(r func() uint32) HAProxyOption { return func(h *HAProxy) { h.rand = r } }
+// haproxyNames are HAProxy 2.6's balance algorithms ParseBalance accepts.
+var haproxyNames = [...]string{"roundrobin", "static-rr", "leastconn", "first", "source",
+	"uri", "url_param", "hdr", "rdp-cookie", "random"}
+
+// HAProxyNames lists HAProxy's balance algorithms, as the "balance" keyword
+// spells them (hdr and rdp-cookie take their name in parentheses,
+// url_param after a space). The slice is the
+// caller's to keep or modify.
+func HAProxyNames() []string { return append([]string(nil), haproxyNames[:]...) }
 
 // NewHAProxy builds the balancer for servers in declaration order.
-func NewHAProxy(b Balance, servers []Server, opts ...HAProxyOption) (*HAProxy, error) {
+func NewHAProxy(b Balance, servers []Server, c *HAProxyConfig) (*HAProxy, error) {
 	h := &HAProxy{b: b, last: -1, rand: rand.Uint32}
-	for _, o := range opts {
-		o(h)
+	if c != nil && c.Rand != nil {
+		h.rand = c.Rand
 	}
 	seen := map[int]bool{}
 	for i, s := range servers {

@@ -64,8 +64,8 @@ func TestParseBalance(t *testing.T) {
 }
 
 func TestHAProxyStaticRRMap(t *testing.T) {
-	b, _ := ParseBalance("static-rr", "")
-	h, err := NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}, {Name: "c", Weight: 0}})
+	b := must(ParseBalance("static-rr", ""))
+	h, err := NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}, {Name: "c", Weight: 0}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestHAProxyDifferential(t *testing.T) {
 				}
 				servers = append(servers, srv)
 			}
-			h, err := NewHAProxy(b, servers)
+			h, err := NewHAProxy(b, servers, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -310,8 +310,8 @@ func httpVia(t *testing.T, fe string, src netip.Addr, uri, bk string, hdr map[st
 }
 
 func TestHAProxyLeastconnFirstRandom(t *testing.T) {
-	b, _ := ParseBalance("leastconn", "")
-	h, err := NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}})
+	b := must(ParseBalance("leastconn", ""))
+	h, err := NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 2}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,16 +332,16 @@ func TestHAProxyLeastconnFirstRandom(t *testing.T) {
 		t.Fatalf("tie: %s", got)
 	}
 
-	b, _ = ParseBalance("first", "")
-	h, _ = NewHAProxy(b, []Server{{Name: "x", Weight: 1, ID: 9}, {Name: "y", Weight: 0, ID: 1}, {Name: "z", Weight: 1, ID: 5}})
+	b = must(ParseBalance("first", ""))
+	h = must(NewHAProxy(b, []Server{{Name: "x", Weight: 1, ID: 9}, {Name: "y", Weight: 0, ID: 1}, {Name: "z", Weight: 1, ID: 5}}, nil))
 	if got := pick(); got != "z" {
 		t.Fatalf("first: %s (lowest usable id is z)", got)
 	}
 
 	var x uint32 = 1
 	r := func() uint32 { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x }
-	b, _ = ParseBalance("random(1)", "")
-	h, _ = NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 3}}, HAProxyRand(r))
+	b = must(ParseBalance("random(1)", ""))
+	h = must(NewHAProxy(b, []Server{{Name: "a", Weight: 1}, {Name: "b", Weight: 3}}, &HAProxyConfig{Rand: r}))
 	count := map[string]int{}
 	for i := 0; i < 4000; i++ {
 		count[pick()]++
@@ -404,7 +404,7 @@ func TestHAProxyRDPCookieDifferential(t *testing.T) {
 			for i, w := range weights {
 				srv = append(srv, Server{Name: fmt.Sprintf("s%d", i+1), Weight: w})
 			}
-			h, err := NewHAProxy(b, srv)
+			h, err := NewHAProxy(b, srv, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

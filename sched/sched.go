@@ -76,9 +76,28 @@ type Dest struct {
 	Overloaded bool
 }
 
-// Option configures New.
-type Option func(*config)
+// Config configures New. A nil *Config, and every zero field, means the
+// kernel's defaults.
+type Config struct {
+	// Flags are the service's scheduler flags (FlagFallback, FlagPort).
+	Flags uint32
+	// Now is the time source lblc and lblcr use for their cache (last
+	// use, expiry and the once-a-minute garbage collection); nil is
+	// time.Now.
+	Now func() time.Time
+	// Rand is the random source twos draws from (the kernel's
+	// prandom_u32); nil is math/rand/v2.
+	Rand func() uint32
+	// Expiration is the lblc/lblcr cache expiration, the kernel's
+	// net.ipv4.vs.lblc_expiration / lblcr_expiration sysctl; zero is 24h.
+	Expiration time.Duration
+	// MHTableSize is the Maglev lookup table size: one of the kernel's
+	// primes 251, 509, 1021, 2039, 4093 (zero: 4093,
+	// CONFIG_IP_VS_MH_TAB_INDEX=12), 8191, 16381, 32749, 65521, 131071.
+	MHTableSize int
+}
 
+// config is a Config with its defaults filled in.
 type config struct {
 	flags      uint32
 	now        func() time.Time
@@ -87,32 +106,13 @@ type config struct {
 	mhPrime    int
 }
 
-// Flags sets the service's scheduler flags (FlagFallback, FlagPort).
-func Flags(f uint32) Option { return func(c *config) { c.flags = f } }
+// names are the IPVS schedulers New accepts, in the kernel's spelling.
+var names = [...]string{"rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "twos",
+	"dh", "sh", "mh", "lblc", "lblcr"}
 
-// Clock injects the time source lblc and lblcr use for their cache
-// (last use, expiry and the once-a-minute garbage collection). The default
-// is time.Now.
-func Clock(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
-// Rand injects the random source twos draws from (the kernel's
-// prandom_u32). The default is math/rand/v2.
-func Rand(r func() uint32) Option { return func(c *config) { c.rand = r } }
-
-// Expiration sets the lblc/lblcr cache expiration, the kernel's
-// net.ipv4.vs.lblc_expiration / lblcr_expiration sysctl (default 24h).
-func Expiration(d time.Duration) Option { return func(c *config) { c.expiration = d } }
-
-// MHTableSize sets the Maglev lookup table size: one of the kernel's primes
-// 251, 509, 1021, 2039, 4093 (default, CONFIG_IP_VS_MH_TAB_INDEX=12), 8191,
-// 16381, 32749, 65521, 131071.
-func MHTableSize(prime int) Option { return func(c *config) { c.mhPrime = prime } }
-
-// Names lists the schedulers New accepts, in the kernel's spelling.
-func Names() []string {
-	return []string{"rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "twos",
-		"dh", "sh", "mh", "lblc", "lblcr"}
-}
+// Names lists every IPVS scheduler, in the kernel's spelling: the names New
+// accepts. The slice is the caller's to keep or modify.
+func Names() []string { return append([]string(nil), names[:]...) }
 
 // Scheduler is one IPVS virtual service's destination list together with
 // its scheduler state. It is not safe for concurrent use.
@@ -156,17 +156,23 @@ type algo interface {
 
 // New returns a Scheduler running the named IPVS scheduler (rr, wrr, lc,
 // wlc, sed, nq, fo, ovf, twos, dh, sh, mh, lblc, lblcr) over an empty
-// destination list.
-func New(name string, opts ...Option) (*Scheduler, error) {
-	cfg := config{now: time.Now, expiration: 24 * time.Hour, mhPrime: 4093}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.rand == nil {
-		cfg.rand = rand.Uint32
-	}
-	if cfg.now == nil {
-		cfg.now = time.Now
+// destination list. c may be nil.
+func New(name string, c *Config) (*Scheduler, error) {
+	cfg := config{now: time.Now, rand: rand.Uint32, expiration: 24 * time.Hour, mhPrime: 4093}
+	if c != nil {
+		cfg.flags = c.Flags
+		if c.Now != nil {
+			cfg.now = c.Now
+		}
+		if c.Rand != nil {
+			cfg.rand = c.Rand
+		}
+		if c.Expiration != 0 {
+			cfg.expiration = c.Expiration
+		}
+		if c.MHTableSize != 0 {
+			cfg.mhPrime = c.MHTableSize
+		}
 	}
 	s := &Scheduler{name: name, cfg: cfg, byKey: map[netip.AddrPort]*dest{}, trash: map[netip.AddrPort]*dest{}}
 	s.head.next, s.head.prev = &s.head, &s.head

@@ -15,9 +15,13 @@ func rs(i int) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 80)
 }
 
-func mustNew(t testing.TB, name string, opts ...Option) *Scheduler {
+func mustNew(t testing.TB, name string, c ...Config) *Scheduler {
 	t.Helper()
-	s, err := New(name, opts...)
+	var cfg *Config
+	if len(c) > 0 {
+		cfg = &c[0]
+	}
+	s, err := New(name, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +73,10 @@ func TestListOrderIsNewestFirst(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	if _, err := New("bogus"); !errors.Is(err, ErrUnknownScheduler) {
+	if _, err := New("bogus", nil); !errors.Is(err, ErrUnknownScheduler) {
 		t.Fatalf("New(bogus) = %v", err)
 	}
-	if _, err := New("mh", MHTableSize(1000)); !errors.Is(err, ErrRange) {
+	if _, err := New("mh", &Config{MHTableSize: 1000}); !errors.Is(err, ErrRange) {
 		t.Fatalf("mh 1000 = %v", err)
 	}
 	s := mustNew(t, "wlc")
@@ -391,7 +395,7 @@ func TestSH(t *testing.T) {
 	if _, ok := s.Pick(src("10.0.0.1:5")); ok {
 		t.Fatal("quiesced destination picked")
 	}
-	f := mustNew(t, "sh", Flags(FlagFallback))
+	f := mustNew(t, "sh", Config{Flags: FlagFallback})
 	addWeights(t, f, 2, 1)
 	_ = f.Edit(Dest{Addr: rs(2), Weight: 0})
 	// Fallback walks (offset + 2*ihash) & 255 from offset 0: 78 -> 78%3=0 -> rs2, 79 -> rs1.
@@ -399,7 +403,7 @@ func TestSH(t *testing.T) {
 		t.Fatalf("fallback -> %v", got)
 	}
 	// With the port flag the source port is added to the address before hashing.
-	p := mustNew(t, "sh", Flags(FlagPort))
+	p := mustNew(t, "sh", Config{Flags: FlagPort})
 	addWeights(t, p, 1, 1, 1)
 	// 10.0.0.0:1 -> hash of 0x0a000001 -> 39 -> position 0 -> rs3.
 	if got := picks(p, 1, same(src("10.0.0.0:1"))); got[0] != 3 {
@@ -414,7 +418,7 @@ func TestSH(t *testing.T) {
 
 func TestMHTable(t *testing.T) {
 	for _, prime := range []int{251, 4093} {
-		s := mustNew(t, "mh", MHTableSize(prime))
+		s := mustNew(t, "mh", Config{MHTableSize: prime})
 		addWeights(t, s, 1, 2, 3, 0)
 		a := s.alg.(*mhAlgo)
 		count := map[int]int{}
@@ -470,7 +474,7 @@ func TestMHFallbackAndLastWeight(t *testing.T) {
 	if _, ok := s.Pick(k); ok {
 		t.Fatal("quiesced destination picked without fallback")
 	}
-	f := mustNew(t, "mh", Flags(FlagFallback))
+	f := mustNew(t, "mh", Config{Flags: FlagFallback})
 	addWeights(t, f, 1, 1)
 	_ = f.Edit(Dest{Addr: rs(1), Weight: 0})
 	if a, ok := f.Pick(k); !ok || a != rs(2) {
@@ -482,7 +486,7 @@ func TestTwos(t *testing.T) {
 	seq := []uint32{0, 0xffffffff}
 	i := 0
 	r := func() uint32 { v := seq[i%len(seq)]; i++; return v }
-	s := mustNew(t, "twos", Rand(r))
+	s := mustNew(t, "twos", Config{Rand: r})
 	addWeights(t, s, 1, 1, 2) // list 3(2) 2(1) 1(1), total 4 -> draws in [0,5)
 	// r1 = 0 -> first (rs3); r2 = 4 -> 4-2-1-1 = 0 -> rs1. Both idle: keep rs3.
 	if got := picks(s, 1, same(client(0))); got[0] != 3 {
@@ -498,7 +502,7 @@ func TestTwos(t *testing.T) {
 func TestTwosDistribution(t *testing.T) {
 	var x uint64 = 1
 	r := func() uint32 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return uint32(x >> 32) }
-	s := mustNew(t, "twos", Rand(r))
+	s := mustNew(t, "twos", Config{Rand: r})
 	addWeights(t, s, 1, 2, 3, 4)
 	count := map[netip.AddrPort]int{}
 	const n = 20000
@@ -530,7 +534,7 @@ func vipKey(i int) Key {
 
 func TestLBLC(t *testing.T) {
 	c := newClock()
-	s := mustNew(t, "lblc", Clock(c.now), Expiration(time.Hour))
+	s := mustNew(t, "lblc", Config{Now: c.now, Expiration: time.Hour})
 	addWeights(t, s, 1, 1) // list 2 1
 	a, _ := s.Connect(vipKey(1), true)
 	if a != rs(2) {
@@ -567,7 +571,7 @@ func TestLBLC(t *testing.T) {
 
 func TestLBLCGarbageCollection(t *testing.T) {
 	c := newClock()
-	s := mustNew(t, "lblc", Clock(c.now))
+	s := mustNew(t, "lblc", Config{Now: c.now})
 	addWeights(t, s, 1)
 	lc := s.alg.(*lblcAlgo)
 	for i := 0; i < lblcMaxSize*3/2+10; i++ {
@@ -592,7 +596,7 @@ func TestLBLCGarbageCollection(t *testing.T) {
 
 func TestLBLCR(t *testing.T) {
 	c := newClock()
-	s := mustNew(t, "lblcr", Clock(c.now), Expiration(time.Hour))
+	s := mustNew(t, "lblcr", Config{Now: c.now, Expiration: time.Hour})
 	addWeights(t, s, 1, 1, 4) // list 3(4) 2 1
 	k := vipKey(1)
 	// wlc picks rs3 (weight 4) until its load passes its weight.
@@ -669,4 +673,44 @@ func TestTwosHugeWeights(t *testing.T) {
 		_ = s.SetConns(rs(i), i%3, i)
 	}
 	check("loaded")
+}
+
+// TestNamesAreWhatNewAccepts pins sched.Names to New: every listed name
+// builds a scheduler, and the slice is the caller's own.
+func TestNamesAreWhatNewAccepts(t *testing.T) {
+	names := Names()
+	if len(names) != 14 {
+		t.Fatalf("Names() = %v, want the 14 IPVS schedulers", names)
+	}
+	for _, n := range names {
+		if _, err := New(n, nil); err != nil {
+			t.Errorf("New(%q): %v", n, err)
+		}
+	}
+	names[0] = "changed"
+	if Names()[0] != "rr" {
+		t.Fatal("Names returned a shared slice")
+	}
+}
+
+// TestHAProxyNamesAreWhatParseBalanceAccepts pins HAProxyNames to
+// ParseBalance.
+func TestHAProxyNamesAreWhatParseBalanceAccepts(t *testing.T) {
+	for _, n := range HAProxyNames() {
+		arg := map[string]string{"hdr": "hdr(Host)", "url_param": "url_param id"}[n]
+		if arg == "" {
+			arg = n
+		}
+		if _, err := ParseBalance(arg, ""); err != nil {
+			t.Errorf("ParseBalance(%q): %v", arg, err)
+		}
+	}
+	if _, err := ParseBalance("bogus", ""); err == nil {
+		t.Error("ParseBalance(bogus) accepted")
+	}
+	h := HAProxyNames()
+	h[0] = "changed"
+	if HAProxyNames()[0] != "roundrobin" {
+		t.Fatal("HAProxyNames returned a shared slice")
+	}
 }

@@ -317,7 +317,7 @@ func TestVMSchedulersMatchKernel(t *testing.T) {
 				fmt.Fprintf(&in, " -b %s", c.flags)
 			}
 			in.WriteString("\n")
-			s, err := New(c.sched, Flags(c.bits))
+			s, err := New(c.sched, &Config{Flags: c.bits})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -436,7 +436,7 @@ func TestVMConnExpiry(t *testing.T) {
 	for si, name := range scheds {
 		mark := base + 1 + si
 		t.Run(name, func(t *testing.T) {
-			s, err := New(name)
+			s, err := New(name, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -72,7 +72,7 @@ func twosPickBoth(s *Scheduler, v1, v2 uint32) (tree, loop *dest) {
 // pick the kernel loop's for the same random numbers.
 func TestTwosWideTreeMatchesFenwick(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	s := mustNew(t, "twos", Rand(rng.Uint32))
+	s := mustNew(t, "twos", Config{Rand: rng.Uint32})
 	a := s.alg.(*twosAlgo)
 	drawn, checks := 0, 0
 	check := func(step int) {

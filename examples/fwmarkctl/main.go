@@ -13,7 +13,8 @@
 //
 // apply installs the marks into lvskit's own nftables table, replacing
 // only that table; show prints what is installed with packet counters;
-// remove deletes the table.
+// remove deletes the table. `fwmarkctl -h` explains every command; a flag
+// that belongs to another command is refused, not ignored.
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,18 +39,69 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage: fwmarkctl COMMAND [flags]
+const usage = `usage: fwmarkctl COMMAND [flags]   (fwmarkctl -h: every command explained)
 commands:
-  render -f FILE [--format iptables|iptables-restore|firewalld|firewalld-direct|nft] [--permanent] [--zone ZONE]
+  render -f FILE [--format iptables|iptables-restore|firewalld|firewalld-direct|nft] [--permanent] [--zone ZONE] [--table NAME]
   check  -f FILE
-  apply  -f FILE
-  show   [-table NAME]
-  remove [-table NAME]
+  apply  -f FILE [--table NAME]
+  show   [--table NAME]
+  remove [--table NAME]
   router [--family ipv4|ipv6|both] [--nonlocal-bind] [--dry-run]
   realserver --method sysctl|arp|redirect --vip ADDR[,ADDR] [--iface IF] [--real-ip ADDR]
-             [--service tcp:80,...] [--render shell|firewalld|nft|sysctl-conf] [--remove]
-  local --marks 80,21 --route-table 100 [--family ipv4|ipv6|both] [--render shell]
+             [--service tcp:80,...] [--table NAME] [--render shell|firewalld|nft|sysctl-conf] [--permanent] [--zone ZONE] [--remove]
+  local --marks 80,21 [--route-table 100] [--family ipv4|ipv6|both] [--render shell]
 `
+
+const help = `fwmarkctl manages the firewall marks that group traffic into IPVS
+firewall-mark services, and the host settings around an IPVS director and
+its real servers. The marks come from a small config file (FILE, - for
+standard input):
+
+	table lvskit                                  # optional nftables table name
+	mark 80 tcp 192.168.76.24/32 80,443           # mark MARK PROTOCOL DESTINATION PORTS
+	mark 21 tcp 192.168.76.24 21,10000-20000      # PORTS: all, or ports and FROM-TO ranges
+
+Commands:
+  render   print the marks of FILE for another tool, without changing the
+           host: --format nft (default), iptables, iptables-restore,
+           firewalld (rich rules) or firewalld-direct; --permanent and
+           --zone shape the firewall-cmd lines; --table names the nft table.
+  check    parse and validate FILE; print how many rules it holds.
+  apply    install the marks of FILE into lvskit's own nftables table (inet,
+           prerouting), replacing only that table in one transaction;
+           --table overrides the file's table name.
+  show     print the installed marks with their packet and byte counters.
+  remove   delete lvskit's table; other tables are untouched.
+  router   prepare a director: enable IP forwarding (--family ipv4, ipv6 or
+           both), with --nonlocal-bind also non-local binds; --dry-run only
+           prints the current values.
+  realserver
+           prepare a Direct Routing real server for --vip addresses:
+           --method sysctl (arp_ignore/arp_announce on --iface and the VIPs
+           on lo), arp (nft ARP filtering; needs --real-ip) or redirect (nft
+           redirect of --service PROTO:PORT to the local stack); --render
+           shell, firewalld, nft or sysctl-conf prints instead of applying;
+           --remove deletes lvskit's real-server table; --table names it.
+  local    deliver --marks to local sockets (policy rules to --route-table
+           with a local default route), for --family; --render shell prints
+           the ip commands instead.
+
+Every command refuses flags that belong to another. Exit status: 0 on
+success, 1 when the command fails, 2 for a bad command line.
+`
+
+// commandFlags lists the flags each command reads; any other flag is
+// refused rather than ignored.
+var commandFlags = map[string][]string{
+	"render":     {"f", "format", "permanent", "zone", "table"},
+	"check":      {"f"},
+	"apply":      {"f", "table"},
+	"show":       {"table"},
+	"remove":     {"table"},
+	"router":     {"family", "nonlocal-bind", "dry-run"},
+	"realserver": {"method", "vip", "iface", "real-ip", "service", "render", "remove", "table", "permanent", "zone"},
+	"local":      {"marks", "route-table", "family", "render"},
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -56,8 +109,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd := args[0]
+	switch cmd {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, help)
+		return 0
+	}
+	allowed, known := commandFlags[cmd]
+	if !known {
+		fmt.Fprintf(stderr, "fwmarkctl: %v: unknown command %q\n%s", errUsage, cmd, usage)
+		return 2
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {} // -h prints the full help below; errors print themselves
 	file := fs.String("f", "", "config `file` (- for stdin)")
 	format := fs.String("format", "nft", "render format: iptables, iptables-restore, firewalld, firewalld-direct or nft")
 	permanent := fs.Bool("permanent", false, "firewalld: add --permanent and a final --reload")
@@ -77,6 +141,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.marks, "marks", "", "local: marks to deliver locally, comma separated")
 	fs.IntVar(&o.routeTable, "route-table", 100, "local: routing table for the local routes")
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, help)
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fwmarkctl %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return 2
+	}
+	var stray []string
+	fs.Visit(func(f *flag.Flag) {
+		if !slices.Contains(allowed, f.Name) {
+			stray = append(stray, "-"+f.Name)
+		}
+	})
+	if len(stray) > 0 {
+		fmt.Fprintf(stderr, "fwmarkctl %s: %s not supported by this command\n%s", cmd, strings.Join(stray, ", "), usage)
 		return 2
 	}
 	o.file, o.format, o.permanent, o.zone, o.table = *file, *format, *permanent, *zone, *table
@@ -113,17 +195,19 @@ func (o options) config() (*fwmark.Config, error) {
 	if o.file == "" {
 		return nil, fmt.Errorf("%w: -f FILE is required", errUsage)
 	}
-	var r io.Reader = os.Stdin
-	name := "<stdin>"
-	if o.file != "-" {
-		f, err := os.Open(o.file)
-		if err != nil {
-			return nil, err
+	var (
+		c   *fwmark.Config
+		err error
+	)
+	if o.file == "-" {
+		data, rerr := io.ReadAll(io.LimitReader(os.Stdin, 16<<20))
+		if rerr != nil {
+			return nil, rerr
 		}
-		defer f.Close()
-		r, name = f, o.file
+		c, err = fwmark.Parse("<stdin>", data)
+	} else {
+		c, err = fwmark.ParseFile(o.file)
 	}
-	c, err := fwmark.Parse(r, name)
 	if err != nil {
 		return nil, err
 	}
@@ -153,10 +237,11 @@ func dispatch(ctx context.Context, cmd string, o options, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		t, err := fwmark.NewTable(fwmark.TableOptions{Name: c.Table})
+		t, err := fwmark.NewTable(&fwmark.TableConfig{Name: c.Table})
 		if err != nil {
 			return err
 		}
+		defer t.Close()
 		changed, err := t.Apply(ctx, c.Rules)
 		if err != nil {
 			return err
@@ -168,10 +253,11 @@ func dispatch(ctx context.Context, cmd string, o options, w io.Writer) error {
 		}
 		return nil
 	case "show", "remove":
-		t, err := fwmark.NewTable(fwmark.TableOptions{Name: o.table})
+		t, err := fwmark.NewTable(&fwmark.TableConfig{Name: o.table})
 		if err != nil {
 			return err
 		}
+		defer t.Close()
 		if cmd == "remove" {
 			changed, err := t.Remove(ctx)
 			if err == nil && changed {
@@ -232,7 +318,7 @@ func local(ctx context.Context, o options, w io.Writer) error {
 	}
 	switch o.renderDR {
 	case "":
-		cs, err := ld.Apply(ctx, 0)
+		cs, err := ld.Apply(ctx, "")
 		return printChanges(w, cs, err)
 	case "shell":
 		lines, err := ld.Commands()
@@ -347,18 +433,18 @@ func realServer(ctx context.Context, o options, w io.Writer) error {
 	switch o.renderDR {
 	case "":
 		if o.remove {
-			removed, err := rs.Remove(ctx, 0)
+			removed, err := rs.Remove(ctx, "")
 			if err == nil {
 				fmt.Fprintf(w, "removed: %v\n", removed)
 			}
 			return err
 		}
-		cs, err := rs.Apply(ctx, 0)
+		cs, err := rs.Apply(ctx, "")
 		return printChanges(w, cs, err)
 	case "shell":
 		lines, err = rs.Commands()
 	case "firewalld":
-		lines, err = rs.Firewalld(fwmark.FirewalldOptions{Zone: o.zone, Permanent: o.permanent})
+		lines, err = rs.Firewalld(&fwmark.FirewalldConfig{Zone: o.zone, Permanent: o.permanent})
 	case "nft":
 		var s string
 		s, err = rs.NftText()
@@ -372,7 +458,7 @@ func realServer(ctx context.Context, o options, w io.Writer) error {
 }
 
 func render(w io.Writer, c *fwmark.Config, o options) error {
-	fo := fwmark.FirewalldOptions{Zone: o.zone, Permanent: o.permanent}
+	fo := &fwmark.FirewalldConfig{Zone: o.zone, Permanent: o.permanent}
 	var lines []string
 	var err error
 	switch o.format {

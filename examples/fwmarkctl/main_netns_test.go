@@ -62,7 +62,7 @@ func TestRouterAndRealServer(t *testing.T) {
 		{[]string{"realserver", "--method", "sysctl", "--vip", "10.0.0.100", "--iface", "lo"}, "address lo 10.0.0.100/32: (none) -> present\nsysctl net/ipv4/conf/lo/arp_ignore: 0 -> 1\nsysctl net/ipv4/conf/lo/arp_announce: 0 -> 2\n"},
 		{[]string{"realserver", "--method", "redirect", "--vip", "10.0.0.100", "--service", "tcp:80"}, "nft table inet lvskit_dr: (none) -> 1 rules\n"},
 		{[]string{"realserver", "--method", "redirect", "--vip", "10.0.0.100", "--service", "tcp:80", "--remove"}, "removed: true\n"},
-		{[]string{"local", "--marks", "90", "--route-table", "90", "--family", "ipv4"}, "rule ipv4 fwmark 90 lookup 90 priority 100: (none) -> present\nroute local 0.0.0.0/0 dev lo table 90: (none) -> present\n"},
+		{[]string{"local", "--marks", "90", "--route-table", "90", "--family", "ipv4"}, "rule IPv4 fwmark 90 lookup 90 priority 100: (none) -> present\nroute local 0.0.0.0/0 dev lo table 90: (none) -> present\n"},
 		{[]string{"local", "--marks", "90", "--route-table", "90", "--family", "ipv4"}, "nothing to change\n"},
 	}
 	for _, s := range steps {

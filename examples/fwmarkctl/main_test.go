@@ -76,3 +76,40 @@ func TestLocalRender(t *testing.T) {
 		t.Errorf("mark 0: %d %q", code, errs)
 	}
 }
+
+// TestHelpExplainsEveryCommand: -h (and CMD -h) prints the help on stdout
+// and exits 0, explaining every command and every flag.
+func TestHelpExplainsEveryCommand(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"apply", "-h"}} {
+		code, out, errs := runCLI(args...)
+		if code != 0 || errs != "" {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, errs)
+		}
+		for cmd, flags := range commandFlags {
+			if !strings.Contains(out, "\n  "+cmd+" ") && !strings.Contains(out, "\n  "+cmd+"\n") {
+				t.Errorf("%v: help does not explain %s", args, cmd)
+			}
+			for _, f := range flags {
+				if f != "f" && !strings.Contains(out, "--"+f) {
+					t.Errorf("%v: help does not explain --%s of %s", args, f, cmd)
+				}
+			}
+		}
+	}
+}
+
+// TestFlagsOfAnotherCommandAreRefused: nothing is silently ignored.
+func TestFlagsOfAnotherCommandAreRefused(t *testing.T) {
+	code, _, errs := runCLI("render", "-f", "testdata/seed.conf", "--family", "ipv6")
+	if code != 2 || !strings.Contains(errs, "-family not supported by this command") {
+		t.Errorf("render --family: exit %d, stderr %q", code, errs)
+	}
+	code, _, errs = runCLI("check", "-f", "testdata/seed.conf", "extra")
+	if code != 2 || !strings.Contains(errs, `unexpected argument "extra"`) {
+		t.Errorf("check extra: exit %d, stderr %q", code, errs)
+	}
+	code, _, errs = runCLI("bogus")
+	if code != 2 || !strings.Contains(errs, `unknown command "bogus"`) {
+		t.Errorf("bogus: exit %d, stderr %q", code, errs)
+	}
+}

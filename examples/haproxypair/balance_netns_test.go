@@ -79,7 +79,7 @@ func TestBalancing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, err := sched.NewHAProxy(b, model)
+			h, err := sched.NewHAProxy(b, model, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,16 +21,37 @@ type command struct {
 	dstPort bool // -r named a port
 
 	numeric, conn, timeout, daemon bool
-	list                           ipvs.ListOptions
+	list                           listOptions
 
 	timeouts ipvs.Timeouts
 	d        ipvs.Daemon
 
 	tunOpt  bool
 	tunOpts []string // tunnel options given, for ipvsadm's per-type checks
+	seen    map[string]bool
+}
+
+// optName is ipvsadm's name of an option in "multiple ... options"
+// errors; options not listed may repeat.
+var optName = map[string]string{
+	"tcp-service": "service-address", "udp-service": "service-address",
+	"sctp-service": "service-address", "fwmark-service": "service-address",
+	"gatewaying": "forwarding-method", "ipip": "forwarding-method", "masquerading": "forwarding-method",
+	"scheduler": "scheduler", "persistent": "persistent", "netmask": "netmask",
+	"real-server": "real-server", "weight": "weight", "u-threshold": "u-threshold",
+	"l-threshold": "l-threshold", "mcast-interface": "mcast-interface", "syncid": "syncid",
+	"pe": "pe", "sched-flags": "sched-flags", "ops": "ops",
 }
 
 var errUsage = errors.New("usage")
+
+// cmdLongName names the commands as ipvsadm's errors do.
+var cmdLongName = map[string]string{
+	"A": "add-service", "E": "edit-service", "D": "delete-service", "C": "flush",
+	"R": "restore", "S": "save", "a": "add-server", "e": "edit-server",
+	"d": "delete-server", "L": "list", "Z": "zero", "h": "help", "v": "version",
+	"set": "set", "start-daemon": "start-daemon", "stop-daemon": "stop-daemon",
+}
 
 // longArg lists long options that take an argument.
 var longArg = map[string]bool{
@@ -51,7 +72,7 @@ var shortLong = map[byte]string{
 	's': "scheduler", 'p': "persistent", 'M': "netmask", 'r': "real-server",
 	'g': "gatewaying", 'i': "ipip", 'm': "masquerading", 'w': "weight",
 	'x': "u-threshold", 'y': "l-threshold", 'n': "numeric", 'c': "connection",
-	'o': "ops", 'b': "sched-flags",
+	'o': "ops", 'b': "sched-flags", 'X': "exact",
 }
 
 // parseArgs parses ipvsadm's command line.
@@ -65,16 +86,19 @@ func parseArgs(args []string) (*command, error) {
 		setArgs    []string
 		schedFlags string
 	)
+	var spelled string // the option being applied, as written
 	set := func(cmd string) error {
-		if c.cmd != "" && c.cmd != cmd {
-			return fmt.Errorf("multiple commands specified")
+		if c.cmd != "" {
+			// ipvsadm's words for a second command.
+			return usagef("invalid option `%s'", spelled)
 		}
 		c.cmd = cmd
 		return nil
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		var opts []string // long names
+		var opts []string   // long names
+		var spells []string // the same, as written
 		var inline string
 		hasInline := false
 		switch {
@@ -84,13 +108,15 @@ func parseArgs(args []string) (*command, error) {
 				name, inline, hasInline = name[:k], name[k+1:], true
 			}
 			opts = []string{name}
+			spells = []string{"--" + name}
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			for j := 1; j < len(a); j++ {
 				long, ok := shortLong[a[j]]
 				if !ok {
-					return nil, fmt.Errorf("invalid option `-%c'", a[j])
+					return nil, &unknownOptionError{"-" + string(a[j])}
 				}
 				opts = append(opts, long)
+				spells = append(spells, "-"+string(a[j]))
 				if longArg[long] || long == "persistent" {
 					if j+1 < len(a) {
 						inline, hasInline = a[j+1:], true
@@ -105,7 +131,8 @@ func parseArgs(args []string) (*command, error) {
 			}
 			return nil, fmt.Errorf("unexpected argument %s", a)
 		}
-		for _, o := range opts {
+		for k, o := range opts {
+			spelled = spells[k]
 			var arg string
 			if longArg[o] {
 				if hasInline {
@@ -114,7 +141,7 @@ func parseArgs(args []string) (*command, error) {
 					i++
 					arg = args[i]
 				} else {
-					return nil, fmt.Errorf("option --%s needs an argument", o)
+					return nil, &exitError{exitCommand, spelled + ": missing argument"}
 				}
 			}
 			if err := c.apply(o, arg, &fwmarkV6, &timeoutSet, &schedFlags, set, func() (string, bool) {
@@ -133,11 +160,15 @@ func parseArgs(args []string) (*command, error) {
 		}
 	}
 	if c.cmd == "" {
-		if c.numeric || c.list != (ipvs.ListOptions{}) || c.haveSvc {
+		if c.numeric || c.list != (listOptions{}) {
 			c.cmd = "L"
 		} else {
-			return nil, errUsage
+			// Options without a command: ipvsadm points to its help.
+			return nil, errUnknownOption
 		}
+	}
+	if c.numeric && c.cmd != "L" && c.cmd != "S" {
+		return nil, usagef("Illegal 'numeric' option with the '%s' command", cmdLongName[c.cmd])
 	}
 	if fwmarkV6 {
 		if c.svc.FWMark == 0 {
@@ -167,7 +198,7 @@ func parseArgs(args []string) (*command, error) {
 			c.dst.Addr = netip.AddrPortFrom(c.dst.Addr.Addr(), port)
 		}
 		if c.tunOpt && c.dst.Forward != ipvs.Tunnel {
-			return nil, fmt.Errorf("Tunnel options conflict with forward method")
+			return nil, usagef("Tunnel options conflict with forward method")
 		}
 		if err := checkTunnelOptions(c.dst.TunnelType, c.tunOpts); err != nil {
 			return nil, err
@@ -175,7 +206,7 @@ func parseArgs(args []string) (*command, error) {
 	}
 	if c.cmd == "set" {
 		if len(setArgs) != 3 {
-			return nil, fmt.Errorf("--set needs tcp tcpfin udp")
+			return nil, usagef("--set option requires 3 timeout values")
 		}
 		var v [3]time.Duration
 		for k, s := range setArgs {
@@ -209,6 +240,15 @@ func (c *command) apply(o, arg string, fwmarkV6, timeoutSet *bool, schedFlags *s
 			return 0, fmt.Errorf("illegal %s specified", what)
 		}
 		return uint32(n), nil
+	}
+	if name, ok := optName[o]; ok {
+		if c.seen[name] {
+			return usagef("multiple '%s' options specified", name)
+		}
+		if c.seen == nil {
+			c.seen = map[string]bool{}
+		}
+		c.seen[name] = true
 	}
 	var err error
 	switch o {
@@ -254,7 +294,9 @@ func (c *command) apply(o, arg string, fwmarkV6, timeoutSet *bool, schedFlags *s
 	case "tcp-service", "udp-service", "sctp-service":
 		c.haveSvc = true
 		c.svc.Protocol = map[string]ipvs.Protocol{"tcp-service": ipvs.TCP, "udp-service": ipvs.UDP, "sctp-service": ipvs.SCTP}[o]
-		c.svc.Addr, _, err = parseAddrPort(arg)
+		if c.svc.Addr, _, err = parseAddrPort(arg); err != nil {
+			err = errors.New("illegal virtual server address[:port] specified")
+		}
 	case "fwmark-service":
 		c.haveSvc = true
 		var n uint32
@@ -287,7 +329,9 @@ func (c *command) apply(o, arg string, fwmarkV6, timeoutSet *bool, schedFlags *s
 		*schedFlags = arg
 	case "real-server":
 		c.haveDst = true
-		c.dst.Addr, c.dstPort, err = parseAddrPort(arg)
+		if c.dst.Addr, c.dstPort, err = parseAddrPort(arg); err != nil {
+			err = errors.New("illegal real server address[:port] specified")
+		}
 	case "gatewaying":
 		c.dst.Forward = ipvs.Route
 	case "ipip":
@@ -344,19 +388,19 @@ func (c *command) apply(o, arg string, fwmarkV6, timeoutSet *bool, schedFlags *s
 	case "daemon":
 		c.daemon = true
 	case "stats":
-		c.list.Stats = true
+		c.list.stats = true
 	case "rate":
-		c.list.Rate = true
+		c.list.rate = true
 	case "thresholds":
-		c.list.Thresholds = true
+		c.list.thresholds = true
 	case "persistent-conn":
-		c.list.PersistentConn = true
+		c.list.persistentConn = true
 	case "tun-info":
-		c.list.TunnelInfo = true
+		c.list.tunnelInfo = true
 	case "exact":
-		c.list.Exact = true
+		c.list.exact = true
 	case "nosort":
-		c.list.NoSort = true
+		c.list.noSort = true
 	case "sort":
 	case "mcast-interface":
 		c.d.Interface = arg
@@ -377,10 +421,20 @@ func (c *command) apply(o, arg string, fwmarkV6, timeoutSet *bool, schedFlags *s
 		n, err = strconv.ParseUint(arg, 10, 8)
 		c.d.TTL = uint8(n)
 	default:
-		return fmt.Errorf("invalid option `--%s'", o)
+		return &unknownOptionError{"--" + o}
 	}
 	if err != nil {
-		return fmt.Errorf("--%s %s: %w", o, arg, err)
+		// ipvsadm's own words where it has them, else its pattern.
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		for _, w := range []string{"illegal ", "invalid ", "incompatible ", "multiple "} {
+			if strings.HasPrefix(err.Error(), w) {
+				return err
+			}
+		}
+		return fmt.Errorf("illegal %s specified", o)
 	}
 	return nil
 }
@@ -454,19 +508,19 @@ func checkTunnelOptions(t ipvs.TunnelType, opts []string) error {
 			illegal = o == "tun-port" || o == "tun-remcsum"
 		}
 		if illegal {
-			return fmt.Errorf("Illegal '%s' option with the '%s' tunnel type", o, name)
+			return usagef("Illegal '%s' option with the '%s' tunnel type", o, name)
 		}
 		if o == "tun-port" {
 			port = true
 			continue
 		}
 		if csum != "" {
-			return fmt.Errorf("The option '%s' conflicts with the '%s' option in the '%s' tunnel type", o, csum, name)
+			return usagef("The option '%s' conflicts with the '%s' option in the '%s' tunnel type", o, csum, name)
 		}
 		csum = o
 	}
 	if t == ipvs.TunnelGUE && !port {
-		return fmt.Errorf("You need to supply the 'tun-port' option for the 'gue' tunnel type")
+		return usagef("You need to supply the 'tun-port' option for the 'gue' tunnel type")
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func TestParseArgs(t *testing.T) {
 	}
 
 	c, err = parseArgs([]string{"-Ln", "--stats", "--exact"})
-	if err != nil || c.cmd != "L" || !c.numeric || !c.list.Stats || !c.list.Exact {
+	if err != nil || c.cmd != "L" || !c.numeric || !c.list.stats || !c.list.exact {
 		t.Errorf("-Ln: %+v, %v", c, err)
 	}
 	c, err = parseArgs([]string{"-A", "-t", "10.0.0.1:80", "-s", "sh", "-b", "sh-fallback,sh-port"})

@@ -5,7 +5,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"os/exec"
 	"strings"
@@ -29,8 +31,39 @@ func theirs(args ...string) (string, error) {
 // ours runs this program's main logic in-process.
 func ours(args ...string) (string, error) {
 	var out bytes.Buffer
-	err := run(context.Background(), args, strings.NewReader(""), &out)
+	err := run(context.Background(), args, strings.NewReader(""), &out, io.Discard)
 	return out.String(), err
+}
+
+// result is what a run of either tool shows a user.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// theirsCLI runs the real ipvsadm with stdin.
+func theirsCLI(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command("ipvsadm", args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	code := 0
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("ipvsadm %s: %v", strings.Join(args, " "), err)
+		}
+		code = ee.ExitCode()
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// oursCLI runs this program's command line in-process, as main does.
+func oursCLI(stdin string, args ...string) result {
+	var out, errb bytes.Buffer
+	code := cli(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return result{out.String(), errb.String(), code}
 }
 
 func flush(t *testing.T) {
@@ -132,7 +165,7 @@ func TestVMCLIListingsMatchIpvsadm(t *testing.T) {
 	saved := mustTheirs(t, "-S", "-n")
 	flush(t)
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-R"}, strings.NewReader(saved), &out); err != nil {
+	if err := run(context.Background(), []string{"-R"}, strings.NewReader(saved), &out, io.Discard); err != nil {
 		t.Fatalf("ours -R: %v", err)
 	}
 	if got := mustTheirs(t, "-S", "-n"); got != saved {
@@ -275,12 +308,11 @@ func TestVMCLIRandomSequences(t *testing.T) {
 	rng := rand.New(rand.NewSource(20261125))
 	const steps = 40
 	cmds := make([][]string, steps)
-	okTheirs := make([]bool, steps)
+	results := make([]result, steps)
 	saves := make([]string, steps)
 	for i := range cmds {
 		cmds[i] = randomCommand(rng)
-		_, err := theirs(cmds[i]...)
-		okTheirs[i] = err == nil
+		results[i] = theirsCLI(t, "", cmds[i]...)
 		step := fmt.Sprintf("step %d (ipvsadm %s)", i, strings.Join(cmds[i], " "))
 		if i%10 == 9 {
 			compareListings(t, step)
@@ -290,13 +322,101 @@ func TestVMCLIRandomSequences(t *testing.T) {
 		saves[i] = mustTheirs(t, "-S", "-n")
 	}
 	flush(t)
+	failed := 0
 	for i, c := range cmds {
-		_, err := ours(c...)
-		if (err == nil) != okTheirs[i] {
-			t.Fatalf("step %d: %s: ours err=%v, ipvsadm ok=%v", i, strings.Join(c, " "), err, okTheirs[i])
+		// The same exit status and the same error text as ipvsadm.
+		got := oursCLI("", c...)
+		if got != results[i] {
+			t.Fatalf("step %d: %s: ours %+v, ipvsadm %+v", i, strings.Join(c, " "), got, results[i])
+		}
+		if got.code != 0 {
+			failed++
 		}
 		if got := mustTheirs(t, "-S", "-n"); got != saves[i] {
 			t.Fatalf("step %d: after ours %s, ipvsadm -S -n shows\n%s\nwant\n%s", i, strings.Join(c, " "), got, saves[i])
+		}
+	}
+	if failed == 0 {
+		t.Error("no step failed: the sequence compares no error texts")
+	}
+	t.Logf("%d of %d steps failed alike (text and status)", failed, steps)
+}
+
+// errorCases are command lines ipvsadm refuses, in order over one state,
+// with -R input after a "<" argument: each shows an error text and status.
+var errorCases = [][]string{
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.1"},
+	{"-A", "-t", "10.0.0.1:80"},
+	{"-A", "-t", "10.0.0.1:80"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.1"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.1"},
+	{"-e", "-t", "10.0.0.1:80", "-r", "10.1.0.9"},
+	{"-d", "-t", "10.0.0.1:80", "-r", "10.1.0.9"},
+	{"-e", "-t", "10.0.0.9:80", "-r", "10.1.0.9"},
+	{"-d", "-t", "10.0.0.9:80", "-r", "10.1.0.9"},
+	{"-E", "-t", "10.0.0.9:80"},
+	{"-D", "-t", "10.0.0.9:80"},
+	{"-Z", "-t", "10.0.0.9:80"},
+	{"-L", "-n", "-t", "10.0.0.9:80"},
+	{"-A", "-t", "10.0.0.2:80", "-s", "bogus"},
+	{"-E", "-t", "10.0.0.1:80", "-s", "bogus"},
+	{"-A", "-t", "10.0.0.3:80", "--pe", "bogus"},
+	{"-a", "-t", "10.0.0.1:80"},
+	{"-A"},
+	{"-Q"},
+	{"--bogus"},
+	{"-A", "-t", "10.0.0.1"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.2", "-x", "5", "-y", "9"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "224.0.0.5"},
+	{"--stop-daemon", "master"},
+	{"-a", "-t", "[2001:db8::1]:80", "-r", "10.1.0.1"},
+	{"-A", "-f", "0"},
+	{"-A", "-t", "10.0.0.5:80", "-b", "bogus"},
+	{"-C", "-n"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.3", "-m", "-g"},
+	{"--set", "1", "2"},
+	{"-A", "-t", "10.0.0.1:80", "-t", "10.0.0.2:80"},
+	{"-a", "-f", "99", "-r", "10.1.0.1"},
+	{"-D", "-f", "99"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.7", "-i", "--tun-type", "gue"},
+	{"-A", "-t", "10.0.0.30:80", "-A"},
+	{"-s", "rr"},
+	{"-a", "-t", "10.0.0.1:80", "-r", "10.1.0.8", "-w"},
+	{"-R", "<-A -t 10.0.0.1:80\n-A -t 10.0.0.7:80\n"},
+	{"-R", "<-a -t 10.0.0.9:80 -r 10.1.0.1\n-A -t 10.0.0.8:80\n"},
+	{"-R", "<-A -t 10.0.0.10:80 -Q\n-A -t 10.0.0.11:80\n"},
+	{"-R", "<-A -t 10.0.0.12\n-A -t 10.0.0.13:80\n"},
+}
+
+// TestVMCLIErrorsMatchIpvsadm runs errorCases with the real ipvsadm, then
+// with ours from the same empty state: every step must print the same
+// text on stdout and stderr and exit with the same status, and leave the
+// same state.
+func TestVMCLIErrorsMatchIpvsadm(t *testing.T) {
+	testenv.NeedVM(t)
+	split := func(c []string) (string, []string) {
+		if len(c) == 2 && strings.HasPrefix(c[1], "<") {
+			return c[1][1:], c[:1]
+		}
+		return "", c
+	}
+	flush(t)
+	t.Cleanup(func() { theirs("-C") })
+	want := make([]result, len(errorCases))
+	saves := make([]string, len(errorCases))
+	for i, c := range errorCases {
+		in, args := split(c)
+		want[i] = theirsCLI(t, in, args...)
+		saves[i] = mustTheirs(t, "-S", "-n")
+	}
+	flush(t)
+	for i, c := range errorCases {
+		in, args := split(c)
+		if got := oursCLI(in, args...); got != want[i] {
+			t.Errorf("ipvsadm %s:\n ours    %+v\n ipvsadm %+v", strings.Join(c, " "), got, want[i])
+		}
+		if got := mustTheirs(t, "-S", "-n"); got != saves[i] {
+			t.Fatalf("after ours %s, ipvsadm -S -n shows\n%s\nwant\n%s", strings.Join(c, " "), got, saves[i])
 		}
 	}
 }

@@ -101,14 +101,14 @@ func BenchmarkRouter10k(b *testing.B) {
 	b.Run("HealthChange", func(b *testing.B) {
 		ops := &nullOps{}
 		ap := ipvs.NewApplier(ops)
-		if _, err := ap.Apply(context.Background(), r.desired()); err != nil {
+		if _, err := ap.Apply(context.Background(), r.desired(), nil); err != nil {
 			b.Fatal(err)
 		}
 		id := p.Services[n/2].Reals[0].Checks[0].ID
 		b.ReportAllocs()
 		for b.Loop() {
 			r.down[id] = !r.down[id]
-			ch, err := ap.Apply(context.Background(), r.desired())
+			ch, err := ap.Apply(context.Background(), r.desired(), nil)
 			if err != nil || ch.Len() != 1 {
 				b.Fatalf("%d changes, %v", ch.Len(), err)
 			}

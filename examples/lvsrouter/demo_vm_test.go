@@ -205,7 +205,7 @@ func TestVMDemo(t *testing.T) {
 // namespace, how many destinations the virtual service has.
 func ipvsDests(t *testing.T, ns *netns.NS, want int) {
 	t.Helper()
-	c, err := ipvs.Dial(t.Context(), ipvs.NetNSPath(ns.Path()))
+	c, err := ipvs.Dial(t.Context(), &ipvs.Config{NetNS: ns.Path()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestVMReload(t *testing.T) {
 			t.Logf("router log:\n%s", p.Output())
 		}
 	})
-	c, err := ipvs.Dial(t.Context(), ipvs.NetNSPath(lb.Path()))
+	c, err := ipvs.Dial(t.Context(), &ipvs.Config{NetNS: lb.Path()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -467,7 +467,7 @@ func (r *Router) apply(ctx context.Context) error {
 		if len(want) == 0 && len(r.managed) == 0 {
 			return nil
 		}
-		c, err := ipvs.Dial(ctx)
+		c, err := ipvs.Dial(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("ipvs: %w", err)
 		}
@@ -479,7 +479,7 @@ func (r *Router) apply(ctx context.Context) error {
 		wanted[k] = true
 		r.managed[k] = true
 	}
-	ch, err := r.applier.Apply(ctx, want, ipvs.Managed(func(k ipvs.ServiceKey) bool { return r.managed[k] }))
+	ch, err := r.applier.Apply(ctx, want, &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }})
 	if err != nil {
 		return fmt.Errorf("ipvs apply: %w", err)
 	}
@@ -546,7 +546,7 @@ func (r *Router) close() {
 	if r.applier != nil && !r.KeepIPVS && len(r.managed) > 0 {
 		// keepalived removes its IPVS topology on stop unless told not to.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		ch, err := r.applier.Apply(ctx, nil, ipvs.Managed(func(k ipvs.ServiceKey) bool { return r.managed[k] }))
+		ch, err := r.applier.Apply(ctx, nil, &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }})
 		cancel()
 		if err != nil {
 			r.log.Error("ipvs release", "err", err)

@@ -70,3 +70,14 @@ func Missing(t testing.TB, format string, args ...any) {
 	t.Helper()
 	missing(t, format, args...)
 }
+
+// SkipUnlessHelper skips a test that exists only to run as a child process
+// of another test or benchmark (parent), which sets the environment
+// variable env to "1" for it. Such a skip is not a missing requirement, so
+// it does not fail under CI.
+func SkipUnlessHelper(t testing.TB, env, parent string) {
+	t.Helper()
+	if os.Getenv(env) != "1" {
+		t.Skipf("skipping: helper process of %s (runs when %s=1)", parent, env)
+	}
+}

@@ -12,3 +12,25 @@ func TestCI(t *testing.T) {
 		t.Fatal("empty CI treated as CI")
 	}
 }
+
+func TestSkipUnlessHelperRunsOnlyAsChild(t *testing.T) {
+	t.Setenv("CI", "true")
+	t.Setenv("LVSKIT_TESTENV_HELPER", "1")
+	ran := false
+	t.Run("child", func(t *testing.T) {
+		SkipUnlessHelper(t, "LVSKIT_TESTENV_HELPER", "TestSkipUnlessHelperRunsOnlyAsChild")
+		ran = true
+	})
+	if !ran {
+		t.Fatal("helper skipped although its variable is set")
+	}
+	t.Setenv("LVSKIT_TESTENV_HELPER", "")
+	t.Run("skipped", func(t *testing.T) {
+		defer func() {
+			if !t.Skipped() {
+				t.Error("helper ran without its variable (or failed under CI)")
+			}
+		}()
+		SkipUnlessHelper(t, "LVSKIT_TESTENV_HELPER", "TestSkipUnlessHelperRunsOnlyAsChild")
+	})
+}

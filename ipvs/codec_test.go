@@ -93,7 +93,7 @@ func TestServiceLegacyStatsOnly(t *testing.T) {
 	ae := netlink.NewAttributeEncoder()
 	encodeService(ae, &s)
 	kernelStats(ae, svcAttrStats, Stats{Conns: 5, InBytes: 1 << 35}, false)
-	b, _ := ae.Encode()
+	b := mustEncode(t, ae)
 	got, err := DecodeService(b)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestDestinationFamilyFromService(t *testing.T) {
 	ae := netlink.NewAttributeEncoder()
 	ae.Bytes(destAttrAddr, addr16(netip.MustParseAddr("2001:db8::5")))
 	ae.Bytes(destAttrPort, be16(80))
-	b, _ := ae.Encode()
+	b := mustEncode(t, ae)
 	d, err := DecodeDestination(b, IPv6)
 	if err != nil {
 		t.Fatal(err)
@@ -156,27 +156,27 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 			ae := netlink.NewAttributeEncoder()
 			ae.Uint16(svcAttrAF, uint16(IPv4))
 			ae.Bytes(svcAttrPort, []byte{1})
-			b, _ := ae.Encode()
+			b := mustEncode(t, ae)
 			return b
 		}, "service.port: length 1, want 2"},
 		{"bad addr", func() []byte {
 			ae := netlink.NewAttributeEncoder()
 			ae.Bytes(svcAttrAddr, []byte{1, 2, 3})
-			b, _ := ae.Encode()
+			b := mustEncode(t, ae)
 			return b
 		}, "service.addr: length 3"},
 		{"unknown attribute", func() []byte {
 			ae := netlink.NewAttributeEncoder()
 			ae.Uint16(svcAttrAF, uint16(IPv4))
 			ae.Uint32(99, 1)
-			b, _ := ae.Encode()
+			b := mustEncode(t, ae)
 			return b
 		}, "unknown attribute type 99"},
 		{"truncated", func() []byte { return good[:len(good)-3] }, "service"},
 		{"no family", func() []byte {
 			ae := netlink.NewAttributeEncoder()
 			ae.Uint32(svcAttrFWMark, 1)
-			b, _ := ae.Encode()
+			b := mustEncode(t, ae)
 			return b
 		}, "service.af"},
 		{"bad stats", func() []byte {
@@ -186,7 +186,7 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 				n.Uint32(statsAttrConns, 1)
 				return nil
 			})
-			b, _ := ae.Encode()
+			b := mustEncode(t, ae)
 			return b
 		}, "service.stats64.conns: length 4, want 8"},
 	}
@@ -224,8 +224,11 @@ func TestEncodeServiceNetmask(t *testing.T) {
 	} {
 		ae := netlink.NewAttributeEncoder()
 		encodeService(ae, &c.s)
-		b, _ := ae.Encode()
-		ad, _ := netlink.NewAttributeDecoder(b)
+		b := mustEncode(t, ae)
+		ad, err := netlink.NewAttributeDecoder(b)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var got []byte
 		for ad.Next() {
 			if ad.Type() == svcAttrNetmask {
@@ -251,7 +254,7 @@ func TestDecodeDaemonInfoTimeouts(t *testing.T) {
 		n.Bytes(daemonAttrMcastGroup, g[:])
 		return nil
 	})
-	b, _ := ae.Encode()
+	b := mustEncode(t, ae)
 	d, err := decodeDaemonMsg(b)
 	if err != nil {
 		t.Fatal(err)
@@ -272,13 +275,16 @@ func TestDecodeDaemonInfoTimeouts(t *testing.T) {
 	ae = netlink.NewAttributeEncoder()
 	ae.Uint32(infoAttrVersion, 0x010201)
 	ae.Uint32(infoAttrConnTabSize, 4096)
-	b, _ = ae.Encode()
+	b = mustEncode(t, ae)
 	info, err := decodeInfo(b)
 	if err != nil || info.VersionString() != "1.2.1" || info.ConnTableSize != 4096 {
 		t.Errorf("info = %+v %q, %v", info, info.VersionString(), err)
 	}
 
-	b, _ = timeoutAttrs(Timeouts{TCP: 900 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second})
+	b, err = timeoutAttrs(Timeouts{TCP: 900 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tm, err := decodeTimeouts(b)
 	if err != nil || tm != (Timeouts{TCP: 900 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second}) {
 		t.Errorf("timeouts = %+v, %v", tm, err)
@@ -359,5 +365,33 @@ func TestAppendServiceIDAttrs(t *testing.T) {
 		if s.FWMark == 0 && len(want) != serviceIDAttrsLen {
 			t.Errorf("%+v: %d bytes, serviceIDAttrsLen is %d", s, len(want), serviceIDAttrsLen)
 		}
+	}
+}
+
+// TestProtocolVocabulary pins the shared Protocol spelling: IANA numbers,
+// lower-case String, ParseProtocol in any case.
+func TestProtocolVocabulary(t *testing.T) {
+	for _, tt := range []struct {
+		p    Protocol
+		num  uint8
+		name string
+	}{{TCP, 6, "tcp"}, {UDP, 17, "udp"}, {SCTP, 132, "sctp"}} {
+		if uint8(tt.p) != tt.num || tt.p.String() != tt.name {
+			t.Errorf("%d: %q, want %d %q", tt.p, tt.p.String(), tt.num, tt.name)
+		}
+		for _, s := range []string{tt.name, strings.ToUpper(tt.name)} {
+			if p, err := ParseProtocol(s); err != nil || p != tt.p {
+				t.Errorf("ParseProtocol(%q) = %v, %v", s, p, err)
+			}
+		}
+	}
+	if _, err := ParseProtocol("icmp"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ParseProtocol(icmp) = %v, want ErrInvalid", err)
+	}
+	if IPv4 != 2 || IPv6 != 10 || IPv4.String() != "IPv4" || IPv6.String() != "IPv6" {
+		t.Error("Family vocabulary changed")
+	}
+	if got := (ServiceKey{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80")}).String(); got != "TCP 10.0.0.1:80" {
+		t.Errorf("ServiceKey.String = %q, want ipvsadm's TCP 10.0.0.1:80", got)
 	}
 }

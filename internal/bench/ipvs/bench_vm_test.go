@@ -1,6 +1,6 @@
 //go:build vm
 
-package ipvs
+package ipvsbench
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
@@ -22,6 +23,7 @@ import (
 	cfipvs "github.com/cloudflare/ipvs"
 	cfnetmask "github.com/cloudflare/ipvs/netmask"
 	"github.com/lvskit/lvskit/internal/testenv"
+	"github.com/lvskit/lvskit/ipvs"
 	mobyipvs "github.com/moby/ipvs"
 )
 
@@ -78,7 +80,7 @@ func freshIPVS(tb testing.TB) {
 }
 
 // benchRestore renders the state as an `ipvsadm -R` file.
-func benchRestore(state []Service) []byte {
+func benchRestore(state []ipvs.Service) []byte {
 	var b bytes.Buffer
 	for _, s := range state {
 		fmt.Fprintf(&b, "-A -t %s -s %s\n", s.Addr, s.Scheduler)
@@ -267,18 +269,18 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-func lvskitTool(tb testing.TB, ctx context.Context, state []Service) *benchTool {
+func lvskitTool(tb testing.TB, ctx context.Context, state []ipvs.Service) *benchTool {
 	t := &benchTool{name: "lvskit"}
-	var c *Client
+	var c *ipvs.Client
 	t.create = func() error {
 		var err error
 		if c != nil {
 			c.Close()
 		}
-		if c, err = Dial(ctx); err != nil {
+		if c, err = ipvs.Dial(ctx, nil); err != nil {
 			return err
 		}
-		_, err = c.Apply(ctx, state)
+		_, err = c.Apply(ctx, state, nil)
 		return err
 	}
 	t.dump = func() (int, error) {
@@ -299,7 +301,7 @@ func lvskitTool(tb testing.TB, ctx context.Context, state []Service) *benchTool 
 	return t
 }
 
-func ipvsadmTool(state []Service) *benchTool {
+func ipvsadmTool(state []ipvs.Service) *benchTool {
 	file := benchRestore(state)
 	return &benchTool{name: "ipvsadm", create: func() error {
 		cmd := exec.Command("ipvsadm", "-R")
@@ -324,7 +326,7 @@ func ipvsadmTool(state []Service) *benchTool {
 // resolves the IPVS family once per process, and the family number changes
 // when ip_vs is reloaded. The child is this test binary running
 // TestVMMobyHelper, which prints its own timings.
-func mobyTool(_ []Service) *benchTool {
+func mobyTool(_ []ipvs.Service) *benchTool {
 	t := &benchTool{name: "moby"}
 	var n int
 	t.create = func() error {
@@ -357,9 +359,7 @@ func mobyTool(_ []Service) *benchTool {
 // TestVMMobyHelper creates and dumps the benchmark state with moby/ipvs
 // when BenchmarkVMCreateDump runs it as a child; otherwise it skips.
 func TestVMMobyHelper(t *testing.T) {
-	if os.Getenv("LVSKIT_IPVS_MOBY_HELPER") != "1" {
-		t.Skip("run by BenchmarkVMCreateDump only")
-	}
+	testenv.SkipUnlessHelper(t, "LVSKIT_IPVS_MOBY_HELPER", "BenchmarkVMCreateDump")
 	state := bigState(benchServices())
 	h, err := mobyipvs.New("")
 	if err != nil {
@@ -411,7 +411,7 @@ func TestVMMobyHelper(t *testing.T) {
 	fmt.Printf("moby-result create=%g dump=%g n=%d\n", createS, dumpS, n)
 }
 
-func cloudflareTool(state []Service) *benchTool {
+func cloudflareTool(state []ipvs.Service) *benchTool {
 	t := &benchTool{name: "cloudflare"}
 	var c cfipvs.Client
 	t.create = func() error {
@@ -459,16 +459,16 @@ func BenchmarkVMApplyOneChange(b *testing.B) {
 	testenv.NeedVM(b)
 	ctx := context.Background()
 	freshIPVS(b)
-	c, err := Dial(ctx)
+	c, err := ipvs.Dial(ctx, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.Close()
 	defer c.Flush(ctx)
-	states := [2][]Service{bigState(benchServices()), bigState(benchServices())}
+	states := [2][]ipvs.Service{bigState(benchServices()), bigState(benchServices())}
 	states[1][benchServices()/2].Destinations[1].Weight = 9
-	a := NewApplier(c)
-	if _, err := a.Apply(ctx, states[0]); err != nil {
+	a := ipvs.NewApplier(c)
+	if _, err := a.Apply(ctx, states[0], nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("applier", func(b *testing.B) {
@@ -479,13 +479,13 @@ func BenchmarkVMApplyOneChange(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			for j := 0; j < 21; j++ {
 				t0 := time.Now()
-				ch, err := a.Apply(ctx, states[(j+1)%2])
+				ch, err := a.Apply(ctx, states[(j+1)%2], nil)
 				times = append(times, time.Since(t0))
 				if err != nil || ch.Len() != 1 {
 					b.Fatal(ch.Ops, err)
 				}
 			}
-			if _, err := a.Apply(ctx, states[0]); err != nil {
+			if _, err := a.Apply(ctx, states[0], nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -495,10 +495,29 @@ func BenchmarkVMApplyOneChange(b *testing.B) {
 	b.Run("client-with-dump", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			ch, err := c.Apply(ctx, states[i%2])
+			ch, err := c.Apply(ctx, states[i%2], nil)
 			if err != nil || ch.Len() > 1 {
 				b.Fatal(ch.Ops, err)
 			}
 		}
 	})
+}
+
+// bigState returns n services with four destinations each.
+func bigState(n int) []ipvs.Service {
+	out := make([]ipvs.Service, n)
+	for i := range out {
+		out[i] = ipvs.Service{
+			Protocol:  ipvs.TCP,
+			Addr:      netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 80),
+			Scheduler: "wlc",
+		}
+		for j := 0; j < 4; j++ {
+			out[i].Destinations = append(out[i].Destinations, ipvs.Destination{
+				Addr:    netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(j)}), 8080),
+				Forward: ipvs.Masquerade, Weight: 1,
+			})
+		}
+	}
+	return out
 }

@@ -4,9 +4,13 @@ package ipvs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 )
+
+// errNotLinux matches both ErrNotSupported and errors.ErrUnsupported.
+var errNotLinux = fmt.Errorf("%w: IPVS exists only on Linux, not %s: %w", ErrNotSupported, runtime.GOOS, errors.ErrUnsupported)
 
 // request is one netlink request; see conn_linux.go.
 type request struct {
@@ -22,9 +26,9 @@ type request struct {
 type conn struct{ sent int }
 
 func dialConnSlot(context.Context, int, int) (*conn, error) {
-	return nil, fmt.Errorf("%w: IPVS exists only on Linux, not %s", ErrNotSupported, runtime.GOOS)
+	return nil, errNotLinux
 }
 
-func (c *conn) sibling(int) (*conn, error)            { return nil, ErrNotSupported }
+func (c *conn) sibling(int) (*conn, error)            { return nil, errNotLinux }
 func (c *conn) close() error                          { return nil }
-func (c *conn) run(context.Context, []*request) error { return ErrNotSupported }
+func (c *conn) run(context.Context, []*request) error { return errNotLinux }

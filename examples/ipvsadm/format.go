@@ -1,4 +1,4 @@
-package ipvs
+package main
 
 import (
 	"bufio"
@@ -7,54 +7,61 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/lvskit/lvskit/ipvs"
 )
 
 // This file renders services the way ipvsadm 1.31 lists (-L -n) and saves
-// (-S -n) them, byte for byte, so that tools and tests can compare the two.
+// (-S -n) them, byte for byte: ipvsadm's output format belongs to this
+// command, not to the ipvs package.
 
-// ListOptions select ipvsadm's listing variants.
-type ListOptions struct {
-	Stats          bool // --stats
-	Rate           bool // --rate
-	Thresholds     bool // --thresholds
-	PersistentConn bool // --persistent-conn
-	TunnelInfo     bool // --tun-info
-	Exact          bool // --exact: full numbers instead of K/M/G/T
-	NoSort         bool // --nosort: kernel order
+// schedFlags are the scheduler-specific service flags.
+const schedFlags = ipvs.SchedFlag1 | ipvs.SchedFlag2 | ipvs.SchedFlag3
+
+// listOptions select ipvsadm's listing variants.
+type listOptions struct {
+	stats          bool // --stats
+	rate           bool // --rate
+	thresholds     bool // --thresholds
+	persistentConn bool // --persistent-conn
+	tunnelInfo     bool // --tun-info
+	exact          bool // --exact: full numbers instead of K/M/G/T
+	noSort         bool // --nosort: kernel order
 }
 
-// WriteList writes what `ipvsadm -L -n` prints for svcs (with their
+// writeList writes what `ipvsadm -L -n` prints for svcs (with their
 // Destinations filled): the version line, the column titles and every
 // service and destination, sorted as ipvsadm sorts them.
-func WriteList(w io.Writer, info Info, svcs []Service, o ListOptions) error {
+func writeList(w io.Writer, info ipvs.Info, svcs []ipvs.Service, o listOptions) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "IP Virtual Server version %s (size=%d)\n", info.VersionString(), info.ConnTableSize)
 	writeEntries(bw, svcs, o, false)
 	return bw.Flush()
 }
 
-// WriteServiceList writes what `ipvsadm -L -n -t ADDR` (one service)
+// writeServiceList writes what `ipvsadm -L -n -t ADDR` (one service)
 // prints: the titles and the one service, without the version line.
-func WriteServiceList(w io.Writer, svc Service, o ListOptions) error {
+func writeServiceList(w io.Writer, svc ipvs.Service, o listOptions) error {
 	bw := bufio.NewWriter(w)
-	writeEntries(bw, []Service{svc}, o, false)
+	writeEntries(bw, []ipvs.Service{svc}, o, false)
 	return bw.Flush()
 }
 
-// WriteRules writes what `ipvsadm -S -n` prints: one -A line per service,
-// one -a line per destination, in ipvsadm's order unless noSort.
-func WriteRules(w io.Writer, svcs []Service, noSort bool) error {
+// writeRules writes what `ipvsadm -S -n` prints: one -A line per service,
+// one -a line per destination, in ipvsadm's order unless o.noSort (the only
+// option the save format reads).
+func writeRules(w io.Writer, svcs []ipvs.Service, o listOptions) error {
 	bw := bufio.NewWriter(w)
-	writeEntries(bw, svcs, ListOptions{NoSort: noSort}, true)
+	writeEntries(bw, svcs, listOptions{noSort: o.noSort}, true)
 	return bw.Flush()
 }
 
-func writeEntries(w *bufio.Writer, svcs []Service, o ListOptions, rule bool) {
-	list := make([]*Service, len(svcs))
+func writeEntries(w *bufio.Writer, svcs []ipvs.Service, o listOptions, rule bool) {
+	list := make([]*ipvs.Service, len(svcs))
 	for i := range svcs {
 		list[i] = &svcs[i]
 	}
-	if !o.NoSort {
+	if !o.noSort {
 		msort(list, cmpServices)
 	}
 	if !rule {
@@ -65,21 +72,21 @@ func writeEntries(w *bufio.Writer, svcs []Service, o ListOptions, rule bool) {
 	}
 }
 
-func writeTitle(w *bufio.Writer, o ListOptions) {
+func writeTitle(w *bufio.Writer, o listOptions) {
 	switch {
-	case o.Stats:
+	case o.stats:
 		fmt.Fprintf(w, "%-33s %8s %8s %8s %8s %8s\n  -> RemoteAddress:Port\n",
 			"Prot LocalAddress:Port", "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes")
-	case o.Rate:
+	case o.rate:
 		fmt.Fprintf(w, "%-33s %8s %8s %8s %8s %8s\n  -> RemoteAddress:Port\n",
 			"Prot LocalAddress:Port", "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS")
-	case o.Thresholds:
+	case o.thresholds:
 		fmt.Fprintf(w, "%-33s %-10s %-10s %-10s %-10s\n  -> RemoteAddress:Port\n",
 			"Prot LocalAddress:Port", "Uthreshold", "Lthreshold", "ActiveConn", "InActConn")
-	case o.PersistentConn:
+	case o.persistentConn:
 		fmt.Fprintf(w, "%-33s %-9s %-11s %-10s %-10s\n  -> RemoteAddress:Port\n",
 			"Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn")
-	case o.TunnelInfo:
+	case o.tunnelInfo:
 		w.WriteString("Prot LocalAddress:Port Scheduler Flags\n" +
 			"  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n")
 	default:
@@ -105,28 +112,28 @@ func cName(s string) string {
 	return s
 }
 
-func protoName(p Protocol) string {
+func protoName(p ipvs.Protocol) string {
 	switch p {
-	case TCP, UDP, SCTP:
-		return p.String()
+	case ipvs.TCP, ipvs.UDP, ipvs.SCTP:
+		return strings.ToUpper(p.String())
 	}
 	return ""
 }
 
-func protoSwitch(p Protocol) string {
+func protoSwitch(p ipvs.Protocol) string {
 	switch p {
-	case TCP:
+	case ipvs.TCP:
 		return "-t"
-	case UDP:
+	case ipvs.UDP:
 		return "-u"
-	case SCTP:
+	case ipvs.SCTP:
 		return "--sctp-service"
 	}
 	return "--xxx-service"
 }
 
 // schedFlagNames lists the scheduler flags with the scheduler's names.
-func schedFlagNames(s *Service) string {
+func schedFlagNames(s *ipvs.Service) string {
 	var names []string
 	n1, n2 := "flag-1", "flag-2"
 	switch s.Scheduler {
@@ -135,13 +142,13 @@ func schedFlagNames(s *Service) string {
 	case "mh":
 		n1, n2 = "mh-fallback", "mh-port"
 	}
-	if s.Flags&SchedFlag1 != 0 {
+	if s.Flags&ipvs.SchedFlag1 != 0 {
 		names = append(names, n1)
 	}
-	if s.Flags&SchedFlag2 != 0 {
+	if s.Flags&ipvs.SchedFlag2 != 0 {
 		names = append(names, n2)
 	}
-	if s.Flags&SchedFlag3 != 0 {
+	if s.Flags&ipvs.SchedFlag3 != 0 {
 		names = append(names, "flag-3")
 	}
 	return strings.Join(names, ",")
@@ -152,16 +159,16 @@ func dottedMask(m uint32) string {
 	return fmt.Sprintf("%d.%d.%d.%d", m>>24, m>>16&0xff, m>>8&0xff, m&0xff)
 }
 
-func writeService(w *bufio.Writer, s *Service, o ListOptions, rule bool) {
+func writeService(w *bufio.Writer, s *ipvs.Service, o listOptions, rule bool) {
 	fam := s.Key().Family
 	var name string
 	if s.FWMark != 0 {
 		switch {
-		case rule && fam == IPv6:
+		case rule && fam == ipvs.IPv6:
 			name = fmt.Sprintf("-f %d -6", s.FWMark)
 		case rule:
 			name = fmt.Sprintf("-f %d", s.FWMark)
-		case fam == IPv6:
+		case fam == ipvs.IPv6:
 			name = fmt.Sprintf("FWM  %d IPv6", s.FWMark)
 		default:
 			name = fmt.Sprintf("FWM  %d", s.FWMark)
@@ -172,40 +179,40 @@ func writeService(w *bufio.Writer, s *Service, o ListOptions, rule bool) {
 			name = protoSwitch(s.Protocol) + " " + v
 		} else {
 			name = fmt.Sprintf("%-4s %s", cName(protoName(s.Protocol)), v)
-			if fam != IPv6 && len(name) > 33 {
+			if fam != ipvs.IPv6 && len(name) > 33 {
 				name = name[:33]
 			}
 		}
 	}
 	timeout := uint32(s.Timeout.Seconds())
-	persistent := s.Flags&FlagPersistent != 0
+	persistent := s.Flags&ipvs.FlagPersistent != 0
 	switch {
 	case rule:
 		fmt.Fprintf(w, "-A %s -s %s", name, s.Scheduler)
 		if persistent {
 			fmt.Fprintf(w, " -p %d", timeout)
-			if fam == IPv4 && s.Netmask != 0xffffffff {
+			if fam == ipvs.IPv4 && s.Netmask != 0xffffffff {
 				fmt.Fprintf(w, " -M %s", dottedMask(s.Netmask))
 			}
-			if fam == IPv6 && s.Netmask != 128 {
+			if fam == ipvs.IPv6 && s.Netmask != 128 {
 				fmt.Fprintf(w, " -M %d", int32(s.Netmask))
 			}
 		}
 		if s.PersistenceEngine != "" {
 			fmt.Fprintf(w, " --pe %s", s.PersistenceEngine)
 		}
-		if s.Flags&FlagOnePacket != 0 {
+		if s.Flags&ipvs.FlagOnePacket != 0 {
 			w.WriteString(" -o")
 		}
 		if s.Flags&schedFlags != 0 {
 			w.WriteString(" -b " + schedFlagNames(s))
 		}
-	case o.Stats:
+	case o.stats:
 		fmt.Fprintf(w, "%-33s", name)
-		writeNums(w, o.Exact, s.Stats.Conns, s.Stats.InPkts, s.Stats.OutPkts, s.Stats.InBytes, s.Stats.OutBytes)
-	case o.Rate:
+		writeNums(w, o.exact, s.Stats.Conns, s.Stats.InPkts, s.Stats.OutPkts, s.Stats.InBytes, s.Stats.OutBytes)
+	case o.rate:
 		fmt.Fprintf(w, "%-33s", name)
-		writeNums(w, o.Exact, s.Stats.CPS, s.Stats.InPPS, s.Stats.OutPPS, s.Stats.InBPS, s.Stats.OutBPS)
+		writeNums(w, o.exact, s.Stats.CPS, s.Stats.InPPS, s.Stats.OutPPS, s.Stats.InBPS, s.Stats.OutBPS)
 	default:
 		fmt.Fprintf(w, "%s %s", name, s.Scheduler)
 		if s.Flags&schedFlags != 0 {
@@ -213,10 +220,10 @@ func writeService(w *bufio.Writer, s *Service, o ListOptions, rule bool) {
 		}
 		if persistent {
 			fmt.Fprintf(w, " persistent %d", timeout)
-			if fam == IPv4 && s.Netmask != 0xffffffff {
+			if fam == ipvs.IPv4 && s.Netmask != 0xffffffff {
 				fmt.Fprintf(w, " mask %s", dottedMask(s.Netmask))
 			}
-			if fam == IPv6 && s.Netmask != 128 {
+			if fam == ipvs.IPv6 && s.Netmask != 128 {
 				fmt.Fprintf(w, " mask %d", int32(s.Netmask))
 			}
 			// ipvsadm names the engine only for persistent services.
@@ -224,42 +231,42 @@ func writeService(w *bufio.Writer, s *Service, o ListOptions, rule bool) {
 				fmt.Fprintf(w, " pe %s", s.PersistenceEngine)
 			}
 		}
-		if s.Flags&FlagOnePacket != 0 {
+		if s.Flags&ipvs.FlagOnePacket != 0 {
 			w.WriteString(" ops")
 		}
 	}
 	w.WriteByte('\n')
 
-	dests := make([]*Destination, len(s.Destinations))
+	dests := make([]*ipvs.Destination, len(s.Destinations))
 	for i := range s.Destinations {
 		dests[i] = &s.Destinations[i]
 	}
-	if !o.NoSort {
+	if !o.noSort {
 		msort(dests, cmpDests)
 	}
 	for _, d := range dests {
 		dname := addrPortName(d.Addr)
-		if !rule && fam != IPv6 && len(dname) > 28 {
+		if !rule && fam != ipvs.IPv6 && len(dname) > 28 {
 			dname = dname[:28]
 		}
 		switch {
 		case rule:
 			writeDestRule(w, name, dname, d)
-		case o.Stats:
+		case o.stats:
 			fmt.Fprintf(w, "  -> %-28s", dname)
-			writeNums(w, o.Exact, d.Stats.Conns, d.Stats.InPkts, d.Stats.OutPkts, d.Stats.InBytes, d.Stats.OutBytes)
+			writeNums(w, o.exact, d.Stats.Conns, d.Stats.InPkts, d.Stats.OutPkts, d.Stats.InBytes, d.Stats.OutBytes)
 			w.WriteByte('\n')
-		case o.Rate:
+		case o.rate:
 			fmt.Fprintf(w, "  -> %-28s %8d %8d %8d", dname, d.Stats.CPS, d.Stats.InPPS, d.Stats.OutPPS)
-			writeNums(w, o.Exact, d.Stats.InBPS, d.Stats.OutBPS)
+			writeNums(w, o.exact, d.Stats.InBPS, d.Stats.OutBPS)
 			w.WriteByte('\n')
-		case o.Thresholds:
+		case o.thresholds:
 			fmt.Fprintf(w, "  -> %-28s %-10d %-10d %-10d %-10d\n", dname,
 				d.UpperThreshold, d.LowerThreshold, d.ActiveConns, d.InactiveConns)
-		case o.PersistentConn:
+		case o.persistentConn:
 			fmt.Fprintf(w, "  -> %-28s %-9d %-11d %-10d %-10d\n", dname,
 				uint32(d.Weight), d.PersistentConns, d.ActiveConns, d.InactiveConns)
-		case o.TunnelInfo:
+		case o.tunnelInfo:
 			fmt.Fprintf(w, "  -> %-28s %-7s %-13s %-6d %-10d %-10d\n", dname, fwdName(d.Forward),
 				tunInfo(d), d.Weight, d.ActiveConns, d.InactiveConns)
 		default:
@@ -269,20 +276,20 @@ func writeService(w *bufio.Writer, s *Service, o ListOptions, rule bool) {
 	}
 }
 
-func fwdName(m ForwardMethod) string {
-	if m > Route {
+func fwdName(m ipvs.ForwardMethod) string {
+	if m > ipvs.Route {
 		return "(null)"
 	}
 	return m.String()
 }
 
-func fwdSwitch(m ForwardMethod) string {
+func fwdSwitch(m ipvs.ForwardMethod) string {
 	switch m {
-	case Masquerade:
+	case ipvs.Masquerade:
 		return "-m"
-	case Tunnel:
+	case ipvs.Tunnel:
 		return "-i"
-	case Local, Route:
+	case ipvs.Local, ipvs.Route:
 		return "-g"
 	}
 	return "(null)"
@@ -290,7 +297,7 @@ func fwdSwitch(m ForwardMethod) string {
 
 var tunFlagNames = [...]string{"-c", "+c", "r+c"}
 
-func tunFlagName(f TunnelFlags) string {
+func tunFlagName(f ipvs.TunnelFlags) string {
 	if int(f) < len(tunFlagNames) {
 		return tunFlagNames[f]
 	}
@@ -299,41 +306,41 @@ func tunFlagName(f TunnelFlags) string {
 
 var tunFlagOpts = [...]string{"--tun-nocsum", "--tun-csum", "--tun-remcsum"}
 
-func tunFlagOpt(f TunnelFlags) string {
+func tunFlagOpt(f ipvs.TunnelFlags) string {
 	if int(f) < len(tunFlagOpts) {
 		return tunFlagOpts[f]
 	}
 	return "(null)"
 }
 
-func tunInfo(d *Destination) string {
-	if d.Forward != Tunnel {
+func tunInfo(d *ipvs.Destination) string {
+	if d.Forward != ipvs.Tunnel {
 		return "n/a"
 	}
 	switch d.TunnelType {
-	case TunnelIPIP:
+	case ipvs.TunnelIPIP:
 		return "ipip"
-	case TunnelGUE:
+	case ipvs.TunnelGUE:
 		return fmt.Sprintf("gue:%d:%s", d.TunnelPort, tunFlagName(d.TunnelFlags))
-	case TunnelGRE:
+	case ipvs.TunnelGRE:
 		return "gre:" + tunFlagName(d.TunnelFlags)
 	}
 	return "n/a"
 }
 
-func writeDestRule(w *bufio.Writer, svc, dname string, d *Destination) {
-	if d.Forward != Tunnel {
+func writeDestRule(w *bufio.Writer, svc, dname string, d *ipvs.Destination) {
+	if d.Forward != ipvs.Tunnel {
 		fmt.Fprintf(w, "-a %s -r %s %s -w %d\n", svc, dname, fwdSwitch(d.Forward), d.Weight)
 		return
 	}
 	switch d.TunnelType {
-	case TunnelGUE:
+	case ipvs.TunnelGUE:
 		fmt.Fprintf(w, "-a %s -r %s %s -w %d --tun-type %s --tun-port %d %s\n",
 			svc, dname, fwdSwitch(d.Forward), d.Weight, d.TunnelType, d.TunnelPort, tunFlagOpt(d.TunnelFlags))
-	case TunnelGRE:
+	case ipvs.TunnelGRE:
 		fmt.Fprintf(w, "-a %s -r %s %s -w %d --tun-type %s %s\n",
 			svc, dname, fwdSwitch(d.Forward), d.Weight, d.TunnelType, tunFlagOpt(d.TunnelFlags))
-	case TunnelIPIP:
+	case ipvs.TunnelIPIP:
 		fmt.Fprintf(w, "-a %s -r %s %s -w %d --tun-type %s\n",
 			svc, dname, fwdSwitch(d.Forward), d.Weight, d.TunnelType)
 	default:
@@ -408,7 +415,7 @@ func cmpAddrs(a, b netip.Addr, v6 bool) int {
 	return r
 }
 
-func cmpServices(a, b *Service) int {
+func cmpServices(a, b *ipvs.Service) int {
 	if r := cdiff(a.FWMark, b.FWMark); r != 0 {
 		return r
 	}
@@ -419,31 +426,31 @@ func cmpServices(a, b *Service) int {
 	// For fwmark services libipvs sees protocol TCP and address zero.
 	pa, pb := int(a.Protocol), int(b.Protocol)
 	if a.FWMark != 0 {
-		pa = int(TCP)
+		pa = int(ipvs.TCP)
 	}
 	if b.FWMark != 0 {
-		pb = int(TCP)
+		pb = int(ipvs.TCP)
 	}
 	if r := pa - pb; r != 0 {
 		return r
 	}
-	if r := cmpAddrs(zeroIfInvalid(a.Addr.Addr(), ka.Family), zeroIfInvalid(b.Addr.Addr(), kb.Family), ka.Family == IPv6); r != 0 {
+	if r := cmpAddrs(zeroIfInvalid(a.Addr.Addr(), ka.Family), zeroIfInvalid(b.Addr.Addr(), kb.Family), ka.Family == ipvs.IPv6); r != 0 {
 		return r
 	}
 	return int(a.Addr.Port()) - int(b.Addr.Port())
 }
 
-func zeroIfInvalid(a netip.Addr, f Family) netip.Addr {
+func zeroIfInvalid(a netip.Addr, f ipvs.Family) netip.Addr {
 	if a.IsValid() {
 		return a
 	}
-	if f == IPv6 {
+	if f == ipvs.IPv6 {
 		return netip.IPv6Unspecified()
 	}
 	return netip.IPv4Unspecified()
 }
 
-func cmpDests(a, b *Destination) int {
+func cmpDests(a, b *ipvs.Destination) int {
 	_, v6 := addrWords(a.Addr.Addr())
 	// libipvs decides by the first entry's family and reads the other
 	// entry's address union in that family.
