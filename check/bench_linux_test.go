@@ -390,12 +390,6 @@ func runqWait(pid int) time.Duration {
 	return sum
 }
 
-// cpuSelf returns this process's user+system CPU time.
-func cpuSelf() time.Duration {
-	u, s := cpuSelfSplit()
-	return u + s
-}
-
 // cpuSelfSplit returns this process's user and system CPU time.
 func cpuSelfSplit() (user, sys time.Duration) {
 	var ru syscall.Rusage

@@ -70,13 +70,10 @@ func TestFlights(t *testing.T) {
 
 	// Passed deadlines expire in order; cancel ends a flight by entry.
 	past := time.Now().Add(-time.Second)
-	var ops []*pipeOp
-	var es []*entry
 	for _, d := range []int{3, 1, 2, 0} {
 		op := newPipeOp(t, past.Add(time.Duration(d)*time.Millisecond))
 		e := &entry{}
 		f.add(q, op, job{e: e, gen: uint64(d)})
-		ops, es = append(ops, op), append(es, e)
 	}
 	keep := newPipeOp(t, far)
 	f.add(q, keep, job{e: &entry{}})
