@@ -19,8 +19,14 @@ type Config struct {
 	VirtualServers      []*VirtualServer      `json:",omitempty"`
 	// Unknown lists the top-level statements keepalived does not know.
 	Unknown []*Stmt `json:"-"`
+	// Warnings are what keepalived reports while reading but carries on
+	// with: unknown keywords (skipped), values it clears or rounds.
+	// `keepalived -t` exits non-zero on them; keepalived runs.
+	Warnings ErrorList `json:"-"`
 
-	file *File
+	file      *File
+	lints     ErrorList // lint findings of reading and decoding
+	maxErrors int
 }
 
 // GlobalDefs is the global_defs block.

@@ -5,13 +5,22 @@ import (
 	"time"
 )
 
-// Config returns the typed view of the file, with the diagnostics keepalived
-// would give while reading it (range checks, unknown keywords, missing
-// braces), as an ErrorList; the Config is returned even when there are
-// errors. Statements with an @id conditional are read as keepalived does
-// without a config id (-i): "@id" lines are skipped and "@^id" lines kept.
-// Definitions, ~SEQ lines and includes are not applied: use Expand or
-// ParseFile for that.
+// Config returns the typed view of the configuration keepalived reads from
+// the file: for a File from ParseFile, with its includes, definitions,
+// ~SEQ lines and @id conditionals applied (see Expand); for a File from
+// Parse, with definitions, ~SEQ lines and conditionals applied and an
+// error naming each include statement, whose files Parse never read.
+//
+// The error, an ErrorList, holds what keepalived rejects while reading
+// (range checks, missing braces, unknown keywords are warnings, see
+// below); the Config is returned even when there are errors. What
+// keepalived reports but carries on with (unknown keywords, values it
+// clears or rounds) is in Config.Warnings; `keepalived -t` exits non-zero
+// on those too. Findings keepalived does not report are in Config.Lint.
+//
+// A File without any of those directives is decoded as it is, so that
+// typed edits (VRRPInstance.SetPriority...) change its tree; the Config of
+// an expanded file points into the expansion, which is for reading.
 func (f *File) Config() (*Config, error) {
 	return f.config(0)
 }
@@ -19,12 +28,34 @@ func (f *File) Config() (*Config, error) {
 // config decodes with procs goroutines for the virtual servers (0: as
 // many as pay off).
 func (f *File) config(procs int) (*Config, error) {
+	src := f
+	var pre ErrorList
+	switch {
+	case f.expanded != nil:
+		src = f.expanded
+	case f.directives:
+		if !f.followed {
+			pre = f.unfollowed()
+		}
+		r := f.cfg.resolved()
+		ex := newExpander(r)
+		ex.noIncludes = true
+		ex.run(f, f.Format())
+		src = ex.result(f.Name)
+	}
+	limits := f.cfg.resolved().Limits
 	dec := &decoder{cfg: &Config{file: f}, procs: procs}
-	dec.d.list = append(dec.d.list, f.syntax...)
-	dec.top(f.Stmts)
+	dec.d.list = append(append(dec.d.list, pre...), src.syntax...)
+	dec.d.lints = append(dec.d.lints, src.lints...)
+	dec.top(src.Stmts)
 	dec.validate()
 	dec.d.list.Sort()
-	return dec.cfg, dec.d.list.Err()
+	dec.d.warn.Sort()
+	dec.d.lints.Sort()
+	dec.cfg.Warnings = dedup(dec.d.warn).capped(limits.MaxErrors)
+	dec.cfg.lints = dec.d.lints
+	dec.cfg.maxErrors = limits.MaxErrors
+	return dec.cfg, dedup(dec.d.list).capped(limits.MaxErrors).Err()
 }
 
 type decoder struct {
@@ -161,5 +192,5 @@ func (dec *decoder) top(list []*Stmt) {
 }
 
 func (dec *decoder) unknown(s *Stmt) {
-	dec.d.add(s.Pos, SeverityWarning, ErrUnknownKeyword, "unknown keyword '%s'", s.Keyword())
+	dec.d.add(s.Pos, sevWarning, ErrUnknownKeyword, "unknown keyword '%s'", s.Keyword())
 }

@@ -85,6 +85,6 @@ func (dec *decoder) decodeDeferred() {
 	}
 	wg.Wait()
 	for _, sub := range subs {
-		dec.d.list = append(dec.d.list, sub.d.list...)
+		dec.d.merge(&sub.d)
 	}
 }

@@ -15,9 +15,9 @@ func (dec *decoder) route(s *Stmt) {
 		case "no_track":
 			track = false
 		case "or":
-			dec.d.add(s.ArgPos(i), SeverityWarning, ErrInvalid, "\"or\" for routes is deprecated, use \"nexthop\"")
+			dec.d.add(s.ArgPos(i), sevWarning, ErrInvalid, "\"or\" for routes is deprecated, use \"nexthop\"")
 		case "gw":
-			dec.d.add(s.ArgPos(i), SeverityWarning, ErrInvalid, "\"gw\" for routes is deprecated, use \"via\"")
+			dec.d.add(s.ArgPos(i), sevWarning, ErrInvalid, "\"gw\" for routes is deprecated, use \"via\"")
 		default:
 			if dst == "" && (i == 0 || s.Arg(i-1) != "src") {
 				if _, err := netip.ParsePrefix(w); err == nil {
@@ -29,7 +29,7 @@ func (dec *decoder) route(s *Stmt) {
 		}
 	}
 	if !dev && track {
-		dec.d.add(s.Pos, SeverityWarning, ErrInvalid, "cannot track route %s with no interface specified, not tracking", dst)
+		dec.d.add(s.Pos, sevWarning, ErrInvalid, "cannot track route %s with no interface specified, not tracking", dst)
 	}
 }
 
@@ -53,6 +53,6 @@ func (dec *decoder) rule(s *Stmt) {
 		}
 	}
 	if !pref {
-		dec.d.add(s.Pos, SeverityWarning, ErrInvalid, "rule has no preference specified; keepalived picks one, which is probably not what you want")
+		dec.d.add(s.Pos, sevWarning, ErrInvalid, "rule has no preference specified; keepalived picks one, which is probably not what you want")
 	}
 }

@@ -167,7 +167,7 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 				case "auth_pass":
 					dec.str(&in.AuthPass, a, 1)
 					if len(in.AuthPass) > 8 {
-						dec.d.add(a.ArgPos(1), SeverityWarning, ErrInvalid, "truncating auth_pass to 8 characters")
+						dec.d.add(a.ArgPos(1), sevWarning, ErrInvalid, "truncating auth_pass to 8 characters")
 						in.AuthPass = in.AuthPass[:8]
 					}
 				default:
