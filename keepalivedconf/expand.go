@@ -608,10 +608,12 @@ func (ex *expander) include(f *File, text string, origin Position, level int) bo
 		}
 		data, err := ex.c.readFile(m, lim.MaxFileSize)
 		if err != nil {
-			// a missing or unreadable file is what keepalived skips; a
-			// FIFO, a device or a file over the size limit is refused
+			// keepalived 2.2.7 skips a missing or unreadable file, and a
+			// FIFO or device ("not a regular non-executable file -
+			// skipping", -t exits 0), unless includer asks for it; a
+			// file over the size limit is an error
 			sev := sevLint
-			if strings.Contains(checks, "r") || errors.Is(err, ErrLimit) || errors.Is(err, errNotRegular) {
+			if strings.Contains(checks, "r") || errors.Is(err, ErrLimit) {
 				sev = sevError
 			}
 			ex.d.add(origin, sev, ErrInclude, "cannot read included file: %v", err)

@@ -33,7 +33,7 @@ func (c *Config) Lint() ErrorList {
 				seen[k] = in
 			}
 		}
-		if in.State == "BACKUP" && in.Priority == 255 {
+		if in.State == StateBackup && in.Priority == 255 {
 			lint(in.Stmt.Pos, "(%s) state BACKUP with priority 255: 255 means address owner, which is always master", in.Name)
 		}
 		if in.UnicastSrcIP.IsValid() {

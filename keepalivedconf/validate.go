@@ -48,7 +48,7 @@ func (dec *decoder) validate() {
 				n++
 				// keepalived 2.2.7 counts a MASTER at priority 255 as the
 				// address owner (a BACKUP at 255 passes its check)
-				if in.Priority == 255 && in.State == "MASTER" {
+				if in.Priority == 255 && in.State == StateMaster {
 					owners++
 				}
 			}
@@ -65,10 +65,10 @@ func (dec *decoder) validate() {
 		version = cfg.GlobalDefs.VRRPVersion
 	}
 	for _, in := range cfg.Instances {
-		if in.Nopreempt && in.State == "MASTER" {
+		if in.Nopreempt && in.State == StateMaster {
 			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) nopreempt will not work with initial state MASTER - clearing", in.Name)
 		}
-		if in.PreemptDelay > 0 && in.State == "MASTER" {
+		if in.PreemptDelay > 0 && in.State == StateMaster {
 			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) preempt delay will not work with initial state MASTER - clearing", in.Name)
 		}
 		v := version
@@ -81,10 +81,10 @@ func (dec *decoder) validate() {
 		if v == 3 && in.AdvertInt >= 40960*time.Millisecond {
 			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) VRRPv3 advertisement interval %v is out of range, must be less than 40.96s", in.Name, in.AdvertInt)
 		}
-		if in.AuthType == "AH" && in.State == "MASTER" {
+		if in.AuthType == AuthTypeAH && in.State == StateMaster {
 			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) initial state MASTER is incompatible with AH authentication - clearing", in.Name)
 		}
-		if v == 3 && in.AuthType != "" {
+		if v == 3 && in.AuthType != 0 {
 			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) VRRP version 3 does not support authentication - ignoring", in.Name)
 		}
 	}
@@ -140,7 +140,7 @@ func (dec *decoder) syncGroupScripts() {
 // virtualServerChecks makes the checks keepalived makes when it closes a
 // virtual_server block.
 func (dec *decoder) virtualServerChecks(vs *VirtualServer) {
-	if vs.FWMark != 0 && vs.Protocol != "" {
+	if vs.FWMark != 0 && vs.Protocol != 0 {
 		dec.d.add(vs.Stmt.Pos, sevWarning, ErrInvalid, "virtual server FWM %d: protocol specified for fwmark - protocol will be ignored", vs.FWMark)
 	}
 	n := 0
@@ -150,7 +150,7 @@ func (dec *decoder) virtualServerChecks(vs *VirtualServer) {
 			continue
 		}
 		n++
-		if (vs.LBKind == "DR" || vs.LBKind == "TUN") && vs.Addr.IsValid() && rs.Addr.Port() != 0 && rs.Addr.Port() != vs.Addr.Port() {
+		if (vs.LBKind == DR || vs.LBKind == TUN) && vs.Addr.IsValid() && rs.Addr.Port() != 0 && rs.Addr.Port() != vs.Addr.Port() {
 			dec.d.add(rs.Stmt.Pos, sevWarning, ErrInvalid, "virtual server %s and real server %s ports don't match (%s forwarding keeps the port)", vs.Addr, rs.Addr, vs.LBKind)
 		}
 	}

@@ -1,6 +1,7 @@
 package keepalivedconf
 
 import (
+	"math/bits"
 	"math"
 	"net/netip"
 	"strconv"
@@ -89,8 +90,9 @@ func (dec *decoder) virtualServerHead(s *Stmt) *VirtualServer {
 	return vs
 }
 
-// Schedulers are the IPVS schedulers keepalived accepts for lb_algo.
-var Schedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}
+// schedulers are the IPVS schedulers keepalived accepts for lb_algo (sched
+// owns the list; internal/conv pins this copy to sched.Names()).
+var schedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}
 
 func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 	n := 0
@@ -120,7 +122,7 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 			if dec.nargs(s, 2) {
 				v := s.Arg(1)
 				ok := false
-				for _, sc := range Schedulers {
+				for _, sc := range schedulers {
 					ok = ok || sc == v
 				}
 				if !ok {
@@ -130,18 +132,22 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 			}
 		case "lb_kind", "lvs_method":
 			if dec.nargs(s, 2) {
-				switch v := s.Arg(1); v {
-				case "NAT", "DR", "TUN":
-					vs.LBKind = v
-				default:
-					dec.d.errorf(s.ArgPos(1), ErrInvalid, "invalid forwarding method '%s'", v)
+				if k, ok := parseLBKind(s.Arg(1)); ok {
+					vs.LBKind = k
+				} else {
+					dec.d.errorf(s.ArgPos(1), ErrInvalid, "invalid forwarding method '%s'", s.Arg(1))
 				}
 			}
 		case "protocol":
 			if dec.nargs(s, 2) {
+				// keepalived reads the names in upper case only
 				switch v := s.Arg(1); v {
-				case "TCP", "UDP", "SCTP":
-					vs.Protocol = v
+				case "TCP":
+					vs.Protocol = TCP
+				case "UDP":
+					vs.Protocol = UDP
+				case "SCTP":
+					vs.Protocol = SCTP
 				default:
 					dec.d.errorf(s.ArgPos(1), ErrInvalid, "unknown protocol '%s'", v)
 				}
@@ -149,7 +155,7 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 		case "persistence_timeout":
 			dec.setSeconds(&vs.PersistenceTimeout, s, 1, 1, math.MaxUint32)
 		case "persistence_granularity":
-			dec.str(&vs.PersistenceGranularity, s, 1)
+			dec.granularity(vs, s)
 		case "virtualhost":
 			dec.str(&vs.VirtualHost, s, 1)
 		case "sorry_server":
@@ -333,4 +339,42 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			rs.Checkers = append(rs.Checkers, c)
 		}
 	}
+}
+
+// granularity reads persistence_granularity as keepalived does: for an
+// IPv4 service (or, without an address, a word with a '.') a netmask, for
+// an IPv6 service a prefix length from 1 to 128. It keeps the prefix
+// length; a netmask that is not a prefix (keepalived passes it to IPVS,
+// which applies it bit by bit) is not supported.
+func (dec *decoder) granularity(vs *VirtualServer, s *Stmt) {
+	if !dec.nargs(s, 2) {
+		return
+	}
+	w := s.Arg(1)
+	v6 := vs.Addr.Addr().Is6()
+	if !vs.Addr.IsValid() {
+		v6 = !strings.Contains(w, ".")
+	}
+	if v6 {
+		n, err := strconv.ParseUint(w, 10, 8)
+		if err != nil || n < 1 || n > 128 {
+			dec.d.errorf(s.ArgPos(1), ErrInvalid, "Invalid IPv6 persistence_granularity specified - %s", w)
+			return
+		}
+		vs.PersistenceGranularity = int(n)
+		return
+	}
+	a, err := netip.ParseAddr(w)
+	if err != nil || !a.Is4() {
+		dec.d.errorf(s.ArgPos(1), ErrInvalid, "Invalid IPv4 persistence_granularity specified - %s", w)
+		return
+	}
+	b := a.As4()
+	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	ones := bits.LeadingZeros32(^m)
+	if m<<ones != 0 || ones == 0 {
+		dec.d.errorf(s.ArgPos(1), ErrInvalid, "persistence_granularity %s is not a prefix netmask: not supported", w)
+		return
+	}
+	vs.PersistenceGranularity = ones
 }

@@ -111,11 +111,13 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 		case "state":
 			if dec.nargs(s, 2) {
 				switch v := s.Arg(1); v {
-				case "MASTER", "BACKUP":
-					in.State = v
+				case "MASTER":
+					in.State = StateMaster
+				case "BACKUP":
+					in.State = StateBackup
 				default:
 					dec.d.errorf(s.ArgPos(1), ErrInvalid, "(%s) unknown state '%s', defaulting to BACKUP", in.Name, v)
-					in.State = "BACKUP"
+					in.State = StateBackup
 				}
 			}
 		case "interface":
@@ -158,8 +160,10 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 				case "auth_type":
 					if dec.nargs(a, 2) {
 						switch v := a.Arg(1); v {
-						case "PASS", "AH":
-							in.AuthType = v
+						case "PASS":
+							in.AuthType = AuthTypePass
+						case "AH":
+							in.AuthType = AuthTypeAH
 						default:
 							dec.d.errorf(a.ArgPos(1), ErrInvalid, "(%s) unknown authentication type '%s'", in.Name, v)
 						}
@@ -258,7 +262,11 @@ func (dec *decoder) vip(s *Stmt) (VIP, bool) {
 		case "dev":
 			v.Dev = val
 		case "scope":
-			v.Scope = val
+			sc, ok := parseScope(val)
+			if !ok {
+				dec.d.errorf(s.ArgPos(i+1), ErrInvalid, "invalid scope '%s'", val)
+			}
+			v.Scope = sc
 		case "label":
 			v.Label = val
 		}
