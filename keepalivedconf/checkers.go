@@ -61,7 +61,7 @@ func (dec *decoder) check(cc *CheckCommon, s *Stmt, known map[string]bool, extra
 			cc.Alpha = dec.boolArg(c, 1)
 		default:
 			if (extra == nil || !extra(c)) && !known[kw] {
-				dec.unknown(c)
+				dec.unknown(c, known)
 			}
 		}
 	})
@@ -81,7 +81,7 @@ func (dec *decoder) url(s *Stmt) URL {
 			dec.str(&u.Virtualhost, c, 1)
 		default:
 			if !urlKeywords[c.Keyword()] {
-				dec.unknown(c)
+				dec.unknown(c, urlKeywords)
 			}
 		}
 	})
@@ -110,7 +110,7 @@ func (dec *decoder) miscCheck(s *Stmt) *MiscCheck {
 			dec.setSeconds(&m.DelayBefore, c, 1, 0, maxTimer)
 		default:
 			if !miscCheckKeywords[c.Keyword()] {
-				dec.unknown(c)
+				dec.unknown(c, miscCheckKeywords)
 			}
 		}
 	})

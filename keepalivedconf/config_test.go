@@ -154,8 +154,8 @@ func TestSeedConfigs(t *testing.T) {
 			// the document misspells vrrp_script and vrrp_instance
 			file: "haproxy_keepalived.conf", want: &Config{},
 			diags: []string{
-				"haproxy_keepalived.conf:1:1: warning: unknown keyword 'vrp_script'",
-				"haproxy_keepalived.conf:7:1: warning: unknown keyword 'vrp_instance'",
+				"haproxy_keepalived.conf:1:1: warning: unknown keyword 'vrp_script' (did you mean vrrp_script?)",
+				"haproxy_keepalived.conf:7:1: warning: unknown keyword 'vrp_instance' (did you mean vrrp_instance?)",
 			},
 			unknown: []string{"vrp_script", "vrp_instance"},
 		},

@@ -181,7 +181,7 @@ func (dec *decoder) top(list []*Stmt) {
 			}
 		default:
 			if !topKeywords[kw] && !isIncludeLine(s.Text()) {
-				dec.unknown(s)
+				dec.unknown(s, topKeywords)
 				cfg.Unknown = append(cfg.Unknown, s)
 			}
 		}
@@ -191,6 +191,12 @@ func (dec *decoder) top(list []*Stmt) {
 	}
 }
 
-func (dec *decoder) unknown(s *Stmt) {
+// unknown reports a keyword keepalived does not know in its context,
+// with the nearest keyword of known (the context's keywords) as a hint.
+func (dec *decoder) unknown(s *Stmt, known map[string]bool) {
+	if hint := nearest(s.Keyword(), known); hint != "" {
+		dec.d.add(s.Pos, sevWarning, ErrUnknownKeyword, "unknown keyword '%s' (did you mean %s?)", s.Keyword(), hint)
+		return
+	}
 	dec.d.add(s.Pos, sevWarning, ErrUnknownKeyword, "unknown keyword '%s'", s.Keyword())
 }

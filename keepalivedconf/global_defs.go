@@ -63,7 +63,7 @@ func (dec *decoder) globalDefs(g *GlobalDefs, body []*Stmt) {
 			dec.str(&g.LVSID, s, 1)
 		default:
 			if !globalKeywords[kw] {
-				dec.unknown(s)
+				dec.unknown(s, globalKeywords)
 				continue
 			}
 			if g.Other == nil {

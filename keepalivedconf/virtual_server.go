@@ -190,7 +190,7 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 			}
 		default:
 			if !vsKeywords[kw] {
-				dec.unknown(s)
+				dec.unknown(s, vsKeywords)
 			}
 		}
 	}
@@ -315,7 +315,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 					dec.setInt(&f.Weight, c, 1, -254, 254)
 					f.Reverse = len(c.Tokens) > 2 && c.Arg(2) == "reverse"
 				default:
-					dec.unknown(c)
+					dec.unknown(c, nil)
 				}
 			})
 			c = f
@@ -326,13 +326,13 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 				case "name":
 					dec.str(&b.Name, c, 1)
 				default:
-					dec.unknown(c)
+					dec.unknown(c, nil)
 				}
 			})
 			c = b
 		default:
 			if !rsKeywords[kw] {
-				dec.unknown(s)
+				dec.unknown(s, rsKeywords)
 			}
 		}
 		if c != nil {

@@ -31,7 +31,7 @@ func (dec *decoder) vrrpScript(sc *VRRPScript, body []*Stmt) {
 			sc.InitFail = true
 		default:
 			if !scriptKeywords[s.Keyword()] {
-				dec.unknown(s)
+				dec.unknown(s, scriptKeywords)
 			}
 		}
 	}
@@ -51,7 +51,7 @@ func (dec *decoder) trackFile(tf *TrackFile, body []*Stmt) {
 		case "init_file":
 			tf.InitFile = true
 		default:
-			dec.unknown(s)
+			dec.unknown(s, nil)
 		}
 	}
 }
@@ -84,7 +84,7 @@ func (dec *decoder) syncGroup(g *SyncGroup, body []*Stmt) {
 			g.SMTPAlert = dec.boolArg(s, 1)
 		default:
 			if !syncGroupKeywords[kw] {
-				dec.unknown(s)
+				dec.unknown(s, syncGroupKeywords)
 			}
 		}
 	}
@@ -175,7 +175,7 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 						in.AuthPass = in.AuthPass[:8]
 					}
 				default:
-					dec.unknown(a)
+					dec.unknown(a, nil)
 				}
 			}
 		case "virtual_ipaddress", "virtual_ipaddress_excluded":
@@ -227,7 +227,7 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 			dec.setSeconds(&in.GarpMasterDelay, s, 1, 0, maxTimer)
 		default:
 			if !instanceKeywords[kw] {
-				dec.unknown(s)
+				dec.unknown(s, instanceKeywords)
 			}
 		}
 	}
