@@ -113,6 +113,18 @@ func (c *ParseConfig) resolved() *ParseConfig {
 	return r
 }
 
+// ReadFile reads a file the way ParseFile does: only a regular file (a
+// FIFO, a device or a directory is refused with its path), of at most
+// Limits.MaxFileSize bytes, counted on what is read.
+func (c *ParseConfig) ReadFile(name string) ([]byte, error) {
+	r := c.resolved()
+	data, err := r.readFile(name, r.Limits.MaxFileSize)
+	if err != nil {
+		return nil, fmt.Errorf("keepalivedconf: %w", err)
+	}
+	return data, nil
+}
+
 // errNotRegular refuses FIFOs, devices, sockets and directories.
 var errNotRegular = errors.New("not a regular file")
 
