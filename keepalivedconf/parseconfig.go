@@ -52,7 +52,7 @@ type Limits struct {
 	MaxBytes int64
 	// MaxSteps bounds expansion steps: lines processed, ~SEQ/~LST
 	// iterations and substitutions, counted whether or not they write
-	// anything (default 32 Mi).
+	// anything (default 8 Mi, about a second of work).
 	MaxSteps int
 	// MaxErrors bounds the errors, warnings and lint findings returned in
 	// one list; the last element then says how many more there were
@@ -69,7 +69,7 @@ const (
 	DefaultMaxIncludes        = 8192
 	DefaultMaxLines           = 4 << 20
 	DefaultMaxBytes           = 256 << 20
-	DefaultMaxSteps           = 32 << 20
+	DefaultMaxSteps           = 8 << 20
 	DefaultMaxErrors          = 1000
 )
 
@@ -138,10 +138,10 @@ func readRegular(name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, st.Mode().Type())
+		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
 	}
 	if st.Size() > max {
-		return nil, fmt.Errorf("%s: %w: file is %d bytes, more than %d", name, ErrLimit, st.Size(), max)
+		return nil, limitError(fmt.Sprintf("%s: file is %d bytes, more than the limit of %d", name, st.Size(), max))
 	}
 	f, err := os.Open(name)
 	if err != nil {
@@ -153,14 +153,38 @@ func readRegular(name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, st.Mode().Type())
+		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: %w: file is more than %d bytes", name, ErrLimit, max)
+		return nil, limitError(fmt.Sprintf("%s: file is more than the limit of %d bytes", name, max))
 	}
 	return data, nil
+}
+
+// limitError is an exceeded limit met while reading a file; it is
+// ErrLimit for errors.Is without repeating the package prefix.
+type limitError string
+
+func (e limitError) Error() string        { return string(e) }
+func (e limitError) Is(target error) bool { return target == ErrLimit }
+
+// fileType names the type of a file that is not a regular one.
+func fileType(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return m.Type().String()
 }
