@@ -31,8 +31,9 @@ type ParseConfig struct {
 // Limits bound the work and memory a configuration may cost, so that a
 // hostile or broken file gives an error naming its place rather than a
 // hang, a stack overflow or an out-of-memory kill. The defaults are far
-// above real configurations (a 10,000-service keepalived.conf is 2 MB,
-// 150,000 lines, nesting depth 4). Zero means the default.
+// above real configurations (a keepalived.conf of 10,000 virtual servers
+// with two real servers each is 5 MB, 190,000 lines, nesting depth 4).
+// Zero means the default.
 type Limits struct {
 	// MaxFileSize bounds each file read, in bytes (default 64 MiB).
 	MaxFileSize int64
@@ -46,9 +47,9 @@ type Limits struct {
 	MaxIncludesPerFile int
 	// MaxIncludes bounds the files read in total (default 8,192).
 	MaxIncludes int
-	// MaxLines bounds the expanded configuration's lines (default 4 Mi).
+	// MaxLines bounds the expanded configuration's lines (default 1 Mi).
 	MaxLines int
-	// MaxBytes bounds the expanded configuration's size (default 256 MiB).
+	// MaxBytes bounds the expanded configuration's size (default 64 MiB).
 	MaxBytes int64
 	// MaxSteps bounds expansion steps: lines processed, ~SEQ/~LST
 	// iterations and substitutions, counted whether or not they write
@@ -67,8 +68,8 @@ const (
 	DefaultMaxIncludeDepth    = 32
 	DefaultMaxIncludesPerFile = 1024
 	DefaultMaxIncludes        = 8192
-	DefaultMaxLines           = 4 << 20
-	DefaultMaxBytes           = 256 << 20
+	DefaultMaxLines           = 1 << 20
+	DefaultMaxBytes           = 64 << 20
 	DefaultMaxSteps           = 8 << 20
 	DefaultMaxErrors          = 1000
 )
