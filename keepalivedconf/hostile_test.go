@@ -129,6 +129,7 @@ func TestHostileExpansionLoopsThatWriteNothing(t *testing.T) {
 	lst := "~LST(a,1,2,3,4,5,6,7,8,9,10)"
 	for name, src := range map[string]string{
 		"nested SEQ":     "~SEQ(i,1,4000000) ~SEQ(j,1,4000000) $X=$i\n",
+		"nested SEQ 1M":  "~SEQ(i,1,1000000) ~SEQ(j,1,1000000) $X=$i\n",
 		"nested LST":     "$A=x\n" + strings.Repeat(lst+" ", 8) + "$A=y\n",
 		"definition dup": defChain(40),
 	} {
