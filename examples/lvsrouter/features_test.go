@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/ipvs"
+	"github.com/lvskit/lvskit/keepalivedconf"
 	"github.com/lvskit/lvskit/vrrp"
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -155,8 +156,8 @@ func TestTranslateFeatures(t *testing.T) {
 func TestTranslateErrors(t *testing.T) {
 	for _, tc := range []struct{ name, conf, want string }{
 		{"range backwards", "virtual_server_group G {\n  10.0.0.9-3 80\n}\nvirtual_server group G {\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":2:3: virtual_server_group G: range ends before it starts"},
-		{"bad granularity", "virtual_server 10.0.0.1 80 {\n  persistence_timeout 5\n  persistence_granularity 255.0.255.0\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":1:1: virtual_server UDP 10.0.0.1:80: persistence_granularity"},
-		{"sync group member", "vrrp_sync_group G {\n  group {\n    NOPE\n  }\n}\n", ":3:5: error: virtual router NOPE specified in sync group G doesn't exist"},
+		{"bad granularity", "virtual_server 10.0.0.1 80 {\n  persistence_timeout 5\n  persistence_granularity 255.0.255.0\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":3:27: persistence_granularity 255.0.255.0 is not a prefix netmask: not supported"},
+		{"sync group member", "vrrp_sync_group G {\n  group {\n    NOPE\n  }\n}\n", ":3:5: virtual router NOPE specified in sync group G doesn't exist"},
 		{"undefined group", "virtual_server group NOPE {\n  real_server 10.1.0.1 80 {\n  }\n}\n", `k.conf:1:1: virtual_server group "NOPE" is not defined`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,39 +172,39 @@ func TestTranslateErrors(t *testing.T) {
 }
 
 func TestGranularity(t *testing.T) {
+	// keepalivedconf reads persistence_granularity into a prefix length;
+	// the router only encodes it as IPVS's netmask field
 	for _, tc := range []struct {
-		in   string
+		bits int
 		fam  ipvs.Family
 		want uint32
 		ok   bool
 	}{
-		{"255.255.255.0", ipvs.IPv4, 0xffffff00, true},
-		{"255.255.255.255", ipvs.IPv4, 0xffffffff, true},
-		{"24", ipvs.IPv4, 0xffffff00, true},
-		{"255.0.255.0", ipvs.IPv4, 0, false},
-		{"0.0.0.0", ipvs.IPv4, 0, false},
-		{"64", ipvs.IPv6, 64, true},
-		{"/96", ipvs.IPv6, 96, true},
-		{"129", ipvs.IPv6, 0, false},
-		{"ffff::", ipvs.IPv4, 0, false},
+		{24, ipvs.IPv4, 0xffffff00, true},
+		{32, ipvs.IPv4, 0xffffffff, true},
+		{64, ipvs.IPv6, 64, true},
+		{33, ipvs.IPv4, 0, false},
 	} {
-		got, err := granularity(tc.in, tc.fam)
+		got, err := netmask(tc.bits, tc.fam)
 		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("granularity(%q, %v) = %#x, %v", tc.in, tc.fam, got, err)
+			t.Errorf("netmask(%d, %v) = %#x, %v", tc.bits, tc.fam, got, err)
 		}
 	}
 }
 
-func TestSplitArgs(t *testing.T) {
-	for in, want := range map[string][]string{
-		"":                               nil,
-		"/bin/true":                      {"/bin/true"},
-		"  /x  a\tb ":                    {"/x", "a", "b"},
-		`/bin/sh -c 'echo "a b" > /tmp'`: {"/bin/sh", "-c", `echo "a b" > /tmp`},
-		`/x "two words" 'q'`:             {"/x", "two words", "q"},
+// TestScriptArgvIsKeepalivedconfs is the seam test of issue #16: the router
+// splits every script line of the corpus as keepalivedconf.ScriptArgv does.
+func TestScriptArgvIsKeepalivedconfs(t *testing.T) {
+	for _, in := range []string{
+		"", "/bin/true", "  /x  a\tb ", `/bin/sh -c 'echo "a b" > /tmp'`, `/x "two words" 'q'`,
+		`/x a\ b`, `/x "it\"s"`, `/x 'it\'s'`, `/x \x41\101`, `/x ""`,
 	} {
-		if got := splitArgs(in); !slices.Equal(got, want) {
-			t.Errorf("splitArgs(%q) = %q, want %q", in, got, want)
+		want, err := keepalivedconf.ScriptArgv(in)
+		if err != nil {
+			t.Fatalf("ScriptArgv(%q): %v", in, err)
+		}
+		if got := scriptArgv(in); !slices.Equal(got, want) {
+			t.Errorf("scriptArgv(%q) = %q, keepalivedconf.ScriptArgv = %q", in, got, want)
 		}
 	}
 }
@@ -365,7 +366,7 @@ func TestConfigTest(t *testing.T) {
 		msg        string
 	}{
 		{"clean", write("good.conf", good), 0, "1 VRRP instances, 0 virtual services: OK"},
-		{"unknown keyword", write("warn.conf", strings.Replace(good, "priority 100", "foo bar", 1)), 5, "warn.conf:4:3: warning:"},
+		{"unknown keyword", write("warn.conf", strings.Replace(good, "priority 100", "foo bar", 1)), 5, "warn.conf:4:3: unknown keyword 'foo'"},
 		{"range", write("bad.conf", strings.Replace(good, "id 5", "id 500", 1)), 5, "bad.conf:3:"},
 		{"braces", write("syn.conf", "vrrp_instance X {\n"), 5, "syn.conf:"},
 		{"no protocol", write("udp.conf", "virtual_server 10.0.0.1 53 {\n  lb_algo rr\n  lb_kind DR\n  real_server 10.1.0.1 53 {\n  }\n}\n"), 5, "udp.conf:1:1: virtual_server without protocol: defaulting to UDP"},

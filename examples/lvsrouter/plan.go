@@ -149,14 +149,14 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	}
 	for _, vs := range cfg.VirtualServers {
 		// keepalived 2.2.7 reports these defaults, and -t fails on them.
-		if vs.Protocol == "" && vs.FWMark == 0 {
+		if vs.Protocol == 0 && vs.FWMark == 0 {
 			// The kernel's own default for protocol 0 would be UDP too.
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without protocol: defaulting to UDP, as keepalived does", vs.Stmt.Pos))
 		}
 		if vs.LBAlgo == "" {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_algo: defaulting to wlc, as keepalived does", vs.Stmt.Pos))
 		}
-		if vs.LBKind == "" {
+		if vs.LBKind == 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 		}
 		svcs, err := virtualServer(vs, groups)
@@ -186,20 +186,20 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 		version = in.Version
 	}
 	c.Version = uint8(version)
-	if in.State == "MASTER" && in.Priority == 0 {
+	if in.State == keepalivedconf.StateMaster && in.Priority == 0 {
 		c.Priority = 100
 	}
-	switch strings.ToUpper(in.AuthType) {
-	case "":
-	case "PASS":
+	switch in.AuthType {
+	case 0:
+	case keepalivedconf.AuthTypePass:
 		c.AuthType = vrrp.AuthSimple
-	case "AH":
+	case keepalivedconf.AuthTypeAH:
 		return c, errAt(in.Stmt, "vrrp_instance %s: authentication AH is not supported", in.Name)
 	default:
 		return c, errAt(in.Stmt, "vrrp_instance %s: unknown auth_type %q", in.Name, in.AuthType)
 	}
 	for _, v := range in.VIPs {
-		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: scope(v.Scope)})
+		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
 	}
 	if in.GarpMasterDelay != 0 {
 		c.GARP.Delay = in.GarpMasterDelay
@@ -217,7 +217,7 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 			w = t.Weight
 		}
 		c.TrackScripts = append(c.TrackScripts, vrrp.TrackScript{
-			Name: s.Name, Command: splitArgs(s.Script), Interval: s.Interval,
+			Name: s.Name, Command: scriptArgv(s.Script), Interval: s.Interval,
 			Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall, Weight: w,
 		})
 	}
@@ -233,9 +233,9 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 		c.TrackFiles = append(c.TrackFiles, vrrp.TrackFile{Path: f.File, Weight: w})
 	}
 	c.Notify = vrrp.Notify{
-		Master: splitArgs(in.NotifyMaster), Backup: splitArgs(in.NotifyBackup),
-		Fault: splitArgs(in.NotifyFault), Stop: splitArgs(in.NotifyStop),
-		Notify: splitArgs(in.Notify),
+		Master: scriptArgv(in.NotifyMaster), Backup: scriptArgv(in.NotifyBackup),
+		Fault: scriptArgv(in.NotifyFault), Stop: scriptArgv(in.NotifyStop),
+		Notify: scriptArgv(in.Notify),
 	}
 	if len(c.VIPs) == 0 {
 		return c, errAt(in.Stmt, "vrrp_instance %s: no virtual_ipaddress", in.Name)
@@ -243,19 +243,7 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 	return c, nil
 }
 
-func scope(s string) int {
-	switch s {
-	case "host":
-		return 254
-	case "link":
-		return 253
-	case "site":
-		return 200
-	}
-	return 0
-}
-
-var lbKinds = map[string]ipvs.ForwardMethod{"NAT": ipvs.Masquerade, "DR": ipvs.Route, "TUN": ipvs.Tunnel}
+var lbKinds = map[keepalivedconf.LBKind]ipvs.ForwardMethod{keepalivedconf.NAT: ipvs.Masquerade, keepalivedconf.DR: ipvs.Route, keepalivedconf.TUN: ipvs.Tunnel}
 
 // maxGroupKeys bounds the services one virtual_server_group may expand to.
 const maxGroupKeys = 1 << 16
@@ -268,22 +256,16 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 	if vs.PersistenceTimeout > 0 {
 		base.Flags |= ipvs.FlagPersistent
 	}
-	fwd, ok := lbKinds[strings.ToUpper(vs.LBKind)]
-	if vs.LBKind == "" {
+	fwd, ok := lbKinds[vs.LBKind]
+	if vs.LBKind == 0 {
 		fwd, ok = ipvs.Masquerade, true
 	}
 	if !ok {
 		return nil, errAt(vs.Stmt, "virtual_server: unknown lb_kind %q", vs.LBKind)
 	}
 	proto := ipvs.UDP // keepalived's default, see Translate
-	switch strings.ToUpper(vs.Protocol) {
-	case "TCP":
-		proto = ipvs.TCP
-	case "", "UDP":
-	case "SCTP":
-		proto = ipvs.SCTP
-	default:
-		return nil, errAt(vs.Stmt, "virtual_server: unknown protocol %q", vs.Protocol)
+	if vs.Protocol != 0 {
+		proto = ipvs.Protocol(vs.Protocol) // both are IANA numbers
 	}
 	// A firewall-mark service has no address of its own: its family is
 	// that of its real servers (or sorry server), IPv4 when it has none.
@@ -343,8 +325,8 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 				fam = ipvs.IPv6
 			}
 		}
-		if vs.PersistenceGranularity != "" {
-			mask, err := granularity(vs.PersistenceGranularity, fam)
+		if n := vs.PersistenceGranularity; n != 0 {
+			mask, err := netmask(n, fam)
 			if err != nil {
 				return nil, errAt(vs.Stmt, "virtual_server %s: persistence_granularity: %v", describe(svc), err)
 			}
@@ -352,7 +334,7 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 		}
 		v := VirtualService{
 			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
-			QuorumUp: splitArgs(vs.QuorumUp), QuorumDown: splitArgs(vs.QuorumDown),
+			QuorumUp: scriptArgv(vs.QuorumUp), QuorumDown: scriptArgv(vs.QuorumDown),
 		}
 		if vs.SorryServer.IsValid() {
 			v.Sorry = &ipvs.Destination{Addr: withPort(vs.SorryServer, svc), Forward: fwd, Weight: 1}
@@ -361,7 +343,7 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 			r := RealServer{
 				Dest:     ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit:  rs.InhibitOnFailure || vs.Inhibit,
-				NotifyUp: splitArgs(rs.NotifyUp), NotifyDown: splitArgs(rs.NotifyDown),
+				NotifyUp: scriptArgv(rs.NotifyUp), NotifyDown: scriptArgv(rs.NotifyDown),
 			}
 			for i, kc := range rs.Checkers {
 				c, pol, err := checker(kc, r.Dest.Addr, vs)
@@ -386,66 +368,16 @@ func withPort(a netip.AddrPort, svc ipvs.Service) netip.AddrPort {
 	return a
 }
 
-// granularity reads persistence_granularity: a dotted netmask for IPv4
-// services, a prefix length (or "/len") for IPv6 ones, into IPVS's
-// netmask field.
-func granularity(s string, fam ipvs.Family) (uint32, error) {
+// netmask encodes a persistence_granularity prefix length as IPVS's
+// netmask field: a mask for IPv4, the prefix length for IPv6.
+func netmask(n int, fam ipvs.Family) (uint32, error) {
 	if fam == ipvs.IPv6 {
-		n, err := strconv.Atoi(strings.TrimPrefix(s, "/"))
-		if err != nil || n < 1 || n > 128 {
-			return 0, fmt.Errorf("%q is not an IPv6 prefix length (1-128)", s)
-		}
 		return uint32(n), nil
 	}
-	if n, err := strconv.Atoi(strings.TrimPrefix(s, "/")); err == nil {
-		if n < 1 || n > 32 {
-			return 0, fmt.Errorf("%q is not an IPv4 prefix length (1-32)", s)
-		}
-		return ^uint32(0) << (32 - n), nil
+	if n < 1 || n > 32 {
+		return 0, fmt.Errorf("/%d is not an IPv4 prefix length (1-32)", n)
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return 0, fmt.Errorf("%q is not an IPv4 netmask", s)
-	}
-	b := a.As4()
-	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	if inv := ^m; m == 0 || inv&(inv+1) != 0 {
-		return 0, fmt.Errorf("%q is not a contiguous netmask", s)
-	}
-	return m, nil
-}
-
-// splitArgs splits a keepalived script line into argv the way keepalived
-// does: words separated by blanks, with single or double quotes grouping
-// words. keepalived does not run a shell either.
-func splitArgs(s string) []string {
-	var out []string
-	var cur strings.Builder
-	in, quote := false, byte(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0 && c == quote:
-			quote = 0
-		case quote != 0:
-			cur.WriteByte(c)
-		case c == '"' || c == '\'':
-			quote, in = c, true
-		case c == ' ' || c == '\t':
-			if in {
-				out = append(out, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteByte(c)
-			in = true
-		}
-	}
-	if in {
-		out = append(out, cur.String())
-	}
-	return out
+	return ^uint32(0) << (32 - n), nil
 }
 
 func describe(s ipvs.Service) string {
@@ -523,12 +455,8 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 			a = netip.AddrPortFrom(a.Addr(), 53)
 		}
 		d := check.DNS{Addr: a, Name: k.Name, Timeout: t}
-		if k.QueryType != "" {
-			qt, ok := dnsTypes[strings.ToUpper(k.QueryType)]
-			if !ok {
-				return nil, nil, errAt(k.Stmt, "DNS_CHECK: unknown type %q", k.QueryType)
-			}
-			d.Type = qt
+		if k.QueryType != 0 {
+			d.Type = dnsmessage.Type(k.QueryType) // both are RFC 1035 numbers
 		}
 		return d, pol, nil
 	case *keepalivedconf.SMTPCheck:
@@ -546,7 +474,7 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		}
 		pol.Retry, pol.DelayBeforeRetry, pol.Warmup = k.Retry, k.DelayBefore, k.Warmup
 		// keepalived runs misc_path through a shell-like split, not a shell.
-		args := splitArgs(k.Path)
+		args := scriptArgv(k.Path)
 		if len(args) == 0 {
 			return nil, nil, errAt(k.Stmt, "MISC_CHECK without misc_path")
 		}
@@ -555,13 +483,6 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		return check.File{Path: k.TrackFile, Weight: k.Weight, Reverse: k.Reverse}, pol, nil
 	}
 	return nil, nil, errAt(kc.Syntax(), "%s is not supported by lvsrouter", kc.Type())
-}
-
-// dnsTypes are the query types keepalived's DNS_CHECK accepts.
-var dnsTypes = map[string]dnsmessage.Type{
-	"A": dnsmessage.TypeA, "NS": dnsmessage.TypeNS, "CNAME": dnsmessage.TypeCNAME,
-	"SOA": dnsmessage.TypeSOA, "MX": dnsmessage.TypeMX, "TXT": dnsmessage.TypeTXT,
-	"AAAA": dnsmessage.TypeAAAA,
 }
 
 // allOf is a checker that passes when every one of its checkers passes, in
@@ -582,4 +503,11 @@ func (a allOf) Check(ctx context.Context) check.Result {
 	}
 	r.Latency = lat
 	return r
+}
+
+// scriptArgv splits a script line as keepalived does (keepalivedconf owns
+// the rule); the decoder has already rejected lines it cannot split.
+func scriptArgv(s string) []string {
+	argv, _ := keepalivedconf.ScriptArgv(s)
+	return argv
 }
