@@ -26,7 +26,7 @@ import (
 
 func loadOK(t *testing.T, path string) *Plan {
 	t.Helper()
-	p, warnings, err := load(path)
+	p, warnings, err := load(path, anyInterface)
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("load %s: %v %v", path, err, warnings)
 	}
@@ -162,7 +162,7 @@ func TestTranslateErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "k.conf")
 			os.WriteFile(path, []byte(tc.conf), 0o644)
-			_, _, err := load(path)
+			_, _, err := load(path, anyInterface)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want it to contain %q", err, tc.want)
 			}
@@ -320,9 +320,9 @@ func TestVRRPChanges(t *testing.T) {
 		Instances:  []vrrp.Config{inst("A", 100), inst("B", 100), inst("C", 100), inst("D", 100)},
 		SyncGroups: []SyncGroup{{Name: "G", Members: []string{"A", "B"}}},
 	}
-	running := map[string]vrrpUnit{}
+	running := map[unitKey]vrrpUnit{}
 	for _, u := range units(old) {
-		running[u.Name] = u
+		running[u.Key] = u
 	}
 	if keep, stop, start := vrrpChanges(running, units(old)); len(keep) != 3 || len(stop)+len(start) != 0 {
 		t.Errorf("same plan: keep %v stop %v start %d", keep, stop, len(start))
@@ -334,10 +334,10 @@ func TestVRRPChanges(t *testing.T) {
 	keep, stop, start := vrrpChanges(running, units(next))
 	var started []string
 	for _, u := range start {
-		started = append(started, u.Name)
+		started = append(started, u.Key.String())
 	}
-	if !slices.Equal(keep, []string{"instance C"}) ||
-		!slices.Equal(stop, []string{"group G", "instance D"}) ||
+	if !slices.Equal(keep, []unitKey{{Name: "C"}}) ||
+		!slices.Equal(stop, []unitKey{{Group: true, Name: "G"}, {Name: "D"}}) ||
 		!slices.Equal(started, []string{"group G", "instance E"}) {
 		t.Errorf("B's priority changed, D gone, E new: keep %q stop %q start %q", keep, stop, started)
 	}

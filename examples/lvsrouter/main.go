@@ -39,6 +39,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -52,21 +53,27 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes of lvsrouter -t, keepalived's: 0 when the configuration is
-// clean, exitConfigTest when it has any diagnostic (keepalived -t fails on
-// unknown keywords too). Other failures exit 1, as keepalived does.
+// Exit codes, keepalived 2.2.7's (measured): -t exits exitConfigTest on
+// any error or warning keepalived reports (lint findings never fail it);
+// a start whose configuration fails exits exitConfig (keepalived's parent
+// when its child stops with a permanent configuration error), or
+// exitNoConfig when the configuration file is missing; other failures
+// exit 1. keepalived -t exits 0 on a missing -f file (it only prints
+// "Config files missing"); lvsrouter -t exits exitConfigTest there.
 const (
 	exitOK         = 0
 	exitFailure    = 1
 	exitUsage      = 1
+	exitConfig     = 2 // keepalived: "exited with permanent error CONFIG. Terminating"
 	exitConfigTest = 5 // KEEPALIVED_EXIT_CONFIG_TEST
+	exitNoConfig   = 6 // keepalived: "Config files missing"
 )
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lvsrouter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "/etc/keepalived/keepalived.conf", "configuration file (keepalived.conf syntax; includes are followed)")
-	test := fs.Bool("t", false, "check the configuration and exit: 0 if clean, 5 on any error or warning (like keepalived -t)")
+	test := fs.Bool("t", false, "check the configuration against this host and exit: 0 if clean, 5 on any error or warning (like keepalived -t)")
 	dump := fs.Bool("json", false, "print the plan (VRRP instances, IPVS services, checks) as JSON and exit; with -t, only when the configuration is clean")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	pidfile := fs.String("p", "", "write the process ID to this file")
@@ -86,51 +93,78 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lvsrouter: -log-level: %v\n", err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
-
-	plan, warnings, err := load(*file)
 	if *test || *dump {
-		for _, w := range warnings {
-			fmt.Fprintf(stderr, "lvsrouter: %v\n", w)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
-			if *test {
-				return exitConfigTest
-			}
-			return exitFailure
-		}
-		if *test && slices.ContainsFunc(warnings, failsTest) {
-			return exitConfigTest
-		}
-		if *dump {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(plan); err != nil {
-				fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
-				return exitFailure
-			}
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "lvsrouter: %s: %d VRRP instances, %d virtual services: OK\n", *file, len(plan.Instances), len(plan.Services))
-		return exitOK
+		return configTest(*file, *test, *dump, stdout, stderr)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	return serve(*file, *pidfile, keepIPVS, log, stderr)
+}
+
+// configTest is lvsrouter -t and -json: the same load as start and reload
+// (load), with keepalived -t's exit codes.
+func configTest(file string, test, dump bool, stdout, stderr io.Writer) int {
+	// -json prints the plan for any host; -t checks it against this one.
+	has := interfaceExists
+	if !test {
+		has = anyInterface
+	}
+	plan, warnings, err := load(file, has)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "lvsrouter: %v\n", w)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+		if test {
+			return exitConfigTest
+		}
 		return exitFailure
 	}
-	for _, w := range warnings {
-		log.Warn("configuration", "warning", w)
+	if test && slices.ContainsFunc(warnings, failsTest) {
+		return exitConfigTest
 	}
-	if *pidfile != "" {
-		if err := os.WriteFile(*pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+	if dump {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(plan); err != nil {
 			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 			return exitFailure
 		}
-		defer os.Remove(*pidfile)
+		return exitOK
 	}
+	fmt.Fprintf(stderr, "lvsrouter: %s: %d VRRP instances, %d virtual services: OK\n", file, len(plan.Instances), len(plan.Services))
+	return exitOK
+}
+
+// serve runs the router until SIGTERM or SIGINT; SIGHUP reloads.
+func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writer) int {
+	// Signals are set up before the first load, which takes seconds on a
+	// big configuration: a SIGHUP meanwhile (systemd's reload right after
+	// start) must not kill the process. It is queued in hup and applied
+	// once the router runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	log.Debug("loading configuration", "config", file)
+	plan, warnings, err := load(file, interfaceExists)
+	for _, w := range warnings {
+		log.Warn("configuration", "warning", w)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+		if _, serr := os.Stat(file); errors.Is(serr, fs.ErrNotExist) {
+			return exitNoConfig
+		}
+		return exitConfig
+	}
+	if pidfile != "" {
+		if err := os.WriteFile(pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+			return exitFailure
+		}
+		defer os.Remove(pidfile)
+	}
 	r, err := NewRouter(ctx, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
@@ -142,11 +176,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		r.close()
 		return exitFailure
 	}
-	log.Info("started", "config", *file, "instances", len(plan.Instances), "services", len(plan.Services))
+	log.Info("started", "config", file, "instances", len(plan.Instances), "services", len(plan.Services))
 	reload := make(chan *Plan)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
@@ -154,13 +185,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			case <-ctx.Done():
 				return
 			}
-			p, warnings, err := load(*file)
+			log.Info("reloading", "config", file)
+			p, warnings, err := load(file, interfaceExists)
+			for _, w := range warnings {
+				log.Warn("configuration", "warning", w)
+			}
 			if err != nil {
 				log.Error("reload rejected; keeping the running configuration", "err", err)
 				continue
-			}
-			for _, w := range warnings {
-				log.Warn("configuration", "warning", w)
 			}
 			select {
 			case reload <- p:
@@ -184,29 +216,55 @@ func failsTest(w error) bool {
 	return !errors.As(w, &d) || d.Severity != keepalivedconf.SeverityLint
 }
 
-// load reads a configuration file with its includes, expands it as
-// keepalived does (definitions, ~SEQ, @id lines), and translates it. It
+// findings splits what a keepalivedconf step returned into warnings (the
+// run goes on) and an error (it stops): a list without errors holds only
+// warnings and lint findings.
+func findings(warnings []error, err error) ([]error, error) {
+	var list keepalivedconf.ErrorList
+	if err == nil || !errors.As(err, &list) || list.HasErrors() {
+		return warnings, err
+	}
+	for _, d := range list {
+		warnings = append(warnings, d)
+	}
+	return warnings, nil
+}
+
+// load is the one definition of a good configuration, for -t, start and
+// reload alike. It reads a configuration file with its includes, expands
+// it as keepalived does (definitions, ~SEQ, @id lines), translates it, and
+// checks the plan against this host and every package (checkPlan). It
 // fails on errors; warnings (unknown keywords, which keepalived also only
-// reports) come back separately. Every diagnostic names file:line:col.
-func load(path string) (*Plan, []error, error) {
+// reports) and lint findings come back separately and never block. Every
+// diagnostic names file:line:col.
+//
+// hasInterface tells whether the host has an interface: interfaceExists
+// for this host, anyInterface to check a plan for any host.
+func load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
+	p, warnings, err := loadPlan(path, hasInterface)
+	// The same finding can come from reading and from expanding.
+	seen := map[string]bool{}
+	warnings = slices.DeleteFunc(warnings, func(w error) bool {
+		dup := seen[w.Error()]
+		seen[w.Error()] = true
+		return dup
+	})
+	return p, warnings, err
+}
+
+func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, error) {
 	f, err := keepalivedconf.ParseFile(path)
+	warnings, err := findings(nil, err)
 	if err != nil {
-		return nil, nil, err
+		return nil, warnings, err
 	}
 	x, err := f.Expand()
-	if err != nil {
-		return nil, nil, err
+	if warnings, err = findings(warnings, err); err != nil {
+		return nil, warnings, err
 	}
 	cfg, err := x.Config()
-	var warnings []error
-	if err != nil {
-		var list keepalivedconf.ErrorList
-		if !errors.As(err, &list) || list.HasErrors() {
-			return nil, nil, err
-		}
-		for _, d := range list {
-			warnings = append(warnings, d)
-		}
+	if warnings, err = findings(warnings, err); err != nil {
+		return nil, warnings, err
 	}
 	p, err := Translate(cfg)
 	if err != nil {
@@ -214,6 +272,9 @@ func load(path string) (*Plan, []error, error) {
 	}
 	for _, w := range p.Warnings {
 		warnings = append(warnings, errors.New(w))
+	}
+	if err := checkPlan(p, hasInterface); err != nil {
+		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
 	}
 	return p, warnings, nil
 }

@@ -45,7 +45,7 @@ func TestNotifyScripts(t *testing.T) {
 `, echo("qup"), echo("qdown"), echo("up"), echo("down"), flag)
 	path := filepath.Join(dir, "k.conf")
 	os.WriteFile(path, []byte(conf), 0o644)
-	p, _, err := load(path)
+	p, _, err := load(path, anyInterface)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestReloadChecks(t *testing.T) {
 		t.Helper()
 		path := filepath.Join(dir, "k.conf")
 		os.WriteFile(path, []byte(text), 0o644)
-		p, _, err := load(path)
+		p, _, err := load(path, anyInterface)
 		if err != nil {
 			t.Fatal(err)
 		}

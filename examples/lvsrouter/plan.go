@@ -28,6 +28,11 @@ type Plan struct {
 	// Warnings are what keepalived reports but runs anyway (file:line:col
 	// first); lvsrouter -t fails on them as keepalived -t does.
 	Warnings []string `json:",omitempty"`
+
+	// instancePos and ifacePos remember where instances and the
+	// interfaces they name are written, for checkPlan's messages.
+	instancePos map[string]keepalivedconf.Pos
+	ifacePos    map[ifaceRef]keepalivedconf.Pos
 }
 
 // SyncGroup names instances that move together.
@@ -123,6 +128,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 			errs = append(errs, err)
 			continue
 		}
+		p.notePositions(in)
 		p.Instances = append(p.Instances, c)
 	}
 	known := map[string]bool{}
