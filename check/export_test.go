@@ -5,9 +5,6 @@ import (
 	"time"
 )
 
-// Test helpers shared with the external tests of package check_test.
-var SilentListener = silentListener
-
 // testPoller is a Monitor loop's poller for tests: an eventWaker, scratch
 // state that polls, and the flights on it.
 type testPoller struct {

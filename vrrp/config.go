@@ -152,11 +152,20 @@ type GARP struct {
 // Notify holds keepalived-compatible notify scripts. Each is an argv run
 // without a shell. Notify gets "INSTANCE", name, state and priority
 // appended, like keepalived's notify.
+//
+// Each script runs in a process group of its own; on Timeout the whole
+// group is killed. Processes a script leaves running in the background when
+// it exits are left alone (a notify script may start a daemon), as in
+// keepalived. Output beyond 4 KiB is dropped.
 type Notify struct {
 	Master, Backup, Fault, Stop []string
 	Notify                      []string
 	// Timeout bounds each script run (default 10 s).
 	Timeout time.Duration
+	// User and Group, when set, run the scripts as that user (name or
+	// uid) and group (name or gid; empty: the user's primary group), as
+	// keepalived's script_user does. Needs root.
+	User, Group string
 }
 
 // TrackInterface faults the instance (Weight 0) or adds Weight to its
@@ -169,6 +178,11 @@ type TrackInterface struct {
 // TrackScript runs Command every Interval; Rise successes in a row make it
 // up, Fall failures down. Weight > 0 is added while up, Weight < 0 while
 // down, and Weight 0 faults the instance while down.
+//
+// Command runs without a shell in a process group of its own. A run that
+// outlasts Timeout fails, and its whole group (the script and everything
+// it started) is killed; so is whatever the script leaves behind when it
+// exits.
 type TrackScript struct {
 	Name     string
 	Command  []string
@@ -177,6 +191,10 @@ type TrackScript struct {
 	Rise     int
 	Fall     int
 	Weight   int
+	// User and Group, when set, run Command as that user (name or uid)
+	// and group (name or gid; empty: the user's primary group):
+	// keepalived's vrrp_script `user` or the global script_user.
+	User, Group string
 }
 
 // TrackFile reads an integer from Path every Interval (default 1 s).

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -54,6 +53,7 @@ type Instance struct {
 	track      map[string]trackStatus
 	groupFault bool
 	notifyQ    chan []string
+	creds      scriptCreds
 }
 
 type instanceStats struct {
@@ -647,12 +647,14 @@ func (in *Instance) notify(t Transition, prio uint8) {
 
 func (in *Instance) notifyWorker() {
 	for argv := range in.notifyQ {
-		ctx, cancel := context.WithTimeout(context.Background(), in.cfg.Notify.Timeout)
-		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-		if err := cmd.Run(); err != nil {
+		res, err := runNotify(context.Background(), argv, &in.cfg.Notify, in.creds.notify, in.r.cfg.ScriptSecurity)
+		switch {
+		case err != nil:
 			in.r.log.Warn("vrrp: notify script", "instance", in.cfg.Name, "argv", argv, "err", err)
+		case !res.Success():
+			in.r.log.Warn("vrrp: notify script failed", "instance", in.cfg.Name, "argv", argv,
+				"exit", res.ExitCode, "signal", res.Signal, "output", res.Tail())
 		}
-		cancel()
 	}
 }
 

@@ -24,6 +24,11 @@ type RouterConfig struct {
 	NetNS string
 	// Logger receives state changes and errors (default: discard).
 	Logger *slog.Logger
+	// ScriptSecurity refuses to run a track or notify script as root when
+	// it or a directory on its path is writable by a non-root user
+	// (keepalived's enable_script_security): a refused track script
+	// counts as failed, and every refusal is logged with its reason.
+	ScriptSecurity bool
 }
 
 // Router runs VRRP instances in one network namespace. Instances on the
@@ -94,7 +99,11 @@ func (r *Router) Add(cfg Config) (*Instance, error) {
 			return nil, fmt.Errorf("vrrp: instance %s: VRID %d on %s already used by %s: %w", cfg.Name, cfg.VRID, cfg.Interface, o.cfg.Name, ErrInvalid)
 		}
 	}
-	in := &Instance{cfg: cfg, r: r, slot: newSlot(len(r.instances))}
+	creds, err := cfg.resolveScripts()
+	if err != nil {
+		return nil, err
+	}
+	in := &Instance{cfg: cfg, r: r, slot: newSlot(len(r.instances)), creds: creds}
 	in.acts.init()
 	in.stats.state.Store(uint32(StateInit))
 	r.instances = append(r.instances, in)

@@ -157,3 +157,30 @@ func TestExecUser(t *testing.T) {
 		t.Fatalf("unknown user: %+v", r)
 	}
 }
+
+// TestExecScriptSecurity: with ScriptSecurity a world-writable script run
+// as root is refused (and does not run); without it, it runs.
+func TestExecScriptSecurity(t *testing.T) {
+	noLeaks(t)
+	testenv.NeedRoot(t) // the rule applies to scripts run as root
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	p := filepath.Join(dir, "check.sh")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\ntouch "+marker+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o757); err != nil {
+		t.Fatal(err)
+	}
+	r := check.Exec{Path: p, ScriptSecurity: true}.Check(context.Background())
+	if r.Up {
+		t.Fatalf("insecure script: %+v, want down", r)
+	}
+	mustContain(t, "Reason", r.Reason, "refused", "unsafe permissions", "writable by others")
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the insecure script ran")
+	}
+	if r := (check.Exec{Path: p}).Check(context.Background()); !r.Up {
+		t.Fatalf("without ScriptSecurity: %+v, want up", r)
+	}
+}
