@@ -20,7 +20,7 @@ import (
 
 // sameUnit reports whether two VRRP units have the same configuration.
 func sameUnit(a, b vrrpUnit) bool {
-	if a.Key != b.Key || (a.Group == nil) != (b.Group == nil) {
+	if a.Key != b.Key || a.ScriptSecurity != b.ScriptSecurity || (a.Group == nil) != (b.Group == nil) {
 		return false
 	}
 	if a.Group != nil && (a.Group.Name != b.Group.Name || !slices.Equal(a.Group.Members, b.Group.Members)) {
@@ -49,12 +49,14 @@ func sameInstance(a, b vrrp.Config) bool {
 func sameNotify(a, b vrrp.Notify) bool {
 	return slices.Equal(a.Master, b.Master) && slices.Equal(a.Backup, b.Backup) &&
 		slices.Equal(a.Fault, b.Fault) && slices.Equal(a.Stop, b.Stop) &&
-		slices.Equal(a.Notify, b.Notify) && a.Timeout == b.Timeout
+		slices.Equal(a.Notify, b.Notify) && a.Timeout == b.Timeout &&
+		a.User == b.User && a.Group == b.Group
 }
 
 func sameTrackScript(a, b vrrp.TrackScript) bool {
 	return a.Name == b.Name && slices.Equal(a.Command, b.Command) && a.Interval == b.Interval &&
-		a.Timeout == b.Timeout && a.Rise == b.Rise && a.Fall == b.Fall && a.Weight == b.Weight
+		a.Timeout == b.Timeout && a.Rise == b.Rise && a.Fall == b.Fall && a.Weight == b.Weight &&
+		a.User == b.User && a.Group == b.Group
 }
 
 // sameTarget reports whether two check targets have the same
@@ -101,7 +103,7 @@ func sameChecker(a, b check.Checker) bool {
 
 func sameExec(x, y check.Exec) bool {
 	return x.Path == y.Path && slices.Equal(x.Args, y.Args) && x.Shell == y.Shell && x.User == y.User &&
-		x.Dynamic == y.Dynamic && slices.Equal(x.Env, y.Env) && x.Timeout == y.Timeout
+		x.Group == y.Group && x.ScriptSecurity == y.ScriptSecurity && x.Dynamic == y.Dynamic && slices.Equal(x.Env, y.Env) && x.Timeout == y.Timeout
 }
 
 func sameHTTP(x, y *check.HTTP) bool {

@@ -62,11 +62,11 @@ func TestTranslateFeatures(t *testing.T) {
 		if diff := cmp.Diff([]vrrp.TrackInterface{{Name: "eth1", Weight: -30}}, ext.TrackInterfaces); diff != "" {
 			t.Errorf("track_interface (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(vrrp.Notify{Master: []string{"/usr/local/bin/notify", "master", "EXT"}, Notify: []string{"/usr/local/bin/notify-all"}}, ext.Notify); diff != "" {
+		if diff := cmp.Diff(vrrp.Notify{Master: []string{"/usr/local/bin/notify", "master", "EXT"}, Notify: []string{"/usr/local/bin/notify-all"}, User: "root"}, ext.Notify); diff != "" {
 			t.Errorf("notify (-want +got):\n%s", diff)
 		}
 		want := []vrrp.TrackScript{{Name: "chk_haproxy", Command: []string{"/bin/sh", "-c", "kill -0 $(cat /run/haproxy.pid)"},
-			Interval: 2 * time.Second, Rise: 1, Fall: 2, Weight: -20}}
+			Interval: 2 * time.Second, Rise: 1, Fall: 2, Weight: -20, User: "root"}}
 		if diff := cmp.Diff(want, v6.TrackScripts); diff != "" {
 			t.Errorf("track_script (-want +got):\n%s", diff)
 		}
@@ -358,7 +358,12 @@ func TestConfigTest(t *testing.T) {
 		os.WriteFile(p, []byte(conf), 0o644)
 		return p
 	}
-	good := "vrrp_instance X {\n  interface eth0\n  virtual_router_id 5\n  priority 100\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"
+	// -t checks interfaces against this host: name one it has.
+	ifs, err := net.Interfaces()
+	if err != nil || len(ifs) == 0 {
+		t.Fatalf("no interfaces: %v", err)
+	}
+	good := "vrrp_instance X {\n  interface " + ifs[len(ifs)-1].Name + "\n  virtual_router_id 5\n  priority 100\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"
 	for _, tc := range []struct {
 		name, path string
 		code       int

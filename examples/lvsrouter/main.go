@@ -44,6 +44,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
@@ -66,7 +67,10 @@ const (
 	exitUsage      = 1
 	exitConfig     = 2 // keepalived: "exited with permanent error CONFIG. Terminating"
 	exitConfigTest = 5 // KEEPALIVED_EXIT_CONFIG_TEST
-	exitNoConfig   = 6 // keepalived: "Config files missing"
+	// exitConfigTestSecurity is keepalived -t's exit when scripts would
+	// run without enable_script_security ("SECURITY VIOLATION").
+	exitConfigTestSecurity = 6
+	exitNoConfig           = 6 // keepalived: "Config files missing"
 )
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -120,6 +124,9 @@ func configTest(file string, test, dump bool, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	if test && slices.ContainsFunc(warnings, failsTest) {
+		if slices.ContainsFunc(warnings, isSecurityViolation) {
+			return exitConfigTestSecurity
+		}
 		return exitConfigTest
 	}
 	if dump {
@@ -214,6 +221,12 @@ func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writ
 func failsTest(w error) bool {
 	var d keepalivedconf.Diagnostic
 	return !errors.As(w, &d) || d.Severity != keepalivedconf.SeverityLint
+}
+
+// isSecurityViolation reports keepalived's "SECURITY VIOLATION - scripts
+// are being executed but script_security not enabled".
+func isSecurityViolation(w error) bool {
+	return strings.Contains(w.Error(), "SECURITY VIOLATION")
 }
 
 // findings splits what a keepalivedconf step returned into warnings (the

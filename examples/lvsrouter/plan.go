@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ type Plan struct {
 	Instances  []vrrp.Config
 	SyncGroups []SyncGroup
 	Services   []VirtualService
+	// Scripts says how every script runs (notify, quorum, track and
+	// MISC_CHECK): keepalived's script_user and enable_script_security.
+	Scripts ScriptPolicy `json:",omitzero"`
 	// Warnings are what keepalived reports but runs anyway (file:line:col
 	// first); lvsrouter -t fails on them as keepalived -t does.
 	Warnings []string `json:",omitempty"`
@@ -34,6 +38,22 @@ type Plan struct {
 	instancePos map[string]keepalivedconf.Pos
 	ifacePos    map[ifaceRef]keepalivedconf.Pos
 }
+
+// ScriptPolicy is keepalived's script_user and enable_script_security.
+// Scripts run without a shell, in a process group of their own, as User
+// (and Group, empty: User's primary group); without User, as lvsrouter
+// itself. With Security, a script that would run as root while it or a
+// directory on its path is writable by a non-root user is refused
+// (logged, never run), as keepalived disables it. A vrrp_script's or
+// MISC_CHECK's own `user` takes precedence.
+type ScriptPolicy struct {
+	User, Group string `json:",omitempty"`
+	Security    bool   `json:",omitempty"`
+}
+
+// defaultScriptUser is the user keepalived runs scripts as under
+// enable_script_security without script_user, when the user exists.
+const defaultScriptUser = "keepalived_script"
 
 // SyncGroup names instances that move together.
 type SyncGroup struct {
@@ -119,11 +139,22 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		files[f.Name] = f
 	}
 	version := 0
-	if cfg.GlobalDefs != nil {
-		version = cfg.GlobalDefs.VRRPVersion
+	if g := cfg.GlobalDefs; g != nil {
+		version = g.VRRPVersion
+		p.Scripts = ScriptPolicy{User: g.ScriptUser, Security: g.EnableScriptSecurity}
+		if g.EnableScriptSecurity && g.ScriptUser == "" {
+			// keepalived falls back to keepalived_script, and reports
+			// (failing -t) when that user does not exist; scripts then
+			// run as root.
+			if _, err := user.Lookup(defaultScriptUser); err == nil {
+				p.Scripts.User = defaultScriptUser
+			} else {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Unable to set default user %s for scripts: running them as root", g.Stmt.Pos, defaultScriptUser))
+			}
+		}
 	}
 	for _, in := range cfg.Instances {
-		c, err := instance(in, version, scripts, files)
+		c, err := instance(in, version, p.Scripts, scripts, files)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -165,7 +196,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		if vs.LBKind == "" {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 		}
-		svcs, err := virtualServer(vs, groups)
+		svcs, err := virtualServer(vs, groups, p.Scripts)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -175,7 +206,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	return p, errors.Join(errs...)
 }
 
-func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*keepalivedconf.VRRPScript, files map[string]*keepalivedconf.TrackFile) (vrrp.Config, error) {
+func instance(in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, scripts map[string]*keepalivedconf.VRRPScript, files map[string]*keepalivedconf.TrackFile) (vrrp.Config, error) {
 	c := vrrp.Config{
 		Name:         in.Name,
 		Interface:    in.Interface,
@@ -222,10 +253,15 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 		if t.Weight != 0 {
 			w = t.Weight
 		}
-		c.TrackScripts = append(c.TrackScripts, vrrp.TrackScript{
+		ts := vrrp.TrackScript{
 			Name: s.Name, Command: splitArgs(s.Script), Interval: s.Interval,
 			Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall, Weight: w,
-		})
+			User: sp.User, Group: sp.Group,
+		}
+		if s.User != "" {
+			ts.User, ts.Group = s.User, ""
+		}
+		c.TrackScripts = append(c.TrackScripts, ts)
 	}
 	for _, t := range in.TrackFiles {
 		f, ok := files[t.Name]
@@ -242,6 +278,7 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 		Master: splitArgs(in.NotifyMaster), Backup: splitArgs(in.NotifyBackup),
 		Fault: splitArgs(in.NotifyFault), Stop: splitArgs(in.NotifyStop),
 		Notify: splitArgs(in.Notify),
+		User:   sp.User, Group: sp.Group,
 	}
 	if len(c.VIPs) == 0 {
 		return c, errAt(in.Stmt, "vrrp_instance %s: no virtual_ipaddress", in.Name)
@@ -266,7 +303,7 @@ var lbKinds = map[string]ipvs.ForwardMethod{"NAT": ipvs.Masquerade, "DR": ipvs.R
 // maxGroupKeys bounds the services one virtual_server_group may expand to.
 const maxGroupKeys = 1 << 16
 
-func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup) ([]VirtualService, error) {
+func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy) ([]VirtualService, error) {
 	base := ipvs.Service{Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
@@ -370,7 +407,7 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 				NotifyUp: splitArgs(rs.NotifyUp), NotifyDown: splitArgs(rs.NotifyDown),
 			}
 			for i, kc := range rs.Checkers {
-				c, pol, err := checker(kc, r.Dest.Addr, vs)
+				c, pol, err := checker(kc, r.Dest.Addr, vs, sp)
 				if err != nil {
 					return nil, err
 				}
@@ -463,7 +500,7 @@ func describe(s ipvs.Service) string {
 
 // checker translates one keepalived checker block for the real server at
 // rs into a check.Checker and keepalived's retry policy.
-func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer) (check.Checker, check.Policy, error) {
+func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy) (check.Checker, check.Policy, error) {
 	pol := check.Keepalived{DelayLoop: vs.DelayLoop, Alpha: vs.Alpha, Omega: vs.Omega}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
 		if c.DelayLoop > 0 {
@@ -556,7 +593,12 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		if len(args) == 0 {
 			return nil, nil, errAt(k.Stmt, "MISC_CHECK without misc_path")
 		}
-		return check.Exec{Path: args[0], Args: args[1:], Dynamic: k.Dynamic, User: k.User, Timeout: k.Timeout}, pol, nil
+		e := check.Exec{Path: args[0], Args: args[1:], Dynamic: k.Dynamic, User: sp.User, Group: sp.Group,
+			ScriptSecurity: sp.Security, Timeout: k.Timeout}
+		if k.User != "" {
+			e.User, e.Group = k.User, ""
+		}
+		return e, pol, nil
 	case *keepalivedconf.FileCheck:
 		return check.File{Path: k.TrackFile, Weight: k.Weight, Reverse: k.Reverse}, pol, nil
 	}

@@ -2,17 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/lvskit/lvskit/check"
+	"github.com/lvskit/lvskit/internal/proc"
 	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/vrrp"
 )
@@ -29,6 +30,8 @@ type Router struct {
 	mon     *check.Monitor
 	// script runs notify and quorum scripts; tests replace it.
 	script func(argv []string)
+	// scriptTimeout bounds notify and quorum scripts (tests shorten it).
+	scriptTimeout time.Duration
 	// hasInterface tells whether the host has an interface
 	// (interfaceExists; tests replace it).
 	hasInterface func(string) bool
@@ -47,7 +50,9 @@ type Router struct {
 	alive  map[realKey]bool
 	quorum map[ipvs.ServiceKey]bool
 	events [][]string // scripts to run after the next apply
-	kick   chan struct{}
+	// scriptCred is the plan's script_user, resolved.
+	scriptCred *proc.Credential
+	kick       chan struct{}
 
 	// units are the running VRRP routers, one per sync group or lone
 	// instance.
@@ -104,21 +109,36 @@ func newRouter(log *slog.Logger) *Router {
 		kick:  make(chan struct{}, 1),
 	}
 	r.script = r.runScript
+	r.scriptTimeout = scriptTimeout
 	r.hasInterface = interfaceExists
 	return r
 }
 
-// runScript runs a notify or quorum script without a shell, as keepalived
-// does, bounded by scriptTimeout, and waits for it.
+// runScript runs a notify or quorum script as keepalived does: its argv
+// without a shell, as script_user, refused when enable_script_security
+// finds it unsafe. It runs through internal/proc, the runner every lvskit
+// script shares: a process group of its own, killed whole when
+// scriptTimeout ends; output capped (the rest is read and dropped); a
+// bounded wait for pipes held by escaped children. Processes the script
+// leaves behind when it exits in time stay (a notify script may start a
+// daemon), as with keepalived.
 func (r *Router) runScript(argv []string) {
 	if len(argv) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		r.log.Warn("script", "argv", argv, "err", err, "output", string(out))
+	r.mu.Lock()
+	cred, security := r.scriptCred, r.plan != nil && r.plan.Scripts.Security
+	r.mu.Unlock()
+	res, err := proc.Run(context.Background(), &proc.Cmd{
+		Argv: argv, Timeout: r.scriptTimeout, Cred: cred, ScriptSecurity: security, KeepGroup: true,
+	})
+	switch {
+	case errors.Is(err, proc.ErrInsecure):
+		r.log.Warn("script refused", "argv", argv, "err", err)
+	case err != nil:
+		r.log.Warn("script", "argv", argv, "err", err, "output", res.Tail())
+	case !res.Success():
+		r.log.Warn("script", "argv", argv, "exit", res.ExitCode, "signal", res.Signal, "output", res.Tail())
 	}
 }
 
@@ -170,10 +190,14 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		}
 		prepared[i] = vr
 	}
+	cred, err := p.Scripts.credential()
+	if err != nil {
+		return err
+	}
 	// From here on the new plan is applied.
 	r.mu.Lock()
 	old := r.plan
-	r.plan = p
+	r.plan, r.scriptCred = p, cred
 	r.prune()
 	r.mu.Unlock()
 	r.syncChecks(old, p)
@@ -221,6 +245,9 @@ type vrrpUnit struct {
 	Key       unitKey
 	Group     *SyncGroup
 	Instances []vrrp.Config
+	// ScriptSecurity is enable_script_security for its track and notify
+	// scripts.
+	ScriptSecurity bool
 }
 
 // units splits a plan's VRRP part into units, in configuration order.
@@ -234,7 +261,7 @@ func units(p *Plan) []vrrpUnit {
 	var out []vrrpUnit
 	for i := range p.SyncGroups {
 		g := &p.SyncGroups[i]
-		u := vrrpUnit{Key: unitKey{Group: true, Name: g.Name}, Group: g}
+		u := vrrpUnit{Key: unitKey{Group: true, Name: g.Name}, Group: g, ScriptSecurity: p.Scripts.Security}
 		for _, m := range g.Members {
 			if c, ok := byName[m]; ok && !inGroup[m] {
 				u.Instances = append(u.Instances, c)
@@ -245,7 +272,7 @@ func units(p *Plan) []vrrpUnit {
 	}
 	for _, c := range p.Instances {
 		if !inGroup[c.Name] {
-			out = append(out, vrrpUnit{Key: unitKey{Name: c.Name}, Instances: []vrrp.Config{c}})
+			out = append(out, vrrpUnit{Key: unitKey{Name: c.Name}, Instances: []vrrp.Config{c}, ScriptSecurity: p.Scripts.Security})
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/lvskit/lvskit/check"
+	"github.com/lvskit/lvskit/internal/proc"
 	"github.com/lvskit/lvskit/keepalivedconf"
 	"github.com/lvskit/lvskit/vrrp"
 )
@@ -32,6 +33,9 @@ type ifaceRef struct {
 // anyInterface to check a plan for any host).
 func checkPlan(p *Plan, hasInterface func(string) bool) error {
 	errs := []error{checkInterfaces(p, hasInterface)}
+	if _, err := p.Scripts.credential(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, u := range units(p) {
 		if _, err := buildUnit(u, nil); err != nil {
 			errs = append(errs, p.at(u, err))
@@ -126,7 +130,7 @@ func anyInterface(string) bool { return true }
 // own checks of every instance and sync group. onTransition, if set, is
 // installed in every instance.
 func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition)) (*vrrp.Router, error) {
-	vr := vrrp.NewRouter(vrrp.RouterConfig{})
+	vr := vrrp.NewRouter(vrrp.RouterConfig{ScriptSecurity: u.ScriptSecurity})
 	byName := map[string]*vrrp.Instance{}
 	for _, c := range u.Instances {
 		c.OnTransition = onTransition
@@ -204,4 +208,21 @@ func (p *Plan) notePositions(in *keepalivedconf.VRRPInstance) {
 		}
 	}
 	note(in.Interface, in.Stmt.Pos)
+}
+
+// credential resolves script_user, for the scripts the router runs itself
+// (notify_up/down, quorum_up/down); nil runs them as lvsrouter.
+func (sp ScriptPolicy) credential() (*proc.Credential, error) {
+	if sp.User == "" && sp.Group == "" {
+		return nil, nil
+	}
+	u := sp.User
+	if u == "" {
+		u = "root"
+	}
+	c, err := proc.LookupCredential(u, sp.Group)
+	if err != nil {
+		return nil, fmt.Errorf("script_user: %w", err)
+	}
+	return c, nil
 }
