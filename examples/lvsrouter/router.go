@@ -50,6 +50,13 @@ type Router struct {
 	alive  map[realKey]bool
 	quorum map[ipvs.ServiceKey]bool
 	events [][]string // scripts to run after the next apply
+	// sq is the queue of scripts to run, in order, one at a time.
+	sq struct {
+		mu    sync.Mutex
+		idle  sync.Cond // busy became false
+		queue [][]string
+		busy  bool
+	}
 	// scriptCred is the plan's script_user, resolved.
 	scriptCred *proc.Credential
 	kick       chan struct{}
@@ -109,6 +116,7 @@ func newRouter(log *slog.Logger) *Router {
 		kick:  make(chan struct{}, 1),
 	}
 	r.script = r.runScript
+	r.sq.idle.L = &r.sq.mu
 	r.scriptTimeout = scriptTimeout
 	r.hasInterface = interfaceExists
 	return r
@@ -469,26 +477,41 @@ func pick(up bool, ifUp, ifDown []string) []string {
 	return ifDown
 }
 
-// runEvents runs the scripts desired queued, one after the other in the
-// order of the changes, in the background unless wait is set.
+// runEvents hands the scripts desired queued to the script worker, which
+// runs them one after the other in the order of the changes, across
+// batches too, as keepalived's checker does: a real server's notify_up or
+// notify_down before the quorum_up or quorum_down its change causes. It
+// waits for the queue to drain when wait is set.
 func (r *Router) runEvents(wait bool) {
 	r.mu.Lock()
 	events := r.events
 	r.events = nil
 	r.mu.Unlock()
-	if len(events) == 0 {
-		return
+	r.sq.mu.Lock()
+	defer r.sq.mu.Unlock()
+	r.sq.queue = append(r.sq.queue, events...)
+	if len(r.sq.queue) > 0 && !r.sq.busy {
+		r.sq.busy = true
+		go r.scriptWorker()
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for _, argv := range events {
-			r.script(argv)
-		}
-	}()
-	if wait {
-		<-done
+	for wait && r.sq.busy {
+		r.sq.idle.Wait()
 	}
+}
+
+// scriptWorker runs queued scripts until the queue is empty.
+func (r *Router) scriptWorker() {
+	r.sq.mu.Lock()
+	defer r.sq.mu.Unlock()
+	for len(r.sq.queue) > 0 {
+		argv := r.sq.queue[0]
+		r.sq.queue = r.sq.queue[1:]
+		r.sq.mu.Unlock()
+		r.script(argv)
+		r.sq.mu.Lock()
+	}
+	r.sq.busy = false
+	r.sq.idle.Broadcast()
 }
 
 // apply makes the kernel match the plan and health state through an

@@ -192,4 +192,3 @@ func hasUser(name string) bool {
 	b, err := os.ReadFile("/etc/passwd")
 	return err == nil && bytes.Contains(b, fmt.Appendf(nil, "\n%s:", name))
 }
-
