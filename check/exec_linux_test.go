@@ -116,8 +116,14 @@ func TestExecLeavesNoChild(t *testing.T) {
 	if !r.Up {
 		t.Fatalf("%+v, want up", r)
 	}
-	b, _ := os.ReadFile(pidFile)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; alive(pid); i++ {
 		if i == 500 {
 			t.Fatalf("child %d survived", pid)
@@ -142,12 +148,15 @@ func TestExecUser(t *testing.T) {
 	testenv.NeedRoot(t) // running as another user needs root
 	u, err := user.Lookup("nobody")
 	if err != nil {
-		t.Skip("no user nobody")
+		testenv.Missing(t, "no user nobody")
 	}
 	p := script(t, `[ "$(id -u)" = "`+u.Uid+`" ]`)
 	// t.TempDir's directories are private to root; let nobody in.
-	os.Chmod(filepath.Dir(p), 0o755)
-	os.Chmod(filepath.Dir(filepath.Dir(p)), 0o755)
+	for _, d := range []string{filepath.Dir(p), filepath.Dir(filepath.Dir(p))} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r := check.Exec{Path: p, User: "nobody"}.Check(context.Background())
 	if !r.Up {
 		t.Fatalf("%+v, want the script to run as uid %s", r, u.Uid)

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// Health exposes the HAProxy health counter to the external tests.
+var Health = health
+
 // testPoller is a Monitor loop's poller for tests: an eventWaker, scratch
 // state that polls, and the flights on it.
 type testPoller struct {

@@ -94,8 +94,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	trs := make(chan check.Transition, 64)
-	m := check.NewMonitor(check.MonitorConfig{OnTransition: func(tr check.Transition) { trs <- tr }})
+	m, err := check.NewMonitor(&check.MonitorConfig{OnTransition: func(tr check.Transition) { trs <- tr }})
+	if err != nil {
+		fmt.Fprintln(stderr, "lvscheck:", err)
+		return 2
+	}
 	defer m.Close()
+	go m.Run(ctx)
 	for _, t := range targets {
 		t.Policy = pol
 		if err := m.Add(t); err != nil {

@@ -117,7 +117,9 @@ func TestReloadRejectedKeepsState(t *testing.T) {
 	}
 	r := newRouter(slog.New(slog.DiscardHandler))
 	r.hasInterface = func(name string) bool { return name != "gone0" }
-	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	if r.mon, err = check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
 	ops := &nullOps{}
 	r.applier = ipvs.NewApplier(ops)
 	ctx, cancel := context.WithCancel(context.Background())

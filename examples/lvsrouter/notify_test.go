@@ -55,7 +55,9 @@ func TestNotifyScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRouter(slog.New(slog.DiscardHandler))
-	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	if r.mon, err = check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
 	ops := &nullOps{}
 	r.applier = ipvs.NewApplier(ops)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -131,7 +133,11 @@ func TestReloadChecks(t *testing.T) {
 		return p
 	}
 	r := newRouter(slog.New(slog.DiscardHandler))
-	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	mon, err := check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mon = mon
 	r.applier = ipvs.NewApplier(&nullOps{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

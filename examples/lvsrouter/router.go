@@ -102,7 +102,11 @@ func NewRouter(ctx context.Context, log *slog.Logger) (*Router, error) {
 		return nil, err
 	}
 	r := newRouter(log)
-	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck})
+	mon, err := check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck})
+	if err != nil {
+		return nil, err
+	}
+	r.mon = mon
 	return r, nil
 }
 
@@ -569,6 +573,8 @@ const (
 // Load; one that fails leaves the running configuration as it was.
 func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 	defer r.close()
+	// The checks run until close closes the Monitor.
+	go r.mon.Run(context.WithoutCancel(ctx))
 	// due fires when an apply is owed: coalesce after the first of a
 	// burst of transitions, or applyRetry after a failed apply. Nil while
 	// none is owed; the loop never sleeps, so a reload or ctx's end is
