@@ -194,20 +194,6 @@ func TestGranularity(t *testing.T) {
 	}
 }
 
-func TestSplitArgs(t *testing.T) {
-	for in, want := range map[string][]string{
-		"":                               nil,
-		"/bin/true":                      {"/bin/true"},
-		"  /x  a\tb ":                    {"/x", "a", "b"},
-		`/bin/sh -c 'echo "a b" > /tmp'`: {"/bin/sh", "-c", `echo "a b" > /tmp`},
-		`/x "two words" 'q'`:             {"/x", "two words", "q"},
-	} {
-		if got := splitArgs(in); !slices.Equal(got, want) {
-			t.Errorf("splitArgs(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestQuorum drives keepalived's quorum with hysteresis through desired():
 // quorum 3, hysteresis 1 is lost below 2 and regained at 4, the sorry
 // server stands in meanwhile, and quorum_up / quorum_down and the real

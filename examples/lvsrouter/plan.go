@@ -206,7 +206,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	return p, errors.Join(errs...)
 }
 
-func instance(in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, scripts map[string]*keepalivedconf.VRRPScript, files map[string]*keepalivedconf.TrackFile) (vrrp.Config, error) {
+func instance(in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, defined map[string]*keepalivedconf.VRRPScript, files map[string]*keepalivedconf.TrackFile) (vrrp.Config, error) {
 	c := vrrp.Config{
 		Name:         in.Name,
 		Interface:    in.Interface,
@@ -245,7 +245,7 @@ func instance(in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, scr
 		c.TrackInterfaces = append(c.TrackInterfaces, vrrp.TrackInterface{Name: t.Name, Weight: t.Weight})
 	}
 	for _, t := range in.TrackScripts {
-		s, ok := scripts[t.Name]
+		s, ok := defined[t.Name]
 		if !ok {
 			return c, errAt(t.Stmt, "vrrp_instance %s: track_script %q is not defined", in.Name, t.Name)
 		}
@@ -253,13 +253,17 @@ func instance(in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, scr
 		if t.Weight != 0 {
 			w = t.Weight
 		}
+		sc := scripts{at: s.Stmt}
 		ts := vrrp.TrackScript{
-			Name: s.Name, Command: splitArgs(s.Script), Interval: s.Interval,
+			Name: s.Name, Command: sc.argv(s.Script), Interval: s.Interval,
 			Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall, Weight: w,
 			User: sp.User, Group: sp.Group,
 		}
 		if s.User != "" {
 			ts.User, ts.Group = s.User, ""
+		}
+		if sc.err != nil {
+			return c, sc.err
 		}
 		c.TrackScripts = append(c.TrackScripts, ts)
 	}
@@ -274,16 +278,48 @@ func instance(in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, scr
 		}
 		c.TrackFiles = append(c.TrackFiles, vrrp.TrackFile{Path: f.File, Weight: w})
 	}
+	sc := scripts{at: in.Stmt}
 	c.Notify = vrrp.Notify{
-		Master: splitArgs(in.NotifyMaster), Backup: splitArgs(in.NotifyBackup),
-		Fault: splitArgs(in.NotifyFault), Stop: splitArgs(in.NotifyStop),
-		Notify: splitArgs(in.Notify),
+		Master: sc.argv(in.NotifyMaster), Backup: sc.argv(in.NotifyBackup),
+		Fault: sc.argv(in.NotifyFault), Stop: sc.argv(in.NotifyStop),
+		Notify: sc.argv(in.Notify),
 		User:   sp.User, Group: sp.Group,
+	}
+	if sc.err != nil {
+		return c, sc.err
 	}
 	if len(c.VIPs) == 0 {
 		return c, errAt(in.Stmt, "vrrp_instance %s: no virtual_ipaddress", in.Name)
 	}
+	v := c.Version
+	if v == 0 {
+		// vrrp's default: VRRPv2 for IPv4, VRRPv3 for IPv6.
+		v = 2
+		if c.VIPs[0].Prefix.Addr().Is6() {
+			v = 3
+		}
+	}
+	c.Interval = advertInterval(in.AdvertInt, v)
 	return c, nil
+}
+
+// advertInterval brings an advert_int into the range and unit of the VRRP
+// version as keepalived does (keepalivedconf reports it as a warning, which
+// fails -t): VRRPv2 rounds to whole seconds (half up, at least 1 s, at most
+// 255 s), VRRPv3 to centiseconds (at most 40.95 s).
+func advertInterval(d time.Duration, version uint8) time.Duration {
+	if d <= 0 {
+		return d // vrrp's default
+	}
+	unit, most := 10*time.Millisecond, 4095*10*time.Millisecond
+	if version == 2 {
+		unit, most = time.Second, 255*time.Second
+	}
+	if d > most {
+		return most
+	}
+	d = (d + unit/2) / unit * unit
+	return max(d, unit)
 }
 
 func scope(s string) int {
@@ -395,7 +431,11 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 		}
 		v := VirtualService{
 			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
-			QuorumUp: splitArgs(vs.QuorumUp), QuorumDown: splitArgs(vs.QuorumDown),
+		}
+		sc := scripts{at: vs.Stmt}
+		v.QuorumUp, v.QuorumDown = sc.argv(vs.QuorumUp), sc.argv(vs.QuorumDown)
+		if sc.err != nil {
+			return nil, sc.err
 		}
 		if vs.SorryServer.IsValid() {
 			v.Sorry = &ipvs.Destination{Addr: withPort(vs.SorryServer, svc), Forward: fwd, Weight: 1}
@@ -404,7 +444,11 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 			r := RealServer{
 				Dest:     ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit:  rs.InhibitOnFailure || vs.Inhibit,
-				NotifyUp: splitArgs(rs.NotifyUp), NotifyDown: splitArgs(rs.NotifyDown),
+			}
+			sc := scripts{at: rs.Stmt}
+			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)
+			if sc.err != nil {
+				return nil, sc.err
 			}
 			for i, kc := range rs.Checkers {
 				c, pol, err := checker(kc, r.Dest.Addr, vs, sp)
@@ -458,37 +502,24 @@ func granularity(s string, fam ipvs.Family) (uint32, error) {
 	return m, nil
 }
 
-// splitArgs splits a keepalived script line into argv the way keepalived
-// does: words separated by blanks, with single or double quotes grouping
-// words. keepalived does not run a shell either.
-func splitArgs(s string) []string {
-	var out []string
-	var cur strings.Builder
-	in, quote := false, byte(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0 && c == quote:
-			quote = 0
-		case quote != 0:
-			cur.WriteByte(c)
-		case c == '"' || c == '\'':
-			quote, in = c, true
-		case c == ' ' || c == '\t':
-			if in {
-				out = append(out, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteByte(c)
-			in = true
-		}
+// scripts turns script lines into the argv keepalived executes, as
+// keepalivedconf.ScriptArgv splits them (the argv keepalivedconf checks);
+// the first line that does not split is remembered in err with the place
+// of at.
+type scripts struct {
+	at  *keepalivedconf.Stmt
+	err error
+}
+
+func (sc *scripts) argv(line string) []string {
+	if line == "" {
+		return nil
 	}
-	if in {
-		out = append(out, cur.String())
+	argv, err := keepalivedconf.ScriptArgv(line)
+	if err != nil && sc.err == nil {
+		sc.err = errAt(sc.at, "%v", err)
 	}
-	return out
+	return argv
 }
 
 func describe(s ipvs.Service) string {
@@ -588,8 +619,12 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 			pol.DelayLoop = k.DelayLoop
 		}
 		pol.Retry, pol.DelayBeforeRetry, pol.Warmup = k.Retry, k.DelayBefore, k.Warmup
-		// keepalived runs misc_path through a shell-like split, not a shell.
-		args := splitArgs(k.Path)
+		// keepalived splits misc_path into argv; it runs no shell.
+		sc := scripts{at: k.Stmt}
+		args := sc.argv(k.Path)
+		if sc.err != nil {
+			return nil, nil, sc.err
+		}
 		if len(args) == 0 {
 			return nil, nil, errAt(k.Stmt, "MISC_CHECK without misc_path")
 		}
