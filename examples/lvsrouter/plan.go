@@ -442,8 +442,8 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 		}
 		for _, rs := range vs.RealServers {
 			r := RealServer{
-				Dest:     ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
-				Inhibit:  rs.InhibitOnFailure || vs.Inhibit,
+				Dest:    ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
+				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
 			}
 			sc := scripts{at: rs.Stmt}
 			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)
