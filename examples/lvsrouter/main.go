@@ -4,32 +4,61 @@
 // IP Virtual Server (ipvs) to match.
 //
 //	lvsrouter -f /etc/keepalived/keepalived.conf
-//	lvsrouter -t -f keepalived.conf     # check the configuration: exit 0 or 5
+//	lvsrouter -t -f keepalived.conf     # check the configuration on this host
 //	lvsrouter -json -f keepalived.conf  # print what it would run, as JSON
 //
 // The configuration is read as keepalived reads it (includes, $DEFINES,
 // ~SEQ, @id lines). Supported: vrrp_instance (VRRPv2/v3, IPv4/IPv6,
-// unicast peers, PASS authentication, track_interface, track_script,
-// track_file, notify scripts), vrrp_sync_group, virtual_server by address
-// (IPv4/IPv6; TCP, UDP, SCTP; without protocol UDP, as keepalived does),
-// by fwmark (family from the real servers) and by virtual_server_group
-// (addresses, ranges, fwmarks), lb_kind NAT/DR/TUN, persistence_timeout and
-// persistence_granularity, sorry_server, quorum, hysteresis, quorum_up and
-// quorum_down, inhibit_on_failure, alpha, omega, notify_up and notify_down,
-// and the checkers TCP_CHECK, HTTP_GET and SSL_GET (every url must pass),
+// unicast peers, PASS authentication, use_vmac, track_interface,
+// track_script, track_file, notify scripts), vrrp_strict (traffic to a
+// non-accept master's addresses dropped), vrrp_sync_group, virtual_server
+// by address (IPv4/IPv6; TCP, UDP, SCTP; without protocol UDP, as
+// keepalived does), by fwmark (family from the real servers) and by
+// virtual_server_group (addresses, ranges, fwmarks), lb_kind NAT/DR/TUN,
+// persistence_timeout and persistence_granularity, sorry_server, quorum,
+// hysteresis, quorum_up and quorum_down, inhibit_on_failure, alpha, omega,
+// notify_up and notify_down, script_user and enable_script_security, and
+// the checkers TCP_CHECK, HTTP_GET and SSL_GET (every url must pass),
 // DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK and FILE_CHECK.
-// Anything else that matters is refused with its file:line:col.
+// What lvsrouter cannot run (AH authentication, BFD_CHECK, another VRRP
+// multicast group, virtual_ipaddress_excluded) is refused with its
+// file:line:col; mail alerts (notification_email, smtp_alert...) are
+// reported with theirs as having no effect. Keywords keepalived does not
+// know are warnings, as in keepalived.
 //
-// SIGHUP reloads the configuration: one that fails to read or translate is
-// reported with file:line:col and the running one is kept. Otherwise VRRP
-// units (a sync group, or a lone instance) whose configuration is unchanged
-// keep running untouched, changed ones restart, checks keep their state
-// unless they changed, and IPVS gets the minimal set of operations (never
-// a flush). SIGTERM or SIGINT stop the router: masters resign (priority 0)
-// and drop their virtual addresses, omega servers run their down scripts,
-// and the IPVS services the router made are removed, as keepalived does;
-// with -I (--dont-release-ipvs) they stay for the next start to adopt
-// without re-creating them.
+// One check decides whether a configuration is good, for -t, start and
+// reload alike: it reads, expands and translates, then checks the result
+// against this host (every interface it names exists: keepalived's
+// "Non-existent interface specified in configuration") and against every
+// package (vrrp, ipvs, check). Errors fail; warnings never block start or
+// reload, and lint findings never fail -t. Exit codes are keepalived
+// 2.2.7's: -t exits 0, 5 on errors and on warnings keepalived reports, 6
+// when scripts would run without enable_script_security; a start whose
+// configuration fails exits 2 (6 when the file is missing); other
+// failures exit 1. (keepalived -t exits 0 on a missing file; lvsrouter -t
+// exits 5.)
+//
+// Scripts (notify, quorum, track, MISC_CHECK) run without a shell through
+// one runner, internal/proc: in a process group of their own, killed whole
+// on timeout, with their output capped; as script_user when set; and under
+// enable_script_security a script that would run as root while a non-root
+// user could change it is refused and logged, never run, as keepalived
+// disables it. (keepalived 2.2.7 kills itself on `script_user nobody`;
+// lvsrouter runs the scripts as nobody.) A server's notify script runs
+// before the quorum script its change causes, one script at a time.
+//
+// SIGHUP reloads the configuration; the handler is in place before the
+// first load, so a SIGHUP during start is applied once started. A
+// configuration that fails the check is reported and the running one is
+// kept exactly as it was. Otherwise VRRP units (a sync group, or a lone
+// instance) whose configuration is unchanged keep running untouched,
+// changed ones restart, checks keep their state unless they changed, and
+// IPVS gets the minimal set of operations (never a flush). SIGTERM or
+// SIGINT stop the router: masters resign (priority 0) and drop their
+// virtual addresses, omega servers run their down scripts, and the IPVS
+// services the router made are removed, as keepalived does; with -I
+// (--dont-release-ipvs) they stay for the next start to adopt without
+// re-creating them.
 package main
 
 import (
@@ -220,8 +249,18 @@ func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writ
 // what keepalived reports, not on lvskit's own lint findings.
 func failsTest(w error) bool {
 	var d keepalivedconf.Diagnostic
-	return !errors.As(w, &d) || d.Severity != keepalivedconf.SeverityLint
+	if errors.As(w, &d) {
+		return d.Severity != keepalivedconf.SeverityLint
+	}
+	var ig ignored
+	return !errors.As(w, &ig)
 }
+
+// ignored is a setting lvsrouter does not act on (Plan.Ignored): reported,
+// never failing -t, since keepalived acts on it.
+type ignored string
+
+func (e ignored) Error() string { return string(e) }
 
 // isSecurityViolation reports keepalived's "SECURITY VIOLATION - scripts
 // are being executed but script_security not enabled".
@@ -285,6 +324,9 @@ func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, erro
 	}
 	for _, w := range p.Warnings {
 		warnings = append(warnings, errors.New(w))
+	}
+	for _, w := range p.Ignored {
+		warnings = append(warnings, ignored(w))
 	}
 	if err := checkPlan(p, hasInterface); err != nil {
 		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)

@@ -32,11 +32,41 @@ type Plan struct {
 	// Warnings are what keepalived reports but runs anyway (file:line:col
 	// first); lvsrouter -t fails on them as keepalived -t does.
 	Warnings []string `json:",omitempty"`
+	// Ignored names, with its place, each setting lvsrouter reads but does
+	// not act on (mail alerts): printed like warnings, but, as keepalived
+	// acts on them, they do not fail -t.
+	Ignored []string `json:",omitempty"`
 
 	// instancePos and ifacePos remember where instances and the
 	// interfaces they name are written, for checkPlan's messages.
 	instancePos map[string]keepalivedconf.Pos
 	ifacePos    map[ifaceRef]keepalivedconf.Pos
+}
+
+// unsupportedGlobals refuses the global_defs settings lvsrouter cannot
+// honour (another VRRP multicast group) and reports those it does not act on (mail alerts, and the keywords keepalivedconf
+// reads but does not decode), each with its place, in p.Ignored.
+func unsupportedGlobals(g *keepalivedconf.GlobalDefs, p *Plan) []error {
+	var errs []error
+	if g.Stmt == nil || g.Stmt.Block == nil {
+		return nil
+	}
+	noEffect := map[string]bool{
+		"notification_email": true, "notification_email_from": true, "smtp_server": true,
+		"smtp_connect_timeout": true, "smtp_alert": true, "lvs_id": true,
+	}
+	for k := range g.Other {
+		noEffect[k] = true
+	}
+	for _, s := range g.Stmt.Block.Stmts {
+		switch kw := s.Keyword(); {
+		case kw == "vrrp_mcast_group4" || kw == "vrrp_mcast_group6":
+			errs = append(errs, errAt(s, "global_defs: %s is not supported (lvsrouter uses the RFC 9568 groups)", kw))
+		case noEffect[kw]:
+			p.Ignored = append(p.Ignored, fmt.Sprintf("%s: global_defs: %s is not supported by lvsrouter: no effect", s.Pos, kw))
+		}
+	}
+	return errs
 }
 
 // ScriptPolicy is keepalived's script_user and enable_script_security.
@@ -139,7 +169,10 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		files[f.Name] = f
 	}
 	version := 0
+	strict := false
 	if g := cfg.GlobalDefs; g != nil {
+		errs = append(errs, unsupportedGlobals(g, p)...)
+		strict = g.VRRPStrict
 		version = g.VRRPVersion
 		p.Scripts = ScriptPolicy{User: g.ScriptUser, Security: g.EnableScriptSecurity}
 		if g.EnableScriptSecurity && g.ScriptUser == "" {
@@ -154,11 +187,14 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		}
 	}
 	for _, in := range cfg.Instances {
-		c, err := instance(in, version, p.Scripts, scripts, files)
+		c, err := instance(p, in, version, p.Scripts, scripts, files)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		// vrrp_strict: keepalived drops traffic to the VIPs of a master
+		// in non-accept mode; vrrp's FilterNonAccept does that.
+		c.FilterNonAccept = strict
 		p.notePositions(in)
 		p.Instances = append(p.Instances, c)
 	}
@@ -206,7 +242,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	return p, errors.Join(errs...)
 }
 
-func instance(in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, defined map[string]*keepalivedconf.VRRPScript, files map[string]*keepalivedconf.TrackFile) (vrrp.Config, error) {
+func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, defined map[string]*keepalivedconf.VRRPScript, files map[string]*keepalivedconf.TrackFile) (vrrp.Config, error) {
 	c := vrrp.Config{
 		Name:         in.Name,
 		Interface:    in.Interface,
@@ -234,6 +270,20 @@ func instance(in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, def
 		return c, errAt(in.Stmt, "vrrp_instance %s: authentication AH is not supported", in.Name)
 	default:
 		return c, errAt(in.Stmt, "vrrp_instance %s: unknown auth_type %q", in.Name, in.AuthType)
+	}
+	c.VMAC = in.UseVMAC
+	if in.Stmt != nil && in.Stmt.Block != nil {
+		for _, s := range in.Stmt.Block.Stmts {
+			if s.Keyword() == "use_vmac" && len(s.Tokens) > 1 {
+				c.VMACName = s.Arg(1) // use_vmac [NAME]
+			}
+		}
+	}
+	if len(in.ExcludedVIPs) > 0 {
+		return c, errAt(in.ExcludedVIPs[0].Stmt, "vrrp_instance %s: virtual_ipaddress_excluded is not supported", in.Name)
+	}
+	if in.SMTPAlert {
+		p.Ignored = append(p.Ignored, fmt.Sprintf("%s: vrrp_instance %s: smtp_alert is not supported by lvsrouter: no mail is sent", in.Stmt.Pos, in.Name))
 	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: scope(v.Scope)})
