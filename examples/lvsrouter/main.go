@@ -20,8 +20,8 @@
 // notify_up and notify_down, script_user and enable_script_security, and
 // the checkers TCP_CHECK, HTTP_GET and SSL_GET (every url must pass),
 // DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK and FILE_CHECK.
-// What lvsrouter cannot run (AH authentication, BFD_CHECK, another VRRP
-// multicast group, virtual_ipaddress_excluded) is refused with its
+// What lvsrouter cannot run (AH authentication, other checkers, another
+// VRRP multicast group, virtual_ipaddress_excluded) is refused with its
 // file:line:col; mail alerts (notification_email, smtp_alert...) are
 // reported with theirs as having no effect. Keywords keepalived does not
 // know are warnings, as in keepalived.
