@@ -36,9 +36,12 @@ func Example() {
 	// Encode the advert the new master sends, then decode it again.
 	p := vrrp.Packet{Version: 3, VRID: 51, Priority: m.Priority(), Interval: time.Second,
 		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100")}}
-	b, _ := p.AppendTo(nil, netip.MustParseAddr("10.0.0.2"), vrrp.MulticastIPv4, vrrp.ChecksumPseudoHeader)
+	b, err := p.AppendTo(nil, netip.MustParseAddr("10.0.0.2"), vrrp.MulticastIPv4, vrrp.ChecksumPseudoHeader)
+	if err != nil {
+		panic(err)
+	}
 	var q vrrp.Packet
-	mode, drop := vrrp.Parse(b, vrrp.RecvInfo{Src: netip.MustParseAddr("10.0.0.2"), Dst: vrrp.MulticastIPv4, TTL: 255}, false, &q)
+	mode, drop := vrrp.Parse(b, vrrp.RecvInfo{Src: netip.MustParseAddr("10.0.0.2"), Dst: vrrp.MulticastIPv4, TTL: 255}, &q)
 	fmt.Printf("% x\nVRID %d priority %d %v checksum, drop reason %q\n", b, q.VRID, q.Priority, mode, drop)
 	// Output:
 	// 0s: INIT -> BACKUP (startup)

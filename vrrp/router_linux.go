@@ -17,20 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// RouterConfig configures a Router.
-type RouterConfig struct {
-	// NetNS is the path of the network namespace to work in (for example
-	// /run/netns/blue); empty means the process's own.
-	NetNS string
-	// Logger receives state changes and errors (default: discard).
-	Logger *slog.Logger
-	// ScriptSecurity refuses to run a track or notify script as root when
-	// it or a directory on its path is writable by a non-root user
-	// (keepalived's enable_script_security): a refused track script
-	// counts as failed, and every refusal is logged with its reason.
-	ScriptSecurity bool
-}
-
 // Router runs VRRP instances in one network namespace. Instances on the
 // same interface and family share one receiving raw socket (adverts leave
 // through one send-only socket per source address), and one engine drives
@@ -46,7 +32,14 @@ type Router struct {
 	instances []*Instance
 	groups    []*syncGroup
 	drops     DropCounters
-	running   atomic.Bool
+
+	// life guards the lifecycle: Run sets running, stopRun and runDone;
+	// Close sets closed.
+	life    sync.Mutex
+	running atomic.Bool
+	closed  bool
+	stopRun context.CancelFunc
+	runDone chan struct{}
 
 	// The engine: mu guards every instance's Machine, the schedule, the
 	// sockets' send batches and the queue of events raised inside a step.
@@ -77,26 +70,52 @@ type connKey struct {
 	ipv6    bool
 }
 
-// NewRouter returns a Router; add instances with Add, then call Run.
-func NewRouter(cfg RouterConfig) *Router {
-	log := cfg.Logger
+// NewRouter returns a Router; cfg nil means the defaults. It opens
+// nothing and starts no goroutine: add instances with Add, then call Run;
+// Close stops it.
+func NewRouter(cfg *RouterConfig) (*Router, error) {
+	var c RouterConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	log := c.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Router{cfg: cfg, log: log}
+	return &Router{cfg: c, log: log}, nil
+}
+
+// Close stops a running Run as the end of its context would (masters
+// resign and drop their addresses) and waits for it to return; then Add
+// and Run fail with ErrClosed. Close is safe to call more than once, and
+// without Run.
+func (r *Router) Close() error {
+	r.life.Lock()
+	if r.closed {
+		r.life.Unlock()
+		return nil
+	}
+	r.closed = true
+	stop, done := r.stopRun, r.runDone
+	r.life.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	return nil
 }
 
 // Add adds an instance. It must be called before Run.
 func (r *Router) Add(cfg Config) (*Instance, error) {
-	if r.running.Load() {
-		return nil, errors.New("vrrp: Add after Run")
+	if err := r.adding(); err != nil {
+		return nil, err
 	}
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
 	for _, o := range r.instances {
-		if o.cfg.Interface == cfg.Interface && o.cfg.VRID == cfg.VRID && o.cfg.ipv6() == cfg.ipv6() {
-			return nil, fmt.Errorf("vrrp: instance %s: VRID %d on %s already used by %s: %w", cfg.Name, cfg.VRID, cfg.Interface, o.cfg.Name, ErrInvalid)
+		if err := conflict(&o.cfg, &cfg); err != nil {
+			return nil, err
 		}
 	}
 	creds, err := cfg.resolveScripts()
@@ -110,12 +129,25 @@ func (r *Router) Add(cfg Config) (*Instance, error) {
 	return in, nil
 }
 
+// adding reports why instances cannot be added now.
+func (r *Router) adding() error {
+	r.life.Lock()
+	defer r.life.Unlock()
+	switch {
+	case r.closed:
+		return ErrClosed
+	case r.running.Load():
+		return fmt.Errorf("vrrp: add after Run: %w", ErrRunning)
+	}
+	return nil
+}
+
 // SyncGroup ties instances together (keepalived vrrp_sync_group): a fault
 // in one faults all, and when one becomes master or steps down the others
 // follow.
 func (r *Router) SyncGroup(name string, members ...*Instance) error {
-	if r.running.Load() {
-		return errors.New("vrrp: SyncGroup after Run")
+	if err := r.adding(); err != nil {
+		return err
 	}
 	g := &syncGroup{name: name, members: members}
 	for _, m := range members {
@@ -138,10 +170,25 @@ func (r *Router) Instances() []*Instance { return r.instances }
 // Run opens the sockets, runs every instance until ctx is done, then shuts
 // them down as RFC 9568 asks (a master sends priority 0 and drops its
 // addresses) and returns.
+//
+// Run returns ErrClosed after Close, and ErrRunning when it was called
+// before.
 func (r *Router) Run(ctx context.Context) error {
-	if !r.running.CompareAndSwap(false, true) {
-		return errors.New("vrrp: Run called twice")
+	r.life.Lock()
+	switch {
+	case r.closed:
+		r.life.Unlock()
+		return ErrClosed
+	case r.running.Load():
+		r.life.Unlock()
+		return ErrRunning
 	}
+	r.running.Store(true)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	r.stopRun, r.runDone = stop, make(chan struct{})
+	defer close(r.runDone)
+	r.life.Unlock()
 	if err := r.open(); err != nil {
 		r.close()
 		return err
@@ -516,7 +563,7 @@ func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
 			continue
 		}
 		now := time.Now()
-		mode, reason := Parse(buf[:n], info, true, &p)
+		mode, reason := Parse(buf[:n], info, &p)
 		if reason != DropNone {
 			r.drops.Add(reason)
 			continue
@@ -524,10 +571,6 @@ func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
 		in := insts[p.VRID]
 		if in == nil {
 			r.drops.Add(DropVRID)
-			continue
-		}
-		if len(in.cfg.Peers) == 0 && info.TTL != 255 {
-			in.stats.drops.Add(DropTTL)
 			continue
 		}
 		if reason := in.expect.Check(&p, info); reason != DropNone {

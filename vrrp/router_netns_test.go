@@ -53,7 +53,10 @@ func TestRouterInNamespace(t *testing.T) {
 		states = append(states, tr.To)
 		mu.Unlock()
 	}
-	r := NewRouter(RouterConfig{NetNS: l.hosts[0].Path(), Logger: slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	r, err := NewRouter(&RouterConfig{NetNS: l.hosts[0].Path(), Logger: slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, err := r.Add(cfg)
 	if err != nil {
 		t.Fatal(err)

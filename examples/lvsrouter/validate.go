@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 
 	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/internal/proc"
@@ -26,8 +25,9 @@ type ifaceRef struct {
 // checkPlan is everything a plan must pass before the router runs it, the
 // same for -t, start and reload: the interfaces it names exist on this host
 // (keepalived's "Non-existent interface specified in configuration"), and
-// every package accepts its part (vrrp the instances and sync groups, ipvs
-// the services and destinations, check the targets). It touches nothing.
+// every package accepts its part (vrrp.Validate the instances, a vrrp
+// Router the sync groups, ipvs the services and destinations, check the
+// targets). It touches nothing.
 //
 // hasInterface tells whether the host has an interface (interfaceExists, or
 // anyInterface to check a plan for any host).
@@ -36,11 +36,28 @@ func checkPlan(p *Plan, hasInterface func(string) bool) error {
 	if _, err := p.Scripts.credential(); err != nil {
 		errs = append(errs, err)
 	}
-	for _, u := range units(p) {
-		if _, err := buildUnit(u, nil); err != nil {
-			errs = append(errs, p.at(u, err))
+	// vrrp.Validate sees every instance at once (a VRID used twice on an
+	// interface across units too); building each unit adds what only a
+	// Router checks (sync groups).
+	var verrs []error
+	for _, c := range p.Instances {
+		if err := vrrp.Validate(c); err != nil {
+			verrs = append(verrs, p.at(vrrpUnit{Instances: []vrrp.Config{c}}, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)))
 		}
 	}
+	if len(verrs) == 0 {
+		if err := vrrp.Validate(p.Instances...); err != nil {
+			verrs = append(verrs, err)
+		}
+	}
+	if len(verrs) == 0 {
+		for _, u := range units(p) {
+			if _, err := buildUnit(u, nil); err != nil {
+				verrs = append(verrs, p.at(u, err))
+			}
+		}
+	}
+	errs = append(errs, verrs...)
 	ids := map[string]bool{}
 	for i := range p.Services {
 		vs := &p.Services[i]
@@ -130,14 +147,13 @@ func anyInterface(string) bool { return true }
 // own checks of every instance and sync group. onTransition, if set, is
 // installed in every instance.
 func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition)) (*vrrp.Router, error) {
-	vr := vrrp.NewRouter(vrrp.RouterConfig{ScriptSecurity: u.ScriptSecurity})
+	vr, err := vrrp.NewRouter(&vrrp.RouterConfig{ScriptSecurity: u.ScriptSecurity})
+	if err != nil {
+		return nil, err
+	}
 	byName := map[string]*vrrp.Instance{}
 	for _, c := range u.Instances {
 		c.OnTransition = onTransition
-		// vrrp's Add fills in defaults in place, slices included: give it
-		// copies, so the plan stays as translated.
-		c.VIPs, c.Routes, c.Rules, c.Peers = slices.Clone(c.VIPs), slices.Clone(c.Routes), slices.Clone(c.Rules), slices.Clone(c.Peers)
-		c.TrackInterfaces, c.TrackScripts, c.TrackFiles = slices.Clone(c.TrackInterfaces), slices.Clone(c.TrackScripts), slices.Clone(c.TrackFiles)
 		in, err := vr.Add(c)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
