@@ -155,8 +155,8 @@ func TestTranslateFeatures(t *testing.T) {
 func TestTranslateErrors(t *testing.T) {
 	for _, tc := range []struct{ name, conf, want string }{
 		{"range backwards", "virtual_server_group G {\n  10.0.0.9-3 80\n}\nvirtual_server group G {\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":2:3: virtual_server_group G: range ends before it starts"},
-		{"bad granularity", "virtual_server 10.0.0.1 80 {\n  persistence_timeout 5\n  persistence_granularity 255.0.255.0\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":1:1: virtual_server UDP 10.0.0.1:80: persistence_granularity"},
-		{"sync group member", "vrrp_sync_group G {\n  group {\n    NOPE\n  }\n}\n", ":3:5: error: virtual router NOPE specified in sync group G doesn't exist"},
+		{"bad granularity", "virtual_server 10.0.0.1 80 {\n  persistence_timeout 5\n  persistence_granularity 255.0.255.0\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":3:27: persistence_granularity 255.0.255.0 is not a prefix netmask"},
+		{"sync group member", "vrrp_sync_group G {\n  group {\n    NOPE\n  }\n}\n", ":3:5: virtual router NOPE specified in sync group G doesn't exist"},
 		{"undefined group", "virtual_server group NOPE {\n  real_server 10.1.0.1 80 {\n  }\n}\n", `k.conf:1:1: virtual_server group "NOPE" is not defined`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,26 +170,30 @@ func TestTranslateErrors(t *testing.T) {
 	}
 }
 
+// TestGranularity: persistence_granularity, read by keepalivedconf as a
+// prefix length, becomes IPVS's netmask field: a mask for IPv4 services, a
+// prefix length for IPv6 ones.
 func TestGranularity(t *testing.T) {
+	dir := t.TempDir()
 	for _, tc := range []struct {
-		in   string
-		fam  ipvs.Family
-		want uint32
-		ok   bool
+		vs, gran, rs string
+		want         uint32
 	}{
-		{"255.255.255.0", ipvs.IPv4, 0xffffff00, true},
-		{"255.255.255.255", ipvs.IPv4, 0xffffffff, true},
-		{"24", ipvs.IPv4, 0xffffff00, true},
-		{"255.0.255.0", ipvs.IPv4, 0, false},
-		{"0.0.0.0", ipvs.IPv4, 0, false},
-		{"64", ipvs.IPv6, 64, true},
-		{"/96", ipvs.IPv6, 96, true},
-		{"129", ipvs.IPv6, 0, false},
-		{"ffff::", ipvs.IPv4, 0, false},
+		{"10.0.0.1 80", "255.255.255.0", "10.1.0.1 80", 0xffffff00},
+		{"10.0.0.1 80", "255.255.255.255", "10.1.0.1 80", 0xffffffff},
+		{"2001:db8::1 80", "64", "2001:db8::2 80", 64},
 	} {
-		got, err := granularity(tc.in, tc.fam)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("granularity(%q, %v) = %#x, %v", tc.in, tc.fam, got, err)
+		conf := fmt.Sprintf("virtual_server %s {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  persistence_timeout 60\n  persistence_granularity %s\n  real_server %s {\n  }\n}\n", tc.vs, tc.gran, tc.rs)
+		path := filepath.Join(dir, "g.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := translateOnly(path)
+		if err != nil {
+			t.Fatalf("%s / %s: %v", tc.vs, tc.gran, err)
+		}
+		if got := p.Services[0].Service.Netmask; got != tc.want {
+			t.Errorf("%s / %s: netmask %#x, want %#x", tc.vs, tc.gran, got, tc.want)
 		}
 	}
 }
@@ -356,7 +360,7 @@ func TestConfigTest(t *testing.T) {
 		msg        string
 	}{
 		{"clean", write("good.conf", good), 0, "1 VRRP instances, 0 virtual services: OK"},
-		{"unknown keyword", write("warn.conf", strings.Replace(good, "priority 100", "foo bar", 1)), 5, "warn.conf:4:3: warning:"},
+		{"unknown keyword", write("warn.conf", strings.Replace(good, "priority 100", "foo bar", 1)), 5, "warn.conf:4:3: unknown keyword"},
 		{"range", write("bad.conf", strings.Replace(good, "id 5", "id 500", 1)), 5, "bad.conf:3:"},
 		{"braces", write("syn.conf", "vrrp_instance X {\n"), 5, "syn.conf:"},
 		{"no protocol", write("udp.conf", "virtual_server 10.0.0.1 53 {\n  lb_algo rr\n  lb_kind DR\n  real_server 10.1.0.1 53 {\n  }\n}\n"), 5, "udp.conf:1:1: virtual_server without protocol: defaulting to UDP"},

@@ -246,15 +246,19 @@ func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writ
 }
 
 // failsTest reports whether a warning fails -t: keepalived -t fails on
-// what keepalived reports, not on lvskit's own lint findings.
+// what keepalived reports (keepalivedconf's Config.Warnings and Translate's
+// Plan.Warnings), not on lint findings or on settings lvsrouter reports as
+// having no effect.
 func failsTest(w error) bool {
-	var d keepalivedconf.Diagnostic
-	if errors.As(w, &d) {
-		return d.Severity != keepalivedconf.SeverityLint
-	}
+	var l lint
 	var ig ignored
-	return !errors.As(w, &ig)
+	return !errors.As(w, &l) && !errors.As(w, &ig)
 }
+
+// lint is a finding of keepalivedconf's Lint: reported, never failing.
+type lint struct{ error }
+
+func (l lint) Unwrap() error { return l.error }
 
 // ignored is a setting lvsrouter does not act on (Plan.Ignored): reported,
 // never failing -t, since keepalived acts on it.
@@ -266,20 +270,6 @@ func (e ignored) Error() string { return string(e) }
 // are being executed but script_security not enabled".
 func isSecurityViolation(w error) bool {
 	return strings.Contains(w.Error(), "SECURITY VIOLATION")
-}
-
-// findings splits what a keepalivedconf step returned into warnings (the
-// run goes on) and an error (it stops): a list without errors holds only
-// warnings and lint findings.
-func findings(warnings []error, err error) ([]error, error) {
-	var list keepalivedconf.ErrorList
-	if err == nil || !errors.As(err, &list) || list.HasErrors() {
-		return warnings, err
-	}
-	for _, d := range list {
-		warnings = append(warnings, d)
-	}
-	return warnings, nil
 }
 
 // load is the one definition of a good configuration, for -t, start and
@@ -305,18 +295,23 @@ func load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
 }
 
 func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, error) {
+	// ParseFile reads, follows includes and expands within keepalivedconf's
+	// limits (nesting, size, includes, expansion steps; regular files
+	// only); Config decodes the expansion.
 	f, err := keepalivedconf.ParseFile(path)
-	warnings, err := findings(nil, err)
 	if err != nil {
-		return nil, warnings, err
+		return nil, nil, err
 	}
-	x, err := f.Expand()
-	if warnings, err = findings(warnings, err); err != nil {
-		return nil, warnings, err
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, nil, err
 	}
-	cfg, err := x.Config()
-	if warnings, err = findings(warnings, err); err != nil {
-		return nil, warnings, err
+	var warnings []error
+	for _, w := range cfg.Warnings {
+		warnings = append(warnings, w)
+	}
+	for _, l := range cfg.Lint() {
+		warnings = append(warnings, lint{l})
 	}
 	p, err := Translate(cfg)
 	if err != nil {

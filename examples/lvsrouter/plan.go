@@ -39,8 +39,8 @@ type Plan struct {
 
 	// instancePos and ifacePos remember where instances and the
 	// interfaces they name are written, for checkPlan's messages.
-	instancePos map[string]keepalivedconf.Pos
-	ifacePos    map[ifaceRef]keepalivedconf.Pos
+	instancePos map[string]keepalivedconf.Position
+	ifacePos    map[ifaceRef]keepalivedconf.Position
 }
 
 // unsupportedGlobals refuses the global_defs settings lvsrouter cannot
@@ -222,14 +222,14 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	}
 	for _, vs := range cfg.VirtualServers {
 		// keepalived 2.2.7 reports these defaults, and -t fails on them.
-		if vs.Protocol == "" && vs.FWMark == 0 {
+		if vs.Protocol == 0 && vs.FWMark == 0 {
 			// The kernel's own default for protocol 0 would be UDP too.
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without protocol: defaulting to UDP, as keepalived does", vs.Stmt.Pos))
 		}
 		if vs.LBAlgo == "" {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_algo: defaulting to wlc, as keepalived does", vs.Stmt.Pos))
 		}
-		if vs.LBKind == "" {
+		if vs.LBKind == 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 		}
 		svcs, err := virtualServer(vs, groups, p.Scripts)
@@ -259,17 +259,17 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		version = in.Version
 	}
 	c.Version = uint8(version)
-	if in.State == "MASTER" && in.Priority == 0 {
+	if in.State == keepalivedconf.StateMaster && in.Priority == 0 {
 		c.Priority = 100
 	}
-	switch strings.ToUpper(in.AuthType) {
-	case "":
-	case "PASS":
+	switch in.AuthType {
+	case 0:
+	case keepalivedconf.AuthTypePass:
 		c.AuthType = vrrp.AuthSimple
-	case "AH":
+	case keepalivedconf.AuthTypeAH:
 		return c, errAt(in.Stmt, "vrrp_instance %s: authentication AH is not supported", in.Name)
 	default:
-		return c, errAt(in.Stmt, "vrrp_instance %s: unknown auth_type %q", in.Name, in.AuthType)
+		return c, errAt(in.Stmt, "vrrp_instance %s: unknown auth_type %v", in.Name, in.AuthType)
 	}
 	c.VMAC = in.UseVMAC
 	if in.Stmt != nil && in.Stmt.Block != nil {
@@ -286,7 +286,7 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		p.Ignored = append(p.Ignored, fmt.Sprintf("%s: vrrp_instance %s: smtp_alert is not supported by lvsrouter: no mail is sent", in.Stmt.Pos, in.Name))
 	}
 	for _, v := range in.VIPs {
-		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: scope(v.Scope)})
+		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
 	}
 	if in.GarpMasterDelay != 0 {
 		c.GARP.Delay = in.GarpMasterDelay
@@ -372,20 +372,6 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 	return max(d, unit)
 }
 
-func scope(s string) int {
-	switch s {
-	case "host":
-		return 254
-	case "link":
-		return 253
-	case "site":
-		return 200
-	}
-	return 0
-}
-
-var lbKinds = map[string]ipvs.ForwardMethod{"NAT": ipvs.Masquerade, "DR": ipvs.Route, "TUN": ipvs.Tunnel}
-
 // maxGroupKeys bounds the services one virtual_server_group may expand to.
 const maxGroupKeys = 1 << 16
 
@@ -397,22 +383,26 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 	if vs.PersistenceTimeout > 0 {
 		base.Flags |= ipvs.FlagPersistent
 	}
-	fwd, ok := lbKinds[strings.ToUpper(vs.LBKind)]
-	if vs.LBKind == "" {
-		fwd, ok = ipvs.Masquerade, true
-	}
-	if !ok {
-		return nil, errAt(vs.Stmt, "virtual_server: unknown lb_kind %q", vs.LBKind)
+	var fwd ipvs.ForwardMethod
+	switch vs.LBKind {
+	case 0, keepalivedconf.NAT: // keepalived's default, see Translate
+		fwd = ipvs.Masquerade
+	case keepalivedconf.DR:
+		fwd = ipvs.Route
+	case keepalivedconf.TUN:
+		fwd = ipvs.Tunnel
+	default:
+		return nil, errAt(vs.Stmt, "virtual_server: unknown lb_kind %v", vs.LBKind)
 	}
 	proto := ipvs.UDP // keepalived's default, see Translate
-	switch strings.ToUpper(vs.Protocol) {
-	case "TCP":
+	switch vs.Protocol {
+	case 0, keepalivedconf.UDP:
+	case keepalivedconf.TCP:
 		proto = ipvs.TCP
-	case "", "UDP":
-	case "SCTP":
+	case keepalivedconf.SCTP:
 		proto = ipvs.SCTP
 	default:
-		return nil, errAt(vs.Stmt, "virtual_server: unknown protocol %q", vs.Protocol)
+		return nil, errAt(vs.Stmt, "virtual_server: unknown protocol %v", vs.Protocol)
 	}
 	// A firewall-mark service has no address of its own: its family is
 	// that of its real servers (or sorry server), IPv4 when it has none.
@@ -472,12 +462,17 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 				fam = ipvs.IPv6
 			}
 		}
-		if vs.PersistenceGranularity != "" {
-			mask, err := granularity(vs.PersistenceGranularity, fam)
-			if err != nil {
-				return nil, errAt(vs.Stmt, "virtual_server %s: persistence_granularity: %v", describe(svc), err)
+		if n := vs.PersistenceGranularity; n != 0 {
+			// IPVS's netmask field: a prefix length for IPv6, a mask for
+			// IPv4.
+			switch {
+			case fam == ipvs.IPv6 && n >= 1 && n <= 128:
+				svc.Netmask = uint32(n)
+			case fam == ipvs.IPv4 && n >= 1 && n <= 32:
+				svc.Netmask = ^uint32(0) << (32 - n)
+			default:
+				return nil, errAt(vs.Stmt, "virtual_server %s: persistence_granularity /%d does not fit its family", describe(svc), n)
 			}
-			svc.Netmask = mask
 		}
 		v := VirtualService{
 			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
@@ -521,35 +516,6 @@ func withPort(a netip.AddrPort, svc ipvs.Service) netip.AddrPort {
 		return netip.AddrPortFrom(a.Addr(), svc.Addr.Port())
 	}
 	return a
-}
-
-// granularity reads persistence_granularity: a dotted netmask for IPv4
-// services, a prefix length (or "/len") for IPv6 ones, into IPVS's
-// netmask field.
-func granularity(s string, fam ipvs.Family) (uint32, error) {
-	if fam == ipvs.IPv6 {
-		n, err := strconv.Atoi(strings.TrimPrefix(s, "/"))
-		if err != nil || n < 1 || n > 128 {
-			return 0, fmt.Errorf("%q is not an IPv6 prefix length (1-128)", s)
-		}
-		return uint32(n), nil
-	}
-	if n, err := strconv.Atoi(strings.TrimPrefix(s, "/")); err == nil {
-		if n < 1 || n > 32 {
-			return 0, fmt.Errorf("%q is not an IPv4 prefix length (1-32)", s)
-		}
-		return ^uint32(0) << (32 - n), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return 0, fmt.Errorf("%q is not an IPv4 netmask", s)
-	}
-	b := a.As4()
-	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	if inv := ^m; m == 0 || inv&(inv+1) != 0 {
-		return 0, fmt.Errorf("%q is not a contiguous netmask", s)
-	}
-	return m, nil
 }
 
 // scripts turns script lines into the argv keepalived executes, as

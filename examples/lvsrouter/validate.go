@@ -196,11 +196,11 @@ func (p *Plan) notePositions(in *keepalivedconf.VRRPInstance) {
 		return
 	}
 	if p.instancePos == nil {
-		p.instancePos = map[string]keepalivedconf.Pos{}
-		p.ifacePos = map[ifaceRef]keepalivedconf.Pos{}
+		p.instancePos = map[string]keepalivedconf.Position{}
+		p.ifacePos = map[ifaceRef]keepalivedconf.Position{}
 	}
 	p.instancePos[in.Name] = in.Stmt.Pos
-	note := func(name string, pos keepalivedconf.Pos) {
+	note := func(name string, pos keepalivedconf.Position) {
 		ref := ifaceRef{in.Name, name}
 		if _, ok := p.ifacePos[ref]; !ok && name != "" {
 			p.ifacePos[ref] = pos
