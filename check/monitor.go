@@ -94,13 +94,15 @@ type MonitorConfig struct {
 	Seed uint64
 }
 
-// Errors returned by Monitor methods.
+// Errors returned by the methods of Monitor (and, for ErrClosed and
+// ErrRunning, AgentServer).
 var (
 	ErrExists   = errors.New("check: target already exists")
 	ErrNotFound = errors.New("check: target not found")
-	ErrClosed   = errors.New("check: monitor closed")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("check: closed")
 	// ErrRunning is returned by a second call of Run.
-	ErrRunning = errors.New("check: monitor already running")
+	ErrRunning = errors.New("check: already running")
 )
 
 // Monitor checks many targets, each on its own schedule, with one timer:
@@ -254,7 +256,8 @@ func (m *Monitor) Run(ctx context.Context) error {
 	return nil
 }
 
-// Add starts checking t; its first check is jittered by its policy.
+// Add schedules t, checked while Run runs; its first check is jittered by
+// its policy.
 func (m *Monitor) Add(t Target) error {
 	if t.Checker == nil {
 		return fmt.Errorf("target %q: nil Checker", t.ID)

@@ -219,7 +219,7 @@ func (c *Config) normalize() error {
 	c.TrackFiles = slices.Clone(c.TrackFiles)
 	var errs []error
 	bad := func(field, f string, a ...any) {
-		errs = append(errs, fmt.Errorf("vrrp: instance %s: %s: %s: %w", c.Name, field, fmt.Sprintf(f, a...), ErrInvalid))
+		errs = append(errs, &ConfigError{Instance: c.Name, Field: field, Msg: fmt.Sprintf(f, a...)})
 	}
 	if c.VRID == 0 {
 		bad("VRID", "must be 1..255")
@@ -347,7 +347,7 @@ func conflict(a, b *Config) error {
 		return nil
 	}
 	if a.Interface == b.Interface && a.VRID == b.VRID && a.ipv6() == b.ipv6() {
-		return fmt.Errorf("vrrp: instance %s: VRID %d on %s already used by %s: %w", b.Name, b.VRID, b.Interface, a.Name, ErrInvalid)
+		return &ConfigError{Instance: b.Name, Field: "VRID", Msg: fmt.Sprintf("%d on %s already used by %s", b.VRID, b.Interface, a.Name)}
 	}
 	return nil
 }
@@ -356,27 +356,39 @@ func conflict(a, b *Config) error {
 // order to one Router: each Config's own problems (fields out of range,
 // mixed families, script users that do not exist) and VRIDs used twice on
 // one interface and family. The errors are joined; each names the
-// instance and the field, and wraps ErrInvalid or ErrAuthAH where one
-// applies. Validate changes nothing and needs no privileges; what only the
+// instance and the field (a *ConfigError, which matches ErrInvalid, or an
+// error wrapping ErrAuthAH or a user lookup's error). Validate changes nothing and needs no privileges; what only the
 // running host can tell (interfaces, addresses) is checked by Run.
 func Validate(cfgs ...Config) error {
 	var errs []error
-	done := make([]*Config, 0, len(cfgs))
+	have := make([]*Config, 0, len(cfgs))
 	for _, c := range cfgs {
-		if err := c.normalize(); err != nil {
+		if _, err := admit(&c, have); err != nil {
 			errs = append(errs, err)
 		}
-		if _, err := c.resolveScripts(); err != nil {
-			errs = append(errs, err)
-		}
-		for _, o := range done {
-			if err := conflict(o, &c); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		done = append(done, &c)
+		have = append(have, &c)
 	}
 	return errors.Join(errs...)
+}
+
+// admit normalizes cfg for a Router that has the instances configured by
+// have and resolves its script users. The error joins every reason to
+// refuse it.
+func admit(cfg *Config, have []*Config) (scriptCreds, error) {
+	var errs []error
+	if err := cfg.normalize(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, o := range have {
+		if err := conflict(o, cfg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	creds, err := cfg.resolveScripts()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return creds, errors.Join(errs...)
 }
 
 func (c *Config) ipv6() bool { return c.VIPs[0].Prefix.Addr().Is6() }

@@ -15,6 +15,25 @@ var ErrInvalid = errors.New("vrrp: invalid")
 // lvskit (like keepalived 2.x on kernels without AH) does not implement.
 var ErrAuthAH = errors.New("vrrp: IP AH authentication is not supported")
 
+// ConfigError is a Config field Router.Add and Validate refuse. It
+// matches ErrInvalid.
+type ConfigError struct {
+	// Instance is the Config's Name.
+	Instance string
+	// Field names the field, with its index for a slice
+	// ("TrackScripts[1]").
+	Field string
+	// Msg says what is wrong with it.
+	Msg string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("vrrp: instance %s: %s: %s", e.Instance, e.Field, e.Msg)
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalid }
+
 // ErrClosed is returned by a Router's Add and Run after Close.
 var ErrClosed = errors.New("vrrp: router closed")
 

@@ -51,3 +51,17 @@ func Example() {
 	// 31 33 64 01 00 64 75 72 0a 00 00 64
 	// VRID 51 priority 100 pseudo-header checksum, drop reason "none"
 }
+
+// Validate reports, before anything runs, every reason Router.Add would
+// refuse a set of instances.
+func ExampleValidate() {
+	vips := []vrrp.VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/32")}}
+	err := vrrp.Validate(
+		vrrp.Config{Name: "web", Interface: "eth0", VRID: 51, VIPs: vips, Interval: 500 * time.Millisecond},
+		vrrp.Config{Name: "db", Interface: "eth0", VRID: 51, VIPs: vips, Version: 3, Interval: 500 * time.Millisecond},
+	)
+	fmt.Println(err)
+	// Output:
+	// vrrp: instance web: Interval: 500ms: VRRPv2 needs whole seconds 1..255
+	// vrrp: instance db: VRID: 51 on eth0 already used by web
+}

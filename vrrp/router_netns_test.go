@@ -90,9 +90,18 @@ func TestRouterInNamespace(t *testing.T) {
 	}
 	l.waitMaster(vip, 0, both, scTimeout, scHold)
 
-	cancel()
-	if err := <-done; err != nil {
+	// Close stops Run as the end of its context would, and returns once
+	// Run has shut down.
+	if err := r.Close(); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("Close returned before Run did")
 	}
 	done <- nil // for the cleanup
 	if in.State() != StateInit {

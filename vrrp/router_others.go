@@ -28,14 +28,7 @@ type Instance struct {
 
 // NewRouter returns a Router; cfg nil means the defaults.
 func NewRouter(cfg *RouterConfig) (*Router, error) {
-	var c RouterConfig
-	if cfg != nil {
-		c = *cfg
-	}
-	log := c.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	c, log := cfg.withDefaults()
 	return &Router{cfg: c, log: log}, nil
 }
 
@@ -50,15 +43,12 @@ func (r *Router) Add(cfg Config) (*Instance, error) {
 	if r.closed {
 		return nil, ErrClosed
 	}
-	if err := cfg.normalize(); err != nil {
-		return nil, err
+	have := make([]*Config, len(r.instances))
+	for i, o := range r.instances {
+		have[i] = &o.cfg
 	}
-	for _, o := range r.instances {
-		if err := conflict(&o.cfg, &cfg); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := cfg.resolveScripts(); err != nil {
+	_, err := admit(&cfg, have)
+	if err != nil {
 		return nil, err
 	}
 	in := &Instance{cfg: cfg}

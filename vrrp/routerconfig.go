@@ -15,3 +15,17 @@ type RouterConfig struct {
 	// counts as failed, and every refusal is logged with its reason.
 	ScriptSecurity bool
 }
+
+// withDefaults returns a copy of cfg (nil: the zero value) and the logger
+// to use (nil: discard).
+func (cfg *RouterConfig) withDefaults() (RouterConfig, *slog.Logger) {
+	var c RouterConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return c, log
+}

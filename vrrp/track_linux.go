@@ -80,6 +80,7 @@ func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.C
 	}
 	up, known := false, false
 	ok, bad := 0, 0
+	lastErr := ""
 	t := time.NewTicker(s.Interval)
 	defer t.Stop()
 	for {
@@ -87,8 +88,13 @@ func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.C
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil {
-			in.r.log.Warn("vrrp: track script", "instance", in.cfg.Name, "script", key, "err", err)
+		// Log a failure to run (refused as insecure, timed out, missing)
+		// when it starts or changes, not at every interval.
+		if msg := errText(err); msg != lastErr {
+			lastErr = msg
+			if err != nil {
+				in.r.log.Warn("vrrp: track script", "instance", in.cfg.Name, "script", key, "err", err)
+			}
 		}
 		if success {
 			ok, bad = ok+1, 0
@@ -133,4 +139,11 @@ func (in *Instance) trackFile(ctx context.Context, f TrackFile) {
 		case <-t.C:
 		}
 	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

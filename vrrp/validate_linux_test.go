@@ -66,7 +66,7 @@ func TestValidateReportsEveryReason(t *testing.T) {
 		"instance a: Interval: 1.5s: VRRPv2 needs whole seconds",
 		"instance a: AuthPass: longer than 8 bytes",
 		"instance c: Peers[0]: fe80::1: family differs",
-		"instance c: VRID 2 on eth0 already used by b",
+		"instance c: VRID: 2 on eth0 already used by b",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

@@ -79,7 +79,9 @@ func Run(ctx context.Context, c *Cmd) (Result, error) {
 	select {
 	case <-copied:
 	case <-t.C:
-		pr.SetReadDeadline(time.Now())
+		if err := pr.SetReadDeadline(time.Now()); err != nil {
+			pr.Close() // not pollable: closing is all that is left
+		}
 		<-copied
 	}
 	t.Stop()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -181,5 +182,27 @@ func TestRunExitStatus(t *testing.T) {
 	r, err = Run(context.Background(), &Cmd{Argv: []string{"sh", "-c", `echo "$X"`}, Env: []string{"X=y"}})
 	if err != nil || string(r.Output) != "y\n" {
 		t.Fatalf("env: %q, %v", r.Output, err)
+	}
+}
+
+// TestRunOutputDoesNotBalloon: 100 MB of output cost the runner a bounded
+// amount of memory (counted in bytes allocated, not time): the cap is
+// applied while reading, nothing is buffered whole.
+func TestRunOutputDoesNotBalloon(t *testing.T) {
+	const n = 100 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r, err := Run(context.Background(), &Cmd{Argv: []string{"/bin/sh", "-c", "head -c " + strconv.Itoa(n) + " /dev/zero"}})
+	runtime.ReadMemStats(&after)
+	if err != nil || !r.Success() {
+		t.Fatalf("Run = %+v, %v", r, err)
+	}
+	if int64(len(r.Output))+r.Dropped != n {
+		t.Fatalf("kept %d + dropped %d, want %d bytes read", len(r.Output), r.Dropped, n)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d bytes of output: %d bytes allocated", n, alloc)
+	if alloc > 1<<20 {
+		t.Fatalf("reading %d bytes of output allocated %d bytes", n, alloc)
 	}
 }
