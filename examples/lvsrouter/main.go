@@ -77,7 +77,6 @@ import (
 	"syscall"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
-	"github.com/lvskit/lvskit/vrrp"
 )
 
 func main() {
@@ -317,13 +316,6 @@ func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, erro
 	p, err := Translate(cfg)
 	if err != nil {
 		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
-	}
-	// What vrrp.Router.Add would refuse at start is refused here, so -t,
-	// start and reload agree.
-	for _, u := range units(p) {
-		if err := vrrp.Validate(u.Instances...); err != nil {
-			return nil, warnings, errors.Join(errors.New("configuration rejected"), fmt.Errorf("%s: %w", u.Name, err))
-		}
 	}
 	for _, w := range p.Warnings {
 		warnings = append(warnings, errors.New(w))
