@@ -138,7 +138,7 @@ func (l ErrorList) capped(max int) ErrorList {
 		return l
 	}
 	more := len(l) - (max - 1)
-	out := l[:max-1:max-1]
+	out := l[: max-1 : max-1]
 	return append(out, Error{Pos: l[max-1].Pos, Msg: strconv.Itoa(more) + " more errors not shown", Err: ErrTooManyErrors})
 }
 

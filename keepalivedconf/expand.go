@@ -616,7 +616,11 @@ func (ex *expander) include(f *File, text string, origin Position, level int) bo
 			if strings.Contains(checks, "r") || errors.Is(err, ErrLimit) {
 				sev = sevError
 			}
-			ex.d.add(origin, sev, ErrInclude, "cannot read included file: %v", err)
+			class := ErrInclude
+			if errors.Is(err, ErrLimit) {
+				class = ErrLimit
+			}
+			ex.d.add(origin, sev, class, "cannot read included file: %v", err)
 			continue
 		}
 		inc, perr := ex.c.Parse(m, data)

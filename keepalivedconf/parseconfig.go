@@ -31,8 +31,9 @@ type ParseConfig struct {
 // Limits bound the work and memory a configuration may cost, so that a
 // hostile or broken file gives an error naming its place rather than a
 // hang, a stack overflow or an out-of-memory kill. The defaults are far
-// above real configurations (a 10,000-service keepalived.conf is 2 MB,
-// 150,000 lines, nesting depth 4). Zero means the default.
+// above real configurations (a keepalived.conf of 10,000 virtual servers
+// with two real servers each is 5 MB, 190,000 lines, nesting depth 4).
+// Zero means the default.
 type Limits struct {
 	// MaxFileSize bounds each file read, in bytes (default 64 MiB).
 	MaxFileSize int64
@@ -46,13 +47,13 @@ type Limits struct {
 	MaxIncludesPerFile int
 	// MaxIncludes bounds the files read in total (default 8,192).
 	MaxIncludes int
-	// MaxLines bounds the expanded configuration's lines (default 4 Mi).
+	// MaxLines bounds the expanded configuration's lines (default 1 Mi).
 	MaxLines int
-	// MaxBytes bounds the expanded configuration's size (default 256 MiB).
+	// MaxBytes bounds the expanded configuration's size (default 64 MiB).
 	MaxBytes int64
 	// MaxSteps bounds expansion steps: lines processed, ~SEQ/~LST
 	// iterations and substitutions, counted whether or not they write
-	// anything (default 32 Mi).
+	// anything (default 8 Mi, about a second of work).
 	MaxSteps int
 	// MaxErrors bounds the errors, warnings and lint findings returned in
 	// one list; the last element then says how many more there were
@@ -67,9 +68,9 @@ const (
 	DefaultMaxIncludeDepth    = 32
 	DefaultMaxIncludesPerFile = 1024
 	DefaultMaxIncludes        = 8192
-	DefaultMaxLines           = 4 << 20
-	DefaultMaxBytes           = 256 << 20
-	DefaultMaxSteps           = 32 << 20
+	DefaultMaxLines           = 1 << 20
+	DefaultMaxBytes           = 64 << 20
+	DefaultMaxSteps           = 8 << 20
 	DefaultMaxErrors          = 1000
 )
 
@@ -113,6 +114,18 @@ func (c *ParseConfig) resolved() *ParseConfig {
 	return r
 }
 
+// ReadFile reads a file the way ParseFile does: only a regular file (a
+// FIFO, a device or a directory is refused with its path), of at most
+// Limits.MaxFileSize bytes, counted on what is read.
+func (c *ParseConfig) ReadFile(name string) ([]byte, error) {
+	r := c.resolved()
+	data, err := r.readFile(name, r.Limits.MaxFileSize)
+	if err != nil {
+		return nil, fmt.Errorf("keepalivedconf: %w", err)
+	}
+	return data, nil
+}
+
 // errNotRegular refuses FIFOs, devices, sockets and directories.
 var errNotRegular = errors.New("not a regular file")
 
@@ -126,10 +139,10 @@ func readRegular(name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, st.Mode().Type())
+		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
 	}
 	if st.Size() > max {
-		return nil, fmt.Errorf("%s: %w: file is %d bytes, more than %d", name, ErrLimit, st.Size(), max)
+		return nil, limitError(fmt.Sprintf("%s: file is %d bytes, more than the limit of %d", name, st.Size(), max))
 	}
 	f, err := os.Open(name)
 	if err != nil {
@@ -141,14 +154,38 @@ func readRegular(name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, st.Mode().Type())
+		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: %w: file is more than %d bytes", name, ErrLimit, max)
+		return nil, limitError(fmt.Sprintf("%s: file is more than the limit of %d bytes", name, max))
 	}
 	return data, nil
+}
+
+// limitError is an exceeded limit met while reading a file; it is
+// ErrLimit for errors.Is without repeating the package prefix.
+type limitError string
+
+func (e limitError) Error() string        { return string(e) }
+func (e limitError) Is(target error) bool { return target == ErrLimit }
+
+// fileType names the type of a file that is not a regular one.
+func fileType(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return m.Type().String()
 }

@@ -137,21 +137,29 @@ func (dec *decoder) script(dst *string, s *Stmt) {
 	if !dec.nargs(s, 2) {
 		return
 	}
+	*dst = scriptText(s)
+	// keepalived refuses a line it cannot split (an open quote, a
+	// trailing backslash); so do we, where the line is
+	if _, err := ScriptArgv(*dst); err != nil {
+		dec.d.errorf(s.ArgPos(1), ErrInvalid, "%s: %v", s.Keyword(), strings.TrimPrefix(err.Error(), "keepalivedconf: "))
+	}
+}
+
+// scriptText returns the command of a script keyword as written.
+func scriptText(s *Stmt) string {
 	if len(s.Tokens) == 2 {
-		*dst = s.Arg(1)
-		return
+		return s.Arg(1)
 	}
 	// the command as written: keepalived splits it again with shell-like
 	// quoting (see ScriptArgv), so blanks inside quotes matter
 	if off := s.Tokens[1].Col - s.Pos.Col; s.text != "" && off > 0 && off < len(s.text) {
-		*dst = s.text[off:]
-		return
+		return s.text[off:]
 	}
 	parts := make([]string, 0, len(s.Tokens)-1)
 	for _, t := range s.Tokens[1:] {
 		parts = append(parts, t.Text)
 	}
-	*dst = strings.Join(parts, " ")
+	return strings.Join(parts, " ")
 }
 
 // values returns the active entries of a value block (virtual_ipaddress,

@@ -1,8 +1,8 @@
 package keepalivedconf
 
 import (
-	"math/bits"
 	"math"
+	"math/bits"
 	"net/netip"
 	"strconv"
 	"strings"
