@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +18,15 @@ import (
 // server is checked by a MISC_CHECK on a flag file: its notify_down and
 // the service's quorum_down run when the flag goes, notify_up and
 // quorum_up when it comes back, and with omega both down scripts run once
-// more as the router stops.
+// more as the router stops. The scripts run in keepalived's order: one at
+// a time, in the order of the changes, the real server's notify before the
+// quorum script its change causes.
 func TestNotifyScripts(t *testing.T) {
 	dir := t.TempDir()
 	flag, log := filepath.Join(dir, "flag"), filepath.Join(dir, "log")
-	os.WriteFile(flag, nil, 0o644)
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	echo := func(word string) string {
 		return fmt.Sprintf(`"/bin/sh -c 'echo %s >> %s'"`, word, log)
 	}
@@ -44,8 +47,10 @@ func TestNotifyScripts(t *testing.T) {
 }
 `, echo("qup"), echo("qdown"), echo("up"), echo("down"), flag)
 	path := filepath.Join(dir, "k.conf")
-	os.WriteFile(path, []byte(conf), 0o644)
-	p, _, err := load(path)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := load(path, anyInterface)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,12 +75,7 @@ func TestNotifyScripts(t *testing.T) {
 		var got string
 		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 			b, _ := os.ReadFile(log)
-			// Batches run in the background: compare as sets of lines.
-			f := strings.Fields(string(b))
-			slices.Sort(f)
-			w := strings.Fields(want)
-			slices.Sort(w)
-			if got = strings.Join(f, " "); got == strings.Join(w, " ") {
+			if got = strings.Join(strings.Fields(string(b)), " "); got == want {
 				return
 			}
 		}
@@ -92,7 +92,7 @@ func TestNotifyScripts(t *testing.T) {
 	}
 	os.Remove(flag)
 	logged("down qdown")
-	os.WriteFile(flag, nil, 0o644)
+	mustWrite(t, flag, nil)
 	logged("down qdown up qup")
 	cancel()
 	select {
@@ -125,8 +125,8 @@ func TestReloadChecks(t *testing.T) {
 	plan := func(text string) *Plan {
 		t.Helper()
 		path := filepath.Join(dir, "k.conf")
-		os.WriteFile(path, []byte(text), 0o644)
-		p, _, err := load(path)
+		mustWrite(t, path, []byte(text))
+		p, _, err := load(path, anyInterface)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,12 +171,12 @@ func TestReloadChecks(t *testing.T) {
 	reload := make(chan *Plan)
 	go func() { done <- r.Run(ctx, reload) }()
 	waitDests("")
-	os.WriteFile(filepath.Join(dir, "present"), nil, 0o644)
+	mustWrite(t, filepath.Join(dir, "present"), nil)
 	alpha := "virtual_server 10.0.0.2 80 {\n    protocol TCP\n    delay_loop 0.05\n    alpha\n    real_server 10.1.0.2 80 {\n        MISC_CHECK {\n            misc_path \"/bin/sh -c 'test -e " + filepath.Join(dir, "later") + "'\"\n        }\n    }\n}\n"
 	reload <- plan(confText("present", alpha))
 	// The changed check restarts up and passes; the alpha server stays out
 	// until its first success.
 	waitDests("10.1.0.1:80")
-	os.WriteFile(filepath.Join(dir, "later"), nil, 0o644)
+	mustWrite(t, filepath.Join(dir, "later"), nil)
 	waitDests("10.1.0.1:80 10.1.0.2:80")
 }
