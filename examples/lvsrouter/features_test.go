@@ -99,12 +99,12 @@ func TestTranslateFeatures(t *testing.T) {
 		for _, vs := range p.Services {
 			descs = append(descs, vs.Description)
 		}
-		for _, d := range []string{"TCP 10.0.0.20:80", "TCP 10.0.0.21:80", "TCP 10.0.0.22:80", "FWM 90"} {
+		for _, d := range []string{"tcp 10.0.0.20:80", "tcp 10.0.0.21:80", "tcp 10.0.0.22:80", "FWM 90"} {
 			if !slices.Contains(descs, d) {
 				t.Errorf("group WEB: no %s in %v", d, descs)
 			}
 		}
-		vs := service(t, p, "TCP 10.0.0.21:80")
+		vs := service(t, p, "tcp 10.0.0.21:80")
 		if vs.Quorum != 3 || vs.Hysteresis != 1 ||
 			!slices.Equal(vs.QuorumUp, []string{"/usr/local/bin/quorum", "up"}) ||
 			!slices.Equal(vs.QuorumDown, []string{"/usr/local/bin/quorum", "down"}) {
@@ -139,7 +139,7 @@ func TestTranslateFeatures(t *testing.T) {
 		}
 	})
 	t.Run("ipv6", func(t *testing.T) {
-		vs := service(t, p, "TCP [fd00::10]:443")
+		vs := service(t, p, "tcp [fd00::10]:443")
 		if vs.Service.Scheduler != "sh" || vs.Reals[0].Dest.Addr != netip.MustParseAddrPort("[fd00:1::21]:8443") {
 			t.Errorf("IPv6 service %+v", vs)
 		}
@@ -333,7 +333,7 @@ func TestVRRPChanges(t *testing.T) {
 	}
 	// Only the IPVS part changed: nothing in VRRP moves.
 	withService := *old
-	withService.Services = []VirtualService{{Description: "TCP 10.0.0.1:80"}}
+	withService.Services = []VirtualService{{Description: "tcp 10.0.0.1:80"}}
 	if keep, stop, start := vrrpChanges(running, units(&withService)); len(keep) != 3 || len(stop)+len(start) != 0 {
 		t.Errorf("IPVS-only change: keep %v stop %v start %d", keep, stop, len(start))
 	}
