@@ -64,13 +64,9 @@ func keepalivedAcceptsIn(t *testing.T, bin, dir, src string) (bool, string) {
 	return true, out.String()
 }
 
-// weAccept reports whether our parser and checks accept src the way
-// `kaconf check` does: no errors and no warnings.
-func weAccept(src string) (bool, error) {
-	return weAcceptIn("", src)
-}
-
-// weAcceptIn is weAccept for a keepalived.conf in dir.
+// weAcceptIn reports whether our parser and checks accept src, as a
+// keepalived.conf in dir, the way `kaconf check` does: no errors and no
+// warnings.
 func weAcceptIn(dir, src string) (bool, error) {
 	f, _ := Parse(filepath.Join(dir, "keepalived.conf"), []byte(src))
 	ex, err := f.Expand()

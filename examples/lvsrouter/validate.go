@@ -14,7 +14,10 @@ import (
 // errNoInterface is keepalived's verdict on a configuration that names an
 // interface the host does not have (without dynamic_interfaces, which
 // lvsrouter does not support): -t fails, start fails, and a reload is
-// refused.
+// refused. The text is keepalived's, capital letter included, so that
+// log alerts written for keepalived match.
+//
+//lint:ignore ST1005 keepalived's message, kept verbatim
 var errNoInterface = errors.New("Non-existent interface specified in configuration")
 
 // ifaceRef is an interface named by a VRRP instance.
