@@ -61,16 +61,31 @@ func TestFamilyAndProtocolMirror(t *testing.T) {
 // decodes without allocating to sched.Names (plus the "sip" persistence
 // engine), by reading the table from the source.
 func TestIPVSInternsSchedNames(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "../../ipvs/attrdecode.go", nil, 0)
+	got := stringTable(t, "../../ipvs/attrdecode.go", "commonNames")
+	want := append(sched.Names(), "sip")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("ipvs interns %v, want sched.Names() + sip = %v", got, want)
+	}
+}
+
+// stringTable reads the string literals of the package-level composite
+// literal named name in the Go file at path.
+func stringTable(t *testing.T, path, name string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
+	found := false
 	ast.Inspect(f, func(n ast.Node) bool {
 		vs, ok := n.(*ast.ValueSpec)
-		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "commonNames" {
+		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != name {
 			return true
 		}
+		found = true
 		for _, e := range vs.Values[0].(*ast.CompositeLit).Elts {
 			s, err := strconv.Unquote(e.(*ast.BasicLit).Value)
 			if err != nil {
@@ -80,10 +95,8 @@ func TestIPVSInternsSchedNames(t *testing.T) {
 		}
 		return false
 	})
-	want := append(sched.Names(), "sip")
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("ipvs interns %v, want sched.Names() + sip = %v", got, want)
+	if !found {
+		t.Fatalf("%s: no table %s", path, name)
 	}
+	return got
 }

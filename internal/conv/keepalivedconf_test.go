@@ -1,0 +1,51 @@
+package conv_test
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/lvskit/lvskit/ipvs"
+	"github.com/lvskit/lvskit/keepalivedconf"
+	"github.com/lvskit/lvskit/sched"
+)
+
+// keepalivedconf reads protocol into its own Protocol, with ipvs's values.
+var (
+	_ [uint8(ipvs.TCP) - uint8(keepalivedconf.TCP)]struct{}
+	_ [uint8(keepalivedconf.TCP) - uint8(ipvs.TCP)]struct{}
+	_ [uint8(ipvs.UDP) - uint8(keepalivedconf.UDP)]struct{}
+	_ [uint8(keepalivedconf.UDP) - uint8(ipvs.UDP)]struct{}
+	_ [uint8(ipvs.SCTP) - uint8(keepalivedconf.SCTP)]struct{}
+	_ [uint8(keepalivedconf.SCTP) - uint8(ipvs.SCTP)]struct{}
+)
+
+// TestKeepalivedconfProtocolMirror pins the underlying type and spellings.
+func TestKeepalivedconfProtocolMirror(t *testing.T) {
+	if reflect.TypeFor[keepalivedconf.Protocol]().Kind() != reflect.Uint8 {
+		t.Error("keepalivedconf.Protocol must be uint8")
+	}
+	for _, p := range []ipvs.Protocol{ipvs.TCP, ipvs.UDP, ipvs.SCTP} {
+		kp := keepalivedconf.Protocol(p)
+		if kp.String() != p.String() {
+			t.Errorf("protocol %d spelled %q in keepalivedconf, %q in ipvs", p, kp, p)
+		}
+		back, err := keepalivedconf.ParseProtocol(p.String())
+		if err != nil || uint8(back) != uint8(p) {
+			t.Errorf("keepalivedconf.ParseProtocol(%q) = %v, %v", p, back, err)
+		}
+	}
+}
+
+// TestKeepalivedconfSchedulersAreSchedNames pins the lb_algo names
+// keepalivedconf accepts to sched.Names: keepalived 2.2.7 accepts every
+// kernel scheduler.
+func TestKeepalivedconfSchedulersAreSchedNames(t *testing.T) {
+	got := stringTable(t, "../../keepalivedconf/virtual_server.go", "schedulers")
+	want := sched.Names()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("keepalivedconf accepts lb_algo %v, sched.Names() = %v", got, want)
+	}
+}
