@@ -29,6 +29,15 @@ type command struct {
 	tunOpt  bool
 	tunOpts []string // tunnel options given, for ipvsadm's per-type checks
 	seen    map[string]bool
+	given   map[string]bool // ipvsadm's names of the options given
+}
+
+// flagName is ipvsadm's name of each option without an argument that its
+// command/option table checks.
+var flagName = map[string]string{
+	"numeric": "numeric", "connection": "connection", "timeout": "timeout", "daemon": "daemon",
+	"stats": "stats", "rate": "rate", "thresholds": "thresholds", "persistent-conn": "persistent-conn",
+	"nosort": "nosort", "exact": "exact", "tun-info": "tun-info",
 }
 
 // optName is ipvsadm's name of an option in "multiple ... options"
@@ -44,6 +53,40 @@ var optName = map[string]string{
 }
 
 var errUsage = errors.New("usage")
+
+// give records that the option ipvsadm calls name was given.
+func (c *command) give(name string) {
+	if c.given == nil {
+		c.given = map[string]bool{}
+	}
+	c.given[name] = true
+}
+
+// optionOrder is the order in which ipvsadm checks options against a
+// command, so that the first complaint is the one ipvsadm makes.
+var optionOrder = []string{"numeric", "connection", "service-address", "scheduler", "persistent",
+	"netmask", "real-server", "forwarding-method", "weight", "u-threshold", "l-threshold",
+	"mcast-interface", "timeout", "daemon", "stats", "rate", "thresholds", "persistent-conn",
+	"nosort", "syncid", "exact", "ops", "pe", "sched-flags", "tun-info"}
+
+// commandOptions says, per command, which options are allowed (' ') and
+// which are required ('+'); every other option of optionOrder is illegal
+// with it, as ipvsadm 1.31 decides (measured in the guest). Commands not
+// listed are not checked.
+var commandOptions = map[string]map[string]byte{
+	"A": {"service-address": '+', "scheduler": ' ', "persistent": ' ', "netmask": ' ', "ops": ' ', "pe": ' ', "sched-flags": ' '},
+	"E": {"service-address": '+', "scheduler": ' ', "persistent": ' ', "netmask": ' ', "ops": ' ', "pe": ' ', "sched-flags": ' '},
+	"D": {"service-address": '+'},
+	"C": {},
+	"R": {},
+	"S": {"numeric": ' '},
+	"a": {"service-address": '+', "real-server": '+', "forwarding-method": ' ', "weight": ' ', "u-threshold": ' ', "l-threshold": ' '},
+	"e": {"service-address": '+', "real-server": '+', "forwarding-method": ' ', "weight": ' ', "u-threshold": ' ', "l-threshold": ' '},
+	"d": {"service-address": '+', "real-server": '+'},
+	"L": {"service-address": ' ', "numeric": ' ', "connection": ' ', "timeout": ' ', "daemon": ' ', "stats": ' ',
+		"rate": ' ', "thresholds": ' ', "persistent-conn": ' ', "nosort": ' ', "syncid": ' ', "exact": ' ', "tun-info": ' '},
+	"Z": {"service-address": ' '},
+}
 
 // cmdLongName names the commands as ipvsadm's errors do.
 var cmdLongName = map[string]string{
@@ -167,9 +210,6 @@ func parseArgs(args []string) (*command, error) {
 			return nil, errUnknownOption
 		}
 	}
-	if c.numeric && c.cmd != "L" && c.cmd != "S" {
-		return nil, usagef("Illegal 'numeric' option with the '%s' command", cmdLongName[c.cmd])
-	}
 	if fwmarkV6 {
 		if c.svc.FWMark == 0 {
 			return nil, fmt.Errorf("-6 used before -f")
@@ -241,7 +281,11 @@ func (c *command) apply(o, arg string, fwmarkV6, timeoutSet *bool, schedFlags *s
 		}
 		return uint32(n), nil
 	}
+	if name, ok := flagName[o]; ok {
+		c.give(name)
+	}
 	if name, ok := optName[o]; ok {
+		c.give(name)
 		if c.seen[name] {
 			return usagef("multiple '%s' options specified", name)
 		}

@@ -200,10 +200,15 @@ func (cmd *command) op() (ipvs.Op, bool) {
 // check rejects what ipvsadm rejects before it talks to the kernel.
 func (cmd *command) check() error {
 	name := cmdLongName[cmd.cmd]
-	switch cmd.cmd {
-	case "A", "E", "D", "a", "e", "d":
-		if !cmd.haveSvc {
-			return usagef("You need to supply the 'service-address' option for the '%s' command", name)
+	if allowed, ok := commandOptions[cmd.cmd]; ok {
+		for _, o := range optionOrder {
+			mode, legal := allowed[o]
+			switch {
+			case cmd.given[o] && !legal:
+				return usagef("Illegal '%s' option with the '%s' command", o, name)
+			case !cmd.given[o] && mode == '+':
+				return usagef("You need to supply the '%s' option for the '%s' command", o, name)
+			}
 		}
 	}
 	switch cmd.cmd {
@@ -211,12 +216,9 @@ func (cmd *command) check() error {
 		if cmd.svc.FWMark == 0 && cmd.svc.Addr.Port() == 0 && cmd.svc.Flags&ipvs.FlagPersistent == 0 {
 			return usagef("Zero port specified for non-persistent service")
 		}
-	case "a", "e", "d":
-		if !cmd.haveDst {
-			return usagef("You need to supply the 'real-server' option for the '%s' command", name)
+		if cmd.svc.Flags&ipvs.FlagOnePacket != 0 && cmd.svc.FWMark == 0 && cmd.svc.Protocol != ipvs.UDP {
+			return usagef("One-Packet Scheduling is only for UDP virtual services")
 		}
-	}
-	switch cmd.cmd {
 	case "a", "e":
 		svcV6 := cmd.svc.Family == ipvs.IPv6 || cmd.svc.FWMark == 0 && cmd.svc.Addr.Addr().Is6()
 		if cmd.dst.Addr.Addr().Is6() != svcV6 && cmd.dst.Forward != ipvs.Tunnel {
