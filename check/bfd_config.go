@@ -18,13 +18,13 @@ type BFDSessionConfig struct {
 	Interface string
 	// Multihop selects RFC 5883 (UDP 4784) instead of RFC 5881 (3784).
 	Multihop bool
-	// MaxHops bounds how many routers a multihop packet may have crossed:
-	// packets arriving with a TTL or hop limit below 255-MaxHops are
-	// discarded. Zero means 254 (any). Single-hop packets always need 255.
-	MaxHops int
-	// TTL is the TTL or hop limit of sent packets; zero means 255.
-	// Single-hop sessions always send 255, as RFC 5881 requires.
+	// TTL is the TTL or hop limit of sent packets; zero means 255, as RFC
+	// 5881 requires of single-hop sessions.
 	TTL int
+	// MinTTL discards received packets whose TTL or hop limit is lower
+	// (the GTSM check of RFC 5881 §5). Zero means 255 single-hop and 254
+	// multihop (one router, FRR's default minimum-ttl); 1 accepts any.
+	MinTTL int
 	// DesiredMinTx is the transmit interval wanted while Up (default 300 ms).
 	DesiredMinTx time.Duration
 	// RequiredMinRx is the slowest rate we accept packets at (default 300 ms).
@@ -59,11 +59,14 @@ func (c BFDSessionConfig) withDefaults() BFDSessionConfig {
 	if c.DetectMult == 0 {
 		c.DetectMult = 3
 	}
-	if c.TTL == 0 || !c.Multihop {
+	if c.TTL == 0 {
 		c.TTL = 255
 	}
-	if c.MaxHops == 0 {
-		c.MaxHops = 254
+	if c.MinTTL == 0 {
+		c.MinTTL = 255
+		if c.Multihop {
+			c.MinTTL = 254
+		}
 	}
 	return c
 }
@@ -80,14 +83,10 @@ func (c BFDSessionConfig) validate() error {
 	case c.DesiredMinTx > 0 && c.DesiredMinTx < time.Microsecond,
 		c.IdleTx > 0 && c.IdleTx < time.Microsecond:
 		return fmt.Errorf("%w: transmit interval below 1 µs", ErrBFDConfig)
-	case c.MaxHops < 0 || c.MaxHops > 254:
-		return fmt.Errorf("%w: MaxHops %d not in 0..254", ErrBFDConfig, c.MaxHops)
-	case c.MaxHops != 0 && !c.Multihop:
-		return fmt.Errorf("%w: MaxHops needs Multihop", ErrBFDConfig)
+	case c.MinTTL < 0 || c.MinTTL > 255:
+		return fmt.Errorf("%w: MinTTL %d not in 0..255", ErrBFDConfig, c.MinTTL)
 	case c.TTL < 0 || c.TTL > 255:
 		return fmt.Errorf("%w: TTL %d not in 0..255", ErrBFDConfig, c.TTL)
-	case c.TTL != 0 && c.TTL != 255 && !c.Multihop:
-		return fmt.Errorf("%w: TTL %d on a single-hop session (RFC 5881 sends 255)", ErrBFDConfig, c.TTL)
 	case c.Interface != "" && c.Multihop:
 		return fmt.Errorf("%w: Interface on a multihop session", ErrBFDConfig)
 	case c.KeyID != 0 && len(c.Password) == 0:

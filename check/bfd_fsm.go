@@ -314,7 +314,7 @@ func (m *BFDMachine) Update(now time.Time, cfg *BFDSessionConfig) (changed bool,
 	}
 	c = c.withDefaults()
 	if c.Peer != m.cfg.Peer || c.Local != m.cfg.Local || c.Interface != m.cfg.Interface || c.Multihop != m.cfg.Multihop ||
-		c.MaxHops != m.cfg.MaxHops || c.TTL != m.cfg.TTL || c.KeyID != m.cfg.KeyID || !bytes.Equal(c.Password, m.cfg.Password) {
+		c.MinTTL != m.cfg.MinTTL || c.TTL != m.cfg.TTL || c.KeyID != m.cfg.KeyID || !bytes.Equal(c.Password, m.cfg.Password) {
 		return false, fmt.Errorf("%w: Update changes the session's addressing or authentication; Remove and Add it", ErrBFDConfig)
 	}
 	m.cfg.DesiredMinTx, m.cfg.RequiredMinRx, m.cfg.IdleTx = c.DesiredMinTx, c.RequiredMinRx, c.IdleTx

@@ -1,0 +1,195 @@
+package check
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// bfdTOS is DSCP CS6 (network control), as FRR and keepalived mark BFD.
+const bfdTOS = 0xc0
+
+// inNetNS runs fn on a thread switched into the namespace at path (the
+// current namespace when path is empty); sockets fn creates stay there.
+func inNetNS(path string, fn func() error) error {
+	if path == "" {
+		return fn()
+	}
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", path, err)
+	}
+	defer ns.Close()
+	var ferr error
+	done := make(chan struct{})
+	go func() { // a fresh thread, discarded if switching back fails
+		defer close(done)
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			ferr = err
+			return
+		}
+		defer orig.Close()
+		if ferr = netns.Set(ns); ferr != nil {
+			return
+		}
+		ferr = fn()
+		if netns.Set(orig) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	<-done
+	return ferr
+}
+
+type udpSender struct{ c *net.UDPConn }
+
+func (s udpSender) send(b []byte, to netip.AddrPort) error {
+	_, err := s.c.WriteToUDPAddrPort(b, to)
+	return err
+}
+
+func (s udpSender) close() error { return s.c.Close() }
+
+// openBFDSender binds a UDP socket to c.Local and a free source port in
+// 49152-65535 (RFC 5881 §4), with the session's TTL and DSCP CS6.
+func openBFDSender(path string, c *BFDSessionConfig) (bfdSender, error) {
+	v6 := c.Peer.Unmap().Is6()
+	network, local := "udp4", netip.IPv4Unspecified()
+	if v6 {
+		network, local = "udp6", netip.IPv6Unspecified()
+	}
+	if c.Local.IsValid() {
+		local = c.Local
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			f := int(fd)
+			if v6 {
+				serr = errors.Join(unix.SetsockoptInt(f, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, c.TTL),
+					unix.SetsockoptInt(f, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, bfdTOS))
+			} else {
+				serr = errors.Join(unix.SetsockoptInt(f, unix.IPPROTO_IP, unix.IP_TTL, c.TTL),
+					unix.SetsockoptInt(f, unix.IPPROTO_IP, unix.IP_TOS, bfdTOS))
+			}
+			if serr == nil && c.Interface != "" {
+				serr = unix.BindToDevice(f, c.Interface)
+			}
+		})
+		return errors.Join(err, serr)
+	}}
+	var conn *net.UDPConn
+	err := inNetNS(path, func() error {
+		var err error
+		for range 64 { // bounded: 64 random ports, each taken only if another session holds it
+			port := bfdMinSrcPort + rand.IntN(bfdMaxSrcPort-bfdMinSrcPort+1)
+			var pc net.PacketConn
+			pc, err = lc.ListenPacket(context.Background(), network, netip.AddrPortFrom(local, uint16(port)).String())
+			if err == nil {
+				conn = pc.(*net.UDPConn)
+				return nil
+			}
+			if !errors.Is(err, unix.EADDRINUSE) {
+				return err
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return udpSender{conn}, nil
+}
+
+type udpListener struct {
+	c    *net.UDPConn
+	done atomic.Bool
+}
+
+func (l *udpListener) read(b, oob []byte) (int, netip.Addr, int, error) {
+	n, oobn, _, from, err := l.c.ReadMsgUDPAddrPort(b, oob)
+	if err != nil {
+		return 0, netip.Addr{}, 0, err
+	}
+	return n, from.Addr(), cmsgTTL(oob[:oobn]), nil
+}
+
+func (l *udpListener) close() error {
+	l.done.Store(true)
+	return l.c.Close()
+}
+
+func (l *udpListener) closed() bool { return l.done.Load() }
+
+// openBFDListener listens on the BFD port of one family, asking the
+// kernel for each packet's TTL or hop limit.
+func openBFDListener(path string, v6, multihop bool) (bfdListener, error) {
+	port := BFDPort
+	if multihop {
+		port = BFDMultihopPort
+	}
+	network, addr := "udp4", fmt.Sprintf("0.0.0.0:%d", port)
+	if v6 {
+		network, addr = "udp6", fmt.Sprintf("[::]:%d", port)
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			if v6 {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1)
+			} else {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+			}
+		})
+		return errors.Join(err, serr)
+	}}
+	var conn *net.UDPConn
+	err := inNetNS(path, func() error {
+		pc, err := lc.ListenPacket(context.Background(), network, addr)
+		if err != nil {
+			return err
+		}
+		conn = pc.(*net.UDPConn)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &udpListener{c: conn}, nil
+}
+
+// cmsgTTL returns the IP_TTL or IPV6_HOPLIMIT value in oob, or -1.
+func cmsgTTL(oob []byte) int {
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < unix.SizeofCmsghdr || l > len(oob) {
+			return -1
+		}
+		if (h.Level == unix.IPPROTO_IP && h.Type == unix.IP_TTL) || (h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT) {
+			if l >= unix.SizeofCmsghdr+4 {
+				return int(int32(binary.NativeEndian.Uint32(oob[unix.SizeofCmsghdr:])))
+			}
+			return -1
+		}
+		sp := unix.CmsgSpace(l - unix.SizeofCmsghdr)
+		if sp > len(oob) {
+			break
+		}
+		oob = oob[sp:]
+	}
+	return -1
+}
