@@ -25,6 +25,7 @@ type Plan struct {
 	Instances  []vrrp.Config
 	SyncGroups []SyncGroup
 	Services   []VirtualService
+	BFD        []BFDSession `json:",omitempty"`
 	// Warnings are what keepalived reports but runs anyway (file:line:col
 	// first); lvsrouter -t fails on them as keepalived -t does.
 	Warnings []string `json:",omitempty"`
@@ -166,6 +167,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		}
 		p.Services = append(p.Services, svcs...)
 	}
+	errs = append(errs, bfdPlan(cfg, p))
 	return p, errors.Join(errs...)
 }
 
@@ -553,6 +555,8 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		return check.Exec{Path: args[0], Args: args[1:], Dynamic: k.Dynamic, User: k.User, Timeout: k.Timeout}, pol, nil
 	case *keepalivedconf.FileCheck:
 		return check.File{Path: k.TrackFile, Weight: k.Weight, Reverse: k.Reverse}, pol, nil
+	case *keepalivedconf.BFDCheck:
+		return bfdCheck{Name: k.Name, pos: k.Stmt.Pos}, nil, nil
 	}
 	return nil, nil, errAt(kc.Syntax(), "%s is not supported by lvsrouter", kc.Type())
 }

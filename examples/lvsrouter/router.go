@@ -48,6 +48,7 @@ type Router struct {
 	// units are the running VRRP routers, one per sync group or lone
 	// instance, by unit name.
 	units map[string]*runningUnit
+	bfd   routerBFD
 }
 
 // runningUnit is one VRRP unit with the router running it.
@@ -128,6 +129,9 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.prune()
 	r.mu.Unlock()
 	r.syncChecks(old, p)
+	if err := r.syncBFD(ctx, p); err != nil {
+		return err
+	}
 	if err := r.syncVRRP(ctx, p); err != nil {
 		return err
 	}
@@ -248,7 +252,7 @@ func (r *Router) startUnit(ctx context.Context, u vrrpUnit) error {
 		c.OnTransition = func(name string, t vrrp.Transition) {
 			r.log.Info("vrrp", "instance", name, "from", t.From, "to", t.To)
 		}
-		in, err := vr.Add(c)
+		in, err := vr.Add(r.bfdTracks(c))
 		if err != nil {
 			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
 		}
@@ -342,7 +346,11 @@ func targets(p *Plan) []check.Target {
 	var ts []check.Target
 	for _, vs := range p.Services {
 		for _, rs := range vs.Reals {
-			ts = append(ts, rs.Checks...)
+			for _, t := range rs.Checks {
+				if !isBFDCheck(t) {
+					ts = append(ts, t)
+				}
+			}
 		}
 	}
 	return ts
@@ -526,6 +534,7 @@ func (r *Router) close() {
 	for _, name := range names {
 		r.stopUnit(name)
 	}
+	r.closeBFD()
 	// Omega targets report a final down as the Monitor closes; their
 	// notify_down and quorum_down scripts run before we exit, as with
 	// keepalived's omega.
