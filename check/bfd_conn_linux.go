@@ -119,12 +119,13 @@ type udpListener struct {
 	done atomic.Bool
 }
 
-func (l *udpListener) read(b, oob []byte) (int, netip.Addr, int, error) {
+func (l *udpListener) read(b, oob []byte) (int, netip.Addr, netip.Addr, int, error) {
 	n, oobn, _, from, err := l.c.ReadMsgUDPAddrPort(b, oob)
 	if err != nil {
-		return 0, netip.Addr{}, 0, err
+		return 0, netip.Addr{}, netip.Addr{}, 0, err
 	}
-	return n, from.Addr(), cmsgTTL(oob[:oobn]), nil
+	ttl, dst := parseCmsg(oob[:oobn])
+	return n, from.Addr(), dst, ttl, nil
 }
 
 func (l *udpListener) close() error {
@@ -149,9 +150,11 @@ func openBFDListener(path string, v6, multihop bool) (bfdListener, error) {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
 			if v6 {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1)
+				serr = errors.Join(unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, 1),
+					unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1))
 			} else {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVTTL, 1)
+				serr = errors.Join(unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVTTL, 1),
+					unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1))
 			}
 		})
 		return errors.Join(err, serr)
@@ -171,19 +174,28 @@ func openBFDListener(path string, v6, multihop bool) (bfdListener, error) {
 	return &udpListener{c: conn}, nil
 }
 
-// cmsgTTL returns the IP_TTL or IPV6_HOPLIMIT value in oob, or -1.
-func cmsgTTL(oob []byte) int {
+// parseCmsg returns the IP_TTL or IPV6_HOPLIMIT value in oob (-1 if
+// absent) and the packet's destination address from IP_PKTINFO or
+// IPV6_PKTINFO.
+func parseCmsg(oob []byte) (ttl int, dst netip.Addr) {
+	ttl = -1
 	for len(oob) >= unix.SizeofCmsghdr {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
 		l := int(h.Len)
 		if l < unix.SizeofCmsghdr || l > len(oob) {
-			return -1
+			return ttl, dst
 		}
-		if (h.Level == unix.IPPROTO_IP && h.Type == unix.IP_TTL) || (h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT) {
-			if l >= unix.SizeofCmsghdr+4 {
-				return int(int32(binary.NativeEndian.Uint32(oob[unix.SizeofCmsghdr:])))
+		data := oob[unix.SizeofCmsghdr:l]
+		switch {
+		case (h.Level == unix.IPPROTO_IP && h.Type == unix.IP_TTL) || (h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT):
+			if len(data) >= 4 {
+				ttl = int(int32(binary.NativeEndian.Uint32(data)))
 			}
-			return -1
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			// struct in_pktinfo: ifindex, spec_dst, addr (the header's destination)
+			dst = netip.AddrFrom4([4]byte(data[8:12]))
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			dst = netip.AddrFrom16([16]byte(data[0:16]))
 		}
 		sp := unix.CmsgSpace(l - unix.SizeofCmsghdr)
 		if sp > len(oob) {
@@ -191,5 +203,5 @@ func cmsgTTL(oob []byte) int {
 		}
 		oob = oob[sp:]
 	}
-	return -1
+	return ttl, dst
 }

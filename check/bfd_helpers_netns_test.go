@@ -31,7 +31,7 @@ var (
 	addrB4, addrB6 = netip.MustParseAddr("10.0.2.2"), netip.MustParseAddr("fd00:2::2")
 )
 
-func newBFDTopo(t *testing.T) *bfdTopo {
+func newBFDTopo(t testing.TB) *bfdTopo {
 	t.Helper()
 	tp := &bfdTopo{A: netns.New(t), R: netns.New(t), B: netns.New(t)}
 	for _, ns := range []*netns.NS{tp.A, tp.R, tp.B} {
@@ -52,7 +52,7 @@ func newBFDTopo(t *testing.T) *bfdTopo {
 	return tp
 }
 
-func run(t *testing.T, ns *netns.NS, name string, args ...string) string {
+func run(t testing.TB, ns *netns.NS, name string, args ...string) string {
 	t.Helper()
 	out, err := ns.Command(context.Background(), name, args...).CombinedOutput()
 	if err != nil {
@@ -68,7 +68,7 @@ type bfdd struct {
 	ns   *netns.NS
 }
 
-func startBFDD(t *testing.T, ns *netns.NS, conf string) *bfdd {
+func startBFDD(t testing.TB, ns *netns.NS, conf string) *bfdd {
 	t.Helper()
 	bin := testenv.NeedTool(t, "/usr/lib/frr/bfdd")
 	testenv.NeedTool(t, "vtysh")
@@ -122,7 +122,7 @@ type frrPeer struct {
 	Tx         int    `json:"transmit-interval"`
 }
 
-func (d *bfdd) peers(t *testing.T) []frrPeer {
+func (d *bfdd) peers(t testing.TB) []frrPeer {
 	t.Helper()
 	out, err := d.ns.Command(context.Background(), "vtysh", "--vty_socket", d.dir, "-c", "show bfd peers json").CombinedOutput()
 	if err != nil {
@@ -155,7 +155,7 @@ func (e *events) on(tr check.BFDTransition) {
 }
 
 // startManager runs a BFD manager in ns until the test ends.
-func startManager(t *testing.T, ns *netns.NS, ev *events) *check.BFDManager {
+func startManager(t testing.TB, ns *netns.NS, ev *events) *check.BFDManager {
 	t.Helper()
 	m := check.NewBFDManager(&check.BFDManagerConfig{NetNS: ns.Path(), OnTransition: ev.on})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -173,7 +173,7 @@ func startManager(t *testing.T, ns *netns.NS, ev *events) *check.BFDManager {
 
 // waitStates polls until every named session is in state want, or fails
 // after limit.
-func waitStates(t *testing.T, m *check.BFDManager, want check.BFDState, limit time.Duration, names ...string) {
+func waitStates(t testing.TB, m *check.BFDManager, want check.BFDState, limit time.Duration, names ...string) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {

@@ -98,9 +98,12 @@ type BFDManager struct {
 	rnd       *rand.Rand
 }
 
+// bfdPeerKey finds the session of a packet that does not name our
+// discriminator: by source, destination (zero for a session without
+// Local) and port.
 type bfdPeerKey struct {
-	peer     netip.Addr
-	multihop bool
+	peer, local netip.Addr
+	multihop    bool
 }
 
 type bfdSession struct {
@@ -147,8 +150,8 @@ func listenerIndex(c *BFDSessionConfig) int {
 	return i
 }
 
-// Add starts a session named name. Only one session per peer address and
-// kind (single-hop or multihop) may exist.
+// Add starts a session named name. Only one session may exist per peer
+// address, local address (or none) and kind (single-hop or multihop).
 func (m *BFDManager) Add(name string, cfg BFDSessionConfig) error {
 	if err := cfg.validate(); err != nil {
 		return err
@@ -156,7 +159,7 @@ func (m *BFDManager) Add(name string, cfg BFDSessionConfig) error {
 	cfg.Peer = cfg.Peer.Unmap()
 	cfg.Local = cfg.Local.Unmap()
 	cfg.Password = append([]byte(nil), cfg.Password...)
-	key := bfdPeerKey{cfg.Peer, cfg.Multihop}
+	key := bfdPeerKey{cfg.Peer, cfg.Local, cfg.Multihop}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -249,7 +252,7 @@ func (m *BFDManager) dropLocked(s *bfdSession) {
 	s.sender.close()
 	delete(m.sessions, s.name)
 	delete(m.byDiscr, s.m.local)
-	delete(m.byPeer, bfdPeerKey{s.m.cfg.Peer, s.m.cfg.Multihop})
+	delete(m.byPeer, bfdPeerKey{s.m.cfg.Peer, s.m.cfg.Local, s.m.cfg.Multihop})
 	if s.index >= 0 {
 		heap.Remove(&m.due, s.index)
 	}
@@ -422,7 +425,7 @@ func (m *BFDManager) deliverUnlock(trs []BFDTransition) {
 }
 
 // receive handles one datagram from a listener.
-func (m *BFDManager) receive(multihop bool, data []byte, from netip.Addr, ttl int, trs *[]BFDTransition) {
+func (m *BFDManager) receive(multihop bool, data []byte, from, to netip.Addr, ttl int, trs *[]BFDTransition) {
 	var pk BFDPacket
 	err := pk.DecodeFromBytes(data)
 	m.mu.Lock()
@@ -431,14 +434,15 @@ func (m *BFDManager) receive(multihop bool, data []byte, from netip.Addr, ttl in
 		m.mu.Unlock()
 		return
 	}
-	from = from.Unmap().WithZone("")
+	from, to = from.Unmap().WithZone(""), to.Unmap()
 	var s *bfdSession
 	if pk.YourDiscriminator != 0 {
 		s = m.byDiscr[pk.YourDiscriminator]
-	} else {
-		s = m.byPeer[bfdPeerKey{from, multihop}]
+	} else if s = m.byPeer[bfdPeerKey{from, to, multihop}]; s == nil {
+		s = m.byPeer[bfdPeerKey{from, netip.Addr{}, multihop}]
 	}
-	if s == nil || s.m.cfg.Peer.WithZone("") != from || s.m.cfg.Multihop != multihop {
+	if s == nil || s.m.cfg.Peer.WithZone("") != from || s.m.cfg.Multihop != multihop ||
+		s.m.cfg.Local.IsValid() && to.IsValid() && s.m.cfg.Local != to {
 		m.counters.Unmatched++
 		m.mu.Unlock()
 		return
@@ -486,7 +490,7 @@ func (m *BFDManager) read(l bfdListener, multihop bool) {
 	oob := make([]byte, 128)
 	var trs []BFDTransition
 	for {
-		n, from, ttl, err := l.read(buf, oob)
+		n, from, to, ttl, err := l.read(buf, oob)
 		if err != nil {
 			if l.closed() {
 				return
@@ -495,7 +499,7 @@ func (m *BFDManager) read(l bfdListener, multihop bool) {
 			time.Sleep(10 * time.Millisecond) // a persistent error must not spin
 			continue
 		}
-		m.receive(multihop, buf[:n], from, ttl, &trs)
+		m.receive(multihop, buf[:n], from, to, ttl, &trs)
 	}
 }
 
@@ -536,7 +540,7 @@ type bfdSender interface {
 // bfdListener receives the packets of one family on one port, with their
 // TTL or hop limit.
 type bfdListener interface {
-	read(b, oob []byte) (n int, from netip.Addr, ttl int, err error)
+	read(b, oob []byte) (n int, from, to netip.Addr, ttl int, err error)
 	close() error
 	closed() bool
 }
