@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 
 	"github.com/lvskit/lvskit/check"
@@ -62,12 +63,13 @@ func bfdPlan(cfg *keepalivedconf.Config, p *Plan) error {
 		}
 		p.BFD = append(p.BFD, BFDSession{Name: b.Name, Config: c, VRRP: b.VRRP || !b.Checker, Checker: b.Checker || !b.VRRP})
 	}
-	seen := map[string]bool{}
+	seen := map[[2]netip.Addr]bool{}
 	for _, s := range p.BFD {
-		if seen[s.Config.Peer.String()] {
-			errs = append(errs, errAt(byName[s.Name].Stmt, "bfd_instance %s: another bfd_instance already runs to %s", s.Name, s.Config.Peer))
+		k := [2]netip.Addr{s.Config.Peer, s.Config.Local}
+		if seen[k] {
+			errs = append(errs, errAt(byName[s.Name].Stmt, "bfd_instance %s: another bfd_instance already runs to %s from the same source", s.Name, s.Config.Peer))
 		}
-		seen[s.Config.Peer.String()] = true
+		seen[k] = true
 	}
 	instances := map[string]*keepalivedconf.VRRPInstance{}
 	for _, in := range cfg.Instances {

@@ -141,7 +141,7 @@ func TestConfigTestRefusesBadBFD(t *testing.T) {
 		{"multihop keyword", "\tpassive\n", "\tpassive\n\tmultihop\n"},
 		{"idle_tx below 1 s", "idle_tx 2000", "idle_tx 500"},
 		{"no neighbor", "\tneighbor_ip 2001:db8::10\n", ""},
-		{"same peer twice", "neighbor_ip 192.0.2.10", "neighbor_ip 192.0.2.254"},
+		{"same peer twice", "neighbor_ip 192.0.2.10\n", "neighbor_ip 192.0.2.254\n\tsource_ip 192.0.2.1\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := strings.Replace(bfdConf, c.edit, c.want, 1)
