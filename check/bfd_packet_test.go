@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -119,6 +120,38 @@ func FuzzBFDPacket(f *testing.F) {
 		var q check.BFDPacket
 		if err := q.DecodeFromBytes(out); err != nil {
 			t.Fatalf("re-decode: %v", err)
+		}
+	})
+}
+
+// FuzzBFDMachine feeds decoded packets to a session machine: whatever
+// arrives, it neither panics nor reports Up to a peer that never named
+// its discriminator.
+func FuzzBFDMachine(f *testing.F) {
+	data, _ := hex.DecodeString(frrUp)
+	f.Add(data, uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
+		m, err := check.NewBFDMachine(&check.BFDSessionConfig{Peer: netip.MustParseAddr("192.0.2.1")}, 2, t0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := t0
+		var out check.BFDPacket
+		for len(data) >= 24 {
+			var p check.BFDPacket
+			n := int(data[3])
+			if p.DecodeFromBytes(data) == nil {
+				named := p.YourDiscriminator == 2
+				if ch, _ := m.Receive(now, &p); ch && m.State() == check.BFDUp && !named {
+					t.Fatalf("Up on a packet not naming us: %+v", p)
+				}
+			}
+			now = now.Add(time.Duration(step) * time.Millisecond)
+			m.Advance(now, &out)
+			if n < 24 {
+				n = 24
+			}
+			data = data[min(n, len(data)):]
 		}
 	})
 }
