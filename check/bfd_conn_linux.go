@@ -8,51 +8,16 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"runtime"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
 
-	"github.com/vishvananda/netns"
+	"github.com/lvskit/lvskit/internal/inns"
 	"golang.org/x/sys/unix"
 )
 
 // bfdTOS is DSCP CS6 (network control), as FRR and keepalived mark BFD.
 const bfdTOS = 0xc0
-
-// inNetNS runs fn on a thread switched into the namespace at path (the
-// current namespace when path is empty); sockets fn creates stay there.
-func inNetNS(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		return fmt.Errorf("netns %s: %w", path, err)
-	}
-	defer ns.Close()
-	var ferr error
-	done := make(chan struct{})
-	go func() { // a fresh thread, discarded if switching back fails
-		defer close(done)
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			ferr = err
-			return
-		}
-		defer orig.Close()
-		if ferr = netns.Set(ns); ferr != nil {
-			return
-		}
-		ferr = fn()
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	<-done
-	return ferr
-}
 
 type udpSender struct{ c *net.UDPConn }
 
@@ -92,7 +57,7 @@ func openBFDSender(path string, c *BFDSessionConfig) (bfdSender, error) {
 		return errors.Join(err, serr)
 	}}
 	var conn *net.UDPConn
-	err := inNetNS(path, func() error {
+	err := inns.Run(path, func() error {
 		var err error
 		for range 64 { // bounded: 64 random ports, each taken only if another session holds it
 			port := bfdMinSrcPort + rand.IntN(bfdMaxSrcPort-bfdMinSrcPort+1)
@@ -160,7 +125,7 @@ func openBFDListener(path string, v6, multihop bool) (bfdListener, error) {
 		return errors.Join(err, serr)
 	}}
 	var conn *net.UDPConn
-	err := inNetNS(path, func() error {
+	err := inns.Run(path, func() error {
 		pc, err := lc.ListenPacket(context.Background(), network, addr)
 		if err != nil {
 			return err
