@@ -41,9 +41,7 @@ func (b bfdCheck) Check(context.Context) check.Result {
 func bfdPlan(cfg *keepalivedconf.Config, p *Plan) error {
 	bs, err := cfg.BFDInstances()
 	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, splitWarnings(p, err)...)
 	byName := map[string]*keepalivedconf.BFDInstance{}
 	for _, b := range bs {
 		byName[b.Name] = b
@@ -82,9 +80,7 @@ func bfdPlan(cfg *keepalivedconf.Config, p *Plan) error {
 			continue
 		}
 		ts, err := in.TrackBFD()
-		if err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, splitWarnings(p, err)...)
 		for _, t := range ts {
 			b, ok := byName[t.Name]
 			switch {
@@ -122,6 +118,28 @@ func bfdPlan(cfg *keepalivedconf.Config, p *Plan) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// splitWarnings files the warnings of a keepalivedconf error list (unknown
+// keywords, which keepalived only reports) in p.Warnings and returns the
+// rest.
+func splitWarnings(p *Plan, err error) []error {
+	var list keepalivedconf.ErrorList
+	if err == nil {
+		return nil
+	}
+	if !errors.As(err, &list) {
+		return []error{err}
+	}
+	var errs []error
+	for _, d := range list {
+		if d.Severity == keepalivedconf.SeverityWarning {
+			p.Warnings = append(p.Warnings, d.Error())
+		} else {
+			errs = append(errs, d)
+		}
+	}
+	return errs
 }
 
 // routerBFD is the router's BFD side: one manager for every session, and
