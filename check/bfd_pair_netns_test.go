@@ -3,6 +3,7 @@
 package check_test
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -80,4 +81,33 @@ func TestBFDNetnsTTLCheckAndPassword(t *testing.T) {
 	if err := a.Update("s", ca); err == nil {
 		t.Fatal("Update changed the session's local address")
 	}
+}
+
+// TestBFDNetnsInterfaceBindsTheSender: a single-hop session bound to the
+// interface facing its peer comes up; bound to another interface, its
+// packets never reach the peer, which stays Down.
+func TestBFDNetnsInterfaceBindsTheSender(t *testing.T) {
+	tp := newBFDTopo(t)
+	a, r := startManager(t, tp.A, newEvents()), startManager(t, tp.R, newEvents())
+	cfg := func(peer, local netip.Addr, ifname string) check.BFDSessionConfig {
+		return check.BFDSessionConfig{Peer: peer, Local: local, Interface: ifname,
+			DesiredMinTx: 20 * time.Millisecond, RequiredMinRx: 20 * time.Millisecond, IdleTx: 100 * time.Millisecond}
+	}
+	if err := r.Add("s", cfg(addrA4, addrR4, "ra")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Add("s", cfg(addrR4, addrA4, "lo")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	sa, _ := a.Session("s")
+	sr, _ := r.Session("s")
+	if sa.State == check.BFDUp || sr.State != check.BFDDown || sr.Counters.PacketsIn != 0 || sa.Counters.PacketsOut == 0 {
+		t.Fatalf("bound to lo: %v (sent %d), peer %v (received %d)", sa.State, sa.Counters.PacketsOut, sr.State, sr.Counters.PacketsIn)
+	}
+	a.Remove("s")
+	if err := a.Add("s", cfg(addrR4, addrA4, "a0")); err != nil {
+		t.Fatal(err)
+	}
+	waitStates(t, a, check.BFDUp, 10*time.Second, "s")
 }
