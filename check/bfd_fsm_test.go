@@ -254,3 +254,20 @@ func TestBFDMachineNeverUpWithoutThreeWayHandshake(t *testing.T) {
 		t.Fatalf("only %d moves to Up: the random peer is too weak to test the property", ups)
 	}
 }
+
+func TestBFDMachineAdminDownAtStartSendsDiag7(t *testing.T) {
+	cfg := check.BFDSessionConfig{AdminDown: true, Peer: netip.MustParseAddr("192.0.2.1")}
+	m := machine(t, cfg, 4)
+	var pk check.BFDPacket
+	if send, _ := m.Advance(t0, &pk); !send || pk.State != check.BFDAdminDown || pk.Diag != check.BFDDiagAdminDown {
+		t.Fatalf("send %v %+v", send, pk)
+	}
+	in := check.BFDPacket{State: check.BFDDown, DetectMult: 3, MyDiscriminator: 9}
+	if _, err := m.Receive(t0, &in); !errors.Is(err, check.ErrBFDDiscarded) || m.State() != check.BFDAdminDown {
+		t.Fatalf("AdminDown session took a packet: %v %v", err, m.State())
+	}
+	cfg.AdminDown = false
+	if ch, err := m.Update(t0, &cfg); err != nil || !ch || m.State() != check.BFDDown {
+		t.Fatalf("%v %v %v", ch, err, m.State())
+	}
+}

@@ -52,6 +52,14 @@ func TestBFDNetnsTTLCheckAndPassword(t *testing.T) {
 	stuck("single-hop across a router")
 
 	ca.MinTTL, cb.MinTTL = 254, 254
+	cb.TTL = 200 // B's packets arrive with 199: A discards them
+	add(ca, cb)
+	time.Sleep(time.Second)
+	if sa, _ := a.Session("s"); sa.State == check.BFDUp || sa.Counters.Discarded == 0 || sa.Counters.PacketsIn != 0 {
+		t.Fatalf("peer sending TTL 200: %v, %d discarded, %d accepted", sa.State, sa.Counters.Discarded, sa.Counters.PacketsIn)
+	}
+	cb.TTL = 0
+
 	ca.Password, cb.Password = []byte("secret"), []byte("secreT")
 	add(ca, cb)
 	stuck("one hop allowed, passwords differ")
