@@ -162,6 +162,7 @@ func TestBFDMachineDiscardsWhatRFC5880Discards(t *testing.T) {
 		{State: check.BFDDown, DetectMult: 3, MyDiscriminator: 9, YourDiscriminator: 8},                                                        // not ours
 		{State: check.BFDDown, DetectMult: 3, MyDiscriminator: 9},                                                                              // no auth
 		{State: check.BFDDown, DetectMult: 3, MyDiscriminator: 9, AuthType: check.BFDAuthSimplePassword, AuthKeyID: 1, AuthData: []byte("px")}, // wrong password
+		{State: check.BFDDown, DetectMult: 3, MyDiscriminator: 9, AuthType: check.BFDAuthSimplePassword, AuthKeyID: 2, AuthData: []byte("pw")}, // wrong key ID
 	} {
 		if _, err := m.Receive(t0, &pk); !errors.Is(err, check.ErrBFDDiscarded) {
 			t.Errorf("%+v: %v", pk, err)
@@ -169,6 +170,10 @@ func TestBFDMachineDiscardsWhatRFC5880Discards(t *testing.T) {
 	}
 	if m.State() != check.BFDDown {
 		t.Fatal(m.State())
+	}
+	ok := check.BFDPacket{State: check.BFDDown, DetectMult: 3, MyDiscriminator: 9, AuthType: check.BFDAuthSimplePassword, AuthKeyID: 1, AuthData: []byte("pw")}
+	if ch, err := m.Receive(t0, &ok); err != nil || !ch || m.State() != check.BFDInit {
+		t.Fatalf("right password and key ID: %v %v %v", ch, err, m.State())
 	}
 }
 
