@@ -29,7 +29,8 @@ type BFDManagerConfig struct {
 	Logger *slog.Logger
 	// OnTransition is called for every state change, one at a time and
 	// in the order they happened. It runs on the manager's goroutines and
-	// must not block.
+	// must not block; it may read sessions (Session, Sessions) but must not
+	// call Add, Update or Remove.
 	OnTransition func(BFDTransition)
 }
 
