@@ -57,4 +57,16 @@
 // and when the program exits, output capped at 4 KiB, optionally as
 // another user, and refused under ScriptSecurity as keepalived's
 // enable_script_security refuses it.
+//
+// # BFD
+//
+// Bidirectional Forwarding Detection (RFC 5880, single-hop RFC 5881,
+// multihop RFC 5883) detects a dead neighbour in tens of milliseconds.
+// BFDPacket is the control packet codec (no allocation); BFDMachine is one
+// session's pure state machine (three-way handshake, poll/final timer
+// negotiation, detection time, the RFC's transmit jitter, passive role,
+// simple password); BFDManager runs any number of sessions on one timer
+// loop and one receive socket per family and port, with Add, Update,
+// Remove, per-session counters and transitions carrying the diagnostic.
+// It interoperates with FRR's bfdd and keepalived's bfd_instance.
 package check

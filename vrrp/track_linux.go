@@ -26,6 +26,7 @@ func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup) {
 		f := in.cfg.TrackFiles[i]
 		wg.Go(func() { in.trackFile(ctx, f) })
 	}
+	in.startExternal(ctx, wg)
 }
 
 func linkDown(a *netlink.LinkAttrs) bool {

@@ -43,7 +43,15 @@ func sameInstance(a, b vrrp.Config) bool {
 		sameNotify(a.Notify, b.Notify) &&
 		slices.Equal(a.TrackInterfaces, b.TrackInterfaces) &&
 		slices.EqualFunc(a.TrackScripts, b.TrackScripts, sameTrackScript) &&
-		slices.Equal(a.TrackFiles, b.TrackFiles)
+		slices.Equal(a.TrackFiles, b.TrackFiles) &&
+		slices.EqualFunc(a.TrackExternal, b.TrackExternal, sameTrackExternal)
+}
+
+// sameTrackExternal compares what the configuration says of an external
+// track (track_bfd); C is the router's plumbing, attached when the unit is
+// built, not configuration.
+func sameTrackExternal(a, b vrrp.TrackExternal) bool {
+	return a.Name == b.Name && a.Weight == b.Weight && a.Reverse == b.Reverse
 }
 
 func sameNotify(a, b vrrp.Notify) bool {

@@ -29,6 +29,7 @@ type Plan struct {
 	// Scripts says how every script runs (notify, quorum, track and
 	// MISC_CHECK): keepalived's script_user and enable_script_security.
 	Scripts ScriptPolicy `json:",omitzero"`
+	BFD     []BFDSession `json:",omitempty"`
 	// Warnings are what keepalived reports but runs anyway (file:line:col
 	// first); lvsrouter -t fails on them as keepalived -t does.
 	Warnings []string `json:",omitempty"`
@@ -239,6 +240,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		}
 		p.Services = append(p.Services, svcs...)
 	}
+	errs = append(errs, bfdPlan(cfg, p))
 	return p, errors.Join(errs...)
 }
 
@@ -648,6 +650,8 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		return e, pol, nil
 	case *keepalivedconf.FileCheck:
 		return check.File{Path: k.TrackFile, Weight: k.Weight, Reverse: k.Reverse}, pol, nil
+	case *keepalivedconf.BFDCheck:
+		return bfdCheck{Name: k.Name, pos: k.Stmt.Pos}, nil, nil
 	}
 	return nil, nil, errAt(kc.Syntax(), "%s is not supported by lvsrouter", kc.Type())
 }

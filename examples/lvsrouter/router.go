@@ -64,6 +64,7 @@ type Router struct {
 	// units are the running VRRP routers, one per sync group or lone
 	// instance.
 	units map[unitKey]*runningUnit
+	bfd   routerBFD
 }
 
 // realKey names a real server of a virtual service.
@@ -196,6 +197,10 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	keep, stop, start := vrrpChanges(running, units(p))
 	prepared := make([]*vrrp.Router, len(start))
 	for i, u := range start {
+		u.Instances = slices.Clone(u.Instances)
+		for j := range u.Instances {
+			u.Instances[j] = r.bfdTracks(u.Instances[j])
+		}
 		vr, err := buildUnit(u, r.onVRRP)
 		if err != nil {
 			return p.at(u, err)
@@ -213,6 +218,9 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.prune()
 	r.mu.Unlock()
 	r.syncChecks(old, p)
+	if err := r.syncBFD(ctx, p); err != nil {
+		r.log.Error("bfd", "err", err)
+	}
 	for _, k := range stop {
 		r.stopUnit(k)
 	}
@@ -397,7 +405,11 @@ func targets(p *Plan) []check.Target {
 	var ts []check.Target
 	for _, vs := range p.Services {
 		for _, rs := range vs.Reals {
-			ts = append(ts, rs.Checks...)
+			for _, t := range rs.Checks {
+				if !isBFDCheck(t) {
+					ts = append(ts, t)
+				}
+			}
 		}
 	}
 	return ts
@@ -610,6 +622,7 @@ func (r *Router) close() {
 	for _, k := range slices.Collect(maps.Keys(r.units)) {
 		r.stopUnit(k)
 	}
+	r.closeBFD()
 	// Omega targets report a final down as the Monitor closes; their
 	// notify_down and quorum_down scripts run before we exit, as with
 	// keepalived's omega.

@@ -1,0 +1,29 @@
+package vrrp
+
+import (
+	"context"
+	"sync"
+)
+
+// startExternal starts one goroutine per TrackExternal, posting its
+// state as it arrives; each starts down.
+func (in *Instance) startExternal(ctx context.Context, wg *sync.WaitGroup) {
+	for i := range in.cfg.TrackExternal {
+		t := in.cfg.TrackExternal[i]
+		key := "external:" + t.Name
+		in.post(event{kind: evTrack, key: key, st: externalStatus(t, false)})
+		if t.C == nil {
+			continue
+		}
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case up := <-t.C:
+					in.post(event{kind: evTrack, key: key, st: externalStatus(t, up)})
+				}
+			}
+		})
+	}
+}
