@@ -189,19 +189,42 @@ func (c Agent) Check(ctx context.Context) Result {
 // AgentServer serves the agent side of HAProxy's agent-check: every
 // connection gets the current reply line and is closed.
 type AgentServer struct {
-	mu    sync.Mutex
-	reply AgentReply
-	ln    net.Listener
-	wg    sync.WaitGroup
-	done  chan struct{}
+	mu      sync.Mutex
+	reply   AgentReply
+	ln      net.Listener
+	wg      sync.WaitGroup
+	done    chan struct{}
+	stop    sync.Once
+	running bool
+	closed  bool
 }
 
-// NewAgentServer serves reply on ln until Close.
+// NewAgentServer returns a server that answers on ln with reply while Run
+// runs. It starts nothing; Close releases ln.
 func NewAgentServer(ln net.Listener, reply AgentReply) *AgentServer {
-	s := &AgentServer{reply: reply, ln: ln, done: make(chan struct{})}
+	return &AgentServer{reply: reply, ln: ln, done: make(chan struct{})}
+}
+
+// Run serves connections until ctx ends or Close is called, then closes
+// the listener and returns nil. It returns ErrClosed after Close and
+// ErrRunning when it was called before.
+func (s *AgentServer) Run(ctx context.Context) error {
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return ErrClosed
+	case s.running:
+		s.mu.Unlock()
+		return ErrRunning
+	}
+	s.running = true
 	s.wg.Add(1)
-	go s.serve()
-	return s
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer context.AfterFunc(ctx, s.shutdown)()
+	s.serve()
+	return nil
 }
 
 // Addr returns the listener's address.
@@ -221,16 +244,27 @@ func (s *AgentServer) Reply() AgentReply {
 	return s.reply
 }
 
-// Close stops the server and waits for its goroutines.
+// Close stops Run, closes the listener and waits for Run to return. It is
+// safe to call more than once, and without Run.
 func (s *AgentServer) Close() error {
-	close(s.done)
-	err := s.ln.Close()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.shutdown()
 	s.wg.Wait()
-	return err
+	return nil
+}
+
+// shutdown ends serve: once, it marks the server done and closes the
+// listener, which ends a blocked Accept.
+func (s *AgentServer) shutdown() {
+	s.stop.Do(func() {
+		close(s.done)
+		s.ln.Close()
+	})
 }
 
 func (s *AgentServer) serve() {
-	defer s.wg.Done()
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {

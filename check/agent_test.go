@@ -2,6 +2,7 @@ package check_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -73,7 +74,19 @@ func agentServer(t *testing.T, r check.AgentReply) *check.AgentServer {
 		t.Fatal(err)
 	}
 	s := check.NewAgentServer(ln, r)
-	t.Cleanup(func() { s.Close() })
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil && !errors.Is(err, check.ErrClosed) {
+			t.Errorf("AgentServer.Run: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -88,7 +89,7 @@ func (a Admin) String() string {
 // ErrCheck marks a target that answered but failed the check's criteria
 // (wrong status, digest mismatch, bad banner). Transport failures carry the
 // net / os error instead.
-var ErrCheck = errors.New("check failed")
+var ErrCheck = errors.New("check: check failed")
 
 // up returns a passing Result.
 func up(start time.Time) Result {
@@ -102,6 +103,10 @@ func down(start time.Time, what string, err error) Result {
 	case err == nil:
 		r.Reason = what
 	case what == "":
+		r.Reason = err.Error()
+	case strings.HasPrefix(err.Error(), what+": "):
+		// A system call error already names the call ("connect:
+		// connection refused"): say it once.
 		r.Reason = err.Error()
 	default:
 		r.Reason = what + ": " + err.Error()

@@ -76,10 +76,10 @@ func TestNetnsRealLink(t *testing.T) {
 	}
 
 	trs := make(chan check.Transition, 16)
-	m := check.NewMonitor(check.MonitorConfig{Concurrency: 2, OnTransition: func(tr check.Transition) { trs <- tr }})
+	m := startMonitor(t, &check.MonitorConfig{Concurrency: 2, OnTransition: func(tr check.Transition) { trs <- tr }})
 	t.Cleanup(func() { m.Close() })
 	pol := check.HAProxy{Inter: 50 * time.Millisecond, Rise: 2, Fall: 2}
-	m.Add(check.Target{ID: "web", Checker: inNS(client, check.TCP{Addr: web, Timeout: to}), Policy: pol})
+	mustAdd(t, m, check.Target{ID: "web", Checker: inNS(client, check.TCP{Addr: web, Timeout: to}), Policy: pol})
 
 	link, err := server.Handle().LinkByName("eth0")
 	if err != nil {

@@ -34,14 +34,27 @@
 // times. Each check is due one interval after the previous one was due,
 // not after it finished, so schedules do not drift; first checks are
 // spread over the first interval. Targets can be added, updated and
-// removed while it runs; transitions go to a callback.
+// removed while it runs; transitions go to a callback. NewMonitor starts
+// nothing: Run(ctx) runs the checks until ctx ends, and Close stops them
+// and releases the Monitor.
 //
 // Like HAProxy, a Monitor on the system clock is an event loop: TCP and
 // plain HTTP checks run on its scheduling goroutine, which waits on their
 // sockets with epoll (given more than one P to hold while it sleeps), with
-// no goroutine, context or allocation per TCP check. A TCP check reuses one socket (connect(AF_UNSPEC) resets the
-// connection and frees its port), and is still a real handshake: SYN,
-// SYN-ACK, then a reset in place of the final ACK, so the server never
-// accepts a connection. Other checks (TLS, DNS, SMTP, scripts, ...) run on
-// a bounded pool of worker goroutines.
+// no goroutine, context or allocation per TCP check. A TCP check reuses
+// one socket (connect(AF_UNSPEC) resets the connection and frees its
+// port), and is still a real handshake: SYN, SYN-ACK, then a reset in
+// place of the final ACK, so the server never accepts a connection. Other
+// checks (TLS, DNS, SMTP, scripts, ...) run on a bounded pool of worker
+// goroutines. Off Linux the package builds, every check runs on the
+// workers, TCP checks open and close a full connection, and Exec is down
+// with an error wrapping errors.ErrUnsupported.
+//
+// # Scripts
+//
+// Exec runs its program through lvskit's one child-process runner: no
+// shell unless asked, a process group of its own killed whole on timeout
+// and when the program exits, output capped at 4 KiB, optionally as
+// another user, and refused under ScriptSecurity as keepalived's
+// enable_script_security refuses it.
 package check

@@ -26,9 +26,17 @@ func Example() {
 	fmt.Println("up:", r.Up, "digest:", get.Digest)
 
 	trs := make(chan check.Transition, 1)
-	m := check.NewMonitor(check.MonitorConfig{OnTransition: func(tr check.Transition) { trs <- tr }})
+	m, err := check.NewMonitor(&check.MonitorConfig{OnTransition: func(tr check.Transition) { trs <- tr }})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer m.Close()
-	m.Add(check.Target{ID: "web", Checker: get, Policy: check.HAProxy{Inter: 10 * time.Millisecond, Rise: 2, Fall: 1}})
+	go m.Run(context.Background()) // returns when Close is called
+	if err := m.Add(check.Target{ID: "web", Checker: get, Policy: check.HAProxy{Inter: 10 * time.Millisecond, Rise: 2, Fall: 1}}); err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	srv.Close() // the server goes away
 	tr := <-trs

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Test helpers shared with the external tests of package check_test.
-var SilentListener = silentListener
+// Health exposes the HAProxy health counter to the external tests.
+var Health = health
 
 // testPoller is a Monitor loop's poller for tests: an eventWaker, scratch
 // state that polls, and the flights on it.

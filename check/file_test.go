@@ -32,7 +32,9 @@ func TestFile(t *testing.T) {
 		{content: strings.Repeat("1", 100), reason: "more than 64 bytes"},
 	} {
 		p := filepath.Join(dir, "f")
-		os.WriteFile(p, []byte(tc.content), 0o644)
+		if err := os.WriteFile(p, []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		c := tc.c
 		c.Path = p
 		r := c.Check(context.Background())

@@ -2,6 +2,8 @@ package check_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"runtime"
@@ -135,5 +137,32 @@ func runBad(t *testing.T, check func(netip.AddrPort) check.Result, cases []badSe
 			}
 			mustContain(t, "Reason", r.Reason, tc.reason)
 		})
+	}
+}
+
+// startMonitor returns a Monitor running on a goroutine of its own, closed
+// (and its Run waited for) when the test ends.
+func startMonitor(tb testing.TB, cfg *check.MonitorConfig) *check.Monitor {
+	tb.Helper()
+	m, err := check.NewMonitor(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(context.Background()) }()
+	tb.Cleanup(func() {
+		m.Close()
+		if err := <-done; err != nil && !errors.Is(err, check.ErrClosed) {
+			tb.Errorf("Monitor.Run: %v", err)
+		}
+	})
+	return m
+}
+
+// mustAdd adds t to m, failing the test on an error.
+func mustAdd(tb testing.TB, m *check.Monitor, t check.Target) {
+	tb.Helper()
+	if err := m.Add(t); err != nil {
+		tb.Fatal(err)
 	}
 }

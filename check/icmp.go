@@ -32,7 +32,7 @@ type ICMP struct {
 
 // ErrNoICMPSocket is returned when neither a ping socket nor a raw socket
 // can be opened.
-var ErrNoICMPSocket = errors.New("no ICMP socket: ping sockets not allowed and no raw socket permission")
+var ErrNoICMPSocket = errors.New("check: no ICMP socket: ping sockets not allowed and no raw socket permission")
 
 // ICMPSocket reports which kind of ICMP socket the system lets this process
 // open for the address family of a ("udp4"/"udp6" for ping sockets,

@@ -25,11 +25,11 @@ func BenchmarkMonitorOverhead(b *testing.B) {
 		}
 		return check.Result{Up: true}
 	})
-	m := check.NewMonitor(check.MonitorConfig{Seed: 1, Concurrency: 4})
+	m := startMonitor(b, &check.MonitorConfig{Seed: 1, Concurrency: 4})
 	defer m.Close()
 	b.ResetTimer()
 	for i := range 1000 {
-		m.Add(check.Target{ID: strconv.Itoa(i), Checker: noop, Policy: check.HAProxy{Inter: time.Millisecond}})
+		mustAdd(b, m, check.Target{ID: strconv.Itoa(i), Checker: noop, Policy: check.HAProxy{Inter: time.Millisecond}})
 	}
 	<-done
 	b.StopTimer()
@@ -41,14 +41,14 @@ func BenchmarkMonitorOverhead(b *testing.B) {
 // -cpu 1,2: with a single P the Monitor must not hold it while it sleeps.
 func BenchmarkMonitorNeighbour(b *testing.B) {
 	for range b.N {
-		m := check.NewMonitor(check.MonitorConfig{Seed: 1})
+		m := startMonitor(b, &check.MonitorConfig{Seed: 1})
 		for i := range 2000 {
 			ln, err := net.Listen("tcp4", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer ln.Close()
-			m.Add(check.Target{ID: strconv.Itoa(i), Checker: check.TCP{Addr: ln.Addr().(*net.TCPAddr).AddrPort()}, Policy: check.HAProxy{Inter: time.Second}})
+			mustAdd(b, m, check.Target{ID: strconv.Itoa(i), Checker: check.TCP{Addr: ln.Addr().(*net.TCPAddr).AddrPort()}, Policy: check.HAProxy{Inter: time.Second}})
 		}
 		time.Sleep(time.Second)
 		var worst, sum time.Duration

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -159,7 +160,7 @@ func TestMonitorScheduleAndTransitions(t *testing.T) {
 	clk := newFakeClock()
 	t0 := clk.Now()
 	var rec recorder
-	m := NewMonitor(MonitorConfig{Clock: clk, Seed: 1, Concurrency: 2, OnTransition: rec.add})
+	m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 1, Concurrency: 2, OnTransition: rec.add})
 	defer m.Close()
 	pol := HAProxy{Inter: time.Second, FastInter: 250 * time.Millisecond, Rise: 2, Fall: 3}
 	ids := []string{"a", "b", "c"}
@@ -237,7 +238,7 @@ func TestMonitorScheduleAndTransitions(t *testing.T) {
 func TestMonitorUpdateRemove(t *testing.T) {
 	clk := newFakeClock()
 	var rec recorder
-	m := NewMonitor(MonitorConfig{Clock: clk, Seed: 2, OnTransition: rec.add})
+	m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 2, OnTransition: rec.add})
 	defer m.Close()
 	a := &script{clock: clk, up: true}
 	if err := m.Add(Target{ID: "a", Checker: a, Policy: Keepalived{DelayLoop: time.Second, Omega: true}}); err != nil {
@@ -299,7 +300,7 @@ func TestMonitorUpdateRemove(t *testing.T) {
 // it ran is dropped.
 func TestMonitorUpdateWhileRunning(t *testing.T) {
 	clk := newFakeClock()
-	m := NewMonitor(MonitorConfig{Clock: clk, Seed: 3})
+	m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 3})
 	defer m.Close()
 	started, release := make(chan struct{}), make(chan struct{})
 	slow := CheckerFunc(func(ctx context.Context) Result {
@@ -310,7 +311,7 @@ func TestMonitorUpdateWhileRunning(t *testing.T) {
 		}
 		return Result{Reason: "old checker"}
 	})
-	m.Add(Target{ID: "x", Checker: slow, Policy: HAProxy{Inter: time.Second}})
+	mustAdd(t, m, Target{ID: "x", Checker: slow, Policy: HAProxy{Inter: time.Second}})
 	clk.Advance(time.Second)
 	<-started
 	fresh := &script{clock: clk, up: true}
@@ -326,11 +327,11 @@ func TestMonitorUpdateWhileRunning(t *testing.T) {
 func TestMonitorWeightChange(t *testing.T) {
 	clk := newFakeClock()
 	var rec recorder
-	m := NewMonitor(MonitorConfig{Clock: clk, Seed: 4, OnTransition: rec.add})
+	m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 4, OnTransition: rec.add})
 	defer m.Close()
 	var mu sync.Mutex
 	w := 10
-	m.Add(Target{ID: "d", Policy: HAProxy{Inter: time.Second}, Checker: CheckerFunc(func(context.Context) Result {
+	mustAdd(t, m, Target{ID: "d", Policy: HAProxy{Inter: time.Second}, Checker: CheckerFunc(func(context.Context) Result {
 		mu.Lock()
 		defer mu.Unlock()
 		return Result{Up: true, Weight: Weight{Set: true, Value: w}}
@@ -349,9 +350,9 @@ func TestMonitorWeightChange(t *testing.T) {
 func TestMonitorClose(t *testing.T) {
 	clk := newFakeClock()
 	var rec recorder
-	m := NewMonitor(MonitorConfig{Clock: clk, Seed: 5, OnTransition: rec.add})
+	m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 5, OnTransition: rec.add})
 	blocked := make(chan struct{})
-	m.Add(Target{ID: "hang", Policy: Keepalived{DelayLoop: time.Second, Omega: true}, Checker: CheckerFunc(func(ctx context.Context) Result {
+	mustAdd(t, m, Target{ID: "hang", Policy: Keepalived{DelayLoop: time.Second, Omega: true}, Checker: CheckerFunc(func(ctx context.Context) Result {
 		close(blocked)
 		<-ctx.Done() // only Close ends it
 		return Result{Reason: "cancelled"}
@@ -441,7 +442,7 @@ func (s *quickScript) set(up bool) { s.mu.Lock(); s.up = up; s.mu.Unlock() }
 func TestMonitorQuickPaths(t *testing.T) {
 	clk := newFakeClock()
 	var rec recorder
-	m := NewMonitor(MonitorConfig{Clock: clk, Seed: 6, Concurrency: 2, OnTransition: rec.add})
+	m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 6, Concurrency: 2, OnTransition: rec.add})
 	defer m.Close()
 	pol := HAProxy{Inter: time.Second, Rise: 1, Fall: 1}
 	sc := map[string]*quickScript{}
@@ -510,10 +511,10 @@ func TestMonitorQuickRestCancelled(t *testing.T) {
 		t.Run(end, func(t *testing.T) {
 			clk := newFakeClock()
 			var rec recorder
-			m := NewMonitor(MonitorConfig{Clock: clk, Seed: 7, OnTransition: rec.add})
+			m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 7, OnTransition: rec.add})
 			defer m.Close()
 			s := &quickScript{clock: clk, mode: "rest", hold: make(chan struct{})}
-			m.Add(Target{ID: "x", Checker: s, Policy: HAProxy{Inter: time.Second, Rise: 1, Fall: 1}})
+			mustAdd(t, m, Target{ID: "x", Checker: s, Policy: HAProxy{Inter: time.Second, Rise: 1, Fall: 1}})
 			clk.Advance(time.Second)
 			for i := 0; ; i++ {
 				if _, rests, _, _ := s.counts(); rests == 1 {
@@ -543,5 +544,32 @@ func TestMonitorQuickRestCancelled(t *testing.T) {
 				t.Errorf("transitions %+v from a dropped result", trs)
 			}
 		})
+	}
+}
+
+// startMonitor returns a Monitor running on a goroutine of its own, closed
+// (and its Run waited for) when the test ends.
+func startMonitor(tb testing.TB, cfg *MonitorConfig) *Monitor {
+	tb.Helper()
+	m, err := NewMonitor(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(context.Background()) }()
+	tb.Cleanup(func() {
+		m.Close()
+		if err := <-done; err != nil && !errors.Is(err, ErrClosed) {
+			tb.Errorf("Monitor.Run: %v", err)
+		}
+	})
+	return m
+}
+
+// mustAdd adds t to m, failing the test on an error.
+func mustAdd(tb testing.TB, m *Monitor, t Target) {
+	tb.Helper()
+	if err := m.Add(t); err != nil {
+		tb.Fatal(err)
 	}
 }

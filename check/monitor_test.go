@@ -2,6 +2,7 @@ package check_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"runtime"
 	"strconv"
@@ -20,7 +21,7 @@ func TestMonitorRealTCP(t *testing.T) {
 	noLeaks(t)
 	const n = 20
 	trs := make(chan check.Transition, 100)
-	m := check.NewMonitor(check.MonitorConfig{Concurrency: 4, OnTransition: func(tr check.Transition) { trs <- tr }})
+	m := startMonitor(t, &check.MonitorConfig{Concurrency: 4, OnTransition: func(tr check.Transition) { trs <- tr }})
 	t.Cleanup(func() { m.Close() })
 	var lns []net.Listener
 	for i := range n {
@@ -85,7 +86,7 @@ func TestMonitorBoundedConcurrency(t *testing.T) {
 	noLeaks(t)
 	before := runtime.NumGoroutine()
 	const workers = 3
-	m := check.NewMonitor(check.MonitorConfig{Concurrency: workers})
+	m := startMonitor(t, &check.MonitorConfig{Concurrency: workers})
 	t.Cleanup(func() { m.Close() })
 	var running, peak, total atomic.Int64
 	c := check.CheckerFunc(func(ctx context.Context) check.Result {
@@ -105,7 +106,7 @@ func TestMonitorBoundedConcurrency(t *testing.T) {
 		return check.Result{Up: true}
 	})
 	for i := range 2000 {
-		m.Add(check.Target{ID: strconv.Itoa(i), Checker: c, Policy: check.HAProxy{Inter: 50 * time.Millisecond}})
+		mustAdd(t, m, check.Target{ID: strconv.Itoa(i), Checker: c, Policy: check.HAProxy{Inter: 50 * time.Millisecond}})
 	}
 	if g := runtime.NumGoroutine(); g > before+workers+5 {
 		t.Errorf("%d goroutines for 2000 targets and %d workers (before: %d)", g, workers, before)
@@ -131,9 +132,9 @@ func TestMonitorTransitionsToChannel(t *testing.T) {
 	ch := make(chan check.Transition, 8)
 	var mu sync.Mutex
 	healthy := true
-	m := check.NewMonitor(check.MonitorConfig{OnTransition: func(tr check.Transition) { ch <- tr }})
+	m := startMonitor(t, &check.MonitorConfig{OnTransition: func(tr check.Transition) { ch <- tr }})
 	t.Cleanup(func() { m.Close() })
-	m.Add(check.Target{ID: "svc", Policy: check.HAProxy{Inter: 10 * time.Millisecond, Rise: 2, Fall: 2}, Checker: check.CheckerFunc(func(context.Context) check.Result {
+	mustAdd(t, m, check.Target{ID: "svc", Policy: check.HAProxy{Inter: 10 * time.Millisecond, Rise: 2, Fall: 2}, Checker: check.CheckerFunc(func(context.Context) check.Result {
 		mu.Lock()
 		defer mu.Unlock()
 		if healthy {
@@ -158,5 +159,75 @@ func TestLatenessQuantile(t *testing.T) {
 		if got := tot.LatenessQuantile(tc.q); got != tc.want {
 			t.Errorf("q%v = %v, want %v", tc.q, got, tc.want)
 		}
+	}
+}
+
+// TestMonitorLifecycle: NewMonitor starts no goroutine and checks nothing
+// until Run; Run returns when its context ends; a second Run is refused;
+// Close is idempotent and ends a running Run.
+func TestMonitorLifecycle(t *testing.T) {
+	noLeaks(t)
+	if _, err := check.NewMonitor(&check.MonitorConfig{Concurrency: -1}); err == nil {
+		t.Fatal("negative Concurrency accepted")
+	}
+	before := runtime.NumGoroutine()
+	var checks atomic.Int32
+	m, err := check.NewMonitor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("NewMonitor started %d goroutines", n-before)
+	}
+	err = m.Add(check.Target{ID: "a", Checker: check.CheckerFunc(func(context.Context) check.Result {
+		checks.Add(1)
+		return check.Result{Up: true}
+	}), Policy: check.HAProxy{Inter: time.Millisecond, Rise: 1, Fall: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n := checks.Load(); n != 0 {
+		t.Fatalf("%d checks ran before Run", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	for i := 0; i < 500 && checks.Load() < 3; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if checks.Load() < 3 {
+		t.Fatal("Run ran no checks")
+	}
+	if err := m.Run(context.Background()); !errors.Is(err, check.ErrRunning) {
+		t.Fatalf("second Run = %v, want ErrRunning", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v after its context ended, want nil", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := m.Add(check.Target{ID: "b", Checker: check.TCP{}}); !errors.Is(err, check.ErrClosed) {
+		t.Fatalf("Add after Close = %v, want ErrClosed", err)
+	}
+
+	// Close ends a running Run, which reports ErrClosed.
+	m2, err := check.NewMonitor(&check.MonitorConfig{Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- m2.Run(context.Background()) }()
+	time.Sleep(10 * time.Millisecond)
+	m2.Close()
+	if err := <-done; !errors.Is(err, check.ErrClosed) {
+		t.Fatalf("Run after Close = %v, want ErrClosed", err)
+	}
+	if err := m2.Run(context.Background()); err == nil {
+		t.Fatal("Run after Close succeeded")
 	}
 }

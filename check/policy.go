@@ -184,9 +184,9 @@ func (m *haproxyMachine) interval() time.Duration {
 	return m.p.FastInter
 }
 
-// Health returns the HAProxy health counter of m, for tests and status
-// pages; ok is false for other machines.
-func Health(m Machine) (health int, ok bool) {
+// health returns the HAProxy health counter of m; ok is false for other
+// machines.
+func health(m Machine) (h int, ok bool) {
 	if h, isH := m.(*haproxyMachine); isH {
 		return h.health, true
 	}

@@ -3,7 +3,7 @@ package keepalivedconf
 import "strings"
 
 // FormatCanonical returns the file with canonical layout: four spaces of
-// indentation per block level, '{' at the end of its keyword's line, every
+// indentation per block level (up to 16 levels), '{' at the end of its keyword's line, every
 // statement and '}' on a line of its own, trailing blanks removed and runs
 // of blank lines reduced to one. Words, comments, definitions and ~SEQ lines
 // are kept as written, so keepalived reads the same configuration.
@@ -16,6 +16,9 @@ func (f *File) FormatCanonical() []byte {
 	}
 	return c.b
 }
+
+// maxIndent is the deepest indentation FormatCanonical writes, in levels.
+const maxIndent = 16
 
 type canon struct {
 	b []byte
@@ -43,7 +46,9 @@ func (c *canon) line(depth int, text, comment string) {
 		c.dropBlank()
 	}
 	c.blank, c.noBlank = false, strings.HasSuffix(text, "{")
-	for i := 0; i < depth; i++ {
+	// indentation stops growing at maxIndent levels, so that deep nesting
+	// cannot make the output many times larger than the input
+	for i := 0; i < min(depth, maxIndent); i++ {
 		c.b = append(c.b, "    "...)
 	}
 	c.b = append(c.b, text...)

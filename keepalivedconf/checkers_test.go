@@ -20,7 +20,7 @@ func TestEveryChecker(t *testing.T) {
 		GlobalDefs: &GlobalDefs{EnableScriptSecurity: true, ScriptUser: "root"},
 		TrackFiles: []*TrackFile{{Name: "flag", File: "/run/lvskit-test-flag", Weight: 10}},
 		VirtualServers: []*VirtualServer{{
-			Addr: ap("192.0.2.1:80"), DelayLoop: 3 * time.Second, LBAlgo: "wlc", LBKind: "NAT", Protocol: "TCP",
+			Addr: ap("192.0.2.1:80"), DelayLoop: 3 * time.Second, LBAlgo: "wlc", LBKind: NAT, Protocol: TCP,
 			RealServers: []*RealServer{
 				{
 					Addr: ap("10.0.0.1:80"), Weight: 3, InhibitOnFailure: true,

@@ -19,8 +19,14 @@ type Config struct {
 	VirtualServers      []*VirtualServer      `json:",omitempty"`
 	// Unknown lists the top-level statements keepalived does not know.
 	Unknown []*Stmt `json:"-"`
+	// Warnings are what keepalived reports while reading but carries on
+	// with: unknown keywords (skipped), values it clears or rounds.
+	// `keepalived -t` exits non-zero on them; keepalived runs.
+	Warnings ErrorList `json:"-"`
 
-	file *File
+	file      *File
+	lints     ErrorList // lint findings of reading and decoding
+	maxErrors int
 }
 
 // GlobalDefs is the global_defs block.
@@ -91,7 +97,7 @@ type VIP struct {
 	// Brd, Dev, Scope and Label are the optional words after the address.
 	Brd   netip.Addr `json:",omitzero"`
 	Dev   string     `json:",omitempty"`
-	Scope string     `json:",omitempty"`
+	Scope Scope      `json:",omitempty"`
 	Label string     `json:",omitempty"`
 	Stmt  *Stmt      `json:"-"`
 }
@@ -99,7 +105,7 @@ type VIP struct {
 // VRRPInstance is a vrrp_instance block.
 type VRRPInstance struct {
 	Name            string
-	State           string        `json:",omitempty"` // MASTER or BACKUP
+	State           State         `json:",omitempty"`
 	Interface       string        `json:",omitempty"`
 	VirtualRouterID int           `json:",omitempty"`
 	Priority        int           `json:",omitempty"`
@@ -110,7 +116,7 @@ type VRRPInstance struct {
 	UseVMAC         bool          `json:",omitempty"`
 	UnicastSrcIP    netip.Addr    `json:",omitzero"`
 	UnicastPeers    []netip.Addr  `json:",omitempty"`
-	AuthType        string        `json:",omitempty"`
+	AuthType        AuthType      `json:",omitempty"`
 	AuthPass        string        `json:",omitempty"`
 	VIPs            []VIP         `json:",omitempty"`
 	ExcludedVIPs    []VIP         `json:",omitempty"`
@@ -148,15 +154,18 @@ type VirtualServerGroup struct {
 // VirtualServer is a virtual_server block, in one of its three forms:
 // address and port, fwmark, or group.
 type VirtualServer struct {
-	Addr                   netip.AddrPort `json:",omitzero"`
-	FWMark                 uint32         `json:",omitempty"`
-	Group                  string         `json:",omitempty"`
-	DelayLoop              time.Duration  `json:",omitempty"`
-	LBAlgo                 string         `json:",omitempty"`
-	LBKind                 string         `json:",omitempty"`
-	Protocol               string         `json:",omitempty"`
-	PersistenceTimeout     time.Duration  `json:",omitempty"`
-	PersistenceGranularity string         `json:",omitempty"`
+	Addr               netip.AddrPort `json:",omitzero"`
+	FWMark             uint32         `json:",omitempty"`
+	Group              string         `json:",omitempty"`
+	DelayLoop          time.Duration  `json:",omitempty"`
+	LBAlgo             string         `json:",omitempty"`
+	LBKind             LBKind         `json:",omitempty"`
+	Protocol           Protocol       `json:",omitempty"`
+	PersistenceTimeout time.Duration  `json:",omitempty"`
+	// PersistenceGranularity is the prefix length of
+	// persistence_granularity (an IPv4 netmask's length, or an IPv6
+	// prefix length); 0 when unset.
+	PersistenceGranularity int            `json:",omitempty"`
 	VirtualHost            string         `json:",omitempty"`
 	SorryServer            netip.AddrPort `json:",omitzero"`
 	Quorum                 int            `json:",omitempty"`

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ var ignoreSyntax = cmp.Options{
 	cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b }),
 	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
 	cmpopts.IgnoreUnexported(Config{}),
-	cmpopts.IgnoreFields(Config{}, "Unknown"),
+	cmpopts.IgnoreFields(Config{}, "Unknown", "Warnings"),
 	cmpopts.EquateEmpty(),
 }
 
@@ -33,11 +34,35 @@ func mustConfig(t *testing.T, path string) (*Config, []string) {
 	}
 	f, _ := Parse(filepath.Base(path), data)
 	cfg, err := f.Config()
-	var msgs []string
+	// errors and warnings in one list, by place, each with its kind
+	var all ErrorList
 	if err != nil {
-		for _, d := range err.(ErrorList) {
-			msgs = append(msgs, d.Error())
+		all = append(all, err.(ErrorList)...)
+	}
+	nerr := len(all)
+	all = append(all, cfg.Warnings...)
+	type tagged struct {
+		e    Error
+		kind string
+	}
+	var list []tagged
+	for i, e := range all {
+		k := "error"
+		if i >= nerr {
+			k = "warning"
 		}
+		list = append(list, tagged{e, k})
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i].e.Pos, list[j].e.Pos
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	var msgs []string
+	for _, d := range list {
+		msgs = append(msgs, d.e.Pos.String()+": "+d.kind+": "+d.e.Msg)
 	}
 	return cfg, msgs
 }
@@ -58,14 +83,14 @@ var (
 	vg1 = []*SyncGroup{{Name: "VG1", Group: []string{"RH_EXT", "RH_INT"}}}
 )
 
-func inst(name, state, ifname string, vrid, prio int, vip string) *VRRPInstance {
+func inst(name string, state State, ifname string, vrid, prio int, vip string) *VRRPInstance {
 	return &VRRPInstance{Name: name, State: state, Interface: ifname, VirtualRouterID: vrid, Priority: prio,
-		AdvertInt: time.Second, AuthType: "PASS", AuthPass: "passw123",
+		AdvertInt: time.Second, AuthType: AuthTypePass, AuthPass: "passw123",
 		VIPs: []VIP{{Prefix: netip.MustParsePrefix(vip + "/32")}}}
 }
 
 func natVS() *VirtualServer {
-	vs := &VirtualServer{Addr: netip.MustParseAddrPort("10.0.0.1:80"), DelayLoop: 6 * time.Second, LBAlgo: "rr", LBKind: "NAT", Protocol: "TCP"}
+	vs := &VirtualServer{Addr: netip.MustParseAddrPort("10.0.0.1:80"), DelayLoop: 6 * time.Second, LBAlgo: "rr", LBKind: NAT, Protocol: TCP}
 	for i := 20; i <= 23; i++ {
 		vs.RealServers = append(vs.RealServers, &RealServer{
 			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 168, 1, byte(i)}), 80), Weight: 1,
@@ -76,8 +101,8 @@ func natVS() *VirtualServer {
 }
 
 func drVS() *VirtualServer {
-	vs := &VirtualServer{Addr: netip.MustParseAddrPort("172.31.0.1:80"), DelayLoop: 10 * time.Second, LBAlgo: "rr", LBKind: "DR",
-		Protocol: "TCP", PersistenceTimeout: 9600 * time.Second}
+	vs := &VirtualServer{Addr: netip.MustParseAddrPort("172.31.0.1:80"), DelayLoop: 10 * time.Second, LBAlgo: "rr", LBKind: DR,
+		Protocol: TCP, PersistenceTimeout: 9600 * time.Second}
 	for i := 1; i <= 3; i++ {
 		vs.RealServers = append(vs.RealServers, &RealServer{
 			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 168, 0, byte(i)}), 80), Weight: 1,
@@ -91,8 +116,8 @@ func drVS() *VirtualServer {
 // seed document, and the diagnostics keepalived also gives for the broken
 // ones (see testdata/seed/README).
 func TestSeedConfigs(t *testing.T) {
-	lb1 := []*VRRPInstance{inst("RH_EXT", "MASTER", "eth0", 50, 100, "10.0.0.1"), inst("RH_INT", "MASTER", "eth1", 2, 100, "192.168.1.1")}
-	lb2 := []*VRRPInstance{inst("RH_EXT", "BACKUP", "eth0", 50, 99, "10.0.0.1"), inst("RH_INT", "BACKUP", "eth1", 2, 99, "192.168.1.1")}
+	lb1 := []*VRRPInstance{inst("RH_EXT", StateMaster, "eth0", 50, 100, "10.0.0.1"), inst("RH_INT", StateMaster, "eth1", 2, 100, "192.168.1.1")}
+	lb2 := []*VRRPInstance{inst("RH_EXT", StateBackup, "eth0", 50, 99, "10.0.0.1"), inst("RH_INT", StateBackup, "eth1", 2, 99, "192.168.1.1")}
 	for _, tc := range []struct {
 		file    string
 		want    *Config
@@ -104,8 +129,8 @@ func TestSeedConfigs(t *testing.T) {
 		{file: "nat_lb1_full.conf", want: &Config{GlobalDefs: ntGlobal, SyncGroups: vg1, Instances: lb1, VirtualServers: []*VirtualServer{natVS()}}},
 		{file: "nat_lb2_full.conf", want: &Config{GlobalDefs: ntGlobal, SyncGroups: vg1, Instances: lb2, VirtualServers: []*VirtualServer{natVS()}}},
 		{file: "nat_virtual_server.conf", want: &Config{VirtualServers: []*VirtualServer{natVS()}}},
-		{file: "dr_master_vrrp.conf", want: &Config{GlobalDefs: drGlobal, Instances: []*VRRPInstance{inst("RH_1", "MASTER", "eth0", 50, 100, "172.31.0.1")}}},
-		{file: "dr_backup_vrrp.conf", want: &Config{GlobalDefs: drGlobal, Instances: []*VRRPInstance{inst("RH_1", "BACKUP", "eth0", 50, 99, "172.31.0.1")}}},
+		{file: "dr_master_vrrp.conf", want: &Config{GlobalDefs: drGlobal, Instances: []*VRRPInstance{inst("RH_1", StateMaster, "eth0", 50, 100, "172.31.0.1")}}},
+		{file: "dr_backup_vrrp.conf", want: &Config{GlobalDefs: drGlobal, Instances: []*VRRPInstance{inst("RH_1", StateBackup, "eth0", 50, 99, "172.31.0.1")}}},
 		{
 			// the document forgot the '{' after virtual_server: keepalived
 			// reads the block anyway but reports it
@@ -129,15 +154,15 @@ func TestSeedConfigs(t *testing.T) {
 			// the document misspells vrrp_script and vrrp_instance
 			file: "haproxy_keepalived.conf", want: &Config{},
 			diags: []string{
-				"haproxy_keepalived.conf:1:1: warning: unknown keyword 'vrp_script'",
-				"haproxy_keepalived.conf:7:1: warning: unknown keyword 'vrp_instance'",
+				"haproxy_keepalived.conf:1:1: warning: unknown keyword 'vrp_script' (did you mean vrrp_script?)",
+				"haproxy_keepalived.conf:7:1: warning: unknown keyword 'vrp_instance' (did you mean vrrp_instance?)",
 			},
 			unknown: []string{"vrp_script", "vrp_instance"},
 		},
 		{
 			// first half of LB2's block, cut by a page break
 			file: "nat_lb2_vrrp_part1.conf",
-			want: &Config{SyncGroups: vg1, Instances: []*VRRPInstance{{Name: "RH_EXT", State: "BACKUP", Interface: "eth0", Priority: 100, AdvertInt: time.Second}}},
+			want: &Config{SyncGroups: vg1, Instances: []*VRRPInstance{{Name: "RH_EXT", State: StateBackup, Interface: "eth0", Priority: 100, AdvertInt: time.Second}}},
 			diags: []string{
 				"nat_lb2_vrrp_part1.conf:1:1: warning: sync group VG1 has only 1 virtual router(s) - this probably isn't what you want",
 				"nat_lb2_vrrp_part1.conf:4:5: error: virtual router RH_INT specified in sync group VG1 doesn't exist - ignoring",
@@ -147,7 +172,7 @@ func TestSeedConfigs(t *testing.T) {
 		},
 		{
 			file: "nat_lb2_vrrp_part2.conf",
-			want: &Config{Instances: []*VRRPInstance{inst("RH_INT", "BACKUP", "eth1", 2, 99, "192.168.1.1")}},
+			want: &Config{Instances: []*VRRPInstance{inst("RH_INT", StateBackup, "eth1", 2, 99, "192.168.1.1")}},
 			diags: []string{
 				"nat_lb2_vrrp_part2.conf:2:5: warning: unknown keyword 'virtual_router_id'",
 				"nat_lb2_vrrp_part2.conf:3:5: warning: unknown keyword 'priority'",
@@ -183,11 +208,11 @@ func TestUnknownKeywordsPreserved(t *testing.T) {
 	src := "vrrp_instance A {\n  interface lo\n  virtual_router_id 7\n  frobnicate 3 # keep me\n}\n"
 	f, _ := Parse("u.conf", []byte(src))
 	cfg, err := f.Config()
-	if err == nil || !strings.Contains(err.Error(), "u.conf:4:3: warning: unknown keyword 'frobnicate'") {
-		t.Fatalf("err = %v", err)
-	}
-	if err.(ErrorList).HasErrors() {
+	if err != nil {
 		t.Fatalf("unknown keyword is only a warning: %v", err)
+	}
+	if w := cfg.Warnings.Error(); !strings.Contains(w, "u.conf:4:3: unknown keyword 'frobnicate'") {
+		t.Fatalf("warnings = %v", w)
 	}
 	if err := cfg.Instances[0].SetPriority(200); err != nil {
 		t.Fatal(err)

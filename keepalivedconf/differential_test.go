@@ -77,18 +77,16 @@ func weAcceptIn(dir, src string) (bool, error) {
 	if err != nil && hasBlocking(err) {
 		return false, err
 	}
-	_, err = ex.Config()
+	cfg, err := ex.Config()
+	if err == nil && len(cfg.Warnings) > 0 {
+		// keepalived -t exits non-zero on what it warns about, too
+		return false, cfg.Warnings
+	}
 	return !hasBlocking(err), err
 }
 
 func hasBlocking(err error) bool {
-	l, _ := err.(ErrorList)
-	for _, d := range l {
-		if d.Severity != SeverityLint {
-			return true
-		}
-	}
-	return false
+	return err != nil
 }
 
 // keepalivedSamples is where Debian's keepalived package puts its sample

@@ -4,76 +4,77 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
-// Sentinel errors that diagnostics wrap, for errors.Is.
+// Sentinel errors that each Error wraps, for errors.Is.
 var (
 	// ErrSyntax marks structural problems: unbalanced braces, unterminated
-	// quotes, malformed definitions or ~SEQ lines.
-	ErrSyntax = errors.New("syntax error")
+	// quotes, malformed definitions or ~SEQ lines, over-long lines.
+	ErrSyntax = errors.New("keepalivedconf: syntax error")
 	// ErrUnknownKeyword marks a keyword keepalived does not know in its
 	// context. keepalived ignores such lines but `keepalived -t` fails.
-	ErrUnknownKeyword = errors.New("unknown keyword")
+	ErrUnknownKeyword = errors.New("keepalivedconf: unknown keyword")
 	// ErrInvalid marks a value keepalived rejects: out of range numbers,
 	// bad addresses, unknown enumerations, missing parameters.
-	ErrInvalid = errors.New("invalid value")
+	ErrInvalid = errors.New("keepalivedconf: invalid value")
 	// ErrLint marks findings of Lint: legal configurations that are very
 	// likely mistakes.
-	ErrLint = errors.New("lint")
+	ErrLint = errors.New("keepalivedconf: lint")
 	// ErrInclude marks include files that could not be read.
-	ErrInclude = errors.New("include")
+	ErrInclude = errors.New("keepalivedconf: include")
+	// ErrLimit marks input beyond one of the Limits: too deep, too large,
+	// too many includes or expansion steps.
+	ErrLimit = errors.New("keepalivedconf: limit exceeded")
+	// ErrTooManyErrors marks the last element of a list cut at
+	// Limits.MaxErrors; its message says how many were left out.
+	ErrTooManyErrors = errors.New("keepalivedconf: too many errors")
 )
 
-// Severity orders diagnostics.
-type Severity uint8
-
-// Severities.
-const (
-	// SeverityError is a problem keepalived rejects or that makes it
-	// ignore a value or block.
-	SeverityError Severity = iota
-	// SeverityWarning is a problem keepalived only reports (unknown
-	// keywords); `keepalived -t` still exits non-zero for it.
-	SeverityWarning
-	// SeverityLint is a finding of Lint that keepalived does not report.
-	SeverityLint
-)
-
-// String names the severity.
-func (s Severity) String() string {
-	switch s {
-	case SeverityError:
-		return "error"
-	case SeverityWarning:
-		return "warning"
-	default:
-		return "lint"
-	}
+// Position is a place in a configuration file. Line and Col count from 1;
+// Col counts bytes.
+type Position struct {
+	Filename string
+	Line     int
+	Col      int
 }
 
-// Diagnostic is one problem found in a configuration, with its place.
-type Diagnostic struct {
-	Pos      Pos
-	Severity Severity
-	Msg      string
-	// Err is the sentinel the diagnostic wraps (ErrSyntax, ErrInvalid...).
+// String formats the position as file:line:col (or line:col without a
+// file name). Control characters in the file name are escaped.
+func (p Position) String() string {
+	var b strings.Builder
+	if p.Filename != "" {
+		b.WriteString(escape(p.Filename))
+		b.WriteByte(':')
+	}
+	b.WriteString(itoa(p.Line))
+	b.WriteByte(':')
+	b.WriteString(itoa(p.Col))
+	return b.String()
+}
+
+// Error is one problem found in a configuration, with its place.
+type Error struct {
+	Pos Position
+	// Msg describes the problem; control characters are escaped.
+	Msg string
+	// Err is the sentinel the error wraps (ErrSyntax, ErrInvalid...).
 	Err error
 }
 
-// Error formats the diagnostic as "file:line:col: severity: message".
-func (d Diagnostic) Error() string {
-	return d.Pos.String() + ": " + d.Severity.String() + ": " + d.Msg
-}
+// Error formats the error as "file:line:col: message".
+func (e Error) Error() string { return e.Pos.String() + ": " + e.Msg }
 
-// Unwrap returns the sentinel error of the diagnostic's class.
-func (d Diagnostic) Unwrap() error { return d.Err }
+// Unwrap returns the sentinel error of the error's class.
+func (e Error) Unwrap() error { return e.Err }
 
-// ErrorList is a list of diagnostics returned as one error. errors.Is and
+// ErrorList is a list of errors returned as one error. errors.Is and
 // errors.As see every element.
-type ErrorList []Diagnostic
+type ErrorList []Error
 
-// Error lists the diagnostics one per line.
+// Error lists the errors one per line.
 func (l ErrorList) Error() string {
 	var b strings.Builder
 	for i, d := range l {
@@ -85,7 +86,7 @@ func (l ErrorList) Error() string {
 	return b.String()
 }
 
-// Unwrap exposes each diagnostic to errors.Is / errors.As.
+// Unwrap exposes each error to errors.Is / errors.As.
 func (l ErrorList) Unwrap() []error {
 	out := make([]error, len(l))
 	for i, d := range l {
@@ -94,23 +95,13 @@ func (l ErrorList) Unwrap() []error {
 	return out
 }
 
-// HasErrors reports whether the list holds a diagnostic of SeverityError.
-func (l ErrorList) HasErrors() bool {
-	for _, d := range l {
-		if d.Severity == SeverityError {
-			return true
-		}
-	}
-	return false
-}
-
 // Sort orders the list by file, line and column, keeping the order of
-// diagnostics at the same place.
+// errors at the same place.
 func (l ErrorList) Sort() {
 	sort.SliceStable(l, func(i, j int) bool {
 		a, b := l[i].Pos, l[j].Pos
-		if a.File != b.File {
-			return a.File < b.File
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
 		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
@@ -127,13 +118,98 @@ func (l ErrorList) Err() error {
 	return l
 }
 
-// diags collects diagnostics.
-type diags struct{ list ErrorList }
-
-func (d *diags) add(p Pos, sev Severity, class error, format string, args ...any) {
-	d.list = append(d.list, Diagnostic{Pos: p, Severity: sev, Msg: fmt.Sprintf(format, args...), Err: class})
+// dedup drops repeated errors of a sorted list (an include's syntax
+// errors are found both when it is read and when the expansion is parsed).
+func dedup(l ErrorList) ErrorList {
+	out := l[:0]
+	for i, e := range l {
+		if i > 0 && e.Pos == l[i-1].Pos && e.Msg == l[i-1].Msg {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
-func (d *diags) errorf(p Pos, class error, format string, args ...any) {
-	d.add(p, SeverityError, class, format, args...)
+// capped returns l cut to at most max elements (max <= 0: no cut), the
+// last one saying how many more there were.
+func (l ErrorList) capped(max int) ErrorList {
+	if max <= 0 || len(l) <= max {
+		return l
+	}
+	more := len(l) - (max - 1)
+	out := l[: max-1 : max-1]
+	return append(out, Error{Pos: l[max-1].Pos, Msg: strconv.Itoa(more) + " more errors not shown", Err: ErrTooManyErrors})
+}
+
+// severity sorts what a reader finds: errors (keepalived rejects the value
+// or the line), warnings (keepalived reports them and carries on; `keepalived
+// -t` still exits non-zero) and lint findings (keepalived says nothing).
+type severity uint8
+
+const (
+	sevError severity = iota
+	sevWarning
+	sevLint
+)
+
+// diags collects errors, warnings and lint findings apart.
+type diags struct {
+	list  ErrorList
+	warn  ErrorList
+	lints ErrorList
+}
+
+func (d *diags) add(p Position, sev severity, class error, format string, args ...any) {
+	e := Error{Pos: p, Msg: escape(fmt.Sprintf(format, args...)), Err: class}
+	switch sev {
+	case sevError:
+		d.list = append(d.list, e)
+	case sevWarning:
+		d.warn = append(d.warn, e)
+	default:
+		d.lints = append(d.lints, e)
+	}
+}
+
+func (d *diags) errorf(p Position, class error, format string, args ...any) {
+	d.add(p, sevError, class, format, args...)
+}
+
+// merge appends the findings of o.
+func (d *diags) merge(o *diags) {
+	d.list = append(d.list, o.list...)
+	d.warn = append(d.warn, o.warn...)
+	d.lints = append(d.lints, o.lints...)
+}
+
+// escape replaces control characters and invalid UTF-8 by Go escapes, so
+// that a hostile file cannot write terminal control sequences through a
+// message.
+func escape(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= utf8.RuneSelf {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }

@@ -60,5 +60,5 @@ func ExampleConfig_Lint() {
 		fmt.Println(d)
 	}
 	// Output:
-	// k.conf:1:1: lint: (A) state BACKUP with priority 255: 255 means address owner, which is always master
+	// k.conf:1:1: (A) state BACKUP with priority 255: 255 means address owner, which is always master
 }

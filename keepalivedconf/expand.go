@@ -1,6 +1,7 @@
 package keepalivedconf
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,72 +10,76 @@ import (
 	"strings"
 )
 
-// Option configures ParseFile and Expand.
-type Option func(*options)
-
-type options struct {
-	configID string
-	hasID    bool
-	env      func(string) (string, bool)
-	readFile func(string) ([]byte, error)
-	glob     func(string) ([]string, error)
-	maxLines int
+// ParseFile reads a configuration file with the default ParseConfig: see
+// ParseConfig.ParseFile.
+func ParseFile(filename string) (*File, error) {
+	return (*ParseConfig)(nil).ParseFile(filename)
 }
 
-// WithConfigID sets the config id that "@id" and "@^id" line prefixes are
-// matched against (keepalived's -i option; keepalived defaults it to the
-// host name, we default to no id: "@id" lines are skipped, "@^id" kept).
-// It is also the value of ${_INSTANCE}.
-func WithConfigID(id string) Option {
-	return func(o *options) { o.configID, o.hasID = id, true }
-}
-
-// WithEnv sets how ${_ENV NAME} is looked up. The default reads nothing,
-// so that expansion is deterministic; pass os.LookupEnv for keepalived's
-// behaviour.
-func WithEnv(lookup func(name string) (string, bool)) Option {
-	return func(o *options) { o.env = lookup }
-}
-
-// ParseFile reads a configuration file, parses it losslessly (see Parse)
-// and follows its include statements (glob patterns relative to the
-// including file; include, includer, includem, includew, includeb and
-// includea), recording the included files in File.Includes. The returned
-// File is the raw tree of path; call Expand on it for the configuration
-// keepalived actually reads.
-func ParseFile(path string, opts ...Option) (*File, error) {
-	data, err := os.ReadFile(path)
+// ParseFile reads a configuration file (a regular file of at most
+// Limits.MaxFileSize bytes), parses it losslessly (see Parse), follows its
+// include statements (glob patterns relative to the including file;
+// include, includer, includem, includew, includeb and includea), recording
+// the included files in File.Includes, and expands it as keepalived does
+// before it reads keywords (see Expand). The returned File is the raw tree
+// of filename, for editing; its Config is the configuration keepalived
+// reads, includes and all. The error lists what keepalived would reject
+// while reading: structural errors of every file, includes that a checking
+// variant requires, expansion errors and exceeded Limits. A plain include
+// that matches nothing is not an error (keepalived 2.2.7 accepts it): it
+// is a lint finding of Config.Lint.
+func (c *ParseConfig) ParseFile(filename string) (*File, error) {
+	r := c.resolved()
+	data, err := r.readFile(filename, r.Limits.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("keepalivedconf: %w", err)
 	}
-	f, perr := Parse(path, data)
-	ex := newExpander(opts)
-	ex.run(f, data)
-	var list ErrorList
-	if perr != nil {
-		list = append(list, perr.(ErrorList)...)
-	}
-	for _, d := range ex.d.list {
-		if d.Err == ErrInclude {
-			list = append(list, d)
-		}
-	}
-	return f, list.Err()
+	f, _ := r.Parse(filename, data)
+	f.followed = true
+	f.expanded = r.expand(f, data)
+	return f, f.expanded.syntax.Err()
 }
 
 // Expand applies what keepalived applies before it reads keywords:
 // @id conditionals, $NAME=value definitions and their substitution
 // (recursive; undefined names are left as they are; ${_PWD},
 // ${_INSTANCE}, ${_HASH}, ${_BANG} and ${_ENV NAME} are predefined),
-// ~SEQ/~SEQx/~LST line repetitions and includes. The result is a new File
-// whose statements carry the file:line:col they come from in Pos (columns
-// are those of the expanded line). It is for reading (Config, Format shows
-// the expanded text); edit the raw files instead.
-func (f *File) Expand(opts ...Option) (*File, error) {
-	ex := newExpander(opts)
-	ex.run(f, []byte(f.Format()))
-	out := ex.result(f.Name)
-	return out, ex.d.list.Err()
+// ~SEQ/~SEQx/~LST line repetitions and includes, with the ParseConfig the
+// file was read with. The result is a new File whose statements carry the
+// file:line:col they come from in Pos (columns are those of the expanded
+// line). It is for reading (Config, Format shows the expanded text); edit
+// the raw files instead. A File from ParseFile returns the expansion made
+// when it was read; a File from Parse reads its includes now.
+func (f *File) Expand() (*File, error) {
+	if f.expanded != nil {
+		return f.expanded, f.expanded.syntax.Err()
+	}
+	r := f.cfg.resolved()
+	x := r.expand(f, f.Format())
+	return x, x.syntax.Err()
+}
+
+// expand expands f, whose source is data. A file without directives is its
+// own expansion.
+func (r *ParseConfig) expand(f *File, data []byte) *File {
+	ex := newExpander(r)
+	if !f.directives {
+		return f
+	}
+	ex.run(f, data)
+	return ex.result(f.Name)
+}
+
+// unfollowed returns an error for each include statement of a file that
+// was not read with ParseFile, whose includes were therefore never read.
+func (f *File) unfollowed() ErrorList {
+	var l ErrorList
+	walk(f.Stmts, func(s *Stmt) {
+		if s.Kind == KindStmt && isIncludeLine(s.Text()) {
+			l = append(l, Error{Pos: s.Pos, Msg: "include not followed: the file was read with Parse; read it with ParseFile (or call Expand) to read its includes", Err: ErrInclude})
+		}
+	})
+	return l
 }
 
 type def struct {
@@ -83,38 +88,55 @@ type def struct {
 }
 
 type expander struct {
-	o       options
+	c       *ParseConfig
 	d       diags
 	defs    map[string]*def
 	out     strings.Builder
-	origins []Pos
+	origins []Position
 	// pending is the multi-line definition being read.
 	pending *def
 	depth   int
 	lines   int
+	steps   int
+	// includes counts the files read in total and per including file.
+	includes int
+	perFile  map[*File]int
+	// noIncludes skips include statements (already reported).
+	noIncludes bool
 	// abort stops the expansion once a bound is exceeded.
 	abort bool
 	dir   string
 	inc   map[*File]map[int][]*File
 }
 
-// maxLines bounds the expanded output by default, against ~SEQ and
-// definition bombs; maxLineLen bounds one line after substitution (keepalived
-// itself refuses lines longer than its buffer).
-const (
-	maxLines   = 4 << 20
-	maxLineLen = 16 << 10
-)
+// maxLineLen bounds one line after substitution (keepalived itself
+// refuses lines longer than its buffer).
+const maxLineLen = 16 << 10
 
-func newExpander(opts []Option) *expander {
-	ex := &expander{defs: map[string]*def{}, inc: map[*File]map[int][]*File{}}
-	ex.o.readFile = os.ReadFile
-	ex.o.glob = filepath.Glob
-	ex.o.maxLines = maxLines
-	for _, o := range opts {
-		o(&ex.o)
+func newExpander(c *ParseConfig) *expander {
+	return &expander{c: c.resolved(), defs: map[string]*def{}, inc: map[*File]map[int][]*File{}, perFile: map[*File]int{}}
+}
+
+// step counts one unit of expansion work and stops the expansion when
+// Limits.MaxSteps is exceeded; it reports whether to go on.
+func (ex *expander) step(origin Position) bool {
+	if ex.abort {
+		return false
 	}
-	return ex
+	ex.steps++
+	if ex.steps > ex.c.Limits.MaxSteps {
+		ex.stop(origin, "expansion takes more than %d steps (a ~SEQ/~LST loop or definition chain that does not end?)", ex.c.Limits.MaxSteps)
+		return false
+	}
+	return true
+}
+
+// stop reports an exceeded limit and stops the expansion.
+func (ex *expander) stop(origin Position, format string, args ...any) {
+	if !ex.abort {
+		ex.d.errorf(origin, ErrLimit, format, args...)
+	}
+	ex.abort = true
 }
 
 func (ex *expander) run(f *File, data []byte) {
@@ -131,12 +153,21 @@ func (ex *expander) run(f *File, data []byte) {
 	}
 }
 
-// walk calls fn for every statement of the tree, depth first.
+// walk calls fn for every statement of the tree, depth first. It keeps
+// its own stack, so that no nesting depth can overflow the goroutine's.
 func walk(list []*Stmt, fn func(*Stmt)) {
-	for _, s := range list {
+	stack := [][]*Stmt{list}
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		if len(top) == 0 {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		s := top[0]
+		stack[len(stack)-1] = top[1:]
 		fn(s)
-		if s.Block != nil {
-			walk(s.Block.Stmts, fn)
+		if s.Block != nil && len(s.Block.Stmts) > 0 {
+			stack = append(stack, s.Block.Stmts)
 		}
 	}
 }
@@ -147,7 +178,7 @@ func (ex *expander) file(f *File, src string, level int) {
 	ex.dir = filepath.Dir(f.Name)
 	defer func() { ex.dir = prevDir }()
 	line := 0
-	for i := 0; i < len(src); {
+	for i := 0; i < len(src) && !ex.abort; {
 		line++
 		nl := strings.IndexByte(src[i:], '\n')
 		end, next := len(src), len(src)
@@ -157,7 +188,7 @@ func (ex *expander) file(f *File, src string, level int) {
 		raw := strings.TrimRight(src[i:end], "\r")
 		i = next
 		indent, text, cont := decomment(raw)
-		origin := Pos{File: f.Name, Line: line, Col: len(indent) + 1}
+		origin := Position{Filename: f.Name, Line: line, Col: len(indent) + 1}
 		if ex.pending != nil {
 			d := ex.pending
 			if text == "" {
@@ -218,8 +249,8 @@ func decomment(line string) (indent, text string, cont bool) {
 }
 
 // line processes one logical line the way keepalived's read_line does.
-func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent string, level int, changed bool) {
-	if ex.abort {
+func (ex *expander) line(f *File, text string, cont bool, origin Position, indent string, level int, changed bool) {
+	if !ex.step(origin) {
 		return
 	}
 	ex.depth++
@@ -240,7 +271,7 @@ func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent str
 		if strings.HasPrefix(id, "^") {
 			id, rev = id[1:], true
 		}
-		match := ex.o.hasID && id == ex.o.configID
+		match := ex.c.ConfigID != "" && id == ex.c.ConfigID
 		if match == rev {
 			return
 		}
@@ -289,11 +320,15 @@ func (ex *expander) line(f *File, text string, cont bool, origin Pos, indent str
 // emit writes one expanded line. Lines that went through substitution
 // (changed) keep their origin line; their columns are those of the
 // expanded text.
-func (ex *expander) emit(text string, origin Pos, changed bool) {
+func (ex *expander) emit(text string, origin Position, changed bool) {
 	_ = changed
 	ex.lines++
-	if ex.lines > ex.o.maxLines {
+	if ex.lines > ex.c.Limits.MaxLines {
 		ex.tooLong(origin)
+		return
+	}
+	if int64(ex.out.Len()+len(text)+1) > ex.c.Limits.MaxBytes {
+		ex.stop(origin, "expansion produces more than %d bytes", ex.c.Limits.MaxBytes)
 		return
 	}
 	ex.out.WriteString(text)
@@ -302,16 +337,13 @@ func (ex *expander) emit(text string, origin Pos, changed bool) {
 }
 
 // tooLong reports an expansion beyond the line bound and stops it.
-func (ex *expander) tooLong(origin Pos) {
-	if !ex.abort {
-		ex.d.errorf(origin, ErrSyntax, "expansion produces more than %d lines", ex.o.maxLines)
-	}
-	ex.abort = true
+func (ex *expander) tooLong(origin Position) {
+	ex.stop(origin, "expansion produces more than %d lines", ex.c.Limits.MaxLines)
 }
 
 // subst replaces $NAME and ${NAME} references by their definitions,
 // rescanning each replacement so that definitions may use others.
-func (ex *expander) subst(s string, origin Pos) (string, bool) {
+func (ex *expander) subst(s string, origin Position) (string, bool) {
 	changed := false
 	n := 0
 	for i := 0; i < len(s); {
@@ -324,6 +356,9 @@ func (ex *expander) subst(s string, origin Pos) (string, bool) {
 		if !ok {
 			i = j + 1
 			continue
+		}
+		if !ex.step(origin) {
+			return s, true
 		}
 		s = s[:j] + val + s[end:]
 		changed = true
@@ -379,14 +414,14 @@ func (ex *expander) ref(s string, j int) (string, int, bool) {
 			return abs, e, true
 		}
 	case "_INSTANCE":
-		return ex.o.configID, e, true
+		return ex.c.ConfigID, e, true
 	case "_HASH":
 		return `\#`, e, true
 	case "_BANG":
 		return `\!`, e, true
 	case "_ENV":
-		if braced && param != "" && ex.o.env != nil {
-			v, _ := ex.o.env(param)
+		if braced && param != "" && ex.c.LookupEnv != nil {
+			v, _ := ex.c.LookupEnv(param)
 			return v, e, true
 		}
 		if braced && param != "" {
@@ -398,7 +433,7 @@ func (ex *expander) ref(s string, j int) (string, int, bool) {
 
 // seq expands ~SEQ(var, [start,] [step,] end) TEXT, ~SEQx (hexadecimal
 // values) and ~LST(var, v1, v2...) TEXT.
-func (ex *expander) seq(f *File, text string, origin Pos, indent string, level int) {
+func (ex *expander) seq(f *File, text string, origin Position, indent string, level int) {
 	lst := strings.HasPrefix(text, "~LST")
 	p := text[4:]
 	hex := false
@@ -425,74 +460,81 @@ func (ex *expander) seq(f *File, text string, origin Pos, indent string, level i
 		ex.d.errorf(origin, ErrSyntax, "invalid %s definition '%s'", text[:4], text)
 		return
 	}
-	var values []string
-	if lst {
-		values = parts[1:]
-	} else {
-		nums := make([]int64, 0, 3)
-		for _, s := range parts[1:] {
-			v, err := strconv.ParseInt(s, 0, 64)
-			if err != nil || len(nums) == 3 {
-				ex.d.errorf(origin, ErrSyntax, "invalid ~SEQ definition '%s'", text)
-				return
-			}
-			nums = append(nums, v)
-		}
-		var start, step, end int64
-		switch len(nums) {
-		case 1:
-			end = nums[0]
-			step, start = 1, 1
-			if end < 1 {
-				step = -1
-			}
-			if end < 0 {
-				start = -1
-			}
-		case 2:
-			start, end, step = nums[0], nums[1], 1
-			if start > end {
-				step = -1
-			}
-		case 3:
-			start, step, end = nums[0], nums[1], nums[2]
-			if step == 0 || (start < end && step < 0) || (start > end && step > 0) {
-				ex.d.errorf(origin, ErrSyntax, "invalid ~SEQ values '%s'", text)
-				return
-			}
-		}
-		if hex && (start < 0 || end < 0) {
-			ex.d.errorf(origin, ErrSyntax, "~SEQx is only valid for positive numbers '%s'", text)
-			return
-		}
-		n := (end-start)/step + 1
-		if n > int64(ex.o.maxLines-ex.lines) || n < 0 {
-			ex.tooLong(origin)
-			return
-		}
-		// count rather than compare, so that values near the int64
-		// limits cannot wrap around
-		for i := int64(0); i < n; i++ {
-			v := start + i*step
-			if hex {
-				values = append(values, strconv.FormatInt(v, 16))
-			} else {
-				values = append(values, strconv.FormatInt(v, 10))
-			}
-		}
-	}
-	for _, v := range values {
-		if ex.abort {
-			return
+	body1 := func(v string) bool {
+		if !ex.step(origin) {
+			return false
 		}
 		ex.defs[name] = &def{value: v}
 		ex.line(f, body, strings.HasSuffix(body, "\\"), origin, indent, level, true)
+		return !ex.abort
+	}
+	if lst {
+		for _, v := range parts[1:] {
+			if !body1(v) {
+				return
+			}
+		}
+		return
+	}
+	nums := make([]int64, 0, 3)
+	for _, s := range parts[1:] {
+		v, err := strconv.ParseInt(s, 0, 64)
+		if err != nil || len(nums) == 3 {
+			ex.d.errorf(origin, ErrSyntax, "invalid ~SEQ definition '%s'", text)
+			return
+		}
+		nums = append(nums, v)
+	}
+	var start, step, end int64
+	switch len(nums) {
+	case 1:
+		end = nums[0]
+		step, start = 1, 1
+		if end < 1 {
+			step = -1
+		}
+		if end < 0 {
+			start = -1
+		}
+	case 2:
+		start, end, step = nums[0], nums[1], 1
+		if start > end {
+			step = -1
+		}
+	case 3:
+		start, step, end = nums[0], nums[1], nums[2]
+		if step == 0 || (start < end && step < 0) || (start > end && step > 0) {
+			ex.d.errorf(origin, ErrSyntax, "invalid ~SEQ values '%s'", text)
+			return
+		}
+	}
+	if hex && (start < 0 || end < 0) {
+		ex.d.errorf(origin, ErrSyntax, "~SEQx is only valid for positive numbers '%s'", text)
+		return
+	}
+	n := (end-start)/step + 1
+	if n > int64(ex.c.Limits.MaxLines-ex.lines) || n < 0 {
+		ex.tooLong(origin)
+		return
+	}
+	// count rather than compare, so that values near the int64 limits
+	// cannot wrap around; each iteration is a step, so that loops whose
+	// body writes nothing still end
+	for i := int64(0); i < n; i++ {
+		v := start + i*step
+		base := 10
+		if hex {
+			base = 16
+		}
+		if !body1(strconv.FormatInt(v, base)) {
+			return
+		}
 	}
 }
 
 // include handles include and its checking variants; it reports whether
 // text was an include directive.
-func (ex *expander) include(f *File, text string, origin Pos, level int) bool {
+func (ex *expander) include(f *File, text string, origin Position, level int) bool {
 	words := strings.Fields(text)
 	if len(words) != 2 {
 		return false
@@ -508,18 +550,27 @@ func (ex *expander) include(f *File, text string, origin Pos, level int) bool {
 	default:
 		return false
 	}
+	if ex.noIncludes {
+		return true
+	}
 	pattern := unquote(words[1])
-	if level >= 32 {
-		ex.d.errorf(origin, ErrInclude, "includes nested too deeply at '%s'", pattern)
+	lim := ex.c.Limits
+	if level >= lim.MaxIncludeDepth {
+		ex.d.errorf(origin, ErrLimit, "includes nested more than %d deep at '%s'", lim.MaxIncludeDepth, pattern)
 		return true
 	}
 	full := pattern
 	if !filepath.IsAbs(full) {
 		full = filepath.Join(ex.dir, full)
 	}
+	pats, ok := braceExpand(full, lim.MaxIncludesPerFile)
+	if !ok {
+		ex.d.errorf(origin, ErrLimit, "include pattern '%s' has more than %d alternatives", pattern, lim.MaxIncludesPerFile)
+		return true
+	}
 	var matches []string
-	for _, pat := range braceExpand(full) {
-		m, err := ex.o.glob(pat)
+	for _, pat := range pats {
+		m, err := ex.c.glob(pat)
 		if err != nil {
 			ex.d.errorf(origin, ErrInclude, "bad include pattern '%s': %v", pattern, err)
 			return true
@@ -531,27 +582,48 @@ func (ex *expander) include(f *File, text string, origin Pos, level int) bool {
 	}
 	sort.Strings(matches)
 	if len(matches) == 0 {
-		sev := SeverityLint
+		sev := sevLint
 		if strings.ContainsAny(checks, "mw") {
-			sev = SeverityError
+			sev = sevError
 		}
 		ex.d.add(origin, sev, ErrInclude, "no config files matched '%s'", pattern)
 		return true
 	}
 	for _, m := range matches {
+		if !ex.step(origin) {
+			return true
+		}
 		if st, err := os.Stat(m); err == nil && st.IsDir() {
 			continue
 		}
-		data, err := ex.o.readFile(m)
+		ex.perFile[f]++
+		if ex.perFile[f] > lim.MaxIncludesPerFile {
+			ex.stop(origin, "the includes of %s read more than %d files", f.Name, lim.MaxIncludesPerFile)
+			return true
+		}
+		ex.includes++
+		if ex.includes > lim.MaxIncludes {
+			ex.stop(origin, "includes read more than %d files in total (does a file include itself?)", lim.MaxIncludes)
+			return true
+		}
+		data, err := ex.c.readFile(m, lim.MaxFileSize)
 		if err != nil {
-			sev := SeverityLint
-			if strings.Contains(checks, "r") {
-				sev = SeverityError
+			// keepalived 2.2.7 skips a missing or unreadable file, and a
+			// FIFO or device ("not a regular non-executable file -
+			// skipping", -t exits 0), unless includer asks for it; a
+			// file over the size limit is an error
+			sev := sevLint
+			if strings.Contains(checks, "r") || errors.Is(err, ErrLimit) {
+				sev = sevError
 			}
-			ex.d.add(origin, sev, ErrInclude, "cannot read included file: %v", err)
+			class := ErrInclude
+			if errors.Is(err, ErrLimit) {
+				class = ErrLimit
+			}
+			ex.d.add(origin, sev, class, "cannot read included file: %v", err)
 			continue
 		}
-		inc, perr := Parse(m, data)
+		inc, perr := ex.c.Parse(m, data)
 		if perr != nil {
 			ex.d.list = append(ex.d.list, perr.(ErrorList)...)
 		}
@@ -564,11 +636,37 @@ func (ex *expander) include(f *File, text string, origin Pos, level int) bool {
 	return true
 }
 
-// braceExpand expands csh-style {a,b} alternatives.
-func braceExpand(s string) []string {
+// braceExpand expands csh-style {a,b} alternatives; it reports false when
+// there would be more than max of them.
+func braceExpand(s string, max int) ([]string, bool) {
+	out := []string{s}
+	// expand the first brace of each pattern until none is left; the
+	// queue keeps the work iterative and bounded by max
+	for done := 0; done < len(out); {
+		p := out[done]
+		alts, open, close := braceAlts(p)
+		if alts == nil {
+			done++
+			continue
+		}
+		repl := make([]string, len(alts))
+		for i, a := range alts {
+			repl[i] = p[:open] + a + p[close+1:]
+		}
+		if len(out)-1+len(repl) > max {
+			return nil, false
+		}
+		out = append(out[:done], append(repl, out[done+1:]...)...)
+	}
+	return out, true
+}
+
+// braceAlts returns the alternatives of the first {...} group of s and the
+// indexes of its braces, or nil when s has no complete group.
+func braceAlts(s string) ([]string, int, int) {
 	open := strings.IndexByte(s, '{')
 	if open < 0 {
-		return []string{s}
+		return nil, 0, 0
 	}
 	depth := 0
 	var alts []string
@@ -585,27 +683,22 @@ func braceExpand(s string) []string {
 		case '}':
 			depth--
 			if depth == 0 {
-				alts = append(alts, s[last:i])
-				var out []string
-				for _, a := range alts {
-					out = append(out, braceExpand(s[:open]+a+s[i+1:])...)
-				}
-				return out
+				return append(alts, s[last:i]), open, i
 			}
 		}
 	}
-	return []string{s}
+	return nil, 0, 0
 }
 
 // result parses the expanded text and moves every position back to its
 // origin.
 func (ex *expander) result(name string) *File {
 	text := ex.out.String()
-	p := parse(name, text)
-	fix := func(pos *Pos) {
+	p := parse(name, text, ex.c.Limits.MaxNesting)
+	fix := func(pos *Position) {
 		if pos.Line >= 1 && pos.Line <= len(ex.origins) {
 			o := ex.origins[pos.Line-1]
-			pos.File, pos.Line = o.File, o.Line
+			pos.Filename, pos.Line = o.Filename, o.Line
 		}
 	}
 	walk(p.top, func(s *Stmt) {
@@ -619,5 +712,7 @@ func (ex *expander) result(name string) *File {
 		fix(&p.d.list[i].Pos)
 	}
 	ex.d.list = append(ex.d.list, p.d.list...)
-	return &File{Name: name, Stmts: p.top, size: len(text), syntax: p.d.list}
+	ex.d.list.Sort()
+	ex.d.list = dedup(ex.d.list).capped(ex.c.Limits.MaxErrors)
+	return &File{Name: name, Stmts: p.top, size: len(text), syntax: ex.d.list, lints: ex.d.lints, cfg: ex.c}
 }

@@ -55,24 +55,26 @@ func TestExpandGolden(t *testing.T) {
 	}
 	for _, in := range ins {
 		for _, id := range []string{"", "lb1"} {
-			var opts []Option
 			golden := strings.TrimSuffix(in, ".in") + ".golden"
 			if id != "" {
-				opts = append(opts, WithConfigID(id))
 				golden = strings.TrimSuffix(in, ".in") + "." + id + ".golden"
 			}
-			opts = append(opts, WithEnv(env))
-			raw, err := ParseFile(in, opts...)
+			pc := &ParseConfig{ConfigID: id, LookupEnv: env}
+			raw, err := pc.ParseFile(in)
 			if raw == nil {
 				t.Fatalf("ParseFile: %v", err)
 			}
-			ex, err := raw.Expand(opts...)
+			ex, err := raw.Expand()
 			got := dumpExpanded(ex)
 			if err != nil {
 				got += "errors:\n" + err.Error() + "\n"
 			}
-			if _, err := ex.Config(); err != nil {
+			cfg, err := ex.Config()
+			if err != nil {
 				got += "config:\n" + err.Error() + "\n"
+			}
+			if len(cfg.Warnings) > 0 {
+				got += "warnings:\n" + cfg.Warnings.Error() + "\n"
 			}
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {

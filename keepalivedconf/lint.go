@@ -10,10 +10,11 @@ import (
 // instance with the owner priority 255, sync-group members with different
 // advert_int, a unicast_peer that is our own unicast_src_ip, a real server
 // listed twice in a virtual server, and virtual servers whose real servers
-// all have weight 0. Every finding has SeverityLint and wraps ErrLint.
+// all have weight 0. Every finding wraps ErrLint, or ErrInclude for a plain
+// include that matches nothing.
 func (c *Config) Lint() ErrorList {
 	var d diags
-	lint := func(p Pos, format string, args ...any) { d.add(p, SeverityLint, ErrLint, format, args...) }
+	lint := func(p Position, format string, args ...any) { d.add(p, sevLint, ErrLint, format, args...) }
 
 	type vrKey struct {
 		ifname string
@@ -32,7 +33,7 @@ func (c *Config) Lint() ErrorList {
 				seen[k] = in
 			}
 		}
-		if in.State == "BACKUP" && in.Priority == 255 {
+		if in.State == StateBackup && in.Priority == 255 {
 			lint(in.Stmt.Pos, "(%s) state BACKUP with priority 255: 255 means address owner, which is always master", in.Name)
 		}
 		if in.UnicastSrcIP.IsValid() {
@@ -73,8 +74,9 @@ func (c *Config) Lint() ErrorList {
 			lint(vs.Stmt.Pos, "every real server of virtual server %s has weight 0: it receives no traffic", vs.name())
 		}
 	}
-	d.list.Sort()
-	return d.list
+	d.lints = append(d.lints, c.lints...)
+	d.lints.Sort()
+	return dedup(d.lints).capped(c.maxErrors)
 }
 
 func (in *VRRPInstance) family6() bool {

@@ -53,12 +53,12 @@ virtual_server 192.0.2.100 80 {
 	cfg, _ := f.Config()
 	got := cfg.Lint()
 	want := []string{
-		"lint.conf:7:1: lint: (A) state BACKUP with priority 255: 255 means address owner, which is always master",
-		"lint.conf:7:1: lint: (A) unicast_peer 192.0.2.1 is our own unicast_src_ip",
-		"lint.conf:22:1: lint: (B) virtual_router_id 10 is also used on interface eth0 by A (lint.conf:7:1)",
-		"lint.conf:22:1: lint: (B) advert_int 2s differs from 1s of A in sync group G",
-		"lint.conf:31:1: lint: every real server of virtual server 192.0.2.100:80 has weight 0: it receives no traffic",
-		"lint.conf:35:5: lint: real server 10.0.0.1:80 is listed twice in virtual server 192.0.2.100:80 (first at lint.conf:32:5)",
+		"lint.conf:7:1: (A) state BACKUP with priority 255: 255 means address owner, which is always master",
+		"lint.conf:7:1: (A) unicast_peer 192.0.2.1 is our own unicast_src_ip",
+		"lint.conf:22:1: (B) virtual_router_id 10 is also used on interface eth0 by A (lint.conf:7:1)",
+		"lint.conf:22:1: (B) advert_int 2s differs from 1s of A in sync group G",
+		"lint.conf:31:1: every real server of virtual server 192.0.2.100:80 has weight 0: it receives no traffic",
+		"lint.conf:35:5: real server 10.0.0.1:80 is listed twice in virtual server 192.0.2.100:80 (first at lint.conf:32:5)",
 	}
 	var msgs []string
 	for _, d := range got {

@@ -25,15 +25,15 @@ func (in *VRRPInstance) SetPriority(p int) error {
 	return nil
 }
 
-// SetState changes the instance's state (MASTER or BACKUP).
-func (in *VRRPInstance) SetState(state string) error {
-	if state != "MASTER" && state != "BACKUP" {
+// SetState changes the instance's state (StateMaster or StateBackup).
+func (in *VRRPInstance) SetState(state State) error {
+	if state != StateMaster && state != StateBackup {
 		return errors.New("keepalivedconf: state must be MASTER or BACKUP")
 	}
 	if in.Stmt.Block == nil {
 		return errNoBlock
 	}
-	in.Stmt.Block.Set("state", state)
+	in.Stmt.Block.Set("state", state.String())
 	in.State = state
 	return nil
 }

@@ -25,13 +25,13 @@ func sameParse(t *testing.T, src string) {
 	if d := cmp.Diff(dumpTree(gen.top), dumpTree(seq.top)); d != "" {
 		t.Fatalf("plain lines parse differently (-general +plain):\n%s", d)
 	}
-	if d := cmp.Diff([]Diagnostic(gen.d.list), []Diagnostic(seq.d.list), cmpopts.EquateErrors()); d != "" {
+	if d := cmp.Diff([]Error(gen.d.list), []Error(seq.d.list), cmpopts.EquateErrors()); d != "" {
 		t.Fatalf("plain lines report differently (-general +plain):\n%s", d)
 	}
 	if d := cmp.Diff(dumpTree(seq.top), dumpTree(par.top)); d != "" {
 		t.Fatalf("pieces parse differently (-one +pieces):\n%s", d)
 	}
-	if d := cmp.Diff([]Diagnostic(seq.d.list), []Diagnostic(par.d.list), cmpopts.EquateErrors()); d != "" {
+	if d := cmp.Diff([]Error(seq.d.list), []Error(par.d.list), cmpopts.EquateErrors()); d != "" {
 		t.Fatalf("pieces report differently (-one +pieces):\n%s", d)
 	}
 }
@@ -42,14 +42,18 @@ func sameConfig(t *testing.T, f *File) {
 	t.Helper()
 	seq, serr := f.config(1)
 	par, perr := f.config(4)
-	opt := []cmp.Option{cmpopts.IgnoreUnexported(Config{}), cmpopts.EquateErrors(), cmp.Comparer(func(a, b *Stmt) bool { return a == b }), cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{}, netip.Prefix{})}
+	opt := []cmp.Option{cmpopts.IgnoreUnexported(Config{}), cmpopts.EquateErrors(), cmp.Comparer(func(a, b *Stmt) bool { return a == b || a != nil && b != nil && a.Pos == b.Pos && a.Text() == b.Text() }), cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{}, netip.Prefix{})}
+	if d := cmp.Diff([]Error(seq.Warnings), []Error(par.Warnings), opt...); d != "" {
+		t.Fatalf("parallel decode warns differently (-one +four):\n%s", d)
+	}
+	opt = append(opt, cmpopts.IgnoreFields(Config{}, "Warnings"))
 	if d := cmp.Diff(seq, par, opt...); d != "" {
 		t.Fatalf("parallel decode differs (-one +four):\n%s", d)
 	}
 	var sl, pl ErrorList
 	errors.As(serr, &sl)
 	errors.As(perr, &pl)
-	if d := cmp.Diff([]Diagnostic(sl), []Diagnostic(pl), opt...); d != "" {
+	if d := cmp.Diff([]Error(sl), []Error(pl), opt...); d != "" {
 		t.Fatalf("parallel decode reports differently (-one +four):\n%s", d)
 	}
 }

@@ -14,9 +14,21 @@ import (
 // an ErrorList, reports structural problems keepalived also reports (an
 // extra '}', a missing '}', an unexpected '{', an unterminated quote), so
 // that a broken file can still be inspected and repaired.
+//
+// Parse applies the default Limits; use ParseConfig.Parse for others.
 func Parse(filename string, data []byte) (*File, error) {
-	p := parse(filename, string(data))
-	f := &File{Name: filename, Stmts: p.top, size: len(data), syntax: p.d.list}
+	return (*ParseConfig)(nil).Parse(filename, data)
+}
+
+// Parse is Parse with c's limits (nil: the defaults). Blocks nested deeper
+// than Limits.MaxNesting end the parse with an error; the rest of the
+// source is kept as one opaque statement, so that the File still formats
+// back to data.
+func (c *ParseConfig) Parse(filename string, data []byte) (*File, error) {
+	r := c.resolved()
+	p := parse(filename, string(data), r.Limits.MaxNesting)
+	p.d.list = p.d.list.capped(r.Limits.MaxErrors)
+	f := &File{Name: filename, Stmts: p.top, size: len(data), syntax: p.d.list, cfg: r, directives: p.directives}
 	return f, p.d.list.Err()
 }
 
@@ -30,15 +42,20 @@ const parallelParseMin = 1 << 20
 // guess: it holds when every piece but the last ends with no block open,
 // which is checked afterwards, and otherwise src is parsed again in one
 // piece. Either way the result is the same as parsing in one piece.
-func parse(name, src string) *parser {
-	return parseIn(name, src, runtime.GOMAXPROCS(0), parallelParseMin)
+func parse(name, src string, maxDepth int) *parser {
+	return parseInDepth(name, src, runtime.GOMAXPROCS(0), parallelParseMin, maxDepth)
 }
 
 // parseIn parses src in up to n pieces of at least minPiece/2 bytes.
 func parseIn(name, src string, n, minPiece int) *parser {
+	return parseInDepth(name, src, n, minPiece, DefaultMaxNesting)
+}
+
+// parseInDepth is parseIn with a bound on block nesting.
+func parseInDepth(name, src string, n, minPiece, maxDepth int) *parser {
 	cuts := cutPoints(src, n, minPiece)
 	if len(cuts) == 0 {
-		return parseWhole(name, src)
+		return parseWhole(name, src, maxDepth)
 	}
 	bounds := append(append([]int{0}, cuts...), len(src))
 	ps := make([]*parser, len(bounds)-1)
@@ -47,6 +64,7 @@ func parseIn(name, src string, n, minPiece int) *parser {
 		// each piece's arenas are sized for the piece; its parser reads
 		// the whole source, so that positions and lookbehinds are right
 		ps[k] = newParser(name, src[bounds[k]:bounds[k+1]])
+		ps[k].maxDepth = maxDepth
 		ps[k].src = src
 		ps[k].line = strings.Count(src[:bounds[k]], "\n")
 		if k > 0 {
@@ -57,24 +75,27 @@ func parseIn(name, src string, n, minPiece int) *parser {
 	wg.Wait()
 	for _, p := range ps[:len(ps)-1] {
 		if len(p.stack) > 0 {
-			return parseWhole(name, src)
+			return parseWhole(name, src, maxDepth)
 		}
 	}
 	p := ps[0]
 	for _, q := range ps[1:] {
 		p.top = append(p.top, q.top...)
 		p.d.list = append(p.d.list, q.d.list...)
+		p.directives = p.directives || q.directives
 	}
 	last := ps[len(ps)-1]
 	p.stack, p.scratch, p.lists = last.stack, last.scratch, last.lists
 	p.stmts, p.blocks, p.toks = last.stmts, last.blocks, last.toks
+	p.abort = last.abort
 	p.closeAll()
 	return p
 }
 
 // parseWhole parses src in one piece.
-func parseWhole(name, src string) *parser {
+func parseWhole(name, src string, maxDepth int) *parser {
 	p := newParser(name, src)
+	p.maxDepth = maxDepth
 	p.run()
 	return p
 }
@@ -173,10 +194,18 @@ type parser struct {
 
 	// general, for tests, parses every line the general way.
 	general bool
+
+	// maxDepth bounds block nesting; abort is set once it is exceeded,
+	// and ends the parse.
+	maxDepth int
+	abort    bool
+	// directives is set when a statement needs expansion: an include, a
+	// definition, a ~SEQ line, an @id prefix or a $ reference.
+	directives bool
 }
 
 func newParser(name, src string) *parser {
-	p := &parser{src: src, name: name}
+	p := &parser{src: src, name: name, maxDepth: DefaultMaxNesting}
 	// Size the arenas once from cheap counts, so that parsing a large file
 	// allocates a handful of chunks up front rather than growing while it
 	// fills them: the garbage collector then has little reason to run (and
@@ -229,8 +258,25 @@ func (p *parser) tokens(n int) []Token {
 	return p.toks[start : start+n : start+n]
 }
 
-func (p *parser) pos(i int) Pos {
-	return Pos{File: p.name, Line: p.line, Col: i - p.lineStart + 1}
+// maxLine is the longest line keepalived 2.2.7 reads whole: it reads
+// lines into a 1024-byte buffer, so a line of 1024 bytes or more is split
+// and its tail read as a line of its own (`keepalived -t` then fails).
+const maxLine = 1023
+
+// checkLen reports the physical line src[i:next] when it is longer than
+// keepalived reads.
+func (p *parser) checkLen(i, next int) {
+	n := next - i
+	if n > 0 && p.src[next-1] == '\n' {
+		n--
+	}
+	if n > maxLine {
+		p.d.errorf(Position{Filename: p.name, Line: p.line, Col: maxLine + 1}, ErrSyntax, "line is %d bytes long; keepalived reads at most %d bytes per line and reads the rest as a new line", n, maxLine)
+	}
+}
+
+func (p *parser) pos(i int) Position {
+	return Position{Filename: p.name, Line: p.line, Col: i - p.lineStart + 1}
 }
 
 func (p *parser) appendStmt(s *Stmt) {
@@ -339,11 +385,13 @@ func (p *parser) lines(from, to int) {
 		p.lineStart = i
 		if !p.general {
 			if next, ok := p.plainLine(i); ok {
+				p.checkLen(i, next)
 				i = next
 				continue
 			}
 		}
 		li := p.scanLine(i)
+		p.checkLen(li.start, li.next)
 		if li.openQuote {
 			p.d.errorf(p.pos(li.start), ErrSyntax, "unterminated quote")
 		}
@@ -365,6 +413,13 @@ func (p *parser) lines(from, to int) {
 		if p.trail != nil {
 			*p.trail = spacing(src[p.lastEnd:i])
 		}
+		if p.abort {
+			// keep the rest as it is, so that Format still gives the source
+			s := p.newStmt()
+			*s = Stmt{Kind: KindComment, Trail: src[i:to], Pos: p.pos(i)}
+			p.appendStmt(s)
+			return
+		}
 	}
 }
 
@@ -373,7 +428,9 @@ func (p *parser) closeAll() {
 	for n := len(p.stack); n > 0; n = len(p.stack) {
 		f := p.stack[n-1]
 		f.blk.Unclosed = true
-		p.d.errorf(f.blk.Open, ErrSyntax, "missing '}' for the block opened here")
+		if !p.abort {
+			p.d.errorf(f.blk.Open, ErrSyntax, "missing '}' for the block opened here")
+		}
 		p.closeFrame()
 	}
 }
@@ -435,6 +492,9 @@ func (p *parser) plainLine(i int) (int, bool) {
 	}
 	brace := src[k] == '{'
 	nl := k
+	if brace && len(p.stack) >= p.maxDepth {
+		return 0, false
+	}
 	if brace {
 		// "include x {" is one statement: keepalived reads include lines
 		// before it splits braces
@@ -443,6 +503,9 @@ func (p *parser) plainLine(i int) (int, bool) {
 		}
 	}
 	p.toks = toks
+	if t := toks[n0].Text; len(t) >= 7 && t[:7] == "include" {
+		p.directives = true
+	}
 	s := p.newStmt()
 	// field by field: the arena's element is zero already, and a whole-
 	// struct store would write every word through the write barrier
@@ -518,6 +581,11 @@ func (p *parser) items(li lineInfo) int {
 		lead := spacing(src[ls:j])
 		switch src[j] {
 		case '{':
+			if len(p.stack) >= p.maxDepth {
+				p.d.errorf(p.pos(j), ErrLimit, "blocks nested more than %d deep", p.maxDepth)
+				p.abort = true
+				return ls
+			}
 			p.open(lead, j)
 			j++
 			p.lastEnd = j
@@ -534,6 +602,7 @@ func (p *parser) items(li lineInfo) int {
 		start := j
 		b := j
 		if src[j] == '@' {
+			p.directives = true
 			k := j
 			for k < li.ce && src[k] != ' ' && src[k] != '\t' {
 				k++
@@ -554,6 +623,7 @@ func (p *parser) items(li lineInfo) int {
 		case b < li.ce && src[b] == '~' && (strings.HasPrefix(src[b:], "~SEQ") || strings.HasPrefix(src[b:], "~LST")):
 			s.Kind = KindSeq
 		case isIncludeLine(src[b:li.ce]):
+			p.directives = true
 			// keepalived reads include lines before it splits braces, so
 			// "include a/{b,c}.conf" stays one statement
 		default:
@@ -589,6 +659,9 @@ func (p *parser) items(li lineInfo) int {
 			for end > b && blank(src[end-1]) {
 				end--
 			}
+		}
+		if s.Kind == KindDef || s.Kind == KindSeq || strings.IndexByte(src[b:end], '$') >= 0 {
+			p.directives = true
 		}
 		if s.Kind == KindDef || s.Kind == KindSeq {
 			t := p.tokens(1)
@@ -627,6 +700,7 @@ func (p *parser) continuation(li lineInfo) (int, lineInfo) {
 		}
 		p.line++
 		p.lineStart = nli.start
+		p.checkLen(nli.start, nli.next)
 		li = nli
 	}
 	return li.ce, li

@@ -2,6 +2,7 @@ package keepalivedconf
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -17,7 +18,17 @@ func TestScriptArgv(t *testing.T) {
 		{in: `/bin/printf x\ty\x41\101\cA`, want: []string{"/bin/printf", "x\ty" + "A" + "A" + "\x01"}},
 		{in: `a"b c"d`, want: []string{"ab cd"}},
 		{in: `""`, want: []string{""}},
+		// the cases of issue #16, as keepalived 2.2.7's
+		// alloc_strvec_quoted_escaped splits them
+		{in: `a\ b`, want: []string{"a b"}},
+		{in: `"it\"s"`, want: []string{`it"s`}},
+		{in: `'it\'s'`, want: []string{`it's`}},
+		{in: `'a\nb'`, want: []string{"a\nb"}},
+		{in: "x\fy\vz\r", want: []string{"x", "y", "z"}},
+		{in: `\E[0m \q`, want: []string{"\x1b[0m", "q"}},
+		{in: `'it''s'`, want: []string{"its"}},
 		{in: `"open`, err: true},
+		{in: `'open`, err: true},
 		{in: `trailing\`, err: true},
 	} {
 		got, err := ScriptArgv(tc.in)
@@ -39,5 +50,14 @@ func TestScriptKeywords(t *testing.T) {
 	argv, err = ScriptArgv(cfg.Instances[0].Notify)
 	if err != nil || !reflect.DeepEqual(argv, []string{"/etc/notify.sh", "a  b", "c"}) {
 		t.Fatalf("notify argv %q %v (%q)", argv, err, cfg.Instances[0].Notify)
+	}
+}
+
+func TestScriptLineUnsplittableIsAnError(t *testing.T) {
+	src := "vrrp_script s {\n  script \"/bin/check 'open\"\n}\n"
+	f, _ := Parse("s.conf", []byte(src))
+	_, err := f.Config()
+	if err == nil || !strings.Contains(err.Error(), "s.conf:2:10: ") || !strings.Contains(err.Error(), "missing terminating '") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -4,27 +4,6 @@ import (
 	"strings"
 )
 
-// Pos is a place in a configuration file. Line and Col count from 1; Col
-// counts bytes.
-type Pos struct {
-	File string
-	Line int
-	Col  int
-}
-
-// String formats the position as file:line:col (or line:col without a file).
-func (p Pos) String() string {
-	var b strings.Builder
-	if p.File != "" {
-		b.WriteString(p.File)
-		b.WriteByte(':')
-	}
-	b.WriteString(itoa(p.Line))
-	b.WriteByte(':')
-	b.WriteString(itoa(p.Col))
-	return b.String()
-}
-
 // Kind tells what a Stmt holds.
 type Kind uint8
 
@@ -73,7 +52,7 @@ type Stmt struct {
 	// Block is the { } block following the statement, or nil.
 	Block *Block
 	// Pos is where the statement starts (its first token, or its Cond).
-	Pos Pos
+	Pos Position
 	// Kind tells what the statement is.
 	Kind Kind
 
@@ -113,7 +92,7 @@ func (s *Stmt) Arg(i int) string {
 
 // ArgPos returns the position of word i, or the statement's position if the
 // word is absent.
-func (s *Stmt) ArgPos(i int) Pos {
+func (s *Stmt) ArgPos(i int) Position {
 	p := s.Pos
 	if i >= 0 && i < len(s.Tokens) {
 		p.Col = s.Tokens[i].Col
@@ -147,7 +126,7 @@ type Block struct {
 	// CloseTrail is the text after '}' when it ends its line.
 	CloseTrail string
 	// Open and Close are the positions of the braces.
-	Open, Close Pos
+	Open, Close Position
 	// Unclosed reports that the file ended before the matching '}'.
 	Unclosed bool
 }
@@ -163,7 +142,19 @@ type File struct {
 	Includes map[*Stmt][]*File
 
 	size   int
-	syntax ErrorList // diagnostics of Parse
+	syntax ErrorList // errors of Parse (and, for an expanded File, of expansion)
+	lints  ErrorList // lint findings of reading and expansion
+
+	// cfg is the configuration the file was read with.
+	cfg *ParseConfig
+	// directives is set when the file has statements that expansion
+	// applies (include, definitions, ~SEQ, @id, $ references).
+	directives bool
+	// followed is set when ParseFile read the file and its includes;
+	// expanded is then the expanded File (the File itself when there was
+	// nothing to expand).
+	followed bool
+	expanded *File
 }
 
 // Format returns the file's source text. An unmodified File formats to
@@ -177,8 +168,43 @@ func (f *File) Format() []byte {
 	return b
 }
 
-// appendTo appends the source form of s and its block to b.
+// appendTo appends the source form of s and its block to b. It walks the
+// tree with an explicit stack, so that no nesting depth can overflow the
+// goroutine stack.
 func (s *Stmt) appendTo(b []byte) []byte {
+	type open struct {
+		blk  *Block
+		next int
+	}
+	var stack []open
+	for {
+		b = s.appendHead(b)
+		if s.Block != nil {
+			stack = append(stack, open{blk: s.Block})
+		}
+		s = nil
+		for s == nil && len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.next < len(top.blk.Stmts) {
+				s = top.blk.Stmts[top.next]
+				top.next++
+				continue
+			}
+			if !top.blk.Unclosed {
+				b = append(b, top.blk.CloseLead...)
+				b = append(b, '}')
+				b = append(b, top.blk.CloseTrail...)
+			}
+			stack = stack[:len(stack)-1]
+		}
+		if s == nil {
+			return b
+		}
+	}
+}
+
+// appendHead appends s up to and including its block's '{' line.
+func (s *Stmt) appendHead(b []byte) []byte {
 	b = append(b, s.Lead...)
 	if s.text != "" || (s.Kind == KindComment) {
 		b = append(b, s.text...)
@@ -190,14 +216,6 @@ func (s *Stmt) appendTo(b []byte) []byte {
 		b = append(b, blk.OpenLead...)
 		b = append(b, '{')
 		b = append(b, blk.OpenTrail...)
-		for _, c := range blk.Stmts {
-			b = c.appendTo(b)
-		}
-		if !blk.Unclosed {
-			b = append(b, blk.CloseLead...)
-			b = append(b, '}')
-			b = append(b, blk.CloseTrail...)
-		}
 	}
 	return b
 }

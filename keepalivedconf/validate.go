@@ -48,16 +48,16 @@ func (dec *decoder) validate() {
 				n++
 				// keepalived 2.2.7 counts a MASTER at priority 255 as the
 				// address owner (a BACKUP at 255 passes its check)
-				if in.Priority == 255 && in.State == "MASTER" {
+				if in.Priority == 255 && in.State == StateMaster {
 					owners++
 				}
 			}
 		}
 		if n < 2 {
-			dec.d.add(g.Stmt.Pos, SeverityWarning, ErrInvalid, "sync group %s has only %d virtual router(s) - this probably isn't what you want", g.Name, n)
+			dec.d.add(g.Stmt.Pos, sevWarning, ErrInvalid, "sync group %s has only %d virtual router(s) - this probably isn't what you want", g.Name, n)
 		}
 		if owners > 0 && owners < n {
-			dec.d.add(g.Stmt.Pos, SeverityWarning, ErrInvalid, "sync group %s has some member(s) as address owner (priority 255) and some not - this won't work", g.Name)
+			dec.d.add(g.Stmt.Pos, sevWarning, ErrInvalid, "sync group %s has some member(s) as address owner (priority 255) and some not - this won't work", g.Name)
 		}
 	}
 	version := 2
@@ -65,27 +65,27 @@ func (dec *decoder) validate() {
 		version = cfg.GlobalDefs.VRRPVersion
 	}
 	for _, in := range cfg.Instances {
-		if in.Nopreempt && in.State == "MASTER" {
-			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) nopreempt will not work with initial state MASTER - clearing", in.Name)
+		if in.Nopreempt && in.State == StateMaster {
+			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) nopreempt will not work with initial state MASTER - clearing", in.Name)
 		}
-		if in.PreemptDelay > 0 && in.State == "MASTER" {
-			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) preempt delay will not work with initial state MASTER - clearing", in.Name)
+		if in.PreemptDelay > 0 && in.State == StateMaster {
+			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) preempt delay will not work with initial state MASTER - clearing", in.Name)
 		}
 		v := version
 		if in.Version != 0 {
 			v = in.Version
 		}
 		if v == 2 && in.AdvertInt%time.Second != 0 {
-			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) VRRPv2 advertisement interval %v must be an integer number of seconds - rounding", in.Name, in.AdvertInt)
+			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) VRRPv2 advertisement interval %v must be an integer number of seconds - rounding", in.Name, in.AdvertInt)
 		}
 		if v == 3 && in.AdvertInt >= 40960*time.Millisecond {
-			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) VRRPv3 advertisement interval %v is out of range, must be less than 40.96s", in.Name, in.AdvertInt)
+			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) VRRPv3 advertisement interval %v is out of range, must be less than 40.96s", in.Name, in.AdvertInt)
 		}
-		if in.AuthType == "AH" && in.State == "MASTER" {
-			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) initial state MASTER is incompatible with AH authentication - clearing", in.Name)
+		if in.AuthType == AuthTypeAH && in.State == StateMaster {
+			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) initial state MASTER is incompatible with AH authentication - clearing", in.Name)
 		}
-		if v == 3 && in.AuthType != "" {
-			dec.d.add(in.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) VRRP version 3 does not support authentication - ignoring", in.Name)
+		if v == 3 && in.AuthType != 0 {
+			dec.d.add(in.Stmt.Pos, sevWarning, ErrInvalid, "(%s) VRRP version 3 does not support authentication - ignoring", in.Name)
 		}
 	}
 	groups := make(map[string]bool, len(cfg.VirtualServerGroups))
@@ -96,7 +96,7 @@ func (dec *decoder) validate() {
 		if vs.Group != "" && !groups[vs.Group] {
 			// keepalived -t does not report this; the virtual server
 			// is simply never set up
-			dec.d.add(vs.Stmt.ArgPos(2), SeverityLint, ErrLint, "virtual server group %s not found", vs.Group)
+			dec.d.add(vs.Stmt.ArgPos(2), sevLint, ErrLint, "virtual server group %s not found", vs.Group)
 		}
 		dec.virtualServerChecks(vs)
 	}
@@ -131,7 +131,7 @@ func (dec *decoder) syncGroupScripts() {
 				w = t.Weight
 			}
 			if ok && w != 0 {
-				dec.d.add(t.Stmt.Pos, SeverityWarning, ErrInvalid, "(%s) ignoring tracked script %s with weights due to SYNC group", in.Name, t.Name)
+				dec.d.add(t.Stmt.Pos, sevWarning, ErrInvalid, "(%s) ignoring tracked script %s with weights due to SYNC group", in.Name, t.Name)
 			}
 		}
 	}
@@ -140,8 +140,8 @@ func (dec *decoder) syncGroupScripts() {
 // virtualServerChecks makes the checks keepalived makes when it closes a
 // virtual_server block.
 func (dec *decoder) virtualServerChecks(vs *VirtualServer) {
-	if vs.FWMark != 0 && vs.Protocol != "" {
-		dec.d.add(vs.Stmt.Pos, SeverityWarning, ErrInvalid, "virtual server FWM %d: protocol specified for fwmark - protocol will be ignored", vs.FWMark)
+	if vs.FWMark != 0 && vs.Protocol != 0 {
+		dec.d.add(vs.Stmt.Pos, sevWarning, ErrInvalid, "virtual server FWM %d: protocol specified for fwmark - protocol will be ignored", vs.FWMark)
 	}
 	n := 0
 	for _, rs := range vs.RealServers {
@@ -150,8 +150,8 @@ func (dec *decoder) virtualServerChecks(vs *VirtualServer) {
 			continue
 		}
 		n++
-		if (vs.LBKind == "DR" || vs.LBKind == "TUN") && vs.Addr.IsValid() && rs.Addr.Port() != 0 && rs.Addr.Port() != vs.Addr.Port() {
-			dec.d.add(rs.Stmt.Pos, SeverityWarning, ErrInvalid, "virtual server %s and real server %s ports don't match (%s forwarding keeps the port)", vs.Addr, rs.Addr, vs.LBKind)
+		if (vs.LBKind == DR || vs.LBKind == TUN) && vs.Addr.IsValid() && rs.Addr.Port() != 0 && rs.Addr.Port() != vs.Addr.Port() {
+			dec.d.add(rs.Stmt.Pos, sevWarning, ErrInvalid, "virtual server %s and real server %s ports don't match (%s forwarding keeps the port)", vs.Addr, rs.Addr, vs.LBKind)
 		}
 	}
 	if n == 0 && !vs.SorryServer.IsValid() {
@@ -220,12 +220,12 @@ func (dec *decoder) scriptSecurity() {
 		}
 	}
 	if at != nil {
-		dec.d.add(at.Pos, SeverityWarning, ErrInvalid, "SECURITY VIOLATION - scripts are being executed but script_security not enabled")
+		dec.d.add(at.Pos, sevWarning, ErrInvalid, "SECURITY VIOLATION - scripts are being executed but script_security not enabled")
 	}
 }
 
 // groupPos returns the position of the i-th name of a group block.
-func groupPos(s *Stmt, i int) Pos {
+func groupPos(s *Stmt, i int) Position {
 	n := 0
 	for _, c := range s.Block.Stmts {
 		if !active(c) {

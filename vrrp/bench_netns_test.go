@@ -369,8 +369,14 @@ func startInstances(b *testing.B, who string, per int, backup bool) manyInstance
 	}
 	k := startKeepalived(b, h, kaConf("many", ka...))
 	k.waitVRRPChild(b)
-	vb, _ := os.ReadFile(k.vrrpPID)
-	vp, _ := strconv.Atoi(strings.TrimSpace(string(vb)))
+	vb, err := os.ReadFile(k.vrrpPID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vp, err := strconv.Atoi(strings.TrimSpace(string(vb)))
+	if err != nil {
+		b.Fatal(err)
+	}
 	m.pids = []int{k.p.Cmd.Process.Pid, vp}
 	return m
 }

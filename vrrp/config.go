@@ -1,8 +1,10 @@
 package vrrp
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -152,11 +154,20 @@ type GARP struct {
 // Notify holds keepalived-compatible notify scripts. Each is an argv run
 // without a shell. Notify gets "INSTANCE", name, state and priority
 // appended, like keepalived's notify.
+//
+// Each script runs in a process group of its own; on Timeout the whole
+// group is killed. Processes a script leaves running in the background when
+// it exits are left alone (a notify script may start a daemon), as in
+// keepalived. Output beyond 4 KiB is dropped.
 type Notify struct {
 	Master, Backup, Fault, Stop []string
 	Notify                      []string
 	// Timeout bounds each script run (default 10 s).
 	Timeout time.Duration
+	// User and Group, when set, run the scripts as that user (name or
+	// uid) and group (name or gid; empty: the user's primary group), as
+	// keepalived's script_user does. Needs root.
+	User, Group string
 }
 
 // TrackInterface faults the instance (Weight 0) or adds Weight to its
@@ -169,6 +180,11 @@ type TrackInterface struct {
 // TrackScript runs Command every Interval; Rise successes in a row make it
 // up, Fall failures down. Weight > 0 is added while up, Weight < 0 while
 // down, and Weight 0 faults the instance while down.
+//
+// Command runs without a shell in a process group of its own. A run that
+// outlasts Timeout fails, and its whole group (the script and everything
+// it started) is killed; so is whatever the script leaves behind when it
+// exits.
 type TrackScript struct {
 	Name     string
 	Command  []string
@@ -177,6 +193,10 @@ type TrackScript struct {
 	Rise     int
 	Fall     int
 	Weight   int
+	// User and Group, when set, run Command as that user (name or uid)
+	// and group (name or gid; empty: the user's primary group):
+	// keepalived's vrrp_script `user` or the global script_user.
+	User, Group string
 }
 
 // TrackFile reads an integer from Path every Interval (default 1 s).
@@ -188,27 +208,34 @@ type TrackFile struct {
 	Weight   int
 }
 
-// normalize fills defaults and checks the configuration.
+// normalize fills defaults and checks the configuration, reporting every
+// problem it finds (joined), each naming the instance and the field.
 func (c *Config) normalize() error {
 	if c.Name == "" {
 		c.Name = fmt.Sprintf("VI_%d", c.VRID)
 	}
-	bad := func(field, f string, a ...any) error {
-		return fmt.Errorf("vrrp: instance %s: %s: %s: %w", c.Name, field, fmt.Sprintf(f, a...), ErrInvalid)
+	// Defaults go into copies: the caller's slices stay as they were.
+	c.TrackScripts = slices.Clone(c.TrackScripts)
+	c.TrackFiles = slices.Clone(c.TrackFiles)
+	var errs []error
+	bad := func(field, f string, a ...any) {
+		errs = append(errs, &ConfigError{Instance: c.Name, Field: field, Msg: fmt.Sprintf(f, a...)})
 	}
 	if c.VRID == 0 {
-		return bad("VRID", "must be 1..255")
+		bad("VRID", "must be 1..255")
 	}
 	if c.Interface == "" {
-		return bad("Interface", "required")
+		bad("Interface", "required")
 	}
+	ipv6 := false
 	if len(c.VIPs) == 0 {
-		return bad("VIPs", "at least one virtual address is required")
+		bad("VIPs", "at least one virtual address is required")
+	} else {
+		ipv6 = c.VIPs[0].Prefix.Addr().Is6()
 	}
-	ipv6 := c.VIPs[0].Prefix.Addr().Is6()
 	for i, v := range c.VIPs {
 		if !v.Prefix.IsValid() || v.Prefix.Addr().Is6() != ipv6 {
-			return bad(fmt.Sprintf("VIPs[%d]", i), "%v: invalid or mixed family", v.Prefix)
+			bad(fmt.Sprintf("VIPs[%d]", i), "%v: invalid or mixed family", v.Prefix)
 		}
 	}
 	if c.Version == 0 {
@@ -217,11 +244,11 @@ func (c *Config) normalize() error {
 			c.Version = 3
 		}
 	}
-	if c.Version != 2 && c.Version != 3 {
-		return bad("Version", "%d", c.Version)
-	}
-	if c.Version == 2 && ipv6 {
-		return bad("Version", "VRRPv2 is IPv4 only")
+	switch {
+	case c.Version != 2 && c.Version != 3:
+		bad("Version", "%d", c.Version)
+	case c.Version == 2 && ipv6:
+		bad("Version", "VRRPv2 is IPv4 only")
 	}
 	if c.Priority == 0 {
 		c.Priority = 100
@@ -229,34 +256,39 @@ func (c *Config) normalize() error {
 	if c.Interval == 0 {
 		c.Interval = time.Second
 	}
-	if c.Version == 2 && (c.Interval%time.Second != 0 || c.Interval > 255*time.Second) {
-		return bad("Interval", "%v: VRRPv2 needs whole seconds 1..255", c.Interval)
+	switch {
+	case c.Interval < 0:
+		bad("Interval", "%v: negative", c.Interval)
+	case c.Version == 2 && (c.Interval%time.Second != 0 || c.Interval > 255*time.Second):
+		bad("Interval", "%v: VRRPv2 needs whole seconds 1..255", c.Interval)
+	case c.Version == 3 && (c.Interval%(10*time.Millisecond) != 0 || c.Interval > 40950*time.Millisecond):
+		bad("Interval", "%v: VRRPv3 needs centiseconds up to 40.95 s", c.Interval)
 	}
-	if c.Version == 3 && (c.Interval%(10*time.Millisecond) != 0 || c.Interval > 40950*time.Millisecond) {
-		return bad("Interval", "%v: VRRPv3 needs centiseconds up to 40.95 s", c.Interval)
+	if c.PreemptDelay < 0 {
+		bad("PreemptDelay", "%v: negative", c.PreemptDelay)
 	}
 	switch c.AuthType {
 	case AuthNone:
 	case AuthSimple:
 		if c.Version != 2 {
-			return bad("AuthType", "authentication is VRRPv2 only")
+			bad("AuthType", "authentication is VRRPv2 only")
 		}
 		if len(c.AuthPass) > 8 {
-			return bad("AuthPass", "longer than 8 bytes")
+			bad("AuthPass", "longer than 8 bytes")
 		}
 	case AuthAH:
-		return fmt.Errorf("vrrp: instance %s: AuthType: %w", c.Name, ErrAuthAH)
+		errs = append(errs, fmt.Errorf("vrrp: instance %s: AuthType: %w", c.Name, ErrAuthAH))
 	default:
-		return bad("AuthType", "%d", c.AuthType)
+		bad("AuthType", "%d", c.AuthType)
 	}
 	for i, r := range c.Routes {
 		if !r.Dst.IsValid() || (r.Gw.IsValid() && r.Gw.Is6() != r.Dst.Addr().Is6()) {
-			return bad(fmt.Sprintf("Routes[%d]", i), "destination %v, gateway %v", r.Dst, r.Gw)
+			bad(fmt.Sprintf("Routes[%d]", i), "destination %v, gateway %v", r.Dst, r.Gw)
 		}
 	}
 	for i, r := range c.Rules {
 		if r.Table <= 0 || (!r.From.IsValid() && !r.To.IsValid()) {
-			return bad(fmt.Sprintf("Rules[%d]", i), "needs a table and a From or To prefix")
+			bad(fmt.Sprintf("Rules[%d]", i), "needs a table and a From or To prefix")
 		}
 	}
 	if c.VMAC {
@@ -265,11 +297,11 @@ func (c *Config) normalize() error {
 		}
 	}
 	if c.Source.IsValid() && c.Source.Is6() != ipv6 {
-		return bad("Source", "%v: family differs from the VIPs", c.Source)
+		bad("Source", "%v: family differs from the VIPs", c.Source)
 	}
 	for i, p := range c.Peers {
 		if p.Is6() != ipv6 {
-			return bad(fmt.Sprintf("Peers[%d]", i), "%v: family differs from the VIPs", p)
+			bad(fmt.Sprintf("Peers[%d]", i), "%v: family differs from the VIPs", p)
 		}
 	}
 	if c.GARP.Repeat == 0 {
@@ -284,10 +316,13 @@ func (c *Config) normalize() error {
 	if c.Notify.Timeout == 0 {
 		c.Notify.Timeout = 10 * time.Second
 	}
+	if c.Notify.Timeout < 0 {
+		bad("Notify.Timeout", "%v: negative", c.Notify.Timeout)
+	}
 	for i := range c.TrackScripts {
 		s := &c.TrackScripts[i]
-		if len(s.Command) == 0 {
-			return bad(fmt.Sprintf("TrackScripts[%d]", i), "empty command")
+		if len(s.Command) == 0 || s.Command[0] == "" {
+			bad(fmt.Sprintf("TrackScripts[%d]", i), "empty command")
 		}
 		if s.Interval <= 0 {
 			s.Interval = time.Second
@@ -302,7 +337,58 @@ func (c *Config) normalize() error {
 			c.TrackFiles[i].Interval = time.Second
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// conflict reports why b cannot join a Router that has a: the same VRID
+// on the same interface and family. Both are normalized.
+func conflict(a, b *Config) error {
+	if len(a.VIPs) == 0 || len(b.VIPs) == 0 {
+		return nil
+	}
+	if a.Interface == b.Interface && a.VRID == b.VRID && a.ipv6() == b.ipv6() {
+		return &ConfigError{Instance: b.Name, Field: "VRID", Msg: fmt.Sprintf("%d on %s already used by %s", b.VRID, b.Interface, a.Name)}
+	}
 	return nil
+}
+
+// Validate reports every reason Router.Add would refuse cfgs, added in this
+// order to one Router: each Config's own problems (fields out of range,
+// mixed families, script users that do not exist) and VRIDs used twice on
+// one interface and family. The errors are joined; each names the
+// instance and the field (a *ConfigError, which matches ErrInvalid, or an
+// error wrapping ErrAuthAH or a user lookup's error). Validate changes nothing and needs no privileges; what only the
+// running host can tell (interfaces, addresses) is checked by Run.
+func Validate(cfgs ...Config) error {
+	var errs []error
+	have := make([]*Config, 0, len(cfgs))
+	for _, c := range cfgs {
+		if _, err := admit(&c, have); err != nil {
+			errs = append(errs, err)
+		}
+		have = append(have, &c)
+	}
+	return errors.Join(errs...)
+}
+
+// admit normalizes cfg for a Router that has the instances configured by
+// have and resolves its script users. The error joins every reason to
+// refuse it.
+func admit(cfg *Config, have []*Config) (scriptCreds, error) {
+	var errs []error
+	if err := cfg.normalize(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, o := range have {
+		if err := conflict(o, cfg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	creds, err := cfg.resolveScripts()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return creds, errors.Join(errs...)
 }
 
 func (c *Config) ipv6() bool { return c.VIPs[0].Prefix.Addr().Is6() }

@@ -123,14 +123,18 @@ func TestTrackStatus(t *testing.T) {
 	if got := fileStatus(TrackFile{Path: p}); got != (trackStatus{}) {
 		t.Errorf("missing file: %+v", got)
 	}
-	os.WriteFile(p, []byte(" 3\n"), 0o644)
+	if err := os.WriteFile(p, []byte(" 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if got := fileStatus(TrackFile{Path: p}); got != (trackStatus{fault: true}) {
 		t.Errorf("weight 0, value 3: %+v", got)
 	}
 	if got := fileStatus(TrackFile{Path: p, Weight: -5}); got != (trackStatus{delta: -15}) {
 		t.Errorf("weight -5, value 3: %+v", got)
 	}
-	os.WriteFile(p, []byte("junk"), 0o644)
+	if err := os.WriteFile(p, []byte("junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := readTrackFile(p); err == nil {
 		t.Error("junk track file accepted")
 	}

@@ -21,10 +21,17 @@
 //     notify scripts, virtual MAC interfaces for IPv4 and IPv6, optional
 //     enforcement of non-accept mode through nftables (like keepalived's
 //     vrrp_strict), and per-instance Stats. One scheduler goroutine per
-//     Router fires every instance's timers; adverts falling due together
-//     leave in one sendmmsg per socket, so a thousand instances cost less
-//     CPU than in keepalived.
+//     Router fires every instance's timers, and adverts falling due
+//     together leave in one sendmmsg per socket: a thousand masters at 1 s
+//     cost less CPU than keepalived's, while a thousand backups cost more
+//     (one Go wake-up per advert heard; see the README's figures).
 //
 // A Router works in one network namespace (RouterConfig.NetNS); run one
-// Router per namespace.
+// Router per namespace. NewRouter opens nothing; Run opens the sockets and
+// runs until its context ends or Close is called. Validate reports, before
+// any of that, every reason Add would refuse a set of Configs.
+//
+// The codec, the state machine and Validate build on every GOOS; off
+// Linux a Router accepts and validates instances, and Run returns an error
+// wrapping errors.ErrUnsupported.
 package vrrp

@@ -24,7 +24,10 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 	h, sink := netns.New(t), netns.New(t)
 	netns.Veth(t, h, "eth0", sink, "s0")
 	h.AddAddr("eth0", netip.MustParsePrefix("10.78.0.1/24"))
-	r := NewRouter(RouterConfig{NetNS: h.Path()})
+	r, err := NewRouter(&RouterConfig{NetNS: h.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	const n = 20
 	for v := 1; v <= n; v++ {
 		_, err := r.Add(Config{Name: fmt.Sprintf("VI_%d", v), Interface: "eth0", VRID: uint8(v), Version: 2, Priority: 255,
@@ -59,7 +62,7 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 	rx0 := rx()
 	// The far end reads them as an lvskit backup would.
 	var far *rawConn
-	err := inNS(sink.Path(), func() error {
+	err = inNS(sink.Path(), func() error {
 		ifi, err := net.InterfaceByName("s0")
 		if err == nil {
 			far, err = listenRaw(ifi, false)
@@ -91,7 +94,7 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 				bad = err.Error()
 				return
 			}
-			if _, reason := Parse(buf[:m], info, false, &p); reason != DropNone || info.Src != src || info.Dst != MulticastIPv4 ||
+			if _, reason := Parse(buf[:m], info, &p); reason != DropNone || info.Src != src || info.Dst != MulticastIPv4 ||
 				info.IfIndex != far.ifi.Index || p.Priority != 255 {
 				bad = "bad advert"
 				return

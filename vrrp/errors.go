@@ -8,12 +8,38 @@ import (
 
 // ErrInvalid is wrapped by errors about configurations or packets that
 // cannot be encoded.
-var ErrInvalid = errors.New("invalid")
+var ErrInvalid = errors.New("vrrp: invalid")
 
 // ErrAuthAH is returned for VRRPv2 packets or configurations using IP
 // Authentication Header authentication, which RFC 3768 removed and
 // lvskit (like keepalived 2.x on kernels without AH) does not implement.
 var ErrAuthAH = errors.New("vrrp: IP AH authentication is not supported")
+
+// ConfigError is a Config field Router.Add and Validate refuse. It
+// matches ErrInvalid.
+type ConfigError struct {
+	// Instance is the Config's Name.
+	Instance string
+	// Field names the field, with its index for a slice
+	// ("TrackScripts[1]").
+	Field string
+	// Msg says what is wrong with it.
+	Msg string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("vrrp: instance %s: %s: %s", e.Instance, e.Field, e.Msg)
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalid }
+
+// ErrClosed is returned by a Router's Add and Run after Close.
+var ErrClosed = errors.New("vrrp: router closed")
+
+// ErrRunning is returned by a second Run, and by Add and SyncGroup once
+// Run was called.
+var ErrRunning = errors.New("vrrp: router already running")
 
 // DropReason says why a received packet was discarded.
 type DropReason uint8
@@ -36,7 +62,6 @@ const (
 	DropOwnPacket                      // our own advertisement looped back
 	DropFamily                         // wrong address family for the instance
 	DropUnknownPeer                    // unicast mode: sender not in the peer list
-	DropOverload                       // unused since adverts reach the state machine directly; kept for compatibility
 	numDropReasons
 )
 
@@ -57,7 +82,6 @@ var dropNames = [numDropReasons]string{
 	DropOwnPacket:    "own_packet",
 	DropFamily:       "family",
 	DropUnknownPeer:  "unknown_peer",
-	DropOverload:     "overload",
 }
 
 // String returns a short metric-friendly name.

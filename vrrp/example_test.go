@@ -36,9 +36,12 @@ func Example() {
 	// Encode the advert the new master sends, then decode it again.
 	p := vrrp.Packet{Version: 3, VRID: 51, Priority: m.Priority(), Interval: time.Second,
 		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100")}}
-	b, _ := p.AppendTo(nil, netip.MustParseAddr("10.0.0.2"), vrrp.MulticastIPv4, vrrp.ChecksumPseudoHeader)
+	b, err := p.AppendTo(nil, netip.MustParseAddr("10.0.0.2"), vrrp.MulticastIPv4, vrrp.ChecksumPseudoHeader)
+	if err != nil {
+		panic(err)
+	}
 	var q vrrp.Packet
-	mode, drop := vrrp.Parse(b, vrrp.RecvInfo{Src: netip.MustParseAddr("10.0.0.2"), Dst: vrrp.MulticastIPv4, TTL: 255}, false, &q)
+	mode, drop := vrrp.Parse(b, vrrp.RecvInfo{Src: netip.MustParseAddr("10.0.0.2"), Dst: vrrp.MulticastIPv4, TTL: 255}, &q)
 	fmt.Printf("% x\nVRID %d priority %d %v checksum, drop reason %q\n", b, q.VRID, q.Priority, mode, drop)
 	// Output:
 	// 0s: INIT -> BACKUP (startup)
@@ -47,4 +50,18 @@ func Example() {
 	// 4.609375s: BACKUP -> MASTER (master-down)
 	// 31 33 64 01 00 64 75 72 0a 00 00 64
 	// VRID 51 priority 100 pseudo-header checksum, drop reason "none"
+}
+
+// Validate reports, before anything runs, every reason Router.Add would
+// refuse a set of instances.
+func ExampleValidate() {
+	vips := []vrrp.VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/32")}}
+	err := vrrp.Validate(
+		vrrp.Config{Name: "web", Interface: "eth0", VRID: 51, VIPs: vips, Interval: 500 * time.Millisecond},
+		vrrp.Config{Name: "db", Interface: "eth0", VRID: 51, VIPs: vips, Version: 3, Interval: 500 * time.Millisecond},
+	)
+	fmt.Println(err)
+	// Output:
+	// vrrp: instance web: Interval: 500ms: VRRPv2 needs whole seconds 1..255
+	// vrrp: instance db: VRID: 51 on eth0 already used by web
 }

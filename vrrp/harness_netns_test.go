@@ -52,7 +52,11 @@ func runChild(path string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	r := NewRouter(RouterConfig{Logger: log})
+	r, err := NewRouter(&RouterConfig{Logger: log})
+	if err != nil {
+		fmt.Println("child:", err)
+		return 2
+	}
 	byName := map[string]*Instance{}
 	for _, c := range spec.Instances {
 		if !spec.Quiet {

@@ -96,7 +96,8 @@ type Packet struct {
 	AuthData [8]byte
 }
 
-// Len returns the encoded length of p for the given address family.
+// Len returns the encoded length of p: the 8-byte header, 4 bytes per IPv4
+// and 16 per IPv6 address, and for VRRPv2 8 bytes of authentication data.
 func (p *Packet) Len() int {
 	n := headerLen
 	for _, a := range p.Addrs {

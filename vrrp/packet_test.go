@@ -178,7 +178,7 @@ func TestParseAndCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got Packet
-			_, r := Parse(msg, in, false, &got)
+			_, r := Parse(msg, in, &got)
 			if r == DropNone {
 				r = exp.Check(&got, in)
 			}
@@ -191,7 +191,7 @@ func TestParseAndCheck(t *testing.T) {
 	msg, _ := base.AppendTo(nil, peer, MulticastIPv4, 0)
 	msg[6]++
 	var got Packet
-	if _, r := Parse(msg, info, false, &got); r != DropChecksum {
+	if _, r := Parse(msg, info, &got); r != DropChecksum {
 		t.Fatalf("bad checksum: drop %v", r)
 	}
 	// AH is reported through errors.Is.
@@ -211,7 +211,7 @@ func TestDecodeNoAlloc(t *testing.T) {
 	var p Packet
 	p.DecodeFromBytes(msg, true)
 	info := RecvInfo{Src: src6, Dst: MulticastIPv6, TTL: 255}
-	if n := testing.AllocsPerRun(100, func() { Parse(msg, info, false, &p) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { Parse(msg, info, &p) }); n != 0 {
 		t.Fatalf("Parse allocates %v times", n)
 	}
 	buf := make([]byte, 0, 128)
@@ -226,7 +226,7 @@ func BenchmarkParse(b *testing.B) {
 	var p Packet
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, r := Parse(msg, info, false, &p); r != DropNone {
+		if _, r := Parse(msg, info, &p); r != DropNone {
 			b.Fatal(r)
 		}
 	}
@@ -259,7 +259,7 @@ func FuzzParse(f *testing.F) {
 			info = RecvInfo{Src: src6, Dst: MulticastIPv6, TTL: 255}
 		}
 		var p Packet
-		mode, r := Parse(msg, info, false, &p)
+		mode, r := Parse(msg, info, &p)
 		if r != DropNone {
 			return
 		}

@@ -53,7 +53,10 @@ func TestRouterInNamespace(t *testing.T) {
 		states = append(states, tr.To)
 		mu.Unlock()
 	}
-	r := NewRouter(RouterConfig{NetNS: l.hosts[0].Path(), Logger: slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	r, err := NewRouter(&RouterConfig{NetNS: l.hosts[0].Path(), Logger: slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, err := r.Add(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -87,9 +90,18 @@ func TestRouterInNamespace(t *testing.T) {
 	}
 	l.waitMaster(vip, 0, both, scTimeout, scHold)
 
-	cancel()
-	if err := <-done; err != nil {
+	// Close stops Run as the end of its context would, and returns once
+	// Run has shut down.
+	if err := r.Close(); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("Close returned before Run did")
 	}
 	done <- nil // for the cleanup
 	if in.State() != StateInit {

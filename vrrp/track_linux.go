@@ -3,11 +3,11 @@ package vrrp
 import (
 	"context"
 	"net"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/lvskit/lvskit/internal/proc"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -19,8 +19,8 @@ func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup) {
 		wg.Go(func() { in.trackInterfaces(ctx) })
 	}
 	for i := range in.cfg.TrackScripts {
-		s := in.cfg.TrackScripts[i]
-		wg.Go(func() { in.trackScript(ctx, s) })
+		s, cred := in.cfg.TrackScripts[i], in.creds.track[i]
+		wg.Go(func() { in.trackScript(ctx, s, cred) })
 	}
 	for i := range in.cfg.TrackFiles {
 		f := in.cfg.TrackFiles[i]
@@ -73,23 +73,30 @@ func (in *Instance) trackInterfaces(ctx context.Context) {
 	}
 }
 
-func (in *Instance) trackScript(ctx context.Context, s TrackScript) {
+func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.Credential) {
 	key := "script:" + s.Name
 	if s.Name == "" {
 		key = "script:" + strings.Join(s.Command, " ")
 	}
 	up, known := false, false
 	ok, bad := 0, 0
+	lastErr := ""
 	t := time.NewTicker(s.Interval)
 	defer t.Stop()
 	for {
-		rctx, cancel := context.WithTimeout(ctx, s.Timeout)
-		err := exec.CommandContext(rctx, s.Command[0], s.Command[1:]...).Run()
-		cancel()
+		success, err := runTrackScript(ctx, &s, cred, in.r.cfg.ScriptSecurity)
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil {
+		// Log a failure to run (refused as insecure, timed out, missing)
+		// when it starts or changes, not at every interval.
+		if msg := errText(err); msg != lastErr {
+			lastErr = msg
+			if err != nil {
+				in.r.log.Warn("vrrp: track script", "instance", in.cfg.Name, "script", key, "err", err)
+			}
+		}
+		if success {
 			ok, bad = ok+1, 0
 		} else {
 			ok, bad = 0, bad+1
@@ -97,7 +104,7 @@ func (in *Instance) trackScript(ctx context.Context, s TrackScript) {
 		newUp := up
 		switch {
 		case !known:
-			newUp = err == nil
+			newUp = success
 		case !up && ok >= s.Rise:
 			newUp = true
 		case up && bad >= s.Fall:
@@ -132,4 +139,11 @@ func (in *Instance) trackFile(ctx context.Context, f TrackFile) {
 		case <-t.C:
 		}
 	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

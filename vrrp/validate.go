@@ -18,13 +18,12 @@ type RecvInfo struct {
 }
 
 // Parse runs the instance-independent receive checks of RFC 9568 7.1 on
-// the VRRP message msg: hop limit (unless skipTTL), version, type, length,
-// address count and checksum, and decodes it into p. It returns the
-// checksum dialect that matched or the reason to drop.
-func Parse(msg []byte, info RecvInfo, skipTTL bool, p *Packet) (ChecksumMode, DropReason) {
-	if !skipTTL && info.TTL != 255 {
-		return 0, DropTTL
-	}
+// the VRRP message msg (version, type, length, address count and
+// checksum) and decodes it into p. It returns the checksum dialect that
+// matched or the reason to drop. The hop limit is checked by Expect.Check,
+// which knows whether the instance hears multicast (TTL 255 required) or
+// unicast peers (any TTL, as keepalived accepts).
+func Parse(msg []byte, info RecvInfo, p *Packet) (ChecksumMode, DropReason) {
 	ipv6 := info.Src.Is6() && !info.Src.Is4In6()
 	if err := p.DecodeFromBytes(msg, ipv6); err != nil {
 		var de *DecodeError
@@ -61,8 +60,12 @@ type Expect struct {
 	Peers []netip.Addr
 }
 
-// Check runs the instance-specific checks on a parsed packet.
+// Check runs the instance-specific checks on a parsed packet, the hop
+// limit first: 255 unless Peers is set (unicast).
 func (e *Expect) Check(p *Packet, info RecvInfo) DropReason {
+	if len(e.Peers) == 0 && info.TTL != 255 {
+		return DropTTL
+	}
 	if p.Version != e.Version {
 		return DropVersion
 	}

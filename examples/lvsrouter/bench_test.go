@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
@@ -58,9 +59,7 @@ func BenchmarkRouter10k(b *testing.B) {
 	b.Run("keepalived-t", func(b *testing.B) {
 		// The peer: keepalived 2.2.7 checking the same file (a process per
 		// run, so this includes its start-up).
-		if _, err := exec.LookPath("keepalived"); err != nil {
-			b.Skip("keepalived not installed")
-		}
+		testenv.NeedTool(b, "keepalived")
 		path := filepath.Join(b.TempDir(), "big.conf")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			b.Fatal(err)
@@ -71,7 +70,25 @@ func BenchmarkRouter10k(b *testing.B) {
 			}
 		}
 	})
-	f, _ := keepalivedconf.Parse("big.conf", data)
+	b.Run("lvsrouter-t", func(b *testing.B) {
+		// lvsrouter -t's whole check on the same file: read, expand,
+		// decode, translate, and the plan checked against the host and
+		// every package (load), as for a start or a reload.
+		path := filepath.Join(b.TempDir(), "big.conf")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := load(path, interfaceExists); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	f, err := keepalivedconf.Parse("big.conf", data)
+	if err != nil {
+		b.Fatal(err)
+	}
 	cfg, err := f.Config()
 	if err != nil {
 		b.Fatal(err)

@@ -14,8 +14,10 @@ import (
 )
 
 // TestConfigTestMatchesKeepalived runs keepalived -t and lvsrouter -t on
-// the same files (virtual servers only: keepalived -t also fails on
-// interfaces the host lacks) and expects the same exit code. It needs root
+// the same files (virtual servers, and VRRP only on an interface no host
+// has: keepalived -t judges interfaces, and rejects lo) and expects the
+// same exit code: 0, 5 for errors and warnings, 6 for scripts without
+// enable_script_security. It needs root
 // because keepalived judges files and scripts by their owner.
 func TestConfigTestMatchesKeepalived(t *testing.T) {
 	testenv.NeedRoot(t)
@@ -32,6 +34,13 @@ func TestConfigTestMatchesKeepalived(t *testing.T) {
 		"bad-sched":   "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo nosuch\n  lb_kind NAT\n  real_server 10.1.0.1 80 {\n  }\n}\n",
 		"unknown":     "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  frobnicate 3\n  real_server 10.1.0.1 80 {\n  }\n}\n",
 		"braces":      "virtual_server 10.0.0.1 80 {\n  protocol TCP\n",
+		// An interface the host lacks fails both (5).
+		"missing-interface": "vrrp_instance X {\n  interface nosuch0\n  virtual_router_id 5\n  priority 100\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n",
+		// Scripts without enable_script_security: keepalived -t exits 6.
+		"script-security": "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.1.0.1 80 {\n    MISC_CHECK {\n      misc_path /bin/true\n    }\n  }\n}\n",
+		"script-secure":   "global_defs {\n  script_user root\n  enable_script_security\n}\nvirtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.1.0.1 80 {\n    MISC_CHECK {\n      misc_path /bin/true\n    }\n  }\n}\n",
+		// A plain include that matches nothing is accepted (0).
+		"missing-include": "include /nonexistent/lvskit-*.conf\nvirtual_server 10.0.0.1 53 {\n  protocol UDP\n  lb_algo rr\n  lb_kind DR\n  real_server 10.1.0.1 53 {\n  }\n}\n",
 	} {
 		path := filepath.Join(dir, name+".conf")
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {

@@ -26,7 +26,7 @@ import (
 
 func loadOK(t *testing.T, path string) *Plan {
 	t.Helper()
-	p, warnings, err := load(path)
+	p, warnings, err := load(path, anyInterface)
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("load %s: %v %v", path, err, warnings)
 	}
@@ -62,11 +62,11 @@ func TestTranslateFeatures(t *testing.T) {
 		if diff := cmp.Diff([]vrrp.TrackInterface{{Name: "eth1", Weight: -30}}, ext.TrackInterfaces); diff != "" {
 			t.Errorf("track_interface (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(vrrp.Notify{Master: []string{"/usr/local/bin/notify", "master", "EXT"}, Notify: []string{"/usr/local/bin/notify-all"}}, ext.Notify); diff != "" {
+		if diff := cmp.Diff(vrrp.Notify{Master: []string{"/usr/local/bin/notify", "master", "EXT"}, Notify: []string{"/usr/local/bin/notify-all"}, User: "root"}, ext.Notify); diff != "" {
 			t.Errorf("notify (-want +got):\n%s", diff)
 		}
 		want := []vrrp.TrackScript{{Name: "chk_haproxy", Command: []string{"/bin/sh", "-c", "kill -0 $(cat /run/haproxy.pid)"},
-			Interval: 2 * time.Second, Rise: 1, Fall: 2, Weight: -20}}
+			Interval: 2 * time.Second, Rise: 1, Fall: 2, Weight: -20, User: "root"}}
 		if diff := cmp.Diff(want, v6.TrackScripts); diff != "" {
 			t.Errorf("track_script (-want +got):\n%s", diff)
 		}
@@ -155,14 +155,14 @@ func TestTranslateFeatures(t *testing.T) {
 func TestTranslateErrors(t *testing.T) {
 	for _, tc := range []struct{ name, conf, want string }{
 		{"range backwards", "virtual_server_group G {\n  10.0.0.9-3 80\n}\nvirtual_server group G {\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":2:3: virtual_server_group G: range ends before it starts"},
-		{"bad granularity", "virtual_server 10.0.0.1 80 {\n  persistence_timeout 5\n  persistence_granularity 255.0.255.0\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":1:1: virtual_server UDP 10.0.0.1:80: persistence_granularity"},
-		{"sync group member", "vrrp_sync_group G {\n  group {\n    NOPE\n  }\n}\n", ":3:5: error: virtual router NOPE specified in sync group G doesn't exist"},
+		{"bad granularity", "virtual_server 10.0.0.1 80 {\n  persistence_timeout 5\n  persistence_granularity 255.0.255.0\n  real_server 10.1.0.1 80 {\n  }\n}\n", ":3:27: persistence_granularity 255.0.255.0 is not a prefix netmask"},
+		{"sync group member", "vrrp_sync_group G {\n  group {\n    NOPE\n  }\n}\n", ":3:5: virtual router NOPE specified in sync group G doesn't exist"},
 		{"undefined group", "virtual_server group NOPE {\n  real_server 10.1.0.1 80 {\n  }\n}\n", `k.conf:1:1: virtual_server group "NOPE" is not defined`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "k.conf")
 			os.WriteFile(path, []byte(tc.conf), 0o644)
-			_, _, err := load(path)
+			_, _, err := load(path, anyInterface)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want it to contain %q", err, tc.want)
 			}
@@ -170,40 +170,30 @@ func TestTranslateErrors(t *testing.T) {
 	}
 }
 
+// TestGranularity: persistence_granularity, read by keepalivedconf as a
+// prefix length, becomes IPVS's netmask field: a mask for IPv4 services, a
+// prefix length for IPv6 ones.
 func TestGranularity(t *testing.T) {
+	dir := t.TempDir()
 	for _, tc := range []struct {
-		in   string
-		fam  ipvs.Family
-		want uint32
-		ok   bool
+		vs, gran, rs string
+		want         uint32
 	}{
-		{"255.255.255.0", ipvs.IPv4, 0xffffff00, true},
-		{"255.255.255.255", ipvs.IPv4, 0xffffffff, true},
-		{"24", ipvs.IPv4, 0xffffff00, true},
-		{"255.0.255.0", ipvs.IPv4, 0, false},
-		{"0.0.0.0", ipvs.IPv4, 0, false},
-		{"64", ipvs.IPv6, 64, true},
-		{"/96", ipvs.IPv6, 96, true},
-		{"129", ipvs.IPv6, 0, false},
-		{"ffff::", ipvs.IPv4, 0, false},
+		{"10.0.0.1 80", "255.255.255.0", "10.1.0.1 80", 0xffffff00},
+		{"10.0.0.1 80", "255.255.255.255", "10.1.0.1 80", 0xffffffff},
+		{"2001:db8::1 80", "64", "2001:db8::2 80", 64},
 	} {
-		got, err := granularity(tc.in, tc.fam)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("granularity(%q, %v) = %#x, %v", tc.in, tc.fam, got, err)
+		conf := fmt.Sprintf("virtual_server %s {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  persistence_timeout 60\n  persistence_granularity %s\n  real_server %s {\n  }\n}\n", tc.vs, tc.gran, tc.rs)
+		path := filepath.Join(dir, "g.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
 		}
-	}
-}
-
-func TestSplitArgs(t *testing.T) {
-	for in, want := range map[string][]string{
-		"":                               nil,
-		"/bin/true":                      {"/bin/true"},
-		"  /x  a\tb ":                    {"/x", "a", "b"},
-		`/bin/sh -c 'echo "a b" > /tmp'`: {"/bin/sh", "-c", `echo "a b" > /tmp`},
-		`/x "two words" 'q'`:             {"/x", "two words", "q"},
-	} {
-		if got := splitArgs(in); !slices.Equal(got, want) {
-			t.Errorf("splitArgs(%q) = %q, want %q", in, got, want)
+		p, err := translateOnly(path)
+		if err != nil {
+			t.Fatalf("%s / %s: %v", tc.vs, tc.gran, err)
+		}
+		if got := p.Services[0].Service.Netmask; got != tc.want {
+			t.Errorf("%s / %s: netmask %#x, want %#x", tc.vs, tc.gran, got, tc.want)
 		}
 	}
 }
@@ -320,9 +310,9 @@ func TestVRRPChanges(t *testing.T) {
 		Instances:  []vrrp.Config{inst("A", 100), inst("B", 100), inst("C", 100), inst("D", 100)},
 		SyncGroups: []SyncGroup{{Name: "G", Members: []string{"A", "B"}}},
 	}
-	running := map[string]vrrpUnit{}
+	running := map[unitKey]vrrpUnit{}
 	for _, u := range units(old) {
-		running[u.Name] = u
+		running[u.Key] = u
 	}
 	if keep, stop, start := vrrpChanges(running, units(old)); len(keep) != 3 || len(stop)+len(start) != 0 {
 		t.Errorf("same plan: keep %v stop %v start %d", keep, stop, len(start))
@@ -334,10 +324,10 @@ func TestVRRPChanges(t *testing.T) {
 	keep, stop, start := vrrpChanges(running, units(next))
 	var started []string
 	for _, u := range start {
-		started = append(started, u.Name)
+		started = append(started, u.Key.String())
 	}
-	if !slices.Equal(keep, []string{"instance C"}) ||
-		!slices.Equal(stop, []string{"group G", "instance D"}) ||
+	if !slices.Equal(keep, []unitKey{{Name: "C"}}) ||
+		!slices.Equal(stop, []unitKey{{Group: true, Name: "G"}, {Name: "D"}}) ||
 		!slices.Equal(started, []string{"group G", "instance E"}) {
 		t.Errorf("B's priority changed, D gone, E new: keep %q stop %q start %q", keep, stop, started)
 	}
@@ -358,14 +348,19 @@ func TestConfigTest(t *testing.T) {
 		os.WriteFile(p, []byte(conf), 0o644)
 		return p
 	}
-	good := "vrrp_instance X {\n  interface eth0\n  virtual_router_id 5\n  priority 100\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"
+	// -t checks interfaces against this host: name one it has.
+	ifs, err := net.Interfaces()
+	if err != nil || len(ifs) == 0 {
+		t.Fatalf("no interfaces: %v", err)
+	}
+	good := "vrrp_instance X {\n  interface " + ifs[len(ifs)-1].Name + "\n  virtual_router_id 5\n  priority 100\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"
 	for _, tc := range []struct {
 		name, path string
 		code       int
 		msg        string
 	}{
 		{"clean", write("good.conf", good), 0, "1 VRRP instances, 0 virtual services: OK"},
-		{"unknown keyword", write("warn.conf", strings.Replace(good, "priority 100", "foo bar", 1)), 5, "warn.conf:4:3: warning:"},
+		{"unknown keyword", write("warn.conf", strings.Replace(good, "priority 100", "foo bar", 1)), 5, "warn.conf:4:3: unknown keyword"},
 		{"range", write("bad.conf", strings.Replace(good, "id 5", "id 500", 1)), 5, "bad.conf:3:"},
 		{"braces", write("syn.conf", "vrrp_instance X {\n"), 5, "syn.conf:"},
 		{"no protocol", write("udp.conf", "virtual_server 10.0.0.1 53 {\n  lb_algo rr\n  lb_kind DR\n  real_server 10.1.0.1 53 {\n  }\n}\n"), 5, "udp.conf:1:1: virtual_server without protocol: defaulting to UDP"},

@@ -4,32 +4,61 @@
 // IP Virtual Server (ipvs) to match.
 //
 //	lvsrouter -f /etc/keepalived/keepalived.conf
-//	lvsrouter -t -f keepalived.conf     # check the configuration: exit 0 or 5
+//	lvsrouter -t -f keepalived.conf     # check the configuration on this host
 //	lvsrouter -json -f keepalived.conf  # print what it would run, as JSON
 //
 // The configuration is read as keepalived reads it (includes, $DEFINES,
 // ~SEQ, @id lines). Supported: vrrp_instance (VRRPv2/v3, IPv4/IPv6,
-// unicast peers, PASS authentication, track_interface, track_script,
-// track_file, notify scripts), vrrp_sync_group, virtual_server by address
-// (IPv4/IPv6; TCP, UDP, SCTP; without protocol UDP, as keepalived does),
-// by fwmark (family from the real servers) and by virtual_server_group
-// (addresses, ranges, fwmarks), lb_kind NAT/DR/TUN, persistence_timeout and
-// persistence_granularity, sorry_server, quorum, hysteresis, quorum_up and
-// quorum_down, inhibit_on_failure, alpha, omega, notify_up and notify_down,
-// and the checkers TCP_CHECK, HTTP_GET and SSL_GET (every url must pass),
+// unicast peers, PASS authentication, use_vmac, track_interface,
+// track_script, track_file, notify scripts), vrrp_strict (traffic to a
+// non-accept master's addresses dropped), vrrp_sync_group, virtual_server
+// by address (IPv4/IPv6; TCP, UDP, SCTP; without protocol UDP, as
+// keepalived does), by fwmark (family from the real servers) and by
+// virtual_server_group (addresses, ranges, fwmarks), lb_kind NAT/DR/TUN,
+// persistence_timeout and persistence_granularity, sorry_server, quorum,
+// hysteresis, quorum_up and quorum_down, inhibit_on_failure, alpha, omega,
+// notify_up and notify_down, script_user and enable_script_security, and
+// the checkers TCP_CHECK, HTTP_GET and SSL_GET (every url must pass),
 // DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK and FILE_CHECK.
-// Anything else that matters is refused with its file:line:col.
+// What lvsrouter cannot run (AH authentication, other checkers, another
+// VRRP multicast group, virtual_ipaddress_excluded) is refused with its
+// file:line:col; mail alerts (notification_email, smtp_alert...) are
+// reported with theirs as having no effect. Keywords keepalived does not
+// know are warnings, as in keepalived.
 //
-// SIGHUP reloads the configuration: one that fails to read or translate is
-// reported with file:line:col and the running one is kept. Otherwise VRRP
-// units (a sync group, or a lone instance) whose configuration is unchanged
-// keep running untouched, changed ones restart, checks keep their state
-// unless they changed, and IPVS gets the minimal set of operations (never
-// a flush). SIGTERM or SIGINT stop the router: masters resign (priority 0)
-// and drop their virtual addresses, omega servers run their down scripts,
-// and the IPVS services the router made are removed, as keepalived does;
-// with -I (--dont-release-ipvs) they stay for the next start to adopt
-// without re-creating them.
+// One check decides whether a configuration is good, for -t, start and
+// reload alike: it reads, expands and translates, then checks the result
+// against this host (every interface it names exists: keepalived's
+// "Non-existent interface specified in configuration") and against every
+// package (vrrp, ipvs, check). Errors fail; warnings never block start or
+// reload, and lint findings never fail -t. Exit codes are keepalived
+// 2.2.7's: -t exits 0, 5 on errors and on warnings keepalived reports, 6
+// when scripts would run without enable_script_security; a start whose
+// configuration fails exits 2 (6 when the file is missing); other
+// failures exit 1. (keepalived -t exits 0 on a missing file; lvsrouter -t
+// exits 5.)
+//
+// Scripts (notify, quorum, track, MISC_CHECK) run without a shell through
+// one runner, internal/proc: in a process group of their own, killed whole
+// on timeout, with their output capped; as script_user when set; and under
+// enable_script_security a script that would run as root while a non-root
+// user could change it is refused and logged, never run, as keepalived
+// disables it. (keepalived 2.2.7 kills itself on `script_user nobody`;
+// lvsrouter runs the scripts as nobody.) A server's notify script runs
+// before the quorum script its change causes, one script at a time.
+//
+// SIGHUP reloads the configuration; the handler is in place before the
+// first load, so a SIGHUP during start is applied once started. A
+// configuration that fails the check is reported and the running one is
+// kept exactly as it was. Otherwise VRRP units (a sync group, or a lone
+// instance) whose configuration is unchanged keep running untouched,
+// changed ones restart, checks keep their state unless they changed, and
+// IPVS gets the minimal set of operations (never a flush). SIGTERM or
+// SIGINT stop the router: masters resign (priority 0) and drop their
+// virtual addresses, omega servers run their down scripts, and the IPVS
+// services the router made are removed, as keepalived does; with -I
+// (--dont-release-ipvs) they stay for the next start to adopt without
+// re-creating them.
 package main
 
 import (
@@ -39,10 +68,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
@@ -52,21 +83,30 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes of lvsrouter -t, keepalived's: 0 when the configuration is
-// clean, exitConfigTest when it has any diagnostic (keepalived -t fails on
-// unknown keywords too). Other failures exit 1, as keepalived does.
+// Exit codes, keepalived 2.2.7's (measured): -t exits exitConfigTest on
+// any error or warning keepalived reports (lint findings never fail it);
+// a start whose configuration fails exits exitConfig (keepalived's parent
+// when its child stops with a permanent configuration error), or
+// exitNoConfig when the configuration file is missing; other failures
+// exit 1. keepalived -t exits 0 on a missing -f file (it only prints
+// "Config files missing"); lvsrouter -t exits exitConfigTest there.
 const (
 	exitOK         = 0
 	exitFailure    = 1
 	exitUsage      = 1
+	exitConfig     = 2 // keepalived: "exited with permanent error CONFIG. Terminating"
 	exitConfigTest = 5 // KEEPALIVED_EXIT_CONFIG_TEST
+	// exitConfigTestSecurity is keepalived -t's exit when scripts would
+	// run without enable_script_security ("SECURITY VIOLATION").
+	exitConfigTestSecurity = 6
+	exitNoConfig           = 6 // keepalived: "Config files missing"
 )
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lvsrouter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "/etc/keepalived/keepalived.conf", "configuration file (keepalived.conf syntax; includes are followed)")
-	test := fs.Bool("t", false, "check the configuration and exit: 0 if clean, 5 on any error or warning (like keepalived -t)")
+	test := fs.Bool("t", false, "check the configuration against this host and exit: 0 if clean, 5 on any error or warning (like keepalived -t)")
 	dump := fs.Bool("json", false, "print the plan (VRRP instances, IPVS services, checks) as JSON and exit; with -t, only when the configuration is clean")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	pidfile := fs.String("p", "", "write the process ID to this file")
@@ -86,51 +126,81 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lvsrouter: -log-level: %v\n", err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
-
-	plan, warnings, err := load(*file)
 	if *test || *dump {
-		for _, w := range warnings {
-			fmt.Fprintf(stderr, "lvsrouter: %v\n", w)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
-			if *test {
-				return exitConfigTest
-			}
-			return exitFailure
-		}
-		if *test && slices.ContainsFunc(warnings, failsTest) {
-			return exitConfigTest
-		}
-		if *dump {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(plan); err != nil {
-				fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
-				return exitFailure
-			}
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "lvsrouter: %s: %d VRRP instances, %d virtual services: OK\n", *file, len(plan.Instances), len(plan.Services))
-		return exitOK
+		return configTest(*file, *test, *dump, stdout, stderr)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	return serve(*file, *pidfile, keepIPVS, log, stderr)
+}
+
+// configTest is lvsrouter -t and -json: the same load as start and reload
+// (load), with keepalived -t's exit codes.
+func configTest(file string, test, dump bool, stdout, stderr io.Writer) int {
+	// -json prints the plan for any host; -t checks it against this one.
+	has := interfaceExists
+	if !test {
+		has = anyInterface
+	}
+	plan, warnings, err := load(file, has)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "lvsrouter: %v\n", w)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+		if test {
+			return exitConfigTest
+		}
 		return exitFailure
 	}
-	for _, w := range warnings {
-		log.Warn("configuration", "warning", w)
+	if test && slices.ContainsFunc(warnings, failsTest) {
+		if slices.ContainsFunc(warnings, isSecurityViolation) {
+			return exitConfigTestSecurity
+		}
+		return exitConfigTest
 	}
-	if *pidfile != "" {
-		if err := os.WriteFile(*pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+	if dump {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(plan); err != nil {
 			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 			return exitFailure
 		}
-		defer os.Remove(*pidfile)
+		return exitOK
 	}
+	fmt.Fprintf(stderr, "lvsrouter: %s: %d VRRP instances, %d virtual services: OK\n", file, len(plan.Instances), len(plan.Services))
+	return exitOK
+}
+
+// serve runs the router until SIGTERM or SIGINT; SIGHUP reloads.
+func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writer) int {
+	// Signals are set up before the first load, which takes seconds on a
+	// big configuration: a SIGHUP meanwhile (systemd's reload right after
+	// start) must not kill the process. It is queued in hup and applied
+	// once the router runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	log.Debug("loading configuration", "config", file)
+	plan, warnings, err := load(file, interfaceExists)
+	for _, w := range warnings {
+		log.Warn("configuration", "warning", w)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+		if _, serr := os.Stat(file); errors.Is(serr, fs.ErrNotExist) {
+			return exitNoConfig
+		}
+		return exitConfig
+	}
+	if pidfile != "" {
+		if err := os.WriteFile(pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+			return exitFailure
+		}
+		defer os.Remove(pidfile)
+	}
 	r, err := NewRouter(ctx, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
@@ -142,11 +212,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		r.close()
 		return exitFailure
 	}
-	log.Info("started", "config", *file, "instances", len(plan.Instances), "services", len(plan.Services))
+	log.Info("started", "config", file, "instances", len(plan.Instances), "services", len(plan.Services))
 	reload := make(chan *Plan)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
@@ -154,13 +221,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			case <-ctx.Done():
 				return
 			}
-			p, warnings, err := load(*file)
+			log.Info("reloading", "config", file)
+			p, warnings, err := load(file, interfaceExists)
+			for _, w := range warnings {
+				log.Warn("configuration", "warning", w)
+			}
 			if err != nil {
 				log.Error("reload rejected; keeping the running configuration", "err", err)
 				continue
-			}
-			for _, w := range warnings {
-				log.Warn("configuration", "warning", w)
 			}
 			select {
 			case reload <- p:
@@ -178,35 +246,72 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // failsTest reports whether a warning fails -t: keepalived -t fails on
-// what keepalived reports, not on lvskit's own lint findings.
+// what keepalived reports (keepalivedconf's Config.Warnings and Translate's
+// Plan.Warnings), not on lint findings or on settings lvsrouter reports as
+// having no effect.
 func failsTest(w error) bool {
-	var d keepalivedconf.Diagnostic
-	return !errors.As(w, &d) || d.Severity != keepalivedconf.SeverityLint
+	var l lint
+	var ig ignored
+	return !errors.As(w, &l) && !errors.As(w, &ig)
 }
 
-// load reads a configuration file with its includes, expands it as
-// keepalived does (definitions, ~SEQ, @id lines), and translates it. It
+// lint is a finding of keepalivedconf's Lint: reported, never failing.
+type lint struct{ error }
+
+func (l lint) Unwrap() error { return l.error }
+
+// ignored is a setting lvsrouter does not act on (Plan.Ignored): reported,
+// never failing -t, since keepalived acts on it.
+type ignored string
+
+func (e ignored) Error() string { return string(e) }
+
+// isSecurityViolation reports keepalived's "SECURITY VIOLATION - scripts
+// are being executed but script_security not enabled".
+func isSecurityViolation(w error) bool {
+	return strings.Contains(w.Error(), "SECURITY VIOLATION")
+}
+
+// load is the one definition of a good configuration, for -t, start and
+// reload alike. It reads a configuration file with its includes, expands
+// it as keepalived does (definitions, ~SEQ, @id lines), translates it, and
+// checks the plan against this host and every package (checkPlan). It
 // fails on errors; warnings (unknown keywords, which keepalived also only
-// reports) come back separately. Every diagnostic names file:line:col.
-func load(path string) (*Plan, []error, error) {
+// reports) and lint findings come back separately and never block. Every
+// diagnostic names file:line:col.
+//
+// hasInterface tells whether the host has an interface: interfaceExists
+// for this host, anyInterface to check a plan for any host.
+func load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
+	p, warnings, err := loadPlan(path, hasInterface)
+	// The same finding can come from reading and from expanding.
+	seen := map[string]bool{}
+	warnings = slices.DeleteFunc(warnings, func(w error) bool {
+		dup := seen[w.Error()]
+		seen[w.Error()] = true
+		return dup
+	})
+	return p, warnings, err
+}
+
+func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, error) {
+	// ParseFile reads, follows includes and expands within keepalivedconf's
+	// limits (nesting, size, includes, expansion steps; regular files
+	// only); Config decodes the expansion.
 	f, err := keepalivedconf.ParseFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	x, err := f.Expand()
+	cfg, err := f.Config()
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := x.Config()
 	var warnings []error
-	if err != nil {
-		var list keepalivedconf.ErrorList
-		if !errors.As(err, &list) || list.HasErrors() {
-			return nil, nil, err
-		}
-		for _, d := range list {
-			warnings = append(warnings, d)
-		}
+	for _, w := range cfg.Warnings {
+		warnings = append(warnings, w)
+	}
+	for _, l := range cfg.Lint() {
+		warnings = append(warnings, lint{l})
 	}
 	p, err := Translate(cfg)
 	if err != nil {
@@ -214,6 +319,12 @@ func load(path string) (*Plan, []error, error) {
 	}
 	for _, w := range p.Warnings {
 		warnings = append(warnings, errors.New(w))
+	}
+	for _, w := range p.Ignored {
+		warnings = append(warnings, ignored(w))
+	}
+	if err := checkPlan(p, hasInterface); err != nil {
+		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
 	}
 	return p, warnings, nil
 }

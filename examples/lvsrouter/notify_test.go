@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,11 +18,15 @@ import (
 // server is checked by a MISC_CHECK on a flag file: its notify_down and
 // the service's quorum_down run when the flag goes, notify_up and
 // quorum_up when it comes back, and with omega both down scripts run once
-// more as the router stops.
+// more as the router stops. The scripts run in keepalived's order: one at
+// a time, in the order of the changes, the real server's notify before the
+// quorum script its change causes.
 func TestNotifyScripts(t *testing.T) {
 	dir := t.TempDir()
 	flag, log := filepath.Join(dir, "flag"), filepath.Join(dir, "log")
-	os.WriteFile(flag, nil, 0o644)
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	echo := func(word string) string {
 		return fmt.Sprintf(`"/bin/sh -c 'echo %s >> %s'"`, word, log)
 	}
@@ -44,13 +47,17 @@ func TestNotifyScripts(t *testing.T) {
 }
 `, echo("qup"), echo("qdown"), echo("up"), echo("down"), flag)
 	path := filepath.Join(dir, "k.conf")
-	os.WriteFile(path, []byte(conf), 0o644)
-	p, _, err := load(path)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := load(path, anyInterface)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := newRouter(slog.New(slog.DiscardHandler))
-	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	if r.mon, err = check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
 	ops := &nullOps{}
 	r.applier = ipvs.NewApplier(ops)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -68,12 +75,7 @@ func TestNotifyScripts(t *testing.T) {
 		var got string
 		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 			b, _ := os.ReadFile(log)
-			// Batches run in the background: compare as sets of lines.
-			f := strings.Fields(string(b))
-			slices.Sort(f)
-			w := strings.Fields(want)
-			slices.Sort(w)
-			if got = strings.Join(f, " "); got == strings.Join(w, " ") {
+			if got = strings.Join(strings.Fields(string(b)), " "); got == want {
 				return
 			}
 		}
@@ -124,14 +126,18 @@ func TestReloadChecks(t *testing.T) {
 		t.Helper()
 		path := filepath.Join(dir, "k.conf")
 		os.WriteFile(path, []byte(text), 0o644)
-		p, _, err := load(path)
+		p, _, err := load(path, anyInterface)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
 	r := newRouter(slog.New(slog.DiscardHandler))
-	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	mon, err := check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mon = mon
 	r.applier = ipvs.NewApplier(&nullOps{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

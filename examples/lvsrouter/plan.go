@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -25,10 +26,64 @@ type Plan struct {
 	Instances  []vrrp.Config
 	SyncGroups []SyncGroup
 	Services   []VirtualService
+	// Scripts says how every script runs (notify, quorum, track and
+	// MISC_CHECK): keepalived's script_user and enable_script_security.
+	Scripts ScriptPolicy `json:",omitzero"`
 	// Warnings are what keepalived reports but runs anyway (file:line:col
 	// first); lvsrouter -t fails on them as keepalived -t does.
 	Warnings []string `json:",omitempty"`
+	// Ignored names, with its place, each setting lvsrouter reads but does
+	// not act on (mail alerts): printed like warnings, but, as keepalived
+	// acts on them, they do not fail -t.
+	Ignored []string `json:",omitempty"`
+
+	// instancePos and ifacePos remember where instances and the
+	// interfaces they name are written, for checkPlan's messages.
+	instancePos map[string]keepalivedconf.Position
+	ifacePos    map[ifaceRef]keepalivedconf.Position
 }
+
+// unsupportedGlobals refuses the global_defs settings lvsrouter cannot
+// honour (another VRRP multicast group) and reports those it does not act on (mail alerts, and the keywords keepalivedconf
+// reads but does not decode), each with its place, in p.Ignored.
+func unsupportedGlobals(g *keepalivedconf.GlobalDefs, p *Plan) []error {
+	var errs []error
+	if g.Stmt == nil || g.Stmt.Block == nil {
+		return nil
+	}
+	noEffect := map[string]bool{
+		"notification_email": true, "notification_email_from": true, "smtp_server": true,
+		"smtp_connect_timeout": true, "smtp_alert": true, "lvs_id": true,
+	}
+	for k := range g.Other {
+		noEffect[k] = true
+	}
+	for _, s := range g.Stmt.Block.Stmts {
+		switch kw := s.Keyword(); {
+		case kw == "vrrp_mcast_group4" || kw == "vrrp_mcast_group6":
+			errs = append(errs, errAt(s, "global_defs: %s is not supported (lvsrouter uses the RFC 9568 groups)", kw))
+		case noEffect[kw]:
+			p.Ignored = append(p.Ignored, fmt.Sprintf("%s: global_defs: %s is not supported by lvsrouter: no effect", s.Pos, kw))
+		}
+	}
+	return errs
+}
+
+// ScriptPolicy is keepalived's script_user and enable_script_security.
+// Scripts run without a shell, in a process group of their own, as User
+// (and Group, empty: User's primary group); without User, as lvsrouter
+// itself. With Security, a script that would run as root while it or a
+// directory on its path is writable by a non-root user is refused
+// (logged, never run), as keepalived disables it. A vrrp_script's or
+// MISC_CHECK's own `user` takes precedence.
+type ScriptPolicy struct {
+	User, Group string `json:",omitempty"`
+	Security    bool   `json:",omitempty"`
+}
+
+// defaultScriptUser is the user keepalived runs scripts as under
+// enable_script_security without script_user, when the user exists.
+const defaultScriptUser = "keepalived_script"
 
 // SyncGroup names instances that move together.
 type SyncGroup struct {
@@ -114,15 +169,33 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		files[f.Name] = f
 	}
 	version := 0
-	if cfg.GlobalDefs != nil {
-		version = cfg.GlobalDefs.VRRPVersion
+	strict := false
+	if g := cfg.GlobalDefs; g != nil {
+		errs = append(errs, unsupportedGlobals(g, p)...)
+		strict = g.VRRPStrict
+		version = g.VRRPVersion
+		p.Scripts = ScriptPolicy{User: g.ScriptUser, Security: g.EnableScriptSecurity}
+		if g.EnableScriptSecurity && g.ScriptUser == "" {
+			// keepalived falls back to keepalived_script, and reports
+			// (failing -t) when that user does not exist; scripts then
+			// run as root.
+			if _, err := user.Lookup(defaultScriptUser); err == nil {
+				p.Scripts.User = defaultScriptUser
+			} else {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Unable to set default user %s for scripts: running them as root", g.Stmt.Pos, defaultScriptUser))
+			}
+		}
 	}
 	for _, in := range cfg.Instances {
-		c, err := instance(in, version, scripts, files)
+		c, err := instance(p, in, version, p.Scripts, scripts, files)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		// vrrp_strict: keepalived drops traffic to the VIPs of a master
+		// in non-accept mode; vrrp's FilterNonAccept does that.
+		c.FilterNonAccept = strict
+		p.notePositions(in)
 		p.Instances = append(p.Instances, c)
 	}
 	known := map[string]bool{}
@@ -149,17 +222,17 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	}
 	for _, vs := range cfg.VirtualServers {
 		// keepalived 2.2.7 reports these defaults, and -t fails on them.
-		if vs.Protocol == "" && vs.FWMark == 0 {
+		if vs.Protocol == 0 && vs.FWMark == 0 {
 			// The kernel's own default for protocol 0 would be UDP too.
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without protocol: defaulting to UDP, as keepalived does", vs.Stmt.Pos))
 		}
 		if vs.LBAlgo == "" {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_algo: defaulting to wlc, as keepalived does", vs.Stmt.Pos))
 		}
-		if vs.LBKind == "" {
+		if vs.LBKind == 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 		}
-		svcs, err := virtualServer(vs, groups)
+		svcs, err := virtualServer(vs, groups, p.Scripts)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -169,7 +242,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	return p, errors.Join(errs...)
 }
 
-func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*keepalivedconf.VRRPScript, files map[string]*keepalivedconf.TrackFile) (vrrp.Config, error) {
+func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, defined map[string]*keepalivedconf.VRRPScript, files map[string]*keepalivedconf.TrackFile) (vrrp.Config, error) {
 	c := vrrp.Config{
 		Name:         in.Name,
 		Interface:    in.Interface,
@@ -186,20 +259,34 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 		version = in.Version
 	}
 	c.Version = uint8(version)
-	if in.State == "MASTER" && in.Priority == 0 {
+	if in.State == keepalivedconf.StateMaster && in.Priority == 0 {
 		c.Priority = 100
 	}
-	switch strings.ToUpper(in.AuthType) {
-	case "":
-	case "PASS":
+	switch in.AuthType {
+	case 0:
+	case keepalivedconf.AuthTypePass:
 		c.AuthType = vrrp.AuthSimple
-	case "AH":
+	case keepalivedconf.AuthTypeAH:
 		return c, errAt(in.Stmt, "vrrp_instance %s: authentication AH is not supported", in.Name)
 	default:
-		return c, errAt(in.Stmt, "vrrp_instance %s: unknown auth_type %q", in.Name, in.AuthType)
+		return c, errAt(in.Stmt, "vrrp_instance %s: unknown auth_type %v", in.Name, in.AuthType)
+	}
+	c.VMAC = in.UseVMAC
+	if in.Stmt != nil && in.Stmt.Block != nil {
+		for _, s := range in.Stmt.Block.Stmts {
+			if s.Keyword() == "use_vmac" && len(s.Tokens) > 1 {
+				c.VMACName = s.Arg(1) // use_vmac [NAME]
+			}
+		}
+	}
+	if len(in.ExcludedVIPs) > 0 {
+		return c, errAt(in.ExcludedVIPs[0].Stmt, "vrrp_instance %s: virtual_ipaddress_excluded is not supported", in.Name)
+	}
+	if in.SMTPAlert {
+		p.Ignored = append(p.Ignored, fmt.Sprintf("%s: vrrp_instance %s: smtp_alert is not supported by lvsrouter: no mail is sent", in.Stmt.Pos, in.Name))
 	}
 	for _, v := range in.VIPs {
-		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: scope(v.Scope)})
+		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
 	}
 	if in.GarpMasterDelay != 0 {
 		c.GARP.Delay = in.GarpMasterDelay
@@ -208,7 +295,7 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 		c.TrackInterfaces = append(c.TrackInterfaces, vrrp.TrackInterface{Name: t.Name, Weight: t.Weight})
 	}
 	for _, t := range in.TrackScripts {
-		s, ok := scripts[t.Name]
+		s, ok := defined[t.Name]
 		if !ok {
 			return c, errAt(t.Stmt, "vrrp_instance %s: track_script %q is not defined", in.Name, t.Name)
 		}
@@ -216,10 +303,19 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 		if t.Weight != 0 {
 			w = t.Weight
 		}
-		c.TrackScripts = append(c.TrackScripts, vrrp.TrackScript{
-			Name: s.Name, Command: splitArgs(s.Script), Interval: s.Interval,
+		sc := scripts{at: s.Stmt}
+		ts := vrrp.TrackScript{
+			Name: s.Name, Command: sc.argv(s.Script), Interval: s.Interval,
 			Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall, Weight: w,
-		})
+			User: sp.User, Group: sp.Group,
+		}
+		if s.User != "" {
+			ts.User, ts.Group = s.User, ""
+		}
+		if sc.err != nil {
+			return c, sc.err
+		}
+		c.TrackScripts = append(c.TrackScripts, ts)
 	}
 	for _, t := range in.TrackFiles {
 		f, ok := files[t.Name]
@@ -232,35 +328,54 @@ func instance(in *keepalivedconf.VRRPInstance, version int, scripts map[string]*
 		}
 		c.TrackFiles = append(c.TrackFiles, vrrp.TrackFile{Path: f.File, Weight: w})
 	}
+	sc := scripts{at: in.Stmt}
 	c.Notify = vrrp.Notify{
-		Master: splitArgs(in.NotifyMaster), Backup: splitArgs(in.NotifyBackup),
-		Fault: splitArgs(in.NotifyFault), Stop: splitArgs(in.NotifyStop),
-		Notify: splitArgs(in.Notify),
+		Master: sc.argv(in.NotifyMaster), Backup: sc.argv(in.NotifyBackup),
+		Fault: sc.argv(in.NotifyFault), Stop: sc.argv(in.NotifyStop),
+		Notify: sc.argv(in.Notify),
+		User:   sp.User, Group: sp.Group,
+	}
+	if sc.err != nil {
+		return c, sc.err
 	}
 	if len(c.VIPs) == 0 {
 		return c, errAt(in.Stmt, "vrrp_instance %s: no virtual_ipaddress", in.Name)
 	}
+	v := c.Version
+	if v == 0 {
+		// vrrp's default: VRRPv2 for IPv4, VRRPv3 for IPv6.
+		v = 2
+		if c.VIPs[0].Prefix.Addr().Is6() {
+			v = 3
+		}
+	}
+	c.Interval = advertInterval(in.AdvertInt, v)
 	return c, nil
 }
 
-func scope(s string) int {
-	switch s {
-	case "host":
-		return 254
-	case "link":
-		return 253
-	case "site":
-		return 200
+// advertInterval brings an advert_int into the range and unit of the VRRP
+// version as keepalived does (keepalivedconf reports it as a warning, which
+// fails -t): VRRPv2 rounds to whole seconds (half up, at least 1 s, at most
+// 255 s), VRRPv3 to centiseconds (at most 40.95 s).
+func advertInterval(d time.Duration, version uint8) time.Duration {
+	if d <= 0 {
+		return d // vrrp's default
 	}
-	return 0
+	unit, most := 10*time.Millisecond, 4095*10*time.Millisecond
+	if version == 2 {
+		unit, most = time.Second, 255*time.Second
+	}
+	if d > most {
+		return most
+	}
+	d = (d + unit/2) / unit * unit
+	return max(d, unit)
 }
-
-var lbKinds = map[string]ipvs.ForwardMethod{"NAT": ipvs.Masquerade, "DR": ipvs.Route, "TUN": ipvs.Tunnel}
 
 // maxGroupKeys bounds the services one virtual_server_group may expand to.
 const maxGroupKeys = 1 << 16
 
-func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup) ([]VirtualService, error) {
+func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy) ([]VirtualService, error) {
 	base := ipvs.Service{Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
@@ -268,22 +383,26 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 	if vs.PersistenceTimeout > 0 {
 		base.Flags |= ipvs.FlagPersistent
 	}
-	fwd, ok := lbKinds[strings.ToUpper(vs.LBKind)]
-	if vs.LBKind == "" {
-		fwd, ok = ipvs.Masquerade, true
-	}
-	if !ok {
-		return nil, errAt(vs.Stmt, "virtual_server: unknown lb_kind %q", vs.LBKind)
+	var fwd ipvs.ForwardMethod
+	switch vs.LBKind {
+	case 0, keepalivedconf.NAT: // keepalived's default, see Translate
+		fwd = ipvs.Masquerade
+	case keepalivedconf.DR:
+		fwd = ipvs.Route
+	case keepalivedconf.TUN:
+		fwd = ipvs.Tunnel
+	default:
+		return nil, errAt(vs.Stmt, "virtual_server: unknown lb_kind %v", vs.LBKind)
 	}
 	proto := ipvs.UDP // keepalived's default, see Translate
-	switch strings.ToUpper(vs.Protocol) {
-	case "TCP":
+	switch vs.Protocol {
+	case 0, keepalivedconf.UDP:
+	case keepalivedconf.TCP:
 		proto = ipvs.TCP
-	case "", "UDP":
-	case "SCTP":
+	case keepalivedconf.SCTP:
 		proto = ipvs.SCTP
 	default:
-		return nil, errAt(vs.Stmt, "virtual_server: unknown protocol %q", vs.Protocol)
+		return nil, errAt(vs.Stmt, "virtual_server: unknown protocol %v", vs.Protocol)
 	}
 	// A firewall-mark service has no address of its own: its family is
 	// that of its real servers (or sorry server), IPv4 when it has none.
@@ -343,28 +462,41 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 				fam = ipvs.IPv6
 			}
 		}
-		if vs.PersistenceGranularity != "" {
-			mask, err := granularity(vs.PersistenceGranularity, fam)
-			if err != nil {
-				return nil, errAt(vs.Stmt, "virtual_server %s: persistence_granularity: %v", describe(svc), err)
+		if n := vs.PersistenceGranularity; n != 0 {
+			// IPVS's netmask field: a prefix length for IPv6, a mask for
+			// IPv4.
+			switch {
+			case fam == ipvs.IPv6 && n >= 1 && n <= 128:
+				svc.Netmask = uint32(n)
+			case fam == ipvs.IPv4 && n >= 1 && n <= 32:
+				svc.Netmask = ^uint32(0) << (32 - n)
+			default:
+				return nil, errAt(vs.Stmt, "virtual_server %s: persistence_granularity /%d does not fit its family", describe(svc), n)
 			}
-			svc.Netmask = mask
 		}
 		v := VirtualService{
 			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
-			QuorumUp: splitArgs(vs.QuorumUp), QuorumDown: splitArgs(vs.QuorumDown),
+		}
+		sc := scripts{at: vs.Stmt}
+		v.QuorumUp, v.QuorumDown = sc.argv(vs.QuorumUp), sc.argv(vs.QuorumDown)
+		if sc.err != nil {
+			return nil, sc.err
 		}
 		if vs.SorryServer.IsValid() {
 			v.Sorry = &ipvs.Destination{Addr: withPort(vs.SorryServer, svc), Forward: fwd, Weight: 1}
 		}
 		for _, rs := range vs.RealServers {
 			r := RealServer{
-				Dest:     ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
-				Inhibit:  rs.InhibitOnFailure || vs.Inhibit,
-				NotifyUp: splitArgs(rs.NotifyUp), NotifyDown: splitArgs(rs.NotifyDown),
+				Dest:    ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
+				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
+			}
+			sc := scripts{at: rs.Stmt}
+			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)
+			if sc.err != nil {
+				return nil, sc.err
 			}
 			for i, kc := range rs.Checkers {
-				c, pol, err := checker(kc, r.Dest.Addr, vs)
+				c, pol, err := checker(kc, r.Dest.Addr, vs, sp)
 				if err != nil {
 					return nil, err
 				}
@@ -386,66 +518,24 @@ func withPort(a netip.AddrPort, svc ipvs.Service) netip.AddrPort {
 	return a
 }
 
-// granularity reads persistence_granularity: a dotted netmask for IPv4
-// services, a prefix length (or "/len") for IPv6 ones, into IPVS's
-// netmask field.
-func granularity(s string, fam ipvs.Family) (uint32, error) {
-	if fam == ipvs.IPv6 {
-		n, err := strconv.Atoi(strings.TrimPrefix(s, "/"))
-		if err != nil || n < 1 || n > 128 {
-			return 0, fmt.Errorf("%q is not an IPv6 prefix length (1-128)", s)
-		}
-		return uint32(n), nil
-	}
-	if n, err := strconv.Atoi(strings.TrimPrefix(s, "/")); err == nil {
-		if n < 1 || n > 32 {
-			return 0, fmt.Errorf("%q is not an IPv4 prefix length (1-32)", s)
-		}
-		return ^uint32(0) << (32 - n), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return 0, fmt.Errorf("%q is not an IPv4 netmask", s)
-	}
-	b := a.As4()
-	m := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	if inv := ^m; m == 0 || inv&(inv+1) != 0 {
-		return 0, fmt.Errorf("%q is not a contiguous netmask", s)
-	}
-	return m, nil
+// scripts turns script lines into the argv keepalived executes, as
+// keepalivedconf.ScriptArgv splits them (the argv keepalivedconf checks);
+// the first line that does not split is remembered in err with the place
+// of at.
+type scripts struct {
+	at  *keepalivedconf.Stmt
+	err error
 }
 
-// splitArgs splits a keepalived script line into argv the way keepalived
-// does: words separated by blanks, with single or double quotes grouping
-// words. keepalived does not run a shell either.
-func splitArgs(s string) []string {
-	var out []string
-	var cur strings.Builder
-	in, quote := false, byte(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0 && c == quote:
-			quote = 0
-		case quote != 0:
-			cur.WriteByte(c)
-		case c == '"' || c == '\'':
-			quote, in = c, true
-		case c == ' ' || c == '\t':
-			if in {
-				out = append(out, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteByte(c)
-			in = true
-		}
+func (sc *scripts) argv(line string) []string {
+	if line == "" {
+		return nil
 	}
-	if in {
-		out = append(out, cur.String())
+	argv, err := keepalivedconf.ScriptArgv(line)
+	if err != nil && sc.err == nil {
+		sc.err = errAt(sc.at, "%v", err)
 	}
-	return out
+	return argv
 }
 
 func describe(s ipvs.Service) string {
@@ -457,7 +547,7 @@ func describe(s ipvs.Service) string {
 
 // checker translates one keepalived checker block for the real server at
 // rs into a check.Checker and keepalived's retry policy.
-func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer) (check.Checker, check.Policy, error) {
+func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy) (check.Checker, check.Policy, error) {
 	pol := check.Keepalived{DelayLoop: vs.DelayLoop, Alpha: vs.Alpha, Omega: vs.Omega}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
 		if c.DelayLoop > 0 {
@@ -545,12 +635,21 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 			pol.DelayLoop = k.DelayLoop
 		}
 		pol.Retry, pol.DelayBeforeRetry, pol.Warmup = k.Retry, k.DelayBefore, k.Warmup
-		// keepalived runs misc_path through a shell-like split, not a shell.
-		args := splitArgs(k.Path)
+		// keepalived splits misc_path into argv; it runs no shell.
+		sc := scripts{at: k.Stmt}
+		args := sc.argv(k.Path)
+		if sc.err != nil {
+			return nil, nil, sc.err
+		}
 		if len(args) == 0 {
 			return nil, nil, errAt(k.Stmt, "MISC_CHECK without misc_path")
 		}
-		return check.Exec{Path: args[0], Args: args[1:], Dynamic: k.Dynamic, User: k.User, Timeout: k.Timeout}, pol, nil
+		e := check.Exec{Path: args[0], Args: args[1:], Dynamic: k.Dynamic, User: sp.User, Group: sp.Group,
+			ScriptSecurity: sp.Security, Timeout: k.Timeout}
+		if k.User != "" {
+			e.User, e.Group = k.User, ""
+		}
+		return e, pol, nil
 	case *keepalivedconf.FileCheck:
 		return check.File{Path: k.TrackFile, Weight: k.Weight, Reverse: k.Reverse}, pol, nil
 	}

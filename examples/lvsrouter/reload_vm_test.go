@@ -143,7 +143,7 @@ func TestVMReload(t *testing.T) {
 	// Reload 2: a broken file is rejected; the running state stays.
 	write(strings.Replace(fmt.Sprintf(reloadConf, "3", ""), "virtual_router_id 60", "virtual_router_id 600", 1))
 	p.Signal(syscall.SIGHUP)
-	rejected := regexp.MustCompile(`reload rejected.*keepalived\.conf:4:\d+: error`)
+	rejected := regexp.MustCompile(`reload rejected.*keepalived\.conf:4:\d+: virtual_router_id`)
 	if !waitFor(30*time.Second, func() bool { return rejected.MatchString(p.Output()) }) {
 		t.Fatalf("broken configuration not rejected with its place")
 	}

@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os/exec"
-	"reflect"
+	"maps"
+	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/lvskit/lvskit/check"
+	"github.com/lvskit/lvskit/internal/proc"
 	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/vrrp"
 )
@@ -28,6 +30,11 @@ type Router struct {
 	mon     *check.Monitor
 	// script runs notify and quorum scripts; tests replace it.
 	script func(argv []string)
+	// scriptTimeout bounds notify and quorum scripts (tests shorten it).
+	scriptTimeout time.Duration
+	// hasInterface tells whether the host has an interface
+	// (interfaceExists; tests replace it).
+	hasInterface func(string) bool
 	// KeepIPVS leaves the IPVS services in place when the router stops
 	// (keepalived's --dont-release-ipvs), for the next start to adopt
 	// without re-creating them.
@@ -40,14 +47,42 @@ type Router struct {
 	managed map[ipvs.ServiceKey]bool
 	// alive and quorum remember, per real server and per service, the
 	// state last applied, so that notify scripts run on changes only.
-	alive  map[string]bool
+	alive  map[realKey]bool
 	quorum map[ipvs.ServiceKey]bool
 	events [][]string // scripts to run after the next apply
-	kick   chan struct{}
+	// sq is the queue of scripts to run, in order, one at a time.
+	sq struct {
+		mu    sync.Mutex
+		idle  sync.Cond // busy became false
+		queue [][]string
+		busy  bool
+	}
+	// scriptCred is the plan's script_user, resolved.
+	scriptCred *proc.Credential
+	kick       chan struct{}
 
 	// units are the running VRRP routers, one per sync group or lone
-	// instance, by unit name.
-	units map[string]*runningUnit
+	// instance.
+	units map[unitKey]*runningUnit
+}
+
+// realKey names a real server of a virtual service.
+type realKey struct {
+	Service ipvs.ServiceKey
+	Dest    netip.AddrPort
+}
+
+// unitKey names a VRRP unit: a sync group, or an instance outside any.
+type unitKey struct {
+	Group bool
+	Name  string
+}
+
+func (k unitKey) String() string {
+	if k.Group {
+		return "group " + k.Name
+	}
+	return "instance " + k.Name
 }
 
 // runningUnit is one VRRP unit with the router running it.
@@ -57,13 +92,21 @@ type runningUnit struct {
 	done chan error
 }
 
-// NewRouter returns a router for the current network namespace. It
-// connects to IPVS when a plan first has virtual services, so a VRRP-only
-// configuration (keepalived in front of HAProxy) runs where the kernel has
-// no IPVS.
+// NewRouter returns a router for the current network namespace; it fails
+// only when ctx is already done. It starts nothing: Load installs a plan
+// and Run runs it. It connects to IPVS when a plan first has virtual
+// services, so a VRRP-only configuration (keepalived in front of HAProxy)
+// runs where the kernel has no IPVS.
 func NewRouter(ctx context.Context, log *slog.Logger) (*Router, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	r := newRouter(log)
-	r.mon = check.NewMonitor(check.MonitorConfig{OnTransition: r.onCheck})
+	mon, err := check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck})
+	if err != nil {
+		return nil, err
+	}
+	r.mon = mon
 	return r, nil
 }
 
@@ -72,25 +115,42 @@ func newRouter(log *slog.Logger) *Router {
 		log:  log,
 		down: map[string]bool{}, weight: map[string]int{},
 		managed: map[ipvs.ServiceKey]bool{},
-		alive:   map[string]bool{}, quorum: map[ipvs.ServiceKey]bool{},
-		units: map[string]*runningUnit{},
+		alive:   map[realKey]bool{}, quorum: map[ipvs.ServiceKey]bool{},
+		units: map[unitKey]*runningUnit{},
 		kick:  make(chan struct{}, 1),
 	}
 	r.script = r.runScript
+	r.sq.idle.L = &r.sq.mu
+	r.scriptTimeout = scriptTimeout
+	r.hasInterface = interfaceExists
 	return r
 }
 
-// runScript runs a notify or quorum script without a shell, as keepalived
-// does, bounded by scriptTimeout, and waits for it.
+// runScript runs a notify or quorum script as keepalived does: its argv
+// without a shell, as script_user, refused when enable_script_security
+// finds it unsafe. It runs through internal/proc, the runner every lvskit
+// script shares: a process group of its own, killed whole when
+// scriptTimeout ends; output capped (the rest is read and dropped); a
+// bounded wait for pipes held by escaped children. Processes the script
+// leaves behind when it exits in time stay (a notify script may start a
+// daemon), as with keepalived.
 func (r *Router) runScript(argv []string) {
 	if len(argv) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		r.log.Warn("script", "argv", argv, "err", err, "output", string(out))
+	r.mu.Lock()
+	cred, security := r.scriptCred, r.plan != nil && r.plan.Scripts.Security
+	r.mu.Unlock()
+	res, err := proc.Run(context.Background(), &proc.Cmd{
+		Argv: argv, Timeout: r.scriptTimeout, Cred: cred, ScriptSecurity: security, KeepGroup: true,
+	})
+	switch {
+	case errors.Is(err, proc.ErrInsecure):
+		r.log.Warn("script refused", "argv", argv, "err", err)
+	case err != nil:
+		r.log.Warn("script", "argv", argv, "err", err, "output", res.Tail())
+	case !res.Success():
+		r.log.Warn("script", "argv", argv, "exit", res.ExitCode, "signal", res.Signal, "output", res.Tail())
 	}
 }
 
@@ -118,18 +178,49 @@ func (r *Router) poke() {
 	}
 }
 
-// Load installs a plan (the first one, or a reload). VRRP units whose
+// Load installs a plan (the first one, or a reload). It first checks the
+// plan against the live host and every package's validation (checkPlan)
+// and prepares the VRRP units that must start; if anything fails, nothing
+// running is touched and the error is returned. Then VRRP units whose
 // configuration did not change keep running untouched (a master stays
-// master); changed ones restart; IPVS gets the minimal change.
+// master), changed ones restart, checks keep their state unless they
+// changed, and IPVS gets the minimal change.
 func (r *Router) Load(ctx context.Context, p *Plan) error {
+	if err := checkPlan(p, r.hasInterface); err != nil {
+		return err
+	}
+	running := make(map[unitKey]vrrpUnit, len(r.units))
+	for k, ru := range r.units {
+		running[k] = ru.unit
+	}
+	keep, stop, start := vrrpChanges(running, units(p))
+	prepared := make([]*vrrp.Router, len(start))
+	for i, u := range start {
+		vr, err := buildUnit(u, r.onVRRP)
+		if err != nil {
+			return p.at(u, err)
+		}
+		prepared[i] = vr
+	}
+	cred, err := p.Scripts.credential()
+	if err != nil {
+		return err
+	}
+	// From here on the new plan is applied.
 	r.mu.Lock()
 	old := r.plan
-	r.plan = p
+	r.plan, r.scriptCred = p, cred
 	r.prune()
 	r.mu.Unlock()
 	r.syncChecks(old, p)
-	if err := r.syncVRRP(ctx, p); err != nil {
-		return err
+	for _, k := range stop {
+		r.stopUnit(k)
+	}
+	if len(stop)+len(start) > 0 {
+		r.log.Info("vrrp", "kept", len(keep), "stopped", len(stop), "started", len(start))
+	}
+	for i, u := range start {
+		r.runUnit(ctx, u, prepared[i])
 	}
 	return r.apply(ctx)
 }
@@ -138,12 +229,13 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 // longer has. r.mu is held.
 func (r *Router) prune() {
 	keys := make(map[ipvs.ServiceKey]bool, len(r.plan.Services))
-	ids := map[string]bool{}
+	ids := map[realKey]bool{}
 	for i := range r.plan.Services {
 		vs := &r.plan.Services[i]
-		keys[vs.Service.Key()] = true
+		k := vs.Service.Key()
+		keys[k] = true
 		for _, rs := range vs.Reals {
-			ids[vs.Description+" -> "+rs.Dest.Addr.String()] = true
+			ids[realKey{k, rs.Dest.Addr}] = true
 		}
 	}
 	for k := range r.quorum {
@@ -162,9 +254,12 @@ func (r *Router) prune() {
 // instances, or one instance on its own. Units restart independently on a
 // reload.
 type vrrpUnit struct {
-	Name      string // "group NAME" or "instance NAME"
+	Key       unitKey
 	Group     *SyncGroup
 	Instances []vrrp.Config
+	// ScriptSecurity is enable_script_security for its track and notify
+	// scripts.
+	ScriptSecurity bool
 }
 
 // units splits a plan's VRRP part into units, in configuration order.
@@ -178,7 +273,7 @@ func units(p *Plan) []vrrpUnit {
 	var out []vrrpUnit
 	for i := range p.SyncGroups {
 		g := &p.SyncGroups[i]
-		u := vrrpUnit{Name: "group " + g.Name, Group: g}
+		u := vrrpUnit{Key: unitKey{Group: true, Name: g.Name}, Group: g, ScriptSecurity: p.Scripts.Security}
 		for _, m := range g.Members {
 			if c, ok := byName[m]; ok && !inGroup[m] {
 				u.Instances = append(u.Instances, c)
@@ -189,109 +284,69 @@ func units(p *Plan) []vrrpUnit {
 	}
 	for _, c := range p.Instances {
 		if !inGroup[c.Name] {
-			out = append(out, vrrpUnit{Name: "instance " + c.Name, Instances: []vrrp.Config{c}})
+			out = append(out, vrrpUnit{Key: unitKey{Name: c.Name}, Instances: []vrrp.Config{c}, ScriptSecurity: p.Scripts.Security})
 		}
 	}
 	return out
 }
 
 // vrrpChanges decides what a reload does to VRRP: units whose
-// configuration is identical keep running, the others (new or changed)
-// start, and running units that are gone or changed stop first.
-func vrrpChanges(running map[string]vrrpUnit, next []vrrpUnit) (keep, stop []string, start []vrrpUnit) {
-	seen := map[string]bool{}
+// configuration is identical (sameUnit) keep running, the others (new or
+// changed) start, and running units that are gone or changed stop first.
+// Stopped units come sorted, groups first.
+func vrrpChanges(running map[unitKey]vrrpUnit, next []vrrpUnit) (keep, stop []unitKey, start []vrrpUnit) {
+	seen := map[unitKey]bool{}
 	for _, u := range next {
-		seen[u.Name] = true
-		if old, ok := running[u.Name]; ok {
-			if reflect.DeepEqual(old, u) {
-				keep = append(keep, u.Name)
+		seen[u.Key] = true
+		if old, ok := running[u.Key]; ok {
+			if sameUnit(old, u) {
+				keep = append(keep, u.Key)
 				continue
 			}
-			stop = append(stop, u.Name)
+			stop = append(stop, u.Key)
 		}
 		start = append(start, u)
 	}
-	for name := range running {
-		if !seen[name] {
-			stop = append(stop, name)
+	for k := range running {
+		if !seen[k] {
+			stop = append(stop, k)
 		}
 	}
-	slices.Sort(stop)
+	slices.SortFunc(stop, func(a, b unitKey) int { return strings.Compare(a.String(), b.String()) })
 	return keep, stop, start
 }
 
-func (r *Router) syncVRRP(ctx context.Context, p *Plan) error {
-	running := make(map[string]vrrpUnit, len(r.units))
-	for name, ru := range r.units {
-		running[name] = ru.unit
-	}
-	keep, stop, start := vrrpChanges(running, units(p))
-	for _, name := range stop {
-		r.stopUnit(name)
-	}
-	if len(stop)+len(start) > 0 {
-		r.log.Info("vrrp", "kept", len(keep), "stopped", len(stop), "started", len(start))
-	}
-	var errs []error
-	for _, u := range start {
-		if err := r.startUnit(ctx, u); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+func (r *Router) onVRRP(name string, t vrrp.Transition) {
+	r.log.Info("vrrp", "instance", name, "from", t.From, "to", t.To)
 }
 
-func (r *Router) startUnit(ctx context.Context, u vrrpUnit) error {
-	vr := vrrp.NewRouter(vrrp.RouterConfig{Logger: r.log})
-	byName := map[string]*vrrp.Instance{}
-	for _, c := range u.Instances {
-		c.OnTransition = func(name string, t vrrp.Transition) {
-			r.log.Info("vrrp", "instance", name, "from", t.From, "to", t.To)
-		}
-		in, err := vr.Add(c)
-		if err != nil {
-			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
-		}
-		byName[c.Name] = in
-	}
-	if g := u.Group; g != nil {
-		var members []*vrrp.Instance
-		for _, m := range g.Members {
-			in, ok := byName[m]
-			if !ok {
-				return fmt.Errorf("vrrp_sync_group %s: unknown instance %q", g.Name, m)
-			}
-			members = append(members, in)
-		}
-		if err := vr.SyncGroup(g.Name, members...); err != nil {
-			return fmt.Errorf("vrrp_sync_group %s: %w", g.Name, err)
-		}
-	}
+// runUnit runs a prepared unit until it is stopped.
+func (r *Router) runUnit(ctx context.Context, u vrrpUnit, vr *vrrp.Router) {
 	vctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() {
 		err := vr.Run(vctx)
 		if err != nil {
-			// Logged when it happens: a unit that cannot start (no such
-			// interface, no permission) must not fail silently.
-			r.log.Error("vrrp", "unit", u.Name, "err", err)
+			// Logged when it happens: a unit that cannot start (no
+			// permission, an interface gone since the check) must not
+			// fail silently.
+			r.log.Error("vrrp", "unit", u.Key.String(), "err", err)
 		}
 		done <- err
 	}()
-	r.units[u.Name] = &runningUnit{unit: u, stop: cancel, done: done}
-	return nil
+	r.units[u.Key] = &runningUnit{unit: u, stop: cancel, done: done}
 }
 
 // stopUnit stops one unit: its masters resign with priority 0 and remove
 // their addresses.
-func (r *Router) stopUnit(name string) {
-	ru, ok := r.units[name]
+func (r *Router) stopUnit(k unitKey) {
+	ru, ok := r.units[k]
 	if !ok {
 		return
 	}
 	ru.stop()
 	<-ru.done
-	delete(r.units, name)
+	delete(r.units, k)
 }
 
 // syncChecks adds new check targets, removes dropped ones and replaces
@@ -306,7 +361,7 @@ func (r *Router) syncChecks(old, p *Plan) {
 	for _, t := range targets(p) {
 		o, ok := prev[t.ID]
 		delete(prev, t.ID)
-		if ok && reflect.DeepEqual(o, t) {
+		if ok && sameTarget(o, t) {
 			continue
 		}
 		var err error
@@ -376,7 +431,7 @@ func (r *Router) desired() []ipvs.Service {
 				}
 			}
 			if len(rs.NotifyUp)+len(rs.NotifyDown) > 0 {
-				id := vs.Description + " -> " + rs.Dest.Addr.String()
+				id := realKey{s.Key(), rs.Dest.Addr}
 				if was, seen := r.alive[id]; seen && was != up {
 					r.events = append(r.events, pick(up, rs.NotifyUp, rs.NotifyDown))
 				}
@@ -426,26 +481,41 @@ func pick(up bool, ifUp, ifDown []string) []string {
 	return ifDown
 }
 
-// runEvents runs the scripts desired queued, one after the other in the
-// order of the changes, in the background unless wait is set.
+// runEvents hands the scripts desired queued to the script worker, which
+// runs them one after the other in the order of the changes, across
+// batches too, as keepalived's checker does: a real server's notify_up or
+// notify_down before the quorum_up or quorum_down its change causes. It
+// waits for the queue to drain when wait is set.
 func (r *Router) runEvents(wait bool) {
 	r.mu.Lock()
 	events := r.events
 	r.events = nil
 	r.mu.Unlock()
-	if len(events) == 0 {
-		return
+	r.sq.mu.Lock()
+	defer r.sq.mu.Unlock()
+	r.sq.queue = append(r.sq.queue, events...)
+	if len(r.sq.queue) > 0 && !r.sq.busy {
+		r.sq.busy = true
+		go r.scriptWorker()
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for _, argv := range events {
-			r.script(argv)
-		}
-	}()
-	if wait {
-		<-done
+	for wait && r.sq.busy {
+		r.sq.idle.Wait()
 	}
+}
+
+// scriptWorker runs queued scripts until the queue is empty.
+func (r *Router) scriptWorker() {
+	r.sq.mu.Lock()
+	defer r.sq.mu.Unlock()
+	for len(r.sq.queue) > 0 {
+		argv := r.sq.queue[0]
+		r.sq.queue = r.sq.queue[1:]
+		r.sq.mu.Unlock()
+		r.script(argv)
+		r.sq.mu.Lock()
+	}
+	r.sq.busy = false
+	r.sq.idle.Broadcast()
 }
 
 // apply makes the kernel match the plan and health state through an
@@ -490,41 +560,55 @@ func (r *Router) apply(ctx context.Context) error {
 	return nil
 }
 
+// coalesce is how long Run lets check transitions gather before one
+// Apply; applyRetry is how soon a failed Apply is tried again.
+const (
+	coalesce   = 10 * time.Millisecond
+	applyRetry = time.Second
+)
+
 // Run applies health changes until ctx ends, then stops VRRP and the
 // checks, and removes the IPVS services it manages unless KeepIPVS is
-// set, as keepalived does.
+// set, as keepalived does. A plan received on reload is installed with
+// Load; one that fails leaves the running configuration as it was.
 func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 	defer r.close()
+	// The checks run until close closes the Monitor.
+	go r.mon.Run(context.WithoutCancel(ctx))
+	// due fires when an apply is owed: coalesce after the first of a
+	// burst of transitions, or applyRetry after a failed apply. Nil while
+	// none is owed; the loop never sleeps, so a reload or ctx's end is
+	// handled at once.
+	var due <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case p := <-reload:
 			if err := r.Load(ctx, p); err != nil {
-				r.log.Error("reload", "err", err)
+				r.log.Error("reload rejected; keeping the running configuration", "err", err)
 			} else {
 				r.log.Info("reloaded")
 			}
 		case <-r.kick:
-			// Coalesce bursts of transitions into one Apply.
-			time.Sleep(10 * time.Millisecond)
+			if due == nil {
+				due = time.After(coalesce)
+			}
+		case <-due:
+			due = nil
 			if err := r.apply(ctx); err != nil {
 				// The Applier re-reads the kernel next time; try again
 				// shortly rather than wait for the next transition.
 				r.log.Error("apply", "err", err)
-				time.AfterFunc(time.Second, r.poke)
+				due = time.After(applyRetry)
 			}
 		}
 	}
 }
 
 func (r *Router) close() {
-	names := make([]string, 0, len(r.units))
-	for name := range r.units {
-		names = append(names, name)
-	}
-	for _, name := range names {
-		r.stopUnit(name)
+	for _, k := range slices.Collect(maps.Keys(r.units)) {
+		r.stopUnit(k)
 	}
 	// Omega targets report a final down as the Monitor closes; their
 	// notify_down and quorum_down scripts run before we exit, as with

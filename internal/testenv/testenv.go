@@ -62,3 +62,11 @@ func NeedVM(t testing.TB) {
 		missing(t, "test must run in the lvskit VM (make test-vm)")
 	}
 }
+
+// Missing skips the test locally, and fails it under CI, for a requirement
+// the environment lacks that the other helpers do not name (an IPv6
+// loopback, a user, a kernel feature). The message says what is missing.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	missing(t, format, args...)
+}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lvskit/lvskit/internal/testenv"
 )
 
 // openFDs counts this process's open file descriptors.
@@ -16,7 +18,7 @@ func openFDs(t *testing.T) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		t.Skip("no /proc/self/fd")
+		testenv.Missing(t, "no /proc/self/fd")
 	}
 	return len(ents)
 }
@@ -42,7 +44,7 @@ func listen(t *testing.T, network, addr string) (net.Listener, netip.AddrPort) {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
-		t.Skipf("listen %s: %v", addr, err)
+		testenv.Missing(t, "listen %s: %v", addr, err)
 	}
 	t.Cleanup(func() { ln.Close() })
 	return ln, ln.Addr().(*net.TCPAddr).AddrPort()
@@ -92,14 +94,17 @@ func TestTCPQuickRefused(t *testing.T) {
 	defer q.close()
 	_, live := listen(t, "tcp4", "127.0.0.1:0")
 	TCP{Addr: live}.quickCheck(q) // leaves a socket for reuse
-	ln, _ := net.Listen("tcp4", "127.0.0.1:0")
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	dead := ln.Addr().(*net.TCPAddr).AddrPort()
 	ln.Close()
 	r, rest, done := TCP{Addr: dead}.quickCheck(q)
 	if !done || rest != nil || r.Up || !errors.Is(r.Err, syscall.ECONNREFUSED) {
 		t.Fatalf("%+v, rest %v, done %v; want down with ECONNREFUSED at once", r, rest, done)
 	}
-	if r.Reason != "connect: connect: connection refused" {
+	if r.Reason != "connect: connection refused" {
 		t.Errorf("Reason %q, want the one TCP.Check gives", r.Reason)
 	}
 	if q.tcp4 >= 0 {
@@ -181,7 +186,7 @@ func silentListenerFD(t *testing.T) (netip.AddrPort, int) {
 		}
 		t.Cleanup(func() { c.Close() })
 		if i == 10 {
-			t.Skip("cannot fill a listen queue here")
+			testenv.Missing(t, "cannot fill a listen queue here")
 		}
 	}
 }
@@ -219,7 +224,7 @@ func TestTCPFlightCompletes(t *testing.T) {
 func TestZoneID(t *testing.T) {
 	lo, err := net.InterfaceByName("lo")
 	if err != nil {
-		t.Skip("no lo")
+		testenv.Missing(t, "no lo")
 	}
 	for z, want := range map[string]uint32{"7": 7, "lo": uint32(lo.Index), "no-such-if0": 0} {
 		if got := zoneID(z); got != want {
@@ -230,7 +235,7 @@ func TestZoneID(t *testing.T) {
 	// listener on it through either path.
 	ln, err := net.Listen("tcp6", "[fe80::1%lo]:0")
 	if err != nil {
-		t.Skipf("no link-local address on lo: %v", err)
+		testenv.Missing(t, "no link-local address on lo: %v", err)
 	}
 	defer ln.Close()
 	ap := ln.Addr().(*net.TCPAddr).AddrPort()

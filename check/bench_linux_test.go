@@ -216,13 +216,13 @@ func benchMonitor(b *testing.B, addrs []netip.AddrPort, mk func(netip.AddrPort) 
 	b.ReportAllocs()
 	for range b.N {
 		var downs sync.Map
-		m := check.NewMonitor(check.MonitorConfig{Seed: 1, Concurrency: envInt("LVSKIT_BENCH_CONCURRENCY", 64), OnTransition: func(tr check.Transition) {
+		m := startMonitor(b, &check.MonitorConfig{Seed: 1, Concurrency: envInt("LVSKIT_BENCH_CONCURRENCY", 64), OnTransition: func(tr check.Transition) {
 			if !tr.Up {
 				downs.Store(tr.ID, tr.Reason)
 			}
 		}})
 		for i, a := range addrs {
-			m.Add(check.Target{ID: strconv.Itoa(i), Checker: mk(a), Policy: check.HAProxy{Inter: time.Second}})
+			mustAdd(b, m, check.Target{ID: strconv.Itoa(i), Checker: mk(a), Policy: check.HAProxy{Inter: time.Second}})
 		}
 		time.Sleep(warmup)
 		u0, s0 := cpuSelfSplit()
@@ -295,7 +295,9 @@ func benchHAProxy(b *testing.B, lns listeners, addrs []netip.AddrPort, extra str
 			fmt.Fprintf(&cfg, "\tserver s%d %s\n", i, a)
 		}
 		path := filepath.Join(dir, "haproxy.cfg")
-		os.WriteFile(path, cfg.Bytes(), 0o644)
+		if err := os.WriteFile(path, cfg.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
 		var out bytes.Buffer
 		cmd := exec.Command(bin, "-db", "-q", "-f", path)
 		cmd.Stdout, cmd.Stderr = &out, &out

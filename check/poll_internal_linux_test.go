@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvskit/lvskit/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -143,7 +144,7 @@ func newPoller(t *testing.T) *testPoller {
 	t.Helper()
 	p, err := newTestPoller()
 	if err != nil {
-		t.Skip(err)
+		testenv.Missing(t, "%v", err)
 	}
 	t.Cleanup(p.close)
 	return p

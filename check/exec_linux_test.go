@@ -116,8 +116,14 @@ func TestExecLeavesNoChild(t *testing.T) {
 	if !r.Up {
 		t.Fatalf("%+v, want up", r)
 	}
-	b, _ := os.ReadFile(pidFile)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; alive(pid); i++ {
 		if i == 500 {
 			t.Fatalf("child %d survived", pid)
@@ -142,12 +148,15 @@ func TestExecUser(t *testing.T) {
 	testenv.NeedRoot(t) // running as another user needs root
 	u, err := user.Lookup("nobody")
 	if err != nil {
-		t.Skip("no user nobody")
+		testenv.Missing(t, "no user nobody")
 	}
 	p := script(t, `[ "$(id -u)" = "`+u.Uid+`" ]`)
 	// t.TempDir's directories are private to root; let nobody in.
-	os.Chmod(filepath.Dir(p), 0o755)
-	os.Chmod(filepath.Dir(filepath.Dir(p)), 0o755)
+	for _, d := range []string{filepath.Dir(p), filepath.Dir(filepath.Dir(p))} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r := check.Exec{Path: p, User: "nobody"}.Check(context.Background())
 	if !r.Up {
 		t.Fatalf("%+v, want the script to run as uid %s", r, u.Uid)
@@ -155,5 +164,32 @@ func TestExecUser(t *testing.T) {
 	r = check.Exec{Path: p, User: "no-such-user-lvskit"}.Check(context.Background())
 	if r.Up {
 		t.Fatalf("unknown user: %+v", r)
+	}
+}
+
+// TestExecScriptSecurity: with ScriptSecurity a world-writable script run
+// as root is refused (and does not run); without it, it runs.
+func TestExecScriptSecurity(t *testing.T) {
+	noLeaks(t)
+	testenv.NeedRoot(t) // the rule applies to scripts run as root
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	p := filepath.Join(dir, "check.sh")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\ntouch "+marker+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o757); err != nil {
+		t.Fatal(err)
+	}
+	r := check.Exec{Path: p, ScriptSecurity: true}.Check(context.Background())
+	if r.Up {
+		t.Fatalf("insecure script: %+v, want down", r)
+	}
+	mustContain(t, "Reason", r.Reason, "refused", "unsafe permissions", "writable by others")
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the insecure script ran")
+	}
+	if r := (check.Exec{Path: p}).Check(context.Background()); !r.Up {
+		t.Fatalf("without ScriptSecurity: %+v, want up", r)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvskit/lvskit/internal/testenv"
 )
 
 // TestEventWaker: a wake before the sleep is kept, a wake during a long
@@ -21,7 +23,7 @@ func TestEventWaker(t *testing.T) {
 	noFDLeak(t)
 	w, err := newEventWaker()
 	if err != nil {
-		t.Skipf("eventfd: %v", err)
+		testenv.Missing(t, "eventfd: %v", err)
 	}
 	defer w.close()
 	returns := func(what string, f func()) {
@@ -61,18 +63,18 @@ func TestMonitorRealClockNoLeaks(t *testing.T) {
 	silent := silentListener(t)
 	// Enough workers for the hung checks where they run on workers (with
 	// one P).
-	m := NewMonitor(MonitorConfig{Seed: 8, Concurrency: 8})
+	m := startMonitor(t, &MonitorConfig{Seed: 8, Concurrency: 8})
 	t.Cleanup(func() { m.Close() })
 	pol := HAProxy{Inter: 10 * time.Millisecond}
-	m.Add(Target{ID: "live", Checker: TCP{Addr: live}, Policy: pol})
-	m.Add(Target{ID: "silent", Checker: TCP{Addr: silent, Timeout: 20 * time.Millisecond}, Policy: pol})
-	m.Add(Target{ID: "hung", Checker: TCP{Addr: silent, Timeout: time.Hour}, Policy: pol})
+	mustAdd(t, m, Target{ID: "live", Checker: TCP{Addr: live}, Policy: pol})
+	mustAdd(t, m, Target{ID: "silent", Checker: TCP{Addr: silent, Timeout: 20 * time.Millisecond}, Policy: pol})
+	mustAdd(t, m, Target{ID: "hung", Checker: TCP{Addr: silent, Timeout: time.Hour}, Policy: pol})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer srv.Close()
 	web := srv.Listener.Addr().(*net.TCPAddr).AddrPort()
-	m.Add(Target{ID: "web", Checker: &HTTP{Addr: web, Regex: regexp.MustCompile("^ok$")}, Policy: pol})
-	m.Add(Target{ID: "web silent", Checker: &HTTP{Addr: silent, Timeout: 20 * time.Millisecond}, Policy: pol})
-	m.Add(Target{ID: "web hung", Checker: &HTTP{Addr: silent, Timeout: time.Hour}, Policy: pol})
+	mustAdd(t, m, Target{ID: "web", Checker: &HTTP{Addr: web, Regex: regexp.MustCompile("^ok$")}, Policy: pol})
+	mustAdd(t, m, Target{ID: "web silent", Checker: &HTTP{Addr: silent, Timeout: 20 * time.Millisecond}, Policy: pol})
+	mustAdd(t, m, Target{ID: "web hung", Checker: &HTTP{Addr: silent, Timeout: time.Hour}, Policy: pol})
 	for i := 0; ; i++ {
 		a, _ := m.Stats("live")
 		s, _ := m.Stats("silent")
@@ -157,10 +159,10 @@ func TestDueHeap(t *testing.T) {
 // loop's poller closes its socket at once, not at its timeout.
 func TestMonitorRemoveEndsFlight(t *testing.T) {
 	silent := silentListener(t)
-	m := NewMonitor(MonitorConfig{Seed: 9})
+	m := startMonitor(t, &MonitorConfig{Seed: 9})
 	defer m.Close()
 	if _, ok := m.w.(*eventWaker); !ok {
-		t.Skip("no poller")
+		testenv.Missing(t, "no poller")
 	}
 	n0 := openFDs(t)
 	waitFDs := func(what string, ok func(n int) bool) {
@@ -172,7 +174,7 @@ func TestMonitorRemoveEndsFlight(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	m.Add(Target{ID: "hung", Checker: &HTTP{Addr: silent, Timeout: time.Hour}, Policy: HAProxy{Inter: time.Millisecond}})
+	mustAdd(t, m, Target{ID: "hung", Checker: &HTTP{Addr: silent, Timeout: time.Hour}, Policy: HAProxy{Inter: time.Millisecond}})
 	waitFDs("check in flight", func(n int) bool { return n > n0 })
 	m.Remove("hung")
 	waitFDs("after Remove", func(n int) bool { return n <= n0 })
@@ -183,12 +185,12 @@ func TestMonitorRemoveEndsFlight(t *testing.T) {
 func TestMonitorOneP(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	_, live := listen(t, "tcp4", "127.0.0.1:0")
-	m := NewMonitor(MonitorConfig{Seed: 10})
+	m := startMonitor(t, &MonitorConfig{Seed: 10})
 	defer m.Close()
 	if _, ok := m.w.(*clockWaker); !ok {
 		t.Fatalf("waker %T with GOMAXPROCS=1, want a clockWaker", m.w)
 	}
-	m.Add(Target{ID: "live", Checker: TCP{Addr: live}, Policy: HAProxy{Inter: time.Millisecond}})
+	mustAdd(t, m, Target{ID: "live", Checker: TCP{Addr: live}, Policy: HAProxy{Inter: time.Millisecond}})
 	for i := 0; ; i++ {
 		if st, _ := m.Stats("live"); st.Checks >= 3 && st.Up {
 			break

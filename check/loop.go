@@ -1,0 +1,294 @@
+package check
+
+import (
+	"context"
+	"runtime"
+	"time"
+)
+
+// never is the armed time of a loop with nothing to wait for.
+var never = time.Unix(1<<62, 0)
+
+// timerSlack is the granularity of the Monitor's timer.
+const timerSlack = time.Millisecond
+
+// yieldEvery is how often the loop passes through the Go scheduler; less
+// than the runtime's 10 ms before it preempts a running goroutine.
+const yieldEvery = 8 * time.Millisecond
+
+// loop is the scheduler: it sleeps on one timer until the earliest due
+// time, then takes every due target as a batch, runs the quick checks
+// among them itself and hands the rest to the workers.
+func (m *Monitor) loop() {
+	defer m.wg.Done()
+	defer close(m.jobs) // the loop is the only sender
+	q := newQuickState()
+	defer q.close()
+	// With the system clock the loop also waits on the sockets of quick
+	// checks in flight itself (flights).
+	var fl *flights
+	if ew, ok := m.w.(*eventWaker); ok {
+		fl = newFlights(ew)
+		defer fl.abort(q, ErrClosed)
+	}
+	var batch, handoff, done []job
+	var trs []*Transition
+	var abandoned []*entry
+	var yielded time.Time
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return
+		}
+		abandoned, m.abandoned = m.abandoned, abandoned[:0]
+		now := m.clock.Now()
+		for len(m.due) > 0 && !m.due.first(m.epoch).After(now) {
+			e, ok := m.due.pop()
+			if !ok {
+				continue // stale
+			}
+			e.running = true
+			batch = append(batch, job{e: e, gen: e.gen, c: e.t.Checker, q: e.quick, due: e.due})
+		}
+		m.armed = time.Time{}
+		if len(batch) == 0 {
+			wait := time.Hour
+			m.armed = never
+			if len(m.due) > 0 {
+				first := m.due.first(m.epoch)
+				// Wake on a whole millisecond: targets due within the
+				// same millisecond go out in one batch, which at
+				// thousands of targets a second saves most wake-ups,
+				// for at most 1 ms of lateness.
+				wait = (first.Sub(now) + timerSlack - 1).Truncate(timerSlack)
+				m.armed = first
+			}
+			if fl != nil {
+				if d := fl.next(); !d.IsZero() {
+					wait = min(wait, (time.Until(d) + timerSlack - 1).Truncate(timerSlack))
+				}
+			}
+			// Arm under the lock so the timer always matches the heap
+			// as seen at now.
+			m.w.arm(wait)
+		}
+		m.mu.Unlock()
+		if fl != nil {
+			for _, e := range abandoned {
+				done = fl.cancel(q, e, done)
+			}
+		}
+		clear(abandoned)
+
+		if len(batch) == 0 {
+			if len(done) > 0 {
+				done = m.fold(done, nil, &trs)
+			}
+			m.w.sleep()
+			if m.ctx.Err() != nil {
+				return
+			}
+			if fl != nil {
+				if done = fl.collect(q, done); len(done) > 0 {
+					done = m.fold(done, nil, &trs)
+				}
+			}
+			// Pass through the Go scheduler every 8 ms. The
+			// eventWaker sleeps in a system call and the quick checks
+			// are raw ones, so otherwise the loop would never yield: the
+			// runtime's monitor thread would take it for a goroutine
+			// running too long, preempt it every 10 ms, and poll every
+			// 20 µs after each preemption, at a cost of a tenth of the
+			// loop's CPU. Yielding at every wake-up costs nearly as much
+			// (each wakes another thread).
+			if t := time.Now(); t.Sub(yielded) > yieldEvery {
+				runtime.Gosched()
+				yielded = t
+			}
+			continue
+		}
+
+		// Quick checks first, in due order; each starts when the one
+		// before it ended. Those done are folded at once, those in
+		// flight wait on the loop's poller, the rest go to the workers.
+		start := m.clock.Now()
+		for _, j := range batch {
+			if j.q == nil {
+				handoff = append(handoff, j)
+				continue
+			}
+			q.poll = fl != nil && fl.len() < maxFlights
+			r, rest, ok := j.q.quickCheck(q)
+			end := m.clock.Now()
+			j.start = start
+			op, isOp := rest.(pollOp)
+			switch {
+			case ok:
+				r.Latency = end.Sub(start)
+				j.r = r
+				done = append(done, j)
+			case isOp && q.poll:
+				if r, added := fl.add(q, op, j); !added {
+					j.r = r
+					done = append(done, j)
+				}
+			case rest != nil:
+				j.c, j.cont = rest, true
+				handoff = append(handoff, j)
+			default:
+				j.start = time.Time{} // the worker starts it
+				handoff = append(handoff, j)
+			}
+			start = end
+		}
+		clear(batch)
+		batch = batch[:0]
+		if fl != nil && fl.len() > 0 {
+			// Answers that came in while the loop was busy.
+			fl.w.poll()
+			done = fl.collect(q, done)
+		}
+		done = m.fold(done, handoff, &trs)
+
+		for i := range handoff {
+			select {
+			case m.jobs <- handoff[i]:
+			case <-m.ctx.Done():
+				// Continuations own what their quick check began.
+				for _, j := range handoff[i:] {
+					if j.cont {
+						j.c.Check(j.ctx)
+					}
+				}
+				return
+			}
+		}
+		clear(handoff)
+		handoff = handoff[:0]
+	}
+}
+
+// fold folds the results of finished jobs into their targets, gives the
+// jobs about to go to the workers their contexts, and delivers the
+// transitions. It returns done emptied, for reuse.
+func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) []job {
+	m.mu.Lock()
+	for i := range done {
+		if tr := m.finishLocked(&done[i]); tr != nil {
+			*trs = append(*trs, tr)
+		}
+	}
+	for i := range handoff {
+		j := &handoff[i]
+		j.ctx, j.e.cancel = context.WithCancel(m.ctx)
+		if j.gen != j.e.gen {
+			j.e.cancel() // updated or removed meanwhile
+		}
+	}
+	m.mu.Unlock()
+	for i, tr := range *trs {
+		m.deliver(tr)
+		(*trs)[i] = nil
+	}
+	*trs = (*trs)[:0]
+	clear(done)
+	return done[:0]
+}
+
+// worker runs checks handed out by loop and folds each result into its
+// target's policy.
+func (m *Monitor) worker() {
+	defer m.wg.Done()
+	for j := range m.jobs {
+		if j.start.IsZero() {
+			j.start = m.clock.Now()
+		}
+		j.r = j.c.Check(j.ctx)
+		if j.cont {
+			// The check began in the loop: its latency counts from there.
+			j.r.Latency = m.clock.Now().Sub(j.start)
+		}
+		m.mu.Lock()
+		j.e.cancel()
+		j.e.cancel = nil
+		tr := m.finishLocked(&j)
+		m.mu.Unlock()
+		m.deliver(tr)
+	}
+}
+
+// finishLocked folds the result of job j into its target and schedules
+// the target's next check, returning the transition to deliver, if any.
+func (m *Monitor) finishLocked(j *job) *Transition {
+	e := j.e
+	e.running = false
+	if e.gone {
+		// Removed while running.
+		return nil
+	}
+	if j.gen != e.gen {
+		// Updated while running: the result belongs to the old checker;
+		// the new schedule is already in e.due.
+		m.pushLocked(e)
+		return nil
+	}
+	r := j.r
+	now := m.clock.Now()
+	late := j.start.Sub(j.due)
+	t := &m.totals
+	t.Checks++
+	if !r.Up {
+		t.Failures++
+	}
+	t.MaxLateness = max(t.MaxLateness, late)
+	b := 0
+	for b < len(latenessBuckets) && late > latenessBuckets[b] {
+		b++
+	}
+	t.Lateness[b]++
+	st := &e.stats
+	st.Checks++
+	if !r.Up {
+		st.Failures++
+	}
+	st.LastLatency, st.LastReason, st.LastCheck = r.Latency, r.Reason, now
+	if late > st.MaxLateness {
+		st.MaxLateness = late
+	}
+	next, changed := e.m.Observe(r)
+	// Keep to the schedule: the next check is due one interval after this
+	// one was due. A check that overran its interval starts the next at
+	// once rather than queueing a burst.
+	e.due = j.due.Add(next)
+	if e.due.Before(now) {
+		e.due = now
+	}
+	m.pushLocked(e)
+
+	var tr *Transition
+	switch {
+	case changed:
+		st.Up = e.m.Up()
+		reason := r.Reason
+		if st.Up {
+			reason = "check passed"
+		}
+		tr = &Transition{ID: e.t.ID, Kind: StateChange, Up: st.Up, Reason: reason, Result: r, At: now}
+	case dynamicChanged(e.last, r):
+		tr = &Transition{ID: e.t.ID, Kind: WeightChange, Up: st.Up, Reason: "weight " + r.Weight.String(), Result: r, At: now}
+	}
+	if r.Weight.Set || r.Admin != AdminNone || r.MaxConn != 0 {
+		e.last = r
+	}
+	return tr
+}
+
+// dynamicChanged reports whether r carries dynamic fields that differ from
+// the last ones reported.
+func dynamicChanged(last, r Result) bool {
+	if !r.Weight.Set && r.Admin == AdminNone && r.MaxConn == 0 {
+		return false
+	}
+	return last.Weight != r.Weight || last.Admin != r.Admin || last.MaxConn != r.MaxConn
+}

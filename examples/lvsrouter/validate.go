@@ -1,0 +1,244 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/lvskit/lvskit/check"
+	"github.com/lvskit/lvskit/internal/proc"
+	"github.com/lvskit/lvskit/keepalivedconf"
+	"github.com/lvskit/lvskit/vrrp"
+)
+
+// errNoInterface is keepalived's verdict on a configuration that names an
+// interface the host does not have (without dynamic_interfaces, which
+// lvsrouter does not support): -t fails, start fails, and a reload is
+// refused.
+var errNoInterface = errors.New("Non-existent interface specified in configuration")
+
+// ifaceRef is an interface named by a VRRP instance.
+type ifaceRef struct {
+	Instance, Interface string
+}
+
+// checkPlan is everything a plan must pass before the router runs it, the
+// same for -t, start and reload: the interfaces it names exist on this host
+// (keepalived's "Non-existent interface specified in configuration"), and
+// every package accepts its part (vrrp.Validate the instances, a vrrp
+// Router the sync groups, ipvs the services and destinations, check the
+// targets). It touches nothing.
+//
+// hasInterface tells whether the host has an interface (interfaceExists, or
+// anyInterface to check a plan for any host).
+func checkPlan(p *Plan, hasInterface func(string) bool) error {
+	errs := []error{checkInterfaces(p, hasInterface)}
+	if _, err := p.Scripts.credential(); err != nil {
+		errs = append(errs, err)
+	}
+	// vrrp.Validate sees every instance at once (a VRID used twice on an
+	// interface across units too); building each unit adds what only a
+	// Router checks (sync groups).
+	var verrs []error
+	for _, c := range p.Instances {
+		if err := vrrp.Validate(c); err != nil {
+			verrs = append(verrs, p.at(vrrpUnit{Instances: []vrrp.Config{c}}, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)))
+		}
+	}
+	if len(verrs) == 0 {
+		if err := vrrp.Validate(p.Instances...); err != nil {
+			verrs = append(verrs, err)
+		}
+	}
+	if len(verrs) == 0 {
+		for _, u := range units(p) {
+			if _, err := buildUnit(u, nil); err != nil {
+				verrs = append(verrs, p.at(u, err))
+			}
+		}
+	}
+	errs = append(errs, verrs...)
+	ids := map[string]bool{}
+	for i := range p.Services {
+		vs := &p.Services[i]
+		if err := vs.Service.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", vs.Description, err))
+		}
+		if vs.Sorry != nil {
+			if err := vs.Sorry.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("%s: sorry_server: %w", vs.Description, err))
+			}
+		}
+		for _, rs := range vs.Reals {
+			if err := rs.Dest.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", vs.Description, err))
+			}
+			for _, t := range rs.Checks {
+				if err := checkTarget(t, ids); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkTarget refuses what check.Monitor's Add would refuse.
+func checkTarget(t check.Target, ids map[string]bool) error {
+	if t.Checker == nil {
+		return fmt.Errorf("check %q: no checker", t.ID)
+	}
+	if ids[t.ID] {
+		return fmt.Errorf("check %q: %w", t.ID, check.ErrExists)
+	}
+	ids[t.ID] = true
+	return nil
+}
+
+// checkInterfaces reports every interface a VRRP instance names (its
+// interface, its addresses' and routes' dev, its track_interface) that
+// exists reports missing, each with its place, followed by
+// errNoInterface.
+func checkInterfaces(p *Plan, exists func(string) bool) error {
+	var errs []error
+	seen := map[ifaceRef]bool{}
+	for _, c := range p.Instances {
+		names := []string{c.Interface}
+		for _, v := range c.VIPs {
+			names = append(names, v.Dev)
+		}
+		for _, r := range c.Routes {
+			names = append(names, r.Dev)
+		}
+		for _, t := range c.TrackInterfaces {
+			names = append(names, t.Name)
+		}
+		for _, n := range names {
+			ref := ifaceRef{c.Name, n}
+			if n == "" || seen[ref] || exists(n) {
+				continue
+			}
+			seen[ref] = true
+			msg := fmt.Sprintf("interface %s for vrrp_instance %s doesn't exist", n, c.Name)
+			if pos, ok := p.ifacePos[ref]; ok {
+				msg = pos.String() + ": " + msg
+			}
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.Join(append(errs, errNoInterface)...)
+}
+
+// interfaceExists reports whether the host (the network namespace lvsrouter
+// runs in) has an interface of that name.
+func interfaceExists(name string) bool {
+	_, err := net.InterfaceByName(name)
+	return err == nil
+}
+
+// anyInterface accepts every interface name: the plan is checked for any
+// host (lvsrouter -json, tests).
+func anyInterface(string) bool { return true }
+
+// buildUnit builds the vrrp.Router of a unit without running it: vrrp's
+// own checks of every instance and sync group. onTransition, if set, is
+// installed in every instance.
+func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition)) (*vrrp.Router, error) {
+	vr, err := vrrp.NewRouter(&vrrp.RouterConfig{ScriptSecurity: u.ScriptSecurity})
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*vrrp.Instance{}
+	for _, c := range u.Instances {
+		c.OnTransition = onTransition
+		in, err := vr.Add(c)
+		if err != nil {
+			return nil, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+		}
+		byName[c.Name] = in
+	}
+	if g := u.Group; g != nil {
+		var members []*vrrp.Instance
+		for _, m := range g.Members {
+			in, ok := byName[m]
+			if !ok {
+				return nil, fmt.Errorf("vrrp_sync_group %s: unknown instance %q", g.Name, m)
+			}
+			members = append(members, in)
+		}
+		if err := vr.SyncGroup(g.Name, members...); err != nil {
+			return nil, fmt.Errorf("vrrp_sync_group %s: %w", g.Name, err)
+		}
+	}
+	return vr, nil
+}
+
+// at prefixes an error about a VRRP unit with the place of its first
+// instance (or its sync group), when the plan knows it.
+func (p *Plan) at(u vrrpUnit, err error) error {
+	name := ""
+	if len(u.Instances) > 0 {
+		name = u.Instances[0].Name
+	}
+	if pos, ok := p.instancePos[name]; ok {
+		return fmt.Errorf("%s: %w", pos, err)
+	}
+	return err
+}
+
+// notePositions records, for checkPlan's messages, where each instance and
+// each interface it names are written.
+func (p *Plan) notePositions(in *keepalivedconf.VRRPInstance) {
+	if in.Stmt == nil {
+		return
+	}
+	if p.instancePos == nil {
+		p.instancePos = map[string]keepalivedconf.Position{}
+		p.ifacePos = map[ifaceRef]keepalivedconf.Position{}
+	}
+	p.instancePos[in.Name] = in.Stmt.Pos
+	note := func(name string, pos keepalivedconf.Position) {
+		ref := ifaceRef{in.Name, name}
+		if _, ok := p.ifacePos[ref]; !ok && name != "" {
+			p.ifacePos[ref] = pos
+		}
+	}
+	if in.Stmt.Block != nil {
+		for _, s := range in.Stmt.Block.Stmts {
+			if s.Keyword() == "interface" && len(s.Tokens) > 1 {
+				note(s.Arg(1), s.ArgPos(1))
+			}
+		}
+	}
+	for _, v := range in.VIPs {
+		if v.Stmt != nil {
+			note(v.Dev, v.Stmt.Pos)
+		}
+	}
+	for _, t := range in.TrackInterfaces {
+		if t.Stmt != nil {
+			note(t.Name, t.Stmt.Pos)
+		}
+	}
+	note(in.Interface, in.Stmt.Pos)
+}
+
+// credential resolves script_user, for the scripts the router runs itself
+// (notify_up/down, quorum_up/down); nil runs them as lvsrouter.
+func (sp ScriptPolicy) credential() (*proc.Credential, error) {
+	if sp.User == "" && sp.Group == "" {
+		return nil, nil
+	}
+	u := sp.User
+	if u == "" {
+		u = "root"
+	}
+	c, err := proc.LookupCredential(u, sp.Group)
+	if err != nil {
+		return nil, fmt.Errorf("script_user: %w", err)
+	}
+	return c, nil
+}

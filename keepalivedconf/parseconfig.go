@@ -1,0 +1,191 @@
+package keepalivedconf
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// ParseConfig configures how files are read and expanded. A nil
+// *ParseConfig and the zero value mean the documented defaults.
+type ParseConfig struct {
+	// ConfigID is matched by "@id" and "@^id" line prefixes (keepalived's
+	// -i option) and is the value of ${_INSTANCE}. keepalived defaults it
+	// to the host name; empty means no id: "@id" lines are skipped, "@^id"
+	// lines kept.
+	ConfigID string
+	// LookupEnv resolves ${_ENV NAME}. nil reads nothing, so that
+	// expansion is deterministic; pass os.LookupEnv for keepalived's
+	// behaviour.
+	LookupEnv func(name string) (string, bool)
+	// Limits bound what is read; zero fields take their defaults.
+	Limits Limits
+
+	// readFile and glob replace file access, for tests and fuzzing.
+	readFile func(name string, max int64) ([]byte, error)
+	glob     func(pattern string) ([]string, error)
+}
+
+// Limits bound the work and memory a configuration may cost, so that a
+// hostile or broken file gives an error naming its place rather than a
+// hang, a stack overflow or an out-of-memory kill. The defaults are far
+// above real configurations (a keepalived.conf of 10,000 virtual servers
+// with two real servers each is 5 MB, 190,000 lines, nesting depth 4).
+// Zero means the default.
+type Limits struct {
+	// MaxFileSize bounds each file read, in bytes (default 64 MiB).
+	MaxFileSize int64
+	// MaxNesting bounds the depth of { } blocks (default 1,000).
+	MaxNesting int
+	// MaxIncludeDepth bounds include chains (default 32, keepalived's
+	// own bound).
+	MaxIncludeDepth int
+	// MaxIncludesPerFile bounds the files the include statements of one
+	// file read (default 1,024).
+	MaxIncludesPerFile int
+	// MaxIncludes bounds the files read in total (default 8,192).
+	MaxIncludes int
+	// MaxLines bounds the expanded configuration's lines (default 1 Mi).
+	MaxLines int
+	// MaxBytes bounds the expanded configuration's size (default 64 MiB).
+	MaxBytes int64
+	// MaxSteps bounds expansion steps: lines processed, ~SEQ/~LST
+	// iterations and substitutions, counted whether or not they write
+	// anything (default 8 Mi, about a second of work).
+	MaxSteps int
+	// MaxErrors bounds the errors, warnings and lint findings returned in
+	// one list; the last element then says how many more there were
+	// (default 1,000).
+	MaxErrors int
+}
+
+// Default limits.
+const (
+	DefaultMaxFileSize        = 64 << 20
+	DefaultMaxNesting         = 1000
+	DefaultMaxIncludeDepth    = 32
+	DefaultMaxIncludesPerFile = 1024
+	DefaultMaxIncludes        = 8192
+	DefaultMaxLines           = 1 << 20
+	DefaultMaxBytes           = 64 << 20
+	DefaultMaxSteps           = 8 << 20
+	DefaultMaxErrors          = 1000
+)
+
+// withDefaults returns l with zero fields set to their defaults.
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if l.MaxFileSize <= 0 {
+		l.MaxFileSize = DefaultMaxFileSize
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	def(&l.MaxNesting, DefaultMaxNesting)
+	def(&l.MaxIncludeDepth, DefaultMaxIncludeDepth)
+	def(&l.MaxIncludesPerFile, DefaultMaxIncludesPerFile)
+	def(&l.MaxIncludes, DefaultMaxIncludes)
+	def(&l.MaxLines, DefaultMaxLines)
+	def(&l.MaxSteps, DefaultMaxSteps)
+	def(&l.MaxErrors, DefaultMaxErrors)
+	return l
+}
+
+// resolved returns a copy of c (or of the defaults when c is nil) with its
+// limits and file access filled in.
+func (c *ParseConfig) resolved() *ParseConfig {
+	r := &ParseConfig{}
+	if c != nil {
+		*r = *c
+	}
+	r.Limits = r.Limits.withDefaults()
+	if r.readFile == nil {
+		r.readFile = readRegular
+	}
+	if r.glob == nil {
+		r.glob = filepath.Glob
+	}
+	return r
+}
+
+// ReadFile reads a file the way ParseFile does: only a regular file (a
+// FIFO, a device or a directory is refused with its path), of at most
+// Limits.MaxFileSize bytes, counted on what is read.
+func (c *ParseConfig) ReadFile(name string) ([]byte, error) {
+	r := c.resolved()
+	data, err := r.readFile(name, r.Limits.MaxFileSize)
+	if err != nil {
+		return nil, fmt.Errorf("keepalivedconf: %w", err)
+	}
+	return data, nil
+}
+
+// errNotRegular refuses FIFOs, devices, sockets and directories.
+var errNotRegular = errors.New("not a regular file")
+
+// readRegular reads a regular file of at most max bytes. Anything else (a
+// FIFO that would block, a device that never ends, a directory) is refused
+// with its path, and the size is checked on what is read, not only on what
+// stat says, so a file growing while it is read is still bounded.
+func readRegular(name string, max int64) ([]byte, error) {
+	st, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
+	}
+	if st.Size() > max {
+		return nil, limitError(fmt.Sprintf("%s: file is %d bytes, more than the limit of %d", name, st.Size(), max))
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// the file may have been replaced between Stat and Open
+	if st, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, limitError(fmt.Sprintf("%s: file is more than the limit of %d bytes", name, max))
+	}
+	return data, nil
+}
+
+// limitError is an exceeded limit met while reading a file; it is
+// ErrLimit for errors.Is without repeating the package prefix.
+type limitError string
+
+func (e limitError) Error() string        { return string(e) }
+func (e limitError) Is(target error) bool { return target == ErrLimit }
+
+// fileType names the type of a file that is not a regular one.
+func fileType(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return m.Type().String()
+}

@@ -1,0 +1,30 @@
+package vrrp
+
+import (
+	"net/netip"
+	"time"
+)
+
+// eventKind says what an event reports to an instance's engine step.
+type eventKind uint8
+
+const (
+	evAdvert eventKind = iota
+	evTrack
+	evGroupFault
+	evForceMaster
+	evForceBackup
+)
+
+// event is one input to an instance's Machine: an advert heard, a tracked
+// object's new status, a sync group's fault or order.
+type event struct {
+	kind  eventKind
+	at    time.Time
+	src   netip.Addr
+	prio  uint8
+	ivl   time.Duration
+	key   string
+	st    trackStatus
+	fault bool
+}

@@ -1,0 +1,57 @@
+package vrrp
+
+import (
+	"context"
+	"strconv"
+)
+
+func (in *Instance) hasNotify() bool {
+	n := &in.cfg.Notify
+	return len(n.Master)+len(n.Backup)+len(n.Fault)+len(n.Stop)+len(n.Notify) > 0
+}
+
+func (in *Instance) notify(t Transition, prio uint8) {
+	if in.notifyQ == nil {
+		return
+	}
+	n := &in.cfg.Notify
+	var specific []string
+	state := t.To.String()
+	switch t.To {
+	case StateMaster:
+		specific = n.Master
+	case StateBackup:
+		specific = n.Backup
+	case StateFault:
+		specific = n.Fault
+	case StateInit:
+		specific, state = n.Stop, "STOP"
+	}
+	var generic []string
+	if len(n.Notify) > 0 {
+		generic = append(append([]string(nil), n.Notify...), "INSTANCE", in.cfg.Name, state, strconv.Itoa(int(prio)))
+	}
+	for _, argv := range [][]string{specific, generic} {
+		if len(argv) == 0 {
+			continue
+		}
+		select {
+		case in.notifyQ <- argv:
+		default:
+			in.r.log.Warn("vrrp: notify queue full", "instance", in.cfg.Name)
+		}
+	}
+}
+
+func (in *Instance) notifyWorker() {
+	for argv := range in.notifyQ {
+		res, err := runNotify(context.Background(), argv, &in.cfg.Notify, in.creds.notify, in.r.cfg.ScriptSecurity)
+		switch {
+		case err != nil:
+			in.r.log.Warn("vrrp: notify script", "instance", in.cfg.Name, "argv", argv, "err", err)
+		case !res.Success():
+			in.r.log.Warn("vrrp: notify script failed", "instance", in.cfg.Name, "argv", argv,
+				"exit", res.ExitCode, "signal", res.Signal, "output", res.Tail())
+		}
+	}
+}

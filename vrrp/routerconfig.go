@@ -1,0 +1,31 @@
+package vrrp
+
+import "log/slog"
+
+// RouterConfig configures a Router.
+type RouterConfig struct {
+	// NetNS is the path of the network namespace to work in (for example
+	// /run/netns/blue); empty means the process's own.
+	NetNS string
+	// Logger receives state changes and errors (default: discard).
+	Logger *slog.Logger
+	// ScriptSecurity refuses to run a track or notify script as root when
+	// it or a directory on its path is writable by a non-root user
+	// (keepalived's enable_script_security): a refused track script
+	// counts as failed, and every refusal is logged with its reason.
+	ScriptSecurity bool
+}
+
+// withDefaults returns a copy of cfg (nil: the zero value) and the logger
+// to use (nil: discard).
+func (cfg *RouterConfig) withDefaults() (RouterConfig, *slog.Logger) {
+	var c RouterConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return c, log
+}
