@@ -65,7 +65,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -75,8 +74,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-
-	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
 func main() {
@@ -103,34 +100,28 @@ const (
 )
 
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lvsrouter", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "/etc/keepalived/keepalived.conf", "configuration file (keepalived.conf syntax; includes are followed)")
-	test := fs.Bool("t", false, "check the configuration against this host and exit: 0 if clean, 5 on any error or warning (like keepalived -t)")
-	dump := fs.Bool("json", false, "print the plan (VRRP instances, IPVS services, checks) as JSON and exit; with -t, only when the configuration is clean")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	pidfile := fs.String("p", "", "write the process ID to this file")
-	// keepalived's flags that only concern its process model are accepted
-	// so that lvsrouter can replace it in a service file.
-	for _, f := range []string{"n", "l", "D", "G", "R", "P", "C"} {
-		fs.Bool(f, false, "accepted for keepalived compatibility; no effect")
-	}
-	var keepIPVS bool
-	fs.BoolVar(&keepIPVS, "I", false, "leave the IPVS services in place on stop, for the next start to adopt (keepalived --dont-release-ipvs)")
-	fs.BoolVar(&keepIPVS, "dont-release-ipvs", false, "same as -I")
-	if err := fs.Parse(args); err != nil {
+	// The command line is keepalived's (cli.go).
+	o, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "lvsrouter: %v\nTry 'lvsrouter --help' for more information.\n", err)
 		return exitUsage
 	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintf(stderr, "lvsrouter: -log-level: %v\n", err)
-		return exitUsage
+	if code, done := earlyExit(o, stdout, stderr); done {
+		return code
 	}
-	if *test || *dump {
-		return configTest(*file, *test, *dump, stdout, stderr)
+	setup(o)
+	if o.Test || o.JSON {
+		w, closeW, err := testLog(o, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+			return exitFailure
+		}
+		defer closeW()
+		return configTest(o.File, o.Test, o.JSON, stdout, w)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
-	return serve(*file, *pidfile, keepIPVS, log, stderr)
+	log, closeLog := newLogger(o, stderr)
+	defer closeLog()
+	return serve(o, log, stderr)
 }
 
 // configTest is lvsrouter -t and -json: the same load as start and reload
@@ -172,7 +163,8 @@ func configTest(file string, test, dump bool, stdout, stderr io.Writer) int {
 }
 
 // serve runs the router until SIGTERM or SIGINT; SIGHUP reloads.
-func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writer) int {
+func serve(o *options, log *slog.Logger, stderr io.Writer) int {
+	file := o.File
 	// Signals are set up before the first load, which takes seconds on a
 	// big configuration: a SIGHUP meanwhile (systemd's reload right after
 	// start) must not kill the process. It is queued in hup and applied
@@ -194,19 +186,20 @@ func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writ
 		}
 		return exitConfig
 	}
-	if pidfile != "" {
-		if err := os.WriteFile(pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
-			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
-			return exitFailure
-		}
-		defer os.Remove(pidfile)
+	plan = o.Mode.restrict(plan)
+	removePids, err := writePidFiles(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+		return exitFailure
 	}
+	defer removePids()
+	dumpConf(o, plan, log)
 	r, err := NewRouter(ctx, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		return exitFailure
 	}
-	r.KeepIPVS = keepIPVS
+	r.KeepIPVS = o.KeepIPVS
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		r.close()
@@ -231,7 +224,7 @@ func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writ
 				continue
 			}
 			select {
-			case reload <- p:
+			case reload <- o.Mode.restrict(p):
 			case <-ctx.Done():
 				return
 			}
@@ -298,7 +291,7 @@ func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, erro
 	// ParseFile reads, follows includes and expands within keepalivedconf's
 	// limits (nesting, size, includes, expansion steps; regular files
 	// only); Config decodes the expansion.
-	f, err := keepalivedconf.ParseFile(path)
+	f, err := loadConfig.ParseFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
