@@ -200,6 +200,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		return exitFailure
 	}
 	r.KeepIPVS = o.KeepIPVS
+	defer handleDumpSignals(ctx, r, log)()
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		r.close()
