@@ -156,12 +156,24 @@ func (o *opsState) clearStats() {
 	}
 }
 
-// dumpDir is where keepalived writes its dumps (its tmp_dir, /tmp).
-var dumpDir = "/tmp"
+// dumpDir, when set, replaces dumpDirectory (tests).
+var dumpDir string
+
+// dumpDirectory is where keepalived writes its dumps (its tmp_dir):
+// $TMPDIR when it is an absolute path, else /tmp.
+func dumpDirectory() string {
+	if dumpDir != "" {
+		return dumpDir
+	}
+	if d := os.Getenv("TMPDIR"); strings.HasPrefix(d, "/") {
+		return d
+	}
+	return "/tmp"
+}
 
 // writeDump writes a dump file as keepalived does (replacing it).
 func writeDump(name string, data []byte) error {
-	path := filepath.Join(dumpDir, name)
+	path := filepath.Join(dumpDirectory(), name)
 	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return err
