@@ -31,7 +31,7 @@ func TestEveryChecker(t *testing.T) {
 							URLs: []URL{{Path: "/healthz", StatusCode: "200"}, {Path: "/index.html", Digest: "9b3a0c85a887a256d6939da88aabd8cd"}}},
 						&HTTPCheck{CheckCommon: CheckCommon{ConnectPort: 443}, TLS: true, URLs: []URL{{Path: "/"}}},
 						&SMTPCheck{CheckCommon: CheckCommon{ConnectTimeout: 10 * time.Second}, Helo: "lb.example.com"},
-						&DNSCheck{CheckCommon: CheckCommon{ConnectPort: 53}, QueryType: "A", Name: "example.com"},
+						&DNSCheck{CheckCommon: CheckCommon{ConnectPort: 53}, QueryType: DNSTypeA, Name: "example.com"},
 						&MiscCheck{Path: "/bin/true --quiet", Timeout: 5 * time.Second, Dynamic: true},
 					},
 				},

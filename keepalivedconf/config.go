@@ -262,8 +262,8 @@ func (*SMTPCheck) Type() string { return "SMTP_CHECK" }
 // DNSCheck is a DNS_CHECK block.
 type DNSCheck struct {
 	CheckCommon
-	QueryType string `json:",omitempty"`
-	Name      string `json:",omitempty"`
+	QueryType DNSType `json:",omitempty"`
+	Name      string  `json:",omitempty"`
 }
 
 // Type returns "DNS_CHECK".

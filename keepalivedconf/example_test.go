@@ -62,3 +62,29 @@ func ExampleConfig_Lint() {
 	// Output:
 	// k.conf:1:1: (A) state BACKUP with priority 255: 255 means address owner, which is always master
 }
+
+// ParseFile reads a configuration with its includes, definitions and ~SEQ
+// lines; Config is then the configuration keepalived reads.
+func ExampleParseFile() {
+	// a ParseConfig sets what keepalived takes from its command line and
+	// environment; keepalivedconf.ParseFile(name) uses the defaults
+	pc := &keepalivedconf.ParseConfig{
+		ConfigID:  "lb1",
+		LookupEnv: func(string) (string, bool) { return "lvs", true },
+	}
+	f, err := pc.ParseFile("testdata/expand/features.in")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		fmt.Println(err)
+	}
+	for _, vs := range cfg.VirtualServers {
+		fmt.Println(vs.Addr, vs.Protocol, vs.LBKind, vs.Stmt.Pos)
+	}
+	// Output:
+	// 192.0.2.10:80 tcp NAT testdata/expand/features.in:38:1
+	// 192.0.2.20:80 tcp  testdata/expand/inc/10-vs.conf:2:1
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,6 +102,8 @@ type expander struct {
 	// includes counts the files read in total and per including file.
 	includes int
 	perFile  map[*File]int
+	// chain is the files being expanded, outermost first.
+	chain []string
 	// noIncludes skips include statements (already reported).
 	noIncludes bool
 	// abort stops the expansion once a bound is exceeded.
@@ -176,7 +179,11 @@ func walk(list []*Stmt, fn func(*Stmt)) {
 func (ex *expander) file(f *File, src string, level int) {
 	prevDir := ex.dir
 	ex.dir = filepath.Dir(f.Name)
-	defer func() { ex.dir = prevDir }()
+	ex.chain = append(ex.chain, filepath.Clean(f.Name))
+	defer func() {
+		ex.dir = prevDir
+		ex.chain = ex.chain[:len(ex.chain)-1]
+	}()
 	line := 0
 	for i := 0; i < len(src) && !ex.abort; {
 		line++
@@ -594,6 +601,12 @@ func (ex *expander) include(f *File, text string, origin Position, level int) bo
 			return true
 		}
 		if st, err := os.Stat(m); err == nil && st.IsDir() {
+			continue
+		}
+		if slices.Contains(ex.chain, filepath.Clean(m)) {
+			// keepalived follows the cycle until it runs out of file
+			// descriptors (and, included twice, never ends)
+			ex.d.errorf(origin, ErrInclude, "include cycle: %s includes itself", m)
 			continue
 		}
 		ex.perFile[f]++

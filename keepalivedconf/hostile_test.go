@@ -76,23 +76,38 @@ func TestHostileIncludeItselfTwice(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"b.conf": "include b.conf\ninclude b.conf\n"})
 	c, reads, _ := countingConfig(Limits{})
 	_, err := c.ParseFile(filepath.Join(dir, "b.conf"))
-	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "b.conf:") {
+	if !errors.Is(err, ErrInclude) || !strings.Contains(err.Error(), "b.conf:1:1: include cycle: ") {
 		t.Fatalf("err = %v", err)
 	}
-	// 2^32 without a bound; the total include limit stops it
-	if *reads > DefaultMaxIncludes+1 {
+	// keepalived follows it until it runs out of file descriptors
+	if *reads != 1 {
+		t.Fatalf("%d files read", *reads)
+	}
+	// without a cycle, each file including the next twice is 2^30 reads:
+	// the total include limit stops it
+	files := map[string]string{}
+	for i := range 30 {
+		files[fmt.Sprintf("f%d.conf", i)] = strings.Repeat(fmt.Sprintf("include f%d.conf\n", i+1), 2)
+	}
+	dir = writeFiles(t, files)
+	c, reads, _ = countingConfig(Limits{MaxIncludes: 1000})
+	_, err = c.ParseFile(filepath.Join(dir, "f0.conf"))
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "includes read more than 1000 files in total") {
+		t.Fatalf("err = %v", err)
+	}
+	if *reads != 1000+1 {
 		t.Fatalf("%d files read", *reads)
 	}
 }
 
 func TestHostileIncludesPerFile(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"main.conf":  strings.Repeat("include empty.conf\n", 2000),
+		"main.conf":  strings.Repeat("include empty.conf\n", 5000),
 		"empty.conf": "",
 	})
 	c, reads, _ := countingConfig(Limits{})
 	_, err := c.ParseFile(filepath.Join(dir, "main.conf"))
-	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "main.conf:1025:1: the includes of") {
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "main.conf:4097:1: the includes of") {
 		t.Fatalf("err = %v", err)
 	}
 	if *reads != DefaultMaxIncludesPerFile+1 {
@@ -114,6 +129,7 @@ func TestHostileExpansionLoopsThatWriteNothing(t *testing.T) {
 	lst := "~LST(a,1,2,3,4,5,6,7,8,9,10)"
 	for name, src := range map[string]string{
 		"nested SEQ":     "~SEQ(i,1,4000000) ~SEQ(j,1,4000000) $X=$i\n",
+		"nested SEQ 1M":  "~SEQ(i,1,1000000) ~SEQ(j,1,1000000) $X=$i\n",
 		"nested LST":     "$A=x\n" + strings.Repeat(lst+" ", 8) + "$A=y\n",
 		"definition dup": defChain(40),
 	} {

@@ -43,9 +43,9 @@ type Limits struct {
 	// own bound).
 	MaxIncludeDepth int
 	// MaxIncludesPerFile bounds the files the include statements of one
-	// file read (default 1,024).
+	// file read (default 4,096).
 	MaxIncludesPerFile int
-	// MaxIncludes bounds the files read in total (default 8,192).
+	// MaxIncludes bounds the files read in total (default 16,384).
 	MaxIncludes int
 	// MaxLines bounds the expanded configuration's lines (default 1 Mi).
 	MaxLines int
@@ -66,8 +66,8 @@ const (
 	DefaultMaxFileSize        = 64 << 20
 	DefaultMaxNesting         = 1000
 	DefaultMaxIncludeDepth    = 32
-	DefaultMaxIncludesPerFile = 1024
-	DefaultMaxIncludes        = 8192
+	DefaultMaxIncludesPerFile = 4096
+	DefaultMaxIncludes        = 16384
 	DefaultMaxLines           = 1 << 20
 	DefaultMaxBytes           = 64 << 20
 	DefaultMaxSteps           = 8 << 20

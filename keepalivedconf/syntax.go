@@ -162,45 +162,38 @@ type File struct {
 // their tokens with the indentation of their neighbours.
 func (f *File) Format() []byte {
 	b := make([]byte, 0, f.size+64)
-	for _, s := range f.Stmts {
-		b = s.appendTo(b)
-	}
-	return b
+	return appendList(b, f.Stmts)
 }
 
-// appendTo appends the source form of s and its block to b. It walks the
-// tree with an explicit stack, so that no nesting depth can overflow the
-// goroutine stack.
-func (s *Stmt) appendTo(b []byte) []byte {
-	type open struct {
+// appendList appends the source form of the statements of list and their
+// blocks to b. It walks the tree with its own stack, so that no nesting
+// depth can overflow the goroutine's.
+func appendList(b []byte, list []*Stmt) []byte {
+	type frame struct {
+		list []*Stmt
 		blk  *Block
-		next int
 	}
-	var stack []open
-	for {
-		b = s.appendHead(b)
-		if s.Block != nil {
-			stack = append(stack, open{blk: s.Block})
-		}
-		s = nil
-		for s == nil && len(stack) > 0 {
-			top := &stack[len(stack)-1]
-			if top.next < len(top.blk.Stmts) {
-				s = top.blk.Stmts[top.next]
-				top.next++
-				continue
-			}
-			if !top.blk.Unclosed {
-				b = append(b, top.blk.CloseLead...)
+	var buf [16]frame
+	stack := append(buf[:0], frame{list: list})
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if len(top.list) == 0 {
+			if blk := top.blk; blk != nil && !blk.Unclosed {
+				b = append(b, blk.CloseLead...)
 				b = append(b, '}')
-				b = append(b, top.blk.CloseTrail...)
+				b = append(b, blk.CloseTrail...)
 			}
 			stack = stack[:len(stack)-1]
+			continue
 		}
-		if s == nil {
-			return b
+		s := top.list[0]
+		top.list = top.list[1:]
+		b = s.appendHead(b)
+		if s.Block != nil {
+			stack = append(stack, frame{list: s.Block.Stmts, blk: s.Block})
 		}
 	}
+	return b
 }
 
 // appendHead appends s up to and including its block's '{' line.

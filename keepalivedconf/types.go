@@ -193,3 +193,50 @@ func (a AuthType) MarshalText() ([]byte, error) { return []byte(a.String()), nil
 
 // MarshalText writes the scope's name.
 func (s Scope) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// DNSType is a DNS_CHECK query type, with its RFC 1035 number. The zero
+// value means unset: keepalived then asks for SOA.
+type DNSType uint16
+
+// Query types keepalived 2.2.7's DNS_CHECK accepts.
+const (
+	DNSTypeA      DNSType = 1
+	DNSTypeNS     DNSType = 2
+	DNSTypeCNAME  DNSType = 5
+	DNSTypeSOA    DNSType = 6
+	DNSTypeMX     DNSType = 15
+	DNSTypeTXT    DNSType = 16
+	DNSTypeAAAA   DNSType = 28
+	DNSTypeRRSIG  DNSType = 46
+	DNSTypeDNSKEY DNSType = 48
+)
+
+var dnsTypeNames = map[DNSType]string{
+	DNSTypeA: "A", DNSTypeNS: "NS", DNSTypeCNAME: "CNAME", DNSTypeSOA: "SOA", DNSTypeMX: "MX",
+	DNSTypeTXT: "TXT", DNSTypeAAAA: "AAAA", DNSTypeRRSIG: "RRSIG", DNSTypeDNSKEY: "DNSKEY",
+}
+
+// String returns the type's name ("" for the zero value).
+func (t DNSType) String() string {
+	if n, ok := dnsTypeNames[t]; ok {
+		return n
+	}
+	if t == 0 {
+		return ""
+	}
+	return "TYPE" + strconv.Itoa(int(t))
+}
+
+// MarshalText writes the type's name.
+func (t DNSType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// parseDNSType reads a query type as keepalived does: a name of its table,
+// in any case.
+func parseDNSType(s string) (DNSType, bool) {
+	for t, n := range dnsTypeNames {
+		if strings.EqualFold(s, n) {
+			return t, true
+		}
+	}
+	return 0, false
+}

@@ -275,7 +275,13 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			dec.check(&d.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "type":
-					dec.str(&d.QueryType, c, 1)
+					if dec.nargs(c, 2) {
+						if qt, ok := parseDNSType(c.Arg(1)); ok {
+							d.QueryType = qt
+						} else {
+							dec.d.errorf(c.ArgPos(1), ErrInvalid, "Unknown DNS check type %s - ignoring", c.Arg(1))
+						}
+					}
 				case "name":
 					dec.str(&d.Name, c, 1)
 				default:

@@ -183,3 +183,33 @@ func TestFmtDeepNestingBounded(t *testing.T) {
 		t.Fatalf("exit %d, %d bytes from %d: %q", code, len(stdout), len(in), stderr)
 	}
 }
+
+// TestCheckAgreesWithKeepalived: what keepalived 2.2.7 -t measured, check
+// gives (issue #21 item 8): a missing plain include passes (exit 0), a
+// line of 1024 bytes fails (exit 5), a FIFO include is skipped, not read.
+func TestCheckAgreesWithKeepalived(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := "global_defs {\n    router_id r1\n}\n"
+	for _, tc := range []struct {
+		name, body string
+		code       int
+	}{
+		{"missing-include.conf", "include nonexist.conf\n" + good, 0},
+		{"line-1023.conf", "global_defs {\n    router_id " + strings.Repeat("a", 1023-len("    router_id ")) + "\n}\n", 0},
+		{"line-1024.conf", "global_defs {\n    router_id " + strings.Repeat("a", 1024-len("    router_id ")) + "\n}\n", 5},
+		{"includem-missing.conf", "includem nonexist.conf\n" + good, 5},
+		{"seq-bomb.conf", "~SEQ(i,1,4000000) ~SEQ(j,1,4000000) $X=$i\n", 5},
+	} {
+		code, _, stderr := runKaconf("check", write(tc.name, tc.body))
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d: %q", tc.name, code, tc.code, stderr)
+		}
+	}
+}

@@ -4,12 +4,15 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
 )
 
@@ -60,6 +63,60 @@ func TestConfigTestMatchesKeepalived(t *testing.T) {
 			}
 			if got := run([]string{"-t", "-f", f}, io.Discard, io.Discard); got != want {
 				t.Errorf("lvsrouter -t exit %d, keepalived -t exit %d:\n%s", got, want, out)
+			}
+		})
+	}
+}
+
+// TestStartMatchesKeepalived starts keepalived and lvsrouter, each in a
+// namespace of its own, on configurations that must not start, and expects
+// the same exit code: 2 for a configuration error (keepalived's parent when
+// its child stops with a permanent configuration error), 6 for a missing
+// file.
+func TestStartMatchesKeepalived(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	inst := "vrrp_instance X {\n  interface %s\n  virtual_router_id %s\n  priority 100\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"
+	confs := map[string]string{
+		"missing-interface": fmt.Sprintf(inst, "nosuch0", "5"),
+		"vrid-range":        fmt.Sprintf(inst, "eth0", "500"),
+		"braces":            "vrrp_instance X {\n",
+		"missing-file":      "",
+	}
+	exit := func(t *testing.T, p *netns.Process) int {
+		t.Helper()
+		select {
+		case <-p.Done():
+		case <-time.After(20 * time.Second):
+			t.Fatalf("still running after 20s:\n%s", p.Output())
+		}
+		return p.Cmd.ProcessState.ExitCode()
+	}
+	for name, conf := range confs {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name+".conf")
+			if conf != "" {
+				if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Both see an eth0, so only the configuration differs.
+			a, b := netns.New(t), netns.New(t)
+			netns.Veth(t, a, "eth0", b, "eth0")
+			run := t.TempDir()
+			ka := a.Start("keepalived", "-n", "-l", "-D", "-G", "-R", "-f", path,
+				"-p", filepath.Join(run, "k.pid"), "-r", filepath.Join(run, "v.pid"), "-c", filepath.Join(run, "c.pid"))
+			want := exit(t, ka)
+			lv := b.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-f", path)
+			got := exit(t, lv)
+			t.Logf("keepalived exit %d, lvsrouter exit %d", want, got)
+			if got != want {
+				t.Errorf("lvsrouter exit %d, keepalived exit %d\nkeepalived:\n%s\nlvsrouter:\n%s", got, want, ka.Output(), lv.Output())
 			}
 		})
 	}

@@ -108,7 +108,7 @@ func TestVMDemo(t *testing.T) {
 	}
 	start := func(ns *netns.NS, name, state string, prio int) *netns.Process {
 		conf := filepath.Join(t.TempDir(), name+".conf")
-		os.WriteFile(conf, fmt.Appendf(nil, routerConf, name, state, prio), 0o644)
+		mustWrite(t, conf, fmt.Appendf(nil, routerConf, name, state, prio))
 		return ns.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-f", conf, "-log-level", "info")
 	}
 	p1 := start(r1, "r1", "MASTER", 150)

@@ -161,7 +161,7 @@ func TestTranslateErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "k.conf")
-			os.WriteFile(path, []byte(tc.conf), 0o644)
+			mustWrite(t, path, []byte(tc.conf))
 			_, _, err := load(path, anyInterface)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want it to contain %q", err, tc.want)
@@ -285,7 +285,7 @@ func TestAllURLs(t *testing.T) {
 }
 `, addr.Addr(), addr.Port())
 	path := filepath.Join(t.TempDir(), "k.conf")
-	os.WriteFile(path, []byte(conf), 0o644)
+	mustWrite(t, path, []byte(conf))
 	p := loadOK(t, path)
 	c := p.Services[0].Reals[0].Checks[0].Checker
 	if r := c.Check(context.Background()); !r.Up {
@@ -345,7 +345,7 @@ func TestConfigTest(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, conf string) string {
 		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(conf), 0o644)
+		mustWrite(t, p, []byte(conf))
 		return p
 	}
 	// -t checks interfaces against this host: name one it has.

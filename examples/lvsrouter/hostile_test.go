@@ -21,6 +21,14 @@ import (
 	"github.com/lvskit/lvskit/vrrp"
 )
 
+// mustWrite writes a file or fails the test.
+func mustWrite(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // writeConf writes a configuration file into dir.
 func writeConf(t *testing.T, dir, name, text string) string {
 	t.Helper()

@@ -92,7 +92,7 @@ func TestNotifyScripts(t *testing.T) {
 	}
 	os.Remove(flag)
 	logged("down qdown")
-	os.WriteFile(flag, nil, 0o644)
+	mustWrite(t, flag, nil)
 	logged("down qdown up qup")
 	cancel()
 	select {
@@ -125,7 +125,7 @@ func TestReloadChecks(t *testing.T) {
 	plan := func(text string) *Plan {
 		t.Helper()
 		path := filepath.Join(dir, "k.conf")
-		os.WriteFile(path, []byte(text), 0o644)
+		mustWrite(t, path, []byte(text))
 		p, _, err := load(path, anyInterface)
 		if err != nil {
 			t.Fatal(err)
@@ -171,12 +171,12 @@ func TestReloadChecks(t *testing.T) {
 	reload := make(chan *Plan)
 	go func() { done <- r.Run(ctx, reload) }()
 	waitDests("")
-	os.WriteFile(filepath.Join(dir, "present"), nil, 0o644)
+	mustWrite(t, filepath.Join(dir, "present"), nil)
 	alpha := "virtual_server 10.0.0.2 80 {\n    protocol TCP\n    delay_loop 0.05\n    alpha\n    real_server 10.1.0.2 80 {\n        MISC_CHECK {\n            misc_path \"/bin/sh -c 'test -e " + filepath.Join(dir, "later") + "'\"\n        }\n    }\n}\n"
 	reload <- plan(confText("present", alpha))
 	// The changed check restarts up and passes; the alpha server stays out
 	// until its first success.
 	waitDests("10.1.0.1:80")
-	os.WriteFile(filepath.Join(dir, "later"), nil, 0o644)
+	mustWrite(t, filepath.Join(dir, "later"), nil)
 	waitDests("10.1.0.1:80 10.1.0.2:80")
 }

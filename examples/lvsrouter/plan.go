@@ -616,12 +616,8 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 			a = netip.AddrPortFrom(a.Addr(), 53)
 		}
 		d := check.DNS{Addr: a, Name: k.Name, Timeout: t}
-		if k.QueryType != "" {
-			qt, ok := dnsTypes[strings.ToUpper(k.QueryType)]
-			if !ok {
-				return nil, nil, errAt(k.Stmt, "DNS_CHECK: unknown type %q", k.QueryType)
-			}
-			d.Type = qt
+		if k.QueryType != 0 {
+			d.Type = dnsmessage.Type(k.QueryType) // both are RFC 1035 numbers
 		}
 		return d, pol, nil
 	case *keepalivedconf.SMTPCheck:
@@ -657,13 +653,6 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		return check.File{Path: k.TrackFile, Weight: k.Weight, Reverse: k.Reverse}, pol, nil
 	}
 	return nil, nil, errAt(kc.Syntax(), "%s is not supported by lvsrouter", kc.Type())
-}
-
-// dnsTypes are the query types keepalived's DNS_CHECK accepts.
-var dnsTypes = map[string]dnsmessage.Type{
-	"A": dnsmessage.TypeA, "NS": dnsmessage.TypeNS, "CNAME": dnsmessage.TypeCNAME,
-	"SOA": dnsmessage.TypeSOA, "MX": dnsmessage.TypeMX, "TXT": dnsmessage.TypeTXT,
-	"AAAA": dnsmessage.TypeAAAA,
 }
 
 // allOf is a checker that passes when every one of its checkers passes, in

@@ -134,7 +134,7 @@ func TestDesired(t *testing.T) {
 // TestBadConfig shows that a configuration error names its place.
 func TestBadConfig(t *testing.T) {
 	path := t.TempDir() + "/bad.conf"
-	os.WriteFile(path, []byte("vrrp_instance X {\n  interface lo\n  virtual_router_id 5\n  track_script {\n    nosuch\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"), 0o644)
+	mustWrite(t, path, []byte("vrrp_instance X {\n  interface lo\n  virtual_router_id 5\n  track_script {\n    nosuch\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"))
 	_, _, err := load(path, anyInterface)
 	if err == nil || !strings.Contains(err.Error(), "bad.conf:5:") || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("error %v, want one naming bad.conf:5 and nosuch", err)
