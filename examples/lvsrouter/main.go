@@ -207,6 +207,17 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		return exitFailure
 	}
 	log.Info("started", "config", file, "instances", len(plan.Instances), "services", len(plan.Services))
+	stopStatus, err := serveStatus(ctx, o.StatusSock, &r.ops, log)
+	if err != nil {
+		log.Error("status socket", "err", err)
+	} else {
+		defer stopStatus()
+	}
+	// systemd (Type=notify): READY once running, RELOADING around a
+	// reload, STOPPING on the stop signal, and the watchdog (sdnotify.go).
+	sdNotify("READY=1")
+	defer sdWatchdog()()
+	defer context.AfterFunc(ctx, func() { sdNotify("STOPPING=1") })()
 	reload := make(chan *Plan)
 	go func() {
 		for {
@@ -216,16 +227,19 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 				return
 			}
 			log.Info("reloading", "config", file)
+			sdNotify(reloadingMessage())
 			p, warnings, err := load(file, interfaceExists)
 			for _, w := range warnings {
 				log.Warn("configuration", "warning", w)
 			}
 			if err != nil {
 				log.Error("reload rejected; keeping the running configuration", "err", err)
+				sdNotify("READY=1")
 				continue
 			}
 			select {
 			case reload <- o.Mode.restrict(p):
+				sdNotify("READY=1")
 			case <-ctx.Done():
 				return
 			}

@@ -14,3 +14,7 @@ func newSyslogHandler(int, *slog.HandlerOptions) (slog.Handler, func(), error) {
 func setUmask(int) {}
 
 func enableCoreDump() { setTracebackCrash() }
+
+func umask(int) int { return 0 }
+
+func monotonicUsec() int64 { return 0 }

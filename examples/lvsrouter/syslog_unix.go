@@ -89,3 +89,14 @@ func enableCoreDump() {
 	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
 	setTracebackCrash()
 }
+
+func umask(m int) int { return syscall.Umask(m) }
+
+// monotonicUsec is CLOCK_MONOTONIC in microseconds.
+func monotonicUsec() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return 0
+	}
+	return ts.Nano() / 1000
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/ipvs"
+	"github.com/lvskit/lvskit/vrrp"
+)
+
+func TestStatusSocket(t *testing.T) {
+	r := testOps(t)
+	r.ops.transition(r.log, "VI_1", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster})
+	k := ipvs.ServiceKey{Family: 2, Protocol: 6, Addr: netip.MustParseAddrPort("10.0.0.1:80")}
+	r.ops.realState(k, netip.MustParseAddrPort("10.1.0.1:80"), true)
+	r.ops.realState(k, netip.MustParseAddrPort("10.1.0.1:80"), false)
+	r.ops.serviceState(k, true)
+	path := filepath.Join(t.TempDir(), "status.sock")
+	stop, err := serveStatus(t.Context(), path, &r.ops, r.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v %v", fi.Mode(), err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c)
+	c.Close()
+	var st struct {
+		VRRP []struct {
+			Data  map[string]any
+			Stats map[string]float64
+		}
+		RealServers []struct {
+			Service, Real string
+			Up            bool
+			Transitions   int
+		} `json:"real_servers"`
+		Services []struct {
+			Service string
+			Quorum  bool
+		}
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if len(st.VRRP) != 1 || st.VRRP[0].Data["iname"] != "VI_1" || st.VRRP[0].Stats["become_master"] != 1 {
+		t.Errorf("vrrp %+v", st.VRRP)
+	}
+	if len(st.RealServers) != 1 || st.RealServers[0].Up || st.RealServers[0].Transitions != 1 || st.RealServers[0].Real != "[10.1.0.1]:tcp:80" {
+		t.Errorf("reals %+v", st.RealServers)
+	}
+	if len(st.Services) != 1 || !st.Services[0].Quorum || st.Services[0].Service != "[10.0.0.1]:tcp:80" {
+		t.Errorf("services %+v", st.Services)
+	}
+}
+
+func TestWatchdogInterval(t *testing.T) {
+	t.Setenv("WATCHDOG_USEC", "4000000")
+	t.Setenv("WATCHDOG_PID", "")
+	if got := watchdogInterval(); got != 2*time.Second {
+		t.Errorf("%v", got)
+	}
+	t.Setenv("WATCHDOG_PID", "1")
+	if got := watchdogInterval(); got != 0 {
+		t.Errorf("another pid's watchdog: %v", got)
+	}
+}
+
+// TestSystemdNotify runs lvsrouter as systemd would (Type=notify: a
+// NOTIFY_SOCKET, the watchdog) and reads what it says at start, on SIGHUP
+// and on SIGTERM; the status socket answers meanwhile.
+func TestSystemdNotify(t *testing.T) {
+	dir := t.TempDir()
+	sockPath := filepath.Join(dir, "notify")
+	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	conf := writeConf(t, dir, "k.conf", "global_defs {\n  router_id lb1\n}\n")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := filepath.Join(dir, "status.sock")
+	cmd := exec.Command(self, "--dont-fork", "--use-file="+conf, "--status-socket", status)
+	cmd.Env = append(os.Environ(), "LVSROUTER_AS_MAIN=1", "NOTIFY_SOCKET="+sockPath, "WATCHDOG_USEC=200000")
+	var out strings.Builder
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	next := func() string {
+		l.SetReadDeadline(time.Now().Add(20 * time.Second))
+		b := make([]byte, 512)
+		for {
+			n, err := l.Read(b)
+			if err != nil {
+				t.Fatalf("%v; log:\n%s", err, out.String())
+			}
+			if s := string(b[:n]); s != "WATCHDOG=1" {
+				return s
+			}
+		}
+	}
+	watchdog := func() {
+		l.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 512)
+		for {
+			n, err := l.Read(b)
+			if err != nil {
+				t.Fatalf("no watchdog ping: %v", err)
+			}
+			if string(b[:n]) == "WATCHDOG=1" {
+				return
+			}
+		}
+	}
+	if s := next(); s != "READY=1" {
+		t.Fatalf("first %q", s)
+	}
+	watchdog()
+	c, err := net.Dial("unix", status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c)
+	c.Close()
+	if !json.Valid(b) {
+		t.Errorf("status %q", b)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	if s := next(); !strings.HasPrefix(s, "RELOADING=1\nMONOTONIC_USEC=") {
+		t.Errorf("reload %q", s)
+	}
+	if s := next(); s != "READY=1" {
+		t.Errorf("after reload %q", s)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if s := next(); s != "STOPPING=1" {
+		t.Errorf("stop %q", s)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit %v; log:\n%s", err, out.String())
+	}
+	if _, err := os.Stat(status); err == nil {
+		t.Errorf("status socket left behind")
+	}
+}
