@@ -59,6 +59,7 @@ type options struct {
 	Version      bool
 	Help         bool
 	StatusSock   string
+	MetricsAddr  string
 }
 
 // Default pid files, keepalived 2.2.7's (--runstatedir=/run on Debian).
@@ -167,7 +168,8 @@ var optionTable = []option{
 		set: func(o *options, _ string) error { o.JSON = true; return nil }},
 	{long: "log-level", kind: optRequired, argName: "LEVEL", help: "Log level: debug, info, warn, error (default info)",
 		set: func(o *options, a string) error { return o.Level.UnmarshalText([]byte(a)) }},
-	{long: "metrics-addr", kind: optRequired, argName: "ADDR", refuse: "metrics are not built yet (read the state dumps or --status-socket)"},
+	{long: "metrics-addr", kind: optRequired, argName: "ADDR", help: "Serve Prometheus metrics on http://ADDR/metrics (off by default)",
+		set: func(o *options, a string) error { o.MetricsAddr = a; return nil }},
 	{long: "status-socket", kind: optRequired, argName: "PATH", help: "Answer the live state as JSON on this unix socket (mode 0600; off by default)",
 		set: func(o *options, a string) error { o.StatusSock = a; return nil }},
 }

@@ -213,6 +213,12 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	} else {
 		defer stopStatus()
 	}
+	stopMetrics, err := serveMetrics(ctx, o.MetricsAddr, &r.ops, log)
+	if err != nil {
+		log.Error("metrics", "err", err)
+	} else {
+		defer stopMetrics()
+	}
 	// systemd (Type=notify): READY once running, RELOADING around a
 	// reload, STOPPING on the stop signal, and the watchdog (sdnotify.go).
 	sdNotify("READY=1")

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/vrrp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func TestStatusSocket(t *testing.T) {
@@ -160,5 +164,83 @@ func TestSystemdNotify(t *testing.T) {
 	}
 	if _, err := os.Stat(status); err == nil {
 		t.Errorf("status socket left behind")
+	}
+}
+
+// TestMetrics scrapes /metrics while a master releases and a real server
+// fails, and checks that the values change as they should.
+func TestMetrics(t *testing.T) {
+	r := testOps(t)
+	k := ipvs.ServiceKey{Family: 2, Protocol: 17, Addr: netip.MustParseAddrPort("10.0.0.1:53")}
+	rs := netip.MustParseAddrPort("10.1.0.1:53")
+	r.ops.transition(r.log, "VI_1", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster})
+	r.ops.realState(k, rs, true)
+	scrape := func() string {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(&metricsCollector{ops: &r.ops})
+		srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		defer srv.Close()
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	before := scrape()
+	for _, want := range []string{
+		`keepalived_become_master_total{iname="VI_1",intf="eth0",vrid="51"} 1`,
+		`keepalived_release_master_total{iname="VI_1",intf="eth0",vrid="51"} 0`,
+		`keepalived_vrrp_state{iname="VI_1",intf="eth0",vrid="51"} 0`,
+		`keepalived_advert_rcvd_total{iname="VI_1",intf="eth0",vrid="51"} 0`,
+		`lvsrouter_real_server_up{real="[10.1.0.1]:udp:53",service="[10.0.0.1]:udp:53"} 1`,
+	} {
+		if !strings.Contains(before, want) {
+			t.Errorf("before: no %s in\n%s", want, before)
+		}
+	}
+	// The master loses its place; the real server fails.
+	r.ops.transition(r.log, "VI_1", vrrp.Transition{From: vrrp.StateMaster, To: vrrp.StateBackup})
+	r.ops.realState(k, rs, false)
+	after := scrape()
+	for _, want := range []string{
+		`keepalived_release_master_total{iname="VI_1",intf="eth0",vrid="51"} 1`,
+		`lvsrouter_real_server_up{real="[10.1.0.1]:udp:53",service="[10.0.0.1]:udp:53"} 0`,
+		`lvsrouter_real_server_transitions_total{real="[10.1.0.1]:udp:53",service="[10.0.0.1]:udp:53"} 1`,
+	} {
+		if !strings.Contains(after, want) {
+			t.Errorf("after: no %s in\n%s", want, after)
+		}
+	}
+}
+
+// TestMetricsAddr: --metrics-addr serves /metrics; without it nothing
+// listens.
+func TestMetricsAddr(t *testing.T) {
+	r := testOps(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	stop, err := serveMetrics(t.Context(), addr, &r.ops, r.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "keepalived_vrrp_state{") {
+		t.Errorf("%s", b)
+	}
+	o, _ := parseArgs(nil)
+	if o.MetricsAddr != "" {
+		t.Errorf("metrics on by default: %q", o.MetricsAddr)
 	}
 }
