@@ -59,6 +59,18 @@
 // services the router made are removed, as keepalived does; with -I
 // (--dont-release-ipvs) they stay for the next start to adopt without
 // re-creating them.
+//
+// In operation (cli.go, dump.go, fifo.go, status.go, metrics.go,
+// sdnotify.go; lvsrouter(8) and lvsrouter.service beside this file): the
+// command line is keepalived 2.2.7's, every option short and long, each
+// accepted with its meaning or refused naming it; -P runs VRRP only (no
+// IPVS socket), -C the checkers and IPVS only (no address touched); pid
+// files default to keepalived's. SIGUSR1, SIGUSR2 and signal 36 write
+// keepalived's /tmp/keepalived.data, .stats and .json; notify_fifo,
+// vrrp_notify_fifo and lvs_notify_fifo get keepalived's lines;
+// --metrics-addr serves Prometheus metrics under keepalived exporters'
+// names; --status-socket answers JSON; systemd's Type=notify is spoken;
+// logs go to syslog unless -l.
 package main
 
 import (
