@@ -128,3 +128,53 @@ func TestDumpDifferential(t *testing.T) {
 		t.Errorf("stats differ:\nkeepalived\n%s\nlvsrouter\n%s", stats["keepalived"], stats["lvsrouter"])
 	}
 }
+
+// TestVRRPOnlyMode runs lvsrouter -P on a configuration with a virtual
+// server: it takes the VIP as MASTER and never opens IPVS (on a host
+// without ip_vs a full start would fail there), and its checkers pid
+// file is not written.
+func TestVRRPOnlyMode(t *testing.T) {
+	testenv.NeedRoot(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := netns.NewSwitch(t)
+	ns := netns.New(t)
+	sw.Connect(ns, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+	dir := t.TempDir()
+	conf := strings.NewReplacer("%[1]s", "lb", "%[2]s", "MASTER", "%[3]d", "100").Replace(interopConf) + `
+virtual_server 10.77.0.100 80 {
+    lb_kind NAT
+    real_server 10.77.0.9 80 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+`
+	path := filepath.Join(dir, "k.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// TestMain's defaults come first; these pid files override them.
+	p := ns.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-P", "-f", path,
+		"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"), "-c", filepath.Join(dir, "c.pid"))
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("log:\n%s", p.Output())
+		}
+	})
+	if !waitFor(15*time.Second, func() bool { return strings.Contains(p.Output(), "(VI_1) Entering MASTER STATE") }) {
+		t.Fatal("not MASTER")
+	}
+	if strings.Contains(p.Output(), "ipvs") {
+		t.Errorf("-P touched IPVS:\n%s", p.Output())
+	}
+	for f, want := range map[string]bool{"k.pid": true, "v.pid": true, "c.pid": false} {
+		if _, err := os.Stat(filepath.Join(dir, f)); (err == nil) != want {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
