@@ -102,7 +102,7 @@ var optionTable = []option{
 		set: func(o *options, _ string) error { return o.setMode(ModeVRRP) }},
 	{short: 'C', long: "check", help: "Only run the health checkers and IPVS: no address is added or removed",
 		set: func(o *options, _ string) error { return o.setMode(ModeCheck) }},
-	{short: 'B', long: "no_bfd", help: "Don't run BFD (lvsrouter never runs BFD; bfd_instance is refused)",
+	{short: 'B', long: "no_bfd", help: "Don't run BFD (lvsrouter has no BFD subsystem: it never runs BFD)",
 		set: func(*options, string) error { return nil }},
 	{long: "all", help: "Run every subsystem even without configuration for it (lvsrouter always runs in one process, configured or not)",
 		set: func(*options, string) error { return nil }},
@@ -268,7 +268,10 @@ func parseArgs(args []string) (*options, error) {
 
 func apply(o *options, opt *option, label, arg string) error {
 	if opt.refuse != "" {
-		return errUsage{fmt.Sprintf("option %s (--%s) not supported: %s", label, opt.long, opt.refuse)}
+		if !strings.HasPrefix(label, "--") {
+			label += " (--" + opt.long + ")"
+		}
+		return errUsage{fmt.Sprintf("option %s not supported: %s", label, opt.refuse)}
 	}
 	if err := opt.set(o, arg); err != nil {
 		return errUsage{fmt.Sprintf("option %s: %v", label, err)}
