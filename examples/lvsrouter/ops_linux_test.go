@@ -244,3 +244,65 @@ func TestMetricsAddr(t *testing.T) {
 		t.Errorf("metrics on by default: %q", o.MetricsAddr)
 	}
 }
+
+// TestSyslogByDefault: without -l the log goes to syslog (ident
+// Keepalived, facility daemon or -S), with keepalived's state lines; -l
+// adds the console, -G drops syslog.
+func TestSyslogByDefault(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "log")
+	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	syslogAddr = path
+	t.Cleanup(func() { syslogAddr = "" })
+	read := func() string {
+		l.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 2048)
+		n, err := l.Read(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b[:n])
+	}
+	for _, tc := range []struct {
+		args    []string
+		prio    string
+		console bool
+	}{
+		{nil, "<30>", false},                       // daemon.info
+		{[]string{"-S", "local3"}, "<158>", false}, // local3.info
+		{[]string{"-l"}, "<30>", true},
+	} {
+		o, err := parseArgs(tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var console strings.Builder
+		log, closeLog := newLogger(o, &console)
+		r := testOps(t)
+		r.ops.transition(log, "VI_1", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster})
+		closeLog()
+		got := read()
+		if !strings.HasPrefix(got, tc.prio) || !strings.Contains(got, "Keepalived[") || !strings.HasSuffix(strings.TrimSpace(got), "(VI_1) Entering MASTER STATE") {
+			t.Errorf("%q: syslog got %q", tc.args, got)
+		}
+		if strings.Contains(console.String(), "Entering MASTER STATE") != tc.console {
+			t.Errorf("%q: console %q", tc.args, console.String())
+		}
+	}
+	o, _ := parseArgs([]string{"-l", "-G"})
+	var console strings.Builder
+	log, closeLog := newLogger(o, &console)
+	log.Info("console only")
+	closeLog()
+	l.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, err := l.Read(make([]byte, 100)); err == nil {
+		t.Errorf("-G still logs to syslog (%d bytes)", n)
+	}
+	if !strings.Contains(console.String(), "console only") {
+		t.Errorf("-l -G console %q", console.String())
+	}
+}

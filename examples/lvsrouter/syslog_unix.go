@@ -24,8 +24,18 @@ type syslogHandler struct {
 	text slog.Handler
 }
 
+// syslogAddr, when set, is the unix datagram socket syslog goes to
+// instead of the system's (tests).
+var syslogAddr string
+
 func newSyslogHandler(fac int, opts *slog.HandlerOptions) (slog.Handler, func(), error) {
-	w, err := syslog.New(syslog.Priority(fac)|syslog.LOG_INFO, "Keepalived")
+	var w *syslog.Writer
+	var err error
+	if syslogAddr != "" {
+		w, err = syslog.Dial("unixgram", syslogAddr, syslog.Priority(fac)|syslog.LOG_INFO, "Keepalived")
+	} else {
+		w, err = syslog.New(syslog.Priority(fac)|syslog.LOG_INFO, "Keepalived")
+	}
 	if err != nil {
 		return nil, nil, err
 	}
