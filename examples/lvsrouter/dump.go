@@ -370,14 +370,11 @@ func (oi *opsInstance) writeData(b *bytes.Buffer) {
 	if oi.in != nil {
 		st = oi.in.Stats()
 	}
-	version := c.Version
-	if version == 0 {
-		version = 3
-	}
+	version := vrrpVersion(c)
+	// keepalived's master_priority is the priority in the last advert
+	// received from another master; the vrrp package does not report it,
+	// and a master has none: 0.
 	master := uint64(0)
-	if st.State == vrrp.StateMaster {
-		master = uint64(st.Priority)
-	}
 	garpDelay := c.GARP.Delay
 	if garpDelay == 0 {
 		garpDelay = 5 * time.Second
@@ -409,7 +406,8 @@ func (oi *opsInstance) writeData(b *bytes.Buffer) {
 	d.bool("promote_secondaries", false)
 	d.float("adver_int", c.Interval.Seconds())
 	d.float("master_adver_int", c.Interval.Seconds())
-	d.uint("accept", b2u(c.Accept))
+	// Without vrrp_strict nothing is dropped: keepalived's accept mode.
+	d.uint("accept", b2u(c.Accept || !c.FilterNonAccept))
 	d.bool("nopreempt", c.NoPreempt)
 	d.uint("preempt_delay", uint64(c.PreemptDelay/time.Second))
 	d.uint("state", stateNumber(st.State))
@@ -427,7 +425,11 @@ func (oi *opsInstance) writeData(b *bytes.Buffer) {
 	}
 	var vips []string
 	for _, v := range c.VIPs {
-		vips = append(vips, vipString(v, c.Interface))
+		s := vipString(v, c.Interface)
+		if st.State == vrrp.StateMaster {
+			s += " set" // keepalived marks the addresses it has added
+		}
+		vips = append(vips, s)
 	}
 	d.strs("vips", vips)
 	var tifs, tscripts []string
@@ -476,7 +478,7 @@ func (r *Router) dataText() []byte {
 		if oi.in != nil {
 			st = oi.in.Stats()
 		}
-		version := cmpInt(int(c.Version), 3)
+		version := vrrpVersion(c)
 		fmt.Fprintf(&b, " VRRP Instance = %s\n", c.Name)
 		fmt.Fprintf(&b, "   VRRP Version = %d\n", version)
 		fmt.Fprintf(&b, "   State = %s\n", st.State)
@@ -517,4 +519,16 @@ func enabled(b bool) string {
 		return "enabled"
 	}
 	return "disabled"
+}
+
+// vrrpVersion is the VRRP version an instance runs: vrrp.Config's 0 means
+// 2 for IPv4 (keepalived's default) and 3 for IPv6.
+func vrrpVersion(c vrrp.Config) uint8 {
+	if c.Version != 0 {
+		return c.Version
+	}
+	if len(c.VIPs) > 0 && c.VIPs[0].Prefix.Addr().Is6() {
+		return 3
+	}
+	return 2
 }
