@@ -59,13 +59,24 @@
 // services the router made are removed, as keepalived does; with -I
 // (--dont-release-ipvs) they stay for the next start to adopt without
 // re-creating them.
+//
+// In operation (cli.go, dump.go, fifo.go, status.go, metrics.go,
+// sdnotify.go; lvsrouter(8) and lvsrouter.service beside this file): the
+// command line is keepalived 2.2.7's, every option short and long, each
+// accepted with its meaning or refused naming it; -P runs VRRP only (no
+// IPVS socket), -C the checkers and IPVS only (no address touched); pid
+// files default to keepalived's. SIGUSR1, SIGUSR2 and signal 36 write
+// keepalived's /tmp/keepalived.data, .stats and .json; notify_fifo,
+// vrrp_notify_fifo and lvs_notify_fifo get keepalived's lines;
+// --metrics-addr serves Prometheus metrics under keepalived exporters'
+// names; --status-socket answers JSON; systemd's Type=notify is spoken;
+// logs go to syslog unless -l.
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -75,8 +86,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-
-	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
 func main() {
@@ -103,34 +112,28 @@ const (
 )
 
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lvsrouter", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "/etc/keepalived/keepalived.conf", "configuration file (keepalived.conf syntax; includes are followed)")
-	test := fs.Bool("t", false, "check the configuration against this host and exit: 0 if clean, 5 on any error or warning (like keepalived -t)")
-	dump := fs.Bool("json", false, "print the plan (VRRP instances, IPVS services, checks) as JSON and exit; with -t, only when the configuration is clean")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	pidfile := fs.String("p", "", "write the process ID to this file")
-	// keepalived's flags that only concern its process model are accepted
-	// so that lvsrouter can replace it in a service file.
-	for _, f := range []string{"n", "l", "D", "G", "R", "P", "C"} {
-		fs.Bool(f, false, "accepted for keepalived compatibility; no effect")
-	}
-	var keepIPVS bool
-	fs.BoolVar(&keepIPVS, "I", false, "leave the IPVS services in place on stop, for the next start to adopt (keepalived --dont-release-ipvs)")
-	fs.BoolVar(&keepIPVS, "dont-release-ipvs", false, "same as -I")
-	if err := fs.Parse(args); err != nil {
+	// The command line is keepalived's (cli.go).
+	o, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "lvsrouter: %v\nTry 'lvsrouter --help' for more information.\n", err)
 		return exitUsage
 	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintf(stderr, "lvsrouter: -log-level: %v\n", err)
-		return exitUsage
+	if code, done := earlyExit(o, stdout, stderr); done {
+		return code
 	}
-	if *test || *dump {
-		return configTest(*file, *test, *dump, stdout, stderr)
+	setup(o)
+	if o.Test || o.JSON {
+		w, closeW, err := testLog(o, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+			return exitFailure
+		}
+		defer closeW()
+		return configTest(o.File, o.Test, o.JSON, stdout, w)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
-	return serve(*file, *pidfile, keepIPVS, log, stderr)
+	log, closeLog := newLogger(o, stderr)
+	defer closeLog()
+	return serve(o, log, stderr)
 }
 
 // configTest is lvsrouter -t and -json: the same load as start and reload
@@ -172,7 +175,8 @@ func configTest(file string, test, dump bool, stdout, stderr io.Writer) int {
 }
 
 // serve runs the router until SIGTERM or SIGINT; SIGHUP reloads.
-func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writer) int {
+func serve(o *options, log *slog.Logger, stderr io.Writer) int {
+	file := o.File
 	// Signals are set up before the first load, which takes seconds on a
 	// big configuration: a SIGHUP meanwhile (systemd's reload right after
 	// start) must not kill the process. It is queued in hup and applied
@@ -194,25 +198,44 @@ func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writ
 		}
 		return exitConfig
 	}
-	if pidfile != "" {
-		if err := os.WriteFile(pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
-			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
-			return exitFailure
-		}
-		defer os.Remove(pidfile)
+	plan = o.Mode.restrict(plan)
+	removePids, err := writePidFiles(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+		return exitFailure
 	}
+	defer removePids()
+	dumpConf(o, plan, log)
 	r, err := NewRouter(ctx, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		return exitFailure
 	}
-	r.KeepIPVS = keepIPVS
+	r.KeepIPVS = o.KeepIPVS
+	defer handleDumpSignals(ctx, r, log)()
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		r.close()
 		return exitFailure
 	}
 	log.Info("started", "config", file, "instances", len(plan.Instances), "services", len(plan.Services))
+	stopStatus, err := serveStatus(ctx, o.StatusSock, &r.ops, log)
+	if err != nil {
+		log.Error("status socket", "err", err)
+	} else {
+		defer stopStatus()
+	}
+	stopMetrics, err := serveMetrics(ctx, o.MetricsAddr, &r.ops, log)
+	if err != nil {
+		log.Error("metrics", "err", err)
+	} else {
+		defer stopMetrics()
+	}
+	// systemd (Type=notify): READY once running, RELOADING around a
+	// reload, STOPPING on the stop signal, and the watchdog (sdnotify.go).
+	sdNotify("READY=1")
+	defer sdWatchdog()()
+	defer context.AfterFunc(ctx, func() { sdNotify("STOPPING=1") })()
 	reload := make(chan *Plan)
 	go func() {
 		for {
@@ -222,16 +245,19 @@ func serve(file, pidfile string, keepIPVS bool, log *slog.Logger, stderr io.Writ
 				return
 			}
 			log.Info("reloading", "config", file)
+			sdNotify(reloadingMessage())
 			p, warnings, err := load(file, interfaceExists)
 			for _, w := range warnings {
 				log.Warn("configuration", "warning", w)
 			}
 			if err != nil {
 				log.Error("reload rejected; keeping the running configuration", "err", err)
+				sdNotify("READY=1")
 				continue
 			}
 			select {
-			case reload <- p:
+			case reload <- o.Mode.restrict(p):
+				sdNotify("READY=1")
 			case <-ctx.Done():
 				return
 			}
@@ -298,7 +324,7 @@ func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, erro
 	// ParseFile reads, follows includes and expands within keepalivedconf's
 	// limits (nesting, size, includes, expansion steps; regular files
 	// only); Config decodes the expansion.
-	f, err := keepalivedconf.ParseFile(path)
+	f, err := loadConfig.ParseFile(path)
 	if err != nil {
 		return nil, nil, err
 	}

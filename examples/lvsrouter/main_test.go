@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -10,7 +11,18 @@ import (
 // routers this way inside network namespaces, where no Go toolchain exists.
 func TestMain(m *testing.M) {
 	if os.Getenv("LVSROUTER_AS_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		// Tests read the router's log on stderr (-l -G), and routers run
+		// beside each other and beside keepalived peers: pid files go to a
+		// directory of their own, never keepalived's defaults in /run.
+		dir, err := os.MkdirTemp("", "lvsrouter-pid")
+		if err != nil {
+			panic(err)
+		}
+		args := append([]string{"-l", "-G", "-p", filepath.Join(dir, "keepalived.pid"),
+			"-r", filepath.Join(dir, "vrrp.pid"), "-c", filepath.Join(dir, "checkers.pid")}, os.Args[1:]...)
+		code := run(args, os.Stdout, os.Stderr)
+		os.RemoveAll(dir)
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

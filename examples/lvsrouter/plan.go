@@ -37,6 +37,8 @@ type Plan struct {
 	// not act on (mail alerts): printed like warnings, but, as keepalived
 	// acts on them, they do not fail -t.
 	Ignored []string `json:",omitempty"`
+	// FIFOs are the notify FIFOs (fifo.go).
+	FIFOs NotifyFIFOs `json:",omitzero"`
 
 	// instancePos and ifacePos remember where instances and the
 	// interfaces they name are written, for checkPlan's messages.
@@ -57,8 +59,9 @@ func unsupportedGlobals(g *keepalivedconf.GlobalDefs, p *Plan) []error {
 		"smtp_connect_timeout": true, "smtp_alert": true, "lvs_id": true,
 	}
 	for k := range g.Other {
-		noEffect[k] = true
+		noEffect[k] = !fifoKeywords[k]
 	}
+	notifyFIFOs(g, p)
 	for _, s := range g.Stmt.Block.Stmts {
 		switch kw := s.Keyword(); {
 		case kw == "vrrp_mcast_group4" || kw == "vrrp_mcast_group6":

@@ -65,6 +65,10 @@ type Router struct {
 	// instance.
 	units map[unitKey]*runningUnit
 	bfd   routerBFD
+
+	// ops is what state dumps, notify FIFOs, metrics and the status
+	// socket read (dump.go).
+	ops opsState
 }
 
 // realKey names a real server of a virtual service.
@@ -212,6 +216,9 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		return err
 	}
 	// From here on the new plan is applied.
+	if err := r.ops.setFIFOs(p.FIFOs); err != nil {
+		r.log.Warn("notify fifo", "err", err)
+	}
 	r.mu.Lock()
 	old := r.plan
 	r.plan, r.scriptCred = p, cred
@@ -326,6 +333,7 @@ func vrrpChanges(running map[unitKey]vrrpUnit, next []vrrpUnit) (keep, stop []un
 
 func (r *Router) onVRRP(name string, t vrrp.Transition) {
 	r.log.Info("vrrp", "instance", name, "from", t.From, "to", t.To)
+	r.ops.transition(r.log, name, t)
 }
 
 // runUnit runs a prepared unit until it is stopped.
@@ -343,6 +351,7 @@ func (r *Router) runUnit(ctx context.Context, u vrrpUnit, vr *vrrp.Router) {
 		done <- err
 	}()
 	r.units[u.Key] = &runningUnit{unit: u, stop: cancel, done: done}
+	r.ops.addUnit(u, vr)
 }
 
 // stopUnit stops one unit: its masters resign with priority 0 and remove
@@ -355,6 +364,7 @@ func (r *Router) stopUnit(k unitKey) {
 	ru.stop()
 	<-ru.done
 	delete(r.units, k)
+	r.ops.removeUnit(ru.unit)
 }
 
 // syncChecks adds new check targets, removes dropped ones and replaces
@@ -442,6 +452,7 @@ func (r *Router) desired() []ipvs.Service {
 					d.Weight = w
 				}
 			}
+			r.ops.realState(s.Key(), rs.Dest.Addr, up)
 			if len(rs.NotifyUp)+len(rs.NotifyDown) > 0 {
 				id := realKey{s.Key(), rs.Dest.Addr}
 				if was, seen := r.alive[id]; seen && was != up {
@@ -468,6 +479,7 @@ func (r *Router) desired() []ipvs.Service {
 			r.events = append(r.events, pick(up, vs.QuorumUp, vs.QuorumDown))
 		}
 		r.quorum[key] = up
+		r.ops.serviceState(key, up)
 		if !up && vs.Sorry != nil {
 			s.Destinations = append(s.Destinations[:0], *vs.Sorry)
 		}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/lvskit/lvskit/ipvs"
+	"github.com/lvskit/lvskit/keepalivedconf"
+)
+
+// NotifyFIFOs are global_defs' notify_fifo (every event), vrrp_notify_fifo
+// (VRRP instances and groups) and lvs_notify_fifo (virtual and real
+// servers): FIFO paths that get one line per event in keepalived's format.
+type NotifyFIFOs struct {
+	All, VRRP, LVS string `json:",omitempty"`
+}
+
+// fifoKeywords are the global_defs keywords NotifyFIFOs reads.
+var fifoKeywords = map[string]bool{"notify_fifo": true, "vrrp_notify_fifo": true, "lvs_notify_fifo": true}
+
+// notifyFIFOs reads the FIFO paths from global_defs. A user or group after
+// the path concerns keepalived's notify_fifo_script, which lvsrouter does
+// not run: it is reported in p.Ignored. As in keepalived, a vrrp or lvs
+// FIFO naming the global one is dropped (each line is written once).
+func notifyFIFOs(g *keepalivedconf.GlobalDefs, p *Plan) {
+	if g == nil || g.Stmt == nil || g.Stmt.Block == nil {
+		return
+	}
+	for _, s := range g.Stmt.Block.Stmts {
+		kw := s.Keyword()
+		if !fifoKeywords[kw] {
+			continue
+		}
+		args := s.Args()
+		if len(args) == 0 {
+			continue // keepalivedconf reports the missing name
+		}
+		if len(args) > 1 {
+			p.Ignored = append(p.Ignored, fmt.Sprintf("%s: global_defs: %s user/group is for notify_fifo_script, which lvsrouter does not run: no effect", s.Pos, kw))
+		}
+		switch kw {
+		case "notify_fifo":
+			p.FIFOs.All = args[0]
+		case "vrrp_notify_fifo":
+			p.FIFOs.VRRP = args[0]
+		case "lvs_notify_fifo":
+			p.FIFOs.LVS = args[0]
+		}
+	}
+	if p.FIFOs.VRRP == p.FIFOs.All {
+		p.FIFOs.VRRP = ""
+	}
+	if p.FIFOs.LVS == p.FIFOs.All {
+		p.FIFOs.LVS = ""
+	}
+}
+
+// fifoFile is an open notify FIFO.
+type fifoFile interface {
+	WriteString(string) (int, error)
+	Close() error
+}
+
+// fifoWriter writes event lines to the notify FIFOs. A FIFO is created
+// when missing and opened read-write and non-blocking, as keepalived does,
+// so that a missing or slow reader never blocks the router (lines that do
+// not fit are lost).
+type fifoWriter struct {
+	mu             sync.Mutex
+	cfg            NotifyFIFOs
+	all, vrrp, lvs fifoFile
+}
+
+// setFIFOs opens the plan's FIFOs, keeping those already open.
+func (o *opsState) setFIFOs(cfg NotifyFIFOs) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fifo == nil {
+		o.fifo = &fifoWriter{}
+	}
+	return o.fifo.set(cfg)
+}
+
+func (w *fifoWriter) set(cfg NotifyFIFOs) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	reopen := func(f *fifoFile, old, path string) {
+		if old == path && *f != nil {
+			return
+		}
+		if *f != nil {
+			(*f).Close()
+			*f = nil
+		}
+		nf, err := openFIFO(path)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		*f = nf
+	}
+	reopen(&w.all, w.cfg.All, cfg.All)
+	reopen(&w.vrrp, w.cfg.VRRP, cfg.VRRP)
+	reopen(&w.lvs, w.cfg.LVS, cfg.LVS)
+	w.cfg = cfg
+	if len(errs) > 0 {
+		return fmt.Errorf("%v", errs)
+	}
+	return nil
+}
+
+func (w *fifoWriter) close() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, f := range []fifoFile{w.all, w.vrrp, w.lvs} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	w.all, w.vrrp, w.lvs = nil, nil, nil
+}
+
+// write sends a VRRP line to notify_fifo and vrrp_notify_fifo.
+func (w *fifoWriter) write(line string) { w.send(line, false) }
+
+// writeLVS sends a VS or RS line to notify_fifo and lvs_notify_fifo.
+func (w *fifoWriter) writeLVS(line string) { w.send(line, true) }
+
+func (w *fifoWriter) send(line string, lvs bool) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	other := w.vrrp
+	if lvs {
+		other = w.lvs
+	}
+	for _, f := range []fifoFile{w.all, other} {
+		if f != nil {
+			f.WriteString(line + "\n")
+		}
+	}
+}
+
+// trio is keepalived's inet_sockaddrtotrio: "[10.0.0.1]:tcp:80".
+func trio(a netip.AddrPort, proto ipvs.Protocol) string {
+	p := strings.ToLower(proto.String())
+	if proto == 0 {
+		p = "none"
+	}
+	return fmt.Sprintf("[%s]:%s:%d", a.Addr().Unmap(), p, a.Port())
+}
+
+// vsString is keepalived's FMT_VS: "FWM 80" or the address trio.
+func vsString(k ipvs.ServiceKey) string {
+	if k.FWMark != 0 {
+		return fmt.Sprintf("FWM %d", k.FWMark)
+	}
+	return trio(k.Addr, k.Protocol)
+}
+
+// realState records a real server's health as the router applies it and,
+// on a change, writes keepalived's "RS <rs> <vs> UP|DOWN" line.
+func (o *opsState) realState(k ipvs.ServiceKey, rs netip.AddrPort, up bool) {
+	o.mu.Lock()
+	if o.reals == nil {
+		o.reals = map[realKey]*realStatus{}
+	}
+	id := realKey{k, rs}
+	st := o.reals[id]
+	if st == nil {
+		st = &realStatus{up: up}
+		o.reals[id] = st
+		o.mu.Unlock()
+		return
+	}
+	changed := st.up != up
+	if changed {
+		st.up = up
+		st.transitions++
+	}
+	f := o.fifo
+	o.mu.Unlock()
+	if changed {
+		f.writeLVS(fmt.Sprintf("RS %s %s %s", trio(rs, k.Protocol), vsString(k), upDown(up)))
+	}
+}
+
+// serviceState records a virtual server's quorum and, on a change, writes
+// keepalived's "VS <vs> UP|DOWN" line.
+func (o *opsState) serviceState(k ipvs.ServiceKey, up bool) {
+	o.mu.Lock()
+	if o.services == nil {
+		o.services = map[ipvs.ServiceKey]bool{}
+	}
+	was, seen := o.services[k]
+	o.services[k] = up
+	f := o.fifo
+	o.mu.Unlock()
+	if seen && was != up {
+		f.writeLVS(fmt.Sprintf("VS %s %s", vsString(k), upDown(up)))
+	}
+}
+
+// realStatus is a real server's last applied health.
+type realStatus struct {
+	up          bool
+	transitions uint64
+}
+
+func upDown(up bool) string {
+	if up {
+		return "UP"
+	}
+	return "DOWN"
+}
