@@ -82,6 +82,14 @@ func scaleNS(b *testing.B) *netns.NS {
 		ns.AddAddr("lo", netip.PrefixFrom(scaleReal(j).Addr(), 32))
 	}
 	err := ns.Do(func() error {
+		// Room for a burst of 40,000 check connections; Go reads
+		// somaxconn once, at the first listen, so both routers' real
+		// servers get the same backlog.
+		for _, f := range []string{"/proc/sys/net/core/somaxconn", "/proc/sys/net/ipv4/tcp_max_syn_backlog"} {
+			if err := os.WriteFile(f, []byte("65535"), 0o644); err != nil {
+				return err
+			}
+		}
 		for j := 1; j <= scaleReals; j++ {
 			ln, err := net.Listen("tcp", scaleReal(j).String())
 			if err != nil {
@@ -110,9 +118,17 @@ func scaleNS(b *testing.B) *netns.NS {
 // destinations, walking the services in order and polling the one it is
 // at, so that the poll costs one small request per service and the time it
 // returns is within a few milliseconds of the last addition.
-func scaleWait(ctx context.Context, c *ipvs.Client, limit time.Duration) (time.Time, error) {
+//
+// A router that says in its log when an apply has put every destination in
+// the kernel (lvsrouter's "msg=ipvs ... add-server=40000") is done when the
+// line appears, even if a check has taken a server out since.
+func scaleWait(ctx context.Context, c *ipvs.Client, p *netns.Process, limit time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(limit)
+	applied := fmt.Sprintf("msg=ipvs changes=%d add-service=%d ", scaleServices*(scaleReals+1), scaleServices)
 	for i := 0; i < scaleServices; {
+		if strings.Contains(p.Output(), applied) {
+			return time.Now(), nil
+		}
 		ds, err := c.Destinations(ctx, scaleVS(i))
 		if err == nil && len(ds) == scaleReals {
 			i++
@@ -191,7 +207,7 @@ func runScale(b *testing.B, name string, argv []string, env []string) scaleRun {
 	var r scaleRun
 	t0 := time.Now()
 	p := ns.StartEnv(env, argv[0], argv[1:]...)
-	done, err := scaleWait(ctx, c, 10*time.Minute)
+	done, err := scaleWait(ctx, c, p, 5*time.Minute)
 	if err != nil {
 		b.Fatalf("%s: %v\nlog tail:\n%s", name, err, tail(p.Output()))
 	}
