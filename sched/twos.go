@@ -177,14 +177,6 @@ func (a *twosAlgo) connsChanged(x *dest) { a.set(x, twosWeight(x)) }
 // two descents run interleaved so that their memory loads overlap.
 func (a *twosAlgo) draw2(r1, r2 int64) (int, int) {
 	t1, t2 := uint32(a.sum-r1), uint32(a.sum-r2)
-	if twosAVX2 && len(a.tree) > 0 {
-		return twosDraw2AVX2(&a.tree[0], a.off, t1, t2)
-	}
-	return a.draw2Go(t1, t2)
-}
-
-// draw2Go is draw2 in portable Go, for targets t1 and t2.
-func (a *twosAlgo) draw2Go(t1, t2 uint32) (int, int) {
 	tree := a.tree
 	p1, p2 := 0, 0
 	for _, off := range a.off {

@@ -144,32 +144,3 @@ func TestTwosWideTreeMatchesFenwick(t *testing.T) {
 		t.Fatalf("%d tree levels, draws compared at %d of %d checks: the stream no longer covers deep trees", len(a.off), drawn, checks)
 	}
 }
-
-// TestTwosDraw2AVX2MatchesGo checks the AVX2 descents against the Go ones
-// for every target on trees of one to four levels with random weights.
-func TestTwosDraw2AVX2MatchesGo(t *testing.T) {
-	if !twosAVX2 {
-		t.Skip("no AVX2 here: draw2 runs the Go descents")
-	}
-	rng := rand.New(rand.NewPCG(3, 5))
-	for _, n := range []int{1, 7, 16, 17, 300, 4097, 10000} {
-		s := mustNew(t, "twos")
-		for i := range n {
-			if err := s.Add(Dest{Addr: rs(i + 1), Weight: rng.IntN(6)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		a := s.alg.(*twosAlgo)
-		if a.sum == 0 {
-			continue
-		}
-		for range 20000 {
-			t1, t2 := uint32(rng.Int64N(a.sum)), uint32(rng.Int64N(a.sum))
-			g1, g2 := a.draw2Go(t1, t2)
-			v1, v2 := twosDraw2AVX2(&a.tree[0], a.off, t1, t2)
-			if g1 != v1 || g2 != v2 {
-				t.Fatalf("n=%d targets %d,%d: AVX2 %d,%d, Go %d,%d", n, t1, t2, v1, v2, g1, g2)
-			}
-		}
-	}
-}
