@@ -376,11 +376,18 @@ func (r *Router) syncChecks(old, p *Plan) {
 			prev[t.ID] = t
 		}
 	}
+	var kept, updated, added int
 	for _, t := range targets(p) {
 		o, ok := prev[t.ID]
 		delete(prev, t.ID)
 		if ok && sameTarget(o, t) {
+			kept++
 			continue
+		}
+		if ok {
+			updated++
+		} else {
+			added++
 		}
 		var err error
 		r.mu.Lock()
@@ -402,6 +409,7 @@ func (r *Router) syncChecks(old, p *Plan) {
 			r.log.Error("check", "target", t.ID, "err", err)
 		}
 	}
+	r.log.Info("checks", "kept", kept, "updated", updated, "added", added, "removed", len(prev))
 	for id := range prev {
 		r.mon.Remove(id)
 		r.mu.Lock()

@@ -73,8 +73,9 @@ var EagerModules = []string{
 }
 
 // DefaultTools are host programs copied into the guest with their shared
-// libraries, when the host has them.
-var DefaultTools = []string{"ipvsadm", "nft", "ip", "busybox"}
+// libraries, when the host has them. keepalived is the peer of the
+// router benchmarks in examples/lvsrouter.
+var DefaultTools = []string{"ipvsadm", "nft", "ip", "busybox", "keepalived"}
 
 // Config says how to boot the guest. Zero values mean defaults.
 type Config struct {

@@ -1,0 +1,348 @@
+//go:build vm
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/internal/netns"
+	"github.com/lvskit/lvskit/internal/testenv"
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+// scaleServices and scaleReals size the start and reload benchmarks:
+// 10,000 virtual servers × 4 TCP-checked real servers, issue #20.
+const (
+	scaleServices = 10000
+	scaleReals    = 4
+)
+
+// scaleReal is the i-th real server address (1-based); every virtual server
+// shares the same four, which listen inside the namespace so that every
+// TCP_CHECK passes.
+func scaleReal(j int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 250, 0, byte(j)}), 80)
+}
+
+// scaleVS is the i-th virtual server; numeric order is config order, so a
+// router that adds in either order fills the services in the order
+// scaleWait walks them.
+func scaleVS(i int) ipvs.Service {
+	return ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(100 + i>>8), byte(i), 1}), 80)}
+}
+
+// scaleEdited is the virtual server whose first real server's weight the
+// reload changes.
+const scaleEdited = scaleServices / 2
+
+// scaleConf returns the keepalived.conf both routers start from, with the
+// first real server of service scaleEdited at weight w.
+func scaleConf(w int) []byte {
+	var b strings.Builder
+	for i := range scaleServices {
+		fmt.Fprintf(&b, "virtual_server %s %d {\n    delay_loop 60\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n", scaleVS(i).Addr.Addr(), scaleVS(i).Addr.Port())
+		for j := 1; j <= scaleReals; j++ {
+			weight := 1
+			if i == scaleEdited && j == 1 {
+				weight = w
+			}
+			rs := scaleReal(j)
+			fmt.Fprintf(&b, "    real_server %s %d {\n        weight %d\n        TCP_CHECK {\n            connect_timeout 5\n        }\n    }\n", rs.Addr(), rs.Port(), weight)
+		}
+		b.WriteString("}\n")
+	}
+	return []byte(b.String())
+}
+
+// scaleRun is one router's figures.
+type scaleRun struct {
+	start  time.Duration // exec to the last destination in the kernel
+	reload time.Duration // SIGHUP to the edited weight in the kernel
+	rssKiB int64         // peak RSS of the router's processes together
+	log    string
+}
+
+// scaleNS makes a fresh namespace (a fresh IPVS state: no dest trash from
+// an earlier run) with lo up and the four real servers listening on it.
+func scaleNS(b *testing.B) *netns.NS {
+	ns := netns.New(b)
+	ns.LinkUp("lo")
+	for j := 1; j <= scaleReals; j++ {
+		ns.AddAddr("lo", netip.PrefixFrom(scaleReal(j).Addr(), 32))
+	}
+	err := ns.Do(func() error {
+		// Room for a burst of 40,000 check connections; Go reads
+		// somaxconn once, at the first listen, so both routers' real
+		// servers get the same backlog.
+		for _, f := range []string{"/proc/sys/net/core/somaxconn", "/proc/sys/net/ipv4/tcp_max_syn_backlog"} {
+			if err := os.WriteFile(f, []byte("65535"), 0o644); err != nil {
+				return err
+			}
+		}
+		for j := 1; j <= scaleReals; j++ {
+			ln, err := net.Listen("tcp", scaleReal(j).String())
+			if err != nil {
+				return err
+			}
+			b.Cleanup(func() { ln.Close() })
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					c.Close()
+				}
+			}()
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ns
+}
+
+// scaleWait waits (bounded) until every service holds all its
+// destinations, walking the services in order and polling the one it is
+// at, so that the poll costs one small request per service and the time it
+// returns is within a few milliseconds of the last addition.
+//
+// A router that says in its log when an apply has put every destination in
+// the kernel (lvsrouter's "msg=ipvs ... add-server=40000") is done when the
+// line appears, even if a check has taken a server out since.
+func scaleWait(ctx context.Context, c *ipvs.Client, p *netns.Process, limit time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(limit)
+	applied := fmt.Sprintf("msg=ipvs changes=%d add-service=%d ", scaleServices*(scaleReals+1), scaleServices)
+	for i := 0; i < scaleServices; {
+		if strings.Contains(p.Output(), applied) {
+			return time.Now(), nil
+		}
+		ds, err := c.Destinations(ctx, scaleVS(i))
+		if err == nil && len(ds) == scaleReals {
+			i++
+			continue
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("service %d of %d still has %d destinations after %v (%v)", i, scaleServices, len(ds), limit, err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Now(), nil
+}
+
+// scaleWeight waits (bounded) until the edited real server has weight w.
+func scaleWeight(ctx context.Context, c *ipvs.Client, w int, limit time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		ds, err := c.Destinations(ctx, scaleVS(scaleEdited))
+		for _, d := range ds {
+			if d.Addr == scaleReal(1) && d.Weight == w {
+				return time.Now(), nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("weight %d not in the kernel after %v (%v)", w, limit, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// groupHWMKiB sums VmHWM (peak RSS) over the processes of process group
+// pgid: keepalived's parent, checker and VRRP processes, or lvsrouter.
+func groupHWMKiB(pgid int) int64 {
+	var sum int64
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		stat, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...: comm may hold spaces.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		status, _ := os.ReadFile(d + "/status")
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				sum += n
+			}
+		}
+	}
+	return sum
+}
+
+// runScale starts one router on the generated config in a fresh
+// namespace, measures its start, then reloads it with the edited weight
+// changed from 1 to 3 and measures that, and stops it.
+func runScale(b *testing.B, name string, argv []string, env []string) scaleRun {
+	ctx := b.Context()
+	ns := scaleNS(b)
+	dir := b.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(conf, scaleConf(1), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	c, err := ipvs.Dial(ctx, &ipvs.Config{NetNS: ns.Path()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for i, a := range argv {
+		argv[i] = strings.ReplaceAll(a, "$DIR", dir)
+	}
+	var r scaleRun
+	t0 := time.Now()
+	p := ns.StartEnv(env, argv[0], argv[1:]...)
+	done, err := scaleWait(ctx, c, p, 5*time.Minute)
+	if err != nil {
+		b.Fatalf("%s: %v\nlog tail:\n%s", name, err, tail(p.Output()))
+	}
+	r.start = done.Sub(t0)
+	if err := os.WriteFile(conf, scaleConf(3), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	t1 := time.Now()
+	p.Signal(syscall.SIGHUP)
+	done, err = scaleWeight(ctx, c, 3, time.Minute)
+	if err != nil {
+		// Reported as a negative time: keepalived 2.2.7 leaves an edited
+		// weight alone on reload (its checkers restart instead).
+		b.Logf("%s reload: %v\nlog tail:\n%s", name, err, tail(p.Output()))
+		r.reload = -1
+	} else {
+		r.reload = done.Sub(t1)
+	}
+	b.Logf("%s: start %v, reload %v", name, r.start, r.reload)
+	// Let a reload finish its bookkeeping (log lines) before reading.
+	time.Sleep(500 * time.Millisecond)
+	r.rssKiB = groupHWMKiB(p.Cmd.Process.Pid)
+	r.log = p.Output()
+	p.Kill()
+	// Remove the services now, synchronously: the kernel's service table
+	// is shared by all namespaces.
+	if err := c.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		s = s[len(s)-4000:]
+	}
+	return s
+}
+
+// scalePeers runs keepalived then lvsrouter, each alone, on the same
+// configuration.
+func scalePeers(b *testing.B) (ka, lr scaleRun) {
+	testenv.NeedVM(b)
+	testenv.NeedTool(b, "keepalived")
+	// Both routers inherit a descriptor limit fit for 40,000 checks.
+	lim := syscall.Rlimit{Cur: 1 << 20, Max: 1 << 20}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Logf("raising the descriptor limit: %v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ka = runScale(b, "keepalived", []string{"keepalived", "-n", "-G", "-R", "-f", "$DIR/keepalived.conf",
+		"-p", "$DIR/keepalived.pid", "-c", "$DIR/checkers.pid", "-r", "$DIR/vrrp.pid"}, nil)
+	lr = runScale(b, "lvsrouter", []string{self, "-f", "$DIR/keepalived.conf"}, []string{"LVSROUTER_AS_MAIN=1"})
+	return ka, lr
+}
+
+// BenchmarkVMRouterStart10k starts keepalived 2.2.7 and lvsrouter, each
+// alone in a fresh namespace, on 10,000 virtual servers × 4 TCP-checked
+// real servers, and reports the wall time from exec to the last
+// destination in the kernel and the peak RSS of each (keepalived's
+// processes summed), with the ratios.
+func BenchmarkVMRouterStart10k(b *testing.B) {
+	var ka, lr scaleRun
+	for i := 0; i < b.N; i++ {
+		k, l := scalePeers(b)
+		ka.start += k.start
+		lr.start += l.start
+		ka.rssKiB = max(ka.rssKiB, k.rssKiB)
+		lr.rssKiB = max(lr.rssKiB, l.rssKiB)
+	}
+	n := float64(b.N)
+	b.ReportMetric(ka.start.Seconds()/n, "keepalived-s")
+	b.ReportMetric(lr.start.Seconds()/n, "lvsrouter-s")
+	b.ReportMetric(ka.start.Seconds()/lr.start.Seconds(), "x-faster")
+	b.ReportMetric(float64(ka.rssKiB)/1024, "keepalived-MiB")
+	b.ReportMetric(float64(lr.rssKiB)/1024, "lvsrouter-MiB")
+}
+
+// reloadOps matches the router's log line for one Apply.
+var reloadOps = regexp.MustCompile(`msg=ipvs changes=(\d+) add-service=(\d+) del-service=(\d+) edit-service=(\d+) add-server=(\d+) del-server=(\d+) edit-server=(\d+)`)
+
+// reloadChecks matches the router's log line for the check targets a
+// load kept, restarted, added and removed.
+var reloadChecks = regexp.MustCompile(`msg=checks kept=(\d+) updated=(\d+) added=(\d+) removed=(\d+)`)
+
+// BenchmarkVMRouterReload10k reloads each router of
+// BenchmarkVMRouterStart10k with SIGHUP after one real server's weight
+// changed, and reports the time from the signal to the new weight in the
+// kernel, lvsrouter's IPVS operations for the reload (one) and its check
+// targets restarted (none).
+func BenchmarkVMRouterReload10k(b *testing.B) {
+	var ka, lr time.Duration
+	ops, restarted := -1, -1
+	for i := 0; i < b.N; i++ {
+		k, l := scalePeers(b)
+		ka += k.reload
+		lr += l.reload
+		applies := reloadOps.FindAllStringSubmatch(l.log, -1)
+		if len(applies) < 2 {
+			b.Fatalf("lvsrouter logged %d IPVS applies, want the start and the reload:\n%s", len(applies), tail(l.log))
+		}
+		last := applies[len(applies)-1]
+		ops, _ = strconv.Atoi(last[1])
+		if got := strings.Join(last[1:], " "); got != "1 0 0 0 0 0 1" {
+			b.Errorf("reload applied changes/add-svc/del-svc/edit-svc/add-rs/del-rs/edit-rs = %s, want 1 0 0 0 0 0 1", got)
+		}
+		// The reload's timeline in lvsrouter's log: signal handling,
+		// checks synced, the apply, done.
+		for _, line := range strings.Split(l.log, "\n") {
+			if strings.Contains(line, "msg=checks ") || strings.Contains(line, "msg=ipvs ") || strings.Contains(line, "reload") {
+				b.Logf("lvsrouter: %s", line)
+			}
+		}
+		loads := reloadChecks.FindAllStringSubmatch(l.log, -1)
+		if len(loads) < 2 {
+			b.Logf("lvsrouter logged no check summary for the reload")
+		} else {
+			last := loads[len(loads)-1]
+			restarted, _ = strconv.Atoi(last[2])
+			b.Logf("reload checks: kept %s, restarted %s, added %s, removed %s", last[1], last[2], last[3], last[4])
+			if last[2] != "0" || last[3] != "0" || last[4] != "0" {
+				b.Errorf("reload touched checks: %s", last[0])
+			}
+		}
+	}
+	n := float64(b.N)
+	if ka < 0 {
+		// keepalived left the weight alone for the minute waited.
+		ka = -time.Millisecond * time.Duration(b.N)
+	}
+	b.ReportMetric(float64(ka.Microseconds())/1000/n, "keepalived-ms")
+	b.ReportMetric(float64(lr.Microseconds())/1000/n, "lvsrouter-ms")
+	b.ReportMetric(float64(ops), "netlink-ops")
+	b.ReportMetric(float64(restarted), "checks-restarted")
+}
