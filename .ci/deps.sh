@@ -8,7 +8,7 @@ declare -A want=(
   [keepalived]=keepalived [haproxy]=haproxy [ipvsadm]=ipvsadm [nft]=nftables
   [tshark]=tshark [qemu-system-x86_64]=qemu-system-x86 [busybox]=busybox-static
   [iptables]=iptables [arptables]=arptables [ip]=iproute2 [ldd]=libc-bin
-  [unshare]=util-linux [sysctl]=procps [genhash]=keepalived [vtysh]=frr
+  [unshare]=util-linux [sysctl]=procps [genhash]=keepalived [vtysh]=frr [killall]=psmisc
 )
 missing=()
 for cmd in "${!want[@]}"; do
