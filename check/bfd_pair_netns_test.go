@@ -30,6 +30,9 @@ func TestBFDNetnsTTLCheckAndPassword(t *testing.T) {
 		t.Helper()
 		a.Remove("s")
 		b.Remove("s")
+		// Let packets the old sessions sent drain first: one still in
+		// a socket buffer would be matched to the new session by address.
+		time.Sleep(100 * time.Millisecond)
 		if err := a.Add("s", ca); err != nil {
 			t.Fatal(err)
 		}
