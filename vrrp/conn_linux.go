@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 	"syscall"
 	"unsafe"
 
-	"github.com/vishvananda/netns"
+	"github.com/lvskit/lvskit/internal/inns"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
@@ -18,37 +17,7 @@ import (
 
 // inNS runs fn on a thread switched into the namespace at path (the
 // current namespace when path is empty). Sockets created by fn stay there.
-func inNS(path string, fn func() error) error {
-	if path == "" {
-		return fn()
-	}
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		return fmt.Errorf("vrrp: netns %s: %w", path, err)
-	}
-	defer ns.Close()
-	var ferr error
-	done := make(chan struct{})
-	go func() { // a fresh thread, discarded if switching back fails
-		defer close(done)
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			ferr = err
-			return
-		}
-		defer orig.Close()
-		if ferr = netns.Set(ns); ferr != nil {
-			return
-		}
-		ferr = fn()
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	<-done
-	return ferr
-}
+func inNS(path string, fn func() error) error { return inns.Run(path, fn) }
 
 // rawConn is one raw IP protocol 112 socket bound to one interface and
 // family, shared by every instance on that interface.
