@@ -51,6 +51,9 @@ type Router struct {
 	nlReq  chan nlRequest
 	nsh    netns.NsHandle
 	conns  map[connKey]*rawConn
+	rconns []*rawConn // the receiving sockets, in a fixed order
+	rxMu   sync.Mutex // one drain at a time; guards rx
+	rx     *rxBatch   // the drains' buffers
 	anns   map[connKey]*announcer
 	byConn map[connKey]map[uint8]*Instance
 	links  map[string]*net.Interface
@@ -187,9 +190,13 @@ func (r *Router) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	for k, c := range r.conns {
-		wg.Go(func() { r.readLoop(ctx, k, c) })
-	}
+	rdone := make(chan struct{})
+	go func() {
+		defer close(rdone)
+		if err := r.readLoop(ctx); err != nil {
+			r.log.Error("vrrp: reader", "err", err)
+		}
+	}()
 	// Netlink requests run on one goroutine: vishvananda/netlink keeps a
 	// 64 KiB receive buffer on the stack, which would otherwise grow every
 	// action goroutine's stack to 128 KiB.
@@ -230,8 +237,9 @@ func (r *Router) Run(ctx context.Context) error {
 		in.acts.close()
 	}
 	awg.Wait()
+	<-rdone // before the sockets close: their numbers may be reused
 	for _, c := range r.conns {
-		c.close() // unblocks the readers
+		c.close()
 	}
 	wg.Wait()
 	return nil
