@@ -3,6 +3,7 @@
 package vrrp
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
+	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
 
@@ -132,4 +134,85 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 	// briefly all the same).
 	want := rx0 + (runs+1)*n
 	waitFor(t, 5*time.Second, "the adverts to arrive", func() bool { return rx() >= want })
+}
+
+// TestDownTimerFromKernelTimestamp shows that a backup's Master_Down_Timer
+// restarts from when the kernel received the master's advert, not from
+// when the reader got to it: an advert left waiting in the socket for
+// 50 ms (as between two grid ticks of the batched reader) still counts
+// from its arrival. It also shows the scheduler's drain: the advert is
+// heard by drainAll, the call the scheduler makes before a
+// Master_Down_Timer fires.
+func TestDownTimerFromKernelTimestamp(t *testing.T) {
+	testenv.NeedRoot(t)
+	h, sink := netns.New(t), netns.New(t)
+	netns.Veth(t, h, "eth0", sink, "s0")
+	h.AddAddr("eth0", netip.MustParsePrefix("10.78.0.1/24"))
+	sink.AddAddr("s0", netip.MustParsePrefix("10.78.0.2/24"))
+	r, err := NewRouter(&RouterConfig{NetNS: h.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := r.Add(Config{Name: "VI_1", Interface: "eth0", VRID: 7, Version: 3, Priority: 100,
+		Interval: 100 * time.Millisecond, VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.79.0.7/32")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	if err := in.setup(); err != nil {
+		t.Fatal(err)
+	}
+	r.lock()
+	in.m.Start(time.Now())
+	in.resched()
+	r.unlock()
+	if in.m.State() != StateBackup {
+		t.Fatalf("state %v, want backup", in.m.State())
+	}
+	// The master's advert, from the far end.
+	var pc *ipv4.PacketConn
+	err = sink.Do(func() error {
+		c, err := net.ListenPacket("ip4:112", "0.0.0.0")
+		if err != nil {
+			return err
+		}
+		ifi, err := net.InterfaceByName("s0")
+		if err != nil {
+			return err
+		}
+		pc = ipv4.NewPacketConn(c)
+		return errors.Join(pc.SetMulticastTTL(255), pc.SetMulticastInterface(ifi))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	adv, err := (&Packet{Version: 3, VRID: 7, Priority: 200, Interval: 100 * time.Millisecond,
+		Addrs: []netip.Addr{netip.MustParseAddr("10.79.0.7")}}).AppendTo(nil, netip.MustParseAddr("10.78.0.2"), MulticastIPv4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	if _, err := pc.WriteTo(adv, nil, &net.IPAddr{IP: MulticastIPv4.AsSlice()}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the advert waits in the socket
+	read := time.Now()
+	r.drainAll()
+	if got := in.Stats().AdvertsReceived; got != 1 {
+		t.Fatalf("%d adverts heard, want 1", got)
+	}
+	r.lock()
+	deadline, mdi := in.m.Deadline(), in.m.MasterDownInterval()
+	r.unlock()
+	heard := deadline.Add(-mdi)
+	// veth delivers at once: the advert's time is when it was sent (to
+	// within a millisecond), not when it was read 50 ms later.
+	if heard.Before(sent) || heard.Sub(sent) > time.Millisecond || !heard.Before(read) {
+		t.Fatalf("Master_Down_Timer restarted from %v after sending (read at %v), want within 1 ms of sending",
+			heard.Sub(sent), read.Sub(sent))
+	}
 }

@@ -18,8 +18,8 @@ import (
 // through one send-only socket per source address), and one engine drives
 // all their state machines: a single scheduler goroutine fires their
 // timers, the adverts falling due together leave in one sendmmsg per
-// socket, and each socket's reader feeds adverts straight to the machine
-// they are for. A thousand instances thus cost a few wake-ups per second,
+// socket, and one reader reads every socket in batches (see readLoop) and
+// feeds the adverts straight to the machines they are for. A thousand instances thus cost a few wake-ups per second,
 // not a thousand timers and sockets; each instance keeps only an idle
 // goroutine that applies its transitions' side effects.
 type Router struct {
