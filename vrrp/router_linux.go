@@ -19,9 +19,10 @@ import (
 // all their state machines: a single scheduler goroutine fires their
 // timers, the adverts falling due together leave in one sendmmsg per
 // socket, and one reader reads every socket in batches (see readLoop) and
-// feeds the adverts straight to the machines they are for. A thousand instances thus cost a few wake-ups per second,
-// not a thousand timers and sockets; each instance keeps only an idle
-// goroutine that applies its transitions' side effects.
+// feeds the adverts straight to the machines they are for. A thousand
+// instances thus cost a few wake-ups per second, not a thousand timers
+// and sockets; each instance keeps only an idle goroutine that applies
+// its transitions' side effects.
 type Router struct {
 	cfg       RouterConfig
 	log       *slog.Logger
