@@ -209,10 +209,11 @@ func TestDownTimerFromKernelTimestamp(t *testing.T) {
 	deadline, mdi := in.m.Deadline(), in.m.MasterDownInterval()
 	r.unlock()
 	heard := deadline.Add(-mdi)
-	// veth delivers at once: the advert's time is when it was sent (to
-	// within a millisecond), not when it was read 50 ms later.
-	if heard.Before(sent) || heard.Sub(sent) > time.Millisecond || !heard.Before(read) {
-		t.Fatalf("Master_Down_Timer restarted from %v after sending (read at %v), want within 1 ms of sending",
+	// veth delivers at once: the advert's time is when it was sent (give
+	// or take a loaded host's scheduling), not when it was read 50 ms
+	// later.
+	if heard.Before(sent.Add(-time.Millisecond)) || heard.Sub(sent) > 10*time.Millisecond || read.Sub(heard) < 40*time.Millisecond {
+		t.Fatalf("Master_Down_Timer restarted from %v after sending (read at %v), want at the sending",
 			heard.Sub(sent), read.Sub(sent))
 	}
 }
