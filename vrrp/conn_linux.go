@@ -1,12 +1,10 @@
 package vrrp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"syscall"
 	"unsafe"
 
 	"github.com/lvskit/lvskit/internal/inns"
@@ -20,27 +18,19 @@ import (
 func inNS(path string, fn func() error) error { return inns.Run(path, fn) }
 
 // rawConn is one raw IP protocol 112 socket bound to one interface and
-// family, shared by every instance on that interface.
+// family, shared by every instance on that interface. The receiving socket
+// stays out of the Go runtime's poller: the Router's reader waits on it
+// with an epoll set of its own and reads it in batches (see readLoop), so
+// that an advert heard does not cost a runtime wake-up.
 type rawConn struct {
 	ifi  *net.Interface
 	ipv6 bool
-	p4   *ipv4.PacketConn
-	p6   *ipv6.PacketConn
-	pc   net.PacketConn // nil for a send-only conn (vmac)
+	fd   int // -1 for a send-only conn (vmac)
 
 	joined bool
 
-	// The reader's state, reused for every packet (one reader per conn).
-	rc    syscall.RawConn
-	rfn   func(fd uintptr) bool
-	rhdr  unix.Msghdr
-	riov  unix.Iovec
-	rfrom unix.RawSockaddrAny
-	roob  [128]byte
-	rbuf  []byte
-	rn    int
-	roobn int
-	rerr  error
+	key   connKey
+	insts map[uint8]*Instance // by VRID
 
 	ns   string                   // the namespace it lives in
 	send map[netip.Addr]*sendSock // by advert source
@@ -50,9 +40,11 @@ type rawConn struct {
 func (c *rawConn) join() error {
 	var err error
 	if c.ipv6 {
-		err = c.p6.JoinGroup(c.ifi, &net.IPAddr{IP: MulticastIPv6.AsSlice()})
+		err = unix.SetsockoptIPv6Mreq(c.fd, unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP,
+			&unix.IPv6Mreq{Multiaddr: MulticastIPv6.As16(), Interface: uint32(c.ifi.Index)})
 	} else {
-		err = c.p4.JoinGroup(c.ifi, &net.IPAddr{IP: MulticastIPv4.AsSlice()})
+		err = unix.SetsockoptIPMreqn(c.fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP,
+			&unix.IPMreqn{Multiaddr: MulticastIPv4.As4(), Ifindex: int32(c.ifi.Index)})
 	}
 	if err != nil {
 		return fmt.Errorf("vrrp: join VRRP group on %s: %w", c.ifi.Name, err)
@@ -61,131 +53,149 @@ func (c *rawConn) join() error {
 	return nil
 }
 
+// listenRaw opens the receiving socket of one interface and family: raw
+// protocol 112, non-blocking, asking for the TTL or hop limit, the packet
+// info (destination, interface) and the kernel's receive timestamp of
+// every packet.
 func listenRaw(ifi *net.Interface, ipv6only bool) (*rawConn, error) {
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
-		})
-		return errors.Join(err, serr)
-	}}
-	network, laddr := "ip4:112", "0.0.0.0"
+	family, sol := unix.AF_INET, unix.IPPROTO_IP
 	if ipv6only {
-		network, laddr = "ip6:112", "::"
+		family, sol = unix.AF_INET6, unix.IPPROTO_IPV6
 	}
-	pc, err := lc.ListenPacket(context.Background(), network, laddr)
+	fd, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, Protocol)
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: raw socket on %s: %w", ifi.Name, err)
 	}
-	c := &rawConn{ifi: ifi, ipv6: ipv6only, pc: pc}
-	if ipv6only {
-		c.p6 = ipv6.NewPacketConn(pc)
-		err = errors.Join(
-			c.p6.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true),
-			c.p6.SetHopLimit(255),
-			c.p6.SetMulticastHopLimit(255),
-			c.p6.SetMulticastInterface(ifi),
-			c.p6.SetMulticastLoopback(false),
-		)
-	} else {
-		c.p4 = ipv4.NewPacketConn(pc)
-		err = errors.Join(
-			c.p4.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true),
-			c.p4.SetTTL(255),
-			c.p4.SetMulticastTTL(255),
-			c.p4.SetMulticastInterface(ifi),
-			c.p4.SetMulticastLoopback(false),
-		)
+	opts := []error{
+		unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name),
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1),
 	}
-	if err != nil {
-		pc.Close()
+	if ipv6only {
+		opts = append(opts,
+			unix.SetsockoptInt(fd, sol, unix.IPV6_RECVHOPLIMIT, 1),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_RECVPKTINFO, 1),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_UNICAST_HOPS, 255),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_MULTICAST_HOPS, 255),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_MULTICAST_IF, ifi.Index),
+			unix.SetsockoptInt(fd, sol, unix.IPV6_MULTICAST_LOOP, 0))
+	} else {
+		opts = append(opts,
+			unix.SetsockoptInt(fd, sol, unix.IP_RECVTTL, 1),
+			unix.SetsockoptInt(fd, sol, unix.IP_PKTINFO, 1),
+			unix.SetsockoptInt(fd, sol, unix.IP_TTL, 255),
+			unix.SetsockoptByte(fd, sol, unix.IP_MULTICAST_TTL, 255),
+			unix.SetsockoptIPMreqn(fd, sol, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(ifi.Index)}),
+			unix.SetsockoptByte(fd, sol, unix.IP_MULTICAST_LOOP, 0))
+	}
+	if err := errors.Join(opts...); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("vrrp: socket options on %s: %w", ifi.Name, err)
 	}
-	sc, ok := pc.(syscall.Conn)
-	if !ok {
-		pc.Close()
-		return nil, fmt.Errorf("vrrp: raw socket on %s without a file descriptor: %w", ifi.Name, ErrInvalid)
-	}
-	if c.rc, err = sc.SyscallConn(); err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("vrrp: raw socket on %s: %w", ifi.Name, err)
-	}
-	c.rfn = c.recv
-	return c, nil
+	return &rawConn{ifi: ifi, ipv6: ipv6only, fd: fd}, nil
 }
 
-// read reads one VRRP message into b without allocating: the IPv4
-// header (which a raw IPv4 socket delivers) is stripped, and the source,
-// destination, TTL or hop limit and interface come from the header, the
-// socket address and the control messages.
-func (c *rawConn) read(b []byte) (int, RecvInfo, error) {
+// rxBatch is a reader's state for one recvmmsg: buffers, addresses and
+// control messages for up to rxBatchLen packets, reused for every batch.
+type rxBatch struct {
+	hdrs [rxBatchLen]mmsghdr
+	iovs [rxBatchLen]unix.Iovec
+	from [rxBatchLen]unix.RawSockaddrAny
+	oob  [rxBatchLen][128]byte
+	bufs [rxBatchLen][rxBufLen]byte
+	n    int    // packets in the last batch
+	pkt  Packet // the advert being decoded
+}
+
+const (
+	// rxBatchLen is how many packets one recvmmsg reads at most.
+	rxBatchLen = 16
+	// rxBufLen holds the largest valid advert: IPv4 header with options
+	// and 255 IPv4 addresses, or 255 IPv6 addresses. Longer packets come
+	// truncated and are dropped for their length.
+	rxBufLen = 4224
+)
+
+// recv reads the packets waiting on c, up to rxBatchLen, without
+// blocking; it reports how many (0 when none is waiting).
+func (c *rawConn) recv(b *rxBatch) (int, error) {
+	for i := range b.hdrs {
+		b.iovs[i] = unix.Iovec{Base: &b.bufs[i][0]}
+		b.iovs[i].SetLen(rxBufLen)
+		h := &b.hdrs[i]
+		*h = mmsghdr{}
+		h.hdr.Name, h.hdr.Namelen = (*byte)(unsafe.Pointer(&b.from[i])), unix.SizeofSockaddrAny
+		h.hdr.Iov = &b.iovs[i]
+		h.hdr.SetIovlen(1)
+		h.hdr.Control = &b.oob[i][0]
+		h.hdr.SetControllen(len(b.oob[i]))
+	}
+	b.n = 0
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&b.hdrs[0])), rxBatchLen, unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+			b.n = int(n)
+			return b.n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, e
+	}
+}
+
+// packet returns the i-th packet of the last recv: the VRRP message (the
+// IPv4 header that a raw IPv4 socket delivers stripped), what the header,
+// socket address and control messages say about it, and the kernel's
+// receive time in nanoseconds since the epoch (0 when unknown). A packet
+// whose IPv4 header is malformed or that came truncated is reported with
+// an error wrapping ErrInvalid.
+func (c *rawConn) packet(b *rxBatch, i int) ([]byte, RecvInfo, int64, error) {
 	info := RecvInfo{TTL: -1}
-	c.rbuf = b
-	err := c.rc.Read(c.rfn)
-	c.rbuf = nil
-	if err == nil {
-		err = c.rerr
+	h := &b.hdrs[i]
+	n, oob := int(h.len), b.oob[i][:h.hdr.Controllen]
+	if h.hdr.Flags&unix.MSG_TRUNC != 0 || n > rxBufLen {
+		return nil, info, 0, fmt.Errorf("vrrp: packet longer than %d bytes: %w", rxBufLen, ErrInvalid)
 	}
-	if err != nil {
-		return 0, info, err
-	}
-	n, oob := c.rn, c.roob[:c.roobn]
+	buf := b.bufs[i][:n]
+	ts := parseCmsgs(oob, &info)
 	if c.ipv6 {
-		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&c.rfrom))
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&b.from[i]))
 		info.Src = netip.AddrFrom16(sa.Addr)
-		parseCmsgs(oob, &info)
-		return n, info, nil
+		return buf, info, ts, nil
 	}
 	if n < 20 {
-		return 0, info, fmt.Errorf("vrrp: short IPv4 packet (%d bytes): %w", n, ErrInvalid)
+		return nil, info, ts, fmt.Errorf("vrrp: short IPv4 packet (%d bytes): %w", n, ErrInvalid)
 	}
-	hl := int(b[0]&0x0f) << 2
+	hl := int(buf[0]&0x0f) << 2
 	if hl < 20 || hl > n {
-		return 0, info, fmt.Errorf("vrrp: IPv4 header length %d of %d bytes: %w", hl, n, ErrInvalid)
+		return nil, info, ts, fmt.Errorf("vrrp: IPv4 header length %d of %d bytes: %w", hl, n, ErrInvalid)
 	}
-	info.TTL = int(b[8])
-	info.Src = netip.AddrFrom4([4]byte(b[12:16]))
-	info.Dst = netip.AddrFrom4([4]byte(b[16:20]))
-	parseCmsgs(oob, &info)
-	return copy(b, b[hl:n]), info, nil
-}
-
-// recv is the rawConn's read callback: one recvmsg into rbuf.
-func (c *rawConn) recv(fd uintptr) bool {
-	h := &c.rhdr
-	*h = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&c.rfrom)), Namelen: unix.SizeofSockaddrAny}
-	c.riov = unix.Iovec{Base: unsafe.SliceData(c.rbuf)}
-	c.riov.SetLen(len(c.rbuf))
-	h.Iov = &c.riov
-	h.SetIovlen(1)
-	h.Control = &c.roob[0]
-	h.SetControllen(len(c.roob))
-	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(h)), 0)
-	if e == unix.EAGAIN {
-		return false
-	}
-	c.rn, c.roobn, c.rerr = 0, 0, nil
-	if e != 0 {
-		c.rerr = e
-		return true
-	}
-	c.rn, c.roobn = int(n), int(h.Controllen)
-	return true
+	info.TTL = int(buf[8])
+	info.Src = netip.AddrFrom4([4]byte(buf[12:16]))
+	info.Dst = netip.AddrFrom4([4]byte(buf[16:20]))
+	return buf[hl:], info, ts, nil
 }
 
 // parseCmsgs fills info from the control messages the socket asked for:
-// IPv4 TTL and packet info, IPv6 hop limit and packet info. Malformed
-// messages end the walk; the fields they would have set stay unknown.
-func parseCmsgs(oob []byte, info *RecvInfo) {
+// IPv4 TTL and packet info, IPv6 hop limit and packet info; it returns the
+// kernel's receive timestamp in nanoseconds since the epoch (0 when
+// absent). Malformed messages end the walk; the fields they would have
+// set stay unknown.
+func parseCmsgs(oob []byte, info *RecvInfo) (ts int64) {
 	hdrLen := unix.CmsgLen(0)
 	for len(oob) >= hdrLen {
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
 		l := int(h.Len)
 		if l < hdrLen || l > len(oob) {
-			return
+			return ts
 		}
 		data := oob[hdrLen:l]
 		switch {
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(unix.Timespec{})):
+			t := (*unix.Timespec)(unsafe.Pointer(&data[0]))
+			ts = t.Nano()
 		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_TTL && len(data) >= 4:
 			info.TTL = int(*(*int32)(unsafe.Pointer(&data[0])))
 		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
@@ -201,10 +211,11 @@ func parseCmsgs(oob []byte, info *RecvInfo) {
 		}
 		space := unix.CmsgSpace(l - hdrLen)
 		if space >= len(oob) {
-			return
+			return ts
 		}
 		oob = oob[space:]
 	}
+	return ts
 }
 
 // sender holds what one instance needs to queue adverts without
@@ -402,8 +413,10 @@ func (c *rawConn) close() error {
 		ss.close()
 	}
 	clear(c.send)
-	if c.pc == nil { // a send-only conn (vmac)
+	if c.fd < 0 { // a send-only conn (vmac)
 		return nil
 	}
-	return c.pc.Close()
+	fd := c.fd
+	c.fd = -1
+	return unix.Close(fd)
 }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -45,6 +46,18 @@ func TestParseCmsgs(t *testing.T) {
 		t.Fatalf("IPv4: %+v", info)
 	}
 
+	// The kernel's receive timestamp (SO_TIMESTAMPNS) comes back as is.
+	ts := unix.NsecToTimespec(1_700_000_000_123_456_789)
+	tsb := unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts))
+	oob = appendCmsg(oob, unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS, tsb)
+	info = RecvInfo{TTL: -1}
+	if got := parseCmsgs(oob, &info); got != 1_700_000_000_123_456_789 || info.TTL != 255 {
+		t.Fatalf("timestamp: %d, %+v", got, info)
+	}
+	if got := parseCmsgs(oob[:len(oob)-1], &info); got != 0 {
+		t.Fatalf("truncated timestamp: %d, want 0", got)
+	}
+
 	// Truncated and random control data leave fields unknown, never panic.
 	for n := range len(oob) {
 		info = RecvInfo{TTL: -1}
@@ -61,5 +74,18 @@ func TestParseCmsgs(t *testing.T) {
 	}
 	if info.Src != (netip.Addr{}) {
 		t.Fatal("parseCmsgs set the source")
+	}
+}
+
+func TestRxGrid(t *testing.T) {
+	for _, c := range []struct{ ivl, want time.Duration }{
+		{time.Second, 10 * time.Millisecond},
+		{100 * time.Millisecond, 5 * time.Millisecond},
+		{10 * time.Millisecond, time.Millisecond},
+		{40 * time.Second, 10 * time.Millisecond},
+	} {
+		if got := rxGrid(c.ivl); got != c.want {
+			t.Errorf("rxGrid(%v) = %v, want %v", c.ivl, got, c.want)
+		}
 	}
 }

@@ -79,12 +79,22 @@ func (r *Router) scheduler(ctx context.Context) {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	tick := r.tick
+	var due time.Time // a Master_Down_Timer's deadline, when it is next
 	for {
+		if !due.IsZero() && !time.Now().Before(due) {
+			// An advert that arrived before the deadline may still wait
+			// for the reader's next grid tick: hear it first.
+			r.drainAll()
+		}
 		r.lock()
 		r.sleepUntil = time.Time{}
 		now := time.Now()
 		r.sched.fire(now, len(r.instances)+1, tick) // each Tick moves a slot past now
 		w := r.sched.wake()
+		due = time.Time{}
+		if s := r.sched.peek(); s != nil && s.precise {
+			due = s.at
+		}
 		spin := !w.IsZero() && !w.After(now)
 		if !spin {
 			r.sleepUntil = w

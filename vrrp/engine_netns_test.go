@@ -3,6 +3,7 @@
 package vrrp
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
 )
 
 // TestAdvertPathNoAlloc drives a Router's engine by hand (no goroutines,
@@ -76,9 +79,9 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { far.close() })
-	far.pc.SetReadDeadline(time.Now().Add(30 * time.Second)) // a lost advert fails the test, not hangs it
-	buf := make([]byte, 9216)
+	batch := new(rxBatch)
 	var p Packet
+	pfd := []unix.PollFd{{Fd: int32(far.fd), Events: unix.POLLIN}}
 	var bad string
 	src := netip.MustParseAddr("10.78.0.1")
 	tick := r.tick
@@ -88,17 +91,30 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 		r.lock()
 		r.sched.fire(now, len(r.instances)+1, tick)
 		r.unlock()
-		for range n {
-			m, info, err := far.read(buf)
+		for got := 0; got < n; {
+			// A lost advert fails the test, not hangs it.
+			if k, err := unix.Poll(pfd, 30000); err != nil || k == 0 {
+				bad = fmt.Sprint("no advert: ", err)
+				return
+			}
+			m, err := far.recv(batch)
 			if err != nil {
 				bad = err.Error()
 				return
 			}
-			if _, reason := Parse(buf[:m], info, &p); reason != DropNone || info.Src != src || info.Dst != MulticastIPv4 ||
-				info.IfIndex != far.ifi.Index || p.Priority != 255 {
-				bad = "bad advert"
-				return
+			for i := range m {
+				msg, info, ts, err := far.packet(batch, i)
+				if err != nil {
+					bad = err.Error()
+					return
+				}
+				if _, reason := Parse(msg, info, &p); reason != DropNone || info.Src != src || info.Dst != MulticastIPv4 ||
+					info.IfIndex != far.ifi.Index || p.Priority != 255 || ts <= 0 {
+					bad = "bad advert"
+					return
+				}
 			}
+			got += m
 		}
 	})
 	if bad != "" {
@@ -118,4 +134,86 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 	// briefly all the same).
 	want := rx0 + (runs+1)*n
 	waitFor(t, 5*time.Second, "the adverts to arrive", func() bool { return rx() >= want })
+}
+
+// TestDownTimerFromKernelTimestamp shows that a backup's Master_Down_Timer
+// restarts from when the kernel received the master's advert, not from
+// when the reader got to it: an advert left waiting in the socket for
+// 50 ms (as between two grid ticks of the batched reader) still counts
+// from its arrival. It also shows the scheduler's drain: the advert is
+// heard by drainAll, the call the scheduler makes before a
+// Master_Down_Timer fires.
+func TestDownTimerFromKernelTimestamp(t *testing.T) {
+	testenv.NeedRoot(t)
+	h, sink := netns.New(t), netns.New(t)
+	netns.Veth(t, h, "eth0", sink, "s0")
+	h.AddAddr("eth0", netip.MustParsePrefix("10.78.0.1/24"))
+	sink.AddAddr("s0", netip.MustParsePrefix("10.78.0.2/24"))
+	r, err := NewRouter(&RouterConfig{NetNS: h.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := r.Add(Config{Name: "VI_1", Interface: "eth0", VRID: 7, Version: 3, Priority: 100,
+		Interval: 100 * time.Millisecond, VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.79.0.7/32")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	if err := in.setup(); err != nil {
+		t.Fatal(err)
+	}
+	r.lock()
+	in.m.Start(time.Now())
+	in.resched()
+	r.unlock()
+	if in.m.State() != StateBackup {
+		t.Fatalf("state %v, want backup", in.m.State())
+	}
+	// The master's advert, from the far end.
+	var pc *ipv4.PacketConn
+	err = sink.Do(func() error {
+		c, err := net.ListenPacket("ip4:112", "0.0.0.0")
+		if err != nil {
+			return err
+		}
+		ifi, err := net.InterfaceByName("s0")
+		if err != nil {
+			return err
+		}
+		pc = ipv4.NewPacketConn(c)
+		return errors.Join(pc.SetMulticastTTL(255), pc.SetMulticastInterface(ifi))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	adv, err := (&Packet{Version: 3, VRID: 7, Priority: 200, Interval: 100 * time.Millisecond,
+		Addrs: []netip.Addr{netip.MustParseAddr("10.79.0.7")}}).AppendTo(nil, netip.MustParseAddr("10.78.0.2"), MulticastIPv4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	if _, err := pc.WriteTo(adv, nil, &net.IPAddr{IP: MulticastIPv4.AsSlice()}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the advert waits in the socket
+	read := time.Now()
+	r.drainAll()
+	if got := in.Stats().AdvertsReceived; got != 1 {
+		t.Fatalf("%d adverts heard, want 1", got)
+	}
+	r.lock()
+	deadline, mdi := in.m.Deadline(), in.m.MasterDownInterval()
+	r.unlock()
+	heard := deadline.Add(-mdi)
+	// veth delivers at once: the advert's time is when it was sent (give
+	// or take a loaded host's scheduling), not when it was read 50 ms
+	// later.
+	if heard.Before(sent.Add(-time.Millisecond)) || heard.Sub(sent) > 10*time.Millisecond || read.Sub(heard) < 40*time.Millisecond {
+		t.Fatalf("Master_Down_Timer restarted from %v after sending (read at %v), want at the sending",
+			heard.Sub(sent), read.Sub(sent))
+	}
 }

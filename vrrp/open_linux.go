@@ -22,6 +22,10 @@ func (r *Router) open() error {
 		return fmt.Errorf("vrrp: netlink: %w", err)
 	}
 	r.conns = map[connKey]*rawConn{}
+	r.rconns = nil
+	if r.rx == nil {
+		r.rx = new(rxBatch)
+	}
 	r.anns = map[connKey]*announcer{}
 	r.byConn = map[connKey]map[uint8]*Instance{}
 	r.links = map[string]*net.Interface{}
@@ -54,8 +58,11 @@ func (r *Router) open() error {
 				return err
 			}
 			c.ns = r.cfg.NetNS
+			c.key = k
+			c.insts = map[uint8]*Instance{}
 			r.conns[k] = c
-			r.byConn[k] = map[uint8]*Instance{}
+			r.rconns = append(r.rconns, c)
+			r.byConn[k] = c.insts
 		}
 		if len(in.cfg.Peers) == 0 && !c.joined {
 			if err := c.join(); err != nil {

@@ -18,10 +18,11 @@ import (
 // through one send-only socket per source address), and one engine drives
 // all their state machines: a single scheduler goroutine fires their
 // timers, the adverts falling due together leave in one sendmmsg per
-// socket, and each socket's reader feeds adverts straight to the machine
-// they are for. A thousand instances thus cost a few wake-ups per second,
-// not a thousand timers and sockets; each instance keeps only an idle
-// goroutine that applies its transitions' side effects.
+// socket, and one reader reads every socket in batches (see readLoop) and
+// feeds the adverts straight to the machines they are for. A thousand
+// instances thus cost a few wake-ups per second, not a thousand timers
+// and sockets; each instance keeps only an idle goroutine that applies
+// its transitions' side effects.
 type Router struct {
 	cfg       RouterConfig
 	log       *slog.Logger
@@ -51,6 +52,9 @@ type Router struct {
 	nlReq  chan nlRequest
 	nsh    netns.NsHandle
 	conns  map[connKey]*rawConn
+	rconns []*rawConn // the receiving sockets, in a fixed order
+	rxMu   sync.Mutex // one drain at a time; guards rx
+	rx     *rxBatch   // the drains' buffers
 	anns   map[connKey]*announcer
 	byConn map[connKey]map[uint8]*Instance
 	links  map[string]*net.Interface
@@ -187,9 +191,13 @@ func (r *Router) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	for k, c := range r.conns {
-		wg.Go(func() { r.readLoop(ctx, k, c) })
-	}
+	rdone := make(chan struct{})
+	go func() {
+		defer close(rdone)
+		if err := r.readLoop(ctx); err != nil {
+			r.log.Error("vrrp: reader", "err", err)
+		}
+	}()
 	// Netlink requests run on one goroutine: vishvananda/netlink keeps a
 	// 64 KiB receive buffer on the stack, which would otherwise grow every
 	// action goroutine's stack to 128 KiB.
@@ -230,8 +238,9 @@ func (r *Router) Run(ctx context.Context) error {
 		in.acts.close()
 	}
 	awg.Wait()
+	<-rdone // before the sockets close: their numbers may be reused
 	for _, c := range r.conns {
-		c.close() // unblocks the readers
+		c.close()
 	}
 	wg.Wait()
 	return nil

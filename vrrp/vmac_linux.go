@@ -89,7 +89,7 @@ func (r *Router) openVMAC(in *Instance, base *net.Interface) (*net.Interface, *r
 	}
 	// The vmac only sends (adverts are read on the base interface): its
 	// conn has no receiving socket, only the send sockets newSender opens.
-	c := &rawConn{ifi: ifi, ipv6: ipv6, ns: r.cfg.NetNS}
+	c := &rawConn{ifi: ifi, ipv6: ipv6, ns: r.cfg.NetNS, fd: -1}
 	r.vmacConns = append(r.vmacConns, c)
 	return ifi, c, nil
 }
