@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/lvskit/lvskit/internal/benchdata"
+	"github.com/lvskit/lvskit/internal/testenv"
 )
 
 // bigConfig is the shared 10,000 x 4 input (internal/benchdata).
@@ -50,9 +51,7 @@ func BenchmarkParseFormat(b *testing.B) {
 
 // TestBigConfigRoundTrip keeps the benchmark input honest.
 func TestBigConfigRoundTrip(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large input")
-	}
+	testenv.SkipShort(t, "large input")
 	data := bigConfig()
 	c, err := Parse("big.cfg", data)
 	if err != nil {

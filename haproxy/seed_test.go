@@ -348,14 +348,14 @@ func TestSeedAgainstHAProxy(t *testing.T) {
 // every testdata/seed_*.cfg is a verbatim block of it.
 func TestSeedProvenance(t *testing.T) {
 	var doc []byte
-	for _, p := range []string{"../../shared/seed/000_caefc452e9b098b3.txt", "../../../shared/seed/000_caefc452e9b098b3.txt", "/work/shared/seed/000_caefc452e9b098b3.txt"} {
+	for _, p := range []string{"../../shared/seed/000_caefc452e9b098b3.txt", "../../../shared/seed/000_caefc452e9b098b3.txt"} {
 		if b, err := os.ReadFile(p); err == nil {
 			doc = b
 			break
 		}
 	}
 	if doc == nil {
-		t.Skip("seed document not found")
+		testenv.Missing(t, "the seed document beside the repository (../shared/seed)")
 	}
 	files, _ := filepath.Glob("testdata/seed_*.cfg")
 	if len(files) != 7 {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lvskit/lvskit/internal/testenv"
 )
 
 // confFiles returns every .conf file below testdata.
@@ -49,7 +51,7 @@ func TestParseRoundTripTestdata(t *testing.T) {
 func TestParseRoundTripKeepalivedSamples(t *testing.T) {
 	samples, _ := filepath.Glob(keepalivedSamples + "/keepalived.conf.*")
 	if len(samples) == 0 {
-		t.Skip("keepalived samples not installed")
+		testenv.Missing(t, "keepalived's sample configurations (%s)", keepalivedSamples)
 	}
 	for _, path := range samples {
 		data, err := os.ReadFile(path)

@@ -81,3 +81,12 @@ func SkipUnlessHelper(t testing.TB, env, parent string) {
 		t.Skipf("skipping: helper process of %s (runs when %s=1)", parent, env)
 	}
 }
+
+// SkipShort skips a test under go test -short, saying why: a chosen
+// shortening, not a missing requirement, so it does not fail under CI.
+func SkipShort(t testing.TB, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("skipping in -short mode: %s", why)
+	}
+}
