@@ -665,4 +665,10 @@ func (r *Router) close() {
 	if r.ipvs != nil {
 		r.ipvs.Close()
 	}
+	// The FIFOs close last: the stop's own lines (instances leaving
+	// MASTER, real servers going down) go through them.
+	r.ops.mu.Lock()
+	fifo := r.ops.fifo
+	r.ops.mu.Unlock()
+	fifo.close()
 }
