@@ -3,7 +3,6 @@ package vrrp
 import (
 	"context"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -75,10 +74,7 @@ func (in *Instance) trackInterfaces(ctx context.Context) {
 }
 
 func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.Credential) {
-	key := "script:" + s.Name
-	if s.Name == "" {
-		key = "script:" + strings.Join(s.Command, " ")
-	}
+	key := scriptKey(&s)
 	up, known := false, false
 	ok, bad := 0, 0
 	lastErr := ""
