@@ -36,7 +36,9 @@ func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
 			r.drops.Add(DropVRID)
 			continue
 		}
+		r.lock() // Update changes expect under the engine lock
 		if reason := in.expect.Check(&p, info); reason != DropNone {
+			r.unlock()
 			in.stats.drops.Add(reason)
 			continue
 		}
@@ -46,7 +48,6 @@ func (r *Router) readLoop(ctx context.Context, k connKey, c *rawConn) {
 			in.stats.checksumPseudo.Add(1)
 		}
 		in.stats.received.Add(1)
-		r.lock()
 		in.handle(event{kind: evAdvert, at: now, src: info.Src, prio: p.Priority, ivl: p.Interval})
 		r.unlock()
 	}
