@@ -119,6 +119,10 @@ func TestReloadInPlace(t *testing.T) {
 		t.Fatalf("new VIP does not answer: %v\n%s", err, res)
 	}
 
+	if strings.Contains(lv.p.Output(), "DATA RACE") {
+		t.Error("race detected in lvsrouter (see its log)")
+	}
+
 	// Below keepalived's 100: keepalived preempts through the protocol.
 	if err := os.WriteFile(lv.conf, []byte(reloadConf("lvsrouter", "MASTER", 50, "chk_b", "/bin/echo", 2, vip1, vip2)), 0o644); err != nil {
 		t.Fatal(err)
