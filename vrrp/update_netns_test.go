@@ -7,6 +7,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,8 +119,16 @@ func TestUpdateInPlace(t *testing.T) {
 	}
 
 	// Lower than the peer's 100: the peer preempts.
+	// The same update adds a notify script to an instance that had none.
+	dir := t.TempDir()
+	mark := filepath.Join(dir, "backup")
+	script := filepath.Join(dir, "notify.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" > "+mark+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	low := cfg
 	low.Priority = 50
+	low.Notify = Notify{Backup: []string{script, "to-backup"}}
 	if err := in.Update(low); err != nil {
 		t.Fatal(err)
 	}
@@ -125,4 +136,8 @@ func TestUpdateInPlace(t *testing.T) {
 	if in.State() != StateBackup {
 		t.Fatalf("state %v after losing the election", in.State())
 	}
+	waitFor(t, scTimeout, "notify script added by Update", func() bool {
+		b, err := os.ReadFile(mark)
+		return err == nil && strings.TrimSpace(string(b)) == "to-backup"
+	})
 }
