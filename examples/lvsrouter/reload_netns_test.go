@@ -132,6 +132,25 @@ func TestReloadInPlace(t *testing.T) {
 	if !strings.Contains(lv.p.Output(), "(VI_1) Entering BACKUP STATE") {
 		t.Error("lvsrouter did not log entering BACKUP")
 	}
+
+	// The reference, in the same run: keepalived as MASTER across the
+	// same kind of SIGHUP (priority raised, a VIP added, the track script
+	// changed). Logged, not asserted.
+	vip3 := "10.77.0.102/24 dev eth0"
+	ping = c.Start("busybox", "ping", "-q", "-c", fmt.Sprint(count), "-i", "0.01", "-W", "1", interopVIP.String())
+	time.Sleep(2 * time.Second)
+	if err := os.WriteFile(ka.kaConf(t), []byte(reloadConf("keepalived", "BACKUP", 110, "chk_a", "/bin/true", 0, vip1, vip2, vip3)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ka.p.Signal(syscall.SIGHUP)
+	select {
+	case <-ping.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("ping did not finish")
+	}
+	if m := pingStats.FindStringSubmatch(ping.Output()); m != nil {
+		t.Logf("keepalived as MASTER across the same kind of reload: %s transmitted, %s received", m[1], m[2])
+	}
 }
 
 // conf returns the keepalived peer's configuration file.
