@@ -6,6 +6,16 @@ import "sync"
 type action struct {
 	t    Transition
 	prio uint8
+	// upd, when set, is an Instance.Update: the action goroutine moves
+	// what differs (addresses, routes, rules) and takes the new Config's
+	// VIPs, Routes, Rules, GARP, Notify and OnTransition.
+	upd *update
+}
+
+// update is the action side of Instance.Update.
+type update struct {
+	cfg   *Config
+	creds scriptCreds
 }
 
 // actionQueue passes actions from the engine to the instance's action

@@ -1,7 +1,6 @@
 package vrrp
 
 import (
-	"sync"
 	"time"
 )
 
@@ -9,14 +8,13 @@ import (
 // in order and paces gratuitous ARPs / NAs. It returns after the queue is
 // closed and drained.
 func (in *Instance) runActions() {
-	var nwg sync.WaitGroup
 	if in.notifyQ != nil {
-		nwg.Go(in.notifyWorker)
+		in.nwg.Go(in.notifyWorker)
 	}
 	defer func() {
 		if in.notifyQ != nil {
 			close(in.notifyQ)
-			nwg.Wait()
+			in.nwg.Wait()
 		}
 	}()
 	var t *time.Timer
@@ -54,12 +52,17 @@ func (in *Instance) runActions() {
 // apply moves addresses, announces them, runs notify scripts and
 // callbacks for one transition.
 func (in *Instance) apply(a action) {
+	if a.upd != nil {
+		in.applyUpdate(a.upd)
+		return
+	}
 	t := a.t
+	in.holding = t.To == StateMaster
 	if t.To == StateMaster {
 		in.addVIPs()
 		in.setRoutes(true)
 		in.setFilter(true)
-		in.garp.start(t.At, &in.cfg.GARP)
+		in.garp.start(t.At, &in.acfg.GARP)
 		in.garpTick(t.At)
 	} else {
 		in.garp = garpState{}
@@ -70,8 +73,8 @@ func (in *Instance) apply(a action) {
 		}
 	}
 	in.notify(t, a.prio)
-	if in.cfg.OnTransition != nil {
-		in.cfg.OnTransition(in.cfg.Name, t)
+	if in.acfg.OnTransition != nil {
+		in.acfg.OnTransition(in.cfg.Name, t)
 	}
 }
 

@@ -38,8 +38,10 @@ func (in *Instance) nlAddr(v VIP) *netlink.Addr {
 	return a
 }
 
-func (in *Instance) addVIPs() {
-	for _, v := range in.cfg.VIPs {
+func (in *Instance) addVIPs() { in.addAddrs(in.acfg.VIPs) }
+
+func (in *Instance) addAddrs(vips []VIP) {
+	for _, v := range vips {
 		l, err := in.vipLink(v)
 		if err == nil {
 			err = in.r.netlink(func(h *netlink.Handle) error { return h.AddrAdd(l, in.nlAddr(v)) })
@@ -50,8 +52,10 @@ func (in *Instance) addVIPs() {
 	}
 }
 
-func (in *Instance) delVIPs() {
-	for _, v := range in.cfg.VIPs {
+func (in *Instance) delVIPs() { in.delAddrs(in.acfg.VIPs) }
+
+func (in *Instance) delAddrs(vips []VIP) {
+	for _, v := range vips {
 		l, err := in.vipLink(v)
 		if err == nil {
 			err = in.r.netlink(func(h *netlink.Handle) error { return h.AddrDel(l, in.nlAddr(v)) })
@@ -67,8 +71,11 @@ func ipNet(p netip.Prefix) *net.IPNet {
 }
 
 // setRoutes adds (on) or removes the virtual routes and rules.
-func (in *Instance) setRoutes(on bool) {
-	for _, r := range in.cfg.Routes {
+func (in *Instance) setRoutes(on bool) { in.routes(on, in.acfg.Routes, in.acfg.Rules) }
+
+// routes adds (on) or removes the given routes and rules.
+func (in *Instance) routes(on bool, routes []Route, rules []Rule) {
+	for _, r := range routes {
 		dev := r.Dev
 		if dev == "" {
 			dev = in.cfg.Interface
@@ -92,7 +99,7 @@ func (in *Instance) setRoutes(on bool) {
 			in.r.log.Error("vrrp: virtual route", "instance", in.cfg.Name, "dst", r.Dst, "add", on, "err", err)
 		}
 	}
-	for _, r := range in.cfg.Rules {
+	for _, r := range rules {
 		nr := netlink.NewRule()
 		nr.Table, nr.Priority = r.Table, r.Priority
 		if r.From.IsValid() {

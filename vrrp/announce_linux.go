@@ -75,7 +75,7 @@ func (a *announcer) announce(ip netip.Addr) error {
 
 // announce announces every VIP once.
 func (in *Instance) announce() {
-	for _, v := range in.cfg.VIPs {
+	for _, v := range in.acfg.VIPs {
 		a := in.ann
 		if da, ok := in.devAnn[v.Dev]; ok {
 			a = da

@@ -39,6 +39,15 @@
 // runs until its context ends or Close is called. Validate reports, before
 // any of that, every reason Add would refuse a set of Configs.
 //
+// A running instance takes a new Config through Instance.Update without a
+// restart (keepalived's reload): priority, advert interval, preemption,
+// VIPs, virtual routes and rules, tracking and notify scripts change in
+// place, a master stays master unless the new priority loses the
+// election, and a VIP in both configurations never leaves the interface.
+// Updatable tells beforehand whether a change can apply so (interface,
+// VRID, version, family, unicast peers ... cannot: ErrNotUpdatable names
+// the field).
+//
 // The codec, the state machine and Validate build on every GOOS; off
 // Linux a Router accepts and validates instances, and Run returns an error
 // wrapping errors.ErrUnsupported.

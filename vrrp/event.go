@@ -27,4 +27,7 @@ type event struct {
 	key   string
 	st    trackStatus
 	fault bool
+	// gen is the tracker generation a evTrack comes from; events of
+	// trackers an Update replaced are ignored.
+	gen uint64
 }

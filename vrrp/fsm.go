@@ -334,3 +334,45 @@ func (m *Machine) ForceBackup(now time.Time) {
 		m.to(now, StateBackup, ReasonSync)
 	}
 }
+
+// Reconfigure applies a new election configuration to a running machine
+// (Instance.Update): priority, interval and preemption; prio is the new
+// effective priority (cfg.Priority with tracking applied). Version,
+// Primary and Gate stay. A master keeps its state and advertises the new
+// priority and interval at once, so that a peer that now wins the
+// election takes over through the normal protocol; a backup keeps its
+// Master_Down_Timer, and the new priority counts from the next advert.
+func (m *Machine) Reconfigure(now time.Time, cfg Election, prio uint8) error {
+	if cfg.Version == 0 {
+		cfg.Version = 3
+	}
+	switch {
+	case cfg.Version != m.cfg.Version:
+		return fmt.Errorf("vrrp: election: version %d -> %d: %w", m.cfg.Version, cfg.Version, ErrNotUpdatable)
+	case cfg.Priority == 0 || prio == 0:
+		return fmt.Errorf("vrrp: election: priority 0 is reserved for resignation: %w", ErrInvalid)
+	case cfg.Interval <= 0:
+		return fmt.Errorf("vrrp: election: interval %v: %w", cfg.Interval, ErrInvalid)
+	case (cfg.Priority == 255) != (m.cfg.Priority == 255):
+		return fmt.Errorf("vrrp: election: priority %d -> %d changes address ownership: %w", m.cfg.Priority, cfg.Priority, ErrNotUpdatable)
+	}
+	m.cfg.Priority, m.cfg.Interval = cfg.Priority, cfg.Interval
+	m.cfg.NoPreempt, m.cfg.PreemptDelay = cfg.NoPreempt, cfg.PreemptDelay
+	if cfg.Priority == 255 {
+		prio = 255
+	}
+	m.prio = prio
+	switch m.state {
+	case StateMaster:
+		m.masterAdverInt = cfg.Interval
+		m.send(m.prio)
+		m.timer = now.Add(cfg.Interval)
+	case StateBackup:
+		if !m.master.IsValid() {
+			m.masterAdverInt = cfg.Interval
+		}
+	default:
+		m.masterAdverInt = cfg.Interval
+	}
+	return nil
+}

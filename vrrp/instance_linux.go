@@ -1,9 +1,11 @@
 package vrrp
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -42,8 +44,24 @@ type Instance struct {
 	heldUntil  atomic.Int64 // sync groups: Master_Down_Timer while hearing a master
 	track      map[string]trackStatus
 	groupFault bool
-	notifyQ    chan []string
+	notifyQ    chan notifyJob
+	nwg        sync.WaitGroup // the notify worker
 	creds      scriptCreds
+
+	// want is the Config last given to Add or Update (guarded by the
+	// Router's upd mutex): what the next Update is compared with.
+	want Config
+	// acfg is the Config the action goroutine applies: VIPs, Routes,
+	// Rules, GARP, Notify and OnTransition come from it; only that
+	// goroutine reads or replaces it after Run started.
+	acfg *Config
+	// holding tells the action goroutine that the last transition it
+	// applied made the instance master (its addresses are up).
+	holding bool
+	// trackGen counts tracker restarts (engine lock); trackStop stops the
+	// current trackers (upd mutex).
+	trackGen  uint64
+	trackStop context.CancelFunc
 }
 
 // Name returns the instance's name.
@@ -92,8 +110,10 @@ func (in *Instance) setup() error {
 	}
 	in.adv, in.advPrio = make([][]byte, len(in.snd.dst)), -1
 	in.track = map[string]trackStatus{}
+	acfg := in.cfg
+	in.acfg = &acfg
 	if in.hasNotify() {
-		in.notifyQ = make(chan []string, 64)
+		in.notifyQ = make(chan notifyJob, 64)
 	}
 	return nil
 }
@@ -138,6 +158,9 @@ func (in *Instance) handle(ev event) {
 	case evAdvert:
 		in.m.Advert(ev.at, ev.src, ev.prio, ev.ivl)
 	case evTrack:
+		if ev.gen != in.trackGen {
+			return // from a tracker an Update replaced
+		}
 		in.track[ev.key] = ev.st
 		in.applyTracking(now)
 	case evGroupFault:
@@ -150,19 +173,28 @@ func (in *Instance) handle(ev event) {
 	}
 }
 
-func (in *Instance) applyTracking(now time.Time) {
+// tracked returns the priority tracking gives and whether tracking faults
+// the instance.
+func (in *Instance) tracked() (uint8, bool) {
 	fault := false
 	p := int(in.cfg.Priority)
 	for _, s := range in.track {
 		fault = fault || s.fault
 		p += s.delta
 	}
+	if in.cfg.Priority == 255 {
+		return 255, fault
+	}
+	return uint8(min(max(p, 1), 254)), fault
+}
+
+func (in *Instance) applyTracking(now time.Time) {
+	p, fault := in.tracked()
 	if in.group != nil {
 		in.group.setFault(in, fault)
 	}
-	p = min(max(p, 1), 254)
 	if in.cfg.Priority != 255 {
-		in.m.SetPriority(now, uint8(p))
+		in.m.SetPriority(now, p)
 		in.stats.prio.Store(uint32(p))
 	}
 	in.m.SetFault(now, fault || in.groupFault)

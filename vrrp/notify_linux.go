@@ -3,10 +3,21 @@ package vrrp
 import (
 	"context"
 	"strconv"
+
+	"github.com/lvskit/lvskit/internal/proc"
 )
 
-func (in *Instance) hasNotify() bool {
-	n := &in.cfg.Notify
+// notifyJob is one notify script to run, with the Notify settings and
+// credential it was queued under.
+type notifyJob struct {
+	argv []string
+	n    *Notify
+	cred *proc.Credential
+}
+
+func (in *Instance) hasNotify() bool { return hasNotify(&in.cfg.Notify) }
+
+func hasNotify(n *Notify) bool {
 	return len(n.Master)+len(n.Backup)+len(n.Fault)+len(n.Stop)+len(n.Notify) > 0
 }
 
@@ -14,7 +25,7 @@ func (in *Instance) notify(t Transition, prio uint8) {
 	if in.notifyQ == nil {
 		return
 	}
-	n := &in.cfg.Notify
+	n := &in.acfg.Notify
 	var specific []string
 	state := t.To.String()
 	switch t.To {
@@ -36,7 +47,7 @@ func (in *Instance) notify(t Transition, prio uint8) {
 			continue
 		}
 		select {
-		case in.notifyQ <- argv:
+		case in.notifyQ <- notifyJob{argv, n, in.creds.notify}:
 		default:
 			in.r.log.Warn("vrrp: notify queue full", "instance", in.cfg.Name)
 		}
@@ -44,8 +55,9 @@ func (in *Instance) notify(t Transition, prio uint8) {
 }
 
 func (in *Instance) notifyWorker() {
-	for argv := range in.notifyQ {
-		res, err := runNotify(context.Background(), argv, &in.cfg.Notify, in.creds.notify, in.r.cfg.ScriptSecurity)
+	for j := range in.notifyQ {
+		argv := j.argv
+		res, err := runNotify(context.Background(), argv, j.n, j.cred, in.r.cfg.ScriptSecurity)
 		switch {
 		case err != nil:
 			in.r.log.Warn("vrrp: notify script", "instance", in.cfg.Name, "argv", argv, "err", err)

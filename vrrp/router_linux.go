@@ -61,6 +61,14 @@ type Router struct {
 	linkMu sync.Mutex
 	addrs  map[connKey][]netlink.Addr // interface addresses, read once at open
 
+	// upd serializes Instance.Update; while live (Run between starting
+	// the trackers and shutdown) Update restarts trackers on runWG under
+	// runCtx.
+	upd    sync.Mutex
+	live   bool
+	runCtx context.Context
+	runWG  *sync.WaitGroup
+
 	vmacs     []netlink.Link
 	vmacConns []*rawConn
 }
@@ -111,7 +119,7 @@ func (r *Router) Add(cfg Config) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Instance{cfg: cfg, r: r, slot: newSlot(len(r.instances)), creds: creds}
+	in := &Instance{cfg: cfg, want: cfg, r: r, slot: newSlot(len(r.instances)), creds: creds}
 	in.acts.init()
 	in.stats.state.Store(uint32(StateInit))
 	r.instances = append(r.instances, in)
@@ -223,10 +231,16 @@ func (r *Router) Run(ctx context.Context) error {
 		in.resched()
 	}
 	r.unlock()
+	r.upd.Lock()
 	for _, in := range r.instances {
-		in.startTrackers(ctx, &wg)
+		in.trackStop = in.startTrackers(ctx, &wg, &in.cfg, in.creds.track, 0)
 	}
+	r.runCtx, r.runWG, r.live = ctx, &wg, true
+	r.upd.Unlock()
 	r.scheduler(ctx)
+	r.upd.Lock()
+	r.live = false
+	r.upd.Unlock()
 	// Shutdown: masters resign (priority 0) and drop their addresses.
 	r.lock()
 	for _, in := range r.instances {

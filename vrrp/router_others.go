@@ -24,6 +24,7 @@ type Router struct {
 type Instance struct {
 	cfg   Config
 	group bool
+	r     *Router
 }
 
 // NewRouter returns a Router; cfg nil means the defaults.
@@ -51,7 +52,7 @@ func (r *Router) Add(cfg Config) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Instance{cfg: cfg}
+	in := &Instance{cfg: cfg, r: r}
 	r.instances = append(r.instances, in)
 	return in, nil
 }
@@ -93,4 +94,26 @@ func (in *Instance) State() State { return StateInit }
 // Stats returns the instance's metrics: all zero, as nothing runs.
 func (in *Instance) Stats() Stats {
 	return Stats{State: StateInit, Priority: in.cfg.Priority, Drops: map[DropReason]uint64{}}
+}
+
+// Update validates cfg as Linux's Update does and, as nothing runs here,
+// replaces the configuration.
+func (in *Instance) Update(cfg Config) error {
+	if in.r.closed {
+		return ErrClosed
+	}
+	var have []*Config
+	for _, o := range in.r.instances {
+		if o != in {
+			have = append(have, &o.cfg)
+		}
+	}
+	if _, err := admit(&cfg, have); err != nil {
+		return err
+	}
+	if err := updatable(&in.cfg, &cfg); err != nil {
+		return err
+	}
+	in.cfg = cfg
+	return nil
 }

@@ -7,11 +7,11 @@ import (
 
 // startExternal starts one goroutine per TrackExternal, posting its
 // state as it arrives; each starts down.
-func (in *Instance) startExternal(ctx context.Context, wg *sync.WaitGroup) {
-	for i := range in.cfg.TrackExternal {
-		t := in.cfg.TrackExternal[i]
+func (in *Instance) startExternal(ctx context.Context, wg *sync.WaitGroup, ext []TrackExternal, gen uint64) {
+	for i := range ext {
+		t := ext[i]
 		key := "external:" + t.Name
-		in.post(event{kind: evTrack, key: key, st: externalStatus(t, false)})
+		in.post(event{kind: evTrack, key: key, st: externalStatus(t, false), gen: gen})
 		if t.C == nil {
 			continue
 		}
@@ -21,7 +21,7 @@ func (in *Instance) startExternal(ctx context.Context, wg *sync.WaitGroup) {
 				case <-ctx.Done():
 					return
 				case up := <-t.C:
-					in.post(event{kind: evTrack, key: key, st: externalStatus(t, up)})
+					in.post(event{kind: evTrack, key: key, st: externalStatus(t, up), gen: gen})
 				}
 			}
 		})

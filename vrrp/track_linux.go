@@ -3,7 +3,7 @@ package vrrp
 import (
 	"context"
 	"net"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,21 +12,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startTrackers starts the goroutines watching the instance's tracked
-// interfaces, scripts and files; they post evTrack events.
-func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup) {
-	if len(in.cfg.TrackInterfaces) > 0 {
-		wg.Go(func() { in.trackInterfaces(ctx) })
+// startTrackers starts the goroutines watching what cfg tracks
+// (interfaces, scripts, files, external objects); they post evTrack
+// events of generation gen. Cancelling the returned function stops them.
+// The caller holds the Router's upd mutex or is Run before it sets live.
+func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup, cfg *Config, creds []*proc.Credential, gen uint64) context.CancelFunc {
+	ctx, cancel := context.WithCancel(ctx)
+	if ti := slices.Clone(cfg.TrackInterfaces); len(ti) > 0 {
+		wg.Go(func() { in.trackInterfaces(ctx, ti, gen) })
 	}
-	for i := range in.cfg.TrackScripts {
-		s, cred := in.cfg.TrackScripts[i], in.creds.track[i]
-		wg.Go(func() { in.trackScript(ctx, s, cred) })
+	for i := range cfg.TrackScripts {
+		s, cred := cfg.TrackScripts[i], creds[i]
+		wg.Go(func() { in.trackScript(ctx, s, cred, gen) })
 	}
-	for i := range in.cfg.TrackFiles {
-		f := in.cfg.TrackFiles[i]
-		wg.Go(func() { in.trackFile(ctx, f) })
+	for i := range cfg.TrackFiles {
+		f := cfg.TrackFiles[i]
+		wg.Go(func() { in.trackFile(ctx, f, gen) })
 	}
-	in.startExternal(ctx, wg)
+	in.startExternal(ctx, wg, slices.Clone(cfg.TrackExternal), gen)
+	return cancel
 }
 
 func linkDown(a *netlink.LinkAttrs) bool {
@@ -36,7 +40,7 @@ func linkDown(a *netlink.LinkAttrs) bool {
 	return a.OperState == netlink.OperDown || a.OperState == netlink.OperLowerLayerDown || a.OperState == netlink.OperNotPresent
 }
 
-func (in *Instance) trackInterfaces(ctx context.Context) {
+func (in *Instance) trackInterfaces(ctx context.Context, tracked []TrackInterface, gen uint64) {
 	ch := make(chan netlink.LinkUpdate, 64)
 	done := make(chan struct{})
 	defer close(done)
@@ -60,7 +64,7 @@ func (in *Instance) trackInterfaces(ctx context.Context) {
 				return
 			}
 			a := u.Attrs()
-			for _, ti := range in.cfg.TrackInterfaces {
+			for _, ti := range tracked {
 				if ti.Name != a.Name {
 					continue
 				}
@@ -68,17 +72,14 @@ func (in *Instance) trackInterfaces(ctx context.Context) {
 				if linkDown(a) || u.Header.Type == unix.RTM_DELLINK {
 					st = trackStatus{fault: ti.Weight == 0, delta: ti.Weight}
 				}
-				in.post(event{kind: evTrack, key: "interface:" + ti.Name, st: st})
+				in.post(event{kind: evTrack, key: "interface:" + ti.Name, st: st, gen: gen})
 			}
 		}
 	}
 }
 
-func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.Credential) {
-	key := "script:" + s.Name
-	if s.Name == "" {
-		key = "script:" + strings.Join(s.Command, " ")
-	}
+func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.Credential, gen uint64) {
+	key := scriptKey(&s)
 	up, known := false, false
 	ok, bad := 0, 0
 	lastErr := ""
@@ -113,7 +114,7 @@ func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.C
 		}
 		if !known || newUp != up {
 			known, up = true, newUp
-			in.post(event{kind: evTrack, key: key, st: scriptStatus(up, s.Weight)})
+			in.post(event{kind: evTrack, key: key, st: scriptStatus(up, s.Weight), gen: gen})
 		}
 		select {
 		case <-ctx.Done():
@@ -123,7 +124,7 @@ func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.C
 	}
 }
 
-func (in *Instance) trackFile(ctx context.Context, f TrackFile) {
+func (in *Instance) trackFile(ctx context.Context, f TrackFile, gen uint64) {
 	key := "file:" + f.Path
 	t := time.NewTicker(f.Interval)
 	defer t.Stop()
@@ -132,7 +133,7 @@ func (in *Instance) trackFile(ctx context.Context, f TrackFile) {
 		st := fileStatus(f)
 		if last == nil || *last != st {
 			last = &st
-			in.post(event{kind: evTrack, key: key, st: st})
+			in.post(event{kind: evTrack, key: key, st: st, gen: gen})
 		}
 		select {
 		case <-ctx.Done():

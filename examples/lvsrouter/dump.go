@@ -104,6 +104,18 @@ func (o *opsState) addUnit(u vrrpUnit, vr *vrrp.Router) {
 	}
 }
 
+// updateUnit takes the new configurations of a unit updated in place; the
+// counters stay.
+func (o *opsState) updateUnit(u vrrpUnit) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range u.Instances {
+		if oi := o.instances[c.Name]; oi != nil {
+			oi.cfg = c
+		}
+	}
+}
+
 // removeUnit forgets a unit's instances when it stops.
 func (o *opsState) removeUnit(u vrrpUnit) {
 	o.mu.Lock()

@@ -299,7 +299,8 @@ func TestAllURLs(t *testing.T) {
 }
 
 // TestVRRPChanges checks the reload decision for VRRP: identical units
-// keep running (a master stays master), changed or new ones (re)start,
+// keep running (a master stays master), units changed only in what vrrp
+// updates in place are updated, otherwise changed or new ones (re)start,
 // vanished ones stop.
 func TestVRRPChanges(t *testing.T) {
 	inst := func(name string, prio uint8) vrrp.Config {
@@ -314,27 +315,56 @@ func TestVRRPChanges(t *testing.T) {
 	for _, u := range units(old) {
 		running[u.Key] = u
 	}
-	if keep, stop, start := vrrpChanges(running, units(old)); len(keep) != 3 || len(stop)+len(start) != 0 {
-		t.Errorf("same plan: keep %v stop %v start %d", keep, stop, len(start))
+	if keep, update, stop, start := vrrpChanges(running, units(old)); len(keep) != 3 || len(update)+len(stop)+len(start) != 0 {
+		t.Errorf("same plan: keep %v update %d stop %v start %d", keep, len(update), stop, len(start))
 	}
+	names := func(us []vrrpUnit) []string {
+		var out []string
+		for _, u := range us {
+			out = append(out, u.Key.String())
+		}
+		return out
+	}
+	// B's priority and C's VIPs change in place; D is gone, E is new.
+	b := inst("B", 100)
+	b.Priority = 110
+	c := inst("C", 100)
+	c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: netip.MustParsePrefix("10.0.0.2/24")})
+	c.TrackScripts = []vrrp.TrackScript{{Name: "chk", Command: []string{"/bin/true"}}}
 	next := &Plan{
-		Instances:  []vrrp.Config{inst("A", 100), inst("B", 110), inst("C", 100), inst("E", 100)},
+		Instances:  []vrrp.Config{inst("A", 100), b, c, inst("E", 100)},
 		SyncGroups: []SyncGroup{{Name: "G", Members: []string{"A", "B"}}},
 	}
-	keep, stop, start := vrrpChanges(running, units(next))
-	var started []string
-	for _, u := range start {
-		started = append(started, u.Key.String())
+	keep, update, stop, start := vrrpChanges(running, units(next))
+	if len(keep) != 0 || !slices.Equal(names(update), []string{"group G", "instance C"}) ||
+		!slices.Equal(stop, []unitKey{{Name: "D"}}) || !slices.Equal(names(start), []string{"instance E"}) {
+		t.Errorf("B's priority and C's VIPs changed, D gone, E new: keep %q update %q stop %q start %q",
+			keep, names(update), stop, names(start))
 	}
-	if !slices.Equal(keep, []unitKey{{Name: "C"}}) ||
-		!slices.Equal(stop, []unitKey{{Group: true, Name: "G"}, {Name: "D"}}) ||
-		!slices.Equal(started, []string{"group G", "instance E"}) {
-		t.Errorf("B's priority changed, D gone, E new: keep %q stop %q start %q", keep, stop, started)
+	// A VRID or interface change cannot apply in place: restart.
+	moved := inst("C", 100)
+	moved.VRID = 7
+	next = &Plan{
+		Instances:  []vrrp.Config{inst("A", 100), inst("B", 100), moved, inst("D", 100)},
+		SyncGroups: []SyncGroup{{Name: "G", Members: []string{"A", "B"}}},
+	}
+	keep, update, stop, start = vrrpChanges(running, units(next))
+	if len(keep) != 2 || len(update) != 0 || !slices.Equal(stop, []unitKey{{Name: "C"}}) || !slices.Equal(names(start), []string{"instance C"}) {
+		t.Errorf("C's VRID changed: keep %q update %q stop %q start %q", keep, names(update), stop, names(start))
+	}
+	if err := updatableUnit(running[unitKey{Name: "C"}], units(next)[1]); err == nil || !strings.Contains(err.Error(), "VRID") {
+		t.Errorf("updatableUnit names the field: %v", err)
+	}
+	// A sync group's membership change restarts it.
+	regroup := *old
+	regroup.SyncGroups = []SyncGroup{{Name: "G", Members: []string{"B", "A"}}}
+	if _, update, stop, _ := vrrpChanges(running, units(&regroup)); len(update) != 0 || !slices.Contains(stop, unitKey{Group: true, Name: "G"}) {
+		t.Errorf("group reordered: update %q stop %q", names(update), stop)
 	}
 	// Only the IPVS part changed: nothing in VRRP moves.
 	withService := *old
 	withService.Services = []VirtualService{{Description: "tcp 10.0.0.1:80"}}
-	if keep, stop, start := vrrpChanges(running, units(&withService)); len(keep) != 3 || len(stop)+len(start) != 0 {
+	if keep, update, stop, start := vrrpChanges(running, units(&withService)); len(keep) != 3 || len(update)+len(stop)+len(start) != 0 {
 		t.Errorf("IPVS-only change: keep %v stop %v start %d", keep, stop, len(start))
 	}
 }

@@ -47,6 +47,8 @@ type peer struct {
 	ns      *netns.NS
 	p       *netns.Process
 	vrrpPID string // keepalived's VRRP child pid file
+	// confPath is keepalived's configuration file.
+	confPath string
 }
 
 // crash kills the peer without letting it resign: keepalived's VRRP child
@@ -103,7 +105,7 @@ func startKeepalived(t *testing.T, ns *netns.NS, state string, prio int) *peer {
 	if err := os.WriteFile(conf, fmt.Appendf(nil, interopConf, "keepalived", state, prio), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &peer{name: "keepalived", ns: ns, vrrpPID: filepath.Join(dir, "vrrp.pid")}
+	p := &peer{name: "keepalived", ns: ns, vrrpPID: filepath.Join(dir, "vrrp.pid"), confPath: conf}
 	p.p = ns.Start("keepalived", "-n", "-l", "-D", "-G", "-R", "-P", "-f", conf,
 		"-p", filepath.Join(dir, "keepalived.pid"), "-r", p.vrrpPID)
 	t.Cleanup(func() {
@@ -193,13 +195,13 @@ func TestInteropKeepalived(t *testing.T) {
 		ka := startKeepalived(t, b, "MASTER", 150)
 		lv := startLvsrouter(t, a, "BACKUP", 100)
 		waitSoleMaster(t, ka, lv)
-		// A reload that changes the instance restarts it with the new
-		// priority: it preempts keepalived.
+		// A reload that raises the priority updates the instance in
+		// place: it preempts keepalived.
 		if err := os.WriteFile(lv.conf, fmt.Appendf(nil, interopConf, "lvsrouter", "BACKUP", 200), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		lv.p.Signal(syscall.SIGHUP)
 		waitSoleMaster(t, lv, ka)
-		t.Log("SIGHUP with priority 200: lvsrouter restarted its instance and preempted keepalived")
+		t.Log("SIGHUP with priority 200: lvsrouter updated its instance in place and preempted keepalived")
 	})
 }

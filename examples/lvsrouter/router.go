@@ -93,6 +93,7 @@ func (k unitKey) String() string {
 // runningUnit is one VRRP unit with the router running it.
 type runningUnit struct {
 	unit vrrpUnit
+	vr   *vrrp.Router
 	stop context.CancelFunc
 	done chan error
 }
@@ -188,8 +189,11 @@ func (r *Router) poke() {
 // and prepares the VRRP units that must start; if anything fails, nothing
 // running is touched and the error is returned. Then VRRP units whose
 // configuration did not change keep running untouched (a master stays
-// master), changed ones restart, checks keep their state unless they
-// changed, and IPVS gets the minimal change.
+// master), units whose instances changed only in what vrrp can update in
+// place (priority, advert_int, VIPs, routes, track and notify scripts ...)
+// are updated without a restart (a master stays master unless it now
+// loses the election), other changed ones restart, checks keep their
+// state unless they changed, and IPVS gets the minimal change.
 func (r *Router) Load(ctx context.Context, p *Plan) error {
 	if err := checkPlan(p, r.hasInterface); err != nil {
 		return err
@@ -198,7 +202,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	for k, ru := range r.units {
 		running[k] = ru.unit
 	}
-	keep, stop, start := vrrpChanges(running, units(p))
+	keep, update, stop, start := vrrpChanges(running, units(p))
 	prepared := make([]*vrrp.Router, len(start))
 	for i, u := range start {
 		u.Instances = slices.Clone(u.Instances)
@@ -210,6 +214,18 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 			return p.at(u, err)
 		}
 		prepared[i] = vr
+	}
+	// Units updated in place: checkPlan validated their instances and
+	// vrrpChanges found every change updatable; the configurations to
+	// hand over get their BFD feeds and callback here.
+	updated := make([][]vrrp.Config, len(update))
+	for i, u := range update {
+		updated[i] = make([]vrrp.Config, len(u.Instances))
+		for j, c := range u.Instances {
+			c = r.bfdTracks(c)
+			c.OnTransition = r.onVRRP
+			updated[i][j] = c
+		}
 	}
 	cred, err := p.Scripts.credential()
 	if err != nil {
@@ -231,8 +247,24 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	for _, k := range stop {
 		r.stopUnit(k)
 	}
-	if len(stop)+len(start) > 0 {
-		r.log.Info("vrrp", "kept", len(keep), "stopped", len(stop), "started", len(start))
+	for i, u := range update {
+		if err := r.updateUnit(u, updated[i]); err != nil {
+			// Only a unit caught starting or stopping gets here: restart
+			// it with the new configuration, as before in-place updates.
+			r.log.Warn("vrrp: update in place failed, restarting", "unit", u.Key.String(), "err", err)
+			r.stopUnit(u.Key)
+			vu := u
+			vu.Instances = updated[i]
+			vr, err := buildUnit(vu, r.onVRRP)
+			if err != nil {
+				r.log.Error("vrrp", "unit", u.Key.String(), "err", err)
+				continue
+			}
+			r.runUnit(ctx, u, vr)
+		}
+	}
+	if len(update)+len(stop)+len(start) > 0 {
+		r.log.Info("vrrp", "kept", len(keep), "updated", len(update), "stopped", len(stop), "started", len(start))
 	}
 	for i, u := range start {
 		r.runUnit(ctx, u, prepared[i])
@@ -306,16 +338,22 @@ func units(p *Plan) []vrrpUnit {
 }
 
 // vrrpChanges decides what a reload does to VRRP: units whose
-// configuration is identical (sameUnit) keep running, the others (new or
-// changed) start, and running units that are gone or changed stop first.
-// Stopped units come sorted, groups first.
-func vrrpChanges(running map[unitKey]vrrpUnit, next []vrrpUnit) (keep, stop []unitKey, start []vrrpUnit) {
+// configuration is identical (sameUnit) keep running; units whose
+// instances changed only in fields vrrp updates in place (updatableUnit)
+// are updated; the others (new or changed otherwise) start, and running
+// units that are gone or changed otherwise stop first. Stopped units come
+// sorted, groups first.
+func vrrpChanges(running map[unitKey]vrrpUnit, next []vrrpUnit) (keep []unitKey, update []vrrpUnit, stop []unitKey, start []vrrpUnit) {
 	seen := map[unitKey]bool{}
 	for _, u := range next {
 		seen[u.Key] = true
 		if old, ok := running[u.Key]; ok {
 			if sameUnit(old, u) {
 				keep = append(keep, u.Key)
+				continue
+			}
+			if updatableUnit(old, u) == nil {
+				update = append(update, u)
 				continue
 			}
 			stop = append(stop, u.Key)
@@ -328,7 +366,61 @@ func vrrpChanges(running map[unitKey]vrrpUnit, next []vrrpUnit) (keep, stop []un
 		}
 	}
 	slices.SortFunc(stop, func(a, b unitKey) int { return strings.Compare(a.String(), b.String()) })
-	return keep, stop, start
+	return keep, update, stop, start
+}
+
+// updatableUnit tells whether a running unit can take next through
+// vrrp's Instance.Update: the same sync group with the same members, the
+// same script security, the same instances in the same order, each
+// changed only in fields vrrp.Updatable accepts. The error names what
+// needs a restart.
+func updatableUnit(old, next vrrpUnit) error {
+	switch {
+	case old.Key != next.Key:
+		return fmt.Errorf("%s became %s", old.Key, next.Key)
+	case old.ScriptSecurity != next.ScriptSecurity:
+		return errors.New("enable_script_security changed")
+	case (old.Group == nil) != (next.Group == nil),
+		old.Group != nil && (old.Group.Name != next.Group.Name || !slices.Equal(old.Group.Members, next.Group.Members)):
+		return errors.New("sync group members changed")
+	case len(old.Instances) != len(next.Instances):
+		return errors.New("instances added or removed")
+	}
+	for i := range old.Instances {
+		if old.Instances[i].Name != next.Instances[i].Name {
+			return fmt.Errorf("instance %s became %s", old.Instances[i].Name, next.Instances[i].Name)
+		}
+		if err := vrrp.Updatable(old.Instances[i], next.Instances[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateUnit hands a running unit its instances' new configurations (cfgs,
+// in the unit's order) through vrrp's Instance.Update.
+func (r *Router) updateUnit(u vrrpUnit, cfgs []vrrp.Config) error {
+	ru, ok := r.units[u.Key]
+	if !ok {
+		return fmt.Errorf("%s is not running", u.Key)
+	}
+	byName := map[string]*vrrp.Instance{}
+	for _, in := range ru.vr.Instances() {
+		byName[in.Name()] = in
+	}
+	for _, c := range cfgs {
+		in, ok := byName[c.Name]
+		if !ok {
+			return fmt.Errorf("instance %s is not running", c.Name)
+		}
+		if err := in.Update(c); err != nil {
+			return fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
+		}
+	}
+	ru.unit = u
+	r.ops.updateUnit(u)
+	r.log.Info("vrrp: updated in place", "unit", u.Key.String())
+	return nil
 }
 
 func (r *Router) onVRRP(name string, t vrrp.Transition) {
@@ -350,7 +442,7 @@ func (r *Router) runUnit(ctx context.Context, u vrrpUnit, vr *vrrp.Router) {
 		}
 		done <- err
 	}()
-	r.units[u.Key] = &runningUnit{unit: u, stop: cancel, done: done}
+	r.units[u.Key] = &runningUnit{unit: u, vr: vr, stop: cancel, done: done}
 	r.ops.addUnit(u, vr)
 }
 
