@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -246,6 +247,19 @@ func TestZoneID(t *testing.T) {
 		defer ln.Close()
 		// The listener reports its address without the zone.
 		ap := netip.AddrPortFrom(netip.MustParseAddr("fe80::1").WithZone("lo"), ln.Addr().(*net.TCPAddr).AddrPort().Port())
+		// The new address may take a moment to be usable on a loaded
+		// host: wait (bounded) until a plain dial gets through.
+		for i := 0; ; i++ {
+			c, err := net.DialTimeout("tcp6", ap.String(), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if i == 50 {
+				return fmt.Errorf("the namespace's link-local address never answered: %w", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		if r := (TCP{Addr: ap}).Check(context.Background()); !r.Up {
 			t.Errorf("Check: %+v", r)
 		}
