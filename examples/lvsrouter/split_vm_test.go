@@ -241,27 +241,31 @@ func TestVMMetricsFollowFailures(t *testing.T) {
 	startRouter(t, d.r2, "r2", "BACKUP", 100, "--metrics-addr", "127.0.0.1:9650")
 	scrape := func(ns *netns.NS) map[string]float64 {
 		m := map[string]float64{}
-		ns.Do(func() error {
-			c := &http.Client{Timeout: 3 * time.Second}
-			resp, err := c.Get("http://127.0.0.1:9650/metrics")
-			if err != nil {
-				return err
+		// The transport dials on its own goroutine: enter ns in the dial.
+		c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
+			DisableKeepAlives: true,
+			DialContext: func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+				err = ns.Do(func() error { c, err = (&net.Dialer{}).DialContext(ctx, network, addr); return err })
+				return c, err
+			},
+		}}
+		resp, err := c.Get("http://127.0.0.1:9650/metrics")
+		if err != nil {
+			return m
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if line == "" || line[0] == '#' {
+				continue
 			}
-			defer resp.Body.Close()
-			sc := bufio.NewScanner(resp.Body)
-			sc.Buffer(nil, 1<<20)
-			for sc.Scan() {
-				line := sc.Text()
-				if line == "" || line[0] == '#' {
-					continue
-				}
-				i := strings.LastIndexByte(line, ' ')
-				if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-					m[line[:i]] = v
-				}
+			i := strings.LastIndexByte(line, ' ')
+			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+				m[line[:i]] = v
 			}
-			return sc.Err()
-		})
+		}
 		return m
 	}
 	// find returns the value of the first series whose name and labels
@@ -295,15 +299,15 @@ func TestVMMetricsFollowFailures(t *testing.T) {
 	want(d.r1, "r1 master", 1, "keepalived_become_master_total{", `"RH_1"`)
 	want(d.r2, "r2 backup", 1, "keepalived_vrrp_state{", `"RH_1"`)
 	want(d.r2, "r2 backup", 0, "keepalived_become_master_total{", `"RH_1"`)
-	want(d.r1, "web2 up", 1, "lvsrouter_real_server_up{", "10.1.0.12:80")
-	want(d.r1, "web2 up", 0, "lvsrouter_real_server_transitions_total{", "10.1.0.12:80")
+	want(d.r1, "web2 up", 1, "lvsrouter_real_server_up{", "[10.1.0.12]:tcp:80")
+	want(d.r1, "web2 up", 0, "lvsrouter_real_server_transitions_total{", "[10.1.0.12]:tcp:80")
 
 	d.servers[1].Close()
 	t.Log("web2 stopped")
-	want(d.r1, "web2 failed", 0, "lvsrouter_real_server_up{", "10.1.0.12:80")
-	want(d.r1, "web2 failed", 1, "lvsrouter_real_server_transitions_total{", "10.1.0.12:80")
-	want(d.r1, "web1 still up", 1, "lvsrouter_real_server_up{", "10.1.0.11:80")
-	want(d.r1, "IPVS has web1 only", 1, "lvsrouter_ipvs_up")
+	want(d.r1, "web2 failed", 0, "lvsrouter_real_server_up{", "[10.1.0.12]:tcp:80")
+	want(d.r1, "web2 failed", 1, "lvsrouter_real_server_transitions_total{", "[10.1.0.12]:tcp:80")
+	want(d.r1, "web1 still up", 1, "lvsrouter_real_server_up{", "[10.1.0.11]:tcp:80")
+	want(d.r1, "IPVS read from the kernel", 1, "lvsrouter_ipvs_up")
 
 	p1.Signal(syscall.SIGTERM)
 	t.Log("r1 stopped (SIGTERM)")
