@@ -381,6 +381,15 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 const maxGroupKeys = 1 << 16
 
 func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy) ([]VirtualService, error) {
+	// keepalived's checker process suspends a ha_suspend service's checks
+	// while the service's address is not on a local interface (it watches
+	// the kernel's address events); lvsrouter always checks, so it refuses
+	// the keyword rather than ignore it.
+	if vs.Stmt != nil && vs.Stmt.Block != nil {
+		if s := vs.Stmt.Block.Find("ha_suspend"); s != nil {
+			return nil, errAt(s, "virtual_server: ha_suspend is not supported by lvsrouter (checks run whether or not the address is local)")
+		}
+	}
 	base := ipvs.Service{Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
