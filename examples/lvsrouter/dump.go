@@ -462,15 +462,23 @@ func cmpInt(a, b int) int {
 	return b
 }
 
-// dataText is /tmp/keepalived.data (SIGUSR1): the VRRP topology in the
-// layout and with the labels of keepalived 2.2.7's dump_vrrp, for the
-// lines lvsrouter knows (keepalived also dumps its global definitions,
-// scripts and internals, which have no counterpart here).
+// dataText is /tmp/keepalived.data (SIGUSR1): the global definitions
+// (dump_data.go) and the VRRP topology in the layout and with the labels
+// of keepalived 2.2.7's dump_vrrp, for the lines lvsrouter knows
+// (keepalived also dumps its sockets, interfaces and internals, which
+// have no counterpart here).
 func (r *Router) dataText() []byte {
+	// r.mu before o.mu, never inside it: desired() takes them in that
+	// order.
+	var b bytes.Buffer
+	r.mu.Lock()
+	if r.plan != nil {
+		r.plan.Globals.text(&b, dumpVRRP)
+	}
+	r.mu.Unlock()
 	o := &r.ops
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var b bytes.Buffer
 	b.WriteString("------< VRRP Topology >------\n")
 	for _, oi := range o.sorted() {
 		c := oi.cfg

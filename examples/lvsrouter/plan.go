@@ -39,6 +39,8 @@ type Plan struct {
 	Ignored []string `json:",omitempty"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
+	// Globals are the global_defs values the data dumps print (dump_data.go).
+	Globals dumpGlobals `json:"-"`
 
 	// instancePos and ifacePos remember where instances and the
 	// interfaces they name are written, for checkPlan's messages.
@@ -174,6 +176,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	}
 	version := 0
 	strict := false
+	p.Globals = newDumpGlobals(cfg.GlobalDefs)
 	if g := cfg.GlobalDefs; g != nil {
 		errs = append(errs, unsupportedGlobals(g, p)...)
 		strict = g.VRRPStrict
