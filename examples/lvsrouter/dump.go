@@ -490,9 +490,9 @@ func (r *Router) dataText() []byte {
 		fmt.Fprintf(&b, " VRRP Instance = %s\n", c.Name)
 		fmt.Fprintf(&b, "   VRRP Version = %d\n", version)
 		fmt.Fprintf(&b, "   State = %s\n", st.State)
-		if st.State == vrrp.StateMaster {
-			fmt.Fprintf(&b, "   Master priority = %d\n", st.Priority)
-		}
+		// keepalived prints "Master router" and "Master priority" in
+		// BACKUP, from the master's adverts: the vrrp package does not
+		// report them, so neither line is printed.
 		fmt.Fprintf(&b, "   Wantstate = %s\n", st.State)
 		fmt.Fprintf(&b, "   Last transition = %d.%06d (%s)\n", oi.last.Unix(), oi.last.Nanosecond()/1000, oi.last.Format("Mon Jan _2 15:04:05 2006"))
 		fmt.Fprintf(&b, "   Interface = %s\n", c.Interface)
@@ -504,7 +504,8 @@ func (r *Router) dataText() []byte {
 		} else {
 			fmt.Fprintf(&b, "   Advert interval = %d milli-sec\n", c.Interval/time.Millisecond)
 		}
-		fmt.Fprintf(&b, "   Accept = %s\n", enabled(c.Accept))
+		// Without vrrp_strict nothing is dropped: keepalived's accept mode.
+		fmt.Fprintf(&b, "   Accept = %s\n", enabled(c.Accept || !c.FilterNonAccept))
 		fmt.Fprintf(&b, "   Preempt = %s\n", enabled(!c.NoPreempt))
 		if c.AuthType != 0 {
 			fmt.Fprintf(&b, "   Authentication type = SIMPLE_PASSWORD\n")
@@ -515,7 +516,11 @@ func (r *Router) dataText() []byte {
 		if len(c.VIPs) > 0 {
 			fmt.Fprintf(&b, "   Virtual IP (%d):\n", len(c.VIPs))
 			for _, v := range c.VIPs {
-				fmt.Fprintf(&b, "     %s\n", vipString(v, c.Interface))
+				set := ""
+				if st.State == vrrp.StateMaster {
+					set = " set" // keepalived marks the addresses it has added
+				}
+				fmt.Fprintf(&b, "     %s%s\n", vipString(v, c.Interface), set)
 			}
 		}
 	}
