@@ -3,11 +3,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -20,7 +16,6 @@ import (
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/lvskit/lvskit/ipvs"
-	"github.com/vishvananda/netlink"
 )
 
 // routerConf is the seed document's NAT load balancer (section 4.1) shrunk
@@ -71,35 +66,8 @@ virtual_server 10.0.0.10 80 {
 // master crashing.
 func TestVMDemo(t *testing.T) {
 	testenv.NeedVM(t)
-	lan, back := netns.NewSwitch(t), netns.NewSwitch(t)
-	client, r1, r2 := netns.New(t), netns.New(t), netns.New(t)
-	web := []*netns.NS{netns.New(t), netns.New(t)}
-	lan.Connect(client, "eth0", netip.MustParsePrefix("10.0.0.100/24"))
-	lan.Connect(r1, "eth0", netip.MustParsePrefix("10.0.0.2/24"))
-	lan.Connect(r2, "eth0", netip.MustParsePrefix("10.0.0.3/24"))
-	back.Connect(r1, "eth1", netip.MustParsePrefix("10.1.0.2/24"))
-	back.Connect(r2, "eth1", netip.MustParsePrefix("10.1.0.3/24"))
-	servers := make([]*http.Server, 2)
-	for i, w := range web {
-		name := fmt.Sprintf("web%d", i+1)
-		back.Connect(w, "eth0", netip.MustParsePrefix(fmt.Sprintf("10.1.0.1%d/24", i+1)))
-		gw := &netlink.Route{Gw: net.ParseIP("10.1.0.1")}
-		if err := w.Handle().RouteAdd(gw); err != nil {
-			t.Fatalf("%s: default route: %v", name, err)
-		}
-		var ln net.Listener
-		if err := w.Do(func() (err error) { ln, err = net.Listen("tcp", fmt.Sprintf("10.1.0.1%d:80", i+1)); return }); err != nil {
-			t.Fatal(err)
-		}
-		servers[i] = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, name) })}
-		go servers[i].Serve(ln)
-		t.Cleanup(func() { servers[i].Close() })
-	}
-	for _, r := range []*netns.NS{r1, r2} {
-		if err := r.Do(func() error { return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644) }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := newDemoNet(t)
+	r1, r2, servers := d.r1, d.r2, d.servers
 	t.Log("topology: client 10.0.0.100 -- lan -- r1 10.0.0.2 / r2 10.0.0.3 -- back -- web1 10.1.0.11, web2 10.1.0.12")
 
 	self, err := os.Executable()
@@ -125,29 +93,7 @@ func TestVMDemo(t *testing.T) {
 	}
 	t.Log("r1 is master and holds VIP 10.0.0.10; r2 is backup")
 
-	httpc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (c net.Conn, err error) {
-			err = client.Do(func() error { c, err = (&net.Dialer{}).DialContext(ctx, network, addr); return err })
-			return c, err
-		},
-	}}
-	get := func() string {
-		resp, err := httpc.Get("http://10.0.0.10/")
-		if err != nil {
-			return "error: " + err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
-	answers := func(n int) []string {
-		var got []string
-		for range n {
-			got = append(got, get())
-		}
-		return got
-	}
+	answers := d.answers
 	var got []string
 	if !waitFor(30*time.Second, func() bool {
 		got = answers(4)

@@ -474,15 +474,23 @@ func cmpInt(a, b int) int {
 	return b
 }
 
-// dataText is /tmp/keepalived.data (SIGUSR1): the VRRP topology in the
-// layout and with the labels of keepalived 2.2.7's dump_vrrp, for the
-// lines lvsrouter knows (keepalived also dumps its global definitions,
-// scripts and internals, which have no counterpart here).
+// dataText is /tmp/keepalived.data (SIGUSR1): the global definitions
+// (dump_data.go) and the VRRP topology in the layout and with the labels
+// of keepalived 2.2.7's dump_vrrp, for the lines lvsrouter knows
+// (keepalived also dumps its sockets, interfaces and internals, which
+// have no counterpart here).
 func (r *Router) dataText() []byte {
+	// r.mu before o.mu, never inside it: desired() takes them in that
+	// order.
+	var b bytes.Buffer
+	r.mu.Lock()
+	if r.plan != nil {
+		r.plan.Globals.text(&b, dumpVRRP)
+	}
+	r.mu.Unlock()
 	o := &r.ops
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var b bytes.Buffer
 	b.WriteString("------< VRRP Topology >------\n")
 	for _, oi := range o.sorted() {
 		c := oi.cfg
@@ -494,9 +502,9 @@ func (r *Router) dataText() []byte {
 		fmt.Fprintf(&b, " VRRP Instance = %s\n", c.Name)
 		fmt.Fprintf(&b, "   VRRP Version = %d\n", version)
 		fmt.Fprintf(&b, "   State = %s\n", st.State)
-		if st.State == vrrp.StateMaster {
-			fmt.Fprintf(&b, "   Master priority = %d\n", st.Priority)
-		}
+		// keepalived prints "Master router" and "Master priority" in
+		// BACKUP, from the master's adverts: the vrrp package does not
+		// report them, so neither line is printed.
 		fmt.Fprintf(&b, "   Wantstate = %s\n", st.State)
 		fmt.Fprintf(&b, "   Last transition = %d.%06d (%s)\n", oi.last.Unix(), oi.last.Nanosecond()/1000, oi.last.Format("Mon Jan _2 15:04:05 2006"))
 		fmt.Fprintf(&b, "   Interface = %s\n", c.Interface)
@@ -508,7 +516,8 @@ func (r *Router) dataText() []byte {
 		} else {
 			fmt.Fprintf(&b, "   Advert interval = %d milli-sec\n", c.Interval/time.Millisecond)
 		}
-		fmt.Fprintf(&b, "   Accept = %s\n", enabled(c.Accept))
+		// Without vrrp_strict nothing is dropped: keepalived's accept mode.
+		fmt.Fprintf(&b, "   Accept = %s\n", enabled(c.Accept || !c.FilterNonAccept))
 		fmt.Fprintf(&b, "   Preempt = %s\n", enabled(!c.NoPreempt))
 		if c.AuthType != 0 {
 			fmt.Fprintf(&b, "   Authentication type = SIMPLE_PASSWORD\n")
@@ -519,7 +528,11 @@ func (r *Router) dataText() []byte {
 		if len(c.VIPs) > 0 {
 			fmt.Fprintf(&b, "   Virtual IP (%d):\n", len(c.VIPs))
 			for _, v := range c.VIPs {
-				fmt.Fprintf(&b, "     %s\n", vipString(v, c.Interface))
+				set := ""
+				if st.State == vrrp.StateMaster {
+					set = " set" // keepalived marks the addresses it has added
+				}
+				fmt.Fprintf(&b, "     %s%s\n", vipString(v, c.Interface), set)
 			}
 		}
 	}

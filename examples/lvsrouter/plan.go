@@ -39,6 +39,8 @@ type Plan struct {
 	Ignored []string `json:",omitempty"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
+	// Globals are the global_defs values the data dumps print (dump_data.go).
+	Globals dumpGlobals `json:"-"`
 
 	// instancePos and ifacePos remember where instances and the
 	// interfaces they name are written, for checkPlan's messages.
@@ -174,6 +176,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	}
 	version := 0
 	strict := false
+	p.Globals = newDumpGlobals(cfg.GlobalDefs)
 	if g := cfg.GlobalDefs; g != nil {
 		errs = append(errs, unsupportedGlobals(g, p)...)
 		strict = g.VRRPStrict
@@ -381,6 +384,15 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 const maxGroupKeys = 1 << 16
 
 func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy) ([]VirtualService, error) {
+	// keepalived's checker process suspends a ha_suspend service's checks
+	// while the service's address is not on a local interface (it watches
+	// the kernel's address events); lvsrouter always checks, so it refuses
+	// the keyword rather than ignore it.
+	if vs.Stmt != nil && vs.Stmt.Block != nil {
+		if s := vs.Stmt.Block.Find("ha_suspend"); s != nil {
+			return nil, errAt(s, "virtual_server: ha_suspend is not supported by lvsrouter (checks run whether or not the address is local)")
+		}
+	}
 	base := ipvs.Service{Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"

@@ -47,6 +47,7 @@ func dumpOn(r *Router, s os.Signal, log *slog.Logger) {
 	switch s {
 	case sigData:
 		name, data = "keepalived.data", r.dataText()
+		r.writeOtherData(log)
 	case sigStats, sigStatsClear:
 		name, data = "keepalived.stats", r.ops.statsText()
 		if s == sigStatsClear {
