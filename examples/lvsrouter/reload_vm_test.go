@@ -85,7 +85,7 @@ func TestVMReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	// state renders the kernel's services as "tcp 10.0.0.10:80 rr 10.1.0.11:80/1 ...".
+	// state renders the kernel's services as "TCP 10.0.0.10:80 rr 10.1.0.11:80/1 ...".
 	state := func() string {
 		svcs, err := c.Dump(t.Context())
 		if err != nil {
@@ -104,7 +104,7 @@ func TestVMReload(t *testing.T) {
 		slices.Sort(lines)
 		return strings.Join(lines, "\n")
 	}
-	want := "tcp 10.0.0.10:443 wlc 10.1.0.11:443/1\ntcp 10.0.0.10:80 rr 10.1.0.11:80/1 10.1.0.12:80/1"
+	want := "TCP 10.0.0.10:443 wlc 10.1.0.11:443/1\nTCP 10.0.0.10:80 rr 10.1.0.11:80/1 10.1.0.12:80/1"
 	var got string
 	if !waitFor(30*time.Second, func() bool { got = state(); return got == want }) {
 		t.Fatalf("initial IPVS state:\n%s\nwant:\n%s", got, want)
@@ -118,7 +118,7 @@ func TestVMReload(t *testing.T) {
 	// Reload 1: web3 joins port 80 and web1's weight goes to 3.
 	write(fmt.Sprintf(reloadConf, "3", "    real_server 10.1.0.13 80 {\n    }\n"))
 	p.Signal(syscall.SIGHUP)
-	want = "tcp 10.0.0.10:443 wlc 10.1.0.11:443/1\ntcp 10.0.0.10:80 rr 10.1.0.11:80/3 10.1.0.12:80/1 10.1.0.13:80/1"
+	want = "TCP 10.0.0.10:443 wlc 10.1.0.11:443/1\nTCP 10.0.0.10:80 rr 10.1.0.11:80/3 10.1.0.12:80/1 10.1.0.13:80/1"
 	if !waitFor(30*time.Second, func() bool { got = state(); return got == want }) {
 		t.Fatalf("after reload:\n%s\nwant:\n%s", got, want)
 	}
