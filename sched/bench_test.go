@@ -24,7 +24,7 @@ func benchSched(b *testing.B, name string, n int) *Scheduler {
 func benchKeys() []Key {
 	keys := make([]Key, 1024)
 	for i := range keys {
-		keys[i] = Key{Proto: ProtoTCP,
+		keys[i] = Key{Proto: TCP,
 			Src: netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}), uint16(1024+i)),
 			Dst: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16, 0, byte(i % 64)}), 80)}
 	}

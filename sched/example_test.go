@@ -24,7 +24,7 @@ func Example() {
 	}
 	for i := 0; i < 6; i++ {
 		k := sched.Key{
-			Proto: sched.ProtoTCP,
+			Proto: sched.TCP,
 			Src:   netip.AddrPortFrom(netip.MustParseAddr("192.0.2.7"), uint16(40000+i)),
 			Dst:   netip.MustParseAddrPort("198.51.100.1:80"),
 		}

@@ -54,7 +54,7 @@ func (d *driver) run(ops []byte) {
 		case 7:
 			d.clk.add(time.Duration(b) * 10 * time.Second)
 		default:
-			k := Key{Proto: []uint8{ProtoTCP, ProtoUDP, 1}[b%3],
+			k := Key{Proto: []Protocol{TCP, UDP, 1}[b%3],
 				Src: rs(int(a)<<4 | int(b)), Dst: rs(int(b % 7))}
 			d.pick(k, op%10 == 9)
 		}
@@ -95,7 +95,7 @@ func (d *driver) pick(k Key, bind bool) {
 		d.t.Fatalf("%s picked overloaded %v", d.name, x.d.Addr)
 	}
 	if bind {
-		s.bind(x, k.Proto == ProtoTCP)
+		s.bind(x, k.Proto == TCP)
 	}
 }
 

@@ -66,7 +66,7 @@ func hsiphash32(v uint32, k *hsiphashKey) uint32 {
 // 0 otherwise.
 func portOf(k *Key) uint16 {
 	switch k.Proto {
-	case ProtoTCP, ProtoUDP, ProtoSCTP:
+	case TCP, UDP, SCTP:
 		return k.Src.Port()
 	}
 	return 0

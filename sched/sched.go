@@ -6,16 +6,34 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
-// IP protocol numbers a Key may carry. Only TCP, UDP and SCTP have ports the
-// sh and mh schedulers can hash (their port flags).
+// Protocol is a Key's IP protocol, with the IANA numbers (the values ipvs
+// and fwmark use for their Protocol).
+type Protocol uint8
+
+// Protocols with ports. Only these have ports the sh and mh schedulers can
+// hash (their port flags).
 const (
-	ProtoTCP  uint8 = 6
-	ProtoUDP  uint8 = 17
-	ProtoSCTP uint8 = 132
+	TCP  Protocol = 6
+	UDP  Protocol = 17
+	SCTP Protocol = 132
 )
+
+// String returns "tcp", "udp", "sctp" or the number.
+func (p Protocol) String() string {
+	switch p {
+	case TCP:
+		return "tcp"
+	case UDP:
+		return "udp"
+	case SCTP:
+		return "sctp"
+	}
+	return "protocol(" + strconv.Itoa(int(p)) + ")"
+}
 
 // Service flags understood by the hashing schedulers. The values are the
 // kernel's IP_VS_SVC_F_SCHED1/2 bits, so a flag word read from the kernel
@@ -47,7 +65,7 @@ var (
 // may look at. Src is the client, Dst the virtual address the client
 // connected to (dh, lblc and lblcr hash Dst.Addr; sh and mh hash Src).
 type Key struct {
-	Proto uint8
+	Proto Protocol
 	Src   netip.AddrPort
 	Dst   netip.AddrPort
 }

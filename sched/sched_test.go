@@ -40,7 +40,7 @@ func addWeights(t testing.TB, s *Scheduler, w ...int) {
 }
 
 func client(i int) Key {
-	return Key{Proto: ProtoTCP,
+	return Key{Proto: TCP,
 		Src: netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}), uint16(10000+i)),
 		Dst: ap("172.16.0.1:80")}
 }
@@ -353,7 +353,7 @@ func TestHsiphash(t *testing.T) {
 func TestDH(t *testing.T) {
 	s := mustNew(t, "dh")
 	addWeights(t, s, 1, 1, 0) // list 3 2 1, buckets cycle 3 2 1 3 2 1...
-	vip := func(a string) Key { return Key{Proto: ProtoTCP, Src: ap("192.168.0.1:1000"), Dst: ap(a)} }
+	vip := func(a string) Key { return Key{Proto: TCP, Src: ap("192.168.0.1:1000"), Dst: ap(a)} }
 	// 10.0.0.1 hashes to bucket 39 = 3*13, i.e. list position 0 (rs3, weight 0).
 	if _, ok := s.Pick(vip("10.0.0.1:80")); ok {
 		t.Fatal("weight-0 bucket picked")
@@ -378,7 +378,7 @@ func TestDH(t *testing.T) {
 func TestSH(t *testing.T) {
 	s := mustNew(t, "sh")
 	addWeights(t, s, 2, 1) // list 2(1) 1(2): buckets 2 1 1 2 1 1 ...
-	src := func(a string) Key { return Key{Proto: ProtoTCP, Src: ap(a), Dst: ap("172.16.0.1:80")} }
+	src := func(a string) Key { return Key{Proto: TCP, Src: ap(a), Dst: ap("172.16.0.1:80")} }
 	// 10.0.0.1 -> 39 = 3*13 -> rs2; 10.0.0.2 -> 137 = 3*45+2 -> rs1.
 	if got := picks(s, 1, same(src("10.0.0.1:5"))); got[0] != 2 {
 		t.Fatalf("10.0.0.1 -> %v", got)
@@ -529,7 +529,7 @@ func (c *fakeClock) now() time.Time      { return c.t }
 func (c *fakeClock) add(d time.Duration) { c.t = c.t.Add(d) }
 func newClock() *fakeClock               { return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
 func vipKey(i int) Key {
-	return Key{Proto: ProtoTCP, Src: ap("192.168.0.1:1000"), Dst: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), 80)}
+	return Key{Proto: TCP, Src: ap("192.168.0.1:1000"), Dst: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), 80)}
 }
 
 func TestLBLC(t *testing.T) {

@@ -93,10 +93,10 @@ func vmVIP(m, j int, v6 bool) netip.Addr {
 // vmConn opens one connection attempt from src to dst: a UDP datagram, or
 // a TCP SYN (a non-blocking connect that is abandoned at once). IPVS has
 // scheduled it when the call returns.
-func vmConn(t *testing.T, proto uint8, src, dst netip.AddrPort) {
+func vmConn(t *testing.T, proto Protocol, src, dst netip.AddrPort) {
 	t.Helper()
 	typ := syscall.SOCK_DGRAM
-	if proto == ProtoTCP {
+	if proto == TCP {
 		typ = syscall.SOCK_STREAM
 	}
 	af := syscall.AF_INET
@@ -119,7 +119,7 @@ func vmConn(t *testing.T, proto uint8, src, dst netip.AddrPort) {
 		t.Fatalf("bind %v: %v", src, err)
 	}
 	err = syscall.Connect(fd, sa(dst))
-	if proto == ProtoTCP {
+	if proto == TCP {
 		if err != syscall.EINPROGRESS {
 			t.Fatalf("connect %v -> %v: %v", src, dst, err)
 		}
@@ -135,7 +135,7 @@ func vmConn(t *testing.T, proto uint8, src, dst netip.AddrPort) {
 }
 
 type vmConnKey struct {
-	proto uint8
+	proto Protocol
 	src   netip.AddrPort
 }
 
@@ -156,7 +156,7 @@ func vmConnTable(t *testing.T) map[vmConnKey]netip.AddrPort {
 
 // vmConnsGone reports whether none of the clients has an entry left, in
 // three separate readings.
-func vmConnsGone(t *testing.T, proto uint8, srcs []netip.AddrPort) bool {
+func vmConnsGone(t *testing.T, proto Protocol, srcs []netip.AddrPort) bool {
 	t.Helper()
 	for range 3 {
 		m := map[vmConnKey]netip.AddrPort{}
@@ -192,12 +192,12 @@ func vmReadConns(t *testing.T, out map[vmConnKey]netip.AddrPort) {
 		if len(f) < 8 || f[0] == "Pro" {
 			continue
 		}
-		var proto uint8
+		var proto Protocol
 		switch f[0] {
 		case "TCP":
-			proto = ProtoTCP
+			proto = TCP
 		case "UDP":
-			proto = ProtoUDP
+			proto = UDP
 		default:
 			continue
 		}
@@ -380,15 +380,15 @@ func TestVMSchedulersMatchKernel(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				proto := ProtoTCP
+				proto := TCP
 				if i%3 == 2 {
-					proto = ProtoUDP
+					proto = UDP
 				}
 				src := netip.AddrPortFrom(vmClient(1+(i*7)%vmClients, c.v6), uint16(20000+mark*1000+i))
 				dst := netip.AddrPortFrom(vmVIP(mark, 1+(i*5)%40, c.v6), 80)
 				k := Key{Proto: proto, Src: src, Dst: dst}
 				vmConn(t, proto, src, dst)
-				want, ok := s.Connect(k, proto == ProtoTCP)
+				want, ok := s.Connect(k, proto == TCP)
 				log = append(log, sent{k, want, ok})
 			}
 			table := vmConnTable(t)
@@ -459,8 +459,8 @@ func TestVMConnExpiry(t *testing.T) {
 				for i := from; i < from+n; i++ {
 					src := netip.AddrPortFrom(vmClient(1+(i*11)%vmClients, false), uint16(port+i))
 					dst := netip.AddrPortFrom(vmVIP(mark, 1+i%30, false), 80)
-					vmConn(t, ProtoUDP, src, dst)
-					want, ok := s.Connect(Key{Proto: ProtoUDP, Src: src, Dst: dst}, false)
+					vmConn(t, UDP, src, dst)
+					want, ok := s.Connect(Key{Proto: UDP, Src: src, Dst: dst}, false)
 					picks[src] = want
 					if ok {
 						sent = append(sent, pair{src, dst})
@@ -470,7 +470,7 @@ func TestVMConnExpiry(t *testing.T) {
 				for i := from; i < from+n; i++ {
 					src := netip.AddrPortFrom(vmClient(1+(i*11)%vmClients, false), uint16(port+i))
 					want := picks[src]
-					got, found := table[vmConnKey{ProtoUDP, src}]
+					got, found := table[vmConnKey{UDP, src}]
 					if found != want.IsValid() || (found && got != want) {
 						t.Fatalf("conn %d from %v: kernel %v (found %v), sched %v", i, src, got, found, want)
 					}
@@ -490,13 +490,13 @@ func TestVMConnExpiry(t *testing.T) {
 			// has dropped them all, and unbind the same connections here.
 			vmRun(t, "ipvsadm", "--set", "0", "0", "1")
 			for _, p := range first {
-				vmConn(t, ProtoUDP, p.src, p.dst)
+				vmConn(t, UDP, p.src, p.dst)
 			}
 			var srcs []netip.AddrPort
 			for _, p := range first {
 				srcs = append(srcs, p.src)
 			}
-			for i := 0; !vmConnsGone(t, ProtoUDP, srcs); i++ {
+			for i := 0; !vmConnsGone(t, UDP, srcs); i++ {
 				if i == 300 {
 					t.Fatal("connections still in the kernel's table after 30 s")
 				}
