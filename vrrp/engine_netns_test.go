@@ -195,6 +195,12 @@ func TestDownTimerFromKernelTimestamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The kernel turns receive timestamps on through deferred work when
+	// the first socket asks for them (net_enable_timestamp); a packet
+	// that arrives before that is stamped when it is read. A router's
+	// sockets live long, so only a test this quick can see it: give the
+	// work time to run.
+	time.Sleep(100 * time.Millisecond)
 	sent := time.Now()
 	if _, err := pc.WriteTo(adv, nil, &net.IPAddr{IP: MulticastIPv4.AsSlice()}); err != nil {
 		t.Fatal(err)
