@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,10 +27,8 @@ import (
 // equal to keepalived's, with the transition time excepted.
 func TestVMDataDumpDifferential(t *testing.T) {
 	testenv.NeedVM(t)
-	bin, err := exec.LookPath("keepalived")
-	if err != nil {
-		t.Skip("no keepalived in the VM") // the harness copies it when the host has it
-	}
+	// The harness copies keepalived into the guest when the host has it.
+	bin := testenv.NeedTool(t, "keepalived")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
