@@ -53,25 +53,7 @@ func TestRouterInNamespace(t *testing.T) {
 		states = append(states, tr.To)
 		mu.Unlock()
 	}
-	r, err := NewRouter(&RouterConfig{NetNS: l.hosts[0].Path(), Logger: slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := r.Add(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("router did not stop")
-		}
-	})
+	r, in, done := runRouter(t, l.hosts[0].Path(), slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelWarn})), cfg)
 	l.waitMaster(vip, 0, both, scTimeout, scHold)
 	h := l.hosts[0].Handle()
 	waitFor(t, scTimeout, "virtual route and rule", func() bool { return hasRoute(h, route) && hasRule(h, rule) })
@@ -172,4 +154,31 @@ func hasRule(h *netlink.Handle, r Rule) bool {
 		}
 	}
 	return false
+}
+
+// runRouter runs a Router in the namespace at ns with one instance, cfg,
+// until the test ends; done receives Run's result (a test that takes it
+// sends one back for the cleanup).
+func runRouter(t *testing.T, ns string, log *slog.Logger, cfg Config) (*Router, *Instance, chan error) {
+	t.Helper()
+	r, err := NewRouter(&RouterConfig{NetNS: ns, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := r.Add(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("router did not stop")
+		}
+	})
+	return r, in, done
 }

@@ -3,7 +3,6 @@
 package vrrp
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -36,25 +35,7 @@ func TestUpdateInPlace(t *testing.T) {
 			t.Logf("router log:\n%s", logBuf.String())
 		}
 	})
-	r, err := NewRouter(&RouterConfig{NetNS: l.hosts[0].Path(), Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := r.Add(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("router did not stop")
-		}
-	})
+	_, in, _ := runRouter(t, l.hosts[0].Path(), slog.New(slog.NewTextHandler(&logBuf, nil)), cfg)
 	l.waitMaster(vip, 0, both, scTimeout, scHold)
 	before := in.Stats().Transitions
 
