@@ -63,6 +63,8 @@ const (
 	rLogAll          = "every check failure is logged already; the setting is not configurable"
 	rBindIf          = "checks cannot be bound to an interface"
 	rCheckMark       = "checks cannot set a firewall mark"
+	rNoBind          = "ICMP and DNS checks are not bound to a source address or port"
+	rPingPort        = "ICMP has no port"
 	rNotYet          = "not implemented"
 )
 
@@ -227,8 +229,8 @@ var keywordTable = []keywordRow{
 	{"BFD_CHECK", "name", shownBy("TestBFDTransitionsDriveRealServersAndTracks")},
 	{"DNS_CHECK", "alpha", shownBy("TestKeywordEffects")},
 	{"DNS_CHECK", "bind_if", refused(rBindIf)},
-	{"DNS_CHECK", "bind_port", shownBy("TestKeywordEffects")},
-	{"DNS_CHECK", "bindto", shownBy("TestKeywordEffects")},
+	{"DNS_CHECK", "bind_port", refused(rNoBind)},
+	{"DNS_CHECK", "bindto", refused(rNoBind)},
 	{"DNS_CHECK", "connect_ip", shownBy("TestKeywordEffects")},
 	{"DNS_CHECK", "connect_port", shownBy("TestKeywordEffects")},
 	{"DNS_CHECK", "connect_timeout", shownBy("TestKeywordEffects")},
@@ -273,10 +275,10 @@ var keywordTable = []keywordRow{
 	{"MISC_CHECK", "warmup", shownBy("TestKeywordEffects")},
 	{"PING_CHECK", "alpha", shownBy("TestKeywordEffects")},
 	{"PING_CHECK", "bind_if", refused(rBindIf)},
-	{"PING_CHECK", "bind_port", refused(rNotYet)},
-	{"PING_CHECK", "bindto", refused(rNotYet)},
+	{"PING_CHECK", "bind_port", refused(rNoBind)},
+	{"PING_CHECK", "bindto", refused(rNoBind)},
 	{"PING_CHECK", "connect_ip", shownBy("TestKeywordEffects")},
-	{"PING_CHECK", "connect_port", refused(rNotYet)},
+	{"PING_CHECK", "connect_port", refused(rPingPort)},
 	{"PING_CHECK", "connect_timeout", shownBy("TestKeywordEffects")},
 	{"PING_CHECK", "delay_before_retry", shownBy("TestKeywordEffects")},
 	{"PING_CHECK", "delay_loop", shownBy("TestKeywordEffects")},
