@@ -159,7 +159,7 @@ func TestNotifyFIFO(t *testing.T) {
   lvs_notify_fifo `+dir+`/lvs.fifo
 }
 vrrp_instance VI_1 {
-  interface lo
+  interface eth0
   virtual_router_id 1
   priority 100
   virtual_ipaddress {

@@ -36,7 +36,8 @@ func notifyFIFOs(g *keepalivedconf.GlobalDefs, p *Plan) []error {
 		}
 		args := s.Args()
 		if len(args) == 0 {
-			continue // keepalivedconf reports the missing name
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: No %s name specified", s.Pos, kw))
+			continue
 		}
 		if len(args) > 1 {
 			errs = append(errs, fmt.Errorf("%s: global_defs: %s user/group is not supported by lvsrouter (%s)", s.ArgPos(2), kw, rFIFOScript))

@@ -243,6 +243,8 @@ func probeTemplate(context string) (string, int) {
 		return "track_file tf1 {\n  file /tmp/lvsrouter-kwprobe-track\n}\n" + rs("    FILE_CHECK {\n      track_file tf1\n@@    }\n"), 3
 	case "BFD_CHECK":
 		return "bfd_instance B1 {\n  neighbor_ip 10.0.0.2\n}\n" + rs("    BFD_CHECK {\n      name B1\n@@    }\n"), 3
+	case "HTTP_GET", "SSL_GET":
+		return rs("    " + context + " {\n      url {\n        path /\n      }\n@@    }\n"), 3
 	}
 	return rs("    " + context + " {\n@@    }\n"), 3
 }
@@ -668,6 +670,18 @@ func isFlag(context, kw string) bool {
 func makeProbe(name, context, kw string, broken bool, line string) probe {
 	tmpl, depth := probeTemplate(context)
 	indent := strings.Repeat("  ", depth)
+	// The line replaces a one-line statement of the same keyword the
+	// template has at that depth (a second one would be a probe of
+	// repetition, which keepalived reports).
+	word, _, _ := strings.Cut(line, " ")
+	lines := strings.SplitAfter(tmpl, "\n")
+	for i, l := range lines {
+		if (strings.HasPrefix(l, indent+word+" ") || l == indent+word+"\n") && !strings.HasSuffix(l, "{\n") {
+			lines = append(lines[:i], lines[i+1:]...)
+			break
+		}
+	}
+	tmpl = strings.Join(lines, "")
 	at := strings.Index(tmpl, "@@")
 	text := tmpl[:at] + indent + line + "\n" + tmpl[at+2:]
 	ln := strings.Count(tmpl[:at], "\n") + 1

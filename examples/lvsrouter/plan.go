@@ -171,6 +171,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 			errs = append(errs, err)
 			continue
 		}
+		instanceFidelity(p, in, &c, strict)
 		// vrrp_strict: keepalived drops traffic to the VIPs of a master
 		// in non-accept mode; vrrp's FilterNonAccept does that.
 		c.FilterNonAccept = strict
@@ -211,7 +212,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		if vs.LBKind == 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 		}
-		svcs, err := virtualServer(vs, groups, p.Scripts, files)
+		svcs, err := virtualServer(p, vs, groups, p.Scripts, files)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -351,7 +352,7 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 // maxGroupKeys bounds the services one virtual_server_group may expand to.
 const maxGroupKeys = 1 << 16
 
-func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) ([]VirtualService, error) {
+func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) ([]VirtualService, error) {
 	base := ipvs.Service{Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
@@ -472,7 +473,12 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 				return nil, sc.err
 			}
 			for i, kc := range rs.Checkers {
-				c, pol, err := checker(kc, r.Dest.Addr, vs, sp, files)
+				if h, ok := kc.(*keepalivedconf.HTTPCheck); ok && len(h.URLs) == 0 {
+					// keepalived drops the checker, and reports it
+					p.Warnings = append(p.Warnings, fmt.Sprintf("%s: HTTP/SSL_GET checker has no urls specified - ignoring", h.Stmt.Pos))
+					continue
+				}
+				c, pol, err := checker(p, kc, r.Dest.Addr, vs, sp, files)
 				if err != nil {
 					return nil, err
 				}
@@ -480,6 +486,7 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 			}
 			v.Reals = append(v.Reals, r)
 		}
+		serviceFidelity(p, vs, &v)
 		out = append(out, v)
 	}
 	return out, nil
@@ -523,7 +530,7 @@ func describe(s ipvs.Service) string {
 
 // checker translates one keepalived checker block for the real server at
 // rs into a check.Checker and keepalived's retry policy.
-func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
+func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
 	pol := check.Keepalived{DelayLoop: vs.DelayLoop, Alpha: vs.Alpha, Omega: vs.Omega}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
 		if c.DelayLoop > 0 {
@@ -560,18 +567,14 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		if host == "" {
 			host = vs.VirtualHost
 		}
-		urls := k.URLs
-		if len(urls) == 0 {
-			urls = []keepalivedconf.URL{{Path: "/", Stmt: k.Stmt}}
-		}
 		var all allOf
-		for _, u := range urls {
+		for _, u := range k.URLs {
 			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest}
 			if u.Virtualhost != "" {
 				h.Host = u.Virtualhost
 			}
-			if u.StatusCode != "" {
-				sc, err := check.ParseStatusCodes(u.StatusCode)
+			if codes := statusCodes(p, u); codes != "" {
+				sc, err := check.ParseStatusCodes(codes)
 				if err != nil {
 					return nil, nil, errAt(u.Stmt, "%v", err)
 				}
@@ -654,6 +657,26 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 	return nil, nil, errAt(kc.Syntax(), "%s is not supported by lvsrouter", kc.Type())
 }
 
+// statusCodes keeps the status_code words keepalived accepts (codes and
+// ranges within 100-599) and reports the others, as keepalived does.
+func statusCodes(p *Plan, u keepalivedconf.URL) string {
+	var keep []string
+	for _, w := range strings.Fields(u.StatusCode) {
+		lo, hi, isRange := strings.Cut(w, "-")
+		if !isRange {
+			hi = lo
+		}
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || a < 100 || b > 599 || a > b {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Invalid HTTP_GET status code '%s'", u.Stmt.Pos, w))
+			continue
+		}
+		keep = append(keep, w)
+	}
+	return strings.Join(keep, " ")
+}
+
 // hexOctets reads keepalived's hex strings (read_hex_str): pairs of hex
 // digits, blanks between groups, a lone digit before a blank or the end
 // being one octet.
@@ -670,7 +693,9 @@ func hexOctets(str string) ([]byte, bool) {
 			f = f[n:]
 		}
 	}
-	return out, len(out) > 0
+	// keepalived 2.2.7 takes a last octet of 0xff for its own "invalid"
+	// marker and rejects the string: so does lvsrouter -t.
+	return out, len(out) > 0 && out[len(out)-1] != 0xff
 }
 
 // allOf is a checker that passes when every one of its checkers passes, in
