@@ -563,11 +563,14 @@ var keywordTable = []keywordRow{
 	{"vrrp_track_process", "weight", refused(rNotYet)},
 }
 
-// keywordIndex finds a row by context and keyword.
-var keywordIndex = func() map[[2]string]keywordStatus {
-	m := make(map[[2]string]keywordStatus, len(keywordTable))
+// keywordIndex finds a row by context, then keyword.
+var keywordIndex = func() map[string]map[string]keywordStatus {
+	m := map[string]map[string]keywordStatus{}
 	for _, r := range keywordTable {
-		m[[2]string{r.Context, r.Keyword}] = r.keywordStatus
+		if m[r.Context] == nil {
+			m[r.Context] = map[string]keywordStatus{}
+		}
+		m[r.Context][r.Keyword] = r.keywordStatus
 	}
 	return m
 }()
@@ -575,7 +578,7 @@ var keywordIndex = func() map[[2]string]keywordStatus {
 // lookupKeyword returns the status of keyword in context; ok is false for
 // a keyword keepalived does not know there (keepalivedconf warns).
 func lookupKeyword(context, keyword string) (keywordStatus, bool) {
-	s, ok := keywordIndex[[2]string{context, keyword}]
+	s, ok := keywordIndex[context][keyword]
 	return s, ok
 }
 
