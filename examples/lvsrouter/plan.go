@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -478,7 +479,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 					p.Warnings = append(p.Warnings, fmt.Sprintf("%s: HTTP/SSL_GET checker has no urls specified - ignoring", h.Stmt.Pos))
 					continue
 				}
-				c, pol, err := checker(p, kc, r.Dest.Addr, vs, sp, files)
+				c, pol, err := checker(p, kc, r.Dest.Addr, rs.CheckDefaults, vs, sp, files)
 				if err != nil {
 					return nil, err
 				}
@@ -530,13 +531,25 @@ func describe(s ipvs.Service) string {
 
 // checker translates one keepalived checker block for the real server at
 // rs into a check.Checker and keepalived's retry policy.
-func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
-	pol := check.Keepalived{DelayLoop: vs.DelayLoop, Alpha: vs.Alpha, Omega: vs.Omega}
+//
+// A setting the checker does not write is its real server's, else its
+// virtual server's (rsd and vs.CheckDefaults), as keepalived hands them
+// down (check_data.c).
+func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
+	vsd := vs.CheckDefaults
+	pol := check.Keepalived{
+		DelayLoop:        cmp.Or(rsd.DelayLoop, vs.DelayLoop),
+		Alpha:            rsd.Alpha || vs.Alpha,
+		Omega:            vs.Omega,
+		Retry:            cmp.Or(rsd.Retry, vsd.Retry),
+		DelayBeforeRetry: cmp.Or(rsd.DelayBeforeRetry, vsd.DelayBeforeRetry),
+		Warmup:           cmp.Or(rsd.Warmup, vsd.Warmup),
+	}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
-		if c.DelayLoop > 0 {
-			pol.DelayLoop = c.DelayLoop
-		}
-		pol.Retry, pol.DelayBeforeRetry, pol.Warmup = c.Retry, c.DelayBeforeRetry, c.Warmup
+		pol.DelayLoop = cmp.Or(c.DelayLoop, pol.DelayLoop)
+		pol.Retry = cmp.Or(c.Retry, pol.Retry)
+		pol.DelayBeforeRetry = cmp.Or(c.DelayBeforeRetry, pol.DelayBeforeRetry)
+		pol.Warmup = cmp.Or(c.Warmup, pol.Warmup)
 		if c.Alpha {
 			pol.Alpha = true
 		}
@@ -551,10 +564,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepaliv
 		if c.BindTo.IsValid() {
 			bind = netip.AddrPortFrom(c.BindTo, c.BindPort)
 		}
-		timeout := c.ConnectTimeout
-		if timeout == 0 {
-			timeout = 5 * time.Second
-		}
+		timeout := cmp.Or(c.ConnectTimeout, rsd.ConnectTimeout, vsd.ConnectTimeout, 5*time.Second)
 		return netip.AddrPortFrom(addr, port), bind, timeout
 	}
 	switch k := kc.(type) {
@@ -603,7 +613,19 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepaliv
 		a, b, t := target(&k.CheckCommon)
 		// keepalivedconf keeps require_reply's data; a bare require_reply
 		// leaves it empty.
-		u := check.UDP{Addr: a, Bind: b, RequireReply: k.Stmt.Block != nil && k.Stmt.Block.Find("require_reply") != nil, Timeout: t}
+		u := check.UDP{Addr: a, Bind: b, RequireReply: k.Stmt.Block != nil && k.Stmt.Block.Find("require_reply") != nil, Timeout: t,
+			MinReply: k.MinReply, MaxReply: k.MaxReply}
+		// keepalived's replies are at most 255 bytes unless
+		// max_reply_length says otherwise.
+		if !k.MaxReplySet {
+			u.MaxReply = 255
+		}
+		if k.MaxReplySet && k.MaxReply == 0 {
+			return nil, nil, errAt(k.Stmt, "UDP_CHECK: max_reply_length 0 is not supported by lvsrouter (check.UDP reads 0 as no limit)")
+		}
+		if k.MinReply > u.MaxReply {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: UDP_CHECK min_reply length %d > max_reply_length %d - will always fail", k.Stmt.Pos, k.MinReply, u.MaxReply))
+		}
 		if k.Payload != "" {
 			// keepalived reads the payload as hex octets (read_hex_str).
 			p, ok := hexOctets(k.Payload)
@@ -620,10 +642,13 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepaliv
 		a, _, t := target(&k.CheckCommon)
 		return check.ICMP{Addr: a.Addr(), Timeout: t}, pol, nil
 	case *keepalivedconf.MiscCheck:
-		if k.DelayLoop > 0 {
-			pol.DelayLoop = k.DelayLoop
+		pol.DelayLoop = cmp.Or(k.DelayLoop, pol.DelayLoop)
+		pol.Retry = cmp.Or(k.Retry, pol.Retry)
+		pol.DelayBeforeRetry = cmp.Or(k.DelayBefore, pol.DelayBeforeRetry)
+		pol.Warmup = cmp.Or(k.Warmup, pol.Warmup)
+		if k.Alpha {
+			pol.Alpha = true
 		}
-		pol.Retry, pol.DelayBeforeRetry, pol.Warmup = k.Retry, k.DelayBefore, k.Warmup
 		// keepalived splits misc_path into argv; it runs no shell.
 		sc := scripts{at: k.Stmt}
 		args := sc.argv(k.Path)
