@@ -125,6 +125,8 @@ func keywordEffects() map[string]effect {
 				t.Errorf("state MASTER with priority 100: priority %d", c.Priority)
 			}
 		}},
+		"vrrp_instance accept":    {"accept", nil},
+		"vrrp_instance no_accept": {"no_accept", nil},
 		"vrrp_instance version":   {"version 3", func(t *testing.T, p *Plan) { want(t, "version", instance0(t, p).Version, uint8(3)) }},
 		"vrrp_instance nopreempt": {"nopreempt", func(t *testing.T, p *Plan) { want(t, "nopreempt", instance0(t, p).NoPreempt, true) }},
 		"vrrp_instance preempt": {"nopreempt\n  preempt", func(t *testing.T, p *Plan) {
@@ -345,6 +347,18 @@ func TestKeywordEffects(t *testing.T) {
 			}
 		}},
 		"FILE_CHECK": {makeProbe("", "FILE_CHECK", "", false, "").Text, func(t *testing.T, p *Plan) { isChecker[check.File](t, p) }},
+		"vrrp_instance accept": {"global_defs {\n  vrrp_strict\n}\n" + strings.Replace(probeInstance, "@@", "  version 3\n  accept\n", 1), func(t *testing.T, p *Plan) {
+			// under vrrp_strict, accept lets the master take traffic
+			if c := instance0(t, p); !c.Accept || c.FilterNonAccept {
+				t.Errorf("accept under vrrp_strict: Accept %v, FilterNonAccept %v", c.Accept, c.FilterNonAccept)
+			}
+		}},
+		"vrrp_instance no_accept": {strings.Replace(probeInstance, "@@", "  no_accept\n", 1), func(t *testing.T, p *Plan) {
+			// without vrrp_strict, no_accept drops traffic to the VIPs
+			if c := instance0(t, p); c.Accept || !c.FilterNonAccept {
+				t.Errorf("no_accept: Accept %v, FilterNonAccept %v", c.Accept, c.FilterNonAccept)
+			}
+		}},
 		"virtual_server check defaults": {strings.Replace(strings.Replace(probeVS, "@@", "  connect_timeout 7\n  retry 4\n  delay_before_retry 9\n  warmup 11\n", 1), "@RS@", "    warmup 12\n    TCP_CHECK {\n    }\n", 1), func(t *testing.T, p *Plan) {
 			// the real server's warmup before the virtual server's
 			c, pol := firstCheck(t, p)

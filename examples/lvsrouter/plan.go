@@ -173,9 +173,10 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 			continue
 		}
 		instanceFidelity(p, in, &c, strict)
-		// vrrp_strict: keepalived drops traffic to the VIPs of a master
-		// in non-accept mode; vrrp's FilterNonAccept does that.
-		c.FilterNonAccept = strict
+		// vrrp_strict, accept and no_accept: keepalived drops traffic to
+		// the VIPs of a master in non-accept mode; vrrp's FilterNonAccept
+		// does that.
+		acceptMode(p, in, &c, strict)
 		p.notePositions(in)
 		p.Instances = append(p.Instances, c)
 	}
