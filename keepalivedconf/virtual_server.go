@@ -295,7 +295,10 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			dec.check(&u.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "payload":
-					dec.str(&u.Payload, c, 1)
+					// keepalived joins the words (make_strvec_str)
+					if dec.nargs(c, 2) {
+						u.Payload = strings.Join(c.Args(), " ")
+					}
 				case "require_reply":
 					u.RequireReply = strings.Join(c.Args(), " ")
 				case "min_reply_length", "max_reply_length":

@@ -33,10 +33,6 @@ type Plan struct {
 	// Warnings are what keepalived reports but runs anyway (file:line:col
 	// first); lvsrouter -t fails on them as keepalived -t does.
 	Warnings []string `json:",omitempty"`
-	// Ignored names, with its place, each setting lvsrouter reads but does
-	// not act on (mail alerts): printed like warnings, but, as keepalived
-	// acts on them, they do not fail -t.
-	Ignored []string `json:",omitempty"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
 	// Globals are the global_defs values the data dumps print (dump_data.go).
@@ -46,33 +42,6 @@ type Plan struct {
 	// interfaces they name are written, for checkPlan's messages.
 	instancePos map[string]keepalivedconf.Position
 	ifacePos    map[ifaceRef]keepalivedconf.Position
-}
-
-// unsupportedGlobals refuses the global_defs settings lvsrouter cannot
-// honour (another VRRP multicast group) and reports those it does not act on (mail alerts, and the keywords keepalivedconf
-// reads but does not decode), each with its place, in p.Ignored.
-func unsupportedGlobals(g *keepalivedconf.GlobalDefs, p *Plan) []error {
-	var errs []error
-	if g.Stmt == nil || g.Stmt.Block == nil {
-		return nil
-	}
-	noEffect := map[string]bool{
-		"notification_email": true, "notification_email_from": true, "smtp_server": true,
-		"smtp_connect_timeout": true, "smtp_alert": true, "lvs_id": true,
-	}
-	for k := range g.Other {
-		noEffect[k] = !fifoKeywords[k]
-	}
-	notifyFIFOs(g, p)
-	for _, s := range g.Stmt.Block.Stmts {
-		switch kw := s.Keyword(); {
-		case kw == "vrrp_mcast_group4" || kw == "vrrp_mcast_group6":
-			errs = append(errs, errAt(s, "global_defs: %s is not supported (lvsrouter uses the RFC 9568 groups)", kw))
-		case noEffect[kw]:
-			p.Ignored = append(p.Ignored, fmt.Sprintf("%s: global_defs: %s is not supported by lvsrouter: no effect", s.Pos, kw))
-		}
-	}
-	return errs
 }
 
 // ScriptPolicy is keepalived's script_user and enable_script_security.
@@ -165,7 +134,10 @@ func errAt(s *keepalivedconf.Stmt, format string, args ...any) error {
 // names the file:line:col of the statement it concerns.
 func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	p := &Plan{}
-	var errs []error
+	// Every keyword lvsrouter refuses fails here, with its place
+	// (keywords.go, refuse.go); the rest of the translation reads only
+	// implemented ones.
+	errs := refuseKeywords(cfg)
 	scripts := map[string]*keepalivedconf.VRRPScript{}
 	for _, s := range cfg.Scripts {
 		scripts[s.Name] = s
@@ -178,7 +150,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	strict := false
 	p.Globals = newDumpGlobals(cfg.GlobalDefs)
 	if g := cfg.GlobalDefs; g != nil {
-		errs = append(errs, unsupportedGlobals(g, p)...)
+		errs = append(errs, notifyFIFOs(g, p)...)
 		strict = g.VRRPStrict
 		version = g.VRRPVersion
 		p.Scripts = ScriptPolicy{User: g.ScriptUser, Security: g.EnableScriptSecurity}
@@ -239,7 +211,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		if vs.LBKind == 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 		}
-		svcs, err := virtualServer(vs, groups, p.Scripts)
+		svcs, err := virtualServer(vs, groups, p.Scripts, files)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -267,8 +239,10 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		version = in.Version
 	}
 	c.Version = uint8(version)
-	if in.State == keepalivedconf.StateMaster && in.Priority == 0 {
-		c.Priority = 100
+	// keepalived derives an unset priority from the initial state: the
+	// address owner's 255 for state MASTER (vrrp.c, vrrp_complete_instance).
+	if in.State == keepalivedconf.StateMaster && in.Stmt != nil && in.Stmt.Block.Find("priority") == nil {
+		c.Priority = 255
 	}
 	switch in.AuthType {
 	case 0:
@@ -286,12 +260,6 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 				c.VMACName = s.Arg(1) // use_vmac [NAME]
 			}
 		}
-	}
-	if len(in.ExcludedVIPs) > 0 {
-		return c, errAt(in.ExcludedVIPs[0].Stmt, "vrrp_instance %s: virtual_ipaddress_excluded is not supported", in.Name)
-	}
-	if in.SMTPAlert {
-		p.Ignored = append(p.Ignored, fmt.Sprintf("%s: vrrp_instance %s: smtp_alert is not supported by lvsrouter: no mail is sent", in.Stmt.Pos, in.Name))
 	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
@@ -383,16 +351,7 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 // maxGroupKeys bounds the services one virtual_server_group may expand to.
 const maxGroupKeys = 1 << 16
 
-func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy) ([]VirtualService, error) {
-	// keepalived's checker process suspends a ha_suspend service's checks
-	// while the service's address is not on a local interface (it watches
-	// the kernel's address events); lvsrouter always checks, so it refuses
-	// the keyword rather than ignore it.
-	if vs.Stmt != nil && vs.Stmt.Block != nil {
-		if s := vs.Stmt.Block.Find("ha_suspend"); s != nil {
-			return nil, errAt(s, "virtual_server: ha_suspend is not supported by lvsrouter (checks run whether or not the address is local)")
-		}
-	}
+func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) ([]VirtualService, error) {
 	base := ipvs.Service{Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
@@ -513,7 +472,7 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 				return nil, sc.err
 			}
 			for i, kc := range rs.Checkers {
-				c, pol, err := checker(kc, r.Dest.Addr, vs, sp)
+				c, pol, err := checker(kc, r.Dest.Addr, vs, sp, files)
 				if err != nil {
 					return nil, err
 				}
@@ -564,7 +523,7 @@ func describe(s ipvs.Service) string {
 
 // checker translates one keepalived checker block for the real server at
 // rs into a check.Checker and keepalived's retry policy.
-func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy) (check.Checker, check.Policy, error) {
+func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
 	pol := check.Keepalived{DelayLoop: vs.DelayLoop, Alpha: vs.Alpha, Omega: vs.Omega}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
 		if c.DelayLoop > 0 {
@@ -639,7 +598,21 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		return check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, pol, nil
 	case *keepalivedconf.UDPCheck:
 		a, b, t := target(&k.CheckCommon)
-		return check.UDP{Addr: a, Bind: b, Payload: []byte(k.Payload), RequireReply: k.RequireReply != "", Timeout: t}, pol, nil
+		// keepalivedconf keeps require_reply's data; a bare require_reply
+		// leaves it empty.
+		u := check.UDP{Addr: a, Bind: b, RequireReply: k.Stmt.Block != nil && k.Stmt.Block.Find("require_reply") != nil, Timeout: t}
+		if k.Payload != "" {
+			// keepalived reads the payload as hex octets (read_hex_str).
+			p, ok := hexOctets(k.Payload)
+			if !ok {
+				return nil, nil, errAt(k.Stmt, "Invalid hex string for UDP_CHECK payload")
+			}
+			u.Payload = p
+		}
+		if k.RequireReply != "" {
+			return nil, nil, errAt(k.Stmt, "UDP_CHECK: require_reply with reply data is not supported by lvsrouter (any reply is accepted)")
+		}
+		return u, pol, nil
 	case *keepalivedconf.PingCheck:
 		a, _, t := target(&k.CheckCommon)
 		return check.ICMP{Addr: a.Addr(), Timeout: t}, pol, nil
@@ -664,11 +637,40 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		}
 		return e, pol, nil
 	case *keepalivedconf.FileCheck:
-		return check.File{Path: k.TrackFile, Weight: k.Weight, Reverse: k.Reverse}, pol, nil
+		// track_file names a track_file block, whose file is read; the
+		// checker's weight, when written, replaces the block's.
+		f, ok := files[k.TrackFile]
+		if !ok {
+			return nil, nil, errAt(k.Stmt, "FILE_CHECK: track_file %q is not defined", k.TrackFile)
+		}
+		w := f.Weight
+		if k.Stmt.Block.Find("weight") != nil {
+			w = k.Weight
+		}
+		return check.File{Path: f.File, Weight: w, Reverse: k.Reverse}, pol, nil
 	case *keepalivedconf.BFDCheck:
 		return bfdCheck{Name: k.Name, pos: k.Stmt.Pos}, nil, nil
 	}
 	return nil, nil, errAt(kc.Syntax(), "%s is not supported by lvsrouter", kc.Type())
+}
+
+// hexOctets reads keepalived's hex strings (read_hex_str): pairs of hex
+// digits, blanks between groups, a lone digit before a blank or the end
+// being one octet.
+func hexOctets(str string) ([]byte, bool) {
+	var out []byte
+	for _, f := range strings.Fields(str) {
+		for len(f) > 0 {
+			n := min(2, len(f))
+			v, err := strconv.ParseUint(f[:n], 16, 8)
+			if err != nil {
+				return nil, false
+			}
+			out = append(out, byte(v))
+			f = f[n:]
+		}
+	}
+	return out, len(out) > 0
 }
 
 // allOf is a checker that passes when every one of its checkers passes, in
