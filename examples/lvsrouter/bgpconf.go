@@ -133,7 +133,7 @@ func ParseBGP(filename string, data []byte) (*BGPConfig, error) {
 		return nil, err
 	}
 	p := bgpParser{c: &BGPConfig{announcePos: map[netip.Addr]keepalivedconf.Position{}}}
-	p.top(f.Stmts)
+	p.top(filename, f.Stmts)
 	if len(p.errs) > 0 {
 		return nil, p.errs
 	}
@@ -165,11 +165,13 @@ func (p *bgpParser) stmts(list []*keepalivedconf.Stmt) []*keepalivedconf.Stmt {
 	return out
 }
 
-func (p *bgpParser) top(list []*keepalivedconf.Stmt) {
+func (p *bgpParser) top(filename string, list []*keepalivedconf.Stmt) {
 	c := p.c
 	seen := map[string]keepalivedconf.Position{}
 	var hasAS, hasID bool
-	end := keepalivedconf.Position{}
+	// Missing keywords are reported at the last statement (or the file's
+	// start).
+	end := keepalivedconf.Position{Filename: filename, Line: 1, Col: 1}
 	for _, s := range p.stmts(list) {
 		kw := s.Keyword()
 		end = s.Pos
