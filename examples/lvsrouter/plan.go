@@ -35,6 +35,8 @@ type Plan struct {
 	Warnings []string `json:",omitempty"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
+	// BGP is the --bgp file's configuration (bgpconf.go), or nil.
+	BGP *BGPConfig `json:",omitempty"`
 	// Globals are the global_defs values the data dumps print (dump_data.go).
 	Globals dumpGlobals `json:"-"`
 
