@@ -358,6 +358,11 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
 	}
+	mh, err := mhFlags(vs, base.Scheduler)
+	if err != nil {
+		return nil, err
+	}
+	base.Flags |= mh
 	if vs.PersistenceTimeout > 0 {
 		base.Flags |= ipvs.FlagPersistent
 	}

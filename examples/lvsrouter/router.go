@@ -677,7 +677,8 @@ func (r *Router) apply(ctx context.Context) error {
 		wanted[k] = true
 		r.managed[k] = true
 	}
-	ch, err := r.applier.Apply(ctx, want, &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }})
+	maglevOrder(want)
+	ch, err := r.applier.Apply(ctx, want, &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true})
 	if err != nil {
 		return fmt.Errorf("ipvs apply: %w", err)
 	}
