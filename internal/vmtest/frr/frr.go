@@ -167,3 +167,26 @@ func (r *Router) WaitNextHops(ctx context.Context, prefix netip.Prefix, want []n
 		}
 	}
 }
+
+// UpdatesReceived returns how many UPDATE messages bgpd has received from
+// neighbor (`show bgp neighbors ADDR json`): an announcement or a withdraw
+// each adds one.
+func (r *Router) UpdatesReceived(ctx context.Context, neighbor netip.Addr) (int, error) {
+	out, err := r.VTY(ctx, "show bgp neighbors "+neighbor.String()+" json")
+	if err != nil {
+		return 0, err
+	}
+	var nb map[string]struct {
+		MessageStats struct {
+			UpdatesRecv int `json:"updatesRecv"`
+		} `json:"messageStats"`
+	}
+	if err := json.Unmarshal([]byte(out), &nb); err != nil {
+		return 0, fmt.Errorf("show bgp neighbors json: %w: %s", err, strings.TrimSpace(out))
+	}
+	n, ok := nb[neighbor.String()]
+	if !ok {
+		return 0, fmt.Errorf("bgpd has no neighbor %v", neighbor)
+	}
+	return n.MessageStats.UpdatesRecv, nil
+}
