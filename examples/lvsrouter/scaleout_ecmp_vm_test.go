@@ -56,7 +56,13 @@ sloppy_tcp
 `, soDirector(i), soRouter)
 }
 
-const rsCheck = "        TCP_CHECK {\n            connect_timeout 1\n        }\n"
+// rsCheck is each real server's health check. Its timeout is generous:
+// the single vCPU of the guest, saturated by the flows, delays a check's
+// SYN-ACK by seconds at times, and a check failing on one director only
+// changes that director's table (see TestVMScaleOut's log).
+func rsCheck() string {
+	return "        TCP_CHECK {\n            connect_timeout " + os.Getenv("LVSKIT_SCALEOUT_CHECK_TIMEOUT") + "\n        }\n"
+}
 
 // scaleOutLab is the scenario's topology in the guest.
 type scaleOutLab struct {
@@ -103,7 +109,7 @@ func newScaleOutLab(t *testing.T, nDirs, nReals int) *scaleOutLab {
 	}
 	l.fib = watchFIB(t, router, l.vipPref)
 	l.up = frr.Start(t, router, upstreamBGP(nDirs))
-	conf := mhConfig(rsCheck, reals...)
+	conf := mhConfig(rsCheck(), reals...)
 	for i := range nDirs {
 		ns := netns.New(t)
 		lan.Connect(ns, "eth0", netip.PrefixFrom(soDirector(i), 24))
@@ -168,6 +174,9 @@ func TestVMScaleOut(t *testing.T) {
 	nFlows := envInt("LVSKIT_SCALEOUT_FLOWS", 1000)
 	interval := envDuration("LVSKIT_SCALEOUT_INTERVAL", 100*time.Millisecond)
 	settle := envDuration("LVSKIT_SCALEOUT_SETTLE", 3*time.Second)
+	if os.Getenv("LVSKIT_SCALEOUT_CHECK_TIMEOUT") == "" {
+		t.Setenv("LVSKIT_SCALEOUT_CHECK_TIMEOUT", "5")
+	}
 	l := newScaleOutLab(t, 3, 3)
 	allReals := []netip.Addr{soReal(0), soReal(1), soReal(2)}
 
@@ -188,6 +197,12 @@ func TestVMScaleOut(t *testing.T) {
 		rate1, fail1, rate3, fail3, rate3/rate1)
 	if fail1+fail3 > 0 {
 		t.Errorf("%d new connections failed", fail1+fail3)
+	}
+	for _, d := range l.dirs {
+		out, err := d.ns.Command(t.Context(), "cat", "/proc/sys/net/ipv4/vs/sloppy_tcp").CombinedOutput()
+		if err != nil || string(out) != "1\n" {
+			t.Errorf("director %v: sloppy_tcp %q, %v", d.addr, out, err)
+		}
 	}
 	keys := func() []string {
 		var ks []string
@@ -277,7 +292,7 @@ func TestVMScaleOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		t0 := time.Now()
-		l.dirs[2].reload(mhConfig(rsCheck, soReal(0).String(), soReal(1).String(), soReal(2).String()))
+		l.dirs[2].reload(mhConfig(rsCheck(), soReal(0).String(), soReal(1).String(), soReal(2).String()))
 		// The route never loses director 2 meanwhile.
 		end := time.Now().Add(settle)
 		for time.Now().Before(end) {
