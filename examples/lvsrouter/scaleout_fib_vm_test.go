@@ -31,7 +31,7 @@ type fibEvent struct {
 	hops []netip.Addr // nil: route deleted
 }
 
-func watchFIB(t *testing.T, ns *netns.NS, dst netip.Prefix) *fibWatch {
+func watchFIB(t testing.TB, ns *netns.NS, dst netip.Prefix) *fibWatch {
 	t.Helper()
 	w := &fibWatch{done: make(chan struct{})}
 	ch := make(chan netlink.RouteUpdate, 256)
@@ -80,7 +80,7 @@ func (w *fibWatch) changedAfter(t0 time.Time, want ...netip.Addr) (time.Time, bo
 }
 
 // waitChange waits (bounded) for changedAfter.
-func (w *fibWatch) waitChange(t *testing.T, t0 time.Time, within time.Duration, want ...netip.Addr) time.Duration {
+func (w *fibWatch) waitChange(t testing.TB, t0 time.Time, within time.Duration, want ...netip.Addr) time.Duration {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

@@ -29,7 +29,7 @@ type realServer struct {
 	down  bool
 }
 
-func startRealServer(t *testing.T, ns *netns.NS, name string) *realServer {
+func startRealServer(t testing.TB, ns *netns.NS, name string) *realServer {
 	t.Helper()
 	rs := &realServer{name: name, conns: map[net.Conn]bool{}}
 	if err := ns.Do(func() (err error) { rs.ln, err = net.Listen("tcp", ":80"); return err }); err != nil {
@@ -164,7 +164,7 @@ func openFlows(t *testing.T, client *netns.NS, n int, interval time.Duration) *f
 
 // The read deadline past which a flow counts as broken: longer than any
 // stall the tests expect (BGP hold time plus TCP retransmission backoff).
-const flowTimeout = 20 * time.Second
+const flowTimeout = 30 * time.Second
 
 func (fs *flows) run(f *flow, offset time.Duration) {
 	defer fs.wg.Done()
@@ -295,7 +295,7 @@ func (fs *flows) servers() map[string]int {
 // connRate opens, uses once and closes connections to the VIP from
 // workers goroutines in the client namespace for d, and returns the rate
 // of completed ones and the failures.
-func connRate(t *testing.T, client *netns.NS, workers int, d time.Duration) (float64, int) {
+func connRate(t testing.TB, client *netns.NS, workers int, d time.Duration) (float64, int) {
 	t.Helper()
 	var ok, failed atomic.Int64
 	var wg sync.WaitGroup
@@ -341,4 +341,3 @@ func sortedAddrs(as ...netip.Addr) []netip.Addr {
 	sort.Slice(as, func(i, j int) bool { return as[i].Less(as[j]) })
 	return as
 }
-

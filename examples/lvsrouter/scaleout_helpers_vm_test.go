@@ -39,7 +39,7 @@ func soReal(i int) netip.Addr     { return netip.AddrFrom4([4]byte{10, 0, 0, byt
 
 // director is one lvsrouter in its namespace.
 type director struct {
-	t    *testing.T
+	t    testing.TB
 	ns   *netns.NS
 	addr netip.Addr
 	dir  string
@@ -49,7 +49,7 @@ type director struct {
 	logs []string // output of earlier processes
 }
 
-func newDirector(t *testing.T, ns *netns.NS, addr netip.Addr, conf string, args ...string) *director {
+func newDirector(t testing.TB, ns *netns.NS, addr netip.Addr, conf string, args ...string) *director {
 	t.Helper()
 	d := &director{t: t, ns: ns, addr: addr, dir: t.TempDir(), args: args}
 	d.conf = filepath.Join(d.dir, "keepalived.conf")
