@@ -9,9 +9,15 @@ import (
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
+// translateText translates a configuration given as text, named mh.conf.
 func translateText(t *testing.T, text string) (*Plan, error) {
 	t.Helper()
-	f, err := keepalivedconf.Parse("mh.conf", []byte(text))
+	return translateData(t, "mh.conf", []byte(text))
+}
+
+func translateData(t *testing.T, name string, data []byte) (*Plan, error) {
+	t.Helper()
+	f, err := keepalivedconf.Parse(name, data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,6 +146,27 @@ func (l *scaleOutLab) waitRoute(within time.Duration, dirs ...int) time.Time {
 	return at
 }
 
+// startAndMeasure starts director 0 alone and measures new connections
+// per second through it (8 clients, 3 s), then starts directors 1 and 2,
+// lets them settle and measures again through all three.
+func (l *scaleOutLab) startAndMeasure(settle time.Duration) (rate1 float64, fail1 int, rate3 float64, fail3 int) {
+	l.t.Helper()
+	all := []netip.Addr{soReal(0), soReal(1), soReal(2)}
+	l.dirs[0].start()
+	l.dirs[0].waitService(all...)
+	l.waitRoute(60*time.Second, 0)
+	rate1, fail1 = connRate(l.t, l.client, 8, 3*time.Second)
+	l.dirs[1].start()
+	l.dirs[2].start()
+	for _, d := range l.dirs {
+		d.waitService(all...)
+	}
+	l.waitRoute(60*time.Second, 0, 1, 2)
+	time.Sleep(settle)
+	rate3, fail3 = connRate(l.t, l.client, 8, 3*time.Second)
+	return rate1, fail1, rate3, fail3
+}
+
 // checkRoute fails the test unless FRR's route lists exactly dirs now.
 func (l *scaleOutLab) checkRoute(step string, dirs ...int) {
 	l.t.Helper()
@@ -186,18 +207,7 @@ func TestVMScaleOut(t *testing.T) {
 	allReals := []netip.Addr{soReal(0), soReal(1), soReal(2)}
 
 	// One director, then three: new connections per second through each.
-	l.dirs[0].start()
-	l.dirs[0].waitService(allReals...)
-	l.waitRoute(60*time.Second, 0)
-	rate1, fail1 := connRate(t, l.client, 8, 3*time.Second)
-	l.dirs[1].start()
-	l.dirs[2].start()
-	for _, d := range l.dirs {
-		d.waitService(allReals...)
-	}
-	l.waitRoute(60*time.Second, 0, 1, 2)
-	time.Sleep(settle)
-	rate3, fail3 := connRate(t, l.client, 8, 3*time.Second)
+	rate1, fail1, rate3, fail3 := l.startAndMeasure(settle)
 	t.Logf("new connections: %.0f/s through 1 director (%d failed), %.0f/s through 3 (%d failed): ratio %.2f (one vCPU runs all of them)",
 		rate1, fail1, rate3, fail3, rate3/rate1)
 	if fail1+fail3 > 0 {
@@ -405,21 +415,9 @@ func BenchmarkVMScaleOut(b *testing.B) {
 		b.Setenv("LVSKIT_SCALEOUT_CHECK_TIMEOUT", "5")
 	}
 	l := newScaleOutLab(b, 3, 3)
-	allReals := []netip.Addr{soReal(0), soReal(1), soReal(2)}
 	var rate1, rate3, kill float64
 	for i := 0; i < b.N; i++ {
-		l.dirs[0].start()
-		l.dirs[0].waitService(allReals...)
-		l.waitRoute(60*time.Second, 0)
-		r1, f1 := connRate(b, l.client, 8, 3*time.Second)
-		l.dirs[1].start()
-		l.dirs[2].start()
-		for _, d := range l.dirs {
-			d.waitService(allReals...)
-		}
-		l.waitRoute(60*time.Second, 0, 1, 2)
-		time.Sleep(3 * time.Second)
-		r3, f3 := connRate(b, l.client, 8, 3*time.Second)
+		r1, f1, r3, f3 := l.startAndMeasure(3 * time.Second)
 		if f1+f3 > 0 {
 			b.Errorf("%d new connections failed", f1+f3)
 		}
