@@ -338,33 +338,52 @@ func TestVMScaleOut(t *testing.T) {
 	// alone removes it, then puts it back. Its flows through director 0
 	// have their packets dropped meanwhile (the kernel keeps their
 	// connection entries; expire_nodest_conn is 0), so they stall and
-	// resume; the step reports how many broke or moved.
-	nftRule := fmt.Sprintf("table ip scaleout_test {\n chain out {\n  type filter hook output priority 0;\n  ip saddr %v ip daddr %v tcp dport 80 reject with tcp reset\n }\n}\n", soDirector(0), soReal(2))
-	hs := step("real server 2's check fails on director 0 only", -1, func() {
-		cmd := l.dirs[0].ns.Command(t.Context(), "nft", "-f", "-")
-		cmd.Stdin = strings.NewReader(nftRule)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("nft: %v %s", err, out)
+	// resume; the step reports how many broke or moved. Real server 2 (the
+	// highest address) comes back at the head of the list: one addition;
+	// real server 0 comes back at the tail: MaglevOrder re-adds real
+	// servers 2 and 1 before it, which is what a re-add costs their flows.
+	for _, down := range []int{2, 0} {
+		var up []netip.Addr
+		for i, a := range allReals {
+			if i != down {
+				up = append(up, a)
+			}
 		}
-		t0 := time.Now()
-		l.dirs[0].waitService(soReal(0), soReal(1))
-		removed := time.Now()
-		time.Sleep(3 * time.Second)
-		if out, err := l.dirs[0].ns.Command(t.Context(), "nft", "delete", "table", "ip", "scaleout_test").CombinedOutput(); err != nil {
-			t.Fatalf("nft: %v %s", err, out)
+		nftRule := fmt.Sprintf("table ip scaleout_test {\n chain out {\n  type filter hook output priority 0;\n  ip saddr %v ip daddr %v tcp dport 80 reject with tcp reset\n }\n}\n", soDirector(0), soReal(down))
+		var ops string
+		name := fmt.Sprintf("real server %d's check fails on director 0 only", down)
+		hs := step(name, -1, func() {
+			cmd := l.dirs[0].ns.Command(t.Context(), "nft", "-f", "-")
+			cmd.Stdin = strings.NewReader(nftRule)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("nft: %v %s", err, out)
+			}
+			t0 := time.Now()
+			l.dirs[0].waitService(up...)
+			removed := time.Now()
+			time.Sleep(3 * time.Second)
+			logAt := len(l.dirs[0].proc.Output())
+			if out, err := l.dirs[0].ns.Command(t.Context(), "nft", "delete", "table", "ip", "scaleout_test").CombinedOutput(); err != nil {
+				t.Fatalf("nft: %v %s", err, out)
+			}
+			l.dirs[0].waitService(allReals...)
+			for _, line := range strings.Split(l.dirs[0].proc.Output()[logAt:], "\n") {
+				if strings.Contains(line, "msg=ipvs") {
+					ops = line[strings.Index(line, "changes="):]
+				}
+			}
+			t.Logf("%s: it left director 0's table %v after its checks began to fail and came back %v later (%s); the other directors kept it",
+				name, removed.Sub(t0).Round(time.Millisecond), time.Since(removed).Round(time.Millisecond), ops)
+			for _, d := range l.dirs[1:] {
+				d.waitService(allReals...)
+			}
+		})
+		if hs.broken > 0 {
+			t.Logf("%s: health differing between directors broke %d flows (%d answered by another server; by server %v)", name, hs.broken, hs.moved, hs.byServer)
 		}
-		l.dirs[0].waitService(allReals...)
-		t.Logf("real server 2 left director 0's table %v after its checks began to fail and came back %v later; the other directors kept it",
-			removed.Sub(t0).Round(time.Millisecond), time.Since(removed).Round(time.Millisecond))
-		for _, d := range l.dirs[1:] {
-			d.waitService(allReals...)
+		if ks := keys(); len(ks) != 3 || ks[0] != ks[1] || ks[1] != ks[2] {
+			t.Errorf("after real server %d came back on director 0, the directors' mh inputs differ: %q", down, ks)
 		}
-	})
-	if hs.broken > 0 {
-		t.Logf("health differing between directors broke %d flows (%d answered by another server)", hs.broken, hs.moved)
-	}
-	if ks := keys(); len(ks) != 3 || ks[0] != ks[1] || ks[1] != ks[2] {
-		t.Errorf("after real server 2 came back on director 0, the directors' mh inputs differ: %q", ks)
 	}
 
 	onRS1 := fs.servers()["rs1"]
