@@ -367,9 +367,12 @@ func TestVMScaleOut(t *testing.T) {
 				t.Fatalf("nft: %v %s", err, out)
 			}
 			l.dirs[0].waitService(allReals...)
-			for _, line := range strings.Split(l.dirs[0].proc.Output()[logAt:], "\n") {
-				if strings.Contains(line, "msg=ipvs") {
-					ops = line[strings.Index(line, "changes="):]
+			// The router logs its operations just after the kernel took them.
+			for end := time.Now().Add(5 * time.Second); ops == "" && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+				for _, line := range strings.Split(l.dirs[0].proc.Output()[logAt:], "\n") {
+					if i := strings.Index(line, "msg=ipvs changes="); i >= 0 {
+						ops = line[i+len("msg=ipvs "):]
+					}
 				}
 			}
 			t.Logf("%s: it left director 0's table %v after its checks began to fail and came back %v later (%s); the other directors kept it",
@@ -391,6 +394,11 @@ func TestVMScaleOut(t *testing.T) {
 		l.reals[1].fail()
 		for _, d := range l.dirs {
 			d.waitService(soReal(0), soReal(2))
+		}
+		// Each of its flows learns at its next request, which a stall
+		// elsewhere may hold back: wait (bounded) until none is left.
+		for end := time.Now().Add(flowTimeout + 5*time.Second); fs.servers()["rs1"] > 0 && time.Now().Before(end); {
+			time.Sleep(100 * time.Millisecond)
 		}
 	})
 	if s.broken != onRS1 || s.byServer["rs1"] != onRS1 {
