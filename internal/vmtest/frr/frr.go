@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package frr runs FRR's zebra and bgpd in a test's network namespace, as
 // the upstream router of the scale-out tests, and reads its routing table
 // through vtysh. internal/vmtest carries the daemons into the guest; on a
