@@ -31,9 +31,19 @@ cd "$tmp"
 $go mod tidy >/dev/null
 mods=$($go list -m all)
 bad=0
-for peer in github.com/moby/ipvs github.com/cloudflare/ipvs github.com/haproxytech/config-parser github.com/sirupsen/logrus; do
+for peer in github.com/moby/ipvs github.com/cloudflare/ipvs github.com/haproxytech/config-parser; do
 	if grep -q "^$peer" <<<"$mods"; then
 		echo "importer-check: an importer of lvskit gets $peer (a benchmark-only dependency)"
+		bad=1
+	fi
+done
+# examples/lvsrouter embeds GoBGP (which brings logrus): the module graph of
+# an importer lists them (lvskit's go.mod requires them), but an importer of
+# the top-level packages must never compile them.
+deps=$($go list -deps .)
+for dep in github.com/osrg/gobgp github.com/sirupsen/logrus google.golang.org/grpc; do
+	if grep -q "^$dep" <<<"$deps"; then
+		echo "importer-check: an importer of lvskit compiles $dep (only examples/lvsrouter may)"
 		bad=1
 	fi
 done

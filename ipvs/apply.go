@@ -83,6 +83,15 @@ type ApplyConfig struct {
 	// true; other services missing from the desired set are left alone.
 	// A func returning false keeps every unlisted service.
 	Managed func(ServiceKey) bool
+	// MaglevOrder makes the kernel's destination list of every service
+	// scheduled by mh follow the desired order (the head of the list is the
+	// first desired destination), re-adding destinations where a change
+	// would put the list out of that order, and gives a destination at
+	// weight 0 no slot. The kernel's Maglev table then depends on the
+	// desired destinations and weights alone, so hosts given the same
+	// destinations in the same order build identical tables whatever their
+	// history. See apply_maglev.go for the kernel's facts and the cost.
+	MaglevOrder bool
 }
 
 // Ops is what Apply needs from a client; *Client implements it, and tests
@@ -172,7 +181,12 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 			matched[j] = true
 			nMatched++
 			var err error
-			if body, err = diffService(body, cur[j], s); err != nil {
+			if isMaglev(cfg, s) {
+				body, err = diffMaglev(body, cur[j], s)
+			} else {
+				body, err = diffService(body, cur[j], s)
+			}
+			if err != nil {
 				return nil, nil, err
 			}
 		} else {
@@ -184,7 +198,12 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 			}
 			fresh[k] = struct{}{}
 			var err error
-			if body, err = diffService(body, nil, s); err != nil {
+			if isMaglev(cfg, s) {
+				body, err = diffMaglev(body, nil, s)
+			} else {
+				body, err = diffService(body, nil, s)
+			}
+			if err != nil {
 				return nil, nil, err
 			}
 		}

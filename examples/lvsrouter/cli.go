@@ -61,6 +61,7 @@ type options struct {
 	Help         bool
 	StatusSock   string
 	MetricsAddr  string
+	BGPFile      string // --bgp: the BGP speaker's file (bgpconf.go)
 }
 
 // Default pid files, keepalived 2.2.7's (--runstatedir=/run on Debian).
@@ -175,6 +176,8 @@ var optionTable = []option{
 		set: func(o *options, a string) error { o.MetricsAddr = a; return nil }},
 	{long: "status-socket", kind: optRequired, argName: "PATH", help: "Answer the live state as JSON on this unix socket (mode 0600; off by default)",
 		set: func(o *options, a string) error { o.StatusSock = a; return nil }},
+	{long: "bgp", kind: optRequired, argName: "FILE", help: "Announce the virtual addresses with BGP as this file says (scale-out; off by default)",
+		set: func(o *options, a string) error { o.BGPFile = a; return nil }},
 }
 
 // ownSingleDash are lvsrouter's own long options that earlier versions
@@ -414,6 +417,7 @@ func setup(o *options) {
 		enableCoreDump()
 	}
 	loadConfig = &keepalivedconf.ParseConfig{ConfigID: o.configID()}
+	bgpFile = o.BGPFile
 }
 
 // testLog is where -t writes its report: stderr, or -t=LOG_FILE.

@@ -338,6 +338,9 @@ func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, erro
 	if err != nil {
 		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
 	}
+	if err := loadBGP(p); err != nil {
+		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
+	}
 	for _, w := range p.Warnings {
 		warnings = append(warnings, errors.New(w))
 	}

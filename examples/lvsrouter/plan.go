@@ -36,6 +36,8 @@ type Plan struct {
 	Warnings []string `json:",omitempty"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
+	// BGP is the --bgp file's configuration (bgpconf.go), or nil.
+	BGP *BGPConfig `json:",omitempty"`
 	// Globals are the global_defs values the data dumps print (dump_data.go).
 	Globals dumpGlobals `json:"-"`
 
@@ -359,6 +361,11 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
 	}
+	mh, err := mhFlags(vs, base.Scheduler)
+	if err != nil {
+		return nil, err
+	}
+	base.Flags |= mh
 	if vs.PersistenceTimeout > 0 {
 		base.Flags |= ipvs.FlagPersistent
 	}

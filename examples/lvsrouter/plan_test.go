@@ -23,15 +23,7 @@ func translateFile(t *testing.T, path string) (*Plan, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := keepalivedconf.Parse(path, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := f.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Translate(cfg)
+	return translateData(t, path, data)
 }
 
 // translateSupported translates a configuration without the statements

@@ -65,6 +65,7 @@ type Router struct {
 	// instance.
 	units map[unitKey]*runningUnit
 	bfd   routerBFD
+	bgp   routerBGP
 
 	// ops is what state dumps, notify FIFOs, metrics and the status
 	// socket read (dump.go).
@@ -243,6 +244,9 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.syncChecks(old, p)
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
+	}
+	if err := r.syncBGP(ctx, p); err != nil {
+		r.log.Error("bgp", "err", err)
 	}
 	for _, k := range stop {
 		r.stopUnit(k)
@@ -650,8 +654,15 @@ func (r *Router) scriptWorker() {
 func (r *Router) apply(ctx context.Context) error {
 	want := r.desired()
 	r.runEvents(false)
+	// BGP withdraws go out before the IPVS change, announcements after
+	// it succeeded (bgp_router.go).
+	r.mu.Lock()
+	bgpWant := r.bgpWant()
+	r.mu.Unlock()
+	r.bgpBefore(ctx, bgpWant)
 	if r.applier == nil {
 		if len(want) == 0 && len(r.managed) == 0 {
+			r.bgpAfter(ctx, bgpWant)
 			return nil
 		}
 		c, err := ipvs.Dial(ctx, nil)
@@ -666,7 +677,8 @@ func (r *Router) apply(ctx context.Context) error {
 		wanted[k] = true
 		r.managed[k] = true
 	}
-	ch, err := r.applier.Apply(ctx, want, &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }})
+	maglevOrder(want)
+	ch, err := r.applier.Apply(ctx, want, &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true})
 	if err != nil {
 		return fmt.Errorf("ipvs apply: %w", err)
 	}
@@ -681,6 +693,7 @@ func (r *Router) apply(ctx context.Context) error {
 			delete(r.managed, k)
 		}
 	}
+	r.bgpAfter(ctx, bgpWant)
 	return nil
 }
 
@@ -698,7 +711,12 @@ const (
 func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 	defer r.close()
 	// The checks run until close closes the Monitor.
-	go r.mon.Run(context.WithoutCancel(ctx))
+	go func() {
+		err := r.mon.Run(context.WithoutCancel(ctx))
+		if ctx.Err() == nil {
+			r.checkersStopped(err)
+		}
+	}()
 	// due fires when an apply is owed: coalesce after the first of a
 	// burst of transitions, or applyRetry after a failed apply. Nil while
 	// none is owed; the loop never sleeps, so a reload or ctx's end is
@@ -731,6 +749,9 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 }
 
 func (r *Router) close() {
+	// BGP withdraws first and waits for the upstream to move the flows,
+	// before any VRRP address or IPVS state goes.
+	r.drainBGP(context.Background())
 	for _, k := range slices.Collect(maps.Keys(r.units)) {
 		r.stopUnit(k)
 	}
@@ -757,6 +778,7 @@ func (r *Router) close() {
 	if r.ipvs != nil {
 		r.ipvs.Close()
 	}
+	r.closeBGP()
 	// The FIFOs close last: the stop's own lines (instances leaving
 	// MASTER, real servers going down) go through them.
 	r.ops.mu.Lock()

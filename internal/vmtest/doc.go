@@ -8,7 +8,8 @@
 //
 // vmexec is both halves: on the host it builds an initramfs (a cached base
 // with itself as /init, busybox, the kernel's network and netfilter modules
-// and host tools such as ipvsadm, nft and ip with their libraries, plus a
+// and host tools such as ipvsadm, nft, ip, keepalived and FRR's zebra, bgpd
+// and vtysh with their libraries, plus a
 // small per-run archive with the test binary and its testdata), boots QEMU
 // under TCG and streams the test's output back; as the guest's PID 1 it
 // mounts /proc, /sys, /dev, /run and /tmp, loads ip_vs and every scheduler,

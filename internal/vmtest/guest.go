@@ -68,6 +68,11 @@ func guestSetup() (runSpec, error) {
 	// directory of a test may itself live under /tmp.
 	os.MkdirAll("/tmp", 0o1777)
 	os.MkdirAll("/run/netns", 0o755)
+	// FRR's default run-time directory (/var/run is a link to /run),
+	// owned by its user as Debian's package leaves it.
+	if os.MkdirAll("/run/frr", 0o755) == nil {
+		os.Chown("/run/frr", 103, 112)
+	}
 	// busybox provides sh, modprobe (for the kernel's module autoloading)
 	// and the usual utilities.
 	if err := exec.Command("/usr/bin/busybox", "--install", "-s").Run(); err != nil {

@@ -74,8 +74,11 @@ var EagerModules = []string{
 
 // DefaultTools are host programs copied into the guest with their shared
 // libraries, when the host has them. keepalived is the peer of the
-// router benchmarks in examples/lvsrouter.
-var DefaultTools = []string{"ipvsadm", "nft", "ip", "busybox", "keepalived"}
+// router benchmarks in examples/lvsrouter; FRR's zebra and bgpd (with
+// vtysh to query them) are the upstream router of the scale-out tests.
+// Debian's frr package keeps the daemons in /usr/lib/frr; the guest has
+// them at the same paths (internal/vmtest/frr runs them).
+var DefaultTools = []string{"ipvsadm", "nft", "ip", "busybox", "keepalived", "/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh"}
 
 // Config says how to boot the guest. Zero values mean defaults.
 type Config struct {
@@ -159,12 +162,18 @@ func (c *Config) baseImage() (string, error) {
 	zw, _ := gzip.NewWriterLevel(tmp, gzip.BestSpeed)
 	w := newCPIO(zw)
 	w.CopyFile("/init", self)
-	for _, d := range []string{"/proc", "/sys", "/dev", "/run", "/tmp", "/var", "/etc", "/root", "/bin", "/sbin", "/usr/bin", "/usr/sbin"} {
+	for _, d := range []string{"/proc", "/sys", "/dev", "/run", "/tmp", "/var", "/var/tmp", "/etc", "/root", "/bin", "/sbin", "/usr/bin", "/usr/sbin"} {
 		w.Dir(d)
 	}
 	w.Symlink("/var/run", "/run")
-	w.File("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
-	w.File("/etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
+	// FRR's daemons drop to user frr and give their vty sockets to group
+	// frrvty, as Debian's package sets them up; root is in frrvty so they
+	// can also run as root (-u root -g root). FRR keeps crash logs in
+	// /var/tmp/frr.
+	w.File("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"+
+		"frr:x:103:112:Frr routing suite:/nonexistent:/bin/false\n"))
+	w.File("/etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\nfrr:x:112:\nfrrvty:x:111:frr,root\n"))
+	w.Dir("/etc/frr")
 	for _, f := range []string{"/etc/protocols", "/etc/services"} {
 		if _, err := os.Stat(f); err == nil {
 			w.CopyFile(f, f)

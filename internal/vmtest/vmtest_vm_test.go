@@ -3,11 +3,15 @@
 package vmtest_test
 
 import (
+	"context"
 	"fmt"
+	"github.com/lvskit/lvskit/internal/vmtest/frr"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
@@ -105,5 +109,45 @@ func TestVMFailurePropagates(t *testing.T) {
 	testenv.NeedVM(t)
 	if os.Getenv("LVSKIT_VM_FAIL") == "1" {
 		t.Fatal("deliberate failure (LVSKIT_VM_FAIL=1)")
+	}
+}
+
+// TestVMFRR runs two FRR routers (zebra + bgpd) in guest namespaces: b
+// announces a prefix over eBGP and a's zebra installs it in a's kernel,
+// which shows the daemons, their libraries and run-time directories made
+// it into the guest.
+func TestVMFRR(t *testing.T) {
+	testenv.NeedVM(t)
+	lan := netns.NewSwitch(t)
+	a, b := netns.New(t), netns.New(t)
+	lan.Connect(a, "eth0", netip.MustParsePrefix("10.0.0.1/24"))
+	lan.Connect(b, "eth0", netip.MustParsePrefix("10.0.0.2/24"))
+	conf := func(as, peer, peerAS int, extra string) string {
+		return fmt.Sprintf(`log stdout
+router bgp %d
+ bgp router-id 10.0.0.%d
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 10.0.0.%d remote-as %d
+ neighbor 10.0.0.%d timers 1 3
+ neighbor 10.0.0.%d timers connect 1
+ address-family ipv4 unicast
+%s exit-address-family
+`, as, as-64999, peer, peerAS, peer, peer, extra)
+	}
+	ra := frr.Start(t, a, conf(65000, 2, 65001, ""))
+	frr.Start(t, b, conf(65001, 1, 65000, "  network 192.0.2.0/24\n"))
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	p := netip.MustParsePrefix("192.0.2.0/24")
+	start := time.Now()
+	if _, _, err := ra.WaitNextHops(ctx, p, []netip.Addr{netip.MustParseAddr("10.0.0.2")}); err != nil {
+		out, _ := ra.VTY(t.Context(), "show bgp summary")
+		t.Fatalf("%v\n%s", err, out)
+	}
+	t.Logf("route learnt over BGP %v after the daemons started", time.Since(start).Round(time.Millisecond))
+	out, err := a.Command(t.Context(), "ip", "route", "show", p.String()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "via 10.0.0.2") || !strings.Contains(string(out), "bgp") {
+		t.Fatalf("kernel route in a: %v: %q", err, out)
 	}
 }

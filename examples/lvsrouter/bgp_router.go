@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// routerBGP is the Router's BGP part (--bgp): the speaker, what it
+// announces, and the VIPs lvsrouter put on the VIP interface.
+type routerBGP struct {
+	cfg *BGPConfig
+	sp  bgpSpeaker
+	ann *bgpAnnouncer
+	// newSpeaker starts a speaker (startGoBGP; tests replace it).
+	newSpeaker func(ctx context.Context, c *BGPConfig, log *slog.Logger) (bgpSpeaker, error)
+	// unhealthy is set when the checkers stopped while the router runs:
+	// every VIP is withdrawn.
+	unhealthy atomic.Bool
+	// vips are the addresses lvsrouter added to the VIP interface (ones
+	// that were there already are not ours to remove).
+	vips []vipAddr
+	// sloppy is set once the sloppy sysctls were written.
+	sloppy bool
+}
+
+// syncBGP starts, reconfigures or stops the speaker for a new plan. A
+// plan whose BGP configuration is unchanged changes nothing here; a new
+// AS, router ID or listening port restarts the speaker, whose sessions
+// then end (the upstream withdraws everything it learned from them) and
+// come back with the wanted VIPs.
+func (r *Router) syncBGP(ctx context.Context, p *Plan) error {
+	b := &r.bgp
+	if b.newSpeaker == nil {
+		b.newSpeaker = startGoBGP
+	}
+	c := p.BGP
+	if b.sp != nil && (c == nil || bgpGlobalChanged(b.cfg, c)) {
+		if c == nil {
+			r.drainBGP(ctx)
+		} else {
+			r.log.Warn("bgp: local_as, router_id or listen_port changed: restarting the speaker")
+		}
+		r.stopBGP()
+	}
+	r.syncVIPs(p)
+	if c == nil {
+		b.cfg = nil
+		return nil
+	}
+	if b.sp == nil {
+		sp, err := b.newSpeaker(ctx, c, r.log)
+		if err != nil {
+			return err
+		}
+		b.sp = sp
+		b.ann = newBGPAnnouncer(c, sp, r.log)
+	}
+	b.cfg, b.ann.cfg = c, c
+	return b.sp.SetNeighbors(ctx, c.Neighbors)
+}
+
+// syncVIPs puts the plan's candidate VIPs on the VIP interface and removes
+// the ones lvsrouter added that are no longer wanted there.
+func (r *Router) syncVIPs(p *Plan) {
+	b := &r.bgp
+	var want []vipAddr
+	if c := p.BGP; c != nil && c.VIPInterface != "" {
+		for _, a := range bgpCandidates(c, p) {
+			want = append(want, vipAddr{c.VIPInterface, netip.PrefixFrom(a, a.BitLen())})
+		}
+	}
+	kept := b.vips[:0]
+	for _, v := range b.vips {
+		if slices.Contains(want, v) {
+			kept = append(kept, v)
+			continue
+		}
+		if err := delVIP(v.Iface, v.Prefix); err != nil {
+			r.log.Warn("bgp: removing vip", "interface", v.Iface, "vip", v.Prefix, "err", err)
+		}
+	}
+	b.vips = kept
+	for _, v := range want {
+		if slices.Contains(b.vips, v) {
+			continue
+		}
+		added, err := addVIP(v.Iface, v.Prefix)
+		if err != nil {
+			r.log.Error("bgp: adding vip", "interface", v.Iface, "vip", v.Prefix, "err", err)
+			continue
+		}
+		if added {
+			b.vips = append(b.vips, v)
+		}
+	}
+}
+
+// vipAddr is a VIP on an interface.
+type vipAddr struct {
+	Iface  string
+	Prefix netip.Prefix
+}
+
+// bgpWant is what the speaker should announce now. r.mu is held.
+func (r *Router) bgpWant() map[netip.Prefix]bgpAttrs {
+	if r.bgp.cfg == nil {
+		return nil
+	}
+	return bgpWanted(r.bgp.cfg, r.plan, r.quorum, !r.bgp.unhealthy.Load())
+}
+
+// bgpBefore withdraws what is no longer wanted, before the IPVS change.
+func (r *Router) bgpBefore(ctx context.Context, want map[netip.Prefix]bgpAttrs) {
+	if r.bgp.ann == nil {
+		return
+	}
+	if err := r.bgp.ann.withdraw(ctx, want); err != nil {
+		r.log.Error("bgp", "err", err)
+	}
+}
+
+// bgpAfter announces what is wanted, after the IPVS change succeeded, and
+// sets the sloppy sysctls once IPVS is loaded.
+func (r *Router) bgpAfter(ctx context.Context, want map[netip.Prefix]bgpAttrs) {
+	b := &r.bgp
+	if b.cfg != nil && !b.sloppy && r.applier != nil {
+		b.sloppy = true
+		if err := setSloppy(b.cfg.SloppyTCP, b.cfg.SloppySCTP); err != nil {
+			r.log.Error("bgp: sloppy sysctls", "err", err)
+		}
+	}
+	if b.ann == nil {
+		return
+	}
+	if err := b.ann.announce(ctx, want); err != nil {
+		r.log.Error("bgp", "err", err)
+	}
+}
+
+// checkersStopped withdraws every VIP: the checkers, which decide quorum,
+// no longer run.
+func (r *Router) checkersStopped(err error) {
+	r.log.Error("checkers stopped; withdrawing every BGP announcement", "err", err)
+	r.bgp.unhealthy.Store(true)
+	r.poke()
+}
+
+// drainBGP withdraws every announcement and waits for the upstream to
+// move the flows (bgpAnnouncer.drain), bounded; it runs before any IPVS
+// state is removed.
+func (r *Router) drainBGP(ctx context.Context) {
+	if r.bgp.ann == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.bgp.cfg.WithdrawTimeout+r.bgp.cfg.DrainTime+time.Second)
+	defer cancel()
+	if _, err := r.bgp.ann.drain(ctx); err != nil {
+		r.log.Error("bgp: drain", "err", err)
+	}
+}
+
+// stopBGP stops the speaker.
+func (r *Router) stopBGP() {
+	b := &r.bgp
+	if b.sp == nil {
+		return
+	}
+	if err := b.sp.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		r.log.Warn("bgp: stop", "err", err)
+	}
+	b.sp, b.ann = nil, nil
+}
+
+// closeBGP stops the speaker and removes the VIPs lvsrouter added; it runs
+// after IPVS state was released.
+func (r *Router) closeBGP() {
+	r.stopBGP()
+	r.syncVIPs(&Plan{})
+}
