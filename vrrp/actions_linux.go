@@ -57,6 +57,13 @@ func (in *Instance) apply(a action) {
 		return
 	}
 	t := a.t
+	if a.lowerPrio {
+		if in.holding {
+			in.garp.lowerPrio(t.At)
+			in.garpTick(t.At)
+		}
+		return
+	}
 	in.holding = t.To == StateMaster
 	if t.To == StateMaster {
 		in.addVIPs()

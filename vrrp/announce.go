@@ -31,6 +31,8 @@ type garpState struct {
 	next    time.Time
 	second  time.Time
 	refresh time.Time
+	// lower is the second burst after a lower-priority advert.
+	lower time.Time
 }
 
 func (g *garpState) start(now time.Time, cfg *GARP) {
@@ -44,6 +46,22 @@ func (g *garpState) start(now time.Time, cfg *GARP) {
 	}
 	if cfg.Refresh > 0 {
 		g.refresh = now.Add(cfg.Refresh)
+	}
+}
+
+// lowerPrio starts the burst a master sends when it hears a
+// lower-priority advert, and schedules the second one (keepalived's
+// garp_lower_prio_repeat and garp_lower_prio_delay).
+func (g *garpState) lowerPrio(now time.Time) {
+	if g.cfg == nil || g.cfg.Disabled || g.cfg.LowerPrioRepeat <= 0 {
+		return
+	}
+	if g.left == 0 {
+		g.next = now
+	}
+	g.left += g.cfg.LowerPrioRepeat
+	if g.cfg.LowerPrioDelay > 0 {
+		g.lower = now.Add(g.cfg.LowerPrioDelay)
 	}
 }
 
@@ -61,6 +79,13 @@ func (g *garpState) due(now time.Time) int {
 		g.refresh = now.Add(g.cfg.Refresh)
 		g.left, g.next = g.left+g.cfg.RefreshRepeat, now
 	}
+	if !g.lower.IsZero() && !g.lower.After(now) {
+		g.lower = time.Time{}
+		if g.left == 0 {
+			g.next = now
+		}
+		g.left += g.cfg.LowerPrioRepeat
+	}
 	n := 0
 	for g.left > 0 && !g.next.After(now) {
 		n++
@@ -74,7 +99,7 @@ func (g *garpState) due(now time.Time) int {
 
 func (g *garpState) deadline() time.Time {
 	var d time.Time
-	for _, t := range []time.Time{g.second, g.refresh} {
+	for _, t := range []time.Time{g.second, g.refresh, g.lower} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}

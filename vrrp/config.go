@@ -79,6 +79,11 @@ type Config struct {
 	CheckAddrs bool
 	// GARP paces gratuitous ARPs / unsolicited neighbour advertisements.
 	GARP GARP
+	// LowerPrioNoAdvert and HigherPrioSendAdvert change how a master
+	// answers adverts from other masters (keepalived's
+	// vrrp_lower_prio_no_advert and vrrp_higher_prio_send_advert): see
+	// Election.
+	LowerPrioNoAdvert, HigherPrioSendAdvert bool
 	// Notify holds keepalived-style notify scripts.
 	Notify Notify
 	// Track lists what lowers priority or faults the instance.
@@ -148,6 +153,13 @@ type GARP struct {
 	// messages this often while master.
 	Refresh       time.Duration
 	RefreshRepeat int
+	// LowerPrioRepeat is the burst a master sends when it hears a
+	// lower-priority advert (another router that thinks it is master),
+	// and LowerPrioDelay when a second such burst follows: keepalived's
+	// garp_lower_prio_repeat and garp_lower_prio_delay. Zero takes
+	// Repeat and Delay, as keepalived does; negative sends none.
+	LowerPrioRepeat int
+	LowerPrioDelay  time.Duration
 	// Disabled turns gratuitous ARP / NA off.
 	Disabled bool
 }
@@ -313,6 +325,15 @@ func (c *Config) normalize() error {
 	}
 	if c.GARP.RefreshRepeat == 0 {
 		c.GARP.RefreshRepeat = 1
+	}
+	if c.GARP.LowerPrioRepeat == 0 {
+		c.GARP.LowerPrioRepeat = c.GARP.Repeat
+	}
+	if c.GARP.LowerPrioDelay == 0 {
+		c.GARP.LowerPrioDelay = c.GARP.Delay
+	}
+	if c.GARP.Repeat < 0 || c.GARP.RefreshRepeat < 0 || c.GARP.Interval < 0 || c.GARP.Refresh < 0 {
+		bad("GARP", "negative repeat, interval or refresh")
 	}
 	if c.Notify.Timeout == 0 {
 		c.Notify.Timeout = 10 * time.Second
