@@ -40,6 +40,7 @@ func sameInstance(a, b vrrp.Config) bool {
 		a.VMAC == b.VMAC && a.VMACName == b.VMACName &&
 		a.Source == b.Source && slices.Equal(a.Peers, b.Peers) &&
 		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.GARP == b.GARP &&
+		a.LowerPrioNoAdvert == b.LowerPrioNoAdvert && a.HigherPrioSendAdvert == b.HigherPrioSendAdvert &&
 		sameNotify(a.Notify, b.Notify) &&
 		slices.Equal(a.TrackInterfaces, b.TrackInterfaces) &&
 		slices.EqualFunc(a.TrackScripts, b.TrackScripts, sameTrackScript) &&

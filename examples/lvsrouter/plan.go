@@ -37,6 +37,8 @@ type Plan struct {
 	// not act on (mail alerts): printed like warnings, but, as keepalived
 	// acts on them, they do not fail -t.
 	Ignored []string `json:",omitempty"`
+	// StartupDelay is vrrp_startup_delay (plan_vrrpbeh.go).
+	StartupDelay time.Duration `json:",omitempty"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
 	// Globals are the global_defs values the data dumps print (dump_data.go).
@@ -205,6 +207,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		p.notePositions(in)
 		p.Instances = append(p.Instances, c)
 	}
+	errs = append(errs, vrrpBehaviour(cfg, p)...)
 	known := map[string]bool{}
 	for _, c := range p.Instances {
 		known[c.Name] = true

@@ -24,6 +24,8 @@ import (
 // through a minimal Apply (never a flush), and restarts VRRP only when the
 // VRRP part changed.
 type Router struct {
+	// born is when the router was made: vrrp_startup_delay counts from it.
+	born    time.Time
 	log     *slog.Logger
 	ipvs    *ipvs.Client
 	applier *ipvs.Applier
@@ -118,6 +120,7 @@ func NewRouter(ctx context.Context, log *slog.Logger) (*Router, error) {
 
 func newRouter(log *slog.Logger) *Router {
 	r := &Router{
+		born: time.Now(),
 		log:  log,
 		down: map[string]bool{}, weight: map[string]int{},
 		managed: map[ipvs.ServiceKey]bool{},
@@ -205,6 +208,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	keep, update, stop, start := vrrpChanges(running, units(p))
 	prepared := make([]*vrrp.Router, len(start))
 	for i, u := range start {
+		u.StartupDelay = p.StartupDelay - time.Since(r.born)
 		u.Instances = slices.Clone(u.Instances)
 		for j := range u.Instances {
 			u.Instances[j] = r.bfdTracks(u.Instances[j])
@@ -307,6 +311,9 @@ type vrrpUnit struct {
 	// ScriptSecurity is enable_script_security for its track and notify
 	// scripts.
 	ScriptSecurity bool
+	// StartupDelay is what is left of vrrp_startup_delay when the unit
+	// starts (set by Load, counted from the router's start).
+	StartupDelay time.Duration `json:"-"`
 }
 
 // units splits a plan's VRRP part into units, in configuration order.

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvskit/lvskit/keepalivedconf"
+	"github.com/lvskit/lvskit/vrrp"
+)
+
+func translateText(t *testing.T, text string) (*Plan, error) {
+	t.Helper()
+	f, err := keepalivedconf.Parse("t.conf", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Translate(cfg)
+}
+
+const behaviourInstance = `
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+    %s
+}
+`
+
+func behaviourConf(global, inst string) string {
+	return "global_defs {\n" + global + "\n}\n" + strings.Replace(behaviourInstance, "%s", inst, 1)
+}
+
+// The GARP settings reach vrrp.GARP with keepalived's precedence and
+// defaults: instance over global over 5 messages now and 5 more after 5 s;
+// the lower-priority bursts follow the global settings; vrrp_min_garp
+// leaves one message and no second burst.
+func TestTranslateGARPSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name, global, inst string
+		want               vrrp.GARP
+	}{
+		{"defaults", "", "", vrrp.GARP{Repeat: 5, Delay: 5 * time.Second, RefreshRepeat: 1, LowerPrioRepeat: 5, LowerPrioDelay: 5 * time.Second}},
+		{"global", "vrrp_garp_master_delay 2\nvrrp_garp_master_repeat 3\nvrrp_garp_master_refresh 7\nvrrp_garp_master_refresh_repeat 2\nvrrp_garp_interval 0.05", "",
+			vrrp.GARP{Repeat: 3, Delay: 2 * time.Second, Refresh: 7 * time.Second, RefreshRepeat: 2, LowerPrioRepeat: 3, LowerPrioDelay: 2 * time.Second, Interval: 50 * time.Millisecond}},
+		{"instance over global", "vrrp_garp_master_repeat 3", "garp_master_repeat 2\ngarp_master_delay 0\ngarp_lower_prio_repeat 0",
+			vrrp.GARP{Repeat: 2, Delay: -1, RefreshRepeat: 1, LowerPrioRepeat: -1, LowerPrioDelay: 5 * time.Second}},
+		{"lower prio global", "vrrp_garp_lower_prio_repeat 1\nvrrp_garp_lower_prio_delay 0", "",
+			vrrp.GARP{Repeat: 5, Delay: 5 * time.Second, RefreshRepeat: 1, LowerPrioRepeat: 1, LowerPrioDelay: -1}},
+		{"min garp", "vrrp_min_garp", "", vrrp.GARP{Repeat: 1, Delay: -1, RefreshRepeat: 1, LowerPrioRepeat: 1, LowerPrioDelay: -1}},
+	} {
+		p, err := translateText(t, behaviourConf(tc.global, tc.inst))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(p.Warnings) != 0 {
+			t.Errorf("%s: warnings %q", tc.name, p.Warnings)
+		}
+		if got := p.Instances[0].GARP; got != tc.want {
+			t.Errorf("%s: GARP %+v\nwant %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Values keepalived reports (and -t fails on) are warnings with their place.
+func TestTranslateGARPBadValues(t *testing.T) {
+	for _, g := range []string{"vrrp_garp_interval 0", "vrrp_garp_master_repeat 0", "vrrp_garp_master_delay x", "vrrp_startup_delay 0"} {
+		p, err := translateText(t, behaviourConf(g, ""))
+		if err != nil {
+			t.Fatalf("%s: %v", g, err)
+		}
+		if len(p.Warnings) != 1 || !strings.HasPrefix(p.Warnings[0], "t.conf:2:") {
+			t.Errorf("%s: warnings %q, want one at t.conf:2", g, p.Warnings)
+		}
+	}
+}
+
+// How a master answers other masters, and what vrrp_strict implies.
+func TestTranslateAdvertBehaviour(t *testing.T) {
+	p, err := translateText(t, behaviourConf("vrrp_lower_prio_no_advert\nvrrp_higher_prio_send_advert\nvrrp_startup_delay 2.5", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.Instances[0]
+	if !c.LowerPrioNoAdvert || !c.HigherPrioSendAdvert || p.StartupDelay != 2500*time.Millisecond {
+		t.Errorf("global: %v %v %v", c.LowerPrioNoAdvert, c.HigherPrioSendAdvert, p.StartupDelay)
+	}
+	p, err = translateText(t, behaviourConf("vrrp_lower_prio_no_advert", "lower_prio_no_advert off"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Instances[0].LowerPrioNoAdvert {
+		t.Error("instance off does not override global on")
+	}
+	p, err = translateText(t, behaviourConf("vrrp_strict", "higher_prio_send_advert\nauthentication {\nauth_type PASS\nauth_pass x\n}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = p.Instances[0]
+	if !c.LowerPrioNoAdvert || c.HigherPrioSendAdvert || c.GARP.LowerPrioRepeat != -1 || c.AuthType != vrrp.AuthNone {
+		t.Errorf("strict: %+v", c)
+	}
+	if len(p.Warnings) != 2 {
+		t.Errorf("strict: warnings %q, want the auth and higher_prio_send_advert resets", p.Warnings)
+	}
+	_, err = translateText(t, behaviourConf("vrrp_strict", "unicast_peer {\n10.0.0.2\n}"))
+	if err == nil || !strings.Contains(err.Error(), "Unicast peers are not supported in strict mode") {
+		t.Errorf("strict unicast: %v", err)
+	}
+}
