@@ -145,6 +145,10 @@ type GARP struct {
 	// Repeat is how many are sent per burst (default 5).
 	Repeat int
 	// Interval spaces the messages in a burst (default 0: back to back).
+	// As in keepalived (vrrp_garp_interval), an address has at most one
+	// message waiting for the interval: with an Interval a burst is at
+	// most two rounds. Each round announces every VIP back to back
+	// (keepalived spaces every message on the interface).
 	Interval time.Duration
 	// Delay is when the second burst follows the first (default 5 s;
 	// negative disables it).
