@@ -50,6 +50,8 @@ type VRRPGlobals struct {
 	SMTPAlert, SMTPAlertVRRP, SMTPAlertChecker *bool
 	// NoEmailFaults is no_email_faults.
 	NoEmailFaults bool
+	// NoCheckerEmails is no_checker_emails.
+	NoCheckerEmails bool
 }
 
 // VRRPGlobals decodes the VRRP behaviour and mail settings of global_defs.
@@ -97,6 +99,8 @@ func (g *GlobalDefs) VRRPGlobals() (VRRPGlobals, ErrorList) {
 			v.SMTPAlertChecker = ptr(dec.boolArg(s, 1))
 		case "no_email_faults":
 			v.NoEmailFaults = true
+		case "no_checker_emails":
+			v.NoCheckerEmails = true
 		}
 	}
 	if v.MinGARP {
@@ -121,6 +125,9 @@ type InstanceBehaviour struct {
 	LowerPrioNoAdvert, HigherPrioSendAdvert *bool
 	// NotifyPriorityChanges is notify_priority_changes.
 	NotifyPriorityChanges *bool
+	// SMTPAlert is smtp_alert as written (VRRPInstance.SMTPAlert cannot
+	// tell "smtp_alert off" from nothing written).
+	SMTPAlert *bool
 }
 
 // Behaviour decodes the instance's GARP settings (garp_master_delay ...)
@@ -147,10 +154,75 @@ func (in *VRRPInstance) Behaviour() (InstanceBehaviour, ErrorList) {
 			b.HigherPrioSendAdvert = ptr(dec.boolArg(s, 1))
 		case "notify_priority_changes":
 			b.NotifyPriorityChanges = ptr(dec.boolArg(s, 1))
+		case "smtp_alert":
+			b.SMTPAlert = ptr(dec.boolArg(s, 1))
 		}
 	}
 	dec.d.list.Sort()
 	return b, dec.d.list
+}
+
+// SyncGroupBehaviour holds a vrrp_sync_group's settings beyond SyncGroup:
+// notify_stop and smtp_alert as written (nil: not written).
+type SyncGroupBehaviour struct {
+	NotifyStop string
+	SMTPAlert  *bool
+}
+
+// Behaviour decodes the group's notify_stop and smtp_alert.
+func (g *SyncGroup) Behaviour() (SyncGroupBehaviour, ErrorList) {
+	var b SyncGroupBehaviour
+	dec := &decoder{cfg: &Config{}}
+	for _, s := range stmtsOf(g.stmt()) {
+		switch s.Keyword() {
+		case "notify_stop":
+			dec.script(&b.NotifyStop, s)
+		case "smtp_alert":
+			b.SMTPAlert = ptr(dec.boolArg(s, 1))
+		}
+	}
+	dec.d.list.Sort()
+	return b, dec.d.list
+}
+
+// Alert is the virtual server's smtp_alert as written (nil: not written;
+// keepalived then takes smtp_alert_checker, then smtp_alert, then off).
+func (vs *VirtualServer) Alert() *bool { return alertOf(vs.Stmt) }
+
+// Alert is the real server's smtp_alert as written (nil: not written;
+// keepalived then takes smtp_alert_checker, then smtp_alert, then on).
+func (rs *RealServer) Alert() *bool { return alertOf(rs.Stmt) }
+
+func alertOf(st *Stmt) *bool {
+	var v *bool
+	dec := &decoder{cfg: &Config{}}
+	for _, s := range stmtsOf(st) {
+		if s.Keyword() == "smtp_alert" {
+			v = ptr(dec.boolArg(s, 1))
+		}
+	}
+	return v
+}
+
+func (g *SyncGroup) stmt() *Stmt {
+	if g == nil {
+		return nil
+	}
+	return g.Stmt
+}
+
+// stmtsOf returns the statements keepalived reads in st's block.
+func stmtsOf(st *Stmt) []*Stmt {
+	if st == nil || st.Block == nil {
+		return nil
+	}
+	out := make([]*Stmt, 0, len(st.Block.Stmts))
+	for _, s := range st.Block.Stmts {
+		if active(s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // garp decodes one garp_* keyword (without the vrrp_ prefix of the global

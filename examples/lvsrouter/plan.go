@@ -37,8 +37,11 @@ type Plan struct {
 	// not act on (mail alerts): printed like warnings, but, as keepalived
 	// acts on them, they do not fail -t.
 	Ignored []string `json:",omitempty"`
-	// StartupDelay is vrrp_startup_delay (plan_vrrpbeh.go).
-	StartupDelay time.Duration `json:",omitempty"`
+	// StartupDelay is vrrp_startup_delay, GroupNotify the sync groups'
+	// notify scripts, and Mail smtp_alert (plan_vrrpbeh.go).
+	StartupDelay time.Duration          `json:",omitempty"`
+	GroupNotify  map[string]GroupNotify `json:",omitempty"`
+	Mail         MailPlan               `json:",omitzero"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
 	// Globals are the global_defs values the data dumps print (dump_data.go).
@@ -58,12 +61,9 @@ func unsupportedGlobals(g *keepalivedconf.GlobalDefs, p *Plan) []error {
 	if g.Stmt == nil || g.Stmt.Block == nil {
 		return nil
 	}
-	noEffect := map[string]bool{
-		"notification_email": true, "notification_email_from": true, "smtp_server": true,
-		"smtp_connect_timeout": true, "smtp_alert": true, "lvs_id": true,
-	}
+	noEffect := map[string]bool{"lvs_id": true}
 	for k := range g.Other {
-		noEffect[k] = !fifoKeywords[k]
+		noEffect[k] = !fifoKeywords[k] && !behaviourKeywords[k]
 	}
 	notifyFIFOs(g, p)
 	for _, s := range g.Stmt.Block.Stmts {
@@ -128,6 +128,8 @@ type RealServer struct {
 	// NotifyUp and NotifyDown are run (argv, no shell) when the server
 	// comes alive or dies.
 	NotifyUp, NotifyDown []string `json:",omitempty"`
+	// alert is its smtp_alert as written (mailPlan resolves the default).
+	alert *bool
 }
 
 // MarshalJSON writes the real server with each check's type named, for
@@ -250,6 +252,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		p.Services = append(p.Services, svcs...)
 	}
 	errs = append(errs, bfdPlan(cfg, p))
+	errs = append(errs, mailPlan(cfg, p)...)
 	return p, errors.Join(errs...)
 }
 
@@ -292,9 +295,6 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 	}
 	if len(in.ExcludedVIPs) > 0 {
 		return c, errAt(in.ExcludedVIPs[0].Stmt, "vrrp_instance %s: virtual_ipaddress_excluded is not supported", in.Name)
-	}
-	if in.SMTPAlert {
-		p.Ignored = append(p.Ignored, fmt.Sprintf("%s: vrrp_instance %s: smtp_alert is not supported by lvsrouter: no mail is sent", in.Stmt.Pos, in.Name))
 	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
@@ -509,6 +509,7 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 			r := RealServer{
 				Dest:    ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
+				alert:   rs.Alert(),
 			}
 			sc := scripts{at: rs.Stmt}
 			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)

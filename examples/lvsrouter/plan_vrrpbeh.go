@@ -2,11 +2,26 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/user"
 	"time"
+
+	"github.com/lvskit/lvskit/check"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
 	"github.com/lvskit/lvskit/vrrp"
 )
+
+// behaviourKeywords are the global_defs keywords this file implements
+// (keepalivedconf keeps them in GlobalDefs.Other).
+var behaviourKeywords = map[string]bool{
+	"vrrp_garp_master_delay": true, "vrrp_garp_master_repeat": true, "vrrp_garp_master_refresh": true,
+	"vrrp_garp_master_refresh_repeat": true, "vrrp_garp_lower_prio_delay": true, "vrrp_garp_lower_prio_repeat": true,
+	"vrrp_garp_interval": true, "vrrp_gna_interval": true, "vrrp_min_garp": true, "vrrp_startup_delay": true,
+	"vrrp_lower_prio_no_advert": true, "vrrp_higher_prio_send_advert": true,
+	"smtp_helo_name": true, "smtp_alert": true, "smtp_alert_vrrp": true, "smtp_alert_checker": true,
+	"no_email_faults": true, "no_checker_emails": true,
+}
 
 // keepalived's gratuitous ARP defaults (vrrp.h).
 const (
@@ -153,4 +168,146 @@ func none(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// GroupNotify holds a sync group's notify scripts (argv, no shell). They
+// run when the group's state changes: after every member has reached the
+// new state (a member's own scripts come first), and, for STOP, after the
+// members have stopped. Notify gets "GROUP", the name, the state and 0
+// appended, as keepalived's notify does.
+type GroupNotify struct {
+	Master, Backup, Fault, Stop, Notify []string `json:",omitempty"`
+}
+
+// groupNotify translates the sync groups' notify scripts.
+func groupNotify(cfg *keepalivedconf.Config, p *Plan) []error {
+	var errs []error
+	for _, g := range cfg.SyncGroups {
+		b, warns := g.Behaviour()
+		p.noteWarnings(warns)
+		sc := scripts{at: g.Stmt}
+		n := GroupNotify{Master: sc.argv(g.NotifyMaster), Backup: sc.argv(g.NotifyBackup),
+			Fault: sc.argv(g.NotifyFault), Stop: sc.argv(b.NotifyStop), Notify: sc.argv(g.Notify)}
+		if sc.err != nil {
+			errs = append(errs, sc.err)
+			continue
+		}
+		if n.Master == nil && n.Backup == nil && n.Fault == nil && n.Stop == nil && n.Notify == nil {
+			continue
+		}
+		if p.GroupNotify == nil {
+			p.GroupNotify = map[string]GroupNotify{}
+		}
+		p.GroupNotify[g.Name] = n
+	}
+	return errs
+}
+
+// mailPlan translates smtp_alert and the mail settings of global_defs as
+// keepalived 2.2.7 reads them: an instance or sync group sends alerts when
+// its own smtp_alert, else smtp_alert_vrrp, else smtp_alert says so; a
+// real server when its own, else smtp_alert_checker, else smtp_alert, else
+// always (keepalived's default for real servers). The host name stands in
+// for router_id, notification_email_from (as user@host) and
+// smtp_helo_name when they are not written.
+func mailPlan(cfg *keepalivedconf.Config, p *Plan) []error {
+	errs := groupNotify(cfg, p)
+	g := cfg.GlobalDefs
+	if g == nil {
+		return errs
+	}
+	glob, _ := g.VRRPGlobals() // warnings noted by vrrpBehaviour
+	host, _ := os.Hostname()
+	m := MailPlan{Server: g.SMTPServer, Port: g.SMTPPort, From: g.NotificationEmailFrom, To: g.NotificationEmail,
+		Helo: glob.SMTPHeloName, Timeout: g.SMTPConnectTimeout, RouterID: g.RouterID,
+		NoFaults: glob.NoEmailFaults, NoCheckerEmails: glob.NoCheckerEmails}
+	if m.RouterID == "" {
+		m.RouterID = host
+	}
+	if m.Helo == "" {
+		m.Helo = host
+	}
+	if m.From == "" {
+		if u, err := user.Current(); err == nil && host != "" {
+			m.From = u.Username + "@" + host
+		}
+	}
+	vrrpDefault := pickBool(glob.SMTPAlertVRRP, pickBool(glob.SMTPAlert, false))
+	checkerDefault := pickBool(glob.SMTPAlertChecker, pickBool(glob.SMTPAlert, true))
+	for _, in := range cfg.Instances {
+		b, _ := in.Behaviour()
+		if pickBool(b.SMTPAlert, vrrpDefault) {
+			if m.Instances == nil {
+				m.Instances = map[string]bool{}
+			}
+			m.Instances[in.Name] = true
+		}
+	}
+	for _, sg := range cfg.SyncGroups {
+		b, _ := sg.Behaviour()
+		if pickBool(b.SMTPAlert, vrrpDefault) {
+			if m.Groups == nil {
+				m.Groups = map[string]bool{}
+			}
+			m.Groups[sg.Name] = true
+		}
+	}
+	for _, vs := range cfg.VirtualServers {
+		if a := vs.Alert(); a != nil && *a {
+			// Quorum alerts are not sent: refuse rather than ignore.
+			errs = append(errs, errAt(vs.Stmt.Block.Find("smtp_alert"), "virtual_server: smtp_alert (quorum alerts) is not supported by lvsrouter"))
+		}
+	}
+	if glob.SMTPAlertChecker != nil && *glob.SMTPAlertChecker && len(cfg.VirtualServers) > 0 && m.Server != "" && len(m.To) > 0 {
+		// keepalived's smtp_alert_checker also turns on the virtual
+		// servers' quorum alerts.
+		errs = append(errs, errAt(g.Stmt.Block.Find("smtp_alert_checker"), "global_defs: smtp_alert_checker also turns on quorum alerts, which are not supported by lvsrouter; set smtp_alert in the real servers instead"))
+	}
+	m.Checks = realAlerts(p, checkerDefault)
+	p.Mail = m
+	return errs
+}
+
+// realAlerts maps the check targets of alerting real servers to their
+// alert texts, in keepalived's format: "[10.0.0.2]:tcp:80" for a real
+// server, "[10.0.0.1]:tcp:80" or "FWM 1" for its virtual server.
+func realAlerts(p *Plan, def bool) map[string]RealAlert {
+	out := map[string]RealAlert{}
+	for _, v := range p.Services {
+		key := v.Service.Key()
+		proto := key.Protocol
+		if key.FWMark != 0 {
+			proto = 0 // keepalived prints "none" for a mark's real servers
+		}
+		for _, rs := range v.Reals {
+			if !pickBool(rs.alert, def) {
+				continue
+			}
+			for _, t := range rs.Checks {
+				up, down := checkerLines(t.Checker)
+				out[t.ID] = RealAlert{RS: trio(rs.Dest.Addr, proto), VS: vsString(key), Up: up, Down: down}
+			}
+		}
+	}
+	return out
+}
+
+// checkerLines are keepalived's body lines for a check that succeeds and
+// fails.
+func checkerLines(c check.Checker) (up, down string) {
+	switch c.(type) {
+	case check.TCP:
+		return "=> TCP CHECK succeed on service <=", "=> TCP CHECK failed on service <="
+	case check.UDP:
+		return "=> UDP CHECK succeed on service <=", "=> UDP CHECK failed on service <="
+	case check.ICMP:
+		return "=> ICMP CHECK succeed on service <=", "=> ICMP CHECK failed on service <="
+	case check.DNS:
+		return "=> DNS_CHECK: succeed on service <=", "=> DNS_CHECK: failed on service <="
+	case check.Exec:
+		return "=> MISC CHECK succeeded on service <=", "=> MISC CHECK failed on service <="
+	case check.SMTP:
+		return "=> CHECK succeed on service <=", "=> CHECK failed on service <="
+	}
+	return "=> CHECK succeed on service <=", "=> CHECK failed on service : HTTP request failed <="
 }

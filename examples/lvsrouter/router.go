@@ -61,7 +61,11 @@ type Router struct {
 	}
 	// scriptCred is the plan's script_user, resolved.
 	scriptCred *proc.Credential
-	kick       chan struct{}
+	// mail sends smtp_alert mail; groups follows the sync groups' states
+	// (syncnotify.go).
+	mail   *mailer
+	groups groupStates
+	kick   chan struct{}
 
 	// units are the running VRRP routers, one per sync group or lone
 	// instance.
@@ -169,7 +173,11 @@ const scriptTimeout = 10 * time.Second
 func (r *Router) onCheck(t check.Transition) {
 	r.mu.Lock()
 	if t.Kind == check.StateChange || t.Kind == 0 {
+		was := r.mail.realUp(r.down, t.ID)
 		r.down[t.ID] = !t.Up
+		if t.Kind == check.StateChange {
+			r.mail.checkState(t.ID, t.Up, was, r.mail.realUp(r.down, t.ID))
+		}
 	}
 	if t.Result.Weight.Set && !t.Result.Weight.Percent {
 		r.weight[t.ID] = t.Result.Weight.Value
@@ -242,6 +250,8 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.mu.Lock()
 	old := r.plan
 	r.plan, r.scriptCred = p, cred
+	r.mail = newMailer(r.log, p, r.mail)
+	r.groups.reset(p)
 	r.prune()
 	r.mu.Unlock()
 	r.syncChecks(old, p)
@@ -433,6 +443,11 @@ func (r *Router) updateUnit(u vrrpUnit, cfgs []vrrp.Config) error {
 func (r *Router) onVRRP(name string, t vrrp.Transition) {
 	r.log.Info("vrrp", "instance", name, "from", t.From, "to", t.To)
 	r.ops.transition(r.log, name, t)
+	r.mu.Lock()
+	m := r.mail
+	r.mu.Unlock()
+	m.vrrpState(false, name, stateName(t))
+	r.groupTransition(name, t)
 }
 
 // runUnit runs a prepared unit until it is stopped.
@@ -750,6 +765,7 @@ func (r *Router) close() {
 		r.desired()
 		r.runEvents(true)
 	}
+	r.mail.wait() // the STOP alerts
 	if r.applier != nil && !r.KeepIPVS && len(r.managed) > 0 {
 		// keepalived removes its IPVS topology on stop unless told not to.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
