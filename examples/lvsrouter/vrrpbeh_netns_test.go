@@ -8,6 +8,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +93,28 @@ func garpTimes(t *testing.T, watcher *netns.NS, start func(), window time.Durati
 	return out
 }
 
+// startPeerConf starts keepalived or lvsrouter (self) on conf in ns.
+func startPeerConf(t *testing.T, ns *netns.NS, name, self, conf string) *netns.Process {
+	t.Helper()
+	if name == "keepalived" {
+		dir := t.TempDir()
+		return ns.Start("keepalived", "-n", "-l", "-D", "-G", "-R", "-P", "-f", conf,
+			"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"))
+	}
+	return ns.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-f", conf)
+}
+
+// stopPeer stops a peer as an operator does (SIGTERM) and waits, bounded,
+// for it to exit.
+func stopPeer(p *netns.Process) {
+	_ = p.Signal(syscall.SIGTERM)
+	select {
+	case <-p.Done():
+	case <-time.After(15 * time.Second):
+		p.Kill()
+	}
+}
+
 // TestGARPPacingLikeKeepalived runs the same configuration through
 // keepalived and lvsrouter and compares the gratuitous ARPs a neighbour
 // sees on takeover: how many, and when (vrrp_garp_master_repeat,
@@ -112,14 +137,7 @@ func TestGARPPacingLikeKeepalived(t *testing.T) {
 			t.Fatal(err)
 		}
 		var p *netns.Process
-		start := func() {
-			if name == "keepalived" {
-				p = lb.Start("keepalived", "-n", "-l", "-D", "-G", "-R", "-P", "-f", conf,
-					"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"))
-			} else {
-				p = lb.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-f", conf)
-			}
-		}
+		start := func() { p = startPeerConf(t, lb, name, self, conf) }
 		got := garpTimes(t, watcher, start, 4*time.Second)
 		p.Kill()
 		if t.Failed() {
@@ -147,5 +165,133 @@ func TestGARPPacingLikeKeepalived(t *testing.T) {
 				t.Errorf("%s: ARP %d at %v, want %v", side.name, i, side.got[i], w)
 			}
 		}
+	}
+}
+
+// mailConf is a sync group of two backups that take over (no master
+// answers), with every alert on, mailing the SMTP server at
+// 10.77.0.9:2525. (keepalived mails nothing for a group whose members all
+// start as address owners: the group starts in MASTER.)
+const mailConf = `global_defs {
+    router_id LB1
+    notification_email {
+        ops@example.com
+    }
+    notification_email_from lb@example.com
+    smtp_server 10.77.0.9 2525
+    smtp_connect_timeout 5
+    smtp_alert
+}
+
+vrrp_sync_group G1 {
+    group {
+        VI_1
+        VI_2
+    }
+}
+
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 62
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        10.77.0.100/24 dev eth0
+    }
+}
+
+vrrp_instance VI_2 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 63
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        10.77.0.101/24 dev eth0
+    }
+}
+`
+
+// TestSMTPAlertLikeKeepalived runs the same smtp_alert configuration
+// through keepalived and lvsrouter against a small SMTP server on another
+// host of the LAN, and compares the mails: keepalived's subjects and
+// bodies, for the takeover and for the stop.
+func TestSMTPAlertLikeKeepalived(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(name string) []string {
+		sw := netns.NewSwitch(t)
+		lb, mailhost := netns.New(t), netns.New(t)
+		sw.Connect(lb, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+		sw.Connect(mailhost, "eth0", netip.MustParsePrefix("10.77.0.9/24"))
+		var ln net.Listener
+		if err := mailhost.Do(func() (err error) {
+			ln, err = net.Listen("tcp", "10.77.0.9:2525")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		srv := newSMTPServer(t, ln)
+		conf := filepath.Join(t.TempDir(), "conf")
+		if err := os.WriteFile(conf, []byte(mailConf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := startPeerConf(t, lb, name, self, conf)
+		if !waitFor(20*time.Second, func() bool { return hasAddr(lb, interopVIP) }) {
+			t.Fatalf("%s did not become master:\n%s", name, p.Output())
+		}
+		srv.wait(6, 3*time.Second) // the start's and the takeover's mails
+		stopPeer(p)
+		got := srv.wait(9, 3*time.Second)
+		var out []string
+		for _, s := range got {
+			subject, body := "", ""
+			lines := strings.Split(s, "\r\n")
+			for i, l := range lines {
+				if strings.HasPrefix(l, "Subject: ") {
+					subject = strings.TrimPrefix(l, "Subject: ")
+				}
+				if l == "" && i+1 < len(lines) && body == "" && subject != "" {
+					body = lines[i+1]
+				}
+			}
+			if subject == "" {
+				// keepalived opens a session for each STOP mail and
+				// exits before it sends the mail.
+				continue
+			}
+			out = append(out, subject+" | "+body)
+		}
+		return out
+	}
+	ka := run("keepalived")
+	lr := run("lvsrouter")
+	t.Logf("keepalived:\n%s", strings.Join(ka, "\n"))
+	t.Logf("lvsrouter:\n%s", strings.Join(lr, "\n"))
+	if len(ka) == 0 {
+		t.Fatal("keepalived sent no mail")
+	}
+	// lvsrouter delivers the STOP mails keepalived gives up on.
+	var stops []string
+	lr = slices.DeleteFunc(lr, func(m string) bool {
+		if strings.Contains(m, " - Stopping | ") {
+			stops = append(stops, m)
+			return true
+		}
+		return false
+	})
+	if len(stops) != 3 {
+		t.Errorf("lvsrouter STOP mails %q, want one per instance and one for the group", stops)
+	}
+	// Mails are sent concurrently by keepalived: compare as sets.
+	slices.Sort(ka)
+	slices.Sort(lr)
+	if len(ka) != 6 || !slices.Equal(ka, lr) {
+		t.Errorf("mails differ:\nkeepalived:\n%s\nlvsrouter:\n%s", strings.Join(ka, "\n"), strings.Join(lr, "\n"))
 	}
 }
