@@ -83,6 +83,9 @@ func (in *Instance) apply(a action) {
 	if in.acfg.OnTransition != nil {
 		in.acfg.OnTransition(in.cfg.Name, t)
 	}
+	if in.notifyQ == nil && in.acfg.OnNotified != nil {
+		in.acfg.OnNotified(in.cfg.Name, t)
+	}
 }
 
 // setFilter installs or removes the non-accept filter, if any.

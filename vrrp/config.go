@@ -96,6 +96,12 @@ type Config struct {
 	// instance's own: a slow callback delays only this instance's
 	// actions, never its adverts or other instances.
 	OnTransition func(name string, t Transition) `json:"-"`
+	// OnNotified, when set, is called once the notify scripts of a
+	// transition have run (at once when there are none), in order, from
+	// the instance's own goroutine. keepalived starts a sync group's
+	// scripts after its members': a caller running group scripts starts
+	// them from here.
+	OnNotified func(name string, t Transition) `json:"-"`
 }
 
 // Route is a virtual route, present only while master (keepalived

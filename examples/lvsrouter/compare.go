@@ -12,7 +12,7 @@ import (
 // the same keeps running (a master stays master), and a check target that
 // is the same keeps its state. "The same" is decided here, value by value
 // over the configuration fields; callbacks the router installs itself
-// (vrrp.Config.OnTransition) are not configuration and are not compared.
+// (vrrp.Config.OnTransition, OnNotified) are not configuration and are not compared.
 // A checker or policy type this file does not know counts as changed, so
 // the worst case is a restart, never a stale configuration.
 // TestCompareCoversEveryField fails when a package adds a field that these

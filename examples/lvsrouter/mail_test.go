@@ -183,9 +183,17 @@ virtual_server 10.0.0.100 80 {
 	r.groups.reset(p)
 	r.script = func([]string) {}
 	now := time.Now()
-	r.onVRRP("VI_1", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster, At: now})
-	r.onVRRP("VI_2", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster, At: now})
-	r.onVRRP("VI_1", vrrp.Transition{From: vrrp.StateMaster, To: vrrp.StateFault, Reason: vrrp.ReasonFault, At: now})
+	for _, tr := range []struct {
+		name string
+		t    vrrp.Transition
+	}{
+		{"VI_1", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster, At: now}},
+		{"VI_2", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster, At: now}},
+		{"VI_1", vrrp.Transition{From: vrrp.StateMaster, To: vrrp.StateFault, Reason: vrrp.ReasonFault, At: now}},
+	} {
+		r.onVRRP(tr.name, tr.t)
+		r.groupTransition(tr.name, tr.t) // vrrp's OnNotified
+	}
 	id := p.Services[0].Reals[0].Checks[0].ID
 	r.onCheck(check.Transition{ID: id, Kind: check.StateChange, Up: false})
 	r.mail.wait()

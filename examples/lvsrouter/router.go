@@ -220,6 +220,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		u.Instances = slices.Clone(u.Instances)
 		for j := range u.Instances {
 			u.Instances[j] = r.bfdTracks(u.Instances[j])
+			u.Instances[j].OnNotified = r.groupTransition
 		}
 		vr, err := buildUnit(u, r.onVRRP)
 		if err != nil {
@@ -236,6 +237,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		for j, c := range u.Instances {
 			c = r.bfdTracks(c)
 			c.OnTransition = r.onVRRP
+			c.OnNotified = r.groupTransition
 			updated[i][j] = c
 		}
 	}
@@ -447,7 +449,6 @@ func (r *Router) onVRRP(name string, t vrrp.Transition) {
 	m := r.mail
 	r.mu.Unlock()
 	m.vrrpState(false, name, stateName(t))
-	r.groupTransition(name, t)
 }
 
 // runUnit runs a prepared unit until it is stopped.

@@ -62,9 +62,11 @@ func (g *groupStates) member(name, state string, fromInit bool) (group, to strin
 	return group, state, true
 }
 
-// groupTransition is onVRRP's part for sync groups: the group's notify
-// scripts (queued behind the scripts already queued), its FIFO line and
-// its mail.
+// groupTransition is vrrp's OnNotified for every instance: once a
+// member's own notify scripts for a transition have run, it moves the
+// member's sync group and runs the group's notify scripts, writes its
+// FIFO line and sends its mail, so that the group's scripts start after
+// its members', as keepalived starts them.
 func (r *Router) groupTransition(name string, t vrrp.Transition) {
 	st := stateName(t)
 	r.mu.Lock()

@@ -295,3 +295,123 @@ func TestSMTPAlertLikeKeepalived(t *testing.T) {
 		t.Errorf("mails differ:\nkeepalived:\n%s\nlvsrouter:\n%s", strings.Join(ka, "\n"), strings.Join(lr, "\n"))
 	}
 }
+
+// groupNotifyConf is mailConf's sync group with notify scripts on the
+// group and on the instances, each appending its arguments to a log.
+const groupNotifyConf = `vrrp_sync_group G1 {
+    group {
+        VI_1
+        VI_2
+    }
+    notify_master "%[1]s group-master"
+    notify_backup "%[1]s group-backup"
+    notify_fault "%[1]s group-fault"
+    notify_stop "%[1]s group-stop"
+    notify %[1]s
+}
+
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 64
+    priority 100
+    advert_int 1
+    notify_master "%[1]s vi1-master"
+    notify_backup "%[1]s vi1-backup"
+    notify_stop "%[1]s vi1-stop"
+    notify %[1]s
+    virtual_ipaddress {
+        10.77.0.100/24 dev eth0
+    }
+}
+
+vrrp_instance VI_2 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 65
+    priority 100
+    advert_int 1
+    notify_master "%[1]s vi2-master"
+    notify_backup "%[1]s vi2-backup"
+    notify_stop "%[1]s vi2-stop"
+    notify %[1]s
+    virtual_ipaddress {
+        10.77.0.101/24 dev eth0
+    }
+}
+`
+
+// TestSyncGroupNotifyLikeKeepalived runs a sync group with notify scripts
+// on the group and its instances through keepalived and lvsrouter: start
+// (BACKUP), takeover (MASTER) and stop. Both run the same scripts with the
+// same arguments, in the same phases; within a phase keepalived starts
+// the scripts concurrently, so lines of one phase are compared as sets,
+// and the group's MASTER comes after the instances' (keepalived syncs the
+// group once its members moved).
+func TestSyncGroupNotifyLikeKeepalived(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(name string) [][]string {
+		sw := netns.NewSwitch(t)
+		lb := netns.New(t)
+		sw.Connect(lb, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		logf := filepath.Join(dir, "log")
+		script := filepath.Join(dir, "notify.sh")
+		if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$*\" >> "+logf+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		conf := filepath.Join(dir, "conf")
+		if err := os.WriteFile(conf, fmt.Appendf(nil, groupNotifyConf, script), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		read := func() []string {
+			b, _ := os.ReadFile(logf)
+			return strings.Fields(strings.ReplaceAll(strings.TrimSpace(string(b)), " ", "_"))
+		}
+		var phases [][]string
+		seen := 0
+		phase := func(n int) {
+			waitFor(10*time.Second, func() bool { return len(read()) >= seen+n })
+			time.Sleep(200 * time.Millisecond)
+			all := read()
+			phases = append(phases, all[seen:])
+			seen = len(all)
+		}
+		p := startPeerConf(t, lb, name, self, conf)
+		phase(6) // BACKUP: 2 lines per instance, 2 for the group
+		if !waitFor(20*time.Second, func() bool { return hasAddr(lb, interopVIP) }) {
+			t.Fatalf("%s did not become master:\n%s", name, p.Output())
+		}
+		phase(6)
+		stopPeer(p)
+		phase(6)
+		if t.Failed() {
+			t.Logf("%s:\n%s", name, p.Output())
+		}
+		return phases
+	}
+	ka := run("keepalived")
+	lr := run("lvsrouter")
+	t.Logf("keepalived: %q", ka)
+	t.Logf("lvsrouter:  %q", lr)
+	for i := range 3 {
+		if i >= len(ka) || i >= len(lr) {
+			t.Fatalf("phases: keepalived %d, lvsrouter %d", len(ka), len(lr))
+		}
+		a, b := slices.Sorted(slices.Values(ka[i])), slices.Sorted(slices.Values(lr[i]))
+		if !slices.Equal(a, b) {
+			t.Errorf("phase %d: keepalived %q, lvsrouter %q", i, a, b)
+		}
+	}
+	if m := lr[1]; len(m) > 0 && !strings.HasPrefix(m[len(m)-1], "GROUP") && !strings.HasPrefix(m[len(m)-1], "group") {
+		t.Errorf("lvsrouter: the group's MASTER scripts do not come last: %q", m)
+	}
+}
