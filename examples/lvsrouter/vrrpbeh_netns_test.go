@@ -415,3 +415,42 @@ func TestSyncGroupNotifyLikeKeepalived(t *testing.T) {
 		t.Errorf("lvsrouter: the group's MASTER scripts do not come last: %q", m)
 	}
 }
+
+// TestStartupDelayLikeKeepalived: with vrrp_startup_delay 3 an owner
+// takes its address no sooner than 3 s after the start, with keepalived as
+// with lvsrouter, and both within a second of each other.
+func TestStartupDelayLikeKeepalived(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.Replace(fmt.Sprintf(garpConf, "LB1"), "vrrp_garp_interval 0.1", "vrrp_startup_delay 3", 1)
+	run := func(name string) time.Duration {
+		sw := netns.NewSwitch(t)
+		lb := netns.New(t)
+		sw.Connect(lb, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+		path := filepath.Join(t.TempDir(), "conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		p := startPeerConf(t, lb, name, self, path)
+		defer stopPeer(p)
+		if !waitFor(20*time.Second, func() bool { return hasAddr(lb, interopVIP) }) {
+			t.Fatalf("%s did not become master:\n%s", name, p.Output())
+		}
+		return time.Since(start)
+	}
+	ka, lr := run("keepalived"), run("lvsrouter")
+	t.Logf("VIP added after: keepalived %v, lvsrouter %v", ka, lr)
+	for name, d := range map[string]time.Duration{"keepalived": ka, "lvsrouter": lr} {
+		if d < 3*time.Second {
+			t.Errorf("%s: VIP after %v, before the 3 s startup delay", name, d)
+		}
+	}
+	if d := lr - ka; d < -time.Second || d > time.Second {
+		t.Errorf("lvsrouter %v, keepalived %v", lr, ka)
+	}
+}
