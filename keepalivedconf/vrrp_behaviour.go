@@ -128,6 +128,8 @@ type InstanceBehaviour struct {
 	// SMTPAlert is smtp_alert as written (VRRPInstance.SMTPAlert cannot
 	// tell "smtp_alert off" from nothing written).
 	SMTPAlert *bool
+	// TrackProcesses are the track_process references.
+	TrackProcesses []TrackRef
 }
 
 // Behaviour decodes the instance's GARP settings (garp_master_delay ...)
@@ -156,6 +158,8 @@ func (in *VRRPInstance) Behaviour() (InstanceBehaviour, ErrorList) {
 			b.NotifyPriorityChanges = ptr(dec.boolArg(s, 1))
 		case "smtp_alert":
 			b.SMTPAlert = ptr(dec.boolArg(s, 1))
+		case "track_process":
+			b.TrackProcesses = append(b.TrackProcesses, dec.trackRefs(s)...)
 		}
 	}
 	dec.d.list.Sort()

@@ -91,6 +91,7 @@ type Config struct {
 	TrackScripts    []TrackScript
 	TrackFiles      []TrackFile
 	TrackExternal   []TrackExternal `json:",omitempty"`
+	TrackProcesses  []TrackProcess  `json:",omitempty"`
 	// OnTransition, when set, is called after every state change and
 	// after the addresses have moved, in order, from a goroutine of the
 	// instance's own: a slow callback delays only this instance's

@@ -45,7 +45,14 @@ func sameInstance(a, b vrrp.Config) bool {
 		slices.Equal(a.TrackInterfaces, b.TrackInterfaces) &&
 		slices.EqualFunc(a.TrackScripts, b.TrackScripts, sameTrackScript) &&
 		slices.Equal(a.TrackFiles, b.TrackFiles) &&
-		slices.EqualFunc(a.TrackExternal, b.TrackExternal, sameTrackExternal)
+		slices.EqualFunc(a.TrackExternal, b.TrackExternal, sameTrackExternal) &&
+		slices.EqualFunc(a.TrackProcesses, b.TrackProcesses, sameTrackProcess)
+}
+
+func sameTrackProcess(a, b vrrp.TrackProcess) bool {
+	return a.Name == b.Name && a.Process == b.Process && a.FullCommand == b.FullCommand &&
+		slices.Equal(a.Params, b.Params) && a.Quorum == b.Quorum && a.QuorumMax == b.QuorumMax &&
+		a.Weight == b.Weight && a.Reverse == b.Reverse && a.Interval == b.Interval
 }
 
 // sameTrackExternal compares what the configuration says of an external

@@ -61,8 +61,46 @@ func vrrpBehaviour(cfg *keepalivedconf.Config, p *Plan) []error {
 		if strict {
 			errs = append(errs, p.strictInstance(in, c, b)...)
 		}
+		for _, ref := range b.TrackProcesses {
+			tp, err := trackProcess(cfg, in.Name, ref)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			c.TrackProcesses = append(c.TrackProcesses, tp)
+		}
 	}
 	return errs
+}
+
+// trackProcess resolves an instance's track_process reference to the
+// vrrp_track_process it names, with the weight the reference overrides.
+// The process start/end delays and partial or initial parameter matching
+// are refused, not ignored.
+func trackProcess(cfg *keepalivedconf.Config, instance string, ref keepalivedconf.TrackRef) (vrrp.TrackProcess, error) {
+	var def *keepalivedconf.TrackProcess
+	for _, tp := range cfg.TrackProcesses {
+		if tp.Name == ref.Name {
+			def = tp
+		}
+	}
+	if def == nil {
+		return vrrp.TrackProcess{}, errAt(ref.Stmt, "vrrp_instance %s: track_process %q is not defined", instance, ref.Name)
+	}
+	for _, kw := range []string{"delay", "fork_delay", "terminate_delay"} {
+		if s := def.Stmt.Block.Find(kw); s != nil {
+			return vrrp.TrackProcess{}, errAt(s, "vrrp_track_process %s: %s is not supported by lvsrouter", def.Name, kw)
+		}
+	}
+	if def.ParamMatch == "partial" || def.ParamMatch == "initial" {
+		return vrrp.TrackProcess{}, errAt(def.Stmt.Block.Find("param_match"), "vrrp_track_process %s: param_match %s is not supported by lvsrouter", def.Name, def.ParamMatch)
+	}
+	tp := vrrp.TrackProcess{Name: def.Name, Process: def.Process, FullCommand: def.FullCommand, Params: def.Params,
+		Quorum: def.Quorum, QuorumMax: def.QuorumMax, Weight: def.Weight, Reverse: def.Reverse}
+	if ref.Weight != nil {
+		tp.Weight, tp.Reverse = *ref.Weight, ref.Reverse
+	}
+	return tp, nil
 }
 
 // instanceGARP is keepalived's GARP pacing for one instance: its own

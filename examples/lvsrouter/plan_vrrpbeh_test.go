@@ -115,3 +115,23 @@ func TestTranslateAdvertBehaviour(t *testing.T) {
 		t.Errorf("strict unicast: %v", err)
 	}
 }
+
+// track_process reaches vrrp with the instance's weight over the
+// process's; the start/end delays are refused with their place.
+func TestTranslateTrackProcess(t *testing.T) {
+	conf := "vrrp_track_process TP {\n process haproxy -f x.cfg\n weight 10\n quorum 2\n quorum_max 3\n}\n" +
+		behaviourConf("", "track_process {\nTP weight -5 reverse\n}")
+	p, err := translateText(t, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.Instances[0].TrackProcesses
+	want := vrrp.TrackProcess{Name: "TP", Process: "haproxy", FullCommand: true, Params: []string{"-f", "x.cfg"}, Quorum: 2, QuorumMax: 3, Weight: -5, Reverse: true}
+	if len(got) != 1 || !sameTrackProcess(got[0], want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	_, err = translateText(t, strings.Replace(conf, " quorum 2\n", " fork_delay 1\n", 1))
+	if err == nil || !strings.Contains(err.Error(), "t.conf:4:2: vrrp_track_process TP: fork_delay is not supported by lvsrouter") {
+		t.Errorf("fork_delay: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -573,5 +574,96 @@ func TestLowerPriorityGARPLikeKeepalived(t *testing.T) {
 	}
 	if last := lr[len(lr)-1]; last < 1900*time.Millisecond || last > 2200*time.Millisecond {
 		t.Errorf("lvsrouter's second burst at %v, want 2 s", last)
+	}
+}
+
+// trackProcessConf: an owner that faults while no process named
+// lvstp_sleep runs.
+const trackProcessConf = `vrrp_track_process TP {
+    process lvstp_sleep
+    weight 0
+}
+
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 66
+    priority 255
+    advert_int 1
+    track_process {
+        TP
+    }
+    virtual_ipaddress {
+        10.77.0.100/24 dev eth0
+    }
+}
+`
+
+// TestTrackProcess: with track_process (weight 0) the instance gives up
+// its address within one advertisement interval of the process ending,
+// and takes it back when the process runs again. keepalived cannot be the
+// reference here: it watches processes through the kernel's proc
+// connector, which refuses it inside a network namespace ("Failed to
+// set/clear process event listen - errno 111"), and it then faults the
+// instance for good; lvsrouter reads /proc, which works in any namespace.
+func TestTrackProcess(t *testing.T) {
+	testenv.NeedRoot(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep") // coreutils is everywhere
+	}
+	bin := filepath.Join(t.TempDir(), "lvstp_sleep")
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	startProc := func() *exec.Cmd {
+		c := exec.Command(bin, "1000")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+		return c
+	}
+	run := func(name string) (lose, regain time.Duration) {
+		sw := netns.NewSwitch(t)
+		lb := netns.New(t)
+		sw.Connect(lb, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+		conf := filepath.Join(t.TempDir(), "conf")
+		if err := os.WriteFile(conf, []byte(trackProcessConf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := startProc()
+		p := startPeerConf(t, lb, name, self, conf)
+		defer stopPeer(p)
+		if !waitFor(20*time.Second, func() bool { return hasAddr(lb, interopVIP) }) {
+			t.Fatalf("%s did not become master:\n%s", name, p.Output())
+		}
+		time.Sleep(time.Second)
+		c.Process.Kill()
+		c.Wait()
+		start := time.Now()
+		if !waitFor(10*time.Second, func() bool { return !hasAddr(lb, interopVIP) }) {
+			t.Fatalf("%s kept the VIP with the process gone:\n%s", name, p.Output())
+		}
+		lose = time.Since(start)
+		startProc()
+		start = time.Now()
+		if !waitFor(10*time.Second, func() bool { return hasAddr(lb, interopVIP) }) {
+			t.Fatalf("%s did not take the VIP back:\n%s", name, p.Output())
+		}
+		return lose, time.Since(start)
+	}
+	ll, lr := run("lvsrouter")
+	t.Logf("lvsrouter: VIP removed %v after the process ended, back %v after it restarted", ll, lr)
+	if ll > time.Second || lr > time.Second {
+		t.Errorf("lvsrouter reacted in %v / %v, want within one advert interval (1 s)", ll, lr)
 	}
 }
