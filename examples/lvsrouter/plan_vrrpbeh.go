@@ -21,6 +21,9 @@ var behaviourKeywords = map[string]bool{
 	"vrrp_lower_prio_no_advert": true, "vrrp_higher_prio_send_advert": true,
 	"smtp_helo_name": true, "smtp_alert": true, "smtp_alert_vrrp": true, "smtp_alert_checker": true,
 	"no_email_faults": true, "no_checker_emails": true,
+	// vrrp always drops unicast adverts from addresses that are not
+	// peers: vrrp_check_unicast_src's effect (TestParseAndCheck).
+	"vrrp_check_unicast_src": true,
 }
 
 // keepalived's gratuitous ARP defaults (vrrp.h).
@@ -153,6 +156,9 @@ func (p *Plan) strictInstance(in *keepalivedconf.VRRPInstance, c *vrrp.Config, b
 	if c.PreemptDelay > 0 {
 		warn("preempt_delay is incompatible with strict mode - resetting")
 		c.PreemptDelay = 0
+	}
+	if a := c.VIPs[0].Prefix.Addr(); a.Is6() && len(c.Peers) == 0 && !a.IsLinkLocalUnicast() {
+		warn("the first IPv6 VIP address must be link local")
 	}
 	if b.LowerPrioNoAdvert != nil && !*b.LowerPrioNoAdvert {
 		warn("strict mode requires lower_prio_no_advert to be set - setting")
