@@ -22,9 +22,12 @@
 // DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK and FILE_CHECK.
 // What lvsrouter cannot run (AH authentication, other checkers, another
 // VRRP multicast group, virtual_ipaddress_excluded) is refused with its
-// file:line:col; mail alerts (notification_email, smtp_alert...) are
-// reported with theirs as having no effect. Keywords keepalived does not
-// know are warnings, as in keepalived.
+// file:line:col. keepalived's gratuitous ARP pacing (vrrp_garp_*, garp_*),
+// vrrp_startup_delay, vrrp_lower_prio_no_advert and
+// vrrp_higher_prio_send_advert, vrrp_track_process, sync group notify
+// scripts and smtp_alert mail (instances, sync groups, real servers) act
+// as in keepalived (plan_vrrpbeh.go, syncnotify.go, mail.go). Keywords
+// keepalived does not know are warnings, as in keepalived.
 //
 // One check decides whether a configuration is good, for -t, start and
 // reload alike: it reads, expands and translates, then checks the result
