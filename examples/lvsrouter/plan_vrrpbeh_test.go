@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,67 @@ func TestTranslateTrackProcess(t *testing.T) {
 	_, err = translateText(t, strings.Replace(conf, " quorum 2\n", " fork_delay 1\n", 1))
 	if err == nil || !strings.Contains(err.Error(), "t.conf:4:2: vrrp_track_process TP: fork_delay is not supported by lvsrouter") {
 		t.Errorf("fork_delay: %v", err)
+	}
+}
+
+// The instance-level garp_* forms, and vrrp_gna_interval for IPv6.
+func TestTranslateGARPInstanceAndGNA(t *testing.T) {
+	p, err := translateText(t, behaviourConf("vrrp_garp_interval 0.01\nvrrp_gna_interval 0.05",
+		"garp_master_refresh 9\ngarp_master_refresh_repeat 3\ngarp_lower_prio_delay 4\ngarp_lower_prio_repeat 2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := vrrp.GARP{Repeat: 5, Delay: 5 * time.Second, Refresh: 9 * time.Second, RefreshRepeat: 3, LowerPrioRepeat: 2, LowerPrioDelay: 4 * time.Second, Interval: 10 * time.Millisecond}
+	if got := p.Instances[0].GARP; got != want {
+		t.Errorf("GARP %+v\nwant %+v", got, want)
+	}
+	p, err = translateText(t, strings.Replace(behaviourConf("vrrp_garp_interval 0.01\nvrrp_gna_interval 0.05", ""), "10.0.0.100/32", "fd00::100/128", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Instances[0].GARP.Interval; got != 50*time.Millisecond {
+		t.Errorf("IPv6 instance: interval %v, want vrrp_gna_interval's 50ms", got)
+	}
+}
+
+// The mail settings: helo name, which instances and real servers alert
+// (smtp_alert_vrrp over smtp_alert; a real server's own smtp_alert over
+// smtp_alert_checker), no_checker_emails; smtp_alert_checker on with
+// virtual servers asks for quorum alerts, which are refused.
+func TestTranslateMailPlan(t *testing.T) {
+	vs := "\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n }\n real_server 10.0.0.3 80 {\n  smtp_alert off\n  TCP_CHECK {\n  }\n }\n}\n"
+	mail := "notification_email {\na@example.com\n}\nsmtp_server 10.0.0.9\nsmtp_helo_name lb1.example.com\nno_checker_emails\n"
+	p, err := translateText(t, behaviourConf(mail+"smtp_alert\nsmtp_alert_vrrp off", "")+vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := p.Mail
+	if m.Helo != "lb1.example.com" || !m.NoCheckerEmails || m.Instances["VI_1"] || len(m.Checks) != 1 {
+		t.Errorf("mail plan %+v", m)
+	}
+	for _, a := range m.Checks {
+		if a.RS != "[10.0.0.2]:tcp:80" || a.VS != "[10.0.0.1]:tcp:80" || a.Down != "=> TCP CHECK failed on service <=" {
+			t.Errorf("alert %+v", a)
+		}
+	}
+	_, err = translateText(t, behaviourConf(mail+"smtp_alert_checker", "")+vs)
+	if err == nil || !strings.Contains(err.Error(), "t.conf:8:1: global_defs: smtp_alert_checker also turns on quorum alerts") {
+		t.Errorf("smtp_alert_checker: %v", err)
+	}
+}
+
+// no_checker_emails: a check's change mails only when its real server's
+// state changes.
+func TestNoCheckerEmails(t *testing.T) {
+	ln, ap := listenLoopback(t)
+	srv := newSMTPServer(t, ln)
+	plan := &Plan{Mail: MailPlan{Server: ap.Addr().String(), Port: ap.Port(), From: "f@x", To: []string{"t@x"}, Helo: "h",
+		NoCheckerEmails: true, Checks: map[string]RealAlert{"a": {RS: "rs", VS: "vs", Up: "up", Down: "down"}}}}
+	m := newMailer(slog.New(slog.DiscardHandler), plan, nil)
+	m.checkState("a", false, false, false) // the real server was down already
+	m.checkState("a", false, true, false)  // it goes down now
+	m.wait()
+	if got := srv.wait(1, 5*time.Second); len(got) != 1 || !strings.Contains(got[0], "Subject: Realserver rs of virtual server vs - DOWN\r\n") {
+		t.Errorf("sessions %q", got)
 	}
 }
