@@ -13,6 +13,7 @@ type Config struct {
 	GlobalDefs          *GlobalDefs           `json:",omitempty"`
 	Scripts             []*VRRPScript         `json:",omitempty"`
 	TrackFiles          []*TrackFile          `json:",omitempty"`
+	TrackProcesses      []*TrackProcess       `json:",omitempty"` // track_process.go
 	SyncGroups          []*SyncGroup          `json:",omitempty"`
 	Instances           []*VRRPInstance       `json:",omitempty"`
 	VirtualServerGroups []*VirtualServerGroup `json:",omitempty"`

@@ -186,6 +186,8 @@ func (dec *decoder) top(list []*Stmt) {
 				}
 				cfg.VirtualServers = append(cfg.VirtualServers, vs)
 			}
+		case "vrrp_track_process":
+			dec.trackProcess(s, body)
 		case "static_rules":
 			for _, v := range dec.values(s, body) {
 				dec.rule(v)

@@ -10,6 +10,9 @@ type action struct {
 	// what differs (addresses, routes, rules) and takes the new Config's
 	// VIPs, Routes, Rules, GARP, Notify and OnTransition.
 	upd *update
+	// lowerPrio, when set, is a lower-priority advert heard as master
+	// at t.At: send the garp_lower_prio bursts.
+	lowerPrio bool
 }
 
 // update is the action side of Instance.Update.

@@ -57,6 +57,13 @@ func (in *Instance) apply(a action) {
 		return
 	}
 	t := a.t
+	if a.lowerPrio {
+		if in.holding {
+			in.garp.lowerPrio(t.At)
+			in.garpTick(t.At)
+		}
+		return
+	}
 	in.holding = t.To == StateMaster
 	if t.To == StateMaster {
 		in.addVIPs()
@@ -75,6 +82,9 @@ func (in *Instance) apply(a action) {
 	in.notify(t, a.prio)
 	if in.acfg.OnTransition != nil {
 		in.acfg.OnTransition(in.cfg.Name, t)
+	}
+	if in.notifyQ == nil && in.acfg.OnNotified != nil {
+		in.acfg.OnNotified(in.cfg.Name, t)
 	}
 }
 

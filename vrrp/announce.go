@@ -31,6 +31,8 @@ type garpState struct {
 	next    time.Time
 	second  time.Time
 	refresh time.Time
+	// lower is the second burst after a lower-priority advert.
+	lower time.Time
 }
 
 func (g *garpState) start(now time.Time, cfg *GARP) {
@@ -38,12 +40,44 @@ func (g *garpState) start(now time.Time, cfg *GARP) {
 	if cfg.Disabled {
 		return
 	}
-	g.left, g.next = cfg.Repeat, now
+	g.add(now, cfg.Repeat)
 	if cfg.Delay > 0 {
 		g.second = now.Add(cfg.Delay)
 	}
 	if cfg.Refresh > 0 {
 		g.refresh = now.Add(cfg.Refresh)
+	}
+}
+
+// add queues a burst of n. Without an Interval the burst goes out at
+// once. With one, keepalived sends the first message and keeps at most one
+// more per address waiting for the interval to pass (a later one for the
+// same address is merged into it), so a burst is at most two messages
+// (measured with keepalived 2.2.7: vrrp_garp_master_repeat 3 with
+// vrrp_garp_interval 0.1 sends two, 100 ms apart).
+func (g *garpState) add(now time.Time, n int) {
+	if n <= 0 {
+		return
+	}
+	if g.left == 0 {
+		g.next = now
+	}
+	g.left += n
+	if g.cfg.Interval > 0 {
+		g.left = min(g.left, 2)
+	}
+}
+
+// lowerPrio starts the burst a master sends when it hears a
+// lower-priority advert, and schedules the second one (keepalived's
+// garp_lower_prio_repeat and garp_lower_prio_delay).
+func (g *garpState) lowerPrio(now time.Time) {
+	if g.cfg == nil || g.cfg.Disabled || g.cfg.LowerPrioRepeat <= 0 {
+		return
+	}
+	g.add(now, g.cfg.LowerPrioRepeat)
+	if g.cfg.LowerPrioDelay > 0 {
+		g.lower = now.Add(g.cfg.LowerPrioDelay)
 	}
 }
 
@@ -55,11 +89,15 @@ func (g *garpState) due(now time.Time) int {
 	}
 	if !g.second.IsZero() && !g.second.After(now) {
 		g.second = time.Time{}
-		g.left, g.next = g.left+g.cfg.Repeat, now
+		g.add(now, g.cfg.Repeat)
 	}
 	if !g.refresh.IsZero() && !g.refresh.After(now) {
 		g.refresh = now.Add(g.cfg.Refresh)
-		g.left, g.next = g.left+g.cfg.RefreshRepeat, now
+		g.add(now, g.cfg.RefreshRepeat)
+	}
+	if !g.lower.IsZero() && !g.lower.After(now) {
+		g.lower = time.Time{}
+		g.add(now, g.cfg.LowerPrioRepeat)
 	}
 	n := 0
 	for g.left > 0 && !g.next.After(now) {
@@ -74,7 +112,7 @@ func (g *garpState) due(now time.Time) int {
 
 func (g *garpState) deadline() time.Time {
 	var d time.Time
-	for _, t := range []time.Time{g.second, g.refresh} {
+	for _, t := range []time.Time{g.second, g.refresh, g.lower} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}

@@ -79,6 +79,11 @@ type Config struct {
 	CheckAddrs bool
 	// GARP paces gratuitous ARPs / unsolicited neighbour advertisements.
 	GARP GARP
+	// LowerPrioNoAdvert and HigherPrioSendAdvert change how a master
+	// answers adverts from other masters (keepalived's
+	// vrrp_lower_prio_no_advert and vrrp_higher_prio_send_advert): see
+	// Election.
+	LowerPrioNoAdvert, HigherPrioSendAdvert bool
 	// Notify holds keepalived-style notify scripts.
 	Notify Notify
 	// Track lists what lowers priority or faults the instance.
@@ -86,11 +91,18 @@ type Config struct {
 	TrackScripts    []TrackScript
 	TrackFiles      []TrackFile
 	TrackExternal   []TrackExternal `json:",omitempty"`
+	TrackProcesses  []TrackProcess  `json:",omitempty"`
 	// OnTransition, when set, is called after every state change and
 	// after the addresses have moved, in order, from a goroutine of the
 	// instance's own: a slow callback delays only this instance's
 	// actions, never its adverts or other instances.
 	OnTransition func(name string, t Transition) `json:"-"`
+	// OnNotified, when set, is called once the notify scripts of a
+	// transition have run (at once when there are none), in order, from
+	// the instance's own goroutine. keepalived starts a sync group's
+	// scripts after its members': a caller running group scripts starts
+	// them from here.
+	OnNotified func(name string, t Transition) `json:"-"`
 }
 
 // Route is a virtual route, present only while master (keepalived
@@ -140,6 +152,10 @@ type GARP struct {
 	// Repeat is how many are sent per burst (default 5).
 	Repeat int
 	// Interval spaces the messages in a burst (default 0: back to back).
+	// As in keepalived (vrrp_garp_interval), an address has at most one
+	// message waiting for the interval: with an Interval a burst is at
+	// most two rounds. Each round announces every VIP back to back
+	// (keepalived spaces every message on the interface).
 	Interval time.Duration
 	// Delay is when the second burst follows the first (default 5 s;
 	// negative disables it).
@@ -148,6 +164,13 @@ type GARP struct {
 	// messages this often while master.
 	Refresh       time.Duration
 	RefreshRepeat int
+	// LowerPrioRepeat is the burst a master sends when it hears a
+	// lower-priority advert (another router that thinks it is master),
+	// and LowerPrioDelay when a second such burst follows: keepalived's
+	// garp_lower_prio_repeat and garp_lower_prio_delay. Zero takes
+	// Repeat and Delay, as keepalived does; negative sends none.
+	LowerPrioRepeat int
+	LowerPrioDelay  time.Duration
 	// Disabled turns gratuitous ARP / NA off.
 	Disabled bool
 }
@@ -313,6 +336,15 @@ func (c *Config) normalize() error {
 	}
 	if c.GARP.RefreshRepeat == 0 {
 		c.GARP.RefreshRepeat = 1
+	}
+	if c.GARP.LowerPrioRepeat == 0 {
+		c.GARP.LowerPrioRepeat = c.GARP.Repeat
+	}
+	if c.GARP.LowerPrioDelay == 0 {
+		c.GARP.LowerPrioDelay = c.GARP.Delay
+	}
+	if c.GARP.Repeat < 0 || c.GARP.RefreshRepeat < 0 || c.GARP.Interval < 0 || c.GARP.Refresh < 0 {
+		bad("GARP", "negative repeat, interval or refresh")
 	}
 	if c.Notify.Timeout == 0 {
 		c.Notify.Timeout = 10 * time.Second

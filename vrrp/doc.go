@@ -17,8 +17,12 @@
 //     simulations drive it deterministically.
 //   - Router and Instance (Linux): raw IP protocol 112 sockets shared per
 //     interface, virtual addresses through netlink, announcements, tracking
-//     of interfaces, scripts and files, sync groups, keepalived-compatible
-//     notify scripts, virtual MAC interfaces for IPv4 and IPv6, optional
+//     of interfaces, scripts, files and processes (TrackProcess), sync
+//     groups, keepalived-compatible notify scripts (OnNotified follows
+//     them), keepalived's gratuitous ARP pacing (GARP, including the
+//     bursts a master sends on hearing a lower-priority master), its
+//     answers to other masters (LowerPrioNoAdvert, HigherPrioSendAdvert)
+//     and startup delay (RouterConfig.StartupDelay), virtual MAC interfaces for IPv4 and IPv6, optional
 //     enforcement of non-accept mode through nftables (like keepalived's
 //     vrrp_strict), and per-instance Stats. One scheduler goroutine per
 //     Router fires every instance's timers, and adverts falling due

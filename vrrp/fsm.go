@@ -87,6 +87,21 @@ type Election struct {
 	// interval later. Sync groups use it so that no member takes over
 	// while another still hears a master it must not preempt.
 	Gate func(now time.Time) bool `json:"-"`
+	// LowerPrioNoAdvert keeps a master from answering a lower-priority
+	// advert with an advert of its own at once (keepalived's
+	// vrrp_lower_prio_no_advert, implied by vrrp_strict): it waits for
+	// its next scheduled advert.
+	LowerPrioNoAdvert bool
+	// HigherPrioSendAdvert makes a master that hears a higher-priority
+	// advert (or an equal one from a higher address) send one more
+	// advert before it becomes backup (keepalived's
+	// vrrp_higher_prio_send_advert), so that a peer which cannot hear
+	// it learns there was a master.
+	HigherPrioSendAdvert bool
+	// LowerPriority, when set, is called when a master hears a
+	// lower-priority advert (an equal one from a lower address too):
+	// Instance sends its garp_lower_prio gratuitous ARPs from it.
+	LowerPriority func(now time.Time) `json:"-"`
 }
 
 // Env is what a Machine drives: sending advertisements and reporting
@@ -260,6 +275,9 @@ func (m *Machine) Advert(now time.Time, src netip.Addr, priority uint8, interval
 			return
 		}
 		if priority > m.prio || (priority == m.prio && src.Compare(m.cfg.Primary) > 0) {
+			if m.cfg.HigherPrioSendAdvert {
+				m.send(m.prio)
+			}
 			if m.cfg.Version == 3 && interval > 0 {
 				m.masterAdverInt = interval
 			}
@@ -269,9 +287,15 @@ func (m *Machine) Advert(now time.Time, src netip.Addr, priority uint8, interval
 			return
 		}
 		// A lower-priority master: answer at once so it steps down now
-		// rather than at our next scheduled advert (keepalived does too).
-		m.send(m.prio)
-		m.timer = now.Add(m.cfg.Interval)
+		// rather than at our next scheduled advert (keepalived does too,
+		// unless told not to).
+		if !m.cfg.LowerPrioNoAdvert {
+			m.send(m.prio)
+			m.timer = now.Add(m.cfg.Interval)
+		}
+		if m.cfg.LowerPriority != nil {
+			m.cfg.LowerPriority(now)
+		}
 	}
 }
 
@@ -358,6 +382,7 @@ func (m *Machine) Reconfigure(now time.Time, cfg Election, prio uint8) error {
 	}
 	m.cfg.Priority, m.cfg.Interval = cfg.Priority, cfg.Interval
 	m.cfg.NoPreempt, m.cfg.PreemptDelay = cfg.NoPreempt, cfg.PreemptDelay
+	m.cfg.LowerPrioNoAdvert, m.cfg.HigherPrioSendAdvert = cfg.LowerPrioNoAdvert, cfg.HigherPrioSendAdvert
 	if cfg.Priority == 255 {
 		prio = 255
 	}

@@ -13,6 +13,9 @@ type notifyJob struct {
 	argv []string
 	n    *Notify
 	cred *proc.Credential
+	// done, set on a job without argv, is OnNotified for a transition
+	// whose scripts are queued before it.
+	done func()
 }
 
 func (in *Instance) hasNotify() bool { return hasNotify(&in.cfg.Notify) }
@@ -22,9 +25,19 @@ func hasNotify(n *Notify) bool {
 }
 
 func (in *Instance) notify(t Transition, prio uint8) {
-	if in.notifyQ == nil {
-		return
+	var done func()
+	if f := in.acfg.OnNotified; f != nil {
+		name := in.cfg.Name
+		done = func() { f(name, t) }
 	}
+	if in.notifyQ == nil {
+		return // apply calls OnNotified after OnTransition
+	}
+	defer func() {
+		if done != nil {
+			in.notifyQ <- notifyJob{done: done} // after the scripts, never dropped
+		}
+	}()
 	n := &in.acfg.Notify
 	var specific []string
 	state := t.To.String()
@@ -47,7 +60,7 @@ func (in *Instance) notify(t Transition, prio uint8) {
 			continue
 		}
 		select {
-		case in.notifyQ <- notifyJob{argv, n, in.creds.notify}:
+		case in.notifyQ <- notifyJob{argv: argv, n: n, cred: in.creds.notify}:
 		default:
 			in.r.log.Warn("vrrp: notify queue full", "instance", in.cfg.Name)
 		}
@@ -56,6 +69,10 @@ func (in *Instance) notify(t Transition, prio uint8) {
 
 func (in *Instance) notifyWorker() {
 	for j := range in.notifyQ {
+		if j.done != nil {
+			j.done()
+			continue
+		}
 		argv := j.argv
 		res, err := runNotify(context.Background(), argv, j.n, j.cred, in.r.cfg.ScriptSecurity)
 		switch {

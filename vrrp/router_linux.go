@@ -186,6 +186,10 @@ func (r *Router) Run(ctx context.Context) error {
 	r.stopRun, r.runDone = stop, make(chan struct{})
 	defer close(r.runDone)
 	r.life.Unlock()
+	if !r.startupDelay(ctx) {
+		r.close()
+		return nil
+	}
 	if err := r.open(); err != nil {
 		r.close()
 		return err

@@ -1,6 +1,9 @@
 package vrrp
 
-import "log/slog"
+import (
+	"log/slog"
+	"time"
+)
 
 // RouterConfig configures a Router.
 type RouterConfig struct {
@@ -14,6 +17,11 @@ type RouterConfig struct {
 	// (keepalived's enable_script_security): a refused track script
 	// counts as failed, and every refusal is logged with its reason.
 	ScriptSecurity bool
+	// StartupDelay keeps every instance in INIT this long after Run
+	// starts, before it opens its sockets and takes part in elections
+	// (keepalived's vrrp_startup_delay, for hosts whose network comes up
+	// late after a boot).
+	StartupDelay time.Duration
 }
 
 // withDefaults returns a copy of cfg (nil: the zero value) and the logger

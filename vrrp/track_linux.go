@@ -30,6 +30,7 @@ func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup, cfg *
 		wg.Go(func() { in.trackFile(ctx, f, gen) })
 	}
 	in.startExternal(ctx, wg, slices.Clone(cfg.TrackExternal), gen)
+	in.startProcesses(ctx, wg, slices.Clone(cfg.TrackProcesses), gen)
 	return cancel
 }
 

@@ -19,8 +19,8 @@ var ErrNotUpdatable = errors.New("vrrp: cannot change in place")
 var updatableFields = map[string]bool{
 	"Priority": true, "Interval": true, "NoPreempt": true, "PreemptDelay": true,
 	"VIPs": true, "Routes": true, "Rules": true, "GARP": true, "Notify": true,
-	"TrackInterfaces": true, "TrackScripts": true, "TrackFiles": true, "TrackExternal": true,
-	"OnTransition": true,
+	"TrackInterfaces": true, "TrackScripts": true, "TrackFiles": true, "TrackExternal": true, "TrackProcesses": true,
+	"OnTransition": true, "OnNotified": true, "LowerPrioNoAdvert": true, "HigherPrioSendAdvert": true,
 }
 
 // Updatable reports whether a running instance configured with old can
@@ -109,6 +109,9 @@ func trackKeys(cfg *Config) map[string]bool {
 	}
 	for _, t := range cfg.TrackExternal {
 		k["external:"+t.Name] = true
+	}
+	for _, t := range cfg.TrackProcesses {
+		k["process:"+t.Name] = true
 	}
 	return k
 }

@@ -12,7 +12,7 @@ import (
 // the same keeps running (a master stays master), and a check target that
 // is the same keeps its state. "The same" is decided here, value by value
 // over the configuration fields; callbacks the router installs itself
-// (vrrp.Config.OnTransition) are not configuration and are not compared.
+// (vrrp.Config.OnTransition, OnNotified) are not configuration and are not compared.
 // A checker or policy type this file does not know counts as changed, so
 // the worst case is a restart, never a stale configuration.
 // TestCompareCoversEveryField fails when a package adds a field that these
@@ -40,11 +40,19 @@ func sameInstance(a, b vrrp.Config) bool {
 		a.VMAC == b.VMAC && a.VMACName == b.VMACName &&
 		a.Source == b.Source && slices.Equal(a.Peers, b.Peers) &&
 		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.GARP == b.GARP &&
+		a.LowerPrioNoAdvert == b.LowerPrioNoAdvert && a.HigherPrioSendAdvert == b.HigherPrioSendAdvert &&
 		sameNotify(a.Notify, b.Notify) &&
 		slices.Equal(a.TrackInterfaces, b.TrackInterfaces) &&
 		slices.EqualFunc(a.TrackScripts, b.TrackScripts, sameTrackScript) &&
 		slices.Equal(a.TrackFiles, b.TrackFiles) &&
-		slices.EqualFunc(a.TrackExternal, b.TrackExternal, sameTrackExternal)
+		slices.EqualFunc(a.TrackExternal, b.TrackExternal, sameTrackExternal) &&
+		slices.EqualFunc(a.TrackProcesses, b.TrackProcesses, sameTrackProcess)
+}
+
+func sameTrackProcess(a, b vrrp.TrackProcess) bool {
+	return a.Name == b.Name && a.Process == b.Process && a.FullCommand == b.FullCommand &&
+		slices.Equal(a.Params, b.Params) && a.Quorum == b.Quorum && a.QuorumMax == b.QuorumMax &&
+		a.Weight == b.Weight && a.Reverse == b.Reverse && a.Interval == b.Interval
 }
 
 // sameTrackExternal compares what the configuration says of an external

@@ -105,10 +105,10 @@ func everyField(t *testing.T, base reflect.Value, path string, skip map[string]b
 // instance and of each checker and policy type Translate builds, one at a
 // time, and expects the reload comparison to see the change; a field a
 // package adds later fails here until compare.go compares it. The router's
-// own callback (OnTransition) is not configuration.
+// own callback (OnTransition, OnNotified) is not configuration.
 func TestCompareCoversEveryField(t *testing.T) {
 	var base vrrp.Config
-	everyField(t, reflect.ValueOf(base), "Config", map[string]bool{"Config.OnTransition": true, "Config.TrackExternal.C": true}, func(p string, before, after reflect.Value) {
+	everyField(t, reflect.ValueOf(base), "Config", map[string]bool{"Config.OnTransition": true, "Config.OnNotified": true, "Config.TrackExternal.C": true}, func(p string, before, after reflect.Value) {
 		b, c := before.Interface().(vrrp.Config), after.Interface().(vrrp.Config)
 		if !sameInstance(b, b) {
 			t.Errorf("%s: an instance differs from itself", p)

@@ -34,6 +34,11 @@ type Plan struct {
 	// Warnings are what keepalived reports but runs anyway (file:line:col
 	// first); lvsrouter -t fails on them as keepalived -t does.
 	Warnings []string `json:",omitempty"`
+	// StartupDelay is vrrp_startup_delay, GroupNotify the sync groups'
+	// notify scripts, and Mail smtp_alert (plan_vrrpbeh.go).
+	StartupDelay time.Duration          `json:",omitempty"`
+	GroupNotify  map[string]GroupNotify `json:",omitempty"`
+	Mail         MailPlan               `json:",omitzero"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
 	// BGP is the --bgp file's configuration (bgpconf.go), or nil.
@@ -98,6 +103,8 @@ type RealServer struct {
 	// NotifyUp and NotifyDown are run (argv, no shell) when the server
 	// comes alive or dies.
 	NotifyUp, NotifyDown []string `json:",omitempty"`
+	// alert is its smtp_alert as written (mailPlan resolves the default).
+	alert *bool
 }
 
 // MarshalJSON writes the real server with each check's type named, for
@@ -182,6 +189,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		p.notePositions(in)
 		p.Instances = append(p.Instances, c)
 	}
+	errs = append(errs, vrrpBehaviour(cfg, p)...)
 	known := map[string]bool{}
 	for _, c := range p.Instances {
 		known[c.Name] = true
@@ -224,6 +232,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		p.Services = append(p.Services, svcs...)
 	}
 	errs = append(errs, bfdPlan(cfg, p))
+	errs = append(errs, mailPlan(cfg, p)...)
 	return p, errors.Join(errs...)
 }
 
@@ -475,6 +484,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 			r := RealServer{
 				Dest:    ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
+				alert:   rs.Alert(),
 			}
 			sc := scripts{at: rs.Stmt}
 			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)

@@ -12,7 +12,7 @@ import (
 // translateText translates a configuration given as text, named mh.conf.
 func translateText(t *testing.T, text string) (*Plan, error) {
 	t.Helper()
-	return translateData(t, "mh.conf", []byte(text))
+	return translateData(t, "t.conf", []byte(text))
 }
 
 func translateData(t *testing.T, name string, data []byte) (*Plan, error) {
@@ -62,8 +62,8 @@ func TestMHFlags(t *testing.T) {
 		}
 	}
 	_, err := translateText(t, sprintf2(mhConf, "rr", "    mh-port"))
-	if err == nil || !strings.Contains(err.Error(), "mh.conf:5:5") || !strings.Contains(err.Error(), "lb_algo mh") {
-		t.Errorf("mh-port with rr: %v, want an error at mh.conf:5:5 naming lb_algo mh", err)
+	if err == nil || !strings.Contains(err.Error(), "t.conf:5:5") || !strings.Contains(err.Error(), "lb_algo mh") {
+		t.Errorf("mh-port with rr: %v, want an error at t.conf:5:5 naming lb_algo mh", err)
 	}
 }
 

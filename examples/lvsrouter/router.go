@@ -24,6 +24,8 @@ import (
 // through a minimal Apply (never a flush), and restarts VRRP only when the
 // VRRP part changed.
 type Router struct {
+	// born is when the router was made: vrrp_startup_delay counts from it.
+	born    time.Time
 	log     *slog.Logger
 	ipvs    *ipvs.Client
 	applier *ipvs.Applier
@@ -59,7 +61,11 @@ type Router struct {
 	}
 	// scriptCred is the plan's script_user, resolved.
 	scriptCred *proc.Credential
-	kick       chan struct{}
+	// mail sends smtp_alert mail; groups follows the sync groups' states
+	// (syncnotify.go).
+	mail   *mailer
+	groups groupStates
+	kick   chan struct{}
 
 	// units are the running VRRP routers, one per sync group or lone
 	// instance.
@@ -119,6 +125,7 @@ func NewRouter(ctx context.Context, log *slog.Logger) (*Router, error) {
 
 func newRouter(log *slog.Logger) *Router {
 	r := &Router{
+		born: time.Now(),
 		log:  log,
 		down: map[string]bool{}, weight: map[string]int{},
 		managed: map[ipvs.ServiceKey]bool{},
@@ -167,7 +174,11 @@ const scriptTimeout = 10 * time.Second
 func (r *Router) onCheck(t check.Transition) {
 	r.mu.Lock()
 	if t.Kind == check.StateChange || t.Kind == 0 {
+		was := r.mail.realUp(r.down, t.ID)
 		r.down[t.ID] = !t.Up
+		if t.Kind == check.StateChange {
+			r.mail.checkState(t.ID, t.Up, was, r.mail.realUp(r.down, t.ID))
+		}
 	}
 	if t.Result.Weight.Set && !t.Result.Weight.Percent {
 		r.weight[t.ID] = t.Result.Weight.Value
@@ -206,9 +217,11 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	keep, update, stop, start := vrrpChanges(running, units(p))
 	prepared := make([]*vrrp.Router, len(start))
 	for i, u := range start {
+		u.StartupDelay = p.StartupDelay - time.Since(r.born)
 		u.Instances = slices.Clone(u.Instances)
 		for j := range u.Instances {
 			u.Instances[j] = r.bfdTracks(u.Instances[j])
+			u.Instances[j].OnNotified = r.groupTransition
 		}
 		vr, err := buildUnit(u, r.onVRRP)
 		if err != nil {
@@ -225,6 +238,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		for j, c := range u.Instances {
 			c = r.bfdTracks(c)
 			c.OnTransition = r.onVRRP
+			c.OnNotified = r.groupTransition
 			updated[i][j] = c
 		}
 	}
@@ -239,6 +253,8 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.mu.Lock()
 	old := r.plan
 	r.plan, r.scriptCred = p, cred
+	r.mail = newMailer(r.log, p, r.mail)
+	r.groups.reset(p)
 	r.prune()
 	r.mu.Unlock()
 	r.syncChecks(old, p)
@@ -311,6 +327,9 @@ type vrrpUnit struct {
 	// ScriptSecurity is enable_script_security for its track and notify
 	// scripts.
 	ScriptSecurity bool
+	// StartupDelay is what is left of vrrp_startup_delay when the unit
+	// starts (set by Load, counted from the router's start).
+	StartupDelay time.Duration `json:"-"`
 }
 
 // units splits a plan's VRRP part into units, in configuration order.
@@ -430,6 +449,10 @@ func (r *Router) updateUnit(u vrrpUnit, cfgs []vrrp.Config) error {
 func (r *Router) onVRRP(name string, t vrrp.Transition) {
 	r.log.Info("vrrp", "instance", name, "from", t.From, "to", t.To)
 	r.ops.transition(r.log, name, t)
+	r.mu.Lock()
+	m := r.mail
+	r.mu.Unlock()
+	m.vrrpState(false, name, stateName(t))
 }
 
 // runUnit runs a prepared unit until it is stopped.
@@ -764,6 +787,7 @@ func (r *Router) close() {
 		r.desired()
 		r.runEvents(true)
 	}
+	r.mail.wait() // the STOP alerts
 	if r.applier != nil && !r.KeepIPVS && len(r.managed) > 0 {
 		// keepalived removes its IPVS topology on stop unless told not to.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -167,7 +167,7 @@ func anyInterface(string) bool { return true }
 // own checks of every instance and sync group. onTransition, if set, is
 // installed in every instance.
 func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition)) (*vrrp.Router, error) {
-	vr, err := vrrp.NewRouter(&vrrp.RouterConfig{ScriptSecurity: u.ScriptSecurity})
+	vr, err := vrrp.NewRouter(&vrrp.RouterConfig{ScriptSecurity: u.ScriptSecurity, StartupDelay: max(u.StartupDelay, 0)})
 	if err != nil {
 		return nil, err
 	}
