@@ -158,7 +158,9 @@ func (n *node) stopHAProxy() {
 	select {
 	case <-done:
 	case <-time.After(n.o.DrainTimeout):
-		_ = cmd.Process.Kill()
+		n.log.Warn("drain: haproxy still serves after -drain-timeout; killing it", "timeout", n.o.DrainTimeout)
+		// The whole process group: the workers too.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
 }

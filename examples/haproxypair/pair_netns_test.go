@@ -228,6 +228,62 @@ func TestPairPlannedFailover(t *testing.T) {
 	}
 }
 
+// TestPairDrainTimeout: a request longer than -drain-timeout (1 s) does
+// not hold the VIP longer: haproxy is killed after 1 s, the VIP moves to
+// lb2, requests go on there, and the SYN drop is gone.
+func TestPairDrainTimeout(t *testing.T) {
+	l := newLAN(t)
+	dir := t.TempDir()
+	args := func(i, prio int) []string {
+		return append(baseArgs(filepath.Join(dir, "lb"+string(rune('1'+i))), prio), "-log", "", "-drain-timeout", "1s")
+	}
+	lb1 := startNode(t, l.lb1, "lb1", args(0, 101))
+	startNode(t, l.lb2, "lb2", args(1, 100))
+	waitSole(t, 30*time.Second, l.lb1, l.lb2)
+	o, _, err := parseFlags(args(0, 101), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{ns: l.cli, dial: 10 * time.Second}
+	held, finish := c.holdOpen(t, "http://"+vip.String()+"/hold")
+	termed := time.Now()
+	if err := lb1.p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lb1.p.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("lb1 did not stop on SIGTERM")
+	}
+	stopped := time.Since(termed)
+	if !waitFor(10*time.Second, func() bool { return l.lb2.HasAddr(vip) }) {
+		t.Fatal("the VIP did not move to lb2")
+	}
+	moved := time.Since(termed)
+	body, _, err := c.get(netip.Addr{}, "http://"+vip.String()+"/after", 10*time.Second)
+	if err != nil {
+		t.Fatalf("a request after the drain: %v", err)
+	}
+	for _, w := range l.web {
+		close(w.release)
+	}
+	heldErr := finish()
+	t.Logf("long request on %s across a 1 s drain timeout: lb1 stopped after %v, VIP on lb2 after %v; the long request: %v; next request answered by %s",
+		held, stopped.Round(time.Millisecond), moved.Round(time.Millisecond), heldErr, body)
+	if stopped < time.Second {
+		t.Errorf("lb1 stopped after %v, before its 1 s drain timeout", stopped)
+	}
+	if !strings.Contains(lb1.p.Output(), "killing it") {
+		t.Error("lb1 did not report killing haproxy at the drain timeout")
+	}
+	if heldErr == nil {
+		t.Error("the long request completed although haproxy was killed under it")
+	}
+	if hasTable(t, l.lb1, synDrop(o).Table) {
+		t.Error("lb1 left its SYN drop behind")
+	}
+}
+
 // hasTable reports whether the namespace has an nftables table of that
 // name.
 func hasTable(t *testing.T, ns *netns.NS, name string) bool {
