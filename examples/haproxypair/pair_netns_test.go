@@ -116,8 +116,8 @@ func TestPairSeedAppendixA(t *testing.T) {
 }
 
 // TestPairPlannedFailover stops the master with SIGTERM under load: a
-// client opening a connection per request and a keep-alive client send a
-// request every 10 ms each, and a long request is open on the master. The
+// client opening a connection per request and a keep-alive client send
+// requests back to back, and a long request is open on the master. The
 // drain must fail none of them: new connections are held off (SYNs
 // dropped) until the requests in flight, the long one included, have
 // ended on the master; only then does the VIP move, and the held-off
@@ -158,7 +158,8 @@ func TestPairPlannedFailover(t *testing.T) {
 		t.Fatalf("before the failover: %v", err)
 	}
 	stop := make(chan struct{})
-	loads := []*loadLoop{startLoad(perReq, url, 10*time.Millisecond, stop), startLoad(keep, url, 10*time.Millisecond, stop)}
+	// Back to back: every moment of the drain has a request on its way.
+	loads := []*loadLoop{startLoad(perReq, url, 0, stop), startLoad(keep, url, 0, stop)}
 	time.Sleep(500 * time.Millisecond)
 	held, finish := perReq.holdOpen(t, "http://"+vip.String()+"/hold")
 	termed := time.Now()
