@@ -285,6 +285,54 @@ func TestPairDrainTimeout(t *testing.T) {
 	}
 }
 
+// TestPairCrashDuringDrain kills lb1 (SIGKILL) while it drains, leaving
+// its SYN drop behind: lb2 takes the VIP over when lb1's adverts stop,
+// and lb1, started again, removes the SYN drop, takes the VIP back (103 >
+// 102) and answers new connections.
+func TestPairCrashDuringDrain(t *testing.T) {
+	l := newLAN(t)
+	dir := t.TempDir()
+	args := func(i, prio int) []string {
+		return append(baseArgs(filepath.Join(dir, "lb"+string(rune('1'+i))), prio), "-log", "", "-drain-timeout", "20s")
+	}
+	lb1 := startNode(t, l.lb1, "lb1", args(0, 101))
+	startNode(t, l.lb2, "lb2", args(1, 100))
+	waitSole(t, 30*time.Second, l.lb1, l.lb2)
+	o, _, err := parseFlags(args(0, 101), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := synDrop(o).Table
+	c := &client{ns: l.cli, dial: 10 * time.Second}
+	_, finish := c.holdOpen(t, "http://"+vip.String()+"/hold")
+	defer finish()
+	if err := lb1.p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(10*time.Second, func() bool { return strings.Contains(lb1.p.Output(), "drain: new connections held off") }) {
+		t.Fatal("lb1 did not start draining")
+	}
+	lb1.p.Kill()
+	if !hasTable(t, l.lb1, table) {
+		t.Fatal("the killed drain left no SYN drop; the test shows nothing")
+	}
+	// A killed node leaves the VIP's address behind too (so does a killed
+	// keepalived); the restart removes it.
+	if !waitFor(30*time.Second, func() bool { return l.lb2.HasAddr(vip) }) {
+		t.Fatal("lb2 did not take the VIP over from the killed lb1")
+	}
+	lb1 = startNode(t, l.lb1, "lb1", args(0, 101))
+	waitSole(t, 30*time.Second, l.lb1, l.lb2)
+	if hasTable(t, l.lb1, table) || !strings.Contains(lb1.p.Output(), "removed the SYN drop a previous run left behind") {
+		t.Error("lb1 did not remove the SYN drop its killed run left behind")
+	}
+	// A client that does not retransmit its SYN for long finds the VIP.
+	quick := &client{ns: l.cli, dial: 500 * time.Millisecond}
+	if _, _, err := quick.get(netip.Addr{}, "http://"+vip.String()+"/back", 5*time.Second); err != nil {
+		t.Errorf("lb1 back as master: %v", err)
+	}
+}
+
 // hasTable reports whether the namespace has an nftables table of that
 // name.
 func hasTable(t *testing.T, ns *netns.NS, name string) bool {
