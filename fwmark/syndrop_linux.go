@@ -53,29 +53,7 @@ func (d SYNDrop) Apply(ctx context.Context, netns string) (Changes, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	n, err := newNftConn(netns)
-	if err != nil {
-		return nil, err
-	}
-	defer n.close()
-	spec := d.tableSpec()
-	old, err := n.find(spec.family, spec.name)
-	if err != nil {
-		return nil, err
-	}
-	changed, err := n.replace(ctx, spec)
-	if err != nil || !changed {
-		return nil, err
-	}
-	c := Change{Kind: "nft table", Target: familyName(spec.family) + " " + spec.name, New: fmt.Sprintf("%d rules", len(d.Dsts))}
-	if old != nil {
-		c.Old = "other rules"
-	}
-	c.undo = func(ctx context.Context) error {
-		_, err := d.Remove(ctx, netns)
-		return err
-	}
-	return Changes{c}, nil
+	return installTable(ctx, netns, d.tableSpec(), len(d.Dsts))
 }
 
 // Remove deletes the table if there is one, reporting whether it existed;
