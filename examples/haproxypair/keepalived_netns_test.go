@@ -209,11 +209,8 @@ func TestKeepalivedDrainScript(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	url := "http://" + vip.String() + "/load"
-	perReq := &client{ns: l.cli, dial: 10 * time.Second}
-	keep := &client{ns: l.cli, dial: 10 * time.Second, keepAlive: true}
 	stop := make(chan struct{})
-	loads := []*loadLoop{startLoad(perReq, url, 10*time.Millisecond, stop), startLoad(keep, url, 10*time.Millisecond, stop)}
+	loads, perReq := startDrainLoad(t, l, 0, stop)
 	time.Sleep(500 * time.Millisecond)
 	held, finish := perReq.holdOpen(t, "http://"+vip.String()+"/hold")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -241,18 +238,9 @@ func TestKeepalivedDrainScript(t *testing.T) {
 	}
 	moved := time.Since(started)
 	time.Sleep(time.Second)
-	close(stop)
-	for _, ld := range loads {
-		<-ld.done
-	}
 	t.Logf("drain.sh on the keepalived master: ran %v, VIP on lb2 after %v; long request on %s completed: %v",
 		ran.Round(time.Millisecond), moved.Round(time.Millisecond), held, heldErr == nil)
-	for i, name := range []string{"connection per request", "keep-alive"} {
-		t.Logf("%s: requests ok %d, failed %d %q; longest request %v", name, loads[i].ok, loads[i].failed, loads[i].errs, loads[i].longest.Round(time.Millisecond))
-		if loads[i].failed != 0 {
-			t.Errorf("%s: drain.sh failed %d requests: %q", name, loads[i].failed, loads[i].errs)
-		}
-	}
+	checkDrainLoad(t, stop, loads)
 	if heldErr != nil {
 		t.Errorf("the long request open across the drain failed: %v", heldErr)
 	}

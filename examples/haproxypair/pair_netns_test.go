@@ -121,45 +121,16 @@ func TestPairSeedAppendixA(t *testing.T) {
 // drain must fail none of them: new connections are held off (SYNs
 // dropped) until the requests in flight, the long one included, have
 // ended on the master; only then does the VIP move, and the held-off
-// clients' retransmitted SYNs reach the new master. It also starts the
-// master over a SYN drop left behind by a crashed drain, which the node
-// must remove, and checks that the drain leaves none behind.
+// clients' retransmitted SYNs reach the new master. The drain must leave
+// no SYN drop behind.
 func TestPairPlannedFailover(t *testing.T) {
 	l := newLAN(t)
-	dir := t.TempDir()
-	args := func(i, prio int) []string {
-		return append(baseArgs(filepath.Join(dir, "lb"+string(rune('1'+i))), prio), "-log", "", "-check-inter", "500ms", "-drain-timeout", "10s")
-	}
-	// A drain that crashed left its SYN drop behind on lb1.
-	o, _, err := parseFlags(args(0, 101), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lb1, o := startDrainPair(t, l, "10s", "-check-inter", "500ms")
 	table := synDrop(o).Table
-	if _, err := synDrop(o).Apply(context.Background(), l.lb1.Path()); err != nil {
-		t.Fatal(err)
-	}
-	if !hasTable(t, l.lb1, table) {
-		t.Fatal("the left-behind SYN drop is not installed")
-	}
-	lb1 := startNode(t, l.lb1, "lb1", args(0, 101))
-	startNode(t, l.lb2, "lb2", args(1, 100))
-	waitSole(t, 30*time.Second, l.lb1, l.lb2)
-	if hasTable(t, l.lb1, table) || !strings.Contains(lb1.p.Output(), "removed the SYN drop a previous run left behind") {
-		t.Error("lb1 did not remove the SYN drop a crashed run left behind")
-	}
 
-	url := "http://" + vip.String() + "/load"
-	// Dial timeouts as long as real clients': a held-off SYN is
-	// retransmitted after 1 s, then 3 s.
-	perReq := &client{ns: l.cli, dial: 10 * time.Second}
-	keep := &client{ns: l.cli, dial: 10 * time.Second, keepAlive: true}
-	if _, _, err := perReq.get(netip.Addr{}, url, 5*time.Second); err != nil {
-		t.Fatalf("before the failover: %v", err)
-	}
 	stop := make(chan struct{})
 	// Back to back: every moment of the drain has a request on its way.
-	loads := []*loadLoop{startLoad(perReq, url, 0, stop), startLoad(keep, url, 0, stop)}
+	loads, perReq := startDrainLoad(t, l, 0, stop)
 	time.Sleep(500 * time.Millisecond)
 	held, finish := perReq.holdOpen(t, "http://"+vip.String()+"/hold")
 	termed := time.Now()
@@ -193,18 +164,9 @@ func TestPairPlannedFailover(t *testing.T) {
 		t.Fatal("lb1 did not stop on SIGTERM")
 	}
 	time.Sleep(time.Second)
-	close(stop)
-	for _, ld := range loads {
-		<-ld.done
-	}
 	t.Logf("SIGTERM on lb1: long request on %s released after %v, completed: %v; VIP on lb2 after %v; lb1 stopped after %v",
 		held, released.Round(time.Millisecond), heldErr == nil, handedOver.Round(time.Millisecond), stopped.Round(time.Millisecond))
-	for i, name := range []string{"connection per request", "keep-alive"} {
-		t.Logf("%s: requests ok %d, failed %d %q; longest request %v", name, loads[i].ok, loads[i].failed, loads[i].errs, loads[i].longest.Round(time.Millisecond))
-		if loads[i].failed != 0 {
-			t.Errorf("%s: the planned failover failed %d requests: %q", name, loads[i].failed, loads[i].errs)
-		}
-	}
+	checkDrainLoad(t, stop, loads)
 	if heldErr != nil {
 		t.Errorf("the long request open across the drain failed: %v", heldErr)
 	}
@@ -234,17 +196,7 @@ func TestPairPlannedFailover(t *testing.T) {
 // lb2, requests go on there, and the SYN drop is gone.
 func TestPairDrainTimeout(t *testing.T) {
 	l := newLAN(t)
-	dir := t.TempDir()
-	args := func(i, prio int) []string {
-		return append(baseArgs(filepath.Join(dir, "lb"+string(rune('1'+i))), prio), "-log", "", "-drain-timeout", "1s")
-	}
-	lb1 := startNode(t, l.lb1, "lb1", args(0, 101))
-	startNode(t, l.lb2, "lb2", args(1, 100))
-	waitSole(t, 30*time.Second, l.lb1, l.lb2)
-	o, _, err := parseFlags(args(0, 101), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lb1, o := startDrainPair(t, l, "1s")
 	c := &client{ns: l.cli, dial: 10 * time.Second}
 	held, finish := c.holdOpen(t, "http://"+vip.String()+"/hold")
 	termed := time.Now()
@@ -291,17 +243,7 @@ func TestPairDrainTimeout(t *testing.T) {
 // 102) and answers new connections.
 func TestPairCrashDuringDrain(t *testing.T) {
 	l := newLAN(t)
-	dir := t.TempDir()
-	args := func(i, prio int) []string {
-		return append(baseArgs(filepath.Join(dir, "lb"+string(rune('1'+i))), prio), "-log", "", "-drain-timeout", "20s")
-	}
-	lb1 := startNode(t, l.lb1, "lb1", args(0, 101))
-	startNode(t, l.lb2, "lb2", args(1, 100))
-	waitSole(t, 30*time.Second, l.lb1, l.lb2)
-	o, _, err := parseFlags(args(0, 101), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lb1, o := startDrainPair(t, l, "20s")
 	table := synDrop(o).Table
 	c := &client{ns: l.cli, dial: 10 * time.Second}
 	_, finish := c.holdOpen(t, "http://"+vip.String()+"/hold")
@@ -321,7 +263,7 @@ func TestPairCrashDuringDrain(t *testing.T) {
 	if !waitFor(30*time.Second, func() bool { return l.lb2.HasAddr(vip) }) {
 		t.Fatal("lb2 did not take the VIP over from the killed lb1")
 	}
-	lb1 = startNode(t, l.lb1, "lb1", args(0, 101))
+	lb1 = startNode(t, l.lb1, "lb1", lb1.args)
 	waitSole(t, 30*time.Second, l.lb1, l.lb2)
 	if hasTable(t, l.lb1, table) || !strings.Contains(lb1.p.Output(), "removed the SYN drop a previous run left behind") {
 		t.Error("lb1 did not remove the SYN drop its killed run left behind")
@@ -330,6 +272,54 @@ func TestPairCrashDuringDrain(t *testing.T) {
 	quick := &client{ns: l.cli, dial: 500 * time.Millisecond}
 	if _, _, err := quick.get(netip.Addr{}, "http://"+vip.String()+"/back", 5*time.Second); err != nil {
 		t.Errorf("lb1 back as master: %v", err)
+	}
+}
+
+// startDrainPair starts lb1 (priority 101, the master) and lb2 (100) with
+// -drain-timeout d and the extra flags, and returns lb1 and its options.
+func startDrainPair(t *testing.T, l *lan, d string, extra ...string) (*pairNode, *options) {
+	t.Helper()
+	dir := t.TempDir()
+	args := func(name string, prio int) []string {
+		return append(append(baseArgs(filepath.Join(dir, name), prio), "-log", "", "-drain-timeout", d), extra...)
+	}
+	o, _, err := parseFlags(args("lb1", 101), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb1 := startNode(t, l.lb1, "lb1", args("lb1", 101))
+	startNode(t, l.lb2, "lb2", args("lb2", 100))
+	waitSole(t, 30*time.Second, l.lb1, l.lb2)
+	return lb1, o
+}
+
+// startDrainLoad starts two load clients sending to the VIP every gap
+// until stop closes, one opening a connection per request and one
+// keeping its connection alive, and returns them and the first client.
+// Their dial timeouts are as long as real clients': a held-off SYN is
+// retransmitted after 1 s, then 3 s.
+func startDrainLoad(t *testing.T, l *lan, gap time.Duration, stop <-chan struct{}) ([]*loadLoop, *client) {
+	t.Helper()
+	url := "http://" + vip.String() + "/load"
+	perReq := &client{ns: l.cli, dial: 10 * time.Second}
+	keep := &client{ns: l.cli, dial: 10 * time.Second, keepAlive: true}
+	if _, _, err := perReq.get(netip.Addr{}, url, 5*time.Second); err != nil {
+		t.Fatalf("before the drain: %v", err)
+	}
+	return []*loadLoop{startLoad(perReq, url, gap, stop), startLoad(keep, url, gap, stop)}, perReq
+}
+
+// checkDrainLoad stops the clients of startDrainLoad, logs what they saw
+// and fails the test for every failed request.
+func checkDrainLoad(t *testing.T, stop chan struct{}, loads []*loadLoop) {
+	t.Helper()
+	close(stop)
+	for i, name := range []string{"connection per request", "keep-alive"} {
+		<-loads[i].done
+		t.Logf("%s: requests ok %d, failed %d %q; longest request %v", name, loads[i].ok, loads[i].failed, loads[i].errs, loads[i].longest.Round(time.Millisecond))
+		if loads[i].failed != 0 {
+			t.Errorf("%s: the drain failed %d requests: %q", name, loads[i].failed, loads[i].errs)
+		}
 	}
 }
 
