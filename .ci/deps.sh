@@ -7,7 +7,7 @@ set -euo pipefail
 declare -A want=(
   [keepalived]=keepalived [haproxy]=haproxy [ipvsadm]=ipvsadm [nft]=nftables
   [tshark]=tshark [qemu-system-x86_64]=qemu-system-x86 [busybox]=busybox-static
-  [iptables]=iptables [arptables]=arptables [ip]=iproute2 [ldd]=libc-bin
+  [iptables]=iptables [arptables]=arptables [ip]=iproute2 [ss]=iproute2 [ldd]=libc-bin
   [unshare]=util-linux [sysctl]=procps [genhash]=keepalived [vtysh]=frr [killall]=psmisc
 )
 missing=()

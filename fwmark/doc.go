@@ -38,6 +38,10 @@
 // VIP on the interface with an nft arp table in place of arptables, or a
 // NAT redirect without the VIP. Every host change is reported as a
 // [Change]; [Changes.Undo] reverts exactly what was changed.
+// [SYNDrop] holds new TCP connections to some addresses (a VIP) off
+// without refusing them: their SYNs are dropped in a table of its own, and
+// the clients retransmit them; a node drains this way before it hands the
+// VIP over.
 //
 // # Vocabulary and portability
 //

@@ -62,34 +62,7 @@ func (r RealServer) Apply(ctx context.Context, netns string) (Changes, error) {
 }
 
 func (r RealServer) applyTable(ctx context.Context, netns string) (Changes, error) {
-	n, err := newNftConn(netns)
-	if err != nil {
-		return nil, err
-	}
-	defer n.close()
-	spec := r.tableSpec()
-	old, err := n.find(spec.family, spec.name)
-	if err != nil {
-		return nil, err
-	}
-	changed, err := n.replace(ctx, spec)
-	if err != nil || !changed {
-		return nil, err
-	}
-	c := Change{Kind: "nft table", Target: familyName(spec.family) + " " + spec.name, New: fmt.Sprintf("%d rules", len(r.drRules()))}
-	if old != nil {
-		c.Old = "other rules"
-	}
-	c.undo = func(ctx context.Context) error {
-		n, err := newNftConn(netns)
-		if err != nil {
-			return err
-		}
-		defer n.close()
-		_, err = n.remove(ctx, spec.family, spec.name)
-		return err
-	}
-	return Changes{c}, nil
+	return installTable(ctx, netns, r.tableSpec(), len(r.drRules()))
 }
 
 // Remove deletes lvskit's real-server nft table, if there is one; use it

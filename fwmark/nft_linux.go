@@ -247,6 +247,39 @@ func (n *nftConn) replace(ctx context.Context, spec tableSpec) (bool, error) {
 	return true, nil
 }
 
+// installTable makes the table in the namespace at netns equal spec and
+// reports the change (New: "N rules"), whose undo deletes the table; a
+// table that already matches is no change.
+func installTable(ctx context.Context, netns string, spec tableSpec, rules int) (Changes, error) {
+	n, err := newNftConn(netns)
+	if err != nil {
+		return nil, err
+	}
+	defer n.close()
+	old, err := n.find(spec.family, spec.name)
+	if err != nil {
+		return nil, err
+	}
+	changed, err := n.replace(ctx, spec)
+	if err != nil || !changed {
+		return nil, err
+	}
+	c := Change{Kind: "nft table", Target: familyName(spec.family) + " " + spec.name, New: fmt.Sprintf("%d rules", rules)}
+	if old != nil {
+		c.Old = "other rules"
+	}
+	c.undo = func(ctx context.Context) error {
+		n, err := newNftConn(netns)
+		if err != nil {
+			return err
+		}
+		defer n.close()
+		_, err = n.remove(ctx, spec.family, spec.name)
+		return err
+	}
+	return Changes{c}, nil
+}
+
 // remove deletes the table if it exists.
 func (n *nftConn) remove(ctx context.Context, family nftables.TableFamily, name string) (bool, error) {
 	if err := ctx.Err(); err != nil {

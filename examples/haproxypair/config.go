@@ -268,6 +268,9 @@ func keepalivedConfig(o *options, checkCmd []string) ([]byte, error) {
 	ts := block(in.Add(keepalivedconf.NewStmt("track_script")))
 	ts.Add(keepalivedconf.NewStmt("chk_haproxy"))
 	ts.Add(keepalivedconf.NewStmt("chk_haproxy_running"))
+	// drain.sh (printed with this file) holds new connections off with
+	// an nft table while it drains; a master must never keep one.
+	in.Add(keepalivedconf.NewStmt("notify_master", synDropCleanup(o)))
 
 	out := f.FormatCanonical()
 	// Read it back: what we print must be what keepalivedconf accepts.

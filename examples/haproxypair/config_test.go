@@ -155,9 +155,8 @@ func TestFlagsRefused(t *testing.T) {
 // semantics through vrrp.TrackFile (value × weight, weight 0 faults).
 func TestTrackValues(t *testing.T) {
 	for _, tc := range []struct {
-		weight             int
-		healthy, sick      int
-		leavingPrioritySum int
+		weight        int
+		healthy, sick int
 	}{
 		{weight: 2, healthy: 1, sick: 0},
 		{weight: -10, healthy: 0, sick: 1},
@@ -168,13 +167,6 @@ func TestTrackValues(t *testing.T) {
 		}
 		if got := trackValue(tc.weight, false); got != tc.sick {
 			t.Errorf("weight %d unhealthy: %d, want %d", tc.weight, got, tc.sick)
-		}
-		v := leavingValue(tc.weight)
-		if tc.weight != 0 && v*tc.weight > -255 {
-			t.Errorf("weight %d leaving: %d × %d does not reach the priority floor", tc.weight, v, tc.weight)
-		}
-		if tc.weight == 0 && v == 0 {
-			t.Errorf("weight 0 leaving: %d does not fault", v)
 		}
 	}
 }
@@ -210,15 +202,20 @@ func TestHysteresis(t *testing.T) {
 // with -https-port and -cert shaping the HTTPS frontend.
 func TestPrintKeepalivedFlag(t *testing.T) {
 	var out, stderr bytes.Buffer
-	if code := run(seedArgs("-print-keepalived", "-https-port", "8443", "-cert", "/etc/ssl/private/example.com.pem"), &out, &stderr); code != 0 {
+	if code := run(seedArgs("-print-keepalived", "-https-port", "8443", "-cert", "/etc/ssl/private/example.com.pem", "-drain-timeout", "2s"), &out, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	s := out.String()
-	ka, hc := strings.Index(s, "# ---- keepalived.conf ----"), strings.Index(s, "# ---- haproxy.cfg ----")
-	if ka != 0 || hc < 0 {
+	ka, hc, dr := strings.Index(s, "# ---- keepalived.conf ----"), strings.Index(s, "# ---- haproxy.cfg ----"), strings.Index(s, "# ---- drain.sh ----")
+	if ka != 0 || hc < 0 || dr < hc {
 		t.Fatalf("output:\n%s", s)
 	}
-	for _, want := range []string{"vrrp_instance VI_1", "-check -dir /run/hp -min-servers 1", "bind 192.168.0.100:8443 ssl crt /etc/ssl/private/example.com.pem"} {
+	for _, want := range []string{"vrrp_instance VI_1", "-check -dir /run/hp -min-servers 1", "bind 192.168.0.100:8443 ssl crt /etc/ssl/private/example.com.pem",
+		// The drain: the SYN drop for the VIP, removed by notify_master,
+		// haproxy's soft stop bounded by -drain-timeout (20 × 0.1 s).
+		`notify_master "/usr/sbin/nft delete table inet haproxypair_vrid51"`,
+		"ip daddr 192.168.0.100 tcp flags & (syn | ack) == syn counter drop",
+		"pid=$(cat /run/hp/haproxy.pid)", `kill -0 "$pid" 2>/dev/null && [ "$i" -lt 20 ]`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}

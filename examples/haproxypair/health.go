@@ -100,18 +100,6 @@ func trackValue(weight int, healthy bool) int {
 	return 0
 }
 
-// leavingValue drives the priority to its floor (or faults with weight 0),
-// so that the peer takes the VIP over before we let it go.
-func leavingValue(weight int) int {
-	switch {
-	case weight > 0:
-		return -(255/weight + 1)
-	case weight < 0:
-		return 255/(-weight) + 1
-	}
-	return 1
-}
-
 func writeTrack(path string, v int) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strconv.Itoa(v)+"\n"), 0o644); err != nil {

@@ -145,15 +145,23 @@ func (w *webServer) stop() {
 type client struct {
 	ns   *netns.NS
 	pool *x509.CertPool
+	// dial bounds a connection attempt; 0 means 2 s.
+	dial time.Duration
+	// keepAlive reuses connections (HTTP/1.1 keep-alive) instead of one
+	// connection per request.
+	keepAlive bool
 }
 
 func (c *client) transport(src netip.Addr) *http.Transport {
 	d := &net.Dialer{Timeout: 2 * time.Second}
+	if c.dial > 0 {
+		d.Timeout = c.dial
+	}
 	if src.IsValid() {
 		d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
 	}
 	return &http.Transport{
-		DisableKeepAlives: true,
+		DisableKeepAlives: !c.keepAlive,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var conn net.Conn
 			err := c.ns.Do(func() error {
@@ -449,30 +457,52 @@ func waitSole(t *testing.T, d time.Duration, holder *netns.NS, others ...*netns.
 }
 
 // loadLoop sends one request every gap to the VIP until stop is closed
-// and counts the answers and failures.
+// and counts the answers and failures; longest is the longest time one
+// request took.
 type loadLoop struct {
 	ok, failed int
 	errs       []string
+	longest    time.Duration
 	done       chan struct{}
 }
 
 func startLoad(c *client, url string, gap time.Duration, stop <-chan struct{}) *loadLoop {
 	l := &loadLoop{done: make(chan struct{})}
+	tr := c.transport(netip.Addr{})
+	cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	go func() {
 		defer close(l.done)
+		defer tr.CloseIdleConnections()
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			if _, _, err := c.get(netip.Addr{}, url, 5*time.Second); err != nil {
+			start := time.Now()
+			err := func() error {
+				resp, err := cl.Get(url)
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					return err
+				}
+				if resp.StatusCode != 200 {
+					return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+				}
+				return nil
+			}()
+			if err != nil {
 				l.failed++
 				if len(l.errs) < 5 {
 					l.errs = append(l.errs, err.Error())
 				}
 			} else {
 				l.ok++
+				l.longest = max(l.longest, time.Since(start))
 			}
 			time.Sleep(gap)
 		}

@@ -172,3 +172,87 @@ func TestPrintKeepalivedChecked(t *testing.T) {
 		t.Fatalf("haproxy -c: %v\n%s\n%s", err, out, cfg)
 	}
 }
+
+// TestKeepalivedDrainScript runs the drain.sh that -print-keepalived
+// prints on a keepalived master (the pair it prints, on lb1) whose peer is
+// haproxypair (lb2), under the load of TestPairPlannedFailover: no request
+// fails, the long one open across the drain completes, the VIP moves to
+// lb2, and the SYN drop is gone afterwards. lb1 starts with a SYN drop a
+// killed drain left behind, which keepalived's notify_master removes as
+// it becomes master.
+func TestKeepalivedDrainScript(t *testing.T) {
+	testenv.NeedTool(t, "keepalived")
+	testenv.NeedTool(t, "ss")
+	l := newLAN(t)
+	dir := t.TempDir()
+	kaArgs := append(baseArgs(filepath.Join(dir, "lb1"), 101), "-log", "", "-drain-timeout", "10s")
+	o, _, err := parseFlags(kaArgs, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := synDrop(o).Table
+	if _, err := synDrop(o).Apply(context.Background(), l.lb1.Path()); err != nil {
+		t.Fatal(err)
+	}
+	ka := startKeepalivedPair(t, l.lb1, kaArgs)
+	startNode(t, l.lb2, "lb2", append(baseArgs(filepath.Join(dir, "lb2"), 100), "-log", ""))
+	waitSole(t, 40*time.Second, l.lb1, l.lb2)
+	if !waitFor(5*time.Second, func() bool { return !hasTable(t, l.lb1, table) }) {
+		t.Fatal("keepalived's notify_master did not remove the SYN drop left behind")
+	}
+	script, err := drainScript(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scriptPath := filepath.Join(dir, "drain.sh")
+	if err := os.WriteFile(scriptPath, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	stop := make(chan struct{})
+	loads, perReq := startDrainLoad(t, l, 0, stop)
+	time.Sleep(500 * time.Millisecond)
+	held, finish := perReq.holdOpen(t, "http://"+vip.String()+"/hold")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := l.lb1.Command(ctx, "sh", scriptPath)
+	cmd.Env = append(os.Environ(), "KEEPALIVED_PID="+filepath.Join(o.Dir, "keepalived.pid"))
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	earlyMove := l.lb2.HasAddr(vip)
+	for _, w := range l.web {
+		close(w.release)
+	}
+	heldErr := finish()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("drain.sh: %v\n%s", err, out.String())
+	}
+	ran := time.Since(started)
+	if !waitFor(10*time.Second, func() bool { return l.lb2.HasAddr(vip) && !l.lb1.HasAddr(vip) }) {
+		t.Fatal("the VIP did not move to lb2")
+	}
+	moved := time.Since(started)
+	time.Sleep(time.Second)
+	t.Logf("drain.sh on the keepalived master: ran %v, VIP on lb2 after %v; long request on %s completed: %v",
+		ran.Round(time.Millisecond), moved.Round(time.Millisecond), held, heldErr == nil)
+	checkDrainLoad(t, stop, loads)
+	if heldErr != nil {
+		t.Errorf("the long request open across the drain failed: %v", heldErr)
+	}
+	if earlyMove {
+		t.Error("the VIP moved while a request was still in flight on lb1")
+	}
+	if hasTable(t, l.lb1, table) {
+		t.Error("drain.sh left its SYN drop behind")
+	}
+	select {
+	case <-ka.ka.Done():
+	case <-time.After(10 * time.Second):
+		t.Error("keepalived still runs after drain.sh")
+	}
+}

@@ -21,15 +21,28 @@
 //     takes over after its skew time. Both results reach the VRRP
 //     instance through vrrp.TrackFile (files in -dir, read every 10 to
 //     100 ms), keepalived's track_file semantics;
-//   - on SIGTERM it drains: its priority drops so that the peer takes the
-//     VIP over, the servers are set to drain through the runtime API, the
-//     in-flight requests finish (bounded by -drain-timeout), and then the
-//     VIP is released and haproxy stopped. SIGINT stops at once.
+//   - on SIGTERM it drains without failing a request (a planned
+//     failover): new connections to the VIP are held off by dropping their
+//     SYNs in an nftables table of its own (fwmark.SYNDrop), so the clients
+//     retransmit them instead of seeing a refusal; handshakes already begun
+//     are let finish; haproxy soft-stops (it closes its listeners and idle
+//     keep-alive connections, finishes the requests in flight, and is
+//     killed after -drain-timeout); only then is the VIP released with a
+//     priority 0 advert, and the retransmitted SYNs reach the peer once it
+//     took over (after its skew time). The VIP has to stay until the last
+//     request ended: after the peer's gratuitous ARP, the client's packets
+//     of an open connection reach the peer, which resets it. New
+//     connections wait for the next SYN retransmission after the takeover
+//     (1 s when the drain is short). The SYN drop is removed on exit, and
+//     at start when a crashed run left it. SIGINT stops at once.
 //
 // -print-keepalived prints the equivalent keepalived.conf and haproxy.cfg
 // pair for users who keep keepalived; the keepalived side's vrrp_script
 // runs `haproxypair -check`, the same runtime API probe, once, and a
-// second, weight-0 script faults when the runtime API does not answer.
+// second, weight-0 script faults when the runtime API does not answer. A
+// third file, drain.sh, is the planned failover for that pair (the same
+// SYN drop through nft, haproxy's soft stop, then keepalived's stop), and
+// keepalived's notify_master removes a SYN drop a killed drain.sh left.
 package main
 
 import (
@@ -92,7 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, mode, error) {
 	fs.IntVar(&o.CheckFall, "check-fall", 0, "health check fall (0: HAProxy's 3)")
 	fs.StringVar(&o.LogTarget, "log", "/dev/log", "syslog target of HAProxy's logs (empty: none)")
 	fs.IntVar(&o.NbThread, "nbthread", 0, "HAProxy threads (0: HAProxy's default)")
-	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "bound on waiting for in-flight requests on SIGTERM")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, bound on waiting for in-flight requests (new connections wait meanwhile) before haproxy is killed and the VIP released")
 	printKA := fs.Bool("print-keepalived", false, "print the equivalent keepalived.conf and haproxy.cfg and exit")
 	check := fs.Bool("check", false, "probe haproxy's runtime API once and exit 0 if healthy (for keepalived's vrrp_script)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -226,7 +239,7 @@ func checkCommand(o *options) []string {
 	return []string{self, "-check", "-dir", o.Dir, "-min-servers", fmt.Sprint(o.MinServers)}
 }
 
-// printPair writes the keepalived.conf and haproxy.cfg pair.
+// printPair writes the keepalived.conf and haproxy.cfg pair and drain.sh.
 func printPair(o *options, w io.Writer) error {
 	return writePair(o, checkCommand(o), w)
 }
@@ -240,6 +253,10 @@ func writePair(o *options, checkCmd []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "# ---- keepalived.conf ----\n%s# ---- haproxy.cfg ----\n%s", ka, hc.Format())
+	drain, err := drainScript(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "# ---- keepalived.conf ----\n%s# ---- haproxy.cfg ----\n%s# ---- drain.sh ----\n%s", ka, hc.Format(), drain)
 	return nil
 }

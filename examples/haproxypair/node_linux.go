@@ -145,46 +145,6 @@ func (n *node) vrrpConfig() vrrp.Config {
 	}
 }
 
-// drain hands the VIP over and lets the in-flight requests finish, in
-// the order that loses none: first the priority drops to its floor, so
-// the peer takes over while we still serve (make before break); once we
-// are backup (or after Master_Down_Interval when no peer answers), the
-// servers are set to drain through the runtime API and we wait, bounded
-// by DrainTimeout, for the backend's current sessions to reach 0. Setting
-// drain first would make HAProxy answer 503 to every request that still
-// arrives on the VIP meanwhile.
-func (n *node) drain(ctx context.Context, in *vrrp.Instance) {
-	n.mu.Lock()
-	n.leaving = true
-	err := writeTrack(n.o.trackFile(), leavingValue(n.o.Weight))
-	n.mu.Unlock()
-	if err != nil {
-		n.log.Error("track file", "err", err)
-	}
-	start := time.Now()
-	handover := 3*n.o.Advert + n.o.Advert + trackFileInterval(n.o) + 500*time.Millisecond
-	for in != nil && in.State() == vrrp.StateMaster && time.Since(start) < handover && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
-	n.log.Info("drain: handed over", "state", fmt.Sprint(in.State()), "after", time.Since(start))
-
-	dctx, cancel := context.WithTimeout(ctx, n.o.DrainTimeout)
-	defer cancel()
-	for _, s := range n.o.Servers {
-		if err := n.rt.SetServerState(dctx, backendName, s.Name, haproxy.StateDrain); err != nil {
-			n.log.Warn("drain", "server", s.Name, "err", err)
-		}
-	}
-	for dctx.Err() == nil {
-		h := probe(dctx, n.rt, 0)
-		if !h.Up || h.InFlight == 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	n.log.Info("drain: done", "after", time.Since(start))
-}
-
 // stopHAProxy soft-stops haproxy (SIGUSR1: finish the sessions, then
 // exit), and kills it when it takes longer than DrainTimeout.
 func (n *node) stopHAProxy() {
@@ -198,7 +158,9 @@ func (n *node) stopHAProxy() {
 	select {
 	case <-done:
 	case <-time.After(n.o.DrainTimeout):
-		_ = cmd.Process.Kill()
+		n.log.Warn("drain: haproxy still serves after -drain-timeout; killing it", "timeout", n.o.DrainTimeout)
+		// The whole process group: the workers too.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
 }
@@ -216,6 +178,13 @@ func (n *node) run(ctx context.Context, term <-chan struct{}, hup <-chan struct{
 	}
 	if err := n.writeConfig(ctx); err != nil {
 		return err
+	}
+	// A run that crashed while draining left its SYN drop behind: without
+	// this, the VIP would hold new connections off once it comes back.
+	if removed, err := synDrop(n.o).Remove(ctx, ""); err != nil {
+		return fmt.Errorf("removing a SYN drop left behind: %w", err)
+	} else if removed {
+		n.log.Warn("removed the SYN drop a previous run left behind", "table", synDrop(n.o).Table)
 	}
 	if err := writeTrack(n.o.downFile(), 0); err != nil {
 		return err
@@ -267,14 +236,19 @@ func (n *node) run(ctx context.Context, term <-chan struct{}, hup <-chan struct{
 				n.log.Info("haproxy reloaded")
 			}
 		case <-term:
-			n.drain(ctx, in)
 			tcancel()
-			vcancel() // releases the VIP if we still hold it
-			<-verr
-			// An open runtime API session would keep the old worker
-			// alive through the soft stop.
+			// An open runtime API session would keep the worker alive
+			// through the soft stop.
 			n.rt.Close()
-			n.stopHAProxy()
+			cs := n.drain(ctx)
+			// haproxy's exit has faulted the instance; stopping the
+			// router releases the VIP if we still hold it.
+			n.log.Info("drain: VRRP", "state", fmt.Sprint(in.State()))
+			vcancel()
+			<-verr
+			if err := cs.Undo(context.Background()); err != nil {
+				n.log.Error("drain: removing the SYN drop", "err", err)
+			}
 			return nil
 		case <-ctx.Done():
 			tcancel()
