@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,6 +137,21 @@ func (f *frr) nexthops(t *testing.T, p netip.Prefix) []string {
 	return hops
 }
 
+// updatesFrom returns how many UPDATEs FRR received from a neighbour.
+func (f *frr) updatesFrom(t *testing.T, n string) int {
+	t.Helper()
+	var nb map[string]struct {
+		MessageStats struct {
+			UpdatesRecv int `json:"updatesRecv"`
+		} `json:"messageStats"`
+	}
+	out := f.vtysh(t, "show bgp neighbors "+n+" json")
+	if err := json.Unmarshal([]byte(out), &nb); err != nil {
+		t.Fatalf("show bgp neighbors json: %v\n%s", err, out)
+	}
+	return nb[n].MessageStats.UpdatesRecv
+}
+
 // established returns the neighbours whose BGP session is established.
 func (f *frr) established(t *testing.T) []string {
 	t.Helper()
@@ -248,7 +264,7 @@ func TestBGPNetnsFRR(t *testing.T) {
 		t.Fatal(err)
 	}
 	bconf := filepath.Join(dir, "bgp.conf")
-	if err := os.WriteFile(bconf, []byte(`local_as 65001
+	bgpConf := `local_as 65001
 router_id 10.0.1.1
 neighbor 10.0.1.2 {
     remote_as 65000
@@ -265,7 +281,8 @@ community 65000:100
 med 10
 drain_time 0.3
 vip_interface lo
-`), 0o644); err != nil {
+`
+	if err := os.WriteFile(bconf, []byte(bgpConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	h := startHelper(t, d, kconf, bconf)
@@ -303,6 +320,29 @@ vip_interface lo
 	}
 	// The check runs every 50 ms: these include up to one check interval.
 	t.Logf("check failure -> FRR route gone: %v; check success -> FRR route back: %v", withdraws, announces)
+
+	// A reload that changes nothing sends FRR no UPDATE; one that changes
+	// the MED re-announces in place (the route never leaves FRR's RIB).
+	before := f.updatesFrom(t, "10.0.1.1")
+	h.reload(t)
+	time.Sleep(time.Second)
+	if after := f.updatesFrom(t, "10.0.1.1"); after != before {
+		t.Errorf("an unchanged reload sent %d UPDATEs to FRR", after-before)
+	}
+	if err := os.WriteFile(bconf, []byte(strings.Replace(bgpConf, "med 10", "med 20", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.reload(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(f.vtysh(t, "show bgp ipv4 unicast 192.0.2.10/32"), "metric 20") {
+		if len(f.nexthops(t, v4)) == 0 {
+			t.Fatal("the MED change withdrew the route")
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("FRR never saw MED 20")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	// SIGTERM: the helper stops at its first IPVS removal and says so;
 	// by then FRR must have no route while both sessions are up.
@@ -421,6 +461,29 @@ func (h *helper) waitLine(t *testing.T, s string, within time.Duration) {
 	}
 }
 
+// reload sends the helper SIGHUP and waits until it handed the new plan
+// to the router and the router took it.
+func (h *helper) reload(t *testing.T) {
+	t.Helper()
+	h.mu.Lock()
+	n := len(h.lines)
+	h.mu.Unlock()
+	syscall.Kill(h.cmd.Process.Pid, syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.mu.Lock()
+		got := slices.Contains(h.lines[n:], "reload taken")
+		h.mu.Unlock()
+		if got {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the helper did not reload")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (h *helper) resume() { io.WriteString(h.stdin, "continue\n") }
 
 // pausingOps is the helper's in-memory IPVS: it prints each operation, and
@@ -466,7 +529,25 @@ func TestBGPHelperProcess(t *testing.T) {
 	if err := r.Load(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Run(ctx, nil); err != nil {
+	reload := make(chan *Plan)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			p, _, err := load(os.Getenv("LVSKIT_BGP_KCONF"), anyInterface)
+			if err != nil {
+				fmt.Println("reload failed:", err)
+				continue
+			}
+			reload <- p
+			// The Run loop takes the next plan only after the first
+			// Load returned; the second is the same plan again, an
+			// unchanged reload.
+			reload <- p
+			fmt.Println("reload taken")
+		}
+	}()
+	if err := r.Run(ctx, reload); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("exited")

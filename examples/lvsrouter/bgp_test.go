@@ -332,3 +332,59 @@ func TestRouterBGPOrder(t *testing.T) {
 		t.Errorf("stop: (-want +got)\n%s", d)
 	}
 }
+
+// TestRouterBGPCheckersStopped: when the checkers stop while the router
+// runs, every VIP is withdrawn, and quorum coming back does not announce
+// again.
+func TestRouterBGPCheckersStopped(t *testing.T) {
+	p := &Plan{Services: []VirtualService{svc("192.0.2.10", 80)}}
+	p.Services[0].Quorum = 1
+	p.Services[0].Reals = []RealServer{{Dest: ipvs.Destination{Addr: netip.MustParseAddrPort("10.1.0.1:80"), Weight: 1}}}
+	p.BGP = testBGPConfig(t, "")
+	events := &eventLog{}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	var err error
+	if r.mon, err = check.NewMonitor(nil); err != nil {
+		t.Fatal(err)
+	}
+	r.applier = ipvs.NewApplier(logOps{events})
+	r.bgp.newSpeaker = func(context.Context, *BGPConfig, *slog.Logger) (bgpSpeaker, error) {
+		return &fakeSpeaker{log: events}, nil
+	}
+	ctx := context.Background()
+	if err := r.Load(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"neighbors 10.0.0.1", "ipvs add-service", "ipvs add-server", "announce 192.0.2.10/32 med=0"}, events.take()); d != "" {
+		t.Errorf("start: (-want +got)\n%s", d)
+	}
+	r.checkersStopped(fmt.Errorf("monitor failed"))
+	if err := r.apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"withdraw 192.0.2.10/32"}, events.take()); d != "" {
+		t.Errorf("checkers stopped: (-want +got)\n%s", d)
+	}
+	r.close()
+}
+
+// TestRouterBGPSpeakerStartFails: a speaker that cannot start fails the
+// first Load.
+func TestRouterBGPSpeakerStartFails(t *testing.T) {
+	p := &Plan{BGP: testBGPConfig(t, "")}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	var err error
+	if r.mon, err = check.NewMonitor(nil); err != nil {
+		t.Fatal(err)
+	}
+	r.bgp.newSpeaker = func(context.Context, *BGPConfig, *slog.Logger) (bgpSpeaker, error) {
+		return nil, fmt.Errorf("bgp: start: listen tcp :179: address already in use")
+	}
+	if err := r.Load(context.Background(), p); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("Load: %v", err)
+	}
+	r.close()
+}
