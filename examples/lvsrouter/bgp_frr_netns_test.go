@@ -42,7 +42,7 @@ type frr struct {
 	proc []*netns.Process
 }
 
-func startFRR(t *testing.T, ns *netns.NS, bgpdConf string) *frr {
+func startFRR(t *testing.T, ns *netns.NS, bgpdConf string, bgpdArgs ...string) *frr {
 	t.Helper()
 	zebra := testenv.NeedTool(t, "/usr/lib/frr/zebra")
 	bgpd := testenv.NeedTool(t, "/usr/lib/frr/bgpd")
@@ -67,8 +67,8 @@ func startFRR(t *testing.T, ns *netns.NS, bgpdConf string) *frr {
 	f.proc = append(f.proc, ns.Start(zebra, "-f", filepath.Join(dir, "zebra.conf"), "-i", filepath.Join(dir, "zebra.pid"),
 		"-z", zs, "--vty_socket", dir, "--log", "stdout"))
 	f.wait(t, "zebra.vty")
-	f.proc = append(f.proc, ns.Start(bgpd, "-f", filepath.Join(dir, "bgpd.conf"), "-i", filepath.Join(dir, "bgpd.pid"),
-		"-z", zs, "--vty_socket", dir, "--log", "stdout"))
+	f.proc = append(f.proc, ns.Start(bgpd, append([]string{"-f", filepath.Join(dir, "bgpd.conf"), "-i", filepath.Join(dir, "bgpd.pid"),
+		"-z", zs, "--vty_socket", dir, "--log", "stdout"}, bgpdArgs...)...))
 	f.wait(t, "bgpd.vty")
 	return f
 }
@@ -137,19 +137,30 @@ func (f *frr) nexthops(t *testing.T, p netip.Prefix) []string {
 	return hops
 }
 
-// updatesFrom returns how many UPDATEs FRR received from a neighbour.
-func (f *frr) updatesFrom(t *testing.T, n string) int {
+// frrNeighbor is what the tests read of `show bgp neighbors N json`.
+type frrNeighbor struct {
+	State        string `json:"bgpState"`
+	HoldMs       int    `json:"bgpTimerHoldTimeMsecs"`
+	KeepaliveMs  int    `json:"bgpTimerKeepAliveIntervalMsecs"`
+	MessageStats struct {
+		UpdatesRecv int `json:"updatesRecv"`
+	} `json:"messageStats"`
+}
+
+func (f *frr) neighbor(t *testing.T, n string) frrNeighbor {
 	t.Helper()
-	var nb map[string]struct {
-		MessageStats struct {
-			UpdatesRecv int `json:"updatesRecv"`
-		} `json:"messageStats"`
-	}
+	var nb map[string]frrNeighbor
 	out := f.vtysh(t, "show bgp neighbors "+n+" json")
 	if err := json.Unmarshal([]byte(out), &nb); err != nil {
 		t.Fatalf("show bgp neighbors json: %v\n%s", err, out)
 	}
-	return nb[n].MessageStats.UpdatesRecv
+	return nb[n]
+}
+
+// updatesFrom returns how many UPDATEs FRR received from a neighbour.
+func (f *frr) updatesFrom(t *testing.T, n string) int {
+	t.Helper()
+	return f.neighbor(t, n).MessageStats.UpdatesRecv
 }
 
 // established returns the neighbours whose BGP session is established.
@@ -268,7 +279,7 @@ func TestBGPNetnsFRR(t *testing.T) {
 router_id 10.0.1.1
 neighbor 10.0.1.2 {
     remote_as 65000
-    hold_time 9
+    hold_time 6
     keepalive_interval 3
     connect_retry 1
 }
@@ -299,6 +310,14 @@ vip_interface lo
 	out := f.vtysh(t, "show bgp ipv4 unicast 192.0.2.10/32")
 	if !strings.Contains(out, "65000:100") || !strings.Contains(out, "metric 10") {
 		t.Errorf("FRR does not see community 65000:100 and MED 10:\n%s", out)
+	}
+	// hold_time 6 against FRR's 9: the session runs on 6 s, 2 s keepalives.
+	if n := f.neighbor(t, "10.0.1.1"); n.HoldMs != 6000 || n.KeepaliveMs != 2000 {
+		t.Errorf("FRR negotiated hold %d ms, keepalive %d ms; want 6000, 2000", n.HoldMs, n.KeepaliveMs)
+	}
+	// Without listen_port the director does not listen.
+	if out := nsRun(t, d, "ss", "-Hltn"); strings.Contains(out, ":179 ") {
+		t.Errorf("the director listens for BGP without listen_port:\n%s", out)
 	}
 
 	// Quorum lost (the IPv4 service's only real server fails): withdrawn.
@@ -551,4 +570,73 @@ func TestBGPHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Println("exited")
+}
+
+// nsRun runs a command in a namespace and returns its output.
+func nsRun(t *testing.T, ns *netns.NS, name string, args ...string) string {
+	t.Helper()
+	out, err := ns.Command(context.Background(), name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestBGPNetnsFRRSessionOptions: port (FRR's bgpd listens on 1179),
+// local_address (FRR knows the director by its second address), password
+// (TCP-MD5: the session comes up with FRR's password, and a reload with a
+// wrong one replaces the neighbour and the session stays down), and
+// listen_port (the director listens on it).
+func TestBGPNetnsFRRSessionOptions(t *testing.T) {
+	d, u := netns.New(t), netns.New(t)
+	netns.Veth(t, d, "d0", u, "u0")
+	d.AddAddr("d0", netip.MustParsePrefix("10.0.1.1/24"), netip.MustParsePrefix("10.0.1.3/24"))
+	u.AddAddr("u0", netip.MustParsePrefix("10.0.1.2/24"))
+	d.LinkUp("lo")
+	f := startFRR(t, u, `frr defaults traditional
+hostname upstream
+!
+router bgp 65000
+ bgp router-id 10.0.1.2
+ no bgp ebgp-requires-policy
+ neighbor 10.0.1.3 remote-as 65001
+ neighbor 10.0.1.3 password s3cret
+ neighbor 10.0.1.3 timers connect 1
+!
+`, "-p", "1179")
+	dir := t.TempDir()
+	kconf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(kconf, []byte("virtual_server 192.0.2.10 80 {\n protocol TCP\n real_server 10.1.0.1 80 {\n }\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := `local_as 65001
+router_id 10.0.1.1
+listen_port 1790
+neighbor 10.0.1.2 {
+    remote_as 65000
+    port 1179
+    local_address 10.0.1.3
+    password s3cret
+    connect_retry 1
+}
+`
+	bconf := filepath.Join(dir, "bgp.conf")
+	if err := os.WriteFile(bconf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := startHelper(t, d, kconf, bconf)
+	v4 := netip.MustParsePrefix("192.0.2.10/32")
+	f.waitRoute(t, v4, []string{"10.0.1.3"}, 30*time.Second)
+	if out := nsRun(t, d, "ss", "-Hltn"); !strings.Contains(out, ":1790 ") {
+		t.Errorf("listen_port 1790: the director does not listen:\n%s", out)
+	}
+	if err := os.WriteFile(bconf, []byte(strings.Replace(conf, "s3cret", "wrong", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.reload(t)
+	f.waitRoute(t, v4, nil, 30*time.Second)
+	time.Sleep(3 * time.Second) // several connect attempts
+	if n := f.neighbor(t, "10.0.1.3"); n.State == "Established" {
+		t.Error("the session came up with a wrong TCP-MD5 password")
+	}
 }
