@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/lvskit/lvskit/fwmark"
 )
 
 // routerBGP is the Router's BGP part (--bgp): the speaker, what it
@@ -24,8 +26,8 @@ type routerBGP struct {
 	// vips are the addresses lvsrouter added to the VIP interface (ones
 	// that were there already are not ours to remove).
 	vips []vipAddr
-	// sloppy is set once the sloppy sysctls were written.
-	sloppy bool
+	// sloppy is which of sloppy_tcp and sloppy_sctp were set.
+	sloppy [2]bool
 }
 
 // syncBGP starts, reconfigures or stops the speaker for a new plan. A
@@ -128,9 +130,10 @@ func (r *Router) bgpBefore(ctx context.Context, want map[netip.Prefix]bgpAttrs) 
 // sets the sloppy sysctls once IPVS is loaded.
 func (r *Router) bgpAfter(ctx context.Context, want map[netip.Prefix]bgpAttrs) {
 	b := &r.bgp
-	if b.cfg != nil && !b.sloppy && r.applier != nil {
-		b.sloppy = true
-		if err := setSloppy(b.cfg.SloppyTCP, b.cfg.SloppySCTP); err != nil {
+	// Once IPVS is loaded, and again when a reload turns one on.
+	if b.cfg != nil && r.applier != nil && (b.cfg.SloppyTCP && !b.sloppy[0] || b.cfg.SloppySCTP && !b.sloppy[1]) {
+		b.sloppy = [2]bool{b.cfg.SloppyTCP, b.cfg.SloppySCTP}
+		if err := setSloppy(ctx, b.cfg.SloppyTCP, b.cfg.SloppySCTP); err != nil {
 			r.log.Error("bgp: sloppy sysctls", "err", err)
 		}
 	}
@@ -181,4 +184,27 @@ func (r *Router) stopBGP() {
 func (r *Router) closeBGP() {
 	r.stopBGP()
 	r.syncVIPs(&Plan{})
+}
+
+// sysctlRoot is the sysctl tree setSloppy writes ("": /proc/sys; tests
+// point it at a directory of files).
+var sysctlRoot string
+
+// setSloppy sets net.ipv4.vs.sloppy_tcp and sloppy_sctp to 1 where asked,
+// through fwmark's Sysctl, which owns kernel parameters. They stay set when
+// lvsrouter stops, as the IPVS module's other settings do.
+func setSloppy(ctx context.Context, tcp, sctp bool) error {
+	var errs []error
+	for _, k := range []struct {
+		on  bool
+		key string
+	}{{tcp, "net.ipv4.vs.sloppy_tcp"}, {sctp, "net.ipv4.vs.sloppy_sctp"}} {
+		if !k.on {
+			continue
+		}
+		if _, err := (fwmark.Sysctl{Root: sysctlRoot}).Set(ctx, k.key, "1"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -256,7 +256,14 @@ func TestRouterBGPOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.BGP = testBGPConfig(t, "drain_time 0.05\nsloppy_tcp\n")
-	sysctlDir = t.TempDir()
+	sysctlRoot = t.TempDir()
+	defer func() { sysctlRoot = "" }()
+	if err := os.MkdirAll(filepath.Join(sysctlRoot, "net/ipv4/vs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sysctlRoot, "net/ipv4/vs/sloppy_tcp"), []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	events := &eventLog{}
 	r := newRouter(slog.New(slog.DiscardHandler))
 	if r.mon, err = check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1}); err != nil {
@@ -294,7 +301,7 @@ func TestRouterBGPOrder(t *testing.T) {
 	if d := cmp.Diff([]string{"neighbors 10.0.0.1", "ipvs add-service", "ipvs add-server", "announce 192.0.2.10/32 med=0"}, waitFor("announce 192.0.2.10/32 med=0")); d != "" {
 		t.Errorf("start: (-want +got)\n%s", d)
 	}
-	if b, err := os.ReadFile(filepath.Join(sysctlDir, "sloppy_tcp")); err != nil || string(b) != "1\n" {
+	if b, err := os.ReadFile(filepath.Join(sysctlRoot, "net/ipv4/vs/sloppy_tcp")); err != nil || string(b) != "1\n" {
 		t.Errorf("sloppy_tcp: %q %v", b, err)
 	}
 	// The check's first success adds the real server (alpha is off: up
