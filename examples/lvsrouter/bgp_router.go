@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -124,6 +126,7 @@ func (r *Router) bgpBefore(ctx context.Context, want map[netip.Prefix]bgpAttrs) 
 	if err := r.bgp.ann.withdraw(ctx, want); err != nil {
 		r.log.Error("bgp", "err", err)
 	}
+	r.publishBGP()
 }
 
 // bgpAfter announces what is wanted, after the IPVS change succeeded, and
@@ -143,6 +146,7 @@ func (r *Router) bgpAfter(ctx context.Context, want map[netip.Prefix]bgpAttrs) {
 	if err := b.ann.announce(ctx, want); err != nil {
 		r.log.Error("bgp", "err", err)
 	}
+	r.publishBGP()
 }
 
 // checkersStopped withdraws every VIP: the checkers, which decide quorum,
@@ -165,6 +169,7 @@ func (r *Router) drainBGP(ctx context.Context) {
 	if _, err := r.bgp.ann.drain(ctx); err != nil {
 		r.log.Error("bgp: drain", "err", err)
 	}
+	r.publishBGP()
 }
 
 // stopBGP stops the speaker.
@@ -184,6 +189,8 @@ func (r *Router) stopBGP() {
 func (r *Router) closeBGP() {
 	r.stopBGP()
 	r.syncVIPs(&Plan{})
+	r.bgp.cfg = nil
+	r.publishBGP()
 }
 
 // sysctlRoot is the sysctl tree setSloppy writes ("": /proc/sys; tests
@@ -207,4 +214,44 @@ func setSloppy(ctx context.Context, tcp, sctp bool) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// publishBGP tells the status socket and the metrics which VIPs are
+// announced.
+func (r *Router) publishBGP() {
+	var m map[netip.Prefix]bool
+	if b := &r.bgp; b.cfg != nil {
+		m = map[netip.Prefix]bool{}
+		r.mu.Lock()
+		for _, a := range bgpCandidates(b.cfg, r.plan) {
+			m[netip.PrefixFrom(a, a.BitLen())] = false
+		}
+		r.mu.Unlock()
+		if b.ann != nil {
+			for p := range b.ann.announced {
+				m[p] = true
+			}
+		}
+	}
+	r.ops.mu.Lock()
+	r.ops.bgp = m
+	r.ops.mu.Unlock()
+}
+
+// bgpStatus writes the status socket's "bgp" member. o.mu is held.
+func (o *opsState) bgpStatus(b *bytes.Buffer) {
+	if o.bgp == nil {
+		return
+	}
+	b.WriteString(`,"bgp":[`)
+	for i, p := range slices.SortedFunc(maps.Keys(o.bgp), netip.Prefix.Compare) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		j := newObject(b)
+		j.str("prefix", p.String())
+		j.bool("announced", o.bgp[p])
+		j.end()
+	}
+	b.WriteByte(']')
 }

@@ -341,8 +341,8 @@ func TestRouterBGPOrder(t *testing.T) {
 }
 
 // TestRouterBGPCheckersStopped: when the checkers stop while the router
-// runs, every VIP is withdrawn, and quorum coming back does not announce
-// again.
+// runs, every VIP is withdrawn, and a later apply does not announce again;
+// the status socket's "bgp" member follows.
 func TestRouterBGPCheckersStopped(t *testing.T) {
 	p := &Plan{Services: []VirtualService{svc("192.0.2.10", 80)}}
 	p.Services[0].Quorum = 1
@@ -365,6 +365,9 @@ func TestRouterBGPCheckersStopped(t *testing.T) {
 	if d := cmp.Diff([]string{"neighbors 10.0.0.1", "ipvs add-service", "ipvs add-server", "announce 192.0.2.10/32 med=0"}, events.take()); d != "" {
 		t.Errorf("start: (-want +got)\n%s", d)
 	}
+	if st := string(r.ops.statusJSON()); !strings.Contains(st, `"bgp":[{"prefix":"192.0.2.10/32","announced":true}]`) {
+		t.Errorf("status while announced: %s", st)
+	}
 	r.checkersStopped(fmt.Errorf("monitor failed"))
 	if err := r.apply(ctx); err != nil {
 		t.Fatal(err)
@@ -374,6 +377,9 @@ func TestRouterBGPCheckersStopped(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"withdraw 192.0.2.10/32"}, events.take()); d != "" {
 		t.Errorf("checkers stopped: (-want +got)\n%s", d)
+	}
+	if st := string(r.ops.statusJSON()); !strings.Contains(st, `"bgp":[{"prefix":"192.0.2.10/32","announced":false}]`) {
+		t.Errorf("status after the withdraw: %s", st)
 	}
 	r.close()
 }
