@@ -51,7 +51,9 @@ func (r *Router) syncBGP(ctx context.Context, p *Plan) error {
 		}
 		r.stopBGP()
 	}
-	r.syncVIPs(p)
+	// New VIPs go on the interface now; ones no longer announced leave it
+	// after their withdraw (bgpAfter).
+	r.syncVIPs(p, c == nil)
 	if c == nil {
 		b.cfg = nil
 		return nil
@@ -68,9 +70,9 @@ func (r *Router) syncBGP(ctx context.Context, p *Plan) error {
 	return b.sp.SetNeighbors(ctx, c.Neighbors)
 }
 
-// syncVIPs puts the plan's candidate VIPs on the VIP interface and removes
-// the ones lvsrouter added that are no longer wanted there.
-func (r *Router) syncVIPs(p *Plan) {
+// syncVIPs puts the plan's candidate VIPs on the VIP interface and, with
+// remove, removes the ones lvsrouter added that are no longer wanted there.
+func (r *Router) syncVIPs(p *Plan, remove bool) {
 	b := &r.bgp
 	var want []vipAddr
 	if c := p.BGP; c != nil && c.VIPInterface != "" {
@@ -80,7 +82,7 @@ func (r *Router) syncVIPs(p *Plan) {
 	}
 	kept := b.vips[:0]
 	for _, v := range b.vips {
-		if slices.Contains(want, v) {
+		if !remove || slices.Contains(want, v) {
 			kept = append(kept, v)
 			continue
 		}
@@ -146,6 +148,12 @@ func (r *Router) bgpAfter(ctx context.Context, want map[netip.Prefix]bgpAttrs) {
 	if err := b.ann.announce(ctx, want); err != nil {
 		r.log.Error("bgp", "err", err)
 	}
+	if len(b.vips) > 0 {
+		r.mu.Lock()
+		p := r.plan
+		r.mu.Unlock()
+		r.syncVIPs(p, true)
+	}
 	r.publishBGP()
 }
 
@@ -188,7 +196,7 @@ func (r *Router) stopBGP() {
 // after IPVS state was released.
 func (r *Router) closeBGP() {
 	r.stopBGP()
-	r.syncVIPs(&Plan{})
+	r.syncVIPs(&Plan{}, true)
 	r.bgp.cfg = nil
 	r.publishBGP()
 }
