@@ -237,12 +237,12 @@ router bgp 65000
 // before lvsrouter removes any IPVS service, and the process exits after.
 func TestBGPNetnsFRR(t *testing.T) {
 	d, u := netns.New(t), netns.New(t)
-	netns.Veth(t, d, "d0", u, "u0")
+	// No duplicate address detection: the IPv6 session starts at once
+	// (the veth takes the namespace's default when it is made).
 	for _, ns := range []*netns.NS{d, u} {
-		if out, err := ns.Command(context.Background(), "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0").CombinedOutput(); err != nil {
-			t.Fatalf("sysctl: %v %s", err, out)
-		}
+		nsRun(t, ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
 	}
+	netns.Veth(t, d, "d0", u, "u0")
 	d.AddAddr("d0", netip.MustParsePrefix("10.0.1.1/24"), netip.MustParsePrefix("fd00:1::1/64"))
 	u.AddAddr("u0", netip.MustParsePrefix("10.0.1.2/24"), netip.MustParsePrefix("fd00:1::2/64"))
 	d.LinkUp("lo")
@@ -301,9 +301,9 @@ vip_interface lo
 
 	// Sessions come up and both VIPs are installed via the director.
 	start := time.Now()
-	f.waitRoute(t, v4, []string{"10.0.1.1"}, 30*time.Second)
-	f.waitRoute(t, v6, []string{"fd00:1::1"}, 30*time.Second)
-	t.Logf("sessions up and both VIPs installed %v after start", time.Since(start).Round(time.Millisecond))
+	at4 := f.waitRoute(t, v4, []string{"10.0.1.1"}, 30*time.Second)
+	at6 := f.waitRoute(t, v6, []string{"fd00:1::1"}, 30*time.Second)
+	t.Logf("sessions up and VIPs installed after start: IPv4 %v, IPv6 %v", at4.Sub(start).Round(time.Millisecond), at6.Sub(start).Round(time.Millisecond))
 	if !d.HasAddr(v4.Addr()) || !d.HasAddr(v6.Addr()) {
 		t.Error("vip_interface lo: the VIPs are not on lo in the director")
 	}
