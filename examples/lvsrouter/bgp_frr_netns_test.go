@@ -385,6 +385,9 @@ vip_interface lo
 	case <-time.After(20 * time.Second):
 		t.Fatal("helper did not exit")
 	}
+	if code := h.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the director exited with %d (a failed Run, or a race under -race)", code)
+	}
 	if d.HasAddr(v4.Addr()) || d.HasAddr(v6.Addr()) {
 		t.Error("vip_interface lo: the VIPs stay on lo after stop")
 	}

@@ -42,6 +42,7 @@ func (l *eventLog) take() []string {
 // the UPDATEs it sent.
 type fakeSpeaker struct {
 	log  *eventLog
+	down bool // no neighbour established
 	mu   sync.Mutex
 	sent uint64
 	// lag is how many Sent calls a withdraw takes to show in the counter.
@@ -76,6 +77,9 @@ func (f *fakeSpeaker) Withdraw(_ context.Context, p netip.Prefix) error {
 func (f *fakeSpeaker) Sent(context.Context) (map[netip.Addr]uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		return map[netip.Addr]uint64{}, nil
+	}
 	if f.pending > 0 {
 		f.pending--
 		if f.pending == 0 {
@@ -400,4 +404,23 @@ func TestRouterBGPSpeakerStartFails(t *testing.T) {
 		t.Errorf("Load: %v", err)
 	}
 	r.close()
+}
+
+// TestBGPDrainWithoutNeighbours: with no session established nobody has
+// the routes, and a stop does not wait drain_time.
+func TestBGPDrainWithoutNeighbours(t *testing.T) {
+	sp := &fakeSpeaker{log: &eventLog{}, down: true}
+	a := newBGPAnnouncer(testBGPConfig(t, "drain_time 60\n"), sp, slog.New(slog.DiscardHandler))
+	var slept []time.Duration
+	a.sleep = func(_ context.Context, d time.Duration) { slept = append(slept, d) }
+	ctx := context.Background()
+	if err := a.announce(ctx, map[netip.Prefix]bgpAttrs{netip.MustParsePrefix("192.0.2.10/32"): {}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(slept) != 0 || len(a.announced) != 0 {
+		t.Errorf("slept %v, still announced %v", slept, a.announced)
+	}
 }
