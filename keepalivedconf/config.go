@@ -176,6 +176,14 @@ type VirtualServer struct {
 	Alpha                  bool           `json:",omitempty"`
 	Omega                  bool           `json:",omitempty"`
 	Inhibit                bool           `json:",omitempty"`
+	// Weight is the weight of its real servers that set none (weight;
+	// 0 when unset, keepalived's 1).
+	Weight int `json:",omitempty"`
+	// IPv6 is set by ip_family inet6 (and cleared by inet); IPFamilySet
+	// tells that ip_family was written. It gives a fwmark service its
+	// family; an address must match it.
+	IPv6        bool `json:",omitempty"`
+	IPFamilySet bool `json:",omitempty"`
 	// CheckDefaults are the checker settings written at this level, for
 	// the checkers of its real servers (DelayLoop and Alpha above are
 	// this level's delay_loop and alpha).

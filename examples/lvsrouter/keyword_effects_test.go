@@ -125,10 +125,12 @@ func keywordEffects() map[string]effect {
 				t.Errorf("state MASTER with priority 100: priority %d", c.Priority)
 			}
 		}},
-		"vrrp_instance accept":    {"accept", nil},
-		"vrrp_instance no_accept": {"no_accept", nil},
-		"vrrp_instance version":   {"version 3", func(t *testing.T, p *Plan) { want(t, "version", instance0(t, p).Version, uint8(3)) }},
-		"vrrp_instance nopreempt": {"nopreempt", func(t *testing.T, p *Plan) { want(t, "nopreempt", instance0(t, p).NoPreempt, true) }},
+		"virtual_server weight":    {"weight 5", nil},
+		"virtual_server ip_family": {"ip_family inet", nil},
+		"vrrp_instance accept":     {"accept", nil},
+		"vrrp_instance no_accept":  {"no_accept", nil},
+		"vrrp_instance version":    {"version 3", func(t *testing.T, p *Plan) { want(t, "version", instance0(t, p).Version, uint8(3)) }},
+		"vrrp_instance nopreempt":  {"nopreempt", func(t *testing.T, p *Plan) { want(t, "nopreempt", instance0(t, p).NoPreempt, true) }},
 		"vrrp_instance preempt": {"nopreempt\n  preempt", func(t *testing.T, p *Plan) {
 			want(t, "preempt after nopreempt", instance0(t, p).NoPreempt, false)
 		}},
@@ -359,6 +361,15 @@ func TestKeywordEffects(t *testing.T) {
 				t.Errorf("no_accept: Accept %v, FilterNonAccept %v", c.Accept, c.FilterNonAccept)
 			}
 		}},
+		"virtual_server weight": {strings.Replace(strings.Replace(probeVS, "@@", "  weight 5\n", 1), "@RS@", "", 1) + "", func(t *testing.T, p *Plan) {
+			want(t, "virtual_server weight for a real server without one", p.Services[0].Reals[0].Dest.Weight, 5)
+		}},
+		"virtual_server weight (own)": {strings.Replace(strings.Replace(probeVS, "@@", "  weight 5\n", 1), "@RS@", "    weight 2\n", 1), func(t *testing.T, p *Plan) {
+			want(t, "a real server's own weight", p.Services[0].Reals[0].Dest.Weight, 2)
+		}},
+		"virtual_server ip_family": {"virtual_server fwmark 7 {\n  ip_family inet6\n  lb_algo rr\n  lb_kind DR\n  real_server fd00::2 {\n  }\n}\n", func(t *testing.T, p *Plan) {
+			want(t, "ip_family inet6 of a fwmark service", p.Services[0].Service.Family, ipvs.IPv6)
+		}},
 		"virtual_server check defaults": {strings.Replace(strings.Replace(probeVS, "@@", "  connect_timeout 7\n  retry 4\n  delay_before_retry 9\n  warmup 11\n", 1), "@RS@", "    warmup 12\n    TCP_CHECK {\n    }\n", 1), func(t *testing.T, p *Plan) {
 			// the real server's warmup before the virtual server's
 			c, pol := firstCheck(t, p)
@@ -381,5 +392,19 @@ func TestKeywordEffects(t *testing.T) {
 			}
 			tc.show(t, p)
 		})
+	}
+}
+
+// TestIPFamilyRefusesOtherRealServers: ip_family gives a fwmark service
+// its family, so a real server of the other family is refused, as
+// keepalived skips it.
+func TestIPFamilyRefusesOtherRealServers(t *testing.T) {
+	dir := t.TempDir()
+	conf := "virtual_server fwmark 7 {\n  ip_family inet6\n  lb_algo rr\n  lb_kind DR\n  real_server 10.0.1.1 {\n  }\n}\n"
+	if _, _, err := load(writeConf(t, dir, "k.conf", conf), anyInterface); err == nil {
+		t.Errorf("an IPv4 real server in an ip_family inet6 service accepted")
+	}
+	if _, _, err := load(writeConf(t, dir, "ok.conf", strings.Replace(conf, "  ip_family inet6\n", "", 1)), anyInterface); err != nil {
+		t.Errorf("without ip_family: %v", err)
 	}
 }

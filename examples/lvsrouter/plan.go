@@ -390,6 +390,13 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		len(vs.RealServers) == 0 && vs.SorryServer.Addr().Is6() {
 		markFamily = ipvs.IPv6
 	}
+	// ip_family says it outright.
+	if vs.IPFamilySet {
+		markFamily = ipvs.IPv4
+		if vs.IPv6 {
+			markFamily = ipvs.IPv6
+		}
+	}
 	var keys []ipvs.Service
 	switch {
 	case vs.FWMark != 0:
@@ -468,6 +475,9 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 			r := RealServer{
 				Dest:    ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
+			}
+			if vs.Weight != 0 && rs.Stmt.Block.Find("weight") == nil {
+				r.Dest.Weight = vs.Weight // the virtual server's weight
 			}
 			sc := scripts{at: rs.Stmt}
 			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)
