@@ -199,6 +199,9 @@ type RealServer struct {
 	InhibitOnFailure bool   `json:",omitempty"`
 	NotifyUp         string `json:",omitempty"`
 	NotifyDown       string `json:",omitempty"`
+	// VirtualHost is the Host of its HTTP_GET and SSL_GET checkers that
+	// name none (virtualhost), before the virtual server's.
+	VirtualHost string `json:",omitempty"`
 	// CheckDefaults are the checker settings written at this level, for
 	// its checkers.
 	CheckDefaults CheckDefaults `json:",omitzero"`

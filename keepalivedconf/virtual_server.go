@@ -245,6 +245,9 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 		case "alpha", "connect_timeout", "retry", "delay_before_retry", "warmup", "delay_loop":
 			dec.noBlock(s)
 			dec.checkDefault(&rs.CheckDefaults, s)
+		case "virtualhost":
+			dec.noBlock(s)
+			dec.str(&rs.VirtualHost, s, 1)
 		case "notify_up":
 			dec.script(&rs.NotifyUp, s)
 		case "notify_down":

@@ -253,6 +253,10 @@ func keywordEffects() map[string]effect {
 		e := checkerEffects("TCP_CHECK")[kw]
 		m["real_server "+kw] = effect{e.line + "\n    TCP_CHECK {\n    }", e.show}
 	}
+	m["real_server virtualhost"] = effect{"virtualhost rs.example.com\n    HTTP_GET {\n      url {\n        path /\n      }\n    }", func(t *testing.T, p *Plan) {
+		c, _ := firstCheck(t, p)
+		want(t, "real_server virtualhost", c.(*check.HTTP).Host, "rs.example.com")
+	}}
 	m["UDP_CHECK min_reply_length"] = effect{"require_reply\n      min_reply_length 4", func(t *testing.T, p *Plan) {
 		c, _ := firstCheck(t, p)
 		if u := c.(check.UDP); u.MinReply != 4 || u.MaxReply != 255 {

@@ -490,7 +490,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 					p.Warnings = append(p.Warnings, fmt.Sprintf("%s: HTTP/SSL_GET checker has no urls specified - ignoring", h.Stmt.Pos))
 					continue
 				}
-				c, pol, err := checker(p, kc, r.Dest.Addr, rs.CheckDefaults, vs, sp, files)
+				c, pol, err := checker(p, kc, r.Dest.Addr, rs.CheckDefaults, rs.VirtualHost, vs, sp, files)
 				if err != nil {
 					return nil, err
 				}
@@ -546,7 +546,7 @@ func describe(s ipvs.Service) string {
 // A setting the checker does not write is its real server's, else its
 // virtual server's (rsd and vs.CheckDefaults), as keepalived hands them
 // down (check_data.c).
-func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
+func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, rsHost string, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
 	vsd := vs.CheckDefaults
 	pol := check.Keepalived{
 		DelayLoop:        cmp.Or(rsd.DelayLoop, vs.DelayLoop),
@@ -584,10 +584,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		return check.TCP{Addr: a, Bind: b, Timeout: t}, pol, nil
 	case *keepalivedconf.HTTPCheck:
 		a, b, t := target(&k.CheckCommon)
-		host := k.Virtualhost
-		if host == "" {
-			host = vs.VirtualHost
-		}
+		host := cmp.Or(k.Virtualhost, rsHost, vs.VirtualHost)
 		var all allOf
 		for _, u := range k.URLs {
 			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest}
