@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/lvskit/lvskit/internal/testfuncs"
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
@@ -60,27 +60,7 @@ func TestKeywordTableCoversKeepalived(t *testing.T) {
 // TestKeywordTableTests: every implemented row names a test function that
 // exists in the module (whatever its build tags).
 func TestKeywordTableTests(t *testing.T) {
-	decl := regexp.MustCompile(`(?m)^func (Test[A-Za-z0-9_]*)\(`)
-	funcs := map[string]bool{}
-	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "../.." || d.Name() == "testdata") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, m := range decl.FindAllSubmatch(b, -1) {
-			funcs[string(m[1])] = true
-		}
-		return nil
-	})
+	funcs, err := testfuncs.Names("../..")
 	if err != nil {
 		t.Fatal(err)
 	}

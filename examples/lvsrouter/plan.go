@@ -556,14 +556,16 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		DelayBeforeRetry: cmp.Or(rsd.DelayBeforeRetry, vsd.DelayBeforeRetry),
 		Warmup:           cmp.Or(rsd.Warmup, vsd.Warmup),
 	}
+	// own applies what the checker itself writes over the inherited.
+	own := func(delayLoop, delayBeforeRetry, warmup time.Duration, retry int, alpha bool) {
+		pol.DelayLoop = cmp.Or(delayLoop, pol.DelayLoop)
+		pol.Retry = cmp.Or(retry, pol.Retry)
+		pol.DelayBeforeRetry = cmp.Or(delayBeforeRetry, pol.DelayBeforeRetry)
+		pol.Warmup = cmp.Or(warmup, pol.Warmup)
+		pol.Alpha = pol.Alpha || alpha
+	}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
-		pol.DelayLoop = cmp.Or(c.DelayLoop, pol.DelayLoop)
-		pol.Retry = cmp.Or(c.Retry, pol.Retry)
-		pol.DelayBeforeRetry = cmp.Or(c.DelayBeforeRetry, pol.DelayBeforeRetry)
-		pol.Warmup = cmp.Or(c.Warmup, pol.Warmup)
-		if c.Alpha {
-			pol.Alpha = true
-		}
+		own(c.DelayLoop, c.DelayBeforeRetry, c.Warmup, c.Retry, c.Alpha)
 		addr, port := rs.Addr(), rs.Port()
 		if c.ConnectIP.IsValid() {
 			addr = c.ConnectIP
@@ -650,13 +652,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		a, _, t := target(&k.CheckCommon)
 		return check.ICMP{Addr: a.Addr(), Timeout: t}, pol, nil
 	case *keepalivedconf.MiscCheck:
-		pol.DelayLoop = cmp.Or(k.DelayLoop, pol.DelayLoop)
-		pol.Retry = cmp.Or(k.Retry, pol.Retry)
-		pol.DelayBeforeRetry = cmp.Or(k.DelayBefore, pol.DelayBeforeRetry)
-		pol.Warmup = cmp.Or(k.Warmup, pol.Warmup)
-		if k.Alpha {
-			pol.Alpha = true
-		}
+		own(k.DelayLoop, k.DelayBefore, k.Warmup, k.Retry, k.Alpha)
 		// keepalived splits misc_path into argv; it runs no shell.
 		sc := scripts{at: k.Stmt}
 		args := sc.argv(k.Path)
