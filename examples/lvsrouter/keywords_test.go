@@ -720,3 +720,21 @@ func TestRefusedKeywordFailsTestAndStart(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalFollowsWhatKeepalivedReads: the refusal walk sees the
+// configuration as keepalived reads it: a refused keyword in an included
+// file is refused at its place there, and one on a line for another host
+// (@id) is not read, so not refused.
+func TestRefusalFollowsWhatKeepalivedReads(t *testing.T) {
+	dir := t.TempDir()
+	vs := strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1)
+	inc := writeConf(t, dir, "inc.conf", "global_defs {\n  enable_traps\n}\n")
+	main := writeConf(t, dir, "main.conf", "include "+inc+"\n"+vs)
+	if _, _, err := load(main, anyInterface); err == nil || !strings.Contains(err.Error(), inc+":2:3: global_defs: enable_traps is not supported by lvsrouter") {
+		t.Errorf("included refused keyword: %v", err)
+	}
+	other := writeConf(t, dir, "other.conf", "global_defs {\n  @lvsrouter-no-such-host enable_traps\n}\n"+vs)
+	if _, _, err := load(other, anyInterface); err != nil {
+		t.Errorf("a refused keyword for another host: %v", err)
+	}
+}
