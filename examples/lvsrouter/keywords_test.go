@@ -573,13 +573,13 @@ var fidelityProbes = map[string]string{
 	"strict-master-not-owner": "global_defs {\n  vrrp_strict\n}\n" + strings.Replace(probeInstance, "@@", "  state MASTER\n", 1),
 	"ops-on-tcp":              strings.Replace(strings.Replace(probeVS, "@@", "  ops\n", 1), "@RS@", "", 1),
 	"ops-on-udp":              strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "  ops\n", 1), "@RS@", "", 1), "protocol TCP", "protocol UDP", 1),
-	"group-port-mismatch": "virtual_server_group G1 {\n  10.0.0.5 80\n}\n" + strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1), "10.0.0.1 80", "group G1", 1) +
-		"virtual_server_group G2 {\n  10.0.0.6 443\n}\n" + strings.Replace(strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1), "10.0.0.1 80", "group G2", 1), "10.0.1.1 80", "10.0.1.1 8443", 1),
-	"quorum-above-weight": strings.Replace(strings.Replace(probeVS, "@@", "  quorum 5\n", 1), "@RS@", "", 1),
-	"missing-interface":   strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "interface "+probeIf, "interface kwnosuch0", 1),
-	"advert-half-v2":      strings.Replace(probeInstance, "@@", "", 1) + "", // advert_int set below
-	"advert-half-v3":      "global_defs {\n  vrrp_version 3\n}\n" + strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "advert_int 1", "advert_int 0.5", 1),
-	"lo-interface":        strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "interface "+probeIf, "interface lo", 1),
+	"group-port-mismatch":     "virtual_server_group G2 {\n  10.0.0.6 443\n}\n" + strings.Replace(strings.Replace(strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1), "10.0.0.1 80", "group G2", 1), "10.0.1.1 80", "10.0.1.1 8443", 1), "lb_kind NAT", "lb_kind DR", 1),
+	"group-port-nat":          "virtual_server_group G2 {\n  10.0.0.6 443\n}\n" + strings.Replace(strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1), "10.0.0.1 80", "group G2", 1), "10.0.1.1 80", "10.0.1.1 8443", 1),
+	"quorum-above-weight":     strings.Replace(strings.Replace(probeVS, "@@", "  quorum 5\n", 1), "@RS@", "", 1),
+	"missing-interface":       strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "interface "+probeIf, "interface kwnosuch0", 1),
+	"advert-half-v2":          strings.Replace(probeInstance, "@@", "", 1) + "", // advert_int set below
+	"advert-half-v3":          "global_defs {\n  vrrp_version 3\n}\n" + strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "advert_int 1", "advert_int 0.5", 1),
+	"lo-interface":            strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "interface "+probeIf, "interface lo", 1),
 }
 
 func init() {

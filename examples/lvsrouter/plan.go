@@ -408,6 +408,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		if !ok {
 			return nil, errAt(vs.Stmt, "virtual_server group %q is not defined", vs.Group)
 		}
+		groupPorts(p, vs, g, fwd)
 		for _, m := range g.Members {
 			s := base
 			switch {
