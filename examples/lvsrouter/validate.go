@@ -357,8 +357,10 @@ func acceptMode(p *Plan, in *keepalivedconf.VRRPInstance, c *vrrp.Config, strict
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: (%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", in.Stmt.Pos, in.Name))
 		accept = false
 	}
+	// FilterNonAccept stays on under vrrp_strict (the data dumps report
+	// it as strict_mode); vrrp filters only while Accept is off.
 	c.Accept = accept
-	c.FilterNonAccept = !accept
+	c.FilterNonAccept = strict || !accept
 }
 
 // groupPorts reports, as keepalived does (check_data.c), a real server
