@@ -643,3 +643,59 @@ neighbor 10.0.1.2 {
 		t.Error("the session came up with a wrong TCP-MD5 password")
 	}
 }
+
+// TestBGPNetnsBinary runs the lvsrouter command with --bgp against FRR on
+// this host, whose kernel has no IPVS (so its keepalived.conf has no
+// virtual server, and nothing is announced): the session comes up (the
+// flag, the file and the speaker are wired), no UPDATE is sent, and
+// SIGTERM ends the process cleanly and promptly (nothing to drain).
+func TestBGPNetnsBinary(t *testing.T) {
+	d, u := netns.New(t), netns.New(t)
+	netns.Veth(t, d, "d0", u, "u0")
+	d.AddAddr("d0", netip.MustParsePrefix("10.0.1.1/24"))
+	u.AddAddr("u0", netip.MustParsePrefix("10.0.1.2/24"))
+	d.LinkUp("lo")
+	f := startFRR(t, u, upstreamConf)
+	dir := t.TempDir()
+	kconf := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(kconf, []byte("# no virtual server: the host has no IPVS\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bconf := filepath.Join(dir, "bgp.conf")
+	if err := os.WriteFile(bconf, []byte("local_as 65001\nrouter_id 10.0.1.1\nneighbor 10.0.1.2 {\n remote_as 65000\n connect_retry 1\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-l", "-n", "-p", filepath.Join(dir, "pid"), "-r", filepath.Join(dir, "vrrp.pid"),
+		"-c", filepath.Join(dir, "check.pid"), "-f", kconf, "--bgp", bconf)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("lvsrouter log:\n%s", p.Output())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for n := f.neighbor(t, "10.0.1.1"); n.State != "Established"; n = f.neighbor(t, "10.0.1.1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("FRR's session with lvsrouter: %q", n.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := f.updatesFrom(t, "10.0.1.1"); n != 0 {
+		t.Errorf("FRR received %d UPDATEs", n)
+	}
+	t0 := time.Now()
+	p.Signal(syscall.SIGTERM)
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("lvsrouter did not stop")
+	}
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("lvsrouter exited %d", code)
+	}
+	t.Logf("SIGTERM -> exit: %v", time.Since(t0).Round(time.Millisecond))
+}
