@@ -199,8 +199,9 @@ func (a *bgpAnnouncer) announce(ctx context.Context, want map[netip.Prefix]bgpAt
 
 // drain withdraws every announcement, waits until an UPDATE went out to
 // every neighbour that was established (bounded by WithdrawTimeout), then
-// DrainTime more, for the upstream router to move the flows. It returns
-// how long it waited for the UPDATEs.
+// DrainTime more, for the upstream router to move the flows; with no
+// neighbour established it does not wait. It returns how long it waited
+// for the UPDATEs.
 func (a *bgpAnnouncer) drain(ctx context.Context) (time.Duration, error) {
 	if len(a.announced) == 0 {
 		return 0, nil
@@ -211,6 +212,11 @@ func (a *bgpAnnouncer) drain(ctx context.Context) (time.Duration, error) {
 	}
 	start := time.Now()
 	werr := a.withdraw(ctx, nil)
+	if err == nil && len(before) == 0 {
+		// No neighbour had the routes: nothing to drain.
+		a.log.Info("bgp: withdrawn; no neighbour established, no drain")
+		return 0, werr
+	}
 	wctx, cancel := context.WithTimeout(ctx, a.cfg.WithdrawTimeout)
 	defer cancel()
 	for len(before) > 0 {

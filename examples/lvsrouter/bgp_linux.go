@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -39,21 +38,4 @@ func delVIP(iface string, p netip.Prefix) error {
 		return fmt.Errorf("vip_interface %s: remove %s: %w", iface, p, err)
 	}
 	return nil
-}
-
-// sysctlDir is where the IPVS sysctls are (tests replace it).
-var sysctlDir = "/proc/sys/net/ipv4/vs"
-
-// setSloppy sets net.ipv4.vs.sloppy_tcp and sloppy_sctp to 1 where asked.
-func setSloppy(tcp, sctp bool) error {
-	var errs []error
-	for name, on := range map[string]bool{"sloppy_tcp": tcp, "sloppy_sctp": sctp} {
-		if !on {
-			continue
-		}
-		if err := os.WriteFile(sysctlDir+"/"+name, []byte("1\n"), 0); err != nil {
-			errs = append(errs, fmt.Errorf("net.ipv4.vs.%s: %w", name, err))
-		}
-	}
-	return errors.Join(errs...)
 }

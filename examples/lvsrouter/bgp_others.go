@@ -15,10 +15,3 @@ func addVIP(iface string, p netip.Prefix) (bool, error) {
 func delVIP(iface string, p netip.Prefix) error {
 	return fmt.Errorf("vip_interface %s: %w", iface, errors.ErrUnsupported)
 }
-
-func setSloppy(tcp, sctp bool) error {
-	if !tcp && !sctp {
-		return nil
-	}
-	return fmt.Errorf("sloppy_tcp, sloppy_sctp: %w", errors.ErrUnsupported)
-}

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/lvskit/lvskit/fwmark"
 )
 
 // routerBGP is the Router's BGP part (--bgp): the speaker, what it
@@ -24,8 +28,8 @@ type routerBGP struct {
 	// vips are the addresses lvsrouter added to the VIP interface (ones
 	// that were there already are not ours to remove).
 	vips []vipAddr
-	// sloppy is set once the sloppy sysctls were written.
-	sloppy bool
+	// sloppy is which of sloppy_tcp and sloppy_sctp were set.
+	sloppy [2]bool
 }
 
 // syncBGP starts, reconfigures or stops the speaker for a new plan. A
@@ -47,7 +51,9 @@ func (r *Router) syncBGP(ctx context.Context, p *Plan) error {
 		}
 		r.stopBGP()
 	}
-	r.syncVIPs(p)
+	// New VIPs go on the interface now; ones no longer announced leave it
+	// after their withdraw (bgpAfter).
+	r.syncVIPs(p, c == nil)
 	if c == nil {
 		b.cfg = nil
 		return nil
@@ -64,9 +70,9 @@ func (r *Router) syncBGP(ctx context.Context, p *Plan) error {
 	return b.sp.SetNeighbors(ctx, c.Neighbors)
 }
 
-// syncVIPs puts the plan's candidate VIPs on the VIP interface and removes
-// the ones lvsrouter added that are no longer wanted there.
-func (r *Router) syncVIPs(p *Plan) {
+// syncVIPs puts the plan's candidate VIPs on the VIP interface and, with
+// remove, removes the ones lvsrouter added that are no longer wanted there.
+func (r *Router) syncVIPs(p *Plan, remove bool) {
 	b := &r.bgp
 	var want []vipAddr
 	if c := p.BGP; c != nil && c.VIPInterface != "" {
@@ -76,7 +82,7 @@ func (r *Router) syncVIPs(p *Plan) {
 	}
 	kept := b.vips[:0]
 	for _, v := range b.vips {
-		if slices.Contains(want, v) {
+		if !remove || slices.Contains(want, v) {
 			kept = append(kept, v)
 			continue
 		}
@@ -122,15 +128,17 @@ func (r *Router) bgpBefore(ctx context.Context, want map[netip.Prefix]bgpAttrs) 
 	if err := r.bgp.ann.withdraw(ctx, want); err != nil {
 		r.log.Error("bgp", "err", err)
 	}
+	r.publishBGP()
 }
 
 // bgpAfter announces what is wanted, after the IPVS change succeeded, and
 // sets the sloppy sysctls once IPVS is loaded.
 func (r *Router) bgpAfter(ctx context.Context, want map[netip.Prefix]bgpAttrs) {
 	b := &r.bgp
-	if b.cfg != nil && !b.sloppy && r.applier != nil {
-		b.sloppy = true
-		if err := setSloppy(b.cfg.SloppyTCP, b.cfg.SloppySCTP); err != nil {
+	// Once IPVS is loaded, and again when a reload turns one on.
+	if b.cfg != nil && r.applier != nil && (b.cfg.SloppyTCP && !b.sloppy[0] || b.cfg.SloppySCTP && !b.sloppy[1]) {
+		b.sloppy = [2]bool{b.cfg.SloppyTCP, b.cfg.SloppySCTP}
+		if err := setSloppy(ctx, b.cfg.SloppyTCP, b.cfg.SloppySCTP); err != nil {
 			r.log.Error("bgp: sloppy sysctls", "err", err)
 		}
 	}
@@ -140,6 +148,13 @@ func (r *Router) bgpAfter(ctx context.Context, want map[netip.Prefix]bgpAttrs) {
 	if err := b.ann.announce(ctx, want); err != nil {
 		r.log.Error("bgp", "err", err)
 	}
+	if len(b.vips) > 0 {
+		r.mu.Lock()
+		p := r.plan
+		r.mu.Unlock()
+		r.syncVIPs(p, true)
+	}
+	r.publishBGP()
 }
 
 // checkersStopped withdraws every VIP: the checkers, which decide quorum,
@@ -162,6 +177,7 @@ func (r *Router) drainBGP(ctx context.Context) {
 	if _, err := r.bgp.ann.drain(ctx); err != nil {
 		r.log.Error("bgp: drain", "err", err)
 	}
+	r.publishBGP()
 }
 
 // stopBGP stops the speaker.
@@ -180,5 +196,70 @@ func (r *Router) stopBGP() {
 // after IPVS state was released.
 func (r *Router) closeBGP() {
 	r.stopBGP()
-	r.syncVIPs(&Plan{})
+	r.syncVIPs(&Plan{}, true)
+	r.bgp.cfg = nil
+	r.publishBGP()
+}
+
+// sysctlRoot is the sysctl tree setSloppy writes ("": /proc/sys; tests
+// point it at a directory of files).
+var sysctlRoot string
+
+// setSloppy sets net.ipv4.vs.sloppy_tcp and sloppy_sctp to 1 where asked,
+// through fwmark's Sysctl, which owns kernel parameters. They stay set when
+// lvsrouter stops, as the IPVS module's other settings do.
+func setSloppy(ctx context.Context, tcp, sctp bool) error {
+	var errs []error
+	for _, k := range []struct {
+		on  bool
+		key string
+	}{{tcp, "net.ipv4.vs.sloppy_tcp"}, {sctp, "net.ipv4.vs.sloppy_sctp"}} {
+		if !k.on {
+			continue
+		}
+		if _, err := (fwmark.Sysctl{Root: sysctlRoot}).Set(ctx, k.key, "1"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// publishBGP tells the status socket and the metrics which VIPs are
+// announced.
+func (r *Router) publishBGP() {
+	var m map[netip.Prefix]bool
+	if b := &r.bgp; b.cfg != nil {
+		m = map[netip.Prefix]bool{}
+		r.mu.Lock()
+		for _, a := range bgpCandidates(b.cfg, r.plan) {
+			m[netip.PrefixFrom(a, a.BitLen())] = false
+		}
+		r.mu.Unlock()
+		if b.ann != nil {
+			for p := range b.ann.announced {
+				m[p] = true
+			}
+		}
+	}
+	r.ops.mu.Lock()
+	r.ops.bgp = m
+	r.ops.mu.Unlock()
+}
+
+// bgpStatus writes the status socket's "bgp" member. o.mu is held.
+func (o *opsState) bgpStatus(b *bytes.Buffer) {
+	if o.bgp == nil {
+		return
+	}
+	b.WriteString(`,"bgp":[`)
+	for i, p := range slices.SortedFunc(maps.Keys(o.bgp), netip.Prefix.Compare) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		j := newObject(b)
+		j.str("prefix", p.String())
+		j.bool("announced", o.bgp[p])
+		j.end()
+	}
+	b.WriteByte(']')
 }

@@ -42,6 +42,7 @@ func (l *eventLog) take() []string {
 // the UPDATEs it sent.
 type fakeSpeaker struct {
 	log  *eventLog
+	down bool // no neighbour established
 	mu   sync.Mutex
 	sent uint64
 	// lag is how many Sent calls a withdraw takes to show in the counter.
@@ -76,6 +77,9 @@ func (f *fakeSpeaker) Withdraw(_ context.Context, p netip.Prefix) error {
 func (f *fakeSpeaker) Sent(context.Context) (map[netip.Addr]uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		return map[netip.Addr]uint64{}, nil
+	}
 	if f.pending > 0 {
 		f.pending--
 		if f.pending == 0 {
@@ -256,7 +260,14 @@ func TestRouterBGPOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.BGP = testBGPConfig(t, "drain_time 0.05\nsloppy_tcp\n")
-	sysctlDir = t.TempDir()
+	sysctlRoot = t.TempDir()
+	defer func() { sysctlRoot = "" }()
+	if err := os.MkdirAll(filepath.Join(sysctlRoot, "net/ipv4/vs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sysctlRoot, "net/ipv4/vs/sloppy_tcp"), []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	events := &eventLog{}
 	r := newRouter(slog.New(slog.DiscardHandler))
 	if r.mon, err = check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1}); err != nil {
@@ -294,7 +305,7 @@ func TestRouterBGPOrder(t *testing.T) {
 	if d := cmp.Diff([]string{"neighbors 10.0.0.1", "ipvs add-service", "ipvs add-server", "announce 192.0.2.10/32 med=0"}, waitFor("announce 192.0.2.10/32 med=0")); d != "" {
 		t.Errorf("start: (-want +got)\n%s", d)
 	}
-	if b, err := os.ReadFile(filepath.Join(sysctlDir, "sloppy_tcp")); err != nil || string(b) != "1\n" {
+	if b, err := os.ReadFile(filepath.Join(sysctlRoot, "net/ipv4/vs/sloppy_tcp")); err != nil || string(b) != "1\n" {
 		t.Errorf("sloppy_tcp: %q %v", b, err)
 	}
 	// The check's first success adds the real server (alpha is off: up
@@ -330,5 +341,86 @@ func TestRouterBGPOrder(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"withdraw 192.0.2.10/32", "ipvs delete-service", "close"}, events.take()); d != "" {
 		t.Errorf("stop: (-want +got)\n%s", d)
+	}
+}
+
+// TestRouterBGPCheckersStopped: when the checkers stop while the router
+// runs, every VIP is withdrawn, and a later apply does not announce again;
+// the status socket's "bgp" member follows.
+func TestRouterBGPCheckersStopped(t *testing.T) {
+	p := &Plan{Services: []VirtualService{svc("192.0.2.10", 80)}}
+	p.Services[0].Quorum = 1
+	p.Services[0].Reals = []RealServer{{Dest: ipvs.Destination{Addr: netip.MustParseAddrPort("10.1.0.1:80"), Weight: 1}}}
+	p.BGP = testBGPConfig(t, "")
+	events := &eventLog{}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	var err error
+	if r.mon, err = check.NewMonitor(nil); err != nil {
+		t.Fatal(err)
+	}
+	r.applier = ipvs.NewApplier(logOps{events})
+	r.bgp.newSpeaker = func(context.Context, *BGPConfig, *slog.Logger) (bgpSpeaker, error) {
+		return &fakeSpeaker{log: events}, nil
+	}
+	ctx := context.Background()
+	if err := r.Load(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"neighbors 10.0.0.1", "ipvs add-service", "ipvs add-server", "announce 192.0.2.10/32 med=0"}, events.take()); d != "" {
+		t.Errorf("start: (-want +got)\n%s", d)
+	}
+	if st := string(r.ops.statusJSON()); !strings.Contains(st, `"bgp":[{"prefix":"192.0.2.10/32","announced":true}]`) {
+		t.Errorf("status while announced: %s", st)
+	}
+	r.checkersStopped(fmt.Errorf("monitor failed"))
+	if err := r.apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"withdraw 192.0.2.10/32"}, events.take()); d != "" {
+		t.Errorf("checkers stopped: (-want +got)\n%s", d)
+	}
+	if st := string(r.ops.statusJSON()); !strings.Contains(st, `"bgp":[{"prefix":"192.0.2.10/32","announced":false}]`) {
+		t.Errorf("status after the withdraw: %s", st)
+	}
+	r.close()
+}
+
+// TestRouterBGPSpeakerStartFails: a speaker that cannot start fails the
+// first Load.
+func TestRouterBGPSpeakerStartFails(t *testing.T) {
+	p := &Plan{BGP: testBGPConfig(t, "")}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	var err error
+	if r.mon, err = check.NewMonitor(nil); err != nil {
+		t.Fatal(err)
+	}
+	r.bgp.newSpeaker = func(context.Context, *BGPConfig, *slog.Logger) (bgpSpeaker, error) {
+		return nil, fmt.Errorf("bgp: start: listen tcp :179: address already in use")
+	}
+	if err := r.Load(context.Background(), p); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("Load: %v", err)
+	}
+	r.close()
+}
+
+// TestBGPDrainWithoutNeighbours: with no session established nobody has
+// the routes, and a stop does not wait drain_time.
+func TestBGPDrainWithoutNeighbours(t *testing.T) {
+	sp := &fakeSpeaker{log: &eventLog{}, down: true}
+	a := newBGPAnnouncer(testBGPConfig(t, "drain_time 60\n"), sp, slog.New(slog.DiscardHandler))
+	var slept []time.Duration
+	a.sleep = func(_ context.Context, d time.Duration) { slept = append(slept, d) }
+	ctx := context.Background()
+	if err := a.announce(ctx, map[netip.Prefix]bgpAttrs{netip.MustParsePrefix("192.0.2.10/32"): {}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(slept) != 0 || len(a.announced) != 0 {
+		t.Errorf("slept %v, still announced %v", slept, a.announced)
 	}
 }

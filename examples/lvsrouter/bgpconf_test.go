@@ -174,3 +174,16 @@ func FuzzParseBGP(f *testing.F) {
 		}
 	})
 }
+
+// TestBGPRefusedWithVRRPOnly: -P runs no checkers, which decide what BGP
+// announces, so --bgp with -P is refused naming both.
+func TestBGPRefusedWithVRRPOnly(t *testing.T) {
+	_, err := parseArgs([]string{"-P", "--bgp", "x.conf"})
+	if err == nil || !strings.Contains(err.Error(), "--bgp not supported with -P") {
+		t.Errorf("parseArgs: %v", err)
+	}
+	o, err := parseArgs([]string{"-C", "--bgp=x.conf"})
+	if err != nil || o.BGPFile != "x.conf" {
+		t.Errorf("parseArgs -C --bgp: %v %+v", err, o)
+	}
+}

@@ -269,6 +269,10 @@ func parseArgs(args []string) (*options, error) {
 			return nil, errUsage{fmt.Sprintf("unexpected argument %q", a)}
 		}
 	}
+	if o.BGPFile != "" && o.Mode == ModeVRRP {
+		// Quorum, which decides what is announced, comes from the checkers.
+		return nil, errUsage{"option --bgp not supported with -P (--vrrp): the checkers decide what is announced"}
+	}
 	return o, nil
 }
 

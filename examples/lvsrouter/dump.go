@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +29,9 @@ type opsState struct {
 	fifo      *fifoWriter
 	reals     map[realKey]*realStatus
 	services  map[ipvs.ServiceKey]bool
+	// bgp maps each VIP prefix lvsrouter may announce to whether it is
+	// announced now; nil without --bgp (bgp_router.go).
+	bgp map[netip.Prefix]bool
 }
 
 // opsInstance is one running VRRP instance.

@@ -68,6 +68,19 @@
 // (--dont-release-ipvs) they stay for the next start to adopt without
 // re-creating them.
 //
+// Scale-out (bgp*.go): with --bgp FILE every director is active and
+// announces its VIPs to the upstream router(s) through an embedded GoBGP
+// speaker, as the file says (local_as, router_id, neighbor blocks with
+// timers and TCP-MD5 password, announce all or a list, communities, MED,
+// drain_time, vip_interface, sloppy_tcp/sloppy_sctp; keepalived.conf
+// stays keepalived's). A VIP's /32 or /128 is announced while its virtual
+// services have quorum and the checkers run; it is withdrawn before the
+// IPVS change a quorum loss causes, when the checkers stop, and on
+// SIGTERM before anything else: lvsrouter waits until the withdraw went
+// out to every established neighbour (at most withdraw_timeout) and
+// drain_time more before VRRP and IPVS state go. A reload that changes
+// nothing sends no UPDATE.
+//
 // In operation (cli.go, dump.go, fifo.go, status.go, metrics.go,
 // sdnotify.go; lvsrouter(8) and lvsrouter.service beside this file): the
 // command line is keepalived 2.2.7's, every option short and long, each

@@ -53,6 +53,7 @@ var (
 	}()
 	rsUp          = prometheus.NewDesc("lvsrouter_real_server_up", "1 while a real server's checks pass.", []string{"service", "real"}, nil)
 	rsTransitions = prometheus.NewDesc("lvsrouter_real_server_transitions_total", "Real server health changes.", []string{"service", "real"}, nil)
+	bgpAnnounced  = prometheus.NewDesc("lvsrouter_bgp_announced", "1 while a VIP is announced with BGP (--bgp).", []string{"prefix"}, nil)
 	vsQuorum      = prometheus.NewDesc("lvsrouter_virtual_server_quorum", "1 while a virtual server has quorum.", []string{"service"}, nil)
 	ipvsLabels    = []string{"service"}
 	ipvsDestLabel = []string{"service", "real"}
@@ -101,6 +102,9 @@ func (m *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, up := range o.services {
 		ch <- prometheus.MustNewConstMetric(vsQuorum, prometheus.GaugeValue, float64(b2u(up)), vsString(k))
+	}
+	for p, on := range o.bgp {
+		ch <- prometheus.MustNewConstMetric(bgpAnnounced, prometheus.GaugeValue, float64(b2u(on)), p.String())
 	}
 	ours := make(map[ipvs.ServiceKey]bool, len(o.services))
 	for k := range o.services {

@@ -406,6 +406,13 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		len(vs.RealServers) == 0 && vs.SorryServer.Addr().Is6() {
 		markFamily = ipvs.IPv6
 	}
+	// ip_family says it outright.
+	if vs.IPFamilySet {
+		markFamily = ipvs.IPv4
+		if vs.IPv6 {
+			markFamily = ipvs.IPv6
+		}
+	}
 	var keys []ipvs.Service
 	switch {
 	case vs.FWMark != 0:
@@ -417,6 +424,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		if !ok {
 			return nil, errAt(vs.Stmt, "virtual_server group %q is not defined", vs.Group)
 		}
+		groupPorts(p, vs, g, fwd)
 		for _, m := range g.Members {
 			s := base
 			switch {
@@ -486,6 +494,9 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
 				alert:   rs.Alert(),
 			}
+			if vs.Weight != 0 && rs.Stmt.Block.Find("weight") == nil {
+				r.Dest.Weight = vs.Weight // the virtual server's weight
+			}
 			sc := scripts{at: rs.Stmt}
 			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)
 			if sc.err != nil {
@@ -497,7 +508,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 					p.Warnings = append(p.Warnings, fmt.Sprintf("%s: HTTP/SSL_GET checker has no urls specified - ignoring", h.Stmt.Pos))
 					continue
 				}
-				c, pol, err := checker(p, kc, r.Dest.Addr, rs.CheckDefaults, vs, sp, files)
+				c, pol, err := checker(p, kc, r.Dest.Addr, rs.CheckDefaults, rs.VirtualHost, vs, sp, files)
 				if err != nil {
 					return nil, err
 				}
@@ -553,7 +564,7 @@ func describe(s ipvs.Service) string {
 // A setting the checker does not write is its real server's, else its
 // virtual server's (rsd and vs.CheckDefaults), as keepalived hands them
 // down (check_data.c).
-func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
+func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, rsHost string, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
 	vsd := vs.CheckDefaults
 	pol := check.Keepalived{
 		DelayLoop:        cmp.Or(rsd.DelayLoop, vs.DelayLoop),
@@ -563,14 +574,16 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		DelayBeforeRetry: cmp.Or(rsd.DelayBeforeRetry, vsd.DelayBeforeRetry),
 		Warmup:           cmp.Or(rsd.Warmup, vsd.Warmup),
 	}
+	// own applies what the checker itself writes over the inherited.
+	own := func(delayLoop, delayBeforeRetry, warmup time.Duration, retry int, alpha bool) {
+		pol.DelayLoop = cmp.Or(delayLoop, pol.DelayLoop)
+		pol.Retry = cmp.Or(retry, pol.Retry)
+		pol.DelayBeforeRetry = cmp.Or(delayBeforeRetry, pol.DelayBeforeRetry)
+		pol.Warmup = cmp.Or(warmup, pol.Warmup)
+		pol.Alpha = pol.Alpha || alpha
+	}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
-		pol.DelayLoop = cmp.Or(c.DelayLoop, pol.DelayLoop)
-		pol.Retry = cmp.Or(c.Retry, pol.Retry)
-		pol.DelayBeforeRetry = cmp.Or(c.DelayBeforeRetry, pol.DelayBeforeRetry)
-		pol.Warmup = cmp.Or(c.Warmup, pol.Warmup)
-		if c.Alpha {
-			pol.Alpha = true
-		}
+		own(c.DelayLoop, c.DelayBeforeRetry, c.Warmup, c.Retry, c.Alpha)
 		addr, port := rs.Addr(), rs.Port()
 		if c.ConnectIP.IsValid() {
 			addr = c.ConnectIP
@@ -591,10 +604,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		return check.TCP{Addr: a, Bind: b, Timeout: t}, pol, nil
 	case *keepalivedconf.HTTPCheck:
 		a, b, t := target(&k.CheckCommon)
-		host := k.Virtualhost
-		if host == "" {
-			host = vs.VirtualHost
-		}
+		host := cmp.Or(k.Virtualhost, rsHost, vs.VirtualHost)
 		var all allOf
 		for _, u := range k.URLs {
 			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest}
@@ -660,13 +670,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		a, _, t := target(&k.CheckCommon)
 		return check.ICMP{Addr: a.Addr(), Timeout: t}, pol, nil
 	case *keepalivedconf.MiscCheck:
-		pol.DelayLoop = cmp.Or(k.DelayLoop, pol.DelayLoop)
-		pol.Retry = cmp.Or(k.Retry, pol.Retry)
-		pol.DelayBeforeRetry = cmp.Or(k.DelayBefore, pol.DelayBeforeRetry)
-		pol.Warmup = cmp.Or(k.Warmup, pol.Warmup)
-		if k.Alpha {
-			pol.Alpha = true
-		}
+		own(k.DelayLoop, k.DelayBefore, k.Warmup, k.Retry, k.Alpha)
 		// keepalived splits misc_path into argv; it runs no shell.
 		sc := scripts{at: k.Stmt}
 		args := sc.argv(k.Path)

@@ -261,8 +261,12 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
 	}
-	if err := r.syncBGP(ctx, p); err != nil {
-		r.log.Error("bgp", "err", err)
+	// A speaker that cannot start (its listening port taken) fails the
+	// first start; on a reload it is logged, the rest applied all the same.
+	bgpErr := r.syncBGP(ctx, p)
+	if bgpErr != nil && old != nil {
+		r.log.Error("bgp", "err", bgpErr)
+		bgpErr = nil
 	}
 	for _, k := range stop {
 		r.stopUnit(k)
@@ -289,7 +293,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	for i, u := range start {
 		r.runUnit(ctx, u, prepared[i])
 	}
-	return r.apply(ctx)
+	return errors.Join(r.apply(ctx), bgpErr)
 }
 
 // prune forgets the notify state of services and real servers the plan no

@@ -16,7 +16,8 @@ import (
 
 // statusJSON is what --status-socket answers: {"vrrp": <keepalived.json's
 // list>, "real_servers": [{"service", "real", "up", "transitions"}],
-// "services": [{"service", "quorum"}]}.
+// "services": [{"service", "quorum"}]}, and with --bgp "bgp": [{"prefix",
+// "announced"}].
 func (o *opsState) statusJSON() []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"vrrp":`)
@@ -60,7 +61,9 @@ func (o *opsState) statusJSON() []byte {
 		j.bool("quorum", up == "true")
 		j.end()
 	}
-	b.WriteString("]}\n")
+	b.WriteByte(']')
+	o.bgpStatus(&b)
+	b.WriteString("}\n")
 	return b.Bytes()
 }
 
