@@ -60,7 +60,7 @@ const (
 	rDebug           = "per-instance debug levels are not supported"
 	rIPVLAN          = "ipvlan interfaces are not supported"
 	rVRF             = "VRFs are not supported"
-	rLogAll          = "every check failure is logged already; the setting is not configurable"
+	rLogAll          = "logging every check failure (not only state changes) is not implemented"
 	rBindIf          = "checks cannot be bound to an interface"
 	rCheckMark       = "checks cannot set a firewall mark"
 	rNoBind          = "ICMP and DNS checks are not bound to a source address or port"
