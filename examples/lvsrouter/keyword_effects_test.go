@@ -219,6 +219,14 @@ func keywordEffects() map[string]effect {
 				t.Errorf("FILE_CHECK weight: %+v", f)
 			}
 		}},
+		"MISC_CHECK user": {"user nobody", func(t *testing.T, p *Plan) {
+			c, _ := firstCheck(t, p)
+			want(t, "MISC_CHECK user", c.(check.Exec).User, "nobody")
+		}},
+		"MISC_CHECK misc_timeout": {"misc_timeout 3", func(t *testing.T, p *Plan) {
+			c, _ := firstCheck(t, p)
+			want(t, "misc_timeout", c.(check.Exec).Timeout, 3*time.Second)
+		}},
 		"MISC_CHECK misc_dynamic": {"misc_dynamic", func(t *testing.T, p *Plan) {
 			c, _ := firstCheck(t, p)
 			want(t, "misc_dynamic", c.(check.Exec).Dynamic, true)

@@ -60,7 +60,7 @@ const (
 	rDebug           = "per-instance debug levels are not supported"
 	rIPVLAN          = "ipvlan interfaces are not supported"
 	rVRF             = "VRFs are not supported"
-	rLogAll          = "every check failure is logged already; the setting is not configurable"
+	rLogAll          = "logging every check failure (not only state changes) is not implemented"
 	rBindIf          = "checks cannot be bound to an interface"
 	rCheckMark       = "checks cannot set a firewall mark"
 	rNoBind          = "ICMP and DNS checks are not bound to a source address or port"
@@ -269,9 +269,9 @@ var keywordTable = []keywordRow{
 	{"MISC_CHECK", "log_all_failures", refused(rLogAll)},
 	{"MISC_CHECK", "misc_dynamic", shownBy("TestKeywordEffects")},
 	{"MISC_CHECK", "misc_path", shownBy("TestNotifyScripts")},
-	{"MISC_CHECK", "misc_timeout", shownBy("TestNotifyScripts")},
+	{"MISC_CHECK", "misc_timeout", shownBy("TestKeywordEffects")},
 	{"MISC_CHECK", "retry", shownBy("TestKeywordEffects")},
-	{"MISC_CHECK", "user", shownBy("TestNotifyScripts")},
+	{"MISC_CHECK", "user", shownBy("TestKeywordEffects")},
 	{"MISC_CHECK", "warmup", shownBy("TestKeywordEffects")},
 	{"PING_CHECK", "alpha", shownBy("TestKeywordEffects")},
 	{"PING_CHECK", "bind_if", refused(rBindIf)},
@@ -388,13 +388,13 @@ var keywordTable = []keywordRow{
 	{"host", "retry", refused(rNotYet)},
 	{"host", "warmup", refused(rNotYet)},
 	{"real_server", "BFD_CHECK", shownBy("TestBFDTransitionsDriveRealServersAndTracks")},
-	{"real_server", "DNS_CHECK", shownBy("TestVMFeatures")},
+	{"real_server", "DNS_CHECK", shownBy("TestTranslateFeatures")},
 	{"real_server", "FILE_CHECK", shownBy("TestKeywordEffects")},
-	{"real_server", "HTTP_GET", shownBy("TestVMFeatures")},
+	{"real_server", "HTTP_GET", shownBy("TestAllURLs")},
 	{"real_server", "MISC_CHECK", shownBy("TestNotifyScripts")},
 	{"real_server", "PING_CHECK", shownBy("TestKeywordEffects")},
 	{"real_server", "SMTP_CHECK", shownBy("TestKeywordEffects")},
-	{"real_server", "SSL_GET", shownBy("TestVMFeatures")},
+	{"real_server", "SSL_GET", shownBy("TestTranslateFeatures")},
 	{"real_server", "TCP_CHECK", shownBy("TestVMFeatures")},
 	{"real_server", "UDP_CHECK", shownBy("TestKeywordEffects")},
 	{"real_server", "alpha", shownBy("TestKeywordEffects")},
