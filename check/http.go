@@ -116,6 +116,9 @@ type HTTP struct {
 	Digest string
 	// Regex, when set, must match the body.
 	Regex *regexp.Regexp
+	// BodyRegex, when set, is keepalived's url regex with its options
+	// and offsets (regex.go).
+	BodyRegex *BodyRegex
 	// MaxBody caps the body read; a longer body fails the check. Zero
 	// means DefaultMaxBody.
 	MaxBody int64
@@ -202,7 +205,7 @@ func (c *HTTP) judge(start time.Time, r io.Reader, wrap func(error) error) Resul
 		h = md5.New()
 		w = h
 	}
-	if c.Regex != nil {
+	if c.Regex != nil || c.BodyRegex != nil {
 		body = make([]byte, 0, 512)
 		w = io.MultiWriter(w, (*sliceWriter)(&body))
 	}
@@ -225,6 +228,11 @@ func (c *HTTP) judge(start time.Time, r io.Reader, wrap func(error) error) Resul
 	}
 	if c.Regex != nil && !c.Regex.Match(body) {
 		return failf(start, "body does not match %q", c.Regex.String())
+	}
+	if c.BodyRegex != nil {
+		if why := c.BodyRegex.judge(body); why != "" {
+			return failf(start, "%s", why)
+		}
 	}
 	return up(start)
 }

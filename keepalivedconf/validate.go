@@ -140,6 +140,7 @@ func (dec *decoder) syncGroupScripts() {
 // virtualServerChecks makes the checks keepalived makes when it closes a
 // virtual_server block.
 func (dec *decoder) virtualServerChecks(vs *VirtualServer) {
+	dec.lvsChecks(vs)
 	if vs.FWMark != 0 && vs.Protocol != 0 {
 		dec.d.add(vs.Stmt.Pos, sevWarning, ErrInvalid, "virtual server FWM %d: protocol specified for fwmark - protocol will be ignored", vs.FWMark)
 	}

@@ -123,7 +123,7 @@ func sameHTTP(x, y *check.HTTP) bool {
 	return x.Addr == y.Addr && x.Bind == y.Bind && x.Path == y.Path && x.Host == y.Host &&
 		x.TLS == y.TLS && x.ServerName == y.ServerName && x.Verify == y.Verify && sameCAs &&
 		slices.Equal(x.Status, y.Status) && x.Digest == y.Digest && sameRegex &&
-		x.MaxBody == y.MaxBody && x.Timeout == y.Timeout
+		x.BodyRegex.Equal(y.BodyRegex) && x.MaxBody == y.MaxBody && x.Timeout == y.Timeout
 }
 
 // samePolicy compares two retry policies of the types Translate builds.

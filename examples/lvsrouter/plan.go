@@ -37,6 +37,8 @@ type Plan struct {
 	// not act on (mail alerts): printed like warnings, but, as keepalived
 	// acts on them, they do not fail -t.
 	Ignored []string `json:",omitempty"`
+	// LVS is the IPVS side of global_defs (plan_lvs.go).
+	LVS LVSPlan `json:",omitzero"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
 	// Globals are the global_defs values the data dumps print (dump_data.go).
@@ -103,6 +105,9 @@ type VirtualService struct {
 	Service ipvs.Service // without destinations
 	Reals   []RealServer
 	Sorry   *ipvs.Destination
+	// SorryInhibit keeps the sorry server in the service with weight 0
+	// while quorum holds (sorry_server_inhibit).
+	SorryInhibit bool `json:",omitempty"`
 	// Quorum is the total weight of alive real servers the service needs
 	// (keepalived's default 1); Hysteresis widens it against flapping:
 	// quorum is gained at Quorum+Hysteresis and lost below
@@ -179,6 +184,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	p.Globals = newDumpGlobals(cfg.GlobalDefs)
 	if g := cfg.GlobalDefs; g != nil {
 		errs = append(errs, unsupportedGlobals(g, p)...)
+		lvsGlobals(cfg, p)
 		strict = g.VRRPStrict
 		version = g.VRRPVersion
 		p.Scripts = ScriptPolicy{User: g.ScriptUser, Security: g.EnableScriptSecurity}
@@ -400,6 +406,7 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 	if vs.PersistenceTimeout > 0 {
 		base.Flags |= ipvs.FlagPersistent
 	}
+	lvsService(vs, &base)
 	var fwd ipvs.ForwardMethod
 	switch vs.LBKind {
 	case 0, keepalivedconf.NAT: // keepalived's default, see Translate
@@ -501,19 +508,21 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 		}
 		if vs.SorryServer.IsValid() {
 			v.Sorry = &ipvs.Destination{Addr: withPort(vs.SorryServer, svc), Forward: fwd, Weight: 1}
+			lvsSorry(vs, &v)
 		}
 		for _, rs := range vs.RealServers {
 			r := RealServer{
 				Dest:    ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
 			}
+			lvsReal(vs, rs, &r.Dest)
 			sc := scripts{at: rs.Stmt}
 			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)
 			if sc.err != nil {
 				return nil, sc.err
 			}
 			for i, kc := range rs.Checkers {
-				c, pol, err := checker(kc, r.Dest.Addr, vs, sp)
+				c, pol, err := checker(kc, r.Dest.Addr, vs, rs, sp)
 				if err != nil {
 					return nil, err
 				}
@@ -564,13 +573,23 @@ func describe(s ipvs.Service) string {
 
 // checker translates one keepalived checker block for the real server at
 // rs into a check.Checker and keepalived's retry policy.
-func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy) (check.Checker, check.Policy, error) {
+func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, krs *keepalivedconf.RealServer, sp ScriptPolicy) (check.Checker, check.Policy, error) {
 	pol := check.Keepalived{DelayLoop: vs.DelayLoop, Alpha: vs.Alpha, Omega: vs.Omega}
+	defs := checkDefaults(vs, krs)
+	applyDefaults(&pol, defs)
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
 		if c.DelayLoop > 0 {
 			pol.DelayLoop = c.DelayLoop
 		}
-		pol.Retry, pol.DelayBeforeRetry, pol.Warmup = c.Retry, c.DelayBeforeRetry, c.Warmup
+		if c.Retry != 0 {
+			pol.Retry = c.Retry
+		}
+		if c.DelayBeforeRetry != 0 {
+			pol.DelayBeforeRetry = c.DelayBeforeRetry
+		}
+		if c.Warmup != 0 {
+			pol.Warmup = c.Warmup
+		}
 		if c.Alpha {
 			pol.Alpha = true
 		}
@@ -587,7 +606,7 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		}
 		timeout := c.ConnectTimeout
 		if timeout == 0 {
-			timeout = 5 * time.Second
+			timeout = defaultTimeout(defs)
 		}
 		return netip.AddrPortFrom(addr, port), bind, timeout
 	}
@@ -598,6 +617,9 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 	case *keepalivedconf.HTTPCheck:
 		a, b, t := target(&k.CheckCommon)
 		host := k.Virtualhost
+		if host == "" {
+			host = krs.LVS.Virtualhost
+		}
 		if host == "" {
 			host = vs.VirtualHost
 		}
@@ -611,6 +633,11 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 			if u.Virtualhost != "" {
 				h.Host = u.Virtualhost
 			}
+			re, err := urlRegex(u)
+			if err != nil {
+				return nil, nil, err
+			}
+			h.BodyRegex = re
 			if u.StatusCode != "" {
 				sc, err := check.ParseStatusCodes(u.StatusCode)
 				if err != nil {
@@ -636,7 +663,11 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		return d, pol, nil
 	case *keepalivedconf.SMTPCheck:
 		a, b, t := target(&k.CheckCommon)
-		return check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, pol, nil
+		hosts := smtpHosts(k, rs, check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, defaultTimeout(defs))
+		if len(hosts) == 1 {
+			return hosts[0], pol, nil
+		}
+		return allOf(hosts), pol, nil
 	case *keepalivedconf.UDPCheck:
 		a, b, t := target(&k.CheckCommon)
 		return check.UDP{Addr: a, Bind: b, Payload: []byte(k.Payload), RequireReply: k.RequireReply != "", Timeout: t}, pol, nil
@@ -647,7 +678,15 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		if k.DelayLoop > 0 {
 			pol.DelayLoop = k.DelayLoop
 		}
-		pol.Retry, pol.DelayBeforeRetry, pol.Warmup = k.Retry, k.DelayBefore, k.Warmup
+		if k.Retry != 0 {
+			pol.Retry = k.Retry
+		}
+		if k.DelayBefore != 0 {
+			pol.DelayBeforeRetry = k.DelayBefore
+		}
+		if k.Warmup != 0 {
+			pol.Warmup = k.Warmup
+		}
 		// keepalived splits misc_path into argv; it runs no shell.
 		sc := scripts{at: k.Stmt}
 		args := sc.argv(k.Path)

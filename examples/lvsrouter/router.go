@@ -65,6 +65,9 @@ type Router struct {
 	// instance.
 	units map[unitKey]*runningUnit
 	bfd   routerBFD
+	// lvs is the IPVS global state (timeouts, sync daemon) the router
+	// changed (router_lvs.go).
+	lvs lvsState
 
 	// ops is what state dumps, notify FIFOs, metrics and the status
 	// socket read (dump.go).
@@ -269,6 +272,9 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	for i, u := range start {
 		r.runUnit(ctx, u, prepared[i])
 	}
+	if err := r.loadLVS(ctx, p); err != nil {
+		return err
+	}
 	return r.apply(ctx)
 }
 
@@ -426,6 +432,7 @@ func (r *Router) updateUnit(u vrrpUnit, cfgs []vrrp.Config) error {
 func (r *Router) onVRRP(name string, t vrrp.Transition) {
 	r.log.Info("vrrp", "instance", name, "from", t.From, "to", t.To)
 	r.ops.transition(r.log, name, t)
+	r.syncFollow(name, t)
 }
 
 // runUnit runs a prepared unit until it is stopped.
@@ -582,6 +589,8 @@ func (r *Router) desired() []ipvs.Service {
 		r.ops.serviceState(key, up)
 		if !up && vs.Sorry != nil {
 			s.Destinations = append(s.Destinations[:0], *vs.Sorry)
+		} else if vs.SorryInhibit {
+			s.Destinations = withInhibitedSorry(s.Destinations, *vs.Sorry)
 		}
 		out = append(out, s)
 	}
@@ -743,6 +752,7 @@ func (r *Router) close() {
 		r.desired()
 		r.runEvents(true)
 	}
+	r.closeLVS()
 	if r.applier != nil && !r.KeepIPVS && len(r.managed) > 0 {
 		// keepalived removes its IPVS topology on stop unless told not to.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
