@@ -117,7 +117,8 @@ type HTTP struct {
 	// Regex, when set, must match the body.
 	Regex *regexp.Regexp
 	// BodyRegex, when set, is keepalived's url regex with its options
-	// and offsets (regex.go).
+	// and offsets (regex.go), matched against the response as read
+	// (status line, headers and body), as keepalived does.
 	BodyRegex *BodyRegex
 	// MaxBody caps the body read; a longer body fails the check. Zero
 	// means DefaultMaxBody.
@@ -187,6 +188,13 @@ func (c *HTTP) request() string {
 // read errors (a deadline that cut a read short, say).
 func (c *HTTP) judge(start time.Time, r io.Reader, wrap func(error) error) Result {
 	max := c.maxBody()
+	var raw *rawResponse
+	if c.BodyRegex != nil {
+		// keepalived matches its regex against the response as read:
+		// status line and headers, then the body.
+		raw = &rawResponse{max: int(c.readLimit())}
+		r = io.TeeReader(r, raw)
+	}
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
@@ -205,7 +213,7 @@ func (c *HTTP) judge(start time.Time, r io.Reader, wrap func(error) error) Resul
 		h = md5.New()
 		w = h
 	}
-	if c.Regex != nil || c.BodyRegex != nil {
+	if c.Regex != nil {
 		body = make([]byte, 0, 512)
 		w = io.MultiWriter(w, (*sliceWriter)(&body))
 	}
@@ -230,7 +238,7 @@ func (c *HTTP) judge(start time.Time, r io.Reader, wrap func(error) error) Resul
 		return failf(start, "body does not match %q", c.Regex.String())
 	}
 	if c.BodyRegex != nil {
-		if why := c.BodyRegex.judge(body); why != "" {
+		if why := c.BodyRegex.judge(raw.b); why != "" {
 			return failf(start, "%s", why)
 		}
 	}

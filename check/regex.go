@@ -9,8 +9,12 @@ import (
 	"strings"
 )
 
-// BodyRegex is keepalived's url regex: a pattern the HTTP body must match
-// (or, with NoMatch, must not), starting within [MinOffset, MaxOffset].
+// BodyRegex is keepalived's url regex: a pattern the HTTP response must
+// match (or, with NoMatch, must not), starting within [MinOffset,
+// MaxOffset]. As in keepalived, the subject is the response as read from
+// the socket, status line and headers included, and offsets count from
+// its first byte. (keepalived skips the headers when they arrive in a
+// read of their own, without the body; small responses arrive whole.)
 //
 // keepalived compiles the pattern with PCRE2; Go's regexp (RE2 syntax)
 // stands in for it. CompileBodyRegex refuses what RE2 cannot do with the
@@ -21,12 +25,12 @@ import (
 // \b at MinOffset see the offset as the start of the text.
 type BodyRegex struct {
 	re *regexp.Regexp
-	// NoMatch inverts the check: the body must not match
+	// NoMatch inverts the check: the response must not match
 	// (regex_no_match).
 	NoMatch bool
-	// MinOffset is the first body offset a match may start at.
+	// MinOffset is the first offset a match may start at.
 	MinOffset int
-	// MaxOffset is the last body offset a match may start at; negative
+	// MaxOffset is the last offset a match may start at; negative
 	// means no limit.
 	MaxOffset int
 
@@ -162,4 +166,17 @@ func (b *BodyRegex) MarshalJSON() ([]byte, error) {
 		MinOffset, MaxOffset int
 		EndOnly, FirstLine   bool `json:",omitempty"`
 	}{b.re.String(), b.NoMatch, b.MinOffset, b.MaxOffset, b.endOnly, b.firstLine})
+}
+
+// rawResponse keeps the bytes of a response as read, up to max.
+type rawResponse struct {
+	b   []byte
+	max int
+}
+
+func (w *rawResponse) Write(p []byte) (int, error) {
+	if n := w.max - len(w.b); n > 0 {
+		w.b = append(w.b, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
 }
