@@ -32,6 +32,14 @@ type lvsKWCase struct {
 	// servers are started in the namespace before the router: "http
 	// ADDR BODY" or "smtp ADDR".
 	servers []string
+	// files are written to the run's directory, named in conf as
+	// %DIR%/NAME.
+	files map[string]string
+	// want and wantStopped must appear in the listings (all readers
+	// joined) while running and after the stop: the keyword's effect.
+	want, wantStopped []string
+	// absent and absentStopped must not appear.
+	absent, absentStopped []string
 }
 
 // lvsKWBase is a virtual server the global_defs cases share.
@@ -47,10 +55,10 @@ virtual_server 10.0.0.100 80 {
 `
 
 var lvsKWCases = []lvsKWCase{
-	{name: "lvs_timeouts", conf: "global_defs {\n    lvs_timeouts tcp 7200 udp 300\n}\n" + lvsKWBase},
-	{name: "lvs_timeouts_all", conf: "global_defs {\n    lvs_timeouts tcp 3600 tcpfin 60 udp 90\n}\n" + lvsKWBase},
-	{name: "lvs_sync_daemon_both", conf: "global_defs {\n    lvs_sync_daemon eth0 id 7 maxlen 1400 port 8850 ttl 3 group 239.1.2.3\n}\n" + lvsKWBase},
-	{name: "lvs_sync_daemon_instance", vrrp: true, settle: 8 * time.Second, conf: `global_defs {
+	{name: "lvs_timeouts", want: []string{"Timeout (tcp tcpfin udp): 7200 120 300"}, wantStopped: []string{"Timeout (tcp tcpfin udp): 900 120 300"}, conf: "global_defs {\n    lvs_timeouts tcp 7200 udp 300\n}\n" + lvsKWBase},
+	{name: "lvs_timeouts_all", want: []string{"Timeout (tcp tcpfin udp): 3600 60 90"}, wantStopped: []string{"Timeout (tcp tcpfin udp): 900 120 300"}, conf: "global_defs {\n    lvs_timeouts tcp 3600 tcpfin 60 udp 90\n}\n" + lvsKWBase},
+	{name: "lvs_sync_daemon_both", absentStopped: []string{"sync daemon"}, want: []string{"master sync daemon (mcast=eth0, syncid=7, maxlen=1400, group=239.1.2.3, port=8850, ttl=3)", "backup sync daemon (mcast=eth0, syncid=7"}, wantStopped: nil, conf: "global_defs {\n    lvs_sync_daemon eth0 id 7 maxlen 1400 port 8850 ttl 3 group 239.1.2.3\n}\n" + lvsKWBase},
+	{name: "lvs_sync_daemon_instance", absent: []string{"backup sync daemon"}, absentStopped: []string{"sync daemon"}, want: []string{"master sync daemon (mcast=eth0, syncid=51, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)"}, wantStopped: nil, vrrp: true, settle: 8 * time.Second, conf: `global_defs {
     lvs_sync_daemon eth0 VI_1
 }
 vrrp_instance VI_1 {
@@ -64,7 +72,34 @@ vrrp_instance VI_1 {
     }
 }
 ` + lvsKWBase},
-	{name: "sched_flags", conf: `
+	// An instance in FAULT (a tracked file with weight 0 reads
+	// non-zero) runs the backup daemon, with the syncid given.
+	{name: "lvs_sync_daemon_fault", vrrp: true, settle: 8 * time.Second,
+		files:  map[string]string{"down": "1\n"},
+		want:   []string{"backup sync daemon (mcast=eth0, syncid=9, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)"},
+		absent: []string{"master sync daemon"}, absentStopped: []string{"sync daemon"},
+		conf: `global_defs {
+    lvs_sync_daemon eth0 VI_2 id 9
+}
+vrrp_track_file DOWN {
+    file %DIR%/down
+    weight 0
+}
+vrrp_instance VI_2 {
+    state MASTER
+    interface eth0
+    virtual_router_id 52
+    priority 150
+    advert_int 1
+    track_file {
+        DOWN
+    }
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+}
+` + lvsKWBase},
+	{name: "sched_flags", want: []string{"sh (sh-fallback,sh-port)", "mh (mh-port)", "mh (mh-fallback)", "rr (flag-1,flag-2,flag-3)"}, wantStopped: nil, conf: `
 virtual_server 10.0.0.101 80 {
     protocol TCP
     lb_algo sh
@@ -101,7 +136,7 @@ virtual_server 10.0.0.104 80 {
     }
 }
 `},
-	{name: "ops", conf: `
+	{name: "ops", want: []string{"UDP  10.0.0.105:53 rr ops", "FWM  5 wlc ops"}, wantStopped: nil, conf: `
 virtual_server 10.0.0.105 53 {
     protocol UDP
     lb_algo rr
@@ -118,7 +153,7 @@ virtual_server fwmark 5 {
     }
 }
 `},
-	{name: "persistence_engine", conf: `
+	{name: "persistence_engine", want: []string{"pe sip"}, wantStopped: nil, conf: `
 virtual_server 10.0.0.106 5060 {
     protocol UDP
     lb_algo rr
@@ -130,7 +165,7 @@ virtual_server 10.0.0.106 5060 {
     }
 }
 `},
-	{name: "thresholds_and_methods", conf: `
+	{name: "thresholds_and_methods", want: []string{"10.0.0.2:8080                Masq    5", "10.0.0.3:80                  Route   0", "10.0.0.4:80                  Route   2", "10.0.0.5:80                  Tunnel  5", "10.0.0.2:8080                100        10", "10.0.0.5:80                  7          0"}, wantStopped: nil, conf: `
 virtual_server 10.0.0.107 80 {
     protocol TCP
     lb_algo wlc
@@ -153,9 +188,9 @@ virtual_server 10.0.0.107 80 {
     }
 }
 `},
-	{name: "lvs_flush", conf: "global_defs {\n    lvs_flush\n    lvs_flush_onstop\n}\n" + lvsKWBase},
-	{name: "lvs_flush_onstop_vs", conf: "global_defs {\n    lvs_flush_onstop VS\n}\n" + lvsKWBase},
-	{name: "http_regex", settle: 8 * time.Second,
+	{name: "lvs_flush", absent: []string{"10.9.9.9"}, absentStopped: []string{"10.9.9.9"}, conf: "global_defs {\n    lvs_flush\n    lvs_flush_onstop\n}\n" + lvsKWBase},
+	{name: "lvs_flush_onstop_vs", want: nil, wantStopped: []string{"TCP  10.9.9.9:1 rr"}, conf: "global_defs {\n    lvs_flush_onstop VS\n}\n" + lvsKWBase},
+	{name: "http_regex", want: []string{"10.0.0.108:80 rr\n  -> 10.0.0.2:8081                Masq    1      0          0         \nTCP  10.0.0.109:80 rr\n  -> 10.0.0.2:8081                Masq    0      0          0         \n  -> 10.0.0.2:8082"}, wantStopped: nil, settle: 8 * time.Second,
 		servers: []string{"http 10.0.0.2:8081 <html>Status: OK</html>", "http 10.0.0.2:8082 <html>Status: FAILED</html>"},
 		conf: `
 virtual_server 10.0.0.108 80 {
@@ -216,7 +251,7 @@ virtual_server 10.0.0.109 80 {
     }
 }
 `},
-	{name: "smtp_host", settle: 8 * time.Second,
+	{name: "smtp_host", want: []string{"TCP  10.0.0.110:25 rr\n  -> 10.0.0.2:25                  Masq    1      0          0         \nTCP  10.9.9.9:1"}, wantStopped: nil, settle: 8 * time.Second,
 		servers: []string{"smtp 10.0.0.2:2525", "smtp 10.0.0.2:2526"},
 		conf: `
 virtual_server 10.0.0.110 25 {
@@ -287,6 +322,22 @@ func TestVMLVSKeywordsMatchKeepalived(t *testing.T) {
 					}
 				}
 			}
+			for phase, want := range map[string][]string{"running": c.want, "stopped": c.wantStopped} {
+				all := strings.Join(l[phase], "\n")
+				for _, w := range want {
+					if !strings.Contains(all, w) {
+						t.Errorf("%s: listings lack %q:\n%s", phase, w, all)
+					}
+				}
+			}
+			for phase, absent := range map[string][]string{"running": c.absent, "stopped": c.absentStopped} {
+				all := strings.Join(l[phase], "\n")
+				for _, w := range absent {
+					if strings.Contains(all, w) {
+						t.Errorf("%s: listings hold %q:\n%s", phase, w, all)
+					}
+				}
+			}
 			if !t.Failed() {
 				t.Logf("running, identical:\n%s\n%s\n%s", k["running"][0], k["running"][1], k["running"][2])
 			}
@@ -318,7 +369,10 @@ func runLVSKW(t *testing.T, c lvsKWCase, who, bin string) map[string][]string {
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "keepalived.conf")
-	mustWrite(t, conf, []byte(c.conf))
+	mustWrite(t, conf, []byte(strings.ReplaceAll(c.conf, "%DIR%", dir)))
+	for name, data := range c.files {
+		mustWrite(t, filepath.Join(dir, name), []byte(data))
+	}
 	args := []string{"-f", conf, "-p", dir + "/k.pid", "-r", dir + "/v.pid", "-c", dir + "/c.pid"}
 	if !c.vrrp {
 		args = append(args, "-C")
@@ -432,7 +486,7 @@ func startLVSKWServer(t *testing.T, ns *netns.NS, spec string) {
 // error or warning (lvsrouter -t would pass it).
 func TestLVSKWConfigsTranslate(t *testing.T) {
 	for _, c := range lvsKWCases {
-		f, err := keepalivedconf.Parse(c.name+".conf", []byte(c.conf))
+		f, err := keepalivedconf.Parse(c.name+".conf", []byte(strings.ReplaceAll(c.conf, "%DIR%", "/tmp")))
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
