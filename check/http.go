@@ -104,6 +104,9 @@ type HTTP struct {
 	// ServerName is sent as SNI; "" sends Host when Host is a name, and no
 	// SNI otherwise.
 	ServerName string
+	// NoSNI sends no SNI at all (keepalived's SSL_GET without
+	// enable_sni).
+	NoSNI bool
 	// Verify checks the server's certificate chain and name (keepalived
 	// does not by default).
 	Verify bool
@@ -246,6 +249,9 @@ func (c *HTTP) judge(start time.Time, r io.Reader, wrap func(error) error) Resul
 }
 
 func (c *HTTP) serverName(host string) string {
+	if c.NoSNI {
+		return ""
+	}
 	if c.ServerName != "" {
 		return c.ServerName
 	}

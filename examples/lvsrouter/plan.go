@@ -184,7 +184,6 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	p.Globals = newDumpGlobals(cfg.GlobalDefs)
 	if g := cfg.GlobalDefs; g != nil {
 		errs = append(errs, unsupportedGlobals(g, p)...)
-		lvsGlobals(cfg, p)
 		strict = g.VRRPStrict
 		version = g.VRRPVersion
 		p.Scripts = ScriptPolicy{User: g.ScriptUser, Security: g.EnableScriptSecurity}
@@ -199,6 +198,8 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 			}
 		}
 	}
+	lvsGlobals(cfg, p)
+	errs = append(errs, lvsRefusals(cfg)...)
 	for _, in := range cfg.Instances {
 		c, err := instance(p, in, version, p.Scripts, scripts, files)
 		if err != nil {
@@ -629,7 +630,7 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		}
 		var all allOf
 		for _, u := range urls {
-			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest}
+			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest, NoSNI: k.TLS && !enableSNI(k)}
 			if u.Virtualhost != "" {
 				h.Host = u.Virtualhost
 			}

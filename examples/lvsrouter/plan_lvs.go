@@ -37,16 +37,18 @@ type SyncDaemonPlan struct {
 // lvsGlobals translates lvs_timeouts, lvs_sync_daemon, lvs_flush and
 // lvs_flush_onstop.
 func lvsGlobals(cfg *keepalivedconf.Config, p *Plan) {
-	g := cfg.GlobalDefs
-	if g == nil {
-		return
+	var l keepalivedconf.LVSGlobals
+	if g := cfg.GlobalDefs; g != nil {
+		l = g.LVS
 	}
-	l := g.LVS
 	p.LVS = LVSPlan{
 		Timeouts: ipvs.Timeouts{TCP: l.TimeoutTCP, TCPFin: l.TimeoutTCPFin, UDP: l.TimeoutUDP},
 		Flush:    l.Flush, FlushOnStop: l.FlushOnStop,
 	}
 	sd := l.SyncDaemon
+	if sd == nil {
+		sd = instanceSyncDaemon(cfg, p)
+	}
 	if sd == nil {
 		return
 	}
@@ -222,4 +224,91 @@ func withInhibitedSorry(dests []ipvs.Destination, sorry ipvs.Destination) []ipvs
 	}
 	sorry.Weight = 0
 	return append(dests, sorry)
+}
+
+// instanceSyncDaemon reads the deprecated vrrp_instance form,
+// lvs_sync_daemon_interface IFNAME: the daemon follows that instance.
+// keepalived reports the deprecation (failing -t) and runs it.
+func instanceSyncDaemon(cfg *keepalivedconf.Config, p *Plan) *keepalivedconf.SyncDaemon {
+	var sd *keepalivedconf.SyncDaemon
+	for _, in := range cfg.Instances {
+		if in.Stmt == nil || in.Stmt.Block == nil {
+			continue
+		}
+		s := in.Stmt.Block.Find("lvs_sync_daemon_interface")
+		if s == nil || len(s.Tokens) < 2 {
+			continue
+		}
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: (%s) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon", s.Pos, in.Name))
+		if sd != nil {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: (%s) lvs_sync_daemon_interface has already been specified as %s - ignoring", s.Pos, in.Name, sd.Interface))
+			continue
+		}
+		sd = &keepalivedconf.SyncDaemon{Interface: s.Arg(1), Instance: in.Name, SyncID: -1, Stmt: s}
+	}
+	return sd
+}
+
+// lvsRefused are the virtual_server, real_server and checker keywords
+// lvsrouter refuses, with the reason.
+var lvsRefused = map[string]string{
+	"hashed":           "keepalived ignores it too (the kernel sets the hashed flag itself)",
+	"snmp_name":        "lvsrouter has no SNMP agent",
+	"smtp_alert":       "lvsrouter sends no checker mail",
+	"bind_if":          "checks do not bind to an interface",
+	"fwmark":           "checks do not mark their packets",
+	"log_all_failures": "lvsrouter logs state changes, not every failed attempt",
+	"http_protocol":    "HTTP checks always send HTTP/1.0 with Connection: close",
+	"fast_recovery":    "checks do not retry faster after a failure",
+	"tls_compliant":    "TLS checks always close with close_notify",
+	"min_reply_length": "UDP_CHECK compares the reply only with require_reply",
+	"max_reply_length": "UDP_CHECK compares the reply only with require_reply",
+}
+
+// lvsRefusals refuses, with their places, the keywords of lvsRefused in
+// virtual_server blocks, their real servers and their checkers (and in an
+// SMTP_CHECK's host blocks).
+func lvsRefusals(cfg *keepalivedconf.Config) []error {
+	var errs []error
+	var walk func(b *keepalivedconf.Block, depth int)
+	walk = func(b *keepalivedconf.Block, depth int) {
+		if b == nil || depth > 4 {
+			return
+		}
+		for _, s := range b.Stmts {
+			kw := s.Keyword()
+			if why, ok := lvsRefused[kw]; ok && s.Block == nil {
+				errs = append(errs, errAt(s, "%s is not supported by lvsrouter: %s", kw, why))
+			}
+			if kw != "url" {
+				walk(s.Block, depth+1)
+			}
+		}
+	}
+	for _, vs := range cfg.VirtualServers {
+		if vs.Stmt != nil {
+			walk(vs.Stmt.Block, 0)
+		}
+	}
+	return errs
+}
+
+// enableSNI tells whether an SSL_GET asks for SNI (enable_sni, on unless
+// followed by a false word); keepalived sends none without it.
+func enableSNI(k *keepalivedconf.HTTPCheck) bool {
+	if k.Stmt == nil || k.Stmt.Block == nil {
+		return false
+	}
+	s := k.Stmt.Block.Find("enable_sni")
+	if s == nil {
+		return false
+	}
+	if len(s.Tokens) < 2 {
+		return true
+	}
+	switch s.Arg(1) {
+	case "off", "false", "no":
+		return false
+	}
+	return true
 }

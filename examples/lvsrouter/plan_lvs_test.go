@@ -341,3 +341,70 @@ virtual_server 10.0.0.1 25 {
 		t.Errorf("no host blocks: %#v", p.Services[0].Reals[0].Checks[0].Checker)
 	}
 }
+
+func TestLVSKeywordsWithoutEffectAreRefusedWithTheirPlace(t *testing.T) {
+	for _, c := range []struct{ line, where string }{
+		{"hashed", "vs"}, {"snmp_name web", "vs"}, {"smtp_alert", "vs"},
+		{"smtp_alert", "rs"}, {"snmp_name r1", "rs"},
+		{"bind_if eth0", "check"}, {"fwmark 3", "check"}, {"log_all_failures", "check"},
+		{"http_protocol 1.1", "check"}, {"fast_recovery", "check"}, {"tls_compliant", "check"},
+	} {
+		vs, rs, ck := "", "", ""
+		switch c.where {
+		case "vs":
+			vs = "    " + c.line + "\n"
+		case "rs":
+			rs = "        " + c.line + "\n"
+		default:
+			ck = "            " + c.line + "\n"
+		}
+		conf := "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    lb_algo rr\n    lb_kind DR\n" + vs +
+			"    real_server 10.0.1.1 80 {\n" + rs + "        HTTP_GET {\n" + ck + "            url {\n                path /\n            }\n        }\n    }\n}\n"
+		f, err := keepalivedconf.Parse("r.conf", []byte(conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := f.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Translate(cfg)
+		kw := strings.Fields(c.line)[0]
+		if err == nil || !strings.Contains(err.Error(), "r.conf:5:") && !strings.Contains(err.Error(), "r.conf:6:") && !strings.Contains(err.Error(), "r.conf:7:") ||
+			!strings.Contains(err.Error(), kw+" is not supported by lvsrouter") {
+			t.Errorf("%s in %s: err %v, want it refused with its place", kw, c.where, err)
+		}
+	}
+}
+
+func TestDeprecatedInstanceSyncDaemonInterface(t *testing.T) {
+	p, warns := translateString(t, `vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 33
+    priority 100
+    lvs_sync_daemon_interface eth1
+    virtual_ipaddress {
+        10.0.0.100
+    }
+}
+`)
+	if sd := p.LVS.SyncDaemon; sd == nil || sd.Instance != "VI_1" || sd.Daemon.Interface != "eth1" || sd.Daemon.SyncID != 33 {
+		t.Errorf("sync daemon %+v", sd)
+	}
+	if !strings.Contains(strings.Join(warns, "\n"), "lvs_sync_daemon_interface against a vrrp is deprecated") {
+		t.Errorf("warnings %q lack the deprecation", warns)
+	}
+}
+
+func TestSSLGetSendsSNIOnlyWithEnableSNI(t *testing.T) {
+	conf := func(extra string) *check.HTTP {
+		p, _ := translateString(t, "virtual_server 10.0.0.1 443 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n virtualhost www.example\n real_server 10.0.1.1 443 {\n  SSL_GET {\n"+extra+"   url {\n    path /\n   }\n  }\n }\n}\n")
+		return p.Services[0].Reals[0].Checks[0].Checker.(*check.HTTP)
+	}
+	if h := conf(""); !h.NoSNI {
+		t.Error("SSL_GET without enable_sni sends SNI; keepalived sends none")
+	}
+	if h := conf("   enable_sni\n"); h.NoSNI || h.Host != "www.example" {
+		t.Errorf("enable_sni: NoSNI %v host %q", h.NoSNI, h.Host)
+	}
+}
