@@ -436,6 +436,9 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 		len(vs.RealServers) == 0 && vs.SorryServer.Addr().Is6() {
 		markFamily = ipvs.IPv6
 	}
+	if f := vs.LVS.Family; f != 0 {
+		markFamily = ipvs.Family(f) // ip_family; both are AF numbers
+	}
 	var keys []ipvs.Service
 	switch {
 	case vs.FWMark != 0:

@@ -408,3 +408,14 @@ func TestSSLGetSendsSNIOnlyWithEnableSNI(t *testing.T) {
 		t.Errorf("enable_sni: NoSNI %v host %q", h.NoSNI, h.Host)
 	}
 }
+
+func TestIPFamilyGivesAFirewallMarkServiceItsFamily(t *testing.T) {
+	p, _ := translateString(t, "virtual_server fwmark 9 {\n ip_family inet6\n lb_algo rr\n lb_kind TUN\n real_server 10.0.1.1 {\n }\n}\n")
+	if s := p.Services[0].Service; s.Family != ipvs.IPv6 {
+		t.Errorf("family %v, want IPv6 from ip_family (the tunnelled real server is IPv4)", s.Family)
+	}
+	_, warns := translateString(t, "virtual_server 10.0.0.1 80 {\n ip_family inet6\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n }\n}\n")
+	if !strings.Contains(strings.Join(warns, "\n"), "conflicts with server family") {
+		t.Errorf("warnings %q", warns)
+	}
+}
