@@ -551,6 +551,12 @@ func (dec *decoder) lvsChecks(vs *VirtualServer) {
 		o.Family = 0
 	}
 	for _, rs := range vs.RealServers {
+		// Only a real server tunnelled by its own lvs_method may differ
+		// from an ip_family (keepalived checks at the real server's end,
+		// before the virtual server's method applies).
+		if o.Family != 0 && !vs.Addr.IsValid() && rs.Addr.Addr().Is6() != (o.Family == 10) && rs.LVS.Forward != TUN {
+			dec.d.errorf(rs.Stmt.Pos, ErrInvalid, "address family of virtual server and real server %s don't match - skipping real server", rs.Addr.Addr())
+		}
 		for _, c := range rs.Checkers {
 			if h, ok := c.(*HTTPCheck); ok {
 				for i := range h.URLs {

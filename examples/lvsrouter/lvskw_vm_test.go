@@ -153,6 +153,18 @@ virtual_server fwmark 5 {
     }
 }
 `},
+	// ip_family makes a firewall-mark service IPv6 with an IPv4 real
+	// server tunnelled by its own lvs_method.
+	{name: "ip_family", want: []string{"FWM  9 IPv6 rr\n  -> 10.0.0.5:0                   Tunnel  1"}, conf: `
+virtual_server fwmark 9 {
+    ip_family inet6
+    lb_algo rr
+    lb_kind DR
+    real_server 10.0.0.5 {
+        lvs_method TUN
+    }
+}
+`},
 	{name: "persistence_engine", want: []string{"pe sip"}, wantStopped: nil, conf: `
 virtual_server 10.0.0.106 5060 {
     protocol UDP
@@ -190,7 +202,7 @@ virtual_server 10.0.0.107 80 {
 `},
 	{name: "lvs_flush", absent: []string{"10.9.9.9"}, absentStopped: []string{"10.9.9.9"}, conf: "global_defs {\n    lvs_flush\n    lvs_flush_onstop\n}\n" + lvsKWBase},
 	{name: "lvs_flush_onstop_vs", want: nil, wantStopped: []string{"TCP  10.9.9.9:1 rr"}, conf: "global_defs {\n    lvs_flush_onstop VS\n}\n" + lvsKWBase},
-	{name: "http_regex", want: []string{"10.0.0.108:80 rr\n  -> 10.0.0.2:8081                Masq    1      0          0         \nTCP  10.0.0.109:80 rr\n  -> 10.0.0.2:8081                Masq    0      0          0         \n  -> 10.0.0.2:8082"}, wantStopped: nil, settle: 8 * time.Second,
+	{name: "http_regex", want: []string{"10.0.0.108:80 rr\n  -> 10.0.0.2:8081                Masq    1      0          0         \nTCP  10.0.0.109:80 rr\n  -> 10.0.0.2:8081                Masq    0      0          0         \nTCP  10.9.9.9:1"}, wantStopped: nil, settle: 8 * time.Second,
 		servers: []string{"http 10.0.0.2:8081 <html>Status: OK</html>", "http 10.0.0.2:8082 <html>Status: FAILED</html>"},
 		conf: `
 virtual_server 10.0.0.108 80 {

@@ -410,7 +410,7 @@ func TestSSLGetSendsSNIOnlyWithEnableSNI(t *testing.T) {
 }
 
 func TestIPFamilyGivesAFirewallMarkServiceItsFamily(t *testing.T) {
-	p, _ := translateString(t, "virtual_server fwmark 9 {\n ip_family inet6\n lb_algo rr\n lb_kind TUN\n real_server 10.0.1.1 {\n }\n}\n")
+	p, _ := translateString(t, "virtual_server fwmark 9 {\n ip_family inet6\n lb_algo rr\n lb_kind TUN\n real_server 10.0.1.1 {\n  lvs_method TUN\n }\n}\n")
 	if s := p.Services[0].Service; s.Family != ipvs.IPv6 {
 		t.Errorf("family %v, want IPv6 from ip_family (the tunnelled real server is IPv4)", s.Family)
 	}
