@@ -263,6 +263,35 @@ virtual_server 10.0.0.109 80 {
     }
 }
 `},
+	// Quorum lost: the sorry server comes in, and the inhibited real
+	// servers stay at weight 0 (keepalived "removes" them through
+	// inhibit); the inhibited sorry server of the other service waits at
+	// weight 0 while quorum holds.
+	{name: "sorry_quorum_down", settle: 8 * time.Second,
+		want: []string{"TCP  10.0.0.111:80 rr\n  -> 10.0.0.2:9                   Masq    0      0          0         \n  -> 10.0.0.2:10                  Masq    0      0          0         \n  -> 10.0.0.9:80                  Masq    1"},
+		conf: `
+virtual_server 10.0.0.111 80 {
+    protocol TCP
+    lb_algo rr
+    lb_kind NAT
+    delay_loop 1
+    sorry_server 10.0.0.9 80
+    real_server 10.0.0.2 9 {
+        inhibit_on_failure
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server 10.0.0.2 10 {
+        inhibit_on_failure
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+`},
 	{name: "smtp_host", want: []string{"TCP  10.0.0.110:25 rr\n  -> 10.0.0.2:25                  Masq    1      0          0         \nTCP  10.9.9.9:1"}, wantStopped: nil, settle: 8 * time.Second,
 		servers: []string{"smtp 10.0.0.2:2525", "smtp 10.0.0.2:2526"},
 		conf: `

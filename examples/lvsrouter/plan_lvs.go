@@ -312,3 +312,24 @@ func enableSNI(k *keepalivedconf.HTTPCheck) bool {
 	}
 	return true
 }
+
+// quorumLost is a service's destinations once it lost quorum and has a
+// sorry server: keepalived "removes" every real server, which leaves the
+// inhibited ones (inhibit_on_failure) in the table at weight 0, and adds
+// the sorry server.
+func quorumLost(dests []ipvs.Destination, vs *VirtualService) []ipvs.Destination {
+	inhibited := map[netip.AddrPort]bool{}
+	for _, rs := range vs.Reals {
+		if rs.Inhibit {
+			inhibited[rs.Dest.Addr] = true
+		}
+	}
+	out := dests[:0]
+	for _, d := range dests {
+		if inhibited[d.Addr] && d.Addr != vs.Sorry.Addr {
+			d.Weight = 0
+			out = append(out, d)
+		}
+	}
+	return append(out, *vs.Sorry)
+}

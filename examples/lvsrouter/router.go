@@ -588,7 +588,7 @@ func (r *Router) desired() []ipvs.Service {
 		r.quorum[key] = up
 		r.ops.serviceState(key, up)
 		if !up && vs.Sorry != nil {
-			s.Destinations = append(s.Destinations[:0], *vs.Sorry)
+			s.Destinations = quorumLost(s.Destinations, vs)
 		} else if vs.SorryInhibit {
 			s.Destinations = withInhibitedSorry(s.Destinations, *vs.Sorry)
 		}
