@@ -527,16 +527,15 @@ func (dec *decoder) smtpHost(m *SMTPCheck, s *Stmt) {
 		case "connect_timeout":
 			dec.setSeconds(&h.ConnectTimeout, c, 1, 0.000001, maxTimer)
 		default:
-			dec.unknown(c, smtpHostKeywords)
+			// The other keywords keepalived knows here are lvsrouter's
+			// to refuse (keywords.go).
+			if !tcpCheckKeywords[c.Keyword()] {
+				dec.unknown(c, tcpCheckKeywords)
+			}
 		}
 	})
 	m.Hosts = append(m.Hosts, h)
 }
-
-// smtpHostKeywords are the keywords of an SMTP_CHECK host block that
-// lvsrouter reads; the others keepalived knows there (bind_if, fwmark)
-// are refused by name.
-var smtpHostKeywords = set("bind_port", "bindto", "connect_ip", "connect_port", "connect_timeout")
 
 // lvsChecks makes keepalived's end-of-block checks of this file's
 // keywords for a virtual server.

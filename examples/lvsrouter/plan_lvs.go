@@ -249,50 +249,6 @@ func instanceSyncDaemon(cfg *keepalivedconf.Config, p *Plan) *keepalivedconf.Syn
 	return sd
 }
 
-// lvsRefused are the virtual_server, real_server and checker keywords
-// lvsrouter refuses, with the reason.
-var lvsRefused = map[string]string{
-	"hashed":           "keepalived ignores it too (the kernel sets the hashed flag itself)",
-	"snmp_name":        "lvsrouter has no SNMP agent",
-	"smtp_alert":       "lvsrouter sends no checker mail",
-	"bind_if":          "checks do not bind to an interface",
-	"fwmark":           "checks do not mark their packets",
-	"log_all_failures": "lvsrouter logs state changes, not every failed attempt",
-	"http_protocol":    "HTTP checks always send HTTP/1.0 with Connection: close",
-	"fast_recovery":    "checks do not retry faster after a failure",
-	"tls_compliant":    "TLS checks always close with close_notify",
-	"min_reply_length": "UDP_CHECK compares the reply only with require_reply",
-	"max_reply_length": "UDP_CHECK compares the reply only with require_reply",
-}
-
-// lvsRefusals refuses, with their places, the keywords of lvsRefused in
-// virtual_server blocks, their real servers and their checkers (and in an
-// SMTP_CHECK's host blocks).
-func lvsRefusals(cfg *keepalivedconf.Config) []error {
-	var errs []error
-	var walk func(b *keepalivedconf.Block, depth int)
-	walk = func(b *keepalivedconf.Block, depth int) {
-		if b == nil || depth > 4 {
-			return
-		}
-		for _, s := range b.Stmts {
-			kw := s.Keyword()
-			if why, ok := lvsRefused[kw]; ok && s.Block == nil {
-				errs = append(errs, errAt(s, "%s is not supported by lvsrouter: %s", kw, why))
-			}
-			if kw != "url" {
-				walk(s.Block, depth+1)
-			}
-		}
-	}
-	for _, vs := range cfg.VirtualServers {
-		if vs.Stmt != nil {
-			walk(vs.Stmt.Block, 0)
-		}
-	}
-	return errs
-}
-
 // enableSNI tells whether an SSL_GET asks for SNI (enable_sni, on unless
 // followed by a false word); keepalived sends none without it.
 func enableSNI(k *keepalivedconf.HTTPCheck) bool {

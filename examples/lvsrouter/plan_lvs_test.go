@@ -347,7 +347,7 @@ func TestLVSKeywordsWithoutEffectAreRefusedWithTheirPlace(t *testing.T) {
 		{"hashed", "vs"}, {"snmp_name web", "vs"}, {"smtp_alert", "vs"},
 		{"smtp_alert", "rs"}, {"snmp_name r1", "rs"},
 		{"bind_if eth0", "check"}, {"fwmark 3", "check"}, {"log_all_failures", "check"},
-		{"http_protocol 1.1", "check"}, {"fast_recovery", "check"}, {"tls_compliant", "check"},
+		{"http_protocol 1.1", "check"}, {"fast_recovery", "check"},
 	} {
 		vs, rs, ck := "", "", ""
 		switch c.where {
@@ -417,5 +417,39 @@ func TestIPFamilyGivesAFirewallMarkServiceItsFamily(t *testing.T) {
 	_, warns := translateString(t, "virtual_server 10.0.0.1 80 {\n ip_family inet6\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n }\n}\n")
 	if !strings.Contains(strings.Join(warns, "\n"), "conflicts with server family") {
 		t.Errorf("warnings %q", warns)
+	}
+}
+
+func TestSMTPHostBind(t *testing.T) {
+	p, _ := translateString(t, "virtual_server 10.0.0.1 25 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n connect_timeout 4\n real_server 10.0.1.1 25 {\n  SMTP_CHECK {\n   host {\n    bindto 10.0.0.2\n    bind_port 4000\n   }\n   host {\n    connect_timeout 2\n   }\n  }\n }\n}\n")
+	all, ok := p.Services[0].Reals[0].Checks[0].Checker.(allOf)
+	if !ok || len(all) != 2 {
+		t.Fatalf("checker %#v, want one SMTP check per host", p.Services[0].Reals[0].Checks[0].Checker)
+	}
+	a, b := all[0].(check.SMTP), all[1].(check.SMTP)
+	if a.Bind != netip.MustParseAddrPort("10.0.0.2:4000") || a.Addr != netip.MustParseAddrPort("10.0.1.1:25") || a.Timeout != 4*time.Second {
+		t.Errorf("host 1: %+v (want bound to 10.0.0.2:4000, the real server's address, the virtual server's connect_timeout)", a)
+	}
+	if b.Timeout != 2*time.Second || b.Bind.IsValid() {
+		t.Errorf("host 2: %+v (want its own connect_timeout, no bind)", b)
+	}
+}
+
+func TestTranslateURLRegexStack(t *testing.T) {
+	// regex_stack sizes PCRE2's JIT stack; RE2 needs none, so it changes
+	// nothing that matches: the check is the same with it.
+	conf := func(extra string) *check.BodyRegex {
+		p, warns := translateString(t, "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n  HTTP_GET {\n   url {\n    path /\n    regex \"OK\"\n"+extra+"   }\n  }\n }\n}\n")
+		if len(warns) > 0 {
+			t.Fatalf("warnings %q", warns)
+		}
+		return p.Services[0].Reals[0].Checks[0].Checker.(*check.HTTP).BodyRegex
+	}
+	if a, b := conf(""), conf("    regex_stack 32768 1048576\n"); !a.Equal(b) {
+		t.Errorf("regex_stack changed the check: %+v vs %+v", a, b)
+	}
+	_, warns := translateString(t, "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n  HTTP_GET {\n   url {\n    path /\n    regex \"OK\"\n    regex_stack 9 1\n   }\n  }\n }\n}\n")
+	if !strings.Contains(strings.Join(warns, "\n"), "regex_stack") {
+		t.Errorf("regex_stack start above max: warnings %q", warns)
 	}
 }
