@@ -550,3 +550,58 @@ func TestLVSKWConfigsTranslate(t *testing.T) {
 		}
 	}
 }
+
+// TestVMLVSGlobalsFollowReload reloads lvsrouter (SIGHUP) through three
+// global_defs: new timeouts and sync daemon; then a changed sync daemon
+// and only a UDP timeout (TCP and TCP FIN back to the kernel's values, as
+// keepalived puts back what it does not set); then none (all back, no
+// daemon). keepalived's checker process does the same on reload.
+func TestVMLVSGlobalsFollowReload(t *testing.T) {
+	testenv.NeedVM(t)
+	testenv.NeedTool(t, "ipvsadm")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lan := netns.NewSwitch(t)
+	ns := netns.New(t)
+	lan.Connect(ns, "eth0", netip.MustParsePrefix("10.0.0.2/24"))
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	steps := []struct{ globals, timeout, daemon string }{
+		{"lvs_timeouts tcp 7200 tcpfin 60 udp 200\n    lvs_sync_daemon eth0 id 3", "7200 60 200", "master sync daemon (mcast=eth0, syncid=3, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\nbackup sync daemon (mcast=eth0, syncid=3, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n"},
+		{"lvs_timeouts udp 100\n    lvs_sync_daemon eth0 id 4 port 9000", "900 120 100", "master sync daemon (mcast=eth0, syncid=4, maxlen=1472, group=224.0.0.81, port=9000, ttl=1)\nbackup sync daemon (mcast=eth0, syncid=4, maxlen=1472, group=224.0.0.81, port=9000, ttl=1)\n"},
+		{"", "900 120 300", ""},
+	}
+	write := func(globals string) {
+		mustWrite(t, conf, []byte("global_defs {\n    "+globals+"\n}\n"+lvsKWBase))
+	}
+	write(steps[0].globals)
+	p := ns.StartEnv([]string{"TMPDIR=" + dir, "LVSROUTER_AS_MAIN=1"}, self, "-f", conf, "-C", "-p", dir+"/k.pid", "-c", dir+"/c.pid")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("lvsrouter log:\n%s", p.Output())
+		}
+	})
+	read := func(args ...string) string {
+		out, _ := ns.Command(t.Context(), "ipvsadm", args...).CombinedOutput()
+		return string(out)
+	}
+	for i, st := range steps {
+		if i > 0 {
+			write(st.globals)
+			if err := p.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantT := "Timeout (tcp tcpfin udp): " + st.timeout + "\n"
+		var gotT, gotD string
+		if !waitFor(30*time.Second, func() bool {
+			gotT, gotD = read("-Ln", "--timeout"), read("-L", "--daemon")
+			return gotT == wantT && gotD == st.daemon
+		}) {
+			t.Fatalf("step %d: timeouts %q daemons %q, want %q %q", i, gotT, gotD, wantT, st.daemon)
+		}
+		t.Logf("step %d: %s%s", i, gotT, gotD)
+	}
+}
