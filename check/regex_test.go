@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +125,32 @@ func TestHTTPBodyRegexAgainstLoopbackServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzBodyRegex compiles keepalived regexes with options and matches them
+// against bodies: no panic, and NoMatch is the exact inverse.
+func FuzzBodyRegex(f *testing.F) {
+	f.Add("Status: (OK|FINE)", "caseless", []byte("HTTP/1.0 200 OK\r\n\r\nstatus: ok\n"), 0, -1)
+	f.Add("OK$", "dollar_endonly", []byte("OK\n"), 0, 10)
+	f.Add("^b", "multiline firstline", []byte("a\nb"), 1, 2)
+	f.Add("(a)\\1", "", []byte("aa"), 0, -1)
+	f.Fuzz(func(t *testing.T, pattern, options string, body []byte, min, max int) {
+		b, err := check.CompileBodyRegex(pattern, strings.Fields(options))
+		if err != nil {
+			return
+		}
+		b.MinOffset, b.MaxOffset = max0(min), max
+		m := b.Matches(body)
+		b.NoMatch = true
+		if b.Matches(body) != m {
+			t.Fatal("Matches depends on NoMatch")
+		}
+	})
+}
+
+func max0(n int) int {
+	if n < 0 {
+		return 0
+	}
+	return n
 }
