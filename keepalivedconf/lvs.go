@@ -334,9 +334,13 @@ func (dec *decoder) vsOption(vs *VirtualServer, s *Stmt) bool {
 	case "sh-port", "sh-fallback", "mh-port", "mh-fallback":
 		// keepalived reads these after lb_algo only, for its scheduler.
 		want := kw[:2]
-		if vs.LBAlgo != "sh" && vs.LBAlgo != "mh" {
+		switch {
+		case vs.LBAlgo != "sh" && vs.LBAlgo != "mh":
 			dec.d.add(s.Pos, sevWarning, ErrInvalid, "%s only applies to sh scheduler - ignoring", kw)
-		} else if vs.LBAlgo == want {
+		case vs.LBAlgo != want:
+			// keepalived ignores it without a word; lvsrouter says so.
+			dec.d.add(s.Pos, sevWarning, ErrInvalid, "%s does not apply to scheduler %s - ignoring", kw, vs.LBAlgo)
+		default:
 			if strings.HasSuffix(kw, "-port") {
 				o.Flags |= SchedFlag2
 			} else {

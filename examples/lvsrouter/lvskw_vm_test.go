@@ -72,6 +72,22 @@ vrrp_instance VI_1 {
     }
 }
 ` + lvsKWBase},
+	// With -C (keepalived's checker process alone) a daemon that follows
+	// an instance is the VRRP process's: none runs; the timeouts do.
+	{name: "lvs_sync_daemon_instance_check_only", want: []string{"Timeout (tcp tcpfin udp): 1000 120 300"}, absent: []string{"sync daemon"}, conf: `global_defs {
+    lvs_sync_daemon eth0 VI_1
+    lvs_timeouts tcp 1000
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    virtual_ipaddress {
+        10.0.0.100/24
+    }
+}
+` + lvsKWBase},
 	// An instance in FAULT (a tracked file with weight 0 reads
 	// non-zero) runs the backup daemon, with the syncid given.
 	{name: "lvs_sync_daemon_fault", vrrp: true, settle: 8 * time.Second,

@@ -289,3 +289,22 @@ func quorumLost(dests []ipvs.Destination, vs *VirtualService) []ipvs.Destination
 	}
 	return append(out, *vs.Sorry)
 }
+
+// forMode keeps what each of keepalived's processes does: the checker
+// process (-C) sets the timeouts, flushes, and runs both sync daemons when
+// no instance is named; the VRRP process (-P) runs the daemon that follows
+// an instance, and nothing else of IPVS.
+func (l LVSPlan) forMode(m Mode) LVSPlan {
+	switch m {
+	case ModeVRRP:
+		if l.SyncDaemon == nil || l.SyncDaemon.Instance == "" {
+			return LVSPlan{}
+		}
+		return LVSPlan{SyncDaemon: l.SyncDaemon}
+	case ModeCheck:
+		if l.SyncDaemon != nil && l.SyncDaemon.Instance != "" {
+			l.SyncDaemon = nil
+		}
+	}
+	return l
+}

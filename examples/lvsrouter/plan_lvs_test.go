@@ -118,6 +118,9 @@ func TestTranslateLVSKeywordWarnings(t *testing.T) {
 		{"global_defs {\n lvs_sync_daemon eth0 NOPE\n}\n", "Unable to find vrrp instance NOPE for lvs_syncd"},
 		{"global_defs {\n lvs_sync_daemon eth0 group 10.0.0.1\n}\n", "is not multicast"},
 		{"global_defs {\n lvs_flush_onstop ALL\n}\n", "Unknown lvs_flush_on_stop type ALL"},
+		// keepalived ignores mh-port under sh without a word; lvsrouter
+		// warns.
+		{"virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo sh\n mh-port\n lb_kind DR\n real_server 10.0.1.1 80 {\n }\n}\n", "mh-port does not apply to scheduler sh"},
 	} {
 		_, warns := translateString(t, c.conf)
 		if !strings.Contains(strings.Join(warns, "\n"), c.want) {
@@ -451,5 +454,29 @@ func TestTranslateURLRegexStack(t *testing.T) {
 	_, warns := translateString(t, "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n  HTTP_GET {\n   url {\n    path /\n    regex \"OK\"\n    regex_stack 9 1\n   }\n  }\n }\n}\n")
 	if !strings.Contains(strings.Join(warns, "\n"), "regex_stack") {
 		t.Errorf("regex_stack start above max: warnings %q", warns)
+	}
+}
+
+func TestModeSplitsLVSGlobalsAsKeepalivedsProcesses(t *testing.T) {
+	both := &SyncDaemonPlan{Daemon: ipvs.Daemon{Interface: "eth0"}}
+	inst := &SyncDaemonPlan{Daemon: ipvs.Daemon{Interface: "eth0", SyncID: 51}, Instance: "VI_1"}
+	all := LVSPlan{Timeouts: ipvs.Timeouts{TCP: time.Hour}, Flush: true, FlushOnStop: keepalivedconf.FlushFull}
+	for _, c := range []struct {
+		mode Mode
+		sd   *SyncDaemonPlan
+		want LVSPlan
+	}{
+		{ModeAll, inst, LVSPlan{Timeouts: all.Timeouts, Flush: true, FlushOnStop: keepalivedconf.FlushFull, SyncDaemon: inst}},
+		{ModeCheck, inst, LVSPlan{Timeouts: all.Timeouts, Flush: true, FlushOnStop: keepalivedconf.FlushFull}},
+		{ModeCheck, both, LVSPlan{Timeouts: all.Timeouts, Flush: true, FlushOnStop: keepalivedconf.FlushFull, SyncDaemon: both}},
+		{ModeVRRP, inst, LVSPlan{SyncDaemon: inst}},
+		{ModeVRRP, both, LVSPlan{}},
+	} {
+		l := all
+		l.SyncDaemon = c.sd
+		p := c.mode.restrict(&Plan{LVS: l})
+		if p.LVS != c.want {
+			t.Errorf("mode %v, daemon %+v: %+v, want %+v", c.mode, c.sd, p.LVS, c.want)
+		}
 	}
 }
