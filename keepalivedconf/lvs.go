@@ -506,39 +506,16 @@ func (dec *decoder) finishURLRegex(u *URL) {
 	}
 }
 
-// smtpHost reads a host block of SMTP_CHECK.
+// smtpHost reads a host block of SMTP_CHECK: the connection settings of
+// a checker (the others keepalived knows there are lvsrouter's to refuse,
+// keywords.go).
 func (dec *decoder) smtpHost(m *SMTPCheck, s *Stmt) {
-	h := SMTPHost{Stmt: s}
-	dec.blockOf(s, func(c *Stmt) {
-		dec.noBlock(c)
-		switch c.Keyword() {
-		case "connect_ip":
-			if a, ok := dec.addr(c, 1); ok {
-				h.ConnectIP = a
-			}
-		case "connect_port":
-			if p, ok := dec.port(c, 1); ok {
-				h.ConnectPort = p
-			}
-		case "bindto":
-			if a, ok := dec.addr(c, 1); ok {
-				h.BindTo = a
-			}
-		case "bind_port":
-			if p, ok := dec.port(c, 1); ok {
-				h.BindPort = p
-			}
-		case "connect_timeout":
-			dec.setSeconds(&h.ConnectTimeout, c, 1, 0.000001, maxTimer)
-		default:
-			// The other keywords keepalived knows here are lvsrouter's
-			// to refuse (keywords.go).
-			if !tcpCheckKeywords[c.Keyword()] {
-				dec.unknown(c, tcpCheckKeywords)
-			}
-		}
+	var cc CheckCommon
+	dec.check(&cc, s, tcpCheckKeywords, nil)
+	m.Hosts = append(m.Hosts, SMTPHost{
+		ConnectIP: cc.ConnectIP, ConnectPort: cc.ConnectPort, BindTo: cc.BindTo, BindPort: cc.BindPort,
+		ConnectTimeout: cc.ConnectTimeout, Stmt: s,
 	})
-	m.Hosts = append(m.Hosts, h)
 }
 
 // lvsChecks makes keepalived's end-of-block checks of this file's

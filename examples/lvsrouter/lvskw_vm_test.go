@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"net/http"
@@ -508,31 +507,7 @@ func startLVSKWServer(t *testing.T, ns *netns.NS, spec string) {
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
 	case "smtp":
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					c.SetDeadline(time.Now().Add(5 * time.Second))
-					fmt.Fprint(c, "220 test ESMTP\r\n")
-					r := bufio.NewReader(c)
-					for {
-						line, err := r.ReadString('\n')
-						if err != nil {
-							return
-						}
-						if strings.HasPrefix(strings.ToUpper(line), "QUIT") {
-							fmt.Fprint(c, "221 bye\r\n")
-							return
-						}
-						fmt.Fprint(c, "250 ok\r\n")
-					}
-				}()
-			}
-		}()
+		go serveSMTP(ln)
 	default:
 		t.Fatalf("unknown server %q", spec)
 	}

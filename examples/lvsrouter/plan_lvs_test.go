@@ -264,31 +264,32 @@ func smtpServer(t *testing.T) netip.AddrPort {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				fmt.Fprint(c, "220 test\r\n")
-				r := bufio.NewReader(c)
-				for {
-					l, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if strings.HasPrefix(l, "QUIT") {
-						return
-					}
-					fmt.Fprint(c, "250 ok\r\n")
-				}
-			}()
-		}
-	}()
+	go serveSMTP(ln)
 	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// serveSMTP answers SMTP sessions (banner, 250 to everything, QUIT) on ln
+// until it is closed.
+func serveSMTP(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprint(c, "220 test\r\n")
+			r := bufio.NewReader(c)
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil || strings.HasPrefix(strings.ToUpper(l), "QUIT") {
+					return
+				}
+				fmt.Fprint(c, "250 ok\r\n")
+			}
+		}()
+	}
 }
 
 // TestSMTPHostsEachChecked translates SMTP_CHECK host blocks and runs the
