@@ -307,6 +307,7 @@ type MiscCheck struct {
 	Retry       int           `json:",omitempty"`
 	DelayLoop   time.Duration `json:",omitempty"`
 	DelayBefore time.Duration `json:",omitempty"`
+	Alpha       bool          `json:",omitempty"`
 	Stmt        *Stmt         `json:"-"`
 }
 

@@ -269,7 +269,7 @@ var keywordTable = []keywordRow{
 	{"HTTP_GET", "url", shownBy("TestKeywordEffects")},
 	{"HTTP_GET", "virtualhost", shownBy("TestKeywordEffects")},
 	{"HTTP_GET", "warmup", shownBy("TestKeywordEffects")},
-	{"MISC_CHECK", "alpha", refused(rNotYet)},
+	{"MISC_CHECK", "alpha", shownBy("TestMiscCheckAlpha")},
 	{"MISC_CHECK", "delay_before_retry", shownBy("TestKeywordEffects")},
 	{"MISC_CHECK", "delay_loop", shownBy("TestKeywordEffects")},
 	{"MISC_CHECK", "log_all_failures", refused(rLogAll)},

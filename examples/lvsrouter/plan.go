@@ -663,6 +663,9 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepaliv
 		if k.DelayBefore != 0 {
 			pol.DelayBeforeRetry = k.DelayBefore
 		}
+		if k.Alpha {
+			pol.Alpha = true
+		}
 		if k.Warmup != 0 {
 			pol.Warmup = k.Warmup
 		}

@@ -481,3 +481,15 @@ func TestModeSplitsLVSGlobalsAsKeepalivedsProcesses(t *testing.T) {
 		}
 	}
 }
+
+func TestMiscCheckAlpha(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want bool
+	}{{"", false}, {"   alpha\n", true}, {"   alpha off\n", false}} {
+		p, _ := translateString(t, "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n  MISC_CHECK {\n   misc_path /bin/true\n"+c.line+"  }\n }\n}\n")
+		if got := p.Services[0].Reals[0].Checks[0].Policy.(check.Keepalived).Alpha; got != c.want {
+			t.Errorf("%q: alpha %v, want %v (starts down, needs one success)", c.line, got, c.want)
+		}
+	}
+}
