@@ -161,6 +161,15 @@ vrrp_instance VI_1 {
 	if !p.LVS.Flush || p.LVS.FlushOnStop != keepalivedconf.FlushFull {
 		t.Errorf("flush %v on stop %v", p.LVS.Flush, p.LVS.FlushOnStop)
 	}
+	// lvs_flush_on_stop is the same keyword.
+	for conf, want := range map[string]keepalivedconf.FlushOnStop{
+		"lvs_flush_on_stop": keepalivedconf.FlushFull, "lvs_flush_on_stop VS": keepalivedconf.FlushVS,
+	} {
+		p, _ := translateString(t, "global_defs {\n "+conf+"\n}\n")
+		if p.LVS.FlushOnStop != want {
+			t.Errorf("%s: %v, want %v", conf, p.LVS.FlushOnStop, want)
+		}
+	}
 	// Without an instance: both daemons, syncid 0 unless given; the old
 	// positional SYNCID still reads (with keepalived's warning).
 	p, _ = translateString(t, "global_defs {\n lvs_sync_daemon eth1 id 7\n}\n")
