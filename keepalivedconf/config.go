@@ -178,7 +178,11 @@ type VirtualServer struct {
 	Alpha                  bool           `json:",omitempty"`
 	Omega                  bool           `json:",omitempty"`
 	Inhibit                bool           `json:",omitempty"`
-	RealServers            []*RealServer  `json:",omitempty"`
+	// CheckDefaults are the checker settings written at this level, for
+	// the checkers of its real servers (DelayLoop and Alpha above are
+	// this level's delay_loop and alpha).
+	CheckDefaults CheckDefaults `json:",omitzero"`
+	RealServers   []*RealServer `json:",omitempty"`
 	// LVS are the IPVS flags, persistence engine and real-server
 	// defaults (lvs.go).
 	LVS  VSOptions `json:",omitzero"`
@@ -188,12 +192,15 @@ type VirtualServer struct {
 // RealServer is a real_server block.
 type RealServer struct {
 	Addr             netip.AddrPort
-	Weight           int       `json:",omitempty"`
-	InhibitOnFailure bool      `json:",omitempty"`
-	NotifyUp         string    `json:",omitempty"`
-	NotifyDown       string    `json:",omitempty"`
-	Checkers         []Checker `json:",omitempty"`
-	// LVS are lvs_method, thresholds and checker defaults (lvs.go).
+	Weight           int    `json:",omitempty"`
+	InhibitOnFailure bool   `json:",omitempty"`
+	NotifyUp         string `json:",omitempty"`
+	NotifyDown       string `json:",omitempty"`
+	// CheckDefaults are the checker settings written at this level, for
+	// its checkers.
+	CheckDefaults CheckDefaults `json:",omitzero"`
+	Checkers      []Checker     `json:",omitempty"`
+	// LVS are lvs_method, thresholds and virtualhost (lvs.go).
 	LVS  RSOptions `json:",omitzero"`
 	Stmt *Stmt     `json:"-"`
 }
@@ -206,6 +213,19 @@ type Checker interface {
 	Type() string
 	// Syntax returns the checker's statement.
 	Syntax() *Stmt
+}
+
+// CheckDefaults are checker settings written in a virtual_server or
+// real_server block: keepalived gives them to the checkers below that do
+// not set their own (check_data.c), a real server's before its virtual
+// server's. Zero values are unset.
+type CheckDefaults struct {
+	ConnectTimeout   time.Duration `json:",omitempty"`
+	Retry            int           `json:",omitempty"`
+	DelayBeforeRetry time.Duration `json:",omitempty"`
+	Warmup           time.Duration `json:",omitempty"`
+	DelayLoop        time.Duration `json:",omitempty"` // real_server only; VirtualServer.DelayLoop
+	Alpha            bool          `json:",omitempty"` // real_server only; VirtualServer.Alpha
 }
 
 // CheckCommon holds the settings all connecting checkers share.
@@ -286,6 +306,11 @@ type UDPCheck struct {
 	CheckCommon
 	Payload      string `json:",omitempty"`
 	RequireReply string `json:",omitempty"`
+	// MinReply and MaxReply bound a reply's length (min_reply_length,
+	// max_reply_length); MaxReplySet tells max_reply_length 0 from unset.
+	MinReply    int  `json:",omitempty"`
+	MaxReply    int  `json:",omitempty"`
+	MaxReplySet bool `json:",omitempty"`
 }
 
 // Type returns "UDP_CHECK".

@@ -1,7 +1,6 @@
 package keepalivedconf
 
 import (
-	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -37,19 +36,6 @@ type VSOptions struct {
 	SorryInhibit bool `json:",omitempty"`
 	// SorryForward is sorry_server_lvs_method (0: the service's).
 	SorryForward LBKind `json:",omitempty"`
-	// Checker defaults for the real servers (nil: unset).
-	Defaults CheckDefaults `json:",omitzero"`
-}
-
-// CheckDefaults are the checker settings a virtual_server or real_server
-// gives the checkers below it; nil fields are unset.
-type CheckDefaults struct {
-	Retry            *int           `json:",omitempty"`
-	DelayBeforeRetry *time.Duration `json:",omitempty"`
-	Warmup           *time.Duration `json:",omitempty"`
-	ConnectTimeout   *time.Duration `json:",omitempty"`
-	DelayLoop        *time.Duration `json:",omitempty"`
-	Alpha            *bool          `json:",omitempty"`
 }
 
 // RSOptions are the real_server settings beyond the common ones.
@@ -63,8 +49,6 @@ type RSOptions struct {
 	LThreshold uint32 `json:",omitempty"`
 	// Virtualhost is the real server's virtualhost for HTTP checks.
 	Virtualhost string `json:",omitempty"`
-	// Defaults for the real server's checkers (over the virtual server's).
-	Defaults CheckDefaults `json:",omitzero"`
 }
 
 // FlushOnStop is lvs_flush_onstop.
@@ -277,47 +261,6 @@ func (dec *decoder) syncDaemon(l *LVSGlobals, s *Stmt) {
 	}
 }
 
-// checkDefault reads the checker defaults a virtual_server or real_server
-// may set; it reports whether s was one.
-func (dec *decoder) checkDefault(d *CheckDefaults, s *Stmt, vs bool) bool {
-	dur := func(dst **time.Duration, lo float64) {
-		if v, ok := dec.seconds(s, 1, lo, maxTimer); ok {
-			*dst = &v
-		}
-	}
-	switch s.Keyword() {
-	case "retry":
-		lo := int64(0)
-		if vs {
-			lo = 1
-		}
-		if v, ok := dec.integer(s, 1, lo, math.MaxUint32); ok {
-			n := int(v)
-			d.Retry = &n
-		}
-	case "delay_before_retry":
-		dur(&d.DelayBeforeRetry, 0)
-	case "warmup":
-		dur(&d.Warmup, 0)
-	case "connect_timeout":
-		dur(&d.ConnectTimeout, 0.000001)
-	case "delay_loop":
-		if vs {
-			return false // the virtual server's delay_loop is DelayLoop
-		}
-		dur(&d.DelayLoop, 0.000001)
-	case "alpha":
-		if vs {
-			return false
-		}
-		b := dec.boolArg(s, 1)
-		d.Alpha = &b
-	default:
-		return false
-	}
-	return true
-}
-
 // vsOption reads the virtual_server keywords of this file; it reports
 // whether s was one.
 func (dec *decoder) vsOption(vs *VirtualServer, s *Stmt) bool {
@@ -388,7 +331,7 @@ func (dec *decoder) vsOption(vs *VirtualServer, s *Stmt) bool {
 			}
 		}
 	default:
-		return dec.checkDefault(&o.Defaults, s, true)
+		return false
 	}
 	return true
 }
@@ -421,7 +364,7 @@ func (dec *decoder) rsOption(rs *RealServer, s *Stmt) bool {
 	case "virtualhost":
 		dec.str(&o.Virtualhost, s, 1)
 	default:
-		return dec.checkDefault(&o.Defaults, s, false)
+		return false
 	}
 	return true
 }

@@ -176,6 +176,8 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 			dec.script(&vs.QuorumDown, s)
 		case "alpha":
 			vs.Alpha = true
+		case "connect_timeout", "retry", "delay_before_retry", "warmup":
+			dec.checkDefault(&vs.CheckDefaults, s)
 		case "omega":
 			vs.Omega = true
 		case "inhibit_on_failure":
@@ -227,6 +229,9 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 		case "inhibit_on_failure":
 			dec.noBlock(s)
 			rs.InhibitOnFailure = dec.boolArg(s, 1)
+		case "alpha", "connect_timeout", "retry", "delay_before_retry", "warmup", "delay_loop":
+			dec.noBlock(s)
+			dec.checkDefault(&rs.CheckDefaults, s)
 		case "notify_up":
 			dec.script(&rs.NotifyUp, s)
 		case "notify_down":
@@ -303,7 +308,11 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 					}
 				case "require_reply":
 					u.RequireReply = strings.Join(c.Args(), " ")
-				case "min_reply_length", "max_reply_length":
+				case "min_reply_length":
+					dec.setInt(&u.MinReply, c, 1, 0, math.MaxUint16)
+				case "max_reply_length":
+					dec.setInt(&u.MaxReply, c, 1, 0, math.MaxUint16)
+					u.MaxReplySet = true
 				default:
 					return false
 				}
@@ -351,6 +360,25 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 		if c != nil {
 			rs.Checkers = append(rs.Checkers, c)
 		}
+	}
+}
+
+// checkDefault reads a checker setting written at the virtual or real
+// server level, with the checkers' limits.
+func (dec *decoder) checkDefault(d *CheckDefaults, s *Stmt) {
+	switch s.Keyword() {
+	case "connect_timeout":
+		dec.setSeconds(&d.ConnectTimeout, s, 1, 0.000001, maxTimer)
+	case "retry":
+		dec.setInt(&d.Retry, s, 1, 0, math.MaxInt32)
+	case "delay_before_retry":
+		dec.setSeconds(&d.DelayBeforeRetry, s, 1, 0, maxTimer)
+	case "warmup":
+		dec.setSeconds(&d.Warmup, s, 1, 0, maxTimer)
+	case "delay_loop":
+		dec.setSeconds(&d.DelayLoop, s, 1, 0.000001, maxTimer)
+	case "alpha":
+		d.Alpha = dec.boolArg(s, 1)
 	}
 }
 

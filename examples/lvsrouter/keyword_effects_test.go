@@ -125,6 +125,8 @@ func keywordEffects() map[string]effect {
 				t.Errorf("state MASTER with priority 100: priority %d", c.Priority)
 			}
 		}},
+		"vrrp_instance accept":    {"accept", nil},
+		"vrrp_instance no_accept": {"no_accept", nil},
 		"vrrp_instance version":   {"version 3", func(t *testing.T, p *Plan) { want(t, "version", instance0(t, p).Version, uint8(3)) }},
 		"vrrp_instance nopreempt": {"nopreempt", func(t *testing.T, p *Plan) { want(t, "nopreempt", instance0(t, p).NoPreempt, true) }},
 		"vrrp_instance preempt": {"nopreempt\n  preempt", func(t *testing.T, p *Plan) {
@@ -164,7 +166,11 @@ func keywordEffects() map[string]effect {
 		"virtual_server lvs_method": {"lvs_method DR", func(t *testing.T, p *Plan) {
 			want(t, "lvs_method", p.Services[0].Reals[0].Dest.Forward, ipvs.Route)
 		}},
-		"virtual_server delay_loop":  {"delay_loop 17", nil},
+		"virtual_server delay_loop": {"delay_loop 17", nil}, "virtual_server connect_timeout": {"connect_timeout 7", nil},
+		"virtual_server retry":              {"retry 4", nil},
+		"virtual_server delay_before_retry": {"delay_before_retry 9", nil},
+		"virtual_server warmup":             {"warmup 11", nil},
+
 		"virtual_server virtualhost": {"virtualhost vs.example.com", nil},
 		"real_server SMTP_CHECK":     {"SMTP_CHECK {\n    }", func(t *testing.T, p *Plan) { isChecker[check.SMTP](t, p) }},
 		"real_server UDP_CHECK":      {"UDP_CHECK {\n    }", func(t *testing.T, p *Plan) { isChecker[check.UDP](t, p) }},
@@ -236,9 +242,25 @@ func keywordEffects() map[string]effect {
 			want(t, "nb_get_retry", pol.Retry, 6)
 		}}
 	}
-	for _, kw := range []string{"delay_before_retry", "delay_loop", "retry", "warmup"} {
+	for _, kw := range []string{"delay_before_retry", "delay_loop", "retry", "warmup", "alpha"} {
 		m["MISC_CHECK "+kw] = checkerEffects("MISC_CHECK")[kw]
 	}
+	// Settings written at the real server level reach its checkers; the
+	// probe's real server has a TCP_CHECK added.
+	for _, kw := range []string{"alpha", "connect_timeout", "retry", "delay_before_retry", "delay_loop", "warmup"} {
+		e := checkerEffects("TCP_CHECK")[kw]
+		m["real_server "+kw] = effect{e.line + "\n    TCP_CHECK {\n    }", e.show}
+	}
+	m["UDP_CHECK min_reply_length"] = effect{"require_reply\n      min_reply_length 4", func(t *testing.T, p *Plan) {
+		c, _ := firstCheck(t, p)
+		if u := c.(check.UDP); u.MinReply != 4 || u.MaxReply != 255 {
+			t.Errorf("min_reply_length (and keepalived's default maximum 255): %+v", u)
+		}
+	}}
+	m["UDP_CHECK max_reply_length"] = effect{"require_reply\n      max_reply_length 1000", func(t *testing.T, p *Plan) {
+		c, _ := firstCheck(t, p)
+		want(t, "max_reply_length", c.(check.UDP).MaxReply, 1000)
+	}}
 	return m
 }
 
@@ -325,6 +347,25 @@ func TestKeywordEffects(t *testing.T) {
 			}
 		}},
 		"FILE_CHECK": {makeProbe("", "FILE_CHECK", "", false, "").Text, func(t *testing.T, p *Plan) { isChecker[check.File](t, p) }},
+		"vrrp_instance accept": {"global_defs {\n  vrrp_strict\n}\n" + strings.Replace(probeInstance, "@@", "  version 3\n  accept\n", 1), func(t *testing.T, p *Plan) {
+			// under vrrp_strict, accept lets the master take traffic
+			if c := instance0(t, p); !c.Accept || c.FilterNonAccept {
+				t.Errorf("accept under vrrp_strict: Accept %v, FilterNonAccept %v", c.Accept, c.FilterNonAccept)
+			}
+		}},
+		"vrrp_instance no_accept": {strings.Replace(probeInstance, "@@", "  no_accept\n", 1), func(t *testing.T, p *Plan) {
+			// without vrrp_strict, no_accept drops traffic to the VIPs
+			if c := instance0(t, p); c.Accept || !c.FilterNonAccept {
+				t.Errorf("no_accept: Accept %v, FilterNonAccept %v", c.Accept, c.FilterNonAccept)
+			}
+		}},
+		"virtual_server check defaults": {strings.Replace(strings.Replace(probeVS, "@@", "  connect_timeout 7\n  retry 4\n  delay_before_retry 9\n  warmup 11\n", 1), "@RS@", "    warmup 12\n    TCP_CHECK {\n    }\n", 1), func(t *testing.T, p *Plan) {
+			// the real server's warmup before the virtual server's
+			c, pol := firstCheck(t, p)
+			if _, _, to := checkConn(t, c); to != 7*time.Second || pol.Retry != 4 || pol.DelayBeforeRetry != 9*time.Second || pol.Warmup != 12*time.Second {
+				t.Errorf("virtual_server check defaults: timeout %v, policy %+v", to, pol)
+			}
+		}},
 		"virtual_server delay_loop/virtualhost": {strings.Replace(strings.Replace(probeVS, "@@", "  delay_loop 17\n  virtualhost vs.example.com\n", 1), "@RS@", "    HTTP_GET {\n      url {\n        path /\n      }\n    }\n", 1), func(t *testing.T, p *Plan) {
 			c, pol := firstCheck(t, p)
 			want(t, "delay_loop", pol.DelayLoop, 17*time.Second)

@@ -70,7 +70,6 @@ const (
 	rSNIPlain        = "HTTP_GET has no TLS, so no SNI (keepalived ignores it there too)"
 	rFastRecovery    = "checks do not retry faster after a failure"
 	rHTTPProtocol    = "HTTP checks always send HTTP/1.0 with Connection: close"
-	rReplyLength     = "UDP_CHECK compares the reply only with require_reply"
 	rHostChecker     = "retry and timing settings go in the SMTP_CHECK block, not in a host block"
 )
 
@@ -269,7 +268,7 @@ var keywordTable = []keywordRow{
 	{"HTTP_GET", "url", shownBy("TestKeywordEffects")},
 	{"HTTP_GET", "virtualhost", shownBy("TestKeywordEffects")},
 	{"HTTP_GET", "warmup", shownBy("TestKeywordEffects")},
-	{"MISC_CHECK", "alpha", shownBy("TestMiscCheckAlpha")},
+	{"MISC_CHECK", "alpha", shownBy("TestKeywordEffects")},
 	{"MISC_CHECK", "delay_before_retry", shownBy("TestKeywordEffects")},
 	{"MISC_CHECK", "delay_loop", shownBy("TestKeywordEffects")},
 	{"MISC_CHECK", "log_all_failures", refused(rLogAll)},
@@ -354,8 +353,8 @@ var keywordTable = []keywordRow{
 	{"UDP_CHECK", "delay_loop", shownBy("TestKeywordEffects")},
 	{"UDP_CHECK", "fwmark", refused(rCheckMark)},
 	{"UDP_CHECK", "log_all_failures", refused(rLogAll)},
-	{"UDP_CHECK", "max_reply_length", refused(rReplyLength)},
-	{"UDP_CHECK", "min_reply_length", refused(rReplyLength)},
+	{"UDP_CHECK", "max_reply_length", shownBy("TestKeywordEffects")},
+	{"UDP_CHECK", "min_reply_length", shownBy("TestKeywordEffects")},
 	{"UDP_CHECK", "payload", shownBy("TestKeywordEffects")},
 	{"UDP_CHECK", "require_reply", shownBy("TestKeywordEffects")},
 	{"UDP_CHECK", "retry", shownBy("TestKeywordEffects")},
@@ -403,21 +402,21 @@ var keywordTable = []keywordRow{
 	{"real_server", "SSL_GET", shownBy("TestVMFeatures")},
 	{"real_server", "TCP_CHECK", shownBy("TestVMFeatures")},
 	{"real_server", "UDP_CHECK", shownBy("TestKeywordEffects")},
-	{"real_server", "alpha", shownBy("TestTranslateCheckerDefaults")},
-	{"real_server", "connect_timeout", shownBy("TestTranslateCheckerDefaults")},
-	{"real_server", "delay_before_retry", shownBy("TestTranslateCheckerDefaults")},
-	{"real_server", "delay_loop", shownBy("TestTranslateCheckerDefaults")},
+	{"real_server", "alpha", shownBy("TestKeywordEffects")},
+	{"real_server", "connect_timeout", shownBy("TestKeywordEffects")},
+	{"real_server", "delay_before_retry", shownBy("TestKeywordEffects")},
+	{"real_server", "delay_loop", shownBy("TestKeywordEffects")},
 	{"real_server", "inhibit_on_failure", shownBy("TestTranslateFeatures")},
 	{"real_server", "lthreshold", shownBy("TestVMLVSKeywordsMatchKeepalived")},
 	{"real_server", "lvs_method", shownBy("TestVMLVSKeywordsMatchKeepalived")},
 	{"real_server", "notify_down", shownBy("TestTranslateFeatures")},
 	{"real_server", "notify_up", shownBy("TestTranslateFeatures")},
-	{"real_server", "retry", shownBy("TestTranslateCheckerDefaults")},
+	{"real_server", "retry", shownBy("TestKeywordEffects")},
 	{"real_server", "smtp_alert", refused(rMail)},
 	{"real_server", "snmp_name", refused(rSNMP)},
 	{"real_server", "uthreshold", shownBy("TestVMLVSKeywordsMatchKeepalived")},
 	{"real_server", "virtualhost", shownBy("TestTranslateCheckerDefaults")},
-	{"real_server", "warmup", shownBy("TestTranslateCheckerDefaults")},
+	{"real_server", "warmup", shownBy("TestKeywordEffects")},
 	{"real_server", "weight", shownBy("TestTranslateFeatures")},
 	{"track_file", "file", shownBy("TestKeywordEffects")},
 	{"track_file", "init_file", refused(rNotYet)},
@@ -434,8 +433,8 @@ var keywordTable = []keywordRow{
 	{"url", "status_code", shownBy("TestKeywordEffects")},
 	{"url", "virtualhost", shownBy("TestKeywordEffects")},
 	{"virtual_server", "alpha", shownBy("TestTranslateFeatures")},
-	{"virtual_server", "connect_timeout", shownBy("TestTranslateCheckerDefaults")},
-	{"virtual_server", "delay_before_retry", shownBy("TestTranslateCheckerDefaults")},
+	{"virtual_server", "connect_timeout", shownBy("TestKeywordEffects")},
+	{"virtual_server", "delay_before_retry", shownBy("TestKeywordEffects")},
 	{"virtual_server", "delay_loop", shownBy("TestKeywordEffects")},
 	{"virtual_server", "flag-1", shownBy("TestVMLVSKeywordsMatchKeepalived")},
 	{"virtual_server", "flag-2", shownBy("TestVMLVSKeywordsMatchKeepalived")},
@@ -461,7 +460,7 @@ var keywordTable = []keywordRow{
 	{"virtual_server", "quorum_down", shownBy("TestTranslateFeatures")},
 	{"virtual_server", "quorum_up", shownBy("TestTranslateFeatures")},
 	{"virtual_server", "real_server", shownBy("TestVMFeatures")},
-	{"virtual_server", "retry", shownBy("TestTranslateCheckerDefaults")},
+	{"virtual_server", "retry", shownBy("TestKeywordEffects")},
 	{"virtual_server", "sh-fallback", shownBy("TestVMLVSKeywordsMatchKeepalived")},
 	{"virtual_server", "sh-port", shownBy("TestVMLVSKeywordsMatchKeepalived")},
 	{"virtual_server", "smtp_alert", refused(rMail)},
@@ -470,9 +469,9 @@ var keywordTable = []keywordRow{
 	{"virtual_server", "sorry_server_inhibit", shownBy("TestVMLVSKeywordsMatchKeepalived")},
 	{"virtual_server", "sorry_server_lvs_method", shownBy("TestVMLVSKeywordsMatchKeepalived")},
 	{"virtual_server", "virtualhost", shownBy("TestKeywordEffects")},
-	{"virtual_server", "warmup", shownBy("TestTranslateCheckerDefaults")},
+	{"virtual_server", "warmup", shownBy("TestKeywordEffects")},
 	{"virtual_server", "weight", shownBy("TestVMLVSKeywordsMatchKeepalived")},
-	{"vrrp_instance", "accept", refused(rNotYet)},
+	{"vrrp_instance", "accept", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "advert_int", shownBy("TestInteropKeepalived")},
 	{"vrrp_instance", "authentication", shownBy("TestInteropKeepalived")},
 	{"vrrp_instance", "check_unicast_src", refused(rNotYet)},
@@ -495,7 +494,7 @@ var keywordTable = []keywordRow{
 	{"vrrp_instance", "mcast_dst_ip", refused(rNotYet)},
 	{"vrrp_instance", "mcast_src_ip", refused(rNotYet)},
 	{"vrrp_instance", "native_ipv6", refused(rNotYet)},
-	{"vrrp_instance", "no_accept", refused(rNotYet)},
+	{"vrrp_instance", "no_accept", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "nopreempt", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "notify", shownBy("TestTranslateFeatures")},
 	{"vrrp_instance", "notify_backup", shownBy("TestKeywordEffects")},
@@ -569,11 +568,14 @@ var keywordTable = []keywordRow{
 	{"vrrp_track_process", "weight", refused(rNotYet)},
 }
 
-// keywordIndex finds a row by context and keyword.
-var keywordIndex = func() map[[2]string]keywordStatus {
-	m := make(map[[2]string]keywordStatus, len(keywordTable))
+// keywordIndex finds a row by context, then keyword.
+var keywordIndex = func() map[string]map[string]keywordStatus {
+	m := map[string]map[string]keywordStatus{}
 	for _, r := range keywordTable {
-		m[[2]string{r.Context, r.Keyword}] = r.keywordStatus
+		if m[r.Context] == nil {
+			m[r.Context] = map[string]keywordStatus{}
+		}
+		m[r.Context][r.Keyword] = r.keywordStatus
 	}
 	return m
 }()
@@ -581,7 +583,7 @@ var keywordIndex = func() map[[2]string]keywordStatus {
 // lookupKeyword returns the status of keyword in context; ok is false for
 // a keyword keepalived does not know there (keepalivedconf warns).
 func lookupKeyword(context, keyword string) (keywordStatus, bool) {
-	s, ok := keywordIndex[[2]string{context, keyword}]
+	s, ok := keywordIndex[context][keyword]
 	return s, ok
 }
 

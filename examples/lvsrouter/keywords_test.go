@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -717,5 +718,25 @@ func TestKeywordProbesAreWritten(t *testing.T) {
 	}
 	if len(probes) < 150 {
 		t.Errorf("only %d probes", len(probes))
+	}
+}
+
+// TestRefusedKeywordFailsTestAndStart: a refused keyword fails -t (exit
+// 5) and start (exit 2), each naming its place; reload shares the same
+// load (TestReloadRejectedKeepsState).
+func TestRefusedKeywordFailsTestAndStart(t *testing.T) {
+	path := writeConf(t, t.TempDir(), "k.conf", "global_defs {\n  enable_snmp_vrrp\n}\n"+strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1))
+	want := path + ":2:3: global_defs: enable_snmp_vrrp is not supported by lvsrouter (SNMP)"
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"-t", "-f", path}, exitConfigTest},
+		{[]string{"-l", "-f", path}, exitConfig},
+	} {
+		var stderr bytes.Buffer
+		if code := run(tc.args, io.Discard, &stderr); code != tc.code || !strings.Contains(stderr.String(), want) {
+			t.Errorf("lvsrouter %v: exit %d, want %d, and %q in:\n%s", tc.args, code, tc.code, want, stderr.String())
+		}
 	}
 }

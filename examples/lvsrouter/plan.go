@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -178,9 +179,10 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 			continue
 		}
 		instanceFidelity(p, in, &c, strict)
-		// vrrp_strict: keepalived drops traffic to the VIPs of a master
-		// in non-accept mode; vrrp's FilterNonAccept does that.
-		c.FilterNonAccept = strict
+		// vrrp_strict, accept and no_accept: keepalived drops traffic to
+		// the VIPs of a master in non-accept mode; vrrp's FilterNonAccept
+		// does that.
+		acceptMode(p, in, &c, strict)
 		p.notePositions(in)
 		p.Instances = append(p.Instances, c)
 	}
@@ -490,7 +492,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 					p.Warnings = append(p.Warnings, fmt.Sprintf("%s: HTTP/SSL_GET checker has no urls specified - ignoring", h.Stmt.Pos))
 					continue
 				}
-				c, pol, err := checker(p, kc, r.Dest.Addr, vs, rs, sp, files)
+				c, pol, err := checker(p, kc, r.Dest.Addr, rs, vs, sp, files)
 				if err != nil {
 					return nil, err
 				}
@@ -542,23 +544,25 @@ func describe(s ipvs.Service) string {
 
 // checker translates one keepalived checker block for the real server at
 // rs into a check.Checker and keepalived's retry policy.
-func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, krs *keepalivedconf.RealServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
-	pol := check.Keepalived{DelayLoop: vs.DelayLoop, Alpha: vs.Alpha, Omega: vs.Omega}
-	defs := checkDefaults(vs, krs)
-	applyDefaults(&pol, defs)
+//
+// A setting the checker does not write is its real server's, else its
+// virtual server's (krs.CheckDefaults and vs.CheckDefaults), as keepalived
+// hands them down (check_data.c).
+func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, krs *keepalivedconf.RealServer, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
+	rsd, vsd := krs.CheckDefaults, vs.CheckDefaults
+	pol := check.Keepalived{
+		DelayLoop:        cmp.Or(rsd.DelayLoop, vs.DelayLoop),
+		Alpha:            rsd.Alpha || vs.Alpha,
+		Omega:            vs.Omega,
+		Retry:            cmp.Or(rsd.Retry, vsd.Retry),
+		DelayBeforeRetry: cmp.Or(rsd.DelayBeforeRetry, vsd.DelayBeforeRetry),
+		Warmup:           cmp.Or(rsd.Warmup, vsd.Warmup),
+	}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
-		if c.DelayLoop > 0 {
-			pol.DelayLoop = c.DelayLoop
-		}
-		if c.Retry != 0 {
-			pol.Retry = c.Retry
-		}
-		if c.DelayBeforeRetry != 0 {
-			pol.DelayBeforeRetry = c.DelayBeforeRetry
-		}
-		if c.Warmup != 0 {
-			pol.Warmup = c.Warmup
-		}
+		pol.DelayLoop = cmp.Or(c.DelayLoop, pol.DelayLoop)
+		pol.Retry = cmp.Or(c.Retry, pol.Retry)
+		pol.DelayBeforeRetry = cmp.Or(c.DelayBeforeRetry, pol.DelayBeforeRetry)
+		pol.Warmup = cmp.Or(c.Warmup, pol.Warmup)
 		if c.Alpha {
 			pol.Alpha = true
 		}
@@ -573,10 +577,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepaliv
 		if c.BindTo.IsValid() {
 			bind = netip.AddrPortFrom(c.BindTo, c.BindPort)
 		}
-		timeout := c.ConnectTimeout
-		if timeout == 0 {
-			timeout = defaultTimeout(defs)
-		}
+		timeout := cmp.Or(c.ConnectTimeout, rsd.ConnectTimeout, vsd.ConnectTimeout, 5*time.Second)
 		return netip.AddrPortFrom(addr, port), bind, timeout
 	}
 	switch k := kc.(type) {
@@ -628,7 +629,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepaliv
 		return d, pol, nil
 	case *keepalivedconf.SMTPCheck:
 		a, b, t := target(&k.CheckCommon)
-		hosts := smtpHosts(k, rs, check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, defaultTimeout(defs))
+		hosts := smtpHosts(k, rs, check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, cmp.Or(rsd.ConnectTimeout, vsd.ConnectTimeout, 5*time.Second))
 		if len(hosts) == 1 {
 			return hosts[0], pol, nil
 		}
@@ -637,7 +638,19 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepaliv
 		a, b, t := target(&k.CheckCommon)
 		// keepalivedconf keeps require_reply's data; a bare require_reply
 		// leaves it empty.
-		u := check.UDP{Addr: a, Bind: b, RequireReply: k.Stmt.Block != nil && k.Stmt.Block.Find("require_reply") != nil, Timeout: t}
+		u := check.UDP{Addr: a, Bind: b, RequireReply: k.Stmt.Block != nil && k.Stmt.Block.Find("require_reply") != nil, Timeout: t,
+			MinReply: k.MinReply, MaxReply: k.MaxReply}
+		// keepalived's replies are at most 255 bytes unless
+		// max_reply_length says otherwise.
+		if !k.MaxReplySet {
+			u.MaxReply = 255
+		}
+		if k.MaxReplySet && k.MaxReply == 0 {
+			return nil, nil, errAt(k.Stmt, "UDP_CHECK: max_reply_length 0 is not supported by lvsrouter (check.UDP reads 0 as no limit)")
+		}
+		if k.MinReply > u.MaxReply {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: UDP_CHECK min_reply length %d > max_reply_length %d - will always fail", k.Stmt.Pos, k.MinReply, u.MaxReply))
+		}
 		if k.Payload != "" {
 			// keepalived reads the payload as hex octets (read_hex_str).
 			p, ok := hexOctets(k.Payload)
@@ -654,20 +667,12 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepaliv
 		a, _, t := target(&k.CheckCommon)
 		return check.ICMP{Addr: a.Addr(), Timeout: t}, pol, nil
 	case *keepalivedconf.MiscCheck:
-		if k.DelayLoop > 0 {
-			pol.DelayLoop = k.DelayLoop
-		}
-		if k.Retry != 0 {
-			pol.Retry = k.Retry
-		}
-		if k.DelayBefore != 0 {
-			pol.DelayBeforeRetry = k.DelayBefore
-		}
+		pol.DelayLoop = cmp.Or(k.DelayLoop, pol.DelayLoop)
+		pol.Retry = cmp.Or(k.Retry, pol.Retry)
+		pol.DelayBeforeRetry = cmp.Or(k.DelayBefore, pol.DelayBeforeRetry)
+		pol.Warmup = cmp.Or(k.Warmup, pol.Warmup)
 		if k.Alpha {
 			pol.Alpha = true
-		}
-		if k.Warmup != 0 {
-			pol.Warmup = k.Warmup
 		}
 		// keepalived splits misc_path into argv; it runs no shell.
 		sc := scripts{at: k.Stmt}

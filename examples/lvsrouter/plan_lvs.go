@@ -117,57 +117,6 @@ func lvsSorry(vs *keepalivedconf.VirtualServer, v *VirtualService) {
 	v.SorryInhibit = vs.LVS.SorryInhibit
 }
 
-// checkDefaults are the checker settings a real server's checkers inherit:
-// the real server's own, else the virtual server's.
-func checkDefaults(vs *keepalivedconf.VirtualServer, rs *keepalivedconf.RealServer) keepalivedconf.CheckDefaults {
-	d := vs.LVS.Defaults
-	r := rs.LVS.Defaults
-	if r.Retry != nil {
-		d.Retry = r.Retry
-	}
-	if r.DelayBeforeRetry != nil {
-		d.DelayBeforeRetry = r.DelayBeforeRetry
-	}
-	if r.Warmup != nil {
-		d.Warmup = r.Warmup
-	}
-	if r.ConnectTimeout != nil {
-		d.ConnectTimeout = r.ConnectTimeout
-	}
-	d.DelayLoop = r.DelayLoop
-	d.Alpha = r.Alpha
-	return d
-}
-
-// applyDefaults puts inherited checker defaults into a keepalived policy
-// before the checker's own settings override them.
-func applyDefaults(pol *check.Keepalived, d keepalivedconf.CheckDefaults) {
-	if d.Retry != nil {
-		pol.Retry = *d.Retry
-	}
-	if d.DelayBeforeRetry != nil {
-		pol.DelayBeforeRetry = *d.DelayBeforeRetry
-	}
-	if d.Warmup != nil {
-		pol.Warmup = *d.Warmup
-	}
-	if d.DelayLoop != nil {
-		pol.DelayLoop = *d.DelayLoop
-	}
-	if d.Alpha != nil {
-		pol.Alpha = *d.Alpha
-	}
-}
-
-// defaultTimeout is the connect timeout of a checker without one of its
-// own: the real server's or virtual server's connect_timeout, else 5 s.
-func defaultTimeout(d keepalivedconf.CheckDefaults) time.Duration {
-	if d.ConnectTimeout != nil {
-		return *d.ConnectTimeout
-	}
-	return 5 * time.Second
-}
-
 // urlRegex compiles a url block's regex for check.HTTP.
 func urlRegex(u keepalivedconf.URL) (*check.BodyRegex, error) {
 	r := u.Regex

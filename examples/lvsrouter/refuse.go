@@ -40,12 +40,13 @@ func refusedIn(stmts []*keepalivedconf.Stmt) []refusedStmt {
 }
 
 func walkKeywords(stmts []*keepalivedconf.Stmt, context string, out *[]refusedStmt) {
+	index := keywordIndex[context]
 	for _, s := range stmts {
 		if !activeStmt(s) {
 			continue
 		}
 		kw := s.Keyword()
-		st, ok := lookupKeyword(context, kw)
+		st, ok := index[kw]
 		if !ok {
 			continue
 		}

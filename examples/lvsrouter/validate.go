@@ -322,3 +322,39 @@ func serviceFidelity(p *Plan, vs *keepalivedconf.VirtualServer, v *VirtualServic
 		v.Hysteresis = max(v.Quorum-1, 0)
 	}
 }
+
+// acceptMode sets the instance's accept mode as keepalived 2.2.7 does
+// (vrrp.c): accept or no_accept when written (the last one wins), else
+// accept for the address owner or without vrrp_strict; accept under
+// vrrp_strict with VRRPv2 is reset, and reported. A master not in accept
+// mode drops traffic to its addresses (vrrp's FilterNonAccept).
+func acceptMode(p *Plan, in *keepalivedconf.VRRPInstance, c *vrrp.Config, strict bool) {
+	accept, set := false, false
+	if in.Stmt != nil && in.Stmt.Block != nil {
+		for _, s := range in.Stmt.Block.Stmts {
+			if !activeStmt(s) {
+				continue
+			}
+			switch s.Keyword() {
+			case "accept":
+				accept, set = true, true
+			case "no_accept":
+				accept, set = false, true
+			}
+		}
+	}
+	owner := c.Priority == 255
+	if !set {
+		accept = owner || !strict
+	}
+	v := c.Version
+	if v == 0 && len(c.VIPs) > 0 && !c.VIPs[0].Prefix.Addr().Is6() {
+		v = 2
+	}
+	if accept && !owner && strict && v == 2 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: (%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", in.Stmt.Pos, in.Name))
+		accept = false
+	}
+	c.Accept = accept
+	c.FilterNonAccept = !accept
+}
