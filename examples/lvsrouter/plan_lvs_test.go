@@ -292,7 +292,11 @@ func serveSMTP(ln net.Listener) {
 			r := bufio.NewReader(c)
 			for {
 				l, err := r.ReadString('\n')
-				if err != nil || strings.HasPrefix(strings.ToUpper(l), "QUIT") {
+				if err != nil {
+					return
+				}
+				if strings.HasPrefix(strings.ToUpper(l), "QUIT") {
+					fmt.Fprint(c, "221 bye\r\n")
 					return
 				}
 				fmt.Fprint(c, "250 ok\r\n")
