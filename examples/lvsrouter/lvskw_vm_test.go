@@ -308,7 +308,7 @@ virtual_server 10.0.0.111 80 {
 }
 `},
 	{name: "smtp_host", want: []string{"TCP  10.0.0.110:25 rr\n  -> 10.0.0.2:25                  Masq    1      0          0         \nTCP  10.9.9.9:1"}, wantStopped: nil, settle: 8 * time.Second,
-		servers: []string{"smtp 10.0.0.2:2525", "smtp 10.0.0.2:2526"},
+		servers: []string{"smtp 10.0.0.2:2525", "smtp 10.0.0.2:2526", "smtp-hangup 10.0.0.2:2527"},
 		conf: `
 virtual_server 10.0.0.110 25 {
     protocol TCP
@@ -326,6 +326,14 @@ virtual_server 10.0.0.110 25 {
                 connect_port 2526
                 connect_timeout 1
             }
+        }
+    }
+    real_server 10.0.0.4 25 {
+        SMTP_CHECK {
+            retry 0
+            connect_ip 10.0.0.2
+            connect_port 2527
+            connect_timeout 1
         }
     }
     real_server 10.0.0.3 25 {
@@ -508,6 +516,25 @@ func startLVSKWServer(t *testing.T, ns *netns.NS, spec string) {
 		t.Cleanup(func() { srv.Close() })
 	case "smtp":
 		go serveSMTP(ln)
+	case "smtp-hangup":
+		// Banner and HELO answered, then the line dropped before the
+		// QUIT reply.
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(5 * time.Second))
+					fmt.Fprint(c, "220 test\r\n")
+					buf := make([]byte, 512)
+					c.Read(buf)
+					fmt.Fprint(c, "250 ok\r\n")
+				}()
+			}
+		}()
 	default:
 		t.Fatalf("unknown server %q", spec)
 	}
