@@ -1,12 +1,12 @@
 package lvskit_test
 
 import (
-	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lvskit/lvskit/internal/testfuncs"
 )
 
 // TestREADMEStatusRowsNameRealTests keeps the README's status table honest:
@@ -44,27 +44,7 @@ func TestREADMEStatusRowsNameRealTests(t *testing.T) {
 // build tags.
 func testFuncs(t *testing.T) map[string]bool {
 	t.Helper()
-	decl := regexp.MustCompile(`(?m)^func ((?:Test|Benchmark|Fuzz|Example)[A-Za-z0-9_]*)\(`)
-	funcs := map[string]bool{}
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, m := range decl.FindAllSubmatch(b, -1) {
-			funcs[string(m[1])] = true
-		}
-		return nil
-	})
+	funcs, err := testfuncs.Names(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,6 +178,14 @@ type VirtualServer struct {
 	Alpha                  bool           `json:",omitempty"`
 	Omega                  bool           `json:",omitempty"`
 	Inhibit                bool           `json:",omitempty"`
+	// Weight is the weight of its real servers that set none (weight;
+	// 0 when unset, keepalived's 1).
+	Weight int `json:",omitempty"`
+	// IPv6 is set by ip_family inet6 (and cleared by inet); IPFamilySet
+	// tells that ip_family was written. It gives a fwmark service its
+	// family; an address must match it.
+	IPv6        bool `json:",omitempty"`
+	IPFamilySet bool `json:",omitempty"`
 	// CheckDefaults are the checker settings written at this level, for
 	// the checkers of its real servers (DelayLoop and Alpha above are
 	// this level's delay_loop and alpha).
@@ -196,6 +204,9 @@ type RealServer struct {
 	InhibitOnFailure bool   `json:",omitempty"`
 	NotifyUp         string `json:",omitempty"`
 	NotifyDown       string `json:",omitempty"`
+	// VirtualHost is the Host of its HTTP_GET and SSL_GET checkers that
+	// name none (virtualhost), before the virtual server's.
+	VirtualHost string `json:",omitempty"`
 	// CheckDefaults are the checker settings written at this level, for
 	// its checkers.
 	CheckDefaults CheckDefaults `json:",omitzero"`

@@ -27,10 +27,6 @@ const (
 type VSOptions struct {
 	Flags             ServiceFlags `json:",omitempty"`
 	PersistenceEngine string       `json:",omitempty"`
-	// Weight is the weight of real servers without their own (1 when 0).
-	Weight int `json:",omitempty"`
-	// Family is ip_family: 2 (inet) or 10 (inet6), 0 when unset.
-	Family uint16 `json:",omitempty"`
 	// SorryInhibit is sorry_server_inhibit: the sorry server stays in
 	// the service with weight 0 instead of leaving it.
 	SorryInhibit bool `json:",omitempty"`
@@ -47,8 +43,6 @@ type RSOptions struct {
 	// connections, and below which it resumes (0: none).
 	UThreshold uint32 `json:",omitempty"`
 	LThreshold uint32 `json:",omitempty"`
-	// Virtualhost is the real server's virtualhost for HTTP checks.
-	Virtualhost string `json:",omitempty"`
 }
 
 // FlushOnStop is lvs_flush_onstop.
@@ -299,21 +293,6 @@ func (dec *decoder) vsOption(vs *VirtualServer, s *Stmt) bool {
 			}
 			o.PersistenceEngine = w
 		}
-	case "weight":
-		if v, ok := dec.integer(s, 1, 1, 65535); ok {
-			o.Weight = int(v)
-		}
-	case "ip_family":
-		if dec.nargs(s, 2) {
-			switch s.Arg(1) {
-			case "inet":
-				o.Family = 2
-			case "inet6":
-				o.Family = 10
-			default:
-				dec.d.add(s.ArgPos(1), sevWarning, ErrInvalid, "unknown address family %s", s.Arg(1))
-			}
-		}
 	case "sorry_server_inhibit":
 		if !vs.SorryServer.IsValid() {
 			dec.d.add(s.Pos, sevWarning, ErrInvalid, "Ignoring sorry_server inhibit used before or without sorry_server")
@@ -361,8 +340,6 @@ func (dec *decoder) rsOption(rs *RealServer, s *Stmt) bool {
 		} else {
 			o.LThreshold = uint32(v)
 		}
-	case "virtualhost":
-		dec.str(&o.Virtualhost, s, 1)
 	default:
 		return false
 	}
@@ -469,17 +446,7 @@ func (dec *decoder) lvsChecks(vs *VirtualServer) {
 		dec.d.add(vs.Stmt.Pos, sevWarning, ErrInvalid, "Virtual server %s: one packet scheduling requires UDP - resetting", vs.Addr)
 		o.Flags &^= FlagOnePacket
 	}
-	if o.Family != 0 && vs.Addr.IsValid() && (o.Family == 10) != vs.Addr.Addr().Is6() {
-		dec.d.add(vs.Stmt.Pos, sevWarning, ErrInvalid, "Virtual server specified family conflicts with server family")
-		o.Family = 0
-	}
 	for _, rs := range vs.RealServers {
-		// Only a real server tunnelled by its own lvs_method may differ
-		// from an ip_family (keepalived checks at the real server's end,
-		// before the virtual server's method applies).
-		if o.Family != 0 && !vs.Addr.IsValid() && rs.Addr.Addr().Is6() != (o.Family == 10) && rs.LVS.Forward != TUN {
-			dec.d.errorf(rs.Stmt.Pos, ErrInvalid, "address family of virtual server and real server %s don't match - skipping real server", rs.Addr.Addr())
-		}
 		for _, c := range rs.Checkers {
 			if h, ok := c.(*HTTPCheck); ok {
 				for i := range h.URLs {

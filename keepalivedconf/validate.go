@@ -144,9 +144,22 @@ func (dec *decoder) virtualServerChecks(vs *VirtualServer) {
 	if vs.FWMark != 0 && vs.Protocol != 0 {
 		dec.d.add(vs.Stmt.Pos, sevWarning, ErrInvalid, "virtual server FWM %d: protocol specified for fwmark - protocol will be ignored", vs.FWMark)
 	}
+	// The service's family: its address's, else ip_family's, else (a
+	// fwmark service) its first real server's. Tunnelled real servers may
+	// be of the other family.
+	known, v4 := vs.Addr.IsValid(), vs.Addr.Addr().Is4()
+	if !known && vs.IPFamilySet {
+		known, v4 = true, !vs.IPv6
+	}
 	n := 0
 	for _, rs := range vs.RealServers {
-		if vs.Addr.IsValid() && rs.Addr.Addr().Is4() != vs.Addr.Addr().Is4() {
+		// keepalived exempts a real server tunnelled when its block ends:
+		// by its own lvs_method, else by the virtual server's lb_kind.
+		tunnelled := rs.LVS.Forward == TUN || rs.LVS.Forward == 0 && vs.LBKind == TUN
+		if !known && !tunnelled {
+			known, v4 = true, rs.Addr.Addr().Is4()
+		}
+		if known && !tunnelled && rs.Addr.Addr().Is4() != v4 {
 			dec.d.errorf(rs.Stmt.Pos, ErrInvalid, "address family of virtual server and real server %s don't match - skipping real server", rs.Addr.Addr())
 			continue
 		}

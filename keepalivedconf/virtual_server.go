@@ -178,6 +178,19 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 			vs.Alpha = true
 		case "connect_timeout", "retry", "delay_before_retry", "warmup":
 			dec.checkDefault(&vs.CheckDefaults, s)
+		case "weight":
+			dec.setInt(&vs.Weight, s, 1, 1, math.MaxInt32)
+		case "ip_family":
+			if dec.nargs(s, 2) {
+				switch v := s.Arg(1); {
+				case v != "inet" && v != "inet6":
+					dec.d.errorf(s.ArgPos(1), ErrInvalid, "unknown address family %s", v)
+				case vs.Addr.IsValid() && vs.Addr.Addr().Is6() != (v == "inet6"):
+					dec.d.errorf(s.ArgPos(1), ErrInvalid, "Virtual server specified family %s conflicts with server family", v)
+				default:
+					vs.IPv6, vs.IPFamilySet = v == "inet6", true
+				}
+			}
 		case "omega":
 			vs.Omega = true
 		case "inhibit_on_failure":
@@ -232,6 +245,9 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 		case "alpha", "connect_timeout", "retry", "delay_before_retry", "warmup", "delay_loop":
 			dec.noBlock(s)
 			dec.checkDefault(&rs.CheckDefaults, s)
+		case "virtualhost":
+			dec.noBlock(s)
+			dec.str(&rs.VirtualHost, s, 1)
 		case "notify_up":
 			dec.script(&rs.NotifyUp, s)
 		case "notify_down":

@@ -125,10 +125,12 @@ func keywordEffects() map[string]effect {
 				t.Errorf("state MASTER with priority 100: priority %d", c.Priority)
 			}
 		}},
-		"vrrp_instance accept":    {"accept", nil},
-		"vrrp_instance no_accept": {"no_accept", nil},
-		"vrrp_instance version":   {"version 3", func(t *testing.T, p *Plan) { want(t, "version", instance0(t, p).Version, uint8(3)) }},
-		"vrrp_instance nopreempt": {"nopreempt", func(t *testing.T, p *Plan) { want(t, "nopreempt", instance0(t, p).NoPreempt, true) }},
+		"virtual_server weight":    {"weight 5", nil},
+		"virtual_server ip_family": {"ip_family inet", nil},
+		"vrrp_instance accept":     {"accept", nil},
+		"vrrp_instance no_accept":  {"no_accept", nil},
+		"vrrp_instance version":    {"version 3", func(t *testing.T, p *Plan) { want(t, "version", instance0(t, p).Version, uint8(3)) }},
+		"vrrp_instance nopreempt":  {"nopreempt", func(t *testing.T, p *Plan) { want(t, "nopreempt", instance0(t, p).NoPreempt, true) }},
 		"vrrp_instance preempt": {"nopreempt\n  preempt", func(t *testing.T, p *Plan) {
 			want(t, "preempt after nopreempt", instance0(t, p).NoPreempt, false)
 		}},
@@ -251,6 +253,10 @@ func keywordEffects() map[string]effect {
 		e := checkerEffects("TCP_CHECK")[kw]
 		m["real_server "+kw] = effect{e.line + "\n    TCP_CHECK {\n    }", e.show}
 	}
+	m["real_server virtualhost"] = effect{"virtualhost rs.example.com\n    HTTP_GET {\n      url {\n        path /\n      }\n    }", func(t *testing.T, p *Plan) {
+		c, _ := firstCheck(t, p)
+		want(t, "real_server virtualhost", c.(*check.HTTP).Host, "rs.example.com")
+	}}
 	m["UDP_CHECK min_reply_length"] = effect{"require_reply\n      min_reply_length 4", func(t *testing.T, p *Plan) {
 		c, _ := firstCheck(t, p)
 		if u := c.(check.UDP); u.MinReply != 4 || u.MaxReply != 255 {
@@ -349,7 +355,7 @@ func TestKeywordEffects(t *testing.T) {
 		"FILE_CHECK": {makeProbe("", "FILE_CHECK", "", false, "").Text, func(t *testing.T, p *Plan) { isChecker[check.File](t, p) }},
 		"vrrp_instance accept": {"global_defs {\n  vrrp_strict\n}\n" + strings.Replace(probeInstance, "@@", "  version 3\n  accept\n", 1), func(t *testing.T, p *Plan) {
 			// under vrrp_strict, accept lets the master take traffic
-			if c := instance0(t, p); !c.Accept || c.FilterNonAccept {
+			if c := instance0(t, p); !c.Accept {
 				t.Errorf("accept under vrrp_strict: Accept %v, FilterNonAccept %v", c.Accept, c.FilterNonAccept)
 			}
 		}},
@@ -358,6 +364,15 @@ func TestKeywordEffects(t *testing.T) {
 			if c := instance0(t, p); c.Accept || !c.FilterNonAccept {
 				t.Errorf("no_accept: Accept %v, FilterNonAccept %v", c.Accept, c.FilterNonAccept)
 			}
+		}},
+		"virtual_server weight": {strings.Replace(strings.Replace(probeVS, "@@", "  weight 5\n", 1), "@RS@", "", 1) + "", func(t *testing.T, p *Plan) {
+			want(t, "virtual_server weight for a real server without one", p.Services[0].Reals[0].Dest.Weight, 5)
+		}},
+		"virtual_server weight (own)": {strings.Replace(strings.Replace(probeVS, "@@", "  weight 5\n", 1), "@RS@", "    weight 2\n", 1), func(t *testing.T, p *Plan) {
+			want(t, "a real server's own weight", p.Services[0].Reals[0].Dest.Weight, 2)
+		}},
+		"virtual_server ip_family": {"virtual_server fwmark 7 {\n  ip_family inet6\n  lb_algo rr\n  lb_kind DR\n  real_server fd00::2 {\n  }\n}\n", func(t *testing.T, p *Plan) {
+			want(t, "ip_family inet6 of a fwmark service", p.Services[0].Service.Family, ipvs.IPv6)
 		}},
 		"virtual_server check defaults": {strings.Replace(strings.Replace(probeVS, "@@", "  connect_timeout 7\n  retry 4\n  delay_before_retry 9\n  warmup 11\n", 1), "@RS@", "    warmup 12\n    TCP_CHECK {\n    }\n", 1), func(t *testing.T, p *Plan) {
 			// the real server's warmup before the virtual server's
@@ -381,5 +396,19 @@ func TestKeywordEffects(t *testing.T) {
 			}
 			tc.show(t, p)
 		})
+	}
+}
+
+// TestIPFamilyRefusesOtherRealServers: ip_family gives a fwmark service
+// its family, so a real server of the other family is refused, as
+// keepalived skips it.
+func TestIPFamilyRefusesOtherRealServers(t *testing.T) {
+	dir := t.TempDir()
+	conf := "virtual_server fwmark 7 {\n  ip_family inet6\n  lb_algo rr\n  lb_kind DR\n  real_server 10.0.1.1 {\n  }\n}\n"
+	if _, _, err := load(writeConf(t, dir, "k.conf", conf), anyInterface); err == nil {
+		t.Errorf("an IPv4 real server in an ip_family inet6 service accepted")
+	}
+	if _, _, err := load(writeConf(t, dir, "ok.conf", strings.Replace(conf, "  ip_family inet6\n", "", 1)), anyInterface); err != nil {
+		t.Errorf("without ip_family: %v", err)
 	}
 }

@@ -415,7 +415,7 @@ var keywordTable = []keywordRow{
 	{"real_server", "smtp_alert", refused(rMail)},
 	{"real_server", "snmp_name", refused(rSNMP)},
 	{"real_server", "uthreshold", shownBy("TestVMLVSKeywordsMatchKeepalived")},
-	{"real_server", "virtualhost", shownBy("TestTranslateCheckerDefaults")},
+	{"real_server", "virtualhost", shownBy("TestKeywordEffects")},
 	{"real_server", "warmup", shownBy("TestKeywordEffects")},
 	{"real_server", "weight", shownBy("TestTranslateFeatures")},
 	{"track_file", "file", shownBy("TestKeywordEffects")},

@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/lvskit/lvskit/internal/testfuncs"
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
@@ -60,27 +60,7 @@ func TestKeywordTableCoversKeepalived(t *testing.T) {
 // TestKeywordTableTests: every implemented row names a test function that
 // exists in the module (whatever its build tags).
 func TestKeywordTableTests(t *testing.T) {
-	decl := regexp.MustCompile(`(?m)^func (Test[A-Za-z0-9_]*)\(`)
-	funcs := map[string]bool{}
-	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "../.." || d.Name() == "testdata") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, m := range decl.FindAllSubmatch(b, -1) {
-			funcs[string(m[1])] = true
-		}
-		return nil
-	})
+	funcs, err := testfuncs.Names("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,13 +573,13 @@ var fidelityProbes = map[string]string{
 	"strict-master-not-owner": "global_defs {\n  vrrp_strict\n}\n" + strings.Replace(probeInstance, "@@", "  state MASTER\n", 1),
 	"ops-on-tcp":              strings.Replace(strings.Replace(probeVS, "@@", "  ops\n", 1), "@RS@", "", 1),
 	"ops-on-udp":              strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "  ops\n", 1), "@RS@", "", 1), "protocol TCP", "protocol UDP", 1),
-	"group-port-mismatch": "virtual_server_group G1 {\n  10.0.0.5 80\n}\n" + strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1), "10.0.0.1 80", "group G1", 1) +
-		"virtual_server_group G2 {\n  10.0.0.6 443\n}\n" + strings.Replace(strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1), "10.0.0.1 80", "group G2", 1), "10.0.1.1 80", "10.0.1.1 8443", 1),
-	"quorum-above-weight": strings.Replace(strings.Replace(probeVS, "@@", "  quorum 5\n", 1), "@RS@", "", 1),
-	"missing-interface":   strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "interface "+probeIf, "interface kwnosuch0", 1),
-	"advert-half-v2":      strings.Replace(probeInstance, "@@", "", 1) + "", // advert_int set below
-	"advert-half-v3":      "global_defs {\n  vrrp_version 3\n}\n" + strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "advert_int 1", "advert_int 0.5", 1),
-	"lo-interface":        strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "interface "+probeIf, "interface lo", 1),
+	"group-port-mismatch":     "virtual_server_group G2 {\n  10.0.0.6 443\n}\n" + strings.Replace(strings.Replace(strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1), "10.0.0.1 80", "group G2", 1), "10.0.1.1 80", "10.0.1.1 8443", 1), "lb_kind NAT", "lb_kind DR", 1),
+	"group-port-nat":          "virtual_server_group G2 {\n  10.0.0.6 443\n}\n" + strings.Replace(strings.Replace(strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1), "10.0.0.1 80", "group G2", 1), "10.0.1.1 80", "10.0.1.1 8443", 1),
+	"quorum-above-weight":     strings.Replace(strings.Replace(probeVS, "@@", "  quorum 5\n", 1), "@RS@", "", 1),
+	"missing-interface":       strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "interface "+probeIf, "interface kwnosuch0", 1),
+	"advert-half-v2":          strings.Replace(probeInstance, "@@", "", 1) + "", // advert_int set below
+	"advert-half-v3":          "global_defs {\n  vrrp_version 3\n}\n" + strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "advert_int 1", "advert_int 0.5", 1),
+	"lo-interface":            strings.Replace(strings.Replace(probeInstance, "@@", "", 1), "interface "+probeIf, "interface lo", 1),
 }
 
 func init() {
@@ -738,5 +718,23 @@ func TestRefusedKeywordFailsTestAndStart(t *testing.T) {
 		if code := run(tc.args, io.Discard, &stderr); code != tc.code || !strings.Contains(stderr.String(), want) {
 			t.Errorf("lvsrouter %v: exit %d, want %d, and %q in:\n%s", tc.args, code, tc.code, want, stderr.String())
 		}
+	}
+}
+
+// TestRefusalFollowsWhatKeepalivedReads: the refusal walk sees the
+// configuration as keepalived reads it: a refused keyword in an included
+// file is refused at its place there, and one on a line for another host
+// (@id) is not read, so not refused.
+func TestRefusalFollowsWhatKeepalivedReads(t *testing.T) {
+	dir := t.TempDir()
+	vs := strings.Replace(strings.Replace(probeVS, "@@", "", 1), "@RS@", "", 1)
+	inc := writeConf(t, dir, "inc.conf", "global_defs {\n  enable_traps\n}\n")
+	main := writeConf(t, dir, "main.conf", "include "+inc+"\n"+vs)
+	if _, _, err := load(main, anyInterface); err == nil || !strings.Contains(err.Error(), inc+":2:3: global_defs: enable_traps is not supported by lvsrouter") {
+		t.Errorf("included refused keyword: %v", err)
+	}
+	other := writeConf(t, dir, "other.conf", "global_defs {\n  @lvsrouter-no-such-host enable_traps\n}\n"+vs)
+	if _, _, err := load(other, anyInterface); err != nil {
+		t.Errorf("a refused keyword for another host: %v", err)
 	}
 }

@@ -397,8 +397,12 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		len(vs.RealServers) == 0 && vs.SorryServer.Addr().Is6() {
 		markFamily = ipvs.IPv6
 	}
-	if f := vs.LVS.Family; f != 0 {
-		markFamily = ipvs.Family(f) // ip_family; both are AF numbers
+	// ip_family says it outright.
+	if vs.IPFamilySet {
+		markFamily = ipvs.IPv4
+		if vs.IPv6 {
+			markFamily = ipvs.IPv6
+		}
 	}
 	var keys []ipvs.Service
 	switch {
@@ -411,6 +415,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		if !ok {
 			return nil, errAt(vs.Stmt, "virtual_server group %q is not defined", vs.Group)
 		}
+		groupPorts(p, vs, g, fwd)
 		for _, m := range g.Members {
 			s := base
 			switch {
@@ -480,7 +485,10 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 				Dest:    ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
 			}
-			lvsReal(vs, rs, &r.Dest)
+			if vs.Weight != 0 && rs.Stmt.Block.Find("weight") == nil {
+				r.Dest.Weight = vs.Weight // the virtual server's weight
+			}
+			lvsReal(rs, &r.Dest)
 			sc := scripts{at: rs.Stmt}
 			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)
 			if sc.err != nil {
@@ -492,7 +500,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 					p.Warnings = append(p.Warnings, fmt.Sprintf("%s: HTTP/SSL_GET checker has no urls specified - ignoring", h.Stmt.Pos))
 					continue
 				}
-				c, pol, err := checker(p, kc, r.Dest.Addr, rs, vs, sp, files)
+				c, pol, err := checker(p, kc, r.Dest.Addr, rs.CheckDefaults, rs.VirtualHost, vs, sp, files)
 				if err != nil {
 					return nil, err
 				}
@@ -546,10 +554,10 @@ func describe(s ipvs.Service) string {
 // rs into a check.Checker and keepalived's retry policy.
 //
 // A setting the checker does not write is its real server's, else its
-// virtual server's (krs.CheckDefaults and vs.CheckDefaults), as keepalived
-// hands them down (check_data.c).
-func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, krs *keepalivedconf.RealServer, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
-	rsd, vsd := krs.CheckDefaults, vs.CheckDefaults
+// virtual server's (rsd and vs.CheckDefaults), as keepalived hands them
+// down (check_data.c).
+func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, rsHost string, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
+	vsd := vs.CheckDefaults
 	pol := check.Keepalived{
 		DelayLoop:        cmp.Or(rsd.DelayLoop, vs.DelayLoop),
 		Alpha:            rsd.Alpha || vs.Alpha,
@@ -558,14 +566,16 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, krs *keepali
 		DelayBeforeRetry: cmp.Or(rsd.DelayBeforeRetry, vsd.DelayBeforeRetry),
 		Warmup:           cmp.Or(rsd.Warmup, vsd.Warmup),
 	}
+	// own applies what the checker itself writes over the inherited.
+	own := func(delayLoop, delayBeforeRetry, warmup time.Duration, retry int, alpha bool) {
+		pol.DelayLoop = cmp.Or(delayLoop, pol.DelayLoop)
+		pol.Retry = cmp.Or(retry, pol.Retry)
+		pol.DelayBeforeRetry = cmp.Or(delayBeforeRetry, pol.DelayBeforeRetry)
+		pol.Warmup = cmp.Or(warmup, pol.Warmup)
+		pol.Alpha = pol.Alpha || alpha
+	}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
-		pol.DelayLoop = cmp.Or(c.DelayLoop, pol.DelayLoop)
-		pol.Retry = cmp.Or(c.Retry, pol.Retry)
-		pol.DelayBeforeRetry = cmp.Or(c.DelayBeforeRetry, pol.DelayBeforeRetry)
-		pol.Warmup = cmp.Or(c.Warmup, pol.Warmup)
-		if c.Alpha {
-			pol.Alpha = true
-		}
+		own(c.DelayLoop, c.DelayBeforeRetry, c.Warmup, c.Retry, c.Alpha)
 		addr, port := rs.Addr(), rs.Port()
 		if c.ConnectIP.IsValid() {
 			addr = c.ConnectIP
@@ -586,13 +596,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, krs *keepali
 		return check.TCP{Addr: a, Bind: b, Timeout: t}, pol, nil
 	case *keepalivedconf.HTTPCheck:
 		a, b, t := target(&k.CheckCommon)
-		host := k.Virtualhost
-		if host == "" {
-			host = krs.LVS.Virtualhost
-		}
-		if host == "" {
-			host = vs.VirtualHost
-		}
+		host := cmp.Or(k.Virtualhost, rsHost, vs.VirtualHost)
 		var all allOf
 		for _, u := range k.URLs {
 			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest, NoSNI: k.TLS && !enableSNI(k)}
@@ -667,13 +671,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, krs *keepali
 		a, _, t := target(&k.CheckCommon)
 		return check.ICMP{Addr: a.Addr(), Timeout: t}, pol, nil
 	case *keepalivedconf.MiscCheck:
-		pol.DelayLoop = cmp.Or(k.DelayLoop, pol.DelayLoop)
-		pol.Retry = cmp.Or(k.Retry, pol.Retry)
-		pol.DelayBeforeRetry = cmp.Or(k.DelayBefore, pol.DelayBeforeRetry)
-		pol.Warmup = cmp.Or(k.Warmup, pol.Warmup)
-		if k.Alpha {
-			pol.Alpha = true
-		}
+		own(k.DelayLoop, k.DelayBefore, k.Warmup, k.Retry, k.Alpha)
 		// keepalived splits misc_path into argv; it runs no shell.
 		sc := scripts{at: k.Stmt}
 		args := sc.argv(k.Path)

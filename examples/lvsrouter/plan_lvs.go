@@ -95,17 +95,10 @@ func forward(k keepalivedconf.LBKind, def ipvs.ForwardMethod) ipvs.ForwardMethod
 	return def
 }
 
-// lvsReal applies a real server's lvs_method, thresholds and, without a
-// weight of its own, the virtual server's weight.
-func lvsReal(vs *keepalivedconf.VirtualServer, rs *keepalivedconf.RealServer, d *ipvs.Destination) {
+// lvsReal applies a real server's lvs_method and thresholds.
+func lvsReal(rs *keepalivedconf.RealServer, d *ipvs.Destination) {
 	d.Forward = forward(rs.LVS.Forward, d.Forward)
 	d.UpperThreshold, d.LowerThreshold = rs.LVS.UThreshold, rs.LVS.LThreshold
-	if rs.Stmt != nil && rs.Stmt.Block != nil && rs.Stmt.Block.Find("weight") == nil {
-		d.Weight = 1
-		if vs.LVS.Weight != 0 {
-			d.Weight = vs.LVS.Weight
-		}
-	}
 }
 
 // lvsSorry applies sorry_server_lvs_method and sorry_server_inhibit.

@@ -431,9 +431,12 @@ func TestIPFamilyGivesAFirewallMarkServiceItsFamily(t *testing.T) {
 	if s := p.Services[0].Service; s.Family != ipvs.IPv6 {
 		t.Errorf("family %v, want IPv6 from ip_family (the tunnelled real server is IPv4)", s.Family)
 	}
-	_, warns := translateString(t, "virtual_server 10.0.0.1 80 {\n ip_family inet6\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n }\n}\n")
-	if !strings.Contains(strings.Join(warns, "\n"), "conflicts with server family") {
-		t.Errorf("warnings %q", warns)
+	f, err := keepalivedconf.Parse("lvs.conf", []byte("virtual_server 10.0.0.1 80 {\n ip_family inet6\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n }\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Config(); err == nil || !strings.Contains(err.Error(), "conflicts with server family") {
+		t.Errorf("ip_family against the address: err %v", err)
 	}
 }
 

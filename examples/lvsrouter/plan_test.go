@@ -19,26 +19,15 @@ import (
 
 func translateFile(t *testing.T, path string) (*Plan, error) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := keepalivedconf.Parse(path, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := f.Config()
+	cfg, err := parseFile(t, path).Config()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return Translate(cfg)
 }
 
-// translateSupported translates a configuration without the statements
-// lvsrouter refuses (keywords.go): the seed documents send mail, which
-// lvsrouter refuses, and the rest of them must translate. It checks that
-// the file as written is refused for exactly those statements.
-func translateSupported(t *testing.T, path string) (*Plan, error) {
+// parseFile parses a configuration file without following includes.
+func parseFile(t *testing.T, path string) *keepalivedconf.File {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -48,6 +37,16 @@ func translateSupported(t *testing.T, path string) (*Plan, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// translateSupported translates a configuration without the statements
+// lvsrouter refuses (keywords.go): the seed documents send mail, which
+// lvsrouter refuses, and the rest of them must translate. It checks that
+// the file as written is refused for exactly those statements.
+func translateSupported(t *testing.T, path string) (*Plan, error) {
+	t.Helper()
+	f := parseFile(t, path)
 	refused := refusedIn(f.Stmts)
 	if len(refused) > 0 {
 		cfg, _ := f.Config()

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 
 	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/internal/proc"
+	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/keepalivedconf"
 	"github.com/lvskit/lvskit/vrrp"
 )
@@ -355,6 +357,28 @@ func acceptMode(p *Plan, in *keepalivedconf.VRRPInstance, c *vrrp.Config, strict
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: (%s) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", in.Stmt.Pos, in.Name))
 		accept = false
 	}
+	// FilterNonAccept stays on under vrrp_strict (the data dumps report
+	// it as strict_mode); vrrp filters only while Accept is off.
 	c.Accept = accept
-	c.FilterNonAccept = !accept
+	c.FilterNonAccept = strict || !accept
+}
+
+// groupPorts reports, as keepalived does (check_data.c), a real server
+// whose port differs from a group entry's when the forwarding keeps the
+// port (DR, TUN): such a real server never gets the entry's traffic.
+func groupPorts(p *Plan, vs *keepalivedconf.VirtualServer, g *keepalivedconf.VirtualServerGroup, fwd ipvs.ForwardMethod) {
+	if fwd == ipvs.Masquerade {
+		return
+	}
+	for _, m := range g.Members {
+		if m.FWMark != 0 || m.Port == 0 {
+			continue
+		}
+		for _, rs := range vs.RealServers {
+			if rs.Addr.Port() != 0 && rs.Addr.Port() != m.Port {
+				entry := netip.AddrPortFrom(m.Addr, m.Port).String()
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual server group %s:[%s] and real server %s ports don't match", rs.Stmt.Pos, g.Name, entry, rs.Addr))
+			}
+		}
+	}
 }
