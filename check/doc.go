@@ -12,7 +12,7 @@
 // checker's Timeout; nothing a peer sends is read without a bound.
 //
 //	TCP    keepalived TCP_CHECK
-//	HTTP   keepalived HTTP_GET / SSL_GET (status lists, MD5 digest as genhash prints it, regex)
+//	HTTP   keepalived HTTP_GET / SSL_GET (status lists, MD5 digest as genhash prints it, regex; BodyRegex is keepalived's url regex with its options and offsets)
 //	SMTP   keepalived SMTP_CHECK
 //	DNS    keepalived DNS_CHECK
 //	UDP    keepalived UDP_CHECK

@@ -104,6 +104,9 @@ type HTTP struct {
 	// ServerName is sent as SNI; "" sends Host when Host is a name, and no
 	// SNI otherwise.
 	ServerName string
+	// NoSNI sends no SNI at all (keepalived's SSL_GET without
+	// enable_sni).
+	NoSNI bool
 	// Verify checks the server's certificate chain and name (keepalived
 	// does not by default).
 	Verify bool
@@ -116,6 +119,10 @@ type HTTP struct {
 	Digest string
 	// Regex, when set, must match the body.
 	Regex *regexp.Regexp
+	// BodyRegex, when set, is keepalived's url regex with its options
+	// and offsets (regex.go), matched against the response as read
+	// (status line, headers and body), as keepalived does.
+	BodyRegex *BodyRegex
 	// MaxBody caps the body read; a longer body fails the check. Zero
 	// means DefaultMaxBody.
 	MaxBody int64
@@ -184,6 +191,13 @@ func (c *HTTP) request() string {
 // read errors (a deadline that cut a read short, say).
 func (c *HTTP) judge(start time.Time, r io.Reader, wrap func(error) error) Result {
 	max := c.maxBody()
+	var raw *rawResponse
+	if c.BodyRegex != nil {
+		// keepalived matches its regex against the response as read:
+		// status line and headers, then the body.
+		raw = &rawResponse{max: int(c.readLimit())}
+		r = io.TeeReader(r, raw)
+	}
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
@@ -226,10 +240,18 @@ func (c *HTTP) judge(start time.Time, r io.Reader, wrap func(error) error) Resul
 	if c.Regex != nil && !c.Regex.Match(body) {
 		return failf(start, "body does not match %q", c.Regex.String())
 	}
+	if c.BodyRegex != nil {
+		if why := c.BodyRegex.judge(raw.b); why != "" {
+			return failf(start, "%s", why)
+		}
+	}
 	return up(start)
 }
 
 func (c *HTTP) serverName(host string) string {
+	if c.NoSNI {
+		return ""
+	}
 	if c.ServerName != "" {
 		return c.ServerName
 	}

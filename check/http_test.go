@@ -120,6 +120,7 @@ func TestHTTPS(t *testing.T) {
 		{"no verify", check.HTTP{}, true, "", ""},
 		{"no verify sni from host", check.HTTP{Host: "www.example.test"}, true, "", "www.example.test"},
 		{"explicit sni", check.HTTP{ServerName: "sni.example.test"}, true, "", "sni.example.test"},
+		{"no sni (keepalived without enable_sni)", check.HTTP{Host: "www.example.test", NoSNI: true}, true, "", ""},
 		{"verify ok", check.HTTP{Verify: true, RootCAs: pool, ServerName: "example.com"}, true, "", "example.com"},
 		{"verify ip", check.HTTP{Verify: true, RootCAs: pool}, true, "", ""},
 		{"verify unknown ca", check.HTTP{Verify: true, ServerName: "example.com"}, false, "tls handshake", "example.com"},

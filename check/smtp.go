@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// SMTP is keepalived's SMTP_CHECK: read a 2xx banner, send HELO and expect
-// 2xx, then QUIT.
+// SMTP is keepalived's SMTP_CHECK: read a 220 banner, send HELO and expect
+// 250, then send QUIT and read its reply (a server that hangs up instead
+// fails, as with keepalived).
 type SMTP struct {
 	// Addr is connect_ip and connect_port.
 	Addr netip.AddrPort
@@ -43,7 +44,7 @@ func (c SMTP) Check(ctx context.Context) Result {
 	if err != nil {
 		return down(start, "banner", ioErr(ctx, err))
 	}
-	if code/100 != 2 {
+	if code != 220 {
 		return failf(start, "banner code %d", code)
 	}
 	helo := c.HeloName
@@ -56,11 +57,16 @@ func (c SMTP) Check(ctx context.Context) Result {
 	if code, err = smtpReply(br); err != nil {
 		return down(start, "HELO reply", ioErr(ctx, err))
 	}
-	if code/100 != 2 {
+	if code != 250 {
 		return failf(start, "HELO reply code %d", code)
 	}
-	// QUIT politely; the check has already passed.
-	io.WriteString(conn, "QUIT\r\n")
+	if _, err := io.WriteString(conn, "QUIT\r\n"); err != nil {
+		return down(start, "write QUIT", ioErr(ctx, err))
+	}
+	// keepalived waits for the QUIT reply, whatever it says.
+	if _, err := smtpReply(br); err != nil {
+		return down(start, "QUIT reply", ioErr(ctx, err))
+	}
 	return up(start)
 }
 

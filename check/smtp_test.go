@@ -73,5 +73,14 @@ func TestSMTPBad(t *testing.T) {
 			}
 		}, "longer than 100 lines"},
 		{"close after banner", func(c net.Conn) { io.WriteString(c, "220 ok\r\n") }, "HELO reply"},
+		// keepalived wants exactly 220 and 250, and a reply to QUIT.
+		{"banner 221", smtpServer(t, "221 hmm\r\n", "250 ok\r\n", nil), "banner code 221"},
+		{"helo 251", smtpServer(t, "220 ok\r\n", "251 ok\r\n", nil), "HELO reply code 251"},
+		{"hang up on QUIT", func(c net.Conn) {
+			io.WriteString(c, "220 ok\r\n")
+			buf := make([]byte, 512)
+			c.Read(buf)
+			io.WriteString(c, "250 ok\r\n")
+		}, "QUIT reply"},
 	})
 }

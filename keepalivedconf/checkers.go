@@ -80,7 +80,7 @@ func (dec *decoder) url(s *Stmt) URL {
 		case "virtualhost":
 			dec.str(&u.Virtualhost, c, 1)
 		default:
-			if !urlKeywords[c.Keyword()] {
+			if !dec.urlRegex(&u, c) && !urlKeywords[c.Keyword()] {
 				dec.unknown(c, urlKeywords)
 			}
 		}

@@ -33,21 +33,23 @@ type Config struct {
 
 // GlobalDefs is the global_defs block.
 type GlobalDefs struct {
-	NotificationEmail     []string       `json:",omitempty"`
-	NotificationEmailFrom string         `json:",omitempty"`
-	SMTPServer            string         `json:",omitempty"` // address or host name
-	SMTPPort              uint16         `json:",omitempty"`
-	SMTPConnectTimeout    time.Duration  `json:",omitempty"`
-	RouterID              string         `json:",omitempty"`
-	VRRPMcastGroup4       netip.Addr     `json:",omitzero"`
-	VRRPMcastGroup6       netip.Addr     `json:",omitzero"`
-	VRRPVersion           int            `json:",omitempty"`
-	VRRPStrict            bool           `json:",omitempty"`
-	EnableScriptSecurity  bool           `json:",omitempty"`
-	ScriptUser            string         `json:",omitempty"`
-	LVSID                 string         `json:",omitempty"`
-	Stmt                  *Stmt          `json:"-"`
-	Other                 map[string]any `json:",omitempty"`
+	NotificationEmail     []string      `json:",omitempty"`
+	NotificationEmailFrom string        `json:",omitempty"`
+	SMTPServer            string        `json:",omitempty"` // address or host name
+	SMTPPort              uint16        `json:",omitempty"`
+	SMTPConnectTimeout    time.Duration `json:",omitempty"`
+	RouterID              string        `json:",omitempty"`
+	VRRPMcastGroup4       netip.Addr    `json:",omitzero"`
+	VRRPMcastGroup6       netip.Addr    `json:",omitzero"`
+	VRRPVersion           int           `json:",omitempty"`
+	VRRPStrict            bool          `json:",omitempty"`
+	EnableScriptSecurity  bool          `json:",omitempty"`
+	ScriptUser            string        `json:",omitempty"`
+	LVSID                 string        `json:",omitempty"`
+	// LVS are lvs_sync_daemon, lvs_timeouts, lvs_flush, lvs_flush_onstop.
+	LVS   LVSGlobals     `json:",omitzero"`
+	Stmt  *Stmt          `json:"-"`
+	Other map[string]any `json:",omitempty"`
 }
 
 // VRRPScript is a vrrp_script block.
@@ -190,7 +192,10 @@ type VirtualServer struct {
 	// this level's delay_loop and alpha).
 	CheckDefaults CheckDefaults `json:",omitzero"`
 	RealServers   []*RealServer `json:",omitempty"`
-	Stmt          *Stmt         `json:"-"`
+	// LVS are the IPVS flags, persistence engine and real-server
+	// defaults (lvs.go).
+	LVS  VSOptions `json:",omitzero"`
+	Stmt *Stmt     `json:"-"`
 }
 
 // RealServer is a real_server block.
@@ -207,7 +212,9 @@ type RealServer struct {
 	// its checkers.
 	CheckDefaults CheckDefaults `json:",omitzero"`
 	Checkers      []Checker     `json:",omitempty"`
-	Stmt          *Stmt         `json:"-"`
+	// LVS are lvs_method, thresholds and virtualhost (lvs.go).
+	LVS  RSOptions `json:",omitzero"`
+	Stmt *Stmt     `json:"-"`
 }
 
 // Checker is one health checker block of a real_server: *TCPCheck,
@@ -264,7 +271,9 @@ type URL struct {
 	Digest      string `json:",omitempty"`
 	StatusCode  string `json:",omitempty"`
 	Virtualhost string `json:",omitempty"`
-	Stmt        *Stmt  `json:"-"`
+	// Regex is the url's regex with its settings, nil without one.
+	Regex *URLRegex `json:",omitempty"`
+	Stmt  *Stmt     `json:"-"`
 }
 
 // HTTPCheck is an HTTP_GET or (TLS true) SSL_GET block.
@@ -287,6 +296,8 @@ func (c *HTTPCheck) Type() string {
 type SMTPCheck struct {
 	CheckCommon
 	Helo string `json:",omitempty"`
+	// Hosts are the host blocks, each checked as a checker of its own.
+	Hosts []SMTPHost `json:",omitempty"`
 }
 
 // Type returns "SMTP_CHECK".

@@ -62,6 +62,9 @@ func (dec *decoder) globalDefs(g *GlobalDefs, body []*Stmt) {
 		case "lvs_id":
 			dec.str(&g.LVSID, s, 1)
 		default:
+			if dec.lvsGlobal(g, s) {
+				continue
+			}
 			if !globalKeywords[kw] {
 				dec.unknown(s, globalKeywords)
 				continue

@@ -140,6 +140,7 @@ func (dec *decoder) syncGroupScripts() {
 // virtualServerChecks makes the checks keepalived makes when it closes a
 // virtual_server block.
 func (dec *decoder) virtualServerChecks(vs *VirtualServer) {
+	dec.lvsChecks(vs)
 	if vs.FWMark != 0 && vs.Protocol != 0 {
 		dec.d.add(vs.Stmt.Pos, sevWarning, ErrInvalid, "virtual server FWM %d: protocol specified for fwmark - protocol will be ignored", vs.FWMark)
 	}
@@ -152,10 +153,13 @@ func (dec *decoder) virtualServerChecks(vs *VirtualServer) {
 	}
 	n := 0
 	for _, rs := range vs.RealServers {
-		if !known && vs.LBKind != TUN {
+		// keepalived exempts a real server tunnelled when its block ends:
+		// by its own lvs_method, else by the virtual server's lb_kind.
+		tunnelled := rs.LVS.Forward == TUN || rs.LVS.Forward == 0 && vs.LBKind == TUN
+		if !known && !tunnelled {
 			known, v4 = true, rs.Addr.Addr().Is4()
 		}
-		if known && vs.LBKind != TUN && rs.Addr.Addr().Is4() != v4 {
+		if known && !tunnelled && rs.Addr.Addr().Is4() != v4 {
 			dec.d.errorf(rs.Stmt.Pos, ErrInvalid, "address family of virtual server and real server %s don't match - skipping real server", rs.Addr.Addr())
 			continue
 		}

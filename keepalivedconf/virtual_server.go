@@ -204,7 +204,7 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 				vs.RealServers = append(vs.RealServers, rs)
 			}
 		default:
-			if !vsKeywords[kw] {
+			if !dec.vsOption(vs, s) && !vsKeywords[kw] {
 				dec.unknown(s, vsKeywords)
 			}
 		}
@@ -286,6 +286,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 				case "helo_name":
 					dec.str(&m.Helo, c, 1)
 				case "host":
+					dec.smtpHost(m, c)
 				default:
 					return false
 				}
@@ -368,7 +369,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			})
 			c = b
 		default:
-			if !rsKeywords[kw] {
+			if !dec.rsOption(rs, s) && !rsKeywords[kw] {
 				dec.unknown(s, rsKeywords)
 			}
 		}

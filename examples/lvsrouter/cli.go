@@ -399,6 +399,7 @@ func (m Mode) restrict(p *Plan) *Plan {
 		return p
 	}
 	q := *p
+	q.LVS = q.LVS.forMode(m)
 	switch m {
 	case ModeVRRP:
 		q.Services = nil

@@ -129,9 +129,9 @@ func sameHTTP(x, y *check.HTTP) bool {
 	sameRegex := (x.Regex == nil) == (y.Regex == nil) && (x.Regex == nil || x.Regex.String() == y.Regex.String())
 	sameCAs := (x.RootCAs == nil) == (y.RootCAs == nil) && (x.RootCAs == nil || x.RootCAs.Equal(y.RootCAs))
 	return x.Addr == y.Addr && x.Bind == y.Bind && x.Path == y.Path && x.Host == y.Host &&
-		x.TLS == y.TLS && x.ServerName == y.ServerName && x.Verify == y.Verify && sameCAs &&
+		x.TLS == y.TLS && x.ServerName == y.ServerName && x.NoSNI == y.NoSNI && x.Verify == y.Verify && sameCAs &&
 		slices.Equal(x.Status, y.Status) && x.Digest == y.Digest && sameRegex &&
-		x.MaxBody == y.MaxBody && x.Timeout == y.Timeout
+		x.BodyRegex.Equal(y.BodyRegex) && x.MaxBody == y.MaxBody && x.Timeout == y.Timeout
 }
 
 // samePolicy compares two retry policies of the types Translate builds.

@@ -27,6 +27,9 @@ func nonZero(t *testing.T, typ reflect.Type) reflect.Value {
 		return reflect.ValueOf(time.Second)
 	case reflect.TypeFor[*regexp.Regexp]():
 		return reflect.ValueOf(regexp.MustCompile("x"))
+	case reflect.TypeFor[*check.BodyRegex]():
+		b, _ := check.CompileBodyRegex("x", nil)
+		return reflect.ValueOf(b)
 	case reflect.TypeFor[*x509.CertPool]():
 		return reflect.ValueOf(x509.NewCertPool())
 	}

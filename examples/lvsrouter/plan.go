@@ -39,6 +39,8 @@ type Plan struct {
 	StartupDelay time.Duration          `json:",omitempty"`
 	GroupNotify  map[string]GroupNotify `json:",omitempty"`
 	Mail         MailPlan               `json:",omitzero"`
+	// LVS is the IPVS side of global_defs (plan_lvs.go).
+	LVS LVSPlan `json:",omitzero"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
 	// BGP is the --bgp file's configuration (bgpconf.go), or nil.
@@ -80,6 +82,9 @@ type VirtualService struct {
 	Service ipvs.Service // without destinations
 	Reals   []RealServer
 	Sorry   *ipvs.Destination
+	// SorryInhibit keeps the sorry server in the service with weight 0
+	// while quorum holds (sorry_server_inhibit).
+	SorryInhibit bool `json:",omitempty"`
 	// Quorum is the total weight of alive real servers the service needs
 	// (keepalived's default 1); Hysteresis widens it against flapping:
 	// quorum is gained at Quorum+Hysteresis and lost below
@@ -175,6 +180,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 			}
 		}
 	}
+	lvsGlobals(cfg, p)
 	for _, in := range cfg.Instances {
 		c, err := instance(p, in, version, p.Scripts, scripts, files)
 		if err != nil {
@@ -370,14 +376,10 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
 	}
-	mh, err := mhFlags(vs, base.Scheduler)
-	if err != nil {
-		return nil, err
-	}
-	base.Flags |= mh
 	if vs.PersistenceTimeout > 0 {
 		base.Flags |= ipvs.FlagPersistent
 	}
+	lvsService(vs, &base)
 	var fwd ipvs.ForwardMethod
 	switch vs.LBKind {
 	case 0, keepalivedconf.NAT: // keepalived's default, see Translate
@@ -487,6 +489,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		}
 		if vs.SorryServer.IsValid() {
 			v.Sorry = &ipvs.Destination{Addr: withPort(vs.SorryServer, svc), Forward: fwd, Weight: 1}
+			lvsSorry(vs, &v)
 		}
 		for _, rs := range vs.RealServers {
 			r := RealServer{
@@ -497,6 +500,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 			if vs.Weight != 0 && rs.Stmt.Block.Find("weight") == nil {
 				r.Dest.Weight = vs.Weight // the virtual server's weight
 			}
+			lvsReal(rs, &r.Dest)
 			sc := scripts{at: rs.Stmt}
 			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)
 			if sc.err != nil {
@@ -607,10 +611,15 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		host := cmp.Or(k.Virtualhost, rsHost, vs.VirtualHost)
 		var all allOf
 		for _, u := range k.URLs {
-			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest}
+			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest, NoSNI: k.TLS && !enableSNI(k)}
 			if u.Virtualhost != "" {
 				h.Host = u.Virtualhost
 			}
+			re, err := urlRegex(u)
+			if err != nil {
+				return nil, nil, err
+			}
+			h.BodyRegex = re
 			if codes := statusCodes(p, u); codes != "" {
 				sc, err := check.ParseStatusCodes(codes)
 				if err != nil {
@@ -636,7 +645,11 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		return d, pol, nil
 	case *keepalivedconf.SMTPCheck:
 		a, b, t := target(&k.CheckCommon)
-		return check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, pol, nil
+		hosts := smtpHosts(k, rs, check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, cmp.Or(rsd.ConnectTimeout, vsd.ConnectTimeout, 5*time.Second))
+		if len(hosts) == 1 {
+			return hosts[0], pol, nil
+		}
+		return allOf(hosts), pol, nil
 	case *keepalivedconf.UDPCheck:
 		a, b, t := target(&k.CheckCommon)
 		// keepalivedconf keeps require_reply's data; a bare require_reply

@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/lvskit/lvskit/ipvs"
-	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
 // Scale-out runs several directors behind ECMP, each with lb_algo mh, and
@@ -36,32 +35,4 @@ func maglevOrder(want []ipvs.Service) {
 			return b.Addr.Compare(a.Addr)
 		})
 	}
-}
-
-// mhFlags translates mh-port and mh-fallback (keepalived sets the kernel's
-// scheduler flags 2 and 1, IP_VS_SVC_F_SCHED_MH_PORT and _FALLBACK): with
-// mh-port the table is indexed by source address and port, so the flows
-// of one client spread over the real servers; with mh-fallback a flow whose
-// server is at weight 0 or overloaded goes to another instead of failing.
-// They mean nothing to other schedulers (and something else to sh), so
-// they are refused there with their place.
-func mhFlags(vs *keepalivedconf.VirtualServer, sched string) (ipvs.ServiceFlags, error) {
-	if vs.Stmt == nil || vs.Stmt.Block == nil {
-		return 0, nil
-	}
-	var f ipvs.ServiceFlags
-	for _, kw := range []struct {
-		name string
-		flag ipvs.ServiceFlags
-	}{{"mh-port", ipvs.FlagMHPort}, {"mh-fallback", ipvs.FlagMHFallback}} {
-		s := vs.Stmt.Block.Find(kw.name)
-		if s == nil {
-			continue
-		}
-		if sched != "mh" {
-			return 0, errAt(s, "virtual_server: %s needs lb_algo mh (it has no effect on %s)", kw.name, sched)
-		}
-		f |= kw.flag
-	}
-	return f, nil
 }

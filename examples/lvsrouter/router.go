@@ -72,6 +72,9 @@ type Router struct {
 	units map[unitKey]*runningUnit
 	bfd   routerBFD
 	bgp   routerBGP
+	// lvs is the IPVS global state (timeouts, sync daemon) the router
+	// changed (router_lvs.go).
+	lvs lvsState
 
 	// ops is what state dumps, notify FIFOs, metrics and the status
 	// socket read (dump.go).
@@ -293,6 +296,9 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	for i, u := range start {
 		r.runUnit(ctx, u, prepared[i])
 	}
+	if err := r.loadLVS(ctx, p); err != nil {
+		return errors.Join(err, bgpErr)
+	}
 	return errors.Join(r.apply(ctx), bgpErr)
 }
 
@@ -457,6 +463,7 @@ func (r *Router) onVRRP(name string, t vrrp.Transition) {
 	m := r.mail
 	r.mu.Unlock()
 	m.vrrpState(false, name, stateName(t))
+	r.syncFollow(name, t)
 }
 
 // runUnit runs a prepared unit until it is stopped.
@@ -612,7 +619,9 @@ func (r *Router) desired() []ipvs.Service {
 		r.quorum[key] = up
 		r.ops.serviceState(key, up)
 		if !up && vs.Sorry != nil {
-			s.Destinations = append(s.Destinations[:0], *vs.Sorry)
+			s.Destinations = quorumLost(s.Destinations, vs)
+		} else if vs.SorryInhibit {
+			s.Destinations = withInhibitedSorry(s.Destinations, *vs.Sorry)
 		}
 		out = append(out, s)
 	}
@@ -792,6 +801,7 @@ func (r *Router) close() {
 		r.runEvents(true)
 	}
 	r.mail.wait() // the STOP alerts
+	r.closeLVS()
 	if r.applier != nil && !r.KeepIPVS && len(r.managed) > 0 {
 		// keepalived removes its IPVS topology on stop unless told not to.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
