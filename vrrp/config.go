@@ -47,6 +47,12 @@ type Config struct {
 	AuthPass string
 	// VIPs are the virtual addresses, all of one family.
 	VIPs []VIP
+	// ExcludedVIPs are added and removed with the VIPs but not carried in
+	// adverts nor compared with a peer's list (keepalived
+	// virtual_ipaddress_excluded); they may be of either family. Without
+	// Dev, those of the VIPs' family go where the VIPs go (the vmac with
+	// VMAC), the others on Interface.
+	ExcludedVIPs []VIP `json:",omitempty"`
 	// Routes and Rules are added on becoming master and removed on
 	// leaving it.
 	Routes []Route
@@ -64,6 +70,10 @@ type Config struct {
 	VMAC bool
 	// VMACName names the interface (default "vrrp.VRID").
 	VMACName string
+	// VMACXmitBase sends adverts from Interface, with its own MAC, rather
+	// than from the vmac (keepalived vmac_xmit_base); the VIPs and
+	// gratuitous ARPs stay on the vmac.
+	VMACXmitBase bool `json:",omitempty"`
 	// Source is the address adverts are sent from and the tie-breaker
 	// (keepalived unicast_src_ip). Zero picks the interface's first
 	// address of the family (for IPv6 its link-local address).
@@ -71,12 +81,22 @@ type Config struct {
 	// Peers switches to unicast: adverts go to each peer, and only peers
 	// are listened to (keepalived unicast_peer).
 	Peers []netip.Addr
+	// Group is the multicast group adverts are sent to and heard on
+	// (keepalived mcast_dst_ip, vrrp_mcast_group4/6); zero means RFC
+	// 9568's, MulticastIPv4 or MulticastIPv6. An IPv6 group must be
+	// link-local scoped (ff02::/16).
+	Group netip.Addr `json:",omitzero"`
 	// Checksum picks the IPv4 VRRPv3 checksum dialect sent; both are
 	// accepted.
 	Checksum ChecksumMode
 	// CheckAddrs drops non-owner adverts whose address list differs from
 	// ours (RFC 3768 7.1 says MAY).
 	CheckAddrs bool
+	// CheckNewMasterAddrs, when CheckAddrs is false, still checks the
+	// address list of the adverts a master hears and of those a backup
+	// hears from another router than the master it last heard: keepalived
+	// skip_check_adv_addr (keepalived's default is CheckAddrs).
+	CheckNewMasterAddrs bool `json:",omitempty"`
 	// GARP paces gratuitous ARPs / unsolicited neighbour advertisements.
 	GARP GARP
 	// Notify holds keepalived-style notify scripts.
@@ -106,6 +126,17 @@ type Route struct {
 	Table int
 	// Metric is the route priority.
 	Metric int
+	// Src is the preferred source address (optional).
+	Src netip.Addr `json:",omitzero"`
+	// Scope is the route scope (0 = universe).
+	Scope uint8 `json:",omitempty"`
+	// Protocol is the route's protocol number (0: the kernel's default;
+	// keepalived uses 18).
+	Protocol uint8 `json:",omitempty"`
+	// Type is the route type, a kernel RTN_* number (0: unicast);
+	// blackhole (6), unreachable (7), prohibit (8) and throw (9) need
+	// no interface.
+	Type uint8 `json:",omitempty"`
 }
 
 // Rule is a virtual policy routing rule, present only while master
@@ -118,6 +149,12 @@ type Rule struct {
 	Table int
 	// Priority orders the rule (0 lets the kernel choose).
 	Priority int
+	// Protocol is the rule's protocol number (0: the kernel's default;
+	// keepalived uses 18).
+	Protocol uint8 `json:",omitempty"`
+	// IPv6 makes a rule with neither From nor To an IPv6 rule (else it
+	// takes the instance's family, IPv4 in a Static).
+	IPv6 bool `json:",omitempty"`
 }
 
 // VIP is a virtual address (keepalived virtual_ipaddress entry).
@@ -288,8 +325,8 @@ func (c *Config) normalize() error {
 		}
 	}
 	for i, r := range c.Rules {
-		if r.Table <= 0 || (!r.From.IsValid() && !r.To.IsValid()) {
-			bad(fmt.Sprintf("Rules[%d]", i), "needs a table and a From or To prefix")
+		if r.Table <= 0 || (r.From.IsValid() && r.To.IsValid() && r.From.Addr().Is6() != r.To.Addr().Is6()) {
+			bad(fmt.Sprintf("Rules[%d]", i), "needs a table, and From and To of one family")
 		}
 	}
 	if c.VMAC {
@@ -297,6 +334,7 @@ func (c *Config) normalize() error {
 			c.VMACName = fmt.Sprintf("vrrp.%d", c.VRID)
 		}
 	}
+	c.normalizeNet(ipv6, bad)
 	if c.Source.IsValid() && c.Source.Is6() != ipv6 {
 		bad("Source", "%v: family differs from the VIPs", c.Source)
 	}

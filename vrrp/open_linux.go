@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -64,8 +65,8 @@ func (r *Router) open() error {
 			r.rconns = append(r.rconns, c)
 			r.byConn[k] = c.insts
 		}
-		if len(in.cfg.Peers) == 0 && !c.joined {
-			if err := c.join(); err != nil {
+		if len(in.cfg.Peers) == 0 {
+			if err := c.join(in.dst); err != nil {
 				return err
 			}
 		}
@@ -95,47 +96,57 @@ func (r *Router) open() error {
 				return err
 			}
 			in.vmac, annIfi = vm, vm
-			if in.snd, err = sc.newSender(in.src, dsts); err != nil {
-				return err
+			if !in.cfg.VMACXmitBase {
+				if in.snd, err = sc.newSender(in.src, dsts); err != nil {
+					return err
+				}
 			}
 		}
 		if in.cfg.GARP.Disabled {
 			continue
 		}
-		ak := connKey{annIfi.Index, k.ipv6}
-		a, ok := r.anns[ak]
-		if !ok {
-			if a, err = openAnnouncer(r.cfg.NetNS, annIfi, k.ipv6); err != nil {
-				r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", ifi.Name, "err", err)
-			}
-			r.anns[ak] = a // nil after an error: do not retry per instance
-		}
-		in.ann = a
+		in.ann = r.announcer(annIfi, k.ipv6)
 		// A VIP on another interface (keepalived "dev") is announced out of
 		// that interface, or its neighbours keep the old master's MAC.
-		for _, v := range in.cfg.VIPs {
-			if v.Dev == "" || v.Dev == in.cfg.Interface {
+		for _, v := range append(slices.Clip(in.cfg.VIPs), in.cfg.ExcludedVIPs...) {
+			other := v.Prefix.Addr().Is6() != k.ipv6
+			if !other && (v.Dev == "" || v.Dev == in.cfg.Interface) {
 				continue
 			}
-			vifi, err := r.link(v.Dev)
-			if err != nil {
-				return fmt.Errorf("vrrp: instance %s: VIP %v: %w", in.cfg.Name, v.Prefix, err)
-			}
-			vk := connKey{vifi.Index, k.ipv6}
-			va, ok := r.anns[vk]
-			if !ok {
-				if va, err = openAnnouncer(r.cfg.NetNS, vifi, k.ipv6); err != nil {
-					r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", vifi.Name, "err", err)
+			vifi := ifi
+			if v.Dev != "" {
+				if vifi, err = r.link(v.Dev); err != nil {
+					return fmt.Errorf("vrrp: instance %s: VIP %v: %w", in.cfg.Name, v.Prefix, err)
 				}
-				r.anns[vk] = va
 			}
-			if in.devAnn == nil {
-				in.devAnn = map[string]*announcer{}
+			va := r.announcer(vifi, v.Prefix.Addr().Is6())
+			m := &in.devAnn
+			if other {
+				m = &in.otherAnn
 			}
-			in.devAnn[v.Dev] = va
+			if *m == nil {
+				*m = map[string]*announcer{}
+			}
+			(*m)[v.Dev] = va
 		}
 	}
 	return nil
+}
+
+// announcer returns the router's announcer on ifi for the family, opening
+// it on first use; nil when it cannot be opened (logged once: it is not
+// retried per instance).
+func (r *Router) announcer(ifi *net.Interface, ipv6 bool) *announcer {
+	k := connKey{ifi.Index, ipv6}
+	a, ok := r.anns[k]
+	if !ok {
+		var err error
+		if a, err = openAnnouncer(r.cfg.NetNS, ifi, ipv6); err != nil {
+			r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", ifi.Name, "err", err)
+		}
+		r.anns[k] = a
+	}
+	return a
 }
 
 func (r *Router) close() {
@@ -242,10 +253,7 @@ func (in *Instance) pickSource() error {
 		}
 	}
 	in.expect.Self = in.src
-	in.dst = MulticastIPv4
-	if in.cfg.ipv6() {
-		in.dst = MulticastIPv6
-	}
+	in.dst = in.cfg.group()
 	return nil
 }
 
