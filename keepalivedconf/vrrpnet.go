@@ -44,3 +44,7 @@ func (dec *decoder) mcastDst(in *VRRPInstance, s *Stmt) {
 	}
 	in.McastDstIP = a
 }
+
+// Active reports whether keepalived reads s: a keyword line that no
+// conditional (@host) excludes.
+func (s *Stmt) Active() bool { return active(s) }

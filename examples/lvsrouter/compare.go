@@ -36,10 +36,11 @@ func sameInstance(a, b vrrp.Config) bool {
 		a.NoPreempt == b.NoPreempt && a.PreemptDelay == b.PreemptDelay &&
 		a.Accept == b.Accept && a.FilterNonAccept == b.FilterNonAccept &&
 		a.AuthType == b.AuthType && a.AuthPass == b.AuthPass &&
-		slices.Equal(a.VIPs, b.VIPs) && slices.Equal(a.Routes, b.Routes) && slices.Equal(a.Rules, b.Rules) &&
-		a.VMAC == b.VMAC && a.VMACName == b.VMACName &&
-		a.Source == b.Source && slices.Equal(a.Peers, b.Peers) &&
-		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.GARP == b.GARP &&
+		slices.Equal(a.VIPs, b.VIPs) && slices.Equal(a.ExcludedVIPs, b.ExcludedVIPs) &&
+		slices.Equal(a.Routes, b.Routes) && slices.Equal(a.Rules, b.Rules) &&
+		a.VMAC == b.VMAC && a.VMACName == b.VMACName && a.VMACXmitBase == b.VMACXmitBase &&
+		a.Source == b.Source && slices.Equal(a.Peers, b.Peers) && a.Group == b.Group &&
+		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.CheckNewMasterAddrs == b.CheckNewMasterAddrs && a.GARP == b.GARP &&
 		sameNotify(a.Notify, b.Notify) &&
 		slices.Equal(a.TrackInterfaces, b.TrackInterfaces) &&
 		slices.EqualFunc(a.TrackScripts, b.TrackScripts, sameTrackScript) &&

@@ -253,7 +253,8 @@ func TestHUPDuringStart(t *testing.T) {
 // effect or is reported with its place: use_vmac and vrrp_strict map to
 // vrrp's VMAC and FilterNonAccept; mail alerts are reported as having no
 // effect (without failing -t, as keepalived acts on them); another
-// multicast group and virtual_ipaddress_excluded are refused.
+// multicast group and virtual_ipaddress_excluded map to vrrp's Group and
+// ExcludedVIPs; a vmac MAC address of its own is refused.
 func TestSettingsNotSilentlyIgnored(t *testing.T) {
 	dir := t.TempDir()
 	conf := `global_defs {
@@ -294,9 +295,18 @@ vrrp_instance X {
 			t.Errorf("reported %q, want %q", got, want)
 		}
 	}
+	// Another multicast group and excluded VIPs are implemented
+	// (plan_vrrpnet.go); a vmac with a MAC address of its own is refused.
+	p, _, err = load(writeConf(t, dir, "mcast.conf", strings.Replace(conf, "vrrp_strict", "vrrp_mcast_group4 224.0.0.19", 1)), anyInterface)
+	if err != nil || p.Instances[0].Group != netip.MustParseAddr("224.0.0.19") {
+		t.Errorf("vrrp_mcast_group4 224.0.0.19: %v, %+v", err, p)
+	}
+	p, _, err = load(writeConf(t, dir, "excluded.conf", strings.Replace(conf, "  smtp_alert\n", "  virtual_ipaddress_excluded {\n    10.0.0.2\n  }\n", 1)), anyInterface)
+	if err != nil || len(p.Instances[0].ExcludedVIPs) != 1 {
+		t.Errorf("virtual_ipaddress_excluded: %v, %+v", err, p)
+	}
 	for name, text := range map[string]string{
-		"mcast":    strings.Replace(conf, "vrrp_strict", "vrrp_mcast_group4 224.0.0.19", 1),
-		"excluded": strings.Replace(conf, "  smtp_alert\n", "  virtual_ipaddress_excluded {\n    10.0.0.2\n  }\n", 1),
+		"vmacaddr": strings.Replace(conf, "use_vmac vrrp77", "use_vmac vrrp77 02:11:22:33:44:55", 1),
 	} {
 		_, _, err := load(writeConf(t, dir, name+".conf", text), anyInterface)
 		if err == nil || !strings.Contains(err.Error(), "not supported") || !strings.Contains(err.Error(), name+".conf:") {

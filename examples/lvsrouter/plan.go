@@ -37,6 +37,9 @@ type Plan struct {
 	// not act on (mail alerts): printed like warnings, but, as keepalived
 	// acts on them, they do not fail -t.
 	Ignored []string `json:",omitempty"`
+	// Static holds static_ipaddress, static_routes and static_rules
+	// (plan_vrrpnet.go).
+	Static vrrp.Static `json:",omitzero"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
 	// Globals are the global_defs values the data dumps print (dump_data.go).
@@ -46,6 +49,9 @@ type Plan struct {
 	// interfaces they name are written, for checkPlan's messages.
 	instancePos map[string]keepalivedconf.Position
 	ifacePos    map[ifaceRef]keepalivedconf.Position
+	// globalDefs is the configuration's global_defs, for the instances'
+	// translation.
+	globalDefs *keepalivedconf.GlobalDefs
 }
 
 // unsupportedGlobals refuses the global_defs settings lvsrouter cannot
@@ -66,8 +72,6 @@ func unsupportedGlobals(g *keepalivedconf.GlobalDefs, p *Plan) []error {
 	notifyFIFOs(g, p)
 	for _, s := range g.Stmt.Block.Stmts {
 		switch kw := s.Keyword(); {
-		case kw == "vrrp_mcast_group4" || kw == "vrrp_mcast_group6":
-			errs = append(errs, errAt(s, "global_defs: %s is not supported (lvsrouter uses the RFC 9568 groups)", kw))
 		case noEffect[kw]:
 			p.Ignored = append(p.Ignored, fmt.Sprintf("%s: global_defs: %s is not supported by lvsrouter: no effect", s.Pos, kw))
 		}
@@ -177,6 +181,8 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	version := 0
 	strict := false
 	p.Globals = newDumpGlobals(cfg.GlobalDefs)
+	p.globalDefs = cfg.GlobalDefs
+	errs = append(errs, staticPlan(cfg, p)) // plan_vrrpnet.go
 	if g := cfg.GlobalDefs; g != nil {
 		errs = append(errs, unsupportedGlobals(g, p)...)
 		strict = g.VRRPStrict
@@ -279,22 +285,14 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 	default:
 		return c, errAt(in.Stmt, "vrrp_instance %s: unknown auth_type %v", in.Name, in.AuthType)
 	}
-	c.VMAC = in.UseVMAC
-	if in.Stmt != nil && in.Stmt.Block != nil {
-		for _, s := range in.Stmt.Block.Stmts {
-			if s.Keyword() == "use_vmac" && len(s.Tokens) > 1 {
-				c.VMACName = s.Arg(1) // use_vmac [NAME]
-			}
-		}
-	}
-	if len(in.ExcludedVIPs) > 0 {
-		return c, errAt(in.ExcludedVIPs[0].Stmt, "vrrp_instance %s: virtual_ipaddress_excluded is not supported", in.Name)
-	}
 	if in.SMTPAlert {
 		p.Ignored = append(p.Ignored, fmt.Sprintf("%s: vrrp_instance %s: smtp_alert is not supported by lvsrouter: no mail is sent", in.Stmt.Pos, in.Name))
 	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
+	}
+	if err := vrrpNet(p.globalDefs, in, &c); err != nil { // plan_vrrpnet.go
+		return c, err
 	}
 	if in.GarpMasterDelay != 0 {
 		c.GARP.Delay = in.GarpMasterDelay

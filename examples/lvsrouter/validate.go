@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 
 	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/internal/proc"
@@ -35,7 +36,7 @@ type ifaceRef struct {
 // hasInterface tells whether the host has an interface (interfaceExists, or
 // anyInterface to check a plan for any host).
 func checkPlan(p *Plan, hasInterface func(string) bool) error {
-	errs := []error{checkInterfaces(p, hasInterface)}
+	errs := []error{checkInterfaces(p, hasInterface), checkStatic(p, hasInterface)}
 	if _, err := p.Scripts.credential(); err != nil {
 		errs = append(errs, err)
 	}
@@ -107,7 +108,7 @@ func checkInterfaces(p *Plan, exists func(string) bool) error {
 	seen := map[ifaceRef]bool{}
 	for _, c := range p.Instances {
 		names := []string{c.Interface}
-		for _, v := range c.VIPs {
+		for _, v := range append(slices.Clip(c.VIPs), c.ExcludedVIPs...) {
 			names = append(names, v.Dev)
 		}
 		for _, r := range c.Routes {
