@@ -47,12 +47,24 @@ func (r *Router) open() error {
 		if err := in.pickSource(); err != nil {
 			return err
 		}
-		k := connKey{ifi.Index, in.cfg.ipv6()}
+		// With VMAC the adverts are heard on the vmac, as keepalived
+		// hears them: a peer's adverts come from the same virtual MAC,
+		// and the macvlan driver hands a multicast frame whose source is
+		// one of its own MACs to that macvlan only, never to the base.
+		lifi := ifi
+		var vm *net.Interface
+		if in.cfg.VMAC {
+			if vm, err = r.openVMAC(in, ifi); err != nil {
+				return err
+			}
+			in.vmac, lifi = vm, vm
+		}
+		k := connKey{lifi.Index, in.cfg.ipv6()}
 		c := r.conns[k]
 		if c == nil {
 			err = inNS(r.cfg.NetNS, func() error {
 				var err error
-				c, err = listenRaw(ifi, k.ipv6)
+				c, err = listenRaw(lifi, k.ipv6)
 				return err
 			})
 			if err != nil {
@@ -75,7 +87,13 @@ func (r *Router) open() error {
 		if len(dsts) == 0 {
 			dsts = []netip.Addr{in.dst}
 		}
-		if in.snd, err = c.newSender(in.src, dsts); err != nil {
+		sc := c
+		if in.cfg.VMAC && in.cfg.VMACXmitBase {
+			// vmac_xmit_base: adverts leave the base interface, with its
+			// MAC; they are still heard on the vmac.
+			sc = r.sendConn(ifi, k.ipv6)
+		}
+		if in.snd, err = sc.newSender(in.src, dsts); err != nil {
 			return err
 		}
 		r.byConn[k][in.cfg.VRID] = in
@@ -89,19 +107,7 @@ func (r *Router) open() error {
 				return fmt.Errorf("vrrp: instance %s: nftables: %w", in.cfg.Name, err)
 			}
 		}
-		annIfi := ifi
-		if in.cfg.VMAC {
-			vm, sc, err := r.openVMAC(in, ifi)
-			if err != nil {
-				return err
-			}
-			in.vmac, annIfi = vm, vm
-			if !in.cfg.VMACXmitBase {
-				if in.snd, err = sc.newSender(in.src, dsts); err != nil {
-					return err
-				}
-			}
-		}
+		annIfi := lifi
 		if in.cfg.GARP.Disabled {
 			continue
 		}
@@ -131,6 +137,19 @@ func (r *Router) open() error {
 		}
 	}
 	return nil
+}
+
+// sendConn returns a send-only conn on ifi (one per interface and family),
+// for adverts that leave another interface than the one they are heard on.
+func (r *Router) sendConn(ifi *net.Interface, ipv6 bool) *rawConn {
+	for _, c := range r.sendConns {
+		if c.ifi.Index == ifi.Index && c.ipv6 == ipv6 {
+			return c
+		}
+	}
+	c := &rawConn{ifi: ifi, ipv6: ipv6, ns: r.cfg.NetNS, fd: -1}
+	r.sendConns = append(r.sendConns, c)
+	return c
 }
 
 // announcer returns the router's announcer on ifi for the family, opening
@@ -165,7 +184,7 @@ func (r *Router) close() {
 			a.close()
 		}
 	}
-	for _, c := range r.vmacConns {
+	for _, c := range r.sendConns {
 		c.close()
 	}
 	for _, l := range r.vmacs {
