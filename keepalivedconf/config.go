@@ -98,8 +98,11 @@ type SyncGroup struct {
 // block: a name with an optional weight.
 type Track struct {
 	Name   string
-	Weight int   `json:",omitempty"`
-	Stmt   *Stmt `json:"-"`
+	Weight int `json:",omitempty"`
+	// Reverse is "weight N reverse": the weight applies the other way
+	// round (keepalived 2.2.7 track_interface, track_script, track_file).
+	Reverse bool  `json:",omitempty"`
+	Stmt    *Stmt `json:"-"`
 }
 
 // VIP is one entry of virtual_ipaddress or virtual_ipaddress_excluded.

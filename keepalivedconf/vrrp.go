@@ -219,6 +219,7 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 				tr := Track{Name: v.Arg(0), Stmt: v}
 				if len(v.Tokens) >= 3 && v.Arg(1) == "weight" {
 					dec.setInt(&tr.Weight, v, 2, -254, 254)
+					tr.Reverse = len(v.Tokens) >= 4 && v.Arg(3) == "reverse"
 				}
 				switch kw {
 				case "track_interface":

@@ -208,11 +208,17 @@ type Notify struct {
 	User, Group string
 }
 
-// TrackInterface faults the instance (Weight 0) or adds Weight to its
-// priority while the named interface is down.
+// TrackInterface follows the named interface with keepalived's weight
+// semantics: Weight 0 faults the instance while the interface is down;
+// Weight > 0 is added to the priority while it is up, Weight < 0 while it
+// is down. Reverse turns it round (keepalived "weight N reverse"): Weight
+// 0 faults while the interface is up, and -Weight applies in the other
+// state (a positive Weight is taken away while up, a negative one given
+// while down).
 type TrackInterface struct {
-	Name   string
-	Weight int
+	Name    string
+	Weight  int
+	Reverse bool `json:",omitempty"`
 }
 
 // TrackScript runs Command every Interval; Rise successes in a row make it
@@ -231,6 +237,9 @@ type TrackScript struct {
 	Rise     int
 	Fall     int
 	Weight   int
+	// Reverse turns the weight round as TrackInterface's (keepalived
+	// "weight N reverse"): Weight 0 faults while the script succeeds.
+	Reverse bool `json:",omitempty"`
 	// User and Group, when set, run Command as that user (name or uid)
 	// and group (name or gid; empty: the user's primary group):
 	// keepalived's vrrp_script `user` or the global script_user.

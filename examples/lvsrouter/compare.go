@@ -64,7 +64,7 @@ func sameNotify(a, b vrrp.Notify) bool {
 
 func sameTrackScript(a, b vrrp.TrackScript) bool {
 	return a.Name == b.Name && slices.Equal(a.Command, b.Command) && a.Interval == b.Interval &&
-		a.Timeout == b.Timeout && a.Rise == b.Rise && a.Fall == b.Fall && a.Weight == b.Weight &&
+		a.Timeout == b.Timeout && a.Rise == b.Rise && a.Fall == b.Fall && a.Weight == b.Weight && a.Reverse == b.Reverse &&
 		a.User == b.User && a.Group == b.Group
 }
 

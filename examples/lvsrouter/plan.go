@@ -298,7 +298,7 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		c.GARP.Delay = in.GarpMasterDelay
 	}
 	for _, t := range in.TrackInterfaces {
-		c.TrackInterfaces = append(c.TrackInterfaces, vrrp.TrackInterface{Name: t.Name, Weight: t.Weight})
+		c.TrackInterfaces = append(c.TrackInterfaces, vrrp.TrackInterface{Name: t.Name, Weight: t.Weight, Reverse: t.Reverse})
 	}
 	for _, t := range in.TrackScripts {
 		s, ok := defined[t.Name]
@@ -312,7 +312,7 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		sc := scripts{at: s.Stmt}
 		ts := vrrp.TrackScript{
 			Name: s.Name, Command: sc.argv(s.Script), Interval: s.Interval,
-			Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall, Weight: w,
+			Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall, Weight: w, Reverse: t.Reverse,
 			User: sp.User, Group: sp.Group,
 		}
 		if s.User != "" {
@@ -331,6 +331,9 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		w := f.Weight
 		if t.Weight != 0 {
 			w = t.Weight
+		}
+		if t.Reverse {
+			return c, errAt(t.Stmt, "vrrp_instance %s: track_file %q: reverse is not supported by lvsrouter", in.Name, t.Name)
 		}
 		c.TrackFiles = append(c.TrackFiles, vrrp.TrackFile{Path: f.File, Weight: w})
 	}
