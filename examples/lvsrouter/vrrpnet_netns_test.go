@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -283,5 +284,66 @@ func checkAdverts(t *testing.T, who string, ads []advert, src string) {
 		t.Errorf("%s advert %+v, want %+v", who, mine[i], want)
 	} else {
 		t.Logf("%s: %d adverts, each %+v", who, len(mine), want)
+	}
+}
+
+// skipCheckConf is TestSkipCheckAdvAddrAgainstKeepalived's configuration:
+// %[3]s is skip_check_adv_addr or nothing, %[4]s extra VIPs.
+const skipCheckConf = `global_defs {
+  router_id %[1]s
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 52
+  priority %[2]d
+  advert_int 1
+  %[3]s
+  virtual_ipaddress {
+    10.77.0.100/24 dev eth0
+%[4]s  }
+}
+`
+
+// TestSkipCheckAdvAddrAgainstKeepalived: keepalived is master; a reload
+// adds a VIP to its adverts. lvsrouter as backup, checking the address
+// list (keepalived's default), drops the changed adverts and takes over,
+// as keepalived would; with skip_check_adv_addr it keeps accepting them
+// from the master it knows and stays backup.
+func TestSkipCheckAdvAddrAgainstKeepalived(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	for _, c := range []struct {
+		name     string
+		skip     string
+		takeover bool
+	}{
+		{"check", "", true},
+		{"skip", "skip_check_adv_addr", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := interopLAN(t)
+			ka := startKeepalivedConf(t, a, fmt.Sprintf(skipCheckConf, "keepalived", 150, "", ""))
+			lv := startLvsrouterConf(t, b, fmt.Sprintf(skipCheckConf, "lvsrouter", 100, c.skip, ""))
+			waitSoleMaster(t, ka, lv)
+			// startKeepalivedConf writes keepalived.conf beside the pid files.
+			kaConf := filepath.Join(filepath.Dir(ka.vrrpPID), "keepalived.conf")
+			if err := os.WriteFile(kaConf, []byte(fmt.Sprintf(skipCheckConf, "keepalived", 150, "", "    10.77.0.102/24 dev eth0\n")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ka.p.Signal(syscall.SIGHUP)
+			if !waitFor(10*time.Second, func() bool { return hasAddr(a, netip.MustParseAddr("10.77.0.102")) }) {
+				t.Fatal("keepalived did not add the new VIP on reload")
+			}
+			// Master_Down_Interval (3.6 s) and some: a backup dropping the
+			// adverts takes over within it.
+			took := waitFor(6*time.Second, func() bool { return hasAddr(b, interopVIP) })
+			if took != c.takeover {
+				t.Errorf("lvsrouter (%s) took the VIP over: %v, want %v", c.name, took, c.takeover)
+			} else {
+				t.Logf("lvsrouter (%s) took the VIP over: %v, as keepalived's rule says", c.name, took)
+			}
+		})
 	}
 }
