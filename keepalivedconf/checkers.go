@@ -108,6 +108,8 @@ func (dec *decoder) miscCheck(s *Stmt) *MiscCheck {
 			dec.setSeconds(&m.DelayLoop, c, 1, 0.000001, maxTimer)
 		case "delay_before_retry":
 			dec.setSeconds(&m.DelayBefore, c, 1, 0, maxTimer)
+		case "alpha":
+			m.Alpha = dec.boolArg(c, 1)
 		default:
 			if !miscCheckKeywords[c.Keyword()] {
 				dec.unknown(c, miscCheckKeywords)

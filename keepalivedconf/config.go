@@ -30,6 +30,7 @@ type Config struct {
 	Warnings ErrorList `json:"-"`
 
 	file      *File
+	src       *File     // the statements decoded: file's expansion
 	lints     ErrorList // lint findings of reading and decoding
 	maxErrors int
 }
@@ -204,19 +205,26 @@ type VirtualServer struct {
 	Alpha                  bool           `json:",omitempty"`
 	Omega                  bool           `json:",omitempty"`
 	Inhibit                bool           `json:",omitempty"`
-	RealServers            []*RealServer  `json:",omitempty"`
-	Stmt                   *Stmt          `json:"-"`
+	// CheckDefaults are the checker settings written at this level, for
+	// the checkers of its real servers (DelayLoop and Alpha above are
+	// this level's delay_loop and alpha).
+	CheckDefaults CheckDefaults `json:",omitzero"`
+	RealServers   []*RealServer `json:",omitempty"`
+	Stmt          *Stmt         `json:"-"`
 }
 
 // RealServer is a real_server block.
 type RealServer struct {
 	Addr             netip.AddrPort
-	Weight           int       `json:",omitempty"`
-	InhibitOnFailure bool      `json:",omitempty"`
-	NotifyUp         string    `json:",omitempty"`
-	NotifyDown       string    `json:",omitempty"`
-	Checkers         []Checker `json:",omitempty"`
-	Stmt             *Stmt     `json:"-"`
+	Weight           int    `json:",omitempty"`
+	InhibitOnFailure bool   `json:",omitempty"`
+	NotifyUp         string `json:",omitempty"`
+	NotifyDown       string `json:",omitempty"`
+	// CheckDefaults are the checker settings written at this level, for
+	// its checkers.
+	CheckDefaults CheckDefaults `json:",omitzero"`
+	Checkers      []Checker     `json:",omitempty"`
+	Stmt          *Stmt         `json:"-"`
 }
 
 // Checker is one health checker block of a real_server: *TCPCheck,
@@ -227,6 +235,19 @@ type Checker interface {
 	Type() string
 	// Syntax returns the checker's statement.
 	Syntax() *Stmt
+}
+
+// CheckDefaults are checker settings written in a virtual_server or
+// real_server block: keepalived gives them to the checkers below that do
+// not set their own (check_data.c), a real server's before its virtual
+// server's. Zero values are unset.
+type CheckDefaults struct {
+	ConnectTimeout   time.Duration `json:",omitempty"`
+	Retry            int           `json:",omitempty"`
+	DelayBeforeRetry time.Duration `json:",omitempty"`
+	Warmup           time.Duration `json:",omitempty"`
+	DelayLoop        time.Duration `json:",omitempty"` // real_server only; VirtualServer.DelayLoop
+	Alpha            bool          `json:",omitempty"` // real_server only; VirtualServer.Alpha
 }
 
 // CheckCommon holds the settings all connecting checkers share.
@@ -303,6 +324,11 @@ type UDPCheck struct {
 	CheckCommon
 	Payload      string `json:",omitempty"`
 	RequireReply string `json:",omitempty"`
+	// MinReply and MaxReply bound a reply's length (min_reply_length,
+	// max_reply_length); MaxReplySet tells max_reply_length 0 from unset.
+	MinReply    int  `json:",omitempty"`
+	MaxReply    int  `json:",omitempty"`
+	MaxReplySet bool `json:",omitempty"`
 }
 
 // Type returns "UDP_CHECK".
@@ -324,6 +350,7 @@ type MiscCheck struct {
 	Retry       int           `json:",omitempty"`
 	DelayLoop   time.Duration `json:",omitempty"`
 	DelayBefore time.Duration `json:",omitempty"`
+	Alpha       bool          `json:",omitempty"`
 	Stmt        *Stmt         `json:"-"`
 }
 

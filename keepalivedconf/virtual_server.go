@@ -176,6 +176,8 @@ func (dec *decoder) virtualServer(vs *VirtualServer, body []*Stmt) {
 			dec.script(&vs.QuorumDown, s)
 		case "alpha":
 			vs.Alpha = true
+		case "connect_timeout", "retry", "delay_before_retry", "warmup":
+			dec.checkDefault(&vs.CheckDefaults, s)
 		case "omega":
 			vs.Omega = true
 		case "inhibit_on_failure":
@@ -227,6 +229,9 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 		case "inhibit_on_failure":
 			dec.noBlock(s)
 			rs.InhibitOnFailure = dec.boolArg(s, 1)
+		case "alpha", "connect_timeout", "retry", "delay_before_retry", "warmup", "delay_loop":
+			dec.noBlock(s)
+			dec.checkDefault(&rs.CheckDefaults, s)
 		case "notify_up":
 			dec.script(&rs.NotifyUp, s)
 		case "notify_down":
@@ -249,6 +254,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 				case "virtualhost":
 					dec.str(&h.Virtualhost, c, 1)
 				case "nb_get_retry":
+					dec.d.add(c.Pos, sevWarning, ErrInvalid, "nb_get_retry is deprecated - please use 'retry'")
 					dec.setInt(&h.Retry, c, 1, 0, math.MaxInt32)
 				case "enable_sni", "tls_compliant", "http_protocol", "fast_recovery":
 				default:
@@ -295,10 +301,17 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			dec.check(&u.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "payload":
-					dec.str(&u.Payload, c, 1)
+					// keepalived joins the words (make_strvec_str)
+					if dec.nargs(c, 2) {
+						u.Payload = strings.Join(c.Args(), " ")
+					}
 				case "require_reply":
 					u.RequireReply = strings.Join(c.Args(), " ")
-				case "min_reply_length", "max_reply_length":
+				case "min_reply_length":
+					dec.setInt(&u.MinReply, c, 1, 0, math.MaxUint16)
+				case "max_reply_length":
+					dec.setInt(&u.MaxReply, c, 1, 0, math.MaxUint16)
+					u.MaxReplySet = true
 				default:
 					return false
 				}
@@ -318,7 +331,9 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 				case "track_file":
 					dec.str(&f.TrackFile, c, 1)
 				case "weight":
-					dec.setInt(&f.Weight, c, 1, -254, 254)
+					// keepalived's FILE_CHECK takes any IPVS weight
+					// (check_file.c, IPVS_WEIGHT_LIMIT)
+					dec.setInt(&f.Weight, c, 1, -math.MaxInt32, math.MaxInt32)
 					f.Reverse = len(c.Tokens) > 2 && c.Arg(2) == "reverse"
 				default:
 					dec.unknown(c, nil)
@@ -344,6 +359,25 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 		if c != nil {
 			rs.Checkers = append(rs.Checkers, c)
 		}
+	}
+}
+
+// checkDefault reads a checker setting written at the virtual or real
+// server level, with the checkers' limits.
+func (dec *decoder) checkDefault(d *CheckDefaults, s *Stmt) {
+	switch s.Keyword() {
+	case "connect_timeout":
+		dec.setSeconds(&d.ConnectTimeout, s, 1, 0.000001, maxTimer)
+	case "retry":
+		dec.setInt(&d.Retry, s, 1, 0, math.MaxInt32)
+	case "delay_before_retry":
+		dec.setSeconds(&d.DelayBeforeRetry, s, 1, 0, maxTimer)
+	case "warmup":
+		dec.setSeconds(&d.Warmup, s, 1, 0, maxTimer)
+	case "delay_loop":
+		dec.setSeconds(&d.DelayLoop, s, 1, 0.000001, maxTimer)
+	case "alpha":
+		d.Alpha = dec.boolArg(s, 1)
 	}
 }
 
