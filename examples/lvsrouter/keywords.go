@@ -525,7 +525,7 @@ var keywordTable = []keywordRow{
 	{"vrrp_instance", "virtual_router_id", shownBy("TestInteropKeepalived")},
 	{"vrrp_instance", "virtual_routes", shownBy("TestVRRPNetAgainstKeepalived")},
 	{"vrrp_instance", "virtual_rules", shownBy("TestVRRPNetAgainstKeepalived")},
-	{"vrrp_instance", "vmac_xmit_base", shownBy("TestVRRPNetTranslation")},
+	{"vrrp_instance", "vmac_xmit_base", shownBy("TestVMACXmitBaseAgainstKeepalived")},
 	{"vrrp_instance", "vrf", refused(rVRF)},
 	{"vrrp_script", "fall", shownBy("TestTranslateFeatures")},
 	{"vrrp_script", "init_fail", refused(rNotYet)},

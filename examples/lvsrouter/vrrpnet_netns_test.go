@@ -347,3 +347,87 @@ func TestSkipCheckAdvAddrAgainstKeepalived(t *testing.T) {
 		})
 	}
 }
+
+// xmitBaseConf has use_vmac with vmac_xmit_base.
+const xmitBaseConf = `global_defs {
+  router_id %[1]s
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 53
+  priority %[2]d
+  advert_int 1
+  use_vmac
+  vmac_xmit_base
+  virtual_ipaddress {
+    10.77.0.100/24
+  }
+}
+`
+
+// TestVMACXmitBaseAgainstKeepalived: with use_vmac and vmac_xmit_base,
+// lvsrouter and keepalived elect one master, whose adverts leave the base
+// interface with its own MAC while the VIP sits on the vmac; the same
+// when keepalived is master.
+func TestVMACXmitBaseAgainstKeepalived(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	sw := netns.NewSwitch(t)
+	a, b := netns.New(t), netns.New(t)
+	sw.Connect(a, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+	sw.Connect(b, "eth0", netip.MustParsePrefix("10.77.0.2/24"))
+	mac := func(ns *netns.NS) string {
+		l, err := ns.Handle().LinkByName("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Attrs().HardwareAddr.String()
+	}
+	ka := startKeepalivedConf(t, a, fmt.Sprintf(xmitBaseConf, "keepalived", 100))
+	lv := startLvsrouterConf(t, b, fmt.Sprintf(xmitBaseConf, "lvsrouter", 150))
+	waitSoleMaster(t, lv, ka)
+	onVMAC := func(ns *netns.NS) bool {
+		return strings.Contains(ipOut(t, ns, "-4", "-o", "addr", "show", "dev", "vrrp.53"), "10.77.0.100/24")
+	}
+	check := func(who string, ns *netns.NS, src string) {
+		t.Helper()
+		if !onVMAC(ns) {
+			t.Errorf("%s: VIP not on vrrp.53", who)
+		}
+		n := 0
+		for _, ad := range captureAdverts(t, sw, 3*time.Second) {
+			if ad.ipSrc != src {
+				continue
+			}
+			n++
+			if ad.ethSrc != mac(ns) || ad.ipDst != "224.0.0.18" {
+				t.Errorf("%s advert %+v, want from %s (eth0) to 224.0.0.18", who, ad, mac(ns))
+				return
+			}
+		}
+		if n < 2 {
+			t.Errorf("%s: %d adverts in 3 s", who, n)
+			return
+		}
+		t.Logf("%s: %d adverts from eth0's MAC %s, VIP on the vmac", who, n, mac(ns))
+	}
+	check("lvsrouter", b, "10.77.0.2")
+	lv.p.Signal(syscall.SIGTERM)
+	select {
+	case <-lv.p.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("lvsrouter did not stop on SIGTERM")
+	}
+	if !waitFor(10*time.Second, func() bool { return hasAddr(a, interopVIP) }) {
+		t.Fatal("keepalived did not take over")
+	}
+	check("keepalived", a, "10.77.0.1")
+	// lvsrouter back at a lower priority stays backup, hearing
+	// keepalived's adverts from the base MAC on its vmac.
+	lv = startLvsrouterConf(t, b, fmt.Sprintf(xmitBaseConf, "lvsrouter", 50))
+	time.Sleep(5 * time.Second)
+	if hasAddr(b, interopVIP) || !hasAddr(a, interopVIP) {
+		t.Error("lvsrouter at priority 50 did not stay backup under keepalived")
+	}
+}
