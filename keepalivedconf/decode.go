@@ -172,6 +172,7 @@ func (dec *decoder) top(list []*Stmt) {
 				// instance as it is created.
 				in.SkipCheckAdvAddr = cfg.GlobalDefs != nil && cfg.GlobalDefs.VRRPSkipCheckAdvAddr
 				dec.instance(in, body)
+				dec.instanceNet(in) // vrrpnet.go
 				cfg.Instances = append(cfg.Instances, in)
 			}
 		case "virtual_server_group":

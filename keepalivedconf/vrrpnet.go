@@ -48,3 +48,20 @@ func (dec *decoder) mcastDst(in *VRRPInstance, s *Stmt) {
 // Active reports whether keepalived reads s: a keyword line that no
 // conditional (@host) excludes.
 func (s *Stmt) Active() bool { return active(s) }
+
+// instanceNet makes keepalived's end-of-instance checks of its address
+// keywords (vrrp_complete_instance).
+func (dec *decoder) instanceNet(in *VRRPInstance) {
+	if in.VMACXmitBase && !in.UseVMAC {
+		at := in.Stmt.Pos
+		if in.Stmt.Block != nil {
+			for _, s := range in.Stmt.Block.Stmts {
+				if s.Active() && s.Keyword() == "vmac_xmit_base" {
+					at = s.Pos
+				}
+			}
+		}
+		dec.d.errorf(at, ErrInvalid, "(%s) vmac_xmit_base is only valid with a vmac", in.Name)
+		in.VMACXmitBase = false
+	}
+}

@@ -283,7 +283,9 @@ func instanceFidelity(p *Plan, in *keepalivedconf.VRRPInstance, c *vrrp.Config, 
 		warn("VMAC interface name '%s' too long or invalid characters - ignoring", c.VMACName)
 		c.VMACName = ""
 	}
-	if c.Source.IsValid() && len(c.Peers) == 0 {
+	// unicast_src_ip is a unicast keyword; mcast_src_ip, which sets the
+	// same source, is not.
+	if in.UnicastSrcIP.IsValid() && len(c.Peers) == 0 {
 		warn("(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", in.Name)
 	}
 	kept := c.TrackInterfaces[:0]
