@@ -18,6 +18,11 @@ type Config struct {
 	Instances           []*VRRPInstance       `json:",omitempty"`
 	VirtualServerGroups []*VirtualServerGroup `json:",omitempty"`
 	VirtualServers      []*VirtualServer      `json:",omitempty"`
+	// StaticAddresses, StaticRoutes and StaticRules are the top-level
+	// static_ipaddress, static_routes and static_rules blocks.
+	StaticAddresses []VIP   `json:",omitempty"`
+	StaticRoutes    []Route `json:",omitempty"`
+	StaticRules     []Rule  `json:",omitempty"`
 	// Unknown lists the top-level statements keepalived does not know.
 	Unknown []*Stmt `json:"-"`
 	// Warnings are what keepalived reports while reading but carries on
@@ -47,9 +52,15 @@ type GlobalDefs struct {
 	ScriptUser            string        `json:",omitempty"`
 	LVSID                 string        `json:",omitempty"`
 	// LVS are lvs_sync_daemon, lvs_timeouts, lvs_flush, lvs_flush_onstop.
-	LVS   LVSGlobals     `json:",omitzero"`
-	Stmt  *Stmt          `json:"-"`
-	Other map[string]any `json:",omitempty"`
+	LVS LVSGlobals `json:",omitzero"`
+	// VRRPSkipCheckAdvAddr is vrrp_skip_check_adv_addr, the default of
+	// every instance's skip_check_adv_addr.
+	VRRPSkipCheckAdvAddr bool `json:",omitempty"`
+	// VMACPrefix is vmac_prefix, the prefix of vmac interface names
+	// ("vrrp" when empty).
+	VMACPrefix string         `json:",omitempty"`
+	Stmt       *Stmt          `json:"-"`
+	Other      map[string]any `json:",omitempty"`
 }
 
 // VRRPScript is a vrrp_script block.
@@ -91,8 +102,11 @@ type SyncGroup struct {
 // block: a name with an optional weight.
 type Track struct {
 	Name   string
-	Weight int   `json:",omitempty"`
-	Stmt   *Stmt `json:"-"`
+	Weight int `json:",omitempty"`
+	// Reverse is "weight N reverse": the weight applies the other way
+	// round (keepalived 2.2.7 track_interface, track_script, track_file).
+	Reverse bool  `json:",omitempty"`
+	Stmt    *Stmt `json:"-"`
 }
 
 // VIP is one entry of virtual_ipaddress or virtual_ipaddress_excluded.
@@ -134,7 +148,22 @@ type VRRPInstance struct {
 	NotifyStop      string        `json:",omitempty"`
 	SMTPAlert       bool          `json:",omitempty"`
 	GarpMasterDelay time.Duration `json:",omitempty"`
-	Stmt            *Stmt         `json:"-"`
+	// VMACName and VMACAddr are use_vmac's optional interface name and
+	// MAC address (as written); VMACXmitBase is vmac_xmit_base.
+	VMACName     string `json:",omitempty"`
+	VMACAddr     string `json:",omitempty"`
+	VMACXmitBase bool   `json:",omitempty"`
+	// McastSrcIP is mcast_src_ip; McastDstIP is mcast_dst_ip (a
+	// multicast group, link-local for IPv6).
+	McastSrcIP netip.Addr `json:",omitzero"`
+	McastDstIP netip.Addr `json:",omitzero"`
+	// SkipCheckAdvAddr is skip_check_adv_addr (or the global
+	// vrrp_skip_check_adv_addr).
+	SkipCheckAdvAddr bool `json:",omitempty"`
+	// VirtualRoutes and VirtualRules are virtual_routes and virtual_rules.
+	VirtualRoutes []Route `json:",omitempty"`
+	VirtualRules  []Rule  `json:",omitempty"`
+	Stmt          *Stmt   `json:"-"`
 }
 
 // VSGMember is one entry of a virtual_server_group: an address (or the

@@ -168,7 +168,11 @@ func (dec *decoder) top(list []*Stmt) {
 		case "vrrp_instance":
 			if dec.nargs(s, 2) {
 				in := &VRRPInstance{Name: s.Arg(1), Stmt: s, Priority: 100, AdvertInt: time.Second}
+				// keepalived copies vrrp_skip_check_adv_addr into each
+				// instance as it is created.
+				in.SkipCheckAdvAddr = cfg.GlobalDefs != nil && cfg.GlobalDefs.VRRPSkipCheckAdvAddr
 				dec.instance(in, body)
+				dec.instanceNet(in) // vrrpnet.go
 				cfg.Instances = append(cfg.Instances, in)
 			}
 		case "virtual_server_group":
@@ -188,9 +192,23 @@ func (dec *decoder) top(list []*Stmt) {
 			}
 		case "vrrp_track_process":
 			dec.trackProcess(s, body)
+		case "static_ipaddress":
+			for _, v := range dec.values(s, body) {
+				if vip, ok := dec.vip(v); ok {
+					cfg.StaticAddresses = append(cfg.StaticAddresses, vip)
+				}
+			}
+		case "static_routes":
+			for _, v := range dec.values(s, body) {
+				if r, ok := dec.route(v); ok {
+					cfg.StaticRoutes = append(cfg.StaticRoutes, r)
+				}
+			}
 		case "static_rules":
 			for _, v := range dec.values(s, body) {
-				dec.rule(v)
+				if r, ok := dec.rule(v); ok {
+					cfg.StaticRules = append(cfg.StaticRules, r)
+				}
 			}
 		default:
 			if !topKeywords[kw] && !isIncludeLine(s.Text()) {

@@ -59,6 +59,10 @@ func (dec *decoder) globalDefs(g *GlobalDefs, body []*Stmt) {
 			g.EnableScriptSecurity = true
 		case "script_user":
 			dec.str(&g.ScriptUser, s, 1)
+		case "vrrp_skip_check_adv_addr":
+			g.VRRPSkipCheckAdvAddr = true
+		case "vmac_prefix":
+			dec.str(&g.VMACPrefix, s, 1)
 		case "lvs_id":
 			dec.str(&g.LVSID, s, 1)
 		default:

@@ -138,6 +138,20 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 			dec.setSeconds(&in.PreemptDelay, s, 1, 0, 1000)
 		case "use_vmac":
 			in.UseVMAC = true
+			dec.useVMAC(in, s)
+		case "vmac_xmit_base":
+			in.VMACXmitBase = true
+		case "mcast_src_ip":
+			if a, ok := dec.addr(s, 1); ok {
+				in.McastSrcIP = a
+			}
+		case "mcast_dst_ip":
+			dec.mcastDst(in, s)
+		case "skip_check_adv_addr":
+			// keepalived 2.2.7 sets the flag for any valid boolean, "off"
+			// included (vrrp_skip_check_adv_addr_handler).
+			dec.boolArg(s, 1)
+			in.SkipCheckAdvAddr = true
 		case "unicast_src_ip":
 			if a, ok := dec.addr(s, 1); ok {
 				in.UnicastSrcIP = a
@@ -190,17 +204,22 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 			}
 		case "virtual_routes":
 			for _, v := range dec.values(s, blockStmts(s)) {
-				dec.route(v)
+				if r, ok := dec.route(v); ok {
+					in.VirtualRoutes = append(in.VirtualRoutes, r)
+				}
 			}
 		case "virtual_rules":
 			for _, v := range dec.values(s, blockStmts(s)) {
-				dec.rule(v)
+				if r, ok := dec.rule(v); ok {
+					in.VirtualRules = append(in.VirtualRules, r)
+				}
 			}
 		case "track_interface", "track_script", "track_file":
 			for _, v := range dec.values(s, blockStmts(s)) {
 				tr := Track{Name: v.Arg(0), Stmt: v}
 				if len(v.Tokens) >= 3 && v.Arg(1) == "weight" {
 					dec.setInt(&tr.Weight, v, 2, -254, 254)
+					tr.Reverse = len(v.Tokens) >= 4 && v.Arg(3) == "reverse"
 				}
 				switch kw {
 				case "track_interface":

@@ -13,7 +13,9 @@ func (in *Instance) vipLink(v VIP) (netlink.Link, error) {
 	name := v.Dev
 	switch {
 	case name != "":
-	case in.vmac != nil:
+	case in.vmac != nil && v.Prefix.Addr().Is6() == in.cfg.ipv6():
+		// An excluded VIP of the other family stays on the interface,
+		// as keepalived leaves it.
 		name = in.vmac.Name
 	default:
 		name = in.cfg.Interface
@@ -26,7 +28,10 @@ func (in *Instance) vipLink(v VIP) (netlink.Link, error) {
 	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: ifi.Index, Name: ifi.Name}}, nil
 }
 
-func (in *Instance) nlAddr(v VIP) *netlink.Addr {
+func (in *Instance) nlAddr(v VIP) *netlink.Addr { return nlAddr(v) }
+
+// nlAddr is v as netlink's request.
+func nlAddr(v VIP) *netlink.Addr {
 	a := &netlink.Addr{IPNet: &net.IPNet{IP: v.Prefix.Addr().AsSlice(), Mask: net.CIDRMask(v.Prefix.Bits(), v.Prefix.Addr().BitLen())},
 		Label: v.Label, Scope: v.Scope}
 	if v.Broadcast.IsValid() {
@@ -38,7 +43,11 @@ func (in *Instance) nlAddr(v VIP) *netlink.Addr {
 	return a
 }
 
-func (in *Instance) addVIPs() { in.addAddrs(in.acfg.VIPs) }
+// addVIPs adds the VIPs and the excluded VIPs.
+func (in *Instance) addVIPs() {
+	in.addAddrs(in.acfg.VIPs)
+	in.addAddrs(in.acfg.ExcludedVIPs)
+}
 
 func (in *Instance) addAddrs(vips []VIP) {
 	for _, v := range vips {
@@ -52,7 +61,11 @@ func (in *Instance) addAddrs(vips []VIP) {
 	}
 }
 
-func (in *Instance) delVIPs() { in.delAddrs(in.acfg.VIPs) }
+// delVIPs removes the VIPs and the excluded VIPs.
+func (in *Instance) delVIPs() {
+	in.delAddrs(in.acfg.VIPs)
+	in.delAddrs(in.acfg.ExcludedVIPs)
+}
 
 func (in *Instance) delAddrs(vips []VIP) {
 	for _, v := range vips {
@@ -76,50 +89,30 @@ func (in *Instance) setRoutes(on bool) { in.routes(on, in.acfg.Routes, in.acfg.R
 // routes adds (on) or removes the given routes and rules.
 func (in *Instance) routes(on bool, routes []Route, rules []Rule) {
 	for _, r := range routes {
-		dev := r.Dev
-		if dev == "" {
-			dev = in.cfg.Interface
-		}
-		ifi, err := in.r.link(dev)
-		if err != nil {
-			in.r.log.Error("vrrp: virtual route", "instance", in.cfg.Name, "dst", r.Dst, "err", err)
-			continue
-		}
-		nr := &netlink.Route{Dst: ipNet(r.Dst), LinkIndex: ifi.Index, Table: r.Table, Priority: r.Metric}
-		if r.Gw.IsValid() {
-			nr.Gw = r.Gw.AsSlice()
-		}
-		err = in.r.netlink(func(h *netlink.Handle) error {
-			if on {
-				return h.RouteReplace(nr)
+		ifindex := 0
+		// Without Dev the kernel finds the interface from the gateway, as
+		// for keepalived; a route with neither goes out of Interface.
+		if dev := r.Dev; dev != "" || (routeNeedsDev(r.Type) && !r.Gw.IsValid()) {
+			if dev == "" {
+				dev = in.cfg.Interface
 			}
-			return h.RouteDel(nr)
-		})
-		if err != nil && (on || !errors.Is(err, syscall.ESRCH)) {
+			ifi, err := in.r.link(dev)
+			if err != nil {
+				in.r.log.Error("vrrp: virtual route", "instance", in.cfg.Name, "dst", r.Dst, "err", err)
+				continue
+			}
+			ifindex = ifi.Index
+		}
+		nr := nlRoute(r, ifindex)
+		err := in.r.netlink(func(h *netlink.Handle) error { return setRoute(h, nr, on) })
+		if err != nil {
 			in.r.log.Error("vrrp: virtual route", "instance", in.cfg.Name, "dst", r.Dst, "add", on, "err", err)
 		}
 	}
 	for _, r := range rules {
-		nr := netlink.NewRule()
-		nr.Table, nr.Priority = r.Table, r.Priority
-		if r.From.IsValid() {
-			nr.Src = ipNet(r.From)
-		}
-		if r.To.IsValid() {
-			nr.Dst = ipNet(r.To)
-		}
-		if (r.From.IsValid() && r.From.Addr().Is6()) || (r.To.IsValid() && r.To.Addr().Is6()) {
-			nr.Family = netlink.FAMILY_V6
-		} else {
-			nr.Family = netlink.FAMILY_V4
-		}
-		err := in.r.netlink(func(h *netlink.Handle) error {
-			if on {
-				return h.RuleAdd(nr)
-			}
-			return h.RuleDel(nr)
-		})
-		if err != nil && !(on && errors.Is(err, syscall.EEXIST)) && !(!on && errors.Is(err, syscall.ENOENT)) {
+		nr := nlRule(r, r.IPv6 || in.cfg.ipv6())
+		err := in.r.netlink(func(h *netlink.Handle) error { return setRule(h, nr, on) })
+		if err != nil {
 			in.r.log.Error("vrrp: virtual rule", "instance", in.cfg.Name, "rule", r, "add", on, "err", err)
 		}
 	}

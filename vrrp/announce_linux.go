@@ -73,12 +73,20 @@ func (a *announcer) announce(ip netip.Addr) error {
 	return a.ndp.WriteTo(na, nil, allNodes)
 }
 
-// announce announces every VIP once.
+// announce announces every VIP and excluded VIP once.
 func (in *Instance) announce() {
-	for _, v := range in.acfg.VIPs {
+	in.announceAddrs(in.acfg.VIPs)
+	in.announceAddrs(in.acfg.ExcludedVIPs)
+}
+
+func (in *Instance) announceAddrs(vips []VIP) {
+	for _, v := range vips {
 		a := in.ann
 		if da, ok := in.devAnn[v.Dev]; ok {
 			a = da
+		}
+		if v.Prefix.Addr().Is6() != in.cfg.ipv6() {
+			a = in.otherAnn[v.Dev]
 		}
 		if a == nil {
 			continue

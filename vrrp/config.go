@@ -47,6 +47,12 @@ type Config struct {
 	AuthPass string
 	// VIPs are the virtual addresses, all of one family.
 	VIPs []VIP
+	// ExcludedVIPs are added and removed with the VIPs but not carried in
+	// adverts nor compared with a peer's list (keepalived
+	// virtual_ipaddress_excluded); they may be of either family. Without
+	// Dev, those of the VIPs' family go where the VIPs go (the vmac with
+	// VMAC), the others on Interface.
+	ExcludedVIPs []VIP `json:",omitempty"`
 	// Routes and Rules are added on becoming master and removed on
 	// leaving it.
 	Routes []Route
@@ -64,6 +70,10 @@ type Config struct {
 	VMAC bool
 	// VMACName names the interface (default "vrrp.VRID").
 	VMACName string
+	// VMACXmitBase sends adverts from Interface, with its own MAC, rather
+	// than from the vmac (keepalived vmac_xmit_base); the VIPs and
+	// gratuitous ARPs stay on the vmac.
+	VMACXmitBase bool `json:",omitempty"`
 	// Source is the address adverts are sent from and the tie-breaker
 	// (keepalived unicast_src_ip). Zero picks the interface's first
 	// address of the family (for IPv6 its link-local address).
@@ -71,12 +81,22 @@ type Config struct {
 	// Peers switches to unicast: adverts go to each peer, and only peers
 	// are listened to (keepalived unicast_peer).
 	Peers []netip.Addr
+	// Group is the multicast group adverts are sent to and heard on
+	// (keepalived mcast_dst_ip, vrrp_mcast_group4/6); zero means RFC
+	// 9568's, MulticastIPv4 or MulticastIPv6. An IPv6 group must be
+	// link-local scoped (ff02::/16).
+	Group netip.Addr `json:",omitzero"`
 	// Checksum picks the IPv4 VRRPv3 checksum dialect sent; both are
 	// accepted.
 	Checksum ChecksumMode
 	// CheckAddrs drops non-owner adverts whose address list differs from
 	// ours (RFC 3768 7.1 says MAY).
 	CheckAddrs bool
+	// CheckNewMasterAddrs, when CheckAddrs is false, still checks the
+	// address list of the adverts a master hears and of those a backup
+	// hears from another router than the master it last heard: keepalived
+	// skip_check_adv_addr (keepalived's default is CheckAddrs).
+	CheckNewMasterAddrs bool `json:",omitempty"`
 	// GARP paces gratuitous ARPs / unsolicited neighbour advertisements.
 	GARP GARP
 	// LowerPrioNoAdvert and HigherPrioSendAdvert change how a master
@@ -118,6 +138,17 @@ type Route struct {
 	Table int
 	// Metric is the route priority.
 	Metric int
+	// Src is the preferred source address (optional).
+	Src netip.Addr `json:",omitzero"`
+	// Scope is the route scope (0 = universe).
+	Scope uint8 `json:",omitempty"`
+	// Protocol is the route's protocol number (0: the kernel's default;
+	// keepalived uses 18).
+	Protocol uint8 `json:",omitempty"`
+	// Type is the route type, a kernel RTN_* number (0: unicast);
+	// blackhole (6), unreachable (7), prohibit (8) and throw (9) need
+	// no interface.
+	Type uint8 `json:",omitempty"`
 }
 
 // Rule is a virtual policy routing rule, present only while master
@@ -130,6 +161,12 @@ type Rule struct {
 	Table int
 	// Priority orders the rule (0 lets the kernel choose).
 	Priority int
+	// Protocol is the rule's protocol number (0: the kernel's default;
+	// keepalived uses 18).
+	Protocol uint8 `json:",omitempty"`
+	// IPv6 makes a rule with neither From nor To an IPv6 rule (else it
+	// takes the instance's family, IPv4 in a Static).
+	IPv6 bool `json:",omitempty"`
 }
 
 // VIP is a virtual address (keepalived virtual_ipaddress entry).
@@ -194,11 +231,17 @@ type Notify struct {
 	User, Group string
 }
 
-// TrackInterface faults the instance (Weight 0) or adds Weight to its
-// priority while the named interface is down.
+// TrackInterface follows the named interface with keepalived's weight
+// semantics: Weight 0 faults the instance while the interface is down;
+// Weight > 0 is added to the priority while it is up, Weight < 0 while it
+// is down. Reverse turns it round (keepalived "weight N reverse"): Weight
+// 0 faults while the interface is up, and -Weight applies in the other
+// state (a positive Weight is taken away while up, a negative one given
+// while down).
 type TrackInterface struct {
-	Name   string
-	Weight int
+	Name    string
+	Weight  int
+	Reverse bool `json:",omitempty"`
 }
 
 // TrackScript runs Command every Interval; Rise successes in a row make it
@@ -217,6 +260,9 @@ type TrackScript struct {
 	Rise     int
 	Fall     int
 	Weight   int
+	// Reverse turns the weight round as TrackInterface's (keepalived
+	// "weight N reverse"): Weight 0 faults while the script succeeds.
+	Reverse bool `json:",omitempty"`
 	// User and Group, when set, run Command as that user (name or uid)
 	// and group (name or gid; empty: the user's primary group):
 	// keepalived's vrrp_script `user` or the global script_user.
@@ -311,8 +357,8 @@ func (c *Config) normalize() error {
 		}
 	}
 	for i, r := range c.Rules {
-		if r.Table <= 0 || (!r.From.IsValid() && !r.To.IsValid()) {
-			bad(fmt.Sprintf("Rules[%d]", i), "needs a table and a From or To prefix")
+		if r.Table <= 0 || (r.From.IsValid() && r.To.IsValid() && r.From.Addr().Is6() != r.To.Addr().Is6()) {
+			bad(fmt.Sprintf("Rules[%d]", i), "needs a table, and From and To of one family")
 		}
 	}
 	if c.VMAC {
@@ -320,6 +366,7 @@ func (c *Config) normalize() error {
 			c.VMACName = fmt.Sprintf("vrrp.%d", c.VRID)
 		}
 	}
+	c.normalizeNet(ipv6, bad)
 	if c.Source.IsValid() && c.Source.Is6() != ipv6 {
 		bad("Source", "%v: family differs from the VIPs", c.Source)
 	}

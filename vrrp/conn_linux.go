@@ -27,7 +27,7 @@ type rawConn struct {
 	ipv6 bool
 	fd   int // -1 for a send-only conn (vmac)
 
-	joined bool
+	joined map[netip.Addr]bool // multicast groups joined
 
 	key   connKey
 	insts map[uint8]*Instance // by VRID
@@ -36,20 +36,27 @@ type rawConn struct {
 	send map[netip.Addr]*sendSock // by advert source
 }
 
-// join joins the VRRP multicast group on the interface.
-func (c *rawConn) join() error {
+// join joins the multicast group on the interface, once: instances of
+// one interface may listen on different groups.
+func (c *rawConn) join(group netip.Addr) error {
+	if c.joined[group] {
+		return nil
+	}
 	var err error
 	if c.ipv6 {
 		err = unix.SetsockoptIPv6Mreq(c.fd, unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP,
-			&unix.IPv6Mreq{Multiaddr: MulticastIPv6.As16(), Interface: uint32(c.ifi.Index)})
+			&unix.IPv6Mreq{Multiaddr: group.As16(), Interface: uint32(c.ifi.Index)})
 	} else {
 		err = unix.SetsockoptIPMreqn(c.fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP,
-			&unix.IPMreqn{Multiaddr: MulticastIPv4.As4(), Ifindex: int32(c.ifi.Index)})
+			&unix.IPMreqn{Multiaddr: group.As4(), Ifindex: int32(c.ifi.Index)})
 	}
 	if err != nil {
-		return fmt.Errorf("vrrp: join VRRP group on %s: %w", c.ifi.Name, err)
+		return fmt.Errorf("vrrp: join multicast group %v on %s: %w", group, c.ifi.Name, err)
 	}
-	c.joined = true
+	if c.joined == nil {
+		c.joined = map[netip.Addr]bool{}
+	}
+	c.joined[group] = true
 	return nil
 }
 

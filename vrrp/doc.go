@@ -38,6 +38,15 @@
 //     CPU than keepalived's (see the README's figures). A master hears a
 //     higher-priority advert up to one grid tick late.
 //
+// Beyond its VIPs an instance can carry what keepalived's address
+// keywords give it: excluded VIPs (added with the VIPs, not advertised),
+// virtual routes and rules (present only while master), another multicast
+// group (Config.Group), an advert source, and a virtual MAC interface that
+// adverts are sent and heard on (or sent from the base interface with
+// VMACXmitBase). SetStatic puts in place, moves by difference and removes
+// the addresses, routes and rules that stay whatever the state
+// (keepalived's static_ipaddress, static_routes and static_rules).
+//
 // A Router works in one network namespace (RouterConfig.NetNS); run one
 // Router per namespace. NewRouter opens nothing; Run opens the sockets and
 // runs until its context ends or Close is called. Validate reports, before
@@ -45,7 +54,7 @@
 //
 // A running instance takes a new Config through Instance.Update without a
 // restart (keepalived's reload): priority, advert interval, preemption,
-// VIPs, virtual routes and rules, tracking and notify scripts change in
+// VIPs and excluded VIPs, virtual routes and rules, tracking and notify scripts change in
 // place, a master stays master unless the new priority loses the
 // election, and a VIP in both configurations never leaves the interface.
 // Updatable tells beforehand whether a change can apply so (interface,

@@ -71,7 +71,7 @@ func TestAdvertPathNoAlloc(t *testing.T) {
 			far, err = listenRaw(ifi, false)
 		}
 		if err == nil {
-			err = far.join()
+			err = far.join(MulticastIPv4)
 		}
 		return err
 	})

@@ -34,6 +34,9 @@ type Instance struct {
 
 	snd *sender
 	ann *announcer
+	// otherAnn announces the excluded VIPs of the other family, by Dev
+	// ("" for Interface).
+	otherAnn map[string]*announcer
 	// devAnn announces the VIPs whose Dev is another interface.
 	devAnn map[string]*announcer
 	garp   garpState // owned by the action goroutine

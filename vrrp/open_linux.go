@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -46,12 +47,24 @@ func (r *Router) open() error {
 		if err := in.pickSource(); err != nil {
 			return err
 		}
-		k := connKey{ifi.Index, in.cfg.ipv6()}
+		// With VMAC the adverts are heard on the vmac, as keepalived
+		// hears them: a peer's adverts come from the same virtual MAC,
+		// and the macvlan driver hands a multicast frame whose source is
+		// one of its own MACs to that macvlan only, never to the base.
+		lifi := ifi
+		var vm *net.Interface
+		if in.cfg.VMAC {
+			if vm, err = r.openVMAC(in, ifi); err != nil {
+				return err
+			}
+			in.vmac, lifi = vm, vm
+		}
+		k := connKey{lifi.Index, in.cfg.ipv6()}
 		c := r.conns[k]
 		if c == nil {
 			err = inNS(r.cfg.NetNS, func() error {
 				var err error
-				c, err = listenRaw(ifi, k.ipv6)
+				c, err = listenRaw(lifi, k.ipv6)
 				return err
 			})
 			if err != nil {
@@ -64,8 +77,8 @@ func (r *Router) open() error {
 			r.rconns = append(r.rconns, c)
 			r.byConn[k] = c.insts
 		}
-		if len(in.cfg.Peers) == 0 && !c.joined {
-			if err := c.join(); err != nil {
+		if len(in.cfg.Peers) == 0 {
+			if err := c.join(in.dst); err != nil {
 				return err
 			}
 		}
@@ -74,7 +87,13 @@ func (r *Router) open() error {
 		if len(dsts) == 0 {
 			dsts = []netip.Addr{in.dst}
 		}
-		if in.snd, err = c.newSender(in.src, dsts); err != nil {
+		sc := c
+		if in.cfg.VMAC && in.cfg.VMACXmitBase {
+			// vmac_xmit_base: adverts leave the base interface, with its
+			// MAC; they are still heard on the vmac.
+			sc = r.sendConn(ifi, k.ipv6)
+		}
+		if in.snd, err = sc.newSender(in.src, dsts); err != nil {
 			return err
 		}
 		r.byConn[k][in.cfg.VRID] = in
@@ -88,54 +107,65 @@ func (r *Router) open() error {
 				return fmt.Errorf("vrrp: instance %s: nftables: %w", in.cfg.Name, err)
 			}
 		}
-		annIfi := ifi
-		if in.cfg.VMAC {
-			vm, sc, err := r.openVMAC(in, ifi)
-			if err != nil {
-				return err
-			}
-			in.vmac, annIfi = vm, vm
-			if in.snd, err = sc.newSender(in.src, dsts); err != nil {
-				return err
-			}
-		}
+		annIfi := lifi
 		if in.cfg.GARP.Disabled {
 			continue
 		}
-		ak := connKey{annIfi.Index, k.ipv6}
-		a, ok := r.anns[ak]
-		if !ok {
-			if a, err = openAnnouncer(r.cfg.NetNS, annIfi, k.ipv6); err != nil {
-				r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", ifi.Name, "err", err)
-			}
-			r.anns[ak] = a // nil after an error: do not retry per instance
-		}
-		in.ann = a
+		in.ann = r.announcer(annIfi, k.ipv6)
 		// A VIP on another interface (keepalived "dev") is announced out of
 		// that interface, or its neighbours keep the old master's MAC.
-		for _, v := range in.cfg.VIPs {
-			if v.Dev == "" || v.Dev == in.cfg.Interface {
+		for _, v := range append(slices.Clip(in.cfg.VIPs), in.cfg.ExcludedVIPs...) {
+			other := v.Prefix.Addr().Is6() != k.ipv6
+			if !other && (v.Dev == "" || v.Dev == in.cfg.Interface) {
 				continue
 			}
-			vifi, err := r.link(v.Dev)
-			if err != nil {
-				return fmt.Errorf("vrrp: instance %s: VIP %v: %w", in.cfg.Name, v.Prefix, err)
-			}
-			vk := connKey{vifi.Index, k.ipv6}
-			va, ok := r.anns[vk]
-			if !ok {
-				if va, err = openAnnouncer(r.cfg.NetNS, vifi, k.ipv6); err != nil {
-					r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", vifi.Name, "err", err)
+			vifi := ifi
+			if v.Dev != "" {
+				if vifi, err = r.link(v.Dev); err != nil {
+					return fmt.Errorf("vrrp: instance %s: VIP %v: %w", in.cfg.Name, v.Prefix, err)
 				}
-				r.anns[vk] = va
 			}
-			if in.devAnn == nil {
-				in.devAnn = map[string]*announcer{}
+			va := r.announcer(vifi, v.Prefix.Addr().Is6())
+			m := &in.devAnn
+			if other {
+				m = &in.otherAnn
 			}
-			in.devAnn[v.Dev] = va
+			if *m == nil {
+				*m = map[string]*announcer{}
+			}
+			(*m)[v.Dev] = va
 		}
 	}
 	return nil
+}
+
+// sendConn returns a send-only conn on ifi (one per interface and family),
+// for adverts that leave another interface than the one they are heard on.
+func (r *Router) sendConn(ifi *net.Interface, ipv6 bool) *rawConn {
+	for _, c := range r.sendConns {
+		if c.ifi.Index == ifi.Index && c.ipv6 == ipv6 {
+			return c
+		}
+	}
+	c := &rawConn{ifi: ifi, ipv6: ipv6, ns: r.cfg.NetNS, fd: -1}
+	r.sendConns = append(r.sendConns, c)
+	return c
+}
+
+// announcer returns the router's announcer on ifi for the family, opening
+// it on first use; nil when it cannot be opened (logged once: it is not
+// retried per instance).
+func (r *Router) announcer(ifi *net.Interface, ipv6 bool) *announcer {
+	k := connKey{ifi.Index, ipv6}
+	a, ok := r.anns[k]
+	if !ok {
+		var err error
+		if a, err = openAnnouncer(r.cfg.NetNS, ifi, ipv6); err != nil {
+			r.log.Warn("vrrp: gratuitous ARP/NA unavailable", "interface", ifi.Name, "err", err)
+		}
+		r.anns[k] = a
+	}
+	return a
 }
 
 func (r *Router) close() {
@@ -154,7 +184,7 @@ func (r *Router) close() {
 			a.close()
 		}
 	}
-	for _, c := range r.vmacConns {
+	for _, c := range r.sendConns {
 		c.close()
 	}
 	for _, l := range r.vmacs {
@@ -242,10 +272,7 @@ func (in *Instance) pickSource() error {
 		}
 	}
 	in.expect.Self = in.src
-	in.dst = MulticastIPv4
-	if in.cfg.ipv6() {
-		in.dst = MulticastIPv6
-	}
+	in.dst = in.cfg.group()
 	return nil
 }
 

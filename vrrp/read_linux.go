@@ -156,7 +156,7 @@ func (r *Router) deliver(c *rawConn, b *rxBatch, i int, now time.Time) {
 		r.drops.Add(DropVRID)
 		return
 	}
-	if reason := in.expect.Check(p, info); reason != DropNone {
+	if reason := in.check(p, info); reason != DropNone {
 		in.stats.drops.Add(reason)
 		return
 	}
@@ -167,4 +167,15 @@ func (r *Router) deliver(c *rawConn, b *rxBatch, i int, now time.Time) {
 	}
 	in.stats.received.Add(1)
 	in.handle(event{kind: evAdvert, at: at, src: info.Src, prio: p.Priority, ivl: p.Interval})
+}
+
+// check runs the instance's receive checks on an advert, with the address
+// list compared as CheckAddrs and CheckNewMasterAddrs say.
+func (in *Instance) check(p *Packet, info RecvInfo) DropReason {
+	if in.cfg.CheckNewMasterAddrs && !in.expect.CheckAddrs && checkAddrsFrom(in.m.State(), in.m.Master(), info.Src) {
+		e := in.expect
+		e.CheckAddrs = true
+		return e.Check(p, info)
+	}
+	return in.expect.Check(p, info)
 }

@@ -70,7 +70,7 @@ type Router struct {
 	runWG  *sync.WaitGroup
 
 	vmacs     []netlink.Link
-	vmacConns []*rawConn
+	sendConns []*rawConn // send-only conns (vmac_xmit_base)
 }
 
 type connKey struct {

@@ -13,6 +13,15 @@ type trackStatus struct {
 	delta int
 }
 
+// ifaceStatus maps an interface's state (or a script's result) to what it
+// contributes, Reverse included.
+func ifaceStatus(t TrackInterface, up bool) trackStatus {
+	if t.Reverse {
+		return scriptStatus(!up, -t.Weight)
+	}
+	return scriptStatus(up, t.Weight)
+}
+
 // scriptStatus maps a script result to keepalived's weight semantics.
 func scriptStatus(up bool, weight int) trackStatus {
 	switch {

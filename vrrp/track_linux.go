@@ -69,10 +69,7 @@ func (in *Instance) trackInterfaces(ctx context.Context, tracked []TrackInterfac
 				if ti.Name != a.Name {
 					continue
 				}
-				var st trackStatus
-				if linkDown(a) || u.Header.Type == unix.RTM_DELLINK {
-					st = trackStatus{fault: ti.Weight == 0, delta: ti.Weight}
-				}
+				st := ifaceStatus(ti, !linkDown(a) && u.Header.Type != unix.RTM_DELLINK)
 				in.post(event{kind: evTrack, key: "interface:" + ti.Name, st: st, gen: gen})
 			}
 		}
@@ -115,7 +112,7 @@ func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.C
 		}
 		if !known || newUp != up {
 			known, up = true, newUp
-			in.post(event{kind: evTrack, key: key, st: scriptStatus(up, s.Weight), gen: gen})
+			in.post(event{kind: evTrack, key: key, st: ifaceStatus(TrackInterface{Weight: s.Weight, Reverse: s.Reverse}, up), gen: gen})
 		}
 		select {
 		case <-ctx.Done():

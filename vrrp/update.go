@@ -18,7 +18,7 @@ var ErrNotUpdatable = errors.New("vrrp: cannot change in place")
 // to Config later is therefore not updatable until it is listed here.
 var updatableFields = map[string]bool{
 	"Priority": true, "Interval": true, "NoPreempt": true, "PreemptDelay": true,
-	"VIPs": true, "Routes": true, "Rules": true, "GARP": true, "Notify": true,
+	"VIPs": true, "ExcludedVIPs": true, "Routes": true, "Rules": true, "GARP": true, "Notify": true,
 	"TrackInterfaces": true, "TrackScripts": true, "TrackFiles": true, "TrackExternal": true, "TrackProcesses": true,
 	"OnTransition": true, "OnNotified": true, "LowerPrioNoAdvert": true, "HigherPrioSendAdvert": true,
 }

@@ -116,8 +116,12 @@ func (in *Instance) applyUpdate(u *update) {
 	if in.holding {
 		in.routes(false, diff(old.Routes, next.Routes), diff(old.Rules, next.Rules))
 		in.delAddrs(diff(old.VIPs, next.VIPs))
+		in.delAddrs(diff(old.ExcludedVIPs, next.ExcludedVIPs))
 		added := diff(next.VIPs, old.VIPs)
 		in.addAddrs(added)
+		addedEx := diff(next.ExcludedVIPs, old.ExcludedVIPs)
+		in.addAddrs(addedEx)
+		added = append(added, addedEx...)
 		in.routes(true, diff(next.Routes, old.Routes), diff(next.Rules, old.Rules))
 		in.acfg = next
 		if len(added) > 0 && !next.GARP.Disabled {

@@ -13,7 +13,7 @@ import (
 )
 
 // openVMAC creates the instance's macvlan (private mode, virtual MAC) on
-// base, brings it up, and opens a send-only raw socket bound to it.
+// base and brings it up; adverts are then heard and sent on it.
 //
 // For IPv6 the kernel must not give the macvlan an address of its own:
 // every router's vmac has the same MAC, so EUI-64 addresses would clash,
@@ -21,19 +21,21 @@ import (
 // switches that the virtual MAC lives on the backup's port. Instead the
 // vmac gets the advert source (the base's link-local address), which
 // adverts and neighbour advertisements leave from.
-func (r *Router) openVMAC(in *Instance, base *net.Interface) (*net.Interface, *rawConn, error) {
+func (r *Router) openVMAC(in *Instance, base *net.Interface) (*net.Interface, error) {
 	name := in.cfg.VMACName
 	ipv6 := in.cfg.ipv6()
-	fail := func(err error) (*net.Interface, *rawConn, error) {
-		return nil, nil, fmt.Errorf("vrrp: instance %s: vmac %s: %w", in.cfg.Name, name, err)
+	fail := func(err error) (*net.Interface, error) {
+		return nil, fmt.Errorf("vrrp: instance %s: vmac %s: %w", in.cfg.Name, name, err)
 	}
 	if old, err := r.nl.LinkByName(name); err == nil { // left over from a crash
 		if err := r.nl.LinkDel(old); err != nil {
 			return fail(err)
 		}
 	}
+	// TxQLen -1 leaves the kernel's default queue length (1000), as on
+	// keepalived's vmac; netlink's zero value would set 0.
 	mv := &netlink.Macvlan{LinkAttrs: netlink.LinkAttrs{Name: name, ParentIndex: base.Index,
-		HardwareAddr: VirtualMAC(in.cfg.VRID, ipv6)}, Mode: netlink.MACVLAN_MODE_PRIVATE}
+		HardwareAddr: VirtualMAC(in.cfg.VRID, ipv6), TxQLen: -1}, Mode: netlink.MACVLAN_MODE_PRIVATE}
 	if err := r.nl.LinkAdd(mv); err != nil {
 		return fail(err)
 	}
@@ -87,11 +89,7 @@ func (r *Router) openVMAC(in *Instance, base *net.Interface) (*net.Interface, *r
 	if err != nil {
 		return fail(err)
 	}
-	// The vmac only sends (adverts are read on the base interface): its
-	// conn has no receiving socket, only the send sockets newSender opens.
-	c := &rawConn{ifi: ifi, ipv6: ipv6, ns: r.cfg.NetNS, fd: -1}
-	r.vmacConns = append(r.vmacConns, c)
-	return ifi, c, nil
+	return ifi, nil
 }
 
 // vmacLinkLocal picks the link-local address an IPv6 vmac carries: the

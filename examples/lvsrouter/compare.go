@@ -36,10 +36,11 @@ func sameInstance(a, b vrrp.Config) bool {
 		a.NoPreempt == b.NoPreempt && a.PreemptDelay == b.PreemptDelay &&
 		a.Accept == b.Accept && a.FilterNonAccept == b.FilterNonAccept &&
 		a.AuthType == b.AuthType && a.AuthPass == b.AuthPass &&
-		slices.Equal(a.VIPs, b.VIPs) && slices.Equal(a.Routes, b.Routes) && slices.Equal(a.Rules, b.Rules) &&
-		a.VMAC == b.VMAC && a.VMACName == b.VMACName &&
-		a.Source == b.Source && slices.Equal(a.Peers, b.Peers) &&
-		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.GARP == b.GARP &&
+		slices.Equal(a.VIPs, b.VIPs) && slices.Equal(a.ExcludedVIPs, b.ExcludedVIPs) &&
+		slices.Equal(a.Routes, b.Routes) && slices.Equal(a.Rules, b.Rules) &&
+		a.VMAC == b.VMAC && a.VMACName == b.VMACName && a.VMACXmitBase == b.VMACXmitBase &&
+		a.Source == b.Source && slices.Equal(a.Peers, b.Peers) && a.Group == b.Group &&
+		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.CheckNewMasterAddrs == b.CheckNewMasterAddrs && a.GARP == b.GARP &&
 		a.LowerPrioNoAdvert == b.LowerPrioNoAdvert && a.HigherPrioSendAdvert == b.HigherPrioSendAdvert &&
 		sameNotify(a.Notify, b.Notify) &&
 		slices.Equal(a.TrackInterfaces, b.TrackInterfaces) &&
@@ -71,7 +72,7 @@ func sameNotify(a, b vrrp.Notify) bool {
 
 func sameTrackScript(a, b vrrp.TrackScript) bool {
 	return a.Name == b.Name && slices.Equal(a.Command, b.Command) && a.Interval == b.Interval &&
-		a.Timeout == b.Timeout && a.Rise == b.Rise && a.Fall == b.Fall && a.Weight == b.Weight &&
+		a.Timeout == b.Timeout && a.Rise == b.Rise && a.Fall == b.Fall && a.Weight == b.Weight && a.Reverse == b.Reverse &&
 		a.User == b.User && a.Group == b.Group
 }
 

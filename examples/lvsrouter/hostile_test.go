@@ -251,8 +251,9 @@ func TestHUPDuringStart(t *testing.T) {
 
 // TestSettingsNotSilentlyIgnored: every setting Translate reads has an
 // effect or is refused with its place: use_vmac and vrrp_strict map to
-// vrrp's VMAC and FilterNonAccept, smtp_alert to the mail plan; another
-// multicast group and virtual_ipaddress_excluded are refused (keywords.go).
+// vrrp's VMAC and FilterNonAccept, smtp_alert to the mail plan, another
+// multicast group and virtual_ipaddress_excluded to vrrp's Group and
+// ExcludedVIPs (plan_vrrpnet.go); a vmac MAC address is refused.
 func TestSettingsNotSilentlyIgnored(t *testing.T) {
 	dir := t.TempDir()
 	conf := `global_defs {
@@ -285,9 +286,16 @@ vrrp_instance X {
 	if m := p.Mail; m.Server != "127.0.0.1" || len(m.To) != 1 || !m.Instances["X"] {
 		t.Errorf("smtp_alert: mail plan %+v", m)
 	}
+	p, _, err = load(writeConf(t, dir, "mcast.conf", strings.Replace(conf, "vrrp_strict", "vrrp_mcast_group4 224.0.0.19", 1)), anyInterface)
+	if err != nil || p.Instances[0].Group != netip.MustParseAddr("224.0.0.19") {
+		t.Errorf("vrrp_mcast_group4 224.0.0.19: %v, %+v", err, p)
+	}
+	p, _, err = load(writeConf(t, dir, "excluded.conf", strings.Replace(conf, "  priority 100\n", "  priority 100\n  virtual_ipaddress_excluded {\n    10.0.0.2\n  }\n", 1)), anyInterface)
+	if err != nil || len(p.Instances[0].ExcludedVIPs) != 1 {
+		t.Errorf("virtual_ipaddress_excluded: %v, %+v", err, p)
+	}
 	for name, text := range map[string]string{
-		"mcast":    strings.Replace(conf, "vrrp_strict", "vrrp_mcast_group4 224.0.0.19", 1),
-		"excluded": strings.Replace(conf, "  smtp_alert\n", "  virtual_ipaddress_excluded {\n    10.0.0.2\n  }\n", 1),
+		"vmacaddr": strings.Replace(conf, "use_vmac vrrp77", "use_vmac vrrp77 02:11:22:33:44:55", 1),
 	} {
 		_, _, err := load(writeConf(t, dir, name+".conf", text), anyInterface)
 		if err == nil || !strings.Contains(err.Error(), "not supported by lvsrouter") || !strings.Contains(err.Error(), name+".conf:") {

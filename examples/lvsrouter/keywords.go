@@ -50,11 +50,9 @@ const (
 	rLifecycleScript = "startup and shutdown scripts are not run"
 	rLVS             = "IPVS sync daemon, timeouts and flushing are not configured"
 	rGARP            = "gratuitous ARP/NA pacing is not configurable"
-	rMcastGroup      = "lvsrouter uses the RFC 9568 multicast groups"
-	rVMAC            = "the VMAC name and address are not configurable"
+	rVMACAddr        = "per-address VMACs (use_vmac_addr, use_vmac on a VIP) are not supported"
 	rDynamicIf       = "interfaces must exist when the configuration is loaded"
 	rNamespace       = "network namespaces and instance names: run lvsrouter inside the namespace instead"
-	rStatic          = "static addresses, routes and rules are not installed"
 	rLinkbeat        = "link state comes from netlink only"
 	rSSLBlock        = "client certificates for SSL_GET are not supported"
 	rDebug           = "per-instance debug levels are not supported"
@@ -92,9 +90,9 @@ var keywordTable = []keywordRow{
 	{"top", "namespace_with_ipsets", refused(rNamespace)},
 	{"top", "net_namespace", refused(rNamespace)},
 	{"top", "net_namespace_ipvs", refused(rNamespace)},
-	{"top", "static_ipaddress", refused(rStatic)},
-	{"top", "static_routes", refused(rStatic)},
-	{"top", "static_rules", refused(rStatic)},
+	{"top", "static_ipaddress", shownBy("TestVRRPNetAgainstKeepalived")},
+	{"top", "static_routes", shownBy("TestVRRPNetAgainstKeepalived")},
+	{"top", "static_rules", shownBy("TestVRRPNetAgainstKeepalived")},
 	{"top", "track_file", shownBy("TestKeywordEffects")},
 	{"top", "track_group", refused(rNotYet)},
 	{"top", "use_pid_dir", refused(rNamespace)},
@@ -190,8 +188,8 @@ var keywordTable = []keywordRow{
 	{"global_defs", "startup_script_timeout", refused(rLifecycleScript)},
 	{"global_defs", "tmp_config_directory", refused(rReload)},
 	{"global_defs", "umask", refused(rProcess)},
-	{"global_defs", "vmac_addr_prefix", refused(rVMAC)},
-	{"global_defs", "vmac_prefix", refused(rVMAC)},
+	{"global_defs", "vmac_addr_prefix", refused(rVMACAddr)},
+	{"global_defs", "vmac_prefix", shownBy("TestVRRPNetTranslation")},
 	{"global_defs", "vrrp_check_unicast_src", shownBy("TestParseAndCheck")},
 	{"global_defs", "vrrp_cpu_affinity", refused(rProcess)},
 	{"global_defs", "vrrp_down_timer_adverts", refused(rNotYet)},
@@ -207,8 +205,8 @@ var keywordTable = []keywordRow{
 	{"global_defs", "vrrp_higher_prio_send_advert", shownBy("TestTranslateAdvertBehaviour")},
 	{"global_defs", "vrrp_iptables", refused(rFirewall)},
 	{"global_defs", "vrrp_lower_prio_no_advert", shownBy("TestTranslateAdvertBehaviour")},
-	{"global_defs", "vrrp_mcast_group4", refused(rMcastGroup)},
-	{"global_defs", "vrrp_mcast_group6", refused(rMcastGroup)},
+	{"global_defs", "vrrp_mcast_group4", shownBy("TestVRRPNetAgainstKeepalived")},
+	{"global_defs", "vrrp_mcast_group6", shownBy("TestVRRPNetTranslation")},
 	{"global_defs", "vrrp_min_garp", shownBy("TestTranslateGARPSettings")},
 	{"global_defs", "vrrp_netlink_cmd_rcv_bufs", refused(rBuffers)},
 	{"global_defs", "vrrp_netlink_cmd_rcv_bufs_force", refused(rBuffers)},
@@ -225,7 +223,7 @@ var keywordTable = []keywordRow{
 	{"global_defs", "vrrp_rt_priority", refused(rProcess)},
 	{"global_defs", "vrrp_rx_bufs_multiplier", refused(rBuffers)},
 	{"global_defs", "vrrp_rx_bufs_policy", refused(rBuffers)},
-	{"global_defs", "vrrp_skip_check_adv_addr", refused(rNotYet)},
+	{"global_defs", "vrrp_skip_check_adv_addr", shownBy("TestVRRPNetTranslation")},
 	{"global_defs", "vrrp_startup_delay", shownBy("TestStartupDelayLikeKeepalived")},
 	{"global_defs", "vrrp_strict", shownBy("TestSettingsNotSilentlyIgnored")},
 	{"global_defs", "vrrp_version", shownBy("TestKeywordEffects")},
@@ -491,8 +489,8 @@ var keywordTable = []keywordRow{
 	{"vrrp_instance", "linkbeat_use_polling", refused(rLinkbeat)},
 	{"vrrp_instance", "lower_prio_no_advert", shownBy("TestTranslateAdvertBehaviour")},
 	{"vrrp_instance", "lvs_sync_daemon_interface", shownBy("TestDeprecatedInstanceSyncDaemonInterface")},
-	{"vrrp_instance", "mcast_dst_ip", refused(rNotYet)},
-	{"vrrp_instance", "mcast_src_ip", refused(rNotYet)},
+	{"vrrp_instance", "mcast_dst_ip", shownBy("TestVRRPNetTranslation")},
+	{"vrrp_instance", "mcast_src_ip", shownBy("TestVRRPNetAgainstKeepalived")},
 	{"vrrp_instance", "native_ipv6", refused(rNotYet)},
 	{"vrrp_instance", "no_accept", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "nopreempt", shownBy("TestKeywordEffects")},
@@ -509,7 +507,7 @@ var keywordTable = []keywordRow{
 	{"vrrp_instance", "preempt_delay", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "priority", shownBy("TestInteropKeepalived")},
 	{"vrrp_instance", "promote_secondaries", refused(rNotYet)},
-	{"vrrp_instance", "skip_check_adv_addr", refused(rNotYet)},
+	{"vrrp_instance", "skip_check_adv_addr", shownBy("TestSkipCheckAdvAddrAgainstKeepalived")},
 	{"vrrp_instance", "smtp_alert", shownBy("TestSMTPAlertLikeKeepalived")},
 	{"vrrp_instance", "state", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "strict_mode", refused(rNotYet)},
@@ -524,15 +522,15 @@ var keywordTable = []keywordRow{
 	{"vrrp_instance", "unicast_src_ip", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "unicast_ttl", refused(rNotYet)},
 	{"vrrp_instance", "use_ipvlan", refused(rIPVLAN)},
-	{"vrrp_instance", "use_vmac", shownBy("TestSettingsNotSilentlyIgnored")},
+	{"vrrp_instance", "use_vmac", shownBy("TestVRRPNetAgainstKeepalived")},
 	{"vrrp_instance", "use_vmac_addr", refused(rNotYet)},
 	{"vrrp_instance", "version", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "virtual_ipaddress", shownBy("TestInteropKeepalived")},
-	{"vrrp_instance", "virtual_ipaddress_excluded", refused(rNotYet)},
+	{"vrrp_instance", "virtual_ipaddress_excluded", shownBy("TestVRRPNetAgainstKeepalived")},
 	{"vrrp_instance", "virtual_router_id", shownBy("TestInteropKeepalived")},
-	{"vrrp_instance", "virtual_routes", refused(rNotYet)},
-	{"vrrp_instance", "virtual_rules", refused(rNotYet)},
-	{"vrrp_instance", "vmac_xmit_base", refused(rNotYet)},
+	{"vrrp_instance", "virtual_routes", shownBy("TestVRRPNetAgainstKeepalived")},
+	{"vrrp_instance", "virtual_rules", shownBy("TestVRRPNetAgainstKeepalived")},
+	{"vrrp_instance", "vmac_xmit_base", shownBy("TestVMACXmitBaseAgainstKeepalived")},
 	{"vrrp_instance", "vrf", refused(rVRF)},
 	{"vrrp_script", "fall", shownBy("TestTranslateFeatures")},
 	{"vrrp_script", "init_fail", refused(rNotYet)},

@@ -41,6 +41,9 @@ type Plan struct {
 	Mail         MailPlan               `json:",omitzero"`
 	// LVS is the IPVS side of global_defs (plan_lvs.go).
 	LVS LVSPlan `json:",omitzero"`
+	// Static holds static_ipaddress, static_routes and static_rules
+	// (plan_vrrpnet.go).
+	Static vrrp.Static `json:",omitzero"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
 	// BGP is the --bgp file's configuration (bgpconf.go), or nil.
@@ -52,6 +55,9 @@ type Plan struct {
 	// interfaces they name are written, for checkPlan's messages.
 	instancePos map[string]keepalivedconf.Position
 	ifacePos    map[ifaceRef]keepalivedconf.Position
+	// globalDefs is the configuration's global_defs, for the instances'
+	// translation.
+	globalDefs *keepalivedconf.GlobalDefs
 }
 
 // ScriptPolicy is keepalived's script_user and enable_script_security.
@@ -164,6 +170,8 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	version := 0
 	strict := false
 	p.Globals = newDumpGlobals(cfg.GlobalDefs)
+	p.globalDefs = cfg.GlobalDefs
+	errs = append(errs, staticPlan(cfg, p)) // plan_vrrpnet.go
 	if g := cfg.GlobalDefs; g != nil {
 		errs = append(errs, notifyFIFOs(g, p)...)
 		strict = g.VRRPStrict
@@ -273,22 +281,17 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 	default:
 		return c, errAt(in.Stmt, "vrrp_instance %s: unknown auth_type %v", in.Name, in.AuthType)
 	}
-	c.VMAC = in.UseVMAC
-	if in.Stmt != nil && in.Stmt.Block != nil {
-		for _, s := range in.Stmt.Block.Stmts {
-			if s.Keyword() == "use_vmac" && len(s.Tokens) > 1 {
-				c.VMACName = s.Arg(1) // use_vmac [NAME]
-			}
-		}
-	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
+	}
+	if err := vrrpNet(p.globalDefs, in, &c); err != nil { // plan_vrrpnet.go
+		return c, err
 	}
 	if in.GarpMasterDelay != 0 {
 		c.GARP.Delay = in.GarpMasterDelay
 	}
 	for _, t := range in.TrackInterfaces {
-		c.TrackInterfaces = append(c.TrackInterfaces, vrrp.TrackInterface{Name: t.Name, Weight: t.Weight})
+		c.TrackInterfaces = append(c.TrackInterfaces, vrrp.TrackInterface{Name: t.Name, Weight: t.Weight, Reverse: t.Reverse})
 	}
 	for _, t := range in.TrackScripts {
 		s, ok := defined[t.Name]
@@ -302,7 +305,7 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		sc := scripts{at: s.Stmt}
 		ts := vrrp.TrackScript{
 			Name: s.Name, Command: sc.argv(s.Script), Interval: s.Interval,
-			Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall, Weight: w,
+			Timeout: s.Timeout, Rise: s.Rise, Fall: s.Fall, Weight: w, Reverse: t.Reverse,
 			User: sp.User, Group: sp.Group,
 		}
 		if s.User != "" {
@@ -321,6 +324,9 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		w := f.Weight
 		if t.Weight != 0 {
 			w = t.Weight
+		}
+		if t.Reverse {
+			return c, errAt(t.Stmt, "vrrp_instance %s: track_file %q: reverse is not supported by lvsrouter", in.Name, t.Name)
 		}
 		c.TrackFiles = append(c.TrackFiles, vrrp.TrackFile{Path: f.File, Weight: w})
 	}

@@ -260,6 +260,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.groups.reset(p)
 	r.prune()
 	r.mu.Unlock()
+	r.syncStatic(old, p) // static.go
 	r.syncChecks(old, p)
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
@@ -792,6 +793,7 @@ func (r *Router) close() {
 		r.stopUnit(k)
 	}
 	r.closeBFD()
+	r.syncStatic(r.plan, nil) // static.go
 	// Omega targets report a final down as the Monitor closes; their
 	// notify_down and quorum_down scripts run before we exit, as with
 	// keepalived's omega.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/lvskit/lvskit/check"
@@ -38,7 +39,7 @@ type ifaceRef struct {
 // hasInterface tells whether the host has an interface (interfaceExists, or
 // anyInterface to check a plan for any host).
 func checkPlan(p *Plan, hasInterface func(string) bool) error {
-	errs := []error{checkInterfaces(p, hasInterface)}
+	errs := []error{checkInterfaces(p, hasInterface), checkStatic(p, hasInterface)}
 	if _, err := p.Scripts.credential(); err != nil {
 		errs = append(errs, err)
 	}
@@ -119,7 +120,7 @@ func checkInterfaces(p *Plan, exists func(string) bool) error {
 			loop = append(loop, errors.New(msg))
 		}
 		names := []string{c.Interface}
-		for _, v := range c.VIPs {
+		for _, v := range append(slices.Clip(c.VIPs), c.ExcludedVIPs...) {
 			names = append(names, v.Dev)
 		}
 		for _, r := range c.Routes {
@@ -284,7 +285,9 @@ func instanceFidelity(p *Plan, in *keepalivedconf.VRRPInstance, c *vrrp.Config, 
 		warn("VMAC interface name '%s' too long or invalid characters - ignoring", c.VMACName)
 		c.VMACName = ""
 	}
-	if c.Source.IsValid() && len(c.Peers) == 0 {
+	// unicast_src_ip is a unicast keyword; mcast_src_ip, which sets the
+	// same source, is not.
+	if in.UnicastSrcIP.IsValid() && len(c.Peers) == 0 {
 		warn("(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", in.Name)
 	}
 	kept := c.TrackInterfaces[:0]
