@@ -114,6 +114,11 @@ type VirtualService struct {
 	// gains or loses quorum.
 	QuorumUp, QuorumDown []string `json:",omitempty"`
 	Description          string   // "TCP 10.0.0.1:80" or "FWM 80", for logs
+	// HASuspend is keepalived's ha_suspend: the checks run only while
+	// one of haSuspendAddrs (the virtual server's or its group's
+	// addresses) is local (hasuspend.go).
+	HASuspend      bool `json:",omitempty"`
+	haSuspendAddrs []netip.Addr
 }
 
 // RealServer is a destination with its checks. It is alive when every
@@ -384,14 +389,9 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 const maxGroupKeys = 1 << 16
 
 func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy) ([]VirtualService, error) {
-	// keepalived's checker process suspends a ha_suspend service's checks
-	// while the service's address is not on a local interface (it watches
-	// the kernel's address events); lvsrouter always checks, so it refuses
-	// the keyword rather than ignore it.
-	if vs.Stmt != nil && vs.Stmt.Block != nil {
-		if s := vs.Stmt.Block.Find("ha_suspend"); s != nil {
-			return nil, errAt(s, "virtual_server: ha_suspend is not supported by lvsrouter (checks run whether or not the address is local)")
-		}
+	hs, err := haSuspend(vs, groups) // hasuspend.go
+	if err != nil {
+		return nil, err
 	}
 	base := ipvs.Service{Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
@@ -471,6 +471,10 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 		quorum = 1
 	}
 	var out []VirtualService
+	var hsAddrs []netip.Addr
+	if hs != nil {
+		hsAddrs = haSuspendAddrs(keys)
+	}
 	for _, svc := range keys {
 		fam := svc.Family
 		if svc.FWMark == 0 {
@@ -493,6 +497,7 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 		}
 		v := VirtualService{
 			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
+			HASuspend: hs != nil, haSuspendAddrs: hsAddrs,
 		}
 		sc := scripts{at: vs.Stmt}
 		v.QuorumUp, v.QuorumDown = sc.argv(vs.QuorumUp), sc.argv(vs.QuorumDown)

@@ -65,6 +65,8 @@ type Router struct {
 	// instance.
 	units map[unitKey]*runningUnit
 	bfd   routerBFD
+	// hs suspends the checks of ha_suspend services (hasuspend.go).
+	hs haSuspender
 
 	// ops is what state dumps, notify FIFOs, metrics and the status
 	// socket read (dump.go).
@@ -241,6 +243,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.prune()
 	r.mu.Unlock()
 	r.syncChecks(old, p)
+	r.syncHASuspend()
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
 	}
@@ -735,6 +738,7 @@ func (r *Router) close() {
 		r.stopUnit(k)
 	}
 	r.closeBFD()
+	r.closeHASuspend()
 	// Omega targets report a final down as the Monitor closes; their
 	// notify_down and quorum_down scripts run before we exit, as with
 	// keepalived's omega.
