@@ -169,7 +169,13 @@ func (r *Router) syncHASuspend() {
 // the two. h.mu is held.
 func (r *Router) resubscribe(done <-chan struct{}) (<-chan addrChange, error) {
 	h := &r.hs
-	ch, err := subscribeAddrs(done, func(err error) { r.log.Warn("ha_suspend: address events", "err", err) })
+	ch, err := subscribeAddrs(done, func(err error) {
+		select {
+		case <-done: // the subscription ends as the router stops
+		default:
+			r.log.Warn("ha_suspend: address events", "err", err)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
