@@ -49,7 +49,7 @@ type options struct {
 	PidFile      string // -p: the main pid file
 	VRRPPidFile  string // -r
 	CheckPidFile string // -c
-	ConfigID     string // -i; the host name when not given
+	ConfigID     string // -i; the short host name when not given
 	ConfigIDSet  bool
 	KeepIPVS     bool   // -I
 	Umask        int    // -u; -1 when not given
@@ -366,13 +366,13 @@ func earlyExit(o *options, stdout, stderr io.Writer) (code int, done bool) {
 	return 0, false
 }
 
-// configID is the -i value, keepalived's default being the node name.
+// configID is the -i value, keepalived's default being the short node
+// name (configid.go).
 func (o *options) configID() string {
 	if o.ConfigIDSet {
 		return o.ConfigID
 	}
-	h, _ := os.Hostname()
-	return h
+	return defaultConfigID()
 }
 
 // restrict keeps the part of a plan that the mode runs: -P drops the
@@ -393,7 +393,7 @@ func (m Mode) restrict(p *Plan) *Plan {
 }
 
 // loadConfig is how load reads configuration files: the -i config id
-// (keepalived's default, the node name, when not given).
+// (keepalived's default, the short node name, when not given).
 var loadConfig = &keepalivedconf.ParseConfig{}
 
 // setup applies the options that change the process: -u, -m and -i.
