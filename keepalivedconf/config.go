@@ -25,6 +25,7 @@ type Config struct {
 	Warnings ErrorList `json:"-"`
 
 	file      *File
+	src       *File     // the statements decoded: file's expansion
 	lints     ErrorList // lint findings of reading and decoding
 	maxErrors int
 }

@@ -44,7 +44,7 @@ func (f *File) config(procs int) (*Config, error) {
 		src = ex.result(f.Name)
 	}
 	limits := f.cfg.resolved().Limits
-	dec := &decoder{cfg: &Config{file: f}, procs: procs}
+	dec := &decoder{cfg: &Config{file: f, src: src}, procs: procs}
 	dec.d.list = append(append(dec.d.list, pre...), src.syntax...)
 	dec.d.lints = append(dec.d.lints, src.lints...)
 	dec.top(src.Stmts)
@@ -56,6 +56,17 @@ func (f *File) config(procs int) (*Config, error) {
 	dec.cfg.lints = dec.d.lints
 	dec.cfg.maxErrors = limits.MaxErrors
 	return dec.cfg, dedup(dec.d.list).capped(limits.MaxErrors).Err()
+}
+
+// Source returns the statements the Config was decoded from: the file's
+// expansion (includes, definitions, ~SEQ lines and @id conditionals
+// applied; see Expand), for reading. Walking it visits every keyword
+// keepalived reads, with its file:line:col.
+func (c *Config) Source() *File {
+	if c.src != nil {
+		return c.src
+	}
+	return c.file
 }
 
 type decoder struct {

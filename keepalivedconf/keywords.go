@@ -1,5 +1,7 @@
 package keepalivedconf
 
+import "sort"
+
 // Keywords keepalived 2.2.7 knows in each context: a keyword outside its
 // context's set (and not read by the typed view) is reported as unknown, as
 // keepalived does. The sets were measured, not copied: `keepalived -t` ran on
@@ -96,3 +98,66 @@ var (
 		"alpha", "delay_before_retry", "delay_loop", "log_all_failures", "misc_dynamic", "misc_path",
 		"misc_timeout", "retry", "user", "warmup")
 )
+
+// Keywords of the blocks inside those contexts, and of the top-level
+// blocks whose bodies the typed view does not decode. They are keepalived
+// 2.2.7's install_keyword calls for each block (keepalived/check,
+// keepalived/vrrp, keepalived/trackers); the checkers share the
+// connection keywords of TCP_CHECK (install_checker_common_keywords).
+var (
+	authKeywords         = set("auth_pass", "auth_type")
+	trackFileKeywords    = set("file", "init_file", "weight")
+	trackGroupKeywords   = set("group")
+	trackProcessKeywords = set("delay", "fork_delay", "full_command", "param_match", "process", "quorum",
+		"quorum_max", "terminate_delay", "weight")
+	garpGroupKeywords = set("garp_interval", "gna_interval", "interface", "interfaces")
+	sslKeywords       = set("ca", "certificate", "key", "password")
+	smtpCheckKeywords = union(tcpCheckKeywords, set("helo_name", "host"))
+	dnsCheckKeywords  = union(tcpCheckKeywords, set("name", "type"))
+	udpCheckKeywords  = union(tcpCheckKeywords, set("max_reply_length", "min_reply_length", "payload", "require_reply"))
+	fileCheckKeywords = set("track_file", "weight")
+	bfdCheckKeywords  = set("alpha", "name")
+)
+
+func union(sets ...map[string]bool) map[string]bool {
+	u := map[string]bool{}
+	for _, s := range sets {
+		for k := range s {
+			u[k] = true
+		}
+	}
+	return u
+}
+
+// Keywords returns the keywords keepalived 2.2.7 knows, sorted, for each
+// context: "top" for the top level, else the keyword that opens the block
+// ("global_defs", "vrrp_instance", "real_server", "TCP_CHECK"...), with
+// "url" (of HTTP_GET and SSL_GET), "host" (of SMTP_CHECK) and
+// "authentication" (of vrrp_instance) for the nested blocks. track_file
+// and its deprecated synonym vrrp_track_file share the context
+// "track_file". Blocks that hold values rather than keywords
+// (virtual_ipaddress, static_routes, virtual_server_group...) have no
+// context. Each call returns a new map.
+func Keywords() map[string][]string {
+	sets := map[string]map[string]bool{
+		"top": topKeywords, "global_defs": globalKeywords, "vrrp_instance": instanceKeywords,
+		"authentication": authKeywords, "vrrp_script": scriptKeywords, "vrrp_sync_group": syncGroupKeywords,
+		"track_file": trackFileKeywords, "track_group": trackGroupKeywords,
+		"vrrp_track_process": trackProcessKeywords, "garp_group": garpGroupKeywords, "SSL": sslKeywords,
+		"bfd_instance": bfdKeywords, "virtual_server": vsKeywords, "real_server": rsKeywords,
+		"TCP_CHECK": tcpCheckKeywords, "HTTP_GET": httpCheckKeywords, "SSL_GET": httpCheckKeywords,
+		"url": urlKeywords, "SMTP_CHECK": smtpCheckKeywords, "host": tcpCheckKeywords,
+		"DNS_CHECK": dnsCheckKeywords, "UDP_CHECK": udpCheckKeywords, "PING_CHECK": tcpCheckKeywords,
+		"MISC_CHECK": miscCheckKeywords, "FILE_CHECK": fileCheckKeywords, "BFD_CHECK": bfdCheckKeywords,
+	}
+	out := make(map[string][]string, len(sets))
+	for ctx, s := range sets {
+		words := make([]string, 0, len(s))
+		for w := range s {
+			words = append(words, w)
+		}
+		sort.Strings(words)
+		out[ctx] = words
+	}
+	return out
+}

@@ -249,6 +249,7 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 				case "virtualhost":
 					dec.str(&h.Virtualhost, c, 1)
 				case "nb_get_retry":
+					dec.d.add(c.Pos, sevWarning, ErrInvalid, "nb_get_retry is deprecated - please use 'retry'")
 					dec.setInt(&h.Retry, c, 1, 0, math.MaxInt32)
 				case "enable_sni", "tls_compliant", "http_protocol", "fast_recovery":
 				default:
@@ -295,7 +296,10 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 			dec.check(&u.CheckCommon, s, tcpCheckKeywords, func(c *Stmt) bool {
 				switch c.Keyword() {
 				case "payload":
-					dec.str(&u.Payload, c, 1)
+					// keepalived joins the words (make_strvec_str)
+					if dec.nargs(c, 2) {
+						u.Payload = strings.Join(c.Args(), " ")
+					}
 				case "require_reply":
 					u.RequireReply = strings.Join(c.Args(), " ")
 				case "min_reply_length", "max_reply_length":
@@ -318,7 +322,9 @@ func (dec *decoder) realServer(rs *RealServer, body []*Stmt) {
 				case "track_file":
 					dec.str(&f.TrackFile, c, 1)
 				case "weight":
-					dec.setInt(&f.Weight, c, 1, -254, 254)
+					// keepalived's FILE_CHECK takes any IPVS weight
+					// (check_file.c, IPVS_WEIGHT_LIMIT)
+					dec.setInt(&f.Weight, c, 1, -math.MaxInt32, math.MaxInt32)
 					f.Reverse = len(c.Tokens) > 2 && c.Arg(2) == "reverse"
 				default:
 					dec.unknown(c, nil)

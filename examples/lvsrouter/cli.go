@@ -34,7 +34,7 @@ const (
 )
 
 // options are lvsrouter's command line: keepalived 2.2.7's options, short
-// and long, and lvsrouter's own (--json, --log-level, --metrics-addr,
+// and long, and lvsrouter's own (--json, --keywords, --log-level, --metrics-addr,
 // --status-socket).
 type options struct {
 	File         string
@@ -42,6 +42,7 @@ type options struct {
 	Test         bool
 	TestLog      string // -t=LOG_FILE: where -t writes its report
 	JSON         bool
+	Keywords     bool // --keywords: print the keyword table (keywords.go)
 	Level        slog.Level
 	Console      bool   // -l: log to the console (stderr)
 	NoSyslog     bool   // -G: no syslog
@@ -166,6 +167,8 @@ var optionTable = []option{
 	// lvsrouter's own.
 	{long: "json", help: "Print the plan (VRRP instances, IPVS services, checks) as JSON and exit; with -t, only when the configuration is clean",
 		set: func(o *options, _ string) error { o.JSON = true; return nil }},
+	{long: "keywords", help: "Print every keepalived.conf keyword with what lvsrouter does with it (implemented, or refused and why), as Markdown, and exit",
+		set: func(o *options, _ string) error { o.Keywords = true; return nil }},
 	{long: "log-level", kind: optRequired, argName: "LEVEL", help: "Log level: debug, info, warn, error (default info)",
 		set: func(o *options, a string) error { return o.Level.UnmarshalText([]byte(a)) }},
 	{long: "metrics-addr", kind: optRequired, argName: "ADDR", help: "Serve Prometheus metrics on http://ADDR/metrics (off by default)",
@@ -176,7 +179,7 @@ var optionTable = []option{
 
 // ownSingleDash are lvsrouter's own long options that earlier versions
 // took with one dash (-json, -log-level); they still are.
-var ownSingleDash = map[string]bool{"json": true, "log-level": true, "metrics-addr": true, "status-socket": true}
+var ownSingleDash = map[string]bool{"json": true, "keywords": true, "log-level": true, "metrics-addr": true, "status-socket": true}
 
 func (o *options) setMode(m Mode) error {
 	if o.Mode != ModeAll && o.Mode != m {
@@ -353,6 +356,12 @@ func earlyExit(o *options, stdout, stderr io.Writer) (code int, done bool) {
 		return exitOK, true
 	case o.Version:
 		fmt.Fprintln(stdout, version)
+		return exitOK, true
+	case o.Keywords:
+		if err := writeKeywords(stdout); err != nil {
+			fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
+			return exitFailure, true
+		}
 		return exitOK, true
 	case o.Signum != "":
 		n, ok := signums[o.Signum]

@@ -66,6 +66,9 @@ func translateOnly(path string) (*Plan, error) {
 func TestEveryAcceptedConfigStarts(t *testing.T) {
 	accepted := 0
 	for _, path := range corpus(t) {
+		if strings.Contains(path, "kwprobe") && (strings.Contains(path, "-broken") || strings.Contains(path, "fidelity-")) {
+			continue // made to fail -t, which checks the plan too
+		}
 		p, err := translateOnly(path)
 		if err != nil {
 			continue

@@ -156,10 +156,10 @@ func TestNotifyFIFO(t *testing.T) {
 	conf := writeConf(t, dir, "k.conf", `global_defs {
   notify_fifo `+dir+`/all.fifo
   vrrp_notify_fifo `+dir+`/vrrp.fifo
-  lvs_notify_fifo `+dir+`/lvs.fifo keepalived_script
+  lvs_notify_fifo `+dir+`/lvs.fifo
 }
 vrrp_instance VI_1 {
-  interface lo
+  interface eth0
   virtual_router_id 1
   priority 100
   virtual_ipaddress {
@@ -174,17 +174,17 @@ vrrp_instance VI_1 {
 	if p.FIFOs != (NotifyFIFOs{All: dir + "/all.fifo", VRRP: dir + "/vrrp.fifo", LVS: dir + "/lvs.fifo"}) {
 		t.Errorf("%+v", p.FIFOs)
 	}
-	var user bool
 	for _, w := range warnings {
 		if strings.Contains(w.Error(), "notify_fifo") {
-			user = user || strings.Contains(w.Error(), "lvs_notify_fifo user/group")
-			if !strings.Contains(w.Error(), "user/group") {
-				t.Errorf("fifo reported: %v", w)
-			}
+			t.Errorf("fifo reported: %v", w)
 		}
 	}
-	if !user {
-		t.Errorf("lvs_notify_fifo's user not reported: %v", warnings)
+	// A user after the path is for keepalived's notify_fifo_script, which
+	// lvsrouter does not run: refused with its place.
+	bad := writeConf(t, dir, "user.conf", strings.Replace(mustRead(t, conf), "/lvs.fifo\n", "/lvs.fifo keepalived_script\n", 1))
+	if _, _, err := load(bad, anyInterface); err == nil || !strings.Contains(err.Error(), "user.conf:4:") ||
+		!strings.Contains(err.Error(), "lvs_notify_fifo user/group is not supported by lvsrouter") {
+		t.Errorf("lvs_notify_fifo with a user: %v, want refused with its place", err)
 	}
 	r := testOps(t)
 	if err := r.ops.setFIFOs(p.FIFOs); err != nil {

@@ -22,12 +22,13 @@ var fifoKeywords = map[string]bool{"notify_fifo": true, "vrrp_notify_fifo": true
 
 // notifyFIFOs reads the FIFO paths from global_defs. A user or group after
 // the path concerns keepalived's notify_fifo_script, which lvsrouter does
-// not run: it is reported in p.Ignored. As in keepalived, a vrrp or lvs
+// not run: it is refused with its place. As in keepalived, a vrrp or lvs
 // FIFO naming the global one is dropped (each line is written once).
-func notifyFIFOs(g *keepalivedconf.GlobalDefs, p *Plan) {
+func notifyFIFOs(g *keepalivedconf.GlobalDefs, p *Plan) []error {
 	if g == nil || g.Stmt == nil || g.Stmt.Block == nil {
-		return
+		return nil
 	}
+	var errs []error
 	for _, s := range g.Stmt.Block.Stmts {
 		kw := s.Keyword()
 		if !fifoKeywords[kw] {
@@ -35,10 +36,11 @@ func notifyFIFOs(g *keepalivedconf.GlobalDefs, p *Plan) {
 		}
 		args := s.Args()
 		if len(args) == 0 {
-			continue // keepalivedconf reports the missing name
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: No %s name specified", s.Pos, kw))
+			continue
 		}
 		if len(args) > 1 {
-			p.Ignored = append(p.Ignored, fmt.Sprintf("%s: global_defs: %s user/group is for notify_fifo_script, which lvsrouter does not run: no effect", s.Pos, kw))
+			errs = append(errs, fmt.Errorf("%s: global_defs: %s user/group is not supported by lvsrouter (%s)", s.ArgPos(2), kw, rFIFOScript))
 		}
 		switch kw {
 		case "notify_fifo":
@@ -55,6 +57,7 @@ func notifyFIFOs(g *keepalivedconf.GlobalDefs, p *Plan) {
 	if p.FIFOs.LVS == p.FIFOs.All {
 		p.FIFOs.LVS = ""
 	}
+	return errs
 }
 
 // fifoFile is an open notify FIFO.

@@ -20,11 +20,14 @@
 // notify_up and notify_down, script_user and enable_script_security, and
 // the checkers TCP_CHECK, HTTP_GET and SSL_GET (every url must pass),
 // DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK and FILE_CHECK.
-// What lvsrouter cannot run (AH authentication, other checkers, another
-// VRRP multicast group, virtual_ipaddress_excluded) is refused with its
-// file:line:col; mail alerts (notification_email, smtp_alert...) are
-// reported with theirs as having no effect. Keywords keepalived does not
-// know are warnings, as in keepalived.
+// Every keyword keepalived 2.2.7 knows is either implemented or refused,
+// never accepted without effect: keywords.go is the one table of them
+// (lvsrouter --keywords prints it; KEYWORDS.md is that output), and a
+// refused keyword (mail alerts, SNMP, DBus, process tuning, and whatever
+// lvsrouter does not implement yet) fails -t, start and reload with its
+// file:line:col and "not supported by lvsrouter". AH authentication is
+// refused too. Keywords keepalived does not know are warnings, as in
+// keepalived.
 //
 // One check decides whether a configuration is good, for -t, start and
 // reload alike: it reads, expands and translates, then checks the result
@@ -273,24 +276,16 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 
 // failsTest reports whether a warning fails -t: keepalived -t fails on
 // what keepalived reports (keepalivedconf's Config.Warnings and Translate's
-// Plan.Warnings), not on lint findings or on settings lvsrouter reports as
-// having no effect.
+// Plan.Warnings), not on lint findings.
 func failsTest(w error) bool {
 	var l lint
-	var ig ignored
-	return !errors.As(w, &l) && !errors.As(w, &ig)
+	return !errors.As(w, &l)
 }
 
 // lint is a finding of keepalivedconf's Lint: reported, never failing.
 type lint struct{ error }
 
 func (l lint) Unwrap() error { return l.error }
-
-// ignored is a setting lvsrouter does not act on (Plan.Ignored): reported,
-// never failing -t, since keepalived acts on it.
-type ignored string
-
-func (e ignored) Error() string { return string(e) }
 
 // isSecurityViolation reports keepalived's "SECURITY VIOLATION - scripts
 // are being executed but script_security not enabled".
@@ -345,9 +340,6 @@ func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, erro
 	}
 	for _, w := range p.Warnings {
 		warnings = append(warnings, errors.New(w))
-	}
-	for _, w := range p.Ignored {
-		warnings = append(warnings, ignored(w))
 	}
 	if err := checkPlan(p, hasInterface); err != nil {
 		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)

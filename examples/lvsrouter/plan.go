@@ -33,10 +33,6 @@ type Plan struct {
 	// Warnings are what keepalived reports but runs anyway (file:line:col
 	// first); lvsrouter -t fails on them as keepalived -t does.
 	Warnings []string `json:",omitempty"`
-	// Ignored names, with its place, each setting lvsrouter reads but does
-	// not act on (mail alerts): printed like warnings, but, as keepalived
-	// acts on them, they do not fail -t.
-	Ignored []string `json:",omitempty"`
 	// FIFOs are the notify FIFOs (fifo.go).
 	FIFOs NotifyFIFOs `json:",omitzero"`
 	// Globals are the global_defs values the data dumps print (dump_data.go).
@@ -46,33 +42,6 @@ type Plan struct {
 	// interfaces they name are written, for checkPlan's messages.
 	instancePos map[string]keepalivedconf.Position
 	ifacePos    map[ifaceRef]keepalivedconf.Position
-}
-
-// unsupportedGlobals refuses the global_defs settings lvsrouter cannot
-// honour (another VRRP multicast group) and reports those it does not act on (mail alerts, and the keywords keepalivedconf
-// reads but does not decode), each with its place, in p.Ignored.
-func unsupportedGlobals(g *keepalivedconf.GlobalDefs, p *Plan) []error {
-	var errs []error
-	if g.Stmt == nil || g.Stmt.Block == nil {
-		return nil
-	}
-	noEffect := map[string]bool{
-		"notification_email": true, "notification_email_from": true, "smtp_server": true,
-		"smtp_connect_timeout": true, "smtp_alert": true, "lvs_id": true,
-	}
-	for k := range g.Other {
-		noEffect[k] = !fifoKeywords[k]
-	}
-	notifyFIFOs(g, p)
-	for _, s := range g.Stmt.Block.Stmts {
-		switch kw := s.Keyword(); {
-		case kw == "vrrp_mcast_group4" || kw == "vrrp_mcast_group6":
-			errs = append(errs, errAt(s, "global_defs: %s is not supported (lvsrouter uses the RFC 9568 groups)", kw))
-		case noEffect[kw]:
-			p.Ignored = append(p.Ignored, fmt.Sprintf("%s: global_defs: %s is not supported by lvsrouter: no effect", s.Pos, kw))
-		}
-	}
-	return errs
 }
 
 // ScriptPolicy is keepalived's script_user and enable_script_security.
@@ -170,7 +139,10 @@ func errAt(s *keepalivedconf.Stmt, format string, args ...any) error {
 // names the file:line:col of the statement it concerns.
 func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	p := &Plan{}
-	var errs []error
+	// Every keyword lvsrouter refuses fails here, with its place
+	// (keywords.go, refuse.go); the rest of the translation reads only
+	// implemented ones.
+	errs := refuseKeywords(cfg)
 	scripts := map[string]*keepalivedconf.VRRPScript{}
 	for _, s := range cfg.Scripts {
 		scripts[s.Name] = s
@@ -183,7 +155,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	strict := false
 	p.Globals = newDumpGlobals(cfg.GlobalDefs)
 	if g := cfg.GlobalDefs; g != nil {
-		errs = append(errs, unsupportedGlobals(g, p)...)
+		errs = append(errs, notifyFIFOs(g, p)...)
 		strict = g.VRRPStrict
 		version = g.VRRPVersion
 		p.Scripts = ScriptPolicy{User: g.ScriptUser, Security: g.EnableScriptSecurity}
@@ -204,6 +176,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 			errs = append(errs, err)
 			continue
 		}
+		instanceFidelity(p, in, &c, strict)
 		// vrrp_strict: keepalived drops traffic to the VIPs of a master
 		// in non-accept mode; vrrp's FilterNonAccept does that.
 		c.FilterNonAccept = strict
@@ -244,7 +217,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		if vs.LBKind == 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 		}
-		svcs, err := virtualServer(vs, groups, p.Scripts)
+		svcs, err := virtualServer(p, vs, groups, p.Scripts, files)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -272,8 +245,10 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		version = in.Version
 	}
 	c.Version = uint8(version)
-	if in.State == keepalivedconf.StateMaster && in.Priority == 0 {
-		c.Priority = 100
+	// keepalived derives an unset priority from the initial state: the
+	// address owner's 255 for state MASTER (vrrp.c, vrrp_complete_instance).
+	if in.State == keepalivedconf.StateMaster && in.Stmt != nil && in.Stmt.Block.Find("priority") == nil {
+		c.Priority = 255
 	}
 	switch in.AuthType {
 	case 0:
@@ -291,12 +266,6 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 				c.VMACName = s.Arg(1) // use_vmac [NAME]
 			}
 		}
-	}
-	if len(in.ExcludedVIPs) > 0 {
-		return c, errAt(in.ExcludedVIPs[0].Stmt, "vrrp_instance %s: virtual_ipaddress_excluded is not supported", in.Name)
-	}
-	if in.SMTPAlert {
-		p.Ignored = append(p.Ignored, fmt.Sprintf("%s: vrrp_instance %s: smtp_alert is not supported by lvsrouter: no mail is sent", in.Stmt.Pos, in.Name))
 	}
 	for _, v := range in.VIPs {
 		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
@@ -388,7 +357,7 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 // maxGroupKeys bounds the services one virtual_server_group may expand to.
 const maxGroupKeys = 1 << 16
 
-func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy) ([]VirtualService, error) {
+func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) ([]VirtualService, error) {
 	hs, err := haSuspend(vs, groups) // hasuspend.go
 	if err != nil {
 		return nil, err
@@ -518,7 +487,12 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 				return nil, sc.err
 			}
 			for i, kc := range rs.Checkers {
-				c, pol, err := checker(kc, r.Dest.Addr, vs, sp)
+				if h, ok := kc.(*keepalivedconf.HTTPCheck); ok && len(h.URLs) == 0 {
+					// keepalived drops the checker, and reports it
+					p.Warnings = append(p.Warnings, fmt.Sprintf("%s: HTTP/SSL_GET checker has no urls specified - ignoring", h.Stmt.Pos))
+					continue
+				}
+				c, pol, err := checker(p, kc, r.Dest.Addr, vs, sp, files)
 				if err != nil {
 					return nil, err
 				}
@@ -526,6 +500,7 @@ func virtualServer(vs *keepalivedconf.VirtualServer, groups map[string]*keepaliv
 			}
 			v.Reals = append(v.Reals, r)
 		}
+		serviceFidelity(p, vs, &v)
 		out = append(out, v)
 	}
 	return out, nil
@@ -569,7 +544,7 @@ func describe(s ipvs.Service) string {
 
 // checker translates one keepalived checker block for the real server at
 // rs into a check.Checker and keepalived's retry policy.
-func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy) (check.Checker, check.Policy, error) {
+func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
 	pol := check.Keepalived{DelayLoop: vs.DelayLoop, Alpha: vs.Alpha, Omega: vs.Omega}
 	target := func(c *keepalivedconf.CheckCommon) (netip.AddrPort, netip.AddrPort, time.Duration) {
 		if c.DelayLoop > 0 {
@@ -606,18 +581,14 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		if host == "" {
 			host = vs.VirtualHost
 		}
-		urls := k.URLs
-		if len(urls) == 0 {
-			urls = []keepalivedconf.URL{{Path: "/", Stmt: k.Stmt}}
-		}
 		var all allOf
-		for _, u := range urls {
+		for _, u := range k.URLs {
 			h := &check.HTTP{Addr: a, Bind: b, Timeout: t, TLS: k.TLS, Host: host, Path: u.Path, Digest: u.Digest}
 			if u.Virtualhost != "" {
 				h.Host = u.Virtualhost
 			}
-			if u.StatusCode != "" {
-				sc, err := check.ParseStatusCodes(u.StatusCode)
+			if codes := statusCodes(p, u); codes != "" {
+				sc, err := check.ParseStatusCodes(codes)
 				if err != nil {
 					return nil, nil, errAt(u.Stmt, "%v", err)
 				}
@@ -644,7 +615,21 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		return check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, pol, nil
 	case *keepalivedconf.UDPCheck:
 		a, b, t := target(&k.CheckCommon)
-		return check.UDP{Addr: a, Bind: b, Payload: []byte(k.Payload), RequireReply: k.RequireReply != "", Timeout: t}, pol, nil
+		// keepalivedconf keeps require_reply's data; a bare require_reply
+		// leaves it empty.
+		u := check.UDP{Addr: a, Bind: b, RequireReply: k.Stmt.Block != nil && k.Stmt.Block.Find("require_reply") != nil, Timeout: t}
+		if k.Payload != "" {
+			// keepalived reads the payload as hex octets (read_hex_str).
+			p, ok := hexOctets(k.Payload)
+			if !ok {
+				return nil, nil, errAt(k.Stmt, "Invalid hex string for UDP_CHECK payload")
+			}
+			u.Payload = p
+		}
+		if k.RequireReply != "" {
+			return nil, nil, errAt(k.Stmt, "UDP_CHECK: require_reply with reply data is not supported by lvsrouter (any reply is accepted)")
+		}
+		return u, pol, nil
 	case *keepalivedconf.PingCheck:
 		a, _, t := target(&k.CheckCommon)
 		return check.ICMP{Addr: a.Addr(), Timeout: t}, pol, nil
@@ -669,11 +654,62 @@ func checker(kc keepalivedconf.Checker, rs netip.AddrPort, vs *keepalivedconf.Vi
 		}
 		return e, pol, nil
 	case *keepalivedconf.FileCheck:
-		return check.File{Path: k.TrackFile, Weight: k.Weight, Reverse: k.Reverse}, pol, nil
+		// track_file names a track_file block, whose file is read; the
+		// checker's weight, when written, replaces the block's.
+		f, ok := files[k.TrackFile]
+		if !ok {
+			return nil, nil, errAt(k.Stmt, "FILE_CHECK: track_file %q is not defined", k.TrackFile)
+		}
+		w := f.Weight
+		if k.Stmt.Block.Find("weight") != nil {
+			w = k.Weight
+		}
+		return check.File{Path: f.File, Weight: w, Reverse: k.Reverse}, pol, nil
 	case *keepalivedconf.BFDCheck:
 		return bfdCheck{Name: k.Name, pos: k.Stmt.Pos}, nil, nil
 	}
 	return nil, nil, errAt(kc.Syntax(), "%s is not supported by lvsrouter", kc.Type())
+}
+
+// statusCodes keeps the status_code words keepalived accepts (codes and
+// ranges within 100-599) and reports the others, as keepalived does.
+func statusCodes(p *Plan, u keepalivedconf.URL) string {
+	var keep []string
+	for _, w := range strings.Fields(u.StatusCode) {
+		lo, hi, isRange := strings.Cut(w, "-")
+		if !isRange {
+			hi = lo
+		}
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || a < 100 || b > 599 || a > b {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Invalid HTTP_GET status code '%s'", u.Stmt.Pos, w))
+			continue
+		}
+		keep = append(keep, w)
+	}
+	return strings.Join(keep, " ")
+}
+
+// hexOctets reads keepalived's hex strings (read_hex_str): pairs of hex
+// digits, blanks between groups, a lone digit before a blank or the end
+// being one octet.
+func hexOctets(str string) ([]byte, bool) {
+	var out []byte
+	for _, f := range strings.Fields(str) {
+		for len(f) > 0 {
+			n := min(2, len(f))
+			v, err := strconv.ParseUint(f[:n], 16, 8)
+			if err != nil {
+				return nil, false
+			}
+			out = append(out, byte(v))
+			f = f[n:]
+		}
+	}
+	// keepalived 2.2.7 takes a last octet of 0xff for its own "invalid"
+	// marker and rejects the string: so does lvsrouter -t.
+	return out, len(out) > 0 && out[len(out)-1] != 0xff
 }
 
 // allOf is a checker that passes when every one of its checkers passes, in

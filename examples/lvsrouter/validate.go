@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/internal/proc"
@@ -103,9 +104,18 @@ func checkTarget(t check.Target, ids map[string]bool) error {
 // exists reports missing, each with its place, followed by
 // errNoInterface.
 func checkInterfaces(p *Plan, exists func(string) bool) error {
-	var errs []error
+	var errs, loop []error
 	seen := map[ifaceRef]bool{}
 	for _, c := range p.Instances {
+		// keepalived ignores, and reports, an instance on a loopback
+		// interface: VRRP cannot run there.
+		if exists(c.Interface) && isLoopback(c.Interface) {
+			msg := fmt.Sprintf("(%s) cannot use a loopback interface (%s) for vrrp - ignoring", c.Name, c.Interface)
+			if pos, ok := p.ifacePos[ifaceRef{c.Name, c.Interface}]; ok {
+				msg = pos.String() + ": " + msg
+			}
+			loop = append(loop, errors.New(msg))
+		}
 		names := []string{c.Interface}
 		for _, v := range c.VIPs {
 			names = append(names, v.Dev)
@@ -129,10 +139,10 @@ func checkInterfaces(p *Plan, exists func(string) bool) error {
 			errs = append(errs, errors.New(msg))
 		}
 	}
-	if len(errs) == 0 {
-		return nil
+	if len(errs) > 0 {
+		errs = append(errs, errNoInterface)
 	}
-	return errors.Join(append(errs, errNoInterface)...)
+	return errors.Join(append(loop, errs...)...)
 }
 
 // interfaceExists reports whether the host (the network namespace lvsrouter
@@ -140,6 +150,13 @@ func checkInterfaces(p *Plan, exists func(string) bool) error {
 func interfaceExists(name string) bool {
 	_, err := net.InterfaceByName(name)
 	return err == nil
+}
+
+// isLoopback reports whether this host's interface of that name is a
+// loopback.
+func isLoopback(name string) bool {
+	ifi, err := net.InterfaceByName(name)
+	return err == nil && ifi.Flags&net.FlagLoopback != 0
 }
 
 // anyInterface accepts every interface name: the plan is checked for any
@@ -244,4 +261,64 @@ func (sp ScriptPolicy) credential() (*proc.Credential, error) {
 		return nil, fmt.Errorf("script_user: %w", err)
 	}
 	return c, nil
+}
+
+// instanceFidelity applies to a translated instance what keepalived 2.2.7
+// reports about it while reading (each report fails -t, and keepalived
+// runs with the value it names), so that lvsrouter -t rejects what
+// keepalived -t rejects and runs what keepalived runs.
+func instanceFidelity(p *Plan, in *keepalivedconf.VRRPInstance, c *vrrp.Config, strict bool) {
+	warn := func(format string, args ...any) {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: ", in.Stmt.Pos)+fmt.Sprintf(format, args...))
+	}
+	if c.AuthType == vrrp.AuthSimple && c.AuthPass == "" {
+		warn("(%s) Authentication specified but no password given. Ignoring", in.Name)
+		c.AuthType = 0
+	}
+	if strict && in.State == keepalivedconf.StateMaster && c.Priority != 255 {
+		warn("(%s) State MASTER must match being address owner", in.Name)
+	}
+	if c.VMACName != "" && !validIfName(c.VMACName) {
+		warn("VMAC interface name '%s' too long or invalid characters - ignoring", c.VMACName)
+		c.VMACName = ""
+	}
+	if c.Source.IsValid() && len(c.Peers) == 0 {
+		warn("(%s) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.", in.Name)
+	}
+	kept := c.TrackInterfaces[:0]
+	for _, t := range c.TrackInterfaces {
+		if t.Name == c.Interface {
+			warn("(%s) Ignoring track_interface %s since own interface", in.Name, t.Name)
+			continue
+		}
+		kept = append(kept, t)
+	}
+	c.TrackInterfaces = kept
+}
+
+// validIfName is the kernel's rule for an interface name (dev_valid_name).
+func validIfName(n string) bool {
+	if n == "" || len(n) >= 16 || n == "." || n == ".." {
+		return false
+	}
+	return !strings.ContainsAny(n, "/: \t\n")
+}
+
+// serviceFidelity applies keepalived's checks of a virtual server's
+// quorum (check_data.c): a quorum above the real servers' total weight is
+// reduced to it, a hysteresis not below the quorum to quorum-1, each
+// reported.
+func serviceFidelity(p *Plan, vs *keepalivedconf.VirtualServer, v *VirtualService) {
+	total := 0
+	for _, r := range v.Reals {
+		total += r.Dest.Weight
+	}
+	if len(v.Reals) > 0 && v.Quorum > total {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Warning - quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Stmt.Pos, v.Quorum, v.Description, total, total))
+		v.Quorum = total
+	}
+	if v.Hysteresis > 0 && v.Hysteresis >= v.Quorum {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Virtual server %s: hysteresis %d >= quorum %d; setting hysteresis to %d", vs.Stmt.Pos, v.Description, v.Hysteresis, v.Quorum, v.Quorum-1))
+		v.Hysteresis = max(v.Quorum-1, 0)
+	}
 }
