@@ -44,6 +44,7 @@ type GlobalDefs struct {
 	VRRPStrict            bool           `json:",omitempty"`
 	EnableScriptSecurity  bool           `json:",omitempty"`
 	ScriptUser            string         `json:",omitempty"`
+	ScriptGroup           string         `json:",omitempty"` // script_user's optional group
 	LVSID                 string         `json:",omitempty"`
 	Stmt                  *Stmt          `json:"-"`
 	Other                 map[string]any `json:",omitempty"`

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -158,16 +157,10 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		errs = append(errs, notifyFIFOs(g, p)...)
 		strict = g.VRRPStrict
 		version = g.VRRPVersion
-		p.Scripts = ScriptPolicy{User: g.ScriptUser, Security: g.EnableScriptSecurity}
-		if g.EnableScriptSecurity && g.ScriptUser == "" {
-			// keepalived falls back to keepalived_script, and reports
-			// (failing -t) when that user does not exist; scripts then
-			// run as root.
-			if _, err := user.Lookup(defaultScriptUser); err == nil {
-				p.Scripts.User = defaultScriptUser
-			} else {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Unable to set default user %s for scripts: running them as root", g.Stmt.Pos, defaultScriptUser))
-			}
+		var err error
+		p.Scripts, err = scriptPolicy(cfg) // scriptsec.go
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, in := range cfg.Instances {
