@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,4 +173,86 @@ func TestVMHASuspendMatchesKeepalived(t *testing.T) {
 	setVIP(true)
 	checking("VIP back")
 	same("VIP back", with)
+}
+
+// TestVMSplitPairHASuspend runs the demo with ha_suspend: on r1 a
+// lvsrouter -P (BACKUP, 100) and a lvsrouter -C on the same config, r2 a
+// full lvsrouter MASTER (150). While r2 holds the VIP, r1's -C process has
+// its checkers suspended (its SIGUSR1 dump says "Enabled = no"), though
+// its IPVS service is in place; when r2 stops, r1's -P process takes the
+// VIP and the -C process, following the address events as keepalived's
+// checker follows its VRRP child, resumes them ("Enabled = yes").
+func TestVMSplitPairHASuspend(t *testing.T) {
+	testenv.NeedVM(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDemoNet(t)
+	vip := netip.MustParseAddr("10.0.0.10")
+	start := func(ns *netns.NS, name, state string, prio int, args ...string) (*netns.Process, string) {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "keepalived.conf")
+		text := strings.Replace(fmt.Sprintf(routerConf, name, state, prio), "    delay_loop 1\n", "    delay_loop 1\n    ha_suspend\n", 1)
+		mustWrite(t, conf, []byte(text))
+		argv := append([]string{"-f", conf, "-l", "-p", dir + "/k.pid", "-r", dir + "/v.pid", "-c", dir + "/c.pid"}, args...)
+		p := ns.StartEnv([]string{"LVSROUTER_AS_MAIN=1", "TMPDIR=" + dir}, self, argv...)
+		t.Cleanup(func() {
+			p.Kill()
+			if t.Failed() {
+				t.Logf("%s %v log:\n%s", name, args, p.Output())
+			}
+		})
+		return p, dir
+	}
+	start(d.r1, "r1", "BACKUP", 100, "-P")
+	pc, cdir := start(d.r1, "r1", "BACKUP", 100, "-C")
+	p2, _ := start(d.r2, "r2", "MASTER", 150)
+	// enabled dumps r1's checker process and returns its Enabled lines.
+	enabled := func() []string {
+		f := filepath.Join(cdir, "keepalived_check.data")
+		os.Remove(f)
+		if err := pc.Signal(syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		var b []byte
+		if !waitFor(10*time.Second, func() bool { b, _ = os.ReadFile(f); return len(b) > 0 }) {
+			t.Fatal("r1 -C wrote no keepalived_check.data")
+		}
+		var out []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "Enabled = ") {
+				out = append(out, strings.TrimSpace(l))
+			}
+		}
+		return out
+	}
+	all := func(lines []string, want string) bool {
+		for _, l := range lines {
+			if l != want {
+				return false
+			}
+		}
+		return len(lines) == 2
+	}
+	if !waitFor(30*time.Second, func() bool { return hasAddr(d.r2, vip) && !hasAddr(d.r1, vip) }) {
+		t.Fatalf("r2 did not become master (r1 %v, r2 %v)", hasAddr(d.r1, vip), hasAddr(d.r2, vip))
+	}
+	if !waitFor(30*time.Second, func() bool { return ipvsDestCount(d.r1) == 2 }) {
+		t.Fatalf("r1 -C has no IPVS service with both servers (%d)", ipvsDestCount(d.r1))
+	}
+	var got []string
+	if got = enabled(); !all(got, "Enabled = no") {
+		t.Fatalf("r2 master: r1's checkers %v, want both suspended", got)
+	}
+	t.Logf("r2 master: r1 -C has IPVS in place and its checkers suspended: %v", got)
+
+	p2.Signal(syscall.SIGTERM)
+	if !waitFor(30*time.Second, func() bool { return hasAddr(d.r1, vip) }) {
+		t.Fatal("r1 -P did not take the VIP after r2 stopped")
+	}
+	if !waitFor(10*time.Second, func() bool { got = enabled(); return all(got, "Enabled = yes") }) {
+		t.Fatalf("r1 master: r1's checkers %v, want both running", got)
+	}
+	t.Logf("r2 stopped: r1 -P took the VIP, r1 -C resumed its checkers: %v", got)
 }
