@@ -153,7 +153,7 @@ var optionTable = []option{
 	{short: 'M', long: "core-dump-pattern", kind: optOptional, argName: "PATN", refuse: "lvsrouter does not change kernel.core_pattern"},
 	{short: 'e', long: "all-config", refuse: "use includet in the configuration to require a file"},
 	{short: 'i', long: "config-id", kind: optRequired, argName: "id",
-		help: "Skip configuration lines beginning '@' that don't match id, and lines beginning '@^' that do (default: the node name)",
+		help: "Skip configuration lines beginning '@' that don't match id, and lines beginning '@^' that do (default: the node name up to its first dot)",
 		set:  func(o *options, a string) error { o.ConfigID, o.ConfigIDSet = a, true; return nil }},
 	{long: "signum", kind: optRequired, argName: "SIGFUNC", help: "Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON",
 		set: func(o *options, a string) error { o.Signum = a; return nil }},
