@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
@@ -113,31 +115,26 @@ func (h *haSuspender) isLocal(a netip.Addr) bool {
 }
 
 // haSuspendTargets returns, for the plan p, the check targets that must
-// be suspended (their service has ha_suspend and none of its addresses
-// is local) and those that must run.
-func haSuspendTargets(p *Plan, local func(netip.Addr) bool) (suspend, run []string) {
+// be suspended: their service has ha_suspend and none of its addresses is
+// local.
+func haSuspendTargets(p *Plan, local func(netip.Addr) bool) []string {
 	if p == nil {
-		return nil, nil
+		return nil
 	}
+	var suspend []string
 	for _, vs := range p.Services {
-		if !vs.HASuspend {
+		if !vs.HASuspend || slices.ContainsFunc(vs.haSuspendAddrs, local) {
 			continue
 		}
-		here := slices.ContainsFunc(vs.haSuspendAddrs, local)
 		for _, rs := range vs.Reals {
 			for _, t := range rs.Checks {
-				if isBFDCheck(t) {
-					continue
-				}
-				if here {
-					run = append(run, t.ID)
-				} else {
+				if !isBFDCheck(t) {
 					suspend = append(suspend, t.ID)
 				}
 			}
 		}
 	}
-	return suspend, run
+	return suspend
 }
 
 // syncHASuspend suspends and resumes the checks of ha_suspend services to
@@ -259,10 +256,10 @@ func (r *Router) closeHASuspend() {
 // held.
 func (r *Router) syncHASuspendLocked(p *Plan) {
 	h := &r.hs
-	suspend, run := haSuspendTargets(p, h.isLocal)
+	suspend := haSuspendTargets(p, h.isLocal)
 	if h.local == nil {
 		// No address list: nothing is suspended rather than all.
-		suspend, run = nil, append(suspend, run...)
+		suspend = nil
 	}
 	h.state.Lock()
 	prev := h.suspended
@@ -280,12 +277,18 @@ func (r *Router) syncHASuspendLocked(p *Plan) {
 			r.log.Info("Suspending healthchecker", "target", id)
 		}
 	}
-	for _, id := range run {
-		if prev[id] {
-			if err := r.mon.Resume(id); err != nil {
-				r.log.Error("ha_suspend", "target", id, "err", err)
-				continue
-			}
+	// Every target suspended before and not now resumes: its address
+	// came, or a reload took ha_suspend off its service. One the reload
+	// removed is gone from the Monitor already.
+	for id := range prev {
+		if h.suspended[id] {
+			continue
+		}
+		switch err := r.mon.Resume(id); {
+		case errors.Is(err, check.ErrNotFound):
+		case err != nil:
+			r.log.Error("ha_suspend", "target", id, "err", err)
+		default:
 			r.log.Info("Activating healthchecker", "target", id)
 		}
 	}

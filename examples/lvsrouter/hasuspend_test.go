@@ -199,4 +199,18 @@ func TestHASuspendFollowsLocalAddresses(t *testing.T) {
 	expect("one interface lost the VIP", map[string]bool{"tcp 10.0.0.10:80": false, "tcp 10.0.0.20:80": true})
 	sync()
 	expect("all gone", map[string]bool{"tcp 10.0.0.10:80": true, "tcp 10.0.0.40:80": false})
+
+	// A reload that takes ha_suspend off resumes the checks it suspended.
+	mustWrite(t, path, []byte(strings.ReplaceAll(haSuspendConf, "    ha_suspend\n", "")))
+	p2, err := translateFile(t, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.plan = p2
+	r.mu.Unlock()
+	r.syncChecks(p, p2)
+	p = p2
+	sync()
+	expect("reloaded without ha_suspend", map[string]bool{"tcp 10.0.0.10:80": false, "tcp 10.0.0.20:80": false, "tcp 10.0.0.40:80": false})
 }
