@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,15 +46,8 @@ func TestConfigIDMatchesKeepalived(t *testing.T) {
 	exit := func(host string, env []string, argv ...string) int {
 		cmd := exec.Command("unshare", append([]string{"--uts", "sh", "-c", `echo "$0" > /proc/sys/kernel/hostname && exec "$@"`, host}, argv...)...)
 		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			return ee.ExitCode()
-		case err != nil:
-			t.Fatalf("%v: %v\n%s", argv, err, out)
-		}
-		return 0
+		code, _ := exitCode(t, cmd)
+		return code
 	}
 	for _, c := range []struct {
 		host string

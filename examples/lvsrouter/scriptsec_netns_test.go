@@ -82,14 +82,7 @@ func TestScriptSecurityMatchesKeepalived(t *testing.T) {
 			}
 			conf := filepath.Join(t.TempDir(), "keepalived.conf")
 			mustWrite(t, conf, fmt.Appendf(nil, "global_defs {\n%s}\nvirtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.1.0.1 80 {\n%s  }\n}\n", c.globals, check))
-			out, err := exec.Command("keepalived", "-t", "-l", "-f", conf).CombinedOutput()
-			want := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				want = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			want, out := exitCode(t, exec.Command("keepalived", "-t", "-l", "-f", conf))
 			if got := run([]string{"-t", "-f", conf}, io.Discard, io.Discard); got != want {
 				t.Errorf("lvsrouter -t exit %d, keepalived -t exit %d:\n%s", got, want, out)
 			} else {
@@ -97,4 +90,19 @@ func TestScriptSecurityMatchesKeepalived(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exitCode runs cmd and returns its exit code and output; it fails the
+// test when cmd cannot run at all.
+func exitCode(t *testing.T, cmd *exec.Cmd) (int, []byte) {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), out
+	case err != nil:
+		t.Fatalf("%v: %v\n%s", cmd.Args, err, out)
+	}
+	return 0, out
 }
