@@ -153,15 +153,13 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	version := 0
 	strict := false
 	p.Globals = newDumpGlobals(cfg.GlobalDefs)
+	var serrs []error
+	p.Scripts, serrs = scriptPolicy(cfg) // scriptsec.go
+	errs = append(errs, serrs...)
 	if g := cfg.GlobalDefs; g != nil {
 		errs = append(errs, notifyFIFOs(g, p)...)
 		strict = g.VRRPStrict
 		version = g.VRRPVersion
-		var err error
-		p.Scripts, err = scriptPolicy(cfg) // scriptsec.go
-		if err != nil {
-			errs = append(errs, err)
-		}
 	}
 	for _, in := range cfg.Instances {
 		c, err := instance(p, in, version, p.Scripts, scripts, files)

@@ -3,6 +3,7 @@ package main
 import (
 	"os/user"
 
+	"github.com/lvskit/lvskit/internal/proc"
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
@@ -18,7 +19,49 @@ import (
 // user, and lvsrouter refuses that too (naming the script) rather than run
 // it as root or drop it. A configuration without such scripts passes, as
 // in keepalived.
-func scriptPolicy(cfg *keepalivedconf.Config) (ScriptPolicy, error) {
+//
+// A script's own user (vrrp_script's and MISC_CHECK's `user`) that does
+// not exist is keepalived's "Unable to set uid/gid for script": refused
+// with the user line too.
+func scriptPolicy(cfg *keepalivedconf.Config) (ScriptPolicy, []error) {
+	errs := ownUserErrors(cfg)
+	sp, err := globalScriptPolicy(cfg)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return sp, errs
+}
+
+// ownUserErrors reports the scripts whose own user does not exist.
+func ownUserErrors(cfg *keepalivedconf.Config) []error {
+	var errs []error
+	bad := func(at *keepalivedconf.Stmt, name, script string) {
+		if _, err := proc.LookupCredential(name, ""); err != nil {
+			if u := at.Block.Find("user"); u != nil {
+				at = u
+			}
+			errs = append(errs, errAt(at, "Unable to set uid/gid for script '%s': %v", script, err))
+		}
+	}
+	for _, s := range cfg.Scripts {
+		if s.User != "" && s.Stmt != nil {
+			bad(s.Stmt, s.User, s.Script)
+		}
+	}
+	for _, vs := range cfg.VirtualServers {
+		for _, rs := range vs.RealServers {
+			for _, c := range rs.Checkers {
+				if m, ok := c.(*keepalivedconf.MiscCheck); ok && m.User != "" && m.Stmt != nil {
+					bad(m.Stmt, m.User, m.Path)
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// globalScriptPolicy is script_user and enable_script_security.
+func globalScriptPolicy(cfg *keepalivedconf.Config) (ScriptPolicy, error) {
 	g := cfg.GlobalDefs
 	if g == nil {
 		return ScriptPolicy{}, nil
