@@ -34,3 +34,20 @@ func TestScriptUserGroup(t *testing.T) {
 		t.Errorf("enable_script_security without scripts: %v", err)
 	}
 }
+
+// TestScriptOwnUserMissing: a vrrp_script or MISC_CHECK whose own user
+// does not exist is keepalived's "Unable to set uid/gid for script",
+// refused at its user line.
+func TestScriptOwnUserMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	for conf, pos := range map[string]string{
+		"vrrp_script chk {\n  script \"/bin/true\"\n  user lvskit-no-such-user\n}\n": ":3:3",
+		"virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.1.0.1 80 {\n    MISC_CHECK {\n      misc_path /bin/true\n      user lvskit-no-such-user\n    }\n  }\n}\n": ":6:7",
+	} {
+		mustWrite(t, path, []byte(conf))
+		_, err := translateFile(t, path)
+		if err == nil || !strings.Contains(err.Error(), path+pos+": Unable to set uid/gid for script '/bin/true'") {
+			t.Errorf("error %v, want one at %s", err, pos)
+		}
+	}
+}
