@@ -9,6 +9,7 @@ declare -A want=(
   [tshark]=tshark [qemu-system-x86_64]=qemu-system-x86 [busybox]=busybox-static
   [iptables]=iptables [arptables]=arptables [ip]=iproute2 [ss]=iproute2 [ldd]=libc-bin
   [unshare]=util-linux [sysctl]=procps [genhash]=keepalived [vtysh]=frr [killall]=psmisc
+  [systemd-analyze]=systemd
 )
 missing=()
 for cmd in "${!want[@]}"; do

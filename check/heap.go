@@ -25,7 +25,7 @@ func (h *dueHeap) push(e *entry, epoch time.Time) {
 }
 
 // pop removes the earliest place and returns its entry; ok is false if
-// the place was stale.
+// the place was stale (or its entry is suspended).
 func (h *dueHeap) pop() (e *entry, ok bool) {
 	old := *h
 	it := old[0]
@@ -34,7 +34,7 @@ func (h *dueHeap) pop() (e *entry, ok bool) {
 	old[n] = dueItem{}
 	*h = old[:n]
 	h.down(0)
-	return it.e, it.gen == it.e.gen && !it.e.gone && !it.e.running
+	return it.e, it.gen == it.e.gen && !it.e.gone && !it.e.running && !it.e.suspended
 }
 
 func (h dueHeap) up(j int) {

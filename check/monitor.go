@@ -72,6 +72,8 @@ type Stats struct {
 	// MaxLateness is the worst delay between a check's due time and its
 	// start: the Monitor's drift for this target.
 	MaxLateness time.Duration
+	// Suspended is set between Suspend and Resume (suspend.go).
+	Suspended bool
 }
 
 // MonitorConfig configures a Monitor.
@@ -155,6 +157,8 @@ type entry struct {
 	cancel  context.CancelFunc // of a check on a worker
 	stats   Stats
 	last    Result // last reported dynamic fields
+	// suspended: Suspend was called; pop skips its places in the heap.
+	suspended bool
 }
 
 type job struct {

@@ -50,6 +50,7 @@ type GlobalDefs struct {
 	VRRPStrict            bool          `json:",omitempty"`
 	EnableScriptSecurity  bool          `json:",omitempty"`
 	ScriptUser            string        `json:",omitempty"`
+	ScriptGroup           string        `json:",omitempty"` // script_user's optional group
 	LVSID                 string        `json:",omitempty"`
 	// LVS are lvs_sync_daemon, lvs_timeouts, lvs_flush, lvs_flush_onstop.
 	LVS LVSGlobals `json:",omitzero"`

@@ -59,6 +59,9 @@ func (dec *decoder) globalDefs(g *GlobalDefs, body []*Stmt) {
 			g.EnableScriptSecurity = true
 		case "script_user":
 			dec.str(&g.ScriptUser, s, 1)
+			if len(s.Tokens) > 2 {
+				g.ScriptGroup = s.Arg(2)
+			}
 		case "vrrp_skip_check_adv_addr":
 			g.VRRPSkipCheckAdvAddr = true
 		case "vmac_prefix":

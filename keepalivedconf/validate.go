@@ -212,23 +212,47 @@ func runnable(cmd string) bool {
 }
 
 // scriptSecurity reports scripts configured without enable_script_security,
-// which keepalived flags as a security violation.
+// which keepalived flags as a security violation: a vrrp_script some
+// instance tracks (keepalived drops the others), the notify scripts of
+// instances and sync groups, and the checker process's scripts (MISC_CHECK,
+// notify_up/down, quorum_up/down), each when it names an existing file.
 func (dec *decoder) scriptSecurity() {
 	cfg := dec.cfg
 	if cfg.GlobalDefs != nil && cfg.GlobalDefs.EnableScriptSecurity {
 		return
 	}
 	var at *Stmt
-	for _, s := range cfg.Scripts {
-		if at == nil && runnable(s.Script) {
-			at = s.Stmt
+	note := func(s *Stmt, cmds ...string) {
+		for _, c := range cmds {
+			if at == nil && c != "" && runnable(c) {
+				at = s
+			}
 		}
 	}
+	tracked := map[string]bool{}
+	for _, in := range cfg.Instances {
+		for _, t := range in.TrackScripts {
+			tracked[t.Name] = true
+		}
+	}
+	for _, s := range cfg.Scripts {
+		if tracked[s.Name] {
+			note(s.Stmt, s.Script)
+		}
+	}
+	for _, g := range cfg.SyncGroups {
+		note(g.Stmt, g.Notify, g.NotifyMaster, g.NotifyBackup, g.NotifyFault)
+	}
+	for _, in := range cfg.Instances {
+		note(in.Stmt, in.Notify, in.NotifyMaster, in.NotifyBackup, in.NotifyFault, in.NotifyStop)
+	}
 	for _, vs := range cfg.VirtualServers {
+		note(vs.Stmt, vs.QuorumUp, vs.QuorumDown)
 		for _, rs := range vs.RealServers {
+			note(rs.Stmt, rs.NotifyUp, rs.NotifyDown)
 			for _, c := range rs.Checkers {
-				if m, ok := c.(*MiscCheck); ok && at == nil && runnable(m.Path) {
-					at = m.Stmt
+				if m, ok := c.(*MiscCheck); ok {
+					note(m.Stmt, m.Path)
 				}
 			}
 		}

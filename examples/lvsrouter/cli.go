@@ -50,7 +50,7 @@ type options struct {
 	PidFile      string // -p: the main pid file
 	VRRPPidFile  string // -r
 	CheckPidFile string // -c
-	ConfigID     string // -i; the host name when not given
+	ConfigID     string // -i; the short host name when not given
 	ConfigIDSet  bool
 	KeepIPVS     bool   // -I
 	Umask        int    // -u; -1 when not given
@@ -154,7 +154,7 @@ var optionTable = []option{
 	{short: 'M', long: "core-dump-pattern", kind: optOptional, argName: "PATN", refuse: "lvsrouter does not change kernel.core_pattern"},
 	{short: 'e', long: "all-config", refuse: "use includet in the configuration to require a file"},
 	{short: 'i', long: "config-id", kind: optRequired, argName: "id",
-		help: "Skip configuration lines beginning '@' that don't match id, and lines beginning '@^' that do (default: the node name)",
+		help: "Skip configuration lines beginning '@' that don't match id, and lines beginning '@^' that do (default: the node name up to its first dot)",
 		set:  func(o *options, a string) error { o.ConfigID, o.ConfigIDSet = a, true; return nil }},
 	{long: "signum", kind: optRequired, argName: "SIGFUNC", help: "Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON",
 		set: func(o *options, a string) error { o.Signum = a; return nil }},
@@ -382,13 +382,13 @@ func earlyExit(o *options, stdout, stderr io.Writer) (code int, done bool) {
 	return 0, false
 }
 
-// configID is the -i value, keepalived's default being the node name.
+// configID is the -i value, keepalived's default being the short node
+// name (configid.go).
 func (o *options) configID() string {
 	if o.ConfigIDSet {
 		return o.ConfigID
 	}
-	h, _ := os.Hostname()
-	return h
+	return defaultConfigID()
 }
 
 // restrict keeps the part of a plan that the mode runs: -P drops the
@@ -410,7 +410,7 @@ func (m Mode) restrict(p *Plan) *Plan {
 }
 
 // loadConfig is how load reads configuration files: the -i config id
-// (keepalived's default, the node name, when not given).
+// (keepalived's default, the short node name, when not given).
 var loadConfig = &keepalivedconf.ParseConfig{}
 
 // setup applies the options that change the process: -u, -m and -i.

@@ -250,3 +250,13 @@ func TestConfigTestLogFile(t *testing.T) {
 		t.Errorf("log %q", b)
 	}
 }
+
+// TestShortHostname: the default config id is the host name up to its
+// first dot, as keepalived's.
+func TestShortHostname(t *testing.T) {
+	for in, want := range map[string]string{"lb1.example.com": "lb1", "lb1": "lb1", "": "", "lb1.": "lb1", ".x": ""} {
+		if got := shortHostname(in); got != want {
+			t.Errorf("shortHostname(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

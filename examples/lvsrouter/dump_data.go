@@ -182,6 +182,9 @@ func (r *Router) checkDataText() []byte {
 		inhibit := len(vs.Reals) > 0 && vs.Reals[0].Inhibit
 		w(3, "Inhibit on failure is %s", onOff(inhibit))
 		w(3, "quorum = %d, hysteresis = %d", vs.Quorum, vs.Hysteresis)
+		if vs.HASuspend {
+			w(3, "Using HA suspend")
+		}
 		w(3, "Using smtp notification = no")
 		fwd := ipvs.Masquerade
 		if len(vs.Reals) > 0 {
@@ -243,7 +246,7 @@ func (r *Router) checkDataText() []byte {
 		for _, rs := range vs.Reals {
 			for _, c := range rs.Checks {
 				w(1, "%s -> %s", vsString(vs.Service.Key()), trio(rs.Dest.Addr, vs.Service.Protocol))
-				w(3, "Enabled = yes")
+				w(3, "Enabled = %s", yesNo(!r.hs.isSuspended(c.ID)))
 				w(3, "Up = %s", yesNo(!r.down[c.ID]))
 				w(3, "Has run = yes")
 				w(3, "Current weight = 0")

@@ -8,7 +8,8 @@
 //	lvsrouter -json -f keepalived.conf  # print what it would run, as JSON
 //
 // The configuration is read as keepalived reads it (includes, $DEFINES,
-// ~SEQ, @id lines). Supported: vrrp_instance (VRRPv2/v3, IPv4/IPv6,
+// ~SEQ, @id lines, the config id being -i or the host name up to its first
+// dot). Supported: vrrp_instance (VRRPv2/v3, IPv4/IPv6,
 // unicast peers, PASS authentication, use_vmac, track_interface,
 // track_script, track_file, notify scripts), vrrp_strict (traffic to a
 // non-accept master's addresses dropped), vrrp_sync_group, virtual_server
@@ -17,6 +18,8 @@
 // virtual_server_group (addresses, ranges, fwmarks), lb_kind NAT/DR/TUN,
 // persistence_timeout and persistence_granularity, sorry_server, quorum,
 // hysteresis, quorum_up and quorum_down, inhibit_on_failure, alpha, omega,
+// ha_suspend (checks suspended while none of the service's addresses is
+// local, following the kernel's address events; hasuspend.go),
 // notify_up and notify_down, script_user and enable_script_security, and
 // the checkers TCP_CHECK, HTTP_GET and SSL_GET (every url must pass),
 // DNS_CHECK, SMTP_CHECK, UDP_CHECK, PING_CHECK, MISC_CHECK and FILE_CHECK.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os/user"
 	"strconv"
 	"strings"
 	"time"
@@ -102,6 +101,11 @@ type VirtualService struct {
 	// gains or loses quorum.
 	QuorumUp, QuorumDown []string `json:",omitempty"`
 	Description          string   // "TCP 10.0.0.1:80" or "FWM 80", for logs
+	// HASuspend is keepalived's ha_suspend: the checks run only while
+	// one of haSuspendAddrs (the virtual server's or its group's
+	// addresses) is local (hasuspend.go).
+	HASuspend      bool `json:",omitempty"`
+	haSuspendAddrs []netip.Addr
 }
 
 // RealServer is a destination with its checks. It is alive when every
@@ -172,21 +176,13 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	p.Globals = newDumpGlobals(cfg.GlobalDefs)
 	p.globalDefs = cfg.GlobalDefs
 	errs = append(errs, staticPlan(cfg, p)) // plan_vrrpnet.go
+	var serrs []error
+	p.Scripts, serrs = scriptPolicy(cfg) // scriptsec.go
+	errs = append(errs, serrs...)
 	if g := cfg.GlobalDefs; g != nil {
 		errs = append(errs, notifyFIFOs(g, p)...)
 		strict = g.VRRPStrict
 		version = g.VRRPVersion
-		p.Scripts = ScriptPolicy{User: g.ScriptUser, Security: g.EnableScriptSecurity}
-		if g.EnableScriptSecurity && g.ScriptUser == "" {
-			// keepalived falls back to keepalived_script, and reports
-			// (failing -t) when that user does not exist; scripts then
-			// run as root.
-			if _, err := user.Lookup(defaultScriptUser); err == nil {
-				p.Scripts.User = defaultScriptUser
-			} else {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Unable to set default user %s for scripts: running them as root", g.Stmt.Pos, defaultScriptUser))
-			}
-		}
 	}
 	lvsGlobals(cfg, p)
 	for _, in := range cfg.Instances {
@@ -378,6 +374,10 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 const maxGroupKeys = 1 << 16
 
 func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) ([]VirtualService, error) {
+	hs, err := haSuspend(vs, groups) // hasuspend.go
+	if err != nil {
+		return nil, err
+	}
 	base := ipvs.Service{Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
@@ -465,6 +465,10 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		quorum = 1
 	}
 	var out []VirtualService
+	var hsAddrs []netip.Addr
+	if hs != nil {
+		hsAddrs = haSuspendAddrs(keys)
+	}
 	for _, svc := range keys {
 		fam := svc.Family
 		if svc.FWMark == 0 {
@@ -487,6 +491,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		}
 		v := VirtualService{
 			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
+			HASuspend: hs != nil, haSuspendAddrs: hsAddrs,
 		}
 		sc := scripts{at: vs.Stmt}
 		v.QuorumUp, v.QuorumDown = sc.argv(vs.QuorumUp), sc.argv(vs.QuorumDown)

@@ -75,6 +75,8 @@ type Router struct {
 	// lvs is the IPVS global state (timeouts, sync daemon) the router
 	// changed (router_lvs.go).
 	lvs lvsState
+	// hs suspends the checks of ha_suspend services (hasuspend.go).
+	hs haSuspender
 
 	// ops is what state dumps, notify FIFOs, metrics and the status
 	// socket read (dump.go).
@@ -262,6 +264,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.mu.Unlock()
 	r.syncStatic(old, p) // static.go
 	r.syncChecks(old, p)
+	r.syncHASuspend()
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
 	}
@@ -794,6 +797,7 @@ func (r *Router) close() {
 	}
 	r.closeBFD()
 	r.syncStatic(r.plan, nil) // static.go
+	r.closeHASuspend()
 	// Omega targets report a final down as the Monitor closes; their
 	// notify_down and quorum_down scripts run before we exit, as with
 	// keepalived's omega.
