@@ -41,7 +41,7 @@ func TestScriptUserGroup(t *testing.T) {
 func TestScriptOwnUserMissing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keepalived.conf")
 	for conf, pos := range map[string]string{
-		"vrrp_script chk {\n  script \"/bin/true\"\n  user lvskit-no-such-user\n}\n": ":3:3",
+		"vrrp_script chk {\n  script \"/bin/true\"\n  user lvskit-no-such-user\n}\n":                                                                                              ":3:3",
 		"virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.1.0.1 80 {\n    MISC_CHECK {\n      misc_path /bin/true\n      user lvskit-no-such-user\n    }\n  }\n}\n": ":6:7",
 	} {
 		mustWrite(t, path, []byte(conf))
