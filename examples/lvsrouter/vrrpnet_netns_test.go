@@ -5,9 +5,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
+	"github.com/lvskit/lvskit/vrrp"
+	"golang.org/x/net/ipv4"
 )
 
 // vrrpNetConf is the configuration of TestVRRPNetAgainstKeepalived, read by
@@ -305,11 +307,14 @@ vrrp_instance VI_1 {
 }
 `
 
-// TestSkipCheckAdvAddrAgainstKeepalived: keepalived is master; a reload
-// adds a VIP to its adverts. lvsrouter as backup, checking the address
+// TestSkipCheckAdvAddrAgainstKeepalived: keepalived is master; then its
+// adverts carry one more VIP. lvsrouter as backup, checking the address
 // list (keepalived's default), drops the changed adverts and takes over,
 // as keepalived would; with skip_check_adv_addr it keeps accepting them
-// from the master it knows and stays backup.
+// from the master it knows and stays backup. The changed adverts are sent
+// from keepalived's address while its VRRP process is stopped: a keepalived
+// reload may resign first (priority 0), which would hand lvsrouter the VIP
+// whatever its rule.
 func TestSkipCheckAdvAddrAgainstKeepalived(t *testing.T) {
 	testenv.NeedRoot(t)
 	testenv.NeedTool(t, "keepalived")
@@ -327,18 +332,53 @@ func TestSkipCheckAdvAddrAgainstKeepalived(t *testing.T) {
 			ka := startKeepalivedConf(t, a, fmt.Sprintf(skipCheckConf, "keepalived", 150, "", ""))
 			lv := startLvsrouterConf(t, b, fmt.Sprintf(skipCheckConf, "lvsrouter", 100, c.skip, ""))
 			waitSoleMaster(t, ka, lv)
-			// startKeepalivedConf writes keepalived.conf beside the pid files.
-			kaConf := filepath.Join(filepath.Dir(ka.vrrpPID), "keepalived.conf")
-			if err := os.WriteFile(kaConf, []byte(fmt.Sprintf(skipCheckConf, "keepalived", 150, "", "    10.77.0.102/24 dev eth0\n")), 0o644); err != nil {
+			var adv *ipv4.PacketConn
+			if err := a.Do(func() error {
+				ifi, err := net.InterfaceByName("eth0")
+				if err != nil {
+					return err
+				}
+				pc, err := net.ListenPacket("ip4:112", "10.77.0.1")
+				if err != nil {
+					return err
+				}
+				adv = ipv4.NewPacketConn(pc)
+				if err := adv.SetMulticastTTL(255); err != nil {
+					return err
+				}
+				return adv.SetMulticastInterface(ifi)
+			}); err != nil {
 				t.Fatal(err)
 			}
-			ka.p.Signal(syscall.SIGHUP)
-			if !waitFor(10*time.Second, func() bool { return hasAddr(a, netip.MustParseAddr("10.77.0.102")) }) {
-				t.Fatal("keepalived did not add the new VIP on reload")
+			defer adv.Close()
+			pid, err := os.ReadFile(ka.vrrpPID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kpid int
+			fmt.Sscan(string(pid), &kpid)
+			if kpid <= 0 || syscall.Kill(kpid, syscall.SIGSTOP) != nil {
+				t.Fatalf("cannot stop keepalived's VRRP process %q", pid)
+			}
+			defer syscall.Kill(kpid, syscall.SIGCONT)
+			pkt := vrrp.Packet{Version: 2, Type: 1, VRID: 52, Priority: 150, Interval: time.Second,
+				Addrs: []netip.Addr{interopVIP, netip.MustParseAddr("10.77.0.102")}}
+			buf, err := pkt.AppendTo(nil, netip.MustParseAddr("10.77.0.1"), netip.MustParseAddr("224.0.0.18"), vrrp.ChecksumPseudoHeader)
+			if err != nil {
+				t.Fatal(err)
 			}
 			// Master_Down_Interval (3.6 s) and some: a backup dropping the
 			// adverts takes over within it.
-			took := waitFor(6*time.Second, func() bool { return hasAddr(b, interopVIP) })
+			took := false
+			for range 7 {
+				if _, err := adv.WriteTo(buf, nil, &net.IPAddr{IP: net.IPv4(224, 0, 0, 18)}); err != nil {
+					t.Fatal(err)
+				}
+				if waitFor(time.Second, func() bool { return hasAddr(b, interopVIP) }) {
+					took = true
+					break
+				}
+			}
 			if took != c.takeover {
 				t.Errorf("lvsrouter (%s) took the VIP over: %v, want %v", c.name, took, c.takeover)
 			} else {
