@@ -106,6 +106,14 @@ type Config struct {
 	LowerPrioNoAdvert, HigherPrioSendAdvert bool
 	// Notify holds keepalived-style notify scripts.
 	Notify Notify
+	// DontTrackPrimary stops the instance from going to FAULT while its
+	// own Interface (and its VMAC) is down; by default it does, as
+	// keepalived does unless dont_track_primary is set.
+	DontTrackPrimary bool `json:",omitempty"`
+	// TrackSource puts the instance in FAULT while the configured Source
+	// is not an address of Interface (keepalived track_src_ip). Without
+	// a configured Source it has no effect, as in keepalived.
+	TrackSource bool `json:",omitempty"`
 	// Track lists what lowers priority or faults the instance.
 	TrackInterfaces []TrackInterface
 	TrackScripts    []TrackScript

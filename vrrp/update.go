@@ -113,6 +113,9 @@ func trackKeys(cfg *Config) map[string]bool {
 	for _, t := range cfg.TrackProcesses {
 		k["process:"+t.Name] = true
 	}
+	for _, key := range ownKeys(cfg) {
+		k[key] = true
+	}
 	return k
 }
 

@@ -400,7 +400,7 @@ func (oi *opsInstance) writeData(b *bytes.Buffer) {
 	}
 	d := newObject(b)
 	d.str("iname", c.Name)
-	d.uint("dont_track_primary", 0)
+	d.uint("dont_track_primary", b2u(c.DontTrackPrimary))
 	d.uint("skip_check_adv_addr", b2u(!c.CheckAddrs))
 	d.uint("strict_mode", b2u(c.FilterNonAccept))
 	d.str("vmac_ifname", c.VMACName)

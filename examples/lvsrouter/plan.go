@@ -200,6 +200,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		p.Instances = append(p.Instances, c)
 	}
 	errs = append(errs, vrrpBehaviour(cfg, p)...)
+	instanceTracking(cfg, p) // plan_kw2.go
 	known := map[string]bool{}
 	for _, c := range p.Instances {
 		known[c.Name] = true
