@@ -111,8 +111,9 @@ type Config struct {
 	// keepalived does unless dont_track_primary is set.
 	DontTrackPrimary bool `json:",omitempty"`
 	// TrackSource puts the instance in FAULT while the configured Source
-	// is not an address of Interface (keepalived track_src_ip). Without
-	// a configured Source it has no effect, as in keepalived.
+	// is not an address of Interface (keepalived track_src_ip). A source
+	// the instance picked itself (Source zero) is always followed so: the
+	// instance is in FAULT while Interface does not have it.
 	TrackSource bool `json:",omitempty"`
 	// Track lists what lowers priority or faults the instance.
 	TrackInterfaces []TrackInterface

@@ -5,7 +5,7 @@ package vrrp
 // TrackSource.
 const (
 	keyPrimary = "primary:"
-	keySource  = "source:"
+	keySource  = "source"
 )
 
 // ownInterfaces are the links whose going down faults the instance
@@ -23,9 +23,11 @@ func ownInterfaces(cfg *Config) []TrackInterface {
 }
 
 // tracksSource tells whether the instance follows its source address:
-// keepalived clears track_src_ip when no source is configured.
+// the address it picked itself always (keepalived faults an instance
+// whose interface loses the address it sends from), a configured Source
+// only with TrackSource (keepalived track_src_ip).
 func tracksSource(cfg *Config) bool {
-	return cfg.TrackSource && cfg.Source.IsValid()
+	return cfg.TrackSource || !cfg.Source.IsValid()
 }
 
 // ownKeys are the keys of the instance's own trackers.
@@ -35,7 +37,7 @@ func ownKeys(cfg *Config) []string {
 		keys = append(keys, keyPrimary+t.Name)
 	}
 	if tracksSource(cfg) {
-		keys = append(keys, keySource+cfg.Source.String())
+		keys = append(keys, keySource)
 	}
 	return keys
 }

@@ -16,15 +16,15 @@ func (in *Instance) startOwn(ctx context.Context, wg *sync.WaitGroup, cfg *Confi
 		wg.Go(func() { in.trackInterfaces(ctx, ti, keyPrimary, gen) })
 	}
 	if tracksSource(cfg) {
-		src, ifname := cfg.Source, cfg.Interface
+		src, ifname := in.src, cfg.Interface // picked by open when not configured
 		wg.Go(func() { in.trackSource(ctx, src, ifname, gen) })
 	}
 }
 
-// trackSource faults the instance while src is not an address of the
-// interface named ifname (keepalived track_src_ip).
+// trackSource faults the instance while src, the address its adverts
+// leave from, is not an address of the interface named ifname.
 func (in *Instance) trackSource(ctx context.Context, src netip.Addr, ifname string, gen uint64) {
-	key := keySource + src.String()
+	key := keySource
 	ch := make(chan netlink.AddrUpdate, 64)
 	done := make(chan struct{})
 	defer close(done)

@@ -25,16 +25,16 @@ const ownTrackConf = `vrrp_instance VI_1 {
     advert_int 1
 %s
     virtual_ipaddress {
-        10.77.0.100/24 dev eth0
+        %s dev eth0
     }
 }
 `
 
 // ownTrackRun starts name (keepalived or lvsrouter) on ownTrackConf with
-// extra in a namespace of its own on a switch, its eth0 holding
-// 10.77.0.1/24 and more, waits for it to hold the
+// extra and vip in a namespace of its own on a switch, its eth0 holding
+// 10.77.0.1/24, waits for it to hold the
 // VIP and returns the namespace.
-func ownTrackRun(t *testing.T, name, extra string, more ...netip.Prefix) *netns.NS {
+func ownTrackRun(t *testing.T, name, extra, vip string) *netns.NS {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -42,9 +42,9 @@ func ownTrackRun(t *testing.T, name, extra string, more ...netip.Prefix) *netns.
 	}
 	sw := netns.NewSwitch(t)
 	lb := netns.New(t)
-	sw.Connect(lb, "eth0", append([]netip.Prefix{netip.MustParsePrefix("10.77.0.1/24")}, more...)...)
+	sw.Connect(lb, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
 	conf := filepath.Join(t.TempDir(), "conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(ownTrackConf, extra)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(ownTrackConf, extra, vip)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := startPeerConf(t, lb, name, self, conf)
@@ -80,7 +80,7 @@ func TestDontTrackPrimaryLikeKeepalived(t *testing.T) {
 	testenv.NeedTool(t, "keepalived")
 	for _, name := range []string{"keepalived", "lvsrouter"} {
 		t.Run(name, func(t *testing.T) {
-			lb := ownTrackRun(t, name, "")
+			lb := ownTrackRun(t, name, "", "10.77.0.100/24")
 			link := lbLink(t, lb)
 			if err := lb.Handle().LinkSetDown(link); err != nil {
 				t.Fatal(err)
@@ -95,7 +95,7 @@ func TestDontTrackPrimaryLikeKeepalived(t *testing.T) {
 				t.Fatalf("%s did not take the VIP back with its interface up", name)
 			}
 
-			lb = ownTrackRun(t, name, "    dont_track_primary")
+			lb = ownTrackRun(t, name, "    dont_track_primary", "10.77.0.100/24")
 			if err := lb.Handle().LinkSetDown(lbLink(t, lb)); err != nil {
 				t.Fatal(err)
 			}
@@ -106,40 +106,57 @@ func TestDontTrackPrimaryLikeKeepalived(t *testing.T) {
 	}
 }
 
-// TestTrackSrcIPLikeKeepalived: with track_src_ip, removing the configured
-// mcast_src_ip from the interface puts the instance in FAULT (VIP
-// removed) and adding it back ends the fault; without track_src_ip the
-// instance keeps the VIP.
+// TestTrackSrcIPLikeKeepalived: removing the address adverts leave from
+// puts the instance in FAULT (VIP removed) and adding it back ends the
+// fault, when that address is configured (mcast_src_ip) with
+// track_src_ip and when the instance took it from its interface; a
+// configured source without track_src_ip is not followed. Run through
+// keepalived and lvsrouter alike, but for one case: keepalived 2.2.7
+// documents track_src_ip so ("if the configured src_ip doesn't exist or
+// is removed put the instance into fault state") and never does it, as
+// its address handler compares the source's sockaddr_storage with the
+// removed in_addr (keepalived_netlink.c, is_tracking_saddr); lvsrouter
+// does what the manual says. (The VIP is a /32, so that deleting the
+// interface's /24 does not take it along as a secondary.)
 func TestTrackSrcIPLikeKeepalived(t *testing.T) {
 	testenv.NeedRoot(t)
 	testenv.NeedTool(t, "keepalived")
-	src := &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP("10.77.0.2").To4(), Mask: net.CIDRMask(24, 32)}}
+	src := &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP("10.77.0.1").To4(), Mask: net.CIDRMask(24, 32)}}
+	cases := []struct {
+		extra string
+		fault bool
+		kaBug bool // keepalived 2.2.7 does not do it
+	}{
+		{"    mcast_src_ip 10.77.0.1\n    track_src_ip", true, true},
+		{"    mcast_src_ip 10.77.0.1", false, false},
+		{"", true, false},
+	}
 	for _, name := range []string{"keepalived", "lvsrouter"} {
 		t.Run(name, func(t *testing.T) {
-			for _, track := range []bool{true, false} {
-				extra := "    mcast_src_ip 10.77.0.2"
-				if track {
-					extra += "\n    track_src_ip"
+			for _, tc := range cases {
+				if name == "keepalived" && tc.kaBug {
+					t.Logf("keepalived with %q: skipped, keepalived 2.2.7 does not follow a configured source", tc.extra)
+					continue
 				}
-				lb := ownTrackRun(t, name, extra, netip.MustParsePrefix("10.77.0.2/24"))
+				lb := ownTrackRun(t, name, tc.extra, "10.77.0.100/32")
 				link := lbLink(t, lb)
 				if err := lb.Handle().AddrDel(link, src); err != nil {
 					t.Fatal(err)
 				}
-				if !track {
+				if !tc.fault {
 					if !holds(lb) {
-						t.Fatalf("%s without track_src_ip dropped the VIP when its source went", name)
+						t.Fatalf("%s with %q dropped the VIP when its source went", name, tc.extra)
 					}
 					continue
 				}
 				if !waitFor(5*time.Second, func() bool { return !hasAddr(lb, interopVIP) }) {
-					t.Fatalf("%s with track_src_ip kept the VIP with its source address gone", name)
+					t.Fatalf("%s with %q kept the VIP with its source address gone", name, tc.extra)
 				}
 				if err := lb.Handle().AddrAdd(link, src); err != nil {
 					t.Fatal(err)
 				}
 				if !waitFor(10*time.Second, func() bool { return hasAddr(lb, interopVIP) }) {
-					t.Fatalf("%s did not take the VIP back with its source address back", name)
+					t.Fatalf("%s with %q did not take the VIP back with its source address back", name, tc.extra)
 				}
 			}
 		})

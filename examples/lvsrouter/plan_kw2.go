@@ -8,8 +8,8 @@ import (
 // instance follows of its own: dont_track_primary (by default an instance
 // goes to FAULT while its interface is down; with it, it does not) and
 // track_src_ip (FAULT while the configured mcast_src_ip/unicast_src_ip is
-// not on the interface; keepalived clears it when no source address is
-// configured, and so does vrrp).
+// not on the interface; without a configured source, vrrp always follows
+// the address it took from the interface, as keepalived does).
 func instanceTracking(cfg *keepalivedconf.Config, p *Plan) {
 	byName := map[string]*keepalivedconf.VRRPInstance{}
 	for _, in := range cfg.Instances {
