@@ -51,7 +51,6 @@ const (
 	rLVS             = "IPVS sync daemon, timeouts and flushing are not configured"
 	rGARP            = "gratuitous ARP/NA pacing is not configurable"
 	rVMACAddr        = "per-address VMACs (use_vmac_addr, use_vmac on a VIP) are not supported"
-	rDynamicIf       = "interfaces must exist when the configuration is loaded"
 	rNamespace       = "network namespaces and instance names: run lvsrouter inside the namespace instead"
 	rLinkbeat        = "link state comes from netlink only"
 	rSSLBlock        = "client certificates for SSL_GET are not supported"
@@ -123,7 +122,7 @@ var keywordTable = []keywordRow{
 	{"global_defs", "dbus_service_name", refused(rDBus)},
 	{"global_defs", "default_interface", refused(rNotYet)},
 	{"global_defs", "disable_local_igmp", refused(rNotYet)},
-	{"global_defs", "dynamic_interfaces", refused(rDynamicIf)},
+	{"global_defs", "dynamic_interfaces", shownBy("TestDynamicInterfacesLikeKeepalived")},
 	{"global_defs", "enable_dbus", refused(rDBus)},
 	{"global_defs", "enable_script_security", shownBy("TestScriptSecurityMatchesKeepalived")},
 	{"global_defs", "enable_snmp_checker", refused(rSNMP)},

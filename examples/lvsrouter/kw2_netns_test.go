@@ -3,10 +3,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -170,4 +172,93 @@ func lbLink(t *testing.T, ns *netns.NS) netlink.Link {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// dynIfConf names eth0, which the namespace does not have at first.
+const dynIfConf = `global_defs {
+%s
+}
+
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 68
+    priority 255
+    advert_int 1
+    virtual_ipaddress {
+        10.77.0.100/24 dev eth0
+    }
+}
+`
+
+// TestDynamicInterfacesLikeKeepalived: without dynamic_interfaces, -t
+// fails on an interface the host lacks; with it, -t passes, the router
+// starts, holds no VIP while the interface is missing, and becomes master
+// once the interface appears. Run through keepalived and lvsrouter alike.
+func TestDynamicInterfacesLikeKeepalived(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"keepalived", "lvsrouter"} {
+		t.Run(name, func(t *testing.T) {
+			lb := netns.New(t)
+			dir := t.TempDir()
+			confTest := func(global string) error {
+				conf := filepath.Join(dir, "t.conf")
+				if err := os.WriteFile(conf, []byte(fmt.Sprintf(dynIfConf, global)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				var cmd *exec.Cmd
+				if name == "keepalived" {
+					cmd = lb.Command(ctx, "keepalived", "-t", "-f", conf)
+				} else {
+					cmd = lb.Command(ctx, self, "-t", "-f", conf)
+					cmd.Env = append(os.Environ(), "LVSROUTER_AS_MAIN=1")
+				}
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					return fmt.Errorf("%w: %s", err, out)
+				}
+				return nil
+			}
+			if err := confTest(""); err == nil {
+				t.Fatalf("%s -t passed a missing interface without dynamic_interfaces", name)
+			}
+			if err := confTest("    dynamic_interfaces"); err != nil {
+				t.Fatalf("%s -t with dynamic_interfaces: %v", name, err)
+			}
+			conf := filepath.Join(dir, "conf")
+			if err := os.WriteFile(conf, []byte(fmt.Sprintf(dynIfConf, "    dynamic_interfaces")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p := startPeerConf(t, lb, name, self, conf)
+			t.Cleanup(func() {
+				stopPeer(p)
+				if t.Failed() {
+					t.Logf("%s output:\n%s", name, p.Output())
+				}
+			})
+			time.Sleep(2 * time.Second)
+			select {
+			case <-p.Done():
+				t.Fatalf("%s exited with its interface missing", name)
+			default:
+			}
+			if hasAddr(lb, interopVIP) {
+				t.Fatalf("%s holds the VIP without its interface", name)
+			}
+			sw := netns.NewSwitch(t)
+			appeared := time.Now()
+			sw.Connect(lb, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+			if !waitFor(15*time.Second, func() bool { return hasAddr(lb, interopVIP) }) {
+				t.Fatalf("%s did not become master once its interface appeared", name)
+			}
+			t.Logf("%s: master %v after the interface appeared", name, time.Since(appeared).Round(10*time.Millisecond))
+		})
+	}
 }

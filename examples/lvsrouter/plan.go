@@ -35,9 +35,13 @@ type Plan struct {
 	Warnings []string `json:",omitempty"`
 	// StartupDelay is vrrp_startup_delay, GroupNotify the sync groups'
 	// notify scripts, and Mail smtp_alert (plan_vrrpbeh.go).
-	StartupDelay time.Duration          `json:",omitempty"`
-	GroupNotify  map[string]GroupNotify `json:",omitempty"`
-	Mail         MailPlan               `json:",omitzero"`
+	StartupDelay time.Duration `json:",omitempty"`
+	// DynamicInterfaces is global_defs dynamic_interfaces: an instance
+	// interface the host lacks is not an error, and the instance's unit
+	// starts once its interfaces exist (plan_kw2.go).
+	DynamicInterfaces bool                   `json:",omitempty"`
+	GroupNotify       map[string]GroupNotify `json:",omitempty"`
+	Mail              MailPlan               `json:",omitzero"`
 	// LVS is the IPVS side of global_defs (plan_lvs.go).
 	LVS LVSPlan `json:",omitzero"`
 	// Static holds static_ipaddress, static_routes and static_rules
@@ -201,6 +205,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	}
 	errs = append(errs, vrrpBehaviour(cfg, p)...)
 	instanceTracking(cfg, p) // plan_kw2.go
+	errs = append(errs, dynamicInterfaces(cfg, p)...)
 	known := map[string]bool{}
 	for _, c := range p.Instances {
 		known[c.Name] = true

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
@@ -24,4 +26,25 @@ func instanceTracking(cfg *keepalivedconf.Config, p *Plan) {
 		c.DontTrackPrimary = last(in, "dont_track_primary") != nil
 		c.TrackSource = last(in, "track_src_ip") != nil
 	}
+}
+
+// dynamicInterfaces reads global_defs dynamic_interfaces. Its option
+// allow_if_changes (keepalived tells interfaces recreated with another
+// type or parent apart by it, for duplicate VRIDs) is refused.
+func dynamicInterfaces(cfg *keepalivedconf.Config, p *Plan) []error {
+	g := cfg.GlobalDefs
+	if g == nil || g.Stmt == nil || g.Stmt.Block == nil {
+		return nil
+	}
+	var errs []error
+	for _, s := range g.Stmt.Block.Stmts {
+		if !s.Active() || s.Keyword() != "dynamic_interfaces" {
+			continue
+		}
+		p.DynamicInterfaces = true
+		for i, a := range s.Args() {
+			errs = append(errs, fmt.Errorf("%s: global_defs: dynamic_interfaces %s is not supported by lvsrouter", s.ArgPos(i+1), a))
+		}
+	}
+	return errs
 }

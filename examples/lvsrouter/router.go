@@ -344,6 +344,9 @@ type vrrpUnit struct {
 	// StartupDelay is what is left of vrrp_startup_delay when the unit
 	// starts (set by Load, counted from the router's start).
 	StartupDelay time.Duration `json:"-"`
+	// DynamicInterfaces makes the unit wait for its interfaces before it
+	// starts (global_defs dynamic_interfaces; dynif.go).
+	DynamicInterfaces bool `json:",omitempty"`
 }
 
 // units splits a plan's VRRP part into units, in configuration order.
@@ -357,7 +360,7 @@ func units(p *Plan) []vrrpUnit {
 	var out []vrrpUnit
 	for i := range p.SyncGroups {
 		g := &p.SyncGroups[i]
-		u := vrrpUnit{Key: unitKey{Group: true, Name: g.Name}, Group: g, ScriptSecurity: p.Scripts.Security}
+		u := vrrpUnit{Key: unitKey{Group: true, Name: g.Name}, Group: g, ScriptSecurity: p.Scripts.Security, DynamicInterfaces: p.DynamicInterfaces}
 		for _, m := range g.Members {
 			if c, ok := byName[m]; ok && !inGroup[m] {
 				u.Instances = append(u.Instances, c)
@@ -368,7 +371,7 @@ func units(p *Plan) []vrrpUnit {
 	}
 	for _, c := range p.Instances {
 		if !inGroup[c.Name] {
-			out = append(out, vrrpUnit{Key: unitKey{Name: c.Name}, Instances: []vrrp.Config{c}, ScriptSecurity: p.Scripts.Security})
+			out = append(out, vrrpUnit{Key: unitKey{Name: c.Name}, Instances: []vrrp.Config{c}, ScriptSecurity: p.Scripts.Security, DynamicInterfaces: p.DynamicInterfaces})
 		}
 	}
 	return out
@@ -475,6 +478,10 @@ func (r *Router) runUnit(ctx context.Context, u vrrpUnit, vr *vrrp.Router) {
 	vctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() {
+		if u.DynamicInterfaces && !r.waitInterfaces(vctx, u) { // dynif.go
+			done <- nil
+			return
+		}
 		err := vr.Run(vctx)
 		if err != nil {
 			// Logged when it happens: a unit that cannot start (no

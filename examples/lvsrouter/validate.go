@@ -16,8 +16,7 @@ import (
 )
 
 // errNoInterface is keepalived's verdict on a configuration that names an
-// interface the host does not have (without dynamic_interfaces, which
-// lvsrouter does not support): -t fails, start fails, and a reload is
+// interface the host does not have (without dynamic_interfaces): -t fails, start fails, and a reload is
 // refused. The text is keepalived's, capital letter included, so that
 // log alerts written for keepalived match.
 //
@@ -39,7 +38,11 @@ type ifaceRef struct {
 // hasInterface tells whether the host has an interface (interfaceExists, or
 // anyInterface to check a plan for any host).
 func checkPlan(p *Plan, hasInterface func(string) bool) error {
-	errs := []error{checkInterfaces(p, hasInterface), checkStatic(p, hasInterface)}
+	instIf := hasInterface
+	if p.DynamicInterfaces { // instances wait for their interfaces (plan_kw2.go)
+		instIf = func(string) bool { return true }
+	}
+	errs := []error{checkInterfaces(p, instIf), checkStatic(p, hasInterface)}
 	if _, err := p.Scripts.credential(); err != nil {
 		errs = append(errs, err)
 	}
