@@ -104,6 +104,10 @@ type Config struct {
 	// vrrp_lower_prio_no_advert and vrrp_higher_prio_send_advert): see
 	// Election.
 	LowerPrioNoAdvert, HigherPrioSendAdvert bool
+	// DownTimerAdverts is how many advert intervals a backup waits for
+	// the master (Election.DownTimerAdverts; zero is 3; keepalived
+	// down_timer_adverts).
+	DownTimerAdverts int `json:",omitempty"`
 	// Notify holds keepalived-style notify scripts.
 	Notify Notify
 	// DontTrackPrimary stops the instance from going to FAULT while its
@@ -345,6 +349,9 @@ func (c *Config) normalize() error {
 	}
 	if c.PreemptDelay < 0 {
 		bad("PreemptDelay", "%v: negative", c.PreemptDelay)
+	}
+	if c.DownTimerAdverts < 0 || c.DownTimerAdverts > maxDownTimerAdverts {
+		bad("DownTimerAdverts", "%d: must be 1..%d (0 for 3)", c.DownTimerAdverts, maxDownTimerAdverts)
 	}
 	switch c.AuthType {
 	case AuthNone:

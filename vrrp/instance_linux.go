@@ -103,7 +103,7 @@ func (in *Instance) setup() error {
 	m, err := NewMachine(Election{Version: in.cfg.Version, Priority: in.cfg.Priority, Interval: in.cfg.Interval,
 		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate(),
 		LowerPrioNoAdvert: in.cfg.LowerPrioNoAdvert, HigherPrioSendAdvert: in.cfg.HigherPrioSendAdvert,
-		LowerPriority: in.lowerPriority}, instanceEnv{in})
+		LowerPriority: in.lowerPriority, DownTimerAdverts: in.cfg.DownTimerAdverts}, instanceEnv{in})
 	if err != nil {
 		return fmt.Errorf("vrrp: instance %s: %w", in.cfg.Name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 )
 
 // The instance's own trackers: its interface and VMAC unless
@@ -29,5 +30,28 @@ func TestOwnKeys(t *testing.T) {
 				t.Errorf("%+v: trackKeys lacks %q", tc.cfg, k)
 			}
 		}
+	}
+}
+
+// DownTimerAdverts replaces the RFC's 3 in Master_Down_Interval.
+func TestDownTimerAdverts(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{{0, 3*time.Second + 609375*time.Microsecond}, {1, time.Second + 609375*time.Microsecond}} {
+		m, err := NewMachine(Election{Priority: 100, Interval: time.Second, DownTimerAdverts: tc.n}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.MasterDownInterval(); got != tc.want {
+			t.Errorf("%d: %v, want %v", tc.n, got, tc.want)
+		}
+	}
+	if _, err := NewMachine(Election{Priority: 100, Interval: time.Second, DownTimerAdverts: 101}, nil); err == nil {
+		t.Error("101 accepted")
+	}
+	c := Config{Name: "x", Interface: "eth0", VRID: 1, Priority: 100, VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.1/32")}}, DownTimerAdverts: -1}
+	if err := Validate(c); err == nil {
+		t.Error("-1 accepted")
 	}
 }

@@ -43,7 +43,7 @@ func sameInstance(a, b vrrp.Config) bool {
 		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.CheckNewMasterAddrs == b.CheckNewMasterAddrs && a.GARP == b.GARP &&
 		a.LowerPrioNoAdvert == b.LowerPrioNoAdvert && a.HigherPrioSendAdvert == b.HigherPrioSendAdvert &&
 		sameNotify(a.Notify, b.Notify) &&
-		a.DontTrackPrimary == b.DontTrackPrimary && a.TrackSource == b.TrackSource &&
+		a.DontTrackPrimary == b.DontTrackPrimary && a.TrackSource == b.TrackSource && a.DownTimerAdverts == b.DownTimerAdverts &&
 		slices.Equal(a.TrackInterfaces, b.TrackInterfaces) &&
 		slices.EqualFunc(a.TrackScripts, b.TrackScripts, sameTrackScript) &&
 		slices.Equal(a.TrackFiles, b.TrackFiles) &&

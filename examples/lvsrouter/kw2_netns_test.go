@@ -262,3 +262,90 @@ func TestDynamicInterfacesLikeKeepalived(t *testing.T) {
 		})
 	}
 }
+
+// downTimerConf: %d priority, %s extra instance keywords.
+const downTimerConf = `vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 69
+    priority %d
+    advert_int 1
+%s
+    virtual_ipaddress {
+        10.77.0.100/24 dev eth0
+    }
+}
+`
+
+// TestDownTimerAdvertsLikeKeepalived: a backup with down_timer_adverts 1
+// takes over about one advert interval after the master falls silent
+// (Master_Down_Interval 1 s + skew 0.61 s), with the default 3 about three
+// (3.61 s); vrrp_down_timer_adverts in global_defs sets the default.
+// keepalived as the master each time, keepalived or lvsrouter as the
+// backup.
+func TestDownTimerAdvertsLikeKeepalived(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		global, inst string
+		fast         bool
+	}{
+		{"", "    down_timer_adverts 1", true},
+		{"", "", false},
+		{"global_defs {\n    vrrp_down_timer_adverts 1\n}\n", "", true},
+	}
+	for _, name := range []string{"keepalived", "lvsrouter"} {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range cases {
+				sw := netns.NewSwitch(t)
+				m, b := netns.New(t), netns.New(t)
+				sw.Connect(m, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+				sw.Connect(b, "eth0", netip.MustParsePrefix("10.77.0.2/24"))
+				dir := t.TempDir()
+				mconf, bconf := filepath.Join(dir, "m.conf"), filepath.Join(dir, "b.conf")
+				if err := os.WriteFile(mconf, []byte(fmt.Sprintf(downTimerConf, 200, "")), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(bconf, []byte(tc.global+fmt.Sprintf(downTimerConf, 100, tc.inst)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				mp := startPeerConf(t, m, "keepalived", self, mconf)
+				bp := startPeerConf(t, b, name, self, bconf)
+				stop := func() {
+					stopPeer(bp)
+					stopPeer(mp)
+					if t.Failed() {
+						t.Logf("master output:\n%s\n%s output:\n%s", mp.Output(), name, bp.Output())
+					}
+				}
+				if !waitFor(20*time.Second, func() bool { return hasAddr(m, interopVIP) }) {
+					stop()
+					t.Fatal("the keepalived master did not become master")
+				}
+				time.Sleep(2 * time.Second)
+				if hasAddr(b, interopVIP) {
+					stop()
+					t.Fatalf("%s %q: backup holds the VIP beside the master", name, tc.global+tc.inst)
+				}
+				if err := m.Handle().LinkSetDown(lbLink(t, m)); err != nil {
+					t.Fatal(err)
+				}
+				cut := time.Now()
+				if !waitFor(10*time.Second, func() bool { return hasAddr(b, interopVIP) }) {
+					stop()
+					t.Fatalf("%s %q: backup did not take over", name, tc.global+tc.inst)
+				}
+				took := time.Since(cut)
+				stop()
+				t.Logf("%s %q: took over %v after the master fell silent", name, tc.global+tc.inst, took.Round(10*time.Millisecond))
+				if fast := took < 2200*time.Millisecond; fast != tc.fast {
+					t.Errorf("%s %q: took over after %v, want fast=%v (1.61 s vs 3.61 s Master_Down_Interval)", name, tc.global+tc.inst, took, tc.fast)
+				}
+			}
+		})
+	}
+}

@@ -205,6 +205,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	}
 	errs = append(errs, vrrpBehaviour(cfg, p)...)
 	instanceTracking(cfg, p) // plan_kw2.go
+	errs = append(errs, downTimerAdverts(cfg, p)...)
 	errs = append(errs, dynamicInterfaces(cfg, p)...)
 	known := map[string]bool{}
 	for _, c := range p.Instances {

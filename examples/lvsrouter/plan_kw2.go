@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
@@ -26,6 +27,68 @@ func instanceTracking(cfg *keepalivedconf.Config, p *Plan) {
 		c.DontTrackPrimary = last(in, "dont_track_primary") != nil
 		c.TrackSource = last(in, "track_src_ip") != nil
 	}
+}
+
+// downTimerAdverts applies global_defs vrrp_down_timer_adverts and
+// vrrp_instance down_timer_adverts (1..100, default 3): how many advert
+// intervals a backup waits for its master. Like keepalived, a value out of
+// range is an error, and vrrp_strict resets any other value than 3 with a
+// warning (which fails -t, as keepalived's does).
+func downTimerAdverts(cfg *keepalivedconf.Config, p *Plan) []error {
+	var errs []error
+	read := func(s *keepalivedconf.Stmt, what string) (int, bool) {
+		n, err := strconv.Atoi(s.Arg(1))
+		if err != nil || n < 1 || n > 100 {
+			errs = append(errs, fmt.Errorf("%s: %s: invalid %s [1:100] %q", s.ArgPos(1), what, s.Keyword(), s.Arg(1)))
+			return 0, false
+		}
+		return n, true
+	}
+	global := 0
+	strict := false
+	if g := cfg.GlobalDefs; g != nil {
+		strict = g.VRRPStrict
+		if g.Stmt != nil && g.Stmt.Block != nil {
+			for _, s := range g.Stmt.Block.Stmts {
+				if s.Active() && s.Keyword() == "vrrp_down_timer_adverts" {
+					if n, ok := read(s, "global_defs"); ok {
+						global = n
+					}
+				}
+			}
+		}
+	}
+	byName := map[string]*keepalivedconf.VRRPInstance{}
+	for _, in := range cfg.Instances {
+		byName[in.Name] = in
+	}
+	for i := range p.Instances {
+		c := &p.Instances[i]
+		in := byName[c.Name]
+		if in == nil {
+			continue
+		}
+		n := global
+		s := last(in, "down_timer_adverts")
+		if s != nil {
+			if v, ok := read(s, "vrrp_instance "+in.Name); ok {
+				n = v
+			}
+		}
+		if n == 3 {
+			n = 0 // vrrp's default
+		}
+		if n != 0 && strict {
+			at := in.Stmt.Pos
+			if s != nil {
+				at = s.Pos
+			}
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: (%s) down_timer_adverts is incompatible with strict mode - resetting", at, in.Name))
+			n = 0
+		}
+		c.DownTimerAdverts = n
+	}
+	return errs
 }
 
 // dynamicInterfaces reads global_defs dynamic_interfaces. Its option

@@ -77,3 +77,38 @@ func TestUnitInterfaces(t *testing.T) {
 		t.Errorf("missing %q", got)
 	}
 }
+
+// down_timer_adverts and vrrp_down_timer_adverts reach vrrp with the
+// instance over the global and 3 as vrrp's zero; out of range is an
+// error with its place, and vrrp_strict resets it with a warning.
+func TestTranslateDownTimerAdverts(t *testing.T) {
+	for _, tc := range []struct {
+		global, inst string
+		want         int
+	}{
+		{"", "", 0},
+		{"", "down_timer_adverts 1", 1},
+		{"vrrp_down_timer_adverts 5", "", 5},
+		{"vrrp_down_timer_adverts 5", "down_timer_adverts 2", 2},
+		{"vrrp_down_timer_adverts 5", "down_timer_adverts 3", 0},
+	} {
+		p, err := translateText(t, behaviourConf(tc.global, tc.inst))
+		if err != nil {
+			t.Fatalf("%q %q: %v", tc.global, tc.inst, err)
+		}
+		if got := p.Instances[0].DownTimerAdverts; got != tc.want {
+			t.Errorf("%q %q: %d, want %d", tc.global, tc.inst, got, tc.want)
+		}
+	}
+	_, err := translateText(t, behaviourConf("", "down_timer_adverts 0"))
+	if err == nil || !strings.Contains(err.Error(), "t.conf:12:24: vrrp_instance VI_1: invalid down_timer_adverts [1:100]") {
+		t.Errorf("0: %v", err)
+	}
+	p, err := translateText(t, behaviourConf("vrrp_strict", "down_timer_adverts 1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Instances[0].DownTimerAdverts != 0 || !slices.ContainsFunc(p.Warnings, func(w string) bool { return strings.Contains(w, "incompatible with strict mode") }) {
+		t.Errorf("strict: %d %q", p.Instances[0].DownTimerAdverts, p.Warnings)
+	}
+}
