@@ -136,6 +136,11 @@ type Config struct {
 	// scripts after its members': a caller running group scripts starts
 	// them from here.
 	OnNotified func(name string, t Transition) `json:"-"`
+	// OnPriority, when set, is called when tracking changes the effective
+	// priority (not for the owner, whose priority stays 255), with the
+	// state the instance is in, in order with OnTransition and from the
+	// same goroutine (keepalived's notify_priority_changes FIFO lines).
+	OnPriority func(name string, state State, prio uint8) `json:"-"`
 }
 
 // Route is a virtual route, present only while master (keepalived

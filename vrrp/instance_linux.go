@@ -200,7 +200,9 @@ func (in *Instance) applyTracking(now time.Time) {
 	}
 	if in.cfg.Priority != 255 {
 		in.m.SetPriority(now, p)
-		in.stats.prio.Store(uint32(p))
+		if old := in.stats.prio.Swap(uint32(p)); old != uint32(p) && in.cfg.OnPriority != nil {
+			in.acts.push(action{prioChange: true, prio: p, t: Transition{From: in.m.State(), To: in.m.State(), At: now}})
+		}
 	}
 	in.m.SetFault(now, fault || in.groupFault)
 }

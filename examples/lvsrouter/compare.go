@@ -20,7 +20,7 @@ import (
 
 // sameUnit reports whether two VRRP units have the same configuration.
 func sameUnit(a, b vrrpUnit) bool {
-	if a.Key != b.Key || a.ScriptSecurity != b.ScriptSecurity || a.DynamicInterfaces != b.DynamicInterfaces || (a.Group == nil) != (b.Group == nil) {
+	if a.Key != b.Key || a.ScriptSecurity != b.ScriptSecurity || a.DynamicInterfaces != b.DynamicInterfaces || !slices.Equal(a.NotifyPriority, b.NotifyPriority) || (a.Group == nil) != (b.Group == nil) {
 		return false
 	}
 	if a.Group != nil && (a.Group.Name != b.Group.Name || !slices.Equal(a.Group.Members, b.Group.Members)) {

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -348,4 +351,141 @@ func TestDownTimerAdvertsLikeKeepalived(t *testing.T) {
 			}
 		})
 	}
+}
+
+// prioNotifyConf: %[1]s the directory of the FIFO and track file, %[2]s
+// global keywords, %[3]s instance keywords.
+const prioNotifyConf = `global_defs {
+    vrrp_notify_fifo %[1]s/vrrp.fifo
+%[2]s
+}
+
+vrrp_track_file TF {
+    file %[1]s/track
+    weight 1
+}
+
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 70
+    priority 100
+    advert_int 1
+    track_file {
+        TF
+    }
+%[3]s
+    virtual_ipaddress {
+        10.77.0.100/24 dev eth0
+    }
+}
+`
+
+// TestNotifyPriorityChangesLikeKeepalived: with notify_priority_changes
+// (instance) or vrrp_notify_priority_changes (global), a master whose
+// tracked file raises its priority writes `INSTANCE "VI_1"
+// MASTER_PRIORITY 105` to the notify FIFO; without either it writes no
+// priority line. keepalived and lvsrouter alike.
+func TestNotifyPriorityChangesLikeKeepalived(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		global, inst string
+		want         bool
+	}{
+		{"", "    notify_priority_changes", true},
+		{"    vrrp_notify_priority_changes", "", true},
+		{"    vrrp_notify_priority_changes", "    notify_priority_changes false", false},
+		{"", "", false},
+	}
+	const want = `INSTANCE "VI_1" MASTER_PRIORITY 105`
+	for _, name := range []string{"keepalived", "lvsrouter"} {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range cases {
+				sw := netns.NewSwitch(t)
+				lb := netns.New(t)
+				sw.Connect(lb, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+				dir := t.TempDir()
+				if err := os.WriteFile(filepath.Join(dir, "track"), []byte("0\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				conf := filepath.Join(dir, "conf")
+				if err := os.WriteFile(conf, []byte(fmt.Sprintf(prioNotifyConf, dir, tc.global, tc.inst)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				p := startPeerConf(t, lb, name, self, conf)
+				lines := readFIFOLines(t, filepath.Join(dir, "vrrp.fifo"))
+				stop := func() {
+					stopPeer(p)
+					if t.Failed() {
+						t.Logf("%s output:\n%s", name, p.Output())
+					}
+				}
+				if !waitFor(20*time.Second, func() bool { return hasAddr(lb, interopVIP) }) {
+					stop()
+					t.Fatalf("%s did not become master", name)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "track"), []byte("5\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				deadline := time.After(4 * time.Second)
+			collect:
+				for {
+					select {
+					case l := <-lines:
+						got = append(got, l)
+						if l == want {
+							break collect
+						}
+					case <-deadline:
+						break collect
+					}
+				}
+				stop()
+				t.Logf("%s %q %q: FIFO %q", name, tc.global, tc.inst, got)
+				has := slices.Contains(got, want)
+				if has != tc.want {
+					t.Errorf("%s %q %q: FIFO lines %q, want %q: %v", name, tc.global, tc.inst, got, want, tc.want)
+				}
+				for _, l := range got {
+					if strings.Contains(l, "_PRIORITY") && l != want {
+						t.Errorf("%s: unexpected priority line %q", name, l)
+					}
+				}
+			}
+		})
+	}
+}
+
+// readFIFOLines waits (bounded) for the FIFO at path to exist, opens it
+// without blocking and returns its lines as they come.
+func readFIFOLines(t *testing.T, path string) <-chan string {
+	t.Helper()
+	if !waitFor(10*time.Second, func() bool {
+		fi, err := os.Stat(path)
+		return err == nil && fi.Mode()&os.ModeNamedPipe != 0
+	}) {
+		t.Fatalf("FIFO %s not created", path)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0) // a FIFO opened read-write does not block
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	ch := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			select {
+			case ch <- sc.Text():
+			default:
+			}
+		}
+	}()
+	return ch
 }

@@ -39,9 +39,12 @@ type Plan struct {
 	// DynamicInterfaces is global_defs dynamic_interfaces: an instance
 	// interface the host lacks is not an error, and the instance's unit
 	// starts once its interfaces exist (plan_kw2.go).
-	DynamicInterfaces bool                   `json:",omitempty"`
-	GroupNotify       map[string]GroupNotify `json:",omitempty"`
-	Mail              MailPlan               `json:",omitzero"`
+	DynamicInterfaces bool `json:",omitempty"`
+	// NotifyPriority names the instances that report priority changes
+	// on the notify FIFOs (notify_priority_changes; plan_kw2.go).
+	NotifyPriority []string               `json:",omitempty"`
+	GroupNotify    map[string]GroupNotify `json:",omitempty"`
+	Mail           MailPlan               `json:",omitzero"`
 	// LVS is the IPVS side of global_defs (plan_lvs.go).
 	LVS LVSPlan `json:",omitzero"`
 	// Static holds static_ipaddress, static_routes and static_rules
@@ -206,6 +209,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	errs = append(errs, vrrpBehaviour(cfg, p)...)
 	instanceTracking(cfg, p) // plan_kw2.go
 	errs = append(errs, downTimerAdverts(cfg, p)...)
+	errs = append(errs, notifyPriorityChanges(cfg, p)...)
 	errs = append(errs, dynamicInterfaces(cfg, p)...)
 	known := map[string]bool{}
 	for _, c := range p.Instances {

@@ -111,3 +111,67 @@ func dynamicInterfaces(cfg *keepalivedconf.Config, p *Plan) []error {
 	}
 	return errs
 }
+
+// notifyPriorityChanges reads vrrp_instance notify_priority_changes, over
+// vrrp_sync_group notify_priority_changes, over global_defs
+// vrrp_notify_priority_changes (each an optional boolean, true when
+// bare): the instances named in p.NotifyPriority write keepalived's
+// "INSTANCE "name" MASTER_PRIORITY|BACKUP_PRIORITY prio" FIFO lines when
+// tracking changes their priority.
+func notifyPriorityChanges(cfg *keepalivedconf.Config, p *Plan) []error {
+	var errs []error
+	// find returns the setting of the last active kw statement in b.
+	find := func(b *keepalivedconf.Block, kw string) *bool {
+		if b == nil {
+			return nil
+		}
+		var v *bool
+		for _, s := range b.Stmts {
+			if !s.Active() || s.Keyword() != kw {
+				continue
+			}
+			on := true
+			switch a := s.Arg(1); a {
+			case "", "true", "on", "yes":
+			case "false", "off", "no":
+				on = false
+			default:
+				errs = append(errs, fmt.Errorf("%s: invalid value %q for %s", s.ArgPos(1), a, kw))
+			}
+			v = &on
+		}
+		return v
+	}
+	global := false
+	if g := cfg.GlobalDefs; g != nil && g.Stmt != nil {
+		if v := find(g.Stmt.Block, "vrrp_notify_priority_changes"); v != nil {
+			global = *v
+		}
+	}
+	group := map[string]*bool{}
+	for _, g := range cfg.SyncGroups {
+		if g.Stmt == nil {
+			continue
+		}
+		if v := find(g.Stmt.Block, "notify_priority_changes"); v != nil {
+			for _, m := range g.Group {
+				group[m] = v
+			}
+		}
+	}
+	for _, in := range cfg.Instances {
+		on := global
+		if v := group[in.Name]; v != nil {
+			on = *v
+		}
+		if in.Stmt != nil {
+			if v := find(in.Stmt.Block, "notify_priority_changes"); v != nil {
+				on = *v
+			}
+		}
+		if on {
+			p.NotifyPriority = append(p.NotifyPriority, in.Name)
+		}
+	}
+	return errs
+}

@@ -112,3 +112,37 @@ func TestTranslateDownTimerAdverts(t *testing.T) {
 		t.Errorf("strict: %d %q", p.Instances[0].DownTimerAdverts, p.Warnings)
 	}
 }
+
+// notify_priority_changes: instance over sync group over global, bare is
+// true; the unit carries its instances' names to install OnPriority.
+func TestTranslateNotifyPriorityChanges(t *testing.T) {
+	group := "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n    %s\n}\n"
+	for _, tc := range []struct {
+		global, group, inst string
+		want                bool
+	}{
+		{"", "", "", false},
+		{"vrrp_notify_priority_changes", "", "", true},
+		{"vrrp_notify_priority_changes", "notify_priority_changes off", "", false},
+		{"", "notify_priority_changes", "", true},
+		{"", "notify_priority_changes", "notify_priority_changes no", false},
+		{"vrrp_notify_priority_changes false", "", "notify_priority_changes yes", true},
+	} {
+		text := behaviourConf(tc.global, tc.inst) + strings.Replace(group, "%s", tc.group, 1)
+		p, err := translateText(t, text)
+		if err != nil {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+		if got := slices.Contains(p.NotifyPriority, "VI_1"); got != tc.want {
+			t.Errorf("%+v: %v", tc, got)
+		}
+		u := units(p)[0]
+		if got := slices.Contains(u.NotifyPriority, "VI_1"); got != tc.want {
+			t.Errorf("%+v: unit %v", tc, got)
+		}
+	}
+	_, err := translateText(t, behaviourConf("vrrp_notify_priority_changes maybe", ""))
+	if err == nil || !strings.Contains(err.Error(), `t.conf:2:30: invalid value "maybe" for vrrp_notify_priority_changes`) {
+		t.Errorf("maybe: %v", err)
+	}
+}

@@ -228,7 +228,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 			u.Instances[j] = r.bfdTracks(u.Instances[j])
 			u.Instances[j].OnNotified = r.groupTransition
 		}
-		vr, err := buildUnit(u, r.onVRRP)
+		vr, err := buildUnit(u, r.onVRRP, r.onPriority)
 		if err != nil {
 			return p.at(u, err)
 		}
@@ -286,7 +286,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 			r.stopUnit(u.Key)
 			vu := u
 			vu.Instances = updated[i]
-			vr, err := buildUnit(vu, r.onVRRP)
+			vr, err := buildUnit(vu, r.onVRRP, r.onPriority)
 			if err != nil {
 				r.log.Error("vrrp", "unit", u.Key.String(), "err", err)
 				continue
@@ -347,6 +347,9 @@ type vrrpUnit struct {
 	// DynamicInterfaces makes the unit wait for its interfaces before it
 	// starts (global_defs dynamic_interfaces; dynif.go).
 	DynamicInterfaces bool `json:",omitempty"`
+	// NotifyPriority names the unit's instances that write priority
+	// changes to the notify FIFOs (notify_priority_changes).
+	NotifyPriority []string `json:",omitempty"`
 }
 
 // units splits a plan's VRRP part into units, in configuration order.
@@ -372,6 +375,13 @@ func units(p *Plan) []vrrpUnit {
 	for _, c := range p.Instances {
 		if !inGroup[c.Name] {
 			out = append(out, vrrpUnit{Key: unitKey{Name: c.Name}, Instances: []vrrp.Config{c}, ScriptSecurity: p.Scripts.Security, DynamicInterfaces: p.DynamicInterfaces})
+		}
+	}
+	for i := range out {
+		for _, c := range out[i].Instances {
+			if slices.Contains(p.NotifyPriority, c.Name) {
+				out[i].NotifyPriority = append(out[i].NotifyPriority, c.Name)
+			}
 		}
 	}
 	return out
@@ -471,6 +481,12 @@ func (r *Router) onVRRP(name string, t vrrp.Transition) {
 	r.mu.Unlock()
 	m.vrrpState(false, name, stateName(t))
 	r.syncFollow(name, t)
+}
+
+// onPriority is the instances' OnPriority with notify_priority_changes.
+func (r *Router) onPriority(name string, state vrrp.State, prio uint8) {
+	r.log.Info(fmt.Sprintf("(%s) Changing effective priority to %d", name, prio))
+	r.ops.priority(name, state, prio)
 }
 
 // runUnit runs a prepared unit until it is stopped.

@@ -62,7 +62,7 @@ func checkPlan(p *Plan, hasInterface func(string) bool) error {
 	}
 	if len(verrs) == 0 {
 		for _, u := range units(p) {
-			if _, err := buildUnit(u, nil); err != nil {
+			if _, err := buildUnit(u, nil, nil); err != nil {
 				verrs = append(verrs, p.at(u, err))
 			}
 		}
@@ -171,8 +171,8 @@ func anyInterface(string) bool { return true }
 
 // buildUnit builds the vrrp.Router of a unit without running it: vrrp's
 // own checks of every instance and sync group. onTransition, if set, is
-// installed in every instance.
-func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition)) (*vrrp.Router, error) {
+// installed in every instance, onPriority in those of u.NotifyPriority.
+func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition), onPriority func(string, vrrp.State, uint8)) (*vrrp.Router, error) {
 	vr, err := vrrp.NewRouter(&vrrp.RouterConfig{ScriptSecurity: u.ScriptSecurity, StartupDelay: max(u.StartupDelay, 0)})
 	if err != nil {
 		return nil, err
@@ -180,6 +180,9 @@ func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition)) (*vrrp.Ro
 	byName := map[string]*vrrp.Instance{}
 	for _, c := range u.Instances {
 		c.OnTransition = onTransition
+		if onPriority != nil && slices.Contains(u.NotifyPriority, c.Name) {
+			c.OnPriority = onPriority
+		}
 		in, err := vr.Add(c)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
