@@ -112,10 +112,10 @@ func dynamicInterfaces(cfg *keepalivedconf.Config, p *Plan) []error {
 	return errs
 }
 
-// notifyPriorityChanges reads vrrp_instance notify_priority_changes, over
-// vrrp_sync_group notify_priority_changes, over global_defs
-// vrrp_notify_priority_changes (each an optional boolean, true when
-// bare): the instances named in p.NotifyPriority write keepalived's
+// notifyPriorityChanges applies vrrp_instance notify_priority_changes,
+// over vrrp_sync_group notify_priority_changes (read here), over
+// global_defs vrrp_notify_priority_changes (each an optional boolean,
+// true when bare): the instances named in p.NotifyPriority write keepalived's
 // "INSTANCE "name" MASTER_PRIORITY|BACKUP_PRIORITY prio" FIFO lines when
 // tracking changes their priority.
 func notifyPriorityChanges(cfg *keepalivedconf.Config, p *Plan) []error {
@@ -142,12 +142,10 @@ func notifyPriorityChanges(cfg *keepalivedconf.Config, p *Plan) []error {
 		}
 		return v
 	}
-	global := false
-	if g := cfg.GlobalDefs; g != nil && g.Stmt != nil {
-		if v := find(g.Stmt.Block, "vrrp_notify_priority_changes"); v != nil {
-			global = *v
-		}
-	}
+	// keepalivedconf decodes the global and instance settings (what it
+	// reports, vrrpBehaviour has noted already).
+	g, _ := cfg.GlobalDefs.VRRPGlobals()
+	global := g.NotifyPriorityChanges
 	group := map[string]*bool{}
 	for _, g := range cfg.SyncGroups {
 		if g.Stmt == nil {
@@ -164,10 +162,8 @@ func notifyPriorityChanges(cfg *keepalivedconf.Config, p *Plan) []error {
 		if v := group[in.Name]; v != nil {
 			on = *v
 		}
-		if in.Stmt != nil {
-			if v := find(in.Stmt.Block, "notify_priority_changes"); v != nil {
-				on = *v
-			}
+		if b, _ := in.Behaviour(); b.NotifyPriorityChanges != nil {
+			on = *b.NotifyPriorityChanges
 		}
 		if on {
 			p.NotifyPriority = append(p.NotifyPriority, in.Name)

@@ -141,8 +141,12 @@ func TestTranslateNotifyPriorityChanges(t *testing.T) {
 			t.Errorf("%+v: unit %v", tc, got)
 		}
 	}
-	_, err := translateText(t, behaviourConf("vrrp_notify_priority_changes maybe", ""))
-	if err == nil || !strings.Contains(err.Error(), `t.conf:2:30: invalid value "maybe" for vrrp_notify_priority_changes`) {
+	_, err := translateText(t, behaviourConf("", "")+strings.Replace(group, "%s", "notify_priority_changes maybe", 1))
+	if err == nil || !strings.Contains(err.Error(), `t.conf:18:29: invalid value "maybe" for notify_priority_changes`) {
 		t.Errorf("maybe: %v", err)
+	}
+	p, err := translateText(t, behaviourConf("vrrp_notify_priority_changes maybe", ""))
+	if err == nil && len(p.Warnings) == 0 {
+		t.Error("global maybe: accepted without a report")
 	}
 }
