@@ -13,6 +13,9 @@ type action struct {
 	// lowerPrio, when set, is a lower-priority advert heard as master
 	// at t.At: send the garp_lower_prio bursts.
 	lowerPrio bool
+	// prioChange, when set, is a change of the effective priority to
+	// prio while in state t.To: call OnPriority.
+	prioChange bool
 }
 
 // update is the action side of Instance.Update.

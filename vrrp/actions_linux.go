@@ -57,6 +57,12 @@ func (in *Instance) apply(a action) {
 		return
 	}
 	t := a.t
+	if a.prioChange {
+		if in.acfg.OnPriority != nil {
+			in.acfg.OnPriority(in.cfg.Name, t.To, a.prio)
+		}
+		return
+	}
 	if a.lowerPrio {
 		if in.holding {
 			in.garp.lowerPrio(t.At)

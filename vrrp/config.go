@@ -104,8 +104,21 @@ type Config struct {
 	// vrrp_lower_prio_no_advert and vrrp_higher_prio_send_advert): see
 	// Election.
 	LowerPrioNoAdvert, HigherPrioSendAdvert bool
+	// DownTimerAdverts is how many advert intervals a backup waits for
+	// the master (Election.DownTimerAdverts; zero is 3; keepalived
+	// down_timer_adverts).
+	DownTimerAdverts int `json:",omitempty"`
 	// Notify holds keepalived-style notify scripts.
 	Notify Notify
+	// DontTrackPrimary stops the instance from going to FAULT while its
+	// own Interface (and its VMAC) is down; by default it does, as
+	// keepalived does unless dont_track_primary is set.
+	DontTrackPrimary bool `json:",omitempty"`
+	// TrackSource puts the instance in FAULT while the configured Source
+	// is not an address of Interface (keepalived track_src_ip). A source
+	// the instance picked itself (Source zero) is always followed so: the
+	// instance is in FAULT while Interface does not have it.
+	TrackSource bool `json:",omitempty"`
 	// Track lists what lowers priority or faults the instance.
 	TrackInterfaces []TrackInterface
 	TrackScripts    []TrackScript
@@ -123,6 +136,11 @@ type Config struct {
 	// scripts after its members': a caller running group scripts starts
 	// them from here.
 	OnNotified func(name string, t Transition) `json:"-"`
+	// OnPriority, when set, is called when tracking changes the effective
+	// priority (not for the owner, whose priority stays 255), with the
+	// state the instance is in, in order with OnTransition and from the
+	// same goroutine (keepalived's notify_priority_changes FIFO lines).
+	OnPriority func(name string, state State, prio uint8) `json:"-"`
 }
 
 // Route is a virtual route, present only while master (keepalived
@@ -336,6 +354,9 @@ func (c *Config) normalize() error {
 	}
 	if c.PreemptDelay < 0 {
 		bad("PreemptDelay", "%v: negative", c.PreemptDelay)
+	}
+	if c.DownTimerAdverts < 0 || c.DownTimerAdverts > maxDownTimerAdverts {
+		bad("DownTimerAdverts", "%d: must be 1..%d (0 for 3)", c.DownTimerAdverts, maxDownTimerAdverts)
 	}
 	switch c.AuthType {
 	case AuthNone:

@@ -102,6 +102,11 @@ type Election struct {
 	// lower-priority advert (an equal one from a lower address too):
 	// Instance sends its garp_lower_prio gratuitous ARPs from it.
 	LowerPriority func(now time.Time) `json:"-"`
+	// DownTimerAdverts is how many advertisement intervals a backup
+	// waits for the master before taking over: Master_Down_Interval is
+	// DownTimerAdverts * Master_Adver_Interval + Skew_Time. Zero is the
+	// RFC's 3 (keepalived down_timer_adverts, 1..100).
+	DownTimerAdverts int `json:",omitempty"`
 }
 
 // Env is what a Machine drives: sending advertisements and reporting
@@ -144,6 +149,9 @@ func NewMachine(cfg Election, env Env) (*Machine, error) {
 	if cfg.Interval <= 0 {
 		return nil, fmt.Errorf("vrrp: election: interval %v: %w", cfg.Interval, ErrInvalid)
 	}
+	if cfg.DownTimerAdverts < 0 || cfg.DownTimerAdverts > maxDownTimerAdverts {
+		return nil, fmt.Errorf("vrrp: election: down timer adverts %d (0..%d): %w", cfg.DownTimerAdverts, maxDownTimerAdverts, ErrInvalid)
+	}
 	return &Machine{cfg: cfg, env: env, prio: cfg.Priority, masterAdverInt: cfg.Interval}, nil
 }
 
@@ -169,9 +177,17 @@ func (m *Machine) SkewTime() time.Duration {
 	return time.Duration(256-int64(m.prio)) * m.masterAdverInt / 256
 }
 
-// MasterDownInterval is 3 * Master_Adver_Interval + Skew_Time.
+// maxDownTimerAdverts is keepalived's bound on down_timer_adverts.
+const maxDownTimerAdverts = 100
+
+// MasterDownInterval is 3 (or Election.DownTimerAdverts) *
+// Master_Adver_Interval + Skew_Time.
 func (m *Machine) MasterDownInterval() time.Duration {
-	return 3*m.masterAdverInt + m.SkewTime()
+	n := m.cfg.DownTimerAdverts
+	if n == 0 {
+		n = 3
+	}
+	return time.Duration(n)*m.masterAdverInt + m.SkewTime()
 }
 
 func (m *Machine) to(now time.Time, s State, r Reason) {
@@ -377,12 +393,15 @@ func (m *Machine) Reconfigure(now time.Time, cfg Election, prio uint8) error {
 		return fmt.Errorf("vrrp: election: priority 0 is reserved for resignation: %w", ErrInvalid)
 	case cfg.Interval <= 0:
 		return fmt.Errorf("vrrp: election: interval %v: %w", cfg.Interval, ErrInvalid)
+	case cfg.DownTimerAdverts < 0 || cfg.DownTimerAdverts > maxDownTimerAdverts:
+		return fmt.Errorf("vrrp: election: down timer adverts %d (0..%d): %w", cfg.DownTimerAdverts, maxDownTimerAdverts, ErrInvalid)
 	case (cfg.Priority == 255) != (m.cfg.Priority == 255):
 		return fmt.Errorf("vrrp: election: priority %d -> %d changes address ownership: %w", m.cfg.Priority, cfg.Priority, ErrNotUpdatable)
 	}
 	m.cfg.Priority, m.cfg.Interval = cfg.Priority, cfg.Interval
 	m.cfg.NoPreempt, m.cfg.PreemptDelay = cfg.NoPreempt, cfg.PreemptDelay
 	m.cfg.LowerPrioNoAdvert, m.cfg.HigherPrioSendAdvert = cfg.LowerPrioNoAdvert, cfg.HigherPrioSendAdvert
+	m.cfg.DownTimerAdverts = cfg.DownTimerAdverts
 	if cfg.Priority == 255 {
 		prio = 255
 	}

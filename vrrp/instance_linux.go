@@ -103,7 +103,7 @@ func (in *Instance) setup() error {
 	m, err := NewMachine(Election{Version: in.cfg.Version, Priority: in.cfg.Priority, Interval: in.cfg.Interval,
 		NoPreempt: in.cfg.NoPreempt, PreemptDelay: in.cfg.PreemptDelay, Primary: in.src, Gate: in.gate(),
 		LowerPrioNoAdvert: in.cfg.LowerPrioNoAdvert, HigherPrioSendAdvert: in.cfg.HigherPrioSendAdvert,
-		LowerPriority: in.lowerPriority}, instanceEnv{in})
+		LowerPriority: in.lowerPriority, DownTimerAdverts: in.cfg.DownTimerAdverts}, instanceEnv{in})
 	if err != nil {
 		return fmt.Errorf("vrrp: instance %s: %w", in.cfg.Name, err)
 	}
@@ -200,7 +200,9 @@ func (in *Instance) applyTracking(now time.Time) {
 	}
 	if in.cfg.Priority != 255 {
 		in.m.SetPriority(now, p)
-		in.stats.prio.Store(uint32(p))
+		if old := in.stats.prio.Swap(uint32(p)); old != uint32(p) && in.cfg.OnPriority != nil {
+			in.acts.push(action{prioChange: true, prio: p, t: Transition{From: in.m.State(), To: in.m.State(), At: now}})
+		}
 	}
 	in.m.SetFault(now, fault || in.groupFault)
 }

@@ -19,8 +19,9 @@ import (
 func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup, cfg *Config, creds []*proc.Credential, gen uint64) context.CancelFunc {
 	ctx, cancel := context.WithCancel(ctx)
 	if ti := slices.Clone(cfg.TrackInterfaces); len(ti) > 0 {
-		wg.Go(func() { in.trackInterfaces(ctx, ti, gen) })
+		wg.Go(func() { in.trackInterfaces(ctx, ti, "interface:", gen) })
 	}
+	in.startOwn(ctx, wg, cfg, gen) // track_own_linux.go
 	for i := range cfg.TrackScripts {
 		s, cred := cfg.TrackScripts[i], creds[i]
 		wg.Go(func() { in.trackScript(ctx, s, cred, gen) })
@@ -41,7 +42,9 @@ func linkDown(a *netlink.LinkAttrs) bool {
 	return a.OperState == netlink.OperDown || a.OperState == netlink.OperLowerLayerDown || a.OperState == netlink.OperNotPresent
 }
 
-func (in *Instance) trackInterfaces(ctx context.Context, tracked []TrackInterface, gen uint64) {
+// trackInterfaces follows the links named in tracked; each reports under
+// prefix+name.
+func (in *Instance) trackInterfaces(ctx context.Context, tracked []TrackInterface, prefix string, gen uint64) {
 	ch := make(chan netlink.LinkUpdate, 64)
 	done := make(chan struct{})
 	defer close(done)
@@ -70,7 +73,7 @@ func (in *Instance) trackInterfaces(ctx context.Context, tracked []TrackInterfac
 					continue
 				}
 				st := ifaceStatus(ti, !linkDown(a) && u.Header.Type != unix.RTM_DELLINK)
-				in.post(event{kind: evTrack, key: "interface:" + ti.Name, st: st, gen: gen})
+				in.post(event{kind: evTrack, key: prefix + ti.Name, st: st, gen: gen})
 			}
 		}
 	}

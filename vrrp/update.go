@@ -20,7 +20,7 @@ var updatableFields = map[string]bool{
 	"Priority": true, "Interval": true, "NoPreempt": true, "PreemptDelay": true,
 	"VIPs": true, "ExcludedVIPs": true, "Routes": true, "Rules": true, "GARP": true, "Notify": true,
 	"TrackInterfaces": true, "TrackScripts": true, "TrackFiles": true, "TrackExternal": true, "TrackProcesses": true,
-	"OnTransition": true, "OnNotified": true, "LowerPrioNoAdvert": true, "HigherPrioSendAdvert": true,
+	"OnTransition": true, "OnNotified": true, "OnPriority": true, "LowerPrioNoAdvert": true, "HigherPrioSendAdvert": true, "DownTimerAdverts": true,
 }
 
 // Updatable reports whether a running instance configured with old can
@@ -112,6 +112,9 @@ func trackKeys(cfg *Config) map[string]bool {
 	}
 	for _, t := range cfg.TrackProcesses {
 		k["process:"+t.Name] = true
+	}
+	for _, key := range ownKeys(cfg) {
+		k[key] = true
 	}
 	return k
 }

@@ -83,7 +83,8 @@ func (in *Instance) Update(cfg Config) error {
 	p, _ := in.tracked()
 	err = in.m.Reconfigure(now, Election{Version: cfg.Version, Priority: cfg.Priority, Interval: cfg.Interval,
 		NoPreempt: cfg.NoPreempt, PreemptDelay: cfg.PreemptDelay,
-		LowerPrioNoAdvert: cfg.LowerPrioNoAdvert, HigherPrioSendAdvert: cfg.HigherPrioSendAdvert}, p)
+		LowerPrioNoAdvert: cfg.LowerPrioNoAdvert, HigherPrioSendAdvert: cfg.HigherPrioSendAdvert,
+		DownTimerAdverts: cfg.DownTimerAdverts}, p)
 	if err == nil {
 		in.applyTracking(now) // faults from trackers now gone clear
 		next := cfg

@@ -20,7 +20,7 @@ import (
 
 // sameUnit reports whether two VRRP units have the same configuration.
 func sameUnit(a, b vrrpUnit) bool {
-	if a.Key != b.Key || a.ScriptSecurity != b.ScriptSecurity || (a.Group == nil) != (b.Group == nil) {
+	if a.Key != b.Key || a.ScriptSecurity != b.ScriptSecurity || a.DynamicInterfaces != b.DynamicInterfaces || !slices.Equal(a.NotifyPriority, b.NotifyPriority) || (a.Group == nil) != (b.Group == nil) {
 		return false
 	}
 	if a.Group != nil && (a.Group.Name != b.Group.Name || !slices.Equal(a.Group.Members, b.Group.Members)) {
@@ -43,6 +43,7 @@ func sameInstance(a, b vrrp.Config) bool {
 		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.CheckNewMasterAddrs == b.CheckNewMasterAddrs && a.GARP == b.GARP &&
 		a.LowerPrioNoAdvert == b.LowerPrioNoAdvert && a.HigherPrioSendAdvert == b.HigherPrioSendAdvert &&
 		sameNotify(a.Notify, b.Notify) &&
+		a.DontTrackPrimary == b.DontTrackPrimary && a.TrackSource == b.TrackSource && a.DownTimerAdverts == b.DownTimerAdverts &&
 		slices.Equal(a.TrackInterfaces, b.TrackInterfaces) &&
 		slices.EqualFunc(a.TrackScripts, b.TrackScripts, sameTrackScript) &&
 		slices.Equal(a.TrackFiles, b.TrackFiles) &&

@@ -111,7 +111,7 @@ func everyField(t *testing.T, base reflect.Value, path string, skip map[string]b
 // own callback (OnTransition, OnNotified) is not configuration.
 func TestCompareCoversEveryField(t *testing.T) {
 	var base vrrp.Config
-	everyField(t, reflect.ValueOf(base), "Config", map[string]bool{"Config.OnTransition": true, "Config.OnNotified": true, "Config.TrackExternal.C": true}, func(p string, before, after reflect.Value) {
+	everyField(t, reflect.ValueOf(base), "Config", map[string]bool{"Config.OnTransition": true, "Config.OnNotified": true, "Config.OnPriority": true, "Config.TrackExternal.C": true}, func(p string, before, after reflect.Value) {
 		b, c := before.Interface().(vrrp.Config), after.Interface().(vrrp.Config)
 		if !sameInstance(b, b) {
 			t.Errorf("%s: an instance differs from itself", p)

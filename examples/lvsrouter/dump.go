@@ -153,6 +153,19 @@ func (o *opsState) transition(log *slog.Logger, name string, t vrrp.Transition) 
 	f.write(fmt.Sprintf("INSTANCE \"%s\" %s %d", name, t.To, prio))
 }
 
+// priority writes a priority change of an instance with
+// notify_priority_changes to the FIFOs, as keepalived does.
+func (o *opsState) priority(name string, state vrrp.State, prio uint8) {
+	o.mu.Lock()
+	f := o.fifo
+	o.mu.Unlock()
+	ev := "BACKUP_PRIORITY"
+	if state == vrrp.StateMaster {
+		ev = "MASTER_PRIORITY"
+	}
+	f.write(fmt.Sprintf("INSTANCE \"%s\" %s %d", name, ev, prio))
+}
+
 // sorted returns the instances by name, under the lock.
 func (o *opsState) sorted() []*opsInstance {
 	out := make([]*opsInstance, 0, len(o.instances))
@@ -400,7 +413,7 @@ func (oi *opsInstance) writeData(b *bytes.Buffer) {
 	}
 	d := newObject(b)
 	d.str("iname", c.Name)
-	d.uint("dont_track_primary", 0)
+	d.uint("dont_track_primary", b2u(c.DontTrackPrimary))
 	d.uint("skip_check_adv_addr", b2u(!c.CheckAddrs))
 	d.uint("strict_mode", b2u(c.FilterNonAccept))
 	d.str("vmac_ifname", c.VMACName)

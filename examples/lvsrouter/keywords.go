@@ -51,7 +51,6 @@ const (
 	rLVS             = "IPVS sync daemon, timeouts and flushing are not configured"
 	rGARP            = "gratuitous ARP/NA pacing is not configurable"
 	rVMACAddr        = "per-address VMACs (use_vmac_addr, use_vmac on a VIP) are not supported"
-	rDynamicIf       = "interfaces must exist when the configuration is loaded"
 	rNamespace       = "network namespaces and instance names: run lvsrouter inside the namespace instead"
 	rLinkbeat        = "link state comes from netlink only"
 	rSSLBlock        = "client certificates for SSL_GET are not supported"
@@ -123,7 +122,7 @@ var keywordTable = []keywordRow{
 	{"global_defs", "dbus_service_name", refused(rDBus)},
 	{"global_defs", "default_interface", refused(rNotYet)},
 	{"global_defs", "disable_local_igmp", refused(rNotYet)},
-	{"global_defs", "dynamic_interfaces", refused(rDynamicIf)},
+	{"global_defs", "dynamic_interfaces", shownBy("TestDynamicInterfacesLikeKeepalived")},
 	{"global_defs", "enable_dbus", refused(rDBus)},
 	{"global_defs", "enable_script_security", shownBy("TestScriptSecurityMatchesKeepalived")},
 	{"global_defs", "enable_snmp_checker", refused(rSNMP)},
@@ -192,7 +191,7 @@ var keywordTable = []keywordRow{
 	{"global_defs", "vmac_prefix", shownBy("TestVRRPNetTranslation")},
 	{"global_defs", "vrrp_check_unicast_src", shownBy("TestParseAndCheck")},
 	{"global_defs", "vrrp_cpu_affinity", refused(rProcess)},
-	{"global_defs", "vrrp_down_timer_adverts", refused(rNotYet)},
+	{"global_defs", "vrrp_down_timer_adverts", shownBy("TestDownTimerAdvertsLikeKeepalived")},
 	{"global_defs", "vrrp_garp_extra_if", refused(rGARP)},
 	{"global_defs", "vrrp_garp_interval", shownBy("TestGARPPacingLikeKeepalived")},
 	{"global_defs", "vrrp_garp_lower_prio_delay", shownBy("TestLowerPriorityGARPLikeKeepalived")},
@@ -215,7 +214,7 @@ var keywordTable = []keywordRow{
 	{"global_defs", "vrrp_no_swap", refused(rProcess)},
 	{"global_defs", "vrrp_notify_fifo", shownBy("TestNotifyFIFO")},
 	{"global_defs", "vrrp_notify_fifo_script", refused(rFIFOScript)},
-	{"global_defs", "vrrp_notify_priority_changes", refused(rNotYet)},
+	{"global_defs", "vrrp_notify_priority_changes", shownBy("TestNotifyPriorityChangesLikeKeepalived")},
 	{"global_defs", "vrrp_priority", refused(rProcess)},
 	{"global_defs", "vrrp_process_name", refused(rProcess)},
 	{"global_defs", "vrrp_rlimit_rtime", refused(rProcess)},
@@ -474,8 +473,8 @@ var keywordTable = []keywordRow{
 	{"vrrp_instance", "authentication", shownBy("TestInteropKeepalived")},
 	{"vrrp_instance", "check_unicast_src", shownBy("TestParseAndCheck")},
 	{"vrrp_instance", "debug", refused(rDebug)},
-	{"vrrp_instance", "dont_track_primary", refused(rNotYet)},
-	{"vrrp_instance", "down_timer_adverts", refused(rNotYet)},
+	{"vrrp_instance", "dont_track_primary", shownBy("TestDontTrackPrimaryLikeKeepalived")},
+	{"vrrp_instance", "down_timer_adverts", shownBy("TestDownTimerAdvertsLikeKeepalived")},
 	{"vrrp_instance", "garp_extra_if", refused(rNotYet)},
 	{"vrrp_instance", "garp_lower_prio_delay", shownBy("TestTranslateGARPInstanceAndGNA")},
 	{"vrrp_instance", "garp_lower_prio_repeat", shownBy("TestTranslateGARPInstanceAndGNA")},
@@ -500,7 +499,7 @@ var keywordTable = []keywordRow{
 	{"vrrp_instance", "notify_fault", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "notify_master", shownBy("TestTranslateFeatures")},
 	{"vrrp_instance", "notify_master_rx_lower_pri", refused(rNotYet)},
-	{"vrrp_instance", "notify_priority_changes", refused(rNotYet)},
+	{"vrrp_instance", "notify_priority_changes", shownBy("TestNotifyPriorityChangesLikeKeepalived")},
 	{"vrrp_instance", "notify_stop", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "old_unicast_checksum", refused(rNotYet)},
 	{"vrrp_instance", "preempt", shownBy("TestKeywordEffects")},
@@ -516,7 +515,7 @@ var keywordTable = []keywordRow{
 	{"vrrp_instance", "track_interface", shownBy("TestTranslateFeatures")},
 	{"vrrp_instance", "track_process", shownBy("TestTrackProcess")},
 	{"vrrp_instance", "track_script", shownBy("TestTranslateFeatures")},
-	{"vrrp_instance", "track_src_ip", refused(rNotYet)},
+	{"vrrp_instance", "track_src_ip", shownBy("TestTrackSrcIPLikeKeepalived")},
 	{"vrrp_instance", "unicast_fault_no_peer", refused(rNotYet)},
 	{"vrrp_instance", "unicast_peer", shownBy("TestKeywordEffects")},
 	{"vrrp_instance", "unicast_src_ip", shownBy("TestKeywordEffects")},
@@ -546,7 +545,7 @@ var keywordTable = []keywordRow{
 	{"vrrp_sync_group", "notify_backup", shownBy("TestSyncGroupNotifyLikeKeepalived")},
 	{"vrrp_sync_group", "notify_fault", shownBy("TestSyncGroupNotifyLikeKeepalived")},
 	{"vrrp_sync_group", "notify_master", shownBy("TestSyncGroupNotifyLikeKeepalived")},
-	{"vrrp_sync_group", "notify_priority_changes", refused(rNotYet)},
+	{"vrrp_sync_group", "notify_priority_changes", shownBy("TestTranslateNotifyPriorityChanges")},
 	{"vrrp_sync_group", "notify_stop", shownBy("TestSyncGroupNotifyLikeKeepalived")},
 	{"vrrp_sync_group", "smtp_alert", shownBy("TestSMTPAlertLikeKeepalived")},
 	{"vrrp_sync_group", "sync_group_tracking_weight", refused(rNotYet)},

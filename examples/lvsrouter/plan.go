@@ -35,9 +35,16 @@ type Plan struct {
 	Warnings []string `json:",omitempty"`
 	// StartupDelay is vrrp_startup_delay, GroupNotify the sync groups'
 	// notify scripts, and Mail smtp_alert (plan_vrrpbeh.go).
-	StartupDelay time.Duration          `json:",omitempty"`
-	GroupNotify  map[string]GroupNotify `json:",omitempty"`
-	Mail         MailPlan               `json:",omitzero"`
+	StartupDelay time.Duration `json:",omitempty"`
+	// DynamicInterfaces is global_defs dynamic_interfaces: an instance
+	// interface the host lacks is not an error, and the instance's unit
+	// starts once its interfaces exist (plan_kw2.go).
+	DynamicInterfaces bool `json:",omitempty"`
+	// NotifyPriority names the instances that report priority changes
+	// on the notify FIFOs (notify_priority_changes; plan_kw2.go).
+	NotifyPriority []string               `json:",omitempty"`
+	GroupNotify    map[string]GroupNotify `json:",omitempty"`
+	Mail           MailPlan               `json:",omitzero"`
 	// LVS is the IPVS side of global_defs (plan_lvs.go).
 	LVS LVSPlan `json:",omitzero"`
 	// Static holds static_ipaddress, static_routes and static_rules
@@ -200,6 +207,10 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		p.Instances = append(p.Instances, c)
 	}
 	errs = append(errs, vrrpBehaviour(cfg, p)...)
+	instanceTracking(cfg, p) // plan_kw2.go
+	errs = append(errs, downTimerAdverts(cfg, p)...)
+	errs = append(errs, notifyPriorityChanges(cfg, p)...)
+	errs = append(errs, dynamicInterfaces(cfg, p)...)
 	known := map[string]bool{}
 	for _, c := range p.Instances {
 		known[c.Name] = true

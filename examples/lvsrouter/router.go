@@ -228,7 +228,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 			u.Instances[j] = r.bfdTracks(u.Instances[j])
 			u.Instances[j].OnNotified = r.groupTransition
 		}
-		vr, err := buildUnit(u, r.onVRRP)
+		vr, err := buildUnit(u, r.onVRRP, r.onPriority)
 		if err != nil {
 			return p.at(u, err)
 		}
@@ -286,7 +286,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 			r.stopUnit(u.Key)
 			vu := u
 			vu.Instances = updated[i]
-			vr, err := buildUnit(vu, r.onVRRP)
+			vr, err := buildUnit(vu, r.onVRRP, r.onPriority)
 			if err != nil {
 				r.log.Error("vrrp", "unit", u.Key.String(), "err", err)
 				continue
@@ -344,6 +344,12 @@ type vrrpUnit struct {
 	// StartupDelay is what is left of vrrp_startup_delay when the unit
 	// starts (set by Load, counted from the router's start).
 	StartupDelay time.Duration `json:"-"`
+	// DynamicInterfaces makes the unit wait for its interfaces before it
+	// starts (global_defs dynamic_interfaces; dynif.go).
+	DynamicInterfaces bool `json:",omitempty"`
+	// NotifyPriority names the unit's instances that write priority
+	// changes to the notify FIFOs (notify_priority_changes).
+	NotifyPriority []string `json:",omitempty"`
 }
 
 // units splits a plan's VRRP part into units, in configuration order.
@@ -357,7 +363,7 @@ func units(p *Plan) []vrrpUnit {
 	var out []vrrpUnit
 	for i := range p.SyncGroups {
 		g := &p.SyncGroups[i]
-		u := vrrpUnit{Key: unitKey{Group: true, Name: g.Name}, Group: g, ScriptSecurity: p.Scripts.Security}
+		u := vrrpUnit{Key: unitKey{Group: true, Name: g.Name}, Group: g, ScriptSecurity: p.Scripts.Security, DynamicInterfaces: p.DynamicInterfaces}
 		for _, m := range g.Members {
 			if c, ok := byName[m]; ok && !inGroup[m] {
 				u.Instances = append(u.Instances, c)
@@ -368,7 +374,14 @@ func units(p *Plan) []vrrpUnit {
 	}
 	for _, c := range p.Instances {
 		if !inGroup[c.Name] {
-			out = append(out, vrrpUnit{Key: unitKey{Name: c.Name}, Instances: []vrrp.Config{c}, ScriptSecurity: p.Scripts.Security})
+			out = append(out, vrrpUnit{Key: unitKey{Name: c.Name}, Instances: []vrrp.Config{c}, ScriptSecurity: p.Scripts.Security, DynamicInterfaces: p.DynamicInterfaces})
+		}
+	}
+	for i := range out {
+		for _, c := range out[i].Instances {
+			if slices.Contains(p.NotifyPriority, c.Name) {
+				out[i].NotifyPriority = append(out[i].NotifyPriority, c.Name)
+			}
 		}
 	}
 	return out
@@ -470,11 +483,21 @@ func (r *Router) onVRRP(name string, t vrrp.Transition) {
 	r.syncFollow(name, t)
 }
 
+// onPriority is the instances' OnPriority with notify_priority_changes.
+func (r *Router) onPriority(name string, state vrrp.State, prio uint8) {
+	r.log.Info(fmt.Sprintf("(%s) Changing effective priority to %d", name, prio))
+	r.ops.priority(name, state, prio)
+}
+
 // runUnit runs a prepared unit until it is stopped.
 func (r *Router) runUnit(ctx context.Context, u vrrpUnit, vr *vrrp.Router) {
 	vctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() {
+		if u.DynamicInterfaces && !r.waitInterfaces(vctx, u) { // dynif.go
+			done <- nil
+			return
+		}
 		err := vr.Run(vctx)
 		if err != nil {
 			// Logged when it happens: a unit that cannot start (no

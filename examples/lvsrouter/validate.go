@@ -16,8 +16,7 @@ import (
 )
 
 // errNoInterface is keepalived's verdict on a configuration that names an
-// interface the host does not have (without dynamic_interfaces, which
-// lvsrouter does not support): -t fails, start fails, and a reload is
+// interface the host does not have (without dynamic_interfaces): -t fails, start fails, and a reload is
 // refused. The text is keepalived's, capital letter included, so that
 // log alerts written for keepalived match.
 //
@@ -39,7 +38,11 @@ type ifaceRef struct {
 // hasInterface tells whether the host has an interface (interfaceExists, or
 // anyInterface to check a plan for any host).
 func checkPlan(p *Plan, hasInterface func(string) bool) error {
-	errs := []error{checkInterfaces(p, hasInterface), checkStatic(p, hasInterface)}
+	instIf := hasInterface
+	if p.DynamicInterfaces { // instances wait for their interfaces (plan_kw2.go)
+		instIf = func(string) bool { return true }
+	}
+	errs := []error{checkInterfaces(p, instIf), checkStatic(p, hasInterface)}
 	if _, err := p.Scripts.credential(); err != nil {
 		errs = append(errs, err)
 	}
@@ -59,7 +62,7 @@ func checkPlan(p *Plan, hasInterface func(string) bool) error {
 	}
 	if len(verrs) == 0 {
 		for _, u := range units(p) {
-			if _, err := buildUnit(u, nil); err != nil {
+			if _, err := buildUnit(u, nil, nil); err != nil {
 				verrs = append(verrs, p.at(u, err))
 			}
 		}
@@ -168,8 +171,8 @@ func anyInterface(string) bool { return true }
 
 // buildUnit builds the vrrp.Router of a unit without running it: vrrp's
 // own checks of every instance and sync group. onTransition, if set, is
-// installed in every instance.
-func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition)) (*vrrp.Router, error) {
+// installed in every instance, onPriority in those of u.NotifyPriority.
+func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition), onPriority func(string, vrrp.State, uint8)) (*vrrp.Router, error) {
 	vr, err := vrrp.NewRouter(&vrrp.RouterConfig{ScriptSecurity: u.ScriptSecurity, StartupDelay: max(u.StartupDelay, 0)})
 	if err != nil {
 		return nil, err
@@ -177,6 +180,9 @@ func buildUnit(u vrrpUnit, onTransition func(string, vrrp.Transition)) (*vrrp.Ro
 	byName := map[string]*vrrp.Instance{}
 	for _, c := range u.Instances {
 		c.OnTransition = onTransition
+		if onPriority != nil && slices.Contains(u.NotifyPriority, c.Name) {
+			c.OnPriority = onPriority
+		}
 		in, err := vr.Add(c)
 		if err != nil {
 			return nil, fmt.Errorf("vrrp_instance %s: %w", c.Name, err)
