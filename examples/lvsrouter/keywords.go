@@ -461,7 +461,7 @@ var keywordTable = []keywordRow{
 	{"virtual_server", "retry", shownBy("TestKeywordEffects")},
 	{"virtual_server", "sh-fallback", shownBy("TestVMLVSKeywordsMatchKeepalived")},
 	{"virtual_server", "sh-port", shownBy("TestVMLVSKeywordsMatchKeepalived")},
-	{"virtual_server", "smtp_alert", refused(rMail)},
+	{"virtual_server", "smtp_alert", shownBy("TestSMTPAlertQuorumLikeKeepalived")},
 	{"virtual_server", "snmp_name", refused(rSNMP)},
 	{"virtual_server", "sorry_server", shownBy("TestVMFeatures")},
 	{"virtual_server", "sorry_server_inhibit", shownBy("TestVMLVSKeywordsMatchKeepalived")},

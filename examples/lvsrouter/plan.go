@@ -106,6 +106,11 @@ type VirtualService struct {
 	// addresses) is local (hasuspend.go).
 	HASuspend      bool `json:",omitempty"`
 	haSuspendAddrs []netip.Addr
+	// alert is its smtp_alert as written, omega its omega, alertName
+	// keepalived's name for it in mails (plan_kw3.go).
+	alert     *bool
+	omega     bool
+	alertName string
 }
 
 // RealServer is a destination with its checks. It is alive when every
@@ -493,6 +498,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
 			HASuspend: hs != nil, haSuspendAddrs: hsAddrs,
 		}
+		serviceAlertOf(vs, &v) // plan_kw3.go
 		sc := scripts{at: vs.Stmt}
 		v.QuorumUp, v.QuorumDown = sc.argv(vs.QuorumUp), sc.argv(vs.QuorumDown)
 		if sc.err != nil {
