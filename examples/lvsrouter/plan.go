@@ -54,6 +54,8 @@ type Plan struct {
 	// interfaces they name are written, for checkPlan's messages.
 	instancePos map[string]keepalivedconf.Position
 	ifacePos    map[ifaceRef]keepalivedconf.Position
+	// garpIfaces are the interfaces garp_group blocks name (plan_kw3.go).
+	garpIfaces []garpIface
 	// globalDefs is the configuration's global_defs, for the instances'
 	// translation.
 	globalDefs *keepalivedconf.GlobalDefs
@@ -205,6 +207,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 		p.Instances = append(p.Instances, c)
 	}
 	errs = append(errs, vrrpBehaviour(cfg, p)...)
+	errs = append(errs, garpPlan(cfg, p)...) // plan_kw3.go
 	known := map[string]bool{}
 	for _, c := range p.Instances {
 		known[c.Name] = true

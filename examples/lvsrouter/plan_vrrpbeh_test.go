@@ -50,7 +50,7 @@ func TestTranslateGARPSettings(t *testing.T) {
 		if len(p.Warnings) != 0 {
 			t.Errorf("%s: warnings %q", tc.name, p.Warnings)
 		}
-		if got := p.Instances[0].GARP; got != tc.want {
+		if got := p.Instances[0].GARP; !sameGARP(got, tc.want) {
 			t.Errorf("%s: GARP %+v\nwant %+v", tc.name, got, tc.want)
 		}
 	}
@@ -131,7 +131,7 @@ func TestTranslateGARPInstanceAndGNA(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := vrrp.GARP{Repeat: 5, Delay: 5 * time.Second, Refresh: 9 * time.Second, RefreshRepeat: 3, LowerPrioRepeat: 2, LowerPrioDelay: 4 * time.Second, Interval: 10 * time.Millisecond}
-	if got := p.Instances[0].GARP; got != want {
+	if got := p.Instances[0].GARP; !sameGARP(got, want) {
 		t.Errorf("GARP %+v\nwant %+v", got, want)
 	}
 	p, err = translateText(t, strings.Replace(behaviourConf("vrrp_garp_interval 0.01\nvrrp_gna_interval 0.05", ""), "10.0.0.100/32", "fd00::100/128", 1))

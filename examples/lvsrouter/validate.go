@@ -39,7 +39,7 @@ type ifaceRef struct {
 // hasInterface tells whether the host has an interface (interfaceExists, or
 // anyInterface to check a plan for any host).
 func checkPlan(p *Plan, hasInterface func(string) bool) error {
-	errs := []error{checkInterfaces(p, hasInterface), checkStatic(p, hasInterface)}
+	errs := []error{checkInterfaces(p, hasInterface), checkStatic(p, hasInterface), checkGARPGroups(p, hasInterface)}
 	if _, err := p.Scripts.credential(); err != nil {
 		errs = append(errs, err)
 	}
