@@ -107,4 +107,7 @@ func (in *Instance) garpTick(now time.Time) {
 	for range in.garp.due(now) {
 		in.announce()
 	}
+	if in.garp.dueExtra(now) {
+		in.announceExtra()
+	}
 }

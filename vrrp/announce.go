@@ -33,6 +33,8 @@ type garpState struct {
 	refresh time.Time
 	// lower is the second burst after a lower-priority advert.
 	lower time.Time
+	// extra is when the next garp_extra_if round is due.
+	extra time.Time
 }
 
 func (g *garpState) start(now time.Time, cfg *GARP) {
@@ -46,6 +48,9 @@ func (g *garpState) start(now time.Time, cfg *GARP) {
 	}
 	if cfg.Refresh > 0 {
 		g.refresh = now.Add(cfg.Refresh)
+	}
+	if cfg.ExtraInterval > 0 && len(cfg.ExtraDevs) > 0 {
+		g.extra = now.Add(cfg.ExtraInterval)
 	}
 }
 
@@ -112,7 +117,7 @@ func (g *garpState) due(now time.Time) int {
 
 func (g *garpState) deadline() time.Time {
 	var d time.Time
-	for _, t := range []time.Time{g.second, g.refresh, g.lower} {
+	for _, t := range []time.Time{g.second, g.refresh, g.lower, g.extra} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}

@@ -98,3 +98,8 @@ func (in *Instance) announceAddrs(vips []VIP) {
 		in.stats.garps.Add(1)
 	}
 }
+
+// announceExtra sends one garp_extra_if round (announce_extra.go).
+func (in *Instance) announceExtra() {
+	in.announceAddrs(extraTargets(&in.acfg.GARP, in.acfg.VIPs, in.acfg.ExcludedVIPs))
+}

@@ -228,6 +228,13 @@ type GARP struct {
 	LowerPrioDelay  time.Duration
 	// Disabled turns gratuitous ARP / NA off.
 	Disabled bool
+	// ExtraInterval, when positive, re-announces while master, this
+	// often, the first VIP (or else excluded VIP) on each interface of
+	// ExtraDevs, one message per interface: keepalived's garp_extra_if /
+	// vrrp_garp_extra_if, for VIPs whose Dev is another interface than
+	// the one the instance advertises on (announce_extra.go).
+	ExtraInterval time.Duration `json:",omitempty"`
+	ExtraDevs     []string      `json:",omitempty"`
 }
 
 // Notify holds keepalived-compatible notify scripts. Each is an argv run

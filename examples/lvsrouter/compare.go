@@ -40,7 +40,7 @@ func sameInstance(a, b vrrp.Config) bool {
 		slices.Equal(a.Routes, b.Routes) && slices.Equal(a.Rules, b.Rules) &&
 		a.VMAC == b.VMAC && a.VMACName == b.VMACName && a.VMACXmitBase == b.VMACXmitBase &&
 		a.Source == b.Source && slices.Equal(a.Peers, b.Peers) && a.Group == b.Group &&
-		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.CheckNewMasterAddrs == b.CheckNewMasterAddrs && a.GARP == b.GARP &&
+		a.Checksum == b.Checksum && a.CheckAddrs == b.CheckAddrs && a.CheckNewMasterAddrs == b.CheckNewMasterAddrs && sameGARP(a.GARP, b.GARP) &&
 		a.LowerPrioNoAdvert == b.LowerPrioNoAdvert && a.HigherPrioSendAdvert == b.HigherPrioSendAdvert &&
 		sameNotify(a.Notify, b.Notify) &&
 		a.DontTrackPrimary == b.DontTrackPrimary && a.TrackSource == b.TrackSource && a.DownTimerAdverts == b.DownTimerAdverts &&

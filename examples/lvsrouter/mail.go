@@ -48,6 +48,9 @@ type MailPlan struct {
 	// Checks maps a check target ID to the real server it belongs to,
 	// for the real servers that send alerts.
 	Checks map[string]RealAlert `json:",omitempty"`
+	// Services maps the services of virtual servers that send quorum
+	// alerts (by vsString of their key) to their names in the mails.
+	Services map[string]ServiceAlert `json:",omitempty"`
 }
 
 // RealAlert names a real server for its alerts: keepalived's subject
@@ -92,12 +95,16 @@ type mailer struct {
 	now  func() time.Time
 	// siblings maps an alerting check to all checks of its real server.
 	siblings map[string][]string
+	// vsOrder lists the services in the config's order (shutdownMails).
+	vsOrder []string
 
 	mu   sync.Mutex
-	last map[string]string // "i:NAME" or "g:NAME" -> state last mailed
-	q    []mail
-	busy bool
-	idle sync.Cond
+	last map[string]string // "i:NAME", "g:NAME" or "v:NAME" -> state last mailed
+	// stopping is set at shutdown: no quorum mail after the stop's.
+	stopping bool
+	q        []mail
+	busy     bool
+	idle     sync.Cond
 }
 
 type mail struct{ subject, body string }
@@ -115,6 +122,7 @@ func newMailer(log *slog.Logger, p *Plan, old *mailer) *mailer {
 		old.mu.Unlock()
 	}
 	for _, v := range p.Services {
+		m.vsOrder = append(m.vsOrder, vsString(v.Service.Key()))
 		for _, rs := range v.Reals {
 			ids := make([]string, len(rs.Checks))
 			for i, t := range rs.Checks {

@@ -31,11 +31,12 @@
 // file:line:col and "not supported by lvsrouter". AH authentication is
 // refused too. Keywords keepalived does not know are warnings, as in
 // keepalived.
-// keepalived's gratuitous ARP pacing (vrrp_garp_*, garp_*),
-// vrrp_startup_delay, vrrp_lower_prio_no_advert and
+// keepalived's gratuitous ARP pacing (vrrp_garp_*, garp_*, garp_group,
+// garp_extra_if), vrrp_startup_delay, vrrp_lower_prio_no_advert and
 // vrrp_higher_prio_send_advert, vrrp_track_process, sync group notify
-// scripts and smtp_alert mail (instances, sync groups, real servers) act
-// as in keepalived (plan_vrrpbeh.go, syncnotify.go, mail.go).
+// scripts and smtp_alert mail (instances, sync groups, real servers,
+// virtual servers' quorum) act as in keepalived (plan_vrrpbeh.go,
+// plan_kw3.go, syncnotify.go, mail.go).
 //
 // One check decides whether a configuration is good, for -t, start and
 // reload alike: it reads, expands and translates, then checks the result

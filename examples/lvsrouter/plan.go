@@ -61,6 +61,8 @@ type Plan struct {
 	// interfaces they name are written, for checkPlan's messages.
 	instancePos map[string]keepalivedconf.Position
 	ifacePos    map[ifaceRef]keepalivedconf.Position
+	// garpIfaces are the interfaces garp_group blocks name (plan_kw3.go).
+	garpIfaces []garpIface
 	// globalDefs is the configuration's global_defs, for the instances'
 	// translation.
 	globalDefs *keepalivedconf.GlobalDefs
@@ -113,6 +115,11 @@ type VirtualService struct {
 	// addresses) is local (hasuspend.go).
 	HASuspend      bool `json:",omitempty"`
 	haSuspendAddrs []netip.Addr
+	// alert is its smtp_alert as written, omega its omega, alertName
+	// keepalived's name for it in mails (plan_kw3.go).
+	alert     *bool
+	omega     bool
+	alertName string
 }
 
 // RealServer is a destination with its checks. It is alive when every
@@ -211,6 +218,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	errs = append(errs, downTimerAdverts(cfg, p)...)
 	errs = append(errs, notifyPriorityChanges(cfg, p)...)
 	errs = append(errs, dynamicInterfaces(cfg, p)...)
+	errs = append(errs, garpPlan(cfg, p)...) // plan_kw3.go
 	known := map[string]bool{}
 	for _, c := range p.Instances {
 		known[c.Name] = true
@@ -504,6 +512,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
 			HASuspend: hs != nil, haSuspendAddrs: hsAddrs,
 		}
+		serviceAlertOf(vs, &v) // plan_kw3.go
 		sc := scripts{at: vs.Stmt}
 		v.QuorumUp, v.QuorumDown = sc.argv(vs.QuorumUp), sc.argv(vs.QuorumDown)
 		if sc.err != nil {

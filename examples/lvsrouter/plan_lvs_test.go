@@ -331,7 +331,7 @@ virtual_server 10.0.0.1 25 {
 
 func TestLVSKeywordsWithoutEffectAreRefusedWithTheirPlace(t *testing.T) {
 	for _, c := range []struct{ line, where string }{
-		{"hashed", "vs"}, {"snmp_name web", "vs"}, {"smtp_alert", "vs"},
+		{"hashed", "vs"}, {"snmp_name web", "vs"},
 		{"snmp_name r1", "rs"},
 		{"bind_if eth0", "check"}, {"fwmark 3", "check"}, {"log_all_failures", "check"},
 		{"http_protocol 1.1", "check"}, {"fast_recovery", "check"},

@@ -282,18 +282,10 @@ func mailPlan(cfg *keepalivedconf.Config, p *Plan) []error {
 			m.Groups[sg.Name] = true
 		}
 	}
-	for _, vs := range cfg.VirtualServers {
-		if a := vs.Alert(); a != nil && *a {
-			// Quorum alerts are not sent: refuse rather than ignore.
-			errs = append(errs, errAt(vs.Stmt.Block.Find("smtp_alert"), "virtual_server: smtp_alert (quorum alerts) is not supported by lvsrouter"))
-		}
-	}
-	if glob.SMTPAlertChecker != nil && *glob.SMTPAlertChecker && len(cfg.VirtualServers) > 0 && m.Server != "" && len(m.To) > 0 {
-		// keepalived's smtp_alert_checker also turns on the virtual
-		// servers' quorum alerts.
-		errs = append(errs, errAt(g.Stmt.Block.Find("smtp_alert_checker"), "global_defs: smtp_alert_checker also turns on quorum alerts, which are not supported by lvsrouter; set smtp_alert in the real servers instead"))
-	}
 	m.Checks = realAlerts(p, checkerDefault)
+	// Virtual servers' quorum alerts (plan_kw3.go): their own smtp_alert,
+	// else smtp_alert_checker, else smtp_alert, else off.
+	m.Services = serviceAlerts(p, pickBool(glob.SMTPAlertChecker, pickBool(glob.SMTPAlert, false)))
 	p.Mail = m
 	return errs
 }

@@ -50,7 +50,7 @@ func TestTranslateGARPSettings(t *testing.T) {
 		if len(p.Warnings) != 0 {
 			t.Errorf("%s: warnings %q", tc.name, p.Warnings)
 		}
-		if got := p.Instances[0].GARP; got != tc.want {
+		if got := p.Instances[0].GARP; !sameGARP(got, tc.want) {
 			t.Errorf("%s: GARP %+v\nwant %+v", tc.name, got, tc.want)
 		}
 	}
@@ -131,7 +131,7 @@ func TestTranslateGARPInstanceAndGNA(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := vrrp.GARP{Repeat: 5, Delay: 5 * time.Second, Refresh: 9 * time.Second, RefreshRepeat: 3, LowerPrioRepeat: 2, LowerPrioDelay: 4 * time.Second, Interval: 10 * time.Millisecond}
-	if got := p.Instances[0].GARP; got != want {
+	if got := p.Instances[0].GARP; !sameGARP(got, want) {
 		t.Errorf("GARP %+v\nwant %+v", got, want)
 	}
 	p, err = translateText(t, strings.Replace(behaviourConf("vrrp_garp_interval 0.01\nvrrp_gna_interval 0.05", ""), "10.0.0.100/32", "fd00::100/128", 1))
@@ -145,8 +145,8 @@ func TestTranslateGARPInstanceAndGNA(t *testing.T) {
 
 // The mail settings: helo name, which instances and real servers alert
 // (smtp_alert_vrrp over smtp_alert; a real server's own smtp_alert over
-// smtp_alert_checker), no_checker_emails; smtp_alert_checker on with
-// virtual servers asks for quorum alerts, which are refused.
+// smtp_alert_checker), no_checker_emails; smtp_alert_checker also turns
+// on the virtual servers' quorum alerts, and their own smtp_alert wins.
 func TestTranslateMailPlan(t *testing.T) {
 	vs := "\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n  TCP_CHECK {\n  }\n }\n real_server 10.0.0.3 80 {\n  smtp_alert off\n  TCP_CHECK {\n  }\n }\n}\n"
 	mail := "notification_email {\na@example.com\n}\nsmtp_server 10.0.0.9\nsmtp_helo_name lb1.example.com\nno_checker_emails\n"
@@ -163,9 +163,17 @@ func TestTranslateMailPlan(t *testing.T) {
 			t.Errorf("alert %+v", a)
 		}
 	}
-	_, err = translateText(t, behaviourConf(mail+"smtp_alert_checker", "")+vs)
-	if err == nil || !strings.Contains(err.Error(), "t.conf:8:1: global_defs: smtp_alert_checker also turns on quorum alerts") {
-		t.Errorf("smtp_alert_checker: %v", err)
+	if len(m.Services) != 1 || m.Services["[10.0.0.1]:tcp:80"].Name != "[10.0.0.1]:tcp:80" {
+		t.Errorf("smtp_alert: quorum alerts %+v", m.Services)
+	}
+	p, err = translateText(t, behaviourConf(mail+"smtp_alert_checker", "")+vs)
+	if err != nil || len(p.Mail.Services) != 1 {
+		t.Errorf("smtp_alert_checker: %v %+v", err, p.Mail.Services)
+	}
+	off := strings.Replace(vs, " protocol TCP\n", " protocol TCP\n smtp_alert off\n", 1)
+	p, err = translateText(t, behaviourConf(mail+"smtp_alert_checker", "")+off)
+	if err != nil || len(p.Mail.Services) != 0 {
+		t.Errorf("virtual_server smtp_alert off: %v %+v", err, p.Mail.Services)
 	}
 }
 

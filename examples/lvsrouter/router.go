@@ -642,6 +642,11 @@ func (r *Router) desired() []ipvs.Service {
 		up := quorumState(was, sum, vs.Quorum, vs.Hysteresis)
 		if seen && was != up {
 			r.events = append(r.events, pick(up, vs.QuorumUp, vs.QuorumDown))
+			r.mail.quorumMail(key, false, up, vs.Quorum, vs.Hysteresis, sum) // plan_kw3.go
+		} else if !seen && !up && vs.Sorry != nil {
+			// keepalived mails a start without quorum when the sorry
+			// server goes in.
+			r.mail.quorumMail(key, true, up, vs.Quorum, vs.Hysteresis, sum)
 		}
 		r.quorum[key] = up
 		r.ops.serviceState(key, up)
@@ -824,6 +829,7 @@ func (r *Router) close() {
 	// Omega targets report a final down as the Monitor closes; their
 	// notify_down and quorum_down scripts run before we exit, as with
 	// keepalived's omega.
+	r.mail.shutdownMails() // plan_kw3.go: omega's "Shutting down"
 	r.mon.Close()
 	if r.plan != nil {
 		r.desired()

@@ -42,7 +42,7 @@ func checkPlan(p *Plan, hasInterface func(string) bool) error {
 	if p.DynamicInterfaces { // instances wait for their interfaces (plan_kw2.go)
 		instIf = func(string) bool { return true }
 	}
-	errs := []error{checkInterfaces(p, instIf), checkStatic(p, hasInterface)}
+	errs := []error{checkInterfaces(p, instIf), checkStatic(p, hasInterface), checkGARPGroups(p, hasInterface)}
 	if _, err := p.Scripts.credential(); err != nil {
 		errs = append(errs, err)
 	}
