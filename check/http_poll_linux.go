@@ -177,6 +177,16 @@ func (f *httpFlight) expire(_ *quickState, err error) Result {
 // of the stream), and releases the flight; wrap, if not nil, explains
 // read errors.
 func (f *httpFlight) judge(err error, wrap func(error) error) Result {
+	if err == nil {
+		if code, ok := f.c.fastStatus(f.buf); ok {
+			res := up(f.start)
+			if !f.c.Status.Match(code) {
+				res = failf(f.start, "status %d not in %s", code, f.c.Status)
+			}
+			f.release(true)
+			return res
+		}
+	}
 	var r io.Reader = bytes.NewReader(f.buf)
 	if err != nil {
 		r = io.MultiReader(r, errReader{err})
