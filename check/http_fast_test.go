@@ -2,6 +2,7 @@ package check
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -76,4 +77,19 @@ func agreeFast(t *testing.T, c *HTTP, b []byte) bool {
 		t.Errorf("%q: fast %v %q, slow %v %q", b, fast.Up, fast.Reason, slow.Up, slow.Reason)
 	}
 	return true
+}
+
+// TestRequestCache: a checker's request is built once and rebuilt when a
+// field it comes from changes.
+func TestRequestCache(t *testing.T) {
+	q := newQuickState()
+	c := &HTTP{Addr: netip.MustParseAddrPort("192.0.2.1:80"), Path: "/a"}
+	r1, r2 := q.request(c), q.request(c)
+	if &r1[0] != &r2[0] || string(r1) != c.request() {
+		t.Fatalf("request %q then %q, want one built once as %q", r1, r2, c.request())
+	}
+	c.Path, c.Host = "/b", "example.org"
+	if r := q.request(c); string(r) != c.request() {
+		t.Fatalf("after a change: %q, want %q", r, c.request())
+	}
 }

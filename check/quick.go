@@ -30,6 +30,8 @@ type quickState struct {
 	// when several checks were in flight at once (HTTP checks, slow
 	// handshakes): each saves a socket and a close.
 	spare4, spare6 []int
+	// reqs caches HTTP checks' requests (see request).
+	reqs map[*HTTP]*httpRequest
 	// poll reports that the caller can wait on a rest that is a pollOp
 	// (checks that can only continue that way decline otherwise).
 	poll bool
@@ -62,4 +64,30 @@ func (q *quickState) slot(addr netip.AddrPort) (*int, *[]int) {
 		return &q.tcp4, &q.spare4
 	}
 	return &q.tcp6, &q.spare6
+}
+
+// httpRequest is a request built for an HTTP check, with what it was
+// built from.
+type httpRequest struct {
+	addr       netip.AddrPort
+	host, path string
+	b          []byte
+}
+
+// maxRequests bounds the loop's cache of built requests; past it the
+// cache starts afresh (checkers removed from the Monitor leave it so).
+const maxRequests = 1 << 16
+
+// request returns c's request bytes, built once per checker and kept
+// while the fields they come from stay the same.
+func (q *quickState) request(c *HTTP) []byte {
+	if r := q.reqs[c]; r != nil && r.addr == c.Addr && r.host == c.Host && r.path == c.Path {
+		return r.b
+	}
+	if q.reqs == nil || len(q.reqs) >= maxRequests {
+		q.reqs = make(map[*HTTP]*httpRequest)
+	}
+	r := &httpRequest{addr: c.Addr, host: c.Host, path: c.Path, b: []byte(c.request())}
+	q.reqs[c] = r
+	return r.b
 }
