@@ -42,9 +42,13 @@
 // plain HTTP checks run on its scheduling goroutine, which waits on their
 // sockets with epoll (given more than one P to hold while it sleeps), with
 // no goroutine, context or allocation per TCP check. A TCP check reuses
-// one socket (connect(AF_UNSPEC) resets the connection and frees its
+// an idle socket (connect(AF_UNSPEC) resets the connection and frees its
 // port), and is still a real handshake: SYN, SYN-ACK, then a reset in
-// place of the final ACK, so the server never accepts a connection. Other
+// place of the final ACK, so the server never accepts a connection. An
+// HTTP check sends request bytes built once per checker and judges a
+// plain response (status line, single-line headers, a known length, no
+// digest or regular expression) in place, without net/http's reader;
+// anything else is read the full way, with the same verdict. Other
 // checks (TLS, DNS, SMTP, scripts, ...) run on a bounded pool of worker
 // goroutines. Off Linux the package builds, every check runs on the
 // workers, TCP checks open and close a full connection, and Exec is down

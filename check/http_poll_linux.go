@@ -28,7 +28,7 @@ func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
 	if err != nil {
 		return down(start, "connect", err), nil, true
 	}
-	f := &httpFlight{c: c, fd: fd, q: q, req: []byte(c.request()), start: start, dl: start.Add(timeoutOr(c.Timeout))}
+	f := &httpFlight{c: c, fd: fd, q: q, req: q.request(c), start: start, dl: start.Add(timeoutOr(c.Timeout))}
 	switch err := startConnect(fd, c.Addr); err {
 	case nil:
 		if r, done := f.write(); done {
@@ -49,11 +49,13 @@ type httpFlight struct {
 	fd    int
 	q     *quickState // where the loop keeps sockets for reuse
 	state uint8
-	req   []byte
+	req   []byte // shared with the loop's cache: read only
 	sent  int
 	buf   []byte
-	start time.Time
-	dl    time.Time
+	// pooled is the pool's buffer that buf was cut from, if any.
+	pooled *[]byte
+	start  time.Time
+	dl     time.Time
 }
 
 // httpFlight states.
@@ -129,8 +131,8 @@ func (f *httpFlight) read() (Result, bool) {
 				return f.judge(nil, nil), true
 			}
 			if f.buf == nil {
-				b := *bufPool.Get().(*[]byte)
-				f.buf = b[:0:min(cap(b), limit)]
+				f.pooled = bufPool.Get().(*[]byte)
+				f.buf = (*f.pooled)[:0:min(cap(*f.pooled), limit)]
 			} else {
 				f.buf = append(make([]byte, 0, min(2*cap(f.buf), limit)), f.buf...)
 			}
@@ -177,6 +179,16 @@ func (f *httpFlight) expire(_ *quickState, err error) Result {
 // of the stream), and releases the flight; wrap, if not nil, explains
 // read errors.
 func (f *httpFlight) judge(err error, wrap func(error) error) Result {
+	if err == nil {
+		if code, ok := f.c.fastStatus(f.buf); ok {
+			res := up(f.start)
+			if !f.c.Status.Match(code) {
+				res = failf(f.start, "status %d not in %s", code, f.c.Status)
+			}
+			f.release(true)
+			return res
+		}
+	}
 	var r io.Reader = bytes.NewReader(f.buf)
 	if err != nil {
 		r = io.MultiReader(r, errReader{err})
@@ -201,11 +213,11 @@ func (f *httpFlight) release(reuse bool) {
 		}
 		f.fd = -1
 	}
-	if cap(f.buf) == flightBuf {
-		b := f.buf[:0]
-		bufPool.Put(&b)
-	}
 	f.buf = nil
+	if f.pooled != nil {
+		bufPool.Put(f.pooled)
+		f.pooled = nil
+	}
 }
 
 type errReader struct{ err error }

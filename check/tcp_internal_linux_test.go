@@ -269,3 +269,49 @@ func TestZoneID(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestQuickStateSpares: sockets released while the slot is taken (checks
+// that overlapped) are kept as spares, up to maxSpare, and taken again
+// before any new socket is opened.
+func TestQuickStateSpares(t *testing.T) {
+	noFDLeak(t)
+	q := newQuickState()
+	defer q.close()
+	_, ap := listen(t, "tcp4", "127.0.0.1:0")
+	var fds []int
+	for range maxSpare + 2 {
+		fd, err := q.take(ap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := startConnect(fd, ap); err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		fds = append(fds, fd)
+	}
+	for _, fd := range fds {
+		q.put(fd, ap)
+		if fd != q.tcp4 && !q.holds(fd) && len(q.spare4) < maxSpare {
+			t.Fatalf("socket %d released but not kept", fd)
+		}
+	}
+	if q.tcp4 < 0 || len(q.spare4) != maxSpare {
+		t.Fatalf("kept slot %d and %d spares, want a slot and %d", q.tcp4, len(q.spare4), maxSpare)
+	}
+	kept := map[int]bool{q.tcp4: true}
+	for _, fd := range q.spare4 {
+		kept[fd] = true
+	}
+	for i := range maxSpare + 1 {
+		fd, err := q.take(ap)
+		if err != nil || !kept[fd] {
+			t.Fatalf("take %d: socket %d (%v), want a kept one", i, fd, err)
+		}
+		one := &quickState{tcp4: fd, tcp6: -1}
+		r, _, done := (TCP{Addr: ap}).quickCheck(one)
+		one.close()
+		if !done || !r.Up {
+			t.Fatalf("take %d: a kept socket does not connect again: %+v", i, r)
+		}
+	}
+}
