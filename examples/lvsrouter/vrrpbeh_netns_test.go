@@ -612,10 +612,7 @@ func TestTrackProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep") // coreutils is everywhere
-	}
+	sleep := testenv.NeedTool(t, "sleep")
 	bin := filepath.Join(t.TempDir(), "lvstp_sleep")
 	data, err := os.ReadFile(sleep)
 	if err != nil {
