@@ -44,58 +44,6 @@ vrrp_instance VI_1 {
 }
 `
 
-// garpTimes captures, from a watcher host on the LAN, the gratuitous ARPs
-// for the VIP that the router on lb sends, and returns their offsets from
-// the first one, over window after it.
-func garpTimes(t *testing.T, watcher *netns.NS, start func(), window time.Duration) []time.Duration {
-	t.Helper()
-	var conn *packet.Conn
-	err := watcher.Do(func() error {
-		ifi, err := net.InterfaceByName("eth0")
-		if err != nil {
-			return err
-		}
-		conn, err = packet.Listen(ifi, packet.Raw, 0x0806, nil) // ETH_P_ARP
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	start()
-	vip := interopVIP.As4()
-	var first time.Time
-	var out []time.Duration
-	buf := make([]byte, 1500)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if !first.IsZero() {
-			deadline = first.Add(window)
-		}
-		if err := conn.SetReadDeadline(deadline); err != nil {
-			t.Fatal(err)
-		}
-		n, _, err := conn.ReadFrom(buf)
-		if err != nil {
-			break // the deadline
-		}
-		now := time.Now()
-		// ARP request (opcode 1) with sender and target address the VIP.
-		f := buf[:n]
-		if len(f) < 42 || f[20] != 0 || f[21] != 1 || string(f[28:32]) != string(vip[:]) || string(f[38:42]) != string(vip[:]) {
-			continue
-		}
-		if first.IsZero() {
-			first = now
-		}
-		out = append(out, now.Sub(first))
-	}
-	if first.IsZero() {
-		t.Fatal("no gratuitous ARP seen")
-	}
-	return out
-}
-
 // startPeerConf starts keepalived or lvsrouter (self) on conf in ns.
 func startPeerConf(t *testing.T, ns *netns.NS, name, self, conf string) *netns.Process {
 	t.Helper()
@@ -141,7 +89,7 @@ func TestGARPPacingLikeKeepalived(t *testing.T) {
 		}
 		var p *netns.Process
 		start := func() { p = startPeerConf(t, lb, name, self, conf) }
-		got := garpTimes(t, watcher, start, 4*time.Second)
+		got := arpTimes(t, watcher, interopVIP, start, 4*time.Second)
 		p.Kill()
 		if t.Failed() {
 			t.Logf("%s log:\n%s", name, p.Output())
