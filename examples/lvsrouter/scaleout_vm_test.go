@@ -178,22 +178,23 @@ func TestVMMaglevTablesIdentical(t *testing.T) {
 			t.Fatalf("route: %v %s", err, out)
 		}
 		got := synProbe(t, client, ns, ports)
-		bad, ctlOther := 0, 0
+		missing, wrong, ctlOther := 0, 0, 0
 		for _, p := range ports {
 			k, ok := got[p]
 			if !ok {
-				bad++
+				missing++
 				continue
 			}
 			if k != tables[i][p] {
-				bad++
+				wrong++
+				t.Logf("namespace %d: source port %d went to %v, predicted %v", i, p, k, tables[i][p])
 			}
 			if i == 3 && k != tables[0][p] {
 				ctlOther++
 			}
 		}
-		if bad > 0 {
-			t.Errorf("namespace %d: %d of %d probes missing or not on the predicted real server", i, bad, len(ports))
+		if missing > 0 || wrong > 0 {
+			t.Errorf("namespace %d: of %d probes, %d never reached the director after three passes and %d were not on the predicted real server", i, len(ports), missing, wrong)
 		} else {
 			agree++
 		}
