@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"strings"
 
 	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/keepalivedconf"
@@ -271,6 +272,9 @@ func (r *Router) onBFD(tr check.BFDTransition) {
 	r.log.Info("bfd", "instance", tr.Name, "peer", tr.Peer, "from", tr.From, "to", tr.To, "diag", tr.Diag)
 	if changed {
 		r.poke()
+	}
+	if was && !up && strings.HasPrefix(tr.Name, bgpBFDPrefix) {
+		r.bgpBFDDown(tr.Peer, tr.Diag)
 	}
 }
 

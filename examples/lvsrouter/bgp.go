@@ -129,6 +129,9 @@ type bgpSpeaker interface {
 	// Sent returns, for each established neighbour, how many UPDATE
 	// messages went out to it so far.
 	Sent(ctx context.Context) (map[netip.Addr]uint64, error)
+	// Reset ends the session with a neighbour (a Cease NOTIFICATION
+	// carrying why); the speaker connects again as after any loss.
+	Reset(ctx context.Context, neighbor netip.Addr, why string) error
 	// Close stops the speaker: its sessions end.
 	Close() error
 }

@@ -80,7 +80,10 @@ func (g *goBGP) SetNeighbors(ctx context.Context, ns []BGPNeighbor) error {
 	}
 	var errs []error
 	for a, old := range g.neighbors {
-		if n, ok := want[a]; ok && n == old {
+		// The BFD session is the router's (its BFD sessions), not the
+		// speaker's: a change there keeps the BGP session.
+		if n, ok := want[a]; ok && n.withoutBFD() == old.withoutBFD() {
+			g.neighbors[a] = n
 			continue
 		}
 		if err := g.s.DeletePeer(ctx, &gobgpapi.DeletePeerRequest{Address: a.String()}); err != nil {
@@ -163,6 +166,10 @@ func (g *goBGP) Sent(ctx context.Context) (map[netip.Addr]uint64, error) {
 		out[a.Unmap()] = st.GetMessages().GetSent().GetUpdate()
 	})
 	return out, err
+}
+
+func (g *goBGP) Reset(ctx context.Context, n netip.Addr, why string) error {
+	return g.s.ResetPeer(ctx, &gobgpapi.ResetPeerRequest{Address: n.String(), Communication: why})
 }
 
 func (g *goBGP) Close() error {

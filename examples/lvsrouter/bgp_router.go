@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/fwmark"
 )
 
@@ -30,6 +31,8 @@ type routerBGP struct {
 	vips []vipAddr
 	// sloppy is which of sloppy_tcp and sloppy_sctp were set.
 	sloppy [2]bool
+	// live is sp, for the BFD manager's goroutine.
+	live atomic.Pointer[bgpSpeaker]
 }
 
 // syncBGP starts, reconfigures or stops the speaker for a new plan. A
@@ -64,6 +67,7 @@ func (r *Router) syncBGP(ctx context.Context, p *Plan) error {
 			return err
 		}
 		b.sp = sp
+		b.live.Store(&sp)
 		b.ann = newBGPAnnouncer(c, sp, r.log)
 	}
 	b.cfg, b.ann.cfg = c, c
@@ -180,6 +184,26 @@ func (r *Router) drainBGP(ctx context.Context) {
 	r.publishBGP()
 }
 
+// bgpBFDDown resets the BGP session with a neighbour whose BFD session
+// went from Up to Down, as the neighbour does on its side: the session
+// comes back once TCP gets through again. It does not wait for the
+// speaker (the BFD manager delivers transitions in order, one at a time).
+func (r *Router) bgpBFDDown(n netip.Addr, diag check.BFDDiag) {
+	p := r.bgp.live.Load()
+	if p == nil {
+		return
+	}
+	sp := *p
+	r.log.Warn("bgp: BFD session down; resetting the BGP session", "neighbor", n, "diag", diag)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := sp.Reset(ctx, n, "BFD session down ("+diag.String()+")"); err != nil {
+			r.log.Warn("bgp: reset", "neighbor", n, "err", err)
+		}
+	}()
+}
+
 // stopBGP stops the speaker.
 func (r *Router) stopBGP() {
 	b := &r.bgp
@@ -190,6 +214,7 @@ func (r *Router) stopBGP() {
 		r.log.Warn("bgp: stop", "err", err)
 	}
 	b.sp, b.ann = nil, nil
+	b.live.Store(nil)
 }
 
 // closeBGP stops the speaker and removes the VIPs lvsrouter added; it runs

@@ -89,6 +89,11 @@ func (f *fakeSpeaker) Sent(context.Context) (map[netip.Addr]uint64, error) {
 	return map[netip.Addr]uint64{netip.MustParseAddr("10.0.0.1"): f.sent}, nil
 }
 
+func (f *fakeSpeaker) Reset(_ context.Context, n netip.Addr, why string) error {
+	f.log.add("reset " + n.String() + ": " + why)
+	return nil
+}
+
 func (f *fakeSpeaker) Close() error { f.log.add("close"); return nil }
 
 // logOps is an in-memory IPVS that logs each operation.

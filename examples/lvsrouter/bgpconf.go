@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
@@ -29,6 +30,13 @@ import (
 //	    port 179
 //	    local_address 10.0.0.11
 //	    password secret       # TCP-MD5 (RFC 2385)
+//	    bfd {                 # a BFD session with the neighbour (RFC 5880/5881)
+//	        min_rx 300        # ms (default 300), as in keepalived's bfd_instance
+//	        min_tx 300        # ms (default 300)
+//	        multiplier 3      # (default 3)
+//	        passive           # wait for the neighbour's first packet
+//	        multihop          # RFC 5883 (UDP 4784) instead of single hop
+//	    }                     # a bare "bfd" takes every default
 //	}
 //	announce all             # or: announce 192.0.2.10 2001:db8::10 ...
 //	announce_when all        # or any: which of a VIP's services need quorum
@@ -87,6 +95,8 @@ type BGPConfig struct {
 	// announcePos is where each announce address is written, for the
 	// check against the plan.
 	announcePos map[netip.Addr]keepalivedconf.Position
+	// bfdPos is where each neighbour's bfd is written.
+	bfdPos map[netip.Addr]keepalivedconf.Position
 }
 
 // BGPNeighbor is one upstream router.
@@ -104,6 +114,37 @@ type BGPNeighbor struct {
 	HoldTime, KeepaliveInterval, ConnectRetry time.Duration
 	// Password turns on TCP-MD5 signatures (RFC 2385).
 	Password string `json:"-"`
+	// BFD runs a BFD session with the neighbour when Enabled (bfd): the
+	// upstream router, told "neighbor X bfd", ends the BGP session, and so
+	// withdraws the director's routes, within the detection time when the
+	// director stops answering (a hung or cut-off machine, which TCP and
+	// the hold time notice only after seconds); on this side a session
+	// going Down resets the BGP session.
+	BFD BGPBFD
+}
+
+// BGPBFD is a neighbour's BFD session (bfd). Zero timers take check's
+// defaults: 300 ms each way, multiplier 3.
+type BGPBFD struct {
+	Enabled           bool
+	MinRx, MinTx      time.Duration
+	Multiplier        uint8
+	Passive, Multihop bool
+}
+
+// withoutBFD is n without its BFD settings, for comparing BGP sessions.
+func (n BGPNeighbor) withoutBFD() BGPNeighbor {
+	n.BFD = BGPBFD{}
+	return n
+}
+
+// bfdSession is the check.BFDSessionConfig of a neighbour's BFD session.
+func (n BGPNeighbor) bfdSession() check.BFDSessionConfig {
+	return check.BFDSessionConfig{
+		Peer: n.Address, Local: n.LocalAddress, Multihop: n.BFD.Multihop,
+		DesiredMinTx: n.BFD.MinTx, RequiredMinRx: n.BFD.MinRx, DetectMult: n.BFD.Multiplier,
+		Passive: n.BFD.Passive,
+	}
 }
 
 // BGP defaults.
@@ -132,7 +173,7 @@ func ParseBGP(filename string, data []byte) (*BGPConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := bgpParser{c: &BGPConfig{announcePos: map[netip.Addr]keepalivedconf.Position{}}}
+	p := bgpParser{c: &BGPConfig{announcePos: map[netip.Addr]keepalivedconf.Position{}, bfdPos: map[netip.Addr]keepalivedconf.Position{}}}
 	p.top(filename, f.Stmts)
 	if len(p.errs) > 0 {
 		return nil, p.errs
@@ -277,11 +318,14 @@ func (p *bgpParser) neighbor(s *keepalivedconf.Stmt) {
 			continue
 		}
 		seen[kw] = b.Pos
-		if b.Block != nil {
+		if b.Block != nil && kw != "bfd" {
 			p.errorf(b.Pos, "%s takes no block", kw)
 			continue
 		}
 		switch kw {
+		case "bfd":
+			n.BFD = p.bfd(b)
+			p.c.bfdPos[a] = b.Pos
 		case "remote_as":
 			n.RemoteAS = p.asn(b)
 		case "port":
@@ -320,6 +364,45 @@ func (p *bgpParser) neighbor(s *keepalivedconf.Stmt) {
 		p.errorf(seen["keepalive_interval"], "keepalive_interval must be shorter than hold_time")
 	}
 	p.c.Neighbors = append(p.c.Neighbors, n)
+}
+
+// bfd reads a neighbour's bfd line and its optional block.
+func (p *bgpParser) bfd(s *keepalivedconf.Stmt) BGPBFD {
+	b := BGPBFD{Enabled: true}
+	if len(s.Tokens) > 1 {
+		p.errorf(s.ArgPos(1), "bfd takes no value (its settings go in a { } block)")
+	}
+	if s.Block == nil {
+		return b
+	}
+	seen := map[string]keepalivedconf.Position{}
+	for _, x := range p.stmts(s.Block.Stmts) {
+		kw := x.Keyword()
+		if prev, dup := seen[kw]; dup {
+			p.errorf(x.Pos, "bfd: %s given twice (first at %s)", kw, prev)
+			continue
+		}
+		seen[kw] = x.Pos
+		if x.Block != nil {
+			p.errorf(x.Pos, "bfd: %s takes no block", kw)
+			continue
+		}
+		switch kw {
+		case "min_rx":
+			b.MinRx = time.Duration(p.uint(x, 1, 60000)) * time.Millisecond
+		case "min_tx":
+			b.MinTx = time.Duration(p.uint(x, 1, 60000)) * time.Millisecond
+		case "multiplier":
+			b.Multiplier = uint8(p.uint(x, 1, 255))
+		case "passive":
+			b.Passive = p.flag(x)
+		case "multihop":
+			b.Multihop = p.flag(x)
+		default:
+			p.errorf(x.Pos, "bfd: unknown keyword %q: not supported", kw)
+		}
+	}
+	return b
 }
 
 func (p *bgpParser) announce(s *keepalivedconf.Stmt) {
@@ -492,6 +575,40 @@ func loadBGP(p *Plan) error {
 	if err := checkBGP(c, p); err != nil {
 		return err
 	}
+	if err := bgpBFDSessions(c, p); err != nil {
+		return err
+	}
 	p.BGP = c
 	return nil
+}
+
+// bgpBFDPrefix starts the name of a neighbour's BFD session among the
+// plan's BFD sessions.
+const bgpBFDPrefix = "bgp:"
+
+// bgpBFDSessions adds a BFD session to p for each neighbour with bfd,
+// named "bgp:" and its address: the router runs them beside the
+// bfd_instance sessions, on the same sockets. A bfd_instance to the same
+// neighbour from the same source would be the same session, and is
+// refused.
+func bgpBFDSessions(c *BGPConfig, p *Plan) error {
+	var errs keepalivedconf.ErrorList
+	for _, n := range c.Neighbors {
+		if !n.BFD.Enabled {
+			continue
+		}
+		s := BFDSession{Name: bgpBFDPrefix + n.Address.String(), Config: n.bfdSession()}
+		clash := false
+		for _, o := range p.BFD {
+			if o.Name == s.Name || o.Config.Peer == s.Config.Peer && o.Config.Local == s.Config.Local && o.Config.Multihop == s.Config.Multihop {
+				errs = append(errs, keepalivedconf.Error{Pos: c.bfdPos[n.Address],
+					Msg: fmt.Sprintf("bgp: neighbor %s: bfd: bfd_instance %s already runs a session to %s from the same source", n.Address, o.Name, n.Address)})
+				clash = true
+			}
+		}
+		if !clash {
+			p.BFD = append(p.BFD, s)
+		}
+	}
+	return errs.Err()
 }
