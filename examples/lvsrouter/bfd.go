@@ -273,7 +273,11 @@ func (r *Router) onBFD(tr check.BFDTransition) {
 	if changed {
 		r.poke()
 	}
-	if was && !up && strings.HasPrefix(tr.Name, bgpBFDPrefix) {
+	// A BGP neighbour's BFD session that timed out (the neighbour went
+	// silent) resets the BGP session. A Down the neighbour sends is not a
+	// failure of its path: FRR's bfdd, for one, restarts its session when
+	// bgpd re-registers it as the BGP session comes up.
+	if was && !up && tr.Diag == check.BFDDiagControlDetectExpired && strings.HasPrefix(tr.Name, bgpBFDPrefix) {
 		r.bgpBFDDown(tr.Peer, tr.Diag)
 	}
 }

@@ -67,6 +67,14 @@ func startFRR(t *testing.T, ns *netns.NS, bgpdConf string, bgpdArgs ...string) *
 	f.proc = append(f.proc, ns.Start(zebra, "-f", filepath.Join(dir, "zebra.conf"), "-i", filepath.Join(dir, "zebra.pid"),
 		"-z", zs, "--vty_socket", dir, "--log", "stdout"))
 	f.wait(t, "zebra.vty")
+	// A configuration with "neighbor ... bfd" needs bfdd, which bgpd
+	// reaches through zebra.
+	if strings.Contains(bgpdConf, " bfd\n") {
+		bfdd := testenv.NeedTool(t, "/usr/lib/frr/bfdd")
+		f.proc = append(f.proc, ns.Start(bfdd, "-f", filepath.Join(dir, "zebra.conf"), "-i", filepath.Join(dir, "bfdd.pid"),
+			"-z", zs, "--vty_socket", dir, "--bfdctl", filepath.Join(dir, "bfdd.sock"), "--log", "stdout"))
+		f.wait(t, "bfdd.vty")
+	}
 	f.proc = append(f.proc, ns.Start(bgpd, append([]string{"-f", filepath.Join(dir, "bgpd.conf"), "-i", filepath.Join(dir, "bgpd.pid"),
 		"-z", zs, "--vty_socket", dir, "--log", "stdout"}, bgpdArgs...)...))
 	f.wait(t, "bgpd.vty")

@@ -60,6 +60,9 @@ func gobgpPeer(n BGPNeighbor) *gobgpapi.Peer {
 		Timers: &gobgpapi.Timers{Config: &gobgpapi.TimersConfig{
 			HoldTime: uint64(n.HoldTime.Seconds()), KeepaliveInterval: uint64(n.KeepaliveInterval.Seconds()),
 			ConnectRetry: uint64(n.ConnectRetry.Seconds()),
+			// After a reset (a BFD session that timed out), reconnect as
+			// after a failed connection, not after GoBGP's 30 s default.
+			IdleHoldTimeAfterReset: uint64(n.ConnectRetry.Seconds()),
 		}},
 		Transport: &gobgpapi.Transport{RemotePort: uint32(n.Port)},
 		// A neighbour gets the VIPs of its own family.

@@ -119,7 +119,7 @@ type BGPNeighbor struct {
 	// withdraws the director's routes, within the detection time when the
 	// director stops answering (a hung or cut-off machine, which TCP and
 	// the hold time notice only after seconds); on this side a session
-	// going Down resets the BGP session.
+	// that times out (the neighbour went silent) resets the BGP session.
 	BFD BGPBFD
 }
 

@@ -27,9 +27,11 @@ func TestParseBGPFull(t *testing.T) {
 			{Address: netip.MustParseAddr("10.0.0.1"), RemoteAS: 65000, Port: 179,
 				LocalAddress: netip.MustParseAddr("10.0.0.11"),
 				HoldTime:     9 * time.Second, KeepaliveInterval: 3 * time.Second, ConnectRetry: 2 * time.Second,
-				Password: "s3cret"},
+				Password: "s3cret",
+				BFD: BGPBFD{Enabled: true, MinRx: 100 * time.Millisecond, MinTx: 150 * time.Millisecond, Multiplier: 5, Passive: true, Multihop: true}},
 			{Address: netip.MustParseAddr("2001:db8::1"), RemoteAS: 65000, Port: 179,
-				HoldTime: 90 * time.Second, KeepaliveInterval: 30 * time.Second, ConnectRetry: 5 * time.Second},
+				HoldTime: 90 * time.Second, KeepaliveInterval: 30 * time.Second, ConnectRetry: 5 * time.Second,
+				BFD: BGPBFD{Enabled: true}},
 		},
 		Announce:    []netip.Addr{netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8:100::10")},
 		AnnounceAny: true,
@@ -73,6 +75,8 @@ func TestParseBGPRefusesWithPlace(t *testing.T) {
 		`testdata/bgp/bad.conf:3:1: bgp: unknown keyword "bfd": not supported`,
 		`testdata/bgp/bad.conf:6:15: bgp: hold_time must be 0 or at least 3 seconds (RFC 4271)`,
 		`testdata/bgp/bad.conf:7:5: bgp: neighbor: unknown keyword "multihop": not supported`,
+		`testdata/bgp/bad.conf:9:16: bgp: min_rx "0": want an integer from 1 to 60000`,
+		`testdata/bgp/bad.conf:10:9: bgp: bfd: unknown keyword "echo": not supported`,
 	}
 	if d := cmp.Diff(want, strings.Split(err.Error(), "\n")); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
@@ -96,6 +100,9 @@ func TestParseBGPErrors(t *testing.T) {
 		{"block on leaf", "local_as 1 {\n}\nrouter_id 1.2.3.4\nneighbor 1.1.1.1 { remote_as 1 }\n", "1:1: bgp: local_as takes no block"},
 		{"family", "local_as 1\nrouter_id 1.2.3.4\nneighbor 1.1.1.1 {\n remote_as 1\n local_address ::1\n}\n", "5:16: bgp: local_address ::1 is not of neighbor 1.1.1.1's family"},
 		{"define", "$X=1\nlocal_as 1\nrouter_id 1.2.3.4\nneighbor 1.1.1.1 { remote_as 1 }\n", "1:1: bgp: definitions, ~SEQ and @ conditions are not supported"},
+		{"bfd value", "local_as 1\nrouter_id 1.2.3.4\nneighbor 1.1.1.1 {\n remote_as 1\n bfd yes\n}\n", "5:6: bgp: bfd takes no value"},
+		{"bfd dup", "local_as 1\nrouter_id 1.2.3.4\nneighbor 1.1.1.1 {\n remote_as 1\n bfd {\n  passive\n  passive\n }\n}\n", "7:3: bgp: bfd: passive given twice"},
+		{"bfd block in block", "local_as 1\nrouter_id 1.2.3.4\nneighbor 1.1.1.1 {\n remote_as 1\n bfd {\n  min_tx 5 {\n  }\n }\n}\n", "6:3: bgp: bfd: min_tx takes no block"},
 		{"syntax", "local_as 1\nrouter_id 1.2.3.4\nneighbor 1.1.1.1 { remote_as 1\n", "x.conf:3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
