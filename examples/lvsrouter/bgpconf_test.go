@@ -28,7 +28,7 @@ func TestParseBGPFull(t *testing.T) {
 				LocalAddress: netip.MustParseAddr("10.0.0.11"),
 				HoldTime:     9 * time.Second, KeepaliveInterval: 3 * time.Second, ConnectRetry: 2 * time.Second,
 				Password: "s3cret",
-				BFD: BGPBFD{Enabled: true, MinRx: 100 * time.Millisecond, MinTx: 150 * time.Millisecond, Multiplier: 5, Passive: true, Multihop: true}},
+				BFD:      BGPBFD{Enabled: true, MinRx: 100 * time.Millisecond, MinTx: 150 * time.Millisecond, Multiplier: 5, Passive: true, Multihop: true}},
 			{Address: netip.MustParseAddr("2001:db8::1"), RemoteAS: 65000, Port: 179,
 				HoldTime: 90 * time.Second, KeepaliveInterval: 30 * time.Second, ConnectRetry: 5 * time.Second,
 				BFD: BGPBFD{Enabled: true}},
