@@ -156,6 +156,23 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 	var fresh map[ServiceKey]struct{}
 	var body []Op
 	var changed []int
+	live := 0
+	for _, c := range cur {
+		if c != nil {
+			live++
+		}
+	}
+	if live == 0 {
+		// A first apply adds everything: one operation per service and
+		// per destination, allocated once (at 10,000 services of four
+		// destinations, growing the slice cost 2.5 times its size).
+		n := len(desired)
+		for i := range desired {
+			n += len(desired[i].Destinations)
+		}
+		body = make([]Op, 0, n)
+		changed = make([]int, 0, len(desired))
+	}
 	for i := range desired {
 		s := &desired[i]
 		k := s.Key()
@@ -212,12 +229,6 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 		}
 	}
 	var ops []Op
-	live := 0
-	for _, c := range cur {
-		if c != nil {
-			live++
-		}
-	}
 	if nMatched < live {
 		for j, c := range cur {
 			if c == nil || matched[j] {

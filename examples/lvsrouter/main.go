@@ -223,6 +223,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		}
 		return exitConfig
 	}
+	plan.hostChecked = true // by load, on this host: Load need not again
 	plan = o.Mode.restrict(plan)
 	removePids, err := writePidFiles(o)
 	if err != nil {
@@ -280,6 +281,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 				sdNotify("READY=1")
 				continue
 			}
+			p.hostChecked = true
 			select {
 			case reload <- o.Mode.restrict(p):
 				sdNotify("READY=1")

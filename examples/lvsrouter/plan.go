@@ -23,6 +23,10 @@ import (
 // health checks that decide which real servers are in them. Translating is
 // pure, so a reload can be validated before anything running is touched.
 type Plan struct {
+	// hostChecked says checkPlan passed on this host (serve's load), so
+	// that Router.Load need not walk the plan again.
+	hostChecked bool
+
 	Instances  []vrrp.Config
 	SyncGroups []SyncGroup
 	Services   []VirtualService

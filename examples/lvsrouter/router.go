@@ -212,8 +212,11 @@ func (r *Router) poke() {
 // loses the election), other changed ones restart, checks keep their
 // state unless they changed, and IPVS gets the minimal change.
 func (r *Router) Load(ctx context.Context, p *Plan) error {
-	if err := checkPlan(p, r.hasInterface); err != nil {
-		return err
+	// serve's load has checked the plan against this host already.
+	if !p.hostChecked {
+		if err := checkPlan(p, r.hasInterface); err != nil {
+			return err
+		}
 	}
 	running := make(map[unitKey]vrrpUnit, len(r.units))
 	for k, ru := range r.units {
@@ -260,11 +263,10 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.plan, r.scriptCred = p, cred
 	r.mail = newMailer(r.log, p, r.mail)
 	r.groups.reset(p)
-	r.prune()
+	r.prune(old)
 	r.mu.Unlock()
 	r.syncStatic(old, p) // static.go
-	r.syncChecks(old, p)
-	r.syncHASuspend()
+	checks := r.planChecks(old, p)
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
 	}
@@ -300,21 +302,36 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	for i, u := range start {
 		r.runUnit(ctx, u, prepared[i])
 	}
-	if err := r.loadLVS(ctx, p); err != nil {
-		return errors.Join(err, bgpErr)
+	// The kernel gets the new state before the Monitor learns of the
+	// new and changed checks: on a start, the destinations are in before
+	// 40,000 targets are registered; on a reload, the weight edited is
+	// applied first. planChecks has put their initial states in r.down.
+	err = r.loadLVS(ctx, p)
+	if err == nil {
+		err = r.apply(ctx)
 	}
-	return errors.Join(r.apply(ctx), bgpErr)
+	r.runChecks(checks)
+	r.syncHASuspend()
+	return errors.Join(err, bgpErr)
 }
 
 // prune forgets the notify state of services and real servers the plan no
-// longer has. r.mu is held.
-func (r *Router) prune() {
+// longer has. r.mu is held. A reload that keeps every service and real
+// server where it was (the common edit: a weight, a timeout) has nothing
+// to forget, and is found so without building sets.
+func (r *Router) prune(old *Plan) {
+	if old != nil && sameLayout(old, r.plan) {
+		return
+	}
 	keys := make(map[ipvs.ServiceKey]bool, len(r.plan.Services))
 	ids := map[realKey]bool{}
 	for i := range r.plan.Services {
 		vs := &r.plan.Services[i]
 		k := vs.Service.Key()
 		keys[k] = true
+		if len(r.alive) == 0 {
+			continue
+		}
 		for _, rs := range vs.Reals {
 			ids[realKey{k, rs.Dest.Addr}] = true
 		}
@@ -329,6 +346,26 @@ func (r *Router) prune() {
 			delete(r.alive, id)
 		}
 	}
+}
+
+// sameLayout reports whether a and b list the same services with the
+// same real servers, in the same order.
+func sameLayout(a, b *Plan) bool {
+	if len(a.Services) != len(b.Services) {
+		return false
+	}
+	for i := range a.Services {
+		x, y := &a.Services[i], &b.Services[i]
+		if x.Service.Key() != y.Service.Key() || len(x.Reals) != len(y.Reals) {
+			return false
+		}
+		for j := range x.Reals {
+			if x.Reals[j].Dest.Addr != y.Reals[j].Dest.Addr {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // vrrpUnit is what one vrrp.Router runs: a sync group with its member
@@ -524,38 +561,86 @@ func (r *Router) stopUnit(k unitKey) {
 	r.ops.removeUnit(ru.unit)
 }
 
-// syncChecks adds new check targets, removes dropped ones and replaces
-// changed ones; unchanged targets keep their state.
-func (r *Router) syncChecks(old, p *Plan) {
-	prev := map[string]check.Target{}
+// checkSync is what a load changes in the Monitor: targets to add or
+// update (ok: a target of that ID ran before) and IDs to remove.
+type checkSync struct {
+	change        []check.Target
+	existed       []bool
+	removed       []string
+	kept, updated int
+}
+
+// planChecks compares the check targets of old and p: unchanged targets
+// keep their state; new and changed ones get their initial state in
+// r.down (down with alpha) and lose any dynamic weight, so that the apply
+// that follows sees them as the Monitor will. runChecks then tells the
+// Monitor, after the kernel has the new state.
+//
+// A reload usually lists the same targets in the same order: they are
+// compared position by position, and a map of the old targets is built
+// only from the first position that differs.
+func (r *Router) planChecks(old, p *Plan) *checkSync {
+	var prevList []check.Target
 	if old != nil {
-		for _, t := range targets(old) {
-			prev[t.ID] = t
-		}
+		prevList = targets(old)
 	}
-	var kept, updated, added int
-	for _, t := range targets(p) {
-		o, ok := prev[t.ID]
-		delete(prev, t.ID)
-		if ok && sameTarget(o, t) {
-			kept++
+	next := targets(p)
+	cs := &checkSync{}
+	i := 0
+	for ; i < len(next) && i < len(prevList) && next[i].ID == prevList[i].ID; i++ {
+		if sameTarget(prevList[i], next[i]) {
+			cs.kept++
 			continue
 		}
-		if ok {
-			updated++
-		} else {
-			added++
+		cs.change, cs.existed = append(cs.change, next[i]), append(cs.existed, true)
+	}
+	if i < len(next) || i < len(prevList) {
+		prev := make(map[string]check.Target, len(prevList)-i)
+		for _, t := range prevList[i:] {
+			prev[t.ID] = t
 		}
-		var err error
-		r.mu.Lock()
+		for _, t := range next[i:] {
+			o, ok := prev[t.ID]
+			delete(prev, t.ID)
+			if ok && sameTarget(o, t) {
+				cs.kept++
+				continue
+			}
+			cs.change, cs.existed = append(cs.change, t), append(cs.existed, ok)
+		}
+		for id := range prev {
+			cs.removed = append(cs.removed, id)
+		}
+	}
+	r.mu.Lock()
+	for k, t := range cs.change {
 		delete(r.weight, t.ID)
-		if !ok {
+		if cs.existed[k] {
+			cs.updated++
+		} else {
 			// A new target is in its policy's initial state (down with
 			// alpha) until its first transition.
 			r.down[t.ID] = t.Policy != nil && !t.Policy.NewMachine().Up()
 		}
-		r.mu.Unlock()
-		if ok {
+	}
+	for _, id := range cs.removed {
+		delete(r.down, id)
+		delete(r.weight, id)
+	}
+	r.mu.Unlock()
+	return cs
+}
+
+// syncChecks is planChecks then runChecks, for callers without an apply
+// between them.
+func (r *Router) syncChecks(old, p *Plan) { r.runChecks(r.planChecks(old, p)) }
+
+// runChecks adds new check targets, removes dropped ones and replaces
+// changed ones in the Monitor; unchanged targets keep running untouched.
+func (r *Router) runChecks(cs *checkSync) {
+	for k, t := range cs.change {
+		var err error
+		if cs.existed[k] {
 			// Update restarts the policy and reports a transition if
 			// its initial state differs from the current one.
 			err = r.mon.Update(t)
@@ -566,18 +651,21 @@ func (r *Router) syncChecks(old, p *Plan) {
 			r.log.Error("check", "target", t.ID, "err", err)
 		}
 	}
-	r.log.Info("checks", "kept", kept, "updated", updated, "added", added, "removed", len(prev))
-	for id := range prev {
+	for _, id := range cs.removed {
 		r.mon.Remove(id)
-		r.mu.Lock()
-		delete(r.down, id)
-		delete(r.weight, id)
-		r.mu.Unlock()
 	}
+	r.log.Info("checks", "kept", cs.kept, "updated", cs.updated, "added", len(cs.change)-cs.updated, "removed", len(cs.removed))
 }
 
+// targets lists the plan's check targets (BFD feeds apart) in plan order.
 func targets(p *Plan) []check.Target {
-	var ts []check.Target
+	n := 0
+	for i := range p.Services {
+		for j := range p.Services[i].Reals {
+			n += len(p.Services[i].Reals[j].Checks)
+		}
+	}
+	ts := make([]check.Target, 0, n)
 	for _, vs := range p.Services {
 		for _, rs := range vs.Reals {
 			for _, t := range rs.Checks {
