@@ -111,6 +111,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -212,7 +213,9 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	log.Debug("loading configuration", "config", file)
+	t0 := time.Now()
 	plan, warnings, err := load(file, interfaceExists)
+	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 	for _, w := range warnings {
 		log.Warn("configuration", "warning", w)
 	}
@@ -272,7 +275,9 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			}
 			log.Info("reloading", "config", file)
 			sdNotify(reloadingMessage())
+			t0 := time.Now()
 			p, warnings, err := load(file, interfaceExists)
+			log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 			for _, w := range warnings {
 				log.Warn("configuration", "warning", w)
 			}

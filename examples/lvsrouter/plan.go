@@ -526,11 +526,17 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 			v.Sorry = &ipvs.Destination{Addr: withPort(vs.SorryServer, svc), Forward: fwd, Weight: 1}
 			lvsSorry(vs, &v)
 		}
+		v.Reals = make([]RealServer, 0, len(vs.RealServers))
 		for _, rs := range vs.RealServers {
 			r := RealServer{
 				Dest:    ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
-				alert:   rs.Alert(),
+			}
+			if len(rs.Checkers) > 0 {
+				r.Checks = make([]check.Target, 0, len(rs.Checkers))
+			}
+			if hasKeyword(rs.Stmt, "smtp_alert") {
+				r.alert = rs.Alert()
 			}
 			if vs.Weight != 0 && rs.Stmt.Block.Find("weight") == nil {
 				r.Dest.Weight = vs.Weight // the virtual server's weight

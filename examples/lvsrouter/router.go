@@ -808,7 +808,9 @@ func (r *Router) scriptWorker() {
 // router never managed are left alone; ones it managed and no longer wants
 // are deleted.
 func (r *Router) apply(ctx context.Context) error {
+	t0 := time.Now()
 	want := r.desired()
+	t1 := time.Now()
 	r.runEvents(false)
 	// BGP withdraws go out before the IPVS change, announcements after
 	// it succeeded (bgp_router.go).
@@ -842,7 +844,8 @@ func (r *Router) apply(ctx context.Context) error {
 		r.log.Info("ipvs", "changes", ch.Len(), "add-service", ch.Count(ipvs.OpNewService),
 			"del-service", ch.Count(ipvs.OpDeleteService), "edit-service", ch.Count(ipvs.OpUpdateService),
 			"add-server", ch.Count(ipvs.OpNewDestination), "del-server", ch.Count(ipvs.OpDeleteDestination),
-			"edit-server", ch.Count(ipvs.OpUpdateDestination))
+			"edit-server", ch.Count(ipvs.OpUpdateDestination),
+			"desired", t1.Sub(t0).Round(time.Microsecond), "kernel", time.Since(t1).Round(time.Microsecond))
 	}
 	for k := range r.managed {
 		if !wanted[k] {
