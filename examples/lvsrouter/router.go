@@ -886,7 +886,13 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 		case <-ctx.Done():
 			return nil
 		case p := <-reload:
-			if err := r.Load(ctx, p); err != nil {
+			if err := r.Load(ctx, p); err != nil && r.plan == p {
+				// Installed, but the kernel refused part of the change
+				// (someone changed it by hand): the Applier reads the
+				// kernel again on the retry.
+				r.log.Error("reload: apply failed; retrying", "err", err)
+				due = time.After(applyRetry)
+			} else if err != nil {
 				r.log.Error("reload rejected; keeping the running configuration", "err", err)
 			} else {
 				r.log.Info("reloaded")
