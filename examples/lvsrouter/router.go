@@ -81,6 +81,23 @@ type Router struct {
 	// ops is what state dumps, notify FIFOs, metrics and the status
 	// socket read (dump.go).
 	ops opsState
+	// reported is what desired last told ops, by position in the plan.
+	reported reported
+}
+
+// reported holds, per real server and per service in plan order, the
+// state desired last handed to opsState (0: none yet, 1: down, 2: up), so
+// that an apply reports only changes: at 40,000 real servers a report
+// is a map update each. Load clears it when the plan's layout changes.
+type reported struct {
+	reals, services []uint8
+}
+
+func upState(up bool) uint8 {
+	if up {
+		return 2
+	}
+	return 1
 }
 
 // realKey names a real server of a virtual service.
@@ -263,7 +280,11 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.plan, r.scriptCred = p, cred
 	r.mail = newMailer(r.log, p, r.mail)
 	r.groups.reset(p)
-	r.prune(old)
+	same := old != nil && sameLayout(old, p)
+	if !same {
+		r.prune()
+		r.reported = reported{}
+	}
 	r.mu.Unlock()
 	r.syncStatic(old, p) // static.go
 	checks := r.planChecks(old, p)
@@ -316,13 +337,10 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 }
 
 // prune forgets the notify state of services and real servers the plan no
-// longer has. r.mu is held. A reload that keeps every service and real
-// server where it was (the common edit: a weight, a timeout) has nothing
-// to forget, and is found so without building sets.
-func (r *Router) prune(old *Plan) {
-	if old != nil && sameLayout(old, r.plan) {
-		return
-	}
+// longer has. r.mu is held. Load skips it when the plan keeps every
+// service and real server where it was (the common edit: a weight, a
+// timeout): there is nothing to forget.
+func (r *Router) prune() {
 	keys := make(map[ipvs.ServiceKey]bool, len(r.plan.Services))
 	ids := map[realKey]bool{}
 	for i := range r.plan.Services {
@@ -689,6 +707,14 @@ func (r *Router) desired() []ipvs.Service {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]ipvs.Service, 0, len(r.plan.Services))
+	if len(r.reported.services) != len(r.plan.Services) {
+		n := 0
+		for i := range r.plan.Services {
+			n += len(r.plan.Services[i].Reals)
+		}
+		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
+	}
+	k := 0 // the real server's position in the plan
 	for i := range r.plan.Services {
 		vs := &r.plan.Services[i]
 		s := vs.Service
@@ -705,7 +731,11 @@ func (r *Router) desired() []ipvs.Service {
 					d.Weight = w
 				}
 			}
-			r.ops.realState(s.Key(), rs.Dest.Addr, up)
+			if st := upState(up); r.reported.reals[k] != st {
+				r.ops.realState(s.Key(), rs.Dest.Addr, up)
+				r.reported.reals[k] = st
+			}
+			k++
 			if len(rs.NotifyUp)+len(rs.NotifyDown) > 0 {
 				id := realKey{s.Key(), rs.Dest.Addr}
 				if was, seen := r.alive[id]; seen && was != up {
@@ -737,7 +767,10 @@ func (r *Router) desired() []ipvs.Service {
 			r.mail.quorumMail(key, true, up, vs.Quorum, vs.Hysteresis, sum)
 		}
 		r.quorum[key] = up
-		r.ops.serviceState(key, up)
+		if st := upState(up); r.reported.services[i] != st {
+			r.ops.serviceState(key, up)
+			r.reported.services[i] = st
+		}
 		if !up && vs.Sorry != nil {
 			s.Destinations = quorumLost(s.Destinations, vs)
 		} else if vs.SorryInhibit {
