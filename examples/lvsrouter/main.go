@@ -108,6 +108,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -227,6 +228,12 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		return exitConfig
 	}
 	plan.hostChecked = true // by load, on this host: Load need not again
+	// The configuration's syntax tree and typed form are garbage now, 20
+	// to 30 times the file's size (100 MB at 10,000 virtual servers × 4
+	// real servers): collected here, before the router allocates its
+	// state, the heap does not grow to twice their size. Measured at that
+	// size: peak heap 180-200 -> 127 MiB, start time unchanged.
+	runtime.GC()
 	plan = o.Mode.restrict(plan)
 	removePids, err := writePidFiles(o)
 	if err != nil {
