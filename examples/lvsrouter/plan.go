@@ -246,6 +246,9 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	for _, g := range cfg.VirtualServerGroups {
 		groups[g.Name] = g
 	}
+	if len(cfg.VirtualServers) > 0 {
+		p.Services = make([]VirtualService, 0, len(cfg.VirtualServers))
+	}
 	for _, vs := range cfg.VirtualServers {
 		// keepalived 2.2.7 reports these defaults, and -t fails on them.
 		if vs.Protocol == 0 && vs.FWMark == 0 {

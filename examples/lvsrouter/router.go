@@ -83,6 +83,8 @@ type Router struct {
 	ops opsState
 	// reported is what desired last told ops, by position in the plan.
 	reported reported
+	// wantBuf is desired's last result, whose memory it reuses.
+	wantBuf []ipvs.Service
 }
 
 // reported holds, per real server and per service in plan order, the
@@ -706,7 +708,13 @@ func targets(p *Plan) []check.Target {
 func (r *Router) desired() []ipvs.Service {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]ipvs.Service, 0, len(r.plan.Services))
+	// The last result's memory is reused: the Applier keeps copies of
+	// what it applied, nothing else keeps the slices, and at 10,000
+	// services × 4 real servers they are 8 MB per apply.
+	out := r.wantBuf[:0]
+	if cap(out) < len(r.plan.Services) {
+		out = make([]ipvs.Service, 0, len(r.plan.Services))
+	}
 	if len(r.reported.services) != len(r.plan.Services) {
 		n := 0
 		for i := range r.plan.Services {
@@ -718,7 +726,15 @@ func (r *Router) desired() []ipvs.Service {
 	for i := range r.plan.Services {
 		vs := &r.plan.Services[i]
 		s := vs.Service
-		s.Destinations = make([]ipvs.Destination, 0, len(vs.Reals))
+		var dests []ipvs.Destination
+		if len(out) < cap(out) {
+			dests = out[:len(out)+1][len(out)].Destinations[:0]
+		}
+		if cap(dests) < len(vs.Reals)+1 {
+			// One more than the real servers: room for a sorry server.
+			dests = make([]ipvs.Destination, 0, len(vs.Reals)+1)
+		}
+		s.Destinations = dests
 		sum := 0
 		for j := range vs.Reals {
 			rs := &vs.Reals[j]
@@ -778,6 +794,7 @@ func (r *Router) desired() []ipvs.Service {
 		}
 		out = append(out, s)
 	}
+	r.wantBuf = out
 	return out
 }
 
