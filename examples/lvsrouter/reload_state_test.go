@@ -128,10 +128,10 @@ func memLoad(t *testing.T, r *Router, conf string) {
 	}
 }
 
-// reloadConf is a configuration of services, each with three
+// editConf is a configuration of services, each with three
 // TCP-checked real servers, with edits (pairs of old and new text)
 // applied.
-func reloadConf(services int, edits ...string) string {
+func editConf(services int, edits ...string) string {
 	var b strings.Builder
 	for i := range services {
 		fmt.Fprintf(&b, "virtual_server 10.1.%d.1 80 {\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n", i)
@@ -163,7 +163,7 @@ func TestReloadKernelEqualsFreshStart(t *testing.T) {
 	}
 	for name, edit := range edits {
 		t.Run(name, func(t *testing.T) {
-			before, after := reloadConf(10), reloadConf(10, edit...)
+			before, after := editConf(10), editConf(10, edit...)
 			if before == after {
 				t.Fatal("the edit changed nothing")
 			}
@@ -190,9 +190,9 @@ func TestReloadKernelEqualsFreshStart(t *testing.T) {
 func TestReloadOneWeightIsOneOp(t *testing.T) {
 	k := newMemKernel()
 	r := memRouter(t, k)
-	memLoad(t, r, reloadConf(10))
+	memLoad(t, r, editConf(10))
 	ops := k.ops
-	memLoad(t, r, reloadConf(10, "real_server 10.2.3.1 80 {\n        weight 1", "real_server 10.2.3.1 80 {\n        weight 7"))
+	memLoad(t, r, editConf(10, "real_server 10.2.3.1 80 {\n        weight 1", "real_server 10.2.3.1 80 {\n        weight 7"))
 	if n := k.ops - ops; n != 1 {
 		t.Errorf("%d operations, want 1", n)
 	}
@@ -208,7 +208,7 @@ func TestReloadOneWeightIsOneOp(t *testing.T) {
 func TestReloadDoesNotRepairHandDeletion(t *testing.T) {
 	k := newMemKernel()
 	r := memRouter(t, k)
-	conf := reloadConf(4)
+	conf := editConf(4)
 	memLoad(t, r, conf)
 	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.1.2.1:80")}
 	gone := ipvs.Destination{Addr: netip.MustParseAddrPort("10.2.2.1:80")}
