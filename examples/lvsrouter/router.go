@@ -83,9 +83,6 @@ type Router struct {
 	ops opsState
 	// reported is what desired last told ops, by position in the plan.
 	reported reported
-	// wantBuf is apply's last desired state, whose memory the next
-	// apply reuses (desiredInto).
-	wantBuf []ipvs.Service
 }
 
 // reported holds, per real server and per service in plan order, the
@@ -707,20 +704,9 @@ func targets(p *Plan) []check.Target {
 // Changes of a real server's or service's state queue its notify or quorum
 // scripts in r.events.
 func (r *Router) desired() []ipvs.Service {
-	return r.desiredInto(nil)
-}
-
-// desiredInto is desired reusing the memory of buf, an earlier result
-// whose slices nothing keeps any more. apply reuses its last one: the
-// Applier keeps copies of what it applied, and at 10,000 services × 4
-// real servers the result is 8 MB.
-func (r *Router) desiredInto(buf []ipvs.Service) []ipvs.Service {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := buf[:0]
-	if cap(out) < len(r.plan.Services) {
-		out = make([]ipvs.Service, 0, len(r.plan.Services))
-	}
+	out := make([]ipvs.Service, 0, len(r.plan.Services))
 	if len(r.reported.services) != len(r.plan.Services) {
 		n := 0
 		for i := range r.plan.Services {
@@ -728,19 +714,16 @@ func (r *Router) desiredInto(buf []ipvs.Service) []ipvs.Service {
 		}
 		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
 	}
+	// Every service's destinations are cut from one array, so that an
+	// apply at 10,000 services costs one allocation, not 10,000; each
+	// slice is capped at its own length, so that a sorry server appended
+	// moves it out rather than overwrite the next service's.
+	all := make([]ipvs.Destination, len(r.reported.reals))
 	k := 0 // the real server's position in the plan
 	for i := range r.plan.Services {
 		vs := &r.plan.Services[i]
 		s := vs.Service
-		var dests []ipvs.Destination
-		if len(out) < cap(out) {
-			dests = out[:len(out)+1][len(out)].Destinations[:0]
-		}
-		if cap(dests) < len(vs.Reals)+1 {
-			// One more than the real servers: room for a sorry server.
-			dests = make([]ipvs.Destination, 0, len(vs.Reals)+1)
-		}
-		s.Destinations = dests
+		s.Destinations = all[k : k : k+len(vs.Reals)]
 		sum := 0
 		for j := range vs.Reals {
 			rs := &vs.Reals[j]
@@ -864,8 +847,7 @@ func (r *Router) scriptWorker() {
 // are deleted.
 func (r *Router) apply(ctx context.Context) error {
 	t0 := time.Now()
-	want := r.desiredInto(r.wantBuf)
-	r.wantBuf = want
+	want := r.desired()
 	t1 := time.Now()
 	r.runEvents(false)
 	// BGP withdraws go out before the IPVS change, announcements after
