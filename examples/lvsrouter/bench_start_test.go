@@ -24,6 +24,17 @@ func hostRouter(b *testing.B) (*Router, *nullOps) {
 	return r, ops
 }
 
+// hostLoad is serve's load and Router.Load of the file at path.
+func hostLoad(b *testing.B, r *Router, path string) {
+	p, _, err := load(path, interfaceExists)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Load(context.Background(), p); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkRouterStart10k4 is the host half of BenchmarkVMRouterStart10k:
 // serve's start on 10,000 virtual servers × 4 TCP-checked real servers
 // (load: read, expand, translate, checkPlan; then Router.Load: checks
@@ -36,13 +47,7 @@ func BenchmarkRouterStart10k4(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r, ops := hostRouter(b)
-		p, _, err := load(path, interfaceExists)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := r.Load(context.Background(), p); err != nil {
-			b.Fatal(err)
-		}
+		hostLoad(b, r, path)
 		if ops.ops != scaleServices*(scaleReals+1) {
 			b.Fatalf("%d ops", ops.ops)
 		}
@@ -60,13 +65,7 @@ func BenchmarkRouterReload10k4(b *testing.B) {
 		b.Fatal(err)
 	}
 	r, ops := hostRouter(b)
-	p, _, err := load(path, interfaceExists)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := r.Load(context.Background(), p); err != nil {
-		b.Fatal(err)
-	}
+	hostLoad(b, r, path)
 	confs := [][]byte{scaleConf(3), scaleConf(1)}
 	paths := make([]string, 2)
 	for i, c := range confs {
@@ -79,13 +78,7 @@ func BenchmarkRouterReload10k4(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		before := ops.ops
-		p, _, err := load(paths[i%2], interfaceExists)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := r.Load(context.Background(), p); err != nil {
-			b.Fatal(err)
-		}
+		hostLoad(b, r, paths[i%2])
 		if n := ops.ops - before; n != 1 {
 			b.Fatalf("reload cost %d IPVS operations, want 1", n)
 		}
