@@ -598,12 +598,17 @@ type checkSync struct {
 // compared position by position, and a map of the old targets is built
 // only from the first position that differs.
 func (r *Router) planChecks(old, p *Plan) *checkSync {
+	cs := &checkSync{}
+	if old != nil && sameLayout(old, p) && samePositions(old, p, cs) {
+		r.noteChecks(cs)
+		return cs
+	}
+	*cs = checkSync{}
 	var prevList []check.Target
 	if old != nil {
 		prevList = targets(old)
 	}
 	next := targets(p)
-	cs := &checkSync{}
 	i := 0
 	for ; i < len(next) && i < len(prevList) && next[i].ID == prevList[i].ID; i++ {
 		if sameTarget(prevList[i], next[i]) {
@@ -630,6 +635,42 @@ func (r *Router) planChecks(old, p *Plan) *checkSync {
 			cs.removed = append(cs.removed, id)
 		}
 	}
+	r.noteChecks(cs)
+	return cs
+}
+
+// samePositions compares the check targets of two plans of the same
+// layout (sameLayout) position by position, without listing them, and
+// records the changed ones in cs. It reports false, leaving cs partly
+// filled, when a position holds another target ID: then the targets moved.
+func samePositions(old, p *Plan, cs *checkSync) bool {
+	for i := range p.Services {
+		for j := range p.Services[i].Reals {
+			a, b := old.Services[i].Reals[j].Checks, p.Services[i].Reals[j].Checks
+			if len(a) != len(b) {
+				return false
+			}
+			for k := range b {
+				if a[k].ID != b[k].ID || isBFDCheck(a[k]) != isBFDCheck(b[k]) {
+					return false
+				}
+				if isBFDCheck(b[k]) {
+					continue
+				}
+				if sameTarget(a[k], b[k]) {
+					cs.kept++
+					continue
+				}
+				cs.change, cs.existed = append(cs.change, b[k]), append(cs.existed, true)
+			}
+		}
+	}
+	return true
+}
+
+// noteChecks gives new and changed targets their initial state in r.down
+// and drops their dynamic weights, and forgets removed ones.
+func (r *Router) noteChecks(cs *checkSync) {
 	r.mu.Lock()
 	for k, t := range cs.change {
 		delete(r.weight, t.ID)
@@ -646,7 +687,6 @@ func (r *Router) planChecks(old, p *Plan) *checkSync {
 		delete(r.weight, id)
 	}
 	r.mu.Unlock()
-	return cs
 }
 
 // syncChecks is planChecks then runChecks, for callers without an apply
