@@ -227,7 +227,12 @@ func (r *Router) poke() {
 // place (priority, advert_int, VIPs, routes, track and notify scripts ...)
 // are updated without a restart (a master stays master unless it now
 // loses the election), other changed ones restart, checks keep their
-// state unless they changed, and IPVS gets the minimal change.
+// state unless they changed, and IPVS gets the minimal change, diffed
+// against what the router last applied (no dump of the kernel): the
+// kernel then holds what a fresh start on p would program, unless
+// someone changed it by hand meanwhile, which a reload does not repair
+// (as keepalived's does not) until an apply fails on it. The new and
+// changed checks reach the Monitor after the kernel change.
 func (r *Router) Load(ctx context.Context, p *Plan) error {
 	// serve's load has checked the plan against this host already.
 	if !p.hostChecked {
