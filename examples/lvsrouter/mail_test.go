@@ -18,14 +18,14 @@ import (
 // smtpServer is a minimal SMTP server for tests: it accepts every
 // command and keeps each session's transcript (client lines only).
 type smtpServer struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	got  []string // one transcript per session, in the order they connected
+	ln  net.Listener
+	mu  sync.Mutex
+	got []string // one transcript per session, in the order they connected
 	// finished counts the sessions over: a session records its
 	// transcript as it ends, which may be after the next one ended.
 	finished int
 	done     chan struct{}
-	wg   sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 func newSMTPServer(t *testing.T, ln net.Listener) *smtpServer {
