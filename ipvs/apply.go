@@ -156,6 +156,23 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 	var fresh map[ServiceKey]struct{}
 	var body []Op
 	var changed []int
+	live := 0
+	for _, c := range cur {
+		if c != nil {
+			live++
+		}
+	}
+	if live == 0 {
+		// A first apply adds everything: one operation per service and
+		// per destination, allocated once (at 10,000 services of four
+		// destinations, growing the slice cost 2.5 times its size).
+		n := len(desired)
+		for i := range desired {
+			n += len(desired[i].Destinations)
+		}
+		body = make([]Op, 0, n)
+		changed = make([]int, 0, len(desired))
+	}
 	for i := range desired {
 		s := &desired[i]
 		k := s.Key()
@@ -212,12 +229,6 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 		}
 	}
 	var ops []Op
-	live := 0
-	for _, c := range cur {
-		if c != nil {
-			live++
-		}
-	}
 	if nMatched < live {
 		for j, c := range cur {
 			if c == nil || matched[j] {
@@ -470,12 +481,25 @@ func (a *Applier) reorder(desired []Service, ops []Op) {
 	known := make([]*Service, 0, len(desired))
 	sums := make([]uint64, 0, len(desired))
 	idx := make(map[ServiceKey]int, len(desired))
+	// The copies come from two arrays, not two allocations per service:
+	// at 10,000 services that is 20,000 objects fewer for the garbage
+	// collector to trace for as long as the Applier lives. Each service's
+	// destinations are capped at their length.
+	copies := make([]Service, len(desired))
+	n := 0
 	for i := range desired {
-		s := desired[i]
-		s.Destinations = append([]Destination(nil), desired[i].Destinations...)
+		n += len(desired[i].Destinations)
+	}
+	dests := make([]Destination, 0, n)
+	for i := range desired {
+		s := &copies[i]
+		*s = desired[i]
+		start := len(dests)
+		dests = append(dests, desired[i].Destinations...)
+		s.Destinations = dests[start:len(dests):len(dests)]
 		idx[s.Key()] = len(known)
-		known = append(known, &s)
-		sums = append(sums, configSum(&s))
+		known = append(known, s)
+		sums = append(sums, configSum(s))
 	}
 	for _, s := range a.known {
 		if s == nil {

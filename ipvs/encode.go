@@ -127,35 +127,19 @@ func encodeDest(ae *netlink.AttributeEncoder, d *Destination) {
 	ae.Uint16(destAttrTunFlags, uint16(d.TunnelFlags))
 }
 
-// serviceAttrs encodes the top-level attributes of a service command.
+// serviceAttrs encodes the top-level attributes of a service command
+// (encode_append.go writes them).
 func serviceAttrs(s *Service, full bool) ([]byte, error) {
 	if !full {
 		return appendServiceIDAttrs(nil, s), nil
 	}
-	ae := netlink.NewAttributeEncoder()
-	ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
-		encodeService(nae, s)
-		return nil
-	})
-	return ae.Encode()
+	return appendServiceAttrs(make([]byte, 0, 128), s), nil
 }
 
-// destAttrs encodes the top-level attributes of a destination command.
+// destAttrs encodes the top-level attributes of a destination command
+// (encode_append.go writes them).
 func destAttrs(s *Service, d *Destination, full bool) ([]byte, error) {
-	ae := netlink.NewAttributeEncoder()
-	ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
-		encodeServiceID(nae, s)
-		return nil
-	})
-	ae.Nested(cmdAttrDest, func(nae *netlink.AttributeEncoder) error {
-		if full {
-			encodeDest(nae, d)
-		} else {
-			encodeDestID(nae, d)
-		}
-		return nil
-	})
-	return ae.Encode()
+	return appendDestAttrs(make([]byte, 0, 160), s, d, full), nil
 }
 
 // daemonAttrs encodes a sync daemon for start (full) or stop (state only).

@@ -173,13 +173,12 @@ func vsString(k ipvs.ServiceKey) string {
 func (o *opsState) realState(k ipvs.ServiceKey, rs netip.AddrPort, up bool) {
 	o.mu.Lock()
 	if o.reals == nil {
-		o.reals = map[realKey]*realStatus{}
+		o.reals = map[realKey]realStatus{}
 	}
 	id := realKey{k, rs}
-	st := o.reals[id]
-	if st == nil {
-		st = &realStatus{up: up}
-		o.reals[id] = st
+	st, seen := o.reals[id]
+	if !seen {
+		o.reals[id] = realStatus{up: up}
 		o.mu.Unlock()
 		return
 	}
@@ -187,6 +186,7 @@ func (o *opsState) realState(k ipvs.ServiceKey, rs netip.AddrPort, up bool) {
 	if changed {
 		st.up = up
 		st.transitions++
+		o.reals[id] = st
 	}
 	f := o.fifo
 	o.mu.Unlock()

@@ -121,8 +121,15 @@ func newMailer(log *slog.Logger, p *Plan, old *mailer) *mailer {
 		}
 		old.mu.Unlock()
 	}
+	// Only mails need the services' names and the checks' siblings: a
+	// large configuration without smtp_alert skips the walk.
+	if len(p.Mail.Services) == 0 && len(p.Mail.Checks) == 0 {
+		return m
+	}
 	for _, v := range p.Services {
-		m.vsOrder = append(m.vsOrder, vsString(v.Service.Key()))
+		if len(p.Mail.Services) > 0 {
+			m.vsOrder = append(m.vsOrder, vsString(v.Service.Key()))
+		}
 		for _, rs := range v.Reals {
 			ids := make([]string, len(rs.Checks))
 			for i, t := range rs.Checks {

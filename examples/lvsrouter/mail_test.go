@@ -18,11 +18,14 @@ import (
 // smtpServer is a minimal SMTP server for tests: it accepts every
 // command and keeps each session's transcript (client lines only).
 type smtpServer struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	got  []string // one transcript per session
-	done chan struct{}
-	wg   sync.WaitGroup
+	ln  net.Listener
+	mu  sync.Mutex
+	got []string // one transcript per session, in the order they connected
+	// finished counts the sessions over: a session records its
+	// transcript as it ends, which may be after the next one ended.
+	finished int
+	done     chan struct{}
+	wg       sync.WaitGroup
 }
 
 func newSMTPServer(t *testing.T, ln net.Listener) *smtpServer {
@@ -33,21 +36,26 @@ func newSMTPServer(t *testing.T, ln net.Listener) *smtpServer {
 			if err != nil {
 				return
 			}
-			s.wg.Go(func() { s.session(c) })
+			s.mu.Lock()
+			i := len(s.got)
+			s.got = append(s.got, "")
+			s.mu.Unlock()
+			s.wg.Go(func() { s.session(c, i) })
 		}
 	})
 	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
 	return s
 }
 
-func (s *smtpServer) session(c net.Conn) {
+func (s *smtpServer) session(c net.Conn, i int) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(c)
 	var tr strings.Builder
 	defer func() {
 		s.mu.Lock()
-		s.got = append(s.got, tr.String())
+		s.got[i] = tr.String()
+		s.finished++
 		s.mu.Unlock()
 	}()
 	io.WriteString(c, "220 test ESMTP\r\n")
@@ -81,7 +89,7 @@ func (s *smtpServer) wait(n int, d time.Duration) []string {
 	end := time.Now().Add(d)
 	for time.Now().Before(end) {
 		s.mu.Lock()
-		if len(s.got) >= n {
+		if s.finished >= n {
 			out := append([]string(nil), s.got...)
 			s.mu.Unlock()
 			return out

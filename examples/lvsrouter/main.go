@@ -108,9 +108,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -212,7 +214,9 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	log.Debug("loading configuration", "config", file)
+	t0 := time.Now()
 	plan, warnings, err := load(file, interfaceExists)
+	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 	for _, w := range warnings {
 		log.Warn("configuration", "warning", w)
 	}
@@ -223,6 +227,13 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		}
 		return exitConfig
 	}
+	plan.hostChecked = true // by load, on this host: Load need not again
+	// The configuration's syntax tree and typed form are garbage now, 20
+	// to 30 times the file's size (100 MB at 10,000 virtual servers × 4
+	// real servers): collected here, before the router allocates its
+	// state, the heap does not grow to twice their size. Measured at that
+	// size: peak heap 180-200 -> 127 MiB, start time unchanged.
+	runtime.GC()
 	plan = o.Mode.restrict(plan)
 	removePids, err := writePidFiles(o)
 	if err != nil {
@@ -271,7 +282,9 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			}
 			log.Info("reloading", "config", file)
 			sdNotify(reloadingMessage())
+			t0 := time.Now()
 			p, warnings, err := load(file, interfaceExists)
+			log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 			for _, w := range warnings {
 				log.Warn("configuration", "warning", w)
 			}
@@ -280,6 +293,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 				sdNotify("READY=1")
 				continue
 			}
+			p.hostChecked = true
 			select {
 			case reload <- o.Mode.restrict(p):
 				sdNotify("READY=1")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+	"unique"
 
 	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/ipvs"
@@ -78,8 +79,8 @@ func lvsGlobals(cfg *keepalivedconf.Config, p *Plan) {
 
 // lvsService applies a virtual_server's IPVS flags and persistence engine.
 func lvsService(vs *keepalivedconf.VirtualServer, s *ipvs.Service) {
-	s.Flags |= ipvs.ServiceFlags(vs.LVS.Flags) // both are IP_VS_SVC_F_* bits
-	s.PersistenceEngine = vs.LVS.PersistenceEngine
+	s.Flags |= ipvs.ServiceFlags(vs.LVS.Flags)                          // both are IP_VS_SVC_F_* bits
+	s.PersistenceEngine = unique.Make(vs.LVS.PersistenceEngine).Value() // as Scheduler
 }
 
 // forward maps a keepalived forwarding method to IPVS's; def for unset.

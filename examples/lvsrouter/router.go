@@ -81,6 +81,23 @@ type Router struct {
 	// ops is what state dumps, notify FIFOs, metrics and the status
 	// socket read (dump.go).
 	ops opsState
+	// reported is what desired last told ops, by position in the plan.
+	reported reported
+}
+
+// reported holds, per real server and per service in plan order, the
+// state desired last handed to opsState (0: none yet, 1: down, 2: up), so
+// that an apply reports only changes: at 40,000 real servers a report
+// is a map update each. Load clears it when the plan's layout changes.
+type reported struct {
+	reals, services []uint8
+}
+
+func upState(up bool) uint8 {
+	if up {
+		return 2
+	}
+	return 1
 }
 
 // realKey names a real server of a virtual service.
@@ -210,10 +227,18 @@ func (r *Router) poke() {
 // place (priority, advert_int, VIPs, routes, track and notify scripts ...)
 // are updated without a restart (a master stays master unless it now
 // loses the election), other changed ones restart, checks keep their
-// state unless they changed, and IPVS gets the minimal change.
+// state unless they changed, and IPVS gets the minimal change, diffed
+// against what the router last applied (no dump of the kernel): the
+// kernel then holds what a fresh start on p would program, unless
+// someone changed it by hand meanwhile, which a reload does not repair
+// (as keepalived's does not) until an apply fails on it. The new and
+// changed checks reach the Monitor after the kernel change.
 func (r *Router) Load(ctx context.Context, p *Plan) error {
-	if err := checkPlan(p, r.hasInterface); err != nil {
-		return err
+	// serve's load has checked the plan against this host already.
+	if !p.hostChecked {
+		if err := checkPlan(p, r.hasInterface); err != nil {
+			return err
+		}
 	}
 	running := make(map[unitKey]vrrpUnit, len(r.units))
 	for k, ru := range r.units {
@@ -260,11 +285,14 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.plan, r.scriptCred = p, cred
 	r.mail = newMailer(r.log, p, r.mail)
 	r.groups.reset(p)
-	r.prune()
+	same := old != nil && sameLayout(old, p)
+	if !same {
+		r.prune()
+		r.reported = reported{}
+	}
 	r.mu.Unlock()
 	r.syncStatic(old, p) // static.go
-	r.syncChecks(old, p)
-	r.syncHASuspend()
+	checks := r.planChecks(old, p)
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
 	}
@@ -300,14 +328,23 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	for i, u := range start {
 		r.runUnit(ctx, u, prepared[i])
 	}
-	if err := r.loadLVS(ctx, p); err != nil {
-		return errors.Join(err, bgpErr)
+	// The kernel gets the new state before the Monitor learns of the
+	// new and changed checks: on a start, the destinations are in before
+	// 40,000 targets are registered; on a reload, the weight edited is
+	// applied first. planChecks has put their initial states in r.down.
+	err = r.loadLVS(ctx, p)
+	if err == nil {
+		err = r.apply(ctx)
 	}
-	return errors.Join(r.apply(ctx), bgpErr)
+	r.runChecks(checks)
+	r.syncHASuspend()
+	return errors.Join(err, bgpErr)
 }
 
 // prune forgets the notify state of services and real servers the plan no
-// longer has. r.mu is held.
+// longer has. r.mu is held. Load skips it when the plan keeps every
+// service and real server where it was (the common edit: a weight, a
+// timeout): there is nothing to forget.
 func (r *Router) prune() {
 	keys := make(map[ipvs.ServiceKey]bool, len(r.plan.Services))
 	ids := map[realKey]bool{}
@@ -315,6 +352,9 @@ func (r *Router) prune() {
 		vs := &r.plan.Services[i]
 		k := vs.Service.Key()
 		keys[k] = true
+		if len(r.alive) == 0 {
+			continue
+		}
 		for _, rs := range vs.Reals {
 			ids[realKey{k, rs.Dest.Addr}] = true
 		}
@@ -329,6 +369,26 @@ func (r *Router) prune() {
 			delete(r.alive, id)
 		}
 	}
+}
+
+// sameLayout reports whether a and b list the same services with the
+// same real servers, in the same order.
+func sameLayout(a, b *Plan) bool {
+	if len(a.Services) != len(b.Services) {
+		return false
+	}
+	for i := range a.Services {
+		x, y := &a.Services[i], &b.Services[i]
+		if x.Service.Key() != y.Service.Key() || len(x.Reals) != len(y.Reals) {
+			return false
+		}
+		for j := range x.Reals {
+			if x.Reals[j].Dest.Addr != y.Reals[j].Dest.Addr {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // vrrpUnit is what one vrrp.Router runs: a sync group with its member
@@ -524,38 +584,126 @@ func (r *Router) stopUnit(k unitKey) {
 	r.ops.removeUnit(ru.unit)
 }
 
-// syncChecks adds new check targets, removes dropped ones and replaces
-// changed ones; unchanged targets keep their state.
-func (r *Router) syncChecks(old, p *Plan) {
-	prev := map[string]check.Target{}
-	if old != nil {
-		for _, t := range targets(old) {
-			prev[t.ID] = t
-		}
+// checkSync is what a load changes in the Monitor: targets to add or
+// update (ok: a target of that ID ran before) and IDs to remove.
+type checkSync struct {
+	change        []check.Target
+	existed       []bool
+	removed       []string
+	kept, updated int
+}
+
+// planChecks compares the check targets of old and p: unchanged targets
+// keep their state; new and changed ones get their initial state in
+// r.down (down with alpha) and lose any dynamic weight, so that the apply
+// that follows sees them as the Monitor will. runChecks then tells the
+// Monitor, after the kernel has the new state.
+//
+// A reload usually lists the same targets in the same order: they are
+// compared position by position, and a map of the old targets is built
+// only from the first position that differs.
+func (r *Router) planChecks(old, p *Plan) *checkSync {
+	cs := &checkSync{}
+	if old != nil && sameLayout(old, p) && samePositions(old, p, cs) {
+		r.noteChecks(cs)
+		return cs
 	}
-	var kept, updated, added int
-	for _, t := range targets(p) {
-		o, ok := prev[t.ID]
-		delete(prev, t.ID)
-		if ok && sameTarget(o, t) {
-			kept++
+	*cs = checkSync{}
+	var prevList []check.Target
+	if old != nil {
+		prevList = targets(old)
+	}
+	next := targets(p)
+	i := 0
+	for ; i < len(next) && i < len(prevList) && next[i].ID == prevList[i].ID; i++ {
+		if sameTarget(prevList[i], next[i]) {
+			cs.kept++
 			continue
 		}
-		if ok {
-			updated++
-		} else {
-			added++
+		cs.change, cs.existed = append(cs.change, next[i]), append(cs.existed, true)
+	}
+	if i < len(next) || i < len(prevList) {
+		prev := make(map[string]check.Target, len(prevList)-i)
+		for _, t := range prevList[i:] {
+			prev[t.ID] = t
 		}
-		var err error
-		r.mu.Lock()
+		for _, t := range next[i:] {
+			o, ok := prev[t.ID]
+			delete(prev, t.ID)
+			if ok && sameTarget(o, t) {
+				cs.kept++
+				continue
+			}
+			cs.change, cs.existed = append(cs.change, t), append(cs.existed, ok)
+		}
+		for id := range prev {
+			cs.removed = append(cs.removed, id)
+		}
+	}
+	r.noteChecks(cs)
+	return cs
+}
+
+// samePositions compares the check targets of two plans of the same
+// layout (sameLayout) position by position, without listing them, and
+// records the changed ones in cs. It reports false, leaving cs partly
+// filled, when a position holds another target ID: then the targets moved.
+func samePositions(old, p *Plan, cs *checkSync) bool {
+	for i := range p.Services {
+		for j := range p.Services[i].Reals {
+			a, b := old.Services[i].Reals[j].Checks, p.Services[i].Reals[j].Checks
+			if len(a) != len(b) {
+				return false
+			}
+			for k := range b {
+				if a[k].ID != b[k].ID || isBFDCheck(a[k]) != isBFDCheck(b[k]) {
+					return false
+				}
+				if isBFDCheck(b[k]) {
+					continue
+				}
+				if sameTarget(a[k], b[k]) {
+					cs.kept++
+					continue
+				}
+				cs.change, cs.existed = append(cs.change, b[k]), append(cs.existed, true)
+			}
+		}
+	}
+	return true
+}
+
+// noteChecks gives new and changed targets their initial state in r.down
+// and drops their dynamic weights, and forgets removed ones.
+func (r *Router) noteChecks(cs *checkSync) {
+	r.mu.Lock()
+	for k, t := range cs.change {
 		delete(r.weight, t.ID)
-		if !ok {
+		if cs.existed[k] {
+			cs.updated++
+		} else {
 			// A new target is in its policy's initial state (down with
 			// alpha) until its first transition.
 			r.down[t.ID] = t.Policy != nil && !t.Policy.NewMachine().Up()
 		}
-		r.mu.Unlock()
-		if ok {
+	}
+	for _, id := range cs.removed {
+		delete(r.down, id)
+		delete(r.weight, id)
+	}
+	r.mu.Unlock()
+}
+
+// syncChecks is planChecks then runChecks, for callers without an apply
+// between them.
+func (r *Router) syncChecks(old, p *Plan) { r.runChecks(r.planChecks(old, p)) }
+
+// runChecks adds new check targets, removes dropped ones and replaces
+// changed ones in the Monitor; unchanged targets keep running untouched.
+func (r *Router) runChecks(cs *checkSync) {
+	for k, t := range cs.change {
+		var err error
+		if cs.existed[k] {
 			// Update restarts the policy and reports a transition if
 			// its initial state differs from the current one.
 			err = r.mon.Update(t)
@@ -566,18 +714,21 @@ func (r *Router) syncChecks(old, p *Plan) {
 			r.log.Error("check", "target", t.ID, "err", err)
 		}
 	}
-	r.log.Info("checks", "kept", kept, "updated", updated, "added", added, "removed", len(prev))
-	for id := range prev {
+	for _, id := range cs.removed {
 		r.mon.Remove(id)
-		r.mu.Lock()
-		delete(r.down, id)
-		delete(r.weight, id)
-		r.mu.Unlock()
 	}
+	r.log.Info("checks", "kept", cs.kept, "updated", cs.updated, "added", len(cs.change)-cs.updated, "removed", len(cs.removed))
 }
 
+// targets lists the plan's check targets (BFD feeds apart) in plan order.
 func targets(p *Plan) []check.Target {
-	var ts []check.Target
+	n := 0
+	for i := range p.Services {
+		for j := range p.Services[i].Reals {
+			n += len(p.Services[i].Reals[j].Checks)
+		}
+	}
+	ts := make([]check.Target, 0, n)
 	for _, vs := range p.Services {
 		for _, rs := range vs.Reals {
 			for _, t := range rs.Checks {
@@ -601,10 +752,23 @@ func (r *Router) desired() []ipvs.Service {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]ipvs.Service, 0, len(r.plan.Services))
+	if len(r.reported.services) != len(r.plan.Services) {
+		n := 0
+		for i := range r.plan.Services {
+			n += len(r.plan.Services[i].Reals)
+		}
+		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
+	}
+	// Every service's destinations are cut from one array, so that an
+	// apply at 10,000 services costs one allocation, not 10,000; each
+	// slice is capped at its own length, so that a sorry server appended
+	// moves it out rather than overwrite the next service's.
+	all := make([]ipvs.Destination, len(r.reported.reals))
+	k := 0 // the real server's position in the plan
 	for i := range r.plan.Services {
 		vs := &r.plan.Services[i]
 		s := vs.Service
-		s.Destinations = make([]ipvs.Destination, 0, len(vs.Reals))
+		s.Destinations = all[k : k : k+len(vs.Reals)]
 		sum := 0
 		for j := range vs.Reals {
 			rs := &vs.Reals[j]
@@ -617,7 +781,11 @@ func (r *Router) desired() []ipvs.Service {
 					d.Weight = w
 				}
 			}
-			r.ops.realState(s.Key(), rs.Dest.Addr, up)
+			if st := upState(up); r.reported.reals[k] != st {
+				r.ops.realState(s.Key(), rs.Dest.Addr, up)
+				r.reported.reals[k] = st
+			}
+			k++
 			if len(rs.NotifyUp)+len(rs.NotifyDown) > 0 {
 				id := realKey{s.Key(), rs.Dest.Addr}
 				if was, seen := r.alive[id]; seen && was != up {
@@ -649,7 +817,10 @@ func (r *Router) desired() []ipvs.Service {
 			r.mail.quorumMail(key, true, up, vs.Quorum, vs.Hysteresis, sum)
 		}
 		r.quorum[key] = up
-		r.ops.serviceState(key, up)
+		if st := upState(up); r.reported.services[i] != st {
+			r.ops.serviceState(key, up)
+			r.reported.services[i] = st
+		}
 		if !up && vs.Sorry != nil {
 			s.Destinations = quorumLost(s.Destinations, vs)
 		} else if vs.SorryInhibit {
@@ -720,7 +891,9 @@ func (r *Router) scriptWorker() {
 // router never managed are left alone; ones it managed and no longer wants
 // are deleted.
 func (r *Router) apply(ctx context.Context) error {
+	t0 := time.Now()
 	want := r.desired()
+	t1 := time.Now()
 	r.runEvents(false)
 	// BGP withdraws go out before the IPVS change, announcements after
 	// it succeeded (bgp_router.go).
@@ -754,7 +927,8 @@ func (r *Router) apply(ctx context.Context) error {
 		r.log.Info("ipvs", "changes", ch.Len(), "add-service", ch.Count(ipvs.OpNewService),
 			"del-service", ch.Count(ipvs.OpDeleteService), "edit-service", ch.Count(ipvs.OpUpdateService),
 			"add-server", ch.Count(ipvs.OpNewDestination), "del-server", ch.Count(ipvs.OpDeleteDestination),
-			"edit-server", ch.Count(ipvs.OpUpdateDestination))
+			"edit-server", ch.Count(ipvs.OpUpdateDestination),
+			"desired", t1.Sub(t0).Round(time.Microsecond), "kernel", time.Since(t1).Round(time.Microsecond))
 	}
 	for k := range r.managed {
 		if !wanted[k] {
@@ -795,7 +969,13 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 		case <-ctx.Done():
 			return nil
 		case p := <-reload:
-			if err := r.Load(ctx, p); err != nil {
+			if err := r.Load(ctx, p); err != nil && r.plan == p {
+				// Installed, but the kernel refused part of the change
+				// (someone changed it by hand): the Applier reads the
+				// kernel again on the retry.
+				r.log.Error("reload: apply failed; retrying", "err", err)
+				due = time.After(applyRetry)
+			} else if err != nil {
 				r.log.Error("reload rejected; keeping the running configuration", "err", err)
 			} else {
 				r.log.Info("reloaded")

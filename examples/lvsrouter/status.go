@@ -26,7 +26,7 @@ func (o *opsState) statusJSON() []byte {
 	defer o.mu.Unlock()
 	type rs struct {
 		vs, rs string
-		st     *realStatus
+		st     realStatus
 	}
 	var reals []rs
 	for k, st := range o.reals {

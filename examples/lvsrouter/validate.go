@@ -68,7 +68,13 @@ func checkPlan(p *Plan, hasInterface func(string) bool) error {
 		}
 	}
 	errs = append(errs, verrs...)
-	ids := map[string]bool{}
+	n := 0
+	for i := range p.Services {
+		for j := range p.Services[i].Reals {
+			n += len(p.Services[i].Reals[j].Checks)
+		}
+	}
+	ids := make(map[string]bool, n)
 	for i := range p.Services {
 		vs := &p.Services[i]
 		if err := vs.Service.Validate(); err != nil {

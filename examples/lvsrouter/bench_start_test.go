@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+// hostRouter is a Router as serve makes it, on a Monitor that does not run
+// (no check fires) and an Applier on nullOps (no kernel): what is left is
+// the router's own work at start and reload.
+func hostRouter(b *testing.B) (*Router, *nullOps) {
+	r, err := NewRouter(b.Context(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ops := &nullOps{}
+	r.applier = ipvs.NewApplier(ops)
+	b.Cleanup(func() { r.mon.Close() })
+	return r, ops
+}
+
+// hostLoad is serve's load and Router.Load of the file at path.
+func hostLoad(b *testing.B, r *Router, path string) {
+	p, _, err := load(path, interfaceExists)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Load(context.Background(), p); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkRouterStart10k4 is the host half of BenchmarkVMRouterStart10k:
+// serve's start on 10,000 virtual servers × 4 TCP-checked real servers
+// (load: read, expand, translate, checkPlan; then Router.Load: checks
+// registered, desired state, one Apply) without IPVS or checks running.
+func BenchmarkRouterStart10k4(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(path, scaleConf(1), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, ops := hostRouter(b)
+		hostLoad(b, r, path)
+		if ops.ops != scaleServices*(scaleReals+1) {
+			b.Fatalf("%d ops", ops.ops)
+		}
+		r.mon.Close()
+	}
+}
+
+// BenchmarkRouterReload10k4 is the host half of BenchmarkVMRouterReload10k:
+// from a started router, the SIGHUP path (load of the edited file, then
+// Router.Load) with one weight changed, which must cost one IPVS operation.
+func BenchmarkRouterReload10k4(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(path, scaleConf(1), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	r, ops := hostRouter(b)
+	hostLoad(b, r, path)
+	confs := [][]byte{scaleConf(3), scaleConf(1)}
+	paths := make([]string, 2)
+	for i, c := range confs {
+		paths[i] = filepath.Join(dir, []string{"w3.conf", "w1.conf"}[i])
+		if err := os.WriteFile(paths[i], c, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		before := ops.ops
+		hostLoad(b, r, paths[i%2])
+		if n := ops.ops - before; n != 1 {
+			b.Fatalf("reload cost %d IPVS operations, want 1", n)
+		}
+		i++
+	}
+}
