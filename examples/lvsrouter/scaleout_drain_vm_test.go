@@ -43,6 +43,12 @@ func TestVMScaleOutDrain(t *testing.T) {
 		t.Setenv("LVSKIT_SCALEOUT_CHECK_TIMEOUT", "5")
 	}
 	l := newScaleOutLab(t, 3, 3)
+	if b, err := os.ReadFile("/proc/sys/net/core/netdev_max_backlog"); err == nil {
+		t.Logf("guest: netdev_max_backlog %s", strings.TrimSpace(string(b)))
+	}
+	if out, err := l.client.Command(t.Context(), "sysctl", "-n", "net.core.txrehash").CombinedOutput(); err == nil {
+		t.Logf("client: net.core.txrehash %s", strings.TrimSpace(string(out)))
+	}
 	all := []netip.Addr{soReal(0), soReal(1), soReal(2)}
 	nss := map[string]*netns.NS{"client": l.client, "router": l.up.NS}
 	for i, d := range l.dirs {
@@ -88,13 +94,22 @@ func (l *scaleOutLab) drainSteps(t *testing.T, fs *flows, nss map[string]*netns.
 	step := func(name string, stopped int, fn func() time.Time) {
 		t.Helper()
 		onDir := map[uint16]int{}
+		seen := map[uint16]int{}
 		for i, d := range l.dirs {
 			if d.running() {
 				for _, p := range establishedConns(t, d.ns) {
 					onDir[p] = i
+					seen[p]++
 				}
 			}
 		}
+		multi := 0
+		for _, n := range seen {
+			if n > 1 {
+				multi++
+			}
+		}
+		t.Logf("%s: before the step, %d client ports ESTABLISHED on more than one director (a flow that changed director)", name, multi)
 		ctr := snapshotCounters(t, nss)
 		retr := fs.retrans()
 		was := fs.mark()

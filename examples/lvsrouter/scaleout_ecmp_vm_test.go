@@ -98,6 +98,7 @@ func newScaleOutLab(t testing.TB, nDirs, nReals int) *scaleOutLab {
 	}
 	run(router, "sysctl", "-w", "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1")
 	run(client, "ip", "route", "add", "default", "via", soClientGW.String())
+	guestLikeDeployment(t, client)
 	var reals []string
 	for i := range nReals {
 		ns := netns.New(t)
@@ -126,6 +127,46 @@ func newScaleOutLab(t testing.TB, nDirs, nReals int) *scaleOutLab {
 		l.dirs = append(l.dirs, d)
 	}
 	return l
+}
+
+// guestLikeDeployment removes two differences between the single guest
+// and the README's deployment (client, router and directors on machines
+// of their own), each measured by TestVMScaleOutDrain:
+//
+//   - Backlog: every veth hands its packets to the one per-CPU backlog
+//     queue (netif_rx), shared by all namespaces of the guest, which drops
+//     past net.core.netdev_max_backlog (1,000). At 1,000 flows it dropped
+//     about 3,800 packets in each 3.5 s step, steady state included
+//     (/proc/net/softnet_stat): the flows' stalls of 3-7 s were their
+//     retransmission back-off. A machine of the deployment has its own
+//     queue per NIC and CPU. $LVSKIT_SCALEOUT_BACKLOG (default 10000; 1000
+//     is the kernel's default) sets it for the guest.
+//   - Hash: the client's TCP sockets put their random txhash on their
+//     packets as an L4 hash, which survives the veth into the router's
+//     namespace, where fib_multipath_hash (policy 1) takes it as it is;
+//     each retransmission timeout re-draws it (TcpTimeoutRehash), so a
+//     flow changed director at every RTO. A router behind a wire hashes the
+//     5-tuple and keeps a flow on its director; net.core.txrehash=0 in the
+//     client keeps the hash ($LVSKIT_SCALEOUT_TXREHASH=1 restores it).
+func guestLikeDeployment(t testing.TB, client *netns.NS) {
+	t.Helper()
+	const key = "/proc/sys/net/core/netdev_max_backlog"
+	if old, err := os.ReadFile(key); err == nil {
+		want := strconv.Itoa(envInt("LVSKIT_SCALEOUT_BACKLOG", 10000))
+		if err := os.WriteFile(key, []byte(want), 0o644); err != nil {
+			t.Fatalf("netdev_max_backlog: %v", err)
+		}
+		t.Cleanup(func() { os.WriteFile(key, old, 0o644) })
+	} else {
+		t.Fatalf("netdev_max_backlog: %v", err)
+	}
+	rehash := "0"
+	if os.Getenv("LVSKIT_SCALEOUT_TXREHASH") == "1" {
+		rehash = "1"
+	}
+	if out, err := client.Command(t.Context(), "sysctl", "-w", "net.core.txrehash="+rehash).CombinedOutput(); err != nil {
+		t.Fatalf("client: net.core.txrehash: %v %s", err, out)
+	}
 }
 
 // waitRoute waits until FRR's route to the VIP goes exactly through the
