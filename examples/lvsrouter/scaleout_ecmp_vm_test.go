@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -407,6 +408,7 @@ func TestVMScaleOut(t *testing.T) {
 		nftRule := fmt.Sprintf("table ip scaleout_test {\n chain out {\n  type filter hook output priority 0;\n  ip saddr %v ip daddr %v tcp dport 80 reject with tcp reset\n }\n}\n", soDirector(0), soReal(down))
 		var ops string
 		name := fmt.Sprintf("real server %d's check fails on director 0 only", down)
+		brokenBefore := fs.brokenSet()
 		hs := step(name, -1, func() {
 			cmd := l.dirs[0].ns.Command(t.Context(), "nft", "-f", "-")
 			cmd.Stdin = strings.NewReader(nftRule)
@@ -438,6 +440,23 @@ func TestVMScaleOut(t *testing.T) {
 		})
 		if hs.broken > 0 {
 			t.Logf("%s: health differing between directors broke %d flows (%d answered by another server; by server %v)", name, hs.broken, hs.moved, hs.byServer)
+			// Where each broken flow's connection entries are: a flow with
+			// an entry on two directors changed director (an RTO re-drew
+			// its hash) and was scheduled again by a table without its
+			// real server.
+			for f := range fs.brokenSet() {
+				if brokenBefore[f] {
+					continue
+				}
+				port := uint16(f.c.LocalAddr().(*net.TCPAddr).Port)
+				var where []string
+				for i, d := range l.dirs {
+					if rs, ok := ipvsConns(t, d.ns)[port]; ok {
+						where = append(where, fmt.Sprintf("director %d -> %v", i, rs))
+					}
+				}
+				t.Logf("%s: broken flow :%d of %s (%v): entries %v", name, port, f.server, f.broken, where)
+			}
 		}
 		if ks := keys(); len(ks) != 3 || ks[0] != ks[1] || ks[1] != ks[2] {
 			t.Errorf("after real server %d came back on director 0, the directors' mh inputs differ: %q", down, ks)

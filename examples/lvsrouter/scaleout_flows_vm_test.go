@@ -283,6 +283,19 @@ func (fs *flows) stats(was map[*flow]bool) stepStats {
 	return s
 }
 
+// brokenSet returns the flows broken so far.
+func (fs *flows) brokenSet() map[*flow]bool {
+	m := map[*flow]bool{}
+	for _, f := range fs.all {
+		f.mu.Lock()
+		if f.broken != nil {
+			m[f] = true
+		}
+		f.mu.Unlock()
+	}
+	return m
+}
+
 // servers counts the healthy flows per real server.
 func (fs *flows) servers() map[string]int {
 	m := map[string]int{}
