@@ -146,9 +146,15 @@ func newScaleOutLab(t testing.TB, nDirs, nReals int) *scaleOutLab {
 //     packets as an L4 hash, which survives the veth into the router's
 //     namespace, where fib_multipath_hash (policy 1) takes it as it is;
 //     each retransmission timeout re-draws it (TcpTimeoutRehash), so a
-//     flow changed director at every RTO. A router behind a wire hashes the
-//     5-tuple and keeps a flow on its director; net.core.txrehash=0 in the
-//     client keeps the hash ($LVSKIT_SCALEOUT_TXREHASH=1 restores it).
+//     flow changed director at every RTO. While a real server's health
+//     differed between directors, a flow that moved so onto the director
+//     without its real server was scheduled there to another one, which
+//     reset it: the "2-6 flows reset" of earlier runs (1 and 25 in the two
+//     check steps with both settings back at the kernel's defaults, each
+//     with connection entries on two directors pointing at different real
+//     servers; 0 with the settings below). A router behind a wire hashes
+//     the 5-tuple and keeps a flow on its director; net.core.txrehash=0 in
+//     the client keeps the hash ($LVSKIT_SCALEOUT_TXREHASH=1 restores it).
 func guestLikeDeployment(t testing.TB, client *netns.NS) {
 	t.Helper()
 	const key = "/proc/sys/net/core/netdev_max_backlog"
