@@ -30,7 +30,9 @@ import (
 // announcements after the IPVS change succeeded. On stop, every VIP is
 // withdrawn first, lvsrouter waits until the withdraw went out to every
 // established neighbour (bounded by withdraw_timeout) and then drain_time
-// more, and only then removes IPVS state.
+// more, takes the VIPs it added off their interface (a late packet is then
+// dropped and retransmitted, not reset by the local stack), and only then
+// removes IPVS state.
 
 // bgpAttrs are an announcement's path attributes; comparable, so that a
 // reload that changes nothing re-announces nothing.

@@ -90,7 +90,7 @@ func (r *Router) syncVIPs(p *Plan, remove bool) {
 			kept = append(kept, v)
 			continue
 		}
-		if err := delVIP(v.Iface, v.Prefix); err != nil {
+		if err := vipDel(v.Iface, v.Prefix); err != nil {
 			r.log.Warn("bgp: removing vip", "interface", v.Iface, "vip", v.Prefix, "err", err)
 		}
 	}
@@ -99,7 +99,7 @@ func (r *Router) syncVIPs(p *Plan, remove bool) {
 		if slices.Contains(b.vips, v) {
 			continue
 		}
-		added, err := addVIP(v.Iface, v.Prefix)
+		added, err := vipAdd(v.Iface, v.Prefix)
 		if err != nil {
 			r.log.Error("bgp: adding vip", "interface", v.Iface, "vip", v.Prefix, "err", err)
 			continue
@@ -109,6 +109,13 @@ func (r *Router) syncVIPs(p *Plan, remove bool) {
 		}
 	}
 }
+
+// vipAdd and vipDel put a VIP on its interface and take it off (addVIP and
+// delVIP; tests replace them).
+var (
+	vipAdd = addVIP
+	vipDel = delVIP
+)
 
 // vipAddr is a VIP on an interface.
 type vipAddr struct {
@@ -171,7 +178,12 @@ func (r *Router) checkersStopped(err error) {
 
 // drainBGP withdraws every announcement and waits for the upstream to
 // move the flows (bgpAnnouncer.drain), bounded; it runs before any IPVS
-// state is removed.
+// state is removed. Then the VIPs lvsrouter added leave their interface,
+// still before IPVS: a packet that the upstream sends here after the
+// drain is then dropped, and its retransmission reaches the director the
+// upstream uses by then, instead of being reset by this host's own stack
+// (the VIP still local, its service gone) between the IPVS release and
+// the exit.
 func (r *Router) drainBGP(ctx context.Context) {
 	if r.bgp.ann == nil {
 		return
@@ -180,6 +192,10 @@ func (r *Router) drainBGP(ctx context.Context) {
 	defer cancel()
 	if _, err := r.bgp.ann.drain(ctx); err != nil {
 		r.log.Error("bgp: drain", "err", err)
+	}
+	if len(r.bgp.vips) > 0 {
+		r.syncVIPs(&Plan{}, true)
+		r.log.Info("bgp: vips removed before ipvs")
 	}
 	r.publishBGP()
 }

@@ -97,7 +97,9 @@ type flow struct {
 	mu      sync.Mutex
 	lastOK  time.Time
 	maxGap  time.Duration // since reset
-	broken  error         // first error or different server
+	gapFrom time.Time     // the answers around maxGap
+	gapTo   time.Time
+	broken  error // first error or different server
 	movedTo string
 }
 
@@ -196,7 +198,9 @@ func (fs *flows) run(f *flow, offset time.Duration) {
 			f.movedTo = strings.TrimSpace(line)
 			f.broken = fmt.Errorf("answered by %s instead of %s", f.movedTo, f.server)
 		default:
-			f.maxGap = max(f.maxGap, now.Sub(f.lastOK))
+			if g := now.Sub(f.lastOK); g > f.maxGap {
+				f.maxGap, f.gapFrom, f.gapTo = g, f.lastOK, now
+			}
 			f.lastOK = now
 		}
 		bad := f.broken != nil
@@ -246,7 +250,7 @@ func (fs *flows) mark() map[*flow]bool {
 	was := map[*flow]bool{}
 	for _, f := range fs.all {
 		f.mu.Lock()
-		f.maxGap = 0
+		f.maxGap, f.gapFrom, f.gapTo = 0, time.Time{}, time.Time{}
 		was[f] = f.broken != nil
 		f.mu.Unlock()
 	}
@@ -277,6 +281,19 @@ func (fs *flows) stats(was map[*flow]bool) stepStats {
 		f.mu.Unlock()
 	}
 	return s
+}
+
+// brokenSet returns the flows broken so far.
+func (fs *flows) brokenSet() map[*flow]bool {
+	m := map[*flow]bool{}
+	for _, f := range fs.all {
+		f.mu.Lock()
+		if f.broken != nil {
+			m[f] = true
+		}
+		f.mu.Unlock()
+	}
+	return m
 }
 
 // servers counts the healthy flows per real server.
