@@ -14,15 +14,10 @@ import "math"
 // lowest.
 type twosAlgo struct {
 	s *Scheduler
-	// tree holds the levels root first, each a run of twosFan-entry nodes;
-	// a level's entry i is node i of the level below, and a leaf-level
-	// entry i is position i. An inner level's entry is the sum of the
-	// weights of all positions before its child's (a global prefix sum),
-	// so that a descent compares every inner level with the same number
-	// and the chain of dependent loads is one load per level. A leaf
-	// entry is the sum over its node's positions before it (entry 0 is
-	// 0), so that a weight change rewrites one leaf node and the inner
-	// entries after it: about n/15 sums, not n. Sums are kept modulo
+	// tree holds the levels root first, each a run of twosFan-entry nodes.
+	// Entry k of a node is the sum of the node's children before child k
+	// (so entry 0 is always 0); a level's entry i is node i of the level
+	// below, and a leaf-level entry i is position i. Sums are kept modulo
 	// 2^32: every one is at most the total, so they are exact whenever
 	// draws use them (total below 2^31, else pickScan runs). Two entries
 	// share a word (entry 2j in the low half of word j), so that a node is
@@ -50,9 +45,6 @@ type twosNode [twosFan / 2]uint64
 
 // twosHigh is the top bit of both halves of a word.
 const twosHigh = 0x8000_0000_8000_0000
-
-// twosBoth spreads a 32-bit number to both halves of a word.
-const twosBoth = 1<<32 + 1
 
 func (a *twosAlgo) init(s *Scheduler) { a.s = s; a.rebuild(0) }
 
@@ -96,9 +88,8 @@ func (a *twosAlgo) rebuild(extra int) {
 		a.at[i] = twosSlot{x: x, w: int32(twosWeight(x)), oh: int32(x.overhead())}
 		a.sum += int64(a.at[i].w)
 	}
-	// Bottom-up: vals are the weights of a level's entries (of the
-	// subtrees below them); the leaves take each node's sums, the inner
-	// levels the running sum over the whole level.
+	// Bottom-up: each node's exclusive prefix sums; its total is the
+	// weight of its entry one level up.
 	vals := make([]uint32, sizes[0])
 	for i, sl := range a.at {
 		vals[i] = uint32(sl.w)
@@ -106,19 +97,18 @@ func (a *twosAlgo) rebuild(extra int) {
 	for l := len(a.off) - 1; l >= 0; l-- {
 		level := a.tree[a.off[l]:]
 		next := make([]uint32, len(vals)/twosFan)
-		var run uint32
 		for j := range next {
 			node := &level[j]
-			if l == len(a.off)-1 {
-				run = 0
-			}
-			var total uint32
+			var run uint32
 			for k, v := range vals[j*twosFan : (j+1)*twosFan] {
-				node[k/2] |= uint64(run) << (32 * (k & 1))
+				if k&1 == 0 {
+					node[k/2] = uint64(run)
+				} else {
+					node[k/2] |= uint64(run) << 32
+				}
 				run += v
-				total += v
 			}
-			next[j] = total
+			next[j] = run
 		}
 		if rem := len(next) % twosFan; rem != 0 {
 			next = append(next, make([]uint32, twosFan-rem)...)
@@ -141,39 +131,23 @@ func (a *twosAlgo) set(x *dest, w int64) {
 	}
 	sl.w = int32(w)
 	a.sum += d
+	// Every later sibling's prefix grows by d, at each level: a lone high
+	// half by a plain add (its carry falls off the word), whole words by
+	// adding both halves apart, the top bits added without carry.
 	ud := uint64(uint32(d))
-	leaves := len(a.off) - 1
-	// The leaf node's later entries, then at each inner level every
-	// entry after the one over position i, to the level's end.
-	twosAdd(a.tree[a.off[leaves]+i/twosFan:][:1], i%twosFan+1, ud)
-	for l := leaves - 1; l >= 0; l-- {
-		i /= twosFan
-		twosAdd(a.tree[a.off[l]:a.off[l+1]], i+1, ud)
-	}
-}
-
-// twosAdd adds d modulo 2^32 to entries e and on of the run of nodes: a
-// lone high half by a plain add (its carry falls off the word), whole
-// words by adding both halves apart, the top bits added without carry.
-func twosAdd(nodes []twosNode, e int, d uint64) {
-	if e >= len(nodes)*twosFan {
-		return
-	}
-	if e&1 == 1 {
-		nodes[e/twosFan][e%twosFan/2] += d << 32
-		e++
-	}
-	both := d * twosBoth
-	for n := e / twosFan; n < len(nodes); n++ {
-		node := &nodes[n]
-		j := 0
-		if n == e/twosFan {
-			j = e % twosFan / 2
+	both := ud * (1<<32 + 1)
+	for l := len(a.off) - 1; l >= 0; l-- {
+		node := &a.tree[a.off[l]+i/twosFan]
+		k := i%twosFan + 1
+		if k&1 == 1 {
+			node[k/2] += ud << 32
+			k++
 		}
-		for ; j < len(node); j++ {
+		for j := k / 2; j < len(node); j++ {
 			x := node[j]
 			node[j] = (x&^twosHigh + both&^twosHigh) ^ (x^both)&twosHigh
 		}
+		i /= twosFan
 	}
 }
 
@@ -203,35 +177,29 @@ func (a *twosAlgo) connsChanged(x *dest) { a.set(x, twosWeight(x)) }
 // two descents run interleaved so that their memory loads overlap.
 func (a *twosAlgo) draw2(r1, r2 int64) (int, int) {
 	t1, t2 := uint32(a.sum-r1), uint32(a.sum-r2)
-	tree, off := a.tree, a.off
-	leaf := off[len(off)-1]
-	// The child to enter is the last whose entry is at most t: 15 less
-	// the number of entries above t. Every entry is below 2^31, so in
-	// each half of (x | twosHigh) - (t+1) the top bit stays set exactly
-	// when that entry exceeds t, and no borrow crosses the halves.
-	u1, u2 := uint64(t1+1)*twosBoth, uint64(t2+1)*twosBoth
-	var b1, b2 uint32 // global sums before the leaf nodes reached
+	tree := a.tree
 	p1, p2 := 0, 0
-	for _, o := range off[:len(off)-1] {
-		n1, n2 := &tree[o+p1], &tree[o+p2]
-		c1, c2 := twosChild(n1, u1), twosChild(n2, u2)
-		b1 = uint32(n1[c1/2] >> (32 * (c1 & 1)))
-		b2 = uint32(n2[c2/2] >> (32 * (c2 & 1)))
+	for _, off := range a.off {
+		n1, n2 := &tree[off+p1], &tree[off+p2]
+		// The child to enter is the last whose entry is at most t:
+		// 15 less the number of entries above t. Every entry is below
+		// 2^31, so in each half of (x | twosHigh) - (t+1) the top bit
+		// stays set exactly when that entry exceeds t, and no borrow
+		// crosses the halves.
+		u1 := uint64(t1+1) * (1<<32 + 1)
+		u2 := uint64(t2+1) * (1<<32 + 1)
+		m1 := twosAbove(n1[0], u1) + twosAbove(n1[1], u1) + twosAbove(n1[2], u1) + twosAbove(n1[3], u1) +
+			twosAbove(n1[4], u1) + twosAbove(n1[5], u1) + twosAbove(n1[6], u1) + twosAbove(n1[7], u1)
+		m2 := twosAbove(n2[0], u2) + twosAbove(n2[1], u2) + twosAbove(n2[2], u2) + twosAbove(n2[3], u2) +
+			twosAbove(n2[4], u2) + twosAbove(n2[5], u2) + twosAbove(n2[6], u2) + twosAbove(n2[7], u2)
+		c1 := uint(twosFan-1-uint32(m1)-uint32(m1>>32)) % twosFan
+		c2 := uint(twosFan-1-uint32(m2)-uint32(m2>>32)) % twosFan
+		t1 -= uint32(n1[c1/2] >> (32 * (c1 & 1)))
+		t2 -= uint32(n2[c2/2] >> (32 * (c2 & 1)))
 		p1 = p1*twosFan + int(c1)
 		p2 = p2*twosFan + int(c2)
 	}
-	n1, n2 := &tree[leaf+p1], &tree[leaf+p2]
-	c1 := twosChild(n1, uint64(t1-b1+1)*twosBoth)
-	c2 := twosChild(n2, uint64(t2-b2+1)*twosBoth)
-	return p1*twosFan + int(c1), p2*twosFan + int(c2)
-}
-
-// twosChild is the entry of n to descend to for the number t, where u
-// holds t+1 in both halves.
-func twosChild(n *twosNode, u uint64) uint {
-	m := (twosAbove(n[0], u) + twosAbove(n[1], u)) + (twosAbove(n[2], u) + twosAbove(n[3], u)) +
-		((twosAbove(n[4], u) + twosAbove(n[5], u)) + (twosAbove(n[6], u) + twosAbove(n[7], u)))
-	return uint(twosFan-1-uint32(m)-uint32(m>>32)) % twosFan
+	return p1, p2
 }
 
 // twosAbove counts, in bit 0 and bit 32, whether each half of x exceeds
