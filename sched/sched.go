@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"net/netip"
 	"strconv"
 	"time"
@@ -104,7 +103,8 @@ type Config struct {
 	// time.Now.
 	Now func() time.Time
 	// Rand is the random source twos draws from (the kernel's
-	// prandom_u32); nil is math/rand/v2.
+	// get_random_u32), called twice per pick; nil is math/rand/v2, one
+	// 64-bit number split into the two draws.
 	Rand func() uint32
 	// Expiration is the lblc/lblcr cache expiration, the kernel's
 	// net.ipv4.vs.lblc_expiration / lblcr_expiration sysctl; zero is 24h.
@@ -119,7 +119,7 @@ type Config struct {
 type config struct {
 	flags      uint32
 	now        func() time.Time
-	rand       func() uint32
+	rand       func() uint32 // nil: math/rand/v2
 	expiration time.Duration
 	mhPrime    int
 }
@@ -176,7 +176,7 @@ type algo interface {
 // wlc, sed, nq, fo, ovf, twos, dh, sh, mh, lblc, lblcr) over an empty
 // destination list. c may be nil.
 func New(name string, c *Config) (*Scheduler, error) {
-	cfg := config{now: time.Now, rand: rand.Uint32, expiration: 24 * time.Hour, mhPrime: 4093}
+	cfg := config{now: time.Now, expiration: 24 * time.Hour, mhPrime: 4093}
 	if c != nil {
 		cfg.flags = c.Flags
 		if c.Now != nil {

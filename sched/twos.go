@@ -1,6 +1,9 @@
 package sched
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // twosAlgo is ip_vs_twos.c (power of two choices, Linux 6.2+; not built in
 // the Debian 6.1 kernel): two weighted random draws over the list, keep the
@@ -206,9 +209,21 @@ func (a *twosAlgo) draw2(r1, r2 int64) (int, int) {
 // t where u holds t+1 in both halves.
 func twosAbove(x, u uint64) uint64 { return (x | twosHigh - u) & twosHigh >> 31 }
 
-// randMax is prandom_u32_max: a uniform value in [0, n).
-func randMax(r func() uint32, n uint32) int64 {
-	return int64((uint64(r()) * uint64(n)) >> 32)
+// randMax is prandom_u32_max: v scaled to a uniform value in [0, n).
+func randMax(v, n uint32) int64 {
+	return int64((uint64(v) * uint64(n)) >> 32)
+}
+
+// rand2 returns the pick's two random numbers, in the order the kernel
+// draws them: from Config.Rand when set, else both halves of one
+// math/rand/v2 number (a direct call, half the generator's work).
+func (a *twosAlgo) rand2() (uint32, uint32) {
+	if r := a.s.cfg.rand; r != nil {
+		v1 := r()
+		return v1, r()
+	}
+	v := rand.Uint64()
+	return uint32(v), uint32(v >> 32)
 }
 
 func (a *twosAlgo) pick(Key) *dest {
@@ -218,9 +233,10 @@ func (a *twosAlgo) pick(Key) *dest {
 	if a.sum >= math.MaxInt32 {
 		return a.pickScan()
 	}
+	v1, v2 := a.rand2()
 	tw := uint32(a.sum + 1)
-	r1 := max(randMax(a.s.cfg.rand, tw), 1)
-	r2 := max(randMax(a.s.cfg.rand, tw), 1)
+	r1 := max(randMax(v1, tw), 1)
+	r2 := max(randMax(v2, tw), 1)
 	p1, p2 := a.draw2(r1, r2)
 	c1, c2 := &a.at[p1], &a.at[p2]
 	if c2.w*c1.oh > c1.w*c2.oh {
@@ -244,9 +260,10 @@ func (a *twosAlgo) pickScan() *dest {
 	if c1 == nil {
 		return nil
 	}
+	v1, v2 := a.rand2()
 	tw := uint32(total + 1)
-	r1 := int32(randMax(a.s.cfg.rand, tw))
-	r2 := int32(randMax(a.s.cfg.rand, tw))
+	r1 := int32(randMax(v1, tw))
+	r2 := int32(randMax(v2, tw))
 	w1, w2 := int32(-1), int32(-1)
 	var o1, o2 int32
 	for x := head.next; x != head; x = x.next {
