@@ -73,13 +73,13 @@ func BenchmarkLargeConfig(b *testing.B) {
 	b.Run("parse+typed+format", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(data)))
-		start, cpu := time.Now(), selfCPU()
+		start, cpu := time.Now(), testenv.SelfCPU()
 		for i := 0; i < b.N; i++ {
 			parseTypedFormat(b, data)
 		}
 		ours = time.Since(start) / time.Duration(b.N)
 		// CPU time (GC included) is what to compare on a busy machine
-		oursCPU = (selfCPU() - cpu) / time.Duration(b.N)
+		oursCPU = (testenv.SelfCPU() - cpu) / time.Duration(b.N)
 		b.ReportMetric(float64(oursCPU)/1e6, "cpu-ms/op")
 	})
 	b.Run("keepalived-t", func(b *testing.B) {

@@ -2,6 +2,7 @@ package sched
 
 import (
 	"fmt"
+	"github.com/lvskit/lvskit/internal/testenv"
 	"net/netip"
 	"testing"
 )
@@ -44,11 +45,11 @@ func BenchmarkPick(b *testing.B) {
 				s := benchSched(b, name, n)
 				b.ReportAllocs()
 				b.ResetTimer()
-				cpu := selfCPU()
+				cpu := testenv.SelfCPU()
 				for i := 0; i < b.N; i++ {
 					s.Pick(keys[i&1023])
 				}
-				if cpu := selfCPU() - cpu; cpu > 0 {
+				if cpu := testenv.SelfCPU() - cpu; cpu > 0 {
 					b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 				}
 			})

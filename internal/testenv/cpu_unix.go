@@ -1,14 +1,15 @@
 //go:build unix
 
-package sched
+package testenv
 
 import (
 	"syscall"
 	"time"
 )
 
-// selfCPU returns the CPU time (user+system) this process has used.
-func selfCPU() time.Duration {
+// SelfCPU returns the CPU time (user+system) this process has used, for
+// benchmarks that report CPU time beside wall time on a loaded host.
+func SelfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

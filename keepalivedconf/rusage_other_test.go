@@ -1,8 +1,0 @@
-//go:build !unix
-
-package keepalivedconf
-
-import "time"
-
-// selfCPU is not measured on this platform.
-func selfCPU() time.Duration { return 0 }
