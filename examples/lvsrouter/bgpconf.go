@@ -206,6 +206,27 @@ func (p *bgpParser) stmts(list []*keepalivedconf.Stmt) []*keepalivedconf.Stmt {
 	return out
 }
 
+// inner returns the statements of a block, refusing a keyword given twice
+// and a block after any keyword but those in blocks; seen is where each
+// keyword was first given. Messages start with prefix.
+func (p *bgpParser) inner(list []*keepalivedconf.Stmt, prefix string, blocks ...string) (out []*keepalivedconf.Stmt, seen map[string]keepalivedconf.Position) {
+	seen = map[string]keepalivedconf.Position{}
+	for _, x := range p.stmts(list) {
+		kw := x.Keyword()
+		if prev, dup := seen[kw]; dup {
+			p.errorf(x.Pos, "%s%s given twice (first at %s)", prefix, kw, prev)
+			continue
+		}
+		seen[kw] = x.Pos
+		if x.Block != nil && !slices.Contains(blocks, kw) {
+			p.errorf(x.Pos, "%s%s takes no block", prefix, kw)
+			continue
+		}
+		out = append(out, x)
+	}
+	return out, seen
+}
+
 func (p *bgpParser) top(filename string, list []*keepalivedconf.Stmt) {
 	c := p.c
 	seen := map[string]keepalivedconf.Position{}
@@ -309,20 +330,10 @@ func (p *bgpParser) neighbor(s *keepalivedconf.Stmt) {
 		p.errorf(s.Pos, "neighbor %s needs a { } block with remote_as", a)
 		return
 	}
-	seen := map[string]keepalivedconf.Position{}
 	var keepalive bool
-	for _, b := range p.stmts(s.Block.Stmts) {
-		kw := b.Keyword()
-		if prev, dup := seen[kw]; dup {
-			p.errorf(b.Pos, "%s given twice (first at %s)", kw, prev)
-			continue
-		}
-		seen[kw] = b.Pos
-		if b.Block != nil && kw != "bfd" {
-			p.errorf(b.Pos, "%s takes no block", kw)
-			continue
-		}
-		switch kw {
+	list, seen := p.inner(s.Block.Stmts, "", "bfd")
+	for _, b := range list {
+		switch kw := b.Keyword(); kw {
 		case "bfd":
 			n.BFD = p.bfd(b)
 			p.c.bfdPos[a] = b.Pos
@@ -375,19 +386,9 @@ func (p *bgpParser) bfd(s *keepalivedconf.Stmt) BGPBFD {
 	if s.Block == nil {
 		return b
 	}
-	seen := map[string]keepalivedconf.Position{}
-	for _, x := range p.stmts(s.Block.Stmts) {
-		kw := x.Keyword()
-		if prev, dup := seen[kw]; dup {
-			p.errorf(x.Pos, "bfd: %s given twice (first at %s)", kw, prev)
-			continue
-		}
-		seen[kw] = x.Pos
-		if x.Block != nil {
-			p.errorf(x.Pos, "bfd: %s takes no block", kw)
-			continue
-		}
-		switch kw {
+	list, _ := p.inner(s.Block.Stmts, "bfd: ")
+	for _, x := range list {
+		switch kw := x.Keyword(); kw {
 		case "min_rx":
 			b.MinRx = time.Duration(p.uint(x, 1, 60000)) * time.Millisecond
 		case "min_tx":
