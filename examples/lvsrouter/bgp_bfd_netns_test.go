@@ -24,7 +24,7 @@ type frrBFDPeer struct {
 	Status string `json:"status"`
 }
 
-func (f *frr) bfdPeer(t *testing.T, peer string) string {
+func (f *frrNS) bfdPeer(t *testing.T, peer string) string {
 	t.Helper()
 	var ps []frrBFDPeer
 	out := f.vtysh(t, "show bfd peers json")
@@ -39,7 +39,7 @@ func (f *frr) bfdPeer(t *testing.T, peer string) string {
 	return ""
 }
 
-func (f *frr) waitBFD(t *testing.T, peer, status string, within time.Duration) {
+func (f *frrNS) waitBFD(t *testing.T, peer, status string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for got := f.bfdPeer(t, peer); got != status; got = f.bfdPeer(t, peer) {

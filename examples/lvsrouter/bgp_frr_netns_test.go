@@ -34,15 +34,15 @@ import (
 // namespace, not a goroutine's). FRR (zebra + bgpd) is the upstream router
 // in its own namespace; what it installs is read with vtysh.
 
-// frr is FRR's zebra and bgpd running in a namespace with their own
+// frrNS is FRR's zebra and bgpd running in a namespace with their own
 // configuration and socket directory.
-type frr struct {
+type frrNS struct {
 	dir  string
 	ns   *netns.NS
 	proc []*netns.Process
 }
 
-func startFRR(t *testing.T, ns *netns.NS, bgpdConf string, bgpdArgs ...string) *frr {
+func startFRR(t *testing.T, ns *netns.NS, bgpdConf string, bgpdArgs ...string) *frrNS {
 	t.Helper()
 	zebra := testenv.NeedTool(t, "/usr/lib/frr/zebra")
 	bgpd := testenv.NeedTool(t, "/usr/lib/frr/bgpd")
@@ -62,7 +62,7 @@ func startFRR(t *testing.T, ns *netns.NS, bgpdConf string, bgpdArgs ...string) *
 			t.Fatal(err)
 		}
 	}
-	f := &frr{dir: dir, ns: ns}
+	f := &frrNS{dir: dir, ns: ns}
 	zs := filepath.Join(dir, "zserv.api")
 	f.proc = append(f.proc, ns.Start(zebra, "-f", filepath.Join(dir, "zebra.conf"), "-i", filepath.Join(dir, "zebra.pid"),
 		"-z", zs, "--vty_socket", dir, "--log", "stdout"))
@@ -81,7 +81,7 @@ func startFRR(t *testing.T, ns *netns.NS, bgpdConf string, bgpdArgs ...string) *
 	return f
 }
 
-func (f *frr) wait(t *testing.T, file string) {
+func (f *frrNS) wait(t *testing.T, file string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -102,7 +102,7 @@ func (f *frr) wait(t *testing.T, file string) {
 	}
 }
 
-func (f *frr) vtysh(t *testing.T, cmd string) string {
+func (f *frrNS) vtysh(t *testing.T, cmd string) string {
 	t.Helper()
 	out, err := f.ns.Command(context.Background(), "vtysh", "--vty_socket", f.dir, "-c", cmd).CombinedOutput()
 	if err != nil {
@@ -113,7 +113,7 @@ func (f *frr) vtysh(t *testing.T, cmd string) string {
 
 // nexthops returns the next hops of FRR's selected route for a prefix in
 // its RIB (`show ip route P json`), empty when there is none.
-func (f *frr) nexthops(t *testing.T, p netip.Prefix) []string {
+func (f *frrNS) nexthops(t *testing.T, p netip.Prefix) []string {
 	t.Helper()
 	cmd := "show ip route " + p.String() + " json"
 	if p.Addr().Is6() {
@@ -155,7 +155,7 @@ type frrNeighbor struct {
 	} `json:"messageStats"`
 }
 
-func (f *frr) neighbor(t *testing.T, n string) frrNeighbor {
+func (f *frrNS) neighbor(t *testing.T, n string) frrNeighbor {
 	t.Helper()
 	var nb map[string]frrNeighbor
 	out := f.vtysh(t, "show bgp neighbors "+n+" json")
@@ -166,13 +166,13 @@ func (f *frr) neighbor(t *testing.T, n string) frrNeighbor {
 }
 
 // updatesFrom returns how many UPDATEs FRR received from a neighbour.
-func (f *frr) updatesFrom(t *testing.T, n string) int {
+func (f *frrNS) updatesFrom(t *testing.T, n string) int {
 	t.Helper()
 	return f.neighbor(t, n).MessageStats.UpdatesRecv
 }
 
 // established returns the neighbours whose BGP session is established.
-func (f *frr) established(t *testing.T) []string {
+func (f *frrNS) established(t *testing.T) []string {
 	t.Helper()
 	var sum map[string]struct {
 		Peers map[string]struct {
@@ -196,7 +196,7 @@ func (f *frr) established(t *testing.T) []string {
 
 // waitRoute polls FRR until the prefix's next hops are want (nil: no route)
 // and returns when that was first seen.
-func (f *frr) waitRoute(t *testing.T, p netip.Prefix, want []string, within time.Duration) time.Time {
+func (f *frrNS) waitRoute(t *testing.T, p netip.Prefix, want []string, within time.Duration) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

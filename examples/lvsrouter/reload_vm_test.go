@@ -19,9 +19,9 @@ import (
 	"github.com/lvskit/lvskit/ipvs"
 )
 
-// reloadConf is one VRRP instance and two virtual services; %[1]s is the
+// reloadVMConf is one VRRP instance and two virtual services; %[1]s is the
 // weight of web1 on port 80 and %[2]s extra real servers there.
-const reloadConf = `vrrp_instance VI_1 {
+const reloadVMConf = `vrrp_instance VI_1 {
     state MASTER
     interface eth0
     virtual_router_id 60
@@ -69,7 +69,7 @@ func TestVMReload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(fmt.Sprintf(reloadConf, "1", ""))
+	write(fmt.Sprintf(reloadVMConf, "1", ""))
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestVMReload(t *testing.T) {
 	t.Logf("started: master for %s, IPVS:\n%s", vip, got)
 
 	// Reload 1: web3 joins port 80 and web1's weight goes to 3.
-	write(fmt.Sprintf(reloadConf, "3", "    real_server 10.1.0.13 80 {\n    }\n"))
+	write(fmt.Sprintf(reloadVMConf, "3", "    real_server 10.1.0.13 80 {\n    }\n"))
 	p.Signal(syscall.SIGHUP)
 	want = "TCP 10.0.0.10:443 wlc 10.1.0.11:443/1\nTCP 10.0.0.10:80 rr 10.1.0.11:80/3 10.1.0.12:80/1 10.1.0.13:80/1"
 	if !waitFor(30*time.Second, func() bool { got = state(); return got == want }) {
@@ -141,7 +141,7 @@ func TestVMReload(t *testing.T) {
 	t.Logf("reload: one add-server and one edit-server on the live service; VRRP untouched; IPVS:\n%s", got)
 
 	// Reload 2: a broken file is rejected; the running state stays.
-	write(strings.Replace(fmt.Sprintf(reloadConf, "3", ""), "virtual_router_id 60", "virtual_router_id 600", 1))
+	write(strings.Replace(fmt.Sprintf(reloadVMConf, "3", ""), "virtual_router_id 60", "virtual_router_id 600", 1))
 	p.Signal(syscall.SIGHUP)
 	rejected := regexp.MustCompile(`reload rejected.*keepalived\.conf:4:\d+: virtual_router_id`)
 	if !waitFor(30*time.Second, func() bool { return rejected.MatchString(p.Output()) }) {
