@@ -69,10 +69,7 @@ func bfdPlan(cfg *keepalivedconf.Config, p *Plan) error {
 		}
 		seen[k] = true
 	}
-	instances := map[string]*keepalivedconf.VRRPInstance{}
-	for _, in := range cfg.Instances {
-		instances[in.Name] = in
-	}
+	instances := instancesByName(cfg)
 	for i := range p.Instances {
 		c := &p.Instances[i]
 		in := instances[c.Name]

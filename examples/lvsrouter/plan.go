@@ -825,3 +825,13 @@ func (a allOf) Check(ctx context.Context) check.Result {
 	r.Latency = lat
 	return r
 }
+
+// instancesByName maps the configuration's vrrp_instance blocks by name,
+// for the translators that read keywords of the instances in p.Instances.
+func instancesByName(cfg *keepalivedconf.Config) map[string]*keepalivedconf.VRRPInstance {
+	m := make(map[string]*keepalivedconf.VRRPInstance, len(cfg.Instances))
+	for _, in := range cfg.Instances {
+		m[in.Name] = in
+	}
+	return m
+}

@@ -14,10 +14,7 @@ import (
 // not on the interface; without a configured source, vrrp always follows
 // the address it took from the interface, as keepalived does).
 func instanceTracking(cfg *keepalivedconf.Config, p *Plan) {
-	byName := map[string]*keepalivedconf.VRRPInstance{}
-	for _, in := range cfg.Instances {
-		byName[in.Name] = in
-	}
+	byName := instancesByName(cfg)
 	for i := range p.Instances {
 		c := &p.Instances[i]
 		in := byName[c.Name]
@@ -58,10 +55,7 @@ func downTimerAdverts(cfg *keepalivedconf.Config, p *Plan) []error {
 			}
 		}
 	}
-	byName := map[string]*keepalivedconf.VRRPInstance{}
-	for _, in := range cfg.Instances {
-		byName[in.Name] = in
-	}
+	byName := instancesByName(cfg)
 	for i := range p.Instances {
 		c := &p.Instances[i]
 		in := byName[c.Name]

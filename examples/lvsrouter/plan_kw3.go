@@ -164,10 +164,7 @@ func garpPlan(cfg *keepalivedconf.Config, p *Plan) []error {
 			vmacs[cmp.Or(c.VMACName, vmacName("vrrp", c.VRID))] = true
 		}
 	}
-	byName := map[string]*keepalivedconf.VRRPInstance{}
-	for _, in := range cfg.Instances {
-		byName[in.Name] = in
-	}
+	byName := instancesByName(cfg)
 	for i := range p.Instances {
 		c := &p.Instances[i]
 		if gg, ok := groups[c.Interface]; ok {

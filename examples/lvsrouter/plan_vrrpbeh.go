@@ -32,10 +32,7 @@ func vrrpBehaviour(cfg *keepalivedconf.Config, p *Plan) []error {
 	p.noteWarnings(warns)
 	strict := cfg.GlobalDefs != nil && cfg.GlobalDefs.VRRPStrict
 	p.StartupDelay = g.StartupDelay
-	byName := map[string]*keepalivedconf.VRRPInstance{}
-	for _, in := range cfg.Instances {
-		byName[in.Name] = in
-	}
+	byName := instancesByName(cfg)
 	for i := range p.Instances {
 		c := &p.Instances[i]
 		in := byName[c.Name]
