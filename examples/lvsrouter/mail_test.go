@@ -181,15 +181,7 @@ virtual_server 10.0.0.100 80 {
     }
 }
 `
-	p, err := translateText(t, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newRouter(slog.New(slog.DiscardHandler))
-	r.plan = p
-	r.mail = newMailer(r.log, p, nil)
-	r.groups.reset(p)
-	r.script = func([]string) {}
+	r, p := mailRouter(t, conf)
 	now := time.Now()
 	for _, tr := range []struct {
 		name string
@@ -226,4 +218,20 @@ virtual_server 10.0.0.100 80 {
 	if !strings.Contains(got[3], "\r\n=> TCP CHECK failed on service <=\r\n") {
 		t.Errorf("real server body: %q", got[3])
 	}
+}
+
+// mailRouter is a Router on conf's plan with its mailer, no scripts run,
+// for the tests that drive desired() by hand and read the mails.
+func mailRouter(t *testing.T, conf string) (*Router, *Plan) {
+	t.Helper()
+	p, err := translateText(t, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRouter(slog.New(slog.DiscardHandler))
+	r.plan = p
+	r.mail = newMailer(r.log, p, nil)
+	r.groups.reset(p)
+	r.script = func([]string) {}
+	return r, p
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -62,15 +61,7 @@ virtual_server 10.0.0.101 80 {
     }
 }
 `
-	p, err := translateText(t, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newRouter(slog.New(slog.DiscardHandler))
-	r.plan = p
-	r.mail = newMailer(r.log, p, nil)
-	r.groups.reset(p)
-	r.script = func([]string) {}
+	r, p := mailRouter(t, conf)
 	r.desired() // start: quorum, no mail
 	set := func(svc, real int, up bool) {
 		r.onCheck(check.Transition{ID: p.Services[svc].Reals[real].Checks[0].ID, Kind: check.StateChange, Up: up})
@@ -142,15 +133,7 @@ virtual_server group G {
     }
 }
 `
-	p, err := translateText(t, conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newRouter(slog.New(slog.DiscardHandler))
-	r.plan = p
-	r.mail = newMailer(r.log, p, nil)
-	r.groups.reset(p)
-	r.script = func([]string) {}
+	r, p := mailRouter(t, conf)
 	for _, v := range p.Services {
 		r.down[v.Reals[0].Checks[0].ID] = true // alpha: down at start
 	}
