@@ -74,12 +74,7 @@ func TestConfigTestMatchesKeepalived(t *testing.T) {
 // its child stops with a permanent configuration error), 6 for a missing
 // file.
 func TestStartMatchesKeepalived(t *testing.T) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	dir := t.TempDir()
 	inst := "vrrp_instance X {\n  interface %s\n  virtual_router_id %s\n  priority 100\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n"
 	confs := map[string]string{

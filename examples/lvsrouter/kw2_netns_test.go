@@ -199,12 +199,7 @@ vrrp_instance VI_1 {
 // starts, holds no VIP while the interface is missing, and becomes master
 // once the interface appears. Run through keepalived and lvsrouter alike.
 func TestDynamicInterfacesLikeKeepalived(t *testing.T) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	for _, name := range []string{"keepalived", "lvsrouter"} {
 		t.Run(name, func(t *testing.T) {
 			lb := netns.New(t)
@@ -287,12 +282,7 @@ const downTimerConf = `vrrp_instance VI_1 {
 // keepalived as the master each time, keepalived or lvsrouter as the
 // backup.
 func TestDownTimerAdvertsLikeKeepalived(t *testing.T) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	cases := []struct {
 		global, inst string
 		fast         bool
@@ -387,12 +377,7 @@ vrrp_instance VI_1 {
 // MASTER_PRIORITY 105` to the notify FIFO; without either it writes no
 // priority line. keepalived and lvsrouter alike.
 func TestNotifyPriorityChangesLikeKeepalived(t *testing.T) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	cases := []struct {
 		global, inst string
 		want         bool

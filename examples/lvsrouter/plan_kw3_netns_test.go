@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/lvskit/lvskit/internal/netns"
-	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/mdlayher/packet"
 )
 
@@ -123,12 +122,7 @@ func arpTimes(t *testing.T, watcher *netns.NS, vip netip.Addr, start func(), win
 // lan ("eth0" or "eth1"), and checks both against want (offsets from the
 // first, -30 ms to +60 ms).
 func compareARPs(t *testing.T, conf, extra, lan string, vip netip.Addr, window time.Duration, want []time.Duration) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	run := func(name string) []time.Duration {
 		sw0, sw1 := netns.NewSwitch(t), netns.NewSwitch(t)
 		lb, w0, w1 := netns.New(t), netns.New(t), netns.New(t)

@@ -71,12 +71,7 @@ func stopPeer(p *netns.Process) {
 // sees on takeover: how many, and when (vrrp_garp_master_repeat,
 // vrrp_garp_master_delay, vrrp_garp_interval).
 func TestGARPPacingLikeKeepalived(t *testing.T) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	run := func(name string) []time.Duration {
 		sw := netns.NewSwitch(t)
 		lb, watcher := netns.New(t), netns.New(t)
@@ -169,12 +164,7 @@ vrrp_instance VI_2 {
 // host of the LAN, and compares the mails: keepalived's subjects and
 // bodies, for the takeover and for the stop.
 func TestSMTPAlertLikeKeepalived(t *testing.T) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	run := func(name string) []string {
 		sw := netns.NewSwitch(t)
 		lb, mailhost := netns.New(t), netns.New(t)
@@ -300,12 +290,7 @@ vrrp_instance VI_2 {
 // and the group's MASTER comes after the instances' (keepalived syncs the
 // group once its members moved).
 func TestSyncGroupNotifyLikeKeepalived(t *testing.T) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	run := func(name string) [][]string {
 		sw := netns.NewSwitch(t)
 		lb := netns.New(t)
@@ -371,12 +356,7 @@ func TestSyncGroupNotifyLikeKeepalived(t *testing.T) {
 // takes its address no sooner than 3 s after the start, with keepalived as
 // with lvsrouter, and both within a second of each other.
 func TestStartupDelayLikeKeepalived(t *testing.T) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	conf := strings.Replace(fmt.Sprintf(garpConf, "LB1"), "vrrp_garp_interval 0.1", "vrrp_startup_delay 3", 1)
 	run := func(name string) time.Duration {
 		sw := netns.NewSwitch(t)
@@ -434,12 +414,7 @@ vrrp_instance VI_1 {
 // once and as many again vrrp_garp_lower_prio_delay later, with
 // keepalived as with lvsrouter.
 func TestLowerPriorityGARPLikeKeepalived(t *testing.T) {
-	testenv.NeedRoot(t)
-	testenv.NeedTool(t, "keepalived")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := needKeepalivedPeer(t)
 	run := func(name string) []time.Duration {
 		sw := netns.NewSwitch(t)
 		lb, watcher := netns.New(t), netns.New(t)
@@ -611,4 +586,18 @@ func TestTrackProcess(t *testing.T) {
 	if ll > time.Second || lr > time.Second {
 		t.Errorf("lvsrouter reacted in %v / %v, want within one advert interval (1 s)", ll, lr)
 	}
+}
+
+// needKeepalivedPeer is the start of a test that runs keepalived and then
+// lvsrouter (this test binary as LVSROUTER_AS_MAIN) on the same
+// configuration: it needs root and keepalived, and returns the binary.
+func needKeepalivedPeer(t *testing.T) string {
+	t.Helper()
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "keepalived")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return self
 }
