@@ -96,20 +96,5 @@ func (c DNS) Check(ctx context.Context) Result {
 
 // equalName compares DNS names case-insensitively.
 func equalName(a, b dnsmessage.Name) bool {
-	if a.Length != b.Length {
-		return false
-	}
-	for i := 0; i < int(a.Length); i++ {
-		x, y := a.Data[i], b.Data[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return asciiEqualFold(a.Data[:a.Length], b.Data[:b.Length])
 }

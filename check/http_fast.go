@@ -138,8 +138,10 @@ func parseLength(v []byte) (int64, bool) {
 	return n, true
 }
 
-// asciiEqualFold compares b with the ASCII string s, ignoring case.
-func asciiEqualFold(b []byte, s string) bool {
+// asciiEqualFold compares b with s, ignoring the case of ASCII letters
+// only (bytes.EqualFold would also fold Unicode, which neither HTTP header
+// names nor DNS names do).
+func asciiEqualFold[S ~string | ~[]byte](b []byte, s S) bool {
 	if len(b) != len(s) {
 		return false
 	}
