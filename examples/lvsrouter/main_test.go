@@ -14,7 +14,10 @@ func TestMain(m *testing.M) {
 		// Tests read the router's log on stderr (-l -G), and routers run
 		// beside each other and beside keepalived peers: pid files go to a
 		// directory of their own, never keepalived's defaults in /run.
-		dir, err := os.MkdirTemp("", "lvsrouter-pid")
+		// The directory is made inside the test process's own
+		// (LVSROUTER_PIDROOT), which it removes at its end: a router a test
+		// kills with SIGKILL never reaches the RemoveAll below.
+		dir, err := os.MkdirTemp(os.Getenv("LVSROUTER_PIDROOT"), "lvsrouter-pid")
 		if err != nil {
 			panic(err)
 		}
@@ -24,5 +27,12 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	root, err := os.MkdirTemp("", "lvsrouter-test")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("LVSROUTER_PIDROOT", root)
+	code := m.Run()
+	os.RemoveAll(root)
+	os.Exit(code)
 }
