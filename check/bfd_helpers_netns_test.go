@@ -4,19 +4,16 @@ package check_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lvskit/lvskit/check"
+	"github.com/lvskit/lvskit/internal/frr"
 	"github.com/lvskit/lvskit/internal/netns"
-	"github.com/lvskit/lvskit/internal/testenv"
 )
 
 // bfdTopo is A (lvskit) -- R (router, single-hop peer) -- B (multihop peer),
@@ -61,76 +58,26 @@ func run(t testing.TB, ns *netns.NS, name string, args ...string) string {
 	return string(out)
 }
 
-// bfdd is FRR's bfdd running in a namespace.
+// bfdd is FRR's bfdd running alone in a namespace (internal/frr).
 type bfdd struct {
-	dir  string
+	*frr.Router
 	proc *netns.Process
-	ns   *netns.NS
 }
 
 func startBFDD(t testing.TB, ns *netns.NS, conf string) *bfdd {
 	t.Helper()
-	bin := testenv.NeedTool(t, "/usr/lib/frr/bfdd")
-	testenv.NeedTool(t, "vtysh")
-	// bfdd drops to user frr: its directory must be reachable by it, which
-	// t.TempDir's 0700 parent is not.
-	dir, err := os.MkdirTemp("", "lvskit-bfdd-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bfdd.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := ns.Start(bin, "-f", filepath.Join(dir, "bfdd.conf"), "-i", filepath.Join(dir, "bfdd.pid"),
-		"-z", filepath.Join(dir, "zserv"), "--vty_socket", dir, "--bfdctl", filepath.Join(dir, "bfdd.sock"), "--log", "stdout")
-	d := &bfdd{dir: dir, proc: p, ns: ns}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "bfdd.vty")); err == nil {
-			break
-		}
-		select {
-		case <-p.Done():
-			t.Fatalf("bfdd exited:\n%s", p.Output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("bfdd did not start:\n%s", p.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return d
+	r := frr.StartBFDD(t, ns, conf)
+	return &bfdd{Router: r, proc: r.Process("bfdd")}
 }
 
 // frrPeer is one entry of `show bfd peers json`.
-type frrPeer struct {
-	Multihop   bool   `json:"multihop"`
-	Peer       string `json:"peer"`
-	Local      string `json:"local"`
-	ID         uint32 `json:"id"`
-	RemoteID   uint32 `json:"remote-id"`
-	Status     string `json:"status"`
-	Diagnostic string `json:"diagnostic"`
-	DetectMult int    `json:"detect-multiplier"`
-	RemoteRx   int    `json:"remote-receive-interval"`
-	RemoteTx   int    `json:"remote-transmit-interval"`
-	Rx         int    `json:"receive-interval"`
-	Tx         int    `json:"transmit-interval"`
-}
+type frrPeer = frr.BFDPeer
 
 func (d *bfdd) peers(t testing.TB) []frrPeer {
 	t.Helper()
-	out, err := d.ns.Command(context.Background(), "vtysh", "--vty_socket", d.dir, "-c", "show bfd peers json").CombinedOutput()
+	ps, err := d.BFDPeers(context.Background())
 	if err != nil {
-		t.Fatalf("vtysh: %v\n%s", err, out)
-	}
-	var ps []frrPeer
-	if err := json.Unmarshal(out, &ps); err != nil {
-		t.Fatalf("vtysh json: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return ps
 }

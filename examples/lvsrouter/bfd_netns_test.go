@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvskit/lvskit/internal/frr"
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
 )
@@ -47,27 +48,6 @@ vrrp_instance VI_1 {
 const trackUplink = "    track_bfd {\n        uplink\n    }\n"
 
 var bfdVIP = netip.MustParseAddr("10.78.0.100")
-
-// startFRRBFDD runs bfdd in ns with conf.
-func startFRRBFDD(t *testing.T, ns *netns.NS, conf string) *netns.Process {
-	t.Helper()
-	bin := testenv.NeedTool(t, "/usr/lib/frr/bfdd")
-	dir, err := os.MkdirTemp("", "lvskit-bfdd-") // bfdd runs as frr: t.TempDir's parent is 0700
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o777)
-	if err := os.WriteFile(filepath.Join(dir, "bfdd.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := ns.Start(bin, "-f", filepath.Join(dir, "bfdd.conf"), "-i", filepath.Join(dir, "bfdd.pid"), "-z", filepath.Join(dir, "zserv"),
-		"--vty_socket", dir, "--bfdctl", filepath.Join(dir, "bfdd.sock"), "--log", "stdout")
-	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(filepath.Join(dir, "bfdd.vty")); return err == nil }) {
-		t.Fatalf("bfdd did not start:\n%s", p.Output())
-	}
-	return p
-}
 
 // startKeepalivedConf runs keepalived with conf (all subsystems, so that
 // its BFD child runs) and waits for its VRRP child.
@@ -140,7 +120,7 @@ func TestBFDTrackTakeoverAgainstKeepalived(t *testing.T) {
 		sw.Connect(m, "eth0", netip.MustParsePrefix("10.78.0.1/24"))
 		sw.Connect(b, "eth0", netip.MustParsePrefix("10.78.0.2/24"))
 		sw.Connect(u, "eth0", netip.MustParsePrefix("10.78.0.254/24"))
-		bfdd := startFRRBFDD(t, u, "bfd\n peer 10.78.0.1 local-address 10.78.0.254\n  receive-interval 10\n  transmit-interval 10\n  detect-multiplier 3\n !\n!\n")
+		bfdd := frr.StartBFDD(t, u, "bfd\n peer 10.78.0.1 local-address 10.78.0.254\n  receive-interval 10\n  transmit-interval 10\n  detect-multiplier 3\n !\n!\n")
 		startKeepalivedConf(t, b, fmt.Sprintf(bfdVRRPConf, "backup", "BACKUP", 200, ""))
 		var master *peer
 		if impl == "lvsrouter" {
@@ -157,7 +137,7 @@ func TestBFDTrackTakeoverAgainstKeepalived(t *testing.T) {
 		pcap := filepath.Join(dir, "m.pcap")
 		capture := m.Start(tshark, "-q", "-i", "eth0", "-f", "vrrp or udp port 3784", "-w", pcap)
 		time.Sleep(1500 * time.Millisecond)
-		bfdd.Signal(syscall.SIGKILL)
+		bfdd.Process("bfdd").Signal(syscall.SIGKILL)
 		if !waitFor(5*time.Second, func() bool { return hasAddr(b, bfdVIP) }) {
 			t.Fatalf("%s: backup did not take over after the uplink neighbour died", impl)
 		}

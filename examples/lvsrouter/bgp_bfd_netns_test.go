@@ -4,12 +4,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,18 +16,13 @@ import (
 	"github.com/lvskit/lvskit/internal/netns"
 )
 
-// frrBFDPeer is what the test reads of `show bfd peers json`.
-type frrBFDPeer struct {
-	Peer   string `json:"peer"`
-	Status string `json:"status"`
-}
-
+// bfdPeer returns the status of FRR's BFD session with peer ("" when
+// there is none).
 func (f *frrNS) bfdPeer(t *testing.T, peer string) string {
 	t.Helper()
-	var ps []frrBFDPeer
-	out := f.vtysh(t, "show bfd peers json")
-	if err := json.Unmarshal([]byte(out), &ps); err != nil {
-		t.Fatalf("show bfd peers json: %v\n%s", err, out)
+	ps, err := f.BFDPeers(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, p := range ps {
 		if p.Peer == peer {
@@ -148,14 +141,7 @@ drain_time 0.1
 	t.Logf("director resumed -> BFD up and route back: %v", back.Sub(t1).Round(time.Millisecond))
 
 	// FRR's BFD stops answering: the director resets the BGP session.
-	b, err := os.ReadFile(filepath.Join(f.dir, "bfdd.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bfdd, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("bfdd.pid: %v", err)
-	}
+	bfdd := f.Process("bfdd").Cmd.Process.Pid
 	if err := syscall.Kill(bfdd, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -166,12 +152,11 @@ drain_time 0.1
 		// vtysh asks every daemon unless told one: frozen bfdd would
 		// hold it.
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		b, err := f.ns.Command(ctx, "vtysh", "--vty_socket", f.dir, "-d", "bgpd", "-c", "show bgp neighbors 10.0.1.1 json").CombinedOutput()
+		out, err := f.VTYDaemon(ctx, "bgpd", "show bgp neighbors 10.0.1.1 json")
 		cancel()
 		if err != nil {
-			t.Fatalf("vtysh -d bgpd: %v\n%s", err, b)
+			t.Fatal(err)
 		}
-		out := string(b)
 		if strings.Contains(out, "Administrative Reset") {
 			t.Logf("FRR's BFD frozen -> the director reset the BGP session: %v", time.Since(t2).Round(time.Millisecond))
 			break

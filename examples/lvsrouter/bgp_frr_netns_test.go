@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,8 +21,8 @@ import (
 	"time"
 
 	"github.com/lvskit/lvskit/check"
+	"github.com/lvskit/lvskit/internal/frr"
 	"github.com/lvskit/lvskit/internal/netns"
-	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/lvskit/lvskit/ipvs"
 )
 
@@ -34,135 +33,47 @@ import (
 // namespace, not a goroutine's). FRR (zebra + bgpd) is the upstream router
 // in its own namespace; what it installs is read with vtysh.
 
-// frrNS is FRR's zebra and bgpd running in a namespace with their own
-// configuration and socket directory.
-type frrNS struct {
-	dir  string
-	ns   *netns.NS
-	proc []*netns.Process
-}
+// frrNS is the upstream router (internal/frr: zebra, bgpd and, for a
+// "neighbor ... bfd" configuration, bfdd) with the calls these tests make,
+// each failing the test on an error.
+type frrNS struct{ *frr.Router }
 
 func startFRR(t *testing.T, ns *netns.NS, bgpdConf string, bgpdArgs ...string) *frrNS {
 	t.Helper()
-	zebra := testenv.NeedTool(t, "/usr/lib/frr/zebra")
-	bgpd := testenv.NeedTool(t, "/usr/lib/frr/bgpd")
-	testenv.NeedTool(t, "vtysh")
-	// The daemons drop to user frr: the directory must be reachable by
-	// it, which t.TempDir's 0700 parent is not.
-	dir, err := os.MkdirTemp("", "lvskit-frr-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	for name, conf := range map[string]string{"zebra.conf": "hostname upstream\n", "bgpd.conf": bgpdConf} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f := &frrNS{dir: dir, ns: ns}
-	zs := filepath.Join(dir, "zserv.api")
-	f.proc = append(f.proc, ns.Start(zebra, "-f", filepath.Join(dir, "zebra.conf"), "-i", filepath.Join(dir, "zebra.pid"),
-		"-z", zs, "--vty_socket", dir, "--log", "stdout"))
-	f.wait(t, "zebra.vty")
-	// A configuration with "neighbor ... bfd" needs bfdd, which bgpd
-	// reaches through zebra.
-	if strings.Contains(bgpdConf, " bfd\n") {
-		bfdd := testenv.NeedTool(t, "/usr/lib/frr/bfdd")
-		f.proc = append(f.proc, ns.Start(bfdd, "-f", filepath.Join(dir, "zebra.conf"), "-i", filepath.Join(dir, "bfdd.pid"),
-			"-z", zs, "--vty_socket", dir, "--bfdctl", filepath.Join(dir, "bfdd.sock"), "--log", "stdout"))
-		f.wait(t, "bfdd.vty")
-	}
-	f.proc = append(f.proc, ns.Start(bgpd, append([]string{"-f", filepath.Join(dir, "bgpd.conf"), "-i", filepath.Join(dir, "bgpd.pid"),
-		"-z", zs, "--vty_socket", dir, "--log", "stdout"}, bgpdArgs...)...))
-	f.wait(t, "bgpd.vty")
-	return f
-}
-
-func (f *frrNS) wait(t *testing.T, file string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(f.dir, file)); err == nil {
-			return
-		}
-		for _, p := range f.proc {
-			select {
-			case <-p.Done():
-				t.Fatalf("FRR exited:\n%s", p.Output())
-			default:
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("FRR did not create %s", file)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return &frrNS{frr.Start(t, ns, bgpdConf, bgpdArgs...)}
 }
 
 func (f *frrNS) vtysh(t *testing.T, cmd string) string {
 	t.Helper()
-	out, err := f.ns.Command(context.Background(), "vtysh", "--vty_socket", f.dir, "-c", cmd).CombinedOutput()
+	out, err := f.VTY(t.Context(), cmd)
 	if err != nil {
-		t.Fatalf("vtysh -c %q: %v\n%s", cmd, err, out)
+		t.Fatal(err)
 	}
-	return string(out)
+	return out
 }
 
-// nexthops returns the next hops of FRR's selected route for a prefix in
-// its RIB (`show ip route P json`), empty when there is none.
+// nexthops returns the next hops of FRR's selected BGP route for a prefix,
+// empty when there is none.
 func (f *frrNS) nexthops(t *testing.T, p netip.Prefix) []string {
 	t.Helper()
-	cmd := "show ip route " + p.String() + " json"
-	if p.Addr().Is6() {
-		cmd = "show ipv6 route " + p.String() + " json"
+	hops, err := f.NextHops(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var routes map[string][]struct {
-		Protocol string `json:"protocol"`
-		Selected bool   `json:"selected"`
-		Nexthops []struct {
-			IP     string `json:"ip"`
-			Active bool   `json:"active"`
-		} `json:"nexthops"`
+	var s []string
+	for _, h := range hops {
+		s = append(s, h.String())
 	}
-	out := f.vtysh(t, cmd)
-	if err := json.Unmarshal([]byte(out), &routes); err != nil {
-		t.Fatalf("%s: %v\n%s", cmd, err, out)
-	}
-	var hops []string
-	for _, r := range routes[p.String()] {
-		if r.Protocol != "bgp" || !r.Selected {
-			continue
-		}
-		for _, h := range r.Nexthops {
-			if h.Active {
-				hops = append(hops, h.IP)
-			}
-		}
-	}
-	return hops
+	return s
 }
 
-// frrNeighbor is what the tests read of `show bgp neighbors N json`.
-type frrNeighbor struct {
-	State        string `json:"bgpState"`
-	HoldMs       int    `json:"bgpTimerHoldTimeMsecs"`
-	KeepaliveMs  int    `json:"bgpTimerKeepAliveIntervalMsecs"`
-	MessageStats struct {
-		UpdatesRecv int `json:"updatesRecv"`
-	} `json:"messageStats"`
-}
-
-func (f *frrNS) neighbor(t *testing.T, n string) frrNeighbor {
+func (f *frrNS) neighbor(t *testing.T, n string) frr.Neighbor {
 	t.Helper()
-	var nb map[string]frrNeighbor
-	out := f.vtysh(t, "show bgp neighbors "+n+" json")
-	if err := json.Unmarshal([]byte(out), &nb); err != nil {
-		t.Fatalf("show bgp neighbors json: %v\n%s", err, out)
+	nb, err := f.Neighbor(t.Context(), netip.MustParseAddr(n))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return nb[n]
+	return nb
 }
 
 // updatesFrom returns how many UPDATEs FRR received from a neighbour.
@@ -172,24 +83,11 @@ func (f *frrNS) updatesFrom(t *testing.T, n string) int {
 }
 
 // established returns the neighbours whose BGP session is established.
-func (f *frrNS) established(t *testing.T) []string {
+func (f *frrNS) established(t *testing.T) []netip.Addr {
 	t.Helper()
-	var sum map[string]struct {
-		Peers map[string]struct {
-			State string `json:"state"`
-		} `json:"peers"`
-	}
-	out := f.vtysh(t, "show bgp summary json")
-	if err := json.Unmarshal([]byte(out), &sum); err != nil {
-		t.Fatalf("show bgp summary json: %v\n%s", err, out)
-	}
-	var up []string
-	for _, af := range sum {
-		for n, p := range af.Peers {
-			if p.State == "Established" {
-				up = append(up, n)
-			}
-		}
+	up, err := f.Established(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return up
 }

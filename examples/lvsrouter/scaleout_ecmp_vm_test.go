@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/lvskit/lvskit/fwmark"
+	"github.com/lvskit/lvskit/internal/frr"
 	"github.com/lvskit/lvskit/internal/netns"
 	"github.com/lvskit/lvskit/internal/testenv"
-	"github.com/lvskit/lvskit/internal/vmtest/frr"
 	"github.com/lvskit/lvskit/ipvs"
 )
 

@@ -77,7 +77,7 @@ var EagerModules = []string{
 // router benchmarks in examples/lvsrouter; FRR's zebra and bgpd (with
 // vtysh to query them) are the upstream router of the scale-out tests.
 // Debian's frr package keeps the daemons in /usr/lib/frr; the guest has
-// them at the same paths (internal/vmtest/frr runs them).
+// them at the same paths (internal/frr runs them).
 var DefaultTools = []string{"ipvsadm", "nft", "ip", "busybox", "keepalived", "/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh"}
 
 // Config says how to boot the guest. Zero values mean defaults.

@@ -5,7 +5,7 @@ package vmtest_test
 import (
 	"context"
 	"fmt"
-	"github.com/lvskit/lvskit/internal/vmtest/frr"
+	"github.com/lvskit/lvskit/internal/frr"
 	"net/netip"
 	"os"
 	"os/exec"
