@@ -25,10 +25,15 @@ func Parse(filename string, data []byte) (*File, error) {
 // source is kept as one opaque statement, so that the File still formats
 // back to data.
 func (c *ParseConfig) Parse(filename string, data []byte) (*File, error) {
-	r := c.resolved()
-	p := parse(filename, string(data), r.Limits.MaxNesting)
+	return c.resolved().parseSource(filename, string(data))
+}
+
+// parseSource is Parse of src, which the tree's strings share; r is
+// resolved.
+func (r *ParseConfig) parseSource(filename, src string) (*File, error) {
+	p := parse(filename, src, r.Limits.MaxNesting)
 	p.d.list = p.d.list.capped(r.Limits.MaxErrors)
-	f := &File{Name: filename, Stmts: p.top, size: len(data), syntax: p.d.list, cfg: r, directives: p.directives}
+	f := &File{Name: filename, Stmts: p.top, size: len(src), syntax: p.d.list, cfg: r, directives: p.directives}
 	return f, p.d.list.Err()
 }
 
