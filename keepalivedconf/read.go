@@ -517,7 +517,7 @@ func (p *parser) plainLine(i int) (int, bool) {
 	s.Lead = spacing(src[i:j])
 	s.Tokens = toks[n0:len(toks):len(toks)]
 	s.Pos = p.pos(j)
-	s.text = src[j:end]
+	p.setText(s, j, end)
 	p.appendStmt(s)
 	if !brace {
 		s.Trail = spacing(src[end : nl+1])
@@ -675,7 +675,7 @@ func (p *parser) items(li lineInfo) int {
 		} else {
 			s.Tokens = p.tokenize(b, end)
 		}
-		s.text = src[start:end]
+		p.setText(s, start, end)
 		p.appendStmt(s)
 		p.trail = &s.Trail
 		p.lastEnd = end
@@ -684,6 +684,24 @@ func (p *parser) items(li lineInfo) int {
 			return li.next
 		}
 	}
+}
+
+// setText records that s, with its Cond and Tokens set, prints as
+// src[start:end] while it is not edited: as a mark when render prints
+// that (words one blank apart, the usual case), or else in a hidden token
+// just past the end of s.Tokens.
+func (p *parser) setText(s *Stmt, start, end int) {
+	text := p.src[start:end]
+	if joinedText(text, s) {
+		s.form = formJoined
+		return
+	}
+	n := len(s.Tokens)
+	t := p.tokens(n + 1)
+	copy(t, s.Tokens)
+	t[n] = Token{Text: text, Col: hiddenCol}
+	s.Tokens = t[: n : n+1]
+	s.form = formHidden
 }
 
 // lineStartOf returns the start of the physical line holding index i,
@@ -851,7 +869,7 @@ func (p *parser) close(lead string, j int) {
 		s := p.newStmt()
 		t := p.tokens(1)
 		t[0] = Token{Text: "}", Col: j - p.lineStart + 1}
-		*s = Stmt{Lead: lead, Tokens: t, Pos: p.pos(j), text: "}"}
+		*s = Stmt{Lead: lead, Tokens: t, Pos: p.pos(j), form: formJoined}
 		p.top = append(p.top, s)
 		p.trail = &s.Trail
 		return
