@@ -697,11 +697,18 @@ func (p *parser) setText(s *Stmt, start, end int) {
 		return
 	}
 	n := len(s.Tokens)
+	s.form = formHidden
+	hidden := Token{Text: text, Col: hiddenCol}
+	if k := len(p.toks); n > 0 && k >= n && k < cap(p.toks) && &p.toks[k-1] == &s.Tokens[n-1] {
+		// the words are the last ones in the arena, with room after them
+		p.toks = append(p.toks, hidden)
+		s.Tokens = p.toks[k-n : k : k+1]
+		return
+	}
 	t := p.tokens(n + 1)
 	copy(t, s.Tokens)
-	t[n] = Token{Text: text, Col: hiddenCol}
-	s.Tokens = t[: n : n+1]
-	s.form = formHidden
+	t[n] = hidden
+	s.Tokens = t[:n:n+1]
 }
 
 // lineStartOf returns the start of the physical line holding index i,

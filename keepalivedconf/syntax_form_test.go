@@ -1,6 +1,9 @@
 package keepalivedconf
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestStmtSourceForms checks that statements whose words are one blank
 // apart (printed from their tokens) and the others (printed from the
@@ -44,5 +47,29 @@ func TestStmtSourceForms(t *testing.T) {
 	}
 	if got := rs.Text(); got != "real_server 10.0.0.3 80" {
 		t.Errorf("SetArgs prints %q", got)
+	}
+}
+
+// TestStmtHiddenTextInPlace checks that the source text of statements
+// whose words are not one blank apart goes right after their words in the
+// token arena, not into a copy of them.
+func TestStmtHiddenTextInPlace(t *testing.T) {
+	src := strings.Repeat("virtual_server\t10.0.0.1  80 {\n    lb_algo   wrr\n    real_server 10.0.0.2 80 {\n        weight\t1\n    }\n}\n", 200)
+	p := newParser("f.conf", src)
+	p.toks = make([]Token, 0, len(src)) // one chunk, to count what is used
+	p.run()
+	var words int
+	walk(p.top, func(s *Stmt) {
+		words += len(s.Tokens)
+		if s.form == formHidden {
+			words++
+		}
+	})
+	if got := string(appendList(nil, p.top)); got != src {
+		t.Fatal("round trip differs")
+	}
+	// each statement's words and hidden text, nothing more
+	if used := len(p.toks); used != words {
+		t.Errorf("token arena holds %d tokens for %d words and texts", used, words)
 	}
 }
