@@ -708,7 +708,7 @@ func (p *parser) setText(s *Stmt, start, end int) {
 	t := p.tokens(n + 1)
 	copy(t, s.Tokens)
 	t[n] = hidden
-	s.Tokens = t[:n:n+1]
+	s.Tokens = t[: n : n+1]
 }
 
 // lineStartOf returns the start of the physical line holding index i,
