@@ -43,7 +43,10 @@ type Stmt struct {
 	// Cond is an "@id" or "@^id" conditional prefix as written, or "".
 	Cond string
 	// Tokens are the words of the statement (for KindDef and KindSeq, one
-	// token holding the whole definition or expansion line).
+	// token holding the whole definition or expansion line). Change them
+	// with SetArgs: a statement whose words were not one blank apart in
+	// the source keeps printing its source text after its Tokens are
+	// changed in place.
 	Tokens []Token
 	// Trail is the text after the last token when the statement ends its
 	// line: blanks, comment and newline. For KindComment it holds the
