@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -15,14 +17,18 @@ import (
 
 // largeConfig generates n virtual servers with two real servers each, every
 // real server with a TCP_CHECK.
-func largeConfig(n int) []byte {
+func largeConfig(n int) []byte { return largeConfigRS(n, 2) }
+
+// largeConfigRS generates n virtual servers with rs real servers each
+// (rs <= 250), every real server with a weight and a TCP_CHECK.
+func largeConfigRS(n, rs int) []byte {
 	var b bytes.Buffer
 	b.WriteString("global_defs {\n    router_id bench\n}\n\n")
 	for i := 0; i < n; i++ {
 		hi, lo := i/250, i%250+1
 		fmt.Fprintf(&b, "virtual_server 10.%d.%d.%d 80 {\n", hi/250, hi%250, lo)
 		b.WriteString("    delay_loop 6\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n\n")
-		for r := 1; r <= 2; r++ {
+		for r := 1; r <= rs; r++ {
 			fmt.Fprintf(&b, "    real_server 172.16.%d.%d 8080 {\n", i%250, r)
 			b.WriteString("        weight 1\n        TCP_CHECK {\n            connect_timeout 3\n            connect_port 8080\n        }\n    }\n")
 		}
@@ -114,4 +120,122 @@ func BenchmarkLargeConfig(b *testing.B) {
 			b.ReportMetric(float64(theirsCPU)/float64(oursCPU), "x-cpu-vs-ours")
 		}
 	})
+}
+
+// heapInuse returns the bytes of heap in use after a full collection.
+func heapInuse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// peakSampler polls the live heap (runtime/metrics, no stop-the-world)
+// every 100 µs until stopped and keeps the largest value seen: the peak
+// of heap objects (live and not yet collected) during a read.
+type peakSampler struct {
+	stop chan struct{}
+	done chan uint64
+}
+
+func startPeak() *peakSampler {
+	p := &peakSampler{stop: make(chan struct{}), done: make(chan uint64, 1)}
+	go func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var peak uint64
+		t := time.NewTicker(100 * time.Microsecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+			select {
+			case <-p.stop:
+				metrics.Read(s)
+				p.done <- max(peak, s[0].Value.Uint64())
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+func (p *peakSampler) end() uint64 {
+	close(p.stop)
+	return <-p.done
+}
+
+// BenchmarkReadLarge reads 10,000 virtual servers x 2 and x 4 real servers
+// (weight, TCP_CHECK) the way lvsrouter does: ParseFile (read, includes,
+// expansion) then Config. Besides time and allocations it reports the
+// peak heap above the heap before the read (peak-MB, sampled every
+// 100 µs, garbage included), and what the returned File and Config keep
+// live (retained-MB, after a forced collection). keepalived-t runs
+// `keepalived -t -f` on the same file in the same run.
+func BenchmarkReadLarge(b *testing.B) {
+	for _, rs := range []int{2, 4} {
+		data := largeConfigRS(10000, rs)
+		path := filepath.Join(b.TempDir(), "large.conf")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		var oursCPU time.Duration
+		b.Run(fmt.Sprintf("10kx%d/ParseFile+Config", rs), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			var peak, retained uint64
+			var cpu time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				base := heapInuse()
+				b.StartTimer()
+				c0 := testenv.SelfCPU()
+				ps := startPeak()
+				f, err := ParseFile(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg, err := f.Config()
+				if err != nil || len(cfg.VirtualServers) != 10000 || len(cfg.VirtualServers[0].RealServers) != rs {
+					b.Fatal(err)
+				}
+				p := ps.end()
+				cpu += testenv.SelfCPU() - c0
+				b.StopTimer()
+				r := heapInuse()
+				runtime.KeepAlive(cfg)
+				runtime.KeepAlive(f)
+				peak = max(peak, p-min(p, base))
+				retained = max(retained, r-min(r, base))
+				b.StartTimer()
+			}
+			oursCPU = cpu / time.Duration(b.N)
+			b.ReportMetric(float64(oursCPU)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+			b.ReportMetric(float64(retained)/(1<<20), "retained-MB")
+		})
+		b.Run(fmt.Sprintf("10kx%d/keepalived-t", rs), func(b *testing.B) {
+			bin := testenv.NeedTool(b, "keepalived")
+			var cpu time.Duration
+			var rss int64
+			for i := 0; i < b.N; i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				cmd := exec.CommandContext(ctx, bin, "-t", "-f", path)
+				out, err := cmd.CombinedOutput()
+				cancel()
+				if err != nil {
+					b.Fatalf("keepalived -t: %v\n%s", err, out)
+				}
+				cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				rss = max(rss, maxRSS(cmd.ProcessState))
+			}
+			theirsCPU := cpu / time.Duration(b.N)
+			b.ReportMetric(float64(theirsCPU)/1e6, "cpu-ms/op")
+			// ru_maxrss of the largest process reaped
+			b.ReportMetric(float64(rss)/(1<<20), "maxrss-MB")
+			if oursCPU > 0 && theirsCPU > 0 {
+				b.ReportMetric(float64(theirsCPU)/float64(oursCPU), "x-cpu-vs-ours")
+			}
+		})
+	}
 }

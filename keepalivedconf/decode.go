@@ -40,7 +40,7 @@ func (f *File) config(procs int) (*Config, error) {
 		r := f.cfg.resolved()
 		ex := newExpander(r)
 		ex.noIncludes = true
-		ex.run(f, f.Format())
+		ex.run(f, string(f.Format()))
 		src = ex.result(f.Name)
 	}
 	limits := f.cfg.resolved().Limits

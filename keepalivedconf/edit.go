@@ -24,7 +24,7 @@ func (s *Stmt) setWords(words []string) {
 	for i, w := range words {
 		s.Tokens[i] = Token{Text: quoteWord(w)}
 	}
-	s.text = ""
+	s.form = formEdited
 }
 
 // SetArgs replaces the words after the keyword. Only the statement's own

@@ -35,7 +35,7 @@ func (c *ParseConfig) ParseFile(filename string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keepalivedconf: %w", err)
 	}
-	f, _ := r.Parse(filename, data)
+	f, _ := r.parseSource(filename, data)
 	f.followed = true
 	f.expanded = r.expand(f, data)
 	return f, f.expanded.syntax.Err()
@@ -56,13 +56,13 @@ func (f *File) Expand() (*File, error) {
 		return f.expanded, f.expanded.syntax.Err()
 	}
 	r := f.cfg.resolved()
-	x := r.expand(f, f.Format())
+	x := r.expand(f, string(f.Format()))
 	return x, x.syntax.Err()
 }
 
 // expand expands f, whose source is data. A file without directives is its
 // own expansion.
-func (r *ParseConfig) expand(f *File, data []byte) *File {
+func (r *ParseConfig) expand(f *File, data string) *File {
 	ex := newExpander(r)
 	if !f.directives {
 		return f
@@ -142,8 +142,8 @@ func (ex *expander) stop(origin Position, format string, args ...any) {
 	ex.abort = true
 }
 
-func (ex *expander) run(f *File, data []byte) {
-	ex.file(f, string(data), 0)
+func (ex *expander) run(f *File, data string) {
+	ex.file(f, data, 0)
 	for raw, m := range ex.inc {
 		if raw.Includes == nil {
 			raw.Includes = map[*Stmt][]*File{}
@@ -636,7 +636,7 @@ func (ex *expander) include(f *File, text string, origin Position, level int) bo
 			ex.d.add(origin, sev, class, "cannot read included file: %v", err)
 			continue
 		}
-		inc, perr := ex.c.Parse(m, data)
+		inc, perr := ex.c.parseSource(m, data)
 		if perr != nil {
 			ex.d.list = append(ex.d.list, perr.(ErrorList)...)
 		}
@@ -644,7 +644,7 @@ func (ex *expander) include(f *File, text string, origin Position, level int) bo
 			ex.inc[f] = map[int][]*File{}
 		}
 		ex.inc[f][origin.Line] = append(ex.inc[f][origin.Line], inc)
-		ex.file(inc, string(data), level+1)
+		ex.file(inc, data, level+1)
 	}
 	return true
 }

@@ -35,12 +35,12 @@ func FuzzExpand(f *testing.F) {
 			MaxIncludesPerFile: 16, MaxIncludeDepth: 8, MaxNesting: 100, MaxErrors: 50}
 		c := &ParseConfig{ConfigID: "lb1", Limits: lim}
 		reads := 0
-		c.readFile = func(name string, max int64) ([]byte, error) {
+		c.readFile = func(name string, max int64) (string, error) {
 			reads++
 			if d, ok := files[name]; ok {
-				return d, nil
+				return string(d), nil
 			}
-			return nil, os.ErrNotExist
+			return "", os.ErrNotExist
 		}
 		c.glob = func(pattern string) ([]string, error) {
 			var out []string
@@ -56,7 +56,7 @@ func FuzzExpand(f *testing.F) {
 		r := c.resolved()
 		file, _ := r.Parse("/fz/f0.conf", files["/fz/f0.conf"])
 		ex := newExpander(r)
-		ex.run(file, files["/fz/f0.conf"])
+		ex.run(file, string(files["/fz/f0.conf"]))
 		x := ex.result("/fz/f0.conf")
 		if ex.steps > lim.MaxSteps+1 || ex.lines > lim.MaxLines+1 || int64(ex.out.Len()) > lim.MaxBytes || reads > lim.MaxIncludes+1 {
 			t.Fatalf("beyond limits: %d steps, %d lines, %d bytes, %d reads", ex.steps, ex.lines, ex.out.Len(), reads)

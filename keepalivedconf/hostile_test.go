@@ -18,7 +18,7 @@ import (
 func countingConfig(lim Limits) (*ParseConfig, *int, *int64) {
 	n, bytesRead := new(int), new(int64)
 	c := &ParseConfig{Limits: lim}
-	c.readFile = func(name string, max int64) ([]byte, error) {
+	c.readFile = func(name string, max int64) (string, error) {
 		*n++
 		data, err := readRegular(name, max)
 		*bytesRead += int64(len(data))
@@ -121,7 +121,7 @@ func expandSteps(t *testing.T, src string, lim Limits) (*expander, *File) {
 	c := &ParseConfig{Limits: lim}
 	f, _ := c.Parse("bomb.conf", []byte(src))
 	ex := newExpander(c)
-	ex.run(f, []byte(src))
+	ex.run(f, src)
 	return ex, ex.result("bomb.conf")
 }
 

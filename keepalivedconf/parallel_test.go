@@ -89,7 +89,7 @@ func TestParallelMatchesSequential(t *testing.T) {
 func dumpTree(list []*Stmt) []string {
 	var out []string
 	walk(list, func(s *Stmt) {
-		out = append(out, fmt.Sprintf("%v %d %q %q %q %q %v", s.Pos, s.Kind, s.Lead, s.Cond, s.Trail, s.text, s.Tokens))
+		out = append(out, fmt.Sprintf("%v %d %q %q %q %q %v %d", s.Pos, s.Kind, s.Lead, s.Cond, s.Trail, s.Text(), s.Tokens, s.form))
 		if b := s.Block; b != nil {
 			out = append(out, fmt.Sprintf("block %v %v %q %q %q %q %v %d", b.Open, b.Close, b.OpenLead, b.OpenTrail, b.CloseLead, b.CloseTrail, b.Unclosed, len(b.Stmts)))
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ParseConfig configures how files are read and expanded. A nil
@@ -24,7 +25,9 @@ type ParseConfig struct {
 	Limits Limits
 
 	// readFile and glob replace file access, for tests and fuzzing.
-	readFile func(name string, max int64) ([]byte, error)
+	// readFile returns the file as a string, which the parsed tree's
+	// strings then share without a copy.
+	readFile func(name string, max int64) (string, error)
 	glob     func(pattern string) ([]string, error)
 }
 
@@ -123,7 +126,7 @@ func (c *ParseConfig) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keepalivedconf: %w", err)
 	}
-	return data, nil
+	return []byte(data), nil
 }
 
 // errNotRegular refuses FIFOs, devices, sockets and directories.
@@ -133,37 +136,41 @@ var errNotRegular = errors.New("not a regular file")
 // FIFO that would block, a device that never ends, a directory) is refused
 // with its path, and the size is checked on what is read, not only on what
 // stat says, so a file growing while it is read is still bounded.
-func readRegular(name string, max int64) ([]byte, error) {
+func readRegular(name string, max int64) (string, error) {
 	st, err := os.Stat(name)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
+		return "", fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
 	}
 	if st.Size() > max {
-		return nil, limitError(fmt.Sprintf("%s: file is %d bytes, more than the limit of %d", name, st.Size(), max))
+		return "", limitError(fmt.Sprintf("%s: file is %d bytes, more than the limit of %d", name, st.Size(), max))
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer f.Close()
 	// the file may have been replaced between Stat and Open
 	if st, err = f.Stat(); err != nil {
-		return nil, err
+		return "", err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
+		return "", fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
+	// read into a buffer of the size Stat gave (plus one byte, to see the
+	// end), which becomes the string without a copy: a large file costs
+	// its size once, not the doublings of a growing buffer and a copy
+	var b strings.Builder
+	b.Grow(int(min(st.Size(), max)) + 1)
+	if _, err := io.Copy(&b, io.LimitReader(f, max+1)); err != nil {
+		return "", err
 	}
-	if int64(len(data)) > max {
-		return nil, limitError(fmt.Sprintf("%s: file is more than the limit of %d bytes", name, max))
+	if int64(b.Len()) > max {
+		return "", limitError(fmt.Sprintf("%s: file is more than the limit of %d bytes", name, max))
 	}
-	return data, nil
+	return b.String(), nil
 }
 
 // limitError is an exceeded limit met while reading a file; it is

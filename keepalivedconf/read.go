@@ -25,10 +25,15 @@ func Parse(filename string, data []byte) (*File, error) {
 // source is kept as one opaque statement, so that the File still formats
 // back to data.
 func (c *ParseConfig) Parse(filename string, data []byte) (*File, error) {
-	r := c.resolved()
-	p := parse(filename, string(data), r.Limits.MaxNesting)
+	return c.resolved().parseSource(filename, string(data))
+}
+
+// parseSource is Parse of src, which the tree's strings share; r is
+// resolved.
+func (r *ParseConfig) parseSource(filename, src string) (*File, error) {
+	p := parse(filename, src, r.Limits.MaxNesting)
 	p.d.list = p.d.list.capped(r.Limits.MaxErrors)
-	f := &File{Name: filename, Stmts: p.top, size: len(data), syntax: p.d.list, cfg: r, directives: p.directives}
+	f := &File{Name: filename, Stmts: p.top, size: len(src), syntax: p.d.list, cfg: r, directives: p.directives}
 	return f, p.d.list.Err()
 }
 
@@ -512,7 +517,7 @@ func (p *parser) plainLine(i int) (int, bool) {
 	s.Lead = spacing(src[i:j])
 	s.Tokens = toks[n0:len(toks):len(toks)]
 	s.Pos = p.pos(j)
-	s.text = src[j:end]
+	p.setText(s, j, end)
 	p.appendStmt(s)
 	if !brace {
 		s.Trail = spacing(src[end : nl+1])
@@ -670,7 +675,7 @@ func (p *parser) items(li lineInfo) int {
 		} else {
 			s.Tokens = p.tokenize(b, end)
 		}
-		s.text = src[start:end]
+		p.setText(s, start, end)
 		p.appendStmt(s)
 		p.trail = &s.Trail
 		p.lastEnd = end
@@ -679,6 +684,31 @@ func (p *parser) items(li lineInfo) int {
 			return li.next
 		}
 	}
+}
+
+// setText records that s, with its Cond and Tokens set, prints as
+// src[start:end] while it is not edited: as a mark when render prints
+// that (words one blank apart, the usual case), or else in a hidden token
+// just past the end of s.Tokens.
+func (p *parser) setText(s *Stmt, start, end int) {
+	text := p.src[start:end]
+	if joinedText(text, s) {
+		s.form = formJoined
+		return
+	}
+	n := len(s.Tokens)
+	s.form = formHidden
+	hidden := Token{Text: text, Col: hiddenCol}
+	if k := len(p.toks); n > 0 && k >= n && k < cap(p.toks) && &p.toks[k-1] == &s.Tokens[n-1] {
+		// the words are the last ones in the arena, with room after them
+		p.toks = append(p.toks, hidden)
+		s.Tokens = p.toks[k-n : k : k+1]
+		return
+	}
+	t := p.tokens(n + 1)
+	copy(t, s.Tokens)
+	t[n] = hidden
+	s.Tokens = t[: n : n+1]
 }
 
 // lineStartOf returns the start of the physical line holding index i,
@@ -846,7 +876,7 @@ func (p *parser) close(lead string, j int) {
 		s := p.newStmt()
 		t := p.tokens(1)
 		t[0] = Token{Text: "}", Col: j - p.lineStart + 1}
-		*s = Stmt{Lead: lead, Tokens: t, Pos: p.pos(j), text: "}"}
+		*s = Stmt{Lead: lead, Tokens: t, Pos: p.pos(j), form: formJoined}
 		p.top = append(p.top, s)
 		p.trail = &s.Trail
 		return

@@ -43,7 +43,10 @@ type Stmt struct {
 	// Cond is an "@id" or "@^id" conditional prefix as written, or "".
 	Cond string
 	// Tokens are the words of the statement (for KindDef and KindSeq, one
-	// token holding the whole definition or expansion line).
+	// token holding the whole definition or expansion line). Change them
+	// with SetArgs: a statement whose words were not one blank apart in
+	// the source keeps printing its source text after its Tokens are
+	// changed in place.
 	Tokens []Token
 	// Trail is the text after the last token when the statement ends its
 	// line: blanks, comment and newline. For KindComment it holds the
@@ -56,10 +59,61 @@ type Stmt struct {
 	// Kind tells what the statement is.
 	Kind Kind
 
-	// text is the source from the start of Cond/first token to the end of
-	// the last token. It is cleared when the statement is edited, and the
-	// statement is then printed from its tokens.
-	text string
+	// form tells how an unedited statement prints the source from the
+	// start of Cond/first token to the end of the last token: as render
+	// prints its tokens (formJoined), or from a hidden token just past
+	// the end of Tokens, whose Col is -1 (formHidden). Most statements
+	// are joined and so carry no extra string. It is cleared when the
+	// statement is edited, and the statement is then printed from its
+	// tokens.
+	form uint8
+}
+
+// Forms of a parsed statement's source text (Stmt.form).
+const (
+	formEdited uint8 = iota
+	formJoined
+	formHidden
+)
+
+// hiddenCol marks the token past the end of Tokens that holds the source
+// text of a statement of formHidden.
+const hiddenCol = -1
+
+// text returns the statement's source text as parsed and true, or false
+// when it is printed from its tokens (edited, built, or joined).
+func (s *Stmt) text() (string, bool) {
+	if s.form != formHidden || cap(s.Tokens) <= len(s.Tokens) {
+		return "", false
+	}
+	if t := s.Tokens[:len(s.Tokens)+1][len(s.Tokens)]; t.Col == hiddenCol {
+		return t.Text, true
+	}
+	return "", false
+}
+
+// joinedText reports whether text is what render prints for s.
+func joinedText(text string, s *Stmt) bool {
+	i := 0
+	if s.Cond != "" {
+		if !strings.HasPrefix(text, s.Cond) || len(text) == len(s.Cond) || text[len(s.Cond)] != ' ' {
+			return false
+		}
+		i = len(s.Cond) + 1
+	}
+	for k, t := range s.Tokens {
+		if k > 0 {
+			if i >= len(text) || text[i] != ' ' {
+				return false
+			}
+			i++
+		}
+		if !strings.HasPrefix(text[i:], t.Text) {
+			return false
+		}
+		i += len(t.Text)
+	}
+	return i == len(text)
 }
 
 // Keyword returns the statement's first word ("" for comments).
@@ -199,10 +253,10 @@ func appendList(b []byte, list []*Stmt) []byte {
 // appendHead appends s up to and including its block's '{' line.
 func (s *Stmt) appendHead(b []byte) []byte {
 	b = append(b, s.Lead...)
-	if s.text != "" || (s.Kind == KindComment) {
-		b = append(b, s.text...)
-	} else {
-		b = append(b, s.render()...)
+	if t, ok := s.text(); ok {
+		b = append(b, t...)
+	} else if s.Kind != KindComment {
+		b = s.appendRender(b)
 	}
 	b = append(b, s.Trail...)
 	if blk := s.Block; blk != nil {
@@ -213,26 +267,37 @@ func (s *Stmt) appendHead(b []byte) []byte {
 	return b
 }
 
-// render prints an edited statement from its tokens.
+// render prints a statement from its tokens: Cond and the tokens, one
+// blank between them.
 func (s *Stmt) render() string {
-	var b strings.Builder
+	if s.Cond == "" && len(s.Tokens) == 1 {
+		return s.Tokens[0].Text
+	}
+	return string(s.appendRender(nil))
+}
+
+// appendRender appends what render returns to b.
+func (s *Stmt) appendRender(b []byte) []byte {
 	if s.Cond != "" {
-		b.WriteString(s.Cond)
-		b.WriteByte(' ')
+		b = append(b, s.Cond...)
+		b = append(b, ' ')
 	}
 	for i, t := range s.Tokens {
 		if i > 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		b.WriteString(t.Text)
+		b = append(b, t.Text...)
 	}
-	return b.String()
+	return b
 }
 
 // Text returns the statement's source form without Lead and Trail.
 func (s *Stmt) Text() string {
-	if s.text != "" || s.Kind == KindComment {
-		return s.text
+	if t, ok := s.text(); ok {
+		return t
+	}
+	if s.Kind == KindComment {
+		return ""
 	}
 	return s.render()
 }

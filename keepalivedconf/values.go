@@ -152,8 +152,12 @@ func scriptText(s *Stmt) string {
 	}
 	// the command as written: keepalived splits it again with shell-like
 	// quoting (see ScriptArgv), so blanks inside quotes matter
-	if off := s.Tokens[1].Col - s.Pos.Col; s.text != "" && off > 0 && off < len(s.text) {
-		return s.text[off:]
+	text, ok := s.text()
+	if !ok && s.form == formJoined {
+		text, ok = s.render(), true
+	}
+	if off := s.Tokens[1].Col - s.Pos.Col; ok && off > 0 && off < len(text) {
+		return text[off:]
 	}
 	parts := make([]string, 0, len(s.Tokens)-1)
 	for _, t := range s.Tokens[1:] {
