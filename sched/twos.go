@@ -46,7 +46,7 @@ type twosAlgo struct {
 	// only while stale is false; staleFor counts the tree picks since they
 	// went stale.
 	flat     []twosFlat
-	guide    []int32
+	guide    []twosGuide
 	shift    uint
 	stale    bool
 	staleFor int
@@ -67,6 +67,13 @@ type twosFlat struct {
 	w   int32
 	oh  int32
 	x   *dest
+}
+
+// twosGuide is one bucket of the guide table: the first flat index a
+// number of the bucket can draw, and that destination's running weight.
+type twosGuide struct {
+	k   int32
+	end uint32
 }
 
 // twosStalePicks is how many picks, beyond a quarter of the positions, the
@@ -285,7 +292,16 @@ func (a *twosAlgo) pick(Key) *dest {
 	r1 := max(uint32(uint64(v1)*tw>>32), 1)
 	r2 := max(uint32(uint64(v2)*tw>>32), 1)
 	flat := a.flat
-	k1, k2 := a.guide[v1>>a.shift], a.guide[v2>>a.shift]
+	g1, g2 := a.guide[v1>>a.shift], a.guide[v2>>a.shift]
+	k1, k2 := g1.k, g2.k
+	// Usually the draw is the bucket's first destination or the next:
+	// step past the first without a branch, then scan (rarely).
+	if r1 > g1.end {
+		k1++
+	}
+	if r2 > g2.end {
+		k2++
+	}
 	for flat[k1].end < r1 {
 		k1++
 	}
@@ -313,10 +329,10 @@ func (a *twosAlgo) pickTree(v1, v2 uint32) *dest {
 }
 
 // buildFlat rebuilds the flat arrays from the positions: the usable
-// destinations from the highest position down, and a guide of at least
-// twice as many buckets, so that a draw's scan from its bucket's first
-// destination is on average well under one step. Only while the sum is
-// below 2^31.
+// destinations from the highest position down, and a guide of more buckets
+// than destinations (a power of two), so that a draw lands on its bucket's
+// first destination or the next nearly always. Only while the sum is below
+// 2^31.
 func (a *twosAlgo) buildFlat() {
 	a.stale, a.staleFor = false, 0
 	clear(a.flat)
@@ -332,10 +348,10 @@ func (a *twosAlgo) buildFlat() {
 		flat = append(flat, twosFlat{end: run, w: sl.w, oh: sl.oh, x: sl.x})
 	}
 	a.flat = flat
-	b := min(bits.Len(uint(len(flat)))+1, 32)
+	b := min(bits.Len(uint(len(flat))), 32)
 	a.shift = uint(32 - b)
 	if cap(a.guide) < 1<<b {
-		a.guide = make([]int32, 1<<b)
+		a.guide = make([]twosGuide, 1<<b)
 	}
 	a.guide = a.guide[:1<<b]
 	// Bucket j holds the numbers v with v>>shift == j; the lowest of them
@@ -347,14 +363,14 @@ func (a *twosAlgo) buildFlat() {
 		for flat[k].end < r {
 			k++
 		}
-		a.guide[j] = int32(k)
+		a.guide[j] = twosGuide{k: int32(k), end: flat[k].end}
 	}
 }
 
 // drawFlat is one flat draw for random number v: the index in flat.
 func (a *twosAlgo) drawFlat(v uint32) int {
 	r := max(uint32(uint64(v)*(uint64(a.sum)+1)>>32), 1)
-	k := int(a.guide[v>>a.shift])
+	k := int(a.guide[v>>a.shift].k)
 	for a.flat[k].end < r {
 		k++
 	}
