@@ -308,11 +308,13 @@ func (a *twosAlgo) pick(Key) *dest {
 	for flat[k2].end < r2 {
 		k2++
 	}
+	// The second wins when c2.w*c1.oh > c1.w*c2.oh (int products, as in
+	// the kernel). Which one that is, is a coin toss to the branch
+	// predictor, so the choice is made by a mask: the difference of the
+	// two products widened to 64 bits is negative exactly then.
 	c1, c2 := &flat[k1], &flat[k2]
-	if c2.w*c1.oh > c1.w*c2.oh {
-		return c2.x
-	}
-	return c1.x
+	second := int32((int64(c1.w*c2.oh) - int64(c2.w*c1.oh)) >> 63)
+	return flat[k1^(k1^k2)&second].x
 }
 
 // pickTree is pick drawing from the tree, while the flat arrays are stale.
