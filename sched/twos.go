@@ -324,10 +324,8 @@ func (a *twosAlgo) pickTree(v1, v2 uint32) *dest {
 	r2 := max(randMax(v2, tw), 1)
 	p1, p2 := a.draw2(r1, r2)
 	c1, c2 := &a.at[p1], &a.at[p2]
-	if c2.w*c1.oh > c1.w*c2.oh {
-		return c2.x
-	}
-	return c1.x
+	second := (int64(c1.w*c2.oh) - int64(c2.w*c1.oh)) >> 63
+	return a.at[p1^(p1^p2)&int(second)].x
 }
 
 // buildFlat rebuilds the flat arrays from the positions: the usable

@@ -297,3 +297,20 @@ func FuzzTwos(f *testing.F) {
 		}
 	})
 }
+
+// TestTwosPickAllocs checks that a pick allocates nothing, from the flat
+// arrays and from the tree.
+func TestTwosPickAllocs(t *testing.T) {
+	s := mustNew(t, "twos")
+	for i := 0; i < 1000; i++ {
+		twosOps(s, 0, i, 1+i%11)
+	}
+	a := s.alg.(*twosAlgo)
+	for _, stale := range []bool{false, true} {
+		a.buildFlat()
+		a.stale = stale
+		if n := testing.AllocsPerRun(100, func() { s.Pick(Key{}) }); n != 0 {
+			t.Errorf("stale %v: %v allocations per pick", stale, n)
+		}
+	}
+}
