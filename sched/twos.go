@@ -76,11 +76,12 @@ type twosGuide struct {
 	end uint32
 }
 
-// twosStalePicks is how many picks, beyond a quarter of the positions, the
-// tree answers after a weight change before the flat arrays are rebuilt:
-// the O(n) rebuild then costs a few nanoseconds per pick at most, also
-// when weights flip all the time.
-const twosStalePicks = 64
+// staleLimit is how many picks the tree answers after a weight change
+// before the flat arrays are rebuilt: half the positions and 64 more. A
+// rebuild costs a few nanoseconds per position (BenchmarkTwosBuildFlat), so
+// even when weights change all the time the rebuilds add about a dozen
+// nanoseconds per pick to the tree's cost, and never O(n).
+func (a *twosAlgo) staleLimit() int { return len(a.at)/2 + 64 }
 
 // twosFan is the tree's fan-out: a cache line of 32-bit sums.
 const twosFan = 16
@@ -282,7 +283,7 @@ func (a *twosAlgo) pick(Key) *dest {
 	}
 	v1, v2 := a.rand2()
 	if a.stale {
-		if a.staleFor < len(a.at)/4+twosStalePicks {
+		if a.staleFor < a.staleLimit() {
 			a.staleFor++
 			return a.pickTree(v1, v2)
 		}

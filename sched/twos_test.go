@@ -201,7 +201,7 @@ func twosOps(s *Scheduler, op, i, v int) {
 // to one every few hundred, and checks every pick against the kernel loop
 // for the same random numbers, whichever structure answered it. Both must
 // answer many picks, and however often weights change, the flat arrays
-// are rebuilt at most once per quarter of the positions' worth of picks.
+// are rebuilt at most once per staleLimit picks.
 func TestTwosFlatLazy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	for _, every := range []int{1, 3, 40, 400} {
@@ -238,11 +238,11 @@ func TestTwosFlatLazy(t *testing.T) {
 		// Changing weights every pick or so keeps the tree answering, yet
 		// the flat arrays are still rebuilt now and then; rarer changes
 		// leave most picks to the flat arrays.
-		if every <= 3 && (tree < picks/2 || builds < picks/(len(a.at)/4+twosStalePicks+1)/2) ||
+		if every <= 3 && (tree < picks/2 || builds < picks/(a.staleLimit()+1)/2) ||
 			every > 3 && (flat < picks/3 || tree == 0) {
 			t.Errorf("change every %d picks: %d flat picks, %d tree picks of %d, %d rebuilds", every, flat, tree, picks, builds)
 		}
-		if most := picks/(len(a.at)/4+twosStalePicks) + 1; builds > most {
+		if most := picks/a.staleLimit() + 1; builds > most {
 			t.Errorf("change every %d picks: %d rebuilds in %d picks, want at most %d", every, builds, picks, most)
 		}
 	}
