@@ -135,3 +135,42 @@ func BenchmarkTwosUpdate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTwosBuildFlat measures rebuilding twos' flat arrays (running
+// sums and guide table) at 10,000 destinations.
+func BenchmarkTwosBuildFlat(b *testing.B) {
+	s := benchSched(b, "twos", 10000)
+	a := s.alg.(*twosAlgo)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a.buildFlat()
+	}
+}
+
+// BenchmarkTwosChurn measures twos picks at 10,000 destinations while one
+// destination's weight changes every 10, 1,000 or 100,000 picks (an
+// overload flip or a weight edit): the flat arrays go stale on each
+// change, the tree answers until enough picks have passed, and then the
+// flat arrays are rebuilt. The edit is part of the time per pick.
+func BenchmarkTwosChurn(b *testing.B) {
+	keys := benchKeys()
+	for _, every := range []int{10, 1000, 100000} {
+		b.Run(fmt.Sprint(every), func(b *testing.B) {
+			s := benchSched(b, "twos", 10000)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := testenv.SelfCPU()
+			for i := 0; i < b.N; i++ {
+				if i%every == 0 {
+					// Destination 1 has weight 1: make it 2 and back.
+					_ = s.Edit(Dest{Addr: rs(1), Weight: 1 + i/every%2})
+				}
+				s.Pick(keys[i&1023])
+			}
+			if cpu := testenv.SelfCPU() - cpu; cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			}
+		})
+	}
+}

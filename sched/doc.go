@@ -19,8 +19,11 @@
 //
 // lc, wlc, sed, nq, fo and ovf scan all destinations in the kernel; here a
 // tournament tree keeps the kernel's winner at hand, so Pick is O(1) and a
-// counter change O(log n). Time (lblc, lblcr) and randomness (twos) are
-// injected through Config (Now and Rand).
+// counter change O(log n). twos walks the list twice per pick in the
+// kernel; here each draw is a guide-table lookup into the running weight
+// sums (O(1) expected), and a weight change costs O(log n) in a prefix-sum
+// tree that answers the draws until the flat sums are rebuilt. Time (lblc,
+// lblcr) and randomness (twos) are injected through Config (Now and Rand).
 //
 // The kernel facts behind the code were read from the Debian 6.1 kernel
 // source (linux-source-6.1, 6.1.192) and are checked against that kernel

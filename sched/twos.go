@@ -2,6 +2,7 @@ package sched
 
 import (
 	"math"
+	"math/bits"
 	"math/rand/v2"
 )
 
@@ -10,11 +11,19 @@ import (
 // less loaded of the two.
 //
 // The kernel finds each draw by walking the list and subtracting weights.
-// Here a wide prefix-sum tree over list positions holds the usable weights,
-// so a draw reads one cache line per level (four levels for 10,000
-// destinations, where a binary tree needs fourteen). Positions are the
-// destinations' add sequence numbers: the list runs from the highest to the
-// lowest.
+// Here two structures answer the same question. Picks normally use a flat
+// one: the usable destinations in list order with their running weight
+// sums, and a guide table (Chen and Asau's method for inverse-CDF sampling)
+// that maps the top bits of the random number to the first destination its
+// bucket can reach, so a draw is one guide load and a forward scan of
+// usually no more than one step. Weight changes (edits, overload flips,
+// adds and removes) make the flat arrays stale; they go to a wide
+// prefix-sum tree over list positions that takes every change in O(log n),
+// and picks draw from the tree (one cache line per level: four levels for
+// 10,000 destinations) until enough picks have passed to pay for
+// rebuilding the flat arrays in O(n). Connection counts change no sums:
+// they update one slot in each structure. Positions are the destinations'
+// add sequence numbers: the list runs from the highest to the lowest.
 type twosAlgo struct {
 	s *Scheduler
 	// tree holds the levels root first, each a run of twosFan-entry nodes.
@@ -30,6 +39,17 @@ type twosAlgo struct {
 	at   []twosSlot // per position
 	sum  int64
 	base uint64 // seq of position 0
+
+	// flat holds the destinations with a usable weight in list order,
+	// guide the first flat index each bucket of random numbers (the top
+	// bits of the number, 32-shift of them) can land on. Both are valid
+	// only while stale is false; staleFor counts the tree picks since they
+	// went stale.
+	flat     []twosFlat
+	guide    []twosGuide
+	shift    uint
+	stale    bool
+	staleFor int
 }
 
 // twosSlot is one list position: its destination with the two numbers a
@@ -38,7 +58,30 @@ type twosSlot struct {
 	x  *dest
 	w  int32 // usable weight (the weight whenever a draw lands here)
 	oh int32 // connection overhead, truncated as the kernel's int
+	k  int32 // index in flat while the destination has a usable weight
 }
+
+// twosFlat is one usable destination of the flat sampler.
+type twosFlat struct {
+	end uint32 // the running weight through this destination, in list order
+	w   int32
+	oh  int32
+	x   *dest
+}
+
+// twosGuide is one bucket of the guide table: the first flat index a
+// number of the bucket can draw, and that destination's running weight.
+type twosGuide struct {
+	k   int32
+	end uint32
+}
+
+// staleLimit is how many picks the tree answers after a weight change
+// before the flat arrays are rebuilt: half the positions and 64 more. A
+// rebuild costs a few nanoseconds per position (BenchmarkTwosBuildFlat), so
+// even when weights change all the time the rebuilds add about a dozen
+// nanoseconds per pick to the tree's cost, and never O(n).
+func (a *twosAlgo) staleLimit() int { return len(a.at)/2 + 64 }
 
 // twosFan is the tree's fan-out: a cache line of 32-bit sums.
 const twosFan = 16
@@ -86,6 +129,7 @@ func (a *twosAlgo) rebuild(extra int) {
 	a.tree = make([]twosNode, nodes)
 	a.at = make([]twosSlot, sizes[0])
 	a.sum = 0
+	a.stale = true
 	for x := head.next; x != head; x = x.next {
 		i := int(x.seq - a.base)
 		a.at[i] = twosSlot{x: x, w: int32(twosWeight(x)), oh: int32(x.overhead())}
@@ -128,12 +172,16 @@ func (a *twosAlgo) set(x *dest, w int64) {
 	}
 	sl := &a.at[i]
 	sl.oh = int32(x.overhead())
+	if !a.stale && sl.w != 0 {
+		a.flat[sl.k].oh = sl.oh
+	}
 	d := w - int64(sl.w)
 	if d == 0 {
 		return
 	}
 	sl.w = int32(w)
 	a.sum += d
+	a.stale = true
 	// Every later sibling's prefix grows by d, at each level: a lone high
 	// half by a plain add (its carry falls off the word), whole words by
 	// adding both halves apart, the top bits added without carry.
@@ -234,15 +282,100 @@ func (a *twosAlgo) pick(Key) *dest {
 		return a.pickScan()
 	}
 	v1, v2 := a.rand2()
+	if a.stale {
+		if a.staleFor < a.staleLimit() {
+			a.staleFor++
+			return a.pickTree(v1, v2)
+		}
+		a.buildFlat()
+	}
+	tw := uint64(a.sum) + 1
+	r1 := max(uint32(uint64(v1)*tw>>32), 1)
+	r2 := max(uint32(uint64(v2)*tw>>32), 1)
+	flat := a.flat
+	g1, g2 := a.guide[v1>>a.shift], a.guide[v2>>a.shift]
+	k1, k2 := g1.k, g2.k
+	// Usually the draw is the bucket's first destination or the next:
+	// step past the first without a branch, then scan (rarely).
+	if r1 > g1.end {
+		k1++
+	}
+	if r2 > g2.end {
+		k2++
+	}
+	for flat[k1].end < r1 {
+		k1++
+	}
+	for flat[k2].end < r2 {
+		k2++
+	}
+	// The second wins when c2.w*c1.oh > c1.w*c2.oh (int products, as in
+	// the kernel). Which one that is, is a coin toss to the branch
+	// predictor, so the choice is made by a mask: the difference of the
+	// two products widened to 64 bits is negative exactly then.
+	c1, c2 := &flat[k1], &flat[k2]
+	second := int32((int64(c1.w*c2.oh) - int64(c2.w*c1.oh)) >> 63)
+	return flat[k1^(k1^k2)&second].x
+}
+
+// pickTree is pick drawing from the tree, while the flat arrays are stale.
+func (a *twosAlgo) pickTree(v1, v2 uint32) *dest {
 	tw := uint32(a.sum + 1)
 	r1 := max(randMax(v1, tw), 1)
 	r2 := max(randMax(v2, tw), 1)
 	p1, p2 := a.draw2(r1, r2)
 	c1, c2 := &a.at[p1], &a.at[p2]
-	if c2.w*c1.oh > c1.w*c2.oh {
-		return c2.x
+	second := (int64(c1.w*c2.oh) - int64(c2.w*c1.oh)) >> 63
+	return a.at[p1^(p1^p2)&int(second)].x
+}
+
+// buildFlat rebuilds the flat arrays from the positions: the usable
+// destinations from the highest position down, and a guide of more buckets
+// than destinations (a power of two), so that a draw lands on its bucket's
+// first destination or the next nearly always. Only while the sum is below
+// 2^31.
+func (a *twosAlgo) buildFlat() {
+	a.stale, a.staleFor = false, 0
+	clear(a.flat)
+	flat := a.flat[:0]
+	var run uint32
+	for i := len(a.at) - 1; i > 0; i-- {
+		sl := &a.at[i]
+		if sl.w == 0 {
+			continue
+		}
+		run += uint32(sl.w)
+		sl.k = int32(len(flat))
+		flat = append(flat, twosFlat{end: run, w: sl.w, oh: sl.oh, x: sl.x})
 	}
-	return c1.x
+	a.flat = flat
+	b := min(bits.Len(uint(len(flat))), 32)
+	a.shift = uint(32 - b)
+	if cap(a.guide) < 1<<b {
+		a.guide = make([]twosGuide, 1<<b)
+	}
+	a.guide = a.guide[:1<<b]
+	// Bucket j holds the numbers v with v>>shift == j; the lowest of them
+	// draws the lowest r, so its destination is where a scan starts.
+	tw := uint64(a.sum) + 1
+	k := 0
+	for j := range a.guide {
+		r := max(uint32(uint64(j)<<a.shift*tw>>32), 1)
+		for flat[k].end < r {
+			k++
+		}
+		a.guide[j] = twosGuide{k: int32(k), end: flat[k].end}
+	}
+}
+
+// drawFlat is one flat draw for random number v: the index in flat.
+func (a *twosAlgo) drawFlat(v uint32) int {
+	r := max(uint32(uint64(v)*(uint64(a.sum)+1)>>32), 1)
+	k := int(a.guide[v>>a.shift].k)
+	for a.flat[k].end < r {
+		k++
+	}
+	return k
 }
 
 // pickScan is the kernel's literal loop, kept for weight sums that overflow
