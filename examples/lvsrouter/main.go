@@ -103,6 +103,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lvskit/lvskit/keepalivedconf"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -215,7 +216,8 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	defer stop()
 	log.Debug("loading configuration", "config", file)
 	t0 := time.Now()
-	plan, warnings, err := load(file, interfaceExists)
+	inc := &incReload{log: log} // reload_inc.go
+	plan, warnings, err := inc.load(file, interfaceExists)
 	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 	for _, w := range warnings {
 		log.Warn("configuration", "warning", w)
@@ -283,7 +285,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			log.Info("reloading", "config", file)
 			sdNotify(reloadingMessage())
 			t0 := time.Now()
-			p, warnings, err := load(file, interfaceExists)
+			p, warnings, err := inc.load(file, interfaceExists)
 			log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 			for _, w := range warnings {
 				log.Warn("configuration", "warning", w)
@@ -340,8 +342,12 @@ func isSecurityViolation(w error) bool {
 // hasInterface tells whether the host has an interface: interfaceExists
 // for this host, anyInterface to check a plan for any host.
 func load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
-	p, warnings, err := loadPlan(path, hasInterface)
-	// The same finding can come from reading and from expanding.
+	return dedupWarnings(loadPlan(path, hasInterface))
+}
+
+// dedupWarnings drops repeated warnings: the same finding can come from
+// reading and from expanding.
+func dedupWarnings(p *Plan, warnings []error, err error) (*Plan, []error, error) {
 	seen := map[string]bool{}
 	warnings = slices.DeleteFunc(warnings, func(w error) bool {
 		dup := seen[w.Error()]
@@ -352,13 +358,27 @@ func load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
 }
 
 func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, error) {
-	// ParseFile reads, follows includes and expands within keepalivedconf's
-	// limits (nesting, size, includes, expansion steps; regular files
-	// only); Config decodes the expansion.
-	f, err := loadConfig.ParseFile(path)
+	data, err := loadConfig.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
+	return loadData(path, data, hasInterface)
+}
+
+// loadData is loadPlan for the bytes of path, read already.
+func loadData(path string, data []byte, hasInterface func(string) bool) (*Plan, []error, error) {
+	// ParseData follows includes and expands within keepalivedconf's
+	// limits (nesting, size, includes, expansion steps; regular files
+	// only); Config decodes the expansion.
+	f, err := loadConfig.ParseData(path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return planOf(f, hasInterface)
+}
+
+// planOf translates a file read by ParseData and checks the plan.
+func planOf(f *keepalivedconf.File, hasInterface func(string) bool) (*Plan, []error, error) {
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, nil, err
