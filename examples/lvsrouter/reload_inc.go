@@ -226,17 +226,9 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	}
 	old := ir.data
 	if bytes.Equal(old, data) {
-		return ir.clonePlan(), nil, []any{"path", pathUnchanged}, true
+		return ir.plan, nil, []any{"path", pathUnchanged}, true
 	}
-	n := min(len(old), len(data))
-	pre := 0
-	for pre < n && old[pre] == data[pre] {
-		pre++
-	}
-	suf := 0
-	for suf < n-pre && old[len(old)-1-suf] == data[len(data)-1-suf] {
-		suf++
-	}
+	pre, suf := commonAffixes(old, data)
 	oldEnd, newEnd := len(old)-suf, len(data)-suf
 	// The block whose braces hold the change: the last starting before it.
 	i, _ := slices.BinarySearchFunc(ir.blocks, pre, func(b topBlock, off int) int {
@@ -341,15 +333,29 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 		ir.blocks[j].end += delta
 		ir.blocks[j].line += dLines
 	}
-	return ir.clonePlan(), nil, inc, true
+	return ir.plan, nil, inc, true
 }
 
-// clonePlan returns a copy of the base plan for the router, which keeps
-// it: the Services slice is the copy's own.
-func (ir *incReload) clonePlan() *Plan {
-	q := *ir.plan
-	q.Services = slices.Clone(q.Services)
-	return &q
+// commonAffixes returns the lengths of the longest common prefix and
+// suffix of a and b that do not overlap, comparing a chunk at a time
+// (memcmp speed) before narrowing to the byte.
+func commonAffixes(a, b []byte) (pre, suf int) {
+	const chunk = 4096
+	n := min(len(a), len(b))
+	for pre+chunk <= n && bytes.Equal(a[pre:pre+chunk], b[pre:pre+chunk]) {
+		pre += chunk
+	}
+	for pre < n && a[pre] == b[pre] {
+		pre++
+	}
+	la, lb := len(a), len(b)
+	for suf+chunk <= n-pre && bytes.Equal(a[la-suf-chunk:la-suf], b[lb-suf-chunk:lb-suf]) {
+		suf += chunk
+	}
+	for suf < n-pre && a[la-1-suf] == b[lb-1-suf] {
+		suf++
+	}
+	return pre, suf
 }
 
 // sameOutsideServices reports whether the plans a and b (b from the
@@ -389,11 +395,20 @@ func spliceMail(m *MailPlan, old *VirtualService, nm *MailPlan, new *VirtualServ
 	if _, ok := nm.Services[newKey]; len(nm.Services) > 1 || len(nm.Services) == 1 && !ok {
 		return false
 	}
-	changed := len(nm.Checks) > 0
+	// A weight edit keeps the checks and their alerts: the 40,000
+	// entries at 10k × 4 are then not copied.
+	changed := false
+	for id, a := range nm.Checks {
+		if had, ok := m.Checks[id]; !ok || had != a {
+			changed = true
+		}
+	}
 	for _, r := range old.Reals {
 		for _, c := range r.Checks {
 			if _, ok := m.Checks[c.ID]; ok {
-				changed = true
+				if _, still := nm.Checks[c.ID]; !still {
+					changed = true
+				}
 			}
 		}
 	}
@@ -412,8 +427,9 @@ func spliceMail(m *MailPlan, old *VirtualService, nm *MailPlan, new *VirtualServ
 			m.Checks = nil
 		}
 	}
-	_, had := m.Services[oldKey]
-	if had || len(nm.Services) > 0 {
+	had, hadOK := m.Services[oldKey]
+	now, nowOK := nm.Services[newKey]
+	if hadOK != nowOK || had != now || oldKey != newKey && hadOK {
 		m.Services = maps.Clone(m.Services)
 		delete(m.Services, oldKey)
 		if m.Services == nil {
