@@ -65,7 +65,12 @@
 // kept exactly as it was. Otherwise VRRP units (a sync group, or a lone
 // instance) whose configuration is unchanged keep running untouched,
 // changed ones restart, checks keep their state unless they changed, and
-// IPVS gets the minimal set of operations (never a flush). SIGTERM or
+// IPVS gets the minimal set of operations (never a flush). A reload whose
+// only change lies inside one virtual_server block (by address or fwmark,
+// header unchanged, no include, $definition, ~SEQ or @id in the file)
+// re-reads that block alone, with the same checks and errors as a full
+// read (reload_inc.go); the log line "reload" says which path it took
+// (path=incremental block=FILE:LINE, or path=full reason=...). SIGTERM or
 // SIGINT stop the router: masters resign (priority 0) and drop their
 // virtual addresses, omega servers run their down scripts, and the IPVS
 // services the router made are removed, as keepalived does; with -I

@@ -27,6 +27,10 @@ import (
 //
 // The rule that makes it safe, tested as a property in
 // reload_inc_test.go: the plan (or the error) equals the full read's.
+// The plan is shared with the router, which only reads it: a reload
+// builds a new Plan (one copy of the Services slice; the mail alert maps
+// only when the block's alerts changed) and never writes to the old one,
+// which the router diffs against.
 type incReload struct {
 	log *slog.Logger
 	// path, data and blocks are the last accepted file and its top-level
@@ -38,6 +42,8 @@ type incReload struct {
 	blocks []topBlock
 	plan   *Plan
 	none   string
+	// loaded is set after the first load: later ones are reloads.
+	loaded bool
 }
 
 // topBlock is one top-level statement with a { } block: data[start:end]
@@ -67,8 +73,10 @@ const (
 // load is load (main.go) remembering what the next reload needs: the
 // incremental path when it applies, else the full read. It logs which.
 func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
+	first := !ir.loaded
 	p, w, err, how := ir.loadPath(path, hasInterface)
-	if ir.log != nil {
+	ir.loaded = true
+	if ir.log != nil && !first {
 		ir.log.Info("reload", how...)
 	}
 	return p, w, err
@@ -226,7 +234,8 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	}
 	old := ir.data
 	if bytes.Equal(old, data) {
-		return ir.plan, nil, []any{"path", pathUnchanged}, true
+		q := *ir.plan // a Plan of its own: serve marks it host-checked
+		return &q, nil, []any{"path", pathUnchanged}, true
 	}
 	pre, suf := commonAffixes(old, data)
 	oldEnd, newEnd := len(old)-suf, len(data)-suf
