@@ -45,3 +45,8 @@ func (c *ParseConfig) ParseData(filename string, data []byte) (*File, error) {
 	f.expanded = r.expand(f, data)
 	return f, f.expanded.syntax.Err()
 }
+
+// HasDirectives reports whether the file has statements that expansion
+// applies (include, $NAME=value, $NAME, ~SEQ/~LST, @id): a File without
+// them is its own expansion, and its Config needs no file but its own.
+func (f *File) HasDirectives() bool { return f.directives }

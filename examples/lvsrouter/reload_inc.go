@@ -133,7 +133,7 @@ func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p 
 		case len(warnings) > 0:
 			return "the configuration has warnings"
 		}
-		if x, _ := f.Expand(); x != f {
+		if f.HasDirectives() {
 			return "includes or expansion directives"
 		}
 		blocks, why := topBlocks(data, f)
@@ -262,11 +262,6 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	}
 	delta := len(data) - len(old)
 	changed := data[pre:newEnd]
-	// Expansion directives ($NAME, ~SEQ, @id, include) are read by a
-	// full load; any character that could start one sends it there.
-	if bytes.ContainsAny(changed, "$~@") || bytes.Contains(changed, []byte("include")) {
-		return fall("the change may hold an expansion directive or include")
-	}
 	dLines := bytes.Count(changed, []byte{'\n'}) - bytes.Count(old[pre:oldEnd], []byte{'\n'})
 	var pieces []keepalivedconf.Piece
 	nctx := 0
@@ -287,6 +282,11 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	f, err := loadConfig.ParsePieces(ir.path, pieces)
 	if err != nil {
 		return fall("the block does not parse alone")
+	}
+	// Expansion directives ($NAME, ~SEQ, @id, include) are read by a
+	// full load.
+	if f.HasDirectives() {
+		return fall("the block has an expansion directive or include")
 	}
 	top := 0
 	for _, s := range f.Stmts {

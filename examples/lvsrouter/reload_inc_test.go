@@ -115,7 +115,7 @@ func (m *incModel) clone() *incModel {
 func incEdit(rng *rand.Rand, m *incModel, n int) (string, string) {
 	v := &m.vs[rng.IntN(len(m.vs))]
 	r := &v.reals[rng.IntN(len(v.reals))]
-	switch e := rng.IntN(20); e {
+	switch e := rng.IntN(21); e {
 	case 0, 1, 2, 3:
 		r.weight = rng.IntN(100)
 		return m.render(), "weight"
@@ -144,7 +144,15 @@ func incEdit(rng *rand.Rand, m *incModel, n int) (string, string) {
 		return m.render(), "sorry server, delay_loop"
 	case 10:
 		v.comment = fmt.Sprintf("edit %d", n)
+		if n%2 == 0 {
+			v.comment = "include /nonexistent/lvskit-inc/*.conf"
+		}
 		return m.render(), "comment"
+	case 20:
+		if v.comment == "" {
+			return m.render(), "unchanged"
+		}
+		return incReplaceInBlock(m, v, "    # ", "    "), "uncommented (falls back)"
 	case 11:
 		v.addr = fmt.Sprintf("10.4.%d.1", n%250)
 		return m.render(), "header (falls back)"
