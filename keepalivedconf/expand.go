@@ -35,10 +35,7 @@ func (c *ParseConfig) ParseFile(filename string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keepalivedconf: %w", err)
 	}
-	f, _ := r.parseSource(filename, data)
-	f.followed = true
-	f.expanded = r.expand(f, data)
-	return f, f.expanded.syntax.Err()
+	return r.parseData(filename, data)
 }
 
 // Expand applies what keepalived applies before it reads keywords:

@@ -188,12 +188,14 @@ func runScale(b *testing.B, name string, argv []string, env []string) scaleRun {
 	} else {
 		r.reload = done.Sub(t1)
 	}
-	b.Logf("%s: start %v, reload %v", name, r.start, r.reload)
+	b.Logf("%s: start %v, reload %v (SIGHUP at %s)", name, r.start, r.reload, t1.UTC().Format(time.RFC3339Nano))
+	// Let a reload finish its bookkeeping (log lines) before reading.
+	time.Sleep(500 * time.Millisecond)
 	if name == "lvsrouter" {
 		// Its timeline: configuration read, IPVS applied (desired state
 		// and kernel times), checks registered, reload.
 		for _, line := range strings.Split(p.Output(), "\n") {
-			for _, m := range []string{"msg=\"configuration read\"", "msg=ipvs ", "msg=checks ", "msg=started", "msg=reload"} {
+			for _, m := range []string{"msg=\"configuration read\"", "msg=ipvs ", "msg=checks ", "msg=started", "msg=reload", "msg=vrrp "} {
 				if strings.Contains(line, m) {
 					b.Logf("%s: %s", name, line)
 					break
@@ -201,8 +203,6 @@ func runScale(b *testing.B, name string, argv []string, env []string) scaleRun {
 			}
 		}
 	}
-	// Let a reload finish its bookkeeping (log lines) before reading.
-	time.Sleep(500 * time.Millisecond)
 	r.rssKiB = groupHWMKiB(p.Cmd.Process.Pid)
 	r.log = p.Output()
 	p.Kill()

@@ -65,7 +65,12 @@
 // kept exactly as it was. Otherwise VRRP units (a sync group, or a lone
 // instance) whose configuration is unchanged keep running untouched,
 // changed ones restart, checks keep their state unless they changed, and
-// IPVS gets the minimal set of operations (never a flush). SIGTERM or
+// IPVS gets the minimal set of operations (never a flush). A reload whose
+// only change lies inside one virtual_server block (by address or fwmark,
+// header unchanged, no include, $definition, ~SEQ or @id in the file)
+// re-reads that block alone, with the same checks and errors as a full
+// read (reload_inc.go); the log line "reload" says which path it took
+// (path=incremental block=FILE:LINE, or path=full reason=...). SIGTERM or
 // SIGINT stop the router: masters resign (priority 0) and drop their
 // virtual addresses, omega servers run their down scripts, and the IPVS
 // services the router made are removed, as keepalived does; with -I
@@ -103,6 +108,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lvskit/lvskit/keepalivedconf"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -215,7 +221,8 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	defer stop()
 	log.Debug("loading configuration", "config", file)
 	t0 := time.Now()
-	plan, warnings, err := load(file, interfaceExists)
+	inc := &incReload{log: log} // reload_inc.go
+	plan, warnings, err := inc.load(file, interfaceExists)
 	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 	for _, w := range warnings {
 		log.Warn("configuration", "warning", w)
@@ -283,7 +290,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			log.Info("reloading", "config", file)
 			sdNotify(reloadingMessage())
 			t0 := time.Now()
-			p, warnings, err := load(file, interfaceExists)
+			p, warnings, err := inc.load(file, interfaceExists)
 			log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 			for _, w := range warnings {
 				log.Warn("configuration", "warning", w)
@@ -340,8 +347,12 @@ func isSecurityViolation(w error) bool {
 // hasInterface tells whether the host has an interface: interfaceExists
 // for this host, anyInterface to check a plan for any host.
 func load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
-	p, warnings, err := loadPlan(path, hasInterface)
-	// The same finding can come from reading and from expanding.
+	return dedupWarnings(loadPlan(path, hasInterface))
+}
+
+// dedupWarnings drops repeated warnings: the same finding can come from
+// reading and from expanding.
+func dedupWarnings(p *Plan, warnings []error, err error) (*Plan, []error, error) {
 	seen := map[string]bool{}
 	warnings = slices.DeleteFunc(warnings, func(w error) bool {
 		dup := seen[w.Error()]
@@ -352,13 +363,27 @@ func load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
 }
 
 func loadPlan(path string, hasInterface func(string) bool) (*Plan, []error, error) {
-	// ParseFile reads, follows includes and expands within keepalivedconf's
-	// limits (nesting, size, includes, expansion steps; regular files
-	// only); Config decodes the expansion.
-	f, err := loadConfig.ParseFile(path)
+	data, err := loadConfig.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
+	return loadData(path, data, hasInterface)
+}
+
+// loadData is loadPlan for the bytes of path, read already.
+func loadData(path string, data []byte, hasInterface func(string) bool) (*Plan, []error, error) {
+	// ParseData follows includes and expands within keepalivedconf's
+	// limits (nesting, size, includes, expansion steps; regular files
+	// only); Config decodes the expansion.
+	f, err := loadConfig.ParseData(path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return planOf(f, hasInterface)
+}
+
+// planOf translates a file read by ParseData and checks the plan.
+func planOf(f *keepalivedconf.File, hasInterface func(string) bool) (*Plan, []error, error) {
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, nil, err

@@ -1,0 +1,453 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
+
+	"github.com/lvskit/lvskit/keepalivedconf"
+)
+
+// incReload makes a reload that changed one virtual_server block re-read
+// only that block. It keeps, from the last accepted load, the bytes of the
+// configuration file and the byte range of each top-level block (not the
+// parse trees: they are 20 to 30 times the file's size), and the plan that
+// load gave. On a reload it compares the file with those bytes; when the
+// one contiguous range that differs lies inside the braces of one
+// virtual_server block with an address or fwmark header, it parses that
+// block together with the blocks that are not virtual servers (global_defs,
+// VRRP instances, groups: what a virtual server's translation may depend
+// on), each at its line so that errors name the right file:line:col, runs
+// the same translation and host checks as a full load, and splices the
+// block's service into a copy of the last plan. Whenever in doubt it reads
+// the whole file as a start does: see fallback reasons in try.
+//
+// The rule that makes it safe, tested as a property in
+// reload_inc_test.go: the plan (or the error) equals the full read's.
+// The plan is shared with the router, which only reads it: a reload
+// builds a new Plan (one copy of the Services slice; the mail alert maps
+// only when the block's alerts changed) and never writes to the old one,
+// which the router diffs against.
+type incReload struct {
+	log *slog.Logger
+	// path, data and blocks are the last accepted file and its top-level
+	// blocks in order; plan is what it gave (before restrict); nil plan:
+	// no base (the first load, or a configuration the incremental path
+	// does not cover; why is in none).
+	path   string
+	data   []byte
+	blocks []topBlock
+	plan   *Plan
+	none   string
+	// loaded is set after the first load: later ones are reloads.
+	loaded bool
+}
+
+// topBlock is one top-level statement with a { } block: data[start:end]
+// from the beginning of its line to the end of the line of its '}' (at
+// close), its '{' at open.
+type topBlock struct {
+	start, open, close, end int
+	line                    int
+	kind                    blockKind
+}
+
+type blockKind uint8
+
+const (
+	blockContext blockKind = iota // read with every changed block
+	blockVS                       // virtual_server by address or fwmark
+	blockVSGroup                  // virtual_server group NAME: never re-read alone
+)
+
+// Reload paths, as logged.
+const (
+	pathFull        = "full"
+	pathIncremental = "incremental"
+	pathUnchanged   = "unchanged"
+)
+
+// load is load (main.go) remembering what the next reload needs: the
+// incremental path when it applies, else the full read. It logs which.
+func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
+	first := !ir.loaded
+	p, w, err, how := ir.loadPath(path, hasInterface)
+	ir.loaded = true
+	if ir.log != nil && !first {
+		ir.log.Info("reload", how...)
+	}
+	return p, w, err
+}
+
+// loadPath is load, also returning the path it took as slog attributes.
+func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Plan, []error, error, []any) {
+	data, err := loadConfig.ReadFile(path)
+	if err != nil {
+		return nil, nil, err, []any{"path", pathFull, "reason", "read failed"}
+	}
+	reason := ir.none
+	if ir.plan == nil && reason == "" {
+		reason = "first load"
+	}
+	if ir.plan != nil {
+		if ir.path != path {
+			reason = "another file"
+		} else {
+			p, err, how, ok := ir.try(data, hasInterface)
+			if ok {
+				return p, nil, err, how
+			}
+			reason = how[len(how)-1].(string)
+		}
+	}
+	p, w, err := ir.full(path, data, hasInterface)
+	return p, w, err, []any{"path", pathFull, "reason", reason}
+}
+
+// full reads the whole file as a start does, and records the base for
+// the next reload when the load succeeds.
+func (ir *incReload) full(path string, data []byte, hasInterface func(string) bool) (*Plan, []error, error) {
+	f, err := loadConfig.ParseData(path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, w, err := dedupWarnings(planOf(f, hasInterface))
+	if err != nil {
+		return p, w, err // the base stays the running configuration's
+	}
+	ir.record(path, data, f, p, w)
+	return p, w, err
+}
+
+// record makes data, f and p the base of the next reload, when the
+// incremental path can cover it.
+func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p *Plan, warnings []error) {
+	ir.path, ir.data, ir.blocks, ir.plan, ir.none = "", nil, nil, nil, ""
+	why := func() string {
+		switch {
+		case bgpFile != "":
+			return "a --bgp file" // read on every load
+		case len(warnings) > 0:
+			return "the configuration has warnings"
+		}
+		if f.HasDirectives() {
+			return "includes or expansion directives"
+		}
+		blocks, why := topBlocks(data, f)
+		if why != "" {
+			return why
+		}
+		ir.blocks = blocks
+		return ""
+	}()
+	if why != "" {
+		ir.none = why
+		return
+	}
+	ir.path, ir.data, ir.plan = path, data, p
+}
+
+// topBlocks returns the byte ranges of the top-level blocks of f, parsed
+// from data, or why the incremental path cannot use them.
+func topBlocks(data []byte, f *keepalivedconf.File) ([]topBlock, string) {
+	var blocks []topBlock
+	// line and off walk data forward: off is the start of line.
+	line, off := 1, 0
+	lineStart := func(l int) int {
+		for line < l {
+			i := bytes.IndexByte(data[off:], '\n')
+			if i < 0 {
+				return -1
+			}
+			off += i + 1
+			line++
+		}
+		return off
+	}
+	at := func(pos keepalivedconf.Position) int {
+		s := lineStart(pos.Line)
+		if s < 0 || s+pos.Col-1 >= len(data) {
+			return -1
+		}
+		return s + pos.Col - 1
+	}
+	prevEnd := 0
+	for _, s := range f.Stmts {
+		if s.Kind == keepalivedconf.KindComment {
+			continue
+		}
+		if s.Block == nil || s.Block.Unclosed {
+			return nil, "a top-level statement outside a block"
+		}
+		start := lineStart(s.Pos.Line)
+		if start < prevEnd || start < 0 {
+			return nil, "two top-level blocks on a line"
+		}
+		if !onlyBlanksB(data[start : start+s.Pos.Col-1]) {
+			return nil, "a top-level block not at a line start"
+		}
+		open := at(s.Block.Open)
+		if open < 0 || data[open] != '{' {
+			return nil, "unexpected block layout"
+		}
+		closing := at(s.Block.Close)
+		if closing < 0 || data[closing] != '}' {
+			return nil, "unexpected block layout"
+		}
+		end := len(data)
+		if nl := bytes.IndexByte(data[closing:], '\n'); nl >= 0 {
+			end = closing + nl + 1
+		}
+		b := topBlock{start: start, open: open, close: closing, end: end, line: s.Pos.Line}
+		if s.Keyword() == "virtual_server" {
+			b.kind = blockVS
+			if s.Arg(0) == "group" {
+				b.kind = blockVSGroup
+			}
+		}
+		blocks = append(blocks, b)
+		prevEnd = b.end
+	}
+	return slices.Clip(blocks), ""
+}
+
+func onlyBlanksB(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// try reloads data incrementally. ok false means: read it all, for the
+// reason that is the last element of how.
+func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, err error, how []any, ok bool) {
+	fall := func(reason string) (*Plan, error, []any, bool) {
+		return nil, nil, []any{"path", pathFull, "reason", reason}, false
+	}
+	if bgpFile != "" {
+		return fall("a --bgp file")
+	}
+	old := ir.data
+	if bytes.Equal(old, data) {
+		q := *ir.plan // a Plan of its own: serve marks it host-checked
+		return &q, nil, []any{"path", pathUnchanged}, true
+	}
+	pre, suf := commonAffixes(old, data)
+	oldEnd, newEnd := len(old)-suf, len(data)-suf
+	// The block whose braces hold the change: the last starting before it.
+	i, _ := slices.BinarySearchFunc(ir.blocks, pre, func(b topBlock, off int) int {
+		switch {
+		case b.open < off:
+			return -1
+		case b.open > off:
+			return 1
+		}
+		return 0
+	})
+	i--
+	if i < 0 || oldEnd > ir.blocks[i].close {
+		return fall("the change is outside a virtual_server block")
+	}
+	b := ir.blocks[i]
+	switch b.kind {
+	case blockContext:
+		return fall("the change is in a block other than virtual_server")
+	case blockVSGroup:
+		return fall("the change is in a virtual_server group block")
+	}
+	delta := len(data) - len(old)
+	changed := data[pre:newEnd]
+	dLines := bytes.Count(changed, []byte{'\n'}) - bytes.Count(old[pre:oldEnd], []byte{'\n'})
+	var pieces []keepalivedconf.Piece
+	nctx := 0
+	for j, c := range ir.blocks {
+		switch {
+		case j == i:
+			pieces = append(pieces, keepalivedconf.Piece{Data: data[c.start : c.end+delta], Line: c.line})
+		case c.kind != blockContext:
+		case j < i:
+			pieces = append(pieces, keepalivedconf.Piece{Data: old[c.start:c.end], Line: c.line})
+			nctx++
+		default:
+			pieces = append(pieces, keepalivedconf.Piece{Data: old[c.start:c.end], Line: c.line + dLines})
+			nctx++
+		}
+	}
+	blockPos := fmt.Sprintf("%s:%d", ir.path, b.line)
+	f, err := loadConfig.ParsePieces(ir.path, pieces)
+	if err != nil {
+		return fall("the block does not parse alone")
+	}
+	// Expansion directives ($NAME, ~SEQ, @id, include) are read by a
+	// full load.
+	if f.HasDirectives() {
+		return fall("the block has an expansion directive or include")
+	}
+	top := 0
+	for _, s := range f.Stmts {
+		if s.Kind != keepalivedconf.KindComment {
+			top++
+		}
+	}
+	if top != nctx+1 {
+		return fall("the change splits or joins blocks")
+	}
+	inc := []any{"path", pathIncremental, "block", blockPos}
+	np, w, err := planOf(f, hasInterface)
+	if len(w) > 0 {
+		return fall("the block has warnings")
+	}
+	if err != nil {
+		return nil, err, inc, true
+	}
+	if len(np.Services) != 1 {
+		return fall("the block gives other than one service")
+	}
+	k := -1
+	svc := np.Services[0].Service
+	for j := range ir.plan.Services {
+		s := ir.plan.Services[j].Service
+		if s.Addr == svc.Addr && s.FWMark == svc.FWMark {
+			if k >= 0 {
+				return fall("two services share the block's address")
+			}
+			k = j
+		}
+	}
+	if k < 0 {
+		return fall("the block's service is not in the running plan")
+	}
+	if !sameOutsideServices(ir.plan, np) {
+		return fall("the block changes more than its service")
+	}
+	q := *ir.plan
+	q.Services = slices.Clone(ir.plan.Services)
+	q.Services[k] = np.Services[0]
+	if !spliceMail(&q.Mail, &ir.plan.Services[k], &np.Mail, &np.Services[0]) {
+		return fall("the block's mail alerts are not its own")
+	}
+	// The new base: the blocks after the change move.
+	ir.data, ir.plan = data, &q
+	ir.blocks[i].close += delta
+	ir.blocks[i].end += delta
+	for j := i + 1; j < len(ir.blocks); j++ {
+		ir.blocks[j].start += delta
+		ir.blocks[j].open += delta
+		ir.blocks[j].close += delta
+		ir.blocks[j].end += delta
+		ir.blocks[j].line += dLines
+	}
+	return ir.plan, nil, inc, true
+}
+
+// commonAffixes returns the lengths of the longest common prefix and
+// suffix of a and b that do not overlap, comparing a chunk at a time
+// (memcmp speed) before narrowing to the byte.
+func commonAffixes(a, b []byte) (pre, suf int) {
+	const chunk = 4096
+	n := min(len(a), len(b))
+	for pre+chunk <= n && bytes.Equal(a[pre:pre+chunk], b[pre:pre+chunk]) {
+		pre += chunk
+	}
+	for pre < n && a[pre] == b[pre] {
+		pre++
+	}
+	la, lb := len(a), len(b)
+	for suf+chunk <= n-pre && bytes.Equal(a[la-suf-chunk:la-suf], b[lb-suf-chunk:lb-suf]) {
+		suf += chunk
+	}
+	for suf < n-pre && a[la-1-suf] == b[lb-1-suf] {
+		suf++
+	}
+	return pre, suf
+}
+
+// sameOutsideServices reports whether the plans a and b (b from the
+// changed block and the context blocks alone) agree on everything but
+// their services: otherwise the block changed something beyond its
+// service, or a part of the plan depends on every service, and only a
+// full read gives it right.
+func sameOutsideServices(a, b *Plan) bool {
+	x, y := *a, *b
+	x.Services, y.Services = nil, nil
+	x.hostChecked, y.hostChecked = false, false
+	// The mail alerts of checks and services are keyed by them
+	// (spliceMail).
+	x.Mail.Checks, y.Mail.Checks = nil, nil
+	x.Mail.Services, y.Mail.Services = nil, nil
+	return reflect.DeepEqual(x, y)
+}
+
+// spliceMail replaces, in m (a copy of the running plan's), the mail
+// alerts of the service old by those of its successor, from nm, the
+// plan of the changed block (whose alerts must all be the new
+// service's). m's maps are copied before they change: the running plan
+// keeps its own.
+func spliceMail(m *MailPlan, old *VirtualService, nm *MailPlan, new *VirtualService) bool {
+	var newIDs int
+	for _, r := range new.Reals {
+		for _, c := range r.Checks {
+			if _, ok := nm.Checks[c.ID]; ok {
+				newIDs++
+			}
+		}
+	}
+	if newIDs != len(nm.Checks) {
+		return false
+	}
+	oldKey, newKey := vsString(old.Service.Key()), vsString(new.Service.Key())
+	if _, ok := nm.Services[newKey]; len(nm.Services) > 1 || len(nm.Services) == 1 && !ok {
+		return false
+	}
+	// A weight edit keeps the checks and their alerts: the 40,000
+	// entries at 10k × 4 are then not copied.
+	changed := false
+	for id, a := range nm.Checks {
+		if had, ok := m.Checks[id]; !ok || had != a {
+			changed = true
+		}
+	}
+	for _, r := range old.Reals {
+		for _, c := range r.Checks {
+			if _, ok := m.Checks[c.ID]; ok {
+				if _, still := nm.Checks[c.ID]; !still {
+					changed = true
+				}
+			}
+		}
+	}
+	if changed {
+		m.Checks = maps.Clone(m.Checks)
+		for _, r := range old.Reals {
+			for _, c := range r.Checks {
+				delete(m.Checks, c.ID)
+			}
+		}
+		if m.Checks == nil && len(nm.Checks) > 0 {
+			m.Checks = make(map[string]RealAlert, len(nm.Checks))
+		}
+		maps.Copy(m.Checks, nm.Checks)
+		if len(m.Checks) == 0 {
+			m.Checks = nil
+		}
+	}
+	had, hadOK := m.Services[oldKey]
+	now, nowOK := nm.Services[newKey]
+	if hadOK != nowOK || had != now || oldKey != newKey && hadOK {
+		m.Services = maps.Clone(m.Services)
+		delete(m.Services, oldKey)
+		if m.Services == nil {
+			m.Services = map[string]ServiceAlert{}
+		}
+		maps.Copy(m.Services, nm.Services)
+		if len(m.Services) == 0 {
+			m.Services = nil
+		}
+	}
+	return true
+}
