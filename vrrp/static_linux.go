@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -20,14 +19,7 @@ import (
 // and with next nil on stop. An entry that fails does not stop the others;
 // the errors are joined, each naming its entry.
 func SetStatic(ctx context.Context, cfg *StaticConfig, old, next *Static) error {
-	var c StaticConfig
-	if cfg != nil {
-		c = *cfg
-	}
-	log := c.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	c, log := cfg.withDefaults()
 	if next != nil {
 		if err := next.Validate(); err != nil {
 			return err
@@ -140,14 +132,7 @@ func staticHandle(path string) (*netlink.Handle, error) {
 // stop), and start it again with the new Static, so that SetStatic's own
 // deletions are left alone.
 func KeepStatic(ctx context.Context, cfg *StaticConfig, s *Static) (<-chan struct{}, error) {
-	var c StaticConfig
-	if cfg != nil {
-		c = *cfg
-	}
-	log := c.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	c, log := cfg.withDefaults()
 	h, err := staticHandle(c.NetNS)
 	if err != nil {
 		return nil, err
