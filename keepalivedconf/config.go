@@ -118,7 +118,15 @@ type VIP struct {
 	Dev   string     `json:",omitempty"`
 	Scope Scope      `json:",omitempty"`
 	Label string     `json:",omitempty"`
-	Stmt  *Stmt      `json:"-"`
+	// NoTrack is no_track: keepalived leaves the address alone when
+	// someone deletes it (else a master leaves MASTER, and a static
+	// address is restored).
+	NoTrack bool `json:",omitempty"`
+	// Other holds the words this package does not interpret (home,
+	// -nodad, preferred_lft VAL, peer ADDR...), in order, so that a
+	// user can refuse them.
+	Other []string `json:",omitempty"`
+	Stmt  *Stmt    `json:"-"`
 }
 
 // VRRPInstance is a vrrp_instance block.

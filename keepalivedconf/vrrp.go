@@ -253,7 +253,7 @@ func (dec *decoder) instance(in *VRRPInstance, body []*Stmt) {
 }
 
 // vip reads one virtual_ipaddress entry: ADDR[/LEN] [brd ADDR] [dev IF]
-// [scope S] [label L] ...
+// [scope S] [label L] [no_track]; other words go to Other.
 func (dec *decoder) vip(s *Stmt) (VIP, bool) {
 	v := VIP{Stmt: s}
 	a := s.Arg(0)
@@ -271,7 +271,22 @@ func (dec *decoder) vip(s *Stmt) (VIP, bool) {
 		dec.d.errorf(s.Pos, ErrInvalid, "invalid address '%s'", a)
 		return v, false
 	}
-	for i := 1; i+1 < len(s.Tokens); i += 2 {
+	for i := 1; i < len(s.Tokens); i += 2 {
+		switch s.Arg(i) {
+		case "no_track": // a word alone
+			v.NoTrack = true
+			i--
+			continue
+		case "brd", "dev", "scope", "label":
+			if i+1 >= len(s.Tokens) {
+				v.Other = append(v.Other, s.Arg(i))
+				continue
+			}
+		default:
+			v.Other = append(v.Other, s.Arg(i))
+			i--
+			continue
+		}
 		val := s.Arg(i + 1)
 		switch s.Arg(i) {
 		case "brd":

@@ -54,6 +54,9 @@ func (in *Instance) addAddrs(vips []VIP) {
 		l, err := in.vipLink(v)
 		if err == nil {
 			err = in.r.netlink(func(h *netlink.Handle) error { return h.AddrAdd(l, in.nlAddr(v)) })
+			if err == nil || errors.Is(err, syscall.EEXIST) {
+				in.r.own(addrKey(l.Attrs().Index, v.Prefix), in, !v.NoTrack)
+			}
 		}
 		if err != nil && !errors.Is(err, syscall.EEXIST) {
 			in.r.log.Error("vrrp: add VIP", "instance", in.cfg.Name, "vip", v.Prefix, "err", err)
@@ -71,6 +74,7 @@ func (in *Instance) delAddrs(vips []VIP) {
 	for _, v := range vips {
 		l, err := in.vipLink(v)
 		if err == nil {
+			in.r.own(addrKey(l.Attrs().Index, v.Prefix), in, false) // before: our own deletion is no event
 			err = in.r.netlink(func(h *netlink.Handle) error { return h.AddrDel(l, in.nlAddr(v)) })
 		}
 		if err != nil && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENOENT) {
@@ -104,14 +108,28 @@ func (in *Instance) routes(on bool, routes []Route, rules []Rule) {
 			ifindex = ifi.Index
 		}
 		nr := nlRoute(r, ifindex)
+		k := routeKey(r, ifindex)
+		if !on {
+			in.r.own(k, in, false) // before: our own deletion is no event
+		}
 		err := in.r.netlink(func(h *netlink.Handle) error { return setRoute(h, nr, on) })
+		if on && err == nil {
+			in.r.own(k, in, !r.NoTrack)
+		}
 		if err != nil {
 			in.r.log.Error("vrrp: virtual route", "instance", in.cfg.Name, "dst", r.Dst, "add", on, "err", err)
 		}
 	}
 	for _, r := range rules {
 		nr := nlRule(r, r.IPv6 || in.cfg.ipv6())
+		k := ruleKey(r, r.IPv6 || in.cfg.ipv6())
+		if !on {
+			in.r.own(k, in, false)
+		}
 		err := in.r.netlink(func(h *netlink.Handle) error { return setRule(h, nr, on) })
+		if on && err == nil {
+			in.r.own(k, in, !r.NoTrack)
+		}
 		if err != nil {
 			in.r.log.Error("vrrp: virtual rule", "instance", in.cfg.Name, "rule", r, "add", on, "err", err)
 		}

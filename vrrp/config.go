@@ -167,6 +167,10 @@ type Route struct {
 	// blackhole (6), unreachable (7), prohibit (8) and throw (9) need
 	// no interface.
 	Type uint8 `json:",omitempty"`
+	// NoTrack (keepalived no_track) leaves a deleted route alone: without
+	// it, someone deleting the route makes its master instance leave
+	// MASTER, and a Static route is restored (see Router and KeepStatic).
+	NoTrack bool `json:",omitempty"`
 }
 
 // Rule is a virtual policy routing rule, present only while master
@@ -185,6 +189,9 @@ type Rule struct {
 	// IPv6 makes a rule with neither From nor To an IPv6 rule (else it
 	// takes the instance's family, IPv4 in a Static).
 	IPv6 bool `json:",omitempty"`
+	// NoTrack (keepalived no_track) leaves a deleted rule alone, as
+	// Route.NoTrack does.
+	NoTrack bool `json:",omitempty"`
 }
 
 // VIP is a virtual address (keepalived virtual_ipaddress entry).
@@ -199,6 +206,12 @@ type VIP struct {
 	Scope int
 	// Broadcast is the IPv4 broadcast address, if any.
 	Broadcast netip.Addr
+	// NoTrack (keepalived no_track) leaves a deleted address alone:
+	// without it, someone deleting a VIP from a master makes the instance
+	// leave MASTER (it takes MASTER back after its skew time if no other
+	// router advertises, adding its addresses again), and a Static
+	// address is restored at once.
+	NoTrack bool `json:",omitempty"`
 }
 
 // GARP sets keepalived's gratuitous ARP / NA pacing. Zero values take

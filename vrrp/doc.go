@@ -47,6 +47,18 @@
 // the addresses, routes and rules that stay whatever the state
 // (keepalived's static_ipaddress, static_routes and static_rules).
 //
+// As keepalived does, a Router watches what its masters put in place
+// (one netlink subscription per Router): when someone else deletes a
+// VIP, an excluded VIP, a virtual route or a virtual rule of a master,
+// the instance (and every master of its sync group) resigns with a
+// priority 0 advert and becomes backup with its Master_Down_Timer at the
+// skew time only, so it takes MASTER back, adding everything again, unless
+// another router advertises first (Machine.LeaveMaster, ReasonDeleted).
+// KeepStatic restores a deleted static entry at once. NoTrack on a VIP,
+// Route or Rule (keepalived no_track) leaves it alone. The instance's own
+// deletions (stepping down, an Update dropping an entry, shutdown) never
+// count.
+//
 // A Router works in one network namespace (RouterConfig.NetNS); run one
 // Router per namespace. NewRouter opens nothing; Run opens the sockets and
 // runs until its context ends or Close is called. Validate reports, before

@@ -14,6 +14,7 @@ const (
 	evGroupFault
 	evForceMaster
 	evForceBackup
+	evDeleted // a tracked VIP, route or rule was deleted (key names it; empty from a sync group)
 )
 
 // event is one input to an instance's Machine: an advert heard, a tracked

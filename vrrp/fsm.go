@@ -44,9 +44,10 @@ const (
 	ReasonFault                    // tracking reported a fault
 	ReasonRecovered                // fault cleared
 	ReasonSync                     // a sync group member moved
+	ReasonDeleted                  // someone deleted a tracked VIP, route or rule
 )
 
-var reasonNames = [...]string{"startup", "master-down", "preempted", "shutdown", "fault", "recovered", "sync"}
+var reasonNames = [...]string{"startup", "master-down", "preempted", "shutdown", "fault", "recovered", "sync", "deleted"}
 
 // String names the reason.
 func (r Reason) String() string {
@@ -373,6 +374,21 @@ func (m *Machine) ForceBackup(now time.Time) {
 		m.timer = now.Add(m.MasterDownInterval())
 		m.to(now, StateBackup, ReasonSync)
 	}
+}
+
+// LeaveMaster makes a master backup now because something it holds (a
+// VIP, a virtual route or rule) was deleted behind its back, as
+// keepalived's set_vrrp_backup does: it resigns with a priority 0 advert
+// and sets its Master_Down_Timer to the skew time only, so that it takes
+// MASTER back (adding its addresses again) as soon as a router of any
+// priority would, unless another router advertises first.
+func (m *Machine) LeaveMaster(now time.Time, r Reason) {
+	if m.state != StateMaster {
+		return
+	}
+	m.send(0)
+	m.timer = now.Add(m.SkewTime())
+	m.to(now, StateBackup, r)
 }
 
 // Reconfigure applies a new election configuration to a running machine

@@ -175,6 +175,15 @@ func (in *Instance) handle(ev event) {
 		in.m.ForceMaster(now)
 	case evForceBackup:
 		in.m.ForceBackup(now)
+	case evDeleted:
+		if ev.key == "" {
+			in.m.LeaveMaster(now, ReasonSync)
+			return
+		}
+		if in.m.State() == StateMaster {
+			in.r.log.Info("vrrp: tracked entry deleted, leaving MASTER", "instance", in.cfg.Name, "deleted", ev.key)
+		}
+		in.m.LeaveMaster(now, ReasonDeleted)
 	}
 }
 
@@ -252,6 +261,10 @@ func (in *Instance) transition(t Transition) {
 		switch {
 		case t.To == StateMaster:
 			in.group.broadcast(in, evForceMaster)
+		case t.From == StateMaster && t.To == StateBackup && t.Reason == ReasonDeleted:
+			// keepalived's set_vrrp_backup: every master of the group
+			// leaves with the short timer too.
+			in.group.broadcast(in, evDeleted)
 		case t.From == StateMaster && t.To == StateBackup:
 			in.group.broadcast(in, evForceBackup)
 		}

@@ -69,6 +69,13 @@ type Router struct {
 	runCtx context.Context
 	runWG  *sync.WaitGroup
 
+	// owned are the tracked addresses, routes and rules the instances
+	// put in place, by key: a deletion reported for one makes its
+	// instance leave MASTER (netwatch_linux.go). Entries leave the map
+	// before the instance deletes them itself.
+	ownMu sync.Mutex
+	owned map[netKey]*Instance
+
 	vmacs     []netlink.Link
 	sendConns []*rawConn // send-only conns (vmac_xmit_base)
 }
@@ -224,6 +231,13 @@ func (r *Router) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { close(r.nlReq); <-nlDone }()
+	if r.tracksEntries() {
+		wdone, err := r.watchOwned(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { cancel(); <-wdone }()
+	}
 	var awg sync.WaitGroup
 	for _, in := range r.instances {
 		awg.Go(in.runActions)

@@ -28,6 +28,20 @@ type StaticConfig struct {
 	Logger *slog.Logger
 }
 
+// withDefaults returns a copy of cfg (nil: the zero value) and the logger
+// to use (nil: discard).
+func (cfg *StaticConfig) withDefaults() (StaticConfig, *slog.Logger) {
+	var c StaticConfig
+	if cfg != nil {
+		c = *cfg
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return c, log
+}
+
 // Validate reports every entry SetStatic could not apply whatever the
 // host: addresses without an interface, invalid prefixes, rules without a
 // table. The errors are joined; each names its field (a *ConfigError).

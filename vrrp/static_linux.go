@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -20,14 +19,7 @@ import (
 // and with next nil on stop. An entry that fails does not stop the others;
 // the errors are joined, each naming its entry.
 func SetStatic(ctx context.Context, cfg *StaticConfig, old, next *Static) error {
-	var c StaticConfig
-	if cfg != nil {
-		c = *cfg
-	}
-	log := c.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	c, log := cfg.withDefaults()
 	if next != nil {
 		if err := next.Validate(); err != nil {
 			return err
@@ -130,4 +122,69 @@ func staticHandle(path string) (*netlink.Handle, error) {
 		return nil, fmt.Errorf("vrrp: netlink: %w", err)
 	}
 	return h, nil
+}
+
+// KeepStatic restores at once any tracked entry of s (one without
+// NoTrack) that someone deletes, as keepalived restores its static
+// addresses, routes and rules ("Restoring deleted static ..."). It
+// returns once it watches; it stops at the end of ctx, and the returned
+// channel is closed then. Stop it before SetStatic moves s (a reload, a
+// stop), and start it again with the new Static, so that SetStatic's own
+// deletions are left alone.
+func KeepStatic(ctx context.Context, cfg *StaticConfig, s *Static) (<-chan struct{}, error) {
+	c, log := cfg.withDefaults()
+	h, err := staticHandle(c.NetNS)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	index := func(name string) int {
+		if name == "" {
+			return 0
+		}
+		if l, err := h.LinkByName(name); err == nil {
+			return l.Attrs().Index
+		}
+		return -1
+	}
+	// Each tracked entry, by key, as a Static of its own to add back.
+	kept := map[netKey]Static{}
+	for _, v := range s.Addrs {
+		if i := index(v.Dev); !v.NoTrack && i > 0 {
+			kept[addrKey(i, v.Prefix)] = Static{Addrs: []VIP{v}}
+		}
+	}
+	for _, r := range s.Routes {
+		if i := index(r.Dev); !r.NoTrack && i >= 0 {
+			kept[routeKey(r, i)] = Static{Routes: []Route{r}}
+		}
+	}
+	for _, r := range s.Rules {
+		if !r.NoTrack {
+			kept[ruleKey(r, r.IPv6)] = Static{Rules: []Rule{r}}
+		}
+	}
+	ns := netns.None()
+	if c.NetNS != "" {
+		if ns, err = netns.GetFromPath(c.NetNS); err != nil {
+			return nil, fmt.Errorf("vrrp: netns %s: %w", c.NetNS, err)
+		}
+		defer ns.Close()
+	}
+	return watchNet(ctx, ns, func(ch netChange) {
+		if !ch.del {
+			return
+		}
+		for _, k := range ch.key.candidates() {
+			e, ok := kept[k]
+			if !ok {
+				continue
+			}
+			log.Info("vrrp: restoring deleted static " + k.String())
+			if err := SetStatic(ctx, &c, nil, &e); err != nil {
+				log.Error("vrrp: restoring deleted static "+k.String(), "err", err)
+			}
+			return
+		}
+	})
 }

@@ -324,6 +324,9 @@ func vipString(v vrrp.VIP, dev string) string {
 	if v.Label != "" {
 		fmt.Fprintf(&b, " label %s", v.Label)
 	}
+	if v.NoTrack {
+		b.WriteString(" no_track") // as keepalived's format_ipaddress
+	}
 	return b.String()
 }
 

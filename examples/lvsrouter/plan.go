@@ -305,7 +305,11 @@ func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPo
 		return c, errAt(in.Stmt, "vrrp_instance %s: unknown auth_type %v", in.Name, in.AuthType)
 	}
 	for _, v := range in.VIPs {
-		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
+		vv, err := vip(v, "virtual_ipaddress") // plan_vrrpnet.go
+		if err != nil {
+			return c, err
+		}
+		c.VIPs = append(c.VIPs, vv)
 	}
 	if err := vrrpNet(p.globalDefs, in, &c); err != nil { // plan_vrrpnet.go
 		return c, err

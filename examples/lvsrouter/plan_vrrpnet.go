@@ -78,7 +78,12 @@ func vrrpNet(g *keepalivedconf.GlobalDefs, in *keepalivedconf.VRRPInstance, c *v
 	}
 
 	for _, v := range in.ExcludedVIPs {
-		c.ExcludedVIPs = append(c.ExcludedVIPs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
+		vv, err := vip(v, "virtual_ipaddress_excluded")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.ExcludedVIPs = append(c.ExcludedVIPs, vv)
 	}
 	for _, r := range in.VirtualRoutes {
 		vr, err := route(r, "virtual_routes")
@@ -114,17 +119,31 @@ func vmacName(prefix string, vrid uint8) string {
 	return prefix + suffix
 }
 
+// vip translates one virtual_ipaddress, virtual_ipaddress_excluded or
+// static_ipaddress entry. no_track turns off what keepalived does when
+// someone deletes the address (a master leaves MASTER; a static address
+// is restored).
+func vip(v keepalivedconf.VIP, ctx string) (vrrp.VIP, error) {
+	if len(v.Other) > 0 {
+		return vrrp.VIP{}, errAt(v.Stmt, "%s: address option %q is not supported by lvsrouter", ctx, v.Other[0])
+	}
+	return vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope), NoTrack: v.NoTrack}, nil
+}
+
 // route translates one virtual_routes or static_routes entry.
 func route(r keepalivedconf.Route, ctx string) (vrrp.Route, error) {
 	if len(r.Other) > 0 {
 		return vrrp.Route{}, errAt(r.Stmt, "%s: route option %q is not supported by lvsrouter", ctx, r.Other[0])
 	}
+	// keepalived tracks a route only with an interface and without
+	// no_track; a tracked route always carries its protocol (it resets
+	// another one the configuration names).
 	vr := vrrp.Route{Dst: r.Dst, Gw: r.Via, Dev: r.Dev, Table: r.Table, Metric: r.Metric, Src: r.Src,
-		Protocol: rtprotKeepalived}
+		Protocol: rtprotKeepalived, NoTrack: !r.Tracked}
 	if r.HasScope {
 		vr.Scope = uint8(r.Scope)
 	}
-	if r.Protocol != 0 {
+	if r.Protocol != 0 && !r.Tracked {
 		vr.Protocol = uint8(r.Protocol)
 	}
 	if r.Type != "" {
@@ -142,7 +161,7 @@ func rule(r keepalivedconf.Rule, ctx string) (vrrp.Rule, error) {
 	if len(r.Other) > 0 {
 		return vrrp.Rule{}, errAt(r.Stmt, "%s: rule option %q is not supported by lvsrouter", ctx, r.Other[0])
 	}
-	vr := vrrp.Rule{From: r.From, To: r.To, Table: r.Table, Priority: r.Priority, Protocol: rtprotKeepalived, IPv6: r.IPv6}
+	vr := vrrp.Rule{From: r.From, To: r.To, Table: r.Table, Priority: r.Priority, Protocol: rtprotKeepalived, IPv6: r.IPv6, NoTrack: r.NoTrack}
 	if vr.Table == 0 {
 		vr.Table = 254 // ip rule's default: lookup main
 	}
@@ -159,7 +178,12 @@ func staticPlan(cfg *keepalivedconf.Config, p *Plan) error {
 			errs = append(errs, errAt(v.Stmt, "static_ipaddress %s: no interface (dev)", v.Prefix))
 			continue
 		}
-		p.Static.Addrs = append(p.Static.Addrs, vrrp.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Broadcast: v.Brd, Scope: int(v.Scope)})
+		vv, err := vip(v, "static_ipaddress")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.Static.Addrs = append(p.Static.Addrs, vv)
 	}
 	for _, r := range cfg.StaticRoutes {
 		vr, err := route(r, "static_routes")

@@ -88,10 +88,14 @@ func TestVRRPNetTranslation(t *testing.T) {
 	if len(a.ExcludedVIPs) != 2 || a.ExcludedVIPs[0].Prefix != netip.MustParsePrefix("2001:db8::100/64") || a.ExcludedVIPs[1].Dev != "eth1" {
 		t.Errorf("A excluded: %+v", a.ExcludedVIPs)
 	}
+	// A tracked route (dev, no no_track) keeps keepalived's protocol:
+	// keepalived resets "protocol 99" to 18 ("Route cannot be tracked if
+	// protocol is not RTPROT_KEEPALIVED"); a route without dev is not
+	// tracked.
 	wantRoutes := []vrrp.Route{
 		{Dst: netip.MustParsePrefix("10.9.0.0/16"), Gw: netip.MustParseAddr("10.0.0.254"), Dev: "eth0", Table: 7, Metric: 5,
-			Src: netip.MustParseAddr("10.0.0.100"), Scope: 253, Protocol: 99},
-		{Dst: netip.MustParsePrefix("10.8.0.0/16"), Type: 7, Protocol: 18},
+			Src: netip.MustParseAddr("10.0.0.100"), Scope: 253, Protocol: 18},
+		{Dst: netip.MustParsePrefix("10.8.0.0/16"), Type: 7, Protocol: 18, NoTrack: true},
 	}
 	if len(a.Routes) != 2 || a.Routes[0] != wantRoutes[0] || a.Routes[1] != wantRoutes[1] {
 		t.Errorf("A routes:\n%+v\nwant\n%+v", a.Routes, wantRoutes)

@@ -26,6 +26,7 @@ import (
 type Router struct {
 	// born is when the router was made: vrrp_startup_delay counts from it.
 	born    time.Time
+	keeper  staticKeeper // static.go
 	log     *slog.Logger
 	ipvs    *ipvs.Client
 	applier *ipvs.Applier

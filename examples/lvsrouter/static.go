@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/lvskit/lvskit/vrrp"
@@ -22,10 +23,44 @@ func (r *Router) syncStatic(old, next *Plan) {
 	if isEmptyStatic(o) && isEmptyStatic(n) {
 		return
 	}
+	// The keeper of the old entries stops first, so that the entries
+	// SetStatic removes are not restored.
+	r.keeper.stop()
+	cfg := &vrrp.StaticConfig{Logger: r.log}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := vrrp.SetStatic(ctx, &vrrp.StaticConfig{Logger: r.log}, o, n); err != nil {
+	if err := vrrp.SetStatic(ctx, cfg, o, n); err != nil {
 		r.log.Error("static addresses, routes and rules", "err", err)
+	}
+	if !isEmptyStatic(n) {
+		r.keeper.start(cfg, n, r.log)
+	}
+}
+
+// staticKeeper restores the tracked static entries someone deletes, as
+// keepalived does ("Restoring deleted static route ..."), between one
+// syncStatic and the next.
+type staticKeeper struct {
+	cancel context.CancelFunc
+	done   <-chan struct{}
+}
+
+func (k *staticKeeper) start(cfg *vrrp.StaticConfig, s *vrrp.Static, log *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := vrrp.KeepStatic(ctx, cfg, s)
+	if err != nil {
+		cancel()
+		log.Error("watching static addresses, routes and rules", "err", err)
+		return
+	}
+	k.cancel, k.done = cancel, done
+}
+
+func (k *staticKeeper) stop() {
+	if k.cancel != nil {
+		k.cancel()
+		<-k.done
+		k.cancel, k.done = nil, nil
 	}
 }
 
