@@ -99,15 +99,21 @@ func startLvsrouter(t *testing.T, ns *netns.NS, state string, prio int) *peer {
 
 func startKeepalived(t *testing.T, ns *netns.NS, state string, prio int) *peer {
 	t.Helper()
+	return startKeepalivedVRRP(t, ns, fmt.Sprintf(interopConf, "keepalived", state, prio))
+}
+
+// startKeepalivedVRRP runs keepalived's VRRP process alone with conf and
+// waits for its VRRP child.
+func startKeepalivedVRRP(t *testing.T, ns *netns.NS, conf string) *peer {
+	t.Helper()
 	testenv.NeedTool(t, "keepalived")
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "keepalived.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, interopConf, "keepalived", state, prio), 0o644); err != nil {
+	f := filepath.Join(dir, "keepalived.conf")
+	if err := os.WriteFile(f, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &peer{name: "keepalived", ns: ns, vrrpPID: filepath.Join(dir, "vrrp.pid"), confPath: conf}
-	p.p = ns.Start("keepalived", "-n", "-l", "-D", "-G", "-R", "-P", "-f", conf,
-		"-p", filepath.Join(dir, "keepalived.pid"), "-r", p.vrrpPID)
+	p := &peer{name: "keepalived", ns: ns, vrrpPID: filepath.Join(dir, "vrrp.pid"), confPath: f}
+	p.p = ns.Start("keepalived", "-n", "-l", "-D", "-G", "-R", "-P", "-f", f, "-p", filepath.Join(dir, "k.pid"), "-r", p.vrrpPID)
 	t.Cleanup(func() {
 		p.crash()
 		if t.Failed() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,32 +71,6 @@ vrrp_sync_group G {
 `
 
 var trackVIP2 = netip.MustParseAddr("10.77.0.200")
-
-// startKeepalivedVRRP runs keepalived's VRRP process alone with conf and
-// waits for its VRRP child.
-func startKeepalivedVRRP(t *testing.T, ns *netns.NS, conf string) *peer {
-	t.Helper()
-	dir := t.TempDir()
-	f := filepath.Join(dir, "keepalived.conf")
-	if err := os.WriteFile(f, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := &peer{name: "keepalived", ns: ns, vrrpPID: filepath.Join(dir, "vrrp.pid"), confPath: f}
-	p.p = ns.Start("keepalived", "-n", "-l", "-D", "-G", "-R", "-P", "-f", f, "-p", filepath.Join(dir, "k.pid"), "-r", p.vrrpPID)
-	t.Cleanup(func() {
-		p.crash()
-		if t.Failed() {
-			t.Logf("keepalived log:\n%s", p.p.Output())
-		}
-	})
-	if !waitFor(20*time.Second, func() bool {
-		b, err := os.ReadFile(p.vrrpPID)
-		return err == nil && len(strings.TrimSpace(string(b))) > 0
-	}) {
-		t.Fatal("keepalived's VRRP child did not start")
-	}
-	return p
-}
 
 // trackScenario is one deletion and what the router should do about it.
 type trackScenario struct {
