@@ -216,7 +216,9 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	log.Debug("loading configuration", "config", file)
 	t0 := time.Now()
 	plan, warnings, err := load(file, interfaceExists)
-	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
+	user, sys := cpuTimes()
+	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond),
+		"user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond))
 	for _, w := range warnings {
 		log.Warn("configuration", "warning", w)
 	}
@@ -254,7 +256,9 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		r.close()
 		return exitFailure
 	}
-	log.Info("started", "config", file, "instances", len(plan.Instances), "services", len(plan.Services))
+	user, sys = cpuTimes()
+	log.Info("started", "config", file, "instances", len(plan.Instances), "services", len(plan.Services),
+		"took", time.Since(t0).Round(time.Millisecond), "user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond))
 	stopStatus, err := serveStatus(ctx, o.StatusSock, &r.ops, log)
 	if err != nil {
 		log.Error("status socket", "err", err)

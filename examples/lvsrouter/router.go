@@ -894,6 +894,7 @@ func (r *Router) apply(ctx context.Context) error {
 	t0 := time.Now()
 	want := r.desired()
 	t1 := time.Now()
+	u1, s1 := cpuTimes()
 	r.runEvents(false)
 	// BGP withdraws go out before the IPVS change, announcements after
 	// it succeeded (bgp_router.go).
@@ -924,11 +925,13 @@ func (r *Router) apply(ctx context.Context) error {
 		return fmt.Errorf("ipvs apply: %w", err)
 	}
 	if ch.Len() > 0 {
+		u2, s2 := cpuTimes()
 		r.log.Info("ipvs", "changes", ch.Len(), "add-service", ch.Count(ipvs.OpNewService),
 			"del-service", ch.Count(ipvs.OpDeleteService), "edit-service", ch.Count(ipvs.OpUpdateService),
 			"add-server", ch.Count(ipvs.OpNewDestination), "del-server", ch.Count(ipvs.OpDeleteDestination),
 			"edit-server", ch.Count(ipvs.OpUpdateDestination),
-			"desired", t1.Sub(t0).Round(time.Microsecond), "kernel", time.Since(t1).Round(time.Microsecond))
+			"desired", t1.Sub(t0).Round(time.Microsecond), "kernel", time.Since(t1).Round(time.Microsecond),
+			"user", (u2 - u1).Round(time.Millisecond), "sys", (s2 - s1).Round(time.Millisecond))
 	}
 	for k := range r.managed {
 		if !wanted[k] {
