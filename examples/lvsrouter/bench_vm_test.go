@@ -96,31 +96,49 @@ func scaleWait(ctx context.Context, c *ipvs.Client, p *netns.Process, limit time
 		ds, err := c.Destinations(ctx, scaleVS(i))
 		return err == nil && len(ds) == scaleReals, err
 	}
-	// wait polls service i until complete.
-	wait := func(i int) (time.Time, error) {
+	// wait polls service i until complete, and sets done to when it
+	// was; when the router's log says all is applied, done stays at when
+	// the last service was seen complete (the operations are applied in
+	// order), or is now if it was not yet.
+	var done time.Time
+	logged := func() bool { return strings.Contains(p.Output(), applied) }
+	wait := func(i int) error {
 		for {
-			if strings.Contains(p.Output(), applied) {
-				return time.Now(), nil
+			if logged() {
+				if done.IsZero() {
+					done = time.Now()
+				}
+				return nil
 			}
 			ok, err := complete(i)
 			if ok {
-				return time.Now(), nil
+				done = time.Now()
+				return nil
 			}
 			if time.Now().After(deadline) {
-				return time.Time{}, fmt.Errorf("service %d of %d still incomplete after %v (%v)", i, scaleServices, limit, err)
+				return fmt.Errorf("service %d of %d still incomplete after %v (%v)", i, scaleServices, limit, err)
 			}
 			time.Sleep(scalePoll)
 		}
 	}
-	done, err := wait(scaleServices - 1)
-	if err != nil || strings.Contains(p.Output(), applied) {
+	if err := wait(scaleServices - 1); err != nil || logged() {
 		return done, err
 	}
+	// One dump finds the services still incomplete, if any (a router
+	// adding out of order).
+	svcs, err := c.Dump(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	n := make(map[ipvs.ServiceKey]int, len(svcs))
+	for _, s := range svcs {
+		n[s.Key()] = len(s.Destinations)
+	}
 	for i := 0; i < scaleServices-1; i++ {
-		if ok, _ := complete(i); ok {
+		if s := scaleVS(i); n[s.Key()] == scaleReals {
 			continue
 		}
-		if done, err = wait(i); err != nil {
+		if err := wait(i); err != nil || logged() {
 			return done, err
 		}
 	}
