@@ -436,16 +436,22 @@ func (c *Client) StopDaemon(ctx context.Context, state DaemonState) error {
 // runs all of them even when some fail, and returns the failures joined, each
 // an *OpError.
 func (c *Client) Do(ctx context.Context, ops []Op) error {
+	// The requests and their attributes come from one array each rather
+	// than two allocations per operation: at 50,000 operations (10,000
+	// services × 4 destinations) that is 100,000 objects fewer for the
+	// garbage collector to trace while the kernel works.
+	all := make([]request, len(ops))
 	reqs := make([]*request, 0, len(ops))
+	buf := make([]byte, 0, attrBytesPerOp*len(ops))
 	var errs []error
 	idx := make([]int, 0, len(ops))
 	for i := range ops {
-		r, err := ops[i].request()
-		if err != nil {
+		var err error
+		if buf, err = ops[i].appendRequest(&all[i], buf); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		reqs = append(reqs, r)
+		reqs = append(reqs, &all[i])
 		idx = append(idx, i)
 	}
 	if len(reqs) > 0 {
@@ -464,46 +470,48 @@ func (c *Client) Do(ctx context.Context, ops []Op) error {
 	return errors.Join(errs...)
 }
 
-// request encodes the operation, validating what it writes.
-func (op *Op) request() (*request, error) {
-	var (
-		cmd   uint8
-		attrs []byte
-		err   error
-	)
+// attrBytesPerOp is about what one operation's attributes take (an IPv4
+// destination addition: 144 bytes, a service: 84), to size Do's attribute
+// buffer once.
+const attrBytesPerOp = 144
+
+// appendRequest encodes the operation into r, its attributes appended to
+// buf (r.attrs is that part of it, capped at its length, so later appends
+// cannot overwrite it), validating what it writes.
+func (op *Op) appendRequest(r *request, buf []byte) ([]byte, error) {
+	var cmd uint8
+	start := len(buf)
 	s, d := &op.Service, &op.Destination
 	switch op.Kind {
 	case OpNewService, OpUpdateService:
 		if err := s.Validate(); err != nil {
-			return nil, err
+			return buf, err
 		}
 		cmd = cmdNewService
 		if op.Kind == OpUpdateService {
 			cmd = cmdSetService
 		}
-		attrs, err = serviceAttrs(s, true)
+		buf = appendServiceAttrs(buf, s)
 	case OpDeleteService:
 		cmd = cmdDelService
-		attrs, err = serviceAttrs(s, false)
+		buf = appendServiceIDAttrs(buf, s)
 	case OpNewDestination, OpUpdateDestination:
 		if err := d.Validate(); err != nil {
-			return nil, err
+			return buf, err
 		}
 		cmd = cmdNewDest
 		if op.Kind == OpUpdateDestination {
 			cmd = cmdSetDest
 		}
-		attrs, err = destAttrs(s, d, true)
+		buf = appendDestAttrs(buf, s, d, true)
 	case OpDeleteDestination:
 		cmd = cmdDelDest
-		attrs, err = destAttrs(s, d, false)
+		buf = appendDestAttrs(buf, s, d, false)
 	default:
-		return nil, fmt.Errorf("%w: operation kind %d", ErrInvalid, op.Kind)
+		return buf, fmt.Errorf("%w: operation kind %d", ErrInvalid, op.Kind)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &request{cmd: cmd, attrs: attrs}, nil
+	*r = request{cmd: cmd, attrs: buf[start:len(buf):len(buf)]}
+	return buf, nil
 }
 
 // Apply makes the kernel's services match desired with the fewest
