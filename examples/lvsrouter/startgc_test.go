@@ -9,6 +9,8 @@ import (
 // memory limit of at least twice the live heap; restore puts both back;
 // a GOGC in the environment leaves them alone.
 func TestReuseHeap(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
 	pct := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(pct)
 	restore := reuseHeap()
