@@ -236,7 +236,9 @@ func runScale(b *testing.B, name string, argv []string, env []string) scaleRun {
 	b.Logf("%s: start %v, reload %v", name, r.start, r.reload)
 	if name == "lvsrouter" {
 		// Its timeline: configuration read, IPVS applied (desired state
-		// and kernel times), checks registered, reload.
+		// and kernel times, the CPU time in user space and in the
+		// kernel), checks registered, reload; and the collector's lines
+		// when run with GODEBUG=gctrace=1.
 		for _, line := range strings.Split(p.Output(), "\n") {
 			for _, m := range []string{"msg=\"configuration read\"", "msg=ipvs ", "msg=checks ", "msg=started", "msg=reload", "gc "} {
 				if strings.Contains(line, m) {
