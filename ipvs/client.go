@@ -436,22 +436,16 @@ func (c *Client) StopDaemon(ctx context.Context, state DaemonState) error {
 // runs all of them even when some fail, and returns the failures joined, each
 // an *OpError.
 func (c *Client) Do(ctx context.Context, ops []Op) error {
-	// The requests and their attributes come from one array each rather
-	// than two allocations per operation: at 50,000 operations (10,000
-	// services × 4 destinations) that is 100,000 objects fewer for the
-	// garbage collector to trace while the kernel works.
-	all := make([]request, len(ops))
 	reqs := make([]*request, 0, len(ops))
-	buf := make([]byte, 0, attrBytesPerOp*len(ops))
 	var errs []error
 	idx := make([]int, 0, len(ops))
 	for i := range ops {
-		var err error
-		if buf, err = ops[i].appendRequest(&all[i], buf); err != nil {
+		r, err := ops[i].request()
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		reqs = append(reqs, &all[i])
+		reqs = append(reqs, r)
 		idx = append(idx, i)
 	}
 	if len(reqs) > 0 {
@@ -470,48 +464,46 @@ func (c *Client) Do(ctx context.Context, ops []Op) error {
 	return errors.Join(errs...)
 }
 
-// attrBytesPerOp is about what one operation's attributes take (an IPv4
-// destination addition: 144 bytes, a service: 84), to size Do's attribute
-// buffer once.
-const attrBytesPerOp = 144
-
-// appendRequest encodes the operation into r, its attributes appended to
-// buf (r.attrs is that part of it, capped at its length, so later appends
-// cannot overwrite it), validating what it writes.
-func (op *Op) appendRequest(r *request, buf []byte) ([]byte, error) {
-	var cmd uint8
-	start := len(buf)
+// request encodes the operation, validating what it writes.
+func (op *Op) request() (*request, error) {
+	var (
+		cmd   uint8
+		attrs []byte
+		err   error
+	)
 	s, d := &op.Service, &op.Destination
 	switch op.Kind {
 	case OpNewService, OpUpdateService:
 		if err := s.Validate(); err != nil {
-			return buf, err
+			return nil, err
 		}
 		cmd = cmdNewService
 		if op.Kind == OpUpdateService {
 			cmd = cmdSetService
 		}
-		buf = appendServiceAttrs(buf, s)
+		attrs, err = serviceAttrs(s, true)
 	case OpDeleteService:
 		cmd = cmdDelService
-		buf = appendServiceIDAttrs(buf, s)
+		attrs, err = serviceAttrs(s, false)
 	case OpNewDestination, OpUpdateDestination:
 		if err := d.Validate(); err != nil {
-			return buf, err
+			return nil, err
 		}
 		cmd = cmdNewDest
 		if op.Kind == OpUpdateDestination {
 			cmd = cmdSetDest
 		}
-		buf = appendDestAttrs(buf, s, d, true)
+		attrs, err = destAttrs(s, d, true)
 	case OpDeleteDestination:
 		cmd = cmdDelDest
-		buf = appendDestAttrs(buf, s, d, false)
+		attrs, err = destAttrs(s, d, false)
 	default:
-		return buf, fmt.Errorf("%w: operation kind %d", ErrInvalid, op.Kind)
+		return nil, fmt.Errorf("%w: operation kind %d", ErrInvalid, op.Kind)
 	}
-	*r = request{cmd: cmd, attrs: buf[start:len(buf):len(buf)]}
-	return buf, nil
+	if err != nil {
+		return nil, err
+	}
+	return &request{cmd: cmd, attrs: attrs}, nil
 }
 
 // Apply makes the kernel's services match desired with the fewest
