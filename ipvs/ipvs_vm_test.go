@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -587,5 +588,64 @@ func TestVMConcurrentDumpMatchesSequential(t *testing.T) {
 	}
 	if a, b := configString(want), configString(state); a != b {
 		t.Error("dump differs from the applied state")
+	}
+}
+
+// TestVMDoReportsEachRefusal runs 1,000 operations in one Do (several
+// pipelined batches, each asking an acknowledgement of its last request
+// only) with requests the kernel refuses in the middle of a batch, at a
+// batch's end and as the very last: each refusal is reported as that
+// operation, and every other operation is applied.
+func TestVMDoReportsEachRefusal(t *testing.T) {
+	c := vmClient(t)
+	ctx := context.Background()
+	var ops []Op
+	for i := 0; i < 250; i++ {
+		s := Service{Protocol: TCP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 8, byte(i >> 8), byte(i)}), 80), Scheduler: "wrr"}
+		ops = append(ops, Op{Kind: OpNewService, Service: s})
+		for j := 1; j <= 3; j++ {
+			d := Destination{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, 0, byte(j)}), 80), Forward: Masquerade, Weight: 1}
+			ops = append(ops, Op{Kind: OpNewDestination, Service: s, Destination: d})
+		}
+	}
+	// The destination before again (EEXIST) at positions 100 and 300,
+	// in the middle of a batch, and 255, the last request of the first
+	// batch (the window is 256), the one that asks an acknowledgement.
+	var want []string // the refused operations, as OpError prints them
+	for _, k := range []int{100, 255, 300} {
+		dup := ops[k-1]
+		if dup.Kind != OpNewDestination {
+			t.Fatalf("op %d is %v", k-1, dup)
+		}
+		ops = slices.Insert(ops, k, dup)
+		want = append(want, fmt.Sprintf("ipvs: new-dest %s -> %s", dup.Service.Key(), dup.Destination.Addr))
+	}
+	// A destination of a service that does not exist, as the last.
+	ghost := Service{Protocol: TCP, Addr: netip.MustParseAddrPort("10.7.0.1:80"), Scheduler: "wrr"}
+	ops = append(ops, Op{Kind: OpNewDestination, Service: ghost, Destination: ops[1].Destination})
+	want = append(want, fmt.Sprintf("ipvs: new-dest %s -> 10.9.0.1:80", ghost.Key()))
+	err := c.Do(ctx, ops)
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var op *OpError
+		if !errors.As(e, &op) {
+			t.Fatalf("not an OpError: %v", e)
+		}
+		msg := op.Error()
+		got = append(got, msg[:strings.LastIndex(msg, ":")])
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("refusals:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	svcs, err := c.Dump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range svcs {
+		n += 1 + len(s.Destinations)
+	}
+	if n != len(ops)-len(want) {
+		t.Errorf("%d services and destinations in the kernel, want %d", n, len(ops)-len(want))
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 
 	"github.com/lvskit/lvskit/ipvs"
@@ -24,10 +25,22 @@ func scaleReal(j int) netip.AddrPort {
 
 // scaleVS is the i-th virtual server; numeric order is config order, so a
 // router that adds in either order fills the services in the order
-// scaleWait walks them.
+// scaleWait walks them. The addresses are consecutive (10.100.0.1,
+// 10.100.0.2, ...), as a site numbers its VIPs. Until 2026-12-06 they were
+// 10.100.0.1, 10.100.1.1, ... 10.139.15.1: the kernel (6.1) hashes a
+// service by the low 8 bits of its address xor its port into 256 buckets,
+// so all 10,000 shared one, and every add or lookup of a service walked
+// that chain: both routers then spent most of their IPVS time there.
+// LVSKIT_SCALE_VIPS=clustered brings that layout back.
 func scaleVS(i int) ipvs.Service {
-	return ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(100 + i>>8), byte(i), 1}), 80)}
+	if scaleClustered {
+		return ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(100 + i>>8), byte(i), 1}), 80)}
+	}
+	v := i + 1
+	return ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 100, byte(v >> 8), byte(v)}), 80)}
 }
+
+var scaleClustered = os.Getenv("LVSKIT_SCALE_VIPS") == "clustered"
 
 // scaleEdited is the virtual server whose first real server's weight the
 // reload changes.

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"testing"
 
 	"github.com/lvskit/lvskit/ipvs"
@@ -30,6 +32,8 @@ func hostLoad(b *testing.B, r *Router, path string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// As serve does: the syntax tree and typed configuration go first.
+	runtime.GC()
 	if err := r.Load(context.Background(), p); err != nil {
 		b.Fatal(err)
 	}
@@ -45,13 +49,44 @@ func BenchmarkRouterStart10k4(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	var live uint64
 	for b.Loop() {
 		r, ops := hostRouter(b)
 		hostLoad(b, r, path)
 		if ops.ops != scaleServices*(scaleReals+1) {
 			b.Fatalf("%d ops", ops.ops)
 		}
+		// What the started router keeps: the heap after a collection,
+		// with r still referenced, measured after the first start only
+		// (the routers of later iterations live on until the cleanup).
+		// LVSKIT_HEAPPROFILE=FILE writes its profile (go tool pprof
+		// -sample_index=inuse_space).
+		if live == 0 {
+			b.StopTimer()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			live = ms.HeapAlloc
+			if f := os.Getenv("LVSKIT_HEAPPROFILE"); f != "" {
+				writeHeapProfile(b, f)
+			}
+			runtime.KeepAlive(r)
+			b.StartTimer()
+		}
 		r.mon.Close()
+	}
+	b.ReportMetric(float64(live)/(1<<20), "live-MiB")
+}
+
+// writeHeapProfile writes the heap profile as of the last collection.
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -168,6 +168,16 @@ func vsString(k ipvs.ServiceKey) string {
 	return trio(k.Addr, k.Protocol)
 }
 
+// reserveReals sizes the real servers' map for n entries when it is empty,
+// so that a start does not grow it through a dozen rehashes.
+func (o *opsState) reserveReals(n int) {
+	o.mu.Lock()
+	if len(o.reals) == 0 {
+		o.reals = make(map[realKey]realStatus, n)
+	}
+	o.mu.Unlock()
+}
+
 // realState records a real server's health as the router applies it and,
 // on a change, writes keepalived's "RS <rs> <vs> UP|DOWN" line.
 func (o *opsState) realState(k ipvs.ServiceKey, rs netip.AddrPort, up bool) {
