@@ -131,6 +131,27 @@ func buildSYN(b []byte, src netip.Addr, sport uint16, dst netip.AddrPort, isn ui
 	}
 }
 
+// ipv4HeaderLen is the length of the IPv4 header of a probe: no options.
+const ipv4HeaderLen = 20
+
+// buildIPv4 writes the IPv4 header of a probe carrying n bytes of TCP
+// into b (ipv4HeaderLen bytes), for a raw socket with IP_HDRINCL: the
+// kernel fills in the identification and the checksum.
+func buildIPv4(b []byte, src, dst netip.Addr, n int) {
+	_ = b[ipv4HeaderLen-1]
+	b[0] = 4<<4 | ipv4HeaderLen/4
+	b[1] = 0
+	binary.BigEndian.PutUint16(b[2:4], uint16(ipv4HeaderLen+n))
+	binary.BigEndian.PutUint16(b[4:6], 0)      // identification
+	binary.BigEndian.PutUint16(b[6:8], 0x4000) // don't fragment
+	b[8] = 64                                  // time to live
+	b[9] = 6                                   // TCP
+	binary.BigEndian.PutUint16(b[10:12], 0)    // checksum
+	s, d := src.Unmap().As4(), dst.Unmap().As4()
+	copy(b[12:16], s[:])
+	copy(b[16:20], d[:])
+}
+
 // tcpChecksum is the Internet checksum of a TCP segment with its IPv4
 // pseudo-header (RFC 9293, section 3.1).
 func tcpChecksum(src, dst netip.Addr, seg []byte) uint16 {

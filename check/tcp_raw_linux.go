@@ -201,6 +201,12 @@ func openRaw(v4 bool, f *rawFamily) (fd int, err error) {
 	// ICMP errors for our SYNs come to the socket's error queue.
 	if v4 {
 		err = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+		if err == nil {
+			// We write the IP header: the kernel then sends the packet
+			// as it is (filling in its length, identification and
+			// checksum) instead of assembling it.
+			err = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_HDRINCL, 1)
+		}
 	} else {
 		err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
 		if err == nil {
@@ -378,9 +384,17 @@ func (p *rawProber) send(w *rawWait) error {
 			}
 		}
 	}
-	var seg [tcpHeaderLen]byte
-	buildSYN(seg[:], src, w.sport, w.dst, w.id+p.secret)
-	if e := rawSend(w.fd, seg[:], w.dst, w.bind); e != nil {
+	var pkt [ipv4HeaderLen + tcpHeaderLen]byte
+	seg, bind := pkt[:], w.bind
+	if src.IsValid() {
+		// IPv4 (IP_HDRINCL): the source goes in our header.
+		buildIPv4(pkt[:ipv4HeaderLen], src, w.dst.Addr(), tcpHeaderLen)
+		bind = netip.Addr{}
+	} else {
+		seg = pkt[ipv4HeaderLen:]
+	}
+	buildSYN(pkt[ipv4HeaderLen:], src, w.sport, w.dst, w.id+p.secret)
+	if e := rawSend(w.fd, seg, w.dst, bind); e != nil {
 		return os.NewSyscallError("connect", e)
 	}
 	return nil
@@ -518,6 +532,13 @@ func (p *rawProber) drainErrors(f *rawFamily, v4 bool, out []rawDone) []rawDone 
 			break
 		}
 		seg := p.buf[:n]
+		if v4 {
+			// IP_HDRINCL: the error quotes our IP header too.
+			if len(seg) < ipv4HeaderLen || int(seg[0]&0x0f)*4 > len(seg) {
+				continue
+			}
+			seg = seg[int(seg[0]&0x0f)*4:]
+		}
 		if len(seg) < 8 || (len(seg) >= 14 && seg[13] != tcpSYN) {
 			continue // not one of our SYNs
 		}

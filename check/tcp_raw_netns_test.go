@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -87,6 +88,13 @@ func nsListen(t *testing.T, n *netns.NS, addr string) net.Listener {
 // addresses on the link (neighbour discovery fails), so probes to them
 // time out.
 func ghostNS(t *testing.T) *netns.NS {
+	n, _ := ghostPeer(t)
+	return n
+}
+
+// ghostPeer is ghostNS that also returns the namespace at the link's
+// other end.
+func ghostPeer(t *testing.T) (*netns.NS, *netns.NS) {
 	t.Helper()
 	n, peer := netns.New(t), netns.New(t)
 	netns.Veth(t, n, "eth0", peer, "eth0")
@@ -100,7 +108,7 @@ func ghostNS(t *testing.T) *netns.NS {
 	if err := n.Handle().AddrAdd(link, a); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return n, peer
 }
 
 func addRoute(t *testing.T, n *netns.NS, dst string, typ int) {
@@ -183,6 +191,35 @@ func TestNetnsHalfOpen(t *testing.T) {
 	noAccept(t, ln4)
 	noAccept(t, ln6)
 	noAccept(t, lnb)
+}
+
+// TestNetnsHalfOpenICMP: an ICMP error for a probe's SYN (a router
+// without a route to the target) fails the check at once, as it fails a
+// connect.
+func TestNetnsHalfOpenICMP(t *testing.T) {
+	n, peer := ghostPeer(t)
+	peer.AddAddr("eth0", netip.MustParsePrefix("10.66.0.2/24"))
+	addRoute(t, peer, "10.68.0.0/24", unix.RTN_UNREACHABLE)
+	peer.Do(func() error { return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644) })
+	link, err := n.Handle().LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dst, _ := net.ParseCIDR("10.68.0.0/24")
+	if err := n.Handle().RouteAdd(&netlink.Route{Dst: dst, Gw: net.ParseIP("10.66.0.2"), LinkIndex: link.Attrs().Index}); err != nil {
+		t.Fatal(err)
+	}
+	var got []probed
+	n.Do(func() error {
+		q := newQuickState()
+		defer q.close()
+		got = runLoop(t, q, []TCP{{Addr: netip.MustParseAddrPort("10.68.0.5:80"), Timeout: 2 * time.Second}})
+		return nil
+	})
+	g := got[0]
+	if g.r.Up || !g.raw || !errors.Is(g.r.Err, unix.EHOSTUNREACH) || g.r.Latency > time.Second {
+		t.Errorf("%+v (raw %v), want down with EHOSTUNREACH at once", g.r, g.raw)
+	}
 }
 
 // TestNetnsHalfOpenMany: many probes in flight at once, to listeners and
