@@ -46,10 +46,11 @@ type rawProber struct {
 	// src caches the IPv4 source address the kernel picks for each
 	// destination (the TCP checksum covers it); a probe that times out
 	// drops its entry, so a changed route is looked up again.
-	src map[netip.Addr]netip.Addr
-	udp int // a UDP socket for source look-ups, or 0
-	buf [2048]byte
-	oob [256]byte
+	src   map[netip.Addr]netip.Addr
+	udp   int // a UDP socket for source look-ups, or 0
+	buf   [2048]byte
+	batch rawBatchBufs
+	oob   [256]byte
 }
 
 // rawFamily is one family's raw socket and reserved ports.
@@ -59,6 +60,23 @@ type rawFamily struct {
 	fd      int
 	reserve []int
 	ports   [rawPorts]uint16
+}
+
+// rawBatch is how many answers one recvmmsg reads.
+const rawBatch = 32
+
+// mmsghdr is struct mmsghdr of recvmmsg(2).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// rawBatchBufs are recvmmsg's buffers.
+type rawBatchBufs struct {
+	msgs  [rawBatch]mmsghdr
+	iovs  [rawBatch]unix.Iovec
+	names [rawBatch]unix.RawSockaddrInet6
+	bufs  [rawBatch][rawSnap]byte
 }
 
 // rawDone is a probe's result, found by drain.
@@ -474,25 +492,33 @@ func (p *rawProber) drain(fd int, events uint32, out []rawDone) []rawDone {
 		return out
 	}
 	f := &p.fam[i]
-	for range maxDrain {
-		var from unix.RawSockaddrInet6
-		fromLen := uint32(unsafe.Sizeof(from))
-		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p.buf[0])), uintptr(len(p.buf)),
-			unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&from)), uintptr(unsafe.Pointer(&fromLen)))
+	b := &p.batch
+	for range maxDrain / rawBatch {
+		for k := range b.msgs {
+			b.iovs[k] = unix.Iovec{Base: &b.bufs[k][0]}
+			b.iovs[k].SetLen(rawSnap)
+			b.msgs[k] = mmsghdr{hdr: unix.Msghdr{Name: (*byte)(unsafe.Pointer(&b.names[k])), Namelen: unix.SizeofSockaddrInet6, Iov: &b.iovs[k], Iovlen: 1}}
+		}
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.msgs[0])), rawBatch, unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EINTR {
 			continue
 		}
 		if e != 0 {
 			break
 		}
-		r, ok := parseRawReply(p.buf[:n], i == 0)
-		if !ok {
-			continue
+		for k := range int(n) {
+			r, ok := parseRawReply(b.bufs[k][:min(b.msgs[k].len, rawSnap)], i == 0)
+			if !ok {
+				continue
+			}
+			if i == 1 {
+				r.src = netip.AddrFrom16(b.names[k].Addr)
+			}
+			out = p.answer(r, out)
 		}
-		if i == 1 {
-			r.src = netip.AddrFrom16(from.Addr)
+		if n < rawBatch {
+			break
 		}
-		out = p.answer(r, out)
 	}
 	if events&unix.EPOLLERR != 0 {
 		out = p.drainErrors(f, i == 0, out)
