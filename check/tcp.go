@@ -27,6 +27,9 @@ type TCP struct {
 }
 
 // Check connects and closes at once: a half-open check (see probeTCP).
+// On a Monitor's loop the check goes out as a half-open probe from a raw
+// socket instead when Probe allows it (see ProbeHalfOpen); a Check called
+// directly always connects.
 //
 // It drives a non-blocking socket itself on Go's poller rather than using
 // net.Dialer: a check needs no resolver, keepalive options, local address
