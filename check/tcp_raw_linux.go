@@ -21,6 +21,10 @@ import (
 // connections by their ports.
 const rawPorts = 4
 
+// rawRcvBuf is the receive buffer of a probe socket: maxFlights answers
+// at about 2 KiB of kernel memory each.
+const rawRcvBuf = 2 * maxFlights * 2048
+
 // rawSnap is how much of an answer the probe socket's filter lets
 // through: an IPv4 header with options and a TCP header.
 const rawSnap = 128
@@ -236,7 +240,12 @@ func openRaw(v4 bool, f *rawFamily) (fd int, err error) {
 	if err != nil {
 		return -1, os.NewSyscallError("setsockopt", err)
 	}
-	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
+	// Room for every answer to the probes in flight (maxFlights) while
+	// the loop is held up: an answer dropped here would turn into a
+	// timeout. SO_RCVBUFFORCE passes net.core.rmem_max (CAP_NET_ADMIN).
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rawRcvBuf) != nil {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rawRcvBuf)
+	}
 	// Drain what came in before the filter was attached.
 	var b [64]byte
 	for range 1024 {
