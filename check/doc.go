@@ -41,10 +41,14 @@
 // Like HAProxy, a Monitor on the system clock is an event loop: TCP and
 // plain HTTP checks run on its scheduling goroutine, which waits on their
 // sockets with epoll (given more than one P to hold while it sleeps), with
-// no goroutine, context or allocation per TCP check. A TCP check reuses
-// an idle socket (connect(AF_UNSPEC) resets the connection and frees its
-// port), and is still a real handshake: SYN, SYN-ACK, then a reset in
-// place of the final ACK, so the server never accepts a connection. An
+// no goroutine or context per TCP check. With CAP_NET_RAW a TCP check is
+// a half-open probe (TCP.Probe, ProbeAuto): one SYN sent on a raw socket
+// shared by all checks, answers read in batches and matched to their
+// probes by sequence number, no socket of ours per check; without it, it
+// reuses an idle socket (connect(AF_UNSPEC) resets the connection and
+// frees its port). Either way it is a real handshake as the server sees
+// it: SYN, SYN-ACK, then a reset in place of the final ACK, so the server
+// never accepts a connection. An
 // HTTP check sends request bytes built once per checker and judges a
 // plain response (status line, single-line headers, a known length, no
 // digest or regular expression) in place, without net/http's reader;

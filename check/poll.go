@@ -22,6 +22,22 @@ type pollOp interface {
 	deadline() time.Time
 }
 
+// sharedOp is a pollOp on a socket that many checks share, the raw socket
+// of half-open TCP probes: the loop watches the socket once and keys the
+// check by probeKey (negative, so no descriptor has it); the socket's
+// owner, quickState.raw, tells which checks its answers finish.
+type sharedOp interface {
+	pollOp
+	probeKey() int32
+}
+
+// retrier is a pollOp that may try again when its deadline passes (a
+// half-open probe sends its SYN again, as the kernel retransmits a
+// connect's): retry reports whether it did, its deadline moved on.
+type retrier interface {
+	retry(now time.Time) bool
+}
+
 // maxFlights bounds the checks in flight on the poller; beyond it quick
 // checks fall back to the workers.
 const maxFlights = 4096
@@ -32,6 +48,9 @@ type flights struct {
 	byFD    map[int32]*flight
 	byEntry map[*entry]*flight
 	queue   []*flight // min-heap by deadline; finished ones leave lazily
+	// shared are the sockets of sharedOps in the epoll set.
+	shared map[int32]bool
+	raw    []rawDone
 }
 
 type flight struct {
@@ -43,7 +62,7 @@ type flight struct {
 }
 
 func newFlights(w *eventWaker) *flights {
-	return &flights{w: w, byFD: make(map[int32]*flight), byEntry: make(map[*entry]*flight)}
+	return &flights{w: w, byFD: make(map[int32]*flight), byEntry: make(map[*entry]*flight), shared: make(map[int32]bool)}
 }
 
 func (f *flights) len() int { return len(f.byFD) }
@@ -52,7 +71,15 @@ func (f *flights) len() int { return len(f.byFD) }
 // its result returned with ok false.
 func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 	fd, ev := op.pollFD()
-	if err := f.w.watch(fd, ev, true); err != nil {
+	if s, ok := op.(sharedOp); ok {
+		if !f.shared[int32(fd)] {
+			if err := f.w.watch(fd, ev, true); err != nil {
+				return op.expire(q, err), false
+			}
+			f.shared[int32(fd)] = true
+		}
+		fd = int(s.probeKey())
+	} else if err := f.w.watch(fd, ev, true); err != nil {
 		return op.expire(q, err), false
 	}
 	if len(f.queue) > 64 && len(f.queue) > 2*len(f.byFD) {
@@ -84,6 +111,16 @@ func (f *flights) next() time.Time {
 // finished job (its Result set) to out.
 func (f *flights) collect(q *quickState, out []job) []job {
 	for _, e := range f.w.ready {
+		if f.shared[e.Fd] {
+			f.raw = q.raw.drain(int(e.Fd), e.Events, f.raw[:0])
+			for _, d := range f.raw {
+				if fl := f.byFD[d.key]; fl != nil && !fl.over {
+					out = f.finish(q, fl, d.r, out)
+				}
+			}
+			clear(f.raw)
+			continue
+		}
 		fl := f.byFD[e.Fd]
 		if fl == nil || fl.over {
 			continue
@@ -104,6 +141,11 @@ func (f *flights) collect(q *quickState, out []job) []job {
 	now := time.Now()
 	for d := f.next(); !d.IsZero() && !d.After(now); d = f.next() {
 		fl := f.pop()
+		if rt, ok := fl.op.(retrier); ok && rt.retry(now) {
+			f.queue = append(f.queue, fl)
+			f.up(len(f.queue) - 1)
+			continue
+		}
 		out = f.finish(q, fl, fl.op.expire(q, errTimeout), out)
 	}
 	return out

@@ -32,6 +32,8 @@ type quickState struct {
 	spare4, spare6 []int
 	// reqs caches HTTP checks' requests (see request).
 	reqs map[*HTTP]*httpRequest
+	// raw sends half-open TCP probes (ProbeHalfOpen).
+	raw rawProber
 	// poll reports that the caller can wait on a rest that is a pollOp
 	// (checks that can only continue that way decline otherwise).
 	poll bool

@@ -8,6 +8,7 @@ import (
 
 // close releases what q holds.
 func (q *quickState) close() {
+	q.raw.close()
 	for _, fd := range []*int{&q.tcp4, &q.tcp6} {
 		if *fd >= 0 {
 			unix.Close(*fd)

@@ -16,9 +16,20 @@ type TCP struct {
 	Bind netip.AddrPort
 	// Timeout is connect_timeout; zero means 5 s.
 	Timeout time.Duration
+	// Probe says how the handshake is made: the zero value, ProbeAuto,
+	// sends a half-open probe from a raw socket when the process may
+	// (CAP_NET_RAW) and the check runs on a Monitor's loop, and connects
+	// otherwise; both look the same to the server (SYN, SYN-ACK, RST;
+	// nothing is accepted). A Bind with a port (bind_port) always
+	// connects, as probes go out from ports of their own; ProbeHalfOpen
+	// refuses it.
+	Probe TCPProbe
 }
 
 // Check connects and closes at once: a half-open check (see probeTCP).
+// On a Monitor's loop the check goes out as a half-open probe from a raw
+// socket instead when Probe allows it (see ProbeHalfOpen); a Check called
+// directly always connects.
 //
 // It drives a non-blocking socket itself on Go's poller rather than using
 // net.Dialer: a check needs no resolver, keepalive options, local address

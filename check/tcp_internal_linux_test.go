@@ -200,7 +200,7 @@ func TestTCPFlightCompletes(t *testing.T) {
 	noFDLeak(t)
 	ap, lfd := silentListenerFD(t)
 	p := newPoller(t)
-	if _, ok := p.start(TCP{Addr: ap, Timeout: 10 * time.Second}); ok {
+	if _, ok := p.start(TCP{Addr: ap, Timeout: 10 * time.Second, Probe: ProbeConnect}); ok {
 		t.Fatal("the handshake did not wait")
 	}
 	// Free the queue: the kernel's retransmitted SYN (after about 1 s)

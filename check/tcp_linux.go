@@ -21,6 +21,25 @@ import (
 // the kernel's socket set-up and tear-down, most of a loopback check's
 // cost. A handshake still in flight is handed over with its socket.
 func (c TCP) quickCheck(q *quickState) (Result, Checker, bool) {
+	if c.Probe != ProbeConnect && q.poll && c.Addr.IsValid() {
+		switch {
+		case c.Bind.Port() != 0:
+			if c.Probe == ProbeHalfOpen {
+				return down(time.Now(), "half-open probe", errors.New("bind_port not supported: probes go out from ports of their own")), nil, true
+			}
+		default:
+			w, r, done, err := q.raw.start(c)
+			switch {
+			case w != nil:
+				return Result{}, w, false
+			case done:
+				return r, nil, true
+			case c.Probe == ProbeHalfOpen:
+				return down(time.Now(), "", err), nil, true
+			}
+			// No raw socket: connect.
+		}
+	}
 	if c.Bind.IsValid() || !c.Addr.IsValid() {
 		return Result{}, nil, false // a bound socket keeps its address: not shared
 	}

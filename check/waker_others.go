@@ -15,7 +15,10 @@ type eventWaker struct {
 }
 
 // readyEvent mirrors the field of unix.EpollEvent that flights reads.
-type readyEvent struct{ Fd int32 }
+type readyEvent struct {
+	Events uint32
+	Fd     int32
+}
 
 func newEventWaker() (*eventWaker, error) {
 	return nil, fmt.Errorf("check: event waker: %w", errors.ErrUnsupported)

@@ -1,0 +1,619 @@
+package check
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// rawPorts is how many local ports each family's half-open probes are
+// sent from, in turn: two probes in flight to the same server port are
+// told apart by their sequence numbers, and the server's half-open
+// connections by their ports.
+const rawPorts = 4
+
+// rawRcvBuf is the receive buffer of a probe socket: maxFlights answers
+// at about 2 KiB of kernel memory each.
+const rawRcvBuf = 2 * maxFlights * 2048
+
+// rawSnap is how much of an answer the probe socket's filter lets
+// through: an IPv4 header with options and a TCP header.
+const rawSnap = 128
+
+// rawProber sends the half-open probes (ProbeHalfOpen) of a Monitor's
+// loop on one raw IPPROTO_TCP socket per family and matches the answers
+// to their checks. It belongs to the loop's goroutine.
+//
+// A probe's initial sequence number is its id plus a secret chosen at
+// random: the SYN-ACK or RST that answers it acknowledges that number
+// plus one, which names the probe; an answer for no probe in flight (a
+// wrong acknowledgement, or one that came after its probe timed out) is
+// dropped. The probes go out from local ports that TCP sockets bound to
+// the wildcard address hold and never use (see reservePort): no other
+// socket can take them, so our kernel answers each SYN-ACK with a RST
+// itself, as no socket owns the connection. A classic BPF filter on the
+// raw socket lets through only segments to those ports.
+type rawProber struct {
+	fam     [2]rawFamily // IPv4, IPv6
+	secret  uint32
+	next    uint32
+	pending map[uint32]*rawWait
+	// src caches the IPv4 source address the kernel picks for each
+	// destination (the TCP checksum covers it); a probe that times out
+	// drops its entry, so a changed route is looked up again.
+	src   map[netip.Addr]netip.Addr
+	udp   int // a UDP socket for source look-ups, or 0
+	buf   [2048]byte
+	batch rawBatchBufs
+	oob   [256]byte
+}
+
+// rawFamily is one family's raw socket and reserved ports.
+type rawFamily struct {
+	opened  bool
+	err     error // why there is no raw socket
+	fd      int
+	reserve []int
+	ports   [rawPorts]uint16
+}
+
+// rawBatch is how many answers one recvmmsg reads.
+const rawBatch = 32
+
+// mmsghdr is struct mmsghdr of recvmmsg(2).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// rawBatchBufs are recvmmsg's buffers.
+type rawBatchBufs struct {
+	msgs  [rawBatch]mmsghdr
+	iovs  [rawBatch]unix.Iovec
+	names [rawBatch]unix.RawSockaddrInet6
+	bufs  [rawBatch][rawSnap]byte
+}
+
+// rawDone is a probe's result, found by drain.
+type rawDone struct {
+	key int32
+	r   Result
+}
+
+// rawWait is a half-open probe in flight: a pollOp on the shared raw
+// socket, keyed by its id.
+type rawWait struct {
+	p     *rawProber
+	id    uint32
+	fd    int
+	sport uint16
+	dst   netip.AddrPort
+	bind  netip.Addr
+	start time.Time
+	dl    time.Time
+	// resend is when the SYN goes out again unless answered, rto the
+	// wait after that.
+	resend time.Time
+	rto    time.Duration
+}
+
+// rawRTO is the wait before a probe's SYN is sent again, doubled at each
+// resend: the kernel's initial retransmission timeout for a connect's
+// SYN (RFC 6298, 1 s), so that a lost SYN costs a probe no more than it
+// costs a connect.
+const rawRTO = time.Second
+
+func (w *rawWait) pollFD() (int, uint32) { return w.fd, unix.EPOLLIN }
+
+func (w *rawWait) deadline() time.Time {
+	if w.resend.Before(w.dl) {
+		return w.resend
+	}
+	return w.dl
+}
+
+// retry sends the SYN again when its resend time, not its deadline, came.
+func (w *rawWait) retry(now time.Time) bool {
+	if !now.Before(w.dl) || w.p.pending[w.id] != w {
+		return false
+	}
+	w.p.send(w) // a failure is as a lost SYN: the deadline decides
+	w.rto *= 2
+	w.resend = now.Add(w.rto)
+	return true
+}
+
+// probeKey keys the probe among the loop's flights: negative, so no
+// socket's descriptor has it.
+func (w *rawWait) probeKey() int32 { return rawKey(w.id) }
+
+func rawKey(id uint32) int32 { return -int32(id&0x7fffffff) - 1 }
+
+// ready is never called: drain finishes probes.
+func (w *rawWait) ready(*quickState) (Result, bool) { return Result{}, false }
+
+func (w *rawWait) expire(_ *quickState, err error) Result {
+	if w.p.pending[w.id] == w {
+		delete(w.p.pending, w.id)
+	}
+	if w.dst.Addr().Is4() {
+		delete(w.p.src, w.dst.Addr())
+	}
+	return down(w.start, "connect", err)
+}
+
+// Check is never called: the probe only waits on the loop.
+func (w *rawWait) Check(context.Context) Result {
+	return w.expire(nil, errors.New("half-open probe outside the loop"))
+}
+
+// rawFamilyOf returns the index of addr's family in fam.
+func rawFamilyOf(a netip.Addr) int {
+	if a.Is4() || a.Is4In6() {
+		return 0
+	}
+	return 1
+}
+
+// open opens family i's raw socket and reserves its ports, once; it
+// returns why that failed (without CAP_NET_RAW: EPERM).
+func (p *rawProber) open(i int) error {
+	f := &p.fam[i]
+	if f.opened {
+		return f.err
+	}
+	f.opened = true
+	if p.pending == nil {
+		p.pending = make(map[uint32]*rawWait)
+		p.src = make(map[netip.Addr]netip.Addr)
+		p.secret = rand.Uint32()
+		p.next = rand.Uint32()
+	}
+	f.fd, f.err = openRaw(i == 0, f)
+	if f.err != nil {
+		f.err = fmt.Errorf("half-open probe: %w", f.err)
+	}
+	return f.err
+}
+
+// openRaw opens the raw socket of a family, reserves its ports and
+// attaches the filter that lets only answers to those ports through.
+func openRaw(v4 bool, f *rawFamily) (fd int, err error) {
+	family := unix.AF_INET6
+	if v4 {
+		family = unix.AF_INET
+	}
+	fd, err = unix.Socket(family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+			for _, r := range f.reserve {
+				unix.Close(r)
+			}
+			f.reserve = nil
+		}
+	}()
+	for i := range f.ports {
+		r, port, err := reservePort(family)
+		if err != nil {
+			return -1, err
+		}
+		f.reserve = append(f.reserve, r)
+		f.ports[i] = port
+	}
+	prog, err := rawFilter(v4, f.ports[:])
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
+		return -1, os.NewSyscallError("setsockopt SO_ATTACH_FILTER", err)
+	}
+	// ICMP errors for our SYNs come to the socket's error queue.
+	if v4 {
+		err = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1)
+		if err == nil {
+			// We write the IP header: the kernel then sends the packet
+			// as it is (filling in its length, identification and
+			// checksum) instead of assembling it.
+			err = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_HDRINCL, 1)
+		}
+	} else {
+		err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1)
+		if err == nil {
+			// The kernel fills in the checksum at offset 16, with the
+			// source address it picks.
+			err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_CHECKSUM, 16)
+		}
+	}
+	if err != nil {
+		return -1, os.NewSyscallError("setsockopt", err)
+	}
+	// Room for every answer to the probes in flight (maxFlights) while
+	// the loop is held up: an answer dropped here would turn into a
+	// timeout. SO_RCVBUFFORCE passes net.core.rmem_max (CAP_NET_ADMIN).
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rawRcvBuf) != nil {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rawRcvBuf)
+	}
+	// Drain what came in before the filter was attached.
+	var b [64]byte
+	for range 1024 {
+		if _, _, err := unix.Recvfrom(fd, b[:], unix.MSG_DONTWAIT); err != nil {
+			break
+		}
+	}
+	return fd, nil
+}
+
+// reservePort binds a TCP socket of family to the wildcard address and a
+// port the kernel picks, and returns it with the port. The socket never
+// listens or connects: it only keeps other sockets off the port.
+func reservePort(family int) (int, uint16, error) {
+	s, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, 0, os.NewSyscallError("socket", err)
+	}
+	var sa unix.Sockaddr = &unix.SockaddrInet4{}
+	if family == unix.AF_INET6 {
+		unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
+		sa = &unix.SockaddrInet6{}
+	}
+	if err := unix.Bind(s, sa); err != nil {
+		unix.Close(s)
+		return -1, 0, os.NewSyscallError("bind", err)
+	}
+	got, err := unix.Getsockname(s)
+	if err != nil {
+		unix.Close(s)
+		return -1, 0, os.NewSyscallError("getsockname", err)
+	}
+	switch a := got.(type) {
+	case *unix.SockaddrInet4:
+		return s, uint16(a.Port), nil
+	case *unix.SockaddrInet6:
+		return s, uint16(a.Port), nil
+	}
+	unix.Close(s)
+	return -1, 0, errors.New("getsockname: no port")
+}
+
+// rawFilter builds the classic BPF program that accepts TCP segments to
+// one of ports (IPv4 raw sockets see the IP header first, IPv6 ones the
+// TCP header), truncated to rawSnap bytes.
+func rawFilter(v4 bool, ports []uint16) (*unix.SockFprog, error) {
+	var prog []bpf.Instruction
+	if v4 {
+		prog = append(prog, bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 2, Size: 2})
+	} else {
+		prog = append(prog, bpf.LoadAbsolute{Off: 2, Size: 2})
+	}
+	for i, port := range ports {
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(port), SkipTrue: uint8(len(ports) - i)})
+	}
+	prog = append(prog, bpf.RetConstant{Val: 0}, bpf.RetConstant{Val: rawSnap})
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return nil, fmt.Errorf("filter: %w", err)
+	}
+	f := make([]unix.SockFilter, len(raw))
+	for i, r := range raw {
+		f[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	return &unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}, nil
+}
+
+// close releases the sockets.
+func (p *rawProber) close() {
+	for i := range p.fam {
+		f := &p.fam[i]
+		if f.opened && f.err == nil {
+			unix.Close(f.fd)
+			for _, r := range f.reserve {
+				unix.Close(r)
+			}
+		}
+		*f = rawFamily{}
+	}
+	if p.udp > 0 {
+		unix.Close(p.udp)
+		p.udp = 0
+	}
+	clear(p.pending)
+}
+
+// source returns the IPv4 address the kernel sends to dst from.
+func (p *rawProber) source(dst netip.Addr) (netip.Addr, error) {
+	if s, ok := p.src[dst]; ok {
+		return s, nil
+	}
+	if p.udp <= 0 {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return netip.Addr{}, os.NewSyscallError("socket", err)
+		}
+		p.udp = fd
+	}
+	// Connecting fixes the socket's source address: dissolve the last
+	// connection first, or its source would stay.
+	disconnect(p.udp)
+	if err := unix.Connect(p.udp, &unix.SockaddrInet4{Port: 9, Addr: dst.As4()}); err != nil {
+		return netip.Addr{}, os.NewSyscallError("connect", err)
+	}
+	sa, err := unix.Getsockname(p.udp)
+	if err != nil {
+		return netip.Addr{}, os.NewSyscallError("getsockname", err)
+	}
+	a, ok := sa.(*unix.SockaddrInet4)
+	if !ok {
+		return netip.Addr{}, errors.New("getsockname: not IPv4")
+	}
+	s := netip.AddrFrom4(a.Addr)
+	if len(p.src) >= maxRequests {
+		clear(p.src)
+	}
+	p.src[dst] = s
+	return s, nil
+}
+
+// start sends a probe for c. It returns the probe in flight, or the
+// check's result when it ended at once (done), or an error when no probe
+// could be sent for a reason of ours rather than the target's (no raw
+// socket: the caller may connect instead).
+func (p *rawProber) start(c TCP) (w *rawWait, r Result, done bool, err error) {
+	dst := c.Addr
+	dst = netip.AddrPortFrom(dst.Addr().Unmap().WithZone(dst.Addr().Zone()), dst.Port())
+	if dst.Addr().Is4() {
+		dst = netip.AddrPortFrom(dst.Addr().WithZone(""), dst.Port())
+	}
+	i := rawFamilyOf(dst.Addr())
+	if err := p.open(i); err != nil {
+		return nil, Result{}, false, err
+	}
+	f := &p.fam[i]
+	now := time.Now()
+	id := p.next
+	p.next++
+	sport := f.ports[id%rawPorts]
+	w = &rawWait{p: p, id: id, fd: f.fd, sport: sport, dst: dst, bind: c.Bind.Addr(), start: now,
+		dl: now.Add(timeoutOr(c.Timeout)), resend: now.Add(rawRTO), rto: rawRTO}
+	if err := p.send(w); err != nil {
+		var e unix.Errno
+		if errors.As(err, &e) && (e == unix.EAGAIN || e == unix.ENOBUFS) {
+			return nil, Result{}, false, fmt.Errorf("half-open probe: %w", err)
+		}
+		return nil, down(now, "connect", err), true, nil
+	}
+	p.pending[id] = w
+	return w, Result{}, false, nil
+}
+
+// send sends w's SYN.
+func (p *rawProber) send(w *rawWait) error {
+	var src netip.Addr
+	if w.dst.Addr().Is4() {
+		if w.bind.IsValid() {
+			src = w.bind.Unmap()
+		} else {
+			var err error
+			if src, err = p.source(w.dst.Addr()); err != nil {
+				return err
+			}
+		}
+	}
+	var pkt [ipv4HeaderLen + tcpHeaderLen]byte
+	seg, bind := pkt[:], w.bind
+	if src.IsValid() {
+		// IPv4 (IP_HDRINCL): the source goes in our header.
+		buildIPv4(pkt[:ipv4HeaderLen], src, w.dst.Addr(), tcpHeaderLen)
+		bind = netip.Addr{}
+	} else {
+		seg = pkt[ipv4HeaderLen:]
+	}
+	buildSYN(pkt[ipv4HeaderLen:], src, w.sport, w.dst, w.id+p.secret)
+	if e := rawSend(w.fd, seg, w.dst, bind); e != nil {
+		return os.NewSyscallError("connect", e)
+	}
+	return nil
+}
+
+// rawSend sends seg to dst on the raw socket fd, from bind when valid.
+func rawSend(fd int, seg []byte, dst netip.AddrPort, bind netip.Addr) error {
+	var sa unix.RawSockaddrAny
+	var n uintptr
+	a := dst.Addr()
+	if a.Is4() {
+		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa))
+		p.Family = unix.AF_INET
+		p.Addr = a.As4()
+		n = unix.SizeofSockaddrInet4
+	} else {
+		p := (*unix.RawSockaddrInet6)(unsafe.Pointer(&sa))
+		p.Family = unix.AF_INET6
+		p.Addr = a.As16()
+		if z := a.Zone(); z != "" {
+			p.Scope_id = zoneID(z)
+		}
+		n = unix.SizeofSockaddrInet6
+	}
+	if !bind.IsValid() {
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&seg[0])), uintptr(len(seg)), 0, uintptr(unsafe.Pointer(&sa)), n)
+		if e != 0 {
+			return e
+		}
+		return nil
+	}
+	// The source address goes in a packet-info control message.
+	var oob []byte
+	if a.Is4() {
+		oob = make([]byte, unix.CmsgSpace(unix.SizeofInet4Pktinfo))
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		h.Level, h.Type = unix.IPPROTO_IP, unix.IP_PKTINFO
+		h.SetLen(unix.CmsgLen(unix.SizeofInet4Pktinfo))
+		pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
+		pi.Spec_dst = bind.Unmap().As4()
+	} else {
+		oob = make([]byte, unix.CmsgSpace(unix.SizeofInet6Pktinfo))
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
+		h.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
+		pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
+		pi.Addr = bind.As16()
+		if z := bind.Zone(); z != "" {
+			pi.Ifindex = zoneID(z)
+		}
+	}
+	iov := unix.Iovec{Base: &seg[0]}
+	iov.SetLen(len(seg))
+	msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&sa)), Namelen: uint32(n), Iov: &iov, Iovlen: 1, Control: &oob[0]}
+	msg.SetControllen(len(oob))
+	_, _, e := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// maxDrain bounds the answers read per wake-up; the rest wait for the
+// next one (the socket stays readable).
+const maxDrain = 1024
+
+// drain reads the answers waiting on raw socket fd, and its error queue
+// when events has EPOLLERR, appending the result of each probe they
+// answer to out. Anything else is dropped.
+func (p *rawProber) drain(fd int, events uint32, out []rawDone) []rawDone {
+	i := 0
+	switch {
+	case p.fam[0].opened && p.fam[0].err == nil && p.fam[0].fd == fd:
+	case p.fam[1].opened && p.fam[1].err == nil && p.fam[1].fd == fd:
+		i = 1
+	default:
+		return out
+	}
+	f := &p.fam[i]
+	b := &p.batch
+	for range maxDrain / rawBatch {
+		for k := range b.msgs {
+			b.iovs[k] = unix.Iovec{Base: &b.bufs[k][0]}
+			b.iovs[k].SetLen(rawSnap)
+			b.msgs[k] = mmsghdr{hdr: unix.Msghdr{Name: (*byte)(unsafe.Pointer(&b.names[k])), Namelen: unix.SizeofSockaddrInet6, Iov: &b.iovs[k], Iovlen: 1}}
+		}
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.msgs[0])), rawBatch, unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			break
+		}
+		for k := range int(n) {
+			r, ok := parseRawReply(b.bufs[k][:min(b.msgs[k].len, rawSnap)], i == 0)
+			if !ok {
+				continue
+			}
+			if i == 1 {
+				r.src = netip.AddrFrom16(b.names[k].Addr)
+			}
+			out = p.answer(r, out)
+		}
+		if n < rawBatch {
+			break
+		}
+	}
+	if events&unix.EPOLLERR != 0 {
+		out = p.drainErrors(f, i == 0, out)
+	}
+	return out
+}
+
+// answer matches a segment to its probe.
+func (p *rawProber) answer(r rawReply, out []rawDone) []rawDone {
+	id := r.ack - 1 - p.secret
+	w := p.pending[id]
+	if w == nil || w.sport != r.dport || w.dst.Port() != r.sport || w.dst.Addr().WithZone("") != r.src {
+		return out // no probe of ours in flight: stale, or not an answer
+	}
+	var res Result
+	switch {
+	case r.synAck():
+		res = up(w.start)
+	case r.reset():
+		res = down(w.start, "connect", os.NewSyscallError("connect", unix.ECONNREFUSED))
+	default:
+		return out
+	}
+	delete(p.pending, id)
+	return append(out, rawDone{key: rawKey(id), r: res})
+}
+
+// drainErrors reads the ICMP errors queued for our SYNs: each names the
+// probe it is for by the SYN's sequence number, which the error quotes.
+func (p *rawProber) drainErrors(f *rawFamily, v4 bool, out []rawDone) []rawDone {
+	for range maxDrain {
+		n, oobn, _, from, err := unix.Recvmsg(f.fd, p.buf[:], p.oob[:], unix.MSG_ERRQUEUE)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			break
+		}
+		seg := p.buf[:n]
+		if v4 {
+			// IP_HDRINCL: the error quotes our IP header too.
+			if len(seg) < ipv4HeaderLen || int(seg[0]&0x0f)*4 > len(seg) {
+				continue
+			}
+			seg = seg[int(seg[0]&0x0f)*4:]
+		}
+		if len(seg) < 8 || (len(seg) >= 14 && seg[13] != tcpSYN) {
+			continue // not one of our SYNs
+		}
+		var dst netip.Addr
+		switch a := from.(type) {
+		case *unix.SockaddrInet4:
+			dst = netip.AddrFrom4(a.Addr)
+		case *unix.SockaddrInet6:
+			dst = netip.AddrFrom16(a.Addr).Unmap()
+		}
+		id := binary.BigEndian.Uint32(seg[4:8]) - p.secret
+		w := p.pending[id]
+		if w == nil || w.sport != binary.BigEndian.Uint16(seg[0:2]) || w.dst.Port() != binary.BigEndian.Uint16(seg[2:4]) ||
+			(dst.IsValid() && w.dst.Addr().WithZone("") != dst) {
+			continue
+		}
+		errno := extendedErrno(p.oob[:oobn])
+		if errno == 0 {
+			continue
+		}
+		delete(p.pending, id)
+		out = append(out, rawDone{key: rawKey(id), r: down(w.start, "connect", os.NewSyscallError("connect", errno))})
+	}
+	return out
+}
+
+// extendedErrno returns the error number of the sock_extended_err in an
+// error queue message's control data, or 0.
+func extendedErrno(oob []byte) unix.Errno {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0
+	}
+	for _, m := range msgs {
+		if (m.Header.Level == unix.IPPROTO_IP && m.Header.Type == unix.IP_RECVERR) ||
+			(m.Header.Level == unix.IPPROTO_IPV6 && m.Header.Type == unix.IPV6_RECVERR) {
+			if len(m.Data) >= 4 {
+				return unix.Errno(binary.NativeEndian.Uint32(m.Data[:4]))
+			}
+		}
+	}
+	return 0
+}
