@@ -74,7 +74,7 @@ const (
 // incremental path when it applies, else the full read. It logs which.
 func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
 	first := !ir.loaded
-	p, w, err, how := ir.loadPath(path, hasInterface)
+	p, w, how, err := ir.loadPath(path, hasInterface)
 	ir.loaded = true
 	if ir.log != nil && !first {
 		ir.log.Info("reload", how...)
@@ -83,10 +83,10 @@ func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, [
 }
 
 // loadPath is load, also returning the path it took as slog attributes.
-func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Plan, []error, error, []any) {
+func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Plan, []error, []any, error) {
 	data, err := loadConfig.ReadFile(path)
 	if err != nil {
-		return nil, nil, err, []any{"path", pathFull, "reason", "read failed"}
+		return nil, nil, []any{"path", pathFull, "reason", "read failed"}, err
 	}
 	reason := ir.none
 	if ir.plan == nil && reason == "" {
@@ -96,15 +96,15 @@ func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Pla
 		if ir.path != path {
 			reason = "another file"
 		} else {
-			p, err, how, ok := ir.try(data, hasInterface)
+			p, how, ok, err := ir.try(data, hasInterface)
 			if ok {
-				return p, nil, err, how
+				return p, nil, how, err
 			}
 			reason = how[len(how)-1].(string)
 		}
 	}
 	p, w, err := ir.full(path, data, hasInterface)
-	return p, w, err, []any{"path", pathFull, "reason", reason}
+	return p, w, []any{"path", pathFull, "reason", reason}, err
 }
 
 // full reads the whole file as a start does, and records the base for
@@ -225,9 +225,9 @@ func onlyBlanksB(b []byte) bool {
 
 // try reloads data incrementally. ok false means: read it all, for the
 // reason that is the last element of how.
-func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, err error, how []any, ok bool) {
-	fall := func(reason string) (*Plan, error, []any, bool) {
-		return nil, nil, []any{"path", pathFull, "reason", reason}, false
+func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, how []any, ok bool, err error) {
+	fall := func(reason string) (*Plan, []any, bool, error) {
+		return nil, []any{"path", pathFull, "reason", reason}, false, nil
 	}
 	if bgpFile != "" {
 		return fall("a --bgp file")
@@ -235,7 +235,7 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	old := ir.data
 	if bytes.Equal(old, data) {
 		q := *ir.plan // a Plan of its own: serve marks it host-checked
-		return &q, nil, []any{"path", pathUnchanged}, true
+		return &q, []any{"path", pathUnchanged}, true, nil
 	}
 	pre, suf := commonAffixes(old, data)
 	oldEnd, newEnd := len(old)-suf, len(data)-suf
@@ -303,7 +303,7 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 		return fall("the block has warnings")
 	}
 	if err != nil {
-		return nil, err, inc, true
+		return nil, inc, true, err
 	}
 	if len(np.Services) != 1 {
 		return fall("the block gives other than one service")
@@ -342,7 +342,7 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 		ir.blocks[j].end += delta
 		ir.blocks[j].line += dLines
 	}
-	return ir.plan, nil, inc, true
+	return ir.plan, inc, true, nil
 }
 
 // commonAffixes returns the lengths of the longest common prefix and

@@ -211,7 +211,7 @@ func TestReloadIncrementalEqualsFull(t *testing.T) {
 		m := newIncModel(rng)
 		mustWrite(t, path, []byte(m.render()))
 		ir := &incReload{}
-		if _, _, err, _ := ir.loadPath(path, anyInterface); err != nil {
+		if _, _, _, err := ir.loadPath(path, anyInterface); err != nil {
 			t.Fatalf("seed %d: start: %v\n%s", seed, err, m.render())
 		}
 		for n := range 60 {
@@ -219,7 +219,7 @@ func TestReloadIncrementalEqualsFull(t *testing.T) {
 			text, edit := incEdit(rng, next, n)
 			mustWrite(t, path, []byte(text))
 			want, wantW, wantErr := dedupWarnings(loadData(path, []byte(text), anyInterface))
-			got, gotW, gotErr, how := ir.loadPath(path, anyInterface)
+			got, gotW, how, gotErr := ir.loadPath(path, anyInterface)
 			kind := how[1].(string)
 			paths[kind]++
 			edits[edit+" -> "+kind]++
@@ -249,7 +249,7 @@ func TestReloadIncrementalEqualsFull(t *testing.T) {
 			// model back when the edit was not taken into it.
 			if !bytes.Equal([]byte(text), []byte(m.render())) {
 				mustWrite(t, path, []byte(m.render()))
-				if _, _, err, _ := ir.loadPath(path, anyInterface); err != nil {
+				if _, _, _, err := ir.loadPath(path, anyInterface); err != nil {
 					t.Fatalf("%s: back to the model: %v", ctx, err)
 				}
 			}
@@ -284,7 +284,7 @@ func TestReloadIncrementalKeepsStateOnError(t *testing.T) {
 	}
 	bad := strings.Replace(good, "real_server 10.2.3.1 80 {\n        weight 1", "real_server 10.2.3.1 80 {\n        weight x", 1)
 	mustWrite(t, path, []byte(bad))
-	_, _, err, how := ir.loadPath(path, anyInterface)
+	_, _, how, err := ir.loadPath(path, anyInterface)
 	if err == nil || how[1] != pathIncremental {
 		t.Fatalf("broken edit: %v, path %v; want rejected on the incremental path", err, how)
 	}
@@ -297,7 +297,7 @@ func TestReloadIncrementalKeepsStateOnError(t *testing.T) {
 	}
 	edited := strings.Replace(good, "real_server 10.2.3.1 80 {\n        weight 1", "real_server 10.2.3.1 80 {\n        weight 9", 1)
 	mustWrite(t, path, []byte(edited))
-	p, _, err, how := ir.loadPath(path, anyInterface)
+	p, _, how, err := ir.loadPath(path, anyInterface)
 	if err != nil || how[1] != pathIncremental {
 		t.Fatalf("fixed edit: %v, path %v", err, how)
 	}
@@ -327,7 +327,7 @@ func TestReloadIncrementalOneWeightIsOneOp(t *testing.T) {
 	var logs bytes.Buffer
 	r.log = slog.New(slog.NewTextHandler(&logs, nil))
 	mustWrite(t, path, []byte(editConf(10, "real_server 10.2.3.1 80 {\n        weight 1", "real_server 10.2.3.1 80 {\n        weight 7")))
-	p, _, err, how := ir.loadPath(path, anyInterface)
+	p, _, how, err := ir.loadPath(path, anyInterface)
 	if err != nil || how[1] != pathIncremental {
 		t.Fatalf("%v, path %v", err, how)
 	}
@@ -368,7 +368,7 @@ func BenchmarkRouterReloadIncremental10k4(b *testing.B) {
 		mustWriteB(b, path, confs[i%2])
 		b.StartTimer()
 		before := ops.ops
-		p, _, err, how := ir.loadPath(path, interfaceExists)
+		p, _, how, err := ir.loadPath(path, interfaceExists)
 		if err != nil || how[1] != pathIncremental {
 			b.Fatalf("%v, path %v", err, how)
 		}
