@@ -159,6 +159,29 @@ func connectDone(fd int, addr netip.AddrPort) (done bool, err error) {
 	}
 }
 
+// rawSockaddr fills sa with addr (an IPv4-mapped address as IPv4, a zone
+// as the scope id) and returns its length, without allocating. A raw
+// IPv6 socket wants port 0 (or its protocol) there.
+func rawSockaddr(sa *unix.RawSockaddrAny, addr netip.AddrPort) uintptr {
+	port := addr.Port()
+	if a := addr.Addr(); a.Is4() || a.Is4In6() {
+		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		p.Family = unix.AF_INET
+		*(*[2]byte)(unsafe.Pointer(&p.Port)) = [2]byte{byte(port >> 8), byte(port)}
+		p.Addr = a.Unmap().As4()
+		return unix.SizeofSockaddrInet4
+	}
+	a := addr.Addr()
+	p := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
+	p.Family = unix.AF_INET6
+	*(*[2]byte)(unsafe.Pointer(&p.Port)) = [2]byte{byte(port >> 8), byte(port)}
+	p.Addr = a.As16()
+	if z := a.Zone(); z != "" {
+		p.Scope_id = zoneID(z)
+	}
+	return unix.SizeofSockaddrInet6
+}
+
 // connectTo calls connect(2) with addr built on the stack: no allocation.
 //
 // The system calls of a check are raw (no scheduler hand-off): on a
@@ -167,24 +190,7 @@ func connectDone(fd int, addr netip.AddrPort) (done bool, err error) {
 // 20 µs, costs more here than the calls themselves.
 func connectTo(fd int, addr netip.AddrPort) error {
 	var sa unix.RawSockaddrAny
-	var n uintptr
-	port := addr.Port()
-	if a := addr.Addr(); a.Is4() || a.Is4In6() {
-		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa))
-		p.Family = unix.AF_INET
-		*(*[2]byte)(unsafe.Pointer(&p.Port)) = [2]byte{byte(port >> 8), byte(port)}
-		p.Addr = a.Unmap().As4()
-		n = unix.SizeofSockaddrInet4
-	} else {
-		p := (*unix.RawSockaddrInet6)(unsafe.Pointer(&sa))
-		p.Family = unix.AF_INET6
-		*(*[2]byte)(unsafe.Pointer(&p.Port)) = [2]byte{byte(port >> 8), byte(port)}
-		p.Addr = a.As16()
-		if z := a.Zone(); z != "" {
-			p.Scope_id = zoneID(z)
-		}
-		n = unix.SizeofSockaddrInet6
-	}
+	n := rawSockaddr(&sa, addr)
 	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), n)
 	if e != 0 {
 		return e

@@ -430,22 +430,9 @@ func (p *rawProber) send(w *rawWait) error {
 // rawSend sends seg to dst on the raw socket fd, from bind when valid.
 func rawSend(fd int, seg []byte, dst netip.AddrPort, bind netip.Addr) error {
 	var sa unix.RawSockaddrAny
-	var n uintptr
 	a := dst.Addr()
-	if a.Is4() {
-		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa))
-		p.Family = unix.AF_INET
-		p.Addr = a.As4()
-		n = unix.SizeofSockaddrInet4
-	} else {
-		p := (*unix.RawSockaddrInet6)(unsafe.Pointer(&sa))
-		p.Family = unix.AF_INET6
-		p.Addr = a.As16()
-		if z := a.Zone(); z != "" {
-			p.Scope_id = zoneID(z)
-		}
-		n = unix.SizeofSockaddrInet6
-	}
+	// Port 0: the segment carries the port.
+	n := rawSockaddr(&sa, netip.AddrPortFrom(a, 0))
 	if !bind.IsValid() {
 		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&seg[0])), uintptr(len(seg)), 0, uintptr(unsafe.Pointer(&sa)), n)
 		if e != 0 {

@@ -99,16 +99,8 @@ func BenchmarkLargeConfig(b *testing.B) {
 		start := time.Now()
 		var cpu time.Duration
 		for i := 0; i < b.N; i++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			cmd := exec.CommandContext(ctx, bin, "-t", "-f", path)
-			out, err := cmd.CombinedOutput()
-			cancel()
-			if err != nil {
-				b.Fatalf("keepalived -t: %v\n%s", err, out)
-			}
-			// keepalived -t parses in forked children; the rusage wait4
-			// reports includes the children it reaped
-			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			c, _ := keepalivedTest(b, bin, path)
+			cpu += c
 		}
 		theirs := time.Since(start) / time.Duration(b.N)
 		theirsCPU := cpu / time.Duration(b.N)
@@ -120,6 +112,21 @@ func BenchmarkLargeConfig(b *testing.B) {
 			b.ReportMetric(float64(theirsCPU)/float64(oursCPU), "x-cpu-vs-ours")
 		}
 	})
+}
+
+// keepalivedTest runs `keepalived -t -f path` once (bounded) and returns
+// its CPU time and the ru_maxrss of the largest process it reaped:
+// keepalived -t parses in forked children, and the rusage wait4 reports
+// includes the children it reaped.
+func keepalivedTest(b *testing.B, bin, path string) (time.Duration, int64) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-t", "-f", path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("keepalived -t: %v\n%s", err, out)
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), maxRSS(cmd.ProcessState)
 }
 
 // heapInuse returns the bytes of heap in use after a full collection.
@@ -219,15 +226,9 @@ func BenchmarkReadLarge(b *testing.B) {
 			var cpu time.Duration
 			var rss int64
 			for i := 0; i < b.N; i++ {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-				cmd := exec.CommandContext(ctx, bin, "-t", "-f", path)
-				out, err := cmd.CombinedOutput()
-				cancel()
-				if err != nil {
-					b.Fatalf("keepalived -t: %v\n%s", err, out)
-				}
-				cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-				rss = max(rss, maxRSS(cmd.ProcessState))
+				c, r := keepalivedTest(b, bin, path)
+				cpu += c
+				rss = max(rss, r)
 			}
 			theirsCPU := cpu / time.Duration(b.N)
 			b.ReportMetric(float64(theirsCPU)/1e6, "cpu-ms/op")
