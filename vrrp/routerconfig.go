@@ -27,11 +27,18 @@ type RouterConfig struct {
 // withDefaults returns a copy of cfg (nil: the zero value) and the logger
 // to use (nil: discard).
 func (cfg *RouterConfig) withDefaults() (RouterConfig, *slog.Logger) {
-	var c RouterConfig
+	return copyConfig(cfg, func(c *RouterConfig) *slog.Logger { return c.Logger })
+}
+
+// copyConfig returns a copy of cfg (nil: the zero value) and the logger
+// its Logger field names (nil: one that discards), for every Config of
+// the package.
+func copyConfig[T any](cfg *T, logger func(*T) *slog.Logger) (T, *slog.Logger) {
+	var c T
 	if cfg != nil {
 		c = *cfg
 	}
-	log := c.Logger
+	log := logger(&c)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -31,15 +31,7 @@ type StaticConfig struct {
 // withDefaults returns a copy of cfg (nil: the zero value) and the logger
 // to use (nil: discard).
 func (cfg *StaticConfig) withDefaults() (StaticConfig, *slog.Logger) {
-	var c StaticConfig
-	if cfg != nil {
-		c = *cfg
-	}
-	log := c.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return c, log
+	return copyConfig(cfg, func(c *StaticConfig) *slog.Logger { return c.Logger })
 }
 
 // Validate reports every entry SetStatic could not apply whatever the

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/lvskit/lvskit/vrrp"
@@ -21,6 +22,12 @@ func (r *Router) syncStatic(old, next *Plan) {
 		n = &next.Static
 	}
 	if isEmptyStatic(o) && isEmptyStatic(n) {
+		return
+	}
+	if o != nil && n != nil && r.keeper.running() && sameStatic(o, n) {
+		// Nothing to move, and the keeper already watches exactly
+		// these entries: restarting it would leave a moment in which
+		// a deletion goes unseen.
 		return
 	}
 	// The keeper of the old entries stops first, so that the entries
@@ -54,7 +61,10 @@ func (k *staticKeeper) start(cfg *vrrp.StaticConfig, s *vrrp.Static, log *slog.L
 		return
 	}
 	k.cancel, k.done = cancel, done
+	log.Info("static entries watched", "addresses", len(s.Addrs), "routes", len(s.Routes), "rules", len(s.Rules))
 }
+
+func (k *staticKeeper) running() bool { return k.cancel != nil }
 
 func (k *staticKeeper) stop() {
 	if k.cancel != nil {
@@ -63,6 +73,10 @@ func (k *staticKeeper) stop() {
 		k.cancel, k.done = nil, nil
 	}
 }
+
+// sameStatic reports whether two plans' static entries are the same
+// entries in the same order.
+func sameStatic(a, b *vrrp.Static) bool { return reflect.DeepEqual(a, b) }
 
 func isEmptyStatic(s *vrrp.Static) bool {
 	return s == nil || len(s.Addrs)+len(s.Routes)+len(s.Rules) == 0

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -259,4 +260,60 @@ func TestTrackDeletionsLikeKeepalived(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReloadKeepsStaticWatch: a reload that leaves the static entries as
+// they were keeps the one watch on them (no moment in which a deletion
+// goes unseen), and one that changes them starts a new one; a static
+// address deleted after either reload is restored.
+func TestReloadKeepsStaticWatch(t *testing.T) {
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "ip")
+	sw := netns.NewSwitch(t)
+	a := netns.New(t)
+	sw.Connect(a, "eth0", netip.MustParsePrefix("10.77.0.1/24"))
+	conf := func(prio int, static string) string {
+		c := fmt.Sprintf(trackConf, "lvsrouter", "", "", "", "", "", "", "", prio)
+		return strings.Replace(c, "10.88.0.1/24 dev eth0", static, 1)
+	}
+	p := startLvsrouterConf(t, a, conf(200, "10.88.0.1/24 dev eth0"))
+	watches := func() int { return strings.Count(p.p.Output(), "static entries watched") }
+	reloads := func() int { return strings.Count(p.p.Output(), "msg=reloaded") }
+	if !waitFor(20*time.Second, func() bool { return watches() == 1 && hasAddr(a, netip.MustParseAddr("10.88.0.1")) }) {
+		t.Fatalf("no static watch at start:\n%s", p.p.Output())
+	}
+	reload := func(c string) {
+		t.Helper()
+		n := reloads()
+		if err := os.WriteFile(p.conf, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p.p.Signal(syscall.SIGHUP)
+		if !waitFor(10*time.Second, func() bool { return reloads() > n }) {
+			t.Fatalf("no reload logged:\n%s", p.p.Output())
+		}
+	}
+	restored := func(addr string) {
+		t.Helper()
+		if out, err := a.Command(t.Context(), "ip", "addr", "del", addr, "dev", "eth0").CombinedOutput(); err != nil {
+			t.Fatalf("ip addr del: %v\n%s", err, out)
+		}
+		ip := netip.MustParsePrefix(addr).Addr()
+		if !waitFor(3*time.Second, func() bool { return hasAddr(a, ip) }) {
+			t.Fatalf("%s not restored:\n%s", addr, p.p.Output())
+		}
+	}
+	reload(conf(150, "10.88.0.1/24 dev eth0")) // static entries unchanged
+	if got := watches(); got != 1 {
+		t.Errorf("after a reload leaving the static entries alone: %d watches started, want 1 (the start's)", got)
+	}
+	restored("10.88.0.1/24")
+	reload(conf(150, "10.88.0.2/24 dev eth0"))
+	if got := watches(); got != 2 {
+		t.Errorf("after a reload changing the static entries: %d watches started, want 2", got)
+	}
+	if hasAddr(a, netip.MustParseAddr("10.88.0.1")) {
+		t.Errorf("10.88.0.1 still present after the reload removed it")
+	}
+	restored("10.88.0.2/24")
 }
