@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -295,20 +296,45 @@ func virtualServers(p *Plan, vss []*keepalivedconf.VirtualServer, groups map[str
 	if n <= 1 {
 		return run(p, vss)
 	}
+	// Run k appends into its own window of one array, room for a service
+	// per virtual server; a run that needs more (a group) gets an array
+	// of its own from append.
+	p.Services = slices.Grow(p.Services, len(vss))
+	free := p.Services[len(p.Services):cap(p.Services)]
 	parts := make([]Plan, n)
 	perrs := make([][]error, n)
 	size := (len(vss) + n - 1) / n
 	var wg sync.WaitGroup
 	for k := range parts {
-		part := vss[min(k*size, len(vss)):min((k+1)*size, len(vss))]
+		lo, hi := min(k*size, len(vss)), min((k+1)*size, len(vss))
 		parts[k].Scripts = p.Scripts
-		parts[k].Services = make([]VirtualService, 0, len(part))
-		wg.Go(func() { perrs[k] = run(&parts[k], part) })
+		parts[k].Services = free[lo:lo:hi]
+		wg.Go(func() { perrs[k] = run(&parts[k], vss[lo:hi]) })
 	}
 	wg.Wait()
+	// Join in order. A run's services move only down the array (every
+	// run before it filled at most its window), so copy never overwrites
+	// services not yet moved; a run that left the array is copied from
+	// its own, which may overwrite later windows, so those are joined
+	// from a fresh array.
+	into := p.Services
+	for k := range parts {
+		svcs := parts[k].Services
+		if cap(svcs) > 0 && cap(into) > 0 && &svcs[:cap(svcs)][cap(svcs)-1] != &free[min((k+1)*size, len(vss))-1] {
+			// left the array: from here on, append into a fresh one
+			fresh := make([]VirtualService, len(into), len(into)+len(vss))
+			copy(fresh, into)
+			into = fresh
+			for j := k; j < len(parts); j++ {
+				into = append(into, parts[j].Services...)
+			}
+			break
+		}
+		into = append(into, svcs...)
+	}
+	p.Services = into
 	var errs []error
 	for k := range parts {
-		p.Services = append(p.Services, parts[k].Services...)
 		p.Warnings = append(p.Warnings, parts[k].Warnings...)
 		errs = append(errs, perrs[k]...)
 	}

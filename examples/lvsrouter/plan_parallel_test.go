@@ -15,11 +15,18 @@ import (
 // translation one after the other, in configuration order.
 func TestTranslateParallelEqualsSequential(t *testing.T) {
 	var b strings.Builder
+	// A group of ten addresses: its virtual servers give ten services
+	// each, and the run holding them more services than its share of the
+	// array (one per virtual server).
+	b.WriteString("virtual_server_group TEN {\n    10.255.0.1-10 80\n}\n")
 	n := 3 * parallelVSMin
 	for i := range n {
-		if i%7 == 3 { // refused: a group that is not defined
+		switch {
+		case i%7 == 3: // refused: a group that is not defined
 			fmt.Fprintf(&b, "virtual_server group G%d {\n", i)
-		} else {
+		case i >= parallelVSMin && i < parallelVSMin+parallelVSMin/2 && i%7 == 5:
+			b.WriteString("virtual_server group TEN {\n")
+		default:
 			fmt.Fprintf(&b, "virtual_server 10.%d.%d.1 80 {\n", i/250, i%250)
 		}
 		switch i % 7 {
