@@ -372,7 +372,11 @@ func scalePeers(b *testing.B) (ka, lr scaleRun) {
 // alone in a fresh namespace, on 10,000 virtual servers × 4 TCP-checked
 // real servers, and reports the wall time from exec to the last
 // destination in the kernel and the peak RSS of each (keepalived's
-// processes summed), with the ratios.
+// processes summed), with the ratios. LVSKIT_VM_CPUS=2 runs both on two
+// vCPUs (keepalived's processes, and lvsrouter's parse, decode and
+// translation, then share them); LVSKIT_CPUPROFILE=1 prints a CPU profile
+// of lvsrouter's start (printProfile); LVSKIT_SCALE_AB=NAME=VALUE also
+// runs lvsrouter with that variable, in the same guest.
 func BenchmarkVMRouterStart10k(b *testing.B) {
 	var ka, lr scaleRun
 	for i := 0; i < b.N; i++ {
