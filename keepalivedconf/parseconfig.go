@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unsafe"
 )
 
 // ParseConfig configures how files are read and expanded. A nil
@@ -126,6 +127,13 @@ func (c *ParseConfig) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keepalivedconf: %w", err)
 	}
+	if (c == nil || c.readFile == nil) && len(data) > 0 {
+		// readRegular read into a buffer of its own that nothing else
+		// holds: it becomes the caller's without a copy (a large file
+		// costs its size once, 5 MB at 10,000 virtual servers × 4 real
+		// servers, not twice).
+		return unsafe.Slice(unsafe.StringData(data), len(data)), nil
+	}
 	return []byte(data), nil
 }
 
@@ -135,7 +143,8 @@ var errNotRegular = errors.New("not a regular file")
 // readRegular reads a regular file of at most max bytes. Anything else (a
 // FIFO that would block, a device that never ends, a directory) is refused
 // with its path, and the size is checked on what is read, not only on what
-// stat says, so a file growing while it is read is still bounded.
+// stat says, so a file growing while it is read is still bounded. The
+// string's bytes are a buffer of its own, which ReadFile hands over.
 func readRegular(name string, max int64) (string, error) {
 	st, err := os.Stat(name)
 	if err != nil {

@@ -200,3 +200,39 @@ func TestCRLFAndNoFinalNewline(t *testing.T) {
 		t.Fatalf("edit: %q", got)
 	}
 }
+
+// TestReadFileIsTheCallers: the bytes ReadFile returns are the caller's
+// own: changing them changes neither the file nor a later read.
+func TestReadFileIsTheCallers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	want := "global_defs {\n    router_id A\n}\n"
+	if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*ParseConfig{nil, {}} {
+		first, err := c.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(first) != want {
+			t.Fatalf("ReadFile = %q, want %q", first, want)
+		}
+		for i := range first {
+			first[i] = 'x'
+		}
+		second, err := c.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(second) != want {
+			t.Errorf("after changing the first read's bytes, ReadFile = %q, want %q", second, want)
+		}
+	}
+	empty := filepath.Join(t.TempDir(), "empty.conf")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := (*ParseConfig)(nil).ReadFile(empty); err != nil || b == nil || len(b) != 0 {
+		t.Errorf("ReadFile(empty) = %v, %v; want an empty slice", b, err)
+	}
+}

@@ -4,12 +4,15 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +23,49 @@ import (
 	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/lvskit/lvskit/ipvs"
 )
+
+// init profiles the router's start when the test binary runs as the
+// router with LVSKIT_CPUPROFILE=FILE (set by runScale): the CPU profile
+// covers exec to the end of the first load. LVSKIT_READGC=on keeps the
+// collector at its defaults during the first read (readHeap off), for
+// LVSKIT_SCALE_AB.
+func init() {
+	if os.Getenv("LVSROUTER_AS_MAIN") == "1" && os.Getenv("LVSKIT_READGC") == "on" {
+		readHeapOn = false
+	}
+	f := os.Getenv("LVSKIT_CPUPROFILE")
+	if os.Getenv("LVSROUTER_AS_MAIN") != "1" || f == "" {
+		return
+	}
+	w, err := os.Create(f)
+	if err != nil {
+		panic(err)
+	}
+	if err := pprof.StartCPUProfile(w); err != nil {
+		panic(err)
+	}
+	startedHook = func() {
+		pprof.StopCPUProfile()
+		w.Close()
+	}
+}
+
+// printProfile prints the file at path base64-encoded on lines starting
+// "PPROF ": the guest has no way back to the host but its output.
+// Decode with: grep '^PPROF ' out | cut -c7- | base64 -d > cpu.pprof
+func printProfile(path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Printf("profile: %v\n", err)
+		return
+	}
+	enc := base64.StdEncoding.EncodeToString(data)
+	for len(enc) > 0 {
+		n := min(len(enc), 76)
+		fmt.Printf("PPROF %s\n", enc[:n])
+		enc = enc[n:]
+	}
+}
 
 // scaleRun is one router's figures.
 type scaleRun struct {
@@ -208,6 +254,12 @@ func runScale(b *testing.B, name string, argv []string, env []string) scaleRun {
 		argv[i] = strings.ReplaceAll(a, "$DIR", dir)
 	}
 	var r scaleRun
+	// LVSKIT_CPUPROFILE=1 prints a CPU profile of lvsrouter's start.
+	profile := ""
+	if os.Getenv("LVSKIT_CPUPROFILE") == "1" && name == "lvsrouter" {
+		profile = filepath.Join(dir, "cpu.pprof")
+		env = append(slices.Clip(env), "LVSKIT_CPUPROFILE="+profile)
+	}
 	t0 := time.Now()
 	p := ns.StartEnv(env, argv[0], argv[1:]...)
 	done, err := scaleWait(ctx, c, p, 5*time.Minute)
@@ -219,6 +271,9 @@ func runScale(b *testing.B, name string, argv []string, env []string) scaleRun {
 	// reading its peak.
 	time.Sleep(500 * time.Millisecond)
 	r.startKiB = groupHWMKiB(p.Cmd.Process.Pid)
+	if profile != "" {
+		printProfile(profile)
+	}
 	if err := os.WriteFile(conf, scaleConf(3), 0o644); err != nil {
 		b.Fatal(err)
 	}
@@ -290,7 +345,26 @@ func scalePeers(b *testing.B) (ka, lr scaleRun) {
 		ka = runScale(b, "keepalived", []string{"keepalived", "-n", "-G", "-R", "-f", "$DIR/keepalived.conf",
 			"-p", "$DIR/keepalived.pid", "-c", "$DIR/checkers.pid", "-r", "$DIR/vrrp.pid"}, nil)
 	}
-	lr = runScale(b, "lvsrouter", []string{self, "-f", "$DIR/keepalived.conf"}, []string{"LVSROUTER_AS_MAIN=1"})
+	argv := []string{self, "-f", "$DIR/keepalived.conf"}
+	// LVSKIT_SCALE_AB=NAME=VALUE also runs lvsrouter with that variable,
+	// in the same guest, before the plain run (or after it, with
+	// LVSKIT_SCALE_AB_ORDER=after: in a TCG guest a later run finds the
+	// kernel's and the binary's code translated already, and is faster),
+	// and prints its figures beside the others'.
+	ab := os.Getenv("LVSKIT_SCALE_AB")
+	variant := func() {
+		x := runScale(b, "lvsrouter", slices.Clone(argv), []string{"LVSROUTER_AS_MAIN=1", ab})
+		fmt.Printf("lvsrouter with %s: start %v, peak RSS %.1f MiB\n", ab, x.start, float64(x.startKiB)/1024)
+	}
+	after := os.Getenv("LVSKIT_SCALE_AB_ORDER") == "after"
+	if ab != "" && !after {
+		variant()
+	}
+	lr = runScale(b, "lvsrouter", argv, []string{"LVSROUTER_AS_MAIN=1"})
+	fmt.Printf("lvsrouter: start %v, peak RSS %.1f MiB\n", lr.start, float64(lr.startKiB)/1024)
+	if ab != "" && after {
+		variant()
+	}
 	return ka, lr
 }
 
@@ -298,7 +372,11 @@ func scalePeers(b *testing.B) (ka, lr scaleRun) {
 // alone in a fresh namespace, on 10,000 virtual servers × 4 TCP-checked
 // real servers, and reports the wall time from exec to the last
 // destination in the kernel and the peak RSS of each (keepalived's
-// processes summed), with the ratios.
+// processes summed), with the ratios. LVSKIT_VM_CPUS=2 runs both on two
+// vCPUs (keepalived's processes, and lvsrouter's parse, decode and
+// translation, then share them); LVSKIT_CPUPROFILE=1 prints a CPU profile
+// of lvsrouter's start (printProfile); LVSKIT_SCALE_AB=NAME=VALUE also
+// runs lvsrouter with that variable, in the same guest.
 func BenchmarkVMRouterStart10k(b *testing.B) {
 	var ka, lr scaleRun
 	for i := 0; i < b.N; i++ {

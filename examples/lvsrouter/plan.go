@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unique"
 
@@ -249,28 +252,93 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	if len(cfg.VirtualServers) > 0 {
 		p.Services = make([]VirtualService, 0, len(cfg.VirtualServers))
 	}
-	for _, vs := range cfg.VirtualServers {
-		// keepalived 2.2.7 reports these defaults, and -t fails on them.
-		if vs.Protocol == 0 && vs.FWMark == 0 {
-			// The kernel's own default for protocol 0 would be UDP too.
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without protocol: defaulting to UDP, as keepalived does", vs.Stmt.Pos))
-		}
-		if vs.LBAlgo == "" {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_algo: defaulting to wlc, as keepalived does", vs.Stmt.Pos))
-		}
-		if vs.LBKind == 0 {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
-		}
-		svcs, err := virtualServer(p, vs, groups, p.Scripts, files)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		p.Services = append(p.Services, svcs...)
-	}
+	errs = append(errs, virtualServers(p, cfg.VirtualServers, groups, files)...)
 	errs = append(errs, bfdPlan(cfg, p))
 	errs = append(errs, mailPlan(cfg, p)...)
 	return p, errors.Join(errs...)
+}
+
+// parallelVSMin is the number of virtual servers from which Translate
+// spreads them over the processors.
+const parallelVSMin = 2048
+
+// virtualServers translates the virtual servers into p.Services, their
+// warnings into p.Warnings, and returns their errors, all in configuration
+// order. Many virtual servers are cut into runs translated at the same
+// time, one per processor (a virtual server's translation writes nothing
+// of the plan but its services and warnings), and joined in order: the
+// result is the same as translating one after the other.
+func virtualServers(p *Plan, vss []*keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, files map[string]*keepalivedconf.TrackFile) []error {
+	// run translates vss into q (Services and Warnings only).
+	run := func(q *Plan, vss []*keepalivedconf.VirtualServer) (errs []error) {
+		for _, vs := range vss {
+			// keepalived 2.2.7 reports these defaults, and -t fails on them.
+			if vs.Protocol == 0 && vs.FWMark == 0 {
+				// The kernel's own default for protocol 0 would be UDP too.
+				q.Warnings = append(q.Warnings, fmt.Sprintf("%s: virtual_server without protocol: defaulting to UDP, as keepalived does", vs.Stmt.Pos))
+			}
+			if vs.LBAlgo == "" {
+				q.Warnings = append(q.Warnings, fmt.Sprintf("%s: virtual_server without lb_algo: defaulting to wlc, as keepalived does", vs.Stmt.Pos))
+			}
+			if vs.LBKind == 0 {
+				q.Warnings = append(q.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
+			}
+			svcs, err := virtualServer(q, vs, groups, p.Scripts, files)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			q.Services = append(q.Services, svcs...)
+		}
+		return errs
+	}
+	n := min(runtime.GOMAXPROCS(0), 8, len(vss)/(parallelVSMin/2))
+	if n <= 1 {
+		return run(p, vss)
+	}
+	// Run k appends into its own window of one array, room for a service
+	// per virtual server; a run that needs more (a group) gets an array
+	// of its own from append.
+	p.Services = slices.Grow(p.Services, len(vss))
+	free := p.Services[len(p.Services):cap(p.Services)]
+	parts := make([]Plan, n)
+	perrs := make([][]error, n)
+	size := (len(vss) + n - 1) / n
+	var wg sync.WaitGroup
+	for k := range parts {
+		lo, hi := min(k*size, len(vss)), min((k+1)*size, len(vss))
+		parts[k].Scripts = p.Scripts
+		parts[k].Services = free[lo:lo:hi]
+		wg.Go(func() { perrs[k] = run(&parts[k], vss[lo:hi]) })
+	}
+	wg.Wait()
+	// Join in order. A run's services move only down the array (every
+	// run before it filled at most its window), so copy never overwrites
+	// services not yet moved; a run that left the array is copied from
+	// its own, which may overwrite later windows, so those are joined
+	// from a fresh array.
+	into := p.Services
+	for k := range parts {
+		svcs := parts[k].Services
+		if cap(svcs) > 0 && cap(into) > 0 && &svcs[:cap(svcs)][cap(svcs)-1] != &free[min((k+1)*size, len(vss))-1] {
+			// left the array: from here on, append into a fresh one
+			fresh := make([]VirtualService, len(into), len(into)+len(vss))
+			copy(fresh, into)
+			into = fresh
+			for j := k; j < len(parts); j++ {
+				into = append(into, parts[j].Services...)
+			}
+			break
+		}
+		into = append(into, svcs...)
+	}
+	p.Services = into
+	var errs []error
+	for k := range parts {
+		p.Warnings = append(p.Warnings, parts[k].Warnings...)
+		errs = append(errs, perrs[k]...)
+	}
+	return errs
 }
 
 func instance(p *Plan, in *keepalivedconf.VRRPInstance, version int, sp ScriptPolicy, defined map[string]*keepalivedconf.VRRPScript, files map[string]*keepalivedconf.TrackFile) (vrrp.Config, error) {
