@@ -12,15 +12,15 @@ type dueHeap []dueItem
 
 type dueItem struct {
 	at  time.Duration // due time, from the Monitor's epoch
-	gen uint64        // the entry's gen when pushed
+	gen uint32        // the entry's gen when pushed
 	e   *entry
 }
 
 // first returns the earliest due time; the heap must not be empty.
 func (h dueHeap) first(epoch time.Time) time.Time { return epoch.Add(h[0].at) }
 
-func (h *dueHeap) push(e *entry, epoch time.Time) {
-	*h = append(*h, dueItem{e.due.Sub(epoch), e.gen, e})
+func (h *dueHeap) push(e *entry) {
+	*h = append(*h, dueItem{e.due, e.gen, e})
 	h.up(len(*h) - 1)
 }
 

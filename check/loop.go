@@ -49,7 +49,8 @@ func (m *Monitor) loop() {
 				continue // stale
 			}
 			e.running = true
-			batch = append(batch, job{e: e, gen: e.gen, c: e.t.Checker, q: e.quick, due: e.due})
+			q, _ := e.checker.(quickChecker)
+			batch = append(batch, job{e: e, gen: e.gen, c: e.checker, q: q, due: e.due})
 		}
 		m.armed = time.Time{}
 		if len(batch) == 0 {
@@ -181,9 +182,10 @@ func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) []job {
 	}
 	for i := range handoff {
 		j := &handoff[i]
-		j.ctx, j.e.cancel = context.WithCancel(m.ctx)
+		x := j.e.ext()
+		j.ctx, x.cancel = context.WithCancel(m.ctx)
 		if j.gen != j.e.gen {
-			j.e.cancel() // updated or removed meanwhile
+			x.cancel() // updated or removed meanwhile
 		}
 	}
 	m.mu.Unlock()
@@ -210,8 +212,8 @@ func (m *Monitor) worker() {
 			j.r.Latency = m.clock.Now().Sub(j.start)
 		}
 		m.mu.Lock()
-		j.e.cancel()
-		j.e.cancel = nil
+		j.e.x.cancel()
+		j.e.x.cancel = nil
 		tr := m.finishLocked(&j)
 		m.mu.Unlock()
 		m.deliver(tr)
@@ -235,7 +237,7 @@ func (m *Monitor) finishLocked(j *job) *Transition {
 	}
 	r := j.r
 	now := m.clock.Now()
-	late := j.start.Sub(j.due)
+	late := m.since(j.start) - j.due
 	t := &m.totals
 	t.Checks++
 	if !r.Up {
@@ -247,39 +249,37 @@ func (m *Monitor) finishLocked(j *job) *Transition {
 		b++
 	}
 	t.Lateness[b]++
-	st := &e.stats
-	st.Checks++
+	e.checks++
 	if !r.Up {
-		st.Failures++
+		e.failures++
 	}
-	st.LastLatency, st.LastReason, st.LastCheck = r.Latency, r.Reason, now
-	if late > st.MaxLateness {
-		st.MaxLateness = late
-	}
-	next, changed := e.m.Observe(r)
+	e.lastLatency, e.lastReason, e.lastCheck = r.Latency, r.Reason, m.since(now)
+	e.maxLateness = max(e.maxLateness, late)
+	next, changed := e.observe(r)
 	// Keep to the schedule: the next check is due one interval after this
 	// one was due. A check that overran its interval starts the next at
 	// once rather than queueing a burst.
-	e.due = j.due.Add(next)
-	if e.due.Before(now) {
-		e.due = now
-	}
+	e.due = max(j.due+next, m.since(now))
 	m.pushLocked(e)
 
 	var tr *Transition
+	var last Result
+	if e.x != nil {
+		last = e.x.last
+	}
 	switch {
 	case changed:
-		st.Up = e.m.Up()
+		e.up = e.st.up
 		reason := r.Reason
-		if st.Up {
+		if e.up {
 			reason = "check passed"
 		}
-		tr = &Transition{ID: e.t.ID, Kind: StateChange, Up: st.Up, Reason: reason, Result: r, At: now}
-	case dynamicChanged(e.last, r):
-		tr = &Transition{ID: e.t.ID, Kind: WeightChange, Up: st.Up, Reason: "weight " + r.Weight.String(), Result: r, At: now}
+		tr = &Transition{ID: e.id, Kind: StateChange, Up: e.up, Reason: reason, Result: r, At: now}
+	case dynamicChanged(last, r):
+		tr = &Transition{ID: e.id, Kind: WeightChange, Up: e.up, Reason: "weight " + r.Weight.String(), Result: r, At: now}
 	}
 	if r.Weight.Set || r.Admin != AdminNone || r.MaxConn != 0 {
-		e.last = r
+		e.ext().last = r
 	}
 	return tr
 }

@@ -127,6 +127,7 @@ type Monitor struct {
 	mu      sync.Mutex
 	targets map[string]*entry
 	due     dueHeap
+	pols    policies
 	rnd     *rand.Rand
 	closed  bool
 	totals  Totals
@@ -146,27 +147,59 @@ type Monitor struct {
 	wg   sync.WaitGroup
 }
 
+// entry is one target as the Monitor keeps it, laid out to be small (128
+// bytes): a Monitor of lvsrouter's scale holds 40,000. Times are offsets
+// from the Monitor's epoch, the policy is shared (targetPolicy) with the
+// machine's state inline, and what few targets need sits behind x.
 type entry struct {
-	t       Target
-	quick   quickChecker // t.Checker's quick path, or nil
-	m       Machine
-	gen     uint64
-	due     time.Time
-	running bool
-	gone    bool               // removed, or the Monitor closed
-	cancel  context.CancelFunc // of a check on a worker
-	stats   Stats
-	last    Result // last reported dynamic fields
-	// suspended: Suspend was called; pop skips its places in the heap.
-	suspended bool
+	id      string
+	checker Checker
+	pol     *targetPolicy
+	x       *entryExt     // nil until needed
+	due     time.Duration // from the epoch
+	gen     uint32
+	st      machState
+	// running: a check is in flight; gone: removed, or the Monitor
+	// closed; suspended: Suspend was called, pop skips its places in the
+	// heap; up is Stats.Up.
+	running, gone, suspended, up bool
+
+	// Stats (see statsLocked).
+	checks, failures uint64
+	lastLatency      time.Duration
+	lastCheck        time.Duration // from the epoch
+	maxLateness      time.Duration
+	lastReason       string
+}
+
+// entryExt holds what only some targets need.
+type entryExt struct {
+	mach   Machine            // under a policy of another type
+	cancel context.CancelFunc // of a check on a worker
+	last   Result             // last reported dynamic fields
+}
+
+func (e *entry) ext() *entryExt {
+	if e.x == nil {
+		e.x = new(entryExt)
+	}
+	return e.x
+}
+
+// cancelFunc returns the cancel function of e's check on a worker, or nil.
+func (e *entry) cancelFunc() context.CancelFunc {
+	if e.x == nil {
+		return nil
+	}
+	return e.x.cancel
 }
 
 type job struct {
 	e     *entry
-	gen   uint64
+	gen   uint32
 	c     Checker
 	q     quickChecker
-	due   time.Time
+	due   time.Duration // from the epoch
 	ctx   context.Context
 	start time.Time // when the check started; zero until it has
 	cont  bool      // c finishes what a quick check began
@@ -277,10 +310,10 @@ func (m *Monitor) Add(t Target) error {
 	if _, ok := m.targets[t.ID]; ok {
 		return fmt.Errorf("target %q: %w", t.ID, ErrExists)
 	}
-	e := &entry{t: t, m: t.Policy.NewMachine()}
-	e.quick, _ = t.Checker.(quickChecker)
-	e.stats.Up = e.m.Up()
-	e.due = m.clock.Now().Add(e.m.Start(m.rnd.Float64()))
+	e := &entry{id: t.ID, checker: t.Checker, pol: m.pols.get(t.Policy)}
+	e.newMachine()
+	e.up = e.st.up
+	e.due = m.since(m.clock.Now()) + e.start(m.rnd.Float64())
 	m.targets[t.ID] = e
 	m.pushLocked(e)
 	return nil
@@ -307,16 +340,18 @@ func (m *Monitor) Update(t Target) error {
 		m.mu.Unlock()
 		return fmt.Errorf("target %q: %w", t.ID, ErrNotFound)
 	}
-	e.t = t
-	e.quick, _ = t.Checker.(quickChecker)
+	e.checker = t.Checker
+	old := e.pol
+	e.pol = m.pols.get(t.Policy)
+	m.pols.put(old)
 	e.gen++
-	e.m = t.Policy.NewMachine()
+	e.newMachine()
 	now := m.clock.Now()
-	e.due = now.Add(e.m.Start(m.rnd.Float64()))
+	e.due = m.since(now) + e.start(m.rnd.Float64())
 	var tr *Transition
-	if e.m.Up() != e.stats.Up {
-		e.stats.Up = e.m.Up()
-		tr = &Transition{ID: t.ID, Kind: StateChange, Up: e.stats.Up, Reason: "policy updated", At: now}
+	if e.st.up != e.up {
+		e.up = e.st.up
+		tr = &Transition{ID: t.ID, Kind: StateChange, Up: e.up, Reason: "policy updated", At: now}
 	}
 	if e.running {
 		// The check's end puts it back in the heap.
@@ -347,15 +382,16 @@ func (m *Monitor) Remove(id string) error {
 }
 
 func (m *Monitor) dropLocked(e *entry) *Transition {
-	delete(m.targets, e.t.ID)
+	delete(m.targets, e.id)
 	e.gen++
 	e.gone = true
 	if e.running {
 		m.cancelLocked(e)
 	}
+	m.pols.put(e.pol)
 	// Its place in the heap, if any, is stale now.
-	if p, ok := e.t.Policy.(Keepalived); ok && p.Omega && e.stats.Up {
-		return &Transition{ID: e.t.ID, Kind: StateChange, Up: false, Reason: "removed", At: m.clock.Now()}
+	if e.pol.omega() && e.up {
+		return &Transition{ID: e.id, Kind: StateChange, Up: false, Reason: "removed", At: m.clock.Now()}
 	}
 	return nil
 }
@@ -368,8 +404,28 @@ func (m *Monitor) Stats(id string) (Stats, bool) {
 	if !ok {
 		return Stats{}, false
 	}
-	return e.stats, true
+	return m.statsLocked(e), true
 }
+
+// statsLocked returns the counters of e.
+func (m *Monitor) statsLocked(e *entry) Stats {
+	st := Stats{
+		Up:          e.up,
+		Checks:      e.checks,
+		Failures:    e.failures,
+		LastLatency: e.lastLatency,
+		LastReason:  e.lastReason,
+		MaxLateness: e.maxLateness,
+		Suspended:   e.suspended,
+	}
+	if e.checks > 0 {
+		st.LastCheck = m.epoch.Add(e.lastCheck)
+	}
+	return st
+}
+
+// since returns t as an offset from the epoch.
+func (m *Monitor) since(t time.Time) time.Duration { return t.Sub(m.epoch) }
 
 // Len returns the number of targets.
 func (m *Monitor) Len() int {
@@ -410,8 +466,8 @@ func (m *Monitor) wake() { m.w.wake() }
 // pushLocked schedules e at e.due, waking the loop only if it sleeps past
 // that time.
 func (m *Monitor) pushLocked(e *entry) {
-	m.due.push(e, m.epoch)
-	if !m.armed.IsZero() && e.due.Before(m.armed) {
+	m.due.push(e)
+	if !m.armed.IsZero() && m.epoch.Add(e.due).Before(m.armed) {
 		m.armed = time.Time{} // one kick is enough
 		m.wake()
 	}
@@ -421,8 +477,8 @@ func (m *Monitor) pushLocked(e *entry) {
 // a worker, or by asking the loop to drop it from its poller.
 func (m *Monitor) cancelLocked(e *entry) {
 	switch {
-	case e.cancel != nil:
-		e.cancel()
+	case e.cancelFunc() != nil:
+		e.x.cancel()
 	case !m.closed: // closing, the loop ends all flights
 		m.abandoned = append(m.abandoned, e)
 		m.wake()

@@ -20,7 +20,6 @@ func (m *Monitor) Suspend(id string) error {
 	}
 	// Its place in the heap goes stale: pop skips suspended entries.
 	e.suspended = true
-	e.stats.Suspended = true
 	return nil
 }
 
@@ -43,7 +42,6 @@ func (m *Monitor) Resume(id string) error {
 		return nil
 	}
 	e.suspended = false
-	e.stats.Suspended = false
 	if e.running {
 		// The check's end puts it back in the heap.
 		return nil
@@ -51,7 +49,7 @@ func (m *Monitor) Resume(id string) error {
 	// A new generation makes any place it still has in the heap stale,
 	// so it is scheduled exactly once.
 	e.gen++
-	e.due = m.clock.Now().Add(e.m.Start(m.rnd.Float64()))
+	e.due = m.since(m.clock.Now()) + e.start(m.rnd.Float64())
 	m.pushLocked(e)
 	return nil
 }
