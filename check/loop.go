@@ -253,7 +253,10 @@ func (m *Monitor) finishLocked(j *job) *Transition {
 	if !r.Up {
 		e.failures++
 	}
-	e.lastLatency, e.lastReason, e.lastCheck = r.Latency, r.Reason, m.since(now)
+	e.lastLatency, e.lastCheck = r.Latency, m.since(now)
+	if r.Reason != "" || e.x != nil {
+		e.ext().lastReason = r.Reason
+	}
 	e.maxLateness = max(e.maxLateness, late)
 	next, changed := e.observe(r)
 	// Keep to the schedule: the next check is due one interval after this

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -125,7 +126,7 @@ type Monitor struct {
 	stop  context.CancelFunc
 
 	mu      sync.Mutex
-	targets map[string]*entry
+	targets targetSet
 	due     dueHeap
 	pols    policies
 	rnd     *rand.Rand
@@ -147,7 +148,7 @@ type Monitor struct {
 	wg   sync.WaitGroup
 }
 
-// entry is one target as the Monitor keeps it, laid out to be small (128
+// entry is one target as the Monitor keeps it, laid out to be small (112
 // bytes): a Monitor of lvsrouter's scale holds 40,000. Times are offsets
 // from the Monitor's epoch, the policy is shared (targetPolicy) with the
 // machine's state inline, and what few targets need sits behind x.
@@ -169,11 +170,13 @@ type entry struct {
 	lastLatency      time.Duration
 	lastCheck        time.Duration // from the epoch
 	maxLateness      time.Duration
-	lastReason       string
 }
 
-// entryExt holds what only some targets need.
+// entryExt holds what only some targets need: those that failed a check
+// (a passed check reports no reason), run on the workers, report dynamic
+// weights or have a policy of their own.
 type entryExt struct {
+	lastReason string
 	mach   Machine            // under a policy of another type
 	cancel context.CancelFunc // of a check on a worker
 	last   Result             // last reported dynamic fields
@@ -234,7 +237,7 @@ func NewMonitor(cfg *MonitorConfig) (*Monitor, error) {
 		epoch:   c.Clock.Now(),
 		ctx:     ctx,
 		stop:    stop,
-		targets: make(map[string]*entry),
+		targets: newTargetSet(),
 		rnd:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		// A buffer lets the loop hand out a burst of due targets without
 		// waiting for each worker to wake.
@@ -307,14 +310,14 @@ func (m *Monitor) Add(t Target) error {
 	if m.closed {
 		return ErrClosed
 	}
-	if _, ok := m.targets[t.ID]; ok {
+	if m.targets.get(t.ID) != nil {
 		return fmt.Errorf("target %q: %w", t.ID, ErrExists)
 	}
 	e := &entry{id: t.ID, checker: t.Checker, pol: m.pols.get(t.Policy)}
 	e.newMachine()
 	e.up = e.st.up
 	e.due = m.since(m.clock.Now()) + e.start(m.rnd.Float64())
-	m.targets[t.ID] = e
+	m.targets.add(e)
 	m.pushLocked(e)
 	return nil
 }
@@ -335,8 +338,8 @@ func (m *Monitor) Update(t Target) error {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	e, ok := m.targets[t.ID]
-	if !ok {
+	e := m.targets.get(t.ID)
+	if e == nil {
 		m.mu.Unlock()
 		return fmt.Errorf("target %q: %w", t.ID, ErrNotFound)
 	}
@@ -370,8 +373,8 @@ func (m *Monitor) Update(t Target) error {
 // reports a final down transition.
 func (m *Monitor) Remove(id string) error {
 	m.mu.Lock()
-	e, ok := m.targets[id]
-	if !ok {
+	e := m.targets.get(id)
+	if e == nil {
 		m.mu.Unlock()
 		return fmt.Errorf("target %q: %w", id, ErrNotFound)
 	}
@@ -382,7 +385,7 @@ func (m *Monitor) Remove(id string) error {
 }
 
 func (m *Monitor) dropLocked(e *entry) *Transition {
-	delete(m.targets, e.id)
+	m.targets.del(e)
 	e.gen++
 	e.gone = true
 	if e.running {
@@ -400,8 +403,8 @@ func (m *Monitor) dropLocked(e *entry) *Transition {
 func (m *Monitor) Stats(id string) (Stats, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.targets[id]
-	if !ok {
+	e := m.targets.get(id)
+	if e == nil {
 		return Stats{}, false
 	}
 	return m.statsLocked(e), true
@@ -414,9 +417,11 @@ func (m *Monitor) statsLocked(e *entry) Stats {
 		Checks:      e.checks,
 		Failures:    e.failures,
 		LastLatency: e.lastLatency,
-		LastReason:  e.lastReason,
 		MaxLateness: e.maxLateness,
 		Suspended:   e.suspended,
+	}
+	if e.x != nil {
+		st.LastReason = e.x.lastReason
 	}
 	if e.checks > 0 {
 		st.LastCheck = m.epoch.Add(e.lastCheck)
@@ -431,7 +436,7 @@ func (m *Monitor) since(t time.Time) time.Duration { return t.Sub(m.epoch) }
 func (m *Monitor) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.targets)
+	return m.targets.len()
 }
 
 // Close stops all checks, waits for Run's goroutines and releases the
@@ -445,7 +450,7 @@ func (m *Monitor) Close() error {
 	}
 	m.closed = true
 	var trs []*Transition
-	for _, e := range m.targets {
+	for _, e := range slices.Collect(m.targets.all()) {
 		if tr := m.dropLocked(e); tr != nil {
 			trs = append(trs, tr)
 		}

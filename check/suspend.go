@@ -14,8 +14,8 @@ func (m *Monitor) Suspend(id string) error {
 	if m.closed {
 		return ErrClosed
 	}
-	e, ok := m.targets[id]
-	if !ok {
+	e := m.targets.get(id)
+	if e == nil {
 		return fmt.Errorf("target %q: %w", id, ErrNotFound)
 	}
 	// Its place in the heap goes stale: pop skips suspended entries.
@@ -34,8 +34,8 @@ func (m *Monitor) Resume(id string) error {
 	if m.closed {
 		return ErrClosed
 	}
-	e, ok := m.targets[id]
-	if !ok {
+	e := m.targets.get(id)
+	if e == nil {
 		return fmt.Errorf("target %q: %w", id, ErrNotFound)
 	}
 	if !e.suspended {
