@@ -32,6 +32,7 @@ func (m *Monitor) loop() {
 		defer fl.abort(q, ErrClosed)
 	}
 	var batch, handoff, done []job
+	var shrink shrinker
 	var trs []*Transition
 	var abandoned []*entry
 	var yielded time.Time
@@ -143,14 +144,15 @@ func (m *Monitor) loop() {
 			}
 			start = end
 		}
-		clear(batch)
-		batch = batch[:0]
+		batch = shrink.reuse(0, batch)
 		if fl != nil && fl.len() > 0 {
 			// Answers that came in while the loop was busy.
 			fl.w.poll()
 			done = fl.collect(q, done)
 		}
+		n := len(done)
 		done = m.fold(done, handoff, &trs)
+		done = shrink.reuse(1, done[:n])
 
 		for i := range handoff {
 			select {
@@ -165,8 +167,7 @@ func (m *Monitor) loop() {
 				return
 			}
 		}
-		clear(handoff)
-		handoff = handoff[:0]
+		handoff = shrink.reuse(2, handoff)
 	}
 }
 
@@ -294,4 +295,33 @@ func dynamicChanged(last, r Result) bool {
 		return false
 	}
 	return last.Weight != r.Weight || last.Admin != r.Admin || last.MaxConn != r.MaxConn
+}
+
+// shrinker lets the loop's scratch slices of jobs give their arrays back
+// once a burst has passed: a start of tens of thousands of targets, or a
+// stall, makes batches of thousands of jobs, arrays of hundreds of
+// kilobytes that the usual batch of a few dozen would otherwise keep for
+// good.
+type shrinker struct {
+	small [3]int // consecutive uses of each slice below a quarter of its capacity
+}
+
+// shrinkAfter is how many consecutive small uses of a large scratch
+// slice drop its array: a second or so of the loop's wake-ups.
+const shrinkAfter = 1024
+
+// reuse returns s, the scratch slice number i just used, emptied for the
+// next use; after shrinkAfter small uses in a row, a slice of more than
+// 256 jobs is dropped instead.
+func (sh *shrinker) reuse(i int, s []job) []job {
+	clear(s)
+	if cap(s) <= 256 || len(s) >= cap(s)/4 {
+		sh.small[i] = 0
+		return s[:0]
+	}
+	if sh.small[i]++; sh.small[i] < shrinkAfter {
+		return s[:0]
+	}
+	sh.small[i] = 0
+	return nil
 }

@@ -58,3 +58,27 @@ func TestEntrySize(t *testing.T) {
 		t.Errorf("entry is %d bytes, want at most 112", n)
 	}
 }
+
+// TestShrinkerDropsBurstArrays: a scratch slice grown by a burst keeps
+// its array through a short lull and gives it back after a long one; one
+// in steady use keeps it.
+func TestShrinkerDropsBurstArrays(t *testing.T) {
+	var sh shrinker
+	s := sh.reuse(0, make([]job, 5000))
+	for range shrinkAfter - 1 {
+		s = sh.reuse(0, append(s, job{}))
+	}
+	if cap(s) < 5000 {
+		t.Fatalf("array dropped after %d small uses", shrinkAfter-1)
+	}
+	if s = sh.reuse(0, append(s, job{})); s != nil {
+		t.Fatalf("array of %d kept after %d small uses", cap(s), shrinkAfter)
+	}
+	busy := make([]job, 0, 5000)
+	for range 2 * shrinkAfter {
+		busy = sh.reuse(1, busy[:2000])
+	}
+	if cap(busy) != 5000 {
+		t.Fatal("array in steady use dropped")
+	}
+}
