@@ -50,8 +50,7 @@ func (m *Monitor) loop() {
 				continue // stale
 			}
 			e.running = true
-			q, _ := e.checker.(quickChecker)
-			batch = append(batch, job{e: e, gen: e.gen, c: e.checker, q: q, due: e.due})
+			batch = append(batch, job{e: e, gen: e.gen, c: e.checker, due: e.due})
 		}
 		m.armed = time.Time{}
 		if len(batch) == 0 {
@@ -116,14 +115,15 @@ func (m *Monitor) loop() {
 		// flight wait on the loop's poller, the rest go to the workers.
 		start := m.clock.Now()
 		for _, j := range batch {
-			if j.q == nil {
+			qc, isQuick := j.c.(quickChecker)
+			if !isQuick {
 				handoff = append(handoff, j)
 				continue
 			}
 			q.poll = fl != nil && fl.len() < maxFlights
-			r, rest, ok := j.q.quickCheck(q)
+			r, rest, ok := qc.quickCheck(q)
 			end := m.clock.Now()
-			j.start = start
+			j.start, j.started = m.since(start), true
 			op, isOp := rest.(pollOp)
 			switch {
 			case ok:
@@ -139,7 +139,7 @@ func (m *Monitor) loop() {
 				j.c, j.cont = rest, true
 				handoff = append(handoff, j)
 			default:
-				j.start = time.Time{} // the worker starts it
+				j.started = false // the worker starts it
 				handoff = append(handoff, j)
 			}
 			start = end
@@ -204,13 +204,13 @@ func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) []job {
 func (m *Monitor) worker() {
 	defer m.wg.Done()
 	for j := range m.jobs {
-		if j.start.IsZero() {
-			j.start = m.clock.Now()
+		if !j.started {
+			j.start, j.started = m.since(m.clock.Now()), true
 		}
 		j.r = j.c.Check(j.ctx)
 		if j.cont {
 			// The check began in the loop: its latency counts from there.
-			j.r.Latency = m.clock.Now().Sub(j.start)
+			j.r.Latency = m.since(m.clock.Now()) - j.start
 		}
 		m.mu.Lock()
 		j.e.x.cancel()
@@ -238,7 +238,7 @@ func (m *Monitor) finishLocked(j *job) *Transition {
 	}
 	r := j.r
 	now := m.clock.Now()
-	late := m.since(j.start) - j.due
+	late := j.start - j.due
 	t := &m.totals
 	t.Checks++
 	if !r.Up {
@@ -299,7 +299,8 @@ func dynamicChanged(last, r Result) bool {
 
 // shrinker lets the loop's scratch slices of jobs give their arrays back
 // once a burst has passed: a start of tens of thousands of targets, or a
-// stall, makes batches of thousands of jobs, arrays of hundreds of
+// stall, makes batches of thousands of jobs (144 bytes each), arrays of
+// hundreds of
 // kilobytes that the usual batch of a few dozen would otherwise keep for
 // good.
 type shrinker struct {

@@ -197,16 +197,18 @@ func (e *entry) cancelFunc() context.CancelFunc {
 	return e.x.cancel
 }
 
+// job is one check on its way: in the loop's batch, on its poller or on
+// a worker. Times are offsets from the Monitor's epoch.
 type job struct {
-	e     *entry
-	gen   uint32
-	c     Checker
-	q     quickChecker
-	due   time.Duration // from the epoch
-	ctx   context.Context
-	start time.Time // when the check started; zero until it has
-	cont  bool      // c finishes what a quick check began
-	r     Result    // the result of a quick check
+	e       *entry
+	gen     uint32
+	cont    bool // c finishes what a quick check began
+	started bool // start is set
+	c       Checker
+	due     time.Duration
+	start   time.Duration // when the check started
+	ctx     context.Context
+	r       Result // the result of a quick check
 }
 
 // NewMonitor returns a Monitor with no targets; cfg nil means the
