@@ -177,9 +177,9 @@ type entry struct {
 // weights or have a policy of their own.
 type entryExt struct {
 	lastReason string
-	mach   Machine            // under a policy of another type
-	cancel context.CancelFunc // of a check on a worker
-	last   Result             // last reported dynamic fields
+	mach       Machine            // under a policy of another type
+	cancel     context.CancelFunc // of a check on a worker
+	last       Result             // last reported dynamic fields
 }
 
 func (e *entry) ext() *entryExt {

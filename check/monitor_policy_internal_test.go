@@ -62,7 +62,7 @@ type countMachine struct {
 	ok    int
 }
 
-func (m *countMachine) Up() bool                   { return m.ok >= 2 }
+func (m *countMachine) Up() bool                    { return m.ok >= 2 }
 func (m *countMachine) Start(float64) time.Duration { return m.every }
 func (m *countMachine) Observe(r Result) (time.Duration, bool) {
 	was := m.Up()
