@@ -158,7 +158,7 @@ type entry struct {
 	pol     *targetPolicy
 	x       *entryExt     // nil until needed
 	due     time.Duration // from the epoch
-	gen     uint32
+	gen     uint32        // moves on at Update and removal: a job of an older gen is stale
 	st      machState
 	// running: a check is in flight; gone: removed, or the Monitor
 	// closed; suspended: Suspend was called, pop skips its places in the
@@ -362,7 +362,7 @@ func (m *Monitor) Update(t Target) error {
 		// The check's end puts it back in the heap.
 		m.cancelLocked(e)
 	} else {
-		// Its old place in the heap is stale now (gen moved on).
+		// Its old place in the heap is stale now (see dueHeap).
 		m.pushLocked(e)
 	}
 	m.mu.Unlock()

@@ -46,9 +46,8 @@ func (m *Monitor) Resume(id string) error {
 		// The check's end puts it back in the heap.
 		return nil
 	}
-	// A new generation makes any place it still has in the heap stale,
-	// so it is scheduled exactly once.
-	e.gen++
+	// A new due time makes any place it still has in the heap stale, so
+	// it is scheduled exactly once (see dueHeap).
 	e.due = m.since(m.clock.Now()) + e.start(m.rnd.Float64())
 	m.pushLocked(e)
 	return nil
