@@ -49,22 +49,23 @@ func (s *targetSet) add(e *entry) {
 	s.n++
 }
 
-func (s *targetSet) put(e *entry) {
+func (s *targetSet) put(e *entry) { s.slots[s.find(e.id, nil)] = e }
+
+// find returns the first slot on id's probe sequence that holds want (nil:
+// a free slot); there must be one.
+func (s *targetSet) find(id string, want *entry) int {
 	mask := len(s.slots) - 1
-	i := s.home(e.id)
-	for s.slots[i] != nil {
+	i := s.home(id)
+	for s.slots[i] != want {
 		i = (i + 1) & mask
 	}
-	s.slots[i] = e
+	return i
 }
 
 // del removes e, which must be in s.
 func (s *targetSet) del(e *entry) {
 	mask := len(s.slots) - 1
-	i := s.home(e.id)
-	for s.slots[i] != e {
-		i = (i + 1) & mask
-	}
+	i := s.find(e.id, e)
 	s.slots[i] = nil
 	s.n--
 	// Close the gap: move back each entry of the run that follows it

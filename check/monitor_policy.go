@@ -44,30 +44,27 @@ func (s *policies) get(p Policy) *targetPolicy {
 		}
 	case Keepalived:
 		v = v.normal()
-		tp := s.ka[v]
-		if tp == nil {
-			if s.ka == nil {
-				s.ka = make(map[Keepalived]*targetPolicy)
-			}
-			tp = &targetPolicy{kind: policyKeepalived, ka: v}
-			s.ka[v] = tp
-		}
-		tp.refs++
-		return tp
+		return share(&s.ka, v, targetPolicy{kind: policyKeepalived, ka: v})
 	case HAProxy:
 		v = v.normal()
-		tp := s.hp[v]
-		if tp == nil {
-			if s.hp == nil {
-				s.hp = make(map[HAProxy]*targetPolicy)
-			}
-			tp = &targetPolicy{kind: policyHAProxy, hp: v}
-			s.hp[v] = tp
-		}
-		tp.refs++
-		return tp
+		return share(&s.hp, v, targetPolicy{kind: policyHAProxy, hp: v})
 	}
 	return &targetPolicy{p: p, refs: 1}
+}
+
+// share returns the shared policy of key in set, a copy of like if there
+// is none yet, taking a reference.
+func share[P comparable](set *map[P]*targetPolicy, key P, like targetPolicy) *targetPolicy {
+	tp := (*set)[key]
+	if tp == nil {
+		if *set == nil {
+			*set = make(map[P]*targetPolicy)
+		}
+		tp = &like
+		(*set)[key] = tp
+	}
+	tp.refs++
+	return tp
 }
 
 // put drops a reference to tp, forgetting it with the last.

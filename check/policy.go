@@ -50,7 +50,7 @@ type Keepalived struct {
 // NewMachine implements Policy.
 func (p Keepalived) NewMachine() Machine {
 	p = p.normal()
-	return &keepalivedMachine{p: p, s: p.init()}
+	return &machine[Keepalived, *Keepalived]{p: p, s: p.init()}
 }
 
 // normal returns p with its zero fields at their defaults.
@@ -74,14 +74,28 @@ type machState struct {
 	hasRun bool
 }
 
-type keepalivedMachine struct {
-	p Keepalived // normal
+// builtin is a built-in policy in its normal form, whose machine runs on
+// a machState.
+type builtin interface {
+	start(jitter float64) time.Duration
+	observe(s *machState, r Result) (next time.Duration, changed bool)
+}
+
+// machine is the Machine of a built-in policy P, for NewMachine's
+// callers; a Monitor runs the same methods on its own machStates.
+type machine[P any, PP interface {
+	*P
+	builtin
+}] struct {
+	p P // normal
 	s machState
 }
 
-func (m *keepalivedMachine) Up() bool                               { return m.s.up }
-func (m *keepalivedMachine) Start(j float64) time.Duration          { return m.p.start(j) }
-func (m *keepalivedMachine) Observe(r Result) (time.Duration, bool) { return m.p.observe(&m.s, r) }
+func (m *machine[P, PP]) Up() bool                      { return m.s.up }
+func (m *machine[P, PP]) Start(j float64) time.Duration { return PP(&m.p).start(j) }
+func (m *machine[P, PP]) Observe(r Result) (time.Duration, bool) {
+	return PP(&m.p).observe(&m.s, r)
+}
 
 // init, start and observe are the machine of a normal p on state s.
 func (p *Keepalived) init() machState { return machState{up: !p.Alpha} }
@@ -137,7 +151,7 @@ type HAProxy struct {
 // NewMachine implements Policy.
 func (p HAProxy) NewMachine() Machine {
 	p = p.normal()
-	return &haproxyMachine{p: p, s: p.init()}
+	return &machine[HAProxy, *HAProxy]{p: p, s: p.init()}
 }
 
 // normal returns p with its zero fields at their defaults.
@@ -162,15 +176,6 @@ func (p HAProxy) normal() HAProxy {
 	p.Rise, p.Fall = min(p.Rise, 1<<30), min(p.Fall, 1<<30)
 	return p
 }
-
-type haproxyMachine struct {
-	p HAProxy // normal
-	s machState
-}
-
-func (m *haproxyMachine) Up() bool                               { return m.s.up }
-func (m *haproxyMachine) Start(j float64) time.Duration          { return m.p.start(j) }
-func (m *haproxyMachine) Observe(r Result) (time.Duration, bool) { return m.p.observe(&m.s, r) }
 
 // init, start and observe are the machine of a normal p on state s.
 func (p *HAProxy) init() machState {
@@ -219,7 +224,7 @@ func (p *HAProxy) interval(h int32) time.Duration {
 // health returns the HAProxy health counter of m; ok is false for other
 // machines.
 func health(m Machine) (h int, ok bool) {
-	if h, isH := m.(*haproxyMachine); isH {
+	if h, isH := m.(*machine[HAProxy, *HAProxy]); isH {
 		return int(h.s.n), true
 	}
 	return 0, false
