@@ -1,6 +1,8 @@
 package check
 
 import (
+	"context"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -103,5 +105,36 @@ func TestMonitorOwnPolicy(t *testing.T) {
 	}
 	if st, _ := m.Stats("own"); st.Up || st.Checks != uint64(len(calls)) || st.LastReason == "" {
 		t.Errorf("stats %+v after %d checks", st, len(calls))
+	}
+}
+
+// TestMonitorOverdueTargetsAllChecked: thousands of targets overdue at
+// once (the clock jumps half a delay_loop) go out in several batches of
+// at most maxBatch, each target checked exactly once.
+func TestMonitorOverdueTargetsAllChecked(t *testing.T) {
+	clk := newFakeClock()
+	m := startMonitor(t, &MonitorConfig{Clock: clk, Seed: 3})
+	ok := CheckerFunc(func(context.Context) Result { return Result{Up: true} })
+	const n = 3 * maxBatch
+	for i := range n {
+		mustAdd(t, m, Target{ID: strconv.Itoa(i), Checker: ok, Policy: Keepalived{DelayLoop: time.Minute}})
+	}
+	waitIdle(t, m)
+	clk.Advance(30 * time.Second)
+	waitIdle(t, m)
+	checked := 0
+	for i := range n {
+		st, _ := m.Stats(strconv.Itoa(i))
+		switch st.Checks {
+		case 0:
+		case 1:
+			checked++
+		default:
+			t.Fatalf("target %d checked %d times", i, st.Checks)
+		}
+	}
+	// Start times are spread over the minute: about half are due.
+	if checked < n*2/5 || checked > n*3/5 || m.Totals().Checks != uint64(checked) {
+		t.Fatalf("%d of %d targets checked, totals %d", checked, n, m.Totals().Checks)
 	}
 }
