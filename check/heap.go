@@ -2,25 +2,31 @@ package check
 
 import "time"
 
-// dueHeap is a 4-ary min-heap of due times. A target leaves it lazily:
-// an Update pushes the target again under a new generation and a Remove
-// marks it gone, and pop drops the stale places as they come up. So the
+// dueHeap is a 4-ary min-heap of due times. A target leaves it lazily: a
+// place whose time is no longer its entry's due time is stale (an Update
+// or a Resume moved it, a check's end set the next), as is one of a
+// removed or suspended entry, and pop drops those as they come up. So the
 // heap never needs an index into itself, and sifting touches nothing but
 // its own array: at 10,000 targets the entries are scattered over
-// megabytes, and visiting them cost more than the comparisons.
+// megabytes, and visiting them cost more than the comparisons. A place is
+// 16 bytes, so the four children of a node share a cache line.
+//
+// An entry can hold two places that look valid, both at its due time,
+// when a new due time equals a stale place's; they come up together, and
+// the first one popped marks the entry running, which makes the second
+// stale.
 type dueHeap []dueItem
 
 type dueItem struct {
-	at  time.Duration // due time, from the Monitor's epoch
-	gen uint64        // the entry's gen when pushed
-	e   *entry
+	at time.Duration // due time, from the Monitor's epoch
+	e  *entry
 }
 
 // first returns the earliest due time; the heap must not be empty.
 func (h dueHeap) first(epoch time.Time) time.Time { return epoch.Add(h[0].at) }
 
-func (h *dueHeap) push(e *entry, epoch time.Time) {
-	*h = append(*h, dueItem{e.due.Sub(epoch), e.gen, e})
+func (h *dueHeap) push(e *entry) {
+	*h = append(*h, dueItem{e.due, e})
 	h.up(len(*h) - 1)
 }
 
@@ -34,7 +40,7 @@ func (h *dueHeap) pop() (e *entry, ok bool) {
 	old[n] = dueItem{}
 	*h = old[:n]
 	h.down(0)
-	return it.e, it.gen == it.e.gen && !it.e.gone && !it.e.running && !it.e.suspended
+	return it.e, it.at == it.e.due && !it.e.gone && !it.e.running && !it.e.suspended
 }
 
 func (h dueHeap) up(j int) {

@@ -12,6 +12,13 @@ var never = time.Unix(1<<62, 0)
 // timerSlack is the granularity of the Monitor's timer.
 const timerSlack = time.Millisecond
 
+// maxBatch bounds the targets taken from the heap at once; the rest,
+// due as well, go in the next batches, at once and in the same order. A
+// Monitor that falls behind (40,000 targets at 1 s on a busy machine)
+// would otherwise take every target as one batch, and keep arrays of
+// jobs for all of them.
+const maxBatch = 1024
+
 // yieldEvery is how often the loop passes through the Go scheduler; less
 // than the runtime's 10 ms before it preempts a running goroutine.
 const yieldEvery = 8 * time.Millisecond
@@ -32,6 +39,7 @@ func (m *Monitor) loop() {
 		defer fl.abort(q, ErrClosed)
 	}
 	var batch, handoff, done []job
+	var shrink shrinker
 	var trs []*Transition
 	var abandoned []*entry
 	var yielded time.Time
@@ -43,13 +51,13 @@ func (m *Monitor) loop() {
 		}
 		abandoned, m.abandoned = m.abandoned, abandoned[:0]
 		now := m.clock.Now()
-		for len(m.due) > 0 && !m.due.first(m.epoch).After(now) {
+		for len(m.due) > 0 && len(batch) < maxBatch && !m.due.first(m.epoch).After(now) {
 			e, ok := m.due.pop()
 			if !ok {
 				continue // stale
 			}
 			e.running = true
-			batch = append(batch, job{e: e, gen: e.gen, c: e.t.Checker, q: e.quick, due: e.due})
+			batch = append(batch, job{e: e, gen: e.gen, c: e.checker, due: e.due})
 		}
 		m.armed = time.Time{}
 		if len(batch) == 0 {
@@ -114,14 +122,15 @@ func (m *Monitor) loop() {
 		// flight wait on the loop's poller, the rest go to the workers.
 		start := m.clock.Now()
 		for _, j := range batch {
-			if j.q == nil {
+			qc, isQuick := j.c.(quickChecker)
+			if !isQuick {
 				handoff = append(handoff, j)
 				continue
 			}
 			q.poll = fl != nil && fl.len() < maxFlights
-			r, rest, ok := j.q.quickCheck(q)
+			r, rest, ok := qc.quickCheck(q)
 			end := m.clock.Now()
-			j.start = start
+			j.start, j.started = m.since(start), true
 			op, isOp := rest.(pollOp)
 			switch {
 			case ok:
@@ -137,19 +146,20 @@ func (m *Monitor) loop() {
 				j.c, j.cont = rest, true
 				handoff = append(handoff, j)
 			default:
-				j.start = time.Time{} // the worker starts it
+				j.started = false // the worker starts it
 				handoff = append(handoff, j)
 			}
 			start = end
 		}
-		clear(batch)
-		batch = batch[:0]
+		batch = shrink.reuse(0, batch)
 		if fl != nil && fl.len() > 0 {
 			// Answers that came in while the loop was busy.
 			fl.w.poll()
 			done = fl.collect(q, done)
 		}
+		n := len(done)
 		done = m.fold(done, handoff, &trs)
+		done = shrink.reuse(1, done[:n])
 
 		for i := range handoff {
 			select {
@@ -164,8 +174,7 @@ func (m *Monitor) loop() {
 				return
 			}
 		}
-		clear(handoff)
-		handoff = handoff[:0]
+		handoff = shrink.reuse(2, handoff)
 	}
 }
 
@@ -181,9 +190,10 @@ func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) []job {
 	}
 	for i := range handoff {
 		j := &handoff[i]
-		j.ctx, j.e.cancel = context.WithCancel(m.ctx)
+		x := j.e.ext()
+		j.ctx, x.cancel = context.WithCancel(m.ctx)
 		if j.gen != j.e.gen {
-			j.e.cancel() // updated or removed meanwhile
+			x.cancel() // updated or removed meanwhile
 		}
 	}
 	m.mu.Unlock()
@@ -201,17 +211,17 @@ func (m *Monitor) fold(done, handoff []job, trs *[]*Transition) []job {
 func (m *Monitor) worker() {
 	defer m.wg.Done()
 	for j := range m.jobs {
-		if j.start.IsZero() {
-			j.start = m.clock.Now()
+		if !j.started {
+			j.start, j.started = m.since(m.clock.Now()), true
 		}
 		j.r = j.c.Check(j.ctx)
 		if j.cont {
 			// The check began in the loop: its latency counts from there.
-			j.r.Latency = m.clock.Now().Sub(j.start)
+			j.r.Latency = m.since(m.clock.Now()) - j.start
 		}
 		m.mu.Lock()
-		j.e.cancel()
-		j.e.cancel = nil
+		j.e.x.cancel()
+		j.e.x.cancel = nil
 		tr := m.finishLocked(&j)
 		m.mu.Unlock()
 		m.deliver(tr)
@@ -235,7 +245,7 @@ func (m *Monitor) finishLocked(j *job) *Transition {
 	}
 	r := j.r
 	now := m.clock.Now()
-	late := j.start.Sub(j.due)
+	late := j.start - j.due
 	t := &m.totals
 	t.Checks++
 	if !r.Up {
@@ -247,39 +257,40 @@ func (m *Monitor) finishLocked(j *job) *Transition {
 		b++
 	}
 	t.Lateness[b]++
-	st := &e.stats
-	st.Checks++
+	e.checks++
 	if !r.Up {
-		st.Failures++
+		e.failures++
 	}
-	st.LastLatency, st.LastReason, st.LastCheck = r.Latency, r.Reason, now
-	if late > st.MaxLateness {
-		st.MaxLateness = late
+	e.lastLatency, e.lastCheck = r.Latency, m.since(now)
+	if r.Reason != "" || e.x != nil {
+		e.ext().lastReason = r.Reason
 	}
-	next, changed := e.m.Observe(r)
+	e.maxLateness = max(e.maxLateness, late)
+	next, changed := e.observe(r)
 	// Keep to the schedule: the next check is due one interval after this
 	// one was due. A check that overran its interval starts the next at
 	// once rather than queueing a burst.
-	e.due = j.due.Add(next)
-	if e.due.Before(now) {
-		e.due = now
-	}
+	e.due = max(j.due+next, m.since(now))
 	m.pushLocked(e)
 
 	var tr *Transition
+	var last Result
+	if e.x != nil {
+		last = e.x.last
+	}
 	switch {
 	case changed:
-		st.Up = e.m.Up()
+		e.up = e.st.up
 		reason := r.Reason
-		if st.Up {
+		if e.up {
 			reason = "check passed"
 		}
-		tr = &Transition{ID: e.t.ID, Kind: StateChange, Up: st.Up, Reason: reason, Result: r, At: now}
-	case dynamicChanged(e.last, r):
-		tr = &Transition{ID: e.t.ID, Kind: WeightChange, Up: st.Up, Reason: "weight " + r.Weight.String(), Result: r, At: now}
+		tr = &Transition{ID: e.id, Kind: StateChange, Up: e.up, Reason: reason, Result: r, At: now}
+	case dynamicChanged(last, r):
+		tr = &Transition{ID: e.id, Kind: WeightChange, Up: e.up, Reason: "weight " + r.Weight.String(), Result: r, At: now}
 	}
 	if r.Weight.Set || r.Admin != AdminNone || r.MaxConn != 0 {
-		e.last = r
+		e.ext().last = r
 	}
 	return tr
 }
@@ -291,4 +302,34 @@ func dynamicChanged(last, r Result) bool {
 		return false
 	}
 	return last.Weight != r.Weight || last.Admin != r.Admin || last.MaxConn != r.MaxConn
+}
+
+// shrinker lets the loop's scratch slices of jobs give their arrays back
+// once a burst has passed: a start of tens of thousands of targets, or a
+// stall, makes batches of thousands of jobs (144 bytes each), arrays of
+// hundreds of
+// kilobytes that the usual batch of a few dozen would otherwise keep for
+// good.
+type shrinker struct {
+	small [3]int // consecutive uses of each slice below a quarter of its capacity
+}
+
+// shrinkAfter is how many consecutive small uses of a large scratch
+// slice drop its array: a second or so of the loop's wake-ups.
+const shrinkAfter = 1024
+
+// reuse returns s, the scratch slice number i just used, emptied for the
+// next use; after shrinkAfter small uses in a row, a slice of more than
+// 256 jobs is dropped instead.
+func (sh *shrinker) reuse(i int, s []job) []job {
+	clear(s)
+	if cap(s) <= 256 || len(s) >= cap(s)/4 {
+		sh.small[i] = 0
+		return s[:0]
+	}
+	if sh.small[i]++; sh.small[i] < shrinkAfter {
+		return s[:0]
+	}
+	sh.small[i] = 0
+	return nil
 }

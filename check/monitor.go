@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -125,8 +126,9 @@ type Monitor struct {
 	stop  context.CancelFunc
 
 	mu      sync.Mutex
-	targets map[string]*entry
+	targets targetSet
 	due     dueHeap
+	pols    policies
 	rnd     *rand.Rand
 	closed  bool
 	totals  Totals
@@ -146,31 +148,67 @@ type Monitor struct {
 	wg   sync.WaitGroup
 }
 
+// entry is one target as the Monitor keeps it, laid out to be small (112
+// bytes): a Monitor of lvsrouter's scale holds 40,000. Times are offsets
+// from the Monitor's epoch, the policy is shared (targetPolicy) with the
+// machine's state inline, and what few targets need sits behind x.
 type entry struct {
-	t       Target
-	quick   quickChecker // t.Checker's quick path, or nil
-	m       Machine
-	gen     uint64
-	due     time.Time
-	running bool
-	gone    bool               // removed, or the Monitor closed
-	cancel  context.CancelFunc // of a check on a worker
-	stats   Stats
-	last    Result // last reported dynamic fields
-	// suspended: Suspend was called; pop skips its places in the heap.
-	suspended bool
+	id      string
+	checker Checker
+	pol     *targetPolicy
+	x       *entryExt     // nil until needed
+	due     time.Duration // from the epoch
+	gen     uint32        // moves on at Update and removal: a job of an older gen is stale
+	st      machState
+	// running: a check is in flight; gone: removed, or the Monitor
+	// closed; suspended: Suspend was called, pop skips its places in the
+	// heap; up is Stats.Up.
+	running, gone, suspended, up bool
+
+	// Stats (see statsLocked).
+	checks, failures uint64
+	lastLatency      time.Duration
+	lastCheck        time.Duration // from the epoch
+	maxLateness      time.Duration
 }
 
+// entryExt holds what only some targets need: those that failed a check
+// (a passed check reports no reason), run on the workers, report dynamic
+// weights or have a policy of their own.
+type entryExt struct {
+	lastReason string
+	mach       Machine            // under a policy of another type
+	cancel     context.CancelFunc // of a check on a worker
+	last       Result             // last reported dynamic fields
+}
+
+func (e *entry) ext() *entryExt {
+	if e.x == nil {
+		e.x = new(entryExt)
+	}
+	return e.x
+}
+
+// cancelFunc returns the cancel function of e's check on a worker, or nil.
+func (e *entry) cancelFunc() context.CancelFunc {
+	if e.x == nil {
+		return nil
+	}
+	return e.x.cancel
+}
+
+// job is one check on its way: in the loop's batch, on its poller or on
+// a worker. Times are offsets from the Monitor's epoch.
 type job struct {
-	e     *entry
-	gen   uint64
-	c     Checker
-	q     quickChecker
-	due   time.Time
-	ctx   context.Context
-	start time.Time // when the check started; zero until it has
-	cont  bool      // c finishes what a quick check began
-	r     Result    // the result of a quick check
+	e       *entry
+	gen     uint32
+	cont    bool // c finishes what a quick check began
+	started bool // start is set
+	c       Checker
+	due     time.Duration
+	start   time.Duration // when the check started
+	ctx     context.Context
+	r       Result // the result of a quick check
 }
 
 // NewMonitor returns a Monitor with no targets; cfg nil means the
@@ -201,7 +239,7 @@ func NewMonitor(cfg *MonitorConfig) (*Monitor, error) {
 		epoch:   c.Clock.Now(),
 		ctx:     ctx,
 		stop:    stop,
-		targets: make(map[string]*entry),
+		targets: newTargetSet(),
 		rnd:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		// A buffer lets the loop hand out a burst of due targets without
 		// waiting for each worker to wake.
@@ -274,14 +312,14 @@ func (m *Monitor) Add(t Target) error {
 	if m.closed {
 		return ErrClosed
 	}
-	if _, ok := m.targets[t.ID]; ok {
+	if m.targets.get(t.ID) != nil {
 		return fmt.Errorf("target %q: %w", t.ID, ErrExists)
 	}
-	e := &entry{t: t, m: t.Policy.NewMachine()}
-	e.quick, _ = t.Checker.(quickChecker)
-	e.stats.Up = e.m.Up()
-	e.due = m.clock.Now().Add(e.m.Start(m.rnd.Float64()))
-	m.targets[t.ID] = e
+	e := &entry{id: t.ID, checker: t.Checker, pol: m.pols.get(t.Policy)}
+	e.newMachine()
+	e.up = e.st.up
+	e.due = m.since(m.clock.Now()) + e.start(m.rnd.Float64())
+	m.targets.add(e)
 	m.pushLocked(e)
 	return nil
 }
@@ -302,27 +340,29 @@ func (m *Monitor) Update(t Target) error {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	e, ok := m.targets[t.ID]
-	if !ok {
+	e := m.targets.get(t.ID)
+	if e == nil {
 		m.mu.Unlock()
 		return fmt.Errorf("target %q: %w", t.ID, ErrNotFound)
 	}
-	e.t = t
-	e.quick, _ = t.Checker.(quickChecker)
+	e.checker = t.Checker
+	old := e.pol
+	e.pol = m.pols.get(t.Policy)
+	m.pols.put(old)
 	e.gen++
-	e.m = t.Policy.NewMachine()
+	e.newMachine()
 	now := m.clock.Now()
-	e.due = now.Add(e.m.Start(m.rnd.Float64()))
+	e.due = m.since(now) + e.start(m.rnd.Float64())
 	var tr *Transition
-	if e.m.Up() != e.stats.Up {
-		e.stats.Up = e.m.Up()
-		tr = &Transition{ID: t.ID, Kind: StateChange, Up: e.stats.Up, Reason: "policy updated", At: now}
+	if e.st.up != e.up {
+		e.up = e.st.up
+		tr = &Transition{ID: t.ID, Kind: StateChange, Up: e.up, Reason: "policy updated", At: now}
 	}
 	if e.running {
 		// The check's end puts it back in the heap.
 		m.cancelLocked(e)
 	} else {
-		// Its old place in the heap is stale now (gen moved on).
+		// Its old place in the heap is stale now (see dueHeap).
 		m.pushLocked(e)
 	}
 	m.mu.Unlock()
@@ -335,8 +375,8 @@ func (m *Monitor) Update(t Target) error {
 // reports a final down transition.
 func (m *Monitor) Remove(id string) error {
 	m.mu.Lock()
-	e, ok := m.targets[id]
-	if !ok {
+	e := m.targets.get(id)
+	if e == nil {
 		m.mu.Unlock()
 		return fmt.Errorf("target %q: %w", id, ErrNotFound)
 	}
@@ -347,15 +387,16 @@ func (m *Monitor) Remove(id string) error {
 }
 
 func (m *Monitor) dropLocked(e *entry) *Transition {
-	delete(m.targets, e.t.ID)
+	m.targets.del(e)
 	e.gen++
 	e.gone = true
 	if e.running {
 		m.cancelLocked(e)
 	}
+	m.pols.put(e.pol)
 	// Its place in the heap, if any, is stale now.
-	if p, ok := e.t.Policy.(Keepalived); ok && p.Omega && e.stats.Up {
-		return &Transition{ID: e.t.ID, Kind: StateChange, Up: false, Reason: "removed", At: m.clock.Now()}
+	if e.pol.omega() && e.up {
+		return &Transition{ID: e.id, Kind: StateChange, Up: false, Reason: "removed", At: m.clock.Now()}
 	}
 	return nil
 }
@@ -364,18 +405,40 @@ func (m *Monitor) dropLocked(e *entry) *Transition {
 func (m *Monitor) Stats(id string) (Stats, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.targets[id]
-	if !ok {
+	e := m.targets.get(id)
+	if e == nil {
 		return Stats{}, false
 	}
-	return e.stats, true
+	return m.statsLocked(e), true
 }
+
+// statsLocked returns the counters of e.
+func (m *Monitor) statsLocked(e *entry) Stats {
+	st := Stats{
+		Up:          e.up,
+		Checks:      e.checks,
+		Failures:    e.failures,
+		LastLatency: e.lastLatency,
+		MaxLateness: e.maxLateness,
+		Suspended:   e.suspended,
+	}
+	if e.x != nil {
+		st.LastReason = e.x.lastReason
+	}
+	if e.checks > 0 {
+		st.LastCheck = m.epoch.Add(e.lastCheck)
+	}
+	return st
+}
+
+// since returns t as an offset from the epoch.
+func (m *Monitor) since(t time.Time) time.Duration { return t.Sub(m.epoch) }
 
 // Len returns the number of targets.
 func (m *Monitor) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.targets)
+	return m.targets.len()
 }
 
 // Close stops all checks, waits for Run's goroutines and releases the
@@ -389,7 +452,7 @@ func (m *Monitor) Close() error {
 	}
 	m.closed = true
 	var trs []*Transition
-	for _, e := range m.targets {
+	for _, e := range slices.Collect(m.targets.all()) {
 		if tr := m.dropLocked(e); tr != nil {
 			trs = append(trs, tr)
 		}
@@ -410,8 +473,8 @@ func (m *Monitor) wake() { m.w.wake() }
 // pushLocked schedules e at e.due, waking the loop only if it sleeps past
 // that time.
 func (m *Monitor) pushLocked(e *entry) {
-	m.due.push(e, m.epoch)
-	if !m.armed.IsZero() && e.due.Before(m.armed) {
+	m.due.push(e)
+	if !m.armed.IsZero() && m.epoch.Add(e.due).Before(m.armed) {
 		m.armed = time.Time{} // one kick is enough
 		m.wake()
 	}
@@ -421,8 +484,8 @@ func (m *Monitor) pushLocked(e *entry) {
 // a worker, or by asking the loop to drop it from its poller.
 func (m *Monitor) cancelLocked(e *entry) {
 	switch {
-	case e.cancel != nil:
-		e.cancel()
+	case e.cancelFunc() != nil:
+		e.x.cancel()
 	case !m.closed: // closing, the loop ends all flights
 		m.abandoned = append(m.abandoned, e)
 		m.wake()

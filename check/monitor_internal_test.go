@@ -85,7 +85,7 @@ func (t *fakeTimer) Stop() {
 func (m *Monitor) idle() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, e := range m.targets {
+	for e := range m.targets.all() {
 		if e.running {
 			return false
 		}

@@ -49,48 +49,81 @@ type Keepalived struct {
 
 // NewMachine implements Policy.
 func (p Keepalived) NewMachine() Machine {
+	p = p.normal()
+	return &machine[Keepalived, *Keepalived]{p: p, s: p.init()}
+}
+
+// normal returns p with its zero fields at their defaults.
+func (p Keepalived) normal() Keepalived {
 	if p.DelayLoop <= 0 {
 		p.DelayLoop = 60 * time.Second
 	}
 	if p.DelayBeforeRetry <= 0 {
 		p.DelayBeforeRetry = time.Second
 	}
-	return &keepalivedMachine{p: p, up: !p.Alpha}
+	return p
 }
 
-type keepalivedMachine struct {
-	p      Keepalived
+// machState is the mutable state of a built-in policy's machine: a
+// Monitor keeps it inline in each target, beside one shared copy of the
+// policy, so that a target costs no machine of its own.
+type machState struct {
+	// n is keepalived's retry count or HAProxy's health counter.
+	n      int32
 	up     bool
 	hasRun bool
-	retry  int
 }
 
-func (m *keepalivedMachine) Up() bool { return m.up }
+// builtin is a built-in policy in its normal form, whose machine runs on
+// a machState.
+type builtin interface {
+	start(jitter float64) time.Duration
+	observe(s *machState, r Result) (next time.Duration, changed bool)
+}
 
-func (m *keepalivedMachine) Start(j float64) time.Duration {
-	if m.p.Warmup > 0 {
-		return time.Duration(j * float64(m.p.Warmup))
+// machine is the Machine of a built-in policy P, for NewMachine's
+// callers; a Monitor runs the same methods on its own machStates.
+type machine[P any, PP interface {
+	*P
+	builtin
+}] struct {
+	p P // normal
+	s machState
+}
+
+func (m *machine[P, PP]) Up() bool                      { return m.s.up }
+func (m *machine[P, PP]) Start(j float64) time.Duration { return PP(&m.p).start(j) }
+func (m *machine[P, PP]) Observe(r Result) (time.Duration, bool) {
+	return PP(&m.p).observe(&m.s, r)
+}
+
+// init, start and observe are the machine of a normal p on state s.
+func (p *Keepalived) init() machState { return machState{up: !p.Alpha} }
+
+func (p *Keepalived) start(j float64) time.Duration {
+	if p.Warmup > 0 {
+		return time.Duration(j * float64(p.Warmup))
 	}
-	return time.Duration(j * float64(m.p.DelayLoop))
+	return time.Duration(j * float64(p.DelayLoop))
 }
 
-func (m *keepalivedMachine) Observe(r Result) (time.Duration, bool) {
-	first := !m.hasRun
-	m.hasRun = true
+func (p *Keepalived) observe(s *machState, r Result) (time.Duration, bool) {
+	first := !s.hasRun
+	s.hasRun = true
 	if r.Up {
-		m.retry = 0
-		changed := !m.up
-		m.up = true
-		return m.p.DelayLoop, changed
+		s.n = 0
+		changed := !s.up
+		s.up = true
+		return p.DelayLoop, changed
 	}
-	if (m.up || first) && m.retry < m.p.Retry {
-		m.retry++
-		return m.p.DelayBeforeRetry, false
+	if (s.up || first) && int(s.n) < p.Retry {
+		s.n++
+		return p.DelayBeforeRetry, false
 	}
-	m.retry = 0
-	changed := m.up
-	m.up = false
-	return m.p.DelayLoop, changed
+	s.n = 0
+	changed := s.up
+	s.up = false
+	return p.DelayLoop, changed
 }
 
 // HAProxy is HAProxy's server check policy.
@@ -117,6 +150,12 @@ type HAProxy struct {
 
 // NewMachine implements Policy.
 func (p HAProxy) NewMachine() Machine {
+	p = p.normal()
+	return &machine[HAProxy, *HAProxy]{p: p, s: p.init()}
+}
+
+// normal returns p with its zero fields at their defaults.
+func (p HAProxy) normal() HAProxy {
 	if p.Inter <= 0 {
 		p.Inter = 2 * time.Second
 	}
@@ -132,63 +171,61 @@ func (p HAProxy) NewMachine() Machine {
 	if p.Fall <= 0 {
 		p.Fall = 3
 	}
-	m := &haproxyMachine{p: p, health: p.Rise, up: true}
+	// The health counter is an int32: bound rise and fall so that it
+	// cannot overflow (HAProxy's own limit is far lower).
+	p.Rise, p.Fall = min(p.Rise, 1<<30), min(p.Fall, 1<<30)
+	return p
+}
+
+// init, start and observe are the machine of a normal p on state s.
+func (p *HAProxy) init() machState {
 	if p.StartDown {
-		m.health, m.up = 0, false
+		return machState{}
 	}
-	return m
+	return machState{n: int32(p.Rise), up: true}
 }
 
-type haproxyMachine struct {
-	p      HAProxy
-	health int
-	up     bool
-}
+func (p *HAProxy) start(j float64) time.Duration { return time.Duration(j * float64(p.Inter)) }
 
-func (m *haproxyMachine) Up() bool { return m.up }
-
-func (m *haproxyMachine) Start(j float64) time.Duration {
-	return time.Duration(j * float64(m.p.Inter))
-}
-
-func (m *haproxyMachine) Observe(r Result) (time.Duration, bool) {
-	top := m.p.Rise + m.p.Fall - 1
-	was := m.up
+func (p *HAProxy) observe(s *machState, r Result) (time.Duration, bool) {
+	top := int32(p.Rise + p.Fall - 1)
+	rise := int32(p.Rise)
+	was := s.up
 	if r.Up {
-		if m.health < top {
-			m.health++
-			if m.health >= m.p.Rise {
-				m.health = top
-				m.up = true
+		if s.n < top {
+			s.n++
+			if s.n >= rise {
+				s.n = top
+				s.up = true
 			}
 		}
 	} else {
-		if m.health > m.p.Rise {
-			m.health--
+		if s.n > rise {
+			s.n--
 		} else {
-			m.health = 0
-			m.up = false
+			s.n = 0
+			s.up = false
 		}
 	}
-	return m.interval(), m.up != was
+	return p.interval(s.n), s.up != was
 }
 
-// interval is HAProxy's srv_getinter.
-func (m *haproxyMachine) interval() time.Duration {
+// interval is HAProxy's srv_getinter at health h.
+func (p *HAProxy) interval(h int32) time.Duration {
 	switch {
-	case m.health == m.p.Rise+m.p.Fall-1:
-		return m.p.Inter
-	case m.health == 0:
-		return m.p.DownInter
+	case int(h) == p.Rise+p.Fall-1:
+		return p.Inter
+	case h == 0:
+		return p.DownInter
 	}
-	return m.p.FastInter
+	return p.FastInter
 }
 
 // health returns the HAProxy health counter of m; ok is false for other
 // machines.
 func health(m Machine) (h int, ok bool) {
-	if h, isH := m.(*haproxyMachine); isH {
-		return h.health, true
+	if h, isH := m.(*machine[HAProxy, *HAProxy]); isH {
+		return int(h.s.n), true
 	}
 	return 0, false
 }

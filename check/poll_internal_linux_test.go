@@ -73,7 +73,7 @@ func TestFlights(t *testing.T) {
 	for _, d := range []int{3, 1, 2, 0} {
 		op := newPipeOp(t, past.Add(time.Duration(d)*time.Millisecond))
 		e := &entry{}
-		f.add(q, op, job{e: e, gen: uint64(d)})
+		f.add(q, op, job{e: e, gen: uint32(d)})
 	}
 	keep := newPipeOp(t, far)
 	f.add(q, keep, job{e: &entry{}})
@@ -92,7 +92,7 @@ func TestFlights(t *testing.T) {
 		t.Fatalf("collected %d expired flights, want 4", len(out))
 	}
 	for i, j := range out {
-		if j.gen != uint64(i) || !errors.Is(j.r.Err, errTimeout) {
+		if j.gen != uint32(i) || !errors.Is(j.r.Err, errTimeout) {
 			t.Errorf("expired #%d: gen %d, err %v; want deadline order and a timeout", i, j.gen, j.r.Err)
 		}
 	}

@@ -14,13 +14,12 @@ func (m *Monitor) Suspend(id string) error {
 	if m.closed {
 		return ErrClosed
 	}
-	e, ok := m.targets[id]
-	if !ok {
+	e := m.targets.get(id)
+	if e == nil {
 		return fmt.Errorf("target %q: %w", id, ErrNotFound)
 	}
 	// Its place in the heap goes stale: pop skips suspended entries.
 	e.suspended = true
-	e.stats.Suspended = true
 	return nil
 }
 
@@ -35,23 +34,21 @@ func (m *Monitor) Resume(id string) error {
 	if m.closed {
 		return ErrClosed
 	}
-	e, ok := m.targets[id]
-	if !ok {
+	e := m.targets.get(id)
+	if e == nil {
 		return fmt.Errorf("target %q: %w", id, ErrNotFound)
 	}
 	if !e.suspended {
 		return nil
 	}
 	e.suspended = false
-	e.stats.Suspended = false
 	if e.running {
 		// The check's end puts it back in the heap.
 		return nil
 	}
-	// A new generation makes any place it still has in the heap stale,
-	// so it is scheduled exactly once.
-	e.gen++
-	e.due = m.clock.Now().Add(e.m.Start(m.rnd.Float64()))
+	// A new due time makes any place it still has in the heap stale, so
+	// it is scheduled exactly once (see dueHeap).
+	e.due = m.since(m.clock.Now()) + e.start(m.rnd.Float64())
 	m.pushLocked(e)
 	return nil
 }

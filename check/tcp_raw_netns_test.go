@@ -50,7 +50,7 @@ func runLoop(t *testing.T, q *quickState, cs []TCP) []probed {
 			out[i].r = r
 			left--
 		case isOp:
-			if r, ok := fl.add(q, op, job{gen: uint64(i)}); !ok {
+			if r, ok := fl.add(q, op, job{gen: uint32(i)}); !ok {
 				out[i].r = r
 				left--
 			}

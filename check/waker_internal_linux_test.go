@@ -98,40 +98,60 @@ func TestMonitorRealClockNoLeaks(t *testing.T) {
 }
 
 // TestDueHeap checks the heap against a sorted list through random
-// pushes, pops and stale places.
+// pushes, pops, stale places (some at the very time of a valid one, as
+// due times here come from only 100 values) and the ends of checks.
 func TestDueHeap(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	t0 := time.Unix(1000, 0)
 	var h dueHeap
-	var ref []*entry // live entries, each with one valid place
-	for step := range 5000 {
-		switch op := rnd.IntN(4); {
+	var ref []*entry     // live entries, each due once
+	var running []*entry // popped, as the loop marks them
+	due := func() time.Duration { return time.Duration(rnd.IntN(100)) * time.Millisecond }
+	for step := range 20000 {
+		switch op := rnd.IntN(5); {
 		case op == 0 || len(ref) == 0:
-			e := &entry{due: t0.Add(time.Duration(rnd.IntN(1000)) * time.Millisecond)}
-			h.push(e, t0)
+			e := &entry{due: due()}
+			h.push(e)
 			ref = append(ref, e)
 		case op == 1:
-			// Update: a new due time under a new generation.
+			// Update: a new due time.
 			e := ref[rnd.IntN(len(ref))]
 			e.gen++
-			e.due = t0.Add(time.Duration(rnd.IntN(1000)) * time.Millisecond)
-			h.push(e, t0)
+			e.due = due()
+			h.push(e)
 		case op == 2:
 			// Remove.
 			e := ref[rnd.IntN(len(ref))]
 			e.gone = true
 			ref = slices.DeleteFunc(ref, func(r *entry) bool { return r == e })
+		case op == 3 && len(running) > 0:
+			// A check ends: the next due time, pushed again.
+			i := rnd.IntN(len(running))
+			e := running[i]
+			running = slices.Delete(running, i, i+1)
+			e.running = false
+			e.due = due()
+			h.push(e)
+			ref = append(ref, e)
 		default:
+			if len(h) == 0 {
+				continue
+			}
 			first := h.first(t0)
 			e, ok := h.pop()
 			if !ok {
 				continue
 			}
-			if !first.Equal(e.due) {
+			e.running = true
+			running = append(running, e)
+			if !first.Equal(t0.Add(e.due)) {
 				t.Fatalf("step %d: popped a place due %v for an entry due %v", step, first, e.due)
 			}
+			if !slices.Contains(ref, e) {
+				t.Fatalf("step %d: popped an entry not due (twice, or removed)", step)
+			}
 			for _, r := range ref {
-				if r.due.Before(e.due) {
+				if r.due < e.due {
 					t.Fatalf("step %d: popped %v before %v", step, e.due, r.due)
 				}
 			}
@@ -142,6 +162,7 @@ func TestDueHeap(t *testing.T) {
 	var got []*entry
 	for len(h) > 0 {
 		if e, ok := h.pop(); ok {
+			e.running = true
 			got = append(got, e)
 		}
 	}
@@ -149,7 +170,7 @@ func TestDueHeap(t *testing.T) {
 		t.Fatalf("drained %d live entries, want %d", len(got), len(ref))
 	}
 	for i := 1; i < len(got); i++ {
-		if got[i].due.Before(got[i-1].due) {
+		if got[i].due < got[i-1].due {
 			t.Fatalf("drain out of order at %d", i)
 		}
 	}
