@@ -147,6 +147,7 @@ func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p 
 		ir.none = why
 		return
 	}
+	p.delta = &planDelta{gen: nextPlanGen()}
 	ir.path, ir.data, ir.plan = path, data, p
 }
 
@@ -235,6 +236,7 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	old := ir.data
 	if bytes.Equal(old, data) {
 		q := *ir.plan // a Plan of its own: serve marks it host-checked
+		q.delta = &planDelta{gen: ir.plan.delta.gen, base: ir.plan.delta.gen}
 		return &q, []any{"path", pathUnchanged}, true, nil
 	}
 	pre, suf := commonAffixes(old, data)
@@ -328,6 +330,7 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	q := *ir.plan
 	q.Services = slices.Clone(ir.plan.Services)
 	q.Services[k] = np.Services[0]
+	q.delta = &planDelta{gen: nextPlanGen(), base: ir.plan.delta.gen, changed: []int{k}}
 	if !spliceMail(&q.Mail, &ir.plan.Services[k], &np.Mail, &np.Services[0]) {
 		return fall("the block's mail alerts are not its own")
 	}
@@ -376,6 +379,7 @@ func sameOutsideServices(a, b *Plan) bool {
 	x, y := *a, *b
 	x.Services, y.Services = nil, nil
 	x.hostChecked, y.hostChecked = false, false
+	x.delta, y.delta = nil, nil
 	// The mail alerts of checks and services are keyed by them
 	// (spliceMail).
 	x.Mail.Checks, y.Mail.Checks = nil, nil
