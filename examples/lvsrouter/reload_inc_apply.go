@@ -154,7 +154,7 @@ func (r *Router) noteDelta(old, p *Plan, changed []int) {
 func (r *Router) dirtyServices() ([]int, bool) {
 	d := &r.dirty
 	rep := &r.reported
-	if d.all || rep.plan != r.plan || len(rep.services) != len(r.plan.Services) || len(rep.start) != len(r.plan.Services) {
+	if d.all || r.plan == nil || rep.plan != r.plan || len(rep.services) != len(r.plan.Services) || len(rep.start) != len(r.plan.Services) {
 		return nil, false
 	}
 	svcs := d.svcs
