@@ -1129,6 +1129,7 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 		case <-ctx.Done():
 			return nil
 		case p := <-reload:
+			t0 := time.Now()
 			if err := r.Load(ctx, p); err != nil && r.plan == p {
 				// Installed, but the kernel refused part of the change
 				// (someone changed it by hand): the Applier reads the
@@ -1138,7 +1139,7 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 			} else if err != nil {
 				r.log.Error("reload rejected; keeping the running configuration", "err", err)
 			} else {
-				r.log.Info("reloaded")
+				r.log.Info("reloaded", "took", time.Since(t0).Round(time.Microsecond))
 			}
 		case <-r.kick:
 			if due == nil {
