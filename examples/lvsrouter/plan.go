@@ -27,9 +27,6 @@ type Plan struct {
 	// hostChecked says checkPlan passed on this host (serve's load), so
 	// that Router.Load need not walk the plan again.
 	hostChecked bool
-	// delta names the services that differ from those of the plan a
-	// reload made this one from (reload_inc_apply.go); nil: unknown.
-	delta *planDelta
 
 	Instances  []vrrp.Config
 	SyncGroups []SyncGroup

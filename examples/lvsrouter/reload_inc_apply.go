@@ -2,7 +2,7 @@ package main
 
 import (
 	"slices"
-	"sync/atomic"
+	"sync"
 
 	"github.com/lvskit/lvskit/ipvs"
 )
@@ -23,36 +23,54 @@ import (
 // Whatever else changes (the plan's layout, a plan read in full, a failed
 // apply, a router without an Applier yet) recomputes everything.
 
-// planDelta says, for a plan the incremental reload made, which of its
-// services differ from the plan it was made from.
-type planDelta struct {
-	// gen names the plan's list of services: plans that share it (an
-	// unchanged reload's copy) share gen.
-	gen uint64
-	// base is the gen of the plan this one was made from (0: none), and
-	// changed the positions of the services that differ from base's.
-	base    uint64
-	changed []int
+// lastDelta is what the last incremental read changed: the services at
+// changed differ between the plan whose services start at plan and the
+// plan whose services start at base (the first elements of their
+// Services arrays, which name the arrays while both plans live; restrict
+// copies a Plan but keeps its Services). Router.Load takes it when it
+// loads that plan over that base, and otherwise compares every service.
+var lastDelta struct {
+	sync.Mutex
+	plan, base *VirtualService
+	n          int
+	changed    []int
 }
 
-var planGen atomic.Uint64
-
-// nextPlanGen returns a new plan generation, never 0.
-func nextPlanGen() uint64 { return planGen.Add(1) }
+// rememberDelta records that p differs from base at the services changed.
+func rememberDelta(p, base *Plan, changed []int) {
+	lastDelta.Lock()
+	defer lastDelta.Unlock()
+	lastDelta.plan, lastDelta.base, lastDelta.n, lastDelta.changed = nil, nil, 0, nil
+	if len(p.Services) == 0 || len(p.Services) != len(base.Services) {
+		return
+	}
+	lastDelta.plan, lastDelta.base, lastDelta.n, lastDelta.changed = &p.Services[0], &base.Services[0], len(p.Services), changed
+}
 
 // changedSince returns the positions of p's services that differ from
 // old's, and false when it does not know (then everything may differ).
+// Plans sharing their services (an unchanged reload) differ nowhere.
 func (p *Plan) changedSince(old *Plan) ([]int, bool) {
-	if old == nil || p.delta == nil || old.delta == nil || p.delta.base == 0 ||
-		p.delta.base != old.delta.gen || len(p.Services) != len(old.Services) {
+	if old == nil || len(p.Services) == 0 || len(p.Services) != len(old.Services) {
 		return nil, false
 	}
-	for _, i := range p.delta.changed {
+	if &p.Services[0] == &old.Services[0] {
+		return []int{}, true
+	}
+	lastDelta.Lock()
+	defer lastDelta.Unlock()
+	d := &lastDelta
+	if d.plan != &p.Services[0] || d.base != &old.Services[0] || d.n != len(p.Services) {
+		return nil, false
+	}
+	changed := d.changed
+	d.plan, d.base, d.n, d.changed = nil, nil, 0, nil // nothing kept alive
+	for _, i := range changed {
 		if i < 0 || i >= len(p.Services) {
 			return nil, false
 		}
 	}
-	return p.delta.changed, true
+	return changed, true
 }
 
 // dirtySet is what changed since the last apply.

@@ -264,6 +264,10 @@ func TestApplyIncrementalOneCheckOneService(t *testing.T) {
 	if err := w.r.Load(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
+	// A full recompute would have dropped the check index.
+	if w.r.checks == nil {
+		t.Error("the reload of one block recomputed every service")
+	}
 	if got := regexp.MustCompile(`10\.2\.3\.1:80 \S+ w=7`).FindString(w.k.state()); got == "" {
 		t.Errorf("weight 7 not applied:\n%s", w.k.state())
 	}

@@ -192,14 +192,7 @@ func incReplaceInBlock(m *incModel, v *incVS, old, new string) string {
 }
 
 // planDiff compares two plans, unexported fields included.
-// The delta (what a reload changed) is not compared: the incremental
-// path sets it, the full read does not.
 func planDiff(a, b *Plan) string {
-	if a != nil && b != nil {
-		x, y := *a, *b
-		x.delta, y.delta = nil, nil
-		a, b = &x, &y
-	}
 	return cmp.Diff(a, b, cmp.Exporter(func(reflect.Type) bool { return true }))
 }
 
