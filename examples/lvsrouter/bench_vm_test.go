@@ -4,12 +4,14 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -207,6 +209,10 @@ func runScale(b *testing.B, name string, argv []string, env []string) scaleRun {
 	for i, a := range argv {
 		argv[i] = strings.ReplaceAll(a, "$DIR", dir)
 	}
+	env = slices.Clone(env)
+	for i, a := range env {
+		env[i] = strings.ReplaceAll(a, "$DIR", dir)
+	}
 	var r scaleRun
 	t0 := time.Now()
 	p := ns.StartEnv(env, argv[0], argv[1:]...)
@@ -252,6 +258,10 @@ func runScale(b *testing.B, name string, argv []string, env []string) scaleRun {
 			}
 		}
 	}
+	if prof, err := os.ReadFile(filepath.Join(dir, "reload.prof")); err == nil {
+		// reload_prof_vm_test.go's profile, for the host's go tool pprof.
+		fmt.Printf("%s-profile: %s\n", name, base64.StdEncoding.EncodeToString(prof))
+	}
 	r.rssKiB = groupHWMKiB(p.Cmd.Process.Pid)
 	r.log = p.Output()
 	p.Kill()
@@ -290,7 +300,13 @@ func scalePeers(b *testing.B) (ka, lr scaleRun) {
 		ka = runScale(b, "keepalived", []string{"keepalived", "-n", "-G", "-R", "-f", "$DIR/keepalived.conf",
 			"-p", "$DIR/keepalived.pid", "-c", "$DIR/checkers.pid", "-r", "$DIR/vrrp.pid"}, nil)
 	}
-	lr = runScale(b, "lvsrouter", []string{self, "-f", "$DIR/keepalived.conf"}, []string{"LVSROUTER_AS_MAIN=1"})
+	env := []string{"LVSROUTER_AS_MAIN=1"}
+	if os.Getenv("LVSKIT_RELOAD_PROFILE") != "" {
+		// The router profiles the second after the reload's signal
+		// (reload_prof_vm_test.go); runScale prints it.
+		env = append(env, "LVSKIT_RELOAD_PROFILE=$DIR/reload.prof")
+	}
+	lr = runScale(b, "lvsrouter", []string{self, "-f", "$DIR/keepalived.conf"}, env)
 	return ka, lr
 }
 

@@ -78,6 +78,9 @@ const (
 // incremental path when it applies, else the full read. It logs which.
 func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
 	first := !ir.loaded
+	if !first {
+		defer boostReload()() // reload_inc_boost.go
+	}
 	u0, s0 := cpuTimes()
 	p, w, how, err := ir.loadPath(path, hasInterface)
 	ir.loaded = true

@@ -252,6 +252,13 @@ func (r *Router) poke() {
 // (as keepalived's does not) until an apply fails on it. The new and
 // changed checks reach the Monitor after the kernel change.
 func (r *Router) Load(ctx context.Context, p *Plan) error {
+	// A reload runs ahead of the checks until its kernel change is made
+	// (reload_inc_boost.go).
+	restore := func() {}
+	if r.plan != nil {
+		restore = boostReload()
+	}
+	defer func() { restore() }()
 	// serve's load has checked the plan against this host already.
 	if !p.hostChecked {
 		if err := checkPlan(p, r.hasInterface); err != nil {
@@ -378,6 +385,8 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	if err == nil {
 		err = r.apply(ctx)
 	}
+	restore()
+	restore = func() {}
 	r.runChecks(checks)
 	r.syncHASuspend()
 	return errors.Join(err, bgpErr)
