@@ -198,11 +198,7 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 			matched[j] = true
 			nMatched++
 			var err error
-			if isMaglev(cfg, s) {
-				body, err = diffMaglev(body, cur[j], s)
-			} else {
-				body, err = diffService(body, cur[j], s)
-			}
+			body, err = diffAny(cfg, body, cur[j], s)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -215,11 +211,7 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 			}
 			fresh[k] = struct{}{}
 			var err error
-			if isMaglev(cfg, s) {
-				body, err = diffMaglev(body, nil, s)
-			} else {
-				body, err = diffService(body, nil, s)
-			}
+			body, err = diffAny(cfg, body, nil, s)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -244,6 +236,15 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 		return body, changed, nil
 	}
 	return append(ops, body...), changed, nil
+}
+
+// diffAny is diffMaglev for the services cfg orders as Maglev's, else
+// diffService.
+func diffAny(cfg *ApplyConfig, ops []Op, cur, want *Service) ([]Op, error) {
+	if isMaglev(cfg, want) {
+		return diffMaglev(ops, cur, want)
+	}
+	return diffService(ops, cur, want)
 }
 
 // checkDests rejects invalid or repeated destinations.
@@ -499,11 +500,7 @@ func (a *Applier) ApplyServices(ctx context.Context, services []Service, cfg *Ap
 		}
 		n := len(ops)
 		var err error
-		if isMaglev(cfg, s) {
-			ops, err = diffMaglev(ops, cur, s)
-		} else {
-			ops, err = diffService(ops, cur, s)
-		}
+		ops, err = diffAny(cfg, ops, cur, s)
 		if err != nil {
 			return Changes{}, err
 		}
