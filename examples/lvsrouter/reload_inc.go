@@ -247,12 +247,14 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	}
 	t0 := time.Now()
 	old := ir.data
-	if bytes.Equal(old, data) {
+	// One pass over the file finds both an unchanged file and the range
+	// that changed.
+	pre, suf := commonAffixes(old, data)
+	t1 := time.Now()
+	if pre == len(old) && pre == len(data) {
 		q := *ir.plan // a Plan of its own: serve marks it host-checked
 		return &q, []any{"path", pathUnchanged}, true, nil
 	}
-	pre, suf := commonAffixes(old, data)
-	t1 := time.Now()
 	oldEnd, newEnd := len(old)-suf, len(data)-suf
 	// The block whose braces hold the change: the last starting before it.
 	i, _ := slices.BinarySearchFunc(ir.blocks, pre, func(b topBlock, off int) int {

@@ -272,3 +272,32 @@ func TestApplyIncrementalOneCheckOneService(t *testing.T) {
 		t.Errorf("weight 7 not applied:\n%s", w.k.state())
 	}
 }
+
+// TestApplyIncrementalBFD: a BFD session going down takes its BFD_CHECK
+// real server out through the incremental apply too.
+func TestApplyIncrementalBFD(t *testing.T) {
+	p := loadOK(t, writeConf(t, t.TempDir(), "keepalived.conf", bfdConf))
+	k := newMemKernel()
+	r := memRouter(t, k)
+	r.plan = p
+	r.bfd.up, r.bfd.feeds = map[string]bool{}, map[[2]string]chan bool{}
+	if err := r.apply(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := k.state()
+	for _, to := range []check.BFDState{check.BFDUp, check.BFDDown} {
+		r.onBFD(check.BFDTransition{Name: "both", To: to})
+		r.mu.Lock()
+		ids := slices.Clone(r.dirty.ids)
+		r.mu.Unlock()
+		if to == check.BFDDown && len(ids) != 1 {
+			t.Errorf("checks marked after the session went down: %q, want its BFD_CHECK", ids)
+		}
+		if err := r.apply(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k.state() == before || strings.Count(k.state(), "->") != strings.Count(before, "->")-1 {
+		t.Errorf("the BFD_CHECK server did not leave:\nbefore\n%s\nafter\n%s", before, k.state())
+	}
+}
