@@ -152,9 +152,12 @@ func scaleWait(ctx context.Context, c *ipvs.Client, p *netns.Process, limit time
 // figure it times is then within about a millisecond and a netlink
 // round trip of the kernel change, well under the 100 ms it is held to,
 // and it is not the floor: a reload runs ahead of it (reload_inc_boost.go)
-// and takes the CPU it needs, so the watcher takes only what is left
-// (checked 2026-12-06: lvsrouter's log puts the change 2-15 ms before
-// the watcher sees it).
+// and takes the CPU it needs, so the watcher takes only what is left.
+// Once the change is in, the watcher competes with the guest's checks and
+// their real servers: lvsrouter's log put the change 2 to 15 ms before
+// the watcher saw it (2026-12-06). A watcher thread at nice -5 did not
+// see it sooner (the test process's one P is shared with the real
+// servers' accept loops) and slowed the reload by its polls.
 func scaleWeight(ctx context.Context, c *ipvs.Client, w int, limit time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(limit)
 	for {
