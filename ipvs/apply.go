@@ -198,11 +198,7 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 			matched[j] = true
 			nMatched++
 			var err error
-			if isMaglev(cfg, s) {
-				body, err = diffMaglev(body, cur[j], s)
-			} else {
-				body, err = diffService(body, cur[j], s)
-			}
+			body, err = diffAny(cfg, body, cur[j], s)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -215,11 +211,7 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 			}
 			fresh[k] = struct{}{}
 			var err error
-			if isMaglev(cfg, s) {
-				body, err = diffMaglev(body, nil, s)
-			} else {
-				body, err = diffService(body, nil, s)
-			}
+			body, err = diffAny(cfg, body, nil, s)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -244,6 +236,15 @@ func diffIndexed(cur []*Service, idx map[ServiceKey]int, sums []uint64, desired 
 		return body, changed, nil
 	}
 	return append(ops, body...), changed, nil
+}
+
+// diffAny is diffMaglev for the services cfg orders as Maglev's, else
+// diffService.
+func diffAny(cfg *ApplyConfig, ops []Op, cur, want *Service) ([]Op, error) {
+	if isMaglev(cfg, want) {
+		return diffMaglev(ops, cur, want)
+	}
+	return diffService(ops, cur, want)
 }
 
 // checkDests rejects invalid or repeated destinations.
@@ -433,20 +434,8 @@ func (a *Applier) Resync() {
 // Apply makes the kernel match desired, like ApplyTo, but diffs against the
 // remembered state when it has one.
 func (a *Applier) Apply(ctx context.Context, desired []Service, cfg *ApplyConfig) (Changes, error) {
-	if !a.valid {
-		cur, err := a.o.Dump(ctx)
-		if err != nil {
-			return Changes{}, err
-		}
-		a.known = make([]*Service, len(cur))
-		a.sums = make([]uint64, len(cur))
-		a.idx = make(map[ServiceKey]int, len(cur))
-		for i := range cur {
-			a.known[i] = &cur[i]
-			a.sums[i] = configSum(&cur[i])
-			a.idx[cur[i].Key()] = i
-		}
-		a.valid, a.fresh = true, true
+	if err := a.load(ctx); err != nil {
+		return Changes{}, err
 	}
 	ops, changed, err := diffIndexed(a.known, a.idx, a.sums, desired, cfg)
 	if err != nil {
@@ -467,6 +456,90 @@ func (a *Applier) Apply(ctx context.Context, desired []Service, cfg *ApplyConfig
 		return Changes{}, nil
 	}
 	return Changes{Ops: ops}, nil
+}
+
+// ApplyServices makes the kernel match each of services, as Apply does,
+// and leaves every other service as it was: it adds the services it does
+// not know, changes the ones that differ from what it last applied, and
+// deletes none (cfg.Managed plays no part; cfg.MaglevOrder does). Its
+// cost follows len(services), not the number of services applied before:
+// a caller that knows which services changed (one health change among
+// 10,000 services) hands over only those. Services are diffed in the order
+// given; listing one twice is an error.
+func (a *Applier) ApplyServices(ctx context.Context, services []Service, cfg *ApplyConfig) (Changes, error) {
+	if err := a.load(ctx); err != nil {
+		return Changes{}, err
+	}
+	var ops []Op
+	var changed []int
+	var seen map[ServiceKey]struct{}
+	if len(services) > 8 {
+		seen = make(map[ServiceKey]struct{}, len(services))
+	}
+	for i := range services {
+		s := &services[i]
+		k := s.Key()
+		if seen != nil {
+			if _, dup := seen[k]; dup {
+				return Changes{}, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+			}
+			seen[k] = struct{}{}
+		} else {
+			for j := range i {
+				if services[j].Key() == k {
+					return Changes{}, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+				}
+			}
+		}
+		var cur *Service
+		if j, ok := a.idx[k]; ok && a.known[j] != nil {
+			if a.sums[j] == configSum(s) {
+				continue
+			}
+			cur = a.known[j]
+		}
+		n := len(ops)
+		var err error
+		ops, err = diffAny(cfg, ops, cur, s)
+		if err != nil {
+			return Changes{}, err
+		}
+		if len(ops) > n {
+			changed = append(changed, i)
+		}
+	}
+	if len(ops) == 0 {
+		return Changes{}, nil
+	}
+	if err := a.o.Do(ctx, ops); err != nil {
+		a.Resync()
+		return Changes{Ops: ops}, err
+	}
+	// A known state still in the dump's order stays so (fresh): the next
+	// Apply puts it in desired order.
+	a.remember(services, ops, changed)
+	return Changes{Ops: ops}, nil
+}
+
+// load reads the kernel's state when the Applier has none.
+func (a *Applier) load(ctx context.Context) error {
+	if a.valid {
+		return nil
+	}
+	cur, err := a.o.Dump(ctx)
+	if err != nil {
+		return err
+	}
+	a.known = make([]*Service, len(cur))
+	a.sums = make([]uint64, len(cur))
+	a.idx = make(map[ServiceKey]int, len(cur))
+	for i := range cur {
+		a.known[i] = &cur[i]
+		a.sums[i] = configSum(&cur[i])
+		a.idx[cur[i].Key()] = i
+	}
+	a.valid, a.fresh = true, true
+	return nil
 }
 
 // reorder rebuilds the known state after the first Apply following a dump:

@@ -14,7 +14,9 @@
 //   - apply.go computes the fewest operations that turn one state into
 //     another (Diff): a weight change is one destination update, an
 //     unchanged state is no operation. Applier remembers what it applied, so
-//     that a reload with one change costs one request and no dump.
+//     that a reload with one change costs one request and no dump; its
+//     ApplyServices takes only the services that changed, so that one
+//     health change among 10,000 services costs one service's diff.
 //   - client.go and conn_linux.go talk to the kernel (conn_others.go fails
 //     with errors.ErrUnsupported elsewhere). Dial opens a Client (a nil
 //     *Config, or Config.NetNS naming another network namespace by the

@@ -84,14 +84,25 @@ type Router struct {
 	ops opsState
 	// reported is what desired last told ops, by position in the plan.
 	reported reported
+	// dirty is what changed since the last apply, checks where each
+	// check target's service is (reload_inc_apply.go), and nTargets the
+	// number of check targets (BFD feeds apart) of the plan loaded.
+	dirty    dirtySet
+	checks   checkIndex
+	nTargets int
 }
 
 // reported holds, per real server and per service in plan order, the
 // state desired last handed to opsState (0: none yet, 1: down, 2: up), so
 // that an apply reports only changes: at 40,000 real servers a report
 // is a map update each. Load clears it when the plan's layout changes.
+// start is the position of each service's first real server, and plan
+// the plan they are for: an incremental apply uses them only for that
+// plan.
 type reported struct {
 	reals, services []uint8
+	start           []int32
+	plan            *Plan
 }
 
 func upState(up bool) uint8 {
@@ -198,12 +209,18 @@ func (r *Router) onCheck(t check.Transition) {
 	r.mu.Lock()
 	if t.Kind == check.StateChange || t.Kind == 0 {
 		was := r.mail.realUp(r.down, t.ID)
+		if r.down[t.ID] != !t.Up {
+			r.touch(t.ID)
+		}
 		r.down[t.ID] = !t.Up
 		if t.Kind == check.StateChange {
 			r.mail.checkState(t.ID, t.Up, was, r.mail.realUp(r.down, t.ID))
 		}
 	}
 	if t.Result.Weight.Set && !t.Result.Weight.Percent {
+		if w, ok := r.weight[t.ID]; !ok || w != t.Result.Weight.Value {
+			r.touch(t.ID)
+		}
 		r.weight[t.ID] = t.Result.Weight.Value
 	}
 	r.mu.Unlock()
@@ -235,6 +252,13 @@ func (r *Router) poke() {
 // (as keepalived's does not) until an apply fails on it. The new and
 // changed checks reach the Monitor after the kernel change.
 func (r *Router) Load(ctx context.Context, p *Plan) error {
+	// A reload runs ahead of the checks until its kernel change is made
+	// (reload_inc_boost.go).
+	restore := func() {}
+	if r.plan != nil {
+		restore = boostReload()
+	}
+	defer func() { restore() }()
 	// serve's load has checked the plan against this host already.
 	if !p.hostChecked {
 		if err := checkPlan(p, r.hasInterface); err != nil {
@@ -286,14 +310,38 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.plan, r.scriptCred = p, cred
 	r.mail = newMailer(r.log, p, r.mail)
 	r.groups.reset(p)
-	same := old != nil && sameLayout(old, p)
-	if !same {
+	// A reload the incremental read made names the services it changed:
+	// the rest are the running plan's, and neither the layout, the check
+	// targets nor the desired state need a look beyond the changed ones
+	// (reload_inc_apply.go).
+	changed, known := p.changedSince(old)
+	var same bool
+	if known {
+		same = sameLayoutAt(old, p, changed)
+	} else {
+		same = old != nil && sameLayout(old, p)
+	}
+	switch {
+	case !same:
 		r.prune()
 		r.reported = reported{}
+		r.checks = nil
+		r.touchAll()
+	case known:
+		if r.reported.plan == old {
+			r.reported.plan = p
+		}
+		r.noteDelta(old, p, changed)
+	default:
+		r.checks = nil
+		r.touchAll()
 	}
 	r.mu.Unlock()
 	r.syncStatic(old, p) // static.go
-	checks := r.planChecks(old, p)
+	if !known || !same {
+		changed = nil
+	}
+	checks := r.planChecks(old, p, changed)
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
 	}
@@ -337,6 +385,8 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	if err == nil {
 		err = r.apply(ctx)
 	}
+	restore()
+	restore = func() {}
 	r.runChecks(checks)
 	r.syncHASuspend()
 	return errors.Join(err, bgpErr)
@@ -379,14 +429,33 @@ func sameLayout(a, b *Plan) bool {
 		return false
 	}
 	for i := range a.Services {
-		x, y := &a.Services[i], &b.Services[i]
-		if x.Service.Key() != y.Service.Key() || len(x.Reals) != len(y.Reals) {
+		if !sameServiceLayout(&a.Services[i], &b.Services[i]) {
 			return false
 		}
-		for j := range x.Reals {
-			if x.Reals[j].Dest.Addr != y.Reals[j].Dest.Addr {
-				return false
-			}
+	}
+	return true
+}
+
+// sameLayoutAt is sameLayout for plans of the same length that differ at
+// most at the positions changed.
+func sameLayoutAt(a, b *Plan, changed []int) bool {
+	for _, i := range changed {
+		if !sameServiceLayout(&a.Services[i], &b.Services[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameServiceLayout reports whether x and y are the same service with the
+// same real servers, in the same order.
+func sameServiceLayout(x, y *VirtualService) bool {
+	if x.Service.Key() != y.Service.Key() || len(x.Reals) != len(y.Reals) {
+		return false
+	}
+	for j := range x.Reals {
+		if x.Reals[j].Dest.Addr != y.Reals[j].Dest.Addr {
+			return false
 		}
 	}
 	return true
@@ -602,9 +671,32 @@ type checkSync struct {
 //
 // A reload usually lists the same targets in the same order: they are
 // compared position by position, and a map of the old targets is built
-// only from the first position that differs.
-func (r *Router) planChecks(old, p *Plan) *checkSync {
+// only from the first position that differs. When the reload names the
+// services it changed (changed, not nil: p has old's layout and differs
+// from it only there), only those are compared.
+func (r *Router) planChecks(old, p *Plan, changed []int) *checkSync {
 	cs := &checkSync{}
+	if changed != nil {
+		n, ok := r.nTargets, true
+		for _, i := range changed {
+			for _, rs := range old.Services[i].Reals {
+				for _, t := range rs.Checks {
+					if !isBFDCheck(t) {
+						n--
+					}
+				}
+			}
+			if ok = sameServiceChecks(&old.Services[i], &p.Services[i], cs); !ok {
+				break
+			}
+		}
+		if ok {
+			cs.kept += n
+			r.noteChecks(cs)
+			return cs
+		}
+		*cs = checkSync{}
+	}
 	if old != nil && sameLayout(old, p) && samePositions(old, p, cs) {
 		r.noteChecks(cs)
 		return cs
@@ -654,32 +746,44 @@ func (r *Router) planChecks(old, p *Plan) *checkSync {
 // filled, when a position holds another target ID: then the targets moved.
 func samePositions(old, p *Plan, cs *checkSync) bool {
 	for i := range p.Services {
-		for j := range p.Services[i].Reals {
-			a, b := old.Services[i].Reals[j].Checks, p.Services[i].Reals[j].Checks
-			if len(a) != len(b) {
+		if !sameServiceChecks(&old.Services[i], &p.Services[i], cs) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameServiceChecks is samePositions for one service of the same layout
+// in both plans (sameServiceLayout).
+func sameServiceChecks(old, vs *VirtualService, cs *checkSync) bool {
+	for j := range vs.Reals {
+		a, b := old.Reals[j].Checks, vs.Reals[j].Checks
+		if len(a) != len(b) {
+			return false
+		}
+		for k := range b {
+			if a[k].ID != b[k].ID || isBFDCheck(a[k]) != isBFDCheck(b[k]) {
 				return false
 			}
-			for k := range b {
-				if a[k].ID != b[k].ID || isBFDCheck(a[k]) != isBFDCheck(b[k]) {
-					return false
-				}
-				if isBFDCheck(b[k]) {
-					continue
-				}
-				if sameTarget(a[k], b[k]) {
-					cs.kept++
-					continue
-				}
-				cs.change, cs.existed = append(cs.change, b[k]), append(cs.existed, true)
+			if isBFDCheck(b[k]) {
+				continue
 			}
+			if sameTarget(a[k], b[k]) {
+				cs.kept++
+				continue
+			}
+			cs.change, cs.existed = append(cs.change, b[k]), append(cs.existed, true)
 		}
 	}
 	return true
 }
 
 // noteChecks gives new and changed targets their initial state in r.down
-// and drops their dynamic weights, and forgets removed ones.
+// and drops their dynamic weights, and forgets removed ones. It also
+// records the number of targets of the plan loaded (planChecks' next
+// comparison starts from it).
 func (r *Router) noteChecks(cs *checkSync) {
+	r.nTargets = cs.kept + len(cs.change)
 	r.mu.Lock()
 	if len(r.down) == 0 && len(cs.change) > 64 {
 		// A start: sized once rather than grown through a dozen rehashes
@@ -687,6 +791,7 @@ func (r *Router) noteChecks(cs *checkSync) {
 		r.down = make(map[string]bool, len(cs.change))
 	}
 	for k, t := range cs.change {
+		r.touch(t.ID)
 		delete(r.weight, t.ID)
 		if cs.existed[k] {
 			cs.updated++
@@ -697,6 +802,7 @@ func (r *Router) noteChecks(cs *checkSync) {
 		}
 	}
 	for _, id := range cs.removed {
+		r.touch(id)
 		delete(r.down, id)
 		delete(r.weight, id)
 	}
@@ -705,7 +811,7 @@ func (r *Router) noteChecks(cs *checkSync) {
 
 // syncChecks is planChecks then runChecks, for callers without an apply
 // between them.
-func (r *Router) syncChecks(old, p *Plan) { r.runChecks(r.planChecks(old, p)) }
+func (r *Router) syncChecks(old, p *Plan) { r.runChecks(r.planChecks(old, p, nil)) }
 
 // runChecks adds new check targets, removes dropped ones and replaces
 // changed ones in the Monitor; unchanged targets keep running untouched.
@@ -760,6 +866,13 @@ func targets(p *Plan) []check.Target {
 func (r *Router) desired() []ipvs.Service {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.desiredLocked()
+}
+
+// desiredLocked is desired with r.mu held. It computes every service,
+// so nothing is left dirty.
+func (r *Router) desiredLocked() []ipvs.Service {
+	r.dirty = dirtySet{}
 	out := make([]ipvs.Service, 0, len(r.plan.Services))
 	if len(r.reported.services) != len(r.plan.Services) {
 		n := 0
@@ -769,6 +882,15 @@ func (r *Router) desired() []ipvs.Service {
 		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
 		r.ops.reserveReals(n)
 	}
+	if r.reported.plan != r.plan || len(r.reported.start) != len(r.plan.Services) {
+		r.reported.start = make([]int32, len(r.plan.Services))
+		k := 0
+		for i := range r.plan.Services {
+			r.reported.start[i] = int32(k)
+			k += len(r.plan.Services[i].Reals)
+		}
+		r.reported.plan = r.plan
+	}
 	// Every service's destinations are cut from one array, so that an
 	// apply at 10,000 services costs one allocation, not 10,000; each
 	// slice is capped at its own length, so that a sorry server appended
@@ -776,69 +898,79 @@ func (r *Router) desired() []ipvs.Service {
 	all := make([]ipvs.Destination, len(r.reported.reals))
 	k := 0 // the real server's position in the plan
 	for i := range r.plan.Services {
-		vs := &r.plan.Services[i]
-		s := vs.Service
-		s.Destinations = all[k : k : k+len(vs.Reals)]
-		sum := 0
-		for j := range vs.Reals {
-			rs := &vs.Reals[j]
-			d, up := rs.Dest, true
-			for _, c := range rs.Checks {
-				if r.down[c.ID] {
-					up = false
-				}
-				if w, ok := r.weight[c.ID]; ok {
-					d.Weight = w
-				}
-			}
-			if st := upState(up); r.reported.reals[k] != st {
-				r.ops.realState(s.Key(), rs.Dest.Addr, up)
-				r.reported.reals[k] = st
-			}
-			k++
-			if len(rs.NotifyUp)+len(rs.NotifyDown) > 0 {
-				id := realKey{s.Key(), rs.Dest.Addr}
-				if was, seen := r.alive[id]; seen && was != up {
-					r.events = append(r.events, pick(up, rs.NotifyUp, rs.NotifyDown))
-				}
-				r.alive[id] = up
-			}
-			switch {
-			case up:
-				sum += d.Weight
-				s.Destinations = append(s.Destinations, d)
-			case rs.Inhibit:
-				d.Weight = 0
-				s.Destinations = append(s.Destinations, d)
-			}
-		}
-		key := s.Key()
-		was, seen := r.quorum[key]
-		if !seen {
-			was = true // keepalived starts a service with quorum
-		}
-		up := quorumState(was, sum, vs.Quorum, vs.Hysteresis)
-		if seen && was != up {
-			r.events = append(r.events, pick(up, vs.QuorumUp, vs.QuorumDown))
-			r.mail.quorumMail(key, false, up, vs.Quorum, vs.Hysteresis, sum) // plan_kw3.go
-		} else if !seen && !up && vs.Sorry != nil {
-			// keepalived mails a start without quorum when the sorry
-			// server goes in.
-			r.mail.quorumMail(key, true, up, vs.Quorum, vs.Hysteresis, sum)
-		}
-		r.quorum[key] = up
-		if st := upState(up); r.reported.services[i] != st {
-			r.ops.serviceState(key, up)
-			r.reported.services[i] = st
-		}
-		if !up && vs.Sorry != nil {
-			s.Destinations = quorumLost(s.Destinations, vs)
-		} else if vs.SorryInhibit {
-			s.Destinations = withInhibitedSorry(s.Destinations, *vs.Sorry)
-		}
-		out = append(out, s)
+		n := len(r.plan.Services[i].Reals)
+		out = append(out, r.desiredService(i, k, all[k:k:k+n]))
+		k += n
 	}
 	return out
+}
+
+// desiredService computes service i of the plan, whose first real server
+// is the k-th of the plan, into dests (empty, with room for its real
+// servers), and queues and reports its changes as desired does. r.mu is
+// held.
+func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service {
+	vs := &r.plan.Services[i]
+	s := vs.Service
+	s.Destinations = dests
+	sum := 0
+	for j := range vs.Reals {
+		rs := &vs.Reals[j]
+		d, up := rs.Dest, true
+		for _, c := range rs.Checks {
+			if r.down[c.ID] {
+				up = false
+			}
+			if w, ok := r.weight[c.ID]; ok {
+				d.Weight = w
+			}
+		}
+		if st := upState(up); r.reported.reals[k] != st {
+			r.ops.realState(s.Key(), rs.Dest.Addr, up)
+			r.reported.reals[k] = st
+		}
+		k++
+		if len(rs.NotifyUp)+len(rs.NotifyDown) > 0 {
+			id := realKey{s.Key(), rs.Dest.Addr}
+			if was, seen := r.alive[id]; seen && was != up {
+				r.events = append(r.events, pick(up, rs.NotifyUp, rs.NotifyDown))
+			}
+			r.alive[id] = up
+		}
+		switch {
+		case up:
+			sum += d.Weight
+			s.Destinations = append(s.Destinations, d)
+		case rs.Inhibit:
+			d.Weight = 0
+			s.Destinations = append(s.Destinations, d)
+		}
+	}
+	key := s.Key()
+	was, seen := r.quorum[key]
+	if !seen {
+		was = true // keepalived starts a service with quorum
+	}
+	up := quorumState(was, sum, vs.Quorum, vs.Hysteresis)
+	if seen && was != up {
+		r.events = append(r.events, pick(up, vs.QuorumUp, vs.QuorumDown))
+		r.mail.quorumMail(key, false, up, vs.Quorum, vs.Hysteresis, sum) // plan_kw3.go
+	} else if !seen && !up && vs.Sorry != nil {
+		// keepalived mails a start without quorum when the sorry
+		// server goes in.
+		r.mail.quorumMail(key, true, up, vs.Quorum, vs.Hysteresis, sum)
+	}
+	r.quorum[key] = up
+	if st := upState(up); r.reported.services[i] != st {
+		r.ops.serviceState(key, up)
+		r.reported.services[i] = st
+	}
+	if !up && vs.Sorry != nil {
+		s.Destinations = quorumLost(s.Destinations, vs)
+	} else if vs.SorryInhibit {
+		s.Destinations = withInhibitedSorry(s.Destinations, *vs.Sorry)
+	}
+	return s
 }
 
 // quorumState is keepalived's quorum with hysteresis: a service with
@@ -899,10 +1031,16 @@ func (r *Router) scriptWorker() {
 // Applier that remembers what it last applied, so a health change or a
 // reload costs the operations it needs and no dump. Services that this
 // router never managed are left alone; ones it managed and no longer wants
-// are deleted.
+// are deleted. When it knows which services changed since the last apply
+// (a health change, a reload of one block), it recomputes and diffs only
+// those (reload_inc_apply.go).
 func (r *Router) apply(ctx context.Context) error {
 	t0 := time.Now()
-	want := r.desired()
+	want, full := r.desiredChanged()
+	if !full && r.applier == nil {
+		// Nothing applied yet: everything goes.
+		want, full = r.desired(), true
+	}
 	t1 := time.Now()
 	u1, s1 := cpuTimes()
 	r.runEvents(false)
@@ -923,15 +1061,31 @@ func (r *Router) apply(ctx context.Context) error {
 		}
 		r.ipvs, r.applier = c, ipvs.NewApplier(c)
 	}
-	wanted := make(map[ipvs.ServiceKey]bool, len(want))
+	var wanted map[ipvs.ServiceKey]bool
+	if full {
+		wanted = make(map[ipvs.ServiceKey]bool, len(want))
+	}
 	for _, s := range want {
 		k := s.Key()
-		wanted[k] = true
+		if full {
+			wanted[k] = true
+		}
 		r.managed[k] = true
 	}
 	maglevOrder(want)
-	ch, err := r.applier.Apply(ctx, want, &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true})
+	cfg := &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true}
+	var ch ipvs.Changes
+	var err error
+	if full {
+		ch, err = r.applier.Apply(ctx, want, cfg)
+	} else {
+		ch, err = r.applier.ApplyServices(ctx, want, cfg)
+	}
 	if err != nil {
+		// The retry recomputes everything against the kernel's state.
+		r.mu.Lock()
+		r.touchAll()
+		r.mu.Unlock()
 		return fmt.Errorf("ipvs apply: %w", err)
 	}
 	if ch.Len() > 0 {
@@ -943,9 +1097,11 @@ func (r *Router) apply(ctx context.Context) error {
 			"desired", t1.Sub(t0).Round(time.Microsecond), "kernel", time.Since(t1).Round(time.Microsecond),
 			"user", (u2 - u1).Round(time.Millisecond), "sys", (s2 - s1).Round(time.Millisecond))
 	}
-	for k := range r.managed {
-		if !wanted[k] {
-			delete(r.managed, k)
+	if full {
+		for k := range r.managed {
+			if !wanted[k] {
+				delete(r.managed, k)
+			}
 		}
 	}
 	r.bgpAfter(ctx, bgpWant)
@@ -982,6 +1138,7 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 		case <-ctx.Done():
 			return nil
 		case p := <-reload:
+			t0 := time.Now()
 			if err := r.Load(ctx, p); err != nil && r.plan == p {
 				// Installed, but the kernel refused part of the change
 				// (someone changed it by hand): the Applier reads the
@@ -991,7 +1148,7 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 			} else if err != nil {
 				r.log.Error("reload rejected; keeping the running configuration", "err", err)
 			} else {
-				r.log.Info("reloaded")
+				r.log.Info("reloaded", "took", time.Since(t0).Round(time.Microsecond))
 			}
 		case <-r.kick:
 			if due == nil {
