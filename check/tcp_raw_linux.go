@@ -48,9 +48,12 @@ type rawProber struct {
 	next    uint32
 	pending map[uint32]*rawWait
 	// src caches the IPv4 source address the kernel picks for each
-	// destination (the TCP checksum covers it); a probe that times out
-	// drops its entry, so a changed route is looked up again.
-	src   map[netip.Addr]netip.Addr
+	// destination (the TCP checksum covers it), both as big-endian
+	// numbers; a probe that times out drops its entry, so a changed
+	// route is looked up again.
+	src map[uint32]uint32
+	// free are finished probes kept for reuse (see release).
+	free  []*rawWait
 	udp   int // a UDP socket for source look-ups, or 0
 	buf   [2048]byte
 	batch rawBatchBufs
@@ -146,7 +149,7 @@ func (w *rawWait) expire(_ *quickState, err error) Result {
 		delete(w.p.pending, w.id)
 	}
 	if w.dst.Addr().Is4() {
-		delete(w.p.src, w.dst.Addr())
+		delete(w.p.src, addr4(w.dst.Addr()))
 	}
 	return down(w.start, "connect", err)
 }
@@ -174,7 +177,7 @@ func (p *rawProber) open(i int) error {
 	f.opened = true
 	if p.pending == nil {
 		p.pending = make(map[uint32]*rawWait)
-		p.src = make(map[netip.Addr]netip.Addr)
+		p.src = make(map[uint32]uint32)
 		p.secret = rand.Uint32()
 		p.next = rand.Uint32()
 	}
@@ -334,8 +337,10 @@ func (p *rawProber) close() {
 
 // source returns the IPv4 address the kernel sends to dst from.
 func (p *rawProber) source(dst netip.Addr) (netip.Addr, error) {
-	if s, ok := p.src[dst]; ok {
-		return s, nil
+	if s, ok := p.src[addr4(dst)]; ok {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], s)
+		return netip.AddrFrom4(b), nil
 	}
 	if p.udp <= 0 {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -362,8 +367,23 @@ func (p *rawProber) source(dst netip.Addr) (netip.Addr, error) {
 	if len(p.src) >= maxRequests {
 		clear(p.src)
 	}
-	p.src[dst] = s
+	p.src[addr4(dst)] = addr4(s)
 	return s, nil
+}
+
+// addr4 returns an IPv4 address as a big-endian number.
+func addr4(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// release keeps w, whose check has finished (it is no longer pending),
+// for the next probe.
+func (p *rawProber) release(w *rawWait) {
+	if len(p.free) < maxFlights && p.pending[w.id] != w {
+		*w = rawWait{}
+		p.free = append(p.free, w)
+	}
 }
 
 // start sends a probe for c. It returns the probe in flight, or the
@@ -385,9 +405,15 @@ func (p *rawProber) start(c TCP) (w *rawWait, r Result, done bool, err error) {
 	id := p.next
 	p.next++
 	sport := f.ports[id%rawPorts]
-	w = &rawWait{p: p, id: id, fd: f.fd, sport: sport, dst: dst, bind: c.Bind.Addr(), start: now,
+	if n := len(p.free); n > 0 {
+		w, p.free = p.free[n-1], p.free[:n-1]
+	} else {
+		w = new(rawWait)
+	}
+	*w = rawWait{p: p, id: id, fd: f.fd, sport: sport, dst: dst, bind: c.Bind.Addr(), start: now,
 		dl: now.Add(timeoutOr(c.Timeout)), resend: now.Add(rawRTO), rto: rawRTO}
 	if err := p.send(w); err != nil {
+		p.release(w)
 		var e unix.Errno
 		if errors.As(err, &e) && (e == unix.EAGAIN || e == unix.ENOBUFS) {
 			return nil, Result{}, false, fmt.Errorf("half-open probe: %w", err)
