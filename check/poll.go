@@ -188,9 +188,7 @@ func (f *flights) finish(q *quickState, fl *flight, r Result, out []job) []job {
 	delete(f.byEntry, fl.j.e)
 	fl.j.r = r
 	out = append(out, fl.j)
-	if w, ok := fl.op.(*rawWait); ok {
-		q.raw.release(w)
-	}
+	q.raw.finished(fl.op)
 	fl.op, fl.j = nil, job{}
 	return out
 }
