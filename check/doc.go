@@ -43,7 +43,9 @@
 // sockets with epoll (given more than one P to hold while it sleeps), with
 // no goroutine or context per TCP check. With CAP_NET_RAW a TCP check is
 // a half-open probe (TCP.Probe, ProbeAuto): one SYN sent on a raw socket
-// shared by all checks, answers read in batches and matched to their
+// shared by all checks from the same source address (bound to it, so the
+// host's other TCP traffic is not copied to it), answers read in batches
+// and matched to their
 // probes by sequence number, no socket of ours per check; without it, it
 // reuses an idle socket (connect(AF_UNSPEC) resets the connection and
 // frees its port). Either way it is a real handshake as the server sees

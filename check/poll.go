@@ -51,6 +51,9 @@ type flights struct {
 	// shared are the sockets of sharedOps in the epoll set.
 	shared map[int32]bool
 	raw    []rawDone
+	// free are flights that left the heap, for reuse: at ten thousand
+	// checks a second, one allocation less per check.
+	free []*flight
 }
 
 type flight struct {
@@ -59,7 +62,14 @@ type flight struct {
 	events uint32
 	j      job
 	over   bool
+	// dl is op's deadline when it entered the heap: the heap orders by
+	// it, so a finished flight's op (reused once finished, see
+	// rawProber.release) is never asked again.
+	dl time.Time
 }
+
+// maxFreeFlights bounds the flights kept for reuse.
+const maxFreeFlights = maxFlights
 
 func newFlights(w *eventWaker) *flights {
 	return &flights{w: w, byFD: make(map[int32]*flight), byEntry: make(map[*entry]*flight), shared: make(map[int32]bool)}
@@ -85,7 +95,13 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 	if len(f.queue) > 64 && len(f.queue) > 2*len(f.byFD) {
 		f.compact()
 	}
-	fl := &flight{op: op, fd: fd, events: ev, j: j}
+	var fl *flight
+	if n := len(f.free); n > 0 {
+		fl, f.free = f.free[n-1], f.free[:n-1]
+		*fl = flight{op: op, fd: fd, events: ev, j: j, dl: op.deadline()}
+	} else {
+		fl = &flight{op: op, fd: fd, events: ev, j: j, dl: op.deadline()}
+	}
 	f.byFD[int32(fd)] = fl
 	if j.e != nil {
 		f.byEntry[j.e] = fl
@@ -98,12 +114,20 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 // next returns the earliest deadline in flight, or the zero time.
 func (f *flights) next() time.Time {
 	for len(f.queue) > 0 && f.queue[0].over {
-		f.pop()
+		f.recycle(f.pop())
 	}
 	if len(f.queue) == 0 {
 		return time.Time{}
 	}
-	return f.queue[0].op.deadline()
+	return f.queue[0].dl
+}
+
+// recycle keeps fl, finished and out of the heap, for reuse.
+func (f *flights) recycle(fl *flight) {
+	if len(f.free) < maxFreeFlights {
+		*fl = flight{}
+		f.free = append(f.free, fl)
+	}
 }
 
 // collect continues the checks whose sockets the last sleep or poll
@@ -142,11 +166,13 @@ func (f *flights) collect(q *quickState, out []job) []job {
 	for d := f.next(); !d.IsZero() && !d.After(now); d = f.next() {
 		fl := f.pop()
 		if rt, ok := fl.op.(retrier); ok && rt.retry(now) {
+			fl.dl = fl.op.deadline()
 			f.queue = append(f.queue, fl)
 			f.up(len(f.queue) - 1)
 			continue
 		}
 		out = f.finish(q, fl, fl.op.expire(q, errTimeout), out)
+		f.recycle(fl) // out of the heap and the maps
 	}
 	return out
 }
@@ -161,7 +187,10 @@ func (f *flights) finish(q *quickState, fl *flight, r Result, out []job) []job {
 	delete(f.byFD, int32(fl.fd))
 	delete(f.byEntry, fl.j.e)
 	fl.j.r = r
-	return append(out, fl.j)
+	out = append(out, fl.j)
+	q.raw.finished(fl.op)
+	fl.op, fl.j = nil, job{}
+	return out
 }
 
 // cancel ends the check in flight for e, if any, appending its job to
@@ -192,6 +221,8 @@ func (f *flights) compact() {
 	for _, fl := range f.queue {
 		if !fl.over {
 			live = append(live, fl)
+		} else {
+			f.recycle(fl)
 		}
 	}
 	clear(f.queue[len(live):])
@@ -213,7 +244,7 @@ func (f *flights) pop() *flight {
 }
 
 func (f *flights) less(i, j int) bool {
-	return f.queue[i].op.deadline().Before(f.queue[j].op.deadline())
+	return f.queue[i].dl.Before(f.queue[j].dl)
 }
 
 func (f *flights) up(j int) {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -48,23 +49,46 @@ type rawProber struct {
 	next    uint32
 	pending map[uint32]*rawWait
 	// src caches the IPv4 source address the kernel picks for each
-	// destination (the TCP checksum covers it); a probe that times out
-	// drops its entry, so a changed route is looked up again.
-	src   map[netip.Addr]netip.Addr
+	// destination (the TCP checksum covers it), both as big-endian
+	// numbers; a probe that times out drops its entry, so a changed
+	// route is looked up again.
+	src map[uint32]uint32
+	// free are finished probes kept for reuse (see release).
+	free  []*rawWait
 	udp   int // a UDP socket for source look-ups, or 0
 	buf   [2048]byte
 	batch rawBatchBufs
 	oob   [256]byte
 }
 
-// rawFamily is one family's raw socket and reserved ports.
+// rawFamily is one family's raw sockets and reserved ports.
+//
+// Every TCP segment the host receives is copied to each raw TCP socket
+// that matches it, and the copy is filtered and freed there, unless the
+// socket is bound to another local address. An IPv4 probe knows its
+// source (it writes the IP header), so it goes out on a socket bound to
+// that source: the answers come in on it, and the host's other TCP
+// traffic (on loopback, our own SYN and RST too) is never copied to it.
+// That saved a tenth of a loopback probe's CPU. fd is the first socket,
+// opened unbound (IPv6 probes, whose source the kernel picks, stay on
+// it); an IPv4 probe binds it to its source if no other probe did, and
+// opens another for each new source, up to maxBound.
 type rawFamily struct {
 	opened  bool
 	err     error // why there is no raw socket
 	fd      int
 	reserve []int
 	ports   [rawPorts]uint16
+	// bound maps an IPv4 source (big-endian) to its socket; fd is among
+	// them once bound.
+	bound map[uint32]int
+	// wild is whether fd is still unbound.
+	wild bool
 }
+
+// maxBound bounds the IPv4 sources with a socket of their own; probes
+// from further sources share the last one opened unbound.
+const maxBound = 16
 
 // rawBatch is how many answers one recvmmsg reads.
 const rawBatch = 32
@@ -98,6 +122,8 @@ type rawWait struct {
 	sport uint16
 	dst   netip.AddrPort
 	bind  netip.Addr
+	// src is an IPv4 probe's source address, which its header carries.
+	src   netip.Addr
 	start time.Time
 	dl    time.Time
 	// resend is when the SYN goes out again unless answered, rto the
@@ -146,7 +172,7 @@ func (w *rawWait) expire(_ *quickState, err error) Result {
 		delete(w.p.pending, w.id)
 	}
 	if w.dst.Addr().Is4() {
-		delete(w.p.src, w.dst.Addr())
+		delete(w.p.src, addr4(w.dst.Addr()))
 	}
 	return down(w.start, "connect", err)
 }
@@ -174,7 +200,7 @@ func (p *rawProber) open(i int) error {
 	f.opened = true
 	if p.pending == nil {
 		p.pending = make(map[uint32]*rawWait)
-		p.src = make(map[netip.Addr]netip.Addr)
+		p.src = make(map[uint32]uint32)
 		p.secret = rand.Uint32()
 		p.next = rand.Uint32()
 	}
@@ -182,7 +208,63 @@ func (p *rawProber) open(i int) error {
 	if f.err != nil {
 		f.err = fmt.Errorf("half-open probe: %w", f.err)
 	}
+	f.wild = true
 	return f.err
+}
+
+// sockFor returns the IPv4 socket bound to src, binding the unbound
+// first socket or opening another; past maxBound sources, or when a
+// socket cannot be had, the unbound one (opened again if it was bound).
+func (f *rawFamily) sockFor(src netip.Addr) int {
+	k := addr4(src)
+	if fd, ok := f.bound[k]; ok {
+		return fd
+	}
+	if f.bound == nil {
+		f.bound = make(map[uint32]int)
+	}
+	if f.wild && len(f.bound) == 0 {
+		// Unbound still when the bind fails: it then takes every answer.
+		if unix.Bind(f.fd, &unix.SockaddrInet4{Addr: src.As4()}) == nil {
+			f.wild = false
+		}
+		f.bound[k] = f.fd
+		return f.fd
+	}
+	if len(f.bound) < maxBound {
+		if fd, err := rawSocket(true, f.ports[:]); err == nil {
+			if unix.Bind(fd, &unix.SockaddrInet4{Addr: src.As4()}) == nil {
+				f.bound[k] = fd
+				return fd
+			}
+			unix.Close(fd)
+		}
+	}
+	if !f.wild {
+		// One unbound socket for the rest; it sees the bound ones'
+		// answers too, which drain drops as answered already.
+		if fd, err := rawSocket(true, f.ports[:]); err == nil {
+			f.fd, f.wild = fd, true
+		}
+	}
+	f.bound[k] = f.fd
+	return f.fd
+}
+
+// owns reports whether fd is one of f's sockets.
+func (f *rawFamily) owns(fd int) bool {
+	if !f.opened || f.err != nil {
+		return false
+	}
+	if f.fd == fd {
+		return true
+	}
+	for _, b := range f.bound {
+		if b == fd {
+			return true
+		}
+	}
+	return false
 }
 
 // openRaw opens the raw socket of a family, reserves its ports and
@@ -213,12 +295,39 @@ func openRaw(v4 bool, f *rawFamily) (fd int, err error) {
 		f.reserve = append(f.reserve, r)
 		f.ports[i] = port
 	}
-	prog, err := rawFilter(v4, f.ports[:])
-	if err != nil {
+	if err := setupRaw(fd, v4, f.ports[:]); err != nil {
 		return -1, err
 	}
+	return fd, nil
+}
+
+// rawSocket opens one more raw socket of a family whose ports are
+// reserved already.
+func rawSocket(v4 bool, ports []uint16) (int, error) {
+	family := unix.AF_INET6
+	if v4 {
+		family = unix.AF_INET
+	}
+	fd, err := unix.Socket(family, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	if err := setupRaw(fd, v4, ports); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// setupRaw attaches the filter that lets only answers to ports through
+// and sets a raw socket's options.
+func setupRaw(fd int, v4 bool, ports []uint16) (err error) {
+	prog, err := rawFilter(v4, ports)
+	if err != nil {
+		return err
+	}
 	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
-		return -1, os.NewSyscallError("setsockopt SO_ATTACH_FILTER", err)
+		return os.NewSyscallError("setsockopt SO_ATTACH_FILTER", err)
 	}
 	// ICMP errors for our SYNs come to the socket's error queue.
 	if v4 {
@@ -238,7 +347,7 @@ func openRaw(v4 bool, f *rawFamily) (fd int, err error) {
 		}
 	}
 	if err != nil {
-		return -1, os.NewSyscallError("setsockopt", err)
+		return os.NewSyscallError("setsockopt", err)
 	}
 	// Room for every answer to the probes in flight (maxFlights) while
 	// the loop is held up: an answer dropped here would turn into a
@@ -253,7 +362,7 @@ func openRaw(v4 bool, f *rawFamily) (fd int, err error) {
 			break
 		}
 	}
-	return fd, nil
+	return nil
 }
 
 // reservePort binds a TCP socket of family to the wildcard address and a
@@ -318,7 +427,15 @@ func (p *rawProber) close() {
 	for i := range p.fam {
 		f := &p.fam[i]
 		if f.opened && f.err == nil {
-			unix.Close(f.fd)
+			fds := []int{f.fd}
+			for _, fd := range f.bound {
+				if !slices.Contains(fds, fd) {
+					fds = append(fds, fd)
+				}
+			}
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
 			for _, r := range f.reserve {
 				unix.Close(r)
 			}
@@ -334,8 +451,10 @@ func (p *rawProber) close() {
 
 // source returns the IPv4 address the kernel sends to dst from.
 func (p *rawProber) source(dst netip.Addr) (netip.Addr, error) {
-	if s, ok := p.src[dst]; ok {
-		return s, nil
+	if s, ok := p.src[addr4(dst)]; ok {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], s)
+		return netip.AddrFrom4(b), nil
 	}
 	if p.udp <= 0 {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -362,8 +481,31 @@ func (p *rawProber) source(dst netip.Addr) (netip.Addr, error) {
 	if len(p.src) >= maxRequests {
 		clear(p.src)
 	}
-	p.src[dst] = s
+	p.src[addr4(dst)] = addr4(s)
 	return s, nil
+}
+
+// addr4 returns an IPv4 address as a big-endian number.
+func addr4(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// finished is told of every check that left the loop's flights: a
+// probe among them is kept for reuse.
+func (p *rawProber) finished(op pollOp) {
+	if w, ok := op.(*rawWait); ok {
+		p.release(w)
+	}
+}
+
+// release keeps w, whose check has finished (it is no longer pending),
+// for the next probe.
+func (p *rawProber) release(w *rawWait) {
+	if len(p.free) < maxFlights && p.pending[w.id] != w {
+		*w = rawWait{}
+		p.free = append(p.free, w)
+	}
 }
 
 // start sends a probe for c. It returns the probe in flight, or the
@@ -385,9 +527,26 @@ func (p *rawProber) start(c TCP) (w *rawWait, r Result, done bool, err error) {
 	id := p.next
 	p.next++
 	sport := f.ports[id%rawPorts]
-	w = &rawWait{p: p, id: id, fd: f.fd, sport: sport, dst: dst, bind: c.Bind.Addr(), start: now,
+	if n := len(p.free); n > 0 {
+		w, p.free = p.free[n-1], p.free[:n-1]
+	} else {
+		w = new(rawWait)
+	}
+	*w = rawWait{p: p, id: id, fd: f.fd, sport: sport, dst: dst, bind: c.Bind.Addr(), start: now,
 		dl: now.Add(timeoutOr(c.Timeout)), resend: now.Add(rawRTO), rto: rawRTO}
+	if i == 0 {
+		w.src = w.bind.Unmap()
+		if !w.src.IsValid() {
+			var err error
+			if w.src, err = p.source(dst.Addr()); err != nil {
+				p.release(w)
+				return nil, down(now, "connect", err), true, nil
+			}
+		}
+		w.fd = f.sockFor(w.src)
+	}
 	if err := p.send(w); err != nil {
+		p.release(w)
 		var e unix.Errno
 		if errors.As(err, &e) && (e == unix.EAGAIN || e == unix.ENOBUFS) {
 			return nil, Result{}, false, fmt.Errorf("half-open probe: %w", err)
@@ -400,17 +559,7 @@ func (p *rawProber) start(c TCP) (w *rawWait, r Result, done bool, err error) {
 
 // send sends w's SYN.
 func (p *rawProber) send(w *rawWait) error {
-	var src netip.Addr
-	if w.dst.Addr().Is4() {
-		if w.bind.IsValid() {
-			src = w.bind.Unmap()
-		} else {
-			var err error
-			if src, err = p.source(w.dst.Addr()); err != nil {
-				return err
-			}
-		}
-	}
+	src := w.src
 	var pkt [ipv4HeaderLen + tcpHeaderLen]byte
 	seg, bind := pkt[:], w.bind
 	if src.IsValid() {
@@ -481,13 +630,12 @@ const maxDrain = 1024
 func (p *rawProber) drain(fd int, events uint32, out []rawDone) []rawDone {
 	i := 0
 	switch {
-	case p.fam[0].opened && p.fam[0].err == nil && p.fam[0].fd == fd:
-	case p.fam[1].opened && p.fam[1].err == nil && p.fam[1].fd == fd:
+	case p.fam[0].owns(fd):
+	case p.fam[1].owns(fd):
 		i = 1
 	default:
 		return out
 	}
-	f := &p.fam[i]
 	b := &p.batch
 	for range maxDrain / rawBatch {
 		for k := range b.msgs {
@@ -517,7 +665,7 @@ func (p *rawProber) drain(fd int, events uint32, out []rawDone) []rawDone {
 		}
 	}
 	if events&unix.EPOLLERR != 0 {
-		out = p.drainErrors(f, i == 0, out)
+		out = p.drainErrors(fd, i == 0, out)
 	}
 	return out
 }
@@ -544,9 +692,9 @@ func (p *rawProber) answer(r rawReply, out []rawDone) []rawDone {
 
 // drainErrors reads the ICMP errors queued for our SYNs: each names the
 // probe it is for by the SYN's sequence number, which the error quotes.
-func (p *rawProber) drainErrors(f *rawFamily, v4 bool, out []rawDone) []rawDone {
+func (p *rawProber) drainErrors(fd int, v4 bool, out []rawDone) []rawDone {
 	for range maxDrain {
-		n, oobn, _, from, err := unix.Recvmsg(f.fd, p.buf[:], p.oob[:], unix.MSG_ERRQUEUE)
+		n, oobn, _, from, err := unix.Recvmsg(fd, p.buf[:], p.oob[:], unix.MSG_ERRQUEUE)
 		if err == unix.EINTR {
 			continue
 		}

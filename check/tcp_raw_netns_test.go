@@ -338,3 +338,47 @@ func dropCap(c int) error {
 	d[c/32].Permitted &^= 1 << (c % 32)
 	return unix.Capset(&h, &d[0])
 }
+
+// TestNetnsHalfOpenSources: IPv4 probes go out on a raw socket bound to
+// their source address, one per source up to maxBound, and the sources
+// past that share one unbound socket; every probe is answered on
+// whichever socket it went out on, and a second round reuses them.
+func TestNetnsHalfOpenSources(t *testing.T) {
+	n := netns.New(t)
+	const sources = maxBound + 4
+	var cs []TCP
+	var lns []net.Listener
+	for i := range 3 * sources {
+		ln := nsListen(t, n, fmt.Sprintf("127.1.0.%d:0", 1+i%50))
+		lns = append(lns, ln)
+		src := netip.AddrFrom4([4]byte{127, 0, 0, byte(1 + i%sources)})
+		cs = append(cs, TCP{Addr: ln.Addr().(*net.TCPAddr).AddrPort(), Bind: netip.AddrPortFrom(src, 0), Timeout: time.Second})
+	}
+	var got []probed
+	var bound, fds int
+	n.Do(func() error {
+		q := newQuickState()
+		defer q.close()
+		got = runLoop(t, q, cs)
+		got = append(got, runLoop(t, q, cs)...)
+		f := &q.raw.fam[0]
+		bound = len(f.bound)
+		seen := map[int]bool{f.fd: true}
+		for _, fd := range f.bound {
+			seen[fd] = true
+		}
+		fds = len(seen)
+		return nil
+	})
+	for i, g := range got {
+		if !g.r.Up || !g.raw {
+			t.Errorf("probe %d from %v: Up %v raw %v (%s)", i, cs[i%len(cs)].Bind.Addr(), g.r.Up, g.raw, g.r.Reason)
+		}
+	}
+	// From a bound socket, and from the unbound one.
+	noAccept(t, lns[0])
+	noAccept(t, lns[len(lns)-1])
+	if bound != sources || fds != maxBound+1 {
+		t.Errorf("%d sources on %d sockets, want %d on %d", bound, fds, sources, maxBound+1)
+	}
+}

@@ -14,3 +14,6 @@ type rawDone struct {
 
 // drain finds nothing off Linux.
 func (p *rawProber) drain(_ int, _ uint32, out []rawDone) []rawDone { return out }
+
+// finished has nothing to keep off Linux.
+func (p *rawProber) finished(pollOp) {}
