@@ -330,6 +330,11 @@ func runScale(b *testing.B, name string, argv []string, env []string, warmUp boo
 			}
 		}
 	}
+	if slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "LVSKIT_RELOAD_PROFILE=") }) {
+		// The router profiles for the second after the signal: wait
+		// for the profile to be written.
+		time.Sleep(time.Until(t1.Add(1500 * time.Millisecond)))
+	}
 	if prof, err := os.ReadFile(filepath.Join(dir, "reload.prof")); err == nil {
 		// reload_prof_vm_test.go's profile, for the host's go tool pprof.
 		fmt.Printf("%s-profile: %s\n", name, base64.StdEncoding.EncodeToString(prof))
