@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -137,6 +138,96 @@ func (c *ParseConfig) ReadFile(name string) ([]byte, error) {
 	return []byte(data), nil
 }
 
+// ReadFileInto is ReadFile into buf's memory: it returns buf[:0] with the
+// file appended, reusing buf's capacity when the file fits (then no new
+// memory is touched: a caller re-reading a large file, such as a reload,
+// keeps one buffer and passes it again) and growing it otherwise. The
+// same checks apply: only a regular file, of at most Limits.MaxFileSize
+// bytes counted on what is read. On an error buf's contents are
+// undefined. The returned bytes are the caller's: nothing ParseData or
+// ParsePieces returns refers to them (both copy what they parse), so the
+// caller may overwrite them once parsed.
+func (c *ParseConfig) ReadFileInto(name string, buf []byte) ([]byte, error) {
+	r := c.resolved()
+	if c != nil && c.readFile != nil {
+		data, err := r.readFile(name, r.Limits.MaxFileSize)
+		if err != nil {
+			return buf[:0], fmt.Errorf("keepalivedconf: %w", err)
+		}
+		return append(buf[:0], data...), nil
+	}
+	buf, err := readRegularInto(name, r.Limits.MaxFileSize, buf[:0])
+	if err != nil {
+		return buf[:0], fmt.Errorf("keepalivedconf: %w", err)
+	}
+	return buf, nil
+}
+
+// readRegularInto is readRegular appending to buf, which it grows only
+// when the file does not fit in its capacity (to the size stat gives,
+// plus a margin for a file that grows a little between reads).
+func readRegularInto(name string, max int64, buf []byte) ([]byte, error) {
+	f, st, err := openRegular(name, max)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	if size := int(min(st.Size(), max)) + 1; cap(buf)-len(buf) < size {
+		buf = slices.Grow(buf, size+size/64+4096)
+	}
+	lr := io.LimitReader(f, max+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf)/4+4096)
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	if int64(len(buf)) > max {
+		return buf, limitError(fmt.Sprintf("%s: file is more than the limit of %d bytes", name, max))
+	}
+	return buf, nil
+}
+
+// openRegular opens name if it is a regular file of at most max bytes
+// (by stat), checking again on the open file.
+func openRegular(name string, max int64) (*os.File, os.FileInfo, error) {
+	st, err := os.Stat(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
+	}
+	if st.Size() > max {
+		return nil, nil, limitError(fmt.Sprintf("%s: file is %d bytes, more than the limit of %d", name, st.Size(), max))
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	// the file may have been replaced between Stat and Open
+	if st, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
+	}
+	if st.Size() > max {
+		f.Close()
+		return nil, nil, limitError(fmt.Sprintf("%s: file is %d bytes, more than the limit of %d", name, st.Size(), max))
+	}
+	return f, st, nil
+}
+
 // errNotRegular refuses FIFOs, devices, sockets and directories.
 var errNotRegular = errors.New("not a regular file")
 
@@ -146,28 +237,11 @@ var errNotRegular = errors.New("not a regular file")
 // stat says, so a file growing while it is read is still bounded. The
 // string's bytes are a buffer of its own, which ReadFile hands over.
 func readRegular(name string, max int64) (string, error) {
-	st, err := os.Stat(name)
-	if err != nil {
-		return "", err
-	}
-	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
-	}
-	if st.Size() > max {
-		return "", limitError(fmt.Sprintf("%s: file is %d bytes, more than the limit of %d", name, st.Size(), max))
-	}
-	f, err := os.Open(name)
+	f, st, err := openRegular(name, max)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	// the file may have been replaced between Stat and Open
-	if st, err = f.Stat(); err != nil {
-		return "", err
-	}
-	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%s: %w (%s)", name, errNotRegular, fileType(st.Mode()))
-	}
 	// read into a buffer of the size Stat gave (plus one byte, to see the
 	// end), which becomes the string without a copy: a large file costs
 	// its size once, not the doublings of a growing buffer and a copy

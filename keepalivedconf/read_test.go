@@ -236,3 +236,58 @@ func TestReadFileIsTheCallers(t *testing.T) {
 		t.Errorf("ReadFile(empty) = %v, %v; want an empty slice", b, err)
 	}
 }
+
+// TestReadFileInto: ReadFileInto reads into the buffer it is given when
+// the file fits, grows it when not, applies ReadFile's checks, and what
+// ParseData and ParsePieces return keeps no reference to the bytes (a
+// caller may overwrite them, as a reload re-reading into one buffer does).
+func TestReadFileInto(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keepalived.conf")
+	want := "global_defs {\n    router_id A\n}\nvirtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\n"
+	if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 7, 4096)
+	got, err := (*ParseConfig)(nil).ReadFileInto(path, buf)
+	if err != nil || string(got) != want {
+		t.Fatalf("ReadFileInto = %q, %v; want %q", got, err, want)
+	}
+	if &got[0] != &buf[:1][0] {
+		t.Error("ReadFileInto did not read into the buffer it was given, which had room")
+	}
+	small, err := (*ParseConfig)(nil).ReadFileInto(path, make([]byte, 0, 3))
+	if err != nil || string(small) != want {
+		t.Fatalf("ReadFileInto(small buffer) = %q, %v", small, err)
+	}
+	if b, err := (*ParseConfig)(nil).ReadFileInto(path, nil); err != nil || string(b) != want {
+		t.Fatalf("ReadFileInto(nil) = %q, %v", b, err)
+	}
+	// the checks ReadFile makes
+	if _, err := (*ParseConfig)(nil).ReadFileInto(dir, buf); !errors.Is(err, errNotRegular) {
+		t.Errorf("ReadFileInto(directory) = %v, want not a regular file", err)
+	}
+	lim := &ParseConfig{Limits: Limits{MaxFileSize: 10}}
+	if _, err := lim.ReadFileInto(path, buf); !errors.Is(err, ErrLimit) {
+		t.Errorf("ReadFileInto over the size limit = %v, want ErrLimit", err)
+	}
+	// nothing parsed refers to the bytes read
+	f, err := (*ParseConfig)(nil).ParseData(path, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := (*ParseConfig)(nil).ParsePieces(path, []Piece{{Data: got, Line: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, beforePieces := string(f.Format()), string(pf.Format())
+	for i := range got {
+		got[i] = 'x'
+	}
+	if after := string(f.Format()); after != before || after != want {
+		t.Errorf("ParseData's tree changed with the bytes it was given: %q", after)
+	}
+	if after := string(pf.Format()); after != beforePieces || after != want {
+		t.Errorf("ParsePieces' tree changed with the bytes it was given: %q", after)
+	}
+}
