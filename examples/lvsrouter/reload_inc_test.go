@@ -381,12 +381,72 @@ func BenchmarkRouterReloadIncremental10k4(b *testing.B) {
 		}
 		i++
 	}
-	b.ReportMetric(float64(len(ir.data)+cap(ir.blocks)*int(unsafe.Sizeof(topBlock{})))/(1<<20), "retained-MiB")
+	b.ReportMetric(float64(cap(ir.data)+cap(ir.spare)+cap(ir.blocks)*int(unsafe.Sizeof(topBlock{})))/(1<<20), "retained-MiB")
 }
 
 func mustWriteB(b *testing.B, path string, data []byte) {
 	b.Helper()
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestReloadReusesReadBuffer: reloads read the file into two buffers in
+// turn (the base's and a spare), and no plan, however old, refers to the
+// bytes of either: scribbling over the spare after every load, and over
+// both buffers at the end, leaves every plan equal to a full read of its
+// file (its check IDs, URL paths, names unchanged).
+func TestReloadReusesReadBuffer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	http := func(p string) string {
+		return "real_server 10.2.4.2 80 {\n        weight 2\n        HTTP_GET {\n            url {\n                path " + p + "\n                status_code 200\n            }\n        }\n        TCP_CHECK"
+	}
+	confs := []string{
+		editConf(8, "real_server 10.2.4.2 80 {\n        weight 2\n        TCP_CHECK", http("/first")),
+		editConf(8, "real_server 10.2.4.2 80 {\n        weight 2\n        TCP_CHECK", http("/second-longer"), "real_server 10.2.4.1 80 {\n        weight 1", "real_server 10.2.4.1 80 {\n        weight 7"),
+		editConf(8, "real_server 10.2.4.2 80 {\n        weight 2\n        TCP_CHECK", http("/3")),
+		// a new service at the end: read in full
+		editConf(8, "real_server 10.2.4.2 80 {\n        weight 2\n        TCP_CHECK", http("/3")) + editConf(9)[len(editConf(8)):],
+		editConf(8, "real_server 10.2.4.2 80 {\n        weight 2\n        TCP_CHECK", http("/fifth")) + editConf(9)[len(editConf(8)):],
+		editConf(8, "real_server 10.2.4.2 80 {\n        weight 2\n        TCP_CHECK", http("/fifth")) + editConf(9)[len(editConf(8)):],
+	}
+	wantPaths := []string{pathFull, pathIncremental, pathIncremental, pathFull, pathIncremental, pathUnchanged}
+	ir := &incReload{}
+	var plans, wants []*Plan
+	bufs := map[*byte]bool{}
+	for n, c := range confs {
+		mustWrite(t, path, []byte(c))
+		p, _, how, err := ir.loadPath(path, anyInterface)
+		if err != nil || how[1] != wantPaths[n] {
+			t.Fatalf("load %d: %v, path %v; want %s", n, err, how, wantPaths[n])
+		}
+		want, _, err := load(path, anyInterface)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans, wants = append(plans, p), append(wants, want)
+		if len(ir.spare) == 0 || &ir.spare[:1][0] == &ir.data[0] {
+			t.Fatalf("load %d: no spare buffer apart from the base's", n)
+		}
+		bufs[&ir.data[0]], bufs[&ir.spare[:1][0]] = true, true
+		scribble(ir.spare[:cap(ir.spare)])
+	}
+	if len(bufs) != 2 {
+		t.Errorf("the loads read into %d buffers, want 2 in turn", len(bufs))
+	}
+	scribble(ir.data[:cap(ir.data)])
+	for n := range plans {
+		if d := planDiff(wants[n], plans[n]); d != "" {
+			t.Errorf("plan %d changed with the read buffers (-full read +kept):\n%s", n, d)
+		}
+	}
+	if got := fmt.Sprintf("%+v", plans[4].Services[4].Reals[1].Checks[0].Checker); !strings.Contains(got, "/fifth") {
+		t.Errorf("checker %s, want the URL path /fifth", got)
+	}
+}
+
+func scribble(b []byte) {
+	for i := range b {
+		b[i] = 'x'
 	}
 }
