@@ -264,6 +264,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		return exitFailure
 	}
 	r.KeepIPVS = o.KeepIPVS
+	r.releasePlans = true // the plans are inc's, and only r reads them
 	defer handleDumpSignals(ctx, r, log)()
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)

@@ -29,9 +29,10 @@ import (
 // The rule that makes it safe, tested as a property in
 // reload_inc_test.go: the plan (or the error) equals the full read's.
 // The plan is shared with the router, which only reads it: a reload
-// builds a new Plan (one copy of the Services slice; the mail alert maps
-// only when the block's alerts changed) and never writes to the old one,
-// which the router diffs against.
+// builds a new Plan (a Services array of its own; the mail alert maps
+// only when the block's alerts changed) and never writes to a plan the
+// router may still read: the array it reuses is one the Router has
+// released (reload_inc_apply.go).
 type incReload struct {
 	log *slog.Logger
 	// path, data and blocks are the last accepted file and its top-level
@@ -58,6 +59,12 @@ type incReload struct {
 	// ParseData and ParsePieces copy what they parse, and the plan holds
 	// strings of those copies (TestReloadReusesReadBuffer).
 	spare []byte
+	// prev is the Services array of the plan plan was spliced from (nil
+	// when plan was read in full), and prevDiff the positions where the
+	// two differ: once the Router has let go of that plan, the next
+	// splice reuses its array (nextServices).
+	prev     []VirtualService
+	prevDiff []int
 }
 
 // topBlock is one top-level statement with a { } block: data[start:end]
@@ -174,6 +181,7 @@ func (ir *incReload) full(path string, data []byte, hasInterface func(string) bo
 // incremental path can cover it.
 func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p *Plan, warnings []error) {
 	ir.path, ir.data, ir.blocks, ir.plan, ir.none = "", nil, nil, nil, ""
+	ir.prev, ir.prevDiff = nil, nil
 	why := func() string {
 		switch {
 		case bgpFile != "":
@@ -382,13 +390,14 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 		return fall("the block changes more than its service")
 	}
 	q := *ir.plan
-	q.Services = slices.Clone(ir.plan.Services)
-	q.Services[k] = np.Services[0]
-	rememberDelta(&q, ir.plan, []int{k}) // reload_inc_apply.go
 	if !spliceMail(&q.Mail, &ir.plan.Services[k], &np.Mail, &np.Services[0]) {
 		return fall("the block's mail alerts are not its own")
 	}
+	q.Services = ir.nextServices() // reload_inc_apply.go
+	q.Services[k] = np.Services[0]
+	rememberDelta(&q, ir.plan, []int{k})
 	// The new base: the blocks after the change move.
+	ir.prev, ir.prevDiff = ir.plan.Services, []int{k}
 	ir.data, ir.plan = data, &q
 	ir.blocks[i].close += delta
 	ir.blocks[i].end += delta

@@ -139,11 +139,13 @@ func TestApplyIncrementalEqualsFull(t *testing.T) {
 	path := filepath.Join(dir, "keepalived.conf")
 	ctx := t.Context()
 	kinds := map[string]int{}
-	var partial, scripts, mails int
+	var partial, scripts, mails, reused int
+	arrays := map[*VirtualService]bool{}
 	for seed := range uint64(10) {
 		rng := rand.New(rand.NewPCG(seed, 23))
 		m := newIncModel(rng)
 		inc, full := newApplyTwin(t), newApplyTwin(t)
+		inc.r.releasePlans = true // as serve's: splices reuse released arrays
 		ir := &incReload{}
 		load := func(step string, text string) bool {
 			mustWrite(t, path, []byte(text))
@@ -156,6 +158,15 @@ func TestApplyIncrementalEqualsFull(t *testing.T) {
 				return false
 			}
 			kinds[how[1].(string)]++
+			if len(p.Services) > 0 {
+				// an array seen before, not the running plan's: a splice
+				// reused a released one
+				a := &p.Services[0]
+				if arrays[a] && (inc.r.plan == nil || len(inc.r.plan.Services) == 0 || &inc.r.plan.Services[0] != a) {
+					reused++
+				}
+				arrays[a] = true
+			}
 			if err := inc.r.Load(ctx, p); err != nil {
 				t.Fatalf("%s: %v", step, err)
 			}
@@ -219,9 +230,9 @@ func TestApplyIncrementalEqualsFull(t *testing.T) {
 		scripts += len(inc.scripts)
 		mails += len(inc.mails)
 	}
-	t.Logf("reload paths %v; %d applies recomputed part of the services; %d scripts, %d mails", kinds, partial, scripts, mails)
-	if kinds[pathIncremental] == 0 || partial == 0 || scripts == 0 || mails == 0 {
-		t.Errorf("not exercised: reloads %v, partial applies %d, scripts %d, mails %d", kinds, partial, scripts, mails)
+	t.Logf("reload paths %v; %d applies recomputed part of the services; %d scripts, %d mails; %d splices reused a released array", kinds, partial, scripts, mails, reused)
+	if kinds[pathIncremental] == 0 || partial == 0 || scripts == 0 || mails == 0 || reused == 0 {
+		t.Errorf("not exercised: reloads %v, partial applies %d, scripts %d, mails %d, reused arrays %d", kinds, partial, scripts, mails, reused)
 	}
 }
 

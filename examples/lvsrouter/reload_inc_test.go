@@ -351,6 +351,7 @@ func BenchmarkRouterReloadIncremental10k4(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "keepalived.conf")
 	mustWriteB(b, path, scaleConf(1))
 	r, ops := hostRouter(b)
+	r.releasePlans = true // as serve's
 	ir := &incReload{}
 	p, _, err := ir.load(path, interfaceExists)
 	if err != nil {
@@ -381,7 +382,7 @@ func BenchmarkRouterReloadIncremental10k4(b *testing.B) {
 		}
 		i++
 	}
-	b.ReportMetric(float64(cap(ir.data)+cap(ir.spare)+cap(ir.blocks)*int(unsafe.Sizeof(topBlock{})))/(1<<20), "retained-MiB")
+	b.ReportMetric(float64(cap(ir.data)+cap(ir.spare)+cap(ir.blocks)*int(unsafe.Sizeof(topBlock{}))+cap(ir.prev)*int(unsafe.Sizeof(VirtualService{})))/(1<<20), "retained-MiB")
 }
 
 func mustWriteB(b *testing.B, path string, data []byte) {

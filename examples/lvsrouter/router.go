@@ -42,6 +42,11 @@ type Router struct {
 	// (keepalived's --dont-release-ipvs), for the next start to adopt
 	// without re-creating them.
 	KeepIPVS bool
+	// releasePlans makes Load hand the Services array of a plan it
+	// swapped away from to the next incremental reload's splice
+	// (releaseServices, reload_inc_apply.go). Only a router that is the
+	// one reader of the plans it is given may set it: serve's.
+	releasePlans bool
 
 	mu      sync.Mutex
 	plan    *Plan
@@ -389,6 +394,11 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	restore = func() {}
 	r.runChecks(checks)
 	r.syncHASuspend()
+	if r.releasePlans {
+		r.mu.Lock()
+		releaseServices(old, r.plan) // reload_inc_apply.go
+		r.mu.Unlock()
+	}
 	return errors.Join(err, bgpErr)
 }
 
