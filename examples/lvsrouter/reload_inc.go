@@ -59,12 +59,16 @@ type incReload struct {
 	// ParseData and ParsePieces copy what they parse, and the plan holds
 	// strings of those copies (TestReloadReusesReadBuffer).
 	spare []byte
-	// prev is the Services array of the plan plan was spliced from (nil
-	// when plan was read in full), and prevDiff the positions where the
-	// two differ: once the Router has let go of that plan, the next
-	// splice reuses its array (nextServices).
+	// prev is the Services array of the plan plan was spliced from (or a
+	// copy of plan's when plan was read in full), and prevDiff the
+	// positions where the two differ: once the Router has let go of that
+	// plan, the next splice reuses its array (nextServices).
 	prev     []VirtualService
 	prevDiff []int
+	// prevOwn says prev is a copy of plan's services that incReload made
+	// and nobody else holds (at a full read): the first splice after it
+	// takes it without waiting for the Router's release.
+	prevOwn bool
 }
 
 // topBlock is one top-level statement with a { } block: data[start:end]
@@ -181,7 +185,7 @@ func (ir *incReload) full(path string, data []byte, hasInterface func(string) bo
 // incremental path can cover it.
 func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p *Plan, warnings []error) {
 	ir.path, ir.data, ir.blocks, ir.plan, ir.none = "", nil, nil, nil, ""
-	ir.prev, ir.prevDiff = nil, nil
+	ir.prev, ir.prevDiff, ir.prevOwn = nil, nil, false
 	why := func() string {
 		switch {
 		case bgpFile != "":
@@ -204,6 +208,9 @@ func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p 
 		return
 	}
 	ir.path, ir.data, ir.plan = path, data, p
+	// The first splice's array: a copy nobody else holds, touched now
+	// (the later ones reuse what the Router releases).
+	ir.prev, ir.prevDiff, ir.prevOwn = slices.Clone(p.Services), nil, true
 }
 
 // topBlocks returns the byte ranges of the top-level blocks of f, parsed
@@ -397,7 +404,7 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	q.Services[k] = np.Services[0]
 	rememberDelta(&q, ir.plan, []int{k})
 	// The new base: the blocks after the change move.
-	ir.prev, ir.prevDiff = ir.plan.Services, []int{k}
+	ir.prev, ir.prevDiff, ir.prevOwn = ir.plan.Services, []int{k}, false
 	ir.data, ir.plan = data, &q
 	ir.blocks[i].close += delta
 	ir.blocks[i].end += delta

@@ -108,18 +108,23 @@ func releaseServices(old, cur *Plan) {
 
 // nextServices returns a Services array for the plan spliced from ir.plan,
 // with ir.plan's services (the caller replaces the one that changed): the
-// array of ir.plan's predecessor once the Router has released it, brought
-// up to date by copying the services that differ; otherwise a copy.
+// copy the last full read made, or the array of ir.plan's predecessor
+// once the Router has released it, brought up to date by copying the
+// services that differ; otherwise a fresh copy.
 func (ir *incReload) nextServices() []VirtualService {
 	cur := ir.plan.Services
 	if len(ir.prev) == len(cur) && len(cur) > 0 {
-		releasedServices.Lock()
-		s := releasedServices.s
-		ok := len(s) == len(cur) && &s[0] == &ir.prev[0]
-		if ok {
-			releasedServices.s = nil
+		s, ok := ir.prev, ir.prevOwn
+		if !ok {
+			releasedServices.Lock()
+			s = releasedServices.s
+			ok = len(s) == len(cur) && &s[0] == &ir.prev[0]
+			if ok {
+				releasedServices.s = nil
+			}
+			releasedServices.Unlock()
 		}
-		releasedServices.Unlock()
+		ir.prevOwn = false
 		if ok {
 			for _, j := range ir.prevDiff {
 				s[j] = cur[j]
