@@ -26,6 +26,14 @@ import (
 // block's service into a copy of the last plan. Whenever in doubt it reads
 // the whole file as a start does: see fallback reasons in try.
 //
+// A reload touches no fresh memory in proportion to the file: it reads
+// into a spare buffer of the file's size and splices into a Services
+// array the Router has released (or a copy the last full read made). In a
+// guest without hardware virtualization each fresh page is a slow fault,
+// and the two fresh arrays (5.8 MB and 3.9 MB at 10,000 virtual servers
+// × 4 real servers) cost about 40 of a reload's 110 ms. The price is
+// that memory, kept between reloads.
+//
 // The rule that makes it safe, tested as a property in
 // reload_inc_test.go: the plan (or the error) equals the full read's.
 // The plan is shared with the router, which only reads it: a reload
