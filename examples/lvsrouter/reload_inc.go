@@ -79,6 +79,11 @@ type incReload struct {
 	prevOwn bool
 }
 
+// reloadReuse is false only in a benchmark comparing reloads into fresh
+// memory (the read's buffer, the splice's Services array) with reloads
+// that reuse it: LVSKIT_RELOAD_FRESH=1 in the VM benchmarks.
+var reloadReuse = true
+
 // topBlock is one top-level statement with a { } block: data[start:end]
 // from the beginning of its line to the end of the line of its '}' (at
 // close), its '{' at open.
@@ -125,7 +130,11 @@ func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, [
 // loadPath is load, also returning the path it took as slog attributes.
 func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Plan, []error, []any, error) {
 	t0 := time.Now()
-	data, err := loadConfig.ReadFileInto(path, ir.spare)
+	buf := ir.spare
+	if !reloadReuse {
+		buf = nil
+	}
+	data, err := loadConfig.ReadFileInto(path, buf)
 	ir.spare = nil
 	if err != nil {
 		ir.spare = data // unused: ReadFileInto returns the buffer emptied

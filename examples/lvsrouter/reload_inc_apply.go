@@ -113,7 +113,7 @@ func releaseServices(old, cur *Plan) {
 // services that differ; otherwise a fresh copy.
 func (ir *incReload) nextServices() []VirtualService {
 	cur := ir.plan.Services
-	if len(ir.prev) == len(cur) && len(cur) > 0 {
+	if reloadReuse && len(ir.prev) == len(cur) && len(cur) > 0 {
 		s, ok := ir.prev, ir.prevOwn
 		if !ok {
 			releasedServices.Lock()

@@ -17,6 +17,12 @@ import (
 // competes with. BenchmarkVMRouterReload10k prints it base64-encoded
 // (`lvsrouter-profile:` line) for go tool pprof on the host.
 func init() {
+	// LVSKIT_RELOAD_FRESH=1 (with LVSKIT_SCALE_AB, beside a plain run in
+	// the same guest): the reload reads and splices into fresh memory, as
+	// before 2026-12-06, to measure what reusing it saves.
+	if os.Getenv("LVSROUTER_AS_MAIN") == "1" && os.Getenv("LVSKIT_RELOAD_FRESH") == "1" {
+		reloadReuse = false
+	}
 	path := os.Getenv("LVSKIT_RELOAD_PROFILE")
 	if os.Getenv("LVSROUTER_AS_MAIN") != "1" || path == "" {
 		return
