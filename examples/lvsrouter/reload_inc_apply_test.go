@@ -312,3 +312,94 @@ func TestApplyIncrementalBFD(t *testing.T) {
 		t.Errorf("the BFD_CHECK server did not leave:\nbefore\n%s\nafter\n%s", before, k.state())
 	}
 }
+
+// TestReloadReuseWhileRouterReads runs serve's pipeline with the splice's
+// array reuse on: one goroutine reads reloads (one weight each) and hands
+// the plans over, another loads them while a third dumps the router's
+// state, so that a reload is read while the last one still loads. Under
+// the race detector it shows that nothing reads an array a splice reuses;
+// the kernel ends as a fresh start on the last file leaves it.
+func TestReloadReuseWhileRouterReads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	const services, reloads = 12, 40
+	k := newMemKernel()
+	r := memRouter(t, k)
+	r.releasePlans = true
+	// The file after reload n: reload m set the weight of the second
+	// real server of service m%services to 10+m, for every m up to n.
+	confOf := func(n int) string {
+		var edits []string
+		for i := range min(n+1, services) {
+			m := n - (n-i)%services // the last reload m <= n of service i
+			edits = append(edits, fmt.Sprintf("real_server 10.2.%d.2 80 {\n        weight 2", i), fmt.Sprintf("real_server 10.2.%d.2 80 {\n        weight %d", i, 10+m))
+		}
+		return editConf(services, edits...)
+	}
+	mustWrite(t, path, []byte(editConf(services)))
+	ir := &incReload{}
+	p, _, err := ir.load(path, anyInterface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Load(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	plans := make(chan *Plan)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				r.checkDataText()
+				r.dataText()
+			}
+		}
+	})
+	incremental, reused := 0, 0
+	seen := map[*VirtualService]bool{}
+	wg.Go(func() {
+		defer close(plans)
+		for n := range reloads {
+			mustWrite(t, path, []byte(confOf(n)))
+			p, _, how, err := ir.loadPath(path, anyInterface)
+			if err != nil {
+				t.Errorf("reload %d: %v", n, err)
+				return
+			}
+			if how[1] == pathIncremental {
+				incremental++
+			}
+			if seen[&p.Services[0]] {
+				reused++
+			}
+			seen[&p.Services[0]] = true
+			p.hostChecked = true
+			plans <- p
+		}
+	})
+	for p := range plans {
+		if err := r.Load(t.Context(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d of %d reloads incremental, %d into a reused array", incremental, reloads, reused)
+	if incremental < reloads/2 || reused == 0 {
+		t.Errorf("%d of %d reloads incremental, %d into a reused array", incremental, reloads, reused)
+	}
+	fresh := newMemKernel()
+	want, _, err := load(path, anyInterface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := memRouter(t, fresh).Load(t.Context(), want); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := k.state(), fresh.state(); got != want {
+		t.Errorf("kernel after the reloads:\n%s\nafter a fresh start:\n%s", got, want)
+	}
+}
