@@ -134,7 +134,7 @@ func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Pla
 	if !reloadReuse {
 		buf = nil
 	}
-	data, err := loadConfig.ReadFileInto(path, buf)
+	data, err := readConfigInto(path, buf) // reload_inc_read_linux.go
 	ir.spare = nil
 	if err != nil {
 		ir.spare = data // unused: ReadFileInto returns the buffer emptied
