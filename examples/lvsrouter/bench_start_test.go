@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"testing"
+	"time"
 
 	"github.com/lvskit/lvskit/ipvs"
 )
@@ -28,15 +30,53 @@ func hostRouter(b *testing.B) (*Router, *nullOps) {
 
 // hostLoad is serve's load and Router.Load of the file at path.
 func hostLoad(b *testing.B, r *Router, path string) {
+	hostLoadPeak(b, r, path, false)
+}
+
+// hostLoadPeak is hostLoad that, with sample set, also returns the largest
+// heap (live objects and garbage not yet collected, as
+// /memory/classes/heap/objects:bytes reads it every 100 µs) seen while
+// Router.Load ran, and the bytes Load allocated.
+func hostLoadPeak(b *testing.B, r *Router, path string, sample bool) (peak, alloc uint64) {
 	p, _, err := load(path, interfaceExists)
 	if err != nil {
 		b.Fatal(err)
 	}
 	// As serve does: the syntax tree and typed configuration go first.
 	runtime.GC()
+	var stop chan struct{}
+	var done chan uint64
+	if sample {
+		stop, done = make(chan struct{}), make(chan uint64)
+		go func() {
+			s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+			var top uint64
+			t := time.NewTicker(100 * time.Microsecond)
+			defer t.Stop()
+			for {
+				metrics.Read(s)
+				top = max(top, s[0].Value.Uint64())
+				select {
+				case <-stop:
+					done <- top
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
+	a := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(a)
+	before := a[0].Value.Uint64()
 	if err := r.Load(context.Background(), p); err != nil {
 		b.Fatal(err)
 	}
+	metrics.Read(a)
+	if sample {
+		close(stop)
+		peak = <-done
+	}
+	return peak, a[0].Value.Uint64() - before
 }
 
 // BenchmarkRouterStart10k4 is the host half of BenchmarkVMRouterStart10k:
@@ -49,10 +89,10 @@ func BenchmarkRouterStart10k4(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	var live uint64
+	var live, peak, alloc uint64
 	for b.Loop() {
 		r, ops := hostRouter(b)
-		hostLoad(b, r, path)
+		pk, al := hostLoadPeak(b, r, path, live == 0)
 		if ops.ops != scaleServices*(scaleReals+1) {
 			b.Fatalf("%d ops", ops.ops)
 		}
@@ -66,7 +106,7 @@ func BenchmarkRouterStart10k4(b *testing.B) {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			live = ms.HeapAlloc
+			live, peak, alloc = ms.HeapAlloc, pk, al
 			if f := os.Getenv("LVSKIT_HEAPPROFILE"); f != "" {
 				writeHeapProfile(b, f)
 			}
@@ -76,6 +116,8 @@ func BenchmarkRouterStart10k4(b *testing.B) {
 		r.mon.Close()
 	}
 	b.ReportMetric(float64(live)/(1<<20), "live-MiB")
+	b.ReportMetric(float64(peak)/(1<<20), "load-peak-MiB")
+	b.ReportMetric(float64(alloc)/(1<<20), "load-alloc-MiB")
 }
 
 // writeHeapProfile writes the heap profile as of the last collection.
