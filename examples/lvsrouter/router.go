@@ -1083,7 +1083,7 @@ func (r *Router) apply(ctx context.Context) error {
 		r.managed[k] = true
 	}
 	maglevOrder(want)
-	cfg := &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true}
+	cfg := &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true, Stream: true}
 	var ch ipvs.Changes
 	var err error
 	if full {
