@@ -134,7 +134,10 @@ type VirtualService struct {
 // check is up; a dead one is removed from the service, or kept with weight
 // 0 when Inhibit is set (keepalived's inhibit_on_failure).
 type RealServer struct {
-	Dest    ipvs.Destination
+	// Dest is what the real server's destination is written with
+	// (ipvs.DestinationSettings: 64 bytes where an ipvs.Destination
+	// takes 160, 3.8 MB less at 40,000 real servers).
+	Dest    ipvs.DestinationSettings
 	Inhibit bool
 	Checks  []check.Target
 	// NotifyUp and NotifyDown are run (argv, no shell) when the server
@@ -158,7 +161,7 @@ func (rs RealServer) MarshalJSON() ([]byte, error) {
 		Inhibit              bool     `json:",omitempty"`
 		Checks               []check  `json:",omitempty"`
 		NotifyUp, NotifyDown []string `json:",omitempty"`
-	}{Dest: rs.Dest, Inhibit: rs.Inhibit, NotifyUp: rs.NotifyUp, NotifyDown: rs.NotifyDown}
+	}{Dest: rs.Dest.Destination(), Inhibit: rs.Inhibit, NotifyUp: rs.NotifyUp, NotifyDown: rs.NotifyDown}
 	for _, t := range rs.Checks {
 		out.Checks = append(out.Checks, check{ID: t.ID, Type: strings.TrimPrefix(fmt.Sprintf("%T", t.Checker), "*"), Checker: t.Checker, Policy: t.Policy})
 	}
@@ -609,7 +612,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 		v.Reals = make([]RealServer, 0, len(vs.RealServers))
 		for _, rs := range vs.RealServers {
 			r := RealServer{
-				Dest:    ipvs.Destination{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
+				Dest:    ipvs.DestinationSettings{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
 			}
 			if len(rs.Checkers) > 0 {

@@ -932,7 +932,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	sum := 0
 	for j := range vs.Reals {
 		rs := &vs.Reals[j]
-		d, up := rs.Dest, true
+		d, up := rs.Dest.Destination(), true
 		for _, c := range rs.Checks {
 			if r.down[c.ID] {
 				up = false
