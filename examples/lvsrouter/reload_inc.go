@@ -27,7 +27,7 @@ import (
 // the whole file as a start does: see fallback reasons in try.
 //
 // A reload touches no fresh memory in proportion to the file: it reads
-// (through a mapping, reload_inc_read_linux.go) into a spare buffer of
+// (keepalivedconf.ParseConfig.ReadFileInto, through a mapping) into a spare buffer of
 // the file's size and splices into a Services array the Router has
 // released (or a copy the last full read made). In a guest without
 // hardware virtualization each fresh page is a slow fault: at 10,000
@@ -61,7 +61,7 @@ type incReload struct {
 	readTook time.Duration
 	// spare is a buffer of the file's size that nothing refers to, its
 	// memory touched already: the next load reads into it
-	// (readConfigInto), and the buffer of the bytes that are not the base
+	// (loadConfig.ReadFileInto), and the buffer of the bytes that are not the base
 	// afterwards becomes the spare. Reusing it is safe because nothing
 	// else keeps the bytes:
 	// ParseData and ParsePieces copy what they parse, and the plan holds
@@ -134,7 +134,7 @@ func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Pla
 	if !reloadReuse {
 		buf = nil
 	}
-	data, err := readConfigInto(path, buf) // reload_inc_read_linux.go
+	data, err := loadConfig.ReadFileInto(path, buf)
 	ir.spare = nil
 	if err != nil {
 		ir.spare = data // unused: ReadFileInto returns the buffer emptied

@@ -452,26 +452,3 @@ func scribble(b []byte) {
 	}
 }
 
-// TestReadConfigInto: the mapped read gives the file's bytes into the
-// buffer given, and leaves what it does not map (a directory, a missing
-// or empty file) to ReadFileInto, with the same result and errors.
-func TestReadConfigInto(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "keepalived.conf")
-	want := editConf(3)
-	mustWrite(t, path, []byte(want))
-	buf := make([]byte, 0, 1<<16)
-	got, err := readConfigInto(path, buf)
-	if err != nil || string(got) != want || &got[0] != &buf[:1][0] {
-		t.Fatalf("readConfigInto = %d bytes, %v; want the file in the buffer given", len(got), err)
-	}
-	empty := filepath.Join(dir, "empty.conf")
-	mustWrite(t, empty, nil)
-	for _, p := range []string{dir, filepath.Join(dir, "missing.conf"), empty} {
-		got, err := readConfigInto(p, buf)
-		want, wantErr := loadConfig.ReadFileInto(p, nil)
-		if string(got) != string(want) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
-			t.Errorf("readConfigInto(%s) = %q, %v; ReadFileInto gives %q, %v", p, got, err, want, wantErr)
-		}
-	}
-}
