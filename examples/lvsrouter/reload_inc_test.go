@@ -451,4 +451,3 @@ func scribble(b []byte) {
 		b[i] = 'x'
 	}
 }
-
