@@ -7,6 +7,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
@@ -77,6 +78,11 @@ type incReload struct {
 	// and nobody else holds (at a full read): the first splice after it
 	// takes it without waiting for the Router's release.
 	prevOwn bool
+	// released is the Services array the Router released last (release).
+	released struct {
+		sync.Mutex
+		s []VirtualService
+	}
 }
 
 // reloadReuse is false only in a benchmark comparing reloads into fresh
@@ -420,7 +426,7 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	}
 	q.Services = ir.nextServices() // reload_inc_apply.go
 	q.Services[k] = np.Services[0]
-	rememberDelta(&q, ir.plan, []int{k})
+	q.setDelta(ir.plan, []int{k})
 	// The new base: the blocks after the change move.
 	ir.prev, ir.prevDiff, ir.prevOwn = ir.plan.Services, []int{k}, false
 	ir.data, ir.plan = data, &q
@@ -467,6 +473,7 @@ func sameOutsideServices(a, b *Plan) bool {
 	x, y := *a, *b
 	x.Services, y.Services = nil, nil
 	x.hostChecked, y.hostChecked = false, false
+	x.delta, y.delta = nil, nil
 	// The mail alerts of checks and services are keyed by them
 	// (spliceMail).
 	x.Mail.Checks, y.Mail.Checks = nil, nil
