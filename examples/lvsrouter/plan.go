@@ -171,6 +171,19 @@ func (rs RealServer) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
+// countChecks returns the numbers of real servers and of check targets
+// (BFD feeds included) of p, for what sizes an array or map by them.
+func countChecks(p *Plan) (reals, checks int) {
+	for i := range p.Services {
+		rs := p.Services[i].Reals
+		reals += len(rs)
+		for j := range rs {
+			checks += len(rs[j].Checks)
+		}
+	}
+	return reals, checks
+}
+
 // checkID names a check target: service, real server and checker index.
 func checkID(vs, rs string, i int) string { return vs + " -> " + rs + " #" + strconv.Itoa(i) }
 

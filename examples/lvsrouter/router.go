@@ -856,12 +856,7 @@ func (r *Router) runChecks(cs *checkSync) {
 
 // targets lists the plan's check targets (BFD feeds apart) in plan order.
 func targets(p *Plan) []check.Target {
-	n := 0
-	for i := range p.Services {
-		for j := range p.Services[i].Reals {
-			n += len(p.Services[i].Reals[j].Checks)
-		}
-	}
+	_, n := countChecks(p)
 	ts := make([]check.Target, 0, n)
 	for _, vs := range p.Services {
 		for _, rs := range vs.Reals {
@@ -894,10 +889,7 @@ func (r *Router) desiredLocked() []ipvs.Service {
 	r.dirty = dirtySet{}
 	out := make([]ipvs.Service, 0, len(r.plan.Services))
 	if len(r.reported.services) != len(r.plan.Services) {
-		n := 0
-		for i := range r.plan.Services {
-			n += len(r.plan.Services[i].Reals)
-		}
+		n, _ := countChecks(r.plan)
 		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
 		r.ops.reserveReals(n)
 	}
