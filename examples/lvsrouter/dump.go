@@ -27,7 +27,7 @@ type opsState struct {
 	mu        sync.Mutex
 	instances map[string]*opsInstance
 	fifo      *fifoWriter
-	reals     map[realKey]realStatus
+	reals     opsReals // opsreals.go
 	services  map[ipvs.ServiceKey]bool
 	// bgp maps each VIP prefix lvsrouter may announce to whether it is
 	// announced now; nil without --bgp (bgp_router.go).

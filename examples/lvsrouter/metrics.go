@@ -95,7 +95,7 @@ func (m *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(vrrpCounterDesc[k], prometheus.CounterValue, float64(f(c)), labels...)
 		}
 	}
-	for k, st := range o.reals {
+	for k, st := range o.reals.all() {
 		labels := []string{vsString(k.Service), trio(k.Dest, k.Service.Protocol)}
 		ch <- prometheus.MustNewConstMetric(rsUp, prometheus.GaugeValue, float64(b2u(st.up)), labels...)
 		ch <- prometheus.MustNewConstMetric(rsTransitions, prometheus.CounterValue, float64(st.transitions), labels...)
