@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -572,6 +573,16 @@ func (a *Applier) ApplyServices(ctx context.Context, services []Service, cfg *Ap
 	var seen map[ServiceKey]struct{}
 	if len(services) > 8 {
 		seen = make(map[ServiceKey]struct{}, len(services))
+		// The services it does not know are added whole: room for their
+		// operations at once (a start handing over services in chunks
+		// grew the slice to twice its size in every chunk).
+		n := 0
+		for i := range services {
+			if j, ok := a.idx[services[i].Key()]; !ok || !a.known[j].live {
+				n += 1 + len(services[i].Destinations)
+			}
+		}
+		ops = make([]Op, 0, n)
 	}
 	for i := range services {
 		s := &services[i]
@@ -673,7 +684,7 @@ func (a *Applier) reorder(desired []Service, ops []Op) {
 		if !s.live {
 			continue
 		}
-		k := s.svc.Key()
+		k := s.svc.key()
 		if _, ok := idx[k]; ok {
 			continue
 		}
@@ -701,9 +712,22 @@ func (a *Applier) remember(desired []Service, ops []Op, changed []int) {
 			a.dead++
 		}
 	}
+	// The changed services' destinations come from one array, and the
+	// known services grow by doubling, so that services handed over in
+	// chunks (a start) cost about what one Apply's copy does.
+	n, added := 0, 0
+	for _, i := range changed {
+		n += len(desired[i].Destinations)
+		if _, ok := a.idx[desired[i].Key()]; !ok {
+			added++
+		}
+	}
+	if need := len(a.known) + added; need > cap(a.known) {
+		a.known = slices.Grow(a.known, max(need, 2*len(a.known))-len(a.known))
+	}
+	dests := make([]knownDest, 0, n)
 	for _, i := range changed {
 		s := &desired[i]
-		var dests []knownDest
 		k := s.Key()
 		j, ok := a.idx[k]
 		if !ok {
@@ -717,7 +741,7 @@ func (a *Applier) remember(desired []Service, ops []Op, changed []int) {
 		live := a.known[:0]
 		for j := range a.known {
 			if s := a.known[j]; s.live {
-				a.idx[s.svc.Key()] = len(live)
+				a.idx[s.svc.key()] = len(live)
 				live = append(live, s)
 			}
 		}

@@ -1,6 +1,9 @@
 package ipvs
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // What an Applier remembers of the services it applied. At 10,000
 // services × 4 destinations a copy of each Destination (160 bytes, most of
@@ -10,14 +13,49 @@ import "net/netip"
 // a service whose destinations it cannot hold that way (an address with a
 // zone, which the wire does not carry but Diff compares) keeps full copies.
 
-// knownService is a service as last applied: its settings (svc, without
-// destinations or counters), its destinations, and configSum of both.
+// knownService is a service as last applied: its settings, its
+// destinations, and configSum of both.
 type knownService struct {
-	svc   Service
+	svc   serviceSettings
 	dests []knownDest   // nil when wide is set
 	wide  []Destination // full copies, for destinations knownDest cannot hold
 	sum   uint64
 	live  bool // false: deleted
+}
+
+// serviceSettings is a Service without its statistics and destinations:
+// 88 bytes instead of 208.
+type serviceSettings struct {
+	addr      netip.AddrPort
+	scheduler string
+	pe        string
+	timeout   time.Duration
+	fwmark    uint32
+	flags     ServiceFlags
+	netmask   uint32
+	family    Family
+	protocol  Protocol
+}
+
+func settingsOf(s *Service) serviceSettings {
+	return serviceSettings{
+		addr: s.Addr, scheduler: s.Scheduler, pe: s.PersistenceEngine, timeout: s.Timeout,
+		fwmark: s.FWMark, flags: s.Flags, netmask: s.Netmask, family: s.Family, protocol: s.Protocol,
+	}
+}
+
+// service returns the settings as a Service without destinations.
+func (s *serviceSettings) service() Service {
+	return Service{
+		Family: s.family, Protocol: s.protocol, Addr: s.addr, FWMark: s.fwmark,
+		Scheduler: s.scheduler, Flags: s.flags, Timeout: s.timeout, Netmask: s.netmask,
+		PersistenceEngine: s.pe,
+	}
+}
+
+func (s *serviceSettings) key() ServiceKey {
+	v := s.service()
+	return v.Key()
 }
 
 // knownDest is what UpdateDestination can change of a destination, and its
@@ -67,7 +105,7 @@ func (k *knownDest) destination() Destination {
 // setKnown makes k a copy of s, its destinations cut from *dests (which
 // grows as needed) when they all fit a knownDest.
 func setKnown(k *knownService, s *Service, dests *[]knownDest) {
-	k.svc = bare(s)
+	k.svc = settingsOf(s)
 	k.sum = configSum(s)
 	k.live = true
 	k.dests, k.wide = nil, nil
@@ -89,7 +127,7 @@ func setKnown(k *knownService, s *Service, dests *[]knownDest) {
 
 // service returns k as a Service, its destinations in *buf (reused).
 func (k *knownService) service(buf *[]Destination) *Service {
-	s := k.svc
+	s := k.svc.service()
 	if k.wide != nil {
 		s.Destinations = k.wide
 		return &s
@@ -125,6 +163,6 @@ func (v dumpView) sum(int) (uint64, bool)   { return 0, false }
 func (v dumpView) service(j int) *Service   { return &v[j] }
 func (a *Applier) len() int                 { return len(a.known) }
 func (a *Applier) live(j int) bool          { return a.known[j].live }
-func (a *Applier) key(j int) ServiceKey     { return a.known[j].svc.Key() }
+func (a *Applier) key(j int) ServiceKey     { return a.known[j].svc.key() }
 func (a *Applier) sum(j int) (uint64, bool) { return a.known[j].sum, true }
 func (a *Applier) service(j int) *Service   { return a.known[j].service(&a.buf) }

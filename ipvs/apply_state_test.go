@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math/rand"
 	"net/netip"
+	"reflect"
 	"sort"
 	"testing"
+	"time"
 )
 
 // TestKnownDestRoundTrip: what an Applier remembers of a destination gives
@@ -31,6 +33,25 @@ func TestKnownDestRoundTrip(t *testing.T) {
 	z := Destination{Addr: netip.MustParseAddrPort("[fe80::1%eth0]:80")}
 	if compactable(&z) {
 		t.Errorf("%v: a zone must keep the full copy", z.Addr)
+	}
+}
+
+// TestServiceSettingsRoundTrip: what an Applier remembers of a service's
+// settings gives the service back without statistics and destinations.
+func TestServiceSettingsRoundTrip(t *testing.T) {
+	for _, s := range []Service{
+		{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80"), Scheduler: "sh", Flags: FlagPersistent | FlagHashed,
+			Timeout: 300 * time.Second, Netmask: 0xffffff00, PersistenceEngine: "sip", Stats: Stats{Conns: 3},
+			Destinations: []Destination{{Addr: netip.MustParseAddrPort("10.1.0.1:80")}}},
+		{Family: IPv6, FWMark: 9},
+	} {
+		k := settingsOf(&s)
+		if got, want := k.service(), bare(&s); !reflect.DeepEqual(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+		if k.key() != s.Key() {
+			t.Errorf("key %v, want %v", k.key(), s.Key())
+		}
 	}
 }
 
