@@ -798,16 +798,33 @@ func sameServiceChecks(old, vs *VirtualService, cs *checkSync) bool {
 func (r *Router) noteChecks(cs *checkSync) {
 	r.nTargets = cs.kept + len(cs.change)
 	r.mu.Lock()
+	// The initial state of each keepalived policy, asked once: the
+	// targets of a configuration share a few (policyBoxes), and asking
+	// makes a machine (40,000 of them at a start).
+	initial := map[check.Keepalived]bool{}
 	for k, t := range cs.change {
 		r.touch(t.ID)
 		delete(r.weight, t.ID)
 		if cs.existed[k] {
 			cs.updated++
-		} else {
-			// A new target is in its policy's initial state (down with
-			// alpha) until its first transition.
-			r.setDown(t.ID, t.Policy != nil && !t.Policy.NewMachine().Up())
+			continue
 		}
+		// A new target is in its policy's initial state (down with
+		// alpha) until its first transition.
+		down := false
+		switch pol := t.Policy.(type) {
+		case nil:
+		case check.Keepalived:
+			up, ok := initial[pol]
+			if !ok {
+				up = pol.NewMachine().Up()
+				initial[pol] = up
+			}
+			down = !up
+		default:
+			down = !pol.NewMachine().Up()
+		}
+		r.setDown(t.ID, down)
 	}
 	for _, id := range cs.removed {
 		r.touch(id)
