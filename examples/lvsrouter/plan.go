@@ -652,11 +652,11 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 					p.Warnings = append(p.Warnings, fmt.Sprintf("%s: HTTP/SSL_GET checker has no urls specified - ignoring", h.Stmt.Pos))
 					continue
 				}
-				c, pol, err := checker(p, kc, r.Dest.Addr, rs.CheckDefaults, rs.VirtualHost, vs, sp, files)
+				c, pol, err := checker(p, kc, r.Dest.Addr, rs.CheckDefaults, rs.VirtualHost, vs, sp, files, boxes)
 				if err != nil {
 					return nil, err
 				}
-				r.Checks = append(r.Checks, check.Target{ID: checkID(v.Description, r.Dest.Addr.String(), i), Checker: c, Policy: boxes.box(pol)})
+				r.Checks = append(r.Checks, check.Target{ID: checkID(v.Description, r.Dest.Addr.String(), i), Checker: c, Policy: pol})
 			}
 			v.Reals = append(v.Reals, r)
 		}
@@ -672,18 +672,14 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 // 1.9 MB.
 type policyBoxes map[check.Keepalived]check.Policy
 
-// box returns the shared box of pol's value, pol itself for another kind
-// of policy.
-func (b policyBoxes) box(pol check.Policy) check.Policy {
-	k, ok := pol.(check.Keepalived)
-	if !ok {
-		return pol
-	}
-	if q, ok := b[k]; ok {
+// box returns the shared box of pol (made on its first use).
+func (b policyBoxes) box(pol check.Keepalived) check.Policy {
+	if q, ok := b[pol]; ok {
 		return q
 	}
-	b[k] = pol
-	return pol
+	q := check.Policy(pol)
+	b[pol] = q
+	return q
 }
 
 // withPort gives a real or sorry server written without a port the
@@ -728,7 +724,7 @@ func describe(s ipvs.Service) string {
 // A setting the checker does not write is its real server's, else its
 // virtual server's (rsd and vs.CheckDefaults), as keepalived hands them
 // down (check_data.c).
-func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, rsHost string, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile) (check.Checker, check.Policy, error) {
+func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, rsHost string, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile, boxes policyBoxes) (check.Checker, check.Policy, error) {
 	vsd := vs.CheckDefaults
 	pol := check.Keepalived{
 		DelayLoop:        cmp.Or(rsd.DelayLoop, vs.DelayLoop),
@@ -765,7 +761,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 	switch k := kc.(type) {
 	case *keepalivedconf.TCPCheck:
 		a, b, t := target(&k.CheckCommon)
-		return check.TCP{Addr: a, Bind: b, Timeout: t}, pol, nil
+		return check.TCP{Addr: a, Bind: b, Timeout: t}, boxes.box(pol), nil
 	case *keepalivedconf.HTTPCheck:
 		a, b, t := target(&k.CheckCommon)
 		host := cmp.Or(k.Virtualhost, rsHost, vs.VirtualHost)
@@ -790,9 +786,9 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 			all = append(all, h)
 		}
 		if len(all) == 1 {
-			return all[0], pol, nil
+			return all[0], boxes.box(pol), nil
 		}
-		return all, pol, nil
+		return all, boxes.box(pol), nil
 	case *keepalivedconf.DNSCheck:
 		a, _, t := target(&k.CheckCommon)
 		if k.ConnectPort == 0 && a.Port() == 0 {
@@ -802,14 +798,14 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		if k.QueryType != 0 {
 			d.Type = dnsmessage.Type(k.QueryType) // both are RFC 1035 numbers
 		}
-		return d, pol, nil
+		return d, boxes.box(pol), nil
 	case *keepalivedconf.SMTPCheck:
 		a, b, t := target(&k.CheckCommon)
 		hosts := smtpHosts(k, rs, check.SMTP{Addr: a, Bind: b, HeloName: k.Helo, Timeout: t}, cmp.Or(rsd.ConnectTimeout, vsd.ConnectTimeout, 5*time.Second))
 		if len(hosts) == 1 {
-			return hosts[0], pol, nil
+			return hosts[0], boxes.box(pol), nil
 		}
-		return allOf(hosts), pol, nil
+		return allOf(hosts), boxes.box(pol), nil
 	case *keepalivedconf.UDPCheck:
 		a, b, t := target(&k.CheckCommon)
 		// keepalivedconf keeps require_reply's data; a bare require_reply
@@ -838,10 +834,10 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		if k.RequireReply != "" {
 			return nil, nil, errAt(k.Stmt, "UDP_CHECK: require_reply with reply data is not supported by lvsrouter (any reply is accepted)")
 		}
-		return u, pol, nil
+		return u, boxes.box(pol), nil
 	case *keepalivedconf.PingCheck:
 		a, _, t := target(&k.CheckCommon)
-		return check.ICMP{Addr: a.Addr(), Timeout: t}, pol, nil
+		return check.ICMP{Addr: a.Addr(), Timeout: t}, boxes.box(pol), nil
 	case *keepalivedconf.MiscCheck:
 		own(k.DelayLoop, k.DelayBefore, k.Warmup, k.Retry, k.Alpha)
 		// keepalived splits misc_path into argv; it runs no shell.
@@ -858,7 +854,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		if k.User != "" {
 			e.User, e.Group = k.User, ""
 		}
-		return e, pol, nil
+		return e, boxes.box(pol), nil
 	case *keepalivedconf.FileCheck:
 		// track_file names a track_file block, whose file is read; the
 		// checker's weight, when written, replaces the block's.
@@ -870,7 +866,7 @@ func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepaliv
 		if k.Stmt.Block.Find("weight") != nil {
 			w = k.Weight
 		}
-		return check.File{Path: f.File, Weight: w, Reverse: k.Reverse}, pol, nil
+		return check.File{Path: f.File, Weight: w, Reverse: k.Reverse}, boxes.box(pol), nil
 	case *keepalivedconf.BFDCheck:
 		return bfdCheck{Name: k.Name, pos: k.Stmt.Pos}, nil, nil
 	}
