@@ -203,11 +203,7 @@ func (o *opsState) realState(k ipvs.ServiceKey, rs netip.AddrPort, up bool) {
 // keepalived's "VS <vs> UP|DOWN" line.
 func (o *opsState) serviceState(k ipvs.ServiceKey, up bool) {
 	o.mu.Lock()
-	if o.services == nil {
-		o.services = map[ipvs.ServiceKey]bool{}
-	}
-	was, seen := o.services[k]
-	o.services[k] = up
+	was, seen := o.reals.setQuorum(k, up)
 	f := o.fifo
 	o.mu.Unlock()
 	if seen && was != up {

@@ -7,19 +7,28 @@ import (
 	"github.com/lvskit/lvskit/ipvs"
 )
 
-// opsReals is what opsState remembers of every real server: its health as
-// last applied and how often it changed, for the notify FIFOs, the
-// metrics and the status socket. At 40,000 real servers a map keyed by
-// realKey (80 bytes, a service key and an address, both with pointers)
-// held 6.5 MB; here each service key is stored once, and a real server's
-// entry is 24 bytes of key and 8 of state without a pointer, which the
-// collector does not trace. An address with a zone, which the compact key
-// cannot hold, goes to a map of its own.
+// opsReals is what opsState remembers of every virtual and real server:
+// a service's quorum and a real server's health as last applied, and how
+// often the real server's changed, for the notify FIFOs, the metrics and
+// the status socket. At 40,000 real servers a map keyed by realKey (80
+// bytes, a service key and an address, both with pointers) held 6.5 MB;
+// here each service key is stored once, with its quorum, and a real
+// server's entry is 24 bytes of key and 8 of state without a pointer,
+// which the collector does not trace. An address with a zone, which the
+// compact key cannot hold, goes to a map of its own.
 type opsReals struct {
-	ids   map[ipvs.ServiceKey]uint32
+	ids   map[ipvs.ServiceKey]opsService
 	keys  []ipvs.ServiceKey // by id
 	m     map[realSlot]realStatus
 	zoned map[realKey]realStatus
+}
+
+// opsService is a service's number for its real servers' keys, and its
+// quorum as last reported (reported: there is one).
+type opsService struct {
+	id       uint32
+	quorum   bool
+	reported bool
 }
 
 // realSlot names a real server of the service numbered svc.
@@ -42,7 +51,7 @@ func (o *opsReals) reserve(n int) {
 		o.m = make(map[realSlot]realStatus, n)
 	}
 	if len(o.ids) == 0 {
-		o.ids = make(map[ipvs.ServiceKey]uint32, n/4)
+		o.ids = make(map[ipvs.ServiceKey]opsService, n/4)
 	}
 }
 
@@ -53,16 +62,42 @@ func (o *opsReals) slot(k ipvs.ServiceKey, rs netip.AddrPort) (realSlot, bool) {
 	if a.Zone() != "" {
 		return realSlot{}, false
 	}
+	return realSlot{svc: o.service(k).id, port: rs.Port(), is4: a.Is4(), addr: a.As16()}, true
+}
+
+// service returns k's entry, numbering k if new.
+func (o *opsReals) service(k ipvs.ServiceKey) opsService {
 	if o.ids == nil {
-		o.ids = map[ipvs.ServiceKey]uint32{}
+		o.ids = map[ipvs.ServiceKey]opsService{}
 	}
-	id, ok := o.ids[k]
+	s, ok := o.ids[k]
 	if !ok {
-		id = uint32(len(o.keys))
-		o.ids[k] = id
+		s = opsService{id: uint32(len(o.keys))}
+		o.ids[k] = s
 		o.keys = append(o.keys, k)
 	}
-	return realSlot{svc: id, port: rs.Port(), is4: a.Is4(), addr: a.As16()}, true
+	return s
+}
+
+// setQuorum records k's quorum and returns the one reported before, if
+// any.
+func (o *opsReals) setQuorum(k ipvs.ServiceKey, up bool) (was, seen bool) {
+	s := o.service(k)
+	was, seen = s.quorum, s.reported
+	s.quorum, s.reported = up, true
+	o.ids[k] = s
+	return was, seen
+}
+
+// services yields every service with a reported quorum, in no order.
+func (o *opsReals) services() iter.Seq2[ipvs.ServiceKey, bool] {
+	return func(yield func(ipvs.ServiceKey, bool) bool) {
+		for k, s := range o.ids {
+			if s.reported && !yield(k, s.quorum) {
+				return
+			}
+		}
+	}
 }
 
 // get returns the state of (k, rs) and whether there is one.

@@ -11,8 +11,9 @@ import (
 
 // TestOpsRealsKeepsEveryAddress: what opsState remembers of real servers
 // comes back under the same service and address, for IPv4, IPv6, an
-// IPv4-mapped IPv6 address and a zoned one, with its transitions; and a
-// real server's entry stays small and free of pointers.
+// IPv4-mapped IPv6 address and a zoned one, with its transitions; a
+// service's quorum is listed once reported; and a real server's entry
+// stays small and free of pointers.
 func TestOpsRealsKeepsEveryAddress(t *testing.T) {
 	var o opsState
 	o.reals.reserve(8)
@@ -33,6 +34,19 @@ func TestOpsRealsKeepsEveryAddress(t *testing.T) {
 	want[realKey{s4, netip.MustParseAddrPort("10.1.0.1:80")}] = realStatus{up: true, transitions: 2}
 	if got := maps.Collect(o.reals.all()); !maps.Equal(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
+	}
+	// Services: only the ones with a quorum reported are listed.
+	o.serviceState(s6, false)
+	if got, want := maps.Collect(o.reals.services()), map[ipvs.ServiceKey]bool{s6: false}; !maps.Equal(got, want) {
+		t.Errorf("services %v, want %v", got, want)
+	}
+	o.serviceState(s6, true)
+	o.serviceState(s4, true)
+	if got, want := maps.Collect(o.reals.services()), map[ipvs.ServiceKey]bool{s4: true, s6: true}; !maps.Equal(got, want) {
+		t.Errorf("services %v, want %v", got, want)
+	}
+	if got := maps.Collect(o.reals.all()); !maps.Equal(got, want) {
+		t.Errorf("the services' quorum changed the real servers: %v", got)
 	}
 	if n := unsafe.Sizeof(realSlot{}) + unsafe.Sizeof(realStatus{}); n > 32 {
 		t.Errorf("a real server's entry takes %d bytes", n)

@@ -46,7 +46,7 @@ func (o *opsState) statusJSON() []byte {
 		j.end()
 	}
 	var svcs []string
-	for k, up := range o.services {
+	for k, up := range o.reals.services() {
 		svcs = append(svcs, vsString(k)+"\x00"+strconv.FormatBool(up))
 	}
 	slices.Sort(svcs)
