@@ -684,7 +684,7 @@ func (a *Applier) reorder(desired []Service, ops []Op) {
 		if !s.live {
 			continue
 		}
-		k := s.svc.key()
+		k := s.svc.key
 		if _, ok := idx[k]; ok {
 			continue
 		}
@@ -741,7 +741,7 @@ func (a *Applier) remember(desired []Service, ops []Op, changed []int) {
 		live := a.known[:0]
 		for j := range a.known {
 			if s := a.known[j]; s.live {
-				a.idx[s.svc.key()] = len(live)
+				a.idx[s.svc.key] = len(live)
 				live = append(live, s)
 			}
 		}

@@ -23,39 +23,33 @@ type knownService struct {
 	live  bool // false: deleted
 }
 
-// serviceSettings is a Service without its statistics and destinations:
-// 88 bytes instead of 208.
+// serviceSettings is a Service without its statistics and destinations,
+// its identity kept as its key (which the diff asks for at every
+// service): 104 bytes instead of 208.
 type serviceSettings struct {
-	addr      netip.AddrPort
+	key       ServiceKey
 	scheduler string
 	pe        string
 	timeout   time.Duration
-	fwmark    uint32
 	flags     ServiceFlags
 	netmask   uint32
-	family    Family
-	protocol  Protocol
 }
 
 func settingsOf(s *Service) serviceSettings {
 	return serviceSettings{
-		addr: s.Addr, scheduler: s.Scheduler, pe: s.PersistenceEngine, timeout: s.Timeout,
-		fwmark: s.FWMark, flags: s.Flags, netmask: s.Netmask, family: s.Family, protocol: s.Protocol,
+		key: s.Key(), scheduler: s.Scheduler, pe: s.PersistenceEngine, timeout: s.Timeout,
+		flags: s.Flags, netmask: s.Netmask,
 	}
 }
 
-// service returns the settings as a Service without destinations.
+// service returns the settings as a Service without destinations; its
+// identity is the key's (the family filled in).
 func (s *serviceSettings) service() Service {
 	return Service{
-		Family: s.family, Protocol: s.protocol, Addr: s.addr, FWMark: s.fwmark,
+		Family: s.key.Family, Protocol: s.key.Protocol, Addr: s.key.Addr, FWMark: s.key.FWMark,
 		Scheduler: s.scheduler, Flags: s.flags, Timeout: s.timeout, Netmask: s.netmask,
 		PersistenceEngine: s.pe,
 	}
-}
-
-func (s *serviceSettings) key() ServiceKey {
-	v := s.service()
-	return v.Key()
 }
 
 // knownDest is what UpdateDestination can change of a destination, and its
@@ -163,6 +157,6 @@ func (v dumpView) sum(int) (uint64, bool)   { return 0, false }
 func (v dumpView) service(j int) *Service   { return &v[j] }
 func (a *Applier) len() int                 { return len(a.known) }
 func (a *Applier) live(j int) bool          { return a.known[j].live }
-func (a *Applier) key(j int) ServiceKey     { return a.known[j].svc.key() }
+func (a *Applier) key(j int) ServiceKey     { return a.known[j].svc.key }
 func (a *Applier) sum(j int) (uint64, bool) { return a.known[j].sum, true }
 func (a *Applier) service(j int) *Service   { return a.known[j].service(&a.buf) }
