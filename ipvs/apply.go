@@ -450,8 +450,21 @@ type Applier struct {
 	idx   map[ServiceKey]int
 	dead  int
 	valid bool
-	fresh bool          // known is a dump, in kernel order
-	buf   []Destination // scratch for knownService.service
+	fresh bool // known is a dump, in kernel order
+	// cur and buf are where knownService.service writes the service it
+	// returns; buf is kept between applies unless it grew large.
+	cur Service
+	buf []Destination
+}
+
+// dropScratch forgets the scratch service, and its destinations when
+// they take more than a few hundred bytes.
+func (a *Applier) dropScratch() {
+	a.cur = Service{}
+	if cap(a.buf) > 16 {
+		a.buf = nil
+	}
+	clear(a.buf[:cap(a.buf)])
 }
 
 // NewApplier returns an Applier working through o (usually a *Client).
@@ -459,7 +472,7 @@ func NewApplier(o Ops) *Applier { return &Applier{o: o} }
 
 // Resync makes the next Apply read the kernel's state again.
 func (a *Applier) Resync() {
-	a.valid, a.fresh, a.known, a.idx, a.dead, a.buf = false, false, nil, nil, 0, nil
+	a.valid, a.fresh, a.known, a.idx, a.dead, a.buf, a.cur = false, false, nil, nil, 0, nil, Service{}
 }
 
 // streamBatch is how many operations a streamed first apply hands to Do at
@@ -476,7 +489,7 @@ func (a *Applier) Apply(ctx context.Context, desired []Service, cfg *ApplyConfig
 		return a.stream(ctx, desired, cfg)
 	}
 	ops, changed, err := diffIndexed(a, a.idx, desired, cfg)
-	a.buf = nil
+	a.dropScratch()
 	if err != nil {
 		return Changes{}, err
 	}
@@ -567,7 +580,7 @@ func (a *Applier) ApplyServices(ctx context.Context, services []Service, cfg *Ap
 	if err := a.load(ctx); err != nil {
 		return Changes{}, err
 	}
-	defer func() { a.buf = nil }()
+	defer a.dropScratch()
 	var ops []Op
 	var changed []int
 	var seen map[ServiceKey]struct{}

@@ -119,20 +119,21 @@ func setKnown(k *knownService, s *Service, dests *[]knownDest) {
 	k.dests = (*dests)[start:len(*dests):len(*dests)]
 }
 
-// service returns k as a Service, its destinations in *buf (reused).
-func (k *knownService) service(buf *[]Destination) *Service {
-	s := k.svc.service()
+// service returns k as a Service in *out, its destinations in *buf (both
+// reused from call to call).
+func (k *knownService) service(buf *[]Destination, out *Service) *Service {
+	*out = k.svc.service()
 	if k.wide != nil {
-		s.Destinations = k.wide
-		return &s
+		out.Destinations = k.wide
+		return out
 	}
 	d := (*buf)[:0]
 	for i := range k.dests {
 		d = append(d, k.dests[i].destination())
 	}
 	*buf = d
-	s.Destinations = d
-	return &s
+	out.Destinations = d
+	return out
 }
 
 // view is the current state diffIndexed reads: a dump (Diff) or an
@@ -159,4 +160,4 @@ func (a *Applier) len() int                 { return len(a.known) }
 func (a *Applier) live(j int) bool          { return a.known[j].live }
 func (a *Applier) key(j int) ServiceKey     { return a.known[j].svc.key }
 func (a *Applier) sum(j int) (uint64, bool) { return a.known[j].sum, true }
-func (a *Applier) service(j int) *Service   { return a.known[j].service(&a.buf) }
+func (a *Applier) service(j int) *Service   { return a.known[j].service(&a.buf, &a.cur) }
