@@ -3,11 +3,9 @@ package ipvs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand"
 	"net/netip"
 	"reflect"
-	"sort"
 	"testing"
 	"time"
 )
@@ -98,21 +96,6 @@ func randomState(rng *rand.Rand) []Service {
 	return want
 }
 
-// fullString renders services with every field a write sets, in a
-// canonical order.
-func fullString(svcs []Service) string {
-	var lines []string
-	for _, s := range svcs {
-		lines = append(lines, fmt.Sprintf("%v %s", s.Key(), s.scheduler()))
-		for _, d := range s.Destinations {
-			d = destConfig(&d)
-			lines = append(lines, fmt.Sprintf("%v -> %+v", s.Key(), d))
-		}
-	}
-	sort.Strings(lines)
-	return fmt.Sprint(lines)
-}
-
 // TestApplierRandomSequencesMatchKernel applies random states through one
 // Applier, whole (Apply) or service by service (ApplyServices): after
 // each, the kernel holds the desired state, and neither the Applier nor
@@ -153,7 +136,7 @@ func TestApplierRandomSequencesMatchKernel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if x, y := fullString(got), fullString(want); x != y {
+		if x, y := stateString(got), stateString(want); x != y {
 			t.Fatalf("step %d: kernel\n%s\nwant\n%s", step, x, y)
 		}
 		if ch, err := a.Apply(ctx, want, cfg); err != nil || ch.Len() != 0 {
@@ -219,7 +202,7 @@ func TestApplyStreamEqualsApply(t *testing.T) {
 	}
 	x, _ := plain.Dump(ctx)
 	y, _ := streamed.Dump(ctx)
-	if fullString(x) != fullString(y) {
+	if stateString(x) != stateString(y) {
 		t.Fatal("the streamed kernel differs from the plain one")
 	}
 	next := cloneState(want)

@@ -9,8 +9,8 @@ import (
 	"runtime/metrics"
 	"runtime/pprof"
 	"testing"
-	"time"
 
+	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/lvskit/lvskit/ipvs"
 )
 
@@ -44,26 +44,9 @@ func hostLoadPeak(b *testing.B, r *Router, path string, sample bool) (peak, allo
 	}
 	// As serve does: the syntax tree and typed configuration go first.
 	runtime.GC()
-	var stop chan struct{}
-	var done chan uint64
+	var stop func() uint64
 	if sample {
-		stop, done = make(chan struct{}), make(chan uint64)
-		go func() {
-			s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-			var top uint64
-			t := time.NewTicker(100 * time.Microsecond)
-			defer t.Stop()
-			for {
-				metrics.Read(s)
-				top = max(top, s[0].Value.Uint64())
-				select {
-				case <-stop:
-					done <- top
-					return
-				case <-t.C:
-				}
-			}
-		}()
+		stop = testenv.HeapPeak()
 	}
 	a := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	metrics.Read(a)
@@ -73,8 +56,7 @@ func hostLoadPeak(b *testing.B, r *Router, path string, sample bool) (peak, allo
 	}
 	metrics.Read(a)
 	if sample {
-		close(stop)
-		peak = <-done
+		peak = stop()
 	}
 	return peak, a[0].Value.Uint64() - before
 }
