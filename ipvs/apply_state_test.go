@@ -8,10 +8,12 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestKnownDestRoundTrip: what an Applier remembers of a destination gives
-// back the destination as written, counters aside, for every address kind.
+// back the destination as written, counters aside, for every address kind,
+// in 40 bytes (a Destination takes 160).
 func TestKnownDestRoundTrip(t *testing.T) {
 	for _, d := range []Destination{
 		{Addr: netip.MustParseAddrPort("10.1.2.3:80"), Forward: Masquerade, Weight: 7, UpperThreshold: 9, LowerThreshold: 2},
@@ -27,6 +29,12 @@ func TestKnownDestRoundTrip(t *testing.T) {
 		if got := k.destination(); got != d {
 			t.Errorf("round trip: got %+v, want %+v", got, d)
 		}
+	}
+	if n := unsafe.Sizeof(knownDest{}); n > 40 {
+		t.Errorf("a remembered destination takes %d bytes, want at most 40", n)
+	}
+	if n := unsafe.Sizeof(knownService{}); n > 160 {
+		t.Errorf("a remembered service takes %d bytes, want at most 160", n)
 	}
 	z := Destination{Addr: netip.MustParseAddrPort("[fe80::1%eth0]:80")}
 	if compactable(&z) {
