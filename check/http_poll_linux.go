@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,17 +29,21 @@ func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
 	if err != nil {
 		return down(start, "connect", err), nil, true
 	}
-	f := &httpFlight{c: c, fd: fd, q: q, req: q.request(c), start: start, dl: start.Add(timeoutOr(c.Timeout))}
-	switch err := startConnect(fd, c.Addr); err {
-	case nil:
-		if r, done := f.write(); done {
-			return r, nil, true
-		}
-	case unix.EALREADY:
-		f.state = flightConnect
+	switch err := connectTo(fd, c.Addr); err {
+	case nil, unix.EINPROGRESS, unix.EALREADY, unix.EISCONN:
 	default:
 		unix.Close(fd)
 		return down(start, "connect", os.NewSyscallError("connect", err)), nil, true
+	}
+	f := flightPool.Get().(*httpFlight)
+	*f = httpFlight{c: c, fd: fd, q: q, req: q.request(c), start: start, dl: start.Add(timeoutOr(c.Timeout))}
+	// The request goes out at once, without asking whether the handshake
+	// is done: on loopback and fast links the kernel has finished it
+	// before connect returns, and a write on a socket still connecting
+	// says so (EAGAIN), as one that failed to connect says why.
+	if r, done := f.write(); done {
+		f.recycle()
+		return r, nil, true
 	}
 	return Result{}, f, false
 }
@@ -65,6 +70,21 @@ const (
 	flightRead
 )
 
+// flightPool keeps httpFlights for reuse: no allocation per check.
+var flightPool = sync.Pool{New: func() any { return new(httpFlight) }}
+
+// recycle implements recycler: f, finished and released, goes back to
+// the pool.
+func (f *httpFlight) recycle() {
+	*f = httpFlight{}
+	flightPool.Put(f)
+}
+
+// deferred implements deferrer: a flight whose request is out is tried
+// again before its socket is watched; one still connecting or writing
+// waits on epoll at once.
+func (f *httpFlight) deferred() bool { return f.state == flightRead }
+
 // Check is the worker's way to run the check, should the loop not wait
 // on it (it always does: quickCheck offers a flight only to a loop that
 // polls). It starts afresh.
@@ -83,33 +103,33 @@ func (f *httpFlight) pollFD() (int, uint32) {
 func (f *httpFlight) deadline() time.Time { return f.dl }
 
 func (f *httpFlight) ready(*quickState) (Result, bool) {
-	switch f.state {
-	case flightConnect:
-		done, err := connectDone(f.fd, f.c.Addr)
-		switch {
-		case !done:
-			return Result{}, false
-		case err != nil:
-			f.release(false)
-			return down(f.start, "connect", err), true
-		}
-		return f.write()
-	case flightWrite:
-		return f.write()
+	if f.state == flightRead {
+		return f.read()
 	}
-	return f.read()
+	return f.write()
 }
 
-// write sends what is left of the request.
+// write sends what is left of the request. Until a first byte went out
+// the connection is not known to be established: a write that cannot
+// send anything then is waiting for the handshake (an established
+// socket with an empty send buffer takes something), and one that
+// fails tells why the connect failed.
 func (f *httpFlight) write() (Result, bool) {
-	f.state = flightWrite
 	for f.sent < len(f.req) {
-		n, err := unix.Write(f.fd, f.req[f.sent:])
+		n, err := write(f.fd, f.req[f.sent:])
 		switch {
 		case err == unix.EAGAIN:
+			if f.sent == 0 {
+				f.state = flightConnect
+			} else {
+				f.state = flightWrite
+			}
 			return Result{}, false
 		case err == unix.EINTR:
 			continue
+		case err != nil && f.sent == 0:
+			f.release(false)
+			return down(f.start, "connect", os.NewSyscallError("connect", err)), true
 		case err != nil:
 			f.release(false)
 			return down(f.start, "write request", os.NewSyscallError("write", err)), true
@@ -118,6 +138,24 @@ func (f *httpFlight) write() (Result, bool) {
 	}
 	f.state = flightRead
 	return Result{}, false
+}
+
+// write and read are write(2) and read(2) as raw system calls, as
+// connectTo is: on a non-blocking socket they never sleep.
+func write(fd int, b []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func read(fd int, b []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 // read takes in what the server sent; the response is judged at its end:
@@ -137,7 +175,8 @@ func (f *httpFlight) read() (Result, bool) {
 				f.buf = append(make([]byte, 0, min(2*cap(f.buf), limit)), f.buf...)
 			}
 		}
-		n, err := unix.Read(f.fd, f.buf[len(f.buf):cap(f.buf)])
+		space := cap(f.buf) - len(f.buf)
+		n, err := read(f.fd, f.buf[len(f.buf):cap(f.buf)])
 		switch {
 		case err == unix.EAGAIN:
 			if responseComplete(f.buf) {
@@ -152,6 +191,11 @@ func (f *httpFlight) read() (Result, bool) {
 			return f.judge(nil, nil), true
 		}
 		f.buf = f.buf[:len(f.buf)+n]
+		if n < space && responseComplete(f.buf) {
+			// The kernel had no more, and no more is needed: no read
+			// for the end of the stream.
+			return f.judge(nil, nil), true
+		}
 	}
 }
 
