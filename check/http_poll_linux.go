@@ -80,10 +80,19 @@ func (f *httpFlight) recycle() {
 	flightPool.Put(f)
 }
 
-// deferred implements deferrer: a flight whose request is out is tried
+// answerWait is how long after its start a check whose request is out
+// is first tried again, before its socket is watched.
+const answerWait = 500 * time.Microsecond
+
+// retryAt implements deferrer: a flight whose request is out is tried
 // again before its socket is watched; one still connecting or writing
 // waits on epoll at once.
-func (f *httpFlight) deferred() bool { return f.state == flightRead }
+func (f *httpFlight) retryAt() time.Time {
+	if f.state != flightRead {
+		return time.Time{}
+	}
+	return f.start.Add(answerWait)
+}
 
 // Check is the worker's way to run the check, should the loop not wait
 // on it (it always does: quickCheck offers a flight only to a loop that
@@ -191,10 +200,15 @@ func (f *httpFlight) read() (Result, bool) {
 			return f.judge(nil, nil), true
 		}
 		f.buf = f.buf[:len(f.buf)+n]
-		if n < space && responseComplete(f.buf) {
-			// The kernel had no more, and no more is needed: no read
-			// for the end of the stream.
-			return f.judge(nil, nil), true
+		if n < space {
+			// The kernel had no more; if no more is needed, no read for
+			// the end of the stream.
+			if code, ok := f.c.fastStatus(f.buf, false); ok {
+				return f.verdict(code), true
+			}
+			if responseComplete(f.buf) {
+				return f.judge(nil, nil), true
+			}
 		}
 	}
 }
@@ -224,13 +238,8 @@ func (f *httpFlight) expire(_ *quickState, err error) Result {
 // read errors.
 func (f *httpFlight) judge(err error, wrap func(error) error) Result {
 	if err == nil {
-		if code, ok := f.c.fastStatus(f.buf); ok {
-			res := up(f.start)
-			if !f.c.Status.Match(code) {
-				res = failf(f.start, "status %d not in %s", code, f.c.Status)
-			}
-			f.release(true)
-			return res
+		if code, ok := f.c.fastStatus(f.buf, true); ok {
+			return f.verdict(code)
 		}
 	}
 	var r io.Reader = bytes.NewReader(f.buf)
@@ -242,6 +251,17 @@ func (f *httpFlight) judge(err error, wrap func(error) error) Result {
 	}
 	res := f.c.judge(f.start, r, wrap)
 	f.release(err == nil)
+	return res
+}
+
+// verdict decides the check on the status code fastStatus read, and
+// releases the flight.
+func (f *httpFlight) verdict(code int) Result {
+	res := up(f.start)
+	if !f.c.Status.Match(code) {
+		res = failf(f.start, "status %d not in %s", code, f.c.Status)
+	}
+	f.release(true)
 	return res
 }
 

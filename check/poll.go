@@ -33,20 +33,17 @@ type sharedOp interface {
 
 // deferrer is a pollOp that would rather be tried once more before its
 // socket is watched: an HTTP check whose request went out, its answer
-// expected within a fraction of a millisecond on a LAN or loopback. The
-// loop calls ready at its first wake-up from answerWait on (it wakes
-// every millisecond or so anyway when checks are many) and adds the
-// socket to the epoll set only if the op is not done by then. An answer
-// already in costs no epoll_ctl to add and remove the socket, and no
-// wake-up of its own; one that is not costs a read more.
+// expected within a fraction of a millisecond on a LAN or loopback.
+// retryAt returns when, or the zero time to watch the socket at once.
+// The loop calls ready at its first wake-up from then on (it wakes every
+// millisecond or so anyway when checks are many) and adds the socket to
+// the epoll set only if the op is not done by then. An answer already in
+// costs no epoll_ctl to add and remove the socket, and no wake-up of its
+// own; one that is not costs a read more.
 type deferrer interface {
 	pollOp
-	deferred() bool
+	retryAt() time.Time
 }
-
-// answerWait is how long after a deferrer went in flight the loop first
-// tries it again.
-const answerWait = 500 * time.Microsecond
 
 // recycler is a pollOp kept for reuse once its flight has finished.
 type recycler interface {
@@ -122,7 +119,7 @@ func (f *flights) len() int { return len(f.byFD) }
 // its result returned with ok false.
 func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 	fd, ev := op.pollFD()
-	watched := false
+	var at time.Time // when a deferred op is tried again
 	if s, ok := op.(sharedOp); ok {
 		if !f.shared[int32(fd)] {
 			if err := f.w.watch(fd, ev, true); err != nil {
@@ -131,13 +128,14 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 			f.shared[int32(fd)] = true
 		}
 		fd = int(s.probeKey())
-		watched = true // counted (poll looks at it), though not by its own fd
-		f.watched++
-	} else if d, ok := op.(deferrer); !ok || !d.deferred() {
-		if err := f.w.watch(fd, ev, true); err != nil {
-			return op.expire(q, err), false
-		}
-		watched = true
+	} else if d, ok := op.(deferrer); ok && !d.retryAt().IsZero() {
+		at = d.retryAt()
+	} else if err := f.w.watch(fd, ev, true); err != nil {
+		return op.expire(q, err), false
+	}
+	// Shared sockets count as watched: poll must look at them.
+	watched := at.IsZero()
+	if watched {
 		f.watched++
 	}
 	if len(f.queue) > 64 && len(f.queue) > 2*len(f.byFD) {
@@ -151,11 +149,11 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 	}
 	f.seq++
 	*fl = flight{op: op, fd: fd, events: ev, j: j, dl: op.deadline(), watched: watched, seq: f.seq}
-	if !watched && fd >= 0 {
+	if !watched {
 		if f.head == len(f.later) {
 			f.later, f.head = f.later[:0], 0
 		}
-		f.later = append(f.later, laterFlight{fl, f.seq, time.Now().Add(answerWait)})
+		f.later = append(f.later, laterFlight{fl, f.seq, at})
 	}
 	f.byFD[int32(fd)] = fl
 	if j.e != nil {
@@ -261,7 +259,6 @@ func (f *flights) collect(q *quickState, out []job) []job {
 		}
 	}
 	f.w.ready = f.w.ready[:0]
-	now = time.Now()
 	for d := f.nextDeadline(); !d.IsZero() && !d.After(now); d = f.nextDeadline() {
 		fl := f.pop()
 		if rt, ok := fl.op.(retrier); ok && rt.retry(now) {
