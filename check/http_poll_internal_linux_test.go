@@ -77,6 +77,25 @@ func TestHTTPFlightLateAnswer(t *testing.T) {
 	}
 }
 
+// TestHTTPFlightAnswerInAtDeadline: a deferred flight whose deadline
+// comes before the loop looked again is judged on the answer that came
+// in meanwhile, not failed as a timeout.
+func TestHTTPFlightAnswerInAtDeadline(t *testing.T) {
+	noFDLeak(t)
+	lfd, ap := rawHTTPServer(t)
+	p := newPoller(t)
+	if r, done := p.start(&HTTP{Addr: ap, Timeout: 2 * time.Millisecond}); done {
+		t.Fatalf("ended at once: %+v", r)
+	}
+	p.f.later[p.f.head].at = time.Now().Add(time.Hour) // the deadline comes first
+	rawServeOne(t, lfd, okResponse)
+	time.Sleep(3 * time.Millisecond)
+	out := p.f.collect(p.q, nil)
+	if len(out) != 1 || !out[0].r.Up {
+		t.Fatalf("collected %+v, want the answer judged up", out)
+	}
+}
+
 // TestHTTPFlightConnectFailures: a refused connect and one that times out
 // are reported as connect failures on the poller, as Check reports them.
 func TestHTTPFlightConnectFailures(t *testing.T) {

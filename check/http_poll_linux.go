@@ -222,12 +222,17 @@ func (f *httpFlight) expire(_ *quickState, err error) Result {
 		f.release(false)
 		return down(f.start, "write request", err)
 	}
-	// Judge what came, cut short as a deadline cuts a blocking read; as
-	// Check does (see ioErr), the deadline is the reason, whatever the
-	// parser made of the cut.
 	if err != errTimeout {
 		return f.judge(err, nil)
 	}
+	// What came before the deadline counts, as a blocking read returns
+	// it: a deferred flight (see retryAt) may not have looked yet.
+	if r, done := f.read(); done {
+		return r
+	}
+	// Judge what came, cut short as a deadline cuts a blocking read; as
+	// Check does (see ioErr), the deadline is the reason, whatever the
+	// parser made of the cut.
 	return f.judge(context.DeadlineExceeded, func(err error) error {
 		return withCause(context.DeadlineExceeded, err)
 	})
