@@ -61,11 +61,15 @@ func TestHTTPFlightLateAnswer(t *testing.T) {
 	if p.f.watched != 1 {
 		t.Fatalf("%d sockets watched, want the one waiting for its answer", p.f.watched)
 	}
+	served := make(chan struct{})
 	go func() {
+		defer close(served)
 		time.Sleep(20 * time.Millisecond)
 		rawServeOne(t, lfd, okResponse)
 	}()
-	if r := p.wait(); !r.Up {
+	r := p.wait()
+	<-served
+	if !r.Up {
 		t.Fatalf("%+v, want up", r)
 	}
 	if p.f.watched != 0 {
@@ -180,6 +184,10 @@ func rawHTTPServer(t *testing.T) (int, netip.AddrPort) {
 	return fd, netip.AddrPortFrom(netip.AddrFrom4(s4.Addr), uint16(s4.Port))
 }
 
+// rawServeBuf is rawServeOne's: the tests that serve do so one request
+// at a time, and a buffer of its own could escape (it does under -race).
+var rawServeBuf [512]byte
+
 func rawServeOne(t *testing.T, lfd int, resp string) {
 	cfd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
 	if e != 0 {
@@ -188,7 +196,7 @@ func rawServeOne(t *testing.T, lfd int, resp string) {
 	}
 	fd := int(cfd)
 	defer unix.Close(fd)
-	var buf [512]byte
+	buf := &rawServeBuf
 	for n := 0; ; {
 		m, err := unix.Read(fd, buf[n:])
 		if err != nil || m == 0 {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -35,14 +34,14 @@ func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
 		unix.Close(fd)
 		return down(start, "connect", os.NewSyscallError("connect", err)), nil, true
 	}
-	f := flightPool.Get().(*httpFlight)
+	f := q.flight()
 	*f = httpFlight{c: c, fd: fd, q: q, req: q.request(c), start: start, dl: start.Add(timeoutOr(c.Timeout))}
 	// The request goes out at once, without asking whether the handshake
 	// is done: on loopback and fast links the kernel has finished it
 	// before connect returns, and a write on a socket still connecting
 	// says so (EAGAIN), as one that failed to connect says why.
 	if r, done := f.write(); done {
-		f.recycle()
+		f.recycle(q)
 		return r, nil, true
 	}
 	return Result{}, f, false
@@ -57,8 +56,8 @@ type httpFlight struct {
 	req   []byte // shared with the loop's cache: read only
 	sent  int
 	buf   []byte
-	// pooled is the pool's buffer that buf was cut from, if any.
-	pooled *[]byte
+	// pooled is the loop's buffer that buf was cut from, if any.
+	pooled []byte
 	start  time.Time
 	dl     time.Time
 }
@@ -70,14 +69,24 @@ const (
 	flightRead
 )
 
-// flightPool keeps httpFlights for reuse: no allocation per check.
-var flightPool = sync.Pool{New: func() any { return new(httpFlight) }}
+// flight returns an httpFlight kept for reuse, or a new one: no
+// allocation per check.
+func (q *quickState) flight() *httpFlight {
+	if n := len(q.httpFree); n > 0 {
+		f := q.httpFree[n-1]
+		q.httpFree = q.httpFree[:n-1]
+		return f
+	}
+	return new(httpFlight)
+}
 
-// recycle implements recycler: f, finished and released, goes back to
-// the pool.
-func (f *httpFlight) recycle() {
+// recycle implements recycler: f, finished and released, is kept in q
+// for the next check.
+func (f *httpFlight) recycle(q *quickState) {
 	*f = httpFlight{}
-	flightPool.Put(f)
+	if len(q.httpFree) < maxFlights {
+		q.httpFree = append(q.httpFree, f)
+	}
 }
 
 // answerWait is how long after its start a check whose request is out
@@ -98,6 +107,7 @@ func (f *httpFlight) retryAt() time.Time {
 // on it (it always does: quickCheck offers a flight only to a loop that
 // polls). It starts afresh.
 func (f *httpFlight) Check(ctx context.Context) Result {
+	f.buf, f.pooled = nil, nil // the loop's buffer stays the loop's
 	f.release(false)
 	return f.c.Check(ctx)
 }
@@ -178,8 +188,8 @@ func (f *httpFlight) read() (Result, bool) {
 				return f.judge(nil, nil), true
 			}
 			if f.buf == nil {
-				f.pooled = bufPool.Get().(*[]byte)
-				f.buf = (*f.pooled)[:0:min(cap(*f.pooled), limit)]
+				f.pooled = f.q.buffer()
+				f.buf = f.pooled[:0:min(cap(f.pooled), limit)]
 			} else {
 				f.buf = append(make([]byte, 0, min(2*cap(f.buf), limit)), f.buf...)
 			}
@@ -284,7 +294,9 @@ func (f *httpFlight) release(reuse bool) {
 	}
 	f.buf = nil
 	if f.pooled != nil {
-		bufPool.Put(f.pooled)
+		if len(f.q.httpBufs) < maxSpareBufs {
+			f.q.httpBufs = append(f.q.httpBufs, f.pooled)
+		}
 		f.pooled = nil
 	}
 }
@@ -293,11 +305,23 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-// flightBuf is the size of the pooled buffers responses are read into;
+// flightBuf is the size of the loop's buffers responses are read into;
 // larger responses grow their own.
 const flightBuf = 4096
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, flightBuf); return &b }}
+// maxSpareBufs bounds the read buffers the loop keeps: as many as
+// answers it usually reads at once, far fewer than the checks in flight.
+const maxSpareBufs = 64
+
+// buffer returns a read buffer kept for reuse, or a new one.
+func (q *quickState) buffer() []byte {
+	if n := len(q.httpBufs); n > 0 {
+		b := q.httpBufs[n-1]
+		q.httpBufs = q.httpBufs[:n-1]
+		return b
+	}
+	return make([]byte, flightBuf)
+}
 
 // responseComplete reports whether b holds a whole response whose end is
 // known without the connection closing: its headers and, as

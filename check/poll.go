@@ -45,9 +45,10 @@ type deferrer interface {
 	retryAt() time.Time
 }
 
-// recycler is a pollOp kept for reuse once its flight has finished.
+// recycler is a pollOp kept for reuse, in q, once its flight has
+// finished.
 type recycler interface {
-	recycle()
+	recycle(q *quickState)
 }
 
 // retrier is a pollOp that may try again when its deadline passes (a
@@ -289,7 +290,7 @@ func (f *flights) finish(q *quickState, fl *flight, r Result, out []job) []job {
 	out = append(out, fl.j)
 	q.raw.finished(fl.op)
 	if rc, ok := fl.op.(recycler); ok {
-		rc.recycle()
+		rc.recycle(q)
 	}
 	fl.op, fl.j = nil, job{}
 	return out
