@@ -57,6 +57,7 @@ func BenchmarkTCPHalfOpen(b *testing.B) {
 			b.Fatalf("check %d: %+v, %v", i, r, err)
 		}
 		if i%16 == 15 || i == b.N-1 {
+			q.raw.flush()
 			out = q.raw.drain(q.raw.fam[0].fd, 0, out[:0])
 			for _, d := range out {
 				if !d.r.Up {
