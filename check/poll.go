@@ -235,11 +235,7 @@ func (f *flights) collect(q *quickState, out []job) []job {
 	for _, e := range f.w.ready {
 		if f.shared[e.Fd] {
 			f.raw = q.raw.drain(int(e.Fd), e.Events, f.raw[:0])
-			for _, d := range f.raw {
-				if fl := f.byFD[d.key]; fl != nil && !fl.over {
-					out = f.finish(q, fl, d.r, out)
-				}
-			}
+			out = f.finishRaw(q, f.raw, out)
 			clear(f.raw)
 			continue
 		}
@@ -270,6 +266,24 @@ func (f *flights) collect(q *quickState, out []job) []job {
 		}
 		out = f.finish(q, fl, fl.op.expire(q, errTimeout), out)
 		f.recycle(fl) // out of the heap and the maps
+	}
+	// The SYNs resent above go out together, and the probes whose SYN
+	// the kernel refused (here or in the loop's flush) end.
+	q.raw.flush()
+	if len(q.raw.failed) > 0 {
+		out = f.finishRaw(q, q.raw.failed, out)
+		clear(q.raw.failed)
+		q.raw.failed = q.raw.failed[:0]
+	}
+	return out
+}
+
+// finishRaw finishes the half-open probes of ds still in flight.
+func (f *flights) finishRaw(q *quickState, ds []rawDone, out []job) []job {
+	for _, d := range ds {
+		if fl := f.byFD[d.key]; fl != nil && !fl.over {
+			out = f.finish(q, fl, d.r, out)
+		}
 	}
 	return out
 }

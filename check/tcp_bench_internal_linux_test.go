@@ -3,6 +3,8 @@ package check
 import (
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -34,11 +36,32 @@ func BenchmarkTCPQuickCheck(b *testing.B) {
 }
 
 // BenchmarkTCPHalfOpen is BenchmarkTCPQuickCheck for half-open probes
-// (ProbeHalfOpen, needs CAP_NET_RAW): a probe sent per check, the
-// answers read every 16 probes, as the Monitor's loop reads them after a
-// batch.
+// (ProbeHalfOpen, needs CAP_NET_RAW): a probe queued per check, the
+// batch sent (one sendmmsg) and its answers read every 16 probes, as the
+// Monitor's loop does after a batch.
+//
+//	LVSKIT_BENCH_LISTENERS  listeners probed in turn (default 1000)
+//	LVSKIT_BENCH_BATCH      probes per batch (default 16)
+//	LVSKIT_BENCH_PACE       sleep between batches on an eventWaker, as the
+//	                        loop sleeps between wake-ups (default none)
+//
+// Measured 2026-12-06 with 10,000 listeners: 11.5-11.8 us per probe back
+// to back; with a 1 ms sleep between batches 27-29 us at 6 probes per
+// batch (the Monitor's batch at 10,000 targets a second) and 16-17 us at
+// 128: a probe after a sleep costs the kernel more than one right after
+// another.
 func BenchmarkTCPHalfOpen(b *testing.B) {
-	const n = 1000
+	n := envN(1000)
+	pace, _ := time.ParseDuration(os.Getenv("LVSKIT_BENCH_PACE"))
+	batch := 16
+	ew, err := newEventWaker()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ew.close()
+	if v, err := strconv.Atoi(os.Getenv("LVSKIT_BENCH_BATCH")); err == nil && v > 0 {
+		batch = v
+	}
 	addrs := benchListeners(b, n)
 	q := newQuickState()
 	defer q.close()
@@ -56,8 +79,14 @@ func BenchmarkTCPHalfOpen(b *testing.B) {
 		if w == nil {
 			b.Fatalf("check %d: %+v, %v", i, r, err)
 		}
-		if i%16 == 15 || i == b.N-1 {
+		if i%batch == batch-1 || i == b.N-1 {
+			q.raw.flush()
 			out = q.raw.drain(q.raw.fam[0].fd, 0, out[:0])
+			if pace > 0 {
+				// As the Monitor's loop sleeps between batches.
+				ew.arm(pace)
+				ew.sleep()
+			}
 			for _, d := range out {
 				if !d.r.Up {
 					b.Fatalf("%+v", d.r)
@@ -93,4 +122,11 @@ func benchListeners(b *testing.B, n int) []netip.AddrPort {
 		addrs = append(addrs, ln.Addr().(*net.TCPAddr).AddrPort())
 	}
 	return addrs
+}
+
+func envN(def int) int {
+	if v, err := strconv.Atoi(os.Getenv("LVSKIT_BENCH_LISTENERS")); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

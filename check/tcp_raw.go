@@ -29,7 +29,8 @@ const (
 	// SYN-ACK, RST, no connection is accepted and nothing reaches the
 	// application (keepalived's TCP_CHECK, by contrast, completes the
 	// connection and closes it, so the application accepts it). No socket
-	// is opened per check: one sendto per check, answers read in batches.
+	// is opened per check: the SYNs due together go out in one sendmmsg,
+	// answers are read in batches.
 	// Without CAP_NET_RAW the check fails, saying why. The probe runs on
 	// a Monitor's loop; a Check called directly connects.
 	ProbeHalfOpen

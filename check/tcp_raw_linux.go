@@ -59,6 +59,36 @@ type rawProber struct {
 	buf   [2048]byte
 	batch rawBatchBufs
 	oob   [256]byte
+	// out are the SYNs queued for the next sendmmsg (see flush), failed
+	// the probes whose SYN could not be sent, for the loop to finish.
+	out    rawOut
+	failed []rawDone
+}
+
+// rawOOB is room for the packet-info control message of an IPv6 probe
+// sent from a chosen source (IPV6_PKTINFO; IPv4 puts its source in the
+// header).
+const rawOOB = 64
+
+// rawOut are the SYNs queued for one sendmmsg: the loop queues the SYNs
+// of the targets due in one wake-up and sends them in one system call
+// (flush), instead of one sendto each.
+type rawOut struct {
+	n     int
+	fd    int
+	waits [rawBatch]*rawWait
+	ids   [rawBatch]uint32
+	pkts  [rawBatch][ipv4HeaderLen + tcpHeaderLen]byte
+	segs  [rawBatch][]byte
+	names [rawBatch]unix.RawSockaddrAny
+	nlens [rawBatch]uint32
+	oobs  [rawBatch][rawOOB]byte
+	olens [rawBatch]int
+	msgs  [rawBatch]mmsghdr
+	iovs  [rawBatch]unix.Iovec
+	// sent maps msgs back to their slots: probes that ended before the
+	// flush are left out.
+	sent [rawBatch]int
 }
 
 // rawFamily is one family's raw sockets and reserved ports.
@@ -152,7 +182,7 @@ func (w *rawWait) retry(now time.Time) bool {
 	if !now.Before(w.dl) || w.p.pending[w.id] != w {
 		return false
 	}
-	w.p.send(w) // a failure is as a lost SYN: the deadline decides
+	w.p.queue(w) // sent by the loop's next flush; a failure ends the probe
 	w.rto *= 2
 	w.resend = now.Add(w.rto)
 	return true
@@ -545,79 +575,114 @@ func (p *rawProber) start(c TCP) (w *rawWait, r Result, done bool, err error) {
 		}
 		w.fd = f.sockFor(w.src)
 	}
-	if err := p.send(w); err != nil {
-		p.release(w)
-		var e unix.Errno
-		if errors.As(err, &e) && (e == unix.EAGAIN || e == unix.ENOBUFS) {
-			return nil, Result{}, false, fmt.Errorf("half-open probe: %w", err)
-		}
-		return nil, down(now, "connect", err), true, nil
-	}
 	p.pending[id] = w
+	p.queue(w)
 	return w, Result{}, false, nil
 }
 
-// send sends w's SYN.
-func (p *rawProber) send(w *rawWait) error {
-	src := w.src
-	var pkt [ipv4HeaderLen + tcpHeaderLen]byte
+// queue adds w's SYN to the next sendmmsg, flushing the queue first when
+// it is full or holds SYNs for another socket.
+func (p *rawProber) queue(w *rawWait) {
+	o := &p.out
+	if o.n == rawBatch || (o.n > 0 && o.fd != w.fd) {
+		p.flush()
+	}
+	k := o.n
+	o.n++
+	o.fd = w.fd
+	o.waits[k], o.ids[k] = w, w.id
+	pkt := &o.pkts[k]
 	seg, bind := pkt[:], w.bind
-	if src.IsValid() {
+	if w.src.IsValid() {
 		// IPv4 (IP_HDRINCL): the source goes in our header.
-		buildIPv4(pkt[:ipv4HeaderLen], src, w.dst.Addr(), tcpHeaderLen)
+		buildIPv4(pkt[:ipv4HeaderLen], w.src, w.dst.Addr(), tcpHeaderLen)
 		bind = netip.Addr{}
 	} else {
 		seg = pkt[ipv4HeaderLen:]
 	}
-	buildSYN(pkt[ipv4HeaderLen:], src, w.sport, w.dst, w.id+p.secret)
-	if e := rawSend(w.fd, seg, w.dst, bind); e != nil {
-		return os.NewSyscallError("connect", e)
+	buildSYN(pkt[ipv4HeaderLen:], w.src, w.sport, w.dst, w.id+p.secret)
+	o.segs[k] = seg
+	// Port 0: the segment carries the port.
+	o.nlens[k] = uint32(rawSockaddr(&o.names[k], netip.AddrPortFrom(w.dst.Addr(), 0)))
+	o.olens[k] = 0
+	if bind.IsValid() {
+		o.olens[k] = pktinfo(o.oobs[k][:], bind)
 	}
-	return nil
 }
 
-// rawSend sends seg to dst on the raw socket fd, from bind when valid.
-func rawSend(fd int, seg []byte, dst netip.AddrPort, bind netip.Addr) error {
-	var sa unix.RawSockaddrAny
-	a := dst.Addr()
-	// Port 0: the segment carries the port.
-	n := rawSockaddr(&sa, netip.AddrPortFrom(a, 0))
-	if !bind.IsValid() {
-		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&seg[0])), uintptr(len(seg)), 0, uintptr(unsafe.Pointer(&sa)), n)
-		if e != 0 {
-			return e
+// flush sends the queued SYNs, in one sendmmsg when all goes well. A SYN
+// that the kernel refuses ends its probe (down, with the error, collected
+// by the loop from failed), except when the socket's buffer is full
+// (EAGAIN, ENOBUFS): that is a lost SYN, sent again after rawRTO.
+func (p *rawProber) flush() {
+	o := &p.out
+	n := 0
+	for k := range o.n {
+		w := o.waits[k]
+		if w.id != o.ids[k] || p.pending[w.id] != w {
+			continue // ended before it went out
 		}
-		return nil
+		seg := o.segs[k]
+		o.iovs[n] = unix.Iovec{Base: &seg[0]}
+		o.iovs[n].SetLen(len(seg))
+		o.msgs[n] = mmsghdr{hdr: unix.Msghdr{Name: (*byte)(unsafe.Pointer(&o.names[k])), Namelen: o.nlens[k], Iov: &o.iovs[n], Iovlen: 1}}
+		if l := o.olens[k]; l > 0 {
+			o.msgs[n].hdr.Control = &o.oobs[k][0]
+			o.msgs[n].hdr.SetControllen(l)
+		}
+		o.sent[n] = k
+		n++
 	}
-	// The source address goes in a packet-info control message.
-	var oob []byte
-	if a.Is4() {
-		oob = make([]byte, unix.CmsgSpace(unix.SizeofInet4Pktinfo))
+	// sendmmsg stops at the first message it cannot send and reports
+	// the ones before it; the call that starts at that message reports
+	// its error. Each round sends one message at least or ends one.
+	for i, tries := 0, 0; i < n && tries < 2*rawBatch; tries++ {
+		m, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(o.fd), uintptr(unsafe.Pointer(&o.msgs[i])), uintptr(n-i), 0, 0, 0)
+		switch {
+		case e == unix.EINTR:
+		case e != 0:
+			p.sendFailed(o.waits[o.sent[i]], e)
+			i++
+		default:
+			i += int(m)
+		}
+	}
+	clear(o.waits[:o.n])
+	clear(o.segs[:o.n])
+	o.n = 0
+}
+
+// sendFailed ends probe w, whose SYN the kernel refused with e.
+func (p *rawProber) sendFailed(w *rawWait, e unix.Errno) {
+	if e == unix.EAGAIN || e == unix.ENOBUFS {
+		return // as a lost SYN: resent after rawRTO, or timed out
+	}
+	delete(p.pending, w.id)
+	p.failed = append(p.failed, rawDone{key: rawKey(w.id), r: down(w.start, "connect", os.NewSyscallError("connect", e))})
+}
+
+// pktinfo writes the packet-info control message that sends from bind
+// into oob and returns its length.
+func pktinfo(oob []byte, bind netip.Addr) int {
+	if bind.Is4() || bind.Is4In6() {
+		n := unix.CmsgSpace(unix.SizeofInet4Pktinfo)
 		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
 		h.Level, h.Type = unix.IPPROTO_IP, unix.IP_PKTINFO
 		h.SetLen(unix.CmsgLen(unix.SizeofInet4Pktinfo))
 		pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
-		pi.Spec_dst = bind.Unmap().As4()
-	} else {
-		oob = make([]byte, unix.CmsgSpace(unix.SizeofInet6Pktinfo))
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
-		h.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
-		pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
-		pi.Addr = bind.As16()
-		if z := bind.Zone(); z != "" {
-			pi.Ifindex = zoneID(z)
-		}
+		*pi = unix.Inet4Pktinfo{Spec_dst: bind.Unmap().As4()}
+		return n
 	}
-	iov := unix.Iovec{Base: &seg[0]}
-	iov.SetLen(len(seg))
-	msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&sa)), Namelen: uint32(n), Iov: &iov, Iovlen: 1, Control: &oob[0]}
-	msg.SetControllen(len(oob))
-	_, _, e := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), 0)
-	if e != 0 {
-		return e
+	n := unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+	h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
+	h.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
+	pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
+	*pi = unix.Inet6Pktinfo{Addr: bind.As16()}
+	if z := bind.Zone(); z != "" {
+		pi.Ifindex = zoneID(z)
 	}
-	return nil
+	return n
 }
 
 // maxDrain bounds the answers read per wake-up; the rest wait for the

@@ -58,6 +58,7 @@ func runLoop(t *testing.T, q *quickState, cs []TCP) []probed {
 			t.Fatalf("check %d: neither done nor on the poller (%T)", i, rest)
 		}
 	}
+	q.raw.flush() // as the loop does after a batch
 	for end := time.Now().Add(5 * time.Second); left > 0 && time.Now().Before(end); {
 		w.arm(20 * time.Millisecond)
 		w.sleep()
@@ -133,11 +134,14 @@ func noAccept(t *testing.T, ln net.Listener) {
 // TestNetnsHalfOpen: on the loop with CAP_NET_RAW, TCP checks go out as
 // half-open probes: a listener is up (and accepts nothing), a closed port
 // is refused at once, a blackholed address times out, an unreachable one
-// fails at once; IPv4 and IPv6, and ProbeConnect still connects.
+// fails at once (also when the kernel refuses the SYN in the middle of
+// the batch sent together); IPv4 and IPv6, and ProbeConnect still
+// connects.
 func TestNetnsHalfOpen(t *testing.T) {
 	n := ghostNS(t)
 	n.AddAddr("lo", netip.MustParsePrefix("10.55.0.1/32"))
 	addRoute(t, n, "10.67.0.0/24", unix.RTN_UNREACHABLE)
+	addRoute(t, n, "fd00:67::/64", unix.RTN_UNREACHABLE)
 	ln4 := nsListen(t, n, "127.0.0.1:0")
 	ln6 := nsListen(t, n, "[::1]:0")
 	lnb := nsListen(t, n, "10.55.0.1:0")
@@ -160,7 +164,12 @@ func TestNetnsHalfOpen(t *testing.T) {
 		{"v4 no answer", TCP{Addr: netip.MustParseAddrPort("10.66.0.5:80"), Timeout: to}, false, true, "connect: timeout", false},
 		{"v6 no answer", TCP{Addr: netip.MustParseAddrPort("[fd00:66::5]:80"), Timeout: to}, false, true, "connect: timeout", false},
 		{"v4 unreachable", TCP{Addr: netip.MustParseAddrPort("10.67.0.5:80"), Timeout: to}, false, false, "no route to host", true},
+		{"v6 unreachable", TCP{Addr: netip.MustParseAddrPort("[fd00:67::5]:80"), Timeout: to}, false, true, "no route to host", true},
+		// One sendmmsg from 10.55.0.1 whose middle SYN the kernel
+		// refuses: that probe is down at once, those around it go out.
 		{"v4 bindto", TCP{Addr: ab, Bind: netip.MustParseAddrPort("10.55.0.1:0"), Timeout: to}, true, true, "", true},
+		{"v4 bindto unreachable", TCP{Addr: netip.MustParseAddrPort("10.67.0.5:80"), Bind: netip.MustParseAddrPort("10.55.0.1:0"), Timeout: to}, false, true, "no route to host", true},
+		{"v4 bindto after", TCP{Addr: ab, Bind: netip.MustParseAddrPort("10.55.0.1:0"), Timeout: to}, true, true, "", true},
 		{"v4 connect", TCP{Addr: a4, Timeout: to, Probe: ProbeConnect}, true, false, "", true},
 		{"v4 bindto lo", TCP{Addr: a4, Bind: netip.MustParseAddrPort("127.0.0.1:0"), Timeout: to}, true, true, "", true},
 		{"half-open bind_port", TCP{Addr: a4, Bind: netip.MustParseAddrPort("127.0.0.1:47001"), Timeout: to, Probe: ProbeHalfOpen}, false, false, "bind_port not supported", true},
