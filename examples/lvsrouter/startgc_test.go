@@ -1,77 +1,62 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"testing"
 )
 
-// TestReuseHeap: during the first load the collector is off under a
-// memory limit of at least twice the live heap; restore puts both back;
-// a GOGC in the environment leaves them alone.
-func TestReuseHeap(t *testing.T) {
+// TestStartGC: the start's one policy. During the read the collector runs
+// at startReadGC percent, the memory limit as it was; during the load it is off
+// under a memory limit of at least twice the live heap; end puts both
+// back as they were, once; a GOGC or GOMEMLIMIT in the environment leaves
+// them alone throughout.
+func TestStartGC(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	pct := debug.SetGCPercent(100)
+	pct := debug.SetGCPercent(150)
 	defer debug.SetGCPercent(pct)
-	restore := reuseHeap()
+	lim := debug.SetMemoryLimit(1 << 40)
+	defer debug.SetMemoryLimit(lim)
+	g := beginStart()
+	if got := debug.SetGCPercent(-1); got != startReadGC {
+		t.Errorf("GC percent during the read = %d, want %d", got, startReadGC)
+	}
+	debug.SetGCPercent(startReadGC)
+	if got := debug.SetMemoryLimit(-1); got != 1<<40 {
+		t.Errorf("memory limit during the read = %d, want it left at %d", got, 1<<40)
+	}
+	g.loading()
 	if got := debug.SetGCPercent(-1); got != -1 {
 		t.Errorf("GC percent during the load = %d, want -1 (off)", got)
 	}
-	if lim := debug.SetMemoryLimit(-1); lim <= 4<<20 || lim == 1<<63-1 {
-		t.Errorf("memory limit during the load = %d", lim)
+	if got := debug.SetMemoryLimit(-1); got <= 4<<20 || got == 1<<63-1 {
+		t.Errorf("memory limit during the load = %d", got)
 	}
-	restore()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent after restore = %d, want 100", got)
+	g.end()
+	if got := debug.SetGCPercent(-1); got != 150 {
+		t.Errorf("GC percent after end = %d, want 150", got)
 	}
-	if lim := debug.SetMemoryLimit(-1); lim != 1<<63-1 {
-		t.Errorf("memory limit after restore = %d, want none", lim)
+	debug.SetGCPercent(150)
+	if got := debug.SetMemoryLimit(-1); got != 1<<40 {
+		t.Errorf("memory limit after end = %d, want %d", got, 1<<40)
 	}
-	t.Setenv("GOGC", "200")
-	restore = reuseHeap()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("with GOGC set: GC percent = %d, want it left at 100", got)
+	g.end() // a second end changes nothing
+	if got := debug.SetGCPercent(-1); got != 150 {
+		t.Errorf("GC percent after a second end = %d, want 150", got)
 	}
-	restore()
-}
-
-// TestReadHeap: during the first read the collector is off under a memory
-// limit of at least readHeapPerByte per byte of the file above what the
-// process holds; restore puts both back; a GOGC in the environment, or a
-// file that cannot be stat'ed, leaves them alone.
-func TestReadHeap(t *testing.T) {
-	t.Setenv("GOGC", "")
-	t.Setenv("GOMEMLIMIT", "")
-	path := filepath.Join(t.TempDir(), "keepalived.conf")
-	if err := os.WriteFile(path, make([]byte, 4<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pct := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(pct)
-	restore := readHeap(path)
-	if got := debug.SetGCPercent(-1); got != -1 {
-		t.Errorf("GC percent during the read = %d, want -1 (off)", got)
-	}
-	if lim := debug.SetMemoryLimit(-1); lim < readHeapPerByte*4<<20 || lim == 1<<63-1 {
-		t.Errorf("memory limit during the read = %d, want at least %d", lim, readHeapPerByte*4<<20)
-	}
-	restore()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent after restore = %d, want 100", got)
-	}
-	if lim := debug.SetMemoryLimit(-1); lim != 1<<63-1 {
-		t.Errorf("memory limit after restore = %d, want none", lim)
-	}
-	for name, p := range map[string]string{"missing file": path + ".missing", "GOGC set": path} {
-		if name == "GOGC set" {
-			t.Setenv("GOGC", "200")
-		}
-		restore = readHeap(p)
-		if got := debug.SetGCPercent(100); got != 100 {
-			t.Errorf("%s: GC percent = %d, want it left at 100", name, got)
-		}
-		restore()
+	debug.SetGCPercent(150)
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "200")
+			g := beginStart()
+			g.loading()
+			if got := debug.SetGCPercent(150); got != 150 {
+				t.Errorf("with %s set: GC percent = %d, want it left at 150", env, got)
+			}
+			if got := debug.SetMemoryLimit(-1); got != 1<<40 {
+				t.Errorf("with %s set: memory limit = %d, want it left", env, got)
+			}
+			g.end()
+		})
 	}
 }
