@@ -225,7 +225,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	log.Debug("loading configuration", "config", file)
 	t0 := time.Now()
 	inc := &incReload{log: log} // reload_inc.go
-	gc := beginStart() // startgc.go
+	gc := beginStart()          // startgc.go
 	defer gc.end()
 	plan, warnings, how, err := inc.start(file, interfaceExists) // start_read.go
 	user, sys := cpuTimes()
