@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"unsafe"
 )
 
@@ -163,9 +162,15 @@ func (c *ParseConfig) ReadFileInto(name string, buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
-// readRegularInto is readRegular appending to buf, which it grows only
-// when the file does not fit in its capacity (to the size stat gives,
-// plus a margin for a file that grows a little between reads).
+// readRegularInto reads a regular file of at most max bytes, appended to
+// buf. Anything else (a FIFO that would block, a device that never ends,
+// a directory) is refused with its path, and the size is checked on what
+// is read, not only on what stat says, so a file growing while it is read
+// is still bounded. buf grows only when the file does not fit in its
+// capacity: to the size stat gives plus one byte to see the end, with a
+// margin for a file that grows a little between reads when buf had room
+// already (a caller re-reading into the same buffer). A large file is
+// copied through a read-only mapping where the system has one (readMapped).
 func readRegularInto(name string, max int64, buf []byte) ([]byte, error) {
 	f, st, err := openRegular(name, max)
 	if err != nil {
@@ -173,9 +178,20 @@ func readRegularInto(name string, max int64, buf []byte) ([]byte, error) {
 	}
 	defer f.Close()
 	if size := int(min(st.Size(), max)) + 1; cap(buf)-len(buf) < size {
-		buf = slices.Grow(buf, size+size/64+4096)
+		if cap(buf) > 0 {
+			size += size/64 + 4096
+		}
+		buf = slices.Grow(buf, size)
 	}
-	lr := io.LimitReader(f, max+1)
+	start := len(buf)
+	n := readMapped(f, st.Size(), buf[start:start+int(st.Size())])
+	buf = buf[:start+n]
+	if n > 0 {
+		if _, err := f.Seek(int64(n), io.SeekStart); err != nil {
+			return buf, err
+		}
+	}
+	lr := io.LimitReader(f, max+1-int64(n))
 	for {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, len(buf)/4+4096)
@@ -189,7 +205,7 @@ func readRegularInto(name string, max int64, buf []byte) ([]byte, error) {
 			return buf, err
 		}
 	}
-	if int64(len(buf)) > max {
+	if int64(len(buf)-start) > max {
 		return buf, limitError(fmt.Sprintf("%s: file is more than the limit of %d bytes", name, max))
 	}
 	return buf, nil
@@ -231,29 +247,15 @@ func openRegular(name string, max int64) (*os.File, os.FileInfo, error) {
 // errNotRegular refuses FIFOs, devices, sockets and directories.
 var errNotRegular = errors.New("not a regular file")
 
-// readRegular reads a regular file of at most max bytes. Anything else (a
-// FIFO that would block, a device that never ends, a directory) is refused
-// with its path, and the size is checked on what is read, not only on what
-// stat says, so a file growing while it is read is still bounded. The
-// string's bytes are a buffer of its own, which ReadFile hands over.
+// readRegular is readRegularInto a buffer of its own, which becomes the
+// string without a copy (and which ReadFile hands over): a large file
+// costs its size once, not the doublings of a growing buffer and a copy.
 func readRegular(name string, max int64) (string, error) {
-	f, st, err := openRegular(name, max)
+	b, err := readRegularInto(name, max, nil)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	// read into a buffer of the size Stat gave (plus one byte, to see the
-	// end), which becomes the string without a copy: a large file costs
-	// its size once, not the doublings of a growing buffer and a copy
-	var b strings.Builder
-	b.Grow(int(min(st.Size(), max)) + 1)
-	if _, err := io.Copy(&b, io.LimitReader(f, max+1)); err != nil {
-		return "", err
-	}
-	if int64(b.Len()) > max {
-		return "", limitError(fmt.Sprintf("%s: file is more than the limit of %d bytes", name, max))
-	}
-	return b.String(), nil
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil
 }
 
 // limitError is an exceeded limit met while reading a file; it is

@@ -259,7 +259,11 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		return exitFailure
 	}
 	r.KeepIPVS = o.KeepIPVS
-	r.releasePlans = true // the plans are inc's, and only r reads them
+	if bgpFile == "" {
+		// The plans are inc's, and only r reads them (with a --bgp file
+		// the speaker reads them too).
+		r.release = inc.release
+	}
 	defer handleDumpSignals(ctx, r, log)()
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)

@@ -74,6 +74,9 @@ type Plan struct {
 	// globalDefs is the configuration's global_defs, for the instances'
 	// translation.
 	globalDefs *keepalivedconf.GlobalDefs
+	// delta, set by an incremental reload, names the services that
+	// differ from the plan it was spliced from (reload_inc_apply.go).
+	delta *planDelta
 }
 
 // ScriptPolicy is keepalived's script_user and enable_script_security.

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
@@ -27,7 +28,7 @@ import (
 // the whole file as a start does: see fallback reasons in try.
 //
 // A reload touches no fresh memory in proportion to the file: it reads
-// (through a mapping, reload_inc_read_linux.go) into a spare buffer of
+// (keepalivedconf.ParseConfig.ReadFileInto, through a mapping) into a spare buffer of
 // the file's size and splices into a Services array the Router has
 // released (or a copy the last full read made). In a guest without
 // hardware virtualization each fresh page is a slow fault: at 10,000
@@ -61,7 +62,7 @@ type incReload struct {
 	readTook time.Duration
 	// spare is a buffer of the file's size that nothing refers to, its
 	// memory touched already: the next load reads into it
-	// (readConfigInto), and the buffer of the bytes that are not the base
+	// (loadConfig.ReadFileInto), and the buffer of the bytes that are not the base
 	// afterwards becomes the spare. Reusing it is safe because nothing
 	// else keeps the bytes:
 	// ParseData and ParsePieces copy what they parse, and the plan holds
@@ -77,6 +78,11 @@ type incReload struct {
 	// and nobody else holds (at a full read): the first splice after it
 	// takes it without waiting for the Router's release.
 	prevOwn bool
+	// released is the Services array the Router released last (release).
+	released struct {
+		sync.Mutex
+		s []VirtualService
+	}
 }
 
 // reloadReuse is false only in a benchmark comparing reloads into fresh
@@ -134,7 +140,7 @@ func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Pla
 	if !reloadReuse {
 		buf = nil
 	}
-	data, err := readConfigInto(path, buf) // reload_inc_read_linux.go
+	data, err := loadConfig.ReadFileInto(path, buf)
 	ir.spare = nil
 	if err != nil {
 		ir.spare = data // unused: ReadFileInto returns the buffer emptied
@@ -420,7 +426,7 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	}
 	q.Services = ir.nextServices() // reload_inc_apply.go
 	q.Services[k] = np.Services[0]
-	rememberDelta(&q, ir.plan, []int{k})
+	q.setDelta(ir.plan, []int{k})
 	// The new base: the blocks after the change move.
 	ir.prev, ir.prevDiff, ir.prevOwn = ir.plan.Services, []int{k}, false
 	ir.data, ir.plan = data, &q
@@ -467,6 +473,7 @@ func sameOutsideServices(a, b *Plan) bool {
 	x, y := *a, *b
 	x.Services, y.Services = nil, nil
 	x.hostChecked, y.hostChecked = false, false
+	x.delta, y.delta = nil, nil
 	// The mail alerts of checks and services are keyed by them
 	// (spliceMail).
 	x.Mail.Checks, y.Mail.Checks = nil, nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"slices"
-	"sync"
 
 	"github.com/lvskit/lvskit/ipvs"
 )
@@ -23,28 +22,28 @@ import (
 // Whatever else changes (the plan's layout, a plan read in full, a failed
 // apply, a router without an Applier yet) recomputes everything.
 
-// lastDelta is what the last incremental read changed: the services at
-// changed differ between the plan whose services start at plan and the
-// plan whose services start at base (the first elements of their
-// Services arrays, which name the arrays while both plans live; restrict
-// copies a Plan but keeps its Services). Router.Load takes it when it
-// loads that plan over that base, and otherwise compares every service.
-var lastDelta struct {
-	sync.Mutex
-	plan, base *VirtualService
-	n          int
-	changed    []int
+// planDelta is what an incremental read changed: the plan whose
+// services start at services differs from the plan whose services start
+// at base (the first elements of their Services arrays, which name the
+// arrays while both plans live: restrict copies a Plan but keeps its
+// Services, and a copy given other services no longer matches) at the
+// positions changed. Router.Load uses it when it loads that plan over
+// that base, and otherwise compares every service. It names the base by
+// its array rather than its Plan, so that plans spliced one from another
+// do not keep each other alive.
+type planDelta struct {
+	services, base *VirtualService
+	n              int
+	changed        []int
 }
 
-// rememberDelta records that p differs from base at the services changed.
-func rememberDelta(p, base *Plan, changed []int) {
-	lastDelta.Lock()
-	defer lastDelta.Unlock()
-	lastDelta.plan, lastDelta.base, lastDelta.n, lastDelta.changed = nil, nil, 0, nil
+// setDelta records in p that it differs from base at the services changed.
+func (p *Plan) setDelta(base *Plan, changed []int) {
+	p.delta = nil
 	if len(p.Services) == 0 || len(p.Services) != len(base.Services) {
 		return
 	}
-	lastDelta.plan, lastDelta.base, lastDelta.n, lastDelta.changed = &p.Services[0], &base.Services[0], len(p.Services), changed
+	p.delta = &planDelta{&p.Services[0], &base.Services[0], len(p.Services), changed}
 }
 
 // changedSince returns the positions of p's services that differ from
@@ -57,53 +56,33 @@ func (p *Plan) changedSince(old *Plan) ([]int, bool) {
 	if &p.Services[0] == &old.Services[0] {
 		return []int{}, true
 	}
-	lastDelta.Lock()
-	defer lastDelta.Unlock()
-	d := &lastDelta
-	if d.plan != &p.Services[0] || d.base != &old.Services[0] || d.n != len(p.Services) {
+	d := p.delta
+	if d == nil || d.services != &p.Services[0] || d.base != &old.Services[0] || d.n != len(p.Services) {
 		return nil, false
 	}
-	changed := d.changed
-	d.plan, d.base, d.n, d.changed = nil, nil, 0, nil // nothing kept alive
-	for _, i := range changed {
+	for _, i := range d.changed {
 		if i < 0 || i >= len(p.Services) {
 			return nil, false
 		}
 	}
-	return changed, true
+	return d.changed, true
 }
 
-// releasedServices is the Services array of the last plan the Router let
-// go of: Router.Load (with releasePlans set, as serve's router has)
-// releases the running plan's array at its end, when it has swapped that
-// plan for one with another array. The next splice
-// takes it (incReload.nextServices) instead of copying the 10,000
-// services into fresh memory: in a guest without hardware
-// virtualization a fresh 3.9 MB costs about a thousand slow page faults.
-// Nothing reads a released array: the Router's readers of r.plan take
-// r.mu (or, for ha_suspend, run under hs.mu, which Load's own
-// syncHASuspend takes before the release); Load's own use of the old plan
-// ends before; and the BGP speaker, which reads a plan outside the lock,
-// runs only with a --bgp file, with which neither the incremental path
-// nor the release is used. The mutex orders the Router's last reads
-// before the splice's writes.
-var releasedServices struct {
-	sync.Mutex
-	s []VirtualService
-}
-
-// releaseServices records that the Router, now running cur, reads old's
-// Services array no more.
-func releaseServices(old, cur *Plan) {
-	if bgpFile != "" || old == nil || cur == nil || len(old.Services) == 0 {
-		return
-	}
-	if len(cur.Services) > 0 && &cur.Services[0] == &old.Services[0] {
-		return // still the running plan's
-	}
-	releasedServices.Lock()
-	releasedServices.s = old.Services
-	releasedServices.Unlock()
+// release is the Router's release hook (Router.release, set by serve):
+// the Router, having swapped a plan for one with another Services array,
+// reads old's array no more. The next splice takes it (nextServices)
+// instead of copying the 10,000 services into fresh memory: in a guest
+// without hardware virtualization a fresh 3.9 MB costs about a thousand
+// slow page faults. Nothing reads a released array: the Router's readers
+// of r.plan take r.mu (or, for ha_suspend, run under hs.mu, which Load's
+// own syncHASuspend takes before the release); Load's own use of the old
+// plan ends before; and the BGP speaker, which reads a plan outside the
+// lock, runs only with a --bgp file, with which serve sets no hook. The
+// mutex orders the Router's last reads before the splice's writes.
+func (ir *incReload) release(old []VirtualService) {
+	ir.released.Lock()
+	ir.released.s = old
+	ir.released.Unlock()
 }
 
 // nextServices returns a Services array for the plan spliced from ir.plan,
@@ -116,13 +95,13 @@ func (ir *incReload) nextServices() []VirtualService {
 	if reloadReuse && len(ir.prev) == len(cur) && len(cur) > 0 {
 		s, ok := ir.prev, ir.prevOwn
 		if !ok {
-			releasedServices.Lock()
-			s = releasedServices.s
+			ir.released.Lock()
+			s = ir.released.s
 			ok = len(s) == len(cur) && &s[0] == &ir.prev[0]
 			if ok {
-				releasedServices.s = nil
+				ir.released.s = nil
 			}
-			releasedServices.Unlock()
+			ir.released.Unlock()
 		}
 		ir.prevOwn = false
 		if ok {

@@ -145,8 +145,8 @@ func TestApplyIncrementalEqualsFull(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 23))
 		m := newIncModel(rng)
 		inc, full := newApplyTwin(t), newApplyTwin(t)
-		inc.r.releasePlans = true // as serve's: splices reuse released arrays
 		ir := &incReload{}
+		inc.r.release = ir.release // as serve's: splices reuse released arrays
 		load := func(step string, text string) bool {
 			mustWrite(t, path, []byte(text))
 			p, _, how, err := ir.loadPath(path, anyInterface)
@@ -324,7 +324,6 @@ func TestReloadReuseWhileRouterReads(t *testing.T) {
 	const services, reloads = 12, 40
 	k := newMemKernel()
 	r := memRouter(t, k)
-	r.releasePlans = true
 	// The file after reload n: reload m set the weight of the second
 	// real server of service m%services to 10+m, for every m up to n.
 	confOf := func(n int) string {
@@ -337,6 +336,7 @@ func TestReloadReuseWhileRouterReads(t *testing.T) {
 	}
 	mustWrite(t, path, []byte(editConf(services)))
 	ir := &incReload{}
+	r.release = ir.release // as serve's
 	p, _, err := ir.load(path, anyInterface)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // incModel is a generated configuration: global_defs, a VRRP instance, a
@@ -193,7 +194,7 @@ func incReplaceInBlock(m *incModel, v *incVS, old, new string) string {
 
 // planDiff compares two plans, unexported fields included.
 func planDiff(a, b *Plan) string {
-	return cmp.Diff(a, b, cmp.Exporter(func(reflect.Type) bool { return true }))
+	return cmp.Diff(a, b, cmp.Exporter(func(reflect.Type) bool { return true }), cmpopts.IgnoreFields(Plan{}, "delta"))
 }
 
 // TestReloadIncrementalEqualsFull is the rule that makes the incremental
@@ -351,8 +352,8 @@ func BenchmarkRouterReloadIncremental10k4(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "keepalived.conf")
 	mustWriteB(b, path, scaleConf(1))
 	r, ops := hostRouter(b)
-	r.releasePlans = true // as serve's
 	ir := &incReload{}
+	r.release = ir.release // as serve's
 	p, _, err := ir.load(path, interfaceExists)
 	if err != nil {
 		b.Fatal(err)
@@ -449,29 +450,5 @@ func TestReloadReusesReadBuffer(t *testing.T) {
 func scribble(b []byte) {
 	for i := range b {
 		b[i] = 'x'
-	}
-}
-
-// TestReadConfigInto: the mapped read gives the file's bytes into the
-// buffer given, and leaves what it does not map (a directory, a missing
-// or empty file) to ReadFileInto, with the same result and errors.
-func TestReadConfigInto(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "keepalived.conf")
-	want := editConf(3)
-	mustWrite(t, path, []byte(want))
-	buf := make([]byte, 0, 1<<16)
-	got, err := readConfigInto(path, buf)
-	if err != nil || string(got) != want || &got[0] != &buf[:1][0] {
-		t.Fatalf("readConfigInto = %d bytes, %v; want the file in the buffer given", len(got), err)
-	}
-	empty := filepath.Join(dir, "empty.conf")
-	mustWrite(t, empty, nil)
-	for _, p := range []string{dir, filepath.Join(dir, "missing.conf"), empty} {
-		got, err := readConfigInto(p, buf)
-		want, wantErr := loadConfig.ReadFileInto(p, nil)
-		if string(got) != string(want) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
-			t.Errorf("readConfigInto(%s) = %q, %v; ReadFileInto gives %q, %v", p, got, err, want, wantErr)
-		}
 	}
 }

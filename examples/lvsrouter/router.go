@@ -42,11 +42,12 @@ type Router struct {
 	// (keepalived's --dont-release-ipvs), for the next start to adopt
 	// without re-creating them.
 	KeepIPVS bool
-	// releasePlans makes Load hand the Services array of a plan it
-	// swapped away from to the next incremental reload's splice
-	// (releaseServices, reload_inc_apply.go). Only a router that is the
-	// one reader of the plans it is given may set it: serve's.
-	releasePlans bool
+	// release, when set, is given the Services array of a plan Load
+	// swapped for one with another array, for the next incremental
+	// reload's splice (incReload.release, reload_inc_apply.go). Only a
+	// router that is the one reader of the plans it is given may have
+	// one: serve's.
+	release func(old []VirtualService)
 
 	mu      sync.Mutex
 	plan    *Plan
@@ -394,9 +395,11 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	restore = func() {}
 	r.runChecks(checks)
 	r.syncHASuspend()
-	if r.releasePlans {
+	if r.release != nil && old != nil && len(old.Services) > 0 {
 		r.mu.Lock()
-		releaseServices(old, r.plan) // reload_inc_apply.go
+		if cur := r.plan.Services; len(cur) == 0 || &cur[0] != &old.Services[0] {
+			r.release(old.Services)
+		}
 		r.mu.Unlock()
 	}
 	return errors.Join(err, bgpErr)

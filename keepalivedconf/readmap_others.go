@@ -1,0 +1,8 @@
+//go:build !linux
+
+package keepalivedconf
+
+import "os"
+
+// readMapped copies nothing: the mapped read is Linux's (readmap_linux.go).
+func readMapped(f *os.File, size int64, dst []byte) int { return 0 }
