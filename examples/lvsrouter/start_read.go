@@ -44,7 +44,7 @@ var (
 // file in batches when it can (readBatches), else in full, and keeping
 // what the next reload needs as load does. how says which, for the log.
 func (ir *incReload) start(path string, hasInterface func(string) bool) (p *Plan, warnings []error, how string, err error) {
-	data, err := readConfigInto(path, nil) // reload_inc_read_linux.go
+	data, err := loadConfig.ReadFileInto(path, nil)
 	ir.loaded = true
 	if err != nil {
 		return nil, nil, "full", err
@@ -72,18 +72,14 @@ func heldMiB() uint64 {
 // without warnings or directives, whose top-level blocks readBatches
 // found (nil: a layout the incremental reload does not cover).
 func (ir *incReload) recordBatches(path string, data []byte, p *Plan, blocks []topBlock) {
-	ir.path, ir.data, ir.blocks, ir.plan, ir.none = "", nil, nil, nil, ""
-	ir.prev, ir.prevDiff, ir.prevOwn = nil, nil, false
+	why := ""
 	switch {
 	case bgpFile != "":
-		ir.none = "a --bgp file"
-		return
+		why = "a --bgp file" // read on every load
 	case blocks == nil:
-		ir.none = "unexpected block layout"
-		return
+		why = "unexpected block layout"
 	}
-	ir.path, ir.data, ir.blocks, ir.plan = path, data, blocks, p
-	ir.prev, ir.prevDiff, ir.prevOwn = slices.Clone(p.Services), nil, true
+	ir.setBase(path, data, p, blocks, why)
 }
 
 // batch is a run of virtual_server pieces of the file, read together.
@@ -141,7 +137,7 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 	if !ok {
 		return nil, nil, 0
 	}
-	blocks, _ = piecesBlocks(data, ctx, ctxOffs, f.Stmts)
+	blocks, _ = piecesBlocks(data, pieceLines(ctx), ctxOffs, f.Stmts)
 	// The batches, in order, a worker per processor (at most 4: each
 	// holds a batch's tree).
 	var bs []batch
@@ -244,7 +240,7 @@ func readBatch(path string, data []byte, ctx []keepalivedconf.Piece, nctx int, b
 	if len(vs) != len(b.pieces) || other != nctx {
 		return batchResult{} // a piece held other than one virtual server
 	}
-	blocks, _ := piecesBlocks(data, b.pieces, b.offs, vs)
+	blocks, _ := piecesBlocks(data, pieceLines(b.pieces), b.offs, vs)
 	p, ok := translateClean(f)
 	if !ok || !sameOutsideServices(base, p) {
 		return batchResult{}
@@ -288,6 +284,15 @@ func joinPieces(data []byte, pcs []keepalivedconf.TopPiece, offs []int) []keepal
 	return out
 }
 
+// pieceLines returns the first line of each piece.
+func pieceLines(pcs []keepalivedconf.TopPiece) []int {
+	lines := make([]int, len(pcs))
+	for i, pc := range pcs {
+		lines[i] = pc.Line
+	}
+	return lines
+}
+
 // mergeInto copies src into dst, making dst if it is nil.
 func mergeInto[M ~map[K]V, K comparable, V any](dst, src M) M {
 	if len(src) == 0 {
@@ -300,24 +305,24 @@ func mergeInto[M ~map[K]V, K comparable, V any](dst, src M) M {
 	return dst
 }
 
-// piecesBlocks returns the top-level blocks of stmts (parsed from pcs, in
-// order; offs are the pieces' offsets in data) as topBlocks finds them,
-// walking only the pieces' bytes; nil with why when the incremental
-// reload cannot use them.
-func piecesBlocks(data []byte, pcs []keepalivedconf.TopPiece, offs []int, stmts []*keepalivedconf.Stmt) ([]topBlock, string) {
+// piecesBlocks returns the byte ranges of the top-level blocks of stmts,
+// parsed from pieces of data that start at lines[k] and offsets offs[k]
+// (in order), walking only the pieces' bytes; or why the incremental path
+// cannot use them.
+func piecesBlocks(data []byte, lines, offs []int, stmts []*keepalivedconf.Stmt) ([]topBlock, string) {
 	blocks := make([]topBlock, 0, len(stmts))
 	// line and off walk the piece k forward: off is the start of line.
 	k, line, off := -1, 0, 0
 	seek := func(l int) int {
 		j := max(k, 0)
-		for j+1 < len(pcs) && pcs[j+1].Line <= l {
+		for j+1 < len(lines) && lines[j+1] <= l {
 			j++
 		}
-		if j >= len(pcs) || l < pcs[j].Line {
+		if j >= len(lines) || l < lines[j] {
 			return -1
 		}
 		if j != k || l < line {
-			k, line, off = j, pcs[j].Line, offs[j]
+			k, line, off = j, lines[j], offs[j]
 		}
 		for line < l {
 			i := bytes.IndexByte(data[off:], '\n')
@@ -373,5 +378,5 @@ func piecesBlocks(data []byte, pcs []keepalivedconf.TopPiece, offs []int, stmts 
 		blocks = append(blocks, b)
 		prevEnd = b.end
 	}
-	return blocks, ""
+	return slices.Clip(blocks), ""
 }
