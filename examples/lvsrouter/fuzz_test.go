@@ -46,3 +46,31 @@ func FuzzTranslate(f *testing.F) {
 		units(p)
 	})
 }
+
+// FuzzStartRead: the start's batched read (in batches of one virtual
+// server) gives the full read's plan, or reads in full.
+func FuzzStartRead(f *testing.F) {
+	for _, glob := range []string{"testdata/*.conf", "testdata/features.d/*.conf", "../../keepalivedconf/testdata/seed/*.conf"} {
+		files, _ := filepath.Glob(glob)
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	defer func(n, m int) { readBatchVS, readBatchMin = n, m }(readBatchVS, readBatchMin)
+	readBatchVS, readBatchMin = 1, 1
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, _, n := readBatches("fuzz.conf", data, anyInterface)
+		if n == 0 {
+			return
+		}
+		want, _, err := loadData("fuzz.conf", data, anyInterface)
+		if err != nil {
+			t.Fatalf("read in %d batches; in full: %v", n, err)
+		}
+		if d := planDiff(want, got); d != "" {
+			t.Fatalf("plan differs from the full read's (-full +batches):\n%s", d)
+		}
+	})
+}
