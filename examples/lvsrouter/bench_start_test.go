@@ -26,14 +26,17 @@ func hostRouter(b *testing.B) (*Router, *nullOps) {
 	return r, ops
 }
 
-// hostLoad is serve's load and Router.Load of the file at path.
+// hostLoad is serve's first read and Router.Load of the file at path,
+// under the start's GC policy (startgc.go).
 func hostLoad(b *testing.B, r *Router, path string) {
-	p, _, err := load(path, interfaceExists)
+	gc := beginStart()
+	defer gc.end()
+	p, _, _, err := (&incReload{}).start(path, interfaceExists)
 	if err != nil {
 		b.Fatal(err)
 	}
-	// As serve does: the syntax tree and typed configuration go first.
-	runtime.GC()
+	// As serve does: the read's garbage goes first.
+	gc.loading()
 	if err := r.Load(context.Background(), p); err != nil {
 		b.Fatal(err)
 	}

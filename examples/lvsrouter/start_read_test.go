@@ -61,22 +61,27 @@ func (p *peakMem) end() (heap, held uint64) {
 // policy): from the file to the Plan handed to Router.Load. peak-heap-MB
 // is the most the heap's objects reached (garbage included), held-MB the
 // most the process held from the system: the proxies for the guest's
-// page faults.
+// page faults; gcs/op the collections during the read.
 func BenchmarkRouterRead10k4(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "keepalived.conf")
 	if err := os.WriteFile(path, scaleConf(1), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	var heap, held uint64
+	var heap, held, gcs uint64
+	cycles := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
 	for b.Loop() {
 		b.StopTimer()
 		debug.FreeOSMemory() // held counts from what the process holds now
+		metrics.Read(cycles)
+		gcs -= cycles[0].Value.Uint64()
 		b.StartTimer()
 		pm := startPeakMem()
 		ir := &incReload{}
 		p, _, err := startRead(ir, path)
 		h, r := pm.end()
+		metrics.Read(cycles)
+		gcs += cycles[0].Value.Uint64()
 		if err != nil || len(p.Services) != scaleServices {
 			b.Fatal(err)
 		}
@@ -84,6 +89,7 @@ func BenchmarkRouterRead10k4(b *testing.B) {
 	}
 	b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(held)/(1<<20), "held-MB")
+	b.ReportMetric(float64(gcs)/float64(b.N), "gcs/op")
 }
 
 // startRead is serve's first read: incReload.start under the start's GC
