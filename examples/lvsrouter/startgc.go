@@ -12,8 +12,9 @@ import (
 var startReadGC = 100
 
 // loadHeapPerLive bounds the first load's heap, in multiples of the live
-// heap it starts from (see startGC).
-const loadHeapPerLive = 5
+// heap it starts from (see startGC); a variable for the VM benchmark's
+// A/B runs.
+var loadHeapPerLive uint64 = 5
 
 // startGC is the collector's one policy for the router's start, from the
 // first read to the end of the first load. It saves the collector's
