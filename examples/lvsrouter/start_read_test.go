@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -145,6 +146,23 @@ func TestStartReadEqualsFull(t *testing.T) {
 		mustWrite(t, big, scaleConf(1))
 		if !check(t, big) {
 			t.Error("10,000 × 4 was read in full, not in batches")
+		}
+		// A refused keyword in the 5,001st virtual server: the start fails
+		// with the full read's error, at its file:line:col.
+		data := scaleConf(1)
+		at := bytes.Index(data, []byte("virtual_server 10.1.19.137"))
+		if at < 0 {
+			at = len(data) / 2
+		}
+		at += bytes.Index(data[at:], []byte("    lb_algo wrr\n"))
+		bad := slices.Concat(data[:at], []byte("    lb_algo nope\n"), data[at+len("    lb_algo wrr\n"):])
+		badPath := filepath.Join(t.TempDir(), "keepalived.conf")
+		mustWrite(t, badPath, bad)
+		if check(t, badPath) {
+			t.Error("a configuration with an error was read in batches")
+		}
+		if _, _, _, err := (&incReload{}).start(badPath, anyInterface); err == nil || !strings.Contains(err.Error(), badPath+":") {
+			t.Errorf("error %v does not name its file:line:col", err)
 		}
 	})
 	t.Run("corpus", func(t *testing.T) {
