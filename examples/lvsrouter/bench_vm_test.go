@@ -30,8 +30,8 @@ import (
 // collector's percent during the start's read (startReadGC),
 // LVSKIT_LOADHEAP=N the first load's memory limit in live heaps
 // (loadHeapPerLive), and
-// LVSKIT_STARTREAD=full reads the file in full as a reload does, for
-// LVSKIT_SCALE_AB.
+// LVSKIT_STARTREAD=full reads the file in full with the collector off, as
+// the start did before its batched read, for LVSKIT_SCALE_AB.
 func init() {
 	if os.Getenv("LVSROUTER_AS_MAIN") == "1" {
 		if v, err := strconv.Atoi(os.Getenv("LVSKIT_READGC")); err == nil {
@@ -42,6 +42,7 @@ func init() {
 		}
 		if os.Getenv("LVSKIT_STARTREAD") == "full" {
 			readBatchMin = 1 << 30
+			startReadGC = -1 // the collector off, as the full read had it
 		}
 	}
 	f := os.Getenv("LVSKIT_CPUPROFILE")
