@@ -24,10 +24,13 @@ var loadHeapPerLive uint64 = 3
 // that most of what it allocates, each batch's syntax tree and typed
 // configuration, is garbage by the next batch, and what stays live is the
 // plan. The collector runs at startReadGC percent: at 10,000 virtual
-// servers × 4 real servers (137 MB allocated in all), the heap peaks at
-// 65-68 MB (at 50: 53-57, at 25: 46, with more collections), where the
+// servers × 4 real servers (137 MB allocated in all, 7 collections) the
+// host's heap peaks at 66-67 MB and the process holds 88-90 MB (at 50
+// percent: 53-57 MB of heap; at 25: 46, with more collections), where the
 // full read with the collector off peaked at 122 MB and held 134 MB, every
-// page of it a slow fault in a guest without hardware virtualization.
+// page of it a slow fault in a guest without hardware virtualization; the
+// guest holds 70-74 MiB at the read's end. At 200 percent the guest's read
+// was no faster (4.05 s against 2.85 s in the same guest).
 //
 // The load (loading): once the read's garbage is collected, the first
 // Router.Load (desired state, 50,000 IPVS operations, 40,000 check
