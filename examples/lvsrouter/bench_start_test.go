@@ -29,9 +29,9 @@ func hostRouter(b *testing.B) (*Router, *nullOps) {
 // hostLoad is serve's first read and Router.Load of the file at path,
 // under the start's GC policy (startgc.go).
 func hostLoad(b *testing.B, r *Router, path string) {
-	gc := beginStart()
+	gc := beginStart(path)
 	defer gc.end()
-	p, _, _, err := (&incReload{}).start(path, interfaceExists)
+	p, _, _, err := (&incReload{}).start(path, interfaceExists, gc)
 	if err != nil {
 		b.Fatal(err)
 	}

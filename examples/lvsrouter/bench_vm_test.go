@@ -42,7 +42,6 @@ func init() {
 		}
 		if os.Getenv("LVSKIT_STARTREAD") == "full" {
 			readBatchMin = 1 << 30
-			startReadGC = -1 // the collector off, as the full read had it
 		}
 	}
 	f := os.Getenv("LVSKIT_CPUPROFILE")

@@ -225,9 +225,9 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	log.Debug("loading configuration", "config", file)
 	t0 := time.Now()
 	inc := &incReload{log: log} // reload_inc.go
-	gc := beginStart()          // startgc.go
+	gc := beginStart(file)      // startgc.go
 	defer gc.end()
-	plan, warnings, how, err := inc.start(file, interfaceExists) // start_read.go
+	plan, warnings, how, err := inc.start(file, interfaceExists, gc) // start_read.go
 	user, sys := cpuTimes()
 	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond),
 		"user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond), "read", how, "held_mib", heldMiB())

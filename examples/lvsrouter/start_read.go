@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
-	"runtime/metrics"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -43,7 +42,8 @@ var (
 // start is the router's first load: load (main.go) reading a large
 // file in batches when it can (readBatches), else in full, and keeping
 // what the next reload needs as load does. how says which, for the log.
-func (ir *incReload) start(path string, hasInterface func(string) bool) (p *Plan, warnings []error, how string, err error) {
+// gc (may be nil) is told when the read is a full one.
+func (ir *incReload) start(path string, hasInterface func(string) bool, gc *startGC) (p *Plan, warnings []error, how string, err error) {
 	data, err := loadConfig.ReadFileInto(path, nil)
 	ir.loaded = true
 	if err != nil {
@@ -54,19 +54,13 @@ func (ir *incReload) start(path string, hasInterface func(string) bool) (p *Plan
 		ir.recordBatches(path, data, p, blocks)
 		return p, nil, fmt.Sprintf("%d batches", n), nil
 	}
+	gc.fullRead()
 	p, warnings, err = ir.full(path, data, hasInterface)
 	return p, warnings, "full", err
 }
 
 // heldMiB is the memory the process holds from the system, in MiB.
-func heldMiB() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return (s[0].Value.Uint64() - s[1].Value.Uint64()) >> 20
-}
+func heldMiB() uint64 { return heldBytes() >> 20 } // startgc.go
 
 // recordBatches is record (reload_inc.go) for a plan read in batches,
 // without warnings or directives, whose top-level blocks readBatches

@@ -96,9 +96,9 @@ func BenchmarkRouterRead10k4(b *testing.B) {
 // startRead is serve's first read: incReload.start under the start's GC
 // policy.
 func startRead(ir *incReload, path string) (*Plan, []error, error) {
-	gc := beginStart()
+	gc := beginStart(path)
 	defer gc.end()
-	p, w, _, err := ir.start(path, anyInterface)
+	p, w, _, err := ir.start(path, anyInterface, gc)
 	return p, w, err
 }
 
@@ -115,7 +115,7 @@ func TestStartReadEqualsFull(t *testing.T) {
 		full := &incReload{}
 		full.loadPath(path, anyInterface)
 		ir := &incReload{}
-		got, gotW, _, gotErr := ir.start(path, anyInterface)
+		got, gotW, _, gotErr := ir.start(path, anyInterface, nil)
 		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 			t.Fatalf("%s: error\n got %v\nwant %v", path, gotErr, wantErr)
 		}
@@ -158,7 +158,7 @@ func TestStartReadEqualsFull(t *testing.T) {
 		if check(t, badPath) {
 			t.Error("a configuration with an error was read in batches")
 		}
-		if _, _, _, err := (&incReload{}).start(badPath, anyInterface); err == nil || !strings.Contains(err.Error(), badPath+":") {
+		if _, _, _, err := (&incReload{}).start(badPath, anyInterface, nil); err == nil || !strings.Contains(err.Error(), badPath+":") {
 			t.Errorf("error %v does not name its file:line:col", err)
 		}
 	})

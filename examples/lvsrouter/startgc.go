@@ -8,8 +8,19 @@ import (
 )
 
 // startReadGC is the collector's percent while the start reads the
-// configuration (see startGC); a variable for the VM benchmark's A/B runs.
-var startReadGC = 100
+// configuration; -1 (the default): off, under a memory limit (see
+// startGC). A variable for the VM benchmark's A/B runs.
+var startReadGC = -1
+
+// readHeapPerByte and fullReadHeapPerByte bound what the start's read may
+// allocate before the collector runs, per byte of the main configuration
+// file (at least 64 MiB): a batched read keeps its plan and one batch
+// live (23 MB at 10,000 × 4, a 5.8 MB file), a full read the syntax tree
+// and typed configuration of all of it (120 MB).
+const (
+	readHeapPerByte     = 8
+	fullReadHeapPerByte = 32
+)
 
 // loadHeapPerLive bounds the first load's heap, in multiples of the live
 // heap it starts from (see startGC); a variable for the VM benchmark's
@@ -23,14 +34,15 @@ var loadHeapPerLive uint64 = 3
 // The read: the start reads a large file in batches (start_read.go), so
 // that most of what it allocates, each batch's syntax tree and typed
 // configuration, is garbage by the next batch, and what stays live is the
-// plan. The collector runs at startReadGC percent: at 10,000 virtual
-// servers × 4 real servers (137 MB allocated in all, 7 collections) the
-// host's heap peaks at 66-67 MB and the process holds 88-90 MB (at 50
-// percent: 53-57 MB of heap; at 25: 46, with more collections), where the
-// full read with the collector off peaked at 122 MB and held 134 MB, every
-// page of it a slow fault in a guest without hardware virtualization; the
-// guest holds 70-74 MiB at the read's end. At 200 percent the guest's read
-// was no faster (4.05 s against 2.85 s in the same guest).
+// plan. The collector is off, under a memory limit of readHeapPerByte per
+// byte of the file above what the process holds: at 10,000 virtual
+// servers × 4 real servers (137 MB allocated in all) it collects two or
+// three times, each when little is live yet. Collecting at the default
+// percent (7 collections, the host's heap peaking at 66-67 MB) cost more
+// in the guest than the page faults it saved: 3.02 s against 2.81 s for
+// the full read with the collector off (which peaked at 122 MB and held
+// 131 MiB), in one guest. A read that falls back to the full read raises
+// the limit to fullReadHeapPerByte (fullRead): its allocations stay live.
 //
 // The load (loading): once the read's garbage is collected, the first
 // Router.Load (desired state, 50,000 IPVS operations, 40,000 check
@@ -50,17 +62,56 @@ type startGC struct {
 	set bool
 	pct int
 	mem int64
+	// size is the configuration file's, for the read's limit.
+	size int64
 }
 
-// beginStart sets the read's policy.
-func beginStart() *startGC {
+// beginStart sets the read's policy for the file at path.
+func beginStart(path string) *startGC {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return &startGC{}
 	}
-	g := &startGC{set: true}
-	g.pct = debug.SetGCPercent(startReadGC)
-	g.mem = debug.SetMemoryLimit(-1) // reads it
+	g := &startGC{set: true, pct: debug.SetGCPercent(-1), mem: debug.SetMemoryLimit(-1)}
+	if fi, err := os.Stat(path); err == nil {
+		g.size = fi.Size()
+	}
+	if startReadGC >= 0 {
+		debug.SetGCPercent(startReadGC)
+		return g
+	}
+	g.readLimit(readHeapPerByte)
 	return g
+}
+
+// readLimit sets the read's memory limit: perByte bytes per byte of the
+// file (at least 64 MiB) above what the process holds.
+func (g *startGC) readLimit(perByte int64) {
+	held := heldBytes()
+	if held == 0 {
+		debug.SetGCPercent(g.pct) // no figures: the collector as it was
+		return
+	}
+	debug.SetMemoryLimit(int64(held) + max(64<<20, perByte*g.size))
+}
+
+// fullRead is called when the start reads the file in full after all:
+// the read's allocations then stay live until its end, and the limit
+// grows to fullReadHeapPerByte.
+func (g *startGC) fullRead() {
+	if g == nil || !g.set || startReadGC >= 0 {
+		return
+	}
+	g.readLimit(fullReadHeapPerByte)
+}
+
+// heldBytes is the memory the process holds from the system (0: unknown).
+func heldBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
 }
 
 // loading collects the read's garbage and sets the load's policy.

@@ -1,62 +1,92 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"testing"
 )
 
-// TestStartGC: the start's one policy. During the read the collector runs
-// at startReadGC percent, the memory limit as it was; during the load it is off
-// under a memory limit of at least twice the live heap; end puts both
-// back as they were, once; a GOGC or GOMEMLIMIT in the environment leaves
-// them alone throughout.
+// TestStartGC: the start's one policy. During the read the collector is
+// off under a memory limit of readHeapPerByte per byte of the file above
+// what the process holds, raised to fullReadHeapPerByte for a full read;
+// during the load it is off under a memory limit of at least
+// loadHeapPerLive live heaps; end puts both back as they were, once; a
+// GOGC or GOMEMLIMIT in the environment leaves them alone throughout.
 func TestStartGC(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
+	const size = 16 << 20
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	pct := debug.SetGCPercent(150)
 	defer debug.SetGCPercent(pct)
 	lim := debug.SetMemoryLimit(1 << 40)
 	defer debug.SetMemoryLimit(lim)
-	g := beginStart()
-	if got := debug.SetGCPercent(-1); got != startReadGC {
-		t.Errorf("GC percent during the read = %d, want %d", got, startReadGC)
+	gcPercent := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
+	limit := func() int64 { return debug.SetMemoryLimit(-1) }
+
+	g := beginStart(path)
+	if got := gcPercent(); got != -1 {
+		t.Errorf("GC percent during the read = %d, want -1 (off)", got)
 	}
-	debug.SetGCPercent(startReadGC)
-	if got := debug.SetMemoryLimit(-1); got != 1<<40 {
-		t.Errorf("memory limit during the read = %d, want it left at %d", got, 1<<40)
+	read := limit()
+	if read < readHeapPerByte*size || read > 1<<40/2 {
+		t.Errorf("memory limit during the read = %d, want at least %d", read, readHeapPerByte*size)
+	}
+	g.fullRead()
+	if got := limit(); got < fullReadHeapPerByte*size || got <= read {
+		t.Errorf("memory limit during a full read = %d, want at least %d", got, fullReadHeapPerByte*size)
 	}
 	g.loading()
-	if got := debug.SetGCPercent(-1); got != -1 {
+	if got := gcPercent(); got != -1 {
 		t.Errorf("GC percent during the load = %d, want -1 (off)", got)
 	}
-	if got := debug.SetMemoryLimit(-1); got <= 4<<20 || got == 1<<63-1 {
+	if got := limit(); got <= 4<<20 || got == 1<<63-1 {
 		t.Errorf("memory limit during the load = %d", got)
 	}
 	g.end()
-	if got := debug.SetGCPercent(-1); got != 150 {
+	if got := gcPercent(); got != 150 {
 		t.Errorf("GC percent after end = %d, want 150", got)
 	}
-	debug.SetGCPercent(150)
-	if got := debug.SetMemoryLimit(-1); got != 1<<40 {
+	if got := limit(); got != 1<<40 {
 		t.Errorf("memory limit after end = %d, want %d", got, 1<<40)
 	}
 	g.end() // a second end changes nothing
-	if got := debug.SetGCPercent(-1); got != 150 {
+	if got := gcPercent(); got != 150 {
 		t.Errorf("GC percent after a second end = %d, want 150", got)
 	}
-	debug.SetGCPercent(150)
+
+	t.Run("percent", func(t *testing.T) {
+		defer func(v int) { startReadGC = v }(startReadGC)
+		startReadGC = 100
+		g := beginStart(path)
+		g.fullRead()
+		if got := gcPercent(); got != 100 {
+			t.Errorf("GC percent during the read = %d, want 100", got)
+		}
+		if got := limit(); got != 1<<40 {
+			t.Errorf("memory limit during the read = %d, want it left", got)
+		}
+		g.end()
+	})
 	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, "200")
-			g := beginStart()
+			g := beginStart(path)
+			g.fullRead()
 			g.loading()
-			if got := debug.SetGCPercent(150); got != 150 {
+			if got := gcPercent(); got != 150 {
 				t.Errorf("with %s set: GC percent = %d, want it left at 150", env, got)
 			}
-			if got := debug.SetMemoryLimit(-1); got != 1<<40 {
+			if got := limit(); got != 1<<40 {
 				t.Errorf("with %s set: memory limit = %d, want it left", env, got)
 			}
 			g.end()
 		})
 	}
+	var none *startGC
+	none.fullRead() // start's gc may be nil
 }
