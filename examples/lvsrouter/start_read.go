@@ -21,7 +21,13 @@ import (
 // that are not virtual servers: global_defs, instances, groups, what a
 // virtual server's translation may read), decoded and translated, and
 // only its services are kept; its tree is garbage before the batches
-// after it are read. The heap holds the plan and the batches in flight.
+// after it are read. The heap holds the plan and the batches in flight:
+// at 10,000 × 4 the host's heap peaks at 68 MB instead of 122, and the
+// guest's process holds 67 MiB at the read's end instead of 131 (the
+// router's peak RSS once started 132.7-132.8 MiB instead of 147.1-149.1,
+// the first load's memory now setting it). Time in the guest is about
+// the same (2.9-3.2 s against 3.1-4.6 s for the read, in A/B runs
+// where the order decides more than the read does).
 //
 // The rule that makes it safe, tested over generated and testdata
 // configurations (TestStartReadEqualsFull): the plan equals the full

@@ -36,13 +36,15 @@ var loadHeapPerLive uint64 = 3
 // configuration, is garbage by the next batch, and what stays live is the
 // plan. The collector is off, under a memory limit of readHeapPerByte per
 // byte of the file above what the process holds: at 10,000 virtual
-// servers × 4 real servers (137 MB allocated in all) it collects two or
-// three times, each when little is live yet. Collecting at the default
-// percent (7 collections, the host's heap peaking at 66-67 MB) cost more
-// in the guest than the page faults it saved: 3.02 s against 2.81 s for
-// the full read with the collector off (which peaked at 122 MB and held
-// 131 MiB), in one guest. A read that falls back to the full read raises
-// the limit to fullReadHeapPerByte (fullRead): its allocations stay live.
+// servers × 4 real servers (137 MB allocated in all) it collects 3 times
+// on the host, each when little is live yet, the heap peaking at 68 MB.
+// At the default percent it collected 7 times, and the guest's batched
+// read took 3.02 s against 2.81 s for the full read with the collector off
+// (one guest); under the limit the two took 2.94 and 4.64 s, 3.21 and
+// 3.07 s (two guests; whichever runs second in a guest is faster), the
+// batched read holding 67 MiB at its end and the full one 131 MiB. A read
+// that falls back to the full read raises the limit to
+// fullReadHeapPerByte (fullRead): its allocations stay live.
 //
 // The load (loading): once the read's garbage is collected, the first
 // Router.Load (desired state, 50,000 IPVS operations, 40,000 check
