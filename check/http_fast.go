@@ -1,7 +1,8 @@
 package check
 
 // fastStatus judges a whole response held in b, read up to the end of the
-// stream or up to a Content-Length that says it is complete, in place: no
+// stream (eof) or, eof or not, up to a Content-Length that says it is
+// complete, in place: no
 // allocation, no reader, no header map. It handles only the plain case,
 // which is what health checks see: HTTP/1.0 or 1.1, a three-digit status
 // that may carry a body, headers on single lines of valid bytes, a
@@ -10,7 +11,11 @@ package check
 // match. For that case it decides as judge does (net/http's ReadResponse
 // and the body read); ok is false for anything else, which judge then
 // reads the slow way, so any doubt costs time, never a different verdict.
-func (c *HTTP) fastStatus(b []byte) (code int, ok bool) {
+//
+// Before the end of the stream (eof false) only a response complete by its
+// Content-Length is decided, and what may follow it cannot change the
+// verdict.
+func (c *HTTP) fastStatus(b []byte, eof bool) (code int, ok bool) {
 	if c.Digest != "" || c.Regex != nil || c.BodyRegex != nil || int64(len(b)) >= c.readLimit() {
 		return 0, false
 	}
@@ -59,6 +64,9 @@ func (c *HTTP) fastStatus(b []byte) (code int, ok bool) {
 		}
 	}
 	body := int64(len(rest))
+	if length < 0 && !eof {
+		return 0, false // the body ends with the stream
+	}
 	if length >= 0 {
 		if body < length {
 			return 0, false

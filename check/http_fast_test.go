@@ -46,7 +46,7 @@ func TestFastStatusAgreesWithJudge(t *testing.T) {
 		t.Errorf("fast path decided %d responses, want most plain ones", decided)
 	}
 	// A digest or a regex always takes the slow way.
-	if _, ok := (&HTTP{Digest: "x"}).fastStatus([]byte(fastResponses[0])); ok {
+	if _, ok := (&HTTP{Digest: "x"}).fastStatus([]byte(fastResponses[0]), true); ok {
 		t.Error("fast path taken with a digest")
 	}
 }
@@ -60,14 +60,29 @@ func FuzzFastStatus(f *testing.F) {
 	})
 }
 
-// agreeFast reports whether fastStatus decided b, failing t if its verdict
-// differs from judge's.
+// agreeFast reports whether fastStatus decided b as a whole stream,
+// failing t if its verdict differs from judge's. b is also tried as the
+// start of a stream: where fastStatus decides it then, judge must agree
+// on b alone and on b with more bytes after it.
 func agreeFast(t *testing.T, c *HTTP, b []byte) bool {
 	t.Helper()
-	code, ok := c.fastStatus(b)
+	if code, ok := c.fastStatus(b, false); ok {
+		for _, tail := range []string{"", "more", "HTTP/1.1 500 Oops\r\n\r\n"} {
+			agreeCode(t, c, append(b[:len(b):len(b)], tail...), code)
+		}
+	}
+	code, ok := c.fastStatus(b, true)
 	if !ok {
 		return false
 	}
+	agreeCode(t, c, b, code)
+	return true
+}
+
+// agreeCode fails t if judge's verdict on the stream b differs from the
+// one fastStatus's code gives.
+func agreeCode(t *testing.T, c *HTTP, b []byte, code int) {
+	t.Helper()
 	slow := c.judge(time.Now(), bytes.NewReader(b), func(err error) error { return err })
 	fast := up(time.Now())
 	if !c.Status.Match(code) {
@@ -76,7 +91,6 @@ func agreeFast(t *testing.T, c *HTTP, b []byte) bool {
 	if slow.Up != fast.Up || slow.Reason != fast.Reason {
 		t.Errorf("%q: fast %v %q, slow %v %q", b, fast.Up, fast.Reason, slow.Up, slow.Reason)
 	}
-	return true
 }
 
 // TestRequestCache: a checker's request is built once and rebuilt when a

@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,17 +28,21 @@ func (c *HTTP) quickCheck(q *quickState) (Result, Checker, bool) {
 	if err != nil {
 		return down(start, "connect", err), nil, true
 	}
-	f := &httpFlight{c: c, fd: fd, q: q, req: q.request(c), start: start, dl: start.Add(timeoutOr(c.Timeout))}
-	switch err := startConnect(fd, c.Addr); err {
-	case nil:
-		if r, done := f.write(); done {
-			return r, nil, true
-		}
-	case unix.EALREADY:
-		f.state = flightConnect
+	switch err := connectTo(fd, c.Addr); err {
+	case nil, unix.EINPROGRESS, unix.EALREADY, unix.EISCONN:
 	default:
 		unix.Close(fd)
 		return down(start, "connect", os.NewSyscallError("connect", err)), nil, true
+	}
+	f := q.flight()
+	*f = httpFlight{c: c, fd: fd, q: q, req: q.request(c), start: start, dl: start.Add(timeoutOr(c.Timeout))}
+	// The request goes out at once, without asking whether the handshake
+	// is done: on loopback and fast links the kernel has finished it
+	// before connect returns, and a write on a socket still connecting
+	// says so (EAGAIN), as one that failed to connect says why.
+	if r, done := f.write(); done {
+		f.recycle(q)
+		return r, nil, true
 	}
 	return Result{}, f, false
 }
@@ -52,8 +56,8 @@ type httpFlight struct {
 	req   []byte // shared with the loop's cache: read only
 	sent  int
 	buf   []byte
-	// pooled is the pool's buffer that buf was cut from, if any.
-	pooled *[]byte
+	// pooled is the loop's buffer that buf was cut from, if any.
+	pooled []byte
 	start  time.Time
 	dl     time.Time
 }
@@ -65,10 +69,45 @@ const (
 	flightRead
 )
 
+// flight returns an httpFlight kept for reuse, or a new one: no
+// allocation per check.
+func (q *quickState) flight() *httpFlight {
+	if n := len(q.httpFree); n > 0 {
+		f := q.httpFree[n-1]
+		q.httpFree = q.httpFree[:n-1]
+		return f
+	}
+	return new(httpFlight)
+}
+
+// recycle implements recycler: f, finished and released, is kept in q
+// for the next check.
+func (f *httpFlight) recycle(q *quickState) {
+	*f = httpFlight{}
+	if len(q.httpFree) < maxFlights {
+		q.httpFree = append(q.httpFree, f)
+	}
+}
+
+// answerWait is how long after its start a check whose request is out
+// is first tried again, before its socket is watched.
+const answerWait = 500 * time.Microsecond
+
+// retryAt implements deferrer: a flight whose request is out is tried
+// again before its socket is watched; one still connecting or writing
+// waits on epoll at once.
+func (f *httpFlight) retryAt() time.Time {
+	if f.state != flightRead {
+		return time.Time{}
+	}
+	return f.start.Add(answerWait)
+}
+
 // Check is the worker's way to run the check, should the loop not wait
 // on it (it always does: quickCheck offers a flight only to a loop that
 // polls). It starts afresh.
 func (f *httpFlight) Check(ctx context.Context) Result {
+	f.buf, f.pooled = nil, nil // the loop's buffer stays the loop's
 	f.release(false)
 	return f.c.Check(ctx)
 }
@@ -83,33 +122,33 @@ func (f *httpFlight) pollFD() (int, uint32) {
 func (f *httpFlight) deadline() time.Time { return f.dl }
 
 func (f *httpFlight) ready(*quickState) (Result, bool) {
-	switch f.state {
-	case flightConnect:
-		done, err := connectDone(f.fd, f.c.Addr)
-		switch {
-		case !done:
-			return Result{}, false
-		case err != nil:
-			f.release(false)
-			return down(f.start, "connect", err), true
-		}
-		return f.write()
-	case flightWrite:
-		return f.write()
+	if f.state == flightRead {
+		return f.read()
 	}
-	return f.read()
+	return f.write()
 }
 
-// write sends what is left of the request.
+// write sends what is left of the request. Until a first byte went out
+// the connection is not known to be established: a write that cannot
+// send anything then is waiting for the handshake (an established
+// socket with an empty send buffer takes something), and one that
+// fails tells why the connect failed.
 func (f *httpFlight) write() (Result, bool) {
-	f.state = flightWrite
 	for f.sent < len(f.req) {
-		n, err := unix.Write(f.fd, f.req[f.sent:])
+		n, err := write(f.fd, f.req[f.sent:])
 		switch {
 		case err == unix.EAGAIN:
+			if f.sent == 0 {
+				f.state = flightConnect
+			} else {
+				f.state = flightWrite
+			}
 			return Result{}, false
 		case err == unix.EINTR:
 			continue
+		case err != nil && f.sent == 0:
+			f.release(false)
+			return down(f.start, "connect", os.NewSyscallError("connect", err)), true
 		case err != nil:
 			f.release(false)
 			return down(f.start, "write request", os.NewSyscallError("write", err)), true
@@ -118,6 +157,24 @@ func (f *httpFlight) write() (Result, bool) {
 	}
 	f.state = flightRead
 	return Result{}, false
+}
+
+// write and read are write(2) and read(2) as raw system calls, as
+// connectTo is: on a non-blocking socket they never sleep.
+func write(fd int, b []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func read(fd int, b []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 // read takes in what the server sent; the response is judged at its end:
@@ -131,13 +188,14 @@ func (f *httpFlight) read() (Result, bool) {
 				return f.judge(nil, nil), true
 			}
 			if f.buf == nil {
-				f.pooled = bufPool.Get().(*[]byte)
-				f.buf = (*f.pooled)[:0:min(cap(*f.pooled), limit)]
+				f.pooled = f.q.buffer()
+				f.buf = f.pooled[:0:min(cap(f.pooled), limit)]
 			} else {
 				f.buf = append(make([]byte, 0, min(2*cap(f.buf), limit)), f.buf...)
 			}
 		}
-		n, err := unix.Read(f.fd, f.buf[len(f.buf):cap(f.buf)])
+		space := cap(f.buf) - len(f.buf)
+		n, err := read(f.fd, f.buf[len(f.buf):cap(f.buf)])
 		switch {
 		case err == unix.EAGAIN:
 			if responseComplete(f.buf) {
@@ -152,6 +210,16 @@ func (f *httpFlight) read() (Result, bool) {
 			return f.judge(nil, nil), true
 		}
 		f.buf = f.buf[:len(f.buf)+n]
+		if n < space {
+			// The kernel had no more; if no more is needed, no read for
+			// the end of the stream.
+			if code, ok := f.c.fastStatus(f.buf, false); ok {
+				return f.verdict(code), true
+			}
+			if responseComplete(f.buf) {
+				return f.judge(nil, nil), true
+			}
+		}
 	}
 }
 
@@ -164,12 +232,17 @@ func (f *httpFlight) expire(_ *quickState, err error) Result {
 		f.release(false)
 		return down(f.start, "write request", err)
 	}
-	// Judge what came, cut short as a deadline cuts a blocking read; as
-	// Check does (see ioErr), the deadline is the reason, whatever the
-	// parser made of the cut.
 	if err != errTimeout {
 		return f.judge(err, nil)
 	}
+	// What came before the deadline counts, as a blocking read returns
+	// it: a deferred flight (see retryAt) may not have looked yet.
+	if r, done := f.read(); done {
+		return r
+	}
+	// Judge what came, cut short as a deadline cuts a blocking read; as
+	// Check does (see ioErr), the deadline is the reason, whatever the
+	// parser made of the cut.
 	return f.judge(context.DeadlineExceeded, func(err error) error {
 		return withCause(context.DeadlineExceeded, err)
 	})
@@ -180,13 +253,8 @@ func (f *httpFlight) expire(_ *quickState, err error) Result {
 // read errors.
 func (f *httpFlight) judge(err error, wrap func(error) error) Result {
 	if err == nil {
-		if code, ok := f.c.fastStatus(f.buf); ok {
-			res := up(f.start)
-			if !f.c.Status.Match(code) {
-				res = failf(f.start, "status %d not in %s", code, f.c.Status)
-			}
-			f.release(true)
-			return res
+		if code, ok := f.c.fastStatus(f.buf, true); ok {
+			return f.verdict(code)
 		}
 	}
 	var r io.Reader = bytes.NewReader(f.buf)
@@ -198,6 +266,17 @@ func (f *httpFlight) judge(err error, wrap func(error) error) Result {
 	}
 	res := f.c.judge(f.start, r, wrap)
 	f.release(err == nil)
+	return res
+}
+
+// verdict decides the check on the status code fastStatus read, and
+// releases the flight.
+func (f *httpFlight) verdict(code int) Result {
+	res := up(f.start)
+	if !f.c.Status.Match(code) {
+		res = failf(f.start, "status %d not in %s", code, f.c.Status)
+	}
+	f.release(true)
 	return res
 }
 
@@ -215,7 +294,9 @@ func (f *httpFlight) release(reuse bool) {
 	}
 	f.buf = nil
 	if f.pooled != nil {
-		bufPool.Put(f.pooled)
+		if len(f.q.httpBufs) < maxSpareBufs {
+			f.q.httpBufs = append(f.q.httpBufs, f.pooled)
+		}
 		f.pooled = nil
 	}
 }
@@ -224,11 +305,23 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-// flightBuf is the size of the pooled buffers responses are read into;
+// flightBuf is the size of the loop's buffers responses are read into;
 // larger responses grow their own.
 const flightBuf = 4096
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, flightBuf); return &b }}
+// maxSpareBufs bounds the read buffers the loop keeps: as many as
+// answers it usually reads at once, far fewer than the checks in flight.
+const maxSpareBufs = 64
+
+// buffer returns a read buffer kept for reuse, or a new one.
+func (q *quickState) buffer() []byte {
+	if n := len(q.httpBufs); n > 0 {
+		b := q.httpBufs[n-1]
+		q.httpBufs = q.httpBufs[:n-1]
+		return b
+	}
+	return make([]byte, flightBuf)
+}
 
 // responseComplete reports whether b holds a whole response whose end is
 // known without the connection closing: its headers and, as

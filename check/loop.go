@@ -154,7 +154,7 @@ func (m *Monitor) loop() {
 		batch = shrink.reuse(0, batch)
 		if fl != nil && fl.len() > 0 {
 			// Answers that came in while the loop was busy.
-			fl.w.poll()
+			fl.poll()
 			done = fl.collect(q, done)
 		}
 		n := len(done)

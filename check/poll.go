@@ -31,6 +31,26 @@ type sharedOp interface {
 	probeKey() int32
 }
 
+// deferrer is a pollOp that would rather be tried once more before its
+// socket is watched: an HTTP check whose request went out, its answer
+// expected within a fraction of a millisecond on a LAN or loopback.
+// retryAt returns when, or the zero time to watch the socket at once.
+// The loop calls ready at its first wake-up from then on (it wakes every
+// millisecond or so anyway when checks are many) and adds the socket to
+// the epoll set only if the op is not done by then. An answer already in
+// costs no epoll_ctl to add and remove the socket, and no wake-up of its
+// own; one that is not costs a read more.
+type deferrer interface {
+	pollOp
+	retryAt() time.Time
+}
+
+// recycler is a pollOp kept for reuse, in q, once its flight has
+// finished.
+type recycler interface {
+	recycle(q *quickState)
+}
+
 // retrier is a pollOp that may try again when its deadline passes (a
 // half-open probe sends its SYN again, as the kernel retransmits a
 // connect's): retry reports whether it did, its deadline moved on.
@@ -54,6 +74,22 @@ type flights struct {
 	// free are flights that left the heap, for reuse: at ten thousand
 	// checks a second, one allocation less per check.
 	free []*flight
+	// later are the deferred flights (see deferrer) in the order they
+	// are due to be tried, from later[head] on; seq tells a flight
+	// reused meanwhile.
+	later []laterFlight
+	head  int
+	seq   uint64
+	// watched counts the flights whose sockets are in the epoll set,
+	// shared ones included.
+	watched int
+}
+
+// laterFlight is a deferred flight and when to try it.
+type laterFlight struct {
+	fl  *flight
+	seq uint64
+	at  time.Time
 }
 
 type flight struct {
@@ -62,6 +98,9 @@ type flight struct {
 	events uint32
 	j      job
 	over   bool
+	// watched: fd is in the epoll set (a deferred flight's is not yet).
+	watched bool
+	seq     uint64
 	// dl is op's deadline when it entered the heap: the heap orders by
 	// it, so a finished flight's op (reused once finished, see
 	// rawProber.release) is never asked again.
@@ -81,6 +120,7 @@ func (f *flights) len() int { return len(f.byFD) }
 // its result returned with ok false.
 func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 	fd, ev := op.pollFD()
+	var at time.Time // when a deferred op is tried again
 	if s, ok := op.(sharedOp); ok {
 		if !f.shared[int32(fd)] {
 			if err := f.w.watch(fd, ev, true); err != nil {
@@ -89,8 +129,15 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 			f.shared[int32(fd)] = true
 		}
 		fd = int(s.probeKey())
+	} else if d, ok := op.(deferrer); ok && !d.retryAt().IsZero() {
+		at = d.retryAt()
 	} else if err := f.w.watch(fd, ev, true); err != nil {
 		return op.expire(q, err), false
+	}
+	// Shared sockets count as watched: poll must look at them.
+	watched := at.IsZero()
+	if watched {
+		f.watched++
 	}
 	if len(f.queue) > 64 && len(f.queue) > 2*len(f.byFD) {
 		f.compact()
@@ -98,9 +145,16 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 	var fl *flight
 	if n := len(f.free); n > 0 {
 		fl, f.free = f.free[n-1], f.free[:n-1]
-		*fl = flight{op: op, fd: fd, events: ev, j: j, dl: op.deadline()}
 	} else {
-		fl = &flight{op: op, fd: fd, events: ev, j: j, dl: op.deadline()}
+		fl = new(flight)
+	}
+	f.seq++
+	*fl = flight{op: op, fd: fd, events: ev, j: j, dl: op.deadline(), watched: watched, seq: f.seq}
+	if !watched {
+		if f.head == len(f.later) {
+			f.later, f.head = f.later[:0], 0
+		}
+		f.later = append(f.later, laterFlight{fl, f.seq, at})
 	}
 	f.byFD[int32(fd)] = fl
 	if j.e != nil {
@@ -111,8 +165,28 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 	return Result{}, true
 }
 
-// next returns the earliest deadline in flight, or the zero time.
+// next returns when the loop is next due to look at its flights: the
+// earliest deadline in flight or deferred flight to try, or the zero
+// time.
 func (f *flights) next() time.Time {
+	d := f.nextDeadline()
+	for f.head < len(f.later) {
+		l := f.later[f.head]
+		if l.fl.seq != l.seq || l.fl.over || l.fl.watched {
+			f.later[f.head] = laterFlight{}
+			f.head++
+			continue
+		}
+		if d.IsZero() || l.at.Before(d) {
+			d = l.at
+		}
+		break
+	}
+	return d
+}
+
+// nextDeadline returns the earliest deadline in flight, or the zero time.
+func (f *flights) nextDeadline() time.Time {
 	for len(f.queue) > 0 && f.queue[0].over {
 		f.recycle(f.pop())
 	}
@@ -134,6 +208,30 @@ func (f *flights) recycle(fl *flight) {
 // found ready, and expires those past their deadline, appending each
 // finished job (its Result set) to out.
 func (f *flights) collect(q *quickState, out []job) []job {
+	now := time.Now()
+	// Deferred flights first: most have their answers in, and one
+	// judged now does not time out below.
+	for f.head < len(f.later) && !f.later[f.head].at.After(now) {
+		l := f.later[f.head]
+		f.later[f.head] = laterFlight{}
+		f.head++
+		fl := l.fl
+		if fl.seq != l.seq || fl.over || fl.watched {
+			continue
+		}
+		r, done := fl.op.ready(q)
+		if done {
+			out = f.finish(q, fl, r, out)
+			continue
+		}
+		fd, ev := fl.op.pollFD()
+		if err := f.w.watch(fd, ev, true); err != nil {
+			out = f.finish(q, fl, fl.op.expire(q, err), out)
+			continue
+		}
+		fl.events, fl.watched = ev, true
+		f.watched++
+	}
 	for _, e := range f.w.ready {
 		if f.shared[e.Fd] {
 			f.raw = q.raw.drain(int(e.Fd), e.Events, f.raw[:0])
@@ -162,8 +260,7 @@ func (f *flights) collect(q *quickState, out []job) []job {
 		}
 	}
 	f.w.ready = f.w.ready[:0]
-	now := time.Now()
-	for d := f.next(); !d.IsZero() && !d.After(now); d = f.next() {
+	for d := f.nextDeadline(); !d.IsZero() && !d.After(now); d = f.nextDeadline() {
 		fl := f.pop()
 		if rt, ok := fl.op.(retrier); ok && rt.retry(now) {
 			fl.dl = fl.op.deadline()
@@ -178,10 +275,13 @@ func (f *flights) collect(q *quickState, out []job) []job {
 }
 
 func (f *flights) finish(q *quickState, fl *flight, r Result, out []job) []job {
-	if q.holds(fl.fd) {
-		// Kept for reuse: out of the epoll set, where an idle socket
-		// would report a hang-up at every wait.
-		f.w.unwatch(fl.fd)
+	if fl.watched {
+		f.watched--
+		if q.holds(fl.fd) {
+			// Kept for reuse: out of the epoll set, where an idle
+			// socket would report a hang-up at every wait.
+			f.w.unwatch(fl.fd)
+		}
 	}
 	fl.over = true
 	delete(f.byFD, int32(fl.fd))
@@ -189,8 +289,18 @@ func (f *flights) finish(q *quickState, fl *flight, r Result, out []job) []job {
 	fl.j.r = r
 	out = append(out, fl.j)
 	q.raw.finished(fl.op)
+	if rc, ok := fl.op.(recycler); ok {
+		rc.recycle(q)
+	}
 	fl.op, fl.j = nil, job{}
 	return out
+}
+
+// poll collects the socket events ready now, if any socket is watched.
+func (f *flights) poll() {
+	if f.watched > 0 {
+		f.w.poll()
+	}
 }
 
 // cancel ends the check in flight for e, if any, appending its job to
@@ -212,6 +322,7 @@ func (f *flights) abort(q *quickState, err error) {
 	clear(f.byFD)
 	clear(f.byEntry)
 	f.queue = nil
+	f.later, f.head, f.watched = nil, 0, 0
 }
 
 // compact drops the finished flights from the deadline heap, which

@@ -32,6 +32,10 @@ type quickState struct {
 	spare4, spare6 []int
 	// reqs caches HTTP checks' requests (see request).
 	reqs map[*HTTP]*httpRequest
+	// httpFree are HTTP flights, and httpBufs their read buffers, kept
+	// for reuse (see httpFlight.recycle and release).
+	httpFree []*httpFlight
+	httpBufs [][]byte
 	// raw sends half-open TCP probes (ProbeHalfOpen).
 	raw rawProber
 	// poll reports that the caller can wait on a rest that is a pollOp

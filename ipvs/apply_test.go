@@ -291,26 +291,7 @@ func TestApplyRandomSequences(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	k := newFakeKernel()
 	for step := 0; step < 200; step++ {
-		var want []Service
-		for i := 0; i < rng.Intn(6); i++ {
-			s := Service{Protocol: TCP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.Intn(8))}), 80),
-				Scheduler: []string{"rr", "wlc", "sh"}[rng.Intn(3)]}
-			dup := false
-			for _, w := range want {
-				dup = dup || w.Key() == s.Key()
-			}
-			if dup {
-				continue
-			}
-			for j := 0; j < rng.Intn(5); j++ {
-				d := Destination{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16, 0, byte(rng.Intn(6))}), 80),
-					Weight: rng.Intn(3), Forward: ForwardMethod([]uint32{0, 2, 3}[rng.Intn(3)])}
-				if checkDests(&Service{Destinations: append(s.Destinations, d)}) == nil {
-					s.Destinations = append(s.Destinations, d)
-				}
-			}
-			want = append(want, s)
-		}
+		want := randomState(rng) // apply_state_test.go
 		if _, err := ApplyTo(ctx, k, want, nil); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
@@ -327,13 +308,14 @@ func TestApplyRandomSequences(t *testing.T) {
 	}
 }
 
-// stateString renders services in a canonical order for comparison.
+// stateString renders services, with every field a write sets, in a
+// canonical order for comparison.
 func stateString(svcs []Service) string {
 	var lines []string
 	for _, s := range svcs {
 		lines = append(lines, fmt.Sprintf("%v %s", s.Key(), s.scheduler()))
 		for _, d := range s.Destinations {
-			lines = append(lines, fmt.Sprintf("%v -> %v %v %d", s.Key(), d.Addr, d.Forward, d.Weight))
+			lines = append(lines, fmt.Sprintf("%v -> %+v", s.Key(), destConfig(&d)))
 		}
 	}
 	sort.Strings(lines)

@@ -16,7 +16,11 @@
 //     unchanged state is no operation. Applier remembers what it applied, so
 //     that a reload with one change costs one request and no dump; its
 //     ApplyServices takes only the services that changed, so that one
-//     health change among 10,000 services costs one service's diff.
+//     health change among 10,000 services costs one service's diff. What
+//     it remembers is compact (apply_state.go: 40 bytes per destination,
+//     no pointers), and ApplyConfig.Stream runs a first apply in batches
+//     as it computes them. DestinationSettings (settings.go) is a
+//     Destination without counters, for callers that hold many.
 //   - client.go and conn_linux.go talk to the kernel (conn_others.go fails
 //     with errors.ErrUnsupported elsewhere). Dial opens a Client (a nil
 //     *Config, or Config.NetNS naming another network namespace by the

@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"testing"
 
+	"github.com/lvskit/lvskit/internal/testenv"
 	"github.com/lvskit/lvskit/ipvs"
 )
 
@@ -29,6 +31,14 @@ func hostRouter(b *testing.B) (*Router, *nullOps) {
 // hostLoad is serve's first read and Router.Load of the file at path,
 // under the start's GC policy (startgc.go).
 func hostLoad(b *testing.B, r *Router, path string) {
+	hostLoadPeak(b, r, path, false)
+}
+
+// hostLoadPeak is hostLoad that, with sample set, also returns the largest
+// heap (live objects and garbage not yet collected, as
+// /memory/classes/heap/objects:bytes reads it every 100 µs) seen while
+// Router.Load ran, and the bytes Load allocated.
+func hostLoadPeak(b *testing.B, r *Router, path string, sample bool) (peak, alloc uint64) {
 	gc := beginStart(path)
 	defer gc.end()
 	p, _, _, err := (&incReload{}).start(path, interfaceExists, gc)
@@ -37,9 +47,21 @@ func hostLoad(b *testing.B, r *Router, path string) {
 	}
 	// As serve does: the read's garbage goes first.
 	gc.loading()
+	var stop func() uint64
+	if sample {
+		stop = testenv.HeapPeak()
+	}
+	a := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(a)
+	before := a[0].Value.Uint64()
 	if err := r.Load(context.Background(), p); err != nil {
 		b.Fatal(err)
 	}
+	metrics.Read(a)
+	if sample {
+		peak = stop()
+	}
+	return peak, a[0].Value.Uint64() - before
 }
 
 // BenchmarkRouterStart10k4 is the host half of BenchmarkVMRouterStart10k:
@@ -51,11 +73,16 @@ func BenchmarkRouterStart10k4(b *testing.B) {
 	if err := os.WriteFile(path, scaleConf(1), 0o644); err != nil {
 		b.Fatal(err)
 	}
+	if os.Getenv("LVSKIT_HEAPPROFILE") != "" {
+		// A finer sample than the default 512 KiB, so that the profile's
+		// figures are the heap's within a few percent.
+		runtime.MemProfileRate = 4096
+	}
 	b.ReportAllocs()
-	var live uint64
+	var live, peak, alloc uint64
 	for b.Loop() {
 		r, ops := hostRouter(b)
-		hostLoad(b, r, path)
+		pk, al := hostLoadPeak(b, r, path, live == 0)
 		if ops.ops != scaleServices*(scaleReals+1) {
 			b.Fatalf("%d ops", ops.ops)
 		}
@@ -69,7 +96,7 @@ func BenchmarkRouterStart10k4(b *testing.B) {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			live = ms.HeapAlloc
+			live, peak, alloc = ms.HeapAlloc, pk, al
 			if f := os.Getenv("LVSKIT_HEAPPROFILE"); f != "" {
 				writeHeapProfile(b, f)
 			}
@@ -79,6 +106,8 @@ func BenchmarkRouterStart10k4(b *testing.B) {
 		r.mon.Close()
 	}
 	b.ReportMetric(float64(live)/(1<<20), "live-MiB")
+	b.ReportMetric(float64(peak)/(1<<20), "load-peak-MiB")
+	b.ReportMetric(float64(alloc)/(1<<20), "load-alloc-MiB")
 }
 
 // writeHeapProfile writes the heap profile as of the last collection.

@@ -253,7 +253,7 @@ func (r *Router) onBFD(tr check.BFDTransition) {
 			for _, rs := range vs.Reals {
 				for _, t := range rs.Checks {
 					if bc, ok := t.Checker.(bfdCheck); ok && bc.Name == tr.Name {
-						r.down[t.ID] = !up
+						r.setDown(t.ID, !up)
 						r.touch(t.ID) // reload_inc_apply.go
 						changed = true
 					}

@@ -374,7 +374,7 @@ func fakeVIPs(t *testing.T, events *eventLog) {
 func TestRouterBGPCheckersStopped(t *testing.T) {
 	p := &Plan{Services: []VirtualService{svc("192.0.2.10", 80)}}
 	p.Services[0].Quorum = 1
-	p.Services[0].Reals = []RealServer{{Dest: ipvs.Destination{Addr: netip.MustParseAddrPort("10.1.0.1:80"), Weight: 1}}}
+	p.Services[0].Reals = []RealServer{{Dest: ipvs.DestinationSettings{Addr: netip.MustParseAddrPort("10.1.0.1:80"), Weight: 1}}}
 	p.BGP = testBGPConfig(t, "")
 	events := &eventLog{}
 	r := newRouter(slog.New(slog.DiscardHandler))

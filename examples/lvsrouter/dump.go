@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/vrrp"
 )
 
@@ -27,8 +26,7 @@ type opsState struct {
 	mu        sync.Mutex
 	instances map[string]*opsInstance
 	fifo      *fifoWriter
-	reals     map[realKey]realStatus
-	services  map[ipvs.ServiceKey]bool
+	reals     opsReals // real and virtual servers (opsreals.go)
 	// bgp maps each VIP prefix lvsrouter may announce to whether it is
 	// announced now; nil without --bgp (bgp_router.go).
 	bgp map[netip.Prefix]bool

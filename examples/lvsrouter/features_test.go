@@ -206,7 +206,7 @@ func TestQuorum(t *testing.T) {
 	sorry := ipvs.Destination{Addr: netip.MustParseAddrPort("10.9.9.9:80"), Weight: 1}
 	rs := func(i, w int) RealServer {
 		return RealServer{
-			Dest:     ipvs.Destination{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 80), Weight: w},
+			Dest:     ipvs.DestinationSettings{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 80), Weight: w},
 			Checks:   []check.Target{{ID: fmt.Sprint(i)}},
 			NotifyUp: []string{"up", fmt.Sprint(i)}, NotifyDown: []string{"down", fmt.Sprint(i)},
 		}

@@ -172,9 +172,7 @@ func vsString(k ipvs.ServiceKey) string {
 // so that a start does not grow it through a dozen rehashes.
 func (o *opsState) reserveReals(n int) {
 	o.mu.Lock()
-	if len(o.reals) == 0 {
-		o.reals = make(map[realKey]realStatus, n)
-	}
+	o.reals.reserve(n)
 	o.mu.Unlock()
 }
 
@@ -182,13 +180,9 @@ func (o *opsState) reserveReals(n int) {
 // on a change, writes keepalived's "RS <rs> <vs> UP|DOWN" line.
 func (o *opsState) realState(k ipvs.ServiceKey, rs netip.AddrPort, up bool) {
 	o.mu.Lock()
-	if o.reals == nil {
-		o.reals = map[realKey]realStatus{}
-	}
-	id := realKey{k, rs}
-	st, seen := o.reals[id]
+	st, seen := o.reals.get(k, rs)
 	if !seen {
-		o.reals[id] = realStatus{up: up}
+		o.reals.set(k, rs, realStatus{up: up})
 		o.mu.Unlock()
 		return
 	}
@@ -196,7 +190,7 @@ func (o *opsState) realState(k ipvs.ServiceKey, rs netip.AddrPort, up bool) {
 	if changed {
 		st.up = up
 		st.transitions++
-		o.reals[id] = st
+		o.reals.set(k, rs, st)
 	}
 	f := o.fifo
 	o.mu.Unlock()
@@ -209,22 +203,12 @@ func (o *opsState) realState(k ipvs.ServiceKey, rs netip.AddrPort, up bool) {
 // keepalived's "VS <vs> UP|DOWN" line.
 func (o *opsState) serviceState(k ipvs.ServiceKey, up bool) {
 	o.mu.Lock()
-	if o.services == nil {
-		o.services = map[ipvs.ServiceKey]bool{}
-	}
-	was, seen := o.services[k]
-	o.services[k] = up
+	was, seen := o.reals.setQuorum(k, up)
 	f := o.fifo
 	o.mu.Unlock()
 	if seen && was != up {
 		f.writeLVS(fmt.Sprintf("VS %s %s", vsString(k), upDown(up)))
 	}
-}
-
-// realStatus is a real server's last applied health.
-type realStatus struct {
-	up          bool
-	transitions uint64
 }
 
 func upDown(up bool) string {

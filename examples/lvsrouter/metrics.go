@@ -95,19 +95,19 @@ func (m *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(vrrpCounterDesc[k], prometheus.CounterValue, float64(f(c)), labels...)
 		}
 	}
-	for k, st := range o.reals {
+	for k, st := range o.reals.all() {
 		labels := []string{vsString(k.Service), trio(k.Dest, k.Service.Protocol)}
 		ch <- prometheus.MustNewConstMetric(rsUp, prometheus.GaugeValue, float64(b2u(st.up)), labels...)
 		ch <- prometheus.MustNewConstMetric(rsTransitions, prometheus.CounterValue, float64(st.transitions), labels...)
 	}
-	for k, up := range o.services {
+	for k, up := range o.reals.services() {
 		ch <- prometheus.MustNewConstMetric(vsQuorum, prometheus.GaugeValue, float64(b2u(up)), vsString(k))
 	}
 	for p, on := range o.bgp {
 		ch <- prometheus.MustNewConstMetric(bgpAnnounced, prometheus.GaugeValue, float64(b2u(on)), p.String())
 	}
-	ours := make(map[ipvs.ServiceKey]bool, len(o.services))
-	for k := range o.services {
+	ours := make(map[ipvs.ServiceKey]bool, len(o.reals.ids))
+	for k := range o.reals.services() {
 		ours[k] = true
 	}
 	o.mu.Unlock()

@@ -97,7 +97,7 @@ func forward(k keepalivedconf.LBKind, def ipvs.ForwardMethod) ipvs.ForwardMethod
 }
 
 // lvsReal applies a real server's lvs_method and thresholds.
-func lvsReal(rs *keepalivedconf.RealServer, d *ipvs.Destination) {
+func lvsReal(rs *keepalivedconf.RealServer, d *ipvs.DestinationSettings) {
 	d.Forward = forward(rs.LVS.Forward, d.Forward)
 	d.UpperThreshold, d.LowerThreshold = rs.LVS.UThreshold, rs.LVS.LThreshold
 }

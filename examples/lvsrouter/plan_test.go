@@ -145,8 +145,8 @@ func TestDesired(t *testing.T) {
 		Service: ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80"), Scheduler: "rr"},
 		Sorry:   &sorry,
 		Reals: []RealServer{
-			{Dest: ipvs.Destination{Addr: netip.MustParseAddrPort("10.1.0.1:80"), Weight: 2}, Checks: []check.Target{{ID: "a"}}},
-			{Dest: ipvs.Destination{Addr: netip.MustParseAddrPort("10.1.0.2:80"), Weight: 3}, Inhibit: true, Checks: []check.Target{{ID: "b"}}},
+			{Dest: ipvs.DestinationSettings{Addr: netip.MustParseAddrPort("10.1.0.1:80"), Weight: 2}, Checks: []check.Target{{ID: "a"}}},
+			{Dest: ipvs.DestinationSettings{Addr: netip.MustParseAddrPort("10.1.0.2:80"), Weight: 3}, Inhibit: true, Checks: []check.Target{{ID: "b"}}},
 		},
 	}}}
 	r := newRouter(slog.New(slog.DiscardHandler))

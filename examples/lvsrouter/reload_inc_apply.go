@@ -153,12 +153,7 @@ type checkIndex map[string]int32
 
 // buildCheckIndex indexes every check target of p.
 func buildCheckIndex(p *Plan) checkIndex {
-	n := 0
-	for i := range p.Services {
-		for j := range p.Services[i].Reals {
-			n += len(p.Services[i].Reals[j].Checks)
-		}
-	}
+	_, n := countChecks(p)
 	idx := make(checkIndex, n)
 	for i := range p.Services {
 		idx.add(&p.Services[i], int32(i))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"regexp"
@@ -83,7 +84,7 @@ func (w *applyTwin) state() string {
 	alive, quorum := fmt.Sprint(r.alive), fmt.Sprint(r.quorum)
 	r.mu.Unlock()
 	r.ops.mu.Lock()
-	reals, services := fmt.Sprint(r.ops.reals), fmt.Sprint(r.ops.services)
+	reals, services := fmt.Sprint(maps.Collect(r.ops.reals.all())), fmt.Sprint(maps.Collect(r.ops.reals.services()))
 	r.ops.mu.Unlock()
 	return fmt.Sprintf("kernel:\n%s\nscripts: %q\nmails: %q\nreals: %s\nservices: %s\nalive: %s\nquorum: %s",
 		w.k.state(), w.scripts, w.mails, reals, services, alive, quorum)

@@ -51,7 +51,7 @@ type Router struct {
 
 	mu      sync.Mutex
 	plan    *Plan
-	down    map[string]bool // check target ID -> down
+	down    map[string]bool // check target ID -> down (setDown: the down ones only)
 	weight  map[string]int  // dynamic weight reported by a check
 	managed map[ipvs.ServiceKey]bool
 	// alive and quorum remember, per real server and per service, the
@@ -218,7 +218,7 @@ func (r *Router) onCheck(t check.Transition) {
 		if r.down[t.ID] != !t.Up {
 			r.touch(t.ID)
 		}
-		r.down[t.ID] = !t.Up
+		r.setDown(t.ID, !t.Up)
 		if t.Kind == check.StateChange {
 			r.mail.checkState(t.ID, t.Up, was, r.mail.realUp(r.down, t.ID))
 		}
@@ -798,21 +798,33 @@ func sameServiceChecks(old, vs *VirtualService, cs *checkSync) bool {
 func (r *Router) noteChecks(cs *checkSync) {
 	r.nTargets = cs.kept + len(cs.change)
 	r.mu.Lock()
-	if len(r.down) == 0 && len(cs.change) > 64 {
-		// A start: sized once rather than grown through a dozen rehashes
-		// (40,000 targets at 10,000 services × 4 real servers).
-		r.down = make(map[string]bool, len(cs.change))
-	}
+	// The initial state of each keepalived policy, asked once: the
+	// targets of a configuration share a few (policyBoxes), and asking
+	// makes a machine (40,000 of them at a start).
+	initial := map[check.Keepalived]bool{}
 	for k, t := range cs.change {
 		r.touch(t.ID)
 		delete(r.weight, t.ID)
 		if cs.existed[k] {
 			cs.updated++
-		} else {
-			// A new target is in its policy's initial state (down with
-			// alpha) until its first transition.
-			r.down[t.ID] = t.Policy != nil && !t.Policy.NewMachine().Up()
+			continue
 		}
+		// A new target is in its policy's initial state (down with
+		// alpha) until its first transition.
+		down := false
+		switch pol := t.Policy.(type) {
+		case nil:
+		case check.Keepalived:
+			up, ok := initial[pol]
+			if !ok {
+				up = pol.NewMachine().Up()
+				initial[pol] = up
+			}
+			down = !up
+		default:
+			down = !pol.NewMachine().Up()
+		}
+		r.setDown(t.ID, down)
 	}
 	for _, id := range cs.removed {
 		r.touch(id)
@@ -820,6 +832,17 @@ func (r *Router) noteChecks(cs *checkSync) {
 		delete(r.weight, id)
 	}
 	r.mu.Unlock()
+}
+
+// setDown records whether check target id is down. Only down targets
+// have an entry: at 40,000 targets, most of them up, a map of every
+// target held 2.6 MB for as long as the router ran. r.mu is held.
+func (r *Router) setDown(id string, down bool) {
+	if down {
+		r.down[id] = true
+	} else {
+		delete(r.down, id)
+	}
 }
 
 // syncChecks is planChecks then runChecks, for callers without an apply
@@ -850,12 +873,7 @@ func (r *Router) runChecks(cs *checkSync) {
 
 // targets lists the plan's check targets (BFD feeds apart) in plan order.
 func targets(p *Plan) []check.Target {
-	n := 0
-	for i := range p.Services {
-		for j := range p.Services[i].Reals {
-			n += len(p.Services[i].Reals[j].Checks)
-		}
-	}
+	_, n := countChecks(p)
 	ts := make([]check.Target, 0, n)
 	for _, vs := range p.Services {
 		for _, rs := range vs.Reals {
@@ -888,10 +906,7 @@ func (r *Router) desiredLocked() []ipvs.Service {
 	r.dirty = dirtySet{}
 	out := make([]ipvs.Service, 0, len(r.plan.Services))
 	if len(r.reported.services) != len(r.plan.Services) {
-		n := 0
-		for i := range r.plan.Services {
-			n += len(r.plan.Services[i].Reals)
-		}
+		n, _ := countChecks(r.plan)
 		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
 		r.ops.reserveReals(n)
 	}
@@ -929,7 +944,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	sum := 0
 	for j := range vs.Reals {
 		rs := &vs.Reals[j]
-		d, up := rs.Dest, true
+		d, up := rs.Dest.Destination(), true
 		for _, c := range rs.Checks {
 			if r.down[c.ID] {
 				up = false
@@ -1086,7 +1101,7 @@ func (r *Router) apply(ctx context.Context) error {
 		r.managed[k] = true
 	}
 	maglevOrder(want)
-	cfg := &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true}
+	cfg := &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true, Stream: true}
 	var ch ipvs.Changes
 	var err error
 	if full {

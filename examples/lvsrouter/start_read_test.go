@@ -10,59 +10,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/lvskit/lvskit/internal/testenv"
 )
-
-// peakMem samples the heap's objects and the memory the process holds
-// from the system (runtime/metrics) every 100 µs until end is called.
-type peakMem struct {
-	stop chan struct{}
-	done chan [2]uint64
-}
-
-func startPeakMem() *peakMem {
-	p := &peakMem{stop: make(chan struct{}), done: make(chan [2]uint64, 1)}
-	s := []metrics.Sample{
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/memory/classes/total:bytes"},
-		{Name: "/memory/classes/heap/released:bytes"},
-	}
-	sample := func(peak *[2]uint64) {
-		metrics.Read(s)
-		peak[0] = max(peak[0], s[0].Value.Uint64())
-		peak[1] = max(peak[1], s[1].Value.Uint64()-s[2].Value.Uint64())
-	}
-	go func() {
-		var peak [2]uint64
-		t := time.NewTicker(100 * time.Microsecond)
-		defer t.Stop()
-		for {
-			sample(&peak)
-			select {
-			case <-p.stop:
-				sample(&peak)
-				p.done <- peak
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return p
-}
-
-// end returns the peak heap objects and the peak memory held.
-func (p *peakMem) end() (heap, held uint64) {
-	close(p.stop)
-	v := <-p.done
-	return v[0], v[1]
-}
 
 // BenchmarkRouterRead10k4 is the read phase of BenchmarkRouterStart10k4
 // as serve's first load runs it (incReload.start, with the start's GC
 // policy): from the file to the Plan handed to Router.Load. peak-heap-MB
-// is the most the heap's objects reached (garbage included), held-MB the
-// most the process held from the system: the proxies for the guest's
-// page faults; gcs/op the collections during the read.
+// is the most the heap's objects reached (garbage included), held-MB what
+// the process holds from the system at the read's end: the proxies for
+// the guest's page faults; gcs/op the collections during the read.
 func BenchmarkRouterRead10k4(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "keepalived.conf")
 	if err := os.WriteFile(path, scaleConf(1), 0o644); err != nil {
@@ -77,10 +34,10 @@ func BenchmarkRouterRead10k4(b *testing.B) {
 		metrics.Read(cycles)
 		gcs -= cycles[0].Value.Uint64()
 		b.StartTimer()
-		pm := startPeakMem()
+		stop := testenv.HeapPeak()
 		ir := &incReload{}
 		p, _, err := startRead(ir, path)
-		h, r := pm.end()
+		h, r := stop(), heldBytes()
 		metrics.Read(cycles)
 		gcs += cycles[0].Value.Uint64()
 		if err != nil || len(p.Services) != scaleServices {

@@ -29,7 +29,7 @@ func (o *opsState) statusJSON() []byte {
 		st     realStatus
 	}
 	var reals []rs
-	for k, st := range o.reals {
+	for k, st := range o.reals.all() {
 		reals = append(reals, rs{vsString(k.Service), trio(k.Dest, k.Service.Protocol), st})
 	}
 	slices.SortFunc(reals, func(a, b rs) int { return strings.Compare(a.vs+" "+a.rs, b.vs+" "+b.rs) })
@@ -42,11 +42,11 @@ func (o *opsState) statusJSON() []byte {
 		j.str("service", r.vs)
 		j.str("real", r.rs)
 		j.bool("up", r.st.up)
-		j.uint("transitions", r.st.transitions)
+		j.uint("transitions", uint64(r.st.transitions))
 		j.end()
 	}
 	var svcs []string
-	for k, up := range o.services {
+	for k, up := range o.reals.services() {
 		svcs = append(svcs, vsString(k)+"\x00"+strconv.FormatBool(up))
 	}
 	slices.Sort(svcs)

@@ -68,12 +68,7 @@ func checkPlan(p *Plan, hasInterface func(string) bool) error {
 		}
 	}
 	errs = append(errs, verrs...)
-	n := 0
-	for i := range p.Services {
-		for j := range p.Services[i].Reals {
-			n += len(p.Services[i].Reals[j].Checks)
-		}
-	}
+	_, n := countChecks(p)
 	ids := make(map[string]bool, n)
 	for i := range p.Services {
 		vs := &p.Services[i]

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"iter"
+	"net/netip"
+
+	"github.com/lvskit/lvskit/ipvs"
+)
+
+// opsReals is what opsState remembers of every virtual and real server:
+// a service's quorum and a real server's health as last applied, and how
+// often the real server's changed, for the notify FIFOs, the metrics and
+// the status socket. At 40,000 real servers a map keyed by realKey (80
+// bytes, a service key and an address, both with pointers) held 6.5 MB;
+// here each service key is stored once, with its quorum, and a real
+// server's entry is 24 bytes of key and 8 of state without a pointer,
+// which the collector does not trace. An address with a zone, which the
+// compact key cannot hold, goes to a map of its own.
+type opsReals struct {
+	ids   map[ipvs.ServiceKey]opsService
+	keys  []ipvs.ServiceKey // by id
+	m     map[realSlot]realStatus
+	zoned map[realKey]realStatus
+}
+
+// opsService is a service's number for its real servers' keys, and its
+// quorum as last reported (reported: there is one).
+type opsService struct {
+	id       uint32
+	quorum   bool
+	reported bool
+}
+
+// realSlot names a real server of the service numbered svc.
+type realSlot struct {
+	svc  uint32
+	port uint16
+	is4  bool
+	addr [16]byte
+}
+
+// realStatus is a real server's last applied health.
+type realStatus struct {
+	up          bool
+	transitions uint32
+}
+
+// reserve sizes the maps for n real servers when they are empty.
+func (o *opsReals) reserve(n int) {
+	if len(o.m) == 0 {
+		o.m = make(map[realSlot]realStatus, n)
+	}
+	if len(o.ids) == 0 {
+		o.ids = make(map[ipvs.ServiceKey]opsService, n/4)
+	}
+}
+
+// slot returns the compact key of (k, rs), adding k's number if new; ok
+// is false for an address with a zone.
+func (o *opsReals) slot(k ipvs.ServiceKey, rs netip.AddrPort) (realSlot, bool) {
+	a := rs.Addr()
+	if a.Zone() != "" {
+		return realSlot{}, false
+	}
+	return realSlot{svc: o.service(k).id, port: rs.Port(), is4: a.Is4(), addr: a.As16()}, true
+}
+
+// service returns k's entry, numbering k if new.
+func (o *opsReals) service(k ipvs.ServiceKey) opsService {
+	if o.ids == nil {
+		o.ids = map[ipvs.ServiceKey]opsService{}
+	}
+	s, ok := o.ids[k]
+	if !ok {
+		s = opsService{id: uint32(len(o.keys))}
+		o.ids[k] = s
+		o.keys = append(o.keys, k)
+	}
+	return s
+}
+
+// setQuorum records k's quorum and returns the one reported before, if
+// any.
+func (o *opsReals) setQuorum(k ipvs.ServiceKey, up bool) (was, seen bool) {
+	s := o.service(k)
+	was, seen = s.quorum, s.reported
+	s.quorum, s.reported = up, true
+	o.ids[k] = s
+	return was, seen
+}
+
+// services yields every service with a reported quorum, in no order.
+func (o *opsReals) services() iter.Seq2[ipvs.ServiceKey, bool] {
+	return func(yield func(ipvs.ServiceKey, bool) bool) {
+		for k, s := range o.ids {
+			if s.reported && !yield(k, s.quorum) {
+				return
+			}
+		}
+	}
+}
+
+// get returns the state of (k, rs) and whether there is one.
+func (o *opsReals) get(k ipvs.ServiceKey, rs netip.AddrPort) (realStatus, bool) {
+	s, ok := o.slot(k, rs)
+	if !ok {
+		st, seen := o.zoned[realKey{k, rs}]
+		return st, seen
+	}
+	st, seen := o.m[s]
+	return st, seen
+}
+
+// set records the state of (k, rs).
+func (o *opsReals) set(k ipvs.ServiceKey, rs netip.AddrPort, st realStatus) {
+	s, ok := o.slot(k, rs)
+	if !ok {
+		if o.zoned == nil {
+			o.zoned = map[realKey]realStatus{}
+		}
+		o.zoned[realKey{k, rs}] = st
+		return
+	}
+	if o.m == nil {
+		o.m = map[realSlot]realStatus{}
+	}
+	o.m[s] = st
+}
+
+// all yields every real server with its state, in no order.
+func (o *opsReals) all() iter.Seq2[realKey, realStatus] {
+	return func(yield func(realKey, realStatus) bool) {
+		for s, st := range o.m {
+			a := netip.AddrFrom16(s.addr)
+			if s.is4 {
+				a = a.Unmap()
+			}
+			if !yield(realKey{o.keys[s.svc], netip.AddrPortFrom(a, s.port)}, st) {
+				return
+			}
+		}
+		for k, st := range o.zoned {
+			if !yield(k, st) {
+				return
+			}
+		}
+	}
+}
