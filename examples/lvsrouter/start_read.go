@@ -22,12 +22,14 @@ import (
 // virtual server's translation may read), decoded and translated, and
 // only its services are kept; its tree is garbage before the batches
 // after it are read. The heap holds the plan and the batches in flight:
-// at 10,000 × 4 the host's heap peaks at 68 MB instead of 122, and the
-// guest's process holds 67 MiB at the read's end instead of 131 (the
-// router's peak RSS once started 132.7-132.8 MiB instead of 147.1-149.1,
-// the first load's memory now setting it). Time in the guest is about
-// the same (2.9-3.2 s against 3.1-4.6 s for the read, in A/B runs
-// where the order decides more than the read does).
+// at 10,000 × 4 the host's heap peaks at 67-68 MB instead of 116 (131.9
+// MB allocated instead of 120.8), and the guest's process holds 67-70
+// MiB at the read's end instead of 126-131. With the first load's
+// streamed apply, the router's peak RSS once started was 115.7 MiB
+// against 144.3 for the full read, keepalived 42.8 (one guest,
+// 2026-12-06, the full read run second). Time in the guest: the read 2.9-
+// 3.2 s against 3.1-4.6 s, in A/B runs where the order decides about as
+// much.
 //
 // The rule that makes it safe, tested over generated and testdata
 // configurations (TestStartReadEqualsFull): the plan equals the full
