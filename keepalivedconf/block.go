@@ -1,5 +1,7 @@
 package keepalivedconf
 
+import "bytes"
+
 // Piece is a part of a file that starts at the beginning of line Line
 // (1-based) of that file.
 type Piece struct {
@@ -55,3 +57,70 @@ func (r *ParseConfig) parseData(filename, data string) (*File, error) {
 // applies (include, $NAME=value, $NAME, ~SEQ/~LST, @id): a File without
 // them is its own expansion, and its Config needs no file but its own.
 func (f *File) HasDirectives() bool { return f.directives }
+
+// TopPiece is a Piece that a quick scan takes for one top-level block,
+// with the first two words of its first line that is neither blank nor
+// a comment (as "virtual_server", "10.0.0.1"; empty for a piece without
+// one).
+type TopPiece struct {
+	Piece
+	Keyword, Arg string
+}
+
+// CutTop cuts data into pieces just after each line that holds a lone
+// '}' in column one, which ends a top-level block in any file laid out
+// the usual way; the last piece runs to the end of data. It parses
+// nothing and allocates only the result, so that a caller can read a
+// large file a few blocks at a time with ParsePieces instead of holding
+// the syntax tree of all of it. The cut is a guess that the caller must
+// check: a cut inside a block leaves a piece with a block open (or a
+// stray '}'), which ParsePieces reports, and a piece may hold more than
+// one statement where blocks end otherwise.
+func CutTop(data []byte) []TopPiece {
+	n := 0
+	for i := 0; ; {
+		k := bytes.Index(data[i:], []byte("\n}\n"))
+		if k < 0 {
+			break
+		}
+		n++
+		i += k + 2
+	}
+	out := make([]TopPiece, 0, n+1)
+	start, line := 0, 1
+	for start < len(data) {
+		end := len(data)
+		if k := bytes.Index(data[start:], []byte("\n}\n")); k >= 0 {
+			end = start + k + 3
+		}
+		pc := TopPiece{Piece: Piece{Data: data[start:end:end], Line: line}}
+		pc.Keyword, pc.Arg = leadWords(pc.Data)
+		out = append(out, pc)
+		line += bytes.Count(pc.Data, []byte{'\n'})
+		start = end
+	}
+	return out
+}
+
+// leadWords returns the first two words of the first line of b that is
+// neither blank nor a comment.
+func leadWords(b []byte) (kw, arg string) {
+	for len(b) > 0 {
+		l := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			l, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		f := bytes.Fields(l)
+		if len(f) == 0 || f[0][0] == '#' || f[0][0] == '!' {
+			continue
+		}
+		kw = string(f[0])
+		if len(f) > 1 {
+			arg = string(f[1])
+		}
+		return kw, arg
+	}
+	return "", ""
+}

@@ -78,3 +78,76 @@ func FuzzParsePieces(f *testing.F) {
 		}
 	})
 }
+
+// TestCutTop: pieces after each lone '}' in column one, each at its line,
+// with its first words; together they are the file.
+func TestCutTop(t *testing.T) {
+	data := []byte("# head\nglobal_defs {\n    router_id a\n}\n\n! c\nvirtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\nvirtual_server group g {\n}\n# tail\n")
+	got := CutTop(data)
+	want := []TopPiece{
+		{Piece{[]byte("# head\nglobal_defs {\n    router_id a\n}\n"), 1}, "global_defs", "{"},
+		{Piece{[]byte("\n! c\nvirtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\n"), 5}, "virtual_server", "10.0.0.1"},
+		{Piece{[]byte("virtual_server group g {\n}\n"), 11}, "virtual_server", "group"},
+		{Piece{[]byte("# tail\n"), 13}, "", ""},
+	}
+	show := func(pcs []TopPiece) string {
+		var b strings.Builder
+		for _, pc := range pcs {
+			fmt.Fprintf(&b, "%d %q %q %q\n", pc.Line, pc.Keyword, pc.Arg, pc.Data)
+		}
+		return b.String()
+	}
+	if show(got) != show(want) {
+		t.Errorf("CutTop\n got %s\nwant %s", show(got), show(want))
+	}
+	if n := len(CutTop(nil)); n != 0 {
+		t.Errorf("CutTop(nil): %d pieces", n)
+	}
+}
+
+// FuzzCutTop: CutTop's pieces are the file, in order, each at its line
+// and ending where a lone '}' in column one ends; and whenever they all
+// parse without an error as pieces, the file parses without one, to the
+// same statements and positions.
+func FuzzCutTop(f *testing.F) {
+	for _, path := range confFiles(f) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("a {\nb \\\n}\n}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pcs := CutTop(data)
+		var joined []byte
+		var pieces []Piece
+		for i, pc := range pcs {
+			if pc.Line != bytes.Count(joined, []byte{'\n'})+1 {
+				t.Fatalf("piece %d at line %d, want %d", i, pc.Line, bytes.Count(joined, []byte{'\n'})+1)
+			}
+			joined = append(joined, pc.Data...)
+			if i < len(pcs)-1 && (!bytes.HasSuffix(joined, []byte("\n}\n")) || bytes.Contains(joined[len(joined)-len(pc.Data):len(joined)-2], []byte("\n}\n"))) {
+				t.Fatalf("piece %d %q does not end at the first lone '}'", i, pc.Data)
+			}
+			if kw, arg := leadWords(pc.Data); kw != pc.Keyword || arg != pc.Arg {
+				t.Fatalf("piece %d: words %q %q, want %q %q", i, pc.Keyword, pc.Arg, kw, arg)
+			}
+			pieces = append(pieces, pc.Piece)
+		}
+		if !bytes.Equal(joined, data) {
+			t.Fatalf("pieces join to %q", joined)
+		}
+		got, gerr := (*ParseConfig)(nil).ParsePieces("fuzz.conf", pieces)
+		if gerr != nil {
+			return
+		}
+		whole, werr := Parse("fuzz.conf", data)
+		if werr != nil {
+			t.Fatalf("pieces parse, whole: %v", werr)
+		}
+		if g, w := positions(got), positions(whole); g != w {
+			t.Fatalf("positions\n got %s\nwant %s", g, w)
+		}
+	})
+}

@@ -28,7 +28,8 @@ func hostRouter(b *testing.B) (*Router, *nullOps) {
 	return r, ops
 }
 
-// hostLoad is serve's load and Router.Load of the file at path.
+// hostLoad is serve's first read and Router.Load of the file at path,
+// under the start's GC policy (startgc.go).
 func hostLoad(b *testing.B, r *Router, path string) {
 	hostLoadPeak(b, r, path, false)
 }
@@ -38,12 +39,14 @@ func hostLoad(b *testing.B, r *Router, path string) {
 // /memory/classes/heap/objects:bytes reads it every 100 µs) seen while
 // Router.Load ran, and the bytes Load allocated.
 func hostLoadPeak(b *testing.B, r *Router, path string, sample bool) (peak, alloc uint64) {
-	p, _, err := load(path, interfaceExists)
+	gc := beginStart(path)
+	defer gc.end()
+	p, _, _, err := (&incReload{}).start(path, interfaceExists, gc)
 	if err != nil {
 		b.Fatal(err)
 	}
-	// As serve does: the syntax tree and typed configuration go first.
-	runtime.GC()
+	// As serve does: the read's garbage goes first.
+	gc.loading()
 	var stop func() uint64
 	if sample {
 		stop = testenv.HeapPeak()

@@ -26,12 +26,23 @@ import (
 
 // init profiles the router's start when the test binary runs as the
 // router with LVSKIT_CPUPROFILE=FILE (set by runScale): the CPU profile
-// covers exec to the end of the first load. LVSKIT_READGC=on keeps the
-// collector at its defaults during the first read (readHeap off), for
-// LVSKIT_SCALE_AB.
+// covers exec to the end of the first load. LVSKIT_READGC=PERCENT is the
+// collector's percent during the start's read (startReadGC),
+// LVSKIT_LOADHEAP=N the first load's memory limit in live heaps
+// (loadHeapPerLive), and
+// LVSKIT_STARTREAD=full reads the file in full with the collector off, as
+// the start did before its batched read, for LVSKIT_SCALE_AB.
 func init() {
-	if os.Getenv("LVSROUTER_AS_MAIN") == "1" && os.Getenv("LVSKIT_READGC") == "on" {
-		readHeapOn = false
+	if os.Getenv("LVSROUTER_AS_MAIN") == "1" {
+		if v, err := strconv.Atoi(os.Getenv("LVSKIT_READGC")); err == nil {
+			startReadGC = v
+		}
+		if v, err := strconv.ParseUint(os.Getenv("LVSKIT_LOADHEAP"), 10, 64); err == nil {
+			loadHeapPerLive = v
+		}
+		if os.Getenv("LVSKIT_STARTREAD") == "full" {
+			readBatchMin = 1 << 30
+		}
 	}
 	f := os.Getenv("LVSKIT_CPUPROFILE")
 	if os.Getenv("LVSROUTER_AS_MAIN") != "1" || f == "" {

@@ -14,14 +14,7 @@ import (
 // either translates or refuses with an error, and never panics or runs
 // away (address ranges are bounded).
 func FuzzTranslate(f *testing.F) {
-	for _, glob := range []string{"testdata/*.conf", "testdata/features.d/*.conf", "../../keepalivedconf/testdata/seed/*.conf"} {
-		files, _ := filepath.Glob(glob)
-		for _, file := range files {
-			if b, err := os.ReadFile(file); err == nil {
-				f.Add(b)
-			}
-		}
-	}
+	addConfSeeds(f)
 	f.Add([]byte("virtual_server_group G {\n  fd00::1-ffff 80\n  10.0.0.1-255 80\n  fwmark 7\n}\nvirtual_server group G {\n  protocol TCP\n  persistence_granularity 24\n  sorry_server 10.9.9.9\n  quorum 5\n  hysteresis 9\n  real_server 10.1.0.1 {\n  }\n}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := keepalivedconf.Parse("fuzz.conf", data)
@@ -45,4 +38,37 @@ func FuzzTranslate(f *testing.F) {
 		}
 		units(p)
 	})
+}
+
+// FuzzStartRead: the start's batched read (in batches of one virtual
+// server) gives the full read's plan, or reads in full.
+func FuzzStartRead(f *testing.F) {
+	addConfSeeds(f)
+	defer func(n, m int) { readBatchVS, readBatchMin = n, m }(readBatchVS, readBatchMin)
+	readBatchVS, readBatchMin = 1, 1
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, _, n := readBatches("fuzz.conf", data, anyInterface)
+		if n == 0 {
+			return
+		}
+		want, _, err := loadData("fuzz.conf", data, anyInterface)
+		if err != nil {
+			t.Fatalf("read in %d batches; in full: %v", n, err)
+		}
+		if d := planDiff(want, got); d != "" {
+			t.Fatalf("plan differs from the full read's (-full +batches):\n%s", d)
+		}
+	})
+}
+
+// addConfSeeds adds the testdata configurations as seeds.
+func addConfSeeds(f *testing.F) {
+	for _, glob := range []string{"testdata/*.conf", "testdata/features.d/*.conf", "../../keepalivedconf/testdata/seed/*.conf"} {
+		files, _ := filepath.Glob(glob)
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil {
+				f.Add(b)
+			}
+		}
+	}
 }

@@ -114,7 +114,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -226,12 +225,12 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	log.Debug("loading configuration", "config", file)
 	t0 := time.Now()
 	inc := &incReload{log: log} // reload_inc.go
-	restoreRead := readHeap(file)
-	plan, warnings, err := inc.load(file, interfaceExists)
-	restoreRead()
+	gc := beginStart(file)      // startgc.go
+	defer gc.end()
+	plan, warnings, how, err := inc.start(file, interfaceExists, gc) // start_read.go
 	user, sys := cpuTimes()
 	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond),
-		"user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond))
+		"user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond), "read", how, "held_mib", heldMiB())
 	for _, w := range warnings {
 		log.Warn("configuration", "warning", w)
 	}
@@ -243,13 +242,9 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		return exitConfig
 	}
 	plan.hostChecked = true // by load, on this host: Load need not again
-	// The configuration's syntax tree and typed form are garbage now, 20
-	// to 30 times the file's size (100 MB at 10,000 virtual servers × 4
-	// real servers): collected here, before the router allocates its
-	// state, the heap does not grow to twice their size. Measured at that
-	// size: peak heap 180-200 -> 127 MiB, start time unchanged.
-	runtime.GC()
-	restoreGC := reuseHeap()
+	// The read's garbage is collected here, before the router allocates
+	// its state, so that the heap does not grow to twice its size.
+	gc.loading()
 	plan = o.Mode.restrict(plan)
 	removePids, err := writePidFiles(o)
 	if err != nil {
@@ -275,7 +270,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		r.close()
 		return exitFailure
 	}
-	restoreGC()
+	gc.end()
 	if startedHook != nil {
 		startedHook()
 	}

@@ -207,8 +207,6 @@ func (ir *incReload) full(path string, data []byte, hasInterface func(string) bo
 // record makes data, f and p the base of the next reload, when the
 // incremental path can cover it.
 func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p *Plan, warnings []error) {
-	ir.path, ir.data, ir.blocks, ir.plan, ir.none = "", nil, nil, nil, ""
-	ir.prev, ir.prevDiff, ir.prevOwn = nil, nil, false
 	why := func() string {
 		switch {
 		case bgpFile != "":
@@ -219,18 +217,25 @@ func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p 
 		if f.HasDirectives() {
 			return "includes or expansion directives"
 		}
-		blocks, why := topBlocks(data, f)
-		if why != "" {
-			return why
-		}
-		ir.blocks = blocks
 		return ""
 	}()
+	var blocks []topBlock
+	if why == "" {
+		blocks, why = topBlocks(data, f)
+	}
+	ir.setBase(path, data, p, blocks, why)
+}
+
+// setBase makes data and p, with data's top-level blocks, the base of
+// the next reload; a reason why not leaves none.
+func (ir *incReload) setBase(path string, data []byte, p *Plan, blocks []topBlock, why string) {
+	ir.path, ir.data, ir.blocks, ir.plan, ir.none = "", nil, nil, nil, ""
+	ir.prev, ir.prevDiff, ir.prevOwn = nil, nil, false
 	if why != "" {
 		ir.none = why
 		return
 	}
-	ir.path, ir.data, ir.plan = path, data, p
+	ir.path, ir.data, ir.blocks, ir.plan = path, data, blocks, p
 	// The first splice's array: a copy nobody else holds, touched now
 	// (the later ones reuse what the Router releases).
 	ir.prev, ir.prevDiff, ir.prevOwn = slices.Clone(p.Services), nil, true
@@ -239,65 +244,7 @@ func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p 
 // topBlocks returns the byte ranges of the top-level blocks of f, parsed
 // from data, or why the incremental path cannot use them.
 func topBlocks(data []byte, f *keepalivedconf.File) ([]topBlock, string) {
-	var blocks []topBlock
-	// line and off walk data forward: off is the start of line.
-	line, off := 1, 0
-	lineStart := func(l int) int {
-		for line < l {
-			i := bytes.IndexByte(data[off:], '\n')
-			if i < 0 {
-				return -1
-			}
-			off += i + 1
-			line++
-		}
-		return off
-	}
-	at := func(pos keepalivedconf.Position) int {
-		s := lineStart(pos.Line)
-		if s < 0 || s+pos.Col-1 >= len(data) {
-			return -1
-		}
-		return s + pos.Col - 1
-	}
-	prevEnd := 0
-	for _, s := range f.Stmts {
-		if s.Kind == keepalivedconf.KindComment {
-			continue
-		}
-		if s.Block == nil || s.Block.Unclosed {
-			return nil, "a top-level statement outside a block"
-		}
-		start := lineStart(s.Pos.Line)
-		if start < prevEnd || start < 0 {
-			return nil, "two top-level blocks on a line"
-		}
-		if !onlyBlanksB(data[start : start+s.Pos.Col-1]) {
-			return nil, "a top-level block not at a line start"
-		}
-		open := at(s.Block.Open)
-		if open < 0 || data[open] != '{' {
-			return nil, "unexpected block layout"
-		}
-		closing := at(s.Block.Close)
-		if closing < 0 || data[closing] != '}' {
-			return nil, "unexpected block layout"
-		}
-		end := len(data)
-		if nl := bytes.IndexByte(data[closing:], '\n'); nl >= 0 {
-			end = closing + nl + 1
-		}
-		b := topBlock{start: start, open: open, close: closing, end: end, line: s.Pos.Line}
-		if s.Keyword() == "virtual_server" {
-			b.kind = blockVS
-			if s.Arg(0) == "group" {
-				b.kind = blockVSGroup
-			}
-		}
-		blocks = append(blocks, b)
-		prevEnd = b.end
-	}
-	return slices.Clip(blocks), ""
+	return piecesBlocks(data, []int{1}, []int{0}, f.Stmts) // start_read.go
 }
 
 func onlyBlanksB(b []byte) bool {

@@ -2,69 +2,125 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 )
 
-// readHeapPerByte is what the first read may allocate per byte of the main
-// configuration file before the collector runs: 10,000 virtual servers × 4
-// real servers (4.6 MB) end their read with a 120 MB heap, 30 MB of it
-// still live once the syntax tree and typed configuration are dropped.
-const readHeapPerByte = 32
+// startReadGC is the collector's percent while the start reads the
+// configuration; -1 (the default): off, under a memory limit (see
+// startGC). A variable for the VM benchmark's A/B runs.
+var startReadGC = -1
 
-// readHeapOn is false only in benchmarks comparing a read with the
-// collector at its defaults.
-var readHeapOn = true
+// readHeapPerByte and fullReadHeapPerByte bound what the start's read may
+// allocate before the collector runs, per byte of the main configuration
+// file (at least 64 MiB): a batched read keeps its plan and one batch
+// live (23 MB at 10,000 × 4, a 5.8 MB file), a full read the syntax tree
+// and typed configuration of all of it (120 MB).
+const (
+	readHeapPerByte     = 8
+	fullReadHeapPerByte = 32
+)
 
-// readHeap turns the collector off for the router's first configuration
-// read, up to a memory limit of readHeapPerByte times the size of the file
-// at path (at least 64 MiB above what the process holds). Until the read
-// ends its allocations are nearly all live (the syntax tree, the typed
-// configuration, the plan), so collecting meanwhile finds next to nothing:
-// in the guest at 10,000 × 4 (one vCPU) its collections marked 70-80 MB
-// once or twice, and the read took 2.9-3.1 s with them, 2.2-2.4 s
-// without; the price is the garbage it no longer reuses, peak RSS 141 MiB
-// instead of 135-136. The limit keeps a larger file (or includes) from
-// growing the heap without bound: the collector runs again once it is
-// reached. The returned func puts the collector back as it was. A GOGC or
-// GOMEMLIMIT in the environment is left alone.
-func readHeap(path string) (restore func()) {
-	if !readHeapOn || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return func() {}
-	}
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return func() {}
-	}
-	limit := s[0].Value.Uint64() + max(64<<20, readHeapPerByte*uint64(fi.Size()))
-	pct := debug.SetGCPercent(-1)
-	mem := debug.SetMemoryLimit(int64(limit))
-	return func() {
-		debug.SetGCPercent(pct)
-		debug.SetMemoryLimit(mem)
-	}
+// loadHeapPerLive bounds the first load's heap, in multiples of the live
+// heap it starts from (see startGC); a variable for the VM benchmark's
+// A/B runs.
+var loadHeapPerLive uint64 = 3
+
+// startGC is the collector's one policy for the router's start, from the
+// first read to the end of the first load. It saves the collector's
+// settings once (beginStart) and puts them back once (end).
+//
+// The read: the start reads a large file in batches (start_read.go), so
+// that most of what it allocates, each batch's syntax tree and typed
+// configuration, is garbage by the next batch, and what stays live is the
+// plan. The collector is off, under a memory limit of readHeapPerByte per
+// byte of the file above what the process holds: at 10,000 virtual
+// servers × 4 real servers (137 MB allocated in all) it collects 3 times
+// on the host, each when little is live yet, the heap peaking at 68 MB.
+// At the default percent it collected 7 times, and the guest's batched
+// read took 3.02 s against 2.81 s for the full read with the collector off
+// (one guest); under the limit the two took 2.94 and 4.64 s, 3.21 and
+// 3.07 s (two guests; whichever runs second in a guest is faster), the
+// batched read holding 67 MiB at its end and the full one 131 MiB. A read
+// that falls back to the full read raises the limit to
+// fullReadHeapPerByte (fullRead): its allocations stay live.
+//
+// The load (loading): once the read's garbage is collected, the first
+// Router.Load (desired state, 50,000 IPVS operations, 40,000 check
+// targets at 10,000 × 4) allocates about three times the plan's live heap
+// (72 MB over 23 MB on the host), and collections meanwhile each mark the
+// plan on a core the kernel's IPVS work needs too. So the collector is
+// off for it, under a memory limit of loadHeapPerLive times the live heap
+// (or what the process holds already, if more): the load reuses the
+// read's memory and collects only when it needs more. In one guest
+// (2026-12-06), 3 started in 5.72 s with a peak RSS of 135.5 MiB, 5 in
+// 5.86 s with 150.0 MiB.
+//
+// A GOGC or GOMEMLIMIT in the environment is left alone throughout.
+type startGC struct {
+	// set: the policy changed the collector; pct and mem are its
+	// settings before.
+	set bool
+	pct int
+	mem int64
+	// size is the configuration file's, for the read's limit.
+	size int64
 }
 
-// reuseHeap lets the router's first load use the memory the configuration's
-// parse already took from the system, collecting only if it needs more,
-// instead of whenever its heap doubles. At 10,000 virtual servers × 4 real
-// servers the parse peaks near 110 MB; once serve has collected its syntax
-// tree, the plan is 23 MB, and the load (desired state, 50,000 IPVS
-// operations, 40,000 check targets) allocated enough for two or three
-// collections, each marking 30 to 70 MB on a core the kernel's IPVS work
-// needs too. The limit is what the process holds from the system (never
-// less than twice the live heap, the default collector's own goal), so the
-// peak RSS does not grow. The returned func puts the collector back as it
-// was; call it once the first load is done. A GOGC or GOMEMLIMIT in the
-// environment is left alone.
-func reuseHeap() (restore func()) {
+// beginStart sets the read's policy for the file at path.
+func beginStart(path string) *startGC {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
+		return &startGC{}
+	}
+	g := &startGC{set: true, pct: debug.SetGCPercent(-1), mem: debug.SetMemoryLimit(-1)}
+	if fi, err := os.Stat(path); err == nil {
+		g.size = fi.Size()
+	}
+	if startReadGC >= 0 {
+		debug.SetGCPercent(startReadGC)
+		return g
+	}
+	g.readLimit(readHeapPerByte)
+	return g
+}
+
+// readLimit sets the read's memory limit: perByte bytes per byte of the
+// file (at least 64 MiB) above what the process holds.
+func (g *startGC) readLimit(perByte int64) {
+	held := heldBytes()
+	if held == 0 {
+		debug.SetGCPercent(g.pct) // no figures: the collector as it was
+		return
+	}
+	debug.SetMemoryLimit(int64(held) + max(64<<20, perByte*g.size))
+}
+
+// fullRead is called when the start reads the file in full after all:
+// the read's allocations then stay live until its end, and the limit
+// grows to fullReadHeapPerByte.
+func (g *startGC) fullRead() {
+	if g == nil || !g.set || startReadGC >= 0 {
+		return
+	}
+	g.readLimit(fullReadHeapPerByte)
+}
+
+// heldBytes is the memory the process holds from the system (0: unknown).
+func heldBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
+}
+
+// loading collects the read's garbage and sets the load's policy.
+func (g *startGC) loading() {
+	runtime.GC()
+	if !g.set {
+		return
 	}
 	s := []metrics.Sample{
 		{Name: "/memory/classes/total:bytes"},
@@ -74,15 +130,22 @@ func reuseHeap() (restore func()) {
 	metrics.Read(s)
 	for _, v := range s {
 		if v.Value.Kind() != metrics.KindUint64 {
-			return func() {}
+			debug.SetGCPercent(g.pct)
+			return
 		}
 	}
 	held := s[0].Value.Uint64() - s[1].Value.Uint64()
-	limit := max(held, 2*s[2].Value.Uint64()+4<<20)
-	pct := debug.SetGCPercent(-1)
-	mem := debug.SetMemoryLimit(int64(limit))
-	return func() {
-		debug.SetGCPercent(pct)
-		debug.SetMemoryLimit(mem)
+	limit := max(held, loadHeapPerLive*s[2].Value.Uint64()+4<<20)
+	debug.SetMemoryLimit(int64(limit))
+	debug.SetGCPercent(-1)
+}
+
+// end puts the collector back as it was before beginStart.
+func (g *startGC) end() {
+	if !g.set {
+		return
 	}
+	debug.SetGCPercent(g.pct)
+	debug.SetMemoryLimit(g.mem)
+	g.set = false
 }

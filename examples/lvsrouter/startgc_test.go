@@ -7,71 +7,86 @@ import (
 	"testing"
 )
 
-// TestReuseHeap: during the first load the collector is off under a
-// memory limit of at least twice the live heap; restore puts both back;
-// a GOGC in the environment leaves them alone.
-func TestReuseHeap(t *testing.T) {
+// TestStartGC: the start's one policy. During the read the collector is
+// off under a memory limit of readHeapPerByte per byte of the file above
+// what the process holds, raised to fullReadHeapPerByte for a full read;
+// during the load it is off under a memory limit of at least
+// loadHeapPerLive live heaps; end puts both back as they were, once; a
+// GOGC or GOMEMLIMIT in the environment leaves them alone throughout.
+func TestStartGC(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	pct := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(pct)
-	restore := reuseHeap()
-	if got := debug.SetGCPercent(-1); got != -1 {
-		t.Errorf("GC percent during the load = %d, want -1 (off)", got)
-	}
-	if lim := debug.SetMemoryLimit(-1); lim <= 4<<20 || lim == 1<<63-1 {
-		t.Errorf("memory limit during the load = %d", lim)
-	}
-	restore()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent after restore = %d, want 100", got)
-	}
-	if lim := debug.SetMemoryLimit(-1); lim != 1<<63-1 {
-		t.Errorf("memory limit after restore = %d, want none", lim)
-	}
-	t.Setenv("GOGC", "200")
-	restore = reuseHeap()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("with GOGC set: GC percent = %d, want it left at 100", got)
-	}
-	restore()
-}
-
-// TestReadHeap: during the first read the collector is off under a memory
-// limit of at least readHeapPerByte per byte of the file above what the
-// process holds; restore puts both back; a GOGC in the environment, or a
-// file that cannot be stat'ed, leaves them alone.
-func TestReadHeap(t *testing.T) {
-	t.Setenv("GOGC", "")
-	t.Setenv("GOMEMLIMIT", "")
+	const size = 16 << 20
 	path := filepath.Join(t.TempDir(), "keepalived.conf")
-	if err := os.WriteFile(path, make([]byte, 4<<20), 0o644); err != nil {
+	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pct := debug.SetGCPercent(100)
+	pct := debug.SetGCPercent(150)
 	defer debug.SetGCPercent(pct)
-	restore := readHeap(path)
-	if got := debug.SetGCPercent(-1); got != -1 {
+	lim := debug.SetMemoryLimit(1 << 40)
+	defer debug.SetMemoryLimit(lim)
+	gcPercent := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
+	limit := func() int64 { return debug.SetMemoryLimit(-1) }
+
+	g := beginStart(path)
+	if got := gcPercent(); got != -1 {
 		t.Errorf("GC percent during the read = %d, want -1 (off)", got)
 	}
-	if lim := debug.SetMemoryLimit(-1); lim < readHeapPerByte*4<<20 || lim == 1<<63-1 {
-		t.Errorf("memory limit during the read = %d, want at least %d", lim, readHeapPerByte*4<<20)
+	read := limit()
+	if read < readHeapPerByte*size || read > 1<<40/2 {
+		t.Errorf("memory limit during the read = %d, want at least %d", read, readHeapPerByte*size)
 	}
-	restore()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GC percent after restore = %d, want 100", got)
+	g.fullRead()
+	if got := limit(); got < fullReadHeapPerByte*size || got <= read {
+		t.Errorf("memory limit during a full read = %d, want at least %d", got, fullReadHeapPerByte*size)
 	}
-	if lim := debug.SetMemoryLimit(-1); lim != 1<<63-1 {
-		t.Errorf("memory limit after restore = %d, want none", lim)
+	g.loading()
+	if got := gcPercent(); got != -1 {
+		t.Errorf("GC percent during the load = %d, want -1 (off)", got)
 	}
-	for name, p := range map[string]string{"missing file": path + ".missing", "GOGC set": path} {
-		if name == "GOGC set" {
-			t.Setenv("GOGC", "200")
+	if got := limit(); got <= 4<<20 || got == 1<<63-1 {
+		t.Errorf("memory limit during the load = %d", got)
+	}
+	g.end()
+	if got := gcPercent(); got != 150 {
+		t.Errorf("GC percent after end = %d, want 150", got)
+	}
+	if got := limit(); got != 1<<40 {
+		t.Errorf("memory limit after end = %d, want %d", got, 1<<40)
+	}
+	g.end() // a second end changes nothing
+	if got := gcPercent(); got != 150 {
+		t.Errorf("GC percent after a second end = %d, want 150", got)
+	}
+
+	t.Run("percent", func(t *testing.T) {
+		defer func(v int) { startReadGC = v }(startReadGC)
+		startReadGC = 100
+		g := beginStart(path)
+		g.fullRead()
+		if got := gcPercent(); got != 100 {
+			t.Errorf("GC percent during the read = %d, want 100", got)
 		}
-		restore = readHeap(p)
-		if got := debug.SetGCPercent(100); got != 100 {
-			t.Errorf("%s: GC percent = %d, want it left at 100", name, got)
+		if got := limit(); got != 1<<40 {
+			t.Errorf("memory limit during the read = %d, want it left", got)
 		}
-		restore()
+		g.end()
+	})
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "200")
+			g := beginStart(path)
+			g.fullRead()
+			g.loading()
+			if got := gcPercent(); got != 150 {
+				t.Errorf("with %s set: GC percent = %d, want it left at 150", env, got)
+			}
+			if got := limit(); got != 1<<40 {
+				t.Errorf("with %s set: memory limit = %d, want it left", env, got)
+			}
+			g.end()
+		})
 	}
+	var none *startGC
+	none.fullRead() // start's gc may be nil
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"runtime/metrics"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lvskit/lvskit/internal/testenv"
+)
+
+// BenchmarkRouterRead10k4 is the read phase of BenchmarkRouterStart10k4
+// as serve's first load runs it (incReload.start, with the start's GC
+// policy): from the file to the Plan handed to Router.Load. peak-heap-MB
+// is the most the heap's objects reached (garbage included), held-MB what
+// the process holds from the system at the read's end: the proxies for
+// the guest's page faults; gcs/op the collections during the read.
+func BenchmarkRouterRead10k4(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(path, scaleConf(1), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var heap, held, gcs uint64
+	cycles := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	for b.Loop() {
+		b.StopTimer()
+		debug.FreeOSMemory() // held counts from what the process holds now
+		metrics.Read(cycles)
+		gcs -= cycles[0].Value.Uint64()
+		b.StartTimer()
+		stop := testenv.HeapPeak()
+		ir := &incReload{}
+		p, _, err := startRead(ir, path)
+		h, r := stop(), heldBytes()
+		metrics.Read(cycles)
+		gcs += cycles[0].Value.Uint64()
+		if err != nil || len(p.Services) != scaleServices {
+			b.Fatal(err)
+		}
+		heap, held = max(heap, h), max(held, r)
+	}
+	b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(held)/(1<<20), "held-MB")
+	b.ReportMetric(float64(gcs)/float64(b.N), "gcs/op")
+}
+
+// startRead is serve's first read: incReload.start under the start's GC
+// policy.
+func startRead(ir *incReload, path string) (*Plan, []error, error) {
+	gc := beginStart(path)
+	defer gc.end()
+	p, w, _, err := ir.start(path, anyInterface, gc)
+	return p, w, err
+}
+
+// TestStartReadEqualsFull is the rule that makes the batched start read
+// safe: over the generated 10,000 × 4 configuration (in batches of the
+// default size) and every configuration of the corpus (in batches of one
+// virtual server), the start gives the plan, the warnings and the error
+// text of a full read of the same file, and leaves the same base for the
+// next reload.
+func TestStartReadEqualsFull(t *testing.T) {
+	check := func(t *testing.T, path string) (batched bool) {
+		t.Helper()
+		want, wantW, wantErr := load(path, anyInterface)
+		full := &incReload{}
+		full.loadPath(path, anyInterface)
+		ir := &incReload{}
+		got, gotW, _, gotErr := ir.start(path, anyInterface, nil)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("%s: error\n got %v\nwant %v", path, gotErr, wantErr)
+		}
+		if fmt.Sprint(gotW) != fmt.Sprint(wantW) {
+			t.Fatalf("%s: warnings\n got %v\nwant %v", path, gotW, wantW)
+		}
+		if d := planDiff(want, got); d != "" {
+			t.Fatalf("%s: plan differs from the full read's (-full +start):\n%s", path, d)
+		}
+		if ir.none != full.none || !slices.Equal(ir.blocks, full.blocks) || (ir.plan == nil) != (full.plan == nil) {
+			t.Fatalf("%s: reload base differs: none %q, %d blocks; full read: none %q, %d blocks", path, ir.none, len(ir.blocks), full.none, len(full.blocks))
+		}
+		if !bytes.Equal(ir.spare, full.spare) {
+			t.Fatalf("%s: spare buffer differs", path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, n := readBatches(path, data, anyInterface)
+		return n > 0
+	}
+	t.Run("10kx4", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("reads 10,000 virtual servers several times")
+		}
+		big := filepath.Join(t.TempDir(), "keepalived.conf")
+		mustWrite(t, big, scaleConf(1))
+		if !check(t, big) {
+			t.Error("10,000 × 4 was read in full, not in batches")
+		}
+		// An unknown scheduler in a virtual server in the middle: the
+		// start fails with the full read's error, at its file:line:col.
+		data := scaleConf(1)
+		at := len(data) / 2
+		at += bytes.Index(data[at:], []byte("    lb_algo wrr\n"))
+		bad := slices.Concat(data[:at], []byte("    lb_algo nope\n"), data[at+len("    lb_algo wrr\n"):])
+		badPath := filepath.Join(t.TempDir(), "keepalived.conf")
+		mustWrite(t, badPath, bad)
+		if check(t, badPath) {
+			t.Error("a configuration with an error was read in batches")
+		}
+		if _, _, _, err := (&incReload{}).start(badPath, anyInterface, nil); err == nil || !strings.Contains(err.Error(), badPath+":") {
+			t.Errorf("error %v does not name its file:line:col", err)
+		}
+	})
+	t.Run("corpus", func(t *testing.T) {
+		defer func(n, m int) { readBatchVS, readBatchMin = n, m }(readBatchVS, readBatchMin)
+		readBatchVS, readBatchMin = 1, 1
+		batched, all := 0, 0
+		for _, path := range corpus(t) {
+			all++
+			if check(t, path) {
+				batched++
+			}
+		}
+		t.Logf("%d of %d configurations read in batches", batched, all)
+		if batched == 0 {
+			t.Error("no configuration of the corpus was read in batches")
+		}
+	})
+}
