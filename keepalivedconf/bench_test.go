@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -137,41 +136,6 @@ func heapInuse() uint64 {
 	return ms.HeapInuse
 }
 
-// peakSampler polls the live heap (runtime/metrics, no stop-the-world)
-// every 100 µs until stopped and keeps the largest value seen: the peak
-// of heap objects (live and not yet collected) during a read.
-type peakSampler struct {
-	stop chan struct{}
-	done chan uint64
-}
-
-func startPeak() *peakSampler {
-	p := &peakSampler{stop: make(chan struct{}), done: make(chan uint64, 1)}
-	go func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		var peak uint64
-		t := time.NewTicker(100 * time.Microsecond)
-		defer t.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-p.stop:
-				metrics.Read(s)
-				p.done <- max(peak, s[0].Value.Uint64())
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return p
-}
-
-func (p *peakSampler) end() uint64 {
-	close(p.stop)
-	return <-p.done
-}
-
 // BenchmarkReadLarge reads 10,000 virtual servers x 2 and x 4 real servers
 // (weight, TCP_CHECK) the way lvsrouter does: ParseFile (read, includes,
 // expansion) then Config. Besides time and allocations it reports the
@@ -197,7 +161,7 @@ func BenchmarkReadLarge(b *testing.B) {
 				base := heapInuse()
 				b.StartTimer()
 				c0 := testenv.SelfCPU()
-				ps := startPeak()
+				stopPeak := testenv.HeapPeak()
 				f, err := ParseFile(path)
 				if err != nil {
 					b.Fatal(err)
@@ -206,7 +170,7 @@ func BenchmarkReadLarge(b *testing.B) {
 				if err != nil || len(cfg.VirtualServers) != 10000 || len(cfg.VirtualServers[0].RealServers) != rs {
 					b.Fatal(err)
 				}
-				p := ps.end()
+				p := stopPeak()
 				cpu += testenv.SelfCPU() - c0
 				b.StopTimer()
 				r := heapInuse()
