@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lvskit/lvskit/internal/testenv"
 )
 
 // BenchmarkTCPQuickCheck measures what one TCP check started and ended in
@@ -66,7 +68,7 @@ func BenchmarkTCPHalfOpen(b *testing.B) {
 	q := newQuickState()
 	defer q.close()
 	if err := q.raw.open(0); err != nil {
-		b.Skip(err)
+		testenv.Missing(b, "raw socket for half-open probes: %v", err)
 	}
 	b.ReportAllocs()
 	var ru0, ru1 syscall.Rusage
@@ -116,7 +118,7 @@ func benchListeners(b *testing.B, n int) []netip.AddrPort {
 		a := netip.AddrFrom4([4]byte{127, 3, byte(i / 200), byte(i%200 + 1)})
 		ln, err := net.Listen("tcp", netip.AddrPortFrom(a, 0).String())
 		if err != nil {
-			b.Skip("listen:", err)
+			testenv.Missing(b, "listen: %v", err)
 		}
 		b.Cleanup(func() { ln.Close() })
 		addrs = append(addrs, ln.Addr().(*net.TCPAddr).AddrPort())

@@ -96,9 +96,7 @@ func TestStartReadEqualsFull(t *testing.T) {
 		return n > 0
 	}
 	t.Run("10kx4", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("reads 10,000 virtual servers several times")
-		}
+		testenv.SkipShort(t, "reads 10,000 virtual servers several times")
 		big := filepath.Join(t.TempDir(), "keepalived.conf")
 		mustWrite(t, big, scaleConf(1))
 		if !check(t, big) {
