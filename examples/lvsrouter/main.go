@@ -399,6 +399,27 @@ func loadData(path string, data []byte, hasInterface func(string) bool) (*Plan, 
 
 // planOf translates a file read by ParseData and checks the plan.
 func planOf(f *keepalivedconf.File, hasInterface func(string) bool) (*Plan, []error, error) {
+	p, warnings, err := translateParsed(f)
+	if err != nil {
+		return nil, warnings, err
+	}
+	if err := loadBGP(p); err != nil {
+		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
+	}
+	for _, w := range p.Warnings {
+		warnings = append(warnings, errors.New(w))
+	}
+	if err := checkPlan(p, hasInterface); err != nil {
+		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
+	}
+	return p, warnings, nil
+}
+
+// translateParsed is planOf's first half: f decoded and translated, with
+// the decoder's warnings and lint findings (not yet the plan's own
+// warnings, which follow the --bgp file), before the --bgp file and the
+// host checks.
+func translateParsed(f *keepalivedconf.File) (*Plan, []error, error) {
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, nil, err
@@ -412,15 +433,6 @@ func planOf(f *keepalivedconf.File, hasInterface func(string) bool) (*Plan, []er
 	}
 	p, err := Translate(cfg)
 	if err != nil {
-		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
-	}
-	if err := loadBGP(p); err != nil {
-		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
-	}
-	for _, w := range p.Warnings {
-		warnings = append(warnings, errors.New(w))
-	}
-	if err := checkPlan(p, hasInterface); err != nil {
 		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
 	}
 	return p, warnings, nil

@@ -255,15 +255,11 @@ func isVSBlock(s *keepalivedconf.Stmt) bool {
 	return s.Keyword() == "virtual_server" && s.Arg(0) != "group"
 }
 
-// translateClean is planOf's translation of f, without the host checks;
-// ok only without an error or a warning.
+// translateClean is planOf's translation of f (translateParsed), without
+// the host checks; ok only without an error or a warning.
 func translateClean(f *keepalivedconf.File) (*Plan, bool) {
-	cfg, err := f.Config()
-	if err != nil || len(cfg.Warnings) > 0 || len(cfg.Lint()) > 0 {
-		return nil, false
-	}
-	p, err := Translate(cfg)
-	if err != nil || len(p.Warnings) > 0 {
+	p, warnings, err := translateParsed(f)
+	if err != nil || len(warnings) > 0 || len(p.Warnings) > 0 {
 		return nil, false
 	}
 	return p, true
