@@ -155,6 +155,12 @@ func (f *flights) add(q *quickState, op pollOp, j job) (r Result, ok bool) {
 			f.later, f.head = f.later[:0], 0
 		}
 		f.later = append(f.later, laterFlight{fl, f.seq, at})
+		// Keep them in due order. Every HTTP flight waits the same
+		// answerWait today, so this moves nothing; a flight due sooner
+		// than the ones before it moves up past them.
+		for i := len(f.later) - 1; i > f.head && f.later[i-1].at.After(at); i-- {
+			f.later[i], f.later[i-1] = f.later[i-1], f.later[i]
+		}
 	}
 	f.byFD[int32(fd)] = fl
 	if j.e != nil {

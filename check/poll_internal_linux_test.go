@@ -146,3 +146,47 @@ func newPoller(t *testing.T) *testPoller {
 	t.Cleanup(p.close)
 	return p
 }
+
+// deferPipeOp is a pipeOp that asks to be tried at at before its pipe is
+// watched (a deferrer), recording the order it was tried in.
+type deferPipeOp struct {
+	*pipeOp
+	at    time.Time
+	id    int
+	tried *[]int
+}
+
+func (d *deferPipeOp) retryAt() time.Time { return d.at }
+func (d *deferPipeOp) ready(q *quickState) (Result, bool) {
+	*d.tried = append(*d.tried, d.id)
+	return d.pipeOp.ready(q)
+}
+
+// TestFlightsDeferredInDueOrder: deferred flights are tried in the order
+// their retry times fall, whatever the order they were added in, and the
+// loop's next wake-up is the earliest of them.
+func TestFlightsDeferredInDueOrder(t *testing.T) {
+	noFDLeak(t)
+	p := newPoller(t)
+	q, f := p.q, p.f
+	base := time.Now().Add(-time.Second) // all due
+	var tried []int
+	offsets := []int{5, 1, 4, 0, 3, 2, 6}
+	for _, o := range offsets {
+		op := &deferPipeOp{pipeOp: newPipeOp(t, time.Now().Add(time.Hour)), at: base.Add(time.Duration(o) * time.Millisecond), id: o, tried: &tried}
+		if _, ok := f.add(q, op, job{}); !ok {
+			t.Fatal("add failed")
+		}
+	}
+	if got, want := f.next(), base; !got.Equal(want) {
+		t.Fatalf("next wake-up %v, want the earliest retry %v", got, want)
+	}
+	if out := f.collect(q, nil); len(out) != len(offsets) {
+		t.Fatalf("collected %d flights, want %d", len(out), len(offsets))
+	}
+	for i, id := range tried {
+		if id != i {
+			t.Fatalf("deferred flights tried in order %v, want by retry time", tried)
+		}
+	}
+}
