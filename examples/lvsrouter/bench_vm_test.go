@@ -29,7 +29,10 @@ import (
 // covers exec to the end of the first load. LVSKIT_READGC=PERCENT is the
 // collector's percent during the start's read (startReadGC),
 // LVSKIT_LOADHEAP=N the first load's memory limit in live heaps
-// (loadHeapPerLive), and
+// (loadHeapPerLive), LVSKIT_READHEAP=N and LVSKIT_READMIN=MiB the read's
+// limit (readHeapPerByte, readHeapMin), LVSKIT_LOADHELD=1 lets the load
+// keep what the read holds (loadKeepHeld), LVSKIT_STARTGC=before is the
+// policy before 2026-12-07, and
 // LVSKIT_STARTREAD=full reads the file in full with the collector off, as
 // the start did before its batched read, for LVSKIT_SCALE_AB.
 func init() {
@@ -39,6 +42,17 @@ func init() {
 		}
 		if v, err := strconv.ParseUint(os.Getenv("LVSKIT_LOADHEAP"), 10, 64); err == nil {
 			loadHeapPerLive = v
+		}
+		if v, err := strconv.ParseInt(os.Getenv("LVSKIT_READHEAP"), 10, 64); err == nil {
+			readHeapPerByte = v
+		}
+		if v, err := strconv.ParseInt(os.Getenv("LVSKIT_READMIN"), 10, 64); err == nil {
+			readHeapMin = v << 20
+		}
+		loadKeepHeld = os.Getenv("LVSKIT_LOADHELD") == "1"
+		if os.Getenv("LVSKIT_STARTGC") == "before" {
+			// The policy before 2026-12-07, for A/B runs.
+			readHeapPerByte, readHeapMin, loadHeapPerLive, loadKeepHeld = 8, 64<<20, 3, true
 		}
 		if os.Getenv("LVSKIT_STARTREAD") == "full" {
 			readBatchMin = 1 << 30
@@ -331,7 +345,7 @@ func runScale(b *testing.B, name string, argv []string, env []string, warmUp boo
 		// kernel), checks registered, reload; and the collector's lines
 		// when run with GODEBUG=gctrace=1.
 		for _, line := range strings.Split(p.Output(), "\n") {
-			for _, m := range []string{"msg=\"configuration read\"", "msg=ipvs ", "msg=checks ", "msg=started", "msg=reload", "msg=vrrp ", "gc "} {
+			for _, m := range []string{"msg=\"configuration read\"", "msg=ipvs ", "msg=checks ", "msg=started", "msg=reload", "msg=vrrp ", "msg=memory ", "gc "} {
 				if strings.Contains(line, m) {
 					// Printed, not logged: the testing package keeps
 					// only ten lines of a benchmark's log.

@@ -227,10 +227,14 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	inc := &incReload{log: log} // reload_inc.go
 	gc := beginStart(file)      // startgc.go
 	defer gc.end()
+	// The process's memory at the end of each phase of the start
+	// (startgc.go's memAttrs): what makes its peak.
+	startPhase := func(name string) { log.Info("memory", append([]any{"phase", name}, memAttrs()...)...) }
 	plan, warnings, how, err := inc.start(file, interfaceExists, gc) // start_read.go
 	user, sys := cpuTimes()
 	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond),
 		"user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond), "read", how, "held_mib", heldMiB())
+	startPhase("read")
 	for _, w := range warnings {
 		log.Warn("configuration", "warning", w)
 	}
@@ -245,6 +249,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	// The read's garbage is collected here, before the router allocates
 	// its state, so that the heap does not grow to twice its size.
 	gc.loading()
+	startPhase("read collected")
 	plan = o.Mode.restrict(plan)
 	removePids, err := writePidFiles(o)
 	if err != nil {
@@ -265,12 +270,16 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		r.release = inc.release
 	}
 	defer handleDumpSignals(ctx, r, log)()
+	r.phase = startPhase
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		r.close()
 		return exitFailure
 	}
+	r.phase = nil
 	gc.end()
+	startPhase("loaded")
+	time.AfterFunc(time.Second, func() { startPhase("running") })
 	if startedHook != nil {
 		startedHook()
 	}

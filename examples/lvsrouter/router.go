@@ -96,6 +96,9 @@ type Router struct {
 	dirty    dirtySet
 	checks   checkIndex
 	nTargets int
+	// phase, when set (serve's first load), logs the process's memory at
+	// the end of each of the load's phases.
+	phase func(name string)
 }
 
 // reported holds, per real server and per service in plan order, the
@@ -348,6 +351,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		changed = nil
 	}
 	checks := r.planChecks(old, p, changed)
+	r.phaseEnd("checks planned")
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
 	}
@@ -394,6 +398,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	restore()
 	restore = func() {}
 	r.runChecks(checks)
+	r.phaseEnd("checks registered")
 	r.syncHASuspend()
 	if r.release != nil && old != nil && len(old.Services) > 0 {
 		r.mu.Lock()
@@ -403,6 +408,13 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		r.mu.Unlock()
 	}
 	return errors.Join(err, bgpErr)
+}
+
+// phaseEnd calls r.phase, if set, at the end of the load's phase name.
+func (r *Router) phaseEnd(name string) {
+	if r.phase != nil {
+		r.phase(name)
+	}
 }
 
 // prune forgets the notify state of services and real servers the plan no
@@ -1070,6 +1082,7 @@ func (r *Router) apply(ctx context.Context) error {
 		want, full = r.desired(), true
 	}
 	t1 := time.Now()
+	r.phaseEnd("desired")
 	u1, s1 := cpuTimes()
 	r.runEvents(false)
 	// BGP withdraws go out before the IPVS change, announcements after
@@ -1116,6 +1129,7 @@ func (r *Router) apply(ctx context.Context) error {
 		r.mu.Unlock()
 		return fmt.Errorf("ipvs apply: %w", err)
 	}
+	r.phaseEnd("kernel applied")
 	if ch.Len() > 0 {
 		u2, s2 := cpuTimes()
 		r.log.Info("ipvs", "changes", ch.Len(), "add-service", ch.Count(ipvs.OpNewService),
