@@ -30,9 +30,10 @@ import (
 // collector's percent during the start's read (startReadGC),
 // LVSKIT_LOADHEAP=N the first load's memory limit in live heaps
 // (loadHeapPerLive), LVSKIT_READHEAP=N and LVSKIT_READMIN=MiB the read's
-// limit (readHeapPerByte, readHeapMin), LVSKIT_LOADHELD=1 lets the load
-// keep what the read holds (loadKeepHeld), LVSKIT_STARTGC=before is the
-// policy before 2026-12-07, and
+// limit (readHeapPerByte, readHeapMin), LVSKIT_APPLIEDGC=0 leaves out
+// the collection once the first apply is made (appliedGC),
+// LVSKIT_DESIREDCHUNK=N the destinations desired allocates at once
+// (desiredChunk), and
 // LVSKIT_STARTREAD=full reads the file in full with the collector off, as
 // the start did before its batched read, for LVSKIT_SCALE_AB.
 func init() {
@@ -49,10 +50,11 @@ func init() {
 		if v, err := strconv.ParseInt(os.Getenv("LVSKIT_READMIN"), 10, 64); err == nil {
 			readHeapMin = v << 20
 		}
-		loadKeepHeld = os.Getenv("LVSKIT_LOADHELD") == "1"
-		if os.Getenv("LVSKIT_STARTGC") == "before" {
-			// The policy before 2026-12-07, for A/B runs.
-			readHeapPerByte, readHeapMin, loadHeapPerLive, loadKeepHeld = 8, 64<<20, 3, true
+		if v, err := strconv.Atoi(os.Getenv("LVSKIT_DESIREDCHUNK")); err == nil {
+			desiredChunk = v
+		}
+		if os.Getenv("LVSKIT_APPLIEDGC") == "0" {
+			appliedGC = false
 		}
 		if os.Getenv("LVSKIT_STARTREAD") == "full" {
 			readBatchMin = 1 << 30

@@ -270,7 +270,12 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		r.release = inc.release
 	}
 	defer handleDumpSignals(ctx, r, log)()
-	r.phase = startPhase
+	r.phase = func(name string) {
+		if name == "kernel applied" {
+			gc.applied()
+		}
+		startPhase(name)
+	}
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		r.close()

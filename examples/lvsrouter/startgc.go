@@ -32,12 +32,11 @@ const fullReadHeapPerByte = 32
 // loadHeapPerLive bounds the first load's heap, in multiples of the live
 // heap it starts from (see startGC); a variable for the VM benchmark's
 // A/B runs.
-var loadHeapPerLive uint64 = 2
+var loadHeapPerLive uint64 = 3
 
-// loadKeepHeld lets the first load keep what the read holds, if more than
-// its limit (the policy before 2026-12-07). A variable for the VM
-// benchmark's A/B runs.
-var loadKeepHeld = false
+// appliedGC collects once the first load's kernel change is made (see
+// startGC); a variable for the VM benchmark's A/B runs.
+var appliedGC = true
 
 // startGC is the collector's one policy for the router's start, from the
 // first read to the end of the first load. It saves the collector's
@@ -146,12 +145,28 @@ func (g *startGC) loading() {
 			return
 		}
 	}
-	limit := loadHeapPerLive*s[2].Value.Uint64() + 4<<20
-	if loadKeepHeld {
-		limit = max(limit, s[0].Value.Uint64()-s[1].Value.Uint64())
-	}
+	held := s[0].Value.Uint64() - s[1].Value.Uint64()
+	limit := max(held, loadHeapPerLive*s[2].Value.Uint64()+4<<20)
 	debug.SetMemoryLimit(int64(limit))
 	debug.SetGCPercent(-1)
+}
+
+// applied is called once the first load's kernel change is made, before
+// its check targets are registered: it collects the apply's garbage (the
+// desired state, the known state's first copy) so that the registration
+// reuses that memory instead of growing the heap, and sets the limit to
+// 2 live heaps for the rest of the load.
+func (g *startGC) applied() {
+	if g == nil || !g.set || !appliedGC {
+		return
+	}
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	debug.SetMemoryLimit(int64(2*s[0].Value.Uint64() + 4<<20))
 }
 
 // end puts the collector back as it was before beginStart.
@@ -165,7 +180,8 @@ func (g *startGC) end() {
 }
 
 // memAttrs describes the process's memory for the start's log lines, in
-// MiB: its resident set now and at its peak (VmRSS, VmHWM), the heap's
+// MiB: its resident set now and at its peak (VmRSS, VmHWM), the file
+// pages in the resident set (the binary's text and data), the heap's
 // live bytes as of the last collection, its objects (live or not yet
 // swept), its free spans still held and those returned, the goroutine
 // stacks, and the rest of what the runtime holds (metadata, buffers).
@@ -192,31 +208,34 @@ func memAttrs() []any {
 		}
 	}
 	other := v[6] - v[1] - v[2] - v[3] - v[4] - v[5]
-	rss, hwm := procStatusMiB()
+	rss, hwm, file := procStatusMiB()
 	mib := func(f float64) string { return fmt.Sprintf("%.1f", f) }
-	return []any{"rss_mib", mib(rss), "hwm_mib", mib(hwm), "live_mib", mib(v[0]),
+	return []any{"rss_mib", mib(rss), "hwm_mib", mib(hwm), "file_mib", mib(file), "live_mib", mib(v[0]),
 		"objects_mib", mib(v[1]), "free_mib", mib(v[2] + v[3]), "released_mib", mib(v[4]),
 		"stacks_mib", mib(v[5]), "runtime_mib", mib(other)}
 }
 
-// procStatusMiB reads VmRSS and VmHWM from /proc/self/status (zeros where
-// there is none).
-func procStatusMiB() (rss, hwm float64) {
+// procStatusMiB reads VmRSS, VmHWM and RssFile (the binary's pages, in
+// the main) from /proc/self/status (zeros where there is none).
+func procStatusMiB() (rss, hwm, file float64) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		if !ok {
 			continue
 		}
 		n, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-		if k == "VmRSS" {
+		switch k {
+		case "VmRSS":
 			rss = n / 1024
-		} else {
+		case "VmHWM":
 			hwm = n / 1024
+		case "RssFile":
+			file = n / 1024
 		}
 	}
-	return rss, hwm
+	return rss, hwm, file
 }
