@@ -1120,13 +1120,18 @@ func (r *Router) apply(ctx context.Context) error {
 		}
 		r.ipvs, r.applier = c, ipvs.NewApplier(c)
 	}
+	// A full apply forgets the managed services it no longer wants; the
+	// first, with none managed yet, has none to forget, and sizes the map
+	// at once instead of growing it through 10,000 services.
 	var wanted map[ipvs.ServiceKey]bool
-	if full {
+	if full && len(r.managed) > 0 {
 		wanted = make(map[ipvs.ServiceKey]bool, len(want))
+	} else if len(r.managed) == 0 {
+		r.managed = make(map[ipvs.ServiceKey]bool, len(want))
 	}
 	for _, s := range want {
 		k := s.Key()
-		if full {
+		if wanted != nil {
 			wanted[k] = true
 		}
 		r.managed[k] = true
@@ -1157,7 +1162,7 @@ func (r *Router) apply(ctx context.Context) error {
 			"desired", t1.Sub(t0).Round(time.Microsecond), "kernel", time.Since(t1).Round(time.Microsecond),
 			"user", (u2 - u1).Round(time.Millisecond), "sys", (s2 - s1).Round(time.Millisecond))
 	}
-	if full {
+	if wanted != nil {
 		for k := range r.managed {
 			if !wanted[k] {
 				delete(r.managed, k)
