@@ -33,7 +33,8 @@ import (
 // limit (readHeapPerByte, readHeapMin), LVSKIT_APPLIEDGC=0 leaves out
 // the collection once the first apply is made (appliedGC),
 // LVSKIT_DESIREDCHUNK=N the destinations desired allocates at once
-// (desiredChunk), and
+// (desiredChunk), LVSKIT_LOADINGFREE=0 keeps the read's freed memory for
+// the load (loadingFree), and
 // LVSKIT_STARTREAD=full reads the file in full with the collector off, as
 // the start did before its batched read, for LVSKIT_SCALE_AB.
 func init() {
@@ -52,6 +53,9 @@ func init() {
 		}
 		if v, err := strconv.Atoi(os.Getenv("LVSKIT_DESIREDCHUNK")); err == nil {
 			desiredChunk = v
+		}
+		if os.Getenv("LVSKIT_LOADINGFREE") == "0" {
+			loadingFree = false
 		}
 		if os.Getenv("LVSKIT_APPLIEDGC") == "0" {
 			appliedGC = false
