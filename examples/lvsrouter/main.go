@@ -227,9 +227,13 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	inc := &incReload{log: log} // reload_inc.go
 	gc := beginStart(file)      // startgc.go
 	defer gc.end()
-	// The process's memory at the end of each phase of the start
-	// (startgc.go's memAttrs): what makes its peak.
-	startPhase := func(name string) { log.Info("memory", append([]any{"phase", name}, memAttrs()...)...) }
+	// With -D, the process's memory at the end of each phase of the
+	// start (startgc.go's memAttrs): what makes its peak.
+	startPhase := func(name string) {
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			log.Debug("memory", append([]any{"phase", name}, memAttrs()...)...)
+		}
+	}
 	plan, warnings, how, err := inc.start(file, interfaceExists, gc) // start_read.go
 	user, sys := cpuTimes()
 	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond),
@@ -283,14 +287,14 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	}
 	r.phase = nil
 	gc.end()
-	startPhase("loaded")
-	time.AfterFunc(time.Second, func() { startPhase("running") })
 	if startedHook != nil {
 		startedHook()
 	}
 	user, sys = cpuTimes()
+	_, hwm, _ := procStatusMiB()
 	log.Info("started", "config", file, "instances", len(plan.Instances), "services", len(plan.Services),
-		"took", time.Since(t0).Round(time.Millisecond), "user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond))
+		"took", time.Since(t0).Round(time.Millisecond), "user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond),
+		"peak_rss_mib", fmt.Sprintf("%.1f", hwm), "held_mib", heldMiB())
 	stopStatus, err := serveStatus(ctx, o.StatusSock, &r.ops, log)
 	if err != nil {
 		log.Error("status socket", "err", err)

@@ -57,16 +57,26 @@ var appliedGC = true
 // that falls back to the full read raises the limit to
 // fullReadHeapPerByte (fullRead): its allocations stay live.
 //
-// The load (loading): once the read's garbage is collected, the first
-// Router.Load (desired state, 50,000 IPVS operations, 40,000 check
-// targets at 10,000 × 4) allocates about three times the plan's live heap
-// (72 MB over 23 MB on the host), and collections meanwhile each mark the
-// plan on a core the kernel's IPVS work needs too. So the collector is
-// off for it, under a memory limit of loadHeapPerLive times the live heap
-// (or what the process holds already, if more): the load reuses the
-// read's memory and collects only when it needs more. In one guest
-// (2026-12-06), 3 started in 5.72 s with a peak RSS of 135.5 MiB, 5 in
-// 5.86 s with 150.0 MiB.
+// The load (loading): the read's garbage is collected and its freed
+// memory returned to the system (debug.FreeOSMemory): the read leaves
+// 30 MiB free in pieces among the plan's pages, which the load's larger
+// arrays did not fit, so that the load grew the process past the read's
+// peak all the same. The first Router.Load (desired state, 50,000 IPVS
+// operations, 40,000 check targets at 10,000 × 4) then allocates about
+// 30 MB before its kernel change is made, nearly all of it live, and the
+// guest has one vCPU: a collection meanwhile (0.2-0.9 s there, marking
+// the plan) delays the kernel change by as much. So the collector is off
+// for it, under a memory limit of loadHeapPerLive times the live heap (or
+// what the process holds, if more), and collects once the kernel change
+// is made (applied, after the start's wall time as measured), the desired
+// state and the apply's garbage then dead, so that the 40,000 check
+// targets' registration reuses their memory; the limit is then 2 live
+// heaps. In one guest (2026-12-07, BenchmarkVMRouterStart10k), the
+// process's peak RSS went from 113.9 to 85.5 MiB with this and the
+// load's own cuts (ipvs.Client.Do's pooled requests, desired's smaller
+// arrays), the read's peak (85.5) now the highest and the load's 83.6;
+// a load limit of 2 live heaps instead cost 3 collections (the start
+// 1.5 s slower) for about the same peak.
 //
 // A GOGC or GOMEMLIMIT in the environment is left alone throughout.
 type startGC struct {
