@@ -430,14 +430,15 @@ func scalePeers(b *testing.B) (ka, lr scaleRun) {
 	if !kaLast {
 		keepalived()
 	}
-	// LVSKIT_SCALE_AB=NAME=VALUE also runs lvsrouter with that variable,
+	// LVSKIT_SCALE_AB=NAME=VALUE also runs lvsrouter with that variable
+	// (or those, separated by spaces),
 	// in the same guest, before the plain run (or after it, with
 	// LVSKIT_SCALE_AB_ORDER=after: in a TCG guest a later run finds the
 	// kernel's and the binary's code translated already, and is faster),
 	// and prints its figures beside the others'.
 	ab := os.Getenv("LVSKIT_SCALE_AB")
 	variant := func() {
-		x := runScale(b, "lvsrouter", argv, []string{"LVSROUTER_AS_MAIN=1", ab}, false)
+		x := runScale(b, "lvsrouter", argv, append([]string{"LVSROUTER_AS_MAIN=1"}, strings.Fields(ab)...), false)
 		fmt.Printf("lvsrouter with %s: start %v, peak RSS %.1f MiB\n", ab, x.start, float64(x.startKiB)/1024)
 	}
 	after := os.Getenv("LVSKIT_SCALE_AB_ORDER") == "after"
