@@ -500,7 +500,7 @@ func (a *Applier) Apply(ctx context.Context, desired []Service, cfg *ApplyConfig
 		}
 	}
 	if a.fresh {
-		a.reorder(desired, ops)
+		a.reorder(desired, ops, nil)
 	} else {
 		a.remember(desired, ops, changed)
 	}
@@ -516,14 +516,16 @@ func (a *Applier) Apply(ctx context.Context, desired []Service, cfg *ApplyConfig
 // written), then computes and runs the operations streamBatch at a time,
 // and returns their count.
 func (a *Applier) stream(ctx context.Context, desired []Service, cfg *ApplyConfig) (Changes, error) {
-	seen := make(map[ServiceKey]struct{}, len(desired))
+	// The check for services listed twice builds the index of the known
+	// state that reorder records at the end.
+	idx := make(map[ServiceKey]int, len(desired))
 	for i := range desired {
 		s := &desired[i]
 		k := s.Key()
-		if _, dup := seen[k]; dup {
+		if _, dup := idx[k]; dup {
 			return Changes{}, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
 		}
-		seen[k] = struct{}{}
+		idx[k] = i
 		if err := s.Validate(); err != nil {
 			return Changes{}, err
 		}
@@ -531,7 +533,6 @@ func (a *Applier) stream(ctx context.Context, desired []Service, cfg *ApplyConfi
 			return Changes{}, err
 		}
 	}
-	seen = nil
 	var ch Changes
 	ch.counted = true
 	batch := make([]Op, 0, streamBatch)
@@ -564,7 +565,7 @@ func (a *Applier) stream(ctx context.Context, desired []Service, cfg *ApplyConfi
 		a.Resync()
 		return ch, err
 	}
-	a.reorder(desired, nil)
+	a.reorder(desired, nil, idx)
 	return ch, nil
 }
 
@@ -663,8 +664,10 @@ func (a *Applier) load(ctx context.Context) error {
 }
 
 // reorder rebuilds the known state after the first Apply following a dump:
-// copies of desired in its order, then the services left alone.
-func (a *Applier) reorder(desired []Service, ops []Op) {
+// copies of desired in its order, then the services left alone. idx, if
+// not nil, maps each desired service's key to its position already (the
+// streamed apply's check for services listed twice built it).
+func (a *Applier) reorder(desired []Service, ops []Op, idx map[ServiceKey]int) {
 	deleted := make(map[ServiceKey]struct{})
 	for _, o := range ops {
 		if o.Kind == OpDeleteService {
@@ -686,11 +689,16 @@ func (a *Applier) reorder(desired []Service, ops []Op) {
 		}
 	}
 	known := make([]knownService, len(desired), len(desired)+kept)
-	idx := make(map[ServiceKey]int, len(desired)+kept)
+	built := idx != nil
+	if !built {
+		idx = make(map[ServiceKey]int, len(desired)+kept)
+	}
 	dests := make([]knownDest, 0, n)
 	for i := range desired {
 		setKnown(&known[i], &desired[i], &dests)
-		idx[desired[i].Key()] = i
+		if !built {
+			idx[desired[i].Key()] = i
+		}
 	}
 	for j := range a.known {
 		s := &a.known[j]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -436,74 +437,106 @@ func (c *Client) StopDaemon(ctx context.Context, state DaemonState) error {
 // runs all of them even when some fail, and returns the failures joined, each
 // an *OpError.
 func (c *Client) Do(ctx context.Context, ops []Op) error {
-	reqs := make([]*request, 0, len(ops))
+	sc := doPool.Get().(*doScratch)
+	defer sc.put()
+	sc.reqs = slices.Grow(sc.reqs[:0], len(ops))[:len(ops)]
+	sc.ptrs = slices.Grow(sc.ptrs[:0], len(ops))
+	sc.idx = slices.Grow(sc.idx[:0], len(ops))
+	sc.buf = slices.Grow(sc.buf[:0], 160*len(ops))
 	var errs []error
-	idx := make([]int, 0, len(ops))
 	for i := range ops {
-		r, err := ops[i].request()
-		if err != nil {
+		r := &sc.reqs[i]
+		var err error
+		if sc.buf, err = ops[i].encode(r, sc.buf); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		reqs = append(reqs, r)
-		idx = append(idx, i)
+		sc.ptrs = append(sc.ptrs, r)
+		sc.idx = append(sc.idx, i)
 	}
-	if len(reqs) > 0 {
-		if err := c.c.run(ctx, reqs); err != nil {
+	if len(sc.ptrs) > 0 {
+		if err := c.c.run(ctx, sc.ptrs); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
 	}
-	for j, r := range reqs {
-		op := &ops[idx[j]]
+	for j, r := range sc.ptrs {
+		op := &ops[sc.idx[j]]
 		var dst *Destination
 		if op.Kind >= OpNewDestination {
 			dst = &op.Destination
 		}
-		errs = append(errs, opError(r, &op.Service, dst))
+		if err := opError(r, &op.Service, dst); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// request encodes the operation, validating what it writes.
-func (op *Op) request() (*request, error) {
-	var (
-		cmd   uint8
-		attrs []byte
-		err   error
-	)
+// doScratch is what Do encodes a call's requests into. It is pooled, so
+// that a streamed first apply (50,000 operations at 10,000 services × 4,
+// handed over 1,024 at a time) reuses the same few hundred kilobytes
+// instead of allocating a request and its attributes per operation, 13 MB
+// of garbage that made the start's heap, and so its peak RSS, grow.
+type doScratch struct {
+	reqs []request
+	ptrs []*request
+	idx  []int
+	buf  []byte
+}
+
+var doPool = sync.Pool{New: func() any { return new(doScratch) }}
+
+// put forgets the call's requests (their replies and errors) and returns
+// sc to the pool, unless it grew past a streamed batch's size.
+func (sc *doScratch) put() {
+	if cap(sc.reqs) > 4096 || cap(sc.buf) > 1<<20 {
+		return
+	}
+	clear(sc.reqs)
+	clear(sc.ptrs[:cap(sc.ptrs)])
+	sc.reqs, sc.ptrs, sc.idx, sc.buf = sc.reqs[:0], sc.ptrs[:0], sc.idx[:0], sc.buf[:0]
+	doPool.Put(sc)
+}
+
+// encode writes the operation's request into r, its attributes appended
+// to buf (r.attrs is their part of the result), validating what it
+// writes.
+func (op *Op) encode(r *request, buf []byte) ([]byte, error) {
+	var cmd uint8
 	s, d := &op.Service, &op.Destination
+	start := len(buf)
 	switch op.Kind {
 	case OpNewService, OpUpdateService:
 		if err := s.Validate(); err != nil {
-			return nil, err
+			return buf, err
 		}
 		cmd = cmdNewService
 		if op.Kind == OpUpdateService {
 			cmd = cmdSetService
 		}
-		attrs, err = serviceAttrs(s, true)
+		buf = appendServiceAttrs(buf, s)
 	case OpDeleteService:
 		cmd = cmdDelService
-		attrs, err = serviceAttrs(s, false)
+		buf = appendServiceIDAttrs(buf, s)
 	case OpNewDestination, OpUpdateDestination:
 		if err := d.Validate(); err != nil {
-			return nil, err
+			return buf, err
 		}
 		cmd = cmdNewDest
 		if op.Kind == OpUpdateDestination {
 			cmd = cmdSetDest
 		}
-		attrs, err = destAttrs(s, d, true)
+		buf = appendDestAttrs(buf, s, d, true)
 	case OpDeleteDestination:
 		cmd = cmdDelDest
-		attrs, err = destAttrs(s, d, false)
+		buf = appendDestAttrs(buf, s, d, false)
 	default:
-		return nil, fmt.Errorf("%w: operation kind %d", ErrInvalid, op.Kind)
+		return buf, fmt.Errorf("%w: operation kind %d", ErrInvalid, op.Kind)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &request{cmd: cmd, attrs: attrs}, nil
+	// Capped, so that the next request's attributes, appended after,
+	// cannot be written over these.
+	r.cmd, r.attrs = cmd, buf[start:len(buf):len(buf)]
+	return buf, nil
 }
 
 // Apply makes the kernel's services match desired with the fewest

@@ -136,12 +136,6 @@ func serviceAttrs(s *Service, full bool) ([]byte, error) {
 	return appendServiceAttrs(make([]byte, 0, 128), s), nil
 }
 
-// destAttrs encodes the top-level attributes of a destination command
-// (encode_append.go writes them).
-func destAttrs(s *Service, d *Destination, full bool) ([]byte, error) {
-	return appendDestAttrs(make([]byte, 0, 160), s, d, full), nil
-}
-
 // daemonAttrs encodes a sync daemon for start (full) or stop (state only).
 func daemonAttrs(d *Daemon, full bool) ([]byte, error) {
 	ae := netlink.NewAttributeEncoder()

@@ -85,7 +85,7 @@ func appendServiceAttrs(b []byte, s *Service) []byte {
 
 // appendDestAttrs appends the service's identifying attributes and
 // IPVS_CMD_ATTR_DEST, full (new or set destination) or identifying only
-// (delete), as destAttrs encodes them.
+// (delete): a destination command's top-level attributes.
 func appendDestAttrs(b []byte, s *Service, d *Destination, full bool) []byte {
 	b = appendServiceIDAttrs(b, s)
 	start := len(b)

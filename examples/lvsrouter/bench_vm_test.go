@@ -29,7 +29,12 @@ import (
 // covers exec to the end of the first load. LVSKIT_READGC=PERCENT is the
 // collector's percent during the start's read (startReadGC),
 // LVSKIT_LOADHEAP=N the first load's memory limit in live heaps
-// (loadHeapPerLive), and
+// (loadHeapPerLive), LVSKIT_READHEAP=N and LVSKIT_READMIN=MiB the read's
+// limit (readHeapPerByte, readHeapMin), LVSKIT_APPLIEDGC=0 leaves out
+// the collection once the first apply is made (appliedGC),
+// LVSKIT_DESIREDCHUNK=N the destinations desired allocates at once
+// (desiredChunk), LVSKIT_LOADINGFREE=0 keeps the read's freed memory for
+// the load (loadingFree), and
 // LVSKIT_STARTREAD=full reads the file in full with the collector off, as
 // the start did before its batched read, for LVSKIT_SCALE_AB.
 func init() {
@@ -39,6 +44,21 @@ func init() {
 		}
 		if v, err := strconv.ParseUint(os.Getenv("LVSKIT_LOADHEAP"), 10, 64); err == nil {
 			loadHeapPerLive = v
+		}
+		if v, err := strconv.ParseInt(os.Getenv("LVSKIT_READHEAP"), 10, 64); err == nil {
+			readHeapPerByte = v
+		}
+		if v, err := strconv.ParseInt(os.Getenv("LVSKIT_READMIN"), 10, 64); err == nil {
+			readHeapMin = v << 20
+		}
+		if v, err := strconv.Atoi(os.Getenv("LVSKIT_DESIREDCHUNK")); err == nil {
+			desiredChunk = v
+		}
+		if os.Getenv("LVSKIT_LOADINGFREE") == "0" {
+			loadingFree = false
+		}
+		if os.Getenv("LVSKIT_APPLIEDGC") == "0" {
+			appliedGC = false
 		}
 		if os.Getenv("LVSKIT_STARTREAD") == "full" {
 			readBatchMin = 1 << 30
@@ -331,7 +351,7 @@ func runScale(b *testing.B, name string, argv []string, env []string, warmUp boo
 		// kernel), checks registered, reload; and the collector's lines
 		// when run with GODEBUG=gctrace=1.
 		for _, line := range strings.Split(p.Output(), "\n") {
-			for _, m := range []string{"msg=\"configuration read\"", "msg=ipvs ", "msg=checks ", "msg=started", "msg=reload", "msg=vrrp ", "gc "} {
+			for _, m := range []string{"msg=\"configuration read\"", "msg=ipvs ", "msg=checks ", "msg=started", "msg=reload", "msg=vrrp ", "msg=memory ", "gc "} {
 				if strings.Contains(line, m) {
 					// Printed, not logged: the testing package keeps
 					// only ten lines of a benchmark's log.
@@ -410,14 +430,15 @@ func scalePeers(b *testing.B) (ka, lr scaleRun) {
 	if !kaLast {
 		keepalived()
 	}
-	// LVSKIT_SCALE_AB=NAME=VALUE also runs lvsrouter with that variable,
+	// LVSKIT_SCALE_AB=NAME=VALUE also runs lvsrouter with that variable
+	// (or those, separated by spaces),
 	// in the same guest, before the plain run (or after it, with
 	// LVSKIT_SCALE_AB_ORDER=after: in a TCG guest a later run finds the
 	// kernel's and the binary's code translated already, and is faster),
 	// and prints its figures beside the others'.
 	ab := os.Getenv("LVSKIT_SCALE_AB")
 	variant := func() {
-		x := runScale(b, "lvsrouter", argv, []string{"LVSROUTER_AS_MAIN=1", ab}, false)
+		x := runScale(b, "lvsrouter", argv, append([]string{"LVSROUTER_AS_MAIN=1"}, strings.Fields(ab)...), false)
 		fmt.Printf("lvsrouter with %s: start %v, peak RSS %.1f MiB\n", ab, x.start, float64(x.startKiB)/1024)
 	}
 	after := os.Getenv("LVSKIT_SCALE_AB_ORDER") == "after"

@@ -227,10 +227,18 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	inc := &incReload{log: log} // reload_inc.go
 	gc := beginStart(file)      // startgc.go
 	defer gc.end()
+	// With -D, the process's memory at the end of each phase of the
+	// start (startgc.go's memAttrs): what makes its peak.
+	startPhase := func(name string) {
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			log.Debug("memory", append([]any{"phase", name}, memAttrs()...)...)
+		}
+	}
 	plan, warnings, how, err := inc.start(file, interfaceExists, gc) // start_read.go
 	user, sys := cpuTimes()
 	log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond),
 		"user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond), "read", how, "held_mib", heldMiB())
+	startPhase("read")
 	for _, w := range warnings {
 		log.Warn("configuration", "warning", w)
 	}
@@ -245,6 +253,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	// The read's garbage is collected here, before the router allocates
 	// its state, so that the heap does not grow to twice its size.
 	gc.loading()
+	startPhase("read collected")
 	plan = o.Mode.restrict(plan)
 	removePids, err := writePidFiles(o)
 	if err != nil {
@@ -265,18 +274,27 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		r.release = inc.release
 	}
 	defer handleDumpSignals(ctx, r, log)()
+	r.phase = func(name string) {
+		if name == "kernel applied" {
+			gc.applied()
+		}
+		startPhase(name)
+	}
 	if err := r.Load(ctx, plan); err != nil {
 		fmt.Fprintf(stderr, "lvsrouter: %v\n", err)
 		r.close()
 		return exitFailure
 	}
+	r.phase = nil
 	gc.end()
 	if startedHook != nil {
 		startedHook()
 	}
 	user, sys = cpuTimes()
+	_, hwm, _ := procStatusMiB()
 	log.Info("started", "config", file, "instances", len(plan.Instances), "services", len(plan.Services),
-		"took", time.Since(t0).Round(time.Millisecond), "user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond))
+		"took", time.Since(t0).Round(time.Millisecond), "user", user.Round(time.Millisecond), "sys", sys.Round(time.Millisecond),
+		"peak_rss_mib", fmt.Sprintf("%.1f", hwm), "held_mib", heldMiB())
 	stopStatus, err := serveStatus(ctx, o.StatusSock, &r.ops, log)
 	if err != nil {
 		log.Error("status socket", "err", err)

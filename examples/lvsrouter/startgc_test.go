@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 )
 
@@ -11,8 +12,9 @@ import (
 // off under a memory limit of readHeapPerByte per byte of the file above
 // what the process holds, raised to fullReadHeapPerByte for a full read;
 // during the load it is off under a memory limit of at least
-// loadHeapPerLive live heaps; end puts both back as they were, once; a
-// GOGC or GOMEMLIMIT in the environment leaves them alone throughout.
+// loadHeapPerLive live heaps, and 2 once the first apply is made; end
+// puts both back as they were, once; a GOGC or GOMEMLIMIT in the
+// environment leaves them alone throughout.
 func TestStartGC(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
@@ -46,6 +48,17 @@ func TestStartGC(t *testing.T) {
 	}
 	if got := limit(); got <= 4<<20 || got == 1<<63-1 {
 		t.Errorf("memory limit during the load = %d", got)
+	}
+	// Once the kernel change is made: 2 live heaps (and 4 MiB), the
+	// collector still off.
+	g.applied()
+	if got := gcPercent(); got != -1 {
+		t.Errorf("GC percent once applied = %d, want -1 (off)", got)
+	}
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if got, want := limit(), int64(2*s[0].Value.Uint64()+4<<20); got != want {
+		t.Errorf("memory limit once applied = %d, want %d", got, want)
 	}
 	g.end()
 	if got := gcPercent(); got != 150 {
@@ -89,4 +102,5 @@ func TestStartGC(t *testing.T) {
 	}
 	var none *startGC
 	none.fullRead() // start's gc may be nil
+	none.applied()
 }
