@@ -19,14 +19,76 @@ type Piece struct {
 // with directives only after checking, or read the whole file with
 // ParseFile.
 func (c *ParseConfig) ParsePieces(filename string, pieces []Piece) (*File, error) {
+	return c.ParsePiecesIn(nil, filename, pieces)
+}
+
+// Arena is memory that one parse leaves to the next: ParsePiecesIn
+// builds its syntax tree in the arena's statements, blocks and tokens,
+// overwriting the tree of the arena's previous parse. A reader that
+// parses a large file a few blocks at a time, and keeps only what it
+// derives from each (no Stmt, Block or Token, nor the Config decoded
+// from them), then allocates the tree's memory once rather than once
+// per part: in a guest where every fresh page is a slow fault, that is
+// most of the read's cost. The zero Arena is ready to use; one Arena
+// serves one goroutine at a time.
+type Arena struct {
+	stmts  []Stmt
+	blocks []Block
+	toks   []Token
+	lists  []*Stmt
+}
+
+// reset readies the arena for parsing pieces: it clears what the last
+// parse left (the parser takes an element as zero) and makes room for
+// the pieces' statements in one chunk of each kind, as newParser sizes
+// a parser's arenas.
+func (a *Arena) reset(pieces []Piece) {
+	lines, closes, opens := 0, 0, 0
+	for _, pc := range pieces {
+		lines += bytes.Count(pc.Data, []byte{'\n'}) + 1
+		closes += bytes.Count(pc.Data, []byte{'}'})
+		opens += bytes.Count(pc.Data, []byte{'{'})
+	}
+	stmts := max(lines-closes, lines/2) + 16
+	a.stmts = reuse(a.stmts, stmts)
+	a.toks = reuse(a.toks, lines+lines/2)
+	a.blocks = reuse(a.blocks, opens+1)
+	a.lists = reuse(a.lists, stmts)
+}
+
+// reuse returns s emptied and zeroed when it holds n elements, else a
+// new slice of capacity n.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	clear(s[:cap(s)])
+	return s[:0]
+}
+
+// ParsePiecesIn is ParsePieces building the tree in a (nil: in memory of
+// its own). The File it returns, and the Config decoded from it, are
+// valid until a's next parse.
+func (c *ParseConfig) ParsePiecesIn(a *Arena, filename string, pieces []Piece) (*File, error) {
 	r := c.resolved()
 	f := &File{Name: filename, cfg: r}
+	if a != nil {
+		a.reset(pieces)
+	}
 	for _, pc := range pieces {
-		p := newParser(filename, string(pc.Data))
+		var p *parser
+		if a != nil {
+			p = &parser{src: string(pc.Data), name: filename, stmts: a.stmts, blocks: a.blocks, toks: a.toks, lists: a.lists}
+		} else {
+			p = newParser(filename, string(pc.Data))
+		}
 		p.maxDepth = r.Limits.MaxNesting
 		p.line = pc.Line - 1
 		p.lines(0, len(p.src))
 		p.closeAll()
+		if a != nil {
+			a.stmts, a.blocks, a.toks, a.lists = p.stmts, p.blocks, p.toks, p.lists
+		}
 		f.Stmts = append(f.Stmts, p.top...)
 		f.syntax = append(f.syntax, p.d.list...)
 		f.size += len(pc.Data)

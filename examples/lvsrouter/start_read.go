@@ -151,12 +151,15 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 	var next atomic.Int64
 	var failed atomic.Bool
 	work := func() {
+		// a worker's batches reuse one arena: a batch's tree is garbage
+		// once translated (the plan holds none of it)
+		var a keepalivedconf.Arena
 		for !failed.Load() {
 			k := int(next.Add(1)) - 1
 			if k >= len(bs) {
 				return
 			}
-			res[k] = readBatch(path, data, ctxPieces, nctx, bs[k], base)
+			res[k] = readBatch(&a, path, data, ctxPieces, nctx, bs[k], base)
 			if !res[k].ok {
 				failed.Store(true)
 			}
@@ -208,8 +211,8 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 }
 
 // readBatch parses, decodes and translates the context with the virtual
-// servers of b; ok false if anything is not as in the full read.
-func readBatch(path string, data []byte, ctx []keepalivedconf.Piece, nctx int, b batch, base *Plan) batchResult {
+// servers of b in a; ok false if anything is not as in the full read.
+func readBatch(a *keepalivedconf.Arena, path string, data []byte, ctx []keepalivedconf.Piece, nctx int, b batch, base *Plan) batchResult {
 	pieces := joinPieces(data, b.pieces, b.offs)
 	all := make([]keepalivedconf.Piece, 0, len(ctx)+len(pieces))
 	// In file order: a virtual server's decoding reads nothing of the
@@ -224,7 +227,7 @@ func readBatch(path string, data []byte, ctx []keepalivedconf.Piece, nctx int, b
 			j++
 		}
 	}
-	f, err := loadConfig.ParsePieces(path, all)
+	f, err := loadConfig.ParsePiecesIn(a, path, all)
 	if err != nil || f.HasDirectives() {
 		return batchResult{}
 	}
