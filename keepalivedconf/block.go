@@ -36,6 +36,12 @@ type Arena struct {
 	blocks []Block
 	toks   []Token
 	lists  []*Stmt
+
+	// dec holds the decoder's arenas; owner is the File whose first
+	// Config may use them, and lent is set once it has.
+	dec   decodeArenas
+	owner *File
+	lent  bool
 }
 
 // reset readies the arena for parsing pieces: it clears what the last
@@ -54,6 +60,8 @@ func (a *Arena) reset(pieces []Piece) {
 	a.toks = reuse(a.toks, lines+lines/2)
 	a.blocks = reuse(a.blocks, opens+1)
 	a.lists = reuse(a.lists, stmts)
+	a.dec.rewind()
+	a.owner, a.lent = nil, false
 }
 
 // reuse returns s emptied and zeroed when it holds n elements, else a
@@ -74,6 +82,7 @@ func (c *ParseConfig) ParsePiecesIn(a *Arena, filename string, pieces []Piece) (
 	f := &File{Name: filename, cfg: r}
 	if a != nil {
 		a.reset(pieces)
+		a.owner, f.arena = f, a
 	}
 	for _, pc := range pieces {
 		var p *parser
