@@ -303,17 +303,18 @@ func virtualServers(p *Plan, vss []*keepalivedconf.VirtualServer, groups map[str
 			if vs.LBKind == 0 {
 				q.Warnings = append(q.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 			}
-			svcs, err := virtualServer(q, vs, groups, p.Scripts, files, boxes)
+			svcs, err := virtualServer(q, q.Services, vs, groups, p.Scripts, files, boxes)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			q.Services = append(q.Services, svcs...)
+			q.Services = svcs
 		}
 		return errs
 	}
 	n := min(runtime.GOMAXPROCS(0), 8, len(vss)/(parallelVSMin/2))
 	if n <= 1 {
+		p.Services = slices.Grow(p.Services, len(vss)) // a service each, usually
 		return run(p, vss)
 	}
 	// Run k appends into its own window of one array, room for a service
@@ -492,7 +493,8 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 // maxGroupKeys bounds the services one virtual_server_group may expand to.
 const maxGroupKeys = 1 << 16
 
-func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile, boxes policyBoxes) ([]VirtualService, error) {
+// virtualServer appends the services of vs to out (nil on an error).
+func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile, boxes policyBoxes) ([]VirtualService, error) {
 	hs, err := haSuspend(vs, groups) // hasuspend.go
 	if err != nil {
 		return nil, err
@@ -543,7 +545,8 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 			markFamily = ipvs.IPv6
 		}
 	}
-	var keys []ipvs.Service
+	var one [1]ipvs.Service // most virtual servers are one service
+	keys := one[:0]
 	switch {
 	case vs.FWMark != 0:
 		s := base
@@ -586,7 +589,6 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 	if quorum == 0 {
 		quorum = 1
 	}
-	var out []VirtualService
 	var hsAddrs []netip.Addr
 	if hs != nil {
 		hsAddrs = haSuspendAddrs(keys)

@@ -104,8 +104,9 @@ type batchResult struct {
 // number of batches; a nil plan: read it in full instead.
 func readBatches(path string, data []byte, hasInterface func(string) bool) (p *Plan, blocks []topBlock, batches int) {
 	pieces := keepalivedconf.CutTop(data)
-	var ctx, vss []keepalivedconf.TopPiece
-	var ctxOffs, vsOffs []int
+	var ctx []keepalivedconf.TopPiece
+	var ctxOffs []int
+	vss, vsOffs := make([]keepalivedconf.TopPiece, 0, len(pieces)), make([]int, 0, len(pieces))
 	off := 0
 	for _, pc := range pieces {
 		if pc.Keyword == "virtual_server" && pc.Arg != "group" {
@@ -140,6 +141,9 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 		return nil, nil, 0
 	}
 	blocks, _ = piecesBlocks(data, pieceLines(ctx), ctxOffs, f.Stmts)
+	if blocks != nil {
+		blocks = slices.Grow(blocks, len(vss))
+	}
 	// The batches, in order, a worker per processor (at most 4: each
 	// holds a batch's tree).
 	var bs []batch
