@@ -88,6 +88,10 @@ func (ir *incReload) recordBatches(path string, data []byte, p *Plan, blocks []t
 type batch struct {
 	pieces []keepalivedconf.TopPiece
 	offs   []int // each piece's offset in the file
+	// services is the batch's window of the plan's services, room for
+	// one per virtual server: the plan's array when each batch fills
+	// its window exactly, as it does without virtual_server groups.
+	services []VirtualService
 }
 
 // batchResult is what a batch leaves: its plan (services and mail
@@ -136,7 +140,7 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 		}
 		nctx++
 	}
-	base, ok := translateClean(f)
+	base, ok := translateClean(f, nil)
 	if !ok {
 		return nil, nil, 0
 	}
@@ -147,9 +151,10 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 	// The batches, in order, a worker per processor (at most 4: each
 	// holds a batch's tree).
 	var bs []batch
+	services := make([]VirtualService, len(vss))
 	for lo := 0; lo < len(vss); lo += readBatchVS {
 		hi := min(lo+readBatchVS, len(vss))
-		bs = append(bs, batch{pieces: vss[lo:hi], offs: vsOffs[lo:hi]})
+		bs = append(bs, batch{pieces: vss[lo:hi], offs: vsOffs[lo:hi], services: services[lo:lo:hi]})
 	}
 	res := make([]batchResult, len(bs))
 	var next atomic.Int64
@@ -181,14 +186,28 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 	// The plan: the context's, with every batch's services and mail
 	// alerts in order.
 	p = base
-	n := 0
-	for _, r := range res {
-		n += len(r.plan.Services)
+	inPlace := true
+	lo := 0
+	for k := range res {
+		q := res[k].plan.Services
+		hi := lo + len(bs[k].pieces)
+		inPlace = inPlace && len(q) == hi-lo && (len(q) == 0 || &q[0] == &services[lo])
+		lo = hi
 	}
-	p.Services = make([]VirtualService, 0, n)
+	if inPlace {
+		p.Services = services
+	} else {
+		n := 0
+		for _, r := range res {
+			n += len(r.plan.Services)
+		}
+		p.Services = make([]VirtualService, 0, n)
+		for k := range res {
+			p.Services = append(p.Services, res[k].plan.Services...)
+		}
+	}
 	for k := range res {
 		q := res[k].plan
-		p.Services = append(p.Services, q.Services...)
 		p.Mail.Checks = mergeInto(p.Mail.Checks, q.Mail.Checks)
 		p.Mail.Services = mergeInto(p.Mail.Services, q.Mail.Services)
 		if blocks != nil && res[k].blocks != nil {
@@ -250,7 +269,7 @@ func readBatch(a *keepalivedconf.Arena, path string, data []byte, ctx []keepaliv
 		return batchResult{} // a piece held other than one virtual server
 	}
 	blocks, _ := piecesBlocks(data, pieceLines(b.pieces), b.offs, vs)
-	p, ok := translateClean(f)
+	p, ok := translateClean(f, b.services)
 	if !ok || !sameOutsideServices(base, p) {
 		return batchResult{}
 	}
@@ -263,9 +282,10 @@ func isVSBlock(s *keepalivedconf.Stmt) bool {
 }
 
 // translateClean is planOf's translation of f (translateParsed), without
-// the host checks; ok only without an error or a warning.
-func translateClean(f *keepalivedconf.File) (*Plan, bool) {
-	p, warnings, err := translateParsed(f)
+// the host checks, its services appended to services; ok only without an
+// error or a warning.
+func translateClean(f *keepalivedconf.File, services []VirtualService) (*Plan, bool) {
+	p, warnings, err := translateParsed(f, services)
 	if err != nil || len(warnings) > 0 || len(p.Warnings) > 0 {
 		return nil, false
 	}
