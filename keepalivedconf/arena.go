@@ -35,3 +35,17 @@ func (a *arena[T]) slice(n int) []T {
 	a.buf = a.buf[:at+n]
 	return a.buf[at : at : at+n]
 }
+
+// rewind readies the arena to hand out its memory again, all of it
+// zeroed: the elements it handed out before must no longer be in use.
+// An arena that needed more than one chunk gets one chunk of them all,
+// so that decoding the same amount again allocates nothing.
+func (a *arena[T]) rewind() {
+	if a.total > cap(a.buf) {
+		a.buf = make([]T, 0, a.total)
+	} else {
+		clear(a.buf[:cap(a.buf)])
+		a.buf = a.buf[:0]
+	}
+	a.total = cap(a.buf)
+}

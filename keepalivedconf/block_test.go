@@ -53,8 +53,11 @@ func TestParsePiecesPositions(t *testing.T) {
 }
 
 // FuzzParsePieces: a file cut at a line between top-level statements
-// parses in pieces to the statements, positions and errors of the whole.
+// parses in pieces to the statements, positions and errors of the whole;
+// and the pieces parse in an arena that held the inputs before them to
+// the same File and Config as without one.
 func FuzzParsePieces(f *testing.F) {
+	var a Arena
 	for _, path := range confFiles(f) {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -65,6 +68,8 @@ func FuzzParsePieces(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
 		pieces := piecesAt(data, int(cut))
 		got, gerr := (*ParseConfig)(nil).ParsePieces("fuzz.conf", pieces)
+		in, ierr := (*ParseConfig)(nil).ParsePiecesIn(&a, "fuzz.conf", pieces)
+		sameInArena(t, in, got, ierr, gerr)
 		whole, werr := Parse("fuzz.conf", data)
 		head, herr := Parse("fuzz.conf", pieces[0].Data)
 		if werr != nil || herr != nil || len(head.Stmts) > 0 && head.Stmts[len(head.Stmts)-1].Block != nil && head.Stmts[len(head.Stmts)-1].Block.Unclosed {

@@ -47,6 +47,15 @@ func (f *File) config(procs int) (*Config, error) {
 	dec := &decoder{cfg: &Config{file: f, src: src}, procs: procs}
 	dec.d.list = append(append(dec.d.list, pre...), src.syntax...)
 	dec.d.lints = append(dec.d.lints, src.lints...)
+	a := f.arena
+	if a != nil && (a.owner != f || a.lent || src != f) {
+		a = nil
+	}
+	if a != nil {
+		// the arena's memory, rewound when it parsed f
+		a.lent, dec.decodeArenas = true, a.dec
+		defer func() { a.dec = dec.decodeArenas }()
+	}
 	dec.top(src.Stmts)
 	dec.validate()
 	dec.d.list.Sort()
@@ -81,11 +90,26 @@ type decoder struct {
 	deferred []vsJob
 
 	// arenas for the elements a large file has by the thousand
+	decodeArenas
+}
+
+// decodeArenas are the decoder's arenas, which an Arena keeps from one
+// decode to the next.
+type decodeArenas struct {
 	vss      arena[VirtualServer]
 	rss      arena[RealServer]
 	tcp      arena[TCPCheck]
 	rsLists  arena[*RealServer]
 	checkers arena[Checker]
+}
+
+// rewind rewinds every arena.
+func (d *decodeArenas) rewind() {
+	d.vss.rewind()
+	d.rss.rewind()
+	d.tcp.rewind()
+	d.rsLists.rewind()
+	d.checkers.rewind()
 }
 
 // active reports whether keepalived reads s (and s is a keyword line).

@@ -88,3 +88,45 @@ func ExampleParseFile() {
 	// 192.0.2.10:80 tcp NAT testdata/expand/features.in:38:1
 	// 192.0.2.20:80 tcp  testdata/expand/inc/10-vs.conf:2:1
 }
+
+// A large file read a few top-level blocks at a time: CutTop cuts it,
+// and each run of pieces is parsed and decoded in one Arena, which the
+// next run reuses, so that only what the caller keeps of each run (here,
+// the virtual servers' addresses) stays in memory.
+func ExampleArena() {
+	data := []byte(`virtual_server 10.0.0.1 80 {
+    protocol TCP
+    real_server 10.0.1.1 80 {
+    }
+}
+virtual_server 10.0.0.2 80 {
+    protocol TCP
+    real_server 10.0.1.1 80 {
+    }
+}
+virtual_server 10.0.0.3 80 {
+    protocol TCP
+    real_server 10.0.1.1 80 {
+    }
+}
+`)
+	var a keepalivedconf.Arena
+	var addrs []string
+	for _, pc := range keepalivedconf.CutTop(data) {
+		f, err := (*keepalivedconf.ParseConfig)(nil).ParsePiecesIn(&a, "k.conf", []keepalivedconf.Piece{pc.Piece})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		cfg, err := f.Config()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		for _, vs := range cfg.VirtualServers {
+			addrs = append(addrs, vs.Addr.String()) // a copy: f is reused
+		}
+	}
+	fmt.Println(addrs)
+	// Output: [10.0.0.1:80 10.0.0.2:80 10.0.0.3:80]
+}

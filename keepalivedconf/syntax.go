@@ -209,6 +209,9 @@ type File struct {
 	// nothing to expand).
 	followed bool
 	expanded *File
+	// arena, when ParsePiecesIn parsed the file, lends its decoding
+	// arenas to the file's first Config.
+	arena *Arena
 }
 
 // Format returns the file's source text. An unmodified File formats to

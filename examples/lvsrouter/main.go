@@ -417,7 +417,7 @@ func loadData(path string, data []byte, hasInterface func(string) bool) (*Plan, 
 
 // planOf translates a file read by ParseData and checks the plan.
 func planOf(f *keepalivedconf.File, hasInterface func(string) bool) (*Plan, []error, error) {
-	p, warnings, err := translateParsed(f)
+	p, warnings, err := translateParsed(f, nil)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -436,8 +436,8 @@ func planOf(f *keepalivedconf.File, hasInterface func(string) bool) (*Plan, []er
 // translateParsed is planOf's first half: f decoded and translated, with
 // the decoder's warnings and lint findings (not yet the plan's own
 // warnings, which follow the --bgp file), before the --bgp file and the
-// host checks.
-func translateParsed(f *keepalivedconf.File) (*Plan, []error, error) {
+// host checks. The plan's services are appended to services.
+func translateParsed(f *keepalivedconf.File, services []VirtualService) (*Plan, []error, error) {
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, nil, err
@@ -449,7 +449,7 @@ func translateParsed(f *keepalivedconf.File) (*Plan, []error, error) {
 	for _, l := range cfg.Lint() {
 		warnings = append(warnings, lint{l})
 	}
-	p, err := Translate(cfg)
+	p, err := translate(cfg, services)
 	if err != nil {
 		return nil, warnings, errors.Join(errors.New("configuration rejected"), err)
 	}

@@ -184,8 +184,17 @@ func countChecks(p *Plan) (reals, checks int) {
 	return reals, checks
 }
 
-// checkID names a check target: service, real server and checker index.
-func checkID(vs, rs string, i int) string { return vs + " -> " + rs + " #" + strconv.Itoa(i) }
+// checkID names a check target: service, real server and checker index,
+// built in one string.
+func checkID(vs string, rs netip.AddrPort, i int) string {
+	var buf [96]byte
+	b := append(buf[:0], vs...)
+	b = append(b, " -> "...)
+	b = rs.AppendTo(b)
+	b = append(b, " #"...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	return string(b)
+}
 
 // errAt wraps an error with the place of the statement it comes from.
 func errAt(s *keepalivedconf.Stmt, format string, args ...any) error {
@@ -199,7 +208,13 @@ func errAt(s *keepalivedconf.Stmt, format string, args ...any) error {
 // Translate turns a typed keepalived configuration into a Plan. Every error
 // names the file:line:col of the statement it concerns.
 func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
-	p := &Plan{}
+	return translate(cfg, nil)
+}
+
+// translate is Translate appending the plan's services to services (the
+// batched start's window of the whole plan's array).
+func translate(cfg *keepalivedconf.Config, services []VirtualService) (*Plan, error) {
+	p := &Plan{Services: services}
 	// Every keyword lvsrouter refuses fails here, with its place
 	// (keywords.go, refuse.go); the rest of the translation reads only
 	// implemented ones.
@@ -268,7 +283,7 @@ func Translate(cfg *keepalivedconf.Config) (*Plan, error) {
 	for _, g := range cfg.VirtualServerGroups {
 		groups[g.Name] = g
 	}
-	if len(cfg.VirtualServers) > 0 {
+	if len(cfg.VirtualServers) > 0 && p.Services == nil {
 		p.Services = make([]VirtualService, 0, len(cfg.VirtualServers))
 	}
 	errs = append(errs, virtualServers(p, cfg.VirtualServers, groups, files)...)
@@ -303,17 +318,18 @@ func virtualServers(p *Plan, vss []*keepalivedconf.VirtualServer, groups map[str
 			if vs.LBKind == 0 {
 				q.Warnings = append(q.Warnings, fmt.Sprintf("%s: virtual_server without lb_kind: defaulting to NAT, as keepalived does", vs.Stmt.Pos))
 			}
-			svcs, err := virtualServer(q, vs, groups, p.Scripts, files, boxes)
+			svcs, err := virtualServer(q, q.Services, vs, groups, p.Scripts, files, boxes)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			q.Services = append(q.Services, svcs...)
+			q.Services = svcs
 		}
 		return errs
 	}
 	n := min(runtime.GOMAXPROCS(0), 8, len(vss)/(parallelVSMin/2))
 	if n <= 1 {
+		p.Services = slices.Grow(p.Services, len(vss)) // a service each, usually
 		return run(p, vss)
 	}
 	// Run k appends into its own window of one array, room for a service
@@ -492,7 +508,8 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 // maxGroupKeys bounds the services one virtual_server_group may expand to.
 const maxGroupKeys = 1 << 16
 
-func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile, boxes policyBoxes) ([]VirtualService, error) {
+// virtualServer appends the services of vs to out (nil on an error).
+func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile, boxes policyBoxes) ([]VirtualService, error) {
 	hs, err := haSuspend(vs, groups) // hasuspend.go
 	if err != nil {
 		return nil, err
@@ -543,7 +560,8 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 			markFamily = ipvs.IPv6
 		}
 	}
-	var keys []ipvs.Service
+	var one [1]ipvs.Service // most virtual servers are one service
+	keys := one[:0]
 	switch {
 	case vs.FWMark != 0:
 		s := base
@@ -586,7 +604,6 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 	if quorum == 0 {
 		quorum = 1
 	}
-	var out []VirtualService
 	var hsAddrs []netip.Addr
 	if hs != nil {
 		hsAddrs = haSuspendAddrs(keys)
@@ -626,13 +643,20 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 			lvsSorry(vs, &v)
 		}
 		v.Reals = make([]RealServer, 0, len(vs.RealServers))
+		// the real servers' checks in one array: a window each
+		nchecks := 0
+		for _, rs := range vs.RealServers {
+			nchecks += len(rs.Checkers)
+		}
+		checks := make([]check.Target, 0, nchecks)
 		for _, rs := range vs.RealServers {
 			r := RealServer{
 				Dest:    ipvs.DestinationSettings{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
 				Inhibit: rs.InhibitOnFailure || vs.Inhibit,
 			}
 			if len(rs.Checkers) > 0 {
-				r.Checks = make([]check.Target, 0, len(rs.Checkers))
+				n := len(rs.Checkers)
+				r.Checks, checks = checks[:0:n], checks[n:n]
 			}
 			if hasKeyword(rs.Stmt, "smtp_alert") {
 				r.alert = rs.Alert()
@@ -656,7 +680,7 @@ func virtualServer(p *Plan, vs *keepalivedconf.VirtualServer, groups map[string]
 				if err != nil {
 					return nil, err
 				}
-				r.Checks = append(r.Checks, check.Target{ID: checkID(v.Description, r.Dest.Addr.String(), i), Checker: c, Policy: pol})
+				r.Checks = append(r.Checks, check.Target{ID: checkID(v.Description, r.Dest.Addr, i), Checker: c, Policy: pol})
 			}
 			v.Reals = append(v.Reals, r)
 		}

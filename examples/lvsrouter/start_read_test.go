@@ -117,6 +117,21 @@ func TestStartReadEqualsFull(t *testing.T) {
 			t.Errorf("error %v does not name its file:line:col", err)
 		}
 	})
+	t.Run("group", func(t *testing.T) {
+		// A virtual server of a two-address group is two services, more
+		// than a batch's window of one per virtual server holds: the
+		// start reads such a file as the full read does.
+		defer func(n, m int) { readBatchVS, readBatchMin = n, m }(readBatchVS, readBatchMin)
+		readBatchVS, readBatchMin = 1, 1
+		var b strings.Builder
+		b.WriteString("virtual_server_group g {\n    10.0.0.1 80\n    10.0.0.2 80\n}\n")
+		for _, vs := range []string{"10.0.1.1 80", "group g", "10.0.1.2 80"} {
+			fmt.Fprintf(&b, "virtual_server %s {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    real_server 10.0.2.1 80 {\n        weight 1\n    }\n}\n", vs)
+		}
+		path := filepath.Join(t.TempDir(), "keepalived.conf")
+		mustWrite(t, path, []byte(b.String()))
+		check(t, path)
+	})
 	t.Run("corpus", func(t *testing.T) {
 		defer func(n, m int) { readBatchVS, readBatchMin = n, m }(readBatchVS, readBatchMin)
 		readBatchVS, readBatchMin = 1, 1
