@@ -1,7 +1,7 @@
 package keepalivedconf
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
 )
 
@@ -66,23 +66,36 @@ func diffBytes(base, data, buf []byte) FileChange {
 }
 
 // commonAffixes returns the lengths of the longest common prefix and
-// suffix of a and b that do not overlap, comparing a chunk at a time
-// (memcmp speed) before narrowing to the byte.
+// suffix of a and b that do not overlap, comparing 32 bytes at a time
+// before narrowing to the byte. The 32 bytes are four 64-bit words,
+// not bytes.Equal's vector compare: in a guest without hardware
+// virtualization the emulated vector instructions made the pass over
+// 5.8 MB take 7 ms in memory and 13-18 ms through a mapping against
+// 2.8 and 4.8 ms for the words (TestVMDiffProbe, 2026-12-07); on
+// hardware the pass is a fraction of a millisecond either way.
 func commonAffixes(a, b []byte) (pre, suf int) {
-	const chunk = 4096
 	n := min(len(a), len(b))
-	for pre+chunk <= n && bytes.Equal(a[pre:pre+chunk], b[pre:pre+chunk]) {
-		pre += chunk
+	for pre+32 <= n && !differ32(a[pre:pre+32:pre+32], b[pre:pre+32:pre+32]) {
+		pre += 32
 	}
 	for pre < n && a[pre] == b[pre] {
 		pre++
 	}
 	la, lb := len(a), len(b)
-	for suf+chunk <= n-pre && bytes.Equal(a[la-suf-chunk:la-suf], b[lb-suf-chunk:lb-suf]) {
-		suf += chunk
+	for suf+32 <= n-pre && !differ32(a[la-suf-32:la-suf:la-suf], b[lb-suf-32:lb-suf:lb-suf]) {
+		suf += 32
 	}
 	for suf < n-pre && a[la-1-suf] == b[lb-1-suf] {
 		suf++
 	}
 	return pre, suf
+}
+
+// differ32 reports whether the 32 bytes of x and y differ.
+func differ32(x, y []byte) bool {
+	_, _ = x[31], y[31]
+	le := binary.LittleEndian
+	// ^ and | bind alike in Go: each xor in parentheses.
+	return (le.Uint64(x)^le.Uint64(y))|(le.Uint64(x[8:])^le.Uint64(y[8:]))|
+		(le.Uint64(x[16:])^le.Uint64(y[16:]))|(le.Uint64(x[24:])^le.Uint64(y[24:])) != 0
 }

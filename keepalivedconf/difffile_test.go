@@ -36,7 +36,7 @@ func TestDiffFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got := d.Apply(nil, base); !bytes.Equal(got, data) || d.Size != len(data) {
-				t.Fatalf("size %d edit %d: applied diff differs from the file", size, i)
+				t.Fatalf("size %d edit %d: applied diff differs from the file: at %d cut %d ins %d; pre %d suf %d changed %d size %d/%d", size, i, at, cut, len(ins), d.Prefix, d.Suffix, len(d.Changed), d.Size, len(data))
 			}
 			if want := diffBytes(base, data, nil); d.Prefix != want.Prefix || d.Suffix != want.Suffix {
 				t.Fatalf("size %d edit %d: affixes %d %d, want %d %d", size, i, d.Prefix, d.Suffix, want.Prefix, want.Suffix)
