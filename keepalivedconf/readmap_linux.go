@@ -36,3 +36,61 @@ func readMapped(f *os.File, size int64, dst []byte) (n int) {
 	}()
 	return copy(dst, m)
 }
+
+// diffMapped is DiffFile through a read-only mapping of a large file.
+// ok false (and no error) means: compare a read(2) of the file instead (a
+// small file, a mapping refused, a fault, or a file that changed while
+// mapped: its size, modification or change time, or inode).
+func diffMapped(name string, max int64, base, buf []byte) (d FileChange, ok bool, err error) {
+	f, st, err := openRegular(name, max)
+	if err != nil {
+		return FileChange{}, false, err
+	}
+	defer f.Close()
+	size := st.Size()
+	if size < mapMinSize || int64(int(size)) != size {
+		return FileChange{}, false, nil
+	}
+	m, err := mmapFile(f, int(size))
+	if err != nil {
+		return FileChange{}, false, nil
+	}
+	d, ok = diffMapping(base, m, buf)
+	munmap(m)
+	if !ok {
+		return FileChange{}, false, nil
+	}
+	after, err := f.Stat()
+	if err != nil || !sameFileState(st, after) {
+		return FileChange{}, false, nil
+	}
+	return d, true, nil
+}
+
+// diffMapping is diffBytes over a mapping, false on a fault (the file
+// truncated under it).
+func diffMapping(base, m, buf []byte) (d FileChange, ok bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			d, ok = FileChange{}, false
+		}
+	}()
+	return diffBytes(base, m, buf), true
+}
+
+// sameFileState reports whether a and b, stats of one open file, say it
+// did not change between them.
+func sameFileState(a, b os.FileInfo) bool {
+	x, ok1 := a.Sys().(*syscall.Stat_t)
+	y, ok2 := b.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) &&
+		x.Ino == y.Ino && x.Dev == y.Dev && x.Ctim == y.Ctim && x.Mtim == y.Mtim
+}
+
+// mmapFile maps the first size bytes of f read-only.
+func mmapFile(f *os.File, size int) ([]byte, error) {
+	return syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ, syscall.MAP_SHARED)
+}
+
+func munmap(m []byte) { _ = syscall.Munmap(m) }

@@ -27,15 +27,20 @@ import (
 // block's service into a copy of the last plan. Whenever in doubt it reads
 // the whole file as a start does: see fallback reasons in try.
 //
-// A reload touches no fresh memory in proportion to the file: it reads
-// (keepalivedconf.ParseConfig.ReadFileInto, through a mapping) into a spare buffer of
-// the file's size and splices into a Services array the Router has
-// released (or a copy the last full read made). In a guest without
-// hardware virtualization each fresh page is a slow fault: at 10,000
-// virtual servers × 4 real servers (a 5.8 MB file, 3.9 MB of services)
-// the compare, translate and splice phases took 16, 4.6 and 8.4 ms with
-// fresh memory and 8.2, 1.7 and 1.2 ms reusing it (one TCG guest,
-// 2026-12-06). The price is that memory, kept between reloads.
+// A reload touches no fresh memory in proportion to the file, and
+// copies none of it on the way to the kernel: it compares the file with
+// the base through a mapping (keepalivedconf.ParseConfig.DiffFile), one
+// pass, copying out only the changed range's bytes; parses, translates
+// and splices the block's service into a Services array the Router has
+// released (or a copy the last full read made); and only after the
+// router has made the kernel change (the release hook, or at the latest
+// the next reload's start) patches the base in place (settle). In a guest
+// without hardware virtualization each fresh page is a slow fault and a
+// pass over 5.8 MB costs milliseconds: at 10,000 virtual servers × 4 real
+// servers the splice took 8.4 ms into fresh memory and 1.2 ms reusing it,
+// and the read's copy of the file as long as the compare (one TCG guest,
+// 2026-12-06). The price is the base and one Services array, kept between
+// reloads.
 //
 // The rule that makes it safe, tested as a property in
 // reload_inc_test.go: the plan (or the error) equals the full read's.
@@ -57,17 +62,24 @@ type incReload struct {
 	none   string
 	// loaded is set after the first load: later ones are reloads.
 	loaded bool
-	// readTook is how long the last load took to read the file (the
-	// incremental path logs it with its other phases).
+	// readTook is how long the last load took to compare the file with
+	// the base (the incremental path logs it with its other phases).
 	readTook time.Duration
-	// spare is a buffer of the file's size that nothing refers to, its
-	// memory touched already: the next load reads into it
-	// (loadConfig.ReadFileInto), and the buffer of the bytes that are not the base
-	// afterwards becomes the spare. Reusing it is safe because nothing
-	// else keeps the bytes:
-	// ParseData and ParsePieces copy what they parse, and the plan holds
-	// strings of those copies (TestReloadReusesReadBuffer).
-	spare []byte
+	// scratch holds the changed range's bytes of the last compare (its
+	// capacity reused by the next).
+	scratch []byte
+	// patch is the change an incremental reload accepted that data does
+	// not have yet: data[pre:oldEnd] becomes changed (settle). blocks
+	// and plan are the patched file's already. Reusing data's memory is
+	// safe because nothing else keeps its bytes: ParseData and
+	// ParsePieces copy what they parse, and the plan holds strings of
+	// those copies (TestReloadReusesReadBuffer).
+	patch struct {
+		sync.Mutex
+		pending     bool
+		pre, oldEnd int
+		changed     []byte
+	}
 	// prev is the Services array of the plan plan was spliced from (or a
 	// copy of plan's when plan was read in full), and prevDiff the
 	// positions where the two differ: once the Router has let go of that
@@ -118,75 +130,90 @@ const (
 // incremental path when it applies, else the full read. It logs which.
 func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
 	first := !ir.loaded
+	t0 := time.Now()
 	if !first {
 		defer boostReload()() // reload_inc_boost.go
 	}
+	t1 := time.Now()
 	u0, s0 := cpuTimes()
 	p, w, how, err := ir.loadPath(path, hasInterface)
 	ir.loaded = true
 	if ir.log != nil && !first {
 		// The process's CPU time meanwhile, the checks' included: on one
 		// CPU it tells the read's own cost from the wait for the CPU.
+		// boost is what raising the thread's priority took, total the
+		// whole load's time (the phases' sum and the rest).
 		u1, s1 := cpuTimes()
-		ir.log.Info("reload", append(how, "user", (u1-u0).Round(time.Millisecond), "sys", (s1-s0).Round(time.Millisecond))...)
+		ir.log.Info("reload", append(how, "boost", t1.Sub(t0).Round(time.Microsecond), "total", time.Since(t0).Round(time.Microsecond),
+			"user", (u1-u0).Round(time.Millisecond), "sys", (s1-s0).Round(time.Millisecond))...)
 	}
 	return p, w, err
 }
 
 // loadPath is load, also returning the path it took as slog attributes.
 func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Plan, []error, []any, error) {
-	t0 := time.Now()
-	buf := ir.spare
-	if !reloadReuse {
-		buf = nil
-	}
-	data, err := loadConfig.ReadFileInto(path, buf)
-	ir.spare = nil
-	if err != nil {
-		ir.spare = data // unused: ReadFileInto returns the buffer emptied
-		return nil, nil, []any{"path", pathFull, "reason", "read failed"}, err
-	}
-	ir.readTook = time.Since(t0)
-	base := ir.data
-	defer func() { ir.keepSpare(base, data) }()
+	ir.settle()
 	reason := ir.none
-	if ir.plan == nil && reason == "" {
+	switch {
+	case ir.plan == nil && reason == "":
 		reason = "first load"
-	}
-	if ir.plan != nil {
-		if ir.path != path {
-			reason = "another file"
-		} else {
-			p, how, ok, err := ir.try(data, hasInterface)
-			if ok {
-				return p, nil, how, err
-			}
-			reason = how[len(how)-1].(string)
+	case ir.plan != nil && ir.path != path:
+		reason = "another file"
+	case ir.plan != nil:
+		t0 := time.Now()
+		buf := ir.scratch
+		if !reloadReuse {
+			buf = nil
 		}
+		d, err := loadConfig.DiffFile(path, ir.data, buf)
+		if err != nil {
+			return nil, nil, []any{"path", pathFull, "reason", "read failed"}, err
+		}
+		ir.scratch = d.Changed[:0]
+		ir.readTook = time.Since(t0)
+		p, how, ok, err := ir.try(d, hasInterface)
+		if ok {
+			return p, nil, how, err
+		}
+		reason = how[len(how)-1].(string)
+		// The file as compared: the base patched, a version of the file
+		// as a read(2) of it would give.
+		data := d.Apply(make([]byte, 0, d.Size), ir.data)
+		p, w, err := ir.full(path, data, hasInterface)
+		return p, w, []any{"path", pathFull, "reason", reason}, err
+	}
+	data, err := loadConfig.ReadFileInto(path, nil)
+	if err != nil {
+		return nil, nil, []any{"path", pathFull, "reason", "read failed"}, err
 	}
 	p, w, err := ir.full(path, data, hasInterface)
 	return p, w, []any{"path", pathFull, "reason", reason}, err
 }
 
-// keepSpare keeps, of the last base's bytes and the bytes just read,
-// the one that is not the base now as the next read's buffer. The first
-// load (no base yet) makes a spare of the file's size and touches it, so
-// that the first reload too reads into memory faulted in already.
-func (ir *incReload) keepSpare(base, read []byte) {
-	switch {
-	case len(ir.data) == 0:
-		ir.spare = read // the load failed or has no base: read is unused
-	case len(base) > 0 && &ir.data[0] != &base[0]:
-		ir.spare = base
-	case len(read) > 0 && &ir.data[0] != &read[0]:
-		ir.spare = read
-	default:
-		ir.spare = make([]byte, len(ir.data), cap(ir.data))
-		copy(ir.spare, ir.data) // touched: its pages are faulted in
+// settle brings the base's bytes up to date with the change the last
+// incremental reload accepted: in place, moving the tail when the
+// length changed (into a larger buffer when it does not fit). The
+// reload that accepted the change leaves it for after the kernel change
+// (release runs it then); the next reload runs it first in any case.
+func (ir *incReload) settle() {
+	pt := &ir.patch
+	pt.Lock()
+	defer pt.Unlock()
+	if !pt.pending {
+		return
 	}
-	if len(ir.data) > 0 && len(ir.spare) > 0 && &ir.spare[0] == &ir.data[0] {
-		ir.spare = nil // never reached: the base is never the spare
+	pt.pending = false
+	old := ir.data
+	n := len(old) - (pt.oldEnd - pt.pre) + len(pt.changed)
+	if !reloadReuse || n > cap(old) {
+		d := keepalivedconf.FileChange{Prefix: pt.pre, Suffix: len(old) - pt.oldEnd, Changed: pt.changed, Size: n}
+		ir.data = d.Apply(make([]byte, 0, n+n/64+4096), old)
+		return
 	}
+	data := old[:max(n, len(old))]
+	copy(data[pt.pre+len(pt.changed):], old[pt.oldEnd:]) // memmove
+	copy(data[pt.pre:], pt.changed)
+	ir.data = data[:n]
 }
 
 // full reads the whole file as a start does, and records the base for
@@ -258,24 +285,20 @@ func onlyBlanksB(b []byte) bool {
 
 // try reloads data incrementally. ok false means: read it all, for the
 // reason that is the last element of how.
-func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, how []any, ok bool, err error) {
+func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) bool) (p *Plan, how []any, ok bool, err error) {
 	fall := func(reason string) (*Plan, []any, bool, error) {
 		return nil, []any{"path", pathFull, "reason", reason}, false, nil
 	}
 	if bgpFile != "" {
 		return fall("a --bgp file")
 	}
-	t0 := time.Now()
-	old := ir.data
-	// One pass over the file finds both an unchanged file and the range
-	// that changed.
-	pre, suf := commonAffixes(old, data)
 	t1 := time.Now()
-	if pre == len(old) && pre == len(data) {
+	old := ir.data
+	if d.Unchanged(len(old)) {
 		q := *ir.plan // a Plan of its own: serve marks it host-checked
 		return &q, []any{"path", pathUnchanged}, true, nil
 	}
-	oldEnd, newEnd := len(old)-suf, len(data)-suf
+	pre, oldEnd := d.Prefix, len(old)-d.Suffix
 	// The block whose braces hold the change: the last starting before it.
 	i, _ := slices.BinarySearchFunc(ir.blocks, pre, func(b topBlock, off int) int {
 		switch {
@@ -297,15 +320,18 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	case blockVSGroup:
 		return fall("the change is in a virtual_server group block")
 	}
-	delta := len(data) - len(old)
-	changed := data[pre:newEnd]
-	dLines := bytes.Count(changed, []byte{'\n'}) - bytes.Count(old[pre:oldEnd], []byte{'\n'})
+	delta := d.Size - len(old)
+	dLines := bytes.Count(d.Changed, []byte{'\n'}) - bytes.Count(old[pre:oldEnd], []byte{'\n'})
+	// The changed block's bytes, the only ones of the new file read
+	// again: the base's around the changed range.
+	blk := make([]byte, 0, b.end+delta-b.start)
+	blk = append(append(append(blk, old[b.start:pre]...), d.Changed...), old[oldEnd:b.end]...)
 	var pieces []keepalivedconf.Piece
 	nctx := 0
 	for j, c := range ir.blocks {
 		switch {
 		case j == i:
-			pieces = append(pieces, keepalivedconf.Piece{Data: data[c.start : c.end+delta], Line: c.line})
+			pieces = append(pieces, keepalivedconf.Piece{Data: blk, Line: c.line})
 		case c.kind != blockContext:
 		case j < i:
 			pieces = append(pieces, keepalivedconf.Piece{Data: old[c.start:c.end], Line: c.line})
@@ -338,8 +364,8 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	t2 := time.Now()
 	// The phases: reading the file, comparing it with the last one,
 	// parsing and translating the block, and splicing its service in.
-	inc := []any{"path", pathIncremental, "block", blockPos, "read", ir.readTook.Round(time.Microsecond),
-		"compare", t1.Sub(t0).Round(time.Microsecond), "translate", t2.Sub(t1).Round(time.Microsecond)}
+	inc := []any{"path", pathIncremental, "block", blockPos, "compare", ir.readTook.Round(time.Microsecond),
+		"translate", t2.Sub(t1).Round(time.Microsecond)}
 	if len(w) > 0 {
 		return fall("the block has warnings")
 	}
@@ -374,9 +400,10 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 	q.Services = ir.nextServices() // reload_inc_apply.go
 	q.Services[k] = np.Services[0]
 	q.setDelta(ir.plan, []int{k})
-	// The new base: the blocks after the change move.
+	// The new base: the blocks after the change move; its bytes are
+	// patched after the kernel change (settle).
 	ir.prev, ir.prevDiff, ir.prevOwn = ir.plan.Services, []int{k}, false
-	ir.data, ir.plan = data, &q
+	ir.plan = &q
 	ir.blocks[i].close += delta
 	ir.blocks[i].end += delta
 	for j := i + 1; j < len(ir.blocks); j++ {
@@ -386,29 +413,11 @@ func (ir *incReload) try(data []byte, hasInterface func(string) bool) (p *Plan, 
 		ir.blocks[j].end += delta
 		ir.blocks[j].line += dLines
 	}
+	pt := &ir.patch
+	pt.Lock()
+	pt.pending, pt.pre, pt.oldEnd, pt.changed = true, pre, oldEnd, d.Changed
+	pt.Unlock()
 	return ir.plan, append(inc, "splice", time.Since(t2).Round(time.Microsecond)), true, nil
-}
-
-// commonAffixes returns the lengths of the longest common prefix and
-// suffix of a and b that do not overlap, comparing a chunk at a time
-// (memcmp speed) before narrowing to the byte.
-func commonAffixes(a, b []byte) (pre, suf int) {
-	const chunk = 4096
-	n := min(len(a), len(b))
-	for pre+chunk <= n && bytes.Equal(a[pre:pre+chunk], b[pre:pre+chunk]) {
-		pre += chunk
-	}
-	for pre < n && a[pre] == b[pre] {
-		pre++
-	}
-	la, lb := len(a), len(b)
-	for suf+chunk <= n-pre && bytes.Equal(a[la-suf-chunk:la-suf], b[lb-suf-chunk:lb-suf]) {
-		suf += chunk
-	}
-	for suf < n-pre && a[la-1-suf] == b[lb-1-suf] {
-		suf++
-	}
-	return pre, suf
 }
 
 // sameOutsideServices reports whether the plans a and b (b from the

@@ -293,7 +293,7 @@ func TestReloadIncrementalKeepsStateOnError(t *testing.T) {
 	if want := fmt.Sprintf("%s:%d:", path, line); !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %s", err, want)
 	}
-	if !bytes.Equal(ir.data, []byte(good)) || planDiff(ir.plan, p0) != "" {
+	if ir.settle(); !bytes.Equal(ir.data, []byte(good)) || planDiff(ir.plan, p0) != "" {
 		t.Error("a rejected reload changed the base")
 	}
 	edited := strings.Replace(good, "real_server 10.2.3.1 80 {\n        weight 1", "real_server 10.2.3.1 80 {\n        weight 9", 1)
@@ -383,7 +383,7 @@ func BenchmarkRouterReloadIncremental10k4(b *testing.B) {
 		}
 		i++
 	}
-	b.ReportMetric(float64(cap(ir.data)+cap(ir.spare)+cap(ir.blocks)*int(unsafe.Sizeof(topBlock{}))+cap(ir.prev)*int(unsafe.Sizeof(VirtualService{})))/(1<<20), "retained-MiB")
+	b.ReportMetric(float64(cap(ir.data)+cap(ir.scratch)+cap(ir.blocks)*int(unsafe.Sizeof(topBlock{}))+cap(ir.prev)*int(unsafe.Sizeof(VirtualService{})))/(1<<20), "retained-MiB")
 }
 
 func mustWriteB(b *testing.B, path string, data []byte) {
@@ -393,11 +393,13 @@ func mustWriteB(b *testing.B, path string, data []byte) {
 	}
 }
 
-// TestReloadReusesReadBuffer: reloads read the file into two buffers in
-// turn (the base's and a spare), and no plan, however old, refers to the
-// bytes of either: scribbling over the spare after every load, and over
-// both buffers at the end, leaves every plan equal to a full read of its
-// file (its check IDs, URL paths, names unchanged).
+// TestReloadReusesReadBuffer: reloads keep one buffer of the file's
+// bytes (the base, patched in place after each incremental reload) and
+// one of the last changed range's, and no plan, however old, refers to
+// the bytes of either: scribbling over the changed range's after every
+// load, and over the base at the end, leaves every plan equal to a full
+// read of its file (its check IDs, URL paths, names unchanged); and the
+// base, once settled, is the file's bytes.
 func TestReloadReusesReadBuffer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keepalived.conf")
 	http := func(p string) string {
@@ -415,9 +417,12 @@ func TestReloadReusesReadBuffer(t *testing.T) {
 	wantPaths := []string{pathFull, pathIncremental, pathIncremental, pathFull, pathIncremental, pathUnchanged}
 	ir := &incReload{}
 	var plans, wants []*Plan
-	bufs := map[*byte]bool{}
 	for n, c := range confs {
 		mustWrite(t, path, []byte(c))
+		var base *byte
+		if len(ir.data) > 0 {
+			base = &ir.data[0]
+		}
 		p, _, how, err := ir.loadPath(path, anyInterface)
 		if err != nil || how[1] != wantPaths[n] {
 			t.Fatalf("load %d: %v, path %v; want %s", n, err, how, wantPaths[n])
@@ -427,14 +432,21 @@ func TestReloadReusesReadBuffer(t *testing.T) {
 			t.Fatal(err)
 		}
 		plans, wants = append(plans, p), append(wants, want)
-		if len(ir.spare) == 0 || &ir.spare[:1][0] == &ir.data[0] {
-			t.Fatalf("load %d: no spare buffer apart from the base's", n)
+		scribble(ir.scratch[:cap(ir.scratch)])
+		if wantPaths[n] == pathIncremental {
+			// The changed range's bytes were scribbled over: settle
+			// would patch the base with them. Compare the file again.
+			ir.patch.pending = false
+			ir.data = []byte(c)
+			continue
 		}
-		bufs[&ir.data[0]], bufs[&ir.spare[:1][0]] = true, true
-		scribble(ir.spare[:cap(ir.spare)])
-	}
-	if len(bufs) != 2 {
-		t.Errorf("the loads read into %d buffers, want 2 in turn", len(bufs))
+		ir.settle()
+		if !bytes.Equal(ir.data, []byte(c)) {
+			t.Fatalf("load %d: the base is not the file's bytes", n)
+		}
+		if wantPaths[n] == pathUnchanged && &ir.data[0] != base {
+			t.Errorf("load %d: an unchanged file moved the base", n)
+		}
 	}
 	scribble(ir.data[:cap(ir.data)])
 	for n := range plans {
@@ -444,6 +456,46 @@ func TestReloadReusesReadBuffer(t *testing.T) {
 	}
 	if got := fmt.Sprintf("%+v", plans[4].Services[4].Reals[1].Checks[0].Checker); !strings.Contains(got, "/fifth") {
 		t.Errorf("checker %s, want the URL path /fifth", got)
+	}
+}
+
+// TestReloadSettlesBaseInPlace: after incremental reloads that change a
+// block's length (shorter, longer, beyond the buffer's capacity) and
+// one that keeps it, the base once settled is the file's bytes, patched
+// in the same buffer while it fits.
+func TestReloadSettlesBaseInPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	w1 := "real_server 10.2.4.1 80 {\n        weight 1"
+	confs := []string{
+		editConf(8),
+		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 9"),
+		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 100"),
+		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 2"),
+		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 1\n        inhibit_on_failure\n"+strings.Repeat("        # padding to grow the file beyond its buffer\n", 400)),
+		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 3"),
+	}
+	ir := &incReload{}
+	for n, c := range confs {
+		mustWrite(t, path, []byte(c))
+		var base *byte
+		if len(ir.data) > 0 {
+			base = &ir.data[0]
+		}
+		capBefore := cap(ir.data)
+		_, _, how, err := ir.loadPath(path, anyInterface)
+		if err != nil || n > 0 && how[1] != pathIncremental {
+			t.Fatalf("load %d: %v, path %v", n, err, how)
+		}
+		ir.settle()
+		if !bytes.Equal(ir.data, []byte(c)) {
+			t.Fatalf("load %d: the settled base is not the file's bytes", n)
+		}
+		if n > 0 && len(c) <= capBefore && &ir.data[0] != base {
+			t.Errorf("load %d: the base moved although the file fits its buffer", n)
+		}
+		if want, _, err := load(path, anyInterface); err != nil || planDiff(want, ir.plan) != "" {
+			t.Fatalf("load %d: plan differs from a full read's (%v)", n, err)
+		}
 	}
 }
 

@@ -59,7 +59,6 @@ func (ir *incReload) start(path string, hasInterface func(string) bool, gc *star
 	if err != nil {
 		return nil, nil, "full", err
 	}
-	defer ir.keepSpare(nil, data)
 	if p, blocks, n := readBatches(path, data, hasInterface); p != nil {
 		ir.recordBatches(path, data, p, blocks)
 		return p, nil, fmt.Sprintf("%d batches", n), nil

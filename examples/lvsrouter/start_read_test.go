@@ -85,8 +85,8 @@ func TestStartReadEqualsFull(t *testing.T) {
 		if ir.none != full.none || !slices.Equal(ir.blocks, full.blocks) || (ir.plan == nil) != (full.plan == nil) {
 			t.Fatalf("%s: reload base differs: none %q, %d blocks; full read: none %q, %d blocks", path, ir.none, len(ir.blocks), full.none, len(full.blocks))
 		}
-		if !bytes.Equal(ir.spare, full.spare) {
-			t.Fatalf("%s: spare buffer differs", path)
+		if !bytes.Equal(ir.data, full.data) {
+			t.Fatalf("%s: base bytes differ", path)
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
