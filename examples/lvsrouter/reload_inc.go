@@ -119,6 +119,18 @@ const (
 	blockVSGroup                  // virtual_server group NAME: never re-read alone
 )
 
+// kindOf is the kind of a top-level block by its keyword and first
+// argument.
+func kindOf(keyword, arg string) blockKind {
+	switch {
+	case keyword != "virtual_server":
+		return blockContext
+	case arg == "group":
+		return blockVSGroup
+	}
+	return blockVS
+}
+
 // Reload paths, as logged.
 const (
 	pathFull        = "full"
@@ -351,13 +363,7 @@ func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) 
 	if f.HasDirectives() {
 		return fall("the block has an expansion directive or include")
 	}
-	top := 0
-	for _, s := range f.Stmts {
-		if s.Kind != keepalivedconf.KindComment {
-			top++
-		}
-	}
-	if top != nctx+1 {
+	if vs, other := splitTop(f.Stmts); len(vs)+other != nctx+1 { // start_read.go
 		return fall("the change splits or joins blocks")
 	}
 	np, w, err := planOf(f, hasInterface)

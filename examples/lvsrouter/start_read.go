@@ -114,7 +114,7 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 	vss, vsOffs := make([]keepalivedconf.TopPiece, 0, len(pieces)), make([]int, 0, len(pieces))
 	off := 0
 	for _, pc := range pieces {
-		if pc.Keyword == "virtual_server" && pc.Arg != "group" {
+		if kindOf(pc.Keyword, pc.Arg) == blockVS {
 			vss, vsOffs = append(vss, pc), append(vsOffs, off)
 		} else {
 			ctx, ctxOffs = append(ctx, pc), append(ctxOffs, off)
@@ -131,15 +131,9 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 	if err != nil || f.HasDirectives() {
 		return nil, nil, 0
 	}
-	nctx := 0
-	for _, s := range f.Stmts {
-		if s.Kind == keepalivedconf.KindComment {
-			continue
-		}
-		if isVSBlock(s) {
-			return nil, nil, 0
-		}
-		nctx++
+	vsInCtx, nctx := splitTop(f.Stmts)
+	if len(vsInCtx) > 0 {
+		return nil, nil, 0
 	}
 	base, ok := translateClean(f, nil)
 	if !ok {
@@ -255,17 +249,7 @@ func readBatch(a *keepalivedconf.Arena, path string, data []byte, ctx []keepaliv
 	if err != nil || f.HasDirectives() {
 		return batchResult{}
 	}
-	var vs []*keepalivedconf.Stmt
-	other := 0
-	for _, s := range f.Stmts {
-		switch {
-		case s.Kind == keepalivedconf.KindComment:
-		case isVSBlock(s):
-			vs = append(vs, s)
-		default:
-			other++
-		}
-	}
+	vs, other := splitTop(f.Stmts)
 	if len(vs) != len(b.pieces) || other != nctx {
 		return batchResult{} // a piece held other than one virtual server
 	}
@@ -277,9 +261,20 @@ func readBatch(a *keepalivedconf.Arena, path string, data []byte, ctx []keepaliv
 	return batchResult{plan: p, blocks: blocks, ok: true}
 }
 
-// isVSBlock reports a top-level virtual_server by address or fwmark.
-func isVSBlock(s *keepalivedconf.Stmt) bool {
-	return s.Keyword() == "virtual_server" && s.Arg(0) != "group"
+// splitTop returns the top-level virtual_server blocks by address or
+// fwmark among stmts, and how many other statements there are, comments
+// not counted.
+func splitTop(stmts []*keepalivedconf.Stmt) (vs []*keepalivedconf.Stmt, other int) {
+	for _, s := range stmts {
+		switch {
+		case s.Kind == keepalivedconf.KindComment:
+		case kindOf(s.Keyword(), s.Arg(0)) == blockVS:
+			vs = append(vs, s)
+		default:
+			other++
+		}
+	}
+	return vs, other
 }
 
 // translateClean is planOf's translation of f (translateParsed), without
@@ -394,13 +389,7 @@ func piecesBlocks(data []byte, lines, offs []int, stmts []*keepalivedconf.Stmt) 
 		if nl := bytes.IndexByte(data[closing:], '\n'); nl >= 0 {
 			end = closing + nl + 1
 		}
-		b := topBlock{start: start, open: open, close: closing, end: end, line: s.Pos.Line}
-		if s.Keyword() == "virtual_server" {
-			b.kind = blockVS
-			if s.Arg(0) == "group" {
-				b.kind = blockVSGroup
-			}
-		}
+		b := topBlock{start: start, open: open, close: closing, end: end, line: s.Pos.Line, kind: kindOf(s.Keyword(), s.Arg(0))}
 		blocks = append(blocks, b)
 		prevEnd = b.end
 	}
