@@ -57,7 +57,9 @@ func TestStartGC(t *testing.T) {
 	}
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
-	if got, want := limit(), int64(2*s[0].Value.Uint64()+4<<20); got != want {
+	// Within 1 MiB: a collection another test's goroutine starts may
+	// move the live heap between applied and the read above.
+	if got, want := limit(), int64(2*s[0].Value.Uint64()+4<<20); got < want-1<<20 || got > want+1<<20 {
 		t.Errorf("memory limit once applied = %d, want %d", got, want)
 	}
 	g.end()
