@@ -23,18 +23,29 @@ func readMapped(f *os.File, size int64, dst []byte) (n int) {
 	if size < mapMinSize || int64(len(dst)) != size || int64(int(size)) != size {
 		return 0
 	}
-	m, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
+	if !inMapping(f, int(size), func(m []byte) { n = copy(dst, m) }) {
 		return 0
+	}
+	return n
+}
+
+// inMapping runs use over a read-only mapping of f's first size bytes,
+// false when f would not map or use faulted (the file truncated under
+// the mapping): the mapped read and DiffFile share it.
+func inMapping(f *os.File, size int, use func(m []byte)) (ok bool) {
+	m, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return false
 	}
 	defer syscall.Munmap(m)
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if recover() != nil {
-			n = 0
+			ok = false
 		}
 	}()
-	return copy(dst, m)
+	use(m)
+	return true
 }
 
 // diffMapped is DiffFile through a read-only mapping of a large file.
@@ -51,13 +62,7 @@ func diffMapped(name string, max int64, base, buf []byte) (d FileChange, ok bool
 	if size < mapMinSize || int64(int(size)) != size {
 		return FileChange{}, false, nil
 	}
-	m, err := mmapFile(f, int(size))
-	if err != nil {
-		return FileChange{}, false, nil
-	}
-	d, ok = diffMapping(base, m, buf)
-	munmap(m)
-	if !ok {
+	if !inMapping(f, int(size), func(m []byte) { d = diffBytes(base, m, buf) }) {
 		return FileChange{}, false, nil
 	}
 	after, err := f.Stat()
@@ -65,18 +70,6 @@ func diffMapped(name string, max int64, base, buf []byte) (d FileChange, ok bool
 		return FileChange{}, false, nil
 	}
 	return d, true, nil
-}
-
-// diffMapping is diffBytes over a mapping, false on a fault (the file
-// truncated under it).
-func diffMapping(base, m, buf []byte) (d FileChange, ok bool) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if recover() != nil {
-			d, ok = FileChange{}, false
-		}
-	}()
-	return diffBytes(base, m, buf), true
 }
 
 // sameFileState reports whether a and b, stats of one open file, say it
@@ -87,10 +80,3 @@ func sameFileState(a, b os.FileInfo) bool {
 	return ok1 && ok2 && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) &&
 		x.Ino == y.Ino && x.Dev == y.Dev && x.Ctim == y.Ctim && x.Mtim == y.Mtim
 }
-
-// mmapFile maps the first size bytes of f read-only.
-func mmapFile(f *os.File, size int) ([]byte, error) {
-	return syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ, syscall.MAP_SHARED)
-}
-
-func munmap(m []byte) { _ = syscall.Munmap(m) }
