@@ -149,20 +149,19 @@ type TopPiece struct {
 // one statement where blocks end otherwise.
 func CutTop(data []byte) []TopPiece {
 	n := 0
-	for i := 0; ; {
-		k := bytes.Index(data[i:], []byte("\n}\n"))
-		if k < 0 {
+	for i := 0; ; n++ {
+		end := cutAfter(data, i)
+		if end < 0 {
 			break
 		}
-		n++
-		i += k + 2
+		i = end - 1 // the next cut's '\n' may be this one's last byte
 	}
 	out := make([]TopPiece, 0, n+1)
 	start, line := 0, 1
 	for start < len(data) {
-		end := len(data)
-		if k := bytes.Index(data[start:], []byte("\n}\n")); k >= 0 {
-			end = start + k + 3
+		end := cutAfter(data, start)
+		if end < 0 {
+			end = len(data)
 		}
 		pc := TopPiece{Piece: Piece{Data: data[start:end:end], Line: line}}
 		pc.Keyword, pc.Arg = leadWords(pc.Data)
@@ -171,6 +170,26 @@ func CutTop(data []byte) []TopPiece {
 		start = end
 	}
 	return out
+}
+
+// cutAfter returns the offset just after the first "\n}\n" that starts
+// at or after from, or -1. It looks for the '}' and checks the bytes
+// around it: a '}' is a tenth as frequent as a newline in a typical
+// file, and bytes.Index stops at every newline (in a guest without
+// hardware virtualization the search was 5 % of the start's CPU time).
+func cutAfter(data []byte, from int) int {
+	for i := from + 1; i < len(data); {
+		k := bytes.IndexByte(data[i:], '}')
+		if k < 0 {
+			return -1
+		}
+		j := i + k
+		if data[j-1] == '\n' && j+1 < len(data) && data[j+1] == '\n' {
+			return j + 2
+		}
+		i = j + 1
+	}
+	return -1
 }
 
 // leadWords returns the first two words of the first line of b that is
