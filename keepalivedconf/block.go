@@ -136,6 +136,9 @@ func (f *File) HasDirectives() bool { return f.directives }
 type TopPiece struct {
 	Piece
 	Keyword, Arg string
+	// Newlines is how many newlines Data holds: the piece's last line is
+	// Line+Newlines-1 when Data ends with one.
+	Newlines int
 }
 
 // CutTop cuts data into pieces just after each line that holds a lone
@@ -165,8 +168,9 @@ func CutTop(data []byte) []TopPiece {
 		}
 		pc := TopPiece{Piece: Piece{Data: data[start:end:end], Line: line}}
 		pc.Keyword, pc.Arg = leadWords(pc.Data)
+		pc.Newlines = bytes.Count(pc.Data, []byte{'\n'})
 		out = append(out, pc)
-		line += bytes.Count(pc.Data, []byte{'\n'})
+		line += pc.Newlines
 		start = end
 	}
 	return out

@@ -90,15 +90,15 @@ func TestCutTop(t *testing.T) {
 	data := []byte("# head\nglobal_defs {\n    router_id a\n}\n\n! c\nvirtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\nvirtual_server group g {\n}\n# tail\n")
 	got := CutTop(data)
 	want := []TopPiece{
-		{Piece{[]byte("# head\nglobal_defs {\n    router_id a\n}\n"), 1}, "global_defs", "{"},
-		{Piece{[]byte("\n! c\nvirtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\n"), 5}, "virtual_server", "10.0.0.1"},
-		{Piece{[]byte("virtual_server group g {\n}\n"), 11}, "virtual_server", "group"},
-		{Piece{[]byte("# tail\n"), 13}, "", ""},
+		{Piece{[]byte("# head\nglobal_defs {\n    router_id a\n}\n"), 1}, "global_defs", "{", 4},
+		{Piece{[]byte("\n! c\nvirtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\n"), 5}, "virtual_server", "10.0.0.1", 6},
+		{Piece{[]byte("virtual_server group g {\n}\n"), 11}, "virtual_server", "group", 2},
+		{Piece{[]byte("# tail\n"), 13}, "", "", 1},
 	}
 	show := func(pcs []TopPiece) string {
 		var b strings.Builder
 		for _, pc := range pcs {
-			fmt.Fprintf(&b, "%d %q %q %q\n", pc.Line, pc.Keyword, pc.Arg, pc.Data)
+			fmt.Fprintf(&b, "%d %q %q %q %d\n", pc.Line, pc.Keyword, pc.Arg, pc.Data, pc.Newlines)
 		}
 		return b.String()
 	}
@@ -134,6 +134,9 @@ func FuzzCutTop(f *testing.F) {
 			joined = append(joined, pc.Data...)
 			if i < len(pcs)-1 && (!bytes.HasSuffix(joined, []byte("\n}\n")) || bytes.Contains(joined[len(joined)-len(pc.Data):len(joined)-2], []byte("\n}\n"))) {
 				t.Fatalf("piece %d %q does not end at the first lone '}'", i, pc.Data)
+			}
+			if n := bytes.Count(pc.Data, []byte{'\n'}); n != pc.Newlines {
+				t.Fatalf("piece %d: %d newlines, want %d", i, pc.Newlines, n)
 			}
 			if kw, arg := leadWords(pc.Data); kw != pc.Keyword || arg != pc.Arg {
 				t.Fatalf("piece %d: words %q %q, want %q %q", i, pc.Keyword, pc.Arg, kw, arg)

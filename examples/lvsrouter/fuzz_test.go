@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/lvskit/lvskit/keepalivedconf"
@@ -47,7 +48,7 @@ func FuzzStartRead(f *testing.F) {
 	defer func(n, m int) { readBatchVS, readBatchMin = n, m }(readBatchVS, readBatchMin)
 	readBatchVS, readBatchMin = 1, 1
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, _, n := readBatches("fuzz.conf", data, anyInterface)
+		got, blocks, n := readBatches("fuzz.conf", data, anyInterface)
 		if n == 0 {
 			return
 		}
@@ -57,6 +58,12 @@ func FuzzStartRead(f *testing.F) {
 		}
 		if d := planDiff(want, got); d != "" {
 			t.Fatalf("plan differs from the full read's (-full +batches):\n%s", d)
+		}
+		// The blocks found from the pieces are the full tree's.
+		if f, err := keepalivedconf.Parse("fuzz.conf", data); err == nil && blocks != nil {
+			if all, why := topBlocks(data, f); why == "" && !slices.Equal(blocks, all) {
+				t.Fatalf("blocks %v, the full read's %v", blocks, all)
+			}
 		}
 	})
 }

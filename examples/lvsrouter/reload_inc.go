@@ -283,7 +283,7 @@ func (ir *incReload) setBase(path string, data []byte, p *Plan, blocks []topBloc
 // topBlocks returns the byte ranges of the top-level blocks of f, parsed
 // from data, or why the incremental path cannot use them.
 func topBlocks(data []byte, f *keepalivedconf.File) ([]topBlock, string) {
-	return piecesBlocks(data, []int{1}, []int{0}, f.Stmts) // start_read.go
+	return piecesBlocks(data, []pieceSpan{{line: 1}}, f.Stmts) // start_read.go
 }
 
 func onlyBlanksB(b []byte) bool {

@@ -139,7 +139,7 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 	if !ok {
 		return nil, nil, 0
 	}
-	blocks, _ = piecesBlocks(data, pieceLines(ctx), ctxOffs, f.Stmts)
+	blocks, _ = piecesBlocks(data, pieceSpans(ctx, ctxOffs), f.Stmts)
 	if blocks != nil {
 		blocks = slices.Grow(blocks, len(vss))
 	}
@@ -253,7 +253,7 @@ func readBatch(a *keepalivedconf.Arena, path string, data []byte, ctx []keepaliv
 	if len(vs) != len(b.pieces) || other != nctx {
 		return batchResult{} // a piece held other than one virtual server
 	}
-	blocks, _ := piecesBlocks(data, pieceLines(b.pieces), b.offs, vs)
+	blocks, _ := piecesBlocks(data, pieceSpans(b.pieces, b.offs), vs)
 	p, ok := translateClean(f, b.services)
 	if !ok || !sameOutsideServices(base, p) {
 		return batchResult{}
@@ -305,13 +305,25 @@ func joinPieces(data []byte, pcs []keepalivedconf.TopPiece, offs []int) []keepal
 	return out
 }
 
-// pieceLines returns the first line of each piece.
-func pieceLines(pcs []keepalivedconf.TopPiece) []int {
-	lines := make([]int, len(pcs))
+// pieceSpan is where a piece of data is: its first line and offset, and
+// the line and offset of its last line when the piece ends with a
+// newline (last 0: unknown).
+type pieceSpan struct {
+	line, off, last, lastOff int
+}
+
+// pieceSpans returns the spans of pieces at offsets offs.
+func pieceSpans(pcs []keepalivedconf.TopPiece, offs []int) []pieceSpan {
+	spans := make([]pieceSpan, len(pcs))
 	for i, pc := range pcs {
-		lines[i] = pc.Line
+		sp := pieceSpan{line: pc.Line, off: offs[i]}
+		if n := len(pc.Data); n > 0 && pc.Data[n-1] == '\n' {
+			sp.last = pc.Line + pc.Newlines - 1
+			sp.lastOff = offs[i] + bytes.LastIndexByte(pc.Data[:n-1], '\n') + 1
+		}
+		spans[i] = sp
 	}
-	return lines
+	return spans
 }
 
 // mergeInto copies src into dst, making dst if it is nil.
@@ -327,23 +339,28 @@ func mergeInto[M ~map[K]V, K comparable, V any](dst, src M) M {
 }
 
 // piecesBlocks returns the byte ranges of the top-level blocks of stmts,
-// parsed from pieces of data that start at lines[k] and offsets offs[k]
-// (in order), walking only the pieces' bytes; or why the incremental path
-// cannot use them.
-func piecesBlocks(data []byte, lines, offs []int, stmts []*keepalivedconf.Stmt) ([]topBlock, string) {
+// parsed from pieces of data at spans (in order), walking only the
+// pieces' bytes; or why the incremental path cannot use them.
+func piecesBlocks(data []byte, spans []pieceSpan, stmts []*keepalivedconf.Stmt) ([]topBlock, string) {
 	blocks := make([]topBlock, 0, len(stmts))
 	// line and off walk the piece k forward: off is the start of line.
 	k, line, off := -1, 0, 0
 	seek := func(l int) int {
 		j := max(k, 0)
-		for j+1 < len(lines) && lines[j+1] <= l {
+		for j+1 < len(spans) && spans[j+1].line <= l {
 			j++
 		}
-		if j >= len(lines) || l < lines[j] {
+		if j >= len(spans) || l < spans[j].line {
 			return -1
 		}
+		if sp := spans[j]; sp.last != 0 && l == sp.last {
+			// A block's closing line is usually its piece's last:
+			// found from the piece's end, not by walking its lines.
+			k, line, off = j, l, sp.lastOff
+			return off
+		}
 		if j != k || l < line {
-			k, line, off = j, lines[j], offs[j]
+			k, line, off = j, spans[j].line, spans[j].off
 		}
 		for line < l {
 			i := bytes.IndexByte(data[off:], '\n')
