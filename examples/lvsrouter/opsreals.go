@@ -62,7 +62,27 @@ func (o *opsReals) slot(k ipvs.ServiceKey, rs netip.AddrPort) (realSlot, bool) {
 	if a.Zone() != "" {
 		return realSlot{}, false
 	}
-	return realSlot{svc: o.service(k).id, port: rs.Port(), is4: a.Is4(), addr: a.As16()}, true
+	return o.slotOf(o.service(k).id, rs)
+}
+
+// serviceID returns k's number, numbering k if new.
+func (o *opsReals) serviceID(k ipvs.ServiceKey) uint32 { return o.service(k).id }
+
+// slotOf is slot for the service numbered svc.
+func (o *opsReals) slotOf(svc uint32, rs netip.AddrPort) (realSlot, bool) {
+	a := rs.Addr()
+	if a.Zone() != "" {
+		return realSlot{}, false
+	}
+	return realSlot{svc: svc, port: rs.Port(), is4: a.Is4(), addr: a.As16()}, true
+}
+
+// setSlot records the state of the real server at s.
+func (o *opsReals) setSlot(s realSlot, st realStatus) {
+	if o.m == nil {
+		o.m = map[realSlot]realStatus{}
+	}
+	o.m[s] = st
 }
 
 // service returns k's entry, numbering k if new.
@@ -121,10 +141,7 @@ func (o *opsReals) set(k ipvs.ServiceKey, rs netip.AddrPort, st realStatus) {
 		o.zoned[realKey{k, rs}] = st
 		return
 	}
-	if o.m == nil {
-		o.m = map[realSlot]realStatus{}
-	}
-	o.m[s] = st
+	o.setSlot(s, st)
 }
 
 // all yields every real server with its state, in no order.

@@ -972,6 +972,9 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	s := vs.Service
 	s.Destinations = dests
 	sum := 0
+	// the real servers' changes, reported together after the loop
+	var buf [8]realChange
+	changes := buf[:0]
 	for j := range vs.Reals {
 		rs := &vs.Reals[j]
 		d, up := rs.Dest.Destination(), true
@@ -984,7 +987,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 			}
 		}
 		if st := upState(up); r.reported.reals[k] != st {
-			r.ops.realState(s.Key(), rs.Dest.Addr, up)
+			changes = append(changes, realChange{rs.Dest.Addr, up})
 			r.reported.reals[k] = st
 		}
 		k++
@@ -1005,6 +1008,9 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 		}
 	}
 	key := s.Key()
+	if len(changes) > 0 {
+		r.ops.realStates(key, changes)
+	}
 	was, seen := r.quorum[key]
 	if !seen {
 		was = true // keepalived starts a service with quorum
