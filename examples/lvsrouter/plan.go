@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 	"unique"
+	"unsafe"
 
 	"github.com/lvskit/lvskit/check"
 	"github.com/lvskit/lvskit/ipvs"
@@ -188,12 +189,38 @@ func countChecks(p *Plan) (reals, checks int) {
 // built in one string.
 func checkID(vs string, rs netip.AddrPort, i int) string {
 	var buf [96]byte
-	b := append(buf[:0], vs...)
+	return string(appendCheckID(buf[:0], vs, rs, i))
+}
+
+// appendCheckID appends checkID(vs, rs, i) to b.
+func appendCheckID(b []byte, vs string, rs netip.AddrPort, i int) []byte {
+	b = append(b, vs...)
 	b = append(b, " -> "...)
 	b = rs.AppendTo(b)
 	b = append(b, " #"...)
-	b = strconv.AppendInt(b, int64(i), 10)
-	return string(b)
+	return strconv.AppendInt(b, int64(i), 10)
+}
+
+// idArena cuts check IDs from shared chunks: 40,000 targets made 40,000
+// small strings (a tenth of the translation's time in a guest without
+// hardware virtualization); a chunk holds a hundred. A chunk's bytes are
+// never written again once cut, so the strings stay what they were.
+type idArena struct {
+	chunk []byte
+}
+
+// checkID is checkID(vs, rs, i) cut from a's chunk.
+func (a *idArena) checkID(vs string, rs netip.AddrPort, i int) string {
+	const most = 4 + 48 + 2 + 20 // arrow, [addr%zone]:port, " #", index
+	if cap(a.chunk)-len(a.chunk) < len(vs)+most {
+		if len(vs)+most > 1024 {
+			return checkID(vs, rs, i)
+		}
+		a.chunk = make([]byte, 0, 4096)
+	}
+	start := len(a.chunk)
+	a.chunk = appendCheckID(a.chunk, vs, rs, i)
+	return unsafe.String(&a.chunk[start], len(a.chunk)-start)
 }
 
 // errAt wraps an error with the place of the statement it comes from.
@@ -305,7 +332,7 @@ const parallelVSMin = 2048
 func virtualServers(p *Plan, vss []*keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, files map[string]*keepalivedconf.TrackFile) []error {
 	// run translates vss into q (Services and Warnings only).
 	run := func(q *Plan, vss []*keepalivedconf.VirtualServer) (errs []error) {
-		boxes := policyBoxes{}
+		boxes := &policyBoxes{}
 		for _, vs := range vss {
 			// keepalived 2.2.7 reports these defaults, and -t fails on them.
 			if vs.Protocol == 0 && vs.FWMark == 0 {
@@ -509,7 +536,7 @@ func advertInterval(d time.Duration, version uint8) time.Duration {
 const maxGroupKeys = 1 << 16
 
 // virtualServer appends the services of vs to out (nil on an error).
-func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile, boxes policyBoxes) ([]VirtualService, error) {
+func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedconf.VirtualServerGroup, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile, boxes *policyBoxes) ([]VirtualService, error) {
 	hs, err := haSuspend(vs, groups) // hasuspend.go
 	if err != nil {
 		return nil, err
@@ -680,7 +707,7 @@ func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServ
 				if err != nil {
 					return nil, err
 				}
-				r.Checks = append(r.Checks, check.Target{ID: checkID(v.Description, r.Dest.Addr, i), Checker: c, Policy: pol})
+				r.Checks = append(r.Checks, check.Target{ID: boxes.ids.checkID(v.Description, r.Dest.Addr, i), Checker: c, Policy: pol})
 			}
 			v.Reals = append(v.Reals, r)
 		}
@@ -693,16 +720,32 @@ func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServ
 // policyBoxes holds one check.Policy per distinct keepalived policy, so
 // that the targets sharing a policy (usually every one of a
 // configuration) share its box: at 40,000 targets, a box each held
-// 1.9 MB.
-type policyBoxes map[check.Keepalived]check.Policy
+// 1.9 MB. It also holds the check IDs of the virtual servers translated
+// with it.
+type policyBoxes struct {
+	m map[check.Keepalived]check.Policy
+	// last is the policy asked for last, and lastBox its box: the next
+	// target's is usually the same, found without hashing it.
+	last    check.Keepalived
+	lastBox check.Policy
+	// ids holds the run's check IDs.
+	ids idArena
+}
 
 // box returns the shared box of pol (made on its first use).
-func (b policyBoxes) box(pol check.Keepalived) check.Policy {
-	if q, ok := b[pol]; ok {
-		return q
+func (b *policyBoxes) box(pol check.Keepalived) check.Policy {
+	if b.lastBox != nil && pol == b.last {
+		return b.lastBox
 	}
-	q := check.Policy(pol)
-	b[pol] = q
+	q, ok := b.m[pol]
+	if !ok {
+		if b.m == nil {
+			b.m = map[check.Keepalived]check.Policy{}
+		}
+		q = check.Policy(pol)
+		b.m[pol] = q
+	}
+	b.last, b.lastBox = pol, q
 	return q
 }
 
@@ -748,7 +791,7 @@ func describe(s ipvs.Service) string {
 // A setting the checker does not write is its real server's, else its
 // virtual server's (rsd and vs.CheckDefaults), as keepalived hands them
 // down (check_data.c).
-func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, rsHost string, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile, boxes policyBoxes) (check.Checker, check.Policy, error) {
+func checker(p *Plan, kc keepalivedconf.Checker, rs netip.AddrPort, rsd keepalivedconf.CheckDefaults, rsHost string, vs *keepalivedconf.VirtualServer, sp ScriptPolicy, files map[string]*keepalivedconf.TrackFile, boxes *policyBoxes) (check.Checker, check.Policy, error) {
 	vsd := vs.CheckDefaults
 	pol := check.Keepalived{
 		DelayLoop:        cmp.Or(rsd.DelayLoop, vs.DelayLoop),

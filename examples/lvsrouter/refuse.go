@@ -40,7 +40,15 @@ func refusedIn(stmts []*keepalivedconf.Stmt) []refusedStmt {
 }
 
 func walkKeywords(stmts []*keepalivedconf.Stmt, context string, out *[]refusedStmt) {
-	index := keywordIndex[context]
+	walkIndexed(stmts, context, keywordIndex[context], out)
+}
+
+// walkIndexed is walkKeywords with the context's row index found: the
+// blocks of a kind in a block (the real servers of a virtual server) share
+// their child context's, looked up once.
+func walkIndexed(stmts []*keepalivedconf.Stmt, context string, index map[string]keywordStatus, out *[]refusedStmt) {
+	var lastChild string
+	var lastIndex map[string]keywordStatus
 	for _, s := range stmts {
 		if !activeStmt(s) {
 			continue
@@ -55,7 +63,10 @@ func walkKeywords(stmts []*keepalivedconf.Stmt, context string, out *[]refusedSt
 			continue
 		}
 		if child := childContext(context, kw); child != "" && s.Block != nil {
-			walkKeywords(s.Block.Stmts, child, out)
+			if child != lastChild || lastIndex == nil {
+				lastChild, lastIndex = child, keywordIndex[child]
+			}
+			walkIndexed(s.Block.Stmts, child, lastIndex, out)
 		}
 	}
 }
