@@ -923,6 +923,10 @@ func (r *Router) desiredLocked() []ipvs.Service {
 		n, _ := countChecks(r.plan)
 		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
 		r.ops.reserveReals(n)
+		if len(r.quorum) == 0 {
+			// sized at once, not grown through a dozen rehashes
+			r.quorum = make(map[ipvs.ServiceKey]bool, len(r.plan.Services))
+		}
 	}
 	if r.reported.plan != r.plan || len(r.reported.start) != len(r.plan.Services) {
 		r.reported.start = make([]int32, len(r.plan.Services))

@@ -99,10 +99,12 @@ func checkTarget(t check.Target, ids map[string]bool) error {
 	if t.Checker == nil {
 		return fmt.Errorf("check %q: no checker", t.ID)
 	}
-	if ids[t.ID] {
+	// one hash per target: a duplicate leaves the map's size as it was
+	n := len(ids)
+	ids[t.ID] = true
+	if len(ids) == n {
 		return fmt.Errorf("check %q: %w", t.ID, check.ErrExists)
 	}
-	ids[t.ID] = true
 	return nil
 }
 
