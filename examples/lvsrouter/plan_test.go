@@ -189,3 +189,16 @@ func TestBadConfig(t *testing.T) {
 		t.Errorf("-t on a bad config: exit %d", code)
 	}
 }
+
+// TestLoadRefusesDuplicateRealServer: two real servers at one address and
+// port in one virtual server give two check targets of one ID, which the
+// load refuses (as check.Monitor would), naming the target.
+func TestLoadRefusesDuplicateRealServer(t *testing.T) {
+	conf := "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n" +
+		"    real_server 10.0.1.1 80 {\n        TCP_CHECK {\n        }\n    }\n" +
+		"    real_server 10.0.1.1 80 {\n        TCP_CHECK {\n        }\n    }\n}\n"
+	_, _, err := loadData("dup.conf", []byte(conf), anyInterface)
+	if err == nil || !strings.Contains(err.Error(), `check "tcp 10.0.0.1:80 -> 10.0.1.1:80 #0": check: target already exists`) {
+		t.Fatalf("load: %v, want the duplicate check target refused", err)
+	}
+}
