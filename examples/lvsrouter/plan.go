@@ -669,13 +669,13 @@ func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServ
 			v.Sorry = &ipvs.Destination{Addr: withPort(vs.SorryServer, svc), Forward: fwd, Weight: 1}
 			lvsSorry(vs, &v)
 		}
-		v.Reals = make([]RealServer, 0, len(vs.RealServers))
+		v.Reals = boxes.chunks.reals(len(vs.RealServers))
 		// the real servers' checks in one array: a window each
 		nchecks := 0
 		for _, rs := range vs.RealServers {
 			nchecks += len(rs.Checkers)
 		}
-		checks := make([]check.Target, 0, nchecks)
+		checks := boxes.chunks.targets(nchecks)
 		for _, rs := range vs.RealServers {
 			r := RealServer{
 				Dest:    ipvs.DestinationSettings{Addr: withPort(rs.Addr, svc), Forward: fwd, Weight: rs.Weight},
@@ -728,8 +728,49 @@ type policyBoxes struct {
 	// target's is usually the same, found without hashing it.
 	last    check.Keepalived
 	lastBox check.Policy
-	// ids holds the run's check IDs.
-	ids idArena
+	// ids holds the run's check IDs, chunks its real servers and check
+	// targets.
+	ids    idArena
+	chunks planChunks
+}
+
+// planChunks cuts the services' real servers and check targets from
+// shared arrays: a virtual server's two small arrays each were 20,000
+// allocations at 10,000 virtual servers. Each slice is capped at its
+// length, so that an append moves it out rather than into its
+// neighbour's.
+type planChunks struct {
+	rs []RealServer
+	ts []check.Target
+}
+
+// chunkOf is how many real servers or targets a chunk holds.
+const chunkOf = 256
+
+// reals returns an empty slice with room for n real servers.
+func (c *planChunks) reals(n int) []RealServer {
+	if n == 0 || n > chunkOf/4 {
+		return make([]RealServer, 0, n)
+	}
+	if cap(c.rs)-len(c.rs) < n {
+		c.rs = make([]RealServer, 0, chunkOf)
+	}
+	at := len(c.rs)
+	c.rs = c.rs[:at+n]
+	return c.rs[at : at : at+n]
+}
+
+// targets returns an empty slice with room for n check targets.
+func (c *planChunks) targets(n int) []check.Target {
+	if n == 0 || n > chunkOf/4 {
+		return make([]check.Target, 0, n)
+	}
+	if cap(c.ts)-len(c.ts) < n {
+		c.ts = make([]check.Target, 0, chunkOf)
+	}
+	at := len(c.ts)
+	c.ts = c.ts[:at+n]
+	return c.ts[at : at : at+n]
 }
 
 // box returns the shared box of pol (made on its first use).
