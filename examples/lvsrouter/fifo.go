@@ -176,6 +176,14 @@ func (o *opsState) reserveReals(n int) {
 	o.mu.Unlock()
 }
 
+// noReals reports whether no real server's or service's state was
+// reported yet.
+func (o *opsState) noReals() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.reals.m) == 0 && len(o.reals.zoned) == 0 && len(o.reals.ids) == 0
+}
+
 // realChange is a real server's health that desired applies.
 type realChange struct {
 	rs netip.AddrPort

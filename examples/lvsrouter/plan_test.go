@@ -202,3 +202,48 @@ func TestLoadRefusesDuplicateRealServer(t *testing.T) {
 		t.Fatalf("load: %v, want the duplicate check target refused", err)
 	}
 }
+
+// TestFirstLoadReportsEveryRealServer: the first load's report to the
+// status state, made once the kernel change is made (reportOps), holds
+// every real server up (no transition) and every service with quorum.
+func TestFirstLoadReportsEveryRealServer(t *testing.T) {
+	conf := "virtual_server 10.0.0.1 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n" +
+		"    real_server 10.0.1.1 80 {\n        weight 1\n    }\n" +
+		"    real_server 10.0.1.2 80 {\n        weight 1\n    }\n}\n" +
+		"virtual_server 10.0.0.2 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n" +
+		"    real_server 10.0.1.3 80 {\n        weight 1\n    }\n}\n"
+	p, _, err := loadData("first.conf", []byte(conf), anyInterface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRouter(t.Context(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.mon.Close()
+	r.applier = ipvs.NewApplier(&nullOps{})
+	if err := r.Load(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if r.opsLater {
+		t.Fatal("the first report is still pending after the load")
+	}
+	r.ops.mu.Lock()
+	var up, n int
+	for _, st := range r.ops.reals.all() {
+		n++
+		if st.up && st.transitions == 0 {
+			up++
+		}
+	}
+	quorum := 0
+	for _, q := range r.ops.reals.services() {
+		if q {
+			quorum++
+		}
+	}
+	r.ops.mu.Unlock()
+	if n != 3 || up != 3 || quorum != 2 {
+		t.Fatalf("reported %d real servers (%d up, no transition), %d services with quorum; want 3, 3, 2", n, up, quorum)
+	}
+}

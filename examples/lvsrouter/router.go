@@ -90,6 +90,9 @@ type Router struct {
 	ops opsState
 	// reported is what desired last told ops, by position in the plan.
 	reported reported
+	// opsLater: desired leaves the first report to opsState, of every
+	// real server and service, to reportOps after the kernel change.
+	opsLater bool
 	// dirty is what changed since the last apply, checks where each
 	// check target's service is (reload_inc_apply.go), and nTargets the
 	// number of check targets (BFD feeds apart) of the plan loaded.
@@ -979,6 +982,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	// the real servers' changes, reported together after the loop
 	var buf [8]realChange
 	changes := buf[:0]
+	report := !r.opsLater
 	for j := range vs.Reals {
 		rs := &vs.Reals[j]
 		d, up := rs.Dest.Destination(), true
@@ -991,7 +995,9 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 			}
 		}
 		if st := upState(up); r.reported.reals[k] != st {
-			changes = append(changes, realChange{rs.Dest.Addr, up})
+			if report {
+				changes = append(changes, realChange{rs.Dest.Addr, up})
+			}
 			r.reported.reals[k] = st
 		}
 		k++
@@ -1030,7 +1036,9 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	}
 	r.quorum[key] = up
 	if st := upState(up); r.reported.services[i] != st {
-		r.ops.serviceState(key, up)
+		if report {
+			r.ops.serviceState(key, up)
+		}
 		r.reported.services[i] = st
 	}
 	if !up && vs.Sorry != nil {
@@ -1039,6 +1047,42 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 		s.Destinations = withInhibitedSorry(s.Destinations, *vs.Sorry)
 	}
 	return s
+}
+
+// reportOps makes the report to opsState that desired left for after the
+// kernel change (opsLater): every real server's and service's state as
+// desired last computed it, in plan order.
+func (r *Router) reportOps() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.opsLater {
+		return
+	}
+	r.opsLater = false
+	if r.reported.plan != r.plan || len(r.reported.services) != len(r.plan.Services) {
+		// not the plan desired reported for: the next desired reports
+		// all of it again
+		r.reported = reported{}
+		return
+	}
+	var buf [8]realChange
+	for i := range r.plan.Services {
+		vs := &r.plan.Services[i]
+		key := vs.Service.Key()
+		changes := buf[:0]
+		k := int(r.reported.start[i])
+		for j := range vs.Reals {
+			if st := r.reported.reals[k+j]; st != 0 {
+				changes = append(changes, realChange{vs.Reals[j].Dest.Addr, st == upState(true)})
+			}
+		}
+		if len(changes) > 0 {
+			r.ops.realStates(key, changes)
+		}
+		if st := r.reported.services[i]; st != 0 {
+			r.ops.serviceState(key, st == upState(true))
+		}
+	}
 }
 
 // quorumState is keepalived's quorum with hysteresis: a service with
@@ -1104,6 +1148,15 @@ func (r *Router) scriptWorker() {
 // those (reload_inc_apply.go).
 func (r *Router) apply(ctx context.Context) error {
 	t0 := time.Now()
+	// A first report to opsState changes nothing anyone sees yet (no
+	// FIFO line: no state was reported before), and at 40,000 real
+	// servers it is 50,000 map updates: it is made once the kernel has
+	// the destinations (reportOps).
+	later := r.ops.noReals()
+	r.mu.Lock()
+	r.opsLater = later
+	r.mu.Unlock()
+	defer r.reportOps()
 	want, full := r.desiredChanged()
 	if !full && r.applier == nil {
 		// Nothing applied yet: everything goes.
@@ -1155,6 +1208,7 @@ func (r *Router) apply(ctx context.Context) error {
 	} else {
 		ch, err = r.applier.ApplyServices(ctx, want, cfg)
 	}
+	r.reportOps()
 	if err != nil {
 		// The retry recomputes everything against the kernel's state.
 		r.mu.Lock()
