@@ -151,15 +151,10 @@ type TopPiece struct {
 // stray '}'), which ParsePieces reports, and a piece may hold more than
 // one statement where blocks end otherwise.
 func CutTop(data []byte) []TopPiece {
-	n := 0
-	for i := 0; ; n++ {
-		end := cutAfter(data, i)
-		if end < 0 {
-			break
-		}
-		i = end - 1 // the next cut's '\n' may be this one's last byte
-	}
-	out := make([]TopPiece, 0, n+1)
+	// One pass, room for a piece per 256 bytes (a top-level block is
+	// usually larger): counting the cuts first was a second search of
+	// the file, and a large array's untouched tail costs no memory.
+	out := make([]TopPiece, 0, len(data)/256+1)
 	start, line := 0, 1
 	for start < len(data) {
 		end := cutAfter(data, start)
