@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -245,5 +246,33 @@ func TestFirstLoadReportsEveryRealServer(t *testing.T) {
 	r.ops.mu.Unlock()
 	if n != 3 || up != 3 || quorum != 2 {
 		t.Fatalf("reported %d real servers (%d up, no transition), %d services with quorum; want 3, 3, 2", n, up, quorum)
+	}
+}
+
+// TestLoadRefusesDuplicateCheckIDs: a duplicate check target is refused
+// in a service long enough for checkPlan to keep a set of its IDs, and
+// across two virtual servers of one address (two services of one
+// description).
+func TestLoadRefusesDuplicateCheckIDs(t *testing.T) {
+	vs := func(addr string, reals ...string) string {
+		b := "virtual_server " + addr + " 80 {\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n"
+		for _, rs := range reals {
+			b += "    real_server " + rs + " 80 {\n        TCP_CHECK {\n        }\n    }\n"
+		}
+		return b + "}\n"
+	}
+	var many []string
+	for i := 1; i <= 40; i++ {
+		many = append(many, fmt.Sprintf("10.0.1.%d", i))
+	}
+	many = append(many, "10.0.1.7")
+	for name, conf := range map[string]string{
+		"long service": vs("10.0.0.1", many...),
+		"two services": vs("10.0.0.1", "10.0.1.1") + vs("10.0.0.1", "10.0.1.1"),
+	} {
+		_, _, err := loadData("dup.conf", []byte(conf), anyInterface)
+		if err == nil || !strings.Contains(err.Error(), "check: target already exists") {
+			t.Errorf("%s: load: %v, want the duplicate check target refused", name, err)
+		}
 	}
 }

@@ -68,10 +68,20 @@ func checkPlan(p *Plan, hasInterface func(string) bool) error {
 		}
 	}
 	errs = append(errs, verrs...)
-	_, n := countChecks(p)
-	ids := make(map[string]bool, n)
+	// A check ID is its service's description, " -> " (which no
+	// description holds), its real server and its index: with every
+	// description distinct, two IDs can be equal only within a service,
+	// and each service's are compared among themselves instead of
+	// hashing all 40,000 of a 10,000 × 4 plan into one map.
+	var ids map[string]bool
+	if !distinctDescriptions(p.Services) {
+		_, n := countChecks(p)
+		ids = make(map[string]bool, n)
+	}
+	var own serviceIDs
 	for i := range p.Services {
 		vs := &p.Services[i]
+		own.reset()
 		if err := vs.Service.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", vs.Description, err))
 		}
@@ -85,7 +95,13 @@ func checkPlan(p *Plan, hasInterface func(string) bool) error {
 				errs = append(errs, fmt.Errorf("%s: %w", vs.Description, err))
 			}
 			for _, t := range rs.Checks {
-				if err := checkTarget(t, ids); err != nil {
+				var err error
+				if ids != nil {
+					err = checkTarget(t, ids)
+				} else {
+					err = checkTargetIn(t, &own)
+				}
+				if err != nil {
 					errs = append(errs, err)
 				}
 			}
@@ -106,6 +122,56 @@ func checkTarget(t check.Target, ids map[string]bool) error {
 		return fmt.Errorf("check %q: %w", t.ID, check.ErrExists)
 	}
 	return nil
+}
+
+// serviceIDs are the check IDs of one service so far: a list while it
+// is short, a set once it is long.
+type serviceIDs struct {
+	list []string
+	set  map[string]struct{}
+}
+
+// reset empties s for the next service.
+func (s *serviceIDs) reset() { s.list, s.set = s.list[:0], nil }
+
+// checkTargetIn is checkTarget against the IDs of t's own service so
+// far, to which it adds t's.
+func checkTargetIn(t check.Target, own *serviceIDs) error {
+	if t.Checker == nil {
+		return fmt.Errorf("check %q: no checker", t.ID)
+	}
+	if own.set == nil && len(own.list) < 32 {
+		if slices.Contains(own.list, t.ID) {
+			return fmt.Errorf("check %q: %w", t.ID, check.ErrExists)
+		}
+		own.list = append(own.list, t.ID)
+		return nil
+	}
+	if own.set == nil {
+		own.set = make(map[string]struct{}, 2*len(own.list))
+		for _, id := range own.list {
+			own.set[id] = struct{}{}
+		}
+	}
+	if _, dup := own.set[t.ID]; dup {
+		return fmt.Errorf("check %q: %w", t.ID, check.ErrExists)
+	}
+	own.set[t.ID] = struct{}{}
+	return nil
+}
+
+// distinctDescriptions reports whether no two services share a
+// description.
+func distinctDescriptions(svcs []VirtualService) bool {
+	seen := make(map[string]struct{}, len(svcs))
+	for i := range svcs {
+		d := svcs[i].Description
+		if _, dup := seen[d]; dup {
+			return false
+		}
+		seen[d] = struct{}{}
+	}
+	return true
 }
 
 // checkInterfaces reports every interface a VRRP instance names (its
