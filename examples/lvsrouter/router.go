@@ -1151,7 +1151,8 @@ func (r *Router) apply(ctx context.Context) error {
 	// A first report to opsState changes nothing anyone sees yet (no
 	// FIFO line: no state was reported before), and at 40,000 real
 	// servers it is 50,000 map updates: it is made once the kernel has
-	// the destinations (reportOps).
+	// the destinations (reportOps, at the end of apply: after the log
+	// line that times the kernel change).
 	later := r.ops.noReals()
 	r.mu.Lock()
 	r.opsLater = later
@@ -1208,7 +1209,6 @@ func (r *Router) apply(ctx context.Context) error {
 	} else {
 		ch, err = r.applier.ApplyServices(ctx, want, cfg)
 	}
-	r.reportOps()
 	if err != nil {
 		// The retry recomputes everything against the kernel's state.
 		r.mu.Lock()
