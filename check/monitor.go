@@ -434,6 +434,20 @@ func (m *Monitor) statsLocked(e *entry) Stats {
 // since returns t as an offset from the epoch.
 func (m *Monitor) since(t time.Time) time.Duration { return t.Sub(m.epoch) }
 
+// Grow makes room for n more targets, as slices.Grow does: Adding them
+// then allocates only their own entries, not ever larger tables whose
+// earlier copies are garbage (a third of what registering 40,000 targets
+// allocated otherwise). A negative n is taken as zero.
+func (m *Monitor) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.targets.grow(n)
+	m.due = slices.Grow(m.due, n)
+}
+
 // Len returns the number of targets.
 func (m *Monitor) Len() int {
 	m.mu.Lock()

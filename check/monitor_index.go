@@ -83,6 +83,18 @@ func (s *targetSet) del(e *entry) {
 	}
 }
 
+// grow resizes s once so that n more entries fit without another resize.
+func (s *targetSet) grow(n int) {
+	want := s.n + n
+	size := max(16, len(s.slots))
+	for want*4 > size*3 {
+		size *= 2
+	}
+	if size > len(s.slots) {
+		s.resize(size)
+	}
+}
+
 func (s *targetSet) resize(n int) {
 	old := s.slots
 	s.slots = make([]*entry, n)

@@ -53,14 +53,17 @@ func (s *policies) get(p Policy) *targetPolicy {
 }
 
 // share returns the shared policy of key in set, a copy of like if there
-// is none yet, taking a reference.
+// is none yet, taking a reference. The copy is made only then: taking
+// like's address instead moved it to the heap on every call, 120 bytes of
+// garbage per target added (4.8 MB at a start of 40,000 targets).
 func share[P comparable](set *map[P]*targetPolicy, key P, like targetPolicy) *targetPolicy {
 	tp := (*set)[key]
 	if tp == nil {
 		if *set == nil {
 			*set = make(map[P]*targetPolicy)
 		}
-		tp = &like
+		tp = new(targetPolicy)
+		*tp = like
 		(*set)[key] = tp
 	}
 	tp.refs++
