@@ -168,11 +168,21 @@ func vsString(k ipvs.ServiceKey) string {
 	return trio(k.Addr, k.Protocol)
 }
 
-// reserveReals sizes the real servers' map for n entries when it is empty,
-// so that a start does not grow it through a dozen rehashes.
-func (o *opsState) reserveReals(n int) {
+// reserveReals sizes the real servers' maps for p's when they are empty,
+// so that a start does not grow them through a dozen rehashes.
+func (o *opsState) reserveReals(p *Plan) {
+	n4, n := 0, 0
+	for i := range p.Services {
+		for _, rs := range p.Services[i].Reals {
+			if rs.Dest.Addr.Addr().Is4() {
+				n4++
+			} else {
+				n++
+			}
+		}
+	}
 	o.mu.Lock()
-	o.reals.reserve(n)
+	o.reals.reserve(n4, n, len(p.Services))
 	o.mu.Unlock()
 }
 
@@ -181,7 +191,7 @@ func (o *opsState) reserveReals(n int) {
 func (o *opsState) noReals() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return len(o.reals.m) == 0 && len(o.reals.zoned) == 0 && len(o.reals.ids) == 0
+	return len(o.reals.m) == 0 && len(o.reals.m4) == 0 && len(o.reals.zoned) == 0 && len(o.reals.ids) == 0
 }
 
 // realChange is a real server's health that desired applies.
@@ -208,7 +218,7 @@ func (o *opsState) realStates(k ipvs.ServiceKey, changes []realChange) {
 		var st realStatus
 		var seen bool
 		if ok {
-			st, seen = o.reals.m[s]
+			st, seen = o.reals.getSlot(s)
 		} else {
 			st, seen = o.reals.zoned[realKey{k, c.rs}]
 		}

@@ -16,7 +16,7 @@ import (
 // stays small and free of pointers.
 func TestOpsRealsKeepsEveryAddress(t *testing.T) {
 	var o opsState
-	o.reals.reserve(8)
+	o.reals.reserve(4, 4, 2)
 	s4 := ipvs.ServiceKey{Family: ipvs.IPv4, Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80")}
 	s6 := ipvs.ServiceKey{Family: ipvs.IPv6, FWMark: 7}
 	want := map[realKey]realStatus{}
@@ -50,5 +50,11 @@ func TestOpsRealsKeepsEveryAddress(t *testing.T) {
 	}
 	if n := unsafe.Sizeof(realSlot{}) + unsafe.Sizeof(realStatus{}); n > 32 {
 		t.Errorf("a real server's entry takes %d bytes", n)
+	}
+	if n := unsafe.Sizeof(realSlot4{}) + unsafe.Sizeof(realStatus{}); n > 20 {
+		t.Errorf("an IPv4 real server's entry takes %d bytes", n)
+	}
+	if len(o.reals.m4) != 1 || len(o.reals.m) != 2 || len(o.reals.zoned) != 1 {
+		t.Errorf("%d IPv4, %d other and %d zoned entries, want 1, 2 and 1", len(o.reals.m4), len(o.reals.m), len(o.reals.zoned))
 	}
 }

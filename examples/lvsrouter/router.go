@@ -976,7 +976,7 @@ func (r *Router) desiredLocked() []ipvs.Service {
 	if len(r.reported.services) != len(r.plan.Services) {
 		n, _ := countChecks(r.plan)
 		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
-		r.ops.reserveReals(n)
+		r.ops.reserveReals(r.plan)
 		if len(r.quorum) == 0 {
 			// sized at once, not grown through a dozen rehashes
 			r.quorum = make(map[ipvs.ServiceKey]bool, len(r.plan.Services))
