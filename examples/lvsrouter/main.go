@@ -320,22 +320,27 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			case <-ctx.Done():
 				return
 			}
+			startTrace() // reload_trace.go
 			log.Info("reloading", "config", file)
 			sdNotify(reloadingMessage())
 			t0 := time.Now()
 			p, warnings, err := inc.load(file, interfaceExists)
+			traceMark("read-returned")
 			log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 			for _, w := range warnings {
 				log.Warn("configuration", "warning", w)
 			}
 			if err != nil {
 				log.Error("reload rejected; keeping the running configuration", "err", err)
+				endTrace(log)
 				sdNotify("READY=1")
 				continue
 			}
 			p.hostChecked = true
+			p = o.Mode.restrict(p)
+			traceMark("restricted")
 			select {
-			case reload <- o.Mode.restrict(p):
+			case reload <- p:
 				sdNotify("READY=1")
 			case <-ctx.Done():
 				return

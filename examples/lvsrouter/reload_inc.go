@@ -144,7 +144,12 @@ func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, [
 	first := !ir.loaded
 	t0 := time.Now()
 	if !first {
-		defer boostReload()() // reload_inc_boost.go
+		restore := boostReload() // reload_inc_boost.go
+		defer func() {
+			restore()
+			traceMark("read-unboosted")
+		}()
+		traceMark("boosted")
 	}
 	t1 := time.Now()
 	u0, s0 := cpuTimes()
@@ -165,6 +170,7 @@ func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, [
 // loadPath is load, also returning the path it took as slog attributes.
 func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Plan, []error, []any, error) {
 	ir.settle()
+	traceMark("settled")
 	reason := ir.none
 	switch {
 	case ir.plan == nil && reason == "":
@@ -183,6 +189,7 @@ func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Pla
 		}
 		ir.scratch = d.Changed[:0]
 		ir.readTook = time.Since(t0)
+		traceMark("compared")
 		p, how, ok, err := ir.try(d, hasInterface)
 		if ok {
 			return p, nil, how, err
@@ -355,6 +362,7 @@ func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) 
 	}
 	blockPos := fmt.Sprintf("%s:%d", ir.path, b.line)
 	f, err := loadConfig.ParsePieces(ir.path, pieces)
+	traceMark("parsed")
 	if err != nil {
 		return fall("the block does not parse alone")
 	}
@@ -368,6 +376,7 @@ func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) 
 	}
 	np, w, err := planOf(f, hasInterface)
 	t2 := time.Now()
+	traceMark("translated")
 	// The phases: reading the file, comparing it with the last one,
 	// parsing and translating the block, and splicing its service in.
 	inc := []any{"path", pathIncremental, "block", blockPos, "compare", ir.readTook.Round(time.Microsecond),
@@ -423,6 +432,7 @@ func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) 
 	pt.Lock()
 	pt.pending, pt.pre, pt.oldEnd, pt.changed = true, pre, oldEnd, d.Changed
 	pt.Unlock()
+	traceMark("spliced")
 	return ir.plan, append(inc, "splice", time.Since(t2).Round(time.Microsecond)), true, nil
 }
 
