@@ -454,9 +454,17 @@ func median(ds []time.Duration) time.Duration {
 // path (reload_trace.go).
 var reloadTimeline = regexp.MustCompile(`msg="reload timeline" woke=(\S+) (.*)`)
 
+// reloadAcked matches the timeline's kernel ack of the reload's netlink
+// operation.
+var reloadAcked = regexp.MustCompile(` acked=(\S+)`)
+
 // printReloadTraces prints each reload's timeline from lvsrouter's log,
-// as offsets from the SIGHUP sent just before its wake-up.
+// as offsets from the SIGHUP sent just before its wake-up, and the time
+// from each signal to the kernel's ack of the reload's operation by the
+// router's clock (the same clock as the signal's in the guest): the
+// watcher sees the change later, by as long as it waits for the CPU.
 func printReloadTraces(log string, signals []time.Time) {
+	var acks []string
 	for _, m := range reloadTimeline.FindAllStringSubmatch(log, -1) {
 		woke, err := time.Parse(time.RFC3339Nano, m[1])
 		if err != nil {
@@ -470,6 +478,14 @@ func printReloadTraces(log string, signals []time.Time) {
 			continue
 		}
 		fmt.Printf("lvsrouter timeline %d: woke=%v after the SIGHUP, then %s\n", i+1, woke.Sub(signals[i]).Round(time.Microsecond), m[2])
+		if a := reloadAcked.FindStringSubmatch(m[2]); a != nil {
+			if d, err := time.ParseDuration(a[1]); err == nil {
+				acks = append(acks, fmt.Sprintf("%.1f", float64(woke.Sub(signals[i])+d)/1e6))
+			}
+		}
+	}
+	if len(acks) > 0 {
+		fmt.Printf("lvsrouter signal to kernel ack (ms, router's log): %s\n", strings.Join(acks, " "))
 	}
 }
 

@@ -220,6 +220,10 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// A reload's log lines are written after its kernel change
+	// (loghold.go).
+	hold := newLogHold(log.Handler())
+	log = slog.New(hold)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	log.Debug("loading configuration", "config", file)
@@ -314,16 +318,25 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	defer context.AfterFunc(ctx, func() { sdNotify("STOPPING=1") })()
 	reload := make(chan *Plan)
 	go func() {
+		// A reload's log lines held back are written at the latest when
+		// the router stops.
+		defer endTrace(log)
 		for {
 			select {
 			case <-hup:
 			case <-ctx.Done():
 				return
 			}
-			startTrace() // reload_trace.go
+			// The reload runs ahead of the checks from here to its
+			// kernel change (reload_inc_boost.go): the read on this
+			// goroutine, then Router.Load. The log lines wait until
+			// then, and the trace times each step (reload_trace.go).
+			t0 := time.Now()
+			restore := boostReload()
+			startTrace(t0, hold)
+			traceMark("boosted")
 			log.Info("reloading", "config", file)
 			sdNotify(reloadingMessage())
-			t0 := time.Now()
 			p, warnings, err := inc.load(file, interfaceExists)
 			traceMark("read-returned")
 			log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
@@ -331,6 +344,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 				log.Warn("configuration", "warning", w)
 			}
 			if err != nil {
+				restore()
 				log.Error("reload rejected; keeping the running configuration", "err", err)
 				endTrace(log)
 				sdNotify("READY=1")
@@ -341,8 +355,10 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			traceMark("restricted")
 			select {
 			case reload <- p:
+				restore()
 				sdNotify("READY=1")
 			case <-ctx.Done():
+				restore()
 				return
 			}
 		}

@@ -140,28 +140,19 @@ const (
 
 // load is load (main.go) remembering what the next reload needs: the
 // incremental path when it applies, else the full read. It logs which.
+// serve runs a reload's load boosted (reload_inc_boost.go).
 func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, []error, error) {
 	first := !ir.loaded
 	t0 := time.Now()
-	if !first {
-		restore := boostReload() // reload_inc_boost.go
-		defer func() {
-			restore()
-			traceMark("read-unboosted")
-		}()
-		traceMark("boosted")
-	}
-	t1 := time.Now()
 	u0, s0 := cpuTimes()
 	p, w, how, err := ir.loadPath(path, hasInterface)
 	ir.loaded = true
 	if ir.log != nil && !first {
 		// The process's CPU time meanwhile, the checks' included: on one
 		// CPU it tells the read's own cost from the wait for the CPU.
-		// boost is what raising the thread's priority took, total the
-		// whole load's time (the phases' sum and the rest).
+		// total is the whole load's time (the phases' sum and the rest).
 		u1, s1 := cpuTimes()
-		ir.log.Info("reload", append(how, "boost", t1.Sub(t0).Round(time.Microsecond), "total", time.Since(t0).Round(time.Microsecond),
+		ir.log.Info("reload", append(how, "total", time.Since(t0).Round(time.Microsecond),
 			"user", (u1-u0).Round(time.Millisecond), "sys", (s1-s0).Round(time.Millisecond))...)
 	}
 	return p, w, err

@@ -23,6 +23,7 @@ type reloadTrace struct {
 	steps [32]traceStep
 	gc    [2]metrics.Sample
 	gc0   [2]uint64 // the samples at woke: cycles, GC CPU in ns
+	hold  *logHold  // released when the trace ends
 }
 
 type traceStep struct {
@@ -34,9 +35,13 @@ type traceStep struct {
 // reload runs at a time (serve's goroutine reads, Router.Run loads).
 var curTrace atomic.Pointer[reloadTrace]
 
-// startTrace begins the trace of a reload whose signal was received now.
-func startTrace() {
-	t := &reloadTrace{woke: time.Now()}
+// startTrace begins the trace of a reload whose signal was received at
+// woke, holding hold's records back (when not nil) until it ends.
+func startTrace(woke time.Time, hold *logHold) {
+	t := &reloadTrace{woke: woke, hold: hold}
+	if hold != nil {
+		hold.hold()
+	}
 	t.gc[0].Name = "/gc/cycles/total:gc-cycles"
 	t.gc[1].Name = "/cpu/classes/gc/total:cpu-seconds"
 	metrics.Read(t.gc[:])
@@ -59,10 +64,17 @@ func traceMark(name string) {
 	t.mu.Unlock()
 }
 
-// endTrace ends the running reload's trace and logs it at debug level.
+// endTrace ends the running reload's trace, writes the log records held
+// meanwhile, and logs the trace at debug level.
 func endTrace(log *slog.Logger) {
 	t := curTrace.Swap(nil)
-	if t == nil || log == nil || !log.Enabled(context.Background(), slog.LevelDebug) {
+	if t == nil {
+		return
+	}
+	if t.hold != nil {
+		t.hold.release()
+	}
+	if log == nil || !log.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
 	metrics.Read(t.gc[:])
