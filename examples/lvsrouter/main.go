@@ -321,6 +321,9 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		// A reload's log lines held back are written at the latest when
 		// the router stops.
 		defer endTrace(log)
+		// The first reload's path run once, dry, before any (a SIGHUP
+		// meanwhile waits for it).
+		inc.warm(interfaceExists)
 		for {
 			select {
 			case <-hup:

@@ -504,3 +504,37 @@ func scribble(b []byte) {
 		b[i] = 'x'
 	}
 }
+
+// TestReloadWarmChangesNothing: the dry run of the incremental path
+// after a start leaves the base (bytes, blocks, plan, mail maps) as it
+// was, and the next reload still equals a full read.
+func TestReloadWarmChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keepalived.conf")
+	good := editConf(5)
+	mustWrite(t, path, []byte(good))
+	ir := &incReload{log: slog.New(slog.DiscardHandler)}
+	p0, _, err := ir.load(path, anyInterface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := slices.Clone(ir.blocks)
+	mail := ir.plan.Mail
+	ir.warm(anyInterface)
+	if ir.plan != p0 || !bytes.Equal(ir.data, []byte(good)) || !slices.Equal(ir.blocks, blocks) || ir.patch.pending {
+		t.Fatal("warm changed the base")
+	}
+	if fmt.Sprintf("%p %p", ir.plan.Mail.Checks, ir.plan.Mail.Services) != fmt.Sprintf("%p %p", mail.Checks, mail.Services) {
+		t.Error("warm replaced the plan's mail maps")
+	}
+	edited := strings.Replace(good, "real_server 10.2.3.1 80 {\n        weight 1", "real_server 10.2.3.1 80 {\n        weight 9", 1)
+	mustWrite(t, path, []byte(edited))
+	p, _, how, err := ir.loadPath(path, anyInterface)
+	if err != nil || how[1] != pathIncremental {
+		t.Fatalf("edit after warm: %v, path %v", err, how)
+	}
+	want, _, _ := load(path, anyInterface)
+	if d := planDiff(want, p); d != "" {
+		t.Errorf("plan differs from the full read's:\n%s", d)
+	}
+}
