@@ -35,6 +35,10 @@ type traceStep struct {
 // reload runs at a time (serve's goroutine reads, Router.Run loads).
 var curTrace atomic.Pointer[reloadTrace]
 
+// lastGCCycles is the collector's cycle count when the last trace ended:
+// a cycle since then, up to the signal's wake-up, may have delayed it.
+var lastGCCycles atomic.Uint64
+
 // startTrace begins the trace of a reload whose signal was received at
 // woke, holding hold's records back (when not nil) until it ends.
 func startTrace(woke time.Time, hold *logHold) {
@@ -85,7 +89,8 @@ func endTrace(log *slog.Logger) {
 	for _, s := range t.steps[:t.n] {
 		attrs = append(attrs, s.name, s.at.Sub(t.woke).Round(time.Microsecond))
 	}
-	attrs = append(attrs, "gc_cycles", gcSample(t.gc[0])-t.gc0[0],
+	prev := lastGCCycles.Swap(gcSample(t.gc[0]))
+	attrs = append(attrs, "gc_before", t.gc0[0]-min(prev, t.gc0[0]), "gc_cycles", gcSample(t.gc[0])-t.gc0[0],
 		"gc_cpu", time.Duration(uint64(gcSeconds(t.gc[1])*1e9)-t.gc0[1]).Round(time.Microsecond))
 	log.Debug("reload timeline", attrs...)
 }
