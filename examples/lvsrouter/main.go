@@ -70,7 +70,12 @@
 // header unchanged, no include, $definition, ~SEQ or @id in the file)
 // re-reads that block alone, with the same checks and errors as a full
 // read (reload_inc.go); the log line "reload" says which path it took
-// (path=incremental block=FILE:LINE, or path=full reason=...). SIGTERM or
+// (path=incremental block=FILE:LINE, or path=full reason=...). From the
+// signal to the kernel change the reload runs ahead of the checks (an OS
+// thread at a higher priority) and holds the router's log lines back:
+// they are written after it, in order, with the times they were logged;
+// with -D a "reload timeline" line says when each step ended
+// (reload_trace.go). SIGTERM or
 // SIGINT stop the router: masters resign (priority 0) and drop their
 // virtual addresses, omega servers run their down scripts, and the IPVS
 // services the router made are removed, as keepalived does; with -I
