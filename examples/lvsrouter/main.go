@@ -326,7 +326,6 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 		// A reload's log lines held back are written at the latest when
 		// the router stops.
 		defer endTrace(log)
-		defer pinThread()() // reload_inc_boost.go
 		// The first reload's path run once, dry, before any (a SIGHUP
 		// meanwhile waits for it).
 		inc.warm(interfaceExists)

@@ -60,22 +60,6 @@ func boostReload() (restore func()) {
 	}
 }
 
-// pinThread locks the calling goroutine to its OS thread at the reload's
-// priority until the returned func is called (on the same goroutine).
-// serve's reload goroutine and Router.Run's hold one each for good: they
-// sleep until a reload (or, for Run, a health change to apply), and then
-// need not wait for the CPU behind the checks' threads before their
-// boost (the hand-off from the read to Run's Load took 0.3 to 8 ms when
-// Run's thread ran at the checks' priority until Load raised it).
-func pinThread() (undo func()) {
-	runtime.LockOSThread()
-	restore := boostThread(reloadNice)
-	return func() {
-		restore()
-		runtime.UnlockOSThread()
-	}
-}
-
 // unboost puts GOMAXPROCS back once no boost runs.
 func unboost() {
 	boost.Lock()

@@ -1197,8 +1197,6 @@ const (
 // Load; one that fails leaves the running configuration as it was.
 func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 	defer r.close()
-	// Plans and applies are taken at the reload's priority (pinThread).
-	defer pinThread()()
 	// The checks run until close closes the Monitor.
 	go func() {
 		err := r.mon.Run(context.WithoutCancel(ctx))
