@@ -410,6 +410,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	r.phaseEnd("checks registered")
 	traceMark("checks-registered")
 	r.syncHASuspend()
+	traceMark("ha-suspend-synced")
 	if r.release != nil && old != nil && len(old.Services) > 0 {
 		r.mu.Lock()
 		if cur := r.plan.Services; len(cur) == 0 || &cur[0] != &old.Services[0] {
@@ -417,6 +418,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		}
 		r.mu.Unlock()
 	}
+	traceMark("loaded")
 	return errors.Join(err, bgpErr)
 }
 
