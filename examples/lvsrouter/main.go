@@ -70,7 +70,12 @@
 // header unchanged, no include, $definition, ~SEQ or @id in the file)
 // re-reads that block alone, with the same checks and errors as a full
 // read (reload_inc.go); the log line "reload" says which path it took
-// (path=incremental block=FILE:LINE, or path=full reason=...). SIGTERM or
+// (path=incremental block=FILE:LINE, or path=full reason=...). From the
+// signal to the kernel change the reload runs ahead of the checks (an OS
+// thread at a higher priority) and holds the router's log lines back:
+// they are written after it, in order, with the times they were logged;
+// with -D a "reload timeline" line says when each step ended
+// (reload_trace.go). SIGTERM or
 // SIGINT stop the router: masters resign (priority 0) and drop their
 // virtual addresses, omega servers run their down scripts, and the IPVS
 // services the router made are removed, as keepalived does; with -I
@@ -220,6 +225,10 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// A reload's log lines are written after its kernel change
+	// (loghold.go).
+	hold := newLogHold(log.Handler())
+	log = slog.New(hold)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	log.Debug("loading configuration", "config", file)
@@ -314,30 +323,50 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	defer context.AfterFunc(ctx, func() { sdNotify("STOPPING=1") })()
 	reload := make(chan *Plan)
 	go func() {
+		// A reload's log lines held back are written at the latest when
+		// the router stops.
+		defer endTrace(log)
+		// The first reload's path run once, dry, before any (a SIGHUP
+		// meanwhile waits for it).
+		inc.warm(interfaceExists)
 		for {
 			select {
 			case <-hup:
 			case <-ctx.Done():
 				return
 			}
+			// The reload runs ahead of the checks from here to its
+			// kernel change (reload_inc_boost.go): the read on this
+			// goroutine, then Router.Load. The log lines wait until
+			// then, and the trace times each step (reload_trace.go).
+			t0 := time.Now()
+			restore := boostReload()
+			startTrace(t0, hold)
+			traceMark("boosted")
 			log.Info("reloading", "config", file)
 			sdNotify(reloadingMessage())
-			t0 := time.Now()
 			p, warnings, err := inc.load(file, interfaceExists)
+			traceMark("read-returned")
 			log.Info("configuration read", "config", file, "took", time.Since(t0).Round(time.Microsecond))
 			for _, w := range warnings {
 				log.Warn("configuration", "warning", w)
 			}
 			if err != nil {
+				restore()
 				log.Error("reload rejected; keeping the running configuration", "err", err)
+				endTrace(log)
 				sdNotify("READY=1")
 				continue
 			}
 			p.hostChecked = true
+			p = o.Mode.restrict(p)
+			traceMark("restricted")
 			select {
-			case reload <- o.Mode.restrict(p):
+			case reload <- p:
+				restore()
 				sdNotify("READY=1")
 			case <-ctx.Done():
+				restore()
 				return
 			}
 		}

@@ -32,9 +32,13 @@ const boostLinger = 200 * time.Millisecond
 const reloadNice = -10
 
 // boostReload gives the calling goroutine the reload's priority until the
-// returned func is called (on the same goroutine).
+// returned func is called (on the same goroutine). The thread's priority
+// is raised before GOMAXPROCS: the second P's thread, started at once to
+// run the checks, would otherwise compete with the reload's at the same
+// priority and could take the CPU from it for a time slice.
 func boostReload() (restore func()) {
 	runtime.LockOSThread()
+	undo := boostThread(reloadNice)
 	boost.Lock()
 	if boost.prev == 0 {
 		boost.prev = runtime.GOMAXPROCS(0)
@@ -44,7 +48,6 @@ func boostReload() (restore func()) {
 	}
 	boost.n++
 	boost.Unlock()
-	undo := boostThread(reloadNice)
 	return func() {
 		undo()
 		boost.Lock()

@@ -274,15 +274,7 @@ func TestReloadIncrementalEqualsFull(t *testing.T) {
 // rejected with its file:line:col, and the next reload compares with the
 // last accepted file, not the broken one.
 func TestReloadIncrementalKeepsStateOnError(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "keepalived.conf")
-	good := editConf(5)
-	mustWrite(t, path, []byte(good))
-	ir := &incReload{log: slog.New(slog.DiscardHandler)}
-	p0, _, err := ir.load(path, anyInterface)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ir, path, good, p0 := loadedEditConf(t)
 	bad := strings.Replace(good, "real_server 10.2.3.1 80 {\n        weight 1", "real_server 10.2.3.1 80 {\n        weight x", 1)
 	mustWrite(t, path, []byte(bad))
 	_, _, how, err := ir.loadPath(path, anyInterface)
@@ -296,11 +288,34 @@ func TestReloadIncrementalKeepsStateOnError(t *testing.T) {
 	if ir.settle(); !bytes.Equal(ir.data, []byte(good)) || planDiff(ir.plan, p0) != "" {
 		t.Error("a rejected reload changed the base")
 	}
+	weight9EqualsFull(t, ir, path, good)
+}
+
+// loadedEditConf writes editConf(5) and loads it with a new incReload,
+// the base of the reloads that follow.
+func loadedEditConf(t *testing.T) (ir *incReload, path, good string, p0 *Plan) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "keepalived.conf")
+	good = editConf(5)
+	mustWrite(t, path, []byte(good))
+	ir = &incReload{log: slog.New(slog.DiscardHandler)}
+	p0, _, err := ir.load(path, anyInterface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ir, path, good, p0
+}
+
+// weight9EqualsFull edits the weight of 10.2.3.1 in good (editConf's) to
+// 9, reloads it with ir, and checks that the incremental path took it to
+// the full read's plan.
+func weight9EqualsFull(t *testing.T, ir *incReload, path, good string) {
+	t.Helper()
 	edited := strings.Replace(good, "real_server 10.2.3.1 80 {\n        weight 1", "real_server 10.2.3.1 80 {\n        weight 9", 1)
 	mustWrite(t, path, []byte(edited))
 	p, _, how, err := ir.loadPath(path, anyInterface)
 	if err != nil || how[1] != pathIncremental {
-		t.Fatalf("fixed edit: %v, path %v", err, how)
+		t.Fatalf("weight edit: %v, path %v", err, how)
 	}
 	want, _, _ := load(path, anyInterface)
 	if d := planDiff(want, p); d != "" {
@@ -503,4 +518,21 @@ func scribble(b []byte) {
 	for i := range b {
 		b[i] = 'x'
 	}
+}
+
+// TestReloadWarmChangesNothing: the dry run of the incremental path
+// after a start leaves the base (bytes, blocks, plan, mail maps) as it
+// was, and the next reload still equals a full read.
+func TestReloadWarmChangesNothing(t *testing.T) {
+	ir, path, good, p0 := loadedEditConf(t)
+	blocks := slices.Clone(ir.blocks)
+	mail := ir.plan.Mail
+	ir.warm(anyInterface)
+	if ir.plan != p0 || !bytes.Equal(ir.data, []byte(good)) || !slices.Equal(ir.blocks, blocks) || ir.patch.pending {
+		t.Fatal("warm changed the base")
+	}
+	if fmt.Sprintf("%p %p", ir.plan.Mail.Checks, ir.plan.Mail.Services) != fmt.Sprintf("%p %p", mail.Checks, mail.Services) {
+		t.Error("warm replaced the plan's mail maps")
+	}
+	weight9EqualsFull(t, ir, path, good)
 }

@@ -272,6 +272,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	restore := func() {}
 	if r.plan != nil {
 		restore = boostReload()
+		traceMark("load-boosted")
 	}
 	defer func() { restore() }()
 	// serve's load has checked the plan against this host already.
@@ -316,6 +317,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	if err != nil {
 		return err
 	}
+	traceMark("vrrp-prepared")
 	// From here on the new plan is applied.
 	if err := r.ops.setFIFOs(p.FIFOs); err != nil {
 		r.log.Warn("notify fifo", "err", err)
@@ -352,12 +354,14 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		r.touchAll()
 	}
 	r.mu.Unlock()
+	traceMark("plan-set")
 	r.syncStatic(old, p) // static.go
 	if !known || !same {
 		changed = nil
 	}
 	checks := r.planChecks(old, p, changed)
 	r.phaseEnd("checks planned")
+	traceMark("checks-planned")
 	if err := r.syncBFD(ctx, p); err != nil {
 		r.log.Error("bfd", "err", err)
 	}
@@ -393,19 +397,24 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	for i, u := range start {
 		r.runUnit(ctx, u, prepared[i])
 	}
+	traceMark("bfd-bgp-vrrp")
 	// The kernel gets the new state before the Monitor learns of the
 	// new and changed checks: on a start, the destinations are in before
 	// 40,000 targets are registered; on a reload, the weight edited is
 	// applied first. planChecks has put their initial states in r.down.
 	err = r.loadLVS(ctx, p)
+	traceMark("lvs-loaded")
 	if err == nil {
 		err = r.apply(ctx)
 	}
 	restore()
 	restore = func() {}
+	traceMark("unboosted")
 	r.runChecks(checks)
 	r.phaseEnd("checks registered")
+	traceMark("checks-registered")
 	r.syncHASuspend()
+	traceMark("ha-suspend-synced")
 	if r.release != nil && old != nil && len(old.Services) > 0 {
 		r.mu.Lock()
 		if cur := r.plan.Services; len(cur) == 0 || &cur[0] != &old.Services[0] {
@@ -413,6 +422,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 		}
 		r.mu.Unlock()
 	}
+	traceMark("loaded")
 	return errors.Join(err, bgpErr)
 }
 
@@ -1216,6 +1226,7 @@ func (r *Router) apply(ctx context.Context) error {
 	}
 	t1 := time.Now()
 	r.phaseEnd("desired")
+	traceMark("desired")
 	u1, s1 := cpuTimes()
 	r.runEvents(false)
 	// BGP withdraws go out before the IPVS change, announcements after
@@ -1252,6 +1263,7 @@ func (r *Router) apply(ctx context.Context) error {
 		r.managed[k] = true
 	}
 	maglevOrder(want)
+	traceMark("sending")
 	cfg := &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true, Stream: true}
 	var ch ipvs.Changes
 	var err error
@@ -1268,6 +1280,7 @@ func (r *Router) apply(ctx context.Context) error {
 		return fmt.Errorf("ipvs apply: %w", err)
 	}
 	r.phaseEnd("kernel applied")
+	traceMark("acked")
 	if ch.Len() > 0 {
 		u2, s2 := cpuTimes()
 		r.log.Info("ipvs", "changes", ch.Len(), "add-service", ch.Count(ipvs.OpNewService),
@@ -1318,6 +1331,7 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 		case <-ctx.Done():
 			return nil
 		case p := <-reload:
+			traceMark("received")
 			t0 := time.Now()
 			if err := r.Load(ctx, p); err != nil && r.plan == p {
 				// Installed, but the kernel refused part of the change
@@ -1330,6 +1344,7 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 			} else {
 				r.log.Info("reloaded", "took", time.Since(t0).Round(time.Microsecond))
 			}
+			endTrace(r.log) // reload_trace.go
 		case <-r.kick:
 			if due == nil {
 				due = time.After(coalesce)
