@@ -284,6 +284,10 @@ func groupHWMKiB(pgid int) int64 {
 // edited weight changed from 1 to 3 and measures that, and stops it.
 func runScale(b *testing.B, name string, argv []string, env []string, warmUp bool) scaleRun {
 	ctx := b.Context()
+	// What the run before left running (its process's exit, sockets
+	// closing, the kernel freeing 50,000 IPVS objects) would take the
+	// one vCPU from this run: start on a quiet guest.
+	waitQuiet(b, name)
 	ns := scaleNS(b)
 	dir := b.TempDir()
 	conf := filepath.Join(dir, "keepalived.conf")
@@ -417,6 +421,50 @@ func runScale(b *testing.B, name string, argv []string, env []string, warmUp boo
 		b.Fatal(err)
 	}
 	return r
+}
+
+// waitQuiet waits, up to quietLimit, until the guest's CPUs were idle for
+// at least quietIdle of quietWindow, and prints how long that took.
+func waitQuiet(b *testing.B, name string) {
+	t0 := time.Now()
+	prevIdle, prevTotal := cpuStat(b)
+	for {
+		time.Sleep(quietWindow)
+		idle, total := cpuStat(b)
+		frac := float64(idle-prevIdle) / float64(max(total-prevTotal, 1))
+		prevIdle, prevTotal = idle, total
+		if frac >= quietIdle || time.Since(t0) > quietLimit {
+			fmt.Printf("%s: guest quiet (%.0f %% idle) after %v\n", name, 100*frac, time.Since(t0).Round(time.Millisecond))
+			return
+		}
+	}
+}
+
+const (
+	quietWindow = 500 * time.Millisecond
+	quietIdle   = 0.9
+	quietLimit  = 30 * time.Second
+)
+
+// cpuStat returns the idle (idle + iowait) and total jiffies of
+// /proc/stat's cpu line.
+func cpuStat(b *testing.B) (idle, total uint64) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			b.Fatalf("/proc/stat: %q: %v", line, err)
+		}
+		total += v
+		if i == 3 || i == 4 {
+			idle += v
+		}
+	}
+	return idle, total
 }
 
 // setProcessNice sets every thread of this process to nice n (threads
