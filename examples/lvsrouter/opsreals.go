@@ -142,16 +142,6 @@ func (o *opsReals) services() iter.Seq2[ipvs.ServiceKey, bool] {
 	}
 }
 
-// get returns the state of (k, rs) and whether there is one.
-func (o *opsReals) get(k ipvs.ServiceKey, rs netip.AddrPort) (realStatus, bool) {
-	s, ok := o.slot(k, rs)
-	if !ok {
-		st, seen := o.zoned[realKey{k, rs}]
-		return st, seen
-	}
-	return o.getSlot(s)
-}
-
 // getSlot returns the state of the real server at s and whether there is
 // one.
 func (o *opsReals) getSlot(s realSlot) (realStatus, bool) {
