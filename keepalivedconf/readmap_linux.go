@@ -48,9 +48,6 @@ func inMapping(f *os.File, size int, use func(m []byte)) (ok bool) {
 	return true
 }
 
-// madvPopulateRead is MADV_POPULATE_READ (Linux 5.14).
-const madvPopulateRead = 22
-
 // diffMapped is DiffFile through a read-only mapping of a large file.
 // ok false (and no error) means: compare a read(2) of the file instead (a
 // small file, a mapping refused, a fault, or a file that changed while
@@ -65,13 +62,7 @@ func diffMapped(name string, max int64, base, buf []byte) (d FileChange, ok bool
 	if size < mapMinSize || int64(int(size)) != size {
 		return FileChange{}, false, nil
 	}
-	if !inMapping(f, int(size), func(m []byte) {
-		// The page tables filled in one call rather than a fault per
-		// few pages (each fault is slow in a guest without hardware
-		// virtualization); an older kernel refuses it and faults.
-		_ = syscall.Madvise(m, madvPopulateRead)
-		d = diffBytes(base, m, buf)
-	}) {
+	if !inMapping(f, int(size), func(m []byte) { d = diffBytes(base, m, buf) }) {
 		return FileChange{}, false, nil
 	}
 	after, err := f.Stat()
