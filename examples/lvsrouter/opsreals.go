@@ -179,12 +179,8 @@ func (o *opsReals) all() iter.Seq2[realKey, realStatus] {
 				return
 			}
 		}
-		for s, st := range o.m {
-			a := netip.AddrFrom16(s.addr)
-			if s.is4 {
-				a = a.Unmap()
-			}
-			if !yield(realKey{o.keys[s.svc], netip.AddrPortFrom(a, s.port)}, st) {
+		for s, st := range o.m { // no IPv4 address: those are in m4
+			if !yield(realKey{o.keys[s.svc], netip.AddrPortFrom(netip.AddrFrom16(s.addr), s.port)}, st) {
 				return
 			}
 		}

@@ -748,29 +748,32 @@ type planChunks struct {
 const chunkOf = 256
 
 // reals returns an empty slice with room for n real servers.
-func (c *planChunks) reals(n int) []RealServer {
-	if n == 0 || n > chunkOf/4 {
-		return make([]RealServer, 0, n)
-	}
-	if cap(c.rs)-len(c.rs) < n {
-		c.rs = make([]RealServer, 0, chunkOf)
-	}
-	at := len(c.rs)
-	c.rs = c.rs[:at+n]
-	return c.rs[at : at : at+n]
-}
+func (c *planChunks) reals(n int) []RealServer { return planWindow(&c.rs, n) }
 
 // targets returns an empty slice with room for n check targets.
-func (c *planChunks) targets(n int) []check.Target {
+func (c *planChunks) targets(n int) []check.Target { return planWindow(&c.ts, n) }
+
+// planWindow is window with chunks of chunkOf elements; more than a
+// quarter of one gets an array of its own.
+func planWindow[T any](chunk *[]T, n int) []T {
 	if n == 0 || n > chunkOf/4 {
-		return make([]check.Target, 0, n)
+		return make([]T, 0, n)
 	}
-	if cap(c.ts)-len(c.ts) < n {
-		c.ts = make([]check.Target, 0, chunkOf)
+	return window(chunk, n, chunkOf)
+}
+
+// window returns an empty slice with room for n elements cut from
+// *chunk, which is replaced by a new chunk of size elements (n, if more)
+// when it has less room. The slice is capped at n, so that an append
+// moves it out rather than into the next window.
+func window[T any](chunk *[]T, n, size int) []T {
+	if cap(*chunk)-len(*chunk) < n {
+		*chunk = make([]T, 0, max(n, size))
 	}
-	at := len(c.ts)
-	c.ts = c.ts[:at+n]
-	return c.ts[at : at : at+n]
+	c := *chunk
+	at := len(c)
+	*chunk = c[:at+n]
+	return c[at : at : at+n]
 }
 
 // box returns the shared box of pol (made on its first use).

@@ -1012,15 +1012,11 @@ func (r *Router) desiredLocked() []ipvs.Service {
 	k := 0 // the real server's position in the plan
 	for i := range r.plan.Services {
 		n := len(r.plan.Services[i].Reals)
-		if cap(all)-len(all) < n {
-			size := max(n, desiredChunk)
-			if desiredChunk <= 0 {
-				size = len(r.reported.reals) - k
-			}
-			all = make([]ipvs.Destination, 0, size)
+		size := desiredChunk
+		if desiredChunk <= 0 {
+			size = len(r.reported.reals) - k
 		}
-		out = append(out, r.desiredService(i, k, all[len(all):len(all):len(all)+n]))
-		all = all[:len(all)+n]
+		out = append(out, r.desiredService(i, k, window(&all, n, size))) // plan.go
 		k += n
 	}
 	return out
