@@ -42,7 +42,7 @@ func (s *targetSet) get(id string) *entry {
 
 // add inserts e, whose id must not be in s.
 func (s *targetSet) add(e *entry) {
-	if (s.n+1)*4 > len(s.slots)*3 {
+	if overLoad(s.n+1, len(s.slots)) {
 		s.resize(max(16, 2*len(s.slots)))
 	}
 	s.put(e)
@@ -87,13 +87,17 @@ func (s *targetSet) del(e *entry) {
 func (s *targetSet) grow(n int) {
 	want := s.n + n
 	size := max(16, len(s.slots))
-	for want*4 > size*3 {
+	for overLoad(want, size) {
 		size *= 2
 	}
 	if size > len(s.slots) {
 		s.resize(size)
 	}
 }
+
+// overLoad reports whether n entries in size slots are more than the
+// three quarters a set keeps below.
+func overLoad(n, size int) bool { return n*4 > size*3 }
 
 func (s *targetSet) resize(n int) {
 	old := s.slots
