@@ -55,10 +55,10 @@ func (a *Arena) reset(pieces []Piece) {
 		closes += bytes.Count(pc.Data, []byte{'}'})
 		opens += bytes.Count(pc.Data, []byte{'{'})
 	}
-	stmts := max(lines-closes, lines/2) + 16
+	stmts, toks, blocks := arenaSizes(lines, closes, opens)
 	a.stmts = reuse(a.stmts, stmts)
-	a.toks = reuse(a.toks, lines+lines/2)
-	a.blocks = reuse(a.blocks, opens+1)
+	a.toks = reuse(a.toks, toks)
+	a.blocks = reuse(a.blocks, blocks)
 	a.lists = reuse(a.lists, stmts)
 	a.dec.rewind()
 	a.owner, a.lent = nil, false
@@ -216,19 +216,14 @@ func leadWords(b []byte) (kw, arg string) {
 // nextWord returns the first word of l and what follows it.
 func nextWord(l []byte) (w, rest []byte) {
 	i := 0
-	for i < len(l) && isBlank(l[i]) {
+	for i < len(l) && isSpace(l[i]) {
 		i++
 	}
 	j := i
-	for j < len(l) && !isBlank(l[j]) {
+	for j < len(l) && !isSpace(l[j]) {
 		j++
 	}
 	return l[i:j], l[j:]
-}
-
-// isBlank reports an ASCII blank (the newline included).
-func isBlank(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // word returns w as a string, a constant for the words that start most

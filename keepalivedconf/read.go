@@ -222,15 +222,20 @@ func newParser(name, src string) *parser {
 		// Only single-byte counts, which run at memory speed: a line
 		// holding just '}' starts no statement, and the rare '{' that does
 		// not end its line is left to the arena's growth.
-		lines := strings.Count(src, "\n") + 1
-		closes := strings.Count(src, "}")
-		stmts := max(lines-closes, lines/2) + 16
+		stmts, toks, blocks := arenaSizes(strings.Count(src, "\n")+1, strings.Count(src, "}"), strings.Count(src, "{"))
 		p.stmts = make([]Stmt, 0, stmts)
-		p.toks = make([]Token, 0, lines+lines/2)
-		p.blocks = make([]Block, 0, strings.Count(src, "{")+1)
+		p.toks = make([]Token, 0, toks)
+		p.blocks = make([]Block, 0, blocks)
 		p.lists = make([]*Stmt, 0, stmts)
 	}
 	return p
+}
+
+// arenaSizes returns the statements (and statement lists), tokens and
+// blocks to make room for in a parse of text with that many lines, '}'
+// and '{'.
+func arenaSizes(lines, closes, opens int) (stmts, toks, blocks int) {
+	return max(lines-closes, lines/2) + 16, lines + lines/2, opens + 1
 }
 
 // grow returns the capacity of the next arena chunk once one of length n

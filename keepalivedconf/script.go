@@ -37,7 +37,7 @@ func ScriptArgv(cmd string) ([]string, error) {
 		case c == '"' || c == '\'':
 			quote = c
 			inWord = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+		case isSpace(c):
 			if inWord {
 				argv = append(argv, word.String())
 				word.Reset()
