@@ -40,33 +40,32 @@ import (
 // speakerProgram is the speaker's executable name.
 const speakerProgram = "lvsrouter-bgp"
 
-// speakerCommand returns the speaker's program and what it adds to the
-// environment (findSpeaker; tests run their own binary as the speaker).
+// speakerCommand returns the speaker's program (findSpeaker; tests build
+// theirs).
 var speakerCommand = findSpeaker
 
 // findSpeaker looks for lvsrouter-bgp next to the running executable, then
 // on PATH.
-func findSpeaker() (string, []string, error) {
+func findSpeaker() (string, error) {
 	var tried []string
 	if self, err := os.Executable(); err == nil {
 		p := filepath.Join(filepath.Dir(self), speakerProgram)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p, nil, nil
+			return p, nil
 		}
 		tried = append(tried, p)
 	}
 	if p, err := exec.LookPath(speakerProgram); err == nil {
-		return p, nil, nil
+		return p, nil
 	}
 	tried = append(tried, speakerProgram+" on PATH")
-	return "", nil, fmt.Errorf("bgp: the BGP speaker program is not installed: looked for %s", strings.Join(tried, " and "))
+	return "", fmt.Errorf("bgp: the BGP speaker program is not installed: looked for %s", strings.Join(tried, " and "))
 }
 
 // speakerProc is the bgpSpeaker of a speaker process.
 type speakerProc struct {
 	log    *slog.Logger
 	path   string
-	env    []string
 	global bgpwire.Global
 	// stop is closed by Close: calls still waiting end, restarts stop.
 	stop     chan struct{}
@@ -108,12 +107,12 @@ var errSpeakerDown = errors.New("bgp: the speaker process is down (restarting it
 // startSpeaker starts the speaker process for c's global part;
 // SetNeighbors adds the neighbours.
 func startSpeaker(ctx context.Context, c *BGPConfig, log *slog.Logger) (bgpSpeaker, error) {
-	path, env, err := speakerCommand()
+	path, err := speakerCommand()
 	if err != nil {
 		return nil, err
 	}
 	s := &speakerProc{
-		log: log, path: path, env: env, stop: make(chan struct{}), paths: map[netip.Prefix]bgpwire.Attrs{},
+		log: log, path: path, stop: make(chan struct{}), paths: map[netip.Prefix]bgpwire.Attrs{},
 		global: bgpwire.Global{AS: c.LocalAS, RouterID: c.RouterID, ListenPort: c.ListenPort, Debug: log.Enabled(ctx, slog.LevelDebug)},
 		delay:  time.Second,
 	}
@@ -167,7 +166,6 @@ func (s *speakerProc) spawn() (*speakerConn, error) {
 		return nil, fmt.Errorf("bgp: speaker: %w", err)
 	}
 	cmd := exec.Command(s.path)
-	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdout, cmd.Stderr = outW, errW
 	cmd.SysProcAttr = speakerSysProcAttr()
 	stdin, err := cmd.StdinPipe()

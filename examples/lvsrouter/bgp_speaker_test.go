@@ -43,8 +43,8 @@ func waitLog(t *testing.T, l *lockedBuffer, s string, n int) {
 	}
 }
 
-// TestSpeakerProcess drives a real speaker process (this test binary as
-// lvsrouter-bgp) through every call, with a neighbour on loopback that
+// TestSpeakerProcess drives a real speaker process (lvsrouter-bgp)
+// through every call, with a neighbour on loopback that
 // accepts the TCP connection and closes it; then kills the process and
 // sees lvsrouter start it again, with its neighbour, on its own.
 func TestSpeakerProcess(t *testing.T) {
@@ -141,8 +141,8 @@ func TestSpeakerProcess(t *testing.T) {
 // TestSpeakerStartFails: a speaker that exits at once fails the start
 // with its exit status.
 func TestSpeakerStartFails(t *testing.T) {
-	defer func(f func() (string, []string, error)) { speakerCommand = f }(speakerCommand)
-	speakerCommand = func() (string, []string, error) { return "/bin/false", nil, nil }
+	defer func(f func() (string, error)) { speakerCommand = f }(speakerCommand)
+	speakerCommand = func() (string, error) { return "/bin/false", nil }
 	_, err := startSpeaker(t.Context(), testBGPConfig(t, ""), slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "bgp: start: bgp: the speaker exited: exit status 1") {
 		t.Errorf("start of /bin/false: %v", err)
@@ -154,7 +154,7 @@ func TestSpeakerStartFails(t *testing.T) {
 func TestFindSpeaker(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("PATH", dir)
-	_, _, err := findSpeaker()
+	_, err := findSpeaker()
 	self, _ := os.Executable()
 	next := filepath.Join(filepath.Dir(self), speakerProgram)
 	if err == nil || !strings.Contains(err.Error(), next) || !strings.Contains(err.Error(), "lvsrouter-bgp on PATH") {
@@ -164,7 +164,7 @@ func TestFindSpeaker(t *testing.T) {
 	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, err := findSpeaker(); err != nil || got != p {
+	if got, err := findSpeaker(); err != nil || got != p {
 		t.Errorf("speaker on PATH: %q, %v; want %q", got, err, p)
 	}
 }

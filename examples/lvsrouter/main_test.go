@@ -1,23 +1,18 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
-
-	"github.com/lvskit/lvskit/examples/lvsrouter/internal/gobgpspeaker"
 )
 
 // TestMain lets the test binary stand in for the lvsrouter command: with
 // LVSROUTER_AS_MAIN=1 it runs the router with its arguments. VM tests start
 // routers this way inside network namespaces, where no Go toolchain exists.
-// With LVSROUTER_AS_BGP=1 it is the BGP speaker (lvsrouter-bgp) of such a
-// router, or of a Router a test runs in process.
 func TestMain(m *testing.M) {
-	if os.Getenv("LVSROUTER_AS_BGP") == "1" {
-		// The speaker of a router this binary runs (testSpeaker).
-		os.Exit(gobgpspeaker.Main())
-	}
 	speakerCommand = testSpeaker
 	if os.Getenv("LVSROUTER_AS_MAIN") == "1" {
 		// Tests read the router's log on stderr (-l -G), and routers run
@@ -46,9 +41,37 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// testSpeaker runs the test binary itself as the BGP speaker
-// (lvsrouter-bgp), in the guest as on the host.
-func testSpeaker() (string, []string, error) {
-	self, err := os.Executable()
-	return self, []string{"LVSROUTER_AS_BGP=1"}, err
+// testSpeaker is the BGP speaker of the routers tests run: the
+// lvsrouter-bgp program at $LVSKIT_BGP_SPEAKER (make builds it and, for
+// the VM tier, copies it into the guest there), else one built once with
+// the go command. The test binary does not stand in for it, as it does
+// for lvsrouter: it would link GoBGP into every router a benchmark
+// measures.
+func testSpeaker() (string, error) {
+	if p := os.Getenv("LVSKIT_BGP_SPEAKER"); p != "" {
+		return p, nil
+	}
+	testSpeakerOnce.Do(func() {
+		dir, err := os.MkdirTemp(os.Getenv("LVSROUTER_PIDROOT"), "lvsrouter-bgp")
+		if err != nil {
+			testSpeakerErr = err
+			return
+		}
+		p := filepath.Join(dir, speakerProgram)
+		out, err := exec.Command("go", "build", "-o", p, "github.com/lvskit/lvskit/examples/lvsrouter/cmd/lvsrouter-bgp").CombinedOutput()
+		if err != nil {
+			testSpeakerErr = fmt.Errorf("building lvsrouter-bgp (or set LVSKIT_BGP_SPEAKER): %v\n%s", err, out)
+			return
+		}
+		testSpeakerPath = p
+		// The routers this test starts use it too.
+		os.Setenv("LVSKIT_BGP_SPEAKER", p)
+	})
+	return testSpeakerPath, testSpeakerErr
 }
+
+var (
+	testSpeakerOnce sync.Once
+	testSpeakerPath string
+	testSpeakerErr  error
+)
