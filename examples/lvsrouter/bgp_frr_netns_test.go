@@ -28,8 +28,8 @@ import (
 
 // The host kernel has no IPVS, so these tests run lvsrouter's Router with
 // an in-memory IPVS (its quorum decided by real MISC_CHECKs on flag files)
-// and the real GoBGP speaker (lvsrouter-bgp), in a helper process started inside
-// a director namespace (a speaker's sockets follow the process's
+// and the real GoBGP speaker (lvsrouter-bgp), in a helper process started
+// inside a director namespace (a speaker's sockets follow the process's
 // namespace, not a goroutine's). FRR (zebra + bgpd) is the upstream router
 // in its own namespace; what it installs is read with vtysh.
 
@@ -311,6 +311,7 @@ type helper struct {
 
 func startHelper(t *testing.T, ns *netns.NS, kconf, bconf string) *helper {
 	t.Helper()
+	needSpeaker(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -575,6 +576,7 @@ func TestBGPNetnsBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	needSpeaker(t)
 	p := d.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-l", "-n", "-p", filepath.Join(dir, "pid"), "-r", filepath.Join(dir, "vrrp.pid"),
 		"-c", filepath.Join(dir, "check.pid"), "-f", kconf, "--bgp", bconf)
 	t.Cleanup(func() {

@@ -83,11 +83,7 @@ type scaleOutLab struct {
 
 func newScaleOutLab(t testing.TB, nDirs, nReals int) *scaleOutLab {
 	t.Helper()
-	// The directors' BGP speaker: the guest has no go command to build
-	// it, make test-vm passes bin/lvsrouter-bgp in.
-	if _, err := testSpeaker(); err != nil {
-		t.Fatal(err)
-	}
+	needSpeaker(t)
 	l := &scaleOutLab{t: t, vipPref: netip.PrefixFrom(soVIP, 32)}
 	lan := netns.NewSwitch(t)
 	router, client := netns.New(t), netns.New(t)
