@@ -29,9 +29,14 @@ import (
 // gone); on Linux lvsrouter also starts it with a parent-death signal.
 func Main() int {
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+	// Only responses go to the real stdout: a stray print of a library
+	// lands on stderr, which lvsrouter logs, instead of breaking the
+	// protocol.
+	out := os.Stdout
+	os.Stdout = os.Stderr
 	level := new(slog.LevelVar)
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := Serve(os.Stdin, os.Stdout, log, level); err != nil {
+	if err := Serve(os.Stdin, out, log, level); err != nil {
 		log.Error("bgp: speaker", "err", err)
 		return 1
 	}
