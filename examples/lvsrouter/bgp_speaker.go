@@ -249,7 +249,13 @@ func (s *speakerProc) roundTrip(ctx context.Context, c *speakerConn, q bgpwire.R
 		c.pmu.Unlock()
 	}()
 	if err := bgpwire.Write(c.stdin, q); err != nil {
-		return bgpwire.Response{}, fmt.Errorf("bgp: speaker: %w", err)
+		// Most likely the process is gone: say how it ended.
+		select {
+		case <-c.gone:
+			return bgpwire.Response{}, c.exited()
+		case <-time.After(time.Second):
+			return bgpwire.Response{}, fmt.Errorf("bgp: speaker: %w", err)
+		}
 	}
 	var p bgpwire.Response
 	select {
