@@ -101,6 +101,10 @@ type speakerConn struct {
 	err        error
 }
 
+// speakerTimeout bounds the wait for one answer; GoBGP answers within
+// milliseconds.
+var speakerTimeout = 30 * time.Second
+
 // errSpeakerDown is returned while the speaker process is being restarted.
 var errSpeakerDown = errors.New("bgp: the speaker process is down (restarting it)")
 
@@ -258,7 +262,14 @@ func (s *speakerProc) roundTrip(ctx context.Context, c *speakerConn, q bgpwire.R
 		}
 	}
 	var p bgpwire.Response
+	t := time.NewTimer(speakerTimeout)
+	defer t.Stop()
 	select {
+	case <-t.C:
+		// A hung speaker would hold every BGP call (and a reload) for
+		// good: the restart gives a working one.
+		c.cmd.Process.Kill()
+		return p, fmt.Errorf("bgp: the speaker did not answer %s within %v: killed it", q.Op, speakerTimeout)
 	case p = <-ch:
 	case <-c.gone:
 		select {

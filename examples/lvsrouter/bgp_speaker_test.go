@@ -202,3 +202,29 @@ func TestNoGoBGPLinked(t *testing.T) {
 		}
 	}
 }
+
+// TestSpeakerHungIsKilled: a speaker that never answers is killed after
+// speakerTimeout, and one whose answer does not decode (cat, which
+// echoes the request) at once; the call says which.
+func TestSpeakerHungIsKilled(t *testing.T) {
+	defer func(f func() (string, error), d time.Duration) { speakerCommand, speakerTimeout = f, d }(speakerCommand, speakerTimeout)
+	hung := filepath.Join(t.TempDir(), "hung")
+	if err := os.WriteFile(hung, []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		prog    string
+		timeout time.Duration
+		want    string
+	}{
+		{hung, 100 * time.Millisecond, "did not answer start within 100ms: killed it"},
+		{"/bin/cat", time.Minute, "the speaker exited: signal: killed"},
+	} {
+		prog, want := c.prog, c.want
+		speakerCommand, speakerTimeout = func() (string, error) { return prog, nil }, c.timeout
+		_, err := startSpeaker(t.Context(), testBGPConfig(t, ""), slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("start of %s: %v, want %q", prog, err, want)
+		}
+	}
+}
