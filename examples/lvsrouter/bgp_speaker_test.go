@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -114,6 +115,19 @@ func TestSpeakerProcess(t *testing.T) {
 	}
 
 	s := sp.(*speakerProc)
+	// lvsrouter's signals, sent to its process group (a reload, a dump,
+	// a stop lvsrouter drains first), leave the speaker running.
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.Signal(36), syscall.SIGTERM, syscall.SIGINT} {
+		if err := s.conn.cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sp.Sent(ctx); err != nil {
+			t.Fatalf("after %v: %v", sig, err)
+		}
+	}
+	if _, err := sp.Sent(ctx); err != nil || strings.Contains(logs.String(), "the speaker exited") {
+		t.Fatalf("a signal ended the speaker: %v\n%s", err, logs.String())
+	}
 	s.mu.Lock()
 	old := s.conn
 	old.cmd.Process.Kill()

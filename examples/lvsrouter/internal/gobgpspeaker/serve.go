@@ -22,13 +22,15 @@ import (
 // Main is the speaker program: requests on stdin, responses on stdout,
 // log records as slog JSON lines on stderr. It returns the exit code.
 //
-// SIGINT and SIGTERM are ignored: they reach the whole process group (a
-// terminal's ^C, systemd's stop), and lvsrouter, which gets them too,
-// first withdraws every VIP and drains through the sessions; it then
-// stops the speaker. The speaker ends when its stdin does (lvsrouter
-// gone); on Linux lvsrouter also starts it with a parent-death signal.
+// lvsrouter's signals are ignored: sent to the whole process group (a
+// terminal's ^C, systemd's stop, a test's kill -- -PGID), they are
+// lvsrouter's to act on: on SIGTERM it first withdraws every VIP and
+// drains through the sessions, then stops the speaker; a reload (SIGHUP)
+// or a dump (SIGUSR1, SIGUSR2, 36) must not end the sessions. The speaker
+// ends when its stdin does (lvsrouter gone); on Linux lvsrouter also
+// starts it with a parent-death signal.
 func Main() int {
-	signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.Signal(36))
 	// Only responses go to the real stdout: a stray print of a library
 	// lands on stderr, which lvsrouter logs, instead of breaking the
 	// protocol.
