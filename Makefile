@@ -4,6 +4,11 @@ SHELL    := /bin/bash
 GO       ?= go
 BIN      := $(CURDIR)/bin
 VMEXEC   := $(BIN)/vmexec
+SPEAKER  := $(BIN)/lvsrouter-bgp
+# The VM tier's BGP routers run bin/lvsrouter-bgp, copied into the guest
+# (the guest has no go command to build it; on the host tests build it).
+comma    := ,
+VM_ENV    = LVSKIT_BGP_SPEAKER=$(SPEAKER) LVSKIT_VM_TOOLS=$(SPEAKER)$(if $(LVSKIT_VM_TOOLS),$(comma)$(LVSKIT_VM_TOOLS))
 # Packages with tests of a tier, found by file name; override with PKGS=.
 NETNS_PKGS = $(or $(PKGS),$(shell find . -name '*_netns_test.go' -not -path './.cache/*' -not -path './$(BENCH_MOD)/*' | xargs -r -n1 dirname | sort -u))
 VM_PKGS    = $(or $(PKGS),$(shell find . -name '*_vm_test.go' -not -path './.cache/*' -not -path './$(BENCH_MOD)/*' | xargs -r -n1 dirname | sort -u))
@@ -18,7 +23,7 @@ BENCH_MOD := internal/bench
 FUZZTIME ?= 20s
 BENCHTIME ?= 1s
 
-.PHONY: all deps test vet test-unit test-netns test-vm check-vm-exit bench bench-vm fuzz demo vmexec clean
+.PHONY: all build speaker deps test vet test-unit test-netns test-vm check-vm-exit bench bench-vm fuzz demo vmexec clean
 
 all: vet test-unit
 
@@ -51,13 +56,23 @@ test-netns:
 	@if [ -n "$(strip $(NETNS_PKGS))" ]; then \
 	  $(GO) test -tags netns -count=1 -p 1 -timeout 20m $(NETNS_PKGS); fi
 
+# lvsrouter and its BGP speaker, lvsrouter-bgp (started by --bgp), side by
+# side in bin/: install them in one directory (lvsrouter looks for the
+# speaker next to itself, then on PATH).
+build: speaker
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/lvsrouter ./examples/lvsrouter
+
+speaker:
+	@mkdir -p $(BIN)
+	@CGO_ENABLED=0 $(GO) build -o $(SPEAKER) ./examples/lvsrouter/cmd/lvsrouter-bgp
+
 vmexec:
 	@mkdir -p $(BIN)
 	@CGO_ENABLED=0 $(GO) build -o $(VMEXEC) ./internal/vmtest/cmd/vmexec
 
 # Tier 3: tests that need the kernel's IPVS, inside a QEMU guest.
-test-vm: vmexec check-vm-exit
-	CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -count=1 -p 1 -timeout 30m -run '^TestVM' $(VM_PKGS)
+test-vm: vmexec speaker check-vm-exit
+	$(VM_ENV) CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -count=1 -p 1 -timeout 30m -run '^TestVM' $(VM_PKGS)
 
 # Proves that a failing test inside the guest fails the run.
 check-vm-exit: vmexec
@@ -75,9 +90,9 @@ bench: vmexec
 	$(MAKE) bench-vm
 
 # VM benchmarks of this module and of the peer-benchmark module.
-bench-vm: vmexec
+bench-vm: vmexec speaker
 	@if [ -n "$(strip $(VM_PKGS))" ]; then \
-	  CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -run '^$$' -bench '^BenchmarkVM' -benchmem -benchtime 1x -timeout 60m -p 1 $(VM_PKGS); fi
+	  $(VM_ENV) CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -run '^$$' -bench '^BenchmarkVM' -benchmem -benchtime 1x -timeout 60m -p 1 $(VM_PKGS); fi
 	cd $(BENCH_MOD) && CGO_ENABLED=0 $(GO) test -tags vm -exec $(VMEXEC) -run '^$$' -bench '^BenchmarkVM' -benchmem -benchtime 1x -timeout 60m -p 1 ./...
 
 # Each fuzz target for FUZZTIME.

@@ -37,13 +37,14 @@ for peer in github.com/moby/ipvs github.com/cloudflare/ipvs github.com/haproxyte
 		bad=1
 	fi
 done
-# examples/lvsrouter embeds GoBGP (which brings logrus): the module graph of
+# lvsrouter's BGP speaker (examples/lvsrouter/cmd/lvsrouter-bgp) embeds
+# GoBGP (which brings logrus): the module graph of
 # an importer lists them (lvskit's go.mod requires them), but an importer of
 # the top-level packages must never compile them.
 deps=$($go list -deps .)
 for dep in github.com/osrg/gobgp github.com/sirupsen/logrus google.golang.org/grpc; do
 	if grep -q "^$dep" <<<"$deps"; then
-		echo "importer-check: an importer of lvskit compiles $dep (only examples/lvsrouter may)"
+		echo "importer-check: an importer of lvskit compiles $dep (only lvsrouter-bgp may)"
 		bad=1
 	fi
 done

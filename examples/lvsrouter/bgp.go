@@ -20,7 +20,8 @@ import (
 // flows over the directors by ECMP. This file is the pure decision: which
 // VIPs to announce given the plan, each service's quorum and the router's
 // health, and the order of withdraws, IPVS changes and announcements. The
-// speaker itself (GoBGP) sits behind bgpSpeaker (bgp_gobgp.go).
+// speaker itself (GoBGP, in the lvsrouter-bgp process) sits behind
+// bgpSpeaker (bgp_speaker.go).
 //
 // A VIP is announced, as its /32 or /128, while its virtual services have
 // quorum (keepalived's quorum with hysteresis, as lvsrouter computes it for
@@ -117,8 +118,8 @@ func bgpWanted(c *BGPConfig, p *Plan, quorum map[ipvs.ServiceKey]bool, healthy b
 	return out
 }
 
-// bgpSpeaker is the BGP speaker lvsrouter drives: GoBGP (bgp_gobgp.go), or
-// a fake in tests.
+// bgpSpeaker is the BGP speaker lvsrouter drives: the lvsrouter-bgp
+// process (bgp_speaker.go), or a fake in tests.
 type bgpSpeaker interface {
 	// SetNeighbors makes the speaker's neighbours these: new ones are
 	// added, gone ones removed, changed ones replaced.

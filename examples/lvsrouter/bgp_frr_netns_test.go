@@ -28,8 +28,8 @@ import (
 
 // The host kernel has no IPVS, so these tests run lvsrouter's Router with
 // an in-memory IPVS (its quorum decided by real MISC_CHECKs on flag files)
-// and the real embedded GoBGP speaker, in a helper process started inside
-// a director namespace (a speaker's sockets follow the process's
+// and the real GoBGP speaker (lvsrouter-bgp), in a helper process started
+// inside a director namespace (a speaker's sockets follow the process's
 // namespace, not a goroutine's). FRR (zebra + bgpd) is the upstream router
 // in its own namespace; what it installs is read with vtysh.
 
@@ -135,7 +135,7 @@ router bgp 65000
 !
 `
 
-// TestBGPNetnsFRR: the director's embedded GoBGP peers with FRR over IPv4
+// TestBGPNetnsFRR: the director's GoBGP peers with FRR over IPv4
 // and IPv6; FRR installs each VIP's /32 and /128 via the director while
 // its service has quorum, removes it when the service loses quorum (its
 // real server's check fails) and installs it again on recovery; on
@@ -311,6 +311,7 @@ type helper struct {
 
 func startHelper(t *testing.T, ns *netns.NS, kconf, bconf string) *helper {
 	t.Helper()
+	needSpeaker(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -575,6 +576,7 @@ func TestBGPNetnsBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	needSpeaker(t)
 	p := d.StartEnv([]string{"LVSROUTER_AS_MAIN=1"}, self, "-l", "-n", "-p", filepath.Join(dir, "pid"), "-r", filepath.Join(dir, "vrrp.pid"),
 		"-c", filepath.Join(dir, "check.pid"), "-f", kconf, "--bgp", bconf)
 	t.Cleanup(func() {

@@ -21,7 +21,7 @@ type routerBGP struct {
 	cfg *BGPConfig
 	sp  bgpSpeaker
 	ann *bgpAnnouncer
-	// newSpeaker starts a speaker (startGoBGP; tests replace it).
+	// newSpeaker starts a speaker (startSpeaker; tests replace it).
 	newSpeaker func(ctx context.Context, c *BGPConfig, log *slog.Logger) (bgpSpeaker, error)
 	// unhealthy is set when the checkers stopped while the router runs:
 	// every VIP is withdrawn.
@@ -43,7 +43,7 @@ type routerBGP struct {
 func (r *Router) syncBGP(ctx context.Context, p *Plan) error {
 	b := &r.bgp
 	if b.newSpeaker == nil {
-		b.newSpeaker = startGoBGP
+		b.newSpeaker = startSpeaker
 	}
 	c := p.BGP
 	if b.sp != nil && (c == nil || bgpGlobalChanged(b.cfg, c)) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/lvskit/lvskit/examples/lvsrouter/internal/bgpwire"
 	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
@@ -176,7 +178,15 @@ func FuzzParseBGP(f *testing.F) {
 		if c.LocalAS == 0 || !c.RouterID.Is4() || len(c.Neighbors) == 0 {
 			t.Fatalf("accepted an incomplete file: %+v", c)
 		}
-		if _, err := gobgpPath(netip.PrefixFrom(c.RouterID, 32), c.attrs()); err != nil {
+		// What the speaker is sent for it (its side: gobgpspeaker's
+		// FuzzPath).
+		var b bytes.Buffer
+		a := c.attrs().wire()
+		q := bgpwire.Request{V: bgpwire.Version, Op: bgpwire.OpAnnounce, Prefix: netip.PrefixFrom(c.RouterID, 32), Attrs: &a}
+		if err := bgpwire.Write(&b, q); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bgpwire.DecodeRequest(bytes.TrimSpace(b.Bytes())); err != nil {
 			t.Fatal(err)
 		}
 	})

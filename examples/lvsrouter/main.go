@@ -83,11 +83,12 @@
 // re-creating them.
 //
 // Scale-out (bgp*.go): with --bgp FILE every director is active and
-// announces its VIPs to the upstream router(s) through an embedded GoBGP
-// speaker, as the file says (local_as, router_id, neighbor blocks with
-// timers and TCP-MD5 password, announce all or a list, communities, MED,
-// drain_time, vip_interface, sloppy_tcp/sloppy_sctp; keepalived.conf
-// stays keepalived's). A VIP's /32 or /128 is announced while its virtual
+// announces its VIPs to the upstream router(s) through a GoBGP speaker
+// in a process of its own (lvsrouter-bgp, bgp_speaker.go), as the file
+// says (local_as, router_id, neighbor blocks with timers and TCP-MD5
+// password, announce all or a list, communities, MED, drain_time,
+// vip_interface, sloppy_tcp/sloppy_sctp; keepalived.conf stays
+// keepalived's). A VIP's /32 or /128 is announced while its virtual
 // services have quorum and the checkers run; it is withdrawn before the
 // IPVS change a quorum loss causes, when the checkers stop, and on
 // SIGTERM before anything else: lvsrouter waits until the withdraw went

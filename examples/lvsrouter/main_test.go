@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -10,6 +13,7 @@ import (
 // LVSROUTER_AS_MAIN=1 it runs the router with its arguments. VM tests start
 // routers this way inside network namespaces, where no Go toolchain exists.
 func TestMain(m *testing.M) {
+	speakerCommand = testSpeaker
 	if os.Getenv("LVSROUTER_AS_MAIN") == "1" {
 		// Tests read the router's log on stderr (-l -G), and routers run
 		// beside each other and beside keepalived peers: pid files go to a
@@ -36,3 +40,38 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(root)
 	os.Exit(code)
 }
+
+// testSpeaker is the BGP speaker of the routers tests run: the
+// lvsrouter-bgp program at $LVSKIT_BGP_SPEAKER (make builds it and, for
+// the VM tier, copies it into the guest there), else one built once with
+// the go command. The test binary does not stand in for it, as it does
+// for lvsrouter: it would link GoBGP into every router a benchmark
+// measures.
+func testSpeaker() (string, error) {
+	if p := os.Getenv("LVSKIT_BGP_SPEAKER"); p != "" {
+		return p, nil
+	}
+	testSpeakerOnce.Do(func() {
+		dir, err := os.MkdirTemp(os.Getenv("LVSROUTER_PIDROOT"), "lvsrouter-bgp")
+		if err != nil {
+			testSpeakerErr = err
+			return
+		}
+		p := filepath.Join(dir, speakerProgram)
+		out, err := exec.Command("go", "build", "-o", p, "github.com/lvskit/lvskit/examples/lvsrouter/cmd/lvsrouter-bgp").CombinedOutput()
+		if err != nil {
+			testSpeakerErr = fmt.Errorf("building lvsrouter-bgp (or set LVSKIT_BGP_SPEAKER): %v\n%s", err, out)
+			return
+		}
+		testSpeakerPath = p
+		// The routers this test starts use it too.
+		os.Setenv("LVSKIT_BGP_SPEAKER", p)
+	})
+	return testSpeakerPath, testSpeakerErr
+}
+
+var (
+	testSpeakerOnce sync.Once
+	testSpeakerPath string
+	testSpeakerErr  error
+)

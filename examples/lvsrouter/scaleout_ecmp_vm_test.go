@@ -83,6 +83,7 @@ type scaleOutLab struct {
 
 func newScaleOutLab(t testing.TB, nDirs, nReals int) *scaleOutLab {
 	t.Helper()
+	needSpeaker(t)
 	l := &scaleOutLab{t: t, vipPref: netip.PrefixFrom(soVIP, 32)}
 	lan := netns.NewSwitch(t)
 	router, client := netns.New(t), netns.New(t)

@@ -1,4 +1,4 @@
-package main
+package gobgpspeaker
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/lvskit/lvskit/examples/lvsrouter/internal/bgpwire"
 	gobgpapi "github.com/osrg/gobgp/v3/api"
 	gobgplog "github.com/osrg/gobgp/v3/pkg/log"
 	"github.com/osrg/gobgp/v3/pkg/server"
@@ -15,8 +16,8 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// goBGP is the bgpSpeaker lvsrouter runs: GoBGP embedded as a library, no
-// gRPC listener, no zebra. It connects to its neighbours (and listens when
+// goBGP is the speaker: GoBGP embedded as a library, no gRPC listener,
+// no zebra. It connects to its neighbours (and listens when
 // listen_port is set) and sends each announced prefix with next hop self
 // (the session's own address: GoBGP sets it for eBGP, and for iBGP from
 // the unspecified next hop given here).
@@ -25,13 +26,12 @@ type goBGP struct {
 	log *slog.Logger
 
 	mu        sync.Mutex
-	neighbors map[netip.Addr]BGPNeighbor
+	neighbors map[netip.Addr]bgpwire.Neighbor
 	closed    bool
 }
 
-// startGoBGP starts a speaker for c's global part; SetNeighbors adds the
-// neighbours.
-func startGoBGP(ctx context.Context, c *BGPConfig, log *slog.Logger) (bgpSpeaker, error) {
+// startGoBGP starts a speaker for c; SetNeighbors adds the neighbours.
+func startGoBGP(ctx context.Context, c bgpwire.Global, log *slog.Logger) (*goBGP, error) {
 	s := server.NewBgpServer(server.LoggerOption(gobgpLogger{log}))
 	go s.Serve()
 	port := int32(-1) // GoBGP: -1 does not listen
@@ -39,12 +39,12 @@ func startGoBGP(ctx context.Context, c *BGPConfig, log *slog.Logger) (bgpSpeaker
 		port = int32(c.ListenPort)
 	}
 	if err := s.StartBgp(ctx, &gobgpapi.StartBgpRequest{Global: &gobgpapi.Global{
-		Asn: c.LocalAS, RouterId: c.RouterID.String(), ListenPort: port,
+		Asn: c.AS, RouterId: c.RouterID.String(), ListenPort: port,
 	}}); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("bgp: start: %w", err)
 	}
-	return &goBGP{s: s, log: log, neighbors: map[netip.Addr]BGPNeighbor{}}, nil
+	return &goBGP{s: s, log: log, neighbors: map[netip.Addr]bgpwire.Neighbor{}}, nil
 }
 
 func familyOf(a netip.Addr) *gobgpapi.Family {
@@ -54,7 +54,7 @@ func familyOf(a netip.Addr) *gobgpapi.Family {
 	return &gobgpapi.Family{Afi: gobgpapi.Family_AFI_IP6, Safi: gobgpapi.Family_SAFI_UNICAST}
 }
 
-func gobgpPeer(n BGPNeighbor) *gobgpapi.Peer {
+func gobgpPeer(n bgpwire.Neighbor) *gobgpapi.Peer {
 	p := &gobgpapi.Peer{
 		Conf: &gobgpapi.PeerConf{NeighborAddress: n.Address.String(), PeerAsn: n.RemoteAS, AuthPassword: n.Password},
 		Timers: &gobgpapi.Timers{Config: &gobgpapi.TimersConfig{
@@ -74,19 +74,20 @@ func gobgpPeer(n BGPNeighbor) *gobgpapi.Peer {
 	return p
 }
 
-func (g *goBGP) SetNeighbors(ctx context.Context, ns []BGPNeighbor) error {
+// SetNeighbors makes the speaker's neighbours ns: new ones are added,
+// gone ones removed, changed ones replaced.
+func (g *goBGP) SetNeighbors(ctx context.Context, ns []bgpwire.Neighbor) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	want := map[netip.Addr]BGPNeighbor{}
+	want := map[netip.Addr]bgpwire.Neighbor{}
 	for _, n := range ns {
 		want[n.Address] = n
 	}
 	var errs []error
 	for a, old := range g.neighbors {
-		// The BFD session is the router's (its BFD sessions), not the
-		// speaker's: a change there keeps the BGP session.
-		if n, ok := want[a]; ok && n.withoutBFD() == old.withoutBFD() {
-			g.neighbors[a] = n
+		// lvsrouter sends no BFD settings (its BFD sessions are its
+		// own): a change there keeps the BGP session.
+		if n, ok := want[a]; ok && n == old {
 			continue
 		}
 		if err := g.s.DeletePeer(ctx, &gobgpapi.DeletePeerRequest{Address: a.String()}); err != nil {
@@ -110,8 +111,8 @@ func (g *goBGP) SetNeighbors(ctx context.Context, ns []BGPNeighbor) error {
 	return errors.Join(errs...)
 }
 
-// path builds the GoBGP path of a prefix with next hop self.
-func gobgpPath(p netip.Prefix, a bgpAttrs) (*gobgpapi.Path, error) {
+// gobgpPath builds the GoBGP path of a prefix with next hop self.
+func gobgpPath(p netip.Prefix, a bgpwire.Attrs) (*gobgpapi.Path, error) {
 	fam := familyOf(p.Addr())
 	nlri, err := anypb.New(&gobgpapi.IPAddressPrefix{Prefix: p.Addr().String(), PrefixLen: uint32(p.Bits())})
 	if err != nil {
@@ -126,8 +127,8 @@ func gobgpPath(p netip.Prefix, a bgpAttrs) (*gobgpapi.Path, error) {
 	if a.HasMED {
 		attrs = append(attrs, &gobgpapi.MultiExitDiscAttribute{Med: a.MED})
 	}
-	if cs := a.communities(); len(cs) > 0 {
-		attrs = append(attrs, &gobgpapi.CommunitiesAttribute{Communities: cs})
+	if len(a.Communities) > 0 {
+		attrs = append(attrs, &gobgpapi.CommunitiesAttribute{Communities: a.Communities})
 	}
 	pattrs := make([]*anypb.Any, len(attrs))
 	for i, m := range attrs {
@@ -138,7 +139,8 @@ func gobgpPath(p netip.Prefix, a bgpAttrs) (*gobgpapi.Path, error) {
 	return &gobgpapi.Path{Family: fam, Nlri: nlri, Pattrs: pattrs}, nil
 }
 
-func (g *goBGP) Announce(ctx context.Context, p netip.Prefix, a bgpAttrs) error {
+// Announce announces p with next hop self, or replaces its attributes.
+func (g *goBGP) Announce(ctx context.Context, p netip.Prefix, a bgpwire.Attrs) error {
 	path, err := gobgpPath(p, a)
 	if err != nil {
 		return err
@@ -147,14 +149,17 @@ func (g *goBGP) Announce(ctx context.Context, p netip.Prefix, a bgpAttrs) error 
 	return err
 }
 
+// Withdraw withdraws p.
 func (g *goBGP) Withdraw(ctx context.Context, p netip.Prefix) error {
-	path, err := gobgpPath(p, bgpAttrs{})
+	path, err := gobgpPath(p, bgpwire.Attrs{})
 	if err != nil {
 		return err
 	}
 	return g.s.DeletePath(ctx, &gobgpapi.DeletePathRequest{Family: path.Family, Path: path})
 }
 
+// Sent returns the UPDATE messages sent so far to each established
+// neighbour.
 func (g *goBGP) Sent(ctx context.Context) (map[netip.Addr]uint64, error) {
 	out := map[netip.Addr]uint64{}
 	err := g.s.ListPeer(ctx, &gobgpapi.ListPeerRequest{}, func(p *gobgpapi.Peer) {
@@ -171,10 +176,12 @@ func (g *goBGP) Sent(ctx context.Context) (map[netip.Addr]uint64, error) {
 	return out, err
 }
 
+// Reset ends the session with n, with a Cease carrying why.
 func (g *goBGP) Reset(ctx context.Context, n netip.Addr, why string) error {
 	return g.s.ResetPeer(ctx, &gobgpapi.ResetPeerRequest{Address: n.String(), Communication: why})
 }
 
+// Close stops GoBGP: its sessions end with a Cease.
 func (g *goBGP) Close() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -188,7 +195,8 @@ func (g *goBGP) Close() error {
 	return err
 }
 
-// gobgpLogger passes GoBGP's log lines to slog.
+// gobgpLogger passes GoBGP's log lines to slog (and so, through the
+// speaker's stderr, to lvsrouter's log).
 type gobgpLogger struct{ log *slog.Logger }
 
 func (l gobgpLogger) attrs(f gobgplog.Fields) []any {
@@ -200,7 +208,7 @@ func (l gobgpLogger) attrs(f gobgplog.Fields) []any {
 }
 
 // Panic and Fatal are logged as errors: GoBGP calls them where it gives
-// up on one operation, and lvsrouter keeps running its other parts.
+// up on one operation, and the speaker keeps running.
 func (l gobgpLogger) Panic(msg string, f gobgplog.Fields) { l.log.Error("gobgp: "+msg, l.attrs(f)...) }
 func (l gobgpLogger) Fatal(msg string, f gobgplog.Fields) { l.log.Error("gobgp: "+msg, l.attrs(f)...) }
 func (l gobgpLogger) Error(msg string, f gobgplog.Fields) { l.log.Error("gobgp: "+msg, l.attrs(f)...) }
