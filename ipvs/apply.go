@@ -3,6 +3,7 @@ package ipvs
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -516,58 +517,143 @@ func (a *Applier) Apply(ctx context.Context, desired []Service, cfg *ApplyConfig
 // written), then computes and runs the operations streamBatch at a time,
 // and returns their count.
 func (a *Applier) stream(ctx context.Context, desired []Service, cfg *ApplyConfig) (Changes, error) {
-	// The check for services listed twice builds the index of the known
-	// state that reorder records at the end.
-	idx := make(map[ServiceKey]int, len(desired))
-	for i := range desired {
-		s := &desired[i]
-		k := s.Key()
-		if _, dup := idx[k]; dup {
-			return Changes{}, fmt.Errorf("%w: service %v listed twice", ErrInvalid, k)
+	s := a.newStream(len(desired), cfg)
+	if err := s.Add(ctx, desired); err != nil {
+		return s.ch, err
+	}
+	return s.End()
+}
+
+// Stream is a streamed first apply (ApplyConfig.Stream) whose desired
+// state the caller hands over in pieces: each piece's services are
+// checked, added to the kernel and remembered before Add returns, so
+// that the caller may compute the next piece into the same memory. At
+// 10,000 services × 4 destinations the whole desired state is 8 MB; a
+// piece of a few hundred services is a few hundred KB.
+type Stream struct {
+	a     *Applier
+	cfg   *ApplyConfig
+	batch []Op
+	known []knownService
+	idx   map[ServiceKey]int
+	ch    Changes
+	err   error
+}
+
+// Stream begins a streamed first apply of n services in all (a size
+// hint) when the Applier knows no service (it reads the kernel's state
+// first if it has none): ok false means the kernel has services, and
+// Apply is the way to reach the desired state. Services go in with Add;
+// End makes the Applier remember them, as Apply does.
+func (a *Applier) Stream(ctx context.Context, n int, cfg *ApplyConfig) (s *Stream, ok bool, err error) {
+	if err := a.load(ctx); err != nil {
+		return nil, false, err
+	}
+	if a.dead != len(a.known) {
+		return nil, false, nil
+	}
+	return a.newStream(n, cfg), true, nil
+}
+
+func (a *Applier) newStream(n int, cfg *ApplyConfig) *Stream {
+	s := &Stream{a: a, cfg: cfg, batch: make([]Op, 0, streamBatch),
+		known: make([]knownService, 0, n), idx: make(map[ServiceKey]int, n)}
+	s.ch.counted = true
+	return s
+}
+
+// Add checks services (a service listed twice, here or in an earlier
+// Add, or invalid, is refused before any of them is written), adds them
+// to the kernel and remembers copies of them. After an error the
+// Applier reads the kernel's state again at its next apply, and the
+// Stream refuses more.
+func (s *Stream) Add(ctx context.Context, services []Service) error {
+	if s.err != nil {
+		return s.err
+	}
+	n0 := len(s.known)
+	for i := range services {
+		sv := &services[i]
+		k := sv.Key()
+		if _, dup := s.idx[k]; dup {
+			return s.fail(fmt.Errorf("%w: service %v listed twice", ErrInvalid, k))
 		}
-		idx[k] = i
-		if err := s.Validate(); err != nil {
-			return Changes{}, err
+		s.idx[k] = n0 + i
+		if err := sv.Validate(); err != nil {
+			return s.fail(err)
 		}
-		if err := checkDests(s); err != nil {
-			return Changes{}, err
+		if err := checkDests(sv); err != nil {
+			return s.fail(err)
 		}
 	}
-	var ch Changes
-	ch.counted = true
-	batch := make([]Op, 0, streamBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		for i := range batch {
-			ch.n[batch[i].Kind]++
-		}
-		err := a.o.Do(ctx, batch)
-		clear(batch)
-		batch = batch[:0]
-		return err
-	}
-	for i := range desired {
+	for i := range services {
 		var err error
-		if batch, err = diffAny(cfg, batch, nil, &desired[i]); err != nil {
-			a.Resync()
-			return ch, err
+		if s.batch, err = diffAny(s.cfg, s.batch, nil, &services[i]); err != nil {
+			return s.fail(err)
 		}
-		if len(batch) >= streamBatch {
-			if err := flush(); err != nil {
-				a.Resync()
-				return ch, err
+		if len(s.batch) >= streamBatch {
+			if err := s.flush(ctx); err != nil {
+				return s.fail(err)
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		a.Resync()
-		return ch, err
+	// The batch's operations hold the services' destinations: they go
+	// before the caller may reuse them.
+	if err := s.flush(ctx); err != nil {
+		return s.fail(err)
 	}
-	a.reorder(desired, nil, idx)
-	return ch, nil
+	// The copies' destinations come from one array per Add.
+	n := 0
+	for i := range services {
+		n += len(services[i].Destinations)
+	}
+	dests := make([]knownDest, 0, n)
+	s.known = slices.Grow(s.known, len(services))[:n0+len(services)]
+	for i := range services {
+		setKnown(&s.known[n0+i], &services[i], &dests)
+	}
+	return nil
 }
+
+// fail ends the stream with err; once anything was written, the
+// Applier reads the kernel's state again at its next apply.
+func (s *Stream) fail(err error) error {
+	s.err = err
+	if s.ch.Len() > 0 {
+		s.a.Resync()
+	}
+	return err
+}
+
+// flush runs the batch's operations.
+func (s *Stream) flush(ctx context.Context) error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	for i := range s.batch {
+		s.ch.n[s.batch[i].Kind]++
+	}
+	err := s.a.o.Do(ctx, s.batch)
+	clear(s.batch)
+	s.batch = s.batch[:0]
+	return err
+}
+
+// End makes the Applier remember the services added, in the order
+// added, and returns the operations' count. The Applier is not used
+// between Stream and End.
+func (s *Stream) End() (Changes, error) {
+	if s.err != nil {
+		return s.ch, s.err
+	}
+	s.err = errStreamEnded
+	a := s.a
+	a.known, a.idx, a.dead, a.fresh, a.valid = s.known, s.idx, 0, false, true
+	return s.ch, nil
+}
+
+// errStreamEnded is what a Stream's Add and End return after End.
+var errStreamEnded = errors.New("ipvs: stream ended")
 
 // ApplyServices makes the kernel match each of services, as Apply does,
 // and leaves every other service as it was: it adds the services it does

@@ -242,3 +242,94 @@ func TestApplyStreamRefusesBeforeWriting(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamPiecesEqualsApply: a first apply handed over in pieces
+// (Applier.Stream), each piece computed into the memory of the one
+// before, leaves the kernel as one Apply does, and the Applier
+// remembering the same state (the next change costs one operation).
+func TestStreamPiecesEqualsApply(t *testing.T) {
+	ctx := context.Background()
+	want := bigState(1000)
+	want[3].Scheduler = "mh"
+	cfg := &ApplyConfig{MaglevOrder: true, Stream: true}
+	plain := newFakeKernel()
+	chp, err := NewApplier(plain).Apply(ctx, want, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newFakeKernel()
+	a := NewApplier(k)
+	st, ok, err := a.Stream(ctx, len(want), cfg)
+	if err != nil || !ok {
+		t.Fatalf("Stream: %v %v", ok, err)
+	}
+	var piece []Service
+	for i := 0; i < len(want); i += 97 {
+		// The piece reuses the last one's memory, spoiled first: Add
+		// must have kept nothing of it.
+		for j := range piece {
+			for d := range piece[j].Destinations {
+				piece[j].Destinations[d].Weight = 77
+			}
+		}
+		piece = append(piece[:0], cloneState(want[i:min(i+97, len(want))])...)
+		if err := st.Add(ctx, piece); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chs, err := st.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chs.Len() != chp.Len() || chs.Count(OpNewDestination) != chp.Count(OpNewDestination) {
+		t.Errorf("pieces: %d operations, one Apply %d", chs.Len(), chp.Len())
+	}
+	x, _ := plain.Dump(ctx)
+	y, _ := k.Dump(ctx)
+	if stateString(x) != stateString(y) {
+		t.Fatal("the kernel fed in pieces differs from the one Apply's")
+	}
+	next := cloneState(want)
+	next[567].Destinations[2].Weight = 9
+	if ch, err := a.Apply(ctx, next, cfg); err != nil || ch.Len() != 1 || ch.Ops[0].Kind != OpUpdateDestination {
+		t.Errorf("after the pieces, one weight cost %v (%v)", ch.Ops, err)
+	}
+}
+
+// TestStreamRefusesPieces: a service listed in two pieces is refused,
+// the refused piece is not written, and the Applier then reads the
+// kernel again; a kernel with services is not streamed to.
+func TestStreamRefusesPieces(t *testing.T) {
+	ctx := context.Background()
+	want := bigState(20)
+	k := newFakeKernel()
+	a := NewApplier(k)
+	st, ok, err := a.Stream(ctx, len(want), nil)
+	if err != nil || !ok {
+		t.Fatalf("Stream: %v %v", ok, err)
+	}
+	if err := st.Add(ctx, want[:10]); err != nil {
+		t.Fatal(err)
+	}
+	written := k.ops
+	bad := cloneState(want[10:])
+	bad[9] = want[0]
+	if err := st.Add(ctx, bad); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a service in two pieces: %v, want ErrInvalid", err)
+	}
+	if k.ops != written {
+		t.Errorf("%d operations of the refused piece written", k.ops-written)
+	}
+	if _, err := st.End(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("End after a refusal: %v", err)
+	}
+	// The Applier reads the kernel again: the 10 services are known, and
+	// the rest costs their operations only.
+	ch, err := a.Apply(ctx, want, nil)
+	if err != nil || ch.Count(OpNewService) != 10 {
+		t.Errorf("after the refusal: %d services added (%v), want 10", ch.Count(OpNewService), err)
+	}
+	if _, ok, err := a.Stream(ctx, 1, nil); ok || err != nil {
+		t.Errorf("Stream onto a kernel with services: ok %v, err %v", ok, err)
+	}
+}
