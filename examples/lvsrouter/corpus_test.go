@@ -192,7 +192,7 @@ func planScripts(p *Plan) [][]string {
 	for _, vs := range p.Services {
 		add(vs.QuorumUp, vs.QuorumDown)
 		for _, rs := range vs.Reals {
-			add(rs.NotifyUp, rs.NotifyDown)
+			add(rs.notify())
 			for _, t := range rs.Checks {
 				if e, ok := t.Checker.(check.Exec); ok {
 					add(append([]string{e.Path}, e.Args...))

@@ -117,8 +117,8 @@ func TestTranslateFeatures(t *testing.T) {
 		if !r1.Inhibit || !r2.Inhibit {
 			t.Errorf("inhibit_on_failure of the virtual server not applied to its real servers: %v %v", r1.Inhibit, r2.Inhibit)
 		}
-		if !slices.Equal(r1.NotifyUp, []string{"/usr/local/bin/rs", "up", "11"}) || !slices.Equal(r1.NotifyDown, []string{"/usr/local/bin/rs", "down", "11"}) {
-			t.Errorf("notify_up/down %q %q", r1.NotifyUp, r1.NotifyDown)
+		if up, down := r1.notify(); !slices.Equal(up, []string{"/usr/local/bin/rs", "up", "11"}) || !slices.Equal(down, []string{"/usr/local/bin/rs", "down", "11"}) {
+			t.Errorf("notify_up/down %q %q", up, down)
 		}
 		pol := r1.Checks[0].Policy.(check.Keepalived)
 		if !pol.Alpha || !pol.Omega {
@@ -206,9 +206,9 @@ func TestQuorum(t *testing.T) {
 	sorry := ipvs.Destination{Addr: netip.MustParseAddrPort("10.9.9.9:80"), Weight: 1}
 	rs := func(i, w int) RealServer {
 		return RealServer{
-			Dest:     ipvs.DestinationSettings{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 80), Weight: w},
-			Checks:   []check.Target{{ID: fmt.Sprint(i)}},
-			NotifyUp: []string{"up", fmt.Sprint(i)}, NotifyDown: []string{"down", fmt.Sprint(i)},
+			Dest:   ipvs.DestinationSettings{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 80), Weight: w},
+			Checks: []check.Target{{ID: fmt.Sprint(i)}},
+			Notify: &RealNotify{Up: []string{"up", fmt.Sprint(i)}, Down: []string{"down", fmt.Sprint(i)}},
 		}
 	}
 	p := &Plan{Services: []VirtualService{{

@@ -144,11 +144,26 @@ type RealServer struct {
 	Dest    ipvs.DestinationSettings
 	Inhibit bool
 	Checks  []check.Target
-	// NotifyUp and NotifyDown are run (argv, no shell) when the server
-	// comes alive or dies.
-	NotifyUp, NotifyDown []string `json:",omitempty"`
+	// Notify is its notify_up and notify_down, nil without either: 8
+	// bytes where the two argvs took 48 in each real server (1.5 MiB at
+	// 40,000 real servers).
+	Notify *RealNotify `json:",omitempty"`
 	// alert is its smtp_alert as written (mailPlan resolves the default).
 	alert *bool
+}
+
+// RealNotify is what runs (argv, no shell) when a real server comes
+// alive (Up) or dies (Down).
+type RealNotify struct {
+	Up, Down []string `json:",omitempty"`
+}
+
+// notify returns the real server's notify_up and notify_down argvs.
+func (rs *RealServer) notify() (up, down []string) {
+	if rs.Notify == nil {
+		return nil, nil
+	}
+	return rs.Notify.Up, rs.Notify.Down
 }
 
 // MarshalJSON writes the real server with each check's type named, for
@@ -165,7 +180,8 @@ func (rs RealServer) MarshalJSON() ([]byte, error) {
 		Inhibit              bool     `json:",omitempty"`
 		Checks               []check  `json:",omitempty"`
 		NotifyUp, NotifyDown []string `json:",omitempty"`
-	}{Dest: rs.Dest.Destination(), Inhibit: rs.Inhibit, NotifyUp: rs.NotifyUp, NotifyDown: rs.NotifyDown}
+	}{Dest: rs.Dest.Destination(), Inhibit: rs.Inhibit}
+	out.NotifyUp, out.NotifyDown = rs.notify()
 	for _, t := range rs.Checks {
 		out.Checks = append(out.Checks, check{ID: t.ID, Type: strings.TrimPrefix(fmt.Sprintf("%T", t.Checker), "*"), Checker: t.Checker, Policy: t.Policy})
 	}
@@ -693,7 +709,9 @@ func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServ
 			}
 			lvsReal(rs, &r.Dest)
 			sc := scripts{at: rs.Stmt}
-			r.NotifyUp, r.NotifyDown = sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown)
+			if up, down := sc.argv(rs.NotifyUp), sc.argv(rs.NotifyDown); len(up)+len(down) > 0 {
+				r.Notify = &RealNotify{up, down}
+			}
 			if sc.err != nil {
 				return nil, sc.err
 			}

@@ -1058,10 +1058,10 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 			r.reported.reals[k] = st
 		}
 		k++
-		if len(rs.NotifyUp)+len(rs.NotifyDown) > 0 {
+		if rs.Notify != nil {
 			id := realKey{s.Key(), rs.Dest.Addr}
 			if was, seen := r.alive[id]; seen && was != up {
-				r.events = append(r.events, pick(up, rs.NotifyUp, rs.NotifyDown))
+				r.events = append(r.events, pick(up, rs.Notify.Up, rs.Notify.Down))
 			}
 			r.alive[id] = up
 		}
