@@ -321,7 +321,6 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	sdNotify("READY=1")
 	defer sdWatchdog()()
 	defer context.AfterFunc(ctx, func() { sdNotify("STOPPING=1") })()
-	reload := make(chan *Plan)
 	go func() {
 		// A reload's log lines held back are written at the latest when
 		// the router stops.
@@ -336,8 +335,8 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 				return
 			}
 			// The reload runs ahead of the checks from here to its
-			// kernel change (reload_inc_boost.go): the read on this
-			// goroutine, then Router.Load. The log lines wait until
+			// kernel change (reload_inc_boost.go): the read and
+			// Router.Load on this goroutine. The log lines wait until
 			// then, and the trace times each step (reload_trace.go).
 			t0 := time.Now()
 			restore := boostReload()
@@ -361,17 +360,17 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			p.hostChecked = true
 			p = o.Mode.restrict(p)
 			traceMark("restricted")
-			select {
-			case reload <- p:
-				restore()
-				sdNotify("READY=1")
-			case <-ctx.Done():
-				restore()
-				return
+			// The kernel change on this goroutine, still boosted
+			// (router.go's Reload).
+			err = r.Reload(ctx, p)
+			restore()
+			if err != nil {
+				return // Run has stopped
 			}
+			sdNotify("READY=1")
 		}
 	}()
-	if err := r.Run(ctx, reload); err != nil {
+	if err := r.Run(ctx, nil); err != nil {
 		log.Error("run", "err", err)
 		return exitFailure
 	}
