@@ -66,8 +66,8 @@
 // instance) whose configuration is unchanged keep running untouched,
 // changed ones restart, checks keep their state unless they changed, and
 // IPVS gets the minimal set of operations (never a flush). A reload whose
-// only change lies inside one virtual_server block (by address or fwmark,
-// header unchanged, no include, $definition, ~SEQ or @id in the file)
+// only change lies in one virtual_server block (by address or fwmark,
+// the same service, no include, $definition, ~SEQ or @id in the file)
 // re-reads that block alone, with the same checks and errors as a full
 // read (reload_inc.go); the log line "reload" says which path it took
 // (path=incremental block=FILE:LINE, or path=full reason=...). From the

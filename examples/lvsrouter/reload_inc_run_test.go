@@ -37,24 +37,9 @@ func TestReloadBesideRun(t *testing.T) {
 }
 `, weight, flip)
 	}
-	plan := func(weight int) *Plan {
-		t.Helper()
-		path := filepath.Join(dir, "k.conf")
-		mustWrite(t, path, []byte(conf(weight)))
-		p, _, err := load(path, anyInterface)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	r := newRouter(slog.New(slog.DiscardHandler))
-	mon, err := check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.mon = mon
+	plan := func(weight int) *Plan { return loadText(t, filepath.Join(dir, "k.conf"), conf(weight)) }
 	ops := &weightOps{addr: "10.1.0.1:80"}
-	r.applier = ipvs.NewApplier(ops)
+	r := checkedRouter(t, ops)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := r.Load(ctx, plan(1)); err != nil {
@@ -115,4 +100,29 @@ func (o *weightOps) last() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.w
+}
+
+// loadText writes text to path and loads it.
+func loadText(t *testing.T, path, text string) *Plan {
+	t.Helper()
+	mustWrite(t, path, []byte(text))
+	p, _, err := load(path, anyInterface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// checkedRouter is a Router with a Monitor running its checks (once Run
+// runs) and an Applier on kernel.
+func checkedRouter(t *testing.T, kernel ipvs.Ops) *Router {
+	t.Helper()
+	r := newRouter(slog.New(slog.DiscardHandler))
+	mon, err := check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mon = mon
+	r.applier = ipvs.NewApplier(kernel)
+	return r
 }
