@@ -519,3 +519,49 @@ func TestReloadWarmChangesNothing(t *testing.T) {
 	}
 	weight9EqualsFull(t, ir, path, good)
 }
+
+// TestReloadSegmentEdits: a reload compares the file by segments (a
+// top-level block and the lines after it up to the next), so an edit of
+// a virtual_server block's header that keeps its service, or of its
+// closing line, is read incrementally; one that retypes the block, adds
+// a block, or inserts lines between two segments falls back to a full
+// read; each time the plan (or the error) is a full read's and the
+// base's sums the file's.
+func TestReloadSegmentEdits(t *testing.T) {
+	vs4 := "virtual_server 10.1.4.1 80 {\n"
+	end3 := "    }\n}\n" + vs4
+	for _, tc := range []struct {
+		name, old, new, path string
+	}{
+		{"header spacing", vs4, "virtual_server  10.1.4.1   80 {\n", pathIncremental},
+		{"comment on the closing line", end3, "    }\n} # three\n" + vs4, pathIncremental},
+		{"comment between blocks", end3, "    }\n}\n# four\n" + vs4, pathFull},
+		{"block added", end3, "    }\n}  \nvirtual_server 10.1.99.1 80 {\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n    real_server 10.9.0.1 80 {\n        weight 1\n    }\n}\n" + vs4, pathFull},
+		{"retyped", vs4, "virtual_server group G {\n", pathFull},
+		{"head comment", "virtual_server 10.1.0.1 80 {\n", "# head\nvirtual_server 10.1.0.1 80 {\n", pathFull},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ir, path, good, _ := loadedEditConf(t)
+			text := strings.Replace(good, tc.old, tc.new, 1)
+			if text == good {
+				t.Fatal("edit not found")
+			}
+			mustWrite(t, path, []byte(text))
+			want, _, wantErr := load(path, anyInterface)
+			p, _, how, err := ir.loadPath(path, anyInterface)
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) || how[1] != tc.path {
+				t.Fatalf("%v, path %v; want %v, path %s", err, how, wantErr, tc.path)
+			}
+			if wantErr != nil {
+				return
+			}
+			if d := planDiff(want, p); d != "" {
+				t.Errorf("plan differs from the full read's:\n%s", d)
+			}
+			if !baseIs(ir, text) {
+				t.Error("the base's sums are not the file's")
+			}
+			weight9EqualsFull(t, ir, path, text)
+		})
+	}
+}
