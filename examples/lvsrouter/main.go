@@ -320,7 +320,16 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	// reload, STOPPING on the stop signal, and the watchdog (sdnotify.go).
 	sdNotify("READY=1")
 	defer sdWatchdog()()
-	defer context.AfterFunc(ctx, func() { sdNotify("STOPPING=1") })()
+	// STOPPING=1 goes as the stop begins, and out before serve returns
+	// (the process exits right after: a reload that ended just before
+	// the stop leaves Run nothing to finish).
+	stopping := make(chan struct{})
+	notStopping := context.AfterFunc(ctx, func() { sdNotify("STOPPING=1"); close(stopping) })
+	defer func() {
+		if !notStopping() {
+			<-stopping
+		}
+	}()
 	go func() {
 		// A reload's log lines held back are written at the latest when
 		// the router stops.
