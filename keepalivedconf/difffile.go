@@ -42,21 +42,33 @@ func (d FileChange) Apply(dst, base []byte) []byte {
 // stamps or identity while mapped, or the mapping faults (the file
 // truncated), DiffFile reads it again with read(2) and compares that.
 func (c *ParseConfig) DiffFile(name string, base, buf []byte) (FileChange, error) {
+	var d FileChange
+	err := c.passFile(name, func(data []byte) { d = diffBytes(base, data, buf[:0]) })
+	return d, err
+}
+
+// passFile runs use over the bytes of the file name, checked as
+// ReadFile does: through a read-only mapping of a large file where the
+// system has one, else (or when the file changed or faulted while
+// mapped) over a read(2) of it. use may run twice, the last run's
+// result being the file's.
+func (c *ParseConfig) passFile(name string, use func(data []byte)) error {
 	r := c.resolved()
 	if c == nil || c.readFile == nil {
-		d, ok, err := diffMapped(name, r.Limits.MaxFileSize, base, buf[:0])
+		ok, err := inMappedFile(name, r.Limits.MaxFileSize, use)
 		if err != nil {
-			return FileChange{}, fmt.Errorf("keepalivedconf: %w", err)
+			return fmt.Errorf("keepalivedconf: %w", err)
 		}
 		if ok {
-			return d, nil
+			return nil
 		}
 	}
 	data, err := c.ReadFile(name)
 	if err != nil {
-		return FileChange{}, err
+		return err
 	}
-	return diffBytes(base, data, buf[:0]), nil
+	use(data)
+	return nil
 }
 
 // diffBytes is DiffFile of the file's bytes data.

@@ -60,3 +60,35 @@ func BenchmarkVMDiffFile(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkVMSumBytes is the pass SumBytes makes over the same 5.8 MB, in
+// memory and through a mapping, beside BenchmarkVMDiffFile's compares.
+func BenchmarkVMSumBytes(b *testing.B) {
+	data := bytes.Repeat([]byte("virtual_server 192.0.2.1 80 {\n  real_server 10.0.0.1 80 {\n weight 1\n }\n}\n"), 5800000/72)
+	path := filepath.Join(b.TempDir(), "k.conf")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("memory", func(b *testing.B) {
+		for b.Loop() {
+			SumBytes(data)
+		}
+	})
+	b.Run("memory/blocks", func(b *testing.B) {
+		for b.Loop() {
+			for i := 0; i+580 <= len(data); i += 580 {
+				SumBytes(data[i : i+580])
+			}
+		}
+	})
+	b.Run("mapped", func(b *testing.B) {
+		for b.Loop() {
+			f, err := os.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			inMapping(f, len(data), func(m []byte) { SumBytes(m) })
+			f.Close()
+		}
+	})
+}

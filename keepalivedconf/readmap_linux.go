@@ -48,28 +48,29 @@ func inMapping(f *os.File, size int, use func(m []byte)) (ok bool) {
 	return true
 }
 
-// diffMapped is DiffFile through a read-only mapping of a large file.
-// ok false (and no error) means: compare a read(2) of the file instead (a
-// small file, a mapping refused, a fault, or a file that changed while
-// mapped: its size, modification or change time, or inode).
-func diffMapped(name string, max int64, base, buf []byte) (d FileChange, ok bool, err error) {
+// inMappedFile runs use over a read-only mapping of the file name, a
+// large regular file within max bytes. ok false (and no error) means:
+// use did not run to its end over the file as it stayed (a small file,
+// a mapping refused, a fault, or a file that changed while mapped: its
+// size, modification or change time, or inode); read it with read(2).
+func inMappedFile(name string, max int64, use func(m []byte)) (ok bool, err error) {
 	f, st, err := openRegular(name, max)
 	if err != nil {
-		return FileChange{}, false, err
+		return false, err
 	}
 	defer f.Close()
 	size := st.Size()
 	if size < mapMinSize || int64(int(size)) != size {
-		return FileChange{}, false, nil
+		return false, nil
 	}
-	if !inMapping(f, int(size), func(m []byte) { d = diffBytes(base, m, buf) }) {
-		return FileChange{}, false, nil
+	if !inMapping(f, int(size), use) {
+		return false, nil
 	}
 	after, err := f.Stat()
 	if err != nil || !sameFileState(st, after) {
-		return FileChange{}, false, nil
+		return false, nil
 	}
-	return d, true, nil
+	return true, nil
 }
 
 // sameFileState reports whether a and b, stats of one open file, say it

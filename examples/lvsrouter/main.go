@@ -66,8 +66,8 @@
 // instance) whose configuration is unchanged keep running untouched,
 // changed ones restart, checks keep their state unless they changed, and
 // IPVS gets the minimal set of operations (never a flush). A reload whose
-// only change lies inside one virtual_server block (by address or fwmark,
-// header unchanged, no include, $definition, ~SEQ or @id in the file)
+// only change lies in one virtual_server block (by address or fwmark,
+// the same service, no include, $definition, ~SEQ or @id in the file)
 // re-reads that block alone, with the same checks and errors as a full
 // read (reload_inc.go); the log line "reload" says which path it took
 // (path=incremental block=FILE:LINE, or path=full reason=...). From the
@@ -321,8 +321,16 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 	// reload, STOPPING on the stop signal, and the watchdog (sdnotify.go).
 	sdNotify("READY=1")
 	defer sdWatchdog()()
-	defer context.AfterFunc(ctx, func() { sdNotify("STOPPING=1") })()
-	reload := make(chan *Plan)
+	// STOPPING=1 goes as the stop begins, and out before serve returns
+	// (the process exits right after: a reload that ended just before
+	// the stop leaves Run nothing to finish).
+	stopping := make(chan struct{})
+	notStopping := context.AfterFunc(ctx, func() { sdNotify("STOPPING=1"); close(stopping) })
+	defer func() {
+		if !notStopping() {
+			<-stopping
+		}
+	}()
 	go func() {
 		// A reload's log lines held back are written at the latest when
 		// the router stops.
@@ -337,8 +345,8 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 				return
 			}
 			// The reload runs ahead of the checks from here to its
-			// kernel change (reload_inc_boost.go): the read on this
-			// goroutine, then Router.Load. The log lines wait until
+			// kernel change (reload_inc_boost.go): the read and
+			// Router.Load on this goroutine. The log lines wait until
 			// then, and the trace times each step (reload_trace.go).
 			t0 := time.Now()
 			restore := boostReload()
@@ -362,17 +370,17 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			p.hostChecked = true
 			p = o.Mode.restrict(p)
 			traceMark("restricted")
-			select {
-			case reload <- p:
-				restore()
-				sdNotify("READY=1")
-			case <-ctx.Done():
-				restore()
-				return
+			// The kernel change on this goroutine, still boosted
+			// (router.go's Reload).
+			err = r.Reload(ctx, p)
+			restore()
+			if err != nil {
+				return // Run has stopped
 			}
+			sdNotify("READY=1")
 		}
 	}()
-	if err := r.Run(ctx, reload); err != nil {
+	if err := r.Run(ctx, nil); err != nil {
 		log.Error("run", "err", err)
 		return exitFailure
 	}

@@ -122,23 +122,8 @@ func TestReloadChecks(t *testing.T) {
 }
 %s`, filepath.Join(dir, file), extra)
 	}
-	plan := func(text string) *Plan {
-		t.Helper()
-		path := filepath.Join(dir, "k.conf")
-		mustWrite(t, path, []byte(text))
-		p, _, err := load(path, anyInterface)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	r := newRouter(slog.New(slog.DiscardHandler))
-	mon, err := check.NewMonitor(&check.MonitorConfig{OnTransition: r.onCheck, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.mon = mon
-	r.applier = ipvs.NewApplier(&nullOps{})
+	plan := func(text string) *Plan { return loadText(t, filepath.Join(dir, "k.conf"), text) }
+	r := checkedRouter(t, &nullOps{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	t.Cleanup(func() {

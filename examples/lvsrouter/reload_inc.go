@@ -14,36 +14,40 @@ import (
 )
 
 // incReload makes a reload that changed one virtual_server block re-read
-// only that block. It keeps, from the last accepted load, the bytes of the
-// configuration file and the byte range of each top-level block (not the
-// parse trees: they are 20 to 30 times the file's size), and the plan that
-// load gave. On a reload it compares the file with those bytes; when the
-// one contiguous range that differs lies inside the braces of one
-// virtual_server block with an address or fwmark header, it parses that
-// block together with the blocks that are not virtual servers (global_defs,
-// VRRP instances, groups: what a virtual server's translation may depend
-// on), each at its line so that errors name the right file:line:col, runs
-// the same translation and host checks as a full load, and splices the
-// block's service into a copy of the last plan. Whenever in doubt it reads
-// the whole file as a start does: see fallback reasons in try.
+// only that block. It keeps, from the last accepted load, a fingerprint
+// of the configuration file by top-level block (keepalivedconf.Sums: 32
+// bytes a block, not the file's bytes nor the parse trees, 20 to 30 times
+// the file's size), the bytes of the blocks that are not virtual
+// servers, and the plan that load gave. On a reload it sums the file's
+// blocks (keepalivedconf.ParseConfig.DiffSums, one pass through a
+// mapping); when only the segment of one virtual_server block with an
+// address or fwmark header changed (the block and the blank or comment
+// lines up to the next), it parses that segment together with the
+// blocks that are not virtual servers (global_defs, VRRP instances,
+// groups: what a virtual server's translation may depend on), each at
+// its line so that errors name the right file:line:col, runs the same
+// translation and host checks as a full load, and splices the block's
+// service into a copy of the last plan. Whenever in doubt it reads the
+// whole file as a start does: see fallback reasons in try.
 //
 // A reload touches no fresh memory in proportion to the file, and
-// copies none of it on the way to the kernel: it compares the file with
-// the base through a mapping (keepalivedconf.ParseConfig.DiffFile), one
-// pass, copying out only the changed range's bytes; parses, translates
-// and splices the block's service into a Services array the Router has
-// released (or a copy the last full read made); and only after the
-// router has made the kernel change (the release hook, or at the latest
-// the next reload's start) patches the base in place (settle). In a guest
+// copies none of it on the way to the kernel: it sums the file through
+// a mapping, copying out only the changed segment's bytes; parses,
+// translates and splices the block's service into a Services array the
+// Router has released (or a copy the last full read made). In a guest
 // without hardware virtualization each fresh page is a slow fault and a
 // pass over 5.8 MB costs milliseconds: at 10,000 virtual servers × 4 real
-// servers the splice took 8.4 ms into fresh memory and 1.2 ms reusing it,
-// and the read's copy of the file as long as the compare (one TCG guest,
-// 2026-12-06). The price is the base and one Services array, kept between
-// reloads.
+// servers the splice took 8.4 ms into fresh memory and 1.2 ms reusing it
+// (one TCG guest, 2026-12-06). The price is one Services array and the
+// sums (320 KB), kept between reloads; the file's 5.8 MB are not kept.
 //
 // The rule that makes it safe, tested as a property in
 // reload_inc_test.go: the plan (or the error) equals the full read's.
+// It rests on the sums: a block whose sum is unchanged is taken as
+// unchanged (keepalivedconf.Sum: an edit within one 8-byte word, a
+// weight, is always seen; another edit is missed with a chance of
+// about 2^-64 per lane, four lanes; no defence against a file made to
+// collide, which its writer could as well make say anything).
 // The plan is shared with the router, which only reads it: a reload
 // builds a new Plan (a Services array of its own; the mail alert maps
 // only when the block's alerts changed) and never writes to a plan the
@@ -51,35 +55,32 @@ import (
 // released (reload_inc_apply.go).
 type incReload struct {
 	log *slog.Logger
-	// path, data and blocks are the last accepted file and its top-level
-	// blocks in order; plan is what it gave (before restrict); nil plan:
-	// no base (the first load, or a configuration the incremental path
-	// does not cover; why is in none).
+	// path is the last accepted file, sums its fingerprint (segment
+	// 0 the lines before the first block, segment i+1 block i and the
+	// lines up to the next), blocks its top-level blocks in order (their
+	// line and kind kept current; their byte offsets the file's when it
+	// was read in full), and ctx the bytes of its blocks of kind
+	// blockContext (nil for the others); plan is what it gave (before
+	// restrict); nil plan: no base (the first load, or a configuration
+	// the incremental path does not cover; why is in none).
 	path   string
-	data   []byte
+	sums   *keepalivedconf.Sums
 	blocks []topBlock
+	ctx    [][]byte
 	plan   *Plan
 	none   string
+	// warmBlock is the last virtual_server block's bytes, for warm.
+	warmBlock []byte
 	// loaded is set after the first load: later ones are reloads.
 	loaded bool
 	// readTook is how long the last load took to compare the file with
 	// the base (the incremental path logs it with its other phases).
 	readTook time.Duration
-	// scratch holds the changed range's bytes of the last compare (its
-	// capacity reused by the next).
+	// scratch holds the changed segment's bytes of the last compare
+	// (its capacity reused by the next): safe because nothing keeps
+	// them, ParsePieces copies what it parses, and the plan holds
+	// strings of those copies (TestReloadReusesReadBuffer).
 	scratch []byte
-	// patch is the change an incremental reload accepted that data does
-	// not have yet: data[pre:oldEnd] becomes changed (settle). blocks
-	// and plan are the patched file's already. Reusing data's memory is
-	// safe because nothing else keeps its bytes: ParseData and
-	// ParsePieces copy what they parse, and the plan holds strings of
-	// those copies (TestReloadReusesReadBuffer).
-	patch struct {
-		sync.Mutex
-		pending     bool
-		pre, oldEnd int
-		changed     []byte
-	}
 	// prev is the Services array of the plan plan was spliced from (or a
 	// copy of plan's when plan was read in full), and prevDiff the
 	// positions where the two differ: once the Router has let go of that
@@ -98,7 +99,7 @@ type incReload struct {
 }
 
 // reloadReuse is false only in a benchmark comparing reloads into fresh
-// memory (the read's buffer, the splice's Services array) with reloads
+// memory (the compare's buffer, the splice's Services array) with reloads
 // that reuse it: LVSKIT_RELOAD_FRESH=1 in the VM benchmarks.
 var reloadReuse = true
 
@@ -160,8 +161,6 @@ func (ir *incReload) load(path string, hasInterface func(string) bool) (*Plan, [
 
 // loadPath is load, also returning the path it took as slog attributes.
 func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Plan, []error, []any, error) {
-	ir.settle()
-	traceMark("settled")
 	reason := ir.none
 	switch {
 	case ir.plan == nil && reason == "":
@@ -174,7 +173,7 @@ func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Pla
 		if !reloadReuse {
 			buf = nil
 		}
-		d, err := loadConfig.DiffFile(path, ir.data, buf)
+		d, err := loadConfig.DiffSums(path, ir.sums, buf)
 		if err != nil {
 			return nil, nil, []any{"path", pathFull, "reason", "read failed"}, err
 		}
@@ -186,11 +185,6 @@ func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Pla
 			return p, nil, how, err
 		}
 		reason = how[len(how)-1].(string)
-		// The file as compared: the base patched, a version of the file
-		// as a read(2) of it would give.
-		data := d.Apply(make([]byte, 0, d.Size), ir.data)
-		p, w, err := ir.full(path, data, hasInterface)
-		return p, w, []any{"path", pathFull, "reason", reason}, err
 	}
 	data, err := loadConfig.ReadFileInto(path, nil)
 	if err != nil {
@@ -198,36 +192,6 @@ func (ir *incReload) loadPath(path string, hasInterface func(string) bool) (*Pla
 	}
 	p, w, err := ir.full(path, data, hasInterface)
 	return p, w, []any{"path", pathFull, "reason", reason}, err
-}
-
-// settle brings the base's bytes up to date with the change the last
-// incremental reload accepted: in place, moving the tail when the
-// length changed (into a larger buffer when it does not fit). The
-// reload that accepted the change leaves it for after the kernel change
-// (release runs it then); the next reload runs it first in any case.
-func (ir *incReload) settle() {
-	pt := &ir.patch
-	pt.Lock()
-	defer pt.Unlock()
-	if !pt.pending {
-		return
-	}
-	pt.pending = false
-	old := ir.data
-	n := len(old) - (pt.oldEnd - pt.pre) + len(pt.changed)
-	if !reloadReuse || n > cap(old) {
-		d := keepalivedconf.FileChange{Prefix: pt.pre, Suffix: len(old) - pt.oldEnd, Changed: pt.changed, Size: n}
-		ir.data = d.Apply(make([]byte, 0, n+n/64+4096), old)
-		return
-	}
-	data := old[:max(n, len(old))]
-	if pt.pre+len(pt.changed) != pt.oldEnd {
-		// The tail moves only when the length changed: a weight 1 -> 3
-		// leaves the 3 MB after a middle block where they are.
-		copy(data[pt.pre+len(pt.changed):], old[pt.oldEnd:]) // memmove
-	}
-	copy(data[pt.pre:], pt.changed)
-	ir.data = data[:n]
 }
 
 // full reads the whole file as a start does, and records the base for
@@ -268,15 +232,32 @@ func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p 
 }
 
 // setBase makes data and p, with data's top-level blocks, the base of
-// the next reload; a reason why not leaves none.
+// the next reload; a reason why not leaves none. It keeps data's sums
+// and the bytes of its context blocks, not data.
 func (ir *incReload) setBase(path string, data []byte, p *Plan, blocks []topBlock, why string) {
-	ir.path, ir.data, ir.blocks, ir.plan, ir.none = "", nil, nil, nil, ""
+	ir.path, ir.sums, ir.blocks, ir.ctx, ir.plan, ir.none, ir.warmBlock = "", nil, nil, nil, nil, "", nil
 	ir.prev, ir.prevDiff, ir.prevOwn = nil, nil, false
+	if why == "" && len(blocks) == 0 {
+		why = "no top-level block"
+	}
 	if why != "" {
 		ir.none = why
 		return
 	}
-	ir.path, ir.data, ir.blocks, ir.plan = path, data, blocks, p
+	ends := make([]int, len(blocks)+1)
+	ir.ctx = make([][]byte, len(blocks))
+	for i, b := range blocks {
+		ends[i] = b.start
+		if b.kind == blockContext {
+			ir.ctx[i] = bytes.Clone(data[b.start:b.end])
+		}
+		if b.kind == blockVS {
+			ir.warmBlock = data[b.start:b.end]
+		}
+	}
+	ends[len(blocks)] = len(data)
+	ir.warmBlock = bytes.Clone(ir.warmBlock)
+	ir.path, ir.sums, ir.blocks, ir.plan = path, keepalivedconf.NewSums(data, ends), blocks, p
 	// The first splice's array: a copy nobody else holds, touched now
 	// (the later ones reuse what the Router releases).
 	ir.prev, ir.prevDiff, ir.prevOwn = slices.Clone(p.Services), nil, true
@@ -297,9 +278,10 @@ func onlyBlanksB(b []byte) bool {
 	return true
 }
 
-// try reloads data incrementally. ok false means: read it all, for the
-// reason that is the last element of how.
-func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) bool) (p *Plan, how []any, ok bool, err error) {
+// try reloads incrementally the file that differs from the base by d.
+// ok false means: read it all, for the reason that is the last element
+// of how.
+func (ir *incReload) try(d keepalivedconf.SumChange, hasInterface func(string) bool) (p *Plan, how []any, ok bool, err error) {
 	fall := func(reason string) (*Plan, []any, bool, error) {
 		return nil, []any{"path", pathFull, "reason", reason}, false, nil
 	}
@@ -307,24 +289,14 @@ func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) 
 		return fall("a --bgp file")
 	}
 	t1 := time.Now()
-	old := ir.data
-	if d.Unchanged(len(old)) {
+	n := len(ir.sums.Ends)
+	if d.First == n && d.End == n && len(d.Changed) == 0 {
 		q := *ir.plan // a Plan of its own: serve marks it host-checked
 		return &q, []any{"path", pathUnchanged}, true, nil
 	}
-	pre, oldEnd := d.Prefix, len(old)-d.Suffix
-	// The block whose braces hold the change: the last starting before it.
-	i, _ := slices.BinarySearchFunc(ir.blocks, pre, func(b topBlock, off int) int {
-		switch {
-		case b.open < off:
-			return -1
-		case b.open > off:
-			return 1
-		}
-		return 0
-	})
-	i--
-	if i < 0 || oldEnd > ir.blocks[i].close {
+	// Segment i+1 is block i and the lines after it up to the next.
+	i := d.First - 1
+	if d.End != d.First+1 || i < 0 {
 		return fall("the change is outside a virtual_server block")
 	}
 	b := ir.blocks[i]
@@ -334,12 +306,13 @@ func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) 
 	case blockVSGroup:
 		return fall("the change is in a virtual_server group block")
 	}
-	delta := d.Size - len(old)
-	dLines := bytes.Count(d.Changed, []byte{'\n'}) - bytes.Count(old[pre:oldEnd], []byte{'\n'})
-	// The changed block's bytes, the only ones of the new file read
-	// again: the base's around the changed range.
-	blk := make([]byte, 0, b.end+delta-b.start)
-	blk = append(append(append(blk, old[b.start:pre]...), d.Changed...), old[oldEnd:b.end]...)
+	// The changed segment's bytes, the only ones of the new file read
+	// again. Its lines before: those of the blocks after it move.
+	blk := d.Changed
+	dLines := 0
+	if i+1 < len(ir.blocks) {
+		dLines = bytes.Count(blk, []byte{'\n'}) - (ir.blocks[i+1].line - b.line)
+	}
 	pieces, nctx := ir.pieces(i, blk, dLines)
 	blockPos := fmt.Sprintf("%s:%d", ir.path, b.line)
 	f, err := loadConfig.ParsePieces(ir.path, pieces)
@@ -352,8 +325,8 @@ func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) 
 	if f.HasDirectives() {
 		return fall("the block has an expansion directive or include")
 	}
-	if vs, other := splitTop(f.Stmts); len(vs)+other != nctx+1 { // start_read.go
-		return fall("the change splits or joins blocks")
+	if vs, other := splitTop(f.Stmts); len(vs) != 1 || other != nctx { // start_read.go
+		return fall("the change splits, joins or retypes blocks")
 	}
 	np, w, err := planOf(f, hasInterface)
 	t2 := time.Now()
@@ -396,23 +369,14 @@ func (ir *incReload) try(d keepalivedconf.FileChange, hasInterface func(string) 
 	q.Services = ir.nextServices() // reload_inc_apply.go
 	q.Services[k] = np.Services[0]
 	q.setDelta(ir.plan, []int{k})
-	// The new base: the blocks after the change move; its bytes are
-	// patched after the kernel change (settle).
+	// The new base: the changed segment's sum, and the blocks after it
+	// a few lines further.
 	ir.prev, ir.prevDiff, ir.prevOwn = ir.plan.Services, []int{k}, false
 	ir.plan = &q
-	ir.blocks[i].close += delta
-	ir.blocks[i].end += delta
+	ir.sums.Replace(i+1, blk)
 	for j := i + 1; j < len(ir.blocks); j++ {
-		ir.blocks[j].start += delta
-		ir.blocks[j].open += delta
-		ir.blocks[j].close += delta
-		ir.blocks[j].end += delta
 		ir.blocks[j].line += dLines
 	}
-	pt := &ir.patch
-	pt.Lock()
-	pt.pending, pt.pre, pt.oldEnd, pt.changed = true, pre, oldEnd, d.Changed
-	pt.Unlock()
 	traceMark("spliced")
 	return ir.plan, append(inc, "splice", time.Since(t2).Round(time.Microsecond)), true, nil
 }
@@ -429,10 +393,10 @@ func (ir *incReload) pieces(i int, blk []byte, dLines int) ([]keepalivedconf.Pie
 			pieces = append(pieces, keepalivedconf.Piece{Data: blk, Line: c.line})
 		case c.kind != blockContext:
 		case j < i:
-			pieces = append(pieces, keepalivedconf.Piece{Data: ir.data[c.start:c.end], Line: c.line})
+			pieces = append(pieces, keepalivedconf.Piece{Data: ir.ctx[j], Line: c.line})
 			nctx++
 		default:
-			pieces = append(pieces, keepalivedconf.Piece{Data: ir.data[c.start:c.end], Line: c.line + dLines})
+			pieces = append(pieces, keepalivedconf.Piece{Data: ir.ctx[j], Line: c.line + dLines})
 			nctx++
 		}
 	}
@@ -451,7 +415,8 @@ func (ir *incReload) warm(hasInterface func(string) bool) {
 	if ir.plan == nil {
 		return
 	}
-	ir.settle()
+	blk := ir.warmBlock
+	ir.warmBlock = nil // once
 	i := len(ir.blocks) - 1
 	for i >= 0 && ir.blocks[i].kind != blockVS {
 		i--
@@ -459,8 +424,7 @@ func (ir *incReload) warm(hasInterface func(string) bool) {
 	if i < 0 {
 		return
 	}
-	b := ir.blocks[i]
-	pieces, _ := ir.pieces(i, ir.data[b.start:b.end], 0)
+	pieces, _ := ir.pieces(i, blk, 0)
 	f, err := loadConfig.ParsePieces(ir.path, pieces)
 	if err != nil || f.HasDirectives() {
 		return

@@ -79,13 +79,10 @@ func (p *Plan) changedSince(old *Plan) ([]int, bool) {
 // plan ends before; and the BGP speaker, which reads a plan outside the
 // lock, runs only with a --bgp file, with which serve sets no hook. The
 // mutex orders the Router's last reads before the splice's writes.
-// The kernel change is made by then: the base's bytes are patched now
-// (settle), off the Router's goroutine, rather than at the next reload.
 func (ir *incReload) release(old []VirtualService) {
 	ir.released.Lock()
 	ir.released.s = old
 	ir.released.Unlock()
-	go ir.settle()
 }
 
 // nextServices returns a Services array for the plan spliced from ir.plan,

@@ -24,8 +24,8 @@ var boost struct {
 }
 
 // boostLinger is how long GOMAXPROCS stays raised after the last boost
-// ends: the reload's read hands its plan to Router.Load, which boosts
-// again, and each change of GOMAXPROCS stops the world.
+// ends: each change of GOMAXPROCS stops the world, and reloads may come
+// in a burst.
 const boostLinger = 200 * time.Millisecond
 
 // reloadNice is the priority a reload's thread runs at.

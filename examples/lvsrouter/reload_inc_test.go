@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/lvskit/lvskit/keepalivedconf"
 )
 
 // incModel is a generated configuration: global_defs, a VRRP instance, a
@@ -285,10 +286,20 @@ func TestReloadIncrementalKeepsStateOnError(t *testing.T) {
 	if want := fmt.Sprintf("%s:%d:", path, line); !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name %s", err, want)
 	}
-	if ir.settle(); !bytes.Equal(ir.data, []byte(good)) || planDiff(ir.plan, p0) != "" {
+	if !baseIs(ir, good) || planDiff(ir.plan, p0) != "" {
 		t.Error("a rejected reload changed the base")
 	}
 	weight9EqualsFull(t, ir, path, good)
+}
+
+// baseIs reports whether ir's base is the file data: its sums are
+// data's, by the same segments.
+func baseIs(ir *incReload, data string) bool {
+	s := ir.sums
+	if s == nil || s.Size() != len(data) {
+		return false
+	}
+	return slices.Equal(s.Sums, keepalivedconf.NewSums([]byte(data), s.Ends).Sums)
 }
 
 // loadedEditConf writes editConf(5) and loads it with a new incReload,
@@ -398,7 +409,7 @@ func BenchmarkRouterReloadIncremental10k4(b *testing.B) {
 		}
 		i++
 	}
-	b.ReportMetric(float64(cap(ir.data)+cap(ir.scratch)+cap(ir.blocks)*int(unsafe.Sizeof(topBlock{}))+cap(ir.prev)*int(unsafe.Sizeof(VirtualService{})))/(1<<20), "retained-MiB")
+	b.ReportMetric(float64(cap(ir.sums.Ends)*8+cap(ir.sums.Sums)*32+cap(ir.scratch)+cap(ir.blocks)*int(unsafe.Sizeof(topBlock{}))+cap(ir.prev)*int(unsafe.Sizeof(VirtualService{})))/(1<<20), "retained-MiB")
 }
 
 func mustWriteB(b *testing.B, path string, data []byte) {
@@ -408,13 +419,11 @@ func mustWriteB(b *testing.B, path string, data []byte) {
 	}
 }
 
-// TestReloadReusesReadBuffer: reloads keep one buffer of the file's
-// bytes (the base, patched in place after each incremental reload) and
-// one of the last changed range's, and no plan, however old, refers to
-// the bytes of either: scribbling over the changed range's after every
-// load, and over the base at the end, leaves every plan equal to a full
-// read of its file (its check IDs, URL paths, names unchanged); and the
-// base, once settled, is the file's bytes.
+// TestReloadReusesReadBuffer: reloads keep one buffer, of the last
+// changed segment's bytes, and no plan, however old, refers to them:
+// scribbling over it after every load leaves every plan equal to a full
+// read of its file (its check IDs, URL paths, names unchanged), and the
+// base's sums those of the file.
 func TestReloadReusesReadBuffer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keepalived.conf")
 	http := func(p string) string {
@@ -434,10 +443,6 @@ func TestReloadReusesReadBuffer(t *testing.T) {
 	var plans, wants []*Plan
 	for n, c := range confs {
 		mustWrite(t, path, []byte(c))
-		var base *byte
-		if len(ir.data) > 0 {
-			base = &ir.data[0]
-		}
 		p, _, how, err := ir.loadPath(path, anyInterface)
 		if err != nil || how[1] != wantPaths[n] {
 			t.Fatalf("load %d: %v, path %v; want %s", n, err, how, wantPaths[n])
@@ -448,22 +453,10 @@ func TestReloadReusesReadBuffer(t *testing.T) {
 		}
 		plans, wants = append(plans, p), append(wants, want)
 		scribble(ir.scratch[:cap(ir.scratch)])
-		if wantPaths[n] == pathIncremental {
-			// The changed range's bytes were scribbled over: settle
-			// would patch the base with them. Compare the file again.
-			ir.patch.pending = false
-			ir.data = []byte(c)
-			continue
-		}
-		ir.settle()
-		if !bytes.Equal(ir.data, []byte(c)) {
-			t.Fatalf("load %d: the base is not the file's bytes", n)
-		}
-		if wantPaths[n] == pathUnchanged && &ir.data[0] != base {
-			t.Errorf("load %d: an unchanged file moved the base", n)
+		if !baseIs(ir, c) {
+			t.Fatalf("load %d: the base's sums are not the file's", n)
 		}
 	}
-	scribble(ir.data[:cap(ir.data)])
 	for n := range plans {
 		if d := planDiff(wants[n], plans[n]); d != "" {
 			t.Errorf("plan %d changed with the read buffers (-full read +kept):\n%s", n, d)
@@ -474,11 +467,10 @@ func TestReloadReusesReadBuffer(t *testing.T) {
 	}
 }
 
-// TestReloadSettlesBaseInPlace: after incremental reloads that change a
-// block's length (shorter, longer, beyond the buffer's capacity) and
-// one that keeps it, the base once settled is the file's bytes, patched
-// in the same buffer while it fits.
-func TestReloadSettlesBaseInPlace(t *testing.T) {
+// TestReloadSumsFollowEdits: after incremental reloads that change a
+// block's length (shorter, longer, by many lines) and one that keeps
+// it, the base's sums are the file's and the plan a full read's.
+func TestReloadSumsFollowEdits(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keepalived.conf")
 	w1 := "real_server 10.2.4.1 80 {\n        weight 1"
 	confs := []string{
@@ -486,27 +478,18 @@ func TestReloadSettlesBaseInPlace(t *testing.T) {
 		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 9"),
 		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 100"),
 		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 2"),
-		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 1\n        inhibit_on_failure\n"+strings.Repeat("        # padding to grow the file beyond its buffer\n", 400)),
+		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 1\n        inhibit_on_failure\n"+strings.Repeat("        # padding to grow the file\n", 400)),
 		editConf(8, w1, "real_server 10.2.4.1 80 {\n        weight 3"),
 	}
 	ir := &incReload{}
 	for n, c := range confs {
 		mustWrite(t, path, []byte(c))
-		var base *byte
-		if len(ir.data) > 0 {
-			base = &ir.data[0]
-		}
-		capBefore := cap(ir.data)
 		_, _, how, err := ir.loadPath(path, anyInterface)
 		if err != nil || n > 0 && how[1] != pathIncremental {
 			t.Fatalf("load %d: %v, path %v", n, err, how)
 		}
-		ir.settle()
-		if !bytes.Equal(ir.data, []byte(c)) {
-			t.Fatalf("load %d: the settled base is not the file's bytes", n)
-		}
-		if n > 0 && len(c) <= capBefore && &ir.data[0] != base {
-			t.Errorf("load %d: the base moved although the file fits its buffer", n)
+		if !baseIs(ir, c) {
+			t.Fatalf("load %d: the base's sums are not the file's", n)
 		}
 		if want, _, err := load(path, anyInterface); err != nil || planDiff(want, ir.plan) != "" {
 			t.Fatalf("load %d: plan differs from a full read's (%v)", n, err)
@@ -521,18 +504,64 @@ func scribble(b []byte) {
 }
 
 // TestReloadWarmChangesNothing: the dry run of the incremental path
-// after a start leaves the base (bytes, blocks, plan, mail maps) as it
+// after a start leaves the base (sums, blocks, plan, mail maps) as it
 // was, and the next reload still equals a full read.
 func TestReloadWarmChangesNothing(t *testing.T) {
 	ir, path, good, p0 := loadedEditConf(t)
 	blocks := slices.Clone(ir.blocks)
 	mail := ir.plan.Mail
 	ir.warm(anyInterface)
-	if ir.plan != p0 || !bytes.Equal(ir.data, []byte(good)) || !slices.Equal(ir.blocks, blocks) || ir.patch.pending {
+	if ir.plan != p0 || !baseIs(ir, good) || !slices.Equal(ir.blocks, blocks) {
 		t.Fatal("warm changed the base")
 	}
 	if fmt.Sprintf("%p %p", ir.plan.Mail.Checks, ir.plan.Mail.Services) != fmt.Sprintf("%p %p", mail.Checks, mail.Services) {
 		t.Error("warm replaced the plan's mail maps")
 	}
 	weight9EqualsFull(t, ir, path, good)
+}
+
+// TestReloadSegmentEdits: a reload compares the file by segments (a
+// top-level block and the lines after it up to the next), so an edit of
+// a virtual_server block's header that keeps its service, or of its
+// closing line, is read incrementally; one that retypes the block, adds
+// a block, or inserts lines between two segments falls back to a full
+// read; each time the plan (or the error) is a full read's and the
+// base's sums the file's.
+func TestReloadSegmentEdits(t *testing.T) {
+	vs4 := "virtual_server 10.1.4.1 80 {\n"
+	end3 := "    }\n}\n" + vs4
+	for _, tc := range []struct {
+		name, old, new, path string
+	}{
+		{"header spacing", vs4, "virtual_server  10.1.4.1   80 {\n", pathIncremental},
+		{"comment on the closing line", end3, "    }\n} # three\n" + vs4, pathIncremental},
+		{"comment between blocks", end3, "    }\n}\n# four\n" + vs4, pathFull},
+		{"block added", end3, "    }\n}  \nvirtual_server 10.1.99.1 80 {\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n    real_server 10.9.0.1 80 {\n        weight 1\n    }\n}\n" + vs4, pathFull},
+		{"retyped", vs4, "virtual_server group G {\n", pathFull},
+		{"head comment", "virtual_server 10.1.0.1 80 {\n", "# head\nvirtual_server 10.1.0.1 80 {\n", pathFull},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ir, path, good, _ := loadedEditConf(t)
+			text := strings.Replace(good, tc.old, tc.new, 1)
+			if text == good {
+				t.Fatal("edit not found")
+			}
+			mustWrite(t, path, []byte(text))
+			want, _, wantErr := load(path, anyInterface)
+			p, _, how, err := ir.loadPath(path, anyInterface)
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) || how[1] != tc.path {
+				t.Fatalf("%v, path %v; want %v, path %s", err, how, wantErr, tc.path)
+			}
+			if wantErr != nil {
+				return
+			}
+			if d := planDiff(want, p); d != "" {
+				t.Errorf("plan differs from the full read's:\n%s", d)
+			}
+			if !baseIs(ir, text) {
+				t.Error("the base's sums are not the file's")
+			}
+			weight9EqualsFull(t, ir, path, text)
+		})
+	}
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // A reload's critical path runs from the SIGHUP to the kernel's ack of its
-// netlink operation across three goroutines (serve's signal loop, the
-// incremental read, Router.Run's Load). With -D the router logs, once the
+// netlink operation on two goroutines (os/signal's, then serve's reload
+// goroutine: the incremental read and Router.Reload's Load). With -D the router logs, once the
 // kernel change is made, when each step of it ended, as offsets from the
 // signal's wake-up ("reload timeline"), with the collector's cycles and
 // CPU meanwhile: where a slow reload lost its time. The marks are a clock
@@ -32,7 +32,7 @@ type traceStep struct {
 }
 
 // curTrace is the running reload's trace, nil between reloads. Only one
-// reload runs at a time (serve's goroutine reads, Router.Run loads).
+// reload runs at a time (serve's reload goroutine reads and loads).
 var curTrace atomic.Pointer[reloadTrace]
 
 // lastGCCycles is the collector's cycle count when the last trace ended:

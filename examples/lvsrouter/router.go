@@ -74,6 +74,15 @@ type Router struct {
 	mail   *mailer
 	groups groupStates
 	kick   chan struct{}
+	// loop serializes Run's work (health applies, a reload from its
+	// channel, the stop) with Reload called on another goroutine;
+	// stopped is set under it once Run stops. retry asks Run for an
+	// apply after applyRetry (a reload whose kernel change failed).
+	loop struct {
+		sync.Mutex
+		stopped bool
+	}
+	retry chan struct{}
 
 	// units are the running VRRP routers, one per sync group or lone
 	// instance.
@@ -181,6 +190,7 @@ func newRouter(log *slog.Logger) *Router {
 		alive:   map[realKey]bool{}, quorum: map[ipvs.ServiceKey]bool{},
 		units: map[unitKey]*runningUnit{},
 		kick:  make(chan struct{}, 1),
+		retry: make(chan struct{}, 1),
 	}
 	r.script = r.runScript
 	r.sq.idle.L = &r.sq.mu
@@ -1308,8 +1318,14 @@ const (
 // checks, and removes the IPVS services it manages unless KeepIPVS is
 // set, as keepalived does. A plan received on reload is installed with
 // Load; one that fails leaves the running configuration as it was.
+// Reload installs one from another goroutine.
 func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
-	defer r.close()
+	defer func() {
+		r.loop.Lock()
+		defer r.loop.Unlock()
+		r.loop.stopped = true
+		r.close()
+	}()
 	// The checks run until close closes the Monitor.
 	go func() {
 		err := r.mon.Run(context.WithoutCancel(ctx))
@@ -1328,26 +1344,23 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 			return nil
 		case p := <-reload:
 			traceMark("received")
-			t0 := time.Now()
-			if err := r.Load(ctx, p); err != nil && r.plan == p {
-				// Installed, but the kernel refused part of the change
-				// (someone changed it by hand): the Applier reads the
-				// kernel again on the retry.
-				r.log.Error("reload: apply failed; retrying", "err", err)
+			r.loop.Lock()
+			if r.reload(ctx, p) {
 				due = time.After(applyRetry)
-			} else if err != nil {
-				r.log.Error("reload rejected; keeping the running configuration", "err", err)
-			} else {
-				r.log.Info("reloaded", "took", time.Since(t0).Round(time.Microsecond))
 			}
-			endTrace(r.log) // reload_trace.go
+			r.loop.Unlock()
+		case <-r.retry:
+			due = time.After(applyRetry)
 		case <-r.kick:
 			if due == nil {
 				due = time.After(coalesce)
 			}
 		case <-due:
 			due = nil
-			if err := r.apply(ctx); err != nil {
+			r.loop.Lock()
+			err := r.apply(ctx)
+			r.loop.Unlock()
+			if err != nil {
 				// The Applier re-reads the kernel next time; try again
 				// shortly rather than wait for the next transition.
 				r.log.Error("apply", "err", err)
@@ -1355,6 +1368,56 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 			}
 		}
 	}
+}
+
+// errStopped is Reload's error once Run has stopped.
+var errStopped = errors.New("lvsrouter: the router has stopped")
+
+// Reload installs p as Run does a plan from its channel, on the calling
+// goroutine: serve's reload goroutine, boosted from the signal
+// (reload_inc_boost.go), makes the kernel change itself instead of
+// waiting for Run's goroutine to be scheduled (up to 15 ms on a busy
+// one-CPU guest, 2026-12-07). It waits for Run's work in progress (a
+// health apply) and never runs beside it; after Run has stopped it
+// changes nothing and returns errStopped. Its other errors are logged
+// as Run's are; a failed kernel change is retried by Run.
+func (r *Router) Reload(ctx context.Context, p *Plan) error {
+	r.loop.Lock()
+	defer r.loop.Unlock()
+	traceMark("locked")
+	if r.loop.stopped {
+		endTrace(r.log)
+		return errStopped
+	}
+	if r.reload(ctx, p) {
+		select {
+		case r.retry <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// reload is a reload's Load with its log lines and the end of its
+// trace, under r.loop; retry reports that p is installed but its kernel
+// change failed (an apply is owed after applyRetry).
+func (r *Router) reload(ctx context.Context, p *Plan) (retry bool) {
+	defer endTrace(r.log) // reload_trace.go
+	t0 := time.Now()
+	err := r.Load(ctx, p)
+	switch {
+	case err != nil && r.plan == p:
+		// Installed, but the kernel refused part of the change
+		// (someone changed it by hand): the Applier reads the
+		// kernel again on the retry.
+		r.log.Error("reload: apply failed; retrying", "err", err)
+		return true
+	case err != nil:
+		r.log.Error("reload rejected; keeping the running configuration", "err", err)
+	default:
+		r.log.Info("reloaded", "took", time.Since(t0).Round(time.Microsecond))
+	}
+	return false
 }
 
 func (r *Router) close() {
