@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lvskit/lvskit/internal/testenv"
 )
 
 // lockedBuffer is a log sink the speaker's goroutines write to.
@@ -202,10 +204,7 @@ func TestSpeakerLogLine(t *testing.T) {
 // TestNoGoBGPLinked pins GoBGP (and gRPC, which comes with it) out of the
 // lvsrouter binary: it runs in lvsrouter-bgp, started only with --bgp.
 func TestNoGoBGPLinked(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
+	goTool := testenv.NeedTool(t, "go")
 	out, err := exec.Command(goTool, "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatal(err)
