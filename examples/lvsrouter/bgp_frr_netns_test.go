@@ -458,7 +458,6 @@ func TestBGPHelperProcess(t *testing.T) {
 	if err := r.Load(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	reload := make(chan *Plan)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -468,15 +467,17 @@ func TestBGPHelperProcess(t *testing.T) {
 				fmt.Println("reload failed:", err)
 				continue
 			}
-			reload <- p
-			// The Run loop takes the next plan only after the first
-			// Load returned; the second is the same plan again, an
-			// unchanged reload.
-			reload <- p
+			// Reload returns once its Load did; the second is the
+			// same plan again, an unchanged reload.
+			for range 2 {
+				if err := r.Reload(ctx, p); err != nil {
+					fmt.Println("reload failed:", err)
+				}
+			}
 			fmt.Println("reload taken")
 		}
 	}()
-	if err := r.Run(ctx, reload); err != nil {
+	if err := r.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("exited")

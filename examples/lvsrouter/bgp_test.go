@@ -288,9 +288,8 @@ func TestRouterBGPOrder(t *testing.T) {
 	if err := r.Load(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	reload := make(chan *Plan)
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, reload) }()
+	go func() { done <- r.Run(ctx) }()
 	// waitFor collects events until last appears.
 	var seen []string
 	waitFor := func(last string) []string {
@@ -335,7 +334,9 @@ func TestRouterBGPOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	p2.BGP = testBGPConfig(t, "drain_time 0.05\nsloppy_tcp\nvip_interface lo\n")
-	reload <- p2
+	if err := r.Reload(ctx, p2); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(300 * time.Millisecond)
 	if got := append(seen, events.take()...); !slices.Equal(got, []string{"neighbors 10.0.0.1"}) {
 		t.Errorf("unchanged reload: %v", got)

@@ -380,7 +380,7 @@ func serve(o *options, log *slog.Logger, stderr io.Writer) int {
 			sdNotify("READY=1")
 		}
 	}()
-	if err := r.Run(ctx, nil); err != nil {
+	if err := r.Run(ctx); err != nil {
 		log.Error("run", "err", err)
 		return exitFailure
 	}

@@ -65,7 +65,7 @@ func TestNotifyScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, nil) }()
+	go func() { done <- r.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -152,13 +152,14 @@ func TestReloadChecks(t *testing.T) {
 	if err := r.Load(ctx, plan(confText("missing", ""))); err != nil {
 		t.Fatal(err)
 	}
-	// While Run runs, plans go through its reload channel.
-	reload := make(chan *Plan)
-	go func() { done <- r.Run(ctx, reload) }()
+	// While Run runs, plans come through Reload.
+	go func() { done <- r.Run(ctx) }()
 	waitDests("")
 	mustWrite(t, filepath.Join(dir, "present"), nil)
 	alpha := "virtual_server 10.0.0.2 80 {\n    protocol TCP\n    delay_loop 0.05\n    alpha\n    real_server 10.1.0.2 80 {\n        MISC_CHECK {\n            misc_path \"/bin/sh -c 'test -e " + filepath.Join(dir, "later") + "'\"\n        }\n    }\n}\n"
-	reload <- plan(confText("present", alpha))
+	if err := r.Reload(ctx, plan(confText("present", alpha))); err != nil {
+		t.Fatal(err)
+	}
 	// The changed check restarts up and passes; the alpha server stays out
 	// until its first success.
 	waitDests("10.1.0.1:80")

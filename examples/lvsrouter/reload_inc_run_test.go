@@ -46,7 +46,7 @@ func TestReloadBesideRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, nil) }()
+	go func() { done <- r.Run(ctx) }()
 	for i := range 20 {
 		w := 2 + i%3
 		if err := r.Reload(ctx, plan(w)); err != nil {

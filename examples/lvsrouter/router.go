@@ -74,8 +74,8 @@ type Router struct {
 	mail   *mailer
 	groups groupStates
 	kick   chan struct{}
-	// loop serializes Run's work (health applies, a reload from its
-	// channel, the stop) with Reload called on another goroutine;
+	// loop serializes Run's work (health applies, the stop) with
+	// Reload, called on another goroutine;
 	// stopped is set under it once Run stops. retry asks Run for an
 	// apply after applyRetry (a reload whose kernel change failed).
 	loop struct {
@@ -1316,10 +1316,10 @@ const (
 
 // Run applies health changes until ctx ends, then stops VRRP and the
 // checks, and removes the IPVS services it manages unless KeepIPVS is
-// set, as keepalived does. A plan received on reload is installed with
-// Load; one that fails leaves the running configuration as it was.
-// Reload installs one from another goroutine.
-func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
+// set, as keepalived does. Reload installs a new plan meanwhile, from
+// another goroutine; one that fails leaves the running configuration as
+// it was.
+func (r *Router) Run(ctx context.Context) error {
 	defer func() {
 		r.loop.Lock()
 		defer r.loop.Unlock()
@@ -1342,13 +1342,6 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case p := <-reload:
-			traceMark("received")
-			r.loop.Lock()
-			if r.reload(ctx, p) {
-				due = time.After(applyRetry)
-			}
-			r.loop.Unlock()
 		case <-r.retry:
 			due = time.After(applyRetry)
 		case <-r.kick:
@@ -1373,51 +1366,39 @@ func (r *Router) Run(ctx context.Context, reload <-chan *Plan) error {
 // errStopped is Reload's error once Run has stopped.
 var errStopped = errors.New("lvsrouter: the router has stopped")
 
-// Reload installs p as Run does a plan from its channel, on the calling
-// goroutine: serve's reload goroutine, boosted from the signal
+// Reload installs p with Load while Run runs, on the calling goroutine:
+// serve's reload goroutine, boosted from the signal
 // (reload_inc_boost.go), makes the kernel change itself instead of
 // waiting for Run's goroutine to be scheduled (up to 15 ms on a busy
 // one-CPU guest, 2026-12-07). It waits for Run's work in progress (a
 // health apply) and never runs beside it; after Run has stopped it
-// changes nothing and returns errStopped. Its other errors are logged
-// as Run's are; a failed kernel change is retried by Run.
+// changes nothing and returns errStopped. Its other errors are logged;
+// a plan installed whose kernel change failed (someone changed the
+// kernel by hand) is applied again by Run after applyRetry.
 func (r *Router) Reload(ctx context.Context, p *Plan) error {
 	r.loop.Lock()
 	defer r.loop.Unlock()
 	traceMark("locked")
+	defer endTrace(r.log) // reload_trace.go
 	if r.loop.stopped {
-		endTrace(r.log)
 		return errStopped
 	}
-	if r.reload(ctx, p) {
-		select {
-		case r.retry <- struct{}{}:
-		default:
-		}
-	}
-	return nil
-}
-
-// reload is a reload's Load with its log lines and the end of its
-// trace, under r.loop; retry reports that p is installed but its kernel
-// change failed (an apply is owed after applyRetry).
-func (r *Router) reload(ctx context.Context, p *Plan) (retry bool) {
-	defer endTrace(r.log) // reload_trace.go
 	t0 := time.Now()
 	err := r.Load(ctx, p)
 	switch {
 	case err != nil && r.plan == p:
-		// Installed, but the kernel refused part of the change
-		// (someone changed it by hand): the Applier reads the
-		// kernel again on the retry.
+		// The Applier reads the kernel again on the retry.
 		r.log.Error("reload: apply failed; retrying", "err", err)
-		return true
+		select {
+		case r.retry <- struct{}{}:
+		default:
+		}
 	case err != nil:
 		r.log.Error("reload rejected; keeping the running configuration", "err", err)
 	default:
 		r.log.Info("reloaded", "took", time.Since(t0).Round(time.Microsecond))
 	}
-	return false
+	return nil
 }
 
 func (r *Router) close() {
