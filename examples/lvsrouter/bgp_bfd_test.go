@@ -94,11 +94,11 @@ func TestBGPBFDChangeKeepsSession(t *testing.T) {
 	a := BGPNeighbor{Address: netip.MustParseAddr("10.0.0.1"), RemoteAS: 2, HoldTime: 9 * time.Second}
 	b := a
 	b.BFD = BGPBFD{Enabled: true, MinRx: time.Second}
-	if a.withoutBFD() != b.withoutBFD() {
+	if a.wire() != b.wire() {
 		t.Error("a bfd change alone compares as another session")
 	}
 	b.HoldTime = 6 * time.Second
-	if a.withoutBFD() == b.withoutBFD() {
+	if a.wire() == b.wire() {
 		t.Error("a hold_time change compares as the same session")
 	}
 }

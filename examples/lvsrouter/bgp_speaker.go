@@ -368,12 +368,9 @@ func (s *speakerProc) call(ctx context.Context, q bgpwire.Request, record func()
 }
 
 func (s *speakerProc) SetNeighbors(ctx context.Context, ns []BGPNeighbor) error {
-	// The BFD sessions are lvsrouter's own: the speaker never sees
-	// their settings, so a change there keeps the BGP session.
 	w := make([]bgpwire.Neighbor, len(ns))
 	for i, n := range ns {
-		w[i] = bgpwire.Neighbor{Address: n.Address, RemoteAS: n.RemoteAS, Port: n.Port, LocalAddress: n.LocalAddress,
-			HoldTime: n.HoldTime, KeepaliveInterval: n.KeepaliveInterval, ConnectRetry: n.ConnectRetry, Password: n.Password}
+		w[i] = n.wire()
 	}
 	_, err := s.call(ctx, bgpwire.Request{Op: bgpwire.OpNeighbors, Neighbors: w}, func() { s.neighbors = w })
 	return err
@@ -388,6 +385,14 @@ func (s *speakerProc) Announce(ctx context.Context, p netip.Prefix, a bgpAttrs) 
 		s.mu.Unlock()
 	}
 	return err
+}
+
+// wire is n as the speaker is sent it: without its BFD settings. The
+// BFD sessions are lvsrouter's own, so a change there alone leaves the
+// speaker's neighbour, and its BGP session, as it is.
+func (n BGPNeighbor) wire() bgpwire.Neighbor {
+	return bgpwire.Neighbor{Address: n.Address, RemoteAS: n.RemoteAS, Port: n.Port, LocalAddress: n.LocalAddress,
+		HoldTime: n.HoldTime, KeepaliveInterval: n.KeepaliveInterval, ConnectRetry: n.ConnectRetry, Password: n.Password}
 }
 
 // wire is a as the speaker is sent it.

@@ -132,12 +132,6 @@ type BGPBFD struct {
 	Passive, Multihop bool
 }
 
-// withoutBFD is n without its BFD settings, for comparing BGP sessions.
-func (n BGPNeighbor) withoutBFD() BGPNeighbor {
-	n.BFD = BGPBFD{}
-	return n
-}
-
 // bfdSession is the check.BFDSessionConfig of a neighbour's BFD session.
 func (n BGPNeighbor) bfdSession() check.BFDSessionConfig {
 	return check.BFDSessionConfig{
