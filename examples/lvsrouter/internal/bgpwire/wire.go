@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -167,10 +168,8 @@ func DecodeRequest(line []byte) (Request, error) {
 	if err := decode(line, &q, &q.V); err != nil {
 		return Request{}, err
 	}
-	for _, op := range ops {
-		if q.Op == op {
-			return q, nil
-		}
+	if slices.Contains(ops, q.Op) {
+		return q, nil
 	}
 	return Request{}, fmt.Errorf("bgpwire: request %d: unknown operation %q", q.ID, q.Op)
 }

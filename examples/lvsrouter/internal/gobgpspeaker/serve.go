@@ -105,23 +105,20 @@ func (g *goBGP) do(ctx context.Context, q bgpwire.Request) (map[netip.Addr]uint6
 		if !q.Prefix.IsValid() {
 			return nil, fmt.Errorf("bgp: %s without a prefix", q.Op)
 		}
-	case bgpwire.OpReset:
-		if !q.Neighbor.IsValid() {
-			return nil, errors.New("bgp: reset without a neighbor")
+		if q.Op == bgpwire.OpWithdraw {
+			return nil, g.Withdraw(ctx, q.Prefix)
 		}
-	}
-	switch q.Op {
-	case bgpwire.OpAnnounce:
 		var a bgpwire.Attrs
 		if q.Attrs != nil {
 			a = *q.Attrs
 		}
 		return nil, g.Announce(ctx, q.Prefix, a)
-	case bgpwire.OpWithdraw:
-		return nil, g.Withdraw(ctx, q.Prefix)
 	case bgpwire.OpSent:
 		return g.Sent(ctx)
 	case bgpwire.OpReset:
+		if !q.Neighbor.IsValid() {
+			return nil, errors.New("bgp: reset without a neighbor")
+		}
 		return nil, g.Reset(ctx, q.Neighbor, q.Why)
 	case bgpwire.OpClose:
 		return nil, g.Close()
