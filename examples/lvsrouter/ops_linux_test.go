@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvskit/lvskit/examples/lvsrouter/internal/promtext"
 	"github.com/lvskit/lvskit/ipvs"
 	"github.com/lvskit/lvskit/vrrp"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func TestStatusSocket(t *testing.T) {
@@ -176,9 +175,7 @@ func TestMetrics(t *testing.T) {
 	r.ops.transition(r.log, "VI_1", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster})
 	r.ops.realState(k, rs, true)
 	scrape := func() string {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(&metricsCollector{ops: &r.ops})
-		srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv := httptest.NewServer(promtext.Handler((&metricsCollector{ops: &r.ops}).gather))
 		defer srv.Close()
 		resp, err := http.Get(srv.URL)
 		if err != nil {
