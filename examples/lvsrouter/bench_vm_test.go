@@ -603,6 +603,15 @@ func scalePeers(b *testing.B, debug bool) (ka, lr scaleRun) {
 	}
 	kaLast := os.Getenv("LVSKIT_SCALE_FIRST") == "lvsrouter"
 	argv := []string{self, "-f", "$DIR/keepalived.conf"}
+	// LVSKIT_LVSROUTER=PATH measures that lvsrouter program (make build's
+	// bin/lvsrouter; LVSKIT_VM_TOOLS copies it into the guest) instead of
+	// the test binary, which holds the tests' code and packages too: the
+	// program users run. The test binary's knobs (LVSKIT_READGC ...,
+	// LVSKIT_CPUPROFILE, LVSKIT_RELOAD_PROFILE) then have no effect.
+	if p := os.Getenv("LVSKIT_LVSROUTER"); p != "" {
+		argv = []string{p, "-l", "-G", "-p", "$DIR/lvsrouter.pid", "-r", "$DIR/lvsrouter-vrrp.pid",
+			"-c", "$DIR/lvsrouter-checkers.pid", "-f", "$DIR/keepalived.conf"}
+	}
 	// Both are measured in a warm guest: each has started once on the
 	// same configuration already, so that neither pays alone for the
 	// first touch of the guest's memory or the first translation of the
