@@ -21,6 +21,7 @@ import (
 type memKernel struct {
 	svcs  map[ipvs.ServiceKey]*ipvs.Service
 	ops   int
+	calls int // of Do
 	dumps int
 }
 
@@ -38,6 +39,7 @@ func (k *memKernel) Dump(context.Context) ([]ipvs.Service, error) {
 }
 
 func (k *memKernel) Do(_ context.Context, ops []ipvs.Op) error {
+	k.calls++
 	var errs []error
 	for _, op := range ops {
 		k.ops++
