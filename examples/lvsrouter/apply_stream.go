@@ -34,7 +34,7 @@ func (r *Router) applyStreamed(ctx context.Context, t0 time.Time) (done bool, er
 	r.mu.Lock()
 	p := r.plan
 	r.mu.Unlock()
-	if streamPiece <= 0 || len(r.managed) > 0 || p == nil || len(p.Services) == 0 {
+	if streamPiece <= 0 || !r.managed.none(p) || p == nil || len(p.Services) == 0 {
 		return false, nil
 	}
 	if r.applier == nil {
@@ -44,7 +44,7 @@ func (r *Router) applyStreamed(ctx context.Context, t0 time.Time) (done bool, er
 		}
 		r.ipvs, r.applier = c, ipvs.NewApplier(c)
 	}
-	cfg := &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true, Stream: true}
+	cfg := &ipvs.ApplyConfig{Managed: r.managed.beyond, MaglevOrder: true, Stream: true}
 	s, ok, err := r.applier.Stream(ctx, len(p.Services), cfg)
 	if err != nil {
 		return true, r.applyFailed(err)
@@ -53,7 +53,7 @@ func (r *Router) applyStreamed(ctx context.Context, t0 time.Time) (done bool, er
 		return false, nil
 	}
 	u1, s1 := cpuTimes()
-	r.managed = make(map[ipvs.ServiceKey]bool, len(p.Services))
+	r.managed.plan = true
 	// One piece's services and destinations, reused: each destination
 	// slice is capped at its own length, so that a sorry server appended
 	// moves it out rather than overwrite the next service's.
@@ -90,9 +90,6 @@ func (r *Router) applyStreamed(ctx context.Context, t0 time.Time) (done bool, er
 			k += m
 		}
 		r.mu.Unlock()
-		for i := range piece {
-			r.managed[piece[i].Key()] = true
-		}
 		maglevOrder(piece)
 		desired += time.Since(t)
 		if err := s.Add(ctx, piece); err != nil {

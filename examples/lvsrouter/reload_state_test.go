@@ -23,6 +23,8 @@ type memKernel struct {
 	ops   int
 	calls int // of Do
 	dumps int
+	// fail, when set, makes Do refuse every operation once.
+	fail bool
 }
 
 func newMemKernel() *memKernel { return &memKernel{svcs: map[ipvs.ServiceKey]*ipvs.Service{}} }
@@ -40,6 +42,10 @@ func (k *memKernel) Dump(context.Context) ([]ipvs.Service, error) {
 
 func (k *memKernel) Do(_ context.Context, ops []ipvs.Op) error {
 	k.calls++
+	if k.fail {
+		k.fail = false
+		return syscall.EIO
+	}
 	var errs []error
 	for _, op := range ops {
 		k.ops++

@@ -54,7 +54,7 @@ type Router struct {
 	plan    *Plan
 	down    map[string]bool // check target ID -> down (setDown: the down ones only)
 	weight  map[string]int  // dynamic weight reported by a check
-	managed map[ipvs.ServiceKey]bool
+	managed managedSet      // managed.go
 	// alive and quorum remember, per real server and per service, the
 	// state last applied, so that notify scripts run on changes only.
 	// quorum is by position in plan (upState; 0: none computed yet),
@@ -189,11 +189,10 @@ func newRouter(log *slog.Logger) *Router {
 		born: time.Now(),
 		log:  log,
 		down: map[string]bool{}, weight: map[string]int{},
-		managed: map[ipvs.ServiceKey]bool{},
-		alive:   map[realKey]bool{},
-		units:   map[unitKey]*runningUnit{},
-		kick:    make(chan struct{}, 1),
-		retry:   make(chan struct{}, 1),
+		alive: map[realKey]bool{},
+		units: map[unitKey]*runningUnit{},
+		kick:  make(chan struct{}, 1),
+		retry: make(chan struct{}, 1),
 	}
 	r.script = r.runScript
 	r.sq.idle.L = &r.sq.mu
@@ -354,6 +353,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	switch {
 	case !same:
 		r.prune(old)
+		r.managed.replaced(old, p)
 		r.reported = reported{}
 		r.checks = nil
 		r.touchAll()
@@ -1270,7 +1270,7 @@ func (r *Router) apply(ctx context.Context) error {
 	r.mu.Unlock()
 	r.bgpBefore(ctx, bgpWant)
 	if r.applier == nil {
-		if len(want) == 0 && len(r.managed) == 0 {
+		if len(want) == 0 && r.managed.none(r.plan) {
 			r.bgpAfter(ctx, bgpWant)
 			return nil
 		}
@@ -1280,25 +1280,13 @@ func (r *Router) apply(ctx context.Context) error {
 		}
 		r.ipvs, r.applier = c, ipvs.NewApplier(c)
 	}
-	// A full apply forgets the managed services it no longer wants; the
-	// first, with none managed yet, has none to forget, and sizes the map
-	// at once instead of growing it through 10,000 services.
-	var wanted map[ipvs.ServiceKey]bool
-	if full && len(r.managed) > 0 {
-		wanted = make(map[ipvs.ServiceKey]bool, len(want))
-	} else if len(r.managed) == 0 {
-		r.managed = make(map[ipvs.ServiceKey]bool, len(want))
-	}
-	for _, s := range want {
-		k := s.Key()
-		if wanted != nil {
-			wanted[k] = true
-		}
-		r.managed[k] = true
-	}
+	// The plan's services are managed from the apply that wants them
+	// on; the kernel's services the plan does not want are managed when
+	// an earlier plan had them.
+	r.managed.plan = true
 	maglevOrder(want)
 	traceMark("sending")
-	cfg := &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true, Stream: true}
+	cfg := &ipvs.ApplyConfig{Managed: r.managed.beyond, MaglevOrder: true, Stream: true}
 	var ch ipvs.Changes
 	var err error
 	if full {
@@ -1312,12 +1300,9 @@ func (r *Router) apply(ctx context.Context) error {
 	r.phaseEnd("kernel applied")
 	traceMark("acked")
 	r.logChanges(ch, t1.Sub(t0), time.Since(t1), u1, s1)
-	if wanted != nil {
-		for k := range r.managed {
-			if !wanted[k] {
-				delete(r.managed, k)
-			}
-		}
+	if full {
+		// every service managed and not wanted is deleted
+		r.managed.gone = nil
 	}
 	r.bgpAfter(ctx, bgpWant)
 	return nil
@@ -1438,10 +1423,10 @@ func (r *Router) close() {
 	}
 	r.mail.wait() // the STOP alerts
 	r.closeLVS()
-	if r.applier != nil && !r.KeepIPVS && len(r.managed) > 0 {
+	if r.applier != nil && !r.KeepIPVS && !r.managed.none(r.plan) {
 		// keepalived removes its IPVS topology on stop unless told not to.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		ch, err := r.applier.Apply(ctx, nil, &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }})
+		ch, err := r.applier.Apply(ctx, nil, &ipvs.ApplyConfig{Managed: r.managed.all(r.plan)})
 		cancel()
 		if err != nil {
 			r.log.Error("ipvs release", "err", err)
