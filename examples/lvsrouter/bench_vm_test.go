@@ -34,7 +34,8 @@ import (
 // the collection once the first apply is made (appliedGC),
 // LVSKIT_DESIREDCHUNK=N the destinations desired allocates at once
 // (desiredChunk), LVSKIT_LOADINGFREE=0 keeps the read's freed memory for
-// the load (loadingFree), and
+// the load (loadingFree), LVSKIT_STREAMPIECE=N the services the first
+// apply computes and streams at a time (streamPiece; 0: all at once), and
 // LVSKIT_STARTREAD=full reads the file in full with the collector off, as
 // the start did before its batched read, for LVSKIT_SCALE_AB.
 func init() {
@@ -53,6 +54,9 @@ func init() {
 		}
 		if v, err := strconv.Atoi(os.Getenv("LVSKIT_DESIREDCHUNK")); err == nil {
 			desiredChunk = v
+		}
+		if v, err := strconv.Atoi(os.Getenv("LVSKIT_STREAMPIECE")); err == nil {
+			streamPiece = v
 		}
 		if os.Getenv("LVSKIT_LOADINGFREE") == "0" {
 			loadingFree = false

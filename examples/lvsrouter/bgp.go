@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/lvskit/lvskit/ipvs"
 )
 
 // The BGP side of lvsrouter (--bgp FILE) for scale-out: every director is
@@ -84,10 +82,10 @@ func bgpCandidates(c *BGPConfig, p *Plan) []netip.Addr {
 
 // bgpWanted returns the host prefixes to announce: each candidate VIP whose
 // virtual services have quorum (all of them, or any with AnnounceAny),
-// while the router is healthy. quorum holds each service's quorum state;
-// a service not in it has quorum (keepalived starts a service with
-// quorum).
-func bgpWanted(c *BGPConfig, p *Plan, quorum map[ipvs.ServiceKey]bool, healthy bool) map[netip.Prefix]bgpAttrs {
+// while the router is healthy. quorum holds each service's quorum state
+// by position in p (Router.quorum: upState, 0 none yet); a service
+// without one has quorum (keepalived starts a service with quorum).
+func bgpWanted(c *BGPConfig, p *Plan, quorum []uint8, healthy bool) map[netip.Prefix]bgpAttrs {
 	out := map[netip.Prefix]bgpAttrs{}
 	if c == nil || p == nil || !healthy {
 		return out
@@ -102,7 +100,7 @@ func bgpWanted(c *BGPConfig, p *Plan, quorum map[ipvs.ServiceKey]bool, healthy b
 		}
 		n := per[a]
 		n.all++
-		if up, seen := quorum[s.Key()]; !seen || up {
+		if i >= len(quorum) || quorum[i] != 1 {
 			n.up++
 		}
 		per[a] = n

@@ -127,7 +127,15 @@ func svc(addr string, port uint16) VirtualService {
 func TestBGPWantedFollowsQuorum(t *testing.T) {
 	p := &Plan{Services: []VirtualService{svc("192.0.2.10", 80), svc("192.0.2.10", 443), svc("192.0.2.20", 80), svc("2001:db8::10", 80),
 		{Service: ipvs.Service{FWMark: 5}}}}
-	k := func(i int) ipvs.ServiceKey { return p.Services[i].Service.Key() }
+	// states builds Router.quorum's positional states from a service's
+	// position and whether it has quorum.
+	states := func(m map[int]bool) []uint8 {
+		q := make([]uint8, len(p.Services))
+		for i, up := range m {
+			q[i] = upState(up)
+		}
+		return q
+	}
 	prefixes := func(m map[netip.Prefix]bgpAttrs) []string {
 		var out []string
 		for _, p := range slices.SortedFunc(func(yield func(netip.Prefix) bool) {
@@ -147,20 +155,20 @@ func TestBGPWantedFollowsQuorum(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		c       *BGPConfig
-		quorum  map[ipvs.ServiceKey]bool
+		quorum  map[int]bool
 		healthy bool
 		want    []string
 	}{
-		{"all up (and unknown = up)", all, map[ipvs.ServiceKey]bool{k(0): true}, true, []string{"192.0.2.10/32", "192.0.2.20/32", "2001:db8::10/128"}},
-		{"one of two down", all, map[ipvs.ServiceKey]bool{k(1): false}, true, []string{"192.0.2.20/32", "2001:db8::10/128"}},
-		{"one of two down, any", any, map[ipvs.ServiceKey]bool{k(1): false}, true, []string{"192.0.2.10/32", "192.0.2.20/32", "2001:db8::10/128"}},
-		{"both down, any", any, map[ipvs.ServiceKey]bool{k(0): false, k(1): false, k(3): false}, true, []string{"192.0.2.20/32"}},
+		{"all up (and unknown = up)", all, map[int]bool{0: true}, true, []string{"192.0.2.10/32", "192.0.2.20/32", "2001:db8::10/128"}},
+		{"one of two down", all, map[int]bool{1: false}, true, []string{"192.0.2.20/32", "2001:db8::10/128"}},
+		{"one of two down, any", any, map[int]bool{1: false}, true, []string{"192.0.2.10/32", "192.0.2.20/32", "2001:db8::10/128"}},
+		{"both down, any", any, map[int]bool{0: false, 1: false, 3: false}, true, []string{"192.0.2.20/32"}},
 		{"unhealthy", all, nil, false, nil},
 		{"listed only", listed, nil, true, []string{"192.0.2.20/32"}},
-		{"listed down", listed, map[ipvs.ServiceKey]bool{k(2): false}, true, nil},
+		{"listed down", listed, map[int]bool{2: false}, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := prefixes(bgpWanted(tc.c, p, tc.quorum, tc.healthy))
+			got := prefixes(bgpWanted(tc.c, p, states(tc.quorum), tc.healthy))
 			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("(-want +got)\n%s", d)
 			}

@@ -151,7 +151,7 @@ func (r *Router) checkDataText() []byte {
 	}
 	w(0, "------< LVS Topology >------")
 	w(1, "System is compiled with LVS v1.2.1")
-	for _, vs := range r.plan.Services {
+	for i, vs := range r.plan.Services {
 		s := vs.Service
 		w(1, "------< Virtual server >------")
 		if s.FWMark != 0 {
@@ -191,7 +191,8 @@ func (r *Router) checkDataText() []byte {
 			fwd = vs.Reals[0].Dest.Forward
 		}
 		w(3, "default forwarding method = %s", fwdName(fwd))
-		quorumUp, seen := r.quorum[s.Key()]
+		seen := i < len(r.quorum) && r.quorum[i] != 0
+		quorumUp := seen && r.quorum[i] == 2
 		alive := 0
 		for _, rs := range vs.Reals {
 			if r.realUp(rs) {

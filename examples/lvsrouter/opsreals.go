@@ -67,6 +67,8 @@ func (o *opsReals) reserve(n4, n, services int) {
 	}
 	if len(o.ids) == 0 {
 		o.ids = make(map[ipvs.ServiceKey]opsService, services)
+		// numbered in order from here: one array, not a dozen doublings
+		o.keys = make([]ipvs.ServiceKey, 0, services)
 	}
 }
 

@@ -299,7 +299,7 @@ func realAlerts(p *Plan, def bool) map[string]RealAlert {
 			proto = 0 // keepalived prints "none" for a mark's real servers
 		}
 		for _, rs := range v.Reals {
-			if !pickBool(rs.alert, def) {
+			if !rs.alert.or(def) {
 				continue
 			}
 			for _, t := range rs.Checks {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,34 @@ func TestNoCheckerEmails(t *testing.T) {
 	m.wait()
 	if got := srv.wait(1, 5*time.Second); len(got) != 1 || !strings.Contains(got[0], "Subject: Realserver rs of virtual server vs - DOWN\r\n") {
 		t.Errorf("sessions %q", got)
+	}
+}
+
+// TestRealServerSMTPAlertOverDefault: a real server's own smtp_alert
+// (on, off, or left out) decides whether its checks mail, over the
+// global default in either direction.
+func TestRealServerSMTPAlertOverDefault(t *testing.T) {
+	vs := "\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n  smtp_alert\n  TCP_CHECK {\n  }\n }\n real_server 10.0.0.3 80 {\n  smtp_alert off\n  TCP_CHECK {\n  }\n }\n real_server 10.0.0.4 80 {\n  TCP_CHECK {\n  }\n }\n}\n"
+	mail := "notification_email {\na@example.com\n}\nsmtp_server 10.0.0.9\n"
+	for _, tc := range []struct {
+		global string
+		want   []string
+	}{
+		{"", []string{"[10.0.0.2]:tcp:80", "[10.0.0.4]:tcp:80"}},
+		{"smtp_alert_checker off", []string{"[10.0.0.2]:tcp:80"}},
+		{"smtp_alert_checker", []string{"[10.0.0.2]:tcp:80", "[10.0.0.4]:tcp:80"}},
+	} {
+		p, err := translateText(t, behaviourConf(mail+tc.global, "")+vs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range p.Mail.Checks {
+			got = append(got, a.RS)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("global %q: real servers alerting %q, want %q", tc.global, got, tc.want)
+		}
 	}
 }

@@ -21,7 +21,10 @@ import (
 type memKernel struct {
 	svcs  map[ipvs.ServiceKey]*ipvs.Service
 	ops   int
+	calls int // of Do
 	dumps int
+	// fail, when set, makes Do refuse every operation once.
+	fail bool
 }
 
 func newMemKernel() *memKernel { return &memKernel{svcs: map[ipvs.ServiceKey]*ipvs.Service{}} }
@@ -38,6 +41,11 @@ func (k *memKernel) Dump(context.Context) ([]ipvs.Service, error) {
 }
 
 func (k *memKernel) Do(_ context.Context, ops []ipvs.Op) error {
+	k.calls++
+	if k.fail {
+		k.fail = false
+		return syscall.EIO
+	}
 	var errs []error
 	for _, op := range ops {
 		k.ops++

@@ -54,11 +54,14 @@ type Router struct {
 	plan    *Plan
 	down    map[string]bool // check target ID -> down (setDown: the down ones only)
 	weight  map[string]int  // dynamic weight reported by a check
-	managed map[ipvs.ServiceKey]bool
+	managed managedSet      // managed.go
 	// alive and quorum remember, per real server and per service, the
 	// state last applied, so that notify scripts run on changes only.
+	// quorum is by position in plan (upState; 0: none computed yet),
+	// carried over by service key when a reload moves the services
+	// (carryQuorum): a map by key held 1 MB at 10,000 services.
 	alive  map[realKey]bool
-	quorum map[ipvs.ServiceKey]bool
+	quorum []uint8
 	events [][]string // scripts to run after the next apply
 	// sq is the queue of scripts to run, in order, one at a time.
 	sq struct {
@@ -186,8 +189,7 @@ func newRouter(log *slog.Logger) *Router {
 		born: time.Now(),
 		log:  log,
 		down: map[string]bool{}, weight: map[string]int{},
-		managed: map[ipvs.ServiceKey]bool{},
-		alive:   map[realKey]bool{}, quorum: map[ipvs.ServiceKey]bool{},
+		alive: map[realKey]bool{},
 		units: map[unitKey]*runningUnit{},
 		kick:  make(chan struct{}, 1),
 		retry: make(chan struct{}, 1),
@@ -350,7 +352,8 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	}
 	switch {
 	case !same:
-		r.prune()
+		r.prune(old)
+		r.managed.replaced(old, p)
 		r.reported = reported{}
 		r.checks = nil
 		r.touchAll()
@@ -444,26 +447,21 @@ func (r *Router) phaseEnd(name string) {
 }
 
 // prune forgets the notify state of services and real servers the plan no
-// longer has. r.mu is held. Load skips it when the plan keeps every
-// service and real server where it was (the common edit: a weight, a
-// timeout): there is nothing to forget.
-func (r *Router) prune() {
-	keys := make(map[ipvs.ServiceKey]bool, len(r.plan.Services))
+// longer has, and moves each kept service's quorum state to its place in
+// the plan (old is the plan before). r.mu is held. Load skips it when the
+// plan keeps every service and real server where it was (the common
+// edit: a weight, a timeout): there is nothing to forget or move.
+func (r *Router) prune(old *Plan) {
+	r.quorum = carryQuorum(old, r.quorum, r.plan)
+	if len(r.alive) == 0 {
+		return
+	}
 	ids := map[realKey]bool{}
 	for i := range r.plan.Services {
 		vs := &r.plan.Services[i]
 		k := vs.Service.Key()
-		keys[k] = true
-		if len(r.alive) == 0 {
-			continue
-		}
 		for _, rs := range vs.Reals {
 			ids[realKey{k, rs.Dest.Addr}] = true
-		}
-	}
-	for k := range r.quorum {
-		if !keys[k] {
-			delete(r.quorum, k)
 		}
 	}
 	for id := range r.alive {
@@ -471,6 +469,29 @@ func (r *Router) prune() {
 			delete(r.alive, id)
 		}
 	}
+}
+
+// carryQuorum returns the quorum states q, by position in old, by
+// position in p instead: a service of p that old has (by key) keeps its
+// state, the others have none yet.
+func carryQuorum(old *Plan, q []uint8, p *Plan) []uint8 {
+	out := make([]uint8, len(p.Services))
+	if old == nil || len(q) != len(old.Services) {
+		return out
+	}
+	was := map[ipvs.ServiceKey]uint8{}
+	for i, st := range q {
+		if st != 0 {
+			was[old.Services[i].Service.Key()] = st
+		}
+	}
+	if len(was) == 0 {
+		return out
+	}
+	for i := range p.Services {
+		out[i] = was[p.Services[i].Service.Key()]
+	}
+	return out
 }
 
 // sameLayout reports whether a and b list the same services with the
@@ -991,26 +1012,8 @@ func (r *Router) desired() []ipvs.Service {
 // desiredLocked is desired with r.mu held. It computes every service,
 // so nothing is left dirty.
 func (r *Router) desiredLocked() []ipvs.Service {
-	r.dirty = dirtySet{}
+	r.desiredBegin()
 	out := make([]ipvs.Service, 0, len(r.plan.Services))
-	if len(r.reported.services) != len(r.plan.Services) {
-		n, _ := countChecks(r.plan)
-		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
-		r.ops.reserveReals(r.plan)
-		if len(r.quorum) == 0 {
-			// sized at once, not grown through a dozen rehashes
-			r.quorum = make(map[ipvs.ServiceKey]bool, len(r.plan.Services))
-		}
-	}
-	if r.reported.plan != r.plan || len(r.reported.start) != len(r.plan.Services) {
-		r.reported.start = make([]int32, len(r.plan.Services))
-		k := 0
-		for i := range r.plan.Services {
-			r.reported.start[i] = int32(k)
-			k += len(r.plan.Services[i].Reals)
-		}
-		r.reported.plan = r.plan
-	}
 	// The services' destinations are cut from arrays of desiredChunk
 	// destinations (or one service's, if more), so that an apply at
 	// 10,000 services costs 80 allocations, not 10,000, none of them
@@ -1030,6 +1033,30 @@ func (r *Router) desiredLocked() []ipvs.Service {
 		k += n
 	}
 	return out
+}
+
+// desiredBegin readies a full recompute of the plan's services: nothing
+// is left dirty, and the per-position report state is sized for the plan.
+// r.mu is held.
+func (r *Router) desiredBegin() {
+	r.dirty = dirtySet{}
+	if len(r.reported.services) != len(r.plan.Services) {
+		n, _ := countChecks(r.plan)
+		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
+		r.ops.reserveReals(r.plan)
+	}
+	if r.reported.plan != r.plan || len(r.reported.start) != len(r.plan.Services) {
+		r.reported.start = make([]int32, len(r.plan.Services))
+		k := 0
+		for i := range r.plan.Services {
+			r.reported.start[i] = int32(k)
+			k += len(r.plan.Services[i].Reals)
+		}
+		r.reported.plan = r.plan
+	}
+	if len(r.quorum) != len(r.plan.Services) {
+		r.quorum = make([]uint8, len(r.plan.Services))
+	}
 }
 
 // desiredChunk is how many destinations desiredLocked allocates at once
@@ -1088,10 +1115,8 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	if len(changes) > 0 {
 		r.ops.realStates(key, changes)
 	}
-	was, seen := r.quorum[key]
-	if !seen {
-		was = true // keepalived starts a service with quorum
-	}
+	// keepalived starts a service with quorum
+	was, seen := r.quorum[i] != 1, r.quorum[i] != 0
 	up := quorumState(was, sum, vs.Quorum, vs.Hysteresis)
 	if seen && was != up {
 		r.events = append(r.events, pick(up, vs.QuorumUp, vs.QuorumDown))
@@ -1101,7 +1126,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 		// server goes in.
 		r.mail.quorumMail(key, true, up, vs.Quorum, vs.Hysteresis, sum)
 	}
-	r.quorum[key] = up
+	r.quorum[i] = upState(up)
 	if st := upState(up); r.reported.services[i] != st {
 		if report {
 			r.ops.serviceState(key, up)
@@ -1225,6 +1250,9 @@ func (r *Router) apply(ctx context.Context) error {
 	r.opsLater = later
 	r.mu.Unlock()
 	defer r.reportOps()
+	if done, err := r.applyStreamed(ctx, t0); done {
+		return err
+	}
 	want, full := r.desiredChanged()
 	if !full && r.applier == nil {
 		// Nothing applied yet: everything goes.
@@ -1242,7 +1270,7 @@ func (r *Router) apply(ctx context.Context) error {
 	r.mu.Unlock()
 	r.bgpBefore(ctx, bgpWant)
 	if r.applier == nil {
-		if len(want) == 0 && len(r.managed) == 0 {
+		if len(want) == 0 && r.managed.none(r.plan) {
 			r.bgpAfter(ctx, bgpWant)
 			return nil
 		}
@@ -1252,25 +1280,13 @@ func (r *Router) apply(ctx context.Context) error {
 		}
 		r.ipvs, r.applier = c, ipvs.NewApplier(c)
 	}
-	// A full apply forgets the managed services it no longer wants; the
-	// first, with none managed yet, has none to forget, and sizes the map
-	// at once instead of growing it through 10,000 services.
-	var wanted map[ipvs.ServiceKey]bool
-	if full && len(r.managed) > 0 {
-		wanted = make(map[ipvs.ServiceKey]bool, len(want))
-	} else if len(r.managed) == 0 {
-		r.managed = make(map[ipvs.ServiceKey]bool, len(want))
-	}
-	for _, s := range want {
-		k := s.Key()
-		if wanted != nil {
-			wanted[k] = true
-		}
-		r.managed[k] = true
-	}
+	// The plan's services are managed from the apply that wants them
+	// on; the kernel's services the plan does not want are managed when
+	// an earlier plan had them.
+	r.managed.plan = true
 	maglevOrder(want)
 	traceMark("sending")
-	cfg := &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }, MaglevOrder: true, Stream: true}
+	cfg := &ipvs.ApplyConfig{Managed: r.managed.beyond, MaglevOrder: true, Stream: true}
 	var ch ipvs.Changes
 	var err error
 	if full {
@@ -1279,29 +1295,14 @@ func (r *Router) apply(ctx context.Context) error {
 		ch, err = r.applier.ApplyServices(ctx, want, cfg)
 	}
 	if err != nil {
-		// The retry recomputes everything against the kernel's state.
-		r.mu.Lock()
-		r.touchAll()
-		r.mu.Unlock()
-		return fmt.Errorf("ipvs apply: %w", err)
+		return r.applyFailed(err)
 	}
 	r.phaseEnd("kernel applied")
 	traceMark("acked")
-	if ch.Len() > 0 {
-		u2, s2 := cpuTimes()
-		r.log.Info("ipvs", "changes", ch.Len(), "add-service", ch.Count(ipvs.OpNewService),
-			"del-service", ch.Count(ipvs.OpDeleteService), "edit-service", ch.Count(ipvs.OpUpdateService),
-			"add-server", ch.Count(ipvs.OpNewDestination), "del-server", ch.Count(ipvs.OpDeleteDestination),
-			"edit-server", ch.Count(ipvs.OpUpdateDestination),
-			"desired", t1.Sub(t0).Round(time.Microsecond), "kernel", time.Since(t1).Round(time.Microsecond),
-			"user", (u2 - u1).Round(time.Millisecond), "sys", (s2 - s1).Round(time.Millisecond))
-	}
-	if wanted != nil {
-		for k := range r.managed {
-			if !wanted[k] {
-				delete(r.managed, k)
-			}
-		}
+	r.logChanges(ch, t1.Sub(t0), time.Since(t1), u1, s1)
+	if full {
+		// every service managed and not wanted is deleted
+		r.managed.gone = nil
 	}
 	r.bgpAfter(ctx, bgpWant)
 	return nil
@@ -1422,10 +1423,10 @@ func (r *Router) close() {
 	}
 	r.mail.wait() // the STOP alerts
 	r.closeLVS()
-	if r.applier != nil && !r.KeepIPVS && len(r.managed) > 0 {
+	if r.applier != nil && !r.KeepIPVS && !r.managed.none(r.plan) {
 		// keepalived removes its IPVS topology on stop unless told not to.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		ch, err := r.applier.Apply(ctx, nil, &ipvs.ApplyConfig{Managed: func(k ipvs.ServiceKey) bool { return r.managed[k] }})
+		ch, err := r.applier.Apply(ctx, nil, &ipvs.ApplyConfig{Managed: r.managed.all(r.plan)})
 		cancel()
 		if err != nil {
 			r.log.Error("ipvs release", "err", err)

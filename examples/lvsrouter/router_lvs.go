@@ -204,6 +204,6 @@ func (r *Router) closeLVS() {
 			return
 		}
 		r.log.Info("ipvs flushed (lvs_flush_onstop)")
-		clear(r.managed)
+		r.managed = managedSet{}
 	}
 }

@@ -63,13 +63,15 @@ var appliedGC = true
 // arrays did not fit, so that the load grew the process past the read's
 // peak all the same. The first Router.Load (desired state, 50,000 IPVS
 // operations, 40,000 check targets at 10,000 × 4) then allocates about
-// 30 MB before its kernel change is made, nearly all of it live, and the
-// guest has one vCPU: a collection meanwhile (0.2-0.9 s there, marking
+// 10 MB before its kernel change is made (30 MB before the first apply
+// streamed the desired state a few hundred services at a time,
+// apply_stream.go), most of it live (the Applier's known state, the
+// states reported), and the guest has one vCPU: a collection meanwhile (0.2-0.9 s there, marking
 // the plan) delays the kernel change by as much. So the collector is off
 // for it, under a memory limit of loadHeapPerLive times the live heap (or
 // what the process holds, if more), and collects once the kernel change
-// is made (applied, after the start's wall time as measured), the desired
-// state and the apply's garbage then dead, so that the 40,000 check
+// is made (applied, after the start's wall time as measured), the apply's
+// garbage then dead, so that the 40,000 check
 // targets' registration reuses their memory; the limit is then 2 live
 // heaps. In one guest (2026-12-07, BenchmarkVMRouterStart10k), the
 // process's peak RSS went from 113.9 to 85.5 MiB with this and the
@@ -172,7 +174,7 @@ func (g *startGC) loading() {
 
 // applied is called once the first load's kernel change is made, before
 // its check targets are registered: it collects the apply's garbage (the
-// desired state, the known state's first copy) so that the registration
+// desired state's pieces and scratch) so that the registration
 // reuses that memory instead of growing the heap, and sets the limit to
 // 2 live heaps for the rest of the load.
 func (g *startGC) applied() {
