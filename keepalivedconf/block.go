@@ -1,12 +1,30 @@
 package keepalivedconf
 
-import "bytes"
+import (
+	"bytes"
+	"unsafe"
+)
 
 // Piece is a part of a file that starts at the beginning of line Line
 // (1-based) of that file.
 type Piece struct {
 	Data []byte
 	Line int
+	// Frozen promises that Data is never written again: the parse then
+	// takes its text from Data itself instead of a copy. Whatever keeps
+	// a string of the parse (a Token's Text, a string in the Config
+	// decoded from it) then keeps Data's memory alive. A reader of a
+	// large file that it will not change saves a copy of each piece.
+	Frozen bool
+}
+
+// text is the piece's bytes as a string: Data itself when Frozen, else
+// a copy.
+func (pc Piece) text() string {
+	if pc.Frozen && len(pc.Data) > 0 {
+		return unsafe.String(unsafe.SliceData(pc.Data), len(pc.Data))
+	}
+	return string(pc.Data)
 }
 
 // ParsePieces parses some pieces of one file as one File: its top-level
@@ -87,9 +105,9 @@ func (c *ParseConfig) ParsePiecesIn(a *Arena, filename string, pieces []Piece) (
 	for _, pc := range pieces {
 		var p *parser
 		if a != nil {
-			p = &parser{src: string(pc.Data), name: filename, stmts: a.stmts, blocks: a.blocks, toks: a.toks, lists: a.lists}
+			p = &parser{src: pc.text(), name: filename, stmts: a.stmts, blocks: a.blocks, toks: a.toks, lists: a.lists}
 		} else {
-			p = newParser(filename, string(pc.Data))
+			p = newParser(filename, pc.text())
 		}
 		p.maxDepth = r.Limits.MaxNesting
 		p.line = pc.Line - 1

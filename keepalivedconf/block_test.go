@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // piecesAt cuts data at the newline nearest after cut into two pieces,
@@ -90,10 +91,10 @@ func TestCutTop(t *testing.T) {
 	data := []byte("# head\nglobal_defs {\n    router_id a\n}\n\n! c\nvirtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\nvirtual_server group g {\n}\n# tail\n")
 	got := CutTop(data)
 	want := []TopPiece{
-		{Piece{[]byte("# head\nglobal_defs {\n    router_id a\n}\n"), 1}, "global_defs", "{", 4},
-		{Piece{[]byte("\n! c\nvirtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\n"), 5}, "virtual_server", "10.0.0.1", 6},
-		{Piece{[]byte("virtual_server group g {\n}\n"), 11}, "virtual_server", "group", 2},
-		{Piece{[]byte("# tail\n"), 13}, "", "", 1},
+		{Piece{Data: []byte("# head\nglobal_defs {\n    router_id a\n}\n"), Line: 1}, "global_defs", "{", 4},
+		{Piece{Data: []byte("\n! c\nvirtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\n"), Line: 5}, "virtual_server", "10.0.0.1", 6},
+		{Piece{Data: []byte("virtual_server group g {\n}\n"), Line: 11}, "virtual_server", "group", 2},
+		{Piece{Data: []byte("# tail\n"), Line: 13}, "", "", 1},
 	}
 	show := func(pcs []TopPiece) string {
 		var b strings.Builder
@@ -158,4 +159,44 @@ func FuzzCutTop(f *testing.F) {
 			t.Fatalf("positions\n got %s\nwant %s", g, w)
 		}
 	})
+}
+
+// TestFrozenPiece: a Frozen piece is parsed in place, into the same tree
+// as a copied one, and the Config decoded from it holds copies of its
+// strings, so that keeping the Config does not keep the piece's memory.
+func TestFrozenPiece(t *testing.T) {
+	src := "virtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n        HTTP_GET {\n            url {\n                path /health\n                digest 9b3a0c85a887a256d6939da88aabd8cd\n                regex \"ok\"\n            }\n        }\n    }\n}\n"
+	data := []byte(src)
+	lo := uintptr(unsafe.Pointer(&data[0]))
+	in := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		return s != "" && p >= lo && p < lo+uintptr(len(data))
+	}
+	frozen, err := (*ParseConfig)(nil).ParsePieces("k.conf", []Piece{{Data: data, Line: 1, Frozen: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := (*ParseConfig)(nil).ParsePieces("k.conf", []Piece{{Data: data, Line: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := frozen.Format(), copied.Format(); !bytes.Equal(a, b) || string(a) != src {
+		t.Errorf("frozen %q, copied %q", a, b)
+	}
+	if tok := frozen.Stmts[0].Tokens[0]; !in(tok.Text) {
+		t.Errorf("a frozen piece's token %q is a copy", tok.Text)
+	}
+	if tok := copied.Stmts[0].Tokens[0]; in(tok.Text) {
+		t.Errorf("a copied piece's token %q is in the piece's bytes", tok.Text)
+	}
+	c, err := frozen.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := c.VirtualServers[0].RealServers[0].Checkers[0].(*HTTPCheck).URLs[0]
+	for _, s := range []string{u.Path, u.Digest, u.Regex.Pattern} {
+		if in(s) {
+			t.Errorf("the Config's %q is in the piece's bytes", s)
+		}
+	}
 }

@@ -375,7 +375,7 @@ func (dec *decoder) urlRegex(u *URL, s *Stmt) bool {
 			dec.d.add(s.Pos, sevWarning, ErrInvalid, "regex missing or too many fields")
 			return true
 		}
-		r.Pattern = s.Tokens[1].Value()
+		r.Pattern = strings.Clone(s.Tokens[1].Value()) // see decoder.str
 		r.Stmt = s
 	case "regex_no_match":
 		r.NoMatch = true

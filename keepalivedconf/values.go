@@ -124,10 +124,11 @@ func (dec *decoder) port(s *Stmt, i int) (uint16, bool) {
 	return uint16(v), ok
 }
 
-// str reads word i as a string.
+// str reads word i as a string: a copy, so that a Config's strings do
+// not keep the parsed text alive (a Piece.Frozen file's buffer).
 func (dec *decoder) str(dst *string, s *Stmt, i int) {
 	if dec.nargs(s, i+1) {
-		*dst = s.Arg(i)
+		*dst = strings.Clone(s.Arg(i))
 	}
 }
 
@@ -137,7 +138,7 @@ func (dec *decoder) script(dst *string, s *Stmt) {
 	if !dec.nargs(s, 2) {
 		return
 	}
-	*dst = scriptText(s)
+	*dst = strings.Clone(scriptText(s))
 	// keepalived refuses a line it cannot split (an open quote, a
 	// trailing backslash); so do we, where the line is
 	if _, err := ScriptArgv(*dst); err != nil {

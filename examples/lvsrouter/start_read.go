@@ -106,7 +106,10 @@ type batchResult struct {
 // readBatches reads data in batches of readBatchVS virtual servers and
 // returns the plan, checked as load checks it, with the file's top-level
 // blocks (nil when their layout is not the incremental reload's) and the
-// number of batches; a nil plan: read it in full instead.
+// number of batches; a nil plan: read it in full instead. data is never
+// written again: the batches parse it in place (Piece.Frozen) instead of
+// copying it, 5.8 MB at 10,000 x 4, which the read's peak held as garbage
+// (the translation keeps none of its strings: TestStartKeepsNoSource).
 func readBatches(path string, data []byte, hasInterface func(string) bool) (p *Plan, blocks []topBlock, batches int) {
 	pieces := keepalivedconf.CutTop(data)
 	var ctx []keepalivedconf.TopPiece
@@ -115,6 +118,7 @@ func readBatches(path string, data []byte, hasInterface func(string) bool) (p *P
 	off := 0
 	for _, pc := range pieces {
 		if kindOf(pc.Keyword, pc.Arg) == blockVS {
+			pc.Frozen = true
 			vss, vsOffs = append(vss, pc), append(vsOffs, off)
 		} else {
 			ctx, ctxOffs = append(ctx, pc), append(ctxOffs, off)

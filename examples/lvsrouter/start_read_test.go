@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/lvskit/lvskit/internal/testenv"
 )
@@ -147,4 +151,103 @@ func TestStartReadEqualsFull(t *testing.T) {
 			t.Error("no configuration of the corpus was read in batches")
 		}
 	})
+}
+
+// TestStartKeepsNoSource: the batched read parses the file's bytes in
+// place (keepalivedconf.Piece.Frozen), so a string of the parse that the
+// plan kept would keep all of the file's memory alive. Every kind of
+// string a virtual server or real server carries (checks of each kind,
+// scripts, notify commands, descriptions, mail alerts) must be the
+// plan's own copy: the file's buffer is collected once the start is over.
+func TestStartKeepsNoSource(t *testing.T) {
+	defer func(vs, lo int) { readBatchVS, readBatchMin = vs, lo }(readBatchVS, readBatchMin)
+	readBatchVS, readBatchMin = 8, 16
+	var b strings.Builder
+	b.WriteString("global_defs {\n    router_id lvs1\n    notification_email {\n        ops@example.com\n    }\n    smtp_server 127.0.0.1\n    enable_script_security\n    script_user root\n}\ntrack_file tf0 {\n    file /tmp/tf0\n}\ntrack_file tf1 {\n    file /tmp/tf1\n}\ntrack_file tf2 {\n    file /tmp/tf2\n}\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "virtual_server 10.0.%d.%d 80 {\n    delay_loop 6\n    lb_algo wlc\n    lb_kind DR\n    protocol TCP\n    persistence_timeout 30\n", i/200, i%200+1)
+		fmt.Fprintf(&b, "    virtualhost vs%d.example.com\n    quorum_up \"/bin/true up%d\"\n    quorum_down \"/bin/true down%d\"\n    smtp_alert\n", i, i, i)
+		fmt.Fprintf(&b, "    sorry_server 10.9.0.%d 80\n", i%200+1)
+		fmt.Fprintf(&b, "    real_server 10.1.0.%d 80 {\n        weight 2\n        notify_up \"/bin/true rs-up%d\"\n        notify_down \"/bin/true rs-down%d\"\n", i%200+1, i, i)
+		fmt.Fprintf(&b, "        HTTP_GET {\n            url {\n                path /health%d\n                digest 9b3a0c85a887a256d6939da88aabd8cd\n                status_code 200\n            }\n            connect_timeout 3\n            virtualhost rs%d.example.com\n        }\n    }\n", i, i)
+		fmt.Fprintf(&b, "    real_server 10.2.0.%d 80 {\n        MISC_CHECK {\n            misc_path \"/bin/true misc%d\"\n            misc_timeout 5\n        }\n    }\n", i%200+1, i)
+		fmt.Fprintf(&b, "    real_server 10.3.0.%d 80 {\n        SMTP_CHECK {\n            helo_name helo%d.example.com\n        }\n    }\n", i%200+1, i)
+		fmt.Fprintf(&b, "    real_server 10.4.0.%d 80 {\n        DNS_CHECK {\n            name n%d.example.com\n            type A\n        }\n    }\n", i%200+1, i)
+		fmt.Fprintf(&b, "    real_server 10.5.0.%d 80 {\n        SSL_GET {\n            url {\n                path /s%d\n                regex \"ok%d\"\n            }\n        }\n    }\n", i%200+1, i, i)
+		fmt.Fprintf(&b, "    real_server 10.6.0.%d 80 {\n        UDP_CHECK {\n            payload 0a0b%02x\n        }\n    }\n", i%200+1, i)
+		fmt.Fprintf(&b, "    real_server 10.7.0.%d 80 {\n        FILE_CHECK {\n            track_file tf%d\n        }\n    }\n}\n", i%200+1, i%3)
+	}
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	mustWrite(t, path, []byte(b.String()))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collected := make(chan struct{})
+	runtime.AddCleanup(&data[0], func(ch chan struct{}) { close(ch) }, collected)
+	lo := uintptr(unsafe.Pointer(&data[0]))
+	ir := &incReload{}
+	p, blocks, n := readBatches(path, data, anyInterface)
+	if p == nil || n == 0 {
+		_, w, err := load(path, anyInterface)
+		t.Fatalf("the configuration was not read in batches: %v, %v", w, err)
+	}
+	ir.recordBatches(path, data, p, blocks)
+	in := map[string]int{}
+	stringsIn(reflect.ValueOf(p), "plan", lo, lo+uintptr(len(data)), map[uintptr]bool{}, in)
+	stringsIn(reflect.ValueOf(ir), "reload", lo, lo+uintptr(len(data)), map[uintptr]bool{}, in)
+	if len(in) > 0 {
+		t.Errorf("strings of the file's bytes kept (field: count): %v", in)
+	}
+	data = nil
+	for range 100 {
+		runtime.GC()
+		select {
+		case <-collected:
+			runtime.KeepAlive(p)
+			runtime.KeepAlive(ir)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(ir)
+	t.Fatal("the file's bytes are still reachable from the plan or the reload's base after the batched read")
+}
+
+// stringsIn counts, by field path, the strings reachable from v whose
+// bytes lie in [lo, hi).
+func stringsIn(v reflect.Value, path string, lo, hi uintptr, seen map[uintptr]bool, out map[string]int) {
+	switch v.Kind() {
+	case reflect.String:
+		if s := v.String(); s != "" {
+			if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); p >= lo && p < hi {
+				out[path]++
+			}
+		}
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		if v.Kind() == reflect.Pointer {
+			if seen[v.Pointer()] {
+				return
+			}
+			seen[v.Pointer()] = true
+		}
+		stringsIn(v.Elem(), path, lo, hi, seen, out)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			stringsIn(v.Field(i), path+"."+v.Type().Field(i).Name, lo, hi, seen, out)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			stringsIn(v.Index(i), path+"[]", lo, hi, seen, out)
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			stringsIn(it.Key(), path+"{key}", lo, hi, seen, out)
+			stringsIn(it.Value(), path+"{}", lo, hi, seen, out)
+		}
+	}
 }
