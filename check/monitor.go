@@ -299,7 +299,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 }
 
 // Add schedules t, checked while Run runs; its first check is jittered by
-// its policy.
+// its policy, then rounded up to the Monitor's 4 ms grid (see dueGrid).
 func (m *Monitor) Add(t Target) error {
 	if t.Checker == nil {
 		return fmt.Errorf("target %q: nil Checker", t.ID)
