@@ -42,7 +42,7 @@ func (m *Monitor) loop() {
 	var shrink shrinker
 	var trs []*Transition
 	var abandoned []*entry
-	var yielded time.Time
+	var yielded, wakeAt time.Time
 	for {
 		m.mu.Lock()
 		if m.closed {
@@ -80,6 +80,7 @@ func (m *Monitor) loop() {
 			// Arm under the lock so the timer always matches the heap
 			// as seen at now.
 			m.w.arm(wait)
+			wakeAt = time.Now().Add(wait) // the real clock, as yielded
 		}
 		m.mu.Unlock()
 		if fl != nil {
@@ -93,6 +94,21 @@ func (m *Monitor) loop() {
 			if len(done) > 0 {
 				done = m.fold(done, nil, &trs)
 			}
+			// Pass through the Go scheduler at least every 8 ms. The
+			// eventWaker sleeps in a system call and the quick checks
+			// are raw ones, so otherwise the loop would never yield: the
+			// runtime's monitor thread would take it for a goroutine
+			// running too long, preempt it every 10 ms, and poll every
+			// 20 µs after each preemption, at a cost of a tenth of the
+			// loop's CPU. Yielding at every wake-up costs nearly as much
+			// (each wakes another thread). The pass comes before a sleep
+			// that would end more than 8 ms after the last one: checked
+			// after the sleep instead, wake-ups dueGrid apart would let
+			// up to 8 ms + dueGrid go by, past the 10 ms.
+			if wakeAt.Sub(yielded) > yieldEvery {
+				runtime.Gosched()
+				yielded = time.Now()
+			}
 			m.w.sleep()
 			if m.ctx.Err() != nil {
 				return
@@ -101,18 +117,6 @@ func (m *Monitor) loop() {
 				if done = fl.collect(q, done); len(done) > 0 {
 					done = m.fold(done, nil, &trs)
 				}
-			}
-			// Pass through the Go scheduler every 8 ms. The
-			// eventWaker sleeps in a system call and the quick checks
-			// are raw ones, so otherwise the loop would never yield: the
-			// runtime's monitor thread would take it for a goroutine
-			// running too long, preempt it every 10 ms, and poll every
-			// 20 µs after each preemption, at a cost of a tenth of the
-			// loop's CPU. Yielding at every wake-up costs nearly as much
-			// (each wakes another thread).
-			if t := time.Now(); t.Sub(yielded) > yieldEvery {
-				runtime.Gosched()
-				yielded = t
 			}
 			continue
 		}
@@ -271,8 +275,9 @@ func (m *Monitor) finishLocked(j *job) *Transition {
 	next, changed := e.observe(r)
 	// Keep to the schedule: the next check is due one interval after this
 	// one was due. A check that overran its interval starts the next at
-	// once rather than queueing a burst.
-	e.due = max(j.due+next, m.since(now))
+	// once rather than queueing a burst (on the grid, so that it
+	// rejoins the others: see dueGrid).
+	e.due = max(j.due+next, onGrid(m.since(now)))
 	m.pushLocked(e)
 
 	var tr *Transition

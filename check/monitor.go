@@ -299,7 +299,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 }
 
 // Add schedules t, checked while Run runs; its first check is jittered by
-// its policy.
+// its policy, then rounded up to the Monitor's 4 ms grid (see dueGrid).
 func (m *Monitor) Add(t Target) error {
 	if t.Checker == nil {
 		return fmt.Errorf("target %q: nil Checker", t.ID)
@@ -318,7 +318,7 @@ func (m *Monitor) Add(t Target) error {
 	e := &entry{id: t.ID, checker: t.Checker, pol: m.pols.get(t.Policy)}
 	e.newMachine()
 	e.up = e.st.up
-	e.due = m.since(m.clock.Now()) + e.start(m.rnd.Float64())
+	e.due = m.firstDue(e, m.clock.Now())
 	m.targets.add(e)
 	m.pushLocked(e)
 	return nil
@@ -352,7 +352,7 @@ func (m *Monitor) Update(t Target) error {
 	e.gen++
 	e.newMachine()
 	now := m.clock.Now()
-	e.due = m.since(now) + e.start(m.rnd.Float64())
+	e.due = m.firstDue(e, now)
 	var tr *Transition
 	if e.st.up != e.up {
 		e.up = e.st.up
@@ -433,6 +433,31 @@ func (m *Monitor) statsLocked(e *entry) Stats {
 
 // since returns t as an offset from the epoch.
 func (m *Monitor) since(t time.Time) time.Duration { return t.Sub(m.epoch) }
+
+// dueGrid is the grid, from the epoch, that a target's first due time is
+// put on. A target keeps its phase from then on (each check is due one
+// interval after the last was due), so targets whose intervals are
+// multiples of dueGrid (whole seconds, hundreds of milliseconds) stay on
+// it, and at thousands of targets a second the loop wakes once per grid
+// point for all the targets due there, without lateness: at most 250
+// wake-ups a second, each of which costs as much CPU as a dozen
+// loopback probes. Other intervals leave the grid and are checked on
+// time all the same. A first check comes later by less than dueGrid.
+const dueGrid = 4 * time.Millisecond
+
+// onGrid returns d, an offset from the epoch, rounded up to dueGrid.
+func onGrid(d time.Duration) time.Duration {
+	if r := d % dueGrid; r > 0 {
+		d += dueGrid - r
+	}
+	return d
+}
+
+// firstDue returns when e's first check is due, as an offset from the
+// epoch, its policy's jitter from now on, on the grid.
+func (m *Monitor) firstDue(e *entry, now time.Time) time.Duration {
+	return onGrid(m.since(now) + e.start(m.rnd.Float64()))
+}
 
 // Grow makes room for n more targets, as slices.Grow does: Adding them
 // then allocates only their own entries, not ever larger tables whose

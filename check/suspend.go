@@ -48,7 +48,7 @@ func (m *Monitor) Resume(id string) error {
 	}
 	// A new due time makes any place it still has in the heap stale, so
 	// it is scheduled exactly once (see dueHeap).
-	e.due = m.since(m.clock.Now()) + e.start(m.rnd.Float64())
+	e.due = m.firstDue(e, m.clock.Now())
 	m.pushLocked(e)
 	return nil
 }
