@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -80,15 +81,16 @@ type incReload struct {
 	// them, ParsePieces copies what it parses, and the plan holds
 	// strings of those copies (TestReloadReusesReadBuffer).
 	scratch []byte
-	// prev is the Services array of the plan plan was spliced from (nil
-	// when plan was read in full), and prevDiff the positions where the
-	// two differ: once the Router has let go of that plan, the next
-	// splice reuses its array (nextServices). The first splice after a
-	// read copies plan's array instead: a copy made with the read was
-	// 3.9 MB of the start's peak at 10,000 services, and costs the first
-	// reload a few milliseconds.
+	// prev is the Services array of the plan plan was spliced from (or a
+	// copy of plan's when plan was read in full), and prevDiff the
+	// positions where the two differ: once the Router has let go of that
+	// plan, the next splice reuses its array (nextServices).
 	prev     []VirtualService
 	prevDiff []int
+	// prevOwn says prev is a copy of plan's services that incReload made
+	// and nobody else holds (at a full read): the first splice after it
+	// takes it without waiting for the Router's release.
+	prevOwn bool
 	// released is the Services array the Router released last (release).
 	released struct {
 		sync.Mutex
@@ -234,7 +236,7 @@ func (ir *incReload) record(path string, data []byte, f *keepalivedconf.File, p 
 // and the bytes of its context blocks, not data.
 func (ir *incReload) setBase(path string, data []byte, p *Plan, blocks []topBlock, why string) {
 	ir.path, ir.sums, ir.blocks, ir.ctx, ir.plan, ir.none, ir.warmBlock = "", nil, nil, nil, nil, "", nil
-	ir.prev, ir.prevDiff = nil, nil
+	ir.prev, ir.prevDiff, ir.prevOwn = nil, nil, false
 	if why == "" && len(blocks) == 0 {
 		why = "no top-level block"
 	}
@@ -256,6 +258,9 @@ func (ir *incReload) setBase(path string, data []byte, p *Plan, blocks []topBloc
 	ends[len(blocks)] = len(data)
 	ir.warmBlock = bytes.Clone(ir.warmBlock)
 	ir.path, ir.sums, ir.blocks, ir.plan = path, keepalivedconf.NewSums(data, ends), blocks, p
+	// The first splice's array: a copy nobody else holds, touched now
+	// (the later ones reuse what the Router releases).
+	ir.prev, ir.prevDiff, ir.prevOwn = slices.Clone(p.Services), nil, true
 }
 
 // topBlocks returns the byte ranges of the top-level blocks of f, parsed
@@ -366,7 +371,7 @@ func (ir *incReload) try(d keepalivedconf.SumChange, hasInterface func(string) b
 	q.setDelta(ir.plan, []int{k})
 	// The new base: the changed segment's sum, and the blocks after it
 	// a few lines further.
-	ir.prev, ir.prevDiff = ir.plan.Services, []int{k}
+	ir.prev, ir.prevDiff, ir.prevOwn = ir.plan.Services, []int{k}, false
 	ir.plan = &q
 	ir.sums.Replace(i+1, blk)
 	for j := i + 1; j < len(ir.blocks); j++ {

@@ -93,13 +93,17 @@ func (ir *incReload) release(old []VirtualService) {
 func (ir *incReload) nextServices() []VirtualService {
 	cur := ir.plan.Services
 	if reloadReuse && len(ir.prev) == len(cur) && len(cur) > 0 {
-		ir.released.Lock()
-		s := ir.released.s
-		ok := len(s) == len(cur) && &s[0] == &ir.prev[0]
-		if ok {
-			ir.released.s = nil
+		s, ok := ir.prev, ir.prevOwn
+		if !ok {
+			ir.released.Lock()
+			s = ir.released.s
+			ok = len(s) == len(cur) && &s[0] == &ir.prev[0]
+			if ok {
+				ir.released.s = nil
+			}
+			ir.released.Unlock()
 		}
-		ir.released.Unlock()
+		ir.prevOwn = false
 		if ok {
 			for _, j := range ir.prevDiff {
 				s[j] = cur[j]
