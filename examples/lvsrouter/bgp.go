@@ -83,7 +83,7 @@ func bgpCandidates(c *BGPConfig, p *Plan) []netip.Addr {
 // bgpWanted returns the host prefixes to announce: each candidate VIP whose
 // virtual services have quorum (all of them, or any with AnnounceAny),
 // while the router is healthy. quorum holds each service's quorum state
-// by position in p (Router.quorum: upState, 0 none yet); a service
+// by position in p (Router.quorum, read with stateAt); a service
 // without one has quorum (keepalived starts a service with quorum).
 func bgpWanted(c *BGPConfig, p *Plan, quorum []uint8, healthy bool) map[netip.Prefix]bgpAttrs {
 	out := map[netip.Prefix]bgpAttrs{}
@@ -100,7 +100,7 @@ func bgpWanted(c *BGPConfig, p *Plan, quorum []uint8, healthy bool) map[netip.Pr
 		}
 		n := per[a]
 		n.all++
-		if i >= len(quorum) || quorum[i] != 1 {
+		if up, seen := stateAt(quorum, i); up || !seen {
 			n.up++
 		}
 		per[a] = n

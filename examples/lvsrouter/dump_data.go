@@ -191,8 +191,7 @@ func (r *Router) checkDataText() []byte {
 			fwd = vs.Reals[0].Dest.Forward
 		}
 		w(3, "default forwarding method = %s", fwdName(fwd))
-		seen := i < len(r.quorum) && r.quorum[i] != 0
-		quorumUp := seen && r.quorum[i] == 2
+		quorumUp, seen := stateAt(r.quorum, i)
 		alive := 0
 		for _, rs := range vs.Reals {
 			if r.realUp(rs) {

@@ -57,7 +57,7 @@ type Router struct {
 	managed managedSet      // managed.go
 	// alive and quorum remember, per real server and per service, the
 	// state last applied, so that notify scripts run on changes only.
-	// quorum is by position in plan (upState; 0: none computed yet),
+	// quorum is by position in plan (upState, read with stateAt),
 	// carried over by service key when a reload moves the services
 	// (carryQuorum): a map by key held 1 MB at 10,000 services.
 	alive  map[realKey]bool
@@ -132,11 +132,23 @@ type reported struct {
 	plan            *Plan
 }
 
+// upState is up as reported and quorum keep it: 2 up, 1 down (0: none
+// yet).
 func upState(up bool) uint8 {
 	if up {
 		return 2
 	}
 	return 1
+}
+
+// stateAt reads the state at position i of states (reported's, or
+// Router.quorum): whether it is up, and whether there is one (a position
+// past the end has none). up is false where there is none.
+func stateAt(states []uint8, i int) (up, seen bool) {
+	if i >= len(states) || states[i] == 0 {
+		return false, false
+	}
+	return states[i] == upState(true), true
 }
 
 // realKey names a real server of a virtual service.
@@ -1115,8 +1127,8 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	if len(changes) > 0 {
 		r.ops.realStates(key, changes)
 	}
-	// keepalived starts a service with quorum
-	was, seen := r.quorum[i] != 1, r.quorum[i] != 0
+	was, seen := stateAt(r.quorum, i)
+	was = was || !seen // keepalived starts a service with quorum
 	up := quorumState(was, sum, vs.Quorum, vs.Hysteresis)
 	if seen && was != up {
 		r.events = append(r.events, pick(up, vs.QuorumUp, vs.QuorumDown))
@@ -1164,15 +1176,15 @@ func (r *Router) reportOps() {
 		changes := buf[:0]
 		k := int(r.reported.start[i])
 		for j := range vs.Reals {
-			if st := r.reported.reals[k+j]; st != 0 {
-				changes = append(changes, realChange{vs.Reals[j].Dest.Addr, st == upState(true)})
+			if up, seen := stateAt(r.reported.reals, k+j); seen {
+				changes = append(changes, realChange{vs.Reals[j].Dest.Addr, up})
 			}
 		}
 		if len(changes) > 0 {
 			r.ops.realStates(key, changes)
 		}
-		if st := r.reported.services[i]; st != 0 {
-			r.ops.serviceState(key, st == upState(true))
+		if up, seen := stateAt(r.reported.services, i); seen {
+			r.ops.serviceState(key, up)
 		}
 	}
 }
