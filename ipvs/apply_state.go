@@ -16,17 +16,17 @@ import (
 // knownService is a service as last applied: its settings, its
 // destinations, and configSum of both.
 type knownService struct {
-	svc   serviceSettings
+	svc   knownSettings
 	dests []knownDest   // nil when wide is set
 	wide  []Destination // full copies, for destinations knownDest cannot hold
 	sum   uint64
 	live  bool // false: deleted
 }
 
-// serviceSettings is a Service without its statistics and destinations,
+// knownSettings is a Service without its statistics and destinations,
 // its identity kept as its key (which the diff asks for at every
 // service): 104 bytes instead of 208.
-type serviceSettings struct {
+type knownSettings struct {
 	key       ServiceKey
 	scheduler string
 	pe        string
@@ -35,8 +35,8 @@ type serviceSettings struct {
 	netmask   uint32
 }
 
-func settingsOf(s *Service) serviceSettings {
-	return serviceSettings{
+func settingsOf(s *Service) knownSettings {
+	return knownSettings{
 		key: s.Key(), scheduler: s.Scheduler, pe: s.PersistenceEngine, timeout: s.Timeout,
 		flags: s.Flags, netmask: s.Netmask,
 	}
@@ -44,7 +44,7 @@ func settingsOf(s *Service) serviceSettings {
 
 // service returns the settings as a Service without destinations; its
 // identity is the key's (the family filled in).
-func (s *serviceSettings) service() Service {
+func (s *knownSettings) service() Service {
 	return Service{
 		Family: s.key.Family, Protocol: s.key.Protocol, Addr: s.key.Addr, FWMark: s.key.FWMark,
 		Scheduler: s.scheduler, Flags: s.flags, Timeout: s.timeout, Netmask: s.netmask,

@@ -42,10 +42,10 @@ func TestKnownDestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestServiceSettingsRoundTrip: what an Applier remembers of a service's
+// TestKnownSettingsRoundTrip: what an Applier remembers of a service's
 // settings gives the service back without statistics and destinations,
 // its family filled in.
-func TestServiceSettingsRoundTrip(t *testing.T) {
+func TestKnownSettingsRoundTrip(t *testing.T) {
 	for _, s := range []Service{
 		{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80"), Scheduler: "sh", Flags: FlagPersistent | FlagHashed,
 			Timeout: 300 * time.Second, Netmask: 0xffffff00, PersistenceEngine: "sip", Stats: Stats{Conns: 3},

@@ -1,6 +1,9 @@
 package ipvs
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // DestinationSettings is what a write sets of a destination: a Destination
 // without the counters and statistics that reads fill. It takes 64 bytes
@@ -48,3 +51,57 @@ func (s DestinationSettings) Validate() error {
 	d := s.Destination()
 	return d.Validate()
 }
+
+// ServiceSettings is what a write sets of a service: a Service without
+// the statistics that reads fill and without its destinations. It takes
+// 88 bytes where a Service takes 208, for callers that hold many
+// services they mean to write (a router's plan of 10,000 virtual
+// servers, kept twice for its reloads, holds 2.3 MB less). The fields
+// mean what Service's do.
+type ServiceSettings struct {
+	Family            Family
+	Protocol          Protocol
+	FWMark            uint32
+	Addr              netip.AddrPort
+	Scheduler         string
+	PersistenceEngine string
+	Timeout           time.Duration
+	Flags             ServiceFlags
+	Netmask           uint32
+}
+
+// Service returns the settings as a Service, without statistics or
+// destinations.
+func (s ServiceSettings) Service() Service {
+	return Service{
+		Family: s.Family, Protocol: s.Protocol, Addr: s.Addr, FWMark: s.FWMark,
+		Scheduler: s.Scheduler, Flags: s.Flags, Timeout: s.Timeout, Netmask: s.Netmask,
+		PersistenceEngine: s.PersistenceEngine,
+	}
+}
+
+// Settings returns what a write sets of s.
+func (s *Service) Settings() ServiceSettings {
+	return ServiceSettings{
+		Family: s.Family, Protocol: s.Protocol, Addr: s.Addr, FWMark: s.FWMark,
+		Scheduler: s.Scheduler, Flags: s.Flags, Timeout: s.Timeout, Netmask: s.Netmask,
+		PersistenceEngine: s.PersistenceEngine,
+	}
+}
+
+// Key returns the identity of the service, as Service.Key does.
+func (s *ServiceSettings) Key() ServiceKey {
+	sv := Service{Family: s.Family, Protocol: s.Protocol, Addr: s.Addr, FWMark: s.FWMark}
+	return sv.Key()
+}
+
+// Validate reports what is wrong with s as a service to write, as
+// Service.Validate does.
+func (s ServiceSettings) Validate() error {
+	sv := s.Service()
+	return sv.Validate()
+}
+
+// String names the service the way ipvsadm does: "TCP 10.0.0.1:80",
+// "FWM 7".
+func (s ServiceSettings) String() string { return s.Key().String() }

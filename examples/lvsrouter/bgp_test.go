@@ -117,7 +117,7 @@ func testBGPConfig(t *testing.T, src string) *BGPConfig {
 }
 
 func svc(addr string, port uint16) VirtualService {
-	return VirtualService{Service: ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(netip.MustParseAddr(addr), port)}}
+	return VirtualService{Service: ipvs.ServiceSettings{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(netip.MustParseAddr(addr), port)}}
 }
 
 // TestBGPWantedFollowsQuorum is the decision: a VIP is announced while
@@ -126,7 +126,7 @@ func svc(addr string, port uint16) VirtualService {
 // listed are not announced.
 func TestBGPWantedFollowsQuorum(t *testing.T) {
 	p := &Plan{Services: []VirtualService{svc("192.0.2.10", 80), svc("192.0.2.10", 443), svc("192.0.2.20", 80), svc("2001:db8::10", 80),
-		{Service: ipvs.Service{FWMark: 5}}}}
+		{Service: ipvs.ServiceSettings{FWMark: 5}}}}
 	// states builds Router.quorum's positional states from a service's
 	// position and whether it has quorum.
 	states := func(m map[int]bool) []uint8 {

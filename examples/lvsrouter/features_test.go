@@ -212,7 +212,7 @@ func TestQuorum(t *testing.T) {
 		}
 	}
 	p := &Plan{Services: []VirtualService{{
-		Service: ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80")},
+		Service: ipvs.ServiceSettings{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80")},
 		Sorry:   &sorry, Quorum: 3, Hysteresis: 1,
 		QuorumUp: []string{"quorum", "up"}, QuorumDown: []string{"quorum", "down"},
 		Reals: []RealServer{rs(1, 1), rs(2, 1), rs(3, 2)},

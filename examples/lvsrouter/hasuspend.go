@@ -58,7 +58,7 @@ func haSuspend(vs *keepalivedconf.VirtualServer, groups map[string]*keepalivedco
 // haSuspendAddrs is the set of addresses whose presence resumes the checks
 // of the services keys: every address the virtual server (or its group)
 // serves, sorted.
-func haSuspendAddrs(keys []ipvs.Service) []netip.Addr {
+func haSuspendAddrs(keys []ipvs.ServiceSettings) []netip.Addr {
 	var out []netip.Addr
 	for _, k := range keys {
 		if k.FWMark == 0 && k.Addr.IsValid() {

@@ -105,7 +105,7 @@ type SyncGroup struct {
 // VirtualService is one IPVS service with its real servers and the sorry
 // server used when none of them is alive.
 type VirtualService struct {
-	Service ipvs.Service // without destinations
+	Service ipvs.ServiceSettings
 	Reals   []RealServer
 	Sorry   *ipvs.Destination
 	// SorryInhibit keeps the sorry server in the service with weight 0
@@ -591,7 +591,7 @@ func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServ
 	// unique.Make: the name as parsed is a slice of the whole
 	// configuration text, which a plan kept for the router's life would
 	// otherwise keep in memory (3.4 MB at 10,000 virtual servers).
-	base := ipvs.Service{Scheduler: unique.Make(vs.LBAlgo).Value(), Timeout: vs.PersistenceTimeout}
+	base := ipvs.ServiceSettings{Scheduler: unique.Make(vs.LBAlgo).Value(), Timeout: vs.PersistenceTimeout}
 	if base.Scheduler == "" {
 		base.Scheduler = "wlc"
 	}
@@ -634,7 +634,7 @@ func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServ
 			markFamily = ipvs.IPv6
 		}
 	}
-	var one [1]ipvs.Service // most virtual servers are one service
+	var one [1]ipvs.ServiceSettings // most virtual servers are one service
 	keys := one[:0]
 	switch {
 	case vs.FWMark != 0:
@@ -844,7 +844,7 @@ func (b *policyBoxes) box(pol check.Keepalived) check.Policy {
 
 // withPort gives a real or sorry server written without a port the
 // service's port, as keepalived does.
-func withPort(a netip.AddrPort, svc ipvs.Service) netip.AddrPort {
+func withPort(a netip.AddrPort, svc ipvs.ServiceSettings) netip.AddrPort {
 	if a.Port() == 0 && svc.FWMark == 0 {
 		return netip.AddrPortFrom(a.Addr(), svc.Addr.Port())
 	}
@@ -871,7 +871,7 @@ func (sc *scripts) argv(line string) []string {
 	return argv
 }
 
-func describe(s ipvs.Service) string {
+func describe(s ipvs.ServiceSettings) string {
 	if s.FWMark != 0 {
 		return "FWM " + strconv.FormatUint(uint64(s.FWMark), 10)
 	}

@@ -78,7 +78,7 @@ func lvsGlobals(cfg *keepalivedconf.Config, p *Plan) {
 }
 
 // lvsService applies a virtual_server's IPVS flags and persistence engine.
-func lvsService(vs *keepalivedconf.VirtualServer, s *ipvs.Service) {
+func lvsService(vs *keepalivedconf.VirtualServer, s *ipvs.ServiceSettings) {
 	s.Flags |= ipvs.ServiceFlags(vs.LVS.Flags)                          // both are IP_VS_SVC_F_* bits
 	s.PersistenceEngine = unique.Make(vs.LVS.PersistenceEngine).Value() // as Scheduler
 }

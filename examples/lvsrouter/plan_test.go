@@ -143,7 +143,7 @@ func TestTranslateSeedDR(t *testing.T) {
 func TestDesired(t *testing.T) {
 	sorry := ipvs.Destination{Addr: netip.MustParseAddrPort("10.9.9.9:80"), Weight: 1}
 	p := &Plan{Services: []VirtualService{{
-		Service: ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80"), Scheduler: "rr"},
+		Service: ipvs.ServiceSettings{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80"), Scheduler: "rr"},
 		Sorry:   &sorry,
 		Reals: []RealServer{
 			{Dest: ipvs.DestinationSettings{Addr: netip.MustParseAddrPort("10.1.0.1:80"), Weight: 2}, Checks: []check.Target{{ID: "a"}}},

@@ -1082,7 +1082,7 @@ var desiredChunk = 512
 // held.
 func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service {
 	vs := &r.plan.Services[i]
-	s := vs.Service
+	s := vs.Service.Service()
 	s.Destinations = dests
 	sum := 0
 	// the real servers' changes, reported together after the loop
