@@ -190,7 +190,7 @@ func planScripts(p *Plan) [][]string {
 		}
 	}
 	for _, vs := range p.Services {
-		add(vs.QuorumUp, vs.QuorumDown)
+		add(vs.QuorumUp(), vs.QuorumDown())
 		for _, rs := range vs.Reals {
 			add(rs.notify())
 			for _, t := range rs.Checks {

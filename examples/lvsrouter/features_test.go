@@ -36,13 +36,13 @@ func loadOK(t *testing.T, path string) *Plan {
 func service(t *testing.T, p *Plan, desc string) VirtualService {
 	t.Helper()
 	for _, vs := range p.Services {
-		if vs.Description == desc {
+		if vs.Description() == desc {
 			return vs
 		}
 	}
 	var have []string
 	for _, vs := range p.Services {
-		have = append(have, vs.Description)
+		have = append(have, vs.Description())
 	}
 	t.Fatalf("no service %q in %v", desc, have)
 	return VirtualService{}
@@ -97,7 +97,7 @@ func TestTranslateFeatures(t *testing.T) {
 	t.Run("group", func(t *testing.T) {
 		var descs []string
 		for _, vs := range p.Services {
-			descs = append(descs, vs.Description)
+			descs = append(descs, vs.Description())
 		}
 		for _, d := range []string{"tcp 10.0.0.20:80", "tcp 10.0.0.21:80", "tcp 10.0.0.22:80", "FWM 90"} {
 			if !slices.Contains(descs, d) {
@@ -106,8 +106,8 @@ func TestTranslateFeatures(t *testing.T) {
 		}
 		vs := service(t, p, "tcp 10.0.0.21:80")
 		if vs.Quorum != 3 || vs.Hysteresis != 1 ||
-			!slices.Equal(vs.QuorumUp, []string{"/usr/local/bin/quorum", "up"}) ||
-			!slices.Equal(vs.QuorumDown, []string{"/usr/local/bin/quorum", "down"}) {
+			!slices.Equal(vs.QuorumUp(), []string{"/usr/local/bin/quorum", "up"}) ||
+			!slices.Equal(vs.QuorumDown(), []string{"/usr/local/bin/quorum", "down"}) {
 			t.Errorf("quorum settings %+v", vs)
 		}
 		if vs.Sorry == nil || vs.Sorry.Addr != netip.MustParseAddrPort("10.1.0.99:80") || vs.Sorry.Forward != ipvs.Route {
@@ -214,7 +214,7 @@ func TestQuorum(t *testing.T) {
 	p := &Plan{Services: []VirtualService{{
 		Service: ipvs.ServiceSettings{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80")},
 		Sorry:   &sorry, Quorum: 3, Hysteresis: 1,
-		QuorumUp: []string{"quorum", "up"}, QuorumDown: []string{"quorum", "down"},
+		rare:  &vsRare{quorumUp: []string{"quorum", "up"}, quorumDown: []string{"quorum", "down"}},
 		Reals: []RealServer{rs(1, 1), rs(2, 1), rs(3, 2)},
 	}}}
 	r := newRouter(slog.New(slog.DiscardHandler))
@@ -363,7 +363,7 @@ func TestVRRPChanges(t *testing.T) {
 	}
 	// Only the IPVS part changed: nothing in VRRP moves.
 	withService := *old
-	withService.Services = []VirtualService{{Description: "tcp 10.0.0.1:80"}}
+	withService.Services = []VirtualService{{Service: ipvs.ServiceSettings{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.1:80")}}}
 	if keep, update, stop, start := vrrpChanges(running, units(&withService)); len(keep) != 3 || len(update)+len(stop)+len(start) != 0 {
 		t.Errorf("IPVS-only change: keep %v stop %v start %d", keep, stop, len(start))
 	}
@@ -419,8 +419,10 @@ func TestJSON(t *testing.T) {
 	var got struct {
 		Instances []struct{ Name string }
 		Services  []struct {
-			Description string
-			Reals       []struct {
+			Description          string
+			QuorumUp, QuorumDown []string
+			Service              struct{ Scheduler string }
+			Reals                []struct {
 				Checks []struct{ ID, Type string }
 			}
 		}
@@ -443,5 +445,17 @@ func TestJSON(t *testing.T) {
 		if !slices.Contains(types, want) {
 			t.Errorf("check types %q lack %s", types, want)
 		}
+	}
+	// The fields VirtualService keeps out of line or makes when asked.
+	var quorum bool
+	for _, s := range got.Services {
+		if s.Description == "" || s.Service.Scheduler == "" {
+			t.Errorf("service %+v: no description or scheduler", s)
+		}
+		quorum = quorum || slices.Equal(s.QuorumUp, []string{"/usr/local/bin/quorum", "up"}) &&
+			slices.Equal(s.QuorumDown, []string{"/usr/local/bin/quorum", "down"})
+	}
+	if !quorum {
+		t.Errorf("no service with its quorum scripts: %+v", got.Services)
 	}
 }

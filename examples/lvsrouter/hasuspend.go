@@ -126,7 +126,7 @@ func haSuspendTargets(p *Plan, local func(netip.Addr) bool) []string {
 	// of milliseconds in the guest.
 	for i := range p.Services {
 		vs := &p.Services[i]
-		if !vs.HASuspend || slices.ContainsFunc(vs.haSuspendAddrs, local) {
+		if !vs.HASuspend || slices.ContainsFunc(vs.getRare().haSuspendAddrs, local) {
 			continue
 		}
 		for _, rs := range vs.Reals {

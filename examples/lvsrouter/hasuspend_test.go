@@ -74,13 +74,13 @@ func TestHASuspendPlan(t *testing.T) {
 		t.Fatalf("%d services, want %d", len(p.Services), len(want))
 	}
 	for _, vs := range p.Services {
-		w, ok := want[vs.Description]
+		w, ok := want[vs.Description()]
 		if !ok {
-			t.Errorf("unexpected service %s", vs.Description)
+			t.Errorf("unexpected service %s", vs.Description())
 			continue
 		}
-		if vs.HASuspend != (w != nil) || !slices.Equal(vs.haSuspendAddrs, w) {
-			t.Errorf("%s: HASuspend %v on %v, want on %v", vs.Description, vs.HASuspend, vs.haSuspendAddrs, w)
+		if vs.HASuspend != (w != nil) || !slices.Equal(vs.getRare().haSuspendAddrs, w) {
+			t.Errorf("%s: HASuspend %v on %v, want on %v", vs.Description(), vs.HASuspend, vs.getRare().haSuspendAddrs, w)
 		}
 	}
 }
@@ -156,7 +156,7 @@ func TestHASuspendFollowsLocalAddresses(t *testing.T) {
 	r.syncChecks(nil, p)
 	ids := map[string]string{}
 	for _, vs := range p.Services {
-		ids[vs.Description] = vs.Reals[0].Checks[0].ID
+		ids[vs.Description()] = vs.Reals[0].Checks[0].ID
 	}
 	suspended := func(desc string) bool {
 		st, ok := mon.Stats(ids[desc])

@@ -108,9 +108,6 @@ type VirtualService struct {
 	Service ipvs.ServiceSettings
 	Reals   []RealServer
 	Sorry   *ipvs.Destination
-	// SorryInhibit keeps the sorry server in the service with weight 0
-	// while quorum holds (sorry_server_inhibit).
-	SorryInhibit bool `json:",omitempty"`
 	// Quorum is the total weight of alive real servers the service needs
 	// (keepalived's default 1); Hysteresis widens it against flapping:
 	// quorum is gained at Quorum+Hysteresis and lost below
@@ -118,20 +115,77 @@ type VirtualService struct {
 	// replaces the real servers.
 	Quorum     int
 	Hysteresis int
-	// QuorumUp and QuorumDown are run (argv, no shell) when the service
-	// gains or loses quorum.
-	QuorumUp, QuorumDown []string `json:",omitempty"`
-	Description          string   // "TCP 10.0.0.1:80" or "FWM 80", for logs
+	// rare holds what few virtual servers have (quorum scripts,
+	// ha_suspend's addresses, a group's name in mails); nil: none of it.
+	rare *vsRare
+	// The flags last, in one word.
+	//
+	// SorryInhibit keeps the sorry server in the service with weight 0
+	// while quorum holds (sorry_server_inhibit).
+	SorryInhibit bool `json:",omitempty"`
 	// HASuspend is keepalived's ha_suspend: the checks run only while
-	// one of haSuspendAddrs (the virtual server's or its group's
-	// addresses) is local (hasuspend.go).
-	HASuspend      bool `json:",omitempty"`
+	// one of its addresses (the virtual server's or its group's) is
+	// local (hasuspend.go).
+	HASuspend bool `json:",omitempty"`
+	// alert is its smtp_alert as written, omega its omega.
+	alert optBool
+	omega bool
+}
+
+// vsRare is the part of a VirtualService that most virtual servers leave
+// empty, behind one pointer: at 10,000 virtual servers, in the plan's
+// Services array and the reload's spare one, its 64 bytes inline held
+// 1.3 MB of empty slices and strings.
+type vsRare struct {
+	// quorumUp and quorumDown are run (argv, no shell) when the service
+	// gains or loses quorum.
+	quorumUp, quorumDown []string
+	// haSuspendAddrs are the addresses whose presence resumes the checks
+	// of an ha_suspend virtual server (hasuspend.go).
 	haSuspendAddrs []netip.Addr
-	// alert is its smtp_alert as written, omega its omega, alertName
-	// keepalived's name for it in mails (plan_kw3.go).
-	alert     *bool
-	omega     bool
+	// alertName is keepalived's name for the virtual server in mails
+	// when it is not its service's (plan_kw3.go).
 	alertName string
+}
+
+// setRare returns vs's rare part, adding it if it has none. Only the
+// translation calls it: a plan is not written once made.
+func (vs *VirtualService) setRare() *vsRare {
+	if vs.rare == nil {
+		vs.rare = new(vsRare)
+	}
+	return vs.rare
+}
+
+// getRare returns vs's rare part, empty if it has none.
+func (vs *VirtualService) getRare() *vsRare {
+	if vs.rare == nil {
+		return &noRare
+	}
+	return vs.rare
+}
+
+var noRare vsRare
+
+// QuorumUp and QuorumDown are the argvs run (no shell) when the service
+// gains or loses quorum (quorum_up, quorum_down).
+func (vs *VirtualService) QuorumUp() []string   { return vs.getRare().quorumUp }
+func (vs *VirtualService) QuorumDown() []string { return vs.getRare().quorumDown }
+
+// Description names the service for logs and check IDs: "TCP
+// 10.0.0.1:80" or "FWM 80". It is made when asked rather than kept (a
+// string for each of 10,000 services, in two arrays).
+func (vs *VirtualService) Description() string { return describe(vs.Service) }
+
+// MarshalJSON writes the service with its description and quorum
+// scripts, for --json and -d.
+func (vs VirtualService) MarshalJSON() ([]byte, error) {
+	type fields VirtualService // its fields, not this method
+	return json.Marshal(struct {
+		fields
+		QuorumUp, QuorumDown []string `json:",omitempty"`
+		Description          string
+	}{fields(vs), vs.QuorumUp(), vs.QuorumDown(), vs.Description()})
 }
 
 // RealServer is a destination with its checks. It is alive when every
@@ -702,13 +756,17 @@ func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServ
 				return nil, errAt(vs.Stmt, "virtual_server %s: persistence_granularity /%d does not fit its family", describe(svc), n)
 			}
 		}
-		v := VirtualService{
-			Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, Description: describe(svc),
-			HASuspend: hs != nil, haSuspendAddrs: hsAddrs,
+		v := VirtualService{Service: svc, Quorum: quorum, Hysteresis: vs.Hysteresis, HASuspend: hs != nil}
+		desc := describe(svc) // its checks' IDs begin with it
+		if hs != nil {
+			v.setRare().haSuspendAddrs = hsAddrs
 		}
 		serviceAlertOf(vs, &v) // plan_kw3.go
 		sc := scripts{at: vs.Stmt}
-		v.QuorumUp, v.QuorumDown = sc.argv(vs.QuorumUp), sc.argv(vs.QuorumDown)
+		if vs.QuorumUp != "" || vs.QuorumDown != "" {
+			r := v.setRare()
+			r.quorumUp, r.quorumDown = sc.argv(vs.QuorumUp), sc.argv(vs.QuorumDown)
+		}
 		if sc.err != nil {
 			return nil, sc.err
 		}
@@ -756,7 +814,7 @@ func virtualServer(p *Plan, out []VirtualService, vs *keepalivedconf.VirtualServ
 				if err != nil {
 					return nil, err
 				}
-				r.Checks = append(r.Checks, check.Target{ID: boxes.ids.checkID(v.Description, r.Dest.Addr, i), Checker: c, Policy: pol})
+				r.Checks = append(r.Checks, check.Target{ID: boxes.ids.checkID(desc, r.Dest.Addr, i), Checker: c, Policy: pol})
 			}
 			v.Reals = append(v.Reals, r)
 		}

@@ -27,14 +27,14 @@ type ServiceAlert struct {
 // and the name keepalived's mails give it (a hook of translateServices).
 func serviceAlertOf(vs *keepalivedconf.VirtualServer, v *VirtualService) {
 	if hasKeyword(vs.Stmt, "smtp_alert") {
-		v.alert = vs.Alert()
+		v.alert = optOf(vs.Alert())
 	}
 	v.omega = vs.Omega
 	switch {
 	case vs.Group != "":
 		// keepalived's format_vs: the group's name and the (unset) port of
 		// the virtual_server block.
-		v.alertName = "[" + vs.Group + "]:" + strconv.Itoa(int(vs.Addr.Port()))
+		v.setRare().alertName = "[" + vs.Group + "]:" + strconv.Itoa(int(vs.Addr.Port()))
 	default:
 		// vsString(v.Service.Key()), made when a mail needs it
 		// (serviceAlerts): a Sprintf per virtual server costs a large
@@ -56,14 +56,14 @@ func hasKeyword(s *keepalivedconf.Stmt, keyword string) bool {
 func serviceAlerts(p *Plan, def bool) map[string]ServiceAlert {
 	var out map[string]ServiceAlert
 	for _, v := range p.Services {
-		if !pickBool(v.alert, def) {
+		if !v.alert.or(def) {
 			continue
 		}
 		if out == nil {
 			out = map[string]ServiceAlert{}
 		}
 		key := vsString(v.Service.Key())
-		name := v.alertName
+		name := v.getRare().alertName
 		if name == "" {
 			name = key
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"slices"
@@ -273,6 +274,34 @@ func TestLoadRefusesDuplicateCheckIDs(t *testing.T) {
 		_, _, err := loadData("dup.conf", []byte(conf), anyInterface)
 		if err == nil || !strings.Contains(err.Error(), "check: target already exists") {
 			t.Errorf("%s: load: %v, want the duplicate check target refused", name, err)
+		}
+	}
+}
+
+// TestDistinctDescriptions: the services' descriptions are compared as
+// describe writes them: the same firewall mark in two families, or the
+// same address and protocol, is a repeat; a zone makes it say no.
+func TestDistinctDescriptions(t *testing.T) {
+	svc := func(s ipvs.ServiceSettings) VirtualService { return VirtualService{Service: s} }
+	tcp := func(a string) VirtualService {
+		return svc(ipvs.ServiceSettings{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort(a)})
+	}
+	for _, c := range []struct {
+		svcs []VirtualService
+		want bool
+	}{
+		{[]VirtualService{tcp("10.0.0.1:80"), tcp("10.0.0.1:443"), tcp("[::ffff:10.0.0.1]:80"), svc(ipvs.ServiceSettings{FWMark: 7})}, true},
+		{[]VirtualService{tcp("10.0.0.1:80"), svc(ipvs.ServiceSettings{Protocol: ipvs.UDP, Addr: netip.MustParseAddrPort("10.0.0.1:80")})}, true},
+		{[]VirtualService{tcp("10.0.0.1:80"), tcp("10.0.0.2:80"), tcp("10.0.0.1:80")}, false},
+		{[]VirtualService{svc(ipvs.ServiceSettings{FWMark: 7}), svc(ipvs.ServiceSettings{FWMark: 7, Family: ipvs.IPv6})}, false},
+		{[]VirtualService{tcp("[fe80::1%eth0]:80")}, false},
+	} {
+		descs := map[string]bool{}
+		for i := range c.svcs {
+			descs[c.svcs[i].Description()] = true
+		}
+		if got := distinctDescriptions(c.svcs); got != c.want {
+			t.Errorf("%q: distinct %v, want %v", slices.Collect(maps.Keys(descs)), got, c.want)
 		}
 	}
 }

@@ -1131,7 +1131,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	was = was || !seen // keepalived starts a service with quorum
 	up := quorumState(was, sum, vs.Quorum, vs.Hysteresis)
 	if seen && was != up {
-		r.events = append(r.events, pick(up, vs.QuorumUp, vs.QuorumDown))
+		r.events = append(r.events, pick(up, vs.QuorumUp(), vs.QuorumDown()))
 		r.mail.quorumMail(key, false, up, vs.Quorum, vs.Hysteresis, sum) // plan_kw3.go
 	} else if !seen && !up && vs.Sorry != nil {
 		// keepalived mails a start without quorum when the sorry

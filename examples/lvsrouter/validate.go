@@ -83,16 +83,16 @@ func checkPlan(p *Plan, hasInterface func(string) bool) error {
 		vs := &p.Services[i]
 		own.reset()
 		if err := vs.Service.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", vs.Description, err))
+			errs = append(errs, fmt.Errorf("%s: %w", vs.Description(), err))
 		}
 		if vs.Sorry != nil {
 			if err := vs.Sorry.Validate(); err != nil {
-				errs = append(errs, fmt.Errorf("%s: sorry_server: %w", vs.Description, err))
+				errs = append(errs, fmt.Errorf("%s: sorry_server: %w", vs.Description(), err))
 			}
 		}
 		for _, rs := range vs.Reals {
 			if err := rs.Dest.Validate(); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", vs.Description, err))
+				errs = append(errs, fmt.Errorf("%s: %w", vs.Description(), err))
 			}
 			for _, t := range rs.Checks {
 				var err error
@@ -161,11 +161,29 @@ func checkTargetIn(t check.Target, own *serviceIDs) error {
 }
 
 // distinctDescriptions reports whether no two services share a
-// description.
+// description: a firewall mark, or a protocol and an address, as
+// describe writes them, compared in 24 bytes without making the strings.
+// An address with a zone, which the key does not hold, says no (the
+// caller then compares every ID).
 func distinctDescriptions(svcs []VirtualService) bool {
-	seen := make(map[string]struct{}, len(svcs))
+	type described struct {
+		addr  [16]byte
+		mark  uint32
+		port  uint16
+		proto ipvs.Protocol
+		is4   bool
+	}
+	seen := make(map[described]struct{}, len(svcs))
 	for i := range svcs {
-		d := svcs[i].Description
+		s := &svcs[i].Service
+		d := described{mark: s.FWMark}
+		if s.FWMark == 0 {
+			a := s.Addr.Addr()
+			if a.Zone() != "" {
+				return false
+			}
+			d.addr, d.is4, d.port, d.proto = a.As16(), a.Is4(), s.Addr.Port(), s.Protocol
+		}
 		if _, dup := seen[d]; dup {
 			return false
 		}
@@ -394,11 +412,11 @@ func serviceFidelity(p *Plan, vs *keepalivedconf.VirtualServer, v *VirtualServic
 		total += r.Dest.Weight
 	}
 	if len(v.Reals) > 0 && v.Quorum > total {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Warning - quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Stmt.Pos, v.Quorum, v.Description, total, total))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Warning - quorum %d for %s exceeds total weight of real servers %d, reducing quorum to %d", vs.Stmt.Pos, v.Quorum, v.Description(), total, total))
 		v.Quorum = total
 	}
 	if v.Hysteresis > 0 && v.Hysteresis >= v.Quorum {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Virtual server %s: hysteresis %d >= quorum %d; setting hysteresis to %d", vs.Stmt.Pos, v.Description, v.Hysteresis, v.Quorum, v.Quorum-1))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: Virtual server %s: hysteresis %d >= quorum %d; setting hysteresis to %d", vs.Stmt.Pos, v.Description(), v.Hysteresis, v.Quorum, v.Quorum-1))
 		v.Hysteresis = max(v.Quorum-1, 0)
 	}
 }
