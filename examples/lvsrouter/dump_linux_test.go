@@ -206,10 +206,10 @@ vrrp_instance VI_1 {
 	r.ops.transition(r.log, "VI_1", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster})
 	k := ipvs.ServiceKey{Family: 2, Protocol: 6, Addr: netip.MustParseAddrPort("10.0.0.1:80")}
 	rs := netip.MustParseAddrPort("10.1.0.1:8080")
-	r.ops.realState(k, rs, true)
-	r.ops.realState(k, rs, false)
-	r.ops.serviceState(k, true)
-	r.ops.serviceState(k, false)
+	reportReal(&r.ops, k, rs, true)
+	reportReal(&r.ops, k, rs, false)
+	reportService(&r.ops, k, true)
+	reportService(&r.ops, k, false)
 	line := func(b fifoReader, wait time.Duration) string {
 		b.f.SetReadDeadline(time.Now().Add(wait))
 		s, _ := b.ReadString(10)

@@ -168,21 +168,13 @@ func vsString(k ipvs.ServiceKey) string {
 	return trio(k.Addr, k.Protocol)
 }
 
-// reserveReals sizes the real servers' maps for p's when they are empty,
-// so that a start does not grow them through a dozen rehashes.
-func (o *opsState) reserveReals(p *Plan) {
-	n4, n := 0, 0
-	for i := range p.Services {
-		for _, rs := range p.Services[i].Reals {
-			if rs.Dest.Addr.Addr().Is4() {
-				n4++
-			} else {
-				n++
-			}
-		}
-	}
+// setPlan makes p the plan whose positions the reports name (Load, with
+// r.mu held, before any report for p); old and same are as for
+// opsReals.follow. Once it returns, o reads nothing of an earlier plan,
+// whose Services array the incremental reload may reuse.
+func (o *opsState) setPlan(old, p *Plan, same bool) {
 	o.mu.Lock()
-	o.reals.reserve(n4, n, len(p.Services))
+	o.reals.follow(old, p, same)
 	o.mu.Unlock()
 }
 
@@ -191,50 +183,31 @@ func (o *opsState) reserveReals(p *Plan) {
 func (o *opsState) noReals() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return len(o.reals.m) == 0 && len(o.reals.m4) == 0 && len(o.reals.zoned) == 0 && len(o.reals.ids) == 0
+	return !o.reals.any
 }
 
-// realChange is a real server's health that desired applies.
-type realChange struct {
-	rs netip.AddrPort
-	up bool
-}
-
-// realState records a real server's health as the router applies it and,
-// on a change, writes keepalived's "RS <rs> <vs> UP|DOWN" line.
-func (o *opsState) realState(k ipvs.ServiceKey, rs netip.AddrPort, up bool) {
-	o.realStates(k, []realChange{{rs, up}})
-}
-
-// realStates is realState for some real servers of service k, in order,
-// under one hold of the lock and with k looked up once: a start reports
-// every real server (40,000 at 10,000 × 4).
-func (o *opsState) realStates(k ipvs.ServiceKey, changes []realChange) {
+// realStates records the health of some real servers of service i of p,
+// whose first real server is the k-th of p, as the router applies it and,
+// on a change, writes keepalived's "RS <rs> <vs> UP|DOWN" line: in order,
+// under one hold of the lock (a start reports 40,000 real servers).
+func (o *opsState) realStates(p *Plan, i, k int, changes []realChange) {
 	var lines []string
 	o.mu.Lock()
-	id := o.reals.serviceID(k)
+	o.reals.follow(nil, p, false)
+	vs := &p.Services[i]
 	for _, c := range changes {
-		s, ok := o.reals.slotOf(id, c.rs)
-		var st realStatus
-		var seen bool
-		if ok {
-			st, seen = o.reals.getSlot(s)
-		} else {
-			st, seen = o.reals.zoned[realKey{k, c.rs}]
-		}
+		at := k + int(c.j)
+		st, seen := o.reals.get(at)
 		if seen && st.up == c.up {
 			continue
 		}
 		if seen {
 			st.transitions++
-			lines = append(lines, fmt.Sprintf("RS %s %s %s", trio(c.rs, k.Protocol), vsString(k), upDown(c.up)))
+			key := vs.Service.Key()
+			lines = append(lines, fmt.Sprintf("RS %s %s %s", trio(vs.Reals[c.j].Dest.Addr, key.Protocol), vsString(key), upDown(c.up)))
 		}
 		st.up = c.up
-		if ok {
-			o.reals.setSlot(s, st)
-		} else {
-			o.reals.set(k, c.rs, st)
-		}
+		o.reals.set(at, st)
 	}
 	f := o.fifo
 	o.mu.Unlock()
@@ -243,15 +216,16 @@ func (o *opsState) realStates(k ipvs.ServiceKey, changes []realChange) {
 	}
 }
 
-// serviceState records a virtual server's quorum and, on a change, writes
-// keepalived's "VS <vs> UP|DOWN" line.
-func (o *opsState) serviceState(k ipvs.ServiceKey, up bool) {
+// serviceState records the quorum of service i of p and, on a change,
+// writes keepalived's "VS <vs> UP|DOWN" line.
+func (o *opsState) serviceState(p *Plan, i int, up bool) {
 	o.mu.Lock()
-	was, seen := o.reals.setQuorum(k, up)
+	o.reals.follow(nil, p, false)
+	was, seen := o.reals.setQuorum(i, up)
 	f := o.fifo
 	o.mu.Unlock()
 	if seen && was != up {
-		f.writeLVS(fmt.Sprintf("VS %s %s", vsString(k), upDown(up)))
+		f.writeLVS(fmt.Sprintf("VS %s %s", vsString(p.Services[i].Service.Key()), upDown(up)))
 	}
 }
 

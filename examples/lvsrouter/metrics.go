@@ -95,7 +95,7 @@ func (m *metricsCollector) gather(s *promtext.Set) {
 	for p, on := range o.bgp {
 		bgpAnnounced.Add(float64(b2u(on)), p.String())
 	}
-	ours := make(map[ipvs.ServiceKey]bool, len(o.reals.ids))
+	ours := make(map[ipvs.ServiceKey]bool, len(o.reals.quorum)+len(o.reals.goneSvc))
 	for k := range o.reals.services() {
 		ours[k] = true
 	}

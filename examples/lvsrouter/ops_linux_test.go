@@ -24,9 +24,9 @@ func TestStatusSocket(t *testing.T) {
 	r := testOps(t)
 	r.ops.transition(r.log, "VI_1", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster})
 	k := ipvs.ServiceKey{Family: 2, Protocol: 6, Addr: netip.MustParseAddrPort("10.0.0.1:80")}
-	r.ops.realState(k, netip.MustParseAddrPort("10.1.0.1:80"), true)
-	r.ops.realState(k, netip.MustParseAddrPort("10.1.0.1:80"), false)
-	r.ops.serviceState(k, true)
+	reportReal(&r.ops, k, netip.MustParseAddrPort("10.1.0.1:80"), true)
+	reportReal(&r.ops, k, netip.MustParseAddrPort("10.1.0.1:80"), false)
+	reportService(&r.ops, k, true)
 	path := filepath.Join(t.TempDir(), "status.sock")
 	stop, err := serveStatus(t.Context(), path, &r.ops, r.log)
 	if err != nil {
@@ -42,21 +42,7 @@ func TestStatusSocket(t *testing.T) {
 	}
 	b, _ := io.ReadAll(c)
 	c.Close()
-	var st struct {
-		VRRP []struct {
-			Data  map[string]any
-			Stats map[string]float64
-		}
-		RealServers []struct {
-			Service, Real string
-			Up            bool
-			Transitions   int
-		} `json:"real_servers"`
-		Services []struct {
-			Service string
-			Quorum  bool
-		}
-	}
+	var st statusReply
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatalf("%v: %s", err, b)
 	}
@@ -173,7 +159,7 @@ func TestMetrics(t *testing.T) {
 	k := ipvs.ServiceKey{Family: 2, Protocol: 17, Addr: netip.MustParseAddrPort("10.0.0.1:53")}
 	rs := netip.MustParseAddrPort("10.1.0.1:53")
 	r.ops.transition(r.log, "VI_1", vrrp.Transition{From: vrrp.StateBackup, To: vrrp.StateMaster})
-	r.ops.realState(k, rs, true)
+	reportReal(&r.ops, k, rs, true)
 	scrape := func() string {
 		srv := httptest.NewServer(promtext.Handler((&metricsCollector{ops: &r.ops}).gather))
 		defer srv.Close()
@@ -199,7 +185,7 @@ func TestMetrics(t *testing.T) {
 	}
 	// The master loses its place; the real server fails.
 	r.ops.transition(r.log, "VI_1", vrrp.Transition{From: vrrp.StateMaster, To: vrrp.StateBackup})
-	r.ops.realState(k, rs, false)
+	reportReal(&r.ops, k, rs, false)
 	after := scrape()
 	for _, want := range []string{
 		`keepalived_release_master_total{iname="VI_1",intf="eth0",vrid="51"} 1`,

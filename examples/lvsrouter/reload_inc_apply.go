@@ -75,7 +75,9 @@ func (p *Plan) changedSince(old *Plan) ([]int, bool) {
 // without hardware virtualization a fresh 3.9 MB costs about a thousand
 // slow page faults. Nothing reads a released array: the Router's readers
 // of r.plan take r.mu (or, for ha_suspend, run under hs.mu, which Load's
-// own syncHASuspend takes before the release); Load's own use of the old
+// own syncHASuspend takes before the release; opsState's, the status
+// socket and metrics, read its own plan under its lock, which Load moves
+// to the new plan first: opsState.setPlan); Load's own use of the old
 // plan ends before; and the BGP speaker, which reads a plan outside the
 // lock, runs only with a --bgp file, with which serve sets no hook. The
 // mutex orders the Router's last reads before the splice's writes.

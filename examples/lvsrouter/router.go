@@ -121,8 +121,8 @@ type Router struct {
 
 // reported holds, per real server and per service in plan order, the
 // state desired last handed to opsState (0: none yet, 1: down, 2: up), so
-// that an apply reports only changes: at 40,000 real servers a report
-// is a map update each. Load clears it when the plan's layout changes.
+// that an apply reports only changes, not 40,000 real servers each time.
+// Load clears it when the plan's layout changes.
 // start is the position of each service's first real server, and plan
 // the plan they are for: an incremental apply uses them only for that
 // plan.
@@ -362,6 +362,7 @@ func (r *Router) Load(ctx context.Context, p *Plan) error {
 	} else {
 		same = old != nil && sameLayout(old, p)
 	}
+	r.ops.setPlan(old, p, same)
 	switch {
 	case !same:
 		r.prune(old)
@@ -1055,7 +1056,6 @@ func (r *Router) desiredBegin() {
 	if len(r.reported.services) != len(r.plan.Services) {
 		n, _ := countChecks(r.plan)
 		r.reported = reported{reals: make([]uint8, n), services: make([]uint8, len(r.plan.Services))}
-		r.ops.reserveReals(r.plan)
 	}
 	if r.reported.plan != r.plan || len(r.reported.start) != len(r.plan.Services) {
 		r.reported.start = make([]int32, len(r.plan.Services))
@@ -1089,6 +1089,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	var buf [8]realChange
 	changes := buf[:0]
 	report := !r.opsLater
+	k0 := k
 	for j := range vs.Reals {
 		rs := &vs.Reals[j]
 		d, up := rs.Dest.Destination(), true
@@ -1102,7 +1103,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 		}
 		if st := upState(up); r.reported.reals[k] != st {
 			if report {
-				changes = append(changes, realChange{rs.Dest.Addr, up})
+				changes = append(changes, realChange{int32(j), up})
 			}
 			r.reported.reals[k] = st
 		}
@@ -1125,7 +1126,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	}
 	key := s.Key()
 	if len(changes) > 0 {
-		r.ops.realStates(key, changes)
+		r.ops.realStates(r.plan, i, k0, changes)
 	}
 	was, seen := stateAt(r.quorum, i)
 	was = was || !seen // keepalived starts a service with quorum
@@ -1141,7 +1142,7 @@ func (r *Router) desiredService(i, k int, dests []ipvs.Destination) ipvs.Service
 	r.quorum[i] = upState(up)
 	if st := upState(up); r.reported.services[i] != st {
 		if report {
-			r.ops.serviceState(key, up)
+			r.ops.serviceState(r.plan, i, up)
 		}
 		r.reported.services[i] = st
 	}
@@ -1171,20 +1172,18 @@ func (r *Router) reportOps() {
 	}
 	var buf [8]realChange
 	for i := range r.plan.Services {
-		vs := &r.plan.Services[i]
-		key := vs.Service.Key()
 		changes := buf[:0]
 		k := int(r.reported.start[i])
-		for j := range vs.Reals {
+		for j := range r.plan.Services[i].Reals {
 			if up, seen := stateAt(r.reported.reals, k+j); seen {
-				changes = append(changes, realChange{vs.Reals[j].Dest.Addr, up})
+				changes = append(changes, realChange{int32(j), up})
 			}
 		}
 		if len(changes) > 0 {
-			r.ops.realStates(key, changes)
+			r.ops.realStates(r.plan, i, k, changes)
 		}
 		if up, seen := stateAt(r.reported.services, i); seen {
-			r.ops.serviceState(key, up)
+			r.ops.serviceState(r.plan, i, up)
 		}
 	}
 }
@@ -1254,7 +1253,8 @@ func (r *Router) apply(ctx context.Context) error {
 	t0 := time.Now()
 	// A first report to opsState changes nothing anyone sees yet (no
 	// FIFO line: no state was reported before), and at 40,000 real
-	// servers it is 50,000 map updates: it is made once the kernel has
+	// servers it is 50,000 updates under 10,000 holds of opsState's
+	// lock: it is made once the kernel has
 	// the destinations (reportOps, at the end of apply: after the log
 	// line that times the kernel change).
 	later := r.ops.noReals()
