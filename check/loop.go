@@ -263,15 +263,13 @@ func (m *Monitor) finishLocked(j *job) *Transition {
 		b++
 	}
 	t.Lateness[b]++
-	e.checks++
-	if !r.Up {
-		e.failures++
-	}
-	e.lastLatency, e.lastCheck = r.Latency, m.since(now)
+	e.count(r.Up)
+	e.setLatency(r.Latency)
+	e.lastCheck = m.since(now)
 	if r.Reason != "" || e.x != nil {
 		e.ext().lastReason = r.Reason
 	}
-	e.maxLateness = max(e.maxLateness, late)
+	e.noteLateness(late)
 	next, changed := e.observe(r)
 	// Keep to the schedule: the next check is due one interval after this
 	// one was due. A check that overran its interval starts the next at

@@ -148,38 +148,41 @@ type Monitor struct {
 	wg   sync.WaitGroup
 }
 
-// entry is one target as the Monitor keeps it, laid out to be small (112
+// entry is one target as the Monitor keeps it, laid out to be small (96
 // bytes): a Monitor of lvsrouter's scale holds 40,000. Times are offsets
 // from the Monitor's epoch, the policy is shared (targetPolicy) with the
-// machine's state inline, and what few targets need sits behind x.
+// machine's state inline, the counters and short durations are 32 bits
+// wide with what does not fit in the entryExt (entry_stats.go), and what
+// few targets need sits behind x.
 type entry struct {
-	id      string
-	checker Checker
-	pol     *targetPolicy
-	x       *entryExt     // nil until needed
-	due     time.Duration // from the epoch
-	gen     uint32        // moves on at Update and removal: a job of an older gen is stale
-	st      machState
+	id        string
+	checker   Checker
+	pol       *targetPolicy
+	x         *entryExt     // nil until needed
+	due       time.Duration // from the epoch
+	lastCheck time.Duration // from the epoch; Stats.LastCheck
+	gen       uint32        // moves on at Update and removal: a job of an older gen is stale
+	st        machState
 	// running: a check is in flight; gone: removed, or the Monitor
 	// closed; suspended: Suspend was called, pop skips its places in the
 	// heap; up is Stats.Up.
 	running, gone, suspended, up bool
 
-	// Stats (see statsLocked).
-	checks, failures uint64
-	lastLatency      time.Duration
-	lastCheck        time.Duration // from the epoch
-	maxLateness      time.Duration
+	// Stats (see statsLocked and entry_stats.go).
+	checks, failures         count32
+	lastLatency, maxLateness dur32
 }
 
 // entryExt holds what only some targets need: those that failed a check
 // (a passed check reports no reason), run on the workers, report dynamic
-// weights or have a policy of their own.
+// weights or have a policy of their own, and the rare statistics that do
+// not fit the entry's 32 bits.
 type entryExt struct {
 	lastReason string
 	mach       Machine            // under a policy of another type
 	cancel     context.CancelFunc // of a check on a worker
 	last       Result             // last reported dynamic fields
+	wide       wideStats
 }
 
 func (e *entry) ext() *entryExt {
@@ -416,16 +419,16 @@ func (m *Monitor) Stats(id string) (Stats, bool) {
 func (m *Monitor) statsLocked(e *entry) Stats {
 	st := Stats{
 		Up:          e.up,
-		Checks:      e.checks,
-		Failures:    e.failures,
-		LastLatency: e.lastLatency,
-		MaxLateness: e.maxLateness,
+		Checks:      e.checksTotal(),
+		Failures:    e.failuresTotal(),
+		LastLatency: e.latency(),
+		MaxLateness: e.lateness(),
 		Suspended:   e.suspended,
 	}
 	if e.x != nil {
 		st.LastReason = e.x.lastReason
 	}
-	if e.checks > 0 {
+	if st.Checks > 0 {
 		st.LastCheck = m.epoch.Add(e.lastCheck)
 	}
 	return st
