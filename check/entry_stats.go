@@ -11,6 +11,12 @@ import (
 // latency or lateness of 4.29 s or more (or a negative one). Stats
 // reports the same values either way.
 
+// The entry's counters (entry.counts) and durations (entry.durs).
+const (
+	checksAt, failuresAt         = 0, 1
+	lastLatencyAt, maxLatenessAt = 0, 1
+)
+
 // count32 is the low 32 bits of a counter; its carries are counted in
 // the entryExt.
 type count32 uint32
@@ -24,80 +30,56 @@ const dur32Far = dur32(math.MaxUint32)
 
 // wideStats holds what an entry's 32-bit statistics do not.
 type wideStats struct {
-	checksHi, failuresHi     uint32 // carries of checks and failures
-	lastLatency, maxLateness time.Duration
+	carries [2]uint32        // of entry.counts
+	durs    [2]time.Duration // of entry.durs equal to dur32Far
 }
-
-// fits reports whether d fits a dur32.
-func fits(d time.Duration) bool { return d >= 0 && d < time.Duration(dur32Far) }
 
 // count counts a check, and a failure unless up.
 func (e *entry) count(up bool) {
-	e.checks++
-	if e.checks == 0 {
-		e.ext().wide.checksHi++
-	}
+	e.add(checksAt)
 	if !up {
-		e.failures++
-		if e.failures == 0 {
-			e.ext().wide.failuresHi++
-		}
+		e.add(failuresAt)
 	}
 }
 
-// checksTotal is Stats.Checks.
-func (e *entry) checksTotal() uint64 {
-	n := uint64(e.checks)
+// add adds one to counter k.
+func (e *entry) add(k int) {
+	e.counts[k]++
+	if e.counts[k] == 0 {
+		e.ext().wide.carries[k]++
+	}
+}
+
+// total is counter k's whole value.
+func (e *entry) total(k int) uint64 {
+	n := uint64(e.counts[k])
 	if e.x != nil {
-		n |= uint64(e.x.wide.checksHi) << 32
+		n |= uint64(e.x.wide.carries[k]) << 32
 	}
 	return n
 }
 
-// failuresTotal is Stats.Failures.
-func (e *entry) failuresTotal() uint64 {
-	n := uint64(e.failures)
-	if e.x != nil {
-		n |= uint64(e.x.wide.failuresHi) << 32
+// dur is duration k's whole value.
+func (e *entry) dur(k int) time.Duration {
+	if e.durs[k] == dur32Far {
+		return e.x.wide.durs[k]
 	}
-	return n
+	return time.Duration(e.durs[k])
 }
 
-// setLatency sets Stats.LastLatency.
-func (e *entry) setLatency(d time.Duration) {
-	if fits(d) {
-		e.lastLatency = dur32(d)
+// setDur sets duration k to d.
+func (e *entry) setDur(k int, d time.Duration) {
+	if d >= 0 && d < time.Duration(dur32Far) {
+		e.durs[k] = dur32(d)
 		return
 	}
-	e.lastLatency = dur32Far
-	e.ext().wide.lastLatency = d
-}
-
-// latency is Stats.LastLatency.
-func (e *entry) latency() time.Duration {
-	if e.lastLatency == dur32Far {
-		return e.x.wide.lastLatency
-	}
-	return time.Duration(e.lastLatency)
+	e.durs[k] = dur32Far
+	e.ext().wide.durs[k] = d
 }
 
 // noteLateness raises Stats.MaxLateness to late if it is more.
 func (e *entry) noteLateness(late time.Duration) {
-	if late <= e.lateness() {
-		return
+	if late > e.dur(maxLatenessAt) {
+		e.setDur(maxLatenessAt, late)
 	}
-	if fits(late) {
-		e.maxLateness = dur32(late)
-		return
-	}
-	e.maxLateness = dur32Far
-	e.ext().wide.maxLateness = late
-}
-
-// lateness is Stats.MaxLateness.
-func (e *entry) lateness() time.Duration {
-	if e.maxLateness == dur32Far {
-		return e.x.wide.maxLateness
-	}
-	return time.Duration(e.maxLateness)
 }

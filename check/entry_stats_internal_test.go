@@ -10,19 +10,19 @@ import (
 // or more (or negative) report their whole values, as they did when the
 // entry kept them 64 bits wide.
 func TestEntryStatsOutgrow32Bits(t *testing.T) {
-	e := &entry{checks: math.MaxUint32, failures: math.MaxUint32}
+	e := &entry{counts: [2]count32{math.MaxUint32, math.MaxUint32}}
 	e.count(false)
 	e.count(true)
-	if got, want := e.checksTotal(), uint64(1<<32+1); got != want {
+	if got, want := e.total(checksAt), uint64(1<<32+1); got != want {
 		t.Errorf("checks %d, want %d", got, want)
 	}
-	if got, want := e.failuresTotal(), uint64(1<<32); got != want {
+	if got, want := e.total(failuresAt), uint64(1<<32); got != want {
 		t.Errorf("failures %d, want %d", got, want)
 	}
 	for _, d := range []time.Duration{0, time.Millisecond, time.Duration(dur32Far) - 1, time.Duration(dur32Far), 5 * time.Second, -3, time.Microsecond} {
-		e.setLatency(d)
-		if got := e.latency(); got != d {
-			t.Errorf("setLatency(%v): latency %v", d, got)
+		e.setDur(lastLatencyAt, d)
+		if got := e.dur(lastLatencyAt); got != d {
+			t.Errorf("setDur(%v): latency %v", d, got)
 		}
 	}
 	for _, c := range []struct{ late, want time.Duration }{
@@ -34,7 +34,7 @@ func TestEntryStatsOutgrow32Bits(t *testing.T) {
 		{7 * time.Second, 7 * time.Second},
 	} {
 		e.noteLateness(c.late)
-		if got := e.lateness(); got != c.want {
+		if got := e.dur(maxLatenessAt); got != c.want {
 			t.Errorf("noteLateness(%v): lateness %v, want %v", c.late, got, c.want)
 		}
 	}
@@ -45,12 +45,12 @@ func TestEntryStatsStayInline(t *testing.T) {
 	e := &entry{}
 	e.count(true)
 	e.count(false)
-	e.setLatency(4 * time.Second)
+	e.setDur(lastLatencyAt, 4*time.Second)
 	e.noteLateness(time.Second)
 	if e.x != nil {
 		t.Error("ordinary statistics made an entryExt")
 	}
-	if e.checksTotal() != 2 || e.failuresTotal() != 1 || e.latency() != 4*time.Second || e.lateness() != time.Second {
-		t.Errorf("checks %d failures %d latency %v lateness %v", e.checksTotal(), e.failuresTotal(), e.latency(), e.lateness())
+	if e.total(checksAt) != 2 || e.total(failuresAt) != 1 || e.dur(lastLatencyAt) != 4*time.Second || e.dur(maxLatenessAt) != time.Second {
+		t.Errorf("checks %d failures %d latency %v lateness %v", e.total(checksAt), e.total(failuresAt), e.dur(lastLatencyAt), e.dur(maxLatenessAt))
 	}
 }

@@ -264,7 +264,7 @@ func (m *Monitor) finishLocked(j *job) *Transition {
 	}
 	t.Lateness[b]++
 	e.count(r.Up)
-	e.setLatency(r.Latency)
+	e.setDur(lastLatencyAt, r.Latency)
 	e.lastCheck = m.since(now)
 	if r.Reason != "" || e.x != nil {
 		e.ext().lastReason = r.Reason

@@ -169,8 +169,8 @@ type entry struct {
 	running, gone, suspended, up bool
 
 	// Stats (see statsLocked and entry_stats.go).
-	checks, failures         count32
-	lastLatency, maxLateness dur32
+	counts [2]count32 // checks, failures
+	durs   [2]dur32   // last latency, max lateness
 }
 
 // entryExt holds what only some targets need: those that failed a check
@@ -419,10 +419,10 @@ func (m *Monitor) Stats(id string) (Stats, bool) {
 func (m *Monitor) statsLocked(e *entry) Stats {
 	st := Stats{
 		Up:          e.up,
-		Checks:      e.checksTotal(),
-		Failures:    e.failuresTotal(),
-		LastLatency: e.latency(),
-		MaxLateness: e.lateness(),
+		Checks:      e.total(checksAt),
+		Failures:    e.total(failuresAt),
+		LastLatency: e.dur(lastLatencyAt),
+		MaxLateness: e.dur(maxLatenessAt),
 		Suspended:   e.suspended,
 	}
 	if e.x != nil {
