@@ -72,8 +72,8 @@ func (p *Plan) changedSince(old *Plan) ([]int, bool) {
 // the Router, having swapped a plan for one with another Services array,
 // reads old's array no more. The next splice takes it (nextServices)
 // instead of copying the 10,000 services into fresh memory: in a guest
-// without hardware virtualization a fresh 3.9 MB costs about a thousand
-// slow page faults. Nothing reads a released array: the Router's readers
+// without hardware virtualization each fresh page of the array (1.5 MB, 372
+// pages) is a slow fault. Nothing reads a released array: the Router's readers
 // of r.plan take r.mu (or, for ha_suspend, run under hs.mu, which Load's
 // own syncHASuspend takes before the release; opsState's, the status
 // socket and metrics, read its own plan under its lock, which Load moves
