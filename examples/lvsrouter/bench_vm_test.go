@@ -603,6 +603,7 @@ func scalePeers(b *testing.B, debug bool) (ka, lr scaleRun) {
 	keepalived := func() {
 		if os.Getenv("LVSKIT_SCALE_ONLY") != "lvsrouter" {
 			ka = runScale(b, "keepalived", kaArgv, nil, false)
+			fmt.Printf("keepalived: start %v, peak RSS %.1f MiB\n", ka.start, float64(ka.startKiB)/1024)
 		}
 	}
 	kaLast := os.Getenv("LVSKIT_SCALE_FIRST") == "lvsrouter"
