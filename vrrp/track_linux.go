@@ -2,14 +2,11 @@ package vrrp
 
 import (
 	"context"
-	"net"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/lvskit/lvskit/internal/proc"
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // startTrackers starts the goroutines watching what cfg tracks
@@ -19,9 +16,9 @@ import (
 func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup, cfg *Config, creds []*proc.Credential, gen uint64) context.CancelFunc {
 	ctx, cancel := context.WithCancel(ctx)
 	if ti := slices.Clone(cfg.TrackInterfaces); len(ti) > 0 {
-		wg.Go(func() { in.trackInterfaces(ctx, ti, "interface:", gen) })
+		in.watchLinks(ctx, ti, "interface:", gen)
 	}
-	in.startOwn(ctx, wg, cfg, gen) // track_own_linux.go
+	in.startOwn(ctx, cfg, gen) // track_own_linux.go
 	for i := range cfg.TrackScripts {
 		s, cred := cfg.TrackScripts[i], creds[i]
 		wg.Go(func() { in.trackScript(ctx, s, cred, gen) })
@@ -35,48 +32,15 @@ func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup, cfg *
 	return cancel
 }
 
-func linkDown(a *netlink.LinkAttrs) bool {
-	if a.Flags&net.FlagUp == 0 {
-		return true
+// watchLinks reports the links named in tracked, each under prefix+name,
+// through the Router's subscription until ctx is done.
+func (in *Instance) watchLinks(ctx context.Context, tracked []TrackInterface, prefix string, gen uint64) {
+	t := &linkTracker{prefix: prefix, tracked: tracked,
+		post: func(key string, st trackStatus) { in.post(event{kind: evTrack, key: key, st: st, gen: gen}) }}
+	if err := in.r.ifw.addLinks(t); err != nil {
+		in.r.log.Warn("vrrp: track interfaces", "instance", in.cfg.Name, "err", err)
 	}
-	return a.OperState == netlink.OperDown || a.OperState == netlink.OperLowerLayerDown || a.OperState == netlink.OperNotPresent
-}
-
-// trackInterfaces follows the links named in tracked; each reports under
-// prefix+name.
-func (in *Instance) trackInterfaces(ctx context.Context, tracked []TrackInterface, prefix string, gen uint64) {
-	ch := make(chan netlink.LinkUpdate, 64)
-	done := make(chan struct{})
-	defer close(done)
-	ns := in.r.nsh
-	err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{Namespace: &ns, ListExisting: true,
-		ErrorCallback: func(err error) {
-			if ctx.Err() == nil { // closing the subscription at shutdown also reports
-				in.r.log.Warn("vrrp: link subscription", "instance", in.cfg.Name, "err", err)
-			}
-		}})
-	if err != nil {
-		in.r.log.Error("vrrp: track interfaces", "instance", in.cfg.Name, "err", err)
-		return
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case u, ok := <-ch:
-			if !ok {
-				return
-			}
-			a := u.Attrs()
-			for _, ti := range tracked {
-				if ti.Name != a.Name {
-					continue
-				}
-				st := ifaceStatus(ti, !linkDown(a) && u.Header.Type != unix.RTM_DELLINK)
-				in.post(event{kind: evTrack, key: prefix + ti.Name, st: st, gen: gen})
-			}
-		}
-	}
+	context.AfterFunc(ctx, func() { in.r.ifw.removeLinks(t) })
 }
 
 func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.Credential, gen uint64) {
