@@ -15,10 +15,14 @@ import (
 // The caller holds the Router's upd mutex or is Run before it sets live.
 func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup, cfg *Config, creds []*proc.Credential, gen uint64) context.CancelFunc {
 	ctx, cancel := context.WithCancel(ctx)
+	// The Router's subscription reports to the interface and source
+	// trackers until they are removed (Run's end takes the subscription
+	// down with them).
+	var removes []func()
 	if ti := slices.Clone(cfg.TrackInterfaces); len(ti) > 0 {
-		in.watchLinks(ctx, ti, "interface:", gen)
+		removes = append(removes, in.watchLinks(ti, "interface:", gen))
 	}
-	in.startOwn(ctx, cfg, gen) // track_own_linux.go
+	removes = append(removes, in.startOwn(cfg, gen)...) // track_own_linux.go
 	for i := range cfg.TrackScripts {
 		s, cred := cfg.TrackScripts[i], creds[i]
 		wg.Go(func() { in.trackScript(ctx, s, cred, gen) })
@@ -29,18 +33,24 @@ func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup, cfg *
 	}
 	in.startExternal(ctx, wg, slices.Clone(cfg.TrackExternal), gen)
 	in.startProcesses(ctx, wg, slices.Clone(cfg.TrackProcesses), gen)
-	return cancel
+	return func() {
+		cancel()
+		for _, rm := range removes {
+			rm()
+		}
+	}
 }
 
 // watchLinks reports the links named in tracked, each under prefix+name,
-// through the Router's subscription until ctx is done.
-func (in *Instance) watchLinks(ctx context.Context, tracked []TrackInterface, prefix string, gen uint64) {
+// through the Router's subscription until the function it returns is
+// called.
+func (in *Instance) watchLinks(tracked []TrackInterface, prefix string, gen uint64) (remove func()) {
 	t := &linkTracker{prefix: prefix, tracked: tracked,
 		post: func(key string, st trackStatus) { in.post(event{kind: evTrack, key: key, st: st, gen: gen}) }}
 	if err := in.r.ifw.addLinks(t); err != nil {
 		in.r.log.Warn("vrrp: track interfaces", "instance", in.cfg.Name, "err", err)
 	}
-	context.AfterFunc(ctx, func() { in.r.ifw.removeLinks(t) })
+	return func() { in.r.ifw.removeLinks(t) }
 }
 
 func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.Credential, gen uint64) {
