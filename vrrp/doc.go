@@ -47,8 +47,12 @@
 // the addresses, routes and rules that stay whatever the state
 // (keepalived's static_ipaddress, static_routes and static_rules).
 //
-// As keepalived does, a Router watches what its masters put in place
-// (one netlink subscription per Router): when someone else deletes a
+// A Router has one netlink subscription, as keepalived's one netlink
+// monitor: it follows the links and source addresses the instances track
+// (their own interface and VMAC, track_interface, the advert source), each
+// change decoded once and handed to the instances it concerns, whatever
+// their number. Through it, as keepalived does, a Router also watches
+// what its masters put in place: when someone else deletes a
 // VIP, an excluded VIP, a virtual route or a virtual rule of a master,
 // the instance (and every master of its sync group) resigns with a
 // priority 0 advert and becomes backup with its Master_Down_Timer at the

@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -8,7 +9,9 @@ import (
 
 // What the kernel reports when an address, route or rule goes away, and
 // the keys that match it to the entries a Router or KeepStatic put in
-// place (keepalived's address_is_ours, route_is_ours and rule_is_ours).
+// place (keepalived's address_is_ours, route_is_ours and rule_is_ours);
+// and the links and addresses coming and going that an instance's
+// interface and source-address trackers follow (ifwatch.go).
 // The decoding is pure so that it can be fuzzed; the socket is in
 // netwatch_linux.go.
 
@@ -17,11 +20,14 @@ const (
 	keyAddr uint8 = iota + 1
 	keyRoute
 	keyRule
+	keyLink
 )
 
 // rtnetlink message types (linux/rtnetlink.h), spelt out here so that
 // the decoder builds everywhere.
 const (
+	rtmNewLink  = 16
+	rtmDelLink  = 17
 	rtmNewAddr  = 20
 	rtmDelAddr  = 21
 	rtmNewRoute = 24
@@ -49,7 +55,9 @@ type netKey struct {
 type netChange struct {
 	key      netKey
 	del      bool
-	protocol uint8 // a route's or rule's protocol (0: none reported)
+	protocol uint8  // a route's or rule's protocol (0: none reported)
+	name     string // a link's name
+	up       bool   // a link is up (linkUp)
 }
 
 const (
@@ -103,11 +111,46 @@ func anyPrefix(family uint8) netip.Prefix {
 	return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 }
 
+// linkUp tells whether a link with interface flags flags (IFF_*) and
+// operational state oper (IF_OPER_*) counts as up: administratively up
+// and not reported down, lower-layer down or not present.
+func linkUp(flags uint32, oper uint8) bool {
+	const (
+		iffUp                = 0x1
+		ifOperNotPresent     = 1
+		ifOperDown           = 2
+		ifOperLowerLayerDown = 3
+	)
+	return flags&iffUp != 0 && oper != ifOperNotPresent && oper != ifOperDown && oper != ifOperLowerLayerDown
+}
+
 // decodeNetChange decodes the body of an rtnetlink message of type typ:
-// an address, route or rule being added or deleted. ok is false for other
-// messages, other families and malformed ones.
+// a link, address, route or rule being added (or changed) or deleted. ok
+// is false for other messages, other families and malformed ones.
 func decodeNetChange(typ uint16, b []byte) (c netChange, ok bool) {
 	switch typ {
+	case rtmNewLink, rtmDelLink:
+		// struct ifinfomsg: family, pad, type, index, flags, change.
+		if len(b) < 16 {
+			return c, false
+		}
+		c.key = netKey{kind: keyLink, ifindex: int32(binary.NativeEndian.Uint32(b[4:]))}
+		var oper uint8
+		attrs(b[16:], func(t uint16, v []byte) {
+			switch t {
+			case 3: // IFLA_IFNAME, NUL-terminated
+				if i := bytes.IndexByte(v, 0); i >= 0 {
+					v = v[:i]
+				}
+				c.name = string(v)
+			case 16: // IFLA_OPERSTATE
+				if len(v) == 1 {
+					oper = v[0]
+				}
+			}
+		})
+		c.del, c.up = typ == rtmDelLink, linkUp(binary.NativeEndian.Uint32(b[8:]), oper)
+		return c, c.name != ""
 	case rtmNewAddr, rtmDelAddr:
 		// struct ifaddrmsg: family, prefixlen, flags, scope, index.
 		if len(b) < 8 {
@@ -277,6 +320,8 @@ func (k netKey) String() string {
 		return fmt.Sprintf("route %v table %d metric %d", k.dst, k.table, k.metric)
 	case keyRule:
 		return fmt.Sprintf("rule from %v to %v table %d priority %d", k.src, k.dst, k.table, k.metric)
+	case keyLink:
+		return fmt.Sprintf("link (ifindex %d)", k.ifindex)
 	}
 	return "?"
 }

@@ -134,6 +134,57 @@ func TestDecodeNetChangeMatchesOwnKeys(t *testing.T) {
 	}
 }
 
+// linkMsg is the body of an RTM_NEWLINK or RTM_DELLINK: struct ifinfomsg
+// with index and flags, IFLA_IFNAME and, unless oper is 0xff,
+// IFLA_OPERSTATE.
+func linkMsg(index, flags uint32, name string, oper uint8) []byte {
+	b := append([]byte{0, 0, 1, 0}, u32(index)...)
+	b = append(b, u32(flags)...)
+	b = append(b, u32(0)...)
+	b = append(b, nlAttr(3, append([]byte(name), 0))...)
+	if oper != 0xff {
+		b = append(b, nlAttr(16, []byte{oper})...)
+	}
+	return b
+}
+
+// A link counts as up while administratively up and not reported down,
+// lower-layer down or not present (as the trackers read it from
+// vishvananda/netlink before: linkDown).
+func TestDecodeLinkChange(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		typ   uint16
+		flags uint32
+		oper  uint8
+		up    bool
+	}{
+		{"up", rtmNewLink, 0x1 | 0x40, 6, true},
+		{"admin down", rtmNewLink, 0x1000, 2, false},
+		{"no carrier", rtmNewLink, 0x1, 3, false},
+		{"not present", rtmNewLink, 0x1, 1, false},
+		{"oper down", rtmNewLink, 0x1, 2, false},
+		{"unknown (veth peer gone, tun)", rtmNewLink, 0x1, 0, true},
+		{"dormant", rtmNewLink, 0x1, 5, true},
+		{"no operstate", rtmNewLink, 0x1, 0xff, true},
+		{"deleted", rtmDelLink, 0x1, 6, true},
+	} {
+		c, ok := decodeNetChange(tc.typ, linkMsg(7, tc.flags, "eth7", tc.oper))
+		if !ok || c.key.kind != keyLink || c.key.ifindex != 7 || c.name != "eth7" {
+			t.Fatalf("%s: ok %v %+v", tc.name, ok, c)
+		}
+		if c.up != tc.up || c.del != (tc.typ == rtmDelLink) {
+			t.Errorf("%s: up %v del %v, want up %v", tc.name, c.up, c.del, tc.up)
+		}
+	}
+	if _, ok := decodeNetChange(rtmNewLink, linkMsg(7, 1, "", 6)); ok {
+		t.Error("a link without a name decoded")
+	}
+	if _, ok := decodeNetChange(rtmNewLink, make([]byte, 15)); ok {
+		t.Error("a short ifinfomsg decoded")
+	}
+}
+
 // FuzzDecodeNetChange: no input makes the decoder panic, and what it
 // accepts is a key of the kind its message type says.
 func FuzzDecodeNetChange(f *testing.F) {
@@ -141,12 +192,14 @@ func FuzzDecodeNetChange(f *testing.F) {
 	f.Add(uint16(rtmDelRoute), append([]byte{afInet6, 64, 0, 0, 254, 18, 0, 1, 0, 0, 0, 0}, nlAttr(1, make([]byte, 16))...))
 	f.Add(uint16(rtmDelRule), append([]byte{afInet, 8, 0, 0, 100, 0, 0, 1, 0, 0, 0, 0}, nlAttr(1, []byte{10, 0, 0, 0})...))
 	f.Add(uint16(rtmNewRoute), []byte{afInet, 40, 0, 0, 254, 18, 0, 1, 0, 0, 0, 0, 8, 0, 1, 0, 1, 2, 3, 4})
+	f.Add(uint16(rtmNewLink), linkMsg(3, 1, "eth0", 6))
 	f.Fuzz(func(t *testing.T, typ uint16, b []byte) {
 		c, ok := decodeNetChange(typ, b)
 		if !ok {
 			return
 		}
-		want := map[uint16]uint8{rtmNewAddr: keyAddr, rtmDelAddr: keyAddr, rtmNewRoute: keyRoute, rtmDelRoute: keyRoute, rtmNewRule: keyRule, rtmDelRule: keyRule}[typ]
+		want := map[uint16]uint8{rtmNewAddr: keyAddr, rtmDelAddr: keyAddr, rtmNewRoute: keyRoute, rtmDelRoute: keyRoute, rtmNewRule: keyRule, rtmDelRule: keyRule,
+			rtmNewLink: keyLink, rtmDelLink: keyLink}[typ]
 		if c.key.kind != want {
 			t.Fatalf("type %d decoded as kind %d", typ, c.key.kind)
 		}

@@ -1,6 +1,11 @@
 package vrrp
 
-import "context"
+import (
+	"context"
+	"slices"
+
+	"golang.org/x/sys/unix"
+)
 
 // own records (on) or forgets that in holds the entry with key k. Only
 // tracked entries are recorded; an entry leaves before the instance
@@ -44,25 +49,39 @@ func (r *Router) tracksEntries() bool {
 	return false
 }
 
-// watchOwned starts the Router's one netlink subscription: a tracked
-// VIP, route or rule someone deletes makes its instance leave MASTER
-// (keepalived's netlink reflector and set_vrrp_backup).
-func (r *Router) watchOwned(ctx context.Context) (<-chan struct{}, error) {
-	return watchNet(ctx, r.nsh, func(c netChange) {
-		if !c.del {
-			return
+// watch starts the Router's one netlink subscription. It reports links
+// and addresses to the instances' interface and source-address trackers
+// (ifWatch), and, when an instance tracks VIPs, routes or rules, the
+// deletions of those: a tracked VIP, route or rule someone deletes makes
+// its instance leave MASTER (keepalived's netlink reflector and
+// set_vrrp_backup).
+func (r *Router) watch(ctx context.Context) (<-chan struct{}, error) {
+	groups := []uint{unix.RTNLGRP_LINK, unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR}
+	if r.tracksEntries() {
+		groups = append(slices.Clone(entryGroups), unix.RTNLGRP_LINK)
+	}
+	r.ifw.read, r.ifw.log = r.readIf, r.log
+	return watchNet(ctx, r.nsh, groups, func(c netChange) {
+		r.ifw.changed(c)
+		if c.del && c.key.kind != keyLink {
+			r.deleted(c.key)
 		}
-		var in *Instance
-		r.ownMu.Lock()
-		for _, k := range c.key.candidates() {
-			if in = r.owned[k]; in != nil {
-				delete(r.owned, k) // gone; adding it again records it again
-				break
-			}
+	}, r.ifw.resync)
+}
+
+// deleted makes the instance holding the entry with key k, if one does,
+// leave MASTER.
+func (r *Router) deleted(k netKey) {
+	var in *Instance
+	r.ownMu.Lock()
+	for _, c := range k.candidates() {
+		if in = r.owned[c]; in != nil {
+			delete(r.owned, c) // gone; adding it again records it again
+			break
 		}
-		r.ownMu.Unlock()
-		if in != nil {
-			in.post(event{kind: evDeleted, key: c.key.String()})
-		}
-	})
+	}
+	r.ownMu.Unlock()
+	if in != nil {
+		in.post(event{kind: evDeleted, key: k.String()})
+	}
 }

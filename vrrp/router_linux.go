@@ -75,6 +75,9 @@ type Router struct {
 	// before the instance deletes them itself.
 	ownMu sync.Mutex
 	owned map[netKey]*Instance
+	// ifw hands the same subscription's link and address changes to the
+	// instances' interface and source-address trackers.
+	ifw ifWatch
 
 	vmacs     []netlink.Link
 	sendConns []*rawConn // send-only conns (vmac_xmit_base)
@@ -231,13 +234,11 @@ func (r *Router) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { close(r.nlReq); <-nlDone }()
-	if r.tracksEntries() {
-		wdone, err := r.watchOwned(ctx)
-		if err != nil {
-			return err
-		}
-		defer func() { cancel(); <-wdone }()
+	wdone, err := r.watch(ctx)
+	if err != nil {
+		return err
 	}
+	defer func() { cancel(); <-wdone }()
 	var awg sync.WaitGroup
 	for _, in := range r.instances {
 		awg.Go(in.runActions)

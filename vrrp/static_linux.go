@@ -171,7 +171,7 @@ func KeepStatic(ctx context.Context, cfg *StaticConfig, s *Static) (<-chan struc
 		}
 		defer ns.Close()
 	}
-	return watchNet(ctx, ns, func(ch netChange) {
+	return watchNet(ctx, ns, entryGroups, func(ch netChange) {
 		if !ch.del {
 			return
 		}
@@ -186,5 +186,5 @@ func KeepStatic(ctx context.Context, cfg *StaticConfig, s *Static) (<-chan struc
 			}
 			return
 		}
-	})
+	}, nil)
 }

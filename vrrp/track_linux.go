@@ -2,14 +2,11 @@ package vrrp
 
 import (
 	"context"
-	"net"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/lvskit/lvskit/internal/proc"
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // startTrackers starts the goroutines watching what cfg tracks
@@ -18,10 +15,14 @@ import (
 // The caller holds the Router's upd mutex or is Run before it sets live.
 func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup, cfg *Config, creds []*proc.Credential, gen uint64) context.CancelFunc {
 	ctx, cancel := context.WithCancel(ctx)
+	// The Router's subscription reports to the interface and source
+	// trackers until they are removed (Run's end takes the subscription
+	// down with them).
+	var removes []func()
 	if ti := slices.Clone(cfg.TrackInterfaces); len(ti) > 0 {
-		wg.Go(func() { in.trackInterfaces(ctx, ti, "interface:", gen) })
+		removes = append(removes, in.watchLinks(ti, "interface:", gen))
 	}
-	in.startOwn(ctx, wg, cfg, gen) // track_own_linux.go
+	removes = append(removes, in.startOwn(cfg, gen)...) // track_own_linux.go
 	for i := range cfg.TrackScripts {
 		s, cred := cfg.TrackScripts[i], creds[i]
 		wg.Go(func() { in.trackScript(ctx, s, cred, gen) })
@@ -32,51 +33,24 @@ func (in *Instance) startTrackers(ctx context.Context, wg *sync.WaitGroup, cfg *
 	}
 	in.startExternal(ctx, wg, slices.Clone(cfg.TrackExternal), gen)
 	in.startProcesses(ctx, wg, slices.Clone(cfg.TrackProcesses), gen)
-	return cancel
-}
-
-func linkDown(a *netlink.LinkAttrs) bool {
-	if a.Flags&net.FlagUp == 0 {
-		return true
-	}
-	return a.OperState == netlink.OperDown || a.OperState == netlink.OperLowerLayerDown || a.OperState == netlink.OperNotPresent
-}
-
-// trackInterfaces follows the links named in tracked; each reports under
-// prefix+name.
-func (in *Instance) trackInterfaces(ctx context.Context, tracked []TrackInterface, prefix string, gen uint64) {
-	ch := make(chan netlink.LinkUpdate, 64)
-	done := make(chan struct{})
-	defer close(done)
-	ns := in.r.nsh
-	err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{Namespace: &ns, ListExisting: true,
-		ErrorCallback: func(err error) {
-			if ctx.Err() == nil { // closing the subscription at shutdown also reports
-				in.r.log.Warn("vrrp: link subscription", "instance", in.cfg.Name, "err", err)
-			}
-		}})
-	if err != nil {
-		in.r.log.Error("vrrp: track interfaces", "instance", in.cfg.Name, "err", err)
-		return
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case u, ok := <-ch:
-			if !ok {
-				return
-			}
-			a := u.Attrs()
-			for _, ti := range tracked {
-				if ti.Name != a.Name {
-					continue
-				}
-				st := ifaceStatus(ti, !linkDown(a) && u.Header.Type != unix.RTM_DELLINK)
-				in.post(event{kind: evTrack, key: prefix + ti.Name, st: st, gen: gen})
-			}
+	return func() {
+		cancel()
+		for _, rm := range removes {
+			rm()
 		}
 	}
+}
+
+// watchLinks reports the links named in tracked, each under prefix+name,
+// through the Router's subscription until the function it returns is
+// called.
+func (in *Instance) watchLinks(tracked []TrackInterface, prefix string, gen uint64) (remove func()) {
+	t := &linkTracker{prefix: prefix, tracked: tracked,
+		post: func(key string, st trackStatus) { in.post(event{kind: evTrack, key: key, st: st, gen: gen}) }}
+	if err := in.r.ifw.addLinks(t); err != nil {
+		in.r.log.Warn("vrrp: track interfaces", "instance", in.cfg.Name, "err", err)
+	}
+	return func() { in.r.ifw.removeLinks(t) }
 }
 
 func (in *Instance) trackScript(ctx context.Context, s TrackScript, cred *proc.Credential, gen uint64) {
